@@ -1,0 +1,138 @@
+import got, { type Got, HTTPError, RequestError } from 'got';
+import { quoteIdentifier } from './influxql';
+
+/** One series of an InfluxQL result. */
+export interface Series {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
+
+export interface RetentionPolicyDurations {
+  raw: string;
+  '1h': string;
+  '1d': string;
+}
+
+/** The three retention policies every database gets; `raw` is the default. */
+export const RETENTION_POLICIES = ['raw', '1h', '1d'] as const;
+export type RetentionPolicy = (typeof RETENTION_POLICIES)[number];
+
+/** InfluxDB answered, but refused (4xx) or failed (5xx). `status` 0 means it could not be reached. */
+export class InfluxError extends Error {
+  override name = 'InfluxError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly body: string = '',
+  ) {
+    super(message);
+  }
+  get unreachable(): boolean {
+    return this.status === 0 || this.status >= 500;
+  }
+}
+
+export interface InfluxOptions {
+  username?: string;
+  password?: string;
+  timeoutMs?: number;
+}
+
+/** A small client for InfluxDB 1.x's /ping, /query and /write (the v2 client cannot talk to 1.6). */
+export class InfluxClient {
+  private readonly http: Got;
+
+  constructor(
+    readonly url: string,
+    options: InfluxOptions = {},
+  ) {
+    this.http = got.extend({
+      prefixUrl: url.replace(/\/$/, ''),
+      timeout: { request: options.timeoutMs ?? 30_000 },
+      retry: { limit: 0 },
+      username: options.username,
+      password: options.password,
+    });
+  }
+
+  private static wrap(error: unknown, what: string): InfluxError {
+    if (error instanceof HTTPError) {
+      const body = String(error.response.body ?? '');
+      let message = body;
+      try {
+        message = (JSON.parse(body) as { error?: string }).error ?? body;
+      } catch {
+        // not JSON: keep the text
+      }
+      return new InfluxError(`InfluxDB ${what}: HTTP ${error.response.statusCode}: ${message.trim()}`, error.response.statusCode, message);
+    }
+    if (error instanceof RequestError) return new InfluxError(`InfluxDB ${what}: ${error.code ?? error.message}`, 0);
+    return new InfluxError(`InfluxDB ${what}: ${(error as Error).message}`, 0);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.http.get('ping', { timeout: { request: 2000 } });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Runs InfluxQL; statements that change state are sent by POST. Times come back in epoch ms. */
+  async query(text: string, options: { database?: string; retentionPolicy?: string } = {}): Promise<Series[][]> {
+    const searchParams: Record<string, string> = { q: text, epoch: 'ms' };
+    if (options.database) searchParams.db = options.database;
+    if (options.retentionPolicy) searchParams.rp = options.retentionPolicy;
+    const mutates = /^\s*(CREATE|DROP|ALTER|DELETE|GRANT|REVOKE|KILL)\b|\bINTO\b/i.test(text);
+    let body: string;
+    try {
+      const response = mutates
+        ? await this.http.post('query', { form: searchParams })
+        : await this.http.get('query', { searchParams });
+      body = response.body;
+    } catch (error) {
+      throw InfluxClient.wrap(error, 'query');
+    }
+    const parsed = JSON.parse(body) as { results?: Array<{ error?: string; series?: Series[] }>; error?: string };
+    if (parsed.error) throw new InfluxError(`InfluxDB query: ${parsed.error}`, 400, parsed.error);
+    return (parsed.results ?? []).map((result, index) => {
+      if (result.error) throw new InfluxError(`InfluxDB query (statement ${index + 1}): ${result.error}`, 400, result.error);
+      return result.series ?? [];
+    });
+  }
+
+  /** Rows of the first statement as objects keyed by column, with the series' tags merged in. */
+  async rows(text: string, options: { database?: string } = {}): Promise<Array<Record<string, unknown>>> {
+    const [series = []] = await this.query(text, options);
+    return series.flatMap((one) =>
+      one.values.map((row) => ({ ...(one.tags ?? {}), ...Object.fromEntries(one.columns.map((column, i) => [column, row[i]])) })),
+    );
+  }
+
+  /** Writes line protocol; throws InfluxError with InfluxDB's own message on any refusal. */
+  async write(database: string, lines: string, options: { retentionPolicy?: string; precision?: 'ms' | 'ns' | 's' } = {}): Promise<void> {
+    const searchParams: Record<string, string> = { db: database, precision: options.precision ?? 'ms' };
+    if (options.retentionPolicy) searchParams.rp = options.retentionPolicy;
+    try {
+      await this.http.post('write', { searchParams, body: lines });
+    } catch (error) {
+      throw InfluxClient.wrap(error, 'write');
+    }
+  }
+
+  /** Creates the database and its raw (default), 1h and 1d retention policies when missing. */
+  async ensureDatabase(database: string, durations: RetentionPolicyDurations): Promise<void> {
+    const db = quoteIdentifier(database);
+    await this.query(`CREATE DATABASE ${db}`);
+    const [existing = []] = await this.query(`SHOW RETENTION POLICIES ON ${db}`);
+    const names = new Set((existing[0]?.values ?? []).map((row) => String(row[0])));
+    for (const rp of RETENTION_POLICIES) {
+      if (names.has(rp)) continue;
+      const isDefault = rp === 'raw' ? ' DEFAULT' : '';
+      await this.query(`CREATE RETENTION POLICY ${quoteIdentifier(rp)} ON ${db} DURATION ${durations[rp]} REPLICATION 1${isDefault}`);
+    }
+  }
+}

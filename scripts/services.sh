@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Installs (Debian packages) and runs the real servers the project needs, as plain
+# processes on 127.0.0.1 with their data under a directory of the caller's choice.
+#
+#   scripts/services.sh install [influxdb|mariadb|xrootd|node_exporter|chromium|all]...
+#   scripts/services.sh start influxdb      --port P --dir DIR
+#   scripts/services.sh start mariadb       --port P --dir DIR
+#   scripts/services.sh start node_exporter --port P --dir DIR
+#   scripts/services.sh start xrootd        --port P --dir DIR [--config-extra FILE]
+#   scripts/services.sh stop   DIR          (stops the server whose data is in DIR)
+#   scripts/services.sh status DIR
+#
+# `start` installs the package when its binary is missing, waits until the server
+# answers, and prints nothing but errors. The PID is kept in DIR/server.pid.
+set -euo pipefail
+
+die() { echo "services.sh: $*" >&2; exit 1; }
+
+packages_for() {
+  case "$1" in
+    influxdb) echo "influxdb influxdb-client" ;;
+    mariadb) echo "mariadb-server mariadb-client" ;;
+    xrootd) echo "xrootd-server xrootd-client" ;;
+    node_exporter) echo "prometheus-node-exporter" ;;
+    chromium) echo "chromium" ;;
+    *) die "unknown component '$1' (influxdb, mariadb, xrootd, node_exporter, chromium)" ;;
+  esac
+}
+
+binary_for() {
+  case "$1" in
+    influxdb) echo influxd ;;
+    mariadb) echo mariadbd ;;
+    xrootd) echo xrootd ;;
+    node_exporter) echo prometheus-node-exporter ;;
+    chromium) echo chromium ;;
+  esac
+}
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+
+APT_UPDATED=0
+install_components() {
+  local missing=()
+  for component in "$@"; do
+    have "$(binary_for "$component")" || missing+=($(packages_for "$component"))
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || die "need root to apt-get install: ${missing[*]}"
+  if [ "$APT_UPDATED" = 0 ]; then
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+wait_for() { # wait_for SECONDS COMMAND... : polls until COMMAND succeeds
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.1
+  done
+}
+
+pid_alive() { [ -f "$1/server.pid" ] && kill -0 "$(cat "$1/server.pid")" 2>/dev/null; }
+
+start_influxdb() {
+  local port=$1 dir=$2
+  mkdir -p "$dir"/{meta,data,wal}
+  cat >"$dir/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$((port + 1))"
+[meta]
+  dir = "$dir/meta"
+[data]
+  dir = "$dir/data"
+  wal-dir = "$dir/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:$port"
+  log-enabled = false
+[continuous_queries]
+  enabled = false
+CONF
+  nohup influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
+  echo $! >"$dir/server.pid"
+  wait_for 30 curl -sf "http://127.0.0.1:$port/ping" || die "influxd did not answer on port $port (see $dir/influxd.log)"
+}
+
+start_mariadb() {
+  local port=$1 dir=$2
+  mkdir -p "$dir/tmp"
+  if [ ! -d "$dir/data/mysql" ]; then
+    mariadb-install-db --no-defaults --datadir="$dir/data" --user=root \
+      --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 \
+      || die "mariadb-install-db failed (see $dir/install.log)"
+  fi
+  nohup mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" \
+    --port="$port" --bind-address=127.0.0.1 --user=root --tmpdir="$dir/tmp" --log-error="$dir/error.log" \
+    --skip-name-resolve >/dev/null 2>&1 &
+  echo $! >"$dir/server.pid"
+  wait_for 30 mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -e 'SELECT 1' \
+    || die "mariadbd did not answer on port $port (see $dir/error.log)"
+}
+
+start_node_exporter() {
+  local port=$1 dir=$2
+  mkdir -p "$dir"
+  nohup prometheus-node-exporter --web.listen-address="127.0.0.1:$port" --no-collector.systemd \
+    >"$dir/node_exporter.log" 2>&1 &
+  echo $! >"$dir/server.pid"
+  wait_for 30 curl -sf "http://127.0.0.1:$port/metrics" || die "node_exporter did not answer on port $port"
+}
+
+start_xrootd() {
+  local port=$1 dir=$2 extra=$3
+  id xrootd >/dev/null 2>&1 || die "user xrootd is missing (package xrootd-server creates it)"
+  mkdir -p "$dir"/{data,admin,run,log}
+  {
+    echo "xrd.port $port"
+    echo "all.export / nolock"
+    echo "oss.localroot $dir/data"
+    echo "all.adminpath $dir/admin"
+    echo "all.pidpath $dir/run"
+    echo "xrootd.seclib default"
+    [ -n "$extra" ] && cat "$extra"
+  } >"$dir/xrootd.cfg"
+  chown -R xrootd:xrootd "$dir"
+  # xrootd refuses to run as root; -R drops to the xrootd user.
+  nohup xrootd -R xrootd -c "$dir/xrootd.cfg" -l "$dir/log/xrootd.log" -n "mon$port" >"$dir/stdout.log" 2>&1 &
+  echo $! >"$dir/server.pid"
+  wait_for 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || die "xrootd did not listen on port $port (see $dir/log)"
+}
+
+stop_dir() {
+  local dir=$1
+  [ -f "$dir/server.pid" ] || return 0
+  local pid; pid=$(cat "$dir/server.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    wait_for 20 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$dir/server.pid"
+}
+
+command=${1:-}; shift || true
+case "$command" in
+  install)
+    [ $# -eq 0 ] || [ "$1" = all ] && set -- influxdb mariadb xrootd node_exporter chromium
+    install_components "$@"
+    ;;
+  start)
+    component=${1:-}; shift || die "start needs a component"
+    port='' dir='' extra=''
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --port) port=$2; shift 2 ;;
+        --dir) dir=$2; shift 2 ;;
+        --config-extra) extra=$2; shift 2 ;;
+        *) die "unknown option $1" ;;
+      esac
+    done
+    [ -n "$port" ] && [ -n "$dir" ] || die "start $component needs --port and --dir"
+    install_components "$component"
+    if pid_alive "$dir"; then exit 0; fi
+    mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
+    "start_$component" "$port" "$dir" "$extra"
+    ;;
+  stop) stop_dir "${1:?stop needs DIR}" ;;
+  status)
+    if pid_alive "${1:?status needs DIR}"; then echo "running (pid $(cat "$1/server.pid"))"; else echo "stopped"; exit 3; fi
+    ;;
+  *) sed -n '2,14p' "$0"; [ "$command" = --help ] || exit 2 ;;
+esac

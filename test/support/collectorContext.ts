@@ -1,0 +1,43 @@
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { CollectorContext } from '../../lib/collector';
+import { Config } from '../../lib/config';
+import { DocumentFactory } from '../../lib/document';
+import { InfluxClient } from '../../lib/influxdb';
+import { MemoryLogger } from '../../lib/log';
+import { PROJECT_ROOT } from '../../lib/paths';
+
+export interface TestContext extends CollectorContext {
+  log: MemoryLogger;
+  problems: string[];
+}
+
+/**
+ * A CollectorContext for calling a collector's collect() directly in a test, with an ini text as its
+ * config, a fresh state folder under var/test, and a slot (default: 2026-11-22 10:00 UTC).
+ */
+export function collectorContext(job: string, configText: string, options: { slotMs?: number; stateDir?: string; signal?: AbortSignal } = {}): TestContext {
+  const config = Config.parse(configText, `${job}.test.cfg`);
+  const slotMs = options.slotMs ?? Date.UTC(2026, 10, 22, 10, 0);
+  const base = path.join(PROJECT_ROOT, 'var', 'test');
+  mkdirSync(base, { recursive: true });
+  const stateDir = options.stateDir ?? mkdtempSync(path.join(base, `${job}-state-`));
+  const problems: string[] = [];
+  const log = new MemoryLogger(job);
+  return {
+    job,
+    config,
+    section: config.section(job),
+    slotMs,
+    documents: new DocumentFactory({ slotMs, host: 'test-host' }),
+    log,
+    stateDir,
+    signal: options.signal ?? new AbortController().signal,
+    influxdb: () => new InfluxClient(config.section('influxdb').url('url', 'http://127.0.0.1:8086')),
+    problem: (message: string) => {
+      problems.push(message);
+      log.error(message);
+    },
+    problems,
+  };
+}

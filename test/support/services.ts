@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { InfluxClient } from '../../lib/influxdb';
+import { PROJECT_ROOT } from '../../lib/paths';
+import { freePort } from './ports';
+
+const run = promisify(execFile);
+const SERVICES = path.join(PROJECT_ROOT, 'scripts', 'services.sh');
+
+export type Component = 'influxdb' | 'mariadb' | 'xrootd' | 'node_exporter';
+
+export interface RunningServer {
+  port: number;
+  dir: string;
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data (for outage tests). */
+  start(): Promise<void>;
+}
+
+/** A fresh folder under var/test for one test's server data. */
+export function testDir(prefix: string): string {
+  const base = path.join(PROJECT_ROOT, 'var', 'test');
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(path.join(base, `${prefix}-`));
+}
+
+/** Starts a private real server through scripts/services.sh (installing its package if needed). */
+export async function startServer(component: Component, options: { port?: number; configExtra?: string } = {}): Promise<RunningServer> {
+  const port = options.port ?? (await freePort());
+  const dir = testDir(component);
+  const args = ['start', component, '--port', String(port), '--dir', dir];
+  if (options.configExtra) args.push('--config-extra', options.configExtra);
+  const start = async (): Promise<void> => {
+    await run(SERVICES, args, { timeout: 600_000 });
+  };
+  await start();
+  return {
+    port,
+    dir,
+    start,
+    stop: async () => {
+      await run(SERVICES, ['stop', dir], { timeout: 60_000 });
+    },
+  };
+}
+
+export interface TestInfluxDB extends RunningServer {
+  url: string;
+  client: InfluxClient;
+}
+
+/** A private InfluxDB 1.6 for one test file. */
+export async function startInfluxDB(): Promise<TestInfluxDB> {
+  const server = await startServer('influxdb');
+  const url = `http://127.0.0.1:${server.port}`;
+  return { ...server, url, client: new InfluxClient(url) };
+}
