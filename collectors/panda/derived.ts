@@ -1,0 +1,145 @@
+import type { DocumentFactory } from '../../lib/document';
+import { InfluxError, type InfluxClient, type RetentionPolicy } from '../../lib/influxdb';
+import { qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/influxql';
+import type { Logger } from '../../lib/log';
+import { TEN_MINUTES_MS } from '../../lib/slot';
+import type { MonitDocument } from '../../lib/types';
+import type { QueueDirectory } from './cric';
+import { seriesKey, seriesTags, type SeriesId } from './documents';
+import type { JobCount } from './jobStatistics';
+import { averageWindows, type AverageWindow, JOBS_FIELD, PRODUCER, SERIES_TAGS, TYPES } from './names';
+import { judge, type SuspiciousRule } from './suspicious';
+
+/** Where one moving average is read from. */
+export interface WindowPlan {
+  window: AverageWindow;
+  retentionPolicy: RetentionPolicy;
+  /**
+   * Window counts (jobs_terminal) are summed by downsampling: an hourly point holds up to 6 slots, a daily
+   * one up to 144. Dividing its mean by this gives the average per slot. Gauges are averaged, so 1.
+   */
+  terminalDivisor: number;
+}
+
+export interface HistoryOptions {
+  useRawUpToMs: number;
+  use1hUpToMs: number;
+}
+
+/** Short windows come from raw data, medium ones from the 1h RP, long ones from the 1d RP. */
+export function planWindows(options: HistoryOptions): WindowPlan[] {
+  return averageWindows().map((window) => {
+    if (window.durationMs <= options.useRawUpToMs) return { window, retentionPolicy: 'raw', terminalDivisor: 1 };
+    if (window.durationMs <= options.use1hUpToMs) return { window, retentionPolicy: '1h', terminalDivisor: 3_600_000 / TEN_MINUTES_MS };
+    return { window, retentionPolicy: '1d', terminalDivisor: 86_400_000 / TEN_MINUTES_MS };
+  });
+}
+
+/**
+ * The InfluxQL of one average over [slot − window, slot) of one measurement, one row per series, with
+ * `condition` (already quoted) added to the WHERE clause when given.
+ */
+export function averageStatement(database: string, measurement: string, plan: WindowPlan, slotMs: number, condition?: string): string {
+  const where = `time >= ${timeLiteral(slotMs - plan.window.durationMs)} AND time < ${timeLiteral(slotMs)}${condition ? ` AND ${condition}` : ''}`;
+  return (
+    `SELECT mean(${quoteIdentifier(JOBS_FIELD)}) FROM ${qualifiedMeasurement(database, plan.retentionPolicy, measurement)} ` +
+    `WHERE ${where} GROUP BY ${SERIES_TAGS.map(quoteIdentifier).join(', ')}`
+  );
+}
+
+/** One series' current value and averages (NaN where there is no data), in planWindows() order. */
+export interface SeriesHistory {
+  series: SeriesId;
+  current: number;
+  averages: Float64Array;
+}
+
+export interface DerivedOptions extends HistoryOptions {
+  client: InfluxClient;
+  database: string;
+  slotMs: number;
+  terminalStates: Set<string>;
+  /** Keeps only the series the collector sends (e.g. the selected prod sources). */
+  selected: (series: SeriesId) => boolean;
+  /** A series missing now but seen within this long before the slot still gets a document (current 0). */
+  forgetAfterMs: number;
+  log: Logger;
+}
+
+function isDatabaseMissing(error: unknown): boolean {
+  return error instanceof InfluxError && /database not found/i.test(error.message);
+}
+
+/**
+ * Reads every moving average with one grouped query per window and measurement (GROUP BY the series tags),
+ * never one per series, and joins them with the current values.
+ */
+export async function readHistory(current: JobCount[], options: DerivedOptions): Promise<Map<string, SeriesHistory>> {
+  const plans = planWindows(options);
+  const histories = new Map<string, SeriesHistory>();
+  for (const count of current) {
+    if (!options.selected(count)) continue;
+    histories.set(seriesKey(count), { series: count, current: count.jobs, averages: new Float64Array(plans.length).fill(NaN) });
+  }
+  const measurements = [TYPES.jobs, TYPES.jobsTerminal];
+  for (const [index, plan] of plans.entries()) {
+    const statements = measurements.map((measurement) => averageStatement(options.database, measurement, plan, options.slotMs));
+    let results;
+    try {
+      results = await options.client.query(statements.join('; '), { database: options.database });
+    } catch (error) {
+      if (!isDatabaseMissing(error)) throw error;
+      options.log.info(`derived quantities: database ${options.database} does not exist yet, so there is no history`);
+      return histories;
+    }
+    const rememberNew = plan.window.durationMs <= options.forgetAfterMs;
+    for (const [statementIndex, seriesList] of results.entries()) {
+      const terminalMeasurement = measurements[statementIndex] === TYPES.jobsTerminal;
+      for (const one of seriesList) {
+        const tags = one.tags ?? {};
+        const series: SeriesId = { queue: tags.queue ?? '', prodSource: tags.prod_source ?? '', resource: tags.resource ?? '', jobStatus: tags.job_status ?? '' };
+        // A status belongs to the measurement its current classification sends it to.
+        if (options.terminalStates.has(series.jobStatus) !== terminalMeasurement || !options.selected(series)) continue;
+        const value = one.values[0]?.[one.columns.indexOf('mean')];
+        if (typeof value !== 'number') continue;
+        const key = seriesKey(series);
+        let history = histories.get(key);
+        if (!history) {
+          if (!rememberNew) continue;
+          history = { series, current: 0, averages: new Float64Array(plans.length).fill(NaN) };
+          histories.set(key, history);
+        }
+        history.averages[index] = terminalMeasurement ? value / plan.terminalDivisor : value;
+      }
+    }
+  }
+  return histories;
+}
+
+/** The jobs_derived documents: current value, moving averages, suspicious flag and reason. */
+export function buildDerivedDocuments(
+  histories: Iterable<SeriesHistory>,
+  directory: QueueDirectory,
+  factory: DocumentFactory,
+  rule: SuspiciousRule,
+  plans: WindowPlan[],
+): { documents: MonitDocument[]; suspicious: number } {
+  const documents: MonitDocument[] = [];
+  let suspicious = 0;
+  for (const history of histories) {
+    const averages = new Map<string, number>();
+    const fields: Record<string, number | boolean | string | undefined> = { current: history.current };
+    for (const [index, plan] of plans.entries()) {
+      const value = history.averages[index];
+      if (Number.isNaN(value)) continue;
+      averages.set(plan.window.name, value);
+      fields[plan.window.field] = value;
+    }
+    const verdict = judge(history.current, averages, rule);
+    if (verdict.suspicious) suspicious++;
+    fields.suspicious = verdict.suspicious;
+    fields.reason = verdict.reason;
+    documents.push(factory.build(PRODUCER, TYPES.derived, seriesTags(history.series, directory.lookUp(history.series.queue)), fields));
+  }
+  return { documents, suspicious };
+}

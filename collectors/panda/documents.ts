@@ -1,0 +1,81 @@
+import type { DocumentFactory } from '../../lib/document';
+import type { MonitDocument } from '../../lib/types';
+import type { QueueDirectory, QueueMetadata } from './cric';
+import type { JobCount } from './jobStatistics';
+import { JOBS_FIELD, PRODUCER, TYPES } from './names';
+
+/** One series: a queue, prod source, resource type and job status. */
+export interface SeriesId {
+  queue: string;
+  prodSource: string;
+  resource: string;
+  jobStatus: string;
+}
+
+export function seriesKey(series: SeriesId): string {
+  return `${series.queue}\u0000${series.prodSource}\u0000${series.resource}\u0000${series.jobStatus}`;
+}
+
+/** The eight tags of jobs, jobs_terminal and jobs_derived. */
+export function seriesTags(series: SeriesId, metadata: QueueMetadata): Record<string, string> {
+  return {
+    queue: series.queue,
+    site: metadata.site,
+    cloud: metadata.cloud,
+    country: metadata.country,
+    tier: metadata.tier,
+    prod_source: series.prodSource,
+    resource: series.resource,
+    job_status: series.jobStatus,
+  };
+}
+
+export interface JobDocuments {
+  documents: MonitDocument[];
+  /** Queues PanDA lists that the directory does not describe, sorted. */
+  unknownQueues: string[];
+}
+
+/**
+ * The jobs (gauges), jobs_terminal (counts over the window) and queues documents of one slot. Series whose
+ * prod source is not selected are left out.
+ */
+export function buildJobDocuments(
+  counts: JobCount[],
+  directory: QueueDirectory,
+  factory: DocumentFactory,
+  options: { terminalStates: Set<string> },
+): JobDocuments {
+  const documents: MonitDocument[] = [];
+  const activeJobsPerQueue = new Map<string, number>();
+  for (const count of counts) {
+    const terminal = options.terminalStates.has(count.jobStatus);
+    const type = terminal ? TYPES.jobsTerminal : TYPES.jobs;
+    documents.push(factory.build(PRODUCER, type, seriesTags(count, directory.lookUp(count.queue)), { [JOBS_FIELD]: count.jobs }));
+    activeJobsPerQueue.set(count.queue, (activeJobsPerQueue.get(count.queue) ?? 0) + (terminal ? 0 : count.jobs));
+  }
+  const unknownQueues: string[] = [];
+  for (const [queue, jobs] of activeJobsPerQueue) {
+    const known = directory.has(queue);
+    if (!known) unknownQueues.push(queue);
+    const metadata = directory.lookUp(queue);
+    documents.push(
+      factory.build(
+        PRODUCER,
+        TYPES.queues,
+        {
+          queue,
+          site: metadata.site,
+          cloud: metadata.cloud,
+          country: metadata.country,
+          tier: metadata.tier,
+          queue_type: metadata.type,
+          queue_resource_type: metadata.resourceType,
+        },
+        { status: metadata.status, known, jobs },
+      ),
+    );
+  }
+  unknownQueues.sort();
+  return { documents, unknownQueues };
+}

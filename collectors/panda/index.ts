@@ -1,0 +1,87 @@
+import { defineCollector } from '../../lib/collector';
+import { databaseFor } from '../../lib/interpret';
+import type { MonitDocument } from '../../lib/types';
+import { loadQueueDirectory } from './cric';
+import { buildDerivedDocuments, planWindows, readHistory } from './derived';
+import { buildJobDocuments, type SeriesId } from './documents';
+import { fetchJobStatistics } from './jobStatistics';
+import { PRODUCER } from './names';
+import { readSettings } from './settings';
+
+/** How many unknown queues the log names before it only counts them. */
+const UNKNOWN_QUEUES_NAMED = 20;
+
+export default defineCollector({
+  description: 'PanDA job counts per queue, prod source, resource type and status, enriched from CRIC, with moving averages and suspicious flags',
+  async collect(context) {
+    const settings = readSettings(context.section);
+
+    // PanDA first: without its answer the run means nothing, so any failure there throws and nothing is sent.
+    const statistics = await fetchJobStatistics({
+      url: settings.url,
+      terminalWindowMinutes: settings.terminalWindowMinutes,
+      timeoutMs: settings.timeoutMs,
+      signal: context.signal,
+    });
+    if (statistics.skipped.length > 0) {
+      context.problem(`PanDA: ${statistics.skipped.length} malformed entries left out, first: ${statistics.skipped[0]}`);
+    }
+    const selected = (series: SeriesId): boolean => settings.prodSources.size === 0 || settings.prodSources.has(series.prodSource);
+    const counts = statistics.counts.filter(selected);
+
+    const { directory, source } = await loadQueueDirectory({
+      url: settings.cricUrl,
+      refreshMs: settings.cricRefreshMs,
+      timeoutMs: settings.cricTimeoutMs,
+      stateDir: context.stateDir,
+      nowMs: Date.now(),
+      log: context.log,
+      problem: context.problem,
+      signal: context.signal,
+    });
+
+    const jobs = buildJobDocuments(counts, directory, context.documents, { terminalStates: settings.terminalStates });
+    if (jobs.unknownQueues.length > 0) {
+      const named = jobs.unknownQueues.slice(0, UNKNOWN_QUEUES_NAMED).join(', ');
+      const more = jobs.unknownQueues.length > UNKNOWN_QUEUES_NAMED ? ', ...' : '';
+      context.log.warn(`${jobs.unknownQueues.length} queues unknown to CRIC (${source}), sent with 'unknown' metadata: ${named}${more}`);
+    }
+    context.log.info(`PanDA: ${counts.length} series of ${new Set(counts.map((count) => count.queue)).size} queues; CRIC metadata from ${source}`);
+
+    const documents: MonitDocument[] = jobs.documents;
+    if (settings.derived) {
+      // Derived quantities need InfluxDB; if it fails, the job counts still go out and the run reports the problem.
+      try {
+        const histories = await readHistory(counts, {
+          client: context.influxdb(),
+          database: databaseFor(PRODUCER),
+          slotMs: context.slotMs,
+          terminalStates: settings.terminalStates,
+          selected,
+          forgetAfterMs: settings.forgetAfterMs,
+          useRawUpToMs: settings.useRawUpToMs,
+          use1hUpToMs: settings.use1hUpToMs,
+          log: context.log,
+        });
+        const derived = buildDerivedDocuments(
+          histories.values(),
+          directory,
+          context.documents,
+          {
+            windows: settings.suspiciousWindows,
+            aboveFactor: settings.suspiciousAboveFactor,
+            belowFactor: settings.suspiciousBelowFactor,
+            minDifference: settings.suspiciousMinDifference,
+          },
+          planWindows(settings),
+        );
+        context.log.info(`derived quantities: ${derived.documents.length} series, ${derived.suspicious} suspicious`);
+        for (const document of derived.documents) documents.push(document);
+      } catch (error) {
+        if (context.signal.aborted) throw error;
+        context.problem(`derived quantities not computed: ${(error as Error).message}`);
+      }
+    }
+    return documents;
+  },
+});
