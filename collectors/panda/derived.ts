@@ -66,8 +66,15 @@ export interface DerivedOptions extends HistoryOptions {
   log: Logger;
 }
 
-function isDatabaseMissing(error: unknown): boolean {
-  return error instanceof InfluxError && /database not found/i.test(error.message);
+/** The retention policies of the database, or undefined when the database does not exist (yet). */
+async function retentionPoliciesOf(client: InfluxClient, database: string): Promise<Set<string> | undefined> {
+  try {
+    const [series = []] = await client.query(`SHOW RETENTION POLICIES ON ${quoteIdentifier(database)}`);
+    return new Set((series[0]?.values ?? []).map((row) => String(row[0])));
+  } catch (error) {
+    if (error instanceof InfluxError && /database not found/i.test(error.message)) return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -81,17 +88,19 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     if (!options.selected(count)) continue;
     histories.set(seriesKey(count), { series: count, current: count.jobs, averages: new Float64Array(plans.length).fill(NaN) });
   }
+  const retentionPolicies = await retentionPoliciesOf(options.client, options.database);
+  if (!retentionPolicies) {
+    options.log.info(`derived quantities: database ${options.database} does not exist yet, so there is no history`);
+    return histories;
+  }
   const measurements = [TYPES.jobs, TYPES.jobsTerminal];
   for (const [index, plan] of plans.entries()) {
-    const statements = measurements.map((measurement) => averageStatement(options.database, measurement, plan, options.slotMs));
-    let results;
-    try {
-      results = await options.client.query(statements.join('; '), { database: options.database });
-    } catch (error) {
-      if (!isDatabaseMissing(error)) throw error;
-      options.log.info(`derived quantities: database ${options.database} does not exist yet, so there is no history`);
-      return histories;
+    if (!retentionPolicies.has(plan.retentionPolicy)) {
+      options.log.warn(`derived quantities: ${options.database} has no retention policy ${plan.retentionPolicy}, so avg_${plan.window.name} is left out`);
+      continue;
     }
+    const statements = measurements.map((measurement) => averageStatement(options.database, measurement, plan, options.slotMs));
+    const results = await options.client.query(statements.join('; '));
     const rememberNew = plan.window.durationMs <= options.forgetAfterMs;
     for (const [statementIndex, seriesList] of results.entries()) {
       const terminalMeasurement = measurements[statementIndex] === TYPES.jobsTerminal;

@@ -1,0 +1,199 @@
+import { Point } from '@influxdata/influxdb-client';
+import type { CollectResult } from '../../lib/collector';
+import { InfluxClient } from '../../lib/influxdb';
+import { databaseFor } from '../../lib/interpret';
+import type { MonitDocument } from '../../lib/types';
+import { collectorContext } from '../../test/support/collectorContext';
+import { startInfluxDB, type TestInfluxDB } from '../../test/support/services';
+import { FixtureServer } from './fixtureServer';
+import collector from './index';
+import { TYPES } from './names';
+import { judge } from './suspicious';
+
+const SLOT = Date.UTC(2026, 10, 22, 10, 0);
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const DATABASE = databaseFor('panda');
+
+/** What PanDA answers now. */
+const CURRENT = {
+  AGLT2_HOSPITAL: {
+    managed: { SCORE: { running: 30, finished: 13 }, MCORE: { running: 1 } },
+    user: { SCORE: { running: 500 } },
+  },
+};
+
+const AGLT2 = { queue: 'AGLT2_HOSPITAL', site: 'AGLT2', cloud: 'US', country: 'USA', tier: 'T2D' };
+const SLAC = { queue: 'SLAC_ES', site: 'WT2', cloud: 'US', country: 'USA', tier: 'T3D' };
+
+type Tags = Record<string, string>;
+const series = (queue: Tags, prodSource: string, resource: string, jobStatus: string): Tags => ({ ...queue, prod_source: prodSource, resource, job_status: jobStatus });
+const RUNNING = series(AGLT2, 'managed', 'SCORE', 'running');
+const FINISHED = series(AGLT2, 'managed', 'SCORE', 'finished');
+const USER_RUNNING = series(AGLT2, 'user', 'SCORE', 'running');
+const SMALL = series(AGLT2, 'managed', 'MCORE', 'running');
+const GONE = series(SLAC, 'managed', 'MCORE', 'running');
+const OLD = series({ ...AGLT2, queue: 'OLD_QUEUE' }, 'managed', 'SCORE', 'running');
+
+interface HistoryPoint {
+  retentionPolicy: 'raw' | '1h' | '1d';
+  measurement: string;
+  tags: Tags;
+  value: number;
+  timeMs: number;
+}
+
+/** The prepared history, with gaps. k counts 10-minute slots, h hours and d days before the slot. */
+function history(): HistoryPoint[] {
+  const points: HistoryPoint[] = [];
+  const raw = (tags: Tags, k: number, value: number, measurement: string = TYPES.jobs): void => {
+    points.push({ retentionPolicy: 'raw', measurement, tags, value, timeMs: SLOT - k * 10 * MINUTE });
+  };
+  const hourly = (tags: Tags, h: number, value: number, measurement: string = TYPES.jobs): void => {
+    points.push({ retentionPolicy: '1h', measurement, tags, value, timeMs: SLOT - h * HOUR });
+  };
+  const daily = (tags: Tags, d: number, value: number, measurement: string = TYPES.jobs): void => {
+    points.push({ retentionPolicy: '1d', measurement, tags, value, timeMs: SLOT - d * DAY });
+  };
+  // RUNNING, raw: the last 30 minutes are missing; 6h–12h ago the collector was down.
+  raw(RUNNING, 4, 120);
+  raw(RUNNING, 5, 110);
+  raw(RUNNING, 6, 100);
+  for (let k = 7; k <= 36; k++) raw(RUNNING, k, 200);
+  for (let k = 73; k <= 144; k++) raw(RUNNING, k, 50);
+  raw(RUNNING, 150, 9999); // 25h ago: outside every raw window
+  // RUNNING, hourly means over 7 days with a day missing; its metadata was different then (still the same series).
+  for (let h = 1; h <= 168; h++) if (h < 49 || h > 72) hourly({ ...RUNNING, tier: 'T2' }, h, h <= 24 ? 100 : 300);
+  hourly(RUNNING, 169, 9999);
+  // RUNNING, daily means over 30 days with 10 days missing.
+  for (let d = 1; d <= 30; d++) if (d <= 10 || d > 20) daily(RUNNING, d, d <= 10 ? 400 : 100);
+  daily(RUNNING, 31, 9999);
+  // FINISHED: 12 jobs per 10-minute slot, so 72 per hour and 1728 per day in the summed retention policies.
+  for (let k = 1; k <= 6; k++) raw(FINISHED, k, 12, TYPES.jobsTerminal);
+  for (let h = 1; h <= 168; h++) if (h < 100 || h > 110) hourly(FINISHED, h, 72, TYPES.jobsTerminal);
+  for (let d = 1; d <= 30; d++) daily(FINISHED, d, 1728, TYPES.jobsTerminal);
+  for (let k = 1; k <= 6; k++) raw(USER_RUNNING, k, 100);
+  for (let k = 1; k <= 6; k++) raw(SMALL, k, 6);
+  raw(GONE, 2, 40);
+  raw(GONE, 3, 40);
+  hourly(OLD, 72, 80);
+  return points;
+}
+
+async function writeHistory(client: InfluxClient): Promise<void> {
+  await client.ensureDatabase(DATABASE, { raw: 'INF', '1h': 'INF', '1d': 'INF' });
+  const byRetentionPolicy = new Map<string, string[]>();
+  for (const point of history()) {
+    const protocol = new Point(point.measurement);
+    for (const [key, value] of Object.entries(point.tags)) protocol.tag(key, value);
+    // Raw job counts are integers; downsampled means are floats.
+    if (point.retentionPolicy === 'raw') protocol.intField('jobs', point.value);
+    else protocol.floatField('jobs', point.value);
+    protocol.timestamp(point.timeMs);
+    const lines = byRetentionPolicy.get(point.retentionPolicy) ?? [];
+    lines.push(protocol.toLineProtocol({ convertTime: (time) => String(time) }) ?? '');
+    byRetentionPolicy.set(point.retentionPolicy, lines);
+  }
+  for (const [retentionPolicy, lines] of byRetentionPolicy) {
+    await client.write(DATABASE, lines.join('\n'), { retentionPolicy, precision: 'ms' });
+  }
+}
+
+/** Counts the requests the collector makes to InfluxDB. */
+class CountingClient extends InfluxClient {
+  statements: string[] = [];
+  override async query(text: string, options: { database?: string; retentionPolicy?: string } = {}): ReturnType<InfluxClient['query']> {
+    this.statements.push(text);
+    return super.query(text, options);
+  }
+}
+
+let influx: TestInfluxDB;
+let server: FixtureServer;
+let derived: Map<string, MonitDocument>;
+let client: CountingClient;
+
+beforeAll(async () => {
+  [influx, server] = await Promise.all([startInfluxDB(), FixtureServer.start()]);
+  server.routes.set('/panda', { body: JSON.stringify(CURRENT) });
+  server.routes.set('/cric', { body: JSON.stringify({ AGLT2_HOSPITAL: { atlas_site: 'AGLT2', cloud: 'US', country: 'USA', tier: 'T2D' }, SLAC_ES: { atlas_site: 'WT2', cloud: 'US', country: 'USA', tier: 'T3D' } }) });
+  await writeHistory(influx.client);
+  client = new CountingClient(influx.url);
+  const context = collectorContext('panda', `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\n[influxdb]\nurl = ${influx.url}\n`, { slotMs: SLOT });
+  context.influxdb = () => client;
+  const result: CollectResult = await collector.collect(context);
+  expect(context.problems).toEqual([]);
+  const documents = Array.isArray(result) ? result : result.documents;
+  derived = new Map(documents.filter((document) => document.type === TYPES.derived).map((document) => [`${document.queue}/${document.prod_source}/${document.resource}/${document.job_status}`, document]));
+});
+afterAll(async () => {
+  await Promise.all([influx?.stop(), server?.stop()]);
+});
+
+const key = (tags: Tags): string => `${tags.queue}/${tags.prod_source}/${tags.resource}/${tags.job_status}`;
+
+describe('derived quantities on a prepared history in InfluxDB', () => {
+  test('every series seen now or within 24h gets a document, older ones do not', () => {
+    expect([...derived.keys()].sort()).toEqual([RUNNING, FINISHED, USER_RUNNING, SMALL, GONE].map(key).sort());
+    expect(derived.has(key(OLD))).toBe(false);
+  });
+
+  test('a gauge: averages over the slots with data, from raw, 1h and 1d data, gaps left out', () => {
+    const document = derived.get(key(RUNNING))!;
+    expect(document.current).toBe(30);
+    expect(document.avg_1h).toBeCloseTo(110, 9); // (120 + 110 + 100) / 3: the missing slots are not zeros
+    expect(document.avg_6h).toBeCloseTo(6330 / 33, 9); // 330 + 30 × 200 over 33 slots
+    expect(document.avg_12h).toBeCloseTo(6330 / 33, 9); // nothing 6h–12h ago
+    expect(document.avg_24h).toBeCloseTo(9930 / 105, 9); // plus 72 × 50; the point 25h ago is outside
+    expect(document.avg_7d).toBeCloseTo((24 * 100 + 120 * 300) / 144, 9); // hourly means, 24 hours missing
+    expect(document.avg_30d).toBeCloseTo((10 * 400 + 10 * 100) / 20, 9); // daily means, 10 days missing
+    expect(document).toMatchObject({ site: 'AGLT2', tier: 'T2D' }); // today's metadata, although the 1h data said T2
+  });
+
+  test('a window count: summed hourly and daily points are brought back to an average per slot', () => {
+    const document = derived.get(key(FINISHED))!;
+    expect(document.current).toBe(13);
+    for (const field of ['avg_1h', 'avg_6h', 'avg_12h', 'avg_24h', 'avg_7d', 'avg_30d']) expect(document[field]).toBeCloseTo(12, 9);
+    expect(document).toMatchObject({ suspicious: false, reason: '' });
+  });
+
+  test('suspicious flags: far below, far above, too small to matter, and gone', () => {
+    expect(derived.get(key(RUNNING))).toMatchObject({
+      suspicious: true,
+      reason: '30 is below avg_1h 110 / 3; 30 is below avg_24h 94.57 / 3; 30 is below avg_7d 266.67 / 3',
+    });
+    expect(derived.get(key(USER_RUNNING))).toMatchObject({
+      current: 500,
+      avg_1h: 100,
+      suspicious: true,
+      reason: '500 is above 3 x avg_1h 100; 500 is above 3 x avg_24h 100',
+    });
+    expect(derived.get(key(USER_RUNNING))!.avg_7d).toBeUndefined(); // no hourly data: the field is left out
+    expect(derived.get(key(SMALL))).toMatchObject({ current: 1, avg_1h: 6, suspicious: false, reason: '' }); // 1 < 6 / 3, but only 5 jobs apart
+    expect(derived.get(key(GONE))).toMatchObject({ ...GONE, current: 0, avg_1h: 40, suspicious: true, reason: '0 is below avg_1h 40 / 3; 0 is below avg_24h 40 / 3' });
+  });
+
+  test('one grouped query per window, not one per series', () => {
+    const selects = client.statements.filter((text) => text.startsWith('SELECT'));
+    expect(selects).toHaveLength(6);
+    for (const text of selects) expect(text).toContain('GROUP BY "queue", "prod_source", "resource", "job_status"');
+    expect(client.statements).toHaveLength(7); // plus SHOW RETENTION POLICIES
+  });
+});
+
+describe('the suspicious rule', () => {
+  const rule = { windows: ['1h', '7d'], aboveFactor: 2, belowFactor: 4, minDifference: 5 };
+  test.each([
+    [21, { '1h': 10 }, true, '21 is above 2 x avg_1h 10'],
+    [20, { '1h': 10 }, false, ''], // exactly the factor is not beyond it
+    [2, { '1h': 10 }, true, '2 is below avg_1h 10 / 4'],
+    [3, { '1h': 10 }, false, ''],
+    [9, { '1h': 2 }, true, '9 is above 2 x avg_1h 2'],
+    [5, { '1h': 2 }, false, ''], // above the factor but only 3 jobs apart
+    [10, { '6h': 1 }, false, ''], // 6h is not compared
+    [0, { '1h': 8, '7d': 100 }, true, '0 is below avg_1h 8 / 4; 0 is below avg_7d 100 / 4'],
+  ])('current %d with averages %j: suspicious %s', (current, averages, suspicious, reason) => {
+    expect(judge(current, new Map(Object.entries(averages)), rule)).toEqual({ suspicious, reason });
+  });
+});

@@ -1,0 +1,73 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What the fixture server answers on one path. */
+export interface FixtureResponse {
+  status?: number;
+  body: string;
+  /** Waits this long before answering (a slow source). */
+  delayMs?: number;
+  /** Announces a longer body than it sends, then closes the connection (an answer cut short). */
+  cutShort?: boolean;
+}
+
+/**
+ * A local HTTP server standing in for PanDA and CRIC: recorded JSON per path, changeable between requests,
+ * counting the requests it got. Listens on 127.0.0.1 on a free port.
+ */
+export class FixtureServer {
+  readonly routes = new Map<string, FixtureResponse>();
+  readonly requests = new Map<string, number>();
+  /** Query strings seen, per path. */
+  readonly queries = new Map<string, string[]>();
+  private readonly server: http.Server;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  private constructor() {
+    this.server = http.createServer((request, response) => {
+      const url = new URL(request.url ?? '/', 'http://fixture');
+      this.requests.set(url.pathname, (this.requests.get(url.pathname) ?? 0) + 1);
+      this.queries.set(url.pathname, [...(this.queries.get(url.pathname) ?? []), url.search]);
+      const route = this.routes.get(url.pathname);
+      if (!route) {
+        response.writeHead(404, { 'content-type': 'text/plain' }).end('no such fixture');
+        return;
+      }
+      const answer = (): void => {
+        if (response.destroyed) return;
+        if (route.cutShort) {
+          response.writeHead(route.status ?? 200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(route.body) * 2) });
+          response.write(route.body);
+          response.destroy();
+          return;
+        }
+        response.writeHead(route.status ?? 200, { 'content-type': 'application/json' }).end(route.body);
+      };
+      if (route.delayMs) {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          answer();
+        }, route.delayMs);
+        this.timers.add(timer);
+      } else {
+        answer();
+      }
+    });
+  }
+
+  static async start(): Promise<FixtureServer> {
+    const fixture = new FixtureServer();
+    await new Promise<void>((resolve) => fixture.server.listen(0, '127.0.0.1', resolve));
+    return fixture;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,223 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { CollectResult } from '../../lib/collector';
+import { documentId } from '../../lib/document';
+import type { MonitDocument } from '../../lib/types';
+import { collectorContext, type TestContext } from '../../test/support/collectorContext';
+import { freePort } from '../../test/support/ports';
+import { readmeDisagreements } from '../../test/support/readme';
+import { startInfluxDB, type TestInfluxDB } from '../../test/support/services';
+import collector from './index';
+import { CRIC_CACHE_FILE, parseCric } from './cric';
+import { FixtureServer } from './fixtureServer';
+import { TYPES } from './names';
+
+const TESTDATA = path.join(__dirname, 'testdata');
+const fixture = (name: string): string => readFileSync(path.join(TESTDATA, name), 'utf8');
+
+interface ExpectedSet {
+  producer: string;
+  timestamp: number;
+  host: string;
+  documents: Array<{ type: string; tags: Record<string, string>; fields: Record<string, unknown> }>;
+}
+
+let server: FixtureServer;
+let influx: TestInfluxDB;
+
+beforeAll(async () => {
+  [server, influx] = await Promise.all([FixtureServer.start(), startInfluxDB()]);
+});
+afterAll(async () => {
+  await Promise.all([server?.stop(), influx?.stop()]);
+});
+beforeEach(() => {
+  server.routes.clear();
+  server.requests.clear();
+  server.queries.clear();
+  server.routes.set('/panda', { body: fixture('panda-small.json') });
+  server.routes.set('/cric', { body: fixture('cric-sample.json') });
+});
+
+function context(extra = '', options: { stateDir?: string; influxUrl?: string } = {}): TestContext {
+  return collectorContext(
+    'panda',
+    `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ntimeout = 2s\ncric_timeout = 2s\n${extra}\n[influxdb]\nurl = ${options.influxUrl ?? influx.url}\n`,
+    { stateDir: options.stateDir },
+  );
+}
+
+function documentsOf(result: CollectResult): MonitDocument[] {
+  return Array.isArray(result) ? result : result.documents;
+}
+
+/** A document as the expected files write it: type, tags and fields by name. */
+function normalise(document: MonitDocument): { type: string; tags: Record<string, string>; fields: Record<string, unknown> } {
+  return {
+    type: document.type,
+    tags: Object.fromEntries((document.idb_tags ?? []).map((key) => [key, document[key] as string])),
+    fields: Object.fromEntries((document.idb_fields ?? []).map((key) => [key, document[key]])),
+  };
+}
+
+const order = (a: { type: string; tags: Record<string, string> }, b: { type: string; tags: Record<string, string> }): number =>
+  JSON.stringify([a.type, a.tags]).localeCompare(JSON.stringify([b.type, b.tags]));
+
+describe('panda collector', () => {
+  test('the documents for the small fixture equal the hand-written expected set', async () => {
+    const run = context();
+    const documents = documentsOf(await collector.collect(run));
+    const expected = JSON.parse(fixture('expected-small.json')) as ExpectedSet;
+    expect(documents.map(normalise).sort(order)).toEqual([...expected.documents].sort(order));
+    for (const document of documents) {
+      expect(document).toMatchObject({ producer: expected.producer, timestamp: expected.timestamp, host: expected.host, type_prefix: 'raw' });
+      const tags = normalise(document).tags;
+      expect(document._id).toBe(documentId(document.producer, document.type, tags, expected.timestamp));
+    }
+    expect(new Set(documents.map((document) => document._id)).size).toBe(documents.length);
+    // The terminal window goes to PanDA in minutes.
+    expect(server.queries.get('/panda')).toEqual(['?time_window=10']);
+    expect(run.problems).toEqual([]);
+  });
+
+  test('queues CRIC does not know are sent with unknown metadata and counted in the log', async () => {
+    const run = context();
+    const documents = documentsOf(await collector.collect(run));
+    const unknown = documents.filter((document) => document.queue === 'NEW_QUEUE_X');
+    expect(unknown.map((document) => document.type).sort()).toEqual([TYPES.jobs, TYPES.derived, TYPES.queues]);
+    for (const document of unknown) expect([document.site, document.cloud, document.country, document.tier]).toEqual(['unknown', 'unknown', 'unknown', 'unknown']);
+    expect(run.log.lines.filter((line) => line.includes('1 queues unknown to CRIC'))).toHaveLength(1);
+    expect(run.log.lines.find((line) => line.includes('unknown to CRIC'))).toContain('NEW_QUEUE_X');
+    // SLAC_ES is CRIC's SLAC_ES-lsf, found through its panda_resource.
+    expect(documents.find((document) => document.queue === 'SLAC_ES' && document.type === TYPES.queues)).toMatchObject({ site: 'WT2', tier: 'T3D', known: true });
+  });
+
+  test('a CRIC entry without values is known but has unknown metadata', () => {
+    const directory = parseCric(JSON.parse(fixture('cric-sample.json')));
+    expect(directory.has('hans')).toBe(true);
+    expect(directory.lookUp('hans')).toEqual({ site: 'unknown', cloud: 'unknown', country: 'unknown', tier: 'unknown', status: 'unknown', type: 'unknown', resourceType: 'unknown' });
+    expect(directory.lookUp('AGLT2_HOSPITAL')).toEqual({ site: 'AGLT2', cloud: 'US', country: 'USA', tier: 'T2D', status: 'online', type: 'production', resourceType: 'GRID' });
+  });
+
+  test('CRIC is asked at most once per refresh interval, and its outage serves the cached copy', async () => {
+    const first = context();
+    await collector.collect(first);
+    const second = context('', { stateDir: first.stateDir });
+    await collector.collect(second);
+    expect(server.requests.get('/cric')).toBe(1);
+
+    // An hour later CRIC is down: the cache is served and the failure reported, the job counts still go out.
+    const cacheFile = path.join(first.stateDir, CRIC_CACHE_FILE);
+    const cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as { attemptedAtMs: number; fetchedAtMs: number };
+    writeFileSync(cacheFile, JSON.stringify({ ...cache, attemptedAtMs: cache.attemptedAtMs - 2 * 3_600_000, fetchedAtMs: cache.fetchedAtMs - 2 * 3_600_000 }));
+    server.routes.set('/cric', { status: 503, body: 'down' });
+    const outage = context('', { stateDir: first.stateDir });
+    const documents = documentsOf(await collector.collect(outage));
+    expect(server.requests.get('/cric')).toBe(2);
+    expect(documents.find((document) => document.queue === 'AGLT2_HOSPITAL' && document.type === TYPES.jobs)).toMatchObject({ site: 'AGLT2', cloud: 'US', country: 'USA', tier: 'T2D' });
+    expect(outage.problems).toHaveLength(1);
+    expect(outage.problems[0]).toMatch(/CRIC .*HTTP 503.*serving the cached copy fetched at/);
+
+    // The failed attempt counts: CRIC is not asked again within the hour.
+    const later = context('', { stateDir: first.stateDir });
+    await collector.collect(later);
+    expect(server.requests.get('/cric')).toBe(2);
+    expect(later.problems).toEqual([]);
+  });
+
+  test.each([
+    ['malformed', { body: '{"AGLT2_HOSPITAL": {"managed": ' }],
+    ['empty', { body: '{}' }],
+    ['slow', { body: fixture('cric-sample.json'), delayMs: 5000 }],
+  ])('a %s CRIC answer serves the cached copy', async (_name, broken) => {
+    const first = context();
+    await collector.collect(first);
+    server.routes.set('/cric', broken);
+    const outage = context('cric_refresh = 1s\ncric_timeout = 300ms', { stateDir: first.stateDir });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const documents = documentsOf(await collector.collect(outage));
+    expect(server.requests.get('/cric')).toBe(2);
+    expect(outage.problems).toHaveLength(1);
+    expect(outage.problems[0]).toContain('serving the cached copy');
+    expect(documents.find((document) => document.queue === 'SLAC_ES' && document.type === TYPES.jobs)).toMatchObject({ site: 'WT2' });
+  });
+
+  test('without CRIC and without a cache every queue is unknown, and the run goes on', async () => {
+    server.routes.set('/cric', { status: 500, body: 'oops' });
+    const run = context();
+    const documents = documentsOf(await collector.collect(run));
+    expect(documents.filter((document) => document.type === TYPES.jobs)).toHaveLength(8);
+    expect(new Set(documents.map((document) => document.site))).toEqual(new Set(['unknown']));
+    expect(run.problems).toHaveLength(1);
+    expect(run.problems[0]).toContain('no cached copy');
+    expect(run.log.lines.some((line) => line.includes('3 queues unknown to CRIC'))).toBe(true);
+  });
+
+  test.each([
+    ['malformed (an HTML error page)', { body: fixture('panda-malformed.html') }, /PanDA .*not JSON.*502 Bad Gateway/],
+    ['empty body', { body: '' }, /PanDA .*empty response body/],
+    ['empty statistics', { body: fixture('panda-empty.json') }, /lists no queue at all/],
+    ['cut short', { body: fixture('panda-small.json'), cutShort: true }, /PanDA /],
+    ['an HTTP error', { status: 500, body: 'Internal Server Error' }, /PanDA .*HTTP 500/],
+    ['a refusal of the v1 API', { body: fixture('panda-v1-refused.json') }, /PanDA refused the request: Database failure/],
+    ['a list instead of an object', { body: '[1, 2]' }, /expected an object of queues/],
+    ['slow', { body: fixture('panda-small.json'), delayMs: 10_000 }, /PanDA .*no answer within 500 ms/],
+  ])('a PanDA answer that is %s fails the run and sends nothing', async (_name, answer, message) => {
+    server.routes.set('/panda', answer);
+    const run = context('timeout = 500ms');
+    const started = Date.now();
+    await expect(collector.collect(run)).rejects.toThrow(message);
+    expect(Date.now() - started).toBeLessThan(9_000); // the slow answer was not waited for
+  });
+
+  test('a partial PanDA answer sends the good entries and reports the malformed ones', async () => {
+    server.routes.set('/panda', { body: fixture('panda-partial.json') });
+    const run = context('derived = false');
+    const documents = documentsOf(await collector.collect(run));
+    const jobs = documents.filter((document) => document.type === TYPES.jobs || document.type === TYPES.jobsTerminal).map(normalise);
+    expect(jobs.map((document) => [document.tags.queue, document.tags.job_status, document.fields.jobs]).sort()).toEqual([
+      ['AGLT2_HOSPITAL', 'running', 120],
+      ['SLAC_ES', 'running', 3],
+    ]);
+    expect(run.problems).toHaveLength(1);
+    expect(run.problems[0]).toMatch(/^PanDA: 6 malformed entries left out, first: /);
+  });
+
+  test("the v1 API's envelope is unwrapped", async () => {
+    server.routes.set('/panda', { body: fixture('panda-v1-small.json') });
+    const documents = documentsOf(await collector.collect(context('derived = false')));
+    expect(documents.filter((document) => document.type === TYPES.jobs).map(normalise)).toEqual([
+      { type: 'jobs', tags: { queue: 'SLAC_ES', site: 'WT2', cloud: 'US', country: 'USA', tier: 'T3D', prod_source: 'managed', resource: 'MCORE', job_status: 'running' }, fields: { jobs: 3 } },
+    ]);
+  });
+
+  test('prod_sources keeps only the listed prod source labels; terminal_window and terminal_states are honoured', async () => {
+    const run = context('prod_sources = user\nterminal_window = 1h\nterminal_states = finished, failed, cancelled, closed, holding');
+    const documents = documentsOf(await collector.collect(run));
+    const series = documents.filter((document) => document.type !== TYPES.queues);
+    expect(new Set(series.map((document) => document.prod_source))).toEqual(new Set(['user']));
+    expect(server.queries.get('/panda')).toEqual(['?time_window=60']);
+    const second = context('terminal_states = finished, failed, cancelled, closed, holding');
+    const holding = documentsOf(await collector.collect(second)).filter((document) => document.job_status === 'holding');
+    expect(holding.map((document) => document.type).sort()).toEqual([TYPES.derived, TYPES.jobsTerminal]);
+  });
+
+  test('when InfluxDB cannot be read, the job counts still go out and the problem is reported', async () => {
+    const run = context('', { influxUrl: `http://127.0.0.1:${await freePort()}` });
+    const documents = documentsOf(await collector.collect(run));
+    expect(documents.filter((document) => document.type === TYPES.derived)).toEqual([]);
+    expect(documents.filter((document) => document.type === TYPES.jobs)).toHaveLength(8);
+    expect(run.problems).toHaveLength(1);
+    expect(run.problems[0]).toMatch(/^derived quantities not computed: InfluxDB query: ECONNREFUSED/);
+  });
+
+  test('a config mistake names the key', async () => {
+    await expect(collector.collect(context('terminal_window = 90s'))).rejects.toThrow(/terminal_window must be whole minutes/);
+    await expect(collector.collect(context('suspicious_windows = 1h, 2h'))).rejects.toThrow(/suspicious_windows: '2h' is not one of the averages 1h, 6h, 12h, 24h, 7d, 30d/);
+  });
+
+  test('the README lists every tag and field of the schemas', () => {
+    const types = Object.values(TYPES).map((type) => ({ producer: 'panda', type }));
+    expect(readmeDisagreements(path.join(__dirname, 'README.md'), types)).toEqual([]);
+  });
+});
