@@ -113,6 +113,16 @@ let influx: TestInfluxDB;
 let server: FixtureServer;
 let derived: Map<string, MonitDocument>;
 let client: CountingClient;
+let stateDir: string;
+
+async function collectDerived(slotMs: number, counting: CountingClient): Promise<Map<string, MonitDocument>> {
+  const context = collectorContext('panda', `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\n[influxdb]\nurl = ${influx.url}\n`, { slotMs, stateDir });
+  context.influxdb = () => counting;
+  const result: CollectResult = await collector.collect(context);
+  expect(context.problems).toEqual([]);
+  const documents = Array.isArray(result) ? result : result.documents;
+  return new Map(documents.filter((document) => document.type === TYPES.derived).map((document) => [`${document.queue}/${document.prod_source}/${document.resource}/${document.job_status}`, document]));
+}
 
 beforeAll(async () => {
   [influx, server] = await Promise.all([startInfluxDB(), FixtureServer.start()]);
@@ -120,12 +130,8 @@ beforeAll(async () => {
   server.routes.set('/cric', { body: JSON.stringify({ AGLT2_HOSPITAL: { atlas_site: 'AGLT2', cloud: 'US', country: 'USA', tier: 'T2D' }, SLAC_ES: { atlas_site: 'WT2', cloud: 'US', country: 'USA', tier: 'T3D' } }) });
   await writeHistory(influx.client);
   client = new CountingClient(influx.url);
-  const context = collectorContext('panda', `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\n[influxdb]\nurl = ${influx.url}\n`, { slotMs: SLOT });
-  context.influxdb = () => client;
-  const result: CollectResult = await collector.collect(context);
-  expect(context.problems).toEqual([]);
-  const documents = Array.isArray(result) ? result : result.documents;
-  derived = new Map(documents.filter((document) => document.type === TYPES.derived).map((document) => [`${document.queue}/${document.prod_source}/${document.resource}/${document.job_status}`, document]));
+  stateDir = collectorContext('panda', '').stateDir;
+  derived = await collectDerived(SLOT, client);
 });
 afterAll(async () => {
   await Promise.all([influx?.stop(), server?.stop()]);
@@ -179,6 +185,27 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     expect(selects).toHaveLength(6);
     for (const text of selects) expect(text).toContain('GROUP BY "queue", "prod_source", "resource", "job_status"');
     expect(client.statements).toHaveLength(7); // plus SHOW RETENTION POLICIES
+  });
+
+  test('the 1h and 1d averages are re-read only when their retention policy can have a new point', async () => {
+    // A new hourly point lands after the first run.
+    const late = new Point(TYPES.jobs);
+    for (const [tag, value] of Object.entries(RUNNING)) late.tag(tag, value);
+    late.floatField('jobs', 100_000).timestamp(SLOT - 90 * MINUTE);
+    await influx.client.write(DATABASE, late.toLineProtocol({ convertTime: (time) => String(time) }) ?? '', { retentionPolicy: '1h' });
+
+    const sameHour = new CountingClient(influx.url);
+    const tenMinutesLater = await collectDerived(SLOT + 10 * MINUTE, sameHour);
+    expect(sameHour.statements.filter((text) => text.startsWith('SELECT'))).toHaveLength(4); // the raw windows only
+    expect(tenMinutesLater.get(key(RUNNING))).toMatchObject({ avg_7d: derived.get(key(RUNNING))!.avg_7d, avg_30d: 250 });
+
+    const nextHour = new CountingClient(influx.url);
+    const hourLater = await collectDerived(SLOT + 60 * MINUTE, nextHour);
+    const selects = nextHour.statements.filter((text) => text.startsWith('SELECT'));
+    expect(selects).toHaveLength(5); // the 1h retention policy again, the 1d one still cached
+    expect(selects.filter((text) => text.includes('"1h"."jobs"'))).toHaveLength(1);
+    expect(hourLater.get(key(RUNNING))!.avg_7d).toBeGreaterThan(500); // now with the late point
+    expect(hourLater.get(key(RUNNING))!.avg_30d).toBe(250);
   });
 });
 

@@ -4,8 +4,9 @@ import { qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/in
 import type { Logger } from '../../lib/log';
 import { TEN_MINUTES_MS } from '../../lib/slot';
 import type { MonitDocument } from '../../lib/types';
+import { AverageCache } from './averageCache';
 import type { QueueDirectory } from './cric';
-import { seriesKey, seriesTags, type SeriesId } from './documents';
+import { parseSeriesKey, seriesKey, seriesTags, type SeriesId } from './documents';
 import type { JobCount } from './jobStatistics';
 import { averageWindows, type AverageWindow, JOBS_FIELD, PRODUCER, SERIES_TAGS, TYPES } from './names';
 import { judge, type SuspiciousRule } from './suspicious';
@@ -64,6 +65,8 @@ export interface DerivedOptions extends HistoryOptions {
   /** A series missing now but seen within this long before the slot still gets a document (current 0). */
   forgetAfterMs: number;
   log: Logger;
+  /** Where the averages of the 1h and 1d retention policies are cached between runs; none: no cache. */
+  stateDir?: string;
 }
 
 /** The retention policies of the database, or undefined when the database does not exist (yet). */
@@ -78,8 +81,38 @@ async function retentionPoliciesOf(client: InfluxClient, database: string): Prom
 }
 
 /**
- * Reads every moving average with one grouped query per window and measurement (GROUP BY the series tags),
- * never one per series, and joins them with the current values.
+ * One average for every series with data in the window (both measurements in one request, grouped by the
+ * series tags), keyed by seriesKey(); window counts are brought back to an average per slot.
+ */
+async function readAverages(plan: WindowPlan, options: DerivedOptions): Promise<Map<string, number>> {
+  const measurements = [TYPES.jobs, TYPES.jobsTerminal];
+  const statements = measurements.map((measurement) => averageStatement(options.database, measurement, plan, options.slotMs));
+  const results = await options.client.query(statements.join('; '));
+  const averages = new Map<string, number>();
+  for (const [statementIndex, seriesList] of results.entries()) {
+    const terminalMeasurement = measurements[statementIndex] === TYPES.jobsTerminal;
+    for (const one of seriesList) {
+      const tags = one.tags ?? {};
+      const series: SeriesId = { queue: tags.queue ?? '', prodSource: tags.prod_source ?? '', resource: tags.resource ?? '', jobStatus: tags.job_status ?? '' };
+      // A status belongs to the measurement its current classification sends it to.
+      if (options.terminalStates.has(series.jobStatus) !== terminalMeasurement) continue;
+      const value = one.values[0]?.[one.columns.indexOf('mean')];
+      if (typeof value !== 'number') continue;
+      averages.set(seriesKey(series), terminalMeasurement ? value / plan.terminalDivisor : value);
+    }
+  }
+  return averages;
+}
+
+/** Raw data changes every slot; a 1h (1d) retention policy gets a new point once an hour (day). */
+function refreshPeriodMs(retentionPolicy: RetentionPolicy): number {
+  return retentionPolicy === '1h' ? 3_600_000 : retentionPolicy === '1d' ? 86_400_000 : 0;
+}
+
+/**
+ * Reads every moving average with one grouped query per window (GROUP BY the series tags), never one per
+ * series, and joins them with the current values. Averages from the 1h and 1d retention policies are
+ * cached in `stateDir` (when given) until those policies can have a new point.
  */
 export async function readHistory(current: JobCount[], options: DerivedOptions): Promise<Map<string, SeriesHistory>> {
   const plans = planWindows(options);
@@ -93,35 +126,34 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     options.log.info(`derived quantities: database ${options.database} does not exist yet, so there is no history`);
     return histories;
   }
-  const measurements = [TYPES.jobs, TYPES.jobsTerminal];
+  const cache = options.stateDir ? AverageCache.open(options.stateDir) : undefined;
+  const settingsFingerprint = [...options.terminalStates].sort().join(',');
   for (const [index, plan] of plans.entries()) {
     if (!retentionPolicies.has(plan.retentionPolicy)) {
       options.log.warn(`derived quantities: ${options.database} has no retention policy ${plan.retentionPolicy}, so avg_${plan.window.name} is left out`);
       continue;
     }
-    const statements = measurements.map((measurement) => averageStatement(options.database, measurement, plan, options.slotMs));
-    const results = await options.client.query(statements.join('; '));
+    const period = refreshPeriodMs(plan.retentionPolicy);
+    const validFor = period > 0 ? `${plan.retentionPolicy} ${Math.floor(options.slotMs / period)} ${settingsFingerprint}` : undefined;
+    let averages = cache && validFor ? cache.get(plan.window.field, validFor) : undefined;
+    if (!averages) {
+      averages = await readAverages(plan, options);
+      if (cache && validFor) cache.set(plan.window.field, validFor, averages);
+    }
     const rememberNew = plan.window.durationMs <= options.forgetAfterMs;
-    for (const [statementIndex, seriesList] of results.entries()) {
-      const terminalMeasurement = measurements[statementIndex] === TYPES.jobsTerminal;
-      for (const one of seriesList) {
-        const tags = one.tags ?? {};
-        const series: SeriesId = { queue: tags.queue ?? '', prodSource: tags.prod_source ?? '', resource: tags.resource ?? '', jobStatus: tags.job_status ?? '' };
-        // A status belongs to the measurement its current classification sends it to.
-        if (options.terminalStates.has(series.jobStatus) !== terminalMeasurement || !options.selected(series)) continue;
-        const value = one.values[0]?.[one.columns.indexOf('mean')];
-        if (typeof value !== 'number') continue;
-        const key = seriesKey(series);
-        let history = histories.get(key);
-        if (!history) {
-          if (!rememberNew) continue;
-          history = { series, current: 0, averages: new Float64Array(plans.length).fill(NaN) };
-          histories.set(key, history);
-        }
-        history.averages[index] = terminalMeasurement ? value / plan.terminalDivisor : value;
+    for (const [key, value] of averages) {
+      let history = histories.get(key);
+      if (!history) {
+        if (!rememberNew) continue;
+        const series = parseSeriesKey(key);
+        if (!options.selected(series)) continue;
+        history = { series, current: 0, averages: new Float64Array(plans.length).fill(NaN) };
+        histories.set(key, history);
       }
+      history.averages[index] = value;
     }
   }
+  cache?.save();
   return histories;
 }
 

@@ -12,8 +12,16 @@ export interface SeriesId {
   jobStatus: string;
 }
 
+const SEPARATOR = '\u0000';
+
+/** A string naming one series, for maps (tag values never hold NUL). */
 export function seriesKey(series: SeriesId): string {
-  return `${series.queue}\u0000${series.prodSource}\u0000${series.resource}\u0000${series.jobStatus}`;
+  return `${series.queue}${SEPARATOR}${series.prodSource}${SEPARATOR}${series.resource}${SEPARATOR}${series.jobStatus}`;
+}
+
+export function parseSeriesKey(key: string): SeriesId {
+  const [queue = '', prodSource = '', resource = '', jobStatus = ''] = key.split(SEPARATOR);
+  return { queue, prodSource, resource, jobStatus };
 }
 
 /** The eight tags of jobs, jobs_terminal and jobs_derived. */

@@ -62,6 +62,7 @@ export default defineCollector({
           useRawUpToMs: settings.useRawUpToMs,
           use1hUpToMs: settings.use1hUpToMs,
           log: context.log,
+          stateDir: context.stateDir,
         });
         const derived = buildDerivedDocuments(
           histories.values(),
