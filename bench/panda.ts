@@ -1,0 +1,379 @@
+/**
+ * Benchmark of one panda collector cycle at production scale (2,500 queues × 2 prod sources × 3 resources ×
+ * 8 states = 120,000 series), with a realistic history in a real InfluxDB (24h raw, 7d of 1h, 30d of 1d).
+ *
+ *   npm run build && node dist/bench/panda.js [--queues N] [--raw-slots N] [--hours N] [--days N] [--per-series-sample N]
+ *
+ * The measured cycle runs in a child process (so its peak RSS is its own): fetch PanDA and CRIC from a local
+ * HTTP server, enrich, build and validate every document, read the moving averages (grouped queries), then
+ * write every document to InfluxDB as line protocol (the gateway is not on main yet: this stands in for it).
+ * A second child reads the same averages the straightforward way, one request per series, on a sample,
+ * checks they agree, and extrapolates its time to all series.
+ */
+import { execFile, fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Point } from '@influxdata/influxdb-client';
+import pLimit from 'p-limit';
+import type { CollectorContext } from '../lib/collector';
+import { Config } from '../lib/config';
+import { DocumentFactory } from '../lib/document';
+import { InfluxClient } from '../lib/influxdb';
+import { quoteIdentifier, quoteString } from '../lib/influxql';
+import { databaseFor, interpretDocument } from '../lib/interpret';
+import { MemoryLogger } from '../lib/log';
+import { PROJECT_ROOT } from '../lib/paths';
+import { schemaRegistry } from '../lib/schemas';
+import { slotStart, TEN_MINUTES_MS } from '../lib/slot';
+import type { MonitDocument } from '../lib/types';
+import collector from '../collectors/panda/index';
+import { averageStatement, planWindows, readHistory, type SeriesHistory } from '../collectors/panda/derived';
+import { seriesKey } from '../collectors/panda/documents';
+import { FixtureServer } from '../collectors/panda/fixtureServer';
+import { parseJobStatistics, type JobCount } from '../collectors/panda/jobStatistics';
+import { JOBS_FIELD, PRODUCER, SERIES_TAGS, TYPES } from '../collectors/panda/names';
+import { PRODUCTION_SHAPE, randomGenerator, syntheticCricAnswer, syntheticPandaAnswer, type SyntheticShape } from '../collectors/panda/synthetic';
+
+const run = promisify(execFile);
+const DATABASE = databaseFor(PRODUCER);
+const PERIOD_MS = 10 * 60_000;
+const TERMINAL = new Set(['finished', 'failed', 'cancelled', 'closed']);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+interface Options {
+  queues: number;
+  rawSlots: number;
+  hours: number;
+  days: number;
+  perSeriesSample: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = { queues: PRODUCTION_SHAPE.queues, rawSlots: 144, hours: 168, days: 30, perSeriesSample: 1000 };
+  const names: Record<string, keyof Options> = { '--queues': 'queues', '--raw-slots': 'rawSlots', '--hours': 'hours', '--days': 'days', '--per-series-sample': 'perSeriesSample' };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = names[argv[i]];
+    const value = Number(argv[i + 1]);
+    if (!key || !Number.isInteger(value) || value < 0) throw new Error(`usage: node dist/bench/panda.js [--queues N] [--raw-slots N] [--hours N] [--days N] [--per-series-sample N] (bad: ${argv[i]} ${argv[i + 1]})`);
+    options[key] = value;
+  }
+  return options;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Writes line protocol in batches of 5,000, a few batches at a time. */
+async function writeLines(client: InfluxClient, retentionPolicy: string, lines: Iterable<string>): Promise<number> {
+  const limit = pLimit(3);
+  const pending: Array<Promise<void>> = [];
+  let batch: string[] = [];
+  let count = 0;
+  const flush = (): void => {
+    const body = batch.join('\n');
+    batch = [];
+    pending.push(limit(() => client.write(DATABASE, body, { retentionPolicy, precision: 'ms' })));
+  };
+  for (const line of lines) {
+    batch.push(line);
+    count++;
+    if (batch.length === 5000) flush();
+    if (pending.length >= 6) await Promise.all(pending.splice(0, pending.length - 3));
+  }
+  if (batch.length) flush();
+  await Promise.all(pending);
+  return count;
+}
+
+const toMs = (time: string | number | Date | undefined): string => String(time);
+
+/** The history of every series: raw points every 10 minutes, hourly and daily downsampled points. */
+function* historyLines(counts: JobCount[], retentionPolicy: 'raw' | '1h' | '1d', slotMs: number, options: Options): Generator<string> {
+  const random = randomGenerator(11);
+  const [steps, stepMs] = retentionPolicy === 'raw' ? [options.rawSlots, PERIOD_MS] : retentionPolicy === '1h' ? [options.hours, HOUR] : [options.days, DAY];
+  const slotsPerPoint = stepMs / PERIOD_MS;
+  for (const count of counts) {
+    const terminal = TERMINAL.has(count.jobStatus);
+    const point = new Point(terminal ? TYPES.jobsTerminal : TYPES.jobs);
+    for (const tag of SERIES_TAGS) point.tag(tag, tag === 'queue' ? count.queue : tag === 'prod_source' ? count.prodSource : tag === 'resource' ? count.resource : count.jobStatus);
+    point.tag('site', 'SITE').tag('cloud', 'CLOUD').tag('country', 'COUNTRY').tag('tier', 'T2');
+    for (let step = 1; step <= steps; step++) {
+      const level = count.jobs * (0.5 + random());
+      if (retentionPolicy === 'raw') point.intField(JOBS_FIELD, Math.round(level));
+      else point.floatField(JOBS_FIELD, terminal ? level * slotsPerPoint : level);
+      point.timestamp(slotMs - step * stepMs);
+      yield point.toLineProtocol({ convertTime: toMs }) ?? '';
+    }
+  }
+}
+
+/** InfluxClient that adds up the time spent in queries. */
+class TimedClient extends InfluxClient {
+  queryMs = 0;
+  requests = 0;
+  override async query(text: string, options: { database?: string; retentionPolicy?: string } = {}): ReturnType<InfluxClient['query']> {
+    const started = performance.now();
+    try {
+      return await super.query(text, options);
+    } finally {
+      const elapsed = performance.now() - started;
+      this.queryMs += elapsed;
+      this.requests++;
+      if (process.env.BENCH_VERBOSE) console.error(`  query ${seconds(elapsed)}: ${text.slice(0, 160)}`);
+    }
+  }
+}
+
+interface ChildArguments {
+  mode: 'cycle' | 'per-series';
+  pandaUrl: string;
+  cricUrl: string;
+  influxUrl: string;
+  slotMs: number;
+  stateDir: string;
+  perSeriesSample: number;
+}
+
+function benchContext(args: ChildArguments, client: InfluxClient): CollectorContext & { problems: string[] } {
+  const config = Config.parse(`[panda]\nurl = ${args.pandaUrl}\ncric_url = ${args.cricUrl}\n[influxdb]\nurl = ${args.influxUrl}\n`, 'bench.cfg');
+  const problems: string[] = [];
+  const log = new MemoryLogger('panda');
+  return {
+    job: 'panda',
+    config,
+    section: config.section('panda'),
+    slotMs: args.slotMs,
+    documents: new DocumentFactory({ slotMs: args.slotMs, host: 'bench' }),
+    log,
+    stateDir: args.stateDir,
+    signal: new AbortController().signal,
+    influxdb: () => client,
+    problem: (message) => problems.push(message),
+    problems,
+  };
+}
+
+/** Writes documents as the gateway would: interpreted against their schema, typed fields, line protocol. */
+function* documentLines(documents: MonitDocument[]): Generator<string> {
+  const registry = schemaRegistry();
+  for (const document of documents) {
+    const interpreted = interpretDocument(document, registry);
+    if (!interpreted.ok) throw new Error(`invalid document: ${interpreted.reason}`);
+    const point = new Point(interpreted.point.measurement);
+    for (const [key, value] of Object.entries(interpreted.point.tags)) point.tag(key, value);
+    for (const field of interpreted.point.fields) {
+      if (field.type === 'int') point.intField(field.name, field.value as number);
+      else if (field.type === 'float') point.floatField(field.name, field.value as number);
+      else if (field.type === 'bool') point.booleanField(field.name, field.value as boolean);
+      else point.stringField(field.name, field.value as string);
+    }
+    point.timestamp(interpreted.point.timestampMs);
+    yield point.toLineProtocol({ convertTime: toMs }) ?? '';
+  }
+}
+
+/** Child: one full collector cycle, then the documents into InfluxDB. */
+async function cycle(args: ChildArguments): Promise<Record<string, number>> {
+  const client = new TimedClient(args.influxUrl, { timeoutMs: 600_000 });
+  const context = benchContext(args, client);
+  const started = performance.now();
+  const result = await collector.collect(context);
+  const collectMs = performance.now() - started;
+  const documents = Array.isArray(result) ? result : result.documents;
+  if (context.problems.length) throw new Error(`problems: ${context.problems.join('; ')}`);
+  const writeStarted = performance.now();
+  const written = await writeLines(new InfluxClient(args.influxUrl, { timeoutMs: 600_000 }), 'raw', documentLines(documents));
+  const writeMs = performance.now() - writeStarted;
+  return {
+    collectMs,
+    derivedQueryMs: client.queryMs,
+    derivedRequests: client.requests,
+    writeMs,
+    totalMs: collectMs + writeMs,
+    documents: documents.length,
+    written,
+    derivedDocuments: documents.filter((document) => document.type === TYPES.derived).length,
+    suspicious: documents.filter((document) => document.type === TYPES.derived && document.suspicious === true).length,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+/** Child: the grouped averages again, then per-series requests for a sample; both must agree. */
+async function perSeries(args: ChildArguments): Promise<Record<string, number>> {
+  const pandaText = await (await fetch(args.pandaUrl)).text();
+  const counts = parseJobStatistics(JSON.parse(pandaText)).counts;
+  const plans = planWindows({ useRawUpToMs: DAY, use1hUpToMs: 7 * DAY });
+  const grouped = new TimedClient(args.influxUrl, { timeoutMs: 600_000 });
+  const groupedStarted = performance.now();
+  const histories = await readHistory(counts, {
+    client: grouped,
+    database: DATABASE,
+    slotMs: args.slotMs,
+    terminalStates: TERMINAL,
+    selected: () => true,
+    forgetAfterMs: DAY,
+    useRawUpToMs: DAY,
+    use1hUpToMs: 7 * DAY,
+    log: new MemoryLogger('panda'),
+  });
+  const groupedMs = performance.now() - groupedStarted;
+
+  const random = randomGenerator(3);
+  const sample = args.perSeriesSample > 0 && args.perSeriesSample < counts.length ? counts.filter(() => random() < args.perSeriesSample / counts.length) : counts;
+  const client = new InfluxClient(args.influxUrl, { timeoutMs: 600_000 });
+  const limit = pLimit(4);
+  let disagreements = 0;
+  const started = performance.now();
+  await Promise.all(
+    sample.map((count) =>
+      limit(async () => {
+        const measurement = TERMINAL.has(count.jobStatus) ? TYPES.jobsTerminal : TYPES.jobs;
+        const condition = [
+          ['queue', count.queue],
+          ['prod_source', count.prodSource],
+          ['resource', count.resource],
+          ['job_status', count.jobStatus],
+        ]
+          .map(([tag, value]) => `${quoteIdentifier(tag)} = ${quoteString(value)}`)
+          .join(' AND ');
+        const results = await client.query(plans.map((plan) => averageStatement(DATABASE, measurement, plan, args.slotMs, condition)).join('; '));
+        const history = histories.get(seriesKey(count)) as SeriesHistory;
+        results.forEach((series, index) => {
+          const mean = series[0]?.values[0]?.[1];
+          const expected = typeof mean === 'number' ? (measurement === TYPES.jobsTerminal ? mean / plans[index].terminalDivisor : mean) : NaN;
+          const actual = history.averages[index];
+          if (!(Number.isNaN(expected) && Number.isNaN(actual)) && Math.abs(expected - actual) > 1e-9 * Math.max(1, Math.abs(expected))) disagreements++;
+        });
+      }),
+    ),
+  );
+  const sampleMs = performance.now() - started;
+  return {
+    groupedMs,
+    groupedRequests: grouped.requests,
+    series: counts.length,
+    sampled: sample.length,
+    sampleMs,
+    extrapolatedMs: (sampleMs * counts.length) / sample.length,
+    disagreements,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+function runChild(args: ChildArguments): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const child = fork(__filename, ['--child', JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('message', (message) => resolve(message as Record<string, number>));
+    child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`${args.mode} child exited with ${code}`))));
+  });
+}
+
+/** Waits (at most 3 minutes) until influxd has finished compacting the bulk-written history. */
+async function waitUntilIdle(influxDir: string): Promise<void> {
+  const pid = readFileSync(path.join(influxDir, 'server.pid'), 'utf8').trim();
+  const cpuTicks = (): number => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  };
+  const started = performance.now();
+  let before = cpuTicks();
+  while (performance.now() - started < 180_000) {
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const after = cpuTicks();
+    if (after - before < 50) break; // under 10 % of a core (100 ticks/s) over 5 s
+    before = after;
+  }
+  console.log(`influxd settled after ${seconds(performance.now() - started)}`);
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const shape: SyntheticShape = { ...PRODUCTION_SHAPE, queues: options.queues };
+  const base = path.join(PROJECT_ROOT, 'var', 'bench');
+  mkdirSync(base, { recursive: true });
+  const influxDir = mkdtempSync(path.join(base, 'panda-influxdb-'));
+  const port = await freePort();
+  const services = path.join(PROJECT_ROOT, 'scripts', 'services.sh');
+  await run(services, ['start', 'influxdb', '--port', String(port), '--dir', influxDir], { timeout: 600_000 });
+  const fixture = await FixtureServer.start();
+  try {
+    const influxUrl = `http://127.0.0.1:${port}`;
+    const pandaText = JSON.stringify(syntheticPandaAnswer(shape));
+    const template = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'collectors', 'panda', 'testdata', 'cric-sample.json'), 'utf8')) as Record<string, Record<string, unknown>>).AGLT2_HOSPITAL;
+    const cricText = JSON.stringify(syntheticCricAnswer(shape, template));
+    fixture.routes.set('/panda', { body: pandaText });
+    fixture.routes.set('/cric', { body: cricText });
+    const counts = parseJobStatistics(JSON.parse(pandaText)).counts;
+    console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at start (other jobs share it)`);
+    console.log(`panda benchmark: ${shape.queues} queues, ${counts.length} series; PanDA answer ${(pandaText.length / 1e6).toFixed(1)} MB, CRIC answer ${(cricText.length / 1e6).toFixed(1)} MB`);
+
+    const slotMs = slotStart(Date.now(), TEN_MINUTES_MS);
+    const client = new InfluxClient(influxUrl, { timeoutMs: 600_000 });
+    // Durations like a production setup's, so the shards (1 day raw, 7 days 1h and 1d) are too.
+    await client.ensureDatabase(DATABASE, { raw: '30d', '1h': '365d', '1d': 'INF' });
+    const setupStarted = performance.now();
+    let points = 0;
+    points += await writeLines(client, 'raw', historyLines(counts, 'raw', slotMs, options));
+    points += await writeLines(client, '1h', historyLines(counts, '1h', slotMs, options));
+    points += await writeLines(client, '1d', historyLines(counts, '1d', slotMs, options));
+    console.log(`history: ${points} points (${options.rawSlots} raw slots, ${options.hours} hours, ${options.days} days per series) written in ${seconds(performance.now() - setupStarted)} (setup, not measured)`);
+
+    const common = { pandaUrl: `${fixture.url}/panda`, cricUrl: `${fixture.url}/cric`, influxUrl, slotMs, perSeriesSample: options.perSeriesSample };
+    await waitUntilIdle(influxDir);
+    const stateDir = mkdtempSync(path.join(base, 'panda-state-'));
+    // Cold: CRIC fetched, every average read (once an hour for 7d, once a day for 30d). Warm: the other runs.
+    const cold = await runChild({ ...common, mode: 'cycle', stateDir });
+    const warm = await runChild({ ...common, slotMs: slotMs + TEN_MINUTES_MS, mode: 'cycle', stateDir });
+    const baseline = await runChild({ ...common, mode: 'per-series', stateDir: mkdtempSync(path.join(base, 'panda-state-')) });
+
+    const periodMs = 10 * 60_000;
+    for (const [name, measured] of [['cold (CRIC fetched, all 6 averages read: hourly/daily)', cold], ['warm (CRIC and 7d/30d averages cached: most runs)', warm]] as const) {
+      console.log(`\none cycle, ${name}:`);
+      console.log(`  documents: ${measured.documents} (${measured.derivedDocuments} jobs_derived, ${measured.suspicious} suspicious), written: ${measured.written}`);
+      console.log(`  collect (fetch, enrich, build + validate, derived): ${seconds(measured.collectMs)}, of which InfluxDB queries ${seconds(measured.derivedQueryMs)} in ${measured.derivedRequests} requests`);
+      console.log(`  write to InfluxDB (stand-in for sender + gateway): ${seconds(measured.writeMs)}`);
+      console.log(`  wall time: ${seconds(measured.totalMs)} = ${((100 * measured.totalMs) / periodMs).toFixed(2)} % of the 10-minute period (target ≤ 10 %)`);
+      console.log(`  peak RSS: ${measured.maxRssMB.toFixed(0)} MB = ${((100 * measured.maxRssMB) / 400).toFixed(0)} % of the 400 MB target`);
+    }
+    console.log(`\nload average ${os.loadavg()[0].toFixed(1)} at the end`);
+    console.log('\nderived quantities, grouped vs per series (same InfluxDB, same history):');
+    console.log(`  grouped: ${seconds(baseline.groupedMs)} in ${baseline.groupedRequests} requests for ${baseline.series} series`);
+    const sampledNote = baseline.sampled < baseline.series ? `, measured on ${baseline.sampled} series and extrapolated` : '';
+    console.log(`  per series (one request of 6 statements per series, 4 at a time): ${seconds(baseline.extrapolatedMs)}${sampledNote}`);
+    console.log(`  ratio: per series / grouped = ${(baseline.extrapolatedMs / baseline.groupedMs).toFixed(1)}x; results disagreeing on the sample: ${baseline.disagreements}`);
+  } finally {
+    await fixture.stop();
+    await run(services, ['stop', influxDir], { timeout: 60_000 });
+  }
+}
+
+if (process.argv[2] === '--child') {
+  const args = JSON.parse(process.argv[3]) as ChildArguments;
+  (args.mode === 'cycle' ? cycle(args) : perSeries(args))
+    .then((result) => {
+      process.send?.(result, () => process.exit(0));
+    })
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+} else {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
