@@ -119,6 +119,8 @@ function* historyLines(counts: JobCount[], retentionPolicy: 'raw' | '1h' | '1d',
   }
 }
 
+const peakRssMB = (): number => process.resourceUsage().maxRSS / 1024;
+
 /** InfluxClient that adds up the time spent in queries. */
 class TimedClient extends InfluxClient {
   queryMs = 0;
@@ -131,7 +133,7 @@ class TimedClient extends InfluxClient {
       const elapsed = performance.now() - started;
       this.queryMs += elapsed;
       this.requests++;
-      if (process.env.BENCH_VERBOSE) console.error(`  query ${seconds(elapsed)}: ${text.slice(0, 160)}`);
+      if (process.env.BENCH_VERBOSE) console.error(`  query ${seconds(elapsed)}, peak RSS so far ${peakRssMB().toFixed(0)} MB: ${text.slice(0, 120)}`);
     }
   }
 }
@@ -191,6 +193,7 @@ async function cycle(args: ChildArguments): Promise<Record<string, number>> {
   const started = performance.now();
   const result = await collector.collect(context);
   const collectMs = performance.now() - started;
+  if (process.env.BENCH_VERBOSE) console.error(`  collected: peak RSS so far ${peakRssMB().toFixed(0)} MB`);
   const documents = Array.isArray(result) ? result : result.documents;
   if (context.problems.length) throw new Error(`problems: ${context.problems.join('; ')}`);
   const writeStarted = performance.now();
@@ -272,9 +275,9 @@ async function perSeries(args: ChildArguments): Promise<Record<string, number>> 
   };
 }
 
-function runChild(args: ChildArguments): Promise<Record<string, number>> {
+function runChild(args: ChildArguments, execArgv: string[] = []): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
-    const child = fork(__filename, ['--child', JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(__filename, ['--child', JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     child.once('message', (message) => resolve(message as Record<string, number>));
     child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`${args.mode} child exited with ${code}`))));
   });
@@ -297,6 +300,8 @@ async function waitUntilIdle(influxDir: string): Promise<void> {
   }
   console.log(`influxd settled after ${seconds(performance.now() - started)}`);
 }
+
+const HEAP_CAP_MB = 300;
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
@@ -338,10 +343,23 @@ async function main(): Promise<void> {
     // Cold: CRIC fetched, every average read (once an hour for 7d, once a day for 30d). Warm: the other runs.
     const cold = await runChild({ ...common, mode: 'cycle', stateDir });
     const warm = await runChild({ ...common, slotMs: slotMs + TEN_MINUTES_MS, mode: 'cycle', stateDir });
+    // The same warm cycle with V8's heap capped: does the live data fit, or only V8's lazy collection overshoot?
+    const capped = await runChild({ ...common, slotMs: slotMs + 2 * TEN_MINUTES_MS, mode: 'cycle', stateDir }, [`--max-old-space-size=${HEAP_CAP_MB}`]).catch(
+      (error: unknown) => (error as Error).message,
+    );
     const baseline = await runChild({ ...common, mode: 'per-series', stateDir: mkdtempSync(path.join(base, 'panda-state-')) });
 
     const periodMs = 10 * 60_000;
-    for (const [name, measured] of [['cold (CRIC fetched, all 6 averages read: hourly/daily)', cold], ['warm (CRIC and 7d/30d averages cached: most runs)', warm]] as const) {
+    const cycles: Array<[string, Record<string, number> | string]> = [
+      ['cold (CRIC fetched, all 6 averages read: hourly/daily)', cold],
+      ['warm (CRIC and 7d/30d averages cached: most runs)', warm],
+      [`warm, node --max-old-space-size=${HEAP_CAP_MB}`, capped],
+    ];
+    for (const [name, measured] of cycles) {
+      if (typeof measured === 'string') {
+        console.log(`\none cycle, ${name}: failed (${measured})`);
+        continue;
+      }
       console.log(`\none cycle, ${name}:`);
       console.log(`  documents: ${measured.documents} (${measured.derivedDocuments} jobs_derived, ${measured.suspicious} suspicious), written: ${measured.written}`);
       console.log(`  collect (fetch, enrich, build + validate, derived): ${seconds(measured.collectMs)}, of which InfluxDB queries ${seconds(measured.derivedQueryMs)} in ${measured.derivedRequests} requests`);

@@ -81,16 +81,15 @@ async function retentionPoliciesOf(client: InfluxClient, database: string): Prom
 }
 
 /**
- * One average for every series with data in the window (both measurements in one request, grouped by the
- * series tags), keyed by seriesKey(); window counts are brought back to an average per slot.
+ * One average for every series with data in the window, keyed by seriesKey(): one grouped request per
+ * measurement (one at a time, so only one answer is in memory); window counts are brought back to an
+ * average per slot.
  */
 async function readAverages(plan: WindowPlan, options: DerivedOptions): Promise<Map<string, number>> {
-  const measurements = [TYPES.jobs, TYPES.jobsTerminal];
-  const statements = measurements.map((measurement) => averageStatement(options.database, measurement, plan, options.slotMs));
-  const results = await options.client.query(statements.join('; '));
   const averages = new Map<string, number>();
-  for (const [statementIndex, seriesList] of results.entries()) {
-    const terminalMeasurement = measurements[statementIndex] === TYPES.jobsTerminal;
+  for (const measurement of [TYPES.jobs, TYPES.jobsTerminal]) {
+    const terminalMeasurement = measurement === TYPES.jobsTerminal;
+    const [seriesList = []] = await options.client.query(averageStatement(options.database, measurement, plan, options.slotMs));
     for (const one of seriesList) {
       const tags = one.tags ?? {};
       const series: SeriesId = { queue: tags.queue ?? '', prodSource: tags.prod_source ?? '', resource: tags.resource ?? '', jobStatus: tags.job_status ?? '' };

@@ -125,6 +125,17 @@ describe('panda collector', () => {
     expect(later.problems).toEqual([]);
   });
 
+  test('a damaged CRIC cache is ignored: CRIC is asked again', async () => {
+    const first = context();
+    await collector.collect(first);
+    writeFileSync(path.join(first.stateDir, CRIC_CACHE_FILE), '{"fetchedAtMs": 1, "queu');
+    const second = context('', { stateDir: first.stateDir });
+    const documents = documentsOf(await collector.collect(second));
+    expect(server.requests.get('/cric')).toBe(2);
+    expect(second.log.lines.some((line) => line.startsWith('WARN CRIC cache') && line.includes('unreadable'))).toBe(true);
+    expect(documents.find((document) => document.queue === 'SLAC_ES' && document.type === TYPES.queues)).toMatchObject({ site: 'WT2', known: true });
+  });
+
   test.each([
     ['malformed', { body: '{"AGLT2_HOSPITAL": {"managed": ' }],
     ['empty', { body: '{}' }],
