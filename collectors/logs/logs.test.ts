@@ -1,11 +1,13 @@
-import { appendFileSync, mkdirSync, renameSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CollectResult } from '../../lib/collector';
+import { Config } from '../../lib/config';
 import type { MonitDocument } from '../../lib/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { testDir } from '../../test/support/services';
 import collector from './index';
+import { patternDefinitions } from './patterns';
 
 /** A watched folder, its config, and runs that share one state folder like cron runs do. */
 function setup(patternsConfig: (logDir: string) => string, options: { fromBeginning?: boolean } = {}) {
@@ -161,11 +163,20 @@ test('lines across read chunks (several MiB, multi-byte text) are each counted e
   const lines = Array.from({ length: 60_000 }, (_, index) => `2026-11-22T10:00:00Z événement ${index} ${'x'.repeat(index % 97)} événement ${index}`);
   writeFileSync(file('big.log'), lines.join('\n') + '\n');
   const expected = lines.filter((line) => /événement \d+7$/.test(line)).length;
-  expect(expected).toBe(5999); // indices ending in 7, except 7 itself (\\d+ needs a digit before it)
+  expect(expected).toBe(5999); // indices ending in 7, except 7 itself (\d+ needs a digit before it)
   expect((await collect()).byPattern.accent).toMatchObject({ matches: expected, lines: 60_000 });
   expect((await collect()).byPattern.accent).toMatchObject({ matches: 0, lines: 0 });
 });
 
 test('the README lists every tag and field of logs/pattern', () => {
   expect(readmeDisagreements(path.join(__dirname, 'README.md'), [{ producer: 'logs', type: 'pattern' }])).toEqual([]);
+});
+
+test('sample.cfg, uncommented, is a working config', () => {
+  const sample = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8').replace(/^;(?=\[|\w+ =)/gm, '');
+  const config = Config.parse(sample, 'sample.cfg');
+  expect(config.section('logs').bool('from_beginning')).toBe(false);
+  expect(patternDefinitions(config).map((pattern) => [pattern.name, pattern.globs, pattern.regex.source])).toEqual([
+    ['import_finished', ['/var/log/eventindex/import.log'], 'import finished'],
+  ]);
 });

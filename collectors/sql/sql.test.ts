@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
@@ -228,4 +229,13 @@ test('a measurement with a schema file gets the schema types; rows with the same
 
 test('the README lists every tag and field of sql/query', () => {
   expect(readmeDisagreements(path.join(__dirname, 'README.md'), [{ producer: 'sql', type: 'query' }])).toEqual([]);
+});
+
+test('sample.cfg, uncommented, is a working config', () => {
+  const sample = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8').replace(/^;(?=\[|\w+ =)/gm, '');
+  const [query] = queryDefinitions(Config.parse(sample, 'sample.cfg'));
+  expect(query).toMatchObject({ name: 'imports_by_site', measurement: 'imports_by_site', tagColumns: ['site', 'state'], timeoutMs: 30_000, maxRows: 1000 });
+  expect(query.connection).toMatchObject({ host: '127.0.0.1', port: 3306, user: 'monit_reader', database: 'eventindex', connectTimeoutMs: 10_000 });
+  expect([...(query.fieldColumns ?? [])]).toEqual([['imports', 'number'], ['bytes', 'number'], ['last_finished', 'number']]);
+  expect(readOnlyViolation(query.sql)).toBeUndefined();
 });
