@@ -10,7 +10,7 @@ import { readOnlyViolation } from './statement';
 async function collectQuery(context: CollectorContext, query: QueryDefinition): Promise<MonitDocument[]> {
   const started = performance.now();
   const status = (fields: { up: number; rows?: number; error?: string; message?: string }): MonitDocument =>
-    context.documents.build(PRODUCER, STATUS_TYPE, { query: query.name }, { ...fields, duration_ms: Math.round(performance.now() - started) });
+    context.documents.build(PRODUCER, STATUS_TYPE, { query_name: query.name }, { ...fields, duration_ms: Math.round(performance.now() - started) });
   try {
     const violation = readOnlyViolation(query.sql);
     if (violation) throw new QueryError('refused', `refused, not a read-only SELECT: ${violation}`);

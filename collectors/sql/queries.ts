@@ -28,7 +28,7 @@ export interface QueryDefinition {
 }
 
 /** The status documents' type: a query's results cannot use it as their measurement. */
-export const STATUS_TYPE = 'query';
+export const STATUS_TYPE = 'query_status';
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function checkColumnName(section: ConfigSection, key: string, column: string): void {

@@ -45,7 +45,7 @@ function configText(queries: string, extra = ''): string {
 }
 
 function statusOf(documents: MonitDocument[], query: string): MonitDocument {
-  const found = documents.filter((document) => document.type === 'query' && document.query === query);
+  const found = documents.filter((document) => document.type === 'query_status' && document.query_name === query);
   expect(found).toHaveLength(1);
   return found[0];
 }
@@ -62,7 +62,7 @@ fields = imports, bytes, last_finished, ratio, note:string
   );
   const documents = (await collector.collect(context)) as MonitDocument[];
   expect(context.problems).toEqual([]);
-  expect(statusOf(documents, 'imports_by_site')).toMatchObject({ producer: 'sql', up: 1, rows: 3, idb_tags: ['query'] });
+  expect(statusOf(documents, 'imports_by_site')).toMatchObject({ producer: 'sql', up: 1, rows: 3, idb_tags: ['query_name'] });
   const rows = documents.filter((document) => document.type === 'imports_by_site');
   const summary = rows.map((document) => ({
     tags: document.idb_tags,
@@ -203,7 +203,7 @@ test('config mistakes are ConfigErrors naming the section and key', () => {
   expect(() => parse('[sql.query.a]\nsql = SELECT 1\ntags = host')).toThrow(/\[sql\.query\.a\] tags: 'host' is a reserved MONIT key/);
   expect(() => parse('[sql.query.a]\nsql = SELECT 1\ntags = x\nfields = x')).toThrow(/'x' cannot be both a tag and a field/);
   expect(() => parse('[sql.query.a]\nsql = SELECT 1\nfields = x:date')).toThrow(/unknown kind 'date'/);
-  expect(() => parse('[sql.query.query]\nsql = SELECT 1')).toThrow(/measurement: 'query' is reserved/);
+  expect(() => parse('[sql.query.query_status]\nsql = SELECT 1')).toThrow(/measurement: 'query_status' is reserved/);
   expect(() => parse('[sql.query.a]\ntags = x')).toThrow(/\[sql\.query\.a\] sql is missing/);
 });
 
@@ -227,8 +227,8 @@ test('a measurement with a schema file gets the schema types; rows with the same
   ]);
 });
 
-test('the README lists every tag and field of sql/query', () => {
-  expect(readmeDisagreements(path.join(__dirname, 'README.md'), [{ producer: 'sql', type: 'query' }])).toEqual([]);
+test('the README lists every tag and field of sql/query_status', () => {
+  expect(readmeDisagreements(path.join(__dirname, 'README.md'), [{ producer: 'sql', type: 'query_status' }])).toEqual([]);
 });
 
 test('sample.cfg, uncommented, is a working config', () => {
