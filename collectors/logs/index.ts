@@ -142,7 +142,7 @@ export default defineCollector({
           context.signal,
         );
         // The match is at the latest when the file was last written.
-        for (const name of matchedHere) lastMatchMs.set(name, Math.max(lastMatchMs.get(name) ?? 0, Math.min(file.mtimeMs, nowMs)));
+        for (const name of matchedHere) lastMatchMs.set(name, Math.max(lastMatchMs.get(name) ?? 0, Math.min(Math.floor(file.mtimeMs), nowMs)));
         const headLength = Math.min(HEAD_BYTES, file.size);
         next.files[file.id] = { path: file.path, offset: end, headHash: await headHash(file.path, headLength), headLength, patterns: [...file.patterns] };
       } catch (error) {
