@@ -30,7 +30,7 @@ async function matchedFiles(context: CollectorContext, patterns: PatternDefiniti
   const files = new Map<string, WatchedFile>();
   const filesPerPattern = new Map<string, number>();
   for (const pattern of patterns) {
-    let count = 0;
+    const ids = new Set<string>();
     for (const glob of pattern.globs) {
       for (const file of globSync(glob, { absolute: true, onlyFiles: true, expandDirectories: false, dot: true })) {
         let stats;
@@ -41,8 +41,8 @@ async function matchedFiles(context: CollectorContext, patterns: PatternDefiniti
           continue;
         }
         if (!stats.isFile()) continue;
-        count += 1;
         const id = identity(stats);
+        ids.add(id);
         const known = files.get(id);
         const watched = known ?? { id, path: file, size: stats.size, mtimeMs: stats.mtimeMs, patterns: new Set<string>(), appearedSinceLastRun: false };
         watched.patterns.add(pattern.name);
@@ -50,7 +50,7 @@ async function matchedFiles(context: CollectorContext, patterns: PatternDefiniti
         files.set(id, watched);
       }
     }
-    filesPerPattern.set(pattern.name, count);
+    filesPerPattern.set(pattern.name, ids.size);
   }
   return { files, filesPerPattern };
 }

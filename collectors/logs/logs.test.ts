@@ -113,8 +113,8 @@ test('truncation (copytruncate) and a file replaced by a longer one are read fro
   expect(counts((await collect()).byPattern)).toEqual({ import_finished: [0, 0], errors: [0, 0] });
 });
 
-test('a file that appears under a watched glob is read from its start', async () => {
-  const { file, collect } = setup((logDir) => `[logs.pattern.done]\nfiles = ${logDir}/*.log\nregex = done\n`);
+test('a file that appears under a watched glob is read from its start; a file under two globs is one file', async () => {
+  const { file, collect } = setup((logDir) => `[logs.pattern.done]\nfiles = ${logDir}/*.log, ${logDir}/a.log\nregex = done\n`);
   writeFileSync(file('a.log'), 'done before watching\n');
   expect((await collect()).byPattern.done).toMatchObject({ matches: 0, files: 1 });
   writeFileSync(file('b.log'), 'done in a new file\ndone again\n');

@@ -61,6 +61,8 @@ export async function runReadOnlyQuery(connection: ConnectionSettings, sql: stri
   } catch (error) {
     throw classify(error, 'connect');
   }
+  // Failures reach us through the awaited queries; an 'error' event with no listener would crash the job.
+  client.on('error', () => undefined);
   const onAbort = (): void => client.destroy();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
