@@ -1,0 +1,6 @@
+import type { LocalComponent } from './local';
+
+/** The demo sources the shipped collectors read in the quickstart (one entry per source). */
+export function demoComponents(): LocalComponent[] {
+  return [];
+}
