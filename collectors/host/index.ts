@@ -4,6 +4,7 @@ import { defineCollector, type CollectorContext } from '../../lib/collector';
 import { ConfigError, type ConfigSection } from '../../lib/config';
 import type { MonitDocument } from '../../lib/types';
 import { classifyRequestError, type ErrorClass } from '../web/error-class';
+import { withoutCredentials } from '../web/url-credentials';
 import { ExpositionError, parseExposition } from './exposition';
 import { nodeSample, NotNodeExporterError, type NodeSample, type SampleFilters } from './node-sample';
 import { cpuShares, intervalBetween, networkRates, SampleStore, storedSample, type StoredSample } from './rates';
@@ -177,7 +178,7 @@ export default defineCollector({
           } catch (error) {
             if (!(error instanceof ScrapeFailure)) throw error;
             if (previous) nextSamples[endpoint.name] = previous; // the next success computes its rates over the longer gap
-            context.problem(`${endpoint.name} (${endpoint.url}): ${error.errorClass}: ${error.message}`);
+            context.problem(`${endpoint.name} (${withoutCredentials(endpoint.url)}): ${error.errorClass}: ${error.message}`);
             return [context.documents.build(PRODUCER, 'system', { instance: endpoint.name }, { up: 0, error: error.errorClass })];
           }
         }),

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import { defineCollector } from '../../lib/collector';
 import { type Config, ConfigError, type ConfigSection } from '../../lib/config';
 import { probe, type ProbeTarget } from './probe';
+import { withoutCredentials } from './url-credentials';
 
 const PRODUCER = 'web';
 const SECTION = 'web';
@@ -19,8 +20,10 @@ export function parseStatusRanges(section: ConfigSection, fallback: string): Arr
   });
 }
 
+type ProbeSettings = Omit<ProbeTarget, 'name' | 'url' | 'shownUrl'>;
+
 /** Settings that [web] gives every probe and a [web.<name>] section may override. */
-function probeSettings(section: ConfigSection, defaults: Omit<ProbeTarget, 'name' | 'url'>): Omit<ProbeTarget, 'name' | 'url'> {
+function probeSettings(section: ConfigSection, defaults: ProbeSettings): ProbeSettings {
   return {
     timeoutMs: section.has('timeout') ? section.duration('timeout') : defaults.timeoutMs,
     expectStatus: section.has('expect_status') ? parseStatusRanges(section, '') : defaults.expectStatus,
@@ -39,17 +42,21 @@ export interface WebSettings {
 /** [web] urls (probes named by their URL) and one probe per [web.<name>] section. */
 export function readSettings(config: Config): WebSettings {
   const section = config.section(SECTION);
-  const defaults: Omit<ProbeTarget, 'name' | 'url'> = {
+  const defaults: ProbeSettings = {
     timeoutMs: section.duration('timeout', '10s'),
     expectStatus: parseStatusRanges(section, '200-399'),
     expectText: section.optionalString('expect_text'),
     verifyTls: section.bool('verify_tls', true),
     followRedirects: section.bool('follow_redirects', true),
   };
-  const targets: ProbeTarget[] = section.list('urls', []).map((url) => ({ name: url, url: checkedUrl(section, 'urls', url), ...defaults }));
+  const targets: ProbeTarget[] = section.list('urls', []).map((url) => {
+    const shownUrl = withoutCredentials(checkedUrl(section, 'urls', url));
+    return { name: shownUrl, url, shownUrl, ...defaults };
+  });
   for (const probeSection of config.sectionsUnder(SECTION)) {
     const name = probeSection.name.slice(SECTION.length + 1);
-    targets.push({ name, url: checkedUrl(probeSection, 'url', probeSection.url('url')), ...probeSettings(probeSection, defaults) });
+    const url = checkedUrl(probeSection, 'url', probeSection.url('url'));
+    targets.push({ name, url, shownUrl: withoutCredentials(url), ...probeSettings(probeSection, defaults) });
   }
   const names = targets.map((target) => target.name);
   const repeated = names.find((name, index) => names.indexOf(name) !== index);
@@ -78,8 +85,9 @@ export default defineCollector({
       targets.map((target) =>
         limit(async () => {
           const result = await probe(target, context.signal);
-          if (result.up === 0) context.problem(`${target.name} (${target.url}): ${result.errorClass}: ${result.detail ?? ''}`);
-          return context.documents.build(PRODUCER, 'probe', { name: target.name, url: target.url }, {
+          const label = target.name === target.shownUrl ? target.shownUrl : `${target.name} (${target.shownUrl})`;
+          if (result.up === 0) context.problem(`${label}: ${result.errorClass}: ${result.detail ?? ''}`);
+          return context.documents.build(PRODUCER, 'probe', { name: target.name, url: target.shownUrl }, {
             up: result.up,
             error_class: result.errorClass,
             status: result.status,

@@ -9,7 +9,10 @@ import { classifyRequestError, type ErrorClass } from './error-class';
 /** One URL to probe, with its settings resolved ([web.<name>] over [web]). */
 export interface ProbeTarget {
   name: string;
+  /** As configured: it may carry credentials. */
   url: string;
+  /** The URL without credentials, for the tag and messages. */
+  shownUrl: string;
   timeoutMs: number;
   /** Accepted statuses of the final response, as inclusive ranges. */
   expectStatus: Array<[number, number]>;

@@ -36,7 +36,11 @@ function site(): { handler: http.RequestListener; maxInFlight: () => number } {
     else if (url === '/slow') return; // keeps the request open until the server closes
     else if (url === '/error') response.writeHead(500).end('EventIndex: internal error');
     else if (url === '/maintenance') response.end('<html><body>Down for maintenance</body></html>');
-    else if (url === '/moved') response.writeHead(302, { location: '/fast' }).end();
+    else if (url === '/private') {
+      const expected = `Basic ${Buffer.from('monitor:s3cret-pw').toString('base64')}`;
+      if (request.headers.authorization === expected) response.end('EventIndex private');
+      else response.writeHead(401).end();
+    } else if (url === '/moved') response.writeHead(302, { location: '/fast' }).end();
     else if (url.startsWith('/parallel')) {
       // Held until a second request is in flight too (then a little longer, to let a third show up),
       // so the test sees the probes overlap however slow the machine is.
@@ -90,7 +94,8 @@ describe('web collector against local HTTP and HTTPS servers', () => {
 
   beforeAll(async () => {
     httpsServer = https.createServer(selfSignedCertificate(30), handler);
-    base = `http://127.0.0.1:${await listen(plain)}`;
+    const plainPort = await listen(plain);
+    base = `http://127.0.0.1:${plainPort}`;
     secure = `https://127.0.0.1:${await listen(httpsServer)}`;
     closedPort = await freePort();
     result = await collect(`
@@ -114,6 +119,12 @@ verify_tls = false
 url = ${base}/maintenance
 expect_text =
 
+[web.private]
+url = http://monitor:s3cret-pw@127.0.0.1:${plainPort}/private
+
+[web.private-wrong]
+url = http://monitor:wrong-pw@127.0.0.1:${plainPort}/private
+
 [web.error-expected]
 url = ${base}/error
 expect_status = 500
@@ -128,7 +139,7 @@ expect_status = 500
   const LATENCY = expect.any(Number);
 
   test('every configured URL gives exactly one document, failures included', () => {
-    expect(result.documents).toHaveLength(10);
+    expect(result.documents).toHaveLength(12);
     expect(result.documents.every((document) => document.producer === 'web' && document.type === 'probe')).toBe(true);
   });
 
@@ -177,8 +188,16 @@ expect_status = 500
     }
   });
 
+  test('credentials in a URL are used, but kept out of the url tag and the log', () => {
+    expect(probeNamed(result.documents, 'private')).toMatchObject({ up: 1, status: 200, url: `${base}/private` });
+    expect(probeNamed(result.documents, 'private-wrong')).toMatchObject({ up: 0, error_class: 'status', status: 401, url: `${base}/private` });
+    const everything = JSON.stringify(result.documents) + result.context.problems.join('\n') + result.context.log.lines.join('\n');
+    expect(everything).not.toContain('s3cret-pw');
+    expect(everything).not.toContain('wrong-pw');
+  });
+
   test('each failure is a problem in the run, naming the probe and its class', () => {
-    expect(result.context.problems).toHaveLength(5);
+    expect(result.context.problems).toHaveLength(6);
     expect(result.context.problems).toContainEqual(expect.stringMatching(/^slow \(http:\/\/127\.0\.0\.1:\d+\/slow\): timeout: /));
     expect(result.context.problems).toContainEqual(expect.stringMatching(/^self-signed \(https:.*\): tls: self-signed certificate/));
   });
@@ -210,8 +229,8 @@ test('config: defaults, overrides per [web.<name>], and errors naming the key', 
   expect(settings).toEqual({
     concurrency: 8,
     targets: [
-      { name: 'https://a.example/', url: 'https://a.example/', timeoutMs: 5000, expectStatus: [[200, 399]], expectText: undefined, verifyTls: true, followRedirects: true },
-      { name: 'b', url: 'http://b.example/', timeoutMs: 5000, expectStatus: [[200, 200], [401, 403]], expectText: undefined, verifyTls: false, followRedirects: true },
+      { name: 'https://a.example/', url: 'https://a.example/', shownUrl: 'https://a.example/', timeoutMs: 5000, expectStatus: [[200, 399]], expectText: undefined, verifyTls: true, followRedirects: true },
+      { name: 'b', url: 'http://b.example/', shownUrl: 'http://b.example/', timeoutMs: 5000, expectStatus: [[200, 200], [401, 403]], expectText: undefined, verifyTls: false, followRedirects: true },
     ],
   });
   expect(() => readSettings(Config.parse('[web]\nurls = ftp://x/\n'))).toThrow(/\[web\] urls: "ftp:\/\/x\/" must be http or https/);
@@ -230,7 +249,7 @@ test('sample.cfg, uncommented, gives exactly the defaults plus its example probe
   const settings = readSettings(Config.parse(uncommented, 'sample.cfg'));
   const defaults = { timeoutMs: 10_000, expectStatus: [[200, 399]], expectText: undefined, verifyTls: true, followRedirects: true };
   expect(settings.concurrency).toBe(8);
-  expect(settings.targets).toEqual([{ name: 'portal', url: 'https://portal.example.org/', ...defaults, expectText: 'EventIndex', timeoutMs: 5000 }]);
+  expect(settings.targets).toEqual([{ name: 'portal', url: 'https://portal.example.org/', shownUrl: 'https://portal.example.org/', ...defaults, expectText: 'EventIndex', timeoutMs: 5000 }]);
 });
 
 test('README Metrics section lists every tag and field of web/probe', () => {
