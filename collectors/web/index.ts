@@ -53,7 +53,11 @@ export function readSettings(config: Config): WebSettings {
     const shownUrl = withoutCredentials(checkedUrl(section, 'urls', url));
     return { name: shownUrl, url, shownUrl, ...defaults };
   });
-  for (const probeSection of config.sectionsUnder(SECTION)) {
+  const probeSections = config.sectionsUnder(SECTION);
+  for (const probeSection of probeSections) {
+    // ini reads [web.ei.cern] as nested sections: the empty [web.ei] above it is not a probe.
+    const isParentOnly = probeSection.keys().length === 0 && probeSections.some((other) => other.name.startsWith(`${probeSection.name}.`));
+    if (isParentOnly) continue;
     const name = probeSection.name.slice(SECTION.length + 1);
     const url = checkedUrl(probeSection, 'url', probeSection.url('url'));
     targets.push({ name, url, shownUrl: withoutCredentials(url), ...probeSettings(probeSection, defaults) });

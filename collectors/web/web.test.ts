@@ -233,6 +233,9 @@ test('config: defaults, overrides per [web.<name>], and errors naming the key', 
       { name: 'b', url: 'http://b.example/', shownUrl: 'http://b.example/', timeoutMs: 5000, expectStatus: [[200, 200], [401, 403]], expectText: undefined, verifyTls: false, followRedirects: true },
     ],
   });
+  const dotted = readSettings(Config.parse('[web.ei.cern]\nurl = https://ei.cern.example/\n'));
+  expect(dotted.targets.map((target) => target.name)).toEqual(['ei.cern']);
+  expect(() => readSettings(Config.parse('[web.empty]\n'))).toThrow(/\[web.empty\] url is missing/);
   expect(() => readSettings(Config.parse('[web]\nurls = ftp://x/\n'))).toThrow(/\[web\] urls: "ftp:\/\/x\/" must be http or https/);
   expect(() => readSettings(Config.parse('[web.b]\nexpect_text = x\n'))).toThrow(/\[web.b\] url is missing/);
   expect(() => readSettings(Config.parse('[web]\nexpect_status = 2xx\n'))).toThrow(/\[web\] expect_status: "2xx" is not a status/);
