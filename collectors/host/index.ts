@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import got, { HTTPError } from 'got';
 import pLimit from 'p-limit';
 import { defineCollector, type CollectorContext } from '../../lib/collector';
@@ -157,6 +158,8 @@ export default defineCollector({
   async collect(context) {
     const { endpoints, timeoutMs, concurrency, maxRateIntervalSeconds, filters } = readSettings(context.section);
     const limit = pLimit(concurrency);
+    // Each request in flight listens on the job's signal; more than Node's default 10 is expected here.
+    setMaxListeners(Math.max(getMaxListeners(context.signal), concurrency + 10), context.signal);
 
     const store = new SampleStore(context.stateDir);
     let previousSamples: Record<string, StoredSample> = {};

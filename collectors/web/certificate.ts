@@ -25,13 +25,15 @@ export function untrustedCertificateDaysLeft(url: URL, timeoutMs: number, signal
       rejectUnauthorized: false,
       timeout: timeoutMs,
     });
+    const onAbort = (): void => finish(undefined);
     const finish = (days: number | undefined): void => {
+      signal.removeEventListener('abort', onAbort);
       socket.destroy();
       resolve(days);
     };
     socket.once('secureConnect', () => finish(certificateDaysLeft(socket)));
     socket.once('timeout', () => finish(undefined));
     socket.once('error', () => finish(undefined));
-    signal.addEventListener('abort', () => finish(undefined), { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

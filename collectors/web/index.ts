@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { defineCollector } from '../../lib/collector';
 import { type Config, ConfigError, type ConfigSection } from '../../lib/config';
@@ -85,6 +86,8 @@ export default defineCollector({
     const { concurrency, targets } = readSettings(context.config);
     if (!targets.length) throw new ConfigError(`[${SECTION}]: nothing to probe: set urls, or add [${SECTION}.<name>] sections with a url`);
     const limit = pLimit(concurrency);
+    // Each request in flight listens on the job's signal; more than Node's default 10 is expected here.
+    setMaxListeners(Math.max(getMaxListeners(context.signal), concurrency + 10), context.signal);
     return Promise.all(
       targets.map((target) =>
         limit(async () => {
