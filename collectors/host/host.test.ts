@@ -128,17 +128,18 @@ describe('host collector against a real node_exporter', () => {
     }
     expect(system.memory_total_bytes).toBe(procMeminfo('MemTotal'));
     const MiB = 1024 * 1024;
-    within(system.memory_available_bytes, Math.min(availableA, availableB), Math.max(availableA, availableB), 256 * MiB);
+    // Other tests may start servers meanwhile: memory and disk get a margin (2% of this machine's memory, 0.4% of its disk).
+    within(system.memory_available_bytes, Math.min(availableA, availableB), Math.max(availableA, availableB), 512 * MiB);
     expect(system.memory_used_bytes).toBe((system.memory_total_bytes as number) - (system.memory_available_bytes as number));
     within(system.uptime_s, uptimeB - 5, uptimeB, 3); // btime is whole seconds, and wall and boot clocks drift apart
 
     const root = only(first.documents, 'filesystem', { instance: 'node1', mountpoint: '/' });
     expect(root.size_bytes).toBe(diskA.blocks * diskA.bsize);
     const used = (disk: typeof diskA): number => (disk.blocks - disk.bfree) * disk.bsize;
-    within(root.used_bytes, Math.min(used(diskA), used(diskB)), Math.max(used(diskA), used(diskB)), 64 * MiB);
-    within(root.free_bytes, Math.min(diskA.bavail, diskB.bavail) * diskA.bsize, Math.max(diskA.bavail, diskB.bavail) * diskA.bsize, 64 * MiB);
+    within(root.used_bytes, Math.min(used(diskA), used(diskB)), Math.max(used(diskA), used(diskB)), 1024 * MiB);
+    within(root.free_bytes, Math.min(diskA.bavail, diskB.bavail) * diskA.bsize, Math.max(diskA.bavail, diskB.bavail) * diskA.bsize, 1024 * MiB);
     const dfPercent = (100 * used(diskB)) / (used(diskB) + diskB.bavail * diskB.bsize);
-    within(root.used_percent, dfPercent - 0.1, dfPercent + 0.1);
+    within(root.used_percent, dfPercent - 0.5, dfPercent + 0.5);
     for (const document of first.documents.filter((document) => document.type === 'filesystem')) {
       expect(['tmpfs', 'proc', 'sysfs', 'overlay', 'devtmpfs']).not.toContain(document.fstype);
     }
