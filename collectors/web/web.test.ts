@@ -246,13 +246,17 @@ test('nothing to probe is a config error', async () => {
   await expect(collect('[web]\n')).rejects.toThrow(/nothing to probe/);
 });
 
-test('sample.cfg, uncommented, gives exactly the defaults plus its example probe', () => {
+test('sample.cfg, uncommented, gives exactly the defaults plus its gateway probe and example probe', () => {
   const uncommented = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8').replace(/^;(?=\[|\w+ = )/gm, '');
   expect(uncommented).not.toMatch(/^;(\[|\w+ = )/m);
   const settings = readSettings(Config.parse(uncommented, 'sample.cfg'));
   const defaults = { timeoutMs: 10_000, expectStatus: [[200, 399]], expectText: undefined, verifyTls: true, followRedirects: true };
   expect(settings.concurrency).toBe(8);
-  expect(settings.targets).toEqual([{ name: 'portal', url: 'https://portal.example.org/', shownUrl: 'https://portal.example.org/', ...defaults, expectText: 'EventIndex', timeoutMs: 5000 }]);
+  const gatewayPing = 'http://127.0.0.1:8190/ping';
+  expect(settings.targets).toEqual([
+    { name: gatewayPing, url: gatewayPing, shownUrl: gatewayPing, ...defaults },
+    { name: 'portal', url: 'https://portal.example.org/', shownUrl: 'https://portal.example.org/', ...defaults, expectText: 'EventIndex', timeoutMs: 5000 },
+  ]);
 });
 
 test('README Metrics section lists every tag and field of web/probe', () => {
