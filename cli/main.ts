@@ -69,7 +69,7 @@ async function runJob(args: Arguments, name: string): Promise<number> {
   }
   if (!outcome.ok) {
     process.stderr.write(`${name}: failed: ${outcome.message}\n`);
-    return EXIT_FAILED;
+    return outcome.configProblem ? EXIT_USAGE : EXIT_FAILED;
   }
   return 0;
 }
