@@ -7,9 +7,7 @@ import cron from 'node-cron';
 import { Config } from '../lib/config';
 import { PROJECT_ROOT } from '../lib/paths';
 import { generateConfig } from '../scripts/quickstartConfig';
-import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
-import { startTestGateway, TEST_TOKEN } from '../test/support/gateway';
-import type { RunningGateway } from '../gateway/server';
+import { TEST_TOKEN, useInfluxAndGateway } from '../test/support/gateway';
 import { configuredSchedule } from './configuredSchedule';
 import { collectorNames } from './jobs';
 import { parseArguments } from './arguments';
@@ -75,22 +73,13 @@ describe('run.sh', () => {
 });
 
 describe('secrets', () => {
-  let influx: TestInfluxDB;
-  let gateway: RunningGateway;
-  beforeAll(async () => {
-    influx = await startInfluxDB();
-    gateway = await startTestGateway(influx.url);
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await influx?.stop();
-  });
+  const servers = useInfluxAndGateway();
 
   it('never appear in logs or error messages, even when refused', async () => {
     const dir = scratch('secrets');
     const secret = 'very-secret-token-4242';
     const file = path.join(dir, 'config.cfg');
-    writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = ${gateway.url}/\ntoken = ${secret}\ntimeout = 5s\n[influxdb]\nurl = ${influx.url}\npassword = ${secret}-influx\n[heartbeat]\ndeadline = 10s\n`);
+    writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = ${secret}\ntimeout = 5s\n[influxdb]\nurl = ${servers.influx.url}\npassword = ${secret}-influx\n[heartbeat]\ndeadline = 10s\n`);
     const result = await runAsync(['heartbeat', '--config', file, '--debug']);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/credentials/);
@@ -141,16 +130,7 @@ describe('crontab', () => {
 });
 
 describe('scheduler', () => {
-  let influx: TestInfluxDB;
-  let gateway: RunningGateway;
-  beforeAll(async () => {
-    influx = await startInfluxDB();
-    gateway = await startTestGateway(influx.url);
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await influx?.stop();
-  });
+  const servers = useInfluxAndGateway();
 
   it('runs a shortened table: the jobs run as child processes, their documents arrive, SIGTERM stops it cleanly', async () => {
     const dump = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'collectors', 'hadoop', 'testdata', 'healthy.jmx.json'), 'utf8')) as { beans: Array<{ name: string }> };
@@ -162,18 +142,19 @@ describe('scheduler', () => {
     const dir = scratch('scheduler');
     const file = path.join(dir, 'config.cfg');
     const nameNodeUrl = `http://127.0.0.1:${(nameNode.address() as AddressInfo).port}`;
-    writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = ${gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${influx.url}\n[hadoop]\nnamenodes = ${nameNodeUrl}\n[schedule]\nhadoop = */2 * * * * *\n`);
+    writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${servers.influx.url}\n[hadoop]\nnamenodes = ${nameNodeUrl}\n[schedule]\nhadoop = */2 * * * * *\n`);
     const scheduler = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'scheduler', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
     let output = '';
     scheduler.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
       let heartbeats: Array<Record<string, unknown>> = [];
-      for (let tries = 0; tries < 150 && heartbeats.length === 0; tries += 1) {
+      // The child's heartbeat arrives just before the scheduler sees the child exit: wait for both.
+      for (let tries = 0; tries < 150 && (heartbeats.length === 0 || !/hadoop: finished/.test(output)); tries += 1) {
         await new Promise((resolve) => setTimeout(resolve, 200));
-        heartbeats = await influx.client.rows(`SELECT * FROM "run" WHERE "job" = 'hadoop'`, { database: 'monit_production_monit_collectors' }).catch(() => []);
+        heartbeats = await servers.influx.client.rows(`SELECT * FROM "run" WHERE "job" = 'hadoop'`, { database: 'monit_production_monit_collectors' }).catch(() => []);
       }
       expect(heartbeats[0]).toMatchObject({ ok: true });
-      const namenodes = await influx.client.rows('SELECT "capacity_total_bytes" FROM "namenode"', { database: 'monit_production_hadoop' });
+      const namenodes = await servers.influx.client.rows('SELECT "capacity_total_bytes" FROM "namenode"', { database: 'monit_production_hadoop' });
       expect(namenodes.length).toBeGreaterThan(0);
       expect(output).toMatch(/hadoop: finished \(exit 0\)/);
     } finally {
