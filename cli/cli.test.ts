@@ -67,6 +67,25 @@ describe('run.sh', () => {
     expect(run(['heartbeat', '--config', badUrl]).stderr).toContain('[monit] url must be a URL');
   });
 
+  it('validate and send check a document file and name every invalid document', () => {
+    const dir = scratch('validate');
+    const good = path.join(dir, 'good.json');
+    writeFileSync(good, JSON.stringify([{ producer: 'free', type: 't', n: 1 }, { producer: 'free', type: 't', n: 2 }]));
+    expect(run(['validate', good])).toMatchObject({ status: 0, stdout: '2 documents valid\n' });
+    const bad = path.join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify([{ producer: 'free', type: 't', n: 1 }, { producer: 'monit-collectors', type: 'run', idb_fields: ['ok'], ok: 'yes' }, { type: 't' }]));
+    const refused = run(['validate', bad]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("document #1: field 'ok' must be a bool per its schema, got a string");
+    expect(refused.stderr).toMatch(/document #2: .*producer/);
+    const config = path.join(dir, 'config.cfg');
+    writeFileSync(config, `[paths]\nvar = ${dir}\n[monit]\nurl = http://127.0.0.1:9/\n`);
+    const notSent = run(['send', bad, '--config', config]);
+    expect(notSent.status).toBe(1);
+    expect(notSent.stderr).toMatch(/not sent, 2 invalid documents/);
+    expect(run(['validate', path.join(dir, 'missing.json')]).status).toBe(2);
+  });
+
   it('parses options in both --x v and --x=v forms', () => {
     expect(parseArguments(['web', '--config=a.cfg', '--timestamp', '2026-01-01 10:00', '--dry-run'])).toMatchObject({ job: 'web', config: 'a.cfg', timestamp: '2026-01-01 10:00', dryRun: true });
   });
