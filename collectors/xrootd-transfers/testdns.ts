@@ -41,7 +41,7 @@ export async function startTestDns(names: Record<string, string>, options: { sil
     header.writeUInt16BE(answerName ? 0x8180 : 0x8183, 2);
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(answerName ? 1 : 0, 6);
-    const parts = [header, query.subarray(12, questionEnd)];
+    const parts: Buffer[] = [header, Buffer.from(query.subarray(12, questionEnd))];
     if (answerName) {
       const rdata = encodeName(answerName);
       const answer = Buffer.alloc(12);
