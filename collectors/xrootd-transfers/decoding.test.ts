@@ -2,7 +2,9 @@
 jest.mock('../../lib/influxdb', () => ({ InfluxClient: class {} }));
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Config } from '../../lib/config';
 import { parsePacket, PacketError, type FileRecord } from './protocol';
+import { receiverOptions } from './receiver';
 import { parseSiteTable, siteOfHostName, SiteMapper } from './sites';
 import { startTestDns } from './testdns';
 import { testDir } from '../../test/support/services';
@@ -115,5 +117,17 @@ describe('client site mapping', () => {
       await dns.close();
       await silent.close();
     }
+  });
+});
+
+describe('sample.cfg', () => {
+  test('uncommented, it parses into the defaults the code uses', () => {
+    const text = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8').replace(/^;/gm, '');
+    const config = Config.parse(text);
+    expect(receiverOptions(config)).toMatchObject({ host: '127.0.0.1', port: 9930, segmentMs: 10_000, flushIntervalMs: 0, maxQueueBytes: 4 * 1024 ** 3 });
+    const table = parseSiteTable(config.section('xrootd-transfers.sites').entries());
+    expect(siteOfHostName(table, 'ccwsge1317.in2p3.fr').site).toBe('IN2P3-CC');
+    expect(siteOfHostName(table, 'clrwn71.in2p3.fr').site).toBe('IN2P3-LPC');
+    expect(siteOfHostName(table, 'lxplus1.cern.ch').site).toBe('CERN-PROD');
   });
 });

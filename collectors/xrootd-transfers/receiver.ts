@@ -1,7 +1,8 @@
 /**
  * The detailed-monitoring UDP receiver: every datagram goes to the on-disk queue as it came,
- * never parsed here. Datagrams arriving while a batch is being written and synced form the next
- * batch, so there is one write and one fdatasync per batch and the socket is drained meanwhile.
+ * never parsed here. Datagrams arriving while a batch is being written and synced, or within
+ * `flushIntervalMs` of the previous write, form the next batch: one write and one fdatasync per
+ * batch, and the socket is drained meanwhile.
  */
 import dgram from 'node:dgram';
 import path from 'node:path';
@@ -20,6 +21,8 @@ export interface ReceiverOptions {
   queueDir: string;
   /** Length of one queue segment. */
   segmentMs: number;
+  /** Least time between two batch writes: fewer, bigger writes and syncs (datagrams wait in memory meanwhile). */
+  flushIntervalMs: number;
   /** Receive buffer asked of the kernel, so bursts wait there while a batch syncs. */
   socketBufferBytes: number;
   /** Above this queue size, datagrams are dropped and counted instead of filling the disk. */
@@ -55,6 +58,7 @@ export function receiverOptions(config: Config): ReceiverOptions {
     port: listen.port,
     queueDir: section.path('queue_dir', path.join('var', 'queue', SECTION)),
     segmentMs: section.duration('receiver_segment', '10s'),
+    flushIntervalMs: section.duration('receiver_flush_interval', '0ms'),
     socketBufferBytes: section.int('receiver_socket_buffer', 32 * 1024 * 1024, { min: 65536 }),
     maxQueueBytes: section.int('queue_max_bytes', 4 * 1024 * 1024 * 1024, { min: 1 }),
   };
@@ -71,8 +75,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
   let queueSize = queueBytes(options.queueDir);
   let queueFull = false;
 
+  let lastWriteMs = 0;
   const writeLoop = async (): Promise<void> => {
     while (pending.length > 0) {
+      const wait = lastWriteMs + options.flushIntervalMs - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      lastWriteMs = Date.now();
       const batch = pending;
       pending = [];
       try {

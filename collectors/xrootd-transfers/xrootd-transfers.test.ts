@@ -90,7 +90,7 @@ beforeAll(async () => {
   work = testDir('xrootd-transfers');
   queueDir = path.join(work, 'queue');
   stateDir = testDir('xrootd-transfers-state');
-  receiver = await startReceiver({ host: '127.0.0.1', port: 0, queueDir, segmentMs: 10_000, socketBufferBytes: 4 << 20, maxQueueBytes: 1 << 30, now: () => clockMs });
+  receiver = await startReceiver({ host: '127.0.0.1', port: 0, queueDir, segmentMs: 10_000, flushIntervalMs: 20, socketBufferBytes: 4 << 20, maxQueueBytes: 1 << 30, now: () => clockMs });
   // xrootd → relay → receiver: the relay can drop a packet, as a network would.
   relay = dgram.createSocket('udp4');
   relay.on('message', (message) => {
