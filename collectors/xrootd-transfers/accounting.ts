@@ -170,6 +170,7 @@ export class Accounting {
       return;
     }
     const server = this.serverFor(sender, packet, slotMs);
+    this.hostsSeen.add(server.host);
     const slot = this.serverSlot(slotMs, sender, server);
     slot.packets += 1;
     this.checkSequence(server, packet, slot);
