@@ -18,7 +18,7 @@ interface SendOrder {
   seconds: number;
 }
 
-const RATES = [5_000, 10_000, 20_000, 40_000, 60_000, 80_000, 120_000, 160_000, 240_000];
+const RATES = [5_000, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000, 100_000, 120_000, 160_000];
 
 function recordedPacket(): Buffer {
   const file = path.join(PROJECT_ROOT, 'collectors', 'xrootd-transfers', 'testdata', 'xrootd-5.5.3-packets.json');
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(path.join(base, 'receiver-'));
   const results: Array<{ flushIntervalMs: number; best: number; perBatch: number }> = [];
-  for (const flushIntervalMs of [0, 100]) {
+  for (const flushIntervalMs of [0, 25, 100]) {
     let perBatch = 0;
     const best = await highestLossFree(`receiver/${flushIntervalMs}ms`, seconds, async (rate) => {
       const queueDir = path.join(dir, `${flushIntervalMs}-${rate}`);

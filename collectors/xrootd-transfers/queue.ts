@@ -39,6 +39,46 @@ export function encodeRecord(receivedMs: number, sender: string, packet: Buffer)
   return record;
 }
 
+/**
+ * Datagrams waiting for the next write, kept as they came and encoded with one allocation per
+ * batch (the receiver's hot path only pushes references).
+ */
+export class RecordBatch {
+  private readonly times: number[] = [];
+  private readonly senders: Buffer[] = [];
+  private readonly packets: Buffer[] = [];
+  bytes = 0;
+
+  get length(): number {
+    return this.packets.length;
+  }
+
+  /** `sender` is the latin1 "ip:port", at most 255 bytes. */
+  add(receivedMs: number, sender: Buffer, packet: Buffer): void {
+    this.times.push(receivedMs);
+    this.senders.push(sender);
+    this.packets.push(packet);
+    this.bytes += FIXED_RECORD_BYTES + sender.length + packet.length;
+  }
+
+  encode(): Buffer {
+    const data = Buffer.allocUnsafe(this.bytes);
+    let at = 0;
+    for (let index = 0; index < this.packets.length; index += 1) {
+      const sender = this.senders[index];
+      const packet = this.packets[index];
+      const length = FIXED_RECORD_BYTES + sender.length + packet.length;
+      data.writeUInt32BE(length - 4, at);
+      data.writeDoubleBE(this.times[index], at + 4);
+      data.writeUInt8(sender.length, at + 12);
+      sender.copy(data, at + 13);
+      packet.copy(data, at + 13 + sender.length);
+      at += length;
+    }
+    return data;
+  }
+}
+
 /** Decodes the complete records of `data` from `offset`; `end` is where the last complete one ends. */
 export function* decodeRecords(data: Buffer, offset = 0): Generator<QueuedPacket & { end: number }> {
   let at = offset;
@@ -127,11 +167,11 @@ export class QueueWriter {
   }
 
   /** Writes one batch (already encoded records) and syncs it; rotates the segment when its interval is over. */
-  async append(records: Buffer[], nowMs: number): Promise<void> {
+  async append(records: Buffer[] | RecordBatch, nowMs: number): Promise<void> {
     const name = segmentName(Math.floor(nowMs / this.segmentMs) * this.segmentMs);
     if (name !== this.currentName) await this.rotate(name);
     const handle = this.handle as FileHandle;
-    const data = records.length === 1 ? records[0] : Buffer.concat(records);
+    const data = records instanceof RecordBatch ? records.encode() : Buffer.concat(records);
     let written = 0;
     while (written < data.length) written += (await handle.write(data, written, data.length - written)).bytesWritten;
     await handle.datasync();

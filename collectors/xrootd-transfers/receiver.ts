@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/log';
 import { PROJECT_ROOT } from '../../lib/paths';
-import { encodeRecord, queueBytes, QueueWriter } from './queue';
+import { queueBytes, QueueWriter, RecordBatch } from './queue';
 
 export const RECEIVER_JOB = 'xrootd-detailed-receiver';
 export const SECTION = 'xrootd-transfers';
@@ -70,7 +70,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
   const trimmed = writer.recover();
   if (trimmed > 0) options.log?.warn(`trimmed ${trimmed} bytes of a record cut short by a previous stop`);
   const stats: ReceiverStats = { received: 0, written: 0, dropped: 0, batches: 0, writeErrors: 0 };
-  let pending: Buffer[] = [];
+  let pending = new RecordBatch();
   let writing: Promise<void> | undefined;
   let queueSize = queueBytes(options.queueDir);
   let queueFull = false;
@@ -82,12 +82,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       lastWriteMs = Date.now();
       const batch = pending;
-      pending = [];
+      pending = new RecordBatch();
       try {
         await writer.append(batch, now());
         stats.written += batch.length;
         stats.batches += 1;
-        for (const record of batch) queueSize += record.length;
+        queueSize += batch.bytes;
       } catch (error) {
         stats.writeErrors += 1;
         stats.dropped += batch.length;
@@ -99,6 +99,23 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
     if (!writing) writing = writeLoop().finally(() => (writing = undefined));
   };
 
+  // The "ip:port" of each sender, made once: servers are few and send many datagrams.
+  const senders = new Map<string, Map<number, Buffer>>();
+  const senderBytes = (address: string, port: number): Buffer => {
+    let ports = senders.get(address);
+    if (!ports) {
+      if (senders.size > 100_000) senders.clear();
+      ports = new Map();
+      senders.set(address, ports);
+    }
+    let sender = ports.get(port);
+    if (!sender) {
+      if (ports.size > 1000) ports.clear();
+      sender = Buffer.from(`${address}:${port}`, 'latin1').subarray(0, 255);
+      ports.set(port, sender);
+    }
+    return sender;
+  };
   const socket = dgram.createSocket({ type: options.host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: options.socketBufferBytes });
   socket.on('message', (message, remote) => {
     stats.received += 1;
@@ -106,7 +123,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
       stats.dropped += 1;
       return;
     }
-    pending.push(encodeRecord(now(), `${remote.address}:${remote.port}`, message));
+    pending.add(now(), senderBytes(remote.address, remote.port), message);
     kick();
   });
   socket.on('error', (error) => options.log?.error(`receiver socket: ${error.message}`));
