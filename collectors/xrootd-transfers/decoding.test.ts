@@ -1,5 +1,3 @@
-// lib/influxdb (reached through test/support) loads got, which jest 30 refuses to require; this collector never uses InfluxDB.
-jest.mock('../../lib/influxdb', () => ({ InfluxClient: class {} }));
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Config } from '../../lib/config';

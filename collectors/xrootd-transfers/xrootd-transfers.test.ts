@@ -1,5 +1,3 @@
-// lib/influxdb (reached through test/support) loads got, which jest 30 refuses to require; this collector never uses InfluxDB.
-jest.mock('../../lib/influxdb', () => ({ InfluxClient: class {} }));
 import { execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
