@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Config } from '../../lib/config';
+import { runPeriodicJob } from '../../lib/jobRunner';
+import { PROJECT_ROOT } from '../../lib/paths';
+import { TEN_MINUTES_MS } from '../../lib/slot';
+import { TEST_TOKEN, useInfluxAndGateway } from '../../test/support/gateway';
+import { FixtureServer } from './fixtureServer';
+import collector from './index';
+
+const servers = useInfluxAndGateway();
+let fixture: FixtureServer;
+const TESTDATA = path.join(__dirname, 'testdata');
+
+beforeAll(async () => {
+  fixture = await FixtureServer.start();
+  fixture.routes.set('/cric', { body: readFileSync(path.join(TESTDATA, 'cric-sample.json'), 'utf8') });
+});
+afterAll(async () => {
+  await fixture?.stop();
+});
+
+function config(): Config {
+  const varDir = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'panda-pipeline-'));
+  return Config.parse(
+    `[paths]\nvar = ${varDir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${servers.influx.url}\n` +
+      `[panda]\nurl = ${fixture.url}/panda\ncric_url = ${fixture.url}/cric\ntimeout = 1s\n`,
+    'panda.cfg',
+  );
+}
+
+const job = { name: 'panda', periodMs: TEN_MINUTES_MS, run: collector.collect };
+
+async function heartbeat(timeMs: number): Promise<Record<string, unknown> | undefined> {
+  const rows = await servers.influx.client.rows(`SELECT * FROM "run" WHERE "job" = 'panda' AND time = ${timeMs}ms`, { database: 'monit_production_monit_collectors' });
+  return rows[0];
+}
+
+describe('panda through the runner, the gateway and InfluxDB', () => {
+  test('a PanDA error sends nothing, and the heartbeat says the run failed', async () => {
+    fixture.routes.set('/panda', { body: '<html>502 Bad Gateway</html>' });
+    const slot = Date.UTC(2026, 10, 22, 8, 0);
+    const outcome = await runPeriodicJob(job, { config: config(), deadlineMs: 30_000, timeMs: slot, echoLog: false });
+    expect(outcome).toMatchObject({ ok: false, message: expect.stringMatching(/PanDA .*response is not JSON/) });
+    expect(await heartbeat(slot)).toMatchObject({ ok: false, errors: 1, documents_sent: 0, message: expect.stringMatching(/PanDA .*not JSON/) });
+    const [databases = []] = await servers.influx.client.query('SHOW DATABASES');
+    expect((databases[0]?.values ?? []).flat()).not.toContain('monit_production_panda');
+  });
+
+  test('a good run lands in InfluxDB with the schema types, and the heartbeat counts it', async () => {
+    fixture.routes.set('/panda', { body: readFileSync(path.join(TESTDATA, 'panda-small.json'), 'utf8') });
+    const slot = Date.UTC(2026, 10, 22, 9, 0);
+    const outcome = await runPeriodicJob(job, { config: config(), deadlineMs: 30_000, timeMs: slot, echoLog: false });
+    expect(outcome).toMatchObject({ ok: true, documents: 27 });
+    expect(await heartbeat(slot)).toMatchObject({ ok: true, errors: 0, documents_sent: 27 });
+    const database = { database: 'monit_production_panda' };
+    const running = await servers.influx.client.rows(`SELECT "jobs", "site", "resource" FROM "jobs" WHERE "queue" = 'AGLT2_HOSPITAL' AND "job_status" = 'running' AND "prod_source" = 'managed'`, database);
+    expect(running.sort((a, b) => String(a.resource).localeCompare(String(b.resource)))).toEqual([
+      { time: slot, jobs: 16, site: 'AGLT2', resource: 'MCORE' },
+      { time: slot, jobs: 120, site: 'AGLT2', resource: 'SCORE' },
+    ]);
+    expect(await servers.influx.client.rows(`SELECT sum("jobs") AS "jobs" FROM "jobs_terminal"`, database)).toEqual([{ time: 0, jobs: 48 }]);
+    const [fieldTypes = []] = await servers.influx.client.query('SHOW FIELD KEYS FROM "jobs_derived"', database);
+    expect(Object.fromEntries(fieldTypes[0]?.values ?? [])).toEqual({ current: 'integer', reason: 'string', suspicious: 'boolean' });
+  });
+});
