@@ -4,9 +4,10 @@
  *
  *   npm run build && node dist/bench/panda.js [--queues N] [--raw-slots N] [--hours N] [--days N] [--per-series-sample N]
  *
- * The measured cycle runs in a child process (so its peak RSS is its own): fetch PanDA and CRIC from a local
- * HTTP server, enrich, build and validate every document, read the moving averages (grouped queries), then
- * write every document to InfluxDB as line protocol (the gateway is not on main yet: this stands in for it).
+ * The measured cycle runs in a child process (so its peak RSS is its own) through the job runner, as
+ * `./run.sh panda` does: fetch PanDA and CRIC from a local HTTP server, enrich, build and validate every
+ * document, read the moving averages (grouped queries), spool, and send through the gateway (running in the
+ * parent process, like a separate service) into InfluxDB, heartbeat included.
  * A second child reads the same averages the straightforward way, one request per series, on a sample,
  * checks they agree, and extrapolates its time to all series.
  */
@@ -18,17 +19,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Point } from '@influxdata/influxdb-client';
 import pLimit from 'p-limit';
-import type { CollectorContext } from '../lib/collector';
 import { Config } from '../lib/config';
-import { DocumentFactory } from '../lib/document';
 import { InfluxClient } from '../lib/influxdb';
 import { quoteIdentifier, quoteString } from '../lib/influxql';
-import { databaseFor, interpretDocument } from '../lib/interpret';
-import { MemoryLogger } from '../lib/log';
+import { databaseFor } from '../lib/interpret';
+import { Logger, MemoryLogger } from '../lib/log';
+import { runPeriodicJob, type PeriodicJob } from '../lib/jobRunner';
+import { startGateway } from '../gateway/server';
 import { PROJECT_ROOT } from '../lib/paths';
 import { schemaRegistry } from '../lib/schemas';
 import { slotStart, TEN_MINUTES_MS } from '../lib/slot';
-import type { MonitDocument } from '../lib/types';
 import collector from '../collectors/panda/index';
 import { averageStatement, planWindows, readHistory, type SeriesHistory } from '../collectors/panda/derived';
 import { seriesKey } from '../collectors/panda/documents';
@@ -140,76 +140,58 @@ class TimedClient extends InfluxClient {
 
 interface ChildArguments {
   mode: 'cycle' | 'per-series';
+  gatewayUrl: string;
+  /** The runner's var folder: spool, state (CRIC and average caches), logs. */
+  varDir: string;
   pandaUrl: string;
   cricUrl: string;
   influxUrl: string;
   slotMs: number;
-  stateDir: string;
   perSeriesSample: number;
 }
 
-function benchContext(args: ChildArguments, client: InfluxClient): CollectorContext & { problems: string[] } {
-  const config = Config.parse(`[panda]\nurl = ${args.pandaUrl}\ncric_url = ${args.cricUrl}\n[influxdb]\nurl = ${args.influxUrl}\n`, 'bench.cfg');
-  const problems: string[] = [];
-  const log = new MemoryLogger('panda');
-  return {
-    job: 'panda',
-    config,
-    section: config.section('panda'),
-    slotMs: args.slotMs,
-    documents: new DocumentFactory({ slotMs: args.slotMs, host: 'bench' }),
-    log,
-    stateDir: args.stateDir,
-    signal: new AbortController().signal,
-    influxdb: () => client,
-    problem: (message) => problems.push(message),
-    problems,
-  };
-}
-
-/** Writes documents as the gateway would: interpreted against their schema, typed fields, line protocol. */
-function* documentLines(documents: MonitDocument[]): Generator<string> {
-  const registry = schemaRegistry();
-  for (const document of documents) {
-    const interpreted = interpretDocument(document, registry);
-    if (!interpreted.ok) throw new Error(`invalid document: ${interpreted.reason}`);
-    const point = new Point(interpreted.point.measurement);
-    for (const [key, value] of Object.entries(interpreted.point.tags)) point.tag(key, value);
-    for (const field of interpreted.point.fields) {
-      if (field.type === 'int') point.intField(field.name, field.value as number);
-      else if (field.type === 'float') point.floatField(field.name, field.value as number);
-      else if (field.type === 'bool') point.booleanField(field.name, field.value as boolean);
-      else point.stringField(field.name, field.value as string);
-    }
-    point.timestamp(interpreted.point.timestampMs);
-    yield point.toLineProtocol({ convertTime: toMs }) ?? '';
-  }
-}
-
-/** Child: one full collector cycle, then the documents into InfluxDB. */
+/** Child: one full run of the panda job through the runner, the sender and the gateway. */
 async function cycle(args: ChildArguments): Promise<Record<string, number>> {
+  const config = Config.parse(
+    `[paths]\nvar = ${args.varDir}\n[monit]\nurl = ${args.gatewayUrl}/\ntoken = ${BENCH_TOKEN}\n` +
+      `[influxdb]\nurl = ${args.influxUrl}\ntimeout = 10m\n[panda]\nurl = ${args.pandaUrl}\ncric_url = ${args.cricUrl}\n`,
+    'bench.cfg',
+  );
   const client = new TimedClient(args.influxUrl, { timeoutMs: 600_000 });
-  const context = benchContext(args, client);
+  let collectMs = 0;
+  let derivedDocuments = 0;
+  let suspicious = 0;
+  const job: PeriodicJob = {
+    name: 'panda',
+    periodMs: TEN_MINUTES_MS,
+    run: async (context) => {
+      const started = performance.now();
+      const result = await collector.collect({ ...context, influxdb: () => client });
+      collectMs = performance.now() - started;
+      for (const document of Array.isArray(result) ? result : result.documents) {
+        if (document.type !== TYPES.derived) continue;
+        derivedDocuments++;
+        if (document.suspicious === true) suspicious++;
+      }
+      if (process.env.BENCH_VERBOSE) console.error(`  collected: peak RSS so far ${peakRssMB().toFixed(0)} MB`);
+      return result;
+    },
+  };
   const started = performance.now();
-  const result = await collector.collect(context);
-  const collectMs = performance.now() - started;
-  if (process.env.BENCH_VERBOSE) console.error(`  collected: peak RSS so far ${peakRssMB().toFixed(0)} MB`);
-  const documents = Array.isArray(result) ? result : result.documents;
-  if (context.problems.length) throw new Error(`problems: ${context.problems.join('; ')}`);
-  const writeStarted = performance.now();
-  const written = await writeLines(new InfluxClient(args.influxUrl, { timeoutMs: 600_000 }), 'raw', documentLines(documents));
-  const writeMs = performance.now() - writeStarted;
+  const outcome = await runPeriodicJob(job, { config, deadlineMs: 600_000, timeMs: args.slotMs, echoLog: false });
+  const totalMs = performance.now() - started;
+  if (!outcome.ok) throw new Error(`the run failed: ${outcome.message}`);
   return {
     collectMs,
     derivedQueryMs: client.queryMs,
     derivedRequests: client.requests,
-    writeMs,
-    totalMs: collectMs + writeMs,
-    documents: documents.length,
-    written,
-    derivedDocuments: documents.filter((document) => document.type === TYPES.derived).length,
-    suspicious: documents.filter((document) => document.type === TYPES.derived && document.suspicious === true).length,
-    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    sendMs: totalMs - collectMs,
+    totalMs,
+    documents: outcome.documents,
+    sent: outcome.report?.documentsSent ?? 0,
+    derivedDocuments,
+    suspicious,
+    maxRssMB: peakRssMB(),
   };
 }
 
@@ -302,6 +284,9 @@ async function waitUntilIdle(influxDir: string): Promise<void> {
 }
 
 const HEAP_CAP_MB = 300;
+const BENCH_TOKEN = 'bench-token-0123456789';
+/** Like a production setup's, so the shards (1 day raw, 7 days 1h and 1d) are too. */
+const DURATIONS = { raw: '30d', '1h': '365d', '1d': 'INF' } as const;
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
@@ -315,6 +300,7 @@ async function main(): Promise<void> {
   const services = path.join(PROJECT_ROOT, 'scripts', 'services.sh');
   await run(services, ['start', 'influxdb', '--port', String(port), '--dir', influxDir], { timeout: 600_000 });
   const fixture = await FixtureServer.start();
+  let closeGateway: (() => Promise<void>) | undefined;
   try {
     const influxUrl = `http://127.0.0.1:${port}`;
     const pandaText = JSON.stringify(syntheticPandaAnswer(shape));
@@ -328,8 +314,7 @@ async function main(): Promise<void> {
 
     const slotMs = slotStart(Date.now(), TEN_MINUTES_MS);
     const client = new InfluxClient(influxUrl, { timeoutMs: 600_000 });
-    // Durations like a production setup's, so the shards (1 day raw, 7 days 1h and 1d) are too.
-    await client.ensureDatabase(DATABASE, { raw: '30d', '1h': '365d', '1d': 'INF' });
+    await client.ensureDatabase(DATABASE, DURATIONS);
     const setupStarted = performance.now();
     let points = 0;
     points += await writeLines(client, 'raw', historyLines(counts, 'raw', slotMs, options));
@@ -337,17 +322,31 @@ async function main(): Promise<void> {
     points += await writeLines(client, '1d', historyLines(counts, '1d', slotMs, options));
     console.log(`history: ${points} points (${options.rawSlots} raw slots, ${options.hours} hours, ${options.days} days per series) written in ${seconds(performance.now() - setupStarted)} (setup, not measured)`);
 
-    const common = { pandaUrl: `${fixture.url}/panda`, cricUrl: `${fixture.url}/cric`, influxUrl, slotMs, perSeriesSample: options.perSeriesSample };
+    const gateway = await startGateway(
+      {
+        influxdb: new InfluxClient(influxUrl, { timeoutMs: 600_000 }),
+        durations: DURATIONS,
+        auth: { token: BENCH_TOKEN, producerPasswords: new Map() },
+        maxDocuments: 10_000,
+        maxBodyBytes: 31_457_280,
+        registry: schemaRegistry(),
+        log: new Logger('gateway', undefined, false, false),
+      },
+      '127.0.0.1',
+      0,
+    );
+    closeGateway = gateway.close;
+    const common = { gatewayUrl: gateway.url, pandaUrl: `${fixture.url}/panda`, cricUrl: `${fixture.url}/cric`, influxUrl, slotMs, perSeriesSample: options.perSeriesSample };
     await waitUntilIdle(influxDir);
-    const stateDir = mkdtempSync(path.join(base, 'panda-state-'));
+    const varDir = mkdtempSync(path.join(base, 'panda-var-'));
     // Cold: CRIC fetched, every average read (once an hour for 7d, once a day for 30d). Warm: the other runs.
-    const cold = await runChild({ ...common, mode: 'cycle', stateDir });
-    const warm = await runChild({ ...common, slotMs: slotMs + TEN_MINUTES_MS, mode: 'cycle', stateDir });
+    const cold = await runChild({ ...common, mode: 'cycle', varDir });
+    const warm = await runChild({ ...common, slotMs: slotMs + TEN_MINUTES_MS, mode: 'cycle', varDir });
     // The same warm cycle with V8's heap capped: does the live data fit, or only V8's lazy collection overshoot?
-    const capped = await runChild({ ...common, slotMs: slotMs + 2 * TEN_MINUTES_MS, mode: 'cycle', stateDir }, [`--max-old-space-size=${HEAP_CAP_MB}`]).catch(
+    const capped = await runChild({ ...common, slotMs: slotMs + 2 * TEN_MINUTES_MS, mode: 'cycle', varDir }, [`--max-old-space-size=${HEAP_CAP_MB}`]).catch(
       (error: unknown) => (error as Error).message,
     );
-    const baseline = await runChild({ ...common, mode: 'per-series', stateDir: mkdtempSync(path.join(base, 'panda-state-')) });
+    const baseline = await runChild({ ...common, mode: 'per-series', varDir });
 
     const periodMs = 10 * 60_000;
     const cycles: Array<[string, Record<string, number> | string]> = [
@@ -361,9 +360,9 @@ async function main(): Promise<void> {
         continue;
       }
       console.log(`\none cycle, ${name}:`);
-      console.log(`  documents: ${measured.documents} (${measured.derivedDocuments} jobs_derived, ${measured.suspicious} suspicious), written: ${measured.written}`);
+      console.log(`  documents: ${measured.documents} (${measured.derivedDocuments} jobs_derived, ${measured.suspicious} suspicious), accepted by the gateway: ${measured.sent}`);
       console.log(`  collect (fetch, enrich, build + validate, derived): ${seconds(measured.collectMs)}, of which InfluxDB queries ${seconds(measured.derivedQueryMs)} in ${measured.derivedRequests} requests`);
-      console.log(`  write to InfluxDB (stand-in for sender + gateway): ${seconds(measured.writeMs)}`);
+      console.log(`  runner: validate, spool, send through the gateway into InfluxDB, heartbeat: ${seconds(measured.sendMs)}`);
       console.log(`  wall time: ${seconds(measured.totalMs)} = ${((100 * measured.totalMs) / periodMs).toFixed(2)} % of the 10-minute period (target ≤ 10 %)`);
       console.log(`  peak RSS: ${measured.maxRssMB.toFixed(0)} MB = ${((100 * measured.maxRssMB) / 400).toFixed(0)} % of the 400 MB target`);
     }
@@ -374,6 +373,7 @@ async function main(): Promise<void> {
     console.log(`  per series (one request of 6 statements per series, 4 at a time): ${seconds(baseline.extrapolatedMs)}${sampledNote}`);
     console.log(`  ratio: per series / grouped = ${(baseline.extrapolatedMs / baseline.groupedMs).toFixed(1)}x; results disagreeing on the sample: ${baseline.disagreements}`);
   } finally {
+    await closeGateway?.();
     await fixture.stop();
     await run(services, ['stop', influxDir], { timeout: 60_000 });
   }
