@@ -1,3 +1,4 @@
+import { unstorableTagValue } from './lineProtocol';
 import { describeAjvErrors, RESERVED_KEYS, type SchemaRegistry, validateEnvelope } from './schemas';
 import type { FieldType, MonitDocument, Scalar } from './types';
 
@@ -89,6 +90,8 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
       return { ok: false, reason: `tag '${name}' is not in schemas/${doc.producer}/${doc.type}.json (known tags: ${Object.keys(schema.tags).join(', ') || 'none'})` };
     }
     if (String(value) === '') continue; // InfluxDB cannot store an empty tag value
+    const unstorable = unstorableTagValue(String(value));
+    if (unstorable) return { ok: false, reason: `tag '${name}': ${unstorable}` };
     tags[name] = String(value);
   }
 
