@@ -2,10 +2,8 @@
  * Module status: rules in config turn the latest data into available / degraded / unavailable / N/A,
  * sent as monit-collectors/status documents and shown on the traffic-light page. See README.md.
  *
- * The gateway serves the page with:
- *   const settings = loadStatusSettings(config);              // at start-up: a bad rule fails here
- *   const snapshot = await loadStatusSnapshot(influxdb, settings);
- *   renderStatusPage(snapshot) for /status, renderStatusJson(snapshot) for /status.json
+ * The gateway serves the page with its `pages` option:
+ *   pages: statusPages(influxdb, loadStatusSettings(config))   // at start-up: a bad rule fails here
  */
 import { defineCollector } from '../lib/collector';
 import { runStatus } from './job';
@@ -14,6 +12,7 @@ export { runStatus, evaluateModules, type StatusRunOptions, type StatusRunResult
 export { loadStatusSettings, type StatusSettings } from './settings';
 export { loadStatusSnapshot, type StatusSnapshot, type ModuleSnapshot } from './snapshot';
 export { renderStatusPage, renderStatusJson } from './page';
+export { statusPages } from './pages';
 export { loadRules, RuleError, type ModuleRule } from './rules';
 
 /** The `status` job in the collector shape, so the runner gives it lock, deadline, sending and heartbeat. */

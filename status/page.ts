@@ -83,12 +83,12 @@ function renderModule(module: ModuleSnapshot, generatedMs: number): string {
     .map(([window, value]) => `<div class="availability-${window}">${window}<b>${formatAvailability(value)}</b></div>`)
     .join('');
   const dashboard = module.dashboardUrl ? ` · <a href="${escapeHtml(module.dashboardUrl)}">Dashboard</a>` : '';
-  const since = module.sinceMs === null ? '' : ` since ${escapeHtml(utc(module.sinceMs))}`;
+  const since = module.sinceMs === null ? '' : `${escapeHtml(module.stateText)} since ${escapeHtml(utc(module.sinceMs))} · `;
   return `<section class="module state-${module.state}" id="module-${escapeHtml(module.module)}" data-module="${escapeHtml(module.module)}" data-state="${module.state}">
 <div class="head"><div class="light" style="background:${colour}" role="img" aria-label="${escapeHtml(module.stateText)}"></div>
 <div class="name">${escapeHtml(module.title)}</div><div class="state">${escapeHtml(module.stateText)}</div></div>
 <p class="reason">${escapeHtml(module.reason)}</p>
-<div class="meta">last data ${age(module.lastDataMs)} · checked ${age(module.evaluatedMs)}${since}${dashboard}</div>
+<div class="meta">${since}last data ${age(module.lastDataMs)} · checked ${age(module.evaluatedMs)}${dashboard}</div>
 <div class="availability" title="Availability: time up (available or degraded) over time with a known state">${availability}</div>
 <div class="strip" role="img" aria-label="Last 24 hours">${strip}</div>
 <div class="axis"><span>24 h ago</span><span>now</span></div>

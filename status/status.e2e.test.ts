@@ -7,18 +7,21 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Point } from '@influxdata/influxdb-client';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Locator } from 'playwright-core';
 import { Config } from '../lib/config';
 import { DocumentFactory } from '../lib/document';
 import { interpretDocument } from '../lib/interpret';
+import { type PeriodicJob, runPeriodicJob, type RunOutcome } from '../lib/jobRunner';
 import { MemoryLogger } from '../lib/log';
 import { PROJECT_ROOT } from '../lib/paths';
 import { schemaRegistry } from '../lib/schemas';
 import { slotStart } from '../lib/slot';
 import type { MonitDocument } from '../lib/types';
+import { startGateway, type RunningGateway } from '../gateway/server';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
-import type { ModuleState } from './evaluate';
-import { formatAvailability, LIGHT_COLOURS, renderStatusJson, renderStatusPage } from './page';
+import { type ModuleState, stateOfCode } from './evaluate';
+import { formatAvailability, LIGHT_COLOURS } from './page';
+import { type StatusPage, statusPages } from './pages';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
 import { runStatus, type StatusRunResult } from './job';
@@ -58,7 +61,7 @@ dashboard = d/${module}
 }
 
 /** Line protocol through the influxdb-client Point class, as the gateway writes it. */
-async function store(influx: TestInfluxDB, documents: MonitDocument[]): Promise<void> {
+async function storeDirectly(influx: TestInfluxDB, documents: MonitDocument[]): Promise<void> {
   const byDatabase = new Map<string, string[]>();
   for (const document of documents) {
     const result = interpretDocument(document, schemaRegistry());
@@ -118,15 +121,21 @@ let influx: TestInfluxDB;
 let dir: string;
 let settings: StatusSettings;
 let result: StatusRunResult;
+let outcome: RunOutcome;
 let webhookCalls: Array<Record<string, unknown>>;
 let webhook: http.Server;
-let pageServer: http.Server;
+let gateway: RunningGateway;
 let pageUrl: string;
-let log: MemoryLogger;
 const histories = new Map(MODULES.map((module) => [module, history(module)]));
+const GATEWAY_TOKEN = 'status-test-token-123';
 
 function listen(server: http.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+}
+
+async function postToGateway(documents: MonitDocument[]): Promise<void> {
+  const response = await fetch(gateway.url, { method: 'POST', headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(documents) });
+  if (response.status !== 200) throw new Error(`gateway answered ${response.status}: ${await response.text()}`);
 }
 
 beforeAll(async () => {
@@ -143,30 +152,55 @@ beforeAll(async () => {
   });
   const webhookPort = await listen(webhook);
 
+  // The gateway, serving /status and /status.json as the lead's gateway does (pages filled in below,
+  // at the scenario's time so that a slot boundary passing during the test cannot shift the windows).
+  const pages: Record<string, StatusPage> = {};
+  gateway = await startGateway(
+    {
+      influxdb: influx.client,
+      durations: { raw: 'INF', '1h': 'INF', '1d': 'INF' },
+      auth: { token: GATEWAY_TOKEN, producerPasswords: new Map() },
+      maxDocuments: 10_000,
+      maxBodyBytes: 20_000_000,
+      registry: schemaRegistry(),
+      log: new MemoryLogger('gateway'),
+      pages,
+    },
+    '127.0.0.1',
+    0,
+  );
+  pageUrl = gateway.url;
+
   const configFile = path.join(dir, 'config.cfg');
   writeFileSync(
     configFile,
-    `[influxdb]\nurl = ${influx.url}\n[status]\ndefault_rules =\ntitle = Scenario status\ngrafana_url = http://grafana.example:3000/\n` +
+    `[paths]\nvar = ${dir}/var\n[monit]\nurl = ${gateway.url}\ntoken = ${GATEWAY_TOKEN}\n[influxdb]\nurl = ${influx.url}\n` +
+      `[status]\ndefault_rules =\ntitle = Scenario status\ngrafana_url = http://grafana.example:3000/\n` +
       `webhook_url = http://127.0.0.1:${webhookPort}/hook\nhtml_file = ${dir}/www/status.html\njson_file = ${dir}/www/status.json\n` +
       MODULES.map(moduleSection).join(''),
   );
-  settings = loadStatusSettings(Config.load(configFile));
+  const config = Config.load(configFile);
+  settings = loadStatusSettings(config);
+  Object.assign(pages, statusPages(influx.client, settings, { now: () => NOW }));
 
   const factory = new DocumentFactory({ slotMs: SLOT, host: 'scenario' });
-  const documents: MonitDocument[] = [];
-  // Stored history of status documents.
+  // 30 days of stored status documents, written straight to InfluxDB as a prepared history.
+  const past: MonitDocument[] = [];
   for (const [module, points] of histories) {
     for (const point of points) {
-      documents.push(factory.build('monit-collectors', 'status', { module }, { status: 'x', code: point.code, reason: 'history' }, point.timeMs));
+      past.push(factory.build('monit-collectors', 'status', { module }, { status: stateOfCode(point.code), code: point.code, reason: 'history' }, point.timeMs));
     }
   }
-  // Heartbeats: none for `white`, a failed run for `crashed`, an old success before it.
+  await storeDirectly(influx, past);
+
+  // Now the current data through the gateway. Heartbeats: none for `white`; for `crashed`, a success then a failure.
+  const current: MonitDocument[] = [];
   for (const job of ['green', 'yellow', 'red', 'odd']) {
-    documents.push(factory.build('monit-collectors', 'run', { job }, { ok: true, duration_ms: 900, errors: 0, timed_out: false, message: '' }, SLOT - PERIOD + 2 * MINUTE));
+    current.push(factory.build('monit-collectors', 'run', { job }, { ok: true, duration_ms: 900, errors: 0, timed_out: false, message: '' }, SLOT - PERIOD + 2 * MINUTE));
   }
-  documents.push(factory.build('monit-collectors', 'run', { job: 'crashed' }, { ok: true, duration_ms: 900, errors: 0, timed_out: false, message: '' }, SLOT - 2 * PERIOD));
-  documents.push(factory.build('monit-collectors', 'run', { job: 'crashed' }, { ok: false, duration_ms: 50, errors: 1, timed_out: false, message: 'source answered garbage' }, SLOT - PERIOD));
-  // The data: unknown producers (no schema), written as the gateway would write them.
+  current.push(factory.build('monit-collectors', 'run', { job: 'crashed' }, { ok: true, duration_ms: 900, errors: 0, timed_out: false, message: '' }, SLOT - 2 * PERIOD));
+  current.push(factory.build('monit-collectors', 'run', { job: 'crashed' }, { ok: false, duration_ms: 50, errors: 1, timed_out: false, message: 'source answered garbage' }, SLOT - PERIOD));
+  // The measured data: producers without schema (the gateway accepts them, numbers as floats).
   const probe = (service: string, up: number, latency: number, timeMs: number): MonitDocument => ({
     producer: 'scenario',
     type: 'probe',
@@ -178,47 +212,49 @@ beforeAll(async () => {
   });
   for (const offset of [PERIOD, 2 * PERIOD]) {
     const at = SLOT - offset;
-    documents.push(probe('green', 1, 120, at), probe('yellow', 1, 900, at), probe('red', 1, 100, at), probe('crashed', 1, 100, at), probe('white', 1, 100, at));
+    current.push(probe('green', 1, 120, at), probe('yellow', 1, 900, at), probe('red', 1, 100, at), probe('crashed', 1, 100, at), probe('white', 1, 100, at));
   }
-  documents.push(probe('red', 0, 100, SLOT - PERIOD + MINUTE)); // red's newest point is down
-  // An old down point of green, outside the window: must not count.
-  documents.push(probe('green', 0, 100, SLOT - 5 * PERIOD));
-  documents.push({ producer: 'scenario', type: 'levels', timestamp: SLOT - PERIOD, idb_tags: ['unit'], unit: 'a', level: 'very' });
-  await store(influx, documents);
+  current.push(probe('red', 0, 100, SLOT - PERIOD + MINUTE)); // red's newest point is down
+  current.push(probe('green', 0, 100, SLOT - 5 * PERIOD)); // an old down point of green, outside the window: must not count
+  current.push({ producer: 'scenario', type: 'levels', timestamp: SLOT - PERIOD, idb_tags: ['unit'], unit: 'a', level: 'very' });
+  await postToGateway(current);
 
-  // The previous run saw every module available: all others are transitions.
-  const stateDir = path.join(dir, 'state');
+  // The previous run saw every module available: every other state is a transition.
+  const stateDir = path.join(dir, 'var', 'state', 'status');
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(path.join(stateDir, 'last-states.json'), JSON.stringify(Object.fromEntries(MODULES.map((module) => [module, { state: 'available', sinceMs: SLOT - DAY }]))));
-  log = new MemoryLogger('status');
-  result = await runStatus({ config: Config.load(configFile), influxdb: influx.client, documents: new DocumentFactory({ slotMs: SLOT, host: 'scenario' }), log, stateDir, nowMs: NOW, settings });
-  await store(influx, result.documents);
 
-  // What the gateway does for /status and /status.json (at the scenario's time, so that a slot
-  // boundary passing during the test cannot shift the windows).
-  pageServer = http.createServer((request, response) => {
-    loadStatusSnapshot(influx.client, settings, { nowMs: NOW })
-      .then((snapshot) => {
-        const json = request.url === '/status.json';
-        response.writeHead(200, { 'content-type': json ? 'application/json' : 'text/html; charset=utf-8' });
-        response.end(json ? renderStatusJson(snapshot) : renderStatusPage(snapshot));
-      })
-      .catch((error: Error) => {
-        response.writeHead(500);
-        response.end(error.message);
-      });
-  });
-  pageUrl = `http://127.0.0.1:${await listen(pageServer)}`;
+  // The real runner (lock, sender through the gateway, heartbeat) runs the status job for the scenario's time.
+  const job: PeriodicJob = {
+    name: 'status',
+    periodMs: PERIOD,
+    run: async (context) => {
+      result = await runStatus({ ...context, influxdb: context.influxdb(), nowMs: NOW });
+      return result.documents;
+    },
+  };
+  outcome = await runPeriodicJob(job, { config, deadlineMs: 60_000, timeMs: NOW, echoLog: false });
 }, 120_000);
 
 afterAll(async () => {
   await new Promise((resolve) => webhook?.close(resolve));
-  await new Promise((resolve) => pageServer?.close(resolve));
+  await gateway?.close();
   await influx?.stop();
 });
 
 describe('the status job', () => {
-  test('sends one status document per module with the expected state, code and reason', () => {
+  test('the runner ran it and the gateway stored its documents', async () => {
+    expect(outcome).toMatchObject({ ok: true, documents: MODULES.length });
+    const rows = await influx.client.rows(
+      `SELECT "status", "code", "reason", "last_data_ms" FROM "monit_production_monit_collectors"."raw"."status" WHERE time = ${SLOT}ms GROUP BY "module"`,
+    );
+    expect(Object.fromEntries(rows.map((row) => [row.module, [row.status, row.code, row.reason]]))).toEqual(
+      Object.fromEntries(MODULES.map((module) => [module, [EXPECTED[module].state, EXPECTED[module].code, EXPECTED[module].reason]])),
+    );
+    expect(rows.find((row) => row.module === 'red')?.last_data_ms).toBe(SLOT - PERIOD + MINUTE);
+  });
+
+  test('makes one status document per module with the expected state, code and reason', () => {
     const byModule = Object.fromEntries(result.documents.map((document) => [document.module as string, document]));
     expect(Object.keys(byModule).sort()).toEqual([...MODULES].sort());
     for (const [module, expected] of Object.entries(EXPECTED)) {
@@ -236,8 +272,9 @@ describe('the status job', () => {
     expect(webhookCalls.map((call) => call.module).sort()).toEqual(changed);
     const red = webhookCalls.find((call) => call.module === 'red');
     expect(red).toMatchObject({ from: 'available', to: 'unavailable', reason: 'red down', text: 'Module red: Available → Unavailable (red down)' });
-    expect(log.lines.filter((line) => line.includes('transition'))).toHaveLength(changed.length);
-    expect(log.lines).toContain('INFO transition Module red: Available → Unavailable (red down)');
+    const logLines = readFileSync(path.join(dir, 'var', 'log', 'status.log'), 'utf8').split('\n');
+    expect(logLines.filter((line) => line.includes('] transition '))).toHaveLength(changed.length);
+    expect(logLines.some((line) => line.endsWith('INFO  [status] transition Module red: Available → Unavailable (red down)'))).toBe(true);
   });
 
   test('availability over 24h, 7d and 30d agrees with figures computed independently', () => {
@@ -301,6 +338,8 @@ describe('the page in headless Chromium', () => {
     await browser?.close();
   });
 
+  // Functions run in the page are given as text: the project's TypeScript has no DOM library.
+  const background = (locator: Locator): Promise<unknown> => locator.evaluate('(element) => getComputedStyle(element).backgroundColor');
   const rgb = (hex: string): string => `rgb(${[1, 3, 5].map((index) => parseInt(hex.slice(index, index + 2), 16)).join(', ')})`;
 
   test('shows every light in its colour and in words, with reason, availability, timeline and dashboard link', async () => {
@@ -314,7 +353,7 @@ describe('the page in headless Chromium', () => {
     await page.goto(`${pageUrl}/status`);
     for (const [module, expected] of Object.entries(EXPECTED)) {
       const card = page.locator(`[data-module="${module}"]`);
-      await expect(card.locator('.light').evaluate((element) => getComputedStyle(element).backgroundColor)).resolves.toBe(rgb(LIGHT_COLOURS[expected.state]));
+      await expect(background(card.locator('.light'))).resolves.toBe(rgb(LIGHT_COLOURS[expected.state]));
       await expect(card.locator('.light').getAttribute('aria-label')).resolves.toBe({ available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A' }[expected.state]);
       await expect(card.locator('.state').innerText()).resolves.toBe({ available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A' }[expected.state]);
       await expect(card.locator('.reason').innerText()).resolves.toBe(expected.reason);
@@ -325,7 +364,7 @@ describe('the page in headless Chromium', () => {
       await expect(card.locator('a').getAttribute('href')).resolves.toBe(`http://grafana.example:3000/d/${module}`);
       // The strip's last segment is the current state, in its colour.
       const lastSegment = card.locator('.strip span').last();
-      await expect(lastSegment.evaluate((element) => getComputedStyle(element).backgroundColor)).resolves.toBe(rgb(LIGHT_COLOURS[expected.state]));
+      await expect(background(lastSegment)).resolves.toBe(rgb(LIGHT_COLOURS[expected.state]));
     }
     await expect(page.locator('[data-module="white"] .meta').innerText()).resolves.toContain('last data never');
     await expect(page.locator('[data-module="green"] .meta').innerText()).resolves.toMatch(/last data \d+ min ago/);
@@ -340,9 +379,13 @@ describe('the page in headless Chromium', () => {
   test('reads on a phone: no horizontal scrolling, cards one above the other', async () => {
     const page = await browser.newPage({ viewport: { width: 375, height: 740 }, deviceScaleFactor: 2, isMobile: true });
     await page.goto(`${pageUrl}/status`);
-    const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
+    const { scrollWidth, clientWidth } = (await page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth })')) as {
+      scrollWidth: number;
+      clientWidth: number;
+    };
     expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
-    const boxes = await page.locator('.module').evaluateAll((elements) => elements.map((element) => element.getBoundingClientRect().left));
+    const boxes = (await page.locator('.module').evaluateAll('(elements) => elements.map((element) => element.getBoundingClientRect().left)')) as number[];
+    expect(boxes).toHaveLength(MODULES.length);
     expect(new Set(boxes).size).toBe(1);
     await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'status-page-phone.png'), fullPage: true });
     await page.close();
