@@ -18,6 +18,7 @@ import { schemaRegistry } from '../lib/schemas';
 import { slotStart } from '../lib/slot';
 import type { MonitDocument } from '../lib/types';
 import { startGateway, type RunningGateway } from '../gateway/server';
+import { freePort } from '../test/support/ports';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { type ModuleState, stateOfCode } from './evaluate';
 import { formatAvailability, LIGHT_COLOURS } from './page';
@@ -40,12 +41,17 @@ const EXPECTED: Record<string, { state: ModuleState; code: number; reason: strin
   crashed: { state: 'unavailable', code: 2, reason: 'collector crashed failed: source answered garbage' },
   white: { state: 'na', code: 3, reason: 'no heartbeat from collector white in the last 30m' },
   odd: { state: 'na', code: 3, reason: `rule failed: cannot compare "very" with 3 in 'latest(level) > 3'` },
+  oddquery: { state: 'na', code: 3, reason: 'rule failed: InfluxDB query (statement 2): unsupported mean iterator type: *query.stringInterruptIterator' },
 };
 const MODULES = Object.keys(EXPECTED);
 
 function moduleSection(module: string): string {
   if (module === 'odd') {
     return `[status.module.odd]\nmeasurement = scenario/levels\nfields = level\nunavailable = latest(level) > 3\nunavailable_reason = level {value}\ndashboard = d/odd\n`;
+  }
+  if (module === 'oddquery') {
+    // No schema tells that `level` is text, so only InfluxDB can refuse the mean.
+    return `[status.module.oddquery]\ncollector = odd\nmeasurement = scenario/levels\nfields = level\ndegraded = mean(level) > 3\ndegraded_reason = level {value}\ndashboard = d/oddquery\n`;
   }
   return `[status.module.${module}]
 title = Module ${module}
@@ -277,6 +283,25 @@ describe('the status job', () => {
     expect(logLines.some((line) => line.endsWith('INFO  [status] transition Module red: Available → Unavailable (red down)'))).toBe(true);
   });
 
+  test('a second run with no change reports none; a webhook that is down is a problem, not a failure', async () => {
+    const stateDir = path.join(dir, 'var', 'state', 'status');
+    const options = { config: Config.load(path.join(dir, 'config.cfg')), influxdb: influx.client, documents: new DocumentFactory({ slotMs: SLOT }), stateDir, nowMs: NOW };
+    const calls = webhookCalls.length;
+    const again = await runStatus({ ...options, log: new MemoryLogger('status') });
+    expect(again.transitions).toEqual([]);
+    expect(webhookCalls).toHaveLength(calls);
+    expect(again.documents).toEqual(result.documents);
+
+    writeFileSync(path.join(stateDir, 'last-states.json'), JSON.stringify({ red: { state: 'available', sinceMs: SLOT - DAY } }));
+    const problems: string[] = [];
+    const deadWebhook = { ...settings, webhookUrl: `http://127.0.0.1:${await freePort()}/hook`, webhookTimeoutMs: 2000, htmlFile: undefined, jsonFile: undefined };
+    const withDeadWebhook = await runStatus({ ...options, settings: deadWebhook, log: new MemoryLogger('status'), problem: (message) => problems.push(message) });
+    expect(withDeadWebhook.transitions.map((transition) => transition.module)).toEqual(['red']);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^webhook \[status\] webhook_url: .*ECONNREFUSED/);
+    expect(withDeadWebhook.documents).toEqual(result.documents);
+  });
+
   test('availability over 24h, 7d and 30d agrees with figures computed independently', () => {
     for (const module of MODULES) {
       const points = [...histories.get(module)!, { timeMs: SLOT, code: EXPECTED[module].code }];
@@ -338,8 +363,8 @@ describe('the page in headless Chromium', () => {
     await browser?.close();
   });
 
-  // Functions run in the page are given as text: the project's TypeScript has no DOM library.
-  const background = (locator: Locator): Promise<unknown> => locator.evaluate('(element) => getComputedStyle(element).backgroundColor');
+  // The project's TypeScript has no DOM library: reach the window through the element.
+  const background = (locator: Locator): Promise<string> => locator.evaluate((element) => element.ownerDocument.defaultView!.getComputedStyle(element).backgroundColor);
   const rgb = (hex: string): string => `rgb(${[1, 3, 5].map((index) => parseInt(hex.slice(index, index + 2), 16)).join(', ')})`;
 
   test('shows every light in its colour and in words, with reason, availability, timeline and dashboard link', async () => {
@@ -379,12 +404,9 @@ describe('the page in headless Chromium', () => {
   test('reads on a phone: no horizontal scrolling, cards one above the other', async () => {
     const page = await browser.newPage({ viewport: { width: 375, height: 740 }, deviceScaleFactor: 2, isMobile: true });
     await page.goto(`${pageUrl}/status`);
-    const { scrollWidth, clientWidth } = (await page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth })')) as {
-      scrollWidth: number;
-      clientWidth: number;
-    };
+    const { scrollWidth, clientWidth } = await page.locator('html').evaluate((root) => ({ scrollWidth: root.scrollWidth, clientWidth: root.clientWidth }));
     expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
-    const boxes = (await page.locator('.module').evaluateAll('(elements) => elements.map((element) => element.getBoundingClientRect().left)')) as number[];
+    const boxes = await page.locator('.module').evaluateAll((elements) => elements.map((element) => element.getBoundingClientRect().left));
     expect(boxes).toHaveLength(MODULES.length);
     expect(new Set(boxes).size).toBe(1);
     await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'status-page-phone.png'), fullPage: true });
