@@ -21,10 +21,9 @@ export interface Heartbeat {
   message: string;
 }
 
-/** One series of the module's measurement: its tags, its newest point and the aggregates the rule reads. */
+/** One series of the module's measurement with points in the rule's window: its tags and the aggregates the rule reads. */
 export interface SeriesData {
   tags: Record<string, string>;
-  lastTimeMs: number;
   /** Keyed by aggregateKey(), e.g. "max(used_percent)". */
   values: Map<string, Value>;
 }
@@ -43,6 +42,8 @@ export interface ModuleStatus {
 export interface EvaluationInput {
   nowMs: number;
   heartbeat?: Heartbeat;
+  /** Time of the newest point of the measurement (with the rule's `where`); undefined when none. */
+  lastDataMs?: number;
   series: SeriesData[];
 }
 
@@ -93,8 +94,8 @@ function firstHolding(conditions: LeveledCondition[], series: SeriesData[]): str
 
 /**
  * Decides one module's state, in this order: no fresh heartbeat from its collector → N/A; the latest
- * heartbeat failed → unavailable; no series with data within the freshness window → N/A; an unavailable
- * condition holds for any series → unavailable; a degraded one → degraded; else available.
+ * heartbeat failed → unavailable; no data within the freshness window → N/A; an unavailable condition
+ * holds for any series → unavailable; a degraded one → degraded; else available.
  * A rule that cannot be applied to the data makes only this module N/A, with the reason.
  */
 export function evaluateModule(rule: ModuleRule, input: EvaluationInput): ModuleStatus {
@@ -104,15 +105,14 @@ export function evaluateModule(rule: ModuleRule, input: EvaluationInput): Module
       return moduleStatus(rule, 'na', `no heartbeat from collector ${rule.collector} in the last ${formatDuration(rule.heartbeatFreshnessMs)}`, nowMs);
     }
   }
-  const live = input.series
-    .filter((one) => one.lastTimeMs > nowMs - rule.freshnessMs && one.lastTimeMs <= nowMs)
-    .sort((a, b) => describeSeries(a.tags).localeCompare(describeSeries(b.tags)));
-  const lastDataMs = live.length ? Math.max(...live.map((one) => one.lastTimeMs)) : undefined;
+  const fresh = input.lastDataMs !== undefined && input.lastDataMs > nowMs - rule.freshnessMs && input.lastDataMs <= nowMs;
+  const lastDataMs = fresh ? input.lastDataMs : undefined;
   if (rule.collector && heartbeat && !heartbeat.ok) {
     const why = heartbeat.timedOut ? 'timed out' : 'failed';
     return moduleStatus(rule, 'unavailable', `collector ${rule.collector} ${why}${heartbeat.message ? `: ${heartbeat.message}` : ''}`, nowMs, lastDataMs);
   }
-  if (live.length === 0) return moduleStatus(rule, 'na', `no data in ${rule.producer}/${rule.type} in the last ${formatDuration(rule.freshnessMs)}`, nowMs);
+  if (!fresh) return moduleStatus(rule, 'na', `no data in ${rule.producer}/${rule.type} in the last ${formatDuration(rule.freshnessMs)}`, nowMs);
+  const live = [...input.series].sort((a, b) => describeSeries(a.tags).localeCompare(describeSeries(b.tags)));
   try {
     const unavailable = firstHolding(rule.unavailable, live);
     if (unavailable !== undefined) return moduleStatus(rule, 'unavailable', unavailable, nowMs, lastDataMs);

@@ -8,7 +8,7 @@ import type { Logger } from '../lib/log';
 import type { MonitDocument } from '../lib/types';
 import { evaluateModule, moduleStatus, type ModuleStatus } from './evaluate';
 import { renderStatusJson, renderStatusPage } from './page';
-import { readHeartbeats, readModuleSeries } from './query';
+import { readHeartbeats, readModuleData } from './query';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { loadStatusSnapshot, STATUS_PRODUCER, STATUS_TYPE, type StatusSnapshot } from './snapshot';
 import { describeTransition, postTransition, recordTransitions, type Transition } from './transitions';
@@ -52,8 +52,8 @@ export async function evaluateModules(influxdb: InfluxClient, settings: StatusSe
     settings.rules.map((rule) =>
       limit(async () => {
         try {
-          const series = await readModuleSeries(influxdb, rule, nowMs, settings.retentionPolicy);
-          return evaluateModule(rule, { nowMs, heartbeat: rule.collector ? heartbeats.get(rule.collector) : undefined, series });
+          const data = await readModuleData(influxdb, rule, nowMs, settings.retentionPolicy);
+          return evaluateModule(rule, { nowMs, heartbeat: rule.collector ? heartbeats.get(rule.collector) : undefined, ...data });
         } catch (error) {
           if (isUnreachable(error)) throw error;
           return moduleStatus(rule, 'na', `rule failed: ${(error as Error).message}`, nowMs);

@@ -70,7 +70,7 @@ const SCRIPT = `
 function renderModule(module: ModuleSnapshot, generatedMs: number): string {
   const colour = LIGHT_COLOURS[module.state];
   const age = (ms: number | null): string =>
-    ms === null ? 'never' : `<span data-time="${ms}" title="${escapeHtml(utc(ms))}">${escapeHtml(formatAge(generatedMs - ms))}</span>`;
+    ms === null ? 'none recent' : `<span data-time="${ms}" title="${escapeHtml(utc(ms))}">${escapeHtml(formatAge(generatedMs - ms))}</span>`;
   const totalMs = module.timeline.reduce((sum, segment) => sum + segment.toMs - segment.fromMs, 0) || 1;
   const strip = module.timeline
     .map((segment) => {
@@ -88,7 +88,7 @@ function renderModule(module: ModuleSnapshot, generatedMs: number): string {
 <div class="head"><div class="light" style="background:${colour}" role="img" aria-label="${escapeHtml(module.stateText)}"></div>
 <div class="name">${escapeHtml(module.title)}</div><div class="state">${escapeHtml(module.stateText)}</div></div>
 <p class="reason">${escapeHtml(module.reason)}</p>
-<div class="meta">${since}last data ${age(module.lastDataMs)} · checked ${age(module.evaluatedMs)}${dashboard}</div>
+<div class="meta">${since}${module.lastDataMs === null ? 'no recent data' : `last data ${age(module.lastDataMs)}`} · checked ${age(module.evaluatedMs)}${dashboard}</div>
 <div class="availability" title="Availability: time up (available or degraded) over time with a known state">${availability}</div>
 <div class="strip" role="img" aria-label="Last 24 hours">${strip}</div>
 <div class="axis"><span>24 h ago</span><span>now</span></div>

@@ -1,7 +1,7 @@
 import { databaseFor } from '../lib/interpret';
 import { type InfluxClient, InfluxError, type Series } from '../lib/influxdb';
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influxql';
-import { type AggregateFunction, aggregateKey, conditionAggregates, type Value } from './condition';
+import { type AggregateFunction, aggregateKey, type Condition, conditionAggregates, type Operand, RuleEvaluationError, type Value } from './condition';
 import type { Heartbeat, SeriesData } from './evaluate';
 import type { ModuleRule } from './rules';
 
@@ -26,10 +26,6 @@ function isMissingDatabase(error: unknown): boolean {
 
 function timeRange(fromMs: number, toMs: number): string {
   return `time > ${timeLiteral(fromMs)} AND time <= ${timeLiteral(toMs)}`;
-}
-
-function seriesKey(tags: Record<string, string>): string {
-  return JSON.stringify(Object.entries(tags).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /** Tags of a GROUP BY * series, without the empty values InfluxDB reports for absent tag keys. */
@@ -66,12 +62,41 @@ export async function readHeartbeats(influxdb: InfluxClient, sinceMs: number, no
   return heartbeats;
 }
 
+/** A prefilter condition as an InfluxQL WHERE expression; every value is quoted or a checked literal. */
+export function prefilterClause(condition: Condition): string {
+  switch (condition.kind) {
+    case 'compare': {
+      const operand = (side: Operand): string => {
+        if (side.kind === 'aggregate') return quoteIdentifier(side.field);
+        if (typeof side.value === 'string') return quoteString(side.value);
+        if (typeof side.value === 'boolean') return side.value ? 'true' : 'false';
+        if (!Number.isFinite(side.value)) throw new Error(`not a finite number: ${side.value}`);
+        return String(side.value);
+      };
+      const comparator = condition.comparator === '==' ? '=' : condition.comparator;
+      return `${operand(condition.left)} ${comparator} ${operand(condition.right)}`;
+    }
+    case 'and':
+    case 'or':
+      return `(${condition.items.map(prefilterClause).join(` ${condition.kind.toUpperCase()} `)})`;
+    case 'not':
+      throw new Error('a prefilter cannot use not');
+  }
+}
+
+export interface ModuleData {
+  /** Time of the newest point within the freshness window (the rule's `where` applies, its prefilter does not). */
+  lastDataMs?: number;
+  /** The series with points in the rule's window (after the prefilter), with the aggregates the conditions read. */
+  series: SeriesData[];
+}
+
 /**
- * The series of a module's measurement that the rule looks at: for each, its newest point within the
- * freshness window and the aggregates its conditions read over the rule's window. Two statements in
- * one request; the aggregation runs in InfluxDB.
+ * What a module's rule reads, in one request of two statements, aggregated in InfluxDB: the time of
+ * the newest point (no GROUP BY, so cheap even for many series), and per series the aggregates its
+ * conditions read over the window.
  */
-export async function readModuleSeries(influxdb: InfluxClient, rule: ModuleRule, nowMs: number, retentionPolicy: string): Promise<SeriesData[]> {
+export async function readModuleData(influxdb: InfluxClient, rule: ModuleRule, nowMs: number, retentionPolicy: string): Promise<ModuleData> {
   const from = qualifiedMeasurement(databaseFor(rule.producer), retentionPolicy, rule.type);
   const filter = rule.where.map(({ tag, value }) => ` AND ${quoteIdentifier(tag)} = ${quoteString(value)}`).join('');
   const operands = [...rule.unavailable, ...rule.degraded].flatMap((leveled) => conditionAggregates(leveled.condition));
@@ -80,28 +105,24 @@ export async function readModuleSeries(influxdb: InfluxClient, rule: ModuleRule,
     const needed: Array<Exclude<AggregateFunction, 'delta'>> = operand.function === 'delta' ? ['latest', 'first'] : [operand.function];
     for (const fn of needed) columns.set(`${INFLUX_FUNCTIONS[fn]}_${operand.field}`, `${INFLUX_FUNCTIONS[fn]}(${quoteIdentifier(operand.field)})`);
   }
-  const statements = [
-    `SELECT ${rule.fields.map(quoteIdentifier).join(', ')} FROM ${from} WHERE ${timeRange(nowMs - rule.freshnessMs, nowMs)}${filter} GROUP BY * ORDER BY time DESC LIMIT 1`,
-  ];
+  // A single selector without GROUP BY returns the time of the point it selects.
+  const statements = [`SELECT last(${quoteIdentifier(rule.fields[0])}) FROM ${from} WHERE ${timeRange(nowMs - rule.freshnessMs, nowMs)}${filter}`];
   if (columns.size) {
     const select = [...columns].map(([alias, expression]) => `${expression} AS ${quoteIdentifier(alias)}`).join(', ');
-    statements.push(`SELECT ${select} FROM ${from} WHERE ${timeRange(nowMs - Math.max(rule.windowMs, rule.freshnessMs), nowMs)}${filter} GROUP BY *`);
+    const prefilter = rule.prefilter ? ` AND ${prefilterClause(rule.prefilter)}` : '';
+    statements.push(`SELECT ${select} FROM ${from} WHERE ${timeRange(nowMs - rule.windowMs, nowMs)}${filter}${prefilter} GROUP BY *`);
   }
   let newest: Series[];
   let aggregated: Series[];
   try {
     [newest = [], aggregated = []] = await influxdb.query(statements.join('; '));
   } catch (error) {
-    if (isMissingDatabase(error)) return [];
+    if (isMissingDatabase(error)) return { series: [] };
     throw error;
   }
-  const aggregatesBySeries = new Map<string, Record<string, unknown>>();
-  for (const one of aggregated) {
-    aggregatesBySeries.set(seriesKey(presentTags(one)), Object.fromEntries(one.columns.map((column, index) => [column, one.values[0]?.[index]])));
-  }
-  return newest.map((one) => {
-    const tags = presentTags(one);
-    const row = aggregatesBySeries.get(seriesKey(tags)) ?? {};
+  const newestTime = newest[0]?.values[0]?.[0];
+  const series = aggregated.map((one): SeriesData => {
+    const row = Object.fromEntries(one.columns.map((column, index) => [column, one.values[0]?.[index]]));
     const values = new Map<string, Value>();
     for (const operand of operands) {
       const read = (fn: Exclude<AggregateFunction, 'delta'>): Value => scalar(row[`${INFLUX_FUNCTIONS[fn]}_${operand.field}`]);
@@ -109,11 +130,13 @@ export async function readModuleSeries(influxdb: InfluxClient, rule: ModuleRule,
       if (operand.function === 'delta') {
         const last = read('latest');
         const first = read('first');
-        value = typeof last === 'number' && typeof first === 'number' ? last - first : last === null || first === null ? null : Number.NaN;
-        if (Number.isNaN(value)) throw new Error(`delta(${operand.field}) needs numbers, got ${JSON.stringify(first)} and ${JSON.stringify(last)}`);
+        if (last === null || first === null) value = null;
+        else if (typeof last === 'number' && typeof first === 'number') value = last - first;
+        else throw new RuleEvaluationError(`delta(${operand.field}) needs numbers, got ${JSON.stringify(first)} and ${JSON.stringify(last)}`);
       } else value = read(operand.function);
       values.set(aggregateKey(operand), value);
     }
-    return { tags, lastTimeMs: Number(one.values[0]?.[0]), values };
+    return { tags: presentTags(one), values };
   });
+  return { lastDataMs: typeof newestTime === 'number' ? newestTime : undefined, series };
 }

@@ -123,6 +123,12 @@ fields = up
     expect(other?.collector).toBeUndefined();
     expect(other?.freshnessMs).toBe(20 * 60e3);
     expect(other?.unavailable).toEqual([]);
+    expect(other?.prefilter).toBeUndefined();
+  });
+
+  test('a prefilter is parsed like a condition', () => {
+    const { rules } = load(`[status.module.web]\nmeasurement = demo/probe\nfields = up, healthy, error\nprefilter = healthy == false or (up < 1 and error != "x")\n`);
+    expect(rules[0].prefilter?.kind).toBe('or');
   });
 
   test('config overrides the default rules key by key, adds modules and drops one with enabled = false', () => {
@@ -175,6 +181,19 @@ describe('an invalid rule fails at start-up, naming the module and the line', ()
     const error = loadError(text);
     const line = text.split('\n').findIndex((l) => l.startsWith(`${key} =`)) + 1 + 2; // two [status] lines first
     expect(error.message).toMatch(new RegExp(`config\\.cfg:${line}: \\[status\\.module\\.web\\] ${key}: `));
+    expect(error.message).toContain(message);
+  });
+
+  test.each([
+    ['prefilter = not up == 1', "'not' cannot be used in a prefilter"],
+    ['prefilter = max(up) > 1', 'a prefilter reads raw values, not max()'],
+    ['prefilter = up > latency_ms', 'must compare a field with a number'],
+    ['prefilter = healthy == 1', 'compares the bool field healthy with 1'],
+    ['prefilter = error == 3', 'compares the string field error with 3'],
+    ['prefilter = up >', 'expected a field'],
+  ])('prefilter: %p → %s', (line, message) => {
+    const error = loadError(`[status.module.web]\nmeasurement = demo/probe\nfields = up, latency_ms, healthy, error\n${line}\n`);
+    expect(error.message).toMatch(/config\.cfg:6: \[status\.module\.web\] prefilter: /);
     expect(error.message).toContain(message);
   });
 

@@ -29,6 +29,11 @@ export interface ModuleRule {
   fields: string[];
   /** Exact tag matches that select the series the module looks at. */
   where: Array<{ tag: string; value: string }>;
+  /**
+   * Field comparisons done by InfluxDB before any aggregate: points that fail it are not read by the
+   * conditions (freshness still sees every point). For measurements with very many series.
+   */
+  prefilter?: Condition;
   /** No data newer than this: N/A. */
   freshnessMs: number;
   /** Aggregates (mean, max, ...) are taken over this recent window. */
@@ -45,7 +50,7 @@ export class RuleError extends ConfigError {
 }
 
 const LEVEL_KEY = /^(unavailable|degraded)(_\d+)?$/;
-const KNOWN_KEYS = new Set(['title', 'collector', 'heartbeat_freshness', 'measurement', 'fields', 'where', 'freshness', 'window', 'dashboard', 'enabled']);
+const KNOWN_KEYS = new Set(['title', 'collector', 'heartbeat_freshness', 'measurement', 'fields', 'where', 'prefilter', 'freshness', 'window', 'dashboard', 'enabled']);
 const PLACEHOLDERS = new Set(['value', 'series', 'matches']);
 /** Functions InfluxDB can apply to each field type. */
 const FUNCTIONS_FOR_TYPE: Record<FieldType, AggregateFunction[]> = {
@@ -54,6 +59,30 @@ const FUNCTIONS_FOR_TYPE: Record<FieldType, AggregateFunction[]> = {
   bool: ['latest', 'first', 'count'],
   string: ['latest', 'first', 'count'],
 };
+
+/**
+ * Why a condition cannot be a prefilter (InfluxQL WHERE on raw values), or undefined: only bare fields
+ * compared with a literal of their type, joined with and/or (InfluxQL has no `not`).
+ */
+function prefilterProblem(condition: Condition, fields: string[], types: Record<string, { type: FieldType }> | undefined): string | undefined {
+  if (condition.kind === 'not') return "'not' cannot be used in a prefilter (write the opposite comparison)";
+  if (condition.kind !== 'compare') {
+    for (const item of condition.items) {
+      const problem = prefilterProblem(item, fields, types);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  const field = [condition.left, condition.right].find((operand) => operand.kind === 'aggregate');
+  const literal = [condition.left, condition.right].find((operand) => operand.kind === 'literal');
+  if (!field || field.kind !== 'aggregate' || !literal || literal.kind !== 'literal') return `'${condition.text}' must compare a field with a number, "text" or true/false`;
+  if (field.function !== 'latest') return `'${condition.text}': a prefilter reads raw values, not ${field.function}()`;
+  if (!fields.includes(field.field)) return `reads '${field.field}', which is not listed in fields (${fields.join(', ')})`;
+  const declared = types?.[field.field]?.type;
+  const literalType = typeof literal.value === 'number' ? ['int', 'float'] : typeof literal.value === 'boolean' ? ['bool'] : ['string'];
+  if (declared && !literalType.includes(declared)) return `'${condition.text}' compares the ${declared} field ${field.field} with ${JSON.stringify(literal.value)}`;
+  return undefined;
+}
 
 /** A key's value and where it was written, so an error can point at the line. */
 interface SourcedValue {
@@ -153,6 +182,19 @@ export function buildRule(module: string, values: Map<string, SourcedValue>, def
       return { tag, value: item.slice(equals + 1).trim() };
     });
 
+  const prefilterText = get('prefilter');
+  let prefilter: Condition | undefined;
+  if (prefilterText !== undefined) {
+    try {
+      prefilter = parseCondition(prefilterText);
+    } catch (error) {
+      if (error instanceof ConditionSyntaxError) fail('prefilter', `${error.reason} at column ${error.column} of "${prefilterText}"`);
+      throw error;
+    }
+    const problem = prefilterProblem(prefilter as Condition, fields, schema?.fields);
+    if (problem) fail('prefilter', problem);
+  }
+
   const levels = (level: 'unavailable' | 'degraded'): LeveledCondition[] => {
     const keys = [...values.keys()].filter((key) => LEVEL_KEY.test(key) && key.startsWith(level)).sort((a, b) => (a === level ? -1 : b === level ? 1 : a.localeCompare(b, 'en', { numeric: true })));
     return keys.map((key) => {
@@ -196,6 +238,7 @@ export function buildRule(module: string, values: Map<string, SourcedValue>, def
     type,
     fields,
     where,
+    prefilter,
     freshnessMs,
     windowMs,
     unavailable: levels('unavailable'),

@@ -41,6 +41,7 @@ const EXPECTED: Record<string, { state: ModuleState; code: number; reason: strin
   crashed: { state: 'unavailable', code: 2, reason: 'collector crashed failed: source answered garbage' },
   white: { state: 'na', code: 3, reason: 'no heartbeat from collector white in the last 30m' },
   odd: { state: 'na', code: 3, reason: `rule failed: cannot compare "very" with 3 in 'latest(level) > 3'` },
+  many: { state: 'degraded', code: 1, reason: '2 suspicious queues, e.g. q1' },
   oddquery: { state: 'na', code: 3, reason: 'rule failed: InfluxDB query (statement 2): unsupported mean iterator type: *query.stringInterruptIterator' },
 };
 const MODULES = Object.keys(EXPECTED);
@@ -48,6 +49,10 @@ const MODULES = Object.keys(EXPECTED);
 function moduleSection(module: string): string {
   if (module === 'odd') {
     return `[status.module.odd]\nmeasurement = scenario/levels\nfields = level\nunavailable = latest(level) > 3\nunavailable_reason = level {value}\ndashboard = d/odd\n`;
+  }
+  if (module === 'many') {
+    // Many series: InfluxDB keeps only the suspicious points of the last 10 minutes.
+    return `[status.module.many]\nmeasurement = scenario/flags\nfields = suspicious\nwindow = 10m\nprefilter = suspicious == true\ndegraded = latest(suspicious) == true\ndegraded_reason = {matches} suspicious queues, e.g. {series}\ndashboard = d/many\n`;
   }
   if (module === 'oddquery') {
     // No schema tells that `level` is text, so only InfluxDB can refuse the mean.
@@ -201,7 +206,7 @@ beforeAll(async () => {
 
   // Now the current data through the gateway. Heartbeats: none for `white`; for `crashed`, a success then a failure.
   const current: MonitDocument[] = [];
-  for (const job of ['green', 'yellow', 'red', 'odd']) {
+  for (const job of ['green', 'yellow', 'red', 'odd', 'many']) {
     current.push(factory.build('monit-collectors', 'run', { job }, { ok: true, duration_ms: 900, errors: 0, timed_out: false, message: '' }, SLOT - PERIOD + 2 * MINUTE));
   }
   current.push(factory.build('monit-collectors', 'run', { job: 'crashed' }, { ok: true, duration_ms: 900, errors: 0, timed_out: false, message: '' }, SLOT - 2 * PERIOD));
@@ -223,6 +228,9 @@ beforeAll(async () => {
   current.push(probe('red', 0, 100, SLOT - PERIOD + MINUTE)); // red's newest point is down
   current.push(probe('green', 0, 100, SLOT - 5 * PERIOD)); // an old down point of green, outside the window: must not count
   current.push({ producer: 'scenario', type: 'levels', timestamp: SLOT - PERIOD, idb_tags: ['unit'], unit: 'a', level: 'very' });
+  // Flags stamped with the current slot, as a collector run in this slot stamps them; q2 was suspicious only before.
+  const flag = (queue: string, suspicious: boolean, timeMs: number): MonitDocument => ({ producer: 'scenario', type: 'flags', timestamp: timeMs, idb_tags: ['queue'], queue, suspicious });
+  current.push(flag('q0', false, SLOT), flag('q1', true, SLOT), flag('q2', false, SLOT), flag('q3', true, SLOT), flag('q4', false, SLOT), flag('q2', true, SLOT - PERIOD));
   await postToGateway(current);
 
   // The previous run saw every module available: every other state is a transition.
@@ -391,7 +399,7 @@ describe('the page in headless Chromium', () => {
       const lastSegment = card.locator('.strip span').last();
       await expect(background(lastSegment)).resolves.toBe(rgb(LIGHT_COLOURS[expected.state]));
     }
-    await expect(page.locator('[data-module="white"] .meta').innerText()).resolves.toContain('last data never');
+    await expect(page.locator('[data-module="white"] .meta').innerText()).resolves.toContain('no recent data');
     await expect(page.locator('[data-module="green"] .meta').innerText()).resolves.toMatch(/last data \d+ min ago/);
     await expect(page.locator('meta[http-equiv="refresh"]').getAttribute('content')).resolves.toBe('60');
     expect(foreign).toEqual([]);
