@@ -25,6 +25,7 @@ import { formatAvailability, LIGHT_COLOURS } from './page';
 import { type StatusPage, statusPages } from './pages';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
+import statusJob from './index';
 import { runStatus, type StatusRunResult } from './job';
 
 const MINUTE = 60e3;
@@ -419,5 +420,14 @@ describe('the page in headless Chromium', () => {
     expect(new Set(boxes).size).toBe(1);
     await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'status-page-phone.png'), fullPage: true });
     await page.close();
+  });
+});
+
+// Last: it rewrites the static page at the real time.
+describe('the default export', () => {
+  test('the job as index.ts exports it runs under the runner at the real time', async () => {
+    const config = Config.load(path.join(dir, 'config.cfg'));
+    const run = await runPeriodicJob({ name: 'status', periodMs: PERIOD, run: (context) => statusJob.collect(context) }, { config, deadlineMs: 60_000, echoLog: false });
+    expect(run).toMatchObject({ ok: true, documents: MODULES.length });
   });
 });
