@@ -29,18 +29,27 @@ function unreadableSnapshot(settings: StatusSettings, nowMs: number, error: Erro
   };
 }
 
+/** Many viewers refreshing at once share one reading of InfluxDB; the data changes every 10 minutes. */
+const CACHE_MS = 15_000;
+
 /**
  * The gateway's GET pages: `/status` (HTML) and `/status.json`, read from the stored status documents
- * on each request. `now` is for tests.
+ * (at most every 15 s). `now` is for tests.
  */
 export function statusPages(influxdb: InfluxClient, settings: StatusSettings, options: { now?: () => number } = {}): Record<'/status' | '/status.json', StatusPage> {
-  const snapshot = async (): Promise<StatusSnapshot> => {
+  let cached: { readAtMs: number; snapshot: Promise<StatusSnapshot> } | undefined;
+  const read = async (): Promise<StatusSnapshot> => {
     const nowMs = options.now?.() ?? Date.now();
     try {
       return await loadStatusSnapshot(influxdb, settings, { nowMs });
     } catch (error) {
+      cached = undefined; // an unreadable store is retried on the next request
       return unreadableSnapshot(settings, nowMs, error as Error);
     }
+  };
+  const snapshot = (): Promise<StatusSnapshot> => {
+    if (!cached || Date.now() - cached.readAtMs >= CACHE_MS) cached = { readAtMs: Date.now(), snapshot: read() };
+    return cached.snapshot;
   };
   return {
     '/status': async () => ({ contentType: 'text/html; charset=utf-8', body: renderStatusPage(await snapshot()) }),
