@@ -6,6 +6,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 case "${1:-}" in
   quickstart) shift; exec "$here/scripts/quickstart.sh" "$@" ;;
   stop) shift; exec "$here/scripts/stop.sh" "$@" ;;
+  test) shift; exec "$here/scripts/test.sh" "$@" ;;
 esac
 if [ ! -f "$here/dist/cli/main.js" ] || [ ! -d "$here/node_modules" ]; then
   echo "run.sh: not built yet: run ./run.sh quickstart (or: npm ci && npm run build)" >&2

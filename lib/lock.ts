@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
@@ -19,17 +20,19 @@ function alive(pid: number): boolean {
 export function acquireLock(file: string): LockResult {
   mkdirSync(path.dirname(file), { recursive: true });
   let recoveredFrom: number | undefined;
+  // The PID says whether the holder lives; the nonce tells two runs of one process apart.
+  const content = `${process.pid} ${randomBytes(6).toString('hex')}\n`;
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
       const fd = openSync(file, 'wx');
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, content);
       closeSync(fd);
       return {
         acquired: true,
         recoveredFrom,
         release: () => {
           try {
-            if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+            if (readFileSync(file, 'utf8') === content) unlinkSync(file);
           } catch {
             // already gone
           }
@@ -39,12 +42,14 @@ export function acquireLock(file: string): LockResult {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     let holder = NaN;
+    let held = '';
     try {
-      holder = parseInt(readFileSync(file, 'utf8'), 10);
+      held = readFileSync(file, 'utf8');
+      holder = parseInt(held, 10);
     } catch {
       continue; // removed meanwhile: try again
     }
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) return { acquired: false, holderPid: holder };
+    if (Number.isInteger(holder) && holder > 0 && held !== content && alive(holder)) return { acquired: false, holderPid: holder };
     // Stale (dead PID or unreadable content): remove it and try again.
     recoveredFrom = Number.isInteger(holder) ? holder : undefined;
     try {

@@ -1,4 +1,3 @@
-import got from 'got';
 import pLimit from 'p-limit';
 import type { Logger } from './log';
 import type { RejectedDocument, Spool } from './spool';
@@ -103,6 +102,9 @@ export class Sender {
   }
 
   private async post(body: string, signal?: AbortSignal): Promise<{ status: number; body: string; retryAfter?: string }> {
+    // Loaded on first use: cron starts jobs all day, and a dry run never posts.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { default: got } = require('got') as typeof import('got');
     const response = await got.post(this.options.url, {
       body,
       headers: this.headers(),
