@@ -92,7 +92,7 @@ export interface ModuleData {
 }
 
 /**
- * What a module's rule reads, in one request of two statements, aggregated in InfluxDB: the time of
+ * What a module's rule reads, in two statements aggregated in InfluxDB: the time of
  * the newest point (no GROUP BY, so cheap even for many series), and per series the aggregates its
  * conditions read over the window.
  */
@@ -106,16 +106,23 @@ export async function readModuleData(influxdb: InfluxClient, rule: ModuleRule, n
     for (const fn of needed) columns.set(`${INFLUX_FUNCTIONS[fn]}_${operand.field}`, `${INFLUX_FUNCTIONS[fn]}(${quoteIdentifier(operand.field)})`);
   }
   // A single selector without GROUP BY returns the time of the point it selects.
-  const statements = [`SELECT last(${quoteIdentifier(rule.fields[0])}) FROM ${from} WHERE ${timeRange(nowMs - rule.freshnessMs, nowMs)}${filter}`];
+  const newestStatement = `SELECT last(${quoteIdentifier(rule.fields[0])}) FROM ${from} WHERE ${timeRange(nowMs - rule.freshnessMs, nowMs)}${filter}`;
+  let aggregateStatement: string | undefined;
   if (columns.size) {
     const select = [...columns].map(([alias, expression]) => `${expression} AS ${quoteIdentifier(alias)}`).join(', ');
     const prefilter = rule.prefilter ? ` AND ${prefilterClause(rule.prefilter)}` : '';
-    statements.push(`SELECT ${select} FROM ${from} WHERE ${timeRange(nowMs - rule.windowMs, nowMs)}${filter}${prefilter} GROUP BY *`);
+    aggregateStatement = `SELECT ${select} FROM ${from} WHERE ${timeRange(nowMs - rule.windowMs, nowMs)}${filter}${prefilter} GROUP BY *`;
   }
   let newest: Series[];
   let aggregated: Series[];
   try {
-    [newest = [], aggregated = []] = await influxdb.query(statements.join('; '));
+    // One request per statement: to several, InfluxDB 1.6 answers a missing database with "not executed".
+    const [newestResult, aggregatedResult] = await Promise.all([
+      influxdb.query(newestStatement),
+      aggregateStatement ? influxdb.query(aggregateStatement) : Promise.resolve([]),
+    ]);
+    newest = newestResult[0] ?? [];
+    aggregated = aggregatedResult[0] ?? [];
   } catch (error) {
     if (isMissingDatabase(error)) return { series: [] };
     throw error;

@@ -125,10 +125,11 @@ export async function readStatusHistory(
   let history: Series[] = [];
   let newest: Series[] = [];
   try {
-    [history = [], newest = []] = await influxdb.query(
-      `SELECT "code" FROM ${from} WHERE ${range} GROUP BY "module"; ` +
-        `SELECT "code", "reason", "last_data_ms" FROM ${from} WHERE ${range} GROUP BY "module" ORDER BY time DESC LIMIT 1`,
-    );
+    // Separate requests: with several statements, InfluxDB 1.6 answers a missing database with "not executed".
+    [[history = []], [newest = []]] = await Promise.all([
+      influxdb.query(`SELECT "code" FROM ${from} WHERE ${range} GROUP BY "module"`),
+      influxdb.query(`SELECT "code", "reason", "last_data_ms" FROM ${from} WHERE ${range} GROUP BY "module" ORDER BY time DESC LIMIT 1`),
+    ]);
   } catch (error) {
     if (!(error instanceof InfluxError && /database not found/i.test(error.message))) throw error;
   }

@@ -42,14 +42,19 @@ const EXPECTED: Record<string, { state: ModuleState; code: number; reason: strin
   crashed: { state: 'unavailable', code: 2, reason: 'collector crashed failed: source answered garbage' },
   white: { state: 'na', code: 3, reason: 'no heartbeat from collector white in the last 30m' },
   odd: { state: 'na', code: 3, reason: `rule failed: cannot compare "very" with 3 in 'latest(level) > 3'` },
+  nodb: { state: 'na', code: 3, reason: 'no data in nowhere/thing in the last 30m' },
   many: { state: 'degraded', code: 1, reason: '2 suspicious queues, e.g. q1' },
-  oddquery: { state: 'na', code: 3, reason: 'rule failed: InfluxDB query (statement 2): unsupported mean iterator type: *query.stringInterruptIterator' },
+  oddquery: { state: 'na', code: 3, reason: 'rule failed: InfluxDB query (statement 1): unsupported mean iterator type: *query.stringInterruptIterator' },
 };
 const MODULES = Object.keys(EXPECTED);
 
 function moduleSection(module: string): string {
   if (module === 'odd') {
     return `[status.module.odd]\nmeasurement = scenario/levels\nfields = level\nunavailable = latest(level) > 3\nunavailable_reason = level {value}\ndashboard = d/odd\n`;
+  }
+  if (module === 'nodb') {
+    // Its database does not exist at all.
+    return `[status.module.nodb]\ncollector = none\nmeasurement = nowhere/thing\nfields = x\ndegraded = x > 1\ndegraded_reason = x\ndashboard = d/nodb\n`;
   }
   if (module === 'many') {
     // Many series: InfluxDB keeps only the suspicious points of the last 10 minutes.
@@ -134,6 +139,7 @@ let dir: string;
 let settings: StatusSettings;
 let result: StatusRunResult;
 let outcome: RunOutcome;
+let beforeAnything: StatusSnapshot;
 let webhookCalls: Array<Record<string, unknown>>;
 let webhook: http.Server;
 let gateway: RunningGateway;
@@ -194,6 +200,7 @@ beforeAll(async () => {
   const config = Config.load(configFile);
   settings = loadStatusSettings(config);
   Object.assign(pages, statusPages(influx.client, settings, { now: () => NOW }));
+  beforeAnything = await loadStatusSnapshot(influx.client, settings, { nowMs: NOW });
 
   const factory = new DocumentFactory({ slotMs: SLOT, host: 'scenario' });
   // 30 days of stored status documents, written straight to InfluxDB as a prepared history.
@@ -258,6 +265,12 @@ afterAll(async () => {
 });
 
 describe('the status job', () => {
+  test('before any data (no database yet) the snapshot has every module N/A', () => {
+    expect(beforeAnything.modules.map((module) => [module.module, module.state, module.reason, module.availability['30d']])).toEqual(
+      MODULES.map((module) => [module, 'na', 'never evaluated by the status job', null]),
+    );
+  });
+
   test('the runner ran it and the gateway stored its documents', async () => {
     expect(outcome).toMatchObject({ ok: true, documents: MODULES.length });
     const rows = await influx.client.rows(
