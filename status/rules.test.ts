@@ -175,6 +175,7 @@ describe('an invalid rule fails at start-up, naming the module and the line', ()
     [`degradd = up == 1`, 'degradd', 'unknown key'],
     [`freshness = soon`, 'freshness', 'expected a duration'],
     [`where = url`, 'where', "'url' must be tag=value"],
+    [`enabled = maybe`, 'enabled', 'must be true or false, got "maybe"'],
     [`where = site=x`, 'where', "'site' is not a tag of schemas/demo/probe.json"],
   ])('%p → key %s: %s', (extra, key, message) => {
     const text = `[status.module.web]\nmeasurement = demo/probe\nfields = up, latency_ms\n${extra}\n`;

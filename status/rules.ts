@@ -276,7 +276,11 @@ export function loadRules(config: Config, options: { registry?: SchemaRegistry }
   for (const [module, values] of merged) {
     const enabled = values.get('enabled');
     values.delete('enabled');
-    if (enabled && ['false', 'no', 'off', '0'].includes(enabled.value.trim().toLowerCase())) continue;
+    const enabledText = enabled ? enabled.value.trim().toLowerCase() : 'true';
+    if (!['true', 'yes', 'on', '1', 'false', 'no', 'off', '0'].includes(enabledText)) {
+      throw new RuleError(`${enabled?.file}${enabled?.line ? `:${enabled.line}` : ''}: [status.module.${module}] enabled: must be true or false, got "${enabled?.value}"`);
+    }
+    if (['false', 'no', 'off', '0'].includes(enabledText)) continue;
     rules.push(buildRule(module, values, defaults, registry));
   }
   return rules;
