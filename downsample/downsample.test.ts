@@ -226,3 +226,29 @@ test('a backfill refuses an empty or half-given range', async () => {
   await expect(run('1h', afterOutage, { from: dayZero })).rejects.toThrow('backfill needs both --from and --to');
   await expect(run('1h', afterOutage, { from: dayZero + DAY_MS, to: dayZero })).rejects.toThrow('must be before --to');
 });
+
+test('a statement InfluxDB refuses fails only its measurement, which keeps no watermark', async () => {
+  const timeMs = dayZero + 3 * DAY_MS + 10 * 60_000;
+  await client.write(GOLDEN_DATABASE, `conflict value=1.5 ${timeMs}`);
+  // The 1h RP already holds the field as a string: InfluxDB refuses the float means.
+  await client.write(GOLDEN_DATABASE, `conflict value="text" ${timeMs - HOUR_MS}`, { retentionPolicy: '1h' });
+  const log = new MemoryLogger('downsample-1h');
+  const before = watermarks(hourlyState)[GOLDEN_DATABASE];
+  const result = await run('1h', afterOutage + 2 * HOUR_MS, { log });
+  expect(result.problems).toHaveLength(1);
+  expect(result.problems[0]).toContain(`${GOLDEN_DATABASE}.conflict`);
+  expect(result.problems[0]).toContain('field type conflict');
+  expect(log.lines.some((line) => line.startsWith(`ERROR ${GOLDEN_DATABASE}.conflict`))).toBe(true);
+  const after = watermarks(hourlyState)[GOLDEN_DATABASE];
+  expect(after.conflict).toBeUndefined();
+  expect(after[GOLDEN_SCHEMA.type]).toBe(iso(dayZero + 3 * DAY_MS + 2 * HOUR_MS));
+  expect(before[GOLDEN_SCHEMA.type]).toBe(iso(dayZero + 3 * DAY_MS + HOUR_MS));
+});
+
+test('an aborted run stops before its statements and moves no watermark', async () => {
+  const before = readFileSync(path.join(hourlyState, 'watermarks.json'), 'utf8');
+  const controller = new AbortController();
+  controller.abort(new Error('deadline'));
+  await expect(run('1h', afterOutage + 6 * HOUR_MS, { signal: controller.signal })).rejects.toThrow('deadline');
+  expect(readFileSync(path.join(hourlyState, 'watermarks.json'), 'utf8')).toBe(before);
+});
