@@ -5,7 +5,9 @@ import type { InfluxClient } from '../lib/influxdb';
 import { MemoryLogger } from '../lib/log';
 import { SchemaRegistry } from '../lib/schemas';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
+import { collectorContext } from '../test/support/collectorContext';
 import { runDownsample, type DownsampleOptions } from './downsample';
+import { downsampleJob } from './job';
 import type { ProgressOutput } from './progress';
 import {
   ADHOC_MEASUREMENT,
@@ -251,4 +253,29 @@ test('an aborted run stops before its statements and moves no watermark', async 
   controller.abort(new Error('deadline'));
   await expect(run('1h', afterOutage + 6 * HOUR_MS, { signal: controller.signal })).rejects.toThrow('deadline');
   expect(readFileSync(path.join(hourlyState, 'watermarks.json'), 'utf8')).toBe(before);
+});
+
+test('as a runner job: [downsample] settings, state next to the 1h job, problems to the heartbeat', async () => {
+  const database = 'monit_production_downsample_job';
+  await client.ensureDatabase(database, durations);
+  const hourStart = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+  await client.write(database, [`probe value=1 ${hourStart - 2 * HOUR_MS}`, `probe value=3 ${hourStart - 2 * HOUR_MS + 600_000}`, `probe value=10 ${hourStart - HOUR_MS}`].join('\n'));
+  const configText = `[influxdb]\nurl = ${influx.url}\n[downsample]\ndatabases = ${database}\n`;
+  const root = testDir('downsample-job-state');
+  const hourly = collectorContext('downsample-1h', configText, { stateDir: path.join(root, 'downsample-1h') });
+  expect(await downsampleJob('1h').run(hourly)).toEqual([]);
+  expect(hourly.problems).toEqual([]);
+  expect(await client.rows(`SELECT "value" FROM "${database}"."1h"."probe"`)).toEqual([
+    { time: hourStart - 2 * HOUR_MS, value: 2 },
+    { time: hourStart - HOUR_MS, value: 10 },
+  ]);
+  expect(watermarks(path.join(root, 'downsample-1h'))).toEqual({ [database]: { probe: iso(hourStart) } });
+  // Only the listed database was touched.
+  expect(watermarks(path.join(root, 'downsample-1h'))[GOLDEN_DATABASE]).toBeUndefined();
+
+  const daily = collectorContext('downsample-1d', configText, { stateDir: path.join(root, 'downsample-1d') });
+  await downsampleJob('1d', { from: iso(dayZero), to: iso(dayZero + DAY_MS) }).run(daily);
+  expect(daily.problems).toEqual([]);
+  expect(() => downsampleJob('1h', { from: '2026-11-01' })).toThrow('needs both --from and --to');
+  expect(() => downsampleJob('1h', { from: 'monday', to: '2026-11-01' })).toThrow('--from: expected');
 });

@@ -62,6 +62,8 @@ export interface DownsampleOptions {
    */
   sourceStateDir?: string;
   signal?: AbortSignal;
+  /** Called once per failed measurement (default: logged as an error), e.g. the runner's problem(). */
+  onProblem?: (message: string) => void;
   /** Where the backfill/catch-up progress goes; default stderr (a bar on a terminal, log lines otherwise). */
   progressOutput?: ProgressOutput;
 }
@@ -274,7 +276,9 @@ export async function runDownsample(options: DownsampleOptions): Promise<Downsam
       item.failed = true;
       const message = `${item.database}.${item.measurement} ${isoTime(chunk.startMs)}..${isoTime(chunk.endMs)}: ${(error as Error).message}`;
       problems.push(message);
-      log.error(`${message} (its watermark stays, the next run retries)`);
+      const explained = `${message} (its watermark stays, the next run retries)`;
+      if (options.onProblem) options.onProblem(explained);
+      else log.error(explained);
       return;
     }
     item.pendingGroups[chunkIndex]--;

@@ -4,6 +4,7 @@ import type { Resolution } from './windows';
 
 export { runDownsample, type DownsampleOptions, type DownsampleResult } from './downsample';
 export { downsampleSettings, type DownsampleSettings } from './config';
+export { downsampleJob } from './job';
 export { parseTimeArgument, RESOLUTIONS, type Resolution } from './windows';
 
 /** var/state/downsample-<resolution>: where a resolution keeps its watermarks. */
