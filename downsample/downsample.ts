@@ -102,10 +102,14 @@ interface RetentionPolicyInfo {
   durationMs: number;
 }
 
-async function listDatabases(influxdb: InfluxClient, explicit: string[] | undefined): Promise<string[]> {
+async function listDatabases(influxdb: InfluxClient, explicit: string[] | undefined, log: Logger): Promise<string[]> {
   const [series = []] = await influxdb.query('SHOW DATABASES');
   const existing = (series[0]?.values ?? []).map((row) => String(row[0]));
-  if (explicit?.length) return explicit.filter((name) => existing.includes(name));
+  if (explicit?.length) {
+    const missing = explicit.filter((name) => !existing.includes(name));
+    if (missing.length) log.warn(`databases not found in InfluxDB, skipped: ${missing.join(', ')}`);
+    return explicit.filter((name) => existing.includes(name));
+  }
   return existing.filter((name) => name.startsWith(DATABASE_PREFIX)).sort();
 }
 
@@ -163,7 +167,7 @@ export async function runDownsample(options: DownsampleOptions): Promise<Downsam
   const watermarks = WatermarkStore.load(options.stateDir);
   const upstream = resolution === '1d' && options.sourceStateDir ? WatermarkStore.load(options.sourceStateDir) : undefined;
   const schemas = schemasByDatabase(options.schemas ?? schemaRegistry());
-  const databases = await listDatabases(influxdb, options.databases);
+  const databases = await listDatabases(influxdb, options.databases, log);
   const startedMs = Date.now();
 
   const work: MeasurementWork[] = [];
