@@ -10,11 +10,13 @@
  *
  * Grafana re-runs them whenever the time range changes. writeRetentionsMeasurement() writes the rows.
  */
-import type { Config } from '../lib/config';
+import { parseArgs } from 'node:util';
+import { Config, ConfigError } from '../lib/config';
 import type { InfluxClient, RetentionPolicy } from '../lib/influxdb';
 import { toLineProtocol } from '../lib/lineProtocol';
 import { quoteIdentifier } from '../lib/influxql';
-import { TEN_MINUTES_MS } from '../lib/slot';
+import { influxClientFrom, influxSettings } from '../lib/settings';
+import { parseDuration, TEN_MINUTES_MS } from '../lib/slot';
 
 export const RETENTIONS_DATABASE = 'monit_dashboards';
 /** Its own RP of infinite duration: the rows are stamped at time 0 and must never expire. */
@@ -64,11 +66,19 @@ export function retentionFor(rangeMs: number, thresholds: RetentionThresholds = 
   return choice;
 }
 
-/** `[dashboards] raw_max_range` and `1h_max_range` (see dashboards/sample.cfg). */
+/**
+ * `[dashboards] raw_max_range` and `1h_max_range` (see dashboards/sample.cfg). Each must fit in its
+ * RP's duration ([influxdb] raw_duration, 1h_duration), or long ranges would show holes.
+ */
 export function retentionThresholdsFrom(config: Config): RetentionThresholds {
   const section = config.section('dashboards');
   const thresholds = { rawMaxRangeMs: section.duration('raw_max_range', '2d'), hourlyMaxRangeMs: section.duration('1h_max_range', '90d') };
-  retentionChoices(thresholds); // throws when they do not grow
+  if (thresholds.hourlyMaxRangeMs <= thresholds.rawMaxRangeMs) throw new ConfigError(`${config.file}: [dashboards] 1h_max_range must be longer than raw_max_range`);
+  const durations = influxSettings(config).durations;
+  for (const [key, rp, maxMs] of [['raw_max_range', 'raw', thresholds.rawMaxRangeMs], ['1h_max_range', '1h', thresholds.hourlyMaxRangeMs]] as const) {
+    const duration = durations[rp];
+    if (duration !== 'INF' && parseDuration(duration) < maxMs) throw new ConfigError(`${config.file}: [dashboards] ${key} is longer than [influxdb] ${rp}_duration (${duration})`);
+  }
   return thresholds;
 }
 
@@ -107,4 +117,22 @@ export async function writeRetentionsMeasurement(influxdb: InfluxClient, thresho
     }),
   );
   await influxdb.write(RETENTIONS_DATABASE, lines.join('\n'), { retentionPolicy: RETENTIONS_RP, precision: 'ms' });
+}
+
+/** `node dist/dashboards/retentions.js [--config config.cfg]`: writes the rows into the configured InfluxDB. */
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { config: { type: 'string' } } });
+  const config = Config.loadDefault(values.config);
+  const thresholds = retentionThresholdsFrom(config);
+  await writeRetentionsMeasurement(influxClientFrom(config), thresholds);
+  for (const choice of retentionChoices(thresholds)) {
+    console.log(`${choice.rp}: ranges up to ${choice.maxRangeMs >= NO_LIMIT_MS ? 'any length' : `${choice.maxRangeMs / DAY_MS}d`}, buckets of ${choice.interval}`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error((error as Error).message);
+    process.exit(1);
+  });
 }

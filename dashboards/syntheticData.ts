@@ -97,6 +97,8 @@ export function syntheticLines(schema: TypeSchema, span: SyntheticSpan, nowMs: n
 }
 
 const BATCH_LINES = 5000;
+/** Batches in flight at once: InfluxDB, not this process, is the bottleneck. */
+const WRITE_CONCURRENCY = 4;
 
 /** Creates each producer's database (raw, 1h, 1d) and writes every schema's synthetic points; returns the number of points. */
 export async function writeSyntheticData(client: InfluxClient, registry: SchemaRegistry, options: SyntheticOptions): Promise<number> {
@@ -108,9 +110,12 @@ export async function writeSyntheticData(client: InfluxClient, registry: SchemaR
     const series = syntheticSeries(schema, tagValues, options.minSeries);
     for (const span of options.spans ?? DEFAULT_SPANS) {
       const lines = syntheticLines(schema, span, options.nowMs, series);
-      for (let start = 0; start < lines.length; start += BATCH_LINES) {
-        await client.write(databaseFor(schema.producer), lines.slice(start, start + BATCH_LINES).join('\n'), { retentionPolicy: span.rp, precision: 'ms' });
-      }
+      const batches = Array.from({ length: Math.ceil(lines.length / BATCH_LINES) }, (_, index) => lines.slice(index * BATCH_LINES, (index + 1) * BATCH_LINES).join('\n'));
+      let next = 0;
+      const writer = async (): Promise<void> => {
+        while (next < batches.length) await client.write(databaseFor(schema.producer), batches[next++], { retentionPolicy: span.rp, precision: 'ms' });
+      };
+      await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, writer));
       points += lines.length;
     }
   }
