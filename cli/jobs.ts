@@ -48,7 +48,14 @@ export function collectorJob(name: string): JobDefinition {
 }
 
 /** Periodic jobs besides the collectors. Their modules load only when the job runs (cron starts these all day). */
-export const builtInJobs: JobDefinition[] = [];
+export const builtInJobs: JobDefinition[] = [
+  {
+    name: 'heartbeat',
+    description: 'sends only its heartbeat: checks the path from this host to the gateway',
+    defaultDeadline: '1m',
+    periodic: async () => ({ name: 'heartbeat', periodMs: TEN_MINUTES_MS, run: async () => [] }),
+  },
+];
 
 export function findJob(name: string): JobDefinition | undefined {
   return builtInJobs.find((job) => job.name === name) ?? (collectorNames().includes(name) ? collectorJob(name) : undefined);

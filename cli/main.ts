@@ -57,9 +57,9 @@ async function runJob(args: Arguments, name: string): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return 0;
   }
+  const timeMs = args.timestamp ? parseSlotTimestamp(args.timestamp) : undefined;
   const config = loadConfig(args);
   const deadlineMs = config.section(name).duration('deadline', definition.defaultDeadline);
-  const timeMs = args.timestamp ? parseSlotTimestamp(args.timestamp) : undefined;
   const { runPeriodicJob } = (require('../lib/jobRunner') as typeof import('../lib/jobRunner'));
   const job = await definition.periodic(config, args);
   const outcome = await runPeriodicJob(job, { config, dryRun: args.dryRun, debug: args.debug, timeMs, deadlineMs, echoLog: args.debug || process.stderr.isTTY });
@@ -69,7 +69,7 @@ async function runJob(args: Arguments, name: string): Promise<number> {
   }
   if (!outcome.ok) {
     process.stderr.write(`${name}: failed: ${outcome.message}\n`);
-    return EXIT_FAILED;
+    return outcome.configProblem ? EXIT_USAGE : EXIT_FAILED;
   }
   return 0;
 }

@@ -1,4 +1,3 @@
-import { unstorableTagValue } from './lineProtocol';
 import { describeAjvErrors, RESERVED_KEYS, type SchemaRegistry, validateEnvelope } from './schemas';
 import type { FieldType, MonitDocument, Scalar } from './types';
 
@@ -21,6 +20,16 @@ export function databaseFor(producer: string): string {
 /** Timestamps below 1e11 are seconds (MONIT accepts both). */
 export function timestampToMs(timestamp: number): number {
   return timestamp < 1e11 ? timestamp * 1000 : timestamp;
+}
+
+/**
+ * Why InfluxDB 1.x cannot store this tag value exactly, or undefined when it can. Its line protocol has
+ * no escape for a newline in a tag, and a tag ending in a backslash escapes the separator after it.
+ */
+export function unstorableTagValue(value: string): string | undefined {
+  if (/[\n\r]/.test(value)) return 'InfluxDB 1.x line protocol cannot store a newline in a tag value (make it a field)';
+  if (value.endsWith('\\')) return 'InfluxDB 1.x line protocol cannot store a tag value ending in a backslash';
+  return undefined;
 }
 
 function isScalar(value: unknown): value is Scalar {

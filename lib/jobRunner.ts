@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { CollectResult, CollectorContext } from './collector';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 import { DocumentFactory } from './document';
 import { interpretDocument } from './interpret';
 import { acquireLock } from './lock';
@@ -44,6 +44,8 @@ export interface RunOutcome {
   timedOut?: boolean;
   /** One line for the operator when not ok. */
   message?: string;
+  /** The run failed on its configuration (a missing or invalid key). */
+  configProblem?: boolean;
   documents: number;
   report?: SendReport;
 }
@@ -150,6 +152,7 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
     errors += 1;
     outcome.ok = false;
     outcome.timedOut = error instanceof DeadlineExceeded;
+    outcome.configProblem = error instanceof ConfigError;
     outcome.message = redact((error as Error).message.split('\n')[0]);
     log.error(`run failed: ${outcome.message}`);
   } finally {
@@ -174,6 +177,11 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
         report.documentsRejected += final.documentsRejected;
         report.documentsSpooled = final.documentsSpooled;
         report.credentialsRefused ??= final.credentialsRefused;
+        if (final.credentialsRefused && outcome.ok) {
+          outcome.ok = false;
+          outcome.message = final.credentialsRefused;
+          log.error(`run failed: ${final.credentialsRefused}`);
+        }
       } catch (error) {
         log.error(`heartbeat not delivered: ${(error as Error).message}`);
       }

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Config } from '../lib/config';
 import { InfluxClient } from '../lib/influxdb';
@@ -17,11 +17,11 @@ const CLI = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function isLoopback(url: string): boolean {
+export function isLoopback(url: string): boolean {
   return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
 }
 
-async function answers(url: string): Promise<boolean> {
+export async function answers(url: string): Promise<boolean> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
     return response.status < 500;
@@ -46,12 +46,12 @@ export interface LocalContext {
 }
 
 /** Starts `./run.sh <job>` in the background, detached, with its pid in var/run/<job>.pid. */
-export function startBackgroundJob(context: LocalContext, job: string): number {
+export function startBackgroundJob(context: LocalContext, job: string, command?: string[]): number {
   mkdirSync(context.runDir, { recursive: true });
   const logDir = pathsFrom(context.config).log;
   mkdirSync(logDir, { recursive: true });
   const output = openSync(path.join(logDir, `${job}.out`), 'a');
-  const child = spawn(process.execPath, [CLI, job, '--config', context.configFile], { detached: true, stdio: ['ignore', output, output] });
+  const child = spawn(process.execPath, command ?? [CLI, job, '--config', context.configFile], { detached: true, stdio: ['ignore', output, output] });
   child.unref();
   writeFileSync(path.join(context.runDir, `${job}.pid`), `${child.pid}\n`);
   return child.pid ?? 0;
@@ -95,13 +95,21 @@ export function packagedServer(name: string, component: string, portOf: (context
   };
 }
 
-/** A node service of ours (`./run.sh <job>`) kept running in the background. */
-export function backgroundJob(job: string, wanted: (context: LocalContext) => boolean, ready: (context: LocalContext) => Promise<boolean>): LocalComponent {
+/**
+ * A node process of ours kept running in the background: `./run.sh <job>`, or the node script and
+ * arguments `command` gives.
+ */
+export function backgroundJob(
+  job: string,
+  wanted: (context: LocalContext) => boolean,
+  ready: (context: LocalContext) => Promise<boolean>,
+  command?: (context: LocalContext) => string[],
+): LocalComponent {
   return {
     name: job,
     wanted,
     start: async (context) => {
-      if (!alivePid(path.join(context.runDir, `${job}.pid`))) startBackgroundJob(context, job);
+      if (!alivePid(path.join(context.runDir, `${job}.pid`))) startBackgroundJob(context, job, command?.(context));
       await waitFor(job, () => ready(context));
     },
     stop: async (context) => {
@@ -155,12 +163,29 @@ function contextFor(configFile: string): LocalContext {
   return { config, configFile, varRoot, runDir: path.join(varRoot, 'run') };
 }
 
+/** Without a config (deleted after a quickstart), stop whatever var/ records as running. */
+function stopWithoutConfig(varRoot: string): void {
+  const runDir = path.join(varRoot, 'run');
+  for (const file of existsSync(runDir) ? readdirSync(runDir).filter((name) => name.endsWith('.pid')) : []) {
+    const pid = alivePid(path.join(runDir, file));
+    if (pid) process.kill(pid, 'SIGTERM');
+    rmSync(path.join(runDir, file), { force: true });
+    process.stdout.write(`  ${file.replace(/\.pid$/, '').padEnd(28)} stopped\n`);
+  }
+  for (const name of existsSync(varRoot) ? readdirSync(varRoot) : []) {
+    if (existsSync(path.join(varRoot, name, 'server.pid'))) {
+      execFileSync(SERVICES_SCRIPT, ['stop', path.join(varRoot, name)], { stdio: 'inherit' });
+      process.stdout.write(`  ${name.padEnd(28)} stopped\n`);
+    }
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const command = argv[0];
   const configIndex = argv.indexOf('--config');
   const configFile = path.resolve(configIndex >= 0 ? argv[configIndex + 1] : path.join(PROJECT_ROOT, 'config.cfg'));
   if (command === 'stop' && !existsSync(configFile)) {
-    process.stdout.write('no config.cfg: nothing to stop\n');
+    stopWithoutConfig(path.join(PROJECT_ROOT, 'var'));
     return;
   }
   const context = contextFor(configFile);

@@ -20,7 +20,8 @@ export function generateConfig(target: string, portOffset = 0): boolean {
   const text = readFileSync(path.join(PROJECT_ROOT, 'config.cfg.example'), 'utf8')
     .replace(/change-me/g, token)
     .replace(/demo-password/g, password)
-    .replace(/127\.0\.0\.1:(\d+)/g, (_, port: string) => `127.0.0.1:${Number(port) + portOffset}`);
+    .replace(/127\.0\.0\.1:(\d+)/g, (_, port: string) => `127.0.0.1:${Number(port) + portOffset}`)
+    .replace(/^port = (\d+)$/gm, (_, port: string) => `port = ${Number(port) + portOffset}`);
   writeFileDurably(target, text, 0o600);
   chmodSync(target, 0o600);
   return true;

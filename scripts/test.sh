@@ -5,7 +5,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm install, not npm ci: the lock file lacks some optional platform packages of @swc/core that npm ci insists on.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 scripts/services.sh install all
 npm run --silent typecheck
