@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { startGateway, type RunningGateway } from '../gateway/server';
 import { Config } from '../lib/config';
+import { MemoryLogger } from '../lib/log';
 import { SchemaRegistry } from '../lib/schemas';
-import type { TypeSchema } from '../lib/types';
+import type { MonitDocument, TypeSchema } from '../lib/types';
 import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
 import { generateDashboards, OVERVIEW_UID } from './dashboard';
 import { checkedInDashboardFiles, dashboardFiles, dashboardRegistry } from './generate';
@@ -11,7 +13,7 @@ import type { Dashboard } from './grafana';
 import { MODULE_DASHBOARDS } from './modules';
 import { DATASOURCE_FILE, ENVIRONMENT_VALUES, PROVIDER_FILE, PROVISIONING_DIR, provisioningFiles, valuesFromConfig } from './provisioning';
 import { retentionVariableQuery, writeRetentionsMeasurement } from './retentions';
-import { writeSyntheticData } from './syntheticData';
+import { TEST_DURATIONS, writeSyntheticData } from './syntheticData';
 import { allPanels, checkFailures, checkQueries, interpolate, relativeRange, resolveVariables, structuralProblems, variableOptions, type QueryCheck } from './verify';
 
 const { registry } = dashboardRegistry();
@@ -136,16 +138,31 @@ function intendedRp(rangeMs: number): string {
 
 describe('against a real InfluxDB holding a year of data', () => {
   let influx: TestInfluxDB;
+  let gateway: RunningGateway | undefined;
   const now = Date.now();
   const datasourceUids = ['monit-influxdb'];
+  const token = 'dashboards-test-token';
+
+  /** Raw data goes in as the collectors send it: MONIT documents POSTed to the real gateway. */
+  async function sendRaw(documents: MonitDocument[]): Promise<void> {
+    const response = await fetch(`${gateway?.url}/`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(documents) });
+    if (response.status !== 200) throw new Error(`gateway answered ${response.status}: ${await response.text()}`);
+  }
 
   beforeAll(async () => {
     influx = await startInfluxDB();
+    gateway = await startGateway(
+      { influxdb: influx.client, durations: TEST_DURATIONS, auth: { token, producerPasswords: new Map() }, maxDocuments: 10_000, maxBodyBytes: 100_000_000, registry, log: new MemoryLogger('gateway') },
+      '127.0.0.1',
+      0,
+    );
     await writeRetentionsMeasurement(influx.client);
-    await writeSyntheticData(influx.client, registry, { nowMs: now, tagValues: { module: STATUS_MODULES } });
+    // 1h and 1d are written directly, as the downsample jobs leave them.
+    await writeSyntheticData(influx.client, registry, { nowMs: now, tagValues: { module: STATUS_MODULES }, sendRaw });
   }, 180_000);
 
   afterAll(async () => {
+    await gateway?.close();
     await influx?.stop();
   });
 
@@ -222,6 +239,7 @@ describe('against a real InfluxDB holding a year of data', () => {
     );
     const original = new SchemaRegistry(registry.all().filter((schema) => schema.producer === 'panda'));
     await influx.client.query('DROP DATABASE "monit_production_panda"');
+    // Straight to InfluxDB: the gateway, knowing the real schemas, would refuse the renamed field.
     await writeSyntheticData(influx.client, renamed, { nowMs: now });
     try {
       const failures = (await checkQueries(dashboard, influx.client, relativeRange('6h', now), datasourceUids, intendedRp)).flatMap(checkFailures);
@@ -231,7 +249,7 @@ describe('against a real InfluxDB holding a year of data', () => {
       expect(failures.join('\n')).not.toContain('Suspicious queues');
     } finally {
       await influx.client.query('DROP DATABASE "monit_production_panda"');
-      await writeSyntheticData(influx.client, original, { nowMs: now });
+      await writeSyntheticData(influx.client, original, { nowMs: now, sendRaw });
     }
   });
 });

@@ -1,14 +1,14 @@
 /**
- * Plausible data for every schema, in raw, 1h and 1d, as the collectors and the downsample jobs would
+ * Plausible data for every schema, in raw, 1h and 1d, as the collectors (through the gateway) and the downsample jobs would
  * leave it: slot-aligned points, the schema's types (mean-downsampled fields become floats in 1h and
  * 1d, as InfluxDB's mean() makes them), a few series per measurement. For the dashboard tests and the benchmark.
  */
-import { databaseFor } from '../lib/interpret';
+import { databaseFor, type InterpretedDocument } from '../lib/interpret';
 import type { InfluxClient, RetentionPolicy, RetentionPolicyDurations } from '../lib/influxdb';
 import { toLineProtocol } from '../lib/lineProtocol';
 import type { SchemaRegistry } from '../lib/schemas';
 import { TEN_MINUTES_MS } from '../lib/slot';
-import type { FieldSchema, Scalar, TypeSchema } from '../lib/types';
+import type { FieldSchema, MonitDocument, Scalar, TypeSchema } from '../lib/types';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -50,6 +50,8 @@ export interface SyntheticOptions {
   tagValues?: Record<string, string[]>;
   /** Series per measurement, at least. */
   minSeries?: number;
+  /** Sends the raw points as MONIT documents (e.g. through the gateway) instead of writing them to InfluxDB. */
+  sendRaw?: (documents: MonitDocument[]) => Promise<void>;
 }
 
 /** The tag sets of one measurement's series: every listed value of every tag appears. */
@@ -81,19 +83,32 @@ function fieldValue(name: string, field: FieldSchema, rp: RetentionPolicy, serie
   }
 }
 
-/** Line protocol of one measurement in one RP. */
-export function syntheticLines(schema: TypeSchema, span: SyntheticSpan, nowMs: number, series: Array<Record<string, string>>): string[] {
-  const lines: string[] = [];
+/** The points of one measurement in one RP, oldest first. */
+export function syntheticPoints(schema: TypeSchema, span: SyntheticSpan, nowMs: number, series: Array<Record<string, string>>): InterpretedDocument[] {
+  const points: InterpretedDocument[] = [];
   const last = Math.floor(nowMs / span.stepMs) * span.stepMs;
   const steps = Math.floor(span.spanMs / span.stepMs);
   for (let step = steps; step >= 0; step--) {
     const timestampMs = last - step * span.stepMs;
     series.forEach((tags, seriesIndex) => {
       const fields = Object.entries(schema.fields).map(([name, field]) => ({ name, ...fieldValue(name, field, span.rp, seriesIndex, step) }));
-      lines.push(toLineProtocol({ database: databaseFor(schema.producer), measurement: schema.type, tags, fields, timestampMs }));
+      points.push({ database: databaseFor(schema.producer), measurement: schema.type, tags, fields, timestampMs });
     });
   }
-  return lines;
+  return points;
+}
+
+/** The MONIT document a collector would send for a point. */
+export function toMonitDocument(producer: string, point: InterpretedDocument): MonitDocument {
+  return {
+    producer,
+    type: point.measurement,
+    timestamp: point.timestampMs,
+    idb_tags: Object.keys(point.tags),
+    idb_fields: point.fields.map((field) => field.name),
+    ...point.tags,
+    ...Object.fromEntries(point.fields.map((field) => [field.name, field.value])),
+  };
 }
 
 const BATCH_LINES = 5000;
@@ -109,14 +124,21 @@ export async function writeSyntheticData(client: InfluxClient, registry: SchemaR
   for (const schema of registry.all()) {
     const series = syntheticSeries(schema, tagValues, options.minSeries);
     for (const span of options.spans ?? DEFAULT_SPANS) {
-      const lines = syntheticLines(schema, span, options.nowMs, series);
+      const spanPoints = syntheticPoints(schema, span, options.nowMs, series);
+      points += spanPoints.length;
+      if (span.rp === 'raw' && options.sendRaw) {
+        for (let start = 0; start < spanPoints.length; start += BATCH_LINES) {
+          await options.sendRaw(spanPoints.slice(start, start + BATCH_LINES).map((point) => toMonitDocument(schema.producer, point)));
+        }
+        continue;
+      }
+      const lines = spanPoints.map(toLineProtocol);
       const batches = Array.from({ length: Math.ceil(lines.length / BATCH_LINES) }, (_, index) => lines.slice(index * BATCH_LINES, (index + 1) * BATCH_LINES).join('\n'));
       let next = 0;
       const writer = async (): Promise<void> => {
         while (next < batches.length) await client.write(databaseFor(schema.producer), batches[next++], { retentionPolicy: span.rp, precision: 'ms' });
       };
       await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, writer));
-      points += lines.length;
     }
   }
   return points;
