@@ -14,7 +14,7 @@ import { ratio } from './support';
  * A one-year panel ("Jobs per cloud by state" of the PanDA dashboard) against a year of synthetic
  * 10-minute data, downsampled to 1d by InfluxDB itself as the downsample job does. The query is timed
  * as the dashboard runs it (on the RP its variables select for a year: 1d) and, in the same run, with
- * only the RP changed to raw.
+ * only the RP changed to raw. Also timed: the same 1d points in an RP with 52-week shards.
  */
 const SERIES = Number(process.env.BENCH_SERIES ?? 24);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 7);
@@ -39,7 +39,6 @@ async function main(): Promise<void> {
       minSeries: SERIES,
     });
     console.log(`wrote ${points} raw points (${SERIES} series, one year at 10 minutes) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    if (process.env.BENCH_SHARD_1D) await influx.client.query(`ALTER RETENTION POLICY "1d" ON ${DATABASE} SHARD DURATION ${process.env.BENCH_SHARD_1D}`);
     // What the downsample jobs leave in 1d: daily means computed by InfluxDB, a month per statement.
     const downsampled = performance.now();
     for (let start = Math.floor((now - 367 * DAY_MS) / DAY_MS) * DAY_MS; start < now; start += 30 * DAY_MS) {
@@ -47,6 +46,9 @@ async function main(): Promise<void> {
       await influx.client.query(`SELECT mean("jobs") AS "jobs" INTO ${DATABASE}."1d"."jobs" FROM ${DATABASE}."raw"."jobs" WHERE ${window} GROUP BY time(1d), * fill(none)`);
     }
     console.log(`downsampled to 1d in ${((performance.now() - downsampled) / 1000).toFixed(1)} s`);
+    // The same 1d points in an RP with year-long shards: InfluxDB gives an RP of infinite duration 7-day shards.
+    await influx.client.query(`CREATE RETENTION POLICY "1d_52w" ON ${DATABASE} DURATION INF REPLICATION 1 SHARD DURATION 52w`);
+    await influx.client.query(`SELECT * INTO ${DATABASE}."1d_52w"."jobs" FROM ${DATABASE}."1d"."jobs" GROUP BY *`);
     await writeRetentionsMeasurement(influx.client);
 
     const dashboard = JSON.parse(readFileSync(path.join(DASHBOARDS_JSON_DIR, 'monit-panda.json'), 'utf8')) as Dashboard;
@@ -62,12 +64,14 @@ async function main(): Promise<void> {
     console.log(`dashboard selects RP ${rp.value.value} for one year`);
     console.log(`query: ${selected}`);
 
-    const timings = { selected: [] as number[], raw: [] as number[] };
-    const shapes = { selected: '', raw: '' };
+    const longShards = selected.replace(`${DATABASE}."1d".`, `${DATABASE}."1d_52w".`);
+    const timings = { selected: [] as number[], raw: [] as number[], longShards: [] as number[] };
+    const shapes = { selected: '', raw: '', longShards: '' };
     for (let repeat = 0; repeat <= REPEATS; repeat++) {
       for (const [name, query] of [
         ['selected', selected],
         ['raw', onRaw],
+        ['longShards', longShards],
       ] as const) {
         const before = performance.now();
         const [series = []] = await influx.client.query(query);
@@ -81,6 +85,8 @@ async function main(): Promise<void> {
     console.log(`on ${rp.value.value}: ${selectedMs.toFixed(1)} ms (median of ${REPEATS}), ${shapes.selected}`);
     console.log(`on raw: ${rawMs.toFixed(1)} ms (median of ${REPEATS}), ${shapes.raw}`);
     console.log(`raw / ${rp.value.value}: ${ratio(rawMs, selectedMs)} (the selected RP is that many times faster)`);
+    const longMs = median(timings.longShards);
+    console.log(`on 1d with 52-week shards: ${longMs.toFixed(1)} ms, ${shapes.longShards}; raw / that: ${ratio(rawMs, longMs)}`);
   } finally {
     await influx.stop();
   }
