@@ -82,7 +82,7 @@ export class Layout {
   private x = 0;
   private y = 0;
   private rowHeight = 0;
-  private nextId: () => number;
+  private readonly nextId: () => number;
 
   constructor(nextId?: () => number, startY = 0) {
     let id = 0;
@@ -107,11 +107,6 @@ export class Layout {
   add(spec: PanelSpec, filters: string[]): void {
     const gridPos = this.place(spec.width ?? 12, spec.height ?? 8);
     this.panels.push(renderPanel(spec, filters, this.nextId(), gridPos));
-  }
-
-  addPanel(build: (id: number, gridPos: GridPos) => Panel, width: number, height: number): void {
-    const gridPos = this.place(width, height);
-    this.panels.push(build(this.nextId(), gridPos));
   }
 
   /** A row; a collapsed one holds its panels and takes one grid line until opened. */
