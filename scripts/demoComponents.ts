@@ -42,6 +42,13 @@ const mariadb = packagedServer(
   },
 );
 
+/** node_exporter at the first [host] endpoint, for the host collector. */
+const nodeExporter = packagedServer('node_exporter', 'node_exporter', (context) => {
+  if (!context.config.section('demo').bool('node_exporter', false) || !context.config.hasSection('host')) return undefined;
+  const first = context.config.section('host').list('endpoints')[0]?.replace(/^[^=]+=/, '');
+  return first ? Number(new URL(first).port) : undefined;
+});
+
 export function demoComponents(): LocalComponent[] {
-  return [demoServer, mariadb];
+  return [demoServer, mariadb, nodeExporter];
 }
