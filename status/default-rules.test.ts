@@ -1,7 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Config } from '../lib/config';
-import { COLLECTORS_DIR } from '../lib/paths';
+import { COLLECTORS_DIR, PROJECT_ROOT } from '../lib/paths';
 import { SchemaRegistry, schemaRegistry } from '../lib/schemas';
 import { loadRules, type ModuleRule } from './rules';
 
@@ -36,4 +36,10 @@ test('every default rule reads a measurement and fields that exist in schemas/',
   expect(problems).toEqual([]);
   // And with the schemas, the full start-up check (types against aggregates) passes.
   expect(() => loadRules(Config.parse('[status]\n', 'default'))).not.toThrow();
+});
+
+test('every default rule links to a dashboard that dashboards/json provides', () => {
+  const folder = path.join(PROJECT_ROOT, 'dashboards', 'json');
+  const uids = new Set(readdirSync(folder).map((file) => (JSON.parse(readFileSync(path.join(folder, file), 'utf8')) as { uid: string }).uid));
+  expect(shippedRules().filter((rule) => !rule.dashboard || !uids.has(rule.dashboard.replace(/^d\//, ''))).map((rule) => `${rule.module}: ${rule.dashboard}`)).toEqual([]);
 });
