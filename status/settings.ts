@@ -1,4 +1,6 @@
+import path from 'node:path';
 import type { Config } from '../lib/config';
+import { pathsFrom } from '../lib/settings';
 import type { SchemaRegistry } from '../lib/schemas';
 import { loadRules, type ModuleRule } from './rules';
 
@@ -37,7 +39,7 @@ export function loadStatusSettings(config: Config, options: { registry?: SchemaR
     webhookUrl: section.has('webhook_url') ? section.url('webhook_url') : undefined,
     webhookTimeoutMs: section.duration('webhook_timeout', '10s'),
     refreshSeconds: section.int('refresh_seconds', 60, { min: 5 }),
-    htmlFile: optionalPath('html_file', 'var/www/status.html'),
-    jsonFile: optionalPath('json_file', 'var/www/status.json'),
+    htmlFile: optionalPath('html_file', path.join(pathsFrom(config).root, 'www', 'status.html')),
+    jsonFile: optionalPath('json_file', path.join(pathsFrom(config).root, 'www', 'status.json')),
   };
 }
