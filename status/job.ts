@@ -6,7 +6,7 @@ import type { DocumentFactory } from '../lib/document';
 import { type InfluxClient, InfluxError } from '../lib/influxdb';
 import type { Logger } from '../lib/log';
 import type { MonitDocument } from '../lib/types';
-import { evaluateModule, moduleStatus, type ModuleStatus } from './evaluate';
+import { evaluateModule, moduleStatus, type ModuleStatus, STATE_WORDS } from './evaluate';
 import { renderStatusJson, renderStatusPage } from './page';
 import { readHeartbeats, readModuleData } from './query';
 import { loadStatusSettings, type StatusSettings } from './settings';
@@ -85,7 +85,8 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   );
   for (const status of statuses) options.log.debug(`${status.module}: ${status.state} (${status.reason})`);
 
-  const transitions = recordTransitions(options.stateDir, statuses, slotMs);
+  const { transitions, firstSeen } = recordTransitions(options.stateDir, statuses, slotMs);
+  for (const status of firstSeen) options.log.info(`first state ${status.title}: ${STATE_WORDS[status.state]} (${status.reason})`);
   for (const transition of transitions) {
     options.log.info(`transition ${describeTransition(transition)}`);
     if (!settings.webhookUrl) continue;

@@ -303,6 +303,7 @@ describe('the status job', () => {
     const logLines = readFileSync(path.join(dir, 'var', 'log', 'status.log'), 'utf8').split('\n');
     expect(logLines.filter((line) => line.includes('] transition '))).toHaveLength(changed.length);
     expect(logLines.some((line) => line.endsWith('INFO  [status] transition Module red: Available → Unavailable (red down)'))).toBe(true);
+    expect(logLines.filter((line) => line.includes('] first state '))).toEqual([]);
   });
 
   test('a second run with no change reports none; a webhook that is down is a problem, not a failure', async () => {
@@ -317,8 +318,12 @@ describe('the status job', () => {
     writeFileSync(path.join(stateDir, 'last-states.json'), JSON.stringify({ red: { state: 'available', sinceMs: SLOT - DAY } }));
     const problems: string[] = [];
     const deadWebhook = { ...settings, webhookUrl: `http://127.0.0.1:${await freePort()}/hook`, webhookTimeoutMs: 2000, htmlFile: undefined, jsonFile: undefined };
-    const withDeadWebhook = await runStatus({ ...options, settings: deadWebhook, log: new MemoryLogger('status'), problem: (message) => problems.push(message) });
+    const log = new MemoryLogger('status');
+    const withDeadWebhook = await runStatus({ ...options, settings: deadWebhook, log, problem: (message) => problems.push(message) });
     expect(withDeadWebhook.transitions.map((transition) => transition.module)).toEqual(['red']);
+    // The modules the state file did not know are logged once with their first state.
+    expect(log.lines.filter((line) => line.startsWith('INFO first state ')).length).toBe(MODULES.length - 1);
+    expect(log.lines).toContain('INFO first state Module green: Available (all checks pass)');
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^webhook \[status\] webhook_url: .*ECONNREFUSED/);
     expect(withDeadWebhook.documents).toEqual(result.documents);

@@ -40,10 +40,14 @@ export function readLastStates(stateDir: string): Map<string, RememberedState> {
   return states;
 }
 
-/** Compares with the previous run, stores the new states (temporary file, then rename) and returns the changes. */
-export function recordTransitions(stateDir: string, statuses: ModuleStatus[], timeMs: number): Transition[] {
+/**
+ * Compares with the previous run, stores the new states (temporary file, then rename) and returns the
+ * changes, and the modules seen for the first time.
+ */
+export function recordTransitions(stateDir: string, statuses: ModuleStatus[], timeMs: number): { transitions: Transition[]; firstSeen: ModuleStatus[] } {
   const previous = readLastStates(stateDir);
   const transitions: Transition[] = [];
+  const firstSeen = statuses.filter((status) => !previous.has(status.module));
   const next: Record<string, RememberedState> = {};
   for (const status of statuses) {
     const before = previous.get(status.module);
@@ -56,7 +60,7 @@ export function recordTransitions(stateDir: string, statuses: ModuleStatus[], ti
   const file = path.join(stateDir, STATE_FILE);
   writeFileSync(`${file}.tmp`, JSON.stringify(next, null, 2));
   renameSync(`${file}.tmp`, file);
-  return transitions;
+  return { transitions, firstSeen };
 }
 
 export function describeTransition(transition: Transition): string {
