@@ -71,7 +71,8 @@ function writeAtomically(file: string, text: string): void {
 
 /**
  * The `status` job: evaluates every module, logs transitions (and POSTs them to the webhook), writes
- * the static page and status.json, and returns the status documents for the runner to send.
+ * the static page and status.json, and returns the status documents for the runner to send. For a
+ * past slot (backfill) it only returns the documents.
  */
 export async function runStatus(options: StatusRunOptions): Promise<StatusRunResult> {
   const settings = options.settings ?? loadStatusSettings(options.config);
@@ -79,13 +80,15 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   const nowMs = options.nowMs ?? Math.min(Date.now(), slotMs + settings.periodMs);
   const problem = options.problem ?? ((message: string) => options.log.error(message));
 
+  // A past slot (./run.sh status --timestamp): only its documents; transitions and the page are about now.
+  const backfill = options.nowMs === undefined && slotMs + settings.periodMs <= Date.now();
   const statuses = await evaluateModules(options.influxdb, settings, nowMs);
   const documents = statuses.map((status) =>
     options.documents.build(STATUS_PRODUCER, STATUS_TYPE, { module: status.module }, { status: status.state, code: status.code, reason: status.reason, last_data_ms: status.lastDataMs }),
   );
   for (const status of statuses) options.log.debug(`${status.module}: ${status.state} (${status.reason})`);
 
-  const { transitions, firstSeen } = recordTransitions(options.stateDir, statuses, slotMs);
+  const { transitions, firstSeen } = backfill ? { transitions: [], firstSeen: [] } : recordTransitions(options.stateDir, statuses, slotMs);
   for (const status of firstSeen) options.log.info(`first state ${status.title}: ${STATE_WORDS[status.state]} (${status.reason})`);
   for (const transition of transitions) {
     options.log.info(`transition ${describeTransition(transition)}`);
@@ -98,11 +101,13 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   }
 
   const snapshot = await loadStatusSnapshot(options.influxdb, settings, { nowMs, pending: { slotMs, statuses } });
-  try {
-    if (settings.htmlFile) writeAtomically(settings.htmlFile, renderStatusPage(snapshot));
-    if (settings.jsonFile) writeAtomically(settings.jsonFile, renderStatusJson(snapshot));
-  } catch (error) {
-    problem(`cannot write the status page: ${(error as Error).message}`);
+  if (!backfill) {
+    try {
+      if (settings.htmlFile) writeAtomically(settings.htmlFile, renderStatusPage(snapshot));
+      if (settings.jsonFile) writeAtomically(settings.jsonFile, renderStatusJson(snapshot));
+    } catch (error) {
+      problem(`cannot write the status page: ${(error as Error).message}`);
+    }
   }
   return { documents, statuses, transitions, snapshot };
 }

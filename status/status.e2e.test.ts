@@ -329,6 +329,21 @@ describe('the status job', () => {
     expect(withDeadWebhook.documents).toEqual(result.documents);
   });
 
+  test('a past slot (backfill) gives its documents only: no transition, no webhook, no page written', async () => {
+    const stateDir = path.join(dir, 'var', 'state', 'status');
+    const stateBefore = readFileSync(path.join(stateDir, 'last-states.json'), 'utf8');
+    const pageBefore = readFileSync(path.join(dir, 'www', 'status.json'), 'utf8');
+    writeFileSync(path.join(stateDir, 'last-states.json'), JSON.stringify({ red: { state: 'available', sinceMs: SLOT - DAY } }));
+    const calls = webhookCalls.length;
+    const past = await runStatus({ config: Config.load(path.join(dir, 'config.cfg')), influxdb: influx.client, documents: new DocumentFactory({ slotMs: SLOT - 6 * PERIOD }), stateDir, log: new MemoryLogger('status') });
+    expect(past.documents.map((document) => document.timestamp)).toEqual(MODULES.map(() => SLOT - 6 * PERIOD));
+    expect(past.transitions).toEqual([]);
+    expect(webhookCalls).toHaveLength(calls);
+    expect(readFileSync(path.join(stateDir, 'last-states.json'), 'utf8')).toBe(JSON.stringify({ red: { state: 'available', sinceMs: SLOT - DAY } }));
+    expect(readFileSync(path.join(dir, 'www', 'status.json'), 'utf8')).toBe(pageBefore);
+    writeFileSync(path.join(stateDir, 'last-states.json'), stateBefore);
+  });
+
   test('availability over 24h, 7d and 30d agrees with figures computed independently', () => {
     for (const module of MODULES) {
       const points = [...histories.get(module)!, { timeMs: SLOT, code: EXPECTED[module].code }];
