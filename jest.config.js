@@ -1,7 +1,7 @@
 /** Tests run the TypeScript sources through swc; `tsc --noEmit` does the type check. */
 module.exports = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  transform: { '^.+\\.(ts|js|mjs)$': ['@swc/jest'] },
   // got and p-limit are ESM-only: let swc transform them too.
   transformIgnorePatterns: [],
   testMatch: ['**/*.test.ts'],
