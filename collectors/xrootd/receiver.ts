@@ -110,12 +110,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
     kick();
   });
   socket.bind(options.port, options.host);
-  await Promise.race([
-    once(socket, 'listening'),
-    once(socket, 'error').then(([error]) => {
-      throw new Error(`cannot listen on udp ${options.host}:${options.port}: ${(error as Error).message}`);
-    }),
-  ]);
+  try {
+    await once(socket, 'listening'); // rejects with the socket's error, e.g. EADDRINUSE
+  } catch (error) {
+    throw new Error(`cannot listen on udp ${options.host}:${options.port}: ${(error as Error).message}`);
+  }
   let failure: Error | undefined;
   const failureListeners: Array<(error: Error) => void> = [];
   socket.on('error', (error) => {
