@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { MonitDocument } from '../../lib/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
-import { testDir, type RunningServer } from '../../test/support/services';
-import { randomFile, startXrootd, xrdcp } from '../xrootd/testServer';
+import { startServer, testDir, type RunningServer } from '../../test/support/services';
+import { randomFile, xrdcp } from '../xrootd/testServer';
 import collector from './index';
 
 const SIZE = 3_000_000;
@@ -20,7 +20,7 @@ async function probe(configLines: string[]): Promise<{ documents: MonitDocument[
 }
 
 beforeAll(async () => {
-  server = await startXrootd();
+  server = await startServer('xrootd');
   endpoint = `127.0.0.1:${server.port}`;
   await xrdcp(randomFile(testDir('xrdprobe-files'), 'test.bin', SIZE), `root://${endpoint}//probe/test.bin`);
 }, 120_000);

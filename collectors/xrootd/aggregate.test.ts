@@ -48,6 +48,10 @@ describe('parseSummaryReport', () => {
     expect(() => parseSummaryReport('<other/>')).toThrow(/no <statistics>/);
     expect(() => parseSummaryReport(SAMPLE.replace(' pid="20316"', ''))).toThrow(/pid/);
     expect(() => parseSummaryReport('\u0001\u0002binary')).toThrow(ReportFormatError);
+    // A packet cut short (UDP truncation) is refused whole, never read in part.
+    expect(() => parseSummaryReport(SAMPLE.slice(0, SAMPLE.indexOf('<stats id="sched">')))).toThrow(/never closed/);
+    expect(() => parseSummaryReport(SAMPLE.replace('</maxn>', '</maxm>'))).toThrow(ReportFormatError);
+    expect(() => parseSummaryReport(SAMPLE.replace('<in>', '<in <'))).toThrow(/not well-formed/);
   });
 });
 

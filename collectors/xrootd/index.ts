@@ -73,14 +73,12 @@ async function readQueue(queue: PacketQueue, skip: Set<string>, context: Collect
   const names = (await queue.list()).filter((name) => !skip.has(name)).slice(0, MAX_PACKETS_PER_RUN);
   const reports: SummaryReport[] = [];
   let unreadable = 0;
-  for (const name of names) {
-    const packet = await queue.read(name);
-    if (!packet) continue;
+  for (const packet of await queue.readMany(names)) {
     try {
       reports.push(parseSummaryReport(packet.data.toString('utf8')));
     } catch (error) {
       unreadable += 1;
-      if (unreadable === 1) context.problem(`queued packet ${name} is not a summary report (${(error as Error).message}); dropped`);
+      if (unreadable === 1) context.problem(`queued packet ${packet.name} is not a summary report (${(error as Error).message}); dropped`);
     }
   }
   if (unreadable > 1) context.problem(`${unreadable} queued packets were not summary reports; dropped`);
@@ -122,7 +120,9 @@ export default defineCollector({
     const byServer = new Map<string, SummaryReport[]>();
     for (const report of [...reports, ...pulled]) {
       const key = serverKey(report);
-      byServer.set(key, [...(byServer.get(key) ?? []), report]);
+      const list = byServer.get(key);
+      if (list) list.push(report);
+      else byServer.set(key, [report]);
     }
     const nextSamples: Record<string, Sample> = { ...state.servers };
     const documents: MonitDocument[] = [];

@@ -1,21 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, testDir, type RunningServer } from '../../test/support/services';
 import { PacketQueue } from './packetQueue';
 import { parseSummaryReport, type SummaryReport } from './summaryReport';
 import { runXrdCommand } from './xrdCommand';
 
-/** Test helpers shared by the xrootd and xrdprobe tests (real servers, loopback only). */
+/** Test helpers shared by the xrootd and xrdprobe tests (real servers, loopback only); kept free of test/ imports so the build stays clean. */
 
-/** A real xrootd that pushes its summary report every second to 127.0.0.1:reportPort (when given). */
-export async function startXrootd(options: { reportPort?: number; site?: string; extraLines?: string[] } = {}): Promise<RunningServer> {
+/**
+ * The --config-extra file of a real xrootd (written into `dir`) that pushes its summary report every
+ * second to 127.0.0.1:reportPort (when given) and names its site.
+ */
+export function xrootdConfigExtra(dir: string, options: { reportPort?: number; site?: string; extraLines?: string[] } = {}): string {
   const lines = [...(options.extraLines ?? [])];
   if (options.reportPort) lines.push(`xrd.report 127.0.0.1:${options.reportPort} every 1s all`);
   if (options.site) lines.push(`all.sitename ${options.site}`);
-  const extra = path.join(testDir('xrootd-extra'), 'extra.cfg');
+  const extra = path.join(dir, 'extra.cfg');
   writeFileSync(extra, lines.join('\n') + '\n');
-  return startServer('xrootd', { configExtra: extra });
+  return extra;
 }
 
 /** xrdcp that must succeed within 30 s. */

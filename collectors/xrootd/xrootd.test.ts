@@ -6,11 +6,11 @@ import { schemaRegistry } from '../../lib/schemas';
 import type { MonitDocument } from '../../lib/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
-import { testDir, type RunningServer } from '../../test/support/services';
+import { startServer, testDir, type RunningServer } from '../../test/support/services';
 import collector from './index';
 import { PacketQueue } from './packetQueue';
 import { startReceiver, type RunningReceiver } from './receiver';
-import { eventually, nextSecond, queuedReports, randomFile, reportMadeAfter, startXrootd, xrdcp } from './testServer';
+import { eventually, nextSecond, queuedReports, randomFile, reportMadeAfter, xrdcp, xrootdConfigExtra } from './testServer';
 
 const SITE = 'TEST_SITE';
 const MB = 1_000_000;
@@ -51,7 +51,7 @@ beforeAll(async () => {
   queueDir = path.join(testDir('xrootd-queue'), 'queue');
   queue = new PacketQueue(queueDir);
   receiver = await startReceiver({ host: '127.0.0.1', port: 0, queueDir, maxQueuedPackets: 10_000, log: new MemoryLogger('xrootd-receiver') });
-  server = await startXrootd({ reportPort: receiver.port, site: SITE });
+  server = await startServer('xrootd', { configExtra: xrootdConfigExtra(testDir('xrootd-config'), { reportPort: receiver.port, site: SITE }) });
   url = `root://127.0.0.1:${server.port}`;
   workDir = testDir('xrootd-files');
   stateDir = testDir('xrootd-state');
