@@ -44,7 +44,7 @@ const GAUGES: ReadonlyArray<{ key: string; field: string }> = [
 const RATE_KEYS = COUNTERS.filter((counter) => counter.rate).map((counter) => counter.key);
 
 /** Packets consumed by one run at most (memory stays bounded after a long outage; the rest waits for the next run). */
-const MAX_PACKETS_PER_RUN = 50_000;
+const MAX_PACKETS_PER_RUN = 20_000;
 
 /** Reports of one server daemon are grouped, and rated, under this key. */
 function serverKey(report: SummaryReport): string {

@@ -77,6 +77,7 @@ describe('xrootd collector with a real server', () => {
     const transfers = sizes.length + 2;
     const last = await reportMadeAfter(queue, nextSecond());
 
+    const queuedBefore = await queue.list();
     const { documents, commit } = await collectAndKeep();
     const after = summary(documents);
     const bytesIn = int(after, 'link_in_bytes') - int(before, 'link_in_bytes');
@@ -94,11 +95,11 @@ describe('xrootd collector with a real server', () => {
     // The rates cover exactly the time between the previous run's last report and this run's last one.
     expect(after.rate_interval_s).toBeGreaterThan(0);
     expect(after.rate_interval_s).toBe(int(after, 'uptime_s') - int(before, 'uptime_s'));
-    expect(after.uptime_s).toBe(last.report.time - last.report.startTime);
+    expect(int(after, 'uptime_s')).toBeGreaterThanOrEqual(last.report.time - last.report.startTime); // a newer report may have come in
     expect(after.link_in_rate as number).toBeCloseTo(bytesIn / int(after, 'rate_interval_s'), 6);
     expect(after.link_out_rate as number).toBeCloseTo(bytesOut / int(after, 'rate_interval_s'), 6);
     expect(after.restarts).toBe(0);
-    expect(after.reports).toBeGreaterThanOrEqual(2);
+    expect(after.reports).toBeGreaterThanOrEqual(queuedBefore.length);
 
     // oss space is in KiB in the report: the total must be the file system's size in bytes.
     const oss = documents.filter((document) => document.type === 'oss_space');
@@ -108,10 +109,10 @@ describe('xrootd collector with a real server', () => {
     expect(int(oss[0], 'free_bytes')).toBeGreaterThan(0);
     expect(int(oss[0], 'free_bytes')).toBeLessThanOrEqual(int(oss[0], 'total_bytes'));
 
-    const consumed = (await queuedReports(queue)).filter((queued) => queued.report.time <= last.report.time).map((queued) => queued.name);
+    expect(queuedBefore).toContain(last.name);
     await commit();
     const remaining = await queue.list();
-    expect(consumed.filter((name) => remaining.includes(name))).toEqual([]);
+    expect(queuedBefore.filter((name) => remaining.includes(name))).toEqual([]);
   });
 
   it('pull gives the same numbers as push for the same server', async () => {
