@@ -1,4 +1,4 @@
-import got, { type Got, HTTPError, RequestError } from 'got';
+import type { Got } from 'got';
 import { quoteIdentifier } from './influxql';
 
 /** One series of an InfluxQL result. */
@@ -41,6 +41,12 @@ export interface InfluxOptions {
 }
 
 /** A small client for InfluxDB 1.x's /ping, /query and /write (the v2 client cannot talk to 1.6). */
+/** got, loaded on first use: most cron runs never talk to InfluxDB. */
+function gotModule(): typeof import('got') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('got') as typeof import('got');
+}
+
 export class InfluxClient {
   private readonly http: Got;
 
@@ -48,7 +54,7 @@ export class InfluxClient {
     readonly url: string,
     options: InfluxOptions = {},
   ) {
-    this.http = got.extend({
+    this.http = gotModule().default.extend({
       prefixUrl: url.replace(/\/$/, ''),
       timeout: { request: options.timeoutMs ?? 30_000 },
       retry: { limit: 0 },
@@ -58,6 +64,7 @@ export class InfluxClient {
   }
 
   private static wrap(error: unknown, what: string): InfluxError {
+    const { HTTPError, RequestError } = gotModule();
     if (error instanceof HTTPError) {
       const body = String(error.response.body ?? '');
       let message = body;

@@ -22,6 +22,16 @@ export function timestampToMs(timestamp: number): number {
   return timestamp < 1e11 ? timestamp * 1000 : timestamp;
 }
 
+/**
+ * Why InfluxDB 1.x cannot store this tag value exactly, or undefined when it can. Its line protocol has
+ * no escape for a newline in a tag, and a tag ending in a backslash escapes the separator after it.
+ */
+export function unstorableTagValue(value: string): string | undefined {
+  if (/[\n\r]/.test(value)) return 'InfluxDB 1.x line protocol cannot store a newline in a tag value (make it a field)';
+  if (value.endsWith('\\')) return 'InfluxDB 1.x line protocol cannot store a tag value ending in a backslash';
+  return undefined;
+}
+
 function isScalar(value: unknown): value is Scalar {
   return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
 }
@@ -89,6 +99,8 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
       return { ok: false, reason: `tag '${name}' is not in schemas/${doc.producer}/${doc.type}.json (known tags: ${Object.keys(schema.tags).join(', ') || 'none'})` };
     }
     if (String(value) === '') continue; // InfluxDB cannot store an empty tag value
+    const unstorable = unstorableTagValue(String(value));
+    if (unstorable) return { ok: false, reason: `tag '${name}': ${unstorable}` };
     tags[name] = String(value);
   }
 

@@ -1,13 +1,14 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import Ajv, { type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { SCHEMAS_DIR } from './paths';
 import type { TypeSchema } from './types';
 
 /** Keys of a MONIT document that are metadata, never tags or fields. */
 export const RESERVED_KEYS = new Set(['producer', 'type', 'timestamp', 'host', 'type_prefix', '_id', 'idb_tags', 'idb_fields', 'data']);
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+/** ajv options shared by the run-time compile and the build-time standalone code. */
+export const AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true } as const;
 
 function readJson(file: string): unknown {
   try {
@@ -17,8 +18,30 @@ function readJson(file: string): unknown {
   }
 }
 
-const typeSchemaValidator = ajv.compile<TypeSchema>(readJson(path.join(SCHEMAS_DIR, 'type.schema.json')) as object);
-export const validateEnvelope: ValidateFunction = ajv.compile(readJson(path.join(SCHEMAS_DIR, 'envelope.schema.json')) as object);
+export const ENVELOPE_SCHEMA_FILE = path.join(SCHEMAS_DIR, 'envelope.schema.json');
+export const TYPE_SCHEMA_FILE = path.join(SCHEMAS_DIR, 'type.schema.json');
+/** Written by `npm run build` (scripts/compileValidators.ts): ajv's standalone code, so a cron run skips compiling. */
+export const PRECOMPILED_VALIDATORS = path.join(__dirname, 'validators.generated.js');
+
+interface Validators {
+  envelope: ValidateFunction;
+  typeSchema: ValidateFunction<TypeSchema>;
+}
+
+function loadValidators(): Validators {
+  if (existsSync(PRECOMPILED_VALIDATORS)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(PRECOMPILED_VALIDATORS) as Validators;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { default: Ajv } = require('ajv') as typeof import('ajv');
+  const ajv = new Ajv(AJV_OPTIONS);
+  return { envelope: ajv.compile(readJson(ENVELOPE_SCHEMA_FILE) as object), typeSchema: ajv.compile<TypeSchema>(readJson(TYPE_SCHEMA_FILE) as object) };
+}
+
+const validators = loadValidators();
+const typeSchemaValidator = validators.typeSchema;
+export const validateEnvelope: ValidateFunction = validators.envelope;
 
 /** Explains ajv errors in one line a person can act on. */
 export function describeAjvErrors(validator: ValidateFunction): string {

@@ -1,0 +1,187 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import cron from 'node-cron';
+import { Config } from '../lib/config';
+import { PROJECT_ROOT } from '../lib/paths';
+import { generateConfig } from '../scripts/quickstartConfig';
+import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
+import { startTestGateway, TEST_TOKEN } from '../test/support/gateway';
+import type { RunningGateway } from '../gateway/server';
+import { configuredSchedule } from './configuredSchedule';
+import { collectorNames } from './jobs';
+import { parseArguments } from './arguments';
+
+const RUN = path.join(PROJECT_ROOT, 'run.sh');
+
+function scratch(prefix: string): string {
+  return mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', `${prefix}-`));
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(RUN, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** For runs that talk to a server living in this test process (spawnSync would block it). */
+function runAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(RUN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe('run.sh', () => {
+  it('--help and <job> --help explain themselves', () => {
+    const help = run(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/usage: \.\/run\.sh <job>/);
+    for (const name of collectorNames()) expect(help.stdout).toContain(name);
+    expect(run(['hadoop', '--help']).stdout).toMatch(/--timestamp/);
+  });
+
+  it('an unknown job or option exits 2 with a one-line reason', () => {
+    const unknown = run(['no-such-job']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr.trim().split('\n')).toEqual([expect.stringMatching(/unknown job 'no-such-job'/)]);
+    expect(run(['heartbeat', '--frobnicate']).stderr).toMatch(/unknown option --frobnicate/);
+    expect(run(['heartbeat', '--timestamp', 'yesterday']).stderr).toMatch(/expected "YYYY-MM-DD HH:MM"/);
+  });
+
+  it('a missing or invalid key fails at start-up naming the key', () => {
+    const dir = scratch('config');
+    const missing = path.join(dir, 'missing.cfg');
+    writeFileSync(missing, `[paths]\nvar = ${dir}\n[monit]\ntoken = x\n`);
+    const first = run(['heartbeat', '--config', missing]);
+    expect(first.status).toBe(2);
+    expect(first.stderr).toContain('[monit] url is missing');
+    const invalid = path.join(dir, 'invalid.cfg');
+    writeFileSync(invalid, `[paths]\nvar = ${dir}\n[monit]\nurl = http://127.0.0.1:9/\nconcurrency = many\n`);
+    expect(run(['heartbeat', '--config', invalid]).stderr).toContain('[monit] concurrency must be a number, got "many"');
+    const badUrl = path.join(dir, 'url.cfg');
+    writeFileSync(badUrl, `[paths]\nvar = ${dir}\n[monit]\nurl = not a url\n`);
+    expect(run(['heartbeat', '--config', badUrl]).stderr).toContain('[monit] url must be a URL');
+  });
+
+  it('parses options in both --x v and --x=v forms', () => {
+    expect(parseArguments(['web', '--config=a.cfg', '--timestamp', '2026-01-01 10:00', '--dry-run'])).toMatchObject({ job: 'web', config: 'a.cfg', timestamp: '2026-01-01 10:00', dryRun: true });
+  });
+});
+
+describe('secrets', () => {
+  let influx: TestInfluxDB;
+  let gateway: RunningGateway;
+  beforeAll(async () => {
+    influx = await startInfluxDB();
+    gateway = await startTestGateway(influx.url);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await influx?.stop();
+  });
+
+  it('never appear in logs or error messages, even when refused', async () => {
+    const dir = scratch('secrets');
+    const secret = 'very-secret-token-4242';
+    const file = path.join(dir, 'config.cfg');
+    writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = ${gateway.url}/\ntoken = ${secret}\ntimeout = 5s\n[influxdb]\nurl = ${influx.url}\npassword = ${secret}-influx\n[heartbeat]\ndeadline = 10s\n`);
+    const result = await runAsync(['heartbeat', '--config', file, '--debug']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/credentials/);
+    const logs = readdirSync(path.join(dir, 'log')).map((name) => readFileSync(path.join(dir, 'log', name), 'utf8')).join('\n');
+    expect(logs).toMatch(/credentials/);
+    expect(`${result.stdout}${result.stderr}${logs}`).not.toContain(secret);
+  });
+
+  it('the generated config.cfg has mode 600 and fresh credentials', () => {
+    const target = path.join(scratch('generated'), 'config.cfg');
+    expect(generateConfig(target)).toBe(true);
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+    const config = Config.load(target);
+    const token = config.section('monit').string('token');
+    expect(token).toMatch(/^[0-9a-f]{48}$/);
+    expect(config.section('gateway').string('token')).toBe(token);
+    expect(generateConfig(target)).toBe(false);
+  });
+});
+
+describe('crontab', () => {
+  it('prints valid cron lines covering every job of the table, with absolute paths and logs', () => {
+    const dir = scratch('crontab');
+    const file = path.join(dir, 'config.cfg');
+    const sections = collectorNames().map((name) => `[${name}]\n`).join('');
+    writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = http://127.0.0.1:9/\n[gateway]\nlisten = 127.0.0.1:9\ntoken = t\n${sections}`);
+    const result = run(['crontab', '--config', file]);
+    expect(result.status).toBe(0);
+    const lines = result.stdout.split('\n').filter((line) => line && !line.startsWith('#') && !line.startsWith('SHELL='));
+    const table = configuredSchedule(Config.load(file));
+    expect(lines).toHaveLength(table.length);
+    for (const entry of table) {
+      const line = lines.find((candidate) => candidate.includes(` ${RUN} ${entry.job} `));
+      expect(line).toBeDefined();
+      const schedule = (line as string).split(` ${RUN}`)[0];
+      if (schedule !== '@reboot') {
+        expect(schedule.split(' ')).toHaveLength(5);
+        expect(cron.validate(schedule)).toBe(true);
+      }
+      expect(line).toContain(`--config ${file} >> ${path.join(dir, 'log', `${entry.job}.log`)} 2>&1`);
+    }
+    for (const job of [...collectorNames(), 'replay']) expect(table.map((entry) => entry.job)).toContain(job);
+    expect(table.find((entry) => entry.job === 'gateway')?.cron).toBe('@reboot');
+    // Collectors are spread over the first minutes of the slot rather than all at minute 0.
+    const collectorMinutes = new Set(table.filter((entry) => collectorNames().includes(entry.job)).map((entry) => entry.cron.split(' ')[0]));
+    expect(collectorMinutes.size).toBeGreaterThan(1);
+  });
+});
+
+describe('scheduler', () => {
+  let influx: TestInfluxDB;
+  let gateway: RunningGateway;
+  beforeAll(async () => {
+    influx = await startInfluxDB();
+    gateway = await startTestGateway(influx.url);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await influx?.stop();
+  });
+
+  it('runs a shortened table: the jobs run as child processes, their documents arrive, SIGTERM stops it cleanly', async () => {
+    const dump = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'collectors', 'hadoop', 'testdata', 'healthy.jmx.json'), 'utf8')) as { beans: Array<{ name: string }> };
+    const nameNode = http.createServer((request, response) => {
+      const query = new URL(request.url ?? '/', 'http://x').searchParams.get('qry');
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ beans: dump.beans.filter((bean) => !query || bean.name === query) }));
+    });
+    await new Promise<void>((resolve) => nameNode.listen(0, '127.0.0.1', resolve));
+    const dir = scratch('scheduler');
+    const file = path.join(dir, 'config.cfg');
+    const nameNodeUrl = `http://127.0.0.1:${(nameNode.address() as AddressInfo).port}`;
+    writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = ${gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${influx.url}\n[hadoop]\nnamenodes = ${nameNodeUrl}\n[schedule]\nhadoop = */2 * * * * *\n`);
+    const scheduler = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'scheduler', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let output = '';
+    scheduler.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      let heartbeats: Array<Record<string, unknown>> = [];
+      for (let tries = 0; tries < 150 && heartbeats.length === 0; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        heartbeats = await influx.client.rows(`SELECT * FROM "run" WHERE "job" = 'hadoop'`, { database: 'monit_production_monit_collectors' }).catch(() => []);
+      }
+      expect(heartbeats[0]).toMatchObject({ ok: true });
+      const namenodes = await influx.client.rows('SELECT "capacity_total_bytes" FROM "namenode"', { database: 'monit_production_hadoop' });
+      expect(namenodes.length).toBeGreaterThan(0);
+      expect(output).toMatch(/hadoop: finished \(exit 0\)/);
+    } finally {
+      scheduler.kill('SIGTERM');
+      const code = await new Promise((resolve) => scheduler.once('exit', resolve));
+      nameNode.close();
+      expect(code).toBe(0);
+      expect(output).toMatch(/scheduler stopped/);
+    }
+  });
+});

@@ -1,0 +1,87 @@
+import mysql from 'mysql2/promise';
+import type { ConnectionSettings } from './queries';
+
+/** A short, stable class for why a query gave no result; it goes into the status document. */
+export type QueryErrorClass = 'refused' | 'connect' | 'auth' | 'timeout' | 'sql' | 'mapping' | 'aborted';
+
+export class QueryError extends Error {
+  override name = 'QueryError';
+  constructor(
+    readonly errorClass: QueryErrorClass,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type ResultRow = Record<string, unknown>;
+
+/** Time the client waits beyond the server-side limit, for a server that cannot enforce it (or a dead network). */
+const CLIENT_GRACE_MS = 2000;
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST']);
+const AUTH_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_NOT_SUPPORTED_AUTH_MODE']);
+// mysql2's own client-side timeout, and MySQL's max_execution_time.
+const TIMEOUT_CODES = new Set(['ER_QUERY_TIMEOUT', 'PROTOCOL_SEQUENCE_TIMEOUT']);
+// MariaDB's max_statement_time (ER_STATEMENT_TIMEOUT, unknown to mysql2's code table) and MySQL's ER_QUERY_TIMEOUT.
+const TIMEOUT_ERRNOS = new Set([1969, 3024]);
+
+function classify(error: unknown, stage: 'connect' | 'query'): QueryError {
+  if (error instanceof QueryError) return error;
+  const { code, errno, message } = error as { code?: string; errno?: number; message?: string };
+  const text = `${code ? `${code}: ` : ''}${message ?? String(error)}`;
+  if ((code && TIMEOUT_CODES.has(code)) || (errno !== undefined && TIMEOUT_ERRNOS.has(errno))) return new QueryError('timeout', text);
+  if (code && AUTH_CODES.has(code)) return new QueryError('auth', text);
+  if (stage === 'connect' || (code && CONNECT_CODES.has(code))) return new QueryError('connect', text);
+  return new QueryError('sql', text);
+}
+
+/**
+ * Runs one read-only statement on its own connection and closes it. The session is read-only,
+ * the server stops the statement after `timeoutMs` (MariaDB max_statement_time, MySQL
+ * max_execution_time), and the client gives up shortly after in case the server cannot.
+ * Every failure is a QueryError with a class.
+ */
+export async function runReadOnlyQuery(connection: ConnectionSettings, sql: string, timeoutMs: number, signal: AbortSignal): Promise<ResultRow[]> {
+  if (signal.aborted) throw new QueryError('aborted', 'the job deadline passed before the query started');
+  let client: mysql.Connection;
+  try {
+    client = await mysql.createConnection({
+      host: connection.host,
+      port: connection.port,
+      user: connection.user,
+      password: connection.password,
+      database: connection.database,
+      connectTimeout: connection.connectTimeoutMs,
+      multipleStatements: false,
+      decimalNumbers: true,
+      supportBigNumbers: true,
+      timezone: 'Z',
+    });
+  } catch (error) {
+    throw classify(error, 'connect');
+  }
+  // Failures reach us through the awaited queries; an 'error' event with no listener would crash the job.
+  client.on('error', () => undefined);
+  const onAbort = (): void => client.destroy();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const [versionRows] = await client.query<mysql.RowDataPacket[]>('SELECT VERSION() AS version');
+    const isMariaDB = /mariadb/i.test(String(versionRows[0]?.version ?? ''));
+    await client.query('SET SESSION TRANSACTION READ ONLY');
+    if (isMariaDB) await client.query('SET SESSION max_statement_time = ?', [timeoutMs / 1000]);
+    else await client.query('SET SESSION max_execution_time = ?', [Math.ceil(timeoutMs)]);
+    await client.query('START TRANSACTION READ ONLY');
+    const [rows] = await client.query<mysql.RowDataPacket[]>({ sql, timeout: timeoutMs + CLIENT_GRACE_MS, rowsAsArray: false });
+    if (!Array.isArray(rows)) throw new QueryError('sql', 'the statement returned no result set');
+    await client.query('ROLLBACK');
+    return rows as ResultRow[];
+  } catch (error) {
+    if (signal.aborted) throw new QueryError('aborted', 'stopped at the job deadline');
+    throw classify(error, 'query');
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    // After a client-side timeout the connection is already gone; end() would wait on it.
+    client.destroy();
+  }
+}

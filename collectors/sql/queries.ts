@@ -1,0 +1,95 @@
+import { ConfigError, type Config, type ConfigSection } from '../../lib/config';
+import { RESERVED_KEYS } from '../../lib/schemas';
+
+/** How a result column becomes a field when its measurement has no schema file. */
+export type ColumnKind = 'number' | 'string' | 'bool';
+
+export interface ConnectionSettings {
+  host: string;
+  port: number;
+  user: string;
+  password: string | undefined;
+  database: string | undefined;
+  connectTimeoutMs: number;
+}
+
+/** One [sql.query.NAME] section, resolved against the [sql] defaults. */
+export interface QueryDefinition {
+  name: string;
+  sql: string;
+  /** InfluxDB measurement (document type) of the result rows. */
+  measurement: string;
+  tagColumns: string[];
+  /** Field columns with their kind; undefined means every column that is not a tag. */
+  fieldColumns: Map<string, ColumnKind> | undefined;
+  timeoutMs: number;
+  maxRows: number;
+  connection: ConnectionSettings;
+}
+
+/** The status documents' type: a query's results cannot use it as their measurement. */
+export const STATUS_TYPE = 'query_status';
+const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function checkColumnName(section: ConfigSection, key: string, column: string): void {
+  const where = `[${section.name}] ${key}`;
+  if (!NAME_PATTERN.test(column)) throw new ConfigError(`${where}: '${column}' is not a usable tag/field name (letters, digits, _): alias the column in the SQL`);
+  if (RESERVED_KEYS.has(column)) throw new ConfigError(`${where}: '${column}' is a reserved MONIT key: alias the column in the SQL (e.g. AS ${column}_name)`);
+}
+
+/** Reads "jobs, size, state:string, enabled:bool" into column kinds (number by default). */
+function parseFieldColumns(section: ConfigSection): Map<string, ColumnKind> | undefined {
+  if (!section.has('fields')) return undefined;
+  const columns = new Map<string, ColumnKind>();
+  for (const item of section.list('fields')) {
+    const [column, kind = 'number'] = item.split(':').map((part) => part.trim());
+    if (kind !== 'number' && kind !== 'string' && kind !== 'bool') {
+      throw new ConfigError(`[${section.name}] fields: '${item}' has an unknown kind '${kind}' (number, string or bool)`);
+    }
+    checkColumnName(section, 'fields', column);
+    columns.set(column, kind);
+  }
+  return columns;
+}
+
+/** The connection of a query: its own keys, else the [sql] section's. */
+function connectionSettings(query: ConfigSection, defaults: ConfigSection): ConnectionSettings {
+  const pick = (key: string): ConfigSection => (query.has(key) ? query : defaults);
+  return {
+    host: pick('host').string('host', '127.0.0.1'),
+    port: pick('port').int('port', 3306, { min: 1, max: 65535 }),
+    user: pick('user').string('user'),
+    password: pick('password').optionalSecret('password'),
+    database: pick('database').optionalString('database'),
+    connectTimeoutMs: pick('connect_timeout').duration('connect_timeout', '10s'),
+  };
+}
+
+/** Every [sql.query.NAME] section of the config, checked; throws a ConfigError naming the key. */
+export function queryDefinitions(config: Config): QueryDefinition[] {
+  const defaults = config.section('sql');
+  const sections = config.sectionsUnder('sql.query');
+  if (sections.length === 0) throw new ConfigError(`${config.file}: no [sql.query.NAME] section: configure at least one query`);
+  return sections.map((section) => {
+    const name = section.name.slice('sql.query.'.length);
+    if (!NAME_PATTERN.test(name)) throw new ConfigError(`[${section.name}]: query names use letters, digits and _ only`);
+    const measurement = section.string('measurement', name);
+    if (!NAME_PATTERN.test(measurement)) throw new ConfigError(`[${section.name}] measurement: '${measurement}' uses letters, digits and _ only`);
+    if (measurement === STATUS_TYPE) throw new ConfigError(`[${section.name}] measurement: '${STATUS_TYPE}' is reserved for the sql/${STATUS_TYPE} status documents`);
+    const tagColumns = section.list('tags', []);
+    for (const column of tagColumns) checkColumnName(section, 'tags', column);
+    const fieldColumns = parseFieldColumns(section);
+    const both = tagColumns.filter((column) => fieldColumns?.has(column));
+    if (both.length) throw new ConfigError(`[${section.name}]: '${both.join("', '")}' cannot be both a tag and a field`);
+    return {
+      name,
+      sql: section.string('sql'),
+      measurement,
+      tagColumns,
+      fieldColumns,
+      timeoutMs: (section.has('timeout') ? section : defaults).duration('timeout', '30s'),
+      maxRows: (section.has('max_rows') ? section : defaults).int('max_rows', 1000, { min: 1 }),
+      connection: connectionSettings(section, defaults),
+    };
+  });
+}

@@ -1,0 +1,91 @@
+import http, { type ClientRequest } from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import got from 'got';
+import { certificateDaysLeft, untrustedCertificateDaysLeft } from './certificate';
+import { classifyRequestError, type ErrorClass } from './error-class';
+
+/** One URL to probe, with its settings resolved ([web.<name>] over [web]). */
+export interface ProbeTarget {
+  name: string;
+  /** As configured: it may carry credentials. */
+  url: string;
+  /** The URL without credentials, for the tag and messages. */
+  shownUrl: string;
+  timeoutMs: number;
+  /** Accepted statuses of the final response, as inclusive ranges. */
+  expectStatus: Array<[number, number]>;
+  /** Text the body must contain, if any. */
+  expectText?: string;
+  verifyTls: boolean;
+  followRedirects: boolean;
+}
+
+/** What one probe found; every field but up and errorClass is optional (not measured). */
+export interface ProbeResult {
+  up: 0 | 1;
+  /** '' when up. */
+  errorClass: ErrorClass | '';
+  /** A sentence for the log when the probe failed. */
+  detail?: string;
+  status?: number;
+  latencyMs?: number;
+  bodyMatch?: boolean;
+  certDaysLeft?: number;
+}
+
+// Fresh connections for every probe: the latency then includes connecting and the TLS handshake, as a
+// first visit does, and the certificate is read from a socket of this very request.
+const agents = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) };
+
+export function statusAccepted(status: number, ranges: Array<[number, number]>): boolean {
+  return ranges.some(([low, high]) => status >= low && status <= high);
+}
+
+/** Probes one URL. Never throws: every failure is a result with up=0 and an error class. */
+export async function probe(target: ProbeTarget, signal: AbortSignal): Promise<ProbeResult> {
+  let certDaysLeft: number | undefined;
+  const started = performance.now();
+  try {
+    const request = got(target.url, {
+      timeout: { request: target.timeoutMs },
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      followRedirect: target.followRedirects,
+      https: { rejectUnauthorized: target.verifyTls },
+      agent: agents,
+      signal,
+      headers: { 'user-agent': 'monit-collectors web probe' },
+    });
+    // Read the certificate as the TLS handshake completes (the promise resolves after the socket closed).
+    // Each redirect makes a new request: the last one's certificate stays.
+    request.on('request', (clientRequest: ClientRequest) => {
+      clientRequest.once('socket', (socket: Socket) => {
+        if (!(socket instanceof TLSSocket)) certDaysLeft = undefined;
+        else if (socket.connecting) socket.once('secureConnect', () => (certDaysLeft = certificateDaysLeft(socket)));
+        else certDaysLeft = certificateDaysLeft(socket);
+      });
+    });
+    const response = await request;
+    const result: ProbeResult = {
+      up: 1,
+      errorClass: '',
+      status: response.statusCode,
+      latencyMs: performance.now() - started, // got's own timings are whole milliseconds
+      bodyMatch: target.expectText === undefined ? undefined : response.body.includes(target.expectText),
+      certDaysLeft,
+    };
+    if (!statusAccepted(response.statusCode, target.expectStatus)) {
+      return { ...result, up: 0, errorClass: 'status', detail: `HTTP ${response.statusCode}` };
+    }
+    if (result.bodyMatch === false) return { ...result, up: 0, errorClass: 'body', detail: `the body does not contain "${target.expectText}"` };
+    return result;
+  } catch (error) {
+    const errorClass = classifyRequestError(error);
+    if (errorClass === 'tls' && certDaysLeft === undefined) {
+      certDaysLeft = await untrustedCertificateDaysLeft(new URL(target.url), target.timeoutMs, signal);
+    }
+    return { up: 0, errorClass, detail: (error as Error).message, certDaysLeft };
+  }
+}

@@ -1,0 +1,27 @@
+import type { Config } from '../lib/config';
+import { Logger } from '../lib/log';
+import { schemaRegistry } from '../lib/schemas';
+import { gatewaySettings, influxClientFrom, influxSettings, pathsFrom } from '../lib/settings';
+import { startGateway, type GatewayOptions, type RunningGateway } from './server';
+
+/** Starts the gateway as [gateway] and [influxdb] describe it. */
+export async function startGatewayFromConfig(config: Config, options: { debug?: boolean; pages?: GatewayOptions['pages'] } = {}): Promise<RunningGateway> {
+  const settings = gatewaySettings(config);
+  const log = Logger.forJob('gateway', pathsFrom(config).log, { debug: options.debug, echo: true });
+  const running = await startGateway(
+    {
+      influxdb: influxClientFrom(config),
+      durations: influxSettings(config).durations,
+      auth: { token: settings.token, producerPasswords: settings.producerPasswords },
+      maxDocuments: settings.maxDocuments,
+      maxBodyBytes: settings.maxBodyBytes,
+      registry: schemaRegistry(),
+      log,
+      pages: options.pages,
+    },
+    settings.listen.host,
+    settings.listen.port,
+  );
+  log.info(`listening on ${running.url}, writing to ${influxSettings(config).url}`);
+  return running;
+}

@@ -1,0 +1,31 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import path from 'node:path';
+
+/** fsync a directory so a rename or unlink in it survives a crash. */
+export function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes a file so that after a crash it is either absent or complete: write a temporary file,
+ * fsync it, rename it into place, fsync the directory.
+ */
+export function writeFileDurably(file: string, content: string | Buffer, mode = 0o644): void {
+  const dir = path.dirname(file);
+  mkdirSync(dir, { recursive: true });
+  const temporary = path.join(dir, `.tmp-${path.basename(file)}-${process.pid}`);
+  const fd = openSync(temporary, 'w', mode);
+  try {
+    writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, file);
+  syncDirectory(dir);
+}

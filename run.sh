@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Crontab's entry point: ./run.sh <job> [options]. `./run.sh --help` lists the jobs.
+# quickstart and stop are shell scripts (they install and start things); everything else is node.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+case "${1:-}" in
+  quickstart) shift; exec "$here/scripts/quickstart.sh" "$@" ;;
+  stop) shift; exec "$here/scripts/stop.sh" "$@" ;;
+  test) shift; exec "$here/scripts/test.sh" "$@" ;;
+esac
+if [ ! -f "$here/dist/cli/main.js" ] || [ ! -d "$here/node_modules" ]; then
+  echo "run.sh: not built yet: run ./run.sh quickstart (or: npm ci && npm run build)" >&2
+  exit 2
+fi
+exec node "$here/dist/cli/main.js" "$@"

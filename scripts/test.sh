@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# ./run.sh test: the whole test suite on a fresh machine. Installs what is missing (npm packages, the
+# Debian packages of the real servers the tests start), then type-checks, lints, builds and runs jest.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  # npm install, not npm ci: the lock file lacks some optional platform packages of @swc/core that npm ci insists on.
+  npm install --no-audit --no-fund --loglevel=error
+fi
+scripts/services.sh install all
+npm run --silent typecheck
+npm run --silent lint
+npm run --silent build
+mkdir -p var
+status=0
+npx jest --json --outputFile=var/jest-results.json "$@" || status=$?
+node -e '
+const r = require(process.argv[1]);
+console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' "$here/var/jest-results.json" || true
+exit $status
