@@ -128,7 +128,8 @@ export default defineCollector({
     const documents: MonitDocument[] = [];
     for (const [key, serverReports] of byServer) {
       const window = aggregateServer(state.servers[key], serverReports, RATE_KEYS);
-      nextSamples[key] = window.next;
+      // Only the counters rates are made of are needed next time.
+      nextSamples[key] = { ...window.next, values: Object.fromEntries(RATE_KEYS.filter((name) => name in window.next.values).map((name) => [name, window.next.values[name]])) };
       const { latest } = window;
       const tags = { server: latest.source, site: siteOf(settings.sites, latest.source, latest.site), program: latest.program };
       documents.push(context.documents.build(PRODUCER, 'summary', tags, summaryFields(window)));
