@@ -26,7 +26,7 @@ export interface ProbeOutcome {
 }
 
 export function parseTarget(url: string): ProbeTarget {
-  const match = /^(x?roots?):\/\/([^/\s]+)\/(\/[^\s]*)$/.exec(url.trim());
+  const match = /^(x?roots?):\/\/([^/\s]+)\/([^\s]+)$/.exec(url.trim());
   if (!match) throw new Error(`"${url}" is not an XRootD file URL such as root://host:1094//store/test/file`);
   const hostPort = /:\d+$/.test(match[2]) ? match[2] : `${match[2]}:1094`;
   return { endpoint: hostPort, url: url.trim(), base: `${match[1]}://${hostPort}` };
