@@ -167,7 +167,7 @@ export async function runReceiver(options: ReceiverOptions): Promise<void> {
   if (error) throw error;
 }
 
-/** `./run.sh xrootd-receiver`: the receiver with its [xrootd] settings (receiver_listen, queue_dir, queue_max_packets). */
+/** `./run.sh xrootd-receiver`: the receiver with [xrootd-receiver] listen and queue_max_packets, and [xrootd] queue_dir. */
 export function runReceiverFromConfig(config: Config, log: Logger, signal: AbortSignal): Promise<void> {
   const settings = xrootdSettings(config);
   return runReceiver({

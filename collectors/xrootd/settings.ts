@@ -2,7 +2,10 @@ import path from 'node:path';
 import { ConfigError, type Config } from '../../lib/config';
 import { varPaths } from '../../lib/paths';
 
-/** The [xrootd] section, read by both the collector and the receiver (they must agree on the queue). */
+/**
+ * The [xrootd] section (the collector; its queue_dir is the receiver's too, so they always agree) and
+ * the [xrootd-receiver] section (the receiver, a boot service while the section exists).
+ */
 export interface XrootdSettings {
   /** Servers queried with `xrdfs HOST:PORT query stats a` (pull mode). */
   pullServers: string[];
@@ -17,6 +20,7 @@ export interface XrootdSettings {
 }
 
 export const SECTION = 'xrootd';
+export const RECEIVER_SECTION = 'xrootd-receiver';
 
 /** Parses `key=value` items of a list, as in `sites = host:1094=SITE_A, other:1094=SITE_B`. */
 export function pairs(config: Config, section: string, key: string): Map<string, string> {
@@ -36,13 +40,14 @@ export function xrootdSettings(config: Config): XrootdSettings {
   for (const server of pullServers) {
     if (!/^[^\s:/]+:\d+$/.test(server)) throw new ConfigError(`${config.file}: [${SECTION}] pull_servers items must be host:port, got "${server}"`);
   }
+  const receiver = config.section(RECEIVER_SECTION);
   return {
     pullServers,
     pullTimeoutMs: section.duration('pull_timeout', '30s'),
     sites: pairs(config, SECTION, 'sites'),
-    receiverListen: section.hostPort('receiver_listen', '0.0.0.0:9931'),
+    receiverListen: receiver.hostPort('listen', '0.0.0.0:9931'),
     queueDir: section.path('queue_dir', path.join(varRoot, 'queue', 'xrootd')),
-    queueMaxPackets: section.int('queue_max_packets', 200_000, { min: 1 }),
+    queueMaxPackets: receiver.int('queue_max_packets', 200_000, { min: 1 }),
   };
 }
 
