@@ -7,9 +7,8 @@ import cron from 'node-cron';
 import { Config } from '../lib/config';
 import { PROJECT_ROOT } from '../lib/paths';
 import { generateConfig } from '../scripts/quickstartConfig';
-import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
-import { startTestGateway, TEST_TOKEN } from '../test/support/gateway';
-import type { RunningGateway } from '../gateway/server';
+import { TEST_TOKEN } from '../test/support/gateway';
+import { useInfluxAndGateway } from '../test/support/fixtures';
 import { configuredSchedule } from './configuredSchedule';
 import { collectorNames } from './jobs';
 import { parseArguments } from './arguments';
@@ -69,28 +68,38 @@ describe('run.sh', () => {
     expect(run(['heartbeat', '--config', badUrl]).stderr).toContain('[monit] url must be a URL');
   });
 
+  it('validate and send check a document file and name every invalid document', () => {
+    const dir = scratch('validate');
+    const good = path.join(dir, 'good.json');
+    writeFileSync(good, JSON.stringify([{ producer: 'free', type: 't', n: 1 }, { producer: 'free', type: 't', n: 2 }]));
+    expect(run(['validate', good])).toMatchObject({ status: 0, stdout: '2 documents valid\n' });
+    const bad = path.join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify([{ producer: 'free', type: 't', n: 1 }, { producer: 'monit-collectors', type: 'run', idb_fields: ['ok'], ok: 'yes' }, { type: 't' }]));
+    const refused = run(['validate', bad]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("document #1: field 'ok' must be a bool per its schema, got a string");
+    expect(refused.stderr).toMatch(/document #2: .*producer/);
+    const config = path.join(dir, 'config.cfg');
+    writeFileSync(config, `[paths]\nvar = ${dir}\n[monit]\nurl = http://127.0.0.1:9/\n`);
+    const notSent = run(['send', bad, '--config', config]);
+    expect(notSent.status).toBe(1);
+    expect(notSent.stderr).toMatch(/not sent, 2 invalid documents/);
+    expect(run(['validate', path.join(dir, 'missing.json')]).status).toBe(2);
+  });
+
   it('parses options in both --x v and --x=v forms', () => {
     expect(parseArguments(['web', '--config=a.cfg', '--timestamp', '2026-01-01 10:00', '--dry-run'])).toMatchObject({ job: 'web', config: 'a.cfg', timestamp: '2026-01-01 10:00', dryRun: true });
   });
 });
 
 describe('secrets', () => {
-  let influx: TestInfluxDB;
-  let gateway: RunningGateway;
-  beforeAll(async () => {
-    influx = await startInfluxDB();
-    gateway = await startTestGateway(influx.url);
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await influx?.stop();
-  });
+  const servers = useInfluxAndGateway();
 
   it('never appear in logs or error messages, even when refused', async () => {
     const dir = scratch('secrets');
     const secret = 'very-secret-token-4242';
     const file = path.join(dir, 'config.cfg');
-    writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = ${gateway.url}/\ntoken = ${secret}\ntimeout = 5s\n[influxdb]\nurl = ${influx.url}\npassword = ${secret}-influx\n[heartbeat]\ndeadline = 10s\n`);
+    writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = ${secret}\ntimeout = 5s\n[influxdb]\nurl = ${servers.influx.url}\npassword = ${secret}-influx\n[heartbeat]\ndeadline = 10s\n`);
     const result = await runAsync(['heartbeat', '--config', file, '--debug']);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/credentials/);
@@ -141,16 +150,7 @@ describe('crontab', () => {
 });
 
 describe('scheduler', () => {
-  let influx: TestInfluxDB;
-  let gateway: RunningGateway;
-  beforeAll(async () => {
-    influx = await startInfluxDB();
-    gateway = await startTestGateway(influx.url);
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await influx?.stop();
-  });
+  const servers = useInfluxAndGateway();
 
   it('runs a shortened table: the jobs run as child processes, their documents arrive, SIGTERM stops it cleanly', async () => {
     const dump = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'collectors', 'hadoop', 'testdata', 'healthy.jmx.json'), 'utf8')) as { beans: Array<{ name: string }> };
@@ -162,18 +162,19 @@ describe('scheduler', () => {
     const dir = scratch('scheduler');
     const file = path.join(dir, 'config.cfg');
     const nameNodeUrl = `http://127.0.0.1:${(nameNode.address() as AddressInfo).port}`;
-    writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = ${gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${influx.url}\n[hadoop]\nnamenodes = ${nameNodeUrl}\n[schedule]\nhadoop = */2 * * * * *\n`);
+    writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${servers.influx.url}\n[hadoop]\nnamenodes = ${nameNodeUrl}\n[schedule]\nhadoop = */2 * * * * *\n`);
     const scheduler = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'scheduler', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
     let output = '';
     scheduler.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
       let heartbeats: Array<Record<string, unknown>> = [];
-      for (let tries = 0; tries < 150 && heartbeats.length === 0; tries += 1) {
+      // The child's heartbeat arrives just before the scheduler sees the child exit: wait for both.
+      for (let tries = 0; tries < 150 && (heartbeats.length === 0 || !/hadoop: finished/.test(output)); tries += 1) {
         await new Promise((resolve) => setTimeout(resolve, 200));
-        heartbeats = await influx.client.rows(`SELECT * FROM "run" WHERE "job" = 'hadoop'`, { database: 'monit_production_monit_collectors' }).catch(() => []);
+        heartbeats = await servers.influx.client.rows(`SELECT * FROM "run" WHERE "job" = 'hadoop'`, { database: 'monit_production_monit_collectors' }).catch(() => []);
       }
       expect(heartbeats[0]).toMatchObject({ ok: true });
-      const namenodes = await influx.client.rows('SELECT "capacity_total_bytes" FROM "namenode"', { database: 'monit_production_hadoop' });
+      const namenodes = await servers.influx.client.rows('SELECT "capacity_total_bytes" FROM "namenode"', { database: 'monit_production_hadoop' });
       expect(namenodes.length).toBeGreaterThan(0);
       expect(output).toMatch(/hadoop: finished \(exit 0\)/);
     } finally {

@@ -6,7 +6,7 @@ import { enabled, scheduleTable, type ScheduleEntry } from './schedule';
 const BOOT_SERVICES: Array<{ job: string; needsSection: string }> = [
   { job: 'gateway', needsSection: 'gateway' },
   { job: 'xrootd-receiver', needsSection: 'xrootd-receiver' },
-  { job: 'xrootd-detailed-receiver', needsSection: 'xrootd-detailed-receiver' },
+  { job: 'xrootd-detailed-receiver', needsSection: 'xrootd-transfers' },
 ];
 
 /**

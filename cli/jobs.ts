@@ -48,7 +48,22 @@ export function collectorJob(name: string): JobDefinition {
 }
 
 /** Periodic jobs besides the collectors. Their modules load only when the job runs (cron starts these all day). */
+function downsampleDefinition(resolution: '1h' | '1d', description: string, defaultDeadline: string): JobDefinition {
+  return {
+    name: `downsample-${resolution}`,
+    description,
+    defaultDeadline,
+    periodic: async (_config, args) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { downsampleJob } = require('../downsample/job') as typeof import('../downsample/job');
+      return downsampleJob(resolution, { from: args.from, to: args.to });
+    },
+  };
+}
+
 export const builtInJobs: JobDefinition[] = [
+  downsampleDefinition('1h', 'raw → 1h in InfluxDB, catching up every missed hour (--from/--to to backfill)', '50m'),
+  downsampleDefinition('1d', '1h → 1d in InfluxDB, catching up every missed day (--from/--to to backfill)', '3h'),
   {
     name: 'heartbeat',
     description: 'sends only its heartbeat: checks the path from this host to the gateway',

@@ -59,7 +59,8 @@ async function runJob(args: Arguments, name: string): Promise<number> {
   }
   const timeMs = args.timestamp ? parseSlotTimestamp(args.timestamp) : undefined;
   const config = loadConfig(args);
-  const deadlineMs = config.section(name).duration('deadline', definition.defaultDeadline);
+  // A backfill (--from/--to) may take far longer than a periodic run.
+  const deadlineMs = args.from || args.to ? config.section(name).duration('backfill_deadline', '24h') : config.section(name).duration('deadline', definition.defaultDeadline);
   const { runPeriodicJob } = (require('../lib/jobRunner') as typeof import('../lib/jobRunner'));
   const job = await definition.periodic(config, args);
   const outcome = await runPeriodicJob(job, { config, dryRun: args.dryRun, debug: args.debug, timeMs, deadlineMs, echoLog: args.debug || process.stderr.isTTY });

@@ -5,26 +5,15 @@ import { Config } from './config';
 import { runPeriodicJob, type PeriodicJob } from './jobRunner';
 import { acquireLock } from './lock';
 import { PROJECT_ROOT } from './paths';
-import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
-import { startTestGateway, TEST_TOKEN } from '../test/support/gateway';
-import type { RunningGateway } from '../gateway/server';
+import { TEST_TOKEN } from '../test/support/gateway';
+import { useInfluxAndGateway } from '../test/support/fixtures';
 import type { MonitDocument } from './types';
 
-let influx: TestInfluxDB;
-let gateway: RunningGateway;
-
-beforeAll(async () => {
-  influx = await startInfluxDB();
-  gateway = await startTestGateway(influx.url);
-});
-afterAll(async () => {
-  await gateway?.close();
-  await influx?.stop();
-});
+const servers = useInfluxAndGateway();
 
 function testConfig(extra = ''): Config {
   const varDir = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'runner-'));
-  return Config.parse(`[paths]\nvar = ${varDir}\n[monit]\nurl = ${gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${influx.url}\n${extra}`, 'runner.cfg');
+  return Config.parse(`[paths]\nvar = ${varDir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${servers.influx.url}\n${extra}`, 'runner.cfg');
 }
 
 function sampleJob(name: string, behaviour: (signal: AbortSignal) => Promise<void> = async () => undefined): PeriodicJob {
@@ -50,7 +39,7 @@ function sampleJob(name: string, behaviour: (signal: AbortSignal) => Promise<voi
 }
 
 async function heartbeats(job: string): Promise<Array<Record<string, unknown>>> {
-  return influx.client.rows(`SELECT * FROM "run" WHERE "job" = '${job}'`, { database: 'monit_production_monit_collectors' });
+  return servers.influx.client.rows(`SELECT * FROM "run" WHERE "job" = '${job}'`, { database: 'monit_production_monit_collectors' });
 }
 
 it('runs a job: documents and a heartbeat arrive, stamped with the slot', async () => {
@@ -66,7 +55,7 @@ it('--timestamp writes to the requested slot', async () => {
   const past = Date.UTC(2026, 10, 20, 13, 47);
   const outcome = await runPeriodicJob(sampleJob('backfill'), { config: testConfig(), deadlineMs: 30_000, timeMs: past, echoLog: false });
   expect(outcome.ok).toBe(true);
-  const rows = await influx.client.rows(`SELECT "count" FROM "sample" WHERE "site" = 'backfill'`, { database: 'monit_production_test_producer' });
+  const rows = await servers.influx.client.rows(`SELECT "count" FROM "sample" WHERE "site" = 'backfill'`, { database: 'monit_production_test_producer' });
   expect(rows).toEqual([{ time: Date.UTC(2026, 10, 20, 13, 40), count: 1 }]);
 });
 
@@ -77,7 +66,7 @@ it('--dry-run prints the documents and sends nothing', async () => {
   expect(outcome.ok).toBe(true);
   expect(printed.map((line) => JSON.parse(line).site)).toEqual(['dry']);
   expect(await heartbeats('dry')).toEqual([]);
-  const rows = await influx.client.rows(`SELECT "count" FROM "sample" WHERE "site" = 'dry'`, { database: 'monit_production_test_producer' });
+  const rows = await servers.influx.client.rows(`SELECT "count" FROM "sample" WHERE "site" = 'dry'`, { database: 'monit_production_test_producer' });
   expect(rows).toEqual([]);
 });
 
@@ -96,7 +85,7 @@ it('a failing job sends nothing false, and its heartbeat says it failed', async 
   const outcome = await runPeriodicJob(failing, { config: testConfig(), deadlineMs: 30_000, echoLog: false });
   expect(outcome).toMatchObject({ ok: false, message: 'source answered garbage' });
   expect(await heartbeats('fails')).toEqual([expect.objectContaining({ ok: false, errors: 1, message: 'source answered garbage' })]);
-  const rows = await influx.client.rows(`SELECT "count" FROM "sample" WHERE "site" = 'fails'`, { database: 'monit_production_test_producer' });
+  const rows = await servers.influx.client.rows(`SELECT "count" FROM "sample" WHERE "site" = 'fails'`, { database: 'monit_production_test_producer' });
   expect(rows).toEqual([]);
 });
 

@@ -1,24 +1,14 @@
 import pLimit from 'p-limit';
 import type { Logger } from './log';
+import type { MonitSettings } from './settings';
 import type { RejectedDocument, Spool } from './spool';
 import type { MonitDocument } from './types';
 
 /** MONIT takes at most 10,000 documents per request. */
 export const MAX_DOCUMENTS_PER_REQUEST = 10_000;
 
-export interface SenderOptions {
-  url: string;
-  token?: string;
-  username?: string;
-  password?: string;
-  /** Per-request timeout. */
-  timeoutMs: number;
-  /** Requests in flight at once. */
-  concurrency: number;
-  maxBatchDocuments: number;
-  maxBatchBytes: number;
-  /** Spool size bound: beyond it the oldest batches are dropped (and counted). */
-  spoolMaxBytes: number;
+/** The [monit] settings, plus where batches wait and where to log. */
+export interface SenderOptions extends MonitSettings {
   spool: Spool;
   log: Logger;
 }

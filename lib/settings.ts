@@ -11,15 +11,19 @@ export function pathsFrom(config: Config): VarPaths {
   return varPaths(config.section('paths').string('var', 'var'));
 }
 
+/** Where and how documents are sent: the [monit] section. */
 export interface MonitSettings {
   url: string;
   token?: string;
   username?: string;
   password?: string;
+  /** Per-request timeout. */
   timeoutMs: number;
+  /** Requests in flight at once. */
   concurrency: number;
   maxBatchDocuments: number;
   maxBatchBytes: number;
+  /** Spool size bound: beyond it the oldest batches are dropped (and counted). */
   spoolMaxBytes: number;
 }
 

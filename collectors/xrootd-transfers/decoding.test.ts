@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Config } from '../../lib/config';
+import { parsePacket, PacketError, type FileRecord } from './protocol';
+import { receiverOptions } from './receiver';
+import { parseSiteTable, siteOfHostName, SiteMapper } from './sites';
+import { startTestDns } from './testdns';
+import { testDir } from '../../test/support/services';
+
+const recorded = JSON.parse(readFileSync(path.join(__dirname, 'testdata', 'xrootd-5.5.3-packets.json'), 'utf8')) as { packets: Array<{ hex: string }> };
+const packets = recorded.packets.map((packet) => Buffer.from(packet.hex, 'hex'));
+
+describe('decoding packets a real xrootd 5.5.3 sent', () => {
+  test('server identification, user login and path map', () => {
+    const decoded = packets.map(parsePacket);
+    const server = decoded.find((packet) => packet.kind === 'server');
+    expect(server?.kind === 'server' && server.login.info).toMatchObject({ site: 'TEST_SITE', pgm: 'xrootd', ver: 'v5.5.3' });
+    const user = decoded.find((packet) => packet.kind === 'user');
+    expect(user?.kind === 'user' && [user.dictId, user.login.protocol, user.login.user, user.login.host, user.login.info.x]).toEqual([1, 'xroot', 'root', '[::ffff:127.0.0.1]', 'xrdcp']);
+    const pathMap = decoded.find((packet) => packet.kind === 'path');
+    expect(pathMap?.kind === 'path' && pathMap.path).toBe('/up1.bin');
+  });
+
+  test('f-stream: open, close with byte totals and ops, xfr, disconnect', () => {
+    const records: FileRecord[] = packets.map(parsePacket).flatMap((packet) => (packet.kind === 'files' ? packet.records : []));
+    expect(records.filter((record) => record.type === 'open')).toEqual([
+      { type: 'open', fileId: 2, fileSize: 0, readWrite: true, userId: 1, path: '/up1.bin' },
+      { type: 'open', fileId: 4, fileSize: 1_000_000, readWrite: false, userId: 3, path: '/up1.bin' },
+      expect.objectContaining({ type: 'open', fileSize: 0, readWrite: true, path: '/held.bin' }),
+    ]);
+    const closes = records.filter((record) => record.type === 'close');
+    // pgwrite upload: 1,000,000 bytes + 4 bytes of CRC32C per 4 KiB page (245 pages) as the server counts it.
+    expect(closes.map((record) => record.type === 'close' && record.totals)).toEqual([
+      { read: 0, readv: 0, write: 1_000_980 },
+      { read: 1_000_000, readv: 0, write: 0 },
+      { read: 0, readv: 0, write: 4_000_000 },
+    ]);
+    expect(closes[1].type === 'close' && closes[1].operations).toMatchObject({ read: 1, readv: 0, write: 0 });
+    expect(records.find((record) => record.type === 'transfer')).toEqual(expect.objectContaining({ totals: { read: 0, readv: 0, write: 2_097_152 } }));
+    expect(records.filter((record) => record.type === 'disconnect')).toHaveLength(3);
+  });
+
+  test('truncated, padded and garbled packets are PacketErrors, never anything else', () => {
+    const fileStream = packets.find((packet) => packet[0] === 'f'.charCodeAt(0)) as Buffer;
+    expect(() => parsePacket(fileStream.subarray(0, 40))).toThrow(PacketError);
+    expect(() => parsePacket(Buffer.concat([fileStream, Buffer.alloc(3)]))).toThrow(PacketError);
+    expect(() => parsePacket(Buffer.from('hello'))).toThrow(PacketError);
+    const zeroSize = Buffer.from(fileStream);
+    zeroSize.writeUInt16BE(0, 32 + 2);
+    expect(() => parsePacket(zeroSize)).toThrow(PacketError);
+    // Random corruption of every recorded packet: either decoded or a PacketError.
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    let rejected = 0;
+    for (let round = 0; round < 3000; round += 1) {
+      const copy = Buffer.from(packets[round % packets.length]);
+      for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips -= 1) copy[Math.floor(random() * copy.length)] = Math.floor(random() * 256);
+      try {
+        parsePacket(copy);
+      } catch (error) {
+        expect(error).toBeInstanceOf(PacketError);
+        rejected += 1;
+      }
+    }
+    expect(rejected).toBeGreaterThan(0);
+  });
+});
+
+describe('client site mapping', () => {
+  const table = parseSiteTable([
+    ['in2p3.fr', 'cc*:IN2P3-CC, clr*:IN2P3-LPC, mar*:IN2P3-CPPM'],
+    ['cern.ch', 'CERN-PROD'],
+    ['physik.uni-example.de', 'UNI-EXAMPLE-PHYS'],
+    ['uni-example.de', 'UNI-EXAMPLE'],
+  ]);
+
+  test('domain table with first-label rules, longest domain first', () => {
+    expect(siteOfHostName(table, 'ccwsge1317.in2p3.fr')).toEqual({ hostName: 'ccwsge1317.in2p3.fr', domain: 'in2p3.fr', site: 'IN2P3-CC' });
+    expect(siteOfHostName(table, 'clrwn71.in2p3.fr').site).toBe('IN2P3-LPC');
+    expect(siteOfHostName(table, 'marwn1.in2p3.fr').site).toBe('IN2P3-CPPM');
+    expect(siteOfHostName(table, 'lyown3.in2p3.fr')).toEqual({ hostName: 'lyown3.in2p3.fr', domain: 'in2p3.fr', site: 'unknown' });
+    expect(siteOfHostName(table, 'LXPLUS901.CERN.CH.')).toEqual({ hostName: 'lxplus901.cern.ch', domain: 'cern.ch', site: 'CERN-PROD' });
+    expect(siteOfHostName(table, 'wn1.physik.uni-example.de').site).toBe('UNI-EXAMPLE-PHYS');
+    expect(siteOfHostName(table, 'wn1.chemie.uni-example.de').site).toBe('UNI-EXAMPLE');
+    expect(siteOfHostName(table, 'node7.example.org')).toEqual({ hostName: 'node7.example.org', domain: 'example.org', site: 'unknown' });
+    expect(() => parseSiteTable([['bad.org', 'two words']])).toThrow(/bad.org/);
+  });
+
+  test('reverse DNS first (cached), unanswered look-ups time out as unknown', async () => {
+    // 127.0.0.1 is in /etc/hosts, which the resolver reads before asking DNS: use other loopback addresses.
+    const dns = await startTestDns({ '127.0.0.9': 'ccwsge1317.in2p3.fr' });
+    const silent = await startTestDns({}, { silent: true });
+    const dir = testDir('xrootd-sites');
+    const options = { table, cacheFile: path.join(dir, 'cache.json'), timeoutMs: 200, budgetMs: 5000, cacheTtlMs: 3600_000 };
+    try {
+      const mapper = new SiteMapper({ ...options, servers: [dns.server] });
+      mapper.request('[::ffff:127.0.0.9]', Date.now());
+      mapper.request('127.0.0.10', Date.now());
+      await mapper.settle();
+      expect(mapper.place('[::ffff:127.0.0.9]')).toEqual({ hostName: 'ccwsge1317.in2p3.fr', domain: 'in2p3.fr', site: 'IN2P3-CC' });
+      expect(mapper.place('127.0.0.10')).toEqual({ hostName: '127.0.0.10', domain: 'unknown', site: 'unknown' });
+      expect(mapper.place('clrwn71.in2p3.fr').site).toBe('IN2P3-LPC');
+      mapper.save(Date.now());
+
+      // From the cache: a mapper whose DNS never answers still knows 127.0.0.9 and asks nothing for it.
+      const cached = new SiteMapper({ ...options, servers: [silent.server] });
+      cached.request('127.0.0.9', Date.now());
+      cached.request('127.0.0.11', Date.now());
+      await cached.settle();
+      expect(cached.place('127.0.0.9').site).toBe('IN2P3-CC');
+      expect(cached.place('127.0.0.11').site).toBe('unknown');
+      expect(silent.queries).toContain('11.0.0.127.in-addr.arpa');
+      expect(silent.queries).not.toContain('9.0.0.127.in-addr.arpa');
+    } finally {
+      await dns.close();
+      await silent.close();
+    }
+  });
+});
+
+describe('sample.cfg', () => {
+  test('uncommented, it parses into the defaults the code uses', () => {
+    const text = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8').replace(/^;/gm, '');
+    const config = Config.parse(text);
+    expect(receiverOptions(config)).toMatchObject({ host: '127.0.0.1', port: 9930, segmentMs: 10_000, flushIntervalMs: 0, maxQueueBytes: 4 * 1024 ** 3 });
+    const table = parseSiteTable(config.section('xrootd-transfers.sites').entries());
+    expect(siteOfHostName(table, 'ccwsge1317.in2p3.fr').site).toBe('IN2P3-CC');
+    expect(siteOfHostName(table, 'clrwn71.in2p3.fr').site).toBe('IN2P3-LPC');
+    expect(siteOfHostName(table, 'lxplus1.cern.ch').site).toBe('CERN-PROD');
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * Decoding of XRootD detailed-monitoring UDP packets (XrdXrootdMonData.hh, network byte order).
+ * Pure functions: a packet that does not follow the layout throws a PacketError, never a crash.
+ */
+
+export class PacketError extends Error {
+  override name = 'PacketError';
+}
+
+export const HEADER_BYTES = 8;
+const FILE_RECORD_HEADER_BYTES = 8;
+const TIME_RECORD_BYTES = 24;
+const TRANSFER_TOTALS_BYTES = 24;
+const OPERATION_COUNTS_BYTES = 48;
+
+/** XrdXrootdMonHeader. */
+export interface PacketHeader {
+  code: string;
+  /** Packet sequence, 0-255, wrapping. */
+  sequence: number;
+  length: number;
+  /** Server start time (Unix s): a new value means the server restarted. */
+  serverStart: number;
+}
+
+/** What "prot/user.pid:sid@host" plus the optional "\n&key=value..." login info say about a client. */
+export interface ClientLogin {
+  protocol: string;
+  user: string;
+  pid: number;
+  sessionId: string;
+  host: string;
+  /** Login info key/values (e.g. x = the client program, n = the authenticated name). */
+  info: Record<string, string>;
+}
+
+export interface TransferTotals {
+  read: number;
+  readv: number;
+  write: number;
+}
+
+export interface OperationCounts {
+  read: number;
+  readv: number;
+  write: number;
+  readvSegments: number;
+}
+
+export type FileRecord =
+  | { type: 'open'; fileId: number; fileSize: number; readWrite: boolean; userId?: number; path?: string }
+  | { type: 'close'; fileId: number; forced: boolean; totals: TransferTotals; operations?: OperationCounts }
+  | { type: 'transfer'; fileId: number; totals: TransferTotals }
+  | { type: 'disconnect'; userId: number }
+  | { type: 'time'; begin: number; end: number };
+
+export type MonitoringPacket =
+  | { kind: 'server'; header: PacketHeader; login: ClientLogin }
+  | { kind: 'user'; header: PacketHeader; dictId: number; login: ClientLogin }
+  | { kind: 'path'; header: PacketHeader; dictId: number; login: ClientLogin; path: string }
+  | { kind: 'files'; header: PacketHeader; begin: number; end: number; serverId: number; records: FileRecord[] }
+  | { kind: 'other'; header: PacketHeader };
+
+/** f-stream record types (XrdXrootdMonFileHdr::recTval). */
+const RECORD_CLOSE = 0;
+const RECORD_OPEN = 1;
+const RECORD_TIME = 2;
+const RECORD_TRANSFER = 3;
+const RECORD_DISCONNECT = 4;
+const FLAG_FORCED = 0x01;
+const FLAG_HAS_OPS = 0x02;
+const FLAG_HAS_LFN = 0x01;
+const FLAG_READ_WRITE = 0x02;
+
+export function parseHeader(packet: Buffer): PacketHeader {
+  if (packet.length < HEADER_BYTES) throw new PacketError(`packet of ${packet.length} bytes is shorter than the 8-byte header`);
+  const header = {
+    code: String.fromCharCode(packet[0]),
+    sequence: packet[1],
+    length: packet.readUInt16BE(2),
+    serverStart: packet.readInt32BE(4),
+  };
+  if (header.length !== packet.length) throw new PacketError(`header says ${header.length} bytes, packet has ${packet.length}`);
+  return header;
+}
+
+/** Parses "prot/user.pid:sid@host\n&k=v&k=v" (the protocol part is absent in some packets). */
+export function parseLogin(text: string): ClientLogin {
+  const newline = text.indexOf('\n');
+  const identity = newline < 0 ? text : text.slice(0, newline);
+  const match = /^(?:([^/]*)\/)?(.*)\.(\d+):([^@]*)@(.+)$/s.exec(identity);
+  if (!match) throw new PacketError(`malformed client identity "${identity.slice(0, 80)}"`);
+  const info: Record<string, string> = {};
+  if (newline >= 0) {
+    for (const pair of text.slice(newline + 1).split('&')) {
+      const equals = pair.indexOf('=');
+      if (equals > 0) info[pair.slice(0, equals)] = pair.slice(equals + 1);
+    }
+  }
+  return { protocol: match[1] ?? '', user: match[2], pid: Number(match[3]), sessionId: match[4], host: match[5], info };
+}
+
+/** The text of a map packet after its dictid, without trailing NULs. */
+function mapText(packet: Buffer): string {
+  if (packet.length < HEADER_BYTES + 4) throw new PacketError('map packet without a dictionary id');
+  const text = packet.toString('latin1', HEADER_BYTES + 4);
+  const nul = text.indexOf('\0');
+  return nul < 0 ? text : text.slice(0, nul);
+}
+
+function readCount(packet: Buffer, offset: number): number {
+  const value = packet.readBigInt64BE(offset);
+  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw new PacketError(`byte count ${value} out of range`);
+  return Number(value);
+}
+
+function readTotals(packet: Buffer, offset: number): TransferTotals {
+  return { read: readCount(packet, offset), readv: readCount(packet, offset + 8), write: readCount(packet, offset + 16) };
+}
+
+function parseFileRecord(packet: Buffer, offset: number, type: number, flags: number, size: number): FileRecord | undefined {
+  const id = packet.readUInt32BE(offset + 4);
+  const body = offset + FILE_RECORD_HEADER_BYTES;
+  const need = (bytes: number): void => {
+    if (size < FILE_RECORD_HEADER_BYTES + bytes) throw new PacketError(`record type ${type} of ${size} bytes is too short`);
+  };
+  switch (type) {
+    case RECORD_OPEN: {
+      need(8);
+      const record: FileRecord = { type: 'open', fileId: id, fileSize: readCount(packet, body), readWrite: (flags & FLAG_READ_WRITE) !== 0 };
+      if (flags & FLAG_HAS_LFN) {
+        need(12);
+        record.userId = packet.readUInt32BE(body + 8);
+        const name = packet.toString('latin1', body + 12, offset + size);
+        const nul = name.indexOf('\0');
+        record.path = nul < 0 ? name : name.slice(0, nul);
+      }
+      return record;
+    }
+    case RECORD_CLOSE: {
+      need(TRANSFER_TOTALS_BYTES);
+      const record: FileRecord = { type: 'close', fileId: id, forced: (flags & FLAG_FORCED) !== 0, totals: readTotals(packet, body) };
+      if (flags & FLAG_HAS_OPS) {
+        need(TRANSFER_TOTALS_BYTES + OPERATION_COUNTS_BYTES);
+        const ops = body + TRANSFER_TOTALS_BYTES;
+        record.operations = {
+          read: packet.readInt32BE(ops),
+          readv: packet.readInt32BE(ops + 4),
+          write: packet.readInt32BE(ops + 8),
+          readvSegments: readCount(packet, ops + 16),
+        };
+      }
+      return record;
+    }
+    case RECORD_TRANSFER:
+      need(TRANSFER_TOTALS_BYTES);
+      return { type: 'transfer', fileId: id, totals: readTotals(packet, body) };
+    case RECORD_DISCONNECT:
+      return { type: 'disconnect', userId: id };
+    case RECORD_TIME:
+      need(TIME_RECORD_BYTES - FILE_RECORD_HEADER_BYTES);
+      return { type: 'time', begin: packet.readInt32BE(body), end: packet.readInt32BE(body + 4) };
+    default:
+      return undefined; // a record type newer than this decoder: skipped by its size
+  }
+}
+
+/** The f-stream: a time record, then variable-length records found by their recSize. */
+function parseFileStream(packet: Buffer, header: PacketHeader): MonitoringPacket {
+  if (packet.length < HEADER_BYTES + TIME_RECORD_BYTES) throw new PacketError('f-stream packet shorter than its time record');
+  if (packet[HEADER_BYTES] !== RECORD_TIME) throw new PacketError(`f-stream packet starts with record type ${packet[HEADER_BYTES]}, not a time record`);
+  const declaredRecords = packet.readInt16BE(HEADER_BYTES + 6);
+  const begin = packet.readInt32BE(HEADER_BYTES + 8);
+  const end = packet.readInt32BE(HEADER_BYTES + 12);
+  const serverId = Number(packet.readBigUInt64BE(HEADER_BYTES + 16) & 0xffffffffffffn);
+  const records: FileRecord[] = [];
+  let offset = HEADER_BYTES + TIME_RECORD_BYTES;
+  let recordCount = 0;
+  while (offset < packet.length) {
+    if (offset + FILE_RECORD_HEADER_BYTES > packet.length) throw new PacketError(`truncated record header at byte ${offset}`);
+    const type = packet[offset];
+    const flags = packet[offset + 1];
+    const size = packet.readUInt16BE(offset + 2);
+    if (size < FILE_RECORD_HEADER_BYTES) throw new PacketError(`record at byte ${offset} declares ${size} bytes`);
+    if (offset + size > packet.length) throw new PacketError(`record at byte ${offset} runs past the packet end`);
+    const record = parseFileRecord(packet, offset, type, flags, size);
+    if (record) records.push(record);
+    recordCount += 1;
+    offset += size;
+  }
+  // Fewer records than announced means a cut packet; more can be mid-stream time marks.
+  if (recordCount < declaredRecords) {
+    throw new PacketError(`time record announces ${declaredRecords} records, packet holds ${recordCount}`);
+  }
+  return { kind: 'files', header, begin, end, serverId, records };
+}
+
+/** Decodes one datagram; throws PacketError when it does not follow the layout. */
+export function parsePacket(packet: Buffer): MonitoringPacket {
+  const header = parseHeader(packet);
+  switch (header.code) {
+    case '=':
+      return { kind: 'server', header, login: parseLogin(mapText(packet)) };
+    case 'u':
+      return { kind: 'user', header, dictId: packet.readUInt32BE(HEADER_BYTES), login: parseLogin(mapText(packet)) };
+    case 'd': {
+      const text = mapText(packet);
+      const newline = text.indexOf('\n');
+      if (newline < 0) throw new PacketError('path map packet without a path');
+      return { kind: 'path', header, dictId: packet.readUInt32BE(HEADER_BYTES), login: parseLogin(text.slice(0, newline)), path: text.slice(newline + 1) };
+    }
+    case 'f':
+      return parseFileStream(packet, header);
+    default:
+      if (!/^[a-z=]$/.test(header.code)) throw new PacketError(`unknown packet code 0x${packet[0].toString(16)}`);
+      return { kind: 'other', header };
+  }
+}
+
+/** Which sequence counter a packet belongs to: a real 5.5 server numbers the f-stream apart from the rest. */
+export function sequenceStream(code: string): 'f' | 'other' {
+  return code === 'f' ? 'f' : 'other';
+}

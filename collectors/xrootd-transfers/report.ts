@@ -1,0 +1,153 @@
+/** Rolls the accounting cells up into the transfers, users and servers documents of each slot. */
+import type { DocumentFactory } from '../../lib/document';
+import type { MonitDocument } from '../../lib/types';
+import type { Accounting, Cell } from './accounting';
+import { UNKNOWN, type ClientPlace } from './sites';
+
+export const PRODUCER = 'xrootd-transfers';
+
+export interface Places {
+  place(host: string): ClientPlace;
+}
+
+function ratio(part: number, whole: number): number | undefined {
+  return whole > 0 ? part / whole : undefined;
+}
+
+interface Totals {
+  bytesReadSingle: number;
+  bytesReadVector: number;
+  bytesWritten: number;
+  filesOpened: number;
+  filesClosed: number;
+  filesClosedForced: number;
+  readCalls: number;
+  readvCalls: number;
+  fractionSum: number;
+  fractionCount: number;
+  transfers: number;
+  remoteIo: number;
+  accessesLocal: number;
+  accessesRemote: number;
+}
+
+function emptyTotals(): Totals {
+  return {
+    bytesReadSingle: 0, bytesReadVector: 0, bytesWritten: 0, filesOpened: 0, filesClosed: 0, filesClosedForced: 0,
+    readCalls: 0, readvCalls: 0, fractionSum: 0, fractionCount: 0, transfers: 0, remoteIo: 0, accessesLocal: 0, accessesRemote: 0,
+  };
+}
+
+function addCell(totals: Totals, cell: Cell, access: string): void {
+  totals.bytesReadSingle += cell.bytesReadSingle;
+  totals.bytesReadVector += cell.bytesReadVector;
+  totals.bytesWritten += cell.bytesWritten;
+  totals.filesOpened += cell.filesOpened;
+  totals.filesClosed += cell.filesClosed;
+  totals.filesClosedForced += cell.filesClosedForced;
+  totals.readCalls += cell.readCalls;
+  totals.readvCalls += cell.readvCalls;
+  totals.fractionSum += cell.fractionSum;
+  totals.fractionCount += cell.fractionCount;
+  totals.transfers += cell.transfers;
+  totals.remoteIo += cell.remoteIo;
+  if (access === 'local') totals.accessesLocal += cell.filesOpened;
+  if (access === 'remote') totals.accessesRemote += cell.filesOpened;
+}
+
+function group<T>(map: Map<string, { tags: T; totals: Totals; slotMs: number }>, slotMs: number, tags: T): Totals {
+  const key = `${slotMs}\u0000${JSON.stringify(tags)}`;
+  let entry = map.get(key);
+  if (!entry) {
+    entry = { tags, totals: emptyTotals(), slotMs };
+    map.set(key, entry);
+  }
+  return entry.totals;
+}
+
+export interface Report {
+  documents: MonitDocument[];
+  /** Client hosts whose site is unknown, for the log. */
+  unmappedClients: string[];
+}
+
+export function buildReport(accounting: Accounting, places: Places, documents: DocumentFactory): Report {
+  const unmapped = new Set<string>();
+  const serverSiteOf = (site: string | undefined, host: string): string => site ?? places.place(host).site;
+  type TransferTags = { server: string; server_site: string; client_domain: string; client_site: string; access: string };
+  const transferGroups = new Map<string, { tags: TransferTags; totals: Totals; slotMs: number }>();
+  const userGroups = new Map<string, { tags: { user: string }; totals: Totals; slotMs: number }>();
+  for (const cell of accounting.cells.values()) {
+    const client = places.place(cell.clientHost);
+    if (client.site === UNKNOWN) unmapped.add(client.hostName);
+    const serverSite = serverSiteOf(cell.serverSite, cell.serverHost);
+    const access = client.site === UNKNOWN || serverSite === UNKNOWN ? UNKNOWN : client.site === serverSite ? 'local' : 'remote';
+    const tags = { server: cell.server, server_site: serverSite, client_domain: client.domain, client_site: client.site, access };
+    addCell(group(transferGroups, cell.slotMs, tags), cell, access);
+    addCell(group(userGroups, cell.slotMs, { user: cell.user }), cell, access);
+  }
+  const output: MonitDocument[] = [];
+  for (const { tags, totals, slotMs } of transferGroups.values()) {
+    output.push(
+      documents.build(PRODUCER, 'transfers', tags, {
+        bytes_read: totals.bytesReadSingle + totals.bytesReadVector,
+        bytes_read_single: totals.bytesReadSingle,
+        bytes_read_vector: totals.bytesReadVector,
+        bytes_written: totals.bytesWritten,
+        files_opened: totals.filesOpened,
+        files_closed: totals.filesClosed,
+        files_closed_forced: totals.filesClosedForced,
+        read_calls: totals.readCalls,
+        readv_calls: totals.readvCalls,
+        fraction_read_mean: ratio(totals.fractionSum, totals.fractionCount),
+      }, slotMs),
+    );
+  }
+  for (const { tags, totals, slotMs } of userGroups.values()) {
+    const bytesRead = totals.bytesReadSingle + totals.bytesReadVector;
+    output.push(
+      documents.build(PRODUCER, 'users', tags, {
+        bytes_read: bytesRead,
+        bytes_read_single: totals.bytesReadSingle,
+        bytes_read_vector: totals.bytesReadVector,
+        bytes_written: totals.bytesWritten,
+        fraction_read_mean: ratio(totals.fractionSum, totals.fractionCount),
+        vector_read_ratio: ratio(totals.bytesReadVector, bytesRead),
+        accesses_local: totals.accessesLocal,
+        accesses_remote: totals.accessesRemote,
+        accesses_total: totals.filesOpened,
+        local_access_ratio: ratio(totals.accessesLocal, totals.accessesLocal + totals.accessesRemote),
+        transfers: totals.transfers,
+        remote_io: totals.remoteIo,
+        remote_io_ratio: ratio(totals.remoteIo, totals.transfers + totals.remoteIo),
+      }, slotMs),
+    );
+  }
+  // Several senders can share a name (a restarted server on a new port is a new sender): sum them.
+  const serverGroups = new Map<string, { tags: { server: string; server_site: string }; slotMs: number; packets: number; lost: number; rejected: number; records: number; open: number; restarted: boolean }>();
+  for (const slot of accounting.serverSlots.values()) {
+    const tags = { server: slot.server, server_site: serverSiteOf(slot.serverSite, slot.serverHost) };
+    const key = `${slot.slotMs}\u0000${JSON.stringify(tags)}`;
+    const entry = serverGroups.get(key) ?? { tags, slotMs: slot.slotMs, packets: 0, lost: 0, rejected: 0, records: 0, open: 0, restarted: false };
+    entry.packets += slot.packets;
+    entry.lost += slot.packetsLost;
+    entry.rejected += slot.packetsRejected;
+    entry.records += slot.fileRecords;
+    entry.open += slot.filesOpen;
+    entry.restarted ||= slot.restarted;
+    serverGroups.set(key, entry);
+  }
+  for (const entry of serverGroups.values()) {
+    output.push(
+      documents.build(PRODUCER, 'servers', entry.tags, {
+        packets: entry.packets,
+        packets_lost: entry.lost,
+        packets_rejected: entry.rejected,
+        file_records: entry.records,
+        files_open: entry.open,
+        restarted: entry.restarted,
+      }, entry.slotMs),
+    );
+  }
+  return { documents: output, unmappedClients: [...unmapped].sort() };
+}
