@@ -56,7 +56,17 @@ function downsampleDefinition(resolution: '1h' | '1d', description: string, defa
     periodic: async (_config, args) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { downsampleJob } = require('../downsample/job') as typeof import('../downsample/job');
-      return downsampleJob(resolution, { from: args.from, to: args.to });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { writeRetentionsMeasurement, retentionThresholdsFrom } = require('../dashboards/retentions') as typeof import('../dashboards/retentions');
+      const job = downsampleJob(resolution, { from: args.from, to: args.to });
+      return {
+        ...job,
+        // The dashboards pick their retention policy from this small measurement: keep it written.
+        run: async (context) => {
+          await writeRetentionsMeasurement(context.influxdb(), retentionThresholdsFrom(context.config));
+          return job.run(context);
+        },
+      };
     },
   };
 }
