@@ -1,12 +1,11 @@
 import { databaseFor } from '../lib/interpret';
+import { HEARTBEAT_PRODUCER, HEARTBEAT_TYPE } from '../lib/jobRunner';
 import { type InfluxClient, InfluxError, type Series } from '../lib/influxdb';
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influxql';
 import { type AggregateFunction, aggregateKey, type Condition, conditionAggregates, type Operand, RuleEvaluationError, type Value } from './condition';
 import type { Heartbeat, SeriesData } from './evaluate';
 import type { ModuleRule } from './rules';
 
-export const HEARTBEAT_PRODUCER = 'monit-collectors';
-export const HEARTBEAT_TYPE = 'run';
 
 /** InfluxQL's name for each aggregate; delta is last − first, computed here. */
 const INFLUX_FUNCTIONS: Record<Exclude<AggregateFunction, 'delta'>, string> = {

@@ -1,11 +1,13 @@
 import { databaseFor } from '../lib/interpret';
+import { HEARTBEAT_PRODUCER } from '../lib/jobRunner';
 import { type InfluxClient, InfluxError, type Series } from '../lib/influxdb';
 import { qualifiedMeasurement, timeLiteral } from '../lib/influxql';
 import { slotStart } from '../lib/slot';
 import { type ModuleState, type ModuleStatus, STATE_CODES, STATE_WORDS, stateOfCode } from './evaluate';
 import type { StatusSettings } from './settings';
 
-export const STATUS_PRODUCER = 'monit-collectors';
+/** The project's own producer, as for the heartbeat. */
+export const STATUS_PRODUCER = HEARTBEAT_PRODUCER;
 export const STATUS_TYPE = 'status';
 
 const DAY_MS = 86400e3;
