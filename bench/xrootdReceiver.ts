@@ -112,6 +112,7 @@ async function consumption(count: number): Promise<number> {
       log: new MemoryLogger(),
       stateDir: path.join(dir, 'state'),
       signal: new AbortController().signal,
+      dryRun: false,
       influxdb: () => new InfluxClient('http://127.0.0.1:1'),
       problem: () => undefined,
     });

@@ -72,6 +72,16 @@ function downsampleDefinition(resolution: '1h' | '1d', description: string, defa
 }
 
 export const builtInJobs: JobDefinition[] = [
+  {
+    name: 'status',
+    description: 'module status from the [status.module.*] rules: status documents and the status page',
+    defaultDeadline: '5m',
+    periodic: async () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const statusJob = (require('../status') as typeof import('../status')).default;
+      return { name: 'status', periodMs: TEN_MINUTES_MS, run: (context) => statusJob.collect(context) };
+    },
+  },
   downsampleDefinition('1h', 'raw → 1h in InfluxDB, catching up every missed hour (--from/--to to backfill)', '50m'),
   downsampleDefinition('1d', '1h → 1d in InfluxDB, catching up every missed day (--from/--to to backfill)', '3h'),
   {

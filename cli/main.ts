@@ -151,7 +151,11 @@ async function send(args: Arguments): Promise<number> {
 async function gateway(args: Arguments): Promise<number> {
   const config = loadConfig(args);
   const { startGatewayFromConfig } = (require('../gateway/fromConfig') as typeof import('../gateway/fromConfig'));
-  const running = await startGatewayFromConfig(config, { debug: args.debug });
+  const { loadStatusSettings, statusPages } = require('../status') as typeof import('../status');
+  const { influxClientFrom } = require('../lib/settings') as typeof import('../lib/settings');
+  // Rules are loaded now, so a bad rule stops the gateway at start-up with its file and line.
+  const pages = statusPages(influxClientFrom(config), loadStatusSettings(config));
+  const running = await startGatewayFromConfig(config, { debug: args.debug, pages });
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       void running.close().then(resolve);

@@ -27,6 +27,7 @@ export default defineCollector({
       stateDir: context.stateDir,
       signal: context.signal,
       problem: context.problem,
+      dryRun: context.dryRun,
     });
     return result.documents;
   },

@@ -28,6 +28,8 @@ export interface StatusRunOptions {
   settings?: StatusSettings;
   /** Records a problem that does not stop the run (webhook failure, unwritable page). */
   problem?: (message: string) => void;
+  /** Only compute the documents: no transitions recorded, no webhook, no page written. */
+  dryRun?: boolean;
 }
 
 export interface StatusRunResult {
@@ -82,13 +84,14 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
 
   // A past slot (./run.sh status --timestamp): only its documents; transitions and the page are about now.
   const backfill = options.nowMs === undefined && slotMs + settings.periodMs <= Date.now();
+  const sideEffects = !backfill && !options.dryRun;
   const statuses = await evaluateModules(options.influxdb, settings, nowMs);
   const documents = statuses.map((status) =>
     options.documents.build(STATUS_PRODUCER, STATUS_TYPE, { module: status.module }, { status: status.state, code: status.code, reason: status.reason, last_data_ms: status.lastDataMs }),
   );
   for (const status of statuses) options.log.debug(`${status.module}: ${status.state} (${status.reason})`);
 
-  const { transitions, firstSeen } = backfill ? { transitions: [], firstSeen: [] } : recordTransitions(options.stateDir, statuses, slotMs);
+  const { transitions, firstSeen } = sideEffects ? recordTransitions(options.stateDir, statuses, slotMs) : { transitions: [], firstSeen: [] };
   for (const status of firstSeen) options.log.info(`first state ${status.title}: ${STATE_WORDS[status.state]} (${status.reason})`);
   for (const transition of transitions) {
     options.log.info(`transition ${describeTransition(transition)}`);
@@ -101,7 +104,7 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   }
 
   const snapshot = await loadStatusSnapshot(options.influxdb, settings, { nowMs, pending: { slotMs, statuses } });
-  if (!backfill) {
+  if (sideEffects) {
     try {
       if (settings.htmlFile) writeAtomically(settings.htmlFile, renderStatusPage(snapshot));
       if (settings.jsonFile) writeAtomically(settings.jsonFile, renderStatusJson(snapshot));
