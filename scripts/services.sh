@@ -144,6 +144,8 @@ start_xrootd() {
   if [ "$(id -u)" = 0 ]; then
     id xrootd >/dev/null 2>&1 || die "user xrootd is missing (package xrootd-server creates it)"
     chown -R xrootd:xrootd "$dir"
+    runuser -u xrootd -- test -x "$dir" 2>/dev/null \
+      || die "user xrootd cannot reach $dir: make its parent folders searchable (chmod o+x) or use another folder"
     run_as=(-R xrootd)
   fi
   # Run from DIR: xrootd makes its home directory in the current folder.
