@@ -48,7 +48,42 @@ export function collectorJob(name: string): JobDefinition {
 }
 
 /** Periodic jobs besides the collectors. Their modules load only when the job runs (cron starts these all day). */
+function downsampleDefinition(resolution: '1h' | '1d', description: string, defaultDeadline: string): JobDefinition {
+  return {
+    name: `downsample-${resolution}`,
+    description,
+    defaultDeadline,
+    periodic: async (_config, args) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { downsampleJob } = require('../downsample/job') as typeof import('../downsample/job');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { writeRetentionsMeasurement, retentionThresholdsFrom } = require('../dashboards/retentions') as typeof import('../dashboards/retentions');
+      const job = downsampleJob(resolution, { from: args.from, to: args.to });
+      return {
+        ...job,
+        // The dashboards pick their retention policy from this small measurement: keep it written.
+        run: async (context) => {
+          await writeRetentionsMeasurement(context.influxdb(), retentionThresholdsFrom(context.config));
+          return job.run(context);
+        },
+      };
+    },
+  };
+}
+
 export const builtInJobs: JobDefinition[] = [
+  {
+    name: 'status',
+    description: 'module status from the [status.module.*] rules: status documents and the status page',
+    defaultDeadline: '5m',
+    periodic: async () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const statusJob = (require('../status') as typeof import('../status')).default;
+      return { name: 'status', periodMs: TEN_MINUTES_MS, run: (context) => statusJob.collect(context) };
+    },
+  },
+  downsampleDefinition('1h', 'raw → 1h in InfluxDB, catching up every missed hour (--from/--to to backfill)', '50m'),
+  downsampleDefinition('1d', '1h → 1d in InfluxDB, catching up every missed day (--from/--to to backfill)', '3h'),
   {
     name: 'heartbeat',
     description: 'sends only its heartbeat: checks the path from this host to the gateway',

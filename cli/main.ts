@@ -59,7 +59,8 @@ async function runJob(args: Arguments, name: string): Promise<number> {
   }
   const timeMs = args.timestamp ? parseSlotTimestamp(args.timestamp) : undefined;
   const config = loadConfig(args);
-  const deadlineMs = config.section(name).duration('deadline', definition.defaultDeadline);
+  // A backfill (--from/--to) may take far longer than a periodic run.
+  const deadlineMs = args.from || args.to ? config.section(name).duration('backfill_deadline', '24h') : config.section(name).duration('deadline', definition.defaultDeadline);
   const { runPeriodicJob } = (require('../lib/jobRunner') as typeof import('../lib/jobRunner'));
   const job = await definition.periodic(config, args);
   const outcome = await runPeriodicJob(job, { config, dryRun: args.dryRun, debug: args.debug, timeMs, deadlineMs, echoLog: args.debug || process.stderr.isTTY });
@@ -150,7 +151,11 @@ async function send(args: Arguments): Promise<number> {
 async function gateway(args: Arguments): Promise<number> {
   const config = loadConfig(args);
   const { startGatewayFromConfig } = (require('../gateway/fromConfig') as typeof import('../gateway/fromConfig'));
-  const running = await startGatewayFromConfig(config, { debug: args.debug });
+  const { loadStatusSettings, statusPages } = require('../status') as typeof import('../status');
+  const { influxClientFrom } = require('../lib/settings') as typeof import('../lib/settings');
+  // Rules are loaded now, so a bad rule stops the gateway at start-up with its file and line.
+  const pages = statusPages(influxClientFrom(config), loadStatusSettings(config));
+  const running = await startGatewayFromConfig(config, { debug: args.debug, pages });
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       void running.close().then(resolve);

@@ -22,7 +22,8 @@ export function scheduleTable(collectors: string[], services: string[]): Schedul
     // Delivers what any job left in the spool, even for jobs no longer scheduled.
     { job: 'replay', cron: '7-59/10 * * * *' },
     { job: 'downsample-1h', cron: '15 * * * *' },
-    { job: 'downsample-1d', cron: '6 0 * * *' },
+    // After the 00:15 hourly run: a day is made from its 24 hours, so it waits for the last one.
+    { job: 'downsample-1d', cron: '35 0 * * *' },
   ];
 }
 

@@ -52,6 +52,7 @@ describe('round trip', () => {
     const fieldTypes = await rows('SHOW FIELD KEYS FROM "sample"');
     expect(Object.fromEntries(fieldTypes.map((row) => [row.fieldKey, row.fieldType]))).toEqual({ count: 'integer', ratio: 'float', ok: 'boolean', note: 'string' });
     const retention = await influx.client.rows(`SHOW RETENTION POLICIES ON "${DATABASE}"`);
+    expect(retention.find((row) => row.name === '1d')?.shardGroupDuration).toBe('8736h0m0s');
     expect(retention.map((row) => [row.name, row.default])).toEqual([
       ['autogen', false],
       ['raw', true],

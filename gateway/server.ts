@@ -188,10 +188,16 @@ export class Gateway {
         throw new HttpRefusal(503, `InfluxDB is unavailable, nothing acknowledged: ${(error as Error).message}`, { 'retry-after': '10' });
       }
     }
-    for (const [, items] of byDatabase) {
-      const refused = new Set(rejections.map((rejection) => rejection.index));
-      for (const item of items) if (!refused.has(item.index)) this.metrics.accepted.inc({ producer: (documents[item.index] as { producer: string }).producer });
+    const refused = new Set(rejections.map((rejection) => rejection.index));
+    const acceptedByProducer = new Map<string, number>();
+    for (const items of byDatabase.values()) {
+      for (const item of items) {
+        if (refused.has(item.index)) continue;
+        const producer = (documents[item.index] as { producer: string }).producer;
+        acceptedByProducer.set(producer, (acceptedByProducer.get(producer) ?? 0) + 1);
+      }
     }
+    for (const [producer, count] of acceptedByProducer) this.metrics.accepted.inc({ producer }, count);
     for (const rejection of rejections) this.metrics.rejected.inc({ reason: reasonClass(rejection.reason) });
     rejections.sort((a, b) => a.index - b.index);
     if (rejections.length) {

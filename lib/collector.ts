@@ -20,6 +20,8 @@ export interface CollectorContext {
   stateDir: string;
   /** Aborted when the job's deadline passes: pass it to every request and child process. */
   signal: AbortSignal;
+  /** --dry-run: the documents are printed, not sent; a job must leave no other trace (state, webhooks, files). */
+  dryRun: boolean;
   /** The InfluxDB of [influxdb] url, for collectors that read history (derived quantities). */
   influxdb(): InfluxClient;
   /** Records a problem that did not stop the run (counted in the heartbeat's errors). */

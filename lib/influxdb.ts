@@ -19,6 +19,13 @@ export interface RetentionPolicyDurations {
 export const RETENTION_POLICIES = ['raw', '1h', '1d'] as const;
 export type RetentionPolicy = (typeof RETENTION_POLICIES)[number];
 
+/** An InfluxDB duration such as 30d, 52w or 400d in weeks (0 for anything else). */
+function durationWeeks(duration: string): number {
+  const match = /^(\d+)([hdw])$/.exec(duration);
+  if (!match) return 0;
+  return Number(match[1]) / { h: 168, d: 7, w: 1 }[match[2] as 'h' | 'd' | 'w'];
+}
+
 /** InfluxDB answered, but refused (4xx) or failed (5xx). `status` 0 means it could not be reached. */
 export class InfluxError extends Error {
   override name = 'InfluxError';
@@ -139,7 +146,9 @@ export class InfluxClient {
     for (const rp of RETENTION_POLICIES) {
       if (names.has(rp)) continue;
       const isDefault = rp === 'raw' ? ' DEFAULT' : '';
-      await this.query(`CREATE RETENTION POLICY ${quoteIdentifier(rp)} ON ${db} DURATION ${durations[rp]} REPLICATION 1${isDefault}`);
+      // Year-long shards for daily points: a one-year panel then reads one or two shards, not 52.
+      const yearShards = rp === '1d' && (durations[rp] === 'INF' || durationWeeks(durations[rp]) >= 52) ? ' SHARD DURATION 52w' : '';
+      await this.query(`CREATE RETENTION POLICY ${quoteIdentifier(rp)} ON ${db} DURATION ${durations[rp]} REPLICATION 1${yearShards}${isDefault}`);
     }
   }
 }

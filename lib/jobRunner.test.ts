@@ -5,7 +5,8 @@ import { Config } from './config';
 import { runPeriodicJob, type PeriodicJob } from './jobRunner';
 import { acquireLock } from './lock';
 import { PROJECT_ROOT } from './paths';
-import { TEST_TOKEN, useInfluxAndGateway } from '../test/support/gateway';
+import { TEST_TOKEN } from '../test/support/gateway';
+import { useInfluxAndGateway } from '../test/support/fixtures';
 import type { MonitDocument } from './types';
 
 const servers = useInfluxAndGateway();

@@ -108,6 +108,7 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
       log,
       stateDir,
       signal: controller.signal,
+      dryRun: options.dryRun ?? false,
       influxdb: () => influxClientFrom(config),
       problem: (message: string) => {
         errors += 1;

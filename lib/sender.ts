@@ -39,13 +39,16 @@ type Outcome =
   | { kind: 'too-large'; reason: string }
   | { kind: 'stop'; reason: string };
 
+/** Waits `ms`, or less if the run is aborted (the listener is removed either way). */
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = (): void => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 /** Splits documents into batches within the document and byte limits. */

@@ -57,7 +57,7 @@ export function startBackgroundJob(context: LocalContext, job: string, command?:
   return child.pid ?? 0;
 }
 
-function alivePid(file: string): number | undefined {
+export function alivePid(file: string): number | undefined {
   if (!existsSync(file)) return undefined;
   const pid = parseInt(readFileSync(file, 'utf8'), 10);
   try {

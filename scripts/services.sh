@@ -115,9 +115,21 @@ start_node_exporter() {
   wait_for 30 curl -sf "http://127.0.0.1:$port/metrics" || die "node_exporter did not answer on port $port"
 }
 
+xrootd_answers() { # xrootd_answers PORT: true once the server speaks the xroot protocol
+  XRD_CONNECTIONRETRY=1 XRD_REQUESTTIMEOUT=5 timeout 10 xrdfs "127.0.0.1:$1" query config version
+}
+
+xrootd_up_or_gone() { # xrootd_up_or_gone PORT PID: stops the wait when the server answers or has exited
+  xrootd_answers "$1" || ! kill -0 "$2" 2>/dev/null
+}
+
+# xrootd 5.5 refuses to run as root: as root it is started with `-R xrootd` and its folders belong to
+# that user. The instance name (-n) puts its log under DIR/log/mon<port>/xrootd.log and keeps the
+# admin and pid files of servers sharing a machine apart. Lines of --config-extra come last, so they
+# may add to or override the defaults (xrd.report, xrootd.monitor, all.sitename, ...).
 start_xrootd() {
   local port=$1 dir=$2 extra=$3
-  id xrootd >/dev/null 2>&1 || die "user xrootd is missing (package xrootd-server creates it)"
+  [ -z "$extra" ] || [ -r "$extra" ] || die "--config-extra $extra is not a readable file"
   mkdir -p "$dir"/{data,admin,run,log}
   {
     echo "xrd.port $port"
@@ -126,13 +138,26 @@ start_xrootd() {
     echo "all.adminpath $dir/admin"
     echo "all.pidpath $dir/run"
     echo "xrootd.seclib default"
-    [ -n "$extra" ] && cat "$extra"
+    [ -z "$extra" ] || cat "$extra"
   } >"$dir/xrootd.cfg"
-  chown -R xrootd:xrootd "$dir"
-  # xrootd refuses to run as root; -R drops to the xrootd user.
-  nohup xrootd -R xrootd -c "$dir/xrootd.cfg" -l "$dir/log/xrootd.log" -n "mon$port" >"$dir/stdout.log" 2>&1 &
-  echo $! >"$dir/server.pid"
-  wait_for 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || die "xrootd did not listen on port $port (see $dir/log)"
+  local run_as=()
+  if [ "$(id -u)" = 0 ]; then
+    id xrootd >/dev/null 2>&1 || die "user xrootd is missing (package xrootd-server creates it)"
+    chown -R xrootd:xrootd "$dir"
+    runuser -u xrootd -- test -x "$dir" 2>/dev/null \
+      || die "user xrootd cannot reach $dir: make its parent folders searchable (chmod o+x) or use another folder"
+    run_as=(-R xrootd)
+  fi
+  # Run from DIR: xrootd makes its home directory in the current folder.
+  (cd "$dir" && exec nohup xrootd "${run_as[@]}" -c "$dir/xrootd.cfg" -l "$dir/log/xrootd.log" -n "mon$port" >"$dir/stdout.log" 2>&1) &
+  local pid=$!
+  echo "$pid" >"$dir/server.pid"
+  local log="$dir/log/mon$port/xrootd.log"
+  wait_for 30 xrootd_up_or_gone "$port" "$pid" || die "xrootd did not answer on port $port (see $log)"
+  if ! kill -0 "$pid" 2>/dev/null; then
+    rm -f "$dir/server.pid"
+    die "xrootd exited at start: $(tail -n 5 "$log" "$dir/stdout.log" 2>/dev/null | tr '\n' ' ')"
+  fi
 }
 
 stop_dir() {

@@ -33,6 +33,7 @@ export function collectorContext(job: string, configText: string, options: { slo
     log,
     stateDir,
     signal: options.signal ?? new AbortController().signal,
+    dryRun: false,
     influxdb: () => new InfluxClient(config.section('influxdb').url('url', 'http://127.0.0.1:8086')),
     problem: (message: string) => {
       problems.push(message);

@@ -3,7 +3,6 @@ import { SchemaRegistry, schemaRegistry } from '../../lib/schemas';
 import { InfluxClient } from '../../lib/influxdb';
 import { startGateway, type RunningGateway } from '../../gateway/server';
 import type { TypeSchema } from '../../lib/types';
-import { startInfluxDB, type TestInfluxDB } from './services';
 
 export const TEST_TOKEN = 'test-token-0123456789';
 
@@ -42,31 +41,4 @@ export async function startTestGateway(influxUrl: string, options: { port?: numb
     options.port ?? 0,
   );
   return { ...running, log };
-}
-
-/**
- * A private InfluxDB and a gateway in front of it for one describe block (or file), started before
- * its tests and stopped after them. Read them through the getters once the tests run.
- */
-export function useInfluxAndGateway(): { readonly influx: TestInfluxDB; readonly gateway: RunningGateway } {
-  let influx: TestInfluxDB | undefined;
-  let gateway: RunningGateway | undefined;
-  beforeAll(async () => {
-    influx = await startInfluxDB();
-    gateway = await startTestGateway(influx.url);
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await influx?.stop();
-  });
-  return {
-    get influx(): TestInfluxDB {
-      if (!influx) throw new Error('InfluxDB not started yet: use it inside a test');
-      return influx;
-    },
-    get gateway(): RunningGateway {
-      if (!gateway) throw new Error('gateway not started yet: use it inside a test');
-      return gateway;
-    },
-  };
 }

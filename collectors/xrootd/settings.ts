@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { ConfigError, type Config } from '../../lib/config';
+import { varPaths } from '../../lib/paths';
+
+/**
+ * The [xrootd] section (the collector; its queue_dir is the receiver's too, so they always agree) and
+ * the [xrootd-receiver] section (the receiver, a boot service while the section exists).
+ */
+export interface XrootdSettings {
+  /** Servers queried with `xrdfs HOST:PORT query stats a` (pull mode). */
+  pullServers: string[];
+  pullTimeoutMs: number;
+  /** Site of a server by its report's src (host:port) or its host alone. */
+  sites: Map<string, string>;
+  /** Where the receiver listens for xrd.report packets (push mode). */
+  receiverListen: { host: string; port: number };
+  queueDir: string;
+  /** The receiver drops packets while the queue holds this many (the collector is not consuming). */
+  queueMaxPackets: number;
+}
+
+export const SECTION = 'xrootd';
+export const RECEIVER_SECTION = 'xrootd-receiver';
+
+/** Parses `key=value` items of a list, as in `sites = host:1094=SITE_A, other:1094=SITE_B`. */
+export function pairs(config: Config, section: string, key: string): Map<string, string> {
+  const result = new Map<string, string>();
+  for (const item of config.section(section).list(key, [])) {
+    const at = item.lastIndexOf('=');
+    if (at <= 0 || at === item.length - 1) throw new ConfigError(`${config.file}: [${section}] ${key} items must be name=SITE, got "${item}"`);
+    result.set(item.slice(0, at).trim(), item.slice(at + 1).trim());
+  }
+  return result;
+}
+
+export function xrootdSettings(config: Config): XrootdSettings {
+  const section = config.section(SECTION);
+  const varRoot = varPaths(config.section('paths').string('var', 'var')).root;
+  const pullServers = section.list('pull_servers', []);
+  for (const server of pullServers) {
+    if (!/^[^\s:/]+:\d+$/.test(server)) throw new ConfigError(`${config.file}: [${SECTION}] pull_servers items must be host:port, got "${server}"`);
+  }
+  const receiver = config.section(RECEIVER_SECTION);
+  return {
+    pullServers,
+    pullTimeoutMs: section.duration('pull_timeout', '30s'),
+    sites: pairs(config, SECTION, 'sites'),
+    receiverListen: receiver.hostPort('listen', '0.0.0.0:9931'),
+    queueDir: section.path('queue_dir', path.join(varRoot, 'queue', 'xrootd')),
+    queueMaxPackets: receiver.int('queue_max_packets', 200_000, { min: 1 }),
+  };
+}
+
+/** The site of a server: the config's entry for host:port or for the host, else what the server reports. */
+export function siteOf(sites: Map<string, string>, source: string, reported: string | undefined): string | undefined {
+  return sites.get(source) ?? sites.get(source.replace(/:\d+$/, '')) ?? reported;
+}

@@ -1,0 +1,45 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Config } from '../lib/config';
+import { COLLECTORS_DIR, PROJECT_ROOT } from '../lib/paths';
+import { SchemaRegistry, schemaRegistry } from '../lib/schemas';
+import { loadRules, type ModuleRule } from './rules';
+
+/** The shipped rules, read without schema checks so that every mismatch is listed below at once. */
+function shippedRules(): ModuleRule[] {
+  return loadRules(Config.parse('[status]\n', 'default'), { registry: new SchemaRegistry([]) });
+}
+
+const COLLECTORS = ['host', 'web', 'sql', 'logs', 'hadoop', 'xrootd', 'xrdprobe', 'xrootd-transfers', 'panda'];
+
+test('there is a default rule for every collector of the project', () => {
+  const onDisk = existsSync(COLLECTORS_DIR)
+    ? readdirSync(COLLECTORS_DIR, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory() && ['index.ts', 'index.js'].some((file) => existsSync(path.join(COLLECTORS_DIR, entry.name, file))))
+        .map((entry) => entry.name)
+    : [];
+  const covered = new Set(shippedRules().map((rule) => rule.collector));
+  expect([...new Set([...COLLECTORS, ...onDisk])].filter((collector) => !covered.has(collector))).toEqual([]);
+});
+
+test('every default rule reads a measurement and fields that exist in schemas/', () => {
+  const problems: string[] = [];
+  for (const rule of shippedRules()) {
+    const schema = schemaRegistry().get(rule.producer, rule.type);
+    if (!schema) {
+      problems.push(`[status.module.${rule.module}] measurement ${rule.producer}/${rule.type}: no schemas/${rule.producer}/${rule.type}.json`);
+      continue;
+    }
+    for (const field of rule.fields) if (!(field in schema.fields)) problems.push(`[status.module.${rule.module}] field ${field} is not in schemas/${rule.producer}/${rule.type}.json`);
+    for (const { tag } of rule.where) if (!(tag in schema.tags)) problems.push(`[status.module.${rule.module}] tag ${tag} is not in schemas/${rule.producer}/${rule.type}.json`);
+  }
+  expect(problems).toEqual([]);
+  // And with the schemas, the full start-up check (types against aggregates) passes.
+  expect(() => loadRules(Config.parse('[status]\n', 'default'))).not.toThrow();
+});
+
+test('every default rule links to a dashboard that dashboards/json provides', () => {
+  const folder = path.join(PROJECT_ROOT, 'dashboards', 'json');
+  const uids = new Set(readdirSync(folder).map((file) => (JSON.parse(readFileSync(path.join(folder, file), 'utf8')) as { uid: string }).uid));
+  expect(shippedRules().filter((rule) => !rule.dashboard || !uids.has(rule.dashboard.replace(/^d\//, ''))).map((rule) => `${rule.module}: ${rule.dashboard}`)).toEqual([]);
+});

@@ -1,0 +1,135 @@
+import { Config } from '../lib/config';
+import { SchemaRegistry } from '../lib/schemas';
+import type { Value } from './condition';
+import { evaluateModule, type Heartbeat, type SeriesData } from './evaluate';
+import { loadRules, type ModuleRule } from './rules';
+
+const NOW = Date.UTC(2026, 10, 22, 12, 5);
+const MINUTE = 60e3;
+
+function rule(body: string): ModuleRule {
+  const config = Config.parse(`[status]\ndefault_rules =\n[status.module.m]\nmeasurement = demo/probe\n${body}`, 'test.cfg');
+  return loadRules(config, { registry: new SchemaRegistry([]) })[0];
+}
+
+const WEB = rule(`
+fields = up, latency_ms
+freshness = 30m
+unavailable = latest(up) == 0
+unavailable_reason = {series} down ({matches} failing)
+degraded = mean(latency_ms) > 500
+degraded_reason = {series} slow: {value} ms
+degraded_2 = max(latency_ms) > 5000
+degraded_2_reason = peak {value} ms
+`);
+
+const goodHeartbeat: Heartbeat = { timeMs: NOW - 3 * MINUTE, ok: true, timedOut: false, message: '' };
+
+function series(tags: Record<string, string>, values: Record<string, Value>): SeriesData {
+  return { tags, values: new Map(Object.entries(values)) };
+}
+
+/** Data whose newest point is 5 minutes old. */
+const FRESH = NOW - 5 * MINUTE;
+
+const healthy = (url: string) => series({ url }, { 'latest(up)': 1, 'mean(latency_ms)': 100, 'max(latency_ms)': 200 });
+
+describe('heartbeat', () => {
+  test('no heartbeat from the collector → N/A, even with fresh data', () => {
+    const status = evaluateModule(WEB, { nowMs: NOW, lastDataMs: FRESH, series: [healthy('a')] });
+    expect(status).toMatchObject({ state: 'na', code: 3, reason: 'no heartbeat from collector m in the last 30m' });
+  });
+
+  test('a heartbeat older than heartbeat_freshness → N/A; one just inside counts', () => {
+    const old = { ...goodHeartbeat, timeMs: NOW - 30 * MINUTE };
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: old, lastDataMs: FRESH, series: [healthy('a')] }).state).toBe('na');
+    const recent = { ...goodHeartbeat, timeMs: NOW - 30 * MINUTE + 1 };
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: recent, lastDataMs: FRESH, series: [healthy('a')] }).state).toBe('available');
+  });
+
+  test('the latest heartbeat says failed → unavailable with its message, even with healthy data', () => {
+    const failed = { ...goodHeartbeat, ok: false, message: 'connect ECONNREFUSED' };
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: failed, lastDataMs: FRESH, series: [healthy('a')] })).toMatchObject({
+      state: 'unavailable',
+      code: 2,
+      reason: 'collector m failed: connect ECONNREFUSED',
+      lastDataMs: FRESH,
+    });
+    const timedOut = { ...goodHeartbeat, ok: false, timedOut: true, message: '' };
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: timedOut, series: [] })).toMatchObject({ state: 'unavailable', reason: 'collector m timed out' });
+  });
+
+  test('collector = none skips the heartbeat', () => {
+    const noCollector = { ...WEB, collector: undefined };
+    expect(evaluateModule(noCollector, { nowMs: NOW, lastDataMs: FRESH, series: [healthy('a')] }).state).toBe('available');
+  });
+});
+
+describe('freshness', () => {
+  test('no data → N/A naming the measurement and window', () => {
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, series: [] })).toMatchObject({ state: 'na', reason: 'no data in demo/probe in the last 30m' });
+  });
+
+  test('newest data exactly at the edge of the freshness window is stale; a millisecond later it is fresh', () => {
+    const down = [series({ url: 'a' }, { 'latest(up)': 0 })];
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: NOW - 30 * MINUTE, series: down })).toMatchObject({ state: 'na', lastDataMs: undefined });
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: NOW - 30 * MINUTE + 1, series: down })).toMatchObject({ state: 'unavailable', lastDataMs: NOW - 30 * MINUTE + 1 });
+  });
+
+  test('data from the future (after now) is not counted', () => {
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: NOW + MINUTE, series: [healthy('a')] }).state).toBe('na');
+  });
+
+  test('fresh data without any series in the window (all filtered out) is available', () => {
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [] }).state).toBe('available');
+  });
+});
+
+describe('levels', () => {
+  test('all healthy → available', () => {
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [healthy('a'), healthy('b')] })).toMatchObject({
+      state: 'available',
+      code: 0,
+      reason: 'all checks pass',
+      lastDataMs: FRESH,
+      evaluatedMs: NOW,
+    });
+  });
+
+  test('any series down → unavailable, the reason naming the first and counting all', () => {
+    const down = (url: string) => series({ url }, { 'latest(up)': 0, 'mean(latency_ms)': 900 });
+    const status = evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [healthy('a'), down('z'), down('c')] });
+    expect(status).toMatchObject({ state: 'unavailable', code: 2, reason: 'c down (2 failing)' });
+  });
+
+  test('unavailable wins over degraded; degraded conditions are tried in order', () => {
+    const slow = series({ url: 'a' }, { 'latest(up)': 1, 'mean(latency_ms)': 812.345678, 'max(latency_ms)': 9000 });
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [slow] })).toMatchObject({ state: 'degraded', code: 1, reason: 'a slow: 812.3 ms' });
+    const spiky = series({ url: 'a' }, { 'latest(up)': 1, 'mean(latency_ms)': 100, 'max(latency_ms)': 9000 });
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [spiky] })).toMatchObject({ state: 'degraded', reason: 'peak 9000 ms' });
+    const downAndSlow = series({ url: 'a' }, { 'latest(up)': 0, 'mean(latency_ms)': 900 });
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [downAndSlow] }).state).toBe('unavailable');
+  });
+
+  test('a module without conditions is available while its data is fresh', () => {
+    const plain = rule('fields = up\n');
+    expect(evaluateModule(plain, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [series({}, {})] })).toMatchObject({ state: 'available' });
+  });
+
+  test('series with several tags are named key=value', () => {
+    const disk = rule('fields = used\nunavailable = used > 98\nunavailable_reason = {value}% on {series}\n');
+    const full = series({ mountpoint: '/data', instance: 'n1' }, { 'latest(used)': 99.5 });
+    expect(evaluateModule(disk, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [full] }).reason).toBe('99.5% on instance=n1, mountpoint=/data');
+  });
+});
+
+describe('a rule that throws on odd data', () => {
+  test('marks only its module N/A with the reason', () => {
+    const odd = series({ url: 'a' }, { 'latest(up)': 'yes' });
+    const status = evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [odd] });
+    expect(status).toMatchObject({ state: 'na', code: 3, lastDataMs: FRESH });
+    expect(status.reason).toBe(`rule failed: cannot compare "yes" with 0 in 'latest(up) == 0'`);
+    const other = evaluateModule({ ...WEB, module: 'n', title: 'n' }, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [healthy('a')] });
+    expect(other.state).toBe('available');
+  });
+});

@@ -1,0 +1,125 @@
+import { type AggregateOperand, aggregateKey, evaluateCondition, type Value } from './condition';
+import type { LeveledCondition, ModuleRule } from './rules';
+
+/** The four states of a module, best first. */
+export const MODULE_STATES = ['available', 'degraded', 'unavailable', 'na'] as const;
+export type ModuleState = (typeof MODULE_STATES)[number];
+
+/** Numeric codes as in Nagios/ARGO (OK, WARNING, CRITICAL, UNKNOWN). */
+export const STATE_CODES: Record<ModuleState, number> = { available: 0, degraded: 1, unavailable: 2, na: 3 };
+export const STATE_WORDS: Record<ModuleState, string> = { available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A' };
+
+export function stateOfCode(code: number): ModuleState {
+  return MODULE_STATES.find((state) => STATE_CODES[state] === code) ?? 'na';
+}
+
+/** The latest heartbeat of a collector (monit-collectors/run). */
+export interface Heartbeat {
+  timeMs: number;
+  ok: boolean;
+  timedOut: boolean;
+  message: string;
+}
+
+/** One series of the module's measurement with points in the rule's window: its tags and the aggregates the rule reads. */
+export interface SeriesData {
+  tags: Record<string, string>;
+  /** Keyed by aggregateKey(), e.g. "max(used_percent)". */
+  values: Map<string, Value>;
+}
+
+export interface ModuleStatus {
+  module: string;
+  title: string;
+  state: ModuleState;
+  code: number;
+  reason: string;
+  /** Time of the newest data point the decision saw. */
+  lastDataMs?: number;
+  evaluatedMs: number;
+}
+
+export interface EvaluationInput {
+  nowMs: number;
+  heartbeat?: Heartbeat;
+  /** Time of the newest point of the measurement (with the rule's `where`); undefined when none. */
+  lastDataMs?: number;
+  series: SeriesData[];
+}
+
+export function moduleStatus(rule: Pick<ModuleRule, 'module' | 'title'>, state: ModuleState, reason: string, nowMs: number, lastDataMs?: number): ModuleStatus {
+  return { module: rule.module, title: rule.title, state, code: STATE_CODES[state], reason, lastDataMs, evaluatedMs: nowMs };
+}
+
+/** "30m", "2h", "7d": durations in reasons. */
+export function formatDuration(ms: number): string {
+  const units: Array<[string, number]> = [['d', 86400e3], ['h', 3600e3], ['m', 60e3], ['s', 1e3]];
+  for (const [unit, size] of units) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return ms >= 60e3 ? `${Math.round(ms / 60e3)}m` : `${Math.round(ms / 1e3)}s`;
+}
+
+function formatValue(value: Value): string {
+  if (typeof value === 'number') return String(Number.isInteger(value) ? value : Number(value.toPrecision(4)));
+  return value === null ? 'no value' : String(value);
+}
+
+export function describeSeries(tags: Record<string, string>): string {
+  const entries = Object.entries(tags).sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length === 0) return 'the measurement';
+  if (entries.length === 1) return entries[0][1];
+  return entries.map(([key, value]) => `${key}=${value}`).join(', ');
+}
+
+/** The first condition of a level that holds for at least one series, with its filled-in reason. */
+function firstHolding(conditions: LeveledCondition[], series: SeriesData[]): string | undefined {
+  for (const leveled of conditions) {
+    let first: { series: SeriesData; value: Value } | undefined;
+    let matches = 0;
+    for (const one of series) {
+      const read = (operand: AggregateOperand): Value => one.values.get(aggregateKey(operand)) ?? null;
+      const result = evaluateCondition(leveled.condition, read);
+      if (!result.holds) continue;
+      matches++;
+      first ??= { series: one, value: result.witness?.value ?? null };
+    }
+    if (first) {
+      const found = first;
+      return leveled.reason.replace(/\{(value|series|matches)\}/g, (_, name: string) =>
+        name === 'value' ? formatValue(found.value) : name === 'series' ? describeSeries(found.series.tags) : String(matches),
+      );
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Decides one module's state, in this order: no fresh heartbeat from its collector → N/A; the latest
+ * heartbeat failed → unavailable; no data within the freshness window → N/A; an unavailable condition
+ * holds for any series → unavailable; a degraded one → degraded; else available.
+ * A rule that cannot be applied to the data makes only this module N/A, with the reason.
+ */
+export function evaluateModule(rule: ModuleRule, input: EvaluationInput): ModuleStatus {
+  const { nowMs, heartbeat } = input;
+  if (rule.collector) {
+    if (!heartbeat || heartbeat.timeMs <= nowMs - rule.heartbeatFreshnessMs) {
+      return moduleStatus(rule, 'na', `no heartbeat from collector ${rule.collector} in the last ${formatDuration(rule.heartbeatFreshnessMs)}`, nowMs);
+    }
+  }
+  const fresh = input.lastDataMs !== undefined && input.lastDataMs > nowMs - rule.freshnessMs && input.lastDataMs <= nowMs;
+  const lastDataMs = fresh ? input.lastDataMs : undefined;
+  if (rule.collector && heartbeat && !heartbeat.ok) {
+    const why = heartbeat.timedOut ? 'timed out' : 'failed';
+    return moduleStatus(rule, 'unavailable', `collector ${rule.collector} ${why}${heartbeat.message ? `: ${heartbeat.message}` : ''}`, nowMs, lastDataMs);
+  }
+  if (!fresh) return moduleStatus(rule, 'na', `no data in ${rule.producer}/${rule.type} in the last ${formatDuration(rule.freshnessMs)}`, nowMs);
+  const live = [...input.series].sort((a, b) => describeSeries(a.tags).localeCompare(describeSeries(b.tags)));
+  try {
+    const unavailable = firstHolding(rule.unavailable, live);
+    if (unavailable !== undefined) return moduleStatus(rule, 'unavailable', unavailable, nowMs, lastDataMs);
+    const degraded = firstHolding(rule.degraded, live);
+    if (degraded !== undefined) return moduleStatus(rule, 'degraded', degraded, nowMs, lastDataMs);
+  } catch (error) {
+    return moduleStatus(rule, 'na', `rule failed: ${(error as Error).message}`, nowMs, lastDataMs);
+  }
+  return moduleStatus(rule, 'available', 'all checks pass', nowMs, lastDataMs);
+}

@@ -1,0 +1,116 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import type { Config } from '../lib/config';
+import type { DocumentFactory } from '../lib/document';
+import { type InfluxClient, InfluxError } from '../lib/influxdb';
+import type { Logger } from '../lib/log';
+import type { MonitDocument } from '../lib/types';
+import { evaluateModule, moduleStatus, type ModuleStatus, STATE_WORDS } from './evaluate';
+import { renderStatusJson, renderStatusPage } from './page';
+import { readHeartbeats, readModuleData } from './query';
+import { loadStatusSettings, type StatusSettings } from './settings';
+import { loadStatusSnapshot, STATUS_PRODUCER, STATUS_TYPE, type StatusSnapshot } from './snapshot';
+import { describeTransition, postTransition, recordTransitions, type Transition } from './transitions';
+
+export interface StatusRunOptions {
+  config: Config;
+  influxdb: InfluxClient;
+  /** Stamps the status documents with the run's slot. */
+  documents: DocumentFactory;
+  log: Logger;
+  /** Where the previous states are kept, for transitions (var/state/status). */
+  stateDir: string;
+  signal?: AbortSignal;
+  /** The time the rules look back from; default: now, or the end of the slot for a past slot. */
+  nowMs?: number;
+  /** Already loaded settings (the runner may load them at start-up). */
+  settings?: StatusSettings;
+  /** Records a problem that does not stop the run (webhook failure, unwritable page). */
+  problem?: (message: string) => void;
+  /** Only compute the documents: no transitions recorded, no webhook, no page written. */
+  dryRun?: boolean;
+}
+
+export interface StatusRunResult {
+  /** One monit-collectors/status document per module, for the runner to send. */
+  documents: MonitDocument[];
+  statuses: ModuleStatus[];
+  transitions: Transition[];
+  snapshot: StatusSnapshot;
+}
+
+/** InfluxDB down makes every module look N/A: that is the job failing, not the modules. */
+function isUnreachable(error: unknown): boolean {
+  return error instanceof InfluxError && error.unreachable;
+}
+
+/** Decides every module's state at `nowMs` from the data in InfluxDB. */
+export async function evaluateModules(influxdb: InfluxClient, settings: StatusSettings, nowMs: number): Promise<ModuleStatus[]> {
+  const oldestHeartbeatMs = nowMs - Math.max(0, ...settings.rules.map((rule) => rule.heartbeatFreshnessMs));
+  const heartbeats = await readHeartbeats(influxdb, oldestHeartbeatMs, nowMs, settings.retentionPolicy);
+  const limit = pLimit(4);
+  return Promise.all(
+    settings.rules.map((rule) =>
+      limit(async () => {
+        try {
+          const data = await readModuleData(influxdb, rule, nowMs, settings.retentionPolicy);
+          return evaluateModule(rule, { nowMs, heartbeat: rule.collector ? heartbeats.get(rule.collector) : undefined, ...data });
+        } catch (error) {
+          if (isUnreachable(error)) throw error;
+          return moduleStatus(rule, 'na', `rule failed: ${(error as Error).message}`, nowMs);
+        }
+      }),
+    ),
+  );
+}
+
+function writeAtomically(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * The `status` job: evaluates every module, logs transitions (and POSTs them to the webhook), writes
+ * the static page and status.json, and returns the status documents for the runner to send. For a
+ * past slot (backfill) it only returns the documents.
+ */
+export async function runStatus(options: StatusRunOptions): Promise<StatusRunResult> {
+  const settings = options.settings ?? loadStatusSettings(options.config);
+  const slotMs = options.documents.slotMs;
+  const nowMs = options.nowMs ?? Math.min(Date.now(), slotMs + settings.periodMs);
+  const problem = options.problem ?? ((message: string) => options.log.error(message));
+
+  // A past slot (./run.sh status --timestamp): only its documents; transitions and the page are about now.
+  const backfill = options.nowMs === undefined && slotMs + settings.periodMs <= Date.now();
+  const sideEffects = !backfill && !options.dryRun;
+  const statuses = await evaluateModules(options.influxdb, settings, nowMs);
+  const documents = statuses.map((status) =>
+    options.documents.build(STATUS_PRODUCER, STATUS_TYPE, { module: status.module }, { status: status.state, code: status.code, reason: status.reason, last_data_ms: status.lastDataMs }),
+  );
+  for (const status of statuses) options.log.debug(`${status.module}: ${status.state} (${status.reason})`);
+
+  const { transitions, firstSeen } = sideEffects ? recordTransitions(options.stateDir, statuses, slotMs) : { transitions: [], firstSeen: [] };
+  for (const status of firstSeen) options.log.info(`first state ${status.title}: ${STATE_WORDS[status.state]} (${status.reason})`);
+  for (const transition of transitions) {
+    options.log.info(`transition ${describeTransition(transition)}`);
+    if (!settings.webhookUrl) continue;
+    try {
+      await postTransition(settings.webhookUrl, transition, settings.webhookTimeoutMs, options.signal);
+    } catch (error) {
+      problem(`webhook [status] webhook_url: ${(error as Error).message}`);
+    }
+  }
+
+  const snapshot = await loadStatusSnapshot(options.influxdb, settings, { nowMs, pending: { slotMs, statuses } });
+  if (sideEffects) {
+    try {
+      if (settings.htmlFile) writeAtomically(settings.htmlFile, renderStatusPage(snapshot));
+      if (settings.jsonFile) writeAtomically(settings.jsonFile, renderStatusJson(snapshot));
+    } catch (error) {
+      problem(`cannot write the status page: ${(error as Error).message}`);
+    }
+  }
+  return { documents, statuses, transitions, snapshot };
+}

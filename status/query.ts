@@ -1,0 +1,148 @@
+import { databaseFor } from '../lib/interpret';
+import { HEARTBEAT_PRODUCER, HEARTBEAT_TYPE } from '../lib/jobRunner';
+import { type InfluxClient, InfluxError, type Series } from '../lib/influxdb';
+import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influxql';
+import { type AggregateFunction, aggregateKey, type Condition, conditionAggregates, type Operand, RuleEvaluationError, type Value } from './condition';
+import type { Heartbeat, SeriesData } from './evaluate';
+import type { ModuleRule } from './rules';
+
+
+/** InfluxQL's name for each aggregate; delta is last − first, computed here. */
+const INFLUX_FUNCTIONS: Record<Exclude<AggregateFunction, 'delta'>, string> = {
+  latest: 'last',
+  first: 'first',
+  mean: 'mean',
+  min: 'min',
+  max: 'max',
+  sum: 'sum',
+  count: 'count',
+};
+
+/** A missing database only means nobody wrote there yet: no data, not a failure. */
+function isMissingDatabase(error: unknown): boolean {
+  return error instanceof InfluxError && /database not found/i.test(error.message);
+}
+
+function timeRange(fromMs: number, toMs: number): string {
+  return `time > ${timeLiteral(fromMs)} AND time <= ${timeLiteral(toMs)}`;
+}
+
+/** Tags of a GROUP BY * series, without the empty values InfluxDB reports for absent tag keys. */
+function presentTags(series: Series): Record<string, string> {
+  return Object.fromEntries(Object.entries(series.tags ?? {}).filter(([, value]) => value !== ''));
+}
+
+function scalar(value: unknown): Value {
+  return typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' ? value : null;
+}
+
+/** The latest heartbeat of every job seen in (sinceMs, nowMs]. */
+export async function readHeartbeats(influxdb: InfluxClient, sinceMs: number, nowMs: number, retentionPolicy: string): Promise<Map<string, Heartbeat>> {
+  const query =
+    `SELECT "ok", "timed_out", "message" FROM ${qualifiedMeasurement(databaseFor(HEARTBEAT_PRODUCER), retentionPolicy, HEARTBEAT_TYPE)} ` +
+    `WHERE ${timeRange(sinceMs, nowMs)} GROUP BY "job" ORDER BY time DESC LIMIT 1`;
+  let series: Series[];
+  try {
+    [series = []] = await influxdb.query(query);
+  } catch (error) {
+    if (isMissingDatabase(error)) return new Map();
+    throw error;
+  }
+  const heartbeats = new Map<string, Heartbeat>();
+  for (const one of series) {
+    const row = Object.fromEntries(one.columns.map((column, index) => [column, one.values[0]?.[index]]));
+    heartbeats.set(one.tags?.job ?? '', {
+      timeMs: Number(row.time),
+      ok: row.ok === true,
+      timedOut: row.timed_out === true,
+      message: typeof row.message === 'string' ? row.message : '',
+    });
+  }
+  return heartbeats;
+}
+
+/** A prefilter condition as an InfluxQL WHERE expression; every value is quoted or a checked literal. */
+export function prefilterClause(condition: Condition): string {
+  switch (condition.kind) {
+    case 'compare': {
+      const operand = (side: Operand): string => {
+        if (side.kind === 'aggregate') return quoteIdentifier(side.field);
+        if (typeof side.value === 'string') return quoteString(side.value);
+        if (typeof side.value === 'boolean') return side.value ? 'true' : 'false';
+        if (!Number.isFinite(side.value)) throw new Error(`not a finite number: ${side.value}`);
+        return String(side.value);
+      };
+      const comparator = condition.comparator === '==' ? '=' : condition.comparator;
+      return `${operand(condition.left)} ${comparator} ${operand(condition.right)}`;
+    }
+    case 'and':
+    case 'or':
+      return `(${condition.items.map(prefilterClause).join(` ${condition.kind.toUpperCase()} `)})`;
+    case 'not':
+      throw new Error('a prefilter cannot use not');
+  }
+}
+
+export interface ModuleData {
+  /** Time of the newest point within the freshness window (the rule's `where` applies, its prefilter does not). */
+  lastDataMs?: number;
+  /** The series with points in the rule's window (after the prefilter), with the aggregates the conditions read. */
+  series: SeriesData[];
+}
+
+/**
+ * What a module's rule reads, in two statements aggregated in InfluxDB: the time of
+ * the newest point (no GROUP BY, so cheap even for many series), and per series the aggregates its
+ * conditions read over the window.
+ */
+export async function readModuleData(influxdb: InfluxClient, rule: ModuleRule, nowMs: number, retentionPolicy: string): Promise<ModuleData> {
+  const from = qualifiedMeasurement(databaseFor(rule.producer), retentionPolicy, rule.type);
+  const filter = rule.where.map(({ tag, value }) => ` AND ${quoteIdentifier(tag)} = ${quoteString(value)}`).join('');
+  const operands = [...rule.unavailable, ...rule.degraded].flatMap((leveled) => conditionAggregates(leveled.condition));
+  const columns = new Map<string, string>();
+  for (const operand of operands) {
+    const needed: Array<Exclude<AggregateFunction, 'delta'>> = operand.function === 'delta' ? ['latest', 'first'] : [operand.function];
+    for (const fn of needed) columns.set(`${INFLUX_FUNCTIONS[fn]}_${operand.field}`, `${INFLUX_FUNCTIONS[fn]}(${quoteIdentifier(operand.field)})`);
+  }
+  // A single selector without GROUP BY returns the time of the point it selects.
+  const newestStatement = `SELECT last(${quoteIdentifier(rule.fields[0])}) FROM ${from} WHERE ${timeRange(nowMs - rule.freshnessMs, nowMs)}${filter}`;
+  let aggregateStatement: string | undefined;
+  if (columns.size) {
+    const select = [...columns].map(([alias, expression]) => `${expression} AS ${quoteIdentifier(alias)}`).join(', ');
+    const prefilter = rule.prefilter ? ` AND ${prefilterClause(rule.prefilter)}` : '';
+    aggregateStatement = `SELECT ${select} FROM ${from} WHERE ${timeRange(nowMs - rule.windowMs, nowMs)}${filter}${prefilter} GROUP BY *`;
+  }
+  let newest: Series[];
+  let aggregated: Series[];
+  try {
+    // One request per statement: to several, InfluxDB 1.6 answers a missing database with "not executed".
+    const [newestResult, aggregatedResult] = await Promise.all([
+      influxdb.query(newestStatement),
+      aggregateStatement ? influxdb.query(aggregateStatement) : Promise.resolve([]),
+    ]);
+    newest = newestResult[0] ?? [];
+    aggregated = aggregatedResult[0] ?? [];
+  } catch (error) {
+    if (isMissingDatabase(error)) return { series: [] };
+    throw error;
+  }
+  const newestTime = newest[0]?.values[0]?.[0];
+  const series = aggregated.map((one): SeriesData => {
+    const row = Object.fromEntries(one.columns.map((column, index) => [column, one.values[0]?.[index]]));
+    const values = new Map<string, Value>();
+    for (const operand of operands) {
+      const read = (fn: Exclude<AggregateFunction, 'delta'>): Value => scalar(row[`${INFLUX_FUNCTIONS[fn]}_${operand.field}`]);
+      let value: Value;
+      if (operand.function === 'delta') {
+        const last = read('latest');
+        const first = read('first');
+        if (last === null || first === null) value = null;
+        else if (typeof last === 'number' && typeof first === 'number') value = last - first;
+        else throw new RuleEvaluationError(`delta(${operand.field}) needs numbers, got ${JSON.stringify(first)} and ${JSON.stringify(last)}`);
+      } else value = read(operand.function);
+      values.set(aggregateKey(operand), value);
+    }
+    return { tags: presentTags(one), values };
+  });
+  return { lastDataMs: typeof newestTime === 'number' ? newestTime : undefined, series };
+}

@@ -1,0 +1,234 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Config } from '../lib/config';
+import { PROJECT_ROOT } from '../lib/paths';
+import { SchemaRegistry } from '../lib/schemas';
+import type { TypeSchema } from '../lib/types';
+import { findKeyLine, loadRules, RuleError } from './rules';
+
+const probeSchema: TypeSchema = {
+  producer: 'demo',
+  type: 'probe',
+  description: 'test schema',
+  tags: { url: { description: 'u' } },
+  fields: {
+    up: { type: 'int', unit: '1', description: 'u', downsample: 'last' },
+    latency_ms: { type: 'float', unit: 'ms', description: 'l', downsample: 'mean' },
+    error: { type: 'string', unit: '', description: 'e', downsample: 'last' },
+    healthy: { type: 'bool', unit: '', description: 'h', downsample: 'last' },
+  },
+};
+const registry = new SchemaRegistry([probeSchema]);
+
+function tempDir(): string {
+  const base = path.join(PROJECT_ROOT, 'var', 'test');
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(path.join(base, 'status-rules-'));
+}
+
+/** Writes the config (and an optional defaults file) to disk, so errors can name lines. */
+function load(configText: string, defaultsText?: string) {
+  const dir = tempDir();
+  let text = configText;
+  if (defaultsText !== undefined) {
+    writeFileSync(path.join(dir, 'defaults.cfg'), defaultsText);
+    text = `[status]\ndefault_rules = ${path.join(dir, 'defaults.cfg')}\n${configText}`;
+  } else text = `[status]\ndefault_rules =\n${configText}`;
+  const file = path.join(dir, 'config.cfg');
+  writeFileSync(file, text);
+  return { rules: loadRules(Config.load(file), { registry }), file, dir };
+}
+
+function loadError(configText: string, defaultsText?: string): RuleError {
+  try {
+    load(configText, defaultsText);
+  } catch (error) {
+    if (error instanceof RuleError) return error;
+    throw error;
+  }
+  throw new Error('expected a RuleError');
+}
+
+const WEB = `
+[status.module.web]
+measurement = demo/probe
+fields = up, latency_ms
+unavailable = latest(up) == 0
+unavailable_reason = {series} down
+degraded = mean(latency_ms) > 500
+degraded_reason = slow
+`;
+
+describe('loading rules', () => {
+  test('a module section becomes a rule with its defaults', () => {
+    const { rules } = load(WEB);
+    expect(rules).toHaveLength(1);
+    const [rule] = rules;
+    expect(rule).toMatchObject({
+      module: 'web',
+      title: 'web',
+      collector: 'web',
+      producer: 'demo',
+      type: 'probe',
+      fields: ['up', 'latency_ms'],
+      where: [],
+      freshnessMs: 30 * 60e3,
+      windowMs: 30 * 60e3,
+      heartbeatFreshnessMs: 30 * 60e3,
+    });
+    expect(rule.unavailable.map((c) => [c.key, c.text, c.reason])).toEqual([['unavailable', 'latest(up) == 0', '{series} down']]);
+    expect(rule.degraded.map((c) => [c.key, c.reason])).toEqual([['degraded', 'slow']]);
+  });
+
+  test('every key is read: title, collector, where, freshness, window, heartbeat, dashboard, numbered levels', () => {
+    const { rules } = load(`
+[status]
+freshness = 20m
+[status.module.api]
+title = The API
+collector = web
+heartbeat_freshness = 1h
+measurement = demo/probe
+fields = up, latency_ms
+where = url=https://a.example/x?y=1, url=b
+freshness = 15m
+window = 2h
+degraded_10 = latest(up) == 3
+degraded_10_reason = ten
+degraded_2 = latest(up) == 2
+degraded_2_reason = two
+degraded = latest(up) == 1
+degraded_reason = one
+dashboard = d/api
+[status.module.other]
+collector = none
+measurement = demo/probe
+fields = up
+`);
+    const api = rules.find((rule) => rule.module === 'api');
+    expect(api).toMatchObject({
+      title: 'The API',
+      collector: 'web',
+      heartbeatFreshnessMs: 3600e3,
+      where: [
+        { tag: 'url', value: 'https://a.example/x?y=1' },
+        { tag: 'url', value: 'b' },
+      ],
+      freshnessMs: 15 * 60e3,
+      windowMs: 2 * 3600e3,
+      dashboard: 'd/api',
+    });
+    expect(api?.degraded.map((c) => c.key)).toEqual(['degraded', 'degraded_2', 'degraded_10']);
+    const other = rules.find((rule) => rule.module === 'other');
+    expect(other?.collector).toBeUndefined();
+    expect(other?.freshnessMs).toBe(20 * 60e3);
+    expect(other?.unavailable).toEqual([]);
+    expect(other?.prefilter).toBeUndefined();
+  });
+
+  test('a prefilter is parsed like a condition', () => {
+    const { rules } = load(`[status.module.web]\nmeasurement = demo/probe\nfields = up, healthy, error\nprefilter = healthy == false or (up < 1 and error != "x")\n`);
+    expect(rules[0].prefilter?.kind).toBe('or');
+  });
+
+  test('config overrides the default rules key by key, adds modules and drops one with enabled = false', () => {
+    const defaults = `${WEB}
+[status.module.gone]
+measurement = demo/probe
+fields = up
+`;
+    const { rules } = load(
+      `
+[status.module.web]
+degraded = mean(latency_ms) > 900
+[status.module.gone]
+enabled = false
+[status.module.extra]
+measurement = demo/probe
+fields = up
+`,
+      defaults,
+    );
+    expect(rules.map((rule) => rule.module).sort()).toEqual(['extra', 'web']);
+    const web = rules.find((rule) => rule.module === 'web');
+    expect(web?.degraded[0].text).toBe('mean(latency_ms) > 900');
+    expect(web?.degraded[0].reason).toBe('slow');
+    expect(web?.unavailable[0].text).toBe('latest(up) == 0');
+  });
+
+  test('the shipped default rules file is used when [status] default_rules is absent', () => {
+    const config = Config.parse('[status]\n', 'inline.cfg');
+    // Only the structure matters here; default-rules.test.ts checks them against schemas/.
+    const rules = loadRules(config, { registry: new SchemaRegistry([]) });
+    expect(rules.map((rule) => rule.module)).toEqual(expect.arrayContaining(['host', 'web', 'sql', 'logs', 'hadoop', 'xrootd', 'xrdprobe', 'xrootd-transfers', 'panda']));
+  });
+});
+
+describe('an invalid rule fails at start-up, naming the module and the line', () => {
+  test.each([
+    [`degraded = mean(latency_ms) >\ndegraded_reason = x`, 'degraded', 'expected a field'],
+    [`degraded = median(latency_ms) > 1\ndegraded_reason = x`, 'degraded', "unknown function 'median'"],
+    [`degraded = mean(latency) > 1\ndegraded_reason = x`, 'degraded', "reads 'latency', which is not listed in fields"],
+    [`degraded = mean(up) > 1`, 'degraded', 'has no degraded_reason'],
+    [`degraded_reason = orphan`, 'degraded_reason', 'is a reason without its condition'],
+    [`degraded = up == 1\ndegraded_reason = {valeu}`, 'degraded_reason', 'unknown placeholder {valeu}'],
+    [`degradd = up == 1`, 'degradd', 'unknown key'],
+    [`freshness = soon`, 'freshness', 'expected a duration'],
+    [`where = url`, 'where', "'url' must be tag=value"],
+    [`enabled = maybe`, 'enabled', 'must be true or false, got "maybe"'],
+    [`where = site=x`, 'where', "'site' is not a tag of schemas/demo/probe.json"],
+  ])('%p → key %s: %s', (extra, key, message) => {
+    const text = `[status.module.web]\nmeasurement = demo/probe\nfields = up, latency_ms\n${extra}\n`;
+    const error = loadError(text);
+    const line = text.split('\n').findIndex((l) => l.startsWith(`${key} =`)) + 1 + 2; // two [status] lines first
+    expect(error.message).toMatch(new RegExp(`config\\.cfg:${line}: \\[status\\.module\\.web\\] ${key}: `));
+    expect(error.message).toContain(message);
+  });
+
+  test.each([
+    ['prefilter = not up == 1', "'not' cannot be used in a prefilter"],
+    ['prefilter = max(up) > 1', 'a prefilter reads raw values, not max()'],
+    ['prefilter = up > latency_ms', 'must compare a field with a number'],
+    ['prefilter = healthy == 1', 'compares the bool field healthy with 1'],
+    ['prefilter = error == 3', 'compares the string field error with 3'],
+    ['prefilter = up >', 'expected a field'],
+  ])('prefilter: %p → %s', (line, message) => {
+    const error = loadError(`[status.module.web]\nmeasurement = demo/probe\nfields = up, latency_ms, healthy, error\n${line}\n`);
+    expect(error.message).toMatch(/config\.cfg:6: \[status\.module\.web\] prefilter: /);
+    expect(error.message).toContain(message);
+  });
+
+  test('fields that are not in the schema', () => {
+    const error = loadError(`[status.module.web]\nmeasurement = demo/probe\nfields = up, uptime\n`);
+    expect(error.message).toMatch(/config\.cfg:5: \[status\.module\.web\] fields: 'uptime' is not a field of schemas\/demo\/probe\.json/);
+  });
+
+  test('aggregates that InfluxDB cannot apply to the field type', () => {
+    const error = loadError(`[status.module.web]\nmeasurement = demo/probe\nfields = error, healthy\ndegraded = mean(healthy) > 0\ndegraded_reason = x\n`);
+    expect(error.message).toContain('degraded: mean(healthy) does not apply to a bool field');
+    const text = loadError(`[status.module.web]\nmeasurement = demo/probe\nfields = error\ndegraded = max(error) == "x"\ndegraded_reason = x\n`);
+    expect(text.message).toContain('max(error) does not apply to a string field');
+  });
+
+  test('a missing or malformed measurement', () => {
+    expect(loadError(`[status.module.web]\nfields = up\n`).message).toContain('[status.module.web] measurement: is missing');
+    expect(loadError(`[status.module.web]\nmeasurement = probe\nfields = up\n`).message).toMatch(/config\.cfg:4: .*must be producer\/type/);
+  });
+
+  test('an error in the defaults file names that file and line', () => {
+    const error = loadError('', `; comment\n[status.module.web]\nmeasurement = demo/probe\nfields = up\ndegraded = up >> 1\ndegraded_reason = x\n`);
+    expect(error.message).toMatch(/defaults\.cfg:5: \[status\.module\.web\] degraded: expected a field/);
+  });
+
+  test('a measurement without schema is accepted (unknown producers are allowed by the gateway)', () => {
+    const { rules } = load(`[status.module.custom]\nmeasurement = elsewhere/thing\nfields = anything\ndegraded = anything > 1\ndegraded_reason = x\n`);
+    expect(rules[0].producer).toBe('elsewhere');
+  });
+});
+
+test('findKeyLine finds a key in its section only', () => {
+  const text = '[a]\nx = 1\n[b]\n  x=2\ny = 3\n';
+  expect(findKeyLine(text, 'a', 'x')).toBe(2);
+  expect(findKeyLine(text, 'b', 'x')).toBe(4);
+  expect(findKeyLine(text, 'b', 'z')).toBeUndefined();
+});

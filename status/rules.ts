@@ -1,0 +1,287 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Config, ConfigError } from '../lib/config';
+import { PROJECT_ROOT } from '../lib/paths';
+import { type SchemaRegistry, schemaRegistry } from '../lib/schemas';
+import { parseDuration } from '../lib/slot';
+import type { FieldType } from '../lib/types';
+import { type AggregateFunction, type Condition, conditionAggregates, ConditionSyntaxError, parseCondition } from './condition';
+
+/** One condition of a level, with the reason shown when it holds. */
+export interface LeveledCondition {
+  /** The config key it came from, e.g. `degraded_2`. */
+  key: string;
+  text: string;
+  condition: Condition;
+  /** May contain {value}, {series} and {matches}. */
+  reason: string;
+}
+
+/** How one module's status is decided. See status/README.md for every key. */
+export interface ModuleRule {
+  module: string;
+  title: string;
+  /** The job whose heartbeat (monit-collectors/run, tag job) gates the module; undefined: no heartbeat check. */
+  collector?: string;
+  heartbeatFreshnessMs: number;
+  producer: string;
+  type: string;
+  fields: string[];
+  /** Exact tag matches that select the series the module looks at. */
+  where: Array<{ tag: string; value: string }>;
+  /**
+   * Field comparisons done by InfluxDB before any aggregate: points that fail it are not read by the
+   * conditions (freshness still sees every point). For measurements with very many series.
+   */
+  prefilter?: Condition;
+  /** No data newer than this: N/A. */
+  freshnessMs: number;
+  /** Aggregates (mean, max, ...) are taken over this recent window. */
+  windowMs: number;
+  unavailable: LeveledCondition[];
+  degraded: LeveledCondition[];
+  /** Path of its Grafana dashboard below [status] grafana_url, e.g. d/monit-web. */
+  dashboard?: string;
+}
+
+/** A rule that cannot work: names the file, line, module and key. */
+export class RuleError extends ConfigError {
+  override name = 'RuleError';
+}
+
+const LEVEL_KEY = /^(unavailable|degraded)(_\d+)?$/;
+const KNOWN_KEYS = new Set(['title', 'collector', 'heartbeat_freshness', 'measurement', 'fields', 'where', 'prefilter', 'freshness', 'window', 'dashboard', 'enabled']);
+const PLACEHOLDERS = new Set(['value', 'series', 'matches']);
+/** Functions InfluxDB can apply to each field type. */
+const FUNCTIONS_FOR_TYPE: Record<FieldType, AggregateFunction[]> = {
+  int: ['latest', 'first', 'mean', 'min', 'max', 'sum', 'count', 'delta'],
+  float: ['latest', 'first', 'mean', 'min', 'max', 'sum', 'count', 'delta'],
+  bool: ['latest', 'first', 'count'],
+  string: ['latest', 'first', 'count'],
+};
+
+/**
+ * Why a condition cannot be a prefilter (InfluxQL WHERE on raw values), or undefined: only bare fields
+ * compared with a literal of their type, joined with and/or (InfluxQL has no `not`).
+ */
+function prefilterProblem(condition: Condition, fields: string[], types: Record<string, { type: FieldType }> | undefined): string | undefined {
+  if (condition.kind === 'not') return "'not' cannot be used in a prefilter (write the opposite comparison)";
+  if (condition.kind !== 'compare') {
+    for (const item of condition.items) {
+      const problem = prefilterProblem(item, fields, types);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  const field = [condition.left, condition.right].find((operand) => operand.kind === 'aggregate');
+  const literal = [condition.left, condition.right].find((operand) => operand.kind === 'literal');
+  if (!field || field.kind !== 'aggregate' || !literal || literal.kind !== 'literal') return `'${condition.text}' must compare a field with a number, "text" or true/false`;
+  if (field.function !== 'latest') return `'${condition.text}': a prefilter reads raw values, not ${field.function}()`;
+  if (!fields.includes(field.field)) return `reads '${field.field}', which is not listed in fields (${fields.join(', ')})`;
+  const declared = types?.[field.field]?.type;
+  const literalType = typeof literal.value === 'number' ? ['int', 'float'] : typeof literal.value === 'boolean' ? ['bool'] : ['string'];
+  if (declared && !literalType.includes(declared)) return `'${condition.text}' compares the ${declared} field ${field.field} with ${JSON.stringify(literal.value)}`;
+  return undefined;
+}
+
+/** A key's value and where it was written, so an error can point at the line. */
+interface SourcedValue {
+  value: string;
+  file: string;
+  line?: number;
+}
+
+/** The 1-based line of `key` in `[section]` of an ini text, or undefined. */
+export function findKeyLine(text: string, section: string, key: string): number | undefined {
+  let current = '';
+  const lines = text.split(/\r?\n/);
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index].trim();
+    const header = /^\[(.*)\]$/.exec(line);
+    if (header) current = header[1].trim();
+    else if (current === section && new RegExp(`^${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*=`).test(line)) return index + 1;
+  }
+  return undefined;
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The [status.module.*] sections of one ini file, with line numbers. */
+function moduleSections(config: Config, text: string | undefined): Map<string, Map<string, SourcedValue>> {
+  const modules = new Map<string, Map<string, SourcedValue>>();
+  for (const section of config.sectionsUnder('status.module')) {
+    const module = section.name.slice('status.module.'.length);
+    const values = new Map<string, SourcedValue>();
+    for (const [key, value] of section.entries()) {
+      values.set(key, { value, file: config.file, line: text === undefined ? undefined : findKeyLine(text, section.name, key) });
+    }
+    modules.set(module, values);
+  }
+  return modules;
+}
+
+export interface RuleDefaults {
+  freshnessMs: number;
+  heartbeatFreshnessMs: number;
+}
+
+/** Builds and checks one module's rule; every problem names the module, the key and its line. */
+export function buildRule(module: string, values: Map<string, SourcedValue>, defaults: RuleDefaults, registry: SchemaRegistry): ModuleRule {
+  const fail = (key: string, message: string): never => {
+    const source = values.get(key);
+    const where = source ? `${source.file}${source.line ? `:${source.line}` : ''}` : values.values().next().value?.file ?? 'config';
+    throw new RuleError(`${where}: [status.module.${module}] ${key}: ${message}`);
+  };
+  if (!/^[A-Za-z0-9_.-]+$/.test(module)) fail('measurement', `module name '${module}' may hold only letters, digits, '_', '.' and '-'`);
+  const get = (key: string): string | undefined => {
+    const value = values.get(key)?.value.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const duration = (key: string, fallback: number): number => {
+    const text = get(key);
+    if (text === undefined) return fallback;
+    try {
+      return parseDuration(text);
+    } catch (error) {
+      return fail(key, (error as Error).message);
+    }
+  };
+  for (const key of values.keys()) {
+    const base = key.replace(/_reason$/, '');
+    if (!KNOWN_KEYS.has(key) && !LEVEL_KEY.test(base)) fail(key, `unknown key (known: ${[...KNOWN_KEYS].join(', ')}, unavailable[_N], degraded[_N] and their _reason)`);
+  }
+
+  const measurement = get('measurement') ?? fail('measurement', 'is missing: give producer/type, e.g. web/probe');
+  const measurementMatch = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(measurement);
+  if (!measurementMatch) fail('measurement', `must be producer/type such as web/probe, got "${measurement}"`);
+  const [, producer, type] = measurementMatch as RegExpExecArray;
+  const schema = registry.get(producer, type);
+
+  const fields = (get('fields') ?? fail('fields', 'is missing: list the fields the rule reads')).split(',').map((field) => field.trim()).filter(Boolean);
+  if (fields.length === 0) fail('fields', 'lists no field');
+  for (const field of fields) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(field)) fail('fields', `'${field}' is not a field name`);
+    if (schema && !(field in schema.fields)) fail('fields', `'${field}' is not a field of schemas/${producer}/${type}.json (known: ${Object.keys(schema.fields).join(', ')})`);
+  }
+
+  const where = (get('where') ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const equals = item.indexOf('=');
+      if (equals <= 0) return fail('where', `'${item}' must be tag=value`);
+      const tag = item.slice(0, equals).trim();
+      if (schema && !(tag in schema.tags)) fail('where', `'${tag}' is not a tag of schemas/${producer}/${type}.json`);
+      return { tag, value: item.slice(equals + 1).trim() };
+    });
+
+  const prefilterText = get('prefilter');
+  let prefilter: Condition | undefined;
+  if (prefilterText !== undefined) {
+    try {
+      prefilter = parseCondition(prefilterText);
+    } catch (error) {
+      if (error instanceof ConditionSyntaxError) fail('prefilter', `${error.reason} at column ${error.column} of "${prefilterText}"`);
+      throw error;
+    }
+    const problem = prefilterProblem(prefilter as Condition, fields, schema?.fields);
+    if (problem) fail('prefilter', problem);
+  }
+
+  const levels = (level: 'unavailable' | 'degraded'): LeveledCondition[] => {
+    const keys = [...values.keys()].filter((key) => LEVEL_KEY.test(key) && key.startsWith(level)).sort((a, b) => (a === level ? -1 : b === level ? 1 : a.localeCompare(b, 'en', { numeric: true })));
+    return keys.map((key) => {
+      const text = get(key) ?? fail(key, 'is empty');
+      let condition: Condition;
+      try {
+        condition = parseCondition(text);
+      } catch (error) {
+        if (error instanceof ConditionSyntaxError) return fail(key, `${error.reason} at column ${error.column} of "${text}"`);
+        throw error;
+      }
+      for (const operand of conditionAggregates(condition)) {
+        if (!fields.includes(operand.field)) fail(key, `reads '${operand.field}', which is not listed in fields (${fields.join(', ')})`);
+        const declared = schema?.fields[operand.field];
+        if (declared && !FUNCTIONS_FOR_TYPE[declared.type].includes(operand.function)) {
+          fail(key, `${operand.function}(${operand.field}) does not apply to a ${declared.type} field (use ${FUNCTIONS_FOR_TYPE[declared.type].join(', ')})`);
+        }
+      }
+      const reason = get(`${key}_reason`) ?? fail(key, `has no ${key}_reason: say what an operator should read when it holds`);
+      for (const placeholder of reason.matchAll(/\{([^}]*)\}/g)) {
+        if (!PLACEHOLDERS.has(placeholder[1])) fail(`${key}_reason`, `unknown placeholder {${placeholder[1]}} (known: {value}, {series}, {matches})`);
+      }
+      return { key, text, condition, reason };
+    });
+  };
+  for (const key of values.keys()) {
+    if (key.endsWith('_reason') && !values.has(key.slice(0, -'_reason'.length))) fail(key, `is a reason without its condition ${key.slice(0, -'_reason'.length)}`);
+  }
+
+  const collector = get('collector') ?? module;
+  const freshnessMs = duration('freshness', defaults.freshnessMs);
+  const windowMs = duration('window', freshnessMs);
+  if (freshnessMs <= 0) fail('freshness', 'must be positive');
+  if (windowMs <= 0) fail('window', 'must be positive');
+  return {
+    module,
+    title: get('title') ?? module,
+    collector: collector === 'none' ? undefined : collector,
+    heartbeatFreshnessMs: duration('heartbeat_freshness', defaults.heartbeatFreshnessMs),
+    producer,
+    type,
+    fields,
+    where,
+    prefilter,
+    freshnessMs,
+    windowMs,
+    unavailable: levels('unavailable'),
+    degraded: levels('degraded'),
+    dashboard: get('dashboard'),
+  };
+}
+
+export const DEFAULT_RULES_FILE = path.join(PROJECT_ROOT, 'status', 'default-rules.cfg');
+
+/**
+ * The rules of every module: the default rules file (`[status] default_rules`, empty for none),
+ * then the [status.module.NAME] sections of the config, which override a default module key by key
+ * or add modules. `enabled = false` drops a module. Throws RuleError naming module and line.
+ */
+export function loadRules(config: Config, options: { registry?: SchemaRegistry } = {}): ModuleRule[] {
+  const status = config.section('status');
+  const registry = options.registry ?? schemaRegistry();
+  const defaults: RuleDefaults = {
+    freshnessMs: status.duration('freshness', '30m'),
+    heartbeatFreshnessMs: status.duration('heartbeat_freshness', '30m'),
+  };
+  // Absent: the shipped file; present but empty: no default rules.
+  const defaultsFile = !status.keys().includes('default_rules') ? DEFAULT_RULES_FILE : status.has('default_rules') ? status.path('default_rules') : undefined;
+  const merged = new Map<string, Map<string, SourcedValue>>();
+  if (defaultsFile) {
+    const text = readText(defaultsFile);
+    if (text === undefined) throw new ConfigError(`${config.file}: [status] default_rules: cannot read ${defaultsFile}`);
+    for (const [module, values] of moduleSections(Config.parse(text, defaultsFile), text)) merged.set(module, values);
+  }
+  for (const [module, values] of moduleSections(config, readText(config.file))) {
+    merged.set(module, new Map([...(merged.get(module) ?? []), ...values]));
+  }
+  const rules: ModuleRule[] = [];
+  for (const [module, values] of merged) {
+    const enabled = values.get('enabled');
+    values.delete('enabled');
+    const enabledText = enabled ? enabled.value.trim().toLowerCase() : 'true';
+    if (!['true', 'yes', 'on', '1', 'false', 'no', 'off', '0'].includes(enabledText)) {
+      throw new RuleError(`${enabled?.file}${enabled?.line ? `:${enabled.line}` : ''}: [status.module.${module}] enabled: must be true or false, got "${enabled?.value}"`);
+    }
+    if (['false', 'no', 'off', '0'].includes(enabledText)) continue;
+    rules.push(buildRule(module, values, defaults, registry));
+  }
+  return rules;
+}

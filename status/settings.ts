@@ -1,0 +1,45 @@
+import path from 'node:path';
+import type { Config } from '../lib/config';
+import { pathsFrom } from '../lib/settings';
+import type { SchemaRegistry } from '../lib/schemas';
+import { loadRules, type ModuleRule } from './rules';
+
+/** Everything the status job and the page need from config, read and checked once at start-up. */
+export interface StatusSettings {
+  rules: ModuleRule[];
+  /** Heading of the page. */
+  title: string;
+  /** Where data and status documents are read from. */
+  retentionPolicy: string;
+  /** How often the status job runs: one status document stands for one period. */
+  periodMs: number;
+  /** A stored status older than this shows as N/A on the page (the status job stopped). */
+  staleAfterMs: number;
+  grafanaUrl?: string;
+  webhookUrl?: string;
+  webhookTimeoutMs: number;
+  refreshSeconds: number;
+  /** The static page and its JSON written by each run; undefined: not written. */
+  htmlFile?: string;
+  jsonFile?: string;
+}
+
+/** Reads [status] and the module rules; throws a ConfigError/RuleError naming the key (and line). */
+export function loadStatusSettings(config: Config, options: { registry?: SchemaRegistry } = {}): StatusSettings {
+  const section = config.section('status');
+  const optionalPath = (key: string, fallback: string): string | undefined =>
+    !section.keys().includes(key) ? section.path(key, fallback) : section.has(key) ? section.path(key) : undefined;
+  return {
+    rules: loadRules(config, options),
+    title: section.string('title', 'Service status'),
+    retentionPolicy: section.string('retention_policy', 'raw'),
+    periodMs: section.duration('period', '10m'),
+    staleAfterMs: section.duration('stale_after', '30m'),
+    grafanaUrl: section.has('grafana_url') ? section.url('grafana_url') : undefined,
+    webhookUrl: section.has('webhook_url') ? section.url('webhook_url') : undefined,
+    webhookTimeoutMs: section.duration('webhook_timeout', '10s'),
+    refreshSeconds: section.int('refresh_seconds', 60, { min: 5 }),
+    htmlFile: optionalPath('html_file', path.join(pathsFrom(config).root, 'www', 'status.html')),
+    jsonFile: optionalPath('json_file', path.join(pathsFrom(config).root, 'www', 'status.json')),
+  };
+}

@@ -1,0 +1,62 @@
+import { availability, timeline } from './snapshot';
+
+const PERIOD = 10 * 60e3;
+const SLOT = Date.UTC(2026, 10, 22, 12, 0);
+const NOW = SLOT + 3 * 60e3;
+
+describe('availability (WLCG/ARGO)', () => {
+  test('degraded counts as up, unavailable as down, N/A is left out of the denominator', () => {
+    const points = [0, 1, 2, 3, 3, 0].map((code, index) => ({ timeMs: SLOT - index * PERIOD, code }));
+    // up: 0, 1, 0 → 3; down: 2 → 1; the two N/A do not count.
+    expect(availability(points, NOW, 86400e3)).toBe(3 / 4);
+  });
+
+  test('only documents with now − window < time ≤ now count', () => {
+    const window = 60 * 60e3;
+    const points = [
+      { timeMs: NOW - window, code: 2 }, // exactly at the edge: out
+      { timeMs: NOW - window + 1, code: 0 }, // just inside
+      { timeMs: NOW + 1, code: 2 }, // in the future: out
+    ];
+    expect(availability(points, NOW, window)).toBe(1);
+  });
+
+  test('a window with no known state gives null, not 0 or 1', () => {
+    expect(availability([], NOW, 86400e3)).toBeNull();
+    expect(availability([{ timeMs: SLOT, code: 3 }], NOW, 86400e3)).toBeNull();
+  });
+});
+
+describe('timeline', () => {
+  test('covers the last 24 hours slot by slot, merging runs and showing missing slots as N/A', () => {
+    const points = [
+      { timeMs: SLOT, code: 2 },
+      { timeMs: SLOT - PERIOD, code: 0 },
+      { timeMs: SLOT - 2 * PERIOD, code: 0 },
+      // SLOT - 3 periods: no document
+      { timeMs: SLOT - 4 * PERIOD, code: 1 },
+      { timeMs: SLOT - 200 * PERIOD, code: 2 }, // older than 24 h: not shown
+    ];
+    const segments = timeline(points, NOW, PERIOD);
+    const first = SLOT - 143 * PERIOD;
+    expect(segments).toEqual([
+      { fromMs: first, toMs: SLOT - 4 * PERIOD, state: 'na' },
+      { fromMs: SLOT - 4 * PERIOD, toMs: SLOT - 3 * PERIOD, state: 'degraded' },
+      { fromMs: SLOT - 3 * PERIOD, toMs: SLOT - 2 * PERIOD, state: 'na' },
+      { fromMs: SLOT - 2 * PERIOD, toMs: SLOT, state: 'available' },
+      { fromMs: SLOT, toMs: SLOT + PERIOD, state: 'unavailable' },
+    ]);
+  });
+
+  test('a document stamped inside a slot counts for that slot; the later one wins', () => {
+    const segments = timeline(
+      [
+        { timeMs: SLOT + 60e3, code: 0 },
+        { timeMs: SLOT + 120e3, code: 2 },
+      ],
+      NOW,
+      PERIOD,
+    );
+    expect(segments[segments.length - 1]).toEqual({ fromMs: SLOT, toMs: SLOT + PERIOD, state: 'unavailable' });
+  });
+});

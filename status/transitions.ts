@@ -1,0 +1,88 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import got from 'got';
+import { type ModuleState, type ModuleStatus, MODULE_STATES, STATE_WORDS } from './evaluate';
+
+/** A module whose state differs from the previous run's. */
+export interface Transition {
+  module: string;
+  title: string;
+  from: ModuleState;
+  to: ModuleState;
+  reason: string;
+  timeMs: number;
+}
+
+interface RememberedState {
+  state: ModuleState;
+  sinceMs: number;
+}
+
+const STATE_FILE = 'last-states.json';
+
+/** The state of each module at the previous run, from the state folder; empty on the first run. */
+export function readLastStates(stateDir: string): Map<string, RememberedState> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path.join(stateDir, STATE_FILE), 'utf8'));
+  } catch {
+    return new Map();
+  }
+  const states = new Map<string, RememberedState>();
+  if (parsed && typeof parsed === 'object') {
+    for (const [module, value] of Object.entries(parsed as Record<string, unknown>)) {
+      const remembered = value as Partial<RememberedState>;
+      if (MODULE_STATES.includes(remembered.state as ModuleState) && typeof remembered.sinceMs === 'number') {
+        states.set(module, { state: remembered.state as ModuleState, sinceMs: remembered.sinceMs });
+      }
+    }
+  }
+  return states;
+}
+
+/**
+ * Compares with the previous run, stores the new states (temporary file, then rename) and returns the
+ * changes, and the modules seen for the first time.
+ */
+export function recordTransitions(stateDir: string, statuses: ModuleStatus[], timeMs: number): { transitions: Transition[]; firstSeen: ModuleStatus[] } {
+  const previous = readLastStates(stateDir);
+  const transitions: Transition[] = [];
+  const firstSeen = statuses.filter((status) => !previous.has(status.module));
+  const next: Record<string, RememberedState> = {};
+  for (const status of statuses) {
+    const before = previous.get(status.module);
+    if (before && before.state !== status.state) {
+      transitions.push({ module: status.module, title: status.title, from: before.state, to: status.state, reason: status.reason, timeMs });
+    }
+    next[status.module] = before && before.state === status.state ? before : { state: status.state, sinceMs: timeMs };
+  }
+  mkdirSync(stateDir, { recursive: true });
+  const file = path.join(stateDir, STATE_FILE);
+  writeFileSync(`${file}.tmp`, JSON.stringify(next, null, 2));
+  renameSync(`${file}.tmp`, file);
+  return { transitions, firstSeen };
+}
+
+export function describeTransition(transition: Transition): string {
+  return `${transition.title}: ${STATE_WORDS[transition.from]} → ${STATE_WORDS[transition.to]} (${transition.reason})`;
+}
+
+/**
+ * POSTs one transition as JSON. `text` makes it readable by chat incoming webhooks (Mattermost, Slack);
+ * the other keys are for programs.
+ */
+export async function postTransition(url: string, transition: Transition, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  await got.post(url, {
+    json: {
+      text: describeTransition(transition),
+      module: transition.module,
+      from: transition.from,
+      to: transition.to,
+      reason: transition.reason,
+      time: new Date(transition.timeMs).toISOString(),
+    },
+    timeout: { request: timeoutMs },
+    retry: { limit: 1 },
+    signal,
+  });
+}
