@@ -4,7 +4,8 @@ import { Config } from '../../lib/config';
 import { runPeriodicJob } from '../../lib/jobRunner';
 import { PROJECT_ROOT } from '../../lib/paths';
 import { TEN_MINUTES_MS } from '../../lib/slot';
-import { TEST_TOKEN, useInfluxAndGateway } from '../../test/support/gateway';
+import { TEST_TOKEN } from '../../test/support/gateway';
+import { useInfluxAndGateway } from '../../test/support/fixtures';
 import { FixtureServer } from './fixtureServer';
 import collector from './index';
 
