@@ -5,7 +5,7 @@ import { PROJECT_ROOT } from '../lib/paths';
 
 /**
  * The quickstart's stand-in for sources that cannot run here, serving recorded data on loopback:
- * a Hadoop NameNode's /jmx, and a web page to probe. It also appends lines to a demo log file so
+ * a Hadoop NameNode's /jmx, PanDA's job statistics, CRIC's PanDA queues, and a web page to probe. It also appends lines to a demo log file so
  * the logs collector has something to count. Usage: node demoServer.js PORT LOGFILE
  */
 
@@ -26,6 +26,9 @@ function jmx(url: URL): string {
 }
 
 export const DEMO_ROUTES: Record<string, Route> = {
+  // Recorded-format PanDA job statistics and CRIC queue descriptions (collectors/panda/testdata).
+  '/server/panda/get_job_statistics_per_site_label_resource': { contentType: 'application/json', body: () => recorded('collectors/panda/testdata/panda-small.json') },
+  '/api/atlas/pandaqueue/query/': { contentType: 'application/json', body: () => recorded('collectors/panda/testdata/cric-sample.json') },
   '/jmx': { contentType: 'application/json', body: jmx },
   '/web/ok': { contentType: 'text/html', body: () => '<html><body><h1>EventIndex demo</h1><p>status: OK</p></body></html>' },
 };
