@@ -57,14 +57,8 @@ export function emptyState(): AccountingState {
   return { version: 1, servers: {} };
 }
 
-/** The figures of one (slot, server, client host, user) cell, rolled up into documents later. */
-export interface Cell {
-  slotMs: number;
-  server: string;
-  serverSite: string | undefined;
-  serverHost: string;
-  clientHost: string;
-  user: string;
+/** The additive figures of a cell, summed again when cells are rolled up into documents. */
+export interface Figures {
   bytesReadSingle: number;
   bytesReadVector: number;
   bytesWritten: number;
@@ -77,6 +71,16 @@ export interface Cell {
   fractionCount: number;
   transfers: number;
   remoteIo: number;
+}
+
+/** The figures of one (slot, server, client host, user) cell, rolled up into documents later. */
+export interface Cell extends Figures {
+  slotMs: number;
+  server: string;
+  serverSite: string | undefined;
+  serverHost: string;
+  clientHost: string;
+  user: string;
 }
 
 export interface ServerSlot {

@@ -1,7 +1,7 @@
 /** Rolls the accounting cells up into the transfers, users and servers documents of each slot. */
 import type { DocumentFactory } from '../../lib/document';
 import type { MonitDocument } from '../../lib/types';
-import type { Accounting, Cell } from './accounting';
+import type { Accounting, Cell, Figures } from './accounting';
 import { UNKNOWN, type ClientPlace } from './sites';
 
 export const PRODUCER = 'xrootd-transfers';
@@ -14,19 +14,7 @@ function ratio(part: number, whole: number): number | undefined {
   return whole > 0 ? part / whole : undefined;
 }
 
-interface Totals {
-  bytesReadSingle: number;
-  bytesReadVector: number;
-  bytesWritten: number;
-  filesOpened: number;
-  filesClosed: number;
-  filesClosedForced: number;
-  readCalls: number;
-  readvCalls: number;
-  fractionSum: number;
-  fractionCount: number;
-  transfers: number;
-  remoteIo: number;
+interface Totals extends Figures {
   accessesLocal: number;
   accessesRemote: number;
 }
