@@ -12,8 +12,8 @@ import { GatewayMetrics, reasonClass } from './metrics';
 
 const gunzipAsync = promisify(gunzip);
 
-/** Lines per InfluxDB /write call. */
-const WRITE_CHUNK_LINES = 5000;
+/** Lines per InfluxDB /write call: small enough that InfluxDB stores one chunk while the next is built. */
+const WRITE_CHUNK_LINES = 1000;
 
 export interface GatewayOptions {
   influxdb: InfluxClient;
@@ -121,30 +121,45 @@ export class Gateway {
     }
   }
 
-  /** Writes the points of one database; a refused chunk is retried point by point to name the culprits. */
-  private async writeDatabase(database: string, items: Array<{ index: number; line: string }>, rejections: Rejection[]): Promise<number> {
-    let stored = 0;
-    for (let start = 0; start < items.length; start += WRITE_CHUNK_LINES) {
-      const chunk = items.slice(start, start + WRITE_CHUNK_LINES);
-      try {
-        await this.writeLines(database, chunk.map((item) => item.line));
-        stored += chunk.length;
-      } catch (error) {
-        if (!(error instanceof InfluxError) || error.unreachable) throw error;
-        // InfluxDB stores the good lines of a partial write but does not say which failed: rewriting
-        // each line alone is idempotent and finds them.
-        for (const item of chunk) {
-          try {
-            await this.writeLines(database, [item.line]);
-            stored += 1;
-          } catch (single) {
-            if (!(single instanceof InfluxError) || single.unreachable) throw single;
-            rejections.push({ index: item.index, reason: `InfluxDB refused the point: ${single.body.trim() || single.message}` });
-          }
+  /** Writes one chunk; a refused chunk is retried point by point to name the culprits. Returns the points stored. */
+  private async writeChunk(database: string, chunk: Array<{ index: number; line: string }>, rejections: Rejection[]): Promise<number> {
+    try {
+      await this.writeLines(database, chunk.map((item) => item.line));
+      return chunk.length;
+    } catch (error) {
+      if (!(error instanceof InfluxError) || error.unreachable) throw error;
+      // InfluxDB stores the good lines of a partial write but does not say which failed: rewriting
+      // each line alone is idempotent and finds them.
+      let stored = 0;
+      for (const item of chunk) {
+        try {
+          await this.writeLines(database, [item.line]);
+          stored += 1;
+        } catch (single) {
+          if (!(single instanceof InfluxError) || single.unreachable) throw single;
+          rejections.push({ index: item.index, reason: `InfluxDB refused the point: ${single.body.trim() || single.message}` });
         }
       }
+      return stored;
     }
-    return stored;
+  }
+
+  /**
+   * Writes the points of one database in chunks. Each chunk's line protocol is built just before it
+   * is sent, and its write goes out while the next chunk is built, so InfluxDB and the gateway work
+   * at the same time. Any chunk failing for an unreachable InfluxDB fails the whole request.
+   */
+  private async writeDatabase(database: string, items: Array<{ index: number; point: InterpretedDocument }>, rejections: Rejection[]): Promise<number> {
+    const writes: Array<Promise<number>> = [];
+    for (let start = 0; start < items.length; start += WRITE_CHUNK_LINES) {
+      const chunk = items.slice(start, start + WRITE_CHUNK_LINES).map((item) => ({ index: item.index, line: toLineProtocol(item.point) }));
+      writes.push(this.writeChunk(database, chunk, rejections));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const results = await Promise.allSettled(writes);
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.reduce((sum, result) => sum + (result as PromiseFulfilledResult<number>).value, 0);
   }
 
   /** Handles one POST body: returns the HTTP status and the answer for the sender. */
@@ -161,7 +176,7 @@ export class Gateway {
       throw new HttpRefusal(413, `at most ${this.options.maxDocuments} documents per request, got ${documents.length}`);
     }
     const rejections: Rejection[] = [];
-    const byDatabase = new Map<string, Array<{ index: number; line: string; point: InterpretedDocument }>>();
+    const byDatabase = new Map<string, Array<{ index: number; point: InterpretedDocument }>>();
     const nowMs = Date.now();
     documents.forEach((document, index) => {
       const producer = (document as { producer?: unknown } | null)?.producer;
@@ -176,7 +191,7 @@ export class Gateway {
         return;
       }
       const list = byDatabase.get(result.point.database) ?? [];
-      list.push({ index, line: toLineProtocol(result.point), point: result.point });
+      list.push({ index, point: result.point });
       byDatabase.set(result.point.database, list);
     });
     let stored = 0;
