@@ -59,6 +59,10 @@ async function runJob(args: Arguments, name: string): Promise<number> {
   }
   const timeMs = args.timestamp ? parseSlotTimestamp(args.timestamp) : undefined;
   const config = loadConfig(args);
+  if (!config.section(name).bool('enabled', true)) {
+    process.stderr.write(`${name}: disabled in ${config.file} ([${name}] enabled = false); nothing done\n`);
+    return 0;
+  }
   // A backfill (--from/--to) may take far longer than a periodic run.
   const deadlineMs = args.from || args.to ? config.section(name).duration('backfill_deadline', '24h') : config.section(name).duration('deadline', definition.defaultDeadline);
   const { runPeriodicJob } = (require('../lib/jobRunner') as typeof import('../lib/jobRunner'));
@@ -108,6 +112,9 @@ async function replay(config: Config, debug: boolean, only?: string): Promise<nu
   const log = Logger.forJob('replay', paths.log, { debug, echo: debug || process.stderr.isTTY });
   const jobs = only ? [only] : existsSync(paths.spool) ? readdirSync(paths.spool).filter((name) => name !== 'rejected') : [];
   let failed = false;
+  let delivered = 0;
+  // Replay is also typed by hand: it retries for a short while, then leaves the rest for the next run.
+  const deadlineMs = Date.now() + config.section('monit').duration('replay_deadline', '30s');
   for (const job of jobs) {
     const lock = acquireLock(path.join(paths.lock, `${job}.lock`));
     if (!lock.acquired) {
@@ -117,14 +124,17 @@ async function replay(config: Config, debug: boolean, only?: string): Promise<nu
     try {
       const spool = new Spool(path.join(paths.spool, job));
       if (!spool.list().length) continue;
-      const report = await new Sender({ ...monitSettings(config), spool, log }).deliver({ deadlineMs: Date.now() + 5 * 60_000 });
-      log.info(`${job}: ${report.documentsSent} sent, ${report.documentsRejected} rejected, ${report.documentsSpooled} still spooled`);
+      const report = await new Sender({ ...monitSettings(config), spool, log }).deliver({ deadlineMs });
+      delivered += 1;
+      const where = report.documentsRejected ? ` (refused ones are in ${spool.rejectedDir} with the reason)` : '';
+      log.info(`${job}: ${report.documentsSent} sent, ${report.documentsRejected} rejected, ${report.documentsSpooled} still spooled${where}`);
       if (report.credentialsRefused) throw new Error(report.credentialsRefused);
-      if (report.documentsSpooled) failed = true;
+      if (report.documentsSpooled || report.documentsRejected) failed = true;
     } finally {
       lock.release();
     }
   }
+  if (delivered === 0) log.info('nothing to replay: the spool is empty');
   return failed ? EXIT_FAILED : 0;
 }
 

@@ -173,7 +173,9 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
         });
         sender.enqueue([heartbeat]);
         const heartbeatDeadline = Math.max(deadline, Date.now()) + (options.graceMs ?? 10_000);
-        const final = await sender.deliver({ deadlineMs: outcome.timedOut ? Date.now() + (options.graceMs ?? 10_000) : heartbeatDeadline });
+        // When the endpoint was just found down, one try is enough: the heartbeat waits in the spool.
+        const endpointDown = report.stoppedBecause !== undefined;
+        const final = await sender.deliver({ deadlineMs: outcome.timedOut ? Date.now() + (options.graceMs ?? 10_000) : heartbeatDeadline, retry: !endpointDown });
         report.documentsSent += final.documentsSent;
         report.documentsRejected += final.documentsRejected;
         report.documentsSpooled = final.documentsSpooled;
