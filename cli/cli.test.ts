@@ -87,6 +87,17 @@ describe('run.sh', () => {
     expect(run(['validate', path.join(dir, 'missing.json')]).status).toBe(2);
   });
 
+  it('warns about keys a job never reads and sections no job uses (typos)', () => {
+    const dir = scratch('typos');
+    const file = path.join(dir, 'config.cfg');
+    writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = http://127.0.0.1:9/\n[heartbeat]\ndeadline = 1m\nenabeld = false\n[hertbeat]\ndeadline = 1m\n`);
+    const result = run(['heartbeat', '--dry-run', '--config', file]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('[heartbeat] enabeld is not a setting of heartbeat (a typo?)');
+    expect(result.stderr).toContain('section [hertbeat] is not used by any job or part (a typo?)');
+    expect(result.stderr).not.toContain('deadline is not');
+  });
+
   it('parses options in both --x v and --x=v forms', () => {
     expect(parseArguments(['web', '--config=a.cfg', '--timestamp', '2026-01-01 10:00', '--dry-run'])).toMatchObject({ job: 'web', config: 'a.cfg', timestamp: '2026-01-01 10:00', dryRun: true });
   });

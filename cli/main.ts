@@ -13,6 +13,7 @@ class UsageError extends Error {}
 
 const SERVICES = ['gateway', 'scheduler', 'xrootd-receiver', 'xrootd-detailed-receiver'];
 
+
 function usage(): string {
   const { collectorNames, builtInJobs } = require('./jobs') as typeof import('./jobs');
   return [
@@ -64,10 +65,15 @@ async function runJob(args: Arguments, name: string): Promise<number> {
     return 0;
   }
   // A backfill (--from/--to) may take far longer than a periodic run.
-  const deadlineMs = args.from || args.to ? config.section(name).duration('backfill_deadline', '24h') : config.section(name).duration('deadline', definition.defaultDeadline);
+  const periodicDeadlineMs = config.section(name).duration('deadline', definition.defaultDeadline);
+  const backfillDeadlineMs = config.section(name).duration('backfill_deadline', '24h');
+  const deadlineMs = args.from || args.to ? backfillDeadlineMs : periodicDeadlineMs;
   const { runPeriodicJob } = (require('../lib/jobRunner') as typeof import('../lib/jobRunner'));
   const job = await definition.periodic(config, args);
   const outcome = await runPeriodicJob(job, { config, dryRun: args.dryRun, debug: args.debug, timeMs, deadlineMs, echoLog: args.debug || process.stderr.isTTY });
+  const { configWarnings } = require('./configCheck') as typeof import('./configCheck');
+  const { collectorNames, builtInJobs } = require('./jobs') as typeof import('./jobs');
+  for (const warning of configWarnings(config, name, [...collectorNames(), ...builtInJobs.map((one) => one.name), ...SERVICES])) process.stderr.write(`warning: ${warning}\n`);
   if (outcome.skipped) {
     process.stderr.write(`${name}: ${outcome.message}\n`);
     return 0;

@@ -16,26 +16,36 @@ export class ConfigSection {
     readonly name: string,
     private readonly values: Record<string, string>,
     private readonly file: string,
+    /** Keys the program asked for, so keys nobody reads (typos) can be reported. */
+    private readonly read: Set<string> = new Set(),
   ) {}
+
+  private mark(key: string): void {
+    this.read.add(key);
+  }
 
   private where(key: string): string {
     return `${this.file}: [${this.name}] ${key}`;
   }
 
   has(key: string): boolean {
+    this.mark(key);
     return this.values[key] !== undefined && this.values[key] !== '';
   }
 
   keys(): string[] {
+    for (const key of Object.keys(this.values)) this.mark(key);
     return Object.keys(this.values);
   }
 
   /** All key/value pairs, for sections that are open maps (e.g. domain = site tables). */
   entries(): Array<[string, string]> {
+    for (const key of Object.keys(this.values)) this.mark(key);
     return Object.entries(this.values);
   }
 
   private raw(key: string, fallback: string | undefined): string {
+    this.mark(key);
     const value = this.has(key) ? this.values[key] : fallback;
     if (value === undefined) throw new ConfigError(`${this.where(key)} is missing`);
     return value;
@@ -46,6 +56,7 @@ export class ConfigSection {
   }
 
   optionalString(key: string): string | undefined {
+    this.mark(key);
     return this.has(key) ? this.values[key] : undefined;
   }
 
@@ -119,6 +130,11 @@ export class ConfigSection {
     return text.split(/[,\n]/).map((item) => item.trim()).filter(Boolean);
   }
 
+  /** Keys of this section that nothing has read so far: usually typos. */
+  unreadKeys(): string[] {
+    return Object.keys(this.values).filter((key) => !this.read.has(key));
+  }
+
   /** A path, relative to the project root unless absolute. */
   path(key: string, fallback?: string): string {
     return path.resolve(PROJECT_ROOT, this.raw(key, fallback));
@@ -127,6 +143,8 @@ export class ConfigSection {
 
 /** The whole ini file. Missing sections read as empty, so defaults apply. */
 export class Config {
+  private readonly readKeys = new Map<string, Set<string>>();
+
   private constructor(
     readonly file: string,
     private readonly sections: Map<string, Record<string, string>>,
@@ -173,7 +191,21 @@ export class Config {
   }
 
   section(name: string): ConfigSection {
-    return new ConfigSection(name, this.sections.get(name) ?? {}, this.file);
+    let read = this.readKeys.get(name);
+    if (!read) {
+      read = new Set();
+      this.readKeys.set(name, read);
+    }
+    return new ConfigSection(name, this.sections.get(name) ?? {}, this.file, read);
+  }
+
+  sectionNames(): string[] {
+    return [...this.sections.keys()];
+  }
+
+  /** Sections something has read at least one key of. */
+  touchedSections(): string[] {
+    return [...this.readKeys.entries()].filter(([name, keys]) => keys.size > 0 && this.sections.has(name)).map(([name]) => name);
   }
 
   hasSection(name: string): boolean {

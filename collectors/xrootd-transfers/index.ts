@@ -3,7 +3,7 @@ import path from 'node:path';
 import { defineCollector, type CollectorContext } from '../../lib/collector';
 import { Accounting, emptyState, type AccountingState } from './accounting';
 import { readQueue, removeSegments } from './queue';
-import { SECTION } from './receiver';
+import { receiverOptions, SECTION } from './receiver';
 import { buildReport } from './report';
 import { parseSiteTable, SiteMapper } from './sites';
 
@@ -34,7 +34,9 @@ function saveState(file: string, state: AccountingState): void {
  */
 async function collect(context: CollectorContext) {
   const section = context.section;
-  const queueDir = section.path('queue_dir', path.join('var', 'queue', SECTION));
+  // The receiver's settings share this section: reading them here checks them on every run too, and
+  // the queue folder is the receiver's by definition.
+  const { queueDir } = receiverOptions(context.config);
   const stateFile = path.join(context.stateDir, 'accounting.json');
   const state = loadState(stateFile);
   const accounting = new Accounting(state, {
