@@ -77,8 +77,8 @@ describe('run.sh', () => {
     writeFileSync(bad, JSON.stringify([{ producer: 'free', type: 't', n: 1 }, { producer: 'monit-collectors', type: 'run', idb_fields: ['ok'], ok: 'yes' }, { type: 't' }]));
     const refused = run(['validate', bad]);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain("document #1: field 'ok' must be a bool per its schema, got a string");
-    expect(refused.stderr).toMatch(/document #2: .*producer/);
+    expect(refused.stderr).toContain("document at index 1 (counting from 0): field 'ok' must be a bool per its schema, got a string");
+    expect(refused.stderr).toMatch(/document at index 2 \(counting from 0\): .*producer/);
     const config = path.join(dir, 'config.cfg');
     writeFileSync(config, `[paths]\nvar = ${dir}\n[monit]\nurl = http://127.0.0.1:9/\n`);
     const notSent = run(['send', bad, '--config', config]);

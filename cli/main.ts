@@ -102,7 +102,7 @@ async function validateFile(file: string): Promise<{ documents: unknown[]; probl
   const problems: string[] = [];
   documents.forEach((document, index) => {
     const result = interpretDocument(document, schemaRegistry());
-    if (!result.ok) problems.push(`document #${index}: ${result.reason}`);
+    if (!result.ok) problems.push(`document at index ${index} (counting from 0): ${result.reason}`);
   });
   return { documents, problems };
 }

@@ -235,6 +235,10 @@ export class Gateway {
         send(response, 200, await this.metrics.registry.metrics(), { 'content-type': this.metrics.registry.contentType });
         return 200;
       }
+      if (path === '/' && this.options.pages?.['/status']) {
+        response.writeHead(302, { location: '/status' }).end();
+        return 302;
+      }
       const page = this.options.pages?.[path];
       if (page) {
         const { contentType, body } = await page();

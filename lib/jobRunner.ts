@@ -148,7 +148,7 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
     addReport(await sender.deliver({ deadlineMs: deadline, signal: controller.signal }));
     if (report.credentialsRefused) throw new Error(report.credentialsRefused);
     outcome.ok = true;
-    log.info(`${produced.length} documents collected; ${report.documentsSent} sent, ${report.documentsSpooled} spooled, ${report.documentsRejected} rejected`);
+    log.info(`${produced.length} documents collected; delivered this run (replayed ones included): ${report.documentsSent} sent, ${report.documentsRejected} rejected; ${report.documentsSpooled} wait in the spool`);
   } catch (error) {
     errors += 1;
     outcome.ok = false;
