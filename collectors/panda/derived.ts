@@ -9,6 +9,7 @@ import type { QueueDirectory } from './cric';
 import { parseSeriesKey, seriesKey, seriesTags, type SeriesId } from './documents';
 import type { JobCount } from './jobStatistics';
 import { averageWindows, type AverageWindow, JOBS_FIELD, PRODUCER, SERIES_TAGS, TYPES } from './names';
+import { blockStatement, planBlockQueries, windowMeans } from './rawWindows';
 import { judge, type SuspiciousRule } from './suspicious';
 
 /** Where one moving average is read from. */
@@ -103,6 +104,36 @@ async function readAverages(plan: WindowPlan, options: DerivedOptions): Promise<
   return averages;
 }
 
+/**
+ * The averages of several raw windows (indexes into `plans`) from sum and count per block, two queries per
+ * measurement for 1h, 6h, 12h and 24h instead of four; the same numbers as readAverages() gives.
+ */
+async function readRawAverages(plans: WindowPlan[], windowIndexes: number[], options: DerivedOptions): Promise<Map<number, Map<string, number>>> {
+  const byWindow = new Map<number, Map<string, number>>(windowIndexes.map((index) => [index, new Map<string, number>()]));
+  const durationsMs = windowIndexes.map((index) => plans[index].window.durationMs);
+  for (const measurement of [TYPES.jobs, TYPES.jobsTerminal]) {
+    const terminalMeasurement = measurement === TYPES.jobsTerminal;
+    for (const query of planBlockQueries(durationsMs)) {
+      const statement = blockStatement(options.database, 'raw', measurement, JOBS_FIELD, SERIES_TAGS, query, options.slotMs);
+      const [seriesList = []] = await options.client.query(statement);
+      for (const one of seriesList) {
+        const tags = one.tags ?? {};
+        const series: SeriesId = { queue: tags.queue ?? '', prodSource: tags.prod_source ?? '', resource: tags.resource ?? '', jobStatus: tags.job_status ?? '' };
+        if (options.terminalStates.has(series.jobStatus) !== terminalMeasurement) continue;
+        const key = seriesKey(series);
+        const means = windowMeans(one.values, one.columns, query, durationsMs, options.slotMs);
+        query.windows.forEach((window, position) => {
+          const mean = means[position];
+          if (Number.isNaN(mean)) return;
+          const plan = plans[windowIndexes[window]];
+          byWindow.get(windowIndexes[window])?.set(key, terminalMeasurement ? mean / plan.terminalDivisor : mean);
+        });
+      }
+    }
+  }
+  return byWindow;
+}
+
 /** Raw data changes every slot; a 1h (1d) retention policy gets a new point once an hour (day). */
 function refreshPeriodMs(retentionPolicy: RetentionPolicy): number {
   return retentionPolicy === '1h' ? 3_600_000 : retentionPolicy === '1d' ? 86_400_000 : 0;
@@ -127,6 +158,8 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   }
   const cache = options.stateDir ? AverageCache.open(options.stateDir) : undefined;
   const settingsFingerprint = [...options.terminalStates].sort().join(',');
+  const rawIndexes = retentionPolicies.has('raw') ? [...plans.keys()].filter((index) => plans[index].retentionPolicy === 'raw') : [];
+  const rawAverages = await readRawAverages(plans, rawIndexes, options);
   for (const [index, plan] of plans.entries()) {
     if (!retentionPolicies.has(plan.retentionPolicy)) {
       options.log.warn(`derived quantities: ${options.database} has no retention policy ${plan.retentionPolicy}, so avg_${plan.window.name} is left out`);
@@ -134,7 +167,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     }
     const period = refreshPeriodMs(plan.retentionPolicy);
     const validFor = period > 0 ? `${plan.retentionPolicy} ${Math.floor(options.slotMs / period)} ${settingsFingerprint}` : undefined;
-    let averages = cache && validFor ? cache.get(plan.window.field, validFor) : undefined;
+    let averages = rawAverages.get(index) ?? (cache && validFor ? cache.get(plan.window.field, validFor) : undefined);
     if (!averages) {
       averages = await readAverages(plan, options);
       if (cache && validFor) cache.set(plan.window.field, validFor, averages);
@@ -151,6 +184,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       }
       history.averages[index] = value;
     }
+    rawAverages.delete(index);
   }
   cache?.save();
   return histories;
