@@ -180,11 +180,14 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     expect(derived.get(key(GONE))).toMatchObject({ ...GONE, current: 0, avg_1h: 40, suspicious: true, reason: '0 is below avg_1h 40 / 3; 0 is below avg_24h 40 / 3' });
   });
 
-  test('one grouped query per window and measurement, not one per series', () => {
+  test('grouped queries, not one per series: per measurement one for 1h and one in 6h blocks for 6h, 12h and 24h, one per 1h/1d window', () => {
     const selects = client.statements.filter((text) => text.startsWith('SELECT'));
-    expect(selects).toHaveLength(12);
-    for (const text of selects) expect(text).toMatch(/^SELECT mean\("jobs"\) FROM [^;]* GROUP BY "queue", "prod_source", "resource", "job_status"$/);
-    expect(client.statements).toHaveLength(13); // plus SHOW RETENTION POLICIES
+    expect(selects).toHaveLength(8);
+    const raw = selects.filter((text) => text.includes('"raw".'));
+    expect(raw).toHaveLength(4);
+    for (const text of raw) expect(text).toMatch(/^SELECT sum\("jobs"\), count\("jobs"\) FROM [^;]* GROUP BY time\((3600000|21600000)ms, \d+ms\), "queue", "prod_source", "resource", "job_status" fill\(none\)$/);
+    for (const text of selects.filter((one) => !raw.includes(one))) expect(text).toMatch(/^SELECT mean\("jobs"\) FROM [^;]* GROUP BY "queue", "prod_source", "resource", "job_status"$/);
+    expect(client.statements).toHaveLength(9); // plus SHOW RETENTION POLICIES
   });
 
   test('the 1h and 1d averages are re-read only when their retention policy can have a new point', async () => {
@@ -196,13 +199,13 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
 
     const sameHour = new CountingClient(influx.url);
     const tenMinutesLater = await collectDerived(SLOT + 10 * MINUTE, sameHour);
-    expect(sameHour.statements.filter((text) => text.startsWith('SELECT'))).toHaveLength(8); // the raw windows only
+    expect(sameHour.statements.filter((text) => text.startsWith('SELECT'))).toHaveLength(4); // the raw windows only
     expect(tenMinutesLater.get(key(RUNNING))).toMatchObject({ avg_7d: derived.get(key(RUNNING))!.avg_7d, avg_30d: 250 });
 
     const nextHour = new CountingClient(influx.url);
     const hourLater = await collectDerived(SLOT + 60 * MINUTE, nextHour);
     const selects = nextHour.statements.filter((text) => text.startsWith('SELECT'));
-    expect(selects).toHaveLength(10); // the 1h retention policy again, the 1d one still cached
+    expect(selects).toHaveLength(6); // the 1h retention policy again, the 1d one still cached
     expect(selects.filter((text) => text.includes('"1h"."jobs'))).toHaveLength(2);
     expect(hourLater.get(key(RUNNING))!.avg_7d).toBeGreaterThan(500); // now with the late point
     expect(hourLater.get(key(RUNNING))!.avg_30d).toBe(250);

@@ -9,6 +9,7 @@ import type { QueueDirectory } from './cric';
 import { parseSeriesKey, seriesKey, seriesTags, type SeriesId } from './documents';
 import type { JobCount } from './jobStatistics';
 import { averageWindows, type AverageWindow, JOBS_FIELD, PRODUCER, SERIES_TAGS, TYPES } from './names';
+import { blockStatement, planBlockQueries, windowMeans } from './rawWindows';
 import { judge, type SuspiciousRule } from './suspicious';
 
 /** Where one moving average is read from. */
@@ -103,14 +104,42 @@ async function readAverages(plan: WindowPlan, options: DerivedOptions): Promise<
   return averages;
 }
 
+/**
+ * The averages of the raw windows (indexes into `plans`, shortest first) from sum and count per block, two
+ * queries per measurement for 1h, 6h, 12h and 24h instead of four; the same numbers as readAverages() gives.
+ * Each average goes straight to `record` (no map per window), shorter windows of a series first.
+ */
+async function readRawAverages(plans: WindowPlan[], windowIndexes: number[], options: DerivedOptions, record: (index: number, key: string, value: number) => void): Promise<void> {
+  const durationsMs = windowIndexes.map((index) => plans[index].window.durationMs);
+  for (const measurement of [TYPES.jobs, TYPES.jobsTerminal]) {
+    const terminalMeasurement = measurement === TYPES.jobsTerminal;
+    for (const query of planBlockQueries(durationsMs)) {
+      const statement = blockStatement(options.database, 'raw', measurement, JOBS_FIELD, SERIES_TAGS, query, options.slotMs);
+      const [seriesList = []] = await options.client.query(statement);
+      for (const one of seriesList) {
+        const tags = one.tags ?? {};
+        const series: SeriesId = { queue: tags.queue ?? '', prodSource: tags.prod_source ?? '', resource: tags.resource ?? '', jobStatus: tags.job_status ?? '' };
+        if (options.terminalStates.has(series.jobStatus) !== terminalMeasurement) continue;
+        const key = seriesKey(series);
+        const means = windowMeans(one.values, one.columns, query, durationsMs, options.slotMs);
+        query.windows.forEach((window, position) => {
+          const index = windowIndexes[window];
+          if (!Number.isNaN(means[position])) record(index, key, terminalMeasurement ? means[position] / plans[index].terminalDivisor : means[position]);
+        });
+      }
+    }
+  }
+}
+
 /** Raw data changes every slot; a 1h (1d) retention policy gets a new point once an hour (day). */
 function refreshPeriodMs(retentionPolicy: RetentionPolicy): number {
   return retentionPolicy === '1h' ? 3_600_000 : retentionPolicy === '1d' ? 86_400_000 : 0;
 }
 
 /**
- * Reads every moving average with one grouped query per window (GROUP BY the series tags), never one per
- * series, and joins them with the current values. Averages from the 1h and 1d retention policies are
+ * Reads every moving average with grouped queries (GROUP BY the series tags), never one per series: the raw
+ * windows two per measurement (readRawAverages), the others one per window; and joins them with the current
+ * values. Averages from the 1h and 1d retention policies are
  * cached in `stateDir` (when given) until those policies can have a new point.
  */
 export async function readHistory(current: JobCount[], options: DerivedOptions): Promise<Map<string, SeriesHistory>> {
@@ -127,30 +156,36 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   }
   const cache = options.stateDir ? AverageCache.open(options.stateDir) : undefined;
   const settingsFingerprint = [...options.terminalStates].sort().join(',');
+  /** A new series (not current) gets a document only when it has data within forgetAfterMs. */
+  const record = (index: number, key: string, value: number): void => {
+    let history = histories.get(key);
+    if (!history) {
+      if (plans[index].window.durationMs > options.forgetAfterMs) return;
+      const series = parseSeriesKey(key);
+      if (!options.selected(series)) return;
+      history = { series, current: 0, averages: new Float64Array(plans.length).fill(NaN) };
+      histories.set(key, history);
+    }
+    history.averages[index] = value;
+  };
+  if (retentionPolicies.has('raw')) {
+    const rawIndexes = [...plans.keys()].filter((index) => plans[index].retentionPolicy === 'raw');
+    await readRawAverages(plans, rawIndexes, options, record);
+  }
   for (const [index, plan] of plans.entries()) {
     if (!retentionPolicies.has(plan.retentionPolicy)) {
       options.log.warn(`derived quantities: ${options.database} has no retention policy ${plan.retentionPolicy}, so avg_${plan.window.name} is left out`);
       continue;
     }
+    if (plan.retentionPolicy === 'raw') continue; // read above
     const period = refreshPeriodMs(plan.retentionPolicy);
-    const validFor = period > 0 ? `${plan.retentionPolicy} ${Math.floor(options.slotMs / period)} ${settingsFingerprint}` : undefined;
-    let averages = cache && validFor ? cache.get(plan.window.field, validFor) : undefined;
+    const validFor = `${plan.retentionPolicy} ${Math.floor(options.slotMs / period)} ${settingsFingerprint}`;
+    let averages = cache?.get(plan.window.field, validFor);
     if (!averages) {
       averages = await readAverages(plan, options);
-      if (cache && validFor) cache.set(plan.window.field, validFor, averages);
+      cache?.set(plan.window.field, validFor, averages);
     }
-    const rememberNew = plan.window.durationMs <= options.forgetAfterMs;
-    for (const [key, value] of averages) {
-      let history = histories.get(key);
-      if (!history) {
-        if (!rememberNew) continue;
-        const series = parseSeriesKey(key);
-        if (!options.selected(series)) continue;
-        history = { series, current: 0, averages: new Float64Array(plans.length).fill(NaN) };
-        histories.set(key, history);
-      }
-      history.averages[index] = value;
-    }
+    for (const [key, value] of averages) record(index, key, value);
   }
   cache?.save();
   return histories;

@@ -2,7 +2,7 @@ import { defineCollector } from '../../lib/collector';
 import { databaseFor } from '../../lib/interpret';
 import type { MonitDocument } from '../../lib/types';
 import { loadQueueDirectory } from './cric';
-import { buildDerivedDocuments, planWindows, readHistory } from './derived';
+import { buildDerivedDocuments, planWindows, readHistory, type SeriesHistory } from './derived';
 import { buildJobDocuments, type SeriesId } from './documents';
 import { fetchJobStatistics } from './jobStatistics';
 import { PRODUCER } from './names';
@@ -40,19 +40,12 @@ export default defineCollector({
       signal: context.signal,
     });
 
-    const jobs = buildJobDocuments(counts, directory, context.documents, { terminalStates: settings.terminalStates });
-    if (jobs.unknownQueues.length > 0) {
-      const named = jobs.unknownQueues.slice(0, UNKNOWN_QUEUES_NAMED).join(', ');
-      const more = jobs.unknownQueues.length > UNKNOWN_QUEUES_NAMED ? ', ...' : '';
-      context.log.warn(`${jobs.unknownQueues.length} queues unknown to CRIC (${source}), sent with 'unknown' metadata: ${named}${more}`);
-    }
-    context.log.info(`PanDA: ${counts.length} series of ${new Set(counts.map((count) => count.queue)).size} queues; CRIC metadata from ${source}`);
-
-    const documents: MonitDocument[] = jobs.documents;
+    // The history first: its query answers are garbage before the 240,000 documents are built.
+    let histories: Map<string, SeriesHistory> | undefined;
     if (settings.derived) {
       // Derived quantities need InfluxDB; if it fails, the job counts still go out and the run reports the problem.
       try {
-        const histories = await readHistory(counts, {
+        histories = await readHistory(counts, {
           client: context.influxdb(),
           database: databaseFor(PRODUCER),
           slotMs: context.slotMs,
@@ -64,6 +57,23 @@ export default defineCollector({
           log: context.log,
           stateDir: context.stateDir,
         });
+      } catch (error) {
+        if (context.signal.aborted) throw error;
+        context.problem(`derived quantities not computed: ${(error as Error).message}`);
+      }
+    }
+
+    const jobs = buildJobDocuments(counts, directory, context.documents, { terminalStates: settings.terminalStates });
+    if (jobs.unknownQueues.length > 0) {
+      const named = jobs.unknownQueues.slice(0, UNKNOWN_QUEUES_NAMED).join(', ');
+      const more = jobs.unknownQueues.length > UNKNOWN_QUEUES_NAMED ? ', ...' : '';
+      context.log.warn(`${jobs.unknownQueues.length} queues unknown to CRIC (${source}), sent with 'unknown' metadata: ${named}${more}`);
+    }
+    context.log.info(`PanDA: ${counts.length} series of ${new Set(counts.map((count) => count.queue)).size} queues; CRIC metadata from ${source}`);
+
+    const documents: MonitDocument[] = jobs.documents;
+    if (histories) {
+      try {
         const derived = buildDerivedDocuments(
           histories.values(),
           directory,
@@ -79,7 +89,6 @@ export default defineCollector({
         context.log.info(`derived quantities: ${derived.documents.length} series, ${derived.suspicious} suspicious`);
         for (const document of derived.documents) documents.push(document);
       } catch (error) {
-        if (context.signal.aborted) throw error;
         context.problem(`derived quantities not computed: ${(error as Error).message}`);
       }
     }
