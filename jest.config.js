@@ -8,5 +8,6 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/var/'],
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/var/'],
   testTimeout: 60000,
+  globalSetup: '<rootDir>/test/support/globalSetup.js',
   maxWorkers: 2,
 };

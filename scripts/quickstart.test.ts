@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Config } from '../lib/config';
 import { InfluxClient } from '../lib/influxdb';
@@ -17,6 +17,7 @@ const TIMEOUT_MS = 15 * 60_000;
 it(
   'quickstart on a fresh clone: every collector has data in InfluxDB; a second run is idempotent; stop stops it',
   async () => {
+    mkdirSync(path.join(PROJECT_ROOT, 'var', 'test'), { recursive: true });
     const scratch = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'quickstart-'));
     chmodSync(scratch, 0o755); // the demo XRootD runs as user xrootd and must reach its folder
     const clone = path.join(scratch, 'checkout');
