@@ -1,28 +1,16 @@
 import { gzipSync } from 'node:zlib';
-import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
-import { startTestGateway, TEST_TOKEN } from '../test/support/gateway';
-import type { RunningGateway } from './server';
+import { TEST_TOKEN } from '../test/support/gateway';
+import { useInfluxAndGateway } from '../test/support/fixtures';
 
 const DATABASE = 'monit_production_test_producer';
 const slot = Math.floor(Date.now() / 600_000) * 600_000 - 3_600_000;
 
-let influx: TestInfluxDB;
-let gateway: RunningGateway;
-
-beforeAll(async () => {
-  influx = await startInfluxDB();
-  gateway = await startTestGateway(influx.url);
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await influx?.stop();
-});
+const servers = useInfluxAndGateway();
 
 async function post(body: unknown, options: { auth?: string | null; path?: string; raw?: string | Buffer; headers?: Record<string, string> } = {}): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
   if (options.auth !== null) headers.authorization = options.auth ?? `Bearer ${TEST_TOKEN}`;
-  const response = await fetch(`${gateway.url}${options.path ?? '/'}`, { method: 'POST', headers, body: options.raw ?? JSON.stringify(body) });
+  const response = await fetch(`${servers.gateway.url}${options.path ?? '/'}`, { method: 'POST', headers, body: options.raw ?? JSON.stringify(body) });
   const text = await response.text();
   let json: Record<string, unknown> = {};
   try {
@@ -38,7 +26,7 @@ function sample(fields: Record<string, unknown>, tags: Record<string, string> = 
 }
 
 async function rows(query: string): Promise<Array<Record<string, unknown>>> {
-  return influx.client.rows(query, { database: DATABASE });
+  return servers.influx.client.rows(query, { database: DATABASE });
 }
 
 describe('round trip', () => {
@@ -51,7 +39,7 @@ describe('round trip', () => {
     expect(stored).toEqual([{ time: timestamp, count: 7, ratio: 0.25, ok: true, note: 'hello', site: 'CERN', node: 'round-trip' }]);
     const fieldTypes = await rows('SHOW FIELD KEYS FROM "sample"');
     expect(Object.fromEntries(fieldTypes.map((row) => [row.fieldKey, row.fieldType]))).toEqual({ count: 'integer', ratio: 'float', ok: 'boolean', note: 'string' });
-    const retention = await influx.client.rows(`SHOW RETENTION POLICIES ON "${DATABASE}"`);
+    const retention = await servers.influx.client.rows(`SHOW RETENTION POLICIES ON "${DATABASE}"`);
     expect(retention.find((row) => row.name === '1d')?.shardGroupDuration).toBe('8736h0m0s');
     expect(retention.map((row) => [row.name, row.default])).toEqual([
       ['autogen', false],
@@ -86,7 +74,7 @@ describe('round trip', () => {
       { producer: 'free-form', type: 'm', timestamp: slot, idb_tags: ['k'], k: 'b', n: 1.5 },
     ]);
     expect(answer.status).toBe(200);
-    const types = await influx.client.rows('SHOW FIELD KEYS FROM "m"', { database: 'monit_production_free_form' });
+    const types = await servers.influx.client.rows('SHOW FIELD KEYS FROM "m"', { database: 'monit_production_free_form' });
     expect(types).toEqual([{ fieldKey: 'n', fieldType: 'float' }]);
   });
 });
@@ -188,10 +176,10 @@ describe('bad input', () => {
 
 describe('ping and metrics', () => {
   it('/ping reports InfluxDB, /metrics counts documents by outcome', async () => {
-    const ping = await fetch(`${gateway.url}/ping`);
+    const ping = await fetch(`${servers.gateway.url}/ping`);
     expect(ping.status).toBe(200);
     expect(await ping.json()).toEqual({ gateway: 'ok', influxdb: 'ok' });
-    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    const metrics = await (await fetch(`${servers.gateway.url}/metrics`)).text();
     expect(metrics).toMatch(/gateway_documents_accepted_total\{producer="test-producer"\} \d+/);
     expect(metrics).toMatch(/gateway_documents_rejected_total\{reason="wrong_type"\} [1-9]/);
     expect(metrics).toMatch(/gateway_requests_total\{path="ingest",code="401"\} 3/);
@@ -201,15 +189,15 @@ describe('ping and metrics', () => {
 
 describe('InfluxDB down', () => {
   it('answers 503 with Retry-After, and accepts again once InfluxDB is back', async () => {
-    await influx.stop();
+    await servers.influx.stop();
     try {
       const answer = await post([sample({ count: 1 }, { site: 'outage', node: 'n' })]);
       expect(answer.status).toBe(503);
       expect(answer.headers.get('retry-after')).toBe('10');
       expect(answer.json.error).toMatch(/InfluxDB is unavailable/);
-      expect((await fetch(`${gateway.url}/ping`)).status).toBe(503);
+      expect((await fetch(`${servers.gateway.url}/ping`)).status).toBe(503);
     } finally {
-      await influx.start();
+      await servers.influx.start();
     }
     const again = await post([sample({ count: 1 }, { site: 'outage', node: 'n' })]);
     expect(again.status).toBe(200);
