@@ -49,9 +49,11 @@ export interface InfluxOptions {
 
 /** A small client for InfluxDB 1.x's /ping, /query and /write (the v2 client cannot talk to 1.6). */
 /** got, loaded on first use: most cron runs never talk to InfluxDB. */
+let loadedGot: typeof import('got') | undefined;
 function gotModule(): typeof import('got') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('got') as typeof import('got');
+  loadedGot ??= require('got') as typeof import('got');
+  return loadedGot;
 }
 
 export class InfluxClient {
