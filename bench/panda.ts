@@ -35,7 +35,8 @@ import { seriesKey } from '../collectors/panda/documents';
 import { FixtureServer } from '../collectors/panda/fixtureServer';
 import { parseJobStatistics, type JobCount } from '../collectors/panda/jobStatistics';
 import { JOBS_FIELD, PRODUCER, SERIES_TAGS, TYPES } from '../collectors/panda/names';
-import { PRODUCTION_SHAPE, randomGenerator, syntheticCricAnswer, syntheticPandaAnswer, type SyntheticShape } from '../collectors/panda/synthetic';
+import { randomGenerator } from '../test/support/random';
+import { PRODUCTION_SHAPE, syntheticCricAnswer, syntheticPandaAnswer, type SyntheticShape } from '../collectors/panda/synthetic';
 
 const run = promisify(execFile);
 const DATABASE = databaseFor(PRODUCER);

@@ -7,7 +7,7 @@ import { averageStatement, planWindows, readHistory } from './derived';
 import { seriesKey, type SeriesId } from './documents';
 import { TYPES } from './names';
 import { planBlockQueries } from './rawWindows';
-import { randomGenerator } from './synthetic';
+import { randomGenerator } from '../../test/support/random';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

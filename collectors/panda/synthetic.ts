@@ -1,4 +1,5 @@
 /** Production-size synthetic PanDA and CRIC answers for the benchmark, deterministic for a given seed. */
+import { randomGenerator } from '../../test/support/random';
 
 export interface SyntheticShape {
   queues: number;
@@ -19,18 +20,6 @@ export const PRODUCTION_SHAPE: SyntheticShape = {
   unknownFraction: 0.02,
   seed: 7,
 };
-
-/** A small deterministic generator (mulberry32), so runs are comparable. */
-export function randomGenerator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function queueName(index: number): string {
   return `SYNTH_Q${String(index).padStart(5, '0')}`;

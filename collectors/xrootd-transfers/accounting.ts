@@ -58,19 +58,26 @@ export function emptyState(): AccountingState {
 }
 
 /** The additive figures of a cell, summed again when cells are rolled up into documents. */
-export interface Figures {
-  bytesReadSingle: number;
-  bytesReadVector: number;
-  bytesWritten: number;
-  filesOpened: number;
-  filesClosed: number;
-  filesClosedForced: number;
-  readCalls: number;
-  readvCalls: number;
-  fractionSum: number;
-  fractionCount: number;
-  transfers: number;
-  remoteIo: number;
+export const FIGURE_KEYS = [
+  'bytesReadSingle',
+  'bytesReadVector',
+  'bytesWritten',
+  'filesOpened',
+  'filesClosed',
+  'filesClosedForced',
+  'readCalls',
+  'readvCalls',
+  'fractionSum',
+  'fractionCount',
+  'transfers',
+  'remoteIo',
+] as const;
+
+export type Figures = Record<(typeof FIGURE_KEYS)[number], number>;
+
+/** All figures at zero. */
+export function emptyFigures(): Figures {
+  return Object.fromEntries(FIGURE_KEYS.map((key) => [key, 0])) as Figures;
 }
 
 /** The figures of one (slot, server, client host, user) cell, rolled up into documents later. */
@@ -151,8 +158,7 @@ export class Accounting {
     if (!cell) {
       cell = {
         slotMs, server: server.name, serverSite: server.site, serverHost: server.host, clientHost, user,
-        bytesReadSingle: 0, bytesReadVector: 0, bytesWritten: 0, filesOpened: 0, filesClosed: 0, filesClosedForced: 0,
-        readCalls: 0, readvCalls: 0, fractionSum: 0, fractionCount: 0, transfers: 0, remoteIo: 0,
+        ...emptyFigures(),
       };
       this.cells.set(key, cell);
       this.hostsSeen.add(clientHost);

@@ -1,7 +1,7 @@
 /** Rolls the accounting cells up into the transfers, users and servers documents of each slot. */
 import type { DocumentFactory } from '../../lib/document';
 import type { MonitDocument } from '../../lib/types';
-import type { Accounting, Cell, Figures } from './accounting';
+import { emptyFigures, FIGURE_KEYS, type Accounting, type Cell, type Figures } from './accounting';
 import { UNKNOWN, type ClientPlace } from './sites';
 
 export const PRODUCER = 'xrootd-transfers';
@@ -20,25 +20,11 @@ interface Totals extends Figures {
 }
 
 function emptyTotals(): Totals {
-  return {
-    bytesReadSingle: 0, bytesReadVector: 0, bytesWritten: 0, filesOpened: 0, filesClosed: 0, filesClosedForced: 0,
-    readCalls: 0, readvCalls: 0, fractionSum: 0, fractionCount: 0, transfers: 0, remoteIo: 0, accessesLocal: 0, accessesRemote: 0,
-  };
+  return { ...emptyFigures(), accessesLocal: 0, accessesRemote: 0 };
 }
 
 function addCell(totals: Totals, cell: Cell, access: string): void {
-  totals.bytesReadSingle += cell.bytesReadSingle;
-  totals.bytesReadVector += cell.bytesReadVector;
-  totals.bytesWritten += cell.bytesWritten;
-  totals.filesOpened += cell.filesOpened;
-  totals.filesClosed += cell.filesClosed;
-  totals.filesClosedForced += cell.filesClosedForced;
-  totals.readCalls += cell.readCalls;
-  totals.readvCalls += cell.readvCalls;
-  totals.fractionSum += cell.fractionSum;
-  totals.fractionCount += cell.fractionCount;
-  totals.transfers += cell.transfers;
-  totals.remoteIo += cell.remoteIo;
+  for (const key of FIGURE_KEYS) totals[key] += cell[key];
   if (access === 'local') totals.accessesLocal += cell.filesOpened;
   if (access === 'remote') totals.accessesRemote += cell.filesOpened;
 }

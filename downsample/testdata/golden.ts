@@ -4,6 +4,7 @@
  */
 import { Point } from '@influxdata/influxdb-client';
 import type { DownsampleFunction, TypeSchema } from '../../lib/types';
+import { randomGenerator } from '../../test/support/random';
 
 export type FieldValue = number | string | boolean;
 
@@ -40,18 +41,6 @@ export const GOLDEN_DATABASE = 'monit_production_downsample_test';
 /** A measurement without schema in the same database: numbers mean, the rest last. */
 export const ADHOC_MEASUREMENT = 'adhoc';
 
-/** mulberry32: a small deterministic generator, so every run writes the same dataset. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SERIES = [
   { host: 'node-a', site: 'CERN' },
   { host: 'node-b', site: 'CERN' },
@@ -65,7 +54,7 @@ const STATES = ['ok', 'draining', 'busy'];
  * never reports `queue_peak`.
  */
 export function goldenPoints(startMs: number, days: number): GoldenPoint[] {
-  const random = generator(42);
+  const random = randomGenerator(42);
   const points: GoldenPoint[] = [];
   for (const [index, tags] of SERIES.entries()) {
     let bytesTotal = 1_000_000 * (index + 1);
