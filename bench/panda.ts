@@ -12,7 +12,7 @@
  * checks they agree, and extrapolates its time to all series.
  */
 import { execFile, fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,12 +30,14 @@ import { PROJECT_ROOT } from '../lib/paths';
 import { schemaRegistry } from '../lib/schemas';
 import { slotStart, TEN_MINUTES_MS } from '../lib/slot';
 import collector from '../collectors/panda/index';
-import { averageStatement, planWindows, readHistory, type SeriesHistory } from '../collectors/panda/derived';
-import { seriesKey } from '../collectors/panda/documents';
+import { averageStatement, HISTORY_QUERIES_AT_ONCE, planWindows, readHistory, type SeriesHistory } from '../collectors/panda/derived';
+import { seriesKey, seriesTags } from '../collectors/panda/documents';
+import { parseCric, type QueueDirectory } from '../collectors/panda/cric';
 import { FixtureServer } from '../collectors/panda/fixtureServer';
 import { parseJobStatistics, type JobCount } from '../collectors/panda/jobStatistics';
-import { JOBS_FIELD, PRODUCER, SERIES_TAGS, TYPES } from '../collectors/panda/names';
+import { JOBS_FIELD, PRODUCER, TYPES } from '../collectors/panda/names';
 import { randomGenerator } from '../test/support/random';
+import { RecordingInfluxClient } from '../test/support/recordingInfluxClient';
 import { PRODUCTION_SHAPE, syntheticCricAnswer, syntheticPandaAnswer, type SyntheticShape } from '../collectors/panda/synthetic';
 
 const run = promisify(execFile);
@@ -101,15 +103,15 @@ async function writeLines(client: InfluxClient, retentionPolicy: string, lines: 
 const toMs = (time: string | number | Date | undefined): string => String(time);
 
 /** The history of every series: raw points every 10 minutes, hourly and daily downsampled points. */
-function* historyLines(counts: JobCount[], retentionPolicy: 'raw' | '1h' | '1d', slotMs: number, options: Options): Generator<string> {
+function* historyLines(counts: JobCount[], directory: QueueDirectory, retentionPolicy: 'raw' | '1h' | '1d', slotMs: number, options: Options): Generator<string> {
   const random = randomGenerator(11);
   const [steps, stepMs] = retentionPolicy === 'raw' ? [options.rawSlots, PERIOD_MS] : retentionPolicy === '1h' ? [options.hours, HOUR] : [options.days, DAY];
   const slotsPerPoint = stepMs / PERIOD_MS;
   for (const count of counts) {
     const terminal = TERMINAL.has(count.jobStatus);
     const point = new Point(terminal ? TYPES.jobsTerminal : TYPES.jobs);
-    for (const tag of SERIES_TAGS) point.tag(tag, tag === 'queue' ? count.queue : tag === 'prod_source' ? count.prodSource : tag === 'resource' ? count.resource : count.jobStatus);
-    point.tag('site', 'SITE').tag('cloud', 'CLOUD').tag('country', 'COUNTRY').tag('tier', 'T2');
+    // The very tags the collector writes, so that history and new points are one series, as in production.
+    for (const [tag, value] of Object.entries(seriesTags(count, directory.lookUp(count.queue)))) point.tag(tag, value);
     for (let step = 1; step <= steps; step++) {
       const level = count.jobs * (0.5 + random());
       if (retentionPolicy === 'raw') point.intField(JOBS_FIELD, Math.round(level));
@@ -122,21 +124,13 @@ function* historyLines(counts: JobCount[], retentionPolicy: 'raw' | '1h' | '1d',
 
 const peakRssMB = (): number => process.resourceUsage().maxRSS / 1024;
 
-/** InfluxClient that adds up the time spent in queries. */
-class TimedClient extends InfluxClient {
-  queryMs = 0;
-  requests = 0;
-  override async query(text: string, options: { database?: string; retentionPolicy?: string } = {}): ReturnType<InfluxClient['query']> {
-    const started = performance.now();
-    try {
-      return await super.query(text, options);
-    } finally {
-      const elapsed = performance.now() - started;
-      this.queryMs += elapsed;
-      this.requests++;
-      if (process.env.BENCH_VERBOSE) console.error(`  query ${seconds(elapsed)}, peak RSS so far ${peakRssMB().toFixed(0)} MB: ${text.slice(0, 120)}`);
-    }
+/** A client that adds up the time spent in queries and, with BENCH_VERBOSE set, prints each. */
+function timedClient(url: string): RecordingInfluxClient {
+  const client = new RecordingInfluxClient(url, { timeoutMs: 600_000 });
+  if (process.env.BENCH_VERBOSE) {
+    client.onStatement = (text, elapsedMs) => console.error(`  query ${seconds(elapsedMs)}, peak RSS so far ${peakRssMB().toFixed(0)} MB: ${text.slice(0, 120)}`);
   }
+  return client;
 }
 
 interface ChildArguments {
@@ -158,7 +152,7 @@ async function cycle(args: ChildArguments): Promise<Record<string, number>> {
       `[influxdb]\nurl = ${args.influxUrl}\ntimeout = 10m\n[panda]\nurl = ${args.pandaUrl}\ncric_url = ${args.cricUrl}\n`,
     'bench.cfg',
   );
-  const client = new TimedClient(args.influxUrl, { timeoutMs: 600_000 });
+  const client = timedClient(args.influxUrl);
   let collectMs = 0;
   let derivedDocuments = 0;
   let suspicious = 0;
@@ -184,8 +178,8 @@ async function cycle(args: ChildArguments): Promise<Record<string, number>> {
   if (!outcome.ok) throw new Error(`the run failed: ${outcome.message}`);
   return {
     collectMs,
-    derivedQueryMs: client.queryMs,
-    derivedRequests: client.requests,
+    derivedQueryMs: client.busyMs,
+    derivedRequests: client.statements.length,
     sendMs: totalMs - collectMs,
     totalMs,
     documents: outcome.documents,
@@ -201,7 +195,7 @@ async function perSeries(args: ChildArguments): Promise<Record<string, number>> 
   const pandaText = await (await fetch(args.pandaUrl)).text();
   const counts = parseJobStatistics(JSON.parse(pandaText)).counts;
   const plans = planWindows({ useRawUpToMs: DAY, use1hUpToMs: 7 * DAY });
-  const grouped = new TimedClient(args.influxUrl, { timeoutMs: 600_000 });
+  const grouped = timedClient(args.influxUrl);
   const groupedStarted = performance.now();
   const histories = await readHistory(counts, {
     client: grouped,
@@ -248,7 +242,7 @@ async function perSeries(args: ChildArguments): Promise<Record<string, number>> 
   const sampleMs = performance.now() - started;
   return {
     groupedMs,
-    groupedRequests: grouped.requests,
+    groupedRequests: grouped.statements.length,
     series: counts.length,
     sampled: sample.length,
     sampleMs,
@@ -302,6 +296,7 @@ async function main(): Promise<void> {
   await run(services, ['start', 'influxdb', '--port', String(port), '--dir', influxDir], { timeout: 600_000 });
   const fixture = await FixtureServer.start();
   let closeGateway: (() => Promise<void>) | undefined;
+  let varDir: string | undefined;
   try {
     const influxUrl = `http://127.0.0.1:${port}`;
     const pandaText = JSON.stringify(syntheticPandaAnswer(shape));
@@ -318,9 +313,10 @@ async function main(): Promise<void> {
     await client.ensureDatabase(DATABASE, DURATIONS);
     const setupStarted = performance.now();
     let points = 0;
-    points += await writeLines(client, 'raw', historyLines(counts, 'raw', slotMs, options));
-    points += await writeLines(client, '1h', historyLines(counts, '1h', slotMs, options));
-    points += await writeLines(client, '1d', historyLines(counts, '1d', slotMs, options));
+    const directory = parseCric(JSON.parse(cricText));
+    points += await writeLines(client, 'raw', historyLines(counts, directory, 'raw', slotMs, options));
+    points += await writeLines(client, '1h', historyLines(counts, directory, '1h', slotMs, options));
+    points += await writeLines(client, '1d', historyLines(counts, directory, '1d', slotMs, options));
     console.log(`history: ${points} points (${options.rawSlots} raw slots, ${options.hours} hours, ${options.days} days per series) written in ${seconds(performance.now() - setupStarted)} (setup, not measured)`);
 
     const gateway = await startGateway(
@@ -339,7 +335,7 @@ async function main(): Promise<void> {
     closeGateway = gateway.close;
     const common = { gatewayUrl: gateway.url, pandaUrl: `${fixture.url}/panda`, cricUrl: `${fixture.url}/cric`, influxUrl, slotMs, perSeriesSample: options.perSeriesSample };
     await waitUntilIdle(influxDir);
-    const varDir = mkdtempSync(path.join(base, 'panda-var-'));
+    varDir = mkdtempSync(path.join(base, 'panda-var-'));
     // Cold: CRIC fetched, every average read (once an hour for 7d, once a day for 30d). Warm: the other runs.
     const cold = await runChild({ ...common, mode: 'cycle', varDir });
     const warm = await runChild({ ...common, slotMs: slotMs + TEN_MINUTES_MS, mode: 'cycle', varDir });
@@ -362,7 +358,7 @@ async function main(): Promise<void> {
       }
       console.log(`\none cycle, ${name}:`);
       console.log(`  documents: ${measured.documents} (${measured.derivedDocuments} jobs_derived, ${measured.suspicious} suspicious), accepted by the gateway: ${measured.sent}`);
-      console.log(`  collect (fetch, enrich, build + validate, derived): ${seconds(measured.collectMs)}, of which InfluxDB queries ${seconds(measured.derivedQueryMs)} in ${measured.derivedRequests} requests`);
+      console.log(`  collect (fetch, enrich, build + validate, derived): ${seconds(measured.collectMs)}, of which waiting for InfluxDB queries ${seconds(measured.derivedQueryMs)} (${HISTORY_QUERIES_AT_ONCE} at a time) in ${measured.derivedRequests} requests`);
       console.log(`  runner: validate, spool, send through the gateway into InfluxDB, heartbeat: ${seconds(measured.sendMs)}`);
       console.log(`  wall time: ${seconds(measured.totalMs)} = ${((100 * measured.totalMs) / periodMs).toFixed(2)} % of the 10-minute period (target ≤ 10 %)`);
       console.log(`  peak RSS: ${measured.maxRssMB.toFixed(0)} MB = ${((100 * measured.maxRssMB) / 400).toFixed(0)} % of the 400 MB target`);
@@ -377,6 +373,9 @@ async function main(): Promise<void> {
     await closeGateway?.();
     await fixture.stop();
     await run(services, ['stop', influxDir], { timeout: 60_000 });
+    // About a gigabyte per run; BENCH_KEEP=1 keeps it to look at the shards.
+    if (process.env.BENCH_KEEP) console.log(`kept: ${influxDir} ${varDir ?? ''}`);
+    else for (const dir of [influxDir, varDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
 

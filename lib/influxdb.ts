@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { Got } from 'got';
 import { quoteIdentifier } from './influxql';
 
@@ -8,6 +9,19 @@ export interface Series {
   columns: string[];
   values: unknown[][];
 }
+
+/** One piece of a chunked answer: a series may come in several pieces, all but the last `partial`. */
+interface ChunkedSeries extends Series {
+  partial?: boolean;
+}
+
+interface QueryAnswer<S extends Series = Series> {
+  results?: Array<{ error?: string; series?: S[] }>;
+  error?: string;
+}
+
+/** Points per piece of a chunked answer (InfluxDB's default): a piece then stays well under a megabyte. */
+const CHUNK_POINTS = 10_000;
 
 export interface RetentionPolicyDurations {
   raw: string;
@@ -47,7 +61,6 @@ export interface InfluxOptions {
   timeoutMs?: number;
 }
 
-/** A small client for InfluxDB 1.x's /ping, /query and /write (the v2 client cannot talk to 1.6). */
 /** got, loaded on first use: most cron runs never talk to InfluxDB. */
 let loadedGot: typeof import('got') | undefined;
 function gotModule(): typeof import('got') {
@@ -56,6 +69,12 @@ function gotModule(): typeof import('got') {
   return loadedGot;
 }
 
+function sameTags(a: Record<string, string> = {}, b: Record<string, string> = {}): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+/** A small client for InfluxDB 1.x's /ping, /query and /write (the v2 client cannot talk to 1.6). */
 export class InfluxClient {
   private readonly http: Got;
 
@@ -112,12 +131,87 @@ export class InfluxClient {
     } catch (error) {
       throw InfluxClient.wrap(error, 'query');
     }
-    const parsed = JSON.parse(body) as { results?: Array<{ error?: string; series?: Series[] }>; error?: string };
-    if (parsed.error) throw new InfluxError(`InfluxDB query: ${parsed.error}`, 400, parsed.error);
-    return (parsed.results ?? []).map((result, index) => {
+    return InfluxClient.seriesOf(JSON.parse(body) as QueryAnswer);
+  }
+
+  /** The series of each statement of an answer; an error anywhere in it throws. */
+  private static seriesOf<S extends Series>(answer: QueryAnswer<S>): S[][] {
+    if (answer.error) throw new InfluxError(`InfluxDB query: ${answer.error}`, 400, answer.error);
+    return (answer.results ?? []).map((result, index) => {
       if (result.error) throw new InfluxError(`InfluxDB query (statement ${index + 1}): ${result.error}`, 400, result.error);
       return result.series ?? [];
     });
+  }
+
+  /**
+   * Runs one read-only statement and hands each series of its answer to `onSeries` as it arrives (InfluxDB's
+   * chunked mode), whole: pieces of a series are joined first. The answer is never held in memory at once,
+   * which matters when it describes 100,000 series.
+   */
+  async querySeries(text: string, onSeries: (series: Series) => void, options: { database?: string } = {}): Promise<void> {
+    const searchParams: Record<string, string> = { q: text, epoch: 'ms', chunked: 'true', chunk_size: String(CHUNK_POINTS) };
+    if (options.database) searchParams.db = options.database;
+    let pending: ChunkedSeries | undefined;
+    const take = (piece: ChunkedSeries): void => {
+      if (pending && pending.name === piece.name && sameTags(pending.tags, piece.tags)) {
+        for (const row of piece.values) pending.values.push(row);
+      } else {
+        if (pending) onSeries(pending);
+        pending = { name: piece.name, tags: piece.tags, columns: piece.columns, values: piece.values };
+      }
+      if (!piece.partial) {
+        onSeries(pending);
+        pending = undefined;
+      }
+    };
+    const handleLine = (line: string): void => {
+      if (line.trim() === '') return;
+      let answer: QueryAnswer<ChunkedSeries>;
+      try {
+        answer = JSON.parse(line) as QueryAnswer<ChunkedSeries>;
+      } catch {
+        throw new InfluxError(`InfluxDB query: the answer is not JSON (cut short?): ${line.slice(0, 100)}`, 0);
+      }
+      for (const series of InfluxClient.seriesOf(answer)) series.forEach(take);
+    };
+    const stream = this.http.stream('query', { searchParams, throwHttpErrors: false });
+    let status = 0;
+    stream.once('response', (response: { statusCode: number }) => {
+      status = response.statusCode;
+    });
+    const decoder = new StringDecoder('utf8');
+    let received = '';
+    let errorBody = '';
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const decoded = decoder.write(chunk);
+        if (status >= 300) {
+          errorBody += decoded;
+          continue;
+        }
+        received += decoded;
+        let start = 0;
+        for (let newline = received.indexOf('\n'); newline >= 0; newline = received.indexOf('\n', start)) {
+          handleLine(received.slice(start, newline));
+          start = newline + 1;
+        }
+        received = received.slice(start);
+      }
+    } catch (error) {
+      if (error instanceof InfluxError) throw error;
+      throw InfluxClient.wrap(error, 'query');
+    }
+    if (status >= 300) {
+      let message = errorBody;
+      try {
+        message = (JSON.parse(errorBody) as { error?: string }).error ?? errorBody;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new InfluxError(`InfluxDB query: HTTP ${status}: ${message.trim()}`, status, message);
+    }
+    handleLine(received + decoder.end());
+    if (pending) onSeries(pending);
   }
 
   /** Rows of the first statement as objects keyed by column, with the series' tags merged in. */

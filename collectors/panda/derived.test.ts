@@ -1,6 +1,7 @@
 import { Point } from '@influxdata/influxdb-client';
 import type { CollectResult } from '../../lib/collector';
-import { InfluxClient } from '../../lib/influxdb';
+import { RecordingInfluxClient } from '../../test/support/recordingInfluxClient';
+import type { InfluxClient } from '../../lib/influxdb';
 import { databaseFor } from '../../lib/interpret';
 import type { MonitDocument } from '../../lib/types';
 import { collectorContext } from '../../test/support/collectorContext';
@@ -100,22 +101,13 @@ async function writeHistory(client: InfluxClient): Promise<void> {
   }
 }
 
-/** Counts the requests the collector makes to InfluxDB. */
-class CountingClient extends InfluxClient {
-  statements: string[] = [];
-  override async query(text: string, options: { database?: string; retentionPolicy?: string } = {}): ReturnType<InfluxClient['query']> {
-    this.statements.push(text);
-    return super.query(text, options);
-  }
-}
-
 let influx: TestInfluxDB;
 let server: FixtureServer;
 let derived: Map<string, MonitDocument>;
-let client: CountingClient;
+let client: RecordingInfluxClient;
 let stateDir: string;
 
-async function collectDerived(slotMs: number, counting: CountingClient): Promise<Map<string, MonitDocument>> {
+async function collectDerived(slotMs: number, counting: RecordingInfluxClient): Promise<Map<string, MonitDocument>> {
   const context = collectorContext('panda', `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\n[influxdb]\nurl = ${influx.url}\n`, { slotMs, stateDir });
   context.influxdb = () => counting;
   const result: CollectResult = await collector.collect(context);
@@ -129,7 +121,7 @@ beforeAll(async () => {
   server.routes.set('/panda', { body: JSON.stringify(CURRENT) });
   server.routes.set('/cric', { body: JSON.stringify({ AGLT2_HOSPITAL: { atlas_site: 'AGLT2', cloud: 'US', country: 'USA', tier: 'T2D' }, SLAC_ES: { atlas_site: 'WT2', cloud: 'US', country: 'USA', tier: 'T3D' } }) });
   await writeHistory(influx.client);
-  client = new CountingClient(influx.url);
+  client = new RecordingInfluxClient(influx.url);
   stateDir = collectorContext('panda', '').stateDir;
   derived = await collectDerived(SLOT, client);
 });
@@ -197,12 +189,12 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     late.floatField('jobs', 100_000).timestamp(SLOT - 90 * MINUTE);
     await influx.client.write(DATABASE, late.toLineProtocol({ convertTime: (time) => String(time) }) ?? '', { retentionPolicy: '1h' });
 
-    const sameHour = new CountingClient(influx.url);
+    const sameHour = new RecordingInfluxClient(influx.url);
     const tenMinutesLater = await collectDerived(SLOT + 10 * MINUTE, sameHour);
     expect(sameHour.statements.filter((text) => text.startsWith('SELECT'))).toHaveLength(4); // the raw windows only
     expect(tenMinutesLater.get(key(RUNNING))).toMatchObject({ avg_7d: derived.get(key(RUNNING))!.avg_7d, avg_30d: 250 });
 
-    const nextHour = new CountingClient(influx.url);
+    const nextHour = new RecordingInfluxClient(influx.url);
     const hourLater = await collectDerived(SLOT + 60 * MINUTE, nextHour);
     const selects = nextHour.statements.filter((text) => text.startsWith('SELECT'));
     expect(selects).toHaveLength(6); // the 1h retention policy again, the 1d one still cached

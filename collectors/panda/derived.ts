@@ -1,5 +1,6 @@
 import type { DocumentFactory } from '../../lib/document';
-import { InfluxError, type InfluxClient, type RetentionPolicy } from '../../lib/influxdb';
+import pLimit from 'p-limit';
+import { InfluxError, type InfluxClient, type RetentionPolicy, type Series } from '../../lib/influxdb';
 import { qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/influxql';
 import type { Logger } from '../../lib/log';
 import { TEN_MINUTES_MS } from '../../lib/slot';
@@ -9,7 +10,7 @@ import type { QueueDirectory } from './cric';
 import { parseSeriesKey, seriesKey, seriesTags, type SeriesId } from './documents';
 import type { JobCount } from './jobStatistics';
 import { averageWindows, type AverageWindow, JOBS_FIELD, PRODUCER, SERIES_TAGS, TYPES } from './names';
-import { blockStatement, planBlockQueries, windowMeans } from './rawWindows';
+import { type BlockQuery, blockStatement, planBlockQueries, windowMeans } from './rawWindows';
 import { judge, type SuspiciousRule } from './suspicious';
 
 /** Where one moving average is read from. */
@@ -81,54 +82,61 @@ async function retentionPoliciesOf(client: InfluxClient, database: string): Prom
   }
 }
 
-/**
- * One average for every series with data in the window, keyed by seriesKey(): one grouped request per
- * measurement (one at a time, so only one answer is in memory); window counts are brought back to an
- * average per slot.
- */
-async function readAverages(plan: WindowPlan, options: DerivedOptions): Promise<Map<string, number>> {
-  const averages = new Map<string, number>();
-  for (const measurement of [TYPES.jobs, TYPES.jobsTerminal]) {
-    const terminalMeasurement = measurement === TYPES.jobsTerminal;
-    const [seriesList = []] = await options.client.query(averageStatement(options.database, measurement, plan, options.slotMs));
-    for (const one of seriesList) {
-      const tags = one.tags ?? {};
-      const series: SeriesId = { queue: tags.queue ?? '', prodSource: tags.prod_source ?? '', resource: tags.resource ?? '', jobStatus: tags.job_status ?? '' };
-      // A status belongs to the measurement its current classification sends it to.
-      if (options.terminalStates.has(series.jobStatus) !== terminalMeasurement) continue;
-      const value = one.values[0]?.[one.columns.indexOf('mean')];
-      if (typeof value !== 'number') continue;
-      averages.set(seriesKey(series), terminalMeasurement ? value / plan.terminalDivisor : value);
-    }
-  }
-  return averages;
+/** Grouped queries sent at once: InfluxDB plans each on one core, so two keep a 2-core server busy. */
+export const HISTORY_QUERIES_AT_ONCE = 2;
+
+const MEASUREMENTS = [TYPES.jobs, TYPES.jobsTerminal];
+
+function seriesOf(tags: Record<string, string> = {}): SeriesId {
+  return { queue: tags.queue ?? '', prodSource: tags.prod_source ?? '', resource: tags.resource ?? '', jobStatus: tags.job_status ?? '' };
 }
 
 /**
- * The averages of the raw windows (indexes into `plans`, shortest first) from sum and count per block, two
- * queries per measurement for 1h, 6h, 12h and 24h instead of four; the same numbers as readAverages() gives.
- * Each average goes straight to `record` (no map per window), shorter windows of a series first.
+ * Streams the series of one grouped query of `measurement` to `onSeries`, keeping only those whose status
+ * belongs to that measurement by its current classification (a status moved to terminal_states leaves its
+ * old gauge history out).
  */
-async function readRawAverages(plans: WindowPlan[], windowIndexes: number[], options: DerivedOptions, record: (index: number, key: string, value: number) => void): Promise<void> {
+async function streamSeries(statement: string, measurement: string, options: DerivedOptions, onSeries: (key: string, one: Series) => void): Promise<void> {
+  const terminalMeasurement = measurement === TYPES.jobsTerminal;
+  await options.client.querySeries(statement, (one) => {
+    const series = seriesOf(one.tags);
+    if (options.terminalStates.has(series.jobStatus) !== terminalMeasurement) return;
+    onSeries(seriesKey(series), one);
+  });
+}
+
+/** One average of `measurement` for every series with data in the window; window counts per slot. */
+function readAverages(plan: WindowPlan, measurement: string, options: DerivedOptions, averages: Map<string, number>): Promise<void> {
+  const divisor = measurement === TYPES.jobsTerminal ? plan.terminalDivisor : 1;
+  return streamSeries(averageStatement(options.database, measurement, plan, options.slotMs), measurement, options, (key, one) => {
+    const value = one.values[0]?.[one.columns.indexOf('mean')];
+    if (typeof value === 'number') averages.set(key, value / divisor);
+  });
+}
+
+/**
+ * The averages of the raw windows (indexes into `plans`) that one block query of `measurement` covers, from
+ * sum and count per block: two queries per measurement for 1h, 6h, 12h and 24h instead of four, the same
+ * numbers as mean() gives. Each average goes straight to `record`.
+ */
+function readRawAverages(
+  plans: WindowPlan[],
+  windowIndexes: number[],
+  query: BlockQuery,
+  measurement: string,
+  options: DerivedOptions,
+  record: (index: number, key: string, value: number) => void,
+): Promise<void> {
   const durationsMs = windowIndexes.map((index) => plans[index].window.durationMs);
-  for (const measurement of [TYPES.jobs, TYPES.jobsTerminal]) {
-    const terminalMeasurement = measurement === TYPES.jobsTerminal;
-    for (const query of planBlockQueries(durationsMs)) {
-      const statement = blockStatement(options.database, 'raw', measurement, JOBS_FIELD, SERIES_TAGS, query, options.slotMs);
-      const [seriesList = []] = await options.client.query(statement);
-      for (const one of seriesList) {
-        const tags = one.tags ?? {};
-        const series: SeriesId = { queue: tags.queue ?? '', prodSource: tags.prod_source ?? '', resource: tags.resource ?? '', jobStatus: tags.job_status ?? '' };
-        if (options.terminalStates.has(series.jobStatus) !== terminalMeasurement) continue;
-        const key = seriesKey(series);
-        const means = windowMeans(one.values, one.columns, query, durationsMs, options.slotMs);
-        query.windows.forEach((window, position) => {
-          const index = windowIndexes[window];
-          if (!Number.isNaN(means[position])) record(index, key, terminalMeasurement ? means[position] / plans[index].terminalDivisor : means[position]);
-        });
-      }
-    }
-  }
+  const statement = blockStatement(options.database, 'raw', measurement, JOBS_FIELD, SERIES_TAGS, query, options.slotMs);
+  return streamSeries(statement, measurement, options, (key, one) => {
+    const means = windowMeans(one.values, one.columns, query, durationsMs, options.slotMs);
+    query.windows.forEach((window, position) => {
+      const index = windowIndexes[window];
+      const divisor = measurement === TYPES.jobsTerminal ? plans[index].terminalDivisor : 1;
+      if (!Number.isNaN(means[position])) record(index, key, means[position] / divisor);
+    });
+  });
 }
 
 /** Raw data changes every slot; a 1h (1d) retention policy gets a new point once an hour (day). */
@@ -138,9 +146,10 @@ function refreshPeriodMs(retentionPolicy: RetentionPolicy): number {
 
 /**
  * Reads every moving average with grouped queries (GROUP BY the series tags), never one per series: the raw
- * windows two per measurement (readRawAverages), the others one per window; and joins them with the current
- * values. Averages from the 1h and 1d retention policies are
- * cached in `stateDir` (when given) until those policies can have a new point.
+ * windows two per measurement (readRawAverages), the others one per window and measurement; at most
+ * HISTORY_QUERIES_AT_ONCE at a time, each answer streamed. Joins them with the current values. Averages from
+ * the 1h and 1d retention policies are cached in `stateDir` (when given) until those policies can have a new
+ * point.
  */
 export async function readHistory(current: JobCount[], options: DerivedOptions): Promise<Map<string, SeriesHistory>> {
   const plans = planWindows(options);
@@ -168,9 +177,13 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     }
     history.averages[index] = value;
   };
-  if (retentionPolicies.has('raw')) {
-    const rawIndexes = [...plans.keys()].filter((index) => plans[index].retentionPolicy === 'raw');
-    await readRawAverages(plans, rawIndexes, options, record);
+  const limit = pLimit(HISTORY_QUERIES_AT_ONCE);
+  const reads: Array<Promise<void>> = [];
+  const rawIndexes = [...plans.keys()].filter((index) => plans[index].retentionPolicy === 'raw');
+  if (rawIndexes.length > 0 && retentionPolicies.has('raw')) {
+    for (const query of planBlockQueries(rawIndexes.map((index) => plans[index].window.durationMs))) {
+      for (const measurement of MEASUREMENTS) reads.push(limit(() => readRawAverages(plans, rawIndexes, query, measurement, options, record)));
+    }
   }
   for (const [index, plan] of plans.entries()) {
     if (!retentionPolicies.has(plan.retentionPolicy)) {
@@ -180,12 +193,25 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     if (plan.retentionPolicy === 'raw') continue; // read above
     const period = refreshPeriodMs(plan.retentionPolicy);
     const validFor = `${plan.retentionPolicy} ${Math.floor(options.slotMs / period)} ${settingsFingerprint}`;
-    let averages = cache?.get(plan.window.field, validFor);
-    if (!averages) {
-      averages = await readAverages(plan, options);
-      cache?.set(plan.window.field, validFor, averages);
+    const cached = cache?.get(plan.window.field, validFor);
+    if (cached) {
+      for (const [key, value] of cached) record(index, key, value);
+      continue;
     }
-    for (const [key, value] of averages) record(index, key, value);
+    const averages = new Map<string, number>();
+    const both = Promise.all(MEASUREMENTS.map((measurement) => limit(() => readAverages(plan, measurement, options, averages))));
+    reads.push(
+      both.then(() => {
+        cache?.set(plan.window.field, validFor, averages);
+        for (const [key, value] of averages) record(index, key, value);
+      }),
+    );
+  }
+  try {
+    await Promise.all(reads);
+  } catch (error) {
+    limit.clearQueue(); // the run reports the first failure; queries not started yet are not sent
+    throw error;
   }
   cache?.save();
   return histories;

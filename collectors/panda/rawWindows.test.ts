@@ -1,5 +1,5 @@
 import { Point } from '@influxdata/influxdb-client';
-import { InfluxClient } from '../../lib/influxdb';
+import { RecordingInfluxClient } from '../../test/support/recordingInfluxClient';
 import { databaseFor } from '../../lib/interpret';
 import { MemoryLogger } from '../../lib/log';
 import { startInfluxDB, type TestInfluxDB } from '../../test/support/services';
@@ -15,14 +15,6 @@ const DAY = 24 * HOUR;
 const DATABASE = databaseFor('panda');
 const TERMINAL = new Set(['finished', 'failed']);
 const HISTORY_END = Date.UTC(2026, 10, 22, 12, 0);
-
-class CountingClient extends InfluxClient {
-  statements: string[] = [];
-  override async query(text: string, options: { database?: string; retentionPolicy?: string } = {}): ReturnType<InfluxClient['query']> {
-    this.statements.push(text);
-    return super.query(text, options);
-  }
-}
 
 describe('planning the block queries', () => {
   test.each([
@@ -77,7 +69,7 @@ describe('raw averages combined from blocks equal the direct mean() of each wind
   test.each([0, 10, 50, 130, 370])('slot %d minutes before the end of the history', async (minutesBefore) => {
     const slotMs = HISTORY_END - minutesBefore * MINUTE;
     const options = { useRawUpToMs: DAY, use1hUpToMs: 7 * DAY };
-    const counting = new CountingClient(influx.url);
+    const counting = new RecordingInfluxClient(influx.url);
     const client = influx.client;
     const histories = await readHistory([], {
       ...options,
