@@ -7,6 +7,7 @@
  * Run: npm run build && node dist/bench/xrootdReceiver.js
  */
 import { execFile } from 'node:child_process';
+import { collectedDocuments } from '../lib/collector';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MemoryLogger } from '../lib/log';
@@ -116,7 +117,7 @@ async function consumption(count: number): Promise<number> {
       influxdb: () => new InfluxClient('http://127.0.0.1:1'),
       problem: () => undefined,
     });
-    if (Array.isArray(result) || result.documents.length !== SERVERS * 2) throw new Error('unexpected collector result');
+    if (Array.isArray(result) || collectedDocuments(result).length !== SERVERS * 2) throw new Error('unexpected collector result');
     await result.commit?.();
     return count;
   });

@@ -29,10 +29,17 @@ export interface CollectorContext {
 }
 
 /**
- * What a collector returns. `commit`, when given, is called once every document is durably in the
- * spool (so it will be delivered): a collector that consumes a queue removes the consumed entries there.
+ * What a collector returns. `documents` may be any iterable, a generator included: the runner takes one
+ * document at a time, so a run of 200,000 documents need not hold them all. `commit`, when given, is called
+ * once every document is durably in the spool (so it will be delivered): a collector that consumes a queue
+ * removes the consumed entries there.
  */
-export type CollectResult = MonitDocument[] | { documents: MonitDocument[]; commit?: () => Promise<void> };
+export type CollectResult = MonitDocument[] | { documents: Iterable<MonitDocument>; commit?: () => Promise<void> };
+
+/** Every document of a result, in an array (for tests and tools; the runner never holds them all). */
+export function collectedDocuments(result: CollectResult): MonitDocument[] {
+  return Array.isArray(result) ? result : [...result.documents];
+}
 
 /** A collector reads one source and returns documents. It never sends, retries, spools or schedules. */
 export interface Collector {

@@ -11,6 +11,17 @@ export function syncDirectory(dir: string): void {
   }
 }
 
+/** Writes a file and fsyncs its content (not its directory entry: see writeFileDurably). */
+export function writeFileSynced(file: string, content: string | Buffer, mode = 0o644): void {
+  const fd = openSync(file, 'w', mode);
+  try {
+    writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Writes a file so that after a crash it is either absent or complete: write a temporary file,
  * fsync it, rename it into place, fsync the directory.
@@ -19,13 +30,7 @@ export function writeFileDurably(file: string, content: string | Buffer, mode = 
   const dir = path.dirname(file);
   mkdirSync(dir, { recursive: true });
   const temporary = path.join(dir, `.tmp-${path.basename(file)}-${process.pid}`);
-  const fd = openSync(temporary, 'w', mode);
-  try {
-    writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileSynced(temporary, content, mode);
   renameSync(temporary, file);
   syncDirectory(dir);
 }

@@ -129,26 +129,30 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
     } finally {
       clearTimeout(timer);
     }
-    const produced: MonitDocument[] = Array.isArray(result) ? result : result.documents;
+    const produced: Iterable<MonitDocument> = Array.isArray(result) ? result : result.documents;
     const commit = Array.isArray(result) ? undefined : result.commit;
-    for (const document of produced) {
-      const check = interpretDocument(document, registry);
-      if (!check.ok) throw new Error(`job produced an invalid ${document.producer}/${document.type} document: ${check.reason}`);
-    }
-    outcome.documents = produced.length;
+    const check = (document: MonitDocument): void => {
+      const verdict = interpretDocument(document, registry);
+      if (!verdict.ok) throw new Error(`job produced an invalid ${document.producer}/${document.type} document: ${verdict.reason}`);
+    };
     if (options.dryRun || !sender) {
       const print = options.output ?? ((text: string) => process.stdout.write(text + '\n'));
-      for (const document of produced) print(JSON.stringify(document));
-      log.info(`dry run: ${produced.length} documents printed, nothing sent`);
+      for (const document of produced) {
+        check(document);
+        print(JSON.stringify(document));
+        outcome.documents += 1;
+      }
+      log.info(`dry run: ${outcome.documents} documents printed, nothing sent`);
       outcome.ok = true;
       return outcome;
     }
-    sender.enqueue(produced);
+    // Validated and spooled one at a time: an invalid document spools nothing (the run fails).
+    outcome.documents = sender.enqueue(produced, check);
     if (commit) await commit();
     addReport(await sender.deliver({ deadlineMs: deadline, signal: controller.signal }));
     if (report.credentialsRefused) throw new Error(report.credentialsRefused);
     outcome.ok = true;
-    log.info(`${produced.length} documents collected; delivered this run (replayed ones included): ${report.documentsSent} sent, ${report.documentsRejected} rejected; ${report.documentsSpooled} wait in the spool`);
+    log.info(`${outcome.documents} documents collected; delivered this run (replayed ones included): ${report.documentsSent} sent, ${report.documentsRejected} rejected; ${report.documentsSpooled} wait in the spool`);
   } catch (error) {
     errors += 1;
     outcome.ok = false;

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import path from 'node:path';
 import { MemoryLogger } from './log';
 import { PROJECT_ROOT } from './paths';
-import { Sender, splitIntoBatches, type SenderOptions } from './sender';
+import { Sender, type SenderOptions } from './sender';
 import { Spool } from './spool';
 import type { MonitDocument } from './types';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
@@ -58,12 +58,59 @@ async function storedCount(site: string): Promise<{ points: number; distinct: nu
 
 const newSpool = (): Spool => new Spool(testDir('spool'));
 
-describe('batching', () => {
-  it('splits by document count and by bytes', () => {
+describe('spooling', () => {
+  const batchSizes = (spool: Spool): number[] => spool.list().map((entry) => (JSON.parse(spool.read(entry.name)) as unknown[]).length);
+
+  it('splits by document count and by bytes, keeping the order', () => {
     const many = documents('x', 25);
-    expect(splitIntoBatches(many, 10, 1e9).map((batch) => batch.length)).toEqual([10, 10, 5]);
+    const byCount = newSpool();
+    expect(sender('http://127.0.0.1:9', byCount, { maxBatchDocuments: 10 }).enqueue(many)).toBe(25);
+    expect(batchSizes(byCount)).toEqual([10, 10, 5]);
+    expect(byCount.list().flatMap((entry) => JSON.parse(byCount.read(entry.name)) as MonitDocument[])).toEqual(many);
     const size = Buffer.byteLength(JSON.stringify(many[0])) + 1;
-    expect(splitIntoBatches(many, 100, 2 + size * 4).every((batch) => batch.length <= 4)).toBe(true);
+    const byBytes = newSpool();
+    sender('http://127.0.0.1:9', byBytes, { maxBatchBytes: 2 + size * 4 }).enqueue(many);
+    for (const entry of byBytes.list()) expect(entry.bytes).toBeLessThanOrEqual(2 + size * 4);
+    expect(batchSizes(byBytes).every((length) => length <= 4)).toBe(true);
+  });
+
+  it('takes documents one at a time from a generator, writing full batches as it goes', () => {
+    const spool = newSpool();
+    const stagedWhileGenerating: number[] = [];
+    function* generated(): Generator<MonitDocument> {
+      for (const [index, document] of documents('lazy', 250).entries()) {
+        if (index % 100 === 1) stagedWhileGenerating.push(readdirSync(spool.dir).filter((name) => name.startsWith('.staged-')).length);
+        yield document;
+      }
+    }
+    expect(sender('http://127.0.0.1:9', spool).enqueue(generated())).toBe(250);
+    expect(stagedWhileGenerating).toEqual([0, 1, 2]); // earlier batches already on disk, not yet in the spool
+    expect(batchSizes(spool)).toEqual([100, 100, 50]);
+    expect(readdirSync(spool.dir).filter((name) => name.startsWith('.'))).toEqual([]);
+  });
+
+  it('spools nothing when a document is refused or the generator fails part way', () => {
+    const spool = newSpool();
+    const refuseThe150th = (document: MonitDocument): void => {
+      if (document.node === 'n150') throw new Error('invalid n150');
+    };
+    expect(() => sender('http://127.0.0.1:9', spool).enqueue(documents('refused', 250), refuseThe150th)).toThrow('invalid n150');
+    function* failing(): Generator<MonitDocument> {
+      yield* documents('failing', 120);
+      throw new Error('source went away');
+    }
+    expect(() => sender('http://127.0.0.1:9', spool).enqueue(failing())).toThrow('source went away');
+    expect(readdirSync(spool.dir).filter((name) => name !== 'rejected')).toEqual([]);
+  });
+
+  it('removes batches staged by a process that died before publishing them, not those of a live one', () => {
+    const spool = newSpool();
+    const dead = `.staged-000001795341600000-${String(2 ** 22 + 1).padStart(7, '0')}-000001.json`; // above Linux's largest pid
+    const alive = `.staged-000001795341600000-${String(process.pid).padStart(7, '0')}-000001.json`;
+    for (const name of [dead, alive]) writeFileSync(path.join(spool.dir, name), '[]');
+    const reopened = new Spool(spool.dir);
+    expect(readdirSync(reopened.dir).filter((name) => name.startsWith('.staged-'))).toEqual([alive]);
+    expect(reopened.list()).toEqual([]);
   });
 });
 

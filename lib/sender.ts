@@ -51,25 +51,6 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-/** Splits documents into batches within the document and byte limits. */
-export function splitIntoBatches(documents: MonitDocument[], maxDocuments: number, maxBytes: number): MonitDocument[][] {
-  const batches: MonitDocument[][] = [];
-  let current: MonitDocument[] = [];
-  let bytes = 2;
-  for (const document of documents) {
-    const size = Buffer.byteLength(JSON.stringify(document)) + 1;
-    if (current.length > 0 && (current.length >= maxDocuments || bytes + size > maxBytes)) {
-      batches.push(current);
-      current = [];
-      bytes = 2;
-    }
-    current.push(document);
-    bytes += size;
-  }
-  if (current.length) batches.push(current);
-  return batches;
-}
-
 /**
  * Delivers documents to a MONIT-compatible endpoint through the disk spool: every batch is
  * fsynced to the spool before it is POSTed, and removed only when the endpoint accepted it.
@@ -77,12 +58,41 @@ export function splitIntoBatches(documents: MonitDocument[], maxDocuments: numbe
 export class Sender {
   constructor(private readonly options: SenderOptions) {}
 
-  /** Durably spools documents in batches; they are sent by the next deliver(). */
-  enqueue(documents: MonitDocument[]): void {
-    const { maxBatchDocuments, maxBatchBytes, spool } = this.options;
-    for (const batch of splitIntoBatches(documents, Math.min(maxBatchDocuments, MAX_DOCUMENTS_PER_REQUEST), maxBatchBytes)) {
-      spool.put(batch);
+  /**
+   * Durably spools documents in batches within the document and byte limits; the next deliver() sends them.
+   * Documents are taken one at a time (each checked by `check`, which throws, and serialised once), so a run
+   * never needs to hold them all. The batches join the spool only once every document is in: a document
+   * refused by `check`, or a failing iterator, leaves nothing spooled. Returns how many documents were spooled.
+   */
+  enqueue(documents: Iterable<MonitDocument>, check?: (document: MonitDocument) => void): number {
+    const { maxBatchBytes, spool } = this.options;
+    const maxDocuments = Math.min(this.options.maxBatchDocuments, MAX_DOCUMENTS_PER_REQUEST);
+    const staged: string[] = [];
+    let batch: string[] = [];
+    let bytes = 2;
+    let count = 0;
+    const flush = (): void => {
+      staged.push(spool.stage(`[${batch.join(',')}]`));
+      batch = [];
+      bytes = 2;
+    };
+    try {
+      for (const document of documents) {
+        check?.(document);
+        const text = JSON.stringify(document);
+        const size = Buffer.byteLength(text) + 1;
+        if (batch.length > 0 && (batch.length >= maxDocuments || bytes + size > maxBatchBytes)) flush();
+        batch.push(text);
+        bytes += size;
+        count += 1;
+      }
+      if (batch.length > 0) flush();
+    } catch (error) {
+      spool.discard(staged);
+      throw error;
     }
+    spool.publish(staged);
+    return count;
   }
 
   private headers(): Record<string, string> {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { syncDirectory, writeFileDurably } from './durableFile';
+import { syncDirectory, writeFileDurably, writeFileSynced } from './durableFile';
 import type { MonitDocument } from './types';
 
 /** A rejected document kept with the reason the gateway gave. */
@@ -16,6 +16,23 @@ export interface SpoolEntry {
 
 let sequence = 0;
 
+/** A batch written but not yet published: invisible to list() (its name starts with a dot). */
+const STAGED_PREFIX = '.staged-';
+
+/** The pid in a batch name (<ms>-<pid>-<sequence>.json), or 0. */
+function writerPid(name: string): number {
+  return Number(/^\d+-(\d+)-/.exec(name)?.[1] ?? 0);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Batches waiting to be delivered, one JSON file each, named so that sorting by name is oldest first.
  * A batch is on disk (fsynced) before anyone sends it, and leaves only once the gateway took it.
@@ -26,14 +43,35 @@ export class Spool {
   constructor(readonly dir: string) {
     this.rejectedDir = path.join(dir, 'rejected');
     mkdirSync(this.rejectedDir, { recursive: true });
+    this.removeAbandonedStaged();
   }
 
-  /** Durably stores one batch and returns its name. */
-  put(documents: MonitDocument[]): string {
+  /**
+   * Writes one batch (a JSON array, sent as is) where deliver() cannot see it yet and returns its name;
+   * publish() makes the batches of a run visible together, discard() drops them.
+   */
+  stage(body: string): string {
     sequence += 1;
     const name = `${String(Date.now()).padStart(15, '0')}-${String(process.pid).padStart(7, '0')}-${String(sequence).padStart(6, '0')}.json`;
-    writeFileDurably(path.join(this.dir, name), JSON.stringify(documents));
+    writeFileSynced(path.join(this.dir, STAGED_PREFIX + name), body);
     return name;
+  }
+
+  /** The staged batches join the spool, in the order given; one directory fsync makes all the renames durable. */
+  publish(names: string[]): void {
+    for (const name of names) renameSync(path.join(this.dir, STAGED_PREFIX + name), path.join(this.dir, name));
+    if (names.length > 0) syncDirectory(this.dir);
+  }
+
+  discard(names: string[]): void {
+    for (const name of names) unlinkSync(path.join(this.dir, STAGED_PREFIX + name));
+  }
+
+  /** Staged batches of a process that died before publishing them: that run never committed, so they go. */
+  private removeAbandonedStaged(): void {
+    for (const file of readdirSync(this.dir)) {
+      if (file.startsWith(STAGED_PREFIX) && !isRunning(writerPid(file.slice(STAGED_PREFIX.length)))) unlinkSync(path.join(this.dir, file));
+    }
   }
 
   /** Waiting batches, oldest first. */

@@ -1,4 +1,5 @@
 import { readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { collectedDocuments } from '../../lib/collector';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -16,7 +17,7 @@ const TESTDATA = path.join(__dirname, 'testdata');
 async function collect(configText: string, stateDir?: string): Promise<{ context: TestContext; documents: MonitDocument[] }> {
   const context = collectorContext('host', configText, { stateDir });
   const result = await hostCollector.collect(context);
-  return { context, documents: Array.isArray(result) ? result : result.documents };
+  return { context, documents: collectedDocuments(result) };
 }
 
 function only(documents: MonitDocument[], type: string, tags: Record<string, string> = {}): MonitDocument {

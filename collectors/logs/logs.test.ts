@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync, readFileSync, renameSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CollectResult } from '../../lib/collector';
+import { type CollectResult, collectedDocuments } from '../../lib/collector';
 import { Config } from '../../lib/config';
 import type { MonitDocument } from '../../lib/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
@@ -21,7 +21,7 @@ function setup(patternsConfig: (logDir: string) => string, options: { fromBeginn
     const result: CollectResult = await collector.collect(context);
     if (Array.isArray(result)) throw new Error('logs must return a commit');
     if (commit) await result.commit?.();
-    return { byPattern: Object.fromEntries(result.documents.map((document) => [String(document.pattern), document])), context };
+    return { byPattern: Object.fromEntries(collectedDocuments(result).map((document) => [String(document.pattern), document])), context };
   };
   return { logDir, collect, file: (name: string) => path.join(logDir, name) };
 }

@@ -1,5 +1,5 @@
 import { Point } from '@influxdata/influxdb-client';
-import type { CollectResult } from '../../lib/collector';
+import { type CollectResult, collectedDocuments } from '../../lib/collector';
 import { RecordingInfluxClient } from '../../test/support/recordingInfluxClient';
 import type { InfluxClient } from '../../lib/influxdb';
 import { databaseFor } from '../../lib/interpret';
@@ -112,7 +112,7 @@ async function collectDerived(slotMs: number, counting: RecordingInfluxClient): 
   context.influxdb = () => counting;
   const result: CollectResult = await collector.collect(context);
   expect(context.problems).toEqual([]);
-  const documents = Array.isArray(result) ? result : result.documents;
+  const documents = collectedDocuments(result);
   return new Map(documents.filter((document) => document.type === TYPES.derived).map((document) => [`${document.queue}/${document.prod_source}/${document.resource}/${document.job_status}`, document]));
 }
 

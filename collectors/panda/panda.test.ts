@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CollectResult } from '../../lib/collector';
+import { type CollectResult, collectedDocuments } from '../../lib/collector';
 import { documentId } from '../../lib/document';
 import type { MonitDocument } from '../../lib/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
@@ -48,7 +48,7 @@ function context(extra = '', options: { stateDir?: string; influxUrl?: string } 
 }
 
 function documentsOf(result: CollectResult): MonitDocument[] {
-  return Array.isArray(result) ? result : result.documents;
+  return collectedDocuments(result);
 }
 
 /** A document as the expected files write it: type, tags and fields by name. */

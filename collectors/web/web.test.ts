@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { collectedDocuments } from '../../lib/collector';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -16,7 +17,7 @@ import webCollector, { readSettings } from './index';
 async function collect(configText: string): Promise<{ context: TestContext; documents: MonitDocument[] }> {
   const context = collectorContext('web', configText);
   const result = await webCollector.collect(context);
-  return { context, documents: Array.isArray(result) ? result : result.documents };
+  return { context, documents: collectedDocuments(result) };
 }
 
 function probeNamed(documents: MonitDocument[], name: string): MonitDocument {

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { collectedDocuments } from '../../lib/collector';
 import dgram from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { randomBytes } from 'node:crypto';
@@ -73,7 +74,7 @@ async function collectUpTo(cutoffMs: number): Promise<{ documents: MonitDocument
   const result = await collector.collect(context);
   if (Array.isArray(result)) throw new Error('expected { documents, commit }');
   await result.commit?.();
-  return { documents: result.documents, context };
+  return { documents: collectedDocuments(result), context };
 }
 
 function ofType(documents: MonitDocument[], type: string, slotMs: number): MonitDocument[] {

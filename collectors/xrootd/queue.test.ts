@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { collectedDocuments } from '../../lib/collector';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MemoryLogger } from '../../lib/log';
@@ -80,7 +81,7 @@ describe('queue consumption by the collector', () => {
   const run = async (queueDir: string, stateDir: string): Promise<{ documents: MonitDocument[]; commit: () => Promise<void> }> => {
     const result = await collector.collect(collectorContext('xrootd', `[xrootd]\nqueue_dir = ${queueDir}\n`, { stateDir }));
     if (Array.isArray(result) || !result.commit) throw new Error('expected { documents, commit }');
-    return { documents: result.documents, commit: result.commit };
+    return { documents: collectedDocuments(result), commit: result.commit };
   };
   const summaries = (documents: MonitDocument[]): MonitDocument[] => documents.filter((document) => document.type === 'summary');
 
@@ -128,7 +129,7 @@ describe('queue consumption by the collector', () => {
     const context = collectorContext('xrootd', `[xrootd]\nqueue_dir = ${queue.dir}\n`, { stateDir: testDir('xrootd-bad-state') });
     const result = await collector.collect(context);
     if (Array.isArray(result) || !result.commit) throw new Error('expected { documents, commit }');
-    expect(summaries(result.documents)).toHaveLength(1);
+    expect(summaries(collectedDocuments(result))).toHaveLength(1);
     expect(context.problems).toEqual([expect.stringMatching(/not a summary report/)]);
     await result.commit();
     expect(await queue.list()).toEqual([]);

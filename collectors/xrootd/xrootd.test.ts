@@ -1,6 +1,6 @@
 import { statfsSync } from 'node:fs';
 import path from 'node:path';
-import type { CollectResult } from '../../lib/collector';
+import { type CollectResult, collectedDocuments } from '../../lib/collector';
 import { MemoryLogger } from '../../lib/log';
 import { schemaRegistry } from '../../lib/schemas';
 import type { MonitDocument } from '../../lib/types';
@@ -30,7 +30,7 @@ function config(options: { queueDir?: string; pull?: string[] } = {}): string {
 async function collect(configText: string, state = stateDir): Promise<{ documents: MonitDocument[]; commit: () => Promise<void> }> {
   const result: CollectResult = await collector.collect(collectorContext('xrootd', configText, { stateDir: state }));
   if (Array.isArray(result) || !result.commit) throw new Error('the xrootd collector must return { documents, commit }');
-  return { documents: result.documents, commit: result.commit };
+  return { documents: collectedDocuments(result), commit: result.commit };
 }
 
 function summary(documents: MonitDocument[]): MonitDocument {
