@@ -217,15 +217,19 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   return histories;
 }
 
-/** The jobs_derived documents: current value, moving averages, suspicious flag and reason. */
-export function buildDerivedDocuments(
+/**
+ * The jobs_derived documents (current value, moving averages, suspicious flag and reason), built one at a time
+ * as the runner takes them; `finished` gets the counts once all are built.
+ */
+export function* derivedDocuments(
   histories: Iterable<SeriesHistory>,
   directory: QueueDirectory,
   factory: DocumentFactory,
   rule: SuspiciousRule,
   plans: WindowPlan[],
-): { documents: MonitDocument[]; suspicious: number } {
-  const documents: MonitDocument[] = [];
+  finished: (summary: { documents: number; suspicious: number }) => void = () => undefined,
+): Generator<MonitDocument> {
+  let documents = 0;
   let suspicious = 0;
   for (const history of histories) {
     const averages = new Map<string, number>();
@@ -240,7 +244,8 @@ export function buildDerivedDocuments(
     if (verdict.suspicious) suspicious++;
     fields.suspicious = verdict.suspicious;
     fields.reason = verdict.reason;
-    documents.push(factory.build(PRODUCER, TYPES.derived, seriesTags(history.series, directory.lookUp(history.series.queue)), fields));
+    documents++;
+    yield factory.build(PRODUCER, TYPES.derived, seriesTags(history.series, directory.lookUp(history.series.queue)), fields);
   }
-  return { documents, suspicious };
+  finished({ documents, suspicious });
 }

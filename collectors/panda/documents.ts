@@ -38,52 +38,40 @@ export function seriesTags(series: SeriesId, metadata: QueueMetadata): Record<st
   };
 }
 
-export interface JobDocuments {
-  documents: MonitDocument[];
-  /** Queues PanDA lists that the directory does not describe, sorted. */
-  unknownQueues: string[];
+/** Queues PanDA lists that the directory does not describe, sorted. */
+export function unknownQueues(counts: Iterable<SeriesId>, directory: QueueDirectory): string[] {
+  const unknown = new Set<string>();
+  for (const count of counts) if (!directory.has(count.queue)) unknown.add(count.queue);
+  return [...unknown].sort();
 }
 
 /**
- * The jobs (gauges), jobs_terminal (counts over the window) and queues documents of one slot. Series whose
- * prod source is not selected are left out.
+ * The jobs (gauges), jobs_terminal (counts over the window) and queues documents of one slot, built one at a
+ * time as the runner takes them.
  */
-export function buildJobDocuments(
-  counts: JobCount[],
-  directory: QueueDirectory,
-  factory: DocumentFactory,
-  options: { terminalStates: Set<string> },
-): JobDocuments {
-  const documents: MonitDocument[] = [];
+export function* jobDocuments(counts: JobCount[], directory: QueueDirectory, factory: DocumentFactory, options: { terminalStates: Set<string> }): Generator<MonitDocument> {
   const activeJobsPerQueue = new Map<string, number>();
   for (const count of counts) {
     const terminal = options.terminalStates.has(count.jobStatus);
     const type = terminal ? TYPES.jobsTerminal : TYPES.jobs;
-    documents.push(factory.build(PRODUCER, type, seriesTags(count, directory.lookUp(count.queue)), { [JOBS_FIELD]: count.jobs }));
+    yield factory.build(PRODUCER, type, seriesTags(count, directory.lookUp(count.queue)), { [JOBS_FIELD]: count.jobs });
     activeJobsPerQueue.set(count.queue, (activeJobsPerQueue.get(count.queue) ?? 0) + (terminal ? 0 : count.jobs));
   }
-  const unknownQueues: string[] = [];
   for (const [queue, jobs] of activeJobsPerQueue) {
-    const known = directory.has(queue);
-    if (!known) unknownQueues.push(queue);
     const metadata = directory.lookUp(queue);
-    documents.push(
-      factory.build(
-        PRODUCER,
-        TYPES.queues,
-        {
-          queue,
-          site: metadata.site,
-          cloud: metadata.cloud,
-          country: metadata.country,
-          tier: metadata.tier,
-          queue_type: metadata.type,
-          queue_resource_type: metadata.resourceType,
-        },
-        { status: metadata.status, known, jobs },
-      ),
+    yield factory.build(
+      PRODUCER,
+      TYPES.queues,
+      {
+        queue,
+        site: metadata.site,
+        cloud: metadata.cloud,
+        country: metadata.country,
+        tier: metadata.tier,
+        queue_type: metadata.type,
+        queue_resource_type: metadata.resourceType,
+      },
+      { status: metadata.status, known: directory.has(queue), jobs },
     );
   }
-  unknownQueues.sort();
-  return { documents, unknownQueues };
 }

@@ -2,8 +2,8 @@ import { defineCollector } from '../../lib/collector';
 import { databaseFor } from '../../lib/interpret';
 import type { MonitDocument } from '../../lib/types';
 import { loadQueueDirectory } from './cric';
-import { buildDerivedDocuments, planWindows, readHistory, type SeriesHistory } from './derived';
-import { buildJobDocuments, type SeriesId } from './documents';
+import { derivedDocuments, planWindows, readHistory, type SeriesHistory } from './derived';
+import { jobDocuments, type SeriesId, unknownQueues } from './documents';
 import { fetchJobStatistics } from './jobStatistics';
 import { PRODUCER } from './names';
 import { readSettings } from './settings';
@@ -40,7 +40,7 @@ export default defineCollector({
       signal: context.signal,
     });
 
-    // The history first: its query answers are garbage before the 240,000 documents are built.
+    // The history first, while only the counts and the directory are in memory.
     let histories: Map<string, SeriesHistory> | undefined;
     if (settings.derived) {
       // Derived quantities need InfluxDB; if it fails, the job counts still go out and the run reports the problem.
@@ -63,35 +63,28 @@ export default defineCollector({
       }
     }
 
-    const jobs = buildJobDocuments(counts, directory, context.documents, { terminalStates: settings.terminalStates });
-    if (jobs.unknownQueues.length > 0) {
-      const named = jobs.unknownQueues.slice(0, UNKNOWN_QUEUES_NAMED).join(', ');
-      const more = jobs.unknownQueues.length > UNKNOWN_QUEUES_NAMED ? ', ...' : '';
-      context.log.warn(`${jobs.unknownQueues.length} queues unknown to CRIC (${source}), sent with 'unknown' metadata: ${named}${more}`);
+    const unknown = unknownQueues(counts, directory);
+    if (unknown.length > 0) {
+      const named = unknown.slice(0, UNKNOWN_QUEUES_NAMED).join(', ');
+      const more = unknown.length > UNKNOWN_QUEUES_NAMED ? ', ...' : '';
+      context.log.warn(`${unknown.length} queues unknown to CRIC (${source}), sent with 'unknown' metadata: ${named}${more}`);
     }
     context.log.info(`PanDA: ${counts.length} series of ${new Set(counts.map((count) => count.queue)).size} queues; CRIC metadata from ${source}`);
 
-    const documents: MonitDocument[] = jobs.documents;
-    if (histories) {
-      try {
-        const derived = buildDerivedDocuments(
-          histories.values(),
-          directory,
-          context.documents,
-          {
-            windows: settings.suspiciousWindows,
-            aboveFactor: settings.suspiciousAboveFactor,
-            belowFactor: settings.suspiciousBelowFactor,
-            minDifference: settings.suspiciousMinDifference,
-          },
-          planWindows(settings),
-        );
-        context.log.info(`derived quantities: ${derived.documents.length} series, ${derived.suspicious} suspicious`);
-        for (const document of derived.documents) documents.push(document);
-      } catch (error) {
-        context.problem(`derived quantities not computed: ${(error as Error).message}`);
-      }
+    // Built one at a time as the runner spools them: 240,000 documents are never all in memory.
+    const rule = {
+      windows: settings.suspiciousWindows,
+      aboveFactor: settings.suspiciousAboveFactor,
+      belowFactor: settings.suspiciousBelowFactor,
+      minDifference: settings.suspiciousMinDifference,
+    };
+    function* documents(): Generator<MonitDocument> {
+      yield* jobDocuments(counts, directory, context.documents, { terminalStates: settings.terminalStates });
+      if (!histories) return;
+      yield* derivedDocuments(histories.values(), directory, context.documents, rule, planWindows(settings), (summary) =>
+        context.log.info(`derived quantities: ${summary.documents} series, ${summary.suspicious} suspicious`),
+      );
     }
-    return documents;
+    return { documents: documents() };
   },
 });
