@@ -9,8 +9,15 @@ import path from 'node:path';
 interface CachedWindow {
   /** Which hour or day (and which settings) the values belong to. */
   validFor: string;
-  /** Series key → average per slot. */
-  values: Record<string, number>;
+  /** Series keys and their averages per slot, side by side: two arrays cost far less than one object of 100,000 keys. */
+  keys: string[];
+  values: number[];
+}
+
+/** The averages of one window: series key → average per slot, as two aligned arrays. */
+export interface CachedAverages {
+  keys: string[];
+  values: number[];
 }
 
 export const AVERAGE_CACHE_FILE = 'derived-averages.json';
@@ -39,14 +46,15 @@ export class AverageCache {
     return new AverageCache(file, windows);
   }
 
-  get(field: string, validFor: string): Map<string, number> | undefined {
+  /** The averages cached for `field`, if they are still valid (a cache of another layout is not). */
+  get(field: string, validFor: string): CachedAverages | undefined {
     const cached = this.windows[field];
-    if (!cached || cached.validFor !== validFor || typeof cached.values !== 'object' || cached.values === null) return undefined;
-    return new Map(Object.entries(cached.values));
+    if (!cached || cached.validFor !== validFor || !Array.isArray(cached.keys) || !Array.isArray(cached.values) || cached.keys.length !== cached.values.length) return undefined;
+    return cached;
   }
 
-  set(field: string, validFor: string, values: Map<string, number>): void {
-    this.windows[field] = { validFor, values: Object.fromEntries(values) };
+  set(field: string, validFor: string, averages: Map<string, number>): void {
+    this.windows[field] = { validFor, keys: [...averages.keys()], values: [...averages.values()] };
     this.changed = true;
   }
 

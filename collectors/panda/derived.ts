@@ -195,7 +195,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     const validFor = `${plan.retentionPolicy} ${Math.floor(options.slotMs / period)} ${settingsFingerprint}`;
     const cached = cache?.get(plan.window.field, validFor);
     if (cached) {
-      for (const [key, value] of cached) record(index, key, value);
+      cached.keys.forEach((key, position) => record(index, key, cached.values[position]));
       continue;
     }
     const averages = new Map<string, number>();
