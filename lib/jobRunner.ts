@@ -109,7 +109,7 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
       stateDir,
       signal: controller.signal,
       dryRun: options.dryRun ?? false,
-      influxdb: () => influxClientFrom(config),
+      influxdb: (overrides) => influxClientFrom(config, overrides),
       problem: (message: string) => {
         errors += 1;
         log.error(message);

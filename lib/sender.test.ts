@@ -76,16 +76,25 @@ describe('spooling', () => {
 
   it('takes documents one at a time from a generator, writing full batches as it goes', () => {
     const spool = newSpool();
-    const stagedWhileGenerating: number[] = [];
+    const staged = (): string[] => readdirSync(spool.dir).filter((name) => name.startsWith('.staged-')).sort();
+    let completeWhileGenerating: number[] = [];
     function* generated(): Generator<MonitDocument> {
       for (const [index, document] of documents('lazy', 250).entries()) {
-        if (index % 100 === 1) stagedWhileGenerating.push(readdirSync(spool.dir).filter((name) => name.startsWith('.staged-')).length);
+        // Asked for the 202nd document: two batches are written and closed, the third is open, none is in the spool.
+        if (index === 201) {
+          expect(spool.list()).toEqual([]);
+          completeWhileGenerating = staged()
+            .slice(0, 2)
+            .map((name) => (JSON.parse(readFileSync(path.join(spool.dir, name), 'utf8')) as unknown[]).length);
+          expect(staged()).toHaveLength(3);
+        }
         yield document;
       }
     }
     expect(sender('http://127.0.0.1:9', spool).enqueue(generated())).toBe(250);
-    expect(stagedWhileGenerating).toEqual([0, 1, 2]); // earlier batches already on disk, not yet in the spool
+    expect(completeWhileGenerating).toEqual([100, 100]);
     expect(batchSizes(spool)).toEqual([100, 100, 50]);
+    expect(spool.list().map((entry) => entry.name)).toEqual([expect.stringMatching(/-n100\.json$/), expect.stringMatching(/-n100\.json$/), expect.stringMatching(/-n50\.json$/)]);
     expect(readdirSync(spool.dir).filter((name) => name.startsWith('.'))).toEqual([]);
   });
 
@@ -144,6 +153,14 @@ describe('delivery', () => {
     const kept = JSON.parse(readFileSync(path.join(spool.rejectedDir, rejectedFile), 'utf8')) as Array<{ reason: string; document: MonitDocument }>;
     expect(kept).toEqual([{ reason: expect.stringMatching(/'count' must be an integer/), document: batch[3] }]);
     expect(await storedCount('partly')).toEqual({ points: 3, distinct: 3 });
+  });
+
+  it('delivers and counts batches spooled before batch names recorded their size', async () => {
+    const spool = newSpool();
+    writeFileSync(path.join(spool.dir, '000001795341600000-0000001-000001.json'), JSON.stringify(documents('older-name', 7)));
+    const report = await sender(gateway.url, spool).deliver({ deadlineMs: Date.now() + 30_000 });
+    expect(report).toMatchObject({ documentsSent: 7, documentsRejected: 0, documentsSpooled: 0 });
+    expect(await storedCount('older-name')).toEqual({ points: 7, distinct: 7 });
   });
 
   it('on 401 keeps the batch and reports the credentials problem', async () => {

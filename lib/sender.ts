@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Logger } from './log';
 import type { MonitSettings } from './settings';
-import type { RejectedDocument, Spool } from './spool';
+import { documentsInName, type RejectedDocument, type Spool, type StagedBatch } from './spool';
 import type { MonitDocument } from './types';
 
 /** MONIT takes at most 10,000 documents per request. */
@@ -67,31 +67,27 @@ export class Sender {
   enqueue(documents: Iterable<MonitDocument>, check?: (document: MonitDocument) => void): number {
     const { maxBatchBytes, spool } = this.options;
     const maxDocuments = Math.min(this.options.maxBatchDocuments, MAX_DOCUMENTS_PER_REQUEST);
-    const staged: string[] = [];
-    let batch: string[] = [];
-    let bytes = 2;
+    const batches: StagedBatch[] = [];
     let count = 0;
-    const flush = (): void => {
-      staged.push(spool.stage(`[${batch.join(',')}]`));
-      batch = [];
-      bytes = 2;
-    };
     try {
       for (const document of documents) {
         check?.(document);
         const text = JSON.stringify(document);
-        const size = Buffer.byteLength(text) + 1;
-        if (batch.length > 0 && (batch.length >= maxDocuments || bytes + size > maxBatchBytes)) flush();
-        batch.push(text);
-        bytes += size;
+        const bytes = Buffer.byteLength(text);
+        let batch = batches.at(-1);
+        if (batch && batch.documents > 0 && (batch.documents >= maxDocuments || batch.bytes + bytes + 1 > maxBatchBytes)) {
+          batch.close();
+          batch = undefined;
+        }
+        if (!batch) batches.push((batch = spool.stage()));
+        batch.add(text, bytes);
         count += 1;
       }
-      if (batch.length > 0) flush();
     } catch (error) {
-      spool.discard(staged);
+      spool.discard(batches);
       throw error;
     }
-    spool.publish(staged);
+    spool.publish(batches);
     return count;
   }
 
@@ -104,7 +100,7 @@ export class Sender {
     return headers;
   }
 
-  private async post(body: string, signal?: AbortSignal): Promise<{ status: number; body: string; retryAfter?: string }> {
+  private async post(body: Buffer, signal?: AbortSignal): Promise<{ status: number; body: string; retryAfter?: string }> {
     // Loaded on first use: cron starts jobs all day, and a dry run never posts.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { default: got } = require('got') as typeof import('got');
@@ -123,14 +119,19 @@ export class Sender {
   /** Sends one spooled batch once and decides what becomes of it. */
   private async attempt(name: string, signal?: AbortSignal): Promise<Outcome> {
     const { spool } = this.options;
-    const body = spool.read(name);
-    let documents: unknown[];
-    try {
-      documents = JSON.parse(body) as unknown[];
-    } catch (error) {
-      const where = spool.rejectWhole(name, `unreadable spool file: ${(error as Error).message}`);
-      this.options.log.error(`spool file ${name} is not valid JSON; moved to ${where}`);
-      return { kind: 'delivered', sent: 0, rejected: 0 };
+    const body = spool.readBytes(name);
+    // Parsed only when needed: to count an older batch whose name does not say, or to keep refused documents.
+    let batchDocuments: unknown[] | undefined;
+    const documentsOfBatch = (): unknown[] => (batchDocuments ??= JSON.parse(body.toString('utf8')) as unknown[]);
+    let count = documentsInName(name);
+    if (count === undefined) {
+      try {
+        count = documentsOfBatch().length;
+      } catch (error) {
+        const where = spool.rejectWhole(name, `unreadable spool file: ${(error as Error).message}`);
+        this.options.log.error(`spool file ${name} is not valid JSON; moved to ${where}`);
+        return { kind: 'delivered', sent: 0, rejected: 0 };
+      }
     }
     let answer: { status: number; body: string; retryAfter?: string };
     try {
@@ -156,20 +157,21 @@ export class Sender {
     }
     if (status >= 200 && status < 300 && !parsed.rejected?.length) {
       spool.remove(name);
-      return { kind: 'delivered', sent: documents.length, rejected: 0 };
+      return { kind: 'delivered', sent: count, rejected: 0 };
     }
     if ((status === 207 || status === 400) && Array.isArray(parsed.rejected)) {
       // Per-document refusals: keep exactly the refused documents, with their reasons.
+      const documents = documentsOfBatch();
       const rejected: RejectedDocument[] = parsed.rejected.map((item) => ({ reason: item.reason, document: documents[item.index] }));
       const where = spool.reject(name, rejected);
       spool.remove(name);
-      this.options.log.error(`${rejected.length} of ${documents.length} documents refused by the endpoint, kept in ${where}: ${rejected[0].reason}`);
-      return { kind: 'delivered', sent: documents.length - rejected.length, rejected: rejected.length };
+      this.options.log.error(`${rejected.length} of ${count} documents refused by the endpoint, kept in ${where}: ${rejected[0].reason}`);
+      return { kind: 'delivered', sent: count - rejected.length, rejected: rejected.length };
     }
     if (status === 400) {
       const where = spool.rejectWhole(name, `HTTP 400: ${answer.body}`);
       this.options.log.error(`the endpoint refused a whole batch (HTTP 400: ${answer.body.slice(0, 200)}); kept in ${where}`);
-      return { kind: 'delivered', sent: 0, rejected: documents.length };
+      return { kind: 'delivered', sent: 0, rejected: count };
     }
     return { kind: 'stop', reason: `unexpected answer HTTP ${status} from ${this.options.url}: ${answer.body.slice(0, 200)}` };
   }
@@ -237,7 +239,7 @@ export class Sender {
     if (halt) report.stoppedBecause = halt;
     for (const entry of spool.list()) {
       try {
-        report.documentsSpooled += (JSON.parse(spool.read(entry.name)) as unknown[]).length;
+        report.documentsSpooled += spool.documentCount(entry.name);
       } catch {
         report.documentsSpooled += 0;
       }

@@ -68,9 +68,9 @@ export function influxSettings(config: Config): InfluxSettings {
   };
 }
 
-export function influxClientFrom(config: Config): InfluxClient {
+export function influxClientFrom(config: Config, overrides: { timeoutMs?: number } = {}): InfluxClient {
   const settings = influxSettings(config);
-  return new InfluxClient(settings.url, { username: settings.username, password: settings.password, timeoutMs: settings.timeoutMs });
+  return new InfluxClient(settings.url, { username: settings.username, password: settings.password, timeoutMs: overrides.timeoutMs ?? settings.timeoutMs });
 }
 
 export interface GatewaySettings {

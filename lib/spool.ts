@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { syncDirectory, writeFileDurably, writeFileSynced } from './durableFile';
+import { syncDirectory, writeFileDurably } from './durableFile';
 import type { MonitDocument } from './types';
 
 /** A rejected document kept with the reason the gateway gave. */
@@ -19,9 +19,75 @@ let sequence = 0;
 /** A batch written but not yet published: invisible to list() (its name starts with a dot). */
 const STAGED_PREFIX = '.staged-';
 
-/** The pid in a batch name (<ms>-<pid>-<sequence>.json), or 0. */
+/** The pid in a batch name (<ms>-<pid>-<sequence>[-n<documents>].json), or 0. */
 function writerPid(name: string): number {
   return Number(/^\d+-(\d+)-/.exec(name)?.[1] ?? 0);
+}
+
+/** The number of documents a batch name records (-n<documents>.json), if it records one. */
+export function documentsInName(name: string): number | undefined {
+  const match = /-n(\d+)\.json$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Characters of JSON gathered before one write: small strings stay in V8's young generation. */
+const WRITE_CHUNK_CHARS = 64 * 1024;
+
+/**
+ * One batch being written document by document into a file deliver() cannot see yet (Spool.stage()), so
+ * that no batch-sized string is ever built.
+ */
+export class StagedBatch {
+  documents = 0;
+  bytes = 2;
+  /** Set by close(): the name the batch takes in the spool. */
+  name?: string;
+  private fd?: number;
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private started = false;
+
+  constructor(
+    readonly file: string,
+    private readonly stem: string,
+  ) {
+    this.fd = openSync(file, 'w');
+  }
+
+  /** Adds one document's JSON text (of `bytes` UTF-8 bytes). */
+  add(json: string, bytes = Buffer.byteLength(json)): void {
+    this.pending.push(json);
+    this.pendingChars += json.length;
+    this.documents += 1;
+    this.bytes += bytes + 1;
+    if (this.pendingChars >= WRITE_CHUNK_CHARS) this.writePending();
+  }
+
+  private writePending(): void {
+    if (this.pending.length === 0 || this.fd === undefined) return;
+    writeSync(this.fd, (this.started ? ',' : '[') + this.pending.join(','));
+    this.started = true;
+    this.pending = [];
+    this.pendingChars = 0;
+  }
+
+  /** Ends the JSON array, fsyncs and closes the file, and names the batch. */
+  close(): void {
+    if (this.fd === undefined) return;
+    this.writePending();
+    writeSync(this.fd, this.started ? ']' : '[]');
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = undefined;
+    this.name = `${this.stem}-n${this.documents}.json`;
+  }
+
+  /** Closes (if open) and removes the file. */
+  abandon(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    unlinkSync(this.file);
+  }
 }
 
 function isRunning(pid: number): boolean {
@@ -47,24 +113,27 @@ export class Spool {
   }
 
   /**
-   * Writes one batch (a JSON array, sent as is) where deliver() cannot see it yet and returns its name;
-   * publish() makes the batches of a run visible together, discard() drops them.
+   * Starts a batch (a JSON array, sent as is) that deliver() cannot see yet: add() its documents, close() it,
+   * then publish() the batches of a run together, or discard() them.
    */
-  stage(body: string): string {
+  stage(): StagedBatch {
     sequence += 1;
-    const name = `${String(Date.now()).padStart(15, '0')}-${String(process.pid).padStart(7, '0')}-${String(sequence).padStart(6, '0')}.json`;
-    writeFileSynced(path.join(this.dir, STAGED_PREFIX + name), body);
-    return name;
+    const stem = `${String(Date.now()).padStart(15, '0')}-${String(process.pid).padStart(7, '0')}-${String(sequence).padStart(6, '0')}`;
+    return new StagedBatch(path.join(this.dir, `${STAGED_PREFIX}${stem}.json`), stem);
   }
 
-  /** The staged batches join the spool, in the order given; one directory fsync makes all the renames durable. */
-  publish(names: string[]): void {
-    for (const name of names) renameSync(path.join(this.dir, STAGED_PREFIX + name), path.join(this.dir, name));
-    if (names.length > 0) syncDirectory(this.dir);
+  /** Staged batches join the spool, in the order given (each closed first); one directory fsync makes the renames durable. */
+  publish(batches: StagedBatch[]): void {
+    for (const batch of batches) {
+      batch.close();
+      renameSync(batch.file, path.join(this.dir, batch.name ?? ''));
+    }
+    if (batches.length > 0) syncDirectory(this.dir);
   }
 
-  discard(names: string[]): void {
-    for (const name of names) unlinkSync(path.join(this.dir, STAGED_PREFIX + name));
+  /** Drops staged batches, closed or not. */
+  discard(batches: StagedBatch[]): void {
+    for (const batch of batches) batch.abandon();
   }
 
   /** Staged batches of a process that died before publishing them: that run never committed, so they go. */
@@ -88,6 +157,16 @@ export class Spool {
     return readFileSync(path.join(this.dir, name), 'utf8');
   }
 
+  /** The batch's body as bytes (off V8's heap: what is sent). */
+  readBytes(name: string): Buffer {
+    return readFileSync(path.join(this.dir, name));
+  }
+
+  /** How many documents a batch holds: from its name when it records them, else by reading it. */
+  documentCount(name: string): number {
+    return documentsInName(name) ?? (JSON.parse(this.read(name)) as unknown[]).length;
+  }
+
   /** Delivered: the batch leaves the spool. */
   remove(name: string): void {
     try {
@@ -100,9 +179,9 @@ export class Spool {
 
   /** Replaces a batch by smaller ones (after a 413), keeping its place in the order. */
   split(name: string, parts: MonitDocument[][]): string[] {
-    const stem = name.replace(/\.json$/, '');
+    const stem = name.replace(/(-n\d+)?\.json$/, '');
     const names = parts.map((part, index) => {
-      const partName = `${stem}-${String(index).padStart(3, '0')}.json`;
+      const partName = `${stem}-${String(index).padStart(3, '0')}-n${part.length}.json`;
       writeFileDurably(path.join(this.dir, partName), JSON.stringify(part));
       return partName;
     });
@@ -141,7 +220,7 @@ export class Spool {
     for (const entry of entries) {
       if (total <= maxBytes) break;
       try {
-        dropped.documents += (JSON.parse(this.read(entry.name)) as unknown[]).length;
+        dropped.documents += this.documentCount(entry.name);
       } catch {
         // unreadable: still counted as a dropped batch
       }

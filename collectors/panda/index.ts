@@ -46,7 +46,7 @@ export default defineCollector({
       // Derived quantities need InfluxDB; if it fails, the job counts still go out and the run reports the problem.
       try {
         histories = await readHistory(counts, {
-          client: context.influxdb(),
+          client: context.influxdb({ timeoutMs: settings.historyTimeoutMs }),
           database: databaseFor(PRODUCER),
           slotMs: context.slotMs,
           terminalStates: settings.terminalStates,

@@ -13,6 +13,8 @@ export interface PandaSettings {
   cricRefreshMs: number;
   cricTimeoutMs: number;
   derived: boolean;
+  /** How long one history query may take (it reads every series at once). */
+  historyTimeoutMs: number;
   useRawUpToMs: number;
   use1hUpToMs: number;
   forgetAfterMs: number;
@@ -45,6 +47,7 @@ export function readSettings(section: ConfigSection): PandaSettings {
     cricRefreshMs: section.duration('cric_refresh', '1h'),
     cricTimeoutMs: section.duration('cric_timeout', '60s'),
     derived: section.bool('derived', true),
+    historyTimeoutMs: section.duration('history_timeout', '5m'),
     useRawUpToMs: section.duration('use_raw_up_to', '24h'),
     use1hUpToMs: section.duration('use_1h_up_to', '7d'),
     forgetAfterMs: section.duration('forget_after', '24h'),

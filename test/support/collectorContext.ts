@@ -34,7 +34,7 @@ export function collectorContext(job: string, configText: string, options: { slo
     stateDir,
     signal: options.signal ?? new AbortController().signal,
     dryRun: false,
-    influxdb: () => new InfluxClient(config.section('influxdb').url('url', 'http://127.0.0.1:8086')),
+    influxdb: (overrides) => new InfluxClient(config.section('influxdb').url('url', 'http://127.0.0.1:8086'), overrides),
     problem: (message: string) => {
       problems.push(message);
       log.error(message);
