@@ -10,7 +10,6 @@ import type { QueueDirectory } from './cric';
 import { parseSeriesKey, seriesKey, seriesTags, type SeriesId } from './documents';
 import type { JobCount } from './jobStatistics';
 import { averageWindows, type AverageWindow, JOBS_FIELD, PRODUCER, SERIES_TAGS, TYPES } from './names';
-import { type BlockQuery, blockStatement, planBlockQueries, windowMeans } from './rawWindows';
 import { judge, type SuspiciousRule } from './suspicious';
 
 /** Where one moving average is read from. */
@@ -105,51 +104,30 @@ async function streamSeries(statement: string, measurement: string, options: Der
   });
 }
 
-/** One average of `measurement` for every series with data in the window; window counts per slot. */
-function readAverages(plan: WindowPlan, measurement: string, options: DerivedOptions, averages: Map<string, number>): Promise<void> {
+/** One average of `measurement` for every series with data in the window (window counts per slot) to `take`. */
+function readAverages(plan: WindowPlan, measurement: string, options: DerivedOptions, take: (key: string, value: number) => void): Promise<void> {
   const divisor = measurement === TYPES.jobsTerminal ? plan.terminalDivisor : 1;
   return streamSeries(averageStatement(options.database, measurement, plan, options.slotMs), measurement, options, (key, one) => {
     const value = one.values[0]?.[one.columns.indexOf('mean')];
-    if (typeof value === 'number') averages.set(key, value / divisor);
+    if (typeof value === 'number') take(key, value / divisor);
   });
 }
 
-/**
- * The averages of the raw windows (indexes into `plans`) that one block query of `measurement` covers, from
- * sum and count per block: two queries per measurement for 1h, 6h, 12h and 24h instead of four, the same
- * numbers as mean() gives. Each average goes straight to `record`.
- */
-function readRawAverages(
-  plans: WindowPlan[],
-  windowIndexes: number[],
-  query: BlockQuery,
-  measurement: string,
-  options: DerivedOptions,
-  record: (index: number, key: string, value: number) => void,
-): Promise<void> {
-  const durationsMs = windowIndexes.map((index) => plans[index].window.durationMs);
-  const statement = blockStatement(options.database, 'raw', measurement, JOBS_FIELD, SERIES_TAGS, query, options.slotMs);
-  return streamSeries(statement, measurement, options, (key, one) => {
-    const means = windowMeans(one.values, one.columns, query, durationsMs, options.slotMs);
-    query.windows.forEach((window, position) => {
-      const index = windowIndexes[window];
-      const divisor = measurement === TYPES.jobsTerminal ? plans[index].terminalDivisor : 1;
-      if (!Number.isNaN(means[position])) record(index, key, means[position] / divisor);
-    });
-  });
+/** Points per series a window's query reads: the measure of its cost once a day of history exists. */
+function pointsPerSeries(plan: WindowPlan): number {
+  return plan.window.durationMs / { raw: TEN_MINUTES_MS, '1h': 3_600_000, '1d': 86_400_000 }[plan.retentionPolicy];
 }
 
-/** Raw data changes every slot; a 1h (1d) retention policy gets a new point once an hour (day). */
-function refreshPeriodMs(retentionPolicy: RetentionPolicy): number {
-  return retentionPolicy === '1h' ? 3_600_000 : retentionPolicy === '1d' ? 86_400_000 : 0;
+/** A 1h (1d) retention policy gets a new point once an hour (day). */
+function refreshPeriodMs(retentionPolicy: '1h' | '1d'): number {
+  return retentionPolicy === '1h' ? 3_600_000 : 86_400_000;
 }
 
 /**
- * Reads every moving average with grouped queries (GROUP BY the series tags), never one per series: the raw
- * windows two per measurement (readRawAverages), the others one per window and measurement; at most
- * HISTORY_QUERIES_AT_ONCE at a time, each answer streamed. Joins them with the current values. Averages from
- * the 1h and 1d retention policies are cached in `stateDir` (when given) until those policies can have a new
- * point.
+ * Reads every moving average with grouped queries (GROUP BY the series tags), never one per series: one
+ * mean() per window and measurement, at most HISTORY_QUERIES_AT_ONCE at a time, the costliest first so that
+ * the two lanes end together; each answer streamed. Joins them with the current values. Averages from the 1h
+ * and 1d retention policies are cached in `stateDir` (when given) until those policies can have a new point.
  */
 export async function readHistory(current: JobCount[], options: DerivedOptions): Promise<Map<string, SeriesHistory>> {
   const plans = planWindows(options);
@@ -179,27 +157,25 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   };
   const limit = pLimit(HISTORY_QUERIES_AT_ONCE);
   const reads: Array<Promise<void>> = [];
-  const rawIndexes = [...plans.keys()].filter((index) => plans[index].retentionPolicy === 'raw');
-  if (rawIndexes.length > 0 && retentionPolicies.has('raw')) {
-    for (const query of planBlockQueries(rawIndexes.map((index) => plans[index].window.durationMs))) {
-      for (const measurement of MEASUREMENTS) reads.push(limit(() => readRawAverages(plans, rawIndexes, query, measurement, options, record)));
-    }
-  }
-  for (const [index, plan] of plans.entries()) {
+  const costliestFirst = [...plans.keys()].sort((a, b) => pointsPerSeries(plans[b]) - pointsPerSeries(plans[a]));
+  for (const index of costliestFirst) {
+    const plan = plans[index];
     if (!retentionPolicies.has(plan.retentionPolicy)) {
       options.log.warn(`derived quantities: ${options.database} has no retention policy ${plan.retentionPolicy}, so avg_${plan.window.name} is left out`);
       continue;
     }
-    if (plan.retentionPolicy === 'raw') continue; // read above
-    const period = refreshPeriodMs(plan.retentionPolicy);
-    const validFor = `${plan.retentionPolicy} ${Math.floor(options.slotMs / period)} ${settingsFingerprint}`;
+    if (plan.retentionPolicy === 'raw') {
+      for (const measurement of MEASUREMENTS) reads.push(limit(() => readAverages(plan, measurement, options, (key, value) => record(index, key, value))));
+      continue;
+    }
+    const validFor = `${plan.retentionPolicy} ${Math.floor(options.slotMs / refreshPeriodMs(plan.retentionPolicy))} ${settingsFingerprint}`;
     const cached = cache?.get(plan.window.field, validFor);
     if (cached) {
       cached.keys.forEach((key, position) => record(index, key, cached.values[position]));
       continue;
     }
     const averages = new Map<string, number>();
-    const both = Promise.all(MEASUREMENTS.map((measurement) => limit(() => readAverages(plan, measurement, options, averages))));
+    const both = Promise.all(MEASUREMENTS.map((measurement) => limit(() => readAverages(plan, measurement, options, (key, value) => averages.set(key, value)))));
     reads.push(
       both.then(() => {
         cache?.set(plan.window.field, validFor, averages);
