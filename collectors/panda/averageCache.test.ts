@@ -7,7 +7,7 @@ describe('the cache of 1h and 1d averages', () => {
   test('what is saved comes back while valid, and not after', () => {
     const dir = testDir('average-cache');
     const cache = AverageCache.open(dir);
-    cache.set('avg_7d', '1h 493150', new Map([['Q\u0000managed\u0000SCORE\u0000running', 12.5], ['Q\u0000user\u0000MCORE\u0000finished', 0.25]]));
+    cache.set('avg_7d', '1h 493150', { keys: ['Q\u0000managed\u0000SCORE\u0000running', 'Q\u0000user\u0000MCORE\u0000finished'], values: [12.5, 0.25] });
     cache.save();
     const reopened = AverageCache.open(dir);
     expect(reopened.get('avg_7d', '1h 493150')).toEqual({ validFor: '1h 493150', keys: ['Q\u0000managed\u0000SCORE\u0000running', 'Q\u0000user\u0000MCORE\u0000finished'], values: [12.5, 0.25] });

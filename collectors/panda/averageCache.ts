@@ -53,8 +53,8 @@ export class AverageCache {
     return cached;
   }
 
-  set(field: string, validFor: string, averages: Map<string, number>): void {
-    this.windows[field] = { validFor, keys: [...averages.keys()], values: [...averages.values()] };
+  set(field: string, validFor: string, averages: CachedAverages): void {
+    this.windows[field] = { validFor, keys: averages.keys, values: averages.values };
     this.changed = true;
   }
 

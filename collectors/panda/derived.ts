@@ -5,7 +5,7 @@ import { qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/in
 import type { Logger } from '../../lib/log';
 import { TEN_MINUTES_MS } from '../../lib/slot';
 import type { MonitDocument } from '../../lib/types';
-import { AverageCache } from './averageCache';
+import { AverageCache, type CachedAverages } from './averageCache';
 import type { QueueDirectory } from './cric';
 import { parseSeriesKey, seriesKey, seriesTags, type SeriesId } from './documents';
 import type { JobCount } from './jobStatistics';
@@ -174,14 +174,15 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       cached.keys.forEach((key, position) => record(index, key, cached.values[position]));
       continue;
     }
-    const averages = new Map<string, number>();
-    const both = Promise.all(MEASUREMENTS.map((measurement) => limit(() => readAverages(plan, measurement, options, (key, value) => averages.set(key, value)))));
-    reads.push(
-      both.then(() => {
-        cache?.set(plan.window.field, validFor, averages);
-        for (const [key, value] of averages) record(index, key, value);
-      }),
-    );
+    // Recorded as they come; cached only once both measurements are read (a failure fails the whole history).
+    const averages: CachedAverages = { keys: [], values: [] };
+    const take = (key: string, value: number): void => {
+      averages.keys.push(key);
+      averages.values.push(value);
+      record(index, key, value);
+    };
+    const both = Promise.all(MEASUREMENTS.map((measurement) => limit(() => readAverages(plan, measurement, options, take))));
+    reads.push(both.then(() => cache?.set(plan.window.field, validFor, averages)));
   }
   try {
     await Promise.all(reads);
