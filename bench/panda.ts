@@ -4,6 +4,9 @@
  *
  *   npm run build && node dist/bench/panda.js [--queues N] [--raw-slots N] [--hours N] [--days N] [--per-series-sample N]
  *
+ * BENCH_VERBOSE=1 prints every InfluxDB query with its time; BENCH_KEEP=1 keeps the InfluxDB data and the
+ * runner's var folder (about a gigabyte) instead of removing them.
+ *
  * The measured cycle runs in a child process (so its peak RSS is its own) through the job runner, as
  * `./run.sh panda` does: fetch PanDA and CRIC from a local HTTP server, enrich, build and validate every
  * document, read the moving averages (grouped queries), spool, and send through the gateway (running in the
