@@ -83,4 +83,26 @@ describe('querySeries streams an answer series by series', () => {
       server.close();
     }
   });
+
+  test('an answer that ends cleanly inside a series (its last piece partial) is an error, not a shorter series', async () => {
+    const server = http.createServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"results":[{"statement_id":0,"series":[{"name":"load","tags":{"host":"a"},"columns":["time","value"],"values":[[1,1]],"partial":true}]}]}\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new InfluxClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const received: Series[] = [];
+      await expect(client.querySeries('SELECT value FROM load', (series) => received.push(series))).rejects.toThrow(/cut short inside series load \{"host":"a"\}/);
+      expect(received).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('an aborted query stops with an error', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(influx.client.querySeries('SELECT value FROM long GROUP BY host', () => undefined, { database: DATABASE, signal: controller.signal })).rejects.toBeInstanceOf(InfluxError);
+  });
 });

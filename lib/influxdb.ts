@@ -148,7 +148,7 @@ export class InfluxClient {
    * chunked mode), whole: pieces of a series are joined first. The answer is never held in memory at once,
    * which matters when it describes 100,000 series.
    */
-  async querySeries(text: string, onSeries: (series: Series) => void, options: { database?: string } = {}): Promise<void> {
+  async querySeries(text: string, onSeries: (series: Series) => void, options: { database?: string; signal?: AbortSignal } = {}): Promise<void> {
     const searchParams: Record<string, string> = { q: text, epoch: 'ms', chunked: 'true', chunk_size: String(CHUNK_POINTS) };
     if (options.database) searchParams.db = options.database;
     let pending: ChunkedSeries | undefined;
@@ -174,7 +174,7 @@ export class InfluxClient {
       }
       for (const series of InfluxClient.seriesOf(answer)) series.forEach(take);
     };
-    const stream = this.http.stream('query', { searchParams, throwHttpErrors: false });
+    const stream = this.http.stream('query', { searchParams, throwHttpErrors: false, signal: options.signal });
     let status = 0;
     stream.once('response', (response: { statusCode: number }) => {
       status = response.statusCode;
@@ -211,7 +211,8 @@ export class InfluxClient {
       throw new InfluxError(`InfluxDB query: HTTP ${status}: ${message.trim()}`, status, message);
     }
     handleLine(received + decoder.end());
-    if (pending) onSeries(pending);
+    // The last piece said more of its series follows: the answer ended early, so that series is not whole.
+    if (pending) throw new InfluxError(`InfluxDB query: the answer was cut short inside series ${pending.name} ${JSON.stringify(pending.tags ?? {})}`, 0);
   }
 
   /** Rows of the first statement as objects keyed by column, with the series' tags merged in. */

@@ -83,6 +83,7 @@ export class Sender {
         batch.add(text, bytes);
         count += 1;
       }
+      for (const batch of batches) batch.close(); // the last write and fsync may fail too (a full disk)
     } catch (error) {
       spool.discard(batches);
       throw error;
@@ -161,7 +162,14 @@ export class Sender {
     }
     if ((status === 207 || status === 400) && Array.isArray(parsed.rejected)) {
       // Per-document refusals: keep exactly the refused documents, with their reasons.
-      const documents = documentsOfBatch();
+      let documents: unknown[];
+      try {
+        documents = documentsOfBatch();
+      } catch (error) {
+        const where = spool.rejectWhole(name, `unreadable spool file after HTTP ${status}: ${(error as Error).message}`);
+        this.options.log.error(`spool file ${name} is not valid JSON; moved to ${where}`);
+        return { kind: 'delivered', sent: 0, rejected: count };
+      }
       const rejected: RejectedDocument[] = parsed.rejected.map((item) => ({ reason: item.reason, document: documents[item.index] }));
       const where = spool.reject(name, rejected);
       spool.remove(name);

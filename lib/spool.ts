@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { syncDirectory, writeFileDurably } from './durableFile';
 import type { MonitDocument } from './types';
@@ -82,11 +82,15 @@ export class StagedBatch {
     this.name = `${this.stem}-n${this.documents}.json`;
   }
 
-  /** Closes (if open) and removes the file. */
+  /** Closes (if open) and removes the file; used on the way out of a failure, so it never throws. */
   abandon(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
+    try {
+      if (this.fd !== undefined) closeSync(this.fd);
+    } catch {
+      // already failing: the caller reports the first error
+    }
     this.fd = undefined;
-    unlinkSync(this.file);
+    rmSync(this.file, { force: true });
   }
 }
 
@@ -122,11 +126,22 @@ export class Spool {
     return new StagedBatch(path.join(this.dir, `${STAGED_PREFIX}${stem}.json`), stem);
   }
 
-  /** Staged batches join the spool, in the order given (each closed first); one directory fsync makes the renames durable. */
+  /**
+   * Staged batches join the spool, in the order given (each closed first); one directory fsync makes the
+   * renames durable. If one fails, the batches not yet in the spool are dropped (the run fails; a queue
+   * collector's commit() is not called, so what was published is sent again next run, never lost).
+   */
   publish(batches: StagedBatch[]): void {
-    for (const batch of batches) {
-      batch.close();
-      renameSync(batch.file, path.join(this.dir, batch.name ?? ''));
+    let published = 0;
+    try {
+      for (const batch of batches) {
+        batch.close();
+        renameSync(batch.file, path.join(this.dir, batch.name ?? ''));
+        published += 1;
+      }
+    } catch (error) {
+      this.discard(batches.slice(published));
+      throw error;
     }
     if (batches.length > 0) syncDirectory(this.dir);
   }

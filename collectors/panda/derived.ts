@@ -68,6 +68,8 @@ export interface DerivedOptions extends HistoryOptions {
   log: Logger;
   /** Where the averages of the 1h and 1d retention policies are cached between runs; none: no cache. */
   stateDir?: string;
+  /** Aborts the queries in flight (the run's deadline). */
+  signal?: AbortSignal;
 }
 
 /** The retention policies of the database, or undefined when the database does not exist (yet). */
@@ -97,11 +99,15 @@ function seriesOf(tags: Record<string, string> = {}): SeriesId {
  */
 async function streamSeries(statement: string, measurement: string, options: DerivedOptions, onSeries: (key: string, one: Series) => void): Promise<void> {
   const terminalMeasurement = measurement === TYPES.jobsTerminal;
-  await options.client.querySeries(statement, (one) => {
-    const series = seriesOf(one.tags);
-    if (options.terminalStates.has(series.jobStatus) !== terminalMeasurement) return;
-    onSeries(seriesKey(series), one);
-  });
+  await options.client.querySeries(
+    statement,
+    (one) => {
+      const series = seriesOf(one.tags);
+      if (options.terminalStates.has(series.jobStatus) !== terminalMeasurement) return;
+      onSeries(seriesKey(series), one);
+    },
+    { signal: options.signal },
+  );
 }
 
 /** One average of `measurement` for every series with data in the window (window counts per slot) to `take`. */
@@ -156,6 +162,11 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     history.averages[index] = value;
   };
   const limit = pLimit(HISTORY_QUERIES_AT_ONCE);
+  // On the first failure the query in the other lane is stopped too (and with the run at its deadline).
+  const stop = new AbortController();
+  const stopAll = (): void => stop.abort();
+  options.signal?.addEventListener('abort', stopAll, { once: true });
+  const lane: DerivedOptions = { ...options, signal: stop.signal };
   const reads: Array<Promise<void>> = [];
   const costliestFirst = [...plans.keys()].sort((a, b) => pointsPerSeries(plans[b]) - pointsPerSeries(plans[a]));
   for (const index of costliestFirst) {
@@ -165,7 +176,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       continue;
     }
     if (plan.retentionPolicy === 'raw') {
-      for (const measurement of MEASUREMENTS) reads.push(limit(() => readAverages(plan, measurement, options, (key, value) => record(index, key, value))));
+      for (const measurement of MEASUREMENTS) reads.push(limit(() => readAverages(plan, measurement, lane, (key, value) => record(index, key, value))));
       continue;
     }
     const validFor = `${plan.retentionPolicy} ${Math.floor(options.slotMs / refreshPeriodMs(plan.retentionPolicy))} ${settingsFingerprint}`;
@@ -181,14 +192,17 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       averages.values.push(value);
       record(index, key, value);
     };
-    const both = Promise.all(MEASUREMENTS.map((measurement) => limit(() => readAverages(plan, measurement, options, take))));
+    const both = Promise.all(MEASUREMENTS.map((measurement) => limit(() => readAverages(plan, measurement, lane, take))));
     reads.push(both.then(() => cache?.set(plan.window.field, validFor, averages)));
   }
   try {
     await Promise.all(reads);
   } catch (error) {
     limit.clearQueue(); // the run reports the first failure; queries not started yet are not sent
+    stop.abort();
     throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', stopAll);
   }
   cache?.save();
   return histories;

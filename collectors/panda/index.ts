@@ -56,6 +56,7 @@ export default defineCollector({
           use1hUpToMs: settings.use1hUpToMs,
           log: context.log,
           stateDir: context.stateDir,
+          signal: context.signal,
         });
       } catch (error) {
         if (context.signal.aborted) throw error;
@@ -81,9 +82,14 @@ export default defineCollector({
     function* documents(): Generator<MonitDocument> {
       yield* jobDocuments(counts, directory, context.documents, { terminalStates: settings.terminalStates });
       if (!histories) return;
-      yield* derivedDocuments(histories.values(), directory, context.documents, rule, planWindows(settings), (summary) =>
-        context.log.info(`derived quantities: ${summary.documents} series, ${summary.suspicious} suspicious`),
-      );
+      // A failure here costs the derived documents, not the job counts already given.
+      try {
+        yield* derivedDocuments(histories.values(), directory, context.documents, rule, planWindows(settings), (summary) =>
+          context.log.info(`derived quantities: ${summary.documents} series, ${summary.suspicious} suspicious`),
+        );
+      } catch (error) {
+        context.problem(`derived quantities not all sent: ${(error as Error).message}`);
+      }
     }
     return { documents: documents() };
   },

@@ -27,7 +27,7 @@ export class RecordingInfluxClient extends InfluxClient {
     return this.timed(text, () => super.query(text, options));
   }
 
-  override querySeries(text: string, onSeries: (series: Series) => void, options: { database?: string } = {}): Promise<void> {
+  override querySeries(text: string, onSeries: (series: Series) => void, options: { database?: string; signal?: AbortSignal } = {}): Promise<void> {
     return this.timed(text, () => super.querySeries(text, onSeries, options));
   }
 }
