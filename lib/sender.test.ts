@@ -112,11 +112,13 @@ describe('spooling', () => {
     expect(readdirSync(spool.dir).filter((name) => name !== 'rejected')).toEqual([]);
   });
 
-  it('removes batches staged by a process that died before publishing them, not those of a live one', () => {
+  it('removes batches staged by a process that died before publishing them (or by an earlier process with our pid), not those of a live one', () => {
     const spool = newSpool();
     const dead = `.staged-000001795341600000-${String(2 ** 22 + 1).padStart(7, '0')}-000001.json`; // above Linux's largest pid
-    const alive = `.staged-000001795341600000-${String(process.pid).padStart(7, '0')}-000001.json`;
-    for (const name of [dead, alive]) writeFileSync(path.join(spool.dir, name), '[]');
+    const alive = `.staged-${String(Date.now()).padStart(15, '0')}-${String(process.pid).padStart(7, '0')}-000001.json`;
+    // Our pid, but staged before this process started: a crashed earlier run that had the same pid.
+    const samePidEarlier = `.staged-000001000000000000-${String(process.pid).padStart(7, '0')}-000002.json`;
+    for (const name of [dead, alive, samePidEarlier]) writeFileSync(path.join(spool.dir, name), '[]');
     const reopened = new Spool(spool.dir);
     expect(readdirSync(reopened.dir).filter((name) => name.startsWith('.staged-'))).toEqual([alive]);
     expect(reopened.list()).toEqual([]);

@@ -24,6 +24,11 @@ function writerPid(name: string): number {
   return Number(/^\d+-(\d+)-/.exec(name)?.[1] ?? 0);
 }
 
+/** When a batch was staged: the milliseconds its name starts with. */
+function stagedAtMs(name: string): number {
+  return Number(/^(\d+)-/.exec(name)?.[1] ?? 0);
+}
+
 /** The number of documents a batch name records (-n<documents>.json), if it records one. */
 export function documentsInName(name: string): number | undefined {
   const match = /-n(\d+)\.json$/.exec(name);
@@ -153,8 +158,14 @@ export class Spool {
 
   /** Staged batches of a process that died before publishing them: that run never committed, so they go. */
   private removeAbandonedStaged(): void {
+    const thisProcessStartedMs = Date.now() - process.uptime() * 1000;
     for (const file of readdirSync(this.dir)) {
-      if (file.startsWith(STAGED_PREFIX) && !isRunning(writerPid(file.slice(STAGED_PREFIX.length)))) unlinkSync(path.join(this.dir, file));
+      if (!file.startsWith(STAGED_PREFIX)) continue;
+      const name = file.slice(STAGED_PREFIX.length);
+      const pid = writerPid(name);
+      // Our own pid on a file older than this process: an earlier run that had the same pid (containers).
+      const abandoned = pid === process.pid ? stagedAtMs(name) < thisProcessStartedMs : !isRunning(pid);
+      if (abandoned) rmSync(path.join(this.dir, file), { force: true });
     }
   }
 
