@@ -202,6 +202,15 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     expect(selects.filter((text) => text.includes('"1h"."jobs'))).toHaveLength(2);
     expect(hourLater.get(key(RUNNING))!.avg_7d).toBeGreaterThan(500); // now with the late point
     expect(hourLater.get(key(RUNNING))!.avg_30d).toBe(250);
+
+    // The hour's new 1h points land at :15 (downsample-1h), so the 7d average is renewed at :20, not on the hour.
+    const beforeDownsampling = new RecordingInfluxClient(influx.url);
+    await collectDerived(SLOT + 70 * MINUTE, beforeDownsampling);
+    expect(beforeDownsampling.statements.filter((text) => text.startsWith('SELECT'))).toHaveLength(8);
+    const afterDownsampling = new RecordingInfluxClient(influx.url);
+    await collectDerived(SLOT + 80 * MINUTE, afterDownsampling);
+    expect(afterDownsampling.statements.filter((text) => text.includes('"1h"."jobs'))).toHaveLength(2);
+    expect(afterDownsampling.statements.filter((text) => text.includes('"1d"."jobs'))).toHaveLength(0); // renewed at 00:40
   });
 });
 

@@ -130,6 +130,15 @@ function refreshPeriodMs(retentionPolicy: '1h' | '1d'): number {
 }
 
 /**
+ * How far into its hour (day) a retention policy's new point lands: downsample-1h runs at :15 and
+ * downsample-1d at 00:35 (cli/schedule.ts), so the first slot that sees it starts at :20 (00:40). A cache
+ * renewed on the hour would keep, for the whole hour (day), an average missing the last hour (day).
+ */
+function refreshOffsetMs(retentionPolicy: '1h' | '1d'): number {
+  return retentionPolicy === '1h' ? 20 * 60_000 : 40 * 60_000;
+}
+
+/**
  * Reads every moving average with grouped queries (GROUP BY the series tags), never one per series: one
  * mean() per window and measurement, at most HISTORY_QUERIES_AT_ONCE at a time, the costliest first so that
  * the two lanes end together; each answer streamed. Joins them with the current values. Averages from the 1h
@@ -179,7 +188,8 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       for (const measurement of MEASUREMENTS) reads.push(limit(() => readAverages(plan, measurement, lane, (key, value) => record(index, key, value))));
       continue;
     }
-    const validFor = `${plan.retentionPolicy} ${Math.floor(options.slotMs / refreshPeriodMs(plan.retentionPolicy))} ${settingsFingerprint}`;
+    const period = Math.floor((options.slotMs - refreshOffsetMs(plan.retentionPolicy)) / refreshPeriodMs(plan.retentionPolicy));
+    const validFor = `${plan.retentionPolicy} ${period} ${settingsFingerprint}`;
     const cached = cache?.get(plan.window.field, validFor);
     if (cached) {
       cached.keys.forEach((key, position) => record(index, key, cached.values[position]));
