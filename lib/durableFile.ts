@@ -12,7 +12,7 @@ export function syncDirectory(dir: string): void {
 }
 
 /** Writes a file and fsyncs its content (not its directory entry: see writeFileDurably). */
-export function writeFileSynced(file: string, content: string | Buffer, mode = 0o644): void {
+function writeFileSynced(file: string, content: string | Buffer, mode = 0o644): void {
   const fd = openSync(file, 'w', mode);
   try {
     writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);

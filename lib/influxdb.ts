@@ -69,6 +69,15 @@ function gotModule(): typeof import('got') {
   return loadedGot;
 }
 
+/** InfluxDB's `{"error": "..."}` message of a refused request, or the body itself when it is not that JSON. */
+function errorMessageOf(body: string): string {
+  try {
+    return (JSON.parse(body) as { error?: string }).error ?? body;
+  } catch {
+    return body;
+  }
+}
+
 function sameTags(a: Record<string, string> = {}, b: Record<string, string> = {}): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
@@ -94,13 +103,7 @@ export class InfluxClient {
   private static wrap(error: unknown, what: string): InfluxError {
     const { HTTPError, RequestError } = gotModule();
     if (error instanceof HTTPError) {
-      const body = String(error.response.body ?? '');
-      let message = body;
-      try {
-        message = (JSON.parse(body) as { error?: string }).error ?? body;
-      } catch {
-        // not JSON: keep the text
-      }
+      const message = errorMessageOf(String(error.response.body ?? ''));
       return new InfluxError(`InfluxDB ${what}: HTTP ${error.response.statusCode}: ${message.trim()}`, error.response.statusCode, message);
     }
     if (error instanceof RequestError) return new InfluxError(`InfluxDB ${what}: ${error.code ?? error.message}`, 0);
@@ -202,12 +205,7 @@ export class InfluxClient {
       throw InfluxClient.wrap(error, 'query');
     }
     if (status >= 300) {
-      let message = errorBody;
-      try {
-        message = (JSON.parse(errorBody) as { error?: string }).error ?? errorBody;
-      } catch {
-        // not JSON: keep the text
-      }
+      const message = errorMessageOf(errorBody);
       throw new InfluxError(`InfluxDB query: HTTP ${status}: ${message.trim()}`, status, message);
     }
     handleLine(received + decoder.end());

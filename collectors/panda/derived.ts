@@ -4,6 +4,7 @@ import { InfluxError, type InfluxClient, type RetentionPolicy, type Series } fro
 import { qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/influxql';
 import type { Logger } from '../../lib/log';
 import { TEN_MINUTES_MS } from '../../lib/slot';
+import { RESOLUTION_MS, type Resolution } from '../../downsample/windows';
 import type { MonitDocument } from '../../lib/types';
 import { AverageCache, type CachedAverages } from './averageCache';
 import type { QueueDirectory } from './cric';
@@ -32,8 +33,8 @@ export interface HistoryOptions {
 export function planWindows(options: HistoryOptions): WindowPlan[] {
   return averageWindows().map((window) => {
     if (window.durationMs <= options.useRawUpToMs) return { window, retentionPolicy: 'raw', terminalDivisor: 1 };
-    if (window.durationMs <= options.use1hUpToMs) return { window, retentionPolicy: '1h', terminalDivisor: 3_600_000 / TEN_MINUTES_MS };
-    return { window, retentionPolicy: '1d', terminalDivisor: 86_400_000 / TEN_MINUTES_MS };
+    if (window.durationMs <= options.use1hUpToMs) return { window, retentionPolicy: '1h', terminalDivisor: RESOLUTION_MS['1h'] / TEN_MINUTES_MS };
+    return { window, retentionPolicy: '1d', terminalDivisor: RESOLUTION_MS['1d'] / TEN_MINUTES_MS };
   });
 }
 
@@ -121,12 +122,7 @@ function readAverages(plan: WindowPlan, measurement: string, options: DerivedOpt
 
 /** Points per series a window's query reads: the measure of its cost once a day of history exists. */
 function pointsPerSeries(plan: WindowPlan): number {
-  return plan.window.durationMs / { raw: TEN_MINUTES_MS, '1h': 3_600_000, '1d': 86_400_000 }[plan.retentionPolicy];
-}
-
-/** A 1h (1d) retention policy gets a new point once an hour (day). */
-function refreshPeriodMs(retentionPolicy: '1h' | '1d'): number {
-  return retentionPolicy === '1h' ? 3_600_000 : 86_400_000;
+  return plan.window.durationMs / (plan.retentionPolicy === 'raw' ? TEN_MINUTES_MS : RESOLUTION_MS[plan.retentionPolicy]);
 }
 
 /**
@@ -134,7 +130,7 @@ function refreshPeriodMs(retentionPolicy: '1h' | '1d'): number {
  * downsample-1d at 00:35 (cli/schedule.ts), so the first slot that sees it starts at :20 (00:40). A cache
  * renewed on the hour would keep, for the whole hour (day), an average missing the last hour (day).
  */
-function refreshOffsetMs(retentionPolicy: '1h' | '1d'): number {
+function refreshOffsetMs(retentionPolicy: Resolution): number {
   return retentionPolicy === '1h' ? 20 * 60_000 : 40 * 60_000;
 }
 
@@ -188,7 +184,8 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       for (const measurement of MEASUREMENTS) reads.push(limit(() => readAverages(plan, measurement, lane, (key, value) => record(index, key, value))));
       continue;
     }
-    const period = Math.floor((options.slotMs - refreshOffsetMs(plan.retentionPolicy)) / refreshPeriodMs(plan.retentionPolicy));
+    // A 1h (1d) retention policy gets one new point an hour (a day).
+    const period = Math.floor((options.slotMs - refreshOffsetMs(plan.retentionPolicy)) / RESOLUTION_MS[plan.retentionPolicy]);
     const validFor = `${plan.retentionPolicy} ${period} ${settingsFingerprint}`;
     const cached = cache?.get(plan.window.field, validFor);
     if (cached) {
