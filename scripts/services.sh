@@ -63,6 +63,29 @@ wait_for() { # wait_for SECONDS COMMAND... : polls until COMMAND succeeds
   done
 }
 
+# serve_or_die NAME DIR LOG... -- COMMAND...: waits until COMMAND succeeds against the server started in
+# DIR. Stops at once when the server exits (a port already taken, a bad config) and fails with the end
+# of its LOGs; a server that does not answer within START_TIMEOUT seconds is stopped and fails the same way.
+START_TIMEOUT=${SERVICES_START_TIMEOUT:-60}
+serve_or_die() {
+  local name=$1 dir=$2; shift 2
+  local logs=()
+  while [ "$1" != -- ]; do logs+=("$1"); shift; done; shift
+  local pid; pid=$(cat "$dir/server.pid")
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rm -f "$dir/server.pid"
+      die "$name exited at start: $(tail -q -n 5 "${logs[@]}" 2>/dev/null | tr '\n' ' ')(see ${logs[0]})"
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      stop_dir "$dir"
+      die "$name did not answer within $START_TIMEOUT s: $(tail -q -n 5 "${logs[@]}" 2>/dev/null | tr '\n' ' ')(see ${logs[0]})"
+    fi
+    sleep 0.1
+  done
+}
+
 pid_alive() { [ -f "$1/server.pid" ] && kill -0 "$(cat "$1/server.pid")" 2>/dev/null; }
 
 start_influxdb() {
@@ -70,7 +93,9 @@ start_influxdb() {
   mkdir -p "$dir"/{meta,data,wal}
   cat >"$dir/influxdb.conf" <<CONF
 reporting-disabled = true
-bind-address = "127.0.0.1:$((port + 1))"
+# The backup/restore service is not used: port 0 lets the kernel pick a free one, so it never
+# collides with another server (port + 1 once did, in a parallel test run).
+bind-address = "127.0.0.1:0"
 [meta]
   dir = "$dir/meta"
 [data]
@@ -87,7 +112,7 @@ bind-address = "127.0.0.1:$((port + 1))"
 CONF
   nohup influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
   echo $! >"$dir/server.pid"
-  wait_for 30 curl -sf "http://127.0.0.1:$port/ping" || die "influxd did not answer on port $port (see $dir/influxd.log)"
+  serve_or_die "influxd on port $port" "$dir" "$dir/influxd.log" -- curl -sf --max-time 5 "http://127.0.0.1:$port/ping"
 }
 
 start_mariadb() {
@@ -102,8 +127,7 @@ start_mariadb() {
     --port="$port" --bind-address=127.0.0.1 --user=root --tmpdir="$dir/tmp" --log-error="$dir/error.log" \
     --skip-name-resolve >/dev/null 2>&1 &
   echo $! >"$dir/server.pid"
-  wait_for 30 mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -e 'SELECT 1' \
-    || die "mariadbd did not answer on port $port (see $dir/error.log)"
+  serve_or_die "mariadbd on port $port" "$dir" "$dir/error.log" -- mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -e 'SELECT 1'
 }
 
 start_node_exporter() {
@@ -112,15 +136,11 @@ start_node_exporter() {
   nohup prometheus-node-exporter --web.listen-address="127.0.0.1:$port" --no-collector.systemd \
     >"$dir/node_exporter.log" 2>&1 &
   echo $! >"$dir/server.pid"
-  wait_for 30 curl -sf "http://127.0.0.1:$port/metrics" || die "node_exporter did not answer on port $port"
+  serve_or_die "node_exporter on port $port" "$dir" "$dir/node_exporter.log" -- curl -sf --max-time 5 "http://127.0.0.1:$port/metrics"
 }
 
 xrootd_answers() { # xrootd_answers PORT: true once the server speaks the xroot protocol
   XRD_CONNECTIONRETRY=1 XRD_REQUESTTIMEOUT=5 timeout 10 xrdfs "127.0.0.1:$1" query config version
-}
-
-xrootd_up_or_gone() { # xrootd_up_or_gone PORT PID: stops the wait when the server answers or has exited
-  xrootd_answers "$1" || ! kill -0 "$2" 2>/dev/null
 }
 
 # xrootd 5.5 refuses to run as root: as root it is started with `-R xrootd` and its folders belong to
@@ -150,14 +170,8 @@ start_xrootd() {
   fi
   # Run from DIR: xrootd makes its home directory in the current folder.
   (cd "$dir" && exec nohup xrootd "${run_as[@]}" -c "$dir/xrootd.cfg" -l "$dir/log/xrootd.log" -n "mon$port" >"$dir/stdout.log" 2>&1) &
-  local pid=$!
-  echo "$pid" >"$dir/server.pid"
-  local log="$dir/log/mon$port/xrootd.log"
-  wait_for 30 xrootd_up_or_gone "$port" "$pid" || die "xrootd did not answer on port $port (see $log)"
-  if ! kill -0 "$pid" 2>/dev/null; then
-    rm -f "$dir/server.pid"
-    die "xrootd exited at start: $(tail -n 5 "$log" "$dir/stdout.log" 2>/dev/null | tr '\n' ' ')"
-  fi
+  echo $! >"$dir/server.pid"
+  serve_or_die "xrootd on port $port" "$dir" "$dir/log/mon$port/xrootd.log" "$dir/stdout.log" -- xrootd_answers "$port"
 }
 
 stop_dir() {

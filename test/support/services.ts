@@ -26,12 +26,26 @@ export function testDir(prefix: string): string {
   return mkdtempSync(path.join(base, `${prefix}-`));
 }
 
+/** How often a server is started again on another free port when the one chosen was taken meanwhile. */
+const PORT_ATTEMPTS = 3;
+
 /** Starts a private real server through scripts/services.sh (installing its package if needed). */
 export async function startServer(component: Component, options: { port?: number; configExtra?: string } = {}): Promise<RunningServer> {
-  const port = options.port ?? (await freePort());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(component, options.port ?? (await freePort()), options.configExtra);
+    } catch (error) {
+      // A port free a moment ago can be taken by a parallel test file before the server binds it.
+      const portTaken = /address already in use/i.test(String(error));
+      if (options.port !== undefined || !portTaken || attempt >= PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function startServerOnce(component: Component, port: number, configExtra: string | undefined): Promise<RunningServer> {
   const dir = testDir(component);
   const args = ['start', component, '--port', String(port), '--dir', dir];
-  if (options.configExtra) args.push('--config-extra', options.configExtra);
+  if (configExtra) args.push('--config-extra', configExtra);
   const start = async (): Promise<void> => {
     await run(SERVICES, args, { timeout: 600_000 });
   };

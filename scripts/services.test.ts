@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../lib/paths';
+import { testDir } from '../test/support/services';
+
+/** scripts/services.sh start: what a parallel test run or a user sees when a port is not free. */
+const run = promisify(execFile);
+const SERVICES = path.join(PROJECT_ROOT, 'scripts', 'services.sh');
+
+/** A listener that holds PORT and hangs up on whoever connects. */
+function listen(port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((connection) => connection.destroy());
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function close(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Two neighbouring ports that were both free a moment ago. */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const first = await listen(0);
+    const port = (first.address() as net.AddressInfo).port;
+    const second = await listen(port + 1).catch(() => undefined);
+    await close(first);
+    if (second) {
+      await close(second);
+      return port;
+    }
+  }
+}
+
+const started: string[] = [];
+afterAll(async () => {
+  for (const dir of started) await run(SERVICES, ['stop', dir]);
+});
+
+async function startInfluxDB(port: number): Promise<string> {
+  const dir = testDir('influxdb');
+  started.push(dir);
+  await run(SERVICES, ['start', 'influxdb', '--port', String(port), '--dir', dir]);
+  return dir;
+}
+
+it('an InfluxDB starts on the port right after another one (its backup service takes no fixed port)', async () => {
+  const port = await freePortPair();
+  await startInfluxDB(port);
+  await startInfluxDB(port + 1);
+  for (const answering of [port, port + 1]) {
+    const response = await fetch(`http://127.0.0.1:${answering}/ping`);
+    expect(response.status).toBe(204);
+  }
+});
+
+it('a server whose port is taken fails at once with its own reason, and leaves no pid file behind', async () => {
+  const holder = await listen(0);
+  const port = (holder.address() as net.AddressInfo).port;
+  try {
+    const dir = testDir('influxdb');
+    started.push(dir);
+    const failure = await run(SERVICES, ['start', 'influxdb', '--port', String(port), '--dir', dir], { env: { ...process.env, SERVICES_START_TIMEOUT: '600' } }).then(
+      () => undefined,
+      (error: Error & { stderr?: string }) => error.stderr,
+    );
+    expect(failure).toMatch(new RegExp(`influxd on port ${port} exited at start: .*address already in use`));
+    expect(existsSync(path.join(dir, 'server.pid'))).toBe(false);
+  } finally {
+    await close(holder);
+  }
+});
