@@ -212,6 +212,28 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     expect(afterDownsampling.statements.filter((text) => text.includes('"1h"."jobs'))).toHaveLength(2);
     expect(afterDownsampling.statements.filter((text) => text.includes('"1d"."jobs'))).toHaveLength(0); // renewed at 00:40
   });
+
+  test('CRIC is fetched while the history is read, not before it', async () => {
+    // CRIC answers only after InfluxDB has answered a history query: read one after the other, CRIC would time out.
+    let historyAnswered!: () => void;
+    const held = new Promise<void>((resolve) => (historyAnswered = resolve));
+    const watching = new RecordingInfluxClient(influx.url);
+    watching.onStatement = (text) => {
+      if (text.startsWith('SELECT')) historyAnswered();
+    };
+    const cric = server.routes.get('/cric')!;
+    server.routes.set('/cric', { ...cric, holdUntil: held });
+    try {
+      const context = collectorContext('panda', `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ncric_timeout = 10s\n[influxdb]\nurl = ${influx.url}\n`, { slotMs: SLOT });
+      context.influxdb = () => watching;
+      const documents = collectedDocuments(await collector.collect(context));
+      expect(context.problems).toEqual([]);
+      expect(context.log.lines.join('\n')).toMatch(/CRIC metadata from fetched/);
+      expect(documents.find((document) => document.queue === 'AGLT2_HOSPITAL')).toMatchObject({ site: 'AGLT2', cloud: 'US' });
+    } finally {
+      server.routes.set('/cric', cric);
+    }
+  });
 });
 
 describe('the suspicious rule', () => {

@@ -7,6 +7,8 @@ export interface FixtureResponse {
   body: string;
   /** Waits this long before answering (a slow source). */
   delayMs?: number;
+  /** Answers only once this settles (a source that waits for something else to happen first). */
+  holdUntil?: Promise<unknown>;
   /** Announces a longer body than it sends, then closes the connection (an answer cut short). */
   cutShort?: boolean;
 }
@@ -43,7 +45,9 @@ export class FixtureServer {
         }
         response.writeHead(route.status ?? 200, { 'content-type': 'application/json' }).end(route.body);
       };
-      if (route.delayMs) {
+      if (route.holdUntil) {
+        void route.holdUntil.then(answer, answer);
+      } else if (route.delayMs) {
         const timer = setTimeout(() => {
           this.timers.delete(timer);
           answer();

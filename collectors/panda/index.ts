@@ -29,7 +29,10 @@ export default defineCollector({
     const selected = (series: SeriesId): boolean => settings.prodSources.size === 0 || settings.prodSources.has(series.prodSource);
     const counts = statistics.counts.filter(selected);
 
-    const { directory, source } = await loadQueueDirectory({
+    // CRIC and the history are independent, so they are read side by side: a slow CRIC costs no extra time.
+    // If CRIC fails beyond what its cache covers, the run fails and the history read is stopped.
+    const stopHistory = new AbortController();
+    const directoryLoad = loadQueueDirectory({
       url: settings.cricUrl,
       refreshMs: settings.cricRefreshMs,
       timeoutMs: settings.cricTimeoutMs,
@@ -38,14 +41,17 @@ export default defineCollector({
       log: context.log,
       problem: context.problem,
       signal: context.signal,
+    }).catch((error: unknown) => {
+      stopHistory.abort();
+      throw error;
     });
+    const historyRead = settings.derived ? readHistoryOrReport(AbortSignal.any([context.signal, stopHistory.signal])) : Promise.resolve(undefined);
+    const [{ directory, source }, histories] = await Promise.all([directoryLoad, historyRead]);
 
-    // The history first, while only the counts and the directory are in memory.
-    let histories: Map<string, SeriesHistory> | undefined;
-    if (settings.derived) {
-      // Derived quantities need InfluxDB; if it fails, the job counts still go out and the run reports the problem.
+    /** The moving averages; if InfluxDB fails, the job counts still go out and the run reports the problem. */
+    async function readHistoryOrReport(signal: AbortSignal): Promise<Map<string, SeriesHistory> | undefined> {
       try {
-        histories = await readHistory(counts, {
+        return await readHistory(counts, {
           client: context.influxdb({ timeoutMs: settings.historyTimeoutMs }),
           database: databaseFor(PRODUCER),
           slotMs: context.slotMs,
@@ -56,11 +62,12 @@ export default defineCollector({
           use1hUpToMs: settings.use1hUpToMs,
           log: context.log,
           stateDir: context.stateDir,
-          signal: context.signal,
+          signal,
         });
       } catch (error) {
-        if (context.signal.aborted) throw error;
+        if (signal.aborted) throw error;
         context.problem(`derived quantities not computed: ${(error as Error).message}`);
+        return undefined;
       }
     }
 
