@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePort } from '../test/support/ports';
@@ -98,6 +99,17 @@ describe('querySeries streams an answer series by series', () => {
     } finally {
       server.close();
     }
+  });
+
+  test('queries sharing one signal leave no listener on it once answered', async () => {
+    // got keeps its abort listener on a finished stream: twelve history queries on one signal used to print
+    // a MaxListenersExceededWarning into the job's log, and each kept its request reachable.
+    const controller = new AbortController();
+    for (let query = 0; query < 12; query++) {
+      await influx.client.querySeries('SELECT value FROM load GROUP BY host', () => undefined, { database: DATABASE, signal: controller.signal });
+    }
+    await expect(influx.client.querySeries('SELECT FROM', () => undefined, { signal: controller.signal })).rejects.toBeInstanceOf(InfluxError);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
   test('an aborted query stops with an error', async () => {

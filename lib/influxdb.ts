@@ -177,7 +177,12 @@ export class InfluxClient {
       }
       for (const series of InfluxClient.seriesOf(answer)) series.forEach(take);
     };
-    const stream = this.http.stream('query', { searchParams, throwHttpErrors: false, signal: options.signal });
+    // A signal of its own, detached at the end: got leaves its abort listener on the signal it is given.
+    const request = new AbortController();
+    const forwardAbort = (): void => request.abort(options.signal?.reason);
+    if (options.signal?.aborted) forwardAbort();
+    else options.signal?.addEventListener('abort', forwardAbort, { once: true });
+    const stream = this.http.stream('query', { searchParams, throwHttpErrors: false, signal: request.signal });
     let status = 0;
     stream.once('response', (response: { statusCode: number }) => {
       status = response.statusCode;
@@ -203,6 +208,8 @@ export class InfluxClient {
     } catch (error) {
       if (error instanceof InfluxError) throw error;
       throw InfluxClient.wrap(error, 'query');
+    } finally {
+      options.signal?.removeEventListener('abort', forwardAbort);
     }
     if (status >= 300) {
       const message = errorMessageOf(errorBody);
