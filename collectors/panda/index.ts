@@ -30,7 +30,7 @@ export default defineCollector({
     const counts = statistics.counts.filter(selected);
 
     // CRIC and the history are independent, so they are read side by side: a slow CRIC costs no extra time.
-    // If CRIC fails beyond what its cache covers, the run fails and the history read is stopped.
+    // If loading CRIC fails outright (the run stopped, its cache not writable), the history read is stopped too.
     const stopHistory = new AbortController();
     const directoryLoad = loadQueueDirectory({
       url: settings.cricUrl,
