@@ -12,6 +12,14 @@ scripts/services.sh install all
 npm run --silent typecheck
 npm run --silent lint
 npm run --silent build
+# Every run starts its servers afresh: what earlier runs left in var/test (gigabytes after a while) goes,
+# servers first. Two suites at once in one checkout are therefore not supported.
+if [ -d var/test ]; then
+  find var/test -name server.pid -print0 | while IFS= read -r -d '' pidfile; do
+    scripts/services.sh stop "$(dirname "$pidfile")" || true
+  done
+  rm -rf var/test
+fi
 mkdir -p var
 status=0
 npx jest --json --outputFile=var/jest-results.json "$@" || status=$?
