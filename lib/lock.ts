@@ -4,7 +4,8 @@ import path from 'node:path';
 
 export type LockResult = { acquired: true; release(): void; recoveredFrom?: number } | { acquired: false; holderPid: number };
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, under another user). */
+export function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -49,7 +50,7 @@ export function acquireLock(file: string): LockResult {
     } catch {
       continue; // removed meanwhile: try again
     }
-    if (Number.isInteger(holder) && holder > 0 && held !== content && alive(holder)) return { acquired: false, holderPid: holder };
+    if (Number.isInteger(holder) && holder > 0 && held !== content && processIsAlive(holder)) return { acquired: false, holderPid: holder };
     // Stale (dead PID or unreadable content): remove it and try again.
     recoveredFrom = Number.isInteger(holder) ? holder : undefined;
     try {

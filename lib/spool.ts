@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { syncDirectory, writeFileDurably } from './durableFile';
+import { processIsAlive } from './lock';
 import type { MonitDocument } from './types';
 
 /** A rejected document kept with the reason the gateway gave. */
@@ -99,15 +100,6 @@ export class StagedBatch {
   }
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Batches waiting to be delivered, one JSON file each, named so that sorting by name is oldest first.
  * A batch is on disk (fsynced) before anyone sends it, and leaves only once the gateway took it.
@@ -164,7 +156,7 @@ export class Spool {
       const name = file.slice(STAGED_PREFIX.length);
       const pid = writerPid(name);
       // Our own pid on a file older than this process: an earlier run that had the same pid (containers).
-      const abandoned = pid === process.pid ? stagedAtMs(name) < thisProcessStartedMs : !isRunning(pid);
+      const abandoned = pid === process.pid ? stagedAtMs(name) < thisProcessStartedMs : !processIsAlive(pid);
       if (abandoned) rmSync(path.join(this.dir, file), { force: true });
     }
   }
