@@ -124,14 +124,18 @@ export class Sender {
     // Parsed only when needed: to count an older batch whose name does not say, or to keep refused documents.
     let batchDocuments: unknown[] | undefined;
     const documentsOfBatch = (): unknown[] => (batchDocuments ??= JSON.parse(body.toString('utf8')) as unknown[]);
+    /** A batch that cannot be parsed goes to rejected/ whole, counted as `rejected` documents. */
+    const setAsideUnreadable = (error: unknown, when: string, rejected: number): Outcome => {
+      const where = spool.rejectWhole(name, `unreadable spool file${when}: ${(error as Error).message}`);
+      this.options.log.error(`spool file ${name} is not valid JSON; moved to ${where}`);
+      return { kind: 'delivered', sent: 0, rejected };
+    };
     let count = documentsInName(name);
     if (count === undefined) {
       try {
         count = documentsOfBatch().length;
       } catch (error) {
-        const where = spool.rejectWhole(name, `unreadable spool file: ${(error as Error).message}`);
-        this.options.log.error(`spool file ${name} is not valid JSON; moved to ${where}`);
-        return { kind: 'delivered', sent: 0, rejected: 0 };
+        return setAsideUnreadable(error, '', 0);
       }
     }
     let answer: { status: number; body: string; retryAfter?: string };
@@ -166,9 +170,7 @@ export class Sender {
       try {
         documents = documentsOfBatch();
       } catch (error) {
-        const where = spool.rejectWhole(name, `unreadable spool file after HTTP ${status}: ${(error as Error).message}`);
-        this.options.log.error(`spool file ${name} is not valid JSON; moved to ${where}`);
-        return { kind: 'delivered', sent: 0, rejected: count };
+        return setAsideUnreadable(error, ` after HTTP ${status}`, count);
       }
       const rejected: RejectedDocument[] = parsed.rejected.map((item) => ({ reason: item.reason, document: documents[item.index] }));
       const where = spool.reject(name, rejected);
