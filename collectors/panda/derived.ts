@@ -169,9 +169,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   const limit = pLimit(HISTORY_QUERIES_AT_ONCE);
   // On the first failure the query in the other lane is stopped too (and with the run at its deadline).
   const stop = new AbortController();
-  const stopAll = (): void => stop.abort();
-  options.signal?.addEventListener('abort', stopAll, { once: true });
-  const lane: DerivedOptions = { ...options, signal: stop.signal };
+  const lane: DerivedOptions = { ...options, signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal };
   const reads: Array<Promise<void>> = [];
   const costliestFirst = [...plans.keys()].sort((a, b) => pointsPerSeries(plans[b]) - pointsPerSeries(plans[a]));
   for (const index of costliestFirst) {
@@ -208,8 +206,6 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     limit.clearQueue(); // the run reports the first failure; queries not started yet are not sent
     stop.abort();
     throw error;
-  } finally {
-    options.signal?.removeEventListener('abort', stopAll);
   }
   cache?.save();
   return histories;
