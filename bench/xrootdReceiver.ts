@@ -7,9 +7,9 @@
  * Run: npm run build && node dist/bench/xrootdReceiver.js
  */
 import { execFile } from 'node:child_process';
-import { collectedDocuments } from '../lib/collector';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { collectedDocuments } from '../lib/collector';
 import { MemoryLogger } from '../lib/log';
 import { PROJECT_ROOT } from '../lib/paths';
 import { Config } from '../lib/config';

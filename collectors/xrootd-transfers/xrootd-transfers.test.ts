@@ -1,11 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
-import { collectedDocuments } from '../../lib/collector';
 import dgram from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { collectedDocuments } from '../../lib/collector';
 import type { MonitDocument } from '../../lib/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
