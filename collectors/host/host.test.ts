@@ -1,8 +1,8 @@
 import { readFileSync, statfsSync, writeFileSync } from 'node:fs';
-import { collectedDocuments } from '../../lib/collector';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { collectedDocuments } from '../../lib/collector';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
