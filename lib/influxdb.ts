@@ -182,7 +182,8 @@ export class InfluxClient {
     const forwardAbort = (): void => request.abort(options.signal?.reason);
     if (options.signal?.aborted) forwardAbort();
     else options.signal?.addEventListener('abort', forwardAbort, { once: true });
-    const stream = this.http.stream('query', { searchParams, throwHttpErrors: false, signal: request.signal });
+    // POST, since a statement naming many tag values (a list of queues) outgrows what a URL should carry.
+    const stream = this.http.stream('query', { method: 'POST', form: searchParams, throwHttpErrors: false, signal: request.signal });
     let status = 0;
     stream.once('response', (response: { statusCode: number }) => {
       status = response.statusCode;

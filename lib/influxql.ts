@@ -10,9 +10,14 @@ export function quoteString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** A regular-expression literal matching exactly `value`. */
-export function exactRegex(value: string): string {
-  return `/^${value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$/`;
+/** `value` with every character a regular expression or its /.../ literal treats specially escaped. */
+function regexEscape(value: string): string {
+  return value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** A regular-expression literal matching exactly one of `values` (at least one). */
+export function anyOfRegex(values: Iterable<string>): string {
+  return `/^(?:${[...values].map(regexEscape).join('|')})$/`;
 }
 
 /** "db"."rp"."measurement" */

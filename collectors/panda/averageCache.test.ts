@@ -1,27 +1,97 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { testDir } from '../../test/support/services';
-import { AVERAGE_CACHE_FILE, AverageCache } from './averageCache';
+import { AVERAGE_CACHE_FILE, AverageCache, renewalGroupOf } from './averageCache';
+import { seriesKey } from './documents';
+import { queueName } from './synthetic';
+
+const GROUPS = 6;
+const QUEUES = Array.from({ length: 60 }, (_, index) => queueName(index));
+const key = (queue: string): string => seriesKey({ queue, prodSource: 'managed', resource: 'SCORE', jobStatus: 'running' });
+const averageOf = (queue: string): number => Number(queue.slice(-5)) + 0.5;
+
+/** Plans avg_7d with every group valid for `hour` except those in `renewedGroups` (valid for `hour + 1`). */
+function plan(cache: AverageCache, hour: number, currentQueues: string[], renewedGroups: number[] = []): { recorded: Map<string, number>; renewal: ReturnType<AverageCache['renewal']> } {
+  const recorded = new Map<string, number>();
+  const validFor = (group: number): string => `1h ${renewedGroups.includes(group) ? hour + 1 : hour} ${group}/${GROUPS}`;
+  const renewal = cache.renewal('avg_7d', GROUPS, validFor, currentQueues, (seriesKeyRead, value) => recorded.set(seriesKeyRead, value));
+  return { recorded, renewal };
+}
+
+/** Answers a renewal as InfluxDB would: an average for each queue asked for (every one when no list is given). */
+function answer(renewal: ReturnType<AverageCache['renewal']>, knownQueues: string[]): void {
+  for (const queue of renewal.queues ?? knownQueues) renewal.take(key(queue), averageOf(queue));
+  renewal.finish();
+}
 
 describe('the cache of 1h and 1d averages', () => {
-  test('what is saved comes back while valid, and not after', () => {
+  test('queues are spread over the renewal groups, each group always the same', () => {
+    const sizes = new Array<number>(GROUPS).fill(0);
+    for (let index = 0; index < 2500; index++) sizes[renewalGroupOf(queueName(index), GROUPS)]++;
+    for (const size of sizes) expect(Math.abs(size - 2500 / GROUPS)).toBeLessThan(2500 / GROUPS / 4);
+    expect(renewalGroupOf('AGLT2_HOSPITAL', GROUPS)).toBe(renewalGroupOf('AGLT2_HOSPITAL', GROUPS));
+  });
+
+  test('an empty cache reads every queue; what is read comes back while valid, one expired group is read again', () => {
     const dir = testDir('average-cache');
     const cache = AverageCache.open(dir);
-    cache.set('avg_7d', '1h 493150', { keys: ['Q\u0000managed\u0000SCORE\u0000running', 'Q\u0000user\u0000MCORE\u0000finished'], values: [12.5, 0.25] });
+    const first = plan(cache, 100, QUEUES);
+    expect(first.renewal.queues).toBeUndefined();
+    expect(first.recorded.size).toBe(0);
+    answer(first.renewal, QUEUES);
+    expect(existsSync(path.join(dir, AVERAGE_CACHE_FILE))).toBe(false); // written by save(), once the whole history is read
     cache.save();
+
+    const same = plan(AverageCache.open(dir), 100, QUEUES);
+    expect(same.renewal.queues).toEqual(new Set());
+    expect(same.recorded).toEqual(new Map(QUEUES.map((queue) => [key(queue), averageOf(queue)])));
+
     const reopened = AverageCache.open(dir);
-    expect(reopened.get('avg_7d', '1h 493150')).toEqual({ validFor: '1h 493150', keys: ['Q\u0000managed\u0000SCORE\u0000running', 'Q\u0000user\u0000MCORE\u0000finished'], values: [12.5, 0.25] });
-    expect(reopened.get('avg_7d', '1h 493151')).toBeUndefined(); // the next hour
-    expect(reopened.get('avg_30d', '1h 493150')).toBeUndefined();
+    const oneExpired = plan(reopened, 100, QUEUES, [2]);
+    const groupTwo = QUEUES.filter((queue) => renewalGroupOf(queue, GROUPS) === 2);
+    expect(groupTwo.length).toBeGreaterThan(0);
+    expect(oneExpired.renewal.queues).toEqual(new Set(groupTwo));
+    expect(oneExpired.recorded.size).toBe(QUEUES.length - groupTwo.length); // the other groups, from the cache
+    answer(oneExpired.renewal, QUEUES);
+    reopened.save();
+    const after = plan(AverageCache.open(dir), 100, QUEUES, [2]);
+    expect(after.renewal.queues).toEqual(new Set());
+    expect(after.recorded.size).toBe(QUEUES.length);
+  });
+
+  test('a queue new since its group was read is read; one absent from a read of every queue is not', () => {
+    const dir = testDir('average-cache');
+    const before = QUEUES.slice(0, 40);
+    const cache = AverageCache.open(dir);
+    answer(plan(cache, 100, before).renewal, before); // every queue read: the ten new ones simply had no data
+    cache.save();
+    const renewing = AverageCache.open(dir);
+    const groupOne = before.filter((queue) => renewalGroupOf(queue, GROUPS) === 1);
+    answer(plan(renewing, 100, before, [1]).renewal, before); // group 1 read for its current queues only
+    renewing.save();
+
+    const newQueues = QUEUES.slice(40);
+    const next = plan(AverageCache.open(dir), 100, QUEUES, [1]);
+    expect(next.renewal.queues).toEqual(new Set(newQueues.filter((queue) => renewalGroupOf(queue, GROUPS) === 1)));
+    expect(groupOne.every((queue) => next.recorded.has(key(queue)))).toBe(true);
   });
 
   test.each([
-    ['an earlier layout (an object of averages)', JSON.stringify({ avg_7d: { validFor: '1h 1', values: { a: 1 } } })],
-    ['keys and values that do not match', JSON.stringify({ avg_7d: { validFor: '1h 1', keys: ['a', 'b'], values: [1] } })],
+    ['an earlier layout (one entry per window)', JSON.stringify({ avg_7d: { validFor: '1h 100', keys: ['a'], values: [1] } })],
+    ['keys and values that do not match', JSON.stringify({ 'avg_7d/0': { validFor: '1h 100 0/6', keys: ['a', 'b'], values: [1] } })],
+    ['queues that are not a list', JSON.stringify({ 'avg_7d/0': { validFor: '1h 100 0/6', keys: ['a'], values: [1], queues: 'a' } })],
     ['a damaged file', '{"avg_7d": {"validFor'],
-  ])('%s reads as nothing cached', (_, content) => {
+  ])('%s reads as nothing cached, and is not kept', (_, content) => {
     const dir = testDir('average-cache');
     writeFileSync(path.join(dir, AVERAGE_CACHE_FILE), content);
-    expect(AverageCache.open(dir).get('avg_7d', '1h 1')).toBeUndefined();
+    const cache = AverageCache.open(dir);
+    const { renewal, recorded } = plan(cache, 100, QUEUES);
+    expect(renewal.queues).toBeUndefined();
+    expect(recorded.size).toBe(0);
+    answer(renewal, QUEUES);
+    cache.save();
+    expect(Object.keys(JSON.parse(readFileSync(path.join(dir, AVERAGE_CACHE_FILE), 'utf8')) as object).sort()).toEqual(
+      Array.from({ length: GROUPS }, (_, group) => `avg_7d/${group}`),
+    );
   });
 });

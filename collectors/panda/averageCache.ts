@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseSeriesKey } from './documents';
 
 /** The averages of one window: series key → average per slot, as two aligned arrays (two arrays cost far less than one object of 100,000 keys). */
 export interface CachedAverages {
@@ -7,60 +8,138 @@ export interface CachedAverages {
   values: number[];
 }
 
-interface CachedWindow extends CachedAverages {
+/** The cached averages of one window for one group of queues. */
+interface CachedGroup extends CachedAverages {
   /** Which hour or day (and which settings) the values belong to. */
   validFor: string;
+  /** The queues the read was limited to; absent when it read every queue. */
+  queues?: string[];
+}
+
+/** What one run must read of a cached window, and where what it reads is kept. */
+export interface Renewal {
+  /** The queues to read: undefined for every queue (no group is valid), empty for none. */
+  queues?: Set<string>;
+  /** Keeps one average just read. */
+  take(key: string, value: number): void;
+  /** Caches what was taken; called once the window is read whole. */
+  finish(): void;
 }
 
 export const AVERAGE_CACHE_FILE = 'derived-averages.json';
 
+/** Which of `groups` renewal groups a queue belongs to: a hash of its name (FNV-1a), stable across runs and hosts. */
+export function renewalGroupOf(queue: string, groups: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < queue.length; i++) {
+    hash ^= queue.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % groups;
+}
+
 /**
  * Averages read from the 1h and 1d retention policies, kept in the state folder until their retention policy
  * can hold a new point (the next hour, the next day): re-reading 7 or 30 days of 120,000 series every
- * 10 minutes would give the same numbers.
+ * 10 minutes would give the same numbers. Each window is kept in groups of queues that expire at different
+ * slots, so that the re-reading is spread over the runs of the hour (day) instead of falling on one.
  */
 export class AverageCache {
-  private readonly windows: Record<string, CachedWindow>;
+  private readonly entries: Record<string, CachedGroup>;
+  /** Entries read or written by this run: only those are saved, so the entries of an old layout or of windows no longer cached go. */
+  private readonly used = new Set<string>();
   private changed = false;
 
   private constructor(
-    private readonly file: string,
-    windows: Record<string, CachedWindow>,
+    private readonly file: string | undefined,
+    entries: Record<string, CachedGroup>,
   ) {
-    this.windows = windows;
+    this.entries = entries;
   }
 
   /** The cache of `stateDir`; an absent or unreadable file is an empty cache. */
   static open(stateDir: string): AverageCache {
     const file = path.join(stateDir, AVERAGE_CACHE_FILE);
-    let windows: Record<string, CachedWindow> = {};
+    let entries: Record<string, CachedGroup> = {};
     try {
       const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) windows = parsed as Record<string, CachedWindow>;
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) entries = parsed as Record<string, CachedGroup>;
     } catch {
       // no cache yet, or a damaged one: the averages are read from InfluxDB
     }
-    return new AverageCache(file, windows);
+    return new AverageCache(file, entries);
   }
 
-  /** The averages cached for `field`, if they are still valid (a cache of another layout is not). */
-  get(field: string, validFor: string): CachedAverages | undefined {
-    const cached = this.windows[field];
+  /** A cache kept in memory only, empty at the start (no state folder). */
+  static inMemory(): AverageCache {
+    return new AverageCache(undefined, {});
+  }
+
+  /**
+   * Plans one window for this run. The cached averages of every group still valid (`validFor(group)` equal to
+   * the stored one) go to `record`. The renewal names the queues to read: those of the expired groups among
+   * `currentQueues`, and any current queue a valid group's read did not cover (a queue new since). When no
+   * group is valid, every queue is read.
+   */
+  renewal(field: string, groups: number, validFor: (group: number) => string, currentQueues: Iterable<string>, record: (key: string, value: number) => void): Renewal {
+    const queuesOf: string[][] = Array.from({ length: groups }, () => []);
+    for (const queue of currentQueues) queuesOf[renewalGroupOf(queue, groups)].push(queue);
+    const toRead = new Set<string>();
+    const kept: CachedGroup[] = [];
+    let expired = 0;
+    for (let group = 0; group < groups; group++) {
+      const cached = this.valid(`${field}/${group}`, validFor(group));
+      if (!cached) {
+        expired++;
+        kept.push({ validFor: validFor(group), queues: queuesOf[group], keys: [], values: [] });
+        for (const queue of queuesOf[group]) toRead.add(queue);
+        continue;
+      }
+      cached.keys.forEach((key, position) => record(key, cached.values[position]));
+      if (cached.queues) {
+        const covered = new Set(cached.queues);
+        const uncovered = queuesOf[group].filter((queue) => !covered.has(queue));
+        for (const queue of uncovered) toRead.add(queue);
+        cached.queues = [...cached.queues, ...uncovered];
+      }
+      kept.push(cached);
+    }
+    const everything = expired === groups;
+    if (everything) for (const entry of kept) delete entry.queues;
+    return {
+      queues: everything ? undefined : toRead,
+      take: (key, value) => {
+        const entry = kept[renewalGroupOf(parseSeriesKey(key).queue, groups)];
+        entry.keys.push(key);
+        entry.values.push(value);
+      },
+      finish: () => {
+        kept.forEach((entry, group) => {
+          this.entries[`${field}/${group}`] = entry;
+          this.used.add(`${field}/${group}`);
+        });
+        this.changed = true;
+      },
+    };
+  }
+
+  /** The entry `name` if it is still valid (an entry of another layout is not). */
+  private valid(name: string, validFor: string): CachedGroup | undefined {
+    const cached = this.entries[name];
     if (!cached || cached.validFor !== validFor || !Array.isArray(cached.keys) || !Array.isArray(cached.values) || cached.keys.length !== cached.values.length) return undefined;
+    if (cached.queues !== undefined && !Array.isArray(cached.queues)) return undefined;
+    this.used.add(name);
     return cached;
   }
 
-  set(field: string, validFor: string, averages: CachedAverages): void {
-    this.windows[field] = { validFor, keys: averages.keys, values: averages.values };
-    this.changed = true;
-  }
-
-  /** Writes the file (temporary file, then rename) if anything changed. */
+  /** Writes the entries this run used (temporary file, then rename) if anything changed or an entry went. */
   save(): void {
-    if (!this.changed) return;
+    const dropped = Object.keys(this.entries).some((name) => !this.used.has(name));
+    if (!this.file || (!this.changed && !dropped)) return;
+    const kept = Object.fromEntries(Object.entries(this.entries).filter(([name]) => this.used.has(name)));
     mkdirSync(path.dirname(this.file), { recursive: true });
     const temporary = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(this.windows));
+    writeFileSync(temporary, JSON.stringify(kept));
     renameSync(temporary, this.file);
     this.changed = false;
   }

@@ -8,6 +8,8 @@ import { collectorContext } from '../../test/support/collectorContext';
 import { startInfluxDB, type TestInfluxDB } from '../../test/support/services';
 import { FixtureServer } from './fixtureServer';
 import collector from './index';
+import { renewalGroupOf } from './averageCache';
+import { RENEWAL_GROUPS } from './derived';
 import { TYPES } from './names';
 import { judge } from './suspicious';
 
@@ -183,34 +185,35 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     expect(client.statements).toHaveLength(13); // plus SHOW RETENTION POLICIES
   });
 
-  test('the 1h and 1d averages are re-read only when their retention policy can have a new point', async () => {
+  test('the 1h and 1d averages are re-read only when their retention policy can have a new point, for one group of queues a slot', async () => {
     // A new hourly point lands after the first run.
     const late = new Point(TYPES.jobs);
     for (const [tag, value] of Object.entries(RUNNING)) late.tag(tag, value);
     late.floatField('jobs', 100_000).timestamp(SLOT - 90 * MINUTE);
     await influx.client.write(DATABASE, late.toLineProtocol({ convertTime: (time) => String(time) }) ?? '', { retentionPolicy: '1h' });
 
-    const sameHour = new RecordingInfluxClient(influx.url);
-    const tenMinutesLater = await collectDerived(SLOT + 10 * MINUTE, sameHour);
-    expect(sameHour.statements.filter((text) => text.startsWith('SELECT'))).toHaveLength(8); // the raw windows only
-    expect(tenMinutesLater.get(key(RUNNING))).toMatchObject({ avg_7d: derived.get(key(RUNNING))!.avg_7d, avg_30d: 250 });
-
-    const nextHour = new RecordingInfluxClient(influx.url);
-    const hourLater = await collectDerived(SLOT + 60 * MINUTE, nextHour);
-    const selects = nextHour.statements.filter((text) => text.startsWith('SELECT'));
-    expect(selects).toHaveLength(10); // the 1h retention policy again, the 1d one still cached
-    expect(selects.filter((text) => text.includes('"1h"."jobs'))).toHaveLength(2);
-    expect(hourLater.get(key(RUNNING))!.avg_7d).toBeGreaterThan(500); // now with the late point
-    expect(hourLater.get(key(RUNNING))!.avg_30d).toBe(250);
-
-    // The hour's new 1h points land at :15 (downsample-1h), so the 7d average is renewed at :20, not on the hour.
-    const beforeDownsampling = new RecordingInfluxClient(influx.url);
-    await collectDerived(SLOT + 70 * MINUTE, beforeDownsampling);
-    expect(beforeDownsampling.statements.filter((text) => text.startsWith('SELECT'))).toHaveLength(8);
-    const afterDownsampling = new RecordingInfluxClient(influx.url);
-    await collectDerived(SLOT + 80 * MINUTE, afterDownsampling);
-    expect(afterDownsampling.statements.filter((text) => text.includes('"1h"."jobs'))).toHaveLength(2);
-    expect(afterDownsampling.statements.filter((text) => text.includes('"1d"."jobs'))).toHaveLength(0); // renewed at 00:40
+    // The hour's 1h points land at :15 (downsample-1h); group g of queues is renewed at :20 + g × 10 minutes.
+    const group = renewalGroupOf(AGLT2.queue, RENEWAL_GROUPS);
+    const renewalMinute = (20 + 10 * group) % 60;
+    const renewalSlot = SLOT + (renewalMinute || 60) * MINUTE;
+    for (let minutes = 10; minutes <= 60; minutes += 10) {
+      const slot = SLOT + minutes * MINUTE;
+      const recording = new RecordingInfluxClient(influx.url);
+      const documents = await collectDerived(slot, recording);
+      const hourly = recording.statements.filter((text) => text.includes('"1h"."jobs'));
+      const renewed = slot === renewalSlot;
+      // Other groups expire at the other slots, but hold no current queue, so nothing is read for them.
+      expect(hourly).toHaveLength(renewed ? 2 : 0);
+      expect(recording.statements.filter((text) => text.startsWith('SELECT'))).toHaveLength(renewed ? 10 : 8);
+      for (const text of hourly) expect(text).toContain(`"queue" =~ /^(?:AGLT2_HOSPITAL)$/`);
+      expect(recording.statements.filter((text) => text.includes('"1d"."jobs'))).toHaveLength(0); // renewed from 00:40
+      expect(documents.get(key(RUNNING))!.avg_30d).toBe(250);
+      if (slot >= renewalSlot) {
+        expect(documents.get(key(RUNNING))!.avg_7d).toBeGreaterThan(500); // now with the late point
+      } else {
+        expect(documents.get(key(RUNNING))!.avg_7d).toBe(derived.get(key(RUNNING))!.avg_7d);
+      }
+    }
   });
 
   test('CRIC is fetched while the history is read, not before it', async () => {

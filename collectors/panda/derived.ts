@@ -1,12 +1,12 @@
 import type { DocumentFactory } from '../../lib/document';
 import pLimit from 'p-limit';
 import { InfluxError, type InfluxClient, type RetentionPolicy, type Series } from '../../lib/influxdb';
-import { qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/influxql';
+import { anyOfRegex, qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/influxql';
 import type { Logger } from '../../lib/log';
 import { TEN_MINUTES_MS } from '../../lib/slot';
 import { RESOLUTION_MS, type Resolution } from '../../downsample/windows';
 import type { MonitDocument } from '../../lib/types';
-import { AverageCache, type CachedAverages } from './averageCache';
+import { AverageCache } from './averageCache';
 import type { QueueDirectory } from './cric';
 import { parseSeriesKey, seriesKey, seriesTags, type SeriesId } from './documents';
 import type { JobCount } from './jobStatistics';
@@ -111,10 +111,14 @@ async function streamSeries(statement: string, measurement: string, options: Der
   );
 }
 
-/** One average of `measurement` for every series with data in the window (window counts per slot) to `take`. */
-function readAverages(plan: WindowPlan, measurement: string, options: DerivedOptions, take: (key: string, value: number) => void): Promise<void> {
+/**
+ * One average of `measurement` for every series with data in the window (window counts per slot) to `take`;
+ * only of `queues` when given.
+ */
+function readAverages(plan: WindowPlan, measurement: string, options: DerivedOptions, take: (key: string, value: number) => void, queues?: Set<string>): Promise<void> {
   const divisor = measurement === TYPES.jobsTerminal ? plan.terminalDivisor : 1;
-  return streamSeries(averageStatement(options.database, measurement, plan, options.slotMs), measurement, options, (key, one) => {
+  const condition = queues ? `${quoteIdentifier('queue')} =~ ${anyOfRegex(queues)}` : undefined;
+  return streamSeries(averageStatement(options.database, measurement, plan, options.slotMs, condition), measurement, options, (key, one) => {
     const value = one.values[0]?.[one.columns.indexOf('mean')];
     if (typeof value === 'number') take(key, value / divisor);
   });
@@ -135,6 +139,12 @@ function refreshOffsetMs(retentionPolicy: Resolution): number {
 }
 
 /**
+ * Groups of queues whose cached 1h (1d) averages are renewed one per slot: group g at :20 + g × 10 minutes
+ * (00:40 + g × 10 minutes), so each run reads a sixth of the 7d window instead of the :20 run reading it all.
+ */
+export const RENEWAL_GROUPS = 6;
+
+/**
  * Reads every moving average with grouped queries (GROUP BY the series tags), never one per series: one
  * mean() per window and measurement, at most HISTORY_QUERIES_AT_ONCE at a time, the costliest first so that
  * the two lanes end together; each answer streamed. Joins them with the current values. Averages from the 1h
@@ -152,7 +162,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     options.log.info(`derived quantities: database ${options.database} does not exist yet, so there is no history`);
     return histories;
   }
-  const cache = options.stateDir ? AverageCache.open(options.stateDir) : undefined;
+  const cache = options.stateDir ? AverageCache.open(options.stateDir) : AverageCache.inMemory();
   const settingsFingerprint = [...options.terminalStates].sort().join(',');
   /** A new series (not current) gets a document only when it has data within forgetAfterMs. */
   const record = (index: number, key: string, value: number): void => {
@@ -172,6 +182,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   const lane: DerivedOptions = { ...options, signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal };
   const reads: Array<Promise<void>> = [];
   const costliestFirst = [...plans.keys()].sort((a, b) => pointsPerSeries(plans[b]) - pointsPerSeries(plans[a]));
+  const currentQueues = new Set(current.filter(options.selected).map((count) => count.queue));
   for (const index of costliestFirst) {
     const plan = plans[index];
     if (!retentionPolicies.has(plan.retentionPolicy)) {
@@ -182,23 +193,29 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       for (const measurement of MEASUREMENTS) reads.push(limit(() => readAverages(plan, measurement, lane, (key, value) => record(index, key, value))));
       continue;
     }
-    // A 1h (1d) retention policy gets one new point an hour (a day).
-    const period = Math.floor((options.slotMs - refreshOffsetMs(plan.retentionPolicy)) / RESOLUTION_MS[plan.retentionPolicy]);
-    const validFor = `${plan.retentionPolicy} ${period} ${settingsFingerprint}`;
-    const cached = cache?.get(plan.window.field, validFor);
-    if (cached) {
-      cached.keys.forEach((key, position) => record(index, key, cached.values[position]));
+    // A 1h (1d) retention policy gets one new point an hour (a day); each group's renewal comes at its own slot.
+    // Only the current queues are read by group, so a window that series PanDA no longer lists still need
+    // (within forget_after) is renewed whole.
+    const resolution: Resolution = plan.retentionPolicy;
+    const groups = plan.window.durationMs > options.forgetAfterMs ? RENEWAL_GROUPS : 1;
+    const validFor = (group: number): string => {
+      const offsetMs = refreshOffsetMs(resolution) + group * TEN_MINUTES_MS;
+      const period = Math.floor((options.slotMs - offsetMs) / RESOLUTION_MS[resolution]);
+      return `${resolution} ${period} ${group}/${groups} ${settingsFingerprint}`;
+    };
+    const renewal = cache.renewal(plan.window.field, groups, validFor, currentQueues, (key, value) => record(index, key, value));
+    if (renewal.queues?.size === 0) {
+      renewal.finish();
       continue;
     }
+    options.log.debug(`derived quantities: avg_${plan.window.name} read for ${renewal.queues ? `${renewal.queues.size} queues` : 'every queue'}`);
     // Recorded as they come; cached only once both measurements are read (a failure fails the whole history).
-    const averages: CachedAverages = { keys: [], values: [] };
     const take = (key: string, value: number): void => {
-      averages.keys.push(key);
-      averages.values.push(value);
+      renewal.take(key, value);
       record(index, key, value);
     };
-    const both = Promise.all(MEASUREMENTS.map((measurement) => limit(() => readAverages(plan, measurement, lane, take))));
-    reads.push(both.then(() => cache?.set(plan.window.field, validFor, averages)));
+    const both = Promise.all(MEASUREMENTS.map((measurement) => limit(() => readAverages(plan, measurement, lane, take, renewal.queues))));
+    reads.push(both.then(() => renewal.finish()));
   }
   try {
     await Promise.all(reads);
@@ -207,7 +224,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     stop.abort();
     throw error;
   }
-  cache?.save();
+  cache.save();
   return histories;
 }
 
