@@ -10,10 +10,10 @@ const QUEUES = Array.from({ length: 60 }, (_, index) => queueName(index));
 const key = (queue: string): string => seriesKey({ queue, prodSource: 'managed', resource: 'SCORE', jobStatus: 'running' });
 const averageOf = (queue: string): number => Number(queue.slice(-5)) + 0.5;
 
-/** Plans avg_7d with every group valid for `hour` except those in `renewedGroups` (valid for `hour + 1`). */
-function plan(cache: AverageCache, hour: number, currentQueues: string[], renewedGroups: number[] = []): { recorded: Map<string, number>; renewal: ReturnType<AverageCache['renewal']> } {
+/** Plans avg_7d with every group valid for hour 100, except those `later` names with their own hour. */
+function plan(cache: AverageCache, currentQueues: string[], later: Record<number, number> = {}): { recorded: Map<string, number>; renewal: ReturnType<AverageCache['renewal']> } {
   const recorded = new Map<string, number>();
-  const validFor = (group: number): string => `1h ${renewedGroups.includes(group) ? hour + 1 : hour} ${group}/${GROUPS}`;
+  const validFor = (group: number): string => `1h ${later[group] ?? 100} ${group}/${GROUPS}`;
   const renewal = cache.renewal('avg_7d', GROUPS, validFor, currentQueues, (seriesKeyRead, value) => recorded.set(seriesKeyRead, value));
   return { recorded, renewal };
 }
@@ -35,26 +35,26 @@ describe('the cache of 1h and 1d averages', () => {
   test('an empty cache reads every queue; what is read comes back while valid, one expired group is read again', () => {
     const dir = testDir('average-cache');
     const cache = AverageCache.open(dir);
-    const first = plan(cache, 100, QUEUES);
+    const first = plan(cache, QUEUES);
     expect(first.renewal.queues).toBeUndefined();
     expect(first.recorded.size).toBe(0);
     answer(first.renewal, QUEUES);
     expect(existsSync(path.join(dir, AVERAGE_CACHE_FILE))).toBe(false); // written by save(), once the whole history is read
     cache.save();
 
-    const same = plan(AverageCache.open(dir), 100, QUEUES);
+    const same = plan(AverageCache.open(dir), QUEUES);
     expect(same.renewal.queues).toEqual(new Set());
     expect(same.recorded).toEqual(new Map(QUEUES.map((queue) => [key(queue), averageOf(queue)])));
 
     const reopened = AverageCache.open(dir);
-    const oneExpired = plan(reopened, 100, QUEUES, [2]);
+    const oneExpired = plan(reopened, QUEUES, { 2: 101 });
     const groupTwo = QUEUES.filter((queue) => renewalGroupOf(queue, GROUPS) === 2);
     expect(groupTwo.length).toBeGreaterThan(0);
     expect(oneExpired.renewal.queues).toEqual(new Set(groupTwo));
     expect(oneExpired.recorded.size).toBe(QUEUES.length - groupTwo.length); // the other groups, from the cache
     answer(oneExpired.renewal, QUEUES);
     reopened.save();
-    const after = plan(AverageCache.open(dir), 100, QUEUES, [2]);
+    const after = plan(AverageCache.open(dir), QUEUES, { 2: 101 });
     expect(after.renewal.queues).toEqual(new Set());
     expect(after.recorded.size).toBe(QUEUES.length);
   });
@@ -63,17 +63,39 @@ describe('the cache of 1h and 1d averages', () => {
     const dir = testDir('average-cache');
     const before = QUEUES.slice(0, 40);
     const cache = AverageCache.open(dir);
-    answer(plan(cache, 100, before).renewal, before); // every queue read: the ten new ones simply had no data
+    answer(plan(cache, before).renewal, before); // every queue read: the ten new ones simply had no data
     cache.save();
     const renewing = AverageCache.open(dir);
     const groupOne = before.filter((queue) => renewalGroupOf(queue, GROUPS) === 1);
-    answer(plan(renewing, 100, before, [1]).renewal, before); // group 1 read for its current queues only
+    answer(plan(renewing, before, { 1: 101 }).renewal, before); // group 1 read for its current queues only
     renewing.save();
 
     const newQueues = QUEUES.slice(40);
-    const next = plan(AverageCache.open(dir), 100, QUEUES, [1]);
+    const next = plan(AverageCache.open(dir), QUEUES, { 1: 101 });
     expect(next.renewal.queues).toEqual(new Set(newQueues.filter((queue) => renewalGroupOf(queue, GROUPS) === 1)));
     expect(groupOne.every((queue) => next.recorded.has(key(queue)))).toBe(true);
+  });
+
+  test('a queue PanDA no longer lists is read again while its last read found data for it', () => {
+    const dir = testDir('average-cache');
+    const cache = AverageCache.open(dir);
+    answer(plan(cache, QUEUES).renewal, QUEUES);
+    cache.save();
+    const groupThree = QUEUES.filter((queue) => renewalGroupOf(queue, GROUPS) === 3);
+    const [gone, ...stillListed] = groupThree;
+    const listed = QUEUES.filter((queue) => queue !== gone);
+
+    // Its group expires: it had data in the window, so it is read with the group's listed queues.
+    const renewing = AverageCache.open(dir);
+    const withData = plan(renewing, listed, { 3: 101 });
+    expect(withData.renewal.queues).toEqual(new Set(groupThree));
+    for (const queue of stillListed) withData.renewal.take(key(queue), averageOf(queue)); // no data for it any more
+    withData.renewal.finish();
+    renewing.save();
+
+    // The next renewal leaves it out: nothing of it is left in the window.
+    const next = plan(AverageCache.open(dir), listed, { 3: 102 });
+    expect(next.renewal.queues).toEqual(new Set(stillListed));
   });
 
   test.each([
@@ -85,7 +107,7 @@ describe('the cache of 1h and 1d averages', () => {
     const dir = testDir('average-cache');
     writeFileSync(path.join(dir, AVERAGE_CACHE_FILE), content);
     const cache = AverageCache.open(dir);
-    const { renewal, recorded } = plan(cache, 100, QUEUES);
+    const { renewal, recorded } = plan(cache, QUEUES);
     expect(renewal.queues).toBeUndefined();
     expect(recorded.size).toBe(0);
     answer(renewal, QUEUES);

@@ -77,9 +77,10 @@ export class AverageCache {
 
   /**
    * Plans one window for this run. The cached averages of every group still valid (`validFor(group)` equal to
-   * the stored one) go to `record`. The renewal names the queues to read: those of the expired groups among
-   * `currentQueues`, and any current queue a valid group's read did not cover (a queue new since). When no
-   * group is valid, every queue is read.
+   * the stored one) go to `record`. The renewal names the queues to read: for each expired group, its queues
+   * among `currentQueues` and those its last read found data for (a queue PanDA no longer lists keeps its
+   * averages while it has data in the window); and any current queue a valid group's read did not cover (a
+   * queue new since). When no group is valid, every queue is read.
    */
   renewal(field: string, groups: number, validFor: (group: number) => string, currentQueues: Iterable<string>, record: (key: string, value: number) => void): Renewal {
     const queuesOf: string[][] = Array.from({ length: groups }, () => []);
@@ -88,13 +89,16 @@ export class AverageCache {
     const kept: CachedGroup[] = [];
     let expired = 0;
     for (let group = 0; group < groups; group++) {
-      const cached = this.valid(`${field}/${group}`, validFor(group));
-      if (!cached) {
+      const cached = this.wellFormed(`${field}/${group}`);
+      if (cached?.validFor !== validFor(group)) {
         expired++;
-        kept.push({ validFor: validFor(group), queues: queuesOf[group], keys: [], values: [] });
-        for (const queue of queuesOf[group]) toRead.add(queue);
+        const queues = new Set(queuesOf[group]);
+        for (const key of cached?.keys ?? []) queues.add(parseSeriesKey(key).queue);
+        kept.push({ validFor: validFor(group), queues: [...queues], keys: [], values: [] });
+        for (const queue of queues) toRead.add(queue);
         continue;
       }
+      this.used.add(`${field}/${group}`);
       cached.keys.forEach((key, position) => record(key, cached.values[position]));
       if (cached.queues) {
         const covered = new Set(cached.queues);
@@ -123,12 +127,11 @@ export class AverageCache {
     };
   }
 
-  /** The entry `name` if it is still valid (an entry of another layout is not). */
-  private valid(name: string, validFor: string): CachedGroup | undefined {
+  /** The entry `name` if it has this layout (keys and values that match, a list of queues if any). */
+  private wellFormed(name: string): CachedGroup | undefined {
     const cached = this.entries[name];
-    if (!cached || cached.validFor !== validFor || !Array.isArray(cached.keys) || !Array.isArray(cached.values) || cached.keys.length !== cached.values.length) return undefined;
+    if (!cached || typeof cached.validFor !== 'string' || !Array.isArray(cached.keys) || !Array.isArray(cached.values) || cached.keys.length !== cached.values.length) return undefined;
     if (cached.queues !== undefined && !Array.isArray(cached.queues)) return undefined;
-    this.used.add(name);
     return cached;
   }
 

@@ -194,16 +194,13 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       continue;
     }
     // A 1h (1d) retention policy gets one new point an hour (a day); each group's renewal comes at its own slot.
-    // Only the current queues are read by group, so a window that series PanDA no longer lists still need
-    // (within forget_after) is renewed whole.
     const resolution: Resolution = plan.retentionPolicy;
-    const groups = plan.window.durationMs > options.forgetAfterMs ? RENEWAL_GROUPS : 1;
     const validFor = (group: number): string => {
       const offsetMs = refreshOffsetMs(resolution) + group * TEN_MINUTES_MS;
       const period = Math.floor((options.slotMs - offsetMs) / RESOLUTION_MS[resolution]);
-      return `${resolution} ${period} ${group}/${groups} ${settingsFingerprint}`;
+      return `${resolution} ${period} ${group}/${RENEWAL_GROUPS} ${settingsFingerprint}`;
     };
-    const renewal = cache.renewal(plan.window.field, groups, validFor, currentQueues, (key, value) => record(index, key, value));
+    const renewal = cache.renewal(plan.window.field, RENEWAL_GROUPS, validFor, currentQueues, (key, value) => record(index, key, value));
     if (renewal.queues?.size === 0) {
       renewal.finish();
       continue;
