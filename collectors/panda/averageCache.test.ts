@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { testDir } from '../../test/support/services';
 import { AVERAGE_CACHE_FILE, AverageCache, renewalGroupOf } from './averageCache';
@@ -42,9 +42,15 @@ describe('the cache of 1h and 1d averages', () => {
     expect(existsSync(path.join(dir, AVERAGE_CACHE_FILE))).toBe(false); // written by save(), once the whole history is read
     cache.save();
 
-    const same = plan(AverageCache.open(dir), QUEUES);
+    const file = path.join(dir, AVERAGE_CACHE_FILE);
+    appendFileSync(file, '\n'); // a mark: a save that rewrites the file drops it
+    const unchanged = AverageCache.open(dir);
+    const same = plan(unchanged, QUEUES);
     expect(same.renewal.queues).toEqual(new Set());
     expect(same.recorded).toEqual(new Map(QUEUES.map((queue) => [key(queue), averageOf(queue)])));
+    same.renewal.finish();
+    unchanged.save();
+    expect(readFileSync(file, 'utf8').endsWith('\n')).toBe(true); // nothing new: not rewritten
 
     const reopened = AverageCache.open(dir);
     const oneExpired = plan(reopened, QUEUES, { 2: 101 });

@@ -104,7 +104,7 @@ export class AverageCache {
         const covered = new Set(cached.queues);
         const uncovered = queuesOf[group].filter((queue) => !covered.has(queue));
         for (const queue of uncovered) toRead.add(queue);
-        cached.queues = [...cached.queues, ...uncovered];
+        if (uncovered.length > 0) cached.queues = [...cached.queues, ...uncovered];
       }
       kept.push(cached);
     }
@@ -118,6 +118,7 @@ export class AverageCache {
         entry.values.push(value);
       },
       finish: () => {
+        if (expired === 0 && toRead.size === 0) return; // every group valid and whole: nothing new to keep
         kept.forEach((entry, group) => {
           this.entries[`${field}/${group}`] = entry;
           this.used.add(`${field}/${group}`);
