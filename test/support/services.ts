@@ -26,7 +26,7 @@ export function testDir(prefix: string): string {
   return mkdtempSync(path.join(base, `${prefix}-`));
 }
 
-/** How often a server is started again on another free port when the one chosen was taken meanwhile. */
+/** How often a server is started again on another free port when it could not start on the one chosen. */
 const PORT_ATTEMPTS = 3;
 
 /** Starts a private real server through scripts/services.sh (installing its package if needed). */
@@ -35,9 +35,12 @@ export async function startServer(component: Component, options: { port?: number
     try {
       return await startServerOnce(component, options.port ?? (await freePort()), options.configExtra);
     } catch (error) {
-      // A port free a moment ago can be taken by a parallel test file before the server binds it.
-      const portTaken = /address already in use/i.test(String(error));
-      if (options.port !== undefined || !portTaken || attempt >= PORT_ATTEMPTS) throw error;
+      // A port free a moment ago can be taken by a parallel test file before the server binds it. Once in a
+      // full parallel run, xrootd also exited at once with empty logs (cause not found); a fresh try started.
+      // A server that cannot start at all fails every try with the same message.
+      const retried = /address already in use|exited at start/i.test(String(error));
+      if (options.port !== undefined || !retried || attempt >= PORT_ATTEMPTS) throw error;
+      console.warn(`${component} did not start (try ${attempt} of ${PORT_ATTEMPTS}), trying another port: ${String(error).split('\n').slice(-2).join(' ')}`);
     }
   }
 }
