@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { testDir } from '../../test/support/services';
-import { AVERAGE_CACHE_FILE, AverageCache, renewalGroupOf } from './averageCache';
+import { AVERAGE_CACHE_FILE, AverageCache, type Renewal, renewalGroupOf } from './averageCache';
 import { seriesKey } from './documents';
 import { queueName } from './synthetic';
 
@@ -11,7 +11,7 @@ const key = (queue: string): string => seriesKey({ queue, prodSource: 'managed',
 const averageOf = (queue: string): number => Number(queue.slice(-5)) + 0.5;
 
 /** Plans avg_7d with every group valid for hour 100, except those `later` names with their own hour. */
-function plan(cache: AverageCache, currentQueues: string[], later: Record<number, number> = {}): { recorded: Map<string, number>; renewal: ReturnType<AverageCache['renewal']> } {
+function plan(cache: AverageCache, currentQueues: string[], later: Record<number, number> = {}): { recorded: Map<string, number>; renewal: Renewal } {
   const recorded = new Map<string, number>();
   const validFor = (group: number): string => `1h ${later[group] ?? 100} ${group}/${GROUPS}`;
   const renewal = cache.renewal('avg_7d', GROUPS, validFor, currentQueues, (seriesKeyRead, value) => recorded.set(seriesKeyRead, value));
@@ -19,7 +19,7 @@ function plan(cache: AverageCache, currentQueues: string[], later: Record<number
 }
 
 /** Answers a renewal as InfluxDB would: an average for each queue asked for (every one when no list is given). */
-function answer(renewal: ReturnType<AverageCache['renewal']>, knownQueues: string[]): void {
+function answer(renewal: Renewal, knownQueues: string[]): void {
   for (const queue of renewal.queues ?? knownQueues) renewal.take(key(queue), averageOf(queue));
   renewal.finish();
 }

@@ -90,11 +90,12 @@ export class AverageCache {
     let expired = 0;
     for (let group = 0; group < groups; group++) {
       const cached = this.wellFormed(`${field}/${group}`);
-      if (cached?.validFor !== validFor(group)) {
+      const validNow = validFor(group);
+      if (cached?.validFor !== validNow) {
         expired++;
         const queues = new Set(queuesOf[group]);
         for (const key of cached?.keys ?? []) queues.add(parseSeriesKey(key).queue);
-        kept.push({ validFor: validFor(group), queues: [...queues], keys: [], values: [] });
+        kept.push({ validFor: validNow, queues: [...queues], keys: [], values: [] });
         for (const queue of queues) toRead.add(queue);
         continue;
       }

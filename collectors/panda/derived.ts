@@ -148,14 +148,17 @@ export const RENEWAL_GROUPS = 6;
  * Reads every moving average with grouped queries (GROUP BY the series tags), never one per series: one
  * mean() per window and measurement, at most HISTORY_QUERIES_AT_ONCE at a time, the costliest first so that
  * the two lanes end together; each answer streamed. Joins them with the current values. Averages from the 1h
- * and 1d retention policies are cached in `stateDir` (when given) until those policies can have a new point.
+ * and 1d retention policies are cached in `stateDir` (when given) until those policies can have a new point,
+ * each renewal group of queues at its own slot.
  */
 export async function readHistory(current: JobCount[], options: DerivedOptions): Promise<Map<string, SeriesHistory>> {
   const plans = planWindows(options);
   const histories = new Map<string, SeriesHistory>();
+  const currentQueues = new Set<string>();
   for (const count of current) {
     if (!options.selected(count)) continue;
     histories.set(seriesKey(count), { series: count, current: count.jobs, averages: new Float64Array(plans.length).fill(NaN) });
+    currentQueues.add(count.queue);
   }
   const retentionPolicies = await retentionPoliciesOf(options.client, options.database);
   if (!retentionPolicies) {
@@ -182,7 +185,6 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   const lane: DerivedOptions = { ...options, signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal };
   const reads: Array<Promise<void>> = [];
   const costliestFirst = [...plans.keys()].sort((a, b) => pointsPerSeries(plans[b]) - pointsPerSeries(plans[a]));
-  const currentQueues = new Set(current.filter(options.selected).map((count) => count.queue));
   for (const index of costliestFirst) {
     const plan = plans[index];
     if (!retentionPolicies.has(plan.retentionPolicy)) {
