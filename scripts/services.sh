@@ -11,7 +11,8 @@
 #   scripts/services.sh status DIR
 #
 # `start` installs the package when its binary is missing, waits until the server
-# answers, and prints nothing but errors. The PID is kept in DIR/server.pid.
+# answers, and prints nothing but errors. The PID is kept in DIR/server.pid, its start time in
+# DIR/server.started (so that a reused pid is never taken for the server).
 set -euo pipefail
 
 die() { echo "services.sh: $*" >&2; exit 1; }
@@ -75,7 +76,7 @@ serve_or_die() {
   local deadline=$((SECONDS + START_TIMEOUT))
   until "$@" >/dev/null 2>&1; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      rm -f "$dir/server.pid"
+      forget_server "$dir"
       die "$name exited at start: $(tail -q -n 5 "${logs[@]}" 2>/dev/null | tr '\n' ' ')(see ${logs[0]})"
     fi
     if [ $SECONDS -ge $deadline ]; then
@@ -86,7 +87,24 @@ serve_or_die() {
   done
 }
 
-pid_alive() { [ -f "$1/server.pid" ] && kill -0 "$(cat "$1/server.pid")" 2>/dev/null; }
+# A pid alone may name another process once the server is gone (pids are reused), so DIR/server.started
+# keeps the server's start time (clock ticks after boot, field 22 of /proc/PID/stat) beside it.
+start_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+remember_server() { # remember_server DIR PID
+  echo "$2" >"$1/server.pid"
+  start_ticks "$2" >"$1/server.started"
+}
+forget_server() { rm -f "$1/server.pid" "$1/server.started"; }
+# live_pid DIR: prints the pid of DIR's server if that very process still runs (a folder from before
+# server.started existed is trusted on its pid).
+live_pid() {
+  [ -f "$1/server.pid" ] || return 1
+  local pid; pid=$(cat "$1/server.pid")
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ ! -f "$1/server.started" ] || [ "$(start_ticks "$pid")" = "$(cat "$1/server.started")" ] || return 1
+  echo "$pid"
+}
+pid_alive() { live_pid "$1" >/dev/null; }
 
 start_influxdb() {
   local port=$1 dir=$2
@@ -111,7 +129,7 @@ bind-address = "127.0.0.1:0"
   enabled = false
 CONF
   nohup influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
-  echo $! >"$dir/server.pid"
+  remember_server "$dir" $!
   serve_or_die "influxd on port $port" "$dir" "$dir/influxd.log" -- curl -sf --max-time 5 "http://127.0.0.1:$port/ping"
 }
 
@@ -126,7 +144,7 @@ start_mariadb() {
   nohup mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" \
     --port="$port" --bind-address=127.0.0.1 --user=root --tmpdir="$dir/tmp" --log-error="$dir/error.log" \
     --skip-name-resolve >/dev/null 2>&1 &
-  echo $! >"$dir/server.pid"
+  remember_server "$dir" $!
   serve_or_die "mariadbd on port $port" "$dir" "$dir/error.log" -- mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -e 'SELECT 1'
 }
 
@@ -135,7 +153,7 @@ start_node_exporter() {
   mkdir -p "$dir"
   nohup prometheus-node-exporter --web.listen-address="127.0.0.1:$port" --no-collector.systemd \
     >"$dir/node_exporter.log" 2>&1 &
-  echo $! >"$dir/server.pid"
+  remember_server "$dir" $!
   serve_or_die "node_exporter on port $port" "$dir" "$dir/node_exporter.log" -- curl -sf --max-time 5 "http://127.0.0.1:$port/metrics"
 }
 
@@ -170,19 +188,18 @@ start_xrootd() {
   fi
   # Run from DIR: xrootd makes its home directory in the current folder.
   (cd "$dir" && exec nohup xrootd "${run_as[@]}" -c "$dir/xrootd.cfg" -l "$dir/log/xrootd.log" -n "mon$port" >"$dir/stdout.log" 2>&1) &
-  echo $! >"$dir/server.pid"
+  remember_server "$dir" $!
   serve_or_die "xrootd on port $port" "$dir" "$dir/log/mon$port/xrootd.log" "$dir/stdout.log" -- xrootd_answers "$port"
 }
 
 stop_dir() {
   local dir=$1
-  [ -f "$dir/server.pid" ] || return 0
-  local pid; pid=$(cat "$dir/server.pid")
-  if kill -0 "$pid" 2>/dev/null; then
+  local pid
+  if pid=$(live_pid "$dir"); then
     kill "$pid" 2>/dev/null || true
     wait_for 20 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
   fi
-  rm -f "$dir/server.pid"
+  forget_server "$dir"
 }
 
 command=${1:-}; shift || true

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -73,5 +73,27 @@ it('a server whose port is taken fails at once with its own reason, and leaves n
     expect(existsSync(path.join(dir, 'server.pid'))).toBe(false);
   } finally {
     await close(holder);
+  }
+});
+
+it('a pid file whose pid now names another process (pids are reused) is not that server: stop leaves the process alone', async () => {
+  const dir = testDir('influxdb');
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  try {
+    // The server that wrote these files is gone; its pid now belongs to `sleep`, started at another time.
+    writeFileSync(path.join(dir, 'server.pid'), `${other.pid}\n`);
+    writeFileSync(path.join(dir, 'server.started'), '1\n');
+    const status = await run(SERVICES, ['status', dir]).then(
+      () => 'running',
+      (error: Error & { stdout?: string }) => error.stdout?.trim(),
+    );
+    expect(status).toBe('stopped');
+    await run(SERVICES, ['stop', dir]);
+    expect(other.exitCode).toBeNull();
+    expect(other.signalCode).toBeNull();
+    expect(() => process.kill(other.pid as number, 0)).not.toThrow();
+    expect(existsSync(path.join(dir, 'server.pid'))).toBe(false);
+  } finally {
+    other.kill();
   }
 });
