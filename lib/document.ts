@@ -28,6 +28,8 @@ export class DocumentFactory {
   readonly slotMs: number;
   readonly host: string;
   private readonly registry: SchemaRegistry;
+  /** Documents this factory built and checked; frozen, so they are still valid when the runner takes them. */
+  private readonly checked = new WeakSet<MonitDocument>();
 
   constructor(options: DocumentFactoryOptions) {
     this.slotMs = options.slotMs;
@@ -65,6 +67,12 @@ export class DocumentFactory {
     };
     const check = interpretDocument(document, this.registry);
     if (!check.ok) throw new Error(`invalid ${producer}/${type} document: ${check.reason}`);
+    this.checked.add(Object.freeze(document));
     return document;
+  }
+
+  /** Whether this factory built (and so checked) `document`: the runner need not check it again. */
+  built(document: MonitDocument): boolean {
+    return this.checked.has(document);
   }
 }

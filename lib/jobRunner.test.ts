@@ -95,6 +95,22 @@ it('an invalid document from a job fails the run loudly', async () => {
   expect(outcome).toMatchObject({ ok: false, message: expect.stringMatching(/invalid monit-collectors\/run document: field 'duration_ms' must be an integer/) });
 });
 
+it('a document built by the factory is checked once; changing it throws, and an altered copy is checked again', async () => {
+  const altered: PeriodicJob = {
+    name: 'altered',
+    periodMs: 600_000,
+    run: async (context) => {
+      const built = context.documents.build('monit-collectors', 'run', { job: 'x' }, { duration_ms: 5 });
+      expect(() => {
+        built.duration_ms = 'x';
+      }).toThrow(TypeError);
+      return [{ ...built, duration_ms: 'x' }];
+    },
+  };
+  const outcome = await runPeriodicJob(altered, { config: testConfig(), deadlineMs: 30_000, echoLog: false });
+  expect(outcome).toMatchObject({ ok: false, message: expect.stringMatching(/invalid monit-collectors\/run document: field 'duration_ms' must be an integer/) });
+});
+
 it('commit runs only after the documents are in the spool', async () => {
   const config = testConfig();
   let spooledAtCommit = -1;

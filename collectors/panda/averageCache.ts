@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseSeriesKey } from './documents';
 
@@ -57,12 +58,15 @@ export class AverageCache {
     this.entries = entries;
   }
 
-  /** The cache of `stateDir`; an absent or unreadable file is an empty cache. */
-  static open(stateDir: string): AverageCache {
+  /**
+   * The cache of `stateDir`; an absent or unreadable file is an empty cache. Read asynchronously, so that
+   * queries started before are sent while the file (17 MB at production scale) is read.
+   */
+  static async open(stateDir: string): Promise<AverageCache> {
     const file = path.join(stateDir, AVERAGE_CACHE_FILE);
     let entries: Record<string, CachedGroup> = {};
     try {
-      const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      const parsed = JSON.parse(await readFile(file, 'utf8')) as unknown;
       if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) entries = parsed as Record<string, CachedGroup>;
     } catch {
       // no cache yet, or a damaged one: the averages are read from InfluxDB

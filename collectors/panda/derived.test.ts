@@ -179,9 +179,11 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     expect(selects).toHaveLength(12);
     for (const text of selects) expect(text).toMatch(/^SELECT mean\("jobs"\) FROM [^;]* GROUP BY "queue", "prod_source", "resource", "job_status"$/);
     expect(selects.filter((text) => text.includes('"raw".'))).toHaveLength(8);
-    // The costliest first (points per series): 7d of hours (168), 24h of slots (144), 12h (72), 6h (36), 30d of days (30), 1h (6).
+    // The raw windows first, costliest first (24h, 12h, 6h, 1h: sent while the cache is read), then the cached windows (7d, 30d).
     const windowOrder = selects.filter((_, position) => position % 2 === 0).map((text) => /"(raw|1h|1d)"/.exec(text)?.[1]);
-    expect(windowOrder).toEqual(['1h', 'raw', 'raw', 'raw', '1d', 'raw']);
+    expect(windowOrder).toEqual(['raw', 'raw', 'raw', 'raw', '1h', '1d']);
+    const rawStarts = selects.filter((text, position) => position % 2 === 0 && text.includes('"raw".')).map((text) => /time >= '([^']+)'/.exec(text)?.[1] ?? '');
+    expect([...rawStarts].sort()).toEqual(rawStarts); // earliest start (longest window) first
     expect(client.statements).toHaveLength(13); // plus SHOW RETENTION POLICIES
   });
 

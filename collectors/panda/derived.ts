@@ -146,8 +146,8 @@ export const RENEWAL_GROUPS = 6;
 
 /**
  * Reads every moving average with grouped queries (GROUP BY the series tags), never one per series: one
- * mean() per window and measurement, at most HISTORY_QUERIES_AT_ONCE at a time, the costliest first so that
- * the two lanes end together; each answer streamed. Joins them with the current values. Averages from the 1h
+ * mean() per window and measurement, at most HISTORY_QUERIES_AT_ONCE at a time: the raw windows, costliest
+ * first, then the renewals of the cached windows (small, so the two lanes end together); each answer streamed. Joins them with the current values. Averages from the 1h
  * and 1d retention policies are cached in `stateDir` (when given) until those policies can have a new point,
  * each renewal group of queues at its own slot.
  */
@@ -165,7 +165,8 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     options.log.info(`derived quantities: database ${options.database} does not exist yet, so there is no history`);
     return histories;
   }
-  const cache = options.stateDir ? AverageCache.open(options.stateDir) : AverageCache.inMemory();
+  // Read while the raw windows' queries are sent: they do not need it.
+  const cacheLoad = options.stateDir ? AverageCache.open(options.stateDir) : Promise.resolve(AverageCache.inMemory());
   const settingsFingerprint = [...options.terminalStates].sort().join(',');
   /** A new series (not current) gets a document only when it has data within forgetAfterMs. */
   const record = (index: number, key: string, value: number): void => {
@@ -184,17 +185,26 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   const stop = new AbortController();
   const lane: DerivedOptions = { ...options, signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal };
   const reads: Array<Promise<void>> = [];
-  const costliestFirst = [...plans.keys()].sort((a, b) => pointsPerSeries(plans[b]) - pointsPerSeries(plans[a]));
+  const started = (read: Promise<void>): void => {
+    read.catch(() => undefined); // handled below, by Promise.all; until then a failure is not "unhandled"
+    reads.push(read);
+  };
+  const costliestFirst = [...plans.keys()]
+    .sort((a, b) => pointsPerSeries(plans[b]) - pointsPerSeries(plans[a]))
+    .filter((index) => {
+      const plan = plans[index];
+      if (retentionPolicies.has(plan.retentionPolicy)) return true;
+      options.log.warn(`derived quantities: ${options.database} has no retention policy ${plan.retentionPolicy}, so avg_${plan.window.name} is left out`);
+      return false;
+    });
+  // The raw windows first: they are read whole every run, and their queries go out before the cache is parsed.
+  for (const index of costliestFirst.filter((index) => plans[index].retentionPolicy === 'raw')) {
+    for (const measurement of MEASUREMENTS) started(limit(() => readAverages(plans[index], measurement, lane, (key, value) => record(index, key, value))));
+  }
+  const cache = await cacheLoad;
   for (const index of costliestFirst) {
     const plan = plans[index];
-    if (!retentionPolicies.has(plan.retentionPolicy)) {
-      options.log.warn(`derived quantities: ${options.database} has no retention policy ${plan.retentionPolicy}, so avg_${plan.window.name} is left out`);
-      continue;
-    }
-    if (plan.retentionPolicy === 'raw') {
-      for (const measurement of MEASUREMENTS) reads.push(limit(() => readAverages(plan, measurement, lane, (key, value) => record(index, key, value))));
-      continue;
-    }
+    if (plan.retentionPolicy === 'raw') continue;
     // A 1h (1d) retention policy gets one new point an hour (a day); each group's renewal comes at its own slot.
     const resolution: Resolution = plan.retentionPolicy;
     const validFor = (group: number): string => {
@@ -214,7 +224,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       record(index, key, value);
     };
     const both = Promise.all(MEASUREMENTS.map((measurement) => limit(() => readAverages(plan, measurement, lane, take, renewal.queues))));
-    reads.push(both.then(() => renewal.finish()));
+    started(both.then(() => renewal.finish()));
   }
   try {
     await Promise.all(reads);
