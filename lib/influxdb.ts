@@ -11,7 +11,8 @@ export interface Series {
 }
 
 /** One piece of a chunked answer: a series may come in several pieces, all but the last `partial`. */
-interface ChunkedSeries extends Series {
+/** One piece of a series in a chunked answer; `partial`: more of the series follows. */
+export interface ChunkedSeries extends Series {
   partial?: boolean;
 }
 
@@ -152,21 +153,35 @@ export class InfluxClient {
    * which matters when it describes 100,000 series.
    */
   async querySeries(text: string, onSeries: (series: Series) => void, options: { database?: string; signal?: AbortSignal } = {}): Promise<void> {
+    let pending: ChunkedSeries | undefined;
+    await this.queryPieces(
+      text,
+      (piece) => {
+        if (pending && pending.name === piece.name && sameTags(pending.tags, piece.tags)) {
+          for (const row of piece.values) pending.values.push(row);
+        } else {
+          if (pending) onSeries(pending);
+          pending = { name: piece.name, tags: piece.tags, columns: piece.columns, values: piece.values };
+        }
+        if (!piece.partial) {
+          onSeries(pending);
+          pending = undefined;
+        }
+      },
+      options,
+    );
+  }
+
+  /**
+   * Runs one read-only statement and hands each piece of its answer to `onPiece` as it arrives (InfluxDB's
+   * chunked mode: at most CHUNK_POINTS rows, a series may come in several pieces). For answers of one long
+   * series (a select without GROUP BY), where joining the pieces would hold the whole answer.
+   */
+  async queryPieces(text: string, onPiece: (piece: ChunkedSeries) => void, options: { database?: string; signal?: AbortSignal } = {}): Promise<void> {
     const searchParams: Record<string, string> = { q: text, epoch: 'ms', chunked: 'true', chunk_size: String(CHUNK_POINTS) };
     if (options.database) searchParams.db = options.database;
-    let pending: ChunkedSeries | undefined;
-    const take = (piece: ChunkedSeries): void => {
-      if (pending && pending.name === piece.name && sameTags(pending.tags, piece.tags)) {
-        for (const row of piece.values) pending.values.push(row);
-      } else {
-        if (pending) onSeries(pending);
-        pending = { name: piece.name, tags: piece.tags, columns: piece.columns, values: piece.values };
-      }
-      if (!piece.partial) {
-        onSeries(pending);
-        pending = undefined;
-      }
-    };
+    /** The last piece said more of its series follows. */
+    let unfinished: ChunkedSeries | undefined;
     const handleLine = (line: string): void => {
       if (line.trim() === '') return;
       let answer: QueryAnswer<ChunkedSeries>;
@@ -175,7 +190,12 @@ export class InfluxClient {
       } catch {
         throw new InfluxError(`InfluxDB query: the answer is not JSON (cut short?): ${line.slice(0, 100)}`, 0);
       }
-      for (const series of InfluxClient.seriesOf(answer)) series.forEach(take);
+      for (const series of InfluxClient.seriesOf(answer)) {
+        for (const piece of series) {
+          unfinished = piece.partial ? piece : undefined;
+          onPiece(piece);
+        }
+      }
     };
     // A signal of its own, detached at the end: got leaves its abort listener on the signal it is given.
     const request = new AbortController();
@@ -218,7 +238,7 @@ export class InfluxClient {
     }
     handleLine(received + decoder.end());
     // The last piece said more of its series follows: the answer ended early, so that series is not whole.
-    if (pending) throw new InfluxError(`InfluxDB query: the answer was cut short inside series ${pending.name} ${JSON.stringify(pending.tags ?? {})}`, 0);
+    if (unfinished) throw new InfluxError(`InfluxDB query: the answer was cut short inside series ${unfinished.name} ${JSON.stringify(unfinished.tags ?? {})}`, 0);
   }
 
   /** Rows of the first statement as objects keyed by column, with the series' tags merged in. */

@@ -9,7 +9,7 @@ import { startInfluxDB, type TestInfluxDB } from '../../test/support/services';
 import { FixtureServer } from './fixtureServer';
 import collector from './index';
 import { renewalGroupOf } from './averageCache';
-import { RENEWAL_GROUPS } from './derived';
+import { RENEWAL_GROUPS, slotStatement } from './derived';
 import { TYPES } from './names';
 import { judge } from './suspicious';
 
@@ -174,16 +174,20 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     expect(derived.get(key(GONE))).toMatchObject({ ...GONE, current: 0, avg_1h: 40, suspicious: true, reason: '0 is below avg_1h 40 / 3; 0 is below avg_24h 40 / 3' });
   });
 
-  test('grouped queries, not one per series: one mean() per window and measurement', () => {
+  test('a first run: grouped queries, never one per series, the costliest first', () => {
     const selects = client.statements.filter((text) => text.startsWith('SELECT'));
-    expect(selects).toHaveLength(12);
-    for (const text of selects) expect(text).toMatch(/^SELECT mean\("jobs"\) FROM [^;]* GROUP BY "queue", "prod_source", "resource", "job_status"$/);
-    expect(selects.filter((text) => text.includes('"raw".'))).toHaveLength(8);
-    // The raw windows first, costliest first (24h, 12h, 6h, 1h: sent while the cache is read), then the cached windows (7d, 30d).
-    const windowOrder = selects.filter((_, position) => position % 2 === 0).map((text) => /"(raw|1h|1d)"/.exec(text)?.[1]);
-    expect(windowOrder).toEqual(['raw', 'raw', 'raw', 'raw', '1h', '1d']);
-    const rawStarts = selects.filter((text, position) => position % 2 === 0 && text.includes('"raw".')).map((text) => /time >= '([^']+)'/.exec(text)?.[1] ?? '');
-    expect([...rawStarts].sort()).toEqual(rawStarts); // earliest start (longest window) first
+    const slotReads = [TYPES.jobs, TYPES.jobsTerminal].map((measurement) => slotStatement(DATABASE, measurement, [SLOT - 2 * HOUR, SLOT]));
+    // The slot store is empty: it reads the last 2 hours of points (the 1h window, without GROUP BY)...
+    expect(selects.filter((text) => !text.startsWith('SELECT mean('))).toEqual(slotReads);
+    // ... and the other windows are one mean() per window and measurement.
+    const means = selects.filter((text) => text.startsWith('SELECT mean('));
+    for (const text of means) expect(text).toMatch(/^SELECT mean\("jobs"\) FROM [^;]* GROUP BY "queue", "prod_source", "resource", "job_status"$/);
+    // The two costliest first (sent while the average cache is read), then by cost: 7d of hours, 12h, 6h, 30d of days, the slots.
+    const order = selects.map((text) => (text.startsWith('SELECT mean(') ? `${/"(raw|1h|1d)"/.exec(text)?.[1]} from ${/time >= '([^']+)'/.exec(text)?.[1]}` : 'slots'));
+    const from = (hours: number): string => new Date(SLOT - hours * HOUR).toISOString();
+    expect(order).toEqual(
+      [`raw from ${from(24)}`, `1h from ${from(7 * 24)}`, `raw from ${from(12)}`, `raw from ${from(6)}`, `1d from ${from(30 * 24)}`, 'slots'].flatMap((name) => [name, name]),
+    );
     expect(client.statements).toHaveLength(13); // plus SHOW RETENTION POLICIES
   });
 
@@ -206,7 +210,7 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
       const renewed = slot === renewalSlot;
       // Other groups expire at the other slots, but hold no current queue, so nothing is read for them.
       expect(hourly).toHaveLength(renewed ? 2 : 0);
-      expect(recording.statements.filter((text) => text.startsWith('SELECT'))).toHaveLength(renewed ? 10 : 8);
+      expect(recording.statements.filter((text) => text.startsWith('SELECT') && !text.includes('"raw".'))).toHaveLength(renewed ? 2 : 0);
       // OLD_QUEUE, in the same group, is no longer listed but has an hourly point 3 days ago: read while it has data.
       expect(renewalGroupOf(OLD.queue, RENEWAL_GROUPS)).toBe(group);
       for (const text of hourly) expect(text).toContain(`"queue" =~ /^(?:AGLT2_HOSPITAL|OLD_QUEUE)$/`);

@@ -7,6 +7,7 @@ import { TEN_MINUTES_MS } from '../../lib/slot';
 import { RESOLUTION_MS, type Resolution } from '../../downsample/windows';
 import type { MonitDocument } from '../../lib/types';
 import { AverageCache } from './averageCache';
+import { SlotStore } from './slotStore';
 import type { QueueDirectory } from './cric';
 import { parseSeriesKey, seriesKey, seriesTags, type SeriesId } from './documents';
 import type { JobCount } from './jobStatistics';
@@ -138,6 +139,62 @@ function refreshOffsetMs(retentionPolicy: Resolution): number {
   return retentionPolicy === '1h' ? 20 * 60_000 : 40 * 60_000;
 }
 
+/** The settings cached values depend on: which statuses are window counts (jobs_terminal). */
+export function fingerprintOf(terminalStates: Set<string>): string {
+  return [...terminalStates].sort().join(',');
+}
+
+/** One history query, with a rough cost (seconds on 120,000 series) to order them by. */
+interface ReadTask {
+  cost: number;
+  read: () => Promise<void>;
+}
+
+/** A grouped mean(): about 6 s of GROUP BY over every series, plus the decoding of its points; `share` of the series. */
+function meanCost(plan: WindowPlan, share: number): number {
+  return (6 + pointsPerSeries(plan) / 24) * share;
+}
+
+/** A read of raw slots without GROUP BY: about 1.5 s, plus 0.25 s per slot. */
+function slotReadCost([fromMs, toMs]: [number, number]): number {
+  return 1.5 + (0.25 * (toMs - fromMs)) / TEN_MINUTES_MS;
+}
+
+/**
+ * Which raw slots each run reads into the slot store: the last hour again (points can come late, e.g. a spool
+ * replayed after an outage), back to any slot of the last 6 hours that had no point when read, and one hour
+ * more of the past until the store holds all its slots.
+ */
+const SLOT_READS = { recentMs: 3_600_000, lateMs: 6 * 3_600_000, fillMs: 3_600_000 };
+
+/** The InfluxQL reading the raw points of [from, to) of one measurement, with the series tags as columns. */
+export function slotStatement(database: string, measurement: string, [fromMs, toMs]: [number, number]): string {
+  // No GROUP BY: InfluxDB sends one long series of rows, far cheaper to produce than 100,000 small ones.
+  return (
+    `SELECT ${[JOBS_FIELD, ...SERIES_TAGS].map(quoteIdentifier).join(', ')} FROM ${qualifiedMeasurement(database, 'raw', measurement)} ` +
+    `WHERE time >= ${timeLiteral(fromMs)} AND time < ${timeLiteral(toMs)}`
+  );
+}
+
+/** Reads the raw points of `range` of `measurement` into the store (statuses of that measurement only, as streamSeries); the range must be begun (SlotStore.beginRead). */
+export async function readSlots(store: SlotStore, measurement: string, range: [number, number], options: DerivedOptions): Promise<void> {
+  const terminalMeasurement = measurement === TYPES.jobsTerminal;
+  await options.client.queryPieces(
+    slotStatement(options.database, measurement, range),
+    (piece) => {
+      const [timeAt, jobsAt, queueAt, prodSourceAt, resourceAt, statusAt] = ['time', JOBS_FIELD, ...SERIES_TAGS].map((column) => piece.columns.indexOf(column));
+      for (const row of piece.values) {
+        const value = row[jobsAt];
+        const jobStatus = String(row[statusAt] ?? '');
+        if (typeof value !== 'number' || options.terminalStates.has(jobStatus) !== terminalMeasurement) continue;
+        const series = { queue: String(row[queueAt] ?? ''), prodSource: String(row[prodSourceAt] ?? ''), resource: String(row[resourceAt] ?? ''), jobStatus };
+        store.put(seriesKey(series), Number(row[timeAt]), value);
+      }
+    },
+    { signal: options.signal },
+  );
+}
+
 /**
  * Groups of queues whose cached 1h (1d) averages are renewed one per slot: group g at :20 + g × 10 minutes
  * (00:40 + g × 10 minutes), so each run reads a sixth of the 7d window instead of the :20 run reading it all.
@@ -165,9 +222,11 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     options.log.info(`derived quantities: database ${options.database} does not exist yet, so there is no history`);
     return histories;
   }
-  // Read while the raw windows' queries are sent: they do not need it.
+  const settingsFingerprint = fingerprintOf(options.terminalStates);
+  // Both read from disk while the first queries are sent.
+  const slots = Math.ceil(options.useRawUpToMs / TEN_MINUTES_MS);
+  const storeLoad = options.stateDir ? SlotStore.open(options.stateDir, slots, settingsFingerprint) : Promise.resolve(SlotStore.inMemory(slots, settingsFingerprint));
   const cacheLoad = options.stateDir ? AverageCache.open(options.stateDir) : Promise.resolve(AverageCache.inMemory());
-  const settingsFingerprint = [...options.terminalStates].sort().join(',');
   /** A new series (not current) gets a document only when it has data within forgetAfterMs. */
   const record = (index: number, key: string, value: number): void => {
     let history = histories.get(key);
@@ -185,24 +244,40 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   const stop = new AbortController();
   const lane: DerivedOptions = { ...options, signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal };
   const reads: Array<Promise<void>> = [];
-  const started = (read: Promise<void>): void => {
-    read.catch(() => undefined); // handled below, by Promise.all; until then a failure is not "unhandled"
-    reads.push(read);
+  /** Queues reads, costliest first, so that the two lanes end together. */
+  const start = (tasks: ReadTask[]): void => {
+    for (const task of tasks.sort((a, b) => b.cost - a.cost)) {
+      const read = limit(task.read);
+      read.catch(() => undefined); // handled below, by Promise.all; until then a failure is not "unhandled"
+      reads.push(read);
+    }
   };
-  const costliestFirst = [...plans.keys()]
-    .sort((a, b) => pointsPerSeries(plans[b]) - pointsPerSeries(plans[a]))
-    .filter((index) => {
-      const plan = plans[index];
-      if (retentionPolicies.has(plan.retentionPolicy)) return true;
-      options.log.warn(`derived quantities: ${options.database} has no retention policy ${plan.retentionPolicy}, so avg_${plan.window.name} is left out`);
-      return false;
-    });
-  // The raw windows first: they are read whole every run, and their queries go out before the cache is parsed.
-  for (const index of costliestFirst.filter((index) => plans[index].retentionPolicy === 'raw')) {
-    for (const measurement of MEASUREMENTS) started(limit(() => readAverages(plans[index], measurement, lane, (key, value) => record(index, key, value))));
+  const available = [...plans.keys()].filter((index) => {
+    const plan = plans[index];
+    if (retentionPolicies.has(plan.retentionPolicy)) return true;
+    options.log.warn(`derived quantities: ${options.database} has no retention policy ${plan.retentionPolicy}, so avg_${plan.window.name} is left out`);
+    return false;
+  });
+
+  // The raw windows: the newest slots into the slot store, and a mean() for each window it does not hold whole.
+  const rawWindows = available.filter((index) => plans[index].retentionPolicy === 'raw');
+  const store = rawWindows.length > 0 ? await storeLoad : undefined;
+  const tasks: ReadTask[] = [];
+  if (store) {
+    for (const range of store.planReads(options.slotMs, SLOT_READS)) {
+      store.beginRead(range[0], range[1]);
+      for (const measurement of MEASUREMENTS) tasks.push({ cost: slotReadCost(range), read: () => readSlots(store, measurement, range, lane) });
+    }
   }
+  const fromStore = rawWindows.filter((index) => store?.holds(options.slotMs, plans[index].window.durationMs));
+  for (const index of rawWindows.filter((index) => !fromStore.includes(index))) {
+    for (const measurement of MEASUREMENTS) tasks.push({ cost: meanCost(plans[index], 1), read: () => readAverages(plans[index], measurement, lane, (key, value) => record(index, key, value)) });
+  }
+  // The two costliest go out while the average cache is parsed (17 MB at production scale); the rest after.
+  tasks.sort((a, b) => b.cost - a.cost);
+  start(tasks.splice(0, HISTORY_QUERIES_AT_ONCE));
   const cache = await cacheLoad;
-  for (const index of costliestFirst) {
+  for (const index of available) {
     const plan = plans[index];
     if (plan.retentionPolicy === 'raw') continue;
     // A 1h (1d) retention policy gets one new point an hour (a day); each group's renewal comes at its own slot.
@@ -223,15 +298,30 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       renewal.take(key, value);
       record(index, key, value);
     };
-    const both = Promise.all(MEASUREMENTS.map((measurement) => limit(() => readAverages(plan, measurement, lane, take, renewal.queues))));
-    started(both.then(() => renewal.finish()));
+    const share = renewal.queues ? renewal.queues.size / Math.max(1, currentQueues.size) : 1;
+    let measurementsRead = 0;
+    for (const measurement of MEASUREMENTS) {
+      tasks.push({
+        cost: meanCost(plan, share),
+        read: async () => {
+          await readAverages(plan, measurement, lane, take, renewal.queues);
+          if (++measurementsRead === MEASUREMENTS.length) renewal.finish();
+        },
+      });
+    }
   }
+  start(tasks);
   try {
     await Promise.all(reads);
   } catch (error) {
     limit.clearQueue(); // the run reports the first failure; queries not started yet are not sent
     stop.abort();
     throw error;
+  }
+  if (store) {
+    const durations = fromStore.map((index) => plans[index].window.durationMs);
+    store.means(options.slotMs, durations, (key, window, value) => record(fromStore[window], key, value));
+    store.save(options.slotMs);
   }
   cache.save();
   return histories;

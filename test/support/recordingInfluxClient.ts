@@ -1,4 +1,4 @@
-import { InfluxClient, type Series } from '../../lib/influxdb';
+import { type ChunkedSeries, InfluxClient, type Series } from '../../lib/influxdb';
 
 /** An InfluxDB client that records every statement it sends (to count requests) and the time spent in them. */
 export class RecordingInfluxClient extends InfluxClient {
@@ -27,7 +27,7 @@ export class RecordingInfluxClient extends InfluxClient {
     return this.timed(text, () => super.query(text, options));
   }
 
-  override querySeries(text: string, onSeries: (series: Series) => void, options: { database?: string; signal?: AbortSignal } = {}): Promise<void> {
-    return this.timed(text, () => super.querySeries(text, onSeries, options));
+  override queryPieces(text: string, onPiece: (piece: ChunkedSeries) => void, options: { database?: string; signal?: AbortSignal } = {}): Promise<void> {
+    return this.timed(text, () => super.queryPieces(text, onPiece, options));
   }
 }

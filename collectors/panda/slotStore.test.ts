@@ -1,0 +1,134 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { testDir } from '../../test/support/services';
+import { SLOT_STORE_FILE, SlotStore } from './slotStore';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const SLOTS = 144;
+const SLOT = Date.UTC(2026, 10, 22, 10, 0);
+const READS = { recentMs: HOUR, lateMs: 6 * HOUR, fillMs: HOUR };
+
+/** Reads `ranges` as a run would, each slot of each series given by `value` (undefined: no point). */
+function read(store: SlotStore, ranges: Array<[number, number]>, keys: string[], value: (key: string, slotMs: number) => number | undefined): void {
+  for (const [from, to] of ranges) {
+    store.beginRead(from, to);
+    for (let slotMs = from; slotMs < to; slotMs += 10 * MINUTE) {
+      for (const key of keys) {
+        const one = value(key, slotMs);
+        if (one !== undefined) store.put(key, slotMs, one);
+      }
+    }
+  }
+}
+
+function means(store: SlotStore, slotMs: number, durations: number[]): Map<string, number[]> {
+  const result = new Map<string, number[]>();
+  store.means(slotMs, durations, (key, window, mean) => {
+    const row = result.get(key) ?? new Array<number>(durations.length).fill(NaN);
+    row[window] = mean;
+    result.set(key, row);
+  });
+  return result;
+}
+
+/** Runs from `fromMs` to `toMs` (slots), each reading what planReads asks, with every series present. */
+function runs(store: SlotStore, fromMs: number, toMs: number, keys: string[], value: (key: string, slotMs: number) => number | undefined): void {
+  for (let slotMs = fromMs; slotMs <= toMs; slotMs += 10 * MINUTE) read(store, store.planReads(slotMs, READS), keys, value);
+}
+
+describe('the slot store', () => {
+  test('a first run reads the last 2 hours; later runs an hour more of the past, until a day is held; then only the last hour', () => {
+    const store = SlotStore.inMemory(SLOTS, 'finished');
+    expect(store.planReads(SLOT, READS)).toEqual([[SLOT - 2 * HOUR, SLOT]]);
+    read(store, [[SLOT - 2 * HOUR, SLOT]], ['a'], () => 1);
+    expect(store.holds(SLOT, HOUR)).toBe(true);
+    expect(store.holds(SLOT, 6 * HOUR)).toBe(false);
+    const next = SLOT + 10 * MINUTE;
+    expect(store.planReads(next, READS)).toEqual([
+      [SLOT - 3 * HOUR, SLOT - 2 * HOUR],
+      [next - HOUR, next],
+    ]);
+    runs(store, next, SLOT + 23 * 10 * MINUTE, ['a'], () => 1);
+    const later = SLOT + 24 * 10 * MINUTE;
+    expect(store.planReads(later, READS)).toEqual([[later - HOUR, later]]);
+    expect(store.holds(later, 24 * HOUR)).toBe(false); // its newest slot is not read yet
+    read(store, [[later - HOUR, later]], ['a'], () => 1);
+    expect(store.holds(later, 24 * HOUR)).toBe(true);
+  });
+
+  test('means over the slots with a point, only for the windows held whole', () => {
+    const store = SlotStore.inMemory(SLOTS, 'finished');
+    runs(store, SLOT - HOUR, SLOT, ['a', 'b'], (key, slotMs) => {
+      if (key === 'b') return slotMs < SLOT - 2 * HOUR ? 50 : undefined; // b: nothing in the last 2 hours
+      return slotMs % HOUR === 0 ? undefined : (slotMs / (10 * MINUTE)) % 7; // a: a gap every hour
+    });
+    const durations = [HOUR, 6 * HOUR, 12 * HOUR, 24 * HOUR];
+    const result = means(store, SLOT, durations);
+    const expected = (durationMs: number): number => {
+      const values: number[] = [];
+      for (let slotMs = SLOT - durationMs; slotMs < SLOT; slotMs += 10 * MINUTE) if (slotMs % HOUR !== 0) values.push((slotMs / (10 * MINUTE)) % 7);
+      return values.reduce((sum, value) => sum + value, 0) / values.length;
+    };
+    expect(store.holds(SLOT, 6 * HOUR)).toBe(true);
+    expect(store.holds(SLOT, 12 * HOUR)).toBe(false);
+    expect(result.get('a')).toEqual([expected(HOUR), expected(6 * HOUR), NaN, NaN]);
+    expect(result.get('b')).toEqual([NaN, 50, NaN, NaN]);
+  });
+
+  test('a slot that had no point when read is read again while in the last 6 hours (a replayed spool)', () => {
+    const store = SlotStore.inMemory(SLOTS, 'finished');
+    const outage = (slotMs: number): boolean => slotMs >= SLOT - 4 * HOUR && slotMs < SLOT - 2 * HOUR;
+    runs(store, SLOT - 30 * 10 * MINUTE, SLOT - 10 * MINUTE, ['a'], (_, slotMs) => (outage(slotMs) ? undefined : 1));
+    expect(store.planReads(SLOT, READS)[0]).toEqual([SLOT - 4 * HOUR, SLOT]);
+    read(store, store.planReads(SLOT, READS), ['a'], () => 1); // the points came meanwhile
+    expect(store.planReads(SLOT + 10 * MINUTE, READS)).toEqual([[SLOT + 10 * MINUTE - HOUR, SLOT + 10 * MINUTE]]);
+    // Older than 6 hours, an empty slot stays so.
+    const quiet = SlotStore.inMemory(SLOTS, 'finished');
+    runs(quiet, SLOT - 60 * 10 * MINUTE, SLOT - 10 * MINUTE, ['a'], (_, slotMs) => (slotMs === SLOT - 7 * HOUR ? undefined : 1));
+    expect(quiet.planReads(SLOT, READS)).toEqual([[SLOT - HOUR, SLOT]]);
+  });
+
+  test('saved and opened again; values above 16 bits and fractions kept; series without points in the day dropped', async () => {
+    const dir = testDir('slot-store');
+    const store = await SlotStore.open(dir, SLOTS, 'finished');
+    runs(store, SLOT - 30 * 10 * MINUTE, SLOT, ['big', 'fraction', 'gone'], (key, slotMs) => {
+      if (key === 'gone') return slotMs === SLOT - 30 * 10 * MINUTE ? 3 : undefined;
+      return key === 'big' ? 70_000 + slotMs / (10 * MINUTE) % 3 : 2.5;
+    });
+    const before = means(store, SLOT, [HOUR, 6 * HOUR]);
+    store.save(SLOT + 25 * HOUR); // 'gone' has no point in the day before this slot, nor has any other
+    expect((await SlotStore.open(dir, SLOTS, 'finished')).planReads(SLOT + 25 * HOUR, READS)).toEqual([[SLOT + 23 * HOUR, SLOT + 25 * HOUR]]);
+    store.save(SLOT);
+    const reopened = await SlotStore.open(dir, SLOTS, 'finished');
+    expect(means(reopened, SLOT, [HOUR, 6 * HOUR])).toEqual(before);
+    expect(before.get('big')?.[0]).toBeGreaterThan(70_000);
+    expect(before.get('fraction')).toEqual([2.5, 2.5]);
+    expect(before.has('gone')).toBe(true);
+    store.save(SLOT + 19 * HOUR + 10 * MINUTE); // the day before holds 'gone''s point (at SLOT − 5h) no more, the others' still
+    const file = readFileSync(path.join(dir, SLOT_STORE_FILE));
+    expect([file.includes('gone'), file.includes('big')]).toEqual([false, true]);
+  });
+
+  test.each([
+    ['other settings', async (dir: string) => (await SlotStore.open(dir, SLOTS, 'finished')).save(SLOT), 'finished,failed'],
+    ['another number of slots', async (dir: string) => (await SlotStore.open(dir, 72, 'finished')).save(SLOT), 'finished'],
+    ['a damaged file', async (dir: string) => writeFileSync(path.join(dir, SLOT_STORE_FILE), Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 123])), 'finished'],
+    ['a file cut short', async (dir: string) => {
+      const store = await SlotStore.open(dir, SLOTS, 'finished');
+      read(store, [[SLOT - HOUR, SLOT]], ['a'], () => 1);
+      store.save(SLOT);
+      const bytes = readFileSync(path.join(dir, SLOT_STORE_FILE));
+      writeFileSync(path.join(dir, SLOT_STORE_FILE), bytes.subarray(0, bytes.length - 2));
+    }, 'finished'],
+  ])('%s: an empty store', async (_, prepare, fingerprint) => {
+    const dir = testDir('slot-store');
+    const writer = await SlotStore.open(dir, SLOTS, 'finished');
+    read(writer, [[SLOT - HOUR, SLOT]], ['a'], () => 1);
+    writer.save(SLOT);
+    await prepare(dir);
+    const store = await SlotStore.open(dir, SLOTS, fingerprint);
+    expect(store.holds(SLOT, 10 * MINUTE)).toBe(false);
+    expect(store.planReads(SLOT, READS)).toEqual([[SLOT - 2 * HOUR, SLOT]]);
+  });
+});
