@@ -9,7 +9,7 @@ import type { MonitDocument } from '../../lib/types';
 import { AverageCache } from './averageCache';
 import { SlotStore } from './slotStore';
 import type { QueueDirectory } from './cric';
-import { parseSeriesKey, seriesKey, seriesTags, type SeriesId } from './documents';
+import { keyOfSeries, parseSeriesKey, seriesKey, seriesTags, type SeriesId } from './documents';
 import type { JobCount } from './jobStatistics';
 import { averageWindows, type AverageWindow, JOBS_FIELD, PRODUCER, SERIES_TAGS, TYPES } from './names';
 import { judge, type SuspiciousRule } from './suspicious';
@@ -187,8 +187,7 @@ export async function readSlots(store: SlotStore, measurement: string, range: [n
         const value = row[jobsAt];
         const jobStatus = String(row[statusAt] ?? '');
         if (typeof value !== 'number' || options.terminalStates.has(jobStatus) !== terminalMeasurement) continue;
-        const series = { queue: String(row[queueAt] ?? ''), prodSource: String(row[prodSourceAt] ?? ''), resource: String(row[resourceAt] ?? ''), jobStatus };
-        store.put(seriesKey(series), Number(row[timeAt]), value);
+        store.put(keyOfSeries(String(row[queueAt] ?? ''), String(row[prodSourceAt] ?? ''), String(row[resourceAt] ?? ''), jobStatus), Number(row[timeAt]), value);
       }
     },
     { signal: options.signal },
@@ -264,6 +263,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   const store = rawWindows.length > 0 ? await storeLoad : undefined;
   const tasks: ReadTask[] = [];
   if (store) {
+    store.reserve(Math.ceil(histories.size * 1.1));
     for (const range of store.planReads(options.slotMs, SLOT_READS)) {
       store.beginRead(range[0], range[1]);
       for (const measurement of MEASUREMENTS) tasks.push({ cost: slotReadCost(range), read: () => readSlots(store, measurement, range, lane) });

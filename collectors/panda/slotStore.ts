@@ -1,4 +1,4 @@
-import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TEN_MINUTES_MS } from '../../lib/slot';
@@ -78,8 +78,9 @@ export class SlotStore {
     const dataStart = 8 + headerLength + (headerLength % 2);
     const rows = header.keys.length;
     if (bytes.length !== dataStart + rows * this.slots * 2 || header.columnSlotMs.length !== this.slots) throw new Error('damaged');
-    this.values = new Uint16Array(rows * this.slots);
-    Buffer.from(this.values.buffer).set(bytes.subarray(dataStart));
+    // A view of the file's bytes when aligned (no second copy of 35 MB), else a copy.
+    const offset = bytes.byteOffset + dataStart;
+    this.values = offset % 2 === 0 ? new Uint16Array(bytes.buffer, offset, rows * this.slots) : new Uint16Array(new Uint8Array(bytes.subarray(dataStart)).buffer);
     this.keys = header.keys;
     header.keys.forEach((key, row) => this.rowOf.set(key, row));
     for (const [index, value] of header.overflow) this.overflow.set(index, value);
@@ -134,13 +135,17 @@ export class SlotStore {
     this.columnHasData[column] = 1;
   }
 
+  /** Makes room for `rows` series at least, so that a first run's 100,000 new series do not grow it step by step. */
+  reserve(rows: number): void {
+    if (rows * this.slots <= this.values.length) return;
+    const grown = new Uint16Array(rows * this.slots).fill(ABSENT);
+    grown.set(this.values.subarray(0, this.keys.length * this.slots));
+    this.values = grown;
+  }
+
   private addRow(key: string): number {
     const row = this.keys.length;
-    if ((row + 1) * this.slots > this.values.length) {
-      const grown = new Uint16Array(Math.max(1024, Math.ceil((row + 1) * 1.5)) * this.slots).fill(ABSENT);
-      grown.set(this.values);
-      this.values = grown;
-    }
+    if ((row + 1) * this.slots > this.values.length) this.reserve(Math.max(1024, Math.ceil((row + 1) * 1.5)));
     this.values.fill(ABSENT, row * this.slots, (row + 1) * this.slots);
     // Columns hold slots for the rows that existed when they were read: a new row has nothing there.
     this.keys.push(key);
@@ -240,8 +245,12 @@ export class SlotStore {
       positionOf[row] = liveRows.length;
       liveRows.push(row);
     }
-    const values = new Uint16Array(liveRows.length * this.slots);
-    liveRows.forEach((row, position) => values.set(this.values.subarray(row * this.slots, (row + 1) * this.slots), position * this.slots));
+    // Every row live (the usual case): the values are written as they are, without a copy.
+    const values =
+      liveRows.length === this.keys.length ? this.values.subarray(0, this.keys.length * this.slots) : new Uint16Array(liveRows.length * this.slots);
+    if (liveRows.length < this.keys.length) {
+      liveRows.forEach((row, position) => values.set(this.values.subarray(row * this.slots, (row + 1) * this.slots), position * this.slots));
+    }
     const overflow: Array<[number, number]> = [];
     for (const [index, value] of this.overflow) {
       const position = positionOf[Math.floor(index / this.slots)];
@@ -262,7 +271,14 @@ export class SlotStore {
     const padding = Buffer.alloc(headerBytes.length % 2);
     mkdirSync(path.dirname(this.file), { recursive: true });
     const temporary = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temporary, Buffer.concat([prefix, headerBytes, padding, Buffer.from(values.buffer, values.byteOffset, values.byteLength)]));
+    const fd = openSync(temporary, 'w');
+    try {
+      for (const part of [prefix, headerBytes, padding, Buffer.from(values.buffer, values.byteOffset, values.byteLength)]) {
+        for (let written = 0; written < part.length; ) written += writeSync(fd, part, written);
+      }
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temporary, this.file);
   }
 }
