@@ -10,6 +10,7 @@ import { generateConfig } from '../scripts/quickstartConfig';
 import { TEST_TOKEN } from '../test/support/gateway';
 import { useInfluxAndGateway } from '../test/support/fixtures';
 import { configuredSchedule } from './configuredSchedule';
+import { missingNodeFlags } from './schedule';
 import { collectorNames } from './jobs';
 import { parseArguments } from './arguments';
 
@@ -100,6 +101,24 @@ describe('run.sh', () => {
 
   it('parses options in both --x v and --x=v forms', () => {
     expect(parseArguments(['web', '--config=a.cfg', '--timestamp', '2026-01-01 10:00', '--dry-run'])).toMatchObject({ job: 'web', config: 'a.cfg', timestamp: '2026-01-01 10:00', dryRun: true });
+  });
+});
+
+describe('node flags of a job', () => {
+  test('panda gets its heap cap unless the process or NODE_OPTIONS already sets one; other jobs get none', () => {
+    expect(missingNodeFlags('panda', [])).toEqual(['--max-old-space-size=320']);
+    expect(missingNodeFlags('panda', ['--max-old-space-size=320'])).toEqual([]);
+    expect(missingNodeFlags('panda', ['--max-old-space-size=1000'])).toEqual([]);
+    expect(missingNodeFlags('panda', [], '--max-old-space-size=500')).toEqual([]);
+    expect(missingNodeFlags('web', [])).toEqual([]);
+    expect(missingNodeFlags(undefined, [])).toEqual([]);
+  });
+
+  test('run.sh panda runs again with the flags: its output and exit status come through', () => {
+    const help = run(['panda', '--help']);
+    expect(help).toMatchObject({ status: 0, stdout: expect.stringContaining('usage: ./run.sh <job>') });
+    const bad = run(['panda', '--no-such-option']);
+    expect(bad).toMatchObject({ status: 2, stderr: expect.stringContaining('unknown option --no-such-option') });
   });
 });
 

@@ -1,9 +1,11 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { parseArguments, type Arguments } from './arguments';
 import { Config, ConfigError } from '../lib/config';
 import { redact } from '../lib/log';
 import { parseSlotTimestamp } from '../lib/slot';
+import { missingNodeFlags } from './schedule';
 
 /** Exit codes: 0 success, 1 the job failed, 2 bad usage or config. */
 const EXIT_FAILED = 1;
@@ -254,7 +256,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
+/** Runs this command again in a node with `flags` (JOB_NODE_FLAGS), passing signals on and its exit status back. */
+function runWithNodeFlags(flags: string[]): void {
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  const child = spawn(process.execPath, [...process.execArgv, ...flags, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : EXIT_FAILED)));
+}
+
+const missingFlags = require.main === module ? missingNodeFlags(process.argv[2], process.execArgv, process.env.NODE_OPTIONS) : [];
+if (missingFlags.length > 0) {
+  runWithNodeFlags(missingFlags);
+} else if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

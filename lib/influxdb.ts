@@ -21,8 +21,12 @@ interface QueryAnswer<S extends Series = Series> {
   error?: string;
 }
 
-/** Points per piece of a chunked answer (InfluxDB's default): a piece then stays well under a megabyte. */
-const CHUNK_POINTS = 10_000;
+/**
+ * Points per piece of a chunked answer. Smaller than InfluxDB's default (10,000): reading 1.4 million rows
+ * of raw slots peaked at 256 MB RSS with 10,000, 170 MB with 2,000 (less of each parsed piece survives into
+ * V8's old generation), and took less time.
+ */
+const CHUNK_POINTS = 2000;
 
 export interface RetentionPolicyDurations {
   raw: string;

@@ -263,7 +263,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   const store = rawWindows.length > 0 ? await storeLoad : undefined;
   const tasks: ReadTask[] = [];
   if (store) {
-    store.reserve(Math.ceil(histories.size * 1.1));
+    store.reserve(histories.size); // a first run's rows at once; a store that holds them already is left as it is
     for (const range of store.planReads(options.slotMs, SLOT_READS)) {
       store.beginRead(range[0], range[1]);
       for (const measurement of MEASUREMENTS) tasks.push({ cost: slotReadCost(range), read: () => readSlots(store, measurement, range, lane) });
