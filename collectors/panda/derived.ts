@@ -201,11 +201,14 @@ export async function readSlots(store: SlotStore, measurement: string, range: [n
 export const RENEWAL_GROUPS = 6;
 
 /**
- * Reads every moving average with grouped queries (GROUP BY the series tags), never one per series: one
- * mean() per window and measurement, at most HISTORY_QUERIES_AT_ONCE at a time: the raw windows, costliest
- * first, then the renewals of the cached windows (small, so the two lanes end together); each answer streamed. Joins them with the current values. Averages from the 1h
- * and 1d retention policies are cached in `stateDir` (when given) until those policies can have a new point,
- * each renewal group of queues at its own slot.
+ * Reads every moving average with queries over all series at once, never one per series, and joins them with
+ * the current values:
+ * - the raw windows (1h to 24h) from the slot store in `stateDir`, which each run brings up to date with the
+ *   newest points (SLOT_READS); a window it does not hold whole yet is one grouped mean() per measurement;
+ * - the 1h and 1d retention policies' windows (7d, 30d) from their cache in `stateDir`, each renewal group of
+ *   queues re-read with a grouped mean() at its own slot.
+ * At most HISTORY_QUERIES_AT_ONCE queries at a time, the costliest first; each answer streamed. Without
+ * `stateDir`, both start empty.
  */
 export async function readHistory(current: JobCount[], options: DerivedOptions): Promise<Map<string, SeriesHistory>> {
   const plans = planWindows(options);
