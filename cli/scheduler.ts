@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { missingNodeFlags, type ScheduleEntry } from './schedule';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../lib/log';
-import type { ScheduleEntry } from './schedule';
 
 export interface SchedulerOptions {
   entries: ScheduleEntry[];
@@ -27,7 +27,9 @@ export class Scheduler {
 
   private spawnJob(job: string): ChildProcess {
     const [script, ...scriptArguments] = this.options.command;
-    return spawn(process.execPath, [script, ...scriptArguments, job, ...this.options.extraArguments], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // The job's node flags given here, so that it does not start itself again: the pid killed at the deadline is the job's.
+    const flags = missingNodeFlags(job, [], process.env.NODE_OPTIONS);
+    return spawn(process.execPath, [...flags, script, ...scriptArguments, job, ...this.options.extraArguments], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
 
   private runOnce(job: string): void {
