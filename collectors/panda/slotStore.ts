@@ -94,8 +94,7 @@ export class SlotStore {
 
   /** Whether slot `slotMs` was read, and found points. */
   hasData(slotMs: number): boolean {
-    const column = this.columnOf(slotMs);
-    return this.columnSlotMs[column] === slotMs && this.columnHasData[column] === 1;
+    return this.wasRead(slotMs) && this.columnHasData[this.columnOf(slotMs)] === 1;
   }
 
   /** Whether slot `slotMs` was read (with or without points). */
@@ -192,15 +191,16 @@ export class SlotStore {
    * there (none: nothing taken). `durationsMs` shortest first.
    */
   means(slotMs: number, durationsMs: number[], take: (key: string, window: number, mean: number) => void): void {
-    const held = durationsMs.filter((durationMs) => this.holds(slotMs, durationMs));
+    const held = [...durationsMs.keys()].filter((window) => this.holds(slotMs, durationsMs[window]));
     if (held.length === 0) return;
+    /** Slots back from `slotMs` at which each held window ends. */
+    const ends = held.map((window) => durationsMs[window] / TEN_MINUTES_MS);
     // The columns of the slots before `slotMs`, newest first (-1: a slot the column does not hold).
-    const slotsBack = held[held.length - 1] / TEN_MINUTES_MS;
+    const slotsBack = ends[ends.length - 1];
     const columns = Array.from({ length: slotsBack }, (_, back) => {
       const slot = slotMs - (back + 1) * TEN_MINUTES_MS;
-      return this.columnSlotMs[this.columnOf(slot)] === slot ? this.columnOf(slot) : -1;
+      return this.wasRead(slot) ? this.columnOf(slot) : -1;
     });
-    const ends = held.map((durationMs) => durationMs / TEN_MINUTES_MS);
     for (let row = 0; row < this.keys.length; row++) {
       const base = row * this.slots;
       let sum = 0;
@@ -216,7 +216,7 @@ export class SlotStore {
           }
         }
         while (window < ends.length && back + 1 === ends[window]) {
-          if (count > 0) take(this.keys[row], durationsMs.indexOf(held[window]), sum / count);
+          if (count > 0) take(this.keys[row], held[window], sum / count);
           window++;
         }
       }
