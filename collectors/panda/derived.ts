@@ -94,18 +94,21 @@ function seriesOf(tags: Record<string, string> = {}): SeriesId {
   return { queue: tags.queue ?? '', prodSource: tags.prod_source ?? '', resource: tags.resource ?? '', jobStatus: tags.job_status ?? '' };
 }
 
+/** Whether a status's points belong to `measurement` by its current classification (a status moved to terminal_states leaves its old gauge history out). */
+function belongsTo(measurement: string, jobStatus: string, terminalStates: Set<string>): boolean {
+  return terminalStates.has(jobStatus) === (measurement === TYPES.jobsTerminal);
+}
+
 /**
  * Streams the series of one grouped query of `measurement` to `onSeries`, keeping only those whose status
- * belongs to that measurement by its current classification (a status moved to terminal_states leaves its
- * old gauge history out).
+ * belongs to that measurement (belongsTo).
  */
 async function streamSeries(statement: string, measurement: string, options: DerivedOptions, onSeries: (key: string, one: Series) => void): Promise<void> {
-  const terminalMeasurement = measurement === TYPES.jobsTerminal;
   await options.client.querySeries(
     statement,
     (one) => {
       const series = seriesOf(one.tags);
-      if (options.terminalStates.has(series.jobStatus) !== terminalMeasurement) return;
+      if (!belongsTo(measurement, series.jobStatus, options.terminalStates)) return;
       onSeries(seriesKey(series), one);
     },
     { signal: options.signal },
@@ -176,9 +179,8 @@ export function slotStatement(database: string, measurement: string, [fromMs, to
   );
 }
 
-/** Reads the raw points of `range` of `measurement` into the store (statuses of that measurement only, as streamSeries); the range must be begun (SlotStore.beginRead). */
+/** Reads the raw points of `range` of `measurement` into the store (statuses of that measurement only); the range must be begun (SlotStore.beginRead). */
 export async function readSlots(store: SlotStore, measurement: string, range: [number, number], options: DerivedOptions): Promise<void> {
-  const terminalMeasurement = measurement === TYPES.jobsTerminal;
   await options.client.queryPieces(
     slotStatement(options.database, measurement, range),
     (piece) => {
@@ -186,7 +188,7 @@ export async function readSlots(store: SlotStore, measurement: string, range: [n
       for (const row of piece.values) {
         const value = row[jobsAt];
         const jobStatus = String(row[statusAt] ?? '');
-        if (typeof value !== 'number' || options.terminalStates.has(jobStatus) !== terminalMeasurement) continue;
+        if (typeof value !== 'number' || !belongsTo(measurement, jobStatus, options.terminalStates)) continue;
         store.put(keyOfSeries(String(row[queueAt] ?? ''), String(row[prodSourceAt] ?? ''), String(row[resourceAt] ?? ''), jobStatus), Number(row[timeAt]), value);
       }
     },
