@@ -2,6 +2,7 @@ import { Point } from '@influxdata/influxdb-client';
 import { type CollectResult, collectedDocuments } from '../../lib/collector';
 import { RecordingInfluxClient } from '../../test/support/recordingInfluxClient';
 import type { InfluxClient } from '../../lib/influxdb';
+import { anyOfRegex } from '../../lib/influxql';
 import { databaseFor } from '../../lib/interpret';
 import type { MonitDocument } from '../../lib/types';
 import { collectorContext } from '../../test/support/collectorContext';
@@ -9,7 +10,7 @@ import { startInfluxDB, type TestInfluxDB } from '../../test/support/services';
 import { FixtureServer } from './fixtureServer';
 import collector from './index';
 import { renewalGroupOf } from './averageCache';
-import { RENEWAL_GROUPS, slotStatement } from './derived';
+import { QUEUES_PER_QUERY, RENEWAL_GROUPS, queueParts, slotStatement } from './derived';
 import { TYPES } from './names';
 import { judge } from './suspicious';
 
@@ -26,6 +27,9 @@ const CURRENT = {
     user: { SCORE: { running: 500 } },
   },
 };
+
+/** The queues PanDA lists now. */
+const QUEUES_LISTED = Object.keys(CURRENT);
 
 const AGLT2 = { queue: 'AGLT2_HOSPITAL', site: 'AGLT2', cloud: 'US', country: 'USA', tier: 'T2D' };
 const SLAC = { queue: 'SLAC_ES', site: 'WT2', cloud: 'US', country: 'USA', tier: 'T3D' };
@@ -176,19 +180,40 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
 
   test('a first run: grouped queries, never one per series, the costliest first', () => {
     const selects = client.statements.filter((text) => text.startsWith('SELECT'));
-    const slotReads = [TYPES.jobs, TYPES.jobsTerminal].map((measurement) => slotStatement(DATABASE, measurement, [SLOT - 2 * HOUR, SLOT]));
-    // The slot store is empty: it reads the last 2 hours of points (the 1h window, without GROUP BY)...
+    const slotReads = [TYPES.jobs, TYPES.jobsTerminal].map((measurement) => slotStatement(DATABASE, measurement, [SLOT - HOUR, SLOT]));
+    // The slot store is empty: it reads the last hour of points (the 1h window, without GROUP BY)...
     expect(selects.filter((text) => !text.startsWith('SELECT mean('))).toEqual(slotReads);
-    // ... and the other windows are one mean() per window and measurement.
+    // ... and the other windows are one mean() per window and measurement for the queues PanDA lists, and one
+    // for those it no longer lists (the history of a vanished queue).
     const means = selects.filter((text) => text.startsWith('SELECT mean('));
-    for (const text of means) expect(text).toMatch(/^SELECT mean\("jobs"\) FROM [^;]* GROUP BY "queue", "prod_source", "resource", "job_status"$/);
-    // The two costliest first (sent while the average cache is read), then by cost: 7d of hours, 12h, 6h, 30d of days, the slots.
-    const order = selects.map((text) => (text.startsWith('SELECT mean(') ? `${/"(raw|1h|1d)"/.exec(text)?.[1]} from ${/time >= '([^']+)'/.exec(text)?.[1]}` : 'slots'));
+    const listed = `"queue" =~ ${anyOfRegex(QUEUES_LISTED)}`;
+    const unlisted = `"queue" !~ ${anyOfRegex(QUEUES_LISTED)}`;
+    for (const text of means) {
+      expect(text).toMatch(/^SELECT mean\("jobs"\) FROM [^;]* GROUP BY "queue", "prod_source", "resource", "job_status"$/);
+      expect(text.includes(listed) !== text.includes(unlisted)).toBe(true);
+    }
+    // The two costliest first (sent while the average cache is read), then by cost: 7d of hours, 12h, 6h, 30d of
+    // days, the slots; the queues no longer listed last.
+    const order = selects.map((text) =>
+      text.startsWith('SELECT mean(') ? `${/"(raw|1h|1d)"/.exec(text)?.[1]} from ${/time >= '([^']+)'/.exec(text)?.[1]}${text.includes(unlisted) ? ', unlisted' : ''}` : 'slots',
+    );
     const from = (hours: number): string => new Date(SLOT - hours * HOUR).toISOString();
     expect(order).toEqual(
-      [`raw from ${from(24)}`, `1h from ${from(7 * 24)}`, `raw from ${from(12)}`, `raw from ${from(6)}`, `1d from ${from(30 * 24)}`, 'slots'].flatMap((name) => [name, name]),
+      [
+        `raw from ${from(24)}`,
+        `1h from ${from(7 * 24)}`,
+        `raw from ${from(12)}`,
+        `raw from ${from(6)}`,
+        `1d from ${from(30 * 24)}`,
+        'slots',
+        `raw from ${from(6)}, unlisted`,
+        `raw from ${from(12)}, unlisted`,
+        `raw from ${from(24)}, unlisted`,
+        `1h from ${from(7 * 24)}, unlisted`,
+        `1d from ${from(30 * 24)}, unlisted`,
+      ].flatMap((name) => [name, name]),
     );
-    expect(client.statements).toHaveLength(13); // plus SHOW RETENTION POLICIES
+    expect(client.statements).toHaveLength(23); // plus SHOW RETENTION POLICIES
   });
 
   test('the 1h and 1d averages are re-read only when their retention policy can have a new point, for one group of queues a slot', async () => {
@@ -260,5 +285,44 @@ describe('the suspicious rule', () => {
     [0, { '1h': 8, '7d': 100 }, true, '0 is below avg_1h 8 / 4; 0 is below avg_7d 100 / 4'],
   ])('current %d with averages %j: suspicious %s', (current, averages, suspicious, reason) => {
     expect(judge(current, new Map(Object.entries(averages)), rule)).toEqual({ suspicious, reason });
+  });
+});
+
+describe('queueParts: a grouped read split so that each answer stays small', () => {
+  const queues = (count: number, prefix = 'Q'): Set<string> => new Set(Array.from({ length: count }, (_, index) => `${prefix}${String(index).padStart(5, '0')}.x`));
+  /** The JavaScript form of a part's `"queue" =~ /.../` (or `!~`) condition. */
+  const matcher = (condition: string): ((queue: string) => boolean) => {
+    const [, operator, source] = /^"queue" (=~|!~) \/(.*)\/$/.exec(condition) ?? [];
+    const regex = new RegExp(source);
+    return (queue) => regex.test(queue) === (operator === '=~');
+  };
+
+  test('every queue: the listed ones in parts of at most QUEUES_PER_QUERY, each in exactly one, and one part for the others', () => {
+    const current = queues(2 * QUEUES_PER_QUERY + 1);
+    const parts = queueParts(undefined, current);
+    // 1,001 queues: three even parts, not 500, 500 and 1.
+    expect(parts.map((part) => Math.round(part.share * current.size))).toEqual([334, 334, 333, 0]);
+    const matchers = parts.map((part) => matcher(part.condition!));
+    for (const queue of current) expect(matchers.filter((matches) => matches(queue))).toHaveLength(1);
+    expect(matchers.map((matches) => matches('Q00000.x'))).toEqual([true, false, false, false]);
+    // A queue PanDA no longer lists, and one whose name a listed one's regex would match but for the dot.
+    expect(matchers.map((matches) => matches('GONE'))).toEqual([false, false, false, true]);
+    expect(matchers.map((matches) => matches('Q00000-x'))).toEqual([false, false, false, true]);
+  });
+
+  test('named queues (a renewal group): only those, in parts', () => {
+    const current = queues(1200);
+    const named = queues(417, 'R');
+    const parts = queueParts(named, current);
+    expect(parts).toHaveLength(1);
+    expect(parts[0].share).toBeCloseTo(417 / 1200);
+    const matches = matcher(parts[0].condition!);
+    expect([...named].every(matches)).toBe(true);
+    expect([...current].some(matches)).toBe(false);
+  });
+
+  test('nothing named: no read; nothing listed: one read of everything', () => {
+    expect(queueParts(new Set(), queues(10))).toEqual([]);
+    expect(queueParts(undefined, new Set())).toEqual([{ share: 1 }]);
   });
 });

@@ -1,6 +1,6 @@
 import type { DocumentFactory } from '../../lib/document';
 import pLimit from 'p-limit';
-import { InfluxError, type InfluxClient, type RetentionPolicy, type Series } from '../../lib/influxdb';
+import { InfluxError, type InfluxClient, type RetentionPolicy } from '../../lib/influxdb';
 import { anyOfRegex, qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/influxql';
 import type { Logger } from '../../lib/log';
 import { TEN_MINUTES_MS } from '../../lib/slot';
@@ -100,32 +100,54 @@ function belongsTo(measurement: string, jobStatus: string, terminalStates: Set<s
 }
 
 /**
- * Streams the series of one grouped query of `measurement` to `onSeries`, keeping only those whose status
- * belongs to that measurement (belongsTo).
+ * One average of `measurement` for every series with data in the window (window counts per slot) to `take`,
+ * for the statuses that belong to the measurement (belongsTo); only of the queues `condition` selects when
+ * given (queueParts).
  */
-async function streamSeries(statement: string, measurement: string, options: DerivedOptions, onSeries: (key: string, one: Series) => void): Promise<void> {
-  await options.client.querySeries(
-    statement,
+function readAverages(plan: WindowPlan, measurement: string, options: DerivedOptions, take: (key: string, value: number) => void, condition?: string): Promise<void> {
+  const divisor = measurement === TYPES.jobsTerminal ? plan.terminalDivisor : 1;
+  return options.client.querySeries(
+    averageStatement(options.database, measurement, plan, options.slotMs, condition),
     (one) => {
       const series = seriesOf(one.tags);
       if (!belongsTo(measurement, series.jobStatus, options.terminalStates)) return;
-      onSeries(seriesKey(series), one);
+      const value = one.values[0]?.[one.columns.indexOf('mean')];
+      if (typeof value === 'number') take(seriesKey(series), value / divisor);
     },
     { signal: options.signal },
   );
 }
 
 /**
- * One average of `measurement` for every series with data in the window (window counts per slot) to `take`;
- * only of `queues` when given.
+ * Queues named in one grouped query. Its answer then describes at most about 18,000 series at production
+ * shape (36 gauge series per queue), 3 MB: small enough to take whole (InfluxClient.querySeries), which
+ * InfluxDB produces 25-35 % faster than a chunked answer. Splitting costs InfluxDB nothing measurable: the
+ * 24h mean() of 90,000 series took 7.8 s in one query and 8.1 s in six.
  */
-function readAverages(plan: WindowPlan, measurement: string, options: DerivedOptions, take: (key: string, value: number) => void, queues?: Set<string>): Promise<void> {
-  const divisor = measurement === TYPES.jobsTerminal ? plan.terminalDivisor : 1;
-  const condition = queues ? `${quoteIdentifier('queue')} =~ ${anyOfRegex(queues)}` : undefined;
-  return streamSeries(averageStatement(options.database, measurement, plan, options.slotMs, condition), measurement, options, (key, one) => {
-    const value = one.values[0]?.[one.columns.indexOf('mean')];
-    if (typeof value === 'number') take(key, value / divisor);
-  });
+export const QUEUES_PER_QUERY = 500;
+
+/** A part of a grouped read: its WHERE condition on the queue, and its share of the current queues (for its cost). */
+interface QueuePart {
+  condition?: string;
+  share: number;
+}
+
+/**
+ * Splits a grouped read of `queues` (undefined: every queue) into parts of at most QUEUES_PER_QUERY queues.
+ * Every queue means the current ones, in parts, and one part for the queues PanDA no longer lists but
+ * InfluxDB still has history of.
+ */
+export function queueParts(queues: Set<string> | undefined, currentQueues: Set<string>): QueuePart[] {
+  const named = [...(queues ?? currentQueues)].sort();
+  if (named.length === 0) return queues ? [] : [{ share: 1 }];
+  const size = Math.ceil(named.length / Math.ceil(named.length / QUEUES_PER_QUERY));
+  const parts: QueuePart[] = [];
+  for (let from = 0; from < named.length; from += size) {
+    const part = named.slice(from, from + size);
+    parts.push({ condition: `${quoteIdentifier('queue')} =~ ${anyOfRegex(part)}`, share: part.length / Math.max(1, currentQueues.size) });
+  }
+  if (!queues) parts.push({ condition: `${quoteIdentifier('queue')} !~ ${anyOfRegex(named)}`, share: 0 });
+  return parts;
 }
 
 /** Points per series a window's query reads: the measure of its cost once a day of history exists. */
@@ -275,8 +297,13 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     }
   }
   const fromStore = rawWindows.filter((index) => store?.holds(options.slotMs, plans[index].window.durationMs));
+  const everyQueue = queueParts(undefined, currentQueues);
   for (const index of rawWindows.filter((index) => !fromStore.includes(index))) {
-    for (const measurement of MEASUREMENTS) tasks.push({ cost: meanCost(plans[index], 1), read: () => readAverages(plans[index], measurement, lane, (key, value) => record(index, key, value)) });
+    for (const measurement of MEASUREMENTS) {
+      for (const part of everyQueue) {
+        tasks.push({ cost: meanCost(plans[index], part.share), read: () => readAverages(plans[index], measurement, lane, (key, value) => record(index, key, value), part.condition) });
+      }
+    }
   }
   // The two costliest go out while the average cache is parsed (17 MB at production scale); the rest after.
   tasks.sort((a, b) => b.cost - a.cost);
@@ -298,21 +325,23 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       continue;
     }
     options.log.debug(`derived quantities: avg_${plan.window.name} read for ${renewal.queues ? `${renewal.queues.size} queues` : 'every queue'}`);
-    // Recorded as they come; cached only once both measurements are read (a failure fails the whole history).
+    // Recorded as they come; cached only once every part of both measurements is read (a failure fails the whole history).
     const take = (key: string, value: number): void => {
       renewal.take(key, value);
       record(index, key, value);
     };
-    const share = renewal.queues ? renewal.queues.size / Math.max(1, currentQueues.size) : 1;
-    let measurementsRead = 0;
+    const parts = queueParts(renewal.queues, currentQueues);
+    let partsToRead = parts.length * MEASUREMENTS.length;
     for (const measurement of MEASUREMENTS) {
-      tasks.push({
-        cost: meanCost(plan, share),
-        read: async () => {
-          await readAverages(plan, measurement, lane, take, renewal.queues);
-          if (++measurementsRead === MEASUREMENTS.length) renewal.finish();
-        },
-      });
+      for (const part of parts) {
+        tasks.push({
+          cost: meanCost(plan, part.share),
+          read: async () => {
+            await readAverages(plan, measurement, lane, take, part.condition);
+            if (--partsToRead === 0) renewal.finish();
+          },
+        });
+      }
     }
   }
   start(tasks);

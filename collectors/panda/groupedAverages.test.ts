@@ -92,7 +92,7 @@ describe('the raw averages (grouped mean() or the slot store) equal a direct mea
   test.each([0, 10, 50, 130, 370])('slot %d minutes before the end of the history: a first run, then once the slot store holds a day', async (minutesBefore) => {
     const slotMs = HISTORY_END - minutesBefore * MINUTE;
     const stateDir = testDir('raw-slots');
-    // A first run: the store holds the last 2 hours (1h window); the other windows come from mean().
+    // A first run: the store holds the last hour (1h window); the other windows come from mean().
     const first = new RecordingInfluxClient(influx.url);
     await expectDirectMeans(await historyAt(slotMs - RUNS_TO_FILL * 10 * MINUTE, first, stateDir), slotMs - RUNS_TO_FILL * 10 * MINUTE);
     const firstRaw = rawStatements(first);

@@ -168,7 +168,8 @@ export class SlotStore {
    * The ranges of slots a run at `slotMs` reads, as [from, to) pairs:
    * - the last `recentMs` (points can arrive late: a spool replayed after an outage), back to the oldest slot
    *   of the last `lateMs` that had no point when it was read;
-   * - up to `fillMs` more before what is held, until the store holds all its slots (after a first run).
+   * - up to `fillMs` more before what is held, until the store holds all its slots; not on a first run (nothing
+   *   read yet), the costliest run of all, which reads its other windows with mean() anyway.
    */
   planReads(slotMs: number, options: { recentMs: number; lateMs: number; fillMs: number }): Array<[number, number]> {
     let recentFrom = slotMs - options.recentMs;
@@ -179,6 +180,7 @@ export class SlotStore {
       }
     }
     const oldest = slotMs - this.slots * TEN_MINUTES_MS;
+    if (!this.columnSlotMs.some((readSlotMs) => readSlotMs >= oldest)) return [[recentFrom, slotMs]];
     const heldFrom = Math.max(oldest, this.heldFrom(recentFrom));
     if (heldFrom <= oldest) return [[recentFrom, slotMs]];
     const fillFrom = Math.max(oldest, heldFrom - options.fillMs);

@@ -27,6 +27,10 @@ export class RecordingInfluxClient extends InfluxClient {
     return this.timed(text, () => super.query(text, options));
   }
 
+  override querySeries(text: string, onSeries: (series: Series) => void, options: { database?: string; signal?: AbortSignal } = {}): Promise<void> {
+    return this.timed(text, () => super.querySeries(text, onSeries, options));
+  }
+
   override queryPieces(text: string, onPiece: (piece: ChunkedSeries) => void, options: { database?: string; signal?: AbortSignal } = {}): Promise<void> {
     return this.timed(text, () => super.queryPieces(text, onPiece, options));
   }
