@@ -371,7 +371,7 @@ async function main(): Promise<void> {
     await client.ensureDatabase(DATABASE, DURATIONS);
     const setupStarted = performance.now();
     let points = 0;
-    const directory = parseCric(JSON.parse(cricText));
+    const directory = parseCric(Buffer.from(cricText));
     points += await writeLines(client, 'raw', historyLines(counts, directory, 'raw', slotMs, options));
     points += await writeLines(client, '1h', historyLines(counts, directory, '1h', slotMs, options));
     points += await writeLines(client, '1d', historyLines(counts, directory, '1d', slotMs, options));

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../lib/log';
-import { fetchJson, SourceError } from './fetchJson';
+import { jsonObjectMembers, NotAnObjectError } from '../../lib/jsonMembers';
+import { fetchBody, notJson, SourceError } from './fetchJson';
 
 /** The value of every metadata tag of a queue CRIC does not describe. */
 export const UNKNOWN = 'unknown';
@@ -48,29 +49,37 @@ export class QueueDirectory {
   }
 }
 
-function text(value: unknown): string {
+function textOf(value: unknown): string {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : UNKNOWN;
 }
 
-/** Reads CRIC's pandaqueue JSON (queue name → description). An answer describing no queue throws. */
-export function parseCric(body: unknown): QueueDirectory {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new SourceError('CRIC: expected an object of PanDA queues');
+/**
+ * Reads CRIC's pandaqueue JSON text (queue name → description) one queue at a time (jsonObjectMembers): whole,
+ * its 16 MB would be a 43 MB tree. An answer describing no queue, or not an object, throws a SourceError; one
+ * that is not JSON throws its SyntaxError.
+ */
+export function parseCric(text: Uint8Array): QueueDirectory {
   const queues = new Map<string, QueueMetadata>();
   const byResource: Array<[string, QueueMetadata]> = [];
-  for (const [name, description] of Object.entries(body as Record<string, unknown>)) {
-    if (typeof description !== 'object' || description === null || Array.isArray(description)) continue;
-    const entry = description as Record<string, unknown>;
-    const metadata: QueueMetadata = {
-      site: text(entry.atlas_site),
-      cloud: text(entry.cloud),
-      country: text(entry.country),
-      tier: text(entry.tier),
-      status: text(entry.status),
-      type: text(entry.type),
-      resourceType: text(entry.resource_type),
-    };
-    queues.set(name, metadata);
-    if (typeof entry.panda_resource === 'string' && entry.panda_resource !== name) byResource.push([entry.panda_resource, metadata]);
+  try {
+    for (const [name, description] of jsonObjectMembers(text)) {
+      if (typeof description !== 'object' || description === null || Array.isArray(description)) continue;
+      const entry = description as Record<string, unknown>;
+      const metadata: QueueMetadata = {
+        site: textOf(entry.atlas_site),
+        cloud: textOf(entry.cloud),
+        country: textOf(entry.country),
+        tier: textOf(entry.tier),
+        status: textOf(entry.status),
+        type: textOf(entry.type),
+        resourceType: textOf(entry.resource_type),
+      };
+      queues.set(name, metadata);
+      if (typeof entry.panda_resource === 'string' && entry.panda_resource !== name) byResource.push([entry.panda_resource, metadata]);
+    }
+  } catch (error) {
+    if (error instanceof NotAnObjectError) throw new SourceError('CRIC: expected an object of PanDA queues');
+    throw error;
   }
   // PanDA names a queue by its panda_resource, which is nearly always the CRIC key too.
   for (const [resource, metadata] of byResource) if (!queues.has(resource)) queues.set(resource, metadata);
@@ -141,7 +150,13 @@ export async function loadQueueDirectory(options: CricOptions): Promise<{ direct
     return { directory: fromCache(cache.queues), source: 'cache' };
   }
   try {
-    const directory = parseCric(await fetchJson(options.url, { source: 'CRIC', timeoutMs: options.timeoutMs, signal: options.signal }));
+    const body = await fetchBody(options.url, { source: 'CRIC', timeoutMs: options.timeoutMs, signal: options.signal });
+    let directory: QueueDirectory;
+    try {
+      directory = parseCric(body);
+    } catch (error) {
+      throw error instanceof SyntaxError ? notJson('CRIC', options.url, body, error) : error;
+    }
     writeCache(file, { fetchedAtMs: options.nowMs, attemptedAtMs: options.nowMs, queues: directory.toJSON() });
     options.log.info(`CRIC: fetched ${directory.size} PanDA queues`);
     return { directory, source: 'fetched' };

@@ -13,9 +13,9 @@ export interface FetchOptions {
   searchParams?: Record<string, string | number>;
 }
 
-/** GETs a URL and parses its body as JSON; any failure (HTTP error, timeout, bad JSON) throws a SourceError. */
-export async function fetchJson(url: string, options: FetchOptions): Promise<unknown> {
-  let body: string;
+/** GETs a URL and returns its body, not decoded; any failure (HTTP error, timeout, empty body) throws a SourceError. */
+export async function fetchBody(url: string, options: FetchOptions): Promise<Buffer> {
+  let body: Buffer;
   try {
     const response = await got.get(url, {
       searchParams: options.searchParams,
@@ -23,17 +23,29 @@ export async function fetchJson(url: string, options: FetchOptions): Promise<unk
       retry: { limit: 0 },
       signal: options.signal,
       headers: { accept: 'application/json' },
+      responseType: 'buffer',
     });
     body = response.body;
   } catch (error) {
     throw new SourceError(`${options.source} ${url}: ${describeRequestError(error, options.timeoutMs)}`);
   }
-  if (body.trim() === '') throw new SourceError(`${options.source} ${url}: empty response body`);
+  if (body.every((byte) => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09)) throw new SourceError(`${options.source} ${url}: empty response body`);
+  return body;
+}
+
+/** The SourceError of a body that is not JSON: what JSON.parse said, and how the body starts. */
+export function notJson(source: string, url: string, body: Uint8Array, error: Error): SourceError {
+  const start = Buffer.from(body.subarray(0, 80)).toString('utf8').replace(/\s+/g, ' ');
+  return new SourceError(`${source} ${url}: response is not JSON (${error.message}); it starts with "${start}"`);
+}
+
+/** GETs a URL and parses its body as JSON; any failure (HTTP error, timeout, bad JSON) throws a SourceError. */
+export async function fetchJson(url: string, options: FetchOptions): Promise<unknown> {
+  const body = await fetchBody(url, options);
   try {
-    return JSON.parse(body);
+    return JSON.parse(body.toString('utf8'));
   } catch (error) {
-    const start = body.slice(0, 80).replace(/\s+/g, ' ');
-    throw new SourceError(`${options.source} ${url}: response is not JSON (${(error as Error).message}); it starts with "${start}"`);
+    throw notJson(options.source, url, body, error as Error);
   }
 }
 

@@ -93,7 +93,7 @@ describe('panda collector', () => {
   });
 
   test('a CRIC entry without values is known but has unknown metadata', () => {
-    const directory = parseCric(JSON.parse(fixture('cric-sample.json')));
+    const directory = parseCric(Buffer.from(fixture('cric-sample.json')));
     expect(directory.has('hans')).toBe(true);
     expect(directory.lookUp('hans')).toEqual({ site: 'unknown', cloud: 'unknown', country: 'unknown', tier: 'unknown', status: 'unknown', type: 'unknown', resourceType: 'unknown' });
     expect(directory.lookUp('AGLT2_HOSPITAL')).toEqual({ site: 'AGLT2', cloud: 'US', country: 'USA', tier: 'T2D', status: 'online', type: 'production', resourceType: 'GRID' });
