@@ -406,7 +406,7 @@ async function main(): Promise<void> {
     // First run: an empty state folder, so CRIC is fetched and all six averages are read.
     const cold = await measuredCycle({ ...common, mode: 'cycle', varDir }, JOB_FLAGS);
     // The second run (23:50): the slot store holds the first run's hour; it reads an hour more of the past, and
-    // 6h to 24h with mean(). The ~22 runs after it read fewer and fewer windows with mean().
+    // 6h to 24h with mean(). The 19 runs after it read fewer and fewer windows with mean().
     const second = await measuredCycle({ ...common, slotMs: slotMs + TEN_MINUTES_MS, mode: 'cycle', varDir }, JOB_FLAGS);
     // Those runs leave the slot store holding 24 hours of raw points; it is filled here (not measured).
     const steadySlotMs = slotMs + 2 * TEN_MINUTES_MS;

@@ -25,15 +25,17 @@ afterAll(async () => {
   await influx?.stop();
 });
 
-async function whole(client: InfluxClient, text: string): Promise<Series[]> {
+type QueryOptions = { database?: string; signal?: AbortSignal };
+
+async function whole(client: InfluxClient, text: string, options: QueryOptions = { database: DATABASE }): Promise<Series[]> {
   const received: Series[] = [];
-  await client.querySeries(text, (series) => received.push(series), { database: DATABASE });
+  await client.querySeries(text, (series) => received.push(series), options);
   return received;
 }
 
-async function pieces(client: InfluxClient, text: string): Promise<ChunkedSeries[]> {
+async function pieces(client: InfluxClient, text: string, options: QueryOptions = { database: DATABASE }): Promise<ChunkedSeries[]> {
   const received: ChunkedSeries[] = [];
-  await client.queryPieces(text, (piece) => received.push(piece), { database: DATABASE });
+  await client.queryPieces(text, (piece) => received.push(piece), options);
   return received;
 }
 
@@ -60,7 +62,7 @@ const CUT_SHORT = (response: http.ServerResponse): void => {
 describe.each([
   ['querySeries', whole],
   ['queryPieces', pieces],
-])('%s', (method, read) => {
+])('%s', (_, read) => {
   test('the same series as query() gives, in the same order', async () => {
     const text = 'SELECT sum(value), count(value) FROM load GROUP BY time(20m), host, rack fill(none)';
     const [expected] = await influx.client.query(text, { database: DATABASE });
@@ -75,11 +77,7 @@ describe.each([
 
   test("InfluxDB's refusals throw its own message", async () => {
     await expect(read(influx.client, 'SELECT FROM')).rejects.toMatchObject({ name: 'InfluxError', status: 400, message: expect.stringMatching(/HTTP 400: error parsing query/) });
-    const elsewhere = (client: InfluxClient): Promise<void> =>
-      method === 'querySeries'
-        ? client.querySeries('SELECT value FROM load', () => undefined, { database: 'no_such_database' })
-        : client.queryPieces('SELECT value FROM load', () => undefined, { database: 'no_such_database' });
-    await expect(elsewhere(influx.client)).rejects.toMatchObject({ status: 400, message: expect.stringContaining('database not found: no_such_database') });
+    await expect(read(influx.client, 'SELECT value FROM load', { database: 'no_such_database' })).rejects.toMatchObject({ status: 400, message: expect.stringContaining('database not found: no_such_database') });
   });
 
   test('InfluxDB down: an InfluxError that says it could not be reached', async () => {
@@ -99,10 +97,7 @@ describe.each([
     // got keeps its abort listener on a finished request: twelve history queries on one signal used to print
     // a MaxListenersExceededWarning into the job's log, and each kept its request reachable.
     const controller = new AbortController();
-    const send = (text: string): Promise<void> =>
-      method === 'querySeries'
-        ? influx.client.querySeries(text, () => undefined, { database: DATABASE, signal: controller.signal })
-        : influx.client.queryPieces(text, () => undefined, { database: DATABASE, signal: controller.signal });
+    const send = (text: string): Promise<Series[]> => read(influx.client, text, { database: DATABASE, signal: controller.signal });
     for (let query = 0; query < 12; query++) await send('SELECT value FROM load GROUP BY host');
     await expect(send('SELECT FROM')).rejects.toBeInstanceOf(InfluxError);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
@@ -111,11 +106,7 @@ describe.each([
   test('an aborted query stops with an error', async () => {
     const controller = new AbortController();
     controller.abort();
-    const send =
-      method === 'querySeries'
-        ? influx.client.querySeries('SELECT value FROM long GROUP BY host', () => undefined, { database: DATABASE, signal: controller.signal })
-        : influx.client.queryPieces('SELECT value FROM long GROUP BY host', () => undefined, { database: DATABASE, signal: controller.signal });
-    await expect(send).rejects.toBeInstanceOf(InfluxError);
+    await expect(read(influx.client, 'SELECT value FROM long GROUP BY host', { database: DATABASE, signal: controller.signal })).rejects.toBeInstanceOf(InfluxError);
   });
 });
 

@@ -162,7 +162,9 @@ export class InfluxClient {
    * carry) and hands each series of its answer to `onSeries`. The answer comes whole, not chunked: InfluxDB
    * 1.x writes and flushes each series of a chunked answer on its own, which made a grouped mean() over
    * 90,000 series 25-35 % slower. So the caller keeps answers small (a few MB), for example by naming a part
-   * of the series in each statement.
+   * of the series in each statement. InfluxDB's `[http] max-row-limit` must stay 0, its default: above it,
+   * InfluxDB cuts a whole answer without a mark a client could trust (1.6 marks a long series "partial" even
+   * when whole, and a cut between series not at all).
    */
   async querySeries(text: string, onSeries: (series: Series) => void, options: { database?: string; signal?: AbortSignal } = {}): Promise<void> {
     const form: Record<string, string> = { q: text, epoch: 'ms' };

@@ -44,6 +44,8 @@ describe('jsonObjectMembers', () => {
     ['a trailing comma', '{"AGLT2": 1,}'],
     ['text after the object', '{"AGLT2": 1} {"BNL": 2}'],
     ['not JSON at all', '<html>down</html>'],
+    ['a byte-order mark first', '\uFEFF{"AGLT2": 1}'],
+    ['a byte-order mark before a value', '{"AGLT2": \uFEFF1}'],
   ])('%s: a SyntaxError, as JSON.parse says', (_, text) => {
     const read = (): void => {
       for (const member of jsonObjectMembers(Buffer.from(text))) expect(member).toBeDefined();

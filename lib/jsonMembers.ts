@@ -13,7 +13,8 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
-function isWhitespace(byte: number): boolean {
+/** Whether a byte is whitespace between JSON tokens (space, line feed, carriage return, tab). */
+export function isJsonWhitespace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
@@ -28,13 +29,14 @@ export class NotAnObjectError extends SyntaxError {
  * NotAnObjectError.
  */
 export function* jsonObjectMembers(text: Uint8Array): Generator<[string, unknown]> {
-  // Not fatal: a byte that is not UTF-8 becomes U+FFFD, as when the whole answer is decoded as a string.
-  const decoder = new TextDecoder('utf-8');
+  // Not fatal: a byte that is not UTF-8 becomes U+FFFD, as when the whole answer is decoded as a string. A
+  // byte-order mark is kept, so that JSON.parse refuses it as it would in the whole text.
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   const fail = (at: number, what: string): never => {
     throw new SyntaxError(`${what} at byte ${at}`);
   };
   const skipWhitespace = (at: number): number => {
-    while (at < text.length && isWhitespace(text[at])) at++;
+    while (at < text.length && isJsonWhitespace(text[at])) at++;
     return at;
   };
   /** Where the string starting at `at` (its opening quote) ends: just past its closing quote. */
@@ -68,7 +70,8 @@ export function* jsonObjectMembers(text: Uint8Array): Generator<[string, unknown
     try {
       return JSON.parse(decoder.decode(text.subarray(from, to)));
     } catch (error) {
-      return fail(from, (error as Error).message);
+      // JSON.parse counts from the start of the piece; say where that piece starts.
+      return fail(from, `${(error as Error).message}, in the piece`);
     }
   };
 

@@ -300,6 +300,8 @@ describe('queueParts: a grouped read split so that each answer stays small', () 
   test('every queue: the listed ones in parts of at most QUEUES_PER_QUERY, each in exactly one, and one part for the others', () => {
     const current = queues(2 * QUEUES_PER_QUERY + 1);
     const parts = queueParts(undefined, current);
+    // Parts that name their queues are taken whole; the others' size is unknown, so they are streamed.
+    expect(parts.map((part) => part.bounded)).toEqual([true, true, true, false]);
     // 1,001 queues: three even parts, not 500, 500 and 1.
     expect(parts.map((part) => Math.round(part.share * current.size))).toEqual([334, 334, 333, 0]);
     const matchers = parts.map((part) => matcher(part.condition!));
@@ -315,14 +317,20 @@ describe('queueParts: a grouped read split so that each answer stays small', () 
     const named = queues(417, 'R');
     const parts = queueParts(named, current);
     expect(parts).toHaveLength(1);
-    expect(parts[0].share).toBeCloseTo(417 / 1200);
+    expect(parts[0]).toMatchObject({ share: 417 / 1200, bounded: true });
     const matches = matcher(parts[0].condition!);
     expect([...named].every(matches)).toBe(true);
     expect([...current].some(matches)).toBe(false);
+    // More than QUEUES_PER_QUERY named (groups not renewed for a while): in parts, each queue in one.
+    const many = queues(1200, 'R');
+    const manyParts = queueParts(many, current);
+    expect(manyParts.map((part) => [Math.round(part.share * 1200), part.bounded])).toEqual([[400, true], [400, true], [400, true]]);
+    const manyMatchers = manyParts.map((part) => matcher(part.condition!));
+    for (const queue of many) expect(manyMatchers.filter((matchesPart) => matchesPart(queue))).toHaveLength(1);
   });
 
   test('nothing named: no read; nothing listed: one read of everything', () => {
     expect(queueParts(new Set(), queues(10))).toEqual([]);
-    expect(queueParts(undefined, new Set())).toEqual([{ share: 1 }]);
+    expect(queueParts(undefined, new Set())).toEqual([{ share: 1, bounded: false }]);
   });
 });

@@ -1,6 +1,6 @@
 import type { DocumentFactory } from '../../lib/document';
 import pLimit from 'p-limit';
-import { InfluxError, type InfluxClient, type RetentionPolicy } from '../../lib/influxdb';
+import { InfluxError, type InfluxClient, type RetentionPolicy, type Series } from '../../lib/influxdb';
 import { anyOfRegex, qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/influxql';
 import type { Logger } from '../../lib/log';
 import { TEN_MINUTES_MS } from '../../lib/slot';
@@ -101,21 +101,19 @@ function belongsTo(measurement: string, jobStatus: string, terminalStates: Set<s
 
 /**
  * One average of `measurement` for every series with data in the window (window counts per slot) to `take`,
- * for the statuses that belong to the measurement (belongsTo); only of the queues `condition` selects when
- * given (queueParts).
+ * for the statuses that belong to the measurement (belongsTo); only of the queues `part` selects (queueParts).
  */
-function readAverages(plan: WindowPlan, measurement: string, options: DerivedOptions, take: (key: string, value: number) => void, condition?: string): Promise<void> {
+function readAverages(plan: WindowPlan, measurement: string, options: DerivedOptions, take: (key: string, value: number) => void, part: QueuePart): Promise<void> {
   const divisor = measurement === TYPES.jobsTerminal ? plan.terminalDivisor : 1;
-  return options.client.querySeries(
-    averageStatement(options.database, measurement, plan, options.slotMs, condition),
-    (one) => {
-      const series = seriesOf(one.tags);
-      if (!belongsTo(measurement, series.jobStatus, options.terminalStates)) return;
-      const value = one.values[0]?.[one.columns.indexOf('mean')];
-      if (typeof value === 'number') take(seriesKey(series), value / divisor);
-    },
-    { signal: options.signal },
-  );
+  const statement = averageStatement(options.database, measurement, plan, options.slotMs, part.condition);
+  const onSeries = (one: Series): void => {
+    const series = seriesOf(one.tags);
+    if (!belongsTo(measurement, series.jobStatus, options.terminalStates)) return;
+    const value = one.values[0]?.[one.columns.indexOf('mean')];
+    if (typeof value === 'number') take(seriesKey(series), value / divisor);
+  };
+  // A part of unknown size is streamed; each piece is then a whole series, since a mean() series has one row.
+  return part.bounded ? options.client.querySeries(statement, onSeries, { signal: options.signal }) : options.client.queryPieces(statement, onSeries, { signal: options.signal });
 }
 
 /**
@@ -126,10 +124,15 @@ function readAverages(plan: WindowPlan, measurement: string, options: DerivedOpt
  */
 export const QUEUES_PER_QUERY = 500;
 
-/** A part of a grouped read: its WHERE condition on the queue, and its share of the current queues (for its cost). */
-interface QueuePart {
+/**
+ * A part of a grouped read: its WHERE condition on the queue, and its share of the current queues (for its
+ * cost: the queues PanDA no longer lists count as none, so their parts go last).
+ */
+export interface QueuePart {
   condition?: string;
   share: number;
+  /** It names at most QUEUES_PER_QUERY queues, so its answer is taken whole; otherwise it is streamed. */
+  bounded: boolean;
 }
 
 /**
@@ -139,14 +142,14 @@ interface QueuePart {
  */
 export function queueParts(queues: Set<string> | undefined, currentQueues: Set<string>): QueuePart[] {
   const named = [...(queues ?? currentQueues)].sort();
-  if (named.length === 0) return queues ? [] : [{ share: 1 }];
+  if (named.length === 0) return queues ? [] : [{ share: 1, bounded: false }];
   const size = Math.ceil(named.length / Math.ceil(named.length / QUEUES_PER_QUERY));
   const parts: QueuePart[] = [];
   for (let from = 0; from < named.length; from += size) {
     const part = named.slice(from, from + size);
-    parts.push({ condition: `${quoteIdentifier('queue')} =~ ${anyOfRegex(part)}`, share: part.length / Math.max(1, currentQueues.size) });
+    parts.push({ condition: `${quoteIdentifier('queue')} =~ ${anyOfRegex(part)}`, share: part.length / Math.max(1, currentQueues.size), bounded: true });
   }
-  if (!queues) parts.push({ condition: `${quoteIdentifier('queue')} !~ ${anyOfRegex(named)}`, share: 0 });
+  if (!queues) parts.push({ condition: `${quoteIdentifier('queue')} !~ ${anyOfRegex(named)}`, share: 0, bounded: false });
   return parts;
 }
 
@@ -225,14 +228,14 @@ export async function readSlots(store: SlotStore, measurement: string, range: [n
 export const RENEWAL_GROUPS = 6;
 
 /**
- * Reads every moving average with queries over all series at once, never one per series, and joins them with
- * the current values:
+ * Reads every moving average with queries over all series at once (or parts of up to QUEUES_PER_QUERY queues),
+ * never one per series, and joins them with the current values:
  * - the raw windows (1h to 24h) from the slot store in `stateDir`, which each run brings up to date with the
- *   newest points (SLOT_READS); a window it does not hold whole yet is one grouped mean() per measurement;
+ *   newest points (SLOT_READS); a window it does not hold whole yet is read with grouped mean()s;
  * - the 1h and 1d retention policies' windows (7d, 30d) from their cache in `stateDir`, each renewal group of
  *   queues re-read with a grouped mean() at its own slot.
- * At most HISTORY_QUERIES_AT_ONCE queries at a time, the costliest first; each answer streamed. Without
- * `stateDir`, both start empty.
+ * At most HISTORY_QUERIES_AT_ONCE queries at a time, the costliest first; each answer streamed, or taken whole
+ * when a part bounds its size. Without `stateDir`, both start empty.
  */
 export async function readHistory(current: JobCount[], options: DerivedOptions): Promise<Map<string, SeriesHistory>> {
   const plans = planWindows(options);
@@ -301,7 +304,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   for (const index of rawWindows.filter((index) => !fromStore.includes(index))) {
     for (const measurement of MEASUREMENTS) {
       for (const part of everyQueue) {
-        tasks.push({ cost: meanCost(plans[index], part.share), read: () => readAverages(plans[index], measurement, lane, (key, value) => record(index, key, value), part.condition) });
+        tasks.push({ cost: meanCost(plans[index], part.share), read: () => readAverages(plans[index], measurement, lane, (key, value) => record(index, key, value), part) });
       }
     }
   }
@@ -337,7 +340,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
         tasks.push({
           cost: meanCost(plan, part.share),
           read: async () => {
-            await readAverages(plan, measurement, lane, take, part.condition);
+            await readAverages(plan, measurement, lane, take, part);
             if (--partsToRead === 0) renewal.finish();
           },
         });

@@ -1,4 +1,5 @@
 import got, { HTTPError, RequestError, TimeoutError } from 'got';
+import { isJsonWhitespace } from '../../lib/jsonMembers';
 
 /** A source answered wrongly or not at all; the message names the source and what went wrong. */
 export class SourceError extends Error {
@@ -29,7 +30,7 @@ export async function fetchBody(url: string, options: FetchOptions): Promise<Buf
   } catch (error) {
     throw new SourceError(`${options.source} ${url}: ${describeRequestError(error, options.timeoutMs)}`);
   }
-  if (body.every((byte) => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09)) throw new SourceError(`${options.source} ${url}: empty response body`);
+  if (body.every(isJsonWhitespace)) throw new SourceError(`${options.source} ${url}: empty response body`);
   return body;
 }
 

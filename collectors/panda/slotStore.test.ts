@@ -49,7 +49,12 @@ describe('the slot store', () => {
       [SLOT - 2 * HOUR, SLOT - HOUR],
       [next - HOUR, next],
     ]);
-    runs(store, next, SLOT + 23 * 10 * MINUTE, ['a'], () => 1);
+    // The 21st run (the 20th after the first) is the one after which the store holds the whole day.
+    runs(store, next, SLOT + 19 * 10 * MINUTE, ['a'], () => 1);
+    expect(store.holds(SLOT + 20 * 10 * MINUTE, 24 * HOUR)).toBe(false);
+    runs(store, SLOT + 20 * 10 * MINUTE, SLOT + 20 * 10 * MINUTE, ['a'], () => 1);
+    expect(store.holds(SLOT + 20 * 10 * MINUTE, 24 * HOUR)).toBe(true);
+    runs(store, SLOT + 21 * 10 * MINUTE, SLOT + 23 * 10 * MINUTE, ['a'], () => 1);
     const later = SLOT + 24 * 10 * MINUTE;
     expect(store.planReads(later, READS)).toEqual([[later - HOUR, later]]);
     expect(store.holds(later, 24 * HOUR)).toBe(false); // its newest slot is not read yet
