@@ -132,20 +132,37 @@ export class InfluxClient {
 
   /** Runs InfluxQL; statements that change state are sent by POST. Times come back in epoch ms. */
   async query(text: string, options: { database?: string; retentionPolicy?: string } = {}): Promise<Series[][]> {
-    const searchParams: Record<string, string> = { q: text, epoch: 'ms' };
-    if (options.database) searchParams.db = options.database;
-    if (options.retentionPolicy) searchParams.rp = options.retentionPolicy;
     const mutates = /^\s*(CREATE|DROP|ALTER|DELETE|GRANT|REVOKE|KILL)\b|\bINTO\b/i.test(text);
+    return InfluxClient.seriesOf(await this.wholeAnswer(text, { ...options, post: mutates }));
+  }
+
+  /** One statement's whole (not chunked) answer, by GET or POST; a refusal, a failure or a body that is not JSON throws. */
+  private async wholeAnswer(text: string, options: { database?: string; retentionPolicy?: string; post: boolean; signal?: AbortSignal }): Promise<QueryAnswer> {
+    const params: Record<string, string> = { q: text, epoch: 'ms' };
+    if (options.database) params.db = options.database;
+    if (options.retentionPolicy) params.rp = options.retentionPolicy;
+    const abort = detachedAbort(options.signal);
     let body: string;
     try {
-      const response = mutates
-        ? await this.http.post('query', { form: searchParams })
-        : await this.http.get('query', { searchParams });
+      const response = options.post
+        ? await this.http.post('query', { form: params, signal: abort.signal })
+        : await this.http.get('query', { searchParams: params, signal: abort.signal });
       body = response.body;
     } catch (error) {
       throw InfluxClient.wrap(error, 'query');
+    } finally {
+      abort.detach();
     }
-    return InfluxClient.seriesOf(JSON.parse(body) as QueryAnswer);
+    return InfluxClient.parseAnswer(body);
+  }
+
+  /** An answer's JSON (a whole answer, or one line of a chunked one). */
+  private static parseAnswer<S extends Series>(text: string): QueryAnswer<S> {
+    try {
+      return JSON.parse(text) as QueryAnswer<S>;
+    } catch {
+      throw new InfluxError(`InfluxDB query: the answer is not JSON (cut short?): ${text.slice(0, 100)}`, 0);
+    }
   }
 
   /** The series of each statement of an answer; an error anywhere in it throws. */
@@ -167,24 +184,7 @@ export class InfluxClient {
    * when whole, and a cut between series not at all).
    */
   async querySeries(text: string, onSeries: (series: Series) => void, options: { database?: string; signal?: AbortSignal } = {}): Promise<void> {
-    const form: Record<string, string> = { q: text, epoch: 'ms' };
-    if (options.database) form.db = options.database;
-    const abort = detachedAbort(options.signal);
-    let body: string;
-    try {
-      body = (await this.http.post('query', { form, signal: abort.signal })).body;
-    } catch (error) {
-      throw InfluxClient.wrap(error, 'query');
-    } finally {
-      abort.detach();
-    }
-    let answer: QueryAnswer;
-    try {
-      answer = JSON.parse(body) as QueryAnswer;
-    } catch {
-      throw new InfluxError(`InfluxDB query: the answer is not JSON (cut short?): ${body.slice(0, 100)}`, 0);
-    }
-    const [series = []] = InfluxClient.seriesOf(answer);
+    const [series = []] = InfluxClient.seriesOf(await this.wholeAnswer(text, { ...options, post: true }));
     for (const one of series) onSeries(one);
   }
 
@@ -200,13 +200,7 @@ export class InfluxClient {
     let unfinished: ChunkedSeries | undefined;
     const handleLine = (line: string): void => {
       if (line.trim() === '') return;
-      let answer: QueryAnswer<ChunkedSeries>;
-      try {
-        answer = JSON.parse(line) as QueryAnswer<ChunkedSeries>;
-      } catch {
-        throw new InfluxError(`InfluxDB query: the answer is not JSON (cut short?): ${line.slice(0, 100)}`, 0);
-      }
-      for (const series of InfluxClient.seriesOf(answer)) {
+      for (const series of InfluxClient.seriesOf(InfluxClient.parseAnswer<ChunkedSeries>(line))) {
         for (const piece of series) {
           unfinished = piece.partial ? piece : undefined;
           onPiece(piece);
