@@ -4,8 +4,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 case "${1:-}" in
-  quickstart) shift; exec "$here/scripts/quickstart.sh" "$@" ;;
-  stop) shift; exec "$here/scripts/stop.sh" "$@" ;;
+  quickstart) shift; exec "$here/scripts/quickstart/quickstart.sh" "$@" ;;
+  stop) shift; exec "$here/scripts/quickstart/stop.sh" "$@" ;;
   test) shift; exec "$here/scripts/test.sh" "$@" ;;
 esac
 if [ ! -f "$here/dist/cli/main.js" ] || [ ! -d "$here/node_modules" ]; then

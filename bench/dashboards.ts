@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SchemaRegistry } from '../lib/schemas';
+import { SchemaRegistry } from '../lib/documents/schemas';
 import { startInfluxDB } from '../test/support/services';
 import { dashboardRegistry } from '../dashboards/generate';
 import type { Dashboard } from '../dashboards/grafana';
 import { DASHBOARDS_JSON_DIR } from '../dashboards/provisioning';
-import { writeRetentionsMeasurement } from '../dashboards/retentions';
-import { writeSyntheticData } from '../dashboards/syntheticData';
-import { allPanels, interpolate, relativeRange, resolveVariables } from '../dashboards/verify';
+import { writeRetentionsMeasurement } from '../downsample/retentions';
+import { writeSyntheticData } from '../test/support/dashboards/syntheticData';
+import { allPanels, interpolate, relativeRange, resolveVariables } from '../test/support/dashboards/verify';
 import { ratio } from './support';
 
 /**

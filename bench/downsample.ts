@@ -17,11 +17,11 @@ import { freePort } from '../test/support/ports';
 import { promisify } from 'node:util';
 import { Point } from '@influxdata/influxdb-client';
 import { runDownsample } from '../downsample/downsample';
-import { InfluxClient, type Series } from '../lib/influxdb';
-import { Logger } from '../lib/log';
-import { PROJECT_ROOT } from '../lib/paths';
-import { SchemaRegistry } from '../lib/schemas';
-import type { TypeSchema } from '../lib/types';
+import { InfluxClient, type Series } from '../lib/influx/influxdb';
+import { Logger } from '../lib/run/log';
+import { PROJECT_ROOT } from '../lib/config/paths';
+import { SchemaRegistry } from '../lib/documents/schemas';
+import type { TypeSchema } from '../lib/documents/types';
 
 const run = promisify(execFile);
 const HOUR_MS = 3_600_000;
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
   mkdirSync(base, { recursive: true });
   const dir = mkdtempSync(path.join(base, 'downsample-'));
   const port = await freePort();
-  const services = path.join(PROJECT_ROOT, 'scripts', 'services.sh');
+  const services = path.join(PROJECT_ROOT, 'scripts', 'servers', 'services.sh');
   await run(services, ['start', 'influxdb', '--port', String(port), '--dir', path.join(dir, 'influxdb')], { timeout: 600_000 });
   influxdPid = Number(readFileSync(path.join(dir, 'influxdb', 'server.pid'), 'utf8'));
   const client = new InfluxClient(`http://127.0.0.1:${port}`, { timeoutMs: 3_600_000 });

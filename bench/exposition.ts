@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseExposition } from '../collectors/host/exposition';
-import { PROJECT_ROOT } from '../lib/paths';
+import { PROJECT_ROOT } from '../lib/config/paths';
 import { ratio } from './support';
 
 /**

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Point } from '@influxdata/influxdb-client';
-import { PROJECT_ROOT } from '../lib/paths';
+import { PROJECT_ROOT } from '../lib/config/paths';
 import { startInfluxDB } from '../test/support/services';
 import { freePort } from '../test/support/ports';
 import { inParallel, processCpuSeconds, ratio } from './support';

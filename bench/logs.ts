@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readCompleteLines } from '../collectors/logs/reader';
-import { PROJECT_ROOT } from '../lib/paths';
+import { PROJECT_ROOT } from '../lib/config/paths';
 
 const megabytes = Number(process.argv[2] ?? 64);
 const dir = path.join(PROJECT_ROOT, 'var', 'bench');

@@ -1,7 +1,7 @@
 import { Point } from '@influxdata/influxdb-client';
-import { Config } from '../lib/config';
-import { InfluxClient } from '../lib/influxdb';
-import { SchemaRegistry } from '../lib/schemas';
+import { Config } from '../lib/config/config';
+import { InfluxClient } from '../lib/influx/influxdb';
+import { SchemaRegistry } from '../lib/documents/schemas';
 import { startInfluxDB } from '../test/support/services';
 import { evaluateModule } from '../status/evaluate';
 import { readModuleData } from '../status/query';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import webCollector from '../collectors/web/index';
 import { collectorContext } from '../test/support/collectorContext';
-import type { MonitDocument } from '../lib/types';
+import type { MonitDocument } from '../lib/documents/types';
 import { ratio } from './support';
 
 /**

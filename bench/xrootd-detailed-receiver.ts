@@ -9,7 +9,7 @@ import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../lib/paths';
+import { PROJECT_ROOT } from '../lib/config/paths';
 import { startReceiver } from '../collectors/xrootd-transfers/receiver';
 
 interface SendOrder {

@@ -9,12 +9,12 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { collectedDocuments } from '../lib/collector';
-import { MemoryLogger } from '../lib/log';
-import { PROJECT_ROOT } from '../lib/paths';
-import { Config } from '../lib/config';
-import { DocumentFactory } from '../lib/document';
-import { InfluxClient } from '../lib/influxdb';
+import { collectedDocuments } from '../lib/run/collector';
+import { MemoryLogger } from '../lib/run/log';
+import { PROJECT_ROOT } from '../lib/config/paths';
+import { Config } from '../lib/config/config';
+import { DocumentFactory } from '../lib/documents/document';
+import { InfluxClient } from '../lib/influx/influxdb';
 import collector from '../collectors/xrootd/index';
 import { PacketQueue } from '../collectors/xrootd/packetQueue';
 import { startReceiver } from '../collectors/xrootd/receiver';

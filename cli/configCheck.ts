@@ -1,4 +1,4 @@
-import type { Config } from '../lib/config';
+import type { Config } from '../lib/config/config';
 
 /** Sections that are not a job's own: read by the sender, the gateway, the scheduler, the quickstart. */
 const SHARED_SECTIONS = ['paths', 'monit', 'gateway', 'influxdb', 'schedule', 'demo', 'downsample', 'dashboards', 'status'];

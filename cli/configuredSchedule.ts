@@ -1,4 +1,4 @@
-import type { Config } from '../lib/config';
+import type { Config } from '../lib/config/config';
 import { builtInJobs, collectorNames, findJob } from './jobs';
 import { enabled, scheduleTable, type ScheduleEntry } from './schedule';
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { PROJECT_ROOT } from '../lib/paths';
+import { PROJECT_ROOT } from '../lib/config/paths';
 import type { ScheduleEntry } from './schedule';
 
 /** Ready-to-paste crontab lines for the schedule table, with absolute paths and output to each job's log. */

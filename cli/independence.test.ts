@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../lib/paths';
+import { PROJECT_ROOT } from '../lib/config/paths';
 import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
 import { startTestGateway, TEST_TOKEN } from '../test/support/gateway';
 import type { RunningGateway } from '../gateway/server';

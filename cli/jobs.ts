@@ -1,10 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Collector } from '../lib/collector';
-import type { Config } from '../lib/config';
+import type { Collector } from '../lib/run/collector';
+import type { Config } from '../lib/config/config';
 import type { Arguments } from './arguments';
-import type { PeriodicJob } from '../lib/jobRunner';
-import { TEN_MINUTES_MS } from '../lib/slot';
+import type { PeriodicJob } from '../lib/run/jobRunner';
+import { TEN_MINUTES_MS } from '../lib/run/slot';
 
 /** collectors/ next to this file's parent: the sources under jest, dist/collectors when built. */
 const COLLECTORS_DIR = path.join(__dirname, '..', 'collectors');
@@ -57,7 +57,7 @@ function downsampleDefinition(resolution: '1h' | '1d', description: string, defa
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { downsampleJob } = require('../downsample/job') as typeof import('../downsample/job');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { writeRetentionsMeasurement, retentionThresholdsFrom } = require('../dashboards/retentions') as typeof import('../dashboards/retentions');
+      const { writeRetentionsMeasurement, retentionThresholdsFrom } = require('../downsample/retentions') as typeof import('../downsample/retentions');
       const job = downsampleJob(resolution, { from: args.from, to: args.to });
       return {
         ...job,

@@ -2,9 +2,9 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { parseArguments, type Arguments } from './arguments';
-import { Config, ConfigError } from '../lib/config';
-import { redact } from '../lib/log';
-import { parseSlotTimestamp } from '../lib/slot';
+import { Config, ConfigError } from '../lib/config/config';
+import { redact } from '../lib/run/log';
+import { parseSlotTimestamp } from '../lib/run/slot';
 import { missingNodeFlags } from './schedule';
 
 /** Exit codes: 0 success, 1 the job failed, 2 bad usage or config. */
@@ -70,7 +70,7 @@ async function runJob(args: Arguments, name: string): Promise<number> {
   const periodicDeadlineMs = config.section(name).duration('deadline', definition.defaultDeadline);
   const backfillDeadlineMs = config.section(name).duration('backfill_deadline', '24h');
   const deadlineMs = args.from || args.to ? backfillDeadlineMs : periodicDeadlineMs;
-  const { runPeriodicJob } = (require('../lib/jobRunner') as typeof import('../lib/jobRunner'));
+  const { runPeriodicJob } = (require('../lib/run/jobRunner') as typeof import('../lib/run/jobRunner'));
   const job = await definition.periodic(config, args);
   const outcome = await runPeriodicJob(job, { config, dryRun: args.dryRun, debug: args.debug, timeMs, deadlineMs, echoLog: args.debug || process.stderr.isTTY });
   const { configWarnings } = require('./configCheck') as typeof import('./configCheck');
@@ -98,8 +98,8 @@ function readDocumentFile(file: string): unknown[] {
 }
 
 async function validateFile(file: string): Promise<{ documents: unknown[]; problems: string[] }> {
-  const { interpretDocument } = (require('../lib/interpret') as typeof import('../lib/interpret'));
-  const { schemaRegistry } = (require('../lib/schemas') as typeof import('../lib/schemas'));
+  const { interpretDocument } = (require('../lib/documents/interpret') as typeof import('../lib/documents/interpret'));
+  const { schemaRegistry } = (require('../lib/documents/schemas') as typeof import('../lib/documents/schemas'));
   const documents = readDocumentFile(file);
   const problems: string[] = [];
   documents.forEach((document, index) => {
@@ -111,11 +111,12 @@ async function validateFile(file: string): Promise<{ documents: unknown[]; probl
 
 /** Delivers the spool of each job (or of `only`), taking each job's lock so a running job keeps its own. */
 async function replay(config: Config, debug: boolean, only?: string): Promise<number> {
-  const { Sender } = (require('../lib/sender') as typeof import('../lib/sender'));
-  const { Spool } = (require('../lib/spool') as typeof import('../lib/spool'));
-  const { acquireLock } = (require('../lib/lock') as typeof import('../lib/lock'));
-  const { Logger } = (require('../lib/log') as typeof import('../lib/log'));
-  const { monitSettings, pathsFrom } = (require('../lib/settings') as typeof import('../lib/settings'));
+  const { Sender } = (require('../lib/delivery/sender') as typeof import('../lib/delivery/sender'));
+  const { Spool } = (require('../lib/delivery/spool') as typeof import('../lib/delivery/spool'));
+  const { acquireLock } = (require('../lib/run/lock') as typeof import('../lib/run/lock'));
+  const { Logger } = (require('../lib/run/log') as typeof import('../lib/run/log'));
+  const { monitSettings } = (require('../lib/delivery/settings') as typeof import('../lib/delivery/settings'));
+  const { pathsFrom } = (require('../lib/config/paths') as typeof import('../lib/config/paths'));
   const paths = pathsFrom(config);
   const log = Logger.forJob('replay', paths.log, { debug, echo: debug || process.stderr.isTTY });
   const jobs = only ? [only] : existsSync(paths.spool) ? readdirSync(paths.spool).filter((name) => name !== 'rejected') : [];
@@ -155,13 +156,14 @@ async function send(args: Arguments): Promise<number> {
     return EXIT_FAILED;
   }
   const config = loadConfig(args);
-  const { Sender } = (require('../lib/sender') as typeof import('../lib/sender'));
-  const { Spool } = (require('../lib/spool') as typeof import('../lib/spool'));
-  const { Logger } = (require('../lib/log') as typeof import('../lib/log'));
-  const { monitSettings, pathsFrom } = (require('../lib/settings') as typeof import('../lib/settings'));
+  const { Sender } = (require('../lib/delivery/sender') as typeof import('../lib/delivery/sender'));
+  const { Spool } = (require('../lib/delivery/spool') as typeof import('../lib/delivery/spool'));
+  const { Logger } = (require('../lib/run/log') as typeof import('../lib/run/log'));
+  const { monitSettings } = (require('../lib/delivery/settings') as typeof import('../lib/delivery/settings'));
+  const { pathsFrom } = (require('../lib/config/paths') as typeof import('../lib/config/paths'));
   const paths = pathsFrom(config);
   const log = Logger.forJob('send', paths.log, { debug: args.debug, echo: true });
-  new Sender({ ...monitSettings(config), spool: new Spool(path.join(paths.spool, 'send')), log }).enqueue(documents as import('../lib/types').MonitDocument[]);
+  new Sender({ ...monitSettings(config), spool: new Spool(path.join(paths.spool, 'send')), log }).enqueue(documents as import('../lib/documents/types').MonitDocument[]);
   log.info(`${documents.length} documents from ${file} spooled`);
   return replay(config, args.debug, 'send');
 }
@@ -170,7 +172,7 @@ async function gateway(args: Arguments): Promise<number> {
   const config = loadConfig(args);
   const { startGatewayFromConfig } = (require('../gateway/fromConfig') as typeof import('../gateway/fromConfig'));
   const { loadStatusSettings, statusPages } = require('../status') as typeof import('../status');
-  const { influxClientFrom } = require('../lib/settings') as typeof import('../lib/settings');
+  const { influxClientFrom } = require('../lib/influx/settings') as typeof import('../lib/influx/settings');
   // Rules are loaded now, so a bad rule stops the gateway at start-up with its file and line.
   const pages = statusPages(influxClientFrom(config), loadStatusSettings(config));
   const running = await startGatewayFromConfig(config, { debug: args.debug, pages });
@@ -188,7 +190,7 @@ async function crontab(args: Arguments): Promise<number> {
   const config = loadConfig(args);
   const { crontabLines } = (require('./crontab') as typeof import('./crontab'));
   const { configuredSchedule } = (require('./configuredSchedule') as typeof import('./configuredSchedule'));
-  const { pathsFrom } = (require('../lib/settings') as typeof import('../lib/settings'));
+  const { pathsFrom } = (require('../lib/config/paths') as typeof import('../lib/config/paths'));
   const lines = crontabLines(configuredSchedule(config), { configFile: args.config, logDir: pathsFrom(config).log });
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
@@ -198,8 +200,8 @@ async function scheduler(args: Arguments): Promise<number> {
   const config = loadConfig(args);
   const { Scheduler } = (require('./scheduler') as typeof import('./scheduler'));
   const { configuredSchedule, deadlineOf } = (require('./configuredSchedule') as typeof import('./configuredSchedule'));
-  const { Logger } = (require('../lib/log') as typeof import('../lib/log'));
-  const { pathsFrom } = (require('../lib/settings') as typeof import('../lib/settings'));
+  const { Logger } = (require('../lib/run/log') as typeof import('../lib/run/log'));
+  const { pathsFrom } = (require('../lib/config/paths') as typeof import('../lib/config/paths'));
   const log = Logger.forJob('scheduler', pathsFrom(config).log, { debug: args.debug, echo: true });
   const extraArguments = args.config ? ['--config', path.resolve(args.config)] : [];
   const instance = new Scheduler({ entries: configuredSchedule(config), command: [__filename], extraArguments, deadlineMs: (job: string) => deadlineOf(config, job), log });

@@ -1,4 +1,4 @@
-import type { Config } from '../lib/config';
+import type { Config } from '../lib/config/config';
 
 /**
  * The one schedule table: when each job runs. `./run.sh crontab` prints it as crontab lines and

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { missingNodeFlags, type ScheduleEntry } from './schedule';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from '../lib/log';
+import type { Logger } from '../lib/run/log';
 
 export interface SchedulerOptions {
   entries: ScheduleEntry[];

@@ -1,6 +1,6 @@
-import type { Config } from '../lib/config';
-import { Logger } from '../lib/log';
-import { pathsFrom } from '../lib/settings';
+import type { Config } from '../lib/config/config';
+import { Logger } from '../lib/run/log';
+import { pathsFrom } from '../lib/config/paths';
 import type { Arguments } from './arguments';
 
 /** Long-running receivers, started by `./run.sh <service>` and supervised by the scheduler (or an @reboot crontab line). */

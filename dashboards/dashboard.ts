@@ -1,5 +1,5 @@
 /** Assembles module dashboards and the overview from the module definitions and the schema registry. */
-import type { SchemaRegistry } from '../lib/schemas';
+import type { SchemaRegistry } from '../lib/documents/schemas';
 import {
   allDashboardsLink,
   DASHBOARD_TAG,
@@ -17,8 +17,8 @@ import { genericPanels } from './generic';
 import type { FilterSpec, ModuleDashboard } from './modules';
 import { Layout, type PanelSpec } from './panels';
 import { Measurement, tagValuesQuery } from './query';
-import { RETENTION_VARIABLES, retentionVariableQuery } from './retentions';
-import { DEFAULT_GATEWAY_LISTEN } from '../lib/settings';
+import { RETENTION_VARIABLES, retentionVariableQuery } from '../downsample/retentions';
+import { DEFAULT_GATEWAY_LISTEN } from '../gateway/settings';
 
 export const OVERVIEW_UID = 'monit-overview';
 export const GATEWAY_URL_VARIABLE = 'gateway_url';

@@ -2,19 +2,19 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { startGateway, type RunningGateway } from '../gateway/server';
-import { Config } from '../lib/config';
-import { MemoryLogger } from '../lib/log';
-import { SchemaRegistry } from '../lib/schemas';
-import type { MonitDocument, TypeSchema } from '../lib/types';
+import { Config } from '../lib/config/config';
+import { MemoryLogger } from '../lib/run/log';
+import { SchemaRegistry } from '../lib/documents/schemas';
+import type { MonitDocument, TypeSchema } from '../lib/documents/types';
 import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
 import { generateDashboards, OVERVIEW_UID } from './dashboard';
 import { checkedInDashboardFiles, dashboardFiles, dashboardRegistry } from './generate';
 import type { Dashboard } from './grafana';
 import { MODULE_DASHBOARDS } from './modules';
 import { DATASOURCE_FILE, ENVIRONMENT_VALUES, PROVIDER_FILE, PROVISIONING_DIR, provisioningFiles, valuesFromConfig } from './provisioning';
-import { retentionVariableQuery, writeRetentionsMeasurement } from './retentions';
-import { TEST_DURATIONS, writeSyntheticData } from './syntheticData';
-import { allPanels, checkFailures, checkQueries, interpolate, relativeRange, resolveVariables, structuralProblems, variableOptions, type QueryCheck } from './verify';
+import { retentionVariableQuery, writeRetentionsMeasurement } from '../downsample/retentions';
+import { TEST_DURATIONS, writeSyntheticData } from '../test/support/dashboards/syntheticData';
+import { allPanels, checkFailures, checkQueries, interpolate, relativeRange, resolveVariables, structuralProblems, variableOptions, type QueryCheck } from '../test/support/dashboards/verify';
 
 const { registry } = dashboardRegistry();
 

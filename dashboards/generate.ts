@@ -7,8 +7,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT, SCHEMAS_DIR } from '../lib/paths';
-import { SchemaRegistry } from '../lib/schemas';
+import { PROJECT_ROOT, SCHEMAS_DIR } from '../lib/config/paths';
+import { SchemaRegistry } from '../lib/documents/schemas';
 import { generateDashboards } from './dashboard';
 import type { Dashboard } from './grafana';
 import { MODULE_DASHBOARDS } from './modules';

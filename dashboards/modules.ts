@@ -3,7 +3,7 @@
  * registry (Measurement.of), so a measurement, field or tag renamed in schemas/ stops the generator
  * with the name it could not find. Every numeric field also gets a regular panel (generic.ts).
  */
-import type { SchemaRegistry } from '../lib/schemas';
+import type { SchemaRegistry } from '../lib/documents/schemas';
 import type { PanelSpec } from './panels';
 import { Measurement, type QuerySpec, type Selection } from './query';
 

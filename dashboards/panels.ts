@@ -1,8 +1,8 @@
 /** Panel specifications (what the module definitions write) and their rendering into Grafana panels. */
-import { parseDuration } from '../lib/slot';
+import { parseDuration } from '../lib/run/slot';
 import { datasourceRef, type GridPos, type Link, type Panel, type Target, type ValueMapping } from './grafana';
 import { renderQuery, VARIABLE_TIME, type QuerySpec, type TimeContext } from './query';
-import { retentionFor } from './retentions';
+import { retentionFor } from '../downsample/retentions';
 
 export type PanelKind = 'timeseries' | 'stat' | 'table' | 'state-timeline';
 

@@ -11,11 +11,11 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { Config } from '../lib/config';
-import { PROJECT_ROOT } from '../lib/paths';
-import { influxSettings } from '../lib/settings';
+import { Config } from '../lib/config/config';
+import { PROJECT_ROOT } from '../lib/config/paths';
+import { influxSettings } from '../lib/influx/settings';
 import { DATASOURCE_NAME, DATASOURCE_TYPE, DATASOURCE_UID } from './grafana';
-import { RETENTIONS_DATABASE } from './retentions';
+import { RETENTIONS_DATABASE } from '../downsample/retentions';
 
 export const PROVISIONING_DIR = path.join(PROJECT_ROOT, 'dashboards', 'provisioning');
 export const DASHBOARDS_JSON_DIR = path.join(PROJECT_ROOT, 'dashboards', 'json');

@@ -2,10 +2,10 @@
  * InfluxQL for dashboard panels, built from schema names only. Every measurement, field and tag a
  * query names is looked up in the schema registry, so a renamed one stops the generator.
  */
-import { databaseFor } from '../lib/interpret';
-import { quoteIdentifier, quoteString } from '../lib/influxql';
-import type { SchemaRegistry } from '../lib/schemas';
-import type { FieldSchema, TypeSchema } from '../lib/types';
+import { databaseFor } from '../lib/documents/interpret';
+import { quoteIdentifier, quoteString } from '../lib/influx/influxql';
+import type { SchemaRegistry } from '../lib/documents/schemas';
+import type { FieldSchema, TypeSchema } from '../lib/documents/types';
 
 /** A producer/type of the registry, whose names are checked when used. */
 export class Measurement {

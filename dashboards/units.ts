@@ -1,4 +1,4 @@
-import type { FieldSchema } from '../lib/types';
+import type { FieldSchema } from '../lib/documents/types';
 
 /** Schema units (schemas/README.md) to Grafana unit ids. An unknown unit fails the generator, so none is shown wrongly. */
 const GRAFANA_UNITS: Record<string, string> = {

@@ -1,6 +1,6 @@
-import type { ConfigSection } from '../lib/config';
+import type { ConfigSection } from '../lib/config/config';
 import { DEFAULT_CHUNK_MS, DEFAULT_CONCURRENCY, DEFAULT_FIELDS_PER_QUERY, DEFAULT_LATE_WINDOWS, type DownsampleOptions } from './downsample';
-import type { Resolution } from './windows';
+import type { Resolution } from '../lib/run/slot';
 
 export type DownsampleSettings = Pick<DownsampleOptions, 'lateWindows' | 'chunkMs' | 'fieldsPerQuery' | 'concurrency' | 'databases'>;
 

@@ -1,9 +1,9 @@
 /** Downsampling against a real InfluxDB 1.6: golden values, reruns, outages, late points, backfill, types. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { InfluxClient } from '../lib/influxdb';
-import { MemoryLogger } from '../lib/log';
-import { SchemaRegistry } from '../lib/schemas';
+import type { InfluxClient } from '../lib/influx/influxdb';
+import { MemoryLogger } from '../lib/run/log';
+import { SchemaRegistry } from '../lib/documents/schemas';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { collectorContext } from '../test/support/collectorContext';
 import { runDownsample, type DownsampleOptions } from './downsample';

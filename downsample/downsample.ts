@@ -3,23 +3,22 @@
  * SELECT … INTO, one field aggregate per schema, watermarked so that no window is ever skipped.
  */
 import pLimit from 'p-limit';
-import { InfluxError, type InfluxClient } from '../lib/influxdb';
-import { quoteIdentifier, timeLiteral, qualifiedMeasurement } from '../lib/influxql';
-import type { Logger } from '../lib/log';
-import { schemaRegistry, type SchemaRegistry } from '../lib/schemas';
-import type { TypeSchema } from '../lib/types';
+import { InfluxError, type InfluxClient } from '../lib/influx/influxdb';
+import { quoteIdentifier, timeLiteral, qualifiedMeasurement } from '../lib/influx/influxql';
+import type { Logger } from '../lib/run/log';
+import { schemaRegistry, type SchemaRegistry } from '../lib/documents/schemas';
+import type { TypeSchema } from '../lib/documents/types';
 import { fieldGroups, intoStatement, mergeStoredTypes, planMeasurement, schemasByDatabase, type FieldAggregate, type StoredFieldType } from './plan';
 import { Progress, type ProgressOutput } from './progress';
 import { WatermarkStore } from './watermarks';
+import { RESOLUTION_MS, type Resolution } from '../lib/run/slot';
 import {
-  RESOLUTION_MS,
   SOURCE_RETENTION_POLICY,
   chunkRange,
   isoTime,
   parseRetentionDuration,
   windowCeil,
   windowFloor,
-  type Resolution,
   type TimeRange,
 } from './windows';
 

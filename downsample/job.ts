@@ -1,11 +1,12 @@
 /** downsample-1h and downsample-1d as periodic jobs of the runner (./run.sh downsample-1h [--from … --to …]). */
 import path from 'node:path';
-import { InfluxClient } from '../lib/influxdb';
-import type { PeriodicJob } from '../lib/jobRunner';
-import { influxSettings } from '../lib/settings';
+import { InfluxClient } from '../lib/influx/influxdb';
+import type { PeriodicJob } from '../lib/run/jobRunner';
+import { influxSettings } from '../lib/influx/settings';
 import { downsampleSettings } from './config';
 import { runDownsample } from './downsample';
-import { RESOLUTION_MS, parseTimeArgument, type Resolution } from './windows';
+import { RESOLUTION_MS, type Resolution } from '../lib/run/slot';
+import { parseTimeArgument } from './windows';
 
 export const DEFAULT_STATEMENT_TIMEOUT = '10m';
 

@@ -1,5 +1,5 @@
-import { SchemaRegistry } from '../lib/schemas';
-import { MemoryLogger } from '../lib/log';
+import { SchemaRegistry } from '../lib/documents/schemas';
+import { MemoryLogger } from '../lib/run/log';
 import { fieldGroups, intoStatement, mergeStoredTypes, planMeasurement, schemasByDatabase, type StoredFieldType } from './plan';
 import { Progress } from './progress';
 import { chunkRange, parseRetentionDuration, parseTimeArgument, windowFloor } from './windows';

@@ -1,7 +1,7 @@
 /** Which aggregate each field gets, and the SELECT … INTO statement that applies it. */
-import { qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../lib/influxql';
-import type { SchemaRegistry } from '../lib/schemas';
-import type { DownsampleFunction, TypeSchema } from '../lib/types';
+import { qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../lib/influx/influxql';
+import type { SchemaRegistry } from '../lib/documents/schemas';
+import type { DownsampleFunction, TypeSchema } from '../lib/documents/types';
 import type { TimeRange } from './windows';
 
 /** A field type as InfluxDB reports it in SHOW FIELD KEYS. */

@@ -1,4 +1,4 @@
-import type { Logger } from '../lib/log';
+import type { Logger } from '../lib/run/log';
 
 /** Where a progress bar is drawn: a terminal (isTTY) gets a redrawn bar, anything else plain log lines. */
 export interface ProgressOutput {

@@ -1,9 +1,6 @@
 /** Window arithmetic for downsampling: UTC-aligned 1h and 1d windows, and the ranges a run covers. */
 
-export const RESOLUTIONS = ['1h', '1d'] as const;
-export type Resolution = (typeof RESOLUTIONS)[number];
-
-export const RESOLUTION_MS: Record<Resolution, number> = { '1h': 3_600_000, '1d': 86_400_000 };
+import type { Resolution } from '../lib/run/slot';
 
 /** Where each resolution reads from: 1d is made from 1h so the two always agree. */
 export const SOURCE_RETENTION_POLICY: Record<Resolution, string> = { '1h': 'raw', '1d': '1h' };

@@ -1,7 +1,9 @@
-import type { Config } from '../lib/config';
-import { Logger } from '../lib/log';
-import { schemaRegistry } from '../lib/schemas';
-import { gatewaySettings, influxClientFrom, influxSettings, pathsFrom } from '../lib/settings';
+import type { Config } from '../lib/config/config';
+import { Logger } from '../lib/run/log';
+import { schemaRegistry } from '../lib/documents/schemas';
+import { pathsFrom } from '../lib/config/paths';
+import { influxClientFrom, influxSettings } from '../lib/influx/settings';
+import { gatewaySettings } from './settings';
 import { startGateway, type GatewayOptions, type RunningGateway } from './server';
 
 /** Starts the gateway as [gateway] and [influxdb] describe it. */

@@ -2,11 +2,11 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { InfluxError, type InfluxClient, type RetentionPolicyDurations } from '../lib/influxdb';
-import { interpretDocument, type InterpretedDocument } from '../lib/interpret';
-import { toLineProtocol } from '../lib/lineProtocol';
-import type { Logger } from '../lib/log';
-import type { SchemaRegistry } from '../lib/schemas';
+import { InfluxError, type InfluxClient, type RetentionPolicyDurations } from '../lib/influx/influxdb';
+import { interpretDocument, type InterpretedDocument } from '../lib/documents/interpret';
+import { toLineProtocol } from '../lib/influx/lineProtocol';
+import type { Logger } from '../lib/run/log';
+import type { SchemaRegistry } from '../lib/documents/schemas';
 import { authenticate, type AuthSettings } from './auth';
 import { GatewayMetrics, reasonClass } from './metrics';
 

@@ -8,7 +8,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   # npm install, not npm ci: the lock file lacks some optional platform packages of @swc/core that npm ci insists on.
   npm install --no-audit --no-fund --loglevel=error
 fi
-scripts/services.sh install all
+scripts/servers/services.sh install all
 npm run --silent typecheck
 npm run --silent lint
 npm run --silent build
@@ -16,7 +16,7 @@ npm run --silent build
 # servers first. Two suites at once in one checkout are therefore not supported.
 if [ -d var/test ]; then
   find var/test -name server.pid -print0 | while IFS= read -r -d '' pidfile; do
-    scripts/services.sh stop "$(dirname "$pidfile")" || true
+    scripts/servers/services.sh stop "$(dirname "$pidfile")" || true
   done
   rm -rf var/test
 fi

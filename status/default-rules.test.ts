@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Config } from '../lib/config';
-import { COLLECTORS_DIR, PROJECT_ROOT } from '../lib/paths';
-import { SchemaRegistry, schemaRegistry } from '../lib/schemas';
+import { Config } from '../lib/config/config';
+import { COLLECTORS_DIR, PROJECT_ROOT } from '../lib/config/paths';
+import { SchemaRegistry, schemaRegistry } from '../lib/documents/schemas';
 import { loadRules, type ModuleRule } from './rules';
 
 /** The shipped rules, read without schema checks so that every mismatch is listed below at once. */

@@ -1,5 +1,5 @@
-import { Config } from '../lib/config';
-import { SchemaRegistry } from '../lib/schemas';
+import { Config } from '../lib/config/config';
+import { SchemaRegistry } from '../lib/documents/schemas';
 import type { Value } from './condition';
 import { evaluateModule, type Heartbeat, type SeriesData } from './evaluate';
 import { loadRules, type ModuleRule } from './rules';

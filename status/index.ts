@@ -5,7 +5,7 @@
  * The gateway serves the page with its `pages` option:
  *   pages: statusPages(influxdb, loadStatusSettings(config))   // at start-up: a bad rule fails here
  */
-import { defineCollector } from '../lib/collector';
+import { defineCollector } from '../lib/run/collector';
 import { runStatus } from './job';
 
 export { runStatus, evaluateModules, type StatusRunOptions, type StatusRunResult } from './job';

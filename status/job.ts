@@ -1,11 +1,11 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import type { Config } from '../lib/config';
-import type { DocumentFactory } from '../lib/document';
-import { type InfluxClient, InfluxError } from '../lib/influxdb';
-import type { Logger } from '../lib/log';
-import type { MonitDocument } from '../lib/types';
+import type { Config } from '../lib/config/config';
+import type { DocumentFactory } from '../lib/documents/document';
+import { type InfluxClient, InfluxError } from '../lib/influx/influxdb';
+import type { Logger } from '../lib/run/log';
+import type { MonitDocument } from '../lib/documents/types';
 import { evaluateModule, moduleStatus, type ModuleStatus, STATE_WORDS } from './evaluate';
 import { renderStatusJson, renderStatusPage } from './page';
 import { readHeartbeats, readModuleData } from './query';

@@ -1,4 +1,4 @@
-import { InfluxClient } from '../lib/influxdb';
+import { InfluxClient } from '../lib/influx/influxdb';
 import { freePort } from '../test/support/ports';
 import { escapeHtml, formatAge, formatAvailability, renderStatusPage } from './page';
 import { statusPages } from './pages';

@@ -1,4 +1,4 @@
-import type { InfluxClient } from '../lib/influxdb';
+import type { InfluxClient } from '../lib/influx/influxdb';
 import { STATE_CODES, STATE_WORDS } from './evaluate';
 import { renderStatusJson, renderStatusPage } from './page';
 import type { StatusSettings } from './settings';

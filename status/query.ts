@@ -1,7 +1,7 @@
-import { databaseFor } from '../lib/interpret';
-import { HEARTBEAT_PRODUCER, HEARTBEAT_TYPE } from '../lib/jobRunner';
-import { type InfluxClient, InfluxError, type Series } from '../lib/influxdb';
-import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influxql';
+import { databaseFor } from '../lib/documents/interpret';
+import { HEARTBEAT_PRODUCER, HEARTBEAT_TYPE } from '../lib/run/jobRunner';
+import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influxdb';
+import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
 import { type AggregateFunction, aggregateKey, type Condition, conditionAggregates, type Operand, RuleEvaluationError, type Value } from './condition';
 import type { Heartbeat, SeriesData } from './evaluate';
 import type { ModuleRule } from './rules';

@@ -1,9 +1,9 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Config } from '../lib/config';
-import { PROJECT_ROOT } from '../lib/paths';
-import { SchemaRegistry } from '../lib/schemas';
-import type { TypeSchema } from '../lib/types';
+import { Config } from '../lib/config/config';
+import { PROJECT_ROOT } from '../lib/config/paths';
+import { SchemaRegistry } from '../lib/documents/schemas';
+import type { TypeSchema } from '../lib/documents/types';
 import { findKeyLine, loadRules, RuleError } from './rules';
 
 const probeSchema: TypeSchema = {

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Config, ConfigError } from '../lib/config';
-import { PROJECT_ROOT } from '../lib/paths';
-import { type SchemaRegistry, schemaRegistry } from '../lib/schemas';
-import { parseDuration } from '../lib/slot';
-import type { FieldType } from '../lib/types';
+import { Config, ConfigError } from '../lib/config/config';
+import { PROJECT_ROOT } from '../lib/config/paths';
+import { type SchemaRegistry, schemaRegistry } from '../lib/documents/schemas';
+import { parseDuration } from '../lib/run/slot';
+import type { FieldType } from '../lib/documents/types';
 import { type AggregateFunction, type Condition, conditionAggregates, ConditionSyntaxError, parseCondition } from './condition';
 
 /** One condition of a level, with the reason shown when it holds. */

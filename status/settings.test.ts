@@ -1,5 +1,5 @@
-import { Config } from '../lib/config';
-import { SchemaRegistry } from '../lib/schemas';
+import { Config } from '../lib/config/config';
+import { SchemaRegistry } from '../lib/documents/schemas';
 import { loadStatusSettings } from './settings';
 
 const registry = new SchemaRegistry([]);

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { Config } from '../lib/config';
-import { pathsFrom } from '../lib/settings';
-import type { SchemaRegistry } from '../lib/schemas';
+import type { Config } from '../lib/config/config';
+import { pathsFrom } from '../lib/config/paths';
+import type { SchemaRegistry } from '../lib/documents/schemas';
 import { loadRules, type ModuleRule } from './rules';
 
 /** Everything the status job and the page need from config, read and checked once at start-up. */

@@ -1,8 +1,8 @@
-import { databaseFor } from '../lib/interpret';
-import { HEARTBEAT_PRODUCER } from '../lib/jobRunner';
-import { type InfluxClient, InfluxError, type Series } from '../lib/influxdb';
-import { qualifiedMeasurement, timeLiteral } from '../lib/influxql';
-import { slotStart } from '../lib/slot';
+import { databaseFor } from '../lib/documents/interpret';
+import { HEARTBEAT_PRODUCER } from '../lib/run/jobRunner';
+import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influxdb';
+import { qualifiedMeasurement, timeLiteral } from '../lib/influx/influxql';
+import { slotStart } from '../lib/run/slot';
 import { type ModuleState, type ModuleStatus, STATE_CODES, STATE_WORDS, stateOfCode } from './evaluate';
 import type { StatusSettings } from './settings';
 

@@ -1,6 +1,6 @@
-import { defineCollector, type CollectorContext } from '../../lib/collector';
-import { ConfigError } from '../../lib/config';
-import type { MonitDocument } from '../../lib/types';
+import { defineCollector, type CollectorContext } from '../../lib/run/collector';
+import { ConfigError } from '../../lib/config/config';
+import type { MonitDocument } from '../../lib/documents/types';
 import { fetchBean, JmxError } from './jmx';
 import { BEANS, nameNodeFields } from './namenode';
 

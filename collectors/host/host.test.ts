@@ -2,14 +2,14 @@ import { readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { collectedDocuments } from '../../lib/collector';
+import { collectedDocuments } from '../../lib/run/collector';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, type RunningServer } from '../../test/support/services';
-import type { MonitDocument } from '../../lib/types';
+import type { MonitDocument } from '../../lib/documents/types';
 import hostCollector, { readSettings } from './index';
-import { Config } from '../../lib/config';
+import { Config } from '../../lib/config/config';
 import { SampleStore } from './rates';
 
 const TESTDATA = path.join(__dirname, 'testdata');

@@ -1,9 +1,9 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import got, { HTTPError } from 'got';
 import pLimit from 'p-limit';
-import { defineCollector, type CollectorContext } from '../../lib/collector';
-import { ConfigError, type ConfigSection } from '../../lib/config';
-import type { MonitDocument } from '../../lib/types';
+import { defineCollector, type CollectorContext } from '../../lib/run/collector';
+import { ConfigError, type ConfigSection } from '../../lib/config/config';
+import type { MonitDocument } from '../../lib/documents/types';
 import { classifyRequestError, type ErrorClass } from '../web/error-class';
 import { withoutCredentials } from '../web/url-credentials';
 import { ExpositionError, parseExposition } from './exposition';

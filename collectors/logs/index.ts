@@ -1,8 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { globSync } from 'tinyglobby';
-import { defineCollector, type CollectorContext } from '../../lib/collector';
-import type { MonitDocument } from '../../lib/types';
+import { defineCollector, type CollectorContext } from '../../lib/run/collector';
+import type { MonitDocument } from '../../lib/documents/types';
 import { patternDefinitions, type PatternDefinition } from './patterns';
 import { HEAD_BYTES, headHash, lastLineStart, readCompleteLines } from './reader';
 import { loadState, saveState, type FileState, type LogsState } from './state';

@@ -1,8 +1,8 @@
 import { appendFileSync, mkdirSync, readFileSync, renameSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type CollectResult, collectedDocuments } from '../../lib/collector';
-import { Config } from '../../lib/config';
-import type { MonitDocument } from '../../lib/types';
+import { type CollectResult, collectedDocuments } from '../../lib/run/collector';
+import { Config } from '../../lib/config/config';
+import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { testDir } from '../../test/support/services';

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { ConfigError, type Config } from '../../lib/config';
-import { PROJECT_ROOT } from '../../lib/paths';
+import { ConfigError, type Config } from '../../lib/config/config';
+import { PROJECT_ROOT } from '../../lib/config/paths';
 
 /** One [logs.pattern.NAME] section: which files to watch and what to count in them. */
 export interface PatternDefinition {

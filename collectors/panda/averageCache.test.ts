@@ -3,7 +3,7 @@ import path from 'node:path';
 import { testDir } from '../../test/support/services';
 import { AVERAGE_CACHE_FILE, AverageCache, type Renewal, renewalGroupOf } from './averageCache';
 import { seriesKey } from './documents';
-import { queueName } from './synthetic';
+import { queueName } from './test/synthetic';
 
 const GROUPS = 6;
 const QUEUES = Array.from({ length: 60 }, (_, index) => queueName(index));

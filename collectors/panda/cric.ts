@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../../lib/log';
-import { jsonObjectMembers, NotAnObjectError } from '../../lib/jsonMembers';
+import type { Logger } from '../../lib/run/log';
+import { jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
 import { fetchBody, notJson, SourceError } from './fetchJson';
 
 /** The value of every metadata tag of a queue CRIC does not describe. */

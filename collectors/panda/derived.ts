@@ -1,11 +1,10 @@
-import type { DocumentFactory } from '../../lib/document';
+import type { DocumentFactory } from '../../lib/documents/document';
 import pLimit from 'p-limit';
-import { InfluxError, type InfluxClient, type RetentionPolicy, type Series } from '../../lib/influxdb';
-import { anyOfRegex, qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/influxql';
-import type { Logger } from '../../lib/log';
-import { TEN_MINUTES_MS } from '../../lib/slot';
-import { RESOLUTION_MS, type Resolution } from '../../downsample/windows';
-import type { MonitDocument } from '../../lib/types';
+import { InfluxError, type InfluxClient, type RetentionPolicy, type Series } from '../../lib/influx/influxdb';
+import { anyOfRegex, qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/influx/influxql';
+import type { Logger } from '../../lib/run/log';
+import { RESOLUTION_MS, TEN_MINUTES_MS, type Resolution } from '../../lib/run/slot';
+import type { MonitDocument } from '../../lib/documents/types';
 import { AverageCache } from './averageCache';
 import { SlotStore } from './slotStore';
 import type { QueueDirectory } from './cric';

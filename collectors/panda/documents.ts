@@ -1,5 +1,5 @@
-import type { DocumentFactory } from '../../lib/document';
-import type { MonitDocument } from '../../lib/types';
+import type { DocumentFactory } from '../../lib/documents/document';
+import type { MonitDocument } from '../../lib/documents/types';
 import type { QueueDirectory, QueueMetadata } from './cric';
 import type { JobCount } from './jobStatistics';
 import { JOBS_FIELD, PRODUCER, TYPES } from './names';

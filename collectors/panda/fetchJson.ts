@@ -1,5 +1,5 @@
 import got, { HTTPError, RequestError, TimeoutError } from 'got';
-import { isJsonWhitespace } from '../../lib/jsonMembers';
+import { isJsonWhitespace } from '../../lib/http/jsonMembers';
 
 /** A source answered wrongly or not at all; the message names the source and what went wrong. */
 export class SourceError extends Error {

@@ -1,8 +1,8 @@
 import { Point } from '@influxdata/influxdb-client';
 import { RecordingInfluxClient } from '../../test/support/recordingInfluxClient';
-import { databaseFor } from '../../lib/interpret';
-import { MemoryLogger } from '../../lib/log';
-import type { InfluxClient } from '../../lib/influxdb';
+import { databaseFor } from '../../lib/documents/interpret';
+import { MemoryLogger } from '../../lib/run/log';
+import type { InfluxClient } from '../../lib/influx/influxdb';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
 import { averageStatement, planWindows, readHistory, type SeriesHistory, slotStatement } from './derived';
 import { seriesKey, type SeriesId } from './documents';

@@ -1,6 +1,6 @@
-import { defineCollector } from '../../lib/collector';
-import { databaseFor } from '../../lib/interpret';
-import type { MonitDocument } from '../../lib/types';
+import { defineCollector } from '../../lib/run/collector';
+import { databaseFor } from '../../lib/documents/interpret';
+import type { MonitDocument } from '../../lib/documents/types';
 import { loadQueueDirectory } from './cric';
 import { derivedDocuments, planWindows, readHistory, type SeriesHistory } from './derived';
 import { jobDocuments, type SeriesId, unknownQueues } from './documents';

@@ -1,5 +1,5 @@
-import { schemaRegistry } from '../../lib/schemas';
-import { parseDuration } from '../../lib/slot';
+import { schemaRegistry } from '../../lib/documents/schemas';
+import { parseDuration } from '../../lib/run/slot';
 
 /** The producer of every document of this collector (database monit_production_panda). */
 export const PRODUCER = 'panda';

@@ -1,15 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type CollectResult, collectedDocuments } from '../../lib/collector';
-import { documentId } from '../../lib/document';
-import type { MonitDocument } from '../../lib/types';
+import { type CollectResult, collectedDocuments } from '../../lib/run/collector';
+import { documentId } from '../../lib/documents/document';
+import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startInfluxDB, type TestInfluxDB } from '../../test/support/services';
 import collector from './index';
 import { CRIC_CACHE_FILE, parseCric } from './cric';
-import { FixtureServer } from './fixtureServer';
+import { FixtureServer } from './test/fixtureServer';
 import { TYPES } from './names';
 
 const TESTDATA = path.join(__dirname, 'testdata');

@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Config } from '../../lib/config';
-import { runPeriodicJob } from '../../lib/jobRunner';
-import { PROJECT_ROOT } from '../../lib/paths';
-import { TEN_MINUTES_MS } from '../../lib/slot';
+import { Config } from '../../lib/config/config';
+import { runPeriodicJob } from '../../lib/run/jobRunner';
+import { PROJECT_ROOT } from '../../lib/config/paths';
+import { TEN_MINUTES_MS } from '../../lib/run/slot';
 import { TEST_TOKEN } from '../../test/support/gateway';
 import { useInfluxAndGateway } from '../../test/support/fixtures';
-import { FixtureServer } from './fixtureServer';
+import { FixtureServer } from './test/fixtureServer';
 import collector from './index';
 
 const servers = useInfluxAndGateway();

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigSection } from '../../lib/config';
+import { ConfigError, type ConfigSection } from '../../lib/config/config';
 import { averageWindows } from './names';
 
 /** The [panda] section, read once and typed. Defaults are those of sample.cfg. */

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TEN_MINUTES_MS } from '../../lib/slot';
+import { TEN_MINUTES_MS } from '../../lib/run/slot';
 
 export const SLOT_STORE_FILE = 'derived-raw-slots.bin';
 

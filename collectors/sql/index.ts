@@ -1,5 +1,5 @@
-import { defineCollector, type CollectorContext } from '../../lib/collector';
-import type { MonitDocument } from '../../lib/types';
+import { defineCollector, type CollectorContext } from '../../lib/run/collector';
+import type { MonitDocument } from '../../lib/documents/types';
 import { QueryError, runReadOnlyQuery } from './database';
 import { mapWithConcurrency } from './limit';
 import { mapRows, PRODUCER } from './mapping';

@@ -1,7 +1,7 @@
-import { documentId, type DocumentFactory } from '../../lib/document';
-import { interpretDocument } from '../../lib/interpret';
-import { RESERVED_KEYS, schemaRegistry, type SchemaRegistry } from '../../lib/schemas';
-import type { FieldType, MonitDocument, Scalar, TypeSchema } from '../../lib/types';
+import { documentId, type DocumentFactory } from '../../lib/documents/document';
+import { interpretDocument } from '../../lib/documents/interpret';
+import { RESERVED_KEYS, schemaRegistry, type SchemaRegistry } from '../../lib/documents/schemas';
+import type { FieldType, MonitDocument, Scalar, TypeSchema } from '../../lib/documents/types';
 import { QueryError, type ResultRow } from './database';
 import type { ColumnKind, QueryDefinition } from './queries';
 

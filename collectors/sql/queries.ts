@@ -1,5 +1,5 @@
-import { ConfigError, type Config, type ConfigSection } from '../../lib/config';
-import { RESERVED_KEYS } from '../../lib/schemas';
+import { ConfigError, type Config, type ConfigSection } from '../../lib/config/config';
+import { RESERVED_KEYS } from '../../lib/documents/schemas';
 
 /** How a result column becomes a field when its measurement has no schema file. */
 export type ColumnKind = 'number' | 'string' | 'bool';

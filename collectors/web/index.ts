@@ -1,7 +1,7 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
-import { defineCollector } from '../../lib/collector';
-import { type Config, ConfigError, type ConfigSection } from '../../lib/config';
+import { defineCollector } from '../../lib/run/collector';
+import { type Config, ConfigError, type ConfigSection } from '../../lib/config/config';
 import { probe, type ProbeTarget } from './probe';
 import { withoutCredentials } from './url-credentials';
 

@@ -1,4 +1,4 @@
-import { registerSecret } from '../../lib/log';
+import { registerSecret } from '../../lib/run/log';
 
 /**
  * A URL may carry basic-auth credentials (https://user:password@host/). The password is registered

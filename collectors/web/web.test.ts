@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { collectedDocuments } from '../../lib/collector';
+import { collectedDocuments } from '../../lib/run/collector';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Config } from '../../lib/config';
-import { PROJECT_ROOT } from '../../lib/paths';
-import type { MonitDocument } from '../../lib/types';
+import { Config } from '../../lib/config/config';
+import { PROJECT_ROOT } from '../../lib/config/paths';
+import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';

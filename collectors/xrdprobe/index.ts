@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { defineCollector } from '../../lib/collector';
-import type { MonitDocument } from '../../lib/types';
+import { defineCollector } from '../../lib/run/collector';
+import type { MonitDocument } from '../../lib/documents/types';
 import { probeDownload, probeUpload, uploadSource, type Direction, type ProbeOutcome, type ProbeTarget } from './probe';
 import { probeSettings } from './settings';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Config } from '../../lib/config';
+import { Config } from '../../lib/config/config';
 import { parseTarget } from './probe';
 import { probeSettings } from './settings';
 

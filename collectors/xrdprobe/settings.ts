@@ -1,4 +1,4 @@
-import { ConfigError, type Config } from '../../lib/config';
+import { ConfigError, type Config } from '../../lib/config/config';
 import { pairs } from '../xrootd/settings';
 import { parseTarget, type ProbeTarget } from './probe';
 

@@ -1,11 +1,11 @@
 import { readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { MonitDocument } from '../../lib/types';
+import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
-import { randomFile, xrdcp } from '../xrootd/testServer';
+import { randomFile, xrdcp } from '../xrootd/test/xrootdServer';
 import collector from './index';
 
 const SIZE = 3_000_000;

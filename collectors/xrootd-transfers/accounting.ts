@@ -5,7 +5,7 @@
  * the difference to what earlier records of the same file already reported: a file open across
  * slots counts in each, never twice.
  */
-import { slotStart } from '../../lib/slot';
+import { slotStart } from '../../lib/run/slot';
 import { parsePacket, PacketError, sequenceStream, type ClientLogin, type FileRecord, type MonitoringPacket, type TransferTotals } from './protocol';
 import type { QueuePosition } from './queue';
 import { UNKNOWN } from './sites';

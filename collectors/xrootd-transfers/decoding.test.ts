@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Config } from '../../lib/config';
+import { Config } from '../../lib/config/config';
 import { parsePacket, PacketError, type FileRecord } from './protocol';
 import { receiverOptions } from './receiver';
 import { parseSiteTable, siteOfHostName, SiteMapper } from './sites';
-import { startTestDns } from './testdns';
+import { startTestDns } from './test/dnsServer';
 import { testDir } from '../../test/support/services';
 
 const recorded = JSON.parse(readFileSync(path.join(__dirname, 'testdata', 'xrootd-5.5.3-packets.json'), 'utf8')) as { packets: Array<{ hex: string }> };

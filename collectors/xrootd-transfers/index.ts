@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { defineCollector, type CollectorContext } from '../../lib/collector';
+import { defineCollector, type CollectorContext } from '../../lib/run/collector';
 import { Accounting, emptyState, type AccountingState } from './accounting';
 import { readQueue, removeSegments } from './queue';
 import { receiverOptions, SECTION } from './receiver';

@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../lib/paths';
+import { PROJECT_ROOT } from '../../lib/config/paths';
 import { encodeRecord, QueueWriter, readQueue, removeSegments } from './queue';
 
 function freshDir(): string {

@@ -6,9 +6,9 @@
  */
 import dgram from 'node:dgram';
 import path from 'node:path';
-import type { Config } from '../../lib/config';
-import type { Logger } from '../../lib/log';
-import { PROJECT_ROOT } from '../../lib/paths';
+import type { Config } from '../../lib/config/config';
+import type { Logger } from '../../lib/run/log';
+import { PROJECT_ROOT } from '../../lib/config/paths';
 import { queueBytes, QueueWriter, RecordBatch } from './queue';
 
 export const RECEIVER_JOB = 'xrootd-detailed-receiver';

@@ -1,6 +1,6 @@
 /** Rolls the accounting cells up into the transfers, users and servers documents of each slot. */
-import type { DocumentFactory } from '../../lib/document';
-import type { MonitDocument } from '../../lib/types';
+import type { DocumentFactory } from '../../lib/documents/document';
+import type { MonitDocument } from '../../lib/documents/types';
 import { emptyFigures, FIGURE_KEYS, type Accounting, type Cell, type Figures } from './accounting';
 import { UNKNOWN, type ClientPlace } from './sites';
 

@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../lib/paths';
+import { PROJECT_ROOT } from '../../lib/config/paths';
 import { startTestGateway, TEST_TOKEN } from '../../test/support/gateway';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
 import { PacketQueue } from './packetQueue';
-import { eventually } from './testServer';
+import { eventually } from './test/xrootdServer';
 
 /**
  * The whole chain with the real runner (dist/, built by `npm test` before jest) and the real gateway:

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { defineCollector, type CollectorContext } from '../../lib/collector';
-import type { MonitDocument } from '../../lib/types';
+import { defineCollector, type CollectorContext } from '../../lib/run/collector';
+import type { MonitDocument } from '../../lib/documents/types';
 import { aggregateServer, type Sample, type ServerWindow } from './aggregate';
 import { PacketQueue } from './packetQueue';
 import { pullReport } from './pull';

@@ -1,15 +1,15 @@
 import dgram from 'node:dgram';
-import { collectedDocuments } from '../../lib/collector';
+import { collectedDocuments } from '../../lib/run/collector';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MemoryLogger } from '../../lib/log';
-import type { MonitDocument } from '../../lib/types';
+import { MemoryLogger } from '../../lib/run/log';
+import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { testDir } from '../../test/support/services';
 import collector from './index';
 import { PacketQueue } from './packetQueue';
 import { startReceiver } from './receiver';
-import { eventually } from './testServer';
+import { eventually } from './test/xrootdServer';
 
 const SAMPLE = readFileSync(path.join(__dirname, 'testdata', 'summary-report-sample.xml'), 'utf8');
 

@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import type { Config } from '../../lib/config';
-import type { Logger } from '../../lib/log';
+import type { Config } from '../../lib/config/config';
+import type { Logger } from '../../lib/run/log';
 import { PacketQueue } from './packetQueue';
 import { xrootdSettings } from './settings';
 

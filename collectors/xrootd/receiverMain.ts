@@ -1,6 +1,6 @@
-import { Config } from '../../lib/config';
-import { Logger } from '../../lib/log';
-import { varPaths } from '../../lib/paths';
+import { Config } from '../../lib/config/config';
+import { Logger } from '../../lib/run/log';
+import { varPaths } from '../../lib/config/paths';
 import { runReceiverFromConfig } from './receiver';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Config, ConfigError } from '../../lib/config';
+import { Config, ConfigError } from '../../lib/config/config';
 import { siteOf, xrootdSettings } from './settings';
 
 const sample = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8');

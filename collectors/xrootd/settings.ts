@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { ConfigError, type Config } from '../../lib/config';
-import { varPaths } from '../../lib/paths';
+import { ConfigError, type Config } from '../../lib/config/config';
+import { varPaths } from '../../lib/config/paths';
 
 /**
  * The [xrootd] section (the collector; its queue_dir is the receiver's too, so they always agree) and

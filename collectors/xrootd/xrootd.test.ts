@@ -1,16 +1,16 @@
 import { statfsSync } from 'node:fs';
 import path from 'node:path';
-import { type CollectResult, collectedDocuments } from '../../lib/collector';
-import { MemoryLogger } from '../../lib/log';
-import { schemaRegistry } from '../../lib/schemas';
-import type { MonitDocument } from '../../lib/types';
+import { type CollectResult, collectedDocuments } from '../../lib/run/collector';
+import { MemoryLogger } from '../../lib/run/log';
+import { schemaRegistry } from '../../lib/documents/schemas';
+import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
 import collector from './index';
 import { PacketQueue } from './packetQueue';
 import { startReceiver, type RunningReceiver } from './receiver';
-import { eventually, nextSecond, queuedReports, randomFile, reportMadeAfter, xrdcp, xrootdConfigExtra } from './testServer';
+import { eventually, nextSecond, queuedReports, randomFile, reportMadeAfter, xrdcp, xrootdConfigExtra } from './test/xrootdServer';
 
 const SITE = 'TEST_SITE';
 const MB = 1_000_000;

@@ -3,7 +3,7 @@
  * of InfluxDB (plain JavaScript over the generated points).
  */
 import { Point } from '@influxdata/influxdb-client';
-import type { DownsampleFunction, TypeSchema } from '../../lib/types';
+import type { DownsampleFunction, TypeSchema } from '../../lib/documents/types';
 import { randomGenerator } from '../../test/support/random';
 
 export type FieldValue = number | string | boolean;

@@ -1,11 +1,11 @@
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { CollectorContext } from '../../lib/collector';
-import { Config } from '../../lib/config';
-import { DocumentFactory } from '../../lib/document';
-import { InfluxClient } from '../../lib/influxdb';
-import { MemoryLogger } from '../../lib/log';
-import { PROJECT_ROOT } from '../../lib/paths';
+import type { CollectorContext } from '../../lib/run/collector';
+import { Config } from '../../lib/config/config';
+import { DocumentFactory } from '../../lib/documents/document';
+import { InfluxClient } from '../../lib/influx/influxdb';
+import { MemoryLogger } from '../../lib/run/log';
+import { PROJECT_ROOT } from '../../lib/config/paths';
 
 export interface TestContext extends CollectorContext {
   log: MemoryLogger;

@@ -1,8 +1,8 @@
-import { MemoryLogger } from '../../lib/log';
-import { SchemaRegistry, schemaRegistry } from '../../lib/schemas';
-import { InfluxClient } from '../../lib/influxdb';
+import { MemoryLogger } from '../../lib/run/log';
+import { SchemaRegistry, schemaRegistry } from '../../lib/documents/schemas';
+import { InfluxClient } from '../../lib/influx/influxdb';
 import { startGateway, type RunningGateway } from '../../gateway/server';
-import type { TypeSchema } from '../../lib/types';
+import type { TypeSchema } from '../../lib/documents/types';
 
 export const TEST_TOKEN = 'test-token-0123456789';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { schemaRegistry } from '../../lib/schemas';
+import { schemaRegistry } from '../../lib/documents/schemas';
 
 /**
  * The names in a collector README's Metrics section that disagree with schemas/: every tag and field

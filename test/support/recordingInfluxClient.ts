@@ -1,4 +1,4 @@
-import { type ChunkedSeries, InfluxClient, type Series } from '../../lib/influxdb';
+import { type ChunkedSeries, InfluxClient, type Series } from '../../lib/influx/influxdb';
 
 /** An InfluxDB client that records every statement it sends (to count requests) and the time spent in them. */
 export class RecordingInfluxClient extends InfluxClient {

@@ -2,12 +2,12 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { InfluxClient } from '../../lib/influxdb';
-import { PROJECT_ROOT } from '../../lib/paths';
+import { InfluxClient } from '../../lib/influx/influxdb';
+import { PROJECT_ROOT } from '../../lib/config/paths';
 import { freePort } from './ports';
 
 const run = promisify(execFile);
-const SERVICES = path.join(PROJECT_ROOT, 'scripts', 'services.sh');
+const SERVICES = path.join(PROJECT_ROOT, 'scripts', 'servers', 'services.sh');
 
 export type Component = 'influxdb' | 'mariadb' | 'xrootd' | 'node_exporter';
 
@@ -29,7 +29,7 @@ export function testDir(prefix: string): string {
 /** How often a server is started again on another free port when it could not start on the one chosen. */
 const PORT_ATTEMPTS = 3;
 
-/** Starts a private real server through scripts/services.sh (installing its package if needed). */
+/** Starts a private real server through scripts/servers/services.sh (installing its package if needed). */
 export async function startServer(component: Component, options: { port?: number; configExtra?: string } = {}): Promise<RunningServer> {
   for (let attempt = 1; ; attempt++) {
     try {

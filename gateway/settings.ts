@@ -1,0 +1,29 @@
+import { ConfigError, type Config } from '../lib/config/config';
+
+/** Where the quickstart's gateway listens; the dashboards' default gateway link. */
+export const DEFAULT_GATEWAY_LISTEN = '127.0.0.1:8190';
+
+export interface GatewaySettings {
+  listen: { host: string; port: number };
+  token?: string;
+  producerPasswords: Map<string, string>;
+  maxDocuments: number;
+  maxBodyBytes: number;
+}
+
+export function gatewaySettings(config: Config): GatewaySettings {
+  const section = config.section('gateway');
+  const producers = config.section('gateway.producers');
+  const producerPasswords = new Map(producers.keys().map((producer) => [producer, producers.secret(producer)]));
+  const token = section.optionalSecret('token');
+  if (!token && producerPasswords.size === 0) {
+    throw new ConfigError(`${config.file}: [gateway] token is missing (or list producer passwords in [gateway.producers]): the gateway never runs without credentials`);
+  }
+  return {
+    listen: section.hostPort('listen'),
+    token,
+    producerPasswords,
+    maxDocuments: section.int('max_documents', 10_000, { min: 1, max: 10_000 }),
+    maxBodyBytes: section.int('max_body_bytes', 31_457_280, { min: 1024 }),
+  };
+}

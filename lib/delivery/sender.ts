@@ -1,0 +1,260 @@
+import pLimit from 'p-limit';
+import type { Logger } from '../run/log';
+import type { MonitSettings } from './settings';
+import { documentsInName, type RejectedDocument, type Spool, type StagedBatch } from './spool';
+import type { MonitDocument } from '../documents/types';
+
+/** MONIT takes at most 10,000 documents per request. */
+export const MAX_DOCUMENTS_PER_REQUEST = 10_000;
+
+/** The [monit] settings, plus where batches wait and where to log. */
+export interface SenderOptions extends MonitSettings {
+  spool: Spool;
+  log: Logger;
+}
+
+export interface SendReport {
+  documentsSent: number;
+  documentsRejected: number;
+  documentsDropped: number;
+  /** Documents still in the spool when delivery stopped. */
+  documentsSpooled: number;
+  /** Set when the gateway refused our credentials (401/403): the run must fail. */
+  credentialsRefused?: string;
+  /** Set when delivery stopped with batches left (endpoint down, deadline). */
+  stoppedBecause?: string;
+}
+
+/** What the gateway says about one batch (see gateway/README.md). */
+interface GatewayAnswer {
+  accepted?: number;
+  rejected?: Array<{ index: number; reason: string }>;
+  error?: string;
+}
+
+type Outcome =
+  | { kind: 'delivered'; sent: number; rejected: number }
+  | { kind: 'retry'; reason: string; retryAfterMs?: number }
+  | { kind: 'credentials'; reason: string }
+  | { kind: 'too-large'; reason: string }
+  | { kind: 'stop'; reason: string };
+
+/** Waits `ms`, or less if the run is aborted (the listener is removed either way). */
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/**
+ * Delivers documents to a MONIT-compatible endpoint through the disk spool: every batch is
+ * fsynced to the spool before it is POSTed, and removed only when the endpoint accepted it.
+ */
+export class Sender {
+  constructor(private readonly options: SenderOptions) {}
+
+  /**
+   * Durably spools documents in batches within the document and byte limits; the next deliver() sends them.
+   * Documents are taken one at a time (each checked by `check`, which throws, and serialised once), so a run
+   * never needs to hold them all. The batches join the spool only once every document is in: a document
+   * refused by `check`, or a failing iterator, leaves nothing spooled. Returns how many documents were spooled.
+   */
+  enqueue(documents: Iterable<MonitDocument>, check?: (document: MonitDocument) => void): number {
+    const { maxBatchBytes, spool } = this.options;
+    const maxDocuments = Math.min(this.options.maxBatchDocuments, MAX_DOCUMENTS_PER_REQUEST);
+    const batches: StagedBatch[] = [];
+    let count = 0;
+    try {
+      for (const document of documents) {
+        check?.(document);
+        const text = JSON.stringify(document);
+        const bytes = Buffer.byteLength(text);
+        let batch = batches.at(-1);
+        if (batch && batch.documents > 0 && (batch.documents >= maxDocuments || batch.bytes + bytes + 1 > maxBatchBytes)) {
+          batch.close();
+          batch = undefined;
+        }
+        if (!batch) batches.push((batch = spool.stage()));
+        batch.add(text, bytes);
+        count += 1;
+      }
+      for (const batch of batches) batch.close(); // the last write and fsync may fail too (a full disk)
+    } catch (error) {
+      spool.discard(batches);
+      throw error;
+    }
+    spool.publish(batches);
+    return count;
+  }
+
+  private headers(): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': 'application/json; charset=UTF-8' };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    else if (this.options.username) {
+      headers.authorization = `Basic ${Buffer.from(`${this.options.username}:${this.options.password ?? ''}`).toString('base64')}`;
+    }
+    return headers;
+  }
+
+  private async post(body: Buffer, signal?: AbortSignal): Promise<{ status: number; body: string; retryAfter?: string }> {
+    // Loaded on first use: cron starts jobs all day, and a dry run never posts.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { default: got } = require('got') as typeof import('got');
+    const response = await got.post(this.options.url, {
+      body,
+      headers: this.headers(),
+      timeout: { request: this.options.timeoutMs },
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      signal,
+    });
+    const retryAfter = response.headers['retry-after'];
+    return { status: response.statusCode, body: response.body, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
+  }
+
+  /** Sends one spooled batch once and decides what becomes of it. */
+  private async attempt(name: string, signal?: AbortSignal): Promise<Outcome> {
+    const { spool } = this.options;
+    const body = spool.readBytes(name);
+    // Parsed only when needed: to count an older batch whose name does not say, or to keep refused documents.
+    let batchDocuments: unknown[] | undefined;
+    const documentsOfBatch = (): unknown[] => (batchDocuments ??= JSON.parse(body.toString('utf8')) as unknown[]);
+    /** A batch that cannot be parsed goes to rejected/ whole, counted as `rejected` documents. */
+    const setAsideUnreadable = (error: unknown, when: string, rejected: number): Outcome => {
+      const where = spool.rejectWhole(name, `unreadable spool file${when}: ${(error as Error).message}`);
+      this.options.log.error(`spool file ${name} is not valid JSON; moved to ${where}`);
+      return { kind: 'delivered', sent: 0, rejected };
+    };
+    let count = documentsInName(name);
+    if (count === undefined) {
+      try {
+        count = documentsOfBatch().length;
+      } catch (error) {
+        return setAsideUnreadable(error, '', 0);
+      }
+    }
+    let answer: { status: number; body: string; retryAfter?: string };
+    try {
+      answer = await this.post(body, signal);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      return { kind: 'retry', reason: `cannot reach ${this.options.url}: ${code ?? (error as Error).message}` };
+    }
+    const { status } = answer;
+    if (status === 401 || status === 403) {
+      return { kind: 'credentials', reason: `the endpoint refused our credentials (HTTP ${status}): check [monit] token, or username and password` };
+    }
+    if (status === 413) return { kind: 'too-large', reason: answer.body.slice(0, 300) };
+    if (status >= 500 || status === 429 || status === 408) {
+      const seconds = Number(answer.retryAfter);
+      return { kind: 'retry', reason: `HTTP ${status}: ${answer.body.slice(0, 200)}`, retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : undefined };
+    }
+    let parsed: GatewayAnswer = {};
+    try {
+      parsed = JSON.parse(answer.body) as GatewayAnswer;
+    } catch {
+      // MONIT itself answers 200 with no JSON
+    }
+    if (status >= 200 && status < 300 && !parsed.rejected?.length) {
+      spool.remove(name);
+      return { kind: 'delivered', sent: count, rejected: 0 };
+    }
+    if ((status === 207 || status === 400) && Array.isArray(parsed.rejected)) {
+      // Per-document refusals: keep exactly the refused documents, with their reasons.
+      let documents: unknown[];
+      try {
+        documents = documentsOfBatch();
+      } catch (error) {
+        return setAsideUnreadable(error, ` after HTTP ${status}`, count);
+      }
+      const rejected: RejectedDocument[] = parsed.rejected.map((item) => ({ reason: item.reason, document: documents[item.index] }));
+      const where = spool.reject(name, rejected);
+      spool.remove(name);
+      this.options.log.error(`${rejected.length} of ${count} documents refused by the endpoint, kept in ${where}: ${rejected[0].reason}`);
+      return { kind: 'delivered', sent: count - rejected.length, rejected: rejected.length };
+    }
+    if (status === 400) {
+      const where = spool.rejectWhole(name, `HTTP 400: ${answer.body}`);
+      this.options.log.error(`the endpoint refused a whole batch (HTTP 400: ${answer.body.slice(0, 200)}); kept in ${where}`);
+      return { kind: 'delivered', sent: 0, rejected: count };
+    }
+    return { kind: 'stop', reason: `unexpected answer HTTP ${status} from ${this.options.url}: ${answer.body.slice(0, 200)}` };
+  }
+
+  /**
+   * Delivers the spooled batches, oldest first, with bounded concurrency. A batch that cannot be
+   * delivered (endpoint down, 5xx) is retried with backoff until `deadlineMs`, then left in the spool.
+   * With `retry: false` each batch gets one try (the replay at the start of a run).
+   */
+  async deliver(options: { deadlineMs: number; retry?: boolean; signal?: AbortSignal }): Promise<SendReport> {
+    const { spool, log } = this.options;
+    const report: SendReport = { documentsSent: 0, documentsRejected: 0, documentsDropped: 0, documentsSpooled: 0 };
+    const dropped = spool.enforceBound(this.options.spoolMaxBytes);
+    if (dropped.batches) {
+      report.documentsDropped = dropped.documents;
+      log.error(`spool over its bound of ${this.options.spoolMaxBytes} bytes: dropped the ${dropped.batches} oldest batches (${dropped.documents} documents)`);
+    }
+    const limit = pLimit(Math.max(1, this.options.concurrency));
+    let halt: string | undefined;
+    const deliverOne = async (name: string): Promise<void> => {
+      let delayMs = 500;
+      for (;;) {
+        if (halt || options.signal?.aborted) return;
+        const outcome = await this.attempt(name, options.signal);
+        switch (outcome.kind) {
+          case 'delivered':
+            report.documentsSent += outcome.sent;
+            report.documentsRejected += outcome.rejected;
+            return;
+          case 'credentials':
+            report.credentialsRefused = outcome.reason;
+            halt = outcome.reason;
+            return;
+          case 'stop':
+            halt = outcome.reason;
+            return;
+          case 'too-large': {
+            const documents = JSON.parse(spool.read(name)) as MonitDocument[];
+            if (documents.length <= 1) {
+              spool.reject(name, documents.map((document) => ({ reason: `too large for the endpoint: ${outcome.reason}`, document })));
+              spool.remove(name);
+              report.documentsRejected += documents.length;
+              return;
+            }
+            const half = Math.ceil(documents.length / 2);
+            log.warn(`batch ${name} too large for the endpoint (${outcome.reason}); splitting it`);
+            const parts = spool.split(name, [documents.slice(0, half), documents.slice(half)]);
+            for (const part of parts) await deliverOne(part);
+            return;
+          }
+          case 'retry': {
+            const wait = Math.min(outcome.retryAfterMs ?? delayMs, 30_000);
+            if (options.retry === false || Date.now() + wait >= options.deadlineMs) {
+              halt = outcome.reason;
+              return;
+            }
+            log.warn(`${outcome.reason}; retrying in ${Math.round(wait / 1000)}s`);
+            await sleep(wait, options.signal);
+            delayMs = Math.min(delayMs * 2, 30_000);
+          }
+        }
+      }
+    };
+    await Promise.all(spool.list().map((entry) => limit(() => deliverOne(entry.name))));
+    if (halt) report.stoppedBecause = halt;
+    for (const entry of spool.list()) {
+      try {
+        report.documentsSpooled += spool.documentCount(entry.name);
+      } catch {
+        report.documentsSpooled += 0;
+      }
+    }
+    if (report.documentsSpooled) log.warn(`${report.documentsSpooled} documents wait in the spool${halt ? `: ${halt}` : ''}`);
+    return report;
+  }
+}

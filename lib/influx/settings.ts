@@ -1,0 +1,34 @@
+import { ConfigError, type Config } from '../config/config';
+import { InfluxClient, type RetentionPolicyDurations } from './influxdb';
+
+/** The [influxdb] section: the InfluxDB 1.x the gateway writes to and the jobs read from. */
+export interface InfluxSettings {
+  url: string;
+  username?: string;
+  password?: string;
+  timeoutMs: number;
+  durations: RetentionPolicyDurations;
+}
+
+const INFLUX_DURATION = /^(INF|\d+[mhdw])$/;
+
+export function influxSettings(config: Config): InfluxSettings {
+  const section = config.section('influxdb');
+  const duration = (key: string, fallback: string): string => {
+    const value = section.string(key, fallback);
+    if (!INFLUX_DURATION.test(value)) throw new ConfigError(`${config.file}: [influxdb] ${key} must be an InfluxDB duration such as 30d, 52w or INF, got "${value}"`);
+    return value;
+  };
+  return {
+    url: section.url('url'),
+    username: section.optionalString('username'),
+    password: section.optionalSecret('password'),
+    timeoutMs: section.duration('timeout', '30s'),
+    durations: { raw: duration('raw_duration', '30d'), '1h': duration('1h_duration', '400d'), '1d': duration('1d_duration', 'INF') },
+  };
+}
+
+export function influxClientFrom(config: Config, overrides: { timeoutMs?: number } = {}): InfluxClient {
+  const settings = influxSettings(config);
+  return new InfluxClient(settings.url, { username: settings.username, password: settings.password, timeoutMs: overrides.timeoutMs ?? settings.timeoutMs });
+}

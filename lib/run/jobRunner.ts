@@ -1,0 +1,202 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { CollectResult, CollectorContext } from './collector';
+import { ConfigError, type Config } from '../config/config';
+import { DocumentFactory } from '../documents/document';
+import { interpretDocument } from '../documents/interpret';
+import { acquireLock } from './lock';
+import { Logger, redact } from './log';
+import { schemaRegistry } from '../documents/schemas';
+import { Sender, type SendReport } from '../delivery/sender';
+import { pathsFrom } from '../config/paths';
+import { monitSettings } from '../delivery/settings';
+import { influxClientFrom } from '../influx/settings';
+import { slotStart } from './slot';
+import { Spool } from '../delivery/spool';
+import type { MonitDocument } from '../documents/types';
+
+/** A job run periodically (a collector, downsampling, status): it returns documents, the runner does the rest. */
+export interface PeriodicJob {
+  name: string;
+  /** Length of the job's slot; documents are stamped with its start. */
+  periodMs: number;
+  run(context: CollectorContext): Promise<CollectResult>;
+}
+
+export interface RunOptions {
+  config: Config;
+  /** Print the documents, send nothing. */
+  dryRun?: boolean;
+  debug?: boolean;
+  /** Run for the slot containing this time (backfill) instead of now. */
+  timeMs?: number;
+  /** How long the run may take; past it the job is stopped and the timeout recorded. */
+  deadlineMs: number;
+  /** Extra time after the deadline to deliver the heartbeat. */
+  graceMs?: number;
+  /** Where --dry-run prints documents (default stdout). */
+  output?: (text: string) => void;
+  echoLog?: boolean;
+}
+
+export interface RunOutcome {
+  job: string;
+  ok: boolean;
+  skipped?: boolean;
+  timedOut?: boolean;
+  /** One line for the operator when not ok. */
+  message?: string;
+  /** The run failed on its configuration (a missing or invalid key). */
+  configProblem?: boolean;
+  documents: number;
+  report?: SendReport;
+}
+
+export const HEARTBEAT_PRODUCER = 'monit-collectors';
+export const HEARTBEAT_TYPE = 'run';
+
+class DeadlineExceeded extends Error {}
+
+/**
+ * Runs one periodic job once: lock, replay of the spool, the job under its deadline, validation,
+ * spooling, commit, delivery, heartbeat. Never throws: the outcome says what happened.
+ */
+export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Promise<RunOutcome> {
+  const started = Date.now();
+  const { config } = options;
+  const paths = pathsFrom(config);
+  const log = Logger.forJob(job.name, paths.log, { debug: options.debug, echo: options.echoLog ?? true });
+  const lock = acquireLock(path.join(paths.lock, `${job.name}.lock`));
+  if (!lock.acquired) {
+    const message = `previous run (pid ${lock.holderPid}) is still running; this run exits`;
+    log.warn(message);
+    return { job: job.name, ok: true, skipped: true, message, documents: 0 };
+  }
+  if (lock.recoveredFrom) log.warn(`recovered a stale lock left by pid ${lock.recoveredFrom}`);
+  const deadline = started + options.deadlineMs;
+  const controller = new AbortController();
+  const slotMs = slotStart(options.timeMs ?? started, job.periodMs);
+  const stateDir = path.join(paths.state, job.name);
+  mkdirSync(stateDir, { recursive: true });
+  const spool = new Spool(path.join(paths.spool, job.name));
+  const registry = schemaRegistry();
+  const documents = new DocumentFactory({ slotMs, registry });
+  let errors = 0;
+  const outcome: RunOutcome = { job: job.name, ok: false, documents: 0 };
+  const report: SendReport = { documentsSent: 0, documentsRejected: 0, documentsDropped: 0, documentsSpooled: 0 };
+  const addReport = (part: SendReport): void => {
+    report.documentsSent += part.documentsSent;
+    report.documentsRejected += part.documentsRejected;
+    report.documentsDropped += part.documentsDropped;
+    report.documentsSpooled = part.documentsSpooled;
+    report.credentialsRefused ??= part.credentialsRefused;
+    report.stoppedBecause = part.stoppedBecause;
+  };
+  let sender: Sender | undefined;
+  try {
+    if (!options.dryRun) {
+      sender = new Sender({ ...monitSettings(config), spool, log });
+      if (spool.list().length) {
+        log.info(`replaying ${spool.list().length} spooled batches`);
+        addReport(await sender.deliver({ deadlineMs: deadline, retry: false, signal: controller.signal }));
+      }
+    }
+    const context: CollectorContext = {
+      job: job.name,
+      config,
+      section: config.section(job.name),
+      slotMs,
+      documents,
+      log,
+      stateDir,
+      signal: controller.signal,
+      dryRun: options.dryRun ?? false,
+      influxdb: (overrides) => influxClientFrom(config, overrides),
+      problem: (message: string) => {
+        errors += 1;
+        log.error(message);
+      },
+    };
+    log.info(`run for slot ${new Date(slotMs).toISOString()}${options.dryRun ? ' (dry run)' : ''}`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort(new DeadlineExceeded(`deadline of ${Math.round(options.deadlineMs / 1000)}s passed`));
+        reject(new DeadlineExceeded(`stopped at its deadline of ${Math.round(options.deadlineMs / 1000)}s`));
+      }, Math.max(0, deadline - Date.now()));
+    });
+    let result: CollectResult;
+    try {
+      result = await Promise.race([job.run(context), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const produced: Iterable<MonitDocument> = Array.isArray(result) ? result : result.documents;
+    const commit = Array.isArray(result) ? undefined : result.commit;
+    const check = (document: MonitDocument): void => {
+      if (documents.built(document)) return; // checked as it was built; documents made by hand are checked here
+      const verdict = interpretDocument(document, registry);
+      if (!verdict.ok) throw new Error(`job produced an invalid ${document.producer}/${document.type} document: ${verdict.reason}`);
+    };
+    if (options.dryRun || !sender) {
+      const print = options.output ?? ((text: string) => process.stdout.write(text + '\n'));
+      for (const document of produced) {
+        check(document);
+        print(JSON.stringify(document));
+        outcome.documents += 1;
+      }
+      log.info(`dry run: ${outcome.documents} documents printed, nothing sent`);
+      outcome.ok = true;
+      return outcome;
+    }
+    // Validated and spooled one at a time: an invalid document spools nothing (the run fails).
+    outcome.documents = sender.enqueue(produced, check);
+    if (commit) await commit();
+    addReport(await sender.deliver({ deadlineMs: deadline, signal: controller.signal }));
+    if (report.credentialsRefused) throw new Error(report.credentialsRefused);
+    outcome.ok = true;
+    log.info(`${outcome.documents} documents collected; delivered this run (replayed ones included): ${report.documentsSent} sent, ${report.documentsRejected} rejected; ${report.documentsSpooled} wait in the spool`);
+  } catch (error) {
+    errors += 1;
+    outcome.ok = false;
+    outcome.timedOut = error instanceof DeadlineExceeded;
+    outcome.configProblem = error instanceof ConfigError;
+    outcome.message = redact((error as Error).message.split('\n')[0]);
+    log.error(`run failed: ${outcome.message}`);
+  } finally {
+    outcome.report = report;
+    if (sender && !options.dryRun) {
+      try {
+        const heartbeat = documents.build(HEARTBEAT_PRODUCER, HEARTBEAT_TYPE, { job: job.name }, {
+          ok: outcome.ok,
+          duration_ms: Date.now() - started,
+          documents_sent: report.documentsSent,
+          documents_spooled: report.documentsSpooled,
+          documents_rejected: report.documentsRejected,
+          documents_dropped: report.documentsDropped,
+          errors,
+          timed_out: outcome.timedOut ?? false,
+          message: outcome.message ?? '',
+        });
+        sender.enqueue([heartbeat]);
+        const heartbeatDeadline = Math.max(deadline, Date.now()) + (options.graceMs ?? 10_000);
+        // When the endpoint was just found down, one try is enough: the heartbeat waits in the spool.
+        const endpointDown = report.stoppedBecause !== undefined;
+        const final = await sender.deliver({ deadlineMs: outcome.timedOut ? Date.now() + (options.graceMs ?? 10_000) : heartbeatDeadline, retry: !endpointDown });
+        report.documentsSent += final.documentsSent;
+        report.documentsRejected += final.documentsRejected;
+        report.documentsSpooled = final.documentsSpooled;
+        report.credentialsRefused ??= final.credentialsRefused;
+        if (final.credentialsRefused && outcome.ok) {
+          outcome.ok = false;
+          outcome.message = final.credentialsRefused;
+          log.error(`run failed: ${final.credentialsRefused}`);
+        }
+      } catch (error) {
+        log.error(`heartbeat not delivered: ${(error as Error).message}`);
+      }
+    }
+    lock.release();
+  }
+  return outcome;
+}

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Installs (Debian packages) and runs the real servers the project needs, as plain
+# processes on 127.0.0.1 with their data under a directory of the caller's choice.
+#
+#   scripts/servers/services.sh install [influxdb|mariadb|xrootd|node_exporter|chromium|all]...
+#   scripts/servers/services.sh start influxdb      --port P --dir DIR
+#   scripts/servers/services.sh start mariadb       --port P --dir DIR
+#   scripts/servers/services.sh start node_exporter --port P --dir DIR
+#   scripts/servers/services.sh start xrootd        --port P --dir DIR [--config-extra FILE]
+#   scripts/servers/services.sh stop   DIR          (stops the server whose data is in DIR)
+#   scripts/servers/services.sh status DIR
+#
+# `start` installs the package when its binary is missing, waits until the server
+# answers, and prints nothing but errors. The PID is kept in DIR/server.pid, its start time in
+# DIR/server.started (so that a reused pid is never taken for the server).
+set -euo pipefail
+
+die() { echo "services.sh: $*" >&2; exit 1; }
+
+packages_for() {
+  case "$1" in
+    influxdb) echo "influxdb influxdb-client" ;;
+    mariadb) echo "mariadb-server mariadb-client" ;;
+    xrootd) echo "xrootd-server xrootd-client" ;;
+    node_exporter) echo "prometheus-node-exporter" ;;
+    chromium) echo "chromium" ;;
+    *) die "unknown component '$1' (influxdb, mariadb, xrootd, node_exporter, chromium)" ;;
+  esac
+}
+
+binary_for() {
+  case "$1" in
+    influxdb) echo influxd ;;
+    mariadb) echo mariadbd ;;
+    xrootd) echo xrootd ;;
+    node_exporter) echo prometheus-node-exporter ;;
+    chromium) echo chromium ;;
+  esac
+}
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+
+APT_UPDATED=0
+install_components() {
+  local missing=()
+  for component in "$@"; do
+    have "$(binary_for "$component")" || missing+=($(packages_for "$component"))
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || die "need root to apt-get install: ${missing[*]}"
+  if [ "$APT_UPDATED" = 0 ]; then
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+wait_for() { # wait_for SECONDS COMMAND... : polls until COMMAND succeeds
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.1
+  done
+}
+
+# serve_or_die NAME DIR LOG... -- COMMAND...: waits until COMMAND succeeds against the server started in
+# DIR. Stops at once when the server exits (a port already taken, a bad config) and fails with the end
+# of its LOGs; a server that does not answer within START_TIMEOUT seconds is stopped and fails the same way.
+START_TIMEOUT=${SERVICES_START_TIMEOUT:-60}
+serve_or_die() {
+  local name=$1 dir=$2; shift 2
+  local logs=()
+  while [ "$1" != -- ]; do logs+=("$1"); shift; done; shift
+  local pid; pid=$(cat "$dir/server.pid")
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      forget_server "$dir"
+      die "$name exited at start: $(tail -q -n 5 "${logs[@]}" 2>/dev/null | tr '\n' ' ')(see ${logs[0]})"
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      stop_dir "$dir"
+      die "$name did not answer within $START_TIMEOUT s: $(tail -q -n 5 "${logs[@]}" 2>/dev/null | tr '\n' ' ')(see ${logs[0]})"
+    fi
+    sleep 0.1
+  done
+}
+
+# A pid alone may name another process once the server is gone (pids are reused), so DIR/server.started
+# keeps the server's start time (clock ticks after boot, field 22 of /proc/PID/stat) beside it.
+start_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+remember_server() { # remember_server DIR PID
+  echo "$2" >"$1/server.pid"
+  start_ticks "$2" >"$1/server.started"
+}
+forget_server() { rm -f "$1/server.pid" "$1/server.started"; }
+# live_pid DIR: prints the pid of DIR's server if that very process still runs (a folder from before
+# server.started existed is trusted on its pid).
+live_pid() {
+  [ -f "$1/server.pid" ] || return 1
+  local pid; pid=$(cat "$1/server.pid")
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ ! -f "$1/server.started" ] || [ "$(start_ticks "$pid")" = "$(cat "$1/server.started")" ] || return 1
+  echo "$pid"
+}
+pid_alive() { live_pid "$1" >/dev/null; }
+
+start_influxdb() {
+  local port=$1 dir=$2
+  mkdir -p "$dir"/{meta,data,wal}
+  cat >"$dir/influxdb.conf" <<CONF
+reporting-disabled = true
+# The backup/restore service is not used: port 0 lets the kernel pick a free one, so it never
+# collides with another server (port + 1 once did, in a parallel test run).
+bind-address = "127.0.0.1:0"
+[meta]
+  dir = "$dir/meta"
+[data]
+  dir = "$dir/data"
+  wal-dir = "$dir/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:$port"
+  log-enabled = false
+[continuous_queries]
+  enabled = false
+CONF
+  nohup influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
+  remember_server "$dir" $!
+  serve_or_die "influxd on port $port" "$dir" "$dir/influxd.log" -- curl -sf --max-time 5 "http://127.0.0.1:$port/ping"
+}
+
+start_mariadb() {
+  local port=$1 dir=$2
+  mkdir -p "$dir/tmp"
+  if [ ! -d "$dir/data/mysql" ]; then
+    mariadb-install-db --no-defaults --datadir="$dir/data" --user=root \
+      --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 \
+      || die "mariadb-install-db failed (see $dir/install.log)"
+  fi
+  nohup mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" \
+    --port="$port" --bind-address=127.0.0.1 --user=root --tmpdir="$dir/tmp" --log-error="$dir/error.log" \
+    --skip-name-resolve >/dev/null 2>&1 &
+  remember_server "$dir" $!
+  serve_or_die "mariadbd on port $port" "$dir" "$dir/error.log" -- mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -e 'SELECT 1'
+}
+
+start_node_exporter() {
+  local port=$1 dir=$2
+  mkdir -p "$dir"
+  nohup prometheus-node-exporter --web.listen-address="127.0.0.1:$port" --no-collector.systemd \
+    >"$dir/node_exporter.log" 2>&1 &
+  remember_server "$dir" $!
+  serve_or_die "node_exporter on port $port" "$dir" "$dir/node_exporter.log" -- curl -sf --max-time 5 "http://127.0.0.1:$port/metrics"
+}
+
+xrootd_answers() { # xrootd_answers PORT: true once the server speaks the xroot protocol
+  XRD_CONNECTIONRETRY=1 XRD_REQUESTTIMEOUT=5 timeout 10 xrdfs "127.0.0.1:$1" query config version
+}
+
+# xrootd 5.5 refuses to run as root: as root it is started with `-R xrootd` and its folders belong to
+# that user. The instance name (-n) puts its log under DIR/log/mon<port>/xrootd.log and keeps the
+# admin and pid files of servers sharing a machine apart. Lines of --config-extra come last, so they
+# may add to or override the defaults (xrd.report, xrootd.monitor, all.sitename, ...).
+start_xrootd() {
+  local port=$1 dir=$2 extra=$3
+  [ -z "$extra" ] || [ -r "$extra" ] || die "--config-extra $extra is not a readable file"
+  mkdir -p "$dir"/{data,admin,run,log}
+  {
+    echo "xrd.port $port"
+    echo "all.export / nolock"
+    echo "oss.localroot $dir/data"
+    echo "all.adminpath $dir/admin"
+    echo "all.pidpath $dir/run"
+    echo "xrootd.seclib default"
+    [ -z "$extra" ] || cat "$extra"
+  } >"$dir/xrootd.cfg"
+  local run_as=()
+  if [ "$(id -u)" = 0 ]; then
+    id xrootd >/dev/null 2>&1 || die "user xrootd is missing (package xrootd-server creates it)"
+    chown -R xrootd:xrootd "$dir"
+    runuser -u xrootd -- test -x "$dir" 2>/dev/null \
+      || die "user xrootd cannot reach $dir: make its parent folders searchable (chmod o+x) or use another folder"
+    run_as=(-R xrootd)
+  fi
+  # Run from DIR: xrootd makes its home directory in the current folder.
+  (cd "$dir" && exec nohup xrootd "${run_as[@]}" -c "$dir/xrootd.cfg" -l "$dir/log/xrootd.log" -n "mon$port" >"$dir/stdout.log" 2>&1) &
+  remember_server "$dir" $!
+  serve_or_die "xrootd on port $port" "$dir" "$dir/log/mon$port/xrootd.log" "$dir/stdout.log" -- xrootd_answers "$port"
+}
+
+stop_dir() {
+  local dir=$1
+  local pid
+  if pid=$(live_pid "$dir"); then
+    kill "$pid" 2>/dev/null || true
+    wait_for 20 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
+  fi
+  forget_server "$dir"
+}
+
+command=${1:-}; shift || true
+case "$command" in
+  install)
+    [ $# -eq 0 ] || [ "$1" = all ] && set -- influxdb mariadb xrootd node_exporter chromium
+    install_components "$@"
+    ;;
+  start)
+    component=${1:-}; shift || die "start needs a component"
+    port='' dir='' extra=''
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --port) port=$2; shift 2 ;;
+        --dir) dir=$2; shift 2 ;;
+        --config-extra) extra=$2; shift 2 ;;
+        *) die "unknown option $1" ;;
+      esac
+    done
+    [ -n "$port" ] && [ -n "$dir" ] || die "start $component needs --port and --dir"
+    install_components "$component"
+    if pid_alive "$dir"; then exit 0; fi
+    mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
+    "start_$component" "$port" "$dir" "$extra"
+    ;;
+  stop) stop_dir "${1:?stop needs DIR}" ;;
+  status)
+    if pid_alive "${1:?status needs DIR}"; then echo "running (pid $(cat "$1/server.pid"))"; else echo "stopped"; exit 3; fi
+    ;;
+  *) sed -n '2,14p' "$0"; [ "$command" = --help ] || exit 2 ;;
+esac

@@ -1,0 +1,132 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../../lib/config/paths';
+import { testDir } from '../../test/support/services';
+
+/** scripts/servers/services.sh start: what a parallel test run or a user sees when a port is not free. */
+const run = promisify(execFile);
+const SERVICES = path.join(PROJECT_ROOT, 'scripts', 'servers', 'services.sh');
+
+/** A listener that holds PORT and hangs up on whoever connects. */
+function listen(port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((connection) => connection.destroy());
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function close(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Two neighbouring ports that were both free a moment ago. */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const first = await listen(0);
+    const port = (first.address() as net.AddressInfo).port;
+    const second = await listen(port + 1).catch(() => undefined);
+    await close(first);
+    if (second) {
+      await close(second);
+      return port;
+    }
+  }
+}
+
+const started: string[] = [];
+afterAll(async () => {
+  for (const dir of started) await run(SERVICES, ['stop', dir]);
+});
+
+async function startInfluxDB(port: number): Promise<string> {
+  const dir = testDir('influxdb');
+  started.push(dir);
+  await run(SERVICES, ['start', 'influxdb', '--port', String(port), '--dir', dir]);
+  return dir;
+}
+
+/** Whether process `pid` listens on TCP port `port` (IPv4): a listening socket's inode among its descriptors. */
+function listensOn(pid: number, port: number): boolean {
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[1]?.endsWith(hexPort) && fields[3] === '0A') // 0A: LISTEN
+    .map((fields) => `socket:[${fields[9]}]`);
+  const descriptors = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return ''; // closed meanwhile
+    }
+  });
+  return inodes.some((inode) => descriptors.includes(inode));
+}
+
+it('an InfluxDB starts on the port right after another one (its backup service takes no fixed port)', async () => {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePortPair();
+    let first: string | undefined;
+    try {
+      first = await startInfluxDB(port);
+      await startInfluxDB(port + 1);
+    } catch (error) {
+      // In a parallel run another test's server can take one of the two ports after they were found free;
+      // the first InfluxDB itself must never hold the second.
+      if (first) expect(listensOn(Number(readFileSync(path.join(first, 'server.pid'), 'utf8').trim()), port + 1)).toBe(false);
+      if (attempt < 3 && /address already in use/.test((error as Error & { stderr?: string }).stderr ?? String(error))) continue;
+      throw error;
+    }
+    for (const answering of [port, port + 1]) {
+      const response = await fetch(`http://127.0.0.1:${answering}/ping`);
+      expect(response.status).toBe(204);
+    }
+    // The check a lost race relies on sees the first InfluxDB's own port.
+    expect(listensOn(Number(readFileSync(path.join(first, 'server.pid'), 'utf8').trim()), port)).toBe(true);
+    return;
+  }
+});
+
+it('a server whose port is taken fails at once with its own reason, and leaves no pid file behind', async () => {
+  const holder = await listen(0);
+  const port = (holder.address() as net.AddressInfo).port;
+  try {
+    const dir = testDir('influxdb');
+    started.push(dir);
+    const failure = await run(SERVICES, ['start', 'influxdb', '--port', String(port), '--dir', dir], { env: { ...process.env, SERVICES_START_TIMEOUT: '600' } }).then(
+      () => undefined,
+      (error: Error & { stderr?: string }) => error.stderr,
+    );
+    expect(failure).toMatch(new RegExp(`influxd on port ${port} exited at start: .*address already in use`));
+    expect(existsSync(path.join(dir, 'server.pid'))).toBe(false);
+  } finally {
+    await close(holder);
+  }
+});
+
+it('a pid file whose pid now names another process (pids are reused) is not that server: stop leaves the process alone', async () => {
+  const dir = testDir('influxdb');
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  try {
+    // The server that wrote these files is gone; its pid now belongs to `sleep`, started at another time.
+    writeFileSync(path.join(dir, 'server.pid'), `${other.pid}\n`);
+    writeFileSync(path.join(dir, 'server.started'), '1\n');
+    const status = await run(SERVICES, ['status', dir]).then(
+      () => 'running',
+      (error: Error & { stdout?: string }) => error.stdout?.trim(),
+    );
+    expect(status).toBe('stopped');
+    await run(SERVICES, ['stop', dir]);
+    expect(other.exitCode).toBeNull();
+    expect(other.signalCode).toBeNull();
+    expect(() => process.kill(other.pid as number, 0)).not.toThrow();
+    expect(existsSync(path.join(dir, 'server.pid'))).toBe(false);
+  } finally {
+    other.kill();
+  }
+});
