@@ -21,7 +21,7 @@ const demoServer = backgroundJob(
   'demo-server',
   (context) => demoListen(context) !== undefined,
   (context) => answers(`http://${demoListen(context)}/web/ok`),
-  (context) => [path.join(PROJECT_ROOT, 'dist', 'scripts', 'demoServer.js'), (demoListen(context) as string).split(':')[1], context.config.section('demo').path('log_file', 'var/demo/import.log')],
+  (context) => [path.join(PROJECT_ROOT, 'dist', 'scripts', 'quickstart', 'demoServer.js'), (demoListen(context) as string).split(':')[1], context.config.section('demo').path('log_file', 'var/demo/import.log')],
 );
 
 /** MariaDB with a small EventIndex-like table and a SELECT-only account, for the sql collector. */
