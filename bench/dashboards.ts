@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SchemaRegistry } from '../lib/documents/schemas';
 import { startInfluxDB } from '../test/support/services';
-import { dashboardRegistry } from '../dashboards/generate';
+import { schemaRegistry } from '../lib/documents/schemas';
 import type { Dashboard } from '../dashboards/grafana';
 import { DASHBOARDS_JSON_DIR } from '../dashboards/provisioning';
 import { writeRetentionsMeasurement } from '../downsample/retentions';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const influx = await startInfluxDB();
   try {
     const now = Date.now();
-    const jobs = dashboardRegistry().registry.require('panda', 'jobs');
+    const jobs = schemaRegistry().require('panda', 'jobs');
     const started = performance.now();
     const points = await writeSyntheticData(influx.client, new SchemaRegistry([jobs]), {
       nowMs: now,

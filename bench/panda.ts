@@ -40,8 +40,8 @@ import { startGateway } from '../gateway/server';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { schemaRegistry } from '../lib/documents/schemas';
 import { slotStart, TEN_MINUTES_MS } from '../lib/run/slot';
-import { JOB_NODE_FLAGS } from '../cli/schedule';
-import collector from '../collectors/panda/index';
+import { findEntry } from '../cli/registry';
+import collector from '../collectors/panda/collector';
 import { averageStatement, fingerprintOf, HISTORY_QUERIES_AT_ONCE, planWindows, readHistory, readSlots, type SeriesHistory } from '../collectors/panda/derived';
 import { SlotStore } from '../collectors/panda/slotStore';
 import { seriesKey, seriesTags } from '../collectors/panda/documents';
@@ -334,7 +334,8 @@ async function waitUntilIdle(influxPid: number): Promise<number> {
 }
 
 /** The node flags ./run.sh panda runs the job with (cli/schedule.ts), so each cycle runs as the job does. */
-const JOB_FLAGS = [...(JOB_NODE_FLAGS.panda ?? [])];
+const pandaEntry = findEntry('panda');
+const JOB_FLAGS = [...(pandaEntry?.kind === 'collector' ? (pandaEntry.nodeFlags ?? []) : [])];
 const BENCH_TOKEN = 'bench-token-0123456789';
 /** Like a production setup's, so the shards (1 day raw, 7 days 1h and 1d) are too. */
 const DURATIONS = { raw: '30d', '1h': '365d', '1d': 'INF' } as const;

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import webCollector from '../collectors/web/index';
+import webCollector from '../collectors/web/collector';
 import { collectorContext } from '../test/support/collectorContext';
 import type { MonitDocument } from '../lib/documents/types';
 import { ratio } from './support';

@@ -15,7 +15,7 @@ import { PROJECT_ROOT } from '../lib/config/paths';
 import { Config } from '../lib/config/config';
 import { DocumentFactory } from '../lib/documents/document';
 import { InfluxClient } from '../lib/influx/influxdb';
-import collector from '../collectors/xrootd/index';
+import collector from '../collectors/xrootd/collector';
 import { PacketQueue } from '../collectors/xrootd/packetQueue';
 import { startReceiver } from '../collectors/xrootd/receiver';
 

@@ -1,16 +1,6 @@
-/** Command-line options shared by every job: ./run.sh <job> [options] [arguments]. */
-export interface Arguments {
-  job?: string;
-  config?: string;
-  dryRun: boolean;
-  debug: boolean;
-  help: boolean;
-  timestamp?: string;
-  from?: string;
-  to?: string;
-  /** Positional arguments after the job name (e.g. the file of `send`). */
-  rest: string[];
-}
+import type { RunArguments } from '../lib/run/registry';
+
+export type Arguments = RunArguments;
 
 const VALUE_OPTIONS = new Set(['--config', '--timestamp', '--from', '--to']);
 

@@ -9,9 +9,8 @@ import { PROJECT_ROOT } from '../lib/config/paths';
 import { generateConfig } from '../scripts/quickstart/quickstartConfig';
 import { TEST_TOKEN } from '../test/support/gateway';
 import { useInfluxAndGateway } from '../test/support/fixtures';
-import { configuredSchedule } from './configuredSchedule';
-import { missingNodeFlags } from './schedule';
-import { collectorNames } from './jobs';
+import { collectorNames, missingNodeFlags } from './registry';
+import { configuredSchedule } from './schedule';
 import { parseArguments } from './arguments';
 
 const RUN = path.join(PROJECT_ROOT, 'run.sh');

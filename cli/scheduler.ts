@@ -1,7 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { missingNodeFlags, type ScheduleEntry } from './schedule';
+import path from 'node:path';
+import type { Config } from '../lib/config/config';
+import { pathsFrom } from '../lib/config/paths';
+import { Logger } from '../lib/run/log';
+import type { RunArguments } from '../lib/run/registry';
+import { missingNodeFlags } from './registry';
+import { configuredSchedule, deadlineOf, type ScheduleEntry } from './schedule';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from '../lib/run/log';
 
 export interface SchedulerOptions {
   entries: ScheduleEntry[];
@@ -102,4 +107,22 @@ export class Scheduler {
     );
     this.options.log.info('scheduler stopped');
   }
+}
+
+/** `./run.sh scheduler`: the schedule of this config, in the foreground until SIGTERM or SIGINT. */
+export async function serve(config: Config, args: RunArguments): Promise<number> {
+  const log = Logger.forJob('scheduler', pathsFrom(config).log, { debug: args.debug, echo: true });
+  const extraArguments = args.config ? ['--config', path.resolve(args.config)] : [];
+  const main = path.join(__dirname, 'main.js');
+  const instance = new Scheduler({ entries: configuredSchedule(config), command: [main], extraArguments, deadlineMs: (job: string) => deadlineOf(config, job), log });
+  instance.start();
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      log.info('SIGTERM: stopping');
+      void instance.stop().then(resolve);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return 0;
 }

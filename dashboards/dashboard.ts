@@ -14,7 +14,7 @@ import {
   type Variable,
 } from './grafana';
 import { genericPanels } from './generic';
-import type { FilterSpec, ModuleDashboard } from './modules';
+import type { FilterSpec, ModuleDashboard } from './module';
 import { Layout, type PanelSpec } from './panels';
 import { Measurement, tagValuesQuery } from './query';
 import { RETENTION_VARIABLES, retentionVariableQuery } from '../downsample/retentions';
@@ -75,15 +75,16 @@ export function moduleDashboard(module: ModuleDashboard, registry: SchemaRegistr
   const layout = new Layout();
   if (module.statusModules.length) layout.add(statusPanel(status, module, 24), filters);
   for (const spec of content.panels) layout.add(spec, filters);
-  const types = registry.all().filter((schema) => module.producers.includes(schema.producer));
-  types.sort((a, b) => `${a.producer}/${a.type}`.localeCompare(`${b.producer}/${b.type}`));
-  for (const schema of types) {
-    const measurement = Measurement.of(registry, schema.producer, schema.type);
+  const kinds = [...module.kinds].sort((a, b) => `${a.producer}/${a.type}`.localeCompare(`${b.producer}/${b.type}`));
+  for (const kind of kinds) {
+    const measurement = Measurement.of(registry, kind);
+    const schema = measurement.schema;
     const groupBy = content.genericGroupBy?.[schema.type];
     layout.row(`Every field of ${measurement.name}`, { collapsed: true, specs: genericPanels(measurement, groupBy), filters });
   }
   const links = [dashboardLink('Overview', `/d/${OVERVIEW_UID}`), allDashboardsLink()];
-  return dashboardShell(module.uid, module.title, module.description, filterVariables(content.filters), links, layout.panels, module.producers);
+  const producers = [...new Set(module.kinds.map((kind) => kind.producer))];
+  return dashboardShell(module.uid, module.title, module.description, filterVariables(content.filters), links, layout.panels, producers);
 }
 
 /** Status of every module, key numbers, and links to every module dashboard and to the gateway's status page. */

@@ -4,19 +4,20 @@ import { parse } from 'yaml';
 import { startGateway, type RunningGateway } from '../gateway/server';
 import { Config } from '../lib/config/config';
 import { MemoryLogger } from '../lib/run/log';
-import { SchemaRegistry } from '../lib/documents/schemas';
+import { SchemaRegistry, schemaRegistry } from '../lib/documents/schemas';
 import type { MonitDocument, TypeSchema } from '../lib/documents/types';
 import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
 import { generateDashboards, OVERVIEW_UID } from './dashboard';
-import { checkedInDashboardFiles, dashboardFiles, dashboardRegistry } from './generate';
+import { checkedInDashboardFiles, dashboardFiles } from './generate';
 import type { Dashboard } from './grafana';
-import { MODULE_DASHBOARDS } from './modules';
+import { moduleDashboards } from './modules';
 import { DATASOURCE_FILE, ENVIRONMENT_VALUES, PROVIDER_FILE, PROVISIONING_DIR, provisioningFiles, valuesFromConfig } from './provisioning';
 import { retentionVariableQuery, writeRetentionsMeasurement } from '../downsample/retentions';
 import { TEST_DURATIONS, writeSyntheticData } from '../test/support/dashboards/syntheticData';
 import { allPanels, checkFailures, checkQueries, interpolate, relativeRange, resolveVariables, structuralProblems, variableOptions, type QueryCheck } from '../test/support/dashboards/verify';
 
-const { registry } = dashboardRegistry();
+const registry = schemaRegistry();
+const MODULE_DASHBOARDS = moduleDashboards();
 
 function checkedInDashboards(): Dashboard[] {
   return [...checkedInDashboardFiles().values()].map((text) => JSON.parse(text) as Dashboard);
@@ -42,7 +43,7 @@ function renameField(schema: TypeSchema, from: string, to: string): TypeSchema {
 const STATUS_MODULES = MODULE_DASHBOARDS.flatMap((module) => module.statusModules);
 
 describe('the dashboard files', () => {
-  test('are exactly what the generator writes from schemas/ (regenerate: npm run build && node dist/dashboards/generate.js)', () => {
+  test('are exactly what the generator writes from schemas/ (regenerate: npm run generate)', () => {
     const expected = dashboardFiles(registry);
     const actual = checkedInDashboardFiles();
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());

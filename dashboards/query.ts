@@ -4,6 +4,7 @@
  */
 import { databaseFor } from '../lib/documents/interpret';
 import { quoteIdentifier, quoteString } from '../lib/influx/influxql';
+import type { DocumentKind } from '../lib/documents/kinds';
 import type { SchemaRegistry } from '../lib/documents/schemas';
 import type { FieldSchema, TypeSchema } from '../lib/documents/types';
 
@@ -11,7 +12,11 @@ import type { FieldSchema, TypeSchema } from '../lib/documents/types';
 export class Measurement {
   private constructor(readonly schema: TypeSchema) {}
 
-  static of(registry: SchemaRegistry, producer: string, type: string): Measurement {
+  /** The measurement of a kind of schemas/kinds.ts (or of a producer and type named as strings). */
+  static of(registry: SchemaRegistry, kind: Pick<DocumentKind, 'producer' | 'type'>): Measurement;
+  static of(registry: SchemaRegistry, producer: string, type: string): Measurement;
+  static of(registry: SchemaRegistry, kindOrProducer: Pick<DocumentKind, 'producer' | 'type'> | string, maybeType?: string): Measurement {
+    const [producer, type] = typeof kindOrProducer === 'string' ? [kindOrProducer, maybeType ?? ''] : [kindOrProducer.producer, kindOrProducer.type];
     const schema = registry.get(producer, type);
     if (!schema) throw new Error(`dashboards: no schema ${producer}/${type} (schemas/${producer}/${type}.json)`);
     return new Measurement(schema);

@@ -6,6 +6,7 @@ import { influxSettings } from '../lib/influx/settings';
 import { downsampleSettings } from './config';
 import { runDownsample } from './downsample';
 import { RESOLUTION_MS, type Resolution } from '../lib/run/slot';
+import { retentionThresholdsFrom, writeRetentionsMeasurement } from './retentions';
 import { parseTimeArgument } from './windows';
 
 export const DEFAULT_STATEMENT_TIMEOUT = '10m';
@@ -25,6 +26,8 @@ export function downsampleJob(resolution: Resolution, backfill: { from?: string;
       // One statement reads hours or days of every series of a measurement: allow it longer than a write.
       const timeoutMs = Math.max(settings.timeoutMs, section.duration('statement_timeout', DEFAULT_STATEMENT_TIMEOUT));
       const influxdb = new InfluxClient(settings.url, { username: settings.username, password: settings.password, timeoutMs });
+      // The dashboards pick their retention policy from this small measurement: every run keeps it written.
+      await writeRetentionsMeasurement(context.influxdb(), retentionThresholdsFrom(context.config));
       await runDownsample({
         resolution,
         influxdb,

@@ -24,7 +24,7 @@ export interface GatewayOptions {
   registry: SchemaRegistry;
   log: Logger;
   /** Extra GET pages, e.g. /status and /status.json. */
-  pages?: Record<string, () => Promise<{ contentType: string; body: string }>>;
+  pages?: Record<string, () => Promise<{ contentType: string; body: string; status?: number }>>;
 }
 
 export interface Rejection {
@@ -241,9 +241,9 @@ export class Gateway {
       }
       const page = this.options.pages?.[path];
       if (page) {
-        const { contentType, body } = await page();
-        send(response, 200, body, { 'content-type': contentType });
-        return 200;
+        const { contentType, body, status = 200 } = await page();
+        send(response, status, body, { 'content-type': contentType });
+        return status;
       }
       send(response, 404, { error: `no page ${path}` });
       return 404;

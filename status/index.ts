@@ -2,8 +2,8 @@
  * Module status: rules in config turn the latest data into available / degraded / unavailable / N/A,
  * sent as monit-collectors/status documents and shown on the traffic-light page. See README.md.
  *
- * The gateway serves the page with its `pages` option:
- *   pages: statusPages(influxdb, loadStatusSettings(config))   // at start-up: a bad rule fails here
+ * The gateway serves the pages with its `pages` option: statusPagesFromConfig(config, log), which
+ * answers 503 with the reason while the rules cannot be read (ingestion never depends on them).
  */
 import { defineCollector } from '../lib/run/collector';
 import { runStatus } from './job';
@@ -12,12 +12,11 @@ export { runStatus, evaluateModules, type StatusRunOptions, type StatusRunResult
 export { loadStatusSettings, type StatusSettings } from './settings';
 export { loadStatusSnapshot, type StatusSnapshot, type ModuleSnapshot } from './snapshot';
 export { renderStatusPage, renderStatusJson } from './page';
-export { statusPages } from './pages';
+export { statusPages, statusPagesFromConfig } from './pages';
 export { loadRules, RuleError, type ModuleRule } from './rules';
 
 /** The `status` job in the collector shape, so the runner gives it lock, deadline, sending and heartbeat. */
 export default defineCollector({
-  description: 'Evaluates every module’s status rules, sends status documents and writes the status page',
   async collect(context) {
     const result = await runStatus({
       config: context.config,

@@ -77,7 +77,7 @@ function writeAtomically(file: string, text: string): void {
  * past slot (backfill) it only returns the documents.
  */
 export async function runStatus(options: StatusRunOptions): Promise<StatusRunResult> {
-  const settings = options.settings ?? loadStatusSettings(options.config);
+  const settings = options.settings ?? loadStatusSettings(options.config, { warn: (message) => options.log.warn(message) });
   const slotMs = options.documents.slotMs;
   const nowMs = options.nowMs ?? Math.min(Date.now(), slotMs + settings.periodMs);
   const problem = options.problem ?? ((message: string) => options.log.error(message));

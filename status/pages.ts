@@ -1,10 +1,14 @@
+import type { Config } from '../lib/config/config';
 import type { InfluxClient } from '../lib/influx/influxdb';
+import { influxClientFrom } from '../lib/influx/settings';
+import type { Logger } from '../lib/run/log';
 import { STATE_CODES, STATE_WORDS } from './evaluate';
 import { renderStatusJson, renderStatusPage } from './page';
-import type { StatusSettings } from './settings';
+import { loadStatusSettings, type StatusSettings } from './settings';
 import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
 
-export type StatusPage = () => Promise<{ contentType: string; body: string }>;
+/** One GET page: its body, and an HTTP status other than 200 when it reports a problem. */
+export type StatusPage = () => Promise<{ contentType: string; body: string; status?: number }>;
 
 /** When the stored statuses cannot be read, the page still answers: every module N/A with the reason. */
 function unreadableSnapshot(settings: StatusSettings, nowMs: number, error: Error): StatusSnapshot {
@@ -54,5 +58,40 @@ export function statusPages(influxdb: InfluxClient, settings: StatusSettings, op
   return {
     '/status': async () => ({ contentType: 'text/html; charset=utf-8', body: renderStatusPage(await snapshot()) }),
     '/status.json': async () => ({ contentType: 'application/json', body: renderStatusJson(await snapshot()) }),
+  };
+}
+
+/** How often pages whose rules could not be read try them again. */
+const RETRY_RULES_MS = 15_000;
+
+/**
+ * The status pages of this config, for the gateway. Rules that cannot be read (a bad rule, a missing
+ * file) never stop the gateway: its log says why, the pages answer 503 with the reason, and the rules
+ * are read again (at most every 15 s) until they load.
+ */
+export function statusPagesFromConfig(config: Config, log: Logger): Record<'/status' | '/status.json', StatusPage> {
+  let pages: Record<'/status' | '/status.json', StatusPage> | undefined;
+  let problem: { message: string; atMs: number } | undefined;
+  const current = (): Record<'/status' | '/status.json', StatusPage> | undefined => {
+    if (pages || (problem && Date.now() - problem.atMs < RETRY_RULES_MS)) return pages;
+    try {
+      pages = statusPages(influxClientFrom(config), loadStatusSettings(config, { warn: (message) => log.warn(message) }));
+      if (problem) log.info('status rules read: the status pages are back');
+      problem = undefined;
+    } catch (error) {
+      if (problem?.message !== (error as Error).message) log.error(`status pages unavailable, ingestion goes on: ${(error as Error).message}`);
+      problem = { message: (error as Error).message, atMs: Date.now() };
+    }
+    return pages;
+  };
+  current();
+  const unavailable = (json: boolean): { contentType: string; body: string; status: number } => ({
+    status: 503,
+    contentType: json ? 'application/json' : 'text/plain; charset=utf-8',
+    body: json ? JSON.stringify({ error: `status rules cannot be read: ${problem?.message}` }) : `Status rules cannot be read: ${problem?.message}\n`,
+  });
+  return {
+    '/status': async () => (current()?.['/status'] ?? (async () => unavailable(false)))(),
+    '/status.json': async () => (current()?.['/status.json'] ?? (async () => unavailable(true)))(),
   };
 }

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Config, ConfigError } from '../lib/config/config';
-import { PROJECT_ROOT } from '../lib/config/paths';
+import { COLLECTORS_DIR, PROJECT_ROOT } from '../lib/config/paths';
 import { type SchemaRegistry, schemaRegistry } from '../lib/documents/schemas';
 import { parseDuration } from '../lib/run/slot';
 import type { FieldType } from '../lib/documents/types';
@@ -247,27 +247,43 @@ export function buildRule(module: string, values: Map<string, SourcedValue>, def
   };
 }
 
-export const DEFAULT_RULES_FILE = path.join(PROJECT_ROOT, 'status', 'default-rules.cfg');
+/** Where the shipped rules were before each source folder held its own (still accepted, with a warning). */
+const FORMER_DEFAULT_RULES_FILE = path.join(PROJECT_ROOT, 'status', 'default-rules.cfg');
+
+/** The shipped default rules: every source folder's status.cfg, in folder order. */
+export function defaultRuleFiles(): string[] {
+  if (!existsSync(COLLECTORS_DIR)) return [];
+  return readdirSync(COLLECTORS_DIR, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => path.join(COLLECTORS_DIR, entry.name, 'status.cfg'))
+    .filter((file) => existsSync(file))
+    .sort();
+}
 
 /**
- * The rules of every module: the default rules file (`[status] default_rules`, empty for none),
- * then the [status.module.NAME] sections of the config, which override a default module key by key
- * or add modules. `enabled = false` drops a module. Throws RuleError naming module and line.
+ * The rules of every module: the default rules (each collectors/<name>/status.cfg, or the file
+ * `[status] default_rules` names; empty for none), then the [status.module.NAME] sections of the
+ * config, which override a default module key by key or add modules. `enabled = false` drops a
+ * module. Throws RuleError naming module and line.
  */
-export function loadRules(config: Config, options: { registry?: SchemaRegistry } = {}): ModuleRule[] {
+export function loadRules(config: Config, options: { registry?: SchemaRegistry; warn?: (message: string) => void } = {}): ModuleRule[] {
   const status = config.section('status');
   const registry = options.registry ?? schemaRegistry();
   const defaults: RuleDefaults = {
     freshnessMs: status.duration('freshness', '30m'),
     heartbeatFreshnessMs: status.duration('heartbeat_freshness', '30m'),
   };
-  // Absent: the shipped file; present but empty: no default rules.
-  const defaultsFile = !status.keys().includes('default_rules') ? DEFAULT_RULES_FILE : status.has('default_rules') ? status.path('default_rules') : undefined;
+  // Absent: the shipped files; present but empty: no default rules.
+  let defaultsFiles = !status.keys().includes('default_rules') ? defaultRuleFiles() : status.has('default_rules') ? [status.path('default_rules')] : [];
+  if (defaultsFiles.length === 1 && defaultsFiles[0] === FORMER_DEFAULT_RULES_FILE && !existsSync(FORMER_DEFAULT_RULES_FILE)) {
+    options.warn?.(`${config.file}: [status] default_rules = status/default-rules.cfg: the shipped rules are now each collector's status.cfg, which are used; remove the key`);
+    defaultsFiles = defaultRuleFiles();
+  }
   const merged = new Map<string, Map<string, SourcedValue>>();
-  if (defaultsFile) {
-    const text = readText(defaultsFile);
-    if (text === undefined) throw new ConfigError(`${config.file}: [status] default_rules: cannot read ${defaultsFile}`);
-    for (const [module, values] of moduleSections(Config.parse(text, defaultsFile), text)) merged.set(module, values);
+  for (const file of defaultsFiles) {
+    const text = readText(file);
+    if (text === undefined) throw new ConfigError(`${config.file}: [status] default_rules: cannot read ${file}`);
+    for (const [module, values] of moduleSections(Config.parse(text, file), text)) merged.set(module, values);
   }
   for (const [module, values] of moduleSections(config, readText(config.file))) {
     merged.set(module, new Map([...(merged.get(module) ?? []), ...values]));

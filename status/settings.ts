@@ -25,7 +25,7 @@ export interface StatusSettings {
 }
 
 /** Reads [status] and the module rules; throws a ConfigError/RuleError naming the key (and line). */
-export function loadStatusSettings(config: Config, options: { registry?: SchemaRegistry } = {}): StatusSettings {
+export function loadStatusSettings(config: Config, options: { registry?: SchemaRegistry; warn?: (message: string) => void } = {}): StatusSettings {
   const section = config.section('status');
   const optionalPath = (key: string, fallback: string): string | undefined =>
     !section.keys().includes(key) ? section.path(key, fallback) : section.has(key) ? section.path(key) : undefined;

@@ -6,7 +6,7 @@ import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
-import collector from './index';
+import collector from './collector';
 
 const TESTDATA = path.join(__dirname, 'testdata');
 type Behaviour = { fixture: string } | { status: number } | { body: string } | 'hang';

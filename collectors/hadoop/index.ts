@@ -1,54 +1,10 @@
-import { defineCollector, type CollectorContext } from '../../lib/run/collector';
-import { ConfigError } from '../../lib/config/config';
-import type { MonitDocument } from '../../lib/documents/types';
-import { fetchBean, JmxError } from './jmx';
-import { BEANS, nameNodeFields } from './namenode';
+import { defineSource } from '../source';
+import { HADOOP_NAMENODE } from '../../schemas/kinds';
 
-const PRODUCER = 'hadoop';
-const TYPE = 'namenode';
-
-/** The tag of a NameNode: host:port of its web address (bounded: one per configured NameNode). */
-function nameNodeTag(url: string): string {
-  return new URL(url).host;
-}
-
-async function collectNameNode(context: CollectorContext, url: string, timeoutMs: number): Promise<MonitDocument> {
-  const started = performance.now();
-  const tags = { namenode: nameNodeTag(url) };
-  try {
-    const [state, info, namesystem, status] = await Promise.all(
-      [BEANS.state, BEANS.info, BEANS.namesystem, BEANS.status].map((bean) => fetchBean(url, bean, timeoutMs, context.signal)),
-    );
-    const fields = nameNodeFields({ state, info, namesystem, status });
-    return context.documents.build(PRODUCER, TYPE, tags, { ...fields, duration_ms: Math.round(performance.now() - started) });
-  } catch (error) {
-    const failure = error instanceof JmxError ? error : new JmxError('malformed', (error as Error).message);
-    context.problem(`hadoop: NameNode ${url} (${failure.errorClass}): ${failure.message}`);
-    return context.documents.build(PRODUCER, TYPE, tags, {
-      up: 0,
-      error: failure.errorClass,
-      message: failure.message.slice(0, 300),
-      duration_ms: Math.round(performance.now() - started),
-    });
-  }
-}
-
-export default defineCollector({
-  description: "Reads HDFS NameNodes' /jmx: capacity, datanodes live/dead/decommissioning, missing/corrupt/under-replicated blocks, safe mode",
-  async collect(context) {
-    const urls = context.section.list('namenodes').map((text, index) => {
-      try {
-        const url = new URL(text);
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
-      } catch {
-        throw new ConfigError(`${context.config.file}: [hadoop] namenodes: item ${index + 1} must be an http(s) URL such as http://namenode:9870, got "${text}"`);
-      }
-      return text;
-    });
-    const hosts = urls.map(nameNodeTag);
-    const repeated = hosts.find((host, index) => hosts.indexOf(host) !== index);
-    if (repeated) throw new ConfigError(`${context.config.file}: [hadoop] namenodes: ${repeated} is listed twice`);
-    const timeoutMs = context.section.duration('timeout', '30s');
-    return Promise.all(urls.map((url) => collectNameNode(context, url, timeoutMs)));
-  },
+export default defineSource({
+  description: "HDFS NameNodes' /jmx: capacity, datanodes live/dead/decommissioning, missing/corrupt/under-replicated blocks, safe mode",
+  produces: [HADOOP_NAMENODE],
+  collector: () => require('./collector') as typeof import('./collector'),
+  dashboard: () => require('./dashboard') as typeof import('./dashboard'),
+  demo: () => require('./demo') as typeof import('./demo'),
 });

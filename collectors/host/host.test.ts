@@ -8,7 +8,7 @@ import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, type RunningServer } from '../../test/support/services';
 import type { MonitDocument } from '../../lib/documents/types';
-import hostCollector, { readSettings } from './index';
+import hostCollector, { readSettings } from './collector';
 import { Config } from '../../lib/config/config';
 import { SampleStore } from './rates';
 

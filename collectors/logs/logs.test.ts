@@ -6,7 +6,7 @@ import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { testDir } from '../../test/support/services';
-import collector from './index';
+import collector from './collector';
 import { patternDefinitions } from './patterns';
 
 /** A watched folder, its config, and runs that share one state folder like cron runs do. */

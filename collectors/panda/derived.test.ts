@@ -8,7 +8,7 @@ import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { startInfluxDB, type TestInfluxDB } from '../../test/support/services';
 import { FixtureServer } from './test/fixtureServer';
-import collector from './index';
+import collector from './collector';
 import { renewalGroupOf } from './averageCache';
 import { QUEUES_PER_QUERY, RENEWAL_GROUPS, queueParts, slotStatement } from './derived';
 import { TYPES } from './names';

@@ -7,7 +7,7 @@ import { collectorContext, type TestContext } from '../../test/support/collector
 import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startInfluxDB, type TestInfluxDB } from '../../test/support/services';
-import collector from './index';
+import collector from './collector';
 import { CRIC_CACHE_FILE, parseCric } from './cric';
 import { FixtureServer } from './test/fixtureServer';
 import { TYPES } from './names';

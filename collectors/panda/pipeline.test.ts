@@ -7,7 +7,7 @@ import { TEN_MINUTES_MS } from '../../lib/run/slot';
 import { TEST_TOKEN } from '../../test/support/gateway';
 import { useInfluxAndGateway } from '../../test/support/fixtures';
 import { FixtureServer } from './test/fixtureServer';
-import collector from './index';
+import collector from './collector';
 
 const servers = useInfluxAndGateway();
 let fixture: FixtureServer;

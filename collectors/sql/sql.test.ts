@@ -10,7 +10,7 @@ import { collectorContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, type RunningServer } from '../../test/support/services';
-import collector from './index';
+import collector from './collector';
 import { mapRows } from './mapping';
 import { queryDefinitions } from './queries';
 import { readOnlyViolation } from './statement';

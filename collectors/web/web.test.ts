@@ -12,7 +12,7 @@ import { collectorContext, type TestContext } from '../../test/support/collector
 import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
 import { classifyRequestError } from './error-class';
-import webCollector, { readSettings } from './index';
+import webCollector, { readSettings } from './collector';
 
 async function collect(configText: string): Promise<{ context: TestContext; documents: MonitDocument[] }> {
   const context = collectorContext('web', configText);

@@ -1,52 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import pLimit from 'p-limit';
-import { defineCollector } from '../../lib/run/collector';
-import type { MonitDocument } from '../../lib/documents/types';
-import { probeDownload, probeUpload, uploadSource, type Direction, type ProbeOutcome, type ProbeTarget } from './probe';
-import { probeSettings } from './settings';
+import { defineSource } from '../source';
+import { XROOTD_PROBE } from '../../schemas/kinds';
 
-const PRODUCER = 'xrootd';
-/** Endpoints probed at once: a dead endpoint costs its own timeout, not everyone's. */
-const CONCURRENCY = 4;
-
-export default defineCollector({
+export default defineSource({
   description: 'XRootD transfer probe: xrdcp of a known test file down (and optionally a generated one up) for each endpoint',
-  async collect(context) {
-    const settings = probeSettings(context.config, os.hostname());
-    const workDir = path.join(context.stateDir, 'transfers');
-    mkdirSync(workDir, { recursive: true });
-    const sourceFile = settings.upload ? uploadSource(path.join(context.stateDir, 'upload.bin'), settings.uploadBytes) : '';
-    const options = { timeoutMs: settings.timeoutMs, signal: context.signal };
-
-    const documentOf = (target: ProbeTarget, direction: Direction, outcome: ProbeOutcome): MonitDocument => {
-      if (!outcome.success) context.problem(`${direction} ${target.endpoint}: ${outcome.errorClass}: ${outcome.errorMessage}`);
-      return context.documents.build(
-        PRODUCER,
-        'probe',
-        { endpoint: target.endpoint, site: settings.sites.get(target.endpoint), direction },
-        {
-          success: outcome.success,
-          duration_ms: outcome.durationMs,
-          throughput_mbps: outcome.throughputMBps,
-          size_bytes: outcome.sizeBytes,
-          error_class: outcome.errorClass,
-          error_message: outcome.errorMessage,
-        },
-      );
-    };
-
-    const limit = pLimit(CONCURRENCY);
-    const perTarget = await Promise.all(
-      settings.targets.map((target, index) =>
-        limit(async () => {
-          const documents = [documentOf(target, 'download', await probeDownload(target, path.join(workDir, `download-${index}.bin`), options))];
-          if (settings.upload) documents.push(documentOf(target, 'upload', await probeUpload(target, sourceFile, settings.uploadPath, options)));
-          return documents;
-        }),
-      ),
-    );
-    return perTarget.flat();
-  },
+  produces: [XROOTD_PROBE],
+  collector: () => require('./collector') as typeof import('./collector'),
+  dashboard: () => require('./dashboard') as typeof import('./dashboard'),
+  demo: () => require('./demo') as typeof import('./demo'),
 });

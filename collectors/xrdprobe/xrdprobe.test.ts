@@ -6,7 +6,7 @@ import { collectorContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
 import { randomFile, xrdcp } from '../xrootd/test/xrootdServer';
-import collector from './index';
+import collector from './collector';
 
 const SIZE = 3_000_000;
 let server: RunningServer;

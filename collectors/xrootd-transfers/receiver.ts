@@ -167,8 +167,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
   };
 }
 
-/** `./run.sh xrootd-detailed-receiver`: runs until SIGTERM/SIGINT, logging its counters every minute. */
-export async function runDetailedReceiver(config: Config, log: Logger): Promise<void> {
+/** Runs the receiver until `signal` aborts, logging its counters every minute. */
+export async function runDetailedReceiver(config: Config, log: Logger, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
   const options = { ...receiverOptions(config), log };
   const receiver = await startReceiver(options);
   log.info(`listening on ${options.host}:${receiver.port}/udp, queue in ${path.relative(PROJECT_ROOT, options.queueDir) || options.queueDir}`);
@@ -177,11 +178,7 @@ export async function runDetailedReceiver(config: Config, log: Logger): Promise<
     log.info(`datagrams received=${received} queued=${written} dropped=${dropped} batches=${batches} write_errors=${writeErrors}`);
   };
   const reporter = setInterval(report, 60_000);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   clearInterval(reporter);
   await receiver.stop();
   report();

@@ -10,7 +10,7 @@ import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
-import collector from './index';
+import collector from './collector';
 import { parsePacket, type FileRecord } from './protocol';
 import { readQueue } from './queue';
 import { startReceiver, type RunningReceiver } from './receiver';

@@ -1,159 +1,20 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import pLimit from 'p-limit';
-import { defineCollector, type CollectorContext } from '../../lib/run/collector';
-import type { MonitDocument } from '../../lib/documents/types';
-import { aggregateServer, type Sample, type ServerWindow } from './aggregate';
-import { PacketQueue } from './packetQueue';
-import { pullReport } from './pull';
-import { siteOf, xrootdSettings } from './settings';
-import { loadState, saveState } from './state';
-import { parseSummaryReport, type SummaryReport } from './summaryReport';
+import { defineSource } from '../source';
+import { XROOTD_OSS_SPACE, XROOTD_SUMMARY } from '../../schemas/kinds';
 
-export const PRODUCER = 'xrootd';
-
-/** Cumulative counters of the report: the field holding the value since start, and the one holding its rate. */
-const COUNTERS: ReadonlyArray<{ key: string; field: string; rate?: string }> = [
-  { key: 'link.in', field: 'link_in_bytes', rate: 'link_in_rate' },
-  { key: 'link.out', field: 'link_out_bytes', rate: 'link_out_rate' },
-  { key: 'link.tot', field: 'connections_total', rate: 'connection_rate' },
-  { key: 'xrootd.lgn.num', field: 'logins', rate: 'login_rate' },
-  { key: 'xrootd.lgn.au', field: 'logins_authenticated', rate: 'login_authenticated_rate' },
-  { key: 'xrootd.lgn.ua', field: 'logins_unauthenticated', rate: 'login_unauthenticated_rate' },
-  { key: 'xrootd.lgn.af', field: 'auth_failures', rate: 'auth_failure_rate' },
-  { key: 'xrootd.rdr', field: 'redirections', rate: 'redirection_rate' },
-  { key: 'xrootd.err', field: 'errors', rate: 'error_rate' },
-  { key: 'xrootd.dly', field: 'delays', rate: 'delay_rate' },
-  { key: 'xrootd.ops.open', field: 'ops_open' },
-  { key: 'xrootd.ops.rd', field: 'ops_read' },
-  { key: 'xrootd.ops.rv', field: 'ops_readv' },
-  { key: 'xrootd.ops.wr', field: 'ops_write' },
-  { key: 'xrootd.ops.sync', field: 'ops_sync' },
-];
-
-/** Levels at the time of the report (peaks are kept by the server since its start). */
-const GAUGES: ReadonlyArray<{ key: string; field: string }> = [
-  { key: 'link.num', field: 'connections' },
-  { key: 'link.maxn', field: 'connections_peak' },
-  { key: 'sched.threads', field: 'sched_threads' },
-  { key: 'sched.idle', field: 'sched_idle_threads' },
-  { key: 'sched.inq', field: 'sched_queue' },
-  { key: 'sched.maxinq', field: 'sched_queue_peak' },
-];
-
-const RATE_KEYS = COUNTERS.filter((counter) => counter.rate).map((counter) => counter.key);
-
-/** Packets consumed by one run at most (memory stays bounded after a long outage; the rest waits for the next run). */
-const MAX_PACKETS_PER_RUN = 20_000;
-
-/** Reports of one server daemon are grouped, and rated, under this key. */
-function serverKey(report: SummaryReport): string {
-  return `${report.program} ${report.source}`;
-}
-
-function summaryFields(window: ServerWindow): Record<string, string | number | undefined> {
-  const { latest } = window;
-  const fields: Record<string, string | number | undefined> = {
-    reports: window.reports,
-    restarts: window.restarts,
-    uptime_s: Math.max(0, latest.time - latest.startTime),
-    rate_interval_s: window.intervalSeconds,
-    version: latest.version,
-  };
-  for (const { key, field, rate } of COUNTERS) {
-    fields[field] = latest.values[key];
-    const delta = window.deltas[key];
-    if (rate && window.intervalSeconds > 0 && delta !== undefined) fields[rate] = delta / window.intervalSeconds;
-  }
-  for (const { key, field } of GAUGES) fields[field] = latest.values[key];
-  return fields;
-}
-
-async function readQueue(queue: PacketQueue, skip: Set<string>, context: CollectorContext): Promise<{ names: string[]; reports: SummaryReport[] }> {
-  const names = (await queue.list()).filter((name) => !skip.has(name)).slice(0, MAX_PACKETS_PER_RUN);
-  const reports: SummaryReport[] = [];
-  let unreadable = 0;
-  for (const packet of await queue.readMany(names)) {
-    try {
-      reports.push(parseSummaryReport(packet.data.toString('utf8')));
-    } catch (error) {
-      unreadable += 1;
-      if (unreadable === 1) context.problem(`queued packet ${packet.name} is not a summary report (${(error as Error).message}); dropped`);
-    }
-  }
-  if (unreadable > 1) context.problem(`${unreadable} queued packets were not summary reports; dropped`);
-  return { names, reports };
-}
-
-async function pullAll(servers: string[], timeoutMs: number, context: CollectorContext): Promise<SummaryReport[]> {
-  const limit = pLimit(4);
-  const results = await Promise.all(
-    servers.map((server) =>
-      limit(async () => {
-        try {
-          return parseSummaryReport(await pullReport(server, { timeoutMs, signal: context.signal }));
-        } catch (error) {
-          context.problem(`${server}: ${(error as Error).message}`);
-          return undefined;
-        }
-      }),
-    ),
-  );
-  return results.filter((report): report is SummaryReport => report !== undefined);
-}
-
-export default defineCollector({
+export default defineSource({
   description: 'XRootD summary statistics: xrd.report packets queued by xrootd-receiver, and `xrdfs query stats` of pull_servers',
-  async collect(context) {
-    const settings = xrootdSettings(context.config);
-    mkdirSync(context.stateDir, { recursive: true });
-    const stateFile = path.join(context.stateDir, 'samples.json');
-    const state = await loadState(stateFile);
-    const queue = new PacketQueue(settings.queueDir);
-    const committedBefore = new Set(state.consumed);
-    const { names, reports } = await readQueue(queue, committedBefore, context);
-    const pulled = await pullAll(settings.pullServers, settings.pullTimeoutMs, context);
-    if (settings.pullServers.length > 0 && pulled.length === 0 && reports.length === 0) {
-      throw new Error(`no summary report: none of pull_servers answered and the queue ${settings.queueDir} is empty`);
-    }
-
-    const byServer = new Map<string, SummaryReport[]>();
-    for (const report of [...reports, ...pulled]) {
-      const key = serverKey(report);
-      const list = byServer.get(key);
-      if (list) list.push(report);
-      else byServer.set(key, [report]);
-    }
-    const nextSamples: Record<string, Sample> = { ...state.servers };
-    const documents: MonitDocument[] = [];
-    for (const [key, serverReports] of byServer) {
-      const window = aggregateServer(state.servers[key], serverReports, RATE_KEYS);
-      // Only the counters rates are made of are needed next time.
-      nextSamples[key] = { ...window.next, values: Object.fromEntries(RATE_KEYS.filter((name) => name in window.next.values).map((name) => [name, window.next.values[name]])) };
-      const { latest } = window;
-      const tags = { server: latest.source, site: siteOf(settings.sites, latest.source, latest.site), program: latest.program };
-      documents.push(context.documents.build(PRODUCER, 'summary', tags, summaryFields(window)));
-      for (const oss of latest.ossPaths) {
-        const totalBytes = oss.totalKiB * 1024;
-        const freeBytes = oss.freeKiB * 1024;
-        documents.push(
-          context.documents.build(PRODUCER, 'oss_space', { ...tags, path: oss.path }, {
-            total_bytes: totalBytes,
-            free_bytes: freeBytes,
-            used_percent: totalBytes > 0 ? (100 * (totalBytes - freeBytes)) / totalBytes : undefined,
-          }),
-        );
-      }
-    }
-    context.log.info(`${names.length} queued packets, ${pulled.length} pulled reports, ${byServer.size} servers`);
-
-    return {
-      documents,
-      // Only once the documents are safe: remember the samples and which packets are done, then delete those.
-      commit: async () => {
-        await saveState(stateFile, { servers: nextSamples, consumed: names });
-        await queue.remove([...names, ...committedBefore]);
-      },
-    };
-  },
+  produces: [XROOTD_SUMMARY, XROOTD_OSS_SPACE],
+  collector: () => require('./collector') as typeof import('./collector'),
+  services: [
+    {
+      name: 'xrootd-receiver',
+      description: 'UDP receiver of xrd.report summary packets, queued on disk for the xrootd collector',
+      schedule: '@reboot',
+      needsSection: 'xrootd-receiver',
+      sections: ['xrootd'],
+      serve: (config, args) => (require('./receiverService') as typeof import('./receiverService')).serve(config, args),
+    },
+  ],
+  dashboard: () => require('./dashboard') as typeof import('./dashboard'),
+  demo: () => require('./demo') as typeof import('./demo'),
 });

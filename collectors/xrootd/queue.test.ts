@@ -6,7 +6,7 @@ import { MemoryLogger } from '../../lib/run/log';
 import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { testDir } from '../../test/support/services';
-import collector from './index';
+import collector from './collector';
 import { PacketQueue } from './packetQueue';
 import { startReceiver } from './receiver';
 import { eventually } from './test/xrootdServer';

@@ -7,7 +7,7 @@ import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
-import collector from './index';
+import collector from './collector';
 import { PacketQueue } from './packetQueue';
 import { startReceiver, type RunningReceiver } from './receiver';
 import { eventually, nextSecond, queuedReports, randomFile, reportMadeAfter, xrdcp, xrootdConfigExtra } from './test/xrootdServer';

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { interpretDocument } from './interpret';
 import { SchemaRegistry, schemaRegistry } from './schemas';
+import type { DocumentKind, FieldsOf, TagsOf } from './kinds';
 import type { MonitDocument, Scalar } from './types';
 
 /**
@@ -23,6 +24,12 @@ export interface DocumentFactoryOptions {
   registry?: SchemaRegistry;
 }
 
+type Tags = Record<string, string | undefined>;
+type Fields = Record<string, Scalar | null | undefined>;
+type NamedBuildArguments = [producer: string, type: string, tags: Tags, fields: Fields, timestampMs?: number];
+type KindBuildRest = [tags: Tags, fields: Fields, timestampMs?: number];
+type BuildArguments = NamedBuildArguments | [kind: DocumentKind, ...rest: KindBuildRest];
+
 /** Builds schema-checked MONIT documents for one run; a document that breaks its schema throws at once. */
 export class DocumentFactory {
   readonly slotMs: number;
@@ -38,16 +45,15 @@ export class DocumentFactory {
   }
 
   /**
-   * One document of `producer`/`type`. Tags with an undefined value are left out; fields that are
-   * undefined or null (not measured this time) are left out. `timestampMs` overrides the slot.
+   * One document of a kind of schemas/kinds.ts (or of `producer`, `type` named as strings, for kinds
+   * only known at run time). Tags with an undefined value are left out; fields that are undefined or
+   * null (not measured this time) are left out. `timestampMs` overrides the slot.
    */
-  build(
-    producer: string,
-    type: string,
-    tags: Record<string, string | undefined>,
-    fields: Record<string, Scalar | null | undefined>,
-    timestampMs: number = this.slotMs,
-  ): MonitDocument {
+  build<Kind extends DocumentKind>(kind: Kind, tags: TagsOf<Kind>, fields: FieldsOf<Kind>, timestampMs?: number): MonitDocument;
+  build(producer: string, type: string, tags: Record<string, string | undefined>, fields: Record<string, Scalar | null | undefined>, timestampMs?: number): MonitDocument;
+  build(...args: BuildArguments): MonitDocument {
+    const [producer, type, tags, fields, timestampMs = this.slotMs] =
+      typeof args[0] === 'string' ? (args as NamedBuildArguments) : [args[0].producer, args[0].type, ...(args.slice(1) as KindBuildRest)];
     this.registry.require(producer, type);
     const presentTags: Record<string, string> = {};
     for (const [key, value] of Object.entries(tags)) if (value !== undefined) presentTags[key] = value;

@@ -43,12 +43,10 @@ export function collectedDocuments(result: CollectResult): MonitDocument[] {
 
 /** A collector reads one source and returns documents. It never sends, retries, spools or schedules. */
 export interface Collector {
-  /** One line for `./run.sh --help`. */
-  description: string;
   collect(context: CollectorContext): Promise<CollectResult>;
 }
 
-/** Each collectors/<name>/index.ts default-exports one of these. */
+/** Each collectors/<name>/collector.ts default-exports one of these (its index.ts says what else the source brings). */
 export function defineCollector(collector: Collector): Collector {
   return collector;
 }

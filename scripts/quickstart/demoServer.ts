@@ -1,64 +1,49 @@
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import path from 'node:path';
-import { PROJECT_ROOT } from '../../lib/config/paths';
-
 /**
- * The quickstart's stand-in for sources that cannot run here, serving recorded data on loopback:
- * a Hadoop NameNode's /jmx, PanDA's job statistics, CRIC's PanDA queues, and a web page to probe. It also appends lines to a demo log file so
- * the logs collector has something to count. Usage: node demoServer.js PORT LOGFILE
+ * The quickstart's demo HTTP server, on loopback at [demo] listen: the routes of every source's
+ * demo.ts (recorded answers of sources that cannot run here: PanDA, CRIC, Hadoop JMX, a web page),
+ * and whatever those demos run at its start.
+ *
+ *   node dist/scripts/quickstart/demoServer.js --config FILE
  */
+import http from 'node:http';
+import { sources } from '../../collectors/source';
+import { Config } from '../../lib/config/config';
+import type { DemoRoute, DemoSource } from './components';
 
-interface Route {
-  contentType: string;
-  body(url: URL): string;
+/** Every source's routes; two sources answering the same path is a mistake worth stopping for. */
+export function demoRoutes(demos: DemoSource[]): Map<string, DemoRoute> {
+  const routes = new Map<string, DemoRoute>();
+  for (const demo of demos) {
+    for (const [route, answer] of Object.entries(demo.routes ?? {})) {
+      if (routes.has(route)) throw new Error(`two demo sources answer ${route}`);
+      routes.set(route, answer);
+    }
+  }
+  return routes;
 }
 
-function recorded(relativePath: string): string {
-  return readFileSync(path.join(PROJECT_ROOT, relativePath), 'utf8');
-}
-
-/** /jmx answers ?qry=NAME like Hadoop's JMXJsonServlet. */
-function jmx(url: URL): string {
-  const dump = JSON.parse(recorded('collectors/hadoop/testdata/healthy.jmx.json')) as { beans: Array<{ name: string }> };
-  const query = url.searchParams.get('qry');
-  return JSON.stringify({ beans: dump.beans.filter((bean) => !query || bean.name === query) });
-}
-
-export const DEMO_ROUTES: Record<string, Route> = {
-  // Recorded-format PanDA job statistics and CRIC queue descriptions (collectors/panda/testdata).
-  '/server/panda/get_job_statistics_per_site_label_resource': { contentType: 'application/json', body: () => recorded('collectors/panda/testdata/panda-small.json') },
-  '/api/atlas/pandaqueue/query/': { contentType: 'application/json', body: () => recorded('collectors/panda/testdata/cric-sample.json') },
-  '/jmx': { contentType: 'application/json', body: jmx },
-  '/web/ok': { contentType: 'text/html', body: () => '<html><body><h1>EventIndex demo</h1><p>status: OK</p></body></html>' },
-};
-
-export function startDemoServer(port: number, logFile: string): http.Server {
-  mkdirSync(path.dirname(logFile), { recursive: true });
-  let sequence = 0;
-  const writeLogLines = (): void => {
-    sequence += 1;
-    appendFileSync(logFile, `${new Date().toISOString()} INFO import started batch=${sequence}\n${new Date().toISOString()} INFO import finished batch=${sequence}\n`);
-    if (sequence % 5 === 0) appendFileSync(logFile, `${new Date().toISOString()} ERROR import failed batch=${sequence}\n`);
-  };
-  writeLogLines();
-  setInterval(writeLogLines, 30_000).unref();
+export function startDemoServer(config: Config): http.Server {
+  const demos = sources().flatMap((source) => (source.definition.demo ? [source.definition.demo().default] : []));
+  const routes = demoRoutes(demos);
+  for (const demo of demos) demo.onServerStart?.(config);
+  const { host, port } = config.section('demo').hostPort('listen');
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) throw new Error(`[demo] listen must be a loopback address (127.0.0.1:PORT): the demo sources are for this machine only, got ${host}`);
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://demo');
-    const route = DEMO_ROUTES[url.pathname];
+    const route = routes.get(url.pathname);
     if (!route) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end(`no demo route ${url.pathname}\n`);
       return;
     }
-    response.writeHead(200, { 'content-type': route.contentType }).end(route.body(url));
+    response.writeHead(200, { 'content-type': route.contentType }).end(route.body(url, request));
   });
-  server.listen(port, '127.0.0.1');
+  server.listen(port, host);
   return server;
 }
 
 if (require.main === module) {
-  const [port, logFile] = process.argv.slice(2);
-  if (!port || !logFile) throw new Error('usage: demoServer.js PORT LOGFILE');
-  const server = startDemoServer(Number(port), path.resolve(logFile));
+  const at = process.argv.indexOf('--config');
+  if (at < 0 || !process.argv[at + 1]) throw new Error('usage: demoServer.js --config FILE');
+  const server = startDemoServer(Config.load(process.argv[at + 1]));
   process.once('SIGTERM', () => server.close(() => process.exit(0)));
 }

@@ -1,134 +1,27 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+/**
+ * The quickstart's local world, from the job registry and the sources' demos: a private InfluxDB, the
+ * services the schedule starts at boot (the gateway, the receivers), the demo HTTP server and every
+ * source's demo components. `start` is idempotent (what runs already is left alone), `stop` undoes it.
+ *
+ *   node dist/scripts/quickstart/local.js start|stop|jobs|summary [--config FILE]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { sources } from '../../collectors/source';
 import { Config } from '../../lib/config/config';
-import { InfluxClient } from '../../lib/influx/influxdb';
 import { PROJECT_ROOT, pathsFrom } from '../../lib/config/paths';
 import { monitSettings } from '../../lib/delivery/settings';
+import { InfluxClient } from '../../lib/influx/influxdb';
 import { influxSettings } from '../../lib/influx/settings';
-import { gatewaySettings } from '../../gateway/settings';
-import { configuredSchedule } from '../../cli/configuredSchedule';
-
-/**
- * The quickstart's local world: a private InfluxDB, the gateway, and the demo sources the shipped
- * collectors read. `start` is idempotent (what answers already is left alone), `stop` undoes it.
- */
-
-const SERVICES_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'servers', 'services.sh');
-const CLI = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-export function isLoopback(url: string): boolean {
-  return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
-}
-
-export async function answers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    return response.status < 500;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeoutMs / 1000}s`);
-    await sleep(200);
-  }
-}
-
-export interface LocalContext {
-  config: Config;
-  configFile: string;
-  varRoot: string;
-  runDir: string;
-}
-
-/** Starts `./run.sh <job>` in the background, detached, with its pid in var/run/<job>.pid. */
-export function startBackgroundJob(context: LocalContext, job: string, command?: string[]): number {
-  mkdirSync(context.runDir, { recursive: true });
-  const logDir = pathsFrom(context.config).log;
-  mkdirSync(logDir, { recursive: true });
-  const output = openSync(path.join(logDir, `${job}.out`), 'a');
-  const child = spawn(process.execPath, command ?? [CLI, job, '--config', context.configFile], { detached: true, stdio: ['ignore', output, output] });
-  child.unref();
-  writeFileSync(path.join(context.runDir, `${job}.pid`), `${child.pid}\n`);
-  return child.pid ?? 0;
-}
-
-export function alivePid(file: string): number | undefined {
-  if (!existsSync(file)) return undefined;
-  const pid = parseInt(readFileSync(file, 'utf8'), 10);
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
-
-/** One thing the quickstart starts. */
-export interface LocalComponent {
-  name: string;
-  /** Whether this config wants it. */
-  wanted(context: LocalContext): boolean;
-  start(context: LocalContext): Promise<void>;
-  stop(context: LocalContext): Promise<void>;
-  /** Lines for the summary. */
-  describe?(context: LocalContext): Promise<string[]>;
-}
-
-/** A Debian-packaged server run by scripts/servers/services.sh with its data in var/<name>. */
-export function packagedServer(name: string, component: string, portOf: (context: LocalContext) => number | undefined, after?: (context: LocalContext) => Promise<void>): LocalComponent {
-  const dir = (context: LocalContext): string => path.join(context.varRoot, name);
-  return {
-    name,
-    wanted: (context) => portOf(context) !== undefined,
-    start: async (context) => {
-      execFileSync(SERVICES_SCRIPT, ['start', component, '--port', String(portOf(context)), '--dir', dir(context)], { stdio: 'inherit' });
-      await after?.(context);
-    },
-    stop: async (context) => {
-      execFileSync(SERVICES_SCRIPT, ['stop', dir(context)], { stdio: 'inherit' });
-    },
-  };
-}
-
-/**
- * A node process of ours kept running in the background: `./run.sh <job>`, or the node script and
- * arguments `command` gives.
- */
-export function backgroundJob(
-  job: string,
-  wanted: (context: LocalContext) => boolean,
-  ready: (context: LocalContext) => Promise<boolean>,
-  command?: (context: LocalContext) => string[],
-): LocalComponent {
-  return {
-    name: job,
-    wanted,
-    start: async (context) => {
-      if (!alivePid(path.join(context.runDir, `${job}.pid`))) startBackgroundJob(context, job, command?.(context));
-      await waitFor(job, () => ready(context));
-    },
-    stop: async (context) => {
-      const pid = alivePid(path.join(context.runDir, `${job}.pid`));
-      if (pid) {
-        process.kill(pid, 'SIGTERM');
-        for (let tries = 0; tries < 100 && alivePid(path.join(context.runDir, `${job}.pid`)); tries += 1) await sleep(100);
-      }
-      rmSync(path.join(context.runDir, `${job}.pid`), { force: true });
-    },
-  };
-}
+import { findEntry, periodicEntries } from '../../cli/registry';
+import { configuredSchedule } from '../../cli/schedule';
+import { alivePid, answers, backgroundProcess, packagedServer, SERVICES_SCRIPT, sleep, type DemoSource, type LocalComponent, type LocalContext } from './components';
 
 const influxdb: LocalComponent = {
   ...packagedServer('influxdb', 'influxdb', (context) => {
     const url = influxSettings(context.config).url;
-    return isLoopback(url) ? Number(new URL(url).port || 8086) : undefined;
+    return isLoopbackUrl(url) ? Number(new URL(url).port || 8086) : undefined;
   }),
   describe: async (context) => {
     const client = new InfluxClient(influxSettings(context.config).url);
@@ -143,20 +36,42 @@ const influxdb: LocalComponent = {
   },
 };
 
-const gateway = backgroundJob(
-  'gateway',
-  (context) => {
-    const listen = gatewaySettings(context.config).listen;
-    return new URL(monitSettings(context.config).url).port === String(listen.port) && isLoopback(monitSettings(context.config).url);
-  },
-  (context) => answers(new URL('/ping', monitSettings(context.config).url).toString()),
+function isLoopbackUrl(url: string): boolean {
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+}
+
+/** Every service the schedule starts at boot (@reboot), as a background process ready when the registry says so. */
+function bootServices(context: LocalContext): LocalComponent[] {
+  return configuredSchedule(context.config)
+    .filter((entry) => entry.cron === '@reboot')
+    .map((entry) => {
+      const service = findEntry(entry.job);
+      const ready = service?.kind === 'service' && service.ready ? service.ready : async () => (await sleep(500), true);
+      return backgroundProcess(entry.job, () => true, (local) => ready(local.config));
+    });
+}
+
+function demos(): DemoSource[] {
+  return sources().flatMap((source) => (source.definition.demo ? [source.definition.demo().default] : []));
+}
+
+function demoListen(context: LocalContext): string | undefined {
+  return context.config.section('demo').optionalString('listen');
+}
+
+/** The demo HTTP server (scripts/quickstart/demoServer.ts): every source's demo routes, on loopback. */
+const demoServer = backgroundProcess(
+  'demo-server',
+  (context) => demoListen(context) !== undefined,
+  (context) => answers(`http://${demoListen(context)}/`),
+  (context) => [path.join(__dirname, 'demoServer.js'), '--config', context.configFile],
 );
 
-/** Everything, in start order. Collector-specific demo sources are added by scripts/demoComponents.ts. */
-export function components(): LocalComponent[] {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { demoComponents } = require('./demoComponents') as typeof import('./demoComponents');
-  return [influxdb, gateway, ...demoComponents()];
+/** Everything this config wants, in start order: InfluxDB, the boot services, the demo server, then the sources' servers and data. */
+export function components(context: LocalContext): LocalComponent[] {
+  const fromSources = demos().flatMap((demo) => demo.components ?? []);
+  const all = [influxdb, ...bootServices(context), demoServer, ...fromSources.filter((one) => one.phase !== 'data'), ...fromSources.filter((one) => one.phase === 'data')];
+  return all.filter((component) => component.wanted(context));
 }
 
 function contextFor(configFile: string): LocalContext {
@@ -182,6 +97,17 @@ function stopWithoutConfig(varRoot: string): void {
   }
 }
 
+/** Every scheduled periodic job, in the order the quickstart runs them once: collectors, then the other jobs. */
+function jobsToRun(context: LocalContext): string[] {
+  const scheduled = new Set(configuredSchedule(context.config).map((entry) => entry.job));
+  const periodic = periodicEntries().filter((entry) => scheduled.has(entry.name));
+  // Downsampling before status, as in each hour of the schedule.
+  const rank = (name: string): number => (name === 'status' ? 2 : name.startsWith('downsample-') ? 1 : 0);
+  return [...periodic.filter((entry) => entry.kind === 'collector'), ...periodic.filter((entry) => entry.kind === 'job')]
+    .map((entry) => entry.name)
+    .sort((a, b) => rank(a) - rank(b));
+}
+
 async function main(argv: string[]): Promise<void> {
   const command = argv[0];
   const configIndex = argv.indexOf('--config');
@@ -191,16 +117,15 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const context = contextFor(configFile);
-  const wanted = components().filter((component) => component.wanted(context));
   switch (command) {
     case 'start':
-      for (const component of wanted) {
+      for (const component of components(context)) {
         await component.start(context);
         process.stdout.write(`  ${component.name.padEnd(28)} running\n`);
       }
       return;
     case 'stop':
-      for (const component of wanted.reverse()) {
+      for (const component of components(context).reverse()) {
         try {
           await component.stop(context);
           process.stdout.write(`  ${component.name.padEnd(28)} stopped\n`);
@@ -209,16 +134,11 @@ async function main(argv: string[]): Promise<void> {
         }
       }
       return;
-    case 'jobs': {
-      // Every scheduled periodic job once: collectors first, then downsampling, then status.
-      const order = ['downsample-1h', 'downsample-1d', 'status'];
-      const periodic = configuredSchedule(context.config).filter((entry) => entry.cron !== '@reboot' && entry.job !== 'replay').map((entry) => entry.job);
-      const collectors = periodic.filter((job) => !order.includes(job));
-      process.stdout.write([...collectors, ...order.filter((job) => periodic.includes(job))].join('\n') + '\n');
+    case 'jobs':
+      process.stdout.write(jobsToRun(context).join('\n') + '\n');
       return;
-    }
     case 'summary': {
-      for (const component of wanted) for (const line of (await component.describe?.(context)) ?? []) process.stdout.write(`${line}\n`);
+      for (const component of components(context)) for (const line of (await component.describe?.(context)) ?? []) process.stdout.write(`${line}\n`);
       const monit = monitSettings(context.config).url;
       process.stdout.write(`Gateway: ${monit} (health ${new URL('/ping', monit)}, metrics ${new URL('/metrics', monit)})\n`);
       process.stdout.write(`Status page: ${new URL('/status', monit)} (and /status.json)\n`);

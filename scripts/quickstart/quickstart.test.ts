@@ -4,8 +4,8 @@ import path from 'node:path';
 import { Config } from '../../lib/config/config';
 import { InfluxClient } from '../../lib/influx/influxdb';
 import { PROJECT_ROOT } from '../../lib/config/paths';
-import { configuredSchedule } from '../../cli/configuredSchedule';
-import { collectorNames } from '../../cli/jobs';
+import { collectorNames } from '../../cli/registry';
+import { configuredSchedule } from '../../cli/schedule';
 
 /**
  * The README's first command on a fresh checkout: a clone of this repository (its committed state),

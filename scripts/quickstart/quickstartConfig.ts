@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileDurably } from '../../lib/state/durableFile';
 import { PROJECT_ROOT } from '../../lib/config/paths';
+import { renderConfigExample } from '../build/generators/configExample';
 
 /**
- * Writes config.cfg from config.cfg.example for the quickstart: the placeholders `change-me` become
- * one random token (the sender's and the gateway's must match), `demo-password` a random password.
+ * Writes config.cfg for the quickstart from the text of config.cfg.example, made afresh from the
+ * sample.cfg files: the placeholders `change-me` become one random token (the sender's and the
+ * gateway's must match), `demo-password` a random password.
  * An existing file is kept as it is (only its mode is fixed to 600: it holds secrets).
  * MONIT_QUICKSTART_PORT_OFFSET shifts every 127.0.0.1 port, so a second setup can run beside the first.
  */
@@ -17,7 +19,7 @@ export function generateConfig(target: string, portOffset = 0): boolean {
   }
   const token = randomBytes(24).toString('hex');
   const password = randomBytes(12).toString('hex');
-  const text = readFileSync(path.join(PROJECT_ROOT, 'config.cfg.example'), 'utf8')
+  const text = renderConfigExample()
     .replace(/change-me/g, token)
     .replace(/demo-password/g, password)
     .replace(/127\.0\.0\.1:(\d+)/g, (_, port: string) => `127.0.0.1:${Number(port) + portOffset}`)

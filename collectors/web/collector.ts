@@ -1,0 +1,108 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
+import pLimit from 'p-limit';
+import { defineCollector } from '../../lib/run/collector';
+import { type Config, ConfigError, type ConfigSection } from '../../lib/config/config';
+import { probe, type ProbeTarget } from './probe';
+import { withoutCredentials } from './url-credentials';
+
+const PRODUCER = 'web';
+const SECTION = 'web';
+
+/** "200-399, 401" → [[200, 399], [401, 401]]. */
+export function parseStatusRanges(section: ConfigSection, fallback: string): Array<[number, number]> {
+  const where = `[${section.name}] expect_status`;
+  return section.list('expect_status', [fallback]).map((item): [number, number] => {
+    const match = /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(item);
+    if (!match) throw new ConfigError(`${where}: "${item}" is not a status such as 200 or a range such as 200-399`);
+    const low = Number(match[1]);
+    const high = Number(match[2] ?? match[1]);
+    if (low > high) throw new ConfigError(`${where}: the range "${item}" is empty`);
+    return [low, high];
+  });
+}
+
+type ProbeSettings = Omit<ProbeTarget, 'name' | 'url' | 'shownUrl'>;
+
+/** Settings that [web] gives every probe and a [web.<name>] section may override. */
+function probeSettings(section: ConfigSection, defaults: ProbeSettings): ProbeSettings {
+  return {
+    timeoutMs: section.has('timeout') ? section.duration('timeout') : defaults.timeoutMs,
+    expectStatus: section.has('expect_status') ? parseStatusRanges(section, '') : defaults.expectStatus,
+    // `expect_text =` (empty) in a probe's section turns off a text check set in [web].
+    expectText: section.keys().includes('expect_text') ? section.optionalString('expect_text') : defaults.expectText,
+    verifyTls: section.has('verify_tls') ? section.bool('verify_tls') : defaults.verifyTls,
+    followRedirects: section.has('follow_redirects') ? section.bool('follow_redirects') : defaults.followRedirects,
+  };
+}
+
+export interface WebSettings {
+  concurrency: number;
+  targets: ProbeTarget[];
+}
+
+/** [web] urls (probes named by their URL) and one probe per [web.<name>] section. */
+export function readSettings(config: Config): WebSettings {
+  const section = config.section(SECTION);
+  const defaults: ProbeSettings = {
+    timeoutMs: section.duration('timeout', '10s'),
+    expectStatus: parseStatusRanges(section, '200-399'),
+    expectText: section.optionalString('expect_text'),
+    verifyTls: section.bool('verify_tls', true),
+    followRedirects: section.bool('follow_redirects', true),
+  };
+  const targets: ProbeTarget[] = section.list('urls', []).map((url) => {
+    const shownUrl = withoutCredentials(checkedUrl(section, 'urls', url));
+    return { name: shownUrl, url, shownUrl, ...defaults };
+  });
+  const probeSections = config.sectionsUnder(SECTION);
+  for (const probeSection of probeSections) {
+    // ini reads [web.ei.cern] as nested sections: the empty [web.ei] above it is not a probe.
+    const isParentOnly = probeSection.keys().length === 0 && probeSections.some((other) => other.name.startsWith(`${probeSection.name}.`));
+    if (isParentOnly) continue;
+    const name = probeSection.name.slice(SECTION.length + 1);
+    const url = checkedUrl(probeSection, 'url', probeSection.url('url'));
+    targets.push({ name, url, shownUrl: withoutCredentials(url), ...probeSettings(probeSection, defaults) });
+  }
+  const names = targets.map((target) => target.name);
+  const repeated = names.find((name, index) => names.indexOf(name) !== index);
+  if (repeated) throw new ConfigError(`[${SECTION}]: the probe "${repeated}" is configured twice`);
+  return { concurrency: section.int('concurrency', 8, { min: 1 }), targets };
+}
+
+function checkedUrl(section: ConfigSection, key: string, text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`[${section.name}] ${key}: "${text}" is not a URL such as https://portal.example.org/`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`[${section.name}] ${key}: "${text}" must be http or https`);
+  return text;
+}
+
+export default defineCollector({
+  async collect(context) {
+    const { concurrency, targets } = readSettings(context.config);
+    if (!targets.length) throw new ConfigError(`[${SECTION}]: nothing to probe: set urls, or add [${SECTION}.<name>] sections with a url`);
+    const limit = pLimit(concurrency);
+    // Each request in flight listens on the job's signal; more than Node's default 10 is expected here.
+    setMaxListeners(Math.max(getMaxListeners(context.signal), concurrency + 10), context.signal);
+    return Promise.all(
+      targets.map((target) =>
+        limit(async () => {
+          const result = await probe(target, context.signal);
+          const label = target.name === target.shownUrl ? target.shownUrl : `${target.name} (${target.shownUrl})`;
+          if (result.up === 0) context.problem(`${label}: ${result.errorClass}: ${result.detail ?? ''}`);
+          return context.documents.build(PRODUCER, 'probe', { name: target.name, url: target.shownUrl }, {
+            up: result.up,
+            error_class: result.errorClass,
+            status: result.status,
+            latency_ms: result.latencyMs,
+            body_match: result.bodyMatch,
+            cert_days_left: result.certDaysLeft,
+          });
+        }),
+      ),
+    );
+  },
+});

@@ -1,0 +1,72 @@
+/**
+ * How a dashboard is defined: each collectors/<name>/dashboard.ts default-exports one
+ * (defineDashboard), naming the schemas it reads through the registry (Measurement.of), so a
+ * measurement, field or tag renamed in schemas/ stops the generator with the name it could not find.
+ * Every numeric field of what the source produces also gets a regular panel (generic.ts).
+ */
+import type { DocumentKind } from '../lib/documents/kinds';
+import type { SchemaRegistry } from '../lib/documents/schemas';
+import type { PanelSpec } from './panels';
+import type { Measurement, QuerySpec, Selection } from './query';
+
+/** A dashboard variable filtering by one tag; it applies to every query on a measurement with that tag. */
+export interface FilterSpec {
+  tag: string;
+  /** The measurement whose tag values the variable lists. */
+  from: Measurement;
+}
+
+export interface ModuleContent {
+  filters: FilterSpec[];
+  panels: PanelSpec[];
+  /** Big numbers for the overview (current values, with their own short range). */
+  keyNumbers: PanelSpec[];
+  /** Tags the regular panels of a type group by, where every tag would give too many lines. */
+  genericGroupBy?: Record<string, string[]>;
+}
+
+/** What a source's dashboard.ts says. */
+export interface DashboardDefinition {
+  uid: string;
+  title: string;
+  description: string;
+  /** Modules of the status job ([status.module.NAME]) it shows; default: the source's own, named after its folder. */
+  statusModules?: string[];
+  /** Kinds whose every field gets a regular panel; default: what the source produces. */
+  kinds?: readonly DocumentKind[];
+  build(registry: SchemaRegistry): ModuleContent;
+}
+
+/** A dashboard with its defaults filled in. */
+export interface ModuleDashboard extends DashboardDefinition {
+  statusModules: string[];
+  kinds: readonly DocumentKind[];
+}
+
+export function defineDashboard(definition: DashboardDefinition): DashboardDefinition {
+  return definition;
+}
+
+const CURRENT = '1h';
+
+export function series(title: string, unit: string, queries: QuerySpec[], extra: Partial<PanelSpec> = {}): PanelSpec {
+  return { kind: 'timeseries', title, unit, queries, ...extra };
+}
+
+export function table(title: string, query: Omit<QuerySpec, 'format'>, extra: Partial<PanelSpec> = {}): PanelSpec {
+  return { kind: 'table', title, queries: [{ ...query, format: 'table' }], width: 24, ...extra };
+}
+
+/** A current value for the overview: the newest 10-minute bucket of the last hour, unless reduced otherwise. */
+export function keyNumber(title: string, unit: string, query: QuerySpec, extra: Partial<PanelSpec> = {}): PanelSpec {
+  return { kind: 'stat', title, unit, queries: [query], timeFrom: CURRENT, width: 4, height: 4, ...extra };
+}
+
+export const last = (field: string, alias?: string): Selection => ({ fn: 'last', field, alias });
+export const mean = (field: string, alias?: string): Selection => ({ fn: 'mean', field, alias });
+export const sum = (field: string, alias?: string): Selection => ({ fn: 'sum', field, alias });
+export const max = (field: string, alias?: string): Selection => ({ fn: 'max', field, alias });
+export const min = (field: string, alias?: string): Selection => ({ fn: 'min', field, alias });
+export const perSecond = (field: string, alias?: string): Selection => ({ fn: 'sum', field, alias, perSecond: true });
+export const perHour = (field: string, alias?: string): Selection => ({ fn: 'sum', field, alias, perSecond: true, multiplier: 3600 });
+export const percentOf = (field: string, alias?: string): Selection => ({ fn: 'mean', field, alias, multiplier: 100 });

@@ -1,0 +1,28 @@
+import type { Config } from '../lib/config/config';
+import type { Logger } from '../lib/run/log';
+import type { RunArguments } from '../lib/run/registry';
+import { runService } from '../lib/run/service';
+import { startGatewayFromConfig } from './fromConfig';
+import type { GatewayOptions } from './server';
+import { gatewaySettings } from './settings';
+
+/** `./run.sh gateway`: the gateway in the foreground until SIGTERM or SIGINT, with the GET pages `pages` gives. */
+export function serve(config: Config, args: RunArguments, pages?: (log: Logger) => GatewayOptions['pages']): Promise<number> {
+  return runService('gateway', config, args, async (log, signal) => {
+    const running = await startGatewayFromConfig(config, { debug: args.debug, pages: pages?.(log) });
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    await running.close();
+  });
+}
+
+/** Whether the gateway of this config answers (its /ping; 503 means it runs but InfluxDB does not). */
+export async function answers(config: Config): Promise<boolean> {
+  const { host, port } = gatewaySettings(config).listen;
+  const address = host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  try {
+    const response = await fetch(`http://${address}:${port}/ping`, { signal: AbortSignal.timeout(2000) });
+    return response.status < 500 || response.status === 503;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,102 @@
+/** The delivery commands: `./run.sh replay`, `./run.sh send FILE` and `./run.sh validate FILE`. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/config';
+import { pathsFrom } from '../config/paths';
+import { interpretDocument } from '../documents/interpret';
+import { schemaRegistry } from '../documents/schemas';
+import type { MonitDocument } from '../documents/types';
+import { acquireLock } from '../run/lock';
+import { Logger } from '../run/log';
+import { Sender } from './sender';
+import { monitSettings } from './settings';
+import { Spool } from './spool';
+
+/** Bad usage: a missing or unreadable argument (exit status 2). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function readDocumentFile(file: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`${file}: ${(error as Error).message}`);
+  }
+  return Array.isArray(parsed) ? parsed : [parsed];
+}
+
+/** The documents of a JSON file (an array or one document), and a line for each invalid one. */
+export function validateFile(file: string): { documents: unknown[]; problems: string[] } {
+  const documents = readDocumentFile(file);
+  const problems: string[] = [];
+  documents.forEach((document, index) => {
+    const result = interpretDocument(document, schemaRegistry());
+    if (!result.ok) problems.push(`document at index ${index} (counting from 0): ${result.reason}`);
+  });
+  return { documents, problems };
+}
+
+/**
+ * Delivers the spool of each job (or of `only`), taking each job's lock so a running job keeps its
+ * own. Returns 0 when nothing is left waiting or refused, else 1.
+ */
+export async function replay(config: Config, options: { debug: boolean; only?: string }): Promise<number> {
+  const paths = pathsFrom(config);
+  const log = Logger.forJob('replay', paths.log, { debug: options.debug, echo: options.debug || process.stderr.isTTY });
+  const jobs = options.only ? [options.only] : existsSync(paths.spool) ? readdirSync(paths.spool).filter((name) => name !== 'rejected') : [];
+  let failed = false;
+  let delivered = 0;
+  // Replay is also typed by hand: it retries for a short while, then leaves the rest for the next run.
+  const deadlineMs = Date.now() + config.section('monit').duration('replay_deadline', '30s');
+  for (const job of jobs) {
+    const lock = acquireLock(path.join(paths.lock, `${job}.lock`));
+    if (!lock.acquired) {
+      log.info(`${job}: running now (pid ${lock.holderPid}); it replays its own spool`);
+      continue;
+    }
+    try {
+      const spool = new Spool(path.join(paths.spool, job));
+      if (!spool.list().length) continue;
+      const report = await new Sender({ ...monitSettings(config), spool, log }).deliver({ deadlineMs });
+      delivered += 1;
+      const where = report.documentsRejected ? ` (refused ones are in ${spool.rejectedDir} with the reason)` : '';
+      log.info(`${job}: ${report.documentsSent} sent, ${report.documentsRejected} rejected, ${report.documentsSpooled} still spooled${where}`);
+      if (report.credentialsRefused) throw new Error(report.credentialsRefused);
+      if (report.documentsSpooled || report.documentsRejected) failed = true;
+    } finally {
+      lock.release();
+    }
+  }
+  if (delivered === 0) log.info('nothing to replay: the spool is empty');
+  return failed ? 1 : 0;
+}
+
+/** `send FILE`: validates every document, spools them all (or none) and delivers them. */
+export async function send(file: string | undefined, config: () => Config, options: { debug: boolean }): Promise<number> {
+  if (!file) throw new UsageError('send needs a FILE of JSON documents');
+  const { documents, problems } = validateFile(file);
+  if (problems.length) {
+    process.stderr.write(`${file}: not sent, ${problems.length} invalid documents:\n${problems.join('\n')}\n`);
+    return 1;
+  }
+  const loaded = config();
+  const paths = pathsFrom(loaded);
+  const log = Logger.forJob('send', paths.log, { debug: options.debug, echo: true });
+  new Sender({ ...monitSettings(loaded), spool: new Spool(path.join(paths.spool, 'send')), log }).enqueue(documents as MonitDocument[]);
+  log.info(`${documents.length} documents from ${file} spooled`);
+  return replay(loaded, { debug: options.debug, only: 'send' });
+}
+
+/** `validate FILE`: only checks the documents. */
+export function validate(file: string | undefined): number {
+  if (!file) throw new UsageError('validate needs a FILE of JSON documents');
+  const { documents, problems } = validateFile(file);
+  if (problems.length) {
+    process.stderr.write(`${problems.join('\n')}\n`);
+    return 1;
+  }
+  process.stdout.write(`${documents.length} documents valid\n`);
+  return 0;
+}

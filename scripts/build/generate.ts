@@ -1,0 +1,79 @@
+/**
+ * Every generated file of the project, made from schemas/ and the source folders:
+ * - schemas/kinds.ts (typed names of every producer/type),
+ * - config.cfg.example (every sample.cfg with the quickstart's values),
+ * - the generated blocks of each collector's README (its configuration and Metrics tables),
+ * - dashboards/json/*.json and dashboards/provisioning/ (Grafana).
+ *
+ *   npm run generate            writes them
+ *   npm run generate -- --check lists the stale ones and exits 1 (a test does the same)
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { sources } from '../../collectors/source';
+import { generatedDashboardFiles } from '../../dashboards/generate';
+import { DASHBOARDS_JSON_DIR } from '../../dashboards/provisioning';
+import { PROJECT_ROOT } from '../../lib/config/paths';
+import { SchemaRegistry } from '../../lib/documents/schemas';
+import { CONFIG_EXAMPLE_FILE, renderConfigExample } from './generators/configExample';
+import { KINDS_FILE, renderKinds } from './generators/kinds';
+import { generatedReadmes } from './generators/readmes';
+
+/** Every generated file by absolute path, with the text it must have. */
+export function generatedFiles(registry: SchemaRegistry = SchemaRegistry.load()): Map<string, string> {
+  return new Map([
+    [KINDS_FILE, renderKinds(registry)],
+    [CONFIG_EXAMPLE_FILE, renderConfigExample()],
+    ...generatedReadmes(sources(), registry),
+    ...generatedDashboardFiles(registry),
+  ]);
+}
+
+/** Files of the generated dashboards folder that nothing generates any more. */
+function leftoverFiles(files: Map<string, string>): string[] {
+  if (!existsSync(DASHBOARDS_JSON_DIR)) return [];
+  return readdirSync(DASHBOARDS_JSON_DIR)
+    .map((file) => path.join(DASHBOARDS_JSON_DIR, file))
+    .filter((file) => !files.has(file));
+}
+
+/** Generated files whose content on disk differs (or that are missing), and leftovers to delete. */
+export function staleFiles(files: Map<string, string> = generatedFiles()): string[] {
+  const stale = [...files].filter(([file, text]) => !existsSync(file) || readFileSync(file, 'utf8') !== text).map(([file]) => file);
+  return [...stale, ...leftoverFiles(files)].map((file) => path.relative(PROJECT_ROOT, file));
+}
+
+function main(argv: string[]): number {
+  const files = generatedFiles();
+  if (argv.includes('--check')) {
+    const stale = staleFiles(files);
+    if (stale.length) {
+      process.stderr.write(`stale generated files (run npm run generate):\n${stale.map((file) => `  ${file}`).join('\n')}\n`);
+      return 1;
+    }
+    process.stdout.write(`${files.size} generated files up to date\n`);
+    return 0;
+  }
+  let written = 0;
+  for (const [file, text] of files) {
+    if (existsSync(file) && readFileSync(file, 'utf8') === text) continue;
+    writeFileSync(file, text);
+    process.stdout.write(`wrote ${path.relative(PROJECT_ROOT, file)}\n`);
+    written += 1;
+  }
+  for (const file of leftoverFiles(files)) {
+    rmSync(file);
+    process.stdout.write(`removed ${path.relative(PROJECT_ROOT, file)}\n`);
+  }
+  process.stdout.write(`${files.size} generated files, ${written} rewritten\n`);
+  return 0;
+}
+
+if (require.main === module) {
+  try {
+    process.exitCode = main(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`generate: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * config.cfg.example, made from the sample.cfg files (every key, commented out at its default, with a
+ * line saying what it does) and the quickstart's values (quickstart.cfg files). The quickstart writes
+ * config.cfg from the same text, so the example and the quickstart can never disagree.
+ *
+ * A sample line is one of: `[section]` or `;[section]` (a section, or an example of one); `key = value`
+ * (a required key, with an example value); `;key = value` (an optional key at its default); `; text`
+ * (a comment). A quickstart.cfg sets keys: each must be documented in the sample's section, or in
+ * the sample's example of a sibling section ([web.portal] documents [web.demo_portal]), unless the
+ * section is an open map (its first comment starts "; Any key:"). Its [demo] keys, with their
+ * comments, join the quickstart's [demo] section.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { sources } from '../../../collectors/source';
+import { PROJECT_ROOT } from '../../../lib/config/paths';
+
+export const CONFIG_EXAMPLE_FILE = path.join(PROJECT_ROOT, 'config.cfg.example');
+
+type Line = { kind: 'comment'; text: string } | { kind: 'key'; key: string; value: string; commented: boolean };
+
+interface Section {
+  name: string;
+  /** Comment lines right above the header, which belong to it. */
+  lead: string[];
+  /** An example section (`;[name]`), shown commented out unless the quickstart sets it. */
+  commented: boolean;
+  lines: Line[];
+}
+
+interface IniText {
+  file: string;
+  /** Comment lines before the first section. */
+  preamble: string[];
+  sections: Section[];
+}
+
+const HEADER = /^(;?)\s*\[([^\]]+)\]\s*$/;
+const KEY = /^(;?)([A-Za-z0-9_.*-]+)\s*=\s?(.*)$/;
+
+/** Parses a sample.cfg or quickstart.cfg in the format above; anything else is an error naming the line. */
+export function parseSample(text: string, file: string): IniText {
+  const parsed: IniText = { file, preamble: [], sections: [] };
+  text.split('\n').forEach((raw, index) => {
+    const line = raw.trimEnd();
+    const current = parsed.sections[parsed.sections.length - 1];
+    const header = HEADER.exec(line);
+    if (header) {
+      // The comment lines just above a header (after a blank line) speak of it, not of the section before.
+      const lead: string[] = [];
+      while (current && current.lines.length > 1 && current.lines[current.lines.length - 1].kind === 'comment' && (current.lines[current.lines.length - 1] as { text: string }).text !== '') {
+        lead.unshift((current.lines.pop() as { text: string }).text);
+      }
+      if (current && lead.length && (current.lines[current.lines.length - 1] as { text?: string } | undefined)?.text !== '') {
+        current.lines.push(...lead.map((text): Line => ({ kind: 'comment', text })));
+        lead.length = 0;
+      }
+      parsed.sections.push({ name: header[2].trim(), lead, commented: header[1] === ';', lines: [] });
+      return;
+    }
+    const key = KEY.exec(line);
+    if (key && current) {
+      current.lines.push({ kind: 'key', key: key[2], value: key[3], commented: key[1] === ';' });
+      return;
+    }
+    if (line === '' || line === ';' || line.startsWith('; ')) {
+      if (current) current.lines.push({ kind: 'comment', text: line });
+      else parsed.preamble.push(line);
+      return;
+    }
+    throw new Error(`${file}:${index + 1}: not a section, a key, a commented key (;key = value) or a comment (; text): "${line}"`);
+  });
+  return parsed;
+}
+
+function read(file: string): IniText {
+  return parseSample(readFileSync(file, 'utf8'), path.relative(PROJECT_ROOT, file));
+}
+
+/** Trailing blank lines of a section, dropped so that sections are separated by exactly one. */
+function trimmed(lines: string[]): string[] {
+  const out = [...lines];
+  while (out.length && out[out.length - 1] === '') out.pop();
+  return out;
+}
+
+function renderLine(line: Line): string {
+  return line.kind === 'comment' ? line.text : `${line.commented ? ';' : ''}${line.key} =${line.value ? ` ${line.value}` : ''}`;
+}
+
+/**
+ * The documented keys a quickstart section may set: its own section's, or those of an example
+ * sibling; undefined when the sample has neither. An open map (a first comment "; Any key: ...")
+ * takes any key.
+ */
+function documentedKeys(sample: IniText, name: string): { keys: Set<string>; anyKey: boolean } | undefined {
+  const own = sample.sections.find((section) => section.name === name);
+  const parent = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : undefined;
+  const sibling = parent === undefined ? undefined : sample.sections.find((section) => section.commented && section.name.startsWith(`${parent}.`) && !section.name.slice(parent.length + 1).includes('.'));
+  const template = own ?? sibling;
+  if (!template) return undefined;
+  return {
+    keys: new Set(template.lines.flatMap((line) => (line.kind === 'key' ? [line.key] : []))),
+    anyKey: template.lines.some((line) => line.kind === 'comment' && line.text.startsWith('; Any key:')),
+  };
+}
+
+/**
+ * One sample with the quickstart's values applied, as text. A source's [demo] lines are returned apart
+ * (`demoApart`), for the quickstart's [demo] section.
+ */
+function applyQuickstart(sample: IniText, quickstart: IniText | undefined, demoApart = true): { text: string[]; demo: string[] } {
+  const isDemo = (section: Section): boolean => demoApart && section.name === 'demo';
+  const values = new Map((quickstart?.sections ?? []).filter((section) => !isDemo(section)).map((section) => [section.name, section]));
+  for (const [name, section] of values) {
+    const documented = documentedKeys(sample, name);
+    if (!documented) throw new Error(`${quickstart?.file}: [${name}] is not a section of ${sample.file} (nor an example of one)`);
+    for (const line of section.lines) {
+      if (line.kind === 'key' && !documented.anyKey && !documented.keys.has(line.key)) throw new Error(`${quickstart?.file}: [${name}] ${line.key} is not documented in ${sample.file}`);
+    }
+  }
+  const text: string[] = [];
+  const used = new Set<string>();
+  for (const section of sample.sections) {
+    const set = values.get(section.name);
+    if (!set) {
+      text.push(...section.lead, `${section.commented ? ';' : ''}[${section.name}]`, ...trimmed(section.lines.map(renderLine)), '');
+      continue;
+    }
+    used.add(section.name);
+    const setKeys = new Map(set.lines.flatMap((line) => (line.kind === 'key' ? [[line.key, line.value] as const] : [])));
+    const lines = section.lines.map((line) => (line.kind === 'key' && setKeys.has(line.key) ? { ...line, value: setKeys.get(line.key) as string, commented: false } : line));
+    const documented = new Set(section.lines.flatMap((line) => (line.kind === 'key' ? [line.key] : [])));
+    const extra = set.lines.filter((line) => line.kind === 'key' && !documented.has(line.key));
+    text.push(...section.lead, `[${section.name}]`, ...trimmed([...lines, ...extra].map(renderLine)), '');
+  }
+  // Sections of the quickstart that the sample only shows as an example: after the sample's.
+  for (const section of quickstart?.sections ?? []) {
+    if (isDemo(section) || used.has(section.name)) continue;
+    text.push(...section.lead, `[${section.name}]`, ...trimmed(section.lines.map(renderLine)), '');
+  }
+  const demo = (quickstart?.sections ?? []).filter(isDemo).flatMap((section) => trimmed(section.lines.map(renderLine)));
+  return { text, demo };
+}
+
+const PREAMBLE = [
+  '; monit-collectors configuration (ini). Copy to config.cfg (mode 600: it holds secrets), or let',
+  '; `./run.sh quickstart` write one. Keys commented out (;key = value) are at their default; the others',
+  "; are required or hold the quickstart's values. A missing or invalid key fails at start-up with a",
+  '; message naming it. Durations: 30s, 10m, 1h, 7d. Values containing ; or # must be quoted.',
+  ';',
+  '; Generated by `npm run generate` from every sample.cfg and quickstart.cfg: do not edit by hand.',
+  '',
+];
+
+const COLLECTORS_PREAMBLE = [
+  '; ---------------------------------------------------------------------------------------------------',
+  '; Collectors: one section per collector (its folder name). A collector without a section is not',
+  '; scheduled; `enabled = false` turns one off. Every collector also takes `deadline` (default 8m).',
+  '',
+];
+
+const CORE_SAMPLES = ['lib/config/sample.cfg', 'lib/delivery/sample.cfg', 'gateway/sample.cfg', 'lib/influx/sample.cfg', 'cli/sample.cfg'];
+const DOWNSTREAM_SAMPLES = ['downsample/sample.cfg', 'dashboards/sample.cfg', 'status/sample.cfg'];
+const QUICKSTART_DIR = path.join(PROJECT_ROOT, 'scripts', 'quickstart');
+
+/** The text of config.cfg.example. */
+export function renderConfigExample(): string {
+  const core = read(path.join(QUICKSTART_DIR, 'quickstart.cfg'));
+  const coreFor = (sample: IniText): IniText => ({ ...core, sections: core.sections.filter((section) => sample.sections.some((one) => one.name === section.name)) });
+  const out = [...PREAMBLE];
+  for (const file of CORE_SAMPLES) {
+    const sample = read(path.join(PROJECT_ROOT, file));
+    out.push(...applyQuickstart(sample, coreFor(sample)).text);
+  }
+  const collectorParts = sources().map((source) => {
+    const sample = read(path.join(source.folder, 'sample.cfg'));
+    let quickstart: IniText | undefined;
+    try {
+      quickstart = read(path.join(source.folder, 'quickstart.cfg'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    return applyQuickstart(sample, quickstart);
+  });
+  const demoSample = read(path.join(QUICKSTART_DIR, 'sample.cfg'));
+  const demo = applyQuickstart(demoSample, coreFor(demoSample), false).text;
+  out.push(...trimmed(demo), ...collectorParts.flatMap((part) => part.demo), '');
+  out.push(...COLLECTORS_PREAMBLE);
+  for (const part of collectorParts) out.push(...part.text);
+  for (const file of DOWNSTREAM_SAMPLES) out.push(...applyQuickstart(read(path.join(PROJECT_ROOT, file)), undefined).text);
+  return trimmed(out).join('\n') + '\n';
+}
