@@ -13,6 +13,7 @@ import { collectedDocuments } from '../lib/run/collector';
 import { MemoryLogger } from '../lib/run/log';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { Config } from '../lib/config/config';
+import { StateFile } from '../lib/state/stateFile';
 import { DocumentFactory } from '../lib/documents/document';
 import { InfluxClient } from '../lib/influx/influxdb';
 import collector from '../collectors/xrootd/collector';
@@ -112,6 +113,7 @@ async function consumption(count: number): Promise<number> {
       documents: new DocumentFactory({ slotMs, host: 'bench' }),
       log: new MemoryLogger(),
       stateDir: path.join(dir, 'state'),
+      state: (name, options) => new StateFile(path.join(dir, 'state', name), options),
       signal: new AbortController().signal,
       dryRun: false,
       influxdb: () => new InfluxClient('http://127.0.0.1:1'),

@@ -120,7 +120,7 @@ describe('client site mapping', () => {
 
 describe('sample.cfg', () => {
   test('uncommented, it parses into the defaults the code uses', () => {
-    const text = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8').replace(/^;/gm, '');
+    const text = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8').replace(/^;(?=[A-Za-z0-9_.-]+ *=)/gm, ''); // commented keys only, not the '; text' comments
     const config = Config.parse(text);
     expect(receiverOptions(config)).toMatchObject({ host: '127.0.0.1', port: 9930, segmentMs: 10_000, flushIntervalMs: 0, maxQueueBytes: 4 * 1024 ** 3 });
     const table = parseSiteTable(config.section('xrootd-transfers.sites').entries());

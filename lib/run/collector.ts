@@ -2,6 +2,7 @@ import type { Config, ConfigSection } from '../config/config';
 import type { DocumentFactory } from '../documents/document';
 import type { InfluxClient } from '../influx/influxdb';
 import type { Logger } from './log';
+import type { StateFile, StateFileOptions } from '../state/stateFile';
 import type { MonitDocument } from '../documents/types';
 
 /** What the runner hands a collector for one run. */
@@ -18,6 +19,11 @@ export interface CollectorContext {
   log: Logger;
   /** var/state/<job>: the collector's own files kept between runs (previous samples, offsets, caches). */
   stateDir: string;
+  /**
+   * A JSON state file in stateDir, written atomically and durably (the one way jobs keep state; a dry
+   * run never writes it). Binary stores of their own format live in stateDir too.
+   */
+  state<T>(name: string, options: StateFileOptions<T>): StateFile<T>;
   /** Aborted when the job's deadline passes: pass it to every request and child process. */
   signal: AbortSignal;
   /** --dry-run: the documents are printed, not sent; a job must leave no other trace (state, webhooks, files). */

@@ -13,6 +13,7 @@ import { monitSettings } from '../delivery/settings';
 import { influxClientFrom } from '../influx/settings';
 import { slotStart } from './slot';
 import { Spool } from '../delivery/spool';
+import { StateFile } from '../state/stateFile';
 import type { MonitDocument } from '../documents/types';
 
 /** A job run periodically (a collector, downsampling, status): it returns documents, the runner does the rest. */
@@ -109,6 +110,7 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
       documents,
       log,
       stateDir,
+      state: (name, stateOptions) => new StateFile(path.join(stateDir, name), stateOptions, !options.dryRun),
       signal: controller.signal,
       dryRun: options.dryRun ?? false,
       influxdb: (overrides) => influxClientFrom(config, overrides),
