@@ -1,10 +1,12 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { StateFile } from '../lib/state/stateFile';
+
+type StoredWatermarks = { watermarks?: Record<string, Record<string, string>> };
 
 /**
  * How far each database/measurement has been downsampled: every window ending at or before its
- * watermark is done. Kept in <stateDir>/watermarks.json, replaced atomically, so a run killed at any
- * moment leaves either the old or the new file.
+ * watermark is done. Kept in <stateDir>/watermarks.json, a state file (lib/state/stateFile.ts): a run
+ * killed at any moment leaves either the old or the new file.
  */
 export class WatermarkStore {
   private constructor(
@@ -18,17 +20,10 @@ export class WatermarkStore {
 
   static load(stateDir: string): WatermarkStore {
     const file = WatermarkStore.fileIn(stateDir);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new WatermarkStore(file, new Map());
-      throw error;
-    }
+    const stored = new StateFile<StoredWatermarks>(file, { initial: () => ({}) }).read();
     const byDatabase = new Map<string, Map<string, number>>();
     try {
-      const parsed = JSON.parse(text) as { watermarks?: Record<string, Record<string, string>> };
-      for (const [database, measurements] of Object.entries(parsed.watermarks ?? {})) {
+      for (const [database, measurements] of Object.entries(stored.watermarks ?? {})) {
         const entries = Object.entries(measurements).map(([measurement, iso]): [string, number] => {
           const ms = Date.parse(iso);
           if (!Number.isFinite(ms)) throw new Error(`'${database}/${measurement}' is not a time: ${iso}`);
@@ -59,9 +54,6 @@ export class WatermarkStore {
         [...measurements].sort(([a], [b]) => a.localeCompare(b)).map(([measurement, ms]) => [measurement, new Date(ms).toISOString()]),
       );
     }
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify({ watermarks }, null, 2) + '\n');
-    renameSync(temporary, this.file);
+    new StateFile<StoredWatermarks>(this.file, { initial: () => ({}) }).write({ watermarks });
   }
 }

@@ -1,10 +1,9 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Config } from '../lib/config/config';
 import type { DocumentFactory } from '../lib/documents/document';
 import { type InfluxClient, InfluxError } from '../lib/influx/influxdb';
 import type { Logger } from '../lib/run/log';
+import { writeFileDurably } from '../lib/state/durableFile';
 import type { MonitDocument } from '../lib/documents/types';
 import { evaluateModule, moduleStatus, type ModuleStatus, STATE_WORDS } from './evaluate';
 import { renderStatusJson, renderStatusPage } from './page';
@@ -65,11 +64,6 @@ export async function evaluateModules(influxdb: InfluxClient, settings: StatusSe
   );
 }
 
-function writeAtomically(file: string, text: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
-}
 
 /**
  * The `status` job: evaluates every module, logs transitions (and POSTs them to the webhook), writes
@@ -106,8 +100,8 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   const snapshot = await loadStatusSnapshot(options.influxdb, settings, { nowMs, pending: { slotMs, statuses } });
   if (sideEffects) {
     try {
-      if (settings.htmlFile) writeAtomically(settings.htmlFile, renderStatusPage(snapshot));
-      if (settings.jsonFile) writeAtomically(settings.jsonFile, renderStatusJson(snapshot));
+      if (settings.htmlFile) writeFileDurably(settings.htmlFile, renderStatusPage(snapshot));
+      if (settings.jsonFile) writeFileDurably(settings.jsonFile, renderStatusJson(snapshot));
     } catch (error) {
       problem(`cannot write the status page: ${(error as Error).message}`);
     }

@@ -1,6 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import got from 'got';
+import { StateFile } from '../lib/state/stateFile';
 import { type ModuleState, type ModuleStatus, MODULE_STATES, STATE_WORDS } from './evaluate';
 
 /** A module whose state differs from the previous run's. */
@@ -18,48 +18,50 @@ interface RememberedState {
   sinceMs: number;
 }
 
-const STATE_FILE = 'last-states.json';
+/** The state of each module at the previous run, in the status job's state folder. */
+function lastStatesFile(stateDir: string): StateFile<Map<string, RememberedState>> {
+  return new StateFile(path.join(stateDir, 'last-states.json'), {
+    initial: () => new Map(),
+    // Entries that are not a known state with its time are dropped: the module starts afresh.
+    parse: (parsed) => {
+      const states = new Map<string, RememberedState>();
+      if (parsed && typeof parsed === 'object') {
+        for (const [module, value] of Object.entries(parsed as Record<string, unknown>)) {
+          const remembered = value as Partial<RememberedState>;
+          if (MODULE_STATES.includes(remembered.state as ModuleState) && typeof remembered.sinceMs === 'number') {
+            states.set(module, { state: remembered.state as ModuleState, sinceMs: remembered.sinceMs });
+          }
+        }
+      }
+      return states;
+    },
+    serialize: (states) => Object.fromEntries(states),
+  });
+}
 
-/** The state of each module at the previous run, from the state folder; empty on the first run. */
+/** The state of each module at the previous run; empty on the first run (or when the file is unreadable). */
 export function readLastStates(stateDir: string): Map<string, RememberedState> {
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path.join(stateDir, STATE_FILE), 'utf8'));
+    return lastStatesFile(stateDir).read();
   } catch {
     return new Map();
   }
-  const states = new Map<string, RememberedState>();
-  if (parsed && typeof parsed === 'object') {
-    for (const [module, value] of Object.entries(parsed as Record<string, unknown>)) {
-      const remembered = value as Partial<RememberedState>;
-      if (MODULE_STATES.includes(remembered.state as ModuleState) && typeof remembered.sinceMs === 'number') {
-        states.set(module, { state: remembered.state as ModuleState, sinceMs: remembered.sinceMs });
-      }
-    }
-  }
-  return states;
 }
 
-/**
- * Compares with the previous run, stores the new states (temporary file, then rename) and returns the
- * changes, and the modules seen for the first time.
- */
+/** Compares with the previous run, stores the new states (durably) and returns the changes, and the modules seen for the first time. */
 export function recordTransitions(stateDir: string, statuses: ModuleStatus[], timeMs: number): { transitions: Transition[]; firstSeen: ModuleStatus[] } {
   const previous = readLastStates(stateDir);
   const transitions: Transition[] = [];
   const firstSeen = statuses.filter((status) => !previous.has(status.module));
-  const next: Record<string, RememberedState> = {};
+  const next = new Map<string, RememberedState>();
   for (const status of statuses) {
     const before = previous.get(status.module);
     if (before && before.state !== status.state) {
       transitions.push({ module: status.module, title: status.title, from: before.state, to: status.state, reason: status.reason, timeMs });
     }
-    next[status.module] = before && before.state === status.state ? before : { state: status.state, sinceMs: timeMs };
+    next.set(status.module, before && before.state === status.state ? before : { state: status.state, sinceMs: timeMs });
   }
-  mkdirSync(stateDir, { recursive: true });
-  const file = path.join(stateDir, STATE_FILE);
-  writeFileSync(`${file}.tmp`, JSON.stringify(next, null, 2));
-  renameSync(`${file}.tmp`, file);
+  lastStatesFile(stateDir).write(next);
   return { transitions, firstSeen };
 }
 

@@ -1,11 +1,10 @@
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
 import { ConfigError } from '../../lib/config/config';
 import type { MonitDocument } from '../../lib/documents/types';
-import { fetchBean, JmxError } from './jmx';
+import { SourceFailure } from '../../lib/documents/failures';
+import { HADOOP_NAMENODE } from '../../schemas/kinds';
+import { fetchBean } from './jmx';
 import { BEANS, nameNodeFields } from './namenode';
-
-const PRODUCER = 'hadoop';
-const TYPE = 'namenode';
 
 /** The tag of a NameNode: host:port of its web address (bounded: one per configured NameNode). */
 function nameNodeTag(url: string): string {
@@ -20,13 +19,13 @@ async function collectNameNode(context: CollectorContext, url: string, timeoutMs
       [BEANS.state, BEANS.info, BEANS.namesystem, BEANS.status].map((bean) => fetchBean(url, bean, timeoutMs, context.signal)),
     );
     const fields = nameNodeFields({ state, info, namesystem, status });
-    return context.documents.build(PRODUCER, TYPE, tags, { ...fields, duration_ms: Math.round(performance.now() - started) });
+    return context.documents.build(HADOOP_NAMENODE, tags, { ...fields, duration_ms: Math.round(performance.now() - started) });
   } catch (error) {
-    const failure = error instanceof JmxError ? error : new JmxError('malformed', (error as Error).message);
-    context.problem(`hadoop: NameNode ${url} (${failure.errorClass}): ${failure.message}`);
-    return context.documents.build(PRODUCER, TYPE, tags, {
+    const failure = error instanceof SourceFailure ? error : new SourceFailure('malformed', (error as Error).message);
+    context.problem(`hadoop: NameNode ${url} (${failure.failureClass}): ${failure.message}`);
+    return context.documents.build(HADOOP_NAMENODE, tags, {
       up: 0,
-      error: failure.errorClass,
+      error: failure.failureClass,
       message: failure.message.slice(0, 300),
       duration_ms: Math.round(performance.now() - started),
     });

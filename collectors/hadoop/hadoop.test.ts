@@ -83,7 +83,7 @@ test('a NameNode that fails, answers garbage, lacks its beans or hangs gives up=
     expect(byHost[host(garbage.url)]).toMatchObject({ up: 0, error: 'malformed', message: expect.stringContaining('did not answer JSON') });
     expect(byHost[host(datanode.url)]).toMatchObject({ up: 0, error: 'malformed', message: expect.stringContaining('no Hadoop:service=NameNode,name=FSNamesystemState bean') });
     expect(byHost[host(hanging.url)]).toMatchObject({ up: 0, error: 'timeout' });
-    expect(byHost[`127.0.0.1:${closedPort}`]).toMatchObject({ up: 0, error: 'connect', message: expect.stringContaining('ECONNREFUSED') });
+    expect(byHost[`127.0.0.1:${closedPort}`]).toMatchObject({ up: 0, error: 'refused', message: expect.stringContaining('ECONNREFUSED') });
     for (const document of documents.filter((document) => document.up === 0)) {
       expect(document.idb_fields).toEqual(['up', 'error', 'message', 'duration_ms']);
     }

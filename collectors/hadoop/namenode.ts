@@ -1,4 +1,5 @@
-import { JmxError, type JmxBean } from './jmx';
+import { SourceFailure } from '../../lib/documents/failures';
+import type { JmxBean } from './jmx';
 
 export const BEANS = {
   state: 'Hadoop:service=NameNode,name=FSNamesystemState',
@@ -20,7 +21,7 @@ export type NameNodeFields = Record<string, number | string | boolean | undefine
 
 function count(bean: JmxBean, attribute: string, beanName: string): number {
   const value = bean[attribute];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new JmxError('malformed', `${beanName} ${attribute} is not a whole number: ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new SourceFailure('malformed', `${beanName} ${attribute} is not a whole number: ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -35,7 +36,7 @@ function deadNodeNames(info: JmxBean): string[] {
   try {
     return Object.keys(JSON.parse(info.DeadNodes) as Record<string, unknown>).sort();
   } catch {
-    throw new JmxError('malformed', `${BEANS.info} DeadNodes is not JSON`);
+    throw new SourceFailure('malformed', `${BEANS.info} DeadNodes is not JSON`);
   }
 }
 
@@ -45,11 +46,11 @@ function deadNodeNames(info: JmxBean): string[] {
  */
 export function nameNodeFields(beans: NameNodeBeans): NameNodeFields {
   const { state, info, namesystem, status } = beans;
-  if (!state) throw new JmxError('malformed', `the NameNode has no ${BEANS.state} bean (is this a NameNode?)`);
-  if (!info) throw new JmxError('malformed', `the NameNode has no ${BEANS.info} bean (is this a NameNode?)`);
+  if (!state) throw new SourceFailure('malformed', `the NameNode has no ${BEANS.state} bean (is this a NameNode?)`);
+  if (!info) throw new SourceFailure('malformed', `the NameNode has no ${BEANS.info} bean (is this a NameNode?)`);
   const total = count(state, 'CapacityTotal', BEANS.state);
   const used = count(state, 'CapacityUsed', BEANS.state);
-  if (typeof state.FSState !== 'string') throw new JmxError('malformed', `${BEANS.state} FSState is missing`);
+  if (typeof state.FSState !== 'string') throw new SourceFailure('malformed', `${BEANS.state} FSState is missing`);
   const safeModeText = typeof info.Safemode === 'string' ? info.Safemode.trim() : '';
   const dead = deadNodeNames(info);
   const haState = typeof status?.State === 'string' ? status.State : typeof namesystem?.['tag.HAState'] === 'string' ? String(namesystem['tag.HAState']) : undefined;

@@ -4,13 +4,13 @@ import pLimit from 'p-limit';
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
 import { ConfigError, type ConfigSection } from '../../lib/config/config';
 import type { MonitDocument } from '../../lib/documents/types';
-import { classifyRequestError, type ErrorClass } from '../web/error-class';
-import { withoutCredentials } from '../web/url-credentials';
+import { classifyConnectionError, SourceFailure } from '../../lib/documents/failures';
+import { withoutCredentials } from '../../lib/http/credentials';
 import { ExpositionError, parseExposition } from './exposition';
 import { nodeSample, NotNodeExporterError, type NodeSample, type SampleFilters } from './node-sample';
-import { cpuShares, intervalBetween, networkRates, SampleStore, storedSample, type StoredSample } from './rates';
+import { cpuShares, intervalBetween, networkRates, PREVIOUS_SAMPLES_FILE, PREVIOUS_SAMPLES_STATE, storedSample, type StoredSample } from './rates';
+import { HOST_FILESYSTEM, HOST_NETWORK, HOST_SYSTEM } from '../../schemas/kinds';
 
-const PRODUCER = 'host';
 
 export interface Endpoint {
   /** The `instance` tag. */
@@ -53,21 +53,13 @@ export const DEFAULT_IGNORED_FILESYSTEM_TYPES = [
   'securityfs', 'selinuxfs', 'squashfs', 'sysfs', 'tmpfs', 'tracefs',
 ];
 
-class ScrapeFailure extends Error {
-  constructor(
-    readonly errorClass: ErrorClass,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 async function scrape(endpoint: Endpoint, timeoutMs: number, signal: AbortSignal): Promise<string> {
   try {
     return await got(endpoint.url, { timeout: { request: timeoutMs }, retry: { limit: 0 }, signal, headers: { accept: 'text/plain' } }).text();
   } catch (error) {
-    if (error instanceof HTTPError) throw new ScrapeFailure('status', `HTTP ${error.response.statusCode}`);
-    throw new ScrapeFailure(classifyRequestError(error), (error as Error).message);
+    if (signal.aborted) throw new SourceFailure('aborted', "stopped at the job's deadline");
+    if (error instanceof HTTPError) throw new SourceFailure('status', `HTTP ${error.response.statusCode}`);
+    throw new SourceFailure(classifyConnectionError(error), (error as Error).message);
   }
 }
 
@@ -75,7 +67,7 @@ function readSample(text: string, filters: SampleFilters): NodeSample {
   try {
     return nodeSample(parseExposition(text), filters, Date.now() / 1000);
   } catch (error) {
-    if (error instanceof ExpositionError || error instanceof NotNodeExporterError) throw new ScrapeFailure('parse', error.message);
+    if (error instanceof ExpositionError || error instanceof NotNodeExporterError) throw new SourceFailure('malformed', error.message);
     throw error;
   }
 }
@@ -88,7 +80,7 @@ function documentsOf(context: CollectorContext, instance: string, sample: NodeSa
   const { totalBytes, availableBytes } = sample.memory;
   const usedBytes = totalBytes !== undefined && availableBytes !== undefined ? totalBytes - availableBytes : undefined;
   const documents = [
-    build(PRODUCER, 'system', { instance }, {
+    build(HOST_SYSTEM, { instance }, {
       up: 1,
       error: '',
       cpu_count: sample.cpuCount,
@@ -108,7 +100,7 @@ function documentsOf(context: CollectorContext, instance: string, sample: NodeSa
     const usedBytes = filesystem.sizeBytes - filesystem.freeBytes;
     const writable = usedBytes + filesystem.availableBytes;
     documents.push(
-      build(PRODUCER, 'filesystem', { instance, mountpoint: filesystem.mountpoint, fstype: filesystem.fstype }, {
+      build(HOST_FILESYSTEM, { instance, mountpoint: filesystem.mountpoint, fstype: filesystem.fstype }, {
         size_bytes: filesystem.sizeBytes,
         used_bytes: usedBytes,
         free_bytes: filesystem.availableBytes,
@@ -119,7 +111,7 @@ function documentsOf(context: CollectorContext, instance: string, sample: NodeSa
   if (previous && interval) {
     for (const [device, rates] of networkRates(previous, sample, interval)) {
       documents.push(
-        build(PRODUCER, 'network', { instance, interface: device }, {
+        build(HOST_NETWORK, { instance, interface: device }, {
           receive_bytes_per_s: rates.receiveBytesPerSecond,
           transmit_bytes_per_s: rates.transmitBytesPerSecond,
           interval_s: interval.seconds,
@@ -160,10 +152,10 @@ export default defineCollector({
     // Each request in flight listens on the job's signal; more than Node's default 10 is expected here.
     setMaxListeners(Math.max(getMaxListeners(context.signal), concurrency + 10), context.signal);
 
-    const store = new SampleStore(context.stateDir);
+    const store = context.state(PREVIOUS_SAMPLES_FILE, PREVIOUS_SAMPLES_STATE);
     let previousSamples: Record<string, StoredSample> = {};
     try {
-      previousSamples = store.load();
+      previousSamples = store.read();
     } catch (error) {
       context.problem(`${store.file} is unreadable, rates restart from this run: ${(error as Error).message}`);
     }
@@ -178,15 +170,15 @@ export default defineCollector({
             nextSamples[endpoint.name] = storedSample(sample);
             return documentsOf(context, endpoint.name, sample, previous, maxRateIntervalSeconds);
           } catch (error) {
-            if (!(error instanceof ScrapeFailure)) throw error;
+            if (!(error instanceof SourceFailure)) throw error;
             if (previous) nextSamples[endpoint.name] = previous; // the next success computes its rates over the longer gap
-            context.problem(`${endpoint.name} (${withoutCredentials(endpoint.url)}): ${error.errorClass}: ${error.message}`);
-            return [context.documents.build(PRODUCER, 'system', { instance: endpoint.name }, { up: 0, error: error.errorClass })];
+            context.problem(`${endpoint.name} (${withoutCredentials(endpoint.url)}): ${error.failureClass}: ${error.message}`);
+            return [context.documents.build(HOST_SYSTEM, { instance: endpoint.name }, { up: 0, error: error.failureClass })];
           }
         }),
       ),
     );
-    store.save(nextSamples);
+    store.write(nextSamples);
     return perEndpoint.flat();
   },
 });

@@ -10,7 +10,7 @@ import { startServer, type RunningServer } from '../../test/support/services';
 import type { MonitDocument } from '../../lib/documents/types';
 import hostCollector, { readSettings } from './collector';
 import { Config } from '../../lib/config/config';
-import { SampleStore } from './rates';
+import { previousSamplesFile } from './rates';
 
 const TESTDATA = path.join(__dirname, 'testdata');
 
@@ -178,7 +178,7 @@ describe('host collector against a real node_exporter', () => {
 
   test('a counter that went down between a real sample and the next one is a reset, never a negative rate', async () => {
     const first = await collect(`[host]\nendpoints = node1=${endpoint}\n`);
-    const stored = new SampleStore(first.context.stateDir).load().node1;
+    const stored = previousSamplesFile(first.context.stateDir).read().node1;
     expect(stored).toBeDefined();
     const resetTo = 300;
     const reset = Object.keys(stored.network).filter((device) => stored.network[device].transmitBytes > resetTo);
@@ -281,7 +281,7 @@ describe('host collector on recorded samples', () => {
           `gone=${server.url}/missing, empty=${server.url}/empty\n`,
       );
       expect(only(documents, 'system', { instance: 'good' })).toMatchObject({ up: 1, error: '' });
-      for (const [instance, error] of [['down', 'refused'], ['html', 'parse'], ['gone', 'status'], ['empty', 'parse']]) {
+      for (const [instance, error] of [['down', 'refused'], ['html', 'malformed'], ['gone', 'status'], ['empty', 'malformed']]) {
         const system = only(documents, 'system', { instance });
         expect(system).toMatchObject({ up: 0, error });
         expect(system.idb_fields).toEqual(['up', 'error']);
@@ -297,12 +297,12 @@ describe('host collector on recorded samples', () => {
     const server = await textServer({ '/metrics': { body: recorded('before.prom') } });
     try {
       const first = await collect(`[host]\nendpoints = db1=${server.url}/metrics\n`);
-      writeFileSync(new SampleStore(first.context.stateDir).file, '{"db1": {"timeSec');
+      writeFileSync(previousSamplesFile(first.context.stateDir).file, '{"db1": {"timeSec');
       const second = await collect(`[host]\nendpoints = db1=${server.url}/metrics\n`, first.context.stateDir);
       expect(second.context.problems).toHaveLength(1);
       expect(second.context.problems[0]).toContain('previous-samples.json is unreadable');
       expect(only(second.documents, 'system')).toMatchObject({ up: 1 });
-      expect(new SampleStore(first.context.stateDir).load().db1.timeSeconds).toBe(1.7953644e9); // rewritten whole
+      expect(previousSamplesFile(first.context.stateDir).read().db1.timeSeconds).toBe(1.7953644e9); // rewritten whole
     } finally {
       await server.close();
     }

@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { StateFile, type StateFileOptions } from '../../lib/state/stateFile';
 import type { NodeSample } from './node-sample';
 
 /** What is kept of a sample for the next run: the cumulative counters and when they were read. */
@@ -82,32 +82,17 @@ export function networkRates(previous: StoredSample, current: NodeSample, interv
 }
 
 /** The previous run's samples, per instance, kept in one JSON file in the collector's state folder. */
-export class SampleStore {
-  readonly file: string;
+export const PREVIOUS_SAMPLES_FILE = 'previous-samples.json';
 
-  constructor(stateDir: string) {
-    this.file = path.join(stateDir, 'previous-samples.json');
-  }
+export const PREVIOUS_SAMPLES_STATE: StateFileOptions<Record<string, StoredSample>> = {
+  initial: () => ({}),
+  parse(value) {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
+    return value as Record<string, StoredSample>;
+  },
+};
 
-  /** No file (first run) means no previous samples; a damaged one throws. */
-  load(): Record<string, StoredSample> {
-    let text: string;
-    try {
-      text = readFileSync(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw error;
-    }
-    const parsed = JSON.parse(text) as unknown;
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-    return parsed as Record<string, StoredSample>;
-  }
-
-  /** Writes a temporary file and renames it, so a crash never leaves half a file. */
-  save(samples: Record<string, StoredSample>): void {
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(samples));
-    renameSync(temporary, this.file);
-  }
+/** The previous samples' file of a state folder (for tools and tests; a run uses context.state). */
+export function previousSamplesFile(stateDir: string): StateFile<Record<string, StoredSample>> {
+  return new StateFile(path.join(stateDir, PREVIOUS_SAMPLES_FILE), PREVIOUS_SAMPLES_STATE);
 }

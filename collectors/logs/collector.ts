@@ -5,10 +5,9 @@ import { defineCollector, type CollectorContext } from '../../lib/run/collector'
 import type { MonitDocument } from '../../lib/documents/types';
 import { patternDefinitions, type PatternDefinition } from './patterns';
 import { HEAD_BYTES, headHash, lastLineStart, readCompleteLines } from './reader';
-import { loadState, saveState, type FileState, type LogsState } from './state';
+import { OFFSETS_FILE, OFFSETS_STATE, type FileState, type LogsState } from './state';
+import { LOGS_PATTERN } from '../../schemas/kinds';
 
-const PRODUCER = 'logs';
-const TYPE = 'pattern';
 
 /** One file to read this run, under its identity. */
 interface WatchedFile {
@@ -102,7 +101,8 @@ export default defineCollector({
   async collect(context) {
     const patterns = patternDefinitions(context.config);
     const fromBeginning = context.section.bool('from_beginning', false);
-    const previous: LogsState | undefined = loadState(context.stateDir);
+    const offsets = context.state(OFFSETS_FILE, OFFSETS_STATE);
+    const previous: LogsState | undefined = offsets.read();
     const nowMs = Date.now();
     const { files, filesPerPattern } = await matchedFiles(context, patterns, new Set(previous?.globs ?? []));
     const patternNames = new Set(patterns.map((pattern) => pattern.name));
@@ -156,7 +156,7 @@ export default defineCollector({
       if (files === 0) context.problem(`logs: pattern '${pattern.name}': no file matches ${pattern.globs.join(', ')}`);
       const last = lastMatchMs.get(pattern.name);
       if (last !== undefined) next.lastMatchMs[pattern.name] = last;
-      return context.documents.build(PRODUCER, TYPE, { pattern: pattern.name }, {
+      return context.documents.build(LOGS_PATTERN, { pattern: pattern.name }, {
         matches: matches.get(pattern.name),
         lines: lines.get(pattern.name),
         files,
@@ -164,6 +164,6 @@ export default defineCollector({
       });
     });
     // Offsets move on only once the counts are safely in the spool: a failed run is counted again, never twice.
-    return { documents, commit: async () => saveState(context.stateDir, next) };
+    return { documents, commit: async () => offsets.write(next) };
   },
 });

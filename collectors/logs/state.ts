@@ -1,5 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import type { StateFileOptions } from '../../lib/state/stateFile';
 
 /** What is remembered about one file, keyed by its identity (device:inode). */
 export interface FileState {
@@ -23,26 +22,14 @@ export interface LogsState {
   lastMatchMs: Record<string, number>;
 }
 
-const STATE_FILE = 'offsets.json';
+/** The offsets file of the logs collector, in its state folder; absent before the first committed run. */
+export const OFFSETS_FILE = 'offsets.json';
 
-/** The state of the last committed run, or undefined on the first run. */
-export function loadState(stateDir: string): LogsState | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path.join(stateDir, STATE_FILE), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  const state = JSON.parse(text) as LogsState;
-  if (state.version !== 1) throw new Error(`${path.join(stateDir, STATE_FILE)}: unknown state version ${String(state.version)}`);
-  return state;
-}
-
-/** Writes the state atomically (temporary file, then rename), so a crash leaves the old or the new state. */
-export function saveState(stateDir: string, state: LogsState): void {
-  mkdirSync(stateDir, { recursive: true });
-  const file = path.join(stateDir, STATE_FILE);
-  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 1));
-  renameSync(`${file}.tmp`, file);
-}
+export const OFFSETS_STATE: StateFileOptions<LogsState | undefined> = {
+  initial: () => undefined,
+  parse(value) {
+    const state = value as LogsState;
+    if (state?.version !== 1) throw new Error(`unknown state version ${String(state?.version)}`);
+    return state;
+  },
+};

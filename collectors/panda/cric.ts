@@ -2,7 +2,8 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../lib/run/log';
 import { jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
-import { fetchBody, notJson, SourceError } from './fetchJson';
+import { SourceFailure } from '../../lib/documents/failures';
+import { fetchBody, notJson } from '../../lib/http/get';
 
 /** The value of every metadata tag of a queue CRIC does not describe. */
 export const UNKNOWN = 'unknown';
@@ -55,7 +56,7 @@ function textOf(value: unknown): string {
 
 /**
  * Reads CRIC's pandaqueue JSON text (queue name → description) one queue at a time (jsonObjectMembers): whole,
- * its 16 MB would be a 43 MB tree. An answer describing no queue, or not an object, throws a SourceError; one
+ * its 16 MB would be a 43 MB tree. An answer describing no queue, or not an object, throws a SourceFailure; one
  * that is not JSON throws its SyntaxError.
  */
 export function parseCric(text: Uint8Array): QueueDirectory {
@@ -78,12 +79,12 @@ export function parseCric(text: Uint8Array): QueueDirectory {
       if (typeof entry.panda_resource === 'string' && entry.panda_resource !== name) byResource.push([entry.panda_resource, metadata]);
     }
   } catch (error) {
-    if (error instanceof NotAnObjectError) throw new SourceError('CRIC: expected an object of PanDA queues');
+    if (error instanceof NotAnObjectError) throw new SourceFailure('malformed', 'CRIC: expected an object of PanDA queues');
     throw error;
   }
   // PanDA names a queue by its panda_resource, which is nearly always the CRIC key too.
   for (const [resource, metadata] of byResource) if (!queues.has(resource)) queues.set(resource, metadata);
-  if (queues.size === 0) throw new SourceError('CRIC: the answer describes no PanDA queue');
+  if (queues.size === 0) throw new SourceFailure('malformed', 'CRIC: the answer describes no PanDA queue');
   return new QueueDirectory(queues);
 }
 

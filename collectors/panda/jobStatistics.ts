@@ -1,4 +1,5 @@
-import { fetchJson, SourceError } from './fetchJson';
+import { SourceFailure } from '../../lib/documents/failures';
+import { fetchJson } from '../../lib/http/get';
 
 /** One leaf of PanDA's site → prod_source_label → resource_type → job_status → count tree. */
 export interface JobCount {
@@ -25,7 +26,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 function unwrapEnvelope(body: unknown): unknown {
   if (isPlainObject(body) && typeof body.success === 'boolean' && 'data' in body) {
-    if (!body.success) throw new SourceError(`PanDA refused the request: ${String(body.message ?? 'no message')}`);
+    if (!body.success) throw new SourceFailure('other', `PanDA refused the request: ${String(body.message ?? 'no message')}`);
     return body.data;
   }
   return body;
@@ -37,9 +38,9 @@ function unwrapEnvelope(body: unknown): unknown {
  */
 export function parseJobStatistics(body: unknown): JobStatistics {
   const tree = unwrapEnvelope(body);
-  if (!isPlainObject(tree)) throw new SourceError(`PanDA: expected an object of queues, got ${Array.isArray(tree) ? 'a list' : typeof tree}`);
+  if (!isPlainObject(tree)) throw new SourceFailure('malformed', `PanDA: expected an object of queues, got ${Array.isArray(tree) ? 'a list' : typeof tree}`);
   const queues = Object.keys(tree);
-  if (queues.length === 0) throw new SourceError('PanDA: the answer lists no queue at all (PanDA answers {} when its database query fails)');
+  if (queues.length === 0) throw new SourceFailure('malformed', 'PanDA: the answer lists no queue at all (PanDA answers {} when its database query fails)');
   const counts: JobCount[] = [];
   const skipped: string[] = [];
   for (const queue of queues) {
@@ -68,7 +69,7 @@ export function parseJobStatistics(body: unknown): JobStatistics {
       }
     }
   }
-  if (counts.length === 0) throw new SourceError(`PanDA: no valid job count in the answer (${skipped.length} malformed entries, first: ${skipped[0]})`);
+  if (counts.length === 0) throw new SourceFailure('malformed', `PanDA: no valid job count in the answer (${skipped.length} malformed entries, first: ${skipped[0]})`);
   return { counts, skipped };
 }
 

@@ -1,49 +1,38 @@
 import mysql from 'mysql2/promise';
+import { classifyConnectionError, SourceFailure } from '../../lib/documents/failures';
 import type { ConnectionSettings } from './queries';
 
-/** A short, stable class for why a query gave no result; it goes into the status document. */
-export type QueryErrorClass = 'refused' | 'connect' | 'auth' | 'timeout' | 'sql' | 'mapping' | 'aborted';
-
-export class QueryError extends Error {
-  override name = 'QueryError';
-  constructor(
-    readonly errorClass: QueryErrorClass,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export type ResultRow = Record<string, unknown>;
 
 /** Time the client waits beyond the server-side limit, for a server that cannot enforce it (or a dead network). */
 const CLIENT_GRACE_MS = 2000;
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST']);
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST']);
 const AUTH_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_NOT_SUPPORTED_AUTH_MODE']);
 // mysql2's own client-side timeout, and MySQL's max_execution_time.
 const TIMEOUT_CODES = new Set(['ER_QUERY_TIMEOUT', 'PROTOCOL_SEQUENCE_TIMEOUT']);
 // MariaDB's max_statement_time (ER_STATEMENT_TIMEOUT, unknown to mysql2's code table) and MySQL's ER_QUERY_TIMEOUT.
 const TIMEOUT_ERRNOS = new Set([1969, 3024]);
 
-function classify(error: unknown, stage: 'connect' | 'query'): QueryError {
-  if (error instanceof QueryError) return error;
+function classify(error: unknown, stage: 'connect' | 'query'): SourceFailure {
+  if (error instanceof SourceFailure) return error;
   const { code, errno, message } = error as { code?: string; errno?: number; message?: string };
   const text = `${code ? `${code}: ` : ''}${message ?? String(error)}`;
-  if ((code && TIMEOUT_CODES.has(code)) || (errno !== undefined && TIMEOUT_ERRNOS.has(errno))) return new QueryError('timeout', text);
-  if (code && AUTH_CODES.has(code)) return new QueryError('auth', text);
-  if (stage === 'connect' || (code && CONNECT_CODES.has(code))) return new QueryError('connect', text);
-  return new QueryError('sql', text);
+  if ((code && TIMEOUT_CODES.has(code)) || (errno !== undefined && TIMEOUT_ERRNOS.has(errno))) return new SourceFailure('timeout', text);
+  if (code && AUTH_CODES.has(code)) return new SourceFailure('auth', text);
+  if (stage === 'connect' || (code && CONNECTION_CODES.has(code))) return new SourceFailure(classifyConnectionError(error), text);
+  return new SourceFailure('query', text);
 }
 
 /**
  * Runs one read-only statement on its own connection and closes it. The session is read-only,
  * the server stops the statement after `timeoutMs` (MariaDB max_statement_time, MySQL
  * max_execution_time), and the client gives up shortly after in case the server cannot.
- * Every failure is a QueryError with a class.
+ * Every failure is a SourceFailure with its class.
  */
 export async function runReadOnlyQuery(connection: ConnectionSettings, sql: string, timeoutMs: number, signal: AbortSignal): Promise<ResultRow[]> {
-  if (signal.aborted) throw new QueryError('aborted', 'the job deadline passed before the query started');
+  if (signal.aborted) throw new SourceFailure('aborted', 'the job deadline passed before the query started');
   let client: mysql.Connection;
   try {
     client = await mysql.createConnection({
@@ -73,11 +62,11 @@ export async function runReadOnlyQuery(connection: ConnectionSettings, sql: stri
     else await client.query('SET SESSION max_execution_time = ?', [Math.ceil(timeoutMs)]);
     await client.query('START TRANSACTION READ ONLY');
     const [rows] = await client.query<mysql.RowDataPacket[]>({ sql, timeout: timeoutMs + CLIENT_GRACE_MS, rowsAsArray: false });
-    if (!Array.isArray(rows)) throw new QueryError('sql', 'the statement returned no result set');
+    if (!Array.isArray(rows)) throw new SourceFailure('query', 'the statement returned no result set');
     await client.query('ROLLBACK');
     return rows as ResultRow[];
   } catch (error) {
-    if (signal.aborted) throw new QueryError('aborted', 'stopped at the job deadline');
+    if (signal.aborted) throw new SourceFailure('aborted', 'stopped at the job deadline');
     throw classify(error, 'query');
   } finally {
     signal.removeEventListener('abort', onAbort);

@@ -2,10 +2,13 @@ import { documentId, type DocumentFactory } from '../../lib/documents/document';
 import { interpretDocument } from '../../lib/documents/interpret';
 import { RESERVED_KEYS, schemaRegistry, type SchemaRegistry } from '../../lib/documents/schemas';
 import type { FieldType, MonitDocument, Scalar, TypeSchema } from '../../lib/documents/types';
-import { QueryError, type ResultRow } from './database';
+import { SourceFailure } from '../../lib/documents/failures';
+import type { ResultRow } from './database';
 import type { ColumnKind, QueryDefinition } from './queries';
+import { SQL_QUERY_STATUS } from '../../schemas/kinds';
 
-export const PRODUCER = 'sql';
+/** The producer of every sql document: its status kind's (rows go to sql/<measurement>). */
+export const PRODUCER = SQL_QUERY_STATUS.producer;
 
 /** What converting a cell gives: a value, nothing (NULL), or why it could not be converted. */
 type Cell = { value: Scalar | undefined } | { problem: string };
@@ -56,7 +59,7 @@ function buildUntyped(factory: DocumentFactory, registry: SchemaRegistry, type: 
     ...fields,
   };
   const check = interpretDocument(document, registry);
-  if (!check.ok) throw new QueryError('mapping', `invalid ${PRODUCER}/${type} document: ${check.reason}`);
+  if (!check.ok) throw new SourceFailure('mapping', `invalid ${PRODUCER}/${type} document: ${check.reason}`);
   return document;
 }
 
@@ -78,10 +81,10 @@ export function mapRows(query: QueryDefinition, rows: ResultRow[], factory: Docu
   const documents: MonitDocument[] = [];
   const columns = rows.length ? Object.keys(rows[0]) : [];
   const missing = [...query.tagColumns, ...(query.fieldColumns?.keys() ?? [])].filter((column) => rows.length && !columns.includes(column));
-  if (missing.length) throw new QueryError('mapping', `the result has no column '${missing.join("', '")}' (columns: ${columns.join(', ')})`);
+  if (missing.length) throw new SourceFailure('mapping', `the result has no column '${missing.join("', '")}' (columns: ${columns.join(', ')})`);
   const fieldColumns = query.fieldColumns ?? new Map(columns.filter((column) => !query.tagColumns.includes(column)).map((column) => [column, 'number' as ColumnKind]));
   for (const column of fieldColumns.keys()) {
-    if (RESERVED_KEYS.has(column)) throw new QueryError('mapping', `column '${column}' is a reserved MONIT key: alias it in the SQL or list the fields`);
+    if (RESERVED_KEYS.has(column)) throw new SourceFailure('mapping', `column '${column}' is a reserved MONIT key: alias it in the SQL or list the fields`);
   }
   const seenTagSets = new Map<string, number>();
   rows.forEach((row, index) => {
@@ -110,7 +113,7 @@ export function mapRows(query: QueryDefinition, rows: ResultRow[], factory: Docu
     try {
       documents.push(schema ? factory.build(PRODUCER, query.measurement, tags, fields) : buildUntyped(factory, registry, query.measurement, tags, fields));
     } catch (error) {
-      throw new QueryError('mapping', (error as Error).message);
+      throw new SourceFailure('mapping', (error as Error).message);
     }
   });
   return { documents, problems };

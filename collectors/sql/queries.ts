@@ -1,5 +1,6 @@
 import { ConfigError, type Config, type ConfigSection } from '../../lib/config/config';
 import { RESERVED_KEYS } from '../../lib/documents/schemas';
+import { SQL_QUERY_STATUS } from '../../schemas/kinds';
 
 /** How a result column becomes a field when its measurement has no schema file. */
 export type ColumnKind = 'number' | 'string' | 'bool';
@@ -28,7 +29,7 @@ export interface QueryDefinition {
 }
 
 /** The status documents' type: a query's results cannot use it as their measurement. */
-export const STATUS_TYPE = 'query_status';
+export const STATUS_TYPE = SQL_QUERY_STATUS.type;
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function checkColumnName(section: ConfigSection, key: string, column: string): void {

@@ -109,11 +109,11 @@ sql = SELECT COUNT(*) AS imports FROM imports
 `),
   );
   const documents = (await collector.collect(context)) as MonitDocument[];
-  expect(statusOf(documents, 'broken')).toMatchObject({ up: 0, error: 'sql' });
+  expect(statusOf(documents, 'broken')).toMatchObject({ up: 0, error: 'query' });
   expect(String(statusOf(documents, 'broken').message)).toContain("no_such_table' doesn't exist");
   expect(documents.some((document) => document.type === 'broken')).toBe(false);
   expect(context.problems).toHaveLength(1);
-  expect(context.problems[0]).toMatch(/sql query 'broken' on reader@127\.0\.0\.1:\d+\/eventindex failed \(sql\)/);
+  expect(context.problems[0]).toMatch(/sql query 'broken' on reader@127\.0\.0\.1:\d+\/eventindex failed \(query\)/);
   expect(statusOf(documents, 'total')).toMatchObject({ up: 1, rows: 1 });
   expect(documents.find((document) => document.type === 'total')).toMatchObject({ imports: 4 });
 });
@@ -136,7 +136,7 @@ sql = SELECT 1 AS one
   expect(context.problems).toEqual([expect.stringContaining("sql query 'slow'")]);
 });
 
-test('an unreachable server and a wrong password give up=0 with connect and auth, never showing the password', async () => {
+test('an unreachable server and a wrong password give up=0 with refused and auth, never showing the password', async () => {
   const closedPort = await freePort();
   const context = collectorContext(
     'sql',
@@ -150,7 +150,7 @@ password = not-the-${PASSWORD}
 `),
   );
   const documents = (await collector.collect(context)) as MonitDocument[];
-  expect(statusOf(documents, 'unreachable')).toMatchObject({ up: 0, error: 'connect' });
+  expect(statusOf(documents, 'unreachable')).toMatchObject({ up: 0, error: 'refused' });
   expect(statusOf(documents, 'wrong_password')).toMatchObject({ up: 0, error: 'auth' });
   expect(context.problems).toHaveLength(2);
   expect(JSON.stringify([documents, context.problems])).not.toContain(PASSWORD);
@@ -165,7 +165,7 @@ test('a server that accepts the connection but never answers is given up after c
     const port = (silent.address() as net.AddressInfo).port;
     const context = collectorContext('sql', configText(`[sql.query.hanging]\nsql = SELECT 1 AS one\nport = ${port}\nconnect_timeout = 500ms\n[sql.query.fine]\nsql = SELECT 1 AS one\n`));
     const documents = (await collector.collect(context)) as MonitDocument[];
-    expect(statusOf(documents, 'hanging')).toMatchObject({ up: 0, error: 'connect' });
+    expect(statusOf(documents, 'hanging')).toMatchObject({ up: 0, error: 'timeout' });
     expect(statusOf(documents, 'fine')).toMatchObject({ up: 1 });
   } finally {
     for (const socket of sockets) socket.destroy();
@@ -176,8 +176,8 @@ test('a server that accepts the connection but never answers is given up after c
 test('a statement that is not a read-only SELECT is refused before it reaches the server', async () => {
   const context = collectorContext('sql', configText(`[sql.query.delete]\nsql = DELETE FROM imports\n[sql.query.outfile]\nsql = SELECT * FROM imports INTO OUTFILE '/tmp/x'\n`, 'user = root'));
   const documents = (await collector.collect(context)) as MonitDocument[];
-  expect(statusOf(documents, 'delete')).toMatchObject({ up: 0, error: 'refused' });
-  expect(statusOf(documents, 'outfile')).toMatchObject({ up: 0, error: 'refused' });
+  expect(statusOf(documents, 'delete')).toMatchObject({ up: 0, error: 'forbidden' });
+  expect(statusOf(documents, 'outfile')).toMatchObject({ up: 0, error: 'forbidden' });
   const [count] = await root.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM eventindex.imports');
   expect(count[0].n).toBe(4);
 });

@@ -3,9 +3,9 @@ import pLimit from 'p-limit';
 import { defineCollector } from '../../lib/run/collector';
 import { type Config, ConfigError, type ConfigSection } from '../../lib/config/config';
 import { probe, type ProbeTarget } from './probe';
-import { withoutCredentials } from './url-credentials';
+import { withoutCredentials } from '../../lib/http/credentials';
+import { WEB_PROBE } from '../../schemas/kinds';
 
-const PRODUCER = 'web';
 const SECTION = 'web';
 
 /** "200-399, 401" → [[200, 399], [401, 401]]. */
@@ -93,7 +93,7 @@ export default defineCollector({
           const result = await probe(target, context.signal);
           const label = target.name === target.shownUrl ? target.shownUrl : `${target.name} (${target.shownUrl})`;
           if (result.up === 0) context.problem(`${label}: ${result.errorClass}: ${result.detail ?? ''}`);
-          return context.documents.build(PRODUCER, 'probe', { name: target.name, url: target.shownUrl }, {
+          return context.documents.build(WEB_PROBE, { name: target.name, url: target.shownUrl }, {
             up: result.up,
             error_class: result.errorClass,
             status: result.status,

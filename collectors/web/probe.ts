@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import got from 'got';
 import { certificateDaysLeft, untrustedCertificateDaysLeft } from './certificate';
-import { classifyRequestError, type ErrorClass } from './error-class';
+import { classifyConnectionError, type FailureClass } from '../../lib/documents/failures';
 
 /** One URL to probe, with its settings resolved ([web.<name>] over [web]). */
 export interface ProbeTarget {
@@ -26,7 +26,7 @@ export interface ProbeTarget {
 export interface ProbeResult {
   up: 0 | 1;
   /** '' when up. */
-  errorClass: ErrorClass | '';
+  errorClass: FailureClass | '';
   /** A sentence for the log when the probe failed. */
   detail?: string;
   status?: number;
@@ -82,7 +82,7 @@ export async function probe(target: ProbeTarget, signal: AbortSignal): Promise<P
     if (result.bodyMatch === false) return { ...result, up: 0, errorClass: 'body', detail: `the body does not contain "${target.expectText}"` };
     return result;
   } catch (error) {
-    const errorClass = classifyRequestError(error);
+    const errorClass = classifyConnectionError(error);
     if (errorClass === 'tls' && certDaysLeft === undefined) {
       certDaysLeft = await untrustedCertificateDaysLeft(new URL(target.url), target.timeoutMs, signal);
     }

@@ -11,7 +11,7 @@ import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
-import { classifyRequestError } from './error-class';
+import { classifyConnectionError as classifyRequestError } from '../../lib/documents/failures';
 import webCollector, { readSettings } from './collector';
 
 async function collect(configText: string): Promise<{ context: TestContext; documents: MonitDocument[] }> {

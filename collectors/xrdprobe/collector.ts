@@ -6,8 +6,8 @@ import { defineCollector } from '../../lib/run/collector';
 import type { MonitDocument } from '../../lib/documents/types';
 import { probeDownload, probeUpload, uploadSource, type Direction, type ProbeOutcome, type ProbeTarget } from './probe';
 import { probeSettings } from './settings';
+import { XROOTD_PROBE } from '../../schemas/kinds';
 
-const PRODUCER = 'xrootd';
 /** Endpoints probed at once: a dead endpoint costs its own timeout, not everyone's. */
 const CONCURRENCY = 4;
 
@@ -22,8 +22,7 @@ export default defineCollector({
     const documentOf = (target: ProbeTarget, direction: Direction, outcome: ProbeOutcome): MonitDocument => {
       if (!outcome.success) context.problem(`${direction} ${target.endpoint}: ${outcome.errorClass}: ${outcome.errorMessage}`);
       return context.documents.build(
-        PRODUCER,
-        'probe',
+        XROOTD_PROBE,
         { endpoint: target.endpoint, site: settings.sites.get(target.endpoint), direction },
         {
           success: outcome.success,

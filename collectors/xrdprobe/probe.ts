@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import { firstErrorLine, runXrdCommand, type XrdCommandResult } from '../xrootd/xrdCommand';
+import { writeFileDurably } from '../../lib/state/durableFile';
 
 /** An endpoint's test file, from `root://host[:port]//path`. */
 export interface ProbeTarget {
@@ -81,8 +82,7 @@ export async function probeUpload(
 /** The file uploaded by the upload test: random bytes of the configured size, made once and reused. */
 export function uploadSource(file: string, sizeBytes: number): string {
   if (!existsSync(file) || statSync(file).size !== sizeBytes) {
-    writeFileSync(`${file}.tmp`, randomBytes(sizeBytes));
-    renameSync(`${file}.tmp`, file);
+    writeFileDurably(file, randomBytes(sizeBytes));
   }
   return file;
 }

@@ -11,6 +11,8 @@ export interface StateFileOptions<T> {
   initial(): T;
   /** Checks what was read (and brings an older layout up to date); throws when it is not this job's state. */
   parse?(value: unknown): T;
+  /** What is written for `state` when it is not plain JSON itself (a Map, say); parse() reads it back. */
+  serialize?(state: T): unknown;
 }
 
 /**
@@ -54,6 +56,6 @@ export class StateFile<T> {
 
   /** Stores `state` durably (nothing in a dry run). */
   write(state: T): void {
-    if (this.writable) writeFileDurably(this.file, JSON.stringify(state));
+    if (this.writable) writeFileDurably(this.file, JSON.stringify(this.options.serialize ? this.options.serialize(state) : state));
   }
 }

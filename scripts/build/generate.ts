@@ -2,7 +2,8 @@
  * Every generated file of the project, made from schemas/ and the source folders:
  * - schemas/kinds.ts (typed names of every producer/type),
  * - config.cfg.example (every sample.cfg with the quickstart's values),
- * - the generated blocks of each collector's README (its configuration and Metrics tables),
+ * - the generated blocks of each collector's README (its configuration and Metrics tables) and the
+ *   failure classes' table of schemas/README.md,
  * - dashboards/json/*.json and dashboards/provisioning/ (Grafana).
  *
  *   npm run generate            writes them
@@ -16,13 +17,17 @@ import { DASHBOARDS_JSON_DIR } from '../../dashboards/provisioning';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { SchemaRegistry } from '../../lib/documents/schemas';
 import { CONFIG_EXAMPLE_FILE, renderConfigExample } from './generators/configExample';
-import { KINDS_FILE, renderKinds } from './generators/kinds';
-import { generatedReadmes } from './generators/readmes';
+import { KINDS_FILE, readFailures, renderKinds } from './generators/kinds';
+import { failuresBlock, generatedReadmes, withGeneratedBlocks } from './generators/readmes';
+
+const SCHEMAS_README = path.join(PROJECT_ROOT, 'schemas', 'README.md');
 
 /** Every generated file by absolute path, with the text it must have. */
 export function generatedFiles(registry: SchemaRegistry = SchemaRegistry.load()): Map<string, string> {
+  const failures = readFailures();
   return new Map([
-    [KINDS_FILE, renderKinds(registry)],
+    [KINDS_FILE, renderKinds(registry, failures)],
+    [SCHEMAS_README, withGeneratedBlocks(readFileSync(SCHEMAS_README, 'utf8'), { failures: failuresBlock(failures) }, 'schemas/README.md')],
     [CONFIG_EXAMPLE_FILE, renderConfigExample()],
     ...generatedReadmes(sources(), registry),
     ...generatedDashboardFiles(registry),

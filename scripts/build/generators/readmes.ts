@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Source } from '../../../collectors/source';
 import { databaseFor } from '../../../lib/documents/interpret';
 import type { SchemaRegistry } from '../../../lib/documents/schemas';
+import type { FailureVocabulary } from './kinds';
 
 const BLOCK = /(<!-- generated: ([a-z-]+)[^>]*-->\n)([\s\S]*?)(<!-- end generated -->)/g;
 
@@ -67,4 +68,9 @@ export function generatedReadmes(sources: Source[], registry: SchemaRegistry): M
     files.set(file, withGeneratedBlocks(text, { config: configBlock(source), metrics: metricsBlock(source, registry) }, path.relative(path.dirname(path.dirname(source.folder)), file)));
   }
   return files;
+}
+
+/** The table of schemas/README.md that lists the failure classes. */
+export function failuresBlock(failures: FailureVocabulary): string {
+  return ['| class | meaning |', '|---|---|', ...Object.entries(failures.classes).map(([name, meaning]) => `| \`${name}\` | ${cell(meaning)} |`), ''].join('\n');
 }

@@ -1,4 +1,4 @@
-import { registerSecret } from '../../lib/run/log';
+import { registerSecret } from '../run/log';
 
 /**
  * A URL may carry basic-auth credentials (https://user:password@host/). The password is registered

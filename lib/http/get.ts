@@ -1,0 +1,54 @@
+/** GETs of sources that answer JSON or text, with every failure a SourceFailure of the shared vocabulary. */
+import got, { HTTPError, RequestError, TimeoutError } from 'got';
+import { classifyConnectionError, SourceFailure } from '../documents/failures';
+import { isJsonWhitespace } from './jsonMembers';
+
+export interface GetOptions {
+  /** Names the source in messages: "PanDA", "CRIC", "NameNode". */
+  source: string;
+  timeoutMs: number;
+  /** The job's deadline: a GET it stops fails as 'aborted'. */
+  signal?: AbortSignal;
+  searchParams?: Record<string, string | number>;
+  accept?: string;
+}
+
+/** GETs a URL and returns its body, not decoded. A failed request, an HTTP error status or an empty body throws a SourceFailure. */
+export async function fetchBody(url: string, options: GetOptions): Promise<Buffer> {
+  let body: Buffer;
+  try {
+    const response = await got.get(url, {
+      searchParams: options.searchParams,
+      timeout: { request: options.timeoutMs },
+      retry: { limit: 0 },
+      signal: options.signal,
+      headers: { accept: options.accept ?? 'application/json' },
+      responseType: 'buffer',
+    });
+    body = response.body;
+  } catch (error) {
+    if (options.signal?.aborted) throw new SourceFailure('aborted', `${options.source} ${url}: stopped at the job's deadline`);
+    if (error instanceof TimeoutError) throw new SourceFailure('timeout', `${options.source} ${url}: no answer within ${options.timeoutMs} ms`);
+    if (error instanceof HTTPError) throw new SourceFailure('status', `${options.source} ${url}: HTTP ${error.response.statusCode} ${error.response.statusMessage ?? ''}`.trim());
+    const detail = error instanceof RequestError && error.code ? `${error.code}: ${error.message}` : (error as Error).message;
+    throw new SourceFailure(classifyConnectionError(error), `${options.source} ${url}: ${detail}`);
+  }
+  if (body.every(isJsonWhitespace)) throw new SourceFailure('malformed', `${options.source} ${url}: empty response body`);
+  return body;
+}
+
+/** The failure of a body that is not JSON: what JSON.parse said, and how the body starts. */
+export function notJson(source: string, url: string, body: Uint8Array, error: Error): SourceFailure {
+  const start = Buffer.from(body.subarray(0, 80)).toString('utf8').replace(/\s+/g, ' ');
+  return new SourceFailure('malformed', `${source} ${url}: response is not JSON (${error.message}); it starts with "${start}"`);
+}
+
+/** GETs a URL and parses its body as JSON; any failure (HTTP error, timeout, bad JSON) throws a SourceFailure. */
+export async function fetchJson(url: string, options: GetOptions): Promise<unknown> {
+  const body = await fetchBody(url, options);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw notJson(options.source, url, body, error as Error);
+  }
+}
