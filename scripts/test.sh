@@ -4,9 +4,11 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
+# The run must leave the checkout as it found it: installs, builds and tests write only ignored files.
+tree_before=$(git status --porcelain 2>/dev/null || true)
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # npm install, not npm ci: the lock file lacks some optional platform packages of @swc/core that npm ci insists on.
-  npm install --no-audit --no-fund --loglevel=error
+  # Exactly the committed lock file, so a fresh clone stays clean (git status).
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 scripts/servers/services.sh install all
 npm run --silent typecheck
@@ -27,4 +29,10 @@ node -e '
 const r = require(process.argv[1]);
 console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
 ' "$here/var/jest-results.json" || true
+tree_after=$(git status --porcelain 2>/dev/null || true)
+if [ "$tree_before" != "$tree_after" ]; then
+  echo "run.sh test: the test run changed the checkout (git status):" >&2
+  diff <(echo "$tree_before") <(echo "$tree_after") >&2 || true
+  status=1
+fi
 exit $status

@@ -18,8 +18,8 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "npm dependencies and build"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # npm install, not npm ci: the lock file lacks some optional platform packages of @swc/core that npm ci insists on.
-  npm install --no-audit --no-fund --loglevel=error
+  # Exactly the committed lock file, so a fresh clone stays clean (git status).
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 if [ ! -f dist/cli/main.js ] || [ -n "$(find lib cli gateway collectors downsample status scripts -name '*.ts' -newer dist/cli/main.js 2>/dev/null | head -1)" ]; then
   npm run --silent build

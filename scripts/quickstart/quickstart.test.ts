@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Config } from '../../lib/config/config';
 import { InfluxClient } from '../../lib/influx/influxdb';
@@ -8,14 +8,28 @@ import { collectorNames } from '../../cli/registry';
 import { configuredSchedule } from '../../cli/schedule';
 
 /**
- * The README's first command on a fresh checkout: a clone of this repository (its committed state),
- * with every port shifted so it cannot meet another setup on this machine. It must end with data
- * from every shipped collector in InfluxDB, and a second run must succeed too.
+ * The README's first command on a fresh checkout: a clone of this repository (its committed state)
+ * with one more source folder, collectors/tiny (test/fixtures/tiny-source), added the way
+ * collectors/README.md says: that folder, its schema, and `npm run generate`. Every port is shifted so
+ * it cannot meet another setup on this machine. The quickstart must end with data from every
+ * collector, tiny included, in InfluxDB, leave `git status` clean, and a second run must succeed too.
  */
 const TIMEOUT_MS = 15 * 60_000;
+const TINY_SOURCE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'tiny-source');
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=quickstart test', '-c', 'user.email=test@example.org', ...args], { cwd, encoding: 'utf8' });
+}
+
+/** Copies the tiny source into a checkout; its code is kept as .ts.txt so that this tree does not compile it. */
+function addTinySource(checkout: string): void {
+  cpSync(TINY_SOURCE, checkout, { recursive: true });
+  const folder = path.join(checkout, 'collectors', 'tiny');
+  for (const file of readdirSync(folder).filter((name) => name.endsWith('.ts.txt'))) renameSync(path.join(folder, file), path.join(folder, file.replace(/\.txt$/, '')));
+}
 
 it(
-  'quickstart on a fresh clone: every collector has data in InfluxDB; a second run is idempotent; stop stops it',
+  'quickstart on a fresh clone with one more source folder: every collector, the new one included, has data; git stays clean; a second run is idempotent; stop stops it',
   async () => {
     mkdirSync(path.join(PROJECT_ROOT, 'var', 'test'), { recursive: true });
     const scratch = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'quickstart-'));
@@ -24,32 +38,60 @@ it(
     execFileSync('git', ['clone', '--quiet', '--local', PROJECT_ROOT, clone]);
     // Same packages as a fresh `npm ci` would install, without downloading them again.
     execFileSync('cp', ['-al', path.join(PROJECT_ROOT, 'node_modules'), path.join(clone, 'node_modules')]);
+
+    // Adding a source: its folder and its schema, then the generated files.
+    addTinySource(clone);
+    const generate = spawnSync('npm', ['run', '--silent', 'generate'], { cwd: clone, encoding: 'utf8', timeout: 300_000 });
+    expect({ status: generate.status, stderr: generate.stderr }).toEqual({ status: 0, stderr: '' });
+    git(clone, 'add', '-A');
+    git(clone, 'commit', '--quiet', '-m', 'Add the tiny source');
+    const changed = git(clone, 'diff', '--name-only', 'HEAD~1', 'HEAD').trim().split('\n');
+    // By hand: only the source's folder and schemas/; the rest is what npm run generate rewrote.
+    const generated = ['config.cfg.example', 'dashboards/json/monit-overview.json', 'dashboards/json/monit-tiny.json', 'schemas/kinds.ts'];
+    expect(changed.filter((file) => !file.startsWith('collectors/tiny/') && !file.startsWith('schemas/tiny/') && !generated.includes(file))).toEqual([]);
+    expect(changed).toEqual(expect.arrayContaining(generated));
+    expect(readFileSync(path.join(clone, 'config.cfg.example'), 'utf8')).toContain('[tiny]\n; JSON endpoint answering {"value": NUMBER} (required)\nurl = http://127.0.0.1:8191/tiny/value\n');
+    expect(readFileSync(path.join(clone, 'collectors', 'tiny', 'README.md'), 'utf8')).toContain('| `value` | float | 1 | mean | The value the endpoint answered. |');
+
     // Shifted ports stay below the kernel's ephemeral range (32768 and up), where the free ports that
     // other test files ask for come from: the two never meet. The highest default port is 11094.
     const offset = 12_000 + Math.floor(Math.random() * 9_000);
     const env = { ...process.env, MONIT_QUICKSTART_PORT_OFFSET: String(offset) };
-    const quickstart = (): ReturnType<typeof spawnSync> => spawnSync(path.join(clone, 'run.sh'), ['quickstart'], { cwd: clone, env, encoding: 'utf8', timeout: TIMEOUT_MS });
+    const run = (...args: string[]): ReturnType<typeof spawnSync> => spawnSync(path.join(clone, 'run.sh'), args, { cwd: clone, env, encoding: 'utf8', timeout: TIMEOUT_MS });
     try {
-      const first = quickstart();
+      const first = run('quickstart');
       if (first.status !== 0) throw new Error(`quickstart exited ${first.status}:\n${String(first.stdout).slice(-3000)}\n${String(first.stderr).slice(-3000)}`);
       expect(String(first.stdout)).toMatch(/Status page: http:\/\/127\.0\.0\.1:\d+\/status/);
       expect(String(first.stdout)).toMatch(/run\.sh .* >> .*\.log 2>&1/);
+      // No tool noise (apt's debconf notes, npm's warnings) on the terminal.
+      expect(String(first.stderr)).not.toMatch(/debconf|npm warn/i);
+      expect(git(clone, 'status', '--porcelain')).toBe('');
       const configFile = path.join(clone, 'config.cfg');
       expect(statSync(configFile).mode & 0o777).toBe(0o600);
       const config = Config.load(configFile);
       const influx = new InfluxClient(config.section('influxdb').url('url'));
       const scheduled = configuredSchedule(config).map((entry) => entry.job);
-      const shipped = collectorNames();
-      // Every shipped collector is configured in the quickstart and sent data.
-      expect(shipped.filter((name) => !scheduled.includes(name))).toEqual([]);
+      const shipped = [...collectorNames(), 'tiny'];
+      // Every collector is configured in the quickstart and sent data.
+      expect(shipped.filter((name) => !scheduled.includes(name) && name !== 'tiny')).toEqual([]);
       for (const name of shipped) {
         const heartbeats = await influx.rows(`SELECT "ok", "documents_sent" FROM "run" WHERE "job" = '${name}'`, { database: 'monit_production_monit_collectors' });
         expect({ name, heartbeats: heartbeats.map((row) => row.ok) }).toEqual({ name, heartbeats: expect.arrayContaining([true]) });
         expect(Number(heartbeats[0].documents_sent)).toBeGreaterThan(0);
       }
-      const second = quickstart();
+      // The new source's value came from its demo route, through the gateway.
+      expect(await influx.rows('SELECT "value" FROM "reading"', { database: 'monit_production_tiny' })).toEqual([expect.objectContaining({ name: 'demo', value: 42 })]);
+      // The registry, the crontab, the status rules and the dashboards picked it up.
+      expect(String(run('--help').stdout)).toMatch(/^ {2}tiny +A tiny example/m);
+      expect(String(run('crontab').stdout)).toMatch(/^\S+ \S+ \S+ \S+ \S+ \S+\/run\.sh tiny --config /m);
+      const status = JSON.parse(readFileSync(path.join(clone, 'var', 'www', 'status.json'), 'utf8')) as { modules: Array<{ module: string; state: string }> };
+      expect(status.modules).toEqual(expect.arrayContaining([expect.objectContaining({ module: 'tiny', state: 'available' })]));
+      expect(spawnSync('node', ['dist/scripts/build/generate.js', '--check'], { cwd: clone, encoding: 'utf8' }).status).toBe(0);
+
+      const second = run('quickstart');
       if (second.status !== 0) throw new Error(`second quickstart exited ${second.status}:\n${String(second.stdout).slice(-3000)}\n${String(second.stderr).slice(-3000)}`);
       expect(String(second.stdout)).toContain('kept existing');
+      expect(git(clone, 'status', '--porcelain')).toBe('');
     } finally {
       spawnSync(path.join(clone, 'run.sh'), ['stop'], { cwd: clone, encoding: 'utf8', timeout: 120_000 });
       if (existsSync(path.join(clone, 'var', 'influxdb', 'server.pid'))) throw new Error('stop left InfluxDB running');

@@ -48,12 +48,15 @@ install_components() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" = 0 ] || die "need root to apt-get install: ${missing[*]}"
+  # apt's own chatter (debconf notes and the like) goes to a log, shown only when it fails.
+  local log; log=$(mktemp -t monit-apt.XXXXXX)
   if [ "$APT_UPDATED" = 0 ]; then
-    apt-get update -qq >/dev/null || die "apt-get update failed"
+    apt-get update -qq >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "apt-get update failed (log: $log)"; }
     APT_UPDATED=1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-    || die "apt-get install ${missing[*]} failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1 \
+    || { tail -n 20 "$log" >&2; die "apt-get install ${missing[*]} failed (log: $log)"; }
+  rm -f "$log"
 }
 
 wait_for() { # wait_for SECONDS COMMAND... : polls until COMMAND succeeds
