@@ -70,6 +70,9 @@ export function sources(): Source[] {
     if (!definition || typeof definition.collector !== 'function' || !Array.isArray(definition.produces)) {
       throw new Error(`collectors/${name}/index does not default-export defineSource({ description, produces, collector })`);
     }
+    if (definition.produces.some((kind) => !kind?.producer)) {
+      throw new Error(`collectors/${name}/index: produces names a kind schemas/kinds.ts lacks (run npm run generate after adding a schema)`);
+    }
     return { name, folder: path.join(COLLECTORS_DIR, name), definition };
   });
   return loaded;
