@@ -80,7 +80,7 @@ it(
         expect(Number(heartbeats[0].documents_sent)).toBeGreaterThan(0);
       }
       // The new source's value came from its demo route, through the gateway.
-      expect(await influx.rows('SELECT "value" FROM "reading"', { database: 'monit_production_tiny' })).toEqual([expect.objectContaining({ name: 'demo', value: 42 })]);
+      expect(await influx.rows('SELECT "value", "name" FROM "reading"', { database: 'monit_production_tiny' })).toEqual([expect.objectContaining({ name: 'demo', value: 42 })]);
       // The registry, the crontab, the status rules and the dashboards picked it up.
       expect(String(run('--help').stdout)).toMatch(/^ {2}tiny +A tiny example/m);
       expect(String(run('crontab').stdout)).toMatch(/^\S+ \S+ \S+ \S+ \S+ \S+\/run\.sh tiny --config /m);
