@@ -83,7 +83,7 @@ it(
       expect(await influx.rows('SELECT "value", "name" FROM "reading"', { database: 'monit_production_tiny' })).toEqual([expect.objectContaining({ name: 'demo', value: 42 })]);
       // The registry, the crontab, the status rules and the dashboards picked it up.
       expect(String(run('--help').stdout)).toMatch(/^ {2}tiny +A tiny example/m);
-      expect(String(run('crontab').stdout)).toMatch(/^\S+ \S+ \S+ \S+ \S+ \S+\/run\.sh tiny --config /m);
+      expect(String(run('crontab').stdout)).toMatch(/^\S+ \S+ \S+ \S+ \S+ \S+\/run\.sh tiny >> \S+\/tiny\.log 2>&1$/m);
       const status = JSON.parse(readFileSync(path.join(clone, 'var', 'www', 'status.json'), 'utf8')) as { modules: Array<{ module: string; state: string }> };
       expect(status.modules).toEqual(expect.arrayContaining([expect.objectContaining({ module: 'tiny', state: 'available' })]));
       expect(spawnSync('node', ['dist/scripts/build/generate.js', '--check'], { cwd: clone, encoding: 'utf8' }).status).toBe(0);
