@@ -4,7 +4,7 @@ import { PROJECT_ROOT, pathsFrom } from '../lib/config/paths';
 import type { RunArguments } from '../lib/run/registry';
 import { configuredSchedule, type ScheduleEntry } from './schedule';
 
-/** Ready-to-paste crontab lines for the schedule table, with absolute paths and output to each job's log. */
+/** Ready-to-paste crontab lines for the schedule (configuredSchedule), with absolute paths and output to each job's log. */
 export function crontabLines(entries: ScheduleEntry[], options: { configFile?: string; logDir: string }): string[] {
   const runScript = path.join(PROJECT_ROOT, 'run.sh');
   const configOption = options.configFile ? ` --config ${path.resolve(options.configFile)}` : '';

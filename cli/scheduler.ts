@@ -19,8 +19,9 @@ export interface SchedulerOptions {
 }
 
 /**
- * Runs the schedule table in-process with node-cron. Every run is a child process of its own, so a
- * crash or hang stays in it; '@reboot' services are started at once and restarted when they exit.
+ * Runs the schedule (the job registry's, with [schedule] overrides) in-process with node-cron. Every
+ * run is a child process of its own, so a crash or hang stays in it; '@reboot' services are started at
+ * once and restarted when they exit.
  */
 export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];

@@ -26,8 +26,8 @@ import {
 export const DATABASE_PREFIX = 'monit_production_';
 
 export const DEFAULT_LATE_WINDOWS: Record<Resolution, number> = { '1h': 3, '1d': 2 };
-// Each statement costs a fixed ~0.15 ms of InfluxDB CPU per series on top of the points it reads, so
-// chunks are long; but one must still end within the client's timeout (see bench/downsample.ts).
+// Each statement has a fixed cost in InfluxDB per series of its measurement, on top of the points it
+// reads, so chunks are long; but one must still end within the client's timeout ([downsample] statement_timeout).
 export const DEFAULT_CHUNK_MS: Record<Resolution, number> = { '1h': 12 * 3_600_000, '1d': 7 * 86_400_000 };
 export const DEFAULT_FIELDS_PER_QUERY = 50;
 export const DEFAULT_CONCURRENCY = 2;

@@ -94,7 +94,7 @@ export function retentionVariableQuery(column: (typeof RETENTION_VARIABLES)[keyo
 
 /**
  * Creates the retentions database and writes its three rows (idempotent: same points every time).
- * Call it from the quickstart and the downsample job, and again after changing the thresholds.
+ * Every downsample run calls it; main() below writes them by hand, e.g. after changing the thresholds.
  */
 export async function writeRetentionsMeasurement(influxdb: InfluxClient, thresholds: RetentionThresholds = DEFAULT_THRESHOLDS): Promise<void> {
   const database = quoteIdentifier(RETENTIONS_DATABASE);

@@ -1,7 +1,8 @@
 /**
  * The members of a JSON object text, one at a time, each value parsed on its own by JSON.parse. CRIC's
- * PanDA-queue description is a 16 MB object of 2,500 objects: parsed whole it is a 43 MB tree, on top of
- * the text, while the panda job reads its history; member by member, only one queue is a tree at a time.
+ * PanDA-queue description is one large object with an object per queue: parsed whole, its tree is much
+ * larger than the text and lives on top of it while the panda job reads its history; member by
+ * member, only one queue is a tree at a time.
  */
 
 const QUOTE = 0x22;
