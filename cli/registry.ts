@@ -68,7 +68,7 @@ const BUILT_IN: RegistryEntry[] = [
   {
     name: 'scheduler',
     kind: 'service',
-    description: 'runs the schedule table in-process (for hosts without cron)',
+    description: 'runs the schedule in-process (for hosts without cron)',
     serve: async (config, args) => (require('./scheduler') as typeof import('./scheduler')).serve(config, args),
   },
   {
@@ -96,7 +96,7 @@ const BUILT_IN: RegistryEntry[] = [
   {
     name: 'crontab',
     kind: 'command',
-    description: 'print crontab lines for the schedule table',
+    description: 'print crontab lines for the schedule',
     run: async (args) => (require('./crontab') as typeof import('./crontab')).printCrontab(args),
   },
   { name: 'quickstart', kind: 'command', script: 'scripts/quickstart/quickstart.sh', description: 'set up everything on this machine and run every job once' },

@@ -162,6 +162,16 @@ fields = up
     const rules = loadRules(config, { registry: new SchemaRegistry([]) });
     expect(rules.map((rule) => rule.module)).toEqual(expect.arrayContaining(['host', 'web', 'sql', 'logs', 'hadoop', 'xrootd', 'xrdprobe', 'xrootd-transfers', 'panda']));
   });
+
+  test('the former shipped file (status/default-rules.cfg, now each collector status.cfg) still gives the shipped rules, with a warning', () => {
+    const warnings: string[] = [];
+    const former = loadRules(Config.parse('[status]\ndefault_rules = status/default-rules.cfg\n', 'old.cfg'), { registry: new SchemaRegistry([]), warn: (message) => warnings.push(message) });
+    const shipped = loadRules(Config.parse('[status]\n', 'new.cfg'), { registry: new SchemaRegistry([]) });
+    expect(former).toEqual(shipped);
+    expect(warnings).toEqual([expect.stringMatching(/old\.cfg: \[status\] default_rules = status\/default-rules\.cfg: .*remove the key/)]);
+    expect(loadRules(Config.parse('[status]\n', 'new.cfg'), { registry: new SchemaRegistry([]), warn: (message) => warnings.push(message) })).toHaveLength(shipped.length);
+    expect(warnings).toHaveLength(1);
+  });
 });
 
 describe('an invalid rule fails at start-up, naming the module and the line', () => {
