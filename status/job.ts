@@ -9,7 +9,8 @@ import { evaluateModule, moduleStatus, type ModuleStatus, STATE_WORDS } from './
 import { renderStatusJson, renderStatusPage } from './page';
 import { readHeartbeats, readModuleData } from './query';
 import { loadStatusSettings, type StatusSettings } from './settings';
-import { loadStatusSnapshot, STATUS_PRODUCER, STATUS_TYPE, type StatusSnapshot } from './snapshot';
+import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
+import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
 import { describeTransition, postTransition, recordTransitions, type Transition } from './transitions';
 
 export interface StatusRunOptions {
@@ -81,7 +82,7 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   const sideEffects = !backfill && !options.dryRun;
   const statuses = await evaluateModules(options.influxdb, settings, nowMs);
   const documents = statuses.map((status) =>
-    options.documents.build(STATUS_PRODUCER, STATUS_TYPE, { module: status.module }, { status: status.state, code: status.code, reason: status.reason, last_data_ms: status.lastDataMs }),
+    options.documents.build(MONIT_COLLECTORS_STATUS, { module: status.module }, { status: status.state, code: status.code, reason: status.reason, last_data_ms: status.lastDataMs }),
   );
   for (const status of statuses) options.log.debug(`${status.module}: ${status.state} (${status.reason})`);
 

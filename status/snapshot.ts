@@ -1,14 +1,14 @@
 import { databaseFor } from '../lib/documents/interpret';
-import { HEARTBEAT_PRODUCER } from '../lib/run/jobRunner';
 import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influxdb';
 import { qualifiedMeasurement, timeLiteral } from '../lib/influx/influxql';
 import { slotStart } from '../lib/run/slot';
 import { type ModuleState, type ModuleStatus, STATE_CODES, STATE_WORDS, stateOfCode } from './evaluate';
 import type { StatusSettings } from './settings';
+import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 
 /** The project's own producer, as for the heartbeat. */
-export const STATUS_PRODUCER = HEARTBEAT_PRODUCER;
-export const STATUS_TYPE = 'status';
+export const STATUS_PRODUCER = MONIT_COLLECTORS_STATUS.producer;
+export const STATUS_TYPE = MONIT_COLLECTORS_STATUS.type;
 
 const DAY_MS = 86400e3;
 /** The availability windows shown on the page. */

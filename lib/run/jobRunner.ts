@@ -14,6 +14,7 @@ import { influxClientFrom } from '../influx/settings';
 import { slotStart } from './slot';
 import { Spool } from '../delivery/spool';
 import { StateFile } from '../state/stateFile';
+import { MONIT_COLLECTORS_RUN } from '../../schemas/kinds';
 import type { MonitDocument } from '../documents/types';
 
 /** A job run periodically (a collector, downsampling, status): it returns documents, the runner does the rest. */
@@ -53,8 +54,10 @@ export interface RunOutcome {
   report?: SendReport;
 }
 
-export const HEARTBEAT_PRODUCER = 'monit-collectors';
-export const HEARTBEAT_TYPE = 'run';
+/** The heartbeat every run sends. */
+export const HEARTBEAT = MONIT_COLLECTORS_RUN;
+export const HEARTBEAT_PRODUCER = HEARTBEAT.producer;
+export const HEARTBEAT_TYPE = HEARTBEAT.type;
 
 class DeadlineExceeded extends Error {}
 
@@ -169,7 +172,7 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
     outcome.report = report;
     if (sender && !options.dryRun) {
       try {
-        const heartbeat = documents.build(HEARTBEAT_PRODUCER, HEARTBEAT_TYPE, { job: job.name }, {
+        const heartbeat = documents.build(HEARTBEAT, { job: job.name }, {
           ok: outcome.ok,
           duration_ms: Date.now() - started,
           documents_sent: report.documentsSent,
