@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from '../lib/config/paths';
 import { generateConfig } from '../scripts/quickstart/quickstartConfig';
 import { TEST_TOKEN } from '../test/support/gateway';
 import { useInfluxAndGateway } from '../test/support/fixtures';
-import { collectorNames, missingNodeFlags } from './registry';
+import { collectorNames, missingNodeFlags, registry } from './registry';
 import { configuredSchedule } from './schedule';
 import { parseArguments } from './arguments';
 
@@ -96,6 +96,14 @@ describe('run.sh', () => {
     expect(result.stderr).toContain('[heartbeat] enabeld is not a setting of heartbeat (a typo?)');
     expect(result.stderr).toContain('section [hertbeat] is not used by any job or part (a typo?)');
     expect(result.stderr).not.toContain('deadline is not');
+  });
+
+  it('starts by itself exactly the shell commands the registry names (quickstart, stop, test)', () => {
+    const script = readFileSync(RUN, 'utf8');
+    const handled = [...script.matchAll(/^ {2}([a-z-]+)\) shift; exec "\$here\/([^"]+)"/gm)].map((match) => [match[1], match[2]]);
+    const inRegistry = registry().flatMap((entry) => (entry.kind === 'command' && entry.script ? [[entry.name, entry.script]] : []));
+    expect(handled.sort()).toEqual(inRegistry.sort());
+    for (const [, file] of handled) expect(statSync(path.join(PROJECT_ROOT, file)).mode & 0o111).not.toBe(0);
   });
 
   it('parses options in both --x v and --x=v forms', () => {
