@@ -31,7 +31,11 @@ export const collectorState: StateFileOptions<CollectorState> = {
   parse(value) {
     if (!isObject(value) || !isObject(value.servers)) throw new Error('not the xrootd collector state (no servers object)');
     const state: CollectorState = { servers: value.servers as Record<string, Sample> };
-    if (isObject(value.queue)) state.queue = value.queue as unknown as QueuePosition;
+    if (value.queue !== undefined) {
+      const queue = value.queue;
+      if (!isObject(queue) || typeof queue.segment !== 'string' || typeof queue.offset !== 'number') throw new Error('its queue position is not { segment, offset }');
+      state.queue = queue as unknown as QueuePosition;
+    }
     // An older version named the packet files it had consumed in `consumed`.
     if (Array.isArray(value.consumed)) state.consumedPacketFiles = value.consumed.filter((name): name is string => typeof name === 'string');
     return state;

@@ -5,7 +5,7 @@ import { PROJECT_ROOT } from '../config/paths';
 import { MemoryLogger } from '../run/log';
 import { encodeRecord } from './records';
 import { runReceiver, startReceiver } from './receiver';
-import { commitRead, finishImports, importPackets, listSegments, QueueWriter, readQueue, removeConsumed, type QueuePosition } from './segments';
+import { commitRead, finishImports, importPackets, listSegments, QueueWriter, readQueue, removeConsumed, type QueuePosition, type QueueRead } from './segments';
 
 function freshDir(): string {
   const base = path.join(PROJECT_ROOT, 'var', 'test');
@@ -14,7 +14,17 @@ function freshDir(): string {
 }
 
 const packet = (text: string): Buffer => Buffer.from(text, 'latin1');
-const texts = (dir: string, from?: QueuePosition): string[] => [...readQueue(dir, from).packets].map((queued) => queued.packet.toString());
+/** What a read yields, as text. */
+const textsOf = (read: QueueRead): string[] => [...read.packets].map((queued) => queued.packet.toString());
+const texts = (dir: string, from?: QueuePosition): string[] => textsOf(readQueue(dir, from));
+
+/** A consumer's run: reads from `from`, then commits (the position stored, the segments read removed). */
+function readAndCommit(dir: string, from: QueuePosition | undefined): { texts: string[]; position: QueuePosition | undefined } {
+  const read = readQueue(dir, from);
+  const result = { texts: textsOf(read), position: undefined as QueuePosition | undefined };
+  commitRead(dir, read.position(), (position) => (result.position = position));
+  return result;
+}
 
 async function waitUntil(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -39,7 +49,7 @@ describe('the disk packet queue', () => {
     removeConsumed(dir, position);
 
     const second = readQueue(dir, position);
-    expect([...second.packets].map((queued) => queued.packet.toString())).toEqual(['d']);
+    expect(textsOf(second)).toEqual(['d']);
     expect(second.position()?.consumed).toEqual([]); // still open: the receiver writes there
     await writer.closeCurrent();
     expect(readdirSync(dir)).toEqual(['000000000010000.seg']);
@@ -70,10 +80,10 @@ describe('the disk packet queue', () => {
     await writer.append(['a', 'b', 'c', 'd', 'e'].map((text, index) => encodeRecord(1_000 + index, '', packet(text))), 1_000);
     await writer.closeCurrent();
     const first = readQueue(dir, undefined, { maxPackets: 3 });
-    expect([...first.packets].map((queued) => queued.packet.toString())).toEqual(['a', 'b', 'c']);
+    expect(textsOf(first)).toEqual(['a', 'b', 'c']);
     expect(first.position()).toEqual({ segment: '000000000000000', offset: expect.any(Number), consumed: [] });
     const second = readQueue(dir, first.position(), { maxPackets: 3 });
-    expect([...second.packets].map((queued) => queued.packet.toString())).toEqual(['d', 'e']);
+    expect(textsOf(second)).toEqual(['d', 'e']);
     expect(second.position()?.consumed).toEqual(['000000000000000']);
   });
 
@@ -85,7 +95,7 @@ describe('the disk packet queue', () => {
     await writer.closeCurrent();
 
     const first = readQueue(dir, undefined);
-    expect([...first.packets].map((queued) => queued.packet.toString())).toEqual(['a', 'b', 'c']);
+    expect(textsOf(first)).toEqual(['a', 'b', 'c']);
     // The consumer's state write succeeds, then the process dies before the segments are removed.
     let stored: QueuePosition | undefined;
     const crash = new Error('killed');
@@ -100,13 +110,11 @@ describe('the disk packet queue', () => {
     // Packets queued since are read; those of the stored position never again.
     await writer.append([encodeRecord(21_000, '', packet('d'))], 21_000);
     await writer.closeCurrent();
-    const second = readQueue(dir, stored);
-    expect([...second.packets].map((queued) => queued.packet.toString())).toEqual(['d']);
-    let storedAgain: QueuePosition | undefined;
-    commitRead(dir, second.position(), (position) => (storedAgain = position));
-    expect(storedAgain?.consumed).toEqual(['000000000000000', '000000000010000', '000000000020000']);
+    const second = readAndCommit(dir, stored);
+    expect(second.texts).toEqual(['d']);
+    expect(second.position?.consumed).toEqual(['000000000000000', '000000000010000', '000000000020000']);
     expect(listSegments(dir)).toEqual([]);
-    expect(texts(dir, storedAgain)).toEqual([]);
+    expect(texts(dir, second.position)).toEqual([]);
   });
 
   test('a position stored before positions listed their segments takes every segment before it as read', async () => {
@@ -117,7 +125,7 @@ describe('the disk packet queue', () => {
     await writer.closeCurrent();
     const offsetOfC = encodeRecord(11_000, '', packet('b')).length;
     const read = readQueue(dir, { segment: '000000000010000', offset: offsetOfC });
-    expect([...read.packets].map((queued) => queued.packet.toString())).toEqual(['c']);
+    expect(textsOf(read)).toEqual(['c']);
     expect(read.position()?.consumed).toEqual(['000000000000000', '000000000010000']);
   });
 });
@@ -142,19 +150,16 @@ describe('importing packets into the queue', () => {
     const writer = new QueueWriter(dir, 10_000);
     await writer.append([encodeRecord(100_000, '', packet('new'))], 100_000);
     await writer.closeCurrent();
-    const first = readQueue(dir, undefined);
-    expect([...first.packets].map((queued) => queued.packet.toString())).toEqual(['new']);
-    let position: QueuePosition | undefined;
-    commitRead(dir, first.position(), (reached) => (position = reached));
+    const first = readAndCommit(dir, undefined);
+    expect(first.texts).toEqual(['new']);
 
     const files = sources(dir, ['x', 'y']);
     const name = importPackets(dir, packets(['x', 'y']), files);
-    expect(name < (position as QueuePosition).segment).toBe(true); // named by its oldest packet: before the position
+    expect(name < (first.position as QueuePosition).segment).toBe(true); // named by its oldest packet: before the position
     expect(files.filter((file) => existsSync(file))).toEqual([]);
-    const second = readQueue(dir, position);
-    expect([...second.packets].map((queued) => queued.packet.toString())).toEqual(['x', 'y']);
-    commitRead(dir, second.position(), (reached) => (position = reached));
-    expect(texts(dir, position)).toEqual([]);
+    const second = readAndCommit(dir, first.position);
+    expect(second.texts).toEqual(['x', 'y']);
+    expect(texts(dir, second.position)).toEqual([]);
     expect(readdirSync(dir).filter((file) => !file.startsWith('older'))).toEqual([]);
   });
 

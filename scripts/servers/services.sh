@@ -165,12 +165,21 @@ xrootd_answers() { # xrootd_answers PORT: true once the server speaks the xroot 
 # every interface), but it takes a listening socket handed over the way systemd does (fd 3, LISTEN_FDS,
 # LISTEN_PID: XrdInet::BindSD). This perl (perl-base is part of every Debian) binds 127.0.0.1:PORT,
 # hands the socket over and becomes the server (exec: same pid), so xrootd listens on loopback only.
+# The socket is IPv6 on the IPv4-mapped loopback (it takes 127.0.0.1 only), so xrootd names its clients
+# as on its own dual-stack socket ([::ffff:127.0.0.1], not a name it looked up); IPv4 without IPv6.
 LOOPBACK_LISTENER='
-  use Socket; use POSIX qw(dup2); use Fcntl;
+  use Socket qw(:all); use POSIX qw(dup2); use Fcntl;
   my $port = shift;
-  socket(my $listener, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+  my ($listener, $address);
+  if (socket($listener, PF_INET6, SOCK_STREAM, 0)) {
+    setsockopt($listener, IPPROTO_IPV6, IPV6_V6ONLY, 0) or die "setsockopt: $!\n";
+    $address = pack_sockaddr_in6($port, inet_pton(AF_INET6, "::ffff:127.0.0.1"));
+  } else {
+    socket($listener, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+    $address = pack_sockaddr_in($port, inet_aton("127.0.0.1"));
+  }
   setsockopt($listener, SOL_SOCKET, SO_REUSEADDR, 1) or die "setsockopt: $!\n";
-  bind($listener, pack_sockaddr_in($port, inet_aton("127.0.0.1"))) or die "bind 127.0.0.1:$port: $!\n";
+  bind($listener, $address) or die "bind 127.0.0.1:$port: $!\n";
   listen($listener, SOMAXCONN) or die "listen: $!\n";
   if (fileno($listener) == 3) { fcntl($listener, F_SETFD, 0) or die "fcntl: $!\n" }
   else { defined(dup2(fileno($listener), 3)) or die "dup2: $!\n" }

@@ -49,9 +49,13 @@ async function startInfluxDB(port: number): Promise<string> {
   return dir;
 }
 
+/** An IPv4 address as /proc/net/tcp writes it: four bytes in hex, least significant first. */
+const ipv4 = (hex: string): string => (hex.match(/../g) as string[]).reverse().map((byte) => parseInt(byte, 16)).join('.');
+
 /**
  * The TCP sockets process `pid` listens on (a listening socket's inode among its descriptors), as
- * "127.0.0.1:8086" for IPv4 and "[hex]:8086" for IPv6 (the kernel's notation).
+ * "127.0.0.1:8086", "[::ffff:127.0.0.1]:8086" for an IPv4-mapped IPv6 address, else "[hex]:8086" (the
+ * kernel's notation).
  */
 function listeningSockets(pid: number): string[] {
   const descriptors = readdirSync(`/proc/${pid}/fd`).map((fd) => {
@@ -69,8 +73,8 @@ function listeningSockets(pid: number): string[] {
       .filter((fields) => fields[3] === '0A' && descriptors.includes(`socket:[${fields[9]}]`)) // 0A: LISTEN
       .map((fields) => {
         const [address, port] = fields[1].split(':');
-        // An IPv4 address is four bytes, least significant first.
-        const host = address.length === 8 ? (address.match(/../g) as string[]).reverse().map((byte) => parseInt(byte, 16)).join('.') : `[${address}]`;
+        const mapped = address.startsWith('0000000000000000FFFF0000');
+        const host = address.length === 8 ? ipv4(address) : mapped ? `[::ffff:${ipv4(address.slice(24))}]` : `[${address}]`;
         return `${host}:${parseInt(port, 16)}`;
       }),
   );
@@ -144,7 +148,7 @@ it('a pid file whose pid now names another process (pids are reused) is not that
   }
 });
 
-it('the XRootD server listens on 127.0.0.1 only, like every other demo and test server', async () => {
+it('the XRootD server listens on 127.0.0.1 only (on an IPv4-mapped IPv6 socket), like every other demo and test server', async () => {
   for (let attempt = 1; ; attempt++) {
     const holder = await listen(0);
     const port = (holder.address() as net.AddressInfo).port;
@@ -158,7 +162,7 @@ it('the XRootD server listens on 127.0.0.1 only, like every other demo and test 
       if (attempt < 3 && /address already in use/i.test((error as Error & { stderr?: string }).stderr ?? String(error))) continue;
       throw error;
     }
-    expect(listeningSockets(Number(readFileSync(path.join(dir, 'server.pid'), 'utf8').trim()))).toEqual([`127.0.0.1:${port}`]);
+    expect(listeningSockets(Number(readFileSync(path.join(dir, 'server.pid'), 'utf8').trim()))).toEqual([`[::ffff:127.0.0.1]:${port}`]);
     return;
   }
 });
