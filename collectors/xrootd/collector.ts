@@ -115,13 +115,14 @@ export default defineCollector({
     const state = stateFile.read();
     // Packets an older version queued one file each join the queue once; a dry run only reads them.
     const counted = new Set(state.consumedPacketFiles ?? []);
-    const packetFiles = context.dryRun ? readPacketFiles(settings.queueDir, counted) : [];
-    if (!context.dryRun) {
+    let packetFiles: QueuedPacket[] = [];
+    if (context.dryRun) packetFiles = readPacketFiles(settings.queueDir, counted);
+    else {
       const imported = importPacketFiles(settings.queueDir, counted);
       if (imported > 0) context.log.info(`${imported} packets an older version queued as .pkt files joined the queue`);
     }
     const read = readQueue(settings.queueDir, state.queue, { maxPackets: MAX_PACKETS_PER_RUN });
-    const queued = parseQueued(packetFiles.length > 0 ? [...packetFiles, ...read.packets] : read.packets, context);
+    const queued = parseQueued([...packetFiles, ...read.packets], context);
     const { reports } = queued;
     const pulled = await pullAll(settings.pullServers, settings.pullTimeoutMs, context);
     if (settings.pullServers.length > 0 && pulled.length === 0 && reports.length === 0) {

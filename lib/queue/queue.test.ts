@@ -242,6 +242,24 @@ describe('the shared receiver', () => {
     }
   });
 
+  test('a second receiver on the address of a running one fails before it touches the queue', async () => {
+    const dir = freshDir();
+    const options = { what: 'test packets', host: '127.0.0.1', queueDir: dir, maxQueueBytes: 1 << 20 };
+    const running = await startReceiver({ ...options, port: 0, log: new MemoryLogger() });
+    try {
+      await send(running.port, [packet('one')]);
+      await waitUntil(() => running.counters.received === 1);
+      await running.flushed();
+      await expect(startReceiver({ ...options, port: running.port, log: new MemoryLogger() })).rejects.toThrow(/EADDRINUSE/);
+      expect(listSegments(dir).map((segment) => segment.open)).toEqual([true]); // still the running receiver's
+      await send(running.port, [packet('two')]);
+      await waitUntil(() => running.counters.queued === 2);
+    } finally {
+      await running.stop();
+    }
+    expect(texts(dir)).toEqual(['one', 'two']);
+  });
+
   test('a record a crash cut short is trimmed when the receiver starts, with a warning', async () => {
     const dir = freshDir();
     const cut = encodeRecord(1_500, '10.0.0.1:1000', packet('cut short'));

@@ -76,8 +76,6 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
   const flushIntervalMs = options.flushIntervalMs ?? 0;
   const maxPendingBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
   const writer = new QueueWriter(options.queueDir, segmentMs);
-  const trimmed = writer.recover();
-  if (trimmed > 0) log.warn(`trimmed ${trimmed} bytes of a record cut short by a previous stop`);
   const counters: ReceiverCounters = { received: 0, queued: 0, dropped: 0, rejected: 0, batches: 0, writeErrors: 0 };
   let pending = new RecordBatch();
   let writing: Promise<void> | undefined;
@@ -120,8 +118,10 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
       }
     }
   };
+  // Nothing is written before the socket is bound and the previous run's segment closed.
+  let ready = false;
   const kick = (): void => {
-    writing ??= writeLoop().finally(() => (writing = undefined));
+    if (ready) writing ??= writeLoop().finally(() => (writing = undefined));
   };
 
   // The "ip:port" of each sender, made once: servers are few and send many datagrams.
@@ -162,6 +162,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
   } catch (error) {
     throw new Error(`cannot listen on udp ${options.host}:${options.port}: ${(error as Error).message}`);
   }
+  // Only now: a second receiver started by mistake on the same address fails above, before it could
+  // close the segment the running one writes.
+  const trimmed = writer.recover();
+  if (trimmed > 0) log.warn(`trimmed ${trimmed} bytes of a record cut short by a previous stop`);
+  ready = true;
+  kick();
   let failure: Error | undefined;
   const failureListeners: Array<(error: Error) => void> = [];
   socket.on('error', (error) => {
