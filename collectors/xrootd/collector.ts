@@ -116,7 +116,7 @@ export default defineCollector({
     // Packets an older version queued one file each join the queue once; a dry run only reads them.
     const counted = new Set(state.consumedPacketFiles ?? []);
     let packetFiles: QueuedPacket[] = [];
-    if (context.dryRun) packetFiles = readPacketFiles(settings.queueDir, counted);
+    if (context.dryRun) packetFiles = readPacketFiles(settings.queueDir, counted, MAX_PACKETS_PER_RUN);
     else {
       const imported = importPacketFiles(settings.queueDir, counted);
       if (imported > 0) context.log.info(`${imported} packets an older version queued as .pkt files joined the queue`);

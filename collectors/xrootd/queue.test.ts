@@ -11,6 +11,7 @@ import { collectorContext } from '../../test/support/collectorContext';
 import { queuedPackets, queuePackets } from '../../test/support/packetQueue';
 import { testDir } from '../../test/support/services';
 import collector from './collector';
+import { importPacketFiles } from './legacyQueue';
 import { runReceiverFromConfig, SUMMARY_STREAM } from './receiver';
 import { STATE_FILE } from './state';
 import { eventually } from './test/xrootdServer';
@@ -233,5 +234,14 @@ describe('packets an older version queued one file each (.pkt)', () => {
     await again.commit();
     expect(onDisk(queueDir)).toEqual([]);
     expect((await run(queueDir, stateDir)).documents).toEqual([]);
+  });
+
+  it('many files are imported in parts of bounded size, in their order', () => {
+    const queueDir = path.join(testDir('xrootd-older-queue'), 'queue');
+    const packets = [0, 1, 2, 3, 4].map((index) => packet(5000 + index, index));
+    olderQueue(queueDir, packets);
+    expect(importPacketFiles(queueDir, new Set(), 2)).toBe(5);
+    expect(listSegments(queueDir)).toHaveLength(3);
+    expect(onDisk(queueDir)).toEqual(packets.map(String));
   });
 });
