@@ -10,7 +10,9 @@ import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../lib/config/paths';
-import { startReceiver } from '../collectors/xrootd-transfers/receiver';
+import { startReceiver } from '../lib/queue/receiver';
+import { MemoryLogger } from '../lib/run/log';
+import { DETAILED_STREAM } from '../collectors/xrootd-transfers/receiver';
 
 interface SendOrder {
   port: number;
@@ -106,13 +108,23 @@ async function main(): Promise<void> {
     let perBatch = 0;
     const best = await highestLossFree(`receiver/${flushIntervalMs}ms`, seconds, async (rate) => {
       const queueDir = path.join(dir, `${flushIntervalMs}-${rate}`);
-      const receiver = await startReceiver({ host: '127.0.0.1', port: 0, queueDir, segmentMs: 10_000, flushIntervalMs, socketBufferBytes: 32 << 20, maxQueueBytes: 2 ** 34 });
+      const receiver = await startReceiver({
+        ...DETAILED_STREAM,
+        host: '127.0.0.1',
+        port: 0,
+        queueDir,
+        segmentMs: 10_000,
+        flushIntervalMs,
+        socketBufferBytes: 32 << 20,
+        maxQueueBytes: 2 ** 34,
+        log: new MemoryLogger(),
+      });
       const sent = await sendFromChild({ port: receiver.port, rate, seconds });
       await settle();
       await receiver.stop();
-      perBatch = receiver.stats.written / Math.max(1, receiver.stats.batches);
+      perBatch = receiver.counters.queued / Math.max(1, receiver.counters.batches);
       rmSync(queueDir, { recursive: true, force: true });
-      return { sent, kept: receiver.stats.written };
+      return { sent, kept: receiver.counters.queued };
     });
     results.push({ flushIntervalMs, best, perBatch });
   }

@@ -1,7 +1,8 @@
 /**
  * How many xrd.report packets per second the push chain handles, as ratios against a baseline
- * measured in the same run (one packet per add(), i.e. one file fsync plus one folder fsync each):
- *   - the queue with batched adds (what the receiver does under load);
+ * measured in the same run (one packet per append to the shared queue, i.e. one write and one
+ * fdatasync each):
+ *   - the queue with batched appends (what the receiver does under load);
  *   - the receiver end to end (UDP from another process in, durably queued), paced and flooding;
  *   - the collector consuming the queue (read, parse, aggregate, build documents).
  * Run: npm run build && node dist/bench/xrootdReceiver.js
@@ -17,8 +18,10 @@ import { StateFile } from '../lib/state/stateFile';
 import { DocumentFactory } from '../lib/documents/document';
 import { InfluxClient } from '../lib/influx/influxdb';
 import collector from '../collectors/xrootd/collector';
-import { PacketQueue } from '../collectors/xrootd/packetQueue';
-import { startReceiver } from '../collectors/xrootd/receiver';
+import { SUMMARY_STREAM } from '../collectors/xrootd/receiver';
+import { startReceiver } from '../lib/queue/receiver';
+import { encodeRecord } from '../lib/queue/records';
+import { QueueWriter } from '../lib/queue/segments';
 
 const SAMPLE = readFileSync(path.join(PROJECT_ROOT, 'collectors', 'xrootd', 'testdata', 'summary-report-sample.xml'), 'utf8');
 const SERVERS = 50;
@@ -46,20 +49,28 @@ async function timed(run: () => Promise<number>): Promise<number> {
   return count / seconds;
 }
 
-async function baseline(count: number): Promise<number> {
-  const queue = new PacketQueue(benchDir('queue-serial'));
+/** Appends `count` packets to a fresh queue in `dir`, `batch` per write and fdatasync. */
+async function append(dir: string, count: number, batch: number): Promise<void> {
+  const writer = new QueueWriter(dir, 10_000);
+  const now = Date.now();
+  for (let index = 0; index < count; index += batch) {
+    await writer.append(Array.from({ length: Math.min(batch, count - index) }, (_, offset) => encodeRecord(now, '127.0.0.1:1094', packet(index + offset))), now);
+  }
+  await writer.closeCurrent();
+}
+
+function baseline(count: number): Promise<number> {
+  const dir = benchDir('queue-serial');
   return timed(async () => {
-    for (let index = 0; index < count; index += 1) await queue.add([{ data: packet(index), receivedMs: index }]);
+    await append(dir, count, 1);
     return count;
   });
 }
 
-async function batched(count: number, batch: number): Promise<number> {
-  const queue = new PacketQueue(benchDir('queue-batched'));
+function batched(count: number, batch: number): Promise<number> {
+  const dir = benchDir('queue-batched');
   return timed(async () => {
-    for (let index = 0; index < count; index += batch) {
-      await queue.add(Array.from({ length: Math.min(batch, count - index) }, (_, offset) => ({ data: packet(index + offset), receivedMs: index + offset })));
-    }
+    await append(dir, count, batch);
     return count;
   });
 }
@@ -86,10 +97,10 @@ function sendFromChild(port: number, count: number, perMs: number): Promise<void
 
 async function receiverEndToEnd(count: number, perMs: number): Promise<{ rate: number; lost: number }> {
   const dir = benchDir('receiver');
-  const receiver = await startReceiver({ host: '127.0.0.1', port: 0, queueDir: dir, maxQueuedPackets: 1_000_000, log: new MemoryLogger() });
+  const receiver = await startReceiver({ ...SUMMARY_STREAM, host: '127.0.0.1', port: 0, queueDir: dir, maxQueueBytes: 2 ** 34, log: new MemoryLogger() });
   const rate = await timed(async () => {
     await sendFromChild(receiver.port, count, perMs);
-    await receiver.idle();
+    await receiver.flushed();
     return receiver.counters.queued;
   });
   await receiver.stop();
@@ -98,11 +109,9 @@ async function receiverEndToEnd(count: number, perMs: number): Promise<{ rate: n
 
 async function consumption(count: number): Promise<number> {
   const dir = benchDir('consume');
-  const queue = new PacketQueue(path.join(dir, 'queue'));
-  for (let index = 0; index < count; index += 500) {
-    await queue.add(Array.from({ length: Math.min(500, count - index) }, (_, offset) => ({ data: packet(index + offset), receivedMs: index + offset })));
-  }
-  const config = Config.parse(`[xrootd]\nqueue_dir = ${queue.dir}\n`);
+  const queueDir = path.join(dir, 'queue');
+  await append(queueDir, count, 500);
+  const config = Config.parse(`[xrootd]\nqueue_dir = ${queueDir}\n`);
   const slotMs = Date.UTC(2026, 10, 22, 10, 0);
   return timed(async () => {
     const result = await collector.collect({
@@ -132,7 +141,7 @@ async function main(): Promise<void> {
   const flood = await receiverEndToEnd(5000, 50);
   const consume = await consumption(10_000);
   const line = (name: string, rate: number, extra = ''): string => `${name.padEnd(44)} ${(rate / base).toFixed(1).padStart(7)}× baseline  (${Math.round(rate)} packets/s)${extra}`;
-  console.log(line('queue, one packet per add (baseline)', base));
+  console.log(line('queue, one packet per append (baseline)', base));
   console.log(line('queue, batches of 500', batch));
   console.log(line('receiver, sender at ≤1000 packets/s', paced.rate, `, ${paced.lost} of 5000 lost`));
   console.log(line('receiver, sender at ≤50000 packets/s', flood.rate, `, ${flood.lost} of 5000 lost`));

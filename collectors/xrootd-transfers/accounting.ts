@@ -7,7 +7,7 @@
  */
 import { slotStart } from '../../lib/run/slot';
 import { parsePacket, PacketError, sequenceStream, type ClientLogin, type FileRecord, type MonitoringPacket, type TransferTotals } from './protocol';
-import type { QueuePosition } from './queue';
+import type { QueuePosition } from '../../lib/queue/segments';
 import { UNKNOWN } from './sites';
 
 export interface UserSession {

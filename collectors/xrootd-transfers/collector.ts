@@ -1,32 +1,23 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { commitRead, readQueue } from '../../lib/queue/segments';
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
+import type { StateFileOptions } from '../../lib/state/stateFile';
 import { Accounting, emptyState, type AccountingState } from './accounting';
-import { readQueue, removeSegments } from './queue';
 import { receiverOptions, SECTION } from './receiver';
 import { buildReport } from './report';
-import { parseSiteTable, SiteMapper } from './sites';
+import { DNS_CACHE_FILE, dnsCacheState, parseSiteTable, SiteMapper } from './sites';
 
 const DEFAULT_TRANSFER_PROGRAMS = ['xrdcp', 'xrdcopy', 'gfal-copy', 'gfal2', 'fts_url_copy', 'xrootd'];
 
-function loadState(file: string): AccountingState {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
-    throw error;
-  }
-  const state = JSON.parse(text) as AccountingState;
-  if (state.version !== 1) throw new Error(`${file}: unknown state version ${String(state.version)}`);
-  return state;
-}
-
-function saveState(file: string, state: AccountingState): void {
-  const temporary = `${file}.tmp`;
-  writeFileSync(temporary, JSON.stringify(state));
-  renameSync(temporary, file);
-}
+/** var/state/xrootd-transfers/accounting.json: the queue position and the accounting state, written together. */
+const ACCOUNTING_FILE = 'accounting.json';
+const accountingState: StateFileOptions<AccountingState> = {
+  initial: emptyState,
+  parse(value) {
+    const state = value as AccountingState;
+    if (typeof value !== 'object' || value === null || state.version !== 1) throw new Error(`unknown state version ${String(state?.version)}`);
+    return state;
+  },
+};
 
 /**
  * Consumes the packets the receiver queued before the current slot, and returns per-slot
@@ -37,29 +28,29 @@ async function collect(context: CollectorContext) {
   // The receiver's settings share this section: reading them here checks them on every run too, and
   // the queue folder is the receiver's by definition.
   const { queueDir } = receiverOptions(context.config);
-  const stateFile = path.join(context.stateDir, 'accounting.json');
-  const state = loadState(stateFile);
+  const stateFile = context.state(ACCOUNTING_FILE, accountingState);
+  const state = stateFile.read();
   const accounting = new Accounting(state, {
     transferPrograms: new Set(section.list('transfer_programs', DEFAULT_TRANSFER_PROGRAMS)),
     idleTimeoutMs: section.duration('idle_timeout', '24h'),
   });
   const mapper = new SiteMapper({
     table: parseSiteTable(context.config.section(`${SECTION}.sites`).entries()),
-    cacheFile: path.join(context.stateDir, 'dns-cache.json'),
+    cache: context.state(DNS_CACHE_FILE, dnsCacheState),
     timeoutMs: section.duration('dns_timeout', '2s'),
     budgetMs: section.duration('dns_budget', '20s'),
     cacheTtlMs: section.duration('dns_cache_ttl', '1d'),
     servers: section.list('dns_servers', []),
   });
 
-  const queue = readQueue(queueDir, state.queue, context.slotMs);
+  const queue = readQueue(queueDir, state.queue, { before: context.slotMs });
   let packets = 0;
   for (const queued of queue.packets) {
     if (context.signal.aborted) throw new Error('deadline reached while reading the queue');
     accounting.add(queued.receivedMs, queued.sender, queued.packet);
     packets += 1;
   }
-  const { position, consumed } = queue.result();
+  const position = queue.position();
   const expired = accounting.expire(context.slotMs);
 
   const now = Date.now();
@@ -67,7 +58,7 @@ async function collect(context: CollectorContext) {
   await mapper.settle();
   const report = buildReport(accounting, mapper, context.documents);
 
-  context.log.info(`${packets} packets from ${consumed.length} queue segments, ${report.documents.length} documents`);
+  context.log.info(`${packets} packets, ${position?.consumed?.length ?? 0} queue segments read to their end, ${report.documents.length} documents`);
   if (accounting.rejected > 0) {
     context.problem(`${accounting.rejected} malformed packets rejected, e.g. ${accounting.rejectReasons.slice(0, 3).join('; ')}`);
   }
@@ -78,10 +69,11 @@ async function collect(context: CollectorContext) {
   return {
     documents: report.documents,
     commit: async () => {
-      if (position) state.queue = position;
-      saveState(stateFile, state);
+      commitRead(queueDir, position, (reached) => {
+        if (reached) state.queue = reached;
+        stateFile.write(state);
+      });
       mapper.save(Date.now());
-      removeSegments(consumed);
     },
   };
 }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { Config } from '../../lib/config/config';
 import { parsePacket, PacketError, type FileRecord } from './protocol';
 import { receiverOptions } from './receiver';
-import { parseSiteTable, siteOfHostName, SiteMapper } from './sites';
+import { StateFile } from '../../lib/state/stateFile';
+import { dnsCacheState, parseSiteTable, siteOfHostName, SiteMapper } from './sites';
 import { startTestDns } from './test/dnsServer';
 import { testDir } from '../../test/support/services';
 
@@ -91,7 +92,7 @@ describe('client site mapping', () => {
     const dns = await startTestDns({ '127.0.0.9': 'ccwsge1317.in2p3.fr' });
     const silent = await startTestDns({}, { silent: true });
     const dir = testDir('xrootd-sites');
-    const options = { table, cacheFile: path.join(dir, 'cache.json'), timeoutMs: 200, budgetMs: 5000, cacheTtlMs: 3600_000 };
+    const options = { table, cache: new StateFile(path.join(dir, 'cache.json'), dnsCacheState), timeoutMs: 200, budgetMs: 5000, cacheTtlMs: 3600_000 };
     try {
       const mapper = new SiteMapper({ ...options, servers: [dns.server] });
       mapper.request('[::ffff:127.0.0.9]', Date.now());

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { COLLECTORS_DIR } from '../../lib/config/paths';
 import { slotStart } from '../../lib/run/slot';
 import { defineDemo } from '../../scripts/quickstart/components';
-import { encodeRecord, QueueWriter } from './queue';
+import { encodeRecord } from '../../lib/queue/records';
+import { QueueWriter } from '../../lib/queue/segments';
 import { receiverOptions } from './receiver';
 
 /**

@@ -1,10 +1,9 @@
 /** Rolls the accounting cells up into the transfers, users and servers documents of each slot. */
 import type { DocumentFactory } from '../../lib/documents/document';
 import type { MonitDocument } from '../../lib/documents/types';
+import { XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
 import { emptyFigures, FIGURE_KEYS, type Accounting, type Cell, type Figures } from './accounting';
 import { UNKNOWN, type ClientPlace } from './sites';
-
-export const PRODUCER = 'xrootd-transfers';
 
 export interface Places {
   place(host: string): ClientPlace;
@@ -63,7 +62,7 @@ export function buildReport(accounting: Accounting, places: Places, documents: D
   const output: MonitDocument[] = [];
   for (const { tags, totals, slotMs } of transferGroups.values()) {
     output.push(
-      documents.build(PRODUCER, 'transfers', tags, {
+      documents.build(XROOTD_TRANSFERS_TRANSFERS, tags, {
         bytes_read: totals.bytesReadSingle + totals.bytesReadVector,
         bytes_read_single: totals.bytesReadSingle,
         bytes_read_vector: totals.bytesReadVector,
@@ -80,7 +79,7 @@ export function buildReport(accounting: Accounting, places: Places, documents: D
   for (const { tags, totals, slotMs } of userGroups.values()) {
     const bytesRead = totals.bytesReadSingle + totals.bytesReadVector;
     output.push(
-      documents.build(PRODUCER, 'users', tags, {
+      documents.build(XROOTD_TRANSFERS_USERS, tags, {
         bytes_read: bytesRead,
         bytes_read_single: totals.bytesReadSingle,
         bytes_read_vector: totals.bytesReadVector,
@@ -113,7 +112,7 @@ export function buildReport(accounting: Accounting, places: Places, documents: D
   }
   for (const entry of serverGroups.values()) {
     output.push(
-      documents.build(PRODUCER, 'servers', entry.tags, {
+      documents.build(XROOTD_TRANSFERS_SERVERS, entry.tags, {
         packets: entry.packets,
         packets_lost: entry.lost,
         packets_rejected: entry.rejected,

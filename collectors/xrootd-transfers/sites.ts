@@ -7,7 +7,7 @@
  */
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { StateFileError, type StateFile, type StateFileOptions } from '../../lib/state/stateFile';
 
 export const UNKNOWN = 'unknown';
 
@@ -73,9 +73,28 @@ interface CacheEntry {
   expiresMs: number;
 }
 
+/** Reverse-DNS answers by address, kept in the state folder (dns-cache.json). */
+export type DnsCache = Record<string, CacheEntry>;
+
+export const DNS_CACHE_FILE = 'dns-cache.json';
+
+function isCacheEntry(value: unknown): value is CacheEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const entry = value as Record<string, unknown>;
+  return (typeof entry.name === 'string' || entry.name === null) && typeof entry.expiresMs === 'number';
+}
+
+/** The cache as a state file: entries that are not answers are left out (a cache may always start afresh). */
+export const dnsCacheState: StateFileOptions<DnsCache> = {
+  initial: () => ({}),
+  parse: (value) =>
+    typeof value === 'object' && value !== null ? Object.fromEntries(Object.entries(value).filter(([, entry]) => isCacheEntry(entry))) : {},
+};
+
 export interface SiteMapperOptions {
   table: SiteTable;
-  cacheFile: string;
+  /** Where answers are kept between runs (written by save()). */
+  cache: StateFile<DnsCache>;
   /** One DNS query's timeout; each address is tried twice. */
   timeoutMs: number;
   /** How long a run waits at most for all its look-ups together. */
@@ -95,7 +114,7 @@ export class SiteMapper {
   constructor(private readonly options: SiteMapperOptions) {
     this.resolver = new Resolver({ timeout: options.timeoutMs, tries: 2 });
     if (options.servers.length > 0) this.resolver.setServers(options.servers);
-    this.cache = new Map(Object.entries(readCache(options.cacheFile)));
+    this.cache = new Map(Object.entries(readCache(options.cache)));
   }
 
   /** Starts the reverse look-up of an address seen in the stream (no-op for names and cached ones). */
@@ -138,19 +157,20 @@ export class SiteMapper {
     return siteOfHostName(this.options.table, name);
   }
 
+  /** Stores the answers that have not expired. */
   save(nowMs: number): void {
-    const live: Record<string, CacheEntry> = {};
+    const live: DnsCache = {};
     for (const [address, entry] of this.cache) if (entry.expiresMs > nowMs) live[address] = entry;
-    const temporary = `${this.options.cacheFile}.tmp`;
-    writeFileSync(temporary, JSON.stringify(live));
-    renameSync(temporary, this.options.cacheFile);
+    this.options.cache.write(live);
   }
 }
 
-function readCache(file: string): Record<string, CacheEntry> {
+/** The cached answers; a cache file that is not JSON starts afresh (it only saves look-ups). */
+function readCache(cache: StateFile<DnsCache>): DnsCache {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, CacheEntry>;
-  } catch {
-    return {};
+    return cache.read();
+  } catch (error) {
+    if (error instanceof StateFileError) return {};
+    throw error;
   }
 }

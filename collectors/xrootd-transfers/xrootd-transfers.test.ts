@@ -5,15 +5,17 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { startReceiver, type RunningReceiver } from '../../lib/queue/receiver';
+import { readQueue } from '../../lib/queue/segments';
 import { collectedDocuments } from '../../lib/run/collector';
+import { MemoryLogger } from '../../lib/run/log';
 import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
 import collector from './collector';
 import { parsePacket, type FileRecord } from './protocol';
-import { readQueue } from './queue';
-import { startReceiver, type RunningReceiver } from './receiver';
+import { DETAILED_STREAM } from './receiver';
 import { startTestDns, type TestDns } from './test/dnsServer';
 
 const run = promisify(execFile);
@@ -42,7 +44,7 @@ let work: string;
 function queuedFileRecords(): Array<FileRecord & { path?: string }> {
   const paths = new Map<number, string>();
   const records: Array<FileRecord & { path?: string }> = [];
-  for (const queued of readQueue(queueDir, undefined, Infinity).packets) {
+  for (const queued of readQueue(queueDir, undefined).packets) {
     if (String.fromCharCode(queued.packet[0]) !== 'f') continue;
     const packet = parsePacket(queued.packet);
     if (packet.kind !== 'files') continue;
@@ -89,7 +91,18 @@ beforeAll(async () => {
   work = testDir('xrootd-transfers');
   queueDir = path.join(work, 'queue');
   stateDir = testDir('xrootd-transfers-state');
-  receiver = await startReceiver({ host: '127.0.0.1', port: 0, queueDir, segmentMs: 10_000, flushIntervalMs: 20, socketBufferBytes: 4 << 20, maxQueueBytes: 1 << 30, now: () => clockMs });
+  receiver = await startReceiver({
+    ...DETAILED_STREAM,
+    host: '127.0.0.1',
+    port: 0,
+    queueDir,
+    segmentMs: 10_000,
+    flushIntervalMs: 20,
+    socketBufferBytes: 4 << 20,
+    maxQueueBytes: 1 << 30,
+    log: new MemoryLogger(),
+    now: () => clockMs,
+  });
   // xrootd → relay → receiver: the relay can drop a packet, as a network would.
   relay = dgram.createSocket('udp4');
   relay.on('message', (message) => {
@@ -221,11 +234,11 @@ test('truncated and garbage packets are rejected and counted, the run goes on', 
   zeroSizeRecord.writeUInt16BE(0, 34);
   const sender = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => sender.bind(0, '127.0.0.1', resolve));
-  const before = receiver.stats.written;
+  const before = receiver.counters.queued;
   for (const datagram of [Buffer.from('garbage!'), fileStream.subarray(0, 50), zeroSizeRecord, Buffer.alloc(3)]) {
     await new Promise<void>((resolve, reject) => sender.send(datagram, receiver.port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
   }
-  await waitFor('4 datagrams queued', () => receiver.stats.written >= before + 4);
+  await waitFor('4 datagrams queued', () => receiver.counters.queued >= before + 4);
   sender.close();
   clockMs = slot(8) + MINUTE;
   const { documents, context } = await collectUpTo(slot(8));

@@ -1,19 +1,22 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import pLimit from 'p-limit';
-import { defineCollector, type CollectorContext } from '../../lib/run/collector';
+import type { FieldsOf } from '../../lib/documents/kinds';
 import type { MonitDocument } from '../../lib/documents/types';
+import type { QueuedPacket } from '../../lib/queue/records';
+import { commitRead, readQueue } from '../../lib/queue/segments';
+import { defineCollector, type CollectorContext } from '../../lib/run/collector';
+import { XROOTD_OSS_SPACE, XROOTD_SUMMARY, type XrootdSummaryFields } from '../../schemas/kinds';
 import { aggregateServer, type Sample, type ServerWindow } from './aggregate';
-import { PacketQueue } from './packetQueue';
+import { importPacketFiles, readPacketFiles } from './legacyQueue';
 import { pullReport } from './pull';
 import { siteOf, xrootdSettings } from './settings';
-import { loadState, saveState } from './state';
+import { collectorState, recentSamples, STATE_FILE } from './state';
 import { parseSummaryReport, type SummaryReport } from './summaryReport';
 
-export const PRODUCER = 'xrootd';
+/** The fields of xrootd/summary that hold numbers. */
+type NumberField = { [Name in keyof XrootdSummaryFields]: XrootdSummaryFields[Name] extends number ? Name : never }[keyof XrootdSummaryFields];
 
 /** Cumulative counters of the report: the field holding the value since start, and the one holding its rate. */
-const COUNTERS: ReadonlyArray<{ key: string; field: string; rate?: string }> = [
+const COUNTERS: ReadonlyArray<{ key: string; field: NumberField; rate?: NumberField }> = [
   { key: 'link.in', field: 'link_in_bytes', rate: 'link_in_rate' },
   { key: 'link.out', field: 'link_out_bytes', rate: 'link_out_rate' },
   { key: 'link.tot', field: 'connections_total', rate: 'connection_rate' },
@@ -32,7 +35,7 @@ const COUNTERS: ReadonlyArray<{ key: string; field: string; rate?: string }> = [
 ];
 
 /** Levels at the time of the report (peaks are kept by the server since its start). */
-const GAUGES: ReadonlyArray<{ key: string; field: string }> = [
+const GAUGES: ReadonlyArray<{ key: string; field: NumberField }> = [
   { key: 'link.num', field: 'connections' },
   { key: 'link.maxn', field: 'connections_peak' },
   { key: 'sched.threads', field: 'sched_threads' },
@@ -51,9 +54,9 @@ function serverKey(report: SummaryReport): string {
   return `${report.program} ${report.source}`;
 }
 
-function summaryFields(window: ServerWindow): Record<string, string | number | undefined> {
+function summaryFields(window: ServerWindow): FieldsOf<typeof XROOTD_SUMMARY> {
   const { latest } = window;
-  const fields: Record<string, string | number | undefined> = {
+  const fields: FieldsOf<typeof XROOTD_SUMMARY> = {
     reports: window.reports,
     restarts: window.restarts,
     uptime_s: Math.max(0, latest.time - latest.startTime),
@@ -69,20 +72,23 @@ function summaryFields(window: ServerWindow): Record<string, string | number | u
   return fields;
 }
 
-async function readQueue(queue: PacketQueue, skip: Set<string>, context: CollectorContext): Promise<{ names: string[]; reports: SummaryReport[] }> {
-  const names = (await queue.list()).filter((name) => !skip.has(name)).slice(0, MAX_PACKETS_PER_RUN);
+/** Parses queued packets; those that are not summary reports are reported as a problem and consumed. */
+function parseQueued(packets: Iterable<QueuedPacket>, context: CollectorContext): { count: number; reports: SummaryReport[] } {
   const reports: SummaryReport[] = [];
+  let count = 0;
   let unreadable = 0;
-  for (const packet of await queue.readMany(names)) {
+  for (const queued of packets) {
+    count += 1;
     try {
-      reports.push(parseSummaryReport(packet.data.toString('utf8')));
+      reports.push(parseSummaryReport(queued.packet.toString('utf8')));
     } catch (error) {
       unreadable += 1;
-      if (unreadable === 1) context.problem(`queued packet ${packet.name} is not a summary report (${(error as Error).message}); dropped`);
+      const origin = `${queued.sender ? `from ${queued.sender} ` : ''}received ${new Date(queued.receivedMs).toISOString()}`;
+      if (unreadable === 1) context.problem(`queued packet ${origin} is not a summary report (${(error as Error).message}); dropped`);
     }
   }
   if (unreadable > 1) context.problem(`${unreadable} queued packets were not summary reports; dropped`);
-  return { names, reports };
+  return { count, reports };
 }
 
 async function pullAll(servers: string[], timeoutMs: number, context: CollectorContext): Promise<SummaryReport[]> {
@@ -105,12 +111,19 @@ async function pullAll(servers: string[], timeoutMs: number, context: CollectorC
 export default defineCollector({
   async collect(context) {
     const settings = xrootdSettings(context.config);
-    mkdirSync(context.stateDir, { recursive: true });
-    const stateFile = path.join(context.stateDir, 'samples.json');
-    const state = await loadState(stateFile);
-    const queue = new PacketQueue(settings.queueDir);
-    const committedBefore = new Set(state.consumed);
-    const { names, reports } = await readQueue(queue, committedBefore, context);
+    const stateFile = context.state(STATE_FILE, collectorState);
+    const state = stateFile.read();
+    // Packets an older version queued one file each join the queue once; a dry run only reads them.
+    const counted = new Set(state.consumedPacketFiles ?? []);
+    let packetFiles: QueuedPacket[] = [];
+    if (context.dryRun) packetFiles = readPacketFiles(settings.queueDir, counted, MAX_PACKETS_PER_RUN);
+    else {
+      const imported = importPacketFiles(settings.queueDir, counted);
+      if (imported > 0) context.log.info(`${imported} packets an older version queued as .pkt files joined the queue`);
+    }
+    const read = readQueue(settings.queueDir, state.queue, { maxPackets: MAX_PACKETS_PER_RUN });
+    const queued = parseQueued([...packetFiles, ...read.packets], context);
+    const { reports } = queued;
     const pulled = await pullAll(settings.pullServers, settings.pullTimeoutMs, context);
     if (settings.pullServers.length > 0 && pulled.length === 0 && reports.length === 0) {
       throw new Error(`no summary report: none of pull_servers answered and the queue ${settings.queueDir} is empty`);
@@ -131,12 +144,12 @@ export default defineCollector({
       nextSamples[key] = { ...window.next, values: Object.fromEntries(RATE_KEYS.filter((name) => name in window.next.values).map((name) => [name, window.next.values[name]])) };
       const { latest } = window;
       const tags = { server: latest.source, site: siteOf(settings.sites, latest.source, latest.site), program: latest.program };
-      documents.push(context.documents.build(PRODUCER, 'summary', tags, summaryFields(window)));
+      documents.push(context.documents.build(XROOTD_SUMMARY, tags, summaryFields(window)));
       for (const oss of latest.ossPaths) {
         const totalBytes = oss.totalKiB * 1024;
         const freeBytes = oss.freeKiB * 1024;
         documents.push(
-          context.documents.build(PRODUCER, 'oss_space', { ...tags, path: oss.path }, {
+          context.documents.build(XROOTD_OSS_SPACE, { ...tags, path: oss.path }, {
             total_bytes: totalBytes,
             free_bytes: freeBytes,
             used_percent: totalBytes > 0 ? (100 * (totalBytes - freeBytes)) / totalBytes : undefined,
@@ -144,14 +157,13 @@ export default defineCollector({
         );
       }
     }
-    context.log.info(`${names.length} queued packets, ${pulled.length} pulled reports, ${byServer.size} servers`);
+    context.log.info(`${queued.count} queued packets, ${pulled.length} pulled reports, ${byServer.size} servers`);
 
     return {
       documents,
-      // Only once the documents are safe: remember the samples and which packets are done, then delete those.
+      // Only once the documents are safe: the samples and the queue position together, then the segments read.
       commit: async () => {
-        await saveState(stateFile, { servers: nextSamples, consumed: names });
-        await queue.remove([...names, ...committedBefore]);
+        commitRead(settings.queueDir, read.position(), (position) => stateFile.write({ servers: recentSamples(nextSamples), queue: position }));
       },
     };
   },

@@ -4,8 +4,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { startTestGateway, TEST_TOKEN } from '../../test/support/gateway';
+import { queuedPackets, queuePackets } from '../../test/support/packetQueue';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
-import { PacketQueue } from './packetQueue';
 import { eventually } from './test/xrootdServer';
 
 /**
@@ -38,13 +38,13 @@ function runJob(configFile: string): Promise<{ status: number | null; log: strin
 
 it('a run killed mid-way keeps every queued packet; the next run sends them exactly once', async () => {
   const dir = testDir('xrootd-crash-e2e');
-  const queue = new PacketQueue(path.join(dir, 'queue', 'xrootd'));
-  const names = await queue.add(
-    [0, 1, 2, 3, 4].map((index) => ({
-      data: Buffer.from(SAMPLE.replace(/tod="\d+"/, `tod="${1795363309 + 60 * index}"`).replace(/<in>\d+<\/in>/, `<in>${1_000_000 * (index + 1)}</in>`)),
-      receivedMs: index,
-    })),
-  );
+  const queueDir = path.join(dir, 'queue', 'xrootd');
+  const packets = [0, 1, 2, 3, 4].map((index) => ({
+    data: Buffer.from(SAMPLE.replace(/tod="\d+"/, `tod="${1795363309 + 60 * index}"`).replace(/<in>\d+<\/in>/, `<in>${1_000_000 * (index + 1)}</in>`)),
+    receivedMs: index,
+  }));
+  await queuePackets(queueDir, packets);
+  const queued = (): string[] => queuedPackets(queueDir).map((queuedPacket) => queuedPacket.packet.toString());
   // A pull server that accepts and never answers holds the first run in the middle of collect().
   const connected: net.Socket[] = [];
   const silent = net.createServer((socket) => connected.push(socket));
@@ -63,12 +63,12 @@ it('a run killed mid-way keeps every queued packet; the next run sends them exac
     for (const socket of connected) socket.destroy();
     silent.close();
   }
-  expect(await queue.list()).toEqual(names);
+  expect(queued()).toEqual(packets.map((packet) => packet.data.toString()));
 
   const next = await runJob(config);
   expect(next.status).toBe(0);
   expect(next.log).toMatch(/2 documents collected; delivered this run \(replayed ones included\): 2 sent/);
-  expect(await queue.list()).toEqual([]);
+  expect(queued()).toEqual([]);
   const points = await influx.client.rows('SELECT "reports", "link_in_bytes", "link_in_rate", "rate_interval_s" FROM "summary"', { database: 'monit_production_xrootd' });
   expect(points).toEqual([expect.objectContaining({ reports: 5, link_in_bytes: 5_000_000, link_in_rate: 4_000_000 / 240, rate_interval_s: 240 })]);
 

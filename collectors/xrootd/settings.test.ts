@@ -28,6 +28,24 @@ describe('[xrootd] settings', () => {
     expect(() => xrootdSettings(Config.parse('[xrootd-receiver]\nlisten = 9931\n', 'x.cfg'))).toThrow(/\[xrootd-receiver\] listen must be host:port/);
   });
 
+  it('bounds the queue in bytes; queue_max_packets, the key queue_max_bytes replaces, still works at 2048 bytes a packet, with a warning', () => {
+    expect(xrootdSettings(Config.parse('', 'x.cfg'))).toMatchObject({ queueMaxBytes: 200_000 * 2048, warnings: [] });
+    expect(xrootdSettings(Config.parse('[xrootd-receiver]\nqueue_max_bytes = 1000000\n', 'x.cfg'))).toMatchObject({ queueMaxBytes: 1_000_000, warnings: [] });
+    expect(xrootdSettings(Config.parse('[xrootd-receiver]\nqueue_max_packets = 5000\n', 'x.cfg'))).toEqual(
+      expect.objectContaining({
+        queueMaxBytes: 5000 * 2048,
+        warnings: ['x.cfg: [xrootd-receiver] queue_max_packets is replaced by queue_max_bytes: read as queue_max_bytes = 10240000 (5000 packets × 2048 bytes); rename the key'],
+      }),
+    );
+    expect(xrootdSettings(Config.parse('[xrootd-receiver]\nqueue_max_packets = 5000\nqueue_max_bytes = 300\n', 'x.cfg'))).toEqual(
+      expect.objectContaining({
+        queueMaxBytes: 300,
+        warnings: ['x.cfg: [xrootd-receiver] queue_max_packets is replaced by queue_max_bytes, which is set: queue_max_packets = 5000 is ignored; remove it'],
+      }),
+    );
+    expect(() => xrootdSettings(Config.parse('[xrootd-receiver]\nqueue_max_packets = many\n', 'x.cfg'))).toThrow(/\[xrootd-receiver\] queue_max_packets must be a number/);
+  });
+
   it('puts the queue under [paths] var unless queue_dir says otherwise', () => {
     expect(xrootdSettings(Config.parse('[paths]\nvar = /srv/monit/var\n')).queueDir).toBe('/srv/monit/var/queue/xrootd');
     expect(xrootdSettings(Config.parse('[xrootd]\nqueue_dir = /data/q\n')).queueDir).toBe('/data/q');

@@ -15,12 +15,18 @@ export interface XrootdSettings {
   /** Where the receiver listens for xrd.report packets (push mode). */
   receiverListen: { host: string; port: number };
   queueDir: string;
-  /** The receiver drops packets while the queue holds this many (the collector is not consuming). */
-  queueMaxPackets: number;
+  /** The receiver drops packets while the queue holds this many bytes (the collector is not consuming). */
+  queueMaxBytes: number;
+  /** What the receiver warns about at its start (an older key still in use). */
+  warnings: string[];
 }
 
 export const SECTION = 'xrootd';
 export const RECEIVER_SECTION = 'xrootd-receiver';
+/** What one summary packet is taken to need when the older, per-packet bound queue_max_packets is read as bytes. */
+export const BYTES_PER_PACKET = 2048;
+/** 200,000 packets, the older default of queue_max_packets. */
+const DEFAULT_QUEUE_MAX_BYTES = 200_000 * BYTES_PER_PACKET;
 
 /** Parses `key=value` items of a list, as in `sites = host:1094=SITE_A, other:1094=SITE_B`. */
 export function pairs(config: Config, section: string, key: string): Map<string, string> {
@@ -47,7 +53,24 @@ export function xrootdSettings(config: Config): XrootdSettings {
     sites: pairs(config, SECTION, 'sites'),
     receiverListen: receiver.hostPort('listen', '0.0.0.0:9931'),
     queueDir: section.path('queue_dir', path.join(varRoot, 'queue', 'xrootd')),
-    queueMaxPackets: receiver.int('queue_max_packets', 200_000, { min: 1 }),
+    ...queueBound(config),
+  };
+}
+
+/** [xrootd-receiver] queue_max_bytes; queue_max_packets, the key it replaces, still works (× 2 kB) with a warning. */
+function queueBound(config: Config): { queueMaxBytes: number; warnings: string[] } {
+  const receiver = config.section(RECEIVER_SECTION);
+  const where = `${config.file}: [${RECEIVER_SECTION}]`;
+  const bytes = receiver.int('queue_max_bytes', DEFAULT_QUEUE_MAX_BYTES, { min: 1 });
+  if (!receiver.has('queue_max_packets')) return { queueMaxBytes: bytes, warnings: [] };
+  const packets = receiver.int('queue_max_packets', undefined, { min: 1 });
+  if (receiver.has('queue_max_bytes')) {
+    return { queueMaxBytes: bytes, warnings: [`${where} queue_max_packets is replaced by queue_max_bytes, which is set: queue_max_packets = ${packets} is ignored; remove it`] };
+  }
+  const translated = packets * BYTES_PER_PACKET;
+  return {
+    queueMaxBytes: translated,
+    warnings: [`${where} queue_max_packets is replaced by queue_max_bytes: read as queue_max_bytes = ${translated} (${packets} packets × ${BYTES_PER_PACKET} bytes); rename the key`],
   };
 }
 

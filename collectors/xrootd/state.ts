@@ -1,49 +1,49 @@
-import { open, readFile, rename } from 'node:fs/promises';
-import path from 'node:path';
+import type { QueuePosition } from '../../lib/queue/segments';
+import type { StateFileOptions } from '../../lib/state/stateFile';
 import type { Sample } from './aggregate';
 
 /**
  * What the collector keeps between runs (var/state/xrootd/samples.json): the last sample of each
- * server process, for the next rates, and the queue packets whose documents are already committed
- * (so a crash between saving this and deleting them never sends them twice).
+ * server process, for the next rates, and its position in the queue. Both are written in one commit,
+ * so a crash never lets them disagree.
  */
 export interface CollectorState {
   servers: Record<string, Sample>;
-  consumed: string[];
+  queue?: QueuePosition;
+  /**
+   * From the state of an older version, which queued one file per packet: the `.pkt` files whose
+   * documents were committed but which may not have been removed (they are removed, never read).
+   */
+  consumedPacketFiles?: string[];
 }
+
+export const STATE_FILE = 'samples.json';
 
 /** Samples older than this are forgotten: a server silent for that long starts afresh. */
 const FORGET_AFTER_S = 30 * 24 * 3600;
 
-export async function loadState(file: string): Promise<CollectorState> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { servers: {}, consumed: [] };
-    throw error;
-  }
-  const parsed = JSON.parse(text) as Partial<CollectorState>;
-  return { servers: parsed.servers ?? {}, consumed: parsed.consumed ?? [] };
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Writes the state atomically and durably (temporary file, fsync, rename, folder fsync). */
-export async function saveState(file: string, state: CollectorState): Promise<void> {
-  const newest = Math.max(0, ...Object.values(state.servers).map((sample) => sample.time));
-  const servers = Object.fromEntries(Object.entries(state.servers).filter(([, sample]) => sample.time >= newest - FORGET_AFTER_S));
-  const temporary = `${file}.${process.pid}.tmp`;
-  const handle = await open(temporary, 'w');
-  try {
-    await handle.writeFile(JSON.stringify({ servers, consumed: state.consumed }));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, file);
-  const folder = await open(path.dirname(file), 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
-  }
+export const collectorState: StateFileOptions<CollectorState> = {
+  initial: () => ({ servers: {} }),
+  parse(value) {
+    if (!isObject(value) || !isObject(value.servers)) throw new Error('not the xrootd collector state (no servers object)');
+    const state: CollectorState = { servers: value.servers as Record<string, Sample> };
+    if (value.queue !== undefined) {
+      const queue = value.queue;
+      if (!isObject(queue) || typeof queue.segment !== 'string' || typeof queue.offset !== 'number') throw new Error('its queue position is not { segment, offset }');
+      state.queue = queue as unknown as QueuePosition;
+    }
+    // An older version named the packet files it had consumed in `consumed`.
+    if (Array.isArray(value.consumed)) state.consumedPacketFiles = value.consumed.filter((name): name is string => typeof name === 'string');
+    return state;
+  },
+};
+
+/** The samples worth keeping: those of servers heard from within FORGET_AFTER_S of the newest one. */
+export function recentSamples(servers: Record<string, Sample>): Record<string, Sample> {
+  const newest = Math.max(0, ...Object.values(servers).map((sample) => sample.time));
+  return Object.fromEntries(Object.entries(servers).filter(([, sample]) => sample.time >= newest - FORGET_AFTER_S));
 }

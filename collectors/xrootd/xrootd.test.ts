@@ -1,15 +1,18 @@
-import { statfsSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
 import path from 'node:path';
+import { startReceiver, type RunningReceiver } from '../../lib/queue/receiver';
+import type { QueuePosition } from '../../lib/queue/segments';
 import { type CollectResult, collectedDocuments } from '../../lib/run/collector';
 import { MemoryLogger } from '../../lib/run/log';
 import { schemaRegistry } from '../../lib/documents/schemas';
 import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
+import { queuedPackets, queuePackets } from '../../test/support/packetQueue';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
 import collector from './collector';
-import { PacketQueue } from './packetQueue';
-import { startReceiver, type RunningReceiver } from './receiver';
+import { SUMMARY_STREAM } from './receiver';
+import { STATE_FILE } from './state';
 import { eventually, nextSecond, queuedReports, randomFile, reportMadeAfter, xrdcp, xrootdConfigExtra } from './test/xrootdServer';
 
 const SITE = 'TEST_SITE';
@@ -18,7 +21,6 @@ const MB = 1_000_000;
 let receiver: RunningReceiver;
 let server: RunningServer;
 let queueDir: string;
-let queue: PacketQueue;
 let workDir: string;
 let stateDir: string;
 let url: string;
@@ -49,8 +51,7 @@ const RATE_FIELDS = Object.keys(schemaRegistry().require('xrootd', 'summary').fi
 
 beforeAll(async () => {
   queueDir = path.join(testDir('xrootd-queue'), 'queue');
-  queue = new PacketQueue(queueDir);
-  receiver = await startReceiver({ host: '127.0.0.1', port: 0, queueDir, maxQueuedPackets: 10_000, log: new MemoryLogger('xrootd-receiver') });
+  receiver = await startReceiver({ ...SUMMARY_STREAM, host: '127.0.0.1', port: 0, queueDir, maxQueueBytes: 1 << 30, log: new MemoryLogger('xrootd-receiver') });
   server = await startServer('xrootd', { configExtra: xrootdConfigExtra(testDir('xrootd-config'), { reportPort: receiver.port, site: SITE }) });
   url = `root://127.0.0.1:${server.port}`;
   workDir = testDir('xrootd-files');
@@ -65,7 +66,7 @@ afterAll(async () => {
 describe('xrootd collector with a real server', () => {
   it('push: byte counts and rates agree with the bytes xrdcp moved', async () => {
     // Drain what the server reported so far; the last report becomes the start of the next rates.
-    await reportMadeAfter(queue, nextSecond());
+    await reportMadeAfter(queueDir, nextSecond());
     const before = summary((await collectAndCommit()).documents);
     expect(before).toMatchObject({ server: expect.stringMatching(/:\d+$/), site: SITE, program: 'xrootd' });
 
@@ -75,9 +76,9 @@ describe('xrootd collector with a real server', () => {
     const uploaded = sizes.reduce((sum, size) => sum + size, 0);
     const downloaded = sizes[0] + sizes[1];
     const transfers = sizes.length + 2;
-    const last = await reportMadeAfter(queue, nextSecond());
+    const last = await reportMadeAfter(queueDir, nextSecond());
 
-    const queuedBefore = await queue.list();
+    const queuedBefore = unreadPackets();
     const { documents, commit } = await collectAndKeep();
     const after = summary(documents);
     const bytesIn = int(after, 'link_in_bytes') - int(before, 'link_in_bytes');
@@ -109,23 +110,23 @@ describe('xrootd collector with a real server', () => {
     expect(int(oss[0], 'free_bytes')).toBeGreaterThan(0);
     expect(int(oss[0], 'free_bytes')).toBeLessThanOrEqual(int(oss[0], 'total_bytes'));
 
-    expect(queuedBefore).toContain(last.name);
+    expect(queuedBefore).toContain(last.data.toString());
     await commit();
-    const remaining = await queue.list();
-    expect(queuedBefore.filter((name) => remaining.includes(name))).toEqual([]);
+    const remaining = unreadPackets();
+    expect(queuedBefore.filter((data) => remaining.includes(data))).toEqual([]);
   });
 
   it('pull gives the same numbers as push for the same server', async () => {
-    const before = await reportMadeAfter(queue, nextSecond());
+    const before = await reportMadeAfter(queueDir, nextSecond());
     const pulled = summary((await collect(config({ queueDir: path.join(testDir('xrootd-empty'), 'q'), pull: [`127.0.0.1:${server.port}`] }), testDir('xrootd-pull-state'))).documents);
-    const after = await reportMadeAfter(queue, nextSecond(), before.report.pid);
+    const after = await reportMadeAfter(queueDir, nextSecond(), before.report.pid);
     expect(before.report.pid).toBe(after.report.pid);
 
     // Turn the two pushed packets into documents the way a run would, each on its own.
     const pushed = async (data: Buffer): Promise<MonitDocument> => {
-      const single = new PacketQueue(path.join(testDir('xrootd-single'), 'q'));
-      await single.add([{ data, receivedMs: Date.now() }]);
-      return summary((await collect(config({ queueDir: single.dir }), testDir('xrootd-single-state'))).documents);
+      const single = path.join(testDir('xrootd-single'), 'q');
+      await queuePackets(single, [{ data, receivedMs: Date.now() }]);
+      return summary((await collect(config({ queueDir: single }), testDir('xrootd-single-state'))).documents);
     };
     const pushedBefore = await pushed(before.data);
     const pushedAfter = await pushed(after.data);
@@ -146,7 +147,7 @@ describe('xrootd collector with a real server', () => {
   });
 
   it('after a server restart, no rate is negative or larger than what the new process moved', async () => {
-    const oldPid = (await reportMadeAfter(queue, nextSecond())).report.pid;
+    const oldPid = (await reportMadeAfter(queueDir, nextSecond())).report.pid;
     await collectAndCommit();
     const pullState = testDir('xrootd-restart-pull-state');
     const pullConfig = config({ queueDir: path.join(testDir('xrootd-empty'), 'q'), pull: [`127.0.0.1:${server.port}`] });
@@ -154,9 +155,9 @@ describe('xrootd collector with a real server', () => {
 
     await server.stop();
     await server.start();
-    const fresh = await eventually(async () => (await queuedReports(queue)).find((queued) => queued.report.pid !== oldPid && queued.report.time >= queued.report.startTime));
+    const fresh = await eventually(async () => (await queuedReports(queueDir)).find((queued) => queued.report.pid !== oldPid && queued.report.time >= queued.report.startTime));
     await xrdcp(randomFile(workDir, 'after-restart', MB), `${url}//moved/after-restart`);
-    await reportMadeAfter(queue, nextSecond(), fresh.report.pid);
+    await reportMadeAfter(queueDir, nextSecond(), fresh.report.pid);
 
     const after = summary((await collectAndCommit()).documents);
     expect(after.restarts).toBe(1);
@@ -179,6 +180,12 @@ describe('xrootd collector with a real server', () => {
     for (const field of RATE_FIELDS) expect([field, pulledAfter[field]]).toEqual([field, undefined]);
   });
 });
+
+/** The packets the push collector has not consumed yet (from the position its state holds), as text. */
+function unreadPackets(): string[] {
+  const state = JSON.parse(readFileSync(path.join(stateDir, STATE_FILE), 'utf8')) as { queue?: QueuePosition };
+  return queuedPackets(queueDir, state.queue).map((queued) => queued.packet.toString());
+}
 
 async function collectAndKeep(): Promise<{ documents: MonitDocument[]; commit: () => Promise<void> }> {
   return collect(config());

@@ -164,10 +164,37 @@ xrootd_answers() { # xrootd_answers PORT: true once the server speaks the xroot 
   XRD_CONNECTIONRETRY=1 XRD_REQUESTTIMEOUT=5 timeout 10 xrdfs "127.0.0.1:$1" query config version
 }
 
+# xrootd 5.5 has no directive for the address it listens on (xrd.port takes a port; XrdNet::Bind binds
+# every interface), but it takes a listening socket handed over the way systemd does (fd 3, LISTEN_FDS,
+# LISTEN_PID: XrdInet::BindSD). This perl (perl-base is part of every Debian) binds 127.0.0.1:PORT,
+# hands the socket over and becomes the server (exec: same pid), so xrootd listens on loopback only.
+# The socket is IPv6 on the IPv4-mapped loopback (it takes 127.0.0.1 only), so xrootd names its clients
+# as on its own dual-stack socket ([::ffff:127.0.0.1], not a name it looked up); IPv4 without IPv6.
+LOOPBACK_LISTENER='
+  use Socket qw(:all); use POSIX qw(dup2); use Fcntl;
+  my $port = shift;
+  my ($listener, $address);
+  if (socket($listener, PF_INET6, SOCK_STREAM, 0)) {
+    setsockopt($listener, IPPROTO_IPV6, IPV6_V6ONLY, 0) or die "setsockopt: $!\n";
+    $address = pack_sockaddr_in6($port, inet_pton(AF_INET6, "::ffff:127.0.0.1"));
+  } else {
+    socket($listener, PF_INET, SOCK_STREAM, 0) or die "socket: $!\n";
+    $address = pack_sockaddr_in($port, inet_aton("127.0.0.1"));
+  }
+  setsockopt($listener, SOL_SOCKET, SO_REUSEADDR, 1) or die "setsockopt: $!\n";
+  bind($listener, $address) or die "bind 127.0.0.1:$port: $!\n";
+  listen($listener, SOMAXCONN) or die "listen: $!\n";
+  if (fileno($listener) == 3) { fcntl($listener, F_SETFD, 0) or die "fcntl: $!\n" }
+  else { defined(dup2(fileno($listener), 3)) or die "dup2: $!\n" }
+  $ENV{LISTEN_FDS} = 1; $ENV{LISTEN_PID} = $$;
+  exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\n";
+'
+
 # xrootd 5.5 refuses to run as root: as root it is started with `-R xrootd` and its folders belong to
 # that user. The instance name (-n) puts its log under DIR/log/mon<port>/xrootd.log and keeps the
 # admin and pid files of servers sharing a machine apart. Lines of --config-extra come last, so they
-# may add to or override the defaults (xrd.report, xrootd.monitor, all.sitename, ...).
+# may add to or override the defaults (xrd.report, xrootd.monitor, all.sitename, ...; an xrd.port of
+# another port than --port listens on every interface again).
 start_xrootd() {
   local port=$1 dir=$2 extra=$3
   [ -z "$extra" ] || [ -r "$extra" ] || die "--config-extra $extra is not a readable file"
@@ -190,7 +217,8 @@ start_xrootd() {
     run_as=(-R xrootd)
   fi
   # Run from DIR: xrootd makes its home directory in the current folder.
-  (cd "$dir" && exec nohup xrootd "${run_as[@]}" -c "$dir/xrootd.cfg" -l "$dir/log/xrootd.log" -n "mon$port" >"$dir/stdout.log" 2>&1) &
+  (cd "$dir" && exec nohup perl -e "$LOOPBACK_LISTENER" "$port" \
+    xrootd "${run_as[@]}" -c "$dir/xrootd.cfg" -l "$dir/log/xrootd.log" -n "mon$port" >"$dir/stdout.log" 2>&1) &
   remember_server "$dir" $!
   serve_or_die "xrootd on port $port" "$dir" "$dir/log/mon$port/xrootd.log" "$dir/stdout.log" -- xrootd_answers "$port"
 }

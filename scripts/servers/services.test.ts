@@ -49,15 +49,15 @@ async function startInfluxDB(port: number): Promise<string> {
   return dir;
 }
 
-/** Whether process `pid` listens on TCP port `port` (IPv4): a listening socket's inode among its descriptors. */
-function listensOn(pid: number, port: number): boolean {
-  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const inodes = readFileSync('/proc/net/tcp', 'utf8')
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((fields) => fields[1]?.endsWith(hexPort) && fields[3] === '0A') // 0A: LISTEN
-    .map((fields) => `socket:[${fields[9]}]`);
+/** An IPv4 address as /proc/net/tcp writes it: four bytes in hex, least significant first. */
+const ipv4 = (hex: string): string => (hex.match(/../g) as string[]).reverse().map((byte) => parseInt(byte, 16)).join('.');
+
+/**
+ * The TCP sockets process `pid` listens on (a listening socket's inode among its descriptors), as
+ * "127.0.0.1:8086", "[::ffff:127.0.0.1]:8086" for an IPv4-mapped IPv6 address, else "[hex]:8086" (the
+ * kernel's notation).
+ */
+function listeningSockets(pid: number): string[] {
   const descriptors = readdirSync(`/proc/${pid}/fd`).map((fd) => {
     try {
       return readlinkSync(`/proc/${pid}/fd/${fd}`);
@@ -65,7 +65,24 @@ function listensOn(pid: number, port: number): boolean {
       return ''; // closed meanwhile
     }
   });
-  return inodes.some((inode) => descriptors.includes(inode));
+  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((table) =>
+    readFileSync(table, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .filter((fields) => fields[3] === '0A' && descriptors.includes(`socket:[${fields[9]}]`)) // 0A: LISTEN
+      .map((fields) => {
+        const [address, port] = fields[1].split(':');
+        const mapped = address.startsWith('0000000000000000FFFF0000');
+        const host = address.length === 8 ? ipv4(address) : mapped ? `[::ffff:${ipv4(address.slice(24))}]` : `[${address}]`;
+        return `${host}:${parseInt(port, 16)}`;
+      }),
+  );
+}
+
+/** Whether process `pid` listens on TCP port `port` (IPv4). */
+function listensOn(pid: number, port: number): boolean {
+  return listeningSockets(pid).some((socket) => /^\d/.test(socket) && socket.endsWith(`:${port}`));
 }
 
 it('an InfluxDB starts on the port right after another one (its backup service takes no fixed port)', async () => {
@@ -128,5 +145,24 @@ it('a pid file whose pid now names another process (pids are reused) is not that
     expect(existsSync(path.join(dir, 'server.pid'))).toBe(false);
   } finally {
     other.kill();
+  }
+});
+
+it('the XRootD server listens on 127.0.0.1 only (on an IPv4-mapped IPv6 socket), like every other demo and test server', async () => {
+  for (let attempt = 1; ; attempt++) {
+    const holder = await listen(0);
+    const port = (holder.address() as net.AddressInfo).port;
+    await close(holder);
+    const dir = testDir('xrootd');
+    started.push(dir);
+    try {
+      await run(SERVICES, ['start', 'xrootd', '--port', String(port), '--dir', dir]);
+    } catch (error) {
+      // In a parallel run another test's server can take the port after it was found free.
+      if (attempt < 3 && /address already in use/i.test((error as Error & { stderr?: string }).stderr ?? String(error))) continue;
+      throw error;
+    }
+    expect(listeningSockets(Number(readFileSync(path.join(dir, 'server.pid'), 'utf8').trim()))).toEqual([`[::ffff:127.0.0.1]:${port}`]);
+    return;
   }
 });

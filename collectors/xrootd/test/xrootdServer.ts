@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PacketQueue } from '../packetQueue';
+import { readQueue } from '../../../lib/queue/segments';
 import { parseSummaryReport, type SummaryReport } from '../summaryReport';
 import { runXrdCommand } from '../xrdCommand';
 
@@ -45,25 +45,19 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, everyMs
 }
 
 export interface QueuedReport {
-  name: string;
   data: Buffer;
   report: SummaryReport;
 }
 
-/** The queued packets, parsed. */
-export async function queuedReports(queue: PacketQueue): Promise<QueuedReport[]> {
-  const result: QueuedReport[] = [];
-  for (const name of await queue.list()) {
-    const packet = await queue.read(name);
-    if (packet) result.push({ name, data: packet.data, report: parseSummaryReport(packet.data.toString('utf8')) });
-  }
-  return result;
+/** The packets in the queue folder `queueDir`, parsed (those a collector consumed included, while their segment is on disk). */
+export async function queuedReports(queueDir: string): Promise<QueuedReport[]> {
+  return [...readQueue(queueDir, undefined).packets].map((queued) => ({ data: queued.packet, report: parseSummaryReport(queued.packet.toString('utf8')) }));
 }
 
 /** Waits for a queued report made at or after `unixSeconds` (a report that includes everything done before then). */
-export function reportMadeAfter(queue: PacketQueue, unixSeconds: number, pid?: number): Promise<QueuedReport> {
+export function reportMadeAfter(queueDir: string, unixSeconds: number, pid?: number): Promise<QueuedReport> {
   return eventually(async () =>
-    (await queuedReports(queue)).find((queued) => queued.report.time >= unixSeconds && (pid === undefined || queued.report.pid === pid)),
+    (await queuedReports(queueDir)).find((queued) => queued.report.time >= unixSeconds && (pid === undefined || queued.report.pid === pid)),
   );
 }
 
