@@ -13,10 +13,10 @@
  *   send through the gateway (running in the parent process, like a separate service) into InfluxDB, heartbeat;
  * - panda-derived: find panda's heartbeat and the slot's points in InfluxDB, read the moving averages (grouped
  *   queries and its slot store), build, validate, spool and send the jobs_derived documents, heartbeat.
- * Five cycles: the first run (nothing cached, 23:40), the second run (23:50), a steady run (00:00), the steady
- * run without the jobs' heap caps, and the daily run at 00:40 with CRIC due. Each job starts once influxd is idle
- * (in production the period's idle minutes absorb its compactions; panda-derived starts minutes after panda),
- * and reports the CPU time influxd, the job and the gateway spent on it, its share of the 10-minute period and
+ * Five cycles: the first run (nothing cached, 23:40), the second run (23:50), a steady run (00:00), a steady
+ * run without heap caps and with CRIC due (00:10), and the daily run at 00:40 with CRIC due. Each job starts once
+ * influxd is idle (in production the period's idle minutes absorb its compactions; panda-derived starts minutes
+ * after panda), and reports the CPU time influxd, the job and the gateway spent on it, its share of the 10-minute period and
  * its peak RSS against the targets.
  * Between the second run and the steady ones, a child fills panda-derived's slot store with the day's raw
  * points, as the runs of the day would have (not measured).
@@ -420,7 +420,7 @@ async function main(): Promise<void> {
       const gateway = process.cpuUsage(gatewayBefore);
       return { ...measured, settledMs, influxCpuS: cpuSecondsOf(influxPid) - influxBefore, gatewayCpuS: (gateway.user + gateway.system) / 1e6 };
     };
-    /** What the schedule runs in one slot: panda, then panda-derived, each with its node flags (none: `capped` false). */
+    /** What the schedule runs in one slot: panda, then panda-derived, each with its node flags (none when not `capped`). */
     type Cycle = { panda: Record<string, number>; derived: Record<string, number> };
     const measuredCycle = async (cycleSlotMs: number, capped = true): Promise<Cycle> => ({
       panda: await measuredRun({ ...common, slotMs: cycleSlotMs, mode: 'panda', varDir: runVar }, capped ? flagsOf(PANDA_JOB) : []),
@@ -438,7 +438,9 @@ async function main(): Promise<void> {
     console.log(`slot store filled with the raw points of the day before 00:00 in ${seconds(filled.fillMs)} (what a day of runs leaves; not measured)`);
     // Most runs (00:00): CRIC cached, the 7d averages of one group of queues in six renewed.
     const steady = await measuredCycle(steadySlotMs);
-    // The same steady cycle without the jobs' heap caps: how much of each peak is V8's lazy collection, not live data.
+    // A steady cycle without the jobs' heap caps, CRIC due (panda's costliest run): how much of each peak is V8's
+    // lazy collection, not live data; and whether panda, which has no cap, needs one.
+    rmSync(path.join(runVar, 'state', PANDA_JOB, CRIC_CACHE_FILE));
     const uncapped = await measuredCycle(steadySlotMs + TEN_MINUTES_MS, false).catch((error: unknown) => (error as Error).message);
     // The costliest scheduled run: at 00:40 the 30d averages of a group are renewed as well as the 7d ones,
     // and here CRIC is due too (panda's cache is removed, as if its hour had passed).
@@ -453,7 +455,7 @@ async function main(): Promise<void> {
       ['first run (empty state: CRIC fetched; avg_1h from the last hour of points, 6h to 24h by mean(), 7d and 30d whole)', cold],
       ['second run (the slot store holds an hour: 2 hours of points, 6h to 24h by mean(), 7d averages of a sixth of the queues renewed)', second],
       ['steady (CRIC cached, the last hour of points into the slot store, 7d averages of a sixth of the queues renewed: most runs)', steady],
-      ["steady, without the jobs' heap caps (how far V8 lets each heap grow)", uncapped],
+      ["steady, without the jobs' heap caps, CRIC fetched (how far V8 lets each heap grow)", uncapped],
       ['daily at 00:40 (7d and 30d averages of a sixth renewed, CRIC fetched, the last hour of points across midnight: the costliest scheduled run)', daily],
     ];
     for (const [name, measured] of cycles) {

@@ -54,9 +54,9 @@ function textOf(value: unknown): string {
 }
 
 /**
- * Reads CRIC's pandaqueue JSON text (queue name → description) one queue at a time (jsonObjectMembers): whole,
- * its 16 MB would be a 43 MB tree. An answer describing no queue, or not an object, throws a SourceFailure; one
- * that is not JSON throws its SyntaxError.
+ * Reads CRIC's pandaqueue JSON text (queue name → description) one queue at a time (jsonObjectMembers): parsed
+ * whole, CRIC's large answer would become a tree far larger than its text. An answer describing no queue, or not
+ * an object, throws a SourceFailure; one that is not JSON throws its SyntaxError.
  */
 export function parseCric(text: Uint8Array): QueueDirectory {
   const queues = new Map<string, QueueMetadata>();

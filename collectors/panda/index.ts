@@ -3,14 +3,12 @@ import { TEN_MINUTES_MS } from '../../lib/run/slot';
 import { PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL, PANDA_QUEUES } from '../../schemas/kinds';
 import { DERIVED_JOB } from './names';
 
-/** V8 grows its heap lazily: capped, it collects before the RSS grows far past the live data (bench/panda.ts measures both). */
-const HEAP_CAP = ['--max-old-space-size=320'];
 
 export default defineSource({
   description: 'PanDA job counts per queue, prod source, resource type and status, enriched from CRIC',
   produces: [PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_QUEUES, PANDA_JOBS_DERIVED],
+  // No node flags: without the history, panda's heap stays small uncapped too (bench/panda.ts measures both jobs both ways).
   collector: () => require('./collector') as typeof import('./collector'),
-  nodeFlags: HEAP_CAP,
   jobs: [
     {
       name: DERIVED_JOB,
@@ -22,7 +20,8 @@ export default defineSource({
       needsSection: 'panda',
       // The wait for panda ([panda-derived] wait_for_panda) and the history read, ended before the next slot's run.
       defaultDeadline: '4m',
-      nodeFlags: HEAP_CAP,
+      // V8 grows its heap lazily: capped, it collects before the RSS grows far past the history's live data.
+      nodeFlags: ['--max-old-space-size=320'],
       load: async () => {
         const { default: job } = require('./derivedJob') as typeof import('./derivedJob');
         return { name: DERIVED_JOB, periodMs: TEN_MINUTES_MS, run: (context) => job.collect(context) };
