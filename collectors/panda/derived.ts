@@ -111,8 +111,10 @@ export const HISTORY_QUERIES_AT_ONCE = 2;
 
 const MEASUREMENTS = [PANDA_JOBS.type, PANDA_JOBS_TERMINAL.type];
 
+const TAGS = PANDA_JOBS.tags;
+
 function seriesOf(tags: Record<string, string> = {}): SeriesId {
-  return { queue: tags.queue ?? '', prodSource: tags.prod_source ?? '', resource: tags.resource ?? '', jobStatus: tags.job_status ?? '' };
+  return { queue: tags[TAGS.queue] ?? '', prodSource: tags[TAGS.prod_source] ?? '', resource: tags[TAGS.resource] ?? '', jobStatus: tags[TAGS.job_status] ?? '' };
 }
 
 /** Whether a status's points belong to `measurement` by its current classification (a status moved to terminal_states leaves its old gauge history out). */
@@ -167,9 +169,9 @@ export function queueParts(queues: Set<string> | undefined, currentQueues: Set<s
   const parts: QueuePart[] = [];
   for (let from = 0; from < named.length; from += size) {
     const part = named.slice(from, from + size);
-    parts.push({ condition: `${quoteIdentifier('queue')} =~ ${anyOfRegex(part)}`, share: part.length / Math.max(1, currentQueues.size), bounded: true });
+    parts.push({ condition: `${quoteIdentifier(TAGS.queue)} =~ ${anyOfRegex(part)}`, share: part.length / Math.max(1, currentQueues.size), bounded: true });
   }
-  if (!queues) parts.push({ condition: `${quoteIdentifier('queue')} !~ ${anyOfRegex(named)}`, share: 0, bounded: false });
+  if (!queues) parts.push({ condition: `${quoteIdentifier(TAGS.queue)} !~ ${anyOfRegex(named)}`, share: 0, bounded: false });
   return parts;
 }
 
