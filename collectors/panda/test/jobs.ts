@@ -1,12 +1,15 @@
 import path from 'node:path';
 import { Config } from '../../../lib/config/config';
 import { type CollectResult, collectedDocuments } from '../../../lib/run/collector';
+import { databaseFor } from '../../../lib/documents/interpret';
 import type { MonitDocument } from '../../../lib/documents/types';
+import { InfluxClient } from '../../../lib/influx/influxdb';
 import { type RunOutcome, runPeriodicJob } from '../../../lib/run/jobRunner';
 import { TEN_MINUTES_MS } from '../../../lib/run/slot';
 import { collectorContext, type TestContext } from '../../../test/support/collectorContext';
 import { TEST_TOKEN } from '../../../test/support/gateway';
 import { testDir } from '../../../test/support/services';
+import { MONIT_COLLECTORS_RUN, PANDA_JOBS } from '../../../schemas/kinds';
 import collector from '../collector';
 import derivedJob from '../derivedJob';
 import { DERIVED_JOB, PANDA_JOB } from '../names';
@@ -41,7 +44,10 @@ export class PandaInstallation {
    * Sends documents as panda's run of the slot does: through the runner (spool, gateway, InfluxDB), with panda's
    * heartbeat. So a test can look at panda's documents and still have them in InfluxDB for panda-derived.
    */
-  deliverAsPanda(documents: MonitDocument[], slotMs: number): Promise<RunOutcome> {
+  async deliverAsPanda(documents: MonitDocument[], slotMs: number): Promise<RunOutcome> {
+    // Retention policies that keep every point, so that the tests' fixed slots stay stored whatever today's date.
+    const influx = new InfluxClient(this.servers.influxUrl);
+    for (const producer of [PANDA_JOBS.producer, MONIT_COLLECTORS_RUN.producer]) await influx.ensureDatabase(databaseFor(producer), { raw: 'INF', '1h': 'INF', '1d': 'INF' });
     const job = { name: PANDA_JOB, periodMs: TEN_MINUTES_MS, run: async (): Promise<CollectResult> => documents };
     return runPeriodicJob(job, { config: Config.parse(this.config, 'panda-jobs.test.cfg'), deadlineMs: 30_000, timeMs: slotMs, echoLog: false });
   }
