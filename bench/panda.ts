@@ -1,23 +1,26 @@
 /**
- * Benchmark of one panda collector cycle at production scale (2,500 queues × 2 prod sources × 3 resources ×
- * 8 states = 120,000 series), with a realistic history in a real InfluxDB (24h raw, 7d of 1h, 30d of 1d).
+ * Benchmark of PanDA's cycles at production scale (2,500 queues × 2 prod sources × 3 resources × 8 states =
+ * 120,000 series), with a realistic history in a real InfluxDB (24h raw, 7d of 1h, 30d of 1d).
  *
  *   npm run build && node dist/bench/panda.js [--queues N] [--raw-slots N] [--hours N] [--days N] [--per-series-sample N]
  *
  * BENCH_VERBOSE=1 prints every InfluxDB query with its time; BENCH_KEEP=1 keeps the InfluxDB data and the
  * runner's var folder (about a gigabyte) instead of removing them.
  *
- * The measured cycle runs in a child process (so its peak RSS is its own) through the job runner, as
- * `./run.sh panda` does: fetch PanDA and CRIC from a local HTTP server, enrich, build and validate every
- * document, read the moving averages (grouped queries), spool, and send through the gateway (running in the
- * parent process, like a separate service) into InfluxDB, heartbeat included. Five such cycles: the first
- * run (nothing cached, 23:40), the second run (23:50), a steady run (00:00), the steady run without the job's
- * heap cap, and the daily run at 00:40 with CRIC due. Each starts once influxd is idle (in production the
- * period's idle minutes absorb its compactions), and reports the CPU time influxd, the job and the gateway
- * spent on it.
- * Between the second run and the steady ones, a child fills the slot store with the day's raw points, as the
- * runs of the day would have (not measured).
- * A last child reads the averages of a run at 00:50 as the collector does (with the state the cycles left),
+ * A cycle is what the schedule runs in one slot: `./run.sh panda`, then `./run.sh panda-derived`. Each job runs
+ * in a child process of its own (so its peak RSS is its own), with its node flags, through the job runner:
+ * - panda: fetch PanDA and CRIC from a local HTTP server, enrich, build and validate every document, spool,
+ *   send through the gateway (running in the parent process, like a separate service) into InfluxDB, heartbeat;
+ * - panda-derived: find panda's heartbeat and the slot's points in InfluxDB, read the moving averages (grouped
+ *   queries and its slot store), build, validate, spool and send the jobs_derived documents, heartbeat.
+ * Five cycles: the first run (nothing cached, 23:40), the second run (23:50), a steady run (00:00), a steady
+ * run without heap caps and with CRIC due (00:10), and the daily run at 00:40 with CRIC due. Each job starts once
+ * influxd is idle (in production the period's idle minutes absorb its compactions; panda-derived starts minutes
+ * after panda), and reports the CPU time influxd, the job and the gateway spent on it, its share of the 10-minute period and
+ * its peak RSS against the targets.
+ * Between the second run and the steady ones, a child fills panda-derived's slot store with the day's raw
+ * points, as the runs of the day would have (not measured).
+ * A last child reads the averages of a run at 00:50 as panda-derived does (with the state the cycles left),
  * then the straightforward way, one request per series, on a sample; checks they agree, and extrapolates the
  * per-series time to all series.
  */
@@ -42,19 +45,23 @@ import { schemaRegistry } from '../lib/documents/schemas';
 import { slotStart, TEN_MINUTES_MS } from '../lib/run/slot';
 import { findEntry } from '../cli/registry';
 import collector from '../collectors/panda/collector';
-import { averageStatement, fingerprintOf, HISTORY_QUERIES_AT_ONCE, planWindows, readHistory, readSlots, type SeriesHistory } from '../collectors/panda/derived';
+import derivedJob from '../collectors/panda/derivedJob';
+import { averageStatement, derivedStateIn, fingerprintOf, HISTORY_QUERIES_AT_ONCE, planWindows, readHistory, readSlots, type SeriesHistory } from '../collectors/panda/derived';
 import { SlotStore } from '../collectors/panda/slotStore';
 import { seriesKey, seriesTags } from '../collectors/panda/documents';
 import { CRIC_CACHE_FILE, parseCric, type QueueDirectory } from '../collectors/panda/cric';
 import { FixtureServer } from '../collectors/panda/test/fixtureServer';
 import { parseJobStatistics, type JobCount } from '../collectors/panda/jobStatistics';
-import { JOBS_FIELD, PRODUCER, TYPES } from '../collectors/panda/names';
+import { DERIVED_JOB, PANDA_JOB } from '../collectors/panda/names';
+import { PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL } from '../schemas/kinds';
 import { randomGenerator } from '../test/support/random';
 import { RecordingInfluxClient } from '../test/support/recordingInfluxClient';
 import { PRODUCTION_SHAPE, syntheticCricAnswer, syntheticPandaAnswer, type SyntheticShape } from '../collectors/panda/test/synthetic';
 
 const run = promisify(execFile);
-const DATABASE = databaseFor(PRODUCER);
+const DATABASE = databaseFor(PANDA_JOBS.producer);
+const TYPES = { jobs: PANDA_JOBS.type, jobsTerminal: PANDA_JOBS_TERMINAL.type, derived: PANDA_JOBS_DERIVED.type };
+const JOBS_FIELD = PANDA_JOBS.fields.jobs;
 const PERIOD_MS = 10 * 60_000;
 const TERMINAL = new Set(['finished', 'failed', 'cancelled', 'closed']);
 const HOUR = 3_600_000;
@@ -147,9 +154,9 @@ function timedClient(url: string): RecordingInfluxClient {
 }
 
 interface ChildArguments {
-  mode: 'cycle' | 'per-series' | 'fill';
+  mode: 'panda' | 'derived' | 'per-series' | 'fill';
   gatewayUrl: string;
-  /** The runner's var folder: spool, state (CRIC and average caches), logs. */
+  /** The runner's var folder: spool, state (CRIC cache, slot store, average cache), logs. */
   varDir: string;
   pandaUrl: string;
   cricUrl: string;
@@ -158,26 +165,32 @@ interface ChildArguments {
   perSeriesSample: number;
 }
 
-/** Child: one full run of the panda job through the runner, the sender and the gateway. */
+const PERIOD_TARGET_PERCENT = 10;
+const RSS_TARGET_MB = 400;
+
+/** Child: one full run of panda, or of panda-derived, through the runner, the sender and the gateway. */
 async function cycle(args: ChildArguments): Promise<Record<string, number>> {
   const config = Config.parse(
     `[paths]\nvar = ${args.varDir}\n[monit]\nurl = ${args.gatewayUrl}/\ntoken = ${BENCH_TOKEN}\n` +
       `[influxdb]\nurl = ${args.influxUrl}\ntimeout = 10m\n[panda]\nurl = ${args.pandaUrl}\ncric_url = ${args.cricUrl}\n`,
     'bench.cfg',
   );
-  const client = timedClient(args.influxUrl);
+  const history = timedClient(args.influxUrl);
+  const derived = args.mode === 'derived';
   let collectMs = 0;
   let derivedDocuments = 0;
   let suspicious = 0;
   const job: PeriodicJob = {
-    name: 'panda',
+    name: derived ? DERIVED_JOB : PANDA_JOB,
     periodMs: TEN_MINUTES_MS,
     run: async (context) => {
       const started = performance.now();
-      const result = await collector.collect({ ...context, influxdb: () => client });
+      // panda-derived's history queries (those with [panda] history_timeout) are timed; its look at panda's slot is not.
+      const timed = { ...context, influxdb: (overrides?: { timeoutMs?: number }) => (overrides?.timeoutMs === undefined ? context.influxdb(overrides) : history) };
+      const result = await (derived ? derivedJob : collector).collect(timed);
       collectMs = performance.now() - started;
       if (process.env.BENCH_VERBOSE) console.error(`  collected: peak RSS so far ${peakRssMB().toFixed(0)} MB`);
-      // Counted as the runner takes them: the collector builds documents lazily.
+      // Counted as the runner takes them: both jobs build documents lazily.
       function* counted(documents: Iterable<MonitDocument>): Generator<MonitDocument> {
         for (const document of documents) {
           if (document.type === TYPES.derived) {
@@ -193,11 +206,11 @@ async function cycle(args: ChildArguments): Promise<Record<string, number>> {
   const started = performance.now();
   const outcome = await runPeriodicJob(job, { config, deadlineMs: 600_000, timeMs: args.slotMs, echoLog: false });
   const totalMs = performance.now() - started;
-  if (!outcome.ok) throw new Error(`the run failed: ${outcome.message}`);
+  if (!outcome.ok) throw new Error(`the ${job.name} run failed: ${outcome.message}`);
   return {
     collectMs,
-    derivedQueryMs: client.busyMs,
-    derivedRequests: client.statements.length,
+    derivedQueryMs: history.busyMs,
+    derivedRequests: history.statements.length,
     sendMs: totalMs - collectMs,
     totalMs,
     documents: outcome.documents,
@@ -215,11 +228,11 @@ async function cycle(args: ChildArguments): Promise<Record<string, number>> {
  */
 async function fillSlotStore(args: ChildArguments): Promise<Record<string, number>> {
   const started = performance.now();
-  const stateDir = path.join(args.varDir, 'state', 'panda');
+  const stateDir = path.join(args.varDir, 'state', DERIVED_JOB);
   const store = await SlotStore.open(stateDir, DAY / TEN_MINUTES_MS, fingerprintOf(TERMINAL));
   const heldFrom = store.heldFrom(args.slotMs);
   const client = new InfluxClient(args.influxUrl, { timeoutMs: 600_000 });
-  const options = { client, database: DATABASE, terminalStates: TERMINAL, useRawUpToMs: DAY, use1hUpToMs: 7 * DAY, slotMs: args.slotMs, selected: () => true, forgetAfterMs: DAY, log: new MemoryLogger('panda') };
+  const options = { client, database: DATABASE, terminalStates: TERMINAL, signal: undefined };
   for (let from = args.slotMs - DAY; from < heldFrom; from += 2 * HOUR) {
     const range: [number, number] = [from, Math.min(heldFrom, from + 2 * HOUR)];
     store.beginRead(...range);
@@ -229,7 +242,7 @@ async function fillSlotStore(args: ChildArguments): Promise<Record<string, numbe
   return { fillMs: performance.now() - started, held: store.holds(args.slotMs, DAY) ? 1 : 0 };
 }
 
-/** Child: the averages as the collector reads them, then per-series requests for a sample; both must agree. */
+/** Child: the averages as panda-derived reads them, then per-series requests for a sample; both must agree. */
 async function perSeries(args: ChildArguments): Promise<Record<string, number>> {
   const pandaText = await (await fetch(args.pandaUrl)).text();
   const counts = parseJobStatistics(JSON.parse(pandaText)).counts;
@@ -245,9 +258,9 @@ async function perSeries(args: ChildArguments): Promise<Record<string, number>> 
     forgetAfterMs: DAY,
     useRawUpToMs: DAY,
     use1hUpToMs: 7 * DAY,
-    log: new MemoryLogger('panda'),
+    log: new MemoryLogger(DERIVED_JOB),
     // What the cycles left: the slot store and the 7d/30d cache, as the next run finds them.
-    stateDir: path.join(args.varDir, 'state', 'panda'),
+    state: derivedStateIn(path.join(args.varDir, 'state', DERIVED_JOB)),
   });
   const groupedMs = performance.now() - groupedStarted;
 
@@ -333,9 +346,11 @@ async function waitUntilIdle(influxPid: number): Promise<number> {
   return performance.now() - started;
 }
 
-/** The node flags ./run.sh panda runs the job with (cli/schedule.ts), so each cycle runs as the job does. */
-const pandaEntry = findEntry('panda');
-const JOB_FLAGS = [...(pandaEntry?.kind === 'collector' ? (pandaEntry.nodeFlags ?? []) : [])];
+/** The node flags ./run.sh gives each job (the job registry), so each runs as it does in production. */
+function flagsOf(job: string): string[] {
+  const entry = findEntry(job);
+  return [...(entry && (entry.kind === 'collector' || entry.kind === 'job') ? (entry.nodeFlags ?? []) : [])];
+}
 const BENCH_TOKEN = 'bench-token-0123456789';
 /** Like a production setup's, so the shards (1 day raw, 7 days 1h and 1d) are too. */
 const DURATIONS = { raw: '30d', '1h': '365d', '1d': 'INF' } as const;
@@ -394,9 +409,10 @@ async function main(): Promise<void> {
     closeGateway = gateway.close;
     const common = { gatewayUrl: gateway.url, pandaUrl: `${fixture.url}/panda`, cricUrl: `${fixture.url}/cric`, influxUrl, slotMs, perSeriesSample: options.perSeriesSample };
     const influxPid = Number(readFileSync(path.join(influxDir, 'server.pid'), 'utf8').trim());
-    varDir = mkdtempSync(path.join(base, 'panda-var-'));
-    /** One cycle once influxd is idle, with the CPU time influxd and the gateway (this process) spent on it. */
-    const measuredCycle = async (args: ChildArguments, execArgv: string[] = []): Promise<Record<string, number>> => {
+    const runVar = mkdtempSync(path.join(base, 'panda-var-'));
+    varDir = runVar;
+    /** One job's run once influxd is idle, with the CPU time influxd and the gateway (this process) spent on it. */
+    const measuredRun = async (args: ChildArguments, execArgv: string[]): Promise<Record<string, number>> => {
       const settledMs = await waitUntilIdle(influxPid);
       const influxBefore = cpuSecondsOf(influxPid);
       const gatewayBefore = process.cpuUsage();
@@ -404,34 +420,42 @@ async function main(): Promise<void> {
       const gateway = process.cpuUsage(gatewayBefore);
       return { ...measured, settledMs, influxCpuS: cpuSecondsOf(influxPid) - influxBefore, gatewayCpuS: (gateway.user + gateway.system) / 1e6 };
     };
-    // First run: an empty state folder, so CRIC is fetched and all six averages are read.
-    const cold = await measuredCycle({ ...common, mode: 'cycle', varDir }, JOB_FLAGS);
+    /** What the schedule runs in one slot: panda, then panda-derived, each with its node flags (none when not `capped`). */
+    type Cycle = { panda: Record<string, number>; derived: Record<string, number> };
+    const measuredCycle = async (cycleSlotMs: number, capped = true): Promise<Cycle> => ({
+      panda: await measuredRun({ ...common, slotMs: cycleSlotMs, mode: 'panda', varDir: runVar }, capped ? flagsOf(PANDA_JOB) : []),
+      derived: await measuredRun({ ...common, slotMs: cycleSlotMs, mode: 'derived', varDir: runVar }, capped ? flagsOf(DERIVED_JOB) : []),
+    });
+    // First run: empty state folders, so panda fetches CRIC and panda-derived reads all six averages.
+    const cold = await measuredCycle(slotMs);
     // The second run (23:50): the slot store holds the first run's hour; it reads an hour more of the past, and
     // 6h to 24h with mean(). The 19 runs after it read fewer and fewer windows with mean().
-    const second = await measuredCycle({ ...common, slotMs: slotMs + TEN_MINUTES_MS, mode: 'cycle', varDir }, JOB_FLAGS);
+    const second = await measuredCycle(slotMs + TEN_MINUTES_MS);
     // Those runs leave the slot store holding 24 hours of raw points; it is filled here (not measured).
     const steadySlotMs = slotMs + 2 * TEN_MINUTES_MS;
     const filled = await runChild({ ...common, slotMs: steadySlotMs, mode: 'fill', varDir });
     if (filled.held !== 1) throw new Error('the slot store does not hold the day after filling');
     console.log(`slot store filled with the raw points of the day before 00:00 in ${seconds(filled.fillMs)} (what a day of runs leaves; not measured)`);
     // Most runs (00:00): CRIC cached, the 7d averages of one group of queues in six renewed.
-    const steady = await measuredCycle({ ...common, slotMs: steadySlotMs, mode: 'cycle', varDir }, JOB_FLAGS);
-    // The same steady cycle without the job's heap cap: how much of the peak is V8's lazy collection, not live data.
-    const uncapped = await measuredCycle({ ...common, slotMs: steadySlotMs + TEN_MINUTES_MS, mode: 'cycle', varDir }, []).catch(
-      (error: unknown) => (error as Error).message,
-    );
+    const steady = await measuredCycle(steadySlotMs);
+    // A steady cycle without the jobs' heap caps, CRIC due (panda's costliest run): how much of each peak is V8's
+    // lazy collection, not live data; and whether panda, which has no cap, needs one.
+    rmSync(path.join(runVar, 'state', PANDA_JOB, CRIC_CACHE_FILE));
+    const uncapped = await measuredCycle(steadySlotMs + TEN_MINUTES_MS, false).catch((error: unknown) => (error as Error).message);
     // The costliest scheduled run: at 00:40 the 30d averages of a group are renewed as well as the 7d ones,
-    // and here CRIC is due too (its cache is removed, as if its hour had passed).
-    rmSync(path.join(varDir, 'state', 'panda', CRIC_CACHE_FILE));
-    const daily = await measuredCycle({ ...common, slotMs: slotMs + HOUR, mode: 'cycle', varDir }, JOB_FLAGS);
+    // and here CRIC is due too (panda's cache is removed, as if its hour had passed).
+    rmSync(path.join(varDir, 'state', PANDA_JOB, CRIC_CACHE_FILE));
+    const daily = await measuredCycle(slotMs + HOUR);
     const baseline = await runChild({ ...common, slotMs: slotMs + HOUR + TEN_MINUTES_MS, mode: 'per-series', varDir });
 
     const periodMs = 10 * 60_000;
-    const cycles: Array<[string, Record<string, number> | string]> = [
+    const share = (measured: Record<string, number>): number => (100 * measured.totalMs) / periodMs;
+    const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+    const cycles: Array<[string, Cycle | string]> = [
       ['first run (empty state: CRIC fetched; avg_1h from the last hour of points, 6h to 24h by mean(), 7d and 30d whole)', cold],
       ['second run (the slot store holds an hour: 2 hours of points, 6h to 24h by mean(), 7d averages of a sixth of the queues renewed)', second],
       ['steady (CRIC cached, the last hour of points into the slot store, 7d averages of a sixth of the queues renewed: most runs)', steady],
-      ['steady, without the job\'s heap cap (how far V8 lets its heap grow)', uncapped],
+      ["steady, without the jobs' heap caps, CRIC fetched (how far V8 lets each heap grow)", uncapped],
       ['daily at 00:40 (7d and 30d averages of a sixth renewed, CRIC fetched, the last hour of points across midnight: the costliest scheduled run)', daily],
     ];
     for (const [name, measured] of cycles) {
@@ -439,20 +463,26 @@ async function main(): Promise<void> {
         console.log(`\none cycle, ${name}: failed (${measured})`);
         continue;
       }
-      console.log(`\none cycle, ${name}, started once influxd was idle (after ${seconds(measured.settledMs)}):`);
-      console.log(`  documents: ${measured.documents} (${measured.derivedDocuments} jobs_derived, ${measured.suspicious} suspicious), accepted by the gateway: ${measured.sent}`);
-      console.log(`  collect (fetch PanDA and CRIC, enrich, read the history): ${seconds(measured.collectMs)}, of which waiting for InfluxDB queries ${seconds(measured.derivedQueryMs)} (${HISTORY_QUERIES_AT_ONCE} at a time) in ${measured.derivedRequests} requests`);
-      console.log(`  runner: build and validate the documents, spool, send through the gateway into InfluxDB, heartbeat: ${seconds(measured.sendMs)}`);
-      console.log(`  wall time: ${seconds(measured.totalMs)} = ${((100 * measured.totalMs) / periodMs).toFixed(2)} % of the 10-minute period (target ≤ 10 %)`);
-      console.log(`  CPU time: influxd ${measured.influxCpuS.toFixed(1)} s, the job ${measured.jobCpuS.toFixed(1)} s, the gateway ${measured.gatewayCpuS.toFixed(1)} s`);
-      console.log(`  peak RSS: ${measured.maxRssMB.toFixed(0)} MB = ${((100 * measured.maxRssMB) / 400).toFixed(0)} % of the 400 MB target`);
+      console.log(`\none cycle, ${name}:`);
+      const { panda, derived } = measured;
+      console.log(`  panda, started once influxd was idle (after ${seconds(panda.settledMs)}):`);
+      console.log(`    documents: ${panda.documents}, accepted by the gateway: ${panda.sent}`);
+      console.log(`    collect (fetch PanDA and CRIC, enrich): ${seconds(panda.collectMs)}; runner (build and validate, spool, send, heartbeat): ${seconds(panda.sendMs)}`);
+      console.log(`  panda-derived, started once influxd was idle (after ${seconds(derived.settledMs)}):`);
+      console.log(`    documents: ${derived.documents} (${derived.suspicious} suspicious), accepted by the gateway: ${derived.sent}`);
+      console.log(`    collect (panda's heartbeat and slot, the history): ${seconds(derived.collectMs)}, of which waiting for history queries ${seconds(derived.derivedQueryMs)} (${HISTORY_QUERIES_AT_ONCE} at a time) in ${derived.derivedRequests} requests`);
+      console.log(`    runner (build and validate, spool, send, heartbeat): ${seconds(derived.sendMs)}`);
+      for (const [job, one] of [['panda', panda], ['panda-derived', derived]] as const) {
+        console.log(`  ${job}: wall time ${seconds(one.totalMs)} = ${share(one).toFixed(2)} % of the 10-minute period (target ≤ ${PERIOD_TARGET_PERCENT} %: ${verdict(share(one) <= PERIOD_TARGET_PERCENT)}); peak RSS ${one.maxRssMB.toFixed(0)} MB (target ≤ ${RSS_TARGET_MB} MB: ${verdict(one.maxRssMB <= RSS_TARGET_MB)}); CPU time: influxd ${one.influxCpuS.toFixed(1)} s, the job ${one.jobCpuS.toFixed(1)} s, the gateway ${one.gatewayCpuS.toFixed(1)} s`);
+      }
+      console.log(`  both jobs together: ${(share(panda) + share(derived)).toFixed(2)} % of the period`);
     }
     console.log(`\nload average ${os.loadavg()[0].toFixed(1)} at the end`);
-    console.log('\nderived quantities at 00:50, as the collector reads them vs per series (same InfluxDB, same history):');
-    console.log(`  the collector's read (slot store and 7d/30d cache as the cycles left them): ${seconds(baseline.groupedMs)} in ${baseline.groupedRequests} requests for ${baseline.series} series`);
+    console.log('\nderived quantities at 00:50, as panda-derived reads them vs per series (same InfluxDB, same history):');
+    console.log(`  panda-derived's read (slot store and 7d/30d cache as the cycles left them): ${seconds(baseline.groupedMs)} in ${baseline.groupedRequests} requests for ${baseline.series} series`);
     const sampledNote = baseline.sampled < baseline.series ? `, measured on ${baseline.sampled} series and extrapolated` : '';
     console.log(`  per series (one request of 6 statements per series, 4 at a time): ${seconds(baseline.extrapolatedMs)}${sampledNote}`);
-    console.log(`  ratio: per series / the collector's read = ${(baseline.extrapolatedMs / baseline.groupedMs).toFixed(1)}x; raw-window averages disagreeing on the sample: ${baseline.disagreements}`);
+    console.log(`  ratio: per series / panda-derived's read = ${(baseline.extrapolatedMs / baseline.groupedMs).toFixed(1)}x; raw-window averages disagreeing on the sample: ${baseline.disagreements}`);
     console.log(`  cached 7d/30d averages (renewed a group at a time, hourly and daily) differing from a mean at this very slot: ${baseline.cachedDiffering}, by at most ${(100 * baseline.cachedLargestDifference).toFixed(2)} %`);
   } finally {
     await closeGateway?.();
@@ -466,7 +496,7 @@ async function main(): Promise<void> {
 
 if (process.argv[2] === '--child') {
   const args = JSON.parse(process.argv[3]) as ChildArguments;
-  (args.mode === 'cycle' ? cycle(args) : args.mode === 'fill' ? fillSlotStore(args) : perSeries(args))
+  (args.mode === 'panda' || args.mode === 'derived' ? cycle(args) : args.mode === 'fill' ? fillSlotStore(args) : perSeries(args))
     .then((result) => {
       process.send?.(result, () => process.exit(0));
     })

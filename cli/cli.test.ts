@@ -112,19 +112,21 @@ describe('run.sh', () => {
 });
 
 describe('node flags of a job', () => {
-  test('panda gets its heap cap unless the process or NODE_OPTIONS already sets one; other jobs get none', () => {
-    expect(missingNodeFlags('panda', [])).toEqual(['--max-old-space-size=320']);
-    expect(missingNodeFlags('panda', ['--max-old-space-size=320'])).toEqual([]);
-    expect(missingNodeFlags('panda', ['--max-old-space-size=1000'])).toEqual([]);
-    expect(missingNodeFlags('panda', [], '--max-old-space-size=500')).toEqual([]);
+  // The heap cap went with the history read, from panda to panda-derived.
+  test('panda-derived gets its heap cap unless the process or NODE_OPTIONS already sets one; other jobs get none', () => {
+    expect(missingNodeFlags('panda-derived', [])).toEqual(['--max-old-space-size=320']);
+    expect(missingNodeFlags('panda-derived', ['--max-old-space-size=320'])).toEqual([]);
+    expect(missingNodeFlags('panda-derived', ['--max-old-space-size=1000'])).toEqual([]);
+    expect(missingNodeFlags('panda-derived', [], '--max-old-space-size=500')).toEqual([]);
+    expect(missingNodeFlags('panda', [])).toEqual([]);
     expect(missingNodeFlags('web', [])).toEqual([]);
     expect(missingNodeFlags(undefined, [])).toEqual([]);
   });
 
-  test('run.sh panda runs again with the flags: its output and exit status come through', () => {
-    const help = run(['panda', '--help']);
+  test('run.sh panda-derived runs again with the flags: its output and exit status come through', () => {
+    const help = run(['panda-derived', '--help']);
     expect(help).toMatchObject({ status: 0, stdout: expect.stringContaining('usage: ./run.sh <job>') });
-    const bad = run(['panda', '--no-such-option']);
+    const bad = run(['panda-derived', '--no-such-option']);
     expect(bad).toMatchObject({ status: 2, stderr: expect.stringContaining('unknown option --no-such-option') });
   });
 });

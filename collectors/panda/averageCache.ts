@@ -1,6 +1,5 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+import type { Logger } from '../../lib/run/log';
+import { type StateFile, StateFileError, type StateFileOptions } from '../../lib/state/stateFile';
 import { parseSeriesKey } from './documents';
 
 /** The averages of one window: series key → average per slot, as two aligned arrays (two arrays cost far less than one object of 100,000 keys). */
@@ -29,6 +28,18 @@ export interface Renewal {
 
 export const AVERAGE_CACHE_FILE = 'derived-averages.json';
 
+/** The file: entry name (`<field>/<group>`) → cached group. Each entry is checked when used (wellFormed), so an older layout's go. */
+export type CachedEntries = Record<string, CachedGroup>;
+
+/** How the file is read (context.state): any JSON object; anything else is not this cache. */
+export const AVERAGE_CACHE_STATE: StateFileOptions<CachedEntries> = {
+  initial: () => ({}),
+  parse(value) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object of cached averages');
+    return value as CachedEntries;
+  },
+};
+
 /** Which of `groups` renewal groups a queue belongs to: a hash of its name (FNV-1a), stable across runs and hosts. */
 export function renewalGroupOf(queue: string, groups: number): number {
   let hash = 0x811c9dc5;
@@ -41,37 +52,35 @@ export function renewalGroupOf(queue: string, groups: number): number {
 
 /**
  * Averages read from the 1h and 1d retention policies, kept in the state folder until their retention policy
- * can hold a new point (the next hour, the next day): re-reading 7 or 30 days of 120,000 series every
- * 10 minutes would give the same numbers. Each window is kept in groups of queues that expire at different
- * slots, so that the re-reading is spread over the runs of the hour (day) instead of falling on one.
+ * can hold a new point (the next hour, the next day): re-reading 7 or 30 days of every series every 10 minutes
+ * would give the same numbers. Each window is kept in groups of queues that expire at different slots, so that
+ * the re-reading is spread over the runs of the hour (day) instead of falling on one.
  */
 export class AverageCache {
-  private readonly entries: Record<string, CachedGroup>;
+  private readonly entries: CachedEntries;
   /** Entries read or written by this run: only those are saved, so the entries of an old layout or of windows no longer cached go. */
   private readonly used = new Set<string>();
   private changed = false;
 
   private constructor(
-    private readonly file: string | undefined,
-    entries: Record<string, CachedGroup>,
+    private readonly file: StateFile<CachedEntries> | undefined,
+    entries: CachedEntries,
   ) {
     this.entries = entries;
   }
 
   /**
-   * The cache of `stateDir`; an absent or unreadable file is an empty cache. Read asynchronously, so that
-   * queries started before are sent while the file (17 MB at production scale) is read.
+   * The cache kept in `file`; an absent or unreadable file is an empty cache (the averages are read from
+   * InfluxDB). Read without blocking, so that queries started before go out while a large file is read.
    */
-  static async open(stateDir: string): Promise<AverageCache> {
-    const file = path.join(stateDir, AVERAGE_CACHE_FILE);
-    let entries: Record<string, CachedGroup> = {};
+  static async open(file: StateFile<CachedEntries>, log?: Logger): Promise<AverageCache> {
     try {
-      const parsed = JSON.parse(await readFile(file, 'utf8')) as unknown;
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) entries = parsed as Record<string, CachedGroup>;
-    } catch {
-      // no cache yet, or a damaged one: the averages are read from InfluxDB
+      return new AverageCache(file, await file.readAsync());
+    } catch (error) {
+      if (!(error instanceof StateFileError)) throw error;
+      log?.warn(`derived quantities: ${error.message}; the 7d and 30d averages are read again`);
+      return new AverageCache(file, {});
     }
-    return new AverageCache(file, entries);
   }
 
   /** A cache kept in memory only, empty at the start (no state folder). */
@@ -141,15 +150,11 @@ export class AverageCache {
     return cached;
   }
 
-  /** Writes the entries this run used (temporary file, then rename) if anything changed or an entry went. */
+  /** Writes the entries this run used (durably; never in a dry run) if anything changed or an entry went. */
   save(): void {
     const dropped = Object.keys(this.entries).some((name) => !this.used.has(name));
     if (!this.file || (!this.changed && !dropped)) return;
-    const kept = Object.fromEntries(Object.entries(this.entries).filter(([name]) => this.used.has(name)));
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(kept));
-    renameSync(temporary, this.file);
+    this.file.write(Object.fromEntries(Object.entries(this.entries).filter(([name]) => this.used.has(name))));
     this.changed = false;
   }
 }

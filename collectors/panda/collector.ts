@@ -1,19 +1,16 @@
 import { defineCollector } from '../../lib/run/collector';
-import { databaseFor } from '../../lib/documents/interpret';
-import type { MonitDocument } from '../../lib/documents/types';
-import { loadQueueDirectory } from './cric';
-import { derivedDocuments, planWindows, readHistory, type SeriesHistory } from './derived';
-import { jobDocuments, type SeriesId, unknownQueues } from './documents';
+import { CRIC_CACHE_FILE, CRIC_CACHE_STATE, loadQueueDirectory } from './cric';
+import { jobDocuments, unknownQueues } from './documents';
 import { fetchJobStatistics } from './jobStatistics';
-import { PRODUCER } from './names';
-import { readSettings } from './settings';
+import { isSelected, readPandaSettings } from './settings';
 
 /** How many unknown queues the log names before it only counts them. */
 const UNKNOWN_QUEUES_NAMED = 20;
 
+/** panda: PanDA's job counts, described by CRIC. The derived quantities are panda-derived's (derivedJob.ts). */
 export default defineCollector({
   async collect(context) {
-    const settings = readSettings(context.section);
+    const settings = readPandaSettings(context.section);
 
     // PanDA first: without its answer the run means nothing, so any failure there throws and nothing is sent.
     const statistics = await fetchJobStatistics({
@@ -25,50 +22,18 @@ export default defineCollector({
     if (statistics.skipped.length > 0) {
       context.problem(`PanDA: ${statistics.skipped.length} malformed entries left out, first: ${statistics.skipped[0]}`);
     }
-    const selected = (series: SeriesId): boolean => settings.prodSources.size === 0 || settings.prodSources.has(series.prodSource);
-    const counts = statistics.counts.filter(selected);
+    const counts = statistics.counts.filter((count) => isSelected(settings, count));
 
-    // CRIC and the history are independent, so they are read side by side: a slow CRIC costs no extra time.
-    // If loading CRIC fails outright (the run stopped, its cache not writable), the history read is stopped too.
-    const stopHistory = new AbortController();
-    const directoryLoad = loadQueueDirectory({
+    const { directory, source } = await loadQueueDirectory({
       url: settings.cricUrl,
       refreshMs: settings.cricRefreshMs,
       timeoutMs: settings.cricTimeoutMs,
-      stateDir: context.stateDir,
+      cache: context.state(CRIC_CACHE_FILE, CRIC_CACHE_STATE),
       nowMs: Date.now(),
       log: context.log,
       problem: context.problem,
       signal: context.signal,
-    }).catch((error: unknown) => {
-      stopHistory.abort();
-      throw error;
     });
-    const historyRead = settings.derived ? readHistoryOrReport(AbortSignal.any([context.signal, stopHistory.signal])) : Promise.resolve(undefined);
-    const [{ directory, source }, histories] = await Promise.all([directoryLoad, historyRead]);
-
-    /** The moving averages; if InfluxDB fails, the job counts still go out and the run reports the problem. */
-    async function readHistoryOrReport(signal: AbortSignal): Promise<Map<string, SeriesHistory> | undefined> {
-      try {
-        return await readHistory(counts, {
-          client: context.influxdb({ timeoutMs: settings.historyTimeoutMs }),
-          database: databaseFor(PRODUCER),
-          slotMs: context.slotMs,
-          terminalStates: settings.terminalStates,
-          selected,
-          forgetAfterMs: settings.forgetAfterMs,
-          useRawUpToMs: settings.useRawUpToMs,
-          use1hUpToMs: settings.use1hUpToMs,
-          log: context.log,
-          stateDir: context.stateDir,
-          signal,
-        });
-      } catch (error) {
-        if (signal.aborted) throw error;
-        context.problem(`derived quantities not computed: ${(error as Error).message}`);
-        return undefined;
-      }
-    }
 
     const unknown = unknownQueues(counts, directory);
     if (unknown.length > 0) {
@@ -78,25 +43,7 @@ export default defineCollector({
     }
     context.log.info(`PanDA: ${counts.length} series of ${new Set(counts.map((count) => count.queue)).size} queues; CRIC metadata from ${source}`);
 
-    // Built one at a time as the runner spools them: 240,000 documents are never all in memory.
-    const rule = {
-      windows: settings.suspiciousWindows,
-      aboveFactor: settings.suspiciousAboveFactor,
-      belowFactor: settings.suspiciousBelowFactor,
-      minDifference: settings.suspiciousMinDifference,
-    };
-    function* documents(): Generator<MonitDocument> {
-      yield* jobDocuments(counts, directory, context.documents, { terminalStates: settings.terminalStates });
-      if (!histories) return;
-      // A failure here costs the derived documents, not the job counts already given.
-      try {
-        yield* derivedDocuments(histories.values(), directory, context.documents, rule, planWindows(settings), (summary) =>
-          context.log.info(`derived quantities: ${summary.documents} series, ${summary.suspicious} suspicious`),
-        );
-      } catch (error) {
-        context.problem(`derived quantities not all sent: ${(error as Error).message}`);
-      }
-    }
-    return { documents: documents() };
+    // Built one at a time as the runner spools them: a production-size run's documents are never all in memory.
+    return { documents: jobDocuments(counts, directory, context.documents, { terminalStates: settings.terminalStates }) };
   },
 });

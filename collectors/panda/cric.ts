@@ -1,6 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Logger } from '../../lib/run/log';
+import { type StateFile, StateFileError, type StateFileOptions } from '../../lib/state/stateFile';
 import { jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
 import { SourceFailure } from '../../lib/documents/failures';
 import { fetchBody, notJson } from '../../lib/http/get';
@@ -55,9 +54,9 @@ function textOf(value: unknown): string {
 }
 
 /**
- * Reads CRIC's pandaqueue JSON text (queue name → description) one queue at a time (jsonObjectMembers): whole,
- * its 16 MB would be a 43 MB tree. An answer describing no queue, or not an object, throws a SourceFailure; one
- * that is not JSON throws its SyntaxError.
+ * Reads CRIC's pandaqueue JSON text (queue name → description) one queue at a time (jsonObjectMembers): parsed
+ * whole, CRIC's large answer would become a tree far larger than its text. An answer describing no queue, or not
+ * an object, throws a SourceFailure; one that is not JSON throws its SyntaxError.
  */
 export function parseCric(text: Uint8Array): QueueDirectory {
   const queues = new Map<string, QueueMetadata>();
@@ -88,8 +87,8 @@ export function parseCric(text: Uint8Array): QueueDirectory {
   return new QueueDirectory(queues);
 }
 
-/** The cache file in the state folder. */
-interface CricCache {
+/** The cache file in panda's state folder. */
+export interface CricCache {
   /** When the cached copy was fetched from CRIC, UTC ms. */
   fetchedAtMs: number;
   /** When CRIC was last asked (successfully or not), UTC ms: it is asked at most once per refresh interval. */
@@ -99,37 +98,43 @@ interface CricCache {
 
 export const CRIC_CACHE_FILE = 'cric-pandaqueues.json';
 
-function readCache(file: string, log: Logger): CricCache | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    const cache = JSON.parse(text) as CricCache;
-    if (typeof cache.fetchedAtMs !== 'number' || typeof cache.attemptedAtMs !== 'number' || typeof cache.queues !== 'object' || cache.queues === null) {
+/** How the cache is read and checked (context.state); none yet: undefined. */
+export const CRIC_CACHE_STATE: StateFileOptions<CricCache | undefined> = {
+  initial: () => undefined,
+  parse(value) {
+    const cache = value as Partial<CricCache> | null;
+    if (typeof cache?.fetchedAtMs !== 'number' || typeof cache.attemptedAtMs !== 'number' || typeof cache.queues !== 'object' || cache.queues === null) {
       throw new Error('unexpected content');
     }
-    return cache;
+    return cache as CricCache;
+  },
+};
+
+/** The cached copy, if there is a readable one; an unreadable one is named in the log and ignored. */
+function readCache(file: StateFile<CricCache | undefined>, log: Logger): CricCache | undefined {
+  try {
+    return file.read();
   } catch (error) {
-    log.warn(`CRIC cache ${file} is unreadable (${(error as Error).message}); ignoring it`);
+    if (!(error instanceof StateFileError)) throw error;
+    log.warn(`CRIC cache ${file.file} is unreadable (${error.message}); ignoring it`);
     return undefined;
   }
 }
 
-function writeCache(file: string, cache: CricCache): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, JSON.stringify(cache));
-  renameSync(temporary, file);
+const directoryOf = (queues: Record<string, QueueMetadata>): QueueDirectory => new QueueDirectory(new Map(Object.entries(queues)));
+
+/** The queue directory panda last loaded, from its cache (read-only): panda-derived describes the series with it. */
+export function cachedQueueDirectory(file: StateFile<CricCache | undefined>, log: Logger): QueueDirectory {
+  const cache = readCache(file, log);
+  return cache ? directoryOf(cache.queues) : new QueueDirectory();
 }
 
 export interface CricOptions {
   url: string;
   refreshMs: number;
   timeoutMs: number;
-  stateDir: string;
+  /** The cache (panda's context.state). */
+  cache: StateFile<CricCache | undefined>;
   nowMs: number;
   log: Logger;
   /** Reports a CRIC failure that the run survives. */
@@ -144,11 +149,9 @@ export type CricSource = 'cache' | 'fetched' | 'stale cache' | 'none';
  * When CRIC fails, the cached copy is served (and the failure reported); without one, every queue is unknown.
  */
 export async function loadQueueDirectory(options: CricOptions): Promise<{ directory: QueueDirectory; source: CricSource }> {
-  const file = path.join(options.stateDir, CRIC_CACHE_FILE);
-  const cache = readCache(file, options.log);
-  const fromCache = (queues: Record<string, QueueMetadata>): QueueDirectory => new QueueDirectory(new Map(Object.entries(queues)));
+  const cache = readCache(options.cache, options.log);
   if (cache && options.nowMs - cache.attemptedAtMs < options.refreshMs && options.nowMs >= cache.attemptedAtMs) {
-    return { directory: fromCache(cache.queues), source: 'cache' };
+    return { directory: directoryOf(cache.queues), source: 'cache' };
   }
   try {
     const body = await fetchBody(options.url, { source: 'CRIC', timeoutMs: options.timeoutMs, signal: options.signal });
@@ -158,7 +161,7 @@ export async function loadQueueDirectory(options: CricOptions): Promise<{ direct
     } catch (error) {
       throw error instanceof SyntaxError ? notJson('CRIC', options.url, body, error) : error;
     }
-    writeCache(file, { fetchedAtMs: options.nowMs, attemptedAtMs: options.nowMs, queues: directory.toJSON() });
+    options.cache.write({ fetchedAtMs: options.nowMs, attemptedAtMs: options.nowMs, queues: directory.toJSON() });
     options.log.info(`CRIC: fetched ${directory.size} PanDA queues`);
     return { directory, source: 'fetched' };
   } catch (error) {
@@ -168,8 +171,8 @@ export async function loadQueueDirectory(options: CricOptions): Promise<{ direct
       options.problem(`${reason}; no cached copy, so every queue is sent with '${UNKNOWN}' metadata`);
       return { directory: new QueueDirectory(), source: 'none' };
     }
-    writeCache(file, { ...cache, attemptedAtMs: options.nowMs });
+    options.cache.write({ ...cache, attemptedAtMs: options.nowMs });
     options.problem(`${reason}; serving the cached copy fetched at ${new Date(cache.fetchedAtMs).toISOString()}`);
-    return { directory: fromCache(cache.queues), source: 'stale cache' };
+    return { directory: directoryOf(cache.queues), source: 'stale cache' };
   }
 }

@@ -1,18 +1,20 @@
 import { Point } from '@influxdata/influxdb-client';
-import { type CollectResult, collectedDocuments } from '../../lib/run/collector';
 import { RecordingInfluxClient } from '../../test/support/recordingInfluxClient';
-import type { InfluxClient } from '../../lib/influx/influxdb';
+import { InfluxClient } from '../../lib/influx/influxdb';
 import { anyOfRegex } from '../../lib/influx/influxql';
 import { databaseFor } from '../../lib/documents/interpret';
 import type { MonitDocument } from '../../lib/documents/types';
-import { collectorContext } from '../../test/support/collectorContext';
-import { startInfluxDB, type TestInfluxDB } from '../../test/support/services';
+import type { TestContext } from '../../test/support/collectorContext';
+import { useInfluxAndGateway } from '../../test/support/fixtures';
+import { PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL } from '../../schemas/kinds';
 import { FixtureServer } from './test/fixtureServer';
-import collector from './collector';
+import { PandaInstallation } from './test/jobs';
 import { renewalGroupOf } from './averageCache';
 import { QUEUES_PER_QUERY, RENEWAL_GROUPS, queueParts, slotStatement } from './derived';
-import { TYPES } from './names';
 import { judge } from './suspicious';
+
+/** The document types, as the assertions name them. */
+const TYPES = { jobs: PANDA_JOBS.type, jobsTerminal: PANDA_JOBS_TERMINAL.type, derived: PANDA_JOBS_DERIVED.type };
 
 const SLOT = Date.UTC(2026, 10, 22, 10, 0);
 const MINUTE = 60_000;
@@ -107,32 +109,35 @@ async function writeHistory(client: InfluxClient): Promise<void> {
   }
 }
 
-let influx: TestInfluxDB;
+const servers = useInfluxAndGateway();
 let server: FixtureServer;
 let derived: Map<string, MonitDocument>;
 let client: RecordingInfluxClient;
-let stateDir: string;
+let installation: PandaInstallation;
 
+/** Counts the history queries of a panda-derived run (those with [panda] history_timeout), not its look at panda's slot. */
+function recordHistory(context: TestContext, counting: InfluxClient): void {
+  context.influxdb = (overrides) => (overrides?.timeoutMs === undefined ? new InfluxClient(servers.influx.url) : counting);
+}
+
+/** panda, then panda-derived, for the slot (one installation, so the derived state goes on from run to run). */
 async function collectDerived(slotMs: number, counting: RecordingInfluxClient): Promise<Map<string, MonitDocument>> {
-  const context = collectorContext('panda', `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\n[influxdb]\nurl = ${influx.url}\n`, { slotMs, stateDir });
-  context.influxdb = () => counting;
-  const result: CollectResult = await collector.collect(context);
-  expect(context.problems).toEqual([]);
-  const documents = collectedDocuments(result);
+  const { derived: documents, pandaContext, derivedContext } = await installation.bothJobs({ slotMs, prepare: (context) => recordHistory(context, counting) });
+  expect([...pandaContext.problems, ...derivedContext.problems]).toEqual([]);
   return new Map(documents.filter((document) => document.type === TYPES.derived).map((document) => [`${document.queue}/${document.prod_source}/${document.resource}/${document.job_status}`, document]));
 }
 
 beforeAll(async () => {
-  [influx, server] = await Promise.all([startInfluxDB(), FixtureServer.start()]);
+  server = await FixtureServer.start();
   server.routes.set('/panda', { body: JSON.stringify(CURRENT) });
   server.routes.set('/cric', { body: JSON.stringify({ AGLT2_HOSPITAL: { atlas_site: 'AGLT2', cloud: 'US', country: 'USA', tier: 'T2D' }, SLAC_ES: { atlas_site: 'WT2', cloud: 'US', country: 'USA', tier: 'T3D' } }) });
-  await writeHistory(influx.client);
-  client = new RecordingInfluxClient(influx.url);
-  stateDir = collectorContext('panda', '').stateDir;
+  await writeHistory(servers.influx.client);
+  client = new RecordingInfluxClient(servers.influx.url);
+  installation = new PandaInstallation({ gatewayUrl: servers.gateway.url, influxUrl: servers.influx.url }, `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\n`);
   derived = await collectDerived(SLOT, client);
 });
 afterAll(async () => {
-  await Promise.all([influx?.stop(), server?.stop()]);
+  await server?.stop();
 });
 
 const key = (tags: Tags): string => `${tags.queue}/${tags.prod_source}/${tags.resource}/${tags.job_status}`;
@@ -221,7 +226,7 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     const late = new Point(TYPES.jobs);
     for (const [tag, value] of Object.entries(RUNNING)) late.tag(tag, value);
     late.floatField('jobs', 100_000).timestamp(SLOT - 90 * MINUTE);
-    await influx.client.write(DATABASE, late.toLineProtocol({ convertTime: (time) => String(time) }) ?? '', { retentionPolicy: '1h' });
+    await servers.influx.client.write(DATABASE, late.toLineProtocol({ convertTime: (time) => String(time) }) ?? '', { retentionPolicy: '1h' });
 
     // The hour's 1h points land at :15 (downsample-1h); group g of queues is renewed at :20 + g × 10 minutes.
     const group = renewalGroupOf(AGLT2.queue, RENEWAL_GROUPS);
@@ -229,7 +234,7 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     const renewalSlot = SLOT + (renewalMinute || 60) * MINUTE;
     for (let minutes = 10; minutes <= 60; minutes += 10) {
       const slot = SLOT + minutes * MINUTE;
-      const recording = new RecordingInfluxClient(influx.url);
+      const recording = new RecordingInfluxClient(servers.influx.url);
       const documents = await collectDerived(slot, recording);
       const hourly = recording.statements.filter((text) => text.includes('"1h"."jobs'));
       const renewed = slot === renewalSlot;
@@ -249,24 +254,27 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     }
   });
 
-  test('CRIC is fetched while the history is read, not before it', async () => {
-    // CRIC answers only after InfluxDB has answered a history query: read one after the other, CRIC would time out.
-    let historyAnswered!: () => void;
-    const held = new Promise<void>((resolve) => (historyAnswered = resolve));
-    const watching = new RecordingInfluxClient(influx.url);
-    watching.onStatement = (text) => {
-      if (text.startsWith('SELECT')) historyAnswered();
-    };
+  test('CRIC is fetched by panda, never by panda-derived: it describes the series with the copy panda keeps', async () => {
+    // While panda-derived runs, CRIC does not answer at all: a read of CRIC there would hang or fail the run.
+    let releaseCric!: () => void;
+    const held = new Promise<void>((resolve) => (releaseCric = resolve));
     const cric = server.routes.get('/cric')!;
-    server.routes.set('/cric', { ...cric, holdUntil: held });
+    const fresh = new PandaInstallation({ gatewayUrl: servers.gateway.url, influxUrl: servers.influx.url }, `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ncric_timeout = 10s\n`);
+    let cricRequests = 0;
     try {
-      const context = collectorContext('panda', `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ncric_timeout = 10s\n[influxdb]\nurl = ${influx.url}\n`, { slotMs: SLOT });
-      context.influxdb = () => watching;
-      const documents = collectedDocuments(await collector.collect(context));
-      expect(context.problems).toEqual([]);
-      expect(context.log.lines.join('\n')).toMatch(/CRIC metadata from fetched/);
+      const { derived: documents, pandaContext, derivedContext } = await fresh.bothJobs({
+        slotMs: SLOT,
+        prepare: () => {
+          cricRequests = server.requests.get('/cric') ?? 0;
+          server.routes.set('/cric', { ...cric, holdUntil: held });
+        },
+      });
+      expect([...pandaContext.problems, ...derivedContext.problems]).toEqual([]);
+      expect(pandaContext.log.lines.join('\n')).toMatch(/CRIC metadata from fetched/);
+      expect(server.requests.get('/cric') ?? 0).toBe(cricRequests);
       expect(documents.find((document) => document.queue === 'AGLT2_HOSPITAL')).toMatchObject({ site: 'AGLT2', cloud: 'US' });
     } finally {
+      releaseCric();
       server.routes.set('/cric', cric);
     }
   });

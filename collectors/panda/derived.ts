@@ -1,17 +1,24 @@
-import type { DocumentFactory } from '../../lib/documents/document';
+import path from 'node:path';
 import pLimit from 'p-limit';
+import type { DocumentFactory } from '../../lib/documents/document';
+import type { FieldsOf } from '../../lib/documents/kinds';
+import type { MonitDocument } from '../../lib/documents/types';
 import { InfluxError, type InfluxClient, type RetentionPolicy, type Series } from '../../lib/influx/influxdb';
 import { anyOfRegex, qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/influx/influxql';
 import type { Logger } from '../../lib/run/log';
 import { RESOLUTION_MS, TEN_MINUTES_MS, type Resolution } from '../../lib/run/slot';
-import type { MonitDocument } from '../../lib/documents/types';
-import { AverageCache } from './averageCache';
+import { StateFile } from '../../lib/state/stateFile';
+import { PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL } from '../../schemas/kinds';
+import { AVERAGE_CACHE_FILE, AVERAGE_CACHE_STATE, AverageCache, type CachedEntries } from './averageCache';
 import { SlotStore } from './slotStore';
 import type { QueueDirectory } from './cric';
 import { keyOfSeries, parseSeriesKey, seriesKey, seriesTags, type SeriesId } from './documents';
 import type { JobCount } from './jobStatistics';
-import { averageWindows, type AverageWindow, JOBS_FIELD, PRODUCER, SERIES_TAGS, TYPES } from './names';
+import { averageWindows, type AverageWindow, SERIES_TAGS } from './names';
 import { judge, type SuspiciousRule } from './suspicious';
+
+/** The job count of jobs and jobs_terminal, the value every average is taken of. */
+const JOBS_FIELD = PANDA_JOBS.fields.jobs;
 
 /** Where one moving average is read from. */
 export interface WindowPlan {
@@ -57,18 +64,33 @@ export interface SeriesHistory {
   averages: Float64Array;
 }
 
+/** What the derived quantities keep between runs, in panda-derived's state folder. */
+export interface DerivedState {
+  /** The folder of the slot store (its own binary format, slotStore.ts). */
+  dir: string;
+  /** The cached 7d and 30d averages (a state file: context.state). */
+  averages: StateFile<CachedEntries>;
+  /** False in a dry run: both are read, neither is written. */
+  writable: boolean;
+}
+
+/** The state kept in `dir`, for tools and tests that have no job context. */
+export function derivedStateIn(dir: string, writable = true): DerivedState {
+  return { dir, averages: new StateFile(path.join(dir, AVERAGE_CACHE_FILE), AVERAGE_CACHE_STATE, writable), writable };
+}
+
 export interface DerivedOptions extends HistoryOptions {
   client: InfluxClient;
   database: string;
   slotMs: number;
   terminalStates: Set<string>;
-  /** Keeps only the series the collector sends (e.g. the selected prod sources). */
+  /** Keeps only the series panda sends (e.g. the selected prod sources). */
   selected: (series: SeriesId) => boolean;
   /** A series missing now but seen within this long before the slot still gets a document (current 0). */
   forgetAfterMs: number;
   log: Logger;
-  /** Where the averages of the 1h and 1d retention policies are cached between runs; none: no cache. */
-  stateDir?: string;
+  /** The slot store and the 7d/30d cache kept between runs; none: both start empty and are not kept. */
+  state?: DerivedState;
   /** Aborts the queries in flight (the run's deadline). */
   signal?: AbortSignal;
 }
@@ -87,15 +109,17 @@ async function retentionPoliciesOf(client: InfluxClient, database: string): Prom
 /** Grouped queries sent at once: InfluxDB plans each on one core, so two keep a 2-core server busy. */
 export const HISTORY_QUERIES_AT_ONCE = 2;
 
-const MEASUREMENTS = [TYPES.jobs, TYPES.jobsTerminal];
+const MEASUREMENTS = [PANDA_JOBS.type, PANDA_JOBS_TERMINAL.type];
+
+const TAGS = PANDA_JOBS.tags;
 
 function seriesOf(tags: Record<string, string> = {}): SeriesId {
-  return { queue: tags.queue ?? '', prodSource: tags.prod_source ?? '', resource: tags.resource ?? '', jobStatus: tags.job_status ?? '' };
+  return { queue: tags[TAGS.queue] ?? '', prodSource: tags[TAGS.prod_source] ?? '', resource: tags[TAGS.resource] ?? '', jobStatus: tags[TAGS.job_status] ?? '' };
 }
 
 /** Whether a status's points belong to `measurement` by its current classification (a status moved to terminal_states leaves its old gauge history out). */
 function belongsTo(measurement: string, jobStatus: string, terminalStates: Set<string>): boolean {
-  return terminalStates.has(jobStatus) === (measurement === TYPES.jobsTerminal);
+  return terminalStates.has(jobStatus) === (measurement === PANDA_JOBS_TERMINAL.type);
 }
 
 /**
@@ -103,7 +127,7 @@ function belongsTo(measurement: string, jobStatus: string, terminalStates: Set<s
  * for the statuses that belong to the measurement (belongsTo); only of the queues `part` selects (queueParts).
  */
 function readAverages(plan: WindowPlan, measurement: string, options: DerivedOptions, take: (key: string, value: number) => void, part: QueuePart): Promise<void> {
-  const divisor = measurement === TYPES.jobsTerminal ? plan.terminalDivisor : 1;
+  const divisor = measurement === PANDA_JOBS_TERMINAL.type ? plan.terminalDivisor : 1;
   const statement = averageStatement(options.database, measurement, plan, options.slotMs, part.condition);
   const onSeries = (one: Series): void => {
     const series = seriesOf(one.tags);
@@ -116,10 +140,9 @@ function readAverages(plan: WindowPlan, measurement: string, options: DerivedOpt
 }
 
 /**
- * Queues named in one grouped query. Its answer then describes at most about 18,000 series at production
- * shape (36 gauge series per queue), 3 MB: small enough to take whole (InfluxClient.querySeries), which
- * InfluxDB produces 25-35 % faster than a chunked answer. Splitting costs InfluxDB nothing measurable: the
- * 24h mean() of 90,000 series took 7.8 s in one query and 8.1 s in six.
+ * Queues named in one grouped query: its answer then stays a few MB at production shape, small enough to take
+ * whole (InfluxClient.querySeries), which InfluxDB produces faster than a chunked answer; and splitting a read
+ * into parts costs InfluxDB next to nothing.
  */
 export const QUEUES_PER_QUERY = 500;
 
@@ -146,9 +169,9 @@ export function queueParts(queues: Set<string> | undefined, currentQueues: Set<s
   const parts: QueuePart[] = [];
   for (let from = 0; from < named.length; from += size) {
     const part = named.slice(from, from + size);
-    parts.push({ condition: `${quoteIdentifier('queue')} =~ ${anyOfRegex(part)}`, share: part.length / Math.max(1, currentQueues.size), bounded: true });
+    parts.push({ condition: `${quoteIdentifier(TAGS.queue)} =~ ${anyOfRegex(part)}`, share: part.length / Math.max(1, currentQueues.size), bounded: true });
   }
-  if (!queues) parts.push({ condition: `${quoteIdentifier('queue')} !~ ${anyOfRegex(named)}`, share: 0, bounded: false });
+  if (!queues) parts.push({ condition: `${quoteIdentifier(TAGS.queue)} !~ ${anyOfRegex(named)}`, share: 0, bounded: false });
   return parts;
 }
 
@@ -171,18 +194,18 @@ export function fingerprintOf(terminalStates: Set<string>): string {
   return [...terminalStates].sort().join(',');
 }
 
-/** One history query, with a rough cost (seconds on 120,000 series) to order them by. */
+/** One history query, with a rough cost (relative units at production scale) to order them by. */
 interface ReadTask {
   cost: number;
   read: () => Promise<void>;
 }
 
-/** A grouped mean(): about 6 s of GROUP BY over every series, plus the decoding of its points; `share` of the series. */
+/** A grouped mean(): a fixed cost for the GROUP BY over every series, plus the decoding of its points; `share` of the series. */
 function meanCost(plan: WindowPlan, share: number): number {
   return (6 + pointsPerSeries(plan) / 24) * share;
 }
 
-/** A read of raw slots without GROUP BY: about 1.5 s, plus 0.25 s per slot. */
+/** A read of raw slots without GROUP BY: a small fixed cost, plus a little per slot. */
 function slotReadCost([fromMs, toMs]: [number, number]): number {
   return 1.5 + (0.25 * (toMs - fromMs)) / TEN_MINUTES_MS;
 }
@@ -203,21 +226,49 @@ export function slotStatement(database: string, measurement: string, [fromMs, to
   );
 }
 
-/** Reads the raw points of `range` of `measurement` into the store (statuses of that measurement only); the range must be begun (SlotStore.beginRead). */
-export async function readSlots(store: SlotStore, measurement: string, range: [number, number], options: DerivedOptions): Promise<void> {
-  await options.client.queryPieces(
-    slotStatement(options.database, measurement, range),
+/** Where raw points are read from: the InfluxDB, its database, and which statuses each measurement holds. */
+type PointSource = Pick<DerivedOptions, 'client' | 'database' | 'terminalStates' | 'signal'>;
+
+/** The raw points of [from, to) of `measurement`, each to `take`, for the statuses that belong to it (belongsTo). */
+async function readPoints(
+  source: PointSource,
+  measurement: string,
+  range: [number, number],
+  take: (queue: string, prodSource: string, resource: string, jobStatus: string, timeMs: number, value: number) => void,
+): Promise<void> {
+  await source.client.queryPieces(
+    slotStatement(source.database, measurement, range),
     (piece) => {
       const [timeAt, jobsAt, queueAt, prodSourceAt, resourceAt, statusAt] = ['time', JOBS_FIELD, ...SERIES_TAGS].map((column) => piece.columns.indexOf(column));
       for (const row of piece.values) {
         const value = row[jobsAt];
         const jobStatus = String(row[statusAt] ?? '');
-        if (typeof value !== 'number' || !belongsTo(measurement, jobStatus, options.terminalStates)) continue;
-        store.put(keyOfSeries(String(row[queueAt] ?? ''), String(row[prodSourceAt] ?? ''), String(row[resourceAt] ?? ''), jobStatus), Number(row[timeAt]), value);
+        if (typeof value !== 'number' || !belongsTo(measurement, jobStatus, source.terminalStates)) continue;
+        take(String(row[queueAt] ?? ''), String(row[prodSourceAt] ?? ''), String(row[resourceAt] ?? ''), jobStatus, Number(row[timeAt]), value);
       }
     },
-    { signal: options.signal },
+    { signal: source.signal },
   );
+}
+
+/** Reads the raw points of `range` of `measurement` into the store (statuses of that measurement only); the range must be begun (SlotStore.beginRead). */
+export function readSlots(store: SlotStore, measurement: string, range: [number, number], options: PointSource): Promise<void> {
+  return readPoints(options, measurement, range, (queue, prodSource, resource, jobStatus, timeMs, value) => store.put(keyOfSeries(queue, prodSource, resource, jobStatus), timeMs, value));
+}
+
+/**
+ * The job counts panda sent for the slot: its points of jobs and jobs_terminal at the slot, each status from
+ * the measurement it belongs to now, of the selected series only.
+ */
+export async function readSlotCounts(source: PointSource & { slotMs: number; selected: (series: SeriesId) => boolean }): Promise<JobCount[]> {
+  const counts: JobCount[] = [];
+  for (const measurement of MEASUREMENTS) {
+    await readPoints(source, measurement, [source.slotMs, source.slotMs + TEN_MINUTES_MS], (queue, prodSource, resource, jobStatus, _timeMs, jobs) => {
+      const count = { queue, prodSource, resource, jobStatus, jobs };
+      if (source.selected(count)) counts.push(count);
+    });
+  }
+  return counts;
 }
 
 /**
@@ -229,12 +280,12 @@ export const RENEWAL_GROUPS = 6;
 /**
  * Reads every moving average with queries over all series at once (or parts of up to QUEUES_PER_QUERY queues),
  * never one per series, and joins them with the current values:
- * - the raw windows (1h to 24h) from the slot store in `stateDir`, which each run brings up to date with the
- *   newest points (SLOT_READS); a window it does not hold whole yet is read with grouped mean()s;
- * - the 1h and 1d retention policies' windows (7d, 30d) from their cache in `stateDir`, each renewal group of
- *   queues re-read with a grouped mean() at its own slot.
+ * - the raw windows (1h to 24h) from the slot store, which each run brings up to date with the newest points
+ *   (SLOT_READS); a window it does not hold whole yet is read with grouped mean()s;
+ * - the 1h and 1d retention policies' windows (7d, 30d) from their cache, each renewal group of queues re-read
+ *   with a grouped mean() at its own slot.
  * At most HISTORY_QUERIES_AT_ONCE queries at a time, the costliest first; each answer streamed, or taken whole
- * when a part bounds its size. Without `stateDir`, both start empty.
+ * when a part bounds its size. Without `state`, both start empty.
  */
 export async function readHistory(current: JobCount[], options: DerivedOptions): Promise<Map<string, SeriesHistory>> {
   const plans = planWindows(options);
@@ -253,8 +304,9 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   const settingsFingerprint = fingerprintOf(options.terminalStates);
   // Both read from disk while the first queries are sent.
   const slots = Math.ceil(options.useRawUpToMs / TEN_MINUTES_MS);
-  const storeLoad = options.stateDir ? SlotStore.open(options.stateDir, slots, settingsFingerprint) : Promise.resolve(SlotStore.inMemory(slots, settingsFingerprint));
-  const cacheLoad = options.stateDir ? AverageCache.open(options.stateDir) : Promise.resolve(AverageCache.inMemory());
+  const { state } = options;
+  const storeLoad = state ? SlotStore.open(state.dir, slots, settingsFingerprint, state.writable) : Promise.resolve(SlotStore.inMemory(slots, settingsFingerprint));
+  const cacheLoad = state ? AverageCache.open(state.averages, options.log) : Promise.resolve(AverageCache.inMemory());
   /** A new series (not current) gets a document only when it has data within forgetAfterMs. */
   const record = (index: number, key: string, value: number): void => {
     let history = histories.get(key);
@@ -307,7 +359,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       }
     }
   }
-  // The two costliest go out while the average cache is parsed (17 MB at production scale); the rest after.
+  // The two costliest go out while the average cache (large at production scale) is read; the rest after.
   tasks.sort((a, b) => b.cost - a.cost);
   start(tasks.splice(0, HISTORY_QUERIES_AT_ONCE));
   const cache = await cacheLoad;
@@ -379,7 +431,7 @@ export function* derivedDocuments(
   let suspicious = 0;
   for (const history of histories) {
     const averages = new Map<string, number>();
-    const fields: Record<string, number | boolean | string | undefined> = { current: history.current };
+    const fields: FieldsOf<typeof PANDA_JOBS_DERIVED> = { current: history.current };
     for (const [index, plan] of plans.entries()) {
       const value = history.averages[index];
       if (Number.isNaN(value)) continue;
@@ -391,7 +443,7 @@ export function* derivedDocuments(
     fields.suspicious = verdict.suspicious;
     fields.reason = verdict.reason;
     documents++;
-    yield factory.build(PRODUCER, TYPES.derived, seriesTags(history.series, directory.lookUp(history.series.queue)), fields);
+    yield factory.build(PANDA_JOBS_DERIVED, seriesTags(history.series, directory.lookUp(history.series.queue)), fields);
   }
   finished({ documents, suspicious });
 }

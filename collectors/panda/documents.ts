@@ -1,8 +1,9 @@
 import type { DocumentFactory } from '../../lib/documents/document';
+import type { TagsOf } from '../../lib/documents/kinds';
 import type { MonitDocument } from '../../lib/documents/types';
+import { PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_QUEUES } from '../../schemas/kinds';
 import type { QueueDirectory, QueueMetadata } from './cric';
 import type { JobCount } from './jobStatistics';
-import { JOBS_FIELD, PRODUCER, TYPES } from './names';
 
 /** One series: a queue, prod source, resource type and job status. */
 export interface SeriesId {
@@ -29,8 +30,8 @@ export function parseSeriesKey(key: string): SeriesId {
   return { queue, prodSource, resource, jobStatus };
 }
 
-/** The eight tags of jobs, jobs_terminal and jobs_derived. */
-export function seriesTags(series: SeriesId, metadata: QueueMetadata): Record<string, string> {
+/** The eight tags of jobs, jobs_terminal and jobs_derived (the three kinds share them). */
+export function seriesTags(series: SeriesId, metadata: QueueMetadata): TagsOf<typeof PANDA_JOBS> {
   return {
     queue: series.queue,
     site: metadata.site,
@@ -58,15 +59,14 @@ export function* jobDocuments(counts: JobCount[], directory: QueueDirectory, fac
   const activeJobsPerQueue = new Map<string, number>();
   for (const count of counts) {
     const terminal = options.terminalStates.has(count.jobStatus);
-    const type = terminal ? TYPES.jobsTerminal : TYPES.jobs;
-    yield factory.build(PRODUCER, type, seriesTags(count, directory.lookUp(count.queue)), { [JOBS_FIELD]: count.jobs });
+    const tags = seriesTags(count, directory.lookUp(count.queue));
+    yield terminal ? factory.build(PANDA_JOBS_TERMINAL, tags, { jobs: count.jobs }) : factory.build(PANDA_JOBS, tags, { jobs: count.jobs });
     activeJobsPerQueue.set(count.queue, (activeJobsPerQueue.get(count.queue) ?? 0) + (terminal ? 0 : count.jobs));
   }
   for (const [queue, jobs] of activeJobsPerQueue) {
     const metadata = directory.lookUp(queue);
     yield factory.build(
-      PRODUCER,
-      TYPES.queues,
+      PANDA_QUEUES,
       {
         queue,
         site: metadata.site,

@@ -4,9 +4,9 @@ import { databaseFor } from '../../lib/documents/interpret';
 import { MemoryLogger } from '../../lib/run/log';
 import type { InfluxClient } from '../../lib/influx/influxdb';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
-import { averageStatement, planWindows, readHistory, type SeriesHistory, slotStatement } from './derived';
+import { averageStatement, derivedStateIn, planWindows, readHistory, type SeriesHistory, slotStatement } from './derived';
 import { seriesKey, type SeriesId } from './documents';
-import { TYPES } from './names';
+import { PANDA_JOBS, PANDA_JOBS_TERMINAL } from '../../schemas/kinds';
 import { randomGenerator } from '../../test/support/random';
 
 const MINUTE = 60_000;
@@ -37,7 +37,7 @@ describe('the raw averages (grouped mean() or the slot store) equal a direct mea
     // stretch), so some windows are empty, some blocks partial; values are large enough to need exact sums.
     for (const [number, one] of series.entries()) {
       const missing = number % 5 === 4 ? 0.97 : (number % 4) * 0.25;
-      const point = new Point(TERMINAL.has(one.jobStatus) ? TYPES.jobsTerminal : TYPES.jobs)
+      const point = new Point(TERMINAL.has(one.jobStatus) ? PANDA_JOBS_TERMINAL.type : PANDA_JOBS.type)
         .tag('queue', one.queue)
         .tag('prod_source', one.prodSource)
         .tag('resource', one.resource)
@@ -62,7 +62,7 @@ describe('the raw averages (grouped mean() or the slot store) equal a direct mea
     let compared = 0;
     let empty = 0;
     for (const one of series) {
-      const measurement = TERMINAL.has(one.jobStatus) ? TYPES.jobsTerminal : TYPES.jobs;
+      const measurement = TERMINAL.has(one.jobStatus) ? PANDA_JOBS_TERMINAL.type : PANDA_JOBS.type;
       const condition = `"queue" = '${one.queue}' AND "resource" = '${one.resource}' AND "job_status" = '${one.jobStatus}'`;
       for (const [index, plan] of rawPlans) {
         const [result = []] = await influx.client.query(averageStatement(DATABASE, measurement, plan, slotMs, condition));
@@ -83,7 +83,7 @@ describe('the raw averages (grouped mean() or the slot store) equal a direct mea
   }
 
   function historyAt(slotMs: number, client: InfluxClient, stateDir?: string): Promise<Map<string, SeriesHistory>> {
-    return readHistory([], { ...OPTIONS, client, database: DATABASE, slotMs, terminalStates: TERMINAL, selected: () => true, forgetAfterMs: DAY, log: new MemoryLogger('panda'), stateDir });
+    return readHistory([], { ...OPTIONS, client, database: DATABASE, slotMs, terminalStates: TERMINAL, selected: () => true, forgetAfterMs: DAY, log: new MemoryLogger('panda-derived'), state: stateDir === undefined ? undefined : derivedStateIn(stateDir) });
   }
 
   const rawStatements = (client: RecordingInfluxClient): string[] => client.statements.filter((text) => text.includes('"raw".'));
@@ -103,7 +103,7 @@ describe('the raw averages (grouped mean() or the slot store) equal a direct mea
     const steady = new RecordingInfluxClient(influx.url);
     await expectDirectMeans(await historyAt(slotMs, steady, stateDir), slotMs);
     // Held whole: no mean() of a raw window, only the last hour's points again, whatever the number of series.
-    expect(rawStatements(steady)).toEqual([TYPES.jobs, TYPES.jobsTerminal].map((measurement) => slotStatement(DATABASE, measurement, [slotMs - HOUR, slotMs])));
+    expect(rawStatements(steady)).toEqual([PANDA_JOBS.type, PANDA_JOBS_TERMINAL.type].map((measurement) => slotStatement(DATABASE, measurement, [slotMs - HOUR, slotMs])));
   });
 
   test('a point that comes late, within the last hour, is in the next run\'s averages (runs after the first read the hour again)', async () => {
@@ -112,7 +112,7 @@ describe('the raw averages (grouped mean() or the slot store) equal a direct mea
     await historyAt(slotMs, influx.client, stateDir);
     // A replayed spool: points of 20 minutes before the slot, one new, one replacing a value.
     const lines = series.slice(0, 2).map((one) => {
-      const point = new Point(TERMINAL.has(one.jobStatus) ? TYPES.jobsTerminal : TYPES.jobs);
+      const point = new Point(TERMINAL.has(one.jobStatus) ? PANDA_JOBS_TERMINAL.type : PANDA_JOBS.type);
       for (const [tag, value] of Object.entries({ queue: one.queue, prod_source: one.prodSource, resource: one.resource, job_status: one.jobStatus })) point.tag(tag, value);
       return point.intField('jobs', 123_456_789).timestamp(slotMs - 20 * MINUTE).toLineProtocol({ convertTime: (time) => String(time) }) ?? '';
     });

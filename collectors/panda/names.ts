@@ -1,35 +1,29 @@
-import { schemaRegistry } from '../../lib/documents/schemas';
 import { parseDuration } from '../../lib/run/slot';
+import { PANDA_JOBS, PANDA_JOBS_DERIVED } from '../../schemas/kinds';
 
-/** The producer of every document of this collector (database monit_production_panda). */
-export const PRODUCER = 'panda';
-
-/** Document types; their tags and fields are in schemas/panda/<type>.json. */
-export const TYPES = {
-  jobs: 'jobs',
-  jobsTerminal: 'jobs_terminal',
-  derived: 'jobs_derived',
-  queues: 'queues',
-} as const;
-
-/** The field holding the job count in jobs and jobs_terminal. */
-export const JOBS_FIELD = 'jobs';
+/** The two jobs of this folder: panda reads PanDA and CRIC; panda-derived computes jobs_derived from what panda sent. */
+export const PANDA_JOB = 'panda';
+export const DERIVED_JOB = 'panda-derived';
 
 /** The tags that name one series independently of its CRIC metadata (which may change). */
-export const SERIES_TAGS = ['queue', 'prod_source', 'resource', 'job_status'] as const;
+export const SERIES_TAGS = [PANDA_JOBS.tags.queue, PANDA_JOBS.tags.prod_source, PANDA_JOBS.tags.resource, PANDA_JOBS.tags.job_status] as const;
+
+/** A moving-average field of jobs_derived: avg_1h, avg_7d, ... */
+export type AverageField = Extract<keyof typeof PANDA_JOBS_DERIVED.fields, `avg_${string}`>;
 
 export interface AverageWindow {
   /** As written in the field name and the config: 1h, 7d, ... */
   name: string;
-  field: string;
+  field: AverageField;
   durationMs: number;
 }
 
-/** The moving averages are the avg_<duration> fields of schemas/panda/jobs_derived.json, shortest first. */
+const isAverageField = (field: string): field is AverageField => field.startsWith('avg_');
+
+/** The moving averages are the avg_<duration> fields of panda/jobs_derived, shortest first. */
 export function averageWindows(): AverageWindow[] {
-  const fields = Object.keys(schemaRegistry().require(PRODUCER, TYPES.derived).fields);
-  return fields
-    .filter((field) => field.startsWith('avg_'))
+  return Object.values(PANDA_JOBS_DERIVED.fields)
+    .filter(isAverageField)
     .map((field) => ({ name: field.slice(4), field, durationMs: parseDuration(field.slice(4)) }))
     .sort((a, b) => a.durationMs - b.durationMs);
 }

@@ -5,12 +5,17 @@ import { documentId } from '../../lib/documents/document';
 import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
+import { useInfluxAndGateway } from '../../test/support/fixtures';
 import { readmeDisagreements } from '../../test/support/readme';
-import { startInfluxDB, type TestInfluxDB } from '../../test/support/services';
+import { PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL, PANDA_QUEUES } from '../../schemas/kinds';
 import collector from './collector';
 import { CRIC_CACHE_FILE, parseCric } from './cric';
+import derivedJob from './derivedJob';
 import { FixtureServer } from './test/fixtureServer';
-import { TYPES } from './names';
+import { PandaInstallation } from './test/jobs';
+
+/** The document types, as the assertions name them. */
+const TYPES = { jobs: PANDA_JOBS.type, jobsTerminal: PANDA_JOBS_TERMINAL.type, derived: PANDA_JOBS_DERIVED.type, queues: PANDA_QUEUES.type };
 
 const TESTDATA = path.join(__dirname, 'testdata');
 const fixture = (name: string): string => readFileSync(path.join(TESTDATA, name), 'utf8');
@@ -23,13 +28,13 @@ interface ExpectedSet {
 }
 
 let server: FixtureServer;
-let influx: TestInfluxDB;
+const servers = useInfluxAndGateway();
 
 beforeAll(async () => {
-  [server, influx] = await Promise.all([FixtureServer.start(), startInfluxDB()]);
+  server = await FixtureServer.start();
 });
 afterAll(async () => {
-  await Promise.all([server?.stop(), influx?.stop()]);
+  await server?.stop();
 });
 beforeEach(() => {
   server.routes.clear();
@@ -39,12 +44,17 @@ beforeEach(() => {
   server.routes.set('/cric', { body: fixture('cric-sample.json') });
 });
 
+function pandaSection(extra: string): string {
+  return `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ntimeout = 2s\ncric_timeout = 2s\n${extra}\n`;
+}
+
 function context(extra = '', options: { stateDir?: string; influxUrl?: string } = {}): TestContext {
-  return collectorContext(
-    'panda',
-    `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ntimeout = 2s\ncric_timeout = 2s\n${extra}\n[influxdb]\nurl = ${options.influxUrl ?? influx.url}\n`,
-    { stateDir: options.stateDir },
-  );
+  return collectorContext('panda', `${pandaSection(extra)}[influxdb]\nurl = ${options.influxUrl ?? servers.influx.url}\n`, { stateDir: options.stateDir });
+}
+
+/** panda, then panda-derived, for the default slot: what the panda collector alone sent before panda-derived existed. */
+function installation(extra = ''): PandaInstallation {
+  return new PandaInstallation({ gatewayUrl: servers.gateway.url, influxUrl: servers.influx.url }, pandaSection(extra));
 }
 
 function documentsOf(result: CollectResult): MonitDocument[] {
@@ -65,8 +75,8 @@ const order = (a: { type: string; tags: Record<string, string> }, b: { type: str
 
 describe('panda collector', () => {
   test('the documents for the small fixture equal the hand-written expected set', async () => {
-    const run = context();
-    const documents = documentsOf(await collector.collect(run));
+    // panda's documents and panda-derived's, which one panda run sent before panda-derived existed.
+    const { documents, pandaContext, derivedContext } = await installation().bothJobs();
     const expected = JSON.parse(fixture('expected-small.json')) as ExpectedSet;
     expect(documents.map(normalise).sort(order)).toEqual([...expected.documents].sort(order));
     for (const document of documents) {
@@ -77,12 +87,11 @@ describe('panda collector', () => {
     expect(new Set(documents.map((document) => document._id)).size).toBe(documents.length);
     // The terminal window goes to PanDA in minutes.
     expect(server.queries.get('/panda')).toEqual(['?time_window=10']);
-    expect(run.problems).toEqual([]);
+    expect([...pandaContext.problems, ...derivedContext.problems]).toEqual([]);
   });
 
   test('queues CRIC does not know are sent with unknown metadata and counted in the log', async () => {
-    const run = context();
-    const documents = documentsOf(await collector.collect(run));
+    const { documents, pandaContext: run } = await installation().bothJobs();
     const unknown = documents.filter((document) => document.queue === 'NEW_QUEUE_X');
     expect(unknown.map((document) => document.type).sort()).toEqual([TYPES.jobs, TYPES.derived, TYPES.queues]);
     for (const document of unknown) expect([document.site, document.cloud, document.country, document.tier]).toEqual(['unknown', 'unknown', 'unknown', 'unknown']);
@@ -203,32 +212,37 @@ describe('panda collector', () => {
   });
 
   test('prod_sources keeps only the listed prod source labels; terminal_window and terminal_states are honoured', async () => {
-    const run = context('prod_sources = user\nterminal_window = 1h\nterminal_states = finished, failed, cancelled, closed, holding');
-    const documents = documentsOf(await collector.collect(run));
+    const { documents } = await installation('prod_sources = user\nterminal_window = 1h\nterminal_states = finished, failed, cancelled, closed, holding').bothJobs();
     const series = documents.filter((document) => document.type !== TYPES.queues);
     expect(new Set(series.map((document) => document.prod_source))).toEqual(new Set(['user']));
     expect(server.queries.get('/panda')).toEqual(['?time_window=60']);
-    const second = context('terminal_states = finished, failed, cancelled, closed, holding');
-    const holding = documentsOf(await collector.collect(second)).filter((document) => document.job_status === 'holding');
+    const second = await installation('terminal_states = finished, failed, cancelled, closed, holding').bothJobs();
+    const holding = second.documents.filter((document) => document.job_status === 'holding');
     expect(holding.map((document) => document.type).sort()).toEqual([TYPES.derived, TYPES.jobsTerminal]);
   });
 
   test('when InfluxDB cannot be read, the job counts still go out and the problem is reported', async () => {
-    const run = context('', { influxUrl: `http://127.0.0.1:${await freePort()}` });
+    // panda does not read InfluxDB any more: its job counts go out without a problem; panda-derived fails, saying why.
+    const influxUrl = `http://127.0.0.1:${await freePort()}`;
+    const run = context('', { influxUrl });
     const documents = documentsOf(await collector.collect(run));
     expect(documents.filter((document) => document.type === TYPES.derived)).toEqual([]);
     expect(documents.filter((document) => document.type === TYPES.jobs)).toHaveLength(8);
-    expect(run.problems).toHaveLength(1);
-    expect(run.problems[0]).toMatch(/^derived quantities not computed: InfluxDB query: ECONNREFUSED/);
+    expect(run.problems).toEqual([]);
+    const derived = collectorContext('panda-derived', `${pandaSection('')}[panda-derived]\nwait_for_panda = 0s\n[influxdb]\nurl = ${influxUrl}\n`);
+    await expect(derivedJob.collect(derived)).rejects.toThrow(/^derived quantities not computed: .*InfluxDB query: ECONNREFUSED/);
   });
 
   test('a config mistake names the key', async () => {
     await expect(collector.collect(context('terminal_window = 90s'))).rejects.toThrow(/terminal_window must be whole minutes/);
-    await expect(collector.collect(context('suspicious_windows = 1h, 2h'))).rejects.toThrow(/suspicious_windows: '2h' is not one of the averages 1h, 6h, 12h, 24h, 7d, 30d/);
+    // The averages are panda-derived's: its run names the key (panda's job counts still go out).
+    const derived = collectorContext('panda-derived', `${pandaSection('suspicious_windows = 1h, 2h')}[influxdb]\nurl = ${servers.influx.url}\n`);
+    await expect(derivedJob.collect(derived)).rejects.toThrow(/suspicious_windows: '2h' is not one of the averages 1h, 6h, 12h, 24h, 7d, 30d/);
+    await expect(collector.collect(context('suspicious_windows = 1h, 2h'))).resolves.toBeDefined();
   });
 
   test('the README lists every tag and field of the schemas', () => {
-    const types = Object.values(TYPES).map((type) => ({ producer: 'panda', type }));
+    const types = [PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_JOBS_DERIVED, PANDA_QUEUES].map(({ producer, type }) => ({ producer, type }));
     expect(readmeDisagreements(path.join(__dirname, 'README.md'), types)).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { TEST_TOKEN } from '../../test/support/gateway';
 import { useInfluxAndGateway } from '../../test/support/fixtures';
 import { FixtureServer } from './test/fixtureServer';
 import collector from './collector';
+import derivedJob from './derivedJob';
 
 const servers = useInfluxAndGateway();
 let fixture: FixtureServer;
@@ -21,19 +22,21 @@ afterAll(async () => {
   await fixture?.stop();
 });
 
+/** One installation's config: both jobs share its var folder, as on a host that runs the schedule. */
 function config(): Config {
   const varDir = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'panda-pipeline-'));
   return Config.parse(
     `[paths]\nvar = ${varDir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${servers.influx.url}\n` +
-      `[panda]\nurl = ${fixture.url}/panda\ncric_url = ${fixture.url}/cric\ntimeout = 1s\n`,
+      `[panda]\nurl = ${fixture.url}/panda\ncric_url = ${fixture.url}/cric\ntimeout = 1s\n[panda-derived]\nwait_for_panda = 1s\n`,
     'panda.cfg',
   );
 }
 
 const job = { name: 'panda', periodMs: TEN_MINUTES_MS, run: collector.collect };
+const derived = { name: 'panda-derived', periodMs: TEN_MINUTES_MS, run: derivedJob.collect };
 
-async function heartbeat(timeMs: number): Promise<Record<string, unknown> | undefined> {
-  const rows = await servers.influx.client.rows(`SELECT * FROM "run" WHERE "job" = 'panda' AND time = ${timeMs}ms`, { database: 'monit_production_monit_collectors' });
+async function heartbeat(timeMs: number, name = 'panda'): Promise<Record<string, unknown> | undefined> {
+  const rows = await servers.influx.client.rows(`SELECT * FROM "run" WHERE "job" = '${name}' AND time = ${timeMs}ms`, { database: 'monit_production_monit_collectors' });
   return rows[0];
 }
 
@@ -41,9 +44,14 @@ describe('panda through the runner, the gateway and InfluxDB', () => {
   test('a PanDA error sends nothing, and the heartbeat says the run failed', async () => {
     fixture.routes.set('/panda', { body: '<html>502 Bad Gateway</html>' });
     const slot = Date.UTC(2026, 10, 22, 8, 0);
-    const outcome = await runPeriodicJob(job, { config: config(), deadlineMs: 30_000, timeMs: slot, echoLog: false });
+    const installation = config();
+    const outcome = await runPeriodicJob(job, { config: installation, deadlineMs: 30_000, timeMs: slot, echoLog: false });
     expect(outcome).toMatchObject({ ok: false, message: expect.stringMatching(/PanDA .*response is not JSON/) });
     expect(await heartbeat(slot)).toMatchObject({ ok: false, errors: 1, documents_sent: 0, message: expect.stringMatching(/PanDA .*not JSON/) });
+    // panda-derived, after it, refuses the slot at once and says why.
+    const after = await runPeriodicJob(derived, { config: installation, deadlineMs: 30_000, timeMs: slot, echoLog: false });
+    expect(after).toMatchObject({ ok: false, message: expect.stringMatching(/^derived quantities not computed: panda's run for this slot failed: PanDA .*not JSON/) });
+    expect(await heartbeat(slot, 'panda-derived')).toMatchObject({ ok: false, errors: 1, documents_sent: 0, message: expect.stringMatching(/panda's run for this slot failed/) });
     const [databases = []] = await servers.influx.client.query('SHOW DATABASES');
     expect((databases[0]?.values ?? []).flat()).not.toContain('monit_production_panda');
   });
@@ -51,9 +59,15 @@ describe('panda through the runner, the gateway and InfluxDB', () => {
   test('a good run lands in InfluxDB with the schema types, and the heartbeat counts it', async () => {
     fixture.routes.set('/panda', { body: readFileSync(path.join(TESTDATA, 'panda-small.json'), 'utf8') });
     const slot = Date.UTC(2026, 10, 22, 9, 0);
-    const outcome = await runPeriodicJob(job, { config: config(), deadlineMs: 30_000, timeMs: slot, echoLog: false });
-    expect(outcome).toMatchObject({ ok: true, documents: 27 });
-    expect(await heartbeat(slot)).toMatchObject({ ok: true, errors: 0, documents_sent: 27 });
+    // panda, then panda-derived: together the 27 documents one panda run sent before panda-derived existed.
+    const installation = config();
+    const outcome = await runPeriodicJob(job, { config: installation, deadlineMs: 30_000, timeMs: slot, echoLog: false });
+    const after = await runPeriodicJob(derived, { config: installation, deadlineMs: 30_000, timeMs: slot, echoLog: false });
+    expect({ ok: outcome.ok && after.ok, documents: outcome.documents + after.documents }).toMatchObject({ ok: true, documents: 27 });
+    const [pandaBeat, derivedBeat] = [await heartbeat(slot), await heartbeat(slot, 'panda-derived')];
+    expect(pandaBeat).toMatchObject({ ok: true, errors: 0 });
+    expect(derivedBeat).toMatchObject({ ok: true, errors: 0 });
+    expect(Number(pandaBeat?.documents_sent) + Number(derivedBeat?.documents_sent)).toBe(27);
     const database = { database: 'monit_production_panda' };
     const running = await servers.influx.client.rows(`SELECT "jobs", "site", "resource" FROM "jobs" WHERE "queue" = 'AGLT2_HOSPITAL' AND "job_status" = 'running' AND "prod_source" = 'managed'`, database);
     expect(running.sort((a, b) => String(a.resource).localeCompare(String(b.resource)))).toEqual([

@@ -1,17 +1,25 @@
 import { ConfigError, type ConfigSection } from '../../lib/config/config';
 import { averageWindows } from './names';
 
-/** The [panda] section, read once and typed. Defaults are those of sample.cfg. */
-export interface PandaSettings {
-  url: string;
-  terminalWindowMinutes: number;
+/** Which series both jobs keep: the [panda] keys they share. */
+export interface SeriesSelection {
   terminalStates: Set<string>;
   /** Empty: every prod source label. */
   prodSources: Set<string>;
+}
+
+/** The [panda] keys panda reads. Defaults are those of sample.cfg. */
+export interface PandaSettings extends SeriesSelection {
+  url: string;
+  terminalWindowMinutes: number;
   timeoutMs: number;
   cricUrl: string;
   cricRefreshMs: number;
   cricTimeoutMs: number;
+}
+
+/** What panda-derived reads: its [panda] keys (where they have always been) and its own [panda-derived] keys. */
+export interface DerivedSettings extends SeriesSelection {
   derived: boolean;
   /** How long one history query may take (it reads every series at once). */
   historyTimeoutMs: number;
@@ -22,38 +30,74 @@ export interface PandaSettings {
   suspiciousAboveFactor: number;
   suspiciousBelowFactor: number;
   suspiciousMinDifference: number;
+  /** How long to wait for panda's documents of the slot to be in InfluxDB. */
+  waitForPandaMs: number;
 }
 
 export const DEFAULT_PANDA_URL = 'https://pandaserver.cern.ch/server/panda/get_job_statistics_per_site_label_resource';
 export const DEFAULT_CRIC_URL = 'https://atlas-cric.cern.ch/api/atlas/pandaqueue/query/?json';
 
-export function readSettings(section: ConfigSection): PandaSettings {
+/** The [panda] keys only panda-derived reads. */
+export const DERIVED_KEYS = [
+  'derived',
+  'history_timeout',
+  'use_raw_up_to',
+  'use_1h_up_to',
+  'forget_after',
+  'suspicious_windows',
+  'suspicious_above_factor',
+  'suspicious_below_factor',
+  'suspicious_min_difference',
+] as const;
+
+function readSelection(section: ConfigSection): SeriesSelection {
+  return {
+    terminalStates: new Set(section.list('terminal_states', ['finished', 'failed', 'cancelled', 'closed'])),
+    prodSources: new Set(section.list('prod_sources', [])),
+  };
+}
+
+/** Whether a series is one the jobs keep (its prod source is selected). */
+export function isSelected(selection: SeriesSelection, series: { prodSource: string }): boolean {
+  return selection.prodSources.size === 0 || selection.prodSources.has(series.prodSource);
+}
+
+export function readPandaSettings(section: ConfigSection): PandaSettings {
   const terminalWindowMs = section.duration('terminal_window', '10m');
   if (terminalWindowMs < 60_000 || terminalWindowMs % 60_000 !== 0) {
     throw new ConfigError(`[${section.name}] terminal_window must be whole minutes (PanDA counts in minutes), got ${terminalWindowMs} ms`);
   }
-  const known = averageWindows().map((window) => window.name);
-  const suspiciousWindows = section.list('suspicious_windows', ['1h', '24h', '7d']);
-  for (const window of suspiciousWindows) {
-    if (!known.includes(window)) throw new ConfigError(`[${section.name}] suspicious_windows: '${window}' is not one of the averages ${known.join(', ')}`);
-  }
+  // panda-derived reads these, and checks them: they are no typos in panda's run either.
+  section.acknowledge(DERIVED_KEYS);
   return {
+    ...readSelection(section),
     url: section.url('url', DEFAULT_PANDA_URL),
     terminalWindowMinutes: terminalWindowMs / 60_000,
-    terminalStates: new Set(section.list('terminal_states', ['finished', 'failed', 'cancelled', 'closed'])),
-    prodSources: new Set(section.list('prod_sources', [])),
     timeoutMs: section.duration('timeout', '60s'),
     cricUrl: section.url('cric_url', DEFAULT_CRIC_URL),
     cricRefreshMs: section.duration('cric_refresh', '1h'),
     cricTimeoutMs: section.duration('cric_timeout', '60s'),
-    derived: section.bool('derived', true),
-    historyTimeoutMs: section.duration('history_timeout', '5m'),
-    useRawUpToMs: section.duration('use_raw_up_to', '24h'),
-    use1hUpToMs: section.duration('use_1h_up_to', '7d'),
-    forgetAfterMs: section.duration('forget_after', '24h'),
+  };
+}
+
+/** `panda` is the [panda] section, `own` the [panda-derived] one. */
+export function readDerivedSettings(panda: ConfigSection, own: ConfigSection): DerivedSettings {
+  const known = averageWindows().map((window) => window.name);
+  const suspiciousWindows = panda.list('suspicious_windows', ['1h', '24h', '7d']);
+  for (const window of suspiciousWindows) {
+    if (!known.includes(window)) throw new ConfigError(`[${panda.name}] suspicious_windows: '${window}' is not one of the averages ${known.join(', ')}`);
+  }
+  return {
+    ...readSelection(panda),
+    derived: panda.bool('derived', true),
+    historyTimeoutMs: panda.duration('history_timeout', '5m'),
+    useRawUpToMs: panda.duration('use_raw_up_to', '24h'),
+    use1hUpToMs: panda.duration('use_1h_up_to', '7d'),
+    forgetAfterMs: panda.duration('forget_after', '24h'),
     suspiciousWindows,
-    suspiciousAboveFactor: section.number('suspicious_above_factor', 3, { min: 1 }),
-    suspiciousBelowFactor: section.number('suspicious_below_factor', 3, { min: 1 }),
-    suspiciousMinDifference: section.number('suspicious_min_difference', 10, { min: 0 }),
+    suspiciousAboveFactor: panda.number('suspicious_above_factor', 3, { min: 1 }),
+    suspiciousBelowFactor: panda.number('suspicious_below_factor', 3, { min: 1 }),
+    suspiciousMinDifference: panda.number('suspicious_min_difference', 10, { min: 0 }),
+    waitForPandaMs: own.duration('wait_for_panda', '2m'),
   };
 }

@@ -1,7 +1,7 @@
-import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TEN_MINUTES_MS } from '../../lib/run/slot';
+import { writeFileDurably } from '../../lib/state/durableFile';
 
 export const SLOT_STORE_FILE = 'derived-raw-slots.bin';
 
@@ -26,9 +26,9 @@ interface Header {
 
 /**
  * The raw values of the last `slots` 10-minute slots of every series (job counts), kept in the state folder,
- * so that a run reads from InfluxDB only the newest slots and computes the raw windows' means itself. A grouped
- * mean() over 120,000 series costs InfluxDB about 7 s whatever the window (most of it the GROUP BY); the
- * newest hour of points, without GROUP BY, costs about 3 s. Values are 16-bit, larger ones kept aside.
+ * so that a run reads from InfluxDB only the newest slots and computes the raw windows' means itself: a grouped
+ * mean() costs InfluxDB the GROUP BY over every series whatever the window, while the newest points without
+ * GROUP BY are cheap to produce. Values are 16-bit, larger ones kept aside.
  */
 export class SlotStore {
   private readonly rowOf = new Map<string, number>();
@@ -41,6 +41,7 @@ export class SlotStore {
   private constructor(
     readonly slots: number,
     private readonly fingerprint: string,
+    /** Where it is saved; none: kept in memory only (no state folder, or a dry run). */
     private readonly file: string | undefined,
   ) {
     this.values = new Uint16Array(0);
@@ -53,10 +54,14 @@ export class SlotStore {
     return new SlotStore(slots, fingerprint, undefined);
   }
 
-  /** The store of `stateDir`; absent, damaged or made for other settings: an empty one. */
-  static async open(stateDir: string, slots: number, fingerprint: string): Promise<SlotStore> {
+  /**
+   * The store of `stateDir`; absent, damaged or made for other settings: an empty one. Not `writable` (a dry
+   * run): read, but never saved.
+   */
+  static async open(stateDir: string, slots: number, fingerprint: string, writable = true): Promise<SlotStore> {
     const file = path.join(stateDir, SLOT_STORE_FILE);
-    const store = new SlotStore(slots, fingerprint, file);
+    const target = writable ? file : undefined;
+    const store = new SlotStore(slots, fingerprint, target);
     let bytes: Buffer;
     try {
       bytes = await readFile(file);
@@ -66,7 +71,7 @@ export class SlotStore {
     try {
       store.load(bytes);
     } catch {
-      return new SlotStore(slots, fingerprint, file); // damaged: start again
+      return new SlotStore(slots, fingerprint, target); // damaged: start again
     }
     return store;
   }
@@ -78,7 +83,7 @@ export class SlotStore {
     const dataStart = 8 + headerLength + (headerLength % 2);
     const rows = header.keys.length;
     if (bytes.length !== dataStart + rows * this.slots * 2 || header.columnSlotMs.length !== this.slots) throw new Error('damaged');
-    // A view of the file's bytes when aligned (no second copy of 35 MB), else a copy.
+    // A view of the file's bytes when aligned (no second copy of the largest part), else a copy.
     const offset = bytes.byteOffset + dataStart;
     this.values = offset % 2 === 0 ? new Uint16Array(bytes.buffer, offset, rows * this.slots) : new Uint16Array(new Uint8Array(bytes.subarray(dataStart)).buffer);
     this.keys = header.keys;
@@ -235,8 +240,8 @@ export class SlotStore {
   }
 
   /**
-   * Writes the store (temporary file, then rename), without the series that have no point left in the last
-   * `slots` slots before `slotMs`. Not fsynced: a store lost in a crash is read again from InfluxDB.
+   * Writes the store durably (temporary file, fsync, rename), without the series that have no point left in the
+   * last `slots` slots before `slotMs`. Nothing when it has no file (in memory, or a dry run).
    */
   save(slotMs: number): void {
     if (!this.file) return;
@@ -271,16 +276,7 @@ export class SlotStore {
     const prefix = Buffer.alloc(8);
     prefix.writeUInt32LE(headerBytes.length, 0);
     const padding = Buffer.alloc(headerBytes.length % 2);
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.${process.pid}.tmp`;
-    const fd = openSync(temporary, 'w');
-    try {
-      for (const part of [prefix, headerBytes, padding, Buffer.from(values.buffer, values.byteOffset, values.byteLength)]) {
-        for (let written = 0; written < part.length; ) written += writeSync(fd, part, written);
-      }
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, this.file);
+    // In parts: the values are written as they are, without a joined copy of the whole file.
+    writeFileDurably(this.file, [prefix, headerBytes, padding, new Uint8Array(values.buffer, values.byteOffset, values.byteLength)]);
   }
 }

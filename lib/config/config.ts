@@ -130,6 +130,11 @@ export class ConfigSection {
     return text.split(/[,\n]/).map((item) => item.trim()).filter(Boolean);
   }
 
+  /** Keys another job reads from this section (a section shared by two jobs): not typos for this one. */
+  acknowledge(keys: readonly string[]): void {
+    for (const key of keys) this.mark(key);
+  }
+
   /** Keys of this section that nothing has read so far: usually typos. */
   unreadKeys(): string[] {
     return Object.keys(this.values).filter((key) => !this.read.has(key));

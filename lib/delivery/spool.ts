@@ -100,6 +100,22 @@ export class StagedBatch {
   }
 }
 
+/** Names of the batches waiting in a spool folder, oldest first (staged ones, still being written, are not). */
+function batchNames(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
+    .sort();
+}
+
+/**
+ * How many batches wait in another job's spool folder, looked at without opening it as a Spool (which
+ * makes the folder and clears abandoned staged batches: the job itself may be writing them).
+ */
+export function waitingBatches(dir: string): number {
+  return batchNames(dir).length;
+}
+
 /**
  * Batches waiting to be delivered, one JSON file each, named so that sorting by name is oldest first.
  * A batch is on disk (fsynced) before anyone sends it, and leaves only once the gateway took it.
@@ -163,11 +179,7 @@ export class Spool {
 
   /** Waiting batches, oldest first. */
   list(): SpoolEntry[] {
-    if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir)
-      .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
-      .sort()
-      .map((name) => ({ name, bytes: statSync(path.join(this.dir, name)).size }));
+    return batchNames(this.dir).map((name) => ({ name, bytes: statSync(path.join(this.dir, name)).size }));
   }
 
   /** The batch's body as stored (sent as is, so a replay sends exactly the same bytes). */

@@ -11,11 +11,17 @@ export function syncDirectory(dir: string): void {
   }
 }
 
+/** A file's content: text, bytes, or bytes in parts (written one after the other, so a large file needs no joined copy). */
+export type FileContent = string | Uint8Array | readonly Uint8Array[];
+
 /** Writes a file and fsyncs its content (not its directory entry: see writeFileDurably). */
-function writeFileSynced(file: string, content: string | Buffer, mode = 0o644): void {
+function writeFileSynced(file: string, content: FileContent, mode = 0o644): void {
+  const parts = typeof content === 'string' ? [Buffer.from(content)] : content instanceof Uint8Array ? [content] : content;
   const fd = openSync(file, 'w', mode);
   try {
-    writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
+    for (const part of parts) {
+      for (let written = 0; written < part.length; ) written += writeSync(fd, part, written);
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -26,7 +32,7 @@ function writeFileSynced(file: string, content: string | Buffer, mode = 0o644): 
  * Writes a file so that after a crash it is either absent or complete: write a temporary file,
  * fsync it, rename it into place, fsync the directory.
  */
-export function writeFileDurably(file: string, content: string | Buffer, mode = 0o644): void {
+export function writeFileDurably(file: string, content: FileContent, mode = 0o644): void {
   const dir = path.dirname(file);
   mkdirSync(dir, { recursive: true });
   const temporary = path.join(dir, `.tmp-${path.basename(file)}-${process.pid}`);

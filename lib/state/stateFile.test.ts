@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/paths';
+import { writeFileDurably } from './durableFile';
 import { StateFile, StateFileError } from './stateFile';
 
 const folder = (): string => mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'state-file-'));
@@ -50,4 +51,22 @@ test('serialize and parse let a state that is not plain JSON (a Map) round-trip'
   });
   file.write(new Map([['a', 1], ['b', 2]]));
   expect([...file.read()]).toEqual([['a', 1], ['b', 2]]);
+});
+
+test('readAsync reads as read does: the initial state, the stored one, a StateFileError', async () => {
+  const dir = folder();
+  const file = new StateFile(path.join(dir, 'counter.json'), counter);
+  await expect(file.readAsync()).resolves.toEqual({ runs: 0 });
+  file.write({ runs: 7 });
+  await expect(file.readAsync()).resolves.toEqual({ runs: 7 });
+  writeFileSync(file.file, '{"runs": 4');
+  await expect(file.readAsync()).rejects.toThrow(StateFileError);
+});
+
+test('a file written durably in parts holds the parts one after the other, with no temporary file left', () => {
+  const dir = folder();
+  const file = path.join(dir, 'parts.bin');
+  writeFileDurably(file, [Buffer.from('head'), new Uint8Array(new Uint16Array([1, 2]).buffer), Buffer.alloc(0), Buffer.from('tail')]);
+  expect(readFileSync(file)).toEqual(Buffer.concat([Buffer.from('head'), Buffer.from(new Uint16Array([1, 2]).buffer), Buffer.from('tail')]));
+  expect(readdirSync(dir)).toEqual(['parts.bin']);
 });

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { writeFileDurably } from './durableFile';
 
 /** A state file that exists but cannot be read as this job's state. */
@@ -38,9 +39,28 @@ export class StateFile<T> {
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.options.initial();
-      throw error;
+      return this.absent(error);
     }
+    return this.interpret(text);
+  }
+
+  /** read(), with the file read without blocking: requests started before go out while a large state is read. */
+  async readAsync(): Promise<T> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      return this.absent(error);
+    }
+    return this.interpret(text);
+  }
+
+  private absent(error: unknown): T {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.options.initial();
+    throw error;
+  }
+
+  private interpret(text: string): T {
     let value: unknown;
     try {
       value = JSON.parse(text);
