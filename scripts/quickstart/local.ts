@@ -97,15 +97,20 @@ function stopWithoutConfig(varRoot: string): void {
   }
 }
 
-/** Every scheduled periodic job, in the order the quickstart runs them once: collectors, then the other jobs. */
+/**
+ * Every scheduled periodic job, in the order the quickstart runs them once: the sources' collectors and
+ * jobs (marked same-slot: they run for the slot the quickstart started in), then downsampling, then status.
+ */
 function jobsToRun(context: LocalContext): string[] {
   const scheduled = new Set(configuredSchedule(context.config).map((entry) => entry.job));
-  const periodic = periodicEntries().filter((entry) => scheduled.has(entry.name));
-  // Downsampling before status, as in each hour of the schedule.
-  const rank = (name: string): number => (name === 'status' ? 2 : name.startsWith('downsample-') ? 1 : 0);
-  return [...periodic.filter((entry) => entry.kind === 'collector'), ...periodic.filter((entry) => entry.kind === 'job')]
+  const fromSources = new Set(sources().flatMap((source) => [source.name, ...(source.definition.jobs ?? []).map((job) => job.name)]));
+  // The sources' jobs in registry order (a source's own jobs after its collector), then downsampling, then status.
+  const group = (name: string): number => (fromSources.has(name) ? 0 : name.startsWith('downsample-') ? 1 : 2);
+  return periodicEntries()
     .map((entry) => entry.name)
-    .sort((a, b) => rank(a) - rank(b));
+    .filter((name) => scheduled.has(name))
+    .sort((a, b) => group(a) - group(b))
+    .map((name) => (fromSources.has(name) ? `${name} same-slot` : name));
 }
 
 async function main(argv: string[]): Promise<void> {
