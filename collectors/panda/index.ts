@@ -3,7 +3,6 @@ import { TEN_MINUTES_MS } from '../../lib/run/slot';
 import { PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL, PANDA_QUEUES } from '../../schemas/kinds';
 import { DERIVED_JOB } from './names';
 
-
 export default defineSource({
   description: 'PanDA job counts per queue, prod source, resource type and status, enriched from CRIC',
   produces: [PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_QUEUES, PANDA_JOBS_DERIVED],
