@@ -149,13 +149,31 @@ describe('secrets', () => {
 
   it('the generated config.cfg has mode 600 and fresh credentials', () => {
     const target = path.join(scratch('generated'), 'config.cfg');
-    expect(generateConfig(target)).toBe(true);
+    expect(generateConfig(target)).toEqual({ created: true, added: [] });
     expect(statSync(target).mode & 0o777).toBe(0o600);
     const config = Config.load(target);
     const token = config.section('monit').string('token');
     expect(token).toMatch(/^[0-9a-f]{48}$/);
     expect(config.section('gateway').string('token')).toBe(token);
-    expect(generateConfig(target)).toBe(false);
+    expect(config.section('sql').string('password')).toMatch(/^[0-9a-f]{24}$/);
+    const before = readFileSync(target, 'utf8');
+    expect(generateConfig(target)).toEqual({ created: false, added: [] });
+    expect(readFileSync(target, 'utf8')).toBe(before);
+  });
+
+  it('a config written before a source was added gets that source\'s quickstart section appended, the rest untouched', () => {
+    const target = path.join(scratch('added-source'), 'config.cfg');
+    generateConfig(target, 100);
+    const full = readFileSync(target, 'utf8');
+    // As if hadoop had been added to the project after this file was written.
+    const without = full.replace(/\n\[hadoop\]\n[^[]*/, '\n');
+    writeFileSync(target, without);
+    expect(Config.load(target).hasSection('hadoop')).toBe(false);
+    expect(generateConfig(target, 100)).toEqual({ created: false, added: ['hadoop'] });
+    const after = readFileSync(target, 'utf8');
+    expect(after.startsWith(without.replace(/\n*$/, '\n'))).toBe(true);
+    expect(Config.load(target).section('hadoop').string('namenodes')).toBe('http://127.0.0.1:8291');
+    expect(generateConfig(target, 100)).toEqual({ created: false, added: [] });
   });
 });
 
@@ -202,7 +220,8 @@ describe('scheduler', () => {
     const file = path.join(dir, 'config.cfg');
     const nameNodeUrl = `http://127.0.0.1:${(nameNode.address() as AddressInfo).port}`;
     writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${servers.influx.url}\n[hadoop]\nnamenodes = ${nameNodeUrl}\n[schedule]\nhadoop = */2 * * * * *\n`);
-    const scheduler = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'scheduler', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // --debug: the scheduler echoes its log lines on stderr (off the terminal they go to its log file only).
+    const scheduler = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'scheduler', '--config', file, '--debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let output = '';
     scheduler.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {

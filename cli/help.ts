@@ -10,7 +10,7 @@ const KIND_HEADINGS: Array<[RegistryEntry['kind'], string]> = [
 
 function line(entry: RegistryEntry): string {
   const name = entry.kind === 'command' && entry.usage ? entry.usage : entry.name;
-  const where = entry.kind === 'collector' ? ` (collectors/${entry.name}/README.md)` : '';
+  const where = entry.kind !== 'service' && entry.kind !== 'command' && entry.readme ? ` (${entry.readme})` : '';
   return `  ${name.padEnd(26)} ${entry.description}${where}`;
 }
 

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { UsageError } from '../lib/delivery/commands';
 import { Config, ConfigError } from '../lib/config/config';
+import { pathsFrom } from '../lib/config/paths';
 import { redact } from '../lib/run/log';
 import type { PeriodicEntry, RunArguments } from '../lib/run/registry';
 import { parseSlotTimestamp } from '../lib/run/slot';
@@ -20,6 +21,10 @@ const EXIT_USAGE = 2;
 async function runPeriodic(entry: PeriodicEntry, args: RunArguments): Promise<number> {
   const timeMs = args.timestamp ? parseSlotTimestamp(args.timestamp) : undefined;
   const config = Config.loadDefault(args.config);
+  if (entry.needsSection && !config.hasSection(entry.needsSection)) {
+    const where = entry.readme ? ` (see ${entry.readme.replace(/README\.md$/, 'sample.cfg')})` : '';
+    throw new ConfigError(`${config.file} has no [${entry.needsSection}] section: ${entry.name} is configured there${where}`);
+  }
   if (!config.section(entry.name).bool('enabled', true)) {
     process.stderr.write(`${entry.name}: disabled in ${config.file} ([${entry.name}] enabled = false); nothing done\n`);
     return 0;
@@ -29,7 +34,8 @@ async function runPeriodic(entry: PeriodicEntry, args: RunArguments): Promise<nu
   const deadlineMs = args.from || args.to ? section.duration('backfill_deadline', '24h') : section.duration('deadline', entry.defaultDeadline);
   const { runPeriodicJob } = require('../lib/run/jobRunner') as typeof import('../lib/run/jobRunner');
   const job = await entry.load(args);
-  const outcome = await runPeriodicJob(job, { config, dryRun: args.dryRun, debug: args.debug, timeMs, deadlineMs, echoLog: args.debug || process.stderr.isTTY });
+  // Log lines go to var/log/<job>.log; they are echoed on a terminal only (cron appends stderr to that log).
+  const outcome = await runPeriodicJob(job, { config, dryRun: args.dryRun, debug: args.debug, timeMs, deadlineMs, echoLog: args.debug || process.stderr.isTTY === true });
   for (const warning of configWarnings(config, entry.name)) process.stderr.write(`warning: ${warning}\n`);
   if (outcome.skipped) {
     process.stderr.write(`${entry.name}: ${outcome.message}\n`);
@@ -39,6 +45,12 @@ async function runPeriodic(entry: PeriodicEntry, args: RunArguments): Promise<nu
     process.stderr.write(`${entry.name}: failed: ${outcome.message}\n`);
     return outcome.configProblem ? EXIT_USAGE : EXIT_FAILED;
   }
+  if (entry.requiresDelivery && !args.dryRun && (outcome.report?.documentsSpooled ?? 0) > 0) {
+    process.stderr.write(`${entry.name}: failed: the gateway did not take the heartbeat; it waits in the spool (see ${pathsFrom(config).log}/${entry.name}.log)\n`);
+    return EXIT_FAILED;
+  }
+  // One line for whoever started it (the quickstart shows it): the run went on despite problems.
+  if (outcome.problems > 0) process.stderr.write(`${entry.name}: ok, ${outcome.problems} problem${outcome.problems === 1 ? '' : 's'} (see ${pathsFrom(config).log}/${entry.name}.log)\n`);
   return 0;
 }
 

@@ -47,8 +47,9 @@ const BUILT_IN: RegistryEntry[] = [
   {
     name: 'heartbeat',
     kind: 'job',
-    description: 'sends only its heartbeat: checks the path from this host to the gateway',
+    description: 'sends only its heartbeat: checks the path from this host to the gateway (fails when it cannot)',
     defaultDeadline: '1m',
+    requiresDelivery: true,
     load: async () => ({ name: 'heartbeat', periodMs: TEN_MINUTES_MS, run: async () => [] }),
   },
   {
@@ -114,6 +115,7 @@ function sourceEntries(): RegistryEntry[] {
       description: definition.description,
       schedule: `${index % COLLECTOR_SPREAD_MINUTES}-59/10 * * * *`,
       needsSection: source.name,
+      readme: `collectors/${source.name}/README.md`,
       defaultDeadline: definition.deadline ?? DEFAULT_COLLECTOR_DEADLINE,
       nodeFlags: definition.nodeFlags,
       load: async () => {
@@ -123,7 +125,7 @@ function sourceEntries(): RegistryEntry[] {
     };
     return [
       collector,
-      ...(definition.jobs ?? []).map((job): PeriodicEntry => ({ ...job, kind: 'job', sections: [source.name, ...(job.sections ?? [])] })),
+      ...(definition.jobs ?? []).map((job): PeriodicEntry => ({ readme: `collectors/${source.name}/README.md`, ...job, kind: 'job', sections: [source.name, ...(job.sections ?? [])] })),
       ...(definition.services ?? []).map((service): ServiceEntry => ({ ...service, kind: 'service' })),
     ];
   });

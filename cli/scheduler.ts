@@ -112,7 +112,7 @@ export class Scheduler {
 
 /** `./run.sh scheduler`: the schedule of this config, in the foreground until SIGTERM or SIGINT. */
 export async function serve(config: Config, args: RunArguments): Promise<number> {
-  const log = Logger.forJob('scheduler', pathsFrom(config).log, { debug: args.debug, echo: true });
+  const log = Logger.forJob('scheduler', pathsFrom(config).log, { debug: args.debug, echo: args.debug || process.stderr.isTTY === true });
   const extraArguments = args.config ? ['--config', path.resolve(args.config)] : [];
   const main = path.join(__dirname, 'main.js');
   const instance = new Scheduler({ entries: configuredSchedule(config), command: [main], extraArguments, deadlineMs: (job: string) => deadlineOf(config, job), log });

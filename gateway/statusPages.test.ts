@@ -24,7 +24,8 @@ test('./run.sh gateway with a broken status rule still ingests; /status answers 
     `[paths]\nvar = ${dir}\n[monit]\nurl = http://127.0.0.1:${port}/\n[gateway]\nlisten = 127.0.0.1:${port}\ntoken = secret-token\n[influxdb]\nurl = ${influx.url}\n` +
       `[status.module.web]\nunavailable = latest(nonexistent_field) == 0\n`,
   );
-  const gateway = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'gateway', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // --debug: the gateway echoes its log lines on stderr (off the terminal they go to its log file only).
+  const gateway = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'gateway', '--config', file, '--debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   gateway.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   try {

@@ -28,9 +28,9 @@ afterAll(async () => {
   await influx?.stop();
 });
 
-/** Runs `./run.sh xrootd` (asynchronously: the gateway lives in this process). */
+/** Runs `./run.sh xrootd` (asynchronously: the gateway lives in this process); --debug echoes its log lines on stderr. */
 function runJob(configFile: string): Promise<{ status: number | null; log: string }> {
-  const child = spawn(process.execPath, [MAIN, 'xrootd', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'xrootd', '--config', configFile, '--debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
   return new Promise((resolve) => child.once('close', (status) => resolve({ status, log })));

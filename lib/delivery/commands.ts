@@ -44,7 +44,7 @@ export function validateFile(file: string): { documents: unknown[]; problems: st
  */
 export async function replay(config: Config, options: { debug: boolean; only?: string }): Promise<number> {
   const paths = pathsFrom(config);
-  const log = Logger.forJob('replay', paths.log, { debug: options.debug, echo: options.debug || process.stderr.isTTY });
+  const log = Logger.forJob('replay', paths.log, { debug: options.debug, echo: options.debug || process.stderr.isTTY === true });
   const jobs = options.only ? [options.only] : existsSync(paths.spool) ? readdirSync(paths.spool).filter((name) => name !== 'rejected') : [];
   let failed = false;
   let delivered = 0;

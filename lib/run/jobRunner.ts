@@ -51,6 +51,8 @@ export interface RunOutcome {
   /** The run failed on its configuration (a missing or invalid key). */
   configProblem?: boolean;
   documents: number;
+  /** Problems the job reported without failing (context.problem): counted in the heartbeat's errors. */
+  problems: number;
   report?: SendReport;
 }
 
@@ -74,7 +76,7 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
   if (!lock.acquired) {
     const message = `previous run (pid ${lock.holderPid}) is still running; this run exits`;
     log.warn(message);
-    return { job: job.name, ok: true, skipped: true, message, documents: 0 };
+    return { job: job.name, ok: true, skipped: true, message, documents: 0, problems: 0 };
   }
   if (lock.recoveredFrom) log.warn(`recovered a stale lock left by pid ${lock.recoveredFrom}`);
   const deadline = started + options.deadlineMs;
@@ -86,7 +88,7 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
   const registry = schemaRegistry();
   const documents = new DocumentFactory({ slotMs, registry });
   let errors = 0;
-  const outcome: RunOutcome = { job: job.name, ok: false, documents: 0 };
+  const outcome: RunOutcome = { job: job.name, ok: false, documents: 0, problems: 0 };
   const report: SendReport = { documentsSent: 0, documentsRejected: 0, documentsDropped: 0, documentsSpooled: 0 };
   const addReport = (part: SendReport): void => {
     report.documentsSent += part.documentsSent;
@@ -119,6 +121,7 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
       influxdb: (overrides) => influxClientFrom(config, overrides),
       problem: (message: string) => {
         errors += 1;
+        outcome.problems += 1;
         log.error(message);
       },
     };
@@ -185,9 +188,11 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
         });
         sender.enqueue([heartbeat]);
         const heartbeatDeadline = Math.max(deadline, Date.now()) + (options.graceMs ?? 10_000);
-        // When the endpoint was just found down, one try is enough: the heartbeat waits in the spool.
-        const endpointDown = report.stoppedBecause !== undefined;
-        const final = await sender.deliver({ deadlineMs: outcome.timedOut ? Date.now() + (options.graceMs ?? 10_000) : heartbeatDeadline, retry: !endpointDown });
+        // When the endpoint was just found down, or the run failed on its config before sending anything,
+        // one try is enough: the heartbeat waits in the spool, and a config mistake is reported at once.
+        const oneTry = report.stoppedBecause !== undefined || outcome.configProblem === true;
+        const graceDeadline = Date.now() + (options.graceMs ?? 10_000);
+        const final = await sender.deliver({ deadlineMs: outcome.timedOut || outcome.configProblem ? graceDeadline : heartbeatDeadline, retry: !oneTry });
         report.documentsSent += final.documentsSent;
         report.documentsRejected += final.documentsRejected;
         report.documentsSpooled = final.documentsSpooled;

@@ -45,6 +45,10 @@ export interface PeriodicEntry extends EntryBase {
   defaultDeadline: string;
   /** Node flags it runs with, however it is started (cli/main.ts starts the job again with them). */
   nodeFlags?: readonly string[];
+  /** The run fails unless all it sent, its heartbeat included, reached the endpoint (a check of the path, not data). */
+  requiresDelivery?: boolean;
+  /** Its README, for `./run.sh --help`. */
+  readme?: string;
   /** Loads the job (its modules load only when it runs). */
   load(args: RunArguments): Promise<PeriodicJob>;
 }

@@ -8,7 +8,8 @@ import type { RunArguments } from './registry';
  * that aborts on either. Resolves with the exit status (1 when `body` fails, so a supervisor restarts it).
  */
 export async function runService(name: string, config: Config, args: RunArguments, body: (log: Logger, signal: AbortSignal) => Promise<void>): Promise<number> {
-  const log = Logger.forJob(name, pathsFrom(config).log, { debug: args.debug, echo: true });
+  // Echoed on a terminal only: under cron or the quickstart, stderr is appended to the log already written.
+  const log = Logger.forJob(name, pathsFrom(config).log, { debug: args.debug, echo: args.debug || process.stderr.isTTY === true });
   const stop = new AbortController();
   const abort = (): void => stop.abort();
   process.once('SIGTERM', abort);

@@ -1,5 +1,4 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import Ajv from 'ajv';
 import standaloneCode from 'ajv/dist/standalone';
 import { AJV_OPTIONS, ENVELOPE_SCHEMA_FILE, PRECOMPILED_VALIDATORS, TYPE_SCHEMA_FILE } from '../../lib/documents/schemas';
@@ -9,4 +8,3 @@ const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true } });
 ajv.addSchema(JSON.parse(readFileSync(ENVELOPE_SCHEMA_FILE, 'utf8')) as object, 'envelope');
 ajv.addSchema(JSON.parse(readFileSync(TYPE_SCHEMA_FILE, 'utf8')) as object, 'typeSchema');
 writeFileSync(PRECOMPILED_VALIDATORS, standaloneCode(ajv, { envelope: 'envelope', typeSchema: 'typeSchema' }));
-process.stdout.write(`wrote ${path.relative(process.cwd(), PRECOMPILED_VALIDATORS)}\n`);

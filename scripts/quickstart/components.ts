@@ -4,7 +4,7 @@
  * server. This module starts nothing by itself.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { Config } from '../../lib/config/config';
@@ -127,23 +127,26 @@ export function backgroundProcess(
   command?: (context: LocalContext) => string[],
 ): LocalComponent {
   const pidFile = (context: LocalContext): string => path.join(context.runDir, `${name}.pid`);
+  const stopProcess = async (context: LocalContext): Promise<void> => {
+    const pid = alivePid(pidFile(context));
+    if (pid) {
+      process.kill(pid, 'SIGTERM');
+      for (let tries = 0; tries < 100 && alivePid(pidFile(context)); tries += 1) await sleep(100);
+    }
+    rmSync(pidFile(context), { force: true });
+  };
   return {
     name,
     wanted,
     start: async (context) => {
+      // One started before the last build runs old code: it is started again.
+      if (alivePid(pidFile(context)) && statSync(pidFile(context)).mtimeMs < statSync(CLI).mtimeMs) await stopProcess(context);
       if (!alivePid(pidFile(context))) startBackgroundProcess(context, name, command?.(context));
       await waitFor(name, async () => {
         if (alivePid(pidFile(context)) === undefined) throw new Error(`${name} exited at start (see ${path.join(pathsFrom(context.config).log, `${name}.out`)})`);
         return ready(context);
       });
     },
-    stop: async (context) => {
-      const pid = alivePid(pidFile(context));
-      if (pid) {
-        process.kill(pid, 'SIGTERM');
-        for (let tries = 0; tries < 100 && alivePid(pidFile(context)); tries += 1) await sleep(100);
-      }
-      rmSync(pidFile(context), { force: true });
-    },
+    stop: (context) => stopProcess(context),
   };
 }

@@ -16,12 +16,12 @@ import { InfluxClient } from '../../lib/influx/influxdb';
 import { influxSettings } from '../../lib/influx/settings';
 import { findEntry, periodicEntries } from '../../cli/registry';
 import { configuredSchedule } from '../../cli/schedule';
-import { alivePid, answers, backgroundProcess, packagedServer, SERVICES_SCRIPT, sleep, type DemoSource, type LocalComponent, type LocalContext } from './components';
+import { alivePid, answers, backgroundProcess, isLoopback, packagedServer, SERVICES_SCRIPT, sleep, type DemoSource, type LocalComponent, type LocalContext } from './components';
 
 const influxdb: LocalComponent = {
   ...packagedServer('influxdb', 'influxdb', (context) => {
     const url = influxSettings(context.config).url;
-    return isLoopbackUrl(url) ? Number(new URL(url).port || 8086) : undefined;
+    return isLoopback(url) ? Number(new URL(url).port || 8086) : undefined;
   }),
   describe: async (context) => {
     const client = new InfluxClient(influxSettings(context.config).url);
@@ -35,10 +35,6 @@ const influxdb: LocalComponent = {
     return lines;
   },
 };
-
-function isLoopbackUrl(url: string): boolean {
-  return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
-}
 
 /** Every service the schedule starts at boot (@reboot), as a background process ready when the registry says so. */
 function bootServices(context: LocalContext): LocalComponent[] {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # ./run.sh quickstart: from a fresh checkout to data in a local InfluxDB, in one command.
-# Installs what is missing (npm packages, Debian packages), generates config.cfg (mode 600) if there
-# is none, starts the local InfluxDB, the gateway and the demo sources, runs every collector once,
-# then the downsampling and the status job, and prints where everything is. A second run is quick
-# and changes nothing that is already in place. `./run.sh stop` stops what it started.
+# Installs what is missing (npm packages; the Debian packages of the servers it starts), writes
+# config.cfg (mode 600) if there is none (or adds the sections of sources added since), starts the
+# local InfluxDB, the gateway, the receivers and the demo sources, runs every job once, and prints
+# where everything is. A second run is quick and changes nothing that is already in place (processes of
+# ours started before the last build are restarted). `./run.sh stop` stops what it started.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$here"
@@ -17,16 +18,21 @@ done
 step() { printf '\n== %s\n' "$*"; }
 
 step "npm dependencies and build"
+mkdir -p var/log
+# Tool output goes to a log, shown only when the step fails.
+quietly() { # quietly LOG COMMAND...
+  local log=$1; shift
+  "$@" >"$log" 2>&1 || { tail -n 30 "$log" >&2; echo "quickstart: $* failed (log: $log)" >&2; exit 1; }
+}
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # Exactly the committed lock file, so a fresh clone stays clean (git status).
-  npm ci --no-audit --no-fund --loglevel=error
+  quietly var/log/npm-ci.log npm ci --no-audit --no-fund
+  echo "  npm packages installed"
 fi
-if [ ! -f dist/cli/main.js ] || [ -n "$(find lib cli gateway collectors downsample status scripts -name '*.ts' -newer dist/cli/main.js 2>/dev/null | head -1)" ]; then
-  npm run --silent build
+if [ ! -f dist/cli/main.js ] || [ -n "$(find lib cli gateway collectors downsample status dashboards schemas scripts -name '*.ts' -newer dist/cli/main.js 2>/dev/null | head -1)" ]; then
+  quietly var/log/build.log npm run build
+  echo "  built"
 fi
-
-step "Debian packages (installed only when missing)"
-scripts/servers/services.sh install influxdb mariadb xrootd node_exporter
 
 step "config"
 node dist/scripts/quickstart/quickstartConfig.js "$config"
@@ -42,10 +48,12 @@ slot="$(date -u '+%Y-%m-%d %H:%M')"
 while read -r job same_slot; do
   options=(--config "$config")
   [ "$same_slot" = same-slot ] && options+=(--timestamp "$slot")
-  if ./run.sh "$job" "${options[@]}"; then
-    printf '  %-28s ok\n' "$job"
+  # A job's own lines are in var/log/<job>.log; here only its one-line outcome.
+  if output=$(./run.sh "$job" "${options[@]}" 2>&1); then
+    note=$(printf '%s\n' "$output" | sed -n "s/^$job: \(ok, .*\)$/\1/p" | tail -n 1)
+    printf '  %-28s %s\n' "$job" "${note:-ok}"
   else
-    printf '  %-28s FAILED (see var/log/%s.log)\n' "$job" "$job"
+    printf '  %-28s FAILED: %s\n' "$job" "$(printf '%s\n' "$output" | tail -n 1)"
     failed+=("$job")
   fi
 done < <(node dist/scripts/quickstart/local.js jobs --config "$config")

@@ -63,8 +63,10 @@ it(
       if (first.status !== 0) throw new Error(`quickstart exited ${first.status}:\n${String(first.stdout).slice(-3000)}\n${String(first.stderr).slice(-3000)}`);
       expect(String(first.stdout)).toMatch(/Status page: http:\/\/127\.0\.0\.1:\d+\/status/);
       expect(String(first.stdout)).toMatch(/run\.sh .* >> .*\.log 2>&1/);
-      // No tool noise (apt's debconf notes, npm's warnings) on the terminal.
-      expect(String(first.stderr)).not.toMatch(/debconf|npm warn/i);
+      // No tool noise (apt's debconf notes, npm's chatter) and no job's log lines on the terminal: one line per step.
+      expect(String(first.stderr)).toBe('');
+      expect(String(first.stdout)).not.toMatch(/debconf|npm (warn|notice)|added \d+ packages|^\S+T\S+Z (INFO|WARN|ERROR) /im);
+      expect(String(first.stdout)).toMatch(/^ {2}panda-derived +ok/m);
       expect(git(clone, 'status', '--porcelain')).toBe('');
       const configFile = path.join(clone, 'config.cfg');
       expect(statSync(configFile).mode & 0o777).toBe(0o600);

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { sources } from '../../../collectors/source';
+import { sources, type Source } from '../../../collectors/source';
 import { PROJECT_ROOT } from '../../../lib/config/paths';
 
 export const CONFIG_EXAMPLE_FILE = path.join(PROJECT_ROOT, 'config.cfg.example');
@@ -164,6 +164,30 @@ const CORE_SAMPLES = ['lib/config/sample.cfg', 'lib/delivery/sample.cfg', 'gatew
 const DOWNSTREAM_SAMPLES = ['downsample/sample.cfg', 'dashboards/sample.cfg', 'status/sample.cfg'];
 const QUICKSTART_DIR = path.join(PROJECT_ROOT, 'scripts', 'quickstart');
 
+/** A source's part of config.cfg.example: its sample with its quickstart values, and its [demo] lines apart. */
+function sourcePart(source: Source): { text: string[]; demo: string[]; hasQuickstart: boolean } {
+  const sample = read(path.join(source.folder, 'sample.cfg'));
+  let quickstart: IniText | undefined;
+  try {
+    quickstart = read(path.join(source.folder, 'quickstart.cfg'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  return { ...applyQuickstart(sample, quickstart), hasQuickstart: quickstart !== undefined };
+}
+
+/**
+ * The sections a config written earlier by the quickstart lacks for sources added since: each such
+ * source's part (and its [demo] lines in a [demo] section of their own: ini merges them).
+ */
+export function missingSourceSections(hasSection: (name: string) => boolean): Array<{ source: string; text: string }> {
+  return sources()
+    .filter((source) => !hasSection(source.name))
+    .map((source) => ({ source, part: sourcePart(source) }))
+    .filter(({ part }) => part.hasQuickstart)
+    .map(({ source, part }) => ({ source: source.name, text: [...trimmed(part.text), ...(part.demo.length ? ['', '[demo]', ...part.demo] : []), ''].join('\n') }));
+}
+
 /** The text of config.cfg.example. */
 export function renderConfigExample(): string {
   const core = read(path.join(QUICKSTART_DIR, 'quickstart.cfg'));
@@ -173,16 +197,7 @@ export function renderConfigExample(): string {
     const sample = read(path.join(PROJECT_ROOT, file));
     out.push(...applyQuickstart(sample, coreFor(sample)).text);
   }
-  const collectorParts = sources().map((source) => {
-    const sample = read(path.join(source.folder, 'sample.cfg'));
-    let quickstart: IniText | undefined;
-    try {
-      quickstart = read(path.join(source.folder, 'quickstart.cfg'));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    return applyQuickstart(sample, quickstart);
-  });
+  const collectorParts = sources().map(sourcePart);
   const demoSample = read(path.join(QUICKSTART_DIR, 'sample.cfg'));
   const demo = applyQuickstart(demoSample, coreFor(demoSample), false).text;
   out.push(...trimmed(demo), ...collectorParts.flatMap((part) => part.demo), '');
