@@ -39,7 +39,7 @@ export type HadoopNamenodeFields = {
   /** Time to read the beans (or to fail). (int, ms; mean when downsampled) */
   duration_ms: number;
   /** Why it could not be read, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, status, malformed or other (only when up = 0). (string; last when downsampled) */
-  error: string;
+  error: FailureClass | '';
   /** Files and directories in the namespace. (int, count; last when downsampled) */
   files_total: number;
   /** HA state of this NameNode (active, standby, ...), when it reports one. (string; last when downsampled) */
@@ -140,7 +140,7 @@ export type HostSystemFields = {
   /** Share of CPU time, over all CPUs, spent neither idle nor in iowait since the previous sample; absent on the first run. (float, %; mean when downsampled) */
   cpu_percent: number;
   /** Why the scrape failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, status, malformed or other; empty when up is 1. (string; last when downsampled) */
-  error: string;
+  error: FailureClass | '';
   /** 1-minute load average. (float, 1; mean when downsampled) */
   load1: number;
   /** 15-minute load average. (float, 1; mean when downsampled) */
@@ -364,7 +364,7 @@ export type SqlQueryStatusFields = {
   /** Wall time from connecting to the last row (or to the failure). (int, ms; mean when downsampled) */
   duration_ms: number;
   /** Why it failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, auth, forbidden, query, mapping or other (only when up = 0). (string; last when downsampled) */
-  error: string;
+  error: FailureClass | '';
   /** The failure's message, at most 300 characters (only when up = 0). (string; last when downsampled) */
   message: string;
   /** Rows the query returned (only when up = 1). (int, count; mean when downsampled) */
@@ -393,7 +393,7 @@ export type WebProbeFields = {
   /** Days until the server certificate expires (negative once expired), for https URLs, also when the certificate is not trusted. (float, d; min when downsampled) */
   cert_days_left: number;
   /** Why the probe failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, status, body or other; empty when up is 1. (string; last when downsampled) */
-  error_class: string;
+  error_class: FailureClass | '';
   /** Time from the start of the request to the end of the response body; absent when no response came. (float, ms; mean when downsampled) */
   latency_ms: number;
   /** HTTP status of the final response (after redirects); absent when no response came. (int, 1; last when downsampled) */
@@ -565,7 +565,7 @@ export type XrootdProbeFields = {
   /** Wall time of the xrdcp run, connection and login included (the timeout when it was stopped). (int, ms; mean when downsampled) */
   duration_ms: number;
   /** Why it failed, a failure class of schemas/failures.json: timeout, aborted, connection, not_found, permission, auth, local or other; empty on success. (string; last when downsampled) */
-  error_class: string;
+  error_class: FailureClass | '';
   /** First line of xrdcp's error output, shortened; empty on success. (string; last when downsampled) */
   error_message: string;
   /** Bytes of the file transferred; only on success. (int, bytes; last when downsampled) */

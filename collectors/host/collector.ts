@@ -1,10 +1,10 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
-import got, { HTTPError } from 'got';
 import pLimit from 'p-limit';
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
 import { ConfigError, type ConfigSection } from '../../lib/config/config';
 import type { MonitDocument } from '../../lib/documents/types';
-import { classifyConnectionError, SourceFailure } from '../../lib/documents/failures';
+import { SourceFailure } from '../../lib/documents/failures';
+import { fetchBody } from '../../lib/http/get';
 import { withoutCredentials } from '../../lib/http/credentials';
 import { ExpositionError, parseExposition } from './exposition';
 import { nodeSample, NotNodeExporterError, type NodeSample, type SampleFilters } from './node-sample';
@@ -54,13 +54,7 @@ export const DEFAULT_IGNORED_FILESYSTEM_TYPES = [
 ];
 
 async function scrape(endpoint: Endpoint, timeoutMs: number, signal: AbortSignal): Promise<string> {
-  try {
-    return await got(endpoint.url, { timeout: { request: timeoutMs }, retry: { limit: 0 }, signal, headers: { accept: 'text/plain' } }).text();
-  } catch (error) {
-    if (signal.aborted) throw new SourceFailure('aborted', "stopped at the job's deadline");
-    if (error instanceof HTTPError) throw new SourceFailure('status', `HTTP ${error.response.statusCode}`);
-    throw new SourceFailure(classifyConnectionError(error), (error as Error).message);
-  }
+  return (await fetchBody(endpoint.url, { source: endpoint.name, timeoutMs, signal, accept: 'text/plain' })).toString('utf8');
 }
 
 function readSample(text: string, filters: SampleFilters): NodeSample {

@@ -1,6 +1,6 @@
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
 import type { MonitDocument } from '../../lib/documents/types';
-import { SourceFailure } from '../../lib/documents/failures';
+import { SourceFailure, type FailureClass } from '../../lib/documents/failures';
 import { runReadOnlyQuery } from './database';
 import { mapWithConcurrency } from './limit';
 import { mapRows } from './mapping';
@@ -11,7 +11,7 @@ import { SQL_QUERY_STATUS } from '../../schemas/kinds';
 /** One query: its status document (always) and its result documents (when it worked). */
 async function collectQuery(context: CollectorContext, query: QueryDefinition): Promise<MonitDocument[]> {
   const started = performance.now();
-  const status = (fields: { up: number; rows?: number; error?: string; message?: string }): MonitDocument =>
+  const status = (fields: { up: number; rows?: number; error?: FailureClass; message?: string }): MonitDocument =>
     context.documents.build(SQL_QUERY_STATUS, { query_name: query.name }, { ...fields, duration_ms: Math.round(performance.now() - started) });
   try {
     const violation = readOnlyViolation(query.sql);

@@ -82,7 +82,7 @@ export async function probe(target: ProbeTarget, signal: AbortSignal): Promise<P
     if (result.bodyMatch === false) return { ...result, up: 0, errorClass: 'body', detail: `the body does not contain "${target.expectText}"` };
     return result;
   } catch (error) {
-    const errorClass = classifyConnectionError(error);
+    const errorClass = signal.aborted ? 'aborted' : classifyConnectionError(error);
     if (errorClass === 'tls' && certDaysLeft === undefined) {
       certDaysLeft = await untrustedCertificateDaysLeft(new URL(target.url), target.timeoutMs, signal);
     }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
-import { firstErrorLine, runXrdCommand, type XrdCommandResult } from '../xrootd/xrdCommand';
+import { firstErrorLine, runXrdCommand, type XrdCommandResult } from '../../lib/xrootd/clientTools';
 import { writeFileDurably } from '../../lib/state/durableFile';
+import type { FailureClass } from '../../lib/documents/failures';
 
 /** An endpoint's test file, from `root://host[:port]//path`. */
 export interface ProbeTarget {
@@ -22,7 +23,7 @@ export interface ProbeOutcome {
   sizeBytes?: number;
   /** 10^6 bytes per second, on success. */
   throughputMBps?: number;
-  errorClass: string;
+  errorClass: FailureClass | '';
   errorMessage: string;
 }
 
@@ -34,7 +35,7 @@ export function parseTarget(url: string): ProbeTarget {
 }
 
 /** A short, bounded class of why a transfer failed (a tag-like value for dashboards and status rules). */
-export function classifyFailure(result: XrdCommandResult): string {
+export function classifyFailure(result: XrdCommandResult): FailureClass {
   if (result.timedOut) return 'timeout';
   if (result.aborted) return 'aborted';
   if (result.exitCode === null) return 'local';

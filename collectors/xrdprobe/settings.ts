@@ -1,5 +1,4 @@
 import { ConfigError, type Config } from '../../lib/config/config';
-import { pairs } from '../xrootd/settings';
 import { parseTarget, type ProbeTarget } from './probe';
 
 export const SECTION = 'xrdprobe';
@@ -32,6 +31,6 @@ export function probeSettings(config: Config, hostname: string): ProbeSettings {
     upload: section.bool('upload', false),
     uploadPath: `${uploadDir}/probe-${hostname}.bin`,
     uploadBytes: Math.round(section.number('upload_size_mb', 10, { min: 0.001, max: 10_000 }) * 1e6),
-    sites: pairs(config, SECTION, 'sites'),
+    sites: config.section(SECTION).pairs('sites', 'host:port=SITE'),
   };
 }

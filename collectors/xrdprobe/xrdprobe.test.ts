@@ -5,7 +5,7 @@ import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
-import { randomFile, xrdcp } from '../xrootd/test/xrootdServer';
+import { randomFile, xrdcp } from '../../test/support/xrootdServer';
 import collector from './collector';
 
 const SIZE = 3_000_000;

@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../../lib/config/paths';
 import { startTestGateway, TEST_TOKEN } from '../../test/support/gateway';
 import { queuedPackets, queuePackets } from '../../test/support/packetQueue';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
-import { eventually } from './test/xrootdServer';
+import { eventually } from '../../test/support/xrootdServer';
 
 /**
  * The whole chain with the real runner (dist/, built by `npm test` before jest) and the real gateway:

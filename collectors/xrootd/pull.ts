@@ -1,4 +1,4 @@
-import { firstErrorLine, runXrdCommand } from './xrdCommand';
+import { firstErrorLine, runXrdCommand } from '../../lib/xrootd/clientTools';
 
 /** Asks one server for its summary report: `xrdfs HOST:PORT query stats a` (the same XML it pushes). */
 export async function pullReport(server: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<string> {

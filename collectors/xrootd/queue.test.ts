@@ -14,7 +14,7 @@ import collector from './collector';
 import { importPacketFiles } from './legacyQueue';
 import { runReceiverFromConfig, SUMMARY_STREAM } from './receiver';
 import { STATE_FILE } from './state';
-import { eventually } from './test/xrootdServer';
+import { eventually } from '../../test/support/xrootdServer';
 
 const SAMPLE = readFileSync(path.join(__dirname, 'testdata', 'summary-report-sample.xml'), 'utf8');
 

@@ -29,16 +29,6 @@ export const BYTES_PER_PACKET = 2048;
 const DEFAULT_QUEUE_MAX_BYTES = 200_000 * BYTES_PER_PACKET;
 
 /** Parses `key=value` items of a list, as in `sites = host:1094=SITE_A, other:1094=SITE_B`. */
-export function pairs(config: Config, section: string, key: string): Map<string, string> {
-  const result = new Map<string, string>();
-  for (const item of config.section(section).list(key, [])) {
-    const at = item.lastIndexOf('=');
-    if (at <= 0 || at === item.length - 1) throw new ConfigError(`${config.file}: [${section}] ${key} items must be name=SITE, got "${item}"`);
-    result.set(item.slice(0, at).trim(), item.slice(at + 1).trim());
-  }
-  return result;
-}
-
 export function xrootdSettings(config: Config): XrootdSettings {
   const section = config.section(SECTION);
   const varRoot = varPaths(config.section('paths').string('var', 'var')).root;
@@ -50,7 +40,7 @@ export function xrootdSettings(config: Config): XrootdSettings {
   return {
     pullServers,
     pullTimeoutMs: section.duration('pull_timeout', '30s'),
-    sites: pairs(config, SECTION, 'sites'),
+    sites: section.pairs('sites', 'name=SITE'),
     receiverListen: receiver.hostPort('listen', '0.0.0.0:9931'),
     queueDir: section.path('queue_dir', path.join(varRoot, 'queue', 'xrootd')),
     ...queueBound(config),

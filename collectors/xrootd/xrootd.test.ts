@@ -13,7 +13,7 @@ import { startServer, testDir, type RunningServer } from '../../test/support/ser
 import collector from './collector';
 import { SUMMARY_STREAM } from './receiver';
 import { STATE_FILE } from './state';
-import { eventually, nextSecond, queuedReports, randomFile, reportMadeAfter, xrdcp, xrootdConfigExtra } from './test/xrootdServer';
+import { eventually, nextSecond, queuedReports, randomFile, reportMadeAfter, xrdcp, xrootdConfigExtra } from '../../test/support/xrootdServer';
 
 const SITE = 'TEST_SITE';
 const MB = 1_000_000;

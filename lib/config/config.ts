@@ -135,6 +135,17 @@ export class ConfigSection {
     for (const key of keys) this.mark(key);
   }
 
+  /** A list of NAME=VALUE items (e.g. host=SITE), as a map; `shape` names the form in the error, e.g. "name=SITE". */
+  pairs(key: string, shape = 'name=VALUE'): Map<string, string> {
+    const result = new Map<string, string>();
+    for (const item of this.list(key, [])) {
+      const at = item.lastIndexOf('=');
+      if (at <= 0 || at === item.length - 1) throw new ConfigError(`${this.where(key)} items must be ${shape}, got "${item}"`);
+      result.set(item.slice(0, at).trim(), item.slice(at + 1).trim());
+    }
+    return result;
+  }
+
   /** Keys of this section that nothing has read so far: usually typos. */
   unreadKeys(): string[] {
     return Object.keys(this.values).filter((key) => !this.read.has(key));

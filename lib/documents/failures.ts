@@ -18,7 +18,9 @@ export class SourceFailure extends Error {
 }
 
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NODATA', 'EAI_FAIL', 'EAI_NONAME']);
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ERR_ABORTED', 'ABORT_ERR', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+/** Our requests are aborted only by the job's signal, at its deadline. */
+const ABORT_CODES = new Set(['ERR_ABORTED', 'ABORT_ERR']);
 
 /**
  * The class of an error of a connection or request that got no usable answer. got's errors carry
@@ -27,7 +29,8 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ERR_ABORTED', 'A
 export function classifyConnectionError(error: unknown): FailureClass {
   const { name, code: ownCode, cause } = (error ?? {}) as { name?: string; code?: string; cause?: { code?: string } };
   const code = ownCode ?? cause?.code;
-  if (name === 'TimeoutError' || name === 'AbortError' || (code && TIMEOUT_CODES.has(code))) return 'timeout';
+  if (name === 'AbortError' || (code && ABORT_CODES.has(code))) return 'aborted';
+  if (name === 'TimeoutError' || (code && TIMEOUT_CODES.has(code))) return 'timeout';
   if (!code) return 'other';
   if (DNS_CODES.has(code)) return 'dns';
   if (code === 'ECONNREFUSED') return 'refused';

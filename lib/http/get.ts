@@ -1,6 +1,7 @@
 /** GETs of sources that answer JSON or text, with every failure a SourceFailure of the shared vocabulary. */
 import got, { HTTPError, RequestError, TimeoutError } from 'got';
 import { classifyConnectionError, SourceFailure } from '../documents/failures';
+import { withoutCredentials } from './credentials';
 import { isJsonWhitespace } from './jsonMembers';
 
 export interface GetOptions {
@@ -15,6 +16,8 @@ export interface GetOptions {
 
 /** GETs a URL and returns its body, not decoded. A failed request, an HTTP error status or an empty body throws a SourceFailure. */
 export async function fetchBody(url: string, options: GetOptions): Promise<Buffer> {
+  // Messages name the URL without its credentials (user:password@ is sent, never shown).
+  const shown = withoutCredentials(url);
   let body: Buffer;
   try {
     const response = await got.get(url, {
@@ -27,13 +30,13 @@ export async function fetchBody(url: string, options: GetOptions): Promise<Buffe
     });
     body = response.body;
   } catch (error) {
-    if (options.signal?.aborted) throw new SourceFailure('aborted', `${options.source} ${url}: stopped at the job's deadline`);
-    if (error instanceof TimeoutError) throw new SourceFailure('timeout', `${options.source} ${url}: no answer within ${options.timeoutMs} ms`);
-    if (error instanceof HTTPError) throw new SourceFailure('status', `${options.source} ${url}: HTTP ${error.response.statusCode} ${error.response.statusMessage ?? ''}`.trim());
+    if (options.signal?.aborted) throw new SourceFailure('aborted', `${options.source} ${shown}: stopped at the job's deadline`);
+    if (error instanceof TimeoutError) throw new SourceFailure('timeout', `${options.source} ${shown}: no answer within ${options.timeoutMs} ms`);
+    if (error instanceof HTTPError) throw new SourceFailure('status', `${options.source} ${shown}: HTTP ${error.response.statusCode} ${error.response.statusMessage ?? ''}`.trim());
     const detail = error instanceof RequestError && error.code ? `${error.code}: ${error.message}` : (error as Error).message;
-    throw new SourceFailure(classifyConnectionError(error), `${options.source} ${url}: ${detail}`);
+    throw new SourceFailure(classifyConnectionError(error), `${options.source} ${shown}: ${detail}`);
   }
-  if (body.every(isJsonWhitespace)) throw new SourceFailure('malformed', `${options.source} ${url}: empty response body`);
+  if (body.every(isJsonWhitespace)) throw new SourceFailure('malformed', `${options.source} ${shown}: empty response body`);
   return body;
 }
 
@@ -49,6 +52,6 @@ export async function fetchJson(url: string, options: GetOptions): Promise<unkno
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (error) {
-    throw notJson(options.source, url, body, error as Error);
+    throw notJson(options.source, withoutCredentials(url), body, error as Error);
   }
 }

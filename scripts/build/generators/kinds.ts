@@ -8,6 +8,9 @@ export const KINDS_FILE = path.join(PROJECT_ROOT, 'schemas', 'kinds.ts');
 
 const TYPESCRIPT_TYPE: Record<FieldType, string> = { int: 'number', float: 'number', bool: 'boolean', string: 'string' };
 
+/** Fields that hold a failure class (schemas/README.md): typed FailureClass, so code cannot invent a word. */
+export const FAILURE_FIELDS = new Set(['error', 'error_class']);
+
 /** WEB_PROBE for web/probe, XROOTD_TRANSFERS_USERS for xrootd-transfers/users. */
 export function kindConstantName(schema: Pick<TypeSchema, 'producer' | 'type'>): string {
   return `${schema.producer}_${schema.type}`.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase();
@@ -35,7 +38,9 @@ function kindConstant(schema: TypeSchema): string {
     `export type ${name}Fields = {`,
     ...fields.flatMap((field) => {
       const { type, unit, downsample, description } = schema.fields[field];
-      return [`  /** ${comment(description)} (${type}${unit ? `, ${unit}` : ''}; ${downsample} when downsampled) */`, `  ${field}: ${TYPESCRIPT_TYPE[type]};`];
+      // An error field holds a failure class of schemas/failures.json, or '' when there was none.
+      const typescriptType = FAILURE_FIELDS.has(field) && type === 'string' ? "FailureClass | ''" : TYPESCRIPT_TYPE[type];
+      return [`  /** ${comment(description)} (${type}${unit ? `, ${unit}` : ''}; ${downsample} when downsampled) */`, `  ${field}: ${typescriptType};`];
     }),
     '};',
     `export const ${kindConstantName(schema)}: DocumentKind<${name}Tag, ${name}Fields> = {`,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { readQueue } from '../../../lib/queue/segments';
-import { parseSummaryReport, type SummaryReport } from '../summaryReport';
-import { runXrdCommand } from '../xrdCommand';
+import { readQueue } from '../../lib/queue/segments';
+import { parseSummaryReport, type SummaryReport } from '../../collectors/xrootd/summaryReport';
+import { runXrdCommand } from '../../lib/xrootd/clientTools';
 
 /** Test helpers shared by the xrootd and xrdprobe tests (real servers, loopback only); kept free of test/ imports so the build stays clean. */
 
