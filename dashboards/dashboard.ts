@@ -19,8 +19,11 @@ import { Layout, type PanelSpec } from './panels';
 import { Measurement, tagValuesQuery } from './query';
 import { RETENTION_VARIABLES, retentionVariableQuery } from '../downsample/retentions';
 import { DEFAULT_GATEWAY_LISTEN } from '../gateway/settings';
+import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 
 export const OVERVIEW_UID = 'monit-overview';
+/** The status job's documents, which the status panels read. */
+const STATUS = MONIT_COLLECTORS_STATUS;
 export const GATEWAY_URL_VARIABLE = 'gateway_url';
 const SCHEMA_VERSION = 39;
 
@@ -59,7 +62,7 @@ function statusPanel(status: Measurement, module: ModuleDashboard, width: number
     kind: 'stat',
     title: module.title,
     description: `Status of ${module.statusModules.join(', ')} decided by the status job (newest in the last hour).`,
-    queries: [{ measurement: status, select: [{ fn: 'last', field: 'code' }], where: [{ key: 'module', oneOf: module.statusModules }], groupBy: ['module'], alias: '$tag_module' }],
+    queries: [{ measurement: status, select: [{ fn: 'last', field: STATUS.fields.code }], where: [{ key: STATUS.tags.module, oneOf: module.statusModules }], groupBy: [STATUS.tags.module], alias: '$tag_module' }],
     timeFrom: '1h',
     mappings: STATUS_MAPPINGS,
     links: [{ title: `${module.title} dashboard`, url: `/d/${module.uid}?\${__url_time_range}` }],
@@ -70,7 +73,7 @@ function statusPanel(status: Measurement, module: ModuleDashboard, width: number
 
 export function moduleDashboard(module: ModuleDashboard, registry: SchemaRegistry): Dashboard {
   const content = module.build(registry);
-  const status = Measurement.of(registry, 'monit-collectors', 'status');
+  const status = Measurement.of(registry, MONIT_COLLECTORS_STATUS);
   const filters = content.filters.map((filter) => filter.tag);
   const layout = new Layout();
   if (module.statusModules.length) layout.add(statusPanel(status, module, 24), filters);
@@ -89,7 +92,7 @@ export function moduleDashboard(module: ModuleDashboard, registry: SchemaRegistr
 
 /** Status of every module, key numbers, and links to every module dashboard and to the gateway's status page. */
 export function overviewDashboard(modules: ModuleDashboard[], registry: SchemaRegistry): Dashboard {
-  const status = Measurement.of(registry, 'monit-collectors', 'status');
+  const status = Measurement.of(registry, MONIT_COLLECTORS_STATUS);
   const statusPage = `\${${GATEWAY_URL_VARIABLE}}/status`;
   const layout = new Layout();
   layout.row('Modules');
@@ -99,7 +102,7 @@ export function overviewDashboard(modules: ModuleDashboard[], registry: SchemaRe
       kind: 'table',
       title: 'Every module',
       description: 'The newest decision of the status job for every module it reports, with its reason.',
-      queries: [{ measurement: status, select: [{ fn: 'last', field: 'status' }, { fn: 'last', field: 'reason' }], groupBy: ['module'], format: 'table' }],
+      queries: [{ measurement: status, select: [{ fn: 'last', field: STATUS.fields.status }, { fn: 'last', field: STATUS.fields.reason }], groupBy: [STATUS.tags.module], format: 'table' }],
       timeFrom: '1h',
       links: [{ title: 'Status page', url: statusPage, targetBlank: true }],
       width: 24,
@@ -110,7 +113,7 @@ export function overviewDashboard(modules: ModuleDashboard[], registry: SchemaRe
     {
       kind: 'state-timeline',
       title: 'Status over time',
-      queries: [{ measurement: status, select: [{ fn: 'max', field: 'code' }], groupBy: ['module'], alias: '$tag_module' }],
+      queries: [{ measurement: status, select: [{ fn: 'max', field: STATUS.fields.code }], groupBy: [STATUS.tags.module], alias: '$tag_module' }],
       mappings: STATUS_MAPPINGS,
       width: 24,
       height: 9,

@@ -10,24 +10,25 @@ export const JOBS_DASHBOARD: ModuleDashboard = {
   statusModules: [],
   kinds: [MONIT_COLLECTORS_RUN],
   build(registry) {
-    const run = Measurement.of(registry, 'monit-collectors', 'run');
-    const perJob = (selection: Selection): QuerySpec => ({ measurement: run, select: [selection], groupBy: ['job'], alias: '$tag_job' });
+    const { fields, tags } = MONIT_COLLECTORS_RUN;
+    const run = Measurement.of(registry, MONIT_COLLECTORS_RUN);
+    const perJob = (selection: Selection): QuerySpec => ({ measurement: run, select: [selection], groupBy: [tags.job], alias: '$tag_job' });
     return {
-      filters: [{ tag: 'job', from: run }],
+      filters: [{ tag: tags.job, from: run }],
       panels: [
         table('Jobs', {
           measurement: run,
-          select: [last('ok'), last('timed_out'), sum('errors'), mean('duration_ms'), sum('documents_sent'), sum('documents_rejected'), sum('documents_dropped'), last('documents_spooled'), last('message')],
-          groupBy: ['job'],
+          select: [last(fields.ok), last(fields.timed_out), sum(fields.errors), mean(fields.duration_ms), sum(fields.documents_sent), sum(fields.documents_rejected), sum(fields.documents_dropped), last(fields.documents_spooled), last(fields.message)],
+          groupBy: [tags.job],
         }),
-        series('Run duration', 'ms', [perJob(mean('duration_ms'))]),
-        series('Errors per hour', 'short', [perJob(perHour('errors'))]),
-        series('Documents sent per second', 'cps', [perJob(perSecond('documents_sent'))]),
-        series('Documents left in the spool', 'short', [perJob(last('documents_spooled'))]),
+        series('Run duration', 'ms', [perJob(mean(fields.duration_ms))]),
+        series('Errors per hour', 'short', [perJob(perHour(fields.errors))]),
+        series('Documents sent per second', 'cps', [perJob(perSecond(fields.documents_sent))]),
+        series('Documents left in the spool', 'short', [perJob(last(fields.documents_spooled))]),
       ],
       keyNumbers: [
-        keyNumber('Job errors, last hour', 'short', { measurement: run, select: [sum('errors')] }, { reduce: 'sum' }),
-        keyNumber('Documents rejected, last hour', 'short', { measurement: run, select: [sum('documents_rejected')] }, { reduce: 'sum' }),
+        keyNumber('Job errors, last hour', 'short', { measurement: run, select: [sum(fields.errors)] }, { reduce: 'sum' }),
+        keyNumber('Documents rejected, last hour', 'short', { measurement: run, select: [sum(fields.documents_rejected)] }, { reduce: 'sum' }),
       ],
     };
   },

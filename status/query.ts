@@ -1,5 +1,5 @@
 import { databaseFor } from '../lib/documents/interpret';
-import { HEARTBEAT_PRODUCER, HEARTBEAT_TYPE } from '../lib/run/jobRunner';
+import { HEARTBEAT } from '../lib/run/jobRunner';
 import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influxdb';
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
 import { type AggregateFunction, aggregateKey, type Condition, conditionAggregates, type Operand, RuleEvaluationError, type Value } from './condition';
@@ -38,9 +38,10 @@ function scalar(value: unknown): Value {
 
 /** The latest heartbeat of every job seen in (sinceMs, nowMs]. */
 export async function readHeartbeats(influxdb: InfluxClient, sinceMs: number, nowMs: number, retentionPolicy: string): Promise<Map<string, Heartbeat>> {
+  const { fields } = HEARTBEAT;
   const query =
-    `SELECT "ok", "timed_out", "message" FROM ${qualifiedMeasurement(databaseFor(HEARTBEAT_PRODUCER), retentionPolicy, HEARTBEAT_TYPE)} ` +
-    `WHERE ${timeRange(sinceMs, nowMs)} GROUP BY "job" ORDER BY time DESC LIMIT 1`;
+    `SELECT ${[fields.ok, fields.timed_out, fields.message].map(quoteIdentifier).join(', ')} FROM ${qualifiedMeasurement(databaseFor(HEARTBEAT.producer), retentionPolicy, HEARTBEAT.type)} ` +
+    `WHERE ${timeRange(sinceMs, nowMs)} GROUP BY ${quoteIdentifier(HEARTBEAT.tags.job)} ORDER BY time DESC LIMIT 1`;
   let series: Series[];
   try {
     [series = []] = await influxdb.query(query);
@@ -51,11 +52,11 @@ export async function readHeartbeats(influxdb: InfluxClient, sinceMs: number, no
   const heartbeats = new Map<string, Heartbeat>();
   for (const one of series) {
     const row = Object.fromEntries(one.columns.map((column, index) => [column, one.values[0]?.[index]]));
-    heartbeats.set(one.tags?.job ?? '', {
+    heartbeats.set(one.tags?.[HEARTBEAT.tags.job] ?? '', {
       timeMs: Number(row.time),
-      ok: row.ok === true,
-      timedOut: row.timed_out === true,
-      message: typeof row.message === 'string' ? row.message : '',
+      ok: row[fields.ok] === true,
+      timedOut: row[fields.timed_out] === true,
+      message: String(row[fields.message] ?? ''),
     });
   }
   return heartbeats;

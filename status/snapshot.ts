@@ -1,6 +1,6 @@
 import { databaseFor } from '../lib/documents/interpret';
 import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influxdb';
-import { qualifiedMeasurement, timeLiteral } from '../lib/influx/influxql';
+import { qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../lib/influx/influxql';
 import { slotStart } from '../lib/run/slot';
 import { type ModuleState, type ModuleStatus, STATE_CODES, STATE_WORDS, stateOfCode } from './evaluate';
 import type { StatusSettings } from './settings';
@@ -122,6 +122,7 @@ export async function readStatusHistory(
   nowMs: number,
   retentionPolicy: string,
 ): Promise<{ points: Map<string, StatusPoint[]>; latest: Map<string, LatestStatus> }> {
+  const { fields, tags } = MONIT_COLLECTORS_STATUS;
   const from = qualifiedMeasurement(databaseFor(STATUS_PRODUCER), retentionPolicy, STATUS_TYPE);
   const range = `time > ${timeLiteral(nowMs - AVAILABILITY_WINDOWS['30d'])} AND time <= ${timeLiteral(nowMs)}`;
   let history: Series[] = [];
@@ -129,8 +130,8 @@ export async function readStatusHistory(
   try {
     // Separate requests: with several statements, InfluxDB 1.6 answers a missing database with "not executed".
     [[history = []], [newest = []]] = await Promise.all([
-      influxdb.query(`SELECT "code" FROM ${from} WHERE ${range} GROUP BY "module"`),
-      influxdb.query(`SELECT "code", "reason", "last_data_ms" FROM ${from} WHERE ${range} GROUP BY "module" ORDER BY time DESC LIMIT 1`),
+      influxdb.query(`SELECT ${quoteIdentifier(fields.code)} FROM ${from} WHERE ${range} GROUP BY ${quoteIdentifier(tags.module)}`),
+      influxdb.query(`SELECT ${[fields.code, fields.reason, fields.last_data_ms].map(quoteIdentifier).join(', ')} FROM ${from} WHERE ${range} GROUP BY ${quoteIdentifier(tags.module)} ORDER BY time DESC LIMIT 1`),
     ]);
   } catch (error) {
     if (!(error instanceof InfluxError && /database not found/i.test(error.message))) throw error;

@@ -1,42 +1,54 @@
-import { defineDashboard, series, table, keyNumber, last, sum, perHour } from '../../dashboards/module';
+import { defineDashboard, keyNumber, last, perHour, series, sum, table } from '../../dashboards/module';
 import { Measurement, type QuerySpec } from '../../dashboards/query';
+import { PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL, PANDA_QUEUES } from '../../schemas/kinds';
 
 export default defineDashboard({
   uid: 'monit-panda',
   title: 'PanDA',
   description: 'PanDA jobs per cloud, site and queue by state, terminal jobs, and the queues QMonit flags as suspicious.',
   build(registry) {
-    const jobs = Measurement.of(registry, 'panda', 'jobs');
-    const terminal = Measurement.of(registry, 'panda', 'jobs_terminal');
-    const derived = Measurement.of(registry, 'panda', 'jobs_derived');
-    const queues = Measurement.of(registry, 'panda', 'queues');
-    const byState = (tag: string): QuerySpec => ({ measurement: jobs, select: [sum('jobs')], groupBy: [tag, 'job_status'], alias: `$tag_${tag} $tag_job_status` });
+    const jobs = Measurement.of(registry, PANDA_JOBS);
+    const terminal = Measurement.of(registry, PANDA_JOBS_TERMINAL);
+    const derived = Measurement.of(registry, PANDA_JOBS_DERIVED);
+    const queues = Measurement.of(registry, PANDA_QUEUES);
+    const tags = PANDA_JOBS.tags;
+    const { fields: derivedFields } = PANDA_JOBS_DERIVED;
+    const byState = (tag: string): QuerySpec => ({ measurement: jobs, select: [sum(PANDA_JOBS.fields.jobs)], groupBy: [tag, tags.job_status], alias: `$tag_${tag} $tag_job_status` });
     return {
-      filters: ['cloud', 'site', 'queue', 'prod_source', 'resource', 'job_status'].map((tag) => ({ tag, from: jobs })),
+      filters: [tags.cloud, tags.site, tags.queue, tags.prod_source, tags.resource, tags.job_status].map((tag) => ({ tag, from: jobs })),
       panels: [
-        series('Jobs per cloud by state', 'short', [byState('cloud')]),
-        series('Jobs per site by state', 'short', [byState('site')]),
-        series('Jobs per queue by state', 'short', [byState('queue')]),
+        series('Jobs per cloud by state', 'short', [byState(tags.cloud)]),
+        series('Jobs per site by state', 'short', [byState(tags.site)]),
+        series('Jobs per queue by state', 'short', [byState(tags.queue)]),
         series('Jobs reaching a terminal state per hour, per cloud', 'short', [
-          { measurement: terminal, select: [perHour('jobs')], groupBy: ['cloud', 'job_status'], alias: '$tag_cloud $tag_job_status' },
+          { measurement: terminal, select: [perHour(PANDA_JOBS_TERMINAL.fields.jobs)], groupBy: [tags.cloud, tags.job_status], alias: '$tag_cloud $tag_job_status' },
         ]),
         table(
           'Suspicious queues',
           {
             measurement: derived,
-            select: [last('current'), last('avg_1h'), last('avg_24h'), last('avg_7d'), last('reason')],
-            where: [{ key: 'suspicious', value: true }],
-            groupBy: ['queue', 'site', 'cloud', 'prod_source', 'resource', 'job_status'],
+            select: [last(derivedFields.current), last(derivedFields.avg_1h), last(derivedFields.avg_24h), last(derivedFields.avg_7d), last(derivedFields.reason)],
+            where: [{ key: derivedFields.suspicious, value: true }],
+            groupBy: [tags.queue, tags.site, tags.cloud, tags.prod_source, tags.resource, tags.job_status],
           },
           { description: 'Series whose latest value in the range departs from its averages beyond the configured factors (QMonit rule).' },
         ),
-        table('Queues', { measurement: queues, select: [last('status'), last('jobs')], groupBy: ['queue', 'site', 'cloud', 'tier', 'queue_type'] }),
+        table('Queues', {
+          measurement: queues,
+          select: [last(PANDA_QUEUES.fields.status), last(PANDA_QUEUES.fields.jobs)],
+          groupBy: [PANDA_QUEUES.tags.queue, PANDA_QUEUES.tags.site, PANDA_QUEUES.tags.cloud, PANDA_QUEUES.tags.tier, PANDA_QUEUES.tags.queue_type],
+        }),
       ],
       keyNumbers: [
-        keyNumber('PanDA running jobs', 'short', { measurement: jobs, select: [sum('jobs')], where: [{ key: 'job_status', value: 'running' }] }),
-        keyNumber('PanDA suspicious series', 'short', { measurement: derived, select: [{ fn: 'count', field: 'current' }], where: [{ key: 'suspicious', value: true }] }),
+        keyNumber('PanDA running jobs', 'short', { measurement: jobs, select: [sum(PANDA_JOBS.fields.jobs)], where: [{ key: tags.job_status, value: 'running' }] }),
+        keyNumber('PanDA suspicious series', 'short', { measurement: derived, select: [{ fn: 'count', field: derivedFields.current }], where: [{ key: derivedFields.suspicious, value: true }] }),
       ],
-      genericGroupBy: { jobs: ['cloud', 'job_status'], jobs_terminal: ['cloud', 'job_status'], jobs_derived: ['cloud', 'job_status'], queues: ['cloud'] },
+      genericGroupBy: {
+        [PANDA_JOBS.type]: [tags.cloud, tags.job_status],
+        [PANDA_JOBS_TERMINAL.type]: [tags.cloud, tags.job_status],
+        [PANDA_JOBS_DERIVED.type]: [tags.cloud, tags.job_status],
+        [PANDA_QUEUES.type]: [PANDA_QUEUES.tags.cloud],
+      },
     };
   },
 });

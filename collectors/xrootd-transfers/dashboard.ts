@@ -1,52 +1,55 @@
 import { defineDashboard, series, table, keyNumber, mean, sum, perSecond } from '../../dashboards/module';
 import { Measurement, type QuerySpec } from '../../dashboards/query';
+import { XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
 
 export default defineDashboard({
   uid: 'monit-xrootd-transfers',
   title: 'XRootD transfers',
   description: 'File accesses from the XRootD detailed monitoring stream: local versus remote, top client sites, user statistics.',
   build(registry) {
-    const transfers = Measurement.of(registry, 'xrootd-transfers', 'transfers');
-    const users = Measurement.of(registry, 'xrootd-transfers', 'users');
-    const servers = Measurement.of(registry, 'xrootd-transfers', 'servers');
-    const byAccess = (field: string): QuerySpec => ({ measurement: transfers, select: [perSecond(field)], groupBy: ['access'], alias: '$tag_access' });
+    const transfers = Measurement.of(registry, XROOTD_TRANSFERS_TRANSFERS);
+    const users = Measurement.of(registry, XROOTD_TRANSFERS_USERS);
+    const servers = Measurement.of(registry, XROOTD_TRANSFERS_SERVERS);
+    const byAccess = (field: string): QuerySpec => ({ measurement: transfers, select: [perSecond(field)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.access], alias: '$tag_access' });
     return {
       filters: [
-        { tag: 'server_site', from: transfers },
-        { tag: 'client_site', from: transfers },
-        { tag: 'access', from: transfers },
-        { tag: 'user', from: users },
+        { tag: XROOTD_TRANSFERS_TRANSFERS.tags.server_site, from: transfers },
+        { tag: XROOTD_TRANSFERS_TRANSFERS.tags.client_site, from: transfers },
+        { tag: XROOTD_TRANSFERS_TRANSFERS.tags.access, from: transfers },
+        { tag: XROOTD_TRANSFERS_USERS.tags.user, from: users },
       ],
       panels: [
-        series('Bytes read: local vs remote', 'Bps', [byAccess('bytes_read')]),
-        series('Bytes written: local vs remote', 'Bps', [byAccess('bytes_written')]),
-        series('Files opened: local vs remote', 'cps', [byAccess('files_opened')]),
-        series('Bytes read per client site', 'Bps', [{ measurement: transfers, select: [perSecond('bytes_read')], groupBy: ['client_site'], alias: '$tag_client_site' }]),
-        table('Top 10 client sites by bytes read', { measurement: transfers, select: [sum('bytes_read')], groupBy: ['client_site'], top: { by: 'client_site', limit: 10 } }, { unit: 'bytes', width: 12 }),
-        table('Top 10 users by bytes read', { measurement: users, select: [sum('bytes_read')], groupBy: ['user'], top: { by: 'user', limit: 10 } }, { unit: 'bytes', width: 12 }),
+        series('Bytes read: local vs remote', 'Bps', [byAccess(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read)]),
+        series('Bytes written: local vs remote', 'Bps', [byAccess(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_written)]),
+        series('Files opened: local vs remote', 'cps', [byAccess(XROOTD_TRANSFERS_TRANSFERS.fields.files_opened)]),
+        series('Bytes read per client site', 'Bps', [{ measurement: transfers, select: [perSecond(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.client_site], alias: '$tag_client_site' }]),
+        table('Top 10 client sites by bytes read', { measurement: transfers, select: [sum(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.client_site], top: { by: XROOTD_TRANSFERS_TRANSFERS.tags.client_site, limit: 10 } }, { unit: 'bytes', width: 12 }),
+        table('Top 10 users by bytes read', { measurement: users, select: [sum(XROOTD_TRANSFERS_USERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_USERS.tags.user], top: { by: XROOTD_TRANSFERS_USERS.tags.user, limit: 10 } }, { unit: 'bytes', width: 12 }),
         table('User statistics', {
           measurement: users,
           select: [
-            sum('bytes_read'),
-            sum('bytes_written'),
-            sum('accesses_total'),
-            sum('accesses_local'),
-            sum('accesses_remote'),
-            mean('local_access_ratio'),
-            sum('transfers'),
-            sum('remote_io'),
-            mean('remote_io_ratio'),
-            mean('vector_read_ratio'),
+            sum(XROOTD_TRANSFERS_USERS.fields.bytes_read),
+            sum(XROOTD_TRANSFERS_USERS.fields.bytes_written),
+            sum(XROOTD_TRANSFERS_USERS.fields.accesses_total),
+            sum(XROOTD_TRANSFERS_USERS.fields.accesses_local),
+            sum(XROOTD_TRANSFERS_USERS.fields.accesses_remote),
+            mean(XROOTD_TRANSFERS_USERS.fields.local_access_ratio),
+            sum(XROOTD_TRANSFERS_USERS.fields.transfers),
+            sum(XROOTD_TRANSFERS_USERS.fields.remote_io),
+            mean(XROOTD_TRANSFERS_USERS.fields.remote_io_ratio),
+            mean(XROOTD_TRANSFERS_USERS.fields.vector_read_ratio),
           ],
-          groupBy: ['user'],
+          groupBy: [XROOTD_TRANSFERS_USERS.tags.user],
         }),
-        series('Bytes read per user', 'Bps', [{ measurement: users, select: [perSecond('bytes_read')], groupBy: ['user'], alias: '$tag_user' }]),
+        series('Bytes read per user', 'Bps', [{ measurement: users, select: [perSecond(XROOTD_TRANSFERS_USERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_USERS.tags.user], alias: '$tag_user' }]),
         series('Monitoring stream: packets per second', 'cps', [
-          { measurement: servers, select: [perSecond('packets', 'received'), perSecond('packets_lost', 'lost'), perSecond('packets_rejected', 'rejected')], groupBy: ['server'], alias: '$tag_server $col' },
+          { measurement: servers, select: [perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets, 'received'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_lost, 'lost'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_rejected, 'rejected')], groupBy: [XROOTD_TRANSFERS_SERVERS.tags.server], alias: '$tag_server $col' },
         ]),
       ],
-      keyNumbers: [keyNumber('Transfers: bytes read', 'Bps', { measurement: transfers, select: [perSecond('bytes_read')] })],
-      genericGroupBy: { transfers: ['server_site', 'client_site', 'access'] },
+      keyNumbers: [keyNumber('Transfers: bytes read', 'Bps', { measurement: transfers, select: [perSecond(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read)] })],
+      genericGroupBy: {
+        [XROOTD_TRANSFERS_TRANSFERS.type]: [XROOTD_TRANSFERS_TRANSFERS.tags.server_site, XROOTD_TRANSFERS_TRANSFERS.tags.client_site, XROOTD_TRANSFERS_TRANSFERS.tags.access],
+      },
     };
   },
 });
