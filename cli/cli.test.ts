@@ -96,6 +96,15 @@ describe('run.sh', () => {
     expect(result.stderr).toContain('[heartbeat] enabeld is not a setting of heartbeat (a typo?)');
     expect(result.stderr).toContain('section [hertbeat] is not used by any job or part (a typo?)');
     expect(result.stderr).not.toContain('deadline is not');
+    // Shared sections are checked against what their sample.cfg documents; [schedule] against the job names.
+    const shared = path.join(dir, 'shared.cfg');
+    writeFileSync(shared, `[paths]\nvar = ${dir}\n[monit]\nurl = http://127.0.0.1:9/\ntokn = x\ntimeout = 5s\n[demo]\nmariadbb = true\nmariadb = true\n[schedule]\nwebb = 1 * * * *\nweb = 2 * * * *\n[gateway.producers]\nweb = secret\n`);
+    const checked = run(['heartbeat', '--dry-run', '--config', shared]);
+    expect(checked.status).toBe(0);
+    expect(checked.stderr).toContain('[monit] tokn is not a setting of that section (a typo? see config.cfg.example)');
+    expect(checked.stderr).toContain('[demo] mariadbb is not a setting of that section');
+    expect(checked.stderr).toContain('[schedule] webb is not a setting of a job');
+    expect(checked.stderr.match(/is not a setting/g)).toHaveLength(3);
   });
 
   it('starts by itself exactly the shell commands the registry names (quickstart, stop, test)', () => {

@@ -1,12 +1,32 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { sources } from '../collectors/source';
 import type { Config } from '../lib/config/config';
+import { PROJECT_ROOT } from '../lib/config/paths';
+import { CORE_SAMPLES, documentedSectionKeys, DOWNSTREAM_SAMPLES, QUICKSTART_DIR } from '../lib/config/sample';
 import { registry, SHARED_SECTIONS } from './registry';
 
 /** Whether `section` is `name` or one of its [name.*] sections. */
 const within = (section: string, name: string): boolean => section === name || section.startsWith(`${name}.`);
 
 /**
- * Typos a run can see in its config, as warnings: sections that no job or part uses, and keys of the
- * job's own sections ([job] and [job.*]) that the run never read.
+ * The keys each section read by several parts may hold, as their sample.cfg files document them;
+ * [demo] also takes each source's demo switch (its quickstart.cfg), [schedule] a job name.
+ */
+function sharedKeys(): Map<string, Set<string>> {
+  const keys = documentedSectionKeys([...CORE_SAMPLES, ...DOWNSTREAM_SAMPLES, path.join('scripts', 'quickstart', 'sample.cfg')].map((file) => path.join(PROJECT_ROOT, file)));
+  const demo = keys.get('demo') ?? new Set<string>();
+  const quickstartFiles = [path.join(QUICKSTART_DIR, 'quickstart.cfg'), ...sources().map((source) => path.join(source.folder, 'quickstart.cfg'))].filter((file) => existsSync(file));
+  for (const key of documentedSectionKeys(quickstartFiles).get('demo') ?? []) demo.add(key);
+  keys.set('demo', demo);
+  keys.set('schedule', new Set(registry().map((entry) => entry.name)));
+  return keys;
+}
+
+/**
+ * Typos a run can see in its config, as warnings: sections that no job or part uses, keys of the
+ * job's own sections ([job] and [job.*]) that the run never read, and keys of the shared sections
+ * ([monit], [demo], [schedule], ...) that their sample.cfg does not document.
  */
 export function configWarnings(config: Config, job: string): string[] {
   const known = [...SHARED_SECTIONS, ...registry().flatMap((entry) => [entry.name, ...(entry.needsSection ? [entry.needsSection] : []), ...(entry.sections ?? [])])];
@@ -14,8 +34,17 @@ export function configWarnings(config: Config, job: string): string[] {
   for (const name of config.sectionNames()) {
     if (!known.some((owner) => within(name, owner))) warnings.push(`${config.file}: section [${name}] is not used by any job or part (a typo?)`);
   }
-  for (const name of config.sectionNames().filter((section) => within(section, job))) {
+  const own = config.sectionNames().filter((section) => within(section, job));
+  for (const name of own) {
     for (const key of config.section(name).unreadKeys()) warnings.push(`${config.file}: [${name}] ${key} is not a setting of ${job} (a typo?)`);
+  }
+  const documented = sharedKeys();
+  for (const name of config.sectionNames().filter((section) => !own.includes(section) && documented.has(section))) {
+    const keys = documented.get(name) as Set<string>;
+    // Read without marking: listing a section's keys here is not reading them.
+    for (const key of config.sectionKeys(name)) {
+      if (!keys.has(key)) warnings.push(`${config.file}: [${name}] ${key} is not a setting ${name === 'schedule' ? 'of a job' : 'of that section'} (a typo? see config.cfg.example)`);
+    }
   }
   return warnings;
 }

@@ -9,8 +9,17 @@ import { Config } from '../lib/config/config';
 import type { CommandEntry, PeriodicEntry, RegistryEntry, ServiceEntry } from '../lib/run/registry';
 import { TEN_MINUTES_MS } from '../lib/run/slot';
 
-/** Collectors start in the first minutes of each 10-minute slot, spread so they do not start together. */
+/**
+ * Collectors start in the first minutes of each 10-minute slot, spread so they do not start together.
+ * A collector's minute comes from its name alone, so adding a source moves no other's crontab line.
+ */
 const COLLECTOR_SPREAD_MINUTES = 5;
+
+function collectorMinute(name: string): number {
+  let hash = 0;
+  for (const character of name) hash = (hash * 31 + character.charCodeAt(0)) >>> 0;
+  return hash % COLLECTOR_SPREAD_MINUTES;
+}
 const DEFAULT_COLLECTOR_DEADLINE = '8m';
 
 /** Sections read by several parts, never a typo: the sender's, the gateway's, the scheduler's, the quickstart's. */
@@ -107,13 +116,13 @@ const BUILT_IN: RegistryEntry[] = [
 
 /** The entries every source folder brings: its collector, then its own jobs and services. */
 function sourceEntries(): RegistryEntry[] {
-  return sources().flatMap((source, index): RegistryEntry[] => {
+  return sources().flatMap((source): RegistryEntry[] => {
     const { definition } = source;
     const collector: PeriodicEntry = {
       name: source.name,
       kind: 'collector',
       description: definition.description,
-      schedule: `${index % COLLECTOR_SPREAD_MINUTES}-59/10 * * * *`,
+      schedule: `${collectorMinute(source.name)}-59/10 * * * *`,
       needsSection: source.name,
       readme: `collectors/${source.name}/README.md`,
       defaultDeadline: definition.deadline ?? DEFAULT_COLLECTOR_DEADLINE,

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import type { Config } from '../lib/config/config';
+import { PROJECT_ROOT } from '../lib/config/paths';
 import type { InfluxClient } from '../lib/influx/influxdb';
 import { influxClientFrom } from '../lib/influx/settings';
 import type { Logger } from '../lib/run/log';
@@ -85,10 +87,12 @@ export function statusPagesFromConfig(config: Config, log: Logger): Record<'/sta
     return pages;
   };
   current();
+  // The page names files without their folders (the log has the whole path).
+  const shown = (message = ''): string => message.split(`${path.dirname(config.file)}${path.sep}`).join('').split(`${PROJECT_ROOT}${path.sep}`).join('');
   const unavailable = (json: boolean): { contentType: string; body: string; status: number } => ({
     status: 503,
     contentType: json ? 'application/json' : 'text/plain; charset=utf-8',
-    body: json ? JSON.stringify({ error: `status rules cannot be read: ${problem?.message}` }) : `Status rules cannot be read: ${problem?.message}\n`,
+    body: json ? JSON.stringify({ error: `status rules cannot be read: ${shown(problem?.message)}` }) : `Status rules cannot be read: ${shown(problem?.message)}\n`,
   });
   return {
     '/status': async () => (current()?.['/status'] ?? (async () => unavailable(false)))(),

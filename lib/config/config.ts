@@ -224,6 +224,11 @@ export class Config {
     return [...this.readKeys.entries()].filter(([name, keys]) => keys.size > 0 && this.sections.has(name)).map(([name]) => name);
   }
 
+  /** The keys of a section as written, without counting them as read. */
+  sectionKeys(name: string): string[] {
+    return Object.keys(this.sections.get(name) ?? {});
+  }
+
   hasSection(name: string): boolean {
     return this.sections.has(name);
   }

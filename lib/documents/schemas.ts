@@ -54,7 +54,16 @@ export function describeAjvErrors(validator: ValidateFunction): string {
     .join('; ');
 }
 
-/** Checks one type schema's content beyond its JSON Schema: names that would collide in InfluxDB. */
+export const UNITS_FILE = path.join(SCHEMAS_DIR, 'units.json');
+
+let units: Set<string> | undefined;
+/** The units schemas/units.json defines: the only ones a field may have. */
+function knownUnits(): Set<string> {
+  units ??= new Set(Object.keys((readJson(UNITS_FILE) as { units: Record<string, unknown> }).units));
+  return units;
+}
+
+/** Checks one type schema's content beyond its JSON Schema: names that would collide in InfluxDB, units. */
 function checkTypeSchema(schema: TypeSchema, file: string): void {
   if (!typeSchemaValidator(schema)) throw new Error(`${file}: ${describeAjvErrors(typeSchemaValidator)}`);
   const expected = path.join(schema.producer, `${schema.type}.json`);
@@ -64,6 +73,10 @@ function checkTypeSchema(schema: TypeSchema, file: string): void {
   }
   for (const tag of Object.keys(schema.tags)) {
     if (tag in schema.fields) throw new Error(`${file}: '${tag}' is both a tag and a field`);
+  }
+  const units = knownUnits();
+  for (const [name, field] of Object.entries(schema.fields)) {
+    if (!units.has(field.unit)) throw new Error(`${file}: field '${name}' has unit '${field.unit}', which schemas/units.json does not define (${[...units].map((unit) => `'${unit}'`).join(', ')})`);
   }
 }
 

@@ -18,7 +18,8 @@ import { PROJECT_ROOT } from '../../lib/config/paths';
 import { SchemaRegistry } from '../../lib/documents/schemas';
 import { CONFIG_EXAMPLE_FILE, renderConfigExample } from './generators/configExample';
 import { KINDS_FILE, readFailures, renderKinds } from './generators/kinds';
-import { failuresBlock, generatedReadmes, withGeneratedBlocks } from './generators/readmes';
+import { failuresBlock, generatedReadmes, unitsBlock, withGeneratedBlocks } from './generators/readmes';
+import { unitDefinitions } from '../../dashboards/units';
 
 const SCHEMAS_README = path.join(PROJECT_ROOT, 'schemas', 'README.md');
 
@@ -27,7 +28,7 @@ export function generatedFiles(registry: SchemaRegistry = SchemaRegistry.load())
   const failures = readFailures();
   return new Map([
     [KINDS_FILE, renderKinds(registry, failures)],
-    [SCHEMAS_README, withGeneratedBlocks(readFileSync(SCHEMAS_README, 'utf8'), { failures: failuresBlock(failures) }, 'schemas/README.md')],
+    [SCHEMAS_README, withGeneratedBlocks(readFileSync(SCHEMAS_README, 'utf8'), { failures: failuresBlock(failures), units: unitsBlock(unitDefinitions()) }, 'schemas/README.md')],
     [CONFIG_EXAMPLE_FILE, renderConfigExample()],
     ...generatedReadmes(sources(), registry),
     ...generatedDashboardFiles(registry),

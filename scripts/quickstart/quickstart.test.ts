@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Config } from '../../lib/config/config';
 import { InfluxClient } from '../../lib/influx/influxdb';
 import { PROJECT_ROOT } from '../../lib/config/paths';
-import { collectorNames } from '../../cli/registry';
+import { collectorNames, registry } from '../../cli/registry';
 import { configuredSchedule } from '../../cli/schedule';
 
 /**
@@ -85,7 +85,12 @@ it(
       expect(await influx.rows('SELECT "value", "name" FROM "reading"', { database: 'monit_production_tiny' })).toEqual([expect.objectContaining({ name: 'demo', value: 42 })]);
       // The registry, the crontab, the status rules and the dashboards picked it up.
       expect(String(run('--help').stdout)).toMatch(/^ {2}tiny +A tiny example/m);
-      expect(String(run('crontab').stdout)).toMatch(/^\S+ \S+ \S+ \S+ \S+ \S+\/run\.sh tiny >> \S+\/tiny\.log 2>&1$/m);
+      const crontab = String(run('crontab').stdout);
+      expect(crontab).toMatch(/^\S+ \S+ \S+ \S+ \S+ \S+\/run\.sh tiny >> \S+\/tiny\.log 2>&1$/m);
+      // Adding a source moved no other job's time: each keeps the schedule this tree gives it.
+      for (const entry of registry().filter((one) => one.schedule && one.schedule !== '@reboot' && scheduled.includes(one.name))) {
+        expect({ job: entry.name, line: crontab.split('\n').find((line) => line.includes(`/run.sh ${entry.name} `))?.split(' /')[0] }).toEqual({ job: entry.name, line: entry.schedule });
+      }
       const status = JSON.parse(readFileSync(path.join(clone, 'var', 'www', 'status.json'), 'utf8')) as { modules: Array<{ module: string; state: string }> };
       expect(status.modules).toEqual(expect.arrayContaining([expect.objectContaining({ module: 'tiny', state: 'available' })]));
       expect(spawnSync('node', ['dist/scripts/build/generate.js', '--check'], { cwd: clone, encoding: 'utf8' }).status).toBe(0);

@@ -10,71 +10,17 @@
  * section is an open map (its first comment starts "; Any key:"). Its [demo] keys, with their
  * comments, join the quickstart's [demo] section.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sources, type Source } from '../../../collectors/source';
 import { PROJECT_ROOT } from '../../../lib/config/paths';
+import { CORE_SAMPLES, DOWNSTREAM_SAMPLES, type IniText, type Line, QUICKSTART_DIR, readSample, type Section } from '../../../lib/config/sample';
+
+export { parseSample } from '../../../lib/config/sample';
 
 export const CONFIG_EXAMPLE_FILE = path.join(PROJECT_ROOT, 'config.cfg.example');
 
-type Line = { kind: 'comment'; text: string } | { kind: 'key'; key: string; value: string; commented: boolean };
-
-interface Section {
-  name: string;
-  /** Comment lines right above the header, which belong to it. */
-  lead: string[];
-  /** An example section (`;[name]`), shown commented out unless the quickstart sets it. */
-  commented: boolean;
-  lines: Line[];
-}
-
-interface IniText {
-  file: string;
-  /** Comment lines before the first section. */
-  preamble: string[];
-  sections: Section[];
-}
-
-const HEADER = /^(;?)\s*\[([^\]]+)\]\s*$/;
-const KEY = /^(;?)([A-Za-z0-9_.*-]+)\s*=\s?(.*)$/;
-
-/** Parses a sample.cfg or quickstart.cfg in the format above; anything else is an error naming the line. */
-export function parseSample(text: string, file: string): IniText {
-  const parsed: IniText = { file, preamble: [], sections: [] };
-  text.split('\n').forEach((raw, index) => {
-    const line = raw.trimEnd();
-    const current = parsed.sections[parsed.sections.length - 1];
-    const header = HEADER.exec(line);
-    if (header) {
-      // The comment lines just above a header (after a blank line) speak of it, not of the section before.
-      const lead: string[] = [];
-      while (current && current.lines.length > 1 && current.lines[current.lines.length - 1].kind === 'comment' && (current.lines[current.lines.length - 1] as { text: string }).text !== '') {
-        lead.unshift((current.lines.pop() as { text: string }).text);
-      }
-      if (current && lead.length && (current.lines[current.lines.length - 1] as { text?: string } | undefined)?.text !== '') {
-        current.lines.push(...lead.map((text): Line => ({ kind: 'comment', text })));
-        lead.length = 0;
-      }
-      parsed.sections.push({ name: header[2].trim(), lead, commented: header[1] === ';', lines: [] });
-      return;
-    }
-    const key = KEY.exec(line);
-    if (key && current) {
-      current.lines.push({ kind: 'key', key: key[2], value: key[3], commented: key[1] === ';' });
-      return;
-    }
-    if (line === '' || line === ';' || line.startsWith('; ')) {
-      if (current) current.lines.push({ kind: 'comment', text: line });
-      else parsed.preamble.push(line);
-      return;
-    }
-    throw new Error(`${file}:${index + 1}: not a section, a key, a commented key (;key = value) or a comment (; text): "${line}"`);
-  });
-  return parsed;
-}
-
 function read(file: string): IniText {
-  return parseSample(readFileSync(file, 'utf8'), path.relative(PROJECT_ROOT, file));
+  return readSample(file);
 }
 
 /** Trailing blank lines of a section, dropped so that sections are separated by exactly one. */
@@ -160,9 +106,6 @@ const COLLECTORS_PREAMBLE = [
   '',
 ];
 
-const CORE_SAMPLES = ['lib/config/sample.cfg', 'lib/delivery/sample.cfg', 'gateway/sample.cfg', 'lib/influx/sample.cfg', 'cli/sample.cfg'];
-const DOWNSTREAM_SAMPLES = ['downsample/sample.cfg', 'dashboards/sample.cfg', 'status/sample.cfg'];
-const QUICKSTART_DIR = path.join(PROJECT_ROOT, 'scripts', 'quickstart');
 
 /** A source's part of config.cfg.example: its sample with its quickstart values, and its [demo] lines apart. */
 function sourcePart(source: Source): { text: string[]; demo: string[]; hasQuickstart: boolean } {

@@ -4,7 +4,7 @@
  *   <!-- generated: NAME ... -->   and   <!-- end generated -->
  * and everything outside the blocks is written by hand.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Source } from '../../../collectors/source';
 import { databaseFor } from '../../../lib/documents/interpret';
@@ -64,6 +64,7 @@ export function generatedReadmes(sources: Source[], registry: SchemaRegistry): M
   const files = new Map<string, string>();
   for (const source of sources) {
     const file = path.join(source.folder, 'README.md');
+    if (!existsSync(file)) throw new Error(`collectors/${source.name}/README.md is missing: every source has one, with the generated blocks 'config' and 'metrics' (see collectors/README.md)`);
     const text = readFileSync(file, 'utf8');
     files.set(file, withGeneratedBlocks(text, { config: configBlock(source), metrics: metricsBlock(source, registry) }, path.relative(path.dirname(path.dirname(source.folder)), file)));
   }
@@ -73,4 +74,14 @@ export function generatedReadmes(sources: Source[], registry: SchemaRegistry): M
 /** The table of schemas/README.md that lists the failure classes. */
 export function failuresBlock(failures: FailureVocabulary): string {
   return ['| class | meaning |', '|---|---|', ...Object.entries(failures.classes).map(([name, meaning]) => `| \`${name}\` | ${cell(meaning)} |`), ''].join('\n');
+}
+
+/** The table of schemas/README.md that lists the units of schemas/units.json. */
+export function unitsBlock(units: Record<string, { meaning: string; grafana: string; additive?: boolean }>): string {
+  return [
+    '| unit | meaning | Grafana | adds up across series |',
+    '|---|---|---|---|',
+    ...Object.entries(units).map(([unit, definition]) => `| \`${unit === '' ? '""' : cell(unit)}\` | ${cell(definition.meaning)} | \`${definition.grafana}\` | ${definition.additive ? 'yes' : 'no'} |`),
+    '',
+  ].join('\n');
 }

@@ -1,0 +1,24 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../config/paths';
+import { SchemaRegistry } from './schemas';
+
+/** A schemas folder holding one type file. */
+function schemasWith(fields: Record<string, unknown>, tags: Record<string, unknown> = {}): string {
+  const dir = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'schemas-'));
+  mkdirSync(path.join(dir, 'demo'));
+  writeFileSync(path.join(dir, 'demo', 'thing.json'), JSON.stringify({ producer: 'demo', type: 'thing', description: 'A thing.', tags, fields }));
+  return dir;
+}
+
+const field = (unit: string): Record<string, unknown> => ({ type: 'float', unit, description: 'A value.', downsample: 'mean' });
+
+test('a field whose unit schemas/units.json does not define stops the registry, naming the file, field and unit', () => {
+  expect(SchemaRegistry.load(schemasWith({ value: field('B/s') })).require('demo', 'thing').fields.value.unit).toBe('B/s');
+  expect(() => SchemaRegistry.load(schemasWith({ temperature: field('celsius') }))).toThrow(/demo\/thing\.json: field 'temperature' has unit 'celsius', which schemas\/units\.json does not define/);
+});
+
+test('a name that is both a tag and a field, or a reserved MONIT key, stops the registry', () => {
+  expect(() => SchemaRegistry.load(schemasWith({ site: field('1') }, { site: { description: 'The site.' } }))).toThrow(/'site' is both a tag and a field/);
+  expect(() => SchemaRegistry.load(schemasWith({ host: field('1') }))).toThrow(/'host' is a reserved MONIT key/);
+});
