@@ -77,9 +77,3 @@ export function sources(): Source[] {
   });
   return loaded;
 }
-
-/** A file of a source's folder, when it has one (sample.cfg, quickstart.cfg, status.cfg, README.md). */
-export function sourceFile(source: Source, file: string): string | undefined {
-  const full = path.join(source.folder, file);
-  return existsSync(full) ? full : undefined;
-}

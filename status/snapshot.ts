@@ -6,10 +6,6 @@ import { type ModuleState, type ModuleStatus, STATE_CODES, STATE_WORDS, stateOfC
 import type { StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 
-/** The project's own producer, as for the heartbeat. */
-export const STATUS_PRODUCER = MONIT_COLLECTORS_STATUS.producer;
-export const STATUS_TYPE = MONIT_COLLECTORS_STATUS.type;
-
 const DAY_MS = 86400e3;
 /** The availability windows shown on the page. */
 export const AVAILABILITY_WINDOWS = { '24h': DAY_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS } as const;
@@ -123,7 +119,7 @@ export async function readStatusHistory(
   retentionPolicy: string,
 ): Promise<{ points: Map<string, StatusPoint[]>; latest: Map<string, LatestStatus> }> {
   const { fields, tags } = MONIT_COLLECTORS_STATUS;
-  const from = qualifiedMeasurement(databaseFor(STATUS_PRODUCER), retentionPolicy, STATUS_TYPE);
+  const from = qualifiedMeasurement(databaseFor(MONIT_COLLECTORS_STATUS.producer), retentionPolicy, MONIT_COLLECTORS_STATUS.type);
   const range = `time > ${timeLiteral(nowMs - AVAILABILITY_WINDOWS['30d'])} AND time <= ${timeLiteral(nowMs)}`;
   let history: Series[] = [];
   let newest: Series[] = [];

@@ -16,8 +16,3 @@ export type TagsOf<Kind> = Kind extends DocumentKind<infer Tag, Record<string, S
 
 /** The fields a document of `Kind` may carry, each of its schema's type (undefined or null: not measured). */
 export type FieldsOf<Kind> = Kind extends DocumentKind<string, infer Fields> ? { [Name in keyof Fields]?: Fields[Name] | null } : never;
-
-/** "web/probe": how config files and messages name a kind. */
-export function kindName(kind: Pick<DocumentKind, 'producer' | 'type'>): string {
-  return `${kind.producer}/${kind.type}`;
-}

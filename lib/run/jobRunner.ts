@@ -58,8 +58,6 @@ export interface RunOutcome {
 
 /** The heartbeat every run sends. */
 export const HEARTBEAT = MONIT_COLLECTORS_RUN;
-export const HEARTBEAT_PRODUCER = HEARTBEAT.producer;
-export const HEARTBEAT_TYPE = HEARTBEAT.type;
 
 class DeadlineExceeded extends Error {}
 

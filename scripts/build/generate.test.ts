@@ -4,7 +4,7 @@ import { Config } from '../../lib/config/config';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { sources } from '../../collectors/source';
 import { generatedFiles, staleFiles } from './generate';
-import { parseSample } from './generators/configExample';
+import { parseSample } from '../../lib/config/sample';
 import { withGeneratedBlocks } from './generators/readmes';
 
 test('every generated file is up to date (else: npm run generate)', () => {

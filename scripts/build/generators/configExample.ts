@@ -15,7 +15,6 @@ import { sources, type Source } from '../../../collectors/source';
 import { PROJECT_ROOT } from '../../../lib/config/paths';
 import { CORE_SAMPLES, DOWNSTREAM_SAMPLES, type IniText, type Line, QUICKSTART_DIR, readSample, type Section } from '../../../lib/config/sample';
 
-export { parseSample } from '../../../lib/config/sample';
 
 export const CONFIG_EXAMPLE_FILE = path.join(PROJECT_ROOT, 'config.cfg.example');
 
