@@ -2,7 +2,7 @@ import type { RunArguments } from '../lib/run/registry';
 
 export type Arguments = RunArguments;
 
-const VALUE_OPTIONS = new Set(['--config', '--timestamp', '--from', '--to']);
+const VALUE_OPTIONS = new Set(['--config', '--timestamp', '--from', '--to', '--output']);
 
 export function parseArguments(argv: string[]): Arguments {
   const parsed: Arguments = { dryRun: false, debug: false, help: false, rest: [] };
@@ -16,8 +16,10 @@ export function parseArguments(argv: string[]): Arguments {
       if (flag === '--timestamp') parsed.timestamp = value;
       if (flag === '--from') parsed.from = value;
       if (flag === '--to') parsed.to = value;
+      if (flag === '--output') parsed.output = value;
     } else if (flag === '--dry-run') parsed.dryRun = true;
     else if (flag === '--debug') parsed.debug = true;
+    else if (flag === '--user') parsed.user = true;
     else if (flag === '--help' || flag === '-h') parsed.help = true;
     else if (flag.startsWith('-')) throw new Error(`unknown option ${flag} (see ./run.sh --help)`);
     else if (!parsed.job) parsed.job = flag;

@@ -106,8 +106,22 @@ const BUILT_IN: RegistryEntry[] = [
   {
     name: 'crontab',
     kind: 'command',
-    description: 'print crontab lines for the schedule',
+    description: 'print crontab lines for the schedule (services under supervise)',
     run: async (args) => (require('./crontab') as typeof import('./crontab')).printCrontab(args),
+  },
+  {
+    name: 'supervise',
+    kind: 'command',
+    usage: 'supervise SERVICE',
+    description: 'run a service and start it again whenever it exits (the crontab starts services this way)',
+    run: async (args) => (require('./scheduler') as typeof import('./scheduler')).supervise(args),
+  },
+  {
+    name: 'systemd-units',
+    kind: 'command',
+    usage: 'systemd-units [scheduler]',
+    description: 'print systemd units for the services (--user: user units; --output DIR: write them there)',
+    run: async (args) => (require('./crontab') as typeof import('./crontab')).printSystemdUnits(args),
   },
   { name: 'quickstart', kind: 'command', script: 'scripts/quickstart/quickstart.sh', description: 'set up everything on this machine and run every job once' },
   { name: 'stop', kind: 'command', script: 'scripts/quickstart/stop.sh', description: 'stop what the quickstart started' },

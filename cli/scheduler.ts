@@ -1,12 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../lib/config/config';
+import { Config } from '../lib/config/config';
 import { pathsFrom } from '../lib/config/paths';
+import { UsageError } from '../lib/delivery/commands';
 import { Logger } from '../lib/run/log';
+import { formatIdentity, identityOf, isRunning, parseIdentity, type ProcessIdentity } from '../lib/run/processIdentity';
 import type { RunArguments } from '../lib/run/registry';
-import { missingNodeFlags } from './registry';
-import { configuredSchedule, deadlineOf, type ScheduleEntry } from './schedule';
+import { claimPidFile, SupervisedProcess, stopChild, DEFAULT_RESTART_POLICY } from '../lib/run/service';
+import { findEntry, missingNodeFlags, registry } from './registry';
+import { configuredSchedule, deadlineOf, enabled, type ScheduleEntry } from './schedule';
 import cron, { type ScheduledTask } from 'node-cron';
+
+/** Starts `node <command> <job> <extraArguments>`; stderr is shared, stdout `'ignore'`d or shared. */
+function spawnRun(command: string[], job: string, extraArguments: string[], stdout: 'ignore' | 'inherit'): ChildProcess {
+  const [script, ...scriptArguments] = command;
+  // The job's node flags given here, so that it does not start itself again: the pid killed (or watched) is the job's.
+  const flags = missingNodeFlags(job, [], process.env.NODE_OPTIONS);
+  return spawn(process.execPath, [...flags, script, ...scriptArguments, job, ...extraArguments], { stdio: ['ignore', stdout, 'inherit'] });
+}
 
 export interface SchedulerOptions {
   entries: ScheduleEntry[];
@@ -26,16 +38,13 @@ export interface SchedulerOptions {
 export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
   private readonly running = new Map<string, ChildProcess>();
-  private readonly services = new Map<string, ChildProcess>();
+  private readonly services = new Map<string, SupervisedProcess>();
   private stopping = false;
 
   constructor(private readonly options: SchedulerOptions) {}
 
   private spawnJob(job: string): ChildProcess {
-    const [script, ...scriptArguments] = this.options.command;
-    // The job's node flags given here, so that it does not start itself again: the pid killed at the deadline is the job's.
-    const flags = missingNodeFlags(job, [], process.env.NODE_OPTIONS);
-    return spawn(process.execPath, [...flags, script, ...scriptArguments, job, ...this.options.extraArguments], { stdio: ['ignore', 'ignore', 'inherit'] });
+    return spawnRun(this.options.command, job, this.options.extraArguments, 'ignore');
   }
 
   private runOnce(job: string): void {
@@ -59,20 +68,10 @@ export class Scheduler {
     });
   }
 
-  private superviseService(job: string, delayMs = 1000): void {
-    if (this.stopping) return;
-    const child = this.spawnJob(job);
-    this.services.set(job, child);
-    this.options.log.info(`${job}: service started (pid ${child.pid})`);
-    const started = Date.now();
-    child.on('exit', (code, signal) => {
-      this.services.delete(job);
-      if (this.stopping) return;
-      // A service that keeps dying is restarted less and less often.
-      const nextDelay = Date.now() - started > 60_000 ? 1000 : Math.min(delayMs * 2, 60_000);
-      this.options.log.error(`${job}: service exited (${signal ?? code}); restarting in ${Math.round(nextDelay / 1000)}s`);
-      setTimeout(() => this.superviseService(job, nextDelay), nextDelay);
-    });
+  private superviseService(job: string): void {
+    const service = new SupervisedProcess(job, () => this.spawnJob(job), this.options.log);
+    this.services.set(job, service);
+    service.start();
   }
 
   start(): void {
@@ -91,21 +90,7 @@ export class Scheduler {
   async stop(graceMs = 20_000): Promise<void> {
     this.stopping = true;
     for (const task of this.tasks) await task.stop();
-    const children = [...this.running.values(), ...this.services.values()];
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-            child.once('exit', () => {
-              clearTimeout(kill);
-              resolve();
-            });
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all([...[...this.running.values()].map((child) => stopChild(child, graceMs)), ...[...this.services.values()].map((service) => service.stop(graceMs))]);
     this.options.log.info('scheduler stopped');
   }
 }
@@ -125,5 +110,88 @@ export async function serve(config: Config, args: RunArguments): Promise<number>
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  return 0;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves on the first SIGTERM or SIGINT, with its name. */
+function termination(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve(signal);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}
+
+/** Where `./run.sh supervise <service>` keeps its own identity and its child's. */
+export function supervisorFiles(config: Config, service: string): { supervisor: string; child: string } {
+  const runDir = path.join(pathsFrom(config).root, 'run');
+  return { supervisor: path.join(runDir, `supervise-${service}.pid`), child: path.join(runDir, `supervise-${service}.child`) };
+}
+
+function readIdentity(file: string): ProcessIdentity | undefined {
+  try {
+    return parseIdentity(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `./run.sh supervise SERVICE`: runs the service and starts it again whenever it exits, until SIGTERM
+ * or SIGINT. One supervisor per service and var/ (a pid file with its start time): started again
+ * while it runs, it exits at once, so cron may start it every few minutes. Its lines go to the
+ * service's own log.
+ */
+export async function supervise(args: RunArguments): Promise<number> {
+  const name = args.rest[0];
+  const services = registry().filter((entry) => entry.kind === 'service').map((entry) => entry.name);
+  if (name === undefined || findEntry(name)?.kind !== 'service') throw new UsageError(`supervise needs a service: one of ${services.join(', ')}`);
+  const config = Config.loadDefault(args.config);
+  if (!enabled(config, name)) {
+    process.stderr.write(`supervise: ${name} is not configured in ${config.file} (its section is missing, or enabled = false); nothing started\n`);
+    return 0;
+  }
+  const files = supervisorFiles(config, name);
+  const claim = claimPidFile(files.supervisor);
+  if (!claim.claimed) return 0; // the usual case under cron: it runs already
+  const log = new Logger('supervisor', path.join(pathsFrom(config).log, `${name}.log`), args.debug, args.debug || process.stderr.isTTY === true);
+  const stopped = termination();
+  let stopping = false;
+  void stopped.then(() => (stopping = true));
+  // A child left by a supervisor that was killed still serves: it is left alone until it ends, then replaced.
+  const orphan = readIdentity(files.child);
+  if (orphan && isRunning(orphan)) {
+    log.warn(`${name}: pid ${orphan.pid}, started by an earlier supervisor, still runs; started again once it exits`);
+    while (isRunning(orphan) && !stopping) await sleep(1000);
+    if (stopping) {
+      if (isRunning(orphan)) process.kill(orphan.pid, 'SIGTERM');
+    } else {
+      log.error(`${name}: service (pid ${orphan.pid}, started by an earlier supervisor) exited`);
+    }
+  }
+  const extraArguments = args.config ? ['--config', path.resolve(args.config)] : [];
+  const service = new SupervisedProcess(name, () => spawnRun([path.join(__dirname, 'main.js')], name, extraArguments, 'inherit'), log, {
+    ...DEFAULT_RESTART_POLICY,
+    onStart: (child) => {
+      const identity = child.pid === undefined ? undefined : identityOf(child.pid);
+      if (identity) writeFileSync(files.child, `${formatIdentity(identity)}\n`);
+    },
+  });
+  if (!stopping) {
+    log.info(`supervising ${name} (supervisor pid ${process.pid})`);
+    service.start();
+  }
+  const signal = await stopped;
+  log.info(`${signal}: stopping ${name}`);
+  await service.stop(20_000);
+  rmSync(files.child, { force: true });
+  claim.release();
+  log.info(`supervisor of ${name} stopped`);
   return 0;
 }

@@ -16,6 +16,9 @@ export interface RunArguments {
   timestamp?: string;
   from?: string;
   to?: string;
+  /** `systemd-units`: user units (`systemctl --user`), and the folder to write them into. */
+  user?: boolean;
+  output?: string;
   /** Positional arguments after the job name (e.g. the file of `send`). */
   rest: string[];
 }
