@@ -4,11 +4,12 @@
  * server. This module starts nothing by itself.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { Config } from '../../lib/config/config';
 import { PROJECT_ROOT, pathsFrom } from '../../lib/config/paths';
+import { formatIdentity, identityOf, isRunning, parseIdentity, type ProcessIdentity } from '../../lib/run/processIdentity';
 
 export const SERVICES_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'servers', 'services.sh');
 const CLI = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
@@ -77,18 +78,21 @@ export function defineDemo(demo: DemoSource): DemoSource {
   return demo;
 }
 
+/**
+ * The pid in the pid file `file` if that very process still runs: same pid and start time, and not a
+ * zombie (killed, not yet reaped). A file of an older quickstart holds a bare pid, judged on its pid.
+ */
 export function alivePid(file: string): number | undefined {
-  if (!existsSync(file)) return undefined;
-  const pid = parseInt(readFileSync(file, 'utf8'), 10);
+  let identity: ProcessIdentity | undefined;
   try {
-    process.kill(pid, 0);
-    return pid;
+    identity = parseIdentity(readFileSync(file, 'utf8'));
   } catch {
     return undefined;
   }
+  return identity && isRunning(identity) ? identity.pid : undefined;
 }
 
-/** Starts `./run.sh <job>` (or the node arguments `command`) in the background, detached, with its pid in var/run/<name>.pid. */
+/** Starts `./run.sh <job>` (or the node arguments `command`) in the background, detached, with its pid and start time in var/run/<name>.pid. */
 export function startBackgroundProcess(context: LocalContext, name: string, command?: string[]): number {
   mkdirSync(context.runDir, { recursive: true });
   const logDir = pathsFrom(context.config).log;
@@ -96,7 +100,8 @@ export function startBackgroundProcess(context: LocalContext, name: string, comm
   const output = openSync(path.join(logDir, `${name}.out`), 'a');
   const child = spawn(process.execPath, command ?? [CLI, name, '--config', context.configFile], { detached: true, stdio: ['ignore', output, output] });
   child.unref();
-  writeFileSync(path.join(context.runDir, `${name}.pid`), `${child.pid}\n`);
+  const identity = child.pid === undefined ? undefined : identityOf(child.pid);
+  if (identity) writeFileSync(path.join(context.runDir, `${name}.pid`), `${formatIdentity(identity)}\n`);
   return child.pid ?? 0;
 }
 
