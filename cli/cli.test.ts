@@ -187,7 +187,7 @@ describe('secrets', () => {
 });
 
 describe('crontab', () => {
-  it('prints valid cron lines covering every job of the table, with absolute paths and logs', () => {
+  it('prints valid cron lines covering every job of the table, with absolute paths and logs; services under a supervisor started at boot and every 10 minutes', () => {
     const dir = scratch('crontab');
     const file = path.join(dir, 'config.cfg');
     const sections = collectorNames().map((name) => `[${name}]\n`).join('');
@@ -196,16 +196,21 @@ describe('crontab', () => {
     expect(result.status).toBe(0);
     const lines = result.stdout.split('\n').filter((line) => line && !line.startsWith('#') && !line.startsWith('SHELL='));
     const table = configuredSchedule(Config.load(file));
-    expect(lines).toHaveLength(table.length);
+    const services = table.filter((entry) => registry().find((one) => one.name === entry.job)?.kind === 'service');
+    expect(services.map((entry) => entry.job)).toContain('gateway');
+    // A boot service has two lines (at boot, and every 10 minutes to start a killed supervisor again).
+    expect(lines).toHaveLength(table.length + services.length);
     for (const entry of table) {
-      const line = lines.find((candidate) => candidate.includes(` ${RUN} ${entry.job} `));
-      expect(line).toBeDefined();
-      const schedule = (line as string).split(` ${RUN}`)[0];
-      if (schedule !== '@reboot') {
+      const isService = services.includes(entry);
+      const command = isService ? ` ${RUN} supervise ${entry.job} ` : ` ${RUN} ${entry.job} `;
+      const matching = lines.filter((candidate) => candidate.includes(command));
+      const schedules = matching.map((line) => line.split(` ${RUN}`)[0]);
+      expect({ job: entry.job, schedules }).toEqual({ job: entry.job, schedules: isService ? ['@reboot', '*/10 * * * *'] : [entry.cron] });
+      for (const schedule of schedules.filter((one) => one !== '@reboot')) {
         expect(schedule.split(' ')).toHaveLength(5);
         expect(cron.validate(schedule)).toBe(true);
       }
-      expect(line).toContain(`--config ${file} >> ${path.join(dir, 'log', `${entry.job}.log`)} 2>&1`);
+      for (const line of matching) expect(line).toContain(`--config ${file} >> ${path.join(dir, 'log', `${entry.job}.log`)} 2>&1`);
     }
     for (const job of [...collectorNames(), 'replay']) expect(table.map((entry) => entry.job)).toContain(job);
     expect(table.find((entry) => entry.job === 'gateway')?.cron).toBe('@reboot');
