@@ -115,14 +115,10 @@ export async function serve(config: Config, args: RunArguments): Promise<number>
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Resolves on the first SIGTERM or SIGINT, with its name. */
+/** Resolves on the first SIGTERM or SIGINT, with its name; later ones are ignored (the stop is under way). */
 function termination(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', on);
-      process.off('SIGINT', on);
-      resolve(signal);
-    };
+    const on = (signal: NodeJS.Signals): void => resolve(signal);
     process.on('SIGTERM', on);
     process.on('SIGINT', on);
   });

@@ -12,7 +12,7 @@ import { PROJECT_ROOT, pathsFrom } from '../../lib/config/paths';
 import { formatIdentity, identityOf, isRunning, parseIdentity, type ProcessIdentity } from '../../lib/run/processIdentity';
 
 export const SERVICES_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'servers', 'services.sh');
-const CLI = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
+export const CLI = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -147,9 +147,12 @@ export function backgroundProcess(
       // One started before the last build runs old code: it is started again.
       if (alivePid(pidFile(context)) && statSync(pidFile(context)).mtimeMs < statSync(CLI).mtimeMs) await stopProcess(context);
       if (!alivePid(pidFile(context))) startBackgroundProcess(context, name, command?.(context));
+      const logs = `${path.join(pathsFrom(context.config).log, name)}.{out,log}`;
       await waitFor(name, async () => {
-        if (alivePid(pidFile(context)) === undefined) throw new Error(`${name} exited at start (see ${path.join(pathsFrom(context.config).log, `${name}.out`)})`);
+        if (alivePid(pidFile(context)) === undefined) throw new Error(`${name} exited at start`);
         return ready(context);
+      }).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message} (see ${logs})`);
       });
     },
     stop: (context) => stopProcess(context),

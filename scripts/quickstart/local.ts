@@ -16,7 +16,7 @@ import { InfluxClient } from '../../lib/influx/influxdb';
 import { influxSettings } from '../../lib/influx/settings';
 import { findEntry, periodicEntries } from '../../cli/registry';
 import { configuredSchedule } from '../../cli/schedule';
-import { alivePid, answers, backgroundProcess, isLoopback, packagedServer, SERVICES_SCRIPT, sleep, type DemoSource, type LocalComponent, type LocalContext } from './components';
+import { alivePid, answers, CLI, backgroundProcess, isLoopback, packagedServer, SERVICES_SCRIPT, sleep, type DemoSource, type LocalComponent, type LocalContext } from './components';
 
 const influxdb: LocalComponent = {
   ...packagedServer('influxdb', 'influxdb', (context) => {
@@ -36,14 +36,17 @@ const influxdb: LocalComponent = {
   },
 };
 
-/** Every service the schedule starts at boot (@reboot), as a background process ready when the registry says so. */
+/**
+ * Every service the schedule starts at boot (@reboot), under `./run.sh supervise` as the crontab starts
+ * it (so a crontab installed later finds it supervised already), ready when the registry says so.
+ */
 function bootServices(context: LocalContext): LocalComponent[] {
   return configuredSchedule(context.config)
     .filter((entry) => entry.cron === '@reboot')
     .map((entry) => {
       const service = findEntry(entry.job);
       const ready = service?.kind === 'service' && service.ready ? service.ready : async () => (await sleep(500), true);
-      return backgroundProcess(entry.job, () => true, (local) => ready(local.config));
+      return backgroundProcess(entry.job, () => true, (local) => ready(local.config), (local) => [CLI, 'supervise', entry.job, '--config', local.configFile]);
     });
 }
 
