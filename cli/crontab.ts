@@ -59,6 +59,8 @@ export interface UnitOptions {
   runAs: string;
   /** Where `node` is, put first on the unit's PATH (run.sh starts `node`). */
   nodeDirectory: string;
+  /** The project's log folder ([paths] var), where each end of a service is noted too. */
+  logDir: string;
 }
 
 export interface UnitFile {
@@ -74,6 +76,19 @@ function quoted(word: string): string {
 /** The unit file name of a job: monit-collectors-<job>.service. */
 export function unitName(job: string): string {
   return `monit-collectors-${job}.service`;
+}
+
+/**
+ * A shell script, for ExecStopPost, appending to the service's log (its first argument) a line in the
+ * project's format saying how the service ended, from what systemd passes ($SERVICE_RESULT, $EXIT_CODE,
+ * $EXIT_STATUS). Written for the unit file: `$$` and `%%` are systemd's escapes of `$` and `%`.
+ */
+function exitLogScript(job: string): string {
+  return [
+    'mkdir -p "$${1%%/*}"; level=ERROR; [ "$$SERVICE_RESULT" = success ] && level=INFO;',
+    `printf "%%s %%-5s [systemd] %%s\\n" "$$(date -u +%%Y-%%m-%%dT%%H:%%M:%%S.%%3NZ)" "$$level"`,
+    `"${job}: service ended ($$SERVICE_RESULT: $$EXIT_CODE $$EXIT_STATUS); systemd starts it again unless it was stopped" >> "$$1"`,
+  ].join(' ');
 }
 
 /**
@@ -102,6 +117,8 @@ export function systemdUnit(job: string, description: string, options: UnitOptio
     ...(options.user ? [] : [`User=${options.runAs}`]),
     'Restart=always',
     'RestartSec=10s',
+    // Each end (exit status or signal) is also noted in the job's log; systemd's restarts are in the journal.
+    `ExecStopPost=/bin/sh -c '${exitLogScript(job)}' sh ${quoted(path.join(options.logDir, `${job}.log`))}`,
     // The job's own lines go to var/log/<job>.log; whatever reaches stdout or stderr (a crash's trace) to the journal.
     'StandardOutput=journal',
     'StandardError=journal',
@@ -130,7 +147,7 @@ export async function printSystemdUnits(args: RunArguments): Promise<number> {
   const config = Config.loadDefault(args.config);
   const scheduler = args.rest[0] === 'scheduler';
   if (args.rest.length > (scheduler ? 1 : 0)) throw new Error(`systemd-units: unexpected argument '${args.rest[scheduler ? 1 : 0]}' (only "scheduler")`);
-  const options: UnitOptions = { configFile: path.resolve(config.file), user: args.user === true, runAs: os.userInfo().username, nodeDirectory: path.dirname(process.execPath) };
+  const options: UnitOptions = { configFile: path.resolve(config.file), user: args.user === true, runAs: os.userInfo().username, nodeDirectory: path.dirname(process.execPath), logDir: pathsFrom(config).log };
   const units = systemdUnits(configuredSchedule(config), options, scheduler);
   if (args.output) {
     mkdirSync(args.output, { recursive: true });

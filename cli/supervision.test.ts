@@ -208,11 +208,22 @@ describe('./run.sh systemd-units', () => {
           WorkingDirectory: [PROJECT_ROOT],
           Restart: ['always'],
           RestartSec: [expect.stringMatching(/^\d+s$/)],
+          ExecStopPost: [expect.stringContaining(` sh ${path.join(dir, 'log', `${service}.log`)}`)],
         });
         expect(unit.Unit).toMatchObject({ StartLimitIntervalSec: [expect.stringMatching(/^\d+min$/)], StartLimitBurst: [expect.stringMatching(/^\d+$/)] });
         expect(unit.Service.User).toEqual(user ? undefined : [expect.any(String)]);
         expect(unit.Install.WantedBy).toEqual([user ? 'default.target' : 'multi-user.target']);
       }
+      // The end of a service is noted in its log: the command systemd runs after it, with what systemd gives it for a kill -9.
+      const stopPost = /^\/bin\/sh -c '(.*)' sh (\S+)$/.exec(parseUnit(readFileSync(path.join(output, unitName('gateway')), 'utf8')).Service.ExecStopPost?.[0] ?? '');
+      expect(stopPost?.[2]).toBe(path.join(dir, 'log', 'gateway.log'));
+      const script = (stopPost?.[1] ?? '').replace(/%%/g, '%').replace(/\$\$/g, '$').replace(/\\n/g, '\n');
+      const noted = spawnSync('/bin/sh', ['-c', script, 'sh', stopPost?.[2] ?? ''], { encoding: 'utf8', env: { ...process.env, SERVICE_RESULT: 'signal', EXIT_CODE: 'killed', EXIT_STATUS: 'KILL' } });
+      expect({ status: noted.status, stderr: noted.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(readText(path.join(dir, 'log', 'gateway.log')).split('\n').slice(-2)).toEqual([
+        expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ERROR \[systemd\] gateway: service ended \(signal: killed KILL\); systemd starts it again unless it was stopped$/),
+        '',
+      ]);
       // systemd's own parser: unknown keys, bad values and a missing ExecStart binary are reported (on stderr).
       const verify = spawnSync('systemd-analyze', ['verify', '--man=no', ...readdirSync(output).map((name) => path.join(output, name))], { encoding: 'utf8', timeout: 60_000 });
       expect({ status: verify.status, stderr: verify.stderr }).toEqual({ status: 0, stderr: '' });

@@ -93,17 +93,22 @@ export class SupervisedProcess {
     const startedAt = Date.now();
     this.log.info(`${this.name}: service ${this.starts === 1 ? 'started' : 'restarted'} (pid ${child.pid})`);
     this.options.onStart?.(child);
-    child.on('error', (error) => this.log.error(`${this.name}: ${error.message}`));
-    child.on('exit', (code, signal) => {
+    const ended = (how: string): void => {
       this.current = undefined;
       if (this.stopping) return;
       // A service that keeps dying is restarted less and less often; one that ran a while, quickly.
       this.delayMs = Date.now() - startedAt >= this.options.healthyAfterMs ? this.options.initialDelayMs : this.delayMs;
       const delayMs = this.delayMs;
       this.delayMs = Math.min(delayMs * 2, this.options.maxDelayMs);
-      this.log.error(`${this.name}: service (pid ${child.pid}) exited with ${describeExit(code, signal)}; restarting in ${Math.round(delayMs / 1000)}s`);
+      this.log.error(`${this.name}: service ${how}; restarting in ${Math.round(delayMs / 1000)}s`);
       this.restartTimer = setTimeout(() => this.start(), delayMs);
+    };
+    child.on('error', (error) => {
+      this.log.error(`${this.name}: ${error.message}`);
+      // A child that could not be started emits no 'exit'.
+      if (child.pid === undefined) ended('could not be started');
     });
+    child.on('exit', (code, signal) => ended(`(pid ${child.pid}) exited with ${describeExit(code, signal)}`));
   }
 
   /** Stops restarting, and stops the child (SIGTERM, SIGKILL after `graceMs`). */
