@@ -156,14 +156,15 @@ export class Spool {
     try {
       for (const batch of batches) {
         batch.close();
-        renameSync(batch.file, path.join(this.dir, batch.name ?? ''));
+        const target = path.join(this.dir, batch.name ?? '');
+        writingFile('spool batch', target, () => renameSync(batch.file, target));
         published += 1;
       }
     } catch (error) {
       this.discard(batches.slice(published));
       throw error;
     }
-    if (batches.length > 0) syncDirectory(this.dir);
+    if (batches.length > 0) writingFile('spool folder', this.dir, () => syncDirectory(this.dir));
   }
 
   /** Drops staged batches, closed or not. */
@@ -251,9 +252,11 @@ export class Spool {
     const target = path.join(this.rejectedDir, name);
     // The reason first: a batch is never in rejected/ without it.
     writeFileDurably(`${target}.reason.txt`, `${reason}\n`, 0o644, 'rejection reason');
-    renameSync(path.join(this.dir, name), target);
-    syncDirectory(this.rejectedDir);
-    syncDirectory(this.dir);
+    writingFile('rejected batch', target, () => {
+      renameSync(path.join(this.dir, name), target);
+      syncDirectory(this.rejectedDir);
+      syncDirectory(this.dir);
+    });
     return target;
   }
 

@@ -126,8 +126,10 @@ describe('a spool file that is not an array of documents', () => {
     { what: 'an empty file (name without a count)', name: '', content: '', rejected: 0, posted: 0, reason: /unreadable spool file: Unexpected end of JSON input/ },
   ];
 
-  it.each(cases)('$what goes to rejected/ whole with its reason, counted as rejected, never as sent', async ({ name, content, rejected, posted, reason }) => {
+  it.each(cases)('$what goes to rejected/ whole with its reason, counted as rejected, never as sent', async ({ name, content: template, rejected, posted, reason }) => {
     const spool = new Spool(testDir('misshapen'));
+    const site = path.basename(spool.dir); // one site per case: nothing stored by one case hides in another's count
+    const content = template.replaceAll('"misshapen"', JSON.stringify(site));
     const file = `000001795341600000-0000001-000001${name ? `-${name}` : ''}.json`;
     writeFileSync(path.join(spool.dir, file), content);
     const requestsBefore = await ingestRequests();
@@ -138,7 +140,14 @@ describe('a spool file that is not an array of documents', () => {
     expect(readdirSync(spool.rejectedDir).sort()).toEqual([file, `${file}.reason.txt`]);
     expect(readFileSync(path.join(spool.rejectedDir, file), 'utf8')).toBe(content);
     expect(readFileSync(path.join(spool.rejectedDir, `${file}.reason.txt`), 'utf8')).toMatch(reason);
-    expect(await storedPoints('misshapen')).toBe(0);
+    expect(await storedPoints(site)).toBe(0);
+  });
+
+  it('a batch holding fewer documents than its name says is counted by what the gateway accepted', async () => {
+    const spool = new Spool(testDir('miscounted'));
+    writeFileSync(path.join(spool.dir, '000001795341600000-0000001-000001-n5.json'), JSON.stringify(documents('miscounted', 3, slot)));
+    expect(await deliver(spool)).toMatchObject({ documentsSent: 3, documentsRejected: 0, documentsSpooled: 0 });
+    expect(await storedPoints('miscounted')).toBe(3);
   });
 });
 

@@ -25,13 +25,17 @@ export class FileWriteError extends Error {
   }
 }
 
-/** Bytes an unprivileged writer may still use on the file system of `dir`, or undefined when it cannot be asked. */
+/**
+ * Bytes an unprivileged writer may still use on the file system of `dir` (of its nearest existing parent
+ * when it is not made yet), or undefined when it cannot be asked.
+ */
 export function freeBytes(dir: string): number | undefined {
   try {
     const stats = statfsSync(dir);
     return stats.bavail * stats.bsize;
-  } catch {
-    return undefined;
+  } catch (error) {
+    const parent = path.dirname(dir);
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' && parent !== dir ? freeBytes(parent) : undefined;
   }
 }
 
