@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { PROJECT_ROOT } from '../lib/config/paths';
-import { spawnGatewayProcess, startTestGateway, TEST_TOKEN, type GatewayProcess } from '../test/support/gateway';
+import { spawnGatewayProcess, TEST_TOKEN, type GatewayProcess } from '../test/support/gateway';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
-import type { RunningGateway } from './server';
 
 // Gateways in their own process (dist/cli/main.js): build first (npx tsc -p tsconfig.build.json).
 
@@ -107,36 +107,56 @@ describe('the gateway process survives InfluxDB failures', () => {
   });
 });
 
-describe('one request larger than a chunk, in process', () => {
-  let gateway: RunningGateway;
-  const unhandled: unknown[] = [];
-  const record = (reason: unknown): void => {
-    unhandled.push(reason);
-  };
-  beforeAll(async () => {
-    process.on('unhandledRejection', record);
-    gateway = await startTestGateway(influx.url, { maxDocuments: 20_000, maxBodyBytes: 10_000_000 });
+/** A gateway taking up to 20,000 documents per request (over the configurable maximum), alone in a process. */
+async function spawnLargeGateway(): Promise<{ url: string; child: ChildProcessByStdio<null, Readable, null> }> {
+  const dist = (...parts: string[]): string => JSON.stringify(path.join(PROJECT_ROOT, 'dist', ...parts));
+  const script = `
+    const { startGateway } = require(${dist('gateway', 'server.js')});
+    const { InfluxClient } = require(${dist('lib', 'influx', 'influxdb.js')});
+    const { schemaRegistry } = require(${dist('lib', 'documents', 'schemas.js')});
+    const { MemoryLogger } = require(${dist('lib', 'run', 'log.js')});
+    startGateway({
+      influxdb: new InfluxClient(${JSON.stringify(influx.url)}, { timeoutMs: 10000 }),
+      durations: { raw: '30d', '1h': '400d', '1d': 'INF' },
+      auth: { token: ${JSON.stringify(TEST_TOKEN)}, producerPasswords: new Map() },
+      maxDocuments: 20000,
+      maxBodyBytes: 10000000,
+      registry: schemaRegistry(),
+      log: new MemoryLogger('gateway'),
+    }, '127.0.0.1', 0).then((running) => process.stdout.write(running.url + '\\n'));
+  `;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`the gateway exited at start (${code})`)));
   });
-  afterAll(async () => {
-    process.off('unhandledRejection', record);
-    await gateway?.close();
-  });
+  return { url, child };
+}
 
-  it('20,000 documents while InfluxDB is stopped: 503 with Retry-After, no unhandled rejection; re-sent twice, stored exactly once', async () => {
+test('20,000 documents in one request while InfluxDB is stopped: 503 with Retry-After, the process lives on; re-sent twice, stored exactly once', async () => {
+  const gateway = await spawnLargeGateway();
+  try {
     await influx.stop();
     try {
       const answer = await post(gateway.url, batch('stopped-20000', 20_000));
       expect(answer.status).toBe(503);
       expect(answer.retryAfter).toBe('10');
-      expect(unhandled).toEqual([]);
+      expect(gateway.child.exitCode).toBeNull();
+      expect(await pingStatus(gateway.url)).toBe(503);
     } finally {
       await influx.start();
     }
     expect((await post(gateway.url, batch('stopped-20000', 20_000))).status).toBe(200);
     expect((await post(gateway.url, batch('stopped-20000', 20_000))).status).toBe(200);
     expect(await pointsOf('stopped-20000')).toBe(20_000);
-    expect(unhandled).toEqual([]);
-  });
+    expect(gateway.child.exitCode).toBeNull();
+  } finally {
+    gateway.child.kill('SIGTERM');
+  }
 });
 
 test('an error nothing handles is logged with its stack and exits non-zero, for the supervisor to restart', () => {
