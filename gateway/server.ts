@@ -286,11 +286,9 @@ export class Gateway {
       list.push({ index, point });
       byDatabase.set(point.database, list);
     });
-    let stored = 0;
     for (const [database, items] of byDatabase) {
       try {
-        const count = await this.writeDatabase(database, items, rejections);
-        stored += count;
+        await this.writeDatabase(database, items, rejections);
       } catch (error) {
         if (!(error instanceof InfluxError)) throw error;
         throw new HttpRefusal(503, `InfluxDB is unavailable, nothing acknowledged: ${error.message}`, { 'retry-after': RETRY_AFTER_SECONDS });
@@ -399,7 +397,7 @@ export class Gateway {
       .then((status) => this.metrics.requests.inc({ path: metricPath, code: String(status) }))
       .catch((error: unknown) => {
         const refusal = error instanceof HttpRefusal ? error : new HttpRefusal(500, `internal error: ${(error as Error).message}`);
-        if (refusal.status >= 500) this.options.log.error(refusal.message);
+        if (refusal.status >= 500) this.options.log.error(error instanceof HttpRefusal ? refusal.message : `${refusal.message}: ${(error as Error).stack ?? ''}`);
         if (!response.headersSent) send(response, refusal.status, { error: refusal.message }, refusal.headers);
         else response.end();
         this.metrics.requests.inc({ path: metricPath, code: String(refusal.status) });
