@@ -50,6 +50,11 @@ class HttpRefusal extends Error {
   }
 }
 
+/** InfluxDB could not create or check a database: never a document's fault, so never a per-document refusal. */
+class DatabaseSetupError extends Error {
+  override name = 'DatabaseSetupError';
+}
+
 function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   response.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', ...headers });
@@ -136,6 +141,14 @@ export class Gateway {
   }
 
   private async ensureDatabase(database: string): Promise<void> {
+    try {
+      await this.ensureDatabaseOnce(database);
+    } catch (error) {
+      throw new DatabaseSetupError(`cannot create database ${database}: ${(error as Error).message}`);
+    }
+  }
+
+  private async ensureDatabaseOnce(database: string): Promise<void> {
     if (this.knownDatabases.has(database)) return;
     let pending = this.ensuring.get(database);
     if (!pending) {
@@ -290,7 +303,7 @@ export class Gateway {
       try {
         await this.writeDatabase(database, items, rejections);
       } catch (error) {
-        if (!(error instanceof InfluxError)) throw error;
+        if (!(error instanceof InfluxError) && !(error instanceof DatabaseSetupError)) throw error;
         throw new HttpRefusal(503, `InfluxDB is unavailable, nothing acknowledged: ${error.message}`, { 'retry-after': RETRY_AFTER_SECONDS });
       }
     }
