@@ -91,6 +91,7 @@ describe('documents of one series and time in one request', () => {
     expect(answer.json).toEqual({ accepted: 2, rejected: [{ index: 1, reason: 'same series and time as document #0: InfluxDB would keep only one point' }] });
     const stored = await rows(`SELECT "count" FROM "sample" WHERE "site" = 'collide'`);
     expect(stored.map((row) => row.count)).toEqual([1]);
+    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^gateway_documents_rejected_total\{reason="collision"\} 1$/m);
   });
 
   it('the same series at other times, or other series at one time, are not collisions', async () => {
