@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { formatIdentity, identityOf, isRunning, ownIdentity, parseIdentity, type ProcessIdentity } from './processIdentity';
+import { formatIdentity, identityOf, isRunning, ownIdentity, type ProcessIdentity } from './processIdentity';
 
 export type LockResult = { acquired: true; release(): void; recoveredFrom?: number } | { acquired: false; holderPid: number };
 
@@ -16,7 +16,13 @@ export function processIsAlive(pid: number): boolean {
 }
 
 /** `<pid>:<startTicks>:<nonce>`: the nonce tells apart two contenders of one process. */
-const ENTRY_NAME = /^(\d+:\d*):[0-9a-f]+$/;
+const ENTRY_NAME = /^(\d+):(\d*):[0-9a-f]+$/;
+
+/** The process an entry names (an empty start time, where /proc was unreadable, is judged on the pid). */
+function entryIdentity(name: string): ProcessIdentity | undefined {
+  const match = ENTRY_NAME.exec(name);
+  return match ? { pid: Number(match[1]), startTicks: match[2] } : undefined;
+}
 
 /** Sleeps without returning to the event loop: only for the few milliseconds a tie costs. */
 function sleepSync(ms: number): void {
@@ -126,8 +132,7 @@ function attempt(dir: string): LockResult & { recoveredFrom?: number } {
   let holderPid: number | undefined;
   let recoveredFrom: number | undefined;
   for (const name of readdirSync(dir)) {
-    const identityText = ENTRY_NAME.exec(name)?.[1];
-    const identity = identityText === undefined || name === ownName ? undefined : parseIdentity(identityText);
+    const identity = name === ownName ? undefined : entryIdentity(name);
     if (!identity) continue;
     if (isRunning(identity)) {
       holderPid ??= identity.pid;
