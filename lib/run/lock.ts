@@ -60,6 +60,9 @@ function startedAtMs(identity: ProcessIdentity): number | undefined {
   return boot === undefined || identity.startTicks === '' ? undefined : boot + Number(identity.startTicks) * 10;
 }
 
+/** Slack for a boot time that moves with clock adjustments: a pid is not reused within a second. */
+const CLOCK_SLACK_MS = 1000;
+
 /**
  * A lock file of the previous version (`<pid> <nonce>`, no start time) holds while its pid runs a
  * process that started before the file was written; one started later reuses the pid.
@@ -77,7 +80,7 @@ function oldFormatHolder(file: string): number | undefined {
   const identity = Number.isSafeInteger(pid) && pid > 0 ? identityOf(pid) : undefined;
   if (!identity || !isRunning(identity)) return undefined;
   const started = startedAtMs(identity);
-  return started === undefined || started <= writtenMs ? pid : undefined;
+  return started === undefined || started <= writtenMs + CLOCK_SLACK_MS ? pid : undefined;
 }
 
 /**
