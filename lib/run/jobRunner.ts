@@ -217,7 +217,7 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
           sender.enqueue([heartbeat]);
         } catch (error) {
           // Lost, not waiting: a run whose heartbeat is not even in the spool has failed.
-          failBecause(`heartbeat not spooled in ${spoolDir}: ${(error as Error).message}`);
+          failBecause(`heartbeat not spooled: ${(error as Error).message}`);
           throw error;
         }
         const heartbeatDeadline = Math.max(deadline, Date.now()) + (options.graceMs ?? 10_000);
