@@ -127,3 +127,16 @@ it('send whose lock stays held past replay_deadline spools its documents, says h
     if (lock.acquired) lock.release();
   }
 });
+
+it('send to a gateway that does not answer keeps the documents, says how many wait and where, and exits 75', async () => {
+  const dir = testDir('send-down');
+  const config = path.join(dir, 'config.cfg');
+  writeFileSync(config, `[paths]\nvar = ${dir}\n[monit]\nurl = http://127.0.0.1:9/\ntoken = ${TEST_TOKEN}\nreplay_deadline = 1s\n`);
+  const file = path.join(dir, 'documents.json');
+  writeFileSync(file, JSON.stringify([1, 2].map((n) => ({ producer: 'parallel-send', type: 'load', timestamp: Math.floor(Date.now() / 1000) * 1000 + n, idb_tags: ['sender'], sender: 'down', idb_fields: ['n'], n }))));
+  const spoolDir = path.join(dir, 'spool', 'send');
+  const { status, stderr } = await runCli(['send', file, '--config', config]);
+  expect(status).toBe(EXIT_SPOOLED);
+  expect(stderr).toContain(`send: 2 documents wait in ${spoolDir}`);
+  expect(documentsInSpool(spoolDir).map((document) => document.n)).toEqual([1, 2]);
+});
