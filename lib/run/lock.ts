@@ -5,16 +5,6 @@ import { formatIdentity, identityOf, isRunning, ownIdentity, type ProcessIdentit
 
 export type LockResult = { acquired: true; release(): void; recoveredFrom?: number } | { acquired: false; holderPid: number };
 
-/** Whether process `pid` exists (EPERM: it does, under another user). */
-export function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** `<pid>:<startTicks>:<nonce>`: the nonce tells apart two contenders of one process. */
 const ENTRY_NAME = /^(\d+):(\d*):[0-9a-f]+$/;
 
