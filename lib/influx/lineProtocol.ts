@@ -39,9 +39,9 @@ function escapeString(text: string): string {
   return STRING_SPECIAL.test(text) ? text.replace(STRING_SPECIALS, '\\$&') : text;
 }
 
-/** `name` readable in one line of a reason: control characters and quotes shown as JSON escapes. */
+/** `name` in single quotes, readable in one line of a reason: backslashes, control characters and lone surrogates as JSON escapes. */
 export function displayName(name: string): string {
-  return `'${JSON.stringify(name).slice(1, -1)}'`;
+  return `'${JSON.stringify(name).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
 }
 
 /** 1-based position of the character at UTF-16 `index`, counting an emoji as one character. */
@@ -101,7 +101,10 @@ function measurementStartProblem(text: string): string {
  *   escape the separator after it);
  * - a measurement may not start with '#' (the line is taken for a comment and dropped), a TAB or a
  *   NUL (dropped as leading white space), nor have a backslash before a space, comma, '=' or '"';
- * - a field key may not have an odd run of backslashes before a space, comma or '='.
+ * - a field key may not have a backslash before '"', nor an odd run of backslashes before a space,
+ *   comma or '='.
+ * A newline right after an odd run of backslashes happens to survive in InfluxDB 1.6, but the line
+ * protocol has no newline escape, so it is refused like any other newline.
  */
 export function lineProtocolProblem(position: LinePosition, text: string): string | undefined {
   if (position !== 'string value' && text !== '' && !NEEDS_A_LOOK.test(text)) {
@@ -123,6 +126,8 @@ export function lineProtocolProblem(position: LinePosition, text: string): strin
     if (backslash >= 0) return `${where(backslash)} before ${describeCharacter(text[backslash + 1] ?? '')} cannot be stored in a measurement by InfluxDB 1.x (it drops the backslash)`;
   }
   if (position === 'field key') {
+    const beforeQuote = text.indexOf('\\"');
+    if (beforeQuote >= 0) return `${where(beforeQuote)} before a double quote cannot be stored in a field key by InfluxDB 1.x (it drops the backslash)`;
     const match = FIELD_KEY_ODD_BACKSLASHES.exec(text);
     if (match) {
       const index = match.index + match[0].length - 1;
