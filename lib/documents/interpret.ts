@@ -1,4 +1,4 @@
-import { displayName, lineProtocolProblem, MAX_TIMESTAMP_MS, seriesKeyProblem } from '../influx/lineProtocol';
+import { displayName, lineProtocolProblem, MAX_TIMESTAMP_MS, mayExceedSeriesKey, seriesKeyProblem } from '../influx/lineProtocol';
 import { describeAjvErrors, RESERVED_KEYS, type SchemaRegistry, validateEnvelope } from './schemas';
 import type { FieldType, MonitDocument, Scalar } from './types';
 
@@ -49,6 +49,16 @@ function lookUp(document: MonitDocument, key: string): unknown {
   return Object.hasOwn(document, key) ? document[key] : undefined;
 }
 
+function isDataKey(key: string): boolean {
+  return key.startsWith('data.');
+}
+
+/** `object[name] = value`, also for '__proto__', which an assignment would take for the prototype. */
+function setOwn(object: Record<string, string>, name: string, value: string): void {
+  if (name === '__proto__') Object.defineProperty(object, name, { value, enumerable: true, writable: true, configurable: true });
+  else object[name] = value;
+}
+
 function fieldNameOf(key: string): string {
   return key.startsWith('data.') ? key.slice(5) : key;
 }
@@ -90,9 +100,10 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
   const measurementProblem = lineProtocolProblem('measurement', doc.type);
   if (measurementProblem) return { ok: false, reason: `type ${displayName(doc.type)} (the measurement): ${measurementProblem}` };
 
-  // Null prototype: a tag named '__proto__' is an ordinary key here.
-  const tags = Object.create(null) as Record<string, string>;
-  const tagSources = new Map<string, string>();
+  const tags: Record<string, string> = {};
+  // Two keys give one name only as 'x' and 'data.x': only then are names tracked.
+  const tagSources = tagKeys.some(isDataKey) ? new Map<string, string>() : undefined;
+  let keyUnits = doc.type.length;
   for (const key of tagKeys) {
     const value = lookUp(doc, key);
     if (value === undefined || value === null) continue; // an absent tag is simply not set
@@ -104,14 +115,15 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
     const keyProblem = lineProtocolProblem('tag key', name);
     if (keyProblem) return { ok: false, reason: `tag ${displayName(name)} key: ${keyProblem}` };
     if (name === TIME_KEY) return { ok: false, reason: `tag 'time': InfluxDB 1.x refuses a tag key named 'time' (rename it)` };
-    const earlier = tagSources.get(name);
+    const earlier = tagSources?.get(name);
     if (earlier !== undefined) return { ok: false, reason: `tag ${displayName(name)} is given twice, as ${displayName(earlier)} and ${displayName(key)}` };
-    tagSources.set(name, key);
+    tagSources?.set(name, key);
     const text = String(value);
     if (text === '') continue; // InfluxDB cannot store an empty tag value: the tag is absent
     const valueProblem = lineProtocolProblem('tag value', text);
     if (valueProblem) return { ok: false, reason: `tag ${displayName(name)} value: ${valueProblem}` };
-    tags[name] = text;
+    setOwn(tags, name, text);
+    keyUnits += name.length + text.length;
   }
 
   const fieldKeys =
@@ -121,7 +133,8 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
       ...Object.keys(doc.data ?? {}).map((key) => `data.${key}`).filter((key) => !tagKeys.includes(key)),
     ];
   const fields: InterpretedDocument['fields'] = [];
-  const fieldSources = new Map<string, string>();
+  const fieldSources = fieldKeys.some(isDataKey) ? new Map<string, string>() : undefined;
+  let longestFieldName = 0;
   for (const key of fieldKeys) {
     const value = lookUp(doc, key);
     const name = fieldNameOf(key);
@@ -146,9 +159,10 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
     const keyProblem = lineProtocolProblem('field key', name);
     if (keyProblem) return { ok: false, reason: `field ${displayName(name)} key: ${keyProblem}` };
     if (name === TIME_KEY) return { ok: false, reason: `field 'time': InfluxDB 1.x drops a field named 'time' (rename it)` };
-    const earlier = fieldSources.get(name);
+    const earlier = fieldSources?.get(name);
     if (earlier !== undefined) return { ok: false, reason: `field ${displayName(name)} is given twice, as ${displayName(earlier)} and ${displayName(key)}` };
-    fieldSources.set(name, key);
+    fieldSources?.set(name, key);
+    if (name.length > longestFieldName) longestFieldName = name.length;
     if (typeof value === 'string') {
       const valueProblem = lineProtocolProblem('string value', value);
       if (valueProblem) return { ok: false, reason: `field ${displayName(name)} value: ${valueProblem}` };
@@ -156,8 +170,10 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
     fields.push({ name, type, value });
   }
   if (fields.length === 0) return { ok: false, reason: 'the document has no fields: InfluxDB stores nothing without at least one field' };
-  const keyProblem = seriesKeyProblem(doc.type, Object.entries(tags), fields.map((field) => field.name));
-  if (keyProblem) return { ok: false, reason: keyProblem };
+  if (mayExceedSeriesKey(keyUnits + Object.keys(tags).length * 2, longestFieldName)) {
+    const keyProblem = seriesKeyProblem(doc.type, Object.entries(tags), fields.map((field) => field.name));
+    if (keyProblem) return { ok: false, reason: keyProblem };
+  }
   const timestampMs = doc.timestamp === undefined ? nowMs : timestampToMs(doc.timestamp);
   if (!(timestampMs <= MAX_TIMESTAMP_MS)) {
     return { ok: false, reason: `timestamp ${doc.timestamp ?? timestampMs} is after the latest time InfluxDB 1.x stores (${MAX_TIMESTAMP_MS} ms, in the year 2262)` };

@@ -142,16 +142,17 @@ function utf8Bytes(text: string): number {
 }
 
 /**
- * Why the series key (measurement and tags, as written) plus a field key is over InfluxDB 1.x's
- * MAX_SERIES_KEY_BYTES, or undefined. A cheap upper bound skips the exact count for ordinary points.
+ * Whether a series key of `keyUnits` UTF-16 units (measurement, tag keys and values, a comma and '='
+ * per tag) with a field key of `fieldKeyUnits` might be over the limit: a cheap bound, so ordinary
+ * points skip seriesKeyProblem's exact count. Escaping at most doubles a character, and UTF-8 takes at
+ * most 3 bytes per UTF-16 unit.
  */
+export function mayExceedSeriesKey(keyUnits: number, fieldKeyUnits: number): boolean {
+  return (keyUnits + fieldKeyUnits) * 6 + FIELD_KEY_SEPARATOR_BYTES > MAX_SERIES_KEY_BYTES;
+}
+
+/** Why the series key (measurement and tags, as written) plus a field key is over InfluxDB 1.x's MAX_SERIES_KEY_BYTES, or undefined. */
 export function seriesKeyProblem(measurement: string, tags: ReadonlyArray<readonly [string, string]>, fieldNames: readonly string[]): string | undefined {
-  let units = measurement.length;
-  for (const [key, value] of tags) units += key.length + value.length + 2;
-  let longestField = '';
-  for (const name of fieldNames) if (name.length > longestField.length) longestField = name;
-  // Escaping at most doubles a character and UTF-8 takes at most 3 bytes per UTF-16 unit.
-  if ((units + longestField.length) * 6 + FIELD_KEY_SEPARATOR_BYTES <= MAX_SERIES_KEY_BYTES) return undefined;
   let keyBytes = utf8Bytes(escapeMeasurement(measurement));
   for (const [key, value] of tags) keyBytes += 2 + utf8Bytes(escapeKey(key)) + utf8Bytes(escapeKey(value));
   for (const name of fieldNames) {
