@@ -107,7 +107,7 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
   for (const key of tagKeys) {
     const value = lookUp(doc, key);
     if (value === undefined || value === null) continue; // an absent tag is simply not set
-    if (!isScalar(value)) return { ok: false, reason: `tag '${key}' must be a scalar, got ${describeValue(value)}` };
+    if (!isScalar(value)) return { ok: false, reason: `tag ${displayName(key)} must be a scalar, got ${describeValue(value)}` };
     const name = fieldNameOf(key);
     if (schema && !Object.hasOwn(schema.tags, name)) {
       return { ok: false, reason: `tag ${displayName(name)} is not in schemas/${doc.producer}/${doc.type}.json (known tags: ${Object.keys(schema.tags).join(', ') || 'none'})` };
@@ -123,7 +123,7 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
     const valueProblem = lineProtocolProblem('tag value', text);
     if (valueProblem) return { ok: false, reason: `tag ${displayName(name)} value: ${valueProblem}` };
     setOwn(tags, name, text);
-    keyUnits += name.length + text.length;
+    keyUnits += name.length + text.length + 2; // with its ',' and '='
   }
 
   const fieldKeys =
@@ -170,7 +170,7 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
     fields.push({ name, type, value });
   }
   if (fields.length === 0) return { ok: false, reason: 'the document has no fields: InfluxDB stores nothing without at least one field' };
-  if (mayExceedSeriesKey(keyUnits + Object.keys(tags).length * 2, longestFieldName)) {
+  if (mayExceedSeriesKey(keyUnits, longestFieldName)) {
     const keyProblem = seriesKeyProblem(doc.type, Object.entries(tags), fields.map((field) => field.name));
     if (keyProblem) return { ok: false, reason: keyProblem };
   }
