@@ -2,8 +2,8 @@ import type { InterpretedDocument } from '../documents/interpret';
 
 /*
  * InfluxDB 1.x line protocol, written here rather than by @influxdata/influxdb-client's Point: Point keeps
- * fields and tags in plain objects (a key named `__proto__` is lost) and turns a TAB or newline in a key
- * into the two characters `\t`/`\n`, which InfluxDB 1.x stores literally. Here every character is written
+ * fields and tags in plain objects (a key named `__proto__` is lost) and turns a TAB, CR or newline in a key
+ * into the two characters `\t`, `\r` or `\n`, which InfluxDB 1.x stores literally. Here every character is written
  * as itself, escaped only where the line protocol needs it, and lineProtocolProblem() refuses the few
  * texts InfluxDB 1.6 cannot store exactly. The rules were found by writing and reading back every case
  * (lineProtocol.test.ts does so against the real InfluxDB 1.6).
