@@ -1,4 +1,5 @@
-import { decodeUtf8, firstInvalidUtf8Byte, TopLevelCounter } from './body';
+import { TopLevelCounter } from './body';
+import { decodeUtf8, firstInvalidUtf8Byte } from '../lib/documents/utf8';
 
 function countFedBy(text: string, chunkSize: number): number {
   const bytes = Buffer.from(text, 'utf8');

@@ -8,7 +8,8 @@ import { toLineProtocol } from '../lib/influx/lineProtocol';
 import type { Logger } from '../lib/run/log';
 import type { SchemaRegistry } from '../lib/documents/schemas';
 import { authenticate, type AuthSettings } from './auth';
-import { decodeUtf8, TopLevelCounter } from './body';
+import { TopLevelCounter } from './body';
+import { decodeUtf8 } from '../lib/documents/utf8';
 import { GatewayMetrics, reasonClass } from './metrics';
 import { ProducerSpellings } from './producerSpellings';
 

@@ -10,7 +10,7 @@ import { testDir } from '../../test/support/services';
 import type { MonitDocument } from '../documents/types';
 import { Sender } from './sender';
 import { Spool } from './spool';
-import { EXIT_SPOOLED } from './commands';
+import { EXIT_SPOOLED, UsageError, validateFile } from './commands';
 import { monitSettings } from './settings';
 import { Config } from '../config/config';
 
@@ -139,4 +139,16 @@ it('send to a gateway that does not answer keeps the documents, says how many wa
   expect(status).toBe(EXIT_SPOOLED);
   expect(stderr).toContain(`send: 2 documents wait in ${spoolDir}`);
   expect(documentsInSpool(spoolDir).map((document) => document.n)).toEqual([1, 2]);
+});
+
+it('validate refuses a file that is not UTF-8, naming the byte, instead of reading U+FFFD', () => {
+  const file = path.join(testDir('validate-utf8'), 'documents.json');
+  const text = Buffer.from('[{"producer":"p","type":"t","value":"caf');
+  const badByteAt = text.length;
+  writeFileSync(file, Buffer.concat([text, Buffer.from([0xe9]), Buffer.from('"}]')]));
+  expect(() => validateFile(file)).toThrow(UsageError);
+  expect(() => validateFile(file)).toThrow(`the file is not valid UTF-8 at byte ${badByteAt} (0xe9)`);
+  // The same document in UTF-8 is valid: the refusal is about the bytes only.
+  writeFileSync(file, '[{"producer":"p","type":"t","value":"café"}]');
+  expect(validateFile(file).problems).toEqual([]);
 });

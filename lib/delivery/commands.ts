@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Config } from '../config/config';
 import { pathsFrom } from '../config/paths';
 import { interpretDocument } from '../documents/interpret';
+import { decodeUtf8 } from '../documents/utf8';
 import { schemaRegistry } from '../documents/schemas';
 import type { MonitDocument } from '../documents/types';
 import { acquireLock, waitForLock } from '../run/lock';
@@ -20,7 +21,7 @@ export class UsageError extends Error {
 function readDocumentFile(file: string): unknown[] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(decodeUtf8(readFileSync(file), 'the file'));
   } catch (error) {
     throw new UsageError(`${file}: ${(error as Error).message}`);
   }
