@@ -93,7 +93,7 @@ const BUILT_IN: RegistryEntry[] = [
     name: 'send',
     kind: 'command',
     usage: 'send FILE',
-    description: 'validate a JSON document file and send it (through the spool)',
+    description: 'validate a JSON document file and send it (through the spool); exit 75: spooled, not all sent yet (the next replay sends them)',
     run: async (args) => (require('../lib/delivery/commands') as typeof import('../lib/delivery/commands')).send(args.rest[0], () => Config.loadDefault(args.config), { debug: args.debug }),
   },
   {

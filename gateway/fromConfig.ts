@@ -1,10 +1,17 @@
+import path from 'node:path';
 import type { Config } from '../lib/config/config';
 import { Logger } from '../lib/run/log';
 import { schemaRegistry } from '../lib/documents/schemas';
 import { pathsFrom } from '../lib/config/paths';
 import { influxClientFrom, influxSettings } from '../lib/influx/settings';
 import { gatewaySettings } from './settings';
+import { ProducerSpellings } from './producerSpellings';
 import { startGateway, type GatewayOptions, type RunningGateway } from './server';
+
+/** Which producer spelling owns each database, kept across restarts. */
+export function producerSpellingsFile(config: Config): string {
+  return path.join(pathsFrom(config).state, 'gateway', 'producer-databases.json');
+}
 
 /** Starts the gateway as [gateway] and [influxdb] describe it. */
 export async function startGatewayFromConfig(config: Config, options: { debug?: boolean; pages?: GatewayOptions['pages'] } = {}): Promise<RunningGateway> {
@@ -18,6 +25,7 @@ export async function startGatewayFromConfig(config: Config, options: { debug?: 
       maxDocuments: settings.maxDocuments,
       maxBodyBytes: settings.maxBodyBytes,
       registry: schemaRegistry(),
+      producerSpellings: new ProducerSpellings(producerSpellingsFile(config)),
       log,
       pages: options.pages,
     },

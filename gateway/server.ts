@@ -8,12 +8,18 @@ import { toLineProtocol } from '../lib/influx/lineProtocol';
 import type { Logger } from '../lib/run/log';
 import type { SchemaRegistry } from '../lib/documents/schemas';
 import { authenticate, type AuthSettings } from './auth';
+import { TopLevelCounter } from './body';
+import { decodeUtf8 } from '../lib/documents/utf8';
 import { GatewayMetrics, reasonClass } from './metrics';
+import { ProducerSpellings } from './producerSpellings';
 
 const gunzipAsync = promisify(gunzip);
 
 /** Lines per InfluxDB /write call: small enough that InfluxDB stores one chunk while the next is built. */
 const WRITE_CHUNK_LINES = 1000;
+
+/** Seconds a sender waits before sending again a batch refused because InfluxDB is unavailable. */
+const RETRY_AFTER_SECONDS = '10';
 
 export interface GatewayOptions {
   influxdb: InfluxClient;
@@ -23,6 +29,8 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   registry: SchemaRegistry;
   log: Logger;
+  /** Which producer spelling owns each database; in memory only when not given. */
+  producerSpellings?: ProducerSpellings;
   /** Extra GET pages, e.g. /status and /status.json. */
   pages?: Record<string, () => Promise<{ contentType: string; body: string; status?: number }>>;
 }
@@ -43,18 +51,48 @@ class HttpRefusal extends Error {
   }
 }
 
+/** InfluxDB could not create or check a database: never a document's fault, so never a per-document refusal. */
+class DatabaseSetupError extends Error {
+  override name = 'DatabaseSetupError';
+}
+
 function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   response.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', ...headers });
   response.end(text);
 }
 
-async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/** Refuses, before the body is read, a Content-Type other than JSON and an encoding other than gzip. */
+function checkContentHeaders(request: IncomingMessage): 'gzip' | 'identity' {
+  const type = request.headers['content-type'];
+  // No Content-Type at all is accepted: the body is checked as JSON anyway. A declared other type
+  // (curl -d sends application/x-www-form-urlencoded) is refused, naming the header to send.
+  if (type !== undefined) {
+    const [mediaType, ...parameters] = type.split(';').map((part) => part.trim().toLowerCase());
+    if (mediaType !== 'application/json') {
+      throw new HttpRefusal(415, `Content-Type '${mediaType}' is not accepted: send 'Content-Type: application/json'`);
+    }
+    const charset = parameters.find((parameter) => parameter.startsWith('charset='));
+    if (charset && !/^charset="?utf-8"?$/.test(charset)) throw new HttpRefusal(415, `only UTF-8 JSON is accepted, not ${charset}`);
+  }
+  const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding === 'gzip' || encoding === 'x-gzip') return 'gzip';
+  if (encoding === 'identity' || encoding === '') return 'identity';
+  throw new HttpRefusal(415, `Content-Encoding '${encoding}' is not accepted: send gzip or no encoding`);
+}
+
+function tooManyDocuments(maxDocuments: number): HttpRefusal {
+  return new HttpRefusal(413, `at most ${maxDocuments} documents per request: the body holds more (refused before parsing)`);
+}
+
+/** The body as text, its documents counted as its bytes arrive: too many is refused before JSON.parse. */
+async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments: number, encoding: 'gzip' | 'identity'): Promise<string> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     request.resume();
     throw new HttpRefusal(413, `request body of ${declared} bytes is over the limit of ${maxBytes} bytes`);
   }
+  const counter = new TopLevelCounter();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -63,20 +101,33 @@ async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buf
       request.resume();
       throw new HttpRefusal(413, `request body is over the limit of ${maxBytes} bytes`);
     }
+    if (encoding === 'identity') {
+      counter.feed(chunk as Buffer);
+      if (counter.count > maxDocuments) {
+        request.resume();
+        throw tooManyDocuments(maxDocuments);
+      }
+    }
     chunks.push(chunk as Buffer);
   }
-  const body = Buffer.concat(chunks);
-  if (/gzip/i.test(String(request.headers['content-encoding'] ?? ''))) {
+  let body = Buffer.concat(chunks);
+  if (encoding === 'gzip') {
     try {
-      return await gunzipAsync(body, { maxOutputLength: maxBytes });
+      body = await gunzipAsync(body, { maxOutputLength: maxBytes });
     } catch (error) {
       const tooBig = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || /too large|exceeds/i.test((error as Error).message);
       throw tooBig
         ? new HttpRefusal(413, `decompressed body is over the limit of ${maxBytes} bytes`)
         : new HttpRefusal(400, `body is not valid gzip: ${(error as Error).message}`);
     }
+    counter.feed(body);
+    if (counter.count > maxDocuments) throw tooManyDocuments(maxDocuments);
   }
-  return body;
+  try {
+    return decodeUtf8(body);
+  } catch (error) {
+    throw new HttpRefusal(400, `${(error as Error).message}: nothing stored`);
+  }
 }
 
 /** The MONIT-compatible ingestion endpoint: documents in, InfluxDB points out, acknowledged only once stored. */
@@ -84,10 +135,21 @@ export class Gateway {
   readonly metrics = new GatewayMetrics();
   private readonly knownDatabases = new Set<string>();
   private readonly ensuring = new Map<string, Promise<void>>();
+  private readonly spellings: ProducerSpellings;
 
-  constructor(private readonly options: GatewayOptions) {}
+  constructor(private readonly options: GatewayOptions) {
+    this.spellings = options.producerSpellings ?? new ProducerSpellings();
+  }
 
   private async ensureDatabase(database: string): Promise<void> {
+    try {
+      await this.ensureDatabaseOnce(database);
+    } catch (error) {
+      throw new DatabaseSetupError(`cannot create database ${database}: ${(error as Error).message}`);
+    }
+  }
+
+  private async ensureDatabaseOnce(database: string): Promise<void> {
     if (this.knownDatabases.has(database)) return;
     let pending = this.ensuring.get(database);
     if (!pending) {
@@ -121,52 +183,76 @@ export class Gateway {
     }
   }
 
-  /** Writes one chunk; a refused chunk is retried point by point to name the culprits. Returns the points stored. */
+  /**
+   * Writes one chunk and returns the points stored. InfluxDB refusing it for its content (400: parse
+   * error, type conflict, partial write; 413: too large) is tied to some of its documents: the chunk is
+   * split in halves until each refused document stands alone, so one poison among thousands costs a few
+   * dozen requests. InfluxDB stores the good lines of a partial write without naming the bad ones;
+   * writing them again is idempotent. Any other failure means InfluxDB is unavailable: it is thrown.
+   */
   private async writeChunk(database: string, chunk: Array<{ index: number; line: string }>, rejections: Rejection[]): Promise<number> {
     try {
       await this.writeLines(database, chunk.map((item) => item.line));
       return chunk.length;
     } catch (error) {
-      if (!(error instanceof InfluxError) || error.unreachable) throw error;
-      // InfluxDB stores the good lines of a partial write but does not say which failed: rewriting
-      // each line alone is idempotent and finds them.
-      let stored = 0;
-      for (const item of chunk) {
-        try {
-          await this.writeLines(database, [item.line]);
-          stored += 1;
-        } catch (single) {
-          if (!(single instanceof InfluxError) || single.unreachable) throw single;
-          rejections.push({ index: item.index, reason: `InfluxDB refused the point: ${single.body.trim() || single.message}` });
-        }
+      if (!(error instanceof InfluxError) || (error.status !== 400 && error.status !== 413)) throw error;
+      if (chunk.length === 1) {
+        rejections.push({ index: chunk[0].index, reason: `InfluxDB refused the point: ${error.body.trim() || error.message}` });
+        return 0;
       }
-      return stored;
+      const middle = Math.ceil(chunk.length / 2);
+      const first = await this.writeChunk(database, chunk.slice(0, middle), rejections);
+      return first + (await this.writeChunk(database, chunk.slice(middle), rejections));
     }
   }
 
   /**
    * Writes the points of one database in chunks. Each chunk's line protocol is built just before it
    * is sent, and its write goes out while the next chunk is built, so InfluxDB and the gateway work
-   * at the same time. Any chunk failing for an unreachable InfluxDB fails the whole request.
+   * at the same time. Any chunk failing for an unavailable InfluxDB fails the whole request; no
+   * further chunk is sent then.
    */
   private async writeDatabase(database: string, items: Array<{ index: number; point: InterpretedDocument }>, rejections: Rejection[]): Promise<number> {
     const writes: Array<Promise<number>> = [];
-    for (let start = 0; start < items.length; start += WRITE_CHUNK_LINES) {
-      const chunk = items.slice(start, start + WRITE_CHUNK_LINES).map((item) => ({ index: item.index, line: toLineProtocol(item.point) }));
-      writes.push(this.writeChunk(database, chunk, rejections));
+    let failed = false;
+    for (let start = 0; start < items.length && !failed; start += WRITE_CHUNK_LINES) {
+      const chunk: Array<{ index: number; line: string }> = [];
+      for (const item of items.slice(start, start + WRITE_CHUNK_LINES)) {
+        try {
+          chunk.push({ index: item.index, line: toLineProtocol(item.point) });
+        } catch (error) {
+          rejections.push({ index: item.index, reason: `cannot be written as line protocol: ${(error as Error).message}` });
+        }
+      }
+      if (chunk.length === 0) continue;
+      const write = this.writeChunk(database, chunk, rejections);
+      // Observed at once: a chunk failing while the next one is built must never be an unhandled rejection.
+      write.catch(() => {
+        failed = true;
+      });
+      writes.push(write);
       await new Promise((resolve) => setImmediate(resolve));
     }
     const results = await Promise.allSettled(writes);
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed) throw failed.reason;
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure) throw failure.reason;
     return results.reduce((sum, result) => sum + (result as PromiseFulfilledResult<number>).value, 0);
   }
 
+  /** Records that `producer` writes `database`; the other spelling that owns it, if one does. */
+  private claimDatabase(database: string, producer: string): string | undefined {
+    try {
+      return this.spellings.claim(database, producer);
+    } catch (error) {
+      throw new HttpRefusal(503, `cannot record which producer writes ${database}, nothing acknowledged: ${(error as Error).message}`, { 'retry-after': RETRY_AFTER_SECONDS });
+    }
+  }
+
   /** Handles one POST body: returns the HTTP status and the answer for the sender. */
-  async ingest(body: Buffer, identity: { kind: 'any' } | { kind: 'producer'; producer: string }, pathProducer?: string): Promise<{ status: number; answer: object }> {
+  async ingest(body: string, identity: { kind: 'any' } | { kind: 'producer'; producer: string }, pathProducer?: string): Promise<{ status: number; answer: object }> {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body.toString('utf8'));
+      parsed = JSON.parse(body);
     } catch (error) {
       throw new HttpRefusal(400, `body is not valid JSON: ${(error as Error).message}`);
     }
@@ -177,6 +263,10 @@ export class Gateway {
     }
     const rejections: Rejection[] = [];
     const byDatabase = new Map<string, Array<{ index: number; point: InterpretedDocument }>>();
+    /** The first document of each (database, measurement, tags, time) in this request, and its fields. */
+    const firstOfSeries = new Map<string, { index: number; fields: string }>();
+    /** Exact repeats of an earlier document: stored once, acknowledged as that one is. */
+    const repeats: Array<{ index: number; of: number }> = [];
     const nowMs = Date.now();
     documents.forEach((document, index) => {
       const producer = (document as { producer?: unknown } | null)?.producer;
@@ -190,27 +280,46 @@ export class Gateway {
         rejections.push({ index, reason: result.reason });
         return;
       }
-      const list = byDatabase.get(result.point.database) ?? [];
-      list.push({ index, point: result.point });
-      byDatabase.set(result.point.database, list);
+      const { point } = result;
+      const owner = this.claimDatabase(point.database, producer as string);
+      if (owner !== undefined) {
+        rejections.push({ index, reason: `producer '${String(producer)}' writes database ${point.database}, which producer '${owner}' writes ('-' becomes '_'): use '${owner}'` });
+        return;
+      }
+      const tags = Object.entries(point.tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const series = JSON.stringify([point.database, point.measurement, tags, point.timestampMs]);
+      const fields = JSON.stringify(point.fields.map((field) => [field.name, field.type, field.value]).sort(([a], [b]) => (String(a) < String(b) ? -1 : 1)));
+      const earlier = firstOfSeries.get(series);
+      if (earlier) {
+        if (earlier.fields === fields) repeats.push({ index, of: earlier.index });
+        else rejections.push({ index, reason: `same series and time as document #${earlier.index}: InfluxDB would keep only one point` });
+        return;
+      }
+      firstOfSeries.set(series, { index, fields });
+      const list = byDatabase.get(point.database) ?? [];
+      list.push({ index, point });
+      byDatabase.set(point.database, list);
     });
-    let stored = 0;
     for (const [database, items] of byDatabase) {
       try {
-        const count = await this.writeDatabase(database, items, rejections);
-        stored += count;
+        await this.writeDatabase(database, items, rejections);
       } catch (error) {
-        throw new HttpRefusal(503, `InfluxDB is unavailable, nothing acknowledged: ${(error as Error).message}`, { 'retry-after': '10' });
+        if (!(error instanceof InfluxError) && !(error instanceof DatabaseSetupError)) throw error;
+        throw new HttpRefusal(503, `InfluxDB is unavailable, nothing acknowledged: ${error.message}`, { 'retry-after': RETRY_AFTER_SECONDS });
       }
     }
-    const refused = new Set(rejections.map((rejection) => rejection.index));
+    const refused = new Map(rejections.map((rejection) => [rejection.index, rejection.reason]));
+    const accepted: number[] = [];
+    for (const items of byDatabase.values()) for (const item of items) if (!refused.has(item.index)) accepted.push(item.index);
+    for (const repeat of repeats) {
+      const reason = refused.get(repeat.of);
+      if (reason === undefined) accepted.push(repeat.index);
+      else rejections.push({ index: repeat.index, reason: `a repeat of document #${repeat.of}, which was refused: ${reason}` });
+    }
     const acceptedByProducer = new Map<string, number>();
-    for (const items of byDatabase.values()) {
-      for (const item of items) {
-        if (refused.has(item.index)) continue;
-        const producer = (documents[item.index] as { producer: string }).producer;
-        acceptedByProducer.set(producer, (acceptedByProducer.get(producer) ?? 0) + 1);
-      }
+    for (const index of accepted) {
+      const producer = (documents[index] as { producer: string }).producer;
+      acceptedByProducer.set(producer, (acceptedByProducer.get(producer) ?? 0) + 1);
     }
     for (const [producer, count] of acceptedByProducer) this.metrics.accepted.inc({ producer }, count);
     for (const rejection of rejections) this.metrics.rejected.inc({ reason: reasonClass(rejection.reason) });
@@ -218,12 +327,18 @@ export class Gateway {
     if (rejections.length) {
       this.options.log.warn(`refused ${rejections.length} of ${documents.length} documents; first: #${rejections[0].index}: ${rejections[0].reason}`);
     }
-    const status = rejections.length === 0 ? 200 : stored > 0 ? 207 : 400;
-    return { status, answer: { accepted: stored, rejected: rejections } };
+    const status = rejections.length === 0 ? 200 : accepted.length > 0 ? 207 : 400;
+    return { status, answer: { accepted: accepted.length, rejected: rejections } };
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<number> {
-    const url = new URL(request.url ?? '/', 'http://gateway');
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://gateway');
+    } catch {
+      request.resume();
+      throw new HttpRefusal(400, 'the request URL cannot be read');
+    }
     const path = url.pathname;
     if (request.method === 'GET' || request.method === 'HEAD') {
       if (path === '/ping') {
@@ -257,27 +372,46 @@ export class Gateway {
       send(response, 404, { error: 'POST to / or /<producer>' });
       return 404;
     }
+    let pathProducer: string | undefined;
+    try {
+      pathProducer = segments[0] ? decodeURIComponent(segments[0]) : undefined;
+    } catch {
+      request.resume();
+      throw new HttpRefusal(400, 'the path is not valid percent-encoding: POST to / or /<producer>');
+    }
     const identity = authenticate(request, this.options.auth);
     if (identity.kind === 'refused') {
       request.resume();
       send(response, 401, { error: identity.reason }, { 'www-authenticate': 'Bearer, Basic realm="monit"' });
       return 401;
     }
-    const body = await readBody(request, this.options.maxBodyBytes);
-    const { status, answer } = await this.ingest(body, identity, segments[0] ? decodeURIComponent(segments[0]) : undefined);
+    let encoding: 'gzip' | 'identity';
+    try {
+      encoding = checkContentHeaders(request);
+    } catch (error) {
+      request.resume();
+      throw error;
+    }
+    const body = await readBody(request, this.options.maxBodyBytes, this.options.maxDocuments, encoding);
+    const { status, answer } = await this.ingest(body, identity, pathProducer);
     send(response, status, answer);
     return status;
   }
 
   /** The node:http request listener. */
   readonly listener = (request: IncomingMessage, response: ServerResponse): void => {
-    const path = new URL(request.url ?? '/', 'http://gateway').pathname;
+    let path = '/';
+    try {
+      path = new URL(request.url ?? '/', 'http://gateway').pathname;
+    } catch {
+      // handle() answers 400 for a URL that cannot be read
+    }
     const metricPath = ['/ping', '/metrics'].includes(path) || this.options.pages?.[path] ? path : 'ingest';
     this.handle(request, response)
       .then((status) => this.metrics.requests.inc({ path: metricPath, code: String(status) }))
       .catch((error: unknown) => {
         const refusal = error instanceof HttpRefusal ? error : new HttpRefusal(500, `internal error: ${(error as Error).message}`);
-        if (refusal.status >= 500) this.options.log.error(refusal.message);
+        if (refusal.status >= 500) this.options.log.error(error instanceof HttpRefusal ? refusal.message : `${refusal.message}: ${(error as Error).stack ?? ''}`);
         if (!response.headersSent) send(response, refusal.status, { error: refusal.message }, refusal.headers);
         else response.end();
         this.metrics.requests.inc({ path: metricPath, code: String(refusal.status) });

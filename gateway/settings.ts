@@ -1,4 +1,5 @@
 import { ConfigError, type Config } from '../lib/config/config';
+import { databaseFor } from '../lib/documents/interpret';
 
 /** Where the quickstart's gateway listens; the dashboards' default gateway link. */
 export const DEFAULT_GATEWAY_LISTEN = '127.0.0.1:8190';
@@ -15,6 +16,17 @@ export function gatewaySettings(config: Config): GatewaySettings {
   const section = config.section('gateway');
   const producers = config.section('gateway.producers');
   const producerPasswords = new Map(producers.keys().map((producer) => [producer, producers.secret(producer)]));
+  const byDatabase = new Map<string, string>();
+  for (const producer of producerPasswords.keys()) {
+    const earlier = byDatabase.get(databaseFor(producer));
+    if (earlier !== undefined) {
+      throw new ConfigError(
+        `${config.file}: [gateway.producers] '${earlier}' and '${producer}' write the same database ${databaseFor(producer)} ('-' becomes '_'): ` +
+          'one producer could overwrite the other\'s points; keep one spelling',
+      );
+    }
+    byDatabase.set(databaseFor(producer), producer);
+  }
   const token = section.optionalSecret('token');
   if (!token && producerPasswords.size === 0) {
     throw new ConfigError(`${config.file}: [gateway] token is missing (or list producer passwords in [gateway.producers]): the gateway never runs without credentials`);

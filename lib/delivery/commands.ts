@@ -4,9 +4,10 @@ import path from 'node:path';
 import type { Config } from '../config/config';
 import { pathsFrom } from '../config/paths';
 import { interpretDocument } from '../documents/interpret';
+import { decodeUtf8 } from '../documents/utf8';
 import { schemaRegistry } from '../documents/schemas';
 import type { MonitDocument } from '../documents/types';
-import { acquireLock } from '../run/lock';
+import { acquireLock, waitForLock } from '../run/lock';
 import { Logger } from '../run/log';
 import { Sender } from './sender';
 import { monitSettings } from './settings';
@@ -20,7 +21,7 @@ export class UsageError extends Error {
 function readDocumentFile(file: string): unknown[] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(decodeUtf8(readFileSync(file), 'the file'));
   } catch (error) {
     throw new UsageError(`${file}: ${(error as Error).message}`);
   }
@@ -48,12 +49,14 @@ export async function replay(config: Config, options: { debug: boolean; only?: s
   const jobs = options.only ? [options.only] : existsSync(paths.spool) ? readdirSync(paths.spool).filter((name) => name !== 'rejected') : [];
   let failed = false;
   let delivered = 0;
+  const locked: string[] = [];
   // Replay is also typed by hand: it retries for a short while, then leaves the rest for the next run.
   const deadlineMs = Date.now() + config.section('monit').duration('replay_deadline', '30s');
   for (const job of jobs) {
     const lock = acquireLock(path.join(paths.lock, `${job}.lock`));
     if (!lock.acquired) {
       log.info(`${job}: running now (pid ${lock.holderPid}); it replays its own spool`);
+      locked.push(job);
       continue;
     }
     try {
@@ -69,11 +72,21 @@ export async function replay(config: Config, options: { debug: boolean; only?: s
       lock.release();
     }
   }
-  if (delivered === 0) log.info('nothing to replay: the spool is empty');
+  // A locked spool was not looked at: it is not known to be empty.
+  if (locked.length) log.info(`not replayed now, their lock is held by a run that delivers them: ${locked.join(', ')}`);
+  else if (delivered === 0) log.info('nothing to replay: the spool is empty');
   return failed ? 1 : 0;
 }
 
-/** `send FILE`: validates every document, spools them all (or none) and delivers them. */
+/** Exit status of `send` when its documents are safe in the spool but not all delivered yet (EX_TEMPFAIL). */
+export const EXIT_SPOOLED = 75;
+
+/**
+ * `send FILE`: validates every document, then, holding the send spool's lock (waiting for it up to
+ * `[monit] replay_deadline` while another send or replay delivers), spools them all (or none) and
+ * delivers the spool. Documents that do not go now stay in the spool for the next replay, and the
+ * exit status (EXIT_SPOOLED) and a line on stderr say how many wait, and where.
+ */
 export async function send(file: string | undefined, config: () => Config, options: { debug: boolean }): Promise<number> {
   if (!file) throw new UsageError('send needs a FILE of JSON documents');
   const { documents, problems } = validateFile(file);
@@ -84,9 +97,39 @@ export async function send(file: string | undefined, config: () => Config, optio
   const loaded = config();
   const paths = pathsFrom(loaded);
   const log = Logger.forJob('send', paths.log, { debug: options.debug, echo: true });
-  new Sender({ ...monitSettings(loaded), spool: new Spool(path.join(paths.spool, 'send')), log }).enqueue(documents as MonitDocument[]);
-  log.info(`${documents.length} documents from ${file} spooled`);
-  return replay(loaded, { debug: options.debug, only: 'send' });
+  const spoolDir = path.join(paths.spool, 'send');
+  const replayDeadline = loaded.section('monit').duration('replay_deadline', '30s');
+  const deadlineMs = Date.now() + replayDeadline;
+  const later = 'they go with the next `./run.sh replay` (scheduled: see `./run.sh crontab`)';
+  const lock = await waitForLock(path.join(paths.lock, 'send.lock'), deadlineMs, (holderPid) =>
+    log.info(`pid ${holderPid} is delivering ${spoolDir}; waiting for it (at most [monit] replay_deadline, ${Math.round(replayDeadline / 1000)}s)`),
+  );
+  const spoolDocuments = (): { sender: Sender; spool: Spool } => {
+    const opened = new Spool(spoolDir);
+    const sender = new Sender({ ...monitSettings(loaded), spool: opened, log });
+    sender.enqueue(documents as MonitDocument[]);
+    log.info(`${documents.length} documents from ${file} spooled in ${spoolDir}`);
+    return { sender, spool: opened };
+  };
+  if (!lock.acquired) {
+    spoolDocuments();
+    process.stderr.write(`send: ${documents.length} documents from ${file} are spooled in ${spoolDir}, not sent: pid ${lock.holderPid} still holds the lock of that spool; ${later}\n`);
+    return EXIT_SPOOLED;
+  }
+  try {
+    const { sender, spool: opened } = spoolDocuments();
+    const report = await sender.deliver({ deadlineMs });
+    const where = report.documentsRejected ? ` (refused ones are in ${opened.rejectedDir} with the reason)` : '';
+    log.info(`${report.documentsSent} sent, ${report.documentsRejected} rejected, ${report.documentsSpooled} still spooled${where}`);
+    if (report.credentialsRefused) throw new Error(report.credentialsRefused);
+    if (report.documentsSpooled) {
+      process.stderr.write(`send: ${report.documentsSpooled} documents wait in ${spoolDir} (this file's and any earlier ones not yet delivered)${report.stoppedBecause ? `: ${report.stoppedBecause}` : ''}; ${later}\n`);
+      return EXIT_SPOOLED;
+    }
+    return report.documentsRejected ? 1 : 0;
+  } finally {
+    lock.release();
+  }
 }
 
 /** `validate FILE`: only checks the documents. */

@@ -5,6 +5,7 @@ import { MemoryLogger } from '../run/log';
 import { PROJECT_ROOT } from '../config/paths';
 import { Sender, type SenderOptions } from './sender';
 import { Spool } from './spool';
+import { identityOf, ownIdentity } from '../run/processIdentity';
 import type { MonitDocument } from '../documents/types';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
 import { startTestGateway, TEST_TOKEN } from '../../test/support/gateway';
@@ -122,6 +123,22 @@ describe('spooling', () => {
     const reopened = new Spool(spool.dir);
     expect(readdirSync(reopened.dir).filter((name) => name.startsWith('.staged-'))).toEqual([alive]);
     expect(reopened.list()).toEqual([]);
+  });
+
+  it('names the writer of a staged batch by pid and start time: a live process that reused the pid is not taken for it', () => {
+    const spool = newSpool();
+    const { pid, startTicks } = ownIdentity();
+    const now = String(Date.now()).padStart(15, '0');
+    const ours = `.staged-${now}-${String(pid).padStart(7, '0')}-000001-s${startTicks}.json`;
+    // pid 1 runs, but it started at boot: not the process (of the same pid) that staged this batch.
+    const reusedPid = `.staged-${now}-0000001-000001-s${Number(identityOf(1)?.startTicks ?? 0) + 1}.json`;
+    const livePidOlderName = `.staged-${now}-0000001-000002.json`; // no start time: judged on the pid
+    for (const name of [ours, reusedPid, livePidOlderName]) writeFileSync(path.join(spool.dir, name), '[]');
+    const reopened = new Spool(spool.dir);
+    expect(readdirSync(reopened.dir).filter((name) => name.startsWith('.staged-')).sort()).toEqual([ours, livePidOlderName].sort());
+    const staged = reopened.stage();
+    expect(path.basename(staged.file)).toMatch(new RegExp(`^\\.staged-\\d{15}-0*${pid}-\\d{6}-s${startTicks}\\.json$`));
+    reopened.discard([staged]);
   });
 });
 

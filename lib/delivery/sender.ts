@@ -39,6 +39,36 @@ type Outcome =
   | { kind: 'too-large'; reason: string }
   | { kind: 'stop'; reason: string };
 
+/** A spool file that is JSON but not an array of objects; `values` is how many values it holds (for counting). */
+class NotADocumentArray extends Error {
+  constructor(
+    message: string,
+    readonly values: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A spool file's documents: it must be a JSON array of objects (throws a SyntaxError or a NotADocumentArray). */
+function documentArray(body: Buffer): unknown[] {
+  const value = JSON.parse(body.toString('utf8')) as unknown;
+  if (!Array.isArray(value)) throw new NotADocumentArray(`it holds a JSON ${value === null ? 'null' : typeof value}, not an array of documents`, 1);
+  const index = value.findIndex((item) => typeof item !== 'object' || item === null || Array.isArray(item));
+  if (index >= 0) throw new NotADocumentArray(`item ${index} is not a document object`, value.length);
+  return value;
+}
+
+const isJsonSpace = (byte: number | undefined): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+
+/** Whether the first and last bytes other than JSON white space are [ and ]: a cheap check that needs no parse. */
+function bracketedAsArray(body: Buffer): boolean {
+  let start = 0;
+  let end = body.length - 1;
+  while (start <= end && isJsonSpace(body[start])) start += 1;
+  while (end >= start && isJsonSpace(body[end])) end -= 1;
+  return end > start && body[start] === 0x5b && body[end] === 0x5d;
+}
+
 /** Waits `ms`, or less if the run is aborted (the listener is removed either way). */
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -63,6 +93,8 @@ export class Sender {
    * Documents are taken one at a time (each checked by `check`, which throws, and serialised once), so a run
    * never needs to hold them all. The batches join the spool only once every document is in: a document
    * refused by `check`, or a failing iterator, leaves nothing spooled. Returns how many documents were spooled.
+   * A document without a timestamp is stamped here, once (the caller's object is left as it is): a replay
+   * then sends the same time again and overwrites its own point, where a stamp on arrival would add one.
    */
   enqueue(documents: Iterable<MonitDocument>, check?: (document: MonitDocument) => void): number {
     const { maxBatchBytes, spool } = this.options;
@@ -72,7 +104,9 @@ export class Sender {
     try {
       for (const document of documents) {
         check?.(document);
-        const text = JSON.stringify(document);
+        // Documents of one series stamped in the same millisecond get the same time, never invented distinct
+        // ones: the gateway reports such documents when they differ (they would collapse into one point).
+        const text = JSON.stringify(document.timestamp === undefined ? { ...document, timestamp: Date.now() } : document);
         const bytes = Buffer.byteLength(text);
         let batch = batches.at(-1);
         if (batch && batch.documents > 0 && (batch.documents >= maxDocuments || batch.bytes + bytes + 1 > maxBatchBytes)) {
@@ -123,11 +157,11 @@ export class Sender {
     const body = spool.readBytes(name);
     // Parsed only when needed: to count an older batch whose name does not say, or to keep refused documents.
     let batchDocuments: unknown[] | undefined;
-    const documentsOfBatch = (): unknown[] => (batchDocuments ??= JSON.parse(body.toString('utf8')) as unknown[]);
-    /** A batch that cannot be parsed goes to rejected/ whole, counted as `rejected` documents. */
+    const documentsOfBatch = (): unknown[] => (batchDocuments ??= documentArray(body));
+    /** A batch that cannot be read as documents goes to rejected/ whole, counted as `rejected` documents, never sent. */
     const setAsideUnreadable = (error: unknown, when: string, rejected: number): Outcome => {
       const where = spool.rejectWhole(name, `unreadable spool file${when}: ${(error as Error).message}`);
-      this.options.log.error(`spool file ${name} is not valid JSON; moved to ${where}`);
+      this.options.log.error(`spool file ${name} is not a JSON array of documents; moved to ${where}`);
       return { kind: 'delivered', sent: 0, rejected };
     };
     let count = documentsInName(name);
@@ -135,8 +169,13 @@ export class Sender {
       try {
         count = documentsOfBatch().length;
       } catch (error) {
-        return setAsideUnreadable(error, '', 0);
+        return setAsideUnreadable(error, '', error instanceof NotADocumentArray ? error.values : 0);
       }
+    } else if (!bracketedAsArray(body)) {
+      // Not parsed (the name gives the count): a file that does not even start with [ and end with ] is not
+      // sent, since the gateway would take an object as one document. A truncation that happens to end on a
+      // nested ] is refused by the gateway as invalid JSON (HTTP 400), and set aside below just the same.
+      return setAsideUnreadable(new Error(`it does not start with [ and end with ] (${body.length} bytes)`), '', count);
     }
     let answer: { status: number; body: string; retryAfter?: string };
     try {
@@ -162,6 +201,11 @@ export class Sender {
     }
     if (status >= 200 && status < 300 && !parsed.rejected?.length) {
       spool.remove(name);
+      // The gateway's own count wins over the name's (MONIT itself says nothing): a batch edited by hand.
+      if (typeof parsed.accepted === 'number' && parsed.accepted !== count) {
+        this.options.log.warn(`spool file ${name} was named for ${count} documents; the endpoint accepted ${parsed.accepted}`);
+        return { kind: 'delivered', sent: parsed.accepted, rejected: 0 };
+      }
       return { kind: 'delivered', sent: count, rejected: 0 };
     }
     if ((status === 207 || status === 400) && Array.isArray(parsed.rejected)) {

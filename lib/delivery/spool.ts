@@ -1,7 +1,7 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { syncDirectory, writeFileDurably } from '../state/durableFile';
-import { processIsAlive } from '../run/lock';
+import { syncDirectory, writeAll, writeFileDurably, writingFile } from '../state/durableFile';
+import { isRunning, ownIdentity, type ProcessIdentity } from '../run/processIdentity';
 import type { MonitDocument } from '../documents/types';
 
 /** A rejected document kept with the reason the gateway gave. */
@@ -20,15 +20,11 @@ let sequence = 0;
 /** A batch written but not yet published: invisible to list() (its name starts with a dot). */
 const STAGED_PREFIX = '.staged-';
 
-/** The pid in a batch name (<ms>-<pid>-<sequence>[-n<documents>].json), or 0. */
-function writerPid(name: string): number {
-  return Number(/^\d+-(\d+)-/.exec(name)?.[1] ?? 0);
-}
-
-/** When a batch was staged: the milliseconds its name starts with. */
-function stagedAtMs(name: string): number {
-  return Number(/^(\d+)-/.exec(name)?.[1] ?? 0);
-}
+/**
+ * A staged batch's name: .staged-<ms>-<pid>-<sequence>-s<start ticks>.json, the writer named by pid and
+ * start time (a pid alone may be reused). Older names have no -s<start ticks>.
+ */
+const STAGED_NAME = /^\.staged-(\d+)-(\d+)-\d+(?:-s(\d+))?\.json$/;
 
 /** The number of documents a batch name records (-n<documents>.json), if it records one. */
 export function documentsInName(name: string): number | undefined {
@@ -57,7 +53,12 @@ export class StagedBatch {
     readonly file: string,
     private readonly stem: string,
   ) {
-    this.fd = openSync(file, 'w');
+    this.fd = this.writing(() => openSync(file, 'w'));
+  }
+
+  /** Errors name the batch file and the free space (a full disk): see writingFile. */
+  private writing<T>(write: () => T): T {
+    return writingFile('spool batch', this.file, write);
   }
 
   /** Adds one document's JSON text (of `bytes` UTF-8 bytes). */
@@ -70,20 +71,25 @@ export class StagedBatch {
   }
 
   private writePending(): void {
-    if (this.pending.length === 0 || this.fd === undefined) return;
-    writeSync(this.fd, (this.started ? ',' : '[') + this.pending.join(','));
+    const fd = this.fd;
+    if (this.pending.length === 0 || fd === undefined) return;
+    const text = (this.started ? ',' : '[') + this.pending.join(',');
+    this.writing(() => writeAll(fd, Buffer.from(text)));
     this.started = true;
     this.pending = [];
     this.pendingChars = 0;
   }
 
-  /** Ends the JSON array, fsyncs and closes the file, and names the batch. */
+  /** Ends the JSON array, fsyncs and closes the file, and names the batch. A failure leaves it for abandon(). */
   close(): void {
-    if (this.fd === undefined) return;
+    const fd = this.fd;
+    if (fd === undefined) return;
     this.writePending();
-    writeSync(this.fd, this.started ? ']' : '[]');
-    fsyncSync(this.fd);
-    closeSync(this.fd);
+    this.writing(() => {
+      writeAll(fd, Buffer.from(this.started ? ']' : '[]'));
+      fsyncSync(fd);
+      closeSync(fd);
+    });
     this.fd = undefined;
     this.name = `${this.stem}-n${this.documents}.json`;
   }
@@ -125,7 +131,7 @@ export class Spool {
 
   constructor(readonly dir: string) {
     this.rejectedDir = path.join(dir, 'rejected');
-    mkdirSync(this.rejectedDir, { recursive: true });
+    writingFile('spool folder', this.rejectedDir, () => mkdirSync(this.rejectedDir, { recursive: true }));
     this.removeAbandonedStaged();
   }
 
@@ -136,7 +142,8 @@ export class Spool {
   stage(): StagedBatch {
     sequence += 1;
     const stem = `${String(Date.now()).padStart(15, '0')}-${String(process.pid).padStart(7, '0')}-${String(sequence).padStart(6, '0')}`;
-    return new StagedBatch(path.join(this.dir, `${STAGED_PREFIX}${stem}.json`), stem);
+    const { startTicks } = ownIdentity();
+    return new StagedBatch(path.join(this.dir, `${STAGED_PREFIX}${stem}${startTicks ? `-s${startTicks}` : ''}.json`), stem);
   }
 
   /**
@@ -149,14 +156,15 @@ export class Spool {
     try {
       for (const batch of batches) {
         batch.close();
-        renameSync(batch.file, path.join(this.dir, batch.name ?? ''));
+        const target = path.join(this.dir, batch.name ?? '');
+        writingFile('spool batch', target, () => renameSync(batch.file, target));
         published += 1;
       }
     } catch (error) {
       this.discard(batches.slice(published));
       throw error;
     }
-    if (batches.length > 0) syncDirectory(this.dir);
+    if (batches.length > 0) writingFile('spool folder', this.dir, () => syncDirectory(this.dir));
   }
 
   /** Drops staged batches, closed or not. */
@@ -168,12 +176,14 @@ export class Spool {
   private removeAbandonedStaged(): void {
     const thisProcessStartedMs = Date.now() - process.uptime() * 1000;
     for (const file of readdirSync(this.dir)) {
-      if (!file.startsWith(STAGED_PREFIX)) continue;
-      const name = file.slice(STAGED_PREFIX.length);
-      const pid = writerPid(name);
-      // Our own pid on a file older than this process: an earlier run that had the same pid (containers).
-      const abandoned = pid === process.pid ? stagedAtMs(name) < thisProcessStartedMs : !processIsAlive(pid);
-      if (abandoned) rmSync(path.join(this.dir, file), { force: true });
+      const match = STAGED_NAME.exec(file);
+      if (!match) continue;
+      const [, stagedAtMs, pid, startTicks] = match;
+      const writer: ProcessIdentity = { pid: Number(pid), startTicks: startTicks ?? '' };
+      // An older name (no start time) with our own pid, staged before this process started: an earlier run
+      // that had the same pid (containers).
+      const earlierWithOurPid = startTicks === undefined && writer.pid === process.pid && Number(stagedAtMs) < thisProcessStartedMs;
+      if (earlierWithOurPid || !isRunning(writer)) rmSync(path.join(this.dir, file), { force: true });
     }
   }
 
@@ -192,9 +202,13 @@ export class Spool {
     return readFileSync(path.join(this.dir, name));
   }
 
-  /** How many documents a batch holds: from its name when it records them, else by reading it. */
+  /** How many documents a batch holds: from its name when it records them, else by reading it (throws if not an array). */
   documentCount(name: string): number {
-    return documentsInName(name) ?? (JSON.parse(this.read(name)) as unknown[]).length;
+    const named = documentsInName(name);
+    if (named !== undefined) return named;
+    const value = JSON.parse(this.read(name)) as unknown;
+    if (!Array.isArray(value)) throw new Error(`spool file ${name} is not a JSON array`);
+    return value.length;
   }
 
   /** Delivered: the batch leaves the spool. */
@@ -210,11 +224,18 @@ export class Spool {
   /** Replaces a batch by smaller ones (after a 413), keeping its place in the order. */
   split(name: string, parts: MonitDocument[][]): string[] {
     const stem = name.replace(/(-n\d+)?\.json$/, '');
-    const names = parts.map((part, index) => {
-      const partName = `${stem}-${String(index).padStart(3, '0')}-n${part.length}.json`;
-      writeFileDurably(path.join(this.dir, partName), JSON.stringify(part));
-      return partName;
-    });
+    const names: string[] = [];
+    try {
+      for (const [index, part] of parts.entries()) {
+        const partName = `${stem}-${String(index).padStart(3, '0')}-n${part.length}.json`;
+        writeFileDurably(path.join(this.dir, partName), JSON.stringify(part), 0o644, 'spool batch');
+        names.push(partName);
+      }
+    } catch (error) {
+      // The whole batch stays: parts beside it would be sent twice.
+      for (const partName of names) rmSync(path.join(this.dir, partName), { force: true });
+      throw error;
+    }
     this.remove(name);
     return names;
   }
@@ -222,16 +243,20 @@ export class Spool {
   /** Keeps refused documents, each with its reason, in rejected/ (never silently dropped). */
   reject(name: string, documents: RejectedDocument[]): string {
     const file = path.join(this.rejectedDir, name);
-    writeFileDurably(file, JSON.stringify(documents, null, 1));
+    writeFileDurably(file, JSON.stringify(documents, null, 1), 0o644, 'rejected documents');
     return file;
   }
 
   /** Moves a whole batch file to rejected/ with a reason beside it (when it cannot be read or sent at all). */
   rejectWhole(name: string, reason: string): string {
     const target = path.join(this.rejectedDir, name);
-    renameSync(path.join(this.dir, name), target);
-    writeFileDurably(`${target}.reason.txt`, `${reason}\n`);
-    syncDirectory(this.dir);
+    // The reason first: a batch is never in rejected/ without it.
+    writeFileDurably(`${target}.reason.txt`, `${reason}\n`, 0o644, 'rejection reason');
+    writingFile('rejected batch', target, () => {
+      renameSync(path.join(this.dir, name), target);
+      syncDirectory(this.rejectedDir);
+      syncDirectory(this.dir);
+    });
     return target;
   }
 

@@ -55,9 +55,10 @@ export class DocumentFactory {
     const [producer, type, tags, fields, timestampMs = this.slotMs] =
       typeof args[0] === 'string' ? (args as NamedBuildArguments) : [args[0].producer, args[0].type, ...(args.slice(1) as KindBuildRest)];
     this.registry.require(producer, type);
-    const presentTags: Record<string, string> = {};
+    // Null prototypes: a key named '__proto__' is kept as an ordinary key, not taken for the prototype.
+    const presentTags = Object.create(null) as Record<string, string>;
     for (const [key, value] of Object.entries(tags)) if (value !== undefined) presentTags[key] = value;
-    const presentFields: Record<string, Scalar> = {};
+    const presentFields = Object.create(null) as Record<string, Scalar>;
     for (const [key, value] of Object.entries(fields)) if (value !== undefined && value !== null) presentFields[key] = value;
     const document: MonitDocument = {
       producer,

@@ -1,3 +1,4 @@
+import { toLineProtocol } from '../influx/lineProtocol';
 import { interpretDocument, databaseFor } from './interpret';
 import { DocumentFactory, documentId } from './document';
 import { SchemaRegistry, schemaRegistry } from './schemas';
@@ -56,6 +57,67 @@ describe('interpretDocument', () => {
     const result = interpretDocument(document, registry);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toMatch(reason);
+  });
+});
+
+describe('interpretDocument: keys are plain names, never built-ins of Object', () => {
+  const BUILT_IN_NAMES = ['toString', 'constructor', 'hasOwnProperty', '__proto__', 'valueOf'];
+
+  it.each(BUILT_IN_NAMES)('a schema-checked type refuses a tag named %s as unknown', (name) => {
+    const document = JSON.parse(`{"producer": "monit-collectors", "type": "run", "idb_tags": ["job", "${name}"], "job": "web", "${name}": "x", "idb_fields": ["ok"], "ok": true}`) as unknown;
+    const result = interpretDocument(document, registry);
+    expect(result).toEqual({ ok: false, reason: expect.stringMatching(new RegExp(`^tag '${name}' is not in schemas/monit-collectors/run.json`)) as unknown });
+  });
+
+  it.each(BUILT_IN_NAMES)('a schema-checked type refuses a field named %s as unknown', (name) => {
+    const document = JSON.parse(`{"producer": "monit-collectors", "type": "run", "idb_fields": ["ok", "${name}"], "ok": true, "${name}": 1}`) as unknown;
+    const result = interpretDocument(document, registry);
+    expect(result).toEqual({ ok: false, reason: expect.stringMatching(new RegExp(`^field '${name}' is not in schemas/monit-collectors/run.json`)) as unknown });
+  });
+
+  it.each(BUILT_IN_NAMES)('an untyped document keeps a field and a tag named %s exactly', (name) => {
+    const document = JSON.parse(`{"producer": "p", "type": "t", "timestamp": 1700000000000, "idb_tags": ["${name}"], "${name}": "v", "data": {"${name}": 2}}`) as unknown;
+    const result = interpretDocument(document, registry);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(Object.keys(result.point.tags)).toEqual([name]);
+    expect(result.point.tags[name]).toBe('v');
+    expect(result.point.fields).toEqual([{ name, type: 'float', value: 2 }]);
+    expect(toLineProtocol(result.point)).toBe(`t,${name}=v ${name}=2 1700000000000`);
+  });
+
+  it("a field listed in idb_fields but absent is missing, even when it is named like a built-in ('constructor')", () => {
+    const result = interpretDocument({ producer: 'p', type: 't', idb_fields: ['constructor'] }, registry);
+    expect(result).toEqual({ ok: false, reason: "field 'constructor' is listed in idb_fields but the document has no value for it" });
+  });
+});
+
+describe('interpretDocument: what InfluxDB 1.x cannot store is refused with the key and the character', () => {
+  // Documents as JSON text, as a sender sends them: \n, \u0000 and "\ud800" are JSON escapes here.
+  it.each([
+    [String.raw`{"producer": "p", "type": "t", "": 1}`, "field '' key: an empty field key cannot be stored by InfluxDB 1.x"],
+    [String.raw`{"producer": "p", "type": "t", "n": 1, "data": {"": 1}}`, "field '' key: an empty field key cannot be stored by InfluxDB 1.x"],
+    [String.raw`{"producer": "p", "type": "t", "idb_tags": ["data."], "data": {"": "x"}, "n": 1}`, "tag '' key: an empty tag key cannot be stored by InfluxDB 1.x"],
+    [String.raw`{"producer": "p", "type": "t", "idb_tags": ["site"], "site": "CER\nN", "n": 1}`, "tag 'site' value: a newline at character 4 cannot be stored by InfluxDB 1.x line protocol (only string field values can hold one)"],
+    [String.raw`{"producer": "p", "type": "t", "idb_tags": ["site"], "site": "C\\N\\", "n": 1}`, "tag 'site' value: a backslash at character 4 cannot end a tag value in InfluxDB 1.x line protocol (it would escape the separator after it)"],
+    [String.raw`{"producer": "p", "type": "t", "a\nb": 1}`, "field 'a\\nb' key: a newline at character 2 cannot be stored by InfluxDB 1.x line protocol (only string field values can hold one)"],
+    [String.raw`{"producer": "p", "type": "a b\n", "n": 1}`, "type 'a b\\n' (the measurement): a newline at character 4 cannot be stored by InfluxDB 1.x line protocol (only string field values can hold one)"],
+    [String.raw`{"producer": "p", "type": "#t", "n": 1}`, "type '#t' (the measurement): a '#' at character 1 cannot start a measurement: InfluxDB 1.x takes the line for a comment and drops it"],
+    [String.raw`{"producer": "p", "type": "\tt", "n": 1}`, "type '\\tt' (the measurement): a TAB at character 1 cannot start a measurement: InfluxDB 1.x drops it as leading white space"],
+    [String.raw`{"producer": "p", "type": "t", "s": "\ud83d\ude00 ok \ud800"}`, "field 's' value: an unpaired UTF-16 surrogate (\\ud800) at character 6 has no UTF-8 encoding and cannot be stored"],
+    [String.raw`{"producer": "p", "type": "t", "idb_tags": ["time"], "time": "x", "n": 1}`, "tag 'time': InfluxDB 1.x refuses a tag key named 'time' (rename it)"],
+    [String.raw`{"producer": "p", "type": "t", "time": 1, "n": 1}`, "field 'time': InfluxDB 1.x drops a field named 'time' (rename it)"],
+    [String.raw`{"producer": "p", "type": "t", "timestamp": 10000000000000000, "n": 1}`, 'timestamp 10000000000000000 is after the latest time InfluxDB 1.x stores (9223372036854 ms, in the year 2262)'],
+  ])('%s: %s', (json, reason) => {
+    expect(interpretDocument(JSON.parse(json), registry)).toEqual({ ok: false, reason });
+  });
+
+  it.each([
+    [String.raw`{"producer": "p", "type": "t", "idb_tags": ["site"], "site": "C\tE\rR\u0000N \\ ,=\"", "n": 1}`, 'C\tE\rR\u0000N \\ ,="'],
+    [String.raw`{"producer": "p", "type": "t", "s": "line\nbreak \ud83d\ude00 \\"}`, 'line\nbreak \u{1F600} \\'],
+  ])('%s is accepted as it is', (json, text) => {
+    const result = interpretDocument(JSON.parse(json), registry);
+    expect(result.ok && [result.point.tags.site ?? result.point.fields[0]?.value]).toEqual([text]);
   });
 });
 

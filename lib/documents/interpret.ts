@@ -1,3 +1,4 @@
+import { displayName, lineProtocolProblem, MAX_TIMESTAMP_MS, mayExceedSeriesKey, seriesKeyProblem } from '../influx/lineProtocol';
 import { describeAjvErrors, RESERVED_KEYS, type SchemaRegistry, validateEnvelope } from './schemas';
 import type { FieldType, MonitDocument, Scalar } from './types';
 
@@ -22,15 +23,8 @@ export function timestampToMs(timestamp: number): number {
   return timestamp < 1e11 ? timestamp * 1000 : timestamp;
 }
 
-/**
- * Why InfluxDB 1.x cannot store this tag value exactly, or undefined when it can. Its line protocol has
- * no escape for a newline in a tag, and a tag ending in a backslash escapes the separator after it.
- */
-export function unstorableTagValue(value: string): string | undefined {
-  if (/[\n\r]/.test(value)) return 'InfluxDB 1.x line protocol cannot store a newline in a tag value (make it a field)';
-  if (value.endsWith('\\')) return 'InfluxDB 1.x line protocol cannot store a tag value ending in a backslash';
-  return undefined;
-}
+/** InfluxDB 1.x refuses a tag key named `time` and drops a field of that name (the whole point if it is the only one). */
+const TIME_KEY = 'time';
 
 function isScalar(value: unknown): value is Scalar {
   return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
@@ -43,12 +37,26 @@ function describeValue(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-/** Looks up a field key: 'a' at top level, 'data.x' inside the nested data object. */
+/**
+ * Looks up a field key: 'a' at top level, 'data.x' inside the nested data object. Only the document's own
+ * keys count: a key such as 'constructor' or '__proto__' is a plain name, never a built-in of Object.
+ */
 function lookUp(document: MonitDocument, key: string): unknown {
   if (key.startsWith('data.') && document.data && typeof document.data === 'object') {
-    return (document.data as Record<string, unknown>)[key.slice(5)];
+    const name = key.slice(5);
+    return Object.hasOwn(document.data, name) ? (document.data as Record<string, unknown>)[name] : undefined;
   }
-  return document[key];
+  return Object.hasOwn(document, key) ? document[key] : undefined;
+}
+
+function isDataKey(key: string): boolean {
+  return key.startsWith('data.');
+}
+
+/** `object[name] = value`, also for '__proto__', which an assignment would take for the prototype. */
+function setOwn(object: Record<string, string>, name: string, value: string): void {
+  if (name === '__proto__') Object.defineProperty(object, name, { value, enumerable: true, writable: true, configurable: true });
+  else object[name] = value;
 }
 
 function fieldNameOf(key: string): string {
@@ -89,19 +97,33 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
   const both = tagKeys.filter((key) => doc.idb_fields?.includes(key));
   if (both.length) return { ok: false, reason: `'${both.join("', '")}' is listed in both idb_tags and idb_fields` };
 
+  const measurementProblem = lineProtocolProblem('measurement', doc.type);
+  if (measurementProblem) return { ok: false, reason: `type ${displayName(doc.type)} (the measurement): ${measurementProblem}` };
+
   const tags: Record<string, string> = {};
+  // Two keys give one name only as 'x' and 'data.x': only then are names tracked.
+  const tagSources = tagKeys.some(isDataKey) ? new Map<string, string>() : undefined;
+  let keyUnits = doc.type.length;
   for (const key of tagKeys) {
     const value = lookUp(doc, key);
     if (value === undefined || value === null) continue; // an absent tag is simply not set
-    if (!isScalar(value)) return { ok: false, reason: `tag '${key}' must be a scalar, got ${describeValue(value)}` };
+    if (!isScalar(value)) return { ok: false, reason: `tag ${displayName(key)} must be a scalar, got ${describeValue(value)}` };
     const name = fieldNameOf(key);
-    if (schema && !(name in schema.tags)) {
-      return { ok: false, reason: `tag '${name}' is not in schemas/${doc.producer}/${doc.type}.json (known tags: ${Object.keys(schema.tags).join(', ') || 'none'})` };
+    if (schema && !Object.hasOwn(schema.tags, name)) {
+      return { ok: false, reason: `tag ${displayName(name)} is not in schemas/${doc.producer}/${doc.type}.json (known tags: ${Object.keys(schema.tags).join(', ') || 'none'})` };
     }
-    if (String(value) === '') continue; // InfluxDB cannot store an empty tag value
-    const unstorable = unstorableTagValue(String(value));
-    if (unstorable) return { ok: false, reason: `tag '${name}': ${unstorable}` };
-    tags[name] = String(value);
+    const keyProblem = lineProtocolProblem('tag key', name);
+    if (keyProblem) return { ok: false, reason: `tag ${displayName(name)} key: ${keyProblem}` };
+    if (name === TIME_KEY) return { ok: false, reason: `tag 'time': InfluxDB 1.x refuses a tag key named 'time' (rename it)` };
+    const earlier = tagSources?.get(name);
+    if (earlier !== undefined) return { ok: false, reason: `tag ${displayName(name)} is given twice, as ${displayName(earlier)} and ${displayName(key)}` };
+    tagSources?.set(name, key);
+    const text = String(value);
+    if (text === '') continue; // InfluxDB cannot store an empty tag value: the tag is absent
+    const valueProblem = lineProtocolProblem('tag value', text);
+    if (valueProblem) return { ok: false, reason: `tag ${displayName(name)} value: ${valueProblem}` };
+    setOwn(tags, name, text);
+    keyUnits += name.length + text.length + 2; // with its ',' and '='
   }
 
   const fieldKeys =
@@ -111,28 +133,50 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
       ...Object.keys(doc.data ?? {}).map((key) => `data.${key}`).filter((key) => !tagKeys.includes(key)),
     ];
   const fields: InterpretedDocument['fields'] = [];
+  const fieldSources = fieldKeys.some(isDataKey) ? new Map<string, string>() : undefined;
+  let longestFieldName = 0;
   for (const key of fieldKeys) {
     const value = lookUp(doc, key);
     const name = fieldNameOf(key);
     if (value === undefined || value === null) {
-      if (doc.idb_fields) return { ok: false, reason: `field '${key}' is listed in idb_fields but the document has no value for it` };
+      if (doc.idb_fields) return { ok: false, reason: `field ${displayName(key)} is listed in idb_fields but the document has no value for it` };
       continue;
     }
-    if (!isScalar(value)) return { ok: false, reason: `field '${key}' must be a string, number or boolean, got ${describeValue(value)}` };
+    if (!isScalar(value)) return { ok: false, reason: `field ${displayName(key)} must be a string, number or boolean, got ${describeValue(value)}` };
+    let type: FieldType;
     if (schema) {
-      const declared = schema.fields[name];
+      const declared = Object.hasOwn(schema.fields, name) ? schema.fields[name] : undefined;
       if (!declared) {
-        return { ok: false, reason: `field '${name}' is not in schemas/${doc.producer}/${doc.type}.json (a typo? known fields: ${Object.keys(schema.fields).join(', ')})` };
+        return { ok: false, reason: `field ${displayName(name)} is not in schemas/${doc.producer}/${doc.type}.json (a typo? known fields: ${Object.keys(schema.fields).join(', ')})` };
       }
       if (!conforms(value, declared.type)) {
         return { ok: false, reason: `field '${name}' must be ${declared.type === 'int' ? 'an integer' : `a ${declared.type}`} per its schema, got ${describeValue(value)}` };
       }
-      fields.push({ name, type: declared.type, value });
+      type = declared.type;
     } else {
-      fields.push({ name, type: typeOfValue(value), value });
+      type = typeOfValue(value);
     }
+    const keyProblem = lineProtocolProblem('field key', name);
+    if (keyProblem) return { ok: false, reason: `field ${displayName(name)} key: ${keyProblem}` };
+    if (name === TIME_KEY) return { ok: false, reason: `field 'time': InfluxDB 1.x drops a field named 'time' (rename it)` };
+    const earlier = fieldSources?.get(name);
+    if (earlier !== undefined) return { ok: false, reason: `field ${displayName(name)} is given twice, as ${displayName(earlier)} and ${displayName(key)}` };
+    fieldSources?.set(name, key);
+    if (name.length > longestFieldName) longestFieldName = name.length;
+    if (typeof value === 'string') {
+      const valueProblem = lineProtocolProblem('string value', value);
+      if (valueProblem) return { ok: false, reason: `field ${displayName(name)} value: ${valueProblem}` };
+    }
+    fields.push({ name, type, value });
   }
   if (fields.length === 0) return { ok: false, reason: 'the document has no fields: InfluxDB stores nothing without at least one field' };
+  if (mayExceedSeriesKey(keyUnits, longestFieldName)) {
+    const keyProblem = seriesKeyProblem(doc.type, Object.entries(tags), fields.map((field) => field.name));
+    if (keyProblem) return { ok: false, reason: keyProblem };
+  }
   const timestampMs = doc.timestamp === undefined ? nowMs : timestampToMs(doc.timestamp);
+  if (!(timestampMs <= MAX_TIMESTAMP_MS)) {
+    return { ok: false, reason: `timestamp ${doc.timestamp ?? timestampMs} is after the latest time InfluxDB 1.x stores (${MAX_TIMESTAMP_MS} ms, in the year 2262)` };
+  }
   return { ok: true, point: { database: databaseFor(doc.producer), measurement: doc.type, tags, fields, timestampMs } };
 }

@@ -22,3 +22,8 @@ test('a name that is both a tag and a field, or a reserved MONIT key, stops the 
   expect(() => SchemaRegistry.load(schemasWith({ site: field('1') }, { site: { description: 'The site.' } }))).toThrow(/'site' is both a tag and a field/);
   expect(() => SchemaRegistry.load(schemasWith({ host: field('1') }))).toThrow(/'host' is a reserved MONIT key/);
 });
+
+test("names are plain names: a tag named 'constructor' is not taken for a field; 'time' stops the registry", () => {
+  expect(Object.keys(SchemaRegistry.load(schemasWith({ value: field('1') }, { constructor: { description: 'A tag.' } })).require('demo', 'thing').tags)).toEqual(['constructor']);
+  expect(() => SchemaRegistry.load(schemasWith({ time: field('1') }))).toThrow(/demo\/thing\.json: 'time' cannot be a tag or field/);
+});

@@ -70,9 +70,10 @@ function checkTypeSchema(schema: TypeSchema, file: string): void {
   if (!file.endsWith(expected)) throw new Error(`${file}: must be stored as schemas/${expected}`);
   for (const name of [...Object.keys(schema.tags), ...Object.keys(schema.fields)]) {
     if (RESERVED_KEYS.has(name)) throw new Error(`${file}: '${name}' is a reserved MONIT key and cannot be a tag or field`);
+    if (name === 'time') throw new Error(`${file}: 'time' cannot be a tag or field: InfluxDB 1.x refuses or drops it`);
   }
   for (const tag of Object.keys(schema.tags)) {
-    if (tag in schema.fields) throw new Error(`${file}: '${tag}' is both a tag and a field`);
+    if (Object.hasOwn(schema.fields, tag)) throw new Error(`${file}: '${tag}' is both a tag and a field`);
   }
   const units = knownUnits();
   for (const [name, field] of Object.entries(schema.fields)) {

@@ -4,7 +4,7 @@ import type { CollectResult, CollectorContext } from './collector';
 import { ConfigError, type Config } from '../config/config';
 import { DocumentFactory } from '../documents/document';
 import { interpretDocument } from '../documents/interpret';
-import { acquireLock } from './lock';
+import { acquireLock, type LockResult } from './lock';
 import { Logger, redact } from './log';
 import { schemaRegistry } from '../documents/schemas';
 import { Sender, type SendReport } from '../delivery/sender';
@@ -70,19 +70,37 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
   const { config } = options;
   const paths = pathsFrom(config);
   const log = Logger.forJob(job.name, paths.log, { debug: options.debug, echo: options.echoLog ?? true });
-  const lock = acquireLock(path.join(paths.lock, `${job.name}.lock`));
+  let lock: LockResult;
+  try {
+    lock = acquireLock(path.join(paths.lock, `${job.name}.lock`));
+  } catch (error) {
+    // Nothing ran and nothing can be spooled safely: the message names the lock path.
+    const message = redact((error as Error).message.split('\n')[0]);
+    log.error(`run failed: ${message}`);
+    return { job: job.name, ok: false, message, documents: 0, problems: 0 };
+  }
   if (!lock.acquired) {
     const message = `previous run (pid ${lock.holderPid}) is still running; this run exits`;
     log.warn(message);
     return { job: job.name, ok: true, skipped: true, message, documents: 0, problems: 0 };
   }
   if (lock.recoveredFrom) log.warn(`recovered a stale lock left by pid ${lock.recoveredFrom}`);
+  try {
+    return await runHoldingLock(job, options, log, started);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The run itself, once the lock is held (the caller releases it, whatever happens here). */
+async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger, started: number): Promise<RunOutcome> {
+  const { config } = options;
+  const paths = pathsFrom(config);
   const deadline = started + options.deadlineMs;
   const controller = new AbortController();
   const slotMs = slotStart(options.timeMs ?? started, job.periodMs);
   const stateDir = path.join(paths.state, job.name);
-  mkdirSync(stateDir, { recursive: true });
-  const spool = new Spool(path.join(paths.spool, job.name));
+  const spoolDir = path.join(paths.spool, job.name);
   const registry = schemaRegistry();
   const documents = new DocumentFactory({ slotMs, registry });
   let errors = 0;
@@ -97,7 +115,18 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
     report.stoppedBecause = part.stoppedBecause;
   };
   let sender: Sender | undefined;
+  let heartbeatFailed = false;
+  /** Fails the run after the fact (the heartbeat's own trouble), keeping the first reason too. */
+  const failBecause = (reason: string): void => {
+    heartbeatFailed = true;
+    const message = redact(reason.split('\n')[0]);
+    outcome.ok = false;
+    outcome.message = outcome.message ? `${outcome.message}; ${message}` : message;
+    log.error(`run failed: ${message}`);
+  };
   try {
+    mkdirSync(stateDir, { recursive: true });
+    const spool = new Spool(spoolDir);
     if (!options.dryRun) {
       sender = new Sender({ ...monitSettings(config), spool, log });
       if (spool.list().length) {
@@ -184,7 +213,13 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
           timed_out: outcome.timedOut ?? false,
           message: outcome.message ?? '',
         });
-        sender.enqueue([heartbeat]);
+        try {
+          sender.enqueue([heartbeat]);
+        } catch (error) {
+          // Lost, not waiting: a run whose heartbeat is not even in the spool has failed.
+          failBecause(`heartbeat not spooled: ${(error as Error).message}`);
+          throw error;
+        }
         const heartbeatDeadline = Math.max(deadline, Date.now()) + (options.graceMs ?? 10_000);
         // When the endpoint was just found down, or the run failed on its config before sending anything,
         // one try is enough: the heartbeat waits in the spool, and a config mistake is reported at once.
@@ -201,10 +236,9 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
           log.error(`run failed: ${final.credentialsRefused}`);
         }
       } catch (error) {
-        log.error(`heartbeat not delivered: ${(error as Error).message}`);
+        if (!heartbeatFailed) failBecause(`heartbeat not delivered: ${(error as Error).message}`);
       }
     }
-    lock.release();
   }
   return outcome;
 }

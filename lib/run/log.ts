@@ -25,7 +25,24 @@ export class Logger {
     private readonly debugEnabled = false,
     private readonly echo = true,
   ) {
-    if (file) mkdirSync(path.dirname(file), { recursive: true });
+    if (file) {
+      try {
+        mkdirSync(path.dirname(file), { recursive: true });
+      } catch (error) {
+        this.fileFailed(error);
+      }
+    }
+  }
+
+  /** Set while the log file cannot be written: lines then go to stderr, so the run is not silent. */
+  private fileError?: string;
+
+  /** Says once on stderr why the log file is not written (a full disk, permissions). */
+  private fileFailed(error: unknown): void {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    if (this.fileError === reason) return;
+    this.fileError = reason;
+    process.stderr.write(`${new Date().toISOString()} ERROR [${this.job}] cannot write the log ${this.file}: ${(error as Error).message}; log lines go to stderr\n`);
   }
 
   static forJob(job: string, logDir: string | undefined, options: { debug?: boolean; echo?: boolean } = {}): Logger {
@@ -35,8 +52,17 @@ export class Logger {
   private write(level: LogLevel, message: string): void {
     if (level === 'debug' && !this.debugEnabled) return;
     const line = redact(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${this.job}] ${message.replace(/\n/g, '\\n')}`);
-    if (this.file) appendFileSync(this.file, line + '\n');
-    if (this.echo) process.stderr.write(line + '\n');
+    let written = false;
+    if (this.file) {
+      try {
+        appendFileSync(this.file, line + '\n');
+        written = true;
+        this.fileError = undefined;
+      } catch (error) {
+        this.fileFailed(error);
+      }
+    }
+    if (this.echo || (this.file && !written)) process.stderr.write(line + '\n');
   }
 
   debug(message: string): void {

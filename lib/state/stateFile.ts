@@ -76,6 +76,6 @@ export class StateFile<T> {
 
   /** Stores `state` durably (nothing in a dry run). */
   write(state: T): void {
-    if (this.writable) writeFileDurably(this.file, JSON.stringify(this.options.serialize ? this.options.serialize(state) : state));
+    if (this.writable) writeFileDurably(this.file, JSON.stringify(this.options.serialize ? this.options.serialize(state) : state), 0o644, 'state file');
   }
 }

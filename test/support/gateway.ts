@@ -1,7 +1,15 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { PROJECT_ROOT } from '../../lib/config/paths';
 import { MemoryLogger } from '../../lib/run/log';
 import { SchemaRegistry, schemaRegistry } from '../../lib/documents/schemas';
 import { InfluxClient } from '../../lib/influx/influxdb';
 import { startGateway, type RunningGateway } from '../../gateway/server';
+import { ProducerSpellings } from '../../gateway/producerSpellings';
+import { freePort } from './ports';
+import { testDir } from './services';
 import type { TypeSchema } from '../../lib/documents/types';
 
 export const TEST_TOKEN = 'test-token-0123456789';
@@ -25,20 +33,65 @@ export function testRegistry(): SchemaRegistry {
 }
 
 /** A gateway on a free port in front of `influxUrl`, with a bearer token and one producer password. */
-export async function startTestGateway(influxUrl: string, options: { port?: number; maxBodyBytes?: number } = {}): Promise<RunningGateway & { log: MemoryLogger }> {
+export async function startTestGateway(
+  influxUrl: string,
+  options: { port?: number; maxBodyBytes?: number; maxDocuments?: number; producerSpellingsFile?: string } = {},
+): Promise<RunningGateway & { log: MemoryLogger }> {
   const log = new MemoryLogger('gateway');
   const running = await startGateway(
     {
       influxdb: new InfluxClient(influxUrl, { timeoutMs: 10_000 }),
       durations: { raw: '30d', '1h': '400d', '1d': 'INF' },
       auth: { token: TEST_TOKEN, producerPasswords: new Map([['test-producer', 'producer-password']]) },
-      maxDocuments: 10_000,
+      maxDocuments: options.maxDocuments ?? 10_000,
       maxBodyBytes: options.maxBodyBytes ?? 5_000_000,
       registry: testRegistry(),
+      producerSpellings: new ProducerSpellings(options.producerSpellingsFile),
       log,
     },
     '127.0.0.1',
     options.port ?? 0,
   );
   return { ...running, log };
+}
+
+export interface GatewayProcess {
+  url: string;
+  /** The folder of its config, log (log/gateway.log) and state. */
+  dir: string;
+  process: ChildProcessByStdio<null, null, Readable>;
+  /** What it wrote on stderr so far. */
+  stderr(): string;
+  /** SIGTERM, then its exit. */
+  stop(): Promise<void>;
+}
+
+/** `./run.sh gateway` as its own process (dist/cli/main.js: build first) in front of `influxUrl`, with TEST_TOKEN. */
+export async function spawnGatewayProcess(influxUrl: string, configExtra = ''): Promise<GatewayProcess> {
+  const dir = testDir('gateway-process');
+  const port = await freePort();
+  const file = path.join(dir, 'config.cfg');
+  writeFileSync(file, `[paths]\nvar = ${dir}\n[gateway]\nlisten = 127.0.0.1:${port}\ntoken = ${TEST_TOKEN}\n${configExtra}[influxdb]\nurl = ${influxUrl}\n`);
+  // --debug: the gateway echoes its log lines on stderr (off the terminal they go to its log file only).
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'gateway', '--config', file, '--debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  // Any answer of /ping means it listens (503 while InfluxDB is down).
+  for (let tries = 0; tries < 200 && child.exitCode === null && !(await fetch(`${url}/ping`).then(() => true, () => false)); tries += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (child.exitCode !== null) throw new Error(`the gateway exited at start (${child.exitCode}): ${stderr}`);
+  return {
+    url,
+    dir,
+    process: child,
+    stderr: () => stderr,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
