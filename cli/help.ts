@@ -27,6 +27,8 @@ export function usage(): string {
     '  --debug            verbose log lines',
     '  --timestamp T      run a collector for the past slot containing T (UTC), for backfill',
     '  --from T --to T    downsampling: backfill this range',
+    '  --output DIR       systemd-units: write the unit files into DIR instead of printing them',
+    '  --user             systemd-units: units for a user manager (systemctl --user)',
     '',
     'Exit status: 0 on success; otherwise non-zero, with a one-line reason on stderr.',
   ].join('\n');
