@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Config } from '../lib/config/config';
 import { pathsFrom } from '../lib/config/paths';
 import { UsageError } from '../lib/delivery/commands';
 import { Logger } from '../lib/run/log';
-import { formatIdentity, identityOf, isRunning, parseIdentity, type ProcessIdentity } from '../lib/run/processIdentity';
+import { formatIdentity, identityOf, isRunning, ownIdentity, parseIdentity, type ProcessIdentity } from '../lib/run/processIdentity';
 import type { RunArguments } from '../lib/run/registry';
-import { claimPidFile, SupervisedProcess, stopChild, DEFAULT_RESTART_POLICY } from '../lib/run/service';
+import { acquireLock } from '../lib/run/lock';
+import { SupervisedProcess, stopChild, DEFAULT_RESTART_POLICY } from '../lib/run/service';
 import { findEntry, missingNodeFlags, registry } from './registry';
 import { configuredSchedule, deadlineOf, enabled, type ScheduleEntry } from './schedule';
 import cron, { type ScheduledTask } from 'node-cron';
@@ -154,8 +155,11 @@ export async function supervise(args: RunArguments): Promise<number> {
     return 0;
   }
   const files = supervisorFiles(config, name);
-  const claim = claimPidFile(files.supervisor);
-  if (!claim.claimed) return 0; // the usual case under cron: it runs already
+  // The run lock keeps one supervisor per service; the pid file only tells operators which one it is.
+  const lock = acquireLock(path.join(pathsFrom(config).lock, `supervise-${name}.lock`));
+  if (!lock.acquired) return 0; // the usual case under cron: it runs already
+  mkdirSync(path.dirname(files.supervisor), { recursive: true });
+  writeFileSync(files.supervisor, `${formatIdentity(ownIdentity())}\n`);
   const log = new Logger('supervisor', path.join(pathsFrom(config).log, `${name}.log`), args.debug, args.debug || process.stderr.isTTY === true);
   const stopped = termination();
   let stopping = false;
@@ -187,7 +191,8 @@ export async function supervise(args: RunArguments): Promise<number> {
   log.info(`${signal}: stopping ${name}`);
   await service.stop(20_000);
   rmSync(files.child, { force: true });
-  claim.release();
+  rmSync(files.supervisor, { force: true });
+  lock.release();
   log.info(`supervisor of ${name} stopped`);
   return 0;
 }

@@ -1,10 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { linkSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Config } from '../config/config';
 import { pathsFrom } from '../config/paths';
 import { Logger } from './log';
-import { formatIdentity, isRunning, ownIdentity, parseIdentity, type ProcessIdentity } from './processIdentity';
 import type { RunArguments } from './registry';
 
 /**
@@ -119,62 +116,3 @@ export class SupervisedProcess {
   }
 }
 
-export type PidFileClaim = { claimed: true; release(): void } | { claimed: false; holder: ProcessIdentity };
-
-function readText(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-/** Creates `file` holding `content`, atomically (never seen empty or half-written); false when it exists. */
-function createWith(file: string, content: string): boolean {
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, content);
-  try {
-    linkSync(temporary, file);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return false;
-  } finally {
-    unlinkSync(temporary);
-  }
-}
-
-/**
- * Makes the pid file `file` name this process (pid and start time) unless it names another running
- * process, which is returned. A file naming a process that is gone (or a reused pid) is taken over;
- * of several processes taking over at once, only the one that creates `<file>.takeover` removes it.
- */
-export function claimPidFile(file: string): PidFileClaim {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const mine = `${formatIdentity(ownIdentity())}\n`;
-  const release = (): void => {
-    if (readText(file) === mine) rmSync(file, { force: true });
-  };
-  for (let attempt = 0; attempt < 5; attempt += 1) {
-    if (createWith(file, mine)) return { claimed: true, release };
-    const held = readText(file);
-    if (held === undefined) continue; // removed meanwhile
-    if (held === mine) return { claimed: true, release };
-    const holder = parseIdentity(held);
-    if (holder && isRunning(holder)) return { claimed: false, holder };
-    const takeover = `${file}.takeover`;
-    if (!createWith(takeover, mine)) {
-      const other = parseIdentity(readText(takeover) ?? '');
-      if (other && isRunning(other)) return { claimed: false, holder: other };
-      // Left by a process that died while taking over.
-      rmSync(takeover, { force: true });
-      continue;
-    }
-    try {
-      if (readText(file) === held) rmSync(file, { force: true });
-    } finally {
-      rmSync(takeover, { force: true });
-    }
-  }
-  throw new Error(`cannot claim the pid file ${file}: it keeps changing`);
-}
