@@ -1,5 +1,5 @@
 import { displayName, lineProtocolProblem, MAX_TIMESTAMP_MS, mayExceedSeriesKey, seriesKeyProblem } from '../influx/lineProtocol';
-import { describeAjvErrors, RESERVED_KEYS, type SchemaRegistry, validateEnvelope } from './schemas';
+import { databaseFor, describeAjvErrors, RESERVED_KEYS, type SchemaRegistry, validateEnvelope } from './schemas';
 import type { FieldType, MonitDocument, Scalar } from './types';
 
 /** A document reduced to what InfluxDB stores: where, which series, which typed values, when. */
@@ -13,10 +13,7 @@ export interface InterpretedDocument {
 
 export type Interpretation = { ok: true; point: InterpretedDocument } | { ok: false; reason: string };
 
-/** MONIT's database naming: monit_production_<producer>, '-' turned into '_'. */
-export function databaseFor(producer: string): string {
-  return `monit_production_${producer.replace(/-/g, '_')}`;
-}
+export { databaseFor };
 
 /** Timestamps below 1e11 are seconds (MONIT accepts both). */
 export function timestampToMs(timestamp: number): number {

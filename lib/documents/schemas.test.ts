@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/paths';
 import { SchemaRegistry } from './schemas';
+import type { TypeSchema } from './types';
 
 /** A schemas folder holding one type file. */
 function schemasWith(fields: Record<string, unknown>, tags: Record<string, unknown> = {}): string {
@@ -26,4 +27,10 @@ test('a name that is both a tag and a field, or a reserved MONIT key, stops the 
 test("names are plain names: a tag named 'constructor' is not taken for a field; 'time' stops the registry", () => {
   expect(Object.keys(SchemaRegistry.load(schemasWith({ value: field('1') }, { constructor: { description: 'A tag.' } })).require('demo', 'thing').tags)).toEqual(['constructor']);
   expect(() => SchemaRegistry.load(schemasWith({ time: field('1') }))).toThrow(/demo\/thing\.json: 'time' cannot be a tag or field/);
+});
+
+test("two producer spellings of one database ('my-app', 'my_app') stop the registry, naming both", () => {
+  const schema = (producer: string, type: string): TypeSchema => ({ producer, type, description: 'A thing.', tags: {}, fields: { value: { type: 'float', unit: '1', description: 'A value.', downsample: 'mean' } } });
+  expect(new SchemaRegistry([schema('my-app', 'a'), schema('my-app', 'b')]).all()).toHaveLength(2);
+  expect(() => new SchemaRegistry([schema('my-app', 'a'), schema('my_app', 'b')])).toThrow("producers 'my-app' and 'my_app' write the same database monit_production_my_app");
 });

@@ -82,11 +82,26 @@ function checkTypeSchema(schema: TypeSchema, file: string): void {
 }
 
 /** All producer/type schemas under schemas/, read once. */
+/** MONIT's database naming: monit_production_<producer>, '-' turned into '_'. */
+export function databaseFor(producer: string): string {
+  return `monit_production_${producer.replace(/-/g, '_')}`;
+}
+
 export class SchemaRegistry {
   private readonly byKey = new Map<string, TypeSchema>();
 
   constructor(schemas: TypeSchema[] = []) {
-    for (const schema of schemas) this.byKey.set(SchemaRegistry.key(schema.producer, schema.type), schema);
+    const producerOfDatabase = new Map<string, string>();
+    for (const schema of schemas) {
+      // Two spellings of one database ('my-app', 'my_app') would write each other's points.
+      const database = databaseFor(schema.producer);
+      const other = producerOfDatabase.get(database);
+      if (other !== undefined && other !== schema.producer) {
+        throw new Error(`schemas: producers '${other}' and '${schema.producer}' write the same database ${database} ('-' becomes '_'); keep one spelling`);
+      }
+      producerOfDatabase.set(database, schema.producer);
+      this.byKey.set(SchemaRegistry.key(schema.producer, schema.type), schema);
+    }
   }
 
   static key(producer: string, type: string): string {
