@@ -130,6 +130,29 @@ async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments
   }
 }
 
+/**
+ * What InfluxDB keeps one point for: database, measurement, tag set and time. Each text is prefixed by
+ * its length, so no tag value can make two different series read alike. On the hot path: no JSON.
+ */
+function seriesAndTime(point: InterpretedDocument): string {
+  let key = `${point.database.length}:${point.database}${point.measurement.length}:${point.measurement}${point.timestampMs}`;
+  for (const name of Object.keys(point.tags).sort()) {
+    const value = point.tags[name];
+    key += `|${name.length}:${name}${value.length}:${value}`;
+  }
+  return key;
+}
+
+/** Whether two points of one series carry the same fields with the same types and values (an exact repeat). */
+function sameFields(a: InterpretedDocument, b: InterpretedDocument): boolean {
+  if (a.fields.length !== b.fields.length) return false;
+  const byName = new Map(a.fields.map((field) => [field.name, field]));
+  return b.fields.every((field) => {
+    const other = byName.get(field.name);
+    return other !== undefined && other.type === field.type && other.value === field.value;
+  });
+}
+
 /** The MONIT-compatible ingestion endpoint: documents in, InfluxDB points out, acknowledged only once stored. */
 export class Gateway {
   readonly metrics = new GatewayMetrics();
@@ -263,8 +286,8 @@ export class Gateway {
     }
     const rejections: Rejection[] = [];
     const byDatabase = new Map<string, Array<{ index: number; point: InterpretedDocument }>>();
-    /** The first document of each (database, measurement, tags, time) in this request, and its fields. */
-    const firstOfSeries = new Map<string, { index: number; fields: string }>();
+    /** The first document of each (database, measurement, tags, time) in this request. */
+    const firstOfSeries = new Map<string, { index: number; point: InterpretedDocument }>();
     /** Exact repeats of an earlier document: stored once, acknowledged as that one is. */
     const repeats: Array<{ index: number; of: number }> = [];
     const nowMs = Date.now();
@@ -286,16 +309,14 @@ export class Gateway {
         rejections.push({ index, reason: `producer '${String(producer)}' writes database ${point.database}, which producer '${owner}' writes ('-' becomes '_'): use '${owner}'` });
         return;
       }
-      const tags = Object.entries(point.tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      const series = JSON.stringify([point.database, point.measurement, tags, point.timestampMs]);
-      const fields = JSON.stringify(point.fields.map((field) => [field.name, field.type, field.value]).sort(([a], [b]) => (String(a) < String(b) ? -1 : 1)));
+      const series = seriesAndTime(point);
       const earlier = firstOfSeries.get(series);
       if (earlier) {
-        if (earlier.fields === fields) repeats.push({ index, of: earlier.index });
+        if (sameFields(earlier.point, point)) repeats.push({ index, of: earlier.index });
         else rejections.push({ index, reason: `same series and time as document #${earlier.index}: InfluxDB would keep only one point` });
         return;
       }
-      firstOfSeries.set(series, { index, fields });
+      firstOfSeries.set(series, { index, point });
       const list = byDatabase.get(point.database) ?? [];
       list.push({ index, point });
       byDatabase.set(point.database, list);
