@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MemoryLogger } from '../run/log';
 import { Sender, type SenderOptions } from './sender';
 import { Spool } from './spool';
 import type { MonitDocument } from '../documents/types';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
+import { fillDisk, freeBytesOn, mountTmpfs, unmountTmpfs } from '../../test/support/tmpfs';
 import { startTestGateway, TEST_TOKEN } from '../../test/support/gateway';
 import type { RunningGateway } from '../../gateway/server';
 
@@ -153,35 +153,11 @@ describe('a spool file that is not an array of documents', () => {
 
 describe('a full disk', () => {
   let mountpoint: string;
-  let mounted = false;
   beforeAll(() => {
     mountpoint = testDir('disk-full');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountpoint]);
-    mounted = true;
+    mountTmpfs(mountpoint, 'size=1m');
   });
-  afterAll(() => {
-    if (mounted) execFileSync('umount', [mountpoint]);
-  });
-
-  const freeOn = (dir: string): number => {
-    const stats = statfsSync(dir);
-    return stats.bavail * stats.bsize;
-  };
-
-  /** Fills the file system with one file until it refuses more; returns its path. */
-  function fill(name: string): string {
-    const file = path.join(mountpoint, name);
-    const fd = openSync(file, 'w');
-    const chunk = Buffer.alloc(64 * 1024, 1);
-    try {
-      for (;;) writeSync(fd, chunk);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-    } finally {
-      closeSync(fd);
-    }
-    return file;
-  }
+  afterAll(unmountTmpfs);
 
   const spoolFolder = (spool: Spool): string[] => readdirSync(spool.dir).sort();
 
@@ -190,8 +166,8 @@ describe('a full disk', () => {
     sender(spool).enqueue(documents('disk-full', 10, slot)); // already waiting before the disk fills
     const waiting = spoolFolder(spool);
     const waitingBytes = spool.readBytes(spool.list()[0].name);
-    const filler = fill('filler');
-    expect(freeOn(spool.dir)).toBe(0);
+    const filler = fillDisk(mountpoint, 'filler');
+    expect(freeBytesOn(spool.dir)).toBe(0);
 
     const more = documents('disk-full', 300, slot).slice(10);
     const attempt = (): number => sender(spool).enqueue(more);
@@ -203,7 +179,7 @@ describe('a full disk', () => {
     // Room for some batches but not all: those written are removed too (never a half batch in the spool).
     const room = 24 * 1024;
     truncateSync(filler, statSync(filler).size - room);
-    expect(freeOn(spool.dir)).toBe(room);
+    expect(freeBytesOn(spool.dir)).toBe(room);
     let message = '';
     try {
       attempt();
@@ -214,7 +190,7 @@ describe('a full disk', () => {
     expect(figure).not.toBeNull();
     expect(Number(figure?.[1])).toBeLessThan(room);
     expect(spoolFolder(spool)).toEqual(waiting);
-    expect(freeOn(spool.dir)).toBe(room); // what was staged is gone
+    expect(freeBytesOn(spool.dir)).toBe(room); // what was staged is gone
 
     rmSync(filler);
     expect(spool.readBytes(spool.list()[0].name)).toEqual(waitingBytes);

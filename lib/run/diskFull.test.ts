@@ -1,47 +1,16 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/paths';
 import { TEST_TOKEN } from '../../test/support/gateway';
 import { useInfluxAndGateway } from '../../test/support/fixtures';
 import { testDir } from '../../test/support/services';
+import { fillDisk, mountTmpfs, unmountTmpfs } from '../../test/support/tmpfs';
 
 const servers = useInfluxAndGateway();
 const MAIN = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
 
-/** Mount points made by these tests, unmounted (innermost first) after them. */
-const mounted: string[] = [];
-
-function mountTmpfs(dir: string, options: string): void {
-  mkdirSync(dir, { recursive: true });
-  const result = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`mount ${dir}: ${result.stderr}`);
-  mounted.push(dir);
-}
-
-afterAll(() => {
-  for (const dir of mounted.reverse()) spawnSync('umount', [dir]);
-});
-
-/** Fills the file system of `dir` to the last byte with one file, whose path is returned. */
-function fill(dir: string): string {
-  const file = path.join(dir, 'filler');
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  try {
-    for (let size = chunk.length; size >= 1; ) {
-      try {
-        writeSync(fd, chunk, 0, size);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-        size = Math.floor(size / 2);
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return file;
-}
+afterAll(unmountTmpfs);
 
 /** `./run.sh heartbeat` without blocking this process, where the gateway lives. */
 function heartbeat(config: string): Promise<{ status: number | null; stderr: string }> {
@@ -79,8 +48,8 @@ it('a full disk: the log line reaches stderr, no lock is left, a lost heartbeat 
   const logFile = path.join(varDir, 'log', 'heartbeat.log');
   const lockDir = path.join(varDir, 'lock');
   mkdirSync(path.dirname(logFile), { recursive: true });
-  const varFiller = fill(varDir);
-  const spoolFiller = fill(spoolDir);
+  const varFiller = fillDisk(varDir);
+  const spoolFiller = fillDisk(spoolDir);
 
   // Everything full: the log cannot be written, so its lines go to stderr with the reason.
   const full = await heartbeat(config);
