@@ -1,14 +1,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MemoryLogger } from '../run/log';
 import { PROJECT_ROOT } from '../config/paths';
-import { Sender, type SenderOptions } from './sender';
 import { Spool } from './spool';
 import { identityOf, ownIdentity } from '../run/processIdentity';
 import type { MonitDocument } from '../documents/types';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
-import { startTestGateway, TEST_TOKEN } from '../../test/support/gateway';
+import { startTestGateway, TEST_TOKEN, testSender } from '../../test/support/gateway';
 import { freePort } from '../../test/support/ports';
 import type { RunningGateway } from '../../gateway/server';
 
@@ -37,21 +35,6 @@ function documents(site: string, count: number, timestamp = slot): MonitDocument
   }));
 }
 
-function sender(url: string, spool: Spool, overrides: Partial<SenderOptions> = {}): Sender {
-  return new Sender({
-    url,
-    token: TEST_TOKEN,
-    timeoutMs: 5000,
-    concurrency: 2,
-    maxBatchDocuments: 100,
-    maxBatchBytes: 1_000_000,
-    spoolMaxBytes: 100_000_000,
-    spool,
-    log: new MemoryLogger('sender'),
-    ...overrides,
-  });
-}
-
 async function storedCount(site: string): Promise<{ points: number; distinct: number }> {
   const rows = await influx.client.rows(`SELECT "count", "node" FROM "sample" WHERE "site" = '${site}'`, { database: DATABASE });
   return { points: rows.length, distinct: new Set(rows.map((row) => row.node)).size };
@@ -65,12 +48,12 @@ describe('spooling', () => {
   it('splits by document count and by bytes, keeping the order', () => {
     const many = documents('x', 25);
     const byCount = newSpool();
-    expect(sender('http://127.0.0.1:9', byCount, { maxBatchDocuments: 10 }).enqueue(many)).toBe(25);
+    expect(testSender('http://127.0.0.1:9', byCount, { maxBatchDocuments: 10 }).enqueue(many)).toBe(25);
     expect(batchSizes(byCount)).toEqual([10, 10, 5]);
     expect(byCount.list().flatMap((entry) => JSON.parse(byCount.read(entry.name)) as MonitDocument[])).toEqual(many);
     const size = Buffer.byteLength(JSON.stringify(many[0])) + 1;
     const byBytes = newSpool();
-    sender('http://127.0.0.1:9', byBytes, { maxBatchBytes: 2 + size * 4 }).enqueue(many);
+    testSender('http://127.0.0.1:9', byBytes, { maxBatchBytes: 2 + size * 4 }).enqueue(many);
     for (const entry of byBytes.list()) expect(entry.bytes).toBeLessThanOrEqual(2 + size * 4);
     expect(batchSizes(byBytes).every((length) => length <= 4)).toBe(true);
   });
@@ -92,7 +75,7 @@ describe('spooling', () => {
         yield document;
       }
     }
-    expect(sender('http://127.0.0.1:9', spool).enqueue(generated())).toBe(250);
+    expect(testSender('http://127.0.0.1:9', spool).enqueue(generated())).toBe(250);
     expect(completeWhileGenerating).toEqual([100, 100]);
     expect(batchSizes(spool)).toEqual([100, 100, 50]);
     expect(spool.list().map((entry) => entry.name)).toEqual([expect.stringMatching(/-n100\.json$/), expect.stringMatching(/-n100\.json$/), expect.stringMatching(/-n50\.json$/)]);
@@ -104,12 +87,12 @@ describe('spooling', () => {
     const refuseThe150th = (document: MonitDocument): void => {
       if (document.node === 'n150') throw new Error('invalid n150');
     };
-    expect(() => sender('http://127.0.0.1:9', spool).enqueue(documents('refused', 250), refuseThe150th)).toThrow('invalid n150');
+    expect(() => testSender('http://127.0.0.1:9', spool).enqueue(documents('refused', 250), refuseThe150th)).toThrow('invalid n150');
     function* failing(): Generator<MonitDocument> {
       yield* documents('failing', 120);
       throw new Error('source went away');
     }
-    expect(() => sender('http://127.0.0.1:9', spool).enqueue(failing())).toThrow('source went away');
+    expect(() => testSender('http://127.0.0.1:9', spool).enqueue(failing())).toThrow('source went away');
     expect(readdirSync(spool.dir).filter((name) => name !== 'rejected')).toEqual([]);
   });
 
@@ -153,7 +136,7 @@ describe('delivery', () => {
 
   it('spools before sending and removes a batch only once accepted', async () => {
     const spool = newSpool();
-    const target = sender(gateway.url, spool);
+    const target = testSender(gateway.url, spool);
     target.enqueue(documents('delivered', 250));
     expect(spool.list()).toHaveLength(3); // on disk before any request
     const report = await target.deliver({ deadlineMs: Date.now() + 30_000 });
@@ -165,8 +148,8 @@ describe('delivery', () => {
   it('keeps only the refused documents, with the reason, in rejected/', async () => {
     const spool = newSpool();
     const batch: MonitDocument[] = [...documents('partly', 3), { producer: 'test-producer', type: 'sample', timestamp: slot, idb_tags: ['site'], site: 'partly', idb_fields: ['count'], count: 'many' }];
-    sender(gateway.url, spool).enqueue(batch);
-    const report = await sender(gateway.url, spool).deliver({ deadlineMs: Date.now() + 30_000 });
+    testSender(gateway.url, spool).enqueue(batch);
+    const report = await testSender(gateway.url, spool).deliver({ deadlineMs: Date.now() + 30_000 });
     expect(report).toMatchObject({ documentsSent: 3, documentsRejected: 1, documentsSpooled: 0 });
     const [rejectedFile] = readdirSync(spool.rejectedDir);
     const kept = JSON.parse(readFileSync(path.join(spool.rejectedDir, rejectedFile), 'utf8')) as Array<{ reason: string; document: MonitDocument }>;
@@ -177,14 +160,14 @@ describe('delivery', () => {
   it('delivers and counts batches spooled before batch names recorded their size', async () => {
     const spool = newSpool();
     writeFileSync(path.join(spool.dir, '000001795341600000-0000001-000001.json'), JSON.stringify(documents('older-name', 7)));
-    const report = await sender(gateway.url, spool).deliver({ deadlineMs: Date.now() + 30_000 });
+    const report = await testSender(gateway.url, spool).deliver({ deadlineMs: Date.now() + 30_000 });
     expect(report).toMatchObject({ documentsSent: 7, documentsRejected: 0, documentsSpooled: 0 });
     expect(await storedCount('older-name')).toEqual({ points: 7, distinct: 7 });
   });
 
   it('on 401 keeps the batch and reports the credentials problem', async () => {
     const spool = newSpool();
-    const target = sender(gateway.url, spool, { token: 'not-the-token' });
+    const target = testSender(gateway.url, spool, { token: 'not-the-token' });
     target.enqueue(documents('refused', 5));
     const report = await target.deliver({ deadlineMs: Date.now() + 30_000 });
     expect(report.credentialsRefused).toMatch(/credentials/);
@@ -194,10 +177,10 @@ describe('delivery', () => {
 
   it('drops the oldest batches beyond the spool bound, and counts them', async () => {
     const spool = newSpool();
-    const target = sender('http://127.0.0.1:9/', spool, { spoolMaxBytes: 1 });
+    const target = testSender('http://127.0.0.1:9/', spool, { spoolMaxBytes: 1 });
     target.enqueue(documents('bounded', 10));
     const oneBatch = spool.totalBytes();
-    const bounded = sender('http://127.0.0.1:9/', spool, { spoolMaxBytes: oneBatch * 2 + 1 });
+    const bounded = testSender('http://127.0.0.1:9/', spool, { spoolMaxBytes: oneBatch * 2 + 1 });
     bounded.enqueue(documents('bounded', 10));
     bounded.enqueue(documents('bounded', 10));
     const names = spool.list().map((entry) => entry.name);
@@ -210,7 +193,7 @@ describe('delivery', () => {
     const small = await startTestGateway(influx.url, { maxBodyBytes: 20_000 });
     try {
       const spool = newSpool();
-      const target = sender(small.url, spool, { maxBatchDocuments: 400 });
+      const target = testSender(small.url, spool, { maxBatchDocuments: 400 });
       target.enqueue(documents('split', 400));
       const report = await target.deliver({ deadlineMs: Date.now() + 30_000 });
       expect(report).toMatchObject({ documentsSent: 400, documentsSpooled: 0, documentsRejected: 0 });
@@ -226,14 +209,14 @@ describe('outages', () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const spool = newSpool();
-    const first = sender(url, spool);
+    const first = testSender(url, spool);
     first.enqueue(documents('gateway-down', 300));
     const report = await first.deliver({ deadlineMs: Date.now() + 1500 });
     expect(report.documentsSpooled).toBe(300);
     expect(report.stoppedBecause).toMatch(/ECONNREFUSED/);
     const gateway = await startTestGateway(influx.url, { port });
     try {
-      const second = await sender(url, spool).deliver({ deadlineMs: Date.now() + 30_000 });
+      const second = await testSender(url, spool).deliver({ deadlineMs: Date.now() + 30_000 });
       expect(second).toMatchObject({ documentsSent: 300, documentsSpooled: 0 });
       expect(await storedCount('gateway-down')).toEqual({ points: 300, distinct: 300 });
     } finally {
@@ -246,13 +229,13 @@ describe('outages', () => {
     const spool = newSpool();
     try {
       await influx.stop();
-      const first = sender(gateway.url, spool);
+      const first = testSender(gateway.url, spool);
       first.enqueue(documents('influx-down', 150));
       const report = await first.deliver({ deadlineMs: Date.now() + 1000 });
       expect(report.documentsSpooled).toBe(150);
       expect(report.stoppedBecause).toMatch(/HTTP 503/);
       await influx.start();
-      const second = await sender(gateway.url, spool).deliver({ deadlineMs: Date.now() + 30_000 });
+      const second = await testSender(gateway.url, spool).deliver({ deadlineMs: Date.now() + 30_000 });
       expect(second).toMatchObject({ documentsSent: 150, documentsSpooled: 0 });
       expect(await storedCount('influx-down')).toEqual({ points: 150, distinct: 150 });
     } finally {

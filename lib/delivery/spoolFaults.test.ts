@@ -1,28 +1,17 @@
 import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MemoryLogger } from '../run/log';
 import { Sender, type SenderOptions } from './sender';
 import { Spool } from './spool';
 import type { MonitDocument } from '../documents/types';
-import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
+import { testDir } from '../../test/support/services';
 import { fillDisk, freeBytesOn, mountTmpfs, unmountTmpfs } from '../../test/support/tmpfs';
-import { startTestGateway, TEST_TOKEN } from '../../test/support/gateway';
-import type { RunningGateway } from '../../gateway/server';
+import { testSender } from '../../test/support/gateway';
+import { useInfluxAndGateway } from '../../test/support/fixtures';
 
 const DATABASE = 'monit_production_test_producer';
 const slot = Math.floor(Date.now() / 600_000) * 600_000 - 3_600_000;
 
-let influx: TestInfluxDB;
-let gateway: RunningGateway;
-
-beforeAll(async () => {
-  influx = await startInfluxDB();
-  gateway = await startTestGateway(influx.url);
-});
-afterAll(async () => {
-  await gateway?.close();
-  await influx?.stop();
-});
+const servers = useInfluxAndGateway();
 
 /** Documents of distinct series (one node each) on `site`; without a timestamp unless one is given. */
 function documents(site: string, count: number, timestamp?: number): MonitDocument[] {
@@ -39,36 +28,25 @@ function documents(site: string, count: number, timestamp?: number): MonitDocume
 }
 
 function sender(spool: Spool, overrides: Partial<SenderOptions> = {}): Sender {
-  return new Sender({
-    url: gateway.url,
-    token: TEST_TOKEN,
-    timeoutMs: 5000,
-    concurrency: 2,
-    maxBatchDocuments: 100,
-    maxBatchBytes: 1_000_000,
-    spoolMaxBytes: 100_000_000,
-    spool,
-    log: new MemoryLogger('sender'),
-    ...overrides,
-  });
+  return testSender(servers.gateway.url, spool, overrides);
 }
 
 const deliver = (spool: Spool) => sender(spool).deliver({ deadlineMs: Date.now() + 30_000 });
 
 /** The points stored for `site`: node → time (epoch ms). */
 async function storedTimes(site: string): Promise<Map<string, number>> {
-  const rows = await influx.client.rows(`SELECT "count", "node" FROM "sample" WHERE "site" = '${site}'`, { database: DATABASE });
+  const rows = await servers.influx.client.rows(`SELECT "count", "node" FROM "sample" WHERE "site" = '${site}'`, { database: DATABASE });
   return new Map(rows.map((row) => [row.node as string, row.time as number]));
 }
 
 async function storedPoints(site: string): Promise<number> {
-  const rows = await influx.client.rows(`SELECT "count" FROM "sample" WHERE "site" = '${site}'`, { database: DATABASE });
+  const rows = await servers.influx.client.rows(`SELECT "count" FROM "sample" WHERE "site" = '${site}'`, { database: DATABASE });
   return rows.length;
 }
 
 /** Requests the gateway answered on its ingest path, whatever the status. */
 async function ingestRequests(): Promise<number> {
-  const { values } = await gateway.gateway.metrics.requests.get();
+  const { values } = await servers.gateway.gateway.metrics.requests.get();
   return values.filter((value) => value.labels.path === 'ingest').reduce((sum, value) => sum + value.value, 0);
 }
 

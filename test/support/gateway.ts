@@ -8,6 +8,8 @@ import { SchemaRegistry, schemaRegistry } from '../../lib/documents/schemas';
 import { InfluxClient } from '../../lib/influx/influxdb';
 import { startGateway, type RunningGateway } from '../../gateway/server';
 import { ProducerSpellings } from '../../gateway/producerSpellings';
+import { Sender, type SenderOptions } from '../../lib/delivery/sender';
+import type { Spool } from '../../lib/delivery/spool';
 import { freePort } from './ports';
 import { testDir } from './services';
 import type { TypeSchema } from '../../lib/documents/types';
@@ -94,4 +96,20 @@ export async function spawnGatewayProcess(influxUrl: string, configExtra = ''): 
       await exited;
     },
   };
+}
+
+/** A sender to `url` with the test token and small batches (100 documents), logging to memory. */
+export function testSender(url: string, spool: Spool, overrides: Partial<SenderOptions> = {}): Sender {
+  return new Sender({
+    url,
+    token: TEST_TOKEN,
+    timeoutMs: 5000,
+    concurrency: 2,
+    maxBatchDocuments: 100,
+    maxBatchBytes: 1_000_000,
+    spoolMaxBytes: 100_000_000,
+    spool,
+    log: new MemoryLogger('sender'),
+    ...overrides,
+  });
 }
