@@ -26,16 +26,17 @@ function sharedKeys(): Map<string, Set<string>> {
 /**
  * Typos a run can see in its config, as warnings: sections that no job or part uses, keys of the
  * job's own sections ([job] and [job.*]) that the run never read, and keys of the shared sections
- * ([monit], [demo], [schedule], ...) that their sample.cfg does not document.
+ * ([monit], [demo], [schedule], ...) that their sample.cfg does not document. Unread keys are a sign
+ * of a typo only after a whole run: `completedRun` false (skipped for a lock, failed part way) leaves them out.
  */
-export function configWarnings(config: Config, job: string): string[] {
+export function configWarnings(config: Config, job: string, completedRun = true): string[] {
   const known = [...SHARED_SECTIONS, ...registry().flatMap((entry) => [entry.name, ...(entry.needsSection ? [entry.needsSection] : []), ...(entry.sections ?? [])])];
   const warnings: string[] = [];
   for (const name of config.sectionNames()) {
     if (!known.some((owner) => within(name, owner))) warnings.push(`${config.file}: section [${name}] is not used by any job or part (a typo?)`);
   }
   const own = config.sectionNames().filter((section) => within(section, job));
-  for (const name of own) {
+  for (const name of completedRun ? own : []) {
     for (const key of config.section(name).unreadKeys()) warnings.push(`${config.file}: [${name}] ${key} is not a setting of ${job} (a typo?)`);
   }
   const documented = sharedKeys();

@@ -36,7 +36,7 @@ async function runPeriodic(entry: PeriodicEntry, args: RunArguments): Promise<nu
   const job = await entry.load(args);
   // Log lines go to var/log/<job>.log; they are echoed on a terminal only (cron appends stderr to that log).
   const outcome = await runPeriodicJob(job, { config, dryRun: args.dryRun, debug: args.debug, timeMs, deadlineMs, echoLog: args.debug || process.stderr.isTTY === true });
-  for (const warning of configWarnings(config, entry.name)) process.stderr.write(`warning: ${warning}\n`);
+  for (const warning of configWarnings(config, entry.name, outcome.ok && !outcome.skipped)) process.stderr.write(`warning: ${warning}\n`);
   if (outcome.skipped) {
     process.stderr.write(`${entry.name}: ${outcome.message}\n`);
     return 0;
