@@ -141,6 +141,20 @@ it('send to a gateway that does not answer keeps the documents, says how many wa
   expect(documentsInSpool(spoolDir).map((document) => document.n)).toEqual([1, 2]);
 });
 
+it('send with credentials the gateway refuses exits 1 and says that its documents wait in the spool', async () => {
+  const dir = testDir('send-refused');
+  const config = path.join(dir, 'config.cfg');
+  writeFileSync(config, `[paths]\nvar = ${dir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = not-${TEST_TOKEN}\nreplay_deadline = 5s\n`);
+  const file = path.join(dir, 'documents.json');
+  writeFileSync(file, JSON.stringify([{ producer: 'parallel-send', type: 'load', timestamp: Math.floor(Date.now() / 1000) * 1000, idb_tags: ['sender'], sender: 'refused', idb_fields: ['n'], n: 1 }]));
+  const spoolDir = path.join(dir, 'spool', 'send');
+  const { status, stderr } = await runCli(['send', file, '--config', config]);
+  expect(status).toBe(1);
+  expect(stderr).toContain('refused our credentials (HTTP 401)');
+  expect(stderr).toContain(`1 documents wait in ${spoolDir}: fix [monit] in ${config}, then run ./run.sh replay`);
+  expect(documentsInSpool(spoolDir).map((document) => document.n)).toEqual([1]);
+});
+
 it('validate refuses a file that is not UTF-8, naming the byte, instead of reading U+FFFD', () => {
   const file = path.join(testDir('validate-utf8'), 'documents.json');
   const text = Buffer.from('[{"producer":"p","type":"t","value":"caf');

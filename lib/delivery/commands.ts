@@ -121,7 +121,9 @@ export async function send(file: string | undefined, config: () => Config, optio
     const report = await sender.deliver({ deadlineMs });
     const where = report.documentsRejected ? ` (refused ones are in ${opened.rejectedDir} with the reason)` : '';
     log.info(`${report.documentsSent} sent, ${report.documentsRejected} rejected, ${report.documentsSpooled} still spooled${where}`);
-    if (report.credentialsRefused) throw new Error(report.credentialsRefused);
+    if (report.credentialsRefused) {
+      throw new Error(`${report.credentialsRefused}; ${report.documentsSpooled} documents wait in ${spoolDir}: fix [monit] in ${loaded.file}, then run ./run.sh replay`);
+    }
     if (report.documentsSpooled) {
       process.stderr.write(`send: ${report.documentsSpooled} documents wait in ${spoolDir} (this file's and any earlier ones not yet delivered)${report.stoppedBecause ? `: ${report.stoppedBecause}` : ''}; ${later}\n`);
       return EXIT_SPOOLED;
