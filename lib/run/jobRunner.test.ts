@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Config } from '../config/config';
@@ -160,4 +161,37 @@ describe('locks', () => {
     writeFileSync(file, `${process.ppid}\n`);
     expect(acquireLock(file)).toEqual({ acquired: false, holderPid: process.ppid });
   });
+});
+
+it('SIGTERM stops a run: logged, lock released, heartbeat with the reason, exit 1', async () => {
+  // A web server that takes connections and never answers: the run waits on it until told to stop.
+  const sockets: Socket[] = [];
+  const silent = createServer((socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as AddressInfo).port;
+  const varDir = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'runner-sigterm-'));
+  const file = path.join(varDir, 'config.cfg');
+  writeFileSync(file, `[paths]\nvar = ${varDir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = ${TEST_TOKEN}\n[web]\nurls = http://127.0.0.1:${port}/\ntimeout = 5m\ndeadline = 9m\n`);
+  const job = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'web', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  job.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    // Polled: the probe's connection shows the run is under way.
+    let exited = false;
+    job.on('exit', () => (exited = true));
+    for (let tries = 0; sockets.length === 0 && !exited && tries < 300; tries += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect({ connected: sockets.length > 0, stderr }).toEqual({ connected: true, stderr: '' });
+    job.kill('SIGTERM');
+    const status = await new Promise<number | null>((resolve) => job.on('exit', resolve));
+    expect({ status, stderr }).toEqual({ status: 1, stderr: expect.stringContaining('web: failed: stopped by SIGTERM') });
+    const log = readFileSync(path.join(varDir, 'log', 'web.log'), 'utf8');
+    expect(log).toContain('SIGTERM received: stopping this run');
+    expect(readdirSync(path.join(varDir, 'lock', 'web.lock'))).toEqual([]);
+    const [heartbeat] = await heartbeats('web').then((rows) => rows.filter((row) => row.message === 'stopped by SIGTERM'));
+    expect(heartbeat).toMatchObject({ ok: false, message: 'stopped by SIGTERM' });
+  } finally {
+    job.kill('SIGKILL');
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  }
 });

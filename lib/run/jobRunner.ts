@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { CollectResult, CollectorContext } from './collector';
 import { ConfigError, type Config } from '../config/config';
@@ -61,6 +62,9 @@ export const HEARTBEAT = MONIT_COLLECTORS_RUN;
 
 class DeadlineExceeded extends Error {}
 
+/** The run was asked to stop (SIGTERM, SIGINT): it stops like at its deadline, and says so. */
+class StoppedBySignal extends Error {}
+
 /**
  * Runs one periodic job once: lock, replay of the spool, the job under its deadline, validation,
  * spooling, commit, delivery, heartbeat. Never throws: the outcome says what happened.
@@ -85,19 +89,39 @@ export async function runPeriodicJob(job: PeriodicJob, options: RunOptions): Pro
     return { job: job.name, ok: true, skipped: true, message, documents: 0, problems: 0 };
   }
   if (lock.recoveredFrom) log.warn(`recovered a stale lock left by pid ${lock.recoveredFrom}`);
+  const held = lock;
+  // SIGTERM or SIGINT stops the run like its deadline does (logged, heartbeat with the reason); a second one exits at once.
+  const controller = new AbortController();
+  let rejectStop: (error: StoppedBySignal) => void = () => undefined;
+  const stopRequested = new Promise<never>((_, reject) => (rejectStop = reject));
+  stopRequested.catch(() => undefined);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.reason instanceof StoppedBySignal) {
+      log.error(`${signal} again: exiting now`);
+      held.release();
+      process.exit(128 + (os.constants.signals[signal] ?? 0));
+    }
+    log.warn(`${signal} received: stopping this run (a second ${signal} exits at once)`);
+    const error = new StoppedBySignal(`stopped by ${signal}`);
+    controller.abort(error);
+    rejectStop(error);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   try {
-    return await runHoldingLock(job, options, log, started);
+    return await runHoldingLock(job, options, log, started, controller, stopRequested);
   } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     lock.release();
   }
 }
 
 /** The run itself, once the lock is held (the caller releases it, whatever happens here). */
-async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger, started: number): Promise<RunOutcome> {
+async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger, started: number, controller: AbortController, stopRequested: Promise<never>): Promise<RunOutcome> {
   const { config } = options;
   const paths = pathsFrom(config);
   const deadline = started + options.deadlineMs;
-  const controller = new AbortController();
   const slotMs = slotStart(options.timeMs ?? started, job.periodMs);
   const stateDir = path.join(paths.state, job.name);
   const spoolDir = path.join(paths.spool, job.name);
@@ -162,7 +186,7 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
     });
     let result: CollectResult;
     try {
-      result = await Promise.race([job.run(context), timeout]);
+      result = await Promise.race([job.run(context), timeout, stopRequested]);
     } finally {
       clearTimeout(timer);
     }
@@ -225,7 +249,8 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
         // one try is enough: the heartbeat waits in the spool, and a config mistake is reported at once.
         const oneTry = report.stoppedBecause !== undefined || outcome.configProblem === true;
         const graceDeadline = Date.now() + (options.graceMs ?? 10_000);
-        const final = await sender.deliver({ deadlineMs: outcome.timedOut || outcome.configProblem ? graceDeadline : heartbeatDeadline, retry: !oneTry });
+        const stopped = controller.signal.reason instanceof StoppedBySignal;
+        const final = await sender.deliver({ deadlineMs: outcome.timedOut || outcome.configProblem || stopped ? graceDeadline : heartbeatDeadline, retry: !oneTry });
         report.documentsSent += final.documentsSent;
         report.documentsRejected += final.documentsRejected;
         report.documentsSpooled = final.documentsSpooled;

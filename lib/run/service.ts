@@ -12,7 +12,10 @@ export async function runService(name: string, config: Config, args: RunArgument
   // Echoed on a terminal only: under cron or the quickstart, stderr is appended to the log already written.
   const log = Logger.forJob(name, pathsFrom(config).log, { debug: args.debug, echo: args.debug || process.stderr.isTTY === true });
   const stop = new AbortController();
-  const abort = (): void => stop.abort();
+  const abort = (signal: NodeJS.Signals): void => {
+    log.info(`${signal} received: stopping`);
+    stop.abort();
+  };
   process.once('SIGTERM', abort);
   process.once('SIGINT', abort);
   try {
