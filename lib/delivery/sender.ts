@@ -60,13 +60,19 @@ function documentArray(body: Buffer): unknown[] {
 
 const isJsonSpace = (byte: number | undefined): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
-/** Whether the first and last bytes other than JSON white space are [ and ]: a cheap check that needs no parse. */
-function bracketedAsArray(body: Buffer): boolean {
+/**
+ * Why a spool file cannot be a JSON array, from its first and last bytes other than white space (a
+ * cheap check that needs no parse), or undefined when it may be one.
+ */
+function notBracketedAsArray(body: Buffer): string | undefined {
   let start = 0;
   let end = body.length - 1;
   while (start <= end && isJsonSpace(body[start])) start += 1;
   while (end >= start && isJsonSpace(body[end])) end -= 1;
-  return end > start && body[start] === 0x5b && body[end] === 0x5d;
+  if (end < start) return `it is empty (${body.length} bytes)`;
+  if (body[start] !== 0x5b) return `it does not start with [ (${body.length} bytes)`;
+  if (end === start || body[end] !== 0x5d) return `it starts with [ but does not end with ]: cut short? (${body.length} bytes)`;
+  return undefined;
 }
 
 /** Waits `ms`, or less if the run is aborted (the listener is removed either way). */
@@ -171,11 +177,11 @@ export class Sender {
       } catch (error) {
         return setAsideUnreadable(error, '', error instanceof NotADocumentArray ? error.values : 0);
       }
-    } else if (!bracketedAsArray(body)) {
+    } else if (notBracketedAsArray(body) !== undefined) {
       // Not parsed (the name gives the count): a file that does not even start with [ and end with ] is not
       // sent, since the gateway would take an object as one document. A truncation that happens to end on a
       // nested ] is refused by the gateway as invalid JSON (HTTP 400), and set aside below just the same.
-      return setAsideUnreadable(new Error(`it does not start with [ and end with ] (${body.length} bytes)`), '', count);
+      return setAsideUnreadable(new Error(notBracketedAsArray(body)), '', count);
     }
     let answer: { status: number; body: string; retryAfter?: string };
     try {

@@ -91,16 +91,16 @@ describe('a spool file that is not an array of documents', () => {
   const array = JSON.stringify(documents('misshapen', 3, slot));
   const nestedEnd = array.indexOf(']') + 1; // just after the first document's idb_tags
   const cases: Array<{ what: string; name: string; content: string; rejected: number; posted: number; reason: RegExp }> = [
-    { what: 'an object (named for 3 documents)', name: 'n3', content: object, rejected: 3, posted: 0, reason: /does not start with \[ and end with \]/ },
+    { what: 'an object (named for 3 documents)', name: 'n3', content: object, rejected: 3, posted: 0, reason: /it does not start with \[ \(\d+ bytes\)/ },
     { what: 'an object (name without a count)', name: '', content: object, rejected: 1, posted: 0, reason: /holds a JSON object, not an array of documents/ },
-    { what: 'a number', name: 'n3', content: '42\n', rejected: 3, posted: 0, reason: /does not start with \[ and end with \]/ },
+    { what: 'a number', name: 'n3', content: '42\n', rejected: 3, posted: 0, reason: /it does not start with \[ \(3 bytes\)/ },
     { what: 'a number (name without a count)', name: '', content: '42', rejected: 1, posted: 0, reason: /holds a JSON number/ },
-    { what: 'a string', name: 'n3', content: '"[]"', rejected: 3, posted: 0, reason: /does not start with \[ and end with \]/ },
+    { what: 'a string', name: 'n3', content: '"[]"', rejected: 3, posted: 0, reason: /it does not start with \[ \(4 bytes\)/ },
     { what: 'an array of numbers (name without a count)', name: '', content: '[1, 2]', rejected: 2, posted: 0, reason: /item 0 is not a document object/ },
-    { what: 'an array truncated inside a document', name: 'n3', content: array.slice(0, array.length - 20), rejected: 3, posted: 0, reason: /does not start with \[ and end with \]/ },
+    { what: 'an array truncated inside a document', name: 'n3', content: array.slice(0, array.length - 20), rejected: 3, posted: 0, reason: /it starts with \[ but does not end with \]: cut short\?/ },
     // Ends on a nested ]: the cheap check lets it through, the gateway refuses it as invalid JSON (HTTP 400).
     { what: 'an array truncated just after a nested ]', name: 'n3', content: array.slice(0, nestedEnd), rejected: 3, posted: 1, reason: /HTTP 400.*not valid JSON/ },
-    { what: 'an empty file', name: 'n3', content: '', rejected: 3, posted: 0, reason: /does not start with \[ and end with \] \(0 bytes\)/ },
+    { what: 'an empty file', name: 'n3', content: '', rejected: 3, posted: 0, reason: /it is empty \(0 bytes\)/ },
     { what: 'an empty file (name without a count)', name: '', content: '', rejected: 0, posted: 0, reason: /unreadable spool file: Unexpected end of JSON input/ },
   ];
 
