@@ -3,6 +3,7 @@ import got, { HTTPError, RequestError, TimeoutError } from 'got';
 import { classifyConnectionError, SourceFailure } from '../documents/failures';
 import { withoutCredentials } from './credentials';
 import { isJsonWhitespace } from './jsonMembers';
+import { detachedAbort } from './abort';
 
 export interface GetOptions {
   /** Names the source in messages: "PanDA", "CRIC", "NameNode". */
@@ -19,12 +20,13 @@ export async function fetchBody(url: string, options: GetOptions): Promise<Buffe
   // Messages name the URL without its credentials (user:password@ is sent, never shown).
   const shown = withoutCredentials(url);
   let body: Buffer;
+  const abort = detachedAbort(options.signal);
   try {
     const response = await got.get(url, {
       searchParams: options.searchParams,
       timeout: { request: options.timeoutMs },
       retry: { limit: 0 },
-      signal: options.signal,
+      signal: abort.signal,
       headers: { accept: options.accept ?? 'application/json' },
       responseType: 'buffer',
     });
@@ -35,6 +37,8 @@ export async function fetchBody(url: string, options: GetOptions): Promise<Buffe
     if (error instanceof HTTPError) throw new SourceFailure('status', `${options.source} ${shown}: HTTP ${error.response.statusCode} ${error.response.statusMessage ?? ''}`.trim());
     const detail = error instanceof RequestError && error.code ? `${error.code}: ${error.message}` : (error as Error).message;
     throw new SourceFailure(classifyConnectionError(error), `${options.source} ${shown}: ${detail}`);
+  } finally {
+    abort.detach();
   }
   if (body.every(isJsonWhitespace)) throw new SourceFailure('malformed', `${options.source} ${shown}: empty response body`);
   return body;

@@ -1,6 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Got } from 'got';
 import { quoteIdentifier } from './influxql';
+import { detachedAbort } from '../http/abort';
 
 /** One series of an InfluxQL result. */
 export interface Series {
@@ -79,18 +80,6 @@ function errorMessageOf(body: string): string {
   } catch {
     return body;
   }
-}
-
-/**
- * A signal of its own for one request, following `signal`, with `detach` to call at the end: got leaves its
- * abort listener on the signal it is given, so a signal shared by many requests would collect them.
- */
-function detachedAbort(signal: AbortSignal | undefined): { signal: AbortSignal; detach: () => void } {
-  const request = new AbortController();
-  const forward = (): void => request.abort(signal?.reason);
-  if (signal?.aborted) forward();
-  else signal?.addEventListener('abort', forward, { once: true });
-  return { signal: request.signal, detach: () => signal?.removeEventListener('abort', forward) };
 }
 
 /** A small client for InfluxDB 1.x's /ping, /query and /write (the v2 client cannot talk to 1.6). */
