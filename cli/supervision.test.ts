@@ -213,6 +213,13 @@ describe('./run.sh systemd-units', () => {
         expect(unit.Unit).toMatchObject({ StartLimitIntervalSec: [expect.stringMatching(/^\d+min$/)], StartLimitBurst: [expect.stringMatching(/^\d+$/)] });
         expect(unit.Service.User).toEqual(user ? undefined : [expect.any(String)]);
         expect(unit.Install.WantedBy).toEqual([user ? 'default.target' : 'multi-user.target']);
+        // A user manager has no network-online.target (systemd.special); a system unit waits for it.
+        expect([unit.Unit.After, unit.Unit.Wants]).toEqual(user ? [undefined, undefined] : [['network-online.target'], ['network-online.target']]);
+        // node's folder first (run.sh runs `node`), then the usual ones, each once.
+        const folders = /^"?PATH=([^"]*)"?$/.exec(unit.Service.Environment?.[0] ?? '')?.[1].split(':') ?? [];
+        expect(folders[0]).toBe(path.dirname(process.execPath));
+        expect(folders).toEqual(expect.arrayContaining(['/usr/local/bin', '/usr/bin', '/bin']));
+        expect(new Set(folders).size).toBe(folders.length);
       }
       // The end of a service is noted in its log: the command systemd runs after it, with what systemd gives it for a kill -9.
       const stopPost = /^\/bin\/sh -c '(.*)' sh (\S+)$/.exec(parseUnit(readFileSync(path.join(output, unitName('gateway')), 'utf8')).Service.ExecStopPost?.[0] ?? '');
