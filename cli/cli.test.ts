@@ -194,7 +194,17 @@ describe('crontab', () => {
     writeFileSync(file, `[paths]\nvar = ${dir}\n[monit]\nurl = http://127.0.0.1:9/\n[gateway]\nlisten = 127.0.0.1:9\ntoken = t\n${sections}`);
     const result = run(['crontab', '--config', file]);
     expect(result.status).toBe(0);
-    const lines = result.stdout.split('\n').filter((line) => line && !line.startsWith('#') && !line.startsWith('SHELL='));
+    const lines = result.stdout.split('\n').filter((line) => line && !line.startsWith('#') && !/^(SHELL|PATH)=/.test(line));
+    // cron's own PATH is /usr/bin:/bin and run.sh runs `node`: node's folder comes first, each folder once.
+    const searchPaths = result.stdout.split('\n').filter((line) => line.startsWith('PATH='));
+    expect(searchPaths).toHaveLength(1);
+    const folders = searchPaths[0].slice('PATH='.length).split(':');
+    expect(folders[0]).toBe(path.dirname(process.execPath));
+    expect(folders).toEqual(expect.arrayContaining(['/usr/local/bin', '/usr/bin', '/bin']));
+    expect(new Set(folders).size).toBe(folders.length);
+    // With only that PATH (as under cron), a line's command finds node.
+    const help = spawnSync('/usr/bin/env', ['-i', searchPaths[0], RUN, '--help'], { encoding: 'utf8', timeout: 60_000 });
+    expect({ status: help.status, stderr: help.stderr }).toEqual({ status: 0, stderr: '' });
     const table = configuredSchedule(Config.load(file));
     const services = table.filter((entry) => registry().find((one) => one.name === entry.job)?.kind === 'service');
     expect(services.map((entry) => entry.job)).toContain('gateway');

@@ -10,6 +10,14 @@ import { configuredSchedule, type ScheduleEntry } from './schedule';
 /** How often cron starts each service's supervisor again: it exits at once while one runs, and recovers a killed one. */
 const SUPERVISOR_CHECK = '*/10 * * * *';
 
+/**
+ * The PATH for cron lines and units: `node`'s folder first (run.sh runs `node`, and cron's own PATH is
+ * /usr/bin:/bin), then the usual folders, each once.
+ */
+export function searchPath(nodeDirectory: string): string {
+  return [...new Set([nodeDirectory, '/usr/local/bin', '/usr/bin', '/bin'])].join(':');
+}
+
 function isService(job: string): boolean {
   return findEntry(job)?.kind === 'service';
 }
@@ -18,7 +26,7 @@ function isService(job: string): boolean {
  * Ready-to-paste crontab lines for the schedule (configuredSchedule), with absolute paths and output to
  * each job's log. A boot service is started through `./run.sh supervise`, at boot and every 10 minutes.
  */
-export function crontabLines(entries: ScheduleEntry[], options: { configFile?: string; logDir: string }): string[] {
+export function crontabLines(entries: ScheduleEntry[], options: { configFile?: string; logDir: string; nodeDirectory?: string }): string[] {
   const runScript = path.join(PROJECT_ROOT, 'run.sh');
   const configOption = options.configFile ? ` --config ${path.resolve(options.configFile)}` : '';
   const lines = [
@@ -28,6 +36,7 @@ export function crontabLines(entries: ScheduleEntry[], options: { configFile?: s
     '# 10 minutes start a supervisor that was killed (they exit at once while it runs). With the',
     '# systemd units of `./run.sh systemd-units`, leave out the "supervise" lines.',
     'SHELL=/bin/bash',
+    `PATH=${searchPath(options.nodeDirectory ?? path.dirname(process.execPath))}`,
   ];
   for (const entry of entries) {
     if (entry.cron !== '@reboot' && entry.cron.trim().split(/\s+/).length !== 5) {
@@ -104,8 +113,8 @@ export function systemdUnit(job: string, description: string, options: UnitOptio
     '[Unit]',
     `Description=monit-collectors ${job}: ${description}`,
     `Documentation=file://${path.join(PROJECT_ROOT, 'README.md')}`,
-    'After=network-online.target',
-    'Wants=network-online.target',
+    // A user manager has no network-online.target (systemd.special): only system units wait for it.
+    ...(options.user ? [] : ['After=network-online.target', 'Wants=network-online.target']),
     'StartLimitIntervalSec=10min',
     'StartLimitBurst=30',
     '',
@@ -113,7 +122,7 @@ export function systemdUnit(job: string, description: string, options: UnitOptio
     'Type=simple',
     `WorkingDirectory=${quoted(PROJECT_ROOT)}`,
     `ExecStart=${[runScript, job, '--config', options.configFile].map(quoted).join(' ')}`,
-    `Environment=${quoted(`PATH=${options.nodeDirectory}:/usr/local/bin:/usr/bin:/bin`)}`,
+    `Environment=${quoted(`PATH=${searchPath(options.nodeDirectory)}`)}`,
     ...(options.user ? [] : [`User=${options.runAs}`]),
     'Restart=always',
     'RestartSec=10s',

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Config } from '../lib/config/config';
 import { pathsFrom } from '../lib/config/paths';
 import { UsageError } from '../lib/delivery/commands';
@@ -29,6 +30,12 @@ export interface SchedulerOptions {
   /** Per-job deadline in ms; the child is killed a little after it if it is still running. */
   deadlineMs(job: string): number;
   log: Logger;
+  /** Where the services' run locks are ([paths] lock): a service is started only by the holder of `supervise-<service>.lock`. */
+  lockDirectory: string;
+  /** Where `./run.sh supervise` notes its child ([paths] var/run): a child left by a killed supervisor is waited for. */
+  runDirectory: string;
+  /** How often a service supervised elsewhere is checked again; default a minute. */
+  recheckMs?: number;
 }
 
 /**
@@ -40,6 +47,8 @@ export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
   private readonly running = new Map<string, ChildProcess>();
   private readonly services = new Map<string, SupervisedProcess>();
+  private readonly locks: Array<{ release(): void }> = [];
+  private readonly stopped = new AbortController();
   private stopping = false;
 
   constructor(private readonly options: SchedulerOptions) {}
@@ -69,8 +78,41 @@ export class Scheduler {
     });
   }
 
-  private superviseService(job: string): void {
-    const service = new SupervisedProcess(job, () => this.spawnJob(job), this.options.log);
+  /** Waits `ms`; false when the scheduler stops meanwhile. */
+  private async pause(ms: number): Promise<boolean> {
+    await delay(ms, undefined, { signal: this.stopped.signal }).catch(() => undefined);
+    return !this.stopping;
+  }
+
+  /**
+   * Starts a service once this scheduler holds its run lock, the one `./run.sh supervise` takes: a
+   * service supervised elsewhere (cron's supervisor, the quickstart's) is not started twice, which would
+   * only loop on a taken port. It is checked again every `recheckMs`, and taken over when the lock frees.
+   */
+  private async superviseService(job: string): Promise<void> {
+    const log = this.options.log;
+    const lockFile = path.join(this.options.lockDirectory, `supervise-${job}.lock`);
+    let toldHolder: number | undefined;
+    for (;;) {
+      if (this.stopping) return;
+      const lock = acquireLock(lockFile);
+      if (lock.acquired) {
+        this.locks.push(lock);
+        break;
+      }
+      if (toldHolder !== lock.holderPid) log.warn(`${job} is already supervised by pid ${lock.holderPid}; not started here`);
+      toldHolder = lock.holderPid;
+      if (!(await this.pause(this.options.recheckMs ?? 60_000))) return;
+    }
+    if (toldHolder !== undefined) log.info(`${job}: its supervisor (pid ${toldHolder}) is gone; supervised here now`);
+    // A child left by a supervisor that was killed still serves (and holds its port): it is waited for.
+    const orphan = readIdentity(supervisorFilesIn(this.options.runDirectory, job).child);
+    if (orphan && isRunning(orphan)) {
+      log.warn(`${job}: pid ${orphan.pid}, started by an earlier supervisor, still runs; started here once it exits`);
+      while (isRunning(orphan)) if (!(await this.pause(1000))) return;
+    }
+    if (this.stopping) return;
+    const service = new SupervisedProcess(job, () => this.spawnJob(job), log);
     this.services.set(job, service);
     service.start();
   }
@@ -78,7 +120,7 @@ export class Scheduler {
   start(): void {
     for (const entry of this.options.entries) {
       if (entry.cron === '@reboot') {
-        this.superviseService(entry.job);
+        void this.superviseService(entry.job).catch((error: unknown) => this.options.log.error(`${entry.job}: not supervised: ${(error as Error).message}`));
         continue;
       }
       if (!cron.validate(entry.cron)) throw new Error(`schedule for ${entry.job}: invalid cron expression "${entry.cron}"`);
@@ -90,8 +132,10 @@ export class Scheduler {
   /** Stops scheduling, asks every child to stop, and waits for them (killing them after `graceMs`). */
   async stop(graceMs = 20_000): Promise<void> {
     this.stopping = true;
+    this.stopped.abort();
     for (const task of this.tasks) await task.stop();
     await Promise.all([...[...this.running.values()].map((child) => stopChild(child, graceMs)), ...[...this.services.values()].map((service) => service.stop(graceMs))]);
+    for (const lock of this.locks) lock.release();
     this.options.log.info('scheduler stopped');
   }
 }
@@ -101,7 +145,16 @@ export async function serve(config: Config, args: RunArguments): Promise<number>
   const log = Logger.forJob('scheduler', pathsFrom(config).log, { debug: args.debug, echo: args.debug || process.stderr.isTTY === true });
   const extraArguments = args.config ? ['--config', path.resolve(args.config)] : [];
   const main = path.join(__dirname, 'main.js');
-  const instance = new Scheduler({ entries: configuredSchedule(config), command: [main], extraArguments, deadlineMs: (job: string) => deadlineOf(config, job), log });
+  const paths = pathsFrom(config);
+  const instance = new Scheduler({
+    entries: configuredSchedule(config),
+    command: [main],
+    extraArguments,
+    deadlineMs: (job: string) => deadlineOf(config, job),
+    log,
+    lockDirectory: paths.lock,
+    runDirectory: path.join(paths.root, 'run'),
+  });
   instance.start();
   await new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -127,11 +180,16 @@ function termination(): Promise<NodeJS.Signals> {
 
 /** Where `./run.sh supervise <service>` keeps its own identity and its child's. */
 export function supervisorFiles(config: Config, service: string): { supervisor: string; child: string } {
-  const runDir = path.join(pathsFrom(config).root, 'run');
-  return { supervisor: path.join(runDir, `supervise-${service}.pid`), child: path.join(runDir, `supervise-${service}.child`) };
+  return supervisorFilesIn(path.join(pathsFrom(config).root, 'run'), service);
 }
 
-function readIdentity(file: string): ProcessIdentity | undefined {
+/** The same, in the run folder `runDirectory` (var/run). */
+export function supervisorFilesIn(runDirectory: string, service: string): { supervisor: string; child: string } {
+  return { supervisor: path.join(runDirectory, `supervise-${service}.pid`), child: path.join(runDirectory, `supervise-${service}.child`) };
+}
+
+/** The identity (`pid:startTicks`) kept in `file`, or undefined when there is none. */
+export function readIdentity(file: string): ProcessIdentity | undefined {
   try {
     return parseIdentity(readFileSync(file, 'utf8'));
   } catch {

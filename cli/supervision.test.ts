@@ -160,6 +160,47 @@ describe('./run.sh scheduler supervises its services', () => {
   });
 });
 
+describe('./run.sh scheduler beside a supervisor', () => {
+  it('leaves a service supervised elsewhere alone (one log line), and takes it over once that supervisor stops', async () => {
+    const dir = testDir('scheduler-beside-supervise');
+    const port = await freePort();
+    const file = gatewayOnlyConfig(dir, influx, port);
+    const files = supervisorFiles(Config.load(file), 'gateway');
+    const log = path.join(dir, 'log', 'scheduler.log');
+    const supervisor = spawn(process.execPath, [MAIN, 'supervise', 'gateway', '--config', file], { stdio: 'ignore' });
+    let scheduler: ChildProcess | undefined;
+    const started = (): number[] => [...readText(log).matchAll(/gateway: service (?:started|restarted) \(pid (\d+)\)/g)].map((match) => Number(match[1]));
+    const notHere = (): number => readText(log).match(/gateway is already supervised by pid \d+; not started here/g)?.length ?? 0;
+    try {
+      await until('the supervised gateway answers /ping', async () => identityIn(files.child) !== undefined && (await pingStatus(port)) === 200);
+      const first = identityIn(files.child) as ProcessIdentity;
+      scheduler = spawn(process.execPath, [MAIN, 'scheduler', '--config', file], { stdio: 'ignore' });
+      await until('the scheduler says the gateway is supervised elsewhere', () => notHere() === 1);
+      expect(readText(log)).toContain(`gateway is already supervised by pid ${supervisor.pid}; not started here`);
+      expect(started()).toEqual([]);
+      expect(isRunning(first)).toBe(true);
+
+      supervisor.kill('SIGTERM');
+      expect(await exitOf(supervisor)).toBe(0);
+      await until('the scheduler started the gateway and it answers /ping', async () => started().length === 1 && (await pingStatus(port)) === 200);
+      expect(isRunning(first)).toBe(false);
+      // Restarts are the scheduler's own (no loop on a taken port), and the waiting was said once.
+      expect({ started: started().length, notHere: notHere() }).toEqual({ started: 1, notHere: 1 });
+      expect(readText(log)).toMatch(new RegExp(`gateway: its supervisor \\(pid ${supervisor.pid}\\) is gone; supervised here now`));
+      // While the scheduler supervises it, cron's supervisor exits at once.
+      const cronRun = spawnSync(RUN, ['supervise', 'gateway', '--config', file], { encoding: 'utf8', timeout: 60_000 });
+      expect({ status: cronRun.status, stderr: cronRun.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(readText(path.join(dir, 'log', 'gateway.log')).match(/supervising gateway/g)).toHaveLength(1);
+    } finally {
+      supervisor.kill('SIGTERM');
+      scheduler?.kill('SIGTERM');
+    }
+    expect(scheduler && (await exitOf(scheduler))).toBe(0);
+    expect(await pingStatus(port)).toBeUndefined();
+    // The scheduler checks a held lock again every minute: the test waits for that.
+  }, 600_000);
+});
+
 describe('./run.sh systemd-units', () => {
   /** A config with every collector's and service's section, so that every registered boot service is scheduled. */
   function everythingConfig(dir: string): string {
@@ -213,6 +254,13 @@ describe('./run.sh systemd-units', () => {
         expect(unit.Unit).toMatchObject({ StartLimitIntervalSec: [expect.stringMatching(/^\d+min$/)], StartLimitBurst: [expect.stringMatching(/^\d+$/)] });
         expect(unit.Service.User).toEqual(user ? undefined : [expect.any(String)]);
         expect(unit.Install.WantedBy).toEqual([user ? 'default.target' : 'multi-user.target']);
+        // A user manager has no network-online.target (systemd.special); a system unit waits for it.
+        expect([unit.Unit.After, unit.Unit.Wants]).toEqual(user ? [undefined, undefined] : [['network-online.target'], ['network-online.target']]);
+        // node's folder first (run.sh runs `node`), then the usual ones, each once.
+        const folders = /^"?PATH=([^"]*)"?$/.exec(unit.Service.Environment?.[0] ?? '')?.[1].split(':') ?? [];
+        expect(folders[0]).toBe(path.dirname(process.execPath));
+        expect(folders).toEqual(expect.arrayContaining(['/usr/local/bin', '/usr/bin', '/bin']));
+        expect(new Set(folders).size).toBe(folders.length);
       }
       // The end of a service is noted in its log: the command systemd runs after it, with what systemd gives it for a kill -9.
       const stopPost = /^\/bin\/sh -c '(.*)' sh (\S+)$/.exec(parseUnit(readFileSync(path.join(output, unitName('gateway')), 'utf8')).Service.ExecStopPost?.[0] ?? '');

@@ -4,12 +4,13 @@
  * server. This module starts nothing by itself.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { Config } from '../../lib/config/config';
 import { PROJECT_ROOT, pathsFrom } from '../../lib/config/paths';
 import { formatIdentity, identityOf, isRunning, parseIdentity, type ProcessIdentity } from '../../lib/run/processIdentity';
+import { readIdentity, supervisorFilesIn } from '../../cli/scheduler';
 
 export const SERVICES_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'servers', 'services.sh');
 export const CLI = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
@@ -52,7 +53,8 @@ export interface LocalComponent {
   phase?: 'servers' | 'data';
   /** Whether this config wants it. */
   wanted(context: LocalContext): boolean;
-  start(context: LocalContext): Promise<void>;
+  /** Starts it, or finds it running; may say how it runs (else "running" is printed). */
+  start(context: LocalContext): Promise<string | void>;
   stop(context: LocalContext): Promise<void>;
   /** Lines for the summary. */
   describe?(context: LocalContext): Promise<string[]>;
@@ -92,17 +94,134 @@ export function alivePid(file: string): number | undefined {
   return identity && isRunning(identity) ? identity.pid : undefined;
 }
 
-/** Starts `./run.sh <job>` (or the node arguments `command`) in the background, detached, with its pid and start time in var/run/<name>.pid. */
-export function startBackgroundProcess(context: LocalContext, name: string, command?: string[]): number {
+/** Starts `./run.sh <job>` (or the node arguments `command`) in the background, detached, output to var/log/<name>.out. */
+function spawnBackground(context: LocalContext, name: string, command?: string[]): ProcessIdentity | undefined {
   mkdirSync(context.runDir, { recursive: true });
   const logDir = pathsFrom(context.config).log;
   mkdirSync(logDir, { recursive: true });
   const output = openSync(path.join(logDir, `${name}.out`), 'a');
   const child = spawn(process.execPath, command ?? [CLI, name, '--config', context.configFile], { detached: true, stdio: ['ignore', output, output] });
   child.unref();
-  const identity = child.pid === undefined ? undefined : identityOf(child.pid);
+  closeSync(output);
+  return child.pid === undefined ? undefined : identityOf(child.pid);
+}
+
+/** Starts `./run.sh <job>` (or the node arguments `command`) in the background, detached, with its pid and start time in var/run/<name>.pid. */
+export function startBackgroundProcess(context: LocalContext, name: string, command?: string[]): number {
+  const identity = spawnBackground(context, name, command);
   if (identity) writeFileSync(path.join(context.runDir, `${name}.pid`), `${formatIdentity(identity)}\n`);
-  return child.pid ?? 0;
+  return identity?.pid ?? 0;
+}
+
+/** The process named in the pid file `file` if it still runs (by pid and start time), else undefined. */
+function runningIn(file: string): ProcessIdentity | undefined {
+  const identity = readIdentity(file);
+  return identity && isRunning(identity) ? identity : undefined;
+}
+
+/** Waits until `identity` is gone; false when it still runs after `timeoutMs`. */
+async function gone(identity: ProcessIdentity, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isRunning(identity)) {
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+function signal(identity: ProcessIdentity, name: NodeJS.Signals): void {
+  try {
+    if (isRunning(identity)) process.kill(identity.pid, name);
+  } catch {
+    // it ended meanwhile
+  }
+}
+
+/** SIGTERM (unless `alreadyAsked`), SIGKILL when it still runs after `graceMs`; throws when even that does not end it. */
+async function terminate(identity: ProcessIdentity, what: string, graceMs: number, alreadyAsked = false): Promise<void> {
+  if (!alreadyAsked) signal(identity, 'SIGTERM');
+  if (await gone(identity, graceMs)) return;
+  signal(identity, 'SIGKILL');
+  if (!(await gone(identity, 30_000))) throw new Error(`${what} (pid ${identity.pid}) still runs after SIGKILL`);
+}
+
+/** Longer than the supervisor's own grace for its service (it stops the service before it exits). */
+const SUPERVISOR_GRACE_MS = 60_000;
+const SERVICE_GRACE_MS = 30_000;
+
+/**
+ * Stops a service run by `./run.sh supervise`, whichever supervisor runs it now: the one holding the
+ * run lock names itself in var/run/supervise-<name>.pid (cron's line may have replaced the one the
+ * quickstart started). SIGTERM makes it stop its service and remove its files; returns once both are
+ * gone. A service left without a supervisor (one killed with -9) is stopped too.
+ */
+export async function stopSupervised(runDirectory: string, name: string): Promise<void> {
+  const files = supervisorFilesIn(runDirectory, name);
+  const recorded = path.join(runDirectory, `${name}.pid`);
+  // A supervisor cron starts while the last one stops takes the lock: it is stopped in the next round.
+  for (let round = 0; round < 3; round += 1) {
+    const supervisor = runningIn(files.supervisor);
+    // Read before the supervisor removes its file: its service must be gone too.
+    const child = runningIn(files.child);
+    const older = runningIn(recorded);
+    if (!supervisor && !child && !older) break;
+    if (supervisor) await terminate(supervisor, `the supervisor of ${name}`, SUPERVISOR_GRACE_MS);
+    if (older && older.pid !== supervisor?.pid) await terminate(older, name, SERVICE_GRACE_MS);
+    // The supervisor asked its service to stop already: it gets its grace before anything more.
+    if (child) await terminate(child, name, SERVICE_GRACE_MS, supervisor !== undefined);
+  }
+  const left = runningIn(files.supervisor) ?? runningIn(files.child);
+  if (left) throw new Error(`still runs (pid ${left.pid}): a new supervisor keeps starting it (cron's "supervise ${name}" lines?)`);
+  for (const file of [files.supervisor, files.child, recorded]) rmSync(file, { force: true });
+}
+
+/**
+ * A service run under `./run.sh supervise <name>`, as the crontab starts it (so a crontab installed
+ * later finds it supervised already), ready when `ready` says so. One supervisor runs per service
+ * (it holds the run lock): when one runs, whoever started it, it is kept and nothing is started.
+ */
+export function supervisedService(name: string, ready: (context: LocalContext) => Promise<boolean>): LocalComponent {
+  const files = (context: LocalContext): { supervisor: string; child: string } => supervisorFilesIn(context.runDir, name);
+  const recorded = (context: LocalContext): string => path.join(context.runDir, `${name}.pid`);
+  const logs = (context: LocalContext): string => `${path.join(pathsFrom(context.config).log, name)}.{out,log}`;
+  return {
+    name,
+    wanted: () => true,
+    start: async (context) => {
+      let supervisor = runningIn(files(context).supervisor);
+      // One started before the last build runs old code: it is started again.
+      if (supervisor && statSync(files(context).supervisor).mtimeMs < statSync(CLI).mtimeMs) {
+        await stopSupervised(context.runDir, name);
+        supervisor = undefined;
+      }
+      let note = 'running';
+      if (supervisor) {
+        note = `running (under its supervisor, pid ${supervisor.pid})`;
+      } else {
+        const started = spawnBackground(context, name, [CLI, 'supervise', name, '--config', context.configFile]);
+        if (!started) throw new Error(`${name}: its supervisor could not be started (see ${logs(context)})`);
+        // It names itself in its file once it holds the lock; one that finds the lock held exits at once.
+        await waitFor(`${name}'s supervisor`, async () => runningIn(files(context).supervisor)?.pid === started.pid || !isRunning(started));
+        supervisor = runningIn(files(context).supervisor);
+        if (supervisor && supervisor.pid !== started.pid) note = `running (under its supervisor, pid ${supervisor.pid})`;
+      }
+      if (!supervisor) {
+        // The lock is held by another kind of supervisor (./run.sh scheduler): the service is its.
+        if (await ready(context)) return 'running (supervised by another process, e.g. ./run.sh scheduler; not started here)';
+        throw new Error(`${name}: its supervisor exited at once (see ${logs(context)})`);
+      }
+      writeFileSync(recorded(context), `${formatIdentity(supervisor)}\n`);
+      const watched = supervisor;
+      await waitFor(name, async () => {
+        if (!isRunning(watched)) throw new Error(`${name}: its supervisor (pid ${watched.pid}) exited`);
+        return ready(context);
+      }).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message} (see ${logs(context)})`);
+      });
+      return note;
+    },
+    stop: (context) => stopSupervised(context.runDir, name),
+  };
 }
 
 /** A Debian-packaged server run by scripts/servers/services.sh with its data in var/<name>. */

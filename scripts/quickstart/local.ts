@@ -16,7 +16,7 @@ import { InfluxClient } from '../../lib/influx/influxdb';
 import { influxSettings } from '../../lib/influx/settings';
 import { findEntry, periodicEntries } from '../../cli/registry';
 import { configuredSchedule } from '../../cli/schedule';
-import { alivePid, answers, CLI, backgroundProcess, isLoopback, packagedServer, SERVICES_SCRIPT, sleep, type DemoSource, type LocalComponent, type LocalContext } from './components';
+import { alivePid, answers, backgroundProcess, isLoopback, packagedServer, SERVICES_SCRIPT, sleep, stopSupervised, supervisedService, type DemoSource, type LocalComponent, type LocalContext } from './components';
 
 const influxdb: LocalComponent = {
   ...packagedServer('influxdb', 'influxdb', (context) => {
@@ -36,17 +36,14 @@ const influxdb: LocalComponent = {
   },
 };
 
-/**
- * Every service the schedule starts at boot (@reboot), under `./run.sh supervise` as the crontab starts
- * it (so a crontab installed later finds it supervised already), ready when the registry says so.
- */
+/** Every service the schedule starts at boot (@reboot), under `./run.sh supervise`, ready when the registry says so. */
 function bootServices(context: LocalContext): LocalComponent[] {
   return configuredSchedule(context.config)
     .filter((entry) => entry.cron === '@reboot')
     .map((entry) => {
       const service = findEntry(entry.job);
       const ready = service?.kind === 'service' && service.ready ? service.ready : async () => (await sleep(500), true);
-      return backgroundProcess(entry.job, () => true, (local) => ready(local.config), (local) => [CLI, 'supervise', entry.job, '--config', local.configFile]);
+      return supervisedService(entry.job, (local) => ready(local.config));
     });
 }
 
@@ -80,9 +77,20 @@ function contextFor(configFile: string): LocalContext {
 }
 
 /** Without a config (deleted after a quickstart), stop whatever var/ records as running. */
-function stopWithoutConfig(varRoot: string): void {
+async function stopWithoutConfig(varRoot: string): Promise<void> {
   const runDir = path.join(varRoot, 'run');
-  for (const file of existsSync(runDir) ? readdirSync(runDir).filter((name) => name.endsWith('.pid')) : []) {
+  const files = existsSync(runDir) ? readdirSync(runDir) : [];
+  // Supervised services through their current supervisor (which may not be the one var/run/<name>.pid names).
+  const supervised = files.flatMap((file) => /^supervise-(.+)\.pid$/.exec(file)?.[1] ?? []);
+  for (const name of supervised) {
+    try {
+      await stopSupervised(runDir, name);
+      process.stdout.write(`  ${name.padEnd(28)} stopped\n`);
+    } catch (error) {
+      process.stdout.write(`  ${name.padEnd(28)} ${(error as Error).message}\n`);
+    }
+  }
+  for (const file of files.filter((name) => name.endsWith('.pid') && !name.startsWith('supervise-') && !supervised.includes(name.replace(/\.pid$/, '')))) {
     const pid = alivePid(path.join(runDir, file));
     if (pid) process.kill(pid, 'SIGTERM');
     rmSync(path.join(runDir, file), { force: true });
@@ -117,15 +125,15 @@ async function main(argv: string[]): Promise<void> {
   const configIndex = argv.indexOf('--config');
   const configFile = path.resolve(configIndex >= 0 ? argv[configIndex + 1] : path.join(PROJECT_ROOT, 'config.cfg'));
   if (command === 'stop' && !existsSync(configFile)) {
-    stopWithoutConfig(path.join(PROJECT_ROOT, 'var'));
+    await stopWithoutConfig(path.join(PROJECT_ROOT, 'var'));
     return;
   }
   const context = contextFor(configFile);
   switch (command) {
     case 'start':
       for (const component of components(context)) {
-        await component.start(context);
-        process.stdout.write(`  ${component.name.padEnd(28)} running\n`);
+        const how = await component.start(context);
+        process.stdout.write(`  ${component.name.padEnd(28)} ${how || 'running'}\n`);
       }
       return;
     case 'stop':
