@@ -10,6 +10,7 @@ import type { SchemaRegistry } from '../lib/documents/schemas';
 import { authenticate, type AuthSettings } from './auth';
 import { TopLevelCounter } from './body';
 import { decodeUtf8 } from '../lib/documents/utf8';
+import { SeriesCollisions } from '../lib/documents/collisions';
 import { GatewayMetrics, reasonClass } from './metrics';
 import { ProducerSpellings } from './producerSpellings';
 
@@ -73,7 +74,8 @@ function checkContentHeaders(request: IncomingMessage): 'gzip' | 'identity' {
       throw new HttpRefusal(415, `Content-Type '${mediaType}' is not accepted: send 'Content-Type: application/json'`);
     }
     const charset = parameters.find((parameter) => parameter.startsWith('charset='));
-    if (charset && !/^charset="?utf-8"?$/.test(charset)) throw new HttpRefusal(415, `only UTF-8 JSON is accepted, not ${charset}`);
+    // `utf8` is a common alias of UTF-8 (MySQL, some HTTP clients), quoted or not, in any case.
+    if (charset && !/^charset=("?)utf-?8\1$/.test(charset)) throw new HttpRefusal(415, `only UTF-8 JSON is accepted, not ${charset}`);
   }
   const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding === 'gzip' || encoding === 'x-gzip') return 'gzip';
@@ -128,29 +130,6 @@ async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments
   } catch (error) {
     throw new HttpRefusal(400, `${(error as Error).message}: nothing stored`);
   }
-}
-
-/**
- * What InfluxDB keeps one point for: database, measurement, tag set and time. Each text is prefixed by
- * its length, so no tag value can make two different series read alike. On the hot path: no JSON.
- */
-function seriesAndTime(point: InterpretedDocument): string {
-  let key = `${point.database.length}:${point.database}${point.measurement.length}:${point.measurement}${point.timestampMs}`;
-  for (const name of Object.keys(point.tags).sort()) {
-    const value = point.tags[name];
-    key += `|${name.length}:${name}${value.length}:${value}`;
-  }
-  return key;
-}
-
-/** Whether two points of one series carry the same fields with the same types and values (an exact repeat). */
-function sameFields(a: InterpretedDocument, b: InterpretedDocument): boolean {
-  if (a.fields.length !== b.fields.length) return false;
-  const byName = new Map(a.fields.map((field) => [field.name, field]));
-  return b.fields.every((field) => {
-    const other = byName.get(field.name);
-    return other !== undefined && other.type === field.type && other.value === field.value;
-  });
 }
 
 /** The MONIT-compatible ingestion endpoint: documents in, InfluxDB points out, acknowledged only once stored. */
@@ -287,7 +266,7 @@ export class Gateway {
     const rejections: Rejection[] = [];
     const byDatabase = new Map<string, Array<{ index: number; point: InterpretedDocument }>>();
     /** The first document of each (database, measurement, tags, time) in this request. */
-    const firstOfSeries = new Map<string, { index: number; point: InterpretedDocument }>();
+    const collisions = new SeriesCollisions();
     /** Exact repeats of an earlier document: stored once, acknowledged as that one is. */
     const repeats: Array<{ index: number; of: number }> = [];
     const nowMs = Date.now();
@@ -309,14 +288,15 @@ export class Gateway {
         rejections.push({ index, reason: `producer '${String(producer)}' writes database ${point.database}, which producer '${owner}' writes ('-' becomes '_'): use '${owner}'` });
         return;
       }
-      const series = seriesAndTime(point);
-      const earlier = firstOfSeries.get(series);
-      if (earlier) {
-        if (sameFields(earlier.point, point)) repeats.push({ index, of: earlier.index });
-        else rejections.push({ index, reason: `same series and time as document #${earlier.index}: InfluxDB would keep only one point` });
+      const verdict = collisions.check(index, point);
+      if (verdict.kind === 'repeat') {
+        repeats.push({ index, of: verdict.of });
         return;
       }
-      firstOfSeries.set(series, { index, point });
+      if (verdict.kind === 'collision') {
+        rejections.push({ index, reason: verdict.reason });
+        return;
+      }
       const list = byDatabase.get(point.database) ?? [];
       list.push({ index, point });
       byDatabase.set(point.database, list);
@@ -398,7 +378,12 @@ export class Gateway {
       pathProducer = segments[0] ? decodeURIComponent(segments[0]) : undefined;
     } catch {
       request.resume();
-      throw new HttpRefusal(400, 'the path is not valid percent-encoding: POST to / or /<producer>');
+      // `%` not followed by two hex digits is malformed; `%ff` is well formed but decodes to a byte that is not UTF-8.
+      const malformed = /%(?![0-9a-f]{2})/i.test(segments[0]);
+      throw new HttpRefusal(
+        400,
+        malformed ? 'the path is not valid percent-encoding: POST to / or /<producer>' : 'the path\'s percent-encoding decodes to bytes that are not valid UTF-8: POST to / or /<producer>',
+      );
     }
     const identity = authenticate(request, this.options.auth);
     if (identity.kind === 'refused') {
