@@ -26,6 +26,7 @@ export async function startGatewayFromConfig(config: Config, options: { debug?: 
       auth: { token: settings.token, producerPasswords: settings.producerPasswords },
       maxDocuments: settings.maxDocuments,
       maxBodyBytes: settings.maxBodyBytes,
+      maxInflightBytes: settings.maxInflightBytes,
       registry: schemaRegistry(),
       producerSpellings: new ProducerSpellings(producerSpellingsFile(config)),
       log,

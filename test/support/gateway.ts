@@ -36,7 +36,7 @@ export function testRegistry(): SchemaRegistry {
 /** A gateway on a free port in front of `influxUrl`, with a bearer token and one producer password. */
 export async function startTestGateway(
   influxUrl: string,
-  options: { port?: number; maxBodyBytes?: number; maxDocuments?: number; producerSpellingsFile?: string } = {},
+  options: { port?: number; maxBodyBytes?: number; maxInflightBytes?: number; maxDocuments?: number; producerSpellingsFile?: string } = {},
 ): Promise<RunningGateway & { log: MemoryLogger }> {
   const log = new MemoryLogger('gateway');
   const running = await startGateway(
@@ -46,6 +46,7 @@ export async function startTestGateway(
       auth: { token: TEST_TOKEN, producerPasswords: new Map([['test-producer', 'producer-password']]) },
       maxDocuments: options.maxDocuments ?? 10_000,
       maxBodyBytes: options.maxBodyBytes ?? 5_000_000,
+      maxInflightBytes: options.maxInflightBytes,
       registry: testRegistry(),
       producerSpellings: new ProducerSpellings(options.producerSpellingsFile),
       log,
