@@ -148,6 +148,16 @@ describe('small findings', () => {
     expect(answer.json.error).toMatch(/not valid percent-encoding/);
   });
 
+  it('POST /a/b: 404; PUT /: 405 with Allow (the README\'s Answers table); nothing stored', async () => {
+    const nested = await post([sample({ count: 1 }, { site: 'methods', node: 'n' })], { path: '/a/b' });
+    expect(nested.status).toBe(404);
+    expect(nested.json.error).toBe('POST to / or /<producer>');
+    const put = await fetch(`${gateway.url}/`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_TOKEN}` }, body: '[]' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, POST');
+    expect(await rows(`SELECT "count" FROM "sample" WHERE "site" = 'methods'`)).toEqual([]);
+  });
+
   it('POST /%ff (well-formed percent-encoding of a byte that is not UTF-8): 400 saying that, nothing stored', async () => {
     const answer = await post([sample({ count: 1 }, { site: 'percent-ff', node: 'n' })], { path: '/%ff' });
     expect(answer.status).toBe(400);
