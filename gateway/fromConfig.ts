@@ -14,9 +14,11 @@ export function producerSpellingsFile(config: Config): string {
 }
 
 /** Starts the gateway as [gateway] and [influxdb] describe it. */
-export async function startGatewayFromConfig(config: Config, options: { debug?: boolean; pages?: GatewayOptions['pages'] } = {}): Promise<RunningGateway> {
+export async function startGatewayFromConfig(config: Config, options: { debug?: boolean; pages?: GatewayOptions['pages']; log?: Logger } = {}): Promise<RunningGateway> {
   const settings = gatewaySettings(config);
-  const log = Logger.forJob('gateway', pathsFrom(config).log, { debug: options.debug, echo: true });
+  // Echoed on a terminal or with --debug only, as every service (lib/run/service.ts): under cron or a
+  // supervisor stderr is appended to the same log file, and each line would be there twice.
+  const log = options.log ?? Logger.forJob('gateway', pathsFrom(config).log, { debug: options.debug, echo: options.debug === true || process.stderr.isTTY === true });
   const running = await startGateway(
     {
       influxdb: influxClientFrom(config),
@@ -24,6 +26,7 @@ export async function startGatewayFromConfig(config: Config, options: { debug?: 
       auth: { token: settings.token, producerPasswords: settings.producerPasswords },
       maxDocuments: settings.maxDocuments,
       maxBodyBytes: settings.maxBodyBytes,
+      maxInflightBytes: settings.maxInflightBytes,
       registry: schemaRegistry(),
       producerSpellings: new ProducerSpellings(producerSpellingsFile(config)),
       log,

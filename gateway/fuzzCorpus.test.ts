@@ -109,7 +109,7 @@ const cases: Case[] = [
       },
     },
     status: 207,
-    refused: [[1, /^same series and time as document #0: InfluxDB would keep only one point$/]],
+    refused: [[1, /^same series and time as document #0: InfluxDB would merge them into one point \(overwriting field 'count'\)$/]],
     stored: ['same'],
   },
   {

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The gateway's Prometheus metrics, on a registry of its own (one per gateway instance). */
 export class GatewayMetrics {
@@ -10,6 +10,12 @@ export class GatewayMetrics {
     name: 'gateway_influxdb_write_seconds',
     help: 'Latency of InfluxDB /write calls',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly inflightBytes = new Gauge({ name: 'gateway_inflight_body_bytes', help: 'Body bytes of the requests being read, parsed and written now', registers: [this.registry] });
+  readonly inflightBytesPeak = new Gauge({
+    name: 'gateway_inflight_body_bytes_peak',
+    help: 'The most body bytes in flight at once since the start (at most [gateway] max_inflight_bytes)',
     registers: [this.registry],
   });
   readonly writeErrors = new Counter({ name: 'gateway_influxdb_write_errors_total', help: 'InfluxDB /write calls that failed, by kind', labelNames: ['kind'], registers: [this.registry] });

@@ -88,10 +88,23 @@ describe('documents of one series and time in one request', () => {
     const tags = { site: 'collide', node: 'n' };
     const answer = await post([sample({ count: 1 }, tags, undefined), sample({ count: 2 }, tags, undefined), sample({ count: 1 }, tags, undefined)]);
     expect(answer.status).toBe(207);
-    expect(answer.json).toEqual({ accepted: 2, rejected: [{ index: 1, reason: 'same series and time as document #0: InfluxDB would keep only one point' }] });
+    expect(answer.json).toEqual({ accepted: 2, rejected: [{ index: 1, reason: "same series and time as document #0: InfluxDB would merge them into one point (overwriting field 'count')" }] });
     const stored = await rows(`SELECT "count" FROM "sample" WHERE "site" = 'collide'`);
     expect(stored.map((row) => row.count)).toEqual([1]);
     expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^gateway_documents_rejected_total\{reason="collision"\} 1$/m);
+  });
+
+  it('other field names at the same series and time: refused saying InfluxDB would add them to the first point; only the first stored', async () => {
+    const tags = { site: 'merge', node: 'n' };
+    const answer = await post([sample({ count: 1 }, tags), sample({ ratio: 0.5 }, tags), sample({ count: 2, note: 'x' }, tags)]);
+    expect(answer.json).toEqual({
+      accepted: 1,
+      rejected: [
+        { index: 1, reason: "same series and time as document #0: InfluxDB would merge them into one point (adding field 'ratio' to it)" },
+        { index: 2, reason: "same series and time as document #0: InfluxDB would merge them into one point (overwriting field 'count'; adding field 'note' to it)" },
+      ],
+    });
+    expect(await rows(`SELECT "count", "ratio", "note" FROM "sample" WHERE "site" = 'merge'`)).toEqual([expect.objectContaining({ count: 1, ratio: null, note: null })]);
   });
 
   it('the same series at other times, or other series at one time, are not collisions', async () => {
@@ -133,6 +146,23 @@ describe('small findings', () => {
     const answer = await post([sample({ count: 1 }, { site: 'percent', node: 'n' })], { path: '/%' });
     expect(answer.status).toBe(400);
     expect(answer.json.error).toMatch(/not valid percent-encoding/);
+  });
+
+  it('POST /a/b: 404; PUT /: 405 with Allow (the README\'s Answers table); nothing stored', async () => {
+    const nested = await post([sample({ count: 1 }, { site: 'methods', node: 'n' })], { path: '/a/b' });
+    expect(nested.status).toBe(404);
+    expect(nested.json.error).toBe('POST to / or /<producer>');
+    const put = await fetch(`${gateway.url}/`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_TOKEN}` }, body: '[]' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, POST');
+    expect(await rows(`SELECT "count" FROM "sample" WHERE "site" = 'methods'`)).toEqual([]);
+  });
+
+  it('POST /%ff (well-formed percent-encoding of a byte that is not UTF-8): 400 saying that, nothing stored', async () => {
+    const answer = await post([sample({ count: 1 }, { site: 'percent-ff', node: 'n' })], { path: '/%ff' });
+    expect(answer.status).toBe(400);
+    expect(answer.json.error).toBe("the path's percent-encoding decodes to bytes that are not valid UTF-8: POST to / or /<producer>");
+    expect(await rows(`SELECT "count" FROM "sample" WHERE "site" = 'percent-ff'`)).toEqual([]);
   });
 
   it('more documents than max_documents: 413 from the count, before any parse; just at the limit: stored', async () => {
@@ -188,6 +218,12 @@ describe('small findings', () => {
     expect(brotli.json.error).toMatch(/Content-Encoding 'br'/);
     expect(await rows(`SELECT "count" FROM "sample" WHERE "site" = 'content-type'`)).toEqual([]);
     expect((await post(undefined, { raw: body, headers: { 'content-type': 'application/json; charset=UTF-8' } })).status).toBe(200);
+    // utf8 is an alias of UTF-8, in any case, quoted or not.
+    for (const type of ['application/json; charset=utf8', 'application/json; charset=UTF8', 'application/json;charset="utf8"', 'application/json; charset="UTF-8"']) {
+      const answer = await post(undefined, { raw: body, headers: { 'content-type': type } });
+      expect([type, answer.status]).toEqual([type, 200]);
+    }
+    expect((await post(undefined, { raw: body, headers: { 'content-type': 'application/json; charset="utf8' } })).status).toBe(415);
     // A Uint8Array body: fetch sends no Content-Type of its own.
     const bare = await fetch(`${gateway.url}/`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}` }, body: new TextEncoder().encode(body) });
     expect(bare.status).toBe(200);

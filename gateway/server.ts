@@ -10,7 +10,9 @@ import type { SchemaRegistry } from '../lib/documents/schemas';
 import { authenticate, type AuthSettings } from './auth';
 import { TopLevelCounter } from './body';
 import { decodeUtf8 } from '../lib/documents/utf8';
+import { SeriesCollisions } from '../lib/documents/collisions';
 import { GatewayMetrics, reasonClass } from './metrics';
+import { InflightBudget, type BodyReservation } from './inflight';
 import { ProducerSpellings } from './producerSpellings';
 
 const gunzipAsync = promisify(gunzip);
@@ -21,12 +23,17 @@ const WRITE_CHUNK_LINES = 1000;
 /** Seconds a sender waits before sending again a batch refused because InfluxDB is unavailable. */
 const RETRY_AFTER_SECONDS = '10';
 
+/** Seconds a sender waits before sending again a batch refused because the in-flight budget was full. */
+const BUSY_RETRY_AFTER_SECONDS = '1';
+
 export interface GatewayOptions {
   influxdb: InfluxClient;
   durations: RetentionPolicyDurations;
   auth: AuthSettings;
   maxDocuments: number;
   maxBodyBytes: number;
+  /** Body bytes of all requests in flight at once (at least maxBodyBytes); default 2 × maxBodyBytes. */
+  maxInflightBytes?: number;
   registry: SchemaRegistry;
   log: Logger;
   /** Which producer spelling owns each database; in memory only when not given. */
@@ -51,6 +58,9 @@ class HttpRefusal extends Error {
   }
 }
 
+/** A 503 for a full in-flight budget: the gateway's load, not a failure, so logged as a warning. */
+class BusyRefusal extends HttpRefusal {}
+
 /** InfluxDB could not create or check a database: never a document's fault, so never a per-document refusal. */
 class DatabaseSetupError extends Error {
   override name = 'DatabaseSetupError';
@@ -73,7 +83,8 @@ function checkContentHeaders(request: IncomingMessage): 'gzip' | 'identity' {
       throw new HttpRefusal(415, `Content-Type '${mediaType}' is not accepted: send 'Content-Type: application/json'`);
     }
     const charset = parameters.find((parameter) => parameter.startsWith('charset='));
-    if (charset && !/^charset="?utf-8"?$/.test(charset)) throw new HttpRefusal(415, `only UTF-8 JSON is accepted, not ${charset}`);
+    // `utf8` is a common alias of UTF-8 (MySQL, some HTTP clients), quoted or not, in any case.
+    if (charset && !/^charset=("?)utf-?8\1$/.test(charset)) throw new HttpRefusal(415, `only UTF-8 JSON is accepted, not ${charset}`);
   }
   const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding === 'gzip' || encoding === 'x-gzip') return 'gzip';
@@ -85,12 +96,33 @@ function tooManyDocuments(maxDocuments: number): HttpRefusal {
   return new HttpRefusal(413, `at most ${maxDocuments} documents per request: the body holds more (refused before parsing)`);
 }
 
-/** The body as text, its documents counted as its bytes arrive: too many is refused before JSON.parse. */
-async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments: number, encoding: 'gzip' | 'identity'): Promise<string> {
+/**
+ * The in-flight budget is full. Refused at once rather than queued: a waiting request would hold its
+ * connection, and its body in socket buffers, and the queue would need a bound of its own; a sender
+ * sends a 503 again after Retry-After (this project's does), so nothing is lost, only delayed.
+ */
+function busy(bytes: number, limit: number): BusyRefusal {
+  return new BusyRefusal(
+    503,
+    `the gateway is busy: a body of ${bytes} bytes does not fit in [gateway] max_inflight_bytes (${limit}) with the requests in flight; nothing acknowledged, send again after Retry-After`,
+    { 'retry-after': BUSY_RETRY_AFTER_SECONDS },
+  );
+}
+
+/**
+ * The body as text, its documents counted as its bytes arrive: too many is refused before JSON.parse.
+ * Its bytes are taken from `reservation` before they are held: a declared Content-Length up front,
+ * else each chunk as it arrives, and the decompressed size after gunzip.
+ */
+async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments: number, encoding: 'gzip' | 'identity', reservation: BodyReservation, inflightLimit: number): Promise<string> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     request.resume();
     throw new HttpRefusal(413, `request body of ${declared} bytes is over the limit of ${maxBytes} bytes`);
+  }
+  if (Number.isFinite(declared) && !reservation.grow(declared)) {
+    request.resume();
+    throw busy(declared, inflightLimit);
   }
   const counter = new TopLevelCounter();
   const chunks: Buffer[] = [];
@@ -100,6 +132,10 @@ async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments
     if (size > maxBytes) {
       request.resume();
       throw new HttpRefusal(413, `request body is over the limit of ${maxBytes} bytes`);
+    }
+    if (!reservation.grow(size)) {
+      request.resume();
+      throw busy(size, inflightLimit);
     }
     if (encoding === 'identity') {
       counter.feed(chunk as Buffer);
@@ -112,14 +148,18 @@ async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments
   }
   let body = Buffer.concat(chunks);
   if (encoding === 'gzip') {
+    // Never decompress beyond what the budget can still give this request.
+    const outputLimit = Math.min(maxBytes, reservation.reachable());
     try {
-      body = await gunzipAsync(body, { maxOutputLength: maxBytes });
+      body = await gunzipAsync(body, { maxOutputLength: outputLimit });
     } catch (error) {
       const tooBig = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || /too large|exceeds/i.test((error as Error).message);
+      if (tooBig && outputLimit < maxBytes) throw busy(outputLimit + 1, inflightLimit);
       throw tooBig
         ? new HttpRefusal(413, `decompressed body is over the limit of ${maxBytes} bytes`)
         : new HttpRefusal(400, `body is not valid gzip: ${(error as Error).message}`);
     }
+    if (!reservation.grow(body.length)) throw busy(body.length, inflightLimit);
     counter.feed(body);
     if (counter.count > maxDocuments) throw tooManyDocuments(maxDocuments);
   }
@@ -130,38 +170,23 @@ async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments
   }
 }
 
-/**
- * What InfluxDB keeps one point for: database, measurement, tag set and time. Each text is prefixed by
- * its length, so no tag value can make two different series read alike. On the hot path: no JSON.
- */
-function seriesAndTime(point: InterpretedDocument): string {
-  let key = `${point.database.length}:${point.database}${point.measurement.length}:${point.measurement}${point.timestampMs}`;
-  for (const name of Object.keys(point.tags).sort()) {
-    const value = point.tags[name];
-    key += `|${name.length}:${name}${value.length}:${value}`;
-  }
-  return key;
-}
-
-/** Whether two points of one series carry the same fields with the same types and values (an exact repeat). */
-function sameFields(a: InterpretedDocument, b: InterpretedDocument): boolean {
-  if (a.fields.length !== b.fields.length) return false;
-  const byName = new Map(a.fields.map((field) => [field.name, field]));
-  return b.fields.every((field) => {
-    const other = byName.get(field.name);
-    return other !== undefined && other.type === field.type && other.value === field.value;
-  });
-}
-
 /** The MONIT-compatible ingestion endpoint: documents in, InfluxDB points out, acknowledged only once stored. */
 export class Gateway {
   readonly metrics = new GatewayMetrics();
+  /** Body bytes of the requests in flight (see InflightBudget). */
+  readonly inflight: InflightBudget;
   private readonly knownDatabases = new Set<string>();
   private readonly ensuring = new Map<string, Promise<void>>();
   private readonly spellings: ProducerSpellings;
 
   constructor(private readonly options: GatewayOptions) {
     this.spellings = options.producerSpellings ?? new ProducerSpellings();
+    const limit = options.maxInflightBytes ?? 2 * options.maxBodyBytes;
+    if (limit < options.maxBodyBytes) throw new Error(`maxInflightBytes (${limit}) must be at least maxBodyBytes (${options.maxBodyBytes}): a body at the limit could never be read`);
+    this.inflight = new InflightBudget(limit, (used, peak) => {
+      this.metrics.inflightBytes.set(used);
+      this.metrics.inflightBytesPeak.set(peak);
+    });
   }
 
   private async ensureDatabase(database: string): Promise<void> {
@@ -287,7 +312,7 @@ export class Gateway {
     const rejections: Rejection[] = [];
     const byDatabase = new Map<string, Array<{ index: number; point: InterpretedDocument }>>();
     /** The first document of each (database, measurement, tags, time) in this request. */
-    const firstOfSeries = new Map<string, { index: number; point: InterpretedDocument }>();
+    const collisions = new SeriesCollisions();
     /** Exact repeats of an earlier document: stored once, acknowledged as that one is. */
     const repeats: Array<{ index: number; of: number }> = [];
     const nowMs = Date.now();
@@ -309,14 +334,15 @@ export class Gateway {
         rejections.push({ index, reason: `producer '${String(producer)}' writes database ${point.database}, which producer '${owner}' writes ('-' becomes '_'): use '${owner}'` });
         return;
       }
-      const series = seriesAndTime(point);
-      const earlier = firstOfSeries.get(series);
-      if (earlier) {
-        if (sameFields(earlier.point, point)) repeats.push({ index, of: earlier.index });
-        else rejections.push({ index, reason: `same series and time as document #${earlier.index}: InfluxDB would keep only one point` });
+      const verdict = collisions.check(index, point);
+      if (verdict.kind === 'repeat') {
+        repeats.push({ index, of: verdict.of });
         return;
       }
-      firstOfSeries.set(series, { index, point });
+      if (verdict.kind === 'collision') {
+        rejections.push({ index, reason: verdict.reason });
+        return;
+      }
       const list = byDatabase.get(point.database) ?? [];
       list.push({ index, point });
       byDatabase.set(point.database, list);
@@ -398,7 +424,12 @@ export class Gateway {
       pathProducer = segments[0] ? decodeURIComponent(segments[0]) : undefined;
     } catch {
       request.resume();
-      throw new HttpRefusal(400, 'the path is not valid percent-encoding: POST to / or /<producer>');
+      // `%` not followed by two hex digits is malformed; `%ff` is well formed but decodes to a byte that is not UTF-8.
+      const malformed = /%(?![0-9a-f]{2})/i.test(segments[0]);
+      throw new HttpRefusal(
+        400,
+        malformed ? 'the path is not valid percent-encoding: POST to / or /<producer>' : 'the path\'s percent-encoding decodes to bytes that are not valid UTF-8: POST to / or /<producer>',
+      );
     }
     const identity = authenticate(request, this.options.auth);
     if (identity.kind === 'refused') {
@@ -413,10 +444,16 @@ export class Gateway {
       request.resume();
       throw error;
     }
-    const body = await readBody(request, this.options.maxBodyBytes, this.options.maxDocuments, encoding);
-    const { status, answer } = await this.ingest(body, identity, pathProducer);
-    send(response, status, answer);
-    return status;
+    // Held from the first byte read until the answer is written: parsing and writing use memory too.
+    const reservation = this.inflight.reservation();
+    try {
+      const body = await readBody(request, this.options.maxBodyBytes, this.options.maxDocuments, encoding, reservation, this.inflight.limit);
+      const { status, answer } = await this.ingest(body, identity, pathProducer);
+      send(response, status, answer);
+      return status;
+    } finally {
+      reservation.release();
+    }
   }
 
   /** The node:http request listener. */
@@ -432,7 +469,8 @@ export class Gateway {
       .then((status) => this.metrics.requests.inc({ path: metricPath, code: String(status) }))
       .catch((error: unknown) => {
         const refusal = error instanceof HttpRefusal ? error : new HttpRefusal(500, `internal error: ${(error as Error).message}`);
-        if (refusal.status >= 500) this.options.log.error(error instanceof HttpRefusal ? refusal.message : `${refusal.message}: ${(error as Error).stack ?? ''}`);
+        if (refusal instanceof BusyRefusal) this.options.log.warn(refusal.message);
+        else if (refusal.status >= 500) this.options.log.error(error instanceof HttpRefusal ? refusal.message : `${refusal.message}: ${(error as Error).stack ?? ''}`);
         if (!response.headersSent) send(response, refusal.status, { error: refusal.message }, refusal.headers);
         else response.end();
         this.metrics.requests.inc({ path: metricPath, code: String(refusal.status) });

@@ -10,6 +10,7 @@ export interface GatewaySettings {
   producerPasswords: Map<string, string>;
   maxDocuments: number;
   maxBodyBytes: number;
+  maxInflightBytes: number;
 }
 
 export function gatewaySettings(config: Config): GatewaySettings {
@@ -31,11 +32,18 @@ export function gatewaySettings(config: Config): GatewaySettings {
   if (!token && producerPasswords.size === 0) {
     throw new ConfigError(`${config.file}: [gateway] token is missing (or list producer passwords in [gateway.producers]): the gateway never runs without credentials`);
   }
+  const maxBodyBytes = section.int('max_body_bytes', 31_457_280, { min: 1024 });
+  const maxInflightBytes = section.int('max_inflight_bytes', 2 * maxBodyBytes, { min: 1 });
+  if (maxInflightBytes < maxBodyBytes) {
+    // A body at the limit would never fit: its sender would be told to retry forever.
+    throw new ConfigError(`${config.file}: [gateway] max_inflight_bytes (${maxInflightBytes}) must be at least max_body_bytes (${maxBodyBytes})`);
+  }
   return {
     listen: section.hostPort('listen'),
     token,
     producerPasswords,
     maxDocuments: section.int('max_documents', 10_000, { min: 1, max: 10_000 }),
-    maxBodyBytes: section.int('max_body_bytes', 31_457_280, { min: 1024 }),
+    maxBodyBytes,
+    maxInflightBytes,
   };
 }

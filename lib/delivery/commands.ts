@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config';
 import { pathsFrom } from '../config/paths';
+import { SeriesCollisions } from '../documents/collisions';
 import { interpretDocument } from '../documents/interpret';
 import { decodeUtf8 } from '../documents/utf8';
 import { schemaRegistry } from '../documents/schemas';
@@ -28,13 +29,33 @@ function readDocumentFile(file: string): unknown[] {
   return Array.isArray(parsed) ? parsed : [parsed];
 }
 
-/** The documents of a JSON file (an array or one document), and a line for each invalid one. */
+/**
+ * The documents of a JSON file (an array or one document), and a line for each one the gateway would
+ * refuse: each document's own rule, then the gateway's same-series-and-time rule with the file taken
+ * as one request (lib/documents/collisions.ts), with the same reason the gateway gives.
+ */
 export function validateFile(file: string): { documents: unknown[]; problems: string[] } {
   const documents = readDocumentFile(file);
   const problems: string[] = [];
+  const registry = schemaRegistry();
+  const collisions = new SeriesCollisions();
+  // One time for the whole file, as the gateway stamps one arrival time per request.
+  const nowMs = Date.now();
   documents.forEach((document, index) => {
-    const result = interpretDocument(document, schemaRegistry());
-    if (!result.ok) problems.push(`document at index ${index} (counting from 0): ${result.reason}`);
+    const result = interpretDocument(document, registry, nowMs);
+    if (!result.ok) {
+      problems.push(`document at index ${index} (counting from 0): ${result.reason}`);
+      return;
+    }
+    const verdict = collisions.check(index, result.point);
+    if (verdict.kind !== 'collision') return;
+    const stamped = (document as { timestamp?: unknown }).timestamp === undefined;
+    // The sender stamps a document without a timestamp with the millisecond it is spooled in: a file's
+    // documents are spooled within the same millisecond or a few, so the gateway refuses them as here.
+    const why = stamped
+      ? " (it has no timestamp: `send` stamps each document with the millisecond it spools it in, and the documents of a file mostly share one, so the gateway would refuse it for this; give each document its own timestamp)"
+      : '';
+    problems.push(`document at index ${index} (counting from 0): ${verdict.reason}${why}`);
   });
   return { documents, problems };
 }

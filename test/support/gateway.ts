@@ -1,7 +1,6 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { MemoryLogger } from '../../lib/run/log';
 import { SchemaRegistry, schemaRegistry } from '../../lib/documents/schemas';
@@ -37,7 +36,7 @@ export function testRegistry(): SchemaRegistry {
 /** A gateway on a free port in front of `influxUrl`, with a bearer token and one producer password. */
 export async function startTestGateway(
   influxUrl: string,
-  options: { port?: number; maxBodyBytes?: number; maxDocuments?: number; producerSpellingsFile?: string } = {},
+  options: { port?: number; maxBodyBytes?: number; maxInflightBytes?: number; maxDocuments?: number; producerSpellingsFile?: string } = {},
 ): Promise<RunningGateway & { log: MemoryLogger }> {
   const log = new MemoryLogger('gateway');
   const running = await startGateway(
@@ -47,6 +46,7 @@ export async function startTestGateway(
       auth: { token: TEST_TOKEN, producerPasswords: new Map([['test-producer', 'producer-password']]) },
       maxDocuments: options.maxDocuments ?? 10_000,
       maxBodyBytes: options.maxBodyBytes ?? 5_000_000,
+      maxInflightBytes: options.maxInflightBytes,
       registry: testRegistry(),
       producerSpellings: new ProducerSpellings(options.producerSpellingsFile),
       log,
@@ -61,23 +61,38 @@ export interface GatewayProcess {
   url: string;
   /** The folder of its config, log (log/gateway.log) and state. */
   dir: string;
-  process: ChildProcessByStdio<null, null, Readable>;
-  /** What it wrote on stderr so far. */
+  process: ChildProcess;
+  /** What it wrote on stderr so far (nothing is kept with `stderrToLog`). */
   stderr(): string;
   /** SIGTERM, then its exit. */
   stop(): Promise<void>;
 }
 
-/** `./run.sh gateway` as its own process (dist/cli/main.js: build first) in front of `influxUrl`, with TEST_TOKEN. */
-export async function spawnGatewayProcess(influxUrl: string, configExtra = ''): Promise<GatewayProcess> {
+/**
+ * `./run.sh gateway` as its own process (dist/cli/main.js: build first) in front of `influxUrl`, with
+ * TEST_TOKEN. By default with --debug and stderr piped (see `stderr()`); `stderrToLog` runs it as the
+ * crontab line does instead: no --debug, stderr appended to its own log file.
+ */
+export async function spawnGatewayProcess(influxUrl: string, configExtra = '', options: { stderrToLog?: boolean } = {}): Promise<GatewayProcess> {
   const dir = testDir('gateway-process');
   const port = await freePort();
   const file = path.join(dir, 'config.cfg');
   writeFileSync(file, `[paths]\nvar = ${dir}\n[gateway]\nlisten = 127.0.0.1:${port}\ntoken = ${TEST_TOKEN}\n${configExtra}[influxdb]\nurl = ${influxUrl}\n`);
-  // --debug: the gateway echoes its log lines on stderr (off the terminal they go to its log file only).
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'gateway', '--config', file, '--debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const main = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let child: ChildProcess;
+  if (options.stderrToLog) {
+    const logFile = path.join(dir, 'log', 'gateway.log');
+    mkdirSync(path.dirname(logFile), { recursive: true });
+    const descriptor = openSync(logFile, 'a');
+    child = spawn(process.execPath, [main, 'gateway', '--config', file], { stdio: ['ignore', 'ignore', descriptor] });
+    closeSync(descriptor);
+  } else {
+    // --debug: the gateway echoes its log lines on stderr (off the terminal they go to its log file only).
+    const piped = spawn(process.execPath, [main, 'gateway', '--config', file, '--debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    piped.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child = piped;
+  }
   const url = `http://127.0.0.1:${port}`;
   // Any answer of /ping means it listens (503 while InfluxDB is down).
   for (let tries = 0; tries < 200 && child.exitCode === null && !(await fetch(`${url}/ping`).then(() => true, () => false)); tries += 1) {
