@@ -71,7 +71,8 @@ describe('run.sh', () => {
   it('validate and send check a document file and name every invalid document', () => {
     const dir = scratch('validate');
     const good = path.join(dir, 'good.json');
-    writeFileSync(good, JSON.stringify([{ producer: 'free', type: 't', n: 1 }, { producer: 'free', type: 't', n: 2 }]));
+    // Each its own time: two timestamp-less documents of one series would collide (lib/documents/collisions.ts).
+    writeFileSync(good, JSON.stringify([{ producer: 'free', type: 't', timestamp: 1700000000000, n: 1 }, { producer: 'free', type: 't', timestamp: 1700000000001, n: 2 }]));
     expect(run(['validate', good])).toMatchObject({ status: 0, stdout: '2 documents valid\n' });
     const bad = path.join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify([{ producer: 'free', type: 't', n: 1 }, { producer: 'monit-collectors', type: 'run', idb_fields: ['ok'], ok: 'yes' }, { type: 't' }]));
