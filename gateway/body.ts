@@ -4,6 +4,8 @@
  * read whole).
  */
 
+import { isJsonWhitespace } from '../lib/http/jsonMembers';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
@@ -11,10 +13,6 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
-
-function isWhitespace(byte: number): boolean {
-  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
-}
 
 /**
  * Counts the elements of a top-level JSON array, fed chunk by chunk. It tracks only strings, escapes
@@ -40,7 +38,7 @@ export class TopLevelCounter {
         else if (byte === QUOTE) this.inString = false;
         continue;
       }
-      if (isWhitespace(byte)) continue;
+      if (isJsonWhitespace(byte)) continue;
       if (!this.started) {
         this.started = true;
         this.topLevelArray = byte === OPEN_BRACKET;

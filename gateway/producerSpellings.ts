@@ -28,6 +28,11 @@ export class ProducerSpellings {
     });
   }
 
+  /** The spelling that owns `database`, if one does. */
+  ownerOf(database: string): string | undefined {
+    return this.owners.get(database);
+  }
+
   /** The other spelling that owns `database`, or undefined once `producer` owns it (stored before returning). */
   claim(database: string, producer: string): string | undefined {
     const owner = this.owners.get(database);

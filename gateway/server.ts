@@ -287,10 +287,10 @@ export class Gateway {
     return results.reduce((sum, result) => sum + (result as PromiseFulfilledResult<number>).value, 0);
   }
 
-  /** Records that `producer` writes `database`; the other spelling that owns it, if one does. */
-  private claimDatabase(database: string, producer: string): string | undefined {
+  /** Records that `producer` writes `database` (checked by ownerOf just before, in the same tick). */
+  private claimDatabase(database: string, producer: string): void {
     try {
-      return this.spellings.claim(database, producer);
+      this.spellings.claim(database, producer);
     } catch (error) {
       throw new HttpRefusal(503, `cannot record which producer writes ${database}, nothing acknowledged: ${(error as Error).message}`, { 'retry-after': RETRY_AFTER_SECONDS });
     }
@@ -329,8 +329,8 @@ export class Gateway {
         return;
       }
       const { point } = result;
-      const owner = this.claimDatabase(point.database, producer as string);
-      if (owner !== undefined) {
+      const owner = this.spellings.ownerOf(point.database);
+      if (owner !== undefined && owner !== producer) {
         rejections.push({ index, reason: `producer '${String(producer)}' writes database ${point.database}, which producer '${owner}' writes ('-' becomes '_'): use '${owner}'` });
         return;
       }
@@ -343,6 +343,8 @@ export class Gateway {
         rejections.push({ index, reason: verdict.reason });
         return;
       }
+      // Claimed by the first valid document sent to it (before InfluxDB answers: a spelling sent again after a 503 keeps it).
+      if (owner === undefined) this.claimDatabase(point.database, producer as string);
       const list = byDatabase.get(point.database) ?? [];
       list.push({ index, point });
       byDatabase.set(point.database, list);

@@ -53,7 +53,7 @@ export function validateFile(file: string): { documents: unknown[]; problems: st
     // The sender stamps a document without a timestamp with the millisecond it is spooled in: a file's
     // documents are spooled within the same millisecond or a few, so the gateway refuses them as here.
     const why = stamped
-      ? " (it has no timestamp: `send` stamps each document with the millisecond it spools it in, and the documents of a file mostly share one, so the gateway would refuse it for this; give each document its own timestamp)"
+      ? " (it has no timestamp: `send` stamps the documents of a file with one time, the millisecond it spools them, so the gateway would refuse it for this; give each document its own timestamp)"
       : '';
     problems.push(`document at index ${index} (counting from 0): ${verdict.reason}${why}`);
   });

@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import type { Logger } from '../run/log';
+import { isJsonWhitespace } from '../http/jsonMembers';
 import type { MonitSettings } from './settings';
 import { documentsInName, type RejectedDocument, type Spool, type StagedBatch } from './spool';
 import type { MonitDocument } from '../documents/types';
@@ -58,8 +59,6 @@ function documentArray(body: Buffer): unknown[] {
   return value;
 }
 
-const isJsonSpace = (byte: number | undefined): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
-
 /**
  * Why a spool file cannot be a JSON array, from its first and last bytes other than white space (a
  * cheap check that needs no parse), or undefined when it may be one.
@@ -67,8 +66,8 @@ const isJsonSpace = (byte: number | undefined): boolean => byte === 0x20 || byte
 function notBracketedAsArray(body: Buffer): string | undefined {
   let start = 0;
   let end = body.length - 1;
-  while (start <= end && isJsonSpace(body[start])) start += 1;
-  while (end >= start && isJsonSpace(body[end])) end -= 1;
+  while (start <= end && isJsonWhitespace(body[start])) start += 1;
+  while (end >= start && isJsonWhitespace(body[end])) end -= 1;
   if (end < start) return `it is empty (${body.length} bytes)`;
   if (body[start] !== 0x5b) return `it does not start with [ (${body.length} bytes)`;
   if (end === start || body[end] !== 0x5d) return `it starts with [ but does not end with ]: cut short? (${body.length} bytes)`;
@@ -107,12 +106,15 @@ export class Sender {
     const maxDocuments = Math.min(this.options.maxBatchDocuments, MAX_DOCUMENTS_PER_REQUEST);
     const batches: StagedBatch[] = [];
     let count = 0;
+    // One time for the whole call, as the gateway gives one arrival time to a request: whether documents
+    // collide never depends on where a millisecond boundary fell.
+    const stampMs = Date.now();
     try {
       for (const document of documents) {
         check?.(document);
         // Documents of one series stamped in the same millisecond get the same time, never invented distinct
         // ones: the gateway reports such documents when they differ (they would collapse into one point).
-        const text = JSON.stringify(document.timestamp === undefined ? { ...document, timestamp: Date.now() } : document);
+        const text = JSON.stringify(document.timestamp === undefined ? { ...document, timestamp: stampMs } : document);
         const bytes = Buffer.byteLength(text);
         let batch = batches.at(-1);
         if (batch && batch.documents > 0 && (batch.documents >= maxDocuments || batch.bytes + bytes + 1 > maxBatchBytes)) {
@@ -177,11 +179,12 @@ export class Sender {
       } catch (error) {
         return setAsideUnreadable(error, '', error instanceof NotADocumentArray ? error.values : 0);
       }
-    } else if (notBracketedAsArray(body) !== undefined) {
+    } else {
       // Not parsed (the name gives the count): a file that does not even start with [ and end with ] is not
-      // sent, since the gateway would take an object as one document. A truncation that happens to end on a
-      // nested ] is refused by the gateway as invalid JSON (HTTP 400), and set aside below just the same.
-      return setAsideUnreadable(new Error(notBracketedAsArray(body)), '', count);
+      // sent, since the gateway would take an object as one document. An array of other things, or a
+      // truncation that happens to end on a nested ], is refused by the gateway (HTTP 400) and set aside below.
+      const notArray = notBracketedAsArray(body);
+      if (notArray !== undefined) return setAsideUnreadable(new Error(notArray), '', count);
     }
     let answer: { status: number; body: string; retryAfter?: string };
     try {

@@ -213,6 +213,8 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
     if (commit) await commit();
     addReport(await sender.deliver({ deadlineMs: deadline, signal: controller.signal }));
     if (report.credentialsRefused) throw new Error(report.credentialsRefused);
+    // Stopped while spooling or delivering: what is spooled waits for the next run, but this run did not finish.
+    if (controller.signal.reason instanceof StoppedBySignal) throw controller.signal.reason;
     outcome.ok = true;
     log.info(`${outcome.documents} documents collected; delivered this run (replayed ones included): ${report.documentsSent} sent, ${report.documentsRejected} rejected; ${report.documentsSpooled} wait in the spool`);
   } catch (error) {

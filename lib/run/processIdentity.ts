@@ -39,8 +39,21 @@ export function ownIdentity(): ProcessIdentity {
  */
 export function isRunning(identity: ProcessIdentity): boolean {
   const fields = statFields(identity.pid);
-  if (!fields || fields[0] === 'Z' || fields[0] === 'X') return false;
+  // No /proc entry: gone, or hidden (no /proc on this system, or hidepid for another user's process).
+  if (!fields) return pidExists(identity.pid);
+  if (fields[0] === 'Z' || fields[0] === 'X') return false;
   return identity.startTicks === '' || fields[19] === identity.startTicks;
+}
+
+/** Whether a pid exists (EPERM: it does, under another user); without /proc its start time cannot be checked. */
+function pidExists(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** `pid:startTicks`, the text form kept in lock and pid files. */
