@@ -1,15 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Config } from '../lib/config/config';
 import { pathsFrom } from '../lib/config/paths';
 import { UsageError } from '../lib/delivery/commands';
 import { Logger } from '../lib/run/log';
-import { formatIdentity, identityOf, isRunning, ownIdentity, parseIdentity, type ProcessIdentity } from '../lib/run/processIdentity';
+import { formatIdentity, isRunning, ownIdentity, readIdentityFile } from '../lib/run/processIdentity';
+import { writeFileDurably } from '../lib/state/durableFile';
 import type { RunArguments } from '../lib/run/registry';
 import { acquireLock } from '../lib/run/lock';
-import { SupervisedProcess, stopChild, DEFAULT_RESTART_POLICY } from '../lib/run/service';
+import { DEFAULT_RESTART_POLICY, outliveOrphan, recordChildIn, stopChild, SupervisedProcess, supervisorFilesIn } from '../lib/run/service';
 import { findEntry, missingNodeFlags, registry } from './registry';
 import { configuredSchedule, deadlineOf, enabled, type ScheduleEntry } from './schedule';
 import cron, { type ScheduledTask } from 'node-cron';
@@ -105,14 +106,10 @@ export class Scheduler {
       if (!(await this.pause(this.options.recheckMs ?? 60_000))) return;
     }
     if (toldHolder !== undefined) log.info(`${job}: its supervisor (pid ${toldHolder}) is gone; supervised here now`);
-    // A child left by a supervisor that was killed still serves (and holds its port): it is waited for.
-    const orphan = readIdentity(supervisorFilesIn(this.options.runDirectory, job).child);
-    if (orphan && isRunning(orphan)) {
-      log.warn(`${job}: pid ${orphan.pid}, started by an earlier supervisor, still runs; started here once it exits`);
-      while (isRunning(orphan)) if (!(await this.pause(1000))) return;
-    }
-    if (this.stopping) return;
-    const service = new SupervisedProcess(job, () => this.spawnJob(job), log);
+    // Its child is recorded as `supervise` records it, so that whoever supervises next knows it.
+    const childFile = supervisorFilesIn(this.options.runDirectory, job).child;
+    if (!(await outliveOrphan(childFile, job, log, (ms) => this.pause(ms))) || this.stopping) return;
+    const service = new SupervisedProcess(job, () => this.spawnJob(job), log, { ...DEFAULT_RESTART_POLICY, onStart: recordChildIn(childFile) });
     this.services.set(job, service);
     service.start();
   }
@@ -167,8 +164,6 @@ export async function serve(config: Config, args: RunArguments): Promise<number>
   return 0;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Resolves on the first SIGTERM or SIGINT, with its name; later ones are ignored (the stop is under way). */
 function termination(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -183,23 +178,9 @@ export function supervisorFiles(config: Config, service: string): { supervisor: 
   return supervisorFilesIn(path.join(pathsFrom(config).root, 'run'), service);
 }
 
-/** The same, in the run folder `runDirectory` (var/run). */
-export function supervisorFilesIn(runDirectory: string, service: string): { supervisor: string; child: string } {
-  return { supervisor: path.join(runDirectory, `supervise-${service}.pid`), child: path.join(runDirectory, `supervise-${service}.child`) };
-}
-
-/** The identity (`pid:startTicks`) kept in `file`, or undefined when there is none. */
-export function readIdentity(file: string): ProcessIdentity | undefined {
-  try {
-    return parseIdentity(readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * `./run.sh supervise SERVICE`: runs the service and starts it again whenever it exits, until SIGTERM
- * or SIGINT. One supervisor per service and var/ (a pid file with its start time): started again
+ * or SIGINT. One supervisor per service and var/ (its run lock; a pid file names it): started again
  * while it runs, it exits at once, so cron may start it every few minutes. Its lines go to the
  * service's own log.
  */
@@ -216,30 +197,22 @@ export async function supervise(args: RunArguments): Promise<number> {
   // The run lock keeps one supervisor per service; the pid file only tells operators which one it is.
   const lock = acquireLock(path.join(pathsFrom(config).lock, `supervise-${name}.lock`));
   if (!lock.acquired) return 0; // the usual case under cron: it runs already
-  mkdirSync(path.dirname(files.supervisor), { recursive: true });
-  writeFileSync(files.supervisor, `${formatIdentity(ownIdentity())}\n`);
+  writeFileDurably(files.supervisor, `${formatIdentity(ownIdentity())}\n`, 0o644, 'supervisor pid file');
   const log = new Logger('supervisor', path.join(pathsFrom(config).log, `${name}.log`), args.debug, args.debug || process.stderr.isTTY === true);
   const stopped = termination();
   let stopping = false;
   void stopped.then(() => (stopping = true));
   // A child left by a supervisor that was killed still serves: it is left alone until it ends, then replaced.
-  const orphan = readIdentity(files.child);
-  if (orphan && isRunning(orphan)) {
-    log.warn(`${name}: pid ${orphan.pid}, started by an earlier supervisor, still runs; started again once it exits`);
-    while (isRunning(orphan) && !stopping) await sleep(1000);
-    if (stopping) {
-      if (isRunning(orphan)) process.kill(orphan.pid, 'SIGTERM');
-    } else {
-      log.error(`${name}: service (pid ${orphan.pid}, started by an earlier supervisor) exited`);
-    }
-  }
+  const outlived = await outliveOrphan(files.child, name, log, async (ms) => {
+    await delay(ms);
+    return !stopping;
+  });
+  const orphan = readIdentityFile(files.child);
+  if (!outlived && orphan && isRunning(orphan)) process.kill(orphan.pid, 'SIGTERM');
   const extraArguments = args.config ? ['--config', path.resolve(args.config)] : [];
   const service = new SupervisedProcess(name, () => spawnRun([path.join(__dirname, 'main.js')], name, extraArguments, 'inherit'), log, {
     ...DEFAULT_RESTART_POLICY,
-    onStart: (child) => {
-      const identity = child.pid === undefined ? undefined : identityOf(child.pid);
-      if (identity) writeFileSync(files.child, `${formatIdentity(identity)}\n`);
-    },
+    onStart: recordChildIn(files.child),
   });
   if (!stopping) {
     log.info(`supervising ${name} (supervisor pid ${process.pid})`);

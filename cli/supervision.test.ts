@@ -152,6 +152,8 @@ describe('./run.sh scheduler supervises its services', () => {
       const lines = readText(log);
       expect(lines).toMatch(new RegExp(`ERROR \\[scheduler\\] gateway: service \\(pid ${first}\\) exited with signal SIGKILL; restarting in \\d+s`));
       expect(lines).toMatch(new RegExp(`INFO  \\[scheduler\\] gateway: service restarted \\(pid ${started()[1]}\\)`));
+      // Recorded as `supervise` records its child: a supervisor that comes after a killed scheduler waits for it.
+      expect(identityIn(supervisorFiles(Config.load(file), 'gateway').child)?.pid).toBe(started()[1]);
     } finally {
       scheduler.kill('SIGTERM');
     }

@@ -179,7 +179,7 @@ export function acquireLock(file: string, options: { attempts?: number } = {}): 
 export async function waitForLock(file: string, untilMs: number, onWait?: (holderPid: number) => void): Promise<LockResult> {
   let told = false;
   for (;;) {
-    const result = acquireLock(file);
+    const result = acquireLock(file, { attempts: 1 }); // this loop is the retry
     if (result.acquired || Date.now() >= untilMs) return result;
     if (!told) onWait?.(result.holderPid);
     told = true;

@@ -67,3 +67,12 @@ export function parseIdentity(text: string): ProcessIdentity | undefined {
   if (!match) return undefined;
   return { pid: Number(match[1]), startTicks: match[2] ?? '' };
 }
+
+/** The identity (`pid:startTicks`) kept in `file`, or undefined when there is none. */
+export function readIdentityFile(file: string): ProcessIdentity | undefined {
+  try {
+    return parseIdentity(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}

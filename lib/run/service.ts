@@ -1,4 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { writeFileDurably } from '../state/durableFile';
+import { formatIdentity, identityOf, isRunning, readIdentityFile } from './processIdentity';
 import type { Config } from '../config/config';
 import { pathsFrom } from '../config/paths';
 import { Logger } from './log';
@@ -119,3 +122,30 @@ export class SupervisedProcess {
   }
 }
 
+
+/** Where a service's supervisor names itself (`./run.sh supervise` only) and the child it runs, in the run folder (var/run). */
+export function supervisorFilesIn(runDirectory: string, service: string): { supervisor: string; child: string } {
+  return { supervisor: path.join(runDirectory, `supervise-${service}.pid`), child: path.join(runDirectory, `supervise-${service}.child`) };
+}
+
+/** Records each child a supervisor starts in `file`, so that a later supervisor knows a service left running. */
+export function recordChildIn(file: string): (child: ChildProcess) => void {
+  return (child) => {
+    const identity = child.pid === undefined ? undefined : identityOf(child.pid);
+    if (identity) writeFileDurably(file, `${formatIdentity(identity)}\n`, 0o644, 'supervisor child file');
+  };
+}
+
+/**
+ * Waits while the service an earlier supervisor started (recorded in `childFile`) still runs: that
+ * supervisor was killed, and its service still holds the port. `pause(ms)` waits and says whether to go
+ * on. Returns false when told to stop first.
+ */
+export async function outliveOrphan(childFile: string, name: string, log: Logger, pause: (ms: number) => Promise<boolean>): Promise<boolean> {
+  const orphan = readIdentityFile(childFile);
+  if (!orphan || !isRunning(orphan)) return true;
+  log.warn(`${name}: pid ${orphan.pid}, started by an earlier supervisor, still runs; started again once it exits`);
+  while (isRunning(orphan)) if (!(await pause(1000))) return false;
+  log.error(`${name}: service (pid ${orphan.pid}, started by an earlier supervisor) exited`);
+  return true;
+}

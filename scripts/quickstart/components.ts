@@ -4,13 +4,13 @@
  * server. This module starts nothing by itself.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { Config } from '../../lib/config/config';
 import { PROJECT_ROOT, pathsFrom } from '../../lib/config/paths';
-import { formatIdentity, identityOf, isRunning, parseIdentity, type ProcessIdentity } from '../../lib/run/processIdentity';
-import { readIdentity, supervisorFilesIn } from '../../cli/scheduler';
+import { formatIdentity, identityOf, isRunning, readIdentityFile, type ProcessIdentity } from '../../lib/run/processIdentity';
+import { supervisorFilesIn } from '../../lib/run/service';
 
 export const SERVICES_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'servers', 'services.sh');
 export const CLI = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
@@ -85,13 +85,7 @@ export function defineDemo(demo: DemoSource): DemoSource {
  * zombie (killed, not yet reaped). A file of an older quickstart holds a bare pid, judged on its pid.
  */
 export function alivePid(file: string): number | undefined {
-  let identity: ProcessIdentity | undefined;
-  try {
-    identity = parseIdentity(readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
-  }
-  return identity && isRunning(identity) ? identity.pid : undefined;
+  return runningIn(file)?.pid;
 }
 
 /** Starts `./run.sh <job>` (or the node arguments `command`) in the background, detached, output to var/log/<name>.out. */
@@ -115,7 +109,7 @@ export function startBackgroundProcess(context: LocalContext, name: string, comm
 
 /** The process named in the pid file `file` if it still runs (by pid and start time), else undefined. */
 function runningIn(file: string): ProcessIdentity | undefined {
-  const identity = readIdentity(file);
+  const identity = readIdentityFile(file);
   return identity && isRunning(identity) ? identity : undefined;
 }
 
@@ -190,7 +184,8 @@ export function supervisedService(name: string, ready: (context: LocalContext) =
     start: async (context) => {
       let supervisor = runningIn(files(context).supervisor);
       // One started before the last build runs old code: it is started again.
-      if (supervisor && statSync(files(context).supervisor).mtimeMs < statSync(CLI).mtimeMs) {
+      // (statSync with throwIfNoEntry: the supervisor may just have stopped and removed its file.)
+      if (supervisor && (statSync(files(context).supervisor, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < statSync(CLI).mtimeMs) {
         await stopSupervised(context.runDir, name);
         supervisor = undefined;
       }
