@@ -3,7 +3,7 @@
  * through lib/run/jobRunner.ts, services and commands through their own entry.
  */
 import os from 'node:os';
-import { UsageError } from '../lib/delivery/commands';
+import { UsageError } from '../lib/run/usageError';
 import { Config, ConfigError } from '../lib/config/config';
 import { pathsFrom } from '../lib/config/paths';
 import { redact } from '../lib/run/log';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Config } from '../lib/config/config';
 import { pathsFrom } from '../lib/config/paths';
-import { UsageError } from '../lib/delivery/commands';
+import { UsageError } from '../lib/run/usageError';
 import { Logger } from '../lib/run/log';
 import { formatIdentity, isRunning, ownIdentity, readIdentityFile } from '../lib/run/processIdentity';
 import { writeFileDurably } from '../lib/state/durableFile';

@@ -10,7 +10,8 @@ import { testDir } from '../../test/support/services';
 import type { MonitDocument } from '../documents/types';
 import { Sender } from './sender';
 import { Spool } from './spool';
-import { EXIT_SPOOLED, UsageError, validateFile } from './commands';
+import { EXIT_SPOOLED, validateFile } from './commands';
+import { UsageError } from '../run/usageError';
 import { monitSettings } from './settings';
 import { Config } from '../config/config';
 

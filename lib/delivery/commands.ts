@@ -1,4 +1,5 @@
 /** The delivery commands: `./run.sh replay`, `./run.sh send FILE` and `./run.sh validate FILE`. */
+import { UsageError } from '../run/usageError';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config';
@@ -13,11 +14,6 @@ import { Logger } from '../run/log';
 import { Sender } from './sender';
 import { monitSettings } from './settings';
 import { Spool } from './spool';
-
-/** Bad usage: a missing or unreadable argument (exit status 2). */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 function readDocumentFile(file: string): unknown[] {
   let parsed: unknown;
