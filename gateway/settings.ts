@@ -1,5 +1,5 @@
 import { ConfigError, type Config } from '../lib/config/config';
-import { databaseFor } from '../lib/documents/interpret';
+import { spellingConflict } from '../lib/documents/schemas';
 
 /** Where the quickstart's gateway listens; the dashboards' default gateway link. */
 export const DEFAULT_GATEWAY_LISTEN = '127.0.0.1:8190';
@@ -17,16 +17,12 @@ export function gatewaySettings(config: Config): GatewaySettings {
   const section = config.section('gateway');
   const producers = config.section('gateway.producers');
   const producerPasswords = new Map(producers.keys().map((producer) => [producer, producers.secret(producer)]));
-  const byDatabase = new Map<string, string>();
-  for (const producer of producerPasswords.keys()) {
-    const earlier = byDatabase.get(databaseFor(producer));
-    if (earlier !== undefined) {
-      throw new ConfigError(
-        `${config.file}: [gateway.producers] '${earlier}' and '${producer}' write the same database ${databaseFor(producer)} ('-' becomes '_'): ` +
-          'one producer could overwrite the other\'s points; keep one spelling',
-      );
-    }
-    byDatabase.set(databaseFor(producer), producer);
+  const conflict = spellingConflict(producerPasswords.keys());
+  if (conflict) {
+    throw new ConfigError(
+      `${config.file}: [gateway.producers] '${conflict.earlier}' and '${conflict.later}' write the same database ${conflict.database} ('-' becomes '_'): ` +
+        'one producer could overwrite the other\'s points; keep one spelling',
+    );
   }
   const token = section.optionalSecret('token');
   if (!token && producerPasswords.size === 0) {

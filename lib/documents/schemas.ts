@@ -87,21 +87,30 @@ export function databaseFor(producer: string): string {
   return `monit_production_${producer.replace(/-/g, '_')}`;
 }
 
+/**
+ * Two producer spellings among `producers` that write one database ('my-app', 'my_app'), which would
+ * overwrite each other's points, or undefined.
+ */
+export function spellingConflict(producers: Iterable<string>): { earlier: string; later: string; database: string } | undefined {
+  const producerOfDatabase = new Map<string, string>();
+  for (const producer of producers) {
+    const database = databaseFor(producer);
+    const earlier = producerOfDatabase.get(database);
+    if (earlier !== undefined && earlier !== producer) return { earlier, later: producer, database };
+    producerOfDatabase.set(database, producer);
+  }
+  return undefined;
+}
+
 export class SchemaRegistry {
   private readonly byKey = new Map<string, TypeSchema>();
 
   constructor(schemas: TypeSchema[] = []) {
-    const producerOfDatabase = new Map<string, string>();
-    for (const schema of schemas) {
-      // Two spellings of one database ('my-app', 'my_app') would write each other's points.
-      const database = databaseFor(schema.producer);
-      const other = producerOfDatabase.get(database);
-      if (other !== undefined && other !== schema.producer) {
-        throw new Error(`schemas: producers '${other}' and '${schema.producer}' write the same database ${database} ('-' becomes '_'); keep one spelling`);
-      }
-      producerOfDatabase.set(database, schema.producer);
-      this.byKey.set(SchemaRegistry.key(schema.producer, schema.type), schema);
+    const conflict = spellingConflict(schemas.map((schema) => schema.producer));
+    if (conflict) {
+      throw new Error(`schemas: producers '${conflict.earlier}' and '${conflict.later}' write the same database ${conflict.database} ('-' becomes '_'); keep one spelling`);
     }
+    for (const schema of schemas) this.byKey.set(SchemaRegistry.key(schema.producer, schema.type), schema);
   }
 
   static key(producer: string, type: string): string {
