@@ -147,9 +147,12 @@ async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments
     chunks.push(chunk as Buffer);
   }
   let body = Buffer.concat(chunks);
+  chunks.length = 0;
   if (encoding === 'gzip') {
-    // Never decompress beyond what the budget can still give this request.
-    const outputLimit = Math.min(maxBytes, reservation.reachable());
+    // Never decompress beyond what the budget can still give this request: the compressed body stays
+    // held while it is decompressed, so both count.
+    const outputLimit = Math.min(maxBytes, reservation.reachable() - size);
+    if (outputLimit < 1) throw busy(size + 1, inflightLimit);
     try {
       body = await gunzipAsync(body, { maxOutputLength: outputLimit });
     } catch (error) {
@@ -159,7 +162,7 @@ async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments
         ? new HttpRefusal(413, `decompressed body is over the limit of ${maxBytes} bytes`)
         : new HttpRefusal(400, `body is not valid gzip: ${(error as Error).message}`);
     }
-    if (!reservation.grow(body.length)) throw busy(body.length, inflightLimit);
+    if (!reservation.grow(size + body.length)) throw busy(size + body.length, inflightLimit);
     counter.feed(body);
     if (counter.count > maxDocuments) throw tooManyDocuments(maxDocuments);
   }
