@@ -68,7 +68,7 @@ export interface UnitOptions {
   runAs: string;
   /** Where `node` is, put first on the unit's PATH (run.sh starts `node`). */
   nodeDirectory: string;
-  /** The project's log folder ([paths] var), where each end of a service is noted too. */
+  /** The project's log folder (var/log, or under [paths] var), where each end of a service is noted too. */
   logDir: string;
 }
 
