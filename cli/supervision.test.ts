@@ -6,7 +6,8 @@ import { PROJECT_ROOT } from '../lib/config/paths';
 import { isRunning, parseIdentity, type ProcessIdentity } from '../lib/run/processIdentity';
 import { TEST_TOKEN } from '../test/support/gateway';
 import { freePort } from '../test/support/ports';
-import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
+import { testDir, type TestInfluxDB } from '../test/support/services';
+import { useInfluxDB } from '../test/support/fixtures';
 import { collectorNames, registry } from './registry';
 import { unitName } from './crontab';
 import { supervisorFiles } from './scheduler';
@@ -53,19 +54,13 @@ function gatewayOnlyConfig(dir: string, influx: TestInfluxDB, port: number): str
   return file;
 }
 
-let influx: TestInfluxDB;
-beforeAll(async () => {
-  influx = await startInfluxDB();
-}, 600_000);
-afterAll(async () => {
-  await influx?.stop();
-});
+const servers = useInfluxDB();
 
 describe('./run.sh supervise', () => {
   it('kill -9 of the gateway: it is started again and answers /ping; the log names the exit (SIGKILL) and the restart; a second supervisor does nothing', async () => {
     const dir = testDir('supervise');
     const port = await freePort();
-    const file = gatewayOnlyConfig(dir, influx, port);
+    const file = gatewayOnlyConfig(dir, servers.influx, port);
     const files = supervisorFiles(Config.load(file), 'gateway');
     const log = path.join(dir, 'log', 'gateway.log');
     const supervisor = spawn(process.execPath, [MAIN, 'supervise', 'gateway', '--config', file], { stdio: 'ignore' });
@@ -104,7 +99,7 @@ describe('./run.sh supervise', () => {
   it('a killed supervisor is replaced by the next one cron starts: it leaves the running gateway alone, then restarts it when it exits', async () => {
     const dir = testDir('supervise-killed');
     const port = await freePort();
-    const file = gatewayOnlyConfig(dir, influx, port);
+    const file = gatewayOnlyConfig(dir, servers.influx, port);
     const files = supervisorFiles(Config.load(file), 'gateway');
     const log = path.join(dir, 'log', 'gateway.log');
     const killed = spawn(process.execPath, [MAIN, 'supervise', 'gateway', '--config', file], { stdio: 'ignore' });
@@ -140,7 +135,7 @@ describe('./run.sh scheduler supervises its services', () => {
   it('kill -9 of the gateway: it is started again and answers /ping; the log names the exit (SIGKILL) and the restart', async () => {
     const dir = testDir('scheduler-supervise');
     const port = await freePort();
-    const file = gatewayOnlyConfig(dir, influx, port);
+    const file = gatewayOnlyConfig(dir, servers.influx, port);
     const log = path.join(dir, 'log', 'scheduler.log');
     const scheduler = spawn(process.execPath, [MAIN, 'scheduler', '--config', file], { stdio: 'ignore' });
     const started = (): number[] => [...readText(log).matchAll(/gateway: service (?:started|restarted) \(pid (\d+)\)/g)].map((match) => Number(match[1]));
@@ -166,7 +161,7 @@ describe('./run.sh scheduler beside a supervisor', () => {
   it('leaves a service supervised elsewhere alone (one log line), and takes it over once that supervisor stops', async () => {
     const dir = testDir('scheduler-beside-supervise');
     const port = await freePort();
-    const file = gatewayOnlyConfig(dir, influx, port);
+    const file = gatewayOnlyConfig(dir, servers.influx, port);
     const files = supervisorFiles(Config.load(file), 'gateway');
     const log = path.join(dir, 'log', 'scheduler.log');
     const supervisor = spawn(process.execPath, [MAIN, 'supervise', 'gateway', '--config', file], { stdio: 'ignore' });

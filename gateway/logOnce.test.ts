@@ -1,20 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnGatewayProcess, TEST_TOKEN, type GatewayProcess } from '../test/support/gateway';
-import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
+import { useInfluxDB } from '../test/support/fixtures';
 
-let influx: TestInfluxDB;
+const servers = useInfluxDB();
 let gateway: GatewayProcess | undefined;
-beforeAll(async () => {
-  influx = await startInfluxDB();
-});
 afterAll(async () => {
   await gateway?.stop();
-  await influx?.stop();
 });
 
 it('under the crontab line (stderr appended to var/log/gateway.log, no terminal): each log line is written once', async () => {
-  gateway = await spawnGatewayProcess(influx.url, '', { stderrToLog: true });
+  gateway = await spawnGatewayProcess(servers.influx.url, '', { stderrToLog: true });
   const marker = 'log-once-marker';
   const response = await fetch(`${gateway.url}/`, {
     method: 'POST',

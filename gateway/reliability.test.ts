@@ -4,20 +4,15 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { spawnGatewayProcess, TEST_TOKEN, type GatewayProcess } from '../test/support/gateway';
-import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
+import { testDir } from '../test/support/services';
+import { useInfluxDB } from '../test/support/fixtures';
 
 // Gateways in their own process (dist/cli/main.js): build first (npx tsc -p tsconfig.build.json).
 
 const DATABASE = 'monit_production_reliability';
 const slot = Math.floor(Date.now() / 600_000) * 600_000 - 3_600_000;
 
-let influx: TestInfluxDB;
-beforeAll(async () => {
-  influx = await startInfluxDB();
-});
-afterAll(async () => {
-  await influx?.stop();
-});
+const servers = useInfluxDB();
 
 /** `count` documents of producer `reliability`, one series each (tag n), all tagged `batch`. */
 function batch(name: string, count: number): Array<Record<string, unknown>> {
@@ -32,7 +27,7 @@ async function post(url: string, documents: unknown): Promise<{ status: number; 
 /** Points stored of one batch (0 while its database does not exist yet). */
 async function pointsOf(name: string): Promise<number> {
   try {
-    const rows = await influx.client.rows(`SELECT count("value") AS points FROM "load" WHERE "batch" = '${name}'`, { database: DATABASE });
+    const rows = await servers.influx.client.rows(`SELECT count("value") AS points FROM "load" WHERE "batch" = '${name}'`, { database: DATABASE });
     return Number(rows[0]?.points ?? 0);
   } catch {
     return 0;
@@ -46,14 +41,14 @@ async function pingStatus(url: string): Promise<number> {
 describe('the gateway process survives InfluxDB failures', () => {
   let gateway: GatewayProcess;
   beforeAll(async () => {
-    gateway = await spawnGatewayProcess(influx.url);
+    gateway = await spawnGatewayProcess(servers.influx.url);
   });
   afterAll(async () => {
     await gateway?.stop();
   });
 
   it('InfluxDB stopped: 1,001 and 10,000 documents get 503 with Retry-After; the process lives on; re-sent, stored exactly once', async () => {
-    await influx.stop();
+    await servers.influx.stop();
     try {
       for (const [name, count] of [['stopped-1001', 1001], ['stopped-10000', 10_000]] as const) {
         const answer = await post(gateway.url, batch(name, count));
@@ -64,7 +59,7 @@ describe('the gateway process survives InfluxDB failures', () => {
         expect(await pingStatus(gateway.url)).toBe(503);
       }
     } finally {
-      await influx.start();
+      await servers.influx.start();
     }
     for (const [name, count] of [['stopped-1001', 1001], ['stopped-10000', 10_000]] as const) {
       expect(await post(gateway.url, batch(name, count))).toMatchObject({ status: 200, json: { accepted: count, rejected: [] } });
@@ -82,7 +77,7 @@ describe('the gateway process survives InfluxDB failures', () => {
     while (stored === 0 && settled < names.length) {
       stored = (await Promise.all(names.map(pointsOf))).reduce((sum, points) => sum + points, 0);
     }
-    const pid = Number(readFileSync(path.join(influx.dir, 'server.pid'), 'utf8'));
+    const pid = Number(readFileSync(path.join(servers.influx.dir, 'server.pid'), 'utf8'));
     process.kill(pid, 'SIGKILL');
     expect(settled).toBeLessThan(names.length);
     const results = await Promise.all(answers);
@@ -98,7 +93,7 @@ describe('the gateway process survives InfluxDB failures', () => {
     expect(await pingStatus(gateway.url)).toBe(503);
     // services.sh takes an unreaped (zombie) InfluxDB for running: start it once init has reaped it.
     while (existsSync(`/proc/${pid}`)) await new Promise((resolve) => setTimeout(resolve, 100));
-    await influx.start();
+    await servers.influx.start();
     for (const [n, answer] of results.entries()) {
       if (answer.status === 503) expect(await post(gateway.url, batch(names[n], 10_000))).toMatchObject({ status: 200, json: { accepted: 10_000, rejected: [] } });
     }
@@ -116,7 +111,7 @@ async function spawnLargeGateway(): Promise<{ url: string; child: ChildProcessBy
     const { schemaRegistry } = require(${dist('lib', 'documents', 'schemas.js')});
     const { MemoryLogger } = require(${dist('lib', 'run', 'log.js')});
     startGateway({
-      influxdb: new InfluxClient(${JSON.stringify(influx.url)}, { timeoutMs: 10000 }),
+      influxdb: new InfluxClient(${JSON.stringify(servers.influx.url)}, { timeoutMs: 10000 }),
       durations: { raw: '30d', '1h': '400d', '1d': 'INF' },
       auth: { token: ${JSON.stringify(TEST_TOKEN)}, producerPasswords: new Map() },
       maxDocuments: 20000,
@@ -140,7 +135,7 @@ async function spawnLargeGateway(): Promise<{ url: string; child: ChildProcessBy
 test('20,000 documents in one request while InfluxDB is stopped: 503 with Retry-After, the process lives on; re-sent twice, stored exactly once', async () => {
   const gateway = await spawnLargeGateway();
   try {
-    await influx.stop();
+    await servers.influx.stop();
     try {
       const answer = await post(gateway.url, batch('stopped-20000', 20_000));
       expect(answer.status).toBe(503);
@@ -148,7 +143,7 @@ test('20,000 documents in one request while InfluxDB is stopped: 503 with Retry-
       expect(gateway.child.exitCode).toBeNull();
       expect(await pingStatus(gateway.url)).toBe(503);
     } finally {
-      await influx.start();
+      await servers.influx.start();
     }
     expect((await post(gateway.url, batch('stopped-20000', 20_000))).status).toBe(200);
     expect((await post(gateway.url, batch('stopped-20000', 20_000))).status).toBe(200);

@@ -1,6 +1,6 @@
 import { interpretDocument, type InterpretedDocument } from '../documents/interpret';
 import { SchemaRegistry } from '../documents/schemas';
-import { startInfluxDB, type TestInfluxDB } from '../../test/support/services';
+import { useInfluxDB } from '../../test/support/fixtures';
 import type { Series } from './influxdb';
 import { toLineProtocol } from './lineProtocol';
 
@@ -98,11 +98,11 @@ interface Outcome {
   written: Stored;
 }
 
-let influx: TestInfluxDB;
+const servers = useInfluxDB();
 const outcomes = new Map<Case, Outcome>();
 
 async function write(line: string): Promise<{ ok: true } | { ok: false; error: string }> {
-  const response = await fetch(`${influx.url}/write?db=${DATABASE}&precision=ms`, { method: 'POST', body: line });
+  const response = await fetch(`${servers.influx.url}/write?db=${DATABASE}&precision=ms`, { method: 'POST', body: line });
   if (response.status === 204) return { ok: true };
   // The end of InfluxDB's answer: it quotes the whole line first, which can be 64 KB.
   return { ok: false, error: `HTTP ${response.status} ${(await response.text()).slice(-300)}` };
@@ -117,7 +117,7 @@ async function runCases(cases: Case[]): Promise<void> {
     const written = await write(toLineProtocol(point));
     writes.set(id, { accepted: result.ok, reason: result.ok ? '' : result.reason, error: written.ok ? undefined : written.error });
   }
-  const [series = []] = await influx.client.query('SELECT * FROM /.*/ GROUP BY *', { database: DATABASE });
+  const [series = []] = await servers.influx.client.query('SELECT * FROM /.*/ GROUP BY *', { database: DATABASE });
   const byId = new Map<number, Series>();
   for (const one of series) byId.set(one.values[0]?.[one.columns.indexOf(CASE_FIELD)] as number, one);
   for (const [id, item] of cases.entries()) {
@@ -219,12 +219,8 @@ const TABLE: Case[] = [
 const SWEEP = sweep();
 
 beforeAll(async () => {
-  influx = await startInfluxDB();
-  await influx.client.query(`CREATE DATABASE ${DATABASE}`);
+  await servers.influx.client.query(`CREATE DATABASE ${DATABASE}`);
   await runCases([...TABLE, ...SWEEP]);
-});
-afterAll(async () => {
-  await influx?.stop();
 });
 
 /** A refused case is shown lost when InfluxDB refused it, dropped it or stored something else. */
@@ -272,7 +268,7 @@ describe('whole documents at the edges of what InfluxDB 1.6 stores', () => {
     const result = interpretDocument({ type: measurement, ...document }, registryFor(measurement));
     const point = result.ok ? result.point : unchecked(measurement);
     const written = await write(toLineProtocol({ ...point, database: DATABASE }));
-    const [series = []] = await influx.client.query(`SELECT * FROM "${measurement}" GROUP BY *`, { database: DATABASE });
+    const [series = []] = await servers.influx.client.query(`SELECT * FROM "${measurement}" GROUP BY *`, { database: DATABASE });
     return { reason: result.ok ? '' : result.reason, write: written.ok ? { ok: true } : { ok: false, error: written.error }, series: series[0] };
   }
 
