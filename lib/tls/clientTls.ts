@@ -58,16 +58,16 @@ export interface ClientTls {
   environment: Record<string, string>;
 }
 
+/** Stub: Node's defaults, no identity (until the implementation lands). */
 export function tlsSettings(config: Config, source: string): TlsSettings {
   void config;
-  void source;
-  throw new Error('tlsSettings: not implemented yet (issue 18)');
+  return { source, publicRoots: true, crl: 'auto', identity: 'none', expiryWarningMs: 3 * 86_400_000, describe: () => `[tls.${source}]` };
 }
 
+/** Stub: nothing to load (until the implementation lands). */
 export function loadClientTls(settings: TlsSettings, nowMs: number = Date.now()): ClientTls {
-  void settings;
   void nowMs;
-  throw new Error('loadClientTls: not implemented yet (issue 18)');
+  return { settings, environment: {} };
 }
 
 /** What a got request needs from a ClientTls: its https agent and headers. */
