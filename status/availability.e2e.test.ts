@@ -122,7 +122,9 @@ test('the runner sent one status document per module and one availability docume
 });
 
 test("each availability document carries MONIT's keys with the module's state, reason, description, contact and page", () => {
-  for (const document of sent.filter((one) => one.type === 'availability')) {
+  const availability = sent.filter((one) => one.type === 'availability');
+  expect(availability).toHaveLength(3);
+  for (const document of availability) {
     const expected = EXPECTED[document.serviceid as string];
     expect(document).toMatchObject({ producer: 'monit-collectors', type: 'availability', timestamp: SLOT, ...expected });
     // MONIT's mandatory keys, and nothing of our own beyond MONIT's documented envelope.
