@@ -116,10 +116,12 @@ test('the CA directory is read again when a CRL appears in it (fetch-crl ran)', 
   const server = await serve(ca.revokedServer);
   const before = clientTls(`[tls]\nca_dir = ${dir}\n`);
   expect(before.crlFiles).toEqual([]);
+  expect(before.warnings).toEqual([`[tls.web]: ca_dir ${dir} holds no CRL (<hash>.rN): revocation is not checked (run fetch-crl, or set crl = off to say so)`]);
   await expect(fetchJson(server.url, { source: 'Web', timeoutMs: 20_000, tls: before })).resolves.toEqual({ ok: true });
   copyFileSync(ca.crlFile, path.join(dir, path.basename(ca.crlFile)));
   const after = clientTls(`[tls]\nca_dir = ${dir}\n`);
   expect(after.crlFiles).toEqual([path.join(dir, path.basename(ca.crlFile))]);
+  expect(after.warnings).toEqual([]);
   expect((await failure(server.url, after)).message).toContain('(CERT_REVOKED)');
 });
 
@@ -143,6 +145,7 @@ test('with public_roots the fallback to public CAs never trusts a CA that is in 
   expect(withoutPublic.message).toContain(`the server's CA is not in ca_dir ${ca.caDir} (public_roots = no)`);
 });
 
+// A child node with NODE_EXTRA_CA_CERTS (read at start-up only) runs the built dist/: build first (npx tsc -p tsconfig.build.json).
 describe("the fallback to Node's public CAs, in a node process whose public CAs include a test CA (NODE_EXTRA_CA_CERTS)", () => {
   /** Runs a GET with [tls] ca_dir = the test CA dir in a child node (the built dist/), with `publicCa` added to Node's public CAs. */
   async function childGet(url: string, publicCa: string, publicRoots: boolean): Promise<{ ok: boolean; text: string }> {
