@@ -260,3 +260,15 @@ describe('two tenants on one gateway', () => {
     expect(readFileSync(path.join(varDir, 'log', 'replay.log'), 'utf8')).toContain(`1 batches wait in ${path.join(dir, 'old')}, the spool of a route no [monit.route.old] section defines now`);
   });
 });
+
+it('the example route of sample.cfg, uncommented, is a valid route', () => {
+  const sample = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8');
+  const example = sample
+    .slice(sample.indexOf(';[monit.route.'))
+    .split('\n')
+    .map((line) => (/^;\[|^;\w+ = \S/.test(line) ? line.slice(1) : line))
+    .join('\n');
+  const [route] = routingSettings(parse(`[monit]\nurl = http://127.0.0.1:9/\n${example}`)).routes;
+  expect(route).toMatchObject({ name: 'cern', sendAs: 'atlas-example', copy: false });
+  expect(route.selectors.length).toBeGreaterThan(0);
+});
