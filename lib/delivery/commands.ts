@@ -158,7 +158,8 @@ export async function send(file: string | undefined, config: () => Config, optio
       throw new Error(`${report.credentialsRefused}; ${report.documentsSpooled} documents wait in ${spoolDir}: fix ${sections.join(' and ')} in ${loaded.file}, then run ./run.sh replay`);
     }
     if (report.documentsSpooled) {
-      process.stderr.write(`send: ${report.documentsSpooled} documents wait in ${spoolDir} (this file's and any earlier ones not yet delivered)${report.stoppedBecause ? `: ${report.stoppedBecause}` : ''}; ${later}\n`);
+      const waiting = single ? spoolDir : report.routes.filter((route) => route.report.documentsSpooled).map((route) => `${route.spoolDir} (${route.report.documentsSpooled})`).join(', ');
+      process.stderr.write(`send: ${report.documentsSpooled} documents wait in ${waiting} (this file's and any earlier ones not yet delivered)${report.stoppedBecause ? `: ${report.stoppedBecause}` : ''}; ${later}\n`);
       return EXIT_SPOOLED;
     }
     return report.documentsRejected ? 1 : 0;

@@ -1,5 +1,7 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../config/paths';
 import { Config } from '../config/config';
 import type { MonitDocument } from '../documents/types';
 import { MemoryLogger } from '../run/log';
@@ -18,6 +20,16 @@ const BETA_PASSWORD = 'beta-password-2718';
 const slot = Math.floor(Date.now() / 600_000) * 600_000 - 3_600_000;
 
 const parse = (text: string): Config => Config.parse(text, 'routes.cfg');
+
+/** `./run.sh ARGS` (the built main.js), without blocking this process, where the gateway lives. */
+function runCli(args: string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
 
 /** Documents of one series per index, tagged with `site` so each test counts its own. */
 function documents(producer: string, type: string, site: string, count: number): MonitDocument[] {
@@ -114,12 +126,16 @@ describe('two tenants on one gateway', () => {
 
   /** [monit] to the gateway with the token; alpha takes test-producer/sample as tenant-alpha, beta takes other-producer as tenant-beta. */
   function tenants(options: { betaPassword?: string; betaUrl?: string; extra?: string; varDir?: string } = {}): Config {
+    return parse(tenantsText(options));
+  }
+
+  function tenantsText(options: { betaPassword?: string; betaUrl?: string; extra?: string; varDir?: string } = {}): string {
     const varDir = options.varDir ?? testDir('routes');
-    return parse(
+    return (
       `[paths]\nvar = ${varDir}\n[monit]\nurl = ${gateway.url}/\ntoken = ${TEST_TOKEN}\ntimeout = 5s\n` +
         `[monit.route.alpha]\nproducers = test-producer/sample\nurl = ${gateway.url}/tenant-alpha\nsend_as = tenant-alpha\nusername = tenant-alpha\npassword = ${ALPHA_PASSWORD}\n` +
         `[monit.route.beta]\nproducers = other-producer\nurl = ${options.betaUrl ?? `${gateway.url}/tenant-beta`}\nsend_as = tenant-beta\npassword = ${options.betaPassword ?? BETA_PASSWORD}\n` +
-        (options.extra ?? ''),
+        (options.extra ?? '')
     );
   }
 
@@ -258,6 +274,25 @@ describe('two tenants on one gateway', () => {
     expect(await replay(tenants({ varDir }), { debug: false })).toBe(1);
     expect(spooledDocuments(path.join(dir, 'old'))).toHaveLength(6);
     expect(readFileSync(path.join(varDir, 'log', 'replay.log'), 'utf8')).toContain(`1 batches wait in ${path.join(dir, 'old')}, the spool of a route no [monit.route.old] section defines now`);
+  });
+
+  it("./run.sh send: a refusing route's documents wait in its folder of the send spool, the others go; replay sends them once fixed", async () => {
+    const varDir = testDir('routes-send');
+    const file = path.join(varDir, 'documents.json');
+    writeFileSync(file, JSON.stringify([...documents('test-producer', 'sample', 'send', 3), ...documents('other-producer', 'load', 'send', 2)]));
+    const config = path.join(varDir, 'config.cfg');
+    writeFileSync(config, tenantsText({ varDir, betaPassword: 'wrong-password' }));
+    const sent = await runCli(['send', file, '--config', config]);
+    expect(sent.status).toBe(1);
+    expect(sent.stderr).toContain('route beta: ');
+    expect(sent.stderr).toContain(`2 documents wait in ${path.join(varDir, 'spool', 'send')}: fix [monit.route.beta] in ${config}, then run ./run.sh replay`);
+    expect(sent.stderr).not.toContain('wrong-password');
+    expect(await stored('monit_production_tenant_alpha', 'sample', 'send')).toBe(3);
+    expect(spooledDocuments(path.join(varDir, 'spool', 'send', 'beta'))).toHaveLength(2);
+    writeFileSync(config, tenantsText({ varDir }));
+    expect((await runCli(['replay', '--config', config])).status).toBe(0);
+    expect(await stored('monit_production_tenant_beta', 'load', 'send')).toBe(2);
+    expect(spooledDocuments(path.join(varDir, 'spool', 'send', 'beta'))).toHaveLength(0);
   });
 });
 

@@ -135,7 +135,12 @@ export class RoutedSender {
    * stop names its route.
    */
   async deliver(options: { deadlineMs: number; retry?: boolean; signal?: AbortSignal }): Promise<RoutedSendReport> {
-    const reports = await Promise.all(this.routes.map((route) => route.sender.deliver(options)));
+    // Every route finishes before this returns, even when one fails (a spool it cannot write): no delivery
+    // of a spool may still run when the next one starts.
+    const settled = await Promise.allSettled(this.routes.map((route) => route.sender.deliver(options)));
+    const failure = settled.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    const reports = settled.map((result) => (result as PromiseFulfilledResult<SendReport>).value);
     const total: RoutedSendReport = { documentsSent: 0, documentsRejected: 0, documentsDropped: 0, documentsSpooled: 0, routes: [] };
     const refused: string[] = [];
     const stopped: string[] = [];

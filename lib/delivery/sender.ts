@@ -322,12 +322,12 @@ export class Sender {
         // Read again on each delivery: proxies and tokens are renewed by other tools.
         tls = loadClientTls(this.options.tls);
       } catch (error) {
-        if (!(error instanceof CredentialError)) throw error;
-        // Like a refusal: the batches stay, the run says why.
-        report.credentialsRefused = error.message;
-        report.stoppedBecause = error.message;
+        // Like a refusal: the batches stay, the run says why (a CredentialError names the setting and the cause).
+        const message = error instanceof CredentialError ? error.message : `[tls.${this.section}]: ${(error as Error).message}`;
+        report.credentialsRefused = message;
+        report.stoppedBecause = message;
         report.documentsSpooled = this.countSpooled();
-        log.error(`${report.documentsSpooled} documents wait in the spool: ${error.message}`);
+        log.error(`${report.documentsSpooled} documents wait in the spool: ${message}`);
         return report;
       }
     }
