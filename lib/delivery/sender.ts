@@ -18,7 +18,7 @@ export interface SenderOptions extends MonitSettings {
   log: SenderLog;
   /** The config section of these settings, named in messages (default `monit`). */
   section?: string;
-  /** Loaded at each deliver() (credentials are renewed by other tools); unset: Node's defaults. */
+  /** Loaded at each deliver() to an https URL (credentials are renewed by other tools); unset: Node's defaults. */
   tls?: TlsSettings;
 }
 
@@ -317,7 +317,8 @@ export class Sender {
       log.error(`spool over its bound of ${this.options.spoolMaxBytes} bytes: dropped the ${dropped.batches} oldest batches (${dropped.documents} documents)`);
     }
     let tls: ClientTls | undefined;
-    if (this.options.tls && spool.list().length) {
+    // Over plain http there is no TLS to set up, and no discovered token is sent in clear.
+    if (this.options.tls && this.options.url.toLowerCase().startsWith('https:') && spool.list().length) {
       try {
         // Read again on each delivery: proxies and tokens are renewed by other tools.
         tls = loadClientTls(this.options.tls);
