@@ -211,6 +211,17 @@ describe('two tenants on one gateway', () => {
     expect(await stored('monit_production_tenant_beta', 'load', 'down')).toBe(20);
   });
 
+  it("a user and password written into a route's URL never appear in its messages", async () => {
+    const closed = await freePort();
+    const log = new MemoryLogger();
+    const sender = new RoutedSender(routingSettings(tenants({ betaUrl: `http://tenant-beta:url-secret-77@127.0.0.1:${closed}/tenant-beta` })), testDir('routes-url'), log);
+    sender.enqueue(documents('other-producer', 'load', 'url', 2));
+    const report = await sender.deliver({ deadlineMs: Date.now() + 20_000, retry: false });
+    expect(report.stoppedBecause).toBe(`route beta: cannot reach http://127.0.0.1:${closed}/tenant-beta: ECONNREFUSED`);
+    expect(log.lines.join('\n')).toContain('route beta: 2 documents wait in the spool');
+    expect(log.lines.join('\n')).not.toContain('url-secret-77');
+  });
+
   it('a copy route gets its own copy with the same time; the documents still go where they went', async () => {
     const dir = testDir('routes-copy');
     const config = tenants({ extra: `[monit.route.mirror]\nproducers = test-producer\ncopy = yes\nurl = ${gateway.url}/\ntoken = ${TEST_TOKEN}\nsend_as = tenant-mirror\n` });
