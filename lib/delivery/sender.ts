@@ -254,6 +254,9 @@ export class Sender {
     try {
       answer = await this.post(body, tls, signal);
     } catch (error) {
+      // lib/tls's TlsFailure (a handshake or trust failure, explained) or an unusable credential: a retry does
+      // not mend them, so the batch stays and the run fails, as on a refusal.
+      if (error instanceof CredentialError || (error as Error).name === 'TlsFailure') return { kind: 'credentials', reason: (error as Error).message };
       const code = (error as { code?: string }).code;
       return { kind: 'retry', reason: `cannot reach ${endpointName(this.options.url)}: ${code ?? (error as Error).message}` };
     }
