@@ -86,7 +86,7 @@ export interface SendReport {
   documentsDropped: number;
   /** Documents still in the spool when delivery stopped. */
   documentsSpooled: number;
-  /** Set when the gateway refused our credentials (401/403): the run must fail. */
+  /** Set when the endpoint refused our credentials (401/403), or TLS or the credential failed: the run must fail. */
   credentialsRefused?: string;
   /** Set when delivery stopped with batches left (endpoint down, deadline). */
   stoppedBecause?: string;
