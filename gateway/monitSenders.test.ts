@@ -300,6 +300,10 @@ describe('[gateway.partial_success]: a sender that knows only 200', () => {
     expect(escape.status).toBe(207);
     const allRefused = await post(`${url}/`, [{ producer: 'cmssst', type: 'ssbmetric', timestamp: 1e16, data: { name: 'x' } }]);
     expect(allRefused).toEqual({ status: 200, json: { accepted: 0, rejected: [{ index: 0, reason: expect.stringMatching(/^timestamp 10000000000000000 looks like microseconds/) as unknown }] } });
+    // Answered 200 or not, every refusal is counted by its class.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^gateway_documents_rejected_total\{reason="timestamp"\} 1$/m);
+    expect(metrics).toMatch(/^gateway_documents_rejected_total\{reason="collision"\} [1-9]/m);
   });
 });
 
