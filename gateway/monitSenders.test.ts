@@ -226,6 +226,26 @@ describe('the real-sender corpus through the gateway into InfluxDB', () => {
     for (const database of item.untouched ?? []) expect(databases.has(database)).toBe(false);
   });
 
+  it("the same cmssst batch with idb_tags ['data.name'] and dotted idb_fields stores every site", async () => {
+    const extraMs = 30_000;
+    const batch = (corpusBody('cmssst-hammercloud.json') as Array<Record<string, unknown>>).map((document) => ({
+      ...document,
+      timestamp: (document.timestamp as number) + extraMs,
+      idb_tags: ['data.name'],
+      idb_fields: ['data.status', 'data.value'],
+    }));
+    // The second site has no value: a name in idb_fields without one is refused, so it lists only status.
+    batch[1].idb_fields = ['data.status'];
+    const answer = await post(`${servers.gateway.url}/`, batch);
+    expect(answer).toEqual({ status: 200, json: { accepted: 2, rejected: [] } });
+    const timeMs = CORPUS_BASE_MS + 450_000 + extraMs + offsetMs;
+    const rows = await servers.influx.client.rows(`SELECT "name", "status", "value" FROM "ssbmetric" WHERE time = ${timeMs}ms GROUP BY "name"`, { database: 'monit_production_cmssst' });
+    expect(rows.map(withoutNulls)).toEqual([
+      { time: timeMs, status: 'ok', value: 0.975, name: 'T2_XX_Alpha' },
+      { time: timeMs, status: 'unknown', name: 'T3_XX_Beta' },
+    ]);
+  });
+
   it('`./run.sh validate` refuses exactly what the gateway refuses in each corpus file, with the same reason', async () => {
     const dir = testDir('monit-senders');
     for (const item of CASES) {
