@@ -228,8 +228,10 @@ describe('the real-sender corpus through the gateway into InfluxDB', () => {
 
   it("the same cmssst batch with idb_tags ['data.name'] and dotted idb_fields stores every site", async () => {
     const extraMs = 30_000;
+    // Its own database: the corpus stores `name` as a field of ssbmetric, and a query would then name this tag name_1.
     const batch = (corpusBody('cmssst-hammercloud.json') as Array<Record<string, unknown>>).map((document) => ({
       ...document,
+      producer: 'cmssst-tagged',
       timestamp: (document.timestamp as number) + extraMs,
       idb_tags: ['data.name'],
       idb_fields: ['data.status', 'data.value'],
@@ -239,7 +241,7 @@ describe('the real-sender corpus through the gateway into InfluxDB', () => {
     const answer = await post(`${servers.gateway.url}/`, batch);
     expect(answer).toEqual({ status: 200, json: { accepted: 2, rejected: [] } });
     const timeMs = CORPUS_BASE_MS + 450_000 + extraMs + offsetMs;
-    const rows = await servers.influx.client.rows(`SELECT "name", "status", "value" FROM "ssbmetric" WHERE time = ${timeMs}ms GROUP BY "name"`, { database: 'monit_production_cmssst' });
+    const rows = await servers.influx.client.rows(`SELECT "name", "status", "value" FROM "ssbmetric" WHERE time = ${timeMs}ms GROUP BY "name"`, { database: 'monit_production_cmssst_tagged' });
     expect(rows.map(withoutNulls)).toEqual([
       { time: timeMs, status: 'ok', value: 0.975, name: 'T2_XX_Alpha' },
       { time: timeMs, status: 'unknown', name: 'T3_XX_Beta' },
