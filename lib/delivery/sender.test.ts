@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/paths';
 import { Spool } from './spool';
+import { spooledText } from './sender';
 import { identityOf, ownIdentity } from '../run/processIdentity';
 import type { MonitDocument } from '../documents/types';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
@@ -274,5 +275,27 @@ describe('outages', () => {
     } finally {
       await gateway.close();
     }
+  });
+});
+
+describe('spooledText', () => {
+  const base = { producer: 'test', type: 'probe', idb_fields: ['value'], value: 1 };
+
+  it('stamps a document without any timestamp with the spool time', () => {
+    expect(JSON.parse(spooledText(base as MonitDocument, 1_700_000_000_000)).timestamp).toBe(1_700_000_000_000);
+  });
+
+  it('keeps the time of a record whose timestamp is only in metadata (a MONIT record sent again)', () => {
+    const record = { ...base, metadata: { timestamp: 1_600_000_000_000 } } as unknown as MonitDocument;
+    const spooled = JSON.parse(spooledText(record, 1_700_000_000_000)) as Record<string, unknown>;
+    expect(spooled.timestamp).toBeUndefined();
+    expect(spooled.metadata).toEqual({ timestamp: 1_600_000_000_000 });
+  });
+
+  it('renames the producer for a route and keeps the metadata time', () => {
+    const record = { ...base, metadata: { timestamp: 1_600_000_000_000 } } as unknown as MonitDocument;
+    const spooled = JSON.parse(spooledText(record, 1_700_000_000_000, 'tenant')) as Record<string, unknown>;
+    expect(spooled).toMatchObject({ producer: 'tenant', metadata: { timestamp: 1_600_000_000_000 } });
+    expect(spooled.timestamp).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@ import { CredentialError, loadClientTls, withClientTls, type ClientTls, type Tls
 import type { MonitSettings } from './settings';
 import { documentsInName, type RejectedDocument, type Spool, type StagedBatch } from './spool';
 import type { MonitDocument } from '../documents/types';
+import { timestampOf } from '../documents/interpret';
 
 /** MONIT takes at most 10,000 documents per request. */
 export const MAX_DOCUMENTS_PER_REQUEST = 10_000;
@@ -74,8 +75,10 @@ export class BatchWriter {
 
 /** A document as it is spooled: stamped with `stampMs` when it has no timestamp (the caller's object is left as it is). */
 export function spooledText(document: MonitDocument, stampMs: number, producer?: string): string {
-  if (document.timestamp === undefined || (producer !== undefined && producer !== document.producer)) {
-    return JSON.stringify({ ...document, ...(producer === undefined ? {} : { producer }), timestamp: document.timestamp ?? stampMs });
+  // A document whose time is only in `metadata` (a MONIT record sent again) keeps that time.
+  const unstamped = timestampOf(document) === undefined;
+  if (unstamped || (producer !== undefined && producer !== document.producer)) {
+    return JSON.stringify({ ...document, ...(producer === undefined ? {} : { producer }), ...(unstamped ? { timestamp: stampMs } : {}) });
   }
   return JSON.stringify(document);
 }
