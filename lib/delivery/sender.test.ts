@@ -7,7 +7,7 @@ import { spooledText } from './sender';
 import { identityOf, ownIdentity } from '../run/processIdentity';
 import type { MonitDocument } from '../documents/types';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
-import { startTestGateway, TEST_TOKEN, testSender } from '../../test/support/gateway';
+import { spawnGatewayProcess, startTestGateway, TEST_TOKEN, testSender } from '../../test/support/gateway';
 import { freePort } from '../../test/support/ports';
 import type { RunningGateway } from '../../gateway/server';
 
@@ -156,6 +156,26 @@ describe('delivery', () => {
     const kept = JSON.parse(readFileSync(path.join(spool.rejectedDir, rejectedFile), 'utf8')) as Array<{ reason: string; document: MonitDocument }>;
     expect(kept).toEqual([{ reason: expect.stringMatching(/'count' must be an integer/), document: batch[3] }]);
     expect(await storedCount('partly')).toEqual({ points: 3, distinct: 3 });
+  });
+
+  it('takes a 200 with a refusal report ([gateway.partial_success]) as a partial delivery, not an unexpected answer', async () => {
+    const process200 = await spawnGatewayProcess(influx.url, '[gateway.partial_success]\ntest-producer = 200\n');
+    try {
+      const spool = newSpool();
+      const refused = { producer: 'test-producer', type: 'sample', timestamp: slot, idb_tags: ['site'], site: 'answered-200', idb_fields: ['count'], count: [1] } as unknown as MonitDocument;
+      const batch: MonitDocument[] = [...documents('answered-200', 2), refused];
+      const sender = testSender(process200.url, spool);
+      sender.enqueue(batch);
+      const report = await sender.deliver({ deadlineMs: Date.now() + 30_000 });
+      expect(report).toMatchObject({ documentsSent: 2, documentsRejected: 1, documentsSpooled: 0 });
+      expect(report.stoppedBecause).toBeUndefined();
+      const [rejectedFile] = readdirSync(spool.rejectedDir);
+      const kept = JSON.parse(readFileSync(path.join(spool.rejectedDir, rejectedFile), 'utf8')) as Array<{ reason: string; document: MonitDocument }>;
+      expect(kept).toEqual([{ reason: expect.stringMatching(/'count'/), document: refused }]);
+      expect(await storedCount('answered-200')).toEqual({ points: 2, distinct: 2 });
+    } finally {
+      await process200.stop();
+    }
   });
 
   it('delivers and counts batches spooled before batch names recorded their size', async () => {

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Logger } from '../run/log';
 import { isJsonWhitespace } from '../http/jsonMembers';
-import { CredentialError, loadClientTls, withClientTls, type ClientTls, type TlsSettings } from '../tls/clientTls';
+import { CredentialError, loadClientTls, TlsFailure, withClientTls, type ClientTls, type TlsSettings } from '../tls/clientTls';
 import type { MonitSettings } from './settings';
 import { documentsInName, type RejectedDocument, type Spool, type StagedBatch } from './spool';
 import type { MonitDocument } from '../documents/types';
@@ -259,7 +259,7 @@ export class Sender {
     } catch (error) {
       // lib/tls's TlsFailure (a handshake or trust failure, explained) or an unusable credential: a retry does
       // not mend them, so the batch stays and the run fails, as on a refusal.
-      if (error instanceof CredentialError || (error as Error).name === 'TlsFailure') return { kind: 'credentials', reason: (error as Error).message };
+      if (error instanceof CredentialError || error instanceof TlsFailure) return { kind: 'credentials', reason: (error as Error).message };
       const code = (error as { code?: string }).code;
       return { kind: 'retry', reason: `cannot reach ${endpointName(this.options.url)}: ${code ?? (error as Error).message}` };
     }
@@ -287,7 +287,8 @@ export class Sender {
       }
       return { kind: 'delivered', sent: count, rejected: 0 };
     }
-    if ((status === 207 || status === 400) && Array.isArray(parsed.rejected)) {
+    // A gateway set to answer 200 for a partly refused batch ([gateway.partial_success]) sends the same report.
+    if ((status === 200 || status === 207 || status === 400) && Array.isArray(parsed.rejected)) {
       // Per-document refusals: keep exactly the refused documents, with their reasons.
       let documents: unknown[];
       try {
