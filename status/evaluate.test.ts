@@ -59,6 +59,30 @@ describe('heartbeat', () => {
     expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: timedOut, series: [] })).toMatchObject({ state: 'unavailable', reason: 'collector m timed out' });
   });
 
+  test('a credential expiring within its warning → degraded with the time left from now; outside it, or expired in a failed run, as before', () => {
+    // Reported 3 minutes ago with 5h 10m left: 5h 7m left now.
+    const expiring = { ...goodHeartbeat, credential: { name: 'X.509 proxy of panda', expiresInSeconds: 5 * 3600 + 600, expiring: true } };
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: expiring, lastDataMs: FRESH, series: [healthy('a')] })).toMatchObject({
+      state: 'degraded',
+      code: 1,
+      reason: 'X.509 proxy of panda expires in 5h',
+      lastDataMs: FRESH,
+    });
+    const lastMinutes = { ...goodHeartbeat, credential: { name: 'bearer token of cric', expiresInSeconds: 45 * 60, expiring: true } };
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: lastMinutes, lastDataMs: FRESH, series: [healthy('a')] }).reason).toBe('bearer token of cric expires in 42m');
+    const expiredSince = { ...goodHeartbeat, credential: { name: 'X.509 proxy of panda', expiresInSeconds: 60, expiring: true } };
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: expiredSince, lastDataMs: FRESH, series: [healthy('a')] })).toMatchObject({
+      state: 'degraded',
+      reason: 'X.509 proxy of panda has expired since the last run (the next run fails unless it is renewed)',
+    });
+    const farOff = { ...goodHeartbeat, credential: { name: 'X.509 proxy of panda', expiresInSeconds: 10 * 86400, expiring: false } };
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: farOff, lastDataMs: FRESH, series: [healthy('a')] }).state).toBe('available');
+    // An unavailable condition and a failed run still win; no fresh data is still N/A.
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: expiring, lastDataMs: FRESH, series: [series({ url: 'a' }, { 'latest(up)': 0 })] }).state).toBe('unavailable');
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: { ...expiring, ok: false, message: 'expired' }, lastDataMs: FRESH, series: [healthy('a')] }).state).toBe('unavailable');
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: expiring, series: [] }).state).toBe('na');
+  });
+
   test('collector = none skips the heartbeat', () => {
     const noCollector = { ...WEB, collector: undefined };
     expect(evaluateModule(noCollector, { nowMs: NOW, lastDataMs: FRESH, series: [healthy('a')] }).state).toBe('available');

@@ -1,5 +1,6 @@
 import { type AggregateOperand, aggregateKey, evaluateCondition, type Value } from './condition';
 import type { LeveledCondition, ModuleRule } from './rules';
+import { approximateDuration } from '../lib/run/runCredentials';
 
 /** The four states of a module, best first. */
 export const MODULE_STATES = ['available', 'degraded', 'unavailable', 'na'] as const;
@@ -19,6 +20,8 @@ export interface Heartbeat {
   ok: boolean;
   timedOut: boolean;
   message: string;
+  /** The credential the run reported (credential, credential_expires_in_s, credential_expiring), when it used one with a known expiry. */
+  credential?: { name: string; expiresInSeconds: number; expiring: boolean };
 }
 
 /** One series of the module's measurement with points in the rule's window: its tags and the aggregates the rule reads. */
@@ -92,10 +95,17 @@ function firstHolding(conditions: LeveledCondition[], series: SeriesData[]): str
   return undefined;
 }
 
+/** "X.509 proxy of panda expires in 5h": the time left now, counted from the heartbeat's slot (so a few minutes early). */
+function credentialReason(credential: NonNullable<Heartbeat['credential']>, heartbeatMs: number, nowMs: number): string {
+  const leftMs = credential.expiresInSeconds * 1000 - (nowMs - heartbeatMs);
+  return leftMs > 0 ? `${credential.name} expires in ${approximateDuration(leftMs)}` : `${credential.name} has expired since the last run (the next run fails unless it is renewed)`;
+}
+
 /**
  * Decides one module's state, in this order: no fresh heartbeat from its collector → N/A; the latest
  * heartbeat failed → unavailable; no data within the freshness window → N/A; an unavailable condition
- * holds for any series → unavailable; a degraded one → degraded; else available.
+ * holds for any series → unavailable; the heartbeat says a credential expires within its warning →
+ * degraded; a degraded condition holds → degraded; else available.
  * A rule that cannot be applied to the data makes only this module N/A, with the reason.
  */
 export function evaluateModule(rule: ModuleRule, input: EvaluationInput): ModuleStatus {
@@ -116,6 +126,7 @@ export function evaluateModule(rule: ModuleRule, input: EvaluationInput): Module
   try {
     const unavailable = firstHolding(rule.unavailable, live);
     if (unavailable !== undefined) return moduleStatus(rule, 'unavailable', unavailable, nowMs, lastDataMs);
+    if (rule.collector && heartbeat?.credential?.expiring) return moduleStatus(rule, 'degraded', credentialReason(heartbeat.credential, heartbeat.timeMs, nowMs), nowMs, lastDataMs);
     const degraded = firstHolding(rule.degraded, live);
     if (degraded !== undefined) return moduleStatus(rule, 'degraded', degraded, nowMs, lastDataMs);
   } catch (error) {
