@@ -25,13 +25,16 @@ function classify(error: unknown, stage: 'connect' | 'query'): SourceFailure {
   return new SourceFailure('query', text);
 }
 
+/** What mysql2 takes for TLS: the CAs, and the client certificate and key (it applies no CRL). */
+export type SqlTls = Pick<mysql.SslOptions, 'ca' | 'cert' | 'key'>;
+
 /**
  * Runs one read-only statement on its own connection and closes it. The session is read-only,
  * the server stops the statement after `timeoutMs` (MariaDB max_statement_time, MySQL
  * max_execution_time), and the client gives up shortly after in case the server cannot.
  * Every failure is a SourceFailure with its class.
  */
-export async function runReadOnlyQuery(connection: ConnectionSettings, sql: string, timeoutMs: number, signal: AbortSignal): Promise<ResultRow[]> {
+export async function runReadOnlyQuery(connection: ConnectionSettings, sql: string, timeoutMs: number, signal: AbortSignal, tls?: SqlTls): Promise<ResultRow[]> {
   if (signal.aborted) throw new SourceFailure('aborted', 'the job deadline passed before the query started');
   let client: mysql.Connection;
   try {
@@ -46,6 +49,8 @@ export async function runReadOnlyQuery(connection: ConnectionSettings, sql: stri
       decimalNumbers: true,
       supportBigNumbers: true,
       timezone: 'Z',
+      // The server's certificate is checked (mysql2 verifies by default once ssl is set).
+      ssl: tls,
     });
   } catch (error) {
     throw classify(error, 'connect');
