@@ -4,6 +4,7 @@ import { classifyConnectionError, SourceFailure } from '../documents/failures';
 import { withoutCredentials } from './credentials';
 import { isJsonWhitespace } from './jsonMembers';
 import { detachedAbort } from './abort';
+import { type ClientTls, CredentialError, explainRefusal, TlsFailure, withClientTls } from '../tls/clientTls';
 
 export interface GetOptions {
   /** Names the source in messages: "PanDA", "CRIC", "NameNode". */
@@ -13,6 +14,8 @@ export interface GetOptions {
   signal?: AbortSignal;
   searchParams?: Record<string, string | number>;
   accept?: string;
+  /** The source's trust and identity (lib/tls); undefined: Node's public CAs, no identity. */
+  tls?: ClientTls;
 }
 
 /** GETs a URL and returns its body, not decoded. A failed request, an HTTP error status or an empty body throws a SourceFailure. */
@@ -22,19 +25,30 @@ export async function fetchBody(url: string, options: GetOptions): Promise<Buffe
   let body: Buffer;
   const abort = detachedAbort(options.signal);
   try {
-    const response = await got.get(url, {
-      searchParams: options.searchParams,
-      timeout: { request: options.timeoutMs },
-      retry: { limit: 0 },
-      signal: abort.signal,
-      headers: { accept: options.accept ?? 'application/json' },
-      responseType: 'buffer',
-    });
+    const response = await withClientTls(options.tls, shown, (tls) =>
+      got.get(url, {
+        searchParams: options.searchParams,
+        timeout: { request: options.timeoutMs },
+        retry: { limit: 0 },
+        signal: abort.signal,
+        agent: tls.agent,
+        headers: { accept: options.accept ?? 'application/json', ...tls.headers },
+        responseType: 'buffer',
+      }),
+    );
     body = response.body;
   } catch (error) {
     if (options.signal?.aborted) throw new SourceFailure('aborted', `${options.source} ${shown}: stopped at the job's deadline`);
     if (error instanceof TimeoutError) throw new SourceFailure('timeout', `${options.source} ${shown}: no answer within ${options.timeoutMs} ms`);
-    if (error instanceof HTTPError) throw new SourceFailure('status', `${options.source} ${shown}: HTTP ${error.response.statusCode} ${error.response.statusMessage ?? ''}`.trim());
+    // Their messages already name the endpoint, the settings and the likely cause.
+    if (error instanceof TlsFailure) throw new SourceFailure('tls', `${options.source} ${error.message}`);
+    if (error instanceof CredentialError) throw new SourceFailure('auth', `${options.source} ${error.message}`);
+    if (error instanceof HTTPError) {
+      const status = `${options.source} ${shown}: HTTP ${error.response.statusCode} ${error.response.statusMessage ?? ''}`.trim();
+      const refusal = options.tls?.settings.identity !== 'none' ? explainRefusal(options.tls, error.response.statusCode) : undefined;
+      if (refusal) throw new SourceFailure('auth', `${status}: ${refusal}`);
+      throw new SourceFailure('status', status);
+    }
     const detail = error instanceof RequestError && error.code ? `${error.code}: ${error.message}` : (error as Error).message;
     throw new SourceFailure(classifyConnectionError(error), `${options.source} ${shown}: ${detail}`);
   } finally {

@@ -3,11 +3,18 @@
  * sql, the sender and its routes): which CAs to trust, which CRLs to check, and which identity to
  * present (client certificate, RFC 3820 proxy, WLCG bearer token). Settings come from [tls] with
  * per-source overrides in [tls.<source>]; files are read again on every run, since other tools renew them.
- *
- * INTERFACE STUB (issue 18): the implementation lands in this folder; callers code against these names.
+ * See lib/tls/README.md.
  */
-import type { AgentOptions } from 'node:https';
-import type { Config } from '../config/config';
+import { Agent, type AgentOptions } from 'node:https';
+import { explainTlsFailure } from './explain';
+import { CredentialError, errorCode, isTlsErrorCode, NOT_ANCHORED_CODES, TlsFailure } from './errors';
+import { loadIdentity } from './identity';
+import type { Environment, TlsKey } from './settings';
+import { readCaDirectory, readCaFile } from './trust';
+
+export { CredentialError, TlsFailure } from './errors';
+export { tlsSettings, tlsConfigWarnings, TLS_KEYS } from './settings';
+export { discoverBearerToken, jwtExpiryMs } from './identity';
 
 export type IdentityKind = 'none' | 'client_cert' | 'x509_proxy' | 'bearer_token';
 
@@ -32,13 +39,12 @@ export interface TlsSettings {
   bearerTokenFile?: string;
   /** A credential expiring within this is a warning, a heartbeat field and a degraded module. */
   expiryWarningMs: number;
+  /** The environment the defaults and the token discovery read (the process's, unless a test passes its own). */
+  environmentVariables?: Environment;
+  /** Which setting gave a key's value, for messages: "[tls.panda] ca_dir = /x", "X509_USER_PROXY=/tmp/x509up_u0"; undefined when unset. */
+  origin?(key: TlsKey): string | undefined;
   /** "[tls.panda] ca_dir", or "X509_CERT_DIR": which settings were used, for error messages. */
   describe(): string;
-}
-
-/** A credential that could not be loaded, is malformed or has expired: names the source, the setting and the cause, never the secret. */
-export class CredentialError extends Error {
-  override name = 'CredentialError';
 }
 
 /** The loaded trust and identity for one source and one run. */
@@ -52,37 +58,128 @@ export interface ClientTls {
   authorization?: string;
   /** When the presented credential (proxy, certificate, token) expires, UTC ms, if known. */
   credentialExpiresAtMs?: number;
+  /** The credential expires within settings.expiryWarningMs (a warning, a heartbeat field, a degraded module). */
+  credentialExpiresSoon?: boolean;
   /** What the credential is, for logs: "X.509 proxy /tmp/x509up_u0 (CN=...)" — never its content. */
   credentialDescription?: string;
   /** X509_CERT_DIR, X509_USER_PROXY, X509_USER_CERT/KEY, BEARER_TOKEN_FILE... for xrdcp/xrdfs children. */
   environment: Record<string, string>;
+  /** Things to log as warnings: a credential about to expire, a key file others can read. */
+  warnings?: string[];
+  /** The CRL files of caDir in use (empty: revocation is not checked), for messages. */
+  crlFiles?: string[];
 }
 
-/** Stub: Node's defaults, no identity (until the implementation lands). */
-export function tlsSettings(config: Config, source: string): TlsSettings {
-  void config;
-  return { source, publicRoots: true, crl: 'auto', identity: 'none', expiryWarningMs: 3 * 86_400_000, describe: () => `[tls.${source}]` };
-}
-
-/** Stub: nothing to load (until the implementation lands). */
+/**
+ * Reads the CAs, CRLs and identity of `settings` now. Throws CredentialError when a file is missing,
+ * malformed or expired (naming the source, the setting and the cause, never the secret).
+ */
 export function loadClientTls(settings: TlsSettings, nowMs: number = Date.now()): ClientTls {
-  void nowMs;
-  return { settings, environment: {} };
+  const ca: string[] = [];
+  let crl: string[] = [];
+  let crlFiles: string[] = [];
+  const environment: Record<string, string> = {};
+  if (settings.caDir) {
+    const directory = readCaDirectory(settings.caDir, settings.origin?.('ca_dir') ?? `ca_dir ${settings.caDir}`);
+    ca.push(...directory.certificates);
+    if (settings.crl === 'auto') {
+      crl = directory.crls;
+      crlFiles = directory.crlFiles.map((name) => `${settings.caDir}/${name}`);
+    }
+    environment.X509_CERT_DIR = settings.caDir;
+  }
+  if (settings.caFile) ca.push(...readCaFile(settings.caFile, settings.origin?.('ca_file') ?? `ca_file ${settings.caFile}`));
+  const identity = loadIdentity(settings, nowMs);
+  const own = identity.cert && identity.key ? { cert: identity.cert, key: identity.key } : {};
+  const trusted = ca.length > 0;
+  // Node's `ca` replaces its bundled CAs, and its `crl` turns on CRL_CHECK|CRL_CHECK_ALL for every chain,
+  // so the grid CAs and the public ones are two agents, never one mixed store.
+  const agentOptions: AgentOptions | undefined = trusted ? { ...own, ca, ...(crl.length ? { crl } : {}) } : identity.cert ? own : undefined;
+  const publicAgentOptions: AgentOptions | undefined = trusted && settings.publicRoots ? own : undefined;
+  const warnings = [...identity.warnings];
+  const expiresSoon = identity.expiresAtMs !== undefined && identity.expiresAtMs - nowMs <= settings.expiryWarningMs;
+  if (expiresSoon) {
+    const hours = ((identity.expiresAtMs as number) - nowMs) / 3_600_000;
+    warnings.push(`[tls.${settings.source}]: the ${identity.description} expires at ${new Date(identity.expiresAtMs as number).toISOString()} (in ${hours < 1 ? `${Math.round(hours * 60)} min` : `${hours.toFixed(1)} h`}): renew it`);
+  }
+  return {
+    settings,
+    agentOptions,
+    publicAgentOptions,
+    authorization: identity.authorization,
+    credentialExpiresAtMs: identity.expiresAtMs,
+    credentialExpiresSoon: expiresSoon,
+    credentialDescription: identity.description,
+    environment: { ...environment, ...identity.environment },
+    warnings,
+    crlFiles,
+  };
 }
 
 /** What a got request needs from a ClientTls: its https agent and headers. */
 export interface TlsRequestOptions {
-  agent: { https?: import('node:https').Agent };
+  agent: { https?: Agent };
   headers: Record<string, string>;
+}
+
+/** One pair of agents per loaded ClientTls, so its requests share connections. */
+const agents = new WeakMap<ClientTls, { own?: Agent; public?: Agent }>();
+
+function agentsOf(tls: ClientTls): { own?: Agent; public?: Agent } {
+  let pair = agents.get(tls);
+  if (!pair) {
+    pair = {
+      own: tls.agentOptions ? new Agent(tls.agentOptions) : undefined,
+      public: tls.publicAgentOptions ? new Agent(tls.publicAgentOptions) : undefined,
+    };
+    agents.set(tls, pair);
+  }
+  return pair;
 }
 
 /**
  * Runs `attempt` with the source's agent and identity headers. When the server's chain is not anchored in
  * the CA dir/file and publicRoots is on, tries once more with Node's public CAs. A TLS failure is rethrown
- * as an Error whose message names `endpoint` (without credentials), the settings used and the likely cause.
+ * as a TlsFailure whose message names `endpoint` (without credentials), the settings used and the likely cause.
  * With `tls` undefined, runs `attempt` with Node's defaults.
  */
 export async function withClientTls<T>(tls: ClientTls | undefined, endpoint: string, attempt: (options: TlsRequestOptions) => Promise<T>): Promise<T> {
-  void endpoint;
-  return attempt({ agent: {}, headers: tls?.authorization ? { authorization: tls.authorization } : {} });
+  if (!tls) return attempt({ agent: {}, headers: {} });
+  const headers: Record<string, string> = tls.authorization ? { authorization: tls.authorization } : {};
+  // A token sent in clear text can be read and replayed by anyone on the path.
+  if (tls.authorization && /^http:/i.test(endpoint)) {
+    throw new CredentialError(`${endpoint}: [tls.${tls.settings.source}] identity = bearer_token, but the URL is plain http: a token is sent over https only`);
+  }
+  const pair = agentsOf(tls);
+  try {
+    return await attempt({ agent: pair.own ? { https: pair.own } : {}, headers });
+  } catch (error) {
+    const code = errorCode(error);
+    if (!isTlsErrorCode(code)) throw error;
+    // Only a chain our CAs do not anchor goes to the public CAs: a revoked, expired or CRL-less grid chain stays refused.
+    if (pair.public && NOT_ANCHORED_CODES.has(code)) {
+      try {
+        return await attempt({ agent: { https: pair.public }, headers });
+      } catch (second) {
+        const secondCode = errorCode(second);
+        if (!isTlsErrorCode(secondCode)) throw second;
+        throw new TlsFailure(explainTlsFailure(tls, endpoint, code, { publicCode: secondCode }), code);
+      }
+    }
+    throw new TlsFailure(explainTlsFailure(tls, endpoint, code), code);
+  }
+}
+
+/** The likely cause of an HTTP 401/403 when an identity was presented; undefined without one. */
+export function explainRefusal(tls: ClientTls | undefined, statusCode: number): string | undefined {
+  if (!tls || (statusCode !== 401 && statusCode !== 403)) return undefined;
+  switch (tls.settings.identity) {
+    case 'bearer_token':
+      return `the token was refused (${tls.credentialDescription}): audience/scope? (${tls.settings.describe()})`;
+    case 'x509_proxy':
+    case 'client_cert':
+      return `the ${tls.credentialDescription} was refused: is its DN registered with the service? (${tls.settings.describe()})`;
+    case 'none':
+      return `no identity was presented (${tls.settings.describe()}): set identity in [tls.${tls.settings.source}]`;
+  }
 }

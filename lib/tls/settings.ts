@@ -1,0 +1,176 @@
+/**
+ * [tls] and [tls.<source>] of the config, key by key (the source's section wins), with the grid
+ * defaults resolved to paths: nothing is read here but the config and the environment.
+ */
+import { existsSync } from 'node:fs';
+import { ConfigError, type Config, type ConfigSection } from '../config/config';
+import { parseDuration } from '../run/slot';
+import type { IdentityKind, TlsSettings } from './clientTls';
+
+/** Every key of [tls] and [tls.<source>]. */
+export const TLS_KEYS = [
+  'ca_dir',
+  'ca_file',
+  'public_roots',
+  'crl',
+  'identity',
+  'client_cert',
+  'client_key',
+  'x509_proxy',
+  'bearer_token',
+  'bearer_token_file',
+  'expiry_warning',
+] as const;
+export type TlsKey = (typeof TLS_KEYS)[number];
+
+const IDENTITIES: readonly IdentityKind[] = ['none', 'client_cert', 'x509_proxy', 'bearer_token'];
+export const GRID_CA_DIR = '/etc/grid-security/certificates';
+const DEFAULT_EXPIRY_WARNING = '3d';
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The uid of this process, for the grid's per-user default file names. */
+export function userId(): number {
+  return process.getuid?.() ?? 0;
+}
+
+/** A non-empty environment variable, or undefined. */
+function variable(environment: Environment, name: string): string | undefined {
+  const value = environment[name];
+  return value !== undefined && value.trim() !== '' ? value : undefined;
+}
+
+/**
+ * The settings of `source`: [tls] then [tls.<source>] key by key. `environment` is the process's,
+ * unless a test passes its own. Unknown keys of both sections are left unread, so the run's
+ * config check reports them like any other typo (tlsConfigWarnings).
+ */
+export function tlsSettings(config: Config, source: string, environment: Environment = process.env): TlsSettings {
+  const sourceSection = config.section(`tls.${source}`);
+  const defaultSection = config.section('tls');
+  const origins = new Map<TlsKey, string>();
+  /** The section that sets `key`: the source's, else [tls], else none. */
+  const sectionFor = (key: TlsKey): ConfigSection | undefined => {
+    if (sourceSection.has(key)) return sourceSection;
+    if (defaultSection.has(key)) return defaultSection;
+    return undefined;
+  };
+  const configured = <T>(key: TlsKey, read: (section: ConfigSection) => T): T | undefined => {
+    const section = sectionFor(key);
+    if (!section) return undefined;
+    const value = read(section);
+    origins.set(key, `[${section.name}] ${key} = ${key === 'bearer_token' ? '***' : section.optionalString(key)}`);
+    return value;
+  };
+
+  let caDir: string | undefined;
+  const caDirText = configured('ca_dir', (section) => section.string('ca_dir'));
+  if (caDirText !== undefined) {
+    caDir = caDirText.trim().toLowerCase() === 'none' ? undefined : (sectionFor('ca_dir') as ConfigSection).path('ca_dir');
+  } else if (variable(environment, 'X509_CERT_DIR')) {
+    caDir = variable(environment, 'X509_CERT_DIR');
+    origins.set('ca_dir', `X509_CERT_DIR=${caDir}`);
+  } else if (existsSync(GRID_CA_DIR)) {
+    caDir = GRID_CA_DIR;
+    origins.set('ca_dir', `the default ${GRID_CA_DIR}`);
+  }
+
+  const caFile = configured('ca_file', (section) => section.path('ca_file'));
+  const publicRoots = configured('public_roots', (section) => section.bool('public_roots')) ?? true;
+  const crl = configured('crl', (section) => {
+    const value = section.string('crl').trim().toLowerCase();
+    if (value !== 'auto' && value !== 'off') throw new ConfigError(`${config.file}: [${section.name}] crl must be auto or off, got "${value}"`);
+    return value;
+  }) ?? 'auto';
+  const identity = configured('identity', (section) => {
+    const value = section.string('identity').trim().toLowerCase() as IdentityKind;
+    if (!IDENTITIES.includes(value)) throw new ConfigError(`${config.file}: [${section.name}] identity must be one of ${IDENTITIES.join(', ')}, got "${value}"`);
+    return value;
+  }) ?? 'none';
+
+  const clientCert = configured('client_cert', (section) => section.path('client_cert'));
+  let clientKey = configured('client_key', (section) => section.path('client_key'));
+  if (clientKey === undefined && clientCert !== undefined) {
+    // The key may sit in the certificate's file (as in a proxy).
+    clientKey = clientCert;
+    origins.set('client_key', `${origins.get('client_cert')} (no client_key: the key is looked for in that file)`);
+  }
+
+  let x509Proxy = configured('x509_proxy', (section) => section.path('x509_proxy'));
+  if (x509Proxy === undefined) {
+    const fromEnvironment = variable(environment, 'X509_USER_PROXY');
+    x509Proxy = fromEnvironment ?? `/tmp/x509up_u${userId()}`;
+    origins.set('x509_proxy', fromEnvironment ? `X509_USER_PROXY=${x509Proxy}` : `the default ${x509Proxy} (X509_USER_PROXY is not set)`);
+  }
+
+  const bearerToken = configured('bearer_token', (section) => section.secret('bearer_token').trim());
+  const bearerTokenFile = configured('bearer_token_file', (section) => section.path('bearer_token_file'));
+  const expiryWarningMs = configured('expiry_warning', (section) => section.duration('expiry_warning')) ?? parseDuration(DEFAULT_EXPIRY_WARNING);
+
+  const settings: TlsSettings = {
+    source,
+    caDir,
+    caFile,
+    publicRoots,
+    crl,
+    identity,
+    clientCert,
+    clientKey,
+    x509Proxy,
+    bearerToken,
+    bearerTokenFile,
+    expiryWarningMs,
+    environmentVariables: environment,
+    origin: (key) => origins.get(key),
+    describe: () => describeSettings(settings, origins),
+  };
+  return settings;
+}
+
+/** "[tls.panda]: ca_dir /x (X509_CERT_DIR=/x), crl auto, public CAs as fallback, identity x509_proxy /tmp/x509up_u0 (the default ...)". */
+function describeSettings(settings: TlsSettings, origins: Map<TlsKey, string>): string {
+  const parts: string[] = [];
+  const from = (key: TlsKey): string => (origins.has(key) ? ` (${origins.get(key)})` : '');
+  if (settings.caDir) parts.push(`ca_dir ${settings.caDir}${from('ca_dir')}`);
+  else parts.push(origins.has('ca_dir') ? `no ca_dir${from('ca_dir')}` : `no ca_dir (X509_CERT_DIR unset, ${GRID_CA_DIR} absent)`);
+  if (settings.caFile) parts.push(`ca_file ${settings.caFile}${from('ca_file')}`);
+  if (settings.caDir || settings.caFile) {
+    parts.push(`crl ${settings.crl}`);
+    parts.push(settings.publicRoots ? "Node's public CAs as fallback" : "no public CAs (public_roots = no)");
+  } else {
+    parts.push("Node's public CAs");
+  }
+  switch (settings.identity) {
+    case 'none':
+      parts.push('identity none');
+      break;
+    case 'x509_proxy':
+      parts.push(`identity x509_proxy ${settings.x509Proxy}${from('x509_proxy')}`);
+      break;
+    case 'client_cert':
+      parts.push(`identity client_cert ${settings.clientCert ?? '(client_cert not set)'}${from('client_cert')}, key ${settings.clientKey ?? '-'}`);
+      break;
+    case 'bearer_token':
+      parts.push(
+        settings.bearerToken !== undefined
+          ? `identity bearer_token${from('bearer_token')}`
+          : settings.bearerTokenFile !== undefined
+            ? `identity bearer_token from ${settings.bearerTokenFile}${from('bearer_token_file')}`
+            : 'identity bearer_token (WLCG discovery: BEARER_TOKEN, BEARER_TOKEN_FILE, $XDG_RUNTIME_DIR/bt_u<uid>, /tmp/bt_u<uid>)',
+      );
+      break;
+  }
+  return `[tls.${settings.source}]: ${parts.join(', ')}`;
+}
+
+/** Keys of [tls] and every [tls.*] section that are not settings: config typos, as warnings. */
+export function tlsConfigWarnings(config: Config): string[] {
+  const names = [...(config.hasSection('tls') ? ['tls'] : []), ...config.sectionNames().filter((name) => name.startsWith('tls.'))];
+  const known = new Set<string>(TLS_KEYS);
+  return names.flatMap((name) =>
+    config
+      .sectionKeys(name)
+      .filter((key) => !known.has(key))
+      .map((key) => `${config.file}: [${name}] ${key} is not a TLS setting (a typo? the keys are ${TLS_KEYS.join(', ')})`),
+  );
+}
