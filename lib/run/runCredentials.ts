@@ -36,8 +36,8 @@ const IDENTITY_NAMES: Record<IdentityKind, string> = {
 
 /**
  * The TLS settings and credentials of one run: each source's are read and loaded once, when first asked
- * for (so a renewed proxy or token is picked up by the next run), and a credential that expires within
- * its source's expiry_warning is logged as a warning once. A load that failed (CredentialError) fails
+ * for (so a renewed proxy or token is picked up by the next run), and its warnings (a credential that
+ * expires within its source's expiry_warning) are logged once. A load that failed (CredentialError) fails
  * again on every later ask of the same run.
  */
 export class RunCredentials {
@@ -66,18 +66,12 @@ export class RunCredentials {
   }
 
   private record(source: string, tls: ClientTls): void {
+    // The credential about to expire, a key file others can read: it still works, so the run goes on and
+    // stays ok (the status turns the module degraded meanwhile).
+    for (const warning of tls.warnings ?? []) this.log.warn(warning);
     const expiresAtMs = tls.credentialExpiresAtMs;
     if (expiresAtMs === undefined) return;
-    const credential: UsedCredential = { source, name: `${IDENTITY_NAMES[tls.settings.identity]} of ${source}`, expiresAtMs, warningMs: tls.settings.expiryWarningMs };
-    this.used.push(credential);
-    const leftMs = expiresAtMs - this.now();
-    if (leftMs <= credential.warningMs) {
-      // Still usable, so the run goes on and stays ok; the status turns the module degraded meanwhile.
-      this.log.warn(
-        `${credential.name} expires at ${new Date(expiresAtMs).toISOString()} (in ${approximateDuration(leftMs)}), within its expiry_warning (${tls.settings.describe()}): ` +
-          `renew ${tls.credentialDescription ?? 'it'} before then`,
-      );
-    }
+    this.used.push({ source, name: `${IDENTITY_NAMES[tls.settings.identity]} of ${source}`, expiresAtMs, warningMs: tls.settings.expiryWarningMs });
   }
 
   /**
