@@ -208,9 +208,9 @@ export const LOGS_PATTERN: DocumentKind<LogsPatternTag, LogsPatternFields> = {
 /** monit-collectors/run: The heartbeat: one document per job run, whether it succeeded or not. */
 export type MonitCollectorsRunTag = 'job';
 export type MonitCollectorsRunFields = {
-  /** The credential (X.509 proxy, client certificate, bearer token) of credential_expires_in_s, and its source: "X.509 proxy of panda"; absent when the run used none with a known expiry. (string; last when downsampled) */
+  /** The credential (X.509 proxy, client certificate, bearer token) of credential_expires_in_s, and its source: "X.509 proxy of panda"; empty when the run used none with a known expiry. (string; last when downsampled) */
   credential: string;
-  /** Seconds from the end of the run to the expiry of its credential: of those within their [tls] expiry_warning the first to expire, else the first to expire of all it used. (int, s; min when downsampled) */
+  /** Seconds from the end of the run to the expiry of its credential: of those within their [tls] expiry_warning the first to expire, else the first to expire of all it used; absent when none. (int, s; min when downsampled) */
   credential_expires_in_s: number;
   /** True when that credential expires within its [tls] expiry_warning: the status turns the module degraded. (bool; last when downsampled) */
   credential_expiring: boolean;

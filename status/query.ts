@@ -38,7 +38,7 @@ function scalar(value: unknown): Value {
 
 /** The credential a heartbeat reports, when it has all three fields (older heartbeats have none). */
 function credentialOf(name: unknown, expiresInSeconds: unknown, expiring: unknown): Heartbeat['credential'] {
-  if (typeof name !== 'string' || typeof expiresInSeconds !== 'number' || typeof expiring !== 'boolean') return undefined;
+  if (typeof name !== 'string' || name === '' || typeof expiresInSeconds !== 'number' || typeof expiring !== 'boolean') return undefined;
   return { name, expiresInSeconds, expiring };
 }
 

@@ -242,9 +242,10 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
           errors,
           timed_out: outcome.timedOut ?? false,
           message: outcome.message ?? '',
-          credential: credential?.credential,
+          // Always written, so a rerun of the slot without a credential overwrites what an earlier run reported.
+          credential: credential?.credential ?? '',
           credential_expires_in_s: credential?.expiresInSeconds,
-          credential_expiring: credential?.expiring,
+          credential_expiring: credential?.expiring ?? false,
         });
         try {
           sender.enqueue([heartbeat]);
