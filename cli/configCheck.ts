@@ -3,6 +3,7 @@ import path from 'node:path';
 import { sources } from '../collectors/source';
 import type { Config } from '../lib/config/config';
 import { PROJECT_ROOT } from '../lib/config/paths';
+import { tlsConfigWarnings } from '../lib/tls/clientTls';
 import { CORE_SAMPLES, documentedSectionKeys, DOWNSTREAM_SAMPLES, QUICKSTART_DIR } from '../lib/config/sample';
 import { registry, SHARED_SECTIONS } from './registry';
 
@@ -40,7 +41,9 @@ export function configWarnings(config: Config, job: string, completedRun = true)
     for (const key of config.section(name).unreadKeys()) warnings.push(`${config.file}: [${name}] ${key} is not a setting of ${job} (a typo?)`);
   }
   const documented = sharedKeys();
-  for (const name of config.sectionNames().filter((section) => !own.includes(section) && documented.has(section))) {
+  // [tls] and every [tls.<source>] have one key set: lib/tls checks them all alike.
+  warnings.push(...tlsConfigWarnings(config));
+  for (const name of config.sectionNames().filter((section) => !own.includes(section) && documented.has(section) && section !== 'tls')) {
     const keys = documented.get(name) as Set<string>;
     // Read without marking: listing a section's keys here is not reading them.
     for (const key of config.sectionKeys(name)) {

@@ -23,7 +23,7 @@ function collectorMinute(name: string): number {
 const DEFAULT_COLLECTOR_DEADLINE = '8m';
 
 /** Sections read by several parts, never a typo: the sender's, the gateway's, the scheduler's, the quickstart's. */
-export const SHARED_SECTIONS = ['paths', 'monit', 'influxdb', 'schedule', 'demo'];
+export const SHARED_SECTIONS = ['paths', 'tls', 'monit', 'influxdb', 'schedule', 'demo'];
 
 function downsampling(resolution: '1h' | '1d', schedule: string, defaultDeadline: string, description: string): PeriodicEntry {
   return {

@@ -97,6 +97,9 @@ export function loadClientTls(settings: TlsSettings, nowMs: number = Date.now())
   const agentOptions: AgentOptions | undefined = trusted ? { ...own, ca, ...(crl.length ? { crl } : {}) } : identity.cert ? own : undefined;
   const publicAgentOptions: AgentOptions | undefined = trusted && settings.publicRoots ? own : undefined;
   const warnings = [...identity.warnings];
+  if (settings.caDir && settings.crl === 'auto' && !crl.length) {
+    warnings.push(`[tls.${settings.source}]: ca_dir ${settings.caDir} holds no CRL (<hash>.rN): revocation is not checked (run fetch-crl, or set crl = off to say so)`);
+  }
   const expiresSoon = identity.expiresAtMs !== undefined && identity.expiresAtMs - nowMs <= settings.expiryWarningMs;
   if (expiresSoon) {
     const hours = ((identity.expiresAtMs as number) - nowMs) / 3_600_000;

@@ -43,7 +43,7 @@ function cause(tls: ClientTls, code: string, publicCode: string | undefined): st
     case 'DEPTH_ZERO_SELF_SIGNED_CERT': {
       const chain = code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? "the server's certificate is self-signed and" : "the server's CA";
       if (!hasOwnCas) return `${chain} is not among Node's public CAs: set ca_dir (a grid CA directory) or ca_file`;
-      if (publicCode) return `${chain} is not in ${trustPlaces(tls)}, and Node's public CAs do not trust it either (${publicCode}): add its CA to ca_dir or ca_file`;
+      if (publicCode) return `${chain} is not in ${trustPlaces(tls)}, and Node's public CAs do not trust it either${publicCode === code ? '' : ` (${publicCode})`}: add its CA to ca_dir or ca_file`;
       return `${chain} is not in ${trustPlaces(tls)}${tls.settings.publicRoots ? '' : ' (public_roots = no)'}: add its CA there, or check that it is the right server`;
     }
     case 'ERR_TLS_CERT_ALTNAME_INVALID':

@@ -2,7 +2,8 @@
 # Installs (Debian packages) and runs the real servers the project needs, as plain
 # processes on 127.0.0.1 with their data under a directory of the caller's choice.
 #
-#   scripts/servers/services.sh install [influxdb|mariadb|xrootd|node_exporter|chromium|all]...
+#   scripts/servers/services.sh install [influxdb|mariadb|xrootd|node_exporter|chromium|grid_proxy|all]...
+#     (grid_proxy: openssl and grid-proxy-init, for the TLS tests' CA and RFC 3820 proxies)
 #   scripts/servers/services.sh start influxdb      --port P --dir DIR
 #   scripts/servers/services.sh start mariadb       --port P --dir DIR
 #   scripts/servers/services.sh start node_exporter --port P --dir DIR
@@ -24,7 +25,8 @@ packages_for() {
     xrootd) echo "xrootd-server xrootd-client" ;;
     node_exporter) echo "prometheus-node-exporter" ;;
     chromium) echo "chromium" ;;
-    *) die "unknown component '$1' (influxdb, mariadb, xrootd, node_exporter, chromium)" ;;
+    grid_proxy) echo "globus-proxy-utils openssl" ;;
+    *) die "unknown component '$1' (influxdb, mariadb, xrootd, node_exporter, chromium, grid_proxy)" ;;
   esac
 }
 
@@ -35,6 +37,7 @@ binary_for() {
     xrootd) echo xrootd ;;
     node_exporter) echo prometheus-node-exporter ;;
     chromium) echo chromium ;;
+    grid_proxy) echo grid-proxy-init ;;
   esac
 }
 
@@ -236,7 +239,7 @@ stop_dir() {
 command=${1:-}; shift || true
 case "$command" in
   install)
-    [ $# -eq 0 ] || [ "$1" = all ] && set -- influxdb mariadb xrootd node_exporter chromium
+    [ $# -eq 0 ] || [ "$1" = all ] && set -- influxdb mariadb xrootd node_exporter chromium grid_proxy
     install_components "$@"
     ;;
   start)
@@ -260,5 +263,5 @@ case "$command" in
   status)
     if pid_alive "${1:?status needs DIR}"; then echo "running (pid $(cat "$1/server.pid"))"; else echo "stopped"; exit 3; fi
     ;;
-  *) sed -n '2,14p' "$0"; [ "$command" = --help ] || exit 2 ;;
+  *) sed -n '2,15p' "$0"; [ "$command" = --help ] || exit 2 ;;
 esac
