@@ -30,20 +30,21 @@ export function sqlTls(tls: ClientTls): SqlTls {
 }
 
 /** One query: its status document (always) and its result documents (when it worked). */
-async function collectQuery(context: CollectorContext, query: QueryDefinition, tls: SqlTls | undefined): Promise<MonitDocument[]> {
+async function collectQuery(context: CollectorContext, query: QueryDefinition, tls: ClientTls | undefined): Promise<MonitDocument[]> {
   const started = performance.now();
   const status = (fields: { up: number; rows?: number; error?: FailureClass; message?: string }): MonitDocument =>
     context.documents.build(SQL_QUERY_STATUS, { query_name: query.name }, { ...fields, duration_ms: Math.round(performance.now() - started) });
   try {
     const violation = readOnlyViolation(query.sql);
     if (violation) throw new SourceFailure('forbidden', `refused, not a read-only SELECT: ${violation}`);
-    const rows = await runReadOnlyQuery(query.connection, query.sql, query.timeoutMs, context.signal, query.connection.tls ? tls : undefined);
+    const rows = await runReadOnlyQuery(query.connection, query.sql, query.timeoutMs, context.signal, query.connection.tls && tls ? sqlTls(tls) : undefined);
     if (rows.length > query.maxRows) throw new SourceFailure('mapping', `returned ${rows.length} rows, more than max_rows = ${query.maxRows}`);
     const mapped = mapRows(query, rows, context.documents);
     for (const problem of mapped.problems) context.problem(`sql query '${query.name}': ${problem}`);
     return [status({ up: 1, rows: rows.length }), ...mapped.documents];
   } catch (error) {
-    const failure = error instanceof SourceFailure ? error : new SourceFailure('query', (error as Error).message);
+    let failure = error instanceof SourceFailure ? error : new SourceFailure('query', (error as Error).message);
+    if (failure.failureClass === 'tls' && tls) failure = new SourceFailure('tls', `${failure.message}; TLS settings ${tls.settings.describe()}`);
     const where = `${query.connection.user}@${query.connection.host}:${query.connection.port}${query.connection.database ? `/${query.connection.database}` : ''}`;
     context.problem(`sql query '${query.name}' on ${where} failed (${failure.failureClass}): ${failure.message}`);
     return [status({ up: 0, error: failure.failureClass, message: failure.message.slice(0, 300) })];
@@ -55,7 +56,7 @@ export default defineCollector({
     const queries = queryDefinitions(context.config);
     const concurrency = context.section.int('concurrency', 4, { min: 1 });
     // [tls.sql], loaded once when a query connects over TLS; a credential that cannot be loaded fails the run.
-    const tls = queries.some((query) => query.connection.tls) ? sqlTls(context.tls('sql')) : undefined;
+    const tls = queries.some((query) => query.connection.tls) ? context.tls('sql') : undefined;
     const perQuery = await mapWithConcurrency(queries, concurrency, (query) => collectQuery(context, query, tls));
     return perQuery.flat();
   },

@@ -21,6 +21,8 @@ function classify(error: unknown, stage: 'connect' | 'query'): SourceFailure {
   const text = `${code ? `${code}: ` : ''}${message ?? String(error)}`;
   if ((code && TIMEOUT_CODES.has(code)) || (errno !== undefined && TIMEOUT_ERRNOS.has(errno))) return new SourceFailure('timeout', text);
   if (code && AUTH_CODES.has(code)) return new SourceFailure('auth', text);
+  // mysql2 replaces OpenSSL's code with its own; the message keeps OpenSSL's reason.
+  if (code === 'HANDSHAKE_SSL_ERROR') return new SourceFailure('tls', text);
   if (stage === 'connect' || (code && CONNECTION_CODES.has(code))) return new SourceFailure(classifyConnectionError(error), text);
   return new SourceFailure('query', text);
 }
