@@ -84,7 +84,7 @@ const BUILT_IN: RegistryEntry[] = [
   {
     name: 'replay',
     kind: 'command',
-    description: 'deliver everything waiting in var/spool',
+    description: 'deliver everything waiting in var/spool, on every route',
     // Delivers what any job left in the spool, even for jobs no longer scheduled.
     schedule: '7-59/10 * * * *',
     run: async (args) => (require('../lib/delivery/commands') as typeof import('../lib/delivery/commands')).replay(Config.loadDefault(args.config), { debug: args.debug }),

@@ -27,6 +27,7 @@ export async function startGatewayFromConfig(config: Config, options: { debug?: 
       maxDocuments: settings.maxDocuments,
       maxBodyBytes: settings.maxBodyBytes,
       maxInflightBytes: settings.maxInflightBytes,
+      partialSuccess200: settings.partialSuccess200,
       registry: schemaRegistry(),
       producerSpellings: new ProducerSpellings(producerSpellingsFile(config)),
       log,

@@ -24,9 +24,10 @@ export class GatewayMetrics {
 /** A short, bounded label for a rejection reason (metrics labels must not carry free text). */
 export function reasonClass(reason: string): string {
   if (/^same series and time as document/.test(reason)) return 'collision';
+  if (/^timestamp /.test(reason)) return 'timestamp';
   if (/not in schemas/.test(reason)) return 'unknown_key';
   if (/must be (an integer|a float|a bool|a string)/.test(reason)) return 'wrong_type';
-  if (/must have required property|must be string|must be integer|must NOT|must match|must be equal/.test(reason)) return 'envelope';
+  if (/must have required property|must be (string|integer|number|object|array)$|must be >=|must NOT|must match|must be equal/.test(reason)) return 'envelope';
   if (/idb_tags and idb_fields/.test(reason)) return 'tag_and_field';
   if (/must be a (scalar|string, number or boolean)|JSON object/.test(reason)) return 'not_scalar';
   if (/InfluxDB/.test(reason)) return 'influxdb';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { InfluxError, type InfluxClient, type RetentionPolicyDurations } from '../lib/influx/influxdb';
-import { interpretDocument, type InterpretedDocument } from '../lib/documents/interpret';
+import { interpretDocument, producerOf, type InterpretedDocument } from '../lib/documents/interpret';
 import { toLineProtocol } from '../lib/influx/lineProtocol';
 import type { Logger } from '../lib/run/log';
 import type { SchemaRegistry } from '../lib/documents/schemas';
@@ -38,6 +38,11 @@ export interface GatewayOptions {
   log: Logger;
   /** Which producer spelling owns each database; in memory only when not given. */
   producerSpellings?: ProducerSpellings;
+  /**
+   * Producers whose requests with refused documents are answered 200 (the same body as the 207 or 400
+   * otherwise): for senders that re-send anything but a 200 ([gateway.partial_success]).
+   */
+  partialSuccess200?: ReadonlySet<string>;
   /** Extra GET pages, e.g. /status and /status.json. */
   pages?: Record<string, () => Promise<{ contentType: string; body: string; status?: number }>>;
 }
@@ -171,6 +176,17 @@ async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments
   } catch (error) {
     throw new HttpRefusal(400, `${(error as Error).message}: nothing stored`);
   }
+}
+
+/** The one producer every document of a request names, if they name one (a request of several producers has none). */
+function soleProducer(documents: unknown[]): string | undefined {
+  let sole: string | undefined;
+  for (const document of documents) {
+    const producer = producerOf(document);
+    if (typeof producer !== 'string' || (sole !== undefined && producer !== sole)) return undefined;
+    sole = producer;
+  }
+  return sole;
 }
 
 /** The MONIT-compatible ingestion endpoint: documents in, InfluxDB points out, acknowledged only once stored. */
@@ -319,9 +335,9 @@ export class Gateway {
     /** Exact repeats of an earlier document: stored once, acknowledged as that one is. */
     const repeats: Array<{ index: number; of: number }> = [];
     const nowMs = Date.now();
+    const allowedProducer = identity.kind === 'producer' ? identity.producer : pathProducer;
     documents.forEach((document, index) => {
-      const producer = (document as { producer?: unknown } | null)?.producer;
-      const allowedProducer = identity.kind === 'producer' ? identity.producer : pathProducer;
+      const producer = producerOf(document);
       if (allowedProducer !== undefined && producer !== allowedProducer) {
         rejections.push({ index, reason: `producer '${String(producer)}' does not match '${allowedProducer}' (from the URL path or the credentials)` });
         return;
@@ -370,17 +386,23 @@ export class Gateway {
     }
     const acceptedByProducer = new Map<string, number>();
     for (const index of accepted) {
-      const producer = (documents[index] as { producer: string }).producer;
+      const producer = producerOf(documents[index]) as string;
       acceptedByProducer.set(producer, (acceptedByProducer.get(producer) ?? 0) + 1);
     }
     for (const [producer, count] of acceptedByProducer) this.metrics.accepted.inc({ producer }, count);
     for (const rejection of rejections) this.metrics.rejected.inc({ reason: reasonClass(rejection.reason) });
     rejections.sort((a, b) => a.index - b.index);
+    const okAnyway = rejections.length > 0 && this.answers200(allowedProducer ?? soleProducer(documents));
     if (rejections.length) {
-      this.options.log.warn(`refused ${rejections.length} of ${documents.length} documents; first: #${rejections[0].index}: ${rejections[0].reason}`);
+      const answered = okAnyway ? ' (answered 200: [gateway.partial_success])' : '';
+      this.options.log.warn(`refused ${rejections.length} of ${documents.length} documents${answered}; first: #${rejections[0].index}: ${rejections[0].reason}`);
     }
-    const status = rejections.length === 0 ? 200 : accepted.length > 0 ? 207 : 400;
+    const status = rejections.length === 0 || okAnyway ? 200 : accepted.length > 0 ? 207 : 400;
     return { status, answer: { accepted: accepted.length, rejected: rejections } };
+  }
+
+  private answers200(producer: string | undefined): boolean {
+    return producer !== undefined && this.options.partialSuccess200?.has(producer) === true;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<number> {

@@ -11,6 +11,22 @@ export interface GatewaySettings {
   maxDocuments: number;
   maxBodyBytes: number;
   maxInflightBytes: number;
+  /** Producers whose batches with refused documents are answered 200 instead of 207 or 400 ([gateway.partial_success]). */
+  partialSuccess200: Set<string>;
+}
+
+/** [gateway.partial_success] `<producer> = 200`: for senders that take anything but 200 for "send again". */
+function partialSuccess200(config: Config): Set<string> {
+  const section = config.section('gateway.partial_success');
+  const producers = new Set<string>();
+  for (const producer of section.keys()) {
+    const status = section.int(producer);
+    if (status !== 200 && status !== 207) {
+      throw new ConfigError(`${config.file}: [gateway.partial_success] ${producer} must be 200 or 207 (the status of a batch with refused documents), got ${status}`);
+    }
+    if (status === 200) producers.add(producer);
+  }
+  return producers;
 }
 
 export function gatewaySettings(config: Config): GatewaySettings {
@@ -41,5 +57,6 @@ export function gatewaySettings(config: Config): GatewaySettings {
     maxDocuments: section.int('max_documents', 10_000, { min: 1, max: 10_000 }),
     maxBodyBytes,
     maxInflightBytes,
+    partialSuccess200: partialSuccess200(config),
   };
 }

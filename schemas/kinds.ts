@@ -205,6 +205,33 @@ export const LOGS_PATTERN: DocumentKind<LogsPatternTag, LogsPatternFields> = {
   },
 };
 
+/** monit-collectors/availability: One module's state in CERN MONIT's service-availability format (keys as MONIT names them), one per opted-in module per status run; none while the module is N/A. */
+export type MonitCollectorsAvailabilityTag = 'serviceid';
+export type MonitCollectorsAvailabilityFields = {
+  /** What the service is and how its availability is decided (availability_desc); absent when not set. (string; last when downsampled) */
+  availabilitydesc: string;
+  /** Why the module has this state: the status rule's reason. (string; last when downsampled) */
+  availabilityinfo: string;
+  /** Contact e-mail of whoever sends the availability (availability_contact); absent when not set. (string; last when downsampled) */
+  contact: string;
+  /** available, degraded or unavailable (MONIT's three values). (string; last when downsampled) */
+  service_status: string;
+  /** URL of the service's page: availability_webpage, else the module's Grafana dashboard; absent when neither is set. (string; last when downsampled) */
+  webpage: string;
+};
+export const MONIT_COLLECTORS_AVAILABILITY: DocumentKind<MonitCollectorsAvailabilityTag, MonitCollectorsAvailabilityFields> = {
+  producer: 'monit-collectors',
+  type: 'availability',
+  tags: { serviceid: 'serviceid' },
+  fields: {
+    availabilitydesc: 'availabilitydesc',
+    availabilityinfo: 'availabilityinfo',
+    contact: 'contact',
+    service_status: 'service_status',
+    webpage: 'webpage',
+  },
+};
+
 /** monit-collectors/run: The heartbeat: one document per job run, whether it succeeded or not. */
 export type MonitCollectorsRunTag = 'job';
 export type MonitCollectorsRunFields = {

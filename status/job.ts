@@ -5,6 +5,7 @@ import { type InfluxClient, InfluxError } from '../lib/influx/influxdb';
 import type { Logger } from '../lib/run/log';
 import { writeFileDurably } from '../lib/state/durableFile';
 import type { MonitDocument } from '../lib/documents/types';
+import { availabilityDocuments } from './availability';
 import { evaluateModule, moduleCredential, moduleStatus, type ModuleStatus, STATE_WORDS } from './evaluate';
 import { renderStatusJson, renderStatusPage } from './page';
 import { readHeartbeats, readModuleData } from './query';
@@ -33,8 +34,10 @@ export interface StatusRunOptions {
 }
 
 export interface StatusRunResult {
-  /** One monit-collectors/status document per module, for the runner to send. */
+  /** What the runner sends: one monit-collectors/status document per module, then the availability ones. */
   documents: MonitDocument[];
+  /** The monit-collectors/availability documents among them (modules with availability_serviceid, not N/A). */
+  availability: MonitDocument[];
   statuses: ModuleStatus[];
   transitions: Transition[];
   snapshot: StatusSnapshot;
@@ -82,9 +85,13 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   const backfill = options.nowMs === undefined && slotMs + settings.periodMs <= Date.now();
   const sideEffects = !backfill && !options.dryRun;
   const statuses = await evaluateModules(options.influxdb, settings, nowMs);
-  const documents = statuses.map((status) =>
-    options.documents.build(MONIT_COLLECTORS_STATUS, { module: status.module }, { status: status.state, code: status.code, reason: status.reason, last_data_ms: status.lastDataMs }),
-  );
+  const availability = availabilityDocuments(options.documents, settings, statuses);
+  const documents = [
+    ...statuses.map((status) =>
+      options.documents.build(MONIT_COLLECTORS_STATUS, { module: status.module }, { status: status.state, code: status.code, reason: status.reason, last_data_ms: status.lastDataMs }),
+    ),
+    ...availability,
+  ];
   for (const status of statuses) options.log.debug(`${status.module}: ${status.state} (${status.reason})`);
 
   const { transitions, firstSeen } = sideEffects ? recordTransitions(options.stateDir, statuses, slotMs) : { transitions: [], firstSeen: [] };
@@ -108,5 +115,5 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
       problem(`cannot write the status page: ${(error as Error).message}`);
     }
   }
-  return { documents, statuses, transitions, snapshot };
+  return { documents, availability, statuses, transitions, snapshot };
 }

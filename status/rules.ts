@@ -42,6 +42,16 @@ export interface ModuleRule {
   degraded: LeveledCondition[];
   /** Path of its Grafana dashboard below [status] grafana_url, e.g. d/monit-web. */
   dashboard?: string;
+  /** Set when the module also sends MONIT availability documents (availability_serviceid). */
+  availability?: ModuleAvailability;
+}
+
+/** The module's own availability_* keys; [status] defaults are applied when the document is built. */
+export interface ModuleAvailability {
+  serviceId: string;
+  description?: string;
+  contact?: string;
+  webpage?: string;
 }
 
 /** A rule that cannot work: names the file, line, module and key. */
@@ -50,7 +60,8 @@ export class RuleError extends ConfigError {
 }
 
 const LEVEL_KEY = /^(unavailable|degraded)(_\d+)?$/;
-const KNOWN_KEYS = new Set(['title', 'collector', 'heartbeat_freshness', 'measurement', 'fields', 'where', 'prefilter', 'freshness', 'window', 'dashboard', 'enabled']);
+const AVAILABILITY_KEYS = ['availability_serviceid', 'availability_desc', 'availability_contact', 'availability_webpage'];
+const KNOWN_KEYS = new Set(['title', 'collector', 'heartbeat_freshness', 'measurement', 'fields', 'where', 'prefilter', 'freshness', 'window', 'dashboard', 'enabled', ...AVAILABILITY_KEYS]);
 const PLACEHOLDERS = new Set(['value', 'series', 'matches']);
 /** Functions InfluxDB can apply to each field type. */
 const FUNCTIONS_FOR_TYPE: Record<FieldType, AggregateFunction[]> = {
@@ -225,6 +236,7 @@ export function buildRule(module: string, values: Map<string, SourcedValue>, def
   }
 
   const collector = get('collector') ?? module;
+  const availability = moduleAvailability(get, fail);
   const freshnessMs = duration('freshness', defaults.freshnessMs);
   const windowMs = duration('window', freshnessMs);
   if (freshnessMs <= 0) fail('freshness', 'must be positive');
@@ -244,7 +256,35 @@ export function buildRule(module: string, values: Map<string, SourcedValue>, def
     unavailable: levels('unavailable'),
     degraded: levels('degraded'),
     dashboard: get('dashboard'),
+    availability,
   };
+}
+
+/** An http(s) URL, or why not. */
+export function urlProblem(text: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    return `must be a URL such as https://example.org/service, got "${text}"`;
+  }
+  return ['http:', 'https:'].includes(parsed.protocol) ? undefined : `must be an http or https URL, got "${text}"`;
+}
+
+/** The availability_* keys of a module: undefined unless availability_serviceid opts it in. */
+function moduleAvailability(get: (key: string) => string | undefined, fail: (key: string, message: string) => never): ModuleAvailability | undefined {
+  const serviceId = get('availability_serviceid');
+  if (serviceId === undefined) {
+    const stray = AVAILABILITY_KEYS.find((key) => get(key) !== undefined);
+    if (stray) fail(stray, 'is set, but availability_serviceid is not: set it to send MONIT availability documents for this module');
+    return undefined;
+  }
+  // A tag value: one word, as the service catalogue's ids are.
+  if (!/^[^\s\\\p{Cc}]+$/u.test(serviceId)) fail('availability_serviceid', `must be one word without spaces, backslashes or control characters, got ${JSON.stringify(serviceId)}`);
+  const webpage = get('availability_webpage');
+  const problem = webpage === undefined ? undefined : urlProblem(webpage);
+  if (problem) fail('availability_webpage', problem);
+  return { serviceId, description: get('availability_desc'), contact: get('availability_contact'), webpage };
 }
 
 /** Where the shipped rules were before each source folder held its own (still accepted, with a warning). */
@@ -297,7 +337,14 @@ export function loadRules(config: Config, options: { registry?: SchemaRegistry; 
       throw new RuleError(`${enabled?.file}${enabled?.line ? `:${enabled.line}` : ''}: [status.module.${module}] enabled: must be true or false, got "${enabled?.value}"`);
     }
     if (['false', 'no', 'off', '0'].includes(enabledText)) continue;
-    rules.push(buildRule(module, values, defaults, registry));
+    const rule = buildRule(module, values, defaults, registry);
+    // Two modules with one service id would overwrite each other's document in MONIT and InfluxDB.
+    const twin = rule.availability && rules.find((other) => other.availability?.serviceId === rule.availability?.serviceId);
+    if (twin) {
+      const source = values.get('availability_serviceid');
+      throw new RuleError(`${source?.file}${source?.line ? `:${source.line}` : ''}: [status.module.${module}] availability_serviceid: "${rule.availability?.serviceId}" is already the service id of module ${twin.module}; give each module its own`);
+    }
+    rules.push(rule);
   }
   return rules;
 }

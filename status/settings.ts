@@ -22,6 +22,8 @@ export interface StatusSettings {
   /** The static page and its JSON written by each run; undefined: not written. */
   htmlFile?: string;
   jsonFile?: string;
+  /** Defaults of the modules' MONIT availability documents ([status] availability_contact, availability_webpage). */
+  availability: { contact?: string; webpage?: string };
 }
 
 /** Reads [status] and the module rules; throws a ConfigError/RuleError naming the key (and line). */
@@ -41,5 +43,9 @@ export function loadStatusSettings(config: Config, options: { registry?: SchemaR
     refreshSeconds: section.int('refresh_seconds', 60, { min: 5 }),
     htmlFile: optionalPath('html_file', path.join(pathsFrom(config).root, 'www', 'status.html')),
     jsonFile: optionalPath('json_file', path.join(pathsFrom(config).root, 'www', 'status.json')),
+    availability: {
+      contact: section.optionalString('availability_contact')?.trim() || undefined,
+      webpage: section.has('availability_webpage') ? section.url('availability_webpage') : undefined,
+    },
   };
 }

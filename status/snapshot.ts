@@ -157,7 +157,7 @@ export interface SnapshotOptions {
 }
 
 /** Joins a base URL and a path with exactly one slash. */
-function joinUrl(base: string, path: string): string {
+export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }
 

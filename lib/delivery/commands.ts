@@ -11,9 +11,8 @@ import { schemaRegistry } from '../documents/schemas';
 import type { MonitDocument } from '../documents/types';
 import { acquireLock, waitForLock } from '../run/lock';
 import { Logger } from '../run/log';
-import { Sender } from './sender';
-import { monitSettings } from './settings';
-import { Spool } from './spool';
+import { RoutedSender, type RoutedSendReport } from './routes';
+import { routingSettings } from './settings';
 
 function readDocumentFile(file: string): unknown[] {
   let parsed: unknown;
@@ -56,17 +55,29 @@ export function validateFile(file: string): { documents: unknown[]; problems: st
   return { documents, problems };
 }
 
+/** One line per route of a delivery: sent, rejected (and where), still spooled (and why). */
+function routeLines(report: RoutedSendReport): string[] {
+  const busy = report.routes.filter(({ report: part }) => part.documentsSent + part.documentsRejected + part.documentsSpooled + part.documentsDropped > 0);
+  return busy.map(({ route, spoolDir, report: part }) => {
+    const where = part.documentsRejected ? ` (refused ones are in ${spoolDir}/rejected with the reason)` : '';
+    const why = part.documentsSpooled && part.stoppedBecause ? `: ${part.stoppedBecause}` : '';
+    return `route ${route}: ${part.documentsSent} sent, ${part.documentsRejected} rejected${where}, ${part.documentsSpooled} still spooled in ${spoolDir}${why}`;
+  });
+}
+
 /**
- * Delivers the spool of each job (or of `only`), taking each job's lock so a running job keeps its
- * own. Returns 0 when nothing is left waiting or refused, else 1.
+ * Delivers the spool of each job (or of `only`), every route of it, taking each job's lock so a running
+ * job keeps its own. Returns 0 when nothing is left waiting or refused, else 1.
  */
 export async function replay(config: Config, options: { debug: boolean; only?: string }): Promise<number> {
   const paths = pathsFrom(config);
   const log = Logger.forJob('replay', paths.log, { debug: options.debug, echo: options.debug || process.stderr.isTTY === true });
+  const routing = routingSettings(config);
   const jobs = options.only ? [options.only] : existsSync(paths.spool) ? readdirSync(paths.spool).filter((name) => name !== 'rejected') : [];
   let failed = false;
   let delivered = 0;
   const locked: string[] = [];
+  const refused: string[] = [];
   // Replay is also typed by hand: it retries for a short while, then leaves the rest for the next run.
   const deadlineMs = Date.now() + config.section('monit').duration('replay_deadline', '30s');
   for (const job of jobs) {
@@ -77,13 +88,14 @@ export async function replay(config: Config, options: { debug: boolean; only?: s
       continue;
     }
     try {
-      const spool = new Spool(path.join(paths.spool, job));
-      if (!spool.list().length) continue;
-      const report = await new Sender({ ...monitSettings(config), spool, log }).deliver({ deadlineMs });
+      const sender = new RoutedSender(routing, path.join(paths.spool, job), log);
+      // Batches of a route no longer configured wait: not delivered, so not done.
+      if (sender.abandonedFolders().length) failed = true;
+      if (!sender.waitingBatches()) continue;
+      const report = await sender.deliver({ deadlineMs });
       delivered += 1;
-      const where = report.documentsRejected ? ` (refused ones are in ${spool.rejectedDir} with the reason)` : '';
-      log.info(`${job}: ${report.documentsSent} sent, ${report.documentsRejected} rejected, ${report.documentsSpooled} still spooled${where}`);
-      if (report.credentialsRefused) throw new Error(report.credentialsRefused);
+      for (const line of routeLines(report)) log.info(`${job}: ${line}`);
+      if (report.credentialsRefused) refused.push(`${job}: ${report.credentialsRefused}`);
       if (report.documentsSpooled || report.documentsRejected) failed = true;
     } finally {
       lock.release();
@@ -92,6 +104,8 @@ export async function replay(config: Config, options: { debug: boolean; only?: s
   // A locked spool was not looked at: it is not known to be empty.
   if (locked.length) log.info(`not replayed now, their lock is held by a run that delivers them: ${locked.join(', ')}`);
   else if (delivered === 0) log.info('nothing to replay: the spool is empty');
+  // Every job's spool was tried first: one refusing route holds back no other job or route.
+  if (refused.length) throw new Error(refused.join('; '));
   return failed ? 1 : 0;
 }
 
@@ -121,12 +135,12 @@ export async function send(file: string | undefined, config: () => Config, optio
   const lock = await waitForLock(path.join(paths.lock, 'send.lock'), deadlineMs, (holderPid) =>
     log.info(`pid ${holderPid} is delivering ${spoolDir}; waiting for it (at most [monit] replay_deadline, ${Math.round(replayDeadline / 1000)}s)`),
   );
-  const spoolDocuments = (): { sender: Sender; spool: Spool } => {
-    const opened = new Spool(spoolDir);
-    const sender = new Sender({ ...monitSettings(loaded), spool: opened, log });
+  const routing = routingSettings(loaded);
+  const spoolDocuments = (): RoutedSender => {
+    const sender = new RoutedSender(routing, spoolDir, log);
     sender.enqueue(documents as MonitDocument[]);
     log.info(`${documents.length} documents from ${file} spooled in ${spoolDir}`);
-    return { sender, spool: opened };
+    return sender;
   };
   if (!lock.acquired) {
     spoolDocuments();
@@ -134,15 +148,18 @@ export async function send(file: string | undefined, config: () => Config, optio
     return EXIT_SPOOLED;
   }
   try {
-    const { sender, spool: opened } = spoolDocuments();
-    const report = await sender.deliver({ deadlineMs });
-    const where = report.documentsRejected ? ` (refused ones are in ${opened.rejectedDir} with the reason)` : '';
+    const report = await spoolDocuments().deliver({ deadlineMs });
+    const single = report.routes.length === 1;
+    const where = report.documentsRejected && single ? ` (refused ones are in ${spoolDir}/rejected with the reason)` : '';
     log.info(`${report.documentsSent} sent, ${report.documentsRejected} rejected, ${report.documentsSpooled} still spooled${where}`);
+    if (!single) for (const line of routeLines(report)) log.info(line);
     if (report.credentialsRefused) {
-      throw new Error(`${report.credentialsRefused}; ${report.documentsSpooled} documents wait in ${spoolDir}: fix [monit] in ${loaded.file}, then run ./run.sh replay`);
+      const sections = report.routes.filter((route) => route.report.credentialsRefused).map((route) => `[${route.section}]`);
+      throw new Error(`${report.credentialsRefused}; ${report.documentsSpooled} documents wait in ${spoolDir}: fix ${sections.join(' and ')} in ${loaded.file}, then run ./run.sh replay`);
     }
     if (report.documentsSpooled) {
-      process.stderr.write(`send: ${report.documentsSpooled} documents wait in ${spoolDir} (this file's and any earlier ones not yet delivered)${report.stoppedBecause ? `: ${report.stoppedBecause}` : ''}; ${later}\n`);
+      const waiting = single ? spoolDir : report.routes.filter((route) => route.report.documentsSpooled).map((route) => `${route.spoolDir} (${route.report.documentsSpooled})`).join(', ');
+      process.stderr.write(`send: ${report.documentsSpooled} documents wait in ${waiting} (this file's and any earlier ones not yet delivered)${report.stoppedBecause ? `: ${report.stoppedBecause}` : ''}; ${later}\n`);
       return EXIT_SPOOLED;
     }
     return report.documentsRejected ? 1 : 0;

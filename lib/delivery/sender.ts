@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import type { Logger } from '../run/log';
 import { isJsonWhitespace } from '../http/jsonMembers';
+import { CredentialError, loadClientTls, withClientTls, type ClientTls, type TlsSettings } from '../tls/clientTls';
 import type { MonitSettings } from './settings';
 import { documentsInName, type RejectedDocument, type Spool, type StagedBatch } from './spool';
 import type { MonitDocument } from '../documents/types';
@@ -8,10 +9,75 @@ import type { MonitDocument } from '../documents/types';
 /** MONIT takes at most 10,000 documents per request. */
 export const MAX_DOCUMENTS_PER_REQUEST = 10_000;
 
+/** Where the sender logs: a job's Logger, or a route's lines within it. */
+export type SenderLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
 /** The [monit] settings, plus where batches wait and where to log. */
 export interface SenderOptions extends MonitSettings {
   spool: Spool;
-  log: Logger;
+  log: SenderLog;
+  /** The config section of these settings, named in messages (default `monit`). */
+  section?: string;
+  /** Loaded at each deliver() to an https URL (credentials are renewed by other tools); unset: Node's defaults. */
+  tls?: TlsSettings;
+}
+
+/** A URL as it may appear in messages: without a user or password in it. */
+export function endpointName(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * The batches of one enqueue call, written to the spool as staged files (invisible to deliver()) within
+ * the document and byte limits: add() documents, then publish() them together, or discard() them.
+ */
+export class BatchWriter {
+  private readonly batches: StagedBatch[] = [];
+  private readonly maxDocuments: number;
+
+  constructor(private readonly options: Pick<SenderOptions, 'spool' | 'maxBatchDocuments' | 'maxBatchBytes'>) {
+    this.maxDocuments = Math.min(options.maxBatchDocuments, MAX_DOCUMENTS_PER_REQUEST);
+  }
+
+  /** Adds one document's JSON text. */
+  add(text: string): void {
+    const bytes = Buffer.byteLength(text);
+    let batch = this.batches.at(-1);
+    if (batch && batch.documents > 0 && (batch.documents >= this.maxDocuments || batch.bytes + bytes + 1 > this.options.maxBatchBytes)) {
+      batch.close();
+      batch = undefined;
+    }
+    if (!batch) this.batches.push((batch = this.options.spool.stage()));
+    batch.add(text, bytes);
+  }
+
+  /** Closes every batch: the last write and fsync may fail too (a full disk). */
+  close(): void {
+    for (const batch of this.batches) batch.close();
+  }
+
+  publish(): void {
+    this.options.spool.publish(this.batches);
+  }
+
+  discard(): void {
+    this.options.spool.discard(this.batches);
+  }
+}
+
+/** A document as it is spooled: stamped with `stampMs` when it has no timestamp (the caller's object is left as it is). */
+export function spooledText(document: MonitDocument, stampMs: number, producer?: string): string {
+  if (document.timestamp === undefined || (producer !== undefined && producer !== document.producer)) {
+    return JSON.stringify({ ...document, ...(producer === undefined ? {} : { producer }), timestamp: document.timestamp ?? stampMs });
+  }
+  return JSON.stringify(document);
 }
 
 export interface SendReport {
@@ -20,7 +86,7 @@ export interface SendReport {
   documentsDropped: number;
   /** Documents still in the spool when delivery stopped. */
   documentsSpooled: number;
-  /** Set when the gateway refused our credentials (401/403): the run must fail. */
+  /** Set when the endpoint refused our credentials (401/403), or TLS or the credential failed: the run must fail. */
   credentialsRefused?: string;
   /** Set when delivery stopped with batches left (endpoint down, deadline). */
   stoppedBecause?: string;
@@ -102,9 +168,7 @@ export class Sender {
    * then sends the same time again and overwrites its own point, where a stamp on arrival would add one.
    */
   enqueue(documents: Iterable<MonitDocument>, check?: (document: MonitDocument) => void): number {
-    const { maxBatchBytes, spool } = this.options;
-    const maxDocuments = Math.min(this.options.maxBatchDocuments, MAX_DOCUMENTS_PER_REQUEST);
-    const batches: StagedBatch[] = [];
+    const writer = new BatchWriter(this.options);
     let count = 0;
     // One time for the whole call, as the gateway gives one arrival time to a request: whether documents
     // collide never depends on where a millisecond boundary fell.
@@ -114,23 +178,15 @@ export class Sender {
         check?.(document);
         // Documents of one series stamped in the same millisecond get the same time, never invented distinct
         // ones: the gateway reports such documents when they differ (they would collapse into one point).
-        const text = JSON.stringify(document.timestamp === undefined ? { ...document, timestamp: stampMs } : document);
-        const bytes = Buffer.byteLength(text);
-        let batch = batches.at(-1);
-        if (batch && batch.documents > 0 && (batch.documents >= maxDocuments || batch.bytes + bytes + 1 > maxBatchBytes)) {
-          batch.close();
-          batch = undefined;
-        }
-        if (!batch) batches.push((batch = spool.stage()));
-        batch.add(text, bytes);
+        writer.add(spooledText(document, stampMs));
         count += 1;
       }
-      for (const batch of batches) batch.close(); // the last write and fsync may fail too (a full disk)
+      writer.close();
     } catch (error) {
-      spool.discard(batches);
+      writer.discard();
       throw error;
     }
-    spool.publish(batches);
+    writer.publish();
     return count;
   }
 
@@ -143,24 +199,32 @@ export class Sender {
     return headers;
   }
 
-  private async post(body: Buffer, signal?: AbortSignal): Promise<{ status: number; body: string; retryAfter?: string }> {
+  private get section(): string {
+    return this.options.section ?? 'monit';
+  }
+
+  private async post(body: Buffer, tls: ClientTls | undefined, signal?: AbortSignal): Promise<{ status: number; body: string; retryAfter?: string }> {
     // Loaded on first use: cron starts jobs all day, and a dry run never posts.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { default: got } = require('got') as typeof import('got');
-    const response = await got.post(this.options.url, {
-      body,
-      headers: this.headers(),
-      timeout: { request: this.options.timeoutMs },
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      signal,
-    });
+    const response = await withClientTls(tls, endpointName(this.options.url), ({ agent, headers }) =>
+      got.post(this.options.url, {
+        body,
+        // The route's own token or password wins over a bearer token of its TLS identity.
+        headers: { ...headers, ...this.headers() },
+        agent,
+        timeout: { request: this.options.timeoutMs },
+        retry: { limit: 0 },
+        throwHttpErrors: false,
+        signal,
+      }),
+    );
     const retryAfter = response.headers['retry-after'];
     return { status: response.statusCode, body: response.body, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
   }
 
   /** Sends one spooled batch once and decides what becomes of it. */
-  private async attempt(name: string, signal?: AbortSignal): Promise<Outcome> {
+  private async attempt(name: string, tls: ClientTls | undefined, signal?: AbortSignal): Promise<Outcome> {
     const { spool } = this.options;
     const body = spool.readBytes(name);
     // Parsed only when needed: to count an older batch whose name does not say, or to keep refused documents.
@@ -188,14 +252,17 @@ export class Sender {
     }
     let answer: { status: number; body: string; retryAfter?: string };
     try {
-      answer = await this.post(body, signal);
+      answer = await this.post(body, tls, signal);
     } catch (error) {
+      // lib/tls's TlsFailure (a handshake or trust failure, explained) or an unusable credential: a retry does
+      // not mend them, so the batch stays and the run fails, as on a refusal.
+      if (error instanceof CredentialError || (error as Error).name === 'TlsFailure') return { kind: 'credentials', reason: (error as Error).message };
       const code = (error as { code?: string }).code;
-      return { kind: 'retry', reason: `cannot reach ${this.options.url}: ${code ?? (error as Error).message}` };
+      return { kind: 'retry', reason: `cannot reach ${endpointName(this.options.url)}: ${code ?? (error as Error).message}` };
     }
     const { status } = answer;
     if (status === 401 || status === 403) {
-      return { kind: 'credentials', reason: `the endpoint refused our credentials (HTTP ${status}): check [monit] token, or username and password` };
+      return { kind: 'credentials', reason: `${endpointName(this.options.url)} refused our credentials (HTTP ${status}): check [${this.section}] token, or username and password` };
     }
     if (status === 413) return { kind: 'too-large', reason: answer.body.slice(0, 300) };
     if (status >= 500 || status === 429 || status === 408) {
@@ -236,7 +303,7 @@ export class Sender {
       this.options.log.error(`the endpoint refused a whole batch (HTTP 400: ${answer.body.slice(0, 200)}); kept in ${where}`);
       return { kind: 'delivered', sent: 0, rejected: count };
     }
-    return { kind: 'stop', reason: `unexpected answer HTTP ${status} from ${this.options.url}: ${answer.body.slice(0, 200)}` };
+    return { kind: 'stop', reason: `unexpected answer HTTP ${status} from ${endpointName(this.options.url)}: ${answer.body.slice(0, 200)}` };
   }
 
   /**
@@ -252,13 +319,29 @@ export class Sender {
       report.documentsDropped = dropped.documents;
       log.error(`spool over its bound of ${this.options.spoolMaxBytes} bytes: dropped the ${dropped.batches} oldest batches (${dropped.documents} documents)`);
     }
+    let tls: ClientTls | undefined;
+    // Over plain http there is no TLS to set up, and no discovered token is sent in clear.
+    if (this.options.tls && this.options.url.toLowerCase().startsWith('https:') && spool.list().length) {
+      try {
+        // Read again on each delivery: proxies and tokens are renewed by other tools.
+        tls = loadClientTls(this.options.tls);
+      } catch (error) {
+        // Like a refusal: the batches stay, the run says why (a CredentialError names the setting and the cause).
+        const message = error instanceof CredentialError ? error.message : `[tls.${this.section}]: ${(error as Error).message}`;
+        report.credentialsRefused = message;
+        report.stoppedBecause = message;
+        report.documentsSpooled = this.countSpooled();
+        log.error(`${report.documentsSpooled} documents wait in the spool: ${message}`);
+        return report;
+      }
+    }
     const limit = pLimit(Math.max(1, this.options.concurrency));
     let halt: string | undefined;
     const deliverOne = async (name: string): Promise<void> => {
       let delayMs = 500;
       for (;;) {
         if (halt || options.signal?.aborted) return;
-        const outcome = await this.attempt(name, options.signal);
+        const outcome = await this.attempt(name, tls, options.signal);
         switch (outcome.kind) {
           case 'delivered':
             report.documentsSent += outcome.sent;
@@ -300,14 +383,21 @@ export class Sender {
     };
     await Promise.all(spool.list().map((entry) => limit(() => deliverOne(entry.name))));
     if (halt) report.stoppedBecause = halt;
-    for (const entry of spool.list()) {
-      try {
-        report.documentsSpooled += spool.documentCount(entry.name);
-      } catch {
-        report.documentsSpooled += 0;
-      }
-    }
+    report.documentsSpooled = this.countSpooled();
     if (report.documentsSpooled) log.warn(`${report.documentsSpooled} documents wait in the spool${halt ? `: ${halt}` : ''}`);
     return report;
+  }
+
+  /** Documents waiting in the spool (an unreadable batch counts none). */
+  countSpooled(): number {
+    let documents = 0;
+    for (const entry of this.options.spool.list()) {
+      try {
+        documents += this.options.spool.documentCount(entry.name);
+      } catch {
+        // set aside at its next delivery
+      }
+    }
+    return documents;
   }
 }

@@ -1,5 +1,5 @@
 import { toLineProtocol } from '../influx/lineProtocol';
-import { interpretDocument, databaseFor } from './interpret';
+import { interpretDocument, databaseFor, producerOf } from './interpret';
 import { DocumentFactory, documentId } from './document';
 import { SchemaRegistry, schemaRegistry } from './schemas';
 
@@ -45,7 +45,8 @@ describe('interpretDocument', () => {
   it.each([
     [{ type: 't', n: 1 }, /producer/],
     [{ producer: 'p', n: 1 }, /type/],
-    [{ producer: 'p', type: 't', n: [1, 2] }, /must be string,number,boolean,null/],
+    [{ producer: 'p', type: 't', n: [1, 2] }, /no fields/],
+    [{ producer: 'p', type: 't', timestamp: '1701790000', n: 1 }, /^timestamp must be number$/],
     [{ producer: 'p', type: 't', idb_fields: ['n'], n: { a: 1 } }, /n/],
     [{ producer: 'p', type: 't', idb_tags: ['n'], idb_fields: ['n'], n: 1 }, /both idb_tags and idb_fields/],
     [{ producer: 'monit-collectors', type: 'run', idb_tags: ['job'], job: 'x', idb_fields: ['duration_ms'], duration_ms: 'slow' }, /duration_ms' must be an integer/],
@@ -107,7 +108,7 @@ describe('interpretDocument: what InfluxDB 1.x cannot store is refused with the 
     [String.raw`{"producer": "p", "type": "t", "s": "\ud83d\ude00 ok \ud800"}`, "field 's' value: an unpaired UTF-16 surrogate (\\ud800) at character 6 has no UTF-8 encoding and cannot be stored"],
     [String.raw`{"producer": "p", "type": "t", "idb_tags": ["time"], "time": "x", "n": 1}`, "tag 'time': InfluxDB 1.x refuses a tag key named 'time' (rename it)"],
     [String.raw`{"producer": "p", "type": "t", "time": 1, "n": 1}`, "field 'time': InfluxDB 1.x drops a field named 'time' (rename it)"],
-    [String.raw`{"producer": "p", "type": "t", "timestamp": 10000000000000000, "n": 1}`, 'timestamp 10000000000000000 is after the latest time InfluxDB 1.x stores (9223372036854 ms, in the year 2262)'],
+    [String.raw`{"producer": "p", "type": "t", "timestamp": 10000000000000, "n": 1}`, 'timestamp 10000000000000 is after the latest time InfluxDB 1.x stores (9223372036854 ms, in the year 2262)'],
   ])('%s: %s', (json, reason) => {
     expect(interpretDocument(JSON.parse(json), registry)).toEqual({ ok: false, reason });
   });
@@ -118,6 +119,107 @@ describe('interpretDocument: what InfluxDB 1.x cannot store is refused with the 
   ])('%s is accepted as it is', (json, text) => {
     const result = interpretDocument(JSON.parse(json), registry);
     expect(result.ok && [result.point.tags.site ?? result.point.fields[0]?.value]).toEqual([text]);
+  });
+});
+
+describe('interpretDocument: what real MONIT senders post', () => {
+  it.each([
+    // Python's datetime.timestamp(): seconds with microseconds, rounded to the nearest millisecond.
+    [1701790000.123456, 1701790000123],
+    [1701790000.1235, 1701790000124],
+    [1701790000, 1701790000000],
+    // time.time() * 1000 without int(): milliseconds with a fraction.
+    [1701790000123.4, 1701790000123],
+    [1701790000123.5, 1701790000124],
+    [1701790000123, 1701790000123],
+  ])('timestamp %d is stored at %d ms', (timestamp, expectedMs) => {
+    const result = interpretDocument({ producer: 'p', type: 't', timestamp, n: 1 }, registry);
+    expect(result.ok && result.point.timestampMs).toBe(expectedMs);
+    expect(result.ok && Number.isInteger(result.point.timestampMs)).toBe(true);
+  });
+
+  it.each([
+    [1701790000123456, 'timestamp 1701790000123456 looks like microseconds since 1970: MONIT takes milliseconds, or seconds below 1e11'],
+    [1701790000123456800, 'timestamp 1701790000123456800 looks like nanoseconds since 1970: MONIT takes milliseconds, or seconds below 1e11'],
+    [-1, 'timestamp must be >= 0'],
+  ])('timestamp %d is refused: %s', (timestamp, reason) => {
+    expect(interpretDocument({ producer: 'p', type: 't', timestamp, n: 1 }, registry)).toEqual({ ok: false, reason });
+  });
+
+  it('without idb_fields, leaves out lists, objects and nulls at the top level and in data, and the reserved metadata and monit_hdfs_path', () => {
+    const document = {
+      producer: 'p',
+      type: 't',
+      timestamp: 1701790000000,
+      monit_hdfs_path: 'hc15min',
+      metadata: { uuid: 'u-1', kafka_timestamp: 1 },
+      labels: { site: 'A' },
+      hosts: ['a', 'b'],
+      n: 2,
+      data: { name: 'T2_XY', duration: [1, 2], nested: { deep: 1 }, value: null, ok: true },
+    };
+    const result = interpretDocument(document, registry);
+    expect(result.ok && result.point.fields).toEqual([
+      { name: 'n', type: 'float', value: 2 },
+      { name: 'name', type: 'string', value: 'T2_XY' },
+      { name: 'ok', type: 'bool', value: true },
+    ]);
+  });
+
+  it('a list or object named in idb_fields or idb_tags is refused with its path', () => {
+    const data = { foo: { bar: { x: 1 } }, list: [1], ping: { loss: 0.5 } };
+    expect(interpretDocument({ producer: 'p', type: 't', idb_fields: ['data.foo.bar'], data }, registry)).toEqual({
+      ok: false,
+      reason: "field 'data.foo.bar' must be a string, number or boolean, got an object",
+    });
+    expect(interpretDocument({ producer: 'p', type: 't', idb_fields: ['data.list'], data }, registry)).toEqual({
+      ok: false,
+      reason: "field 'data.list' must be a string, number or boolean, got a list",
+    });
+    expect(interpretDocument({ producer: 'p', type: 't', idb_tags: ['data.foo'], idb_fields: ['data.ping.loss'], data }, registry)).toEqual({
+      ok: false,
+      reason: "tag 'data.foo' must be a scalar, got an object",
+    });
+  });
+
+  it("a dotted name reaches into data and into objects within it ('data.ping.loss' is the field 'ping.loss')", () => {
+    const result = interpretDocument({ producer: 'p', type: 't', timestamp: 1701790000000, idb_tags: ['data.site'], idb_fields: ['data.ping_loss', 'data.ping.loss'], data: { site: 'A', ping_loss: 0.25, ping: { loss: 0.5 } } }, registry);
+    expect(result.ok && result.point).toEqual({
+      database: 'monit_production_p',
+      measurement: 't',
+      tags: { site: 'A' },
+      fields: [
+        { name: 'ping_loss', type: 'float', value: 0.25 },
+        { name: 'ping.loss', type: 'float', value: 0.5 },
+      ],
+      timestampMs: 1701790000000,
+    });
+  });
+
+  it('reads producer, type and timestamp from metadata when the top level has none, the top level winning', () => {
+    const archived = { metadata: { producer: 'cmssst', type: 'ssbmetric', timestamp: 1701790000000, _id: 'x', kafka_timestamp: 1701790000999 }, data: { name: 'T1_XY', value: 1 } };
+    const result = interpretDocument(archived, registry);
+    expect(result.ok && result.point).toEqual({
+      database: 'monit_production_cmssst',
+      measurement: 'ssbmetric',
+      tags: {},
+      fields: [
+        { name: 'name', type: 'string', value: 'T1_XY' },
+        { name: 'value', type: 'float', value: 1 },
+      ],
+      timestampMs: 1701790000000,
+    });
+    expect(producerOf(archived)).toBe('cmssst');
+    const overridden = interpretDocument({ ...archived, producer: 'other', timestamp: 1701790001000 }, registry);
+    expect(overridden.ok && [overridden.point.database, overridden.point.measurement, overridden.point.timestampMs]).toEqual(['monit_production_other', 'ssbmetric', 1701790001000]);
+    expect(producerOf({ ...archived, producer: 'other' })).toBe('other');
+  });
+
+  it('refuses a document whose producer is neither at the top level nor in metadata, and a metadata producer of the wrong form', () => {
+    expect(interpretDocument({ metadata: { type: 't' }, data: { n: 1 } }, registry)).toEqual({ ok: false, reason: "document must have required property 'producer'" });
+    const wrong = interpretDocument({ type: 't', metadata: { producer: 'a b' }, n: 1 }, registry);
+    expect(wrong.ok).toBe(false);
+    if (!wrong.ok) expect(wrong.reason).toMatch(/metadata\.producer must match pattern/);
   });
 });
 

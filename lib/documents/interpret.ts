@@ -15,9 +15,52 @@ export type Interpretation = { ok: true; point: InterpretedDocument } | { ok: fa
 
 export { databaseFor };
 
-/** Timestamps below 1e11 are seconds (MONIT accepts both). */
+/**
+ * A timestamp in integer milliseconds: below 1e11 it is seconds (MONIT takes both). Some senders post
+ * fractional seconds (Python's `datetime.timestamp()`) or fractional milliseconds (`time.time() * 1000`):
+ * InfluxDB is written with ms precision, so the fraction is rounded to the nearest millisecond.
+ */
 export function timestampToMs(timestamp: number): number {
-  return timestamp < 1e11 ? timestamp * 1000 : timestamp;
+  return Math.round(timestamp < 1e11 ? timestamp * 1000 : timestamp);
+}
+
+/** Why a timestamp cannot be stored, or undefined. Units finer than ms are named: reading them as ms would put the point millennia ahead. */
+function timestampProblem(timestamp: number, timestampMs: number): string | undefined {
+  if (timestampMs <= MAX_TIMESTAMP_MS) return undefined;
+  const finerUnit = timestamp >= 1e17 ? 'nanoseconds' : timestamp >= 1e14 ? 'microseconds' : undefined;
+  if (finerUnit) return `timestamp ${timestamp} looks like ${finerUnit} since 1970: MONIT takes milliseconds, or seconds below 1e11`;
+  return `timestamp ${timestamp} is after the latest time InfluxDB 1.x stores (${MAX_TIMESTAMP_MS} ms, in the year 2262)`;
+}
+
+/**
+ * MONIT keeps its own keys of a stored document (producer, type, timestamp, _id, ...) in a `metadata`
+ * object, and documents exported from it or built by CMSMonitoring's StompAMQ carry one. These keys
+ * are read from it when the top level lacks them; the top level wins, as MONIT overwrites metadata.
+ */
+const METADATA_FALLBACK_KEYS = ['producer', 'type', 'timestamp'] as const;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The document with producer, type and timestamp taken from `metadata` where the top level has none (the same object when nothing is taken). */
+function withMetadataFallbacks(document: Record<string, unknown>): Record<string, unknown> {
+  const metadata = Object.hasOwn(document, 'metadata') ? document.metadata : undefined;
+  if (!isPlainObject(metadata)) return document;
+  let resolved = document;
+  for (const key of METADATA_FALLBACK_KEYS) {
+    if (!Object.hasOwn(document, key) && Object.hasOwn(metadata, key)) {
+      if (resolved === document) resolved = { ...document };
+      resolved[key] = metadata[key];
+    }
+  }
+  return resolved;
+}
+
+/** The producer a document names: its `producer`, else `metadata.producer` (what interpretDocument uses). */
+export function producerOf(document: unknown): unknown {
+  if (!isPlainObject(document)) return undefined;
+  return withMetadataFallbacks(document).producer;
 }
 
 /** InfluxDB 1.x refuses a tag key named `time` and drops a field of that name (the whole point if it is the only one). */
@@ -35,13 +78,20 @@ function describeValue(value: unknown): string {
 }
 
 /**
- * Looks up a field key: 'a' at top level, 'data.x' inside the nested data object. Only the document's own
- * keys count: a key such as 'constructor' or '__proto__' is a plain name, never a built-in of Object.
+ * Looks up a field key: 'a' at top level, 'data.x' inside the nested data object, and 'data.x.y' inside
+ * an object within it when data has no key 'x.y' itself. Only the document's own keys count: a key such
+ * as 'constructor' or '__proto__' is a plain name, never a built-in of Object.
  */
 function lookUp(document: MonitDocument, key: string): unknown {
-  if (key.startsWith('data.') && document.data && typeof document.data === 'object') {
+  if (key.startsWith('data.') && isPlainObject(document.data)) {
     const name = key.slice(5);
-    return Object.hasOwn(document.data, name) ? (document.data as Record<string, unknown>)[name] : undefined;
+    if (Object.hasOwn(document.data, name)) return document.data[name];
+    let value: unknown = document.data;
+    for (const part of name.split('.')) {
+      if (!isPlainObject(value) || !Object.hasOwn(value, part)) return undefined;
+      value = value[part];
+    }
+    return value;
   }
   return Object.hasOwn(document, key) ? document[key] : undefined;
 }
@@ -84,11 +134,12 @@ function conforms(value: Scalar, type: FieldType): boolean {
  * InfluxDB terms as described in monit-format.md. Every refusal carries a reason a person understands.
  */
 export function interpretDocument(document: unknown, registry: SchemaRegistry, nowMs: number = Date.now()): Interpretation {
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+  if (!isPlainObject(document)) {
     return { ok: false, reason: `a document must be a JSON object, got ${describeValue(document)}` };
   }
-  if (!validateEnvelope(document)) return { ok: false, reason: describeAjvErrors(validateEnvelope) };
-  const doc = document as MonitDocument;
+  const resolved = withMetadataFallbacks(document);
+  if (!validateEnvelope(resolved)) return { ok: false, reason: describeAjvErrors(validateEnvelope) };
+  const doc = resolved as MonitDocument;
   const schema = registry.get(doc.producer, doc.type);
   const tagKeys = doc.idb_tags ?? [];
   const both = tagKeys.filter((key) => doc.idb_fields?.includes(key));
@@ -139,7 +190,11 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
       if (doc.idb_fields) return { ok: false, reason: `field ${displayName(key)} is listed in idb_fields but the document has no value for it` };
       continue;
     }
-    if (!isScalar(value)) return { ok: false, reason: `field ${displayName(key)} must be a string, number or boolean, got ${describeValue(value)}` };
+    if (!isScalar(value)) {
+      // Lists and objects nobody named are MONIT's other back ends' business (OpenSearch, HDFS): left out here.
+      if (!doc.idb_fields && typeof value === 'object') continue;
+      return { ok: false, reason: `field ${displayName(key)} must be a string, number or boolean, got ${describeValue(value)}` };
+    }
     let type: FieldType;
     if (schema) {
       const declared = Object.hasOwn(schema.fields, name) ? schema.fields[name] : undefined;
@@ -172,8 +227,7 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
     if (keyProblem) return { ok: false, reason: keyProblem };
   }
   const timestampMs = doc.timestamp === undefined ? nowMs : timestampToMs(doc.timestamp);
-  if (!(timestampMs <= MAX_TIMESTAMP_MS)) {
-    return { ok: false, reason: `timestamp ${doc.timestamp ?? timestampMs} is after the latest time InfluxDB 1.x stores (${MAX_TIMESTAMP_MS} ms, in the year 2262)` };
-  }
+  const timeProblem = timestampProblem(doc.timestamp ?? timestampMs, timestampMs);
+  if (timeProblem) return { ok: false, reason: timeProblem };
   return { ok: true, point: { database: databaseFor(doc.producer), measurement: doc.type, tags, fields, timestampMs } };
 }

@@ -4,8 +4,8 @@ import type { ValidateFunction } from 'ajv';
 import { SCHEMAS_DIR } from '../config/paths';
 import type { TypeSchema } from './types';
 
-/** Keys of a MONIT document that are metadata, never tags or fields. */
-export const RESERVED_KEYS = new Set(['producer', 'type', 'timestamp', 'host', 'type_prefix', '_id', 'idb_tags', 'idb_fields', 'data']);
+/** Keys of a MONIT document that are metadata, never tags or fields (`metadata`, `monit_hdfs_path`: see gateway/README.md). */
+export const RESERVED_KEYS = new Set(['producer', 'type', 'timestamp', 'host', 'type_prefix', '_id', 'idb_tags', 'idb_fields', 'data', 'metadata', 'monit_hdfs_path']);
 
 /** ajv options shared by the run-time compile and the build-time standalone code. */
 export const AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true } as const;

@@ -8,12 +8,12 @@ import { interpretDocument } from '../documents/interpret';
 import { acquireLock, type LockResult } from './lock';
 import { Logger, redact } from './log';
 import { schemaRegistry } from '../documents/schemas';
-import { Sender, type SendReport } from '../delivery/sender';
+import type { SendReport } from '../delivery/sender';
 import { pathsFrom } from '../config/paths';
-import { monitSettings } from '../delivery/settings';
+import { routingSettings } from '../delivery/settings';
+import { RoutedSender } from '../delivery/routes';
 import { influxClientFrom } from '../influx/settings';
 import { slotStart } from './slot';
-import { Spool } from '../delivery/spool';
 import { StateFile } from '../state/stateFile';
 import { RunCredentials } from './runCredentials';
 import { MONIT_COLLECTORS_RUN } from '../../schemas/kinds';
@@ -139,7 +139,7 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
     report.credentialsRefused ??= part.credentialsRefused;
     report.stoppedBecause = part.stoppedBecause;
   };
-  let sender: Sender | undefined;
+  let sender: RoutedSender | undefined;
   const credentials = new RunCredentials(config, log);
   let heartbeatFailed = false;
   /** Fails the run after the fact (the heartbeat's own trouble), keeping the first reason too. */
@@ -152,11 +152,11 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
   };
   try {
     mkdirSync(stateDir, { recursive: true });
-    const spool = new Spool(spoolDir);
     if (!options.dryRun) {
-      sender = new Sender({ ...monitSettings(config), spool, log });
-      if (spool.list().length) {
-        log.info(`replaying ${spool.list().length} spooled batches`);
+      sender = new RoutedSender(routingSettings(config), spoolDir, log);
+      const waiting = sender.waitingBatches();
+      if (waiting) {
+        log.info(`replaying ${waiting} spooled batches`);
         addReport(await sender.deliver({ deadlineMs: deadline, retry: false, signal: controller.signal }));
       }
     }

@@ -160,6 +160,7 @@ export async function withClientTls<T>(tls: ClientTls | undefined, endpoint: str
     const code = errorCode(error);
     if (!isTlsErrorCode(code)) throw error;
     // Only a chain our CAs do not anchor goes to the public CAs: a revoked, expired or CRL-less grid chain stays refused.
+    // The handshake failed, so no request was sent: trying again is safe for a POST too.
     if (pair.public && NOT_ANCHORED_CODES.has(code)) {
       try {
         return await attempt({ agent: { https: pair.public }, headers });

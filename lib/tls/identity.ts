@@ -97,7 +97,8 @@ function certificateIdentity(
     throw new CredentialError(`${where}: ${which} ${options.certFile} expired at ${iso(expiresAtMs)}${renew}`);
   }
   // The user's DN, for messages: the last certificate that is not a proxy's (the EEC); a leaf for a plain certificate.
-  const owner = options.chainExpiry ? ([...parsed].reverse().find((certificate) => !/CN=\d+$/.test(certificate.subject.split('\n').join(','))) ?? leaf) : leaf;
+  const isProxy = (certificate: X509Certificate): boolean => /CN=(\d+|proxy|limited proxy)$/.test(certificate.subject.split('\n').join(','));
+  const owner = options.chainExpiry ? ([...parsed].reverse().find((certificate) => !isProxy(certificate)) ?? leaf) : leaf;
   return { cert: certificates.map((block) => block.text).join(''), key: keys[0].text, expiresAtMs, subject: owner.subject.replace(/\n/g, ', ') };
 }
 

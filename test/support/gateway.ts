@@ -36,14 +36,14 @@ export function testRegistry(): SchemaRegistry {
 /** A gateway on a free port in front of `influxUrl`, with a bearer token and one producer password. */
 export async function startTestGateway(
   influxUrl: string,
-  options: { port?: number; maxBodyBytes?: number; maxInflightBytes?: number; maxDocuments?: number; producerSpellingsFile?: string } = {},
+  options: { port?: number; maxBodyBytes?: number; maxInflightBytes?: number; maxDocuments?: number; producerSpellingsFile?: string; producerPasswords?: Record<string, string> } = {},
 ): Promise<RunningGateway & { log: MemoryLogger }> {
   const log = new MemoryLogger('gateway');
   const running = await startGateway(
     {
       influxdb: new InfluxClient(influxUrl, { timeoutMs: 10_000 }),
       durations: { raw: '30d', '1h': '400d', '1d': 'INF' },
-      auth: { token: TEST_TOKEN, producerPasswords: new Map([['test-producer', 'producer-password']]) },
+      auth: { token: TEST_TOKEN, producerPasswords: new Map(Object.entries(options.producerPasswords ?? { 'test-producer': 'producer-password' })) },
       maxDocuments: options.maxDocuments ?? 10_000,
       maxBodyBytes: options.maxBodyBytes ?? 5_000_000,
       maxInflightBytes: options.maxInflightBytes,

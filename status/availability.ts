@@ -1,0 +1,55 @@
+/**
+ * The modules' states in CERN MONIT's service-availability format (monit-collectors/availability):
+ * the keys MONIT documents (serviceid, service_status, availabilityinfo, availabilitydesc, contact,
+ * webpage), so a route can send them to a tenant as they are. See README.md, "MONIT availability".
+ */
+import type { DocumentFactory } from '../lib/documents/document';
+import type { MonitDocument } from '../lib/documents/types';
+import { MONIT_COLLECTORS_AVAILABILITY } from '../schemas/kinds';
+import type { ModuleState, ModuleStatus } from './evaluate';
+import type { ModuleRule } from './rules';
+import type { StatusSettings } from './settings';
+import { joinUrl } from './snapshot';
+
+/** MONIT knows three values; N/A has none: MONIT shows a service 'unknown' when it hears nothing. */
+export const MONIT_SERVICE_STATUS: Record<ModuleState, 'available' | 'degraded' | 'unavailable' | undefined> = {
+  available: 'available',
+  degraded: 'degraded',
+  unavailable: 'unavailable',
+  na: undefined,
+};
+
+/** The page a module's availability links to: its own, else its dashboard, else the [status] default. */
+export function availabilityWebpage(rule: ModuleRule, settings: Pick<StatusSettings, 'grafanaUrl' | 'availability'>): string | undefined {
+  if (rule.availability?.webpage) return rule.availability.webpage;
+  if (settings.grafanaUrl && rule.dashboard) return joinUrl(settings.grafanaUrl, rule.dashboard);
+  return settings.availability.webpage;
+}
+
+/** One availability document per module that set availability_serviceid and is not N/A. */
+export function availabilityDocuments(
+  documents: DocumentFactory,
+  settings: Pick<StatusSettings, 'rules' | 'grafanaUrl' | 'availability'>,
+  statuses: ModuleStatus[],
+): MonitDocument[] {
+  const result: MonitDocument[] = [];
+  for (const status of statuses) {
+    const rule = settings.rules.find((one) => one.module === status.module);
+    const serviceStatus = MONIT_SERVICE_STATUS[status.state];
+    if (!rule?.availability || serviceStatus === undefined) continue;
+    result.push(
+      documents.build(
+        MONIT_COLLECTORS_AVAILABILITY,
+        { serviceid: rule.availability.serviceId },
+        {
+          service_status: serviceStatus,
+          availabilityinfo: status.reason,
+          availabilitydesc: rule.availability.description,
+          contact: rule.availability.contact ?? settings.availability.contact,
+          webpage: availabilityWebpage(rule, settings),
+        },
+      ),
+    );
+  }
+  return result;
+}
