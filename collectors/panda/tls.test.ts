@@ -76,7 +76,8 @@ describe('panda and CRIC over HTTPS with the grid settings of [tls]', () => {
   test('a server of the grid CA is trusted with [tls] ca_dir, and refused without it with an error naming the endpoint', async () => {
     const slotMs = currentSlot();
     const trusting = installation(fixture.url, `[tls]\nca_dir = ${ca.caDir}\n`);
-    expect(await runPeriodicJob(panda, { config: trusting.config, deadlineMs: 30_000, timeMs: slotMs, echoLog: false })).toMatchObject({ ok: true, documents: 15 });
+    // CRIC answered too: no problem in the run.
+    expect(await runPeriodicJob(panda, { config: trusting.config, deadlineMs: 30_000, timeMs: slotMs, echoLog: false })).toMatchObject({ ok: true, documents: 15, problems: 0 });
     // No identity, so no credential in the heartbeat.
     const beat = await heartbeat(slotMs);
     expect(beat).toMatchObject({ ok: true, errors: 0, credential: '', credential_expiring: false });
@@ -88,6 +89,13 @@ describe('panda and CRIC over HTTPS with the grid settings of [tls]', () => {
     expect(outcome.message).toContain(`PanDA ${fixture.url}/panda`);
     expect(outcome.message).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE.*\[tls\] ca_dir = none/);
     expect(await heartbeat(slotMs)).toMatchObject({ ok: false, message: outcome.message });
+
+    // CRIC alone untrusted: a CRIC failure the run survives (no cached copy here), naming CRIC's endpoint.
+    const cricUntrusted = installation(fixture.url, `[tls]\nca_dir = ${ca.caDir}\n[tls.cric]\nca_dir = none\n`);
+    const survived = await runPeriodicJob(panda, { config: cricUntrusted.config, deadlineMs: 30_000, timeMs: slotMs, echoLog: false });
+    expect(survived).toMatchObject({ ok: true, problems: 1 });
+    const log = readFileSync(path.join(cricUntrusted.varDir, 'log', 'panda.log'), 'utf8');
+    expect(log).toMatch(new RegExp(`ERROR .*CRIC ${fixture.url}/cric: .*UNABLE_TO_VERIFY_LEAF_SIGNATURE.*\\[tls\\.cric\\]`));
   });
 
   test('identity = x509_proxy to a server that checks client certificates: the run succeeds, its heartbeat reports the proxy, the log warns, the panda module turns degraded', async () => {
