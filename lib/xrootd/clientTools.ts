@@ -14,8 +14,8 @@ export interface XrdCommandResult {
 /** Output kept per stream: enough for a stats reply or an error message, bounded whatever the tool prints. */
 const MAX_OUTPUT = 1024 * 1024;
 
-/** The grid identity variables of XRootD's security plugins: a child gets these from the source's [tls] settings only. */
-export const IDENTITY_VARIABLES = /^(X509_|BEARER_TOKEN)/;
+/** The trust and identity variables of XRootD's security plugins: a child gets these from the source's [tls] settings only. */
+export const IDENTITY_VARIABLES = /^(X509_CERT_DIR|X509_USER_PROXY|X509_USER_CERT|X509_USER_KEY|BEARER_TOKEN|BEARER_TOKEN_FILE)$/;
 
 export interface XrdCommandOptions {
   timeoutMs: number;
