@@ -3,10 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/paths';
 import { Spool } from './spool';
+import { spooledText } from './sender';
 import { identityOf, ownIdentity } from '../run/processIdentity';
 import type { MonitDocument } from '../documents/types';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
-import { startTestGateway, TEST_TOKEN, testSender } from '../../test/support/gateway';
+import { spawnGatewayProcess, startTestGateway, TEST_TOKEN, testSender } from '../../test/support/gateway';
 import { freePort } from '../../test/support/ports';
 import type { RunningGateway } from '../../gateway/server';
 
@@ -157,6 +158,26 @@ describe('delivery', () => {
     expect(await storedCount('partly')).toEqual({ points: 3, distinct: 3 });
   });
 
+  it('takes a 200 with a refusal report ([gateway.partial_success]) as a partial delivery, not an unexpected answer', async () => {
+    const process200 = await spawnGatewayProcess(influx.url, '[gateway.partial_success]\ntest-producer = 200\n');
+    try {
+      const spool = newSpool();
+      const refused = { producer: 'test-producer', type: 'sample', timestamp: slot, idb_tags: ['site'], site: 'answered-200', idb_fields: ['count'], count: [1] } as unknown as MonitDocument;
+      const batch: MonitDocument[] = [...documents('answered-200', 2), refused];
+      const sender = testSender(process200.url, spool);
+      sender.enqueue(batch);
+      const report = await sender.deliver({ deadlineMs: Date.now() + 30_000 });
+      expect(report).toMatchObject({ documentsSent: 2, documentsRejected: 1, documentsSpooled: 0 });
+      expect(report.stoppedBecause).toBeUndefined();
+      const [rejectedFile] = readdirSync(spool.rejectedDir);
+      const kept = JSON.parse(readFileSync(path.join(spool.rejectedDir, rejectedFile), 'utf8')) as Array<{ reason: string; document: MonitDocument }>;
+      expect(kept).toEqual([{ reason: expect.stringMatching(/'count'/), document: refused }]);
+      expect(await storedCount('answered-200')).toEqual({ points: 2, distinct: 2 });
+    } finally {
+      await process200.stop();
+    }
+  });
+
   it('delivers and counts batches spooled before batch names recorded their size', async () => {
     const spool = newSpool();
     writeFileSync(path.join(spool.dir, '000001795341600000-0000001-000001.json'), JSON.stringify(documents('older-name', 7)));
@@ -274,5 +295,27 @@ describe('outages', () => {
     } finally {
       await gateway.close();
     }
+  });
+});
+
+describe('spooledText', () => {
+  const base = { producer: 'test', type: 'probe', idb_fields: ['value'], value: 1 };
+
+  it('stamps a document without any timestamp with the spool time', () => {
+    expect(JSON.parse(spooledText(base as MonitDocument, 1_700_000_000_000)).timestamp).toBe(1_700_000_000_000);
+  });
+
+  it('keeps the time of a record whose timestamp is only in metadata (a MONIT record sent again)', () => {
+    const record = { ...base, metadata: { timestamp: 1_600_000_000_000 } } as unknown as MonitDocument;
+    const spooled = JSON.parse(spooledText(record, 1_700_000_000_000)) as Record<string, unknown>;
+    expect(spooled.timestamp).toBeUndefined();
+    expect(spooled.metadata).toEqual({ timestamp: 1_600_000_000_000 });
+  });
+
+  it('renames the producer for a route and keeps the metadata time', () => {
+    const record = { ...base, metadata: { timestamp: 1_600_000_000_000 } } as unknown as MonitDocument;
+    const spooled = JSON.parse(spooledText(record, 1_700_000_000_000, 'tenant')) as Record<string, unknown>;
+    expect(spooled).toMatchObject({ producer: 'tenant', metadata: { timestamp: 1_600_000_000_000 } });
+    expect(spooled.timestamp).toBeUndefined();
   });
 });

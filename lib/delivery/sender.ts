@@ -1,10 +1,11 @@
 import pLimit from 'p-limit';
 import type { Logger } from '../run/log';
 import { isJsonWhitespace } from '../http/jsonMembers';
-import { CredentialError, loadClientTls, withClientTls, type ClientTls, type TlsSettings } from '../tls/clientTls';
+import { CredentialError, loadClientTls, TlsFailure, withClientTls, type ClientTls, type TlsSettings } from '../tls/clientTls';
 import type { MonitSettings } from './settings';
 import { documentsInName, type RejectedDocument, type Spool, type StagedBatch } from './spool';
 import type { MonitDocument } from '../documents/types';
+import { timestampOf } from '../documents/interpret';
 
 /** MONIT takes at most 10,000 documents per request. */
 export const MAX_DOCUMENTS_PER_REQUEST = 10_000;
@@ -74,8 +75,10 @@ export class BatchWriter {
 
 /** A document as it is spooled: stamped with `stampMs` when it has no timestamp (the caller's object is left as it is). */
 export function spooledText(document: MonitDocument, stampMs: number, producer?: string): string {
-  if (document.timestamp === undefined || (producer !== undefined && producer !== document.producer)) {
-    return JSON.stringify({ ...document, ...(producer === undefined ? {} : { producer }), timestamp: document.timestamp ?? stampMs });
+  // A document whose time is only in `metadata` (a MONIT record sent again) keeps that time.
+  const unstamped = timestampOf(document) === undefined;
+  if (unstamped || (producer !== undefined && producer !== document.producer)) {
+    return JSON.stringify({ ...document, ...(producer === undefined ? {} : { producer }), ...(unstamped ? { timestamp: stampMs } : {}) });
   }
   return JSON.stringify(document);
 }
@@ -256,7 +259,7 @@ export class Sender {
     } catch (error) {
       // lib/tls's TlsFailure (a handshake or trust failure, explained) or an unusable credential: a retry does
       // not mend them, so the batch stays and the run fails, as on a refusal.
-      if (error instanceof CredentialError || (error as Error).name === 'TlsFailure') return { kind: 'credentials', reason: (error as Error).message };
+      if (error instanceof CredentialError || error instanceof TlsFailure) return { kind: 'credentials', reason: (error as Error).message };
       const code = (error as { code?: string }).code;
       return { kind: 'retry', reason: `cannot reach ${endpointName(this.options.url)}: ${code ?? (error as Error).message}` };
     }
@@ -284,7 +287,8 @@ export class Sender {
       }
       return { kind: 'delivered', sent: count, rejected: 0 };
     }
-    if ((status === 207 || status === 400) && Array.isArray(parsed.rejected)) {
+    // A gateway set to answer 200 for a partly refused batch ([gateway.partial_success]) sends the same report.
+    if ((status === 200 || status === 207 || status === 400) && Array.isArray(parsed.rejected)) {
       // Per-document refusals: keep exactly the refused documents, with their reasons.
       let documents: unknown[];
       try {

@@ -63,6 +63,12 @@ export function producerOf(document: unknown): unknown {
   return withMetadataFallbacks(document).producer;
 }
 
+/** The timestamp a document carries: its `timestamp`, else `metadata.timestamp` (undefined: the sender stamps it). */
+export function timestampOf(document: unknown): unknown {
+  if (!isPlainObject(document)) return undefined;
+  return withMetadataFallbacks(document).timestamp;
+}
+
 /** InfluxDB 1.x refuses a tag key named `time` and drops a field of that name (the whole point if it is the only one). */
 const TIME_KEY = 'time';
 
