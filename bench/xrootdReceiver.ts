@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import path from 'node:path';
 import { collectedDocuments } from '../lib/run/collector';
 import { MemoryLogger } from '../lib/run/log';
+import { RunCredentials } from '../lib/run/runCredentials';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { Config } from '../lib/config/config';
 import { StateFile } from '../lib/state/stateFile';
@@ -127,6 +128,7 @@ async function consumption(count: number): Promise<number> {
       dryRun: false,
       influxdb: () => new InfluxClient('http://127.0.0.1:1'),
       problem: () => undefined,
+      tls: (source) => new RunCredentials(config, new MemoryLogger()).tls(source),
     });
     if (Array.isArray(result) || collectedDocuments(result).length !== SERVERS * 2) throw new Error('unexpected collector result');
     await result.commit?.();

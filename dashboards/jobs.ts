@@ -18,13 +18,15 @@ export const JOBS_DASHBOARD: ModuleDashboard = {
       panels: [
         table('Jobs', {
           measurement: run,
-          select: [last(fields.ok), last(fields.timed_out), sum(fields.errors), mean(fields.duration_ms), sum(fields.documents_sent), sum(fields.documents_rejected), sum(fields.documents_dropped), last(fields.documents_spooled), last(fields.message)],
+          select: [last(fields.ok), last(fields.timed_out), sum(fields.errors), mean(fields.duration_ms), sum(fields.documents_sent), sum(fields.documents_rejected), sum(fields.documents_dropped), last(fields.documents_spooled), last(fields.message), last(fields.credential), last(fields.credential_expiring)],
           groupBy: [tags.job],
         }),
         series('Run duration', 'ms', [perJob(mean(fields.duration_ms))]),
         series('Errors per hour', 'short', [perJob(perHour(fields.errors))]),
         series('Documents sent per second', 'cps', [perJob(perSecond(fields.documents_sent))]),
         series('Documents left in the spool', 'short', [perJob(last(fields.documents_spooled))]),
+        // The proxy, certificate or token a run presented: the status turns its module degraded within its expiry_warning.
+        series('Credential time left', 's', [perJob(last(fields.credential_expires_in_s))]),
       ],
       keyNumbers: [
         keyNumber('Job errors, last hour', 'short', { measurement: run, select: [sum(fields.errors)] }, { reduce: 'sum' }),

@@ -235,6 +235,12 @@ export const MONIT_COLLECTORS_AVAILABILITY: DocumentKind<MonitCollectorsAvailabi
 /** monit-collectors/run: The heartbeat: one document per job run, whether it succeeded or not. */
 export type MonitCollectorsRunTag = 'job';
 export type MonitCollectorsRunFields = {
+  /** The credential (X.509 proxy, client certificate, bearer token) of credential_expires_in_s, and its source: "X.509 proxy of panda"; empty when the run used none with a known expiry. (string; last when downsampled) */
+  credential: string;
+  /** Seconds from the end of the run to the expiry of its credential: of those within their [tls] expiry_warning the first to expire, else the first to expire of all it used; absent when none. (int, s; min when downsampled) */
+  credential_expires_in_s: number;
+  /** True when that credential expires within its [tls] expiry_warning: the status turns the module degraded. (bool; last when downsampled) */
+  credential_expiring: boolean;
   /** Spooled documents dropped because the spool exceeded its size bound. (int, count; sum when downsampled) */
   documents_dropped: number;
   /** Documents the gateway refused; they are in var/spool/rejected with the reason. (int, count; sum when downsampled) */
@@ -259,6 +265,9 @@ export const MONIT_COLLECTORS_RUN: DocumentKind<MonitCollectorsRunTag, MonitColl
   type: 'run',
   tags: { job: 'job' },
   fields: {
+    credential: 'credential',
+    credential_expires_in_s: 'credential_expires_in_s',
+    credential_expiring: 'credential_expiring',
     documents_dropped: 'documents_dropped',
     documents_rejected: 'documents_rejected',
     documents_sent: 'documents_sent',

@@ -1,7 +1,7 @@
 import { Config } from '../lib/config/config';
 import { SchemaRegistry } from '../lib/documents/schemas';
 import type { Value } from './condition';
-import { evaluateModule, type Heartbeat, type SeriesData } from './evaluate';
+import { evaluateModule, type Heartbeat, moduleCredential, type SeriesData } from './evaluate';
 import { loadRules, type ModuleRule } from './rules';
 
 const NOW = Date.UTC(2026, 10, 22, 12, 5);
@@ -57,6 +57,41 @@ describe('heartbeat', () => {
     });
     const timedOut = { ...goodHeartbeat, ok: false, timedOut: true, message: '' };
     expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: timedOut, series: [] })).toMatchObject({ state: 'unavailable', reason: 'collector m timed out' });
+  });
+
+  test('a credential expiring within its warning → degraded with the time left from now; an unavailable condition, a failed run or no data still win', () => {
+    // Reported 3 minutes ago with 5h 10m left: 5h 7m left now.
+    const credential = (name: string, expiresInSeconds: number) => ({ name, expiresInSeconds, expiring: true, reportedMs: NOW - 3 * MINUTE });
+    const proxy = credential('X.509 proxy of panda', 5 * 3600 + 600);
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, credential: proxy, lastDataMs: FRESH, series: [healthy('a')] })).toMatchObject({
+      state: 'degraded',
+      code: 1,
+      reason: 'X.509 proxy of panda expires in 5h',
+      lastDataMs: FRESH,
+    });
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, credential: credential('bearer token of cric', 45 * 60), lastDataMs: FRESH, series: [healthy('a')] }).reason).toBe(
+      'bearer token of cric expires in 42m',
+    );
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, credential: credential('X.509 proxy of panda', 60), lastDataMs: FRESH, series: [healthy('a')] })).toMatchObject({
+      state: 'degraded',
+      reason: 'X.509 proxy of panda has expired since the last run (the next run fails unless it is renewed)',
+    });
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, credential: { ...proxy, expiring: false }, lastDataMs: FRESH, series: [healthy('a')] }).state).toBe('available');
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, credential: proxy, lastDataMs: FRESH, series: [series({ url: 'a' }, { 'latest(up)': 0 })] }).state).toBe('unavailable');
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: { ...goodHeartbeat, ok: false, message: 'expired' }, credential: proxy, lastDataMs: FRESH, series: [healthy('a')] }).state).toBe('unavailable');
+    expect(evaluateModule(WEB, { nowMs: NOW, heartbeat: goodHeartbeat, credential: proxy, series: [] }).state).toBe('na');
+  });
+
+  test("the credential looked at: the collector's and the module's own job's fresh heartbeats, the one expiring first within its warning", () => {
+    const beat = (expiresInSeconds: number, expiring: boolean, timeMs = NOW - 3 * MINUTE): Heartbeat => ({ ...goodHeartbeat, timeMs, credential: { name: `proxy ${expiresInSeconds}`, expiresInSeconds, expiring } });
+    const panda = { module: 'panda', collector: 'panda-derived', heartbeatFreshnessMs: 30 * MINUTE };
+    // panda-derived gates the module and uses no credential; panda's own run reports the proxy.
+    expect(moduleCredential(panda, new Map([['panda-derived', goodHeartbeat], ['panda', beat(3600, true)]]), NOW)).toMatchObject({ name: 'proxy 3600', reportedMs: NOW - 3 * MINUTE });
+    expect(moduleCredential(panda, new Map([['panda', beat(3600, false)]]), NOW)).toBeUndefined();
+    expect(moduleCredential(panda, new Map([['panda', beat(3600, true, NOW - 30 * MINUTE)]]), NOW)).toBeUndefined();
+    expect(moduleCredential(panda, new Map([['panda', beat(7200, true)], ['panda-derived', beat(3600, true)]]), NOW)?.name).toBe('proxy 3600');
+    expect(moduleCredential({ ...panda, collector: undefined }, new Map([['panda', beat(3600, true)]]), NOW)).toBeUndefined();
+    expect(moduleCredential({ ...panda, module: 'other' }, new Map([['panda', beat(3600, true)]]), NOW)).toBeUndefined();
   });
 
   test('collector = none skips the heartbeat', () => {

@@ -1,5 +1,6 @@
 import { type AggregateOperand, aggregateKey, evaluateCondition, type Value } from './condition';
 import type { LeveledCondition, ModuleRule } from './rules';
+import { approximateDuration } from '../lib/run/runCredentials';
 
 /** The four states of a module, best first. */
 export const MODULE_STATES = ['available', 'degraded', 'unavailable', 'na'] as const;
@@ -19,6 +20,32 @@ export interface Heartbeat {
   ok: boolean;
   timedOut: boolean;
   message: string;
+  /** The credential the run reported (credential, credential_expires_in_s, credential_expiring), when it used one with a known expiry. */
+  credential?: { name: string; expiresInSeconds: number; expiring: boolean };
+}
+
+/** A credential a heartbeat reported, with the heartbeat's time (its slot). */
+export interface ReportedCredential {
+  name: string;
+  expiresInSeconds: number;
+  expiring: boolean;
+  reportedMs: number;
+}
+
+/**
+ * The credential a module's status looks at: from the fresh heartbeats of its collector and of the job
+ * named like the module when that differs (panda's proxy, while panda-derived gates the panda module),
+ * the one expiring within its warning, first to expire.
+ */
+export function moduleCredential(rule: Pick<ModuleRule, 'module' | 'collector' | 'heartbeatFreshnessMs'>, heartbeats: ReadonlyMap<string, Heartbeat>, nowMs: number): ReportedCredential | undefined {
+  if (!rule.collector) return undefined;
+  const reported = [...new Set([rule.collector, rule.module])].flatMap((job): ReportedCredential[] => {
+    const heartbeat = heartbeats.get(job);
+    if (!heartbeat?.credential?.expiring || heartbeat.timeMs <= nowMs - rule.heartbeatFreshnessMs) return [];
+    return [{ ...heartbeat.credential, reportedMs: heartbeat.timeMs }];
+  });
+  const expiryOf = (one: ReportedCredential): number => one.reportedMs + one.expiresInSeconds * 1000;
+  return reported.sort((a, b) => expiryOf(a) - expiryOf(b))[0];
 }
 
 /** One series of the module's measurement with points in the rule's window: its tags and the aggregates the rule reads. */
@@ -42,6 +69,8 @@ export interface ModuleStatus {
 export interface EvaluationInput {
   nowMs: number;
   heartbeat?: Heartbeat;
+  /** A credential expiring within its warning, from moduleCredential(). */
+  credential?: ReportedCredential;
   /** Time of the newest point of the measurement (with the rule's `where`); undefined when none. */
   lastDataMs?: number;
   series: SeriesData[];
@@ -92,10 +121,17 @@ function firstHolding(conditions: LeveledCondition[], series: SeriesData[]): str
   return undefined;
 }
 
+/** "X.509 proxy of panda expires in 5h": the time left now, counted from the heartbeat's slot (so a few minutes early). */
+function credentialReason(credential: ReportedCredential, nowMs: number): string {
+  const leftMs = credential.expiresInSeconds * 1000 - (nowMs - credential.reportedMs);
+  return leftMs > 0 ? `${credential.name} expires in ${approximateDuration(leftMs)}` : `${credential.name} has expired since the last run (the next run fails unless it is renewed)`;
+}
+
 /**
  * Decides one module's state, in this order: no fresh heartbeat from its collector → N/A; the latest
  * heartbeat failed → unavailable; no data within the freshness window → N/A; an unavailable condition
- * holds for any series → unavailable; a degraded one → degraded; else available.
+ * holds for any series → unavailable; a heartbeat says a credential expires within its warning →
+ * degraded; a degraded condition holds → degraded; else available.
  * A rule that cannot be applied to the data makes only this module N/A, with the reason.
  */
 export function evaluateModule(rule: ModuleRule, input: EvaluationInput): ModuleStatus {
@@ -116,6 +152,7 @@ export function evaluateModule(rule: ModuleRule, input: EvaluationInput): Module
   try {
     const unavailable = firstHolding(rule.unavailable, live);
     if (unavailable !== undefined) return moduleStatus(rule, 'unavailable', unavailable, nowMs, lastDataMs);
+    if (rule.collector && input.credential?.expiring) return moduleStatus(rule, 'degraded', credentialReason(input.credential, nowMs), nowMs, lastDataMs);
     const degraded = firstHolding(rule.degraded, live);
     if (degraded !== undefined) return moduleStatus(rule, 'degraded', degraded, nowMs, lastDataMs);
   } catch (error) {

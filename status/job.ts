@@ -6,7 +6,7 @@ import type { Logger } from '../lib/run/log';
 import { writeFileDurably } from '../lib/state/durableFile';
 import type { MonitDocument } from '../lib/documents/types';
 import { availabilityDocuments } from './availability';
-import { evaluateModule, moduleStatus, type ModuleStatus, STATE_WORDS } from './evaluate';
+import { evaluateModule, moduleCredential, moduleStatus, type ModuleStatus, STATE_WORDS } from './evaluate';
 import { renderStatusJson, renderStatusPage } from './page';
 import { readHeartbeats, readModuleData } from './query';
 import { loadStatusSettings, type StatusSettings } from './settings';
@@ -58,7 +58,8 @@ export async function evaluateModules(influxdb: InfluxClient, settings: StatusSe
       limit(async () => {
         try {
           const data = await readModuleData(influxdb, rule, nowMs, settings.retentionPolicy);
-          return evaluateModule(rule, { nowMs, heartbeat: rule.collector ? heartbeats.get(rule.collector) : undefined, ...data });
+          const heartbeat = rule.collector ? heartbeats.get(rule.collector) : undefined;
+          return evaluateModule(rule, { nowMs, heartbeat, credential: moduleCredential(rule, heartbeats, nowMs), ...data });
         } catch (error) {
           if (isUnreachable(error)) throw error;
           return moduleStatus(rule, 'na', `rule failed: ${(error as Error).message}`, nowMs);

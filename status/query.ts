@@ -36,11 +36,17 @@ function scalar(value: unknown): Value {
   return typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' ? value : null;
 }
 
+/** The credential a heartbeat reports, when it has all three fields (older heartbeats have none). */
+function credentialOf(name: unknown, expiresInSeconds: unknown, expiring: unknown): Heartbeat['credential'] {
+  if (typeof name !== 'string' || name === '' || typeof expiresInSeconds !== 'number' || typeof expiring !== 'boolean') return undefined;
+  return { name, expiresInSeconds, expiring };
+}
+
 /** The latest heartbeat of every job seen in (sinceMs, nowMs]. */
 export async function readHeartbeats(influxdb: InfluxClient, sinceMs: number, nowMs: number, retentionPolicy: string): Promise<Map<string, Heartbeat>> {
   const { fields } = HEARTBEAT;
   const query =
-    `SELECT ${[fields.ok, fields.timed_out, fields.message].map(quoteIdentifier).join(', ')} FROM ${qualifiedMeasurement(databaseFor(HEARTBEAT.producer), retentionPolicy, HEARTBEAT.type)} ` +
+    `SELECT ${[fields.ok, fields.timed_out, fields.message, fields.credential, fields.credential_expires_in_s, fields.credential_expiring].map(quoteIdentifier).join(', ')} FROM ${qualifiedMeasurement(databaseFor(HEARTBEAT.producer), retentionPolicy, HEARTBEAT.type)} ` +
     `WHERE ${timeRange(sinceMs, nowMs)} GROUP BY ${quoteIdentifier(HEARTBEAT.tags.job)} ORDER BY time DESC LIMIT 1`;
   let series: Series[];
   try {
@@ -57,6 +63,7 @@ export async function readHeartbeats(influxdb: InfluxClient, sinceMs: number, no
       ok: row[fields.ok] === true,
       timedOut: row[fields.timed_out] === true,
       message: String(row[fields.message] ?? ''),
+      credential: credentialOf(row[fields.credential], row[fields.credential_expires_in_s], row[fields.credential_expiring]),
     });
   }
   return heartbeats;

@@ -4,6 +4,7 @@ import type { MonitDocument } from '../../lib/documents/types';
 import { SourceFailure } from '../../lib/documents/failures';
 import { HADOOP_NAMENODE } from '../../schemas/kinds';
 import { fetchBean } from './jmx';
+import type { ClientTls } from '../../lib/tls/clientTls';
 import { BEANS, nameNodeFields } from './namenode';
 
 /** The tag of a NameNode: host:port of its web address (bounded: one per configured NameNode). */
@@ -11,12 +12,12 @@ function nameNodeTag(url: string): string {
   return new URL(url).host;
 }
 
-async function collectNameNode(context: CollectorContext, url: string, timeoutMs: number): Promise<MonitDocument> {
+async function collectNameNode(context: CollectorContext, url: string, timeoutMs: number, tls: ClientTls): Promise<MonitDocument> {
   const started = performance.now();
   const tags = { namenode: nameNodeTag(url) };
   try {
     const [state, info, namesystem, status] = await Promise.all(
-      [BEANS.state, BEANS.info, BEANS.namesystem, BEANS.status].map((bean) => fetchBean(url, bean, timeoutMs, context.signal)),
+      [BEANS.state, BEANS.info, BEANS.namesystem, BEANS.status].map((bean) => fetchBean(url, bean, timeoutMs, context.signal, tls)),
     );
     const fields = nameNodeFields({ state, info, namesystem, status });
     return context.documents.build(HADOOP_NAMENODE, tags, { ...fields, duration_ms: Math.round(performance.now() - started) });
@@ -47,6 +48,8 @@ export default defineCollector({
     const repeated = hosts.find((host, index) => hosts.indexOf(host) !== index);
     if (repeated) throw new ConfigError(`${context.config.file}: [hadoop] namenodes: ${repeated} is listed twice`);
     const timeoutMs = context.section.duration('timeout', '30s');
-    return Promise.all(urls.map((url) => collectNameNode(context, url, timeoutMs)));
+    // [tls.hadoop] for every NameNode; a credential that cannot be loaded fails the run.
+    const tls = context.tls('hadoop');
+    return Promise.all(urls.map((url) => collectNameNode(context, url, timeoutMs, tls)));
   },
 });

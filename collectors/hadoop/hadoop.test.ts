@@ -1,20 +1,22 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
+import { makeTestCa } from '../../test/support/testCa';
 import collector from './collector';
 
 const TESTDATA = path.join(__dirname, 'testdata');
 type Behaviour = { fixture: string } | { status: number } | { body: string } | 'hang';
 
 /** A stand-in NameNode web server: answers /jmx?qry=NAME from a recorded /jmx dump, like Hadoop's JMXJsonServlet. */
-async function fakeNameNode(behaviour: Behaviour): Promise<{ url: string; close(): Promise<void>; requests: string[] }> {
+async function fakeNameNode(behaviour: Behaviour, tls?: https.ServerOptions): Promise<{ url: string; close(): Promise<void>; requests: string[] }> {
   const requests: string[] = [];
-  const server = http.createServer((request, response) => {
+  const handle = (request: http.IncomingMessage, response: http.ServerResponse): void => {
     requests.push(request.url ?? '');
     if (behaviour === 'hang') return; // accepts, never answers
     if ('status' in behaviour) {
@@ -30,11 +32,12 @@ async function fakeNameNode(behaviour: Behaviour): Promise<{ url: string; close(
     const query = url.searchParams.get('qry');
     const beans = url.pathname === '/jmx' ? dump.beans.filter((bean) => query === null || bean.name === query) : [];
     response.writeHead(url.pathname === '/jmx' ? 200 : 404, { 'content-type': 'application/json; charset=utf8' }).end(JSON.stringify({ beans }, null, 2));
-  });
+  };
+  const server = tls ? https.createServer(tls, handle) : http.createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
     close: () => {
       server.closeAllConnections();
@@ -92,6 +95,20 @@ test('a NameNode that fails, answers garbage, lacks its beans or hangs gives up=
     await Promise.all([healthy, failing, garbage, datanode, hanging].map((server) => server.close()));
   }
 });
+
+test('an https NameNode of the grid CA: up with [tls] ca_dir; a tls failure naming the URL and [tls.hadoop] without it', async () => {
+  const ca = makeTestCa();
+  const nameNode = await fakeNameNode({ fixture: 'healthy.jmx.json' }, { cert: readFileSync(ca.server.cert), key: readFileSync(ca.server.key) });
+  try {
+    const trusted = collectorContext('hadoop', `[hadoop]\nnamenodes = ${nameNode.url}\n[tls]\nca_dir = ${ca.caDir}\n`);
+    expect(await collector.collect(trusted)).toEqual([expect.objectContaining({ up: 1, datanodes_live: 12 })]);
+    const untrusted = collectorContext('hadoop', `[hadoop]\nnamenodes = ${nameNode.url}\n[tls]\nca_dir = ${ca.caDir}\n[tls.hadoop]\nca_dir = none\n`);
+    expect(await collector.collect(untrusted)).toEqual([expect.objectContaining({ up: 0, error: 'tls' })]);
+    expect(untrusted.problems).toEqual([expect.stringMatching(new RegExp(`NameNode ${nameNode.url}/jmx: .*UNABLE_TO_VERIFY_LEAF_SIGNATURE.*\\[tls\\.hadoop\\] ca_dir = none`))]);
+  } finally {
+    await nameNode.close();
+  }
+}, 600_000);
 
 test('config mistakes are ConfigErrors', async () => {
   await expect(collector.collect(collectorContext('hadoop', '[hadoop]\n'))).rejects.toThrow(/\[hadoop\] namenodes is missing/);

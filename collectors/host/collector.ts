@@ -5,6 +5,7 @@ import { ConfigError, type ConfigSection } from '../../lib/config/config';
 import type { MonitDocument } from '../../lib/documents/types';
 import { SourceFailure } from '../../lib/documents/failures';
 import { fetchBody } from '../../lib/http/get';
+import type { ClientTls } from '../../lib/tls/clientTls';
 import { withoutCredentials } from '../../lib/http/credentials';
 import { ExpositionError, parseExposition } from './exposition';
 import { nodeSample, NotNodeExporterError, type NodeSample, type SampleFilters } from './node-sample';
@@ -53,8 +54,8 @@ export const DEFAULT_IGNORED_FILESYSTEM_TYPES = [
   'securityfs', 'selinuxfs', 'squashfs', 'sysfs', 'tmpfs', 'tracefs',
 ];
 
-async function scrape(endpoint: Endpoint, timeoutMs: number, signal: AbortSignal): Promise<string> {
-  return (await fetchBody(endpoint.url, { source: endpoint.name, timeoutMs, signal, accept: 'text/plain' })).toString('utf8');
+async function scrape(endpoint: Endpoint, timeoutMs: number, signal: AbortSignal, tls: ClientTls): Promise<string> {
+  return (await fetchBody(endpoint.url, { source: endpoint.name, timeoutMs, signal, tls, accept: 'text/plain' })).toString('utf8');
 }
 
 function readSample(text: string, filters: SampleFilters): NodeSample {
@@ -154,13 +155,15 @@ export default defineCollector({
       context.problem(`${store.file} is unreadable, rates restart from this run: ${(error as Error).message}`);
     }
 
+    // [tls.host] for every node_exporter; a credential that cannot be loaded fails the run.
+    const tls = context.tls('host');
     const nextSamples: Record<string, StoredSample> = {};
     const perEndpoint = await Promise.all(
       endpoints.map((endpoint) =>
         limit(async (): Promise<MonitDocument[]> => {
           const previous = previousSamples[endpoint.name];
           try {
-            const sample = readSample(await scrape(endpoint, timeoutMs, context.signal), filters);
+            const sample = readSample(await scrape(endpoint, timeoutMs, context.signal, tls), filters);
             nextSamples[endpoint.name] = storedSample(sample);
             return documentsOf(context, endpoint.name, sample, previous, maxRateIntervalSeconds);
           } catch (error) {

@@ -18,6 +18,8 @@ export default defineCollector({
       terminalWindowMinutes: settings.terminalWindowMinutes,
       timeoutMs: settings.timeoutMs,
       signal: context.signal,
+      // [tls.panda]: a missing or expired credential fails the run, like PanDA not answering.
+      tls: context.tls('panda'),
     });
     if (statistics.skipped.length > 0) {
       context.problem(`PanDA: ${statistics.skipped.length} malformed entries left out, first: ${statistics.skipped[0]}`);
@@ -33,6 +35,7 @@ export default defineCollector({
       log: context.log,
       problem: context.problem,
       signal: context.signal,
+      tls: () => context.tls('cric'),
     });
 
     const unknown = unknownQueues(counts, directory);

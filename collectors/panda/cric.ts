@@ -3,6 +3,7 @@ import { type StateFile, StateFileError, type StateFileOptions } from '../../lib
 import { jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
 import { SourceFailure } from '../../lib/documents/failures';
 import { fetchBody, notJson } from '../../lib/http/get';
+import type { ClientTls } from '../../lib/tls/clientTls';
 
 /** The value of every metadata tag of a queue CRIC does not describe. */
 export const UNKNOWN = 'unknown';
@@ -137,6 +138,8 @@ export interface CricOptions {
   cache: StateFile<CricCache | undefined>;
   nowMs: number;
   log: Logger;
+  /** Trust and identity of [tls.cric], loaded only when CRIC is asked (a CredentialError is a CRIC failure the run survives). */
+  tls?: () => ClientTls;
   /** Reports a CRIC failure that the run survives. */
   problem: (message: string) => void;
   signal?: AbortSignal;
@@ -154,7 +157,7 @@ export async function loadQueueDirectory(options: CricOptions): Promise<{ direct
     return { directory: directoryOf(cache.queues), source: 'cache' };
   }
   try {
-    const body = await fetchBody(options.url, { source: 'CRIC', timeoutMs: options.timeoutMs, signal: options.signal });
+    const body = await fetchBody(options.url, { source: 'CRIC', timeoutMs: options.timeoutMs, signal: options.signal, tls: options.tls?.() });
     let directory: QueueDirectory;
     try {
       directory = parseCric(body);

@@ -1,5 +1,6 @@
 import { SourceFailure } from '../../lib/documents/failures';
 import { fetchJson } from '../../lib/http/get';
+import type { ClientTls } from '../../lib/tls/clientTls';
 
 /** One leaf of PanDA's site → prod_source_label → resource_type → job_status → count tree. */
 export interface JobCount {
@@ -79,6 +80,8 @@ export interface JobStatisticsRequest {
   terminalWindowMinutes: number;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Trust and identity of [tls.panda]. */
+  tls?: ClientTls;
 }
 
 /** Fetches and parses get_job_statistics_per_site_label_resource. */
@@ -87,6 +90,7 @@ export async function fetchJobStatistics(request: JobStatisticsRequest): Promise
     source: 'PanDA',
     timeoutMs: request.timeoutMs,
     signal: request.signal,
+    tls: request.tls,
     searchParams: { time_window: request.terminalWindowMinutes },
   });
   return parseJobStatistics(body);

@@ -1,28 +1,50 @@
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
 import type { MonitDocument } from '../../lib/documents/types';
 import { SourceFailure, type FailureClass } from '../../lib/documents/failures';
-import { runReadOnlyQuery } from './database';
+import { runReadOnlyQuery, type SqlTls } from './database';
+import type { ClientTls } from '../../lib/tls/clientTls';
+import { KeyObject } from 'node:crypto';
 import { mapWithConcurrency } from './limit';
 import { mapRows } from './mapping';
 import { queryDefinitions, type QueryDefinition } from './queries';
 import { readOnlyViolation } from './statement';
 import { SQL_QUERY_STATUS } from '../../schemas/kinds';
 
+type PemInput = string | Buffer | KeyObject | { pem: string | Buffer };
+
+/** PEM texts from an agent option (one or a list of strings, buffers, key objects). */
+function pemTexts(value: PemInput | PemInput[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value : [value]).map((one) => {
+    if (typeof one === 'string') return one;
+    if (Buffer.isBuffer(one)) return one.toString('utf8');
+    if (one instanceof KeyObject) return String(one.export({ format: 'pem', type: 'pkcs8' }));
+    return typeof one.pem === 'string' ? one.pem : one.pem.toString('utf8');
+  });
+}
+
+/** mysql2's ssl option from [tls.sql]: its CAs (Node's public ones when none is set), client certificate and key. */
+export function sqlTls(tls: ClientTls): SqlTls {
+  const options = tls.agentOptions ?? {};
+  return { ca: pemTexts(options.ca), cert: pemTexts(options.cert), key: pemTexts(options.key) };
+}
+
 /** One query: its status document (always) and its result documents (when it worked). */
-async function collectQuery(context: CollectorContext, query: QueryDefinition): Promise<MonitDocument[]> {
+async function collectQuery(context: CollectorContext, query: QueryDefinition, tls: ClientTls | undefined): Promise<MonitDocument[]> {
   const started = performance.now();
   const status = (fields: { up: number; rows?: number; error?: FailureClass; message?: string }): MonitDocument =>
     context.documents.build(SQL_QUERY_STATUS, { query_name: query.name }, { ...fields, duration_ms: Math.round(performance.now() - started) });
   try {
     const violation = readOnlyViolation(query.sql);
     if (violation) throw new SourceFailure('forbidden', `refused, not a read-only SELECT: ${violation}`);
-    const rows = await runReadOnlyQuery(query.connection, query.sql, query.timeoutMs, context.signal);
+    const rows = await runReadOnlyQuery(query.connection, query.sql, query.timeoutMs, context.signal, query.connection.tls && tls ? sqlTls(tls) : undefined);
     if (rows.length > query.maxRows) throw new SourceFailure('mapping', `returned ${rows.length} rows, more than max_rows = ${query.maxRows}`);
     const mapped = mapRows(query, rows, context.documents);
     for (const problem of mapped.problems) context.problem(`sql query '${query.name}': ${problem}`);
     return [status({ up: 1, rows: rows.length }), ...mapped.documents];
   } catch (error) {
-    const failure = error instanceof SourceFailure ? error : new SourceFailure('query', (error as Error).message);
+    let failure = error instanceof SourceFailure ? error : new SourceFailure('query', (error as Error).message);
+    if (failure.failureClass === 'tls' && tls) failure = new SourceFailure('tls', `${failure.message}; TLS settings ${tls.settings.describe()}`);
     const where = `${query.connection.user}@${query.connection.host}:${query.connection.port}${query.connection.database ? `/${query.connection.database}` : ''}`;
     context.problem(`sql query '${query.name}' on ${where} failed (${failure.failureClass}): ${failure.message}`);
     return [status({ up: 0, error: failure.failureClass, message: failure.message.slice(0, 300) })];
@@ -33,7 +55,9 @@ export default defineCollector({
   async collect(context) {
     const queries = queryDefinitions(context.config);
     const concurrency = context.section.int('concurrency', 4, { min: 1 });
-    const perQuery = await mapWithConcurrency(queries, concurrency, (query) => collectQuery(context, query));
+    // [tls.sql], loaded once when a query connects over TLS; a credential that cannot be loaded fails the run.
+    const tls = queries.some((query) => query.connection.tls) ? context.tls('sql') : undefined;
+    const perQuery = await mapWithConcurrency(queries, concurrency, (query) => collectQuery(context, query, tls));
     return perQuery.flat();
   },
 });

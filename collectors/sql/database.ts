@@ -21,9 +21,14 @@ function classify(error: unknown, stage: 'connect' | 'query'): SourceFailure {
   const text = `${code ? `${code}: ` : ''}${message ?? String(error)}`;
   if ((code && TIMEOUT_CODES.has(code)) || (errno !== undefined && TIMEOUT_ERRNOS.has(errno))) return new SourceFailure('timeout', text);
   if (code && AUTH_CODES.has(code)) return new SourceFailure('auth', text);
+  // mysql2 replaces OpenSSL's code with its own; the message keeps OpenSSL's reason.
+  if (code === 'HANDSHAKE_SSL_ERROR') return new SourceFailure('tls', text);
   if (stage === 'connect' || (code && CONNECTION_CODES.has(code))) return new SourceFailure(classifyConnectionError(error), text);
   return new SourceFailure('query', text);
 }
+
+/** What mysql2 takes for TLS: the CAs, and the client certificate and key (it applies no CRL). */
+export type SqlTls = Pick<mysql.SslOptions, 'ca' | 'cert' | 'key'>;
 
 /**
  * Runs one read-only statement on its own connection and closes it. The session is read-only,
@@ -31,7 +36,7 @@ function classify(error: unknown, stage: 'connect' | 'query'): SourceFailure {
  * max_execution_time), and the client gives up shortly after in case the server cannot.
  * Every failure is a SourceFailure with its class.
  */
-export async function runReadOnlyQuery(connection: ConnectionSettings, sql: string, timeoutMs: number, signal: AbortSignal): Promise<ResultRow[]> {
+export async function runReadOnlyQuery(connection: ConnectionSettings, sql: string, timeoutMs: number, signal: AbortSignal, tls?: SqlTls): Promise<ResultRow[]> {
   if (signal.aborted) throw new SourceFailure('aborted', 'the job deadline passed before the query started');
   let client: mysql.Connection;
   try {
@@ -46,6 +51,8 @@ export async function runReadOnlyQuery(connection: ConnectionSettings, sql: stri
       decimalNumbers: true,
       supportBigNumbers: true,
       timezone: 'Z',
+      // The server's certificate is checked (mysql2 verifies by default once ssl is set).
+      ssl: tls,
     });
   } catch (error) {
     throw classify(error, 'connect');

@@ -12,6 +12,8 @@ export interface ConnectionSettings {
   password: string | undefined;
   database: string | undefined;
   connectTimeoutMs: number;
+  /** Connect over TLS with the trust and identity of [tls.sql] (ca, client certificate and key). */
+  tls: boolean;
 }
 
 /** One [sql.query.NAME] section, resolved against the [sql] defaults. */
@@ -63,6 +65,7 @@ function connectionSettings(query: ConfigSection, defaults: ConfigSection): Conn
     password: pick('password').optionalSecret('password'),
     database: pick('database').optionalString('database'),
     connectTimeoutMs: pick('connect_timeout').duration('connect_timeout', '10s'),
+    tls: pick('tls').bool('tls', false),
   };
 }
 

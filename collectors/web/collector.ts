@@ -87,10 +87,12 @@ export default defineCollector({
     const limit = pLimit(concurrency);
     // Each request in flight listens on the job's signal; more than Node's default 10 is expected here.
     setMaxListeners(Math.max(getMaxListeners(context.signal), concurrency + 10), context.signal);
+    // [tls.web]: one trust and identity for every probe; a credential that cannot be loaded fails the run.
+    const tls = context.tls('web');
     return Promise.all(
       targets.map((target) =>
         limit(async () => {
-          const result = await probe(target, context.signal);
+          const result = await probe(target, context.signal, tls);
           const label = target.name === target.shownUrl ? target.shownUrl : `${target.name} (${target.shownUrl})`;
           if (result.up === 0) context.problem(`${label}: ${result.errorClass}: ${result.detail ?? ''}`);
           return context.documents.build(WEB_PROBE, { name: target.name, url: target.shownUrl }, {

@@ -5,6 +5,7 @@ import { TLSSocket } from 'node:tls';
 import got from 'got';
 import { certificateDaysLeft, untrustedCertificateDaysLeft } from './certificate';
 import { classifyConnectionError, type FailureClass } from '../../lib/documents/failures';
+import { type ClientTls, withClientTls } from '../../lib/tls/clientTls';
 
 /** One URL to probe, with its settings resolved ([web.<name>] over [web]). */
 export interface ProbeTarget {
@@ -43,44 +44,54 @@ export function statusAccepted(status: number, ranges: Array<[number, number]>):
   return ranges.some(([low, high]) => status >= low && status <= high);
 }
 
-/** Probes one URL. Never throws: every failure is a result with up=0 and an error class. */
-export async function probe(target: ProbeTarget, signal: AbortSignal): Promise<ProbeResult> {
+/**
+ * Probes one URL with the trust and identity of `tls` ([tls.web]): its CA dir or file, its fallback to
+ * Node's public CAs, its client certificate, proxy or bearer token. Never throws: every failure is a
+ * result with up=0 and an error class; a TLS failure's detail names the URL, the settings used and the
+ * likely cause.
+ */
+export async function probe(target: ProbeTarget, signal: AbortSignal, tls?: ClientTls): Promise<ProbeResult> {
   let certDaysLeft: number | undefined;
-  const started = performance.now();
+  let started = performance.now();
   try {
-    const request = got(target.url, {
-      timeout: { request: target.timeoutMs },
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      followRedirect: target.followRedirects,
-      https: { rejectUnauthorized: target.verifyTls },
-      agent: agents,
-      signal,
-      headers: { 'user-agent': 'monit-collectors web probe' },
-    });
-    // Read the certificate as the TLS handshake completes (the promise resolves after the socket closed).
-    // Each redirect makes a new request: the last one's certificate stays.
-    request.on('request', (clientRequest: ClientRequest) => {
-      clientRequest.once('socket', (socket: Socket) => {
-        if (!(socket instanceof TLSSocket)) certDaysLeft = undefined;
-        else if (socket.connecting) socket.once('secureConnect', () => (certDaysLeft = certificateDaysLeft(socket)));
-        else certDaysLeft = certificateDaysLeft(socket);
+    return await withClientTls(tls, target.shownUrl, async (options) => {
+      // A second attempt (Node's public CAs) is timed and read on its own.
+      started = performance.now();
+      certDaysLeft = undefined;
+      const request = got(target.url, {
+        timeout: { request: target.timeoutMs },
+        retry: { limit: 0 },
+        throwHttpErrors: false,
+        followRedirect: target.followRedirects,
+        https: { rejectUnauthorized: target.verifyTls },
+        agent: { http: agents.http, https: options.agent.https ?? agents.https },
+        signal,
+        headers: { ...options.headers, 'user-agent': 'monit-collectors web probe' },
       });
+      // Read the certificate as the TLS handshake completes (the promise resolves after the socket closed).
+      // Each redirect makes a new request: the last one's certificate stays.
+      request.on('request', (clientRequest: ClientRequest) => {
+        clientRequest.once('socket', (socket: Socket) => {
+          if (!(socket instanceof TLSSocket)) certDaysLeft = undefined;
+          else if (socket.connecting) socket.once('secureConnect', () => (certDaysLeft = certificateDaysLeft(socket)));
+          else certDaysLeft = certificateDaysLeft(socket);
+        });
+      });
+      const response = await request;
+      const result: ProbeResult = {
+        up: 1,
+        errorClass: '',
+        status: response.statusCode,
+        latencyMs: performance.now() - started, // got's own timings are whole milliseconds
+        bodyMatch: target.expectText === undefined ? undefined : response.body.includes(target.expectText),
+        certDaysLeft,
+      };
+      if (!statusAccepted(response.statusCode, target.expectStatus)) {
+        return { ...result, up: 0, errorClass: 'status', detail: `HTTP ${response.statusCode}` };
+      }
+      if (result.bodyMatch === false) return { ...result, up: 0, errorClass: 'body', detail: `the body does not contain "${target.expectText}"` };
+      return result;
     });
-    const response = await request;
-    const result: ProbeResult = {
-      up: 1,
-      errorClass: '',
-      status: response.statusCode,
-      latencyMs: performance.now() - started, // got's own timings are whole milliseconds
-      bodyMatch: target.expectText === undefined ? undefined : response.body.includes(target.expectText),
-      certDaysLeft,
-    };
-    if (!statusAccepted(response.statusCode, target.expectStatus)) {
-      return { ...result, up: 0, errorClass: 'status', detail: `HTTP ${response.statusCode}` };
-    }
-    if (result.bodyMatch === false) return { ...result, up: 0, errorClass: 'body', detail: `the body does not contain "${target.expectText}"` };
-    return result;
   } catch (error) {
     const errorClass = signal.aborted ? 'aborted' : classifyConnectionError(error);
     if (errorClass === 'tls' && certDaysLeft === undefined) {

@@ -17,7 +17,8 @@ export default defineCollector({
     const workDir = path.join(context.stateDir, 'transfers');
     mkdirSync(workDir, { recursive: true });
     const sourceFile = settings.upload ? uploadSource(path.join(context.stateDir, 'upload.bin'), settings.uploadBytes) : '';
-    const options = { timeoutMs: settings.timeoutMs, signal: context.signal };
+    // The children's grid identity ([tls.xrdprobe]); a missing or expired credential fails the run.
+    const options = { timeoutMs: settings.timeoutMs, signal: context.signal, environment: context.tls('xrdprobe').environment };
 
     const documentOf = (target: ProbeTarget, direction: Direction, outcome: ProbeOutcome): MonitDocument => {
       if (!outcome.success) context.problem(`${direction} ${target.endpoint}: ${outcome.errorClass}: ${outcome.errorMessage}`);

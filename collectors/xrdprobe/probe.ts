@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
-import { firstErrorLine, runXrdCommand, type XrdCommandResult } from '../../lib/xrootd/clientTools';
+import { firstErrorLine, runXrdCommand, type XrdCommandOptions, type XrdCommandResult } from '../../lib/xrootd/clientTools';
 import { writeFileDurably } from '../../lib/state/durableFile';
 import type { FailureClass } from '../../lib/documents/failures';
 
@@ -59,7 +59,7 @@ function outcomeOf(result: XrdCommandResult, sizeBytes: number | undefined): Pro
 }
 
 /** Reads the test file into `localFile` (removed afterwards). */
-export async function probeDownload(target: ProbeTarget, localFile: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ProbeOutcome> {
+export async function probeDownload(target: ProbeTarget, localFile: string, options: XrdCommandOptions): Promise<ProbeOutcome> {
   try {
     const result = await runXrdCommand('xrdcp', ['--force', '--nopbar', target.url, localFile], options);
     const sizeBytes = result.exitCode === 0 ? (await stat(localFile).catch(() => undefined))?.size : undefined;
@@ -74,7 +74,7 @@ export async function probeUpload(
   target: ProbeTarget,
   localFile: string,
   remotePath: string,
-  options: { timeoutMs: number; signal?: AbortSignal },
+  options: XrdCommandOptions,
 ): Promise<ProbeOutcome> {
   const result = await runXrdCommand('xrdcp', ['--force', '--nopbar', localFile, `${target.base}/${remotePath}`], options);
   return outcomeOf(result, result.exitCode === 0 ? statSync(localFile).size : undefined);

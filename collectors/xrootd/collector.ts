@@ -92,12 +92,15 @@ function parseQueued(packets: Iterable<QueuedPacket>, context: CollectorContext)
 }
 
 async function pullAll(servers: string[], timeoutMs: number, context: CollectorContext): Promise<SummaryReport[]> {
+  if (servers.length === 0) return [];
+  // xrdfs gets the grid identity of [tls.xrootd]; a missing or expired credential fails the run (the queue waits).
+  const { environment } = context.tls('xrootd');
   const limit = pLimit(4);
   const results = await Promise.all(
     servers.map((server) =>
       limit(async () => {
         try {
-          return parseSummaryReport(await pullReport(server, { timeoutMs, signal: context.signal }));
+          return parseSummaryReport(await pullReport(server, { timeoutMs, signal: context.signal, environment }));
         } catch (error) {
           context.problem(`${server}: ${(error as Error).message}`);
           return undefined;

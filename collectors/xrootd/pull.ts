@@ -1,7 +1,7 @@
-import { firstErrorLine, runXrdCommand } from '../../lib/xrootd/clientTools';
+import { firstErrorLine, runXrdCommand, type XrdCommandOptions } from '../../lib/xrootd/clientTools';
 
 /** Asks one server for its summary report: `xrdfs HOST:PORT query stats a` (the same XML it pushes). */
-export async function pullReport(server: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<string> {
+export async function pullReport(server: string, options: XrdCommandOptions): Promise<string> {
   const result = await runXrdCommand('xrdfs', [server, 'query', 'stats', 'a'], options);
   if (result.timedOut) throw new Error(`xrdfs ${server} query stats: no answer within ${options.timeoutMs} ms`);
   if (result.aborted) throw new Error(`xrdfs ${server} query stats: stopped at the job's deadline`);

@@ -4,6 +4,7 @@ import type { InfluxClient } from '../influx/influxdb';
 import type { Logger } from './log';
 import type { StateFile, StateFileOptions } from '../state/stateFile';
 import type { MonitDocument } from '../documents/types';
+import type { ClientTls } from '../tls/clientTls';
 
 /** What the runner hands a collector for one run. */
 export interface CollectorContext {
@@ -32,6 +33,13 @@ export interface CollectorContext {
   influxdb(options?: { timeoutMs?: number }): InfluxClient;
   /** Records a problem that did not stop the run (counted in the heartbeat's errors). */
   problem(message: string): void;
+  /**
+   * The TLS trust and identity of `source` ([tls] with [tls.<source>] over it), read and loaded once per
+   * run, when first asked for. Throws a CredentialError (a missing, malformed or expired credential),
+   * which fails what needed it. Ask only when about to connect: the earliest expiry of the credentials
+   * asked for goes into the heartbeat.
+   */
+  tls(source: string): ClientTls;
 }
 
 /**

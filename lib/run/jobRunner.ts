@@ -15,6 +15,7 @@ import { RoutedSender } from '../delivery/routes';
 import { influxClientFrom } from '../influx/settings';
 import { slotStart } from './slot';
 import { StateFile } from '../state/stateFile';
+import { RunCredentials } from './runCredentials';
 import { MONIT_COLLECTORS_RUN } from '../../schemas/kinds';
 import type { MonitDocument } from '../documents/types';
 
@@ -139,6 +140,7 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
     report.stoppedBecause = part.stoppedBecause;
   };
   let sender: RoutedSender | undefined;
+  const credentials = new RunCredentials(config, log);
   let heartbeatFailed = false;
   /** Fails the run after the fact (the heartbeat's own trouble), keeping the first reason too. */
   const failBecause = (reason: string): void => {
@@ -175,6 +177,7 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
         outcome.problems += 1;
         log.error(message);
       },
+      tls: (source) => credentials.tls(source),
     };
     log.info(`run for slot ${new Date(slotMs).toISOString()}${options.dryRun ? ' (dry run)' : ''}`);
     let timer: NodeJS.Timeout | undefined;
@@ -228,6 +231,7 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
     outcome.report = report;
     if (sender && !options.dryRun) {
       try {
+        const credential = credentials.summary();
         const heartbeat = documents.build(HEARTBEAT, { job: job.name }, {
           ok: outcome.ok,
           duration_ms: Date.now() - started,
@@ -238,6 +242,10 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
           errors,
           timed_out: outcome.timedOut ?? false,
           message: outcome.message ?? '',
+          // Always written, so a rerun of the slot without a credential overwrites what an earlier run reported.
+          credential: credential?.credential ?? '',
+          credential_expires_in_s: credential?.expiresInSeconds,
+          credential_expiring: credential?.expiring ?? false,
         });
         try {
           sender.enqueue([heartbeat]);

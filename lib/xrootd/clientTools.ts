@@ -14,15 +14,28 @@ export interface XrdCommandResult {
 /** Output kept per stream: enough for a stats reply or an error message, bounded whatever the tool prints. */
 const MAX_OUTPUT = 1024 * 1024;
 
+/** The trust and identity variables of XRootD's security plugins: a child gets these from the source's [tls] settings only. */
+export const IDENTITY_VARIABLES = /^(X509_CERT_DIR|X509_USER_PROXY|X509_USER_CERT|X509_USER_KEY|BEARER_TOKEN|BEARER_TOKEN_FILE)$/;
+
+export interface XrdCommandOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** The source's identity for the child (ClientTls.environment: X509_CERT_DIR, X509_USER_PROXY, BEARER_TOKEN_FILE...); never logged. */
+  environment?: Record<string, string>;
+}
+
 /**
  * Runs an XRootD client tool (xrdfs, xrdcp) so that it never hangs: the client's own retries are cut
  * (XRD_CONNECTIONRETRY=1, request and connection windows within the timeout) and the process is killed
- * at the timeout or when `signal` aborts.
+ * at the timeout or when `signal` aborts. Its grid identity is `environment`, never what the calling
+ * environment (cron's, a login shell's) happens to hold.
  */
-export function runXrdCommand(command: string, args: string[], options: { timeoutMs: number; signal?: AbortSignal }): Promise<XrdCommandResult> {
+export function runXrdCommand(command: string, args: string[], options: XrdCommandOptions): Promise<XrdCommandResult> {
   const seconds = String(Math.max(1, Math.floor(options.timeoutMs / 1000)));
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !IDENTITY_VARIABLES.test(name)));
   const env = {
-    ...process.env,
+    ...inherited,
+    ...options.environment,
     XRD_CONNECTIONRETRY: '1',
     XRD_CONNECTIONWINDOW: seconds,
     XRD_REQUESTTIMEOUT: seconds,

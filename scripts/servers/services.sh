@@ -5,7 +5,7 @@
 #   scripts/servers/services.sh install [influxdb|mariadb|xrootd|node_exporter|chromium|grid_proxy|all]...
 #     (grid_proxy: openssl and grid-proxy-init, for the TLS tests' CA and RFC 3820 proxies)
 #   scripts/servers/services.sh start influxdb      --port P --dir DIR
-#   scripts/servers/services.sh start mariadb       --port P --dir DIR
+#   scripts/servers/services.sh start mariadb       --port P --dir DIR [--config-extra FILE]
 #   scripts/servers/services.sh start node_exporter --port P --dir DIR
 #   scripts/servers/services.sh start xrootd        --port P --dir DIR [--config-extra FILE]
 #   scripts/servers/services.sh stop   DIR          (stops the server whose data is in DIR)
@@ -139,8 +139,12 @@ CONF
   serve_or_die "influxd on port $port" "$dir" "$dir/influxd.log" -- curl -sf --max-time 5 "http://127.0.0.1:$port/ping"
 }
 
+# Lines of --config-extra are more mariadbd options, one per line (--ssl-cert=FILE, ...).
 start_mariadb() {
-  local port=$1 dir=$2
+  local port=$1 dir=$2 extra=$3
+  [ -z "$extra" ] || [ -r "$extra" ] || die "--config-extra $extra is not a readable file"
+  local options=()
+  [ -z "$extra" ] || mapfile -t options < <(grep -v '^[[:space:]]*$' "$extra")
   mkdir -p "$dir/tmp"
   if [ ! -d "$dir/data/mysql" ]; then
     mariadb-install-db --no-defaults --datadir="$dir/data" --user=root \
@@ -149,7 +153,7 @@ start_mariadb() {
   fi
   nohup mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" \
     --port="$port" --bind-address=127.0.0.1 --user=root --tmpdir="$dir/tmp" --log-error="$dir/error.log" \
-    --skip-name-resolve >/dev/null 2>&1 &
+    --skip-name-resolve "${options[@]}" >/dev/null 2>&1 &
   remember_server "$dir" $!
   serve_or_die "mariadbd on port $port" "$dir" "$dir/error.log" -- mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -e 'SELECT 1'
 }

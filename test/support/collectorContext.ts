@@ -7,10 +7,13 @@ import { InfluxClient } from '../../lib/influx/influxdb';
 import { MemoryLogger } from '../../lib/run/log';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { StateFile } from '../../lib/state/stateFile';
+import { RunCredentials } from '../../lib/run/runCredentials';
 
 export interface TestContext extends CollectorContext {
   log: MemoryLogger;
   problems: string[];
+  /** What context.tls loaded, for the heartbeat's credential summary. */
+  credentials: RunCredentials;
 }
 
 /**
@@ -25,6 +28,7 @@ export function collectorContext(job: string, configText: string, options: { slo
   const stateDir = options.stateDir ?? mkdtempSync(path.join(base, `${job}-state-`));
   const problems: string[] = [];
   const log = new MemoryLogger(job);
+  const credentials = new RunCredentials(config, log);
   return {
     job,
     config,
@@ -41,6 +45,8 @@ export function collectorContext(job: string, configText: string, options: { slo
       problems.push(message);
       log.error(message);
     },
+    tls: (source) => credentials.tls(source),
     problems,
+    credentials,
   };
 }

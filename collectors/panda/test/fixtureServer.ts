@@ -1,4 +1,6 @@
 import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 
 /** What the fixture server answers on one path. */
@@ -22,12 +24,19 @@ export class FixtureServer {
   readonly requests = new Map<string, number>();
   /** Query strings seen, per path. */
   readonly queries = new Map<string, string[]>();
-  private readonly server: http.Server;
+  /** Subject of the client certificate of each request over TLS that presented one (the proxy's own, for a proxy). */
+  readonly clientSubjects: string[] = [];
+  /** The Authorization header of each request that sent one. */
+  readonly authorizations: string[] = [];
+  private readonly server: http.Server | https.Server;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  private constructor() {
-    this.server = http.createServer((request, response) => {
+  private constructor(tls?: https.ServerOptions) {
+    const handle = (request: http.IncomingMessage, response: http.ServerResponse): void => {
       const url = new URL(request.url ?? '/', 'http://fixture');
+      const peer = tls ? (request.socket as TLSSocket).getPeerCertificate() : undefined;
+      if (peer?.subject) this.clientSubjects.push(Object.entries(peer.subject).map(([key, value]) => `${key}=${String(value)}`).join(','));
+      if (request.headers.authorization) this.authorizations.push(request.headers.authorization);
       this.requests.set(url.pathname, (this.requests.get(url.pathname) ?? 0) + 1);
       this.queries.set(url.pathname, [...(this.queries.get(url.pathname) ?? []), url.search]);
       const route = this.routes.get(url.pathname);
@@ -56,17 +65,19 @@ export class FixtureServer {
       } else {
         answer();
       }
-    });
+    };
+    this.server = tls ? https.createServer(tls, handle) : http.createServer(handle);
   }
 
-  static async start(): Promise<FixtureServer> {
-    const fixture = new FixtureServer();
+  /** Over HTTPS with `tls` (key, cert, and for client certificates requestCert, ca...), else plain HTTP. */
+  static async start(tls?: https.ServerOptions): Promise<FixtureServer> {
+    const fixture = new FixtureServer(tls);
     await new Promise<void>((resolve) => fixture.server.listen(0, '127.0.0.1', resolve));
     return fixture;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `${this.server instanceof https.Server ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
