@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { MonitDocument } from '../documents/types';
+import type { ClientTls, TlsSettings } from '../tls/clientTls';
 import { BatchWriter, Sender, spooledText, type SendReport, type SenderLog } from './sender';
 import { DEFAULT_ROUTE, selects, type RouteSettings, type Routing } from './settings';
 import { Spool, waitingBatches } from './spool';
@@ -49,10 +50,12 @@ export class RoutedSender {
     routing: Routing,
     readonly spoolDir: string,
     private readonly log: SenderLog,
+    /** How each route's TLS settings are loaded (a run's RunCredentials); default loadClientTls. */
+    loadTls?: (settings: TlsSettings) => ClientTls,
   ) {
     this.routes = [routing.default, ...routing.routes].map((settings) => {
       const spool = new Spool(routeSpoolDir(spoolDir, settings.name));
-      return { settings, spool, sender: new Sender({ ...settings, section: settings.section, spool, log: routeLog(log, settings) }) };
+      return { settings, spool, sender: new Sender({ ...settings, section: settings.section, spool, log: routeLog(log, settings), loadTls }) };
     });
     for (const folder of this.abandonedFolders()) {
       log.error(`${folder.batches} batches wait in ${folder.dir}, the spool of a route no [monit.route.${path.basename(folder.dir)}] section defines now: restore that section to deliver them`);

@@ -3,6 +3,7 @@ import { Config } from '../config/config';
 import { MemoryLogger } from '../run/log';
 import { makeTestCa, serveHttps, type TestCa, type HttpsTestServer } from '../../test/support/testCa';
 import { testDir } from '../../test/support/services';
+import { RunCredentials } from '../run/runCredentials';
 import { RoutedSender } from './routes';
 import { routingSettings } from './settings';
 
@@ -52,4 +53,29 @@ it('a revoked server certificate is refused', async () => {
   const report = await routed.deliver({ deadlineMs: Date.now() + 10_000 });
   expect(report.routes[1].report).toMatchObject({ documentsSent: 0, documentsSpooled: 1 });
   expect(report.credentialsRefused).toContain('CERT_REVOKED');
+});
+
+it("a run's credentials include the route's: its token's expiry reaches the heartbeat summary", async () => {
+  const expiresAtSeconds = Math.floor(Date.now() / 1000) + 3600;
+  const base64url = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const token = `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 'route-test', exp: expiresAtSeconds })}.signature`;
+  const config = Config.parse(
+    `[monit]\nurl = http://127.0.0.1:9/\n[tls]\nca_dir = none\n[monit.route.secure]\nproducers = web\nurl = ${server.url}\n` +
+      `[tls.monit.route.secure]\nca_dir = ${ca.caDir}\nidentity = bearer_token\nbearer_token = ${token}\nexpiry_warning = 2h\n`,
+    'tls.cfg',
+  );
+  const log = new MemoryLogger();
+  const credentials = new RunCredentials(config, log);
+  const routed = new RoutedSender(routingSettings(config), testDir('routes-tls'), log, (settings) => credentials.tls(settings.source));
+  routed.enqueue([doc]);
+  const before = Date.now();
+  const report = await routed.deliver({ deadlineMs: Date.now() + 10_000, retry: false });
+  expect(report.routes[1].report).toMatchObject({ documentsSent: 1, documentsSpooled: 0 });
+  expect(server.received.at(-1)?.authorization).toBe(`Bearer ${token}`);
+  const summary = credentials.summary();
+  expect(summary).toMatchObject({ credential: 'bearer token of monit.route.secure', expiring: true });
+  // Seconds left, from the token's own exp claim (computed here, not by lib/tls).
+  expect(summary?.expiresInSeconds).toBeLessThanOrEqual(expiresAtSeconds - Math.floor(before / 1000));
+  expect(summary?.expiresInSeconds).toBeGreaterThanOrEqual(expiresAtSeconds - Math.ceil(Date.now() / 1000) - 1);
+  expect(log.lines.join('\n')).not.toContain(token);
 });

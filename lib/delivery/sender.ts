@@ -21,6 +21,8 @@ export interface SenderOptions extends MonitSettings {
   section?: string;
   /** Loaded at each deliver() to an https URL (credentials are renewed by other tools); unset: Node's defaults. */
   tls?: TlsSettings;
+  /** Loads `tls` (default loadClientTls): a run passes its RunCredentials, so the heartbeat and status see the route's credential too. */
+  loadTls?: (settings: TlsSettings) => ClientTls;
 }
 
 /** A URL as it may appear in messages: without a user or password in it. */
@@ -328,7 +330,7 @@ export class Sender {
     if (this.options.tls && this.options.url.toLowerCase().startsWith('https:') && spool.list().length) {
       try {
         // Read again on each delivery: proxies and tokens are renewed by other tools.
-        tls = loadClientTls(this.options.tls);
+        tls = (this.options.loadTls ?? loadClientTls)(this.options.tls);
       } catch (error) {
         // Like a refusal: the batches stay, the run says why (a CredentialError names the setting and the cause).
         const message = error instanceof CredentialError ? error.message : `[tls.${this.section}]: ${(error as Error).message}`;

@@ -153,7 +153,7 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
   try {
     mkdirSync(stateDir, { recursive: true });
     if (!options.dryRun) {
-      sender = new RoutedSender(routingSettings(config), spoolDir, log);
+      sender = new RoutedSender(routingSettings(config), spoolDir, log, (settings) => credentials.tls(settings.source));
       const waiting = sender.waitingBatches();
       if (waiting) {
         log.info(`replaying ${waiting} spooled batches`);
