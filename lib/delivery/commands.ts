@@ -78,6 +78,7 @@ export async function replay(config: Config, options: { debug: boolean; only?: s
   let delivered = 0;
   const locked: string[] = [];
   const refused: string[] = [];
+  const abandoned: string[] = [];
   // Replay is also typed by hand: it retries for a short while, then leaves the rest for the next run.
   const deadlineMs = Date.now() + config.section('monit').duration('replay_deadline', '30s');
   for (const job of jobs) {
@@ -90,12 +91,13 @@ export async function replay(config: Config, options: { debug: boolean; only?: s
     try {
       const sender = new RoutedSender(routing, path.join(paths.spool, job), log);
       // Batches of a route no longer configured wait: not delivered, so not done.
-      if (sender.abandonedFolders().length) failed = true;
+      for (const folder of sender.abandonedFolders()) abandoned.push(`${folder.batches} batches in ${folder.dir}`);
       if (!sender.waitingBatches()) continue;
       const report = await sender.deliver({ deadlineMs });
       delivered += 1;
       for (const line of routeLines(report)) log.info(`${job}: ${line}`);
-      if (report.credentialsRefused) refused.push(`${job}: ${report.credentialsRefused}`);
+      // Here a copy's refusal counts like any other: replay is typed to deliver everything.
+      for (const refusal of [report.credentialsRefused, ...report.copiesRefused]) if (refusal) refused.push(`${job}: ${refusal}`);
       if (report.documentsSpooled || report.documentsRejected) failed = true;
     } finally {
       lock.release();
@@ -103,7 +105,13 @@ export async function replay(config: Config, options: { debug: boolean; only?: s
   }
   // A locked spool was not looked at: it is not known to be empty.
   if (locked.length) log.info(`not replayed now, their lock is held by a run that delivers them: ${locked.join(', ')}`);
-  else if (delivered === 0) log.info('nothing to replay: the spool is empty');
+  else if (delivered === 0 && !abandoned.length) log.info('nothing to replay: the spool is empty');
+  if (abandoned.length) {
+    refused.push(
+      `${abandoned.join(', ')} wait for a [monit.route.<name>] section that is no longer configured: restore it, or move the ` +
+        "batch files into another route's folder (or delete them to drop those documents)",
+    );
+  }
   // Every job's spool was tried first: one refusing route holds back no other job or route.
   if (refused.length) throw new Error(refused.join('; '));
   return failed ? 1 : 0;
@@ -153,9 +161,10 @@ export async function send(file: string | undefined, config: () => Config, optio
     const where = report.documentsRejected && single ? ` (refused ones are in ${spoolDir}/rejected with the reason)` : '';
     log.info(`${report.documentsSent} sent, ${report.documentsRejected} rejected, ${report.documentsSpooled} still spooled${where}`);
     if (!single) for (const line of routeLines(report)) log.info(line);
-    if (report.credentialsRefused) {
+    if (report.credentialsRefused || report.copiesRefused.length) {
       const sections = report.routes.filter((route) => route.report.credentialsRefused).map((route) => `[${route.section}]`);
-      throw new Error(`${report.credentialsRefused}; ${report.documentsSpooled} documents wait in ${spoolDir}: fix ${sections.join(' and ')} in ${loaded.file}, then run ./run.sh replay`);
+      const refusals = [report.credentialsRefused, ...report.copiesRefused].filter(Boolean).join('; ');
+      throw new Error(`${refusals}; ${report.documentsSpooled} documents wait in ${spoolDir}: fix ${sections.join(' and ')} in ${loaded.file}, then run ./run.sh replay`);
     }
     if (report.documentsSpooled) {
       const waiting = single ? spoolDir : report.routes.filter((route) => route.report.documentsSpooled).map((route) => `${route.spoolDir} (${route.report.documentsSpooled})`).join(', ');

@@ -151,9 +151,10 @@ describe('two tenants on one gateway', () => {
     const dir = testDir('routes-spool');
     const sender = new RoutedSender(routingSettings(tenants()), dir, new MemoryLogger());
     expect(sender.enqueue(mixed('own'))).toBe(60);
-    // Spooled already renamed, each route in its own folder; the default route's folder is the job's own.
-    expect(spooledDocuments(path.join(dir, 'alpha')).map((document) => document.producer)).toEqual(Array(30).fill('tenant-alpha'));
-    expect(spooledDocuments(path.join(dir, 'beta')).map((document) => document.producer)).toEqual(Array(20).fill('tenant-beta'));
+    // Spooled as the job made them (renamed only as they are sent), each route in its own folder; the
+    // default route's folder is the job's own.
+    expect(spooledDocuments(path.join(dir, 'alpha')).map((document) => `${document.producer}/${document.type}`)).toEqual(Array(30).fill('test-producer/sample'));
+    expect(spooledDocuments(path.join(dir, 'beta')).map((document) => `${document.producer}/${document.type}`)).toEqual(Array(20).fill('other-producer/load'));
     expect(spooledDocuments(dir).map((document) => `${document.producer}/${document.type}`)).toEqual(Array(10).fill('test-producer/other'));
     const report = await sender.deliver({ deadlineMs: Date.now() + 20_000 });
     expect(report).toMatchObject({ documentsSent: 60, documentsRejected: 0, documentsSpooled: 0 });
@@ -191,6 +192,30 @@ describe('two tenants on one gateway', () => {
     expect(await replay(fixed, { debug: false })).toBe(0);
     expect(spooledDocuments(path.join(dir, 'beta'))).toHaveLength(0);
     expect(await stored('monit_production_tenant_beta', 'load', 'refused')).toBe(20);
+  });
+
+  it('batches waiting while send_as was wrong go out under the corrected name (renamed as sent, not as spooled)', async () => {
+    const closed = await freePort();
+    const dir = testDir('routes-renamed');
+    const route = (url: string, sendAs: string): Config =>
+      parse(`[monit]\nurl = ${gateway.url}/\ntoken = ${TEST_TOKEN}\n[monit.route.beta]\nproducers = other-producer\nurl = ${url}\nsend_as = ${sendAs}\nusername = tenant-beta\npassword = ${BETA_PASSWORD}\n`);
+    const wrong = new RoutedSender(routingSettings(route(`http://127.0.0.1:${closed}/tenant-beta`, 'tenant-gamma')), dir, new MemoryLogger());
+    wrong.enqueue(documents('other-producer', 'load', 'renamed', 5));
+    expect((await wrong.deliver({ deadlineMs: Date.now() + 2_000, retry: false })).documentsSpooled).toBe(5);
+    const fixed = new RoutedSender(routingSettings(route(`${gateway.url}/tenant-beta`, 'tenant-beta')), dir, new MemoryLogger());
+    const report = await fixed.deliver({ deadlineMs: Date.now() + 20_000 });
+    expect(report).toMatchObject({ documentsSent: 5, documentsRejected: 0, documentsSpooled: 0 });
+    expect(await stored('monit_production_tenant_beta', 'load', 'renamed')).toBe(5);
+  });
+
+  it('a MONIT record naming its producer only in metadata is routed by it', () => {
+    const dir = testDir('routes-metadata');
+    const config = parse(`[monit]\nurl = ${gateway.url}/\ntoken = ${TEST_TOKEN}\n[monit.route.cms]\nproducers = cmssst/ssbmetric\nurl = ${gateway.url}/cmssst\n`);
+    const records = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'gateway', 'testdata', 'monit-senders', 'monit-archive-record.json'), 'utf8')) as MonitDocument[];
+    expect(records[0].producer).toBeUndefined();
+    new RoutedSender(routingSettings(config), dir, new MemoryLogger()).enqueue(records);
+    expect(spooledDocuments(path.join(dir, 'cms'))).toEqual(records);
+    expect(spooledDocuments(dir)).toEqual([]);
   });
 
   it("a route that is down holds back no other; its documents wait and go once it is back", async () => {
@@ -274,6 +299,24 @@ describe('two tenants on one gateway', () => {
     expect(await stored('monit_production_tenant_beta', 'load', 'run')).toBe(4);
   });
 
+  it("a copy route that refuses us: a problem of the run, not its failure; its copies wait and go once fixed", async () => {
+    const varDir = testDir('routes-copy-refused');
+    const job: PeriodicJob = { name: 'copying-job', periodMs: 600_000, run: async () => documents('test-producer', 'other', 'copy-refused', 3) };
+    const copyRoute = (password: string): string =>
+      `[monit.route.copy]\nproducers = test-producer/other\ncopy = yes\nurl = ${gateway.url}/tenant-beta\nsend_as = tenant-beta\npassword = ${password}\n`;
+    const outcome = await runPeriodicJob(job, { config: tenants({ varDir, extra: copyRoute('wrong-password') }), deadlineMs: 30_000, echoLog: false });
+    expect(outcome).toMatchObject({ ok: true, problems: 1 });
+    expect(await stored('monit_production_test_producer', 'other', 'copy-refused')).toBe(3);
+    expect(spooledDocuments(path.join(varDir, 'spool', 'copying-job', 'copy'))).toHaveLength(3);
+    expect(readFileSync(path.join(varDir, 'log', 'copying-job.log'), 'utf8')).toContain("route copy: ");
+    const [heartbeat] = await servers.influx.client.rows(`SELECT * FROM "run" WHERE "job" = 'copying-job'`, { database: 'monit_production_monit_collectors' });
+    expect(heartbeat).toMatchObject({ ok: true, errors: 1 });
+    // replay is typed to deliver everything: there a copy's refusal is a failure, and fixed, it delivers.
+    await expect(replay(tenants({ varDir, extra: copyRoute('wrong-password') }), { debug: false })).rejects.toThrow('route copy: ');
+    expect(await replay(tenants({ varDir, extra: copyRoute(BETA_PASSWORD) }), { debug: false })).toBe(0);
+    expect(await stored('monit_production_tenant_beta', 'other', 'copy-refused')).toBe(3);
+  });
+
   it("replay leaves the spool of a route no longer configured where it is, and says so", async () => {
     const varDir = testDir('routes-abandoned');
     const dir = path.join(varDir, 'spool', 'job');
@@ -282,9 +325,14 @@ describe('two tenants on one gateway', () => {
     // The operator renames the route: its old folder keeps its batches.
     mkdirSync(path.join(dir, 'old'));
     for (const name of readdirSync(path.join(dir, 'beta')).filter((file) => file.endsWith('.json'))) renameSync(path.join(dir, 'beta', name), path.join(dir, 'old', name));
-    expect(await replay(tenants({ varDir }), { debug: false })).toBe(1);
+    // The reason reaches the command's stderr (the thrown message), not only its log.
+    await expect(replay(tenants({ varDir }), { debug: false })).rejects.toThrow(
+      `1 batches in ${path.join(dir, 'old')} wait for a [monit.route.<name>] section that is no longer configured: restore it, or move the batch files into another route's folder`,
+    );
     expect(spooledDocuments(path.join(dir, 'old'))).toHaveLength(6);
-    expect(readFileSync(path.join(varDir, 'log', 'replay.log'), 'utf8')).toContain(`1 batches wait in ${path.join(dir, 'old')}, the spool of a route no [monit.route.old] section defines now`);
+    const replayLog = readFileSync(path.join(varDir, 'log', 'replay.log'), 'utf8');
+    expect(replayLog).toContain(`1 batches wait in ${path.join(dir, 'old')}, the spool of a route no [monit.route.old] section defines now`);
+    expect(replayLog).not.toContain('the spool is empty');
   });
 
   it("./run.sh send: a refusing route's documents wait in its folder of the send spool, the others go; replay sends them once fixed", async () => {

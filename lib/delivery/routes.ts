@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { MonitDocument } from '../documents/types';
+import { producerOf, typeOf } from '../documents/interpret';
 import type { ClientTls, TlsSettings } from '../tls/clientTls';
 import { BatchWriter, Sender, spooledText, type SendReport, type SenderLog } from './sender';
 import { DEFAULT_ROUTE, selects, type RouteSettings, type Routing } from './settings';
@@ -21,6 +22,11 @@ export interface Route {
 /** What one delivery did on each route. */
 export interface RoutedSendReport extends SendReport {
   routes: Array<{ route: string; section: string; spoolDir: string; report: SendReport }>;
+  /**
+   * Refusals (credentials, TLS) of `copy = yes` routes: their documents wait like any route's, but a copy's
+   * trouble is not the run's (credentialsRefused holds only the routes that carry the documents).
+   */
+  copiesRefused: string[];
 }
 
 /** The spool folder of a route: the job's own folder for the default route (where batches always were), else a folder in it. */
@@ -88,8 +94,8 @@ export class RoutedSender {
   }
 
   /**
-   * Spools documents like Sender.enqueue, each in the spool of every route it goes to, renamed to the
-   * route's `send_as` there. Nothing joins any spool unless every document is in (a document refused by
+   * Spools documents like Sender.enqueue, each in the spool of every route it goes to (as the job made it:
+   * a route's `send_as` renames it as it is sent). Nothing joins any spool unless every document is in (a document refused by
    * `check` or a failing iterator leaves nothing). Returns how many documents were taken (a document sent
    * to two routes counts once).
    */
@@ -101,10 +107,12 @@ export class RoutedSender {
     try {
       for (const document of documents) {
         check?.(document);
-        for (const route of this.routesOf(document.producer, document.type)) {
+        // A MONIT record may name its producer and type only in `metadata`; the gateway reads them there too.
+        const text = spooledText(document, stampMs);
+        for (const route of this.routesOf(String(producerOf(document) ?? ''), String(typeOf(document) ?? ''))) {
           let writer = writers.get(route);
           if (!writer) writers.set(route, (writer = new BatchWriter({ ...route.settings, spool: route.spool })));
-          writer.add(spooledText(document, stampMs, route.settings.sendAs));
+          writer.add(text);
         }
         count += 1;
       }
@@ -128,6 +136,11 @@ export class RoutedSender {
     return count;
   }
 
+  /** Loads every https route's TLS now (see Sender.preloadTls): the heartbeat is built before its own delivery. */
+  preloadTls(): void {
+    for (const route of this.routes) route.sender.preloadTls();
+  }
+
   /** Batches waiting on every route. */
   waitingBatches(): number {
     return this.routes.reduce((sum, route) => sum + route.spool.list().length, 0);
@@ -144,7 +157,7 @@ export class RoutedSender {
     const failure = settled.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
     const reports = settled.map((result) => (result as PromiseFulfilledResult<SendReport>).value);
-    const total: RoutedSendReport = { documentsSent: 0, documentsRejected: 0, documentsDropped: 0, documentsSpooled: 0, routes: [] };
+    const total: RoutedSendReport = { documentsSent: 0, documentsRejected: 0, documentsDropped: 0, documentsSpooled: 0, routes: [], copiesRefused: [] };
     const refused: string[] = [];
     const stopped: string[] = [];
     for (const [index, report] of reports.entries()) {
@@ -154,7 +167,7 @@ export class RoutedSender {
       total.documentsRejected += report.documentsRejected;
       total.documentsDropped += report.documentsDropped;
       total.documentsSpooled += report.documentsSpooled;
-      if (report.credentialsRefused) refused.push(label + report.credentialsRefused);
+      if (report.credentialsRefused) (settings.copy ? total.copiesRefused : refused).push(label + report.credentialsRefused);
       if (report.stoppedBecause) stopped.push(label + report.stoppedBecause);
       total.routes.push({ route: settings.name, section: settings.section, spoolDir: spool.dir, report });
     }

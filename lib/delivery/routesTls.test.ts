@@ -1,9 +1,12 @@
-/** The routes' TLS through lib/tls against a loopback HTTPS server of a test CA (needs the tls-core branch). */
+/** The routes' TLS through lib/tls against a loopback HTTPS server of a test CA. */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Config } from '../config/config';
 import { MemoryLogger } from '../run/log';
 import { makeTestCa, serveHttps, type TestCa, type HttpsTestServer } from '../../test/support/testCa';
 import { testDir } from '../../test/support/services';
 import { RunCredentials } from '../run/runCredentials';
+import { runPeriodicJob, type PeriodicJob } from '../run/jobRunner';
 import { RoutedSender } from './routes';
 import { routingSettings } from './settings';
 
@@ -78,4 +81,32 @@ it("a run's credentials include the route's: its token's expiry reaches the hear
   expect(summary?.expiresInSeconds).toBeLessThanOrEqual(expiresAtSeconds - Math.floor(before / 1000));
   expect(summary?.expiresInSeconds).toBeGreaterThanOrEqual(expiresAtSeconds - Math.ceil(Date.now() / 1000) - 1);
   expect(log.lines.join('\n')).not.toContain(token);
+});
+
+it("a run that sends only its heartbeat still reports the endpoint's credential in it", async () => {
+  const expiresAtSeconds = Math.floor(Date.now() / 1000) + 3600;
+  const base64url = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const token = `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 'heartbeat-test', exp: expiresAtSeconds })}.signature`;
+  // The endpoint answers 503, so the heartbeat stays in the spool where the test reads it.
+  const unavailable = await serveHttps(ca.server, { status: 503 });
+  try {
+    const varDir = testDir('routes-tls-heartbeat');
+    const config = Config.parse(
+      `[paths]\nvar = ${varDir}\n[monit]\nurl = ${unavailable.url}\n[tls.monit]\nca_dir = ${ca.caDir}\nidentity = bearer_token\nbearer_token = ${token}\nexpiry_warning = 2h\n`,
+      'tls.cfg',
+    );
+    const job: PeriodicJob = { name: 'quiet-job', periodMs: 600_000, run: async () => [] };
+    const started = Date.now();
+    await runPeriodicJob(job, { config, deadlineMs: 3_000, graceMs: 500, echoLog: false });
+    expect(unavailable.received.at(-1)?.authorization).toBe(`Bearer ${token}`);
+    const spoolDir = path.join(varDir, 'spool', 'quiet-job');
+    const [heartbeat] = readdirSync(spoolDir)
+      .filter((name) => name.endsWith('.json'))
+      .flatMap((name) => JSON.parse(readFileSync(path.join(spoolDir, name), 'utf8')) as Array<Record<string, unknown>>);
+    expect(heartbeat).toMatchObject({ producer: 'monit-collectors', type: 'run', credential: 'bearer token of monit', credential_expiring: true });
+    expect(heartbeat.credential_expires_in_s).toBeLessThanOrEqual(expiresAtSeconds - Math.floor(started / 1000));
+    expect(heartbeat.credential_expires_in_s).toBeGreaterThan(expiresAtSeconds - Math.ceil(Date.now() / 1000) - 2);
+  } finally {
+    await unavailable.close();
+  }
 });

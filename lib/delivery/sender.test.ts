@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/paths';
 import { Spool } from './spool';
@@ -181,6 +183,30 @@ describe('delivery', () => {
     }
   });
 
+  it('a redirect is never followed with the batch and its credentials; the batch waits and the message says where to point url', async () => {
+    let redirectedTo = 0;
+    const target = http.createServer((request, response) => {
+      redirectedTo += 1;
+      response.end();
+    });
+    const redirecting = http.createServer((request, response) => {
+      response.writeHead(307, { location: `http://127.0.0.1:${(target.address() as AddressInfo).port}/elsewhere` });
+      response.end();
+    });
+    await Promise.all([target, redirecting].map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))));
+    try {
+      const spool = newSpool();
+      const sender = testSender(`http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/`, spool);
+      sender.enqueue(documents('redirected', 2));
+      const report = await sender.deliver({ deadlineMs: Date.now() + 10_000 });
+      expect(report).toMatchObject({ documentsSent: 0, documentsSpooled: 2 });
+      expect(report.stoppedBecause).toMatch(/answered HTTP 307, a redirect to http:\/\/127\.0\.0\.1:\d+\/elsewhere: set \[monit\] url/);
+      expect(redirectedTo).toBe(0);
+    } finally {
+      for (const server of [target, redirecting]) server.close();
+    }
+  });
+
   it('delivers and counts batches spooled before batch names recorded their size', async () => {
     const spool = newSpool();
     writeFileSync(path.join(spool.dir, '000001795341600000-0000001-000001.json'), JSON.stringify(documents('older-name', 7)));
@@ -313,12 +339,5 @@ describe('spooledText', () => {
     const spooled = JSON.parse(spooledText(record, 1_700_000_000_000)) as Record<string, unknown>;
     expect(spooled.timestamp).toBeUndefined();
     expect(spooled.metadata).toEqual({ timestamp: 1_600_000_000_000 });
-  });
-
-  it('renames the producer for a route and keeps the metadata time', () => {
-    const record = { ...base, metadata: { timestamp: 1_600_000_000_000 } } as unknown as MonitDocument;
-    const spooled = JSON.parse(spooledText(record, 1_700_000_000_000, 'tenant')) as Record<string, unknown>;
-    expect(spooled).toMatchObject({ producer: 'tenant', metadata: { timestamp: 1_600_000_000_000 } });
-    expect(spooled.timestamp).toBeUndefined();
   });
 });

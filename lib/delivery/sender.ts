@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import type { Logger } from '../run/log';
 import { isJsonWhitespace } from '../http/jsonMembers';
+import { withoutCredentials } from '../http/credentials';
 import { CredentialError, loadClientTls, TlsFailure, withClientTls, type ClientTls, type TlsSettings } from '../tls/clientTls';
 import type { MonitSettings } from './settings';
 import { documentsInName, type RejectedDocument, type Spool, type StagedBatch } from './spool';
@@ -21,17 +22,16 @@ export interface SenderOptions extends MonitSettings {
   section?: string;
   /** Loaded at each deliver() to an https URL (credentials are renewed by other tools); unset: Node's defaults. */
   tls?: TlsSettings;
+  /** The producer name written into every document as it is sent (a MONIT tenant's name); unset: their own. */
+  sendAs?: string;
   /** Loads `tls` (default loadClientTls): a run passes its RunCredentials, so the heartbeat and status see the route's credential too. */
   loadTls?: (settings: TlsSettings) => ClientTls;
 }
 
-/** A URL as it may appear in messages: without a user or password in it. */
+/** A URL as it may appear in messages: without a user or password in it (the password registered as a secret). */
 export function endpointName(url: string): string {
   try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
+    return withoutCredentials(url);
   } catch {
     return url;
   }
@@ -76,13 +76,9 @@ export class BatchWriter {
 }
 
 /** A document as it is spooled: stamped with `stampMs` when it has no timestamp (the caller's object is left as it is). */
-export function spooledText(document: MonitDocument, stampMs: number, producer?: string): string {
+export function spooledText(document: MonitDocument, stampMs: number): string {
   // A document whose time is only in `metadata` (a MONIT record sent again) keeps that time.
-  const unstamped = timestampOf(document) === undefined;
-  if (unstamped || (producer !== undefined && producer !== document.producer)) {
-    return JSON.stringify({ ...document, ...(producer === undefined ? {} : { producer }), ...(unstamped ? { timestamp: stampMs } : {}) });
-  }
-  return JSON.stringify(document);
+  return JSON.stringify(timestampOf(document) === undefined ? { ...document, timestamp: stampMs } : document);
 }
 
 export interface SendReport {
@@ -95,6 +91,14 @@ export interface SendReport {
   credentialsRefused?: string;
   /** Set when delivery stopped with batches left (endpoint down, deadline). */
   stoppedBecause?: string;
+}
+
+/** One POST's answer, as the sender reads it. */
+interface PostAnswer {
+  status: number;
+  body: string;
+  retryAfter?: string;
+  location?: string;
 }
 
 /** What the gateway says about one batch (see gateway/README.md). */
@@ -208,7 +212,7 @@ export class Sender {
     return this.options.section ?? 'monit';
   }
 
-  private async post(body: Buffer, tls: ClientTls | undefined, signal?: AbortSignal): Promise<{ status: number; body: string; retryAfter?: string }> {
+  private async post(body: Buffer, tls: ClientTls | undefined, signal?: AbortSignal): Promise<PostAnswer> {
     // Loaded on first use: cron starts jobs all day, and a dry run never posts.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { default: got } = require('got') as typeof import('got');
@@ -221,11 +225,13 @@ export class Sender {
         timeout: { request: this.options.timeoutMs },
         retry: { limit: 0 },
         throwHttpErrors: false,
+        // A POST is never re-sent elsewhere, with its credentials: a redirect is reported (below).
+        followRedirect: false,
         signal,
       }),
     );
     const retryAfter = response.headers['retry-after'];
-    return { status: response.statusCode, body: response.body, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
+    return { status: response.statusCode, body: response.body, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, location: response.headers.location };
   }
 
   /** Sends one spooled batch once and decides what becomes of it. */
@@ -255,9 +261,20 @@ export class Sender {
       const notArray = notBracketedAsArray(body);
       if (notArray !== undefined) return setAsideUnreadable(new Error(notArray), '', count);
     }
-    let answer: { status: number; body: string; retryAfter?: string };
+    let sent = body;
+    const { sendAs } = this.options;
+    if (sendAs !== undefined) {
+      // Renamed as it is sent, not as it is spooled: batches waiting when send_as is corrected go out under
+      // the new name, and what is kept (rejected/) is the document as the job made it.
+      try {
+        sent = Buffer.from(JSON.stringify(documentsOfBatch().map((document) => ({ ...(document as object), producer: sendAs }))));
+      } catch (error) {
+        return setAsideUnreadable(error, '', error instanceof NotADocumentArray ? error.values : count);
+      }
+    }
+    let answer: PostAnswer;
     try {
-      answer = await this.post(body, tls, signal);
+      answer = await this.post(sent, tls, signal);
     } catch (error) {
       // lib/tls's TlsFailure (a handshake or trust failure, explained) or an unusable credential: a retry does
       // not mend them, so the batch stays and the run fails, as on a refusal.
@@ -309,7 +326,24 @@ export class Sender {
       this.options.log.error(`the endpoint refused a whole batch (HTTP 400: ${answer.body.slice(0, 200)}); kept in ${where}`);
       return { kind: 'delivered', sent: 0, rejected: count };
     }
+    if (status >= 300 && status < 400 && answer.location !== undefined) {
+      const target = endpointName(new URL(answer.location, this.options.url).toString());
+      return { kind: 'stop', reason: `${endpointName(this.options.url)} answered HTTP ${status}, a redirect to ${target}: set [${this.section}] url to the address that takes the POST (batches are never re-sent elsewhere on their own)` };
+    }
     return { kind: 'stop', reason: `unexpected answer HTTP ${status} from ${endpointName(this.options.url)}: ${answer.body.slice(0, 200)}` };
+  }
+
+  /**
+   * Loads this endpoint's TLS now when it is https (through `loadTls`), so a run's heartbeat reports its
+   * credential even before anything is delivered. A failure is left for deliver() to report.
+   */
+  preloadTls(): void {
+    if (!this.options.tls || !this.options.url.toLowerCase().startsWith('https:')) return;
+    try {
+      (this.options.loadTls ?? loadClientTls)(this.options.tls);
+    } catch {
+      // deliver() meets it again and says why
+    }
   }
 
   /**

@@ -63,6 +63,12 @@ export function producerOf(document: unknown): unknown {
   return withMetadataFallbacks(document).producer;
 }
 
+/** The type a document names: its `type`, else `metadata.type`. */
+export function typeOf(document: unknown): unknown {
+  if (!isPlainObject(document)) return undefined;
+  return withMetadataFallbacks(document).type;
+}
+
 /** The timestamp a document carries: its `timestamp`, else `metadata.timestamp` (undefined: the sender stamps it). */
 export function timestampOf(document: unknown): unknown {
   if (!isPlainObject(document)) return undefined;

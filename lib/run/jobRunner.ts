@@ -11,7 +11,7 @@ import { schemaRegistry } from '../documents/schemas';
 import type { SendReport } from '../delivery/sender';
 import { pathsFrom } from '../config/paths';
 import { routingSettings } from '../delivery/settings';
-import { RoutedSender } from '../delivery/routes';
+import { RoutedSender, type RoutedSendReport } from '../delivery/routes';
 import { influxClientFrom } from '../influx/settings';
 import { slotStart } from './slot';
 import { StateFile } from '../state/stateFile';
@@ -131,7 +131,16 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
   let errors = 0;
   const outcome: RunOutcome = { job: job.name, ok: false, documents: 0, problems: 0 };
   const report: SendReport = { documentsSent: 0, documentsRejected: 0, documentsDropped: 0, documentsSpooled: 0 };
-  const addReport = (part: SendReport): void => {
+  // A copy route's refusal is a problem of the run (counted once per message), not its failure.
+  const copyRefusals = new Set<string>();
+  const addReport = (part: RoutedSendReport): void => {
+    for (const refusal of part.copiesRefused) {
+      if (copyRefusals.has(refusal)) continue;
+      copyRefusals.add(refusal);
+      errors += 1;
+      outcome.problems += 1;
+      log.error(`${refusal}; that copy's documents wait in its spool (a copy route's trouble does not fail the run)`);
+    }
     report.documentsSent += part.documentsSent;
     report.documentsRejected += part.documentsRejected;
     report.documentsDropped += part.documentsDropped;
@@ -231,6 +240,7 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
     outcome.report = report;
     if (sender && !options.dryRun) {
       try {
+        sender.preloadTls();
         const credential = credentials.summary();
         const heartbeat = documents.build(HEARTBEAT, { job: job.name }, {
           ok: outcome.ok,
@@ -242,7 +252,8 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
           errors,
           timed_out: outcome.timedOut ?? false,
           message: outcome.message ?? '',
-          // Always written, so a rerun of the slot without a credential overwrites what an earlier run reported.
+          // credential and credential_expiring are always written, so a rerun of the slot without a credential
+          // overwrites what an earlier run reported; a time left has no neutral value, so it is written only when known.
           credential: credential?.credential ?? '',
           credential_expires_in_s: credential?.expiresInSeconds,
           credential_expiring: credential?.expiring ?? false,
