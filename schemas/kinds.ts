@@ -237,7 +237,7 @@ export type MonitCollectorsRunTag = 'job';
 export type MonitCollectorsRunFields = {
   /** The credential (X.509 proxy, client certificate, bearer token) of credential_expires_in_s, and its source: "X.509 proxy of panda"; empty when the run used none with a known expiry. (string; last when downsampled) */
   credential: string;
-  /** Seconds from the end of the run to the expiry of its credential: of those within their [tls] expiry_warning the first to expire, else the first to expire of all it used; absent when none. (int, s; min when downsampled) */
+  /** Seconds from the heartbeat's time (the start of the run's slot) to the expiry of its credential, so that time plus this is the expiry: of those within their [tls] expiry_warning the first to expire, else the first to expire of all it used; absent when none. (int, s; min when downsampled) */
   credential_expires_in_s: number;
   /** True when that credential expires within its [tls] expiry_warning: the status turns the module degraded. (bool; last when downsampled) */
   credential_expiring: boolean;

@@ -241,7 +241,8 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
     if (sender && !options.dryRun) {
       try {
         sender.preloadTls();
-        const credential = credentials.summary();
+        // Counted from the slot, the heartbeat's own time: its time plus the seconds left is the expiry.
+        const credential = credentials.summary(slotMs);
         const heartbeat = documents.build(HEARTBEAT, { job: job.name }, {
           ok: outcome.ok,
           duration_ms: Date.now() - started,
