@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/paths';
 import { acquireLock } from '../run/lock';
@@ -14,6 +14,7 @@ import { EXIT_SPOOLED, validateFile } from './commands';
 import { UsageError } from '../run/usageError';
 import { monitSettings } from './settings';
 import { Config } from '../config/config';
+import { spooledDocuments } from '../../test/support/spooled';
 
 const servers = useInfluxAndGateway();
 const MAIN = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
@@ -34,16 +35,6 @@ function writeConfig(dir: string): string {
   return file;
 }
 
-/** Documents in the batches of a spool folder, each file parsed whole. */
-function documentsInSpool(dir: string): MonitDocument[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((name) => name.endsWith('.json') && !name.startsWith('.'));
-  } catch {
-    return [];
-  }
-  return names.flatMap((name) => JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as MonitDocument[]);
-}
 
 it('ten parallel sends: each one\'s documents are in InfluxDB, or it says how many wait and where, and exits 75', async () => {
   const dir = testDir('parallel-send');
@@ -87,7 +78,7 @@ it('ten parallel sends: each one\'s documents are in InfluxDB, or it says how ma
     }
   }
   // Nothing lost: what InfluxDB holds and what the spool still holds make up everything sent.
-  expect(storedTotal + documentsInSpool(spoolDir).length).toBe(senders * perSender);
+  expect(storedTotal + spooledDocuments(spoolDir).length).toBe(senders * perSender);
 });
 
 it('replay does not call a spool empty when its job holds the lock', async () => {
@@ -103,7 +94,7 @@ it('replay does not call a spool empty when its job holds the lock', async () =>
     const { stderr } = await runCli(['replay', '--config', config, '--debug']);
     expect(stderr).not.toContain('nothing to replay');
     expect(stderr).toContain('not replayed now, their lock is held by a run that delivers them: busy');
-    expect(documentsInSpool(spool.dir)).toHaveLength(1);
+    expect(spooledDocuments(spool.dir)).toHaveLength(1);
   } finally {
     if (lock.acquired) lock.release();
   }
@@ -123,7 +114,7 @@ it('send whose lock stays held past replay_deadline spools its documents, says h
     expect(status).toBe(EXIT_SPOOLED);
     expect(stderr).toContain(`waiting for it`);
     expect(stderr).toContain(`send: 3 documents from ${file} are spooled in ${spoolDir}, not sent: pid ${process.pid} still holds the lock`);
-    expect(documentsInSpool(spoolDir).map((document) => document.n)).toEqual([1, 2, 3]);
+    expect(spooledDocuments(spoolDir).map((document) => document.n)).toEqual([1, 2, 3]);
   } finally {
     if (lock.acquired) lock.release();
   }
@@ -139,7 +130,7 @@ it('send to a gateway that does not answer keeps the documents, says how many wa
   const { status, stderr } = await runCli(['send', file, '--config', config]);
   expect(status).toBe(EXIT_SPOOLED);
   expect(stderr).toContain(`send: 2 documents wait in ${spoolDir}`);
-  expect(documentsInSpool(spoolDir).map((document) => document.n)).toEqual([1, 2]);
+  expect(spooledDocuments(spoolDir).map((document) => document.n)).toEqual([1, 2]);
 });
 
 it('send with credentials the gateway refuses exits 1 and says that its documents wait in the spool', async () => {
@@ -153,7 +144,7 @@ it('send with credentials the gateway refuses exits 1 and says that its document
   expect(status).toBe(1);
   expect(stderr).toContain('refused our credentials (HTTP 401)');
   expect(stderr).toContain(`1 documents wait in ${spoolDir}: fix [monit] in ${config}, then run ./run.sh replay`);
-  expect(documentsInSpool(spoolDir).map((document) => document.n)).toEqual([1]);
+  expect(spooledDocuments(spoolDir).map((document) => document.n)).toEqual([1]);
 });
 
 it('validate refuses a file that is not UTF-8, naming the byte, instead of reading U+FFFD', () => {

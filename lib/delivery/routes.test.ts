@@ -14,6 +14,7 @@ import type { RunningGateway } from '../../gateway/server';
 import { replay } from './commands';
 import { RoutedSender } from './routes';
 import { routingSettings } from './settings';
+import { spooledDocuments } from '../../test/support/spooled';
 
 const ALPHA_PASSWORD = 'alpha-password-3141';
 const BETA_PASSWORD = 'beta-password-2718';
@@ -45,16 +46,6 @@ function documents(producer: string, type: string, site: string, count: number):
   }));
 }
 
-/** Documents of the JSON batches in a spool folder (not in its sub-folders). */
-function spooledDocuments(dir: string): MonitDocument[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((name) => name.endsWith('.json') && !name.startsWith('.'));
-  } catch {
-    return [];
-  }
-  return names.flatMap((name) => JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as MonitDocument[]);
-}
 
 describe('route settings', () => {
   const monit = '[monit]\nurl = http://127.0.0.1:9/\ntoken = t0ken-default\ntimeout = 7s\nconcurrency = 3\n';

@@ -1,5 +1,4 @@
 /** The routes' TLS through lib/tls against a loopback HTTPS server of a test CA. */
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Config } from '../config/config';
 import { MemoryLogger } from '../run/log';
@@ -7,6 +6,7 @@ import { makeTestCa, serveHttps, type TestCa, type HttpsTestServer } from '../..
 import { testDir } from '../../test/support/services';
 import { RunCredentials } from '../run/runCredentials';
 import { runPeriodicJob, type PeriodicJob } from '../run/jobRunner';
+import { spooledDocuments } from '../../test/support/spooled';
 import { RoutedSender } from './routes';
 import { routingSettings } from './settings';
 
@@ -99,10 +99,7 @@ it("a run that sends only its heartbeat still reports the endpoint's credential 
     const started = Date.now();
     await runPeriodicJob(job, { config, deadlineMs: 3_000, graceMs: 500, echoLog: false });
     expect(unavailable.received.at(-1)?.authorization).toBe(`Bearer ${token}`);
-    const spoolDir = path.join(varDir, 'spool', 'quiet-job');
-    const [heartbeat] = readdirSync(spoolDir)
-      .filter((name) => name.endsWith('.json'))
-      .flatMap((name) => JSON.parse(readFileSync(path.join(spoolDir, name), 'utf8')) as Array<Record<string, unknown>>);
+    const [heartbeat] = spooledDocuments(path.join(varDir, 'spool', 'quiet-job'));
     expect(heartbeat).toMatchObject({ producer: 'monit-collectors', type: 'run', credential: 'bearer token of monit', credential_expiring: true });
     // Counted from the heartbeat's time, the start of the run's 10-minute slot.
     const slotSeconds = (ms: number): number => Math.floor(ms / 600_000) * 600;
