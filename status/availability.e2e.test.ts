@@ -9,11 +9,11 @@ import path from 'node:path';
 import { Config } from '../lib/config/config';
 import { DocumentFactory } from '../lib/documents/document';
 import { runPeriodicJob, type RunOutcome } from '../lib/run/jobRunner';
-import { MemoryLogger } from '../lib/run/log';
 import { schemaRegistry } from '../lib/documents/schemas';
 import { slotStart } from '../lib/run/slot';
 import type { MonitDocument } from '../lib/documents/types';
-import { startGateway, type RunningGateway } from '../gateway/server';
+import type { RunningGateway } from '../gateway/server';
+import { startTestGateway, TEST_TOKEN } from '../test/support/gateway';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import statusJob from './index';
 
@@ -21,7 +21,6 @@ const MINUTE = 60e3;
 const PERIOD = 10 * MINUTE;
 const NOW = Date.now();
 const SLOT = slotStart(NOW, PERIOD);
-const TOKEN = 'availability-test-token';
 const DATABASE = '"monit_production_monit_collectors"."raw"';
 
 /** What each opted-in module must send; `white` is N/A and must send nothing. */
@@ -50,23 +49,11 @@ let sent: MonitDocument[];
 beforeAll(async () => {
   influx = await startInfluxDB();
   const dir = testDir('status-availability');
-  gateway = await startGateway(
-    {
-      influxdb: influx.client,
-      durations: { raw: 'INF', '1h': 'INF', '1d': 'INF' },
-      auth: { token: TOKEN, producerPasswords: new Map() },
-      maxDocuments: 10_000,
-      maxBodyBytes: 20_000_000,
-      registry: schemaRegistry(),
-      log: new MemoryLogger('gateway'),
-    },
-    '127.0.0.1',
-    0,
-  );
+  gateway = await startTestGateway(influx.url, { registry: schemaRegistry(), durations: { raw: 'INF', '1h': 'INF', '1d': 'INF' }, maxBodyBytes: 20_000_000 });
   const file = path.join(dir, 'config.cfg');
   writeFileSync(
     file,
-    `[paths]\nvar = ${dir}/var\n[monit]\nurl = ${gateway.url}\ntoken = ${TOKEN}\n[influxdb]\nurl = ${influx.url}\n` +
+    `[paths]\nvar = ${dir}/var\n[monit]\nurl = ${gateway.url}\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${influx.url}\n` +
       `[status]\ndefault_rules =\ngrafana_url = http://grafana.example:3000/\nhtml_file =\njson_file =\n` +
       `availability_contact = ops@example.org\navailability_webpage = https://status.example.org/\n` +
       probeRule('green', 'dashboard = d/green\navailability_serviceid = svc-green\navailability_desc = Green: probed every 10 minutes\n') +
@@ -87,7 +74,7 @@ beforeAll(async () => {
     documents.push(probe('green', 1, 120, at), probe('yellow', 1, 900, at), probe('red', 1, 100, at), probe('white', 1, 100, at), probe('plain', 1, 100, at));
   }
   documents.push(probe('red', 0, 100, SLOT - PERIOD + MINUTE));
-  const response = await fetch(gateway.url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(documents) });
+  const response = await fetch(gateway.url, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(documents) });
   if (response.status !== 200) throw new Error(`gateway answered ${response.status}: ${await response.text()}`);
 
   // The job as run.sh runs it, for the scenario's slot; the documents it returned are kept.

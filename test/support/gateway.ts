@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { MemoryLogger } from '../../lib/run/log';
 import { SchemaRegistry, schemaRegistry } from '../../lib/documents/schemas';
-import { InfluxClient } from '../../lib/influx/influxdb';
+import { InfluxClient, type RetentionPolicyDurations } from '../../lib/influx/influxdb';
 import { startGateway, type RunningGateway } from '../../gateway/server';
 import { ProducerSpellings } from '../../gateway/producerSpellings';
 import { Sender, type SenderOptions } from '../../lib/delivery/sender';
@@ -36,18 +36,28 @@ export function testRegistry(): SchemaRegistry {
 /** A gateway on a free port in front of `influxUrl`, with a bearer token and one producer password. */
 export async function startTestGateway(
   influxUrl: string,
-  options: { port?: number; maxBodyBytes?: number; maxInflightBytes?: number; maxDocuments?: number; producerSpellingsFile?: string; producerPasswords?: Record<string, string> } = {},
+  options: {
+    port?: number;
+    maxBodyBytes?: number;
+    maxInflightBytes?: number;
+    maxDocuments?: number;
+    producerSpellingsFile?: string;
+    producerPasswords?: Record<string, string>;
+    /** The schemas it checks against: the test producers' by default, schemaRegistry() for the real ones. */
+    registry?: SchemaRegistry;
+    durations?: RetentionPolicyDurations;
+  } = {},
 ): Promise<RunningGateway & { log: MemoryLogger }> {
   const log = new MemoryLogger('gateway');
   const running = await startGateway(
     {
       influxdb: new InfluxClient(influxUrl, { timeoutMs: 10_000 }),
-      durations: { raw: '30d', '1h': '400d', '1d': 'INF' },
+      durations: options.durations ?? { raw: '30d', '1h': '400d', '1d': 'INF' },
       auth: { token: TEST_TOKEN, producerPasswords: new Map(Object.entries(options.producerPasswords ?? { 'test-producer': 'producer-password' })) },
       maxDocuments: options.maxDocuments ?? 10_000,
       maxBodyBytes: options.maxBodyBytes ?? 5_000_000,
       maxInflightBytes: options.maxInflightBytes,
-      registry: testRegistry(),
+      registry: options.registry ?? testRegistry(),
       producerSpellings: new ProducerSpellings(options.producerSpellingsFile),
       log,
     },
