@@ -77,7 +77,7 @@ describe('an RFC 3820 proxy made by grid-proxy-init', () => {
     const refused = await failure(server.url, tls);
     expect(refused.failureClass).toBe('tls');
     expect(refused.message).toContain(
-      `PanDA ${server.url}: the server asked for a client certificate and none was sent (identity = none): set identity = x509_proxy or client_cert in [tls.panda] or [tls]`,
+      `PanDA ${server.url}: the server asked for a client certificate and none was sent (identity = none): set identity = x509_proxy or client_cert in [tls.panda]`,
     );
   });
 
