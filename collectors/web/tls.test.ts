@@ -88,12 +88,12 @@ describe('web probes and credentials', () => {
     const url = `https://127.0.0.1:${dual.port}/to-plain`;
     const from = dual.received.length;
     const { document, context } = await probeOnce(`[web]\nurls = ${url}\nfollow_redirects = true\n[tls]\nca_dir = ${ca.caDir}\n[tls.web]\nidentity = bearer_token\nbearer_token = ${TOKEN}\n`);
+    const seen = dual.received.slice(from);
+    expect(seen.filter((request) => request.scheme === 'http')).toEqual([]);
     expect(document).toMatchObject({ up: 0, error_class: 'auth' });
     expect(context.problems).toEqual([
       `${url}: auth: ${url}: redirected to plain http http://127.0.0.1:${dual.port}/landing: not followed, the bearer token of [tls.web] identity = bearer_token would be sent unencrypted`,
     ]);
-    const seen = dual.received.slice(from);
-    expect(seen.filter((request) => request.scheme === 'http')).toEqual([]);
     expect(seen.map((request) => request.authorization)).toEqual([`Bearer ${TOKEN}`]);
   });
 

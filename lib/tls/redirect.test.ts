@@ -32,19 +32,23 @@ function clientTls(ini: string): ClientTls {
 
 const withToken = (): ClientTls => clientTls(`[tls]\nca_dir = ${ca.caDir}\n[tls.panda]\nidentity = bearer_token\nbearer_token = ${TOKEN}\n`);
 
-async function failure(url: string, tls: ClientTls | undefined): Promise<SourceFailure> {
-  const error = await fetchBody(url, { source: 'PanDA', timeoutMs: 20_000, tls }).then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(SourceFailure);
-  return error as SourceFailure;
-}
-
 /** The requests the server received since `from`. */
 function requestsSince(from: number): DualServer['received'] {
   return server.received.slice(from);
 }
+
+/** Fetches `url`; first checks that nothing reached the plain http side, then that the fetch failed. */
+async function failure(url: string, tls: ClientTls | undefined): Promise<SourceFailure> {
+  const from = server.received.length;
+  const error = await fetchBody(url, { source: 'PanDA', timeoutMs: 20_000, tls }).then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(requestsSince(from).filter((request) => request.scheme === 'http')).toEqual([]);
+  expect(error).toBeInstanceOf(SourceFailure);
+  return error as SourceFailure;
+}
+
 
 describe('redirects of a request that carries a credential', () => {
   test('https to plain http on the same host and port: not followed, an auth failure naming the endpoint and the target; the http side receives nothing', async () => {
