@@ -428,7 +428,7 @@ export type WebProbeFields = {
   body_match: boolean;
   /** Days until the server certificate expires (negative once expired), for https URLs, also when the certificate is not trusted. (float, d; min when downsampled) */
   cert_days_left: number;
-  /** Why the probe failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, status, body or other; empty when up is 1. (string; last when downsampled) */
+  /** Why the probe failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, auth, status, body or other; empty when up is 1. (string; last when downsampled) */
   error_class: FailureClass | '';
   /** Time from the start of the request to the end of the response body; absent when no response came. (float, ms; mean when downsampled) */
   latency_ms: number;

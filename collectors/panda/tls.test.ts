@@ -108,7 +108,7 @@ describe('panda and CRIC over HTTPS with the grid settings of [tls]', () => {
 
     // A 12-hour proxy, inside the default expiry_warning (3d).
     const proxySettings = (warning: string): string =>
-      `[tls]\nca_dir = ${ca.caDir}\nidentity = x509_proxy\nx509_proxy = ${ca.proxy}\n${warning}`;
+      `[tls]\nca_dir = ${ca.caDir}\nx509_proxy = ${ca.proxy}\n${warning}[tls.panda]\nidentity = x509_proxy\n[tls.cric]\nidentity = x509_proxy\n`;
     const tls = proxySettings('');
     const { config, varDir } = installation(checking.url.replace(/\/data\.json$/, ''), tls);
     const outcome = await runPeriodicJob(panda, { config, deadlineMs: 30_000, timeMs: slotMs, echoLog: false });

@@ -1,32 +1,32 @@
+import { isIP } from 'node:net';
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
 import type { MonitDocument } from '../../lib/documents/types';
 import { SourceFailure, type FailureClass } from '../../lib/documents/failures';
 import { runReadOnlyQuery, type SqlTls } from './database';
 import type { ClientTls } from '../../lib/tls/clientTls';
-import { KeyObject } from 'node:crypto';
 import { mapWithConcurrency } from './limit';
 import { mapRows } from './mapping';
 import { queryDefinitions, type QueryDefinition } from './queries';
 import { readOnlyViolation } from './statement';
 import { SQL_QUERY_STATUS } from '../../schemas/kinds';
 
-type PemInput = string | Buffer | KeyObject | { pem: string | Buffer };
-
-/** PEM texts from an agent option (one or a list of strings, buffers, key objects). */
-function pemTexts(value: PemInput | PemInput[] | undefined): string[] | undefined {
-  if (value === undefined) return undefined;
-  return (Array.isArray(value) ? value : [value]).map((one) => {
-    if (typeof one === 'string') return one;
-    if (Buffer.isBuffer(one)) return one.toString('utf8');
-    if (one instanceof KeyObject) return String(one.export({ format: 'pem', type: 'pkcs8' }));
-    return typeof one.pem === 'string' ? one.pem : one.pem.toString('utf8');
-  });
+/**
+ * mysql2's ssl option from [tls.sql] for `host`: its CAs (Node's public ones when none is set), client
+ * certificate and key, and the host name checked against the certificate (mysql2 checks it only when
+ * asked). For an IP address mysql2 would check the name "localhost" instead (it sends no server name and
+ * takes no check of its own), so an address gets the chain check only: see sqlTlsWarnings.
+ */
+export function sqlTls(tls: ClientTls, host: string): SqlTls {
+  const pem = tls.pem;
+  return { ca: pem?.ca.length ? pem.ca : undefined, cert: pem?.cert, key: pem?.key, verifyIdentity: isIP(host) === 0 };
 }
 
-/** mysql2's ssl option from [tls.sql]: its CAs (Node's public ones when none is set), client certificate and key. */
-export function sqlTls(tls: ClientTls): SqlTls {
-  const options = tls.agentOptions ?? {};
-  return { ca: pemTexts(options.ca), cert: pemTexts(options.cert), key: pemTexts(options.key) };
+/** One warning per address that TLS queries connect to: the certificate is checked, its names are not. */
+export function sqlTlsWarnings(queries: QueryDefinition[]): string[] {
+  const addresses = new Set(queries.filter((query) => query.connection.tls && isIP(query.connection.host) !== 0).map((query) => query.connection.host));
+  return [...addresses].map(
+    (address) => `sql over TLS to the address ${address}: the server's certificate is checked against the CAs, but not against its name (the MySQL client cannot check an address): set host to a name the certificate lists`,
+  );
 }
 
 /** One query: its status document (always) and its result documents (when it worked). */
@@ -37,7 +37,7 @@ async function collectQuery(context: CollectorContext, query: QueryDefinition, t
   try {
     const violation = readOnlyViolation(query.sql);
     if (violation) throw new SourceFailure('forbidden', `refused, not a read-only SELECT: ${violation}`);
-    const rows = await runReadOnlyQuery(query.connection, query.sql, query.timeoutMs, context.signal, query.connection.tls && tls ? sqlTls(tls) : undefined);
+    const rows = await runReadOnlyQuery(query.connection, query.sql, query.timeoutMs, context.signal, query.connection.tls && tls ? sqlTls(tls, query.connection.host) : undefined);
     if (rows.length > query.maxRows) throw new SourceFailure('mapping', `returned ${rows.length} rows, more than max_rows = ${query.maxRows}`);
     const mapped = mapRows(query, rows, context.documents);
     for (const problem of mapped.problems) context.problem(`sql query '${query.name}': ${problem}`);
@@ -57,6 +57,7 @@ export default defineCollector({
     const concurrency = context.section.int('concurrency', 4, { min: 1 });
     // [tls.sql], loaded once when a query connects over TLS; a credential that cannot be loaded fails the run.
     const tls = queries.some((query) => query.connection.tls) ? context.tls('sql') : undefined;
+    for (const warning of sqlTlsWarnings(queries)) context.log.warn(warning);
     const perQuery = await mapWithConcurrency(queries, concurrency, (query) => collectQuery(context, query, tls));
     return perQuery.flat();
   },

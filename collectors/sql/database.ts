@@ -27,8 +27,11 @@ function classify(error: unknown, stage: 'connect' | 'query'): SourceFailure {
   return new SourceFailure('query', text);
 }
 
-/** What mysql2 takes for TLS: the CAs, and the client certificate and key (it applies no CRL). */
-export type SqlTls = Pick<mysql.SslOptions, 'ca' | 'cert' | 'key'>;
+/**
+ * What mysql2 takes for TLS: the CAs, the client certificate and key (it applies no CRL), and
+ * verifyIdentity: the host name must be in the server's certificate (see sqlTls for addresses).
+ */
+export type SqlTls = Pick<mysql.SslOptions, 'ca' | 'cert' | 'key' | 'verifyIdentity'>;
 
 /**
  * Runs one read-only statement on its own connection and closes it. The session is read-only,
@@ -51,7 +54,8 @@ export async function runReadOnlyQuery(connection: ConnectionSettings, sql: stri
       decimalNumbers: true,
       supportBigNumbers: true,
       timezone: 'Z',
-      // The server's certificate is checked (mysql2 verifies by default once ssl is set).
+      // The server's certificate is checked against the CAs (mysql2's default once ssl is set) and, with
+      // verifyIdentity, against the host name.
       ssl: tls,
     });
   } catch (error) {

@@ -4,6 +4,7 @@ import { defineCollector } from '../../lib/run/collector';
 import { type Config, ConfigError, type ConfigSection } from '../../lib/config/config';
 import { probe, type ProbeTarget } from './probe';
 import { withoutCredentials } from '../../lib/http/credentials';
+import { tlsSettings } from '../../lib/tls/clientTls';
 import { WEB_PROBE } from '../../schemas/kinds';
 
 const SECTION = 'web';
@@ -66,7 +67,21 @@ export function readSettings(config: Config): WebSettings {
   const names = targets.map((target) => target.name);
   const repeated = names.find((name, index) => names.indexOf(name) !== index);
   if (repeated) throw new ConfigError(`[${SECTION}]: the probe "${repeated}" is configured twice`);
+  refuseUnverifiedIdentity(config, targets);
   return { concurrency: section.int('concurrency', 8, { min: 1 }), targets };
+}
+
+/** An identity ([tls.web]) is never presented to a server whose certificate is not checked: anyone on the path could pose as it. */
+function refuseUnverifiedIdentity(config: Config, targets: ProbeTarget[]): void {
+  const unverified = targets.filter((target) => !target.verifyTls);
+  if (!unverified.length) return;
+  const settings = tlsSettings(config, SECTION, {});
+  if (settings.identity === 'none') return;
+  const names = unverified.map((target) => `"${target.name}"`).join(', ');
+  throw new ConfigError(
+    `${config.file}: [${SECTION}] verify_tls = false for the probe${unverified.length > 1 ? 's' : ''} ${names}, with ${settings.origin?.('identity') ?? `identity = ${settings.identity}`}: ` +
+      'the credential would go to a server whose certificate is not checked; check it (verify_tls = true, with its CA in ca_dir or ca_file) or remove identity from [tls.web]',
+  );
 }
 
 function checkedUrl(section: ConfigSection, key: string, text: string): string {

@@ -5,7 +5,7 @@ import { TLSSocket } from 'node:tls';
 import got from 'got';
 import { certificateDaysLeft, untrustedCertificateDaysLeft } from './certificate';
 import { classifyConnectionError, type FailureClass } from '../../lib/documents/failures';
-import { type ClientTls, withClientTls } from '../../lib/tls/clientTls';
+import { type ClientTls, CredentialError, withClientTls } from '../../lib/tls/clientTls';
 
 /** One URL to probe, with its settings resolved ([web.<name>] over [web]). */
 export interface ProbeTarget {
@@ -65,6 +65,7 @@ export async function probe(target: ProbeTarget, signal: AbortSignal, tls?: Clie
         followRedirect: target.followRedirects,
         https: { rejectUnauthorized: target.verifyTls },
         agent: { http: agents.http, https: options.agent.https ?? agents.https },
+        hooks: options.hooks,
         signal,
         headers: { ...options.headers, 'user-agent': 'monit-collectors web probe' },
       });
@@ -93,7 +94,8 @@ export async function probe(target: ProbeTarget, signal: AbortSignal, tls?: Clie
       return result;
     });
   } catch (error) {
-    const errorClass = signal.aborted ? 'aborted' : classifyConnectionError(error);
+    // A credential refused before it was sent (a redirect to plain http) is the identity's problem.
+    const errorClass = signal.aborted ? 'aborted' : error instanceof CredentialError ? 'auth' : classifyConnectionError(error);
     if (errorClass === 'tls' && certDaysLeft === undefined) {
       certDaysLeft = await untrustedCertificateDaysLeft(new URL(target.url), target.timeoutMs, signal);
     }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { SCHEMAS_DIR } from '../config/paths';
 import { FAILURE_CLASSES } from '../../schemas/kinds';
 import { classifyConnectionError } from './failures';
+import { isTlsErrorCode } from '../tls/errors';
 import { schemaRegistry } from './schemas';
 
 test('every error and error_class field names only failure classes of schemas/failures.json', () => {
@@ -28,4 +29,11 @@ test('connection errors are classified the same from got (code) and from fetch (
     expect(classifyConnectionError(fromFetch(code))).toBe(expected);
   }
   expect(classifyConnectionError(new Error('no code at all'))).toBe('other');
+});
+
+test("TLS codes are classified by lib/tls's one rule: OpenSSL's CRL and certificate codes and handshake failures are tls", () => {
+  const withCode = (code: string): Error => Object.assign(new Error(code), { code });
+  const codes = ['UNABLE_TO_GET_CRL', 'CRL_HAS_EXPIRED', 'CRL_NOT_YET_VALID', 'CRL_SIGNATURE_FAILURE', 'CERT_REVOKED', 'CERT_HAS_EXPIRED', 'EPROTO', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'];
+  expect(codes.map((code) => [code, isTlsErrorCode(code), classifyConnectionError(withCode(code))])).toEqual(codes.map((code) => [code, true, 'tls']));
+  expect([isTlsErrorCode('ECONNRESET'), classifyConnectionError(withCode('ECONNRESET'))]).toEqual([false, 'other']);
 });

@@ -3,6 +3,7 @@
  * (schemas/failures.json, typed as FailureClass in schemas/kinds.ts).
  */
 import type { FailureClass } from '../../schemas/kinds';
+import { isTlsErrorCode } from '../tls/errors';
 
 export type { FailureClass };
 
@@ -34,7 +35,7 @@ export function classifyConnectionError(error: unknown): FailureClass {
   if (!code) return 'other';
   if (DNS_CODES.has(code)) return 'dns';
   if (code === 'ECONNREFUSED') return 'refused';
-  // Handshake failures (EPROTO, ERR_SSL_*, ERR_TLS_*) and OpenSSL's verification codes (..._CERT_..., ..._SIGNATURE).
-  if (code === 'EPROTO' || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code.includes('CERT') || code.endsWith('_SIGNATURE')) return 'tls';
+  // The one rule of lib/tls (handshake failures, OpenSSL's certificate and CRL codes), so every client agrees.
+  if (isTlsErrorCode(code)) return 'tls';
   return 'other';
 }

@@ -32,6 +32,7 @@ export async function fetchBody(url: string, options: GetOptions): Promise<Buffe
         retry: { limit: 0 },
         signal: abort.signal,
         agent: tls.agent,
+        hooks: tls.hooks,
         headers: { accept: options.accept ?? 'application/json', ...tls.headers },
         responseType: 'buffer',
       }),

@@ -6,6 +6,7 @@
  * See lib/tls/README.md.
  */
 import { Agent, type AgentOptions } from 'node:https';
+import type { BeforeRedirectHook } from 'got';
 import { explainTlsFailure } from './explain';
 import { CredentialError, errorCode, isTlsErrorCode, NOT_ANCHORED_CODES, TlsFailure } from './errors';
 import { loadIdentity } from './identity';
@@ -41,6 +42,8 @@ export interface TlsSettings {
   expiryWarningMs: number;
   /** The environment the defaults and the token discovery read (the process's, unless a test passes its own). */
   environmentVariables?: Environment;
+  /** Where the last place of token discovery, bt_u<uid>, is looked for: /tmp, unless a test passes its own. */
+  temporaryDirectory?: string;
   /** Which setting gave a key's value, for messages: "[tls.panda] ca_dir = /x", "X509_USER_PROXY=/tmp/x509up_u0"; undefined when unset. */
   origin?(key: TlsKey): string | undefined;
   /** "[tls.panda] ca_dir", or "X509_CERT_DIR": which settings were used, for error messages. */
@@ -68,6 +71,11 @@ export interface ClientTls {
   warnings?: string[];
   /** The CRL files of caDir in use (empty: revocation is not checked), for messages. */
   crlFiles?: string[];
+  /**
+   * The PEM texts behind agentOptions, for TLS clients that take no https.Agent (mysql2): the CAs of
+   * ca_dir and ca_file (empty: Node's public CAs), the identity's certificate chain and its key.
+   */
+  pem?: { ca: string[]; cert?: string; key?: string };
 }
 
 /**
@@ -116,13 +124,34 @@ export function loadClientTls(settings: TlsSettings, nowMs: number = Date.now())
     environment: { ...environment, ...identity.environment },
     warnings,
     crlFiles,
+    pem: { ca, ...own },
   };
 }
 
-/** What a got request needs from a ClientTls: its https agent and headers. */
+/** What a got request needs from a ClientTls: its https agent, headers and redirect check. */
 export interface TlsRequestOptions {
   agent: { https?: Agent };
   headers: Record<string, string>;
+  hooks: { beforeRedirect: BeforeRedirectHook[] };
+}
+
+/**
+ * Refuses a redirect from https to plain http while credentials go with the request (the bearer token's
+ * Authorization header, or a URL's user:password), since got keeps them when only the scheme changes.
+ * A redirect to another host or port is followed: got drops the Authorization header and URL credentials then.
+ */
+function refuseDowngrade(tls: ClientTls | undefined, endpoint: string): BeforeRedirectHook {
+  return (options) => {
+    const target = options.url instanceof URL ? options.url : new URL(String(options.url));
+    if (target.protocol !== 'http:' || !/^https:/i.test(endpoint)) return;
+    const sendsToken = options.headers.authorization !== undefined;
+    if (!sendsToken && !options.username && !options.password) return;
+    const shownTarget = new URL(target.href);
+    shownTarget.username = '';
+    shownTarget.password = '';
+    const credential = sendsToken && tls?.authorization ? `the bearer token of ${tls.settings.origin?.('identity') ?? `[tls.${tls.settings.source}] identity = bearer_token`}` : 'its credentials';
+    throw new CredentialError(`${endpoint}: redirected to plain http ${shownTarget.href}: not followed, ${credential} would be sent unencrypted`);
+  };
 }
 
 /** One pair of agents per loaded ClientTls, so its requests share connections. */
@@ -147,7 +176,14 @@ function agentsOf(tls: ClientTls): { own?: Agent; public?: Agent } {
  * With `tls` undefined, runs `attempt` with Node's defaults.
  */
 export async function withClientTls<T>(tls: ClientTls | undefined, endpoint: string, attempt: (options: TlsRequestOptions) => Promise<T>): Promise<T> {
-  if (!tls) return attempt({ agent: {}, headers: {} });
+  const hooks = { beforeRedirect: [refuseDowngrade(tls, endpoint)] };
+  if (!tls) {
+    try {
+      return await attempt({ agent: {}, headers: {}, hooks });
+    } catch (error) {
+      throw unwrapped(error);
+    }
+  }
   const headers: Record<string, string> = tls.authorization ? { authorization: tls.authorization } : {};
   // A token sent in clear text can be read and replayed by anyone on the path.
   if (tls.authorization && /^http:/i.test(endpoint)) {
@@ -155,23 +191,29 @@ export async function withClientTls<T>(tls: ClientTls | undefined, endpoint: str
   }
   const pair = agentsOf(tls);
   try {
-    return await attempt({ agent: pair.own ? { https: pair.own } : {}, headers });
+    return await attempt({ agent: pair.own ? { https: pair.own } : {}, headers, hooks });
   } catch (error) {
     const code = errorCode(error);
-    if (!isTlsErrorCode(code)) throw error;
+    if (!isTlsErrorCode(code)) throw unwrapped(error);
     // Only a chain our CAs do not anchor goes to the public CAs: a revoked, expired or CRL-less grid chain stays refused.
     // The handshake failed, so no request was sent: trying again is safe for a POST too.
     if (pair.public && NOT_ANCHORED_CODES.has(code)) {
       try {
-        return await attempt({ agent: { https: pair.public }, headers });
+        return await attempt({ agent: { https: pair.public }, headers, hooks });
       } catch (second) {
         const secondCode = errorCode(second);
-        if (!isTlsErrorCode(secondCode)) throw second;
+        if (!isTlsErrorCode(secondCode)) throw unwrapped(second);
         throw new TlsFailure(explainTlsFailure(tls, endpoint, code, { publicCode: secondCode }), code);
       }
     }
     throw new TlsFailure(explainTlsFailure(tls, endpoint, code), code);
   }
+}
+
+/** got wraps what a hook throws in a RequestError: our CredentialError is the error to report. */
+function unwrapped(error: unknown): unknown {
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return cause instanceof CredentialError ? cause : error;
 }
 
 /** The likely cause of an HTTP 401/403 when an identity was presented; undefined without one. */

@@ -52,7 +52,7 @@ function cause(tls: ClientTls, code: string, publicCode: string | undefined): st
     case 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE':
       return tls.agentOptions?.cert
         ? `the server ended the handshake although we sent our ${identityWords(tls)}: does it accept this certificate (RFC 3820 proxies need a server that allows them)?`
-        : `the server asked for a client certificate and none was sent (identity = ${tls.settings.identity}): set identity = x509_proxy or client_cert in [tls.${tls.settings.source}] or [tls]`;
+        : `the server asked for a client certificate and none was sent (identity = ${tls.settings.identity}): set identity = x509_proxy or client_cert in [tls.${tls.settings.source}]`;
     case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
       return `the server does not trust the CA of our ${identityWords(tls)}`;
     case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE':

@@ -166,33 +166,58 @@ function readTokenFile(file: string): string | undefined {
   }
 }
 
+/** Why a token file could not be read, in words. */
+function unreadable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES') return 'is not readable by this user';
+  if (code === 'EISDIR') return 'is a directory';
+  return `cannot be read (${code ?? (error as Error).message})`;
+}
+
 /**
  * WLCG Bearer Token Discovery (WLCG AuthZ WG, "Bearer Token Discovery"): BEARER_TOKEN, else the file
- * BEARER_TOKEN_FILE names, else $XDG_RUNTIME_DIR/bt_u<uid>, else /tmp/bt_u<uid>; whitespace trimmed.
+ * BEARER_TOKEN_FILE names, else $XDG_RUNTIME_DIR/bt_u<uid>, else <temporaryDirectory>/bt_u<uid> (/tmp
+ * unless a test passes its own); whitespace trimmed, an empty token skipped as the spec says.
  * `tried` collects each place looked at, for the error when none holds a token.
+ *
+ * BEARER_TOKEN_FILE is a choice (a tool sets it to the token meant for this purpose), so a file it names
+ * that is missing or unreadable throws a CredentialError naming the variable: the spec continues after
+ * an empty token only, and going on would present another token. A default place that exists but
+ * cannot be read throws too; one that does not exist is skipped.
  */
-export function discoverBearerToken(environment: Readonly<Record<string, string | undefined>>, tried: string[] = []): FoundToken | undefined {
+export function discoverBearerToken(environment: Readonly<Record<string, string | undefined>>, tried: string[] = [], temporaryDirectory = '/tmp'): FoundToken | undefined {
   const uid = userId();
   const inline = environment.BEARER_TOKEN?.trim();
   if (inline) return { token: inline, place: 'BEARER_TOKEN' };
   tried.push('BEARER_TOKEN (not set)');
-  const places: Array<{ file: string; place: string } | undefined> = [
-    environment.BEARER_TOKEN_FILE ? { file: environment.BEARER_TOKEN_FILE, place: `BEARER_TOKEN_FILE=${environment.BEARER_TOKEN_FILE}` } : undefined,
-    environment.XDG_RUNTIME_DIR ? { file: path.join(environment.XDG_RUNTIME_DIR, `bt_u${uid}`), place: `$XDG_RUNTIME_DIR/bt_u${uid}` } : undefined,
-    { file: `/tmp/bt_u${uid}`, place: `/tmp/bt_u${uid}` },
-  ];
-  if (!environment.BEARER_TOKEN_FILE) tried.push('BEARER_TOKEN_FILE (not set)');
-  if (!environment.XDG_RUNTIME_DIR) tried.push(`$XDG_RUNTIME_DIR/bt_u${uid} (XDG_RUNTIME_DIR not set)`);
+  const chosen = environment.BEARER_TOKEN_FILE;
+  if (chosen) {
+    let token: string | undefined;
+    try {
+      token = readTokenFile(chosen);
+    } catch (error) {
+      throw new CredentialError(`BEARER_TOKEN_FILE=${chosen} ${unreadable(error)}: fix the variable or the file (discovery does not go on to other places when BEARER_TOKEN_FILE names one)`);
+    }
+    if (token === undefined) throw new CredentialError(`BEARER_TOKEN_FILE=${chosen} does not exist: fix the variable or get the token (discovery does not go on to other places when BEARER_TOKEN_FILE names one)`);
+    if (token) return { token, place: `BEARER_TOKEN_FILE=${chosen}`, file: chosen };
+    tried.push(`BEARER_TOKEN_FILE=${chosen} (empty)`);
+  } else {
+    tried.push('BEARER_TOKEN_FILE (not set)');
+  }
+  const places: Array<{ file: string; place: string }> = [];
+  if (environment.XDG_RUNTIME_DIR) places.push({ file: path.join(environment.XDG_RUNTIME_DIR, `bt_u${uid}`), place: `$XDG_RUNTIME_DIR/bt_u${uid}` });
+  else tried.push(`$XDG_RUNTIME_DIR/bt_u${uid} (XDG_RUNTIME_DIR not set)`);
+  const last = path.join(temporaryDirectory, `bt_u${uid}`);
+  places.push({ file: last, place: last });
   for (const candidate of places) {
-    if (!candidate) continue;
+    const shown = candidate.place === candidate.file ? candidate.file : `${candidate.place} (${candidate.file})`;
     let token: string | undefined;
     try {
       token = readTokenFile(candidate.file);
     } catch (error) {
-      tried.push(`${candidate.place} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-      continue;
+      throw new CredentialError(`${shown} ${unreadable(error)}: fix its permissions, or remove it`);
     }
-    if (token) return { token, place: candidate.place === candidate.file ? candidate.file : `${candidate.place} (${candidate.file})`, file: candidate.file };
+    if (token) return { token, place: shown, file: candidate.file };
     tried.push(`${candidate.place === candidate.file ? candidate.file : `${candidate.place} = ${candidate.file}`} (${token === undefined ? 'does not exist' : 'empty'})`);
   }
   return undefined;
@@ -209,7 +234,12 @@ function tokenIdentity(settings: TlsSettings, nowMs: number): LoadedIdentity {
     found = { token, place: pointer, file: settings.bearerTokenFile };
   } else {
     const tried: string[] = [];
-    const discovered = discoverBearerToken(settings.environmentVariables ?? process.env, tried);
+    let discovered: FoundToken | undefined;
+    try {
+      discovered = discoverBearerToken(settings.environmentVariables ?? process.env, tried, settings.temporaryDirectory);
+    } catch (error) {
+      throw error instanceof CredentialError ? new CredentialError(`${where}: WLCG discovery: ${error.message}`) : error;
+    }
     if (!discovered) throw new CredentialError(`${where}: no bearer token found by WLCG discovery; looked at ${tried.join(', ')}: get one (oidc-token, htgettoken) or set bearer_token_file`);
     found = discovered;
   }

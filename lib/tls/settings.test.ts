@@ -12,13 +12,15 @@ const uid = process.getuid?.() ?? 0;
 
 test('[tls.<source>] overrides [tls] key by key, and other sources keep [tls]', () => {
   const config = Config.parse(
-    '[tls]\nca_dir = /grid/certificates\ncrl = off\nidentity = x509_proxy\nx509_proxy = /proxies/x509up\nexpiry_warning = 2d\n[tls.cric]\ncrl = auto\nidentity = bearer_token\nbearer_token_file = /tokens/cric\n',
+    '[tls]\nca_dir = /grid/certificates\ncrl = off\nx509_proxy = /proxies/x509up\nexpiry_warning = 2d\n[tls.panda]\nidentity = x509_proxy\n[tls.cric]\ncrl = auto\nidentity = bearer_token\nbearer_token_file = /tokens/cric\n',
     'site.cfg',
   );
   const cric = tlsSettings(config, 'cric', {});
   expect(cric).toMatchObject({ source: 'cric', caDir: '/grid/certificates', crl: 'auto', identity: 'bearer_token', bearerTokenFile: '/tokens/cric', x509Proxy: '/proxies/x509up', expiryWarningMs: 2 * 86_400_000, publicRoots: true });
   const panda = tlsSettings(config, 'panda', {});
   expect(panda).toMatchObject({ source: 'panda', caDir: '/grid/certificates', crl: 'off', identity: 'x509_proxy', bearerTokenFile: undefined });
+  // The shared proxy location presents nothing by itself: a source without identity sends nothing.
+  expect(tlsSettings(config, 'web', {})).toMatchObject({ identity: 'none', x509Proxy: '/proxies/x509up' });
   expect(cric.describe()).toBe('[tls.cric]: ca_dir /grid/certificates ([tls] ca_dir = /grid/certificates), crl auto, Node\'s public CAs as fallback, identity bearer_token from /tokens/cric ([tls.cric] bearer_token_file = /tokens/cric)');
   expect(panda.describe()).toBe("[tls.panda]: ca_dir /grid/certificates ([tls] ca_dir = /grid/certificates), crl off, Node's public CAs as fallback, identity x509_proxy /proxies/x509up ([tls] x509_proxy = /proxies/x509up)");
   // A route's source name has dots: its section is [tls.monit.route.<name>].
@@ -38,6 +40,27 @@ test('the grid defaults: X509_CERT_DIR, else /etc/grid-security/certificates whe
   expect(bare.caDir).toBe(existsSync(GRID_CA_DIR) ? GRID_CA_DIR : undefined);
   // ca_dir = none turns the CA directory off, even when X509_CERT_DIR is set.
   expect(tlsSettings(Config.parse('[tls]\nca_dir = none\n'), 'web', { X509_CERT_DIR: '/somewhere' }).caDir).toBeUndefined();
+});
+
+test('identity and bearer_token are per-source keys: in [tls] they are a ConfigError saying where and why, and the token is never shown', () => {
+  for (const source of ['panda', 'web']) {
+    expect(() => tlsSettings(Config.parse('[tls]\nca_dir = none\nidentity = x509_proxy\n', 'site.cfg'), source, {})).toThrow(
+      `site.cfg: [tls] identity: set it per source, in [tls.<source>] (e.g. [tls.${source}]): in [tls] it would be presented to every source, web probes of third-party sites included, and any of them could replay it`,
+    );
+  }
+  let refused: Error | undefined;
+  try {
+    tlsSettings(Config.parse('[tls]\nbearer_token = tls-wide-secret-token\n[tls.cric]\nidentity = bearer_token\n', 'site.cfg'), 'cric', {});
+  } catch (error) {
+    refused = error as Error;
+  }
+  expect(refused?.message).toBe(
+    'site.cfg: [tls] bearer_token: set it per source, in [tls.<source>] (e.g. [tls.cric]): in [tls] it would be presented to every source, web probes of third-party sites included, and any of them could replay it',
+  );
+  expect(redact('tls-wide-secret-token')).toBe('***');
+  // Locations may be shared; the identity that uses them is chosen per source.
+  const shared = tlsSettings(Config.parse('[tls]\nbearer_token_file = /tokens/shared\nclient_cert = /certs/host.pem\n[tls.cric]\nidentity = bearer_token\n', 'site.cfg'), 'cric', {});
+  expect(shared).toMatchObject({ identity: 'bearer_token', bearerTokenFile: '/tokens/shared', clientCert: '/certs/host.pem' });
 });
 
 test('relative paths are taken from the project root, like every path setting', () => {

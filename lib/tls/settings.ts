@@ -24,6 +24,12 @@ export const TLS_KEYS = [
 export type TlsKey = (typeof TLS_KEYS)[number];
 
 const IDENTITIES: readonly IdentityKind[] = ['none', 'client_cert', 'x509_proxy', 'bearer_token'];
+/**
+ * Keys that choose or hold what is presented: per source only. In [tls] they would reach every source, web
+ * probes of third-party sites included, and any of them could replay the credential. Locations (x509_proxy,
+ * client_cert, client_key, bearer_token_file) may be shared: they present nothing by themselves.
+ */
+const PER_SOURCE_KEYS: readonly TlsKey[] = ['identity', 'bearer_token'];
 export const GRID_CA_DIR = '/etc/grid-security/certificates';
 const DEFAULT_EXPIRY_WARNING = '3d';
 
@@ -48,6 +54,14 @@ function variable(environment: Environment, name: string): string | undefined {
 export function tlsSettings(config: Config, source: string, environment: Environment = process.env): TlsSettings {
   const sourceSection = config.section(`tls.${source}`);
   const defaultSection = config.section('tls');
+  for (const key of PER_SOURCE_KEYS) {
+    if (defaultSection.has(key)) {
+      if (key === 'bearer_token') defaultSection.secret(key); // never logged, even when refused
+      throw new ConfigError(
+        `${config.file}: [tls] ${key}: set it per source, in [tls.<source>] (e.g. [tls.${source}]): in [tls] it would be presented to every source, web probes of third-party sites included, and any of them could replay it`,
+      );
+    }
+  }
   const origins = new Map<TlsKey, string>();
   /** The section that sets `key`: the source's, else [tls], else none. */
   const sectionFor = (key: TlsKey): ConfigSection | undefined => {
