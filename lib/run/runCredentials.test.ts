@@ -17,8 +17,9 @@ beforeAll(() => {
   execFileSync('grid-proxy-init', ['-cert', ca.user.cert, '-key', ca.user.key, '-out', sixHourProxy, '-valid', '6:00', '-bits', '2048', '-q'], { env: { ...process.env, X509_CERT_DIR: ca.caDir }, stdio: 'ignore' });
 }, 600_000);
 
-function config(proxy: string, extra = ''): Config {
-  return Config.parse(`[tls]\nca_dir = ${ca.caDir}\nidentity = x509_proxy\nx509_proxy = ${proxy}\n${extra}`, 'credentials.test.cfg');
+/** The proxy's location is shared in [tls]; each source chooses its identity in [tls.<source>] (panda's proxy unless `sources` says otherwise). */
+function config(proxy: string, sources = '[tls.panda]\nidentity = x509_proxy\n'): Config {
+  return Config.parse(`[tls]\nca_dir = ${ca.caDir}\nx509_proxy = ${proxy}\n${sources}`, 'credentials.test.cfg');
 }
 
 describe('RunCredentials: one load per source per run', () => {
@@ -56,7 +57,7 @@ describe('RunCredentials: one load per source per run', () => {
     const log = new MemoryLogger();
     // cric: the 12h proxy, with a warning of 1s (not within it); panda: the 30-day user certificate, within a 60-day warning.
     const run = new RunCredentials(
-      config(ca.proxy, `[tls.cric]\nexpiry_warning = 1s\n[tls.panda]\nidentity = client_cert\nclient_cert = ${ca.user.cert}\nclient_key = ${ca.user.key}\nexpiry_warning = 60d\n`),
+      config(ca.proxy, `[tls.cric]\nidentity = x509_proxy\nexpiry_warning = 1s\n[tls.panda]\nidentity = client_cert\nclient_cert = ${ca.user.cert}\nclient_key = ${ca.user.key}\nexpiry_warning = 60d\n`),
       log,
     );
     const nowMs = Date.now();
