@@ -4,7 +4,7 @@ import { defineCollector } from '../../lib/run/collector';
 import { type Config, ConfigError, type ConfigSection } from '../../lib/config/config';
 import { probe, type ProbeTarget } from './probe';
 import { withoutCredentials } from '../../lib/http/credentials';
-import { tlsSettings } from '../../lib/tls/clientTls';
+import { tlsSettings, type ClientTls } from '../../lib/tls/clientTls';
 import { WEB_PROBE } from '../../schemas/kinds';
 
 const SECTION = 'web';
@@ -95,6 +95,10 @@ function checkedUrl(section: ConfigSection, key: string, text: string): string {
   return text;
 }
 
+function withoutAuthorization(tls: ClientTls): ClientTls {
+  return { ...tls, authorization: undefined };
+}
+
 export default defineCollector({
   async collect(context) {
     const { concurrency, targets } = readSettings(context.config);
@@ -107,7 +111,8 @@ export default defineCollector({
     return Promise.all(
       targets.map((target) =>
         limit(async () => {
-          const result = await probe(target, context.signal, tls);
+          // Over plain http nothing protects a token: such a probe goes without one (a client certificate needs TLS anyway).
+          const result = await probe(target, context.signal, /^http:/i.test(target.url) ? withoutAuthorization(tls) : tls);
           const label = target.name === target.shownUrl ? target.shownUrl : `${target.name} (${target.shownUrl})`;
           if (result.up === 0) context.problem(`${label}: ${result.errorClass}: ${result.detail ?? ''}`);
           return context.documents.build(WEB_PROBE, { name: target.name, url: target.shownUrl }, {

@@ -97,6 +97,22 @@ describe('web probes and credentials', () => {
     expect(seen.map((request) => request.authorization)).toEqual([`Bearer ${TOKEN}`]);
   });
 
+  test('a token in [tls.web] goes to the https probes only: a plain http probe is up, and is sent none', async () => {
+    const secure = `https://127.0.0.1:${dual.port}/landing`;
+    const plain = `http://127.0.0.1:${dual.port}/landing`;
+    const from = dual.received.length;
+    const context = collectorContext('web', `[web]\nurls = ${secure}, ${plain}\n[tls]\nca_dir = ${ca.caDir}\n[tls.web]\nidentity = bearer_token\nbearer_token = ${TOKEN}\n`);
+    const documents = collectedDocuments(await webCollector.collect(context));
+    expect(documents.map((document) => [document.url, document.up])).toEqual([
+      [secure, 1],
+      [plain, 1],
+    ]);
+    expect(context.problems).toEqual([]);
+    const seen = dual.received.slice(from).map((request) => [request.scheme, request.authorization]);
+    expect(seen).toHaveLength(2);
+    expect(seen).toEqual(expect.arrayContaining([['https', `Bearer ${TOKEN}`], ['http', undefined]]));
+  });
+
   test('verify_tls = false while [tls.web] sets an identity is a config error naming the probes; without an identity it is allowed', async () => {
     const ini = `[web]\nurls = ${server.url}\n[web.portal]\nurl = ${server.url}\nverify_tls = false\n[tls]\nca_dir = ${ca.caDir}\n[tls.web]\nidentity = x509_proxy\nx509_proxy = ${ca.proxy}\n`;
     const refused = await webCollector.collect(collectorContext('web', ini)).then(
