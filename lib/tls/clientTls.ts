@@ -221,7 +221,7 @@ export function explainRefusal(tls: ClientTls | undefined, statusCode: number): 
   if (!tls || (statusCode !== 401 && statusCode !== 403)) return undefined;
   switch (tls.settings.identity) {
     case 'bearer_token':
-      return `the token was refused (${tls.credentialDescription}): audience/scope? (${tls.settings.describe()})`;
+      return `the token was refused (${tls.credentialDescription}${tls.credentialExpiresAtMs === undefined ? '' : `, expires ${new Date(tls.credentialExpiresAtMs).toISOString()}`}): audience/scope? (${tls.settings.describe()})`;
     case 'x509_proxy':
     case 'client_cert':
       return `the ${tls.credentialDescription} was refused: is its DN registered with the service? (${tls.settings.describe()})`;

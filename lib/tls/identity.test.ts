@@ -235,6 +235,8 @@ describe('WLCG bearer tokens', () => {
     expect(refused.message).toContain('audience/scope?');
     expect(refused.message).not.toContain(token);
     expect(tls.credentialExpiresAtMs).toBe(expSeconds * 1000);
+    // Within the default warning of 3d: said once, with the expiry once.
+    expect(tls.warnings).toEqual([`[tls.panda]: the bearer token from BEARER_TOKEN expires at ${new Date(expSeconds * 1000).toISOString()} (in 1.0 h): renew it`]);
     // Registered as a secret: a log line that would carry it shows *** instead.
     expect(redact(`sent ${tls.authorization}`)).toBe('sent Bearer ***');
   });

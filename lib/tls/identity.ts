@@ -253,7 +253,7 @@ function tokenIdentity(settings: TlsSettings, nowMs: number): LoadedIdentity {
   return {
     authorization: `Bearer ${found.token}`,
     expiresAtMs,
-    description: `bearer token from ${found.place}${expiresAtMs === undefined ? '' : `, expires ${iso(expiresAtMs)}`}`,
+    description: `bearer token from ${found.place}`,
     environment,
     warnings: [],
   };
