@@ -236,7 +236,10 @@ describe('WLCG bearer tokens', () => {
     expect(refused.message).not.toContain(token);
     expect(tls.credentialExpiresAtMs).toBe(expSeconds * 1000);
     // Within the default warning of 3d: said once, with the expiry once.
-    expect(tls.warnings).toEqual([`[tls.panda]: the bearer token from BEARER_TOKEN expires at ${new Date(expSeconds * 1000).toISOString()} (in 1.0 h): renew it`]);
+    const expiry = new Date(expSeconds * 1000).toISOString();
+    expect(tls.warnings).toHaveLength(1);
+    expect(tls.warnings?.[0].startsWith(`[tls.panda]: the bearer token from BEARER_TOKEN expires at ${expiry} (in `)).toBe(true);
+    expect(tls.warnings?.[0].split('expires').length).toBe(2);
     // Registered as a secret: a log line that would carry it shows *** instead.
     expect(redact(`sent ${tls.authorization}`)).toBe('sent Bearer ***');
   });
