@@ -6,6 +6,7 @@
  * See lib/tls/README.md.
  */
 import { Agent, type AgentOptions } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { BeforeRedirectHook } from 'got';
 import { explainTlsFailure } from './explain';
 import { CredentialError, errorCode, isTlsErrorCode, NOT_ANCHORED_CODES, TlsFailure } from './errors';
@@ -157,12 +158,20 @@ function refuseDowngrade(tls: ClientTls | undefined, endpoint: string): BeforeRe
 /** One pair of agents per loaded ClientTls, so its requests share connections. */
 const agents = new WeakMap<ClientTls, { own?: Agent; public?: Agent }>();
 
+/**
+ * An agent whose connections share one secure context: given only `ca` and `crl`, Node parses every CA and
+ * CRL again for each connection, which an IGTF directory makes tens of milliseconds (bench/tlsCaDirectory.ts).
+ */
+function agentWithOneContext(options: AgentOptions): Agent {
+  return new Agent({ ...options, secureContext: createSecureContext(options) });
+}
+
 function agentsOf(tls: ClientTls): { own?: Agent; public?: Agent } {
   let pair = agents.get(tls);
   if (!pair) {
     pair = {
-      own: tls.agentOptions ? new Agent(tls.agentOptions) : undefined,
-      public: tls.publicAgentOptions ? new Agent(tls.publicAgentOptions) : undefined,
+      own: tls.agentOptions ? agentWithOneContext(tls.agentOptions) : undefined,
+      public: tls.publicAgentOptions ? agentWithOneContext(tls.publicAgentOptions) : undefined,
     };
     agents.set(tls, pair);
   }
