@@ -4,6 +4,8 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { acquireLock } from '../lib/run/lock';
 import { testDir } from '../test/support/services';
+import { Config } from '../lib/config/config';
+import { configWarnings } from './configCheck';
 
 const MAIN = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
 
@@ -36,5 +38,20 @@ describe('typo warnings for a job\'s own keys', () => {
     const { stderr } = runWeb(dir);
     const typos = stderr.split('\n').filter((line) => line.includes('a typo?'));
     expect(typos).toEqual([`warning: ${path.join(dir, 'config.cfg')}: [web] timout is not a setting of web (a typo?)`]);
+  });
+});
+
+describe('typo warnings for [tls.<source>] sections', () => {
+  it('a section naming no source or route is reported; those of sources, of CRIC and of configured routes are not', () => {
+    const config = Config.parse(
+      '[monit]\nurl = http://127.0.0.1:9/\n[monit.route.tenant]\nproducers = web\nurl = http://127.0.0.1:9/\n' +
+        '[tls.panda]\nca_dir = none\n[tls.cric]\nca_dir = none\n[tls.monit]\nca_dir = none\n[tls.monit.route.tenant]\nca_dir = none\n' +
+        '[tls.pandaa]\nca_dir = none\n[tls.monit.route.nosuch]\nca_dir = none\n',
+      'tls.cfg',
+    );
+    const typos = configWarnings(config, 'web').filter((line) => line.includes('names no source'));
+    expect(typos.map((line) => /section \[([^\]]+)\]/.exec(line)?.[1]).sort()).toEqual(['tls.monit.route.nosuch', 'tls.pandaa']);
+    expect(typos[0]).toContain('[tls.cric]');
+    expect(typos[0]).toContain('[tls.monit.route.tenant]');
   });
 });

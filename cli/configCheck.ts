@@ -5,7 +5,7 @@ import type { Config } from '../lib/config/config';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { tlsConfigWarnings } from '../lib/tls/clientTls';
 import { CORE_SAMPLES, documentedSectionKeys, DOWNSTREAM_SAMPLES, QUICKSTART_DIR } from '../lib/config/sample';
-import { registry, SHARED_SECTIONS } from './registry';
+import { registry, SHARED_SECTIONS, tlsSourceNames } from './registry';
 
 /** Whether `section` is `name` or one of its [name.*] sections. */
 const within = (section: string, name: string): boolean => section === name || section.startsWith(`${name}.`);
@@ -43,6 +43,15 @@ export function configWarnings(config: Config, job: string, completedRun = true)
   const documented = sharedKeys();
   // [tls] and every [tls.<source>] have one key set: lib/tls checks them all alike.
   warnings.push(...tlsConfigWarnings(config));
+  // A misspelt [tls.<source>] would leave its source without the identity meant for it, silently.
+  const tlsSources = tlsSourceNames(config);
+  // ini makes [tls.monit.route] of [tls.monit.route.x]: a section without keys of its own is only a parent.
+  for (const name of config.sectionNames().filter((section) => section.startsWith('tls.') && config.sectionKeys(section).length > 0)) {
+    const source = name.slice('tls.'.length);
+    if (!tlsSources.includes(source)) {
+      warnings.push(`${config.file}: section [${name}] names no source that reads TLS settings (a typo? they are ${tlsSources.map((known) => `[tls.${known}]`).join(', ')})`);
+    }
+  }
   for (const name of config.sectionNames().filter((section) => !own.includes(section) && documented.has(section) && section !== 'tls')) {
     const keys = documented.get(name) as Set<string>;
     // Read without marking: listing a section's keys here is not reading them.

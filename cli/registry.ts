@@ -154,6 +154,15 @@ function sourceEntries(): RegistryEntry[] {
   });
 }
 
+/**
+ * The names a [tls.<name>] section may have in `config`: every source (and the further names its index.ts
+ * declares), the sender's `monit`, and `monit.route.<name>` for each route configured.
+ */
+export function tlsSourceNames(config: Config): string[] {
+  const routes = config.sectionNames().filter((name) => name.startsWith('monit.route.'));
+  return [...sources().flatMap((source) => [source.name, ...(source.definition.tlsSources ?? [])]), 'monit', ...routes];
+}
+
 let table: RegistryEntry[] | undefined;
 
 /** Every entry: the sources' collectors, jobs and services first, then the built-in ones. */

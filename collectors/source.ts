@@ -30,6 +30,8 @@ export interface SourceDefinition {
   services?: ReadonlyArray<Omit<ServiceEntry, 'kind'>>;
   /** Its Grafana dashboard (dashboards/ turns it into JSON). */
   dashboard?(): { default: DashboardDefinition };
+  /** [tls.<name>] sections its jobs read besides [tls.<its own name>] (panda's CRIC: 'cric'); others are reported as typos. */
+  tlsSources?: readonly string[];
   /** What the quickstart starts so that the collector has something to read. */
   demo?(): { default: DemoSource };
 }

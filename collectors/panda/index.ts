@@ -27,6 +27,8 @@ export default defineSource({
       },
     },
   ],
+  // CRIC, PanDA's other endpoint, has its own trust and identity.
+  tlsSources: ['cric'],
   dashboard: () => require('./dashboard') as typeof import('./dashboard'),
   demo: () => require('./demo') as typeof import('./demo'),
 });
