@@ -11,7 +11,7 @@ import { schemaRegistry } from '../documents/schemas';
 import type { MonitDocument } from '../documents/types';
 import { acquireLock, waitForLock } from '../run/lock';
 import { Logger } from '../run/log';
-import { RoutedSender, type RoutedSendReport } from './routes';
+import { batchCount, RoutedSender, type RoutedSendReport } from './routes';
 import { routingSettings } from './settings';
 
 function readDocumentFile(file: string): unknown[] {
@@ -91,7 +91,7 @@ export async function replay(config: Config, options: { debug: boolean; only?: s
     try {
       const sender = new RoutedSender(routing, path.join(paths.spool, job), log);
       // Batches of a route no longer configured wait: not delivered, so not done.
-      for (const folder of sender.abandonedFolders()) abandoned.push(`${folder.batches} batches in ${folder.dir}`);
+      for (const folder of sender.abandonedFolders()) abandoned.push(`${folder.dir} (${batchCount(folder.batches)})`);
       if (!sender.waitingBatches()) continue;
       const report = await sender.deliver({ deadlineMs });
       delivered += 1;
@@ -108,7 +108,7 @@ export async function replay(config: Config, options: { debug: boolean; only?: s
   else if (delivered === 0 && !abandoned.length) log.info('nothing to replay: the spool is empty');
   if (abandoned.length) {
     refused.push(
-      `${abandoned.join(', ')} wait for a [monit.route.<name>] section that is no longer configured: restore it, or move the ` +
+      `${abandoned.join(', ')}: the spool of a [monit.route.<name>] section that is no longer configured: restore it, or move the ` +
         "batch files into another route's folder (or delete them to drop those documents)",
     );
   }

@@ -104,6 +104,19 @@ describe('route settings', () => {
   });
 });
 
+describe('identities over plain http', () => {
+  it('an identity for a plain http endpoint is a config error naming the section and the URL, for a route and for [monit]', () => {
+    const route = '[monit]\nurl = https://127.0.0.1:9/\n[monit.route.tk]\nproducers = web\nurl = http://user:secret-in-url@127.0.0.1:8190/\n[tls.monit.route.tk]\nidentity = bearer_token\nbearer_token = token-never-shown\n';
+    expect(() => routingSettings(Config.parse(route, 'routes.cfg'))).toThrow(
+      'routes.cfg: [tls.monit.route.tk] identity = bearer_token, but [monit.route.tk] url is plain http (http://127.0.0.1:8190/): an identity is presented over https only',
+    );
+    const monit = '[monit]\nurl = http://127.0.0.1:8190/\n[tls.monit]\nidentity = x509_proxy\n';
+    expect(() => routingSettings(Config.parse(monit, 'routes.cfg'))).toThrow('[tls.monit] identity = x509_proxy, but [monit] url is plain http');
+    // Over https the same settings are taken.
+    expect(routingSettings(Config.parse(route.replace('http://user', 'https://user'), 'routes.cfg')).routes[0].tls.identity).toBe('bearer_token');
+  });
+});
+
 describe('two tenants on one gateway', () => {
   const servers = useInfluxDB();
   let gateway: RunningGateway;
@@ -318,12 +331,15 @@ describe('two tenants on one gateway', () => {
     for (const name of readdirSync(path.join(dir, 'beta')).filter((file) => file.endsWith('.json'))) renameSync(path.join(dir, 'beta', name), path.join(dir, 'old', name));
     // The reason reaches the command's stderr (the thrown message), not only its log.
     await expect(replay(tenants({ varDir }), { debug: false })).rejects.toThrow(
-      `1 batches in ${path.join(dir, 'old')} wait for a [monit.route.<name>] section that is no longer configured: restore it, or move the batch files into another route's folder`,
+      `${path.join(dir, 'old')} (1 batch): the spool of a [monit.route.<name>] section that is no longer configured: restore it, or move the batch files into another route's folder`,
     );
     expect(spooledDocuments(path.join(dir, 'old'))).toHaveLength(6);
     const replayLog = readFileSync(path.join(varDir, 'log', 'replay.log'), 'utf8');
-    expect(replayLog).toContain(`1 batches wait in ${path.join(dir, 'old')}, the spool of a route no [monit.route.old] section defines now`);
+    expect(replayLog).toContain(`${path.join(dir, 'old')} holds 1 batch of a route no [monit.route.old] section defines now`);
     expect(replayLog).not.toContain('the spool is empty');
+    // A job's run counts the folder as a problem (logged and in the heartbeat's errors) until it is dealt with.
+    const run = await runPeriodicJob({ name: 'job', periodMs: 600_000, run: async () => [] }, { config: tenants({ varDir }), deadlineMs: 10_000, echoLog: false });
+    expect(run).toMatchObject({ ok: true, problems: 1 });
   });
 
   it("./run.sh send: a refusing route's documents wait in its folder of the send spool, the others go; replay sends them once fixed", async () => {

@@ -46,6 +46,11 @@ function routeLog(log: SenderLog, settings: RouteSettings): SenderLog {
   };
 }
 
+/** "1 batch", "3 batches". */
+export function batchCount(batches: number): string {
+  return `${batches} ${batches === 1 ? 'batch' : 'batches'}`;
+}
+
 /** The same interface as one Sender (enqueue, deliver), over every route of a job's spool folder. */
 export class RoutedSender {
   /** The default route first, then the [monit.route.*] ones. */
@@ -64,7 +69,7 @@ export class RoutedSender {
       return { settings, spool, sender: new Sender({ ...settings, section: settings.section, spool, log: routeLog(log, settings), loadTls }) };
     });
     for (const folder of this.abandonedFolders()) {
-      log.error(`${folder.batches} batches wait in ${folder.dir}, the spool of a route no [monit.route.${path.basename(folder.dir)}] section defines now: restore that section to deliver them`);
+      log.error(`${folder.dir} holds ${batchCount(folder.batches)} of a route no [monit.route.${path.basename(folder.dir)}] section defines now: restore that section to deliver them`);
     }
   }
 

@@ -200,7 +200,8 @@ describe('delivery', () => {
       sender.enqueue(documents('redirected', 2));
       const report = await sender.deliver({ deadlineMs: Date.now() + 10_000 });
       expect(report).toMatchObject({ documentsSent: 0, documentsSpooled: 2 });
-      expect(report.stoppedBecause).toMatch(/answered HTTP 307, a redirect to http:\/\/127\.0\.0\.1:\d+\/elsewhere: set \[monit\] url/);
+      // A refusal, not a passing outage: the run fails until url is changed.
+      expect(report.credentialsRefused).toMatch(/answered HTTP 307, a redirect to http:\/\/127\.0\.0\.1:\d+\/elsewhere: set \[monit\] url/);
       expect(redirectedTo).toBe(0);
     } finally {
       for (const server of [target, redirecting]) server.close();

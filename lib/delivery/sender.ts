@@ -87,7 +87,7 @@ export interface SendReport {
   documentsDropped: number;
   /** Documents still in the spool when delivery stopped. */
   documentsSpooled: number;
-  /** Set when the endpoint refused our credentials (401/403), or TLS or the credential failed: the run must fail. */
+  /** Set when the endpoint refused our credentials (401/403) or redirected us, or TLS or the credential failed: the run must fail. */
   credentialsRefused?: string;
   /** Set when delivery stopped with batches left (endpoint down, deadline). */
   stoppedBecause?: string;
@@ -328,7 +328,8 @@ export class Sender {
     }
     if (status >= 300 && status < 400 && answer.location !== undefined) {
       const target = endpointName(new URL(answer.location, this.options.url).toString());
-      return { kind: 'stop', reason: `${endpointName(this.options.url)} answered HTTP ${status}, a redirect to ${target}: set [${this.section}] url to the address that takes the POST (batches are never re-sent elsewhere on their own)` };
+      // Like a refusal: it does not heal by itself, so the run fails and says what to change.
+      return { kind: 'credentials', reason: `${endpointName(this.options.url)} answered HTTP ${status}, a redirect to ${target}: set [${this.section}] url to the address that takes the POST (batches are never re-sent elsewhere on their own)` };
     }
     return { kind: 'stop', reason: `unexpected answer HTTP ${status} from ${endpointName(this.options.url)}: ${answer.body.slice(0, 200)}` };
   }

@@ -1,5 +1,6 @@
 import { ConfigError, type Config, type ConfigSection } from '../config/config';
 import { tlsSettings, type TlsSettings } from '../tls/clientTls';
+import { withoutCredentials } from '../http/credentials';
 
 /** Where and how documents are sent: the [monit] section (the default route). */
 export interface MonitSettings {
@@ -127,8 +128,19 @@ function route(config: Config, section: ConfigSection, inherited: Limits): Route
     selectors,
     sendAs,
     copy: section.bool('copy', false),
-    tls: tlsSettings(config, section.name),
+    tls: identityOverHttpsOnly(config, section.name, section.url('url')),
   };
+}
+
+/** The TLS settings of an endpoint; an identity for a plain http URL would be silently unused, so it is a config error. */
+function identityOverHttpsOnly(config: Config, source: string, url: string): TlsSettings {
+  const tls = tlsSettings(config, source);
+  if (tls.identity !== 'none' && !url.toLowerCase().startsWith('https:')) {
+    throw new ConfigError(
+      `${config.file}: [tls.${source}] identity = ${tls.identity}, but [${source}] url is plain http (${withoutCredentials(url)}): an identity is presented over https only; use an https URL, or the route's own token or username and password`,
+    );
+  }
+  return tls;
 }
 
 /**
@@ -151,5 +163,5 @@ export function routingSettings(config: Config): Routing {
       }
     }
   }
-  return { default: { ...monit, name: DEFAULT_ROUTE, section: 'monit', selectors: [], copy: false, tls: tlsSettings(config, 'monit') }, routes };
+  return { default: { ...monit, name: DEFAULT_ROUTE, section: 'monit', selectors: [], copy: false, tls: identityOverHttpsOnly(config, 'monit', monit.url) }, routes };
 }

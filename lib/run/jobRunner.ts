@@ -163,6 +163,10 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
     mkdirSync(stateDir, { recursive: true });
     if (!options.dryRun) {
       sender = new RoutedSender(routingSettings(config), spoolDir, log, (settings) => credentials.tls(settings.source));
+      // Batches a removed route left behind are logged by the sender; each such folder is a problem of every run until dealt with.
+      const abandoned = sender.abandonedFolders().length;
+      errors += abandoned;
+      outcome.problems += abandoned;
       const waiting = sender.waitingBatches();
       if (waiting) {
         log.info(`replaying ${waiting} spooled batches`);

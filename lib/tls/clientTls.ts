@@ -112,7 +112,7 @@ export function loadClientTls(settings: TlsSettings, nowMs: number = Date.now())
   const expiresSoon = identity.expiresAtMs !== undefined && identity.expiresAtMs - nowMs <= settings.expiryWarningMs;
   if (expiresSoon) {
     const hours = ((identity.expiresAtMs as number) - nowMs) / 3_600_000;
-    warnings.push(`[tls.${settings.source}]: the ${identity.description} expires at ${new Date(identity.expiresAtMs as number).toISOString()} (in ${hours < 1 ? `${Math.round(hours * 60)} min` : `${hours.toFixed(1)} h`}): renew it`);
+    warnings.push(`[tls.${settings.source}]: the ${identity.description} expires at ${new Date(identity.expiresAtMs as number).toISOString()} (in ${timeLeft(hours)}): renew it`);
   }
   return {
     settings,
@@ -162,6 +162,12 @@ const agents = new WeakMap<ClientTls, { own?: Agent; public?: Agent }>();
  * An agent whose connections share one secure context: given only `ca` and `crl`, Node parses every CA and
  * CRL again for each connection, which an IGTF directory makes tens of milliseconds (bench/tlsCaDirectory.ts).
  */
+/** "11 s", "42 min", "5.0 h": a time left for a warning. */
+function timeLeft(hours: number): string {
+  if (hours < 1 / 60) return `${Math.max(0, Math.round(hours * 3600))} s`;
+  return hours < 1 ? `${Math.round(hours * 60)} min` : `${hours.toFixed(1)} h`;
+}
+
 function agentWithOneContext(options: AgentOptions): Agent {
   return new Agent({ ...options, secureContext: createSecureContext(options) });
 }
