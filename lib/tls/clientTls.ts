@@ -158,16 +158,16 @@ function refuseDowngrade(tls: ClientTls | undefined, endpoint: string): BeforeRe
 /** One pair of agents per loaded ClientTls, so its requests share connections. */
 const agents = new WeakMap<ClientTls, { own?: Agent; public?: Agent }>();
 
-/**
- * An agent whose connections share one secure context: given only `ca` and `crl`, Node parses every CA and
- * CRL again for each connection, which an IGTF directory makes tens of milliseconds (bench/tlsCaDirectory.ts).
- */
 /** "11 s", "42 min", "5.0 h": a time left for a warning. */
 function timeLeft(hours: number): string {
   if (hours < 1 / 60) return `${Math.max(0, Math.round(hours * 3600))} s`;
   return hours < 1 ? `${Math.round(hours * 60)} min` : `${hours.toFixed(1)} h`;
 }
 
+/**
+ * An agent whose connections share one secure context: given only `ca` and `crl`, Node parses every CA and
+ * CRL again for each connection, which an IGTF directory makes tens of milliseconds (bench/tlsCaDirectory.ts).
+ */
 function agentWithOneContext(options: AgentOptions): Agent {
   return new Agent({ ...options, secureContext: createSecureContext(options) });
 }
