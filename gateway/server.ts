@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { InfluxError, type InfluxClient, type RetentionPolicyDurations } from '../lib/influx/influxdb';
-import { interpretDocument, producerOf, type InterpretedDocument } from '../lib/documents/interpret';
+import { envelopeValue, interpretDocument, type InterpretedDocument } from '../lib/documents/interpret';
 import { toLineProtocol } from '../lib/influx/lineProtocol';
 import type { Logger } from '../lib/run/log';
 import type { SchemaRegistry } from '../lib/documents/schemas';
@@ -182,7 +182,7 @@ async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments
 function soleProducer(documents: unknown[]): string | undefined {
   let sole: string | undefined;
   for (const document of documents) {
-    const producer = producerOf(document);
+    const producer = envelopeValue(document, 'producer');
     if (typeof producer !== 'string' || (sole !== undefined && producer !== sole)) return undefined;
     sole = producer;
   }
@@ -337,7 +337,7 @@ export class Gateway {
     const nowMs = Date.now();
     const allowedProducer = identity.kind === 'producer' ? identity.producer : pathProducer;
     documents.forEach((document, index) => {
-      const producer = producerOf(document);
+      const producer = envelopeValue(document, 'producer');
       if (allowedProducer !== undefined && producer !== allowedProducer) {
         rejections.push({ index, reason: `producer '${String(producer)}' does not match '${allowedProducer}' (from the URL path or the credentials)` });
         return;
@@ -386,7 +386,7 @@ export class Gateway {
     }
     const acceptedByProducer = new Map<string, number>();
     for (const index of accepted) {
-      const producer = producerOf(documents[index]) as string;
+      const producer = envelopeValue(documents[index], 'producer') as string;
       acceptedByProducer.set(producer, (acceptedByProducer.get(producer) ?? 0) + 1);
     }
     for (const [producer, count] of acceptedByProducer) this.metrics.accepted.inc({ producer }, count);

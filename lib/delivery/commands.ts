@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Config } from '../config/config';
 import { pathsFrom } from '../config/paths';
 import { SeriesCollisions } from '../documents/collisions';
-import { interpretDocument, timestampOf } from '../documents/interpret';
+import { envelopeValue, interpretDocument } from '../documents/interpret';
 import { decodeUtf8 } from '../documents/utf8';
 import { schemaRegistry } from '../documents/schemas';
 import type { MonitDocument } from '../documents/types';
@@ -44,7 +44,7 @@ export function validateFile(file: string): { documents: unknown[]; problems: st
     }
     const verdict = collisions.check(index, result.point);
     if (verdict.kind !== 'collision') return;
-    const stamped = timestampOf(document) === undefined;
+    const stamped = envelopeValue(document, 'timestamp') === undefined;
     // The sender stamps a document without a timestamp with the millisecond it is spooled in: a file's
     // documents are spooled within the same millisecond or a few, so the gateway refuses them as here.
     const why = stamped

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { MonitDocument } from '../documents/types';
-import { producerOf, typeOf } from '../documents/interpret';
+import { envelopeValue } from '../documents/interpret';
 import type { ClientTls, TlsSettings } from '../tls/clientTls';
 import { BatchWriter, Sender, spooledText, type SendReport, type SenderLog } from './sender';
 import { DEFAULT_ROUTE, selects, type RouteSettings, type Routing } from './settings';
@@ -114,7 +114,7 @@ export class RoutedSender {
         check?.(document);
         // A MONIT record may name its producer and type only in `metadata`; the gateway reads them there too.
         const text = spooledText(document, stampMs);
-        for (const route of this.routesOf(String(producerOf(document) ?? ''), String(typeOf(document) ?? ''))) {
+        for (const route of this.routesOf(String(envelopeValue(document, 'producer') ?? ''), String(envelopeValue(document, 'type') ?? ''))) {
           let writer = writers.get(route);
           if (!writer) writers.set(route, (writer = new BatchWriter({ ...route.settings, spool: route.spool })));
           writer.add(text);

@@ -6,7 +6,7 @@ import { CredentialError, loadClientTls, TlsFailure, withClientTls, type ClientT
 import type { MonitSettings } from './settings';
 import { documentsInName, type RejectedDocument, type Spool, type StagedBatch } from './spool';
 import type { MonitDocument } from '../documents/types';
-import { timestampOf } from '../documents/interpret';
+import { envelopeValue } from '../documents/interpret';
 
 /** MONIT takes at most 10,000 documents per request. */
 export const MAX_DOCUMENTS_PER_REQUEST = 10_000;
@@ -78,7 +78,7 @@ export class BatchWriter {
 /** A document as it is spooled: stamped with `stampMs` when it has no timestamp (the caller's object is left as it is). */
 export function spooledText(document: MonitDocument, stampMs: number): string {
   // A document whose time is only in `metadata` (a MONIT record sent again) keeps that time.
-  return JSON.stringify(timestampOf(document) === undefined ? { ...document, timestamp: stampMs } : document);
+  return JSON.stringify(envelopeValue(document, 'timestamp') === undefined ? { ...document, timestamp: stampMs } : document);
 }
 
 export interface SendReport {

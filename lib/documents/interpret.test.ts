@@ -1,5 +1,5 @@
 import { toLineProtocol } from '../influx/lineProtocol';
-import { interpretDocument, databaseFor, producerOf } from './interpret';
+import { interpretDocument, databaseFor, envelopeValue } from './interpret';
 import { DocumentFactory, documentId } from './document';
 import { SchemaRegistry, schemaRegistry } from './schemas';
 
@@ -209,10 +209,10 @@ describe('interpretDocument: what real MONIT senders post', () => {
       ],
       timestampMs: 1701790000000,
     });
-    expect(producerOf(archived)).toBe('cmssst');
+    expect(envelopeValue(archived, 'producer')).toBe('cmssst');
     const overridden = interpretDocument({ ...archived, producer: 'other', timestamp: 1701790001000 }, registry);
     expect(overridden.ok && [overridden.point.database, overridden.point.measurement, overridden.point.timestampMs]).toEqual(['monit_production_other', 'ssbmetric', 1701790001000]);
-    expect(producerOf({ ...archived, producer: 'other' })).toBe('other');
+    expect(envelopeValue({ ...archived, producer: 'other' }, 'producer')).toBe('other');
   });
 
   it('refuses a document whose producer is neither at the top level nor in metadata, and a metadata producer of the wrong form', () => {

@@ -57,22 +57,15 @@ function withMetadataFallbacks(document: Record<string, unknown>): Record<string
   return resolved;
 }
 
-/** The producer a document names: its `producer`, else `metadata.producer` (what interpretDocument uses). */
-export function producerOf(document: unknown): unknown {
+/**
+ * A key of MONIT's envelope as a document gives it: its own `producer`, `type` or `timestamp`, else that of
+ * its `metadata` (what interpretDocument uses), read without copying the document.
+ */
+export function envelopeValue(document: unknown, key: (typeof METADATA_FALLBACK_KEYS)[number]): unknown {
   if (!isPlainObject(document)) return undefined;
-  return withMetadataFallbacks(document).producer;
-}
-
-/** The type a document names: its `type`, else `metadata.type`. */
-export function typeOf(document: unknown): unknown {
-  if (!isPlainObject(document)) return undefined;
-  return withMetadataFallbacks(document).type;
-}
-
-/** The timestamp a document carries: its `timestamp`, else `metadata.timestamp` (undefined: the sender stamps it). */
-export function timestampOf(document: unknown): unknown {
-  if (!isPlainObject(document)) return undefined;
-  return withMetadataFallbacks(document).timestamp;
+  if (Object.hasOwn(document, key)) return document[key];
+  const metadata = Object.hasOwn(document, 'metadata') ? document.metadata : undefined;
+  return isPlainObject(metadata) && Object.hasOwn(metadata, key) ? metadata[key] : undefined;
 }
 
 /** InfluxDB 1.x refuses a tag key named `time` and drops a field of that name (the whole point if it is the only one). */
