@@ -95,10 +95,6 @@ function checkedUrl(section: ConfigSection, key: string, text: string): string {
   return text;
 }
 
-function withoutAuthorization(tls: ClientTls): ClientTls {
-  return { ...tls, authorization: undefined };
-}
-
 export default defineCollector({
   async collect(context) {
     const { concurrency, targets } = readSettings(context.config);
@@ -108,11 +104,13 @@ export default defineCollector({
     setMaxListeners(Math.max(getMaxListeners(context.signal), concurrency + 10), context.signal);
     // [tls.web]: one trust and identity for every probe; a credential that cannot be loaded fails the run.
     const tls = context.tls('web');
+    // Over plain http nothing protects a token: such a probe goes without one (a client certificate needs TLS
+    // anyway). One object for them all, so they share its agents (and their secure context) as https probes do.
+    const plainHttpTls: ClientTls = tls.authorization ? { ...tls, authorization: undefined } : tls;
     return Promise.all(
       targets.map((target) =>
         limit(async () => {
-          // Over plain http nothing protects a token: such a probe goes without one (a client certificate needs TLS anyway).
-          const result = await probe(target, context.signal, /^http:/i.test(target.url) ? withoutAuthorization(tls) : tls);
+          const result = await probe(target, context.signal, /^http:/i.test(target.url) ? plainHttpTls : tls);
           const label = target.name === target.shownUrl ? target.shownUrl : `${target.name} (${target.shownUrl})`;
           if (result.up === 0) context.problem(`${label}: ${result.errorClass}: ${result.detail ?? ''}`);
           return context.documents.build(WEB_PROBE, { name: target.name, url: target.shownUrl }, {
