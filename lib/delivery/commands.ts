@@ -13,6 +13,8 @@ import { acquireLock, waitForLock } from '../run/lock';
 import { Logger } from '../run/log';
 import { batchCount, RoutedSender, type RoutedSendReport } from './routes';
 import { routingSettings } from './settings';
+import { RunCredentials } from '../run/runCredentials';
+import type { ClientTls, TlsSettings } from '../tls/clientTls';
 
 function readDocumentFile(file: string): unknown[] {
   let parsed: unknown;
@@ -65,6 +67,12 @@ function routeLines(report: RoutedSendReport): string[] {
   });
 }
 
+/** One RunCredentials for the whole command: each endpoint's TLS is loaded (and warned about) once, whatever the jobs and routes. */
+function runCredentialsLoader(config: Config, log: Logger): (settings: TlsSettings) => ClientTls {
+  const credentials = new RunCredentials(config, log);
+  return (settings) => credentials.tls(settings.source);
+}
+
 /**
  * Delivers the spool of each job (or of `only`), every route of it, taking each job's lock so a running
  * job keeps its own. Returns 0 when nothing is left waiting or refused, else 1.
@@ -73,6 +81,7 @@ export async function replay(config: Config, options: { debug: boolean; only?: s
   const paths = pathsFrom(config);
   const log = Logger.forJob('replay', paths.log, { debug: options.debug, echo: options.debug || process.stderr.isTTY === true });
   const routing = routingSettings(config);
+  const loadTls = runCredentialsLoader(config, log);
   const jobs = options.only ? [options.only] : existsSync(paths.spool) ? readdirSync(paths.spool).filter((name) => name !== 'rejected') : [];
   let failed = false;
   let delivered = 0;
@@ -89,9 +98,9 @@ export async function replay(config: Config, options: { debug: boolean; only?: s
       continue;
     }
     try {
-      const sender = new RoutedSender(routing, path.join(paths.spool, job), log);
+      const sender = new RoutedSender(routing, path.join(paths.spool, job), log, loadTls);
       // Batches of a route no longer configured wait: not delivered, so not done.
-      for (const folder of sender.abandonedFolders()) abandoned.push(`${folder.dir} (${batchCount(folder.batches)})`);
+      for (const folder of sender.abandoned) abandoned.push(`${folder.dir} (${batchCount(folder.batches)})`);
       if (!sender.waitingBatches()) continue;
       const report = await sender.deliver({ deadlineMs });
       delivered += 1;
@@ -144,8 +153,9 @@ export async function send(file: string | undefined, config: () => Config, optio
     log.info(`pid ${holderPid} is delivering ${spoolDir}; waiting for it (at most [monit] replay_deadline, ${Math.round(replayDeadline / 1000)}s)`),
   );
   const routing = routingSettings(loaded);
+  const loadTls = runCredentialsLoader(loaded, log);
   const spoolDocuments = (): RoutedSender => {
-    const sender = new RoutedSender(routing, spoolDir, log);
+    const sender = new RoutedSender(routing, spoolDir, log, loadTls);
     sender.enqueue(documents as MonitDocument[]);
     log.info(`${documents.length} documents from ${file} spooled in ${spoolDir}`);
     return sender;

@@ -68,13 +68,16 @@ export class RoutedSender {
       const spool = new Spool(routeSpoolDir(spoolDir, settings.name));
       return { settings, spool, sender: new Sender({ ...settings, section: settings.section, spool, log: routeLog(log, settings), loadTls }) };
     });
-    for (const folder of this.abandonedFolders()) {
+    this.abandoned = this.findAbandonedFolders();
+    for (const folder of this.abandoned) {
       log.error(`${folder.dir} holds ${batchCount(folder.batches)} of a route no [monit.route.${path.basename(folder.dir)}] section defines now: restore that section to deliver them`);
     }
   }
 
-  /** Spool folders of routes that are no longer configured, with batches still in them (never deleted). */
-  abandonedFolders(): Array<{ dir: string; batches: number }> {
+  /** Spool folders of routes that are no longer configured, with batches still in them (never deleted), as found when this was made. */
+  readonly abandoned: ReadonlyArray<{ dir: string; batches: number }>;
+
+  private findAbandonedFolders(): Array<{ dir: string; batches: number }> {
     if (!existsSync(this.spoolDir)) return [];
     const known = new Set(['rejected', ...this.routes.map((route) => route.settings.name)]);
     return readdirSync(this.spoolDir)

@@ -164,7 +164,7 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
     if (!options.dryRun) {
       sender = new RoutedSender(routingSettings(config), spoolDir, log, (settings) => credentials.tls(settings.source));
       // Batches a removed route left behind are logged by the sender; each such folder is a problem of every run until dealt with.
-      const abandoned = sender.abandonedFolders().length;
+      const abandoned = sender.abandoned.length;
       errors += abandoned;
       outcome.problems += abandoned;
       const waiting = sender.waitingBatches();
