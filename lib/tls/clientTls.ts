@@ -7,6 +7,7 @@
  */
 import { Agent, type AgentOptions } from 'node:https';
 import { createSecureContext } from 'node:tls';
+import { withoutCredentials } from '../http/credentials';
 import type { BeforeRedirectHook } from 'got';
 import { explainTlsFailure } from './explain';
 import { CredentialError, errorCode, isTlsErrorCode, NOT_ANCHORED_CODES, TlsFailure } from './errors';
@@ -147,11 +148,8 @@ function refuseDowngrade(tls: ClientTls | undefined, endpoint: string): BeforeRe
     if (target.protocol !== 'http:' || !/^https:/i.test(endpoint)) return;
     const sendsToken = options.headers.authorization !== undefined;
     if (!sendsToken && !options.username && !options.password) return;
-    const shownTarget = new URL(target.href);
-    shownTarget.username = '';
-    shownTarget.password = '';
     const credential = sendsToken && tls?.authorization ? `the bearer token of ${tls.settings.origin?.('identity') ?? `[tls.${tls.settings.source}] identity = bearer_token`}` : 'its credentials';
-    throw new CredentialError(`${endpoint}: redirected to plain http ${shownTarget.href}: not followed, ${credential} would be sent unencrypted`);
+    throw new CredentialError(`${endpoint}: redirected to plain http ${withoutCredentials(target.href)}: not followed, ${credential} would be sent unencrypted`);
   };
 }
 
