@@ -45,16 +45,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /** The document with producer, type and timestamp taken from `metadata` where the top level has none (the same object when nothing is taken). */
 function withMetadataFallbacks(document: Record<string, unknown>): Record<string, unknown> {
-  const metadata = Object.hasOwn(document, 'metadata') ? document.metadata : undefined;
-  if (!isPlainObject(metadata)) return document;
-  let resolved = document;
-  for (const key of METADATA_FALLBACK_KEYS) {
-    if (!Object.hasOwn(document, key) && Object.hasOwn(metadata, key)) {
-      if (resolved === document) resolved = { ...document };
-      resolved[key] = metadata[key];
-    }
-  }
-  return resolved;
+  const missing = METADATA_FALLBACK_KEYS.filter((key) => !Object.hasOwn(document, key) && envelopeValue(document, key) !== undefined);
+  if (!missing.length) return document;
+  return { ...document, ...Object.fromEntries(missing.map((key) => [key, envelopeValue(document, key)])) };
 }
 
 /**
