@@ -36,8 +36,6 @@ export interface StatusRunOptions {
 export interface StatusRunResult {
   /** What the runner sends: one monit-collectors/status document per module, then the availability ones. */
   documents: MonitDocument[];
-  /** The monit-collectors/availability documents among them (modules with availability_serviceid, not N/A). */
-  availability: MonitDocument[];
   statuses: ModuleStatus[];
   transitions: Transition[];
   snapshot: StatusSnapshot;
@@ -115,5 +113,5 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
       problem(`cannot write the status page: ${(error as Error).message}`);
     }
   }
-  return { documents, availability, statuses, transitions, snapshot };
+  return { documents, statuses, transitions, snapshot };
 }
