@@ -304,35 +304,161 @@ export const MONIT_COLLECTORS_STATUS: DocumentKind<MonitCollectorsStatusTag, Mon
   },
 };
 
+/** panda/clouds_derived: Per ATLAS cloud, how many of its queues the queue-level signal flags: what the panda status module judges. */
+export type PandaCloudsDerivedTag = 'cloud';
+export type PandaCloudsDerivedFields = {
+  /** Queues of the cloud the signal judged (those with an average). (int, count; mean when downsampled) */
+  queues: number;
+  /** Of those, the queues flagged suspicious. (int, count; mean when downsampled) */
+  suspicious_queues: number;
+  /** suspicious_queues / queues, in percent. (float, %; mean when downsampled) */
+  suspicious_share: number;
+  /** The suspicious queues furthest outside their band, worst first, with current and average (at most 5). (string; last when downsampled) */
+  worst_queues: string;
+};
+export const PANDA_CLOUDS_DERIVED: DocumentKind<PandaCloudsDerivedTag, PandaCloudsDerivedFields> = {
+  producer: 'panda',
+  type: 'clouds_derived',
+  tags: { cloud: 'cloud' },
+  fields: {
+    queues: 'queues',
+    suspicious_queues: 'suspicious_queues',
+    suspicious_share: 'suspicious_share',
+    worst_queues: 'worst_queues',
+  },
+};
+
+/** panda/datadisks: QMonit's DAOD distribution: per DATADISK, the analysis jobs running on the queues that read from it (their first read_lan DATADISK) and the data placed on it (the configured Rucio storage accounting). */
+export type PandaDatadisksTag = 'cloud' | 'datadisk' | 'site';
+export type PandaDatadisksFields = {
+  /** Bytes placed on the DATADISK, from [panda] placement_url; left out when it has none for the DATADISK. (float, bytes; mean when downsampled) */
+  bytes: number;
+  /** The DATADISK's share of the bytes on every DATADISK of the answer. (float, %; mean when downsampled) */
+  bytes_share: number;
+  /** Files placed on the DATADISK, from [panda] placement_url; left out when it has none. (int, count; mean when downsampled) */
+  files: number;
+  /** Age of the placement data at the slot (since it was fetched); left out without placement data. (int, s; mean when downsampled) */
+  placement_age: number;
+  /** Queues PanDA lists in the slot that read from the DATADISK. (int, count; mean when downsampled) */
+  queues: number;
+  /** Cores of those jobs. (int, count; mean when downsampled) */
+  running_cores: number;
+  /** Running analysis jobs ([panda] analysis_prod_sources) of the queues reading from the DATADISK. (int, count; mean when downsampled) */
+  running_jobs: number;
+  /** The DATADISK's share of the running analysis jobs of every DATADISK. (float, %; mean when downsampled) */
+  running_share: number;
+};
+export const PANDA_DATADISKS: DocumentKind<PandaDatadisksTag, PandaDatadisksFields> = {
+  producer: 'panda',
+  type: 'datadisks',
+  tags: { cloud: 'cloud', datadisk: 'datadisk', site: 'site' },
+  fields: {
+    bytes: 'bytes',
+    bytes_share: 'bytes_share',
+    files: 'files',
+    placement_age: 'placement_age',
+    queues: 'queues',
+    running_cores: 'running_cores',
+    running_jobs: 'running_jobs',
+    running_share: 'running_share',
+  },
+};
+
+/** panda/datadisks_derived: Moving averages of the running analysis jobs per DATADISK (QMonit's datadisks measurement), from the jobs_derived averages of the queues reading from it. */
+export type PandaDatadisksDerivedTag = 'cloud' | 'datadisk' | 'site';
+export type PandaDatadisksDerivedFields = {
+  /** Average of those running analysis jobs (the sum of their series' averages) over the 10-minute points of the last 12h, the current one included (QMonit's avg12h); missing when there is no data. (float, count; mean when downsampled) */
+  avg_12h: number;
+  /** Average of those running analysis jobs (the sum of their series' averages) over the 10-minute points of the last 1h, the current one included (QMonit's avg1h); missing when there is no data. (float, count; mean when downsampled) */
+  avg_1h: number;
+  /** Average of those running analysis jobs (the sum of their series' averages) over the 10-minute points of the last 24h, the current one included (QMonit's avg24h); missing when there is no data. (float, count; mean when downsampled) */
+  avg_24h: number;
+  /** Average of those running analysis jobs (the sum of their series' averages) over the daily points of the last 30d (QMonit's avg30d); missing when there is no data. (float, count; mean when downsampled) */
+  avg_30d: number;
+  /** Average of those running analysis jobs (the sum of their series' averages) over the 10-minute points of the last 6h, the current one included (QMonit's avg6h); missing when there is no data. (float, count; mean when downsampled) */
+  avg_6h: number;
+  /** Average of those running analysis jobs (the sum of their series' averages) over the daily points of the last 7d (QMonit's avg7d); missing when there is no data. (float, count; mean when downsampled) */
+  avg_7d: number;
+  /** Running analysis jobs of the queues reading from the DATADISK at the slot. (int, count; mean when downsampled) */
+  current: number;
+};
+export const PANDA_DATADISKS_DERIVED: DocumentKind<PandaDatadisksDerivedTag, PandaDatadisksDerivedFields> = {
+  producer: 'panda',
+  type: 'datadisks_derived',
+  tags: { cloud: 'cloud', datadisk: 'datadisk', site: 'site' },
+  fields: {
+    avg_12h: 'avg_12h',
+    avg_1h: 'avg_1h',
+    avg_24h: 'avg_24h',
+    avg_30d: 'avg_30d',
+    avg_6h: 'avg_6h',
+    avg_7d: 'avg_7d',
+    current: 'current',
+  },
+};
+
+/** panda/federations: One document per WLCG federation with queues in PanDA's answer: the CPU it pledged to ATLAS for the quarter (WLCG CRIC) and what its queues' running jobs deliver. */
+export type PandaFederationsTag = 'federation';
+export type PandaFederationsFields = {
+  /** CPU the federation pledged to ATLAS for the slot's quarter (WLCG CRIC pledges, year, Q1-Q4, atlas, CPU); left out when unknown. (float, HS06; mean when downsampled) */
+  cpu_pledge_hs06: number;
+  /** Queues of the federation PanDA lists in the slot. (int, count; mean when downsampled) */
+  queues: number;
+  /** Cores of the running jobs of the federation's queues. (int, count; mean when downsampled) */
+  running_cores: number;
+  /** HS06 of the running jobs of the federation's queues (those with a known corepower). (float, HS06; mean when downsampled) */
+  running_hs06: number;
+  /** Running jobs of the federation's queues. (int, count; mean when downsampled) */
+  running_jobs: number;
+};
+export const PANDA_FEDERATIONS: DocumentKind<PandaFederationsTag, PandaFederationsFields> = {
+  producer: 'panda',
+  type: 'federations',
+  tags: { federation: 'federation' },
+  fields: {
+    cpu_pledge_hs06: 'cpu_pledge_hs06',
+    queues: 'queues',
+    running_cores: 'running_cores',
+    running_hs06: 'running_hs06',
+    running_jobs: 'running_jobs',
+  },
+};
+
 /** panda/jobs: Jobs currently in a non-terminal state (running, activated, assigned, ...) per PanDA queue, prod source, resource type and status, as PanDA reports them at the slot: a gauge. */
-export type PandaJobsTag = 'cloud' | 'country' | 'job_status' | 'prod_source' | 'queue' | 'resource' | 'site' | 'tier';
+export type PandaJobsTag = 'cloud' | 'container_type' | 'country' | 'federation' | 'fts_server' | 'harvester' | 'job_status' | 'nucleus' | 'pilot_manager' | 'pledged' | 'prod_source' | 'queue' | 'queue_resource_type' | 'queue_type' | 'resource' | 'site' | 'site_state' | 'tier' | 'workflow';
 export type PandaJobsFields = {
+  /** Cores of the jobs in this state at the time of the slot: jobs x cores per job, where a job of an MCORE resource type (its name contains MCORE) has the queue's CRIC corecount cores (8 when CRIC gives none) and any other job 1 (QMonit's resource_factor). (int, count; mean when downsampled) */
+  cores: number;
+  /** HS06 of those cores: cores x the queue's CRIC corepower (HS06 per core); left out when CRIC gives no corepower for the queue. (float, HS06; mean when downsampled) */
+  hs06: number;
   /** Jobs in this state at the time of the slot (a level, so 1h and 1d values are averages). (int, count; mean when downsampled) */
   jobs: number;
 };
 export const PANDA_JOBS: DocumentKind<PandaJobsTag, PandaJobsFields> = {
   producer: 'panda',
   type: 'jobs',
-  tags: { cloud: 'cloud', country: 'country', job_status: 'job_status', prod_source: 'prod_source', queue: 'queue', resource: 'resource', site: 'site', tier: 'tier' },
+  tags: { cloud: 'cloud', container_type: 'container_type', country: 'country', federation: 'federation', fts_server: 'fts_server', harvester: 'harvester', job_status: 'job_status', nucleus: 'nucleus', pilot_manager: 'pilot_manager', pledged: 'pledged', prod_source: 'prod_source', queue: 'queue', queue_resource_type: 'queue_resource_type', queue_type: 'queue_type', resource: 'resource', site: 'site', site_state: 'site_state', tier: 'tier', workflow: 'workflow' },
   fields: {
+    cores: 'cores',
+    hs06: 'hs06',
     jobs: 'jobs',
   },
 };
 
-/** panda/jobs_derived: Derived quantities per PanDA queue, prod source, resource type and status: the current value, its moving averages read from InfluxDB's raw, 1h and 1d data, and QMonit's suspicious flag. */
-export type PandaJobsDerivedTag = 'cloud' | 'country' | 'job_status' | 'prod_source' | 'queue' | 'resource' | 'site' | 'tier';
+/** panda/jobs_derived: Derived quantities per PanDA queue, prod source, resource type and status, for the averaged states ([panda] average_states, QMonit's assigned, activated, failed and running by default): the current value, its moving averages as QMonit defines them, and QMonit's suspicious flag. */
+export type PandaJobsDerivedTag = 'cloud' | 'container_type' | 'country' | 'federation' | 'fts_server' | 'harvester' | 'job_status' | 'nucleus' | 'pilot_manager' | 'pledged' | 'prod_source' | 'queue' | 'queue_resource_type' | 'queue_type' | 'resource' | 'site' | 'site_state' | 'tier' | 'workflow';
 export type PandaJobsDerivedFields = {
-  /** Average of the value per 10-minute slot over the 12h before the slot, over the slots with data (missing when there is none). (float, count; mean when downsampled) */
+  /** Average of the value over the 10-minute points of the last 12h, the current one included (QMonit's avg12h); missing when there is no data. (float, count; mean when downsampled) */
   avg_12h: number;
-  /** Average of the value per 10-minute slot over the 1h before the slot, over the slots with data (missing when there is none). (float, count; mean when downsampled) */
+  /** Average of the value over the 10-minute points of the last 1h, the current one included (QMonit's avg1h); missing when there is no data. (float, count; mean when downsampled) */
   avg_1h: number;
-  /** Average of the value per 10-minute slot over the 24h before the slot, over the slots with data (missing when there is none). (float, count; mean when downsampled) */
+  /** Average of the value over the 10-minute points of the last 24h, the current one included (QMonit's avg24h); missing when there is no data. (float, count; mean when downsampled) */
   avg_24h: number;
-  /** Average of the value per 10-minute slot over the 30d before the slot, over the slots with data (missing when there is none). (float, count; mean when downsampled) */
+  /** Average of the value over the daily points of the last 30d (QMonit's avg30d); missing when there is no data. (float, count; mean when downsampled) */
   avg_30d: number;
-  /** Average of the value per 10-minute slot over the 6h before the slot, over the slots with data (missing when there is none). (float, count; mean when downsampled) */
+  /** Average of the value over the 10-minute points of the last 6h, the current one included (QMonit's avg6h); missing when there is no data. (float, count; mean when downsampled) */
   avg_6h: number;
-  /** Average of the value per 10-minute slot over the 7d before the slot, over the slots with data (missing when there is none). (float, count; mean when downsampled) */
+  /** Average of the value over the daily points of the last 7d (QMonit's avg7d); missing when there is no data. (float, count; mean when downsampled) */
   avg_7d: number;
   /** The value of this slot (jobs or jobs_terminal), 0 when PanDA no longer lists the series. (int, count; mean when downsampled) */
   current: number;
@@ -344,7 +470,7 @@ export type PandaJobsDerivedFields = {
 export const PANDA_JOBS_DERIVED: DocumentKind<PandaJobsDerivedTag, PandaJobsDerivedFields> = {
   producer: 'panda',
   type: 'jobs_derived',
-  tags: { cloud: 'cloud', country: 'country', job_status: 'job_status', prod_source: 'prod_source', queue: 'queue', resource: 'resource', site: 'site', tier: 'tier' },
+  tags: { cloud: 'cloud', container_type: 'container_type', country: 'country', federation: 'federation', fts_server: 'fts_server', harvester: 'harvester', job_status: 'job_status', nucleus: 'nucleus', pilot_manager: 'pilot_manager', pledged: 'pledged', prod_source: 'prod_source', queue: 'queue', queue_resource_type: 'queue_resource_type', queue_type: 'queue_type', resource: 'resource', site: 'site', site_state: 'site_state', tier: 'tier', workflow: 'workflow' },
   fields: {
     avg_12h: 'avg_12h',
     avg_1h: 'avg_1h',
@@ -359,38 +485,95 @@ export const PANDA_JOBS_DERIVED: DocumentKind<PandaJobsDerivedTag, PandaJobsDeri
 };
 
 /** panda/jobs_terminal: Jobs that reached a terminal state (finished, failed, cancelled, closed) within the configured window before the slot, per PanDA queue, prod source, resource type and status: a count per window. */
-export type PandaJobsTerminalTag = 'cloud' | 'country' | 'job_status' | 'prod_source' | 'queue' | 'resource' | 'site' | 'tier';
+export type PandaJobsTerminalTag = 'cloud' | 'container_type' | 'country' | 'federation' | 'fts_server' | 'harvester' | 'job_status' | 'nucleus' | 'pilot_manager' | 'pledged' | 'prod_source' | 'queue' | 'queue_resource_type' | 'queue_type' | 'resource' | 'site' | 'site_state' | 'tier' | 'workflow';
 export type PandaJobsTerminalFields = {
+  /** Cores of the jobs that reached this state within the window: jobs x cores per job, where a job of an MCORE resource type (its name contains MCORE) has the queue's CRIC corecount cores (8 when CRIC gives none) and any other job 1 (QMonit's resource_factor). (int, count; sum when downsampled) */
+  cores: number;
+  /** HS06 of those cores: cores x the queue's CRIC corepower (HS06 per core); left out when CRIC gives no corepower for the queue. (float, HS06; sum when downsampled) */
+  hs06: number;
   /** Jobs that reached this state within the window ([panda] terminal_window, equal to the 10-minute period so that 1h and 1d values are sums). (int, count; sum when downsampled) */
   jobs: number;
 };
 export const PANDA_JOBS_TERMINAL: DocumentKind<PandaJobsTerminalTag, PandaJobsTerminalFields> = {
   producer: 'panda',
   type: 'jobs_terminal',
-  tags: { cloud: 'cloud', country: 'country', job_status: 'job_status', prod_source: 'prod_source', queue: 'queue', resource: 'resource', site: 'site', tier: 'tier' },
+  tags: { cloud: 'cloud', container_type: 'container_type', country: 'country', federation: 'federation', fts_server: 'fts_server', harvester: 'harvester', job_status: 'job_status', nucleus: 'nucleus', pilot_manager: 'pilot_manager', pledged: 'pledged', prod_source: 'prod_source', queue: 'queue', queue_resource_type: 'queue_resource_type', queue_type: 'queue_type', resource: 'resource', site: 'site', site_state: 'site_state', tier: 'tier', workflow: 'workflow' },
   fields: {
+    cores: 'cores',
+    hs06: 'hs06',
     jobs: 'jobs',
   },
 };
 
 /** panda/queues: One document per PanDA queue listed by PanDA in the slot, with its CRIC description. */
-export type PandaQueuesTag = 'cloud' | 'country' | 'queue' | 'queue_resource_type' | 'queue_type' | 'site' | 'tier';
+export type PandaQueuesTag = 'cloud' | 'container_type' | 'country' | 'federation' | 'fts_server' | 'harvester' | 'nucleus' | 'pilot_manager' | 'pledged' | 'queue' | 'queue_resource_type' | 'queue_type' | 'site' | 'site_state' | 'tier' | 'workflow';
 export type PandaQueuesFields = {
+  /** Cores per MCORE job on the queue (CRIC corecount, 8 when CRIC gives none). (int, count; mean when downsampled) */
+  corecount: number;
+  /** HS06 per core of the queue (CRIC corepower); left out when CRIC gives none. (float, HS06; mean when downsampled) */
+  corepower: number;
+  /** The DATADISK the queue reads its input from (the first DATADISK of CRIC astorages read_lan, as QMonit takes it), or 'none'. (string; last when downsampled) */
+  datadisk: string;
   /** Jobs PanDA lists for the queue in non-terminal states, all prod sources and resource types together. (int, count; mean when downsampled) */
   jobs: number;
   /** False when CRIC (or its cached copy) does not describe the queue. (bool; last when downsampled) */
   known: boolean;
+  /** Pilot version of the queue (CRIC pilot_version): a field, not a tag, since it changes often and a tag would start new series each time. (string; last when downsampled) */
+  pilot_version: string;
+  /** Cores of the queue's running jobs, all prod sources and resource types together. (int, count; mean when downsampled) */
+  running_cores: number;
+  /** HS06 of the queue's running jobs; left out when CRIC gives no corepower. (float, HS06; mean when downsampled) */
+  running_hs06: number;
   /** CRIC status of the queue (online, offline, test, brokeroff), or 'unknown'. (string; last when downsampled) */
   status: string;
 };
 export const PANDA_QUEUES: DocumentKind<PandaQueuesTag, PandaQueuesFields> = {
   producer: 'panda',
   type: 'queues',
-  tags: { cloud: 'cloud', country: 'country', queue: 'queue', queue_resource_type: 'queue_resource_type', queue_type: 'queue_type', site: 'site', tier: 'tier' },
+  tags: { cloud: 'cloud', container_type: 'container_type', country: 'country', federation: 'federation', fts_server: 'fts_server', harvester: 'harvester', nucleus: 'nucleus', pilot_manager: 'pilot_manager', pledged: 'pledged', queue: 'queue', queue_resource_type: 'queue_resource_type', queue_type: 'queue_type', site: 'site', site_state: 'site_state', tier: 'tier', workflow: 'workflow' },
   fields: {
+    corecount: 'corecount',
+    corepower: 'corepower',
+    datadisk: 'datadisk',
     jobs: 'jobs',
     known: 'known',
+    pilot_version: 'pilot_version',
+    running_cores: 'running_cores',
+    running_hs06: 'running_hs06',
     status: 'status',
+  },
+};
+
+/** panda/queues_derived: The queue-level suspicious signal: per PanDA queue, its jobs in the signal's states against a band around their moving average. */
+export type PandaQueuesDerivedTag = 'cloud' | 'country' | 'queue' | 'site' | 'tier';
+export type PandaQueuesDerivedFields = {
+  /** Their moving average the signal compares with ([panda] queue_signal_average): the sum of the series' averages; missing without history. (float, count; mean when downsampled) */
+  average: number;
+  /** Jobs of the queue in the signal's states ([panda] queue_signal_states, default running) at the slot, all prod sources and resource types together. (int, count; mean when downsampled) */
+  current: number;
+  /** Lower edge of the band: average / queue_band_factor. (float, count; mean when downsampled) */
+  lower: number;
+  /** How many jobs the current value lies outside the band (0 inside): what the dashboard ranks suspicious queues by. (float, count; mean when downsampled) */
+  outside_band: number;
+  /** Why the queue is suspicious; empty otherwise. (string; last when downsampled) */
+  reason: string;
+  /** True when the current value is outside the band and differs from the average by at least queue_min_jobs. (bool; last when downsampled) */
+  suspicious: boolean;
+  /** Upper edge of the band: average x queue_band_factor. (float, count; mean when downsampled) */
+  upper: number;
+};
+export const PANDA_QUEUES_DERIVED: DocumentKind<PandaQueuesDerivedTag, PandaQueuesDerivedFields> = {
+  producer: 'panda',
+  type: 'queues_derived',
+  tags: { cloud: 'cloud', country: 'country', queue: 'queue', site: 'site', tier: 'tier' },
+  fields: {
+    average: 'average',
+    current: 'current',
+    lower: 'lower',
+    outside_band: 'outside_band',
+    reason: 'reason',
+    suspicious: 'suspicious',
+    upper: 'upper',
   },
 };
 

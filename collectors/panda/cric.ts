@@ -8,7 +8,13 @@ import type { ClientTls } from '../../lib/tls/clientTls';
 /** The value of every metadata tag of a queue CRIC does not describe. */
 export const UNKNOWN = 'unknown';
 
-/** What the documents need of one CRIC PanDA-queue description. */
+/** The value of a text property CRIC leaves empty (null or '') for a queue it describes. */
+export const NONE = 'none';
+
+/** QMonit's core count of an MCORE job when CRIC gives the queue no corecount. */
+export const DEFAULT_MCORE_CORES = 8;
+
+/** What the documents need of one CRIC PanDA-queue description (and of the site and DDM descriptions joined to it). */
 export interface QueueMetadata {
   site: string;
   cloud: string;
@@ -17,6 +23,27 @@ export interface QueueMetadata {
   status: string;
   type: string;
   resourceType: string;
+  /** CRIC state (ACTIVE, DISABLED). */
+  siteState: string;
+  /** CRIC rc: the WLCG federation. */
+  federation: string;
+  /** From CRIC's site description (datapolicies): the site's name when it is a nucleus, 'none' otherwise. */
+  nucleus: string;
+  harvester: string;
+  pilotManager: string;
+  pilotVersion: string;
+  containerType: string;
+  /** From CRIC's DDM endpoints of the site (servedrestfts MASTER): the first FTS server's host. */
+  ftsServer: string;
+  workflow: string;
+  /** CRIC is_pledged: 'true', 'false' or 'unknown'. */
+  pledged: string;
+  /** Cores of an MCORE job (CRIC corecount, DEFAULT_MCORE_CORES when none). */
+  corecount: number;
+  /** HS06 per core (CRIC corepower); undefined when CRIC gives none. */
+  corepower?: number;
+  /** The first DATADISK of CRIC astorages read_lan (QMonit's datadisk_name), or 'none'. */
+  datadisk: string;
 }
 
 const UNKNOWN_QUEUE: QueueMetadata = {
@@ -27,6 +54,18 @@ const UNKNOWN_QUEUE: QueueMetadata = {
   status: UNKNOWN,
   type: UNKNOWN,
   resourceType: UNKNOWN,
+  siteState: UNKNOWN,
+  federation: UNKNOWN,
+  nucleus: UNKNOWN,
+  harvester: UNKNOWN,
+  pilotManager: UNKNOWN,
+  pilotVersion: UNKNOWN,
+  containerType: UNKNOWN,
+  ftsServer: UNKNOWN,
+  workflow: UNKNOWN,
+  pledged: UNKNOWN,
+  corecount: DEFAULT_MCORE_CORES,
+  datadisk: UNKNOWN,
 };
 
 /** Queue name → metadata; a queue it does not hold reads as all 'unknown'. */
@@ -50,8 +89,47 @@ export class QueueDirectory {
   }
 }
 
-function textOf(value: unknown): string {
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : UNKNOWN;
+function textOf(value: unknown, empty = UNKNOWN): string {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : empty;
+}
+
+function positiveNumber(value: unknown): number | undefined {
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof number === 'number' && Number.isFinite(number) && number > 0 ? number : undefined;
+}
+
+/** The first DATADISK of astorages.read_lan, as QMonit takes it. */
+function firstDatadisk(astorages: unknown): string {
+  const readLan = (astorages as { read_lan?: unknown } | null | undefined)?.read_lan;
+  const found = Array.isArray(readLan) ? readLan.find((name): name is string => typeof name === 'string' && name.includes('DATADISK')) : undefined;
+  return found ?? NONE;
+}
+
+/** The metadata of one CRIC PanDA-queue entry (nucleus and ftsServer come from other CRIC descriptions: UNKNOWN here). */
+export function queueMetadataOf(entry: Record<string, unknown>): QueueMetadata {
+  const corecount = positiveNumber(entry.corecount);
+  return {
+    site: textOf(entry.atlas_site),
+    cloud: textOf(entry.cloud),
+    country: textOf(entry.country),
+    tier: textOf(entry.tier),
+    status: textOf(entry.status),
+    type: textOf(entry.type),
+    resourceType: textOf(entry.resource_type),
+    siteState: textOf(entry.state, NONE),
+    federation: textOf(entry.rc, NONE),
+    nucleus: UNKNOWN,
+    harvester: textOf(entry.harvester, NONE),
+    pilotManager: textOf(entry.pilot_manager, NONE),
+    pilotVersion: textOf(entry.pilot_version, NONE),
+    containerType: textOf(entry.container_type, NONE),
+    ftsServer: UNKNOWN,
+    workflow: textOf(entry.workflow, NONE),
+    pledged: typeof entry.is_pledged === 'boolean' ? String(entry.is_pledged) : UNKNOWN,
+    corecount: corecount !== undefined ? Math.round(corecount) : DEFAULT_MCORE_CORES,
+    corepower: positiveNumber(entry.corepower),
+    datadisk: firstDatadisk(entry.astorages),
+  };
 }
 
 /**
@@ -66,15 +144,7 @@ export function parseCric(text: Uint8Array): QueueDirectory {
     for (const [name, description] of jsonObjectMembers(text)) {
       if (typeof description !== 'object' || description === null || Array.isArray(description)) continue;
       const entry = description as Record<string, unknown>;
-      const metadata: QueueMetadata = {
-        site: textOf(entry.atlas_site),
-        cloud: textOf(entry.cloud),
-        country: textOf(entry.country),
-        tier: textOf(entry.tier),
-        status: textOf(entry.status),
-        type: textOf(entry.type),
-        resourceType: textOf(entry.resource_type),
-      };
+      const metadata = queueMetadataOf(entry);
       queues.set(name, metadata);
       if (typeof entry.panda_resource === 'string' && entry.panda_resource !== name) byResource.push([entry.panda_resource, metadata]);
     }

@@ -1,11 +1,21 @@
 import { defineSource } from '../source';
 import { TEN_MINUTES_MS } from '../../lib/run/slot';
-import { PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL, PANDA_QUEUES } from '../../schemas/kinds';
+import {
+  PANDA_CLOUDS_DERIVED,
+  PANDA_DATADISKS,
+  PANDA_DATADISKS_DERIVED,
+  PANDA_FEDERATIONS,
+  PANDA_JOBS,
+  PANDA_JOBS_DERIVED,
+  PANDA_JOBS_TERMINAL,
+  PANDA_QUEUES,
+  PANDA_QUEUES_DERIVED,
+} from '../../schemas/kinds';
 import { DERIVED_JOB } from './names';
 
 export default defineSource({
   description: 'PanDA job counts per queue, prod source, resource type and status, enriched from CRIC',
-  produces: [PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_QUEUES, PANDA_JOBS_DERIVED],
+  produces: [PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_QUEUES, PANDA_FEDERATIONS, PANDA_DATADISKS, PANDA_JOBS_DERIVED, PANDA_QUEUES_DERIVED, PANDA_CLOUDS_DERIVED, PANDA_DATADISKS_DERIVED],
   // No node flags: without the history, panda's heap stays small uncapped too (bench/panda.ts measures both jobs both ways).
   collector: () => require('./collector') as typeof import('./collector'),
   jobs: [

@@ -16,6 +16,17 @@ export interface PandaSettings extends SeriesSelection {
   cricUrl: string;
   cricRefreshMs: number;
   cricTimeoutMs: number;
+  /** CRIC's site description (the nucleus data policy); asked like cric_url. */
+  cricSiteUrl: string;
+  /** CRIC's DDM endpoints (FTS servers, the DATADISKs' sites); asked like cric_url. */
+  cricDdmUrl: string;
+  /** WLCG CRIC's federations (pledges); asked like cric_url. */
+  federationsUrl: string;
+  /** Bytes and files per RSE (Rucio storage accounting); undefined: no placement data. */
+  placementUrl?: string;
+  placementRefreshMs: number;
+  /** Prod source labels of analysis jobs (the DAOD distribution). */
+  analysisProdSources: Set<string>;
 }
 
 /** What panda-derived reads: its [panda] keys (where they have always been) and its own [panda-derived] keys. */
@@ -32,10 +43,27 @@ export interface DerivedSettings extends SeriesSelection {
   suspiciousMinDifference: number;
   /** How long to wait for panda's documents of the slot to be in InfluxDB. */
   waitForPandaMs: number;
+  /** Job statuses with jobs_derived documents (moving averages); undefined: every status. */
+  averageStates?: Set<string>;
+  /** Statuses the queue-level signal counts (a subset of averageStates). */
+  queueSignalStates: Set<string>;
+  /** The average the queue-level signal compares with (1h, 6h, ... as in averageWindows()). */
+  queueSignalAverage: string;
+  /** The band is [average / factor, average x factor]. */
+  queueBandFactor: number;
+  /** A queue is suspicious only when current and average differ by at least this many jobs. */
+  queueMinJobs: number;
+  /** Prod source labels of analysis jobs (the DAOD distribution's averages). */
+  analysisProdSources: Set<string>;
 }
 
 export const DEFAULT_PANDA_URL = 'https://pandaserver.cern.ch/server/panda/get_job_statistics_per_site_label_resource';
 export const DEFAULT_CRIC_URL = 'https://atlas-cric.cern.ch/api/atlas/pandaqueue/query/?json';
+export const DEFAULT_CRIC_SITE_URL = 'https://atlas-cric.cern.ch/api/atlas/site/query/?json';
+export const DEFAULT_CRIC_DDM_URL = 'https://atlas-cric.cern.ch/api/atlas/ddmendpoint/query/?json';
+export const DEFAULT_FEDERATIONS_URL = 'https://wlcg-cric.cern.ch/api/core/federation/query/?json';
+/** QMonit's averaged states (writeDerivedQuantities.py). */
+export const DEFAULT_AVERAGE_STATES = ['assigned', 'activated', 'failed', 'running'];
 
 /** The [panda] keys only panda-derived reads. */
 export const DERIVED_KEYS = [
@@ -48,7 +76,19 @@ export const DERIVED_KEYS = [
   'suspicious_above_factor',
   'suspicious_below_factor',
   'suspicious_min_difference',
+  'average_states',
+  'queue_signal_states',
+  'queue_signal_average',
+  'queue_band_factor',
+  'queue_min_jobs',
 ] as const;
+
+/** The [panda] keys only panda reads (panda-derived acknowledges them). */
+export const COLLECTOR_KEYS = ['cric_site_url', 'cric_ddm_url', 'federations_url', 'placement_url', 'placement_refresh'] as const;
+
+function readAnalysisProdSources(section: ConfigSection): Set<string> {
+  return new Set(section.list('analysis_prod_sources', ['user', 'panda']));
+}
 
 function readSelection(section: ConfigSection): SeriesSelection {
   return {
@@ -77,6 +117,12 @@ export function readPandaSettings(section: ConfigSection): PandaSettings {
     cricUrl: section.url('cric_url', DEFAULT_CRIC_URL),
     cricRefreshMs: section.duration('cric_refresh', '1h'),
     cricTimeoutMs: section.duration('cric_timeout', '60s'),
+    cricSiteUrl: section.url('cric_site_url', DEFAULT_CRIC_SITE_URL),
+    cricDdmUrl: section.url('cric_ddm_url', DEFAULT_CRIC_DDM_URL),
+    federationsUrl: section.url('federations_url', DEFAULT_FEDERATIONS_URL),
+    placementUrl: section.string('placement_url', '') === '' ? undefined : section.url('placement_url', ''),
+    placementRefreshMs: section.duration('placement_refresh', '1h'),
+    analysisProdSources: readAnalysisProdSources(section),
   };
 }
 
@@ -99,5 +145,26 @@ export function readDerivedSettings(panda: ConfigSection, own: ConfigSection): D
     suspiciousBelowFactor: panda.number('suspicious_below_factor', 3, { min: 1 }),
     suspiciousMinDifference: panda.number('suspicious_min_difference', 10, { min: 0 }),
     waitForPandaMs: own.duration('wait_for_panda', '2m'),
+    ...readQueueSignal(panda, known),
+    analysisProdSources: readAnalysisProdSources(panda),
+  };
+}
+
+/** average_states and the queue-level signal's keys; `known` names the averages. */
+function readQueueSignal(panda: ConfigSection, known: string[]): Pick<DerivedSettings, 'averageStates' | 'queueSignalStates' | 'queueSignalAverage' | 'queueBandFactor' | 'queueMinJobs'> {
+  const states = panda.list('average_states', DEFAULT_AVERAGE_STATES);
+  const averageStates = states.includes('*') ? undefined : new Set(states);
+  const queueSignalStates = new Set(panda.list('queue_signal_states', ['running']));
+  for (const state of queueSignalStates) {
+    if (averageStates && !averageStates.has(state)) throw new ConfigError(`[${panda.name}] queue_signal_states: '${state}' is not one of average_states (${[...averageStates].join(', ')}), so it has no averages`);
+  }
+  const queueSignalAverage = panda.string('queue_signal_average', '24h');
+  if (!known.includes(queueSignalAverage)) throw new ConfigError(`[${panda.name}] queue_signal_average: '${queueSignalAverage}' is not one of the averages ${known.join(', ')}`);
+  return {
+    averageStates,
+    queueSignalStates,
+    queueSignalAverage,
+    queueBandFactor: panda.number('queue_band_factor', 2, { min: 1 }),
+    queueMinJobs: panda.number('queue_min_jobs', 20, { min: 0 }),
   };
 }
