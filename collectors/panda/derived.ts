@@ -36,7 +36,7 @@ export interface HistoryOptions {
   use1hUpToMs: number;
 }
 
-/** Short windows come from raw data, medium ones from the 1h RP, long ones from the 1d RP. */
+/** Short windows come from raw data, medium ones from the 1h RP, long ones from the 1d RP (7d and 30d by default). */
 export function planWindows(options: HistoryOptions): WindowPlan[] {
   return averageWindows().map((window) => {
     if (window.durationMs <= options.useRawUpToMs) return { window, retentionPolicy: 'raw', terminalDivisor: 1 };
@@ -46,11 +46,35 @@ export function planWindows(options: HistoryOptions): WindowPlan[] {
 }
 
 /**
- * The InfluxQL of one average over [slot − window, slot) of one measurement, one row per series, with
- * `condition` (already quoted) added to the WHERE clause when given.
+ * How far into its hour (day) a retention policy's new point lands: downsample-1h runs at :15 and
+ * downsample-1d at 00:35 (cli/registry.ts), so the first slot that sees it starts at :20 (00:40).
+ */
+function landingOffsetMs(retentionPolicy: Resolution): number {
+  return retentionPolicy === '1h' ? 20 * 60_000 : 40 * 60_000;
+}
+
+/**
+ * The times [from, to) a window's average covers at `slotMs`, as QMonit takes its points:
+ * - raw: the 10-minute points of the window ending with the slot's own point, [slot + 10 min − window, slot + 10 min);
+ * - 1h (1d): the hourly (daily) points of the whole hours (days) before the newest one downsampled by then,
+ *   which a slot sees from :20 (00:40) on (landingOffsetMs); so 7d from 1d is the 7 days before today after
+ *   00:40, before yesterday until then.
+ */
+export function windowRange(plan: WindowPlan, slotMs: number): [number, number] {
+  if (plan.retentionPolicy === 'raw') return [slotMs + TEN_MINUTES_MS - plan.window.durationMs, slotMs + TEN_MINUTES_MS];
+  const resolutionMs = RESOLUTION_MS[plan.retentionPolicy];
+  const landed = slotMs - landingOffsetMs(plan.retentionPolicy);
+  const endMs = landed - (((landed % resolutionMs) + resolutionMs) % resolutionMs);
+  return [endMs - plan.window.durationMs, endMs];
+}
+
+/**
+ * The InfluxQL of one average over windowRange() of one measurement, one row per series, with `condition`
+ * (already quoted) added to the WHERE clause when given.
  */
 export function averageStatement(database: string, measurement: string, plan: WindowPlan, slotMs: number, condition?: string): string {
-  const where = `time >= ${timeLiteral(slotMs - plan.window.durationMs)} AND time < ${timeLiteral(slotMs)}${condition ? ` AND ${condition}` : ''}`;
+  const [fromMs, toMs] = windowRange(plan, slotMs);
+  const where = `time >= ${timeLiteral(fromMs)} AND time < ${timeLiteral(toMs)}${condition ? ` AND ${condition}` : ''}`;
   return (
     `SELECT mean(${quoteIdentifier(JOBS_FIELD)}) FROM ${qualifiedMeasurement(database, plan.retentionPolicy, measurement)} ` +
     `WHERE ${where} GROUP BY ${SERIES_TAGS.map(quoteIdentifier).join(', ')}`
@@ -84,6 +108,8 @@ export interface DerivedOptions extends HistoryOptions {
   database: string;
   slotMs: number;
   terminalStates: Set<string>;
+  /** The statuses with averages and documents ([panda] average_states); undefined: every status. */
+  averageStates?: Set<string>;
   /** Keeps only the series panda sends (e.g. the selected prod sources). */
   selected: (series: SeriesId) => boolean;
   /** A series missing now but seen within this long before the slot still gets a document (current 0). */
@@ -122,16 +148,38 @@ function belongsTo(measurement: string, jobStatus: string, terminalStates: Set<s
   return terminalStates.has(jobStatus) === (measurement === PANDA_JOBS_TERMINAL.type);
 }
 
+/** Whether a status gets averages and documents. */
+function isAveraged(jobStatus: string, averageStates: Set<string> | undefined): boolean {
+  return averageStates === undefined || averageStates.has(jobStatus);
+}
+
+/**
+ * The WHERE condition reading only the averaged statuses that belong to `measurement`: '' for every status
+ * (no condition), undefined when none does (nothing to read there). InfluxDB selects those series by its index.
+ */
+export function statusCondition(measurement: string, source: { terminalStates: Set<string>; averageStates?: Set<string> }): string | undefined {
+  if (!source.averageStates) return '';
+  const statuses = [...source.averageStates].filter((jobStatus) => belongsTo(measurement, jobStatus, source.terminalStates)).sort();
+  return statuses.length === 0 ? undefined : `${quoteIdentifier(TAGS.job_status)} =~ ${anyOfRegex(statuses)}`;
+}
+
+/** Both conditions, ANDed; either may be empty. */
+function bothConditions(first: string | undefined, second: string): string | undefined {
+  return [first, second].filter(Boolean).join(' AND ') || undefined;
+}
+
 /**
  * One average of `measurement` for every series with data in the window (window counts per slot) to `take`,
  * for the statuses that belong to the measurement (belongsTo); only of the queues `part` selects (queueParts).
  */
-function readAverages(plan: WindowPlan, measurement: string, options: DerivedOptions, take: (key: string, value: number) => void, part: QueuePart): Promise<void> {
+async function readAverages(plan: WindowPlan, measurement: string, options: DerivedOptions, take: (key: string, value: number) => void, part: QueuePart): Promise<void> {
+  const statuses = statusCondition(measurement, options);
+  if (statuses === undefined) return;
   const divisor = measurement === PANDA_JOBS_TERMINAL.type ? plan.terminalDivisor : 1;
-  const statement = averageStatement(options.database, measurement, plan, options.slotMs, part.condition);
+  const statement = averageStatement(options.database, measurement, plan, options.slotMs, bothConditions(part.condition, statuses));
   const onSeries = (one: Series): void => {
     const series = seriesOf(one.tags);
-    if (!belongsTo(measurement, series.jobStatus, options.terminalStates)) return;
+    if (!belongsTo(measurement, series.jobStatus, options.terminalStates) || !isAveraged(series.jobStatus, options.averageStates)) return;
     const value = one.values[0]?.[one.columns.indexOf('mean')];
     if (typeof value === 'number') take(seriesKey(series), value / divisor);
   };
@@ -181,17 +229,11 @@ function pointsPerSeries(plan: WindowPlan): number {
 }
 
 /**
- * How far into its hour (day) a retention policy's new point lands: downsample-1h runs at :15 and
- * downsample-1d at 00:35 (cli/schedule.ts), so the first slot that sees it starts at :20 (00:40). A cache
- * renewed on the hour would keep, for the whole hour (day), an average missing the last hour (day).
+ * The settings the slot store and the cached averages depend on: which statuses are window counts
+ * (jobs_terminal), and which are averaged (`*`: every one).
  */
-function refreshOffsetMs(retentionPolicy: Resolution): number {
-  return retentionPolicy === '1h' ? 20 * 60_000 : 40 * 60_000;
-}
-
-/** The settings cached values depend on: which statuses are window counts (jobs_terminal). */
-export function fingerprintOf(terminalStates: Set<string>): string {
-  return [...terminalStates].sort().join(',');
+export function fingerprintOf(terminalStates: Set<string>, averageStates?: Set<string>): string {
+  return `${[...terminalStates].sort().join(',')} ${averageStates ? [...averageStates].sort().join(',') : '*'}`;
 }
 
 /** One history query, with a rough cost (relative units at production scale) to order them by. */
@@ -217,33 +259,35 @@ function slotReadCost([fromMs, toMs]: [number, number]): number {
  */
 const SLOT_READS = { recentMs: 3_600_000, lateMs: 6 * 3_600_000, fillMs: 3_600_000 };
 
-/** The InfluxQL reading the raw points of [from, to) of one measurement, with the series tags as columns. */
-export function slotStatement(database: string, measurement: string, [fromMs, toMs]: [number, number]): string {
+/** The InfluxQL reading the raw points of [from, to) of one measurement, with the series tags as columns; `condition` (already quoted) added when given. */
+export function slotStatement(database: string, measurement: string, [fromMs, toMs]: [number, number], condition?: string): string {
   // No GROUP BY: InfluxDB sends one long series of rows, far cheaper to produce than 100,000 small ones.
   return (
     `SELECT ${[JOBS_FIELD, ...SERIES_TAGS].map(quoteIdentifier).join(', ')} FROM ${qualifiedMeasurement(database, 'raw', measurement)} ` +
-    `WHERE time >= ${timeLiteral(fromMs)} AND time < ${timeLiteral(toMs)}`
+    `WHERE time >= ${timeLiteral(fromMs)} AND time < ${timeLiteral(toMs)}${condition ? ` AND ${condition}` : ''}`
   );
 }
 
-/** Where raw points are read from: the InfluxDB, its database, and which statuses each measurement holds. */
-type PointSource = Pick<DerivedOptions, 'client' | 'database' | 'terminalStates' | 'signal'>;
+/** Where raw points are read from: the InfluxDB, its database, which statuses each measurement holds and which are averaged. */
+export type PointSource = Pick<DerivedOptions, 'client' | 'database' | 'terminalStates' | 'averageStates' | 'signal'>;
 
-/** The raw points of [from, to) of `measurement`, each to `take`, for the statuses that belong to it (belongsTo). */
+/** The raw points of [from, to) of `measurement`, each to `take`, for the averaged statuses that belong to it (belongsTo). */
 async function readPoints(
   source: PointSource,
   measurement: string,
   range: [number, number],
   take: (queue: string, prodSource: string, resource: string, jobStatus: string, timeMs: number, value: number) => void,
 ): Promise<void> {
+  const statuses = statusCondition(measurement, source);
+  if (statuses === undefined) return;
   await source.client.queryPieces(
-    slotStatement(source.database, measurement, range),
+    slotStatement(source.database, measurement, range, statuses),
     (piece) => {
       const [timeAt, jobsAt, queueAt, prodSourceAt, resourceAt, statusAt] = ['time', JOBS_FIELD, ...SERIES_TAGS].map((column) => piece.columns.indexOf(column));
       for (const row of piece.values) {
         const value = row[jobsAt];
         const jobStatus = String(row[statusAt] ?? '');
-        if (typeof value !== 'number' || !belongsTo(measurement, jobStatus, source.terminalStates)) continue;
+        if (typeof value !== 'number' || !belongsTo(measurement, jobStatus, source.terminalStates) || !isAveraged(jobStatus, source.averageStates)) continue;
         take(String(row[queueAt] ?? ''), String(row[prodSourceAt] ?? ''), String(row[resourceAt] ?? ''), jobStatus, Number(row[timeAt]), value);
       }
     },
@@ -251,14 +295,14 @@ async function readPoints(
   );
 }
 
-/** Reads the raw points of `range` of `measurement` into the store (statuses of that measurement only); the range must be begun (SlotStore.beginRead). */
+/** Reads the raw points of `range` of `measurement` into the store (the averaged statuses of that measurement only); the range must be begun (SlotStore.beginRead). */
 export function readSlots(store: SlotStore, measurement: string, range: [number, number], options: PointSource): Promise<void> {
   return readPoints(options, measurement, range, (queue, prodSource, resource, jobStatus, timeMs, value) => store.put(keyOfSeries(queue, prodSource, resource, jobStatus), timeMs, value));
 }
 
 /**
  * The job counts panda sent for the slot: its points of jobs and jobs_terminal at the slot, each status from
- * the measurement it belongs to now, of the selected series only.
+ * the measurement it belongs to now, of the selected series of the averaged statuses only.
  */
 export async function readSlotCounts(source: PointSource & { slotMs: number; selected: (series: SeriesId) => boolean }): Promise<JobCount[]> {
   const counts: JobCount[] = [];
@@ -279,11 +323,11 @@ export const RENEWAL_GROUPS = 6;
 
 /**
  * Reads every moving average with queries over all series at once (or parts of up to QUEUES_PER_QUERY queues),
- * never one per series, and joins them with the current values:
- * - the raw windows (1h to 24h) from the slot store, which each run brings up to date with the newest points
- *   (SLOT_READS); a window it does not hold whole yet is read with grouped mean()s;
+ * never one per series, and joins them with the current values; only of the averaged statuses (averageStates):
+ * - the raw windows (1h to 24h, the current point included) from the slot store, which each run brings up to
+ *   date with the newest points (SLOT_READS); a window it does not hold whole yet is read with grouped mean()s;
  * - the 1h and 1d retention policies' windows (7d, 30d) from their cache, each renewal group of queues re-read
- *   with a grouped mean() at its own slot.
+ *   with a grouped mean() at its own slot (windowRange).
  * At most HISTORY_QUERIES_AT_ONCE queries at a time, the costliest first; each answer streamed, or taken whole
  * when a part bounds its size. Without `state`, both start empty.
  */
@@ -292,7 +336,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   const histories = new Map<string, SeriesHistory>();
   const currentQueues = new Set<string>();
   for (const count of current) {
-    if (!options.selected(count)) continue;
+    if (!options.selected(count) || !isAveraged(count.jobStatus, options.averageStates)) continue;
     histories.set(seriesKey(count), { series: count, current: count.jobs, averages: new Float64Array(plans.length).fill(NaN) });
     currentQueues.add(count.queue);
   }
@@ -301,7 +345,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     options.log.info(`derived quantities: database ${options.database} does not exist yet, so there is no history`);
     return histories;
   }
-  const settingsFingerprint = fingerprintOf(options.terminalStates);
+  const settingsFingerprint = fingerprintOf(options.terminalStates, options.averageStates);
   // Both read from disk while the first queries are sent.
   const slots = Math.ceil(options.useRawUpToMs / TEN_MINUTES_MS);
   const { state } = options;
@@ -313,7 +357,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
     if (!history) {
       if (plans[index].window.durationMs > options.forgetAfterMs) return;
       const series = parseSeriesKey(key);
-      if (!options.selected(series)) return;
+      if (!options.selected(series) || !isAveraged(series.jobStatus, options.averageStates)) return;
       history = { series, current: 0, averages: new Float64Array(plans.length).fill(NaN) };
       histories.set(key, history);
     }
@@ -366,10 +410,11 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   for (const index of available) {
     const plan = plans[index];
     if (plan.retentionPolicy === 'raw') continue;
-    // A 1h (1d) retention policy gets one new point an hour (a day); each group's renewal comes at its own slot.
+    // A 1h (1d) retention policy gets one new point an hour (a day); each group's renewal comes at its own slot,
+    // whose windowRange() ends where that of the period's first renewal (:20, 00:40) does.
     const resolution: Resolution = plan.retentionPolicy;
     const validFor = (group: number): string => {
-      const offsetMs = refreshOffsetMs(resolution) + group * TEN_MINUTES_MS;
+      const offsetMs = landingOffsetMs(resolution) + group * TEN_MINUTES_MS;
       const period = Math.floor((options.slotMs - offsetMs) / RESOLUTION_MS[resolution]);
       return `${resolution} ${period} ${group}/${RENEWAL_GROUPS} ${settingsFingerprint}`;
     };

@@ -78,7 +78,7 @@ export default defineCollector({
       if (run.rejected > 0) {
         context.problem(`${run.rejected} of panda's documents of this slot were refused by the gateway (see var/spool/${PANDA_JOB}/rejected): their series have no jobs_derived document`);
       }
-      const current = await readSlotCounts({ client, database, slotMs: context.slotMs, terminalStates: settings.terminalStates, selected, signal: context.signal });
+      const current = await readSlotCounts({ client, database, slotMs: context.slotMs, terminalStates: settings.terminalStates, averageStates: settings.averageStates, selected, signal: context.signal });
       // An ok run always sends job counts: none here means InfluxDB lost them, and every series would look gone.
       if (current.length === 0) throw new Error(`InfluxDB has no jobs or jobs_terminal point of panda at ${new Date(context.slotMs).toISOString()}, although its run reported ok`);
       // Described as panda described them: the CRIC copy panda keeps (read only; panda-derived never asks CRIC).
@@ -88,6 +88,7 @@ export default defineCollector({
         database,
         slotMs: context.slotMs,
         terminalStates: settings.terminalStates,
+        averageStates: settings.averageStates,
         selected,
         forgetAfterMs: settings.forgetAfterMs,
         useRawUpToMs: settings.useRawUpToMs,

@@ -138,7 +138,7 @@ export function readDerivedSettings(panda: ConfigSection, own: ConfigSection): D
     derived: panda.bool('derived', true),
     historyTimeoutMs: panda.duration('history_timeout', '5m'),
     useRawUpToMs: panda.duration('use_raw_up_to', '24h'),
-    use1hUpToMs: panda.duration('use_1h_up_to', '7d'),
+    use1hUpToMs: panda.duration('use_1h_up_to', '24h'),
     forgetAfterMs: panda.duration('forget_after', '24h'),
     suspiciousWindows,
     suspiciousAboveFactor: panda.number('suspicious_above_factor', 3, { min: 1 }),

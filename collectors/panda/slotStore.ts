@@ -29,6 +29,7 @@ interface Header {
  * so that a run reads from InfluxDB only the newest slots and computes the raw windows' means itself: a grouped
  * mean() costs InfluxDB the GROUP BY over every series whatever the window, while the newest points without
  * GROUP BY are cheap to produce. Values are 16-bit, larger ones kept aside.
+ * A run at slot S holds the slots up to S itself: its windows end with the current point (QMonit's averages).
  */
 export class SlotStore {
   private readonly rowOf = new Map<string, number>();
@@ -164,48 +165,50 @@ export class SlotStore {
     return slotMs + TEN_MINUTES_MS;
   }
 
-  /** Whether every slot of the window [slot − duration, slot) was read. */
+  /** Whether every slot of the window ending with `slotMs`, [slot + 10 min − duration, slot + 10 min), was read. */
   holds(slotMs: number, durationMs: number): boolean {
-    return this.heldFrom(slotMs) <= slotMs - durationMs;
+    const endMs = slotMs + TEN_MINUTES_MS;
+    return this.heldFrom(endMs) <= endMs - durationMs;
   }
 
   /**
-   * The ranges of slots a run at `slotMs` reads, as [from, to) pairs:
-   * - the last `recentMs` (points can arrive late: a spool replayed after an outage), back to the oldest slot
-   *   of the last `lateMs` that had no point when it was read;
+   * The ranges of slots a run at `slotMs` reads, as [from, to) pairs, the slot itself included:
+   * - the last `recentMs` up to the slot (points can arrive late: a spool replayed after an outage), back to the
+   *   oldest slot of the last `lateMs` that had no point when it was read;
    * - up to `fillMs` more before what is held, until the store holds all its slots; not on a first run (nothing
    *   read yet), the costliest run of all, which reads its other windows with mean() anyway.
    */
   planReads(slotMs: number, options: { recentMs: number; lateMs: number; fillMs: number }): Array<[number, number]> {
-    let recentFrom = slotMs - options.recentMs;
-    for (let candidate = slotMs - options.lateMs; candidate < recentFrom; candidate += TEN_MINUTES_MS) {
+    const endMs = slotMs + TEN_MINUTES_MS;
+    let recentFrom = endMs - options.recentMs;
+    for (let candidate = endMs - options.lateMs; candidate < recentFrom; candidate += TEN_MINUTES_MS) {
       if (this.wasRead(candidate) && !this.hasData(candidate)) {
         recentFrom = candidate;
         break;
       }
     }
-    const oldest = slotMs - this.slots * TEN_MINUTES_MS;
-    if (!this.columnSlotMs.some((readSlotMs) => readSlotMs >= oldest)) return [[recentFrom, slotMs]];
+    const oldest = endMs - this.slots * TEN_MINUTES_MS;
+    if (!this.columnSlotMs.some((readSlotMs) => readSlotMs >= oldest)) return [[recentFrom, endMs]];
     const heldFrom = Math.max(oldest, this.heldFrom(recentFrom));
-    if (heldFrom <= oldest) return [[recentFrom, slotMs]];
+    if (heldFrom <= oldest) return [[recentFrom, endMs]];
     const fillFrom = Math.max(oldest, heldFrom - options.fillMs);
     // Nothing held before the recent slots: one range.
-    return heldFrom === recentFrom ? [[fillFrom, slotMs]] : [[fillFrom, heldFrom], [recentFrom, slotMs]];
+    return heldFrom === recentFrom ? [[fillFrom, endMs]] : [[fillFrom, heldFrom], [recentFrom, endMs]];
   }
 
   /**
-   * For each series and each window [slot − duration, slot) the store holds whole, the mean of the points
-   * there (none: nothing taken). `durationsMs` shortest first.
+   * For each series and each window ending with the slot, [slot + 10 min − duration, slot + 10 min), that the
+   * store holds whole, the mean of the points there (none: nothing taken). `durationsMs` shortest first.
    */
   means(slotMs: number, durationsMs: number[], take: (key: string, window: number, mean: number) => void): void {
     const held = [...durationsMs.keys()].filter((window) => this.holds(slotMs, durationsMs[window]));
     if (held.length === 0) return;
     /** Slots back from `slotMs` at which each held window ends. */
     const ends = held.map((window) => durationsMs[window] / TEN_MINUTES_MS);
-    // The columns of the slots before `slotMs`, newest first (-1: a slot the column does not hold).
+    // The columns of `slotMs` and the slots before it, newest first (-1: a slot the column does not hold).
     const slotsBack = ends[ends.length - 1];
     const columns = Array.from({ length: slotsBack }, (_, back) => {
-      const slot = slotMs - (back + 1) * TEN_MINUTES_MS;
+      const slot = slotMs - back * TEN_MINUTES_MS;
       return this.wasRead(slot) ? this.columnOf(slot) : -1;
     });
     for (let row = 0; row < this.keys.length; row++) {
@@ -230,18 +233,19 @@ export class SlotStore {
     }
   }
 
-  /** Whether the row has a point in any slot of the last `slots` before `slotMs`. */
+  /** Whether the row has a point in any of the last `slots` slots up to `slotMs`. */
   private live(row: number, slotMs: number): boolean {
+    const endMs = slotMs + TEN_MINUTES_MS;
     for (let column = 0; column < this.slots; column++) {
       const slot = this.columnSlotMs[column];
-      if (slot >= slotMs - this.slots * TEN_MINUTES_MS && slot < slotMs && this.values[row * this.slots + column] !== ABSENT) return true;
+      if (slot >= endMs - this.slots * TEN_MINUTES_MS && slot < endMs && this.values[row * this.slots + column] !== ABSENT) return true;
     }
     return false;
   }
 
   /**
    * Writes the store durably (temporary file, fsync, rename), without the series that have no point left in the
-   * last `slots` slots before `slotMs`. Nothing when it has no file (in memory, or a dry run).
+   * last `slots` slots up to `slotMs`. Nothing when it has no file (in memory, or a dry run).
    */
   save(slotMs: number): void {
     if (!this.file) return;
