@@ -20,12 +20,14 @@ const SLOT = Date.UTC(2026, 10, 22, 10, 0);
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+/** Midnight before SLOT: downsample-1d writes each day's point at its midnight. */
+const TODAY = Date.UTC(2026, 10, 22);
 const DATABASE = databaseFor('panda');
 
-/** What PanDA answers now. */
+/** What PanDA answers now: QMonit's averaged statuses (running, failed) and two others (finished, defined). */
 const CURRENT = {
   AGLT2_HOSPITAL: {
-    managed: { SCORE: { running: 30, finished: 13 }, MCORE: { running: 1 } },
+    managed: { SCORE: { running: 30, failed: 12, finished: 13, defined: 4 }, MCORE: { running: 1 } },
     user: { SCORE: { running: 500 } },
   },
 };
@@ -39,6 +41,7 @@ const SLAC = { queue: 'SLAC_ES', site: 'WT2', cloud: 'US', country: 'USA', tier:
 type Tags = Record<string, string>;
 const series = (queue: Tags, prodSource: string, resource: string, jobStatus: string): Tags => ({ ...queue, prod_source: prodSource, resource, job_status: jobStatus });
 const RUNNING = series(AGLT2, 'managed', 'SCORE', 'running');
+const FAILED = series(AGLT2, 'managed', 'SCORE', 'failed');
 const FINISHED = series(AGLT2, 'managed', 'SCORE', 'finished');
 const USER_RUNNING = series(AGLT2, 'user', 'SCORE', 'running');
 const SMALL = series(AGLT2, 'managed', 'MCORE', 'running');
@@ -53,7 +56,10 @@ interface HistoryPoint {
   timeMs: number;
 }
 
-/** The prepared history, with gaps. k counts 10-minute slots, h hours and d days before the slot. */
+/**
+ * The prepared history, with gaps. k counts 10-minute slots, h hours and d days before the slot (k = 0, the
+ * slot itself, is what panda sends now); the run of k = 2 was missed: no series has a point there.
+ */
 function history(): HistoryPoint[] {
   const points: HistoryPoint[] = [];
   const raw = (tags: Tags, k: number, value: number, measurement: string = TYPES.jobs): void => {
@@ -63,30 +69,33 @@ function history(): HistoryPoint[] {
     points.push({ retentionPolicy: '1h', measurement, tags, value, timeMs: SLOT - h * HOUR });
   };
   const daily = (tags: Tags, d: number, value: number, measurement: string = TYPES.jobs): void => {
-    points.push({ retentionPolicy: '1d', measurement, tags, value, timeMs: SLOT - d * DAY });
+    points.push({ retentionPolicy: '1d', measurement, tags, value, timeMs: TODAY - d * DAY });
   };
-  // RUNNING, raw: the last 30 minutes are missing; 6h–12h ago the collector was down.
+  // RUNNING, raw: 10 to 30 minutes ago missing (k = 2 the missed run); 6h–12h ago the collector was down.
   raw(RUNNING, 4, 120);
   raw(RUNNING, 5, 110);
-  raw(RUNNING, 6, 100);
+  raw(RUNNING, 6, 100); // an hour ago: outside the 1h window, which ends with the current point
   for (let k = 7; k <= 36; k++) raw(RUNNING, k, 200);
-  for (let k = 73; k <= 144; k++) raw(RUNNING, k, 50);
+  for (let k = 73; k <= 144; k++) raw(RUNNING, k, 50); // k = 144, 24h ago: outside the 24h window
   raw(RUNNING, 150, 9999); // 25h ago: outside every raw window
-  // RUNNING, hourly means over 7 days with a day missing; its metadata was different then (still the same series).
-  for (let h = 1; h <= 168; h++) if (h < 49 || h > 72) hourly({ ...RUNNING, tier: 'T2' }, h, h <= 24 ? 100 : 300);
-  hourly(RUNNING, 169, 9999);
-  // RUNNING, daily means over 30 days with 10 days missing.
-  for (let d = 1; d <= 30; d++) if (d <= 10 || d > 20) daily(RUNNING, d, d <= 10 ? 400 : 100);
+  // RUNNING, hourly means over 7 days with a day missing (read with use_1h_up_to = 7d only).
+  hourly(RUNNING, 1, 5000); // 09:00–10:00, downsampled at 10:15: not in a 10:00 window
+  for (let h = 2; h <= 169; h++) if (h < 49 || h > 72) hourly(RUNNING, h, h <= 24 ? 100 : 300);
+  hourly(RUNNING, 170, 9999);
+  // RUNNING, daily means over 30 days with 10 days missing; its metadata was different then (still the same series).
+  for (let d = 1; d <= 30; d++) if (d <= 10 || d > 20) daily({ ...RUNNING, tier: 'T2' }, d, d <= 10 ? 400 : 100);
   daily(RUNNING, 31, 9999);
-  // FINISHED: 12 jobs per 10-minute slot, so 72 per hour and 1728 per day in the summed retention policies.
-  for (let k = 1; k <= 6; k++) raw(FINISHED, k, 12, TYPES.jobsTerminal);
-  for (let h = 1; h <= 168; h++) if (h < 100 || h > 110) hourly(FINISHED, h, 72, TYPES.jobsTerminal);
-  for (let d = 1; d <= 30; d++) daily(FINISHED, d, 1728, TYPES.jobsTerminal);
-  for (let k = 1; k <= 6; k++) raw(USER_RUNNING, k, 100);
-  for (let k = 1; k <= 6; k++) raw(SMALL, k, 6);
-  raw(GONE, 2, 40);
+  // FAILED: 12 jobs per 10-minute slot, so 72 per hour and 1728 per day in the summed retention policies.
+  for (let k = 1; k <= 6; k++) if (k !== 2) raw(FAILED, k, 12, TYPES.jobsTerminal);
+  for (let h = 1; h <= 170; h++) if (h < 100 || h > 110) hourly(FAILED, h, 72, TYPES.jobsTerminal);
+  for (let d = 1; d <= 30; d++) daily(FAILED, d, 1728, TYPES.jobsTerminal);
+  // FINISHED is not an averaged status: its history is never read.
+  for (let k = 1; k <= 6; k++) if (k !== 2) raw(FINISHED, k, 12, TYPES.jobsTerminal);
+  for (let k = 1; k <= 6; k++) if (k !== 2) raw(USER_RUNNING, k, 10);
+  for (let k = 1; k <= 6; k++) if (k !== 2) raw(SMALL, k, 6);
   raw(GONE, 3, 40);
-  hourly(OLD, 72, 80);
+  raw(GONE, 4, 40);
+  daily(OLD, 3, 80);
   return points;
 }
 
@@ -143,26 +152,28 @@ afterAll(async () => {
 const key = (tags: Tags): string => `${tags.queue}/${tags.prod_source}/${tags.resource}/${tags.job_status}`;
 
 describe('derived quantities on a prepared history in InfluxDB', () => {
-  test('every series seen now or within 24h gets a document, older ones do not', () => {
-    expect([...derived.keys()].sort()).toEqual([RUNNING, FINISHED, USER_RUNNING, SMALL, GONE].map(key).sort());
+  test('every series of an averaged status seen now or within 24h gets a document; older ones and other statuses do not', () => {
+    expect([...derived.keys()].sort()).toEqual([RUNNING, FAILED, USER_RUNNING, SMALL, GONE].map(key).sort());
     expect(derived.has(key(OLD))).toBe(false);
+    expect(derived.has(key(FINISHED))).toBe(false); // not one of average_states, although it has history
   });
 
-  test('a gauge: averages over the slots with data, from raw, 1h and 1d data, gaps left out', () => {
+  test('a gauge: averages over the slots with data, the current one included, from raw and daily points, gaps left out', () => {
     const document = derived.get(key(RUNNING))!;
     expect(document.current).toBe(30);
-    expect(document.avg_1h).toBeCloseTo(110, 9); // (120 + 110 + 100) / 3: the missing slots are not zeros
-    expect(document.avg_6h).toBeCloseTo(6330 / 33, 9); // 330 + 30 × 200 over 33 slots
-    expect(document.avg_12h).toBeCloseTo(6330 / 33, 9); // nothing 6h–12h ago
-    expect(document.avg_24h).toBeCloseTo(9930 / 105, 9); // plus 72 × 50; the point 25h ago is outside
-    expect(document.avg_7d).toBeCloseTo((24 * 100 + 120 * 300) / 144, 9); // hourly means, 24 hours missing
-    expect(document.avg_30d).toBeCloseTo((10 * 400 + 10 * 100) / 20, 9); // daily means, 10 days missing
-    expect(document).toMatchObject({ site: 'AGLT2', tier: 'T2D' }); // today's metadata, although the 1h data said T2
+    // k = 0..5: 30 now, 120 and 110; the missed run and the missing slots are not zeros, the point an hour ago is out.
+    expect(document.avg_1h).toBeCloseTo((30 + 120 + 110) / 3, 9);
+    expect(document.avg_6h).toBeCloseTo((30 + 120 + 110 + 100 + 29 * 200) / 33, 9); // k = 0..35
+    expect(document.avg_12h).toBeCloseTo((30 + 120 + 110 + 100 + 30 * 200) / 34, 9); // k = 0..71: nothing 6h–12h ago
+    expect(document.avg_24h).toBeCloseTo((30 + 120 + 110 + 100 + 30 * 200 + 71 * 50) / 105, 9); // k = 0..143: 24h and 25h ago are out
+    expect(document.avg_7d).toBeCloseTo(400, 9); // the daily points of the 7 days before today
+    expect(document.avg_30d).toBeCloseTo((10 * 400 + 10 * 100) / 20, 9); // 30 days before today, 10 missing
+    expect(document).toMatchObject({ site: 'AGLT2', tier: 'T2D' }); // today's metadata, although the 1d data said T2
   });
 
-  test('a window count: summed hourly and daily points are brought back to an average per slot', () => {
-    const document = derived.get(key(FINISHED))!;
-    expect(document.current).toBe(13);
+  test('a window count: summed daily points are brought back to an average per slot', () => {
+    const document = derived.get(key(FAILED))!;
+    expect(document.current).toBe(12);
     for (const field of ['avg_1h', 'avg_6h', 'avg_12h', 'avg_24h', 'avg_7d', 'avg_30d']) expect(document[field]).toBeCloseTo(12, 9);
     expect(document).toMatchObject({ suspicious: false, reason: '' });
   });
@@ -170,23 +181,39 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
   test('suspicious flags: far below, far above, too small to matter, and gone', () => {
     expect(derived.get(key(RUNNING))).toMatchObject({
       suspicious: true,
-      reason: '30 is below avg_1h 110 / 3; 30 is below avg_24h 94.57 / 3; 30 is below avg_7d 266.67 / 3',
+      // Not below avg_1h (86.67 / 3 = 28.89): the current 30 is part of it.
+      reason: '30 is below avg_24h 94.38 / 3; 30 is below avg_7d 400 / 3',
     });
     expect(derived.get(key(USER_RUNNING))).toMatchObject({
       current: 500,
-      avg_1h: 100,
+      avg_1h: (500 + 4 * 10) / 5,
+      avg_24h: expect.closeTo((500 + 5 * 10) / 6, 9),
       suspicious: true,
-      reason: '500 is above 3 x avg_1h 100; 500 is above 3 x avg_24h 100',
+      reason: '500 is above 3 x avg_1h 108; 500 is above 3 x avg_24h 91.67',
     });
-    expect(derived.get(key(USER_RUNNING))!.avg_7d).toBeUndefined(); // no hourly data: the field is left out
-    expect(derived.get(key(SMALL))).toMatchObject({ current: 1, avg_1h: 6, suspicious: false, reason: '' }); // 1 < 6 / 3, but only 5 jobs apart
+    expect(derived.get(key(USER_RUNNING))!.avg_7d).toBeUndefined(); // no daily data: the field is left out
+    expect(derived.get(key(SMALL))).toMatchObject({ current: 1, avg_1h: (1 + 4 * 6) / 5, suspicious: false, reason: '' }); // 1 < 5 / 3, but only 4 jobs apart
     expect(derived.get(key(GONE))).toMatchObject({ ...GONE, current: 0, avg_1h: 40, suspicious: true, reason: '0 is below avg_1h 40 / 3; 0 is below avg_24h 40 / 3' });
   });
 
-  test('a first run: grouped queries, never one per series, the costliest first', () => {
+  test('use_1h_up_to = 7d (the former default) still works: avg_7d from the whole hours before the newest one downsampled', async () => {
+    const hourly = new PandaInstallation({ gatewayUrl: servers.gateway.url, influxUrl: servers.influx.url }, `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\nuse_1h_up_to = 7d\n`);
+    const { derived: documents, derivedContext } = await hourly.bothJobs({ slotMs: SLOT });
+    expect(derivedContext.problems).toEqual([]);
+    const byKey = new Map(documents.map((document) => [`${document.queue}/${document.prod_source}/${document.resource}/${document.job_status}`, document]));
+    // At 10:00 the 09:00 hour is not downsampled yet (10:15): hours 2..169 back, a day of them missing.
+    expect(byKey.get(key(RUNNING))!.avg_7d).toBeCloseTo((23 * 100 + 121 * 300) / 144, 9);
+    expect(byKey.get(key(FAILED))!.avg_7d).toBeCloseTo(12, 9); // 72 per hour
+    expect(byKey.get(key(RUNNING))!.avg_30d).toBeCloseTo(250, 9);
+  });
+
+  test('a first run: grouped queries of the averaged statuses, never one per series, the costliest first', () => {
     const selects = client.statements.filter((text) => text.startsWith('SELECT'));
-    const slotReads = [TYPES.jobs, TYPES.jobsTerminal].map((measurement) => slotStatement(DATABASE, measurement, [SLOT - HOUR, SLOT]));
-    // The slot store is empty: it reads the last hour of points (the 1h window, without GROUP BY)...
+    // Only QMonit's averaged statuses are read: assigned, activated and running of jobs, failed of jobs_terminal.
+    const statuses = { [TYPES.jobs]: `"job_status" =~ /^(?:activated|assigned|running)$/`, [TYPES.jobsTerminal]: `"job_status" =~ /^(?:failed)$/` };
+    for (const text of selects) expect(text).toContain(statuses[text.includes(`"${TYPES.jobsTerminal}"`) ? TYPES.jobsTerminal : TYPES.jobs]);
+    // The slot store is empty: it reads the last hour of points up to the slot itself (the 1h window, without GROUP BY)...
+    const slotReads = [TYPES.jobs, TYPES.jobsTerminal].map((measurement) => slotStatement(DATABASE, measurement, [SLOT + 10 * MINUTE - HOUR, SLOT + 10 * MINUTE], statuses[measurement]));
     expect(selects.filter((text) => !text.startsWith('SELECT mean('))).toEqual(slotReads);
     // ... and the other windows are one mean() per window and measurement for the queues PanDA lists, and one
     // for those it no longer lists (the history of a vanished queue).
@@ -197,59 +224,52 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
       expect(text).toMatch(/^SELECT mean\("jobs"\) FROM [^;]* GROUP BY "queue", "prod_source", "resource", "job_status"$/);
       expect(text.includes(listed) !== text.includes(unlisted)).toBe(true);
     }
-    // The two costliest first (sent while the average cache is read), then by cost: 7d of hours, 12h, 6h, 30d of
-    // days, the slots; the queues no longer listed last.
-    const order = selects.map((text) =>
-      text.startsWith('SELECT mean(') ? `${/"(raw|1h|1d)"/.exec(text)?.[1]} from ${/time >= '([^']+)'/.exec(text)?.[1]}${text.includes(unlisted) ? ', unlisted' : ''}` : 'slots',
-    );
-    const from = (hours: number): string => new Date(SLOT - hours * HOUR).toISOString();
+    // The two costliest first (sent while the average cache is read), then by cost: 12h, 6h, 30d and 7d of days,
+    // the slots; the queues no longer listed last. Raw windows end with the slot, daily ones at midnight.
+    const order = selects.map((text) => {
+      if (!text.startsWith('SELECT mean(')) return 'slots';
+      const [, from, to] = /time >= '([^']+)' AND time < '([^']+)'/.exec(text) ?? [];
+      return `${/"(raw|1h|1d)"/.exec(text)?.[1]} ${from} to ${to}${text.includes(unlisted) ? ', unlisted' : ''}`;
+    });
+    const iso = (ms: number): string => new Date(ms).toISOString();
+    const raw = (hours: number): string => `raw ${iso(SLOT + 10 * MINUTE - hours * HOUR)} to ${iso(SLOT + 10 * MINUTE)}`;
+    const daily = (days: number): string => `1d ${iso(TODAY - days * DAY)} to ${iso(TODAY)}`;
     expect(order).toEqual(
-      [
-        `raw from ${from(24)}`,
-        `1h from ${from(7 * 24)}`,
-        `raw from ${from(12)}`,
-        `raw from ${from(6)}`,
-        `1d from ${from(30 * 24)}`,
-        'slots',
-        `raw from ${from(6)}, unlisted`,
-        `raw from ${from(12)}, unlisted`,
-        `raw from ${from(24)}, unlisted`,
-        `1h from ${from(7 * 24)}, unlisted`,
-        `1d from ${from(30 * 24)}, unlisted`,
-      ].flatMap((name) => [name, name]),
+      [raw(24), raw(12), raw(6), daily(30), daily(7), 'slots', ...[raw(6), raw(12), raw(24), daily(7), daily(30)].map((name) => `${name}, unlisted`)].flatMap((name) => [name, name]),
     );
     expect(client.statements).toHaveLength(23); // plus SHOW RETENTION POLICIES
   });
 
-  test('the 1h and 1d averages are re-read only when their retention policy can have a new point, for one group of queues a slot', async () => {
-    // A new hourly point lands after the first run.
-    const late = new Point(TYPES.jobs);
-    for (const [tag, value] of Object.entries(RUNNING)) late.tag(tag, value);
-    late.floatField('jobs', 100_000).timestamp(SLOT - 90 * MINUTE);
-    await servers.influx.client.write(DATABASE, late.toLineProtocol({ convertTime: (time) => String(time) }) ?? '', { retentionPolicy: '1h' });
-
-    // The hour's 1h points land at :15 (downsample-1h); group g of queues is renewed at :20 + g × 10 minutes.
+  test('across midnight: the 7d and 30d averages are re-read once downsample-1d has written the day, one group of queues a slot', async () => {
+    // downsample-1d writes the day's point at 00:35 (here, before the 00:40 run); group g of queues is renewed at
+    // 00:40 + g × 10 minutes, with the days before the new midnight.
+    const tomorrow = TODAY + DAY;
     const group = renewalGroupOf(AGLT2.queue, RENEWAL_GROUPS);
-    const renewalMinute = (20 + 10 * group) % 60;
-    const renewalSlot = SLOT + (renewalMinute || 60) * MINUTE;
-    for (let minutes = 10; minutes <= 60; minutes += 10) {
-      const slot = SLOT + minutes * MINUTE;
+    const renewalSlot = tomorrow + (40 + 10 * group) * MINUTE;
+    for (let slot = tomorrow; slot <= tomorrow + 90 * MINUTE; slot += 10 * MINUTE) {
+      if (slot === tomorrow + 40 * MINUTE) {
+        const today = new Point(TYPES.jobs);
+        for (const [tag, value] of Object.entries(RUNNING)) today.tag(tag, value);
+        today.floatField('jobs', 1100).timestamp(TODAY);
+        await servers.influx.client.write(DATABASE, today.toLineProtocol({ convertTime: (time) => String(time) }) ?? '', { retentionPolicy: '1d' });
+      }
       const recording = new RecordingInfluxClient(servers.influx.url);
       const documents = await collectDerived(slot, recording);
-      const hourly = recording.statements.filter((text) => text.includes('"1h"."jobs'));
-      const renewed = slot === renewalSlot;
+      const dailyReads = recording.statements.filter((text) => text.includes('"1d"."jobs'));
       // Other groups expire at the other slots, but hold no current queue, so nothing is read for them.
-      expect(hourly).toHaveLength(renewed ? 2 : 0);
-      expect(recording.statements.filter((text) => text.startsWith('SELECT') && !text.includes('"raw".'))).toHaveLength(renewed ? 2 : 0);
-      // OLD_QUEUE, in the same group, is no longer listed but has an hourly point 3 days ago: read while it has data.
+      expect({ slot: new Date(slot).toISOString(), reads: dailyReads.length }).toEqual({ slot: new Date(slot).toISOString(), reads: slot === renewalSlot ? 4 : 0 }); // 7d and 30d, two measurements
+      // OLD_QUEUE, in the same group, is no longer listed but has a daily point 3 days ago: read while it has data.
       expect(renewalGroupOf(OLD.queue, RENEWAL_GROUPS)).toBe(group);
-      for (const text of hourly) expect(text).toContain(`"queue" =~ /^(?:AGLT2_HOSPITAL|OLD_QUEUE)$/`);
-      expect(recording.statements.filter((text) => text.includes('"1d"."jobs'))).toHaveLength(0); // renewed from 00:40
-      expect(documents.get(key(RUNNING))!.avg_30d).toBe(250);
+      for (const text of dailyReads) {
+        expect(text).toContain(`"queue" =~ /^(?:AGLT2_HOSPITAL|OLD_QUEUE)$/`);
+        expect(text).toContain(`AND time < '${new Date(tomorrow).toISOString()}'`);
+      }
+      const running = documents.get(key(RUNNING))!;
       if (slot >= renewalSlot) {
-        expect(documents.get(key(RUNNING))!.avg_7d).toBeGreaterThan(500); // now with the late point
+        expect(running.avg_7d).toBeCloseTo((1100 + 6 * 400) / 7, 9); // today's point in, 7 days ago out
+        expect(running.avg_30d).toBeCloseTo((1100 + 10 * 400 + 9 * 100) / 20, 9); // 30 days ago out
       } else {
-        expect(documents.get(key(RUNNING))!.avg_7d).toBe(derived.get(key(RUNNING))!.avg_7d);
+        expect([running.avg_7d, running.avg_30d]).toEqual([derived.get(key(RUNNING))!.avg_7d, derived.get(key(RUNNING))!.avg_30d]);
       }
     }
   });
