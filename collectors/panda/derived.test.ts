@@ -196,7 +196,7 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     expect(derived.get(key(GONE))).toMatchObject({ ...GONE, current: 0, avg_1h: 40, suspicious: true, reason: '0 is below avg_1h 40 / 3; 0 is below avg_24h 40 / 3' });
   });
 
-  test('use_1h_up_to = 7d (the former default) still works: avg_7d from the whole hours before the newest one downsampled', async () => {
+  test('use_1h_up_to = 7d (the former default) still works: avg_7d from the last whole hours downsampled by then', async () => {
     const hourly = new PandaInstallation({ gatewayUrl: servers.gateway.url, influxUrl: servers.influx.url }, `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\nuse_1h_up_to = 7d\n`);
     const { derived: documents, derivedContext } = await hourly.bothJobs({ slotMs: SLOT });
     expect(derivedContext.problems).toEqual([]);

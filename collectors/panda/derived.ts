@@ -56,9 +56,9 @@ function landingOffsetMs(retentionPolicy: Resolution): number {
 /**
  * The times [from, to) a window's average covers at `slotMs`, as QMonit takes its points:
  * - raw: the 10-minute points of the window ending with the slot's own point, [slot + 10 min − window, slot + 10 min);
- * - 1h (1d): the hourly (daily) points of the whole hours (days) before the newest one downsampled by then,
- *   which a slot sees from :20 (00:40) on (landingOffsetMs); so 7d from 1d is the 7 days before today after
- *   00:40, before yesterday until then.
+ * - 1h (1d): the hourly (daily) points of the last whole hours (days) downsampled by then, up to the newest,
+ *   which a slot sees from :20 (00:40) on (landingOffsetMs); so 7d from 1d is the 7 days before today from
+ *   00:40, the 7 days before yesterday until then.
  */
 export function windowRange(plan: WindowPlan, slotMs: number): [number, number] {
   if (plan.retentionPolicy === 'raw') return [slotMs + TEN_MINUTES_MS - plan.window.durationMs, slotMs + TEN_MINUTES_MS];
