@@ -10,7 +10,7 @@ import { PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL } from '../../schem
 import { FixtureServer } from './test/fixtureServer';
 import { PandaInstallation } from './test/jobs';
 import { renewalGroupOf } from './averageCache';
-import { QUEUES_PER_QUERY, RENEWAL_GROUPS, queueParts, slotStatement } from './derived';
+import { planWindows, QUEUES_PER_QUERY, RENEWAL_GROUPS, queueParts, slotStatement, windowRange, type WindowPlan } from './derived';
 import { judge } from './suspicious';
 
 /** The document types, as the assertions name them. */
@@ -297,6 +297,36 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
       releaseCric();
       server.routes.set('/cric', cric);
     }
+  });
+});
+
+describe('windowRange: what each average covers at a slot', () => {
+  const plans = planWindows({ useRawUpToMs: DAY, use1hUpToMs: 7 * DAY });
+  const planOf = (name: string): WindowPlan => plans.find((plan) => plan.window.name === name)!;
+  const at = (day: number, hour: number, minute: number): number => Date.UTC(2026, 10, day, hour, minute);
+  const range = (name: string, slotMs: number): [string, string] => windowRange(planOf(name), slotMs).map((ms) => new Date(ms).toISOString().slice(5, 16)) as [string, string];
+
+  test('raw windows end with the slot itself, across midnight too', () => {
+    expect(range('1h', at(23, 0, 10))).toEqual(['11-22T23:20', '11-23T00:20']);
+    expect(range('24h', at(23, 0, 0))).toEqual(['11-22T00:10', '11-23T00:10']);
+  });
+
+  test('daily windows: the last whole days downsampled (downsample-1d at 00:35), so they move at 00:40', () => {
+    const plan30d = planWindows({ useRawUpToMs: DAY, use1hUpToMs: DAY }).find((plan) => plan.window.name === '30d')!;
+    expect(plan30d.retentionPolicy).toBe('1d');
+    const daily = (slotMs: number): [string, string] => windowRange(plan30d, slotMs).map((ms) => new Date(ms).toISOString().slice(5, 16)) as [string, string];
+    expect(daily(at(23, 0, 30))).toEqual(['10-23T00:00', '11-22T00:00']); // the 22nd is not downsampled yet
+    expect(daily(at(23, 0, 40))).toEqual(['10-24T00:00', '11-23T00:00']);
+    expect(daily(at(23, 23, 50))).toEqual(['10-24T00:00', '11-23T00:00']);
+    expect(daily(at(24, 0, 0))).toEqual(['10-24T00:00', '11-23T00:00']);
+  });
+
+  test('hourly windows (use_1h_up_to = 7d): the last whole hours downsampled (downsample-1h at :15), so a group renewed at :00 or :10 never asks for an hour not written yet', () => {
+    expect(planOf('7d').retentionPolicy).toBe('1h');
+    // The hour 10:00–11:00 (its point at 10:00) lands at 11:15: not read at 11:10, read from 11:20.
+    expect(range('7d', at(23, 11, 10))).toEqual(['11-16T10:00', '11-23T10:00']);
+    expect(range('7d', at(23, 11, 20))).toEqual(['11-16T11:00', '11-23T11:00']);
+    expect(range('7d', at(23, 12, 0))).toEqual(['11-16T11:00', '11-23T11:00']);
   });
 });
 
