@@ -70,14 +70,14 @@ describe('the slot store', () => {
     const store = SlotStore.inMemory(SLOTS, 'finished');
     runs(store, SLOT - HOUR, SLOT, ['a', 'b'], (key, slotMs) => {
       if (key === 'b') return slotMs < SLOT - 2 * HOUR ? 50 : undefined; // b: nothing in the last 2 hours
-      return slotMs % HOUR === 0 ? undefined : (slotMs / (10 * MINUTE)) % 7; // a: a gap every hour
+      return slotMs % HOUR === 20 * MINUTE ? undefined : (slotMs / (10 * MINUTE)) % 7; // a: a gap every hour, at :20
     });
     const durations = [HOUR, 6 * HOUR, 12 * HOUR, 24 * HOUR];
     const result = means(store, SLOT, durations);
     // The window ends with the slot itself.
     const expected = (durationMs: number): number => {
       const values: number[] = [];
-      for (let slotMs = END - durationMs; slotMs < END; slotMs += 10 * MINUTE) if (slotMs % HOUR !== 0) values.push((slotMs / (10 * MINUTE)) % 7);
+      for (let slotMs = END - durationMs; slotMs < END; slotMs += 10 * MINUTE) if (slotMs % HOUR !== 20 * MINUTE) values.push((slotMs / (10 * MINUTE)) % 7);
       return values.reduce((sum, value) => sum + value, 0) / values.length;
     };
     expect(store.holds(SLOT, 6 * HOUR)).toBe(true);
