@@ -157,7 +157,7 @@ function isAveraged(jobStatus: string, averageStates: Set<string> | undefined): 
  * The WHERE condition reading only the averaged statuses that belong to `measurement`: '' for every status
  * (no condition), undefined when none does (nothing to read there). InfluxDB selects those series by its index.
  */
-export function statusCondition(measurement: string, source: { terminalStates: Set<string>; averageStates?: Set<string> }): string | undefined {
+function statusCondition(measurement: string, source: { terminalStates: Set<string>; averageStates?: Set<string> }): string | undefined {
   if (!source.averageStates) return '';
   const statuses = [...source.averageStates].filter((jobStatus) => belongsTo(measurement, jobStatus, source.terminalStates)).sort();
   return statuses.length === 0 ? undefined : `${quoteIdentifier(TAGS.job_status)} =~ ${anyOfRegex(statuses)}`;
@@ -269,7 +269,7 @@ export function slotStatement(database: string, measurement: string, [fromMs, to
 }
 
 /** Where raw points are read from: the InfluxDB, its database, which statuses each measurement holds and which are averaged. */
-export type PointSource = Pick<DerivedOptions, 'client' | 'database' | 'terminalStates' | 'averageStates' | 'signal'>;
+type PointSource = Pick<DerivedOptions, 'client' | 'database' | 'terminalStates' | 'averageStates' | 'signal'>;
 
 /** The raw points of [from, to) of `measurement`, each to `take`, for the averaged statuses that belong to it (belongsTo). */
 async function readPoints(
