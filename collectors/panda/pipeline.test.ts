@@ -59,15 +59,15 @@ describe('panda through the runner, the gateway and InfluxDB', () => {
   test('a good run lands in InfluxDB with the schema types, and the heartbeat counts it', async () => {
     fixture.routes.set('/panda', { body: readFileSync(path.join(TESTDATA, 'panda-small.json'), 'utf8') });
     const slot = Date.UTC(2026, 10, 22, 9, 0);
-    // panda, then panda-derived: together the 27 documents one panda run sent before panda-derived existed.
+    // panda, then panda-derived: 15 documents and 7 jobs_derived (the series of average_states' statuses).
     const installation = config();
     const outcome = await runPeriodicJob(job, { config: installation, deadlineMs: 30_000, timeMs: slot, echoLog: false });
     const after = await runPeriodicJob(derived, { config: installation, deadlineMs: 30_000, timeMs: slot, echoLog: false });
-    expect({ ok: outcome.ok && after.ok, documents: outcome.documents + after.documents }).toMatchObject({ ok: true, documents: 27 });
+    expect({ ok: outcome.ok && after.ok, documents: outcome.documents + after.documents }).toMatchObject({ ok: true, documents: 22 });
     const [pandaBeat, derivedBeat] = [await heartbeat(slot), await heartbeat(slot, 'panda-derived')];
     expect(pandaBeat).toMatchObject({ ok: true, errors: 0 });
     expect(derivedBeat).toMatchObject({ ok: true, errors: 0 });
-    expect(Number(pandaBeat?.documents_sent) + Number(derivedBeat?.documents_sent)).toBe(27);
+    expect(Number(pandaBeat?.documents_sent) + Number(derivedBeat?.documents_sent)).toBe(22);
     const database = { database: 'monit_production_panda' };
     const running = await servers.influx.client.rows(`SELECT "jobs", "site", "resource" FROM "jobs" WHERE "queue" = 'AGLT2_HOSPITAL' AND "job_status" = 'running' AND "prod_source" = 'managed'`, database);
     expect(running.sort((a, b) => String(a.resource).localeCompare(String(b.resource)))).toEqual([
@@ -76,6 +76,6 @@ describe('panda through the runner, the gateway and InfluxDB', () => {
     ]);
     expect(await servers.influx.client.rows(`SELECT sum("jobs") AS "jobs" FROM "jobs_terminal"`, database)).toEqual([{ time: 0, jobs: 48 }]);
     const [fieldTypes = []] = await servers.influx.client.query('SHOW FIELD KEYS FROM "jobs_derived"', database);
-    expect(Object.fromEntries(fieldTypes[0]?.values ?? [])).toEqual({ current: 'integer', reason: 'string', suspicious: 'boolean' });
+    expect(Object.fromEntries(fieldTypes[0]?.values ?? [])).toEqual({ current: 'integer', avg_1h: 'float', avg_6h: 'float', avg_12h: 'float', avg_24h: 'float', reason: 'string', suspicious: 'boolean' });
   });
 });
