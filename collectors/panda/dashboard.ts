@@ -42,9 +42,6 @@ const main = defineDashboard({
         ...perLevel(tags.cloud, 'cloud'),
         ...perLevel(tags.site, 'site'),
         ...perLevel(tags.queue, 'queue'),
-        series('Jobs reaching a terminal state per hour, per cloud', 'short', [
-          { measurement: terminal, select: [perHour(PANDA_JOBS_TERMINAL.fields.jobs)], groupBy: [tags.cloud, tags.job_status], alias: '$tag_cloud $tag_job_status' },
-        ]),
         series(
           'Pledged vs delivered HS06 per federation',
           hs06,
@@ -74,6 +71,12 @@ const main = defineDashboard({
             sortBy: { column: 'delivered_percent' },
             columnUnits: { delivered_percent: 'percent', pledged_hs06: hs06, delivered_hs06: hs06 },
           },
+        ),
+        series(
+          'Jobs reaching a terminal state per hour, per cloud',
+          'short',
+          [{ measurement: terminal, select: [perHour(PANDA_JOBS_TERMINAL.fields.jobs)], groupBy: [tags.cloud, tags.job_status], alias: '$tag_cloud $tag_job_status' }],
+          { width: 24 },
         ),
         table(
           'Suspicious queues',
