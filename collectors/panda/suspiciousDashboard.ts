@@ -65,7 +65,7 @@ export default defineDashboard({
         series('Jobs outside the band, suspicious queues', jobs, [
           { measurement: queues, select: [mean(queueFields.outside_band)], where: [suspicious], groupBy: [queueTags.queue], alias: '$tag_queue' },
         ], { description: 'Only the buckets where the queue was flagged.' }),
-        series('Current vs band, suspicious queues', jobs, [
+        series('Current vs average, suspicious queues', jobs, [
           { measurement: queues, select: [mean(queueFields.current, 'current')], where: [suspicious], groupBy: [queueTags.queue], alias: '$tag_queue current' },
           { measurement: queues, select: [mean(queueFields.average, 'average')], where: [suspicious], groupBy: [queueTags.queue], alias: '$tag_queue average' },
         ]),
