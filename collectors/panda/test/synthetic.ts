@@ -202,12 +202,37 @@ export class RealisticDay {
     return (prodSource * this.shape.resources.length + resource) * this.shape.states.length + state;
   }
 
-  /** The queue's running level at `timeMs` without noise or rhythm: size × drift × events. */
-  queueLevel(queue: number, timeMs: number): number {
+  /** The queue's running level at `timeMs` without noise or rhythm: size × drift × events (none: without them). */
+  queueLevel(queue: number, timeMs: number, withEvents = true): number {
     const d = this.drift.subarray(queue * 6, queue * 6 + 6);
-    let level = this.size[queue] * (1 + d[0] * Math.sin((2 * Math.PI * timeMs) / d[1] + d[2]) + d[3] * Math.sin((2 * Math.PI * timeMs) / d[4] + d[5]));
-    for (const event of eventsOf(this.shape, queue, timeMs)) level *= 1 + (event.factor - 1) * envelope(event, timeMs);
-    return level;
+    const level = this.size[queue] * (1 + d[0] * Math.sin((2 * Math.PI * timeMs) / d[1] + d[2]) + d[3] * Math.sin((2 * Math.PI * timeMs) / d[4] + d[5]));
+    return withEvents ? level * this.eventFactor(queue, timeMs) : level;
+  }
+
+  /** The product of the events' factors at `timeMs` (1 when none is under way). */
+  eventFactor(queue: number, timeMs: number): number {
+    let factor = 1;
+    for (const event of eventsOf(this.shape, queue, timeMs)) factor *= 1 + (event.factor - 1) * envelope(event, timeMs);
+    return factor;
+  }
+
+  /** Whether an event moved the queue's level at some slot of [fromMs, toMs]. */
+  eventWithin(queue: number, fromMs: number, toMs: number): boolean {
+    for (let timeMs = fromMs; timeMs <= toMs; timeMs += SLOT_MS) if (Math.abs(this.eventFactor(queue, timeMs) - 1) > 1e-9) return true;
+    return false;
+  }
+
+  /** How many events of each kind start in the day beginning at `dayStartMs`. */
+  eventsOfDay(dayStartMs: number): Record<LevelEvent['kind'], number> {
+    const day = Math.floor(dayStartMs / DAY_MS);
+    const counts = { downtime: 0, surge: 0, offline: 0 };
+    const sites = Math.ceil(this.shape.queues / SYNTHETIC_QUEUES_PER_SITE);
+    for (let site = 0; site < sites; site++) {
+      const event = eventOf(this.shape.seed, 1, site, day);
+      if (event) counts[event.kind]++;
+    }
+    for (let queue = 0; queue < this.shape.queues; queue++) if (eventOf(this.shape.seed, 2, queue, day)) counts.offline++;
+    return counts;
   }
 
   /** The daily rhythm of a prod source at `timeMs`. */
