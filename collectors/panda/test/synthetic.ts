@@ -266,6 +266,31 @@ export class RealisticDay {
     return sum / samples;
   }
 
+  /** Every series' count of a queue at the slot, in seriesIndex() order, into `into` (the queue's level computed once). */
+  queueCounts(queue: number, slotMs: number, into: Float64Array): Float64Array {
+    const level = this.queueLevel(queue, slotMs);
+    const { prodSources, resources, states } = this.shape;
+    for (let p = 0; p < prodSources.length; p++) {
+      for (let r = 0; r < resources.length; r++) for (let s = 0; s < states.length; s++) into[this.seriesIndex(p, r, s)] = this.count(queue, p, r, s, slotMs, level);
+    }
+    return into;
+  }
+
+  /** Every series' mean() of a queue over [fromMs, fromMs + durationMs), in seriesIndex() order, into `into`. */
+  queueMeans(queue: number, fromMs: number, durationMs: number, into: Float64Array): Float64Array {
+    const samples = durationMs >= DAY_MS ? 24 : 6;
+    into.fill(0);
+    const { prodSources, resources, states } = this.shape;
+    for (let i = 0; i < samples; i++) {
+      const timeMs = fromMs + ((i + 0.5) * durationMs) / samples;
+      const level = this.queueLevel(queue, timeMs);
+      for (let p = 0; p < prodSources.length; p++) {
+        for (let r = 0; r < resources.length; r++) for (let s = 0; s < states.length; s++) into[this.seriesIndex(p, r, s)] += this.expected(queue, p, r, s, timeMs, level) / samples;
+      }
+    }
+    return into;
+  }
+
   /** PanDA's tree at the slot: every combination present (PanDA fills the states with zeros). */
   answerAt(slotMs: number): Record<string, Record<string, Record<string, Record<string, number>>>> {
     const { prodSources, resources, states } = this.shape;
