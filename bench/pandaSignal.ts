@@ -101,6 +101,9 @@ interface DayFigures {
   slotsDegraded: number;
   maxCloudsDegraded: number;
   distinctCloudsDegraded: number;
+  /** The most suspicious queues, and the highest share, of one cloud at one slot. */
+  maxCloudSuspicious: number;
+  maxCloudShare: number;
 }
 
 function dayFigures(totals: RunningTotals, day: RealisticDay, cloudOf: (queue: number) => string, band: QueueBand, windowSlots: number, cloudRule: CloudRule): DayFigures {
@@ -111,6 +114,8 @@ function dayFigures(totals: RunningTotals, day: RealisticDay, cloudOf: (queue: n
   let unexplained = 0;
   let slotsDegraded = 0;
   let maxClouds = 0;
+  let maxCloudSuspicious = 0;
+  let maxCloudShare = 0;
   for (let slot = 0; slot < SLOTS_PER_DAY; slot++) {
     const averages = averagesAt(totals, slot, windowSlots);
     const slotMs = DAY_START_MS + slot * SLOT_MS;
@@ -126,7 +131,12 @@ function dayFigures(totals: RunningTotals, day: RealisticDay, cloudOf: (queue: n
     }
     total += flagged;
     max = Math.max(max, flagged);
-    const degraded = cloudSummaries(signals, (queue) => cloudOf(Number(queue))).filter((cloud) => cloudRule(cloudValues(cloud)));
+    const clouds = cloudSummaries(signals, (queue) => cloudOf(Number(queue)));
+    for (const cloud of clouds) {
+      maxCloudSuspicious = Math.max(maxCloudSuspicious, cloud.suspiciousQueues);
+      maxCloudShare = Math.max(maxCloudShare, cloud.share);
+    }
+    const degraded = clouds.filter((cloud) => cloudRule(cloudValues(cloud)));
     if (degraded.length > 0) slotsDegraded++;
     maxClouds = Math.max(maxClouds, degraded.length);
     for (const cloud of degraded) cloudsEver.add(cloud.cloud);
@@ -140,6 +150,8 @@ function dayFigures(totals: RunningTotals, day: RealisticDay, cloudOf: (queue: n
     slotsDegraded,
     maxCloudsDegraded: maxClouds,
     distinctCloudsDegraded: cloudsEver.size,
+    maxCloudSuspicious,
+    maxCloudShare,
   };
 }
 
@@ -148,6 +160,7 @@ function line(label: string, figures: DayFigures, baseline?: DayFigures): string
   return (
     `${label}: flagged per slot mean ${figures.meanFlagged.toFixed(1)}, max ${figures.maxFlagged}; ${figures.distinctFlagged} distinct queues over the day; ` +
     `${figures.totalFlags - figures.unexplainedFlags} of ${figures.totalFlags} flags during or after an event; ` +
+    `one cloud at most ${figures.maxCloudSuspicious} suspicious queues (${figures.maxCloudShare.toFixed(1)} %); ` +
     `clouds degraded in ${figures.slotsDegraded} of 144 slots (at most ${figures.maxCloudsDegraded} at once, ${figures.distinctCloudsDegraded} distinct)${versus}`
   );
 }
