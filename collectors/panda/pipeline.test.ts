@@ -59,15 +59,16 @@ describe('panda through the runner, the gateway and InfluxDB', () => {
   test('a good run lands in InfluxDB with the schema types, and the heartbeat counts it', async () => {
     fixture.routes.set('/panda', { body: readFileSync(path.join(TESTDATA, 'panda-small.json'), 'utf8') });
     const slot = Date.UTC(2026, 10, 22, 9, 0);
-    // panda, then panda-derived: 15 documents and 7 jobs_derived (the series of average_states' statuses).
+    // panda, then panda-derived: panda's 15 documents, 7 jobs_derived (the series of average_states' statuses) and
+    // panda-derived's sums (2 queues_derived, 1 clouds_derived, 1 datadisks_derived).
     const installation = config();
     const outcome = await runPeriodicJob(job, { config: installation, deadlineMs: 30_000, timeMs: slot, echoLog: false });
     const after = await runPeriodicJob(derived, { config: installation, deadlineMs: 30_000, timeMs: slot, echoLog: false });
-    expect({ ok: outcome.ok && after.ok, documents: outcome.documents + after.documents }).toMatchObject({ ok: true, documents: 22 });
+    expect({ ok: outcome.ok && after.ok, documents: outcome.documents + after.documents }).toMatchObject({ ok: true, documents: 26 });
     const [pandaBeat, derivedBeat] = [await heartbeat(slot), await heartbeat(slot, 'panda-derived')];
     expect(pandaBeat).toMatchObject({ ok: true, errors: 0 });
     expect(derivedBeat).toMatchObject({ ok: true, errors: 0 });
-    expect(Number(pandaBeat?.documents_sent) + Number(derivedBeat?.documents_sent)).toBe(22);
+    expect(Number(pandaBeat?.documents_sent) + Number(derivedBeat?.documents_sent)).toBe(26);
     const database = { database: 'monit_production_panda' };
     const running = await servers.influx.client.rows(`SELECT "jobs", "site", "resource" FROM "jobs" WHERE "queue" = 'AGLT2_HOSPITAL' AND "job_status" = 'running' AND "prod_source" = 'managed'`, database);
     expect(running.sort((a, b) => String(a.resource).localeCompare(String(b.resource)))).toEqual([
