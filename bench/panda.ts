@@ -187,8 +187,8 @@ interface ChildArguments {
   perSeriesSample: number;
 }
 
-const PERIOD_TARGET_PERCENT = 10;
-const RSS_TARGET_MB = 400;
+const PERIOD_TARGET_PERCENT = 5;
+const RSS_TARGET_MB = 350;
 
 /** Child: one full run of panda, or of panda-derived, through the runner, the sender and the gateway. */
 async function cycle(args: ChildArguments): Promise<Record<string, number>> {
