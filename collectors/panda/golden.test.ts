@@ -1,15 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { collectedDocuments } from '../../lib/run/collector';
 import { interpretDocument } from '../../lib/documents/interpret';
 import { schemaRegistry } from '../../lib/documents/schemas';
 import type { MonitDocument } from '../../lib/documents/types';
-import { StateFile } from '../../lib/state/stateFile';
-import { MemoryLogger } from '../../lib/run/log';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { PANDA_DATADISKS, PANDA_FEDERATIONS, PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_QUEUES } from '../../schemas/kinds';
 import collector from './collector';
-import { CRIC_CACHE_FILE, CRIC_CACHE_STATE, cachedQueueDirectory } from './cric';
 import { PLACEMENT_CACHE_FILE } from './placement';
 import { FixtureServer } from './test/fixtureServer';
 import { descriptionKeys, recorded, serveDescriptions } from './test/sources';
