@@ -28,6 +28,7 @@ import { parseJobStatistics } from './jobStatistics';
 import { DERIVED_JOB, PANDA_JOB } from './names';
 import { SLOT_STORE_FILE } from './slotStore';
 import { FixtureServer } from './test/fixtureServer';
+import { descriptionKeys, serveDescriptions } from './test/sources';
 import { PandaInstallation } from './test/jobs';
 import { DERIVED_KEYS } from './settings';
 
@@ -55,9 +56,10 @@ afterAll(async () => {
 beforeEach(() => {
   server.routes.set('/panda', { body: fixture('panda-small.json') });
   server.routes.set('/cric', { body: fixture('cric-sample.json') });
+  serveDescriptions(server);
 });
 
-const pandaSection = (extra = ''): string => `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ntimeout = 2s\ncric_timeout = 2s\n${extra}\n`;
+const pandaSection = (extra = ''): string => `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ntimeout = 2s\ncric_timeout = 2s\n${descriptionKeys(server.url, { placement: false })}${extra}\n`;
 const installation = (extra = ''): PandaInstallation => new PandaInstallation({ gatewayUrl: servers.gateway.url, influxUrl: servers.influx.url }, pandaSection(extra));
 const seriesName = (document: MonitDocument): string => `${document.queue}/${document.prod_source}/${document.resource}/${document.job_status}`;
 

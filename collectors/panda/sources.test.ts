@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { collectedDocuments } from '../../lib/run/collector';
 import type { MonitDocument } from '../../lib/documents/types';
@@ -10,6 +11,7 @@ import collector from './collector';
 import { CRIC_CACHE_FILE, CRIC_CACHE_STATE, cachedQueueDirectory } from './cric';
 import { CRIC_DDM_CACHE_FILE, CRIC_SITE_CACHE_FILE, FEDERATIONS_CACHE_FILE, parseDdmEndpoints, parseFederations, parseSites, quarterOf } from './cricResources';
 import { parsePlacement, PLACEMENT_CACHE_FILE } from './placement';
+import demo from './demo';
 import { FixtureServer } from './test/fixtureServer';
 import { DESCRIPTION_ROUTES, descriptionKeys, recorded, serveDescriptions } from './test/sources';
 
@@ -208,5 +210,23 @@ describe('the shapes each source accepts', () => {
     expect(quarterOf(Date.UTC(2026, 3, 1))).toBe('2026.Q2');
     expect(quarterOf(Date.UTC(2026, 9, 1))).toBe('2026.Q4');
     expect(quarterOf(Date.UTC(2026, 11, 31, 23, 50))).toBe('2026.Q4');
+  });
+});
+
+describe('the demo', () => {
+  test("quickstart.cfg's URLs on the demo's routes: cores, HS06, pledges and the DAOD distribution with data, and no problem", async () => {
+    server.routes.clear();
+    for (const [route, answer] of Object.entries(demo.routes ?? {})) server.routes.set(route, { body: answer.body(new URL(route, server.url), {} as IncomingMessage) });
+    const quickstart = readFileSync(path.join(__dirname, 'quickstart.cfg'), 'utf8').replaceAll('http://127.0.0.1:8191', server.url);
+    const run = collectorContext('panda', quickstart);
+    const documents = await collect(run);
+    expect(run.problems).toEqual([]);
+    // PanDA, CRIC's three descriptions, WLCG CRIC and the placement: each asked once.
+    expect([...server.requests.values()]).toEqual([1, 1, 1, 1, 1, 1]);
+    const running = documents.filter((document) => document.type === PANDA_JOBS.type && document.job_status === 'running');
+    expect(running.some((document) => typeof document.hs06 === 'number' && (document.hs06 as number) > 0 && (document.cores as number) > (document.jobs as number))).toBe(true);
+    expect(documents.some((document) => document.type === PANDA_FEDERATIONS.type && typeof document.cpu_pledge_hs06 === 'number' && typeof document.running_hs06 === 'number')).toBe(true);
+    const disks = documents.filter((document) => document.type === PANDA_DATADISKS.type && typeof document.bytes === 'number' && (document.running_jobs as number) > 0);
+    expect(disks.length).toBeGreaterThanOrEqual(3);
   });
 });
