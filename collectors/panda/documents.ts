@@ -78,6 +78,8 @@ export interface SlotSources {
   quarter: string;
   /** DATADISK sites and clouds (CRIC DDM endpoints); undefined: unknown. */
   ddm?: DdmDescription;
+  /** Whether placement_url is set (the documents then say whether each DATADISK has placement data). */
+  placementConfigured: boolean;
   /** Bytes and files per DATADISK, and when they were fetched; undefined: no placement data. */
   placement?: { value: Placement; fetchedAtMs: number };
   slotMs: number;
@@ -212,6 +214,7 @@ function* datadiskDocuments(perDatadisk: Map<string, Running & { queues: number 
         bytes_share: data ? percent(data.bytes, totalBytes) : undefined,
         running_share: percent(running.jobs, totalRunning),
         placement_age: data ? ageSeconds : undefined,
+        placed: sources.placementConfigured ? data !== undefined : undefined,
       },
     );
   }

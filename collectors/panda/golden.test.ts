@@ -193,6 +193,7 @@ describe('panda documents from recorded PanDA, CRIC, WLCG CRIC and Rucio answers
         running_cores: sum(analysis(name).map((leaf) => expectedCoresAndHs06(leaf.queue, leaf.resource, leaf.jobs).cores)),
         queues: Object.values(DATADISK).filter((disk) => disk === name).length,
         running_share: Math.round((jobs / totalRunning) * 10_000) / 100,
+        placed: placed.has(name),
       };
       const row = placed.get(name);
       if (row) Object.assign(expected, { bytes: row.used, files: row.files, bytes_share: Math.round((row.used / totalBytes) * 10_000) / 100, placement_age: Math.max(0, Math.round((SLOT_MS - fetchedAtMs) / 1000)) });
