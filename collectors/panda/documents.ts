@@ -120,10 +120,18 @@ export function* jobDocuments(counts: JobCount[], directory: QueueDirectory, fac
   const activeJobsPerQueue = new Map<string, number>();
   const runningPerQueue = new Map<string, Running>();
   const analysisPerQueue = new Map<string, Running>();
+  // A queue's sixteen tags are built once, not once per series (a production answer has ~48 series per queue).
+  let queue = '';
+  let metadata = directory.lookUp(queue);
+  let ofQueue = queueTags(queue, metadata);
   for (const count of counts) {
     const terminal = sources.terminalStates.has(count.jobStatus);
-    const metadata = directory.lookUp(count.queue);
-    const tags = seriesTags(count, metadata);
+    if (count.queue !== queue) {
+      queue = count.queue;
+      metadata = directory.lookUp(queue);
+      ofQueue = queueTags(queue, metadata);
+    }
+    const tags = { ...ofQueue, prod_source: count.prodSource, resource: count.resource, job_status: count.jobStatus };
     const { cores, hs06 } = coresAndHs06(count.jobs, count.resource, metadata);
     const fields = { jobs: count.jobs, cores, hs06 };
     yield terminal ? factory.build(PANDA_JOBS_TERMINAL, tags, fields) : factory.build(PANDA_JOBS, tags, fields);
