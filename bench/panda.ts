@@ -49,14 +49,16 @@ import derivedJob from '../collectors/panda/derivedJob';
 import { averageStatement, derivedStateIn, fingerprintOf, HISTORY_QUERIES_AT_ONCE, planWindows, readHistory, readSlots, type SeriesHistory } from '../collectors/panda/derived';
 import { SlotStore } from '../collectors/panda/slotStore';
 import { seriesKey, seriesTags } from '../collectors/panda/documents';
-import { CRIC_CACHE_FILE, parseCric, type QueueDirectory } from '../collectors/panda/cric';
+import { parseCric, type QueueDirectory } from '../collectors/panda/cric';
+import { descriptionKeys } from '../collectors/panda/test/sources';
+import { PANDA_CACHE_FILES, syntheticDescriptionRoutes } from '../collectors/panda/test/syntheticDescriptions';
 import { FixtureServer } from '../collectors/panda/test/fixtureServer';
-import { parseJobStatistics, type JobCount } from '../collectors/panda/jobStatistics';
+import { parseJobStatistics } from '../collectors/panda/jobStatistics';
 import { DERIVED_JOB, PANDA_JOB } from '../collectors/panda/names';
 import { PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL } from '../schemas/kinds';
 import { randomGenerator } from '../test/support/random';
 import { RecordingInfluxClient } from '../test/support/recordingInfluxClient';
-import { PRODUCTION_SHAPE, syntheticCricAnswer, syntheticPandaAnswer, type SyntheticShape } from '../collectors/panda/test/synthetic';
+import { PRODUCTION_SHAPE, queueName, RealisticDay, syntheticCricAnswer, type SyntheticShape } from '../collectors/panda/test/synthetic';
 
 const run = promisify(execFile);
 const DATABASE = databaseFor(PANDA_JOBS.producer);
@@ -122,22 +124,40 @@ async function writeLines(client: InfluxClient, retentionPolicy: string, lines: 
 
 const toMs = (time: string | number | Date | undefined): string => String(time);
 
-/** The history of every series: raw points every 10 minutes, hourly and daily downsampled points. */
-function* historyLines(counts: JobCount[], directory: QueueDirectory, retentionPolicy: 'raw' | '1h' | '1d', slotMs: number, options: Options): Generator<string> {
-  const random = randomGenerator(11);
+/**
+ * The history of every series from the realistic day's model (collectors/panda/test/synthetic.ts RealisticDay):
+ * raw points every 10 minutes, hourly and daily downsampled points (means of the model over the hour or day), so
+ * that the slot's counts (the same model at the slot) continue their history.
+ */
+function* historyLines(day: RealisticDay, directory: QueueDirectory, retentionPolicy: 'raw' | '1h' | '1d', slotMs: number, options: Options): Generator<string> {
   const [steps, stepMs] = retentionPolicy === 'raw' ? [options.rawSlots, PERIOD_MS] : retentionPolicy === '1h' ? [options.hours, HOUR] : [options.days, DAY];
   const slotsPerPoint = stepMs / PERIOD_MS;
-  for (const count of counts) {
-    const terminal = TERMINAL.has(count.jobStatus);
-    const point = new Point(terminal ? TYPES.jobsTerminal : TYPES.jobs);
+  const { prodSources, resources, states } = day.shape;
+  const values = new Float64Array(day.seriesPerQueue);
+  for (let q = 0; q < day.shape.queues; q++) {
+    const queue = queueName(q);
     // The very tags the collector writes, so that history and new points are one series, as in production.
-    for (const [tag, value] of Object.entries(seriesTags(count, directory.lookUp(count.queue)))) point.tag(tag, value);
+    const points: Array<{ point: Point; terminal: boolean }> = [];
+    for (const prodSource of prodSources) {
+      for (const resource of resources) {
+        for (const jobStatus of states) {
+          const terminal = TERMINAL.has(jobStatus);
+          const point = new Point(terminal ? TYPES.jobsTerminal : TYPES.jobs);
+          for (const [tag, value] of Object.entries(seriesTags({ queue, prodSource, resource, jobStatus }, directory.lookUp(queue)))) point.tag(tag, value);
+          points.push({ point, terminal });
+        }
+      }
+    }
     for (let step = 1; step <= steps; step++) {
-      const level = count.jobs * (0.5 + random());
-      if (retentionPolicy === 'raw') point.intField(JOBS_FIELD, Math.round(level));
-      else point.floatField(JOBS_FIELD, terminal ? level * slotsPerPoint : level);
-      point.timestamp(slotMs - step * stepMs);
-      yield point.toLineProtocol({ convertTime: toMs }) ?? '';
+      const timeMs = slotMs - step * stepMs;
+      if (retentionPolicy === 'raw') day.queueCounts(q, timeMs, values);
+      else day.queueMeans(q, timeMs, stepMs, values);
+      for (const [index, { point, terminal }] of points.entries()) {
+        if (retentionPolicy === 'raw') point.intField(JOBS_FIELD, values[index]);
+        else point.floatField(JOBS_FIELD, terminal ? values[index] * slotsPerPoint : values[index]);
+        point.timestamp(timeMs);
+        yield point.toLineProtocol({ convertTime: toMs }) ?? '';
+      }
     }
   }
 }
@@ -172,7 +192,7 @@ const RSS_TARGET_MB = 400;
 async function cycle(args: ChildArguments): Promise<Record<string, number>> {
   const config = Config.parse(
     `[paths]\nvar = ${args.varDir}\n[monit]\nurl = ${args.gatewayUrl}/\ntoken = ${BENCH_TOKEN}\n` +
-      `[influxdb]\nurl = ${args.influxUrl}\ntimeout = 10m\n[panda]\nurl = ${args.pandaUrl}\ncric_url = ${args.cricUrl}\n`,
+      `[influxdb]\nurl = ${args.influxUrl}\ntimeout = 10m\n[panda]\nurl = ${args.pandaUrl}\ncric_url = ${args.cricUrl}\n${descriptionKeys(new URL(args.cricUrl).origin)}`,
     'bench.cfg',
   );
   const history = timedClient(args.influxUrl);
@@ -371,26 +391,29 @@ async function main(): Promise<void> {
   let varDir: string | undefined;
   try {
     const influxUrl = `http://127.0.0.1:${port}`;
-    const pandaText = JSON.stringify(syntheticPandaAnswer(shape));
+    // The cycles' slots are chosen, not taken from the clock: the first at 23:40, so that the fourth is the
+    // daily run at 00:40, where the 30d averages are renewed too. Each cycle is served the model at its own slot.
+    const slotMs = slotStart(Date.now() - DAY, DAY) + 23 * HOUR + 40 * 60_000;
+    const day = new RealisticDay(shape);
+    const pandaText = JSON.stringify(day.answerAt(slotMs));
     const template = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'collectors', 'panda', 'testdata', 'cric-sample.json'), 'utf8')) as Record<string, Record<string, unknown>>).AGLT2_HOSPITAL;
     const cricText = JSON.stringify(syntheticCricAnswer(shape, template));
     fixture.routes.set('/panda', { body: pandaText });
     fixture.routes.set('/cric', { body: cricText });
+    // CRIC's site and DDM descriptions, WLCG CRIC's federations and the placement, at production size.
+    for (const [route, answer] of Object.entries(syntheticDescriptionRoutes(shape, new Date(slotMs).getUTCFullYear()))) fixture.routes.set(route, { body: answer });
     const counts = parseJobStatistics(JSON.parse(pandaText)).counts;
     console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at start (other jobs share it)`);
     console.log(`panda benchmark: ${shape.queues} queues, ${counts.length} series; PanDA answer ${(pandaText.length / 1e6).toFixed(1)} MB, CRIC answer ${(cricText.length / 1e6).toFixed(1)} MB`);
 
-    // The cycles' slots are chosen, not taken from the clock: the first at 23:40, so that the fourth is the
-    // daily run at 00:40, where the 30d averages are renewed too.
-    const slotMs = slotStart(Date.now() - DAY, DAY) + 23 * HOUR + 40 * 60_000;
     const client = new InfluxClient(influxUrl, { timeoutMs: 600_000 });
     await client.ensureDatabase(DATABASE, DURATIONS);
     const setupStarted = performance.now();
     let points = 0;
     const directory = parseCric(Buffer.from(cricText));
-    points += await writeLines(client, 'raw', historyLines(counts, directory, 'raw', slotMs, options));
-    points += await writeLines(client, '1h', historyLines(counts, directory, '1h', slotMs, options));
-    points += await writeLines(client, '1d', historyLines(counts, directory, '1d', slotMs, options));
+    points += await writeLines(client, 'raw', historyLines(day, directory, 'raw', slotMs, options));
+    points += await writeLines(client, '1h', historyLines(day, directory, '1h', slotMs, options));
+    points += await writeLines(client, '1d', historyLines(day, directory, '1d', slotMs, options));
     console.log(`history: ${points} points (${options.rawSlots} raw slots, ${options.hours} hours, ${options.days} days per series) written in ${seconds(performance.now() - setupStarted)} (setup, not measured)`);
 
     const gateway = await startGateway(
@@ -422,10 +445,14 @@ async function main(): Promise<void> {
     };
     /** What the schedule runs in one slot: panda, then panda-derived, each with its node flags (none when not `capped`). */
     type Cycle = { panda: Record<string, number>; derived: Record<string, number> };
-    const measuredCycle = async (cycleSlotMs: number, capped = true): Promise<Cycle> => ({
-      panda: await measuredRun({ ...common, slotMs: cycleSlotMs, mode: 'panda', varDir: runVar }, capped ? flagsOf(PANDA_JOB) : []),
-      derived: await measuredRun({ ...common, slotMs: cycleSlotMs, mode: 'derived', varDir: runVar }, capped ? flagsOf(DERIVED_JOB) : []),
-    });
+    const measuredCycle = async (cycleSlotMs: number, capped = true): Promise<Cycle> => {
+      // The counts of this slot, continuing the history (the answer's series are the same at every slot).
+      fixture.routes.set('/panda', { body: cycleSlotMs === slotMs ? pandaText : JSON.stringify(day.answerAt(cycleSlotMs)) });
+      return {
+        panda: await measuredRun({ ...common, slotMs: cycleSlotMs, mode: 'panda', varDir: runVar }, capped ? flagsOf(PANDA_JOB) : []),
+        derived: await measuredRun({ ...common, slotMs: cycleSlotMs, mode: 'derived', varDir: runVar }, capped ? flagsOf(DERIVED_JOB) : []),
+      };
+    };
     // First run: empty state folders, so panda fetches CRIC and panda-derived reads all six averages.
     const cold = await measuredCycle(slotMs);
     // The second run (23:50): the slot store holds the first run's hour; it reads an hour more of the past, and
@@ -440,11 +467,11 @@ async function main(): Promise<void> {
     const steady = await measuredCycle(steadySlotMs);
     // A steady cycle without the jobs' heap caps, CRIC due (panda's costliest run): how much of each peak is V8's
     // lazy collection, not live data; and whether panda, which has no cap, needs one.
-    rmSync(path.join(runVar, 'state', PANDA_JOB, CRIC_CACHE_FILE));
+    for (const file of PANDA_CACHE_FILES) rmSync(path.join(runVar, 'state', PANDA_JOB, file), { force: true });
     const uncapped = await measuredCycle(steadySlotMs + TEN_MINUTES_MS, false).catch((error: unknown) => (error as Error).message);
     // The costliest scheduled run: at 00:40 the 30d averages of a group are renewed as well as the 7d ones,
     // and here CRIC is due too (panda's cache is removed, as if its hour had passed).
-    rmSync(path.join(varDir, 'state', PANDA_JOB, CRIC_CACHE_FILE));
+    for (const file of PANDA_CACHE_FILES) rmSync(path.join(varDir, 'state', PANDA_JOB, file), { force: true });
     const daily = await measuredCycle(slotMs + HOUR);
     const baseline = await runChild({ ...common, slotMs: slotMs + HOUR + TEN_MINUTES_MS, mode: 'per-series', varDir });
 

@@ -28,8 +28,8 @@ export interface SourceDefinition {
   jobs?: ReadonlyArray<Omit<PeriodicEntry, 'kind'>>;
   /** Long-running services of this source, e.g. a UDP receiver the collector drains. */
   services?: ReadonlyArray<Omit<ServiceEntry, 'kind'>>;
-  /** Its Grafana dashboard (dashboards/ turns it into JSON). */
-  dashboard?(): { default: DashboardDefinition };
+  /** Its Grafana dashboard, or several (the first is its main one); dashboards/ turns each into JSON. */
+  dashboard?(): { default: DashboardDefinition | readonly DashboardDefinition[] };
   /** [tls.<name>] sections its jobs read besides [tls.<its own name>] (panda's CRIC: 'cric'); others are reported as typos. */
   tlsSources?: readonly string[];
   /** What the quickstart starts so that the collector has something to read. */

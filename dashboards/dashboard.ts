@@ -56,28 +56,53 @@ function dashboardShell(uid: string, title: string, description: string, variabl
   };
 }
 
-/** The module's current status, linked to its dashboard, from the status job's documents. */
-function statusPanel(status: Measurement, module: ModuleDashboard, width: number): PanelSpec {
+/** The dashboards showing the same status modules: the overview gives them one light, linked to each. */
+interface StatusGroup {
+  statusModules: string[];
+  dashboards: ModuleDashboard[];
+}
+
+function statusGroups(modules: ModuleDashboard[]): StatusGroup[] {
+  const groups = new Map<string, StatusGroup>();
+  for (const module of modules.filter((one) => one.statusModules.length)) {
+    const key = [...module.statusModules].sort().join('\n');
+    const group = groups.get(key) ?? { statusModules: module.statusModules, dashboards: [] };
+    group.dashboards.push(module);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}
+
+function dashboardPanelLink(module: ModuleDashboard): { title: string; url: string } {
+  return { title: `${module.title} dashboard`, url: `/d/${module.uid}?\${__url_time_range}` };
+}
+
+/** The current status of the group's modules, titled after its first dashboard and linked to each, from the status job's documents. */
+function statusPanel(status: Measurement, group: StatusGroup, width: number): PanelSpec {
   return {
     kind: 'stat',
-    title: module.title,
-    description: `Status of ${module.statusModules.join(', ')} decided by the status job (newest in the last hour).`,
-    queries: [{ measurement: status, select: [{ fn: 'last', field: STATUS.fields.code }], where: [{ key: STATUS.tags.module, oneOf: module.statusModules }], groupBy: [STATUS.tags.module], alias: '$tag_module' }],
+    title: group.dashboards[0].title,
+    description: `Status of ${group.statusModules.join(', ')} decided by the status job (newest in the last hour).`,
+    queries: [{ measurement: status, select: [{ fn: 'last', field: STATUS.fields.code }], where: [{ key: STATUS.tags.module, oneOf: group.statusModules }], groupBy: [STATUS.tags.module], alias: '$tag_module' }],
     timeFrom: '1h',
     mappings: STATUS_MAPPINGS,
-    links: [{ title: `${module.title} dashboard`, url: `/d/${module.uid}?\${__url_time_range}` }],
+    links: group.dashboards.map(dashboardPanelLink),
     width,
     height: 4,
   };
 }
 
-export function moduleDashboard(module: ModuleDashboard, registry: SchemaRegistry): Dashboard {
+/** One module dashboard; `siblings` are the other dashboards of its source, linked from its top bar. */
+export function moduleDashboard(module: ModuleDashboard, registry: SchemaRegistry, siblings: ModuleDashboard[] = []): Dashboard {
   const content = module.build(registry);
   const status = Measurement.of(registry, MONIT_COLLECTORS_STATUS);
   const filters = content.filters.map((filter) => filter.tag);
   const layout = new Layout();
-  if (module.statusModules.length) layout.add(statusPanel(status, module, 24), filters);
-  for (const spec of content.panels) layout.add(spec, filters);
+  if (module.statusModules.length) layout.add(statusPanel(status, { statusModules: module.statusModules, dashboards: [module] }, 24), filters);
+  for (const spec of content.panels) {
+    if (spec.kind === 'row') layout.row(spec.title);
+    else layout.add(spec, filters);
+  }
   const kinds = [...module.kinds].sort((a, b) => `${a.producer}/${a.type}`.localeCompare(`${b.producer}/${b.type}`));
   for (const kind of kinds) {
     const measurement = Measurement.of(registry, kind);
@@ -85,9 +110,11 @@ export function moduleDashboard(module: ModuleDashboard, registry: SchemaRegistr
     const groupBy = content.genericGroupBy?.[schema.type];
     layout.row(`Every field of ${measurement.name}`, { collapsed: true, specs: genericPanels(measurement, groupBy), filters });
   }
-  const links = [dashboardLink('Overview', `/d/${OVERVIEW_UID}`), allDashboardsLink()];
+  const links = [dashboardLink('Overview', `/d/${OVERVIEW_UID}`), ...siblings.map((sibling) => dashboardLink(sibling.title, `/d/${sibling.uid}`)), allDashboardsLink()];
+  // Tagged with the producers it reads; one without regular panels by its source.
   const producers = [...new Set(module.kinds.map((kind) => kind.producer))];
-  return dashboardShell(module.uid, module.title, module.description, filterVariables(content.filters), links, layout.panels, producers);
+  const tags = producers.length || !module.source ? producers : [module.source];
+  return dashboardShell(module.uid, module.title, module.description, filterVariables(content.filters), links, layout.panels, tags);
 }
 
 /** Status of every module, key numbers, and links to every module dashboard and to the gateway's status page. */
@@ -96,7 +123,7 @@ export function overviewDashboard(modules: ModuleDashboard[], registry: SchemaRe
   const statusPage = `\${${GATEWAY_URL_VARIABLE}}/status`;
   const layout = new Layout();
   layout.row('Modules');
-  for (const module of modules.filter((one) => one.statusModules.length)) layout.add(statusPanel(status, module, 6), []);
+  for (const group of statusGroups(modules)) layout.add(statusPanel(status, group, 6), []);
   layout.add(
     {
       kind: 'table',
@@ -122,7 +149,7 @@ export function overviewDashboard(modules: ModuleDashboard[], registry: SchemaRe
   );
   layout.row('Key numbers');
   for (const module of modules) {
-    for (const spec of module.build(registry).keyNumbers) layout.add({ ...spec, links: [{ title: `${module.title} dashboard`, url: `/d/${module.uid}?\${__url_time_range}` }] }, []);
+    for (const spec of module.build(registry).keyNumbers) layout.add({ ...spec, links: [dashboardPanelLink(module)] }, []);
   }
   const links = [
     ...modules.map((module) => dashboardLink(module.title, `/d/${module.uid}`)),
@@ -134,5 +161,6 @@ export function overviewDashboard(modules: ModuleDashboard[], registry: SchemaRe
 
 /** Every dashboard, overview first. Throws, naming it, when a schema, field or tag a panel reads is missing. */
 export function generateDashboards(modules: ModuleDashboard[], registry: SchemaRegistry): Dashboard[] {
-  return [overviewDashboard(modules, registry), ...modules.map((module) => moduleDashboard(module, registry))];
+  const siblings = (module: ModuleDashboard): ModuleDashboard[] => modules.filter((other) => other.source !== undefined && other.source === module.source && other.uid !== module.uid);
+  return [overviewDashboard(modules, registry), ...modules.map((module) => moduleDashboard(module, registry, siblings(module)))];
 }

@@ -42,6 +42,12 @@ export interface ValueMapping {
   options: Record<string, { text: string; color: string; index: number }>;
 }
 
+/** Settings of the fields (columns, series) a matcher picks, e.g. another unit for one column. */
+export interface FieldOverride {
+  matcher: { id: 'byName'; options: string };
+  properties: Array<{ id: string; value: unknown }>;
+}
+
 export interface FieldConfig {
   defaults: {
     unit?: string;
@@ -54,7 +60,7 @@ export interface FieldConfig {
     thresholds?: { mode: 'absolute'; steps: Array<{ color: string; value: number | null }> };
     custom?: Record<string, unknown>;
   };
-  overrides: unknown[];
+  overrides: FieldOverride[];
 }
 
 export interface Panel {

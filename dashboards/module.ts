@@ -7,7 +7,8 @@
 import type { DocumentKind } from '../lib/documents/kinds';
 import type { SchemaRegistry } from '../lib/documents/schemas';
 import type { PanelSpec } from './panels';
-import type { Measurement, QuerySpec, Selection } from './query';
+import type { Aggregate, Measurement, QuerySpec, Selection } from './query';
+import { panelUnit } from './units';
 
 /** A dashboard variable filtering by one tag; it applies to every query on a measurement with that tag. */
 export interface FilterSpec {
@@ -16,16 +17,22 @@ export interface FilterSpec {
   from: Measurement;
 }
 
+/** An open row: a titled line that starts a section of a dashboard. */
+export interface RowSpec {
+  kind: 'row';
+  title: string;
+}
+
 export interface ModuleContent {
   filters: FilterSpec[];
-  panels: PanelSpec[];
+  panels: Array<PanelSpec | RowSpec>;
   /** Big numbers for the overview (current values, with their own short range). */
   keyNumbers: PanelSpec[];
   /** Tags the regular panels of a type group by, where every tag would give too many lines. */
   genericGroupBy?: Record<string, string[]>;
 }
 
-/** What a source's dashboard.ts says. */
+/** What a source's dashboard.ts says (it default-exports one, or a list whose first is the source's main dashboard). */
 export interface DashboardDefinition {
   uid: string;
   title: string;
@@ -41,6 +48,8 @@ export interface DashboardDefinition {
 export interface ModuleDashboard extends DashboardDefinition {
   statusModules: string[];
   kinds: readonly DocumentKind[];
+  /** The source folder defining it; its other dashboards are linked from its top bar. */
+  source?: string;
 }
 
 export function defineDashboard(definition: DashboardDefinition): DashboardDefinition {
@@ -48,6 +57,10 @@ export function defineDashboard(definition: DashboardDefinition): DashboardDefin
 }
 
 const CURRENT = '1h';
+
+export function row(title: string): RowSpec {
+  return { kind: 'row', title };
+}
 
 export function series(title: string, unit: string, queries: QuerySpec[], extra: Partial<PanelSpec> = {}): PanelSpec {
   return { kind: 'timeseries', title, unit, queries, ...extra };
@@ -70,3 +83,10 @@ export const min = (field: string, alias?: string): Selection => ({ fn: 'min', f
 export const perSecond = (field: string, alias?: string): Selection => ({ fn: 'sum', field, alias, perSecond: true });
 export const perHour = (field: string, alias?: string): Selection => ({ fn: 'sum', field, alias, perSecond: true, multiplier: 3600 });
 export const percentOf = (field: string, alias?: string): Selection => ({ fn: 'mean', field, alias, multiplier: 100 });
+/** fn(field) / fn(of) x 100: the percentage one field of the same points makes of another. */
+export const percentRatio = (field: string, of: string, alias: string, fn: Aggregate = 'last'): Selection => ({ fn, field, alias, divideBy: { fn, field: of }, multiplier: 100 });
+
+/** The Grafana unit of a field, from its schema's unit (schemas/units.json). */
+export function fieldUnit(measurement: Measurement, field: string): string {
+  return panelUnit(measurement.field(field), false, `schemas/${measurement.name}.json field '${field}'`);
+}

@@ -20,6 +20,12 @@ export interface PanelSpec {
   reduce?: 'lastNotNull' | 'sum';
   /** Links on the values (data links) and in the panel header. */
   links?: Link[];
+  /** Tables: the column (a selection's alias or field, or a tag) rows are sorted by; the viewer can re-sort. */
+  sortBy?: { column: string; descending?: boolean };
+  /** Units of single columns (tables) or series (by their display name), where they differ from `unit`. */
+  columnUnits?: Record<string, string>;
+  /** Time series: stacked lines; 'percent' shows each series' share of their total at each time. */
+  stacking?: 'normal' | 'percent';
   width?: number;
   height?: number;
 }
@@ -40,6 +46,23 @@ const PANEL_OPTIONS: Record<PanelKind, Record<string, unknown>> = {
 
 const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
+/** Column names a table shows: the tags it groups by and the selections (by alias, else field). */
+export function panelColumns(spec: Pick<PanelSpec, 'queries'>): string[] {
+  return [...new Set(spec.queries.flatMap((query) => [...(query.groupBy ?? []), ...query.select.map((selection) => selection.alias ?? selection.field)]))];
+}
+
+function timeseriesStyle(stacking: PanelSpec['stacking']): Record<string, unknown> {
+  const style = { drawStyle: 'line', lineWidth: 1, fillOpacity: 10, spanNulls: true, showPoints: 'never' };
+  // Stacked areas need a fill to read; group A stacks every series of the panel together.
+  return stacking ? { ...style, fillOpacity: 40, stacking: { mode: stacking, group: 'A' } } : style;
+}
+
+function panelOptions(spec: PanelSpec): Record<string, unknown> {
+  if (spec.kind === 'stat') return { ...PANEL_OPTIONS.stat, reduceOptions: { calcs: [spec.reduce ?? 'lastNotNull'], fields: '', values: false } };
+  if (spec.kind === 'table' && spec.sortBy) return { ...PANEL_OPTIONS.table, sortBy: [{ displayName: spec.sortBy.column, desc: Boolean(spec.sortBy.descending) }] };
+  return PANEL_OPTIONS[spec.kind];
+}
+
 export function renderPanel(spec: PanelSpec, filters: string[], id: number, gridPos: GridPos): Panel {
   const time = panelTime(spec);
   const targets: Target[] = spec.queries.map((query, index) => ({
@@ -50,6 +73,11 @@ export function renderPanel(spec: PanelSpec, filters: string[], id: number, grid
     resultFormat: query.format ?? 'time_series',
     ...(query.alias ? { alias: query.alias } : {}),
   }));
+  if (spec.sortBy && spec.kind !== 'table') throw new Error(`dashboards: panel "${spec.title}": only a table sorts by a column`);
+  if (spec.stacking && spec.kind !== 'timeseries') throw new Error(`dashboards: panel "${spec.title}": only a time series stacks`);
+  if (spec.sortBy && !panelColumns(spec).includes(spec.sortBy.column)) {
+    throw new Error(`dashboards: panel "${spec.title}" sorts by '${spec.sortBy.column}', which is none of its columns (${panelColumns(spec).join(', ')})`);
+  }
   const panel: Panel = {
     id,
     type: spec.kind,
@@ -64,11 +92,11 @@ export function renderPanel(spec: PanelSpec, filters: string[], id: number, grid
         ...(spec.decimals !== undefined ? { decimals: spec.decimals } : {}),
         ...(spec.mappings ? { mappings: spec.mappings, color: { mode: 'thresholds' } } : {}),
         ...(spec.links ? { links: spec.links } : {}),
-        ...(spec.kind === 'timeseries' ? { custom: { drawStyle: 'line', lineWidth: 1, fillOpacity: 10, spanNulls: true, showPoints: 'never' } } : {}),
+        ...(spec.kind === 'timeseries' ? { custom: timeseriesStyle(spec.stacking) } : {}),
       },
-      overrides: [],
+      overrides: Object.entries(spec.columnUnits ?? {}).map(([name, unit]) => ({ matcher: { id: 'byName', options: name }, properties: [{ id: 'unit', value: unit }] })),
     },
-    options: spec.kind === 'stat' ? { ...PANEL_OPTIONS.stat, reduceOptions: { calcs: [spec.reduce ?? 'lastNotNull'], fields: '', values: false } } : PANEL_OPTIONS[spec.kind],
+    options: panelOptions(spec),
   };
   if (spec.timeFrom) panel.timeFrom = spec.timeFrom;
   if (spec.links) panel.links = spec.links;

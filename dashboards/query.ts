@@ -64,20 +64,25 @@ export class Measurement {
 
 export type Aggregate = 'mean' | 'sum' | 'max' | 'min' | 'last' | 'count';
 
-/** One column: fn(field), per second when `perSecond` (a sum over the bucket divided by its length). */
+/**
+ * One column: fn(field), per second when `perSecond` (a sum over the bucket divided by its length),
+ * or a ratio fn(field) / divideBy.fn(divideBy.field) of two fields of the same points (times
+ * `multiplier`, e.g. 100 for percent).
+ */
 export interface Selection {
   fn: Aggregate;
   field: string;
   alias?: string;
   perSecond?: boolean;
   multiplier?: number;
+  divideBy?: { fn: Aggregate; field: string };
 }
 
-/** key = value, key != value, or key matching one of `oneOf` exactly. */
+/** key = value, key != value, a field compared with a number, or key matching one of `oneOf` exactly. */
 export interface Condition {
   key: string;
-  value?: string | boolean;
-  op?: '=' | '!=';
+  value?: string | boolean | number;
+  op?: '=' | '!=' | '>' | '>=' | '<' | '<=';
   oneOf?: string[];
 }
 
@@ -103,13 +108,23 @@ export interface QuerySpec {
   top?: { by: string; limit: number };
 }
 
-function renderSelection(measurement: Measurement, selection: Selection, time: TimeContext): string {
-  const field = measurement.field(selection.field);
-  if ((selection.fn === 'mean' || selection.fn === 'sum') && field.type !== 'int' && field.type !== 'float') {
-    throw new Error(`dashboards: ${selection.fn}() of ${measurement.name} field '${selection.field}', which is ${field.type}`);
+/** fn(field), checking that the field exists and that mean() and sum() read a number. */
+function renderAggregate(measurement: Measurement, fn: Aggregate, name: string): string {
+  const field = measurement.field(name);
+  if ((fn === 'mean' || fn === 'sum') && field.type !== 'int' && field.type !== 'float') {
+    throw new Error(`dashboards: ${fn}() of ${measurement.name} field '${name}', which is ${field.type}`);
   }
+  return `${fn}(${quoteIdentifier(name)})`;
+}
+
+function renderSelection(measurement: Measurement, selection: Selection, time: TimeContext): string {
   if (selection.perSecond && selection.fn !== 'sum') throw new Error('dashboards: a per-second selection must be a sum');
-  let text = `${selection.fn}(${quoteIdentifier(selection.field)})`;
+  if (selection.perSecond && selection.divideBy) throw new Error('dashboards: a selection is either per second or a ratio, not both');
+  if (selection.divideBy) {
+    for (const name of [selection.field, selection.divideBy.field]) measurement.numericField(name);
+  }
+  let text = renderAggregate(measurement, selection.fn, selection.field);
+  if (selection.divideBy) text += ` / ${renderAggregate(measurement, selection.divideBy.fn, selection.divideBy.field)}`;
   if (selection.perSecond) text += ` / ${time.intervalSeconds}`;
   if (selection.multiplier !== undefined) text += ` * ${selection.multiplier}`;
   return `${text} AS ${quoteIdentifier(selection.alias ?? selection.field)}`;
@@ -126,7 +141,13 @@ function renderCondition(measurement: Measurement, condition: Condition): string
   const key = quoteIdentifier(condition.key);
   if (condition.oneOf) return `${key} =~ /^(${condition.oneOf.map(regexEscape).join('|')})$/`;
   if (condition.value === undefined) throw new Error(`dashboards: condition on '${condition.key}' has neither value nor oneOf`);
-  const value = typeof condition.value === 'boolean' ? String(condition.value) : quoteString(condition.value);
+  const ordering = condition.op !== undefined && condition.op !== '=' && condition.op !== '!=';
+  if ((ordering || typeof condition.value === 'number') && (isTag || typeof condition.value !== 'number')) {
+    // Tags are strings: InfluxQL would compare them as text, or not at all.
+    throw new Error(`dashboards: condition ${condition.key} ${condition.op ?? '='} ${String(condition.value)} on ${measurement.name}: only a numeric field compares with a number`);
+  }
+  if (typeof condition.value === 'number') measurement.numericField(condition.key);
+  const value = typeof condition.value === 'string' ? quoteString(condition.value) : String(condition.value);
   return `${key} ${condition.op ?? '='} ${value}`;
 }
 

@@ -1,8 +1,8 @@
 import { Config } from '../lib/config/config';
 import { SchemaRegistry } from '../lib/documents/schemas';
-import type { Value } from './condition';
+import { aggregateKey, type Value } from './condition';
 import { evaluateModule, type Heartbeat, moduleCredential, type SeriesData } from './evaluate';
-import { loadRules, type ModuleRule } from './rules';
+import { leveledAggregates, loadRules, type ModuleRule } from './rules';
 
 const NOW = Date.UTC(2026, 10, 22, 12, 5);
 const MINUTE = 60e3;
@@ -166,5 +166,31 @@ describe('a rule that throws on odd data', () => {
     expect(status.reason).toBe(`rule failed: cannot compare "yes" with 0 in 'latest(up) == 0'`);
     const other = evaluateModule({ ...WEB, module: 'n', title: 'n' }, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [healthy('a')] });
     expect(other.state).toBe('available');
+  });
+});
+
+describe('a reason naming a field of the matched series ({FIELD})', () => {
+  const CLOUDS = rule(`
+fields = share, queues, worst
+degraded = latest(share) >= 20
+degraded_reason = cloud {series}: {value}% of {queues} queues, worst {worst}
+`);
+
+  test('the field is read as its latest value, besides what the condition reads', () => {
+    expect(CLOUDS.degraded[0].reasonFields).toEqual(['queues', 'worst']);
+    expect(leveledAggregates(CLOUDS.degraded[0]).map(aggregateKey)).toEqual(['latest(share)', 'latest(queues)', 'latest(worst)']);
+    // A field the condition already reads with latest() is not read twice.
+    const again = rule(`fields = share\ndegraded = latest(share) >= 20\ndegraded_reason = {share}% ({value})`);
+    expect(leveledAggregates(again.degraded[0]).map(aggregateKey)).toEqual(['latest(share)']);
+  });
+
+  test('the reason shows the value of the series that decided, not of another', () => {
+    const cloud = (name: string, share: number, worst: string): SeriesData => series({ cloud: name }, { 'latest(share)': share, 'latest(queues)': 200, 'latest(worst)': worst });
+    const status = evaluateModule(CLOUDS, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [cloud('DE', 2, 'A (1 vs avg 90)'), cloud('US', 25.5, 'B (0 vs avg 400), C (3 vs avg 120)')] });
+    expect(status).toMatchObject({ state: 'degraded', reason: 'cloud US: 25.5% of 200 queues, worst B (0 vs avg 400), C (3 vs avg 120)' });
+    // A series without the field says so, as {value} does.
+    const bare = series({ cloud: 'FR' }, { 'latest(share)': 30 });
+    expect(evaluateModule(CLOUDS, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [bare] }).reason).toBe('cloud FR: 30% of no value queues, worst no value');
+    expect(evaluateModule(CLOUDS, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [cloud('DE', 2, '')] }).state).toBe('available');
   });
 });

@@ -113,9 +113,14 @@ function firstHolding(conditions: LeveledCondition[], series: SeriesData[]): str
     }
     if (first) {
       const found = first;
-      return leveled.reason.replace(/\{(value|series|matches)\}/g, (_, name: string) =>
-        name === 'value' ? formatValue(found.value) : name === 'series' ? describeSeries(found.series.tags) : String(matches),
-      );
+      // {FIELD}: the latest value of a field of the matched series (read by leveledAggregates()).
+      return leveled.reason.replace(/\{([^}]*)\}/g, (whole, name: string) => {
+        if (name === 'value') return formatValue(found.value);
+        if (name === 'series') return describeSeries(found.series.tags);
+        if (name === 'matches') return String(matches);
+        if (!leveled.reasonFields.includes(name)) return whole;
+        return formatValue(found.series.values.get(aggregateKey({ kind: 'aggregate', function: 'latest', field: name })) ?? null);
+      });
     }
   }
   return undefined;

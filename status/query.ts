@@ -2,9 +2,9 @@ import { databaseFor } from '../lib/documents/interpret';
 import { HEARTBEAT } from '../lib/run/jobRunner';
 import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influxdb';
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
-import { type AggregateFunction, aggregateKey, type Condition, conditionAggregates, type Operand, RuleEvaluationError, type Value } from './condition';
+import { type AggregateFunction, aggregateKey, type Condition, type Operand, RuleEvaluationError, type Value } from './condition';
 import type { Heartbeat, SeriesData } from './evaluate';
-import type { ModuleRule } from './rules';
+import { leveledAggregates, type ModuleRule } from './rules';
 
 
 /** InfluxQL's name for each aggregate; delta is last − first, computed here. */
@@ -106,7 +106,7 @@ export interface ModuleData {
 export async function readModuleData(influxdb: InfluxClient, rule: ModuleRule, nowMs: number, retentionPolicy: string): Promise<ModuleData> {
   const from = qualifiedMeasurement(databaseFor(rule.producer), retentionPolicy, rule.type);
   const filter = rule.where.map(({ tag, value }) => ` AND ${quoteIdentifier(tag)} = ${quoteString(value)}`).join('');
-  const operands = [...rule.unavailable, ...rule.degraded].flatMap((leveled) => conditionAggregates(leveled.condition));
+  const operands = [...rule.unavailable, ...rule.degraded].flatMap(leveledAggregates);
   const columns = new Map<string, string>();
   for (const operand of operands) {
     const needed: Array<Exclude<AggregateFunction, 'delta'>> = operand.function === 'delta' ? ['latest', 'first'] : [operand.function];

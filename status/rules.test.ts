@@ -182,6 +182,8 @@ describe('an invalid rule fails at start-up, naming the module and the line', ()
     [`degraded = mean(up) > 1`, 'degraded', 'has no degraded_reason'],
     [`degraded_reason = orphan`, 'degraded_reason', 'is a reason without its condition'],
     [`degraded = up == 1\ndegraded_reason = {valeu}`, 'degraded_reason', 'unknown placeholder {valeu}'],
+    // {FIELD} names a field listed in fields, not any field of the schema.
+    [`degraded = up == 1\ndegraded_reason = {name}`, 'degraded_reason', 'unknown placeholder {name} (known: {value}, {series}, {matches}, and a field listed in fields: {up}, {latency_ms})'],
     [`degradd = up == 1`, 'degradd', 'unknown key'],
     [`freshness = soon`, 'freshness', 'expected a duration'],
     [`where = url`, 'where', "'url' must be tag=value"],

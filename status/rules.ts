@@ -5,7 +5,7 @@ import { COLLECTORS_DIR, PROJECT_ROOT } from '../lib/config/paths';
 import { type SchemaRegistry, schemaRegistry } from '../lib/documents/schemas';
 import { parseDuration } from '../lib/run/slot';
 import type { FieldType } from '../lib/documents/types';
-import { type AggregateFunction, type Condition, conditionAggregates, ConditionSyntaxError, parseCondition } from './condition';
+import { type AggregateFunction, type AggregateOperand, type Condition, conditionAggregates, ConditionSyntaxError, parseCondition } from './condition';
 
 /** One condition of a level, with the reason shown when it holds. */
 export interface LeveledCondition {
@@ -13,8 +13,22 @@ export interface LeveledCondition {
   key: string;
   text: string;
   condition: Condition;
-  /** May contain {value}, {series} and {matches}. */
+  /** May contain {value}, {series}, {matches} and {FIELD} for a field listed in `fields`. */
   reason: string;
+  /** The fields the reason names ({FIELD}): the latest value of each is read with the condition's aggregates. */
+  reasonFields: string[];
+}
+
+/**
+ * What a condition and its reason read per series: the condition's aggregates, and latest(FIELD) for each
+ * {FIELD} of the reason (one more column of the same GROUP BY query, after the prefilter).
+ */
+export function leveledAggregates(leveled: Pick<LeveledCondition, 'condition' | 'reasonFields'>): AggregateOperand[] {
+  const operands = conditionAggregates(leveled.condition);
+  for (const field of leveled.reasonFields) {
+    if (!operands.some((operand) => operand.function === 'latest' && operand.field === field)) operands.push({ kind: 'aggregate', function: 'latest', field });
+  }
+  return operands;
 }
 
 /** How one module's status is decided. See status/README.md for every key. */
@@ -62,7 +76,8 @@ export class RuleError extends ConfigError {
 const LEVEL_KEY = /^(unavailable|degraded)(_\d+)?$/;
 const AVAILABILITY_KEYS = ['availability_serviceid', 'availability_desc', 'availability_contact', 'availability_webpage'];
 const KNOWN_KEYS = new Set(['title', 'collector', 'heartbeat_freshness', 'measurement', 'fields', 'where', 'prefilter', 'freshness', 'window', 'dashboard', 'enabled', ...AVAILABILITY_KEYS]);
-const PLACEHOLDERS = new Set(['value', 'series', 'matches']);
+/** Reason placeholders about the match itself; any other {NAME} must be a field listed in `fields`. */
+export const PLACEHOLDERS = new Set(['value', 'series', 'matches']);
 /** Functions InfluxDB can apply to each field type. */
 const FUNCTIONS_FOR_TYPE: Record<FieldType, AggregateFunction[]> = {
   int: ['latest', 'first', 'mean', 'min', 'max', 'sum', 'count', 'delta'],
@@ -225,10 +240,14 @@ export function buildRule(module: string, values: Map<string, SourcedValue>, def
         }
       }
       const reason = get(`${key}_reason`) ?? fail(key, `has no ${key}_reason: say what an operator should read when it holds`);
+      const reasonFields: string[] = [];
       for (const placeholder of reason.matchAll(/\{([^}]*)\}/g)) {
-        if (!PLACEHOLDERS.has(placeholder[1])) fail(`${key}_reason`, `unknown placeholder {${placeholder[1]}} (known: {value}, {series}, {matches})`);
+        const name = placeholder[1];
+        if (PLACEHOLDERS.has(name) || reasonFields.includes(name)) continue;
+        if (!fields.includes(name)) fail(`${key}_reason`, `unknown placeholder {${name}} (known: {value}, {series}, {matches}, and a field listed in fields: ${fields.map((field) => `{${field}}`).join(', ')})`);
+        reasonFields.push(name);
       }
-      return { key, text, condition, reason };
+      return { key, text, condition, reason, reasonFields };
     });
   };
   for (const key of values.keys()) {

@@ -4,10 +4,12 @@ import { ConfigError } from '../../lib/config/config';
 import { pathsFrom } from '../../lib/config/paths';
 import { databaseFor } from '../../lib/documents/interpret';
 import { defineCollector } from '../../lib/run/collector';
+import type { MonitDocument } from '../../lib/documents/types';
 import type { Logger } from '../../lib/run/log';
 import { syncDirectory } from '../../lib/state/durableFile';
 import { StateFile } from '../../lib/state/stateFile';
 import { PANDA_JOBS } from '../../schemas/kinds';
+import { aggregateDocuments } from './aggregates';
 import { AVERAGE_CACHE_FILE, AVERAGE_CACHE_STATE } from './averageCache';
 import { CRIC_CACHE_FILE, CRIC_CACHE_STATE, cachedQueueDirectory } from './cric';
 import { derivedDocuments, planWindows, readHistory, readSlotCounts } from './derived';
@@ -50,7 +52,8 @@ export function adoptPandaState(pandaStateDir: string, stateDir: string, log: Lo
 
 /**
  * panda-derived: the moving averages and suspicious flags (panda/jobs_derived) of the slot, from what panda sent
- * for it and from the history in InfluxDB. Scheduled after panda; it waits for panda's documents of the slot and
+ * for it and from the history in InfluxDB; then the queue-level signal, its count per cloud and the DATADISKs'
+ * sums (aggregates.ts). Scheduled after panda; it waits for panda's documents of the slot and
  * never computes from a slot they are missing from.
  */
 export default defineCollector({
@@ -102,12 +105,21 @@ export default defineCollector({
         belowFactor: settings.suspiciousBelowFactor,
         minDifference: settings.suspiciousMinDifference,
       };
-      // Built one at a time as the runner spools them.
-      return {
-        documents: derivedDocuments(histories.values(), directory, context.documents, rule, planWindows(settings), (summary) =>
-          context.log.info(`derived quantities: ${summary.documents} series, ${summary.suspicious} suspicious`),
-        ),
+      const plans = planWindows(settings);
+      const aggregates = {
+        rule: { states: settings.queueSignalStates, average: settings.queueSignalAverage, factor: settings.queueBandFactor, minJobs: settings.queueMinJobs },
+        analysisProdSources: settings.analysisProdSources,
       };
+      // Built one at a time as the runner spools them; the sums over queues, clouds and DATADISKs after the series.
+      function* documents(): Generator<MonitDocument> {
+        yield* derivedDocuments(histories.values(), directory, context.documents, rule, plans, (summary) =>
+          context.log.info(`derived quantities: ${summary.documents} series, ${summary.suspicious} suspicious`),
+        );
+        yield* aggregateDocuments(() => histories.values(), directory, context.documents, aggregates, plans, (summary) =>
+          context.log.info(`queue signal: ${summary.suspiciousQueues} of ${summary.queues} queues suspicious, ${summary.clouds} clouds; ${summary.datadisks} DATADISKs`),
+        );
+      }
+      return { documents: documents() };
     } catch (error) {
       if (context.signal.aborted || error instanceof ConfigError) throw error;
       throw new Error(`derived quantities not computed: ${(error as Error).message}`, { cause: error });

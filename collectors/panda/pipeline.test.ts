@@ -61,16 +61,17 @@ describe('panda through the runner, the gateway and InfluxDB', () => {
   test('a good run lands in InfluxDB with the schema types, and the heartbeat counts it', async () => {
     fixture.routes.set('/panda', { body: readFileSync(path.join(TESTDATA, 'panda-small.json'), 'utf8') });
     const slot = Date.UTC(2026, 10, 22, 9, 0);
-    // panda, then panda-derived: the 27 documents one panda run sent before panda-derived existed, and now 2 federations
-    // and 6 datadisks (2 read by the queues, 4 more with placed data only).
+    // panda, then panda-derived: the 27 documents one panda run sent before panda-derived existed, panda's 2 federations
+    // and 6 datadisks (2 read by the queues, 4 more with placed data only), and panda-derived's sums (2 queues_derived,
+    // 1 clouds_derived, 1 datadisks_derived).
     const installation = config();
     const outcome = await runPeriodicJob(job, { config: installation, deadlineMs: 30_000, timeMs: slot, echoLog: false });
     const after = await runPeriodicJob(derived, { config: installation, deadlineMs: 30_000, timeMs: slot, echoLog: false });
-    expect({ ok: outcome.ok && after.ok, documents: outcome.documents + after.documents }).toMatchObject({ ok: true, documents: 35 });
+    expect({ ok: outcome.ok && after.ok, documents: outcome.documents + after.documents }).toMatchObject({ ok: true, documents: 39 });
     const [pandaBeat, derivedBeat] = [await heartbeat(slot), await heartbeat(slot, 'panda-derived')];
     expect(pandaBeat).toMatchObject({ ok: true, errors: 0 });
     expect(derivedBeat).toMatchObject({ ok: true, errors: 0 });
-    expect(Number(pandaBeat?.documents_sent) + Number(derivedBeat?.documents_sent)).toBe(35);
+    expect(Number(pandaBeat?.documents_sent) + Number(derivedBeat?.documents_sent)).toBe(39);
     const database = { database: 'monit_production_panda' };
     const running = await servers.influx.client.rows(`SELECT "jobs", "site", "resource" FROM "jobs" WHERE "queue" = 'AGLT2_HOSPITAL' AND "job_status" = 'running' AND "prod_source" = 'managed'`, database);
     expect(running.sort((a, b) => String(a.resource).localeCompare(String(b.resource)))).toEqual([

@@ -4,12 +4,15 @@
  * of the recorded answers in ../testdata). Deterministic for a given shape.
  */
 import { randomGenerator } from '../../../test/support/random';
-import { QUEUES_PER_SITE, syntheticFederation, type SyntheticShape } from './synthetic';
+import { CRIC_CACHE_FILE } from '../cric';
+import { CRIC_DDM_CACHE_FILE, CRIC_SITE_CACHE_FILE, FEDERATIONS_CACHE_FILE } from '../cricResources';
+import { PLACEMENT_CACHE_FILE } from '../placement';
+import { SYNTHETIC_QUEUES_PER_SITE, syntheticFederation, type SyntheticShape } from './synthetic';
 
 const CLOUDS = ['CA', 'CERN', 'DE', 'ES', 'FR', 'IT', 'ND', 'NL', 'RU', 'TW', 'UK', 'US'];
 const FTS = ['https://fts3-atlas.cern.ch:8446', 'https://fts.usatlas.bnl.gov:8446', 'https://lcgfts3.gridpp.rl.ac.uk:8446'];
 
-const sitesOf = (shape: SyntheticShape): number => Math.ceil(shape.queues / QUEUES_PER_SITE);
+const sitesOf = (shape: SyntheticShape): number => Math.ceil(shape.queues / SYNTHETIC_QUEUES_PER_SITE);
 
 /** Every tenth site is a nucleus. */
 export function syntheticSiteAnswer(shape: SyntheticShape): Record<string, Record<string, unknown>> {
@@ -58,4 +61,17 @@ export function syntheticPlacementRows(shape: SyntheticShape): Array<Record<stri
     rows.push({ rse, source: 'storage', used: used + 1e13, files: null, free: 1e14, total: used + 1.1e14, updated_at: '2026-11-22 06:00:00' });
   }
   return rows;
+}
+
+/** Every cache panda keeps of its sources in its state folder (a benchmark removes them to make them due). */
+export const PANDA_CACHE_FILES = [CRIC_CACHE_FILE, CRIC_SITE_CACHE_FILE, CRIC_DDM_CACHE_FILE, FEDERATIONS_CACHE_FILE, PLACEMENT_CACHE_FILE];
+
+/** The answers above by the fixture paths test/sources.ts's descriptionKeys() points panda at. */
+export function syntheticDescriptionRoutes(shape: SyntheticShape, year: number): Record<string, string> {
+  return {
+    '/cric-sites': JSON.stringify(syntheticSiteAnswer(shape)),
+    '/cric-ddm': JSON.stringify(syntheticDdmAnswer(shape)),
+    '/federations': JSON.stringify(syntheticFederationAnswer(shape, year)),
+    '/placement': JSON.stringify(syntheticPlacementRows(shape)),
+  };
 }
