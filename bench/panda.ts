@@ -50,7 +50,9 @@ import { averageStatement, derivedStateIn, fingerprintOf, HISTORY_QUERIES_AT_ONC
 import { renewalGroupOf } from '../collectors/panda/averageCache';
 import { SlotStore } from '../collectors/panda/slotStore';
 import { seriesKey, seriesTags } from '../collectors/panda/documents';
-import { CRIC_CACHE_FILE, parseCric, type QueueDirectory } from '../collectors/panda/cric';
+import { parseCric, type QueueDirectory } from '../collectors/panda/cric';
+import { descriptionKeys } from '../collectors/panda/test/sources';
+import { PANDA_CACHE_FILES, syntheticDescriptionRoutes } from '../collectors/panda/test/syntheticDescriptions';
 import { FixtureServer } from '../collectors/panda/test/fixtureServer';
 import { parseJobStatistics } from '../collectors/panda/jobStatistics';
 import { DERIVED_JOB, PANDA_JOB } from '../collectors/panda/names';
@@ -194,7 +196,7 @@ const RSS_TARGET_MB = 350;
 async function cycle(args: ChildArguments): Promise<Record<string, number>> {
   const config = Config.parse(
     `[paths]\nvar = ${args.varDir}\n[monit]\nurl = ${args.gatewayUrl}/\ntoken = ${BENCH_TOKEN}\n` +
-      `[influxdb]\nurl = ${args.influxUrl}\ntimeout = 10m\n[panda]\nurl = ${args.pandaUrl}\ncric_url = ${args.cricUrl}\n`,
+      `[influxdb]\nurl = ${args.influxUrl}\ntimeout = 10m\n[panda]\nurl = ${args.pandaUrl}\ncric_url = ${args.cricUrl}\n${descriptionKeys(new URL(args.cricUrl).origin)}`,
     'bench.cfg',
   );
   const history = timedClient(args.influxUrl);
@@ -413,6 +415,8 @@ async function main(): Promise<void> {
     const cricText = JSON.stringify(syntheticCricAnswer(shape, template));
     fixture.routes.set('/panda', { body: pandaText });
     fixture.routes.set('/cric', { body: cricText });
+    // CRIC's site and DDM descriptions, WLCG CRIC's federations and the placement, at production size.
+    for (const [route, answer] of Object.entries(syntheticDescriptionRoutes(shape, new Date(slotMs).getUTCFullYear()))) fixture.routes.set(route, { body: answer });
     const counts = parseJobStatistics(JSON.parse(pandaText)).counts;
     console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at start (other jobs share it)`);
     console.log(`panda benchmark: ${shape.queues} queues, ${counts.length} series; PanDA answer ${(pandaText.length / 1e6).toFixed(1)} MB, CRIC answer ${(cricText.length / 1e6).toFixed(1)} MB`);
@@ -478,11 +482,11 @@ async function main(): Promise<void> {
     const steady = await measuredCycle(steadySlotMs);
     // A steady cycle without the jobs' heap caps, CRIC due (panda's costliest run): how much of each peak is V8's
     // lazy collection, not live data; and whether panda, which has no cap, needs one.
-    rmSync(path.join(runVar, 'state', PANDA_JOB, CRIC_CACHE_FILE));
+    for (const file of PANDA_CACHE_FILES) rmSync(path.join(runVar, 'state', PANDA_JOB, file), { force: true });
     const uncapped = await measuredCycle(steadySlotMs + TEN_MINUTES_MS, false).catch((error: unknown) => (error as Error).message);
     // The costliest scheduled run: at 00:40 the 30d averages of a group are renewed as well as the 7d ones,
     // and here CRIC is due too (panda's cache is removed, as if its hour had passed).
-    rmSync(path.join(varDir, 'state', PANDA_JOB, CRIC_CACHE_FILE));
+    for (const file of PANDA_CACHE_FILES) rmSync(path.join(varDir, 'state', PANDA_JOB, file), { force: true });
     const daily = await measuredCycle(slotMs + HOUR);
     const baseline = await runChild({ ...common, slotMs: slotMs + HOUR + TEN_MINUTES_MS, mode: 'per-series', varDir });
 

@@ -337,6 +337,8 @@ export type PandaDatadisksFields = {
   bytes_share: number;
   /** Files placed on the DATADISK, from [panda] placement_url; left out when it has none. (int, count; mean when downsampled) */
   files: number;
+  /** Whether the placement data covers the DATADISK: false when [panda] placement_url gives nothing for it (or failed with no cached copy); left out when placement_url is not set. What the panda-daod status module reads to flag DATADISKs running analysis jobs with no placement data. (bool; last when downsampled) */
+  placed: boolean;
   /** Age of the placement data at the slot (since it was fetched); left out without placement data. (int, s; mean when downsampled) */
   placement_age: number;
   /** Queues PanDA lists in the slot that read from the DATADISK. (int, count; mean when downsampled) */
@@ -356,6 +358,7 @@ export const PANDA_DATADISKS: DocumentKind<PandaDatadisksTag, PandaDatadisksFiel
     bytes: 'bytes',
     bytes_share: 'bytes_share',
     files: 'files',
+    placed: 'placed',
     placement_age: 'placement_age',
     queues: 'queues',
     running_cores: 'running_cores',

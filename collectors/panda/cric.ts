@@ -1,9 +1,10 @@
+import path from 'node:path';
 import type { Logger } from '../../lib/run/log';
-import { type StateFile, StateFileError, type StateFileOptions } from '../../lib/state/stateFile';
+import { StateFile } from '../../lib/state/stateFile';
 import { jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
 import { SourceFailure } from '../../lib/documents/failures';
-import { fetchBody, notJson } from '../../lib/http/get';
-import type { ClientTls } from '../../lib/tls/clientTls';
+import { type CachedAnswer, cachedAnswerState, type CacheUse, loadCached, type LoadContext, readCachedAnswer } from './cachedSource';
+import { CRIC_DDM_CACHE_FILE, CRIC_DDM_CACHE_STATE, CRIC_SITE_CACHE_FILE, CRIC_SITE_CACHE_STATE, type DdmDescription, type SiteDescription } from './cricResources';
 
 /** The value of every metadata tag of a queue CRIC does not describe. */
 export const UNKNOWN = 'unknown';
@@ -78,6 +79,10 @@ export class QueueDirectory {
 
   lookUp(queue: string): QueueMetadata {
     return this.queues.get(queue) ?? UNKNOWN_QUEUE;
+  }
+
+  entries(): IterableIterator<[string, QueueMetadata]> {
+    return this.queues.entries();
   }
 
   get size(): number {
@@ -158,94 +163,104 @@ export function parseCric(text: Uint8Array): QueueDirectory {
   return new QueueDirectory(queues);
 }
 
-/** The cache file in panda's state folder. */
-export interface CricCache {
-  /** When the cached copy was fetched from CRIC, UTC ms. */
-  fetchedAtMs: number;
-  /** When CRIC was last asked (successfully or not), UTC ms: it is asked at most once per refresh interval. */
-  attemptedAtMs: number;
-  queues: Record<string, QueueMetadata>;
-}
-
+/** The cache of CRIC's PanDA-queue description in panda's state folder. */
 export const CRIC_CACHE_FILE = 'cric-pandaqueues.json';
 
-/** How the cache is read and checked (context.state); none yet: undefined. */
-export const CRIC_CACHE_STATE: StateFileOptions<CricCache | undefined> = {
-  initial: () => undefined,
-  parse(value) {
-    const cache = value as Partial<CricCache> | null;
-    if (typeof cache?.fetchedAtMs !== 'number' || typeof cache.attemptedAtMs !== 'number' || typeof cache.queues !== 'object' || cache.queues === null) {
-      throw new Error('unexpected content');
+/** Layout of the cached queues: 2 holds every QueueMetadata field (version 1 kept the first seven). */
+export const CRIC_CACHE_FORMAT = 2;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A cached queue completed with 'unknown' for what an older version did not keep, so no tag is ever undefined. */
+function completed(stored: unknown): QueueMetadata {
+  const metadata: QueueMetadata = { ...UNKNOWN_QUEUE };
+  if (!isRecord(stored)) return metadata;
+  for (const [key, value] of Object.entries(stored)) {
+    if (!(key in UNKNOWN_QUEUE) && key !== 'corepower') continue;
+    if (key === 'corecount' || key === 'corepower') {
+      if (typeof value === 'number' && Number.isFinite(value) && value > 0) metadata[key] = value;
+    } else if (typeof value === 'string') {
+      (metadata as unknown as Record<string, string>)[key] = value;
     }
-    return cache as CricCache;
-  },
-};
-
-/** The cached copy, if there is a readable one; an unreadable one is named in the log and ignored. */
-function readCache(file: StateFile<CricCache | undefined>, log: Logger): CricCache | undefined {
-  try {
-    return file.read();
-  } catch (error) {
-    if (!(error instanceof StateFileError)) throw error;
-    log.warn(`CRIC cache ${file.file} is unreadable (${error.message}); ignoring it`);
-    return undefined;
   }
+  return metadata;
 }
 
-const directoryOf = (queues: Record<string, QueueMetadata>): QueueDirectory => new QueueDirectory(new Map(Object.entries(queues)));
+/** How the queue cache is read: version 1's `{fetchedAtMs, attemptedAtMs, queues}` reads as an outdated copy. */
+export const CRIC_CACHE_STATE = cachedAnswerState<Record<string, QueueMetadata>>(
+  CRIC_CACHE_FORMAT,
+  (value) => {
+    if (!isRecord(value)) throw new Error('unexpected content');
+    return Object.fromEntries(Object.entries(value).map(([queue, stored]) => [queue, completed(stored)]));
+  },
+  (file) => file.queues,
+);
 
-/** The queue directory panda last loaded, from its cache (read-only): panda-derived describes the series with it. */
-export function cachedQueueDirectory(file: StateFile<CricCache | undefined>, log: Logger): QueueDirectory {
-  const cache = readCache(file, log);
-  return cache ? directoryOf(cache.queues) : new QueueDirectory();
+/** The other CRIC descriptions a queue's metadata is joined with; undefined: not known (its tags say 'unknown'). */
+export interface JoinedDescriptions {
+  sites?: SiteDescription;
+  ddm?: DdmDescription;
 }
 
-export interface CricOptions {
+/** The queues with nucleus (CRIC sites) and fts_server (CRIC DDM endpoints) filled in. */
+export function joinedDirectory(queues: Record<string, QueueMetadata>, joined: JoinedDescriptions): QueueDirectory {
+  const nuclei = joined.sites ? new Set(joined.sites.nuclei) : undefined;
+  const directory = new Map<string, QueueMetadata>();
+  for (const [queue, metadata] of Object.entries(queues)) {
+    const known = metadata.site !== UNKNOWN;
+    directory.set(queue, {
+      ...metadata,
+      nucleus: nuclei && known ? (nuclei.has(metadata.site) ? metadata.site : NONE) : UNKNOWN,
+      ftsServer: joined.ddm && known ? (joined.ddm.ftsBySite[metadata.site] ?? NONE) : UNKNOWN,
+    });
+  }
+  return new QueueDirectory(directory);
+}
+
+/**
+ * The queue directory panda last loaded, from its caches (read-only), joined as panda joins them: panda-derived
+ * describes the series with it. `file` is panda's queue cache; the site and DDM caches are read beside it.
+ */
+export function cachedQueueDirectory(file: StateFile<CachedAnswer<Record<string, QueueMetadata>> | undefined>, log: Logger): QueueDirectory {
+  const queues = readCachedAnswer(file, 'CRIC', log);
+  if (!queues) return new QueueDirectory();
+  const beside = (name: string): string => path.join(path.dirname(file.file), name);
+  const sites = readCachedAnswer(new StateFile(beside(CRIC_SITE_CACHE_FILE), CRIC_SITE_CACHE_STATE, false), 'CRIC sites', log);
+  const ddm = readCachedAnswer(new StateFile(beside(CRIC_DDM_CACHE_FILE), CRIC_DDM_CACHE_STATE, false), 'CRIC DDM endpoints', log);
+  return joinedDirectory(queues.value, { sites: sites?.value, ddm: ddm?.value });
+}
+
+export interface CricOptions extends LoadContext {
   url: string;
   refreshMs: number;
   timeoutMs: number;
   /** The cache (panda's context.state). */
-  cache: StateFile<CricCache | undefined>;
-  nowMs: number;
-  log: Logger;
-  /** Trust and identity of [tls.cric], loaded only when CRIC is asked (a CredentialError is a CRIC failure the run survives). */
-  tls?: () => ClientTls;
-  /** Reports a CRIC failure that the run survives. */
-  problem: (message: string) => void;
-  signal?: AbortSignal;
+  cache: StateFile<CachedAnswer<Record<string, QueueMetadata>> | undefined>;
 }
 
-export type CricSource = 'cache' | 'fetched' | 'stale cache' | 'none';
+export type CricSource = CacheUse;
 
 /**
- * The queue directory: CRIC's answer, fetched at most once per refresh interval and kept in the state folder.
- * When CRIC fails, the cached copy is served (and the failure reported); without one, every queue is unknown.
+ * CRIC's PanDA-queue description (not yet joined with the site and DDM descriptions): fetched at most once per
+ * refresh interval and kept in the state folder; when CRIC fails, the cached copy is served (and the failure
+ * reported); without one, every queue is unknown.
  */
-export async function loadQueueDirectory(options: CricOptions): Promise<{ directory: QueueDirectory; source: CricSource }> {
-  const cache = readCache(options.cache, options.log);
-  if (cache && options.nowMs - cache.attemptedAtMs < options.refreshMs && options.nowMs >= cache.attemptedAtMs) {
-    return { directory: directoryOf(cache.queues), source: 'cache' };
-  }
-  try {
-    const body = await fetchBody(options.url, { source: 'CRIC', timeoutMs: options.timeoutMs, signal: options.signal, tls: options.tls?.() });
-    let directory: QueueDirectory;
-    try {
-      directory = parseCric(body);
-    } catch (error) {
-      throw error instanceof SyntaxError ? notJson('CRIC', options.url, body, error) : error;
-    }
-    options.cache.write({ fetchedAtMs: options.nowMs, attemptedAtMs: options.nowMs, queues: directory.toJSON() });
-    options.log.info(`CRIC: fetched ${directory.size} PanDA queues`);
-    return { directory, source: 'fetched' };
-  } catch (error) {
-    if (options.signal?.aborted) throw error;
-    const reason = (error as Error).message;
-    if (!cache) {
-      options.problem(`${reason}; no cached copy, so every queue is sent with '${UNKNOWN}' metadata`);
-      return { directory: new QueueDirectory(), source: 'none' };
-    }
-    options.cache.write({ ...cache, attemptedAtMs: options.nowMs });
-    options.problem(`${reason}; serving the cached copy fetched at ${new Date(cache.fetchedAtMs).toISOString()}`);
-    return { directory: directoryOf(cache.queues), source: 'stale cache' };
-  }
+export async function loadQueueDescriptions(options: CricOptions): Promise<{ queues: Record<string, QueueMetadata>; source: CricSource }> {
+  const loaded = await loadCached(
+    {
+      source: 'CRIC',
+      url: options.url,
+      refreshMs: options.refreshMs,
+      timeoutMs: options.timeoutMs,
+      file: options.cache,
+      format: CRIC_CACHE_FORMAT,
+      parse: (body) => parseCric(body).toJSON(),
+      describe: (queues) => `${Object.keys(queues).length} PanDA queues`,
+      withoutCopy: `every queue is sent with '${UNKNOWN}' metadata`,
+    },
+    options,
+  );
+  return { queues: loaded.value ?? {}, source: loaded.use };
 }

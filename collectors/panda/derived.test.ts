@@ -8,6 +8,7 @@ import type { TestContext } from '../../test/support/collectorContext';
 import { useInfluxAndGateway } from '../../test/support/fixtures';
 import { PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL } from '../../schemas/kinds';
 import { FixtureServer } from './test/fixtureServer';
+import { descriptionKeys, serveDescriptions } from './test/sources';
 import { PandaInstallation } from './test/jobs';
 import { renewalGroupOf } from './averageCache';
 import { planWindows, QUEUES_PER_QUERY, RENEWAL_GROUPS, queueParts, slotStatement, windowRange, type WindowPlan } from './derived';
@@ -140,9 +141,10 @@ beforeAll(async () => {
   server = await FixtureServer.start();
   server.routes.set('/panda', { body: JSON.stringify(CURRENT) });
   server.routes.set('/cric', { body: JSON.stringify({ AGLT2_HOSPITAL: { atlas_site: 'AGLT2', cloud: 'US', country: 'USA', tier: 'T2D' }, SLAC_ES: { atlas_site: 'WT2', cloud: 'US', country: 'USA', tier: 'T3D' } }) });
+  serveDescriptions(server);
   await writeHistory(servers.influx.client);
   client = new RecordingInfluxClient(servers.influx.url);
-  installation = new PandaInstallation({ gatewayUrl: servers.gateway.url, influxUrl: servers.influx.url }, `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\n`);
+  installation = new PandaInstallation({ gatewayUrl: servers.gateway.url, influxUrl: servers.influx.url }, `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\n${descriptionKeys(server.url, { placement: false })}`);
   derived = await collectDerived(SLOT, client);
 });
 afterAll(async () => {
@@ -279,7 +281,7 @@ describe('derived quantities on a prepared history in InfluxDB', () => {
     let releaseCric!: () => void;
     const held = new Promise<void>((resolve) => (releaseCric = resolve));
     const cric = server.routes.get('/cric')!;
-    const fresh = new PandaInstallation({ gatewayUrl: servers.gateway.url, influxUrl: servers.influx.url }, `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ncric_timeout = 10s\n`);
+    const fresh = new PandaInstallation({ gatewayUrl: servers.gateway.url, influxUrl: servers.influx.url }, `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\n${descriptionKeys(server.url, { placement: false })}cric_timeout = 10s\n`);
     let cricRequests = 0;
     try {
       const { derived: documents, pandaContext, derivedContext } = await fresh.bothJobs({

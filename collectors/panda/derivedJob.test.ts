@@ -28,8 +28,13 @@ import { parseJobStatistics } from './jobStatistics';
 import { DERIVED_JOB, PANDA_JOB } from './names';
 import { SLOT_STORE_FILE } from './slotStore';
 import { FixtureServer } from './test/fixtureServer';
+import { descriptionKeys, serveDescriptions } from './test/sources';
+import { CRIC_DDM_CACHE_FILE, CRIC_SITE_CACHE_FILE, FEDERATIONS_CACHE_FILE } from './cricResources';
 import { PandaInstallation } from './test/jobs';
 import { DERIVED_KEYS } from './settings';
+
+/** panda's caches of its sources (no placement_url here). */
+const PANDA_CACHES = [CRIC_CACHE_FILE, CRIC_SITE_CACHE_FILE, CRIC_DDM_CACHE_FILE, FEDERATIONS_CACHE_FILE];
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -55,9 +60,10 @@ afterAll(async () => {
 beforeEach(() => {
   server.routes.set('/panda', { body: fixture('panda-small.json') });
   server.routes.set('/cric', { body: fixture('cric-sample.json') });
+  serveDescriptions(server);
 });
 
-const pandaSection = (extra = ''): string => `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ntimeout = 2s\ncric_timeout = 2s\n${extra}\n`;
+const pandaSection = (extra = ''): string => `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ntimeout = 2s\ncric_timeout = 2s\n${descriptionKeys(server.url, { placement: false })}${extra}\n`;
 const installation = (extra = ''): PandaInstallation => new PandaInstallation({ gatewayUrl: servers.gateway.url, influxUrl: servers.influx.url }, pandaSection(extra));
 /** panda-derived's sums over queues, clouds and DATADISKs are left out here: aggregates.test.ts and queueSignal.test.ts check them. */
 const AGGREGATE_TYPES = new Set(['queues_derived', 'clouds_derived', 'datadisks_derived']);
@@ -66,7 +72,9 @@ const seriesName = (document: MonitDocument): string => `${document.queue}/${doc
 /** The statuses averaged by default (average_states: QMonit's four). */
 const DEFAULT_AVERAGED = new Set(['assigned', 'activated', 'failed', 'running']);
 /** panda's job counts (not queues) of the statuses with jobs_derived documents by default. */
-const averagedByDefault = (documents: MonitDocument[]): MonitDocument[] => documents.filter((document) => document.type !== 'queues' && DEFAULT_AVERAGED.has(String(document.job_status)));
+/** panda's job counts (jobs, jobs_terminal): the series panda-derived averages. */
+const isJobCount = (document: MonitDocument): boolean => document.type === 'jobs' || document.type === 'jobs_terminal';
+const averagedByDefault = (documents: MonitDocument[]): MonitDocument[] => documents.filter((document) => isJobCount(document) && DEFAULT_AVERAGED.has(String(document.job_status)));
 /** Of panda-small.json's 12 series, those of the averaged statuses. */
 const SMALL_AVERAGED = 7;
 
@@ -168,7 +176,7 @@ describe('panda-derived against an independent computation', () => {
       const averaged = [...current.keys()].filter((name) => DEFAULT_AVERAGED.has(name.split('/')[3]));
       expect(averaged.length).toBeLessThan(current.size); // the answer has other statuses too: they get no document
       expect(derived.map(seriesName).sort()).toEqual([...averaged, 'GONE_QUEUE/managed/SCORE/running'].sort());
-      const pandaTags = new Map(panda.filter((document) => document.type !== 'queues').map((document) => [seriesName(document), document.idb_tags?.map((tag) => document[tag])]));
+      const pandaTags = new Map(panda.filter(isJobCount).map((document) => [seriesName(document), document.idb_tags?.map((tag) => document[tag])]));
       for (const document of derived) {
         const name = seriesName(document);
         const now = current.get(name) ?? 0;
@@ -221,7 +229,7 @@ describe('panda-derived waits for panda', () => {
     expect((await setup.deliverAsPanda(panda, slot)).ok).toBe(true);
     const derived = perSeries(await outcome);
     expect(derived.map(seriesName).sort()).toEqual(averagedByDefault(panda).map(seriesName).sort());
-    for (const document of derived) expect(document.current).toBe(panda.find((one) => one.type !== 'queues' && seriesName(one) === seriesName(document))?.jobs);
+    for (const document of derived) expect(document.current).toBe(panda.find((one) => isJobCount(one) && seriesName(one) === seriesName(document))?.jobs);
   });
 
   test('without them, it fails after its wait: nothing is sent and its heartbeat says why', async () => {
@@ -289,13 +297,13 @@ describe('settings', () => {
     expect(derived.log.lines).toContainEqual(expect.stringContaining('[panda] derived = false: no jobs_derived documents'));
     const panda = collectorContext(PANDA_JOB, off);
     const documents = collectedDocuments(await collector.collect(panda));
-    expect(new Set(documents.map((document) => document.type))).toEqual(new Set(['jobs', 'jobs_terminal', 'queues']));
+    expect(new Set(documents.map((document) => document.type))).toEqual(new Set(['jobs', 'jobs_terminal', 'queues', 'federations', 'datadisks']));
   });
 
   test('average_states: * gives every status its document; a list only its statuses, whatever else has history', async () => {
     const slot = slotOfTest(7) + DAY;
     const every = await installation('average_states = *').bothJobs({ slotMs: slot });
-    expect(perSeries(every.derived).map(seriesName).sort()).toEqual(every.panda.filter((document) => document.type !== 'queues').map(seriesName).sort());
+    expect(perSeries(every.derived).map(seriesName).sort()).toEqual(every.panda.filter(isJobCount).map(seriesName).sort());
     expect(perSeries(every.derived)).toHaveLength(12);
     // An hour later, only running: the other statuses' points of the hour before get no document either.
     const running = await installation('average_states = running').bothJobs({ slotMs: slot + HOUR });
@@ -357,7 +365,7 @@ describe('state', () => {
     const config = Config.parse(setup.config, 'panda.cfg');
     const printed: string[] = [];
     const dry = { config, deadlineMs: 30_000, timeMs: slot, echoLog: false, dryRun: true, output: (text: string) => printed.push(text) };
-    expect(await runPeriodicJob({ name: PANDA_JOB, periodMs: TEN_MINUTES_MS, run: collector.collect }, dry)).toMatchObject({ ok: true, documents: 15 });
+    expect(await runPeriodicJob({ name: PANDA_JOB, periodMs: TEN_MINUTES_MS, run: collector.collect }, dry)).toMatchObject({ ok: true, documents: 19 });
     expect(filesIn(setup.stateDir(PANDA_JOB))).toEqual([]);
     // A real panda run, and a state left by panda before the split: the dry panda-derived run reads, writes nothing.
     await setup.bothJobs({ slotMs: slot });
@@ -368,7 +376,7 @@ describe('state', () => {
     expect(await runPeriodicJob({ name: DERIVED_JOB, periodMs: TEN_MINUTES_MS, run: derivedJob.collect }, { ...dry, timeMs: slot + TEN_MINUTES_MS - 1 })).toMatchObject({ ok: true, documents: SMALL_AVERAGED + 4 });
     expect(perSeries(printed.map((line) => JSON.parse(line) as MonitDocument)).map((document) => document.type)).toEqual(new Array(SMALL_AVERAGED).fill('jobs_derived'));
     expect(filesIn(setup.stateDir(DERIVED_JOB))).toEqual([]);
-    expect(filesIn(setup.stateDir(PANDA_JOB))).toEqual([AVERAGE_CACHE_FILE, CRIC_CACHE_FILE, SLOT_STORE_FILE].sort());
+    expect(filesIn(setup.stateDir(PANDA_JOB))).toEqual([AVERAGE_CACHE_FILE, ...PANDA_CACHES, SLOT_STORE_FILE].sort());
   });
 
   test('the state panda kept before the split (var/state/panda) moves to var/state/panda-derived, and goes on from where it was', async () => {
@@ -387,7 +395,7 @@ describe('state', () => {
       },
     });
     expect(derivedContext.log.lines).toContainEqual(expect.stringMatching(/moved derived-raw-slots\.bin and derived-averages\.json from .*state\/panda \(kept by panda before panda-derived existed\)/));
-    expect(filesIn(setup.stateDir(PANDA_JOB))).toEqual([CRIC_CACHE_FILE]);
+    expect(filesIn(setup.stateDir(PANDA_JOB))).toEqual([...PANDA_CACHES].sort());
     expect(filesIn(setup.stateDir(DERIVED_JOB))).toEqual([AVERAGE_CACHE_FILE, SLOT_STORE_FILE].sort());
     // A second run, not a first: the slot store held the first run's hour up to its slot (read again, it had no
     // point before the slot), so it reads one hour more of the past; a first run would read the last hour only.

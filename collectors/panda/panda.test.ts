@@ -7,12 +7,13 @@ import { collectorContext, type TestContext } from '../../test/support/collector
 import { freePort } from '../../test/support/ports';
 import { useInfluxAndGateway } from '../../test/support/fixtures';
 import { readmeDisagreements } from '../../test/support/readme';
-import { PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL, PANDA_QUEUES } from '../../schemas/kinds';
+import { PANDA_DATADISKS, PANDA_FEDERATIONS, PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL, PANDA_QUEUES } from '../../schemas/kinds';
 import collector from './collector';
 import { CRIC_CACHE_FILE, parseCric } from './cric';
 import derivedJob from './derivedJob';
 import { FixtureServer } from './test/fixtureServer';
 import { PandaInstallation } from './test/jobs';
+import { descriptionKeys, serveDescriptions } from './test/sources';
 
 /** The document types, as the assertions name them. */
 const TYPES = { jobs: PANDA_JOBS.type, jobsTerminal: PANDA_JOBS_TERMINAL.type, derived: PANDA_JOBS_DERIVED.type, queues: PANDA_QUEUES.type };
@@ -46,10 +47,11 @@ beforeEach(() => {
   server.queries.clear();
   server.routes.set('/panda', { body: fixture('panda-small.json') });
   server.routes.set('/cric', { body: fixture('cric-sample.json') });
+  serveDescriptions(server);
 });
 
 function pandaSection(extra: string): string {
-  return `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ntimeout = 2s\ncric_timeout = 2s\n${extra}\n`;
+  return `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ntimeout = 2s\ncric_timeout = 2s\n${descriptionKeys(server.url, { placement: false })}${extra}\n`;
 }
 
 function context(extra = '', options: { stateDir?: string; influxUrl?: string } = {}): TestContext {
@@ -109,8 +111,17 @@ describe('panda collector', () => {
   test('a CRIC entry without values is known but has unknown metadata', () => {
     const directory = parseCric(Buffer.from(fixture('cric-sample.json')));
     expect(directory.has('hans')).toBe(true);
-    expect(directory.lookUp('hans')).toEqual({ site: 'unknown', cloud: 'unknown', country: 'unknown', tier: 'unknown', status: 'unknown', type: 'unknown', resourceType: 'unknown' });
-    expect(directory.lookUp('AGLT2_HOSPITAL')).toEqual({ site: 'AGLT2', cloud: 'US', country: 'USA', tier: 'T2D', status: 'online', type: 'production', resourceType: 'GRID' });
+    // The properties QMonit reads as text: 'none' when CRIC leaves them empty; nucleus and ftsServer come from other descriptions.
+    expect(directory.lookUp('hans')).toEqual({
+      ...{ site: 'unknown', cloud: 'unknown', country: 'unknown', tier: 'unknown', status: 'unknown', type: 'unknown', resourceType: 'unknown' },
+      ...{ siteState: 'none', federation: 'none', harvester: 'none', pilotManager: 'none', pilotVersion: 'none', containerType: 'none', workflow: 'none' },
+      ...{ nucleus: 'unknown', ftsServer: 'unknown', pledged: 'unknown', corecount: 8, corepower: undefined, datadisk: 'none' },
+    });
+    expect(directory.lookUp('AGLT2_HOSPITAL')).toEqual({
+      ...{ site: 'AGLT2', cloud: 'US', country: 'USA', tier: 'T2D', status: 'online', type: 'production', resourceType: 'GRID' },
+      ...{ siteState: 'ACTIVE', federation: 'US-AGLT2', harvester: 'CERN_central_A', pilotManager: 'Harvester', pilotVersion: '2', containerType: 'singularity:pilot', workflow: 'pull' },
+      ...{ nucleus: 'unknown', ftsServer: 'unknown', pledged: 'true', corecount: 8, corepower: 10.96, datadisk: 'BNL-OSG2_DATADISK' },
+    });
   });
 
   test('CRIC is asked at most once per refresh interval, and its outage serves the cached copy', async () => {
@@ -212,13 +223,22 @@ describe('panda collector', () => {
     server.routes.set('/panda', { body: fixture('panda-v1-small.json') });
     const documents = documentsOf(await collector.collect(context('derived = false')));
     expect(documents.filter((document) => document.type === TYPES.jobs).map(normalise)).toEqual([
-      { type: 'jobs', tags: { queue: 'SLAC_ES', site: 'WT2', cloud: 'US', country: 'USA', tier: 'T3D', prod_source: 'managed', resource: 'MCORE', job_status: 'running' }, fields: { jobs: 3 } },
+      {
+        type: 'jobs',
+        tags: {
+          ...{ queue: 'SLAC_ES', site: 'WT2', cloud: 'US', country: 'USA', tier: 'T3D', queue_type: 'production', queue_resource_type: 'GRID', site_state: 'ACTIVE' },
+          ...{ federation: 'US-Tier3s', nucleus: 'none', harvester: 'CERN_central_A', pilot_manager: 'Harvester', container_type: 'singularity:pilot', fts_server: 'none' },
+          ...{ workflow: 'pull', pledged: 'true', prod_source: 'managed', resource: 'MCORE', job_status: 'running' },
+        },
+        // CRIC: corecount 4, corepower 12.49.
+        fields: { jobs: 3, cores: 12, hs06: 12 * 12.49 },
+      },
     ]);
   });
 
   test('prod_sources keeps only the listed prod source labels; terminal_window and terminal_states are honoured', async () => {
     const { documents } = await installation('prod_sources = user\nterminal_window = 1h\nterminal_states = finished, failed, cancelled, closed, holding').bothJobs();
-    const series = perSeries(documents).filter((document) => document.type !== TYPES.queues);
+    const series = perSeries(documents).filter((document) => document.type !== TYPES.queues && document.type !== PANDA_FEDERATIONS.type && document.type !== PANDA_DATADISKS.type);
     expect(new Set(series.map((document) => document.prod_source))).toEqual(new Set(['user']));
     expect(server.queries.get('/panda')).toEqual(['?time_window=60']);
     const second = await installation('terminal_states = finished, failed, cancelled, closed, holding\naverage_states = *').bothJobs();
@@ -247,7 +267,7 @@ describe('panda collector', () => {
   });
 
   test('the README lists every tag and field of the schemas', () => {
-    const types = [PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_JOBS_DERIVED, PANDA_QUEUES].map(({ producer, type }) => ({ producer, type }));
+    const types = [PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_JOBS_DERIVED, PANDA_QUEUES, PANDA_FEDERATIONS, PANDA_DATADISKS].map(({ producer, type }) => ({ producer, type }));
     expect(readmeDisagreements(path.join(__dirname, 'README.md'), types)).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { TEN_MINUTES_MS } from '../../lib/run/slot';
 import { TEST_TOKEN } from '../../test/support/gateway';
 import { useInfluxAndGateway } from '../../test/support/fixtures';
 import { FixtureServer } from './test/fixtureServer';
+import { descriptionKeys, serveDescriptions } from './test/sources';
 import collector from './collector';
 import derivedJob from './derivedJob';
 
@@ -17,6 +18,7 @@ const TESTDATA = path.join(__dirname, 'testdata');
 beforeAll(async () => {
   fixture = await FixtureServer.start();
   fixture.routes.set('/cric', { body: readFileSync(path.join(TESTDATA, 'cric-sample.json'), 'utf8') });
+  serveDescriptions(fixture);
 });
 afterAll(async () => {
   await fixture?.stop();
@@ -27,7 +29,7 @@ function config(): Config {
   const varDir = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'panda-pipeline-'));
   return Config.parse(
     `[paths]\nvar = ${varDir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${servers.influx.url}\n` +
-      `[panda]\nurl = ${fixture.url}/panda\ncric_url = ${fixture.url}/cric\ntimeout = 1s\n[panda-derived]\nwait_for_panda = 1s\n`,
+      `[panda]\nurl = ${fixture.url}/panda\ncric_url = ${fixture.url}/cric\ntimeout = 1s\n${descriptionKeys(fixture.url)}[panda-derived]\nwait_for_panda = 1s\n`,
     'panda.cfg',
   );
 }
@@ -59,16 +61,17 @@ describe('panda through the runner, the gateway and InfluxDB', () => {
   test('a good run lands in InfluxDB with the schema types, and the heartbeat counts it', async () => {
     fixture.routes.set('/panda', { body: readFileSync(path.join(TESTDATA, 'panda-small.json'), 'utf8') });
     const slot = Date.UTC(2026, 10, 22, 9, 0);
-    // panda, then panda-derived: panda's 15 documents, 7 jobs_derived (the series of average_states' statuses) and
+    // panda, then panda-derived: panda's 15 job and queue documents, 2 federations and 6 datadisks (2 read by the
+    // queues, 4 more with placed data only); 7 jobs_derived (the series of average_states' statuses) and
     // panda-derived's sums (2 queues_derived, 1 clouds_derived, 1 datadisks_derived).
     const installation = config();
     const outcome = await runPeriodicJob(job, { config: installation, deadlineMs: 30_000, timeMs: slot, echoLog: false });
     const after = await runPeriodicJob(derived, { config: installation, deadlineMs: 30_000, timeMs: slot, echoLog: false });
-    expect({ ok: outcome.ok && after.ok, documents: outcome.documents + after.documents }).toMatchObject({ ok: true, documents: 26 });
+    expect({ ok: outcome.ok && after.ok, documents: outcome.documents + after.documents }).toMatchObject({ ok: true, documents: 34 });
     const [pandaBeat, derivedBeat] = [await heartbeat(slot), await heartbeat(slot, 'panda-derived')];
     expect(pandaBeat).toMatchObject({ ok: true, errors: 0 });
     expect(derivedBeat).toMatchObject({ ok: true, errors: 0 });
-    expect(Number(pandaBeat?.documents_sent) + Number(derivedBeat?.documents_sent)).toBe(26);
+    expect(Number(pandaBeat?.documents_sent) + Number(derivedBeat?.documents_sent)).toBe(34);
     const database = { database: 'monit_production_panda' };
     const running = await servers.influx.client.rows(`SELECT "jobs", "site", "resource" FROM "jobs" WHERE "queue" = 'AGLT2_HOSPITAL' AND "job_status" = 'running' AND "prod_source" = 'managed'`, database);
     expect(running.sort((a, b) => String(a.resource).localeCompare(String(b.resource)))).toEqual([
@@ -76,6 +79,14 @@ describe('panda through the runner, the gateway and InfluxDB', () => {
       { time: slot, jobs: 120, site: 'AGLT2', resource: 'SCORE' },
     ]);
     expect(await servers.influx.client.rows(`SELECT sum("jobs") AS "jobs" FROM "jobs_terminal"`, database)).toEqual([{ time: 0, jobs: 48 }]);
+    // Cores: 120 SCORE jobs, 16 MCORE jobs of CRIC corecount 8, 7 user SCORE jobs; HS06 at CRIC corepower 10.96.
+    const [cores] = await servers.influx.client.rows(`SELECT sum("cores") AS "cores", sum("hs06") AS "hs06" FROM "jobs" WHERE "queue" = 'AGLT2_HOSPITAL' AND "job_status" = 'running'`, database);
+    expect(cores?.cores).toBe(120 + 16 * 8 + 7);
+    expect(cores?.hs06).toBeCloseTo((120 + 16 * 8 + 7) * 10.96, 6);
+    const [jobFields = []] = await servers.influx.client.query('SHOW FIELD KEYS FROM "jobs"', database);
+    expect(Object.fromEntries(jobFields[0]?.values ?? [])).toEqual({ jobs: 'integer', cores: 'integer', hs06: 'float' });
+    const disks = await servers.influx.client.rows(`SELECT "bytes", "running_jobs" FROM "datadisks" WHERE "datadisk" = 'BNL-OSG2_DATADISK'`, database);
+    expect(disks).toEqual([{ time: slot, bytes: 21_400_000_000_000_000, running_jobs: 7 }]);
     const [fieldTypes = []] = await servers.influx.client.query('SHOW FIELD KEYS FROM "jobs_derived"', database);
     expect(Object.fromEntries(fieldTypes[0]?.values ?? [])).toEqual({ current: 'integer', avg_1h: 'float', avg_6h: 'float', avg_12h: 'float', avg_24h: 'float', reason: 'string', suspicious: 'boolean' });
   });

@@ -10,6 +10,7 @@ import { makeTestCa, opensslNotAfterMs, serveOpenssl, type OpensslTestServer, ty
 import { evaluateModules } from '../../status/job';
 import { loadStatusSettings } from '../../status/settings';
 import { FixtureServer } from './test/fixtureServer';
+import { DESCRIPTION_ROUTES, descriptionKeys, recorded, serveDescriptions } from './test/sources';
 import collector from './collector';
 import derivedJob from './derivedJob';
 
@@ -30,11 +31,13 @@ beforeAll(async () => {
   fixture = await FixtureServer.start({ cert: readFileSync(ca.server.cert), key: readFileSync(ca.server.key) });
   fixture.routes.set('/panda', { body: PANDA_ANSWER });
   fixture.routes.set('/cric', { body: CRIC_ANSWER });
+  serveDescriptions(fixture);
   checking = await serveOpenssl(ca.server, ca.caDir, { allowProxies: true });
   // s_server -WWW serves the files of its folder by the request's whole path, query string included.
   const [root] = readdirSync(ca.dir).filter((name) => name.startsWith('www-'));
   writeFileSync(path.join(ca.dir, root, 'panda?time_window=10'), PANDA_ANSWER);
   writeFileSync(path.join(ca.dir, root, 'cric'), CRIC_ANSWER);
+  for (const [route, file] of Object.entries(DESCRIPTION_ROUTES)) writeFileSync(path.join(ca.dir, root, route.slice(1)), recorded(file));
 }, 600_000);
 afterAll(async () => {
   await fixture?.stop();
@@ -46,7 +49,7 @@ function installation(base: string, tls: string): { config: Config; varDir: stri
   const varDir = testDir('panda-tls');
   const config = Config.parse(
     `[paths]\nvar = ${varDir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${servers.influx.url}\n` +
-      `[panda]\nurl = ${base}/panda\ncric_url = ${base}/cric\ntimeout = 5s\ncric_timeout = 5s\n[panda-derived]\nwait_for_panda = 1s\n${tls}\n`,
+      `[panda]\nurl = ${base}/panda\ncric_url = ${base}/cric\ntimeout = 5s\ncric_timeout = 5s\n${descriptionKeys(base, { placement: false })}[panda-derived]\nwait_for_panda = 1s\n${tls}\n`,
     'panda-tls.cfg',
   );
   return { config, varDir };
@@ -77,7 +80,7 @@ describe('panda and CRIC over HTTPS with the grid settings of [tls]', () => {
     const slotMs = currentSlot();
     const trusting = installation(fixture.url, `[tls]\nca_dir = ${ca.caDir}\n`);
     // CRIC answered too: no problem in the run.
-    expect(await runPeriodicJob(panda, { config: trusting.config, deadlineMs: 30_000, timeMs: slotMs, echoLog: false })).toMatchObject({ ok: true, documents: 15, problems: 0 });
+    expect(await runPeriodicJob(panda, { config: trusting.config, deadlineMs: 30_000, timeMs: slotMs, echoLog: false })).toMatchObject({ ok: true, documents: 19, problems: 0 });
     // No identity, so no credential in the heartbeat.
     const beat = await heartbeat(slotMs);
     expect(beat).toMatchObject({ ok: true, errors: 0, credential: '', credential_expiring: false });
@@ -93,9 +96,12 @@ describe('panda and CRIC over HTTPS with the grid settings of [tls]', () => {
     // CRIC alone untrusted: a CRIC failure the run survives (no cached copy here), naming CRIC's endpoint.
     const cricUntrusted = installation(fixture.url, `[tls]\nca_dir = ${ca.caDir}\n[tls.cric]\nca_dir = none\n`);
     const survived = await runPeriodicJob(panda, { config: cricUntrusted.config, deadlineMs: 30_000, timeMs: slotMs, echoLog: false });
-    expect(survived).toMatchObject({ ok: true, problems: 1 });
+    // CRIC's PanDA-queue, site and DDM descriptions and WLCG CRIC's federations: [tls.cric] covers all four.
+    expect(survived).toMatchObject({ ok: true, problems: 4 });
     const log = readFileSync(path.join(cricUntrusted.varDir, 'log', 'panda.log'), 'utf8');
-    expect(log).toMatch(new RegExp(`ERROR .*CRIC ${fixture.url}/cric: .*UNABLE_TO_VERIFY_LEAF_SIGNATURE.*\\[tls\\.cric\\]`));
+    for (const [source, route] of [['CRIC', 'cric'], ['CRIC sites', 'cric-sites'], ['CRIC DDM endpoints', 'cric-ddm'], ['WLCG CRIC federations', 'federations']]) {
+      expect(log).toMatch(new RegExp(`ERROR .*${source} ${fixture.url}/${route}: .*UNABLE_TO_VERIFY_LEAF_SIGNATURE.*\\[tls\\.cric\\]`));
+    }
   });
 
   test('identity = x509_proxy to a server that checks client certificates: the run succeeds, its heartbeat reports the proxy, the log warns, the panda module turns degraded', async () => {
@@ -112,7 +118,7 @@ describe('panda and CRIC over HTTPS with the grid settings of [tls]', () => {
     const tls = proxySettings('');
     const { config, varDir } = installation(checking.url.replace(/\/data\.json$/, ''), tls);
     const outcome = await runPeriodicJob(panda, { config, deadlineMs: 30_000, timeMs: slotMs, echoLog: false });
-    expect(outcome).toMatchObject({ ok: true, documents: 15, problems: 0 });
+    expect(outcome).toMatchObject({ ok: true, documents: 19, problems: 0 });
 
     const notAfterMs = opensslNotAfterMs(ca.proxy);
     const beat = await heartbeat(slotMs);

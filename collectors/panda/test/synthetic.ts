@@ -315,26 +315,56 @@ export class RealisticDay {
 
 const CLOUDS = ['CA', 'CERN', 'DE', 'ES', 'FR', 'IT', 'ND', 'NL', 'RU', 'TW', 'UK', 'US'];
 
+/** Sites per WLCG federation in the synthetic answers (a federation is one or a few sites, as in WLCG CRIC). */
+export const SITES_PER_FEDERATION = 3;
+
+export const syntheticSite = (queue: number): string => `SITE_${siteIndexOf(queue)}`;
+export const syntheticFederation = (site: number): string => `FED-${Math.floor(site / SITES_PER_FEDERATION)}`;
+
 /**
  * CRIC's PanDA-queue description of all but `unknownFraction` of the queues, each entry shaped like
- * `template` (a recorded CRIC entry, so the answer has CRIC's real size per queue).
+ * `template` (a recorded CRIC entry, so the answer has CRIC's real size per queue), with the properties the
+ * documents read set as on the real grid: corecount mostly 8 (some 1, 16 or none), corepower 8-16 HS06 per core
+ * (a few queues without), the site's federation (rc), a few disabled queues, Harvester instances and pilot
+ * versions, container types, workflows, and the site's DATADISK first in astorages read_lan (a few queues read
+ * none).
  */
 export function syntheticCricAnswer(shape: SyntheticShape, template: Record<string, unknown>): Record<string, Record<string, unknown>> {
   const random = randomGenerator(shape.seed + 1);
+  // Its own generator: the draws above (which queues are unknown, their status) stay those of earlier versions.
+  const details = randomGenerator(shape.seed + 2);
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(details() * values.length)];
   const answer: Record<string, Record<string, unknown>> = {};
   for (let q = 0; q < shape.queues; q++) {
-    if (random() < shape.unknownFraction) continue;
+    const unknown = random() < shape.unknownFraction;
+    const draws = [details(), details(), details(), details()];
+    if (unknown) continue;
     const name = queueName(q);
     const cloud = CLOUDS[q % CLOUDS.length];
+    const siteIndex = siteIndexOf(q);
+    const site = syntheticSite(q);
     answer[name] = {
       ...template,
       nickname: name,
       panda_resource: name,
-      atlas_site: `SITE_${Math.floor(q / 4)}`,
+      atlas_site: site,
       cloud,
       country: `${cloud}-country`,
       tier: ['T1', 'T2D', 'T2', 'T3'][q % 4],
       status: random() < 0.9 ? 'online' : 'offline',
+      state: draws[0] < 0.97 ? 'ACTIVE' : 'DISABLED',
+      rc: syntheticFederation(siteIndex),
+      corecount: draws[1] < 0.85 ? 8 : draws[1] < 0.93 ? 1 : draws[1] < 0.97 ? 16 : null,
+      corepower: draws[2] < 0.95 ? Math.round((8 + 8 * draws[3]) * 100) / 100 : null,
+      harvester: pick(['CERN_central_A', 'CERN_central_B', 'CERN_central_k8s', 'cern_cloud', '']),
+      pilot_manager: 'Harvester',
+      pilot_version: pick(['3.7.2.4', '3.7.1.30', '3.6.9.11']),
+      container_type: pick(['singularity:pilot', 'singularity:pilot', 'apptainer:pilot', '']),
+      workflow: pick(['pull_ups', 'pull', 'push']),
+      is_pledged: details() < 0.9,
+      type: pick(['unified', 'unified', 'production', 'analysis']),
+      resource_type: pick(['GRID', 'GRID', 'GRID', 'hpc', 'cloud']),
+      astorages: { ...(template.astorages as object | undefined), read_lan: details() < 0.95 ? [`${site}_DATADISK`, `${site}_SCRATCHDISK`] : [] },
     };
   }
   return answer;
