@@ -146,8 +146,8 @@ export interface DatadiskSums {
 /**
  * Per DATADISK (the queue's first read_lan DATADISK; none for 'none' and 'unknown'): the sums over the running
  * series of analysis prod sources of the queues reading from it. A series without an average adds 0 to it.
- * Its site and cloud are those of the queues reading from it when they agree, else 'unknown' (panda-derived
- * has only the PanDA-queue description).
+ * Its site and cloud are CRIC's (DDM endpoints, from panda's cache), as in panda/datadisks, whatever site the
+ * queues reading from it are at.
  */
 export function datadiskSums(histories: Iterable<SeriesHistory>, directory: QueueDirectory, analysisProdSources: Set<string>, windows: number): DatadiskSums[] {
   const disks = new Map<string, DatadiskSums>();
@@ -158,11 +158,9 @@ export function datadiskSums(histories: Iterable<SeriesHistory>, directory: Queu
     if (metadata.datadisk === NONE || metadata.datadisk === UNKNOWN) continue;
     let disk = disks.get(metadata.datadisk);
     if (!disk) {
-      disk = { datadisk: metadata.datadisk, site: metadata.site, cloud: metadata.cloud, current: 0, averages: new Float64Array(windows).fill(NaN) };
+      disk = { datadisk: metadata.datadisk, ...directory.datadiskLocation(metadata.datadisk), current: 0, averages: new Float64Array(windows).fill(NaN) };
       disks.set(metadata.datadisk, disk);
     }
-    if (disk.site !== metadata.site) disk.site = UNKNOWN;
-    if (disk.cloud !== metadata.cloud) disk.cloud = UNKNOWN;
     disk.current += history.current;
     for (let index = 0; index < windows; index++) {
       const value = history.averages[index];

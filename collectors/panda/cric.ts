@@ -4,7 +4,7 @@ import { StateFile } from '../../lib/state/stateFile';
 import { jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
 import { SourceFailure } from '../../lib/documents/failures';
 import { type CachedAnswer, cachedAnswerState, type CacheUse, loadCached, type LoadContext, readCachedAnswer } from './cachedSource';
-import { CRIC_DDM_CACHE_FILE, CRIC_DDM_CACHE_STATE, CRIC_SITE_CACHE_FILE, CRIC_SITE_CACHE_STATE, type DdmDescription, type SiteDescription } from './cricResources';
+import { CRIC_DDM_CACHE_FILE, CRIC_DDM_CACHE_STATE, CRIC_SITE_CACHE_FILE, CRIC_SITE_CACHE_STATE, type DatadiskLocation, type DdmDescription, type SiteDescription } from './cricResources';
 
 /** The value of every metadata tag of a queue CRIC does not describe. */
 export const UNKNOWN = 'unknown';
@@ -69,9 +69,19 @@ const UNKNOWN_QUEUE: QueueMetadata = {
   datadisk: UNKNOWN,
 };
 
-/** Queue name → metadata; a queue it does not hold reads as all 'unknown'. */
+const UNKNOWN_LOCATION: DatadiskLocation = { site: UNKNOWN, cloud: UNKNOWN };
+
+/** Queue name → metadata; a queue it does not hold reads as all 'unknown'. Also where each DATADISK is (CRIC DDM endpoints). */
 export class QueueDirectory {
-  constructor(private readonly queues: Map<string, QueueMetadata> = new Map()) {}
+  constructor(
+    private readonly queues: Map<string, QueueMetadata> = new Map(),
+    private readonly datadisks: Record<string, DatadiskLocation> = {},
+  ) {}
+
+  /** The site and cloud of a DATADISK (RSE), 'unknown' without CRIC's DDM description of it. */
+  datadiskLocation(datadisk: string): DatadiskLocation {
+    return Object.hasOwn(this.datadisks, datadisk) ? this.datadisks[datadisk] : UNKNOWN_LOCATION;
+  }
 
   has(queue: string): boolean {
     return this.queues.has(queue);
@@ -216,7 +226,7 @@ export function joinedDirectory(queues: Record<string, QueueMetadata>, joined: J
       ftsServer: joined.ddm && known ? (joined.ddm.ftsBySite[metadata.site] ?? NONE) : UNKNOWN,
     });
   }
-  return new QueueDirectory(directory);
+  return new QueueDirectory(directory, joined.ddm?.datadisks);
 }
 
 /**
