@@ -100,7 +100,8 @@ export default defineCollector({
               describe: (value) => `bytes and files of ${Object.keys(value).length} DATADISKs`,
               withoutCopy: 'panda/datadisks has no bytes, files nor placement_age',
             },
-            { ...load, tls: undefined },
+            // [tls.placement]: Rucio's accounting is another service than CRIC.
+            { ...load, tls: () => context.tls('placement') },
           ),
     ]);
     const directory = joinedDirectory(queues, { sites: sites.value, ddm: ddm.value });

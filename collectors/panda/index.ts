@@ -37,8 +37,8 @@ export default defineSource({
       },
     },
   ],
-  // CRIC, PanDA's other endpoint, has its own trust and identity.
-  tlsSources: ['cric'],
+  // CRIC (and WLCG CRIC) and the placement source have their own trust and identity.
+  tlsSources: ['cric', 'placement'],
   dashboard: () => require('./dashboard') as typeof import('./dashboard'),
   demo: () => require('./demo') as typeof import('./demo'),
 });

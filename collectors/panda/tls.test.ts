@@ -104,6 +104,27 @@ describe('panda and CRIC over HTTPS with the grid settings of [tls]', () => {
     }
   });
 
+  test('the placement source has its own [tls.placement]: refused there alone, a placement failure the run survives', async () => {
+    const slotMs = currentSlot();
+    const withPlacement = (tls: string): { config: Config; varDir: string } => {
+      const varDir = testDir('panda-tls');
+      const config = Config.parse(
+        `[paths]\nvar = ${varDir}\n[monit]\nurl = ${servers.gateway.url}/\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${servers.influx.url}\n` +
+          `[panda]\nurl = ${fixture.url}/panda\ncric_url = ${fixture.url}/cric\ntimeout = 5s\ncric_timeout = 5s\n${descriptionKeys(fixture.url)}${tls}\n`,
+        'panda-tls.cfg',
+      );
+      return { config, varDir };
+    };
+    const trusted = withPlacement(`[tls]\nca_dir = ${ca.caDir}\n`);
+    expect(await runPeriodicJob(panda, { config: trusted.config, deadlineMs: 30_000, timeMs: slotMs, echoLog: false })).toMatchObject({ ok: true, problems: 0 });
+
+    const untrusted = withPlacement(`[tls]\nca_dir = ${ca.caDir}\n[tls.placement]\nca_dir = none\n`);
+    expect(await runPeriodicJob(panda, { config: untrusted.config, deadlineMs: 30_000, timeMs: slotMs, echoLog: false })).toMatchObject({ ok: true, problems: 1 });
+    const log = readFileSync(path.join(untrusted.varDir, 'log', 'panda.log'), 'utf8');
+    expect(log).toMatch(new RegExp(`ERROR .*placement ${fixture.url}/placement.*UNABLE_TO_VERIFY_LEAF_SIGNATURE.*\\[tls\\.placement\\] ca_dir = none`));
+    expect(log).not.toMatch(/ERROR .*CRIC/);
+  });
+
   test('identity = x509_proxy to a server that checks client certificates: the run succeeds, its heartbeat reports the proxy, the log warns, the panda module turns degraded', async () => {
     const slotMs = currentSlot();
     // The server does check: without an identity the handshake is refused.
