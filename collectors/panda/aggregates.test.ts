@@ -1,7 +1,7 @@
 import { DocumentFactory } from '../../lib/documents/document';
 import type { MonitDocument } from '../../lib/documents/types';
 import { randomGenerator } from '../../test/support/random';
-import { aggregateDocuments, type AggregateSettings, type AggregateSummary } from './aggregates';
+import { aggregateDocuments, type AggregateSettings, type AggregateSummary, queueSignals } from './aggregates';
 import { QueueDirectory, queueMetadataOf } from './cric';
 import { planWindows, type SeriesHistory } from './derived';
 
@@ -156,4 +156,19 @@ describe('queues_derived, clouds_derived and datadisks_derived against a direct 
       expect({ datadisk: document.datadisk, site: document.site, cloud: document.cloud }).toEqual({ datadisk: document.datadisk, ...location });
     }
   });
+
+  test('a series with points only part of the window counts its missing points as no job (average x coverage)', () => {
+    const plans = planWindows({ useRawUpToMs: 24 * 3_600_000, use1hUpToMs: 24 * 3_600_000 });
+    const at = plans.findIndex((plan) => plan.window.name === '24h');
+    const averages = (value: number): Float64Array => new Float64Array(plans.length).fill(NaN).map((_, index) => (index === at ? value : NaN));
+    // Q0's user MCORE jobs ran 100 at a time, but only in a quarter of the day's slots: 25 per slot over the day.
+    const intermittent: SeriesHistory = { series: { queue: 'Q0', prodSource: 'user', resource: 'MCORE', jobStatus: 'running' }, current: 0, averages: averages(100) };
+    intermittent.coverage = new Float64Array(plans.length).fill(1);
+    intermittent.coverage[at] = 0.25;
+    const steady: SeriesHistory = { series: { queue: 'Q0', prodSource: 'managed', resource: 'SCORE', jobStatus: 'running' }, current: 120, averages: averages(200) };
+    const [signal] = queueSignals([intermittent, steady], plans, { states: new Set(['running']), average: '24h', factor: 2, minJobs: 20 });
+    // 200 + 100 x 0.25 = 225, band [112.5, 450]: 120 is inside. Taken at 100, the sum (300) would flag it (below 150).
+    expect(signal).toMatchObject({ queue: 'Q0', current: 120, average: 225, lower: 112.5, suspicious: false });
+  });
 });
+

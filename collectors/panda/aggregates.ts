@@ -11,7 +11,7 @@ import type { FieldsOf } from '../../lib/documents/kinds';
 import type { MonitDocument } from '../../lib/documents/types';
 import { PANDA_CLOUDS_DERIVED, PANDA_DATADISKS_DERIVED, PANDA_QUEUES_DERIVED } from '../../schemas/kinds';
 import { NONE, UNKNOWN, type QueueDirectory } from './cric';
-import type { SeriesHistory, WindowPlan } from './derived';
+import { averageWithGapsAsZero, type SeriesHistory, type WindowPlan } from './derived';
 
 /** The band and the minimum size of the queue-level signal ([panda] queue_band_factor, queue_min_jobs). */
 export interface QueueBand {
@@ -66,9 +66,11 @@ export interface QueueSignal extends QueueVerdict {
 
 /**
  * The signal of every queue with a series in the signal's states: current = the sum of those series' current
- * values (all prod sources and resource types), average = the sum of their averages. A series without that
- * average had no point in its window, i.e. no job (PanDA leaves empty states out): it adds 0. A queue none of
- * whose series has the average has no history and is not judged.
+ * values (all prod sources and resource types), average = the sum of their averages with a missing point
+ * counted as 0 (averageWithGapsAsZero): PanDA zero-fills the states of a prod source and resource type it
+ * lists, but leaves out a combination without any job, so such a series has points only part of the time.
+ * A series without that average had no point in its window: it adds 0. A queue none of whose series has the
+ * average has no history and is not judged.
  */
 export function queueSignals(histories: Iterable<SeriesHistory>, plans: WindowPlan[], rule: QueueSignalRule): QueueSignal[] {
   const index = plans.findIndex((plan) => plan.window.name === rule.average);
@@ -81,7 +83,7 @@ export function queueSignals(histories: Iterable<SeriesHistory>, plans: WindowPl
       sums.set(history.series.queue, sum);
     }
     sum.current += history.current;
-    const average = index < 0 ? NaN : history.averages[index];
+    const average = index < 0 ? NaN : averageWithGapsAsZero(history, index);
     if (!Number.isNaN(average)) {
       sum.average += average;
       sum.withAverage = true;
@@ -163,7 +165,7 @@ export function datadiskSums(histories: Iterable<SeriesHistory>, directory: Queu
     }
     disk.current += history.current;
     for (let index = 0; index < windows; index++) {
-      const value = history.averages[index];
+      const value = averageWithGapsAsZero(history, index);
       if (Number.isNaN(value)) continue;
       disk.averages[index] = (Number.isNaN(disk.averages[index]) ? 0 : disk.averages[index]) + value;
     }

@@ -86,6 +86,16 @@ export interface SeriesHistory {
   series: SeriesId;
   current: number;
   averages: Float64Array;
+  /**
+   * Per window, the share of its slots with data in which the series has a point (the slot store's windows;
+   * undefined or 1 elsewhere). average × coverage counts a missing point as no job, which sums over series need.
+   */
+  coverage?: Float64Array;
+}
+
+/** The series' mean per slot with data over a window, a missing point counting as 0 (what sums over series need). */
+export function averageWithGapsAsZero(history: SeriesHistory, index: number): number {
+  return history.averages[index] * (history.coverage?.[index] ?? 1);
 }
 
 /** What the derived quantities keep between runs, in panda-derived's state folder. */
@@ -352,7 +362,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   const storeLoad = state ? SlotStore.open(state.dir, slots, settingsFingerprint, state.writable) : Promise.resolve(SlotStore.inMemory(slots, settingsFingerprint));
   const cacheLoad = state ? AverageCache.open(state.averages, options.log) : Promise.resolve(AverageCache.inMemory());
   /** A new series (not current) gets a document only when it has data within forgetAfterMs. */
-  const record = (index: number, key: string, value: number): void => {
+  const record = (index: number, key: string, value: number, coverage = 1): void => {
     let history = histories.get(key);
     if (!history) {
       if (plans[index].window.durationMs > options.forgetAfterMs) return;
@@ -362,6 +372,10 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
       histories.set(key, history);
     }
     history.averages[index] = value;
+    if (coverage < 1) {
+      history.coverage ??= new Float64Array(plans.length).fill(1);
+      history.coverage[index] = coverage;
+    }
   };
   const limit = pLimit(HISTORY_QUERIES_AT_ONCE);
   // On the first failure the query in the other lane is stopped too (and with the run at its deadline).
@@ -453,7 +467,7 @@ export async function readHistory(current: JobCount[], options: DerivedOptions):
   }
   if (store) {
     const durations = fromStore.map((index) => plans[index].window.durationMs);
-    store.means(options.slotMs, durations, (key, window, value) => record(fromStore[window], key, value));
+    store.means(options.slotMs, durations, (key, window, value, coverage) => record(fromStore[window], key, value, coverage));
     store.save(options.slotMs);
   }
   cache.save();

@@ -115,6 +115,41 @@ describe('the slot store', () => {
     expect(result.get('a')![0]).not.toBeCloseTo(qmonitNewestSix.reduce((sum, one) => sum + one, 0) / 6, 9);
   });
 
+  test("coverage: the share of the window's slots with data in which a series has a point (a missed run is not counted)", () => {
+    const store = SlotStore.inMemory(SLOTS, 'finished');
+    const missed = SLOT - 3 * 10 * MINUTE; // panda did not run: no series has a point there
+    // 'a' has a point in every slot panda ran; 'b' (a prod source and resource type with jobs now and then) in every third.
+    const value = (key: string, slotMs: number): number | undefined => {
+      if (slotMs === missed) return undefined;
+      if (key === 'b' && (slotMs / (10 * MINUTE)) % 3 !== 0) return undefined;
+      return 30;
+    };
+    runs(store, SLOT - 30 * 10 * MINUTE, SLOT, ['a', 'b'], value);
+    const durations = [HOUR, 6 * HOUR];
+    const coverage = new Map<string, number[]>();
+    store.means(SLOT, durations, (key, window, _mean, share) => {
+      const row = coverage.get(key) ?? [NaN, NaN];
+      row[window] = share;
+      coverage.set(key, row);
+    });
+    // Counted here: of the window's slots panda ran in, those where the series has a point.
+    const expected = (key: string, durationMs: number): number => {
+      let ran = 0;
+      let present = 0;
+      for (let back = 0; back < durationMs / (10 * MINUTE); back++) {
+        const slotMs = SLOT - back * 10 * MINUTE;
+        if (slotMs === missed) continue;
+        ran++;
+        if (value(key, slotMs) !== undefined) present++;
+      }
+      return present / ran;
+    };
+    expect(coverage.get('a')).toEqual([1, 1]);
+    expect(coverage.get('b')).toEqual(durations.map((duration) => expected('b', duration)));
+    expect(coverage.get('b')![1]).toBeGreaterThan(0.3);
+    expect(coverage.get('b')![1]).toBeLessThan(0.4);
+  });
+
   test('a slot that had no point when read is read again while in the last 6 hours (a replayed spool)', () => {
     const store = SlotStore.inMemory(SLOTS, 'finished');
     const outage = (slotMs: number): boolean => slotMs >= SLOT - 4 * HOUR && slotMs < SLOT - 2 * HOUR;

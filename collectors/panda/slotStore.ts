@@ -198,9 +198,10 @@ export class SlotStore {
 
   /**
    * For each series and each window ending with the slot, [slot + 10 min − duration, slot + 10 min), that the
-   * store holds whole, the mean of the points there (none: nothing taken). `durationsMs` shortest first.
+   * store holds whole, the mean of the points there (none: nothing taken), and its coverage: the share of the
+   * window's slots with data (panda ran) in which the series has a point. `durationsMs` shortest first.
    */
-  means(slotMs: number, durationsMs: number[], take: (key: string, window: number, mean: number) => void): void {
+  means(slotMs: number, durationsMs: number[], take: (key: string, window: number, mean: number, coverage: number) => void): void {
     const held = [...durationsMs.keys()].filter((window) => this.holds(slotMs, durationsMs[window]));
     if (held.length === 0) return;
     /** Slots back from `slotMs` at which each held window ends. */
@@ -211,6 +212,8 @@ export class SlotStore {
       const slot = slotMs - back * TEN_MINUTES_MS;
       return this.wasRead(slot) ? this.columnOf(slot) : -1;
     });
+    // Slots with data in each window: a series' missing point there means it had no job.
+    const slotsWithData = ends.map((end) => columns.slice(0, end).filter((column) => column >= 0 && this.columnHasData[column] === 1).length);
     for (let row = 0; row < this.keys.length; row++) {
       const base = row * this.slots;
       let sum = 0;
@@ -226,7 +229,7 @@ export class SlotStore {
           }
         }
         while (window < ends.length && back + 1 === ends[window]) {
-          if (count > 0) take(this.keys[row], held[window], sum / count);
+          if (count > 0) take(this.keys[row], held[window], sum / count, count / Math.max(count, slotsWithData[window]));
           window++;
         }
       }
