@@ -367,7 +367,7 @@ export const PANDA_DATADISKS: DocumentKind<PandaDatadisksTag, PandaDatadisksFiel
   },
 };
 
-/** panda/datadisks_derived: Moving averages of the running analysis jobs per DATADISK (QMonit's datadisks measurement), from the jobs_derived averages of the queues reading from it. */
+/** panda/datadisks_derived: Moving averages of the running analysis jobs and their cores per DATADISK (QMonit's datadisks measurement), from the jobs_derived averages of the queues reading from it. */
 export type PandaDatadisksDerivedTag = 'cloud' | 'datadisk' | 'site';
 export type PandaDatadisksDerivedFields = {
   /** Average of those running analysis jobs (the sum of their series' averages) over the 10-minute points of the last 12h, the current one included (QMonit's avg12h); missing when there is no data. (float, count; mean when downsampled) */
@@ -382,6 +382,20 @@ export type PandaDatadisksDerivedFields = {
   avg_6h: number;
   /** Average of those running analysis jobs (the sum of their series' averages) over the daily points of the last 7d (QMonit's avg7d); missing when there is no data. (float, count; mean when downsampled) */
   avg_7d: number;
+  /** Cores of those running analysis jobs at the slot (jobs x cores per job, as panda/jobs' cores). (int, count; mean when downsampled) */
+  cores: number;
+  /** Average of those jobs' cores over the 10-minute points of the last 12h, the current one included: each series' average (a missing point counted as no job) x its cores per job at the slot. (float, count; mean when downsampled) */
+  cores_avg_12h: number;
+  /** Average of those jobs' cores over the 10-minute points of the last 1h, the current one included: each series' average (a missing point counted as no job) x its cores per job at the slot. (float, count; mean when downsampled) */
+  cores_avg_1h: number;
+  /** Average of those jobs' cores over the 10-minute points of the last 24h, the current one included: each series' average (a missing point counted as no job) x its cores per job at the slot. (float, count; mean when downsampled) */
+  cores_avg_24h: number;
+  /** Average of those jobs' cores over the daily points of the last 30d: each series' average (a missing point counted as no job) x its cores per job at the slot. (float, count; mean when downsampled) */
+  cores_avg_30d: number;
+  /** Average of those jobs' cores over the 10-minute points of the last 6h, the current one included: each series' average (a missing point counted as no job) x its cores per job at the slot. (float, count; mean when downsampled) */
+  cores_avg_6h: number;
+  /** Average of those jobs' cores over the daily points of the last 7d: each series' average (a missing point counted as no job) x its cores per job at the slot. (float, count; mean when downsampled) */
+  cores_avg_7d: number;
   /** Running analysis jobs of the queues reading from the DATADISK at the slot. (int, count; mean when downsampled) */
   current: number;
 };
@@ -396,6 +410,13 @@ export const PANDA_DATADISKS_DERIVED: DocumentKind<PandaDatadisksDerivedTag, Pan
     avg_30d: 'avg_30d',
     avg_6h: 'avg_6h',
     avg_7d: 'avg_7d',
+    cores: 'cores',
+    cores_avg_12h: 'cores_avg_12h',
+    cores_avg_1h: 'cores_avg_1h',
+    cores_avg_24h: 'cores_avg_24h',
+    cores_avg_30d: 'cores_avg_30d',
+    cores_avg_6h: 'cores_avg_6h',
+    cores_avg_7d: 'cores_avg_7d',
     current: 'current',
   },
 };

@@ -19,7 +19,7 @@ function directory(): QueueDirectory {
   for (let q = 0; q < 60; q++) {
     if (q % 17 === 16) continue; // unknown to CRIC: cloud 'unknown', no DATADISK
     const site = `SITE_${Math.floor(q / 3)}`;
-    const entry = { atlas_site: site, cloud: ['DE', 'FR', 'US'][q % 3], country: 'X', tier: 'T2', astorages: q % 5 === 4 ? {} : { read_lan: [`${site.slice(0, 6)}_DATADISK`, 'OTHER_SCRATCHDISK'] } };
+    const entry = { atlas_site: site, cloud: ['DE', 'FR', 'US'][q % 3], country: 'X', tier: 'T2', corecount: q % 4 === 0 ? 4 : null, astorages: q % 5 === 4 ? {} : { read_lan: [`${site.slice(0, 6)}_DATADISK`, 'OTHER_SCRATCHDISK'] } };
     queues.set(`Q${q}`, queueMetadataOf(entry));
   }
   return new QueueDirectory(queues, DATADISK_LOCATIONS);
@@ -128,15 +128,20 @@ describe('queues_derived, clouds_derived and datadisks_derived against a direct 
   });
 
   test('one datadisks_derived per DATADISK: sums of the running analysis series of the queues reading from it', () => {
-    const expected = new Map<string, { current: number; averages: Array<number | undefined> }>();
+    const expected = new Map<string, { current: number; cores: number; averages: Array<number | undefined>; coreAverages: Array<number | undefined> }>();
     for (const history of all) {
       if (history.series.jobStatus !== 'running' || !['user', 'panda'].includes(history.series.prodSource)) continue;
       const metadata = where.lookUp(history.series.queue);
       if (['none', 'unknown'].includes(metadata.datadisk)) continue;
-      const entry = expected.get(metadata.datadisk) ?? { current: 0, averages: WINDOWS.map(() => undefined) };
+      const entry = expected.get(metadata.datadisk) ?? { current: 0, cores: 0, averages: WINDOWS.map(() => undefined), coreAverages: WINDOWS.map(() => undefined) };
+      // Cores per job as the directory was made: MCORE jobs of every fourth queue have 4 cores, of the others 8 (no corecount).
+      const cores = history.series.resource === 'MCORE' ? (Number(history.series.queue.slice(1)) % 4 === 0 ? 4 : 8) : 1;
       entry.current += history.current;
+      entry.cores += history.current * cores;
       WINDOWS.forEach((_, index) => {
-        if (!Number.isNaN(history.averages[index])) entry.averages[index] = (entry.averages[index] ?? 0) + history.averages[index];
+        if (Number.isNaN(history.averages[index])) return;
+        entry.averages[index] = (entry.averages[index] ?? 0) + history.averages[index];
+        entry.coreAverages[index] = (entry.coreAverages[index] ?? 0) + history.averages[index] * cores;
       });
       expected.set(metadata.datadisk, entry);
     }
@@ -145,11 +150,14 @@ describe('queues_derived, clouds_derived and datadisks_derived against a direct 
     expect(disks.length).toBeGreaterThan(3);
     for (const document of disks) {
       const entry = expected.get(String(document.datadisk));
-      expect(document.current).toBe(entry?.current);
+      expect({ current: document.current, cores: document.cores }).toEqual({ current: entry?.current, cores: entry?.cores });
       WINDOWS.forEach((window, index) => {
-        const value = entry?.averages[index];
-        if (value === undefined) expect(document[`avg_${window}`]).toBeUndefined();
-        else expect(document[`avg_${window}`]).toBeCloseTo(value, 9);
+        const [value, cores] = [entry?.averages[index], entry?.coreAverages[index]];
+        if (value === undefined) expect([document[`avg_${window}`], document[`cores_avg_${window}`]]).toEqual([undefined, undefined]);
+        else {
+          expect(document[`avg_${window}`]).toBeCloseTo(value, 9);
+          expect(document[`cores_avg_${window}`]).toBeCloseTo(cores ?? NaN, 9);
+        }
       });
       // Where CRIC's DDM description puts it, not where the queues reading from it are.
       const location = DATADISK_LOCATIONS[String(document.datadisk)] ?? { site: 'unknown', cloud: 'unknown' };

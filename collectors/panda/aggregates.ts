@@ -11,6 +11,7 @@ import type { FieldsOf } from '../../lib/documents/kinds';
 import type { MonitDocument } from '../../lib/documents/types';
 import { PANDA_CLOUDS_DERIVED, PANDA_DATADISKS_DERIVED, PANDA_QUEUES_DERIVED } from '../../schemas/kinds';
 import { NONE, UNKNOWN, type QueueDirectory } from './cric';
+import { coresPerJob } from './cores';
 import { averageWithGapsAsZero, type SeriesHistory, type WindowPlan } from './derived';
 
 /** The band and the minimum size of the queue-level signal ([panda] queue_band_factor, queue_min_jobs). */
@@ -141,8 +142,12 @@ export interface DatadiskSums {
   site: string;
   cloud: string;
   current: number;
+  /** Cores of the current jobs. */
+  cores: number;
   /** Sums of the series' averages in planWindows() order; NaN where no series has data. */
   averages: Float64Array;
+  /** The same, each series' average times its cores per job (the queue's corecount for MCORE). */
+  coreAverages: Float64Array;
 }
 
 /**
@@ -160,14 +165,18 @@ export function datadiskSums(histories: Iterable<SeriesHistory>, directory: Queu
     if (metadata.datadisk === NONE || metadata.datadisk === UNKNOWN) continue;
     let disk = disks.get(metadata.datadisk);
     if (!disk) {
-      disk = { datadisk: metadata.datadisk, ...directory.datadiskLocation(metadata.datadisk), current: 0, averages: new Float64Array(windows).fill(NaN) };
+      const empty = (): Float64Array => new Float64Array(windows).fill(NaN);
+      disk = { datadisk: metadata.datadisk, ...directory.datadiskLocation(metadata.datadisk), current: 0, cores: 0, averages: empty(), coreAverages: empty() };
       disks.set(metadata.datadisk, disk);
     }
+    const cores = coresPerJob(series.resource, metadata);
     disk.current += history.current;
+    disk.cores += history.current * cores;
     for (let index = 0; index < windows; index++) {
       const value = averageWithGapsAsZero(history, index);
       if (Number.isNaN(value)) continue;
       disk.averages[index] = (Number.isNaN(disk.averages[index]) ? 0 : disk.averages[index]) + value;
+      disk.coreAverages[index] = (Number.isNaN(disk.coreAverages[index]) ? 0 : disk.coreAverages[index]) + value * cores;
     }
   }
   return [...disks.values()].sort((a, b) => (a.datadisk < b.datadisk ? -1 : a.datadisk > b.datadisk ? 1 : 0));
@@ -216,9 +225,11 @@ export function* aggregateDocuments(
   }
   const disks = datadiskSums(histories(), directory, settings.analysisProdSources, plans.length);
   for (const disk of disks) {
-    const fields: FieldsOf<typeof PANDA_DATADISKS_DERIVED> = { current: disk.current };
+    const fields: FieldsOf<typeof PANDA_DATADISKS_DERIVED> = { current: disk.current, cores: disk.cores };
     for (const [index, plan] of plans.entries()) {
-      if (!Number.isNaN(disk.averages[index])) fields[plan.window.field] = disk.averages[index];
+      if (Number.isNaN(disk.averages[index])) continue;
+      fields[plan.window.field] = disk.averages[index];
+      fields[`cores_${plan.window.field}`] = disk.coreAverages[index];
     }
     yield factory.build(PANDA_DATADISKS_DERIVED, { datadisk: disk.datadisk, site: disk.site, cloud: disk.cloud }, fields);
   }

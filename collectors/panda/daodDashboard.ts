@@ -73,6 +73,23 @@ export default defineDashboard({
           },
           { description: 'Newest point of the range per DATADISK (QMonit averages: 1h to 24h over 10-minute points, 7d and 30d over daily ones).', sortBy: { column: averageFields.current, descending: true }, unit: jobs },
         ),
+        table(
+          'Cores of the running analysis jobs per DATADISK: current and moving averages',
+          {
+            measurement: averages,
+            select: [
+              last(averageFields.cores),
+              last(averageFields.cores_avg_1h),
+              last(averageFields.cores_avg_6h),
+              last(averageFields.cores_avg_12h),
+              last(averageFields.cores_avg_24h),
+              last(averageFields.cores_avg_7d),
+              last(averageFields.cores_avg_30d),
+            ],
+            groupBy: [PANDA_DATADISKS_DERIVED.tags.datadisk, PANDA_DATADISKS_DERIVED.tags.site, PANDA_DATADISKS_DERIVED.tags.cloud],
+          },
+          { description: 'The same averages in cores: each series times its cores per job (CRIC corecount for MCORE).', sortBy: { column: averageFields.cores, descending: true }, unit: jobs },
+        ),
         series('Running analysis jobs per DATADISK, 24h average', jobs, [
           { measurement: averages, select: [mean(averageFields.avg_24h)], groupBy: [PANDA_DATADISKS_DERIVED.tags.datadisk], alias: '$tag_datadisk' },
         ]),
