@@ -469,7 +469,7 @@ export const PANDA_JOBS: DocumentKind<PandaJobsTag, PandaJobsFields> = {
   },
 };
 
-/** panda/jobs_derived: Derived quantities per PanDA queue, prod source, resource type and status, for the averaged states ([panda] average_states, QMonit's assigned, activated, failed and running by default): the current value, its moving averages as QMonit defines them, and QMonit's suspicious flag. */
+/** panda/jobs_derived: Derived quantities per PanDA queue, prod source, resource type and status, for the averaged states ([panda] average_states, QMonit's assigned, activated, failed and running by default): the current value, its moving averages as QMonit defines them, and the per-series suspicious flag (our rule, shown as QMonit's "Suspicious sites"). */
 export type PandaJobsDerivedTag = 'cloud' | 'container_type' | 'country' | 'federation' | 'fts_server' | 'harvester' | 'job_status' | 'nucleus' | 'pilot_manager' | 'pledged' | 'prod_source' | 'queue' | 'queue_resource_type' | 'queue_type' | 'resource' | 'site' | 'site_state' | 'tier' | 'workflow';
 export type PandaJobsDerivedFields = {
   /** Average of the value over the 10-minute points of the last 12h, the current one included (QMonit's avg12h); missing when there is no data. (float, count; mean when downsampled) */

@@ -13,7 +13,7 @@ import suspicious from './suspiciousDashboard';
 const main = defineDashboard({
   uid: 'monit-panda',
   title: 'PanDA',
-  description: 'PanDA jobs per cloud, site and queue by state, with their running cores and HS06; terminal jobs; pledged vs delivered HS06 per federation; the series QMonit flags as suspicious.',
+  description: 'PanDA jobs per cloud, site and queue by state, with their running cores and HS06; terminal jobs; pledged vs delivered HS06 per federation; the series the per-series rule flags as suspicious.',
   kinds: [PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_QUEUES, PANDA_FEDERATIONS, PANDA_JOBS_DERIVED],
   build(registry) {
     const jobs = Measurement.of(registry, PANDA_JOBS);
@@ -86,7 +86,7 @@ const main = defineDashboard({
             where: [{ key: derivedFields.suspicious, value: true }],
             groupBy: [tags.queue, tags.site, tags.cloud, tags.prod_source, tags.resource, tags.job_status],
           },
-          { description: 'Series whose latest value in the range departs from its averages beyond the configured factors (QMonit rule). The queue-level signal is on the "PanDA suspicious queues" dashboard.' },
+          { description: 'Series whose latest value in the range departs from its averages beyond the configured factors (our per-series rule). The queue-level signal is on the "PanDA suspicious queues" dashboard.' },
         ),
         table(
           'Queues',

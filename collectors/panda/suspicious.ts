@@ -1,4 +1,7 @@
-/** QMonit's "suspicious sites": a current value far above or below its moving averages. */
+/**
+ * The per-series suspicious flag shown in the spirit of QMonit's "Suspicious sites" dashboard: a current value far
+ * above or below its moving averages. The factors and the minimum are ours (QMonit's code has no such rule).
+ */
 export interface SuspiciousRule {
   /** Names of the averages compared (1h, 24h, ...). */
   windows: string[];

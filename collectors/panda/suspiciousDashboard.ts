@@ -1,7 +1,7 @@
 /**
  * QMonit's "Suspicious sites", on the queue-level signal: the share of suspicious queues per cloud
  * (what the panda status module judges), the queues ranked by how far they left their band, and
- * QMonit's own per-series flags. The status module panda links here.
+ * the per-series flags (our rule, in the spirit of QMonit's "Suspicious sites" dashboard). The status module panda links here.
  */
 import { defineDashboard, fieldUnit, keyNumber, last, mean, row, series, table } from '../../dashboards/module';
 import { Measurement } from '../../dashboards/query';
@@ -10,7 +10,7 @@ import { PANDA_CLOUDS_DERIVED, PANDA_JOBS_DERIVED, PANDA_QUEUES_DERIVED } from '
 export default defineDashboard({
   uid: 'monit-panda-suspicious',
   title: 'PanDA suspicious queues',
-  description: 'Queues whose jobs left the band around their moving average, ranked by how far; the suspicious share per cloud the status judges; the series QMonit flags.',
+  description: 'Queues whose jobs left the band around their moving average, ranked by how far; the suspicious share per cloud the status judges; the series our per-series rule flags.',
   statusModules: ['panda'],
   kinds: [PANDA_QUEUES_DERIVED, PANDA_CLOUDS_DERIVED],
   build(registry) {
@@ -69,7 +69,7 @@ export default defineDashboard({
           { measurement: queues, select: [mean(queueFields.current, 'current')], where: [suspicious], groupBy: [queueTags.queue], alias: '$tag_queue current' },
           { measurement: queues, select: [mean(queueFields.average, 'average')], where: [suspicious], groupBy: [queueTags.queue], alias: '$tag_queue average' },
         ]),
-        row('Suspicious series (QMonit)'),
+        row('Suspicious series (per-series rule)'),
         table(
           'Suspicious series',
           {
@@ -78,7 +78,7 @@ export default defineDashboard({
             where: [{ key: seriesFields.suspicious, value: true }],
             groupBy: [seriesTags.queue, seriesTags.site, seriesTags.cloud, seriesTags.prod_source, seriesTags.resource, seriesTags.job_status],
           },
-          { description: "QMonit's rule per series (queue, prod source, resource type, state): the latest value in the range departs from its averages beyond the configured factors. Informative; the status judges the queues above." },
+          { description: "Our per-series rule ([panda] suspicious_windows and factors; QMonit publishes no rule of its own), per queue, prod source, resource type and state: the latest value in the range departs from its averages beyond the configured factors. Informative; the status judges the queues above." },
         ),
       ],
       keyNumbers: [
