@@ -5,7 +5,8 @@ import { aggregateDocuments, type AggregateSettings, type AggregateSummary, queu
 import { QueueDirectory, queueMetadataOf } from './cric';
 import { planWindows, type SeriesHistory } from './derived';
 
-const PLANS = planWindows({ useRawUpToMs: 24 * 3_600_000, use1hUpToMs: 7 * 24 * 3_600_000 });
+// The default plan: 1h to 24h from raw points, 7d and 30d from daily ones.
+const PLANS = planWindows({ useRawUpToMs: 24 * 3_600_000, use1hUpToMs: 24 * 3_600_000 });
 const WINDOWS = PLANS.map((plan) => plan.window.name);
 const AT_24H = WINDOWS.indexOf('24h');
 const SETTINGS: AggregateSettings = { rule: { states: new Set(['running']), average: '24h', factor: 2, minJobs: 20 }, analysisProdSources: new Set(['user', 'panda']) };
@@ -166,7 +167,7 @@ describe('queues_derived, clouds_derived and datadisks_derived against a direct 
   });
 
   test('a series with points only part of the window counts its missing points as no job (average x coverage)', () => {
-    const plans = planWindows({ useRawUpToMs: 24 * 3_600_000, use1hUpToMs: 24 * 3_600_000 });
+    const plans = PLANS;
     const at = plans.findIndex((plan) => plan.window.name === '24h');
     const averages = (value: number): Float64Array => new Float64Array(plans.length).fill(NaN).map((_, index) => (index === at ? value : NaN));
     // Q0's user MCORE jobs ran 100 at a time, but only in a quarter of the day's slots: 25 per slot over the day.

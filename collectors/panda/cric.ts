@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Logger } from '../../lib/run/log';
 import { StateFile } from '../../lib/state/stateFile';
-import { jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
+import { isJsonObject, jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
 import { SourceFailure } from '../../lib/documents/failures';
 import { type CachedAnswer, cachedAnswerState, type CacheUse, loadCached, type LoadContext, readCachedAnswer } from './cachedSource';
 import { CRIC_DDM_CACHE_FILE, CRIC_DDM_CACHE_STATE, CRIC_SITE_CACHE_FILE, CRIC_SITE_CACHE_STATE, type DatadiskLocation, type DdmDescription, type SiteDescription } from './cricResources';
@@ -179,14 +179,11 @@ export const CRIC_CACHE_FILE = 'cric-pandaqueues.json';
 /** Layout of the cached queues: 2 holds every QueueMetadata field (version 1 kept the first seven). */
 export const CRIC_CACHE_FORMAT = 2;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A cached queue completed with 'unknown' for what an older version did not keep, so no tag is ever undefined. */
 function completed(stored: unknown): QueueMetadata {
   const metadata: QueueMetadata = { ...UNKNOWN_QUEUE };
-  if (!isRecord(stored)) return metadata;
+  if (!isJsonObject(stored)) return metadata;
   for (const [key, value] of Object.entries(stored)) {
     if (!(key in UNKNOWN_QUEUE) && key !== 'corepower') continue;
     if (key === 'corecount' || key === 'corepower') {
@@ -202,7 +199,7 @@ function completed(stored: unknown): QueueMetadata {
 export const CRIC_CACHE_STATE = cachedAnswerState<Record<string, QueueMetadata>>(
   CRIC_CACHE_FORMAT,
   (value) => {
-    if (!isRecord(value)) throw new Error('unexpected content');
+    if (!isJsonObject(value)) throw new Error('unexpected content');
     return Object.fromEntries(Object.entries(value).map(([queue, stored]) => [queue, completed(stored)]));
   },
   (file) => file.queues,

@@ -1,4 +1,4 @@
-import { jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
+import { isJsonObject, jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
 import { cachedAnswerState, malformed } from './cachedSource';
 
 // The other sources panda joins with PanDA's counts, each reduced to what the documents need before it is
@@ -6,16 +6,13 @@ import { cachedAnswerState, malformed } from './cachedSource';
 // read them (eschanet/QMonit run_scrapers.py, scrapers/cric.py and scrapers/rebus.py, and their recorded
 // answers in test/references/).
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
 
 /** The members of a CRIC `?json` answer, one at a time; anything but an object of entries throws a SourceFailure. */
 function* entriesOf(body: Uint8Array, source: string, what: string): Generator<[string, Record<string, unknown>]> {
   try {
-    for (const [name, entry] of jsonObjectMembers(body)) if (isRecord(entry)) yield [name, entry];
+    for (const [name, entry] of jsonObjectMembers(body)) if (isJsonObject(entry)) yield [name, entry];
   } catch (error) {
     if (error instanceof NotAnObjectError) throw malformed(source, `expected an object of ${what} keyed by name (CRIC's ?json answer)`);
     throw error;
@@ -45,7 +42,7 @@ export function parseSites(body: Uint8Array): SiteDescription {
 }
 
 export const CRIC_SITE_CACHE_STATE = cachedAnswerState<SiteDescription>(CRIC_SITE_FORMAT, (value) => {
-  if (!isRecord(value) || !Array.isArray(value.nuclei) || !value.nuclei.every((name) => typeof name === 'string') || typeof value.sites !== 'number') {
+  if (!isJsonObject(value) || !Array.isArray(value.nuclei) || !value.nuclei.every((name) => typeof name === 'string') || typeof value.sites !== 'number') {
     throw new Error('unexpected content');
   }
   return value as unknown as SiteDescription;
@@ -90,7 +87,7 @@ export function parseDdmEndpoints(body: Uint8Array): DdmDescription {
     endpoints++;
     const name = text(entry.name) ?? key;
     const site = text(entry.site);
-    const restFts = isRecord(entry.servedrestfts) ? entry.servedrestfts.MASTER : undefined;
+    const restFts = isJsonObject(entry.servedrestfts) ? entry.servedrestfts.MASTER : undefined;
     const master = Array.isArray(restFts) ? restFts.find((server): server is string => text(server) !== undefined) : text(restFts);
     if (site !== undefined && master !== undefined && !(site in ftsBySite)) ftsBySite[site] = ftsHost(master.trim());
     if (name.includes('DATADISK')) datadisks[name] = { site: site ?? 'unknown', cloud: text(entry.cloud) ?? 'unknown' };
@@ -100,7 +97,7 @@ export function parseDdmEndpoints(body: Uint8Array): DdmDescription {
 }
 
 export const CRIC_DDM_CACHE_STATE = cachedAnswerState<DdmDescription>(CRIC_DDM_FORMAT, (value) => {
-  if (!isRecord(value) || !isRecord(value.ftsBySite) || !isRecord(value.datadisks)) throw new Error('unexpected content');
+  if (!isJsonObject(value) || !isJsonObject(value.ftsBySite) || !isJsonObject(value.datadisks)) throw new Error('unexpected content');
   return value as unknown as DdmDescription;
 });
 
@@ -124,11 +121,11 @@ export function parseFederations(body: Uint8Array): FederationPledges {
     federations++;
     const name = text(entry.name) ?? key;
     const quarters: Record<string, number> = {};
-    if (isRecord(entry.pledges)) {
+    if (isJsonObject(entry.pledges)) {
       for (const [year, byQuarter] of Object.entries(entry.pledges)) {
-        if (!isRecord(byQuarter)) continue;
+        if (!isJsonObject(byQuarter)) continue;
         for (const [quarter, byVo] of Object.entries(byQuarter)) {
-          const cpu = isRecord(byVo) && isRecord(byVo.atlas) ? byVo.atlas.CPU : undefined;
+          const cpu = isJsonObject(byVo) && isJsonObject(byVo.atlas) ? byVo.atlas.CPU : undefined;
           if (/^Q[1-4]$/.test(quarter) && typeof cpu === 'number' && Number.isFinite(cpu) && cpu >= 0) quarters[`${year}.${quarter}`] = cpu;
         }
       }
@@ -140,6 +137,6 @@ export function parseFederations(body: Uint8Array): FederationPledges {
 }
 
 export const FEDERATIONS_CACHE_STATE = cachedAnswerState<FederationPledges>(FEDERATIONS_FORMAT, (value) => {
-  if (!isRecord(value) || !Object.values(value).every(isRecord)) throw new Error('unexpected content');
+  if (!isJsonObject(value) || !Object.values(value).every(isJsonObject)) throw new Error('unexpected content');
   return value as FederationPledges;
 });

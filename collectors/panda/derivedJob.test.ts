@@ -71,7 +71,6 @@ const perSeries = (documents: MonitDocument[]): MonitDocument[] => documents.fil
 const seriesName = (document: MonitDocument): string => `${document.queue}/${document.prod_source}/${document.resource}/${document.job_status}`;
 /** The statuses averaged by default (average_states: QMonit's four). */
 const DEFAULT_AVERAGED = new Set(['assigned', 'activated', 'failed', 'running']);
-/** panda's job counts (not queues) of the statuses with jobs_derived documents by default. */
 /** panda's job counts (jobs, jobs_terminal): the series panda-derived averages. */
 const isJobCount = (document: MonitDocument): boolean => document.type === 'jobs' || document.type === 'jobs_terminal';
 const averagedByDefault = (documents: MonitDocument[]): MonitDocument[] => documents.filter((document) => isJobCount(document) && DEFAULT_AVERAGED.has(String(document.job_status)));
@@ -116,7 +115,6 @@ describe('panda-derived against an independent computation', () => {
   const level = (random: () => number, k: number): number | undefined => (random() < 0.2 || k % 37 === 5 ? undefined : Math.floor(random() * 200));
   const GONE: SeriesId = { queue: 'GONE_QUEUE', prodSource: 'managed', resource: 'SCORE', jobStatus: 'running' };
   const TERMINAL = new Set(['finished', 'failed', 'cancelled', 'closed']);
-  /** QMonit's averaged statuses, the default of average_states. */
 
   test('on the recorded PanDA and CRIC answers and a month of history, across midnight and after a missed run, the split jobs give the averages, flags and tags computed here', async () => {
     const counts = parseJobStatistics(JSON.parse(fixture('panda-small.json'))).counts;

@@ -1,6 +1,7 @@
 import { SourceFailure } from '../../lib/documents/failures';
 import { fetchJson } from '../../lib/http/get';
 import type { ClientTls } from '../../lib/tls/clientTls';
+import { isJsonObject } from '../../lib/http/jsonMembers';
 
 /** One leaf of PanDA's site → prod_source_label → resource_type → job_status → count tree. */
 export interface JobCount {
@@ -17,16 +18,13 @@ export interface JobStatistics {
   skipped: string[];
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * Unwraps the v1 API's {success, message, data} envelope; the legacy /server/panda endpoint answers the tree itself.
  * A refusal throws.
  */
 function unwrapEnvelope(body: unknown): unknown {
-  if (isPlainObject(body) && typeof body.success === 'boolean' && 'data' in body) {
+  if (isJsonObject(body) && typeof body.success === 'boolean' && 'data' in body) {
     if (!body.success) throw new SourceFailure('other', `PanDA refused the request: ${String(body.message ?? 'no message')}`);
     return body.data;
   }
@@ -39,24 +37,24 @@ function unwrapEnvelope(body: unknown): unknown {
  */
 export function parseJobStatistics(body: unknown): JobStatistics {
   const tree = unwrapEnvelope(body);
-  if (!isPlainObject(tree)) throw new SourceFailure('malformed', `PanDA: expected an object of queues, got ${Array.isArray(tree) ? 'a list' : typeof tree}`);
+  if (!isJsonObject(tree)) throw new SourceFailure('malformed', `PanDA: expected an object of queues, got ${Array.isArray(tree) ? 'a list' : typeof tree}`);
   const queues = Object.keys(tree);
   if (queues.length === 0) throw new SourceFailure('malformed', 'PanDA: the answer lists no queue at all (PanDA answers {} when its database query fails)');
   const counts: JobCount[] = [];
   const skipped: string[] = [];
   for (const queue of queues) {
     const labels = tree[queue];
-    if (!isPlainObject(labels)) {
+    if (!isJsonObject(labels)) {
       skipped.push(`${queue}: expected an object of prod source labels`);
       continue;
     }
     for (const [prodSource, resources] of Object.entries(labels)) {
-      if (!isPlainObject(resources)) {
+      if (!isJsonObject(resources)) {
         skipped.push(`${queue}/${prodSource}: expected an object of resource types`);
         continue;
       }
       for (const [resource, statuses] of Object.entries(resources)) {
-        if (!isPlainObject(statuses)) {
+        if (!isJsonObject(statuses)) {
           skipped.push(`${queue}/${prodSource}/${resource}: expected an object of job statuses`);
           continue;
         }

@@ -7,7 +7,7 @@ import { defineDashboard, fieldUnit, keyNumber, last, perHour, row, series, sum,
 import { Measurement, type Condition, type QuerySpec } from '../../dashboards/query';
 import { PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_QUEUES } from '../../schemas/kinds';
 
-/** PanDA's states of a job waiting to run (before its pilot starts it): "queued" on this dashboard. */
+/** PanDA's states of a job not running yet (waiting for a pilot, or its pilot starting it): "queued" on this dashboard. */
 export const QUEUED_STATES = ['defined', 'assigned', 'waiting', 'activated', 'sent', 'starting'];
 
 export default defineDashboard({

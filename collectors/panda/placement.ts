@@ -1,4 +1,5 @@
 import { cachedAnswerState, malformed } from './cachedSource';
+import { isJsonObject } from '../../lib/http/jsonMembers';
 
 /** Data placed on one RSE. */
 export interface Placed {
@@ -17,9 +18,6 @@ const SOURCE = 'placement';
 /** Rucio's accounting of what it placed, among the sources of an RSE's usage rows (others: storage, expired, ...). */
 const RUCIO_SOURCE = 'rucio';
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function count(value: unknown, where: string, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw malformed(SOURCE, `${where}: ${what} ${JSON.stringify(value)} is not a number >= 0`);
@@ -49,7 +47,7 @@ function fromUsageRows(rows: unknown[]): Placement {
   const placement: Placement = {};
   rows.forEach((row, index) => {
     const where = `row ${index + 1}`;
-    if (!isRecord(row) || typeof row.rse !== 'string') throw malformed(SOURCE, `${where}: expected an RSE usage row {rse, source, used, files}, got ${JSON.stringify(row)?.slice(0, 80)}`);
+    if (!isJsonObject(row) || typeof row.rse !== 'string') throw malformed(SOURCE, `${where}: expected an RSE usage row {rse, source, used, files}, got ${JSON.stringify(row)?.slice(0, 80)}`);
     if (row.source !== undefined && row.source !== RUCIO_SOURCE) return;
     if (!row.rse.includes('DATADISK')) return;
     placement[row.rse] = { bytes: count(row.used, `${where} (${row.rse})`, 'used'), files: count(row.files, `${where} (${row.rse})`, 'files') };
@@ -76,11 +74,11 @@ function placementOf(values: unknown[]): Placement {
   if (values.length > 1) return fromUsageRows(values);
   const [value] = values;
   if (Array.isArray(value)) return fromUsageRows(value);
-  if (!isRecord(value)) throw malformed(SOURCE, `expected {"<RSE>": {"bytes", "files"}} or a list of Rucio RSE usage rows, got ${value === null ? 'null' : typeof value}`);
+  if (!isJsonObject(value)) throw malformed(SOURCE, `expected {"<RSE>": {"bytes", "files"}} or a list of Rucio RSE usage rows, got ${value === null ? 'null' : typeof value}`);
   if (typeof value.rse === 'string') return fromUsageRows([value]);
   const placement: Placement = {};
   for (const [rse, entry] of Object.entries(value)) {
-    if (!isRecord(entry)) throw malformed(SOURCE, `'${rse}': expected {"bytes", "files"}, got ${JSON.stringify(entry)?.slice(0, 80)}`);
+    if (!isJsonObject(entry)) throw malformed(SOURCE, `'${rse}': expected {"bytes", "files"}, got ${JSON.stringify(entry)?.slice(0, 80)}`);
     if (!rse.includes('DATADISK')) continue;
     placement[rse] = { bytes: count(entry.bytes, `'${rse}'`, 'bytes'), files: count(entry.files, `'${rse}'`, 'files') };
   }
@@ -88,7 +86,7 @@ function placementOf(values: unknown[]): Placement {
 }
 
 export const PLACEMENT_CACHE_STATE = cachedAnswerState<Placement>(PLACEMENT_FORMAT, (value) => {
-  if (!isRecord(value) || !Object.values(value).every((entry) => isRecord(entry) && typeof entry.bytes === 'number' && typeof entry.files === 'number')) {
+  if (!isJsonObject(value) || !Object.values(value).every((entry) => isJsonObject(entry) && typeof entry.bytes === 'number' && typeof entry.files === 'number')) {
     throw new Error('unexpected content');
   }
   return value as Placement;

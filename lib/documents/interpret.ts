@@ -1,6 +1,7 @@
 import { displayName, lineProtocolProblem, MAX_TIMESTAMP_MS, mayExceedSeriesKey, seriesKeyProblem } from '../influx/lineProtocol';
 import { databaseFor, describeAjvErrors, RESERVED_KEYS, type SchemaRegistry, validateEnvelope } from './schemas';
 import type { FieldType, MonitDocument, Scalar } from './types';
+import { isJsonObject } from '../http/jsonMembers';
 
 /** A document reduced to what InfluxDB stores: where, which series, which typed values, when. */
 export interface InterpretedDocument {
@@ -39,9 +40,6 @@ function timestampProblem(timestamp: number, timestampMs: number): string | unde
  */
 const METADATA_FALLBACK_KEYS = ['producer', 'type', 'timestamp'] as const;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The document with producer, type and timestamp taken from `metadata` where the top level has none (the same object when nothing is taken). */
 function withMetadataFallbacks(document: Record<string, unknown>): Record<string, unknown> {
@@ -55,10 +53,10 @@ function withMetadataFallbacks(document: Record<string, unknown>): Record<string
  * its `metadata` (what interpretDocument uses), read without copying the document.
  */
 export function envelopeValue(document: unknown, key: (typeof METADATA_FALLBACK_KEYS)[number]): unknown {
-  if (!isPlainObject(document)) return undefined;
+  if (!isJsonObject(document)) return undefined;
   if (Object.hasOwn(document, key)) return document[key];
   const metadata = Object.hasOwn(document, 'metadata') ? document.metadata : undefined;
-  return isPlainObject(metadata) && Object.hasOwn(metadata, key) ? metadata[key] : undefined;
+  return isJsonObject(metadata) && Object.hasOwn(metadata, key) ? metadata[key] : undefined;
 }
 
 /** InfluxDB 1.x refuses a tag key named `time` and drops a field of that name (the whole point if it is the only one). */
@@ -81,12 +79,12 @@ function describeValue(value: unknown): string {
  * as 'constructor' or '__proto__' is a plain name, never a built-in of Object.
  */
 function lookUp(document: MonitDocument, key: string): unknown {
-  if (key.startsWith('data.') && isPlainObject(document.data)) {
+  if (key.startsWith('data.') && isJsonObject(document.data)) {
     const name = key.slice(5);
     if (Object.hasOwn(document.data, name)) return document.data[name];
     let value: unknown = document.data;
     for (const part of name.split('.')) {
-      if (!isPlainObject(value) || !Object.hasOwn(value, part)) return undefined;
+      if (!isJsonObject(value) || !Object.hasOwn(value, part)) return undefined;
       value = value[part];
     }
     return value;
@@ -132,7 +130,7 @@ function conforms(value: Scalar, type: FieldType): boolean {
  * InfluxDB terms as described in monit-format.md. Every refusal carries a reason a person understands.
  */
 export function interpretDocument(document: unknown, registry: SchemaRegistry, nowMs: number = Date.now()): Interpretation {
-  if (!isPlainObject(document)) {
+  if (!isJsonObject(document)) {
     return { ok: false, reason: `a document must be a JSON object, got ${describeValue(document)}` };
   }
   const resolved = withMetadataFallbacks(document);

@@ -108,3 +108,8 @@ export function* jsonObjectMembers(text: Uint8Array): Generator<[string, unknown
   }
   if (skipWhitespace(at) !== text.length) fail(at, 'unexpected text after the object');
 }
+
+/** Whether a parsed JSON value is an object (not null, not a list). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
