@@ -9,7 +9,7 @@ import { PANDA_DATADISKS, PANDA_FEDERATIONS, PANDA_JOBS, PANDA_JOBS_TERMINAL, PA
 import collector from './collector';
 import { PLACEMENT_CACHE_FILE } from './placement';
 import { FixtureServer } from './test/fixtureServer';
-import { descriptionKeys, recorded, serveDescriptions } from './test/sources';
+import { pandaSection, recorded, serveRecordedAtlas } from './test/sources';
 
 // Golden tests of panda's documents from recorded answers in their real shapes: PanDA's v1 envelope with its
 // zero-filled states (panda-server's DBProxy fills assigned, activated, running, finished and failed with 0 for
@@ -59,16 +59,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-beforeEach(() => {
-  server.routes.clear();
-  server.requests.clear();
-  server.routes.set('/panda', { body: recorded('panda-v1-atlas.json') });
-  server.routes.set('/cric', { body: recorded('cric-pandaqueues.json') });
-  serveDescriptions(server);
-});
+beforeEach(() => serveRecordedAtlas(server));
 
 function context(extra = '', options: { stateDir?: string; slotMs?: number } = {}): TestContext {
-  const section = `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ntimeout = 2s\ncric_timeout = 2s\n${descriptionKeys(server.url)}${extra}\n`;
+  const section = pandaSection(server.url, extra);
   return collectorContext('panda', section, { slotMs: options.slotMs ?? SLOT_MS, stateDir: options.stateDir });
 }
 
@@ -94,9 +88,7 @@ describe('panda documents from recorded PanDA, CRIC, WLCG CRIC and Rucio answers
   let documents: MonitDocument[];
   let run: TestContext;
   beforeAll(async () => {
-    server.routes.set('/panda', { body: recorded('panda-v1-atlas.json') });
-    server.routes.set('/cric', { body: recorded('cric-pandaqueues.json') });
-    serveDescriptions(server);
+    serveRecordedAtlas(server);
     run = context();
     documents = collectedDocuments(await collector.collect(run));
   });

@@ -13,7 +13,7 @@ import { CRIC_DDM_CACHE_FILE, CRIC_SITE_CACHE_FILE, FEDERATIONS_CACHE_FILE, pars
 import { parsePlacement, PLACEMENT_CACHE_FILE } from './placement';
 import demo from './demo';
 import { FixtureServer } from './test/fixtureServer';
-import { DESCRIPTION_ROUTES, descriptionKeys, recorded, serveDescriptions } from './test/sources';
+import { DESCRIPTION_ROUTES, descriptionKeys, pandaSection, recorded, serveRecordedAtlas } from './test/sources';
 
 // The sources panda joins with PanDA's counts: each asked at most once per refresh, cached, served stale while
 // down; and the shapes each accepts.
@@ -27,16 +27,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-beforeEach(() => {
-  server.routes.clear();
-  server.requests.clear();
-  server.routes.set('/panda', { body: recorded('panda-v1-atlas.json') });
-  server.routes.set('/cric', { body: recorded('cric-pandaqueues.json') });
-  serveDescriptions(server);
-});
+beforeEach(() => serveRecordedAtlas(server));
 
 function context(extra = '', stateDir?: string): TestContext {
-  return collectorContext('panda', `[panda]\nurl = ${server.url}/panda\ncric_url = ${server.url}/cric\ntimeout = 2s\ncric_timeout = 2s\n${descriptionKeys(server.url)}${extra}\n`, { stateDir });
+  return collectorContext('panda', pandaSection(server.url, extra), { stateDir });
 }
 
 const collect = async (run: TestContext): Promise<MonitDocument[]> => collectedDocuments(await collector.collect(run));

@@ -19,6 +19,20 @@ export function serveDescriptions(server: FixtureServer): void {
   for (const [route, file] of Object.entries(DESCRIPTION_ROUTES)) server.routes.set(route, { body: recorded(file) });
 }
 
+/** Before a test: the recorded ATLAS-shaped PanDA v1 and CRIC answers and the other descriptions, counts cleared. */
+export function serveRecordedAtlas(server: FixtureServer): void {
+  server.routes.clear();
+  server.requests.clear();
+  server.routes.set('/panda', { body: recorded('panda-v1-atlas.json') });
+  server.routes.set('/cric', { body: recorded('cric-pandaqueues.json') });
+  serveDescriptions(server);
+}
+
+/** A [panda] section reading every source from the fixture server at `baseUrl`, with `extra` keys. */
+export function pandaSection(baseUrl: string, extra = ''): string {
+  return `[panda]\nurl = ${baseUrl}/panda\ncric_url = ${baseUrl}/cric\ntimeout = 2s\ncric_timeout = 2s\n${descriptionKeys(baseUrl)}${extra}\n`;
+}
+
 /**
  * The [panda] keys pointing panda's other sources at the fixture server (without them panda asks the real
  * CRIC and WLCG CRIC). `placement` false leaves placement_url out (no placement data).
