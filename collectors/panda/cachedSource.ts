@@ -1,6 +1,7 @@
 import type { Logger } from '../../lib/run/log';
 import { type StateFile, StateFileError, type StateFileOptions } from '../../lib/state/stateFile';
 import { SourceFailure } from '../../lib/documents/failures';
+import { withoutCredentials } from '../../lib/http/credentials';
 import { fetchBody, notJson } from '../../lib/http/get';
 import type { ClientTls } from '../../lib/tls/clientTls';
 
@@ -12,6 +13,8 @@ export interface CachedAnswer<T> {
   attemptedAtMs: number;
   /** Layout of `value`: a copy of another layout (an older version's) is asked again at once, and served completed while the source is down. */
   format: number;
+  /** Where the copy was fetched from: a copy of another URL (the config changed) is asked again at once. Absent in older copies. */
+  url?: string;
   value: T;
 }
 
@@ -28,7 +31,8 @@ export function cachedAnswerState<T>(format: number, check: (value: unknown, for
       const storedFormat = typeof file.format === 'number' ? file.format : 0;
       const value = 'value' in file ? file.value : legacy?.(file);
       if (value === undefined) throw new Error('unexpected content');
-      return { fetchedAtMs: file.fetchedAtMs, attemptedAtMs: file.attemptedAtMs, format: storedFormat === format ? format : 0, value: check(value, storedFormat) };
+      const url = typeof file.url === 'string' ? file.url : undefined;
+      return { fetchedAtMs: file.fetchedAtMs, attemptedAtMs: file.attemptedAtMs, format: storedFormat === format ? format : 0, url, value: check(value, storedFormat) };
     },
   };
 }
@@ -90,18 +94,24 @@ export interface Loaded<T> {
 export async function loadCached<T>(spec: CachedSource<T>, context: LoadContext): Promise<Loaded<T>> {
   const cache = readCachedAnswer(spec.file, spec.source, context.log);
   const current = cache !== undefined && cache.format === spec.format;
-  if (cache && current && context.nowMs - cache.attemptedAtMs < spec.refreshMs && context.nowMs >= cache.attemptedAtMs) {
+  // A copy without a URL (an older version's) is taken as the configured one's.
+  const sameUrl = cache?.url === undefined || cache.url === spec.url;
+  if (cache && current && sameUrl && context.nowMs - cache.attemptedAtMs < spec.refreshMs && context.nowMs >= cache.attemptedAtMs) {
     return { value: cache.value, fetchedAtMs: cache.fetchedAtMs, use: 'cache' };
   }
+  if (cache && !sameUrl) context.log.info(`${spec.source}: the URL changed (the cached copy is of ${withoutCredentials(cache.url ?? '')}), asking ${withoutCredentials(spec.url)} now`);
   try {
     const body = await fetchBody(spec.url, { source: spec.source, timeoutMs: spec.timeoutMs, signal: context.signal, tls: context.tls?.() });
     let value: T;
     try {
       value = spec.parse(body);
     } catch (error) {
-      throw error instanceof SyntaxError ? notJson(spec.source, spec.url, body, error) : error;
+      if (error instanceof SyntaxError) throw notJson(spec.source, spec.url, body, error);
+      // A wrong shape names the endpoint too, as an HTTP error does.
+      if (error instanceof SourceFailure) throw new SourceFailure(error.failureClass, `${error.message} (${withoutCredentials(spec.url)})`);
+      throw error;
     }
-    spec.file.write({ fetchedAtMs: context.nowMs, attemptedAtMs: context.nowMs, format: spec.format, value });
+    spec.file.write({ fetchedAtMs: context.nowMs, attemptedAtMs: context.nowMs, format: spec.format, url: spec.url, value });
     context.log.info(`${spec.source}: fetched ${spec.describe(value)}`);
     return { value, fetchedAtMs: context.nowMs, use: 'fetched' };
   } catch (error) {
@@ -112,9 +122,9 @@ export async function loadCached<T>(spec: CachedSource<T>, context: LoadContext)
       context.problem(`${named}; no cached copy, so ${spec.withoutCopy}`);
       return { use: 'none' };
     }
-    // An outdated copy stays outdated, so the source is asked again at the next run.
-    spec.file.write({ ...cache, attemptedAtMs: current ? context.nowMs : 0 });
-    const outdated = current ? '' : ' (written by an older version, completed with unknown values)';
+    // An outdated copy (or one of another URL) stays so, so the source is asked again at the next run.
+    spec.file.write({ ...cache, attemptedAtMs: current && sameUrl ? context.nowMs : 0 });
+    const outdated = !current ? ' (written by an older version, completed with unknown values)' : !sameUrl ? ` (of the previous URL, ${withoutCredentials(cache.url ?? '')})` : '';
     context.problem(`${named}; serving the cached copy fetched at ${new Date(cache.fetchedAtMs).toISOString()}${outdated}`);
     return { value: cache.value, fetchedAtMs: cache.fetchedAtMs, use: 'stale cache' };
   }

@@ -134,6 +134,34 @@ describe("panda's other sources", () => {
     expect(queueDocument(fresh, 'AGLT2_UCORE')).toMatchObject({ site_state: 'ACTIVE', federation: 'US-AGLT2', pilot_version: '3.7.2.4', datadisk: 'AGLT2_DATADISK' });
   });
 
+  test('a changed URL is asked at once, not after the refresh; if it fails, the copy of the previous URL is served and named', async () => {
+    const atUrl = (route: string, stateDir?: string): TestContext => collectorContext('panda', pandaSection(server.url).replace(`${server.url}/placement`, `${server.url}${route}`), { stateDir });
+    const diskBytes = (documents: MonitDocument[]): unknown => documents.find((document) => document.type === PANDA_DATADISKS.type && document.datadisk === 'AGLT2_DATADISK')?.bytes;
+    const first = atUrl('/placement');
+    expect(diskBytes(await collect(first))).toBe(5_210_000_000_000_000);
+    // Another accounting export, in QMonit's shape, with other figures: asked at the very next run.
+    server.routes.set('/placement-other', { body: JSON.stringify({ AGLT2_DATADISK: { bytes: 1_000, files: 10 } }) });
+    const moved = atUrl('/placement-other', first.stateDir);
+    expect(diskBytes(await collect(moved))).toBe(1_000);
+    expect(server.requests.get('/placement-other')).toBe(1);
+    expect(moved.log.lines.some((line) => line.includes(`placement: the URL changed (the cached copy is of ${server.url}/placement-other`))).toBe(false);
+    expect(moved.log.lines.some((line) => line.includes(`placement: the URL changed (the cached copy is of ${server.url}/placement), asking ${server.url}/placement-other now`))).toBe(true);
+    // Moved again, to a URL that fails: the last copy is served, said to be the previous URL's, and asked again next run.
+    server.routes.set('/placement-down', { status: 503, body: 'down' });
+    const down = atUrl('/placement-down', first.stateDir);
+    expect(diskBytes(await collect(down))).toBe(1_000);
+    expect(down.problems).toEqual([expect.stringMatching(new RegExp(`^placement .*HTTP 503.*serving the cached copy .*\\(of the previous URL, ${server.url}/placement-other\\)$`))]);
+    await collect(atUrl('/placement-down', first.stateDir));
+    expect(server.requests.get('/placement-down')).toBe(2);
+  });
+
+  test('an answer of the wrong shape names the endpoint, as an HTTP error does', async () => {
+    server.routes.set('/placement', { body: JSON.stringify({ rses: [] }) });
+    const run = context();
+    await collect(run);
+    expect(run.problems).toEqual([expect.stringMatching(new RegExp(`^placement: .*\\(${server.url}/placement\\); no cached copy`))]);
+  });
+
   test("cachedQueueDirectory (panda-derived's view) joins the site and DDM caches as panda does", async () => {
     const run = context();
     const documents = await collect(run);
