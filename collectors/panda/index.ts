@@ -14,14 +14,14 @@ import {
 import { DERIVED_JOB } from './names';
 
 export default defineSource({
-  description: 'PanDA job counts per queue, prod source, resource type and status, enriched from CRIC',
+  description: 'PanDA job counts, cores and HS06 per queue, prod source, resource type and status, with CRIC tags; federation pledges; the DAOD distribution',
   produces: [PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_QUEUES, PANDA_FEDERATIONS, PANDA_DATADISKS, PANDA_JOBS_DERIVED, PANDA_QUEUES_DERIVED, PANDA_CLOUDS_DERIVED, PANDA_DATADISKS_DERIVED],
   // No node flags: without the history, panda's heap stays small uncapped too (bench/panda.ts measures both jobs both ways).
   collector: () => require('./collector') as typeof import('./collector'),
   jobs: [
     {
       name: DERIVED_JOB,
-      description: "PanDA moving averages and suspicious flags (panda/jobs_derived), from panda's documents of the slot and their history in InfluxDB",
+      description: "PanDA moving averages (jobs_derived), the queue-level signal per queue and cloud, DATADISK averages, from panda's documents of the slot and their history in InfluxDB",
       // Minute 5: after every collector of the slot (spread over minutes 0-4, panda among them), so panda's
       // documents are in; before replay (7) and status (8), which reads panda/jobs_derived of the slot.
       schedule: '5-59/10 * * * *',
