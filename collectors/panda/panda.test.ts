@@ -262,7 +262,9 @@ describe('panda collector', () => {
     await expect(collector.collect(context('terminal_window = 90s'))).rejects.toThrow(/terminal_window must be whole minutes/);
     // The averages are panda-derived's: its run names the key (panda's job counts still go out).
     const derived = collectorContext('panda-derived', `${pandaSection('suspicious_windows = 1h, 2h')}[influxdb]\nurl = ${servers.influx.url}\n`);
-    await expect(derivedJob.collect(derived)).rejects.toThrow(/suspicious_windows: '2h' is not one of the averages 1h, 6h, 12h, 24h, 7d, 30d/);
+    await expect(derivedJob.collect(derived)).rejects.toThrow(/panda-derived\.test\.cfg: \[panda\] suspicious_windows names '2h', which is not one of the averages 1h, 6h, 12h, 24h, 7d, 30d/);
+    const signal = collectorContext('panda-derived', `${pandaSection('queue_signal_states = running, holding')}[influxdb]\nurl = ${servers.influx.url}\n`);
+    await expect(derivedJob.collect(signal)).rejects.toThrow(/panda-derived\.test\.cfg: \[panda\] queue_signal_states names 'holding', which is not one of average_states/);
     await expect(collector.collect(context('suspicious_windows = 1h, 2h'))).resolves.toBeDefined();
   });
 

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigSection } from '../../lib/config/config';
+import type { ConfigSection } from '../../lib/config/config';
 import { averageWindows } from './names';
 
 /** Which series both jobs keep: the [panda] keys they share. */
@@ -105,9 +105,9 @@ export function isSelected(selection: SeriesSelection, series: { prodSource: str
 export function readPandaSettings(section: ConfigSection): PandaSettings {
   const terminalWindowMs = section.duration('terminal_window', '10m');
   if (terminalWindowMs < 60_000 || terminalWindowMs % 60_000 !== 0) {
-    throw new ConfigError(`[${section.name}] terminal_window must be whole minutes (PanDA counts in minutes), got ${terminalWindowMs} ms`);
+    throw section.invalid('terminal_window', `must be whole minutes (PanDA counts in minutes), got ${terminalWindowMs} ms`);
   }
-  // panda-derived reads these, and checks them: they are no typos in panda's run either.
+  // panda-derived reads these, and checks them (a mistake there must not stop the job counts): no typos here.
   section.acknowledge(DERIVED_KEYS);
   return {
     ...readSelection(section),
@@ -128,10 +128,15 @@ export function readPandaSettings(section: ConfigSection): PandaSettings {
 
 /** `panda` is the [panda] section, `own` the [panda-derived] one. */
 export function readDerivedSettings(panda: ConfigSection, own: ConfigSection): DerivedSettings {
+  return { ...readDerivedKeys(panda), waitForPandaMs: own.duration('wait_for_panda', '2m') };
+}
+
+/** panda-derived's keys of the [panda] section. */
+function readDerivedKeys(panda: ConfigSection): Omit<DerivedSettings, 'waitForPandaMs'> {
   const known = averageWindows().map((window) => window.name);
   const suspiciousWindows = panda.list('suspicious_windows', ['1h', '24h', '7d']);
   for (const window of suspiciousWindows) {
-    if (!known.includes(window)) throw new ConfigError(`[${panda.name}] suspicious_windows: '${window}' is not one of the averages ${known.join(', ')}`);
+    if (!known.includes(window)) throw panda.invalid('suspicious_windows', `names '${window}', which is not one of the averages ${known.join(', ')}`);
   }
   return {
     ...readSelection(panda),
@@ -144,7 +149,6 @@ export function readDerivedSettings(panda: ConfigSection, own: ConfigSection): D
     suspiciousAboveFactor: panda.number('suspicious_above_factor', 3, { min: 1 }),
     suspiciousBelowFactor: panda.number('suspicious_below_factor', 3, { min: 1 }),
     suspiciousMinDifference: panda.number('suspicious_min_difference', 10, { min: 0 }),
-    waitForPandaMs: own.duration('wait_for_panda', '2m'),
     ...readQueueSignal(panda, known),
     analysisProdSources: readAnalysisProdSources(panda),
   };
@@ -156,10 +160,10 @@ function readQueueSignal(panda: ConfigSection, known: string[]): Pick<DerivedSet
   const averageStates = states.includes('*') ? undefined : new Set(states);
   const queueSignalStates = new Set(panda.list('queue_signal_states', ['running']));
   for (const state of queueSignalStates) {
-    if (averageStates && !averageStates.has(state)) throw new ConfigError(`[${panda.name}] queue_signal_states: '${state}' is not one of average_states (${[...averageStates].join(', ')}), so it has no averages`);
+    if (averageStates && !averageStates.has(state)) throw panda.invalid('queue_signal_states', `names '${state}', which is not one of average_states (${[...averageStates].join(', ')}), so it has no averages`);
   }
   const queueSignalAverage = panda.string('queue_signal_average', '24h');
-  if (!known.includes(queueSignalAverage)) throw new ConfigError(`[${panda.name}] queue_signal_average: '${queueSignalAverage}' is not one of the averages ${known.join(', ')}`);
+  if (!known.includes(queueSignalAverage)) throw panda.invalid('queue_signal_average', `is '${queueSignalAverage}', which is not one of the averages ${known.join(', ')}`);
   return {
     averageStates,
     queueSignalStates,

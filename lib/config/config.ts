@@ -28,6 +28,11 @@ export class ConfigSection {
     return `${this.file}: [${this.name}] ${key}`;
   }
 
+  /** A ConfigError about `key`'s value, naming the file and section as the typed getters do: "<file>: [<section>] <key> <message>". */
+  invalid(key: string, message: string): ConfigError {
+    return new ConfigError(`${this.where(key)} ${message}`);
+  }
+
   has(key: string): boolean {
     this.mark(key);
     return this.values[key] !== undefined && this.values[key] !== '';
