@@ -11,7 +11,7 @@ import collector from './collector';
 import { CRIC_CACHE_FILE, CRIC_CACHE_STATE, cachedQueueDirectory } from './cric';
 import { CRIC_DDM_CACHE_FILE, CRIC_SITE_CACHE_FILE, FEDERATIONS_CACHE_FILE, parseDdmEndpoints, parseFederations, parseSites, quarterOf } from './cricResources';
 import { parsePlacement, PLACEMENT_CACHE_FILE } from './placement';
-import demo from './demo';
+import demo, { federationsThisYear } from './demo';
 import { FixtureServer } from './test/fixtureServer';
 import { DESCRIPTION_ROUTES, descriptionKeys, pandaSection, recorded, serveRecordedAtlas } from './test/sources';
 
@@ -254,4 +254,17 @@ describe('the demo', () => {
     const disks = documents.filter((document) => document.type === PANDA_DATADISKS.type && typeof document.bytes === 'number' && (document.running_jobs as number) > 0);
     expect(disks.length).toBeGreaterThanOrEqual(3);
   });
+
+  test("the demo's federations have pledges for the current year whatever the year (the quickstart in 2031)", () => {
+    const recordedFederations = JSON.parse(recorded('wlcg-federations.json')) as Record<string, { pledges?: Record<string, unknown> }>;
+    const served = JSON.parse(federationsThisYear(recorded('wlcg-federations.json'), Date.UTC(2031, 1, 1))) as typeof recordedFederations;
+    const withPledges = Object.entries(recordedFederations).filter(([, federation]) => federation.pledges !== undefined);
+    expect(withPledges.length).toBeGreaterThan(2);
+    for (const [name, federation] of withPledges) {
+      const lastYear = Object.keys(federation.pledges ?? {}).sort().at(-1) ?? '';
+      expect([name, served[name].pledges?.['2031']]).toEqual([name, federation.pledges?.[lastYear]]);
+      expect([name, served[name].pledges?.[lastYear]]).toEqual([name, federation.pledges?.[lastYear]]);
+    }
+  });
 });
+
