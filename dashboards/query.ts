@@ -151,13 +151,17 @@ function renderCondition(measurement: Measurement, condition: Condition): string
   return `${key} ${condition.op ?? '='} ${value}`;
 }
 
-/** The InfluxQL of one panel query. `filters` are the dashboard's tag variables; those the measurement has apply. */
+/**
+ * The InfluxQL of one panel query. `filters` are the dashboard's tag variables; those the measurement has apply,
+ * except on a tag the query fixes itself (a "running jobs" panel stays so whatever job_status is chosen).
+ */
 export function renderQuery(spec: QuerySpec, filters: string[], time: TimeContext): string {
   const { measurement } = spec;
   const conditions = ['$timeFilter'];
   for (const condition of spec.where ?? []) conditions.push(renderCondition(measurement, condition));
+  const fixed = new Set((spec.where ?? []).map((condition) => condition.key));
   for (const tag of filters) {
-    if (measurement.hasTag(tag)) conditions.push(`${quoteIdentifier(tag)} =~ /^$${tag}$/`);
+    if (measurement.hasTag(tag) && !fixed.has(tag)) conditions.push(`${quoteIdentifier(tag)} =~ /^$${tag}$/`);
   }
   const groups = (spec.groupBy ?? []).map((tag) => quoteIdentifier(measurement.tag(tag)));
   const timeSeries = (spec.format ?? 'time_series') === 'time_series';

@@ -154,6 +154,18 @@ describe('panel options', () => {
     expect(() => render({ ...spec, kind: 'table' })).toThrow('only a time series stacks');
   });
 
+  test("a tag the query fixes is not filtered again by the dashboard's variable (running cores stay running cores)", () => {
+    const query = renderQuery(
+      { measurement: jobs, select: [{ fn: 'sum', field: 'cores' }], where: [{ key: 'job_status', value: 'running' }], groupBy: ['cloud'] },
+      ['cloud', 'job_status', 'site'],
+      VARIABLE_TIME,
+    );
+    expect(query).toContain(`"job_status" = 'running'`);
+    expect(query).not.toContain('$job_status');
+    expect(query).toContain('"cloud" =~ /^$cloud$/');
+    expect(query).toContain('"site" =~ /^$site$/');
+  });
+
   test('a ratio of two fields and a numeric condition on a field render as InfluxQL; on a tag or a string they are errors', () => {
     const query = renderQuery(
       {

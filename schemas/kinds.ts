@@ -532,9 +532,9 @@ export const PANDA_JOBS_TERMINAL: DocumentKind<PandaJobsTerminalTag, PandaJobsTe
 /** panda/queues: One document per PanDA queue listed by PanDA in the slot, with its CRIC description. */
 export type PandaQueuesTag = 'cloud' | 'container_type' | 'country' | 'federation' | 'fts_server' | 'harvester' | 'nucleus' | 'pilot_manager' | 'pledged' | 'queue' | 'queue_resource_type' | 'queue_type' | 'site' | 'site_state' | 'tier' | 'workflow';
 export type PandaQueuesFields = {
-  /** Cores per MCORE job on the queue (CRIC corecount, 8 when CRIC gives none). (int, count; mean when downsampled) */
+  /** Cores per MCORE job on the queue (CRIC corecount, 8 when CRIC gives none); not additive. (int, 1; mean when downsampled) */
   corecount: number;
-  /** HS06 per core of the queue (CRIC corepower); left out when CRIC gives none. (float, HS06; mean when downsampled) */
+  /** HS06 per core of the queue (CRIC corepower; unit HS06 per core, not additive); left out when CRIC gives none. (float, 1; mean when downsampled) */
   corepower: number;
   /** The DATADISK the queue reads its input from (the first DATADISK of CRIC astorages read_lan, as QMonit takes it), or 'none'. (string; last when downsampled) */
   datadisk: string;
