@@ -21,10 +21,10 @@ import { loadRules } from '../status/rules';
 import { cloudSummaries, judgeQueue, type QueueBand, type QueueSignal } from '../collectors/panda/aggregates';
 import { PRODUCTION_SHAPE, queueName, RealisticDay, SYNTHETIC_QUEUES_PER_SITE, syntheticCricAnswer, type SyntheticShape } from '../collectors/panda/test/synthetic';
 import { PROJECT_ROOT } from '../lib/config/paths';
+import { TEN_MINUTES_MS } from '../lib/run/slot';
 import path from 'node:path';
 import os from 'node:os';
 
-const SLOT_MS = 600_000;
 const HOUR_MS = 3_600_000;
 const SLOTS_PER_DAY = 144;
 /** A Wednesday; any day works, the model is a function of time. */
@@ -50,7 +50,7 @@ function runningTotals(day: RealisticDay, withEvents: boolean): RunningTotals {
   const slots = 2 * SLOTS_PER_DAY - 1;
   const values = new Float64Array(slots * shape.queues);
   for (let index = 0; index < slots; index++) {
-    const slotMs = DAY_START_MS + (index - (SLOTS_PER_DAY - 1)) * SLOT_MS;
+    const slotMs = DAY_START_MS + (index - (SLOTS_PER_DAY - 1)) * TEN_MINUTES_MS;
     for (let q = 0; q < shape.queues; q++) {
       const level = day.queueLevel(q, slotMs, withEvents);
       let sum = 0;
@@ -118,7 +118,7 @@ function dayFigures(totals: RunningTotals, day: RealisticDay, cloudOf: (queue: n
   let maxCloudShare = 0;
   for (let slot = 0; slot < SLOTS_PER_DAY; slot++) {
     const averages = averagesAt(totals, slot, windowSlots);
-    const slotMs = DAY_START_MS + slot * SLOT_MS;
+    const slotMs = DAY_START_MS + slot * TEN_MINUTES_MS;
     const signals: QueueSignal[] = [];
     let flagged = 0;
     for (let q = 0; q < totals.queues; q++) {
@@ -127,7 +127,7 @@ function dayFigures(totals: RunningTotals, day: RealisticDay, cloudOf: (queue: n
       if (!verdict.suspicious) continue;
       flagged++;
       flaggedEver.add(q);
-      if (!day.eventWithin(q, slotMs - windowSlots * SLOT_MS, slotMs)) unexplained++;
+      if (!day.eventWithin(q, slotMs - windowSlots * TEN_MINUTES_MS, slotMs)) unexplained++;
     }
     total += flagged;
     max = Math.max(max, flagged);
@@ -210,7 +210,7 @@ function main(): void {
 
   // One site's running jobs drop to 10 % at one slot (its queues' current point; the average includes it).
   const dropSlot = 100;
-  const dropMs = DAY_START_MS + dropSlot * SLOT_MS;
+  const dropMs = DAY_START_MS + dropSlot * TEN_MINUTES_MS;
   const quiet = [...Array(Math.floor(queues / SYNTHETIC_QUEUES_PER_SITE)).keys()].filter((site) =>
     [0, 1, 2, 3].every((k) => !day.eventWithin(site * SYNTHETIC_QUEUES_PER_SITE + k, dropMs - 24 * HOUR_MS, dropMs)),
   );

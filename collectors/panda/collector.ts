@@ -121,7 +121,6 @@ export default defineCollector({
         analysisProdSources: settings.analysisProdSources,
         pledges: federations.value,
         quarter: quarterOf(context.slotMs),
-        ddm: ddm.value,
         placementConfigured: settings.placementUrl !== undefined,
         placement: placement?.value && placement.fetchedAtMs !== undefined ? { value: placement.value, fetchedAtMs: placement.fetchedAtMs } : undefined,
         slotMs: context.slotMs,

@@ -91,10 +91,6 @@ export class QueueDirectory {
     return this.queues.get(queue) ?? UNKNOWN_QUEUE;
   }
 
-  entries(): IterableIterator<[string, QueueMetadata]> {
-    return this.queues.entries();
-  }
-
   get size(): number {
     return this.queues.size;
   }

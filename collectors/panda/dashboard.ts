@@ -79,16 +79,6 @@ const main = defineDashboard({
           { width: 24 },
         ),
         table(
-          'Suspicious queues',
-          {
-            measurement: derived,
-            select: [last(derivedFields.current), last(derivedFields.avg_1h), last(derivedFields.avg_24h), last(derivedFields.avg_7d), last(derivedFields.reason)],
-            where: [{ key: derivedFields.suspicious, value: true }],
-            groupBy: [tags.queue, tags.site, tags.cloud, tags.prod_source, tags.resource, tags.job_status],
-          },
-          { description: 'Series whose latest value in the range departs from its averages beyond the configured factors (our per-series rule). The queue-level signal is on the "PanDA suspicious queues" dashboard.' },
-        ),
-        table(
           'Queues',
           {
             measurement: queues,

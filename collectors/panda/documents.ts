@@ -4,7 +4,7 @@ import type { MonitDocument } from '../../lib/documents/types';
 import { PANDA_DATADISKS, PANDA_FEDERATIONS, PANDA_JOBS, PANDA_JOBS_TERMINAL, PANDA_QUEUES } from '../../schemas/kinds';
 import { coresAndHs06 } from './cores';
 import { NONE, type QueueDirectory, type QueueMetadata, UNKNOWN } from './cric';
-import type { DdmDescription, FederationPledges } from './cricResources';
+import type { FederationPledges } from './cricResources';
 import type { JobCount } from './jobStatistics';
 import type { Placement } from './placement';
 
@@ -76,8 +76,6 @@ export interface SlotSources {
   pledges?: FederationPledges;
   /** The pledge key of the slot's quarter ('2026.Q4'). */
   quarter: string;
-  /** DATADISK sites and clouds (CRIC DDM endpoints); undefined: unknown. */
-  ddm?: DdmDescription;
   /** Whether placement_url is set (the documents then say whether each DATADISK has placement data). */
   placementConfigured: boolean;
   /** Bytes and files per DATADISK, and when they were fetched; undefined: no placement data. */
@@ -192,11 +190,11 @@ export function* jobDocuments(counts: JobCount[], directory: QueueDirectory, fac
     );
   }
 
-  yield* datadiskDocuments(perDatadisk, factory, sources);
+  yield* datadiskDocuments(perDatadisk, directory, factory, sources);
 }
 
 /** DATADISKs read by the slot's queues, and those with placement data even when no queue reads them. */
-function* datadiskDocuments(perDatadisk: Map<string, Running & { queues: number }>, factory: DocumentFactory, sources: SlotSources): Generator<MonitDocument> {
+function* datadiskDocuments(perDatadisk: Map<string, Running & { queues: number }>, directory: QueueDirectory, factory: DocumentFactory, sources: SlotSources): Generator<MonitDocument> {
   const placed = sources.placement?.value ?? {};
   const names = [...new Set([...perDatadisk.keys(), ...Object.keys(placed)])].sort();
   let totalBytes = 0;
@@ -208,11 +206,11 @@ function* datadiskDocuments(perDatadisk: Map<string, Running & { queues: number 
   const ageSeconds = sources.placement ? Math.max(0, Math.round((sources.slotMs - sources.placement.fetchedAtMs) / 1000)) : undefined;
   for (const name of names) {
     const running = perDatadisk.get(name) ?? { ...noneRunning(), queues: 0 };
-    const location = sources.ddm?.datadisks[name];
+    const location = directory.datadiskLocation(name);
     const data = placed[name];
     yield factory.build(
       PANDA_DATADISKS,
-      { datadisk: name, site: location?.site ?? UNKNOWN, cloud: location?.cloud ?? UNKNOWN },
+      { datadisk: name, site: location.site, cloud: location.cloud },
       {
         running_jobs: running.jobs,
         running_cores: running.cores,

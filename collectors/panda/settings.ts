@@ -83,8 +83,6 @@ export const DERIVED_KEYS = [
   'queue_min_jobs',
 ] as const;
 
-/** The [panda] keys only panda reads (panda-derived acknowledges them). */
-export const COLLECTOR_KEYS = ['cric_site_url', 'cric_ddm_url', 'federations_url', 'placement_url', 'placement_refresh'] as const;
 
 function readAnalysisProdSources(section: ConfigSection): Set<string> {
   return new Set(section.list('analysis_prod_sources', ['user', 'panda']));
@@ -120,7 +118,7 @@ export function readPandaSettings(section: ConfigSection): PandaSettings {
     cricSiteUrl: section.url('cric_site_url', DEFAULT_CRIC_SITE_URL),
     cricDdmUrl: section.url('cric_ddm_url', DEFAULT_CRIC_DDM_URL),
     federationsUrl: section.url('federations_url', DEFAULT_FEDERATIONS_URL),
-    placementUrl: section.string('placement_url', '') === '' ? undefined : section.url('placement_url', ''),
+    placementUrl: section.has('placement_url') ? section.url('placement_url') : undefined,
     placementRefreshMs: section.duration('placement_refresh', '1h'),
     analysisProdSources: readAnalysisProdSources(section),
   };

@@ -30,7 +30,6 @@ export function seriesPerType(shape: SyntheticShape = PRODUCTION_SHAPE): Map<str
     analysisProdSources: new Set(['user', 'panda']),
     pledges: parseFederations(body(syntheticFederationAnswer(shape, 2026))),
     quarter: quarterOf(SLOT_MS),
-    ddm: parseDdmEndpoints(body(syntheticDdmAnswer(shape))),
     placementConfigured: true,
     placement: { value: parsePlacement(body(syntheticPlacementRows(shape))), fetchedAtMs: SLOT_MS },
     slotMs: SLOT_MS,
