@@ -1,67 +1,14 @@
-import { documentId, type DocumentFactory } from '../../lib/documents/document';
-import { interpretDocument } from '../../lib/documents/interpret';
+import type { DocumentFactory } from '../../lib/documents/document';
+import { buildDeclared, convertDeclared, type DeclaredKind } from '../../lib/documents/declared';
 import { RESERVED_KEYS, schemaRegistry, type SchemaRegistry } from '../../lib/documents/schemas';
-import type { FieldType, MonitDocument, Scalar, TypeSchema } from '../../lib/documents/types';
+import type { MonitDocument, Scalar, TypeSchema } from '../../lib/documents/types';
 import { SourceFailure } from '../../lib/documents/failures';
 import type { ResultRow } from './database';
-import type { ColumnKind, QueryDefinition } from './queries';
+import type { QueryDefinition } from './queries';
 import { SQL_QUERY_STATUS } from '../../schemas/kinds';
 
 /** The producer of every sql document: its status kind's (rows go to sql/<measurement>). */
 export const PRODUCER = SQL_QUERY_STATUS.producer;
-
-/** What converting a cell gives: a value, nothing (NULL), or why it could not be converted. */
-type Cell = { value: Scalar | undefined } | { problem: string };
-
-function toNumber(raw: unknown): Cell {
-  if (raw === null || raw === undefined) return { value: undefined };
-  if (raw instanceof Date) return { value: raw.getTime() }; // DATETIME/TIMESTAMP: UTC ms
-  if (typeof raw === 'boolean') return { value: raw ? 1 : 0 };
-  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-  return Number.isFinite(value) ? { value } : { problem: `${JSON.stringify(String(raw)).slice(0, 60)} is not a number` };
-}
-
-function toKind(raw: unknown, kind: ColumnKind | FieldType): Cell {
-  if (raw === null || raw === undefined) return { value: undefined };
-  switch (kind) {
-    case 'string':
-      return { value: raw instanceof Date ? raw.toISOString() : Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw) };
-    case 'bool': {
-      if (raw === true || raw === 1 || raw === '1') return { value: true };
-      if (raw === false || raw === 0 || raw === '0') return { value: false };
-      return { problem: `${JSON.stringify(String(raw)).slice(0, 60)} is not a boolean (0 or 1)` };
-    }
-    case 'int': {
-      const cell = toNumber(raw);
-      if ('value' in cell && cell.value !== undefined && !Number.isSafeInteger(cell.value)) return { problem: `${String(raw)} is not an integer` };
-      return cell;
-    }
-    default:
-      return toNumber(raw);
-  }
-}
-
-/**
- * Builds a document for a measurement without a schema file. The gateway stores such documents
- * with every number as a float, so a field never changes type between rows or runs.
- */
-function buildUntyped(factory: DocumentFactory, registry: SchemaRegistry, type: string, tags: Record<string, string>, fields: Record<string, Scalar>): MonitDocument {
-  const document: MonitDocument = {
-    producer: PRODUCER,
-    type,
-    timestamp: factory.slotMs,
-    host: factory.host,
-    type_prefix: 'raw',
-    _id: documentId(PRODUCER, type, tags, factory.slotMs),
-    idb_tags: Object.keys(tags),
-    idb_fields: Object.keys(fields),
-    ...tags,
-    ...fields,
-  };
-  const check = interpretDocument(document, registry);
-  if (!check.ok) throw new SourceFailure('mapping', `invalid ${PRODUCER}/${type} document: ${check.reason}`);
-  return document;
-}
 
 export interface MappedRows {
   documents: MonitDocument[];
@@ -82,7 +29,7 @@ export function mapRows(query: QueryDefinition, rows: ResultRow[], factory: Docu
   const columns = rows.length ? Object.keys(rows[0]) : [];
   const missing = [...query.tagColumns, ...(query.fieldColumns?.keys() ?? [])].filter((column) => rows.length && !columns.includes(column));
   if (missing.length) throw new SourceFailure('mapping', `the result has no column '${missing.join("', '")}' (columns: ${columns.join(', ')})`);
-  const fieldColumns = query.fieldColumns ?? new Map(columns.filter((column) => !query.tagColumns.includes(column)).map((column) => [column, 'number' as ColumnKind]));
+  const fieldColumns = query.fieldColumns ?? new Map(columns.filter((column) => !query.tagColumns.includes(column)).map((column) => [column, 'number' as DeclaredKind]));
   for (const column of fieldColumns.keys()) {
     if (RESERVED_KEYS.has(column)) throw new SourceFailure('mapping', `column '${column}' is a reserved MONIT key: alias it in the SQL or list the fields`);
   }
@@ -102,7 +49,7 @@ export function mapRows(query: QueryDefinition, rows: ResultRow[], factory: Docu
     seenTagSets.set(tagKey, index);
     const fields: Record<string, Scalar> = {};
     for (const [column, kind] of fieldColumns) {
-      const cell = toKind(row[column], schema?.fields[column]?.type ?? kind);
+      const cell = convertDeclared(row[column], schema?.fields[column]?.type ?? kind);
       if ('problem' in cell) problems.push(`row ${index + 1} column '${column}': ${cell.problem}`);
       else if (cell.value !== undefined) fields[column] = cell.value;
     }
@@ -110,11 +57,7 @@ export function mapRows(query: QueryDefinition, rows: ResultRow[], factory: Docu
       problems.push(`row ${index + 1} has no field value (all NULL): left out`);
       return;
     }
-    try {
-      documents.push(schema ? factory.build(PRODUCER, query.measurement, tags, fields) : buildUntyped(factory, registry, query.measurement, tags, fields));
-    } catch (error) {
-      throw new SourceFailure('mapping', (error as Error).message);
-    }
+    documents.push(buildDeclared(factory, registry, PRODUCER, query.measurement, tags, fields));
   });
   return { documents, problems };
 }

@@ -1,9 +1,8 @@
 import { ConfigError, type Config, type ConfigSection } from '../../lib/config/config';
-import { RESERVED_KEYS } from '../../lib/documents/schemas';
+import { checkDeclaredAgainstSchema, checkDeclaredName, DECLARED_NAME, parseDeclaredFields, type DeclaredFields } from '../../lib/documents/declared';
+import { schemaRegistry } from '../../lib/documents/schemas';
 import { SQL_QUERY_STATUS } from '../../schemas/kinds';
 
-/** How a result column becomes a field when its measurement has no schema file. */
-export type ColumnKind = 'number' | 'string' | 'bool';
 
 export interface ConnectionSettings {
   host: string;
@@ -24,7 +23,7 @@ export interface QueryDefinition {
   measurement: string;
   tagColumns: string[];
   /** Field columns with their kind; undefined means every column that is not a tag. */
-  fieldColumns: Map<string, ColumnKind> | undefined;
+  fieldColumns: DeclaredFields | undefined;
   timeoutMs: number;
   maxRows: number;
   connection: ConnectionSettings;
@@ -32,27 +31,10 @@ export interface QueryDefinition {
 
 /** The status documents' type: a query's results cannot use it as their measurement. */
 export const STATUS_TYPE = SQL_QUERY_STATUS.type;
-const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NAME_PATTERN = DECLARED_NAME;
 
 function checkColumnName(section: ConfigSection, key: string, column: string): void {
-  const where = `[${section.name}] ${key}`;
-  if (!NAME_PATTERN.test(column)) throw new ConfigError(`${where}: '${column}' is not a usable tag/field name (letters, digits, _): alias the column in the SQL`);
-  if (RESERVED_KEYS.has(column)) throw new ConfigError(`${where}: '${column}' is a reserved MONIT key: alias the column in the SQL (e.g. AS ${column}_name)`);
-}
-
-/** Reads "jobs, size, state:string, enabled:bool" into column kinds (number by default). */
-function parseFieldColumns(section: ConfigSection): Map<string, ColumnKind> | undefined {
-  if (!section.has('fields')) return undefined;
-  const columns = new Map<string, ColumnKind>();
-  for (const item of section.list('fields')) {
-    const [column, kind = 'number'] = item.split(':').map((part) => part.trim());
-    if (kind !== 'number' && kind !== 'string' && kind !== 'bool') {
-      throw new ConfigError(`[${section.name}] fields: '${item}' has an unknown kind '${kind}' (number, string or bool)`);
-    }
-    checkColumnName(section, 'fields', column);
-    columns.set(column, kind);
-  }
-  return columns;
+  checkDeclaredName(section, key, column, 'alias the column in the SQL');
 }
 
 /** The connection of a query: its own keys, else the [sql] section's. */
@@ -82,9 +64,10 @@ export function queryDefinitions(config: Config): QueryDefinition[] {
     if (measurement === STATUS_TYPE) throw new ConfigError(`[${section.name}] measurement: '${STATUS_TYPE}' is reserved for the sql/${STATUS_TYPE} status documents`);
     const tagColumns = section.list('tags', []);
     for (const column of tagColumns) checkColumnName(section, 'tags', column);
-    const fieldColumns = parseFieldColumns(section);
+    const fieldColumns = parseDeclaredFields(section, 'fields', 'alias the column in the SQL');
     const both = tagColumns.filter((column) => fieldColumns?.has(column));
     if (both.length) throw new ConfigError(`[${section.name}]: '${both.join("', '")}' cannot be both a tag and a field`);
+    checkDeclaredAgainstSchema(schemaRegistry(), SQL_QUERY_STATUS.producer, measurement, { section, tags: tagColumns, fields: fieldColumns });
     return {
       name,
       sql: section.string('sql'),
