@@ -6,11 +6,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 # The run must leave the checkout as it found it: installs, builds and tests write only ignored files.
 tree_before=$(git status --porcelain 2>/dev/null || true)
+# Debian packages first: npm ci compiles the kerberos binding against MIT's headers.
+scripts/servers/services.sh install all
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # Exactly the committed lock file, so a fresh clone stays clean (git status).
   npm ci --no-audit --no-fund --loglevel=error
 fi
-scripts/servers/services.sh install all
 npm run --silent typecheck
 npm run --silent lint
 npm run --silent build

@@ -24,6 +24,8 @@ quietly() { # quietly LOG COMMAND...
   local log=$1; shift
   "$@" >"$log" 2>&1 || { tail -n 30 "$log" >&2; echo "quickstart: $* failed (log: $log)" >&2; exit 1; }
 }
+# npm ci compiles the kerberos binding against MIT's headers (Debian's libkrb5-dev).
+quietly var/log/apt-build.log scripts/servers/services.sh install build
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # Exactly the committed lock file, so a fresh clone stays clean (git status).
   quietly var/log/npm-ci.log npm ci --no-audit --no-fund

@@ -3,7 +3,8 @@
 # processes on 127.0.0.1 with their data under a directory of the caller's choice.
 #
 #   scripts/servers/services.sh install [influxdb|mariadb|xrootd|node_exporter|chromium|grid_proxy|all]...
-#     (grid_proxy: openssl and grid-proxy-init, for the TLS tests' CA and RFC 3820 proxies)
+#     (grid_proxy: openssl and grid-proxy-init, for the TLS tests' CA and RFC 3820 proxies;
+#      build: the headers npm ci compiles native packages against (kerberos: MIT's GSSAPI))
 #   scripts/servers/services.sh start influxdb      --port P --dir DIR
 #   scripts/servers/services.sh start mariadb       --port P --dir DIR [--config-extra FILE]
 #   scripts/servers/services.sh start node_exporter --port P --dir DIR
@@ -26,7 +27,8 @@ packages_for() {
     node_exporter) echo "prometheus-node-exporter" ;;
     chromium) echo "chromium" ;;
     grid_proxy) echo "globus-proxy-utils openssl" ;;
-    *) die "unknown component '$1' (influxdb, mariadb, xrootd, node_exporter, chromium, grid_proxy)" ;;
+    build) echo "libkrb5-dev" ;;
+    *) die "unknown component '$1' (influxdb, mariadb, xrootd, node_exporter, chromium, grid_proxy, build)" ;;
   esac
 }
 
@@ -38,6 +40,7 @@ binary_for() {
     node_exporter) echo prometheus-node-exporter ;;
     chromium) echo chromium ;;
     grid_proxy) echo grid-proxy-init ;;
+    build) echo krb5-config ;;
   esac
 }
 
@@ -243,7 +246,7 @@ stop_dir() {
 command=${1:-}; shift || true
 case "$command" in
   install)
-    [ $# -eq 0 ] || [ "$1" = all ] && set -- influxdb mariadb xrootd node_exporter chromium grid_proxy
+    [ $# -eq 0 ] || [ "$1" = all ] && set -- build influxdb mariadb xrootd node_exporter chromium grid_proxy
     install_components "$@"
     ;;
   start)
