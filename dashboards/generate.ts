@@ -4,8 +4,9 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SchemaRegistry } from '../lib/documents/schemas';
-import { generateDashboards } from './dashboard';
+import { SchemaRegistry } from '../lib/documents/schemas';
+import { exampleNames, loadExample } from '../scripts/quickstart/examples';
+import { generateDashboards, moduleDashboard } from './dashboard';
 import type { Dashboard } from './grafana';
 import { moduleDashboards } from './modules';
 import { DASHBOARDS_JSON_DIR, ENVIRONMENT_VALUES, PROVISIONING_DIR, provisioningFiles } from './provisioning';
@@ -23,11 +24,35 @@ export function dashboardFiles(registry: SchemaRegistry): Map<string, string> {
   return new Map(generateDashboards(moduleDashboards(), registry).map((dashboard) => [dashboardFileName(dashboard), renderDashboardFile(dashboard)]));
 }
 
-/** Every generated file of dashboards/ by absolute path: the JSON files and the provisioning files. */
+/**
+ * The dashboards of the examples (examples/<name>/dashboards.ts) by absolute path, in
+ * examples/<name>/dashboards/: read with schemas/ and the example's own schemas/ (the measurements its
+ * config declares).
+ */
+export function exampleDashboardFiles(registry: SchemaRegistry): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const example of exampleNames().map(loadExample)) {
+    const definitions = example.definition.dashboards?.().default ?? [];
+    const withOwn = new SchemaRegistry([...registry.all(), ...SchemaRegistry.load(path.join(example.folder, 'schemas')).all()]);
+    for (const definition of definitions) {
+      const dashboard = moduleDashboard({ ...definition, statusModules: definition.statusModules ?? [], kinds: definition.kinds ?? [] }, withOwn);
+      files.set(path.join(example.folder, 'dashboards', dashboardFileName(dashboard)), renderDashboardFile(dashboard));
+    }
+  }
+  return files;
+}
+
+/** Folders of generated dashboard JSON files: a file there that nothing generates any more is removed. */
+export function generatedDashboardDirectories(): string[] {
+  return [DASHBOARDS_JSON_DIR, ...exampleNames().map((name) => path.join(loadExample(name).folder, 'dashboards'))];
+}
+
+/** Every generated file of dashboards/ by absolute path: the JSON files and the provisioning files, and the examples' dashboards. */
 export function generatedDashboardFiles(registry: SchemaRegistry): Map<string, string> {
   const files = new Map<string, string>();
   for (const [file, text] of dashboardFiles(registry)) files.set(path.join(DASHBOARDS_JSON_DIR, file), text);
   for (const [file, text] of provisioningFiles(ENVIRONMENT_VALUES)) files.set(path.join(PROVISIONING_DIR, file), text);
+  for (const [file, text] of exampleDashboardFiles(registry)) files.set(file, text);
   return files;
 }
 

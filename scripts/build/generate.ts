@@ -4,16 +4,15 @@
  * - config.cfg.example (every sample.cfg with the quickstart's values),
  * - the generated blocks of each collector's README (its configuration and Metrics tables) and the
  *   failure classes' table of schemas/README.md,
- * - dashboards/json/*.json and dashboards/provisioning/ (Grafana).
+ * - dashboards/json/*.json and dashboards/provisioning/ (Grafana), and examples/<name>/dashboards/*.json.
  *
  *   npm run generate            writes them (scripts/build/generate.sh: schemas/kinds.ts first)
  *   npm run generate -- --check lists the stale ones and exits 1 (a test does the same)
  */
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sources } from '../../collectors/source';
-import { generatedDashboardFiles } from '../../dashboards/generate';
-import { DASHBOARDS_JSON_DIR } from '../../dashboards/provisioning';
+import { generatedDashboardDirectories, generatedDashboardFiles } from '../../dashboards/generate';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { SchemaRegistry } from '../../lib/documents/schemas';
 import { CONFIG_EXAMPLE_FILE, renderConfigExample } from './generators/configExample';
@@ -35,11 +34,11 @@ export function generatedFiles(registry: SchemaRegistry = SchemaRegistry.load())
   ]);
 }
 
-/** Files of the generated dashboards folder that nothing generates any more. */
+/** Files of the generated dashboards folders that nothing generates any more. */
 function leftoverFiles(files: Map<string, string>): string[] {
-  if (!existsSync(DASHBOARDS_JSON_DIR)) return [];
-  return readdirSync(DASHBOARDS_JSON_DIR)
-    .map((file) => path.join(DASHBOARDS_JSON_DIR, file))
+  return generatedDashboardDirectories()
+    .filter((directory) => existsSync(directory))
+    .flatMap((directory) => readdirSync(directory).map((file) => path.join(directory, file)))
     .filter((file) => !files.has(file));
 }
 
@@ -65,6 +64,7 @@ function main(argv: string[]): number {
   let written = 0;
   for (const [file, text] of files) {
     if (existsSync(file) && readFileSync(file, 'utf8') === text) continue;
+    mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, text);
     process.stdout.write(`wrote ${path.relative(PROJECT_ROOT, file)}\n`);
     written += 1;

@@ -64,12 +64,26 @@ export interface LocalComponent {
 export interface DemoRoute {
   contentType: string;
   body(url: URL, request: IncomingMessage): string;
+  /** Its HTTP status (default 200): a demo source switched to a failure answers e.g. 503. */
+  status?(url: URL, request: IncomingMessage): number;
+}
+
+/** A whole answer of the demo HTTP server. */
+export interface DemoAnswer {
+  status: number;
+  contentType: string;
+  body: string;
 }
 
 /** What a source's demo.ts default-exports: what the quickstart runs so that its collector has something to read. */
 export interface DemoSource {
   /** Answers of the demo HTTP server ([demo] listen), by path: recorded answers of sources that cannot run here. */
   routes?: Record<string, DemoRoute>;
+  /**
+   * Asked before the routes, for any path: an answer replaces the route's (an example switching other
+   * sources' demo answers to a failure); undefined leaves the request to the routes.
+   */
+  override?(url: URL, request: IncomingMessage): DemoAnswer | undefined;
   /** Runs in the demo server's process when it starts (e.g. a timer appending lines to a log file). */
   onServerStart?(config: Config): void;
   /** Servers and data to start, in phase order across every source. */

@@ -1,5 +1,5 @@
 /**
- * The quickstart's local world, from the job registry and the sources' demos: a private InfluxDB, the
+ * The quickstart's local world, from the job registry and the demos of the sources and of the examples config.cfg holds: a private InfluxDB, the
  * services the schedule starts at boot (the gateway, the receivers), the demo HTTP server and every
  * source's demo components. `start` is idempotent (what runs already is left alone), `stop` undoes it.
  *
@@ -16,7 +16,8 @@ import { InfluxClient } from '../../lib/influx/influxdb';
 import { influxSettings } from '../../lib/influx/settings';
 import { findEntry, periodicEntries } from '../../cli/registry';
 import { configuredSchedule } from '../../cli/schedule';
-import { alivePid, answers, backgroundProcess, isLoopback, packagedServer, SERVICES_SCRIPT, sleep, stopSupervised, supervisedService, type DemoSource, type LocalComponent, type LocalContext } from './components';
+import { demosFor } from './examples';
+import { alivePid, answers, backgroundProcess, isLoopback, packagedServer, SERVICES_SCRIPT, sleep, stopSupervised, supervisedService, type LocalComponent, type LocalContext } from './components';
 
 const influxdb: LocalComponent = {
   ...packagedServer('influxdb', 'influxdb', (context) => {
@@ -47,9 +48,6 @@ function bootServices(context: LocalContext): LocalComponent[] {
     });
 }
 
-function demos(): DemoSource[] {
-  return sources().flatMap((source) => (source.definition.demo ? [source.definition.demo().default] : []));
-}
 
 function demoListen(context: LocalContext): string | undefined {
   return context.config.section('demo').optionalString('listen');
@@ -65,7 +63,7 @@ const demoServer = backgroundProcess(
 
 /** Everything this config wants, in start order: InfluxDB, the boot services, the demo server, then the sources' servers and data. */
 export function components(context: LocalContext): LocalComponent[] {
-  const fromSources = demos().flatMap((demo) => demo.components ?? []);
+  const fromSources = demosFor(context.config).flatMap((demo) => demo.components ?? []);
   const all = [influxdb, ...bootServices(context), demoServer, ...fromSources.filter((one) => one.phase !== 'data'), ...fromSources.filter((one) => one.phase === 'data')];
   return all.filter((component) => component.wanted(context));
 }

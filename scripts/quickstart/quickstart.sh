@@ -5,14 +5,19 @@
 # local InfluxDB, the gateway, the receivers and the demo sources, runs every job once, and prints
 # where everything is. A second run is quick and changes nothing that is already in place (processes of
 # ours started before the last build are restarted). `./run.sh stop` stops what it started.
+# --example NAME also adds that example's config (examples/NAME/config.cfg) to config.cfg, once, and
+# starts its demo sources (e.g. --example eventindex: the ten modules of the ATLAS EventIndex monitoring).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$here"
 config="$here/config.cfg"
+examples=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) config="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; shift 2 ;;
-    *) echo "quickstart: unknown option $1 (only --config FILE)" >&2; exit 2 ;;
+    --example) [ -n "${2:-}" ] || { echo "quickstart: --example needs a name (the folders of examples/)" >&2; exit 2; }
+      examples+=(--example "$2"); shift 2 ;;
+    *) echo "quickstart: unknown option $1 (only --config FILE, --example NAME)" >&2; exit 2 ;;
   esac
 done
 step() { printf '\n== %s\n' "$*"; }
@@ -31,13 +36,13 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   quietly var/log/npm-ci.log npm ci --no-audit --no-fund
   echo "  npm packages installed"
 fi
-if [ ! -f dist/cli/main.js ] || [ -n "$(find lib cli gateway collectors downsample status dashboards schemas scripts -name '*.ts' -newer dist/cli/main.js 2>/dev/null | head -1)" ]; then
+if [ ! -f dist/cli/main.js ] || [ -n "$(find lib cli gateway collectors downsample status dashboards schemas scripts examples -name '*.ts' -newer dist/cli/main.js 2>/dev/null | head -1)" ]; then
   quietly var/log/build.log npm run build
   echo "  built"
 fi
 
 step "config"
-node dist/scripts/quickstart/quickstartConfig.js "$config"
+node dist/scripts/quickstart/quickstartConfig.js "$config" "${examples[@]}"
 
 step "local servers and demo sources"
 node dist/scripts/quickstart/local.js start --config "$config"

@@ -5,6 +5,7 @@ import { writeFileDurably } from '../../lib/state/durableFile';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { Config } from '../../lib/config/config';
 import { missingSourceSections, renderConfigExample } from '../build/generators/configExample';
+import { configuredExampleNames, exampleConfigFile, loadExample } from './examples';
 
 /** The quickstart's values made concrete: fresh secrets for the placeholders, ports shifted by `portOffset`. */
 function concrete(text: string, portOffset: number): string {
@@ -23,12 +24,13 @@ function concrete(text: string, portOffset: number): string {
  * line (its mode is fixed to 600: it holds secrets); the quickstart values of a source added since
  * are appended, so the new source runs too. Returns what it did, for the quickstart's output.
  */
-export function generateConfig(target: string, portOffset = 0): { created: boolean; added: string[] } {
+export function generateConfig(target: string, portOffset = 0, examples: string[] = []): { created: boolean; added: string[]; examplesAdded: string[] } {
+  for (const name of examples) loadExample(name); // an unknown name stops before anything is written
   if (!existsSync(target)) {
     const token = randomBytes(24).toString('hex');
     writeFileDurably(target, concrete(renderConfigExample().replace(/change-me/g, token), portOffset), 0o600);
     chmodSync(target, 0o600);
-    return { created: true, added: [] };
+    return { created: true, added: [], examplesAdded: addExamples(target, examples, portOffset) };
   }
   chmodSync(target, 0o600);
   const config = Config.load(target);
@@ -38,13 +40,39 @@ export function generateConfig(target: string, portOffset = 0): { created: boole
     const additions = missing.map((part) => `\n; Added by ./run.sh quickstart: collectors/${part.source} is newer than this file.\n${concrete(part.text, portOffset)}`);
     writeFileDurably(target, text.replace(/\n*$/, '\n') + additions.join(''), 0o600);
   }
-  return { created: false, added: missing.map((part) => part.source) };
+  return { created: false, added: missing.map((part) => part.source), examplesAdded: addExamples(target, examples, portOffset) };
+}
+
+/**
+ * Appends the config fragment of each example config.cfg does not hold yet, made concrete like the
+ * rest, and the [demo] examples line naming every example it holds (the same section later in the
+ * file wins key by key, so the fragment may also change keys written above it). Returns the ones added.
+ */
+function addExamples(target: string, examples: string[], portOffset: number): string[] {
+  const held = configuredExampleNames(Config.load(target));
+  const added = [...new Set(examples)].filter((name) => !held.includes(name));
+  if (!added.length) return [];
+  const parts = added.map(
+    (name) => `\n; Added by ./run.sh quickstart --example ${name}: examples/${name}/config.cfg (see examples/${name}/README.md).\n${concrete(readFileSync(exampleConfigFile(name), 'utf8'), portOffset)}`,
+  );
+  const marker = `\n; The examples this file holds: their demo sources start with the quickstart and stop with ./run.sh stop.\n[demo]\nexamples = ${[...held, ...added].join(', ')}\n`;
+  writeFileDurably(target, readFileSync(target, 'utf8').replace(/\n*$/, '\n') + parts.join('') + marker, 0o600);
+  return added;
 }
 
 if (require.main === module) {
-  const target = path.resolve(process.argv[2] ?? path.join(PROJECT_ROOT, 'config.cfg'));
+  const argv = process.argv.slice(2);
+  const examples: string[] = [];
+  for (let at = argv.indexOf('--example'); at >= 0; at = argv.indexOf('--example')) examples.push(...argv.splice(at, 2).slice(1));
+  const target = path.resolve(argv[0] ?? path.join(PROJECT_ROOT, 'config.cfg'));
   const offset = Number(process.env.MONIT_QUICKSTART_PORT_OFFSET ?? 0);
-  const { created, added } = generateConfig(target, Number.isInteger(offset) ? offset : 0);
-  process.stdout.write(created ? `  wrote ${target} (mode 600, fresh credentials)\n` : `  kept existing ${target}\n`);
-  for (const source of added) process.stdout.write(`  added [${source}] to it (collectors/${source} is new)\n`);
+  try {
+    const { created, added, examplesAdded } = generateConfig(target, Number.isInteger(offset) ? offset : 0, examples);
+    process.stdout.write(created ? `  wrote ${target} (mode 600, fresh credentials)\n` : `  kept existing ${target}\n`);
+    for (const source of added) process.stdout.write(`  added [${source}] to it (collectors/${source} is new)\n`);
+    for (const name of examplesAdded) process.stdout.write(`  added the ${name} example to it (examples/${name}/config.cfg)\n`);
+  } catch (error) {
+    process.stderr.write(`quickstart: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
 }
