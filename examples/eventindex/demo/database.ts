@@ -94,9 +94,9 @@ export async function tickDatabase(config: Config, tick: number): Promise<void> 
     }
 
     await client.query("UPDATE imports SET state = 'done', finished = NOW(), events = 150000 + (id % 7) * 25000 WHERE state = 'pending' AND submitted < NOW() - INTERVAL '30 seconds'");
-    for (let index = 0; index < 2; index += 1) await client.query("INSERT INTO imports (dataset, state) VALUES ($1, 'pending')", [`${PROJECTS[index]}.00${480000 + tick}.physics_Main.AOD`]);
+    for (let index = 0; index < 2; index += 1) await client.query("INSERT INTO imports (dataset, state) VALUES ($1, 'pending')", [`${PROJECTS[index]}.00${480000 + (tick % 20000)}.physics_Main.AOD`]);
     if (isFailing(config, 'import')) {
-      for (let index = 0; index < 6; index += 1) await client.query("INSERT INTO imports (dataset, state, finished) VALUES ($1, 'failed', NOW())", [`${PROJECTS[index % 2]}.00${480000 + tick}.physics_Main.AOD`]);
+      for (let index = 0; index < 6; index += 1) await client.query("INSERT INTO imports (dataset, state, finished) VALUES ($1, 'failed', NOW())", [`${PROJECTS[index % 2]}.00${480000 + (tick % 20000)}.physics_Main.AOD`]);
     }
 
     const reader = quoteIdentifier(connection.user);

@@ -39,7 +39,7 @@ export function tickLogs(config: Config, tick: number, now = new Date()): void {
   append(watchedFile(config, 'logs.pattern.ei_consumer_batches'), consumer);
 
   const importer = isFailing(config, 'import')
-    ? Array.from({ length: 6 }, (_, index) => `${stamp(now)} ERROR import failed dataset=data24_13p6TeV.00${480000 + tick}.physics_Main.AOD part=${index} reason=HBase write timeout`)
-    : [0, 1].map((index) => `${stamp(now)} INFO import done dataset=mc23_13p6TeV.00${480000 + tick}.physics_Main.AOD part=${index} events=${150_000 + index * 25_000}`);
+    ? Array.from({ length: 6 }, (_, index) => `${stamp(now)} ERROR import failed dataset=data24_13p6TeV.00${480000 + (tick % 20000)}.physics_Main.AOD part=${index} reason=HBase write timeout`)
+    : [0, 1].map((index) => `${stamp(now)} INFO import done dataset=mc23_13p6TeV.00${480000 + (tick % 20000)}.physics_Main.AOD part=${index} events=${150_000 + index * 25_000}`);
   append(watchedFile(config, 'logs.pattern.ei_import_failed'), importer);
 }
