@@ -14,8 +14,8 @@ import type { IncomingMessage } from 'node:http';
 
 const FOLDER = path.join(PROJECT_ROOT, 'examples', 'eventindex');
 mkdirSync(path.join(PROJECT_ROOT, 'var', 'test'), { recursive: true });
-const FRAGMENT = readFileSync(path.join(FOLDER, 'config.cfg'), 'utf8');
-const fragment = Config.parse(FRAGMENT, 'examples/eventindex/config.cfg');
+const FRAGMENT = readFileSync(path.join(FOLDER, 'eventindex.cfg'), 'utf8');
+const fragment = Config.parse(FRAGMENT, 'examples/eventindex/eventindex.cfg');
 
 /** The ten modules of the EventIndex monitoring, in the paper's order (Alexandrov et al., GRID 2018). */
 const PAPER_MODULES = [
@@ -144,7 +144,7 @@ describe('the quickstart config with --example eventindex', () => {
   test('without the flag, nothing of the example is written', () => {
     const file = path.join(scratch(), 'config.cfg');
     generateConfig(file);
-    expect(readFileSync(file, 'utf8')).not.toContain('eventindex/config.cfg');
+    expect(readFileSync(file, 'utf8')).not.toContain('eventindex/eventindex.cfg');
     expect(Config.load(file).section('demo').list('examples', [])).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 /**
- * Examples (examples/<name>/): a config fragment that `./run.sh quickstart --example NAME` appends to
- * config.cfg once, and the demo sources it needs, started and stopped with the sources' own demos.
+ * Examples (examples/<name>/): a config fragment (<name>.cfg) that `./run.sh quickstart --example NAME`
+ * appends to config.cfg once, and the demo sources it needs, started and stopped with the sources' own demos.
  * config.cfg names the examples it holds in `[demo] examples`, so `./run.sh stop` and later
  * quickstarts find them without the flag.
  */
@@ -28,7 +28,7 @@ export function defineExample(definition: ExampleDefinition): ExampleDefinition 
 
 export interface Example {
   name: string;
-  /** examples/<name>: its config.cfg, README.md and dashboards/. */
+  /** examples/<name>: its <name>.cfg, README.md and dashboards/. */
   folder: string;
   definition: ExampleDefinition;
 }
@@ -37,12 +37,12 @@ export interface Example {
 export const EXAMPLES_DIR = path.join(PROJECT_ROOT, 'examples');
 const CODE_DIR = path.join(__dirname, '..', '..', 'examples');
 
-/** The config fragment of an example: the file the quickstart appends. */
+/** The config fragment of an example, examples/<name>/<name>.cfg: the file the quickstart appends. */
 export function exampleConfigFile(name: string): string {
-  return path.join(EXAMPLES_DIR, name, 'config.cfg');
+  return path.join(EXAMPLES_DIR, name, `${name}.cfg`);
 }
 
-/** Names of the examples (folders with an index and a config.cfg), sorted. */
+/** Names of the examples (folders with an index and a <name>.cfg), sorted. */
 export function exampleNames(codeDir: string = CODE_DIR): string[] {
   if (!existsSync(codeDir)) return [];
   return readdirSync(codeDir, { withFileTypes: true })

@@ -1,7 +1,7 @@
 /**
- * The quickstart's local world, from the job registry and the demos of the sources and of the examples config.cfg holds: a private InfluxDB, the
- * services the schedule starts at boot (the gateway, the receivers), the demo HTTP server and every
- * source's demo components. `start` is idempotent (what runs already is left alone), `stop` undoes it.
+ * The quickstart's local world, from the job registry and the demos: a private InfluxDB, the services
+ * the schedule starts at boot (the gateway, the receivers), the demo HTTP server and the demo
+ * components of every source and of the examples config.cfg holds ([demo] examples). `start` is idempotent (what runs already is left alone), `stop` undoes it.
  *
  *   node dist/scripts/quickstart/local.js start|stop|jobs|summary [--config FILE]
  */

@@ -5,7 +5,7 @@
 # local InfluxDB, the gateway, the receivers and the demo sources, runs every job once, and prints
 # where everything is. A second run is quick and changes nothing that is already in place (processes of
 # ours started before the last build are restarted). `./run.sh stop` stops what it started.
-# --example NAME also adds that example's config (examples/NAME/config.cfg) to config.cfg, once, and
+# --example NAME also adds that example's config (examples/NAME/NAME.cfg) to config.cfg, once, and
 # starts its demo sources (e.g. --example eventindex: the ten modules of the ATLAS EventIndex monitoring).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -53,7 +53,7 @@ function addExamples(target: string, examples: string[], portOffset: number): st
   const added = [...new Set(examples)].filter((name) => !held.includes(name));
   if (!added.length) return [];
   const parts = added.map(
-    (name) => `\n; Added by ./run.sh quickstart --example ${name}: examples/${name}/config.cfg (see examples/${name}/README.md).\n${concrete(readFileSync(exampleConfigFile(name), 'utf8'), portOffset)}`,
+    (name) => `\n; Added by ./run.sh quickstart --example ${name}: examples/${name}/${name}.cfg (see examples/${name}/README.md).\n${concrete(readFileSync(exampleConfigFile(name), 'utf8'), portOffset)}`,
   );
   const marker = `\n; The examples this file holds: their demo sources start with the quickstart and stop with ./run.sh stop.\n[demo]\nexamples = ${[...held, ...added].join(', ')}\n`;
   writeFileDurably(target, readFileSync(target, 'utf8').replace(/\n*$/, '\n') + parts.join('') + marker, 0o600);
@@ -70,7 +70,7 @@ if (require.main === module) {
     const { created, added, examplesAdded } = generateConfig(target, Number.isInteger(offset) ? offset : 0, examples);
     process.stdout.write(created ? `  wrote ${target} (mode 600, fresh credentials)\n` : `  kept existing ${target}\n`);
     for (const source of added) process.stdout.write(`  added [${source}] to it (collectors/${source} is new)\n`);
-    for (const name of examplesAdded) process.stdout.write(`  added the ${name} example to it (examples/${name}/config.cfg)\n`);
+    for (const name of examplesAdded) process.stdout.write(`  added the ${name} example to it (examples/${name}/${name}.cfg)\n`);
   } catch (error) {
     process.stderr.write(`quickstart: ${(error as Error).message}\n`);
     process.exitCode = 1;
