@@ -170,7 +170,7 @@ describe('the demo answers and their switches', () => {
     };
     const nightly = (): { summary: { builds_failed: number; builds_total: number } } => JSON.parse(answer('/eventindex/nightly/summary.json').body);
     const quotaUsed = (): number => {
-      const { ContentSummary: summary } = JSON.parse(answer('/webhdfs/v1/eventindex/data', '?op=GETCONTENTSUMMARY').body) as { ContentSummary: { spaceConsumed: number; spaceQuota: number } };
+      const { ContentSummary: summary } = JSON.parse(answer('/webhdfs/v1/eventindex/datasets', '?op=GETCONTENTSUMMARY').body) as { ContentSummary: { spaceConsumed: number; spaceQuota: number } };
       return (100 * summary.spaceConsumed) / summary.spaceQuota;
     };
     const override = hadoopOverride(() => config);
@@ -195,7 +195,7 @@ describe('the demo answers and their switches', () => {
     expect(override(new URL('http://demo/jmx?qry=x'))).toMatchObject({ status: 503 });
     expect(override(new URL('http://demo/ws/v1/cluster/metrics'))).toMatchObject({ status: 503 });
     // WebHDFS belongs to EI Data Volumes, whose own switch it follows.
-    expect(override(new URL('http://demo/webhdfs/v1/eventindex/data'))).toBeUndefined();
+    expect(override(new URL('http://demo/webhdfs/v1/eventindex/datasets'))).toBeUndefined();
 
     for (const module of MODULES) setFailing(config, module, false);
     expect(answer('/eventindex/web/ui').status).toBe(200);

@@ -24,7 +24,7 @@ const MODULES: Record<string, { title: string; failing: RegExp }> = {
   ei_computers: { title: 'Health of EventIndex computers', failing: /ei-consumer01.* does not answer/ },
   ei_nightly: { title: 'Nightly Builds', failing: /nightly main--24\.0: 2 of 4 builds failed/ },
   ei_picking: { title: 'Event Picking Tests', failing: /no event picked: 0 of 5 found/ },
-  ei_volumes: { title: 'EI Data Volumes', failing: /\/eventindex\/data.* uses 97(\.\d+)?% of its space quota/ },
+  ei_volumes: { title: 'EI Data Volumes', failing: /\/eventindex\/datasets.* uses 97(\.\d+)?% of its space quota/ },
 };
 
 interface Card {

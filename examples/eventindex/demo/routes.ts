@@ -101,10 +101,11 @@ function nodeExposition(machine: { cores: number; memoryBytes: number; diskBytes
 const TB = 1e12;
 
 /**
- * WebHDFS GETCONTENTSUMMARY (apache/hadoop WebHDFS.md, "Get Content Summary of a Directory"): the
- * data folder grows through the day towards its space quota; the volumes switch fills it to 97%.
+ * WebHDFS GETCONTENTSUMMARY (apache/hadoop WebHDFS.md, "Get Content Summary of a Directory") of the
+ * EventIndex's folders: the datasets grow through the day towards their space quota (the volumes
+ * switch fills it to 97%); HBase's tables have no quota (-1, as HDFS says "none").
  */
-function contentSummary(config: Config | undefined, folder: 'data' | 'hbase'): unknown {
+function contentSummary(config: Config | undefined, folder: 'datasets' | 'hbase'): unknown {
   const growth = minutesOfDay() / 1440;
   if (folder === 'hbase') {
     const length = Math.round((310 + 5 * growth) * TB);
@@ -131,8 +132,8 @@ export function eventIndexRoutes(config: () => Config | undefined): Record<strin
     '/eventindex/web/status.json': json(() => webStatus(config())),
     '/eventindex/nightly/summary.json': json(() => nightlySummary(config())),
     '/eventindex/picking': json(pickedEvent, () => (failing(config(), 'picking') ? 503 : 200)),
-    '/webhdfs/v1/eventindex/data': json(() => contentSummary(config(), 'data')),
-    '/webhdfs/v1/eventindex/hbase': json(() => contentSummary(config(), 'hbase')),
+    '/webhdfs/v1/eventindex/datasets': json(() => contentSummary(config(), 'datasets')),
+    '/webhdfs/v1/hbase/data': json(() => contentSummary(config(), 'hbase')),
   };
   for (const [name, machine] of Object.entries(MACHINES)) {
     routes[`/eventindex/hosts/${name}/metrics`] = {
@@ -145,11 +146,14 @@ export function eventIndexRoutes(config: () => Config | undefined): Record<strin
   return routes;
 }
 
-/** The Hadoop switch: the daemons' web interfaces (JMX, the ResourceManager's REST API) answer 503. */
+/**
+ * The Hadoop switch: the daemons' web interfaces that the hadoop collector's demo answers (the
+ * NameNode's and the HBase master's /jmx, the ResourceManager's REST API) answer 503.
+ */
 export function hadoopOverride(config: () => Config | undefined): (url: URL) => DemoAnswer | undefined {
   return (url) => {
     if (!failing(config(), 'hadoop')) return undefined;
-    if (url.pathname !== '/jmx' && !url.pathname.startsWith('/ws/v1/')) return undefined;
+    if (!url.pathname.endsWith('/jmx') && !url.pathname.startsWith('/ws/v1/')) return undefined;
     return { status: 503, contentType: 'text/plain', body: 'HTTP ERROR 503 Service Unavailable (EventIndex demo: the hadoop switch is on)\n' };
   };
 }
