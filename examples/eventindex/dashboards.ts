@@ -173,8 +173,8 @@ const EVENTINDEX_DASHBOARDS: readonly DashboardDefinition[] = [
         panels: [
           series('Events requested and found', 'short', [query(registry, 'command', 'event_picking', [last('events_requested', 'requested'), last('events_found', 'found')], { where })], { width: 12 }),
           series('Picking time', 's', [query(registry, 'command', 'event_picking', [mean('pick_seconds', 'picking')], { where })], { width: 12 }),
-          series('Script ran to its end', 'percent', [query(registry, 'command', 'status', [percentOf('up', 'up')], { where })], { decimals: 0, width: 12 }),
-          series('Script duration', 'ms', [query(registry, 'command', 'status', [mean('duration_ms', 'duration')], { where })], { width: 12 }),
+          series('Script ran to its end', 'percent', [query(registry, 'command', 'result', [percentOf('up', 'up')], { where })], { decimals: 0, width: 12 }),
+          series('Script duration', 'ms', [query(registry, 'command', 'result', [mean('duration_ms', 'duration')], { where })], { width: 12 }),
           table('Latest test', { measurement: Measurement.of(registry, 'command', 'event_picking'), select: [last('passed', 'passed'), last('state', 'state'), last('events_found', 'found'), last('events_requested', 'requested')], where }),
         ],
         keyNumbers: [keyNumber('Events picked', 'short', query(registry, 'command', 'event_picking', [last('events_found', 'found')], { where }))],
