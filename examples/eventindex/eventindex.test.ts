@@ -4,6 +4,7 @@ import { Config, ConfigError, type ConfigSection } from '../../lib/config/config
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { parseDeclaredFields } from '../../lib/documents/declared';
 import { SchemaRegistry } from '../../lib/documents/schemas';
+import { loadRules } from '../../status/rules';
 import { parseExposition } from '../../collectors/host/exposition';
 import { nodeSample } from '../../collectors/host/node-sample';
 import { generateConfig } from '../../scripts/quickstart/quickstartConfig';
@@ -51,6 +52,14 @@ test('each module has at least one unavailable and one degraded condition, each 
     expect({ module, levels: [...new Set(conditions.map(({ key }) => key.replace(/_\d+$/, '')))].sort() }).toEqual({ module, levels: ['degraded', 'unavailable'] });
     for (const { key, section } of conditions) expect({ module, key, reason: section.string(`${key}_reason`, '').length > 0 }).toEqual({ module, key, reason: true });
   }
+});
+
+test("the status job reads the ten modules from the quickstart's config with the example, and only them", () => {
+  const dir = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'eventindex-rules-'));
+  const file = path.join(dir, 'config.cfg');
+  generateConfig(file, 0, ['eventindex']);
+  const rules = loadRules(Config.load(file));
+  expect(rules.map((rule) => rule.title)).toEqual(PAPER_MODULES);
 });
 
 test('every part belongs to one module and names the collector whose heartbeat gates it', () => {
