@@ -8,6 +8,7 @@ import { loadRules } from '../../status/rules';
 import { parseExposition } from '../../collectors/host/exposition';
 import { nodeSample } from '../../collectors/host/node-sample';
 import { generateConfig } from '../../scripts/quickstart/quickstartConfig';
+import { generatedFiles, staleFiles } from '../../scripts/build/generate';
 import { exampleNames, loadExample } from '../../scripts/quickstart/examples';
 import { eventIndexRoutes, hadoopOverride } from './demo/routes';
 import { MODULES, setFailing } from './demo/switches';
@@ -115,6 +116,13 @@ test('every module links to its own generated dashboard, which shows that module
     // The first panel is the module's light: the status documents of that module only.
     expect(dashboard.panels[0].targets?.[0].query).toContain(`"module" =~ /^(${module.replace('status.module.', '')})$/`);
   }
+});
+
+test('npm run generate writes the dashboards of the example, and its stale check covers them', () => {
+  const files = generatedFiles();
+  const dashboards = [...files.keys()].filter((file) => file.startsWith(path.join(FOLDER, 'dashboards') + path.sep));
+  expect(dashboards.map((file) => path.basename(file)).sort()).toEqual(moduleSections().map((module) => `${fragment.section(module).string('dashboard').replace(/^d\//, '')}.json`).sort());
+  expect(staleFiles(files).filter((file) => file.startsWith('examples/'))).toEqual([]);
 });
 
 describe('the quickstart config with --example eventindex', () => {
