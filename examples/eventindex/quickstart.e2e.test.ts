@@ -17,11 +17,11 @@ const TIMEOUT_MS = 15 * 60_000;
 const MODULES: Record<string, { title: string; failing: RegExp }> = {
   ei_production: { title: 'Open-Ended Production', failing: /\d+ datasets failed in the last hour/ },
   ei_consumer: { title: 'Consumer', failing: /the consumer is 5400 s behind its queue/ },
-  ei_import: { title: 'EI Import Status', failing: /imports failed in the last hour|the importer logged \d+ failures/ },
-  ei_hadoop: { title: 'Hadoop Cluster', failing: /cannot be read/ },
+  ei_import: { title: 'EI Import Status', failing: /bookkeeping: \d+ imports failed in the last hour.*importer log: the importer logged \d+ failures/ },
+  ei_hadoop: { title: 'Hadoop Cluster', failing: /HDFS NameNode: NameNode \S+: HTTP 503.*YARN: ResourceManager \S+: HTTP 503.*HBase: HBase master \S+: HTTP 503/ },
   ei_triggerdb: { title: 'TriggerDB', failing: /the TriggerDB cannot be read: .*permission denied/ },
-  ei_web: { title: 'Web Interface Status', failing: /the web interface does not answer|reports state down/ },
-  ei_computers: { title: 'Health of EventIndex computers', failing: /ei-consumer01.* does not answer/ },
+  ei_web: { title: 'Web Interface Status', failing: /web interface: the web interface fails \(status error\).*service status: the web service reports state down \(3 checks failed\)/ },
+  ei_computers: { title: 'Health of EventIndex computers', failing: /ei-consumer01 does not answer \(status error\)/ },
   ei_nightly: { title: 'Nightly Builds', failing: /nightly main--24\.0: 2 of 4 builds failed/ },
   ei_picking: { title: 'Event Picking Tests', failing: /no event picked: 0 of 5 found/ },
   ei_volumes: { title: 'EI Data Volumes', failing: /\/eventindex\/datasets.* uses 97(\.\d+)?% of its space quota/ },
@@ -84,6 +84,7 @@ it(
       const page = await browser.newPage();
 
       const healthy = await cards(page, statusPage);
+      await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'eventindex-status-page-healthy.png'), fullPage: true });
       expect(healthy.map((card) => card.module)).toEqual(Object.keys(MODULES));
       for (const card of healthy) {
         expect({ module: card.module, title: card.title }).toEqual({ module: card.module, title: MODULES[card.module].title });
@@ -114,7 +115,6 @@ it(
       // The job's static status.json says the same.
       const written = JSON.parse(readFileSync(path.join(clone, 'var', 'www', 'status.json'), 'utf8')) as { modules: Array<{ module: string; state: string; reason: string }> };
       expect(written.modules.map((module) => [module.module, module.state])).toEqual(Object.keys(MODULES).map((module) => [module, 'unavailable']));
-      mkdirSync(path.join(PROJECT_ROOT, 'var'), { recursive: true });
       await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'eventindex-status-page.png'), fullPage: true });
     } finally {
       await browser?.close();
