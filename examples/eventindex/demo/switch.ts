@@ -29,8 +29,9 @@ export async function main(argv: string[]): Promise<void> {
   }
   const config = Config.load(configFile);
   for (const module of modules) setFailing(config, module, action === 'fail');
-  await tick(config);
+  const withRows = await tick(config);
   process.stdout.write(`${action === 'fail' ? 'failing' : 'repaired'}: ${modules.join(', ')}\n`);
+  if (!withRows) process.stdout.write('the demo PostgreSQL does not run (./run.sh quickstart --example eventindex starts it): only the log lines and answers changed\n');
 }
 
 if (require.main === module) {
