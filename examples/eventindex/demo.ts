@@ -18,6 +18,13 @@ const firstData: LocalComponent = {
     return 'bookkeeping rows and log lines added (the demo server adds more every minute)';
   },
   stop: async () => {},
+  describe: async (context) => {
+    const connection = connectionOf(context.config);
+    return [
+      `EventIndex example (examples/eventindex/README.md): ten modules on the status page; PostgreSQL 127.0.0.1:${connection.port} (data in ${connection.socketDirectory})`,
+      `  break one: node dist/examples/eventindex/demo/switch.js fail MODULE (repair MODULE), then run its collector and ./run.sh status`,
+    ];
+  },
 };
 
 /**
