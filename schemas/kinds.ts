@@ -635,14 +635,16 @@ export type WebProbeFields = {
   body_match: boolean;
   /** Days until the server certificate expires (negative once expired), for https URLs, also when the certificate is not trusted. (float, d; min when downsampled) */
   cert_days_left: number;
-  /** Why the probe failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, auth, status, body or other; empty when up is 1. (string; last when downsampled) */
+  /** Why the probe failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, auth, status, body, malformed (a body longer than max_body_bytes, or not JSON while fields are declared) or other; empty when up is 1. (string; last when downsampled) */
   error_class: FailureClass | '';
   /** Time from the start of the request to the end of the response body; absent when no response came. (float, ms; mean when downsampled) */
   latency_ms: number;
   /** HTTP status of the final response (after redirects); absent when no response came. (int, 1; last when downsampled) */
   status: number;
-  /** 1 when the URL answered with an expected status and, if expect_text is set, the text was found; else 0. (int, 1; mean when downsampled) */
+  /** 1 when the URL answered with an expected status and, if expect_text is set, the text was found and, if fields are declared, the answer is JSON; else 0. (int, 1; mean when downsampled) */
   up: number;
+  /** Declared JSON values that could not be read from the answer (the path matches nothing or several values, the wrong type, or no JSON); absent when the probe declares no fields or got no answer with an expected status. (int, count; max when downsampled) */
+  values_missing: number;
 };
 export const WEB_PROBE: DocumentKind<WebProbeTag, WebProbeFields> = {
   producer: 'web',
@@ -655,6 +657,7 @@ export const WEB_PROBE: DocumentKind<WebProbeTag, WebProbeFields> = {
     latency_ms: 'latency_ms',
     status: 'status',
     up: 'up',
+    values_missing: 'values_missing',
   },
 };
 

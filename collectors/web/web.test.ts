@@ -231,8 +231,8 @@ test('config: defaults, overrides per [web.<name>], and errors naming the key', 
   expect(settings).toEqual({
     concurrency: 8,
     targets: [
-      { name: 'https://a.example/', url: 'https://a.example/', shownUrl: 'https://a.example/', timeoutMs: 5000, expectStatus: [[200, 399]], expectText: undefined, verifyTls: true, followRedirects: true },
-      { name: 'b', url: 'http://b.example/', shownUrl: 'http://b.example/', timeoutMs: 5000, expectStatus: [[200, 200], [401, 403]], expectText: undefined, verifyTls: false, followRedirects: true },
+      { name: 'https://a.example/', url: 'https://a.example/', shownUrl: 'https://a.example/', timeoutMs: 5000, expectStatus: [[200, 399]], expectText: undefined, verifyTls: true, followRedirects: true, maxBodyBytes: 10_485_760 },
+      { name: 'b', url: 'http://b.example/', shownUrl: 'http://b.example/', timeoutMs: 5000, expectStatus: [[200, 200], [401, 403]], expectText: undefined, verifyTls: false, followRedirects: true, maxBodyBytes: 10_485_760 },
     ],
   });
   const dotted = readSettings(Config.parse('[web.ei.cern]\nurl = https://ei.cern.example/\n'));
@@ -252,7 +252,7 @@ test('sample.cfg, uncommented, gives exactly the defaults plus its gateway probe
   const uncommented = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8').replace(/^;(?=\[|\w+ = )/gm, '');
   expect(uncommented).not.toMatch(/^;(\[|\w+ = )/m);
   const settings = readSettings(Config.parse(uncommented, 'sample.cfg'));
-  const defaults = { timeoutMs: 10_000, expectStatus: [[200, 399]], expectText: undefined, verifyTls: true, followRedirects: true };
+  const defaults = { timeoutMs: 10_000, expectStatus: [[200, 399]], expectText: undefined, verifyTls: true, followRedirects: true, maxBodyBytes: 10_485_760 };
   expect(settings.concurrency).toBe(8);
   const gatewayPing = 'http://127.0.0.1:8190/ping';
   expect(settings.targets).toEqual([
