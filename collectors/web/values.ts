@@ -93,8 +93,7 @@ export function readValues(settings: ValueSettings, body: string): ReadValues {
   try {
     json = JSON.parse(body);
   } catch (error) {
-    const start = JSON.stringify(body.slice(0, 40));
-    return { fields: {}, missing: settings.fields.size, problems: [], notJson: `the answer is not JSON (${(error as Error).message}; it starts with ${start})` };
+    return { fields: {}, missing: settings.fields.size, problems: [], notJson: `the answer is not JSON (${(error as Error).message})` };
   }
   const fields: Record<string, Scalar> = {};
   const problems: string[] = [];
