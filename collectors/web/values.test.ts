@@ -219,6 +219,9 @@ describe('config of JSON values', () => {
     expect([...(target.values?.fields ?? [])]).toEqual([['failed', 'number'], ['branch', 'string'], ['ok', 'bool']]);
     expect([...(target.values?.paths ?? [])]).toEqual([['failed', '$.counts.failed'], ['branch', '$.branch'], ['ok', '$.ok']]);
     expect(settings('[web.typed]\nurl = http://x/\nmeasurement = typed_summary\nfields = failed\n').targets[0].values?.schema).toBe(TYPED);
+    // ';' starts an ini comment: a double-quoted path keeps it.
+    const quoted = settings(`[web.q]\nurl = http://x/\nfields = state:string\njson.state = "$.jobs[?(@.name=='a;b')].state"\n`).targets[0];
+    expect(quoted.values?.paths.get('state')).toBe("$.jobs[?(@.name=='a;b')].state");
   });
 
   test('a field the schema does not know, or of another kind, is a ConfigError naming the key and the schema file', () => {
