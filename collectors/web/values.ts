@@ -95,7 +95,8 @@ export function readValues(settings: ValueSettings, body: string): ReadValues {
   } catch (error) {
     return { fields: {}, missing: settings.fields.size, problems: [], notJson: `the answer is not JSON (${(error as Error).message})` };
   }
-  const fields: Record<string, Scalar> = {};
+  // A null prototype keeps a field named __proto__ an ordinary key, as DocumentFactory does.
+  const fields = Object.create(null) as Record<string, Scalar>;
   const problems: string[] = [];
   for (const [field, kind] of settings.fields) {
     const path = settings.paths.get(field) ?? `$.${field}`;
@@ -104,7 +105,7 @@ export function readValues(settings: ValueSettings, body: string): ReadValues {
       problems.push(`field '${field}': ${'missing' in found ? found.missing : found.problem}`);
       continue;
     }
-    const wanted = settings.schema?.fields[field]?.type ?? kind;
+    const wanted = (settings.schema && Object.hasOwn(settings.schema.fields, field) ? settings.schema.fields[field].type : undefined) ?? kind;
     // An object or array would otherwise be read through its String() form ("[object Object]", "1,2").
     if (found.value !== null && typeof found.value === 'object') {
       problems.push(`field '${field}' (${path}): a JSON ${Array.isArray(found.value) ? 'array' : 'object'} is not ${KIND_WORDS[wanted]}`);
