@@ -643,7 +643,7 @@ export type WebProbeFields = {
   status: number;
   /** 1 when the URL answered with an expected status and, if expect_text is set, the text was found and, if fields are declared, the answer is JSON; else 0. (int, 1; mean when downsampled) */
   up: number;
-  /** Declared JSON values that could not be read from the answer (the path matches nothing or several values, the wrong type, or no JSON); absent when the probe declares no fields or got no answer with an expected status. (int, count; max when downsampled) */
+  /** Declared JSON values that could not be read from the answer (the path matches nothing or several values, the wrong type, or no JSON); absent when the probe declares no fields or no body was read (no answer, a status outside expect_status, a body over max_body_bytes). (int, count; max when downsampled) */
   values_missing: number;
 };
 export const WEB_PROBE: DocumentKind<WebProbeTag, WebProbeFields> = {
