@@ -84,7 +84,7 @@ export function valuesDefinition(section: ConfigSection, name: string, regex: Re
 
   const declared: DeclaredFields = new Map();
   for (const [group, values] of groups) {
-    for (const [fn, field] of values.fields) declared.set(field, fn === 'last' ? values.convertAs as DeclaredKind : 'number');
+    for (const [fn, field] of values.fields) declared.set(field, fn === 'last' ? declaredKinds.get(group) ?? 'number' : 'number');
   }
   checkDeclaredAgainstSchema(registry, PRODUCER, measurement, { section, tagsKey: 'measurement', tags: [LOGS_PATTERN.tags.pattern], fieldsKey: 'values', fields: declared });
   const schema = registry.get(PRODUCER, measurement);
