@@ -210,7 +210,7 @@ export default defineCollector({
       });
       return [counts, ...(values ? valuesDocument(context, registry, pattern.name, values) : [])];
     });
-    // Offsets move on only once the counts are safely in the spool: a failed run is counted again, never twice.
+    // Offsets move on only once the counts and values are safely in the spool: a failed run is read again, never twice.
     return { documents, commit: async () => offsets.write(next) };
   },
 });
