@@ -181,7 +181,46 @@ export const HOST_SYSTEM: DocumentKind<HostSystemTag, HostSystemFields> = {
   },
 };
 
-/** logs/pattern: One document per configured pattern and run: how many new log lines matched it since the last run, and how long ago it last matched. */
+/** logs/consumer_batch: Values of the EventIndex Consumer's 'consumer batch done events=N duration_ms=N lag_s=N' lines read in one run ([logs.pattern.consumer_batch] values; the quickstart's demo writes such lines). A field is GROUP_FUNCTION; max, min, mean and last are absent when no line gave the group a value. */
+export type LogsConsumerBatchTag = 'pattern';
+export type LogsConsumerBatchFields = {
+  /** Duration of the slowest batch. (int, ms; max when downsampled) */
+  duration_ms_max: number;
+  /** Mean duration of the batches of the run (1h/1d: the mean of the runs' means; duration_ms_sum / events_count is the exact mean). (float, ms; mean when downsampled) */
+  duration_ms_mean: number;
+  /** Time spent in the batches finished in the run's lines (0 when none). (int, ms; sum when downsampled) */
+  duration_ms_sum: number;
+  /** Batches finished in the run's lines (0 when none). (int, count; sum when downsampled) */
+  events_count: number;
+  /** Events of the largest batch. (int, count; max when downsampled) */
+  events_max: number;
+  /** Events processed by the batches finished in the run's lines (0 when none). (int, count; sum when downsampled) */
+  events_sum: number;
+  /** Lag behind the newest data reported by the last batch. (int, s; last when downsampled) */
+  lag_s_last: number;
+  /** Largest lag reported by a batch. (int, s; max when downsampled) */
+  lag_s_max: number;
+  /** Smallest lag reported by a batch. (int, s; min when downsampled) */
+  lag_s_min: number;
+};
+export const LOGS_CONSUMER_BATCH: DocumentKind<LogsConsumerBatchTag, LogsConsumerBatchFields> = {
+  producer: 'logs',
+  type: 'consumer_batch',
+  tags: { pattern: 'pattern' },
+  fields: {
+    duration_ms_max: 'duration_ms_max',
+    duration_ms_mean: 'duration_ms_mean',
+    duration_ms_sum: 'duration_ms_sum',
+    events_count: 'events_count',
+    events_max: 'events_max',
+    events_sum: 'events_sum',
+    lag_s_last: 'lag_s_last',
+    lag_s_max: 'lag_s_max',
+    lag_s_min: 'lag_s_min',
+  },
+};
+
+/** logs/pattern: One document per configured pattern and run: how many new log lines matched it since the last run, and how long ago it last matched. The values of its named groups go to logs/<measurement>. */
 export type LogsPatternTag = 'pattern';
 export type LogsPatternFields = {
   /** Files the pattern's globs match now. (int, count; last when downsampled) */
@@ -192,6 +231,8 @@ export type LogsPatternFields = {
   lines: number;
   /** New complete lines matching the regex since the last run. (int, count; sum when downsampled) */
   matches: number;
+  /** Captures of named groups in the new lines that did not convert to their kind: left out of the values and reported as a run problem (only for patterns with values). (int, count; sum when downsampled) */
+  unconverted_values: number;
 };
 export const LOGS_PATTERN: DocumentKind<LogsPatternTag, LogsPatternFields> = {
   producer: 'logs',
@@ -202,6 +243,7 @@ export const LOGS_PATTERN: DocumentKind<LogsPatternTag, LogsPatternFields> = {
     last_match_age_s: 'last_match_age_s',
     lines: 'lines',
     matches: 'matches',
+    unconverted_values: 'unconverted_values',
   },
 };
 
