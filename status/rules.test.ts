@@ -63,11 +63,15 @@ describe('loading rules', () => {
   test('a module section becomes a rule with its defaults', () => {
     const { rules } = load(WEB);
     expect(rules).toHaveLength(1);
-    const [rule] = rules;
+    const [module] = rules;
+    expect(module).toMatchObject({ module: 'web', title: 'web', composite: false });
+    expect(module.parts).toHaveLength(1);
+    const [rule] = module.parts;
     expect(rule).toMatchObject({
-      module: 'web',
+      name: 'web',
       title: 'web',
       collector: 'web',
+      credentialJobs: ['web'],
       producer: 'demo',
       type: 'probe',
       fields: ['up', 'latency_ms'],
@@ -105,10 +109,13 @@ collector = none
 measurement = demo/probe
 fields = up
 `);
-    const api = rules.find((rule) => rule.module === 'api');
+    const apiModule = rules.find((rule) => rule.module === 'api');
+    expect(apiModule).toMatchObject({ title: 'The API', dashboard: 'd/api' });
+    const api = apiModule?.parts[0];
     expect(api).toMatchObject({
       title: 'The API',
       collector: 'web',
+      credentialJobs: ['web', 'api'],
       heartbeatFreshnessMs: 3600e3,
       where: [
         { tag: 'url', value: 'https://a.example/x?y=1' },
@@ -116,10 +123,10 @@ fields = up
       ],
       freshnessMs: 15 * 60e3,
       windowMs: 2 * 3600e3,
-      dashboard: 'd/api',
     });
     expect(api?.degraded.map((c) => c.key)).toEqual(['degraded', 'degraded_2', 'degraded_10']);
-    const other = rules.find((rule) => rule.module === 'other');
+    const other = rules.find((rule) => rule.module === 'other')?.parts[0];
+    expect(other?.credentialJobs).toEqual([]);
     expect(other?.collector).toBeUndefined();
     expect(other?.freshnessMs).toBe(20 * 60e3);
     expect(other?.unavailable).toEqual([]);
@@ -128,7 +135,7 @@ fields = up
 
   test('a prefilter is parsed like a condition', () => {
     const { rules } = load(`[status.module.web]\nmeasurement = demo/probe\nfields = up, healthy, error\nprefilter = healthy == false or (up < 1 and error != "x")\n`);
-    expect(rules[0].prefilter?.kind).toBe('or');
+    expect(rules[0].parts[0].prefilter?.kind).toBe('or');
   });
 
   test('config overrides the default rules key by key, adds modules and drops one with enabled = false', () => {
@@ -150,7 +157,7 @@ fields = up
       defaults,
     );
     expect(rules.map((rule) => rule.module).sort()).toEqual(['extra', 'web']);
-    const web = rules.find((rule) => rule.module === 'web');
+    const web = rules.find((rule) => rule.module === 'web')?.parts[0];
     expect(web?.degraded[0].text).toBe('mean(latency_ms) > 900');
     expect(web?.degraded[0].reason).toBe('slow');
     expect(web?.unavailable[0].text).toBe('latest(up) == 0');
@@ -234,7 +241,7 @@ describe('an invalid rule fails at start-up, naming the module and the line', ()
 
   test('a measurement without schema is accepted (unknown producers are allowed by the gateway)', () => {
     const { rules } = load(`[status.module.custom]\nmeasurement = elsewhere/thing\nfields = anything\ndegraded = anything > 1\ndegraded_reason = x\n`);
-    expect(rules[0].producer).toBe('elsewhere');
+    expect(rules[0].parts[0].producer).toBe('elsewhere');
   });
 });
 
