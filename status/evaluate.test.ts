@@ -1,7 +1,7 @@
 import { Config } from '../lib/config/config';
 import { SchemaRegistry } from '../lib/documents/schemas';
 import { aggregateKey, type Value } from './condition';
-import { type EvaluationInput, evaluateModule, type Heartbeat, partCredential, type SeriesData } from './evaluate';
+import { combineParts, type EvaluationInput, evaluateModule, type Heartbeat, type ModuleState, partCredential, type PartStatus, type SeriesData } from './evaluate';
 import { leveledAggregates, loadRules, type ModuleRule, type PartRule } from './rules';
 
 const NOW = Date.UTC(2026, 10, 22, 12, 5);
@@ -204,5 +204,65 @@ degraded_reason = cloud {series}: {value}% of {queues} queues, worst {worst}
     const bare = series({ cloud: 'FR' }, { 'latest(share)': 30 });
     expect(evaluate(CLOUDS, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [bare] }).reason).toBe('cloud FR: 30% of no value queues, worst no value');
     expect(evaluate(CLOUDS, { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [cloud('DE', 2, '')] }).state).toBe('available');
+  });
+});
+
+describe('a module made of parts', () => {
+  const IMPORT = loadRules(
+    Config.parse(
+      `[status]\ndefault_rules =\n[status.module.import]\nparts = bookkeeping, log\n` +
+        `[status.part.bookkeeping]\ntitle = Bookkeeping\nmeasurement = sql/import\nfields = up\n` +
+        `[status.part.log]\ntitle = Import log\nmeasurement = logs/import\nfields = errors\n`,
+      'test.cfg',
+    ),
+    { registry: new SchemaRegistry([]) },
+  )[0];
+  const [BOOKKEEPING, LOG] = IMPORT.parts;
+  const part = (rule: PartRule, state: ModuleState, reason: string, lastDataMs?: number): PartStatus => ({ part: rule, state, reason, lastDataMs });
+
+  // ARGO's AND (ARGOeu/argo-streaming automation/default.ops.json), written out with OK = available,
+  // WARNING = degraded, UNKNOWN = na, CRITICAL = unavailable: every pair of the truth table.
+  const ARGO_AND: Array<[ModuleState, ModuleState, ModuleState]> = [
+    ['available', 'available', 'available'],
+    ['available', 'degraded', 'degraded'],
+    ['available', 'na', 'na'],
+    ['available', 'unavailable', 'unavailable'],
+    ['degraded', 'degraded', 'degraded'],
+    ['degraded', 'na', 'na'],
+    ['degraded', 'unavailable', 'unavailable'],
+    ['na', 'na', 'na'],
+    ['na', 'unavailable', 'unavailable'],
+    ['unavailable', 'unavailable', 'unavailable'],
+  ];
+
+  test.each(ARGO_AND)('%s and %s → %s, whichever part is which', (a, b, expected) => {
+    for (const [first, second] of [[a, b], [b, a]]) {
+      const status = combineParts(IMPORT, [part(BOOKKEEPING, first, 'one'), part(LOG, second, 'two')], NOW);
+      expect(status).toMatchObject({ module: 'import', state: expected, code: { available: 0, degraded: 1, unavailable: 2, na: 3 }[expected] });
+    }
+  });
+
+  test('the reason names every part in the deciding state with its reason; all available says so', () => {
+    expect(combineParts(IMPORT, [part(BOOKKEEPING, 'degraded', '3 tasks late'), part(LOG, 'unavailable', '12 errors')], NOW).reason).toBe('Import log: 12 errors');
+    expect(combineParts(IMPORT, [part(BOOKKEEPING, 'degraded', '3 tasks late'), part(LOG, 'degraded', '12 errors')], NOW).reason).toBe('Bookkeeping: 3 tasks late; Import log: 12 errors');
+    expect(combineParts(IMPORT, [part(BOOKKEEPING, 'available', 'all checks pass'), part(LOG, 'available', 'all checks pass')], NOW).reason).toBe('all checks pass');
+  });
+
+  test("last_data_ms is the newest data of the deciding parts: not the other parts'", () => {
+    // The stale log part decides N/A and saw no fresh data: the module shows none, though bookkeeping has fresh data.
+    expect(combineParts(IMPORT, [part(BOOKKEEPING, 'available', 'ok', FRESH), part(LOG, 'na', 'no data')], NOW).lastDataMs).toBeUndefined();
+    expect(combineParts(IMPORT, [part(BOOKKEEPING, 'degraded', 'late', FRESH - MINUTE), part(LOG, 'available', 'ok', FRESH)], NOW).lastDataMs).toBe(FRESH - MINUTE);
+    expect(combineParts(IMPORT, [part(BOOKKEEPING, 'available', 'ok', FRESH - MINUTE), part(LOG, 'available', 'ok', FRESH)], NOW).lastDataMs).toBe(FRESH);
+  });
+
+  test('each part is decided with its own heartbeat, freshness and conditions', () => {
+    const inputs = (log: Partial<EvaluationInput>): EvaluationInput[] => [
+      { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [] },
+      { nowMs: NOW, heartbeat: goodHeartbeat, lastDataMs: FRESH, series: [], ...log },
+    ];
+    expect(evaluateModule(IMPORT, inputs({}))).toMatchObject({ state: 'available', lastDataMs: FRESH });
+    expect(evaluateModule(IMPORT, inputs({ heartbeat: undefined }))).toMatchObject({ state: 'na', reason: 'Import log: no heartbeat from collector logs in the last 30m' });
+    expect(evaluateModule(IMPORT, inputs({ lastDataMs: undefined }))).toMatchObject({ state: 'na', reason: 'Import log: no data in logs/import in the last 30m' });
+    expect(() => evaluateModule(IMPORT, inputs({}).slice(1))).toThrow('module import has 2 parts, got 1 inputs');
   });
 });

@@ -251,3 +251,120 @@ test('findKeyLine finds a key in its section only', () => {
   expect(findKeyLine(text, 'b', 'x')).toBe(4);
   expect(findKeyLine(text, 'b', 'z')).toBeUndefined();
 });
+
+describe('a module made of parts', () => {
+  const logSchema: TypeSchema = {
+    producer: 'logs',
+    type: 'lines',
+    description: 'test schema',
+    tags: { file: { description: 'f' } },
+    fields: { matches: { type: 'int', unit: '1', description: 'm', downsample: 'sum' } },
+  };
+  const twoSchemas = new SchemaRegistry([probeSchema, logSchema]);
+  const IMPORT = `[status.module.import]
+title = EI Import Status
+dashboard = d/import
+parts = bookkeeping, log
+[status.part.bookkeeping]
+title = Bookkeeping
+measurement = demo/probe
+fields = up
+unavailable = latest(up) == 0
+unavailable_reason = bookkeeping down
+[status.part.log]
+measurement = logs/lines
+fields = matches
+collector = import-log
+freshness = 1h
+degraded = sum(matches) > 0
+degraded_reason = {value} errors
+`;
+
+  function loadWith(configText: string) {
+    const dir = tempDir();
+    const file = path.join(dir, 'config.cfg');
+    writeFileSync(file, `[status]\ndefault_rules =\n${configText}`);
+    return { file, load: () => loadRules(Config.load(file), { registry: twoSchemas }) };
+  }
+
+  /** The RuleError, and the 1-based line of `lineStart` in the written file. */
+  function errorAt(configText: string, lineStart: string): { message: string; line: number } {
+    const { file, load: loadIt } = loadWith(configText);
+    const line = `[status]\ndefault_rules =\n${configText}`.split('\n').findIndex((text) => text.startsWith(lineStart)) + 1;
+    if (line === 0) throw new Error(`no line starts with ${lineStart}`);
+    try {
+      loadIt();
+    } catch (error) {
+      if (!(error instanceof RuleError)) throw error;
+      expect(error.message.slice(0, `${file}:${line}: `.length)).toBe(`${file}:${line}: `);
+      return { message: error.message.slice(`${file}:${line}: `.length), line };
+    }
+    throw new Error('expected a RuleError');
+  }
+
+  test('parts = a, b names [status.part.*] sections; the module keeps title, dashboard and availability', () => {
+    const [module] = loadWith(IMPORT).load();
+    expect(module).toMatchObject({ module: 'import', title: 'EI Import Status', dashboard: 'd/import', composite: true });
+    expect(module.parts.map((part) => [part.name, part.title, part.producer, part.type, part.fields, part.collector, part.credentialJobs, part.freshnessMs])).toEqual([
+      // A part's collector is its measurement's producer unless it says otherwise.
+      ['bookkeeping', 'Bookkeeping', 'demo', 'probe', ['up'], 'demo', ['demo'], 30 * 60e3],
+      ['log', 'log', 'logs', 'lines', ['matches'], 'import-log', ['import-log'], 3600e3],
+    ]);
+    expect(module.parts[1].degraded.map((level) => [level.key, level.text, level.reason])).toEqual([['degraded', 'sum(matches) > 0', '{value} errors']]);
+  });
+
+  test('a part named by two modules is one rule, read once', () => {
+    const rules = loadWith(`${IMPORT}[status.module.logs-only]\nparts = log\n`).load();
+    expect(rules.map((rule) => rule.module)).toEqual(['import', 'logs-only']);
+    expect(rules[1].parts[0]).toBe(rules[0].parts[1]);
+  });
+
+  test("the parts of a disabled module are not checked, and are not reported as unused", () => {
+    const rules = loadWith(`[status.module.off]\nenabled = false\nparts = broken\n[status.part.broken]\nfields = up\n`).load();
+    expect(rules).toEqual([]);
+  });
+
+  test('a module with both measurement and parts: an error at the measurement line', () => {
+    const { message } = errorAt(`${IMPORT.replace('parts = bookkeeping, log\n', 'parts = bookkeeping, log\nmeasurement = demo/probe\n')}`, 'measurement = demo/probe');
+    expect(message).toBe('[status.module.import] measurement: a module has either measurement (one measurement) or parts (several), not both: move measurement and the keys that go with it to a [status.part.NAME] section named in parts');
+  });
+
+  test('a measurement key in a module with parts: an error at its line', () => {
+    const { message } = errorAt(IMPORT.replace('parts = bookkeeping, log\n', 'parts = bookkeeping, log\nfreshness = 2h\n'), 'freshness = 2h');
+    expect(message).toBe('[status.module.import] freshness: belongs to a part: a module with parts reads freshness from each [status.part.NAME] it names');
+    const level = errorAt(IMPORT.replace('parts = bookkeeping, log\n', 'parts = bookkeeping, log\ndegraded = up == 0\n'), 'degraded = up == 0');
+    expect(level.message).toMatch(/^\[status\.module\.import\] degraded: belongs to a part/);
+  });
+
+  test('an unknown part: an error at the parts line naming it', () => {
+    const { message } = errorAt(IMPORT.replace('parts = bookkeeping, log', 'parts = bookkeeping, log, consumer'), 'parts =');
+    expect(message).toBe("[status.module.import] parts: unknown part 'consumer': there is no [status.part.consumer] section");
+  });
+
+  test('a part named twice, or no part at all: an error at the parts line', () => {
+    expect(errorAt(IMPORT.replace('parts = bookkeeping, log', 'parts = log, bookkeeping, log'), 'parts =').message).toBe("[status.module.import] parts: names part 'log' twice");
+    expect(errorAt(IMPORT.replace('parts = bookkeeping, log', 'parts = ,'), 'parts =').message).toMatch(/^\[status\.module\.import\] parts: is empty/);
+  });
+
+  test('a part without measurement: an error at its section header', () => {
+    const { message } = errorAt(IMPORT.replace('measurement = logs/lines\n', ''), '[status.part.log]');
+    expect(message).toBe('[status.part.log] measurement: is missing: give producer/type, e.g. web/probe');
+  });
+
+  test('an error inside a part names the part section and the line', () => {
+    expect(errorAt(IMPORT.replace('sum(matches) > 0', 'sum(match) > 0'), 'degraded = sum(match)').message).toBe("[status.part.log] degraded: reads 'match', which is not listed in fields (matches)");
+    expect(errorAt(IMPORT.replace('fields = matches', 'fields = lines'), 'fields = lines').message).toMatch(/^\[status\.part\.log\] fields: 'lines' is not a field of schemas\/logs\/lines\.json/);
+  });
+
+  test('a module key in a part: an error at its line', () => {
+    expect(errorAt(IMPORT.replace('collector = import-log\n', 'collector = import-log\ndashboard = d/log\n'), 'dashboard = d/log').message).toBe(
+      '[status.part.log] dashboard: belongs to the module: a part has no dashboard, the module that names it in parts has',
+    );
+    expect(errorAt(IMPORT.replace('collector = import-log\n', 'collector = import-log\nlevel = 3\n'), 'level = 3').message).toMatch(/^\[status\.part\.log\] level: unknown key/);
+  });
+
+  test('a part no module names: an error at its section header', () => {
+    const { message } = errorAt(`${IMPORT}[status.part.orphan]\nmeasurement = demo/probe\nfields = up\n`, '[status.part.orphan]');
+    expect(message).toBe("[status.part.orphan] is named in no module's parts: add it to a [status.module.NAME] parts, or remove the section");
+  });
+});

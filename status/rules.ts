@@ -384,7 +384,8 @@ function buildRule(module: string, moduleSection: RuleSection, defaults: RuleDef
   checkKeys(section, MODULE_KEYS, (key) =>
     key !== 'title' && (PART_KEYS.includes(key) || LEVEL_KEY.test(key.replace(/_reason$/, ''))) ? `belongs to a part: a module with parts reads ${key} from each [status.part.NAME] it names` : undefined,
   );
-  const names = (section.get('parts') ?? section.fail('parts', 'is empty: name the [status.part.NAME] sections whose worst state is the module\'s')).split(',').map((name) => name.trim()).filter(Boolean);
+  const names = (section.get('parts') ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0) section.fail('parts', "is empty: name the [status.part.NAME] sections whose worst state is the module's");
   const built = names.map((name, index) => {
     if (names.indexOf(name) !== index) section.fail('parts', `names part '${name}' twice`);
     return parts(name) ?? section.fail('parts', `unknown part '${name}': there is no [status.part.${name}] section`);
