@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Config } from '../lib/config/config';
 import { PROJECT_ROOT } from '../lib/config/paths';
@@ -367,4 +367,15 @@ degraded_reason = {value} errors
     const { message } = errorAt(`${IMPORT}[status.part.orphan]\nmeasurement = demo/probe\nfields = up\n`, '[status.part.orphan]');
     expect(message).toBe("[status.part.orphan] is named in no module's parts: add it to a [status.module.NAME] parts, or remove the section");
   });
+});
+
+test("the README's module made of parts loads with the project's schemas", () => {
+  const readme = readFileSync(path.join(PROJECT_ROOT, 'status', 'README.md'), 'utf8');
+  const example = /### Modules made of parts[\s\S]*?```ini\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(example).toContain('parts = ');
+  const [module] = loadRules(Config.parse(`[status]\ndefault_rules =\n${example}`, 'README.md'));
+  expect(module.parts.map((part) => [part.name, part.producer, part.type, part.collector])).toEqual([
+    ['ei-import-bookkeeping', 'sql', 'query_status', 'sql'],
+    ['ei-import-log', 'logs', 'pattern', 'logs'],
+  ]);
 });
