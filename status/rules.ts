@@ -163,7 +163,7 @@ export function findKeyLine(text: string, section: string, key: string): number 
 }
 
 /** The 1-based line of the `[section]` header in an ini text, or undefined. */
-export function findSectionLine(text: string, section: string): number | undefined {
+function findSectionLine(text: string, section: string): number | undefined {
   const index = text.split(/\r?\n/).findIndex((line) => /^\[(.*)\]$/.exec(line.trim())?.[1].trim() === section);
   return index < 0 ? undefined : index + 1;
 }
