@@ -2,13 +2,16 @@
 # Installs (Debian packages) and runs the real servers the project needs, as plain
 # processes on 127.0.0.1 with their data under a directory of the caller's choice.
 #
-#   scripts/servers/services.sh install [influxdb|mariadb|xrootd|node_exporter|chromium|grid_proxy|all]...
+#   scripts/servers/services.sh install [influxdb|mariadb|xrootd|node_exporter|chromium|grid_proxy|kerberos|all]...
 #     (grid_proxy: openssl and grid-proxy-init, for the TLS tests' CA and RFC 3820 proxies;
-#      build: the headers npm ci compiles native packages against (kerberos: MIT's GSSAPI))
+#      build: the headers npm ci compiles native packages against (kerberos: MIT's GSSAPI);
+#      kerberos: MIT's KDC, kadmin.local and kinit/klist, for the SPNEGO tests (test/support/kerberos.ts))
 #   scripts/servers/services.sh start influxdb      --port P --dir DIR
 #   scripts/servers/services.sh start mariadb       --port P --dir DIR [--config-extra FILE]
 #   scripts/servers/services.sh start node_exporter --port P --dir DIR
 #   scripts/servers/services.sh start xrootd        --port P --dir DIR [--config-extra FILE]
+#   scripts/servers/services.sh start kerberos      --port P --dir DIR   (MIT KDC of realm MONIT.TEST,
+#     UDP and TCP on 127.0.0.1:P; DIR/krb5.conf for clients, DIR/kdc.conf for kadmin.local)
 #   scripts/servers/services.sh stop   DIR          (stops the server whose data is in DIR)
 #   scripts/servers/services.sh status DIR
 #
@@ -28,7 +31,8 @@ packages_for() {
     chromium) echo "chromium" ;;
     grid_proxy) echo "globus-proxy-utils openssl" ;;
     build) echo "libkrb5-dev" ;;
-    *) die "unknown component '$1' (influxdb, mariadb, xrootd, node_exporter, chromium, grid_proxy, build)" ;;
+    kerberos) echo "krb5-kdc krb5-admin-server krb5-user" ;;
+    *) die "unknown component '$1' (influxdb, mariadb, xrootd, node_exporter, chromium, grid_proxy, build, kerberos)" ;;
   esac
 }
 
@@ -41,6 +45,7 @@ binary_for() {
     chromium) echo chromium ;;
     grid_proxy) echo grid-proxy-init ;;
     build) echo krb5-config ;;
+    kerberos) echo kadmin.local ;;
   esac
 }
 
@@ -233,6 +238,53 @@ start_xrootd() {
   serve_or_die "xrootd on port $port" "$dir" "$dir/log/mon$port/xrootd.log" "$dir/stdout.log" -- xrootd_answers "$port"
 }
 
+# A KDC of realm MONIT.TEST on 127.0.0.1:PORT (UDP and TCP), database and logs in DIR. Clients use
+# KRB5_CONFIG=DIR/krb5.conf; kadmin.local adds KRB5_KDC_PROFILE=DIR/kdc.conf. Host names are taken as
+# written (no DNS canonicalisation, no reverse lookup), so HTTP@localhost is HTTP/localhost@MONIT.TEST.
+start_kerberos() {
+  local port=$1 dir=$2
+  mkdir -p "$dir"
+  cat >"$dir/kdc.conf" <<CONF
+[kdcdefaults]
+ kdc_listen = 127.0.0.1:$port
+ kdc_tcp_listen = 127.0.0.1:$port
+[realms]
+ MONIT.TEST = {
+  database_name = $dir/principal
+  key_stash_file = $dir/stash
+  acl_file = $dir/kadm5.acl
+  max_life = 1d
+  max_renewable_life = 0
+ }
+[logging]
+ kdc = FILE:$dir/kdc.log
+ admin_server = FILE:$dir/kadmin.log
+CONF
+  cat >"$dir/krb5.conf" <<CONF
+[libdefaults]
+ default_realm = MONIT.TEST
+ dns_lookup_kdc = false
+ dns_lookup_realm = false
+ dns_canonicalize_hostname = false
+ rdns = false
+[realms]
+ MONIT.TEST = {
+  kdc = 127.0.0.1:$port
+ }
+[domain_realm]
+ localhost = MONIT.TEST
+ 127.0.0.1 = MONIT.TEST
+CONF
+  export KRB5_CONFIG="$dir/krb5.conf" KRB5_KDC_PROFILE="$dir/kdc.conf"
+  if [ ! -f "$dir/principal" ]; then
+    kdb5_util create -s -r MONIT.TEST -P "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" -W >"$dir/create.log" 2>&1 \
+      || die "kdb5_util create failed (see $dir/create.log)"
+  fi
+  nohup krb5kdc -n -r MONIT.TEST >"$dir/krb5kdc.out" 2>&1 &
+  remember_server "$dir" $!
+  serve_or_die "krb5kdc on port $port" "$dir" "$dir/kdc.log" "$dir/krb5kdc.out" -- bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+}
+
 stop_dir() {
   local dir=$1
   local pid
@@ -246,7 +298,7 @@ stop_dir() {
 command=${1:-}; shift || true
 case "$command" in
   install)
-    [ $# -eq 0 ] || [ "$1" = all ] && set -- build influxdb mariadb xrootd node_exporter chromium grid_proxy
+    [ $# -eq 0 ] || [ "$1" = all ] && set -- build influxdb mariadb xrootd node_exporter chromium grid_proxy kerberos
     install_components "$@"
     ;;
   start)
