@@ -5,7 +5,8 @@ import { TLSSocket } from 'node:tls';
 import got, { type Progress } from 'got';
 import { certificateDaysLeft, untrustedCertificateDaysLeft } from './certificate';
 import { classifyConnectionError, type FailureClass } from '../../lib/documents/failures';
-import { type ClientTls, CredentialError, withClientTls } from '../../lib/tls/clientTls';
+import { type ClientTls, CredentialError, explainRefusal, refusedAnswer, withClientTls } from '../../lib/tls/clientTls';
+import { withoutCredentials } from '../../lib/http/credentials';
 
 /** One URL to probe, with its settings resolved ([web.<name>] over [web]). */
 export interface ProbeTarget {
@@ -99,6 +100,9 @@ export async function probe(target: ProbeTarget, signal: AbortSignal, tls?: Clie
         body: response.body,
       };
       if (!statusAccepted(response.statusCode, target.expectStatus)) {
+        // A Kerberos token refused, or asked for by another host than the URL's: the identity's problem.
+        const refusal = tls?.kerberos && response.statusCode === 401 ? explainRefusal(tls, 401, refusedAnswer(response, withoutCredentials(response.url))) : undefined;
+        if (refusal) return { ...result, up: 0, errorClass: 'auth', detail: `HTTP 401: ${refusal}` };
         return { ...result, up: 0, errorClass: 'status', detail: `HTTP ${response.statusCode}` };
       }
       if (result.bodyMatch === false) return { ...result, up: 0, errorClass: 'body', detail: `the body does not contain "${target.expectText}"` };

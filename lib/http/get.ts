@@ -4,7 +4,7 @@ import { classifyConnectionError, SourceFailure } from '../documents/failures';
 import { withoutCredentials } from './credentials';
 import { isJsonWhitespace } from './jsonMembers';
 import { detachedAbort } from './abort';
-import { type ClientTls, CredentialError, explainRefusal, TlsFailure, withClientTls } from '../tls/clientTls';
+import { type ClientTls, CredentialError, explainRefusal, refusedAnswer, TlsFailure, withClientTls } from '../tls/clientTls';
 
 export interface GetOptions {
   /** Names the source in messages: "PanDA", "CRIC", "NameNode". */
@@ -46,7 +46,7 @@ export async function fetchBody(url: string, options: GetOptions): Promise<Buffe
     if (error instanceof CredentialError) throw new SourceFailure('auth', `${options.source} ${error.message}`);
     if (error instanceof HTTPError) {
       const status = `${options.source} ${shown}: HTTP ${error.response.statusCode} ${error.response.statusMessage ?? ''}`.trim();
-      const refusal = options.tls?.settings.identity !== 'none' ? explainRefusal(options.tls, error.response.statusCode, refusedAnswer(error)) : undefined;
+      const refusal = options.tls?.settings.identity !== 'none' ? explainRefusal(options.tls, error.response.statusCode, refusedAnswer(error.response, withoutCredentials(error.response.url))) : undefined;
       if (refusal) throw new SourceFailure('auth', `${status}: ${refusal}`);
       throw new SourceFailure('status', status);
     }
@@ -57,12 +57,6 @@ export async function fetchBody(url: string, options: GetOptions): Promise<Buffe
   }
   if (body.every(isJsonWhitespace)) throw new SourceFailure('malformed', `${options.source} ${shown}: empty response body`);
   return body;
-}
-
-/** What a Kerberos refusal is told apart by: the final URL, what the server asks for, whether a token went. */
-function refusedAnswer(error: HTTPError): { url: string; wwwAuthenticate?: string | string[]; sentToken: boolean } {
-  const sent = error.response.request.options.headers.authorization;
-  return { url: withoutCredentials(error.response.url), wwwAuthenticate: error.response.headers['www-authenticate'], sentToken: typeof sent === 'string' && /^Negotiate /i.test(sent) };
 }
 
 /** The failure of a body that is not JSON: what JSON.parse said, and how the body starts. */

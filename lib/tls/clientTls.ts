@@ -12,13 +12,14 @@ import type { AfterResponseHook, BeforeRedirectHook, BeforeRequestHook } from 'g
 import { explainTlsFailure } from './explain';
 import { CredentialError, errorCode, isTlsErrorCode, NOT_ANCHORED_CODES, TlsFailure } from './errors';
 import { loadIdentity } from './identity';
-import { explainKerberosRefusal, type KerberosIdentity, type KerberosSettings, negotiateHooks } from './kerberos';
+import { explainKerberosRefusal, type KerberosIdentity, type KerberosSettings, negotiateHooks, type RefusedAnswer } from './kerberos';
 import type { Environment, TlsKey } from './settings';
 import { readCaDirectory, readCaFile } from './trust';
 
 export { CredentialError, TlsFailure } from './errors';
 export { tlsSettings, tlsConfigWarnings, TLS_KEYS } from './settings';
 export { discoverBearerToken, jwtExpiryMs } from './identity';
+export { refusedAnswer } from './kerberos';
 
 export type IdentityKind = 'none' | 'client_cert' | 'x509_proxy' | 'bearer_token' | 'kerberos';
 
@@ -241,7 +242,7 @@ function unwrapped(error: unknown): unknown {
  * The likely cause of an HTTP 401/403 when an identity was presented; undefined without one. `answer`
  * (the final URL, its WWW-Authenticate, whether a Negotiate token went with it) tells a Kerberos refusal apart.
  */
-export function explainRefusal(tls: ClientTls | undefined, statusCode: number, answer?: { url: string; wwwAuthenticate?: string | string[]; sentToken: boolean }): string | undefined {
+export function explainRefusal(tls: ClientTls | undefined, statusCode: number, answer?: RefusedAnswer): string | undefined {
   if (!tls || (statusCode !== 401 && statusCode !== 403)) return undefined;
   switch (tls.settings.identity) {
     case 'kerberos':

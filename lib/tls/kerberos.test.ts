@@ -2,8 +2,11 @@
  * identity = kerberos against a real MIT KDC (krb5kdc on loopback, test/support/kerberos.ts) and loopback
  * HTTP servers that check the Negotiate token with the same library (test/support/kerberosServer.ts).
  */
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../config/paths';
 import { Config, ConfigError } from '../config/config';
 import { SourceFailure } from '../documents/failures';
 import { fetchJson } from '../http/get';
@@ -142,6 +145,26 @@ describe('a keytab', () => {
     expect(caches).toEqual([MONIT, SECOND]);
   });
 
+  test('two sources in a plain node process (its process.env is the C environment, as in production), which finds its environment as it was', async () => {
+    const config = `[paths]\nvar = ${varDir}\n${ini('hadoop', { kerberos_keytab: keytabs.monit, kerberos_preemptive: 'yes' })}${ini('cric', { kerberos_keytab: keytabs.second })}`;
+    const script = `
+      const { Config } = require('./dist/lib/config/config');
+      const { loadClientTls, tlsSettings } = require('./dist/lib/tls/clientTls');
+      const { fetchJson } = require('./dist/lib/http/get');
+      const config = Config.parse(process.argv[1], 'child.cfg');
+      const sources = ['hadoop', 'cric'].map((source) => loadClientTls(tlsSettings(config, source, {})));
+      Promise.all([0, 1, 2, 3, 4, 5].map((index) => fetchJson(process.argv[2] + '/child' + index, { source: 'Child', timeoutMs: 20000, tls: sources[index % 2] }))).then(
+        (answers) => console.log(JSON.stringify({ answers, KRB5CCNAME: process.env.KRB5CCNAME ?? null, KRB5_CLIENT_KTNAME: process.env.KRB5_CLIENT_KTNAME ?? null })),
+        (error) => console.log(JSON.stringify({ error: error.message })),
+      );`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script, config, server.url], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH, KRB5CCNAME: 'FILE:/nonexistent/before' } });
+    expect(JSON.parse(stdout)).toEqual({
+      answers: [0, 1, 2, 3, 4, 5].map((index) => ({ user: index % 2 ? SECOND : MONIT, path: `/child${index}` })),
+      KRB5CCNAME: 'FILE:/nonexistent/before',
+      KRB5_CLIENT_KTNAME: null,
+    });
+  });
+
   test('a keytab of two principals needs kerberos_principal; either one can be chosen', async () => {
     expect(keytabPrincipals(readFileSync(keytabs.both))).toEqual(kdc.listKeytab(keytabs.both));
     expect(thrownBy(() => load(ini('host', { kerberos_keytab: keytabs.both }), 'host')).message).toBe(
@@ -150,7 +173,7 @@ describe('a keytab', () => {
     expect(await get(`${server.url}/x`, load(ini('host', { kerberos_keytab: keytabs.both, kerberos_principal: 'second' }), 'host'))).toEqual({ user: SECOND, path: '/x' });
   });
 
-  test('the web probe presents it too', async () => {
+  test('the web probe presents it too; a refused token is an auth failure there', async () => {
     const tls = load(ini('web', { kerberos_keytab: keytabs.monit }), 'web');
     const url = `${server.url}/status`;
     const result = await probe(
@@ -159,6 +182,14 @@ describe('a keytab', () => {
       tls,
     );
     expect(result).toMatchObject({ up: 1, errorClass: '', status: 200, bodyMatch: true });
+    const refusedUrl = `${wrongService.url}/status`;
+    const refused = await probe(
+      { name: 'ui', url: refusedUrl, shownUrl: refusedUrl, timeoutMs: 20_000, expectStatus: [[200, 299]], verifyTls: true, followRedirects: true },
+      new AbortController().signal,
+      tls,
+    );
+    expect(refused).toMatchObject({ up: 0, errorClass: 'auth', status: 401 });
+    expect(refused.detail).toContain(`HTTP 401: the server refused the Kerberos token of Kerberos principal ${MONIT}`);
   });
 });
 

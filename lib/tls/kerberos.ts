@@ -274,8 +274,21 @@ export function negotiateHooks(identity: KerberosIdentity, endpoint: string): { 
   return { beforeRequest: [beforeRequest], afterResponse: [afterResponse] };
 }
 
+/** What a refusal is told apart by: the final URL, what the server asks for, whether a Negotiate token went. */
+export interface RefusedAnswer {
+  url: string;
+  wwwAuthenticate?: string | string[];
+  sentToken: boolean;
+}
+
+/** The RefusedAnswer of a got response (`url`: as it may be shown, without credentials). */
+export function refusedAnswer(response: { headers: Record<string, string | string[] | undefined>; request: { options: { headers: Record<string, unknown> } } }, url: string): RefusedAnswer {
+  const sent = response.request.options.headers.authorization;
+  return { url, wwwAuthenticate: response.headers['www-authenticate'], sentToken: typeof sent === 'string' && /^Negotiate /i.test(sent) };
+}
+
 /** Why a server answered 401/403 to a request of a Kerberos source, in words. */
-export function explainKerberosRefusal(identity: KerberosIdentity, statusCode: number, answer: { url: string; wwwAuthenticate?: string | string[]; sentToken: boolean }): string {
+export function explainKerberosRefusal(identity: KerberosIdentity, statusCode: number, answer: RefusedAnswer): string {
   if (!answer.sentToken) {
     if (statusCode === 401 && !offersNegotiate(answer.wwwAuthenticate)) {
       const offered = [answer.wwwAuthenticate ?? ''].flat().join(', ') || 'none';
