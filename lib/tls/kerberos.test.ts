@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../config/paths';
+import { MemoryLogger } from '../run/log';
+import { RunCredentials } from '../run/runCredentials';
 import { Config, ConfigError } from '../config/config';
 import { SourceFailure } from '../documents/failures';
 import { fetchJson } from '../http/get';
@@ -260,6 +262,11 @@ describe('a credential cache kept by others (kinit, k5start)', () => {
     expect(tls.credentialExpiresSoon).toBe(true); // within the default 3d
     expect(tls.warnings?.join('\n')).toContain(`[tls.cric]: the Kerberos principal ${MONIT} (credential cache FILE:${ccache}) expires at`);
     expect(await get(`${server.url}/kept`, tls)).toEqual({ user: MONIT, path: '/kept' });
+    // The heartbeat's credential fields (and so the status) see it as any expiring credential.
+    const credentials = new RunCredentials(Config.parse(`[paths]\nvar = ${varDir}\n${ini('cric', { kerberos_ccache: ccache })}`, 'test.cfg'), new MemoryLogger('test'));
+    credentials.tls('cric');
+    const nowMs = Date.now();
+    expect(credentials.summary(nowMs)).toEqual({ credential: 'Kerberos ticket of cric', expiresInSeconds: Math.floor(((tls.credentialExpiresAtMs as number) - nowMs) / 1000), expiring: true });
   });
 
   test('an expired ticket: an auth failure at the request when it expired after loading, a CredentialError at load after', async () => {
