@@ -245,7 +245,9 @@ describe('clear errors', () => {
   });
 
   test('identity = kerberos for a source that does not speak HTTP: a config error', () => {
-    expect(thrownBy(() => load(ini('sql', { kerberos_keytab: keytabs.monit }), 'sql'))).toBeInstanceOf(ConfigError);
+    const error = thrownBy(() => load(ini('sql', { kerberos_keytab: keytabs.monit }), 'sql'));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe('test.cfg: [tls.sql] identity = kerberos: sql does not speak HTTP through lib/http or the web probe, so it cannot present a Kerberos (SPNEGO) identity');
   });
 });
 
