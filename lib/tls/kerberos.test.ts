@@ -17,6 +17,8 @@ import { freePort } from '../../test/support/ports';
 import { testDir } from '../../test/support/services';
 import { startKdc, TEST_REALM, type TestKdc } from '../../test/support/kerberos';
 import { type NegotiateServer, serveNegotiate } from '../../test/support/kerberosServer';
+import { makeTestCa, type TestCa } from '../../test/support/testCa';
+import { type DualServer, serveHttpsAndHttp } from '../../test/support/dualServer';
 import { type ClientTls, CredentialError, loadClientTls, tlsSettings } from './clientTls';
 import { ccacheSummary, keytabPrincipals } from './kerberosFiles';
 
@@ -28,6 +30,9 @@ let other: NegotiateServer;
 /** Holds the keys of HTTP/elsewhere only: it cannot read a token made for HTTP/localhost. */
 let wrongService: NegotiateServer;
 let varDir: string;
+let ca: TestCa;
+/** https and plain http on one port of 127.0.0.1 (a certificate of the test CA): /to-plain redirects to http. */
+let dual: DualServer;
 const keytabs: Record<string, string> = {};
 
 const MONIT = `monit@${TEST_REALM}`;
@@ -35,7 +40,7 @@ const SECOND = `second@${TEST_REALM}`;
 
 beforeAll(async () => {
   kdc = await startKdc();
-  kdc.addPrincipals('HTTP/localhost', 'HTTP/elsewhere', 'monit', 'second', 'gone', 'stale');
+  kdc.addPrincipals('HTTP/localhost', 'HTTP/127.0.0.1', 'HTTP/elsewhere', 'monit', 'second', 'gone', 'stale');
   keytabs.http = kdc.keytab('http.keytab', 'HTTP/localhost');
   keytabs.elsewhere = kdc.keytab('elsewhere.keytab', 'HTTP/elsewhere');
   keytabs.monit = kdc.keytab('monit.keytab', 'monit');
@@ -53,12 +58,15 @@ beforeAll(async () => {
   });
   wrongService = await serveNegotiate({ keytab: keytabs.elsewhere, krb5Config: kdc.krb5Config, service: 'HTTP@elsewhere' });
   varDir = testDir('kerberos-var');
+  ca = makeTestCa();
+  dual = await serveHttpsAndHttp(ca.server, { '/to-plain': (port) => `http://127.0.0.1:${port}/landing` });
 }, 600_000);
 
 afterAll(async () => {
   await server?.close();
   await other?.close();
   await wrongService?.close();
+  await dual?.close();
   await kdc?.stop();
 });
 
@@ -135,6 +143,16 @@ describe('a keytab', () => {
       expect(error.message).toContain(`HTTP 401`);
       expect(error.message).toContain(`no Kerberos token was sent to ${other.url}/landing: tokens go to the host and port of the configured URL only`);
     }
+  });
+
+  test('a redirect from https to plain http on the same host and port is not followed with a token', async () => {
+    const tls = load(`[tls]\nca_dir = ${ca.caDir}\n${ini('hadoop', { kerberos_keytab: keytabs.monit, kerberos_preemptive: 'yes' })}`);
+    const from = dual.received.length;
+    const url = `https://127.0.0.1:${dual.port}/to-plain`;
+    const error = await failure(url, tls);
+    expect(dual.received.slice(from).map((request) => [request.scheme, request.path, /^Negotiate \S+$/.test(request.authorization ?? '')])).toEqual([['https', '/to-plain', true]]);
+    expect(error.failureClass).toBe('auth');
+    expect(error.message).toBe(`NameNode ${url}: redirected to plain http http://127.0.0.1:${dual.port}/landing: not followed, a Kerberos token of [tls.hadoop] identity = kerberos would be sent unencrypted`);
   });
 
   test('two sources with two keytabs in one process, requests interleaved: each is its own principal, in its own cache', async () => {
