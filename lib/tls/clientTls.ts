@@ -1,7 +1,7 @@
 /**
  * The one TLS and identity shape of every HTTP client in the project (PanDA, CRIC, web, hadoop, host,
  * sql, the sender and its routes): which CAs to trust, which CRLs to check, and which identity to
- * present (client certificate, RFC 3820 proxy, WLCG bearer token). Settings come from [tls] with
+ * present (client certificate, RFC 3820 proxy, WLCG bearer token, Kerberos by SPNEGO). Settings come from [tls] with
  * per-source overrides in [tls.<source>]; files are read again on every run, since other tools renew them.
  * See lib/tls/README.md.
  */
