@@ -197,14 +197,14 @@ describe('a keytab', () => {
     const tls = load(ini('web', { kerberos_keytab: keytabs.monit }), 'web');
     const url = `${server.url}/status`;
     const result = await probe(
-      { name: 'ui', url, shownUrl: url, timeoutMs: 20_000, expectStatus: [[200, 299]], expectText: MONIT, verifyTls: true, followRedirects: true },
+      { name: 'ui', url, shownUrl: url, timeoutMs: 20_000, expectStatus: [[200, 299]], expectText: MONIT, verifyTls: true, followRedirects: true, maxBodyBytes: 1_000_000 },
       new AbortController().signal,
       tls,
     );
     expect(result).toMatchObject({ up: 1, errorClass: '', status: 200, bodyMatch: true });
     const refusedUrl = `${wrongService.url}/status`;
     const refused = await probe(
-      { name: 'ui', url: refusedUrl, shownUrl: refusedUrl, timeoutMs: 20_000, expectStatus: [[200, 299]], verifyTls: true, followRedirects: true },
+      { name: 'ui', url: refusedUrl, shownUrl: refusedUrl, timeoutMs: 20_000, expectStatus: [[200, 299]], verifyTls: true, followRedirects: true, maxBodyBytes: 1_000_000 },
       new AbortController().signal,
       tls,
     );
