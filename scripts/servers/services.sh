@@ -280,9 +280,12 @@ CONF
     kdb5_util create -s -r MONIT.TEST -P "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" -W >"$dir/create.log" 2>&1 \
       || die "kdb5_util create failed (see $dir/create.log)"
   fi
+  # Its log says when both sockets are bound (a port another process holds could answer the connect).
+  : >"$dir/kdc.log"
   nohup krb5kdc -n -r MONIT.TEST >"$dir/krb5kdc.out" 2>&1 &
   remember_server "$dir" $!
-  serve_or_die "krb5kdc on port $port" "$dir" "$dir/kdc.log" "$dir/krb5kdc.out" -- bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+  serve_or_die "krb5kdc on port $port" "$dir" "$dir/kdc.log" "$dir/krb5kdc.out" -- \
+    bash -c "grep -q 'commencing operation' '$dir/kdc.log' && exec 3<>/dev/tcp/127.0.0.1/$port"
 }
 
 stop_dir() {
