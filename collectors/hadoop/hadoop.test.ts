@@ -111,11 +111,14 @@ test('an https NameNode of the grid CA: up with [tls] ca_dir; a tls failure nami
 }, 600_000);
 
 test('config mistakes are ConfigErrors', async () => {
-  await expect(collector.collect(collectorContext('hadoop', '[hadoop]\n'))).rejects.toThrow(/\[hadoop\] namenodes is missing/);
+  await expect(collector.collect(collectorContext('hadoop', '[hadoop]\n'))).rejects.toThrow(/\[hadoop\] needs at least one of namenodes, resourcemanagers, hbase_masters or webhdfs/);
+  await expect(collector.collect(collectorContext('hadoop', '[hadoop]\nresourcemanagers = rm1:8088\n'))).rejects.toThrow(/resourcemanagers: item 1 must be an http\(s\) URL such as http:\/\/resourcemanager:8088/);
+  await expect(collector.collect(collectorContext('hadoop', '[hadoop]\nhbase_masters = http://hm1:16010, http://hm1:16010/\n'))).rejects.toThrow(/hbase_masters: hm1:16010 is listed twice/);
   await expect(collector.collect(collectorContext('hadoop', '[hadoop]\nnamenodes = nn1:9870\n'))).rejects.toThrow(/item 1 must be an http\(s\) URL/);
   await expect(collector.collect(collectorContext('hadoop', '[hadoop]\nnamenodes = http://a:1, http://a:1/x\n'))).rejects.toThrow(/a:1 is listed twice/);
 });
 
-test('the README lists every tag and field of hadoop/namenode', () => {
-  expect(readmeDisagreements(path.join(__dirname, 'README.md'), [{ producer: 'hadoop', type: 'namenode' }])).toEqual([]);
+test('the README lists every tag and field of each hadoop type', () => {
+  const types = ['namenode', 'resourcemanager', 'hbase_master', 'content_summary'].map((type) => ({ producer: 'hadoop', type }));
+  expect(readmeDisagreements(path.join(__dirname, 'README.md'), types)).toEqual([]);
 });
