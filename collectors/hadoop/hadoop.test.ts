@@ -9,6 +9,7 @@ import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
 import { makeTestCa } from '../../test/support/testCa';
 import collector from './collector';
+import { fieldsOf } from './test/recordedServer';
 
 const TESTDATA = path.join(__dirname, 'testdata');
 type Behaviour = { fixture: string } | { status: number } | { body: string } | 'hang';
@@ -46,9 +47,6 @@ async function fakeNameNode(behaviour: Behaviour, tls?: https.ServerOptions): Pr
   };
 }
 
-function fieldsOf(document: MonitDocument): Record<string, unknown> {
-  return Object.fromEntries((document.idb_fields ?? []).filter((key) => key !== 'duration_ms').map((key) => [key, document[key]]));
-}
 
 describe.each(['healthy', 'safemode', 'deadnodes'])('the %s NameNode fixture', (name) => {
   test('maps to the expected fields', async () => {

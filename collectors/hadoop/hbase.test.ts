@@ -4,11 +4,8 @@ import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import collector from './collector';
 import { readTestdata, TESTDATA, type JmxDump } from './recordings';
-import { recordedServer } from './test/recordedServer';
+import { fieldsOf, recordedServer } from './test/recordedServer';
 
-function fieldsOf(document: MonitDocument): Record<string, unknown> {
-  return Object.fromEntries((document.idb_fields ?? []).filter((key) => key !== 'duration_ms').map((key) => [key, document[key]]));
-}
 
 describe.each(['healthy', 'degraded', 'backup'])('the %s HBase master recording', (name) => {
   test('maps to the expected fields with one /jmx request', async () => {

@@ -4,13 +4,10 @@ import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import collector from './collector';
 import { readTestdata, TESTDATA, type Recording } from './recordings';
-import { recordedServer } from './test/recordedServer';
+import { fieldsOf, recordedServer } from './test/recordedServer';
 
 const MEBIBYTE = 1024 * 1024;
 
-function fieldsOf(document: MonitDocument): Record<string, unknown> {
-  return Object.fromEntries((document.idb_fields ?? []).filter((key) => key !== 'duration_ms').map((key) => [key, document[key]]));
-}
 
 async function collectFrom(config: string): Promise<{ documents: MonitDocument[]; problems: string[] }> {
   const context = collectorContext('hadoop', config);

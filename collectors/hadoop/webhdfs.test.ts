@@ -5,13 +5,10 @@ import { collectorContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
 import collector from './collector';
 import { readTestdata, TESTDATA, type JmxDump, type Recording } from './recordings';
-import { recordedServer } from './test/recordedServer';
+import { fieldsOf, recordedServer } from './test/recordedServer';
 
 const PATHS = ['/eventindex/data', '/eventindex/tmp', '/user/atlevind', '/eventindex/missing', '/eventindex/private', '/eventindex/broken'];
 
-function fieldsOf(document: MonitDocument, leaveOut: string[] = []): Record<string, unknown> {
-  return Object.fromEntries((document.idb_fields ?? []).filter((key) => !['duration_ms', ...leaveOut].includes(key)).map((key) => [key, document[key]]));
-}
 
 function byPath(documents: MonitDocument[]): Record<string, MonitDocument> {
   return Object.fromEntries(documents.map((document) => [String(document.path), document]));

@@ -1,6 +1,7 @@
 /** A loopback stand-in for Hadoop daemons: a /jmx dump answered like JMXJsonServlet, and recorded routes. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { MonitDocument } from '../../../lib/documents/types';
 import { answerText, jmxAnswer, type JmxDump, type Recording } from '../recordings';
 
 export interface RecordedServer {
@@ -38,4 +39,9 @@ export async function recordedServer(content: { jmx?: JmxDump; routes?: Recordin
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A document's fields but duration_ms (and `leaveOut`), to compare with a golden *.expected.json. */
+export function fieldsOf(document: MonitDocument, leaveOut: string[] = []): Record<string, unknown> {
+  return Object.fromEntries((document.idb_fields ?? []).filter((key) => !['duration_ms', ...leaveOut].includes(key)).map((key) => [key, document[key]]));
 }
