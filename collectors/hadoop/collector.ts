@@ -3,7 +3,7 @@ import { ConfigError } from '../../lib/config/config';
 import type { MonitDocument } from '../../lib/documents/types';
 import { HADOOP_CONTENT_SUMMARY, HADOOP_HBASE_MASTER, HADOOP_NAMENODE, HADOOP_RESOURCEMANAGER } from '../../schemas/kinds';
 import type { ClientTls } from '../../lib/tls/clientTls';
-import { endpointTag, failedFields, readEndpoint, urlList } from './endpoint';
+import { endpointTag, failedFields, readEndpoint, shownUrl, urlList } from './endpoint';
 import { hbaseMasterFields, MASTER_BEANS_QUERY } from './hbase';
 import { fetchBean, fetchBeans } from './jmx';
 import { BEANS, nameNodeFields } from './namenode';
@@ -17,7 +17,7 @@ interface Request {
 }
 
 async function collectNameNode(context: CollectorContext, url: string, request: Request): Promise<MonitDocument> {
-  const { fields, durationMs } = await readEndpoint(context, `NameNode ${url}`, async () => {
+  const { fields, durationMs } = await readEndpoint(context, `NameNode ${shownUrl(url)}`, async () => {
     const [state, info, namesystem, status] = await Promise.all(
       [BEANS.state, BEANS.info, BEANS.namesystem, BEANS.status].map((bean) => fetchBean(url, bean, { source: 'NameNode', ...request })),
     );
@@ -27,12 +27,12 @@ async function collectNameNode(context: CollectorContext, url: string, request: 
 }
 
 async function collectResourceManager(context: CollectorContext, url: string, request: Request): Promise<MonitDocument> {
-  const { fields, durationMs } = await readEndpoint(context, `ResourceManager ${url}`, () => readResourceManager(url, request));
+  const { fields, durationMs } = await readEndpoint(context, `ResourceManager ${shownUrl(url)}`, () => readResourceManager(url, request));
   return context.documents.build(HADOOP_RESOURCEMANAGER, { resourcemanager: endpointTag(url) }, { ...fields, duration_ms: durationMs });
 }
 
 async function collectHBaseMaster(context: CollectorContext, url: string, request: Request): Promise<MonitDocument> {
-  const { fields, durationMs } = await readEndpoint(context, `HBase master ${url}`, async () => hbaseMasterFields(await fetchBeans(url, MASTER_BEANS_QUERY, { source: 'HBase master', ...request })));
+  const { fields, durationMs } = await readEndpoint(context, `HBase master ${shownUrl(url)}`, async () => hbaseMasterFields(await fetchBeans(url, MASTER_BEANS_QUERY, { source: 'HBase master', ...request })));
   return context.documents.build(HADOOP_HBASE_MASTER, { hbase_master: endpointTag(url) }, { ...fields, duration_ms: durationMs });
 }
 

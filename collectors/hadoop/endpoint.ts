@@ -1,7 +1,13 @@
 /** What every part of the hadoop collector shares: its configured endpoints, and one endpoint's failure as a document's fields. */
 import { ConfigError, type ConfigSection } from '../../lib/config/config';
 import { SourceFailure, type FailureClass } from '../../lib/documents/failures';
+import { withoutCredentials } from '../../lib/http/credentials';
 import type { CollectorContext } from '../../lib/run/collector';
+
+/** A configured URL as messages show it: without user:password@ (sent, never shown). */
+export function shownUrl(url: string): string {
+  return withoutCredentials(url);
+}
 
 /** The tag of a daemon: host:port of its web address (bounded: one per configured URL). */
 export function endpointTag(url: string): string {

@@ -9,7 +9,7 @@ import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
 import { makeTestCa } from '../../test/support/testCa';
 import collector from './collector';
-import { fieldsOf } from './test/recordedServer';
+import { fieldsOf, recordedServer } from './test/recordedServer';
 
 const TESTDATA = path.join(__dirname, 'testdata');
 type Behaviour = { fixture: string } | { status: number } | { body: string } | 'hang';
@@ -107,6 +107,19 @@ test('an https NameNode of the grid CA: up with [tls] ca_dir; a tls failure nami
     await nameNode.close();
   }
 }, 600_000);
+
+test("a NameNode URL's credentials are sent but never shown in its document or the run's problems", async () => {
+  const server = await recordedServer({ routes: { '/jmx': { text: '<html>login</html>' } } });
+  try {
+    const context = collectorContext('hadoop', `[hadoop]\nnamenodes = ${server.url.replace('http://', 'http://monit:s3cret-word@')}\n`);
+    const documents = (await collector.collect(context)) as MonitDocument[];
+    expect(documents).toEqual([expect.objectContaining({ up: 0, error: 'malformed', message: expect.stringContaining(`${server.url}/jmx?qry=`) })]);
+    expect(context.problems).toHaveLength(1);
+    expect(JSON.stringify([documents, context.problems])).not.toContain('s3cret-word');
+  } finally {
+    await server.close();
+  }
+});
 
 test('config mistakes are ConfigErrors', async () => {
   await expect(collector.collect(collectorContext('hadoop', '[hadoop]\n'))).rejects.toThrow(/\[hadoop\] needs at least one of namenodes, resourcemanagers, hbase_masters or webhdfs/);

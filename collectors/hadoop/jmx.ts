@@ -1,5 +1,6 @@
 /** Reading MBeans from a Hadoop daemon's /jmx servlet (JSON: { "beans": [ { "name": ..., attributes } ] }). */
 import { SourceFailure } from '../../lib/documents/failures';
+import { withoutCredentials } from '../../lib/http/credentials';
 import { fetchBody } from '../../lib/http/get';
 import type { ClientTls } from '../../lib/tls/clientTls';
 
@@ -17,14 +18,15 @@ export interface JmxRequest {
 export async function fetchBeans(baseUrl: string, query: string, request: JmxRequest): Promise<JmxBean[]> {
   const url = new URL('jmx', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
   const body = await fetchBody(url.href, { source: request.source, timeoutMs: request.timeoutMs, signal: request.signal, tls: request.tls, searchParams: { qry: query } });
+  const shown = withoutCredentials(url.href);
   let answer: unknown;
   try {
     answer = JSON.parse(body.toString('utf8'));
   } catch {
-    throw new SourceFailure('malformed', `${url.href}?qry=${query} did not answer JSON: ${JSON.stringify(body.toString('utf8', 0, 80))}`);
+    throw new SourceFailure('malformed', `${shown}?qry=${query} did not answer JSON: ${JSON.stringify(body.toString('utf8', 0, 80))}`);
   }
   const beans = (answer as { beans?: unknown }).beans;
-  if (!Array.isArray(beans)) throw new SourceFailure('malformed', `${url.href}: the answer has no "beans" list`);
+  if (!Array.isArray(beans)) throw new SourceFailure('malformed', `${shown}: the answer has no "beans" list`);
   return beans.filter((bean): bean is JmxBean => typeof bean === 'object' && bean !== null && typeof (bean as JmxBean).name === 'string');
 }
 

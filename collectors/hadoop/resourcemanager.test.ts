@@ -90,6 +90,21 @@ test('a malformed ResourceManager answer gives up=0 naming the key; a missing ro
   }
 });
 
+test('credentials in a configured URL are sent but never shown in documents or problems', async () => {
+  const recording = readTestdata<Recording>('resourcemanager-healthy.json');
+  recording['/ws/v1/cluster/metrics'] = { body: { metrics: {} } };
+  const server = await recordedServer({ routes: recording });
+  try {
+    const withCredentials = server.url.replace('http://', 'http://monit:s3cret-word@');
+    const { documents, problems } = await collectFrom(`[hadoop]\nresourcemanagers = ${withCredentials}\n`);
+    expect(fieldsOf(documents[0])).toEqual({ up: 0, error: 'malformed', message: `ResourceManager ${server.url}/ws/v1/cluster/metrics: the answer has no "clusterMetrics" object` });
+    expect(problems).toEqual([expect.stringContaining(`hadoop: ResourceManager ${server.url}/ (malformed)`)]);
+    expect(JSON.stringify([documents, problems])).not.toContain('s3cret-word');
+  } finally {
+    await server.close();
+  }
+});
+
 test('every recording has its expected file', () => {
   for (const name of ['healthy', 'degraded', 'standby']) expect(existsSync(path.join(TESTDATA, `resourcemanager-${name}.expected.json`))).toBe(true);
 });

@@ -5,6 +5,7 @@
  * YarnApplicationState). Counts only: /ws/v1/cluster/apps lists every application and is huge.
  */
 import { SourceFailure } from '../../lib/documents/failures';
+import { withoutCredentials } from '../../lib/http/credentials';
 import { fetchJson } from '../../lib/http/get';
 import type { FieldsOf } from '../../lib/documents/kinds';
 import type { ClientTls } from '../../lib/tls/clientTls';
@@ -120,7 +121,8 @@ export function appStatisticsFields(statistics: Record<string, unknown>): Resour
 export async function readResourceManager(baseUrl: string, request: RestRequest): Promise<ResourceManagerFields> {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   const get = (route: string): Promise<unknown> => fetchJson(new URL(route, base).href, { source: 'ResourceManager', ...request });
-  const infoUrl = new URL('ws/v1/cluster/info', base).href;
+  const shown = (route: string): string => withoutCredentials(new URL(route, base).href);
+  const infoUrl = shown('ws/v1/cluster/info');
   const info = objectAt(await get('ws/v1/cluster/info'), 'clusterInfo', infoUrl);
   if (typeof info.haState !== 'string') throw new SourceFailure('malformed', `ResourceManager ${infoUrl}: clusterInfo has no haState`);
   const haState = info.haState.toLowerCase();
@@ -129,7 +131,7 @@ export async function readResourceManager(baseUrl: string, request: RestRequest)
   return {
     up: 1,
     ha_state: haState,
-    ...clusterMetricsFields(objectAt(metrics, 'clusterMetrics', new URL('ws/v1/cluster/metrics', base).href)),
-    ...appStatisticsFields(objectAt(statistics, 'appStatInfo', new URL('ws/v1/cluster/appstatistics', base).href)),
+    ...clusterMetricsFields(objectAt(metrics, 'clusterMetrics', shown('ws/v1/cluster/metrics'))),
+    ...appStatisticsFields(objectAt(statistics, 'appStatInfo', shown('ws/v1/cluster/appstatistics'))),
   };
 }
