@@ -1,0 +1,11 @@
+import { defineSource } from '../source';
+import { COMMAND_STATUS } from '../../schemas/kinds';
+
+export default defineSource({
+  description: 'Runs configured commands or scripts (test scripts, build checks) and sends their exit code, duration and declared output values',
+  produces: [COMMAND_STATUS],
+  // Every command's timeout must be shorter (collectors/command/settings.ts checks it).
+  deadline: '8m',
+  collector: () => require('./collector') as typeof import('./collector'),
+  dashboard: () => require('./dashboard') as typeof import('./dashboard'),
+});
