@@ -37,7 +37,8 @@ async function collectCommand(context: CollectorContext, command: CommandDefinit
     return context.documents.build(COMMAND_STATUS, { command: command.name }, fields);
   };
   const down = (errorClass: FailureClass, reason: string, result?: ProcessResult): MonitDocument[] => {
-    context.problem(`command '${command.name}' (${command.line}) is down (${errorClass}): ${reason}`);
+    // Masked here too: the end of stderr may hold a secret the command was given.
+    context.problem(redact(`command '${command.name}' (${command.line}) is down (${errorClass}): ${reason}`));
     return [status({ up: 0, error_class: errorClass, reason, exit_code: result?.exitCode, duration_ms: result?.durationMs ?? 0, output_bytes: result?.stdoutBytes })];
   };
   if (!statSync(directory, { throwIfNoEntry: false })?.isDirectory()) return down('local', `its working directory ${directory} does not exist`);

@@ -38,6 +38,11 @@ export const FIXED_PATH = '/usr/local/bin:/usr/bin:/bin';
 export const STATUS_TYPE = COMMAND_STATUS.type;
 const ENVIRONMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SECRET_PREFIX = 'secret.';
+/**
+ * Keys of [command]: the config reader nests [command.NAME] into [command] as the key NAME, so a
+ * command with one of these names would silently replace that setting.
+ */
+const SECTION_KEYS = ['timeout', 'deadline', 'backfill_deadline', 'concurrency', 'output', 'max_output_bytes', 'environment', 'directory', 'shell', 'enabled'];
 const OUTPUT_FORMATS: readonly OutputFormat[] = ['none', 'json', 'key_value'];
 
 /** `environment = KEY=VALUE, ...` of a section, each name checked. */
@@ -81,6 +86,7 @@ export function commandDefinitions(config: Config): CommandDefinition[] {
     const pick = (key: string): ConfigSection => (section.has(key) ? section : defaults);
     const name = section.name.slice('command.'.length);
     if (!DECLARED_NAME.test(name)) throw new ConfigError(`${config.file}: [${section.name}]: command names use letters, digits and _ only`);
+    if (SECTION_KEYS.includes(name)) throw new ConfigError(`${config.file}: [${section.name}]: '${name}' is a key of [command]; name the command otherwise (e.g. ${name}_check)`);
     const line = section.string('command');
     const shell = pick('shell').bool('shell', false);
     let argv: string[];
