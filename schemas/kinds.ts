@@ -34,9 +34,9 @@ export const COMMAND_EVENT_PICKING: DocumentKind<CommandEventPickingTag, Command
   },
 };
 
-/** command/status: One document per configured command and run: whether it ran and ended well, its exit code, how long it took and how much it printed. Its declared output values go to command/<measurement>. */
-export type CommandStatusTag = 'command';
-export type CommandStatusFields = {
+/** command/result: One document per configured command and run: whether it ran and ended well, its exit code, how long it took and how much it printed. Its declared output values go to command/<measurement>. */
+export type CommandResultTag = 'command';
+export type CommandResultFields = {
   /** Wall time from starting the command to its end (or to its kill). (int, ms; mean when downsampled) */
   duration_ms: number;
   /** Why it is down, a failure class of schemas/failures.json: exit, timeout, aborted, local, malformed or mapping (only when up = 0). (string; last when downsampled) */
@@ -52,9 +52,9 @@ export type CommandStatusFields = {
   /** Declared output values read and sent to command/<measurement> (only with output = json or key_value). (int, count; mean when downsampled) */
   values: number;
 };
-export const COMMAND_STATUS: DocumentKind<CommandStatusTag, CommandStatusFields> = {
+export const COMMAND_RESULT: DocumentKind<CommandResultTag, CommandResultFields> = {
   producer: 'command',
-  type: 'status',
+  type: 'result',
   tags: { command: 'command' },
   fields: {
     duration_ms: 'duration_ms',

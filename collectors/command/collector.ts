@@ -6,7 +6,7 @@ import { schemaRegistry } from '../../lib/documents/schemas';
 import type { MonitDocument } from '../../lib/documents/types';
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
 import { redact } from '../../lib/run/log';
-import { COMMAND_STATUS } from '../../schemas/kinds';
+import { COMMAND_RESULT } from '../../schemas/kinds';
 import { MalformedOutput, readValues } from './output';
 import { runProcess, type ProcessResult } from './process';
 import { commandDefinitions, type CommandDefinition } from './settings';
@@ -29,17 +29,17 @@ function failureOf(command: CommandDefinition, result: ProcessResult): { errorCl
   return undefined;
 }
 
-/** One command: its status document (always) and its values document (when its output gave values). */
+/** One command: its result document (always) and its values document (when its output gave values). */
 async function collectCommand(context: CollectorContext, command: CommandDefinition): Promise<MonitDocument[]> {
   const directory = command.directory ?? context.stateDir;
-  const status = (fields: { up: number; exit_code?: number; duration_ms: number; output_bytes?: number; values?: number; error_class?: FailureClass; reason?: string }): MonitDocument => {
+  const resultDocument = (fields: { up: number; exit_code?: number; duration_ms: number; output_bytes?: number; values?: number; error_class?: FailureClass; reason?: string }): MonitDocument => {
     if (fields.reason !== undefined) fields.reason = redact(fields.reason).slice(0, REASON_LENGTH);
-    return context.documents.build(COMMAND_STATUS, { command: command.name }, fields);
+    return context.documents.build(COMMAND_RESULT, { command: command.name }, fields);
   };
   const down = (errorClass: FailureClass, reason: string, result?: ProcessResult): MonitDocument[] => {
     // Masked here too: the end of stderr may hold a secret the command was given.
     context.problem(redact(`command '${command.name}' (${command.line}) is down (${errorClass}): ${reason}`));
-    return [status({ up: 0, error_class: errorClass, reason, exit_code: result?.exitCode, duration_ms: result?.durationMs ?? 0, output_bytes: result?.stdoutBytes })];
+    return [resultDocument({ up: 0, error_class: errorClass, reason, exit_code: result?.exitCode, duration_ms: result?.durationMs ?? 0, output_bytes: result?.stdoutBytes })];
   };
   if (!statSync(directory, { throwIfNoEntry: false })?.isDirectory()) return down('local', `its working directory ${directory} does not exist`);
   const result = await runProcess(command.argv, {
@@ -53,18 +53,18 @@ async function collectCommand(context: CollectorContext, command: CommandDefinit
   const failure = failureOf(command, result);
   if (failure) return down(failure.errorClass, failure.reason, result);
   const ran = { exit_code: result.exitCode, duration_ms: result.durationMs, output_bytes: result.stdoutBytes };
-  if (command.output === 'none') return [status({ up: 1, ...ran })];
+  if (command.output === 'none') return [resultDocument({ up: 1, ...ran })];
   if (result.stdoutBytes > command.maxOutputBytes) {
     return down('malformed', `printed ${result.stdoutBytes} bytes, more than max_output_bytes = ${command.maxOutputBytes}: not read`, result);
   }
   const registry = schemaRegistry();
   try {
-    const read = readValues(command, result.stdout, registry.get(COMMAND_STATUS.producer, command.measurement));
+    const read = readValues(command, result.stdout, registry.get(COMMAND_RESULT.producer, command.measurement));
     for (const problem of read.problems) context.problem(`command '${command.name}': value ${redact(problem)}: left out`);
     const count = Object.keys(read.fields).length;
     if (count === 0) return down('mapping', `no declared value could be read: ${read.problems.join('; ')}`, result);
-    const values = buildDeclared(context.documents, registry, COMMAND_STATUS.producer, command.measurement, { command: command.name }, read.fields);
-    return [status({ up: 1, ...ran, values: count }), values];
+    const values = buildDeclared(context.documents, registry, COMMAND_RESULT.producer, command.measurement, { command: command.name }, read.fields);
+    return [resultDocument({ up: 1, ...ran, values: count }), values];
   } catch (error) {
     if (error instanceof MalformedOutput) return down('malformed', error.message, result);
     if (error instanceof SourceFailure) return down(error.failureClass, error.message, result);

@@ -21,7 +21,7 @@ async function collect(configText: string, options: { signal?: AbortSignal } = {
 }
 
 function statusOf(documents: MonitDocument[], name: string): MonitDocument {
-  const found = documents.filter((document) => document.type === 'status' && document.command === name);
+  const found = documents.filter((document) => document.type === 'result' && document.command === name);
   expect(found).toHaveLength(1);
   return found[0];
 }
@@ -47,7 +47,7 @@ function readPid(file: string): number {
   return pid;
 }
 
-test('JSON output gives the declared values, typed by schemas/command/event_picking.json, and an up status', async () => {
+test('JSON output gives the declared values, typed by schemas/command/event_picking.json, and an up result', async () => {
   const { context, documents } = await collect(`
 [command.picking]
 command = ${TESTDATA}/picking_json.sh
@@ -182,7 +182,7 @@ max_output_bytes = 1000
   expect(statusOf(documents, 'cut_short')).toMatchObject({ up: 0, error_class: 'malformed', exit_code: 0, reason: expect.stringMatching(/^stdout is not JSON: /) });
   expect(statusOf(documents, 'chatter')).toMatchObject({ up: 0, error_class: 'malformed', reason: 'line 1 is not key=value: "this is not a key value line"' });
   expect(statusOf(documents, 'runaway')).toMatchObject({ up: 0, error_class: 'malformed', output_bytes: 200000, reason: 'printed 200000 bytes, more than max_output_bytes = 1000: not read' });
-  expect(documents.filter((document) => document.type !== 'status')).toEqual([]);
+  expect(documents.filter((document) => document.type !== 'result')).toEqual([]);
   expect(context.problems).toHaveLength(3);
 });
 
@@ -281,7 +281,7 @@ test('config mistakes are ConfigErrors naming the section and key', () => {
   expect(() => parse('[command.a]\ncommand = /bin/true\noutput = xml')).toThrow(/\[command\.a\] output must be one of none, json, key_value, got "xml"/);
   expect(() => parse('[command.a]\ncommand = /bin/true\noutput = json')).toThrow(/\[command\.a\] fields is missing/);
   expect(() => parse('[command.a]\ncommand = /bin/true\nfields = x')).toThrow(/\[command\.a\] fields needs output = json or key_value/);
-  expect(() => parse('[command.a]\ncommand = /bin/true\nmeasurement = status')).toThrow(/'status' is reserved/);
+  expect(() => parse('[command.a]\ncommand = /bin/true\nmeasurement = result')).toThrow(/'result' is reserved/);
   expect(() => parse('[command.a]\ncommand = /bin/true\nenvironment = 1X=2')).toThrow(/\[command\.a\] environment has '1X', not an environment variable name/);
   expect(() => parse('[command.a]\ncommand = /bin/true\noutput = json\nfields = x\njson.y = $.y')).toThrow(/\[command\.a\] json\.y: 'y' is not listed in fields/);
   // A field the schema does not know, or of another kind, is refused when the config is read.
@@ -306,7 +306,7 @@ test('the quickstart demo scripts give their documents', async () => {
   mkdirSync(path.join(PROJECT_ROOT, 'var', 'test'), { recursive: true });
   const { context, documents } = await collect(quickstart);
   expect(context.problems).toEqual([]);
-  expect(documents.filter((document) => document.type === 'status').map((document) => [document.command, document.up])).toEqual([['event_picking', 1], ['nightly_build', 1]]);
+  expect(documents.filter((document) => document.type === 'result').map((document) => [document.command, document.up])).toEqual([['event_picking', 1], ['nightly_build', 1]]);
   expect(documents.find((document) => document.type === 'event_picking')).toMatchObject({ events_requested: 100, pick_seconds: 1.5, state: 'done' });
   expect(documents.find((document) => document.type === 'nightly_build')).toMatchObject({ tests_run: 412, tests_failed: 0, state: 'ok' });
 });
@@ -333,6 +333,6 @@ test('sample.cfg, uncommented, is a working config', () => {
   ]);
 });
 
-test('the README lists every tag and field of command/status and command/event_picking', () => {
-  expect(readmeDisagreements(path.join(__dirname, 'README.md'), [{ producer: 'command', type: 'status' }, { producer: 'command', type: 'event_picking' }])).toEqual([]);
+test('the README lists every tag and field of command/result and command/event_picking', () => {
+  expect(readmeDisagreements(path.join(__dirname, 'README.md'), [{ producer: 'command', type: 'result' }, { producer: 'command', type: 'event_picking' }])).toEqual([]);
 });

@@ -62,7 +62,7 @@ timeout = 1s
   expect(outcome).toMatchObject({ ok: true, documents: 4, problems: 2 });
   // Relative to the working directory: var/state/command of this installation.
   await expectGone(path.join(varDir, 'state', 'command', 'child.pid'));
-  const statuses = await servers.influx.client.rows(`SELECT "up", "exit_code", "error_class", "reason" FROM "status" WHERE time = ${slot}ms GROUP BY "command"`, database);
+  const statuses = await servers.influx.client.rows(`SELECT "up", "exit_code", "error_class", "reason" FROM "result" WHERE time = ${slot}ms GROUP BY "command"`, database);
   expect(statuses.map(({ up, exit_code, error_class }) => ({ up, exit_code, error_class }))).toEqual([
     { up: 0, exit_code: 3, error_class: 'exit' },
     { up: 0, exit_code: null, error_class: 'timeout' },

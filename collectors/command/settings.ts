@@ -5,7 +5,7 @@ import { checkDeclaredAgainstSchema, DECLARED_NAME, parseDeclaredFields, type De
 import { declaredJsonPaths } from '../../lib/documents/jsonValues';
 import { schemaRegistry } from '../../lib/documents/schemas';
 import { registerSecret } from '../../lib/run/log';
-import { COMMAND_STATUS } from '../../schemas/kinds';
+import { COMMAND_RESULT } from '../../schemas/kinds';
 import { splitCommandLine } from './argv';
 import source from './index';
 
@@ -35,7 +35,7 @@ export interface CommandDefinition {
 
 /** What a child finds in PATH unless `environment` sets PATH. */
 export const FIXED_PATH = '/usr/local/bin:/usr/bin:/bin';
-export const STATUS_TYPE = COMMAND_STATUS.type;
+export const RESULT_TYPE = COMMAND_RESULT.type;
 const ENVIRONMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SECRET_PREFIX = 'secret.';
 /**
@@ -105,12 +105,12 @@ export function commandDefinitions(config: Config): CommandDefinition[] {
     if (!OUTPUT_FORMATS.includes(output)) throw section.invalid('output', `must be one of ${OUTPUT_FORMATS.join(', ')}, got "${output}"`);
     const measurement = section.string('measurement', name);
     if (!DECLARED_NAME.test(measurement)) throw section.invalid('measurement', `'${measurement}' must use letters, digits and _ only`);
-    if (measurement === STATUS_TYPE) throw section.invalid('measurement', `'${STATUS_TYPE}' is reserved for the command/${STATUS_TYPE} documents`);
+    if (measurement === RESULT_TYPE) throw section.invalid('measurement', `'${RESULT_TYPE}' is reserved for the command/${RESULT_TYPE} documents`);
     const fields = parseDeclaredFields(section, 'fields');
     if (output === 'none' && fields) throw section.invalid('fields', 'needs output = json or key_value: with output = none nothing is read from the output');
     if (output !== 'none' && !fields) throw section.invalid('fields', `is missing: list the values to read from the ${output} output (e.g. fields = events, state:string)`);
     if (fields?.has('command')) throw section.invalid('fields', "lists 'command', the tag of every command document: rename the value at the source");
-    checkDeclaredAgainstSchema(registry, COMMAND_STATUS.producer, measurement, { section, tags: ['command'], fields });
+    checkDeclaredAgainstSchema(registry, COMMAND_RESULT.producer, measurement, { section, tags: ['command'], fields });
     const environment: Record<string, string> = { PATH: FIXED_PATH, ...Object.fromEntries(defaultEnvironment), ...Object.fromEntries(environmentOf(section)), ...Object.fromEntries(secretsOf(config, section)) };
     return {
       name,
