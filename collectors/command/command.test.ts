@@ -9,9 +9,10 @@ import { readmeDisagreements } from '../../test/support/readme';
 import { testDir } from '../../test/support/services';
 import { splitCommandLine } from './argv';
 import collector from './collector';
+import { PICKING_SECTION, TESTDATA } from './test/sections';
+import { expectGone, pidIn } from './test/processes';
 import { commandDefinitions, FIXED_PATH } from './settings';
 
-const TESTDATA = path.join(__dirname, 'testdata');
 const SECRET = 'ei-token-7f3a9c21';
 
 async function collect(configText: string, options: { signal?: AbortSignal } = {}): Promise<{ context: TestContext; documents: MonitDocument[] }> {
@@ -20,42 +21,23 @@ async function collect(configText: string, options: { signal?: AbortSignal } = {
   return { context, documents };
 }
 
+/** What `file` holds, or '' while it does not exist. */
+function readFileOrEmpty(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 function statusOf(documents: MonitDocument[], name: string): MonitDocument {
   const found = documents.filter((document) => document.type === 'result' && document.command === name);
   expect(found).toHaveLength(1);
   return found[0];
 }
 
-/** Whether `pid` is a live process (a zombie, killed and not yet reaped, is not). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-/** Waits until `pid` is gone: SIGKILL is delivered asynchronously. Fails the test if it never goes. */
-async function expectGone(pid: number): Promise<void> {
-  for (let attempt = 0; attempt < 100 && alive(pid); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 50));
-  expect(alive(pid)).toBe(false);
-}
-
-function readPid(file: string): number {
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  expect(pid).toBeGreaterThan(1);
-  return pid;
-}
-
 test('JSON output gives the declared values, typed by schemas/command/event_picking.json, and an up result', async () => {
-  const { context, documents } = await collect(`
-[command.picking]
-command = ${TESTDATA}/picking_json.sh
-output = json
-measurement = event_picking
-fields = events_requested, events_found, pick_seconds, passed:bool, state:string
-json.pick_seconds = $.timing.pick_seconds
-`);
+  const { context, documents } = await collect(PICKING_SECTION);
   expect(context.problems).toEqual([]);
   expect(statusOf(documents, 'picking')).toMatchObject({ producer: 'command', up: 1, exit_code: 0, values: 5, idb_tags: ['command'] });
   const output = readFileSync(path.join(TESTDATA, 'picking_json.sh'), 'utf8');
@@ -116,9 +98,9 @@ command = ${TESTDATA}/key_value.sh
   const status = statusOf(documents, 'hanging');
   expect(status).toMatchObject({ up: 0, error_class: 'timeout' });
   expect(status).not.toHaveProperty('exit_code');
-  expect(status.reason).toBe('killed at its timeout of 1000 ms, with its children; stderr: …started child ' + readPid(pidFile));
+  expect(status.reason).toBe('killed at its timeout of 1000 ms, with its children; stderr: …started child ' + pidIn(pidFile));
   expect(Number(status.duration_ms)).toBeGreaterThanOrEqual(1000);
-  await expectGone(readPid(pidFile));
+  await expectGone(pidFile);
   expect(statusOf(documents, 'quick')).toMatchObject({ up: 1 });
   expect(context.log.lines).toContainEqual("WARN command 'hanging': killed with its children at its timeout of 1000 ms");
 });
@@ -144,23 +126,15 @@ command = /bin/true
   const { documents } = await collecting;
   expect(statusOf(documents, 'hanging')).toMatchObject({ up: 0, error_class: 'aborted', reason: expect.stringMatching(/^killed at the job's deadline/) });
   expect(statusOf(documents, 'queued')).toMatchObject({ up: 0, error_class: 'aborted', duration_ms: 0 });
-  await expectGone(readPid(pidFile));
+  await expectGone(pidFile);
 });
-
-function readFileOrEmpty(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
 
 test('a command that exits leaving a child that holds its output does not hold up the run, and the child is killed', async () => {
   const pidFile = path.join(testDir('command-background'), 'child.pid');
   const { documents } = await collect(`[command.leaves_child]\ncommand = ${TESTDATA}/background.sh ${pidFile}\ntimeout = 5m\noutput = key_value\nfields = state:string\n`);
   expect(statusOf(documents, 'leaves_child')).toMatchObject({ up: 1, exit_code: 0, values: 1 });
   expect(documents.find((document) => document.type === 'leaves_child')).toMatchObject({ state: 'left a child behind' });
-  await expectGone(readPid(pidFile));
+  await expectGone(pidFile);
 });
 
 test('malformed JSON, a line that is not key=value and an oversized output are up=0 malformed, with the reason', async () => {

@@ -7,9 +7,10 @@ import { TEN_MINUTES_MS } from '../../lib/run/slot';
 import { useInfluxAndGateway } from '../../test/support/fixtures';
 import { TEST_TOKEN } from '../../test/support/gateway';
 import collector from './collector';
+import { PICKING_SECTION, TESTDATA } from './test/sections';
+import { expectGone } from './test/processes';
 
 const servers = useInfluxAndGateway();
-const TESTDATA = path.join(__dirname, 'testdata');
 const SECRET = 'pipeline-secret-31d7e0';
 const job = { name: 'command', periodMs: TEN_MINUTES_MS, run: collector.collect };
 
@@ -27,31 +28,9 @@ async function heartbeat(timeMs: number): Promise<Record<string, unknown> | unde
   return rows[0];
 }
 
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-async function expectGone(pidFile: string): Promise<void> {
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  expect(pid).toBeGreaterThan(1);
-  for (let attempt = 0; attempt < 100 && alive(pid); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 50));
-  expect(alive(pid)).toBe(false);
-}
-
 test('a run through the runner and the gateway lands typed in InfluxDB; a hanging command is timed out; the secret is nowhere', async () => {
   const slot = Date.UTC(2026, 10, 22, 8, 0);
-  const { varDir, config } = installation(`
-[command.picking]
-command = ${TESTDATA}/picking_json.sh
-output = json
-measurement = event_picking
-fields = events_requested, events_found, pick_seconds, passed:bool, state:string
-json.pick_seconds = $.timing.pick_seconds
-[command.failing]
+  const { varDir, config } = installation(`${PICKING_SECTION}[command.failing]
 command = ${TESTDATA}/fail.sh
 secret.EI_TOKEN = ${SECRET}
 [command.hanging]
