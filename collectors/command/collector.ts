@@ -61,6 +61,8 @@ async function collectCommand(context: CollectorContext, command: CommandDefinit
   try {
     const read = readValues(command, result.stdout, registry.get(COMMAND_RESULT.producer, command.measurement));
     for (const problem of read.problems) context.problem(`command '${command.name}': value ${redact(problem)}: left out`);
+    // A secret the command printed is masked in the values too.
+    for (const [field, value] of Object.entries(read.fields)) if (typeof value === 'string') read.fields[field] = redact(value);
     const count = Object.keys(read.fields).length;
     if (count === 0) return down('mapping', `no declared value could be read: ${read.problems.join('; ')}`, result);
     const values = buildDeclared(context.documents, registry, COMMAND_RESULT.producer, command.measurement, { command: command.name }, read.fields);

@@ -184,7 +184,7 @@ fields = events
   expect(documents.some((document) => document.type === 'nothing')).toBe(false);
 });
 
-test('the child gets only the configured environment, the fixed PATH and its working directory', async () => {
+test('the child gets only the configured environment, the fixed PATH and its working directory; a secret it prints is masked', async () => {
   const directory = testDir('command-directory');
   const { context, documents } = await collect(`
 [command]
@@ -193,7 +193,7 @@ environment = LANG=C.UTF-8
 command = ${TESTDATA}/environment.sh
 directory = ${directory}
 output = key_value
-fields = directory:string, variables, PATH:string, LANG:string, GREETING:string, HOME:string
+fields = directory:string, variables, PATH:string, LANG:string, GREETING:string, HOME:string, EI_TOKEN:string
 environment = GREETING=hello world
 secret.EI_TOKEN = ${SECRET}
 `);
@@ -201,6 +201,8 @@ secret.EI_TOKEN = ${SECRET}
   // PATH, LANG, GREETING, EI_TOKEN, and PWD that sh sets itself; none of this test's own (HOME, USER...).
   expect(values).toMatchObject({ directory: realpathSync(directory), variables: 5, PATH: FIXED_PATH, LANG: 'C.UTF-8', GREETING: 'hello world' });
   expect(values).not.toHaveProperty('HOME');
+  // It got the secret, and printed it: masked in the document.
+  expect(values).toMatchObject({ EI_TOKEN: '***' });
   expect(context.problems).toEqual(["command 'env_check': value 'HOME': no HOME=... line: left out"]);
   expect(JSON.stringify(documents)).not.toContain(SECRET);
 });
