@@ -243,6 +243,9 @@ test('the command line is split into words by the documented rule', () => {
     words: ['/opt/probe', '--site', 'CERN', 'two words', 'its', 'ab cd', '', 'say "hi" \\ \\n'],
   });
   expect(splitCommandLine(`'$HOME' * | > ~`)).toEqual({ words: ['$HOME', '*', '|', '>', '~'] });
+  // Through config.cfg: ; and # are written \; and \#, else they start a comment.
+  const [fromConfig] = commandDefinitions(Config.parse('[command.a]\ncommand = /bin/echo "a b"\\;c \\#d ; a comment\n'));
+  expect(fromConfig.argv).toEqual(['/bin/echo', 'a b;c', '#d']);
   expect(splitCommandLine('probe "unclosed')).toEqual({ problem: 'the double quote at character 7 is never closed' });
   expect(splitCommandLine("probe 'unclosed")).toEqual({ problem: 'the single quote at character 7 is never closed' });
 });
