@@ -10,7 +10,7 @@ import { testDir } from '../../test/support/services';
 import { splitCommandLine } from './argv';
 import collector from './collector';
 import { PICKING_SECTION, TESTDATA } from './test/sections';
-import { expectGone, pidIn } from './test/processes';
+import { goneAfterWaiting, pidIn } from './test/processes';
 import { commandDefinitions, FIXED_PATH } from './settings';
 
 const SECRET = 'ei-token-7f3a9c21';
@@ -100,7 +100,7 @@ command = ${TESTDATA}/key_value.sh
   expect(status).not.toHaveProperty('exit_code');
   expect(status.reason).toBe('killed at its timeout of 1000 ms, with its children; stderr: …started child ' + pidIn(pidFile));
   expect(Number(status.duration_ms)).toBeGreaterThanOrEqual(1000);
-  await expectGone(pidFile);
+  expect(await goneAfterWaiting(pidFile)).toBe(true);
   expect(statusOf(documents, 'quick')).toMatchObject({ up: 1 });
   expect(context.log.lines).toContainEqual("WARN command 'hanging': killed with its children at its timeout of 1000 ms");
 });
@@ -126,7 +126,7 @@ command = /bin/true
   const { documents } = await collecting;
   expect(statusOf(documents, 'hanging')).toMatchObject({ up: 0, error_class: 'aborted', reason: expect.stringMatching(/^killed at the job's deadline/) });
   expect(statusOf(documents, 'queued')).toMatchObject({ up: 0, error_class: 'aborted', duration_ms: 0 });
-  await expectGone(pidFile);
+  expect(await goneAfterWaiting(pidFile)).toBe(true);
 });
 
 test('a command that exits leaving a child that holds its output does not hold up the run, and the child is killed', async () => {
@@ -134,7 +134,7 @@ test('a command that exits leaving a child that holds its output does not hold u
   const { documents } = await collect(`[command.leaves_child]\ncommand = ${TESTDATA}/background.sh ${pidFile}\ntimeout = 5m\noutput = key_value\nfields = state:string\n`);
   expect(statusOf(documents, 'leaves_child')).toMatchObject({ up: 1, exit_code: 0, values: 1 });
   expect(documents.find((document) => document.type === 'leaves_child')).toMatchObject({ state: 'left a child behind' });
-  await expectGone(pidFile);
+  expect(await goneAfterWaiting(pidFile)).toBe(true);
 });
 
 test('malformed JSON, a line that is not key=value and an oversized output are up=0 malformed, with the reason', async () => {

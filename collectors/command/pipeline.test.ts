@@ -8,7 +8,7 @@ import { useInfluxAndGateway } from '../../test/support/fixtures';
 import { TEST_TOKEN } from '../../test/support/gateway';
 import collector from './collector';
 import { PICKING_SECTION, TESTDATA } from './test/sections';
-import { expectGone } from './test/processes';
+import { goneAfterWaiting } from './test/processes';
 
 const servers = useInfluxAndGateway();
 const SECRET = 'pipeline-secret-31d7e0';
@@ -40,7 +40,7 @@ timeout = 1s
   const outcome = await runPeriodicJob(job, { config, deadlineMs: 60_000, timeMs: slot, echoLog: false });
   expect(outcome).toMatchObject({ ok: true, documents: 4, problems: 2 });
   // Relative to the working directory: var/state/command of this installation.
-  await expectGone(path.join(varDir, 'state', 'command', 'child.pid'));
+  expect(await goneAfterWaiting(path.join(varDir, 'state', 'command', 'child.pid'))).toBe(true);
   const statuses = await servers.influx.client.rows(`SELECT "up", "exit_code", "error_class", "reason" FROM "result" WHERE time = ${slot}ms GROUP BY "command"`, database);
   expect(statuses.map(({ up, exit_code, error_class }) => ({ up, exit_code, error_class }))).toEqual([
     { up: 0, exit_code: 3, error_class: 'exit' },
@@ -76,8 +76,8 @@ timeout = 4s
   const outcome = await runPeriodicJob(job, { config, deadlineMs: config.section('command').duration('deadline'), timeMs: slot, echoLog: false });
   expect(outcome).toMatchObject({ ok: false, timedOut: true, message: 'stopped at its deadline of 5s' });
   const stateDir = path.join(varDir, 'state', 'command');
-  await expectGone(path.join(stateDir, 'first.pid'));
-  await expectGone(path.join(stateDir, 'second.pid'));
+  expect(await goneAfterWaiting(path.join(stateDir, 'first.pid'))).toBe(true);
+  expect(await goneAfterWaiting(path.join(stateDir, 'second.pid'))).toBe(true);
   const log = readFileSync(path.join(varDir, 'log', 'command.log'), 'utf8').split('\n');
   const lineOf = (text: string): number => log.findIndex((line) => line.includes(text));
   const firstKilled = lineOf("command 'first': killed with its children at its timeout of 3000 ms");
