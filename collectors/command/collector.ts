@@ -22,6 +22,7 @@ function stderrEnd(result: ProcessResult): string {
 /** Why a command that ran is down, or undefined when it ended well. */
 function failureOf(command: CommandDefinition, result: ProcessResult): { errorClass: FailureClass; reason: string } | undefined {
   if (result.startError) return { errorClass: 'local', reason: result.startError };
+  if (result.notStarted) return { errorClass: 'aborted', reason: "not started: the job's deadline had passed" };
   if (result.aborted) return { errorClass: 'aborted', reason: `killed at the job's deadline after ${result.durationMs} ms${stderrEnd(result)}` };
   if (result.timedOut) return { errorClass: 'timeout', reason: `killed at its timeout of ${command.timeoutMs} ms, with its children${stderrEnd(result)}` };
   if (result.signal) return { errorClass: 'exit', reason: `killed by ${result.signal}${stderrEnd(result)}` };

@@ -125,7 +125,7 @@ command = /bin/true
   controller.abort(new Error('deadline'));
   const { documents } = await collecting;
   expect(statusOf(documents, 'hanging')).toMatchObject({ up: 0, error_class: 'aborted', reason: expect.stringMatching(/^killed at the job's deadline/) });
-  expect(statusOf(documents, 'queued')).toMatchObject({ up: 0, error_class: 'aborted', duration_ms: 0 });
+  expect(statusOf(documents, 'queued')).toMatchObject({ up: 0, error_class: 'aborted', duration_ms: 0, reason: "not started: the job's deadline had passed" });
   expect(await goneAfterWaiting(pidFile)).toBe(true);
 });
 

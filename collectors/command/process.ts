@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 
 /** How a command ended. */
 export interface ProcessResult {
@@ -10,6 +11,8 @@ export interface ProcessResult {
   timedOut: boolean;
   /** Killed (or never started) because the job's deadline passed. */
   aborted: boolean;
+  /** The deadline had passed before it could start. */
+  notStarted?: boolean;
   /** It could not be started (no such program, not executable); the message says why. */
   startError?: string;
   /** The first maxOutputBytes of stdout. */
@@ -63,7 +66,7 @@ export function runProcess(argv: string[], options: ProcessOptions): Promise<Pro
   let stdoutBytes = 0;
   let stderrTail = Buffer.alloc(0);
   if (options.signal.aborted) {
-    return Promise.resolve({ aborted: true, timedOut: false, stdout: '', stdoutBytes: 0, stderrTail: '', durationMs: 0 });
+    return Promise.resolve({ aborted: true, notStarted: true, timedOut: false, stdout: '', stdoutBytes: 0, stderrTail: '', durationMs: 0 });
   }
   return new Promise((resolve) => {
     let timedOut = false;
@@ -72,7 +75,15 @@ export function runProcess(argv: string[], options: ProcessOptions): Promise<Pro
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let finished = false;
     let drainTimer: NodeJS.Timeout | undefined;
-    const child = spawn(argv[0], argv.slice(1), { env: options.environment, cwd: options.directory, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let child: ChildProcessByStdio<null, Readable, Readable>;
+    try {
+      // detached: its own process group (setsid), so that the group can be killed as one.
+      child = spawn(argv[0], argv.slice(1), { env: options.environment, cwd: options.directory, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    } catch (error) {
+      // Arguments Node refuses before trying (a NUL byte in an argument or a variable).
+      resolve({ timedOut: false, aborted: false, startError: `cannot run ${argv[0]}: ${(error as Error).message}`, stdout: '', stdoutBytes: 0, stderrTail: '', durationMs: 0 });
+      return;
+    }
     child.stdout.on('data', (chunk: Buffer) => {
       stdoutBytes += chunk.length;
       if (stdoutKept >= options.maxOutputBytes) return;
