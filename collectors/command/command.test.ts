@@ -84,6 +84,13 @@ command = /bin/true
   expect(JSON.stringify([documents, context.problems, context.log.lines])).not.toContain(SECRET);
 });
 
+test('a command killed by a signal it did not get from us is up=0 exit, without an exit code', async () => {
+  const { documents } = await collect(`[command.killed]\ncommand = /bin/sh -c "echo dying >&2\\; kill -TERM $$"\n`);
+  const result = statusOf(documents, 'killed');
+  expect(result).toMatchObject({ up: 0, error_class: 'exit', reason: 'killed by SIGTERM; stderr: …dying' });
+  expect(result).not.toHaveProperty('exit_code');
+});
+
 test('a command hanging past its timeout is killed with the child it started, and is up=0 timeout; the others still run', async () => {
   const pidFile = path.join(testDir('command-hang'), 'child.pid');
   const { context, documents } = await collect(`
