@@ -4,8 +4,68 @@
 import type { DocumentKind } from '../lib/documents/kinds';
 
 /** Why a source could not be read: the one vocabulary of every error and error_class field. Each word has one meaning in every schema; a collector uses the words that can happen to it. */
-export const FAILURE_CLASSES = ['timeout', 'aborted', 'dns', 'refused', 'tls', 'connection', 'status', 'malformed', 'body', 'not_found', 'permission', 'auth', 'forbidden', 'query', 'mapping', 'local', 'other'] as const;
+export const FAILURE_CLASSES = ['timeout', 'aborted', 'dns', 'refused', 'tls', 'connection', 'status', 'malformed', 'body', 'not_found', 'permission', 'auth', 'forbidden', 'query', 'mapping', 'local', 'exit', 'other'] as const;
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
+
+/** command/event_picking: The result of one run of an event picking test script (the quickstart's demo, and the EventIndex example): events asked for and found, and the test's own verdict. */
+export type CommandEventPickingTag = 'command';
+export type CommandEventPickingFields = {
+  /** Events the test got back. (int, count; mean when downsampled) */
+  events_found: number;
+  /** Events the test asked the EventIndex to pick. (int, count; mean when downsampled) */
+  events_requested: number;
+  /** The test's own verdict. (bool; last when downsampled) */
+  passed: boolean;
+  /** Time the picking took, as the test measured it. (float, s; mean when downsampled) */
+  pick_seconds: number;
+  /** The test's last state as it names it (e.g. done, failed). (string; last when downsampled) */
+  state: string;
+};
+export const COMMAND_EVENT_PICKING: DocumentKind<CommandEventPickingTag, CommandEventPickingFields> = {
+  producer: 'command',
+  type: 'event_picking',
+  tags: { command: 'command' },
+  fields: {
+    events_found: 'events_found',
+    events_requested: 'events_requested',
+    passed: 'passed',
+    pick_seconds: 'pick_seconds',
+    state: 'state',
+  },
+};
+
+/** command/result: One document per configured command and run: whether it ran and ended well, its exit code, how long it took and how much it printed. Its declared output values go to command/<measurement>. */
+export type CommandResultTag = 'command';
+export type CommandResultFields = {
+  /** Wall time from starting the command to its end (or to its kill). (int, ms; mean when downsampled) */
+  duration_ms: number;
+  /** Why it is down, a failure class of schemas/failures.json: exit, timeout, aborted, local, malformed or mapping (only when up = 0). (string; last when downsampled) */
+  error_class: FailureClass | '';
+  /** The command's exit code; absent when it did not exit by itself (killed at its timeout or the job's deadline, killed by a signal, never started). (int, 1; last when downsampled) */
+  exit_code: number;
+  /** Bytes the command wrote to stdout, counted also past max_output_bytes (what is past it is not kept). (int, bytes; mean when downsampled) */
+  output_bytes: number;
+  /** Why it is down, at most 300 characters, ending with the end of its stderr when it failed (secrets masked); only when up = 0. (string; last when downsampled) */
+  reason: string;
+  /** 1 when the command exited with code 0 within its timeout and its output (if parsed) gave at least one declared value; else 0. (int, 1; mean when downsampled) */
+  up: number;
+  /** Declared output values read and sent to command/<measurement> (only with output = json or key_value). (int, count; mean when downsampled) */
+  values: number;
+};
+export const COMMAND_RESULT: DocumentKind<CommandResultTag, CommandResultFields> = {
+  producer: 'command',
+  type: 'result',
+  tags: { command: 'command' },
+  fields: {
+    duration_ms: 'duration_ms',
+    error_class: 'error_class',
+    exit_code: 'exit_code',
+    output_bytes: 'output_bytes',
+    reason: 'reason',
+    up: 'up',
+    values: 'values',
+  },
+};
 
 /** hadoop/content_summary: One document per configured HDFS path and run, from WebHDFS GETCONTENTSUMMARY: bytes, files, directories and quota use under that path. A quota that is not set (WebHDFS answers -1) leaves its fields out. A path that cannot be read gives only up, error, message, namenode and duration_ms. */
 export type HadoopContentSummaryTag = 'path';
