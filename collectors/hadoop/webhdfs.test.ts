@@ -94,3 +94,16 @@ test('webhdfs config mistakes are ConfigErrors naming the key', async () => {
   const many = Array.from({ length: 101 }, (_, index) => `/p${index}`).join(',');
   await expect(collect(`webhdfs_paths = ${many}\n`)).rejects.toThrow(/101 paths, at most 100/);
 });
+
+test('a 404 without a FileNotFoundException (a NameNode without WebHDFS) is an HTTP status failure, not a missing path', async () => {
+  // No route for WebHDFS: the server's 404 page is HTML, as a web server in front of a NameNode with dfs.webhdfs.enabled=false answers.
+  const nameNode = await recordedServer({ routes: {} });
+  try {
+    const context = collectorContext('hadoop', `[hadoop]\nwebhdfs = ${nameNode.url}\nwebhdfs_paths = /eventindex/data\n`);
+    const [document] = (await collector.collect(context)) as MonitDocument[];
+    expect(document).toMatchObject({ path: '/eventindex/data', up: 0, error: 'status' });
+    expect(String(document.message)).toMatch(/HTTP 404/);
+  } finally {
+    await nameNode.close();
+  }
+});

@@ -8,7 +8,7 @@
 import { ConfigError, type ConfigSection } from '../../lib/config/config';
 import { SourceFailure } from '../../lib/documents/failures';
 import type { FieldsOf } from '../../lib/documents/kinds';
-import { fetchJson } from '../../lib/http/get';
+import { fetchJson, HttpStatusFailure } from '../../lib/http/get';
 import type { ClientTls } from '../../lib/tls/clientTls';
 import type { HADOOP_CONTENT_SUMMARY } from '../../schemas/kinds';
 import { endpointTag } from './endpoint';
@@ -65,18 +65,11 @@ function webHdfsUrl(baseUrl: string, path: string): string {
   return new URL(`webhdfs/v1${encoded}`, base).href;
 }
 
-/** The HTTP status of a `status` failure of lib/http/get.ts ("<source> <url>: HTTP 404 Not Found"). */
-function httpStatus(failure: SourceFailure): number | undefined {
-  const match = failure.failureClass === 'status' ? /: HTTP (\d{3})\b/.exec(failure.message) : null;
-  return match ? Number(match[1]) : undefined;
-}
-
-/** WebHDFS's statuses as what they mean for one path. */
+/** WebHDFS's statuses as what they mean for one path (the RemoteException names the cause). */
 function pathFailure(error: unknown, path: string, nameNode: string): unknown {
-  if (!(error instanceof SourceFailure)) return error;
-  const status = httpStatus(error);
-  if (status === 404) return new SourceFailure('not_found', `WebHDFS ${nameNode}: ${path} does not exist (HTTP 404, FileNotFoundException)`);
-  if (status === 403) return new SourceFailure('permission', `WebHDFS ${nameNode}: reading ${path} refused (HTTP 403: AccessControlException, or a standby NameNode)`);
+  if (!(error instanceof HttpStatusFailure)) return error;
+  if (error.statusCode === 404 && error.bodyStart.includes('FileNotFoundException')) return new SourceFailure('not_found', `WebHDFS ${nameNode}: ${path} does not exist (HTTP 404, FileNotFoundException)`);
+  if (error.statusCode === 403) return new SourceFailure('permission', `WebHDFS ${nameNode}: reading ${path} refused (HTTP 403: AccessControlException, or a standby NameNode)`);
   return error;
 }
 
