@@ -2,12 +2,13 @@
 # Installs (Debian packages) and runs the real servers the project needs, as plain
 # processes on 127.0.0.1 with their data under a directory of the caller's choice.
 #
-#   scripts/servers/services.sh install [influxdb|mariadb|xrootd|node_exporter|chromium|grid_proxy|kerberos|all]...
+#   scripts/servers/services.sh install [influxdb|mariadb|postgresql|xrootd|node_exporter|chromium|grid_proxy|kerberos|all]...
 #     (grid_proxy: openssl and grid-proxy-init, for the TLS tests' CA and RFC 3820 proxies;
 #      build: the headers npm ci compiles native packages against (kerberos: MIT's GSSAPI);
 #      kerberos: MIT's KDC, kadmin.local and kinit/klist, for the SPNEGO tests (test/support/kerberos.ts))
 #   scripts/servers/services.sh start influxdb      --port P --dir DIR
 #   scripts/servers/services.sh start mariadb       --port P --dir DIR [--config-extra FILE]
+#   scripts/servers/services.sh start postgresql    --port P --dir DIR [--config-extra FILE]
 #   scripts/servers/services.sh start node_exporter --port P --dir DIR
 #   scripts/servers/services.sh start xrootd        --port P --dir DIR [--config-extra FILE]
 #   scripts/servers/services.sh start kerberos      --port P --dir DIR   (MIT KDC of realm MONIT.TEST,
@@ -26,13 +27,14 @@ packages_for() {
   case "$1" in
     influxdb) echo "influxdb influxdb-client" ;;
     mariadb) echo "mariadb-server mariadb-client" ;;
+    postgresql) echo "postgresql postgresql-client" ;;
     xrootd) echo "xrootd-server xrootd-client" ;;
     node_exporter) echo "prometheus-node-exporter" ;;
     chromium) echo "chromium" ;;
     grid_proxy) echo "globus-proxy-utils openssl" ;;
     build) echo "libkrb5-dev" ;;
     kerberos) echo "krb5-kdc krb5-admin-server krb5-user" ;;
-    *) die "unknown component '$1' (influxdb, mariadb, xrootd, node_exporter, chromium, grid_proxy, build, kerberos)" ;;
+    *) die "unknown component '$1' (influxdb, mariadb, postgresql, xrootd, node_exporter, chromium, grid_proxy, build, kerberos)" ;;
   esac
 }
 
@@ -40,6 +42,7 @@ binary_for() {
   case "$1" in
     influxdb) echo influxd ;;
     mariadb) echo mariadbd ;;
+    postgresql) echo pg_ctlcluster ;; # Debian's postgresql-common; the server itself is in postgresql_bin
     xrootd) echo xrootd ;;
     node_exporter) echo prometheus-node-exporter ;;
     chromium) echo chromium ;;
@@ -164,6 +167,47 @@ start_mariadb() {
     --skip-name-resolve "${options[@]}" >/dev/null 2>&1 &
   remember_server "$dir" $!
   serve_or_die "mariadbd on port $port" "$dir" "$dir/error.log" -- mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -e 'SELECT 1'
+}
+
+# Debian keeps the server's programs off PATH, in /usr/lib/postgresql/<major>/bin: the newest one.
+postgresql_bin() {
+  local bin; bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$bin" ] && [ -x "$bin/postgres" ] || die "no /usr/lib/postgresql/*/bin/postgres (package postgresql)"
+  echo "$bin"
+}
+
+# postgres refuses to run as root: as root, DIR belongs to the user postgres (made by the package) and
+# initdb and postgres run as that user through setpriv, which execs (the pid kept is the server's own).
+# The superuser is `postgres`, trusted on the Unix socket in DIR only; TCP (127.0.0.1 only) asks for a
+# password (scram-sha-256). Lines of --config-extra are added to postgresql.conf (ssl = on,
+# ssl_cert_file = '...', ...); the files they name must be readable by the user the server runs as.
+start_postgresql() {
+  local port=$1 dir=$2 extra=$3
+  [ -z "$extra" ] || [ -r "$extra" ] || die "--config-extra $extra is not a readable file"
+  local bin; bin=$(postgresql_bin)
+  local run_as=()
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || die "user postgres is missing (package postgresql creates it)"
+    chown -R postgres: "$dir"
+    setpriv --reuid=postgres --regid=postgres --init-groups -- test -x "$dir" 2>/dev/null \
+      || die "user postgres cannot reach $dir: make its parent folders searchable (chmod o+x) or use another folder"
+    run_as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    "${run_as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+      --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || die "initdb failed (see $dir/initdb.log)"
+  fi
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $port"
+    echo "unix_socket_directories = '$dir'"
+    echo "logging_collector = off"
+    [ -z "$extra" ] || cat "$extra"
+  } >"$dir/data/postgresql.auto.conf"
+  [ "$(id -u)" != 0 ] || chown postgres: "$dir/data/postgresql.auto.conf"
+  nohup "${run_as[@]}" "$bin/postgres" -D "$dir/data" >"$dir/postgres.log" 2>&1 &
+  remember_server "$dir" $!
+  serve_or_die "postgres on port $port" "$dir" "$dir/postgres.log" -- "$bin/pg_isready" -q -h "$dir" -p "$port" -U postgres
 }
 
 start_node_exporter() {
@@ -301,7 +345,7 @@ stop_dir() {
 command=${1:-}; shift || true
 case "$command" in
   install)
-    [ $# -eq 0 ] || [ "$1" = all ] && set -- build influxdb mariadb xrootd node_exporter chromium grid_proxy kerberos
+    [ $# -eq 0 ] || [ "$1" = all ] && set -- build influxdb mariadb postgresql xrootd node_exporter chromium grid_proxy kerberos
     install_components "$@"
     ;;
   start)
