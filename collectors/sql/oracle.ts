@@ -1,0 +1,132 @@
+import oracledb, { type OracleColumn, type OracleConnection, type OracleFetchType } from 'oracledb';
+import { classifyConnectionError, SourceFailure } from '../../lib/documents/failures';
+import type { ClientTls } from '../../lib/tls/clientTls';
+import { CLIENT_GRACE_MS, type QueryRequest, type ResultRow } from './database';
+import type { ConnectionSettings } from './queries';
+
+/**
+ * Oracle Database with node-oracledb in Thin mode: pure JavaScript, no Instant Client
+ * (initOracleClient is never called). No Oracle server runs here: sql.test.ts and oracle.test.ts test
+ * everything up to the connection.
+ */
+
+/** Characters that would end a value of a connect descriptor early. */
+const DESCRIPTOR_SPECIAL = /[()=\s]/;
+
+/**
+ * The connect descriptor of a query: connect_string as given, else one built from host, port and
+ * service_name, over TCPS when tls is set. Throws an Error naming the value that cannot be written
+ * into a descriptor (the config check turns it into a ConfigError).
+ */
+export function oracleConnectString(connection: Pick<ConnectionSettings, 'host' | 'port' | 'serviceName' | 'connectString' | 'tls'>): string {
+  if (connection.connectString !== undefined) {
+    if (connection.tls && !/tcps/i.test(connection.connectString)) throw new Error('tls = true but connect_string does not use the TCPS protocol (tcps://host:port/service or (PROTOCOL=TCPS))');
+    return connection.connectString;
+  }
+  for (const [key, value] of [['host', connection.host], ['service_name', connection.serviceName ?? '']]) {
+    if (value === '' || DESCRIPTOR_SPECIAL.test(value)) throw new Error(`${key} '${value}' cannot be written into a connect descriptor (no spaces, parentheses or =): use connect_string`);
+  }
+  const protocol = connection.tls ? 'TCPS' : 'TCP';
+  return `(DESCRIPTION=(ADDRESS=(PROTOCOL=${protocol})(HOST=${connection.host})(PORT=${connection.port}))(CONNECT_DATA=(SERVICE_NAME=${connection.serviceName})))`;
+}
+
+/**
+ * The wallet Thin mode takes for TCPS (walletContent, a PEM text): the CAs of [tls.sql], then the
+ * client certificate and key when one is set. Undefined (Node's public CAs) when [tls.sql] names no CA.
+ */
+export function oracleWallet(tls: ClientTls): string | undefined {
+  const pem = tls.pem;
+  const parts = [...(pem?.ca ?? []), ...(pem?.cert && pem.key ? [pem.cert, pem.key] : [])];
+  return parts.length ? parts.map((part) => part.trim()).join('\n') + '\n' : undefined;
+}
+
+/** A DATE or TIMESTAMP (no time zone), which Thin mode reads in local time, as the same wall clock in UTC. */
+export function oracleUtc(value: unknown): unknown {
+  if (!(value instanceof Date)) return value;
+  return new Date(Date.UTC(value.getFullYear(), value.getMonth(), value.getDate(), value.getHours(), value.getMinutes(), value.getSeconds(), value.getMilliseconds()));
+}
+
+/**
+ * How columns are fetched: NUMBER as its exact text (converted as the declared kind says, as
+ * PostgreSQL's numeric), DATE and TIMESTAMP in UTC (as the other engines).
+ */
+export function oracleFetchType(column: OracleColumn): OracleFetchType | undefined {
+  if (column.dbType === oracledb.DB_TYPE_NUMBER) return { type: oracledb.STRING };
+  if (column.dbType === oracledb.DB_TYPE_DATE || column.dbType === oracledb.DB_TYPE_TIMESTAMP) return { converter: oracleUtc };
+  return undefined;
+}
+
+const AUTH_ERRORS = ['ORA-01017', 'ORA-28000', 'ORA-28001', 'ORA-01045', 'ORA-01005']; // wrong password, locked, expired, no CREATE SESSION, no password
+const TIMEOUT_ERRORS = ['NJS-123', 'NJS-510', 'ORA-01013', 'DPI-1067']; // call timeout, connect timeout, cancelled
+const TLS_ERRORS = ['NJS-505', 'NJS-506', 'NJS-507', 'NJS-508'];
+// The listener refused the connection, or knows no such service.
+const REFUSED_ERRORS = ['NJS-511', 'NJS-518', 'NJS-519', 'ORA-12514', 'ORA-12505'];
+// An answer that is not Oracle Net: a bad packet, or (while connecting) a server that hangs up without one.
+const MALFORMED_ERRORS = ['NJS-509', 'NJS-113'];
+const END_OF_FILE = 'NJS-521';
+
+/**
+ * The failure class of a node-oracledb error, from the codes in its message (node-oracledb's
+ * lib/errors.js: NJS-5xx are Oracle Net errors, e.g. "NJS-503: connection to host ... could not be
+ * established ... connect ECONNREFUSED"; ORA- are the server's).
+ */
+export function classifyOracleError(error: unknown, stage: 'connect' | 'query'): SourceFailure {
+  if (error instanceof SourceFailure) return error;
+  const text = (error as { message?: string }).message ?? String(error);
+  const codes: string[] = text.match(/\b(?:ORA|NJS|DPI)-\d{3,5}\b/g) ?? [];
+  const any = (list: string[]): boolean => codes.some((code) => list.includes(code));
+  if (any(TIMEOUT_ERRORS)) return new SourceFailure('timeout', text);
+  if (any(AUTH_ERRORS)) return new SourceFailure('auth', text);
+  if (any(TLS_ERRORS)) return new SourceFailure('tls', text);
+  if (any(REFUSED_ERRORS)) return new SourceFailure('refused', text);
+  if (any(MALFORMED_ERRORS)) return new SourceFailure('malformed', text);
+  if (stage === 'connect' && codes.includes(END_OF_FILE)) return new SourceFailure('malformed', `${text} (the server hung up without an Oracle Net answer: is an Oracle listener on that port?)`);
+  // NJS-503 carries Node's reason (ECONNREFUSED, ENOTFOUND, a certificate code) in its text.
+  const nodeCode = /\b(E[A-Z]{3,}|ERR_TLS_[A-Z_]+|[A-Z_]*CERT[A-Z_]*)\b/.exec(text)?.[1];
+  const network = classifyConnectionError({ code: nodeCode });
+  if (network !== 'other') return new SourceFailure(network, text);
+  if (stage === 'query' && codes.some((code) => code.startsWith('ORA-'))) return new SourceFailure('query', text);
+  return new SourceFailure('other', text);
+}
+
+/**
+ * Runs one read-only statement on its own Oracle connection and closes it: SET TRANSACTION READ
+ * ONLY, the statement (at most maxRows + 1 rows fetched), ROLLBACK. Oracle has no per-session
+ * statement limit: callTimeout makes the driver break the call on the server after `timeoutMs`.
+ */
+export async function runOracleQuery({ connection, sql, timeoutMs, maxRows, signal, tls }: QueryRequest): Promise<ResultRow[]> {
+  const seconds = Math.max(1, Math.ceil(connection.connectTimeoutMs / 1000));
+  let client: OracleConnection;
+  try {
+    client = await oracledb.getConnection({
+      user: connection.user,
+      password: connection.password,
+      connectString: oracleConnectString(connection),
+      connectTimeout: seconds,
+      transportConnectTimeout: seconds,
+      ...(tls ? { walletContent: oracleWallet(tls) } : {}),
+    });
+  } catch (error) {
+    if (signal.aborted) throw new SourceFailure('aborted', 'stopped at the job deadline');
+    throw classifyOracleError(error, 'connect');
+  }
+  const onAbort = (): void => void client.break().catch(() => undefined);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    client.callTimeout = timeoutMs + CLIENT_GRACE_MS;
+    await client.execute('SET TRANSACTION READ ONLY');
+    client.callTimeout = timeoutMs;
+    // Oracle refuses a trailing semicolon (the read-only guard allows one).
+    const statement = sql.trim().replace(/;\s*$/, '');
+    const result = await client.execute(statement, [], { outFormat: oracledb.OUT_FORMAT_OBJECT, maxRows: maxRows + 1, fetchTypeHandler: oracleFetchType });
+    await client.rollback();
+    if (!result.rows) throw new SourceFailure('query', 'the statement returned no result set');
+    return result.rows;
+  } catch (error) {
+    if (signal.aborted) throw new SourceFailure('aborted', 'stopped at the job deadline');
+    throw classifyOracleError(error, 'query');
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    void client.close().catch(() => undefined);
+  }
+}
