@@ -31,12 +31,23 @@ export function oracleConnectString(connection: Pick<ConnectionSettings, 'host' 
 }
 
 /**
- * The wallet Thin mode takes for TCPS (walletContent, a PEM text): the CAs of [tls.sql], then the
- * client certificate and key when one is set. Undefined (Node's public CAs) when [tls.sql] names no CA.
+ * The wallet Thin mode takes for TCPS (walletContent, one PEM text): the client certificate and key
+ * of [tls.sql], then its CAs. Thin mode reads its certificate (the first one), key and CAs from that
+ * one text, so the client certificate comes first, and a wallet of CAs alone is
+ * refused by the driver (NJS-505): CAs without an identity fail here, clearly, before connecting.
+ * Undefined (Node's public CAs) when [tls.sql] names neither.
  */
 export function oracleWallet(tls: ClientTls): string | undefined {
   const pem = tls.pem;
-  const parts = [...(pem?.ca ?? []), ...(pem?.cert && pem.key ? [pem.cert, pem.key] : [])];
+  const identity = pem?.cert && pem.key ? [pem.cert, pem.key] : [];
+  const ca = pem?.ca ?? [];
+  if (ca.length && !identity.length) {
+    throw new SourceFailure(
+      'tls',
+      "node-oracledb's Thin mode takes the CAs only in a wallet holding a client certificate and key: set client_cert and client_key in [tls.sql], or ca_dir = none to trust Node's public CAs (or NODE_EXTRA_CA_CERTS)",
+    );
+  }
+  const parts = [...identity, ...ca];
   return parts.length ? parts.map((part) => part.trim()).join('\n') + '\n' : undefined;
 }
 
@@ -96,6 +107,7 @@ export function classifyOracleError(error: unknown, stage: 'connect' | 'query'):
  */
 export async function runOracleQuery({ connection, sql, timeoutMs, maxRows, signal, tls }: QueryRequest): Promise<ResultRow[]> {
   const seconds = Math.max(1, Math.ceil(connection.connectTimeoutMs / 1000));
+  const walletContent = tls ? oracleWallet(tls) : undefined;
   let client: OracleConnection;
   try {
     client = await oracledb.getConnection({
@@ -104,7 +116,7 @@ export async function runOracleQuery({ connection, sql, timeoutMs, maxRows, sign
       connectString: oracleConnectString(connection),
       connectTimeout: seconds,
       transportConnectTimeout: seconds,
-      ...(tls ? { walletContent: oracleWallet(tls) } : {}),
+      ...(walletContent ? { walletContent } : {}),
     });
   } catch (error) {
     if (signal.aborted) throw new SourceFailure('aborted', 'stopped at the job deadline');
