@@ -5,13 +5,16 @@ import path from 'node:path';
 import tls from 'node:tls';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { Config } from '../../lib/config/config';
 import type { MonitDocument } from '../../lib/documents/types';
 import { collectedDocuments } from '../../lib/run/collector';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
 import { makeTestCa, type TestCa } from '../../test/support/testCa';
+import type { LocalComponent, LocalContext } from '../../scripts/quickstart/components';
 import collector from './collector';
+import demo from './demo';
 
 /**
  * The same configured queries against a real PostgreSQL and a real MariaDB holding the same rows give
@@ -341,4 +344,34 @@ describe('PostgreSQL over TLS with [tls.sql]', () => {
     const trusted = await collect(connection('postgresql', 'tls = true') + `[tls]\nca_dir = ${ca.caDir}\n` + sessionTls);
     expect(statusOf(trusted.documents, 'session_tls')).toMatchObject({ up: 1 });
   });
+});
+
+test('the quickstart demo ([demo] postgresql = true) starts PostgreSQL with the demo table for the postgresql queries, twice without duplicates', async () => {
+  const port = await freePort();
+  const config = Config.parse(
+    `[sql]\nuser = monit_reader\npassword = demo-${PASSWORD}\ndatabase = eventindex_demo\n` +
+      `[sql.query.pg_imports]\nengine = postgresql\nport = ${port}\nsql = SELECT site, state, COUNT(*) AS imports, SUM(bytes) AS bytes FROM imports GROUP BY site, state ORDER BY site, state\ntags = site, state\n` +
+      `[demo]\npostgresql = true\nmariadb = true\n`,
+    'demo.cfg',
+  );
+  const varRoot = testDir('sql-demo');
+  chmodSync(varRoot, 0o755); // as the quickstart's var/ is: postgres must reach var/postgresql
+  const context: LocalContext = { config, configFile: path.join(varRoot, 'demo.cfg'), varRoot, runDir: path.join(varRoot, 'run') };
+  const components = demo.components ?? [];
+  // [sql] has no engine (mysql) but no query of it: MariaDB is wanted on [sql]'s port, PostgreSQL on the query's.
+  expect(components.filter((component) => component.wanted(context)).map((component) => component.name)).toEqual(['mariadb', 'postgresql']);
+  const postgresqlDemo = components.find((component) => component.name === 'postgresql') as LocalComponent;
+  try {
+    await postgresqlDemo.start(context);
+    await postgresqlDemo.start(context);
+    const { documents, context: run } = await collect(`[sql]\nuser = monit_reader\npassword = demo-${PASSWORD}\ndatabase = eventindex_demo\n[sql.query.pg_imports]\nengine = postgresql\nhost = 127.0.0.1\nport = ${port}\nsql = SELECT site, state, COUNT(*) AS imports FROM imports GROUP BY site, state ORDER BY site, state\ntags = site, state\n`);
+    expect(run.problems).toEqual([]);
+    expect(documents.filter((document) => document.type === 'pg_imports').map((document) => [document.site, document.state, document.imports])).toEqual([
+      ['BNL-ATLAS', 'done', 1],
+      ['CERN-PROD', 'done', 1],
+      ['CERN-PROD', 'failed', 1],
+    ]);
+  } finally {
+    await postgresqlDemo.stop(context);
+  }
 });
