@@ -951,7 +951,7 @@ export type SqlQueryStatusTag = 'query_name';
 export type SqlQueryStatusFields = {
   /** Wall time from connecting to the last row (or to the failure). (int, ms; mean when downsampled) */
   duration_ms: number;
-  /** Why it failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, auth, forbidden, query, mapping or other (only when up = 0). (string; last when downsampled) */
+  /** Why it failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, auth, forbidden, query, malformed, mapping or other (only when up = 0). (string; last when downsampled) */
   error: FailureClass | '';
   /** The failure's message, at most 300 characters (only when up = 0). (string; last when downsampled) */
   message: string;
