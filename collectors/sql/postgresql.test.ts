@@ -313,12 +313,29 @@ test('PostgreSQL: a wrong password and an unknown database are auth, a closed po
   }
 });
 
+test("PostgreSQL: a query still running at the job's deadline is stopped and reported as aborted", async () => {
+  const deadline = new AbortController();
+  const context = collectorContext('sql', connection('postgresql') + `[sql.query.long]\nsql = SELECT pg_sleep(30) AS slept\n`, { signal: deadline.signal });
+  const running = collector.collect(context);
+  // Abort once the statement runs on the server (pg_stat_activity shows it).
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const active = await asSuperuser((client) => client.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%' AND state = 'active'"));
+    if (active.rowCount) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  deadline.abort();
+  const documents = collectedDocuments(await running);
+  expect(statusOf(documents, 'long')).toMatchObject({ up: 0, error: 'aborted', message: 'stopped at the job deadline' });
+});
+
 describe('PostgreSQL over TLS with [tls.sql]', () => {
   const sessionTls = `[sql.query.session_tls]\nsql = SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()\nfields = ssl:bool, version:string\n`;
 
   test('tls = true with the test CA: the session is encrypted; without tls it is not', async () => {
     const encrypted = await collect(connection('postgresql', 'tls = true') + `[tls]\nca_dir = ${ca.caDir}\n` + sessionTls);
     expect(encrypted.context.problems).toEqual([]);
+    // Unlike MySQL's, the address is checked: no warning.
+    expect(encrypted.context.log.lines.filter((line) => line.includes('sql over TLS to the address'))).toEqual([]);
     expect(encrypted.documents.find((document) => document.type === 'session_tls')).toMatchObject({ ssl: true, version: expect.stringMatching(/^TLSv1\.[23]$/) });
     const plain = await collect(connection('postgresql') + sessionTls);
     expect(plain.documents.find((document) => document.type === 'session_tls')).toMatchObject({ ssl: false });
