@@ -1,26 +1,11 @@
-import type { ClientTls } from '../../lib/tls/clientTls';
 import { SourceFailure } from '../../lib/documents/failures';
 import { runMysqlQuery } from './mysql';
 import { runOracleQuery } from './oracle';
 import { runPostgresqlQuery } from './postgresql';
-import type { ConnectionSettings, Engine } from './queries';
+import type { Engine } from './queries';
+import type { QueryRequest, ResultRow } from './request';
 
-export type ResultRow = Record<string, unknown>;
-
-/** What every engine is asked to do: one read-only statement, bounded in time and rows. */
-export interface QueryRequest {
-  connection: ConnectionSettings;
-  sql: string;
-  timeoutMs: number;
-  /** More rows than this fail the query; an engine may stop fetching after maxRows + 1. */
-  maxRows: number;
-  signal: AbortSignal;
-  /** [tls.sql] when the connection uses TLS. */
-  tls: ClientTls | undefined;
-}
-
-/** Time the client waits beyond the server-side limit, for a server that cannot enforce it (or a dead network). */
-export const CLIENT_GRACE_MS = 2000;
+export type { QueryRequest, ResultRow };
 
 type EngineRunner = (request: QueryRequest) => Promise<ResultRow[]>;
 

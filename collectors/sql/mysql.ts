@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import mysql from 'mysql2/promise';
 import { classifyConnectionError, SourceFailure } from '../../lib/documents/failures';
 import type { ClientTls } from '../../lib/tls/clientTls';
-import { CLIENT_GRACE_MS, type QueryRequest, type ResultRow } from './database';
+import { CLIENT_GRACE_MS, type QueryRequest, type ResultRow } from './request';
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST']);
 const AUTH_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_NOT_SUPPORTED_AUTH_MODE']);

@@ -13,7 +13,8 @@ import { freePort } from '../../test/support/ports';
 import { makeTestCa, type CertificateFiles, type TestCa } from '../../test/support/testCa';
 import collector from './collector';
 import { mapRows } from './mapping';
-import { classifyOracleError, oracleConnectString, oracleFetchType, oracleUtc, oracleWallet } from './oracle';
+import { classifyOracleError, oracleFetchType, oracleUtc, oracleWallet } from './oracle';
+import { oracleConnectString } from './oracleConnectString';
 import { queryDefinitions } from './queries';
 
 /**

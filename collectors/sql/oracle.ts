@@ -1,34 +1,14 @@
 import oracledb, { type OracleColumn, type OracleConnection, type OracleFetchType } from 'oracledb';
 import { classifyConnectionError, SourceFailure } from '../../lib/documents/failures';
 import type { ClientTls } from '../../lib/tls/clientTls';
-import { CLIENT_GRACE_MS, type QueryRequest, type ResultRow } from './database';
-import type { ConnectionSettings } from './queries';
+import { CLIENT_GRACE_MS, type QueryRequest, type ResultRow } from './request';
+import { oracleConnectString } from './oracleConnectString';
 
 /**
  * Oracle Database with node-oracledb in Thin mode: pure JavaScript, no Instant Client
  * (initOracleClient is never called). No Oracle server runs here: sql.test.ts and oracle.test.ts test
  * everything up to the connection.
  */
-
-/** Characters that would end a value of a connect descriptor early. */
-const DESCRIPTOR_SPECIAL = /[()=\s]/;
-
-/**
- * The connect descriptor of a query: connect_string as given, else one built from host, port and
- * service_name, over TCPS when tls is set. Throws an Error naming the value that cannot be written
- * into a descriptor (the config check turns it into a ConfigError).
- */
-export function oracleConnectString(connection: Pick<ConnectionSettings, 'host' | 'port' | 'serviceName' | 'connectString' | 'tls'>): string {
-  if (connection.connectString !== undefined) {
-    if (connection.tls && !/tcps/i.test(connection.connectString)) throw new Error('tls = true but connect_string does not use the TCPS protocol (tcps://host:port/service or (PROTOCOL=TCPS))');
-    return connection.connectString;
-  }
-  for (const [key, value] of [['host', connection.host], ['service_name', connection.serviceName ?? '']]) {
-    if (value === '' || DESCRIPTOR_SPECIAL.test(value)) throw new Error(`${key} '${value}' cannot be written into a connect descriptor (no spaces, parentheses or =): use connect_string`);
-  }
-  const protocol = connection.tls ? 'TCPS' : 'TCP';
-  return `(DESCRIPTION=(ADDRESS=(PROTOCOL=${protocol})(HOST=${connection.host})(PORT=${connection.port}))(CONNECT_DATA=(SERVICE_NAME=${connection.serviceName})))`;
-}
 
 /**
  * The wallet Thin mode takes for TCPS (walletContent, one PEM text): the client certificate and key

@@ -2,7 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { classifyConnectionError, SourceFailure } from '../../lib/documents/failures';
 import type { ClientTls } from '../../lib/tls/clientTls';
-import { CLIENT_GRACE_MS, type QueryRequest, type ResultRow } from './database';
+import { CLIENT_GRACE_MS, type QueryRequest, type ResultRow } from './request';
 
 // PostgreSQL type OIDs (pg_type.oid) whose default parsing differs from what mysql2 gives.
 const DATE_OID = 1082;

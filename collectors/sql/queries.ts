@@ -2,7 +2,7 @@ import { ConfigError, type Config, type ConfigSection } from '../../lib/config/c
 import { checkDeclaredAgainstSchema, checkDeclaredName, DECLARED_NAME, parseDeclaredFields, type DeclaredFields } from '../../lib/documents/declared';
 import { schemaRegistry } from '../../lib/documents/schemas';
 import { SQL_QUERY_STATUS } from '../../schemas/kinds';
-import { oracleConnectString } from './oracle';
+import { oracleConnectString } from './oracleConnectString';
 
 
 /** The database servers sql speaks: mysql covers MariaDB. */
