@@ -183,8 +183,8 @@ function main(): void {
   const rules = loadRules(Config.parse(`[status]\ndefault_rules = ${path.join(PROJECT_ROOT, 'collectors', 'panda', 'status.cfg')}\n`, 'bench.cfg'), { registry: new SchemaRegistry([]) });
   const panda = rules.find((rule) => rule.module === 'panda');
   if (!panda) throw new Error('no panda module in collectors/panda/status.cfg');
-  const shipped = ruleOf(panda.degraded.map((leveled) => leveled.condition));
-  console.log(`status rule (collectors/panda/status.cfg): ${panda.degraded.map((leveled) => leveled.text).join('  OR  ')}`);
+  const shipped = ruleOf(panda.parts[0].degraded.map((leveled) => leveled.condition));
+  console.log(`status rule (collectors/panda/status.cfg): ${panda.parts[0].degraded.map((leveled) => leveled.text).join('  OR  ')}`);
   const defaults: QueueBand = { factor: 2, minJobs: 20 };
   const windowSlots = 24 * 6;
 

@@ -3,9 +3,9 @@ import { Config } from '../lib/config/config';
 import { InfluxClient } from '../lib/influx/influxdb';
 import { SchemaRegistry } from '../lib/documents/schemas';
 import { startInfluxDB } from '../test/support/services';
-import { evaluateModule } from '../status/evaluate';
-import { readModuleData } from '../status/query';
-import { loadRules, type ModuleRule } from '../status/rules';
+import { evaluatePart } from '../status/evaluate';
+import { readPartData } from '../status/query';
+import { loadRules, type ModuleRule, type PartRule } from '../status/rules';
 import { ratio } from './support';
 
 /**
@@ -71,16 +71,16 @@ async function main(): Promise<void> {
     // A per-series rule over jobs_derived (about 120k series at PanDA scale): the rule with the most series a
     // prefilter has to keep cheap.
     const perSeriesRule = `[status]\ndefault_rules =\n[status.module.panda]\ncollector = panda-derived\nmeasurement = panda/jobs_derived\nfields = suspicious, current\nwindow = 10m\nprefilter = suspicious == true\ndegraded = latest(suspicious) == true\ndegraded_reason = {matches} suspicious queue series, e.g. {series}\n`;
-    const perSeriesPandaRule = loadRules(Config.parse(perSeriesRule, 'bench'), { registry: new SchemaRegistry([]) }).find((rule) => rule.module === 'panda') as ModuleRule;
-    const unfiltered: ModuleRule = { ...perSeriesPandaRule, prefilter: undefined };
+    const perSeriesPandaRule = (loadRules(Config.parse(perSeriesRule, 'bench'), { registry: new SchemaRegistry([]) }).find((rule) => rule.module === 'panda') as ModuleRule).parts[0];
+    const unfiltered: PartRule = { ...perSeriesPandaRule, prefilter: undefined };
     const evaluateAt = slot + 8 * MINUTE;
     const heartbeat = { timeMs: evaluateAt, ok: true, timedOut: false, message: '' };
     let reason = '';
     let seriesRead = 0;
-    const run = (rule: ModuleRule) => async (): Promise<void> => {
-      const data = await readModuleData(client, rule, evaluateAt, 'raw');
+    const run = (rule: PartRule) => async (): Promise<void> => {
+      const data = await readPartData(client, rule, evaluateAt, 'raw');
       seriesRead = data.series.length;
-      reason = evaluateModule(rule, { nowMs: evaluateAt, heartbeat, ...data }).reason;
+      reason = evaluatePart(rule, { nowMs: evaluateAt, heartbeat, ...data }).reason;
     };
     const baseline = await timed(REPEATS, async () => {
       await client.query(`SELECT count("current") FROM "monit_production_panda"."raw"."jobs_derived" WHERE time > '${new Date(evaluateAt - 30 * MINUTE).toISOString()}'`);

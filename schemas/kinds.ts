@@ -4,8 +4,179 @@
 import type { DocumentKind } from '../lib/documents/kinds';
 
 /** Why a source could not be read: the one vocabulary of every error and error_class field. Each word has one meaning in every schema; a collector uses the words that can happen to it. */
-export const FAILURE_CLASSES = ['timeout', 'aborted', 'dns', 'refused', 'tls', 'connection', 'status', 'malformed', 'body', 'not_found', 'permission', 'auth', 'forbidden', 'query', 'mapping', 'local', 'other'] as const;
+export const FAILURE_CLASSES = ['timeout', 'aborted', 'dns', 'refused', 'tls', 'connection', 'status', 'malformed', 'body', 'not_found', 'permission', 'auth', 'forbidden', 'query', 'mapping', 'local', 'exit', 'other'] as const;
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
+
+/** command/event_picking: The result of one run of an event picking test script (the quickstart's demo, and the EventIndex example): events asked for and found, and the test's own verdict. */
+export type CommandEventPickingTag = 'command';
+export type CommandEventPickingFields = {
+  /** Events the test got back. (int, count; mean when downsampled) */
+  events_found: number;
+  /** Events the test asked the EventIndex to pick. (int, count; mean when downsampled) */
+  events_requested: number;
+  /** The test's own verdict. (bool; last when downsampled) */
+  passed: boolean;
+  /** Time the picking took, as the test measured it. (float, s; mean when downsampled) */
+  pick_seconds: number;
+  /** The test's last state as it names it (e.g. done, failed). (string; last when downsampled) */
+  state: string;
+};
+export const COMMAND_EVENT_PICKING: DocumentKind<CommandEventPickingTag, CommandEventPickingFields> = {
+  producer: 'command',
+  type: 'event_picking',
+  tags: { command: 'command' },
+  fields: {
+    events_found: 'events_found',
+    events_requested: 'events_requested',
+    passed: 'passed',
+    pick_seconds: 'pick_seconds',
+    state: 'state',
+  },
+};
+
+/** command/result: One document per configured command and run: whether it ran and ended well, its exit code, how long it took and how much it printed. Its declared output values go to command/<measurement>. */
+export type CommandResultTag = 'command';
+export type CommandResultFields = {
+  /** Wall time from starting the command to its end (or to its kill). (int, ms; mean when downsampled) */
+  duration_ms: number;
+  /** Why it is down, a failure class of schemas/failures.json: exit, timeout, aborted, local, malformed or mapping (only when up = 0). (string; last when downsampled) */
+  error_class: FailureClass | '';
+  /** The command's exit code; absent when it did not exit by itself (killed at its timeout or the job's deadline, killed by a signal, never started). (int, 1; last when downsampled) */
+  exit_code: number;
+  /** Bytes the command wrote to stdout, counted also past max_output_bytes (what is past it is not kept). (int, bytes; mean when downsampled) */
+  output_bytes: number;
+  /** Why it is down, at most 300 characters, ending with the end of its stderr when it failed (secrets masked); only when up = 0. (string; last when downsampled) */
+  reason: string;
+  /** 1 when the command exited with code 0 within its timeout and its output (if parsed) gave at least one declared value; else 0. (int, 1; mean when downsampled) */
+  up: number;
+  /** Declared output values read and sent to command/<measurement> (only with output = json or key_value). (int, count; mean when downsampled) */
+  values: number;
+};
+export const COMMAND_RESULT: DocumentKind<CommandResultTag, CommandResultFields> = {
+  producer: 'command',
+  type: 'result',
+  tags: { command: 'command' },
+  fields: {
+    duration_ms: 'duration_ms',
+    error_class: 'error_class',
+    exit_code: 'exit_code',
+    output_bytes: 'output_bytes',
+    reason: 'reason',
+    up: 'up',
+    values: 'values',
+  },
+};
+
+/** hadoop/content_summary: One document per configured HDFS path and run, from WebHDFS GETCONTENTSUMMARY: bytes, files, directories and quota use under that path. A quota that is not set (WebHDFS answers -1) leaves its fields out. A path that cannot be read gives only up, error, message, namenode and duration_ms. */
+export type HadoopContentSummaryTag = 'path';
+export type HadoopContentSummaryFields = {
+  /** Directories under the path, itself included (directoryCount). (int, count; mean when downsampled) */
+  directories: number;
+  /** Time to read the summary (or to fail). (int, ms; mean when downsampled) */
+  duration_ms: number;
+  /** Why it could not be read, a failure class of schemas/failures.json: not_found (no such path), permission, timeout, aborted, dns, refused, tls, auth, status, malformed or other (only when up = 0). (string; last when downsampled) */
+  error: FailureClass | '';
+  /** Files under the path (fileCount). (int, count; mean when downsampled) */
+  files: number;
+  /** Bytes of the files under the path (length, before replication). (int, bytes; mean when downsampled) */
+  length_bytes: number;
+  /** The failure's message, at most 300 characters (only when up = 0). (string; last when downsampled) */
+  message: string;
+  /** host:port of the NameNode that answered (or was asked). (string; last when downsampled) */
+  namenode: string;
+  /** Namespace quota: files and directories allowed (quota; absent when not set). (int, count; last when downsampled) */
+  namespace_quota: number;
+  /** files + directories as a percentage of namespace_quota (absent when no quota is set). (float, %; mean when downsampled) */
+  namespace_quota_used_percent: number;
+  /** Raw disk space the files take, replicas included (spaceConsumed). (int, bytes; mean when downsampled) */
+  space_consumed_bytes: number;
+  /** Space quota in raw bytes, replicas included (spaceQuota; absent when not set). (int, bytes; last when downsampled) */
+  space_quota_bytes: number;
+  /** space_consumed_bytes as a percentage of space_quota_bytes (absent when no quota is set). (float, %; mean when downsampled) */
+  space_quota_used_percent: number;
+  /** 1 when WebHDFS gave the path's content summary, 0 when it could not be read. (int, 1; mean when downsampled) */
+  up: number;
+};
+export const HADOOP_CONTENT_SUMMARY: DocumentKind<HadoopContentSummaryTag, HadoopContentSummaryFields> = {
+  producer: 'hadoop',
+  type: 'content_summary',
+  tags: { path: 'path' },
+  fields: {
+    directories: 'directories',
+    duration_ms: 'duration_ms',
+    error: 'error',
+    files: 'files',
+    length_bytes: 'length_bytes',
+    message: 'message',
+    namenode: 'namenode',
+    namespace_quota: 'namespace_quota',
+    namespace_quota_used_percent: 'namespace_quota_used_percent',
+    space_consumed_bytes: 'space_consumed_bytes',
+    space_quota_bytes: 'space_quota_bytes',
+    space_quota_used_percent: 'space_quota_used_percent',
+    up: 'up',
+  },
+};
+
+/** hadoop/hbase_master: One document per configured HBase master and run, from its /jmx beans Master,sub=Server and Master,sub=AssignmentManager. A backup master gives only up, ha_state and duration_ms (the active one has the figures); one that cannot be read only up, error, message and duration_ms. */
+export type HadoopHbaseMasterTag = 'hbase_master';
+export type HadoopHbaseMasterFields = {
+  /** Average number of regions per region server (averageLoad). (float, 1; mean when downsampled) */
+  average_load: number;
+  /** host:port of the dead region servers, comma separated, at most 500 characters (only when some are dead). (string; last when downsampled) */
+  dead_region_servers: string;
+  /** Time to read the beans (or to fail). (int, ms; mean when downsampled) */
+  duration_ms: number;
+  /** Why it could not be read, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, auth, status, malformed or other (only when up = 0). (string; last when downsampled) */
+  error: FailureClass | '';
+  /** active or backup (tag.isActiveMaster of the Server bean). (string; last when downsampled) */
+  ha_state: string;
+  /** The failure's message, at most 300 characters (only when up = 0). (string; last when downsampled) */
+  message: string;
+  /** Dead region servers (numDeadRegionServers). (int, count; max when downsampled) */
+  region_servers_dead: number;
+  /** Region servers being drained (numDrainingRegionServers, when reported). (int, count; max when downsampled) */
+  region_servers_draining: number;
+  /** Live region servers (numRegionServers). (int, count; min when downsampled) */
+  region_servers_live: number;
+  /** Regions in transition (ritCount). (int, count; max when downsampled) */
+  regions_in_transition: number;
+  /** How long the oldest region in transition has been in transition (ritOldestAge; 0 when none). (int, ms; max when downsampled) */
+  regions_in_transition_oldest_age_ms: number;
+  /** Regions in transition for longer than hbase.metrics.rit.stuck.warning.threshold (ritCountOverThreshold). (int, count; max when downsampled) */
+  regions_in_transition_over_threshold: number;
+  /** Regions offline (offlineRegionCount, HBase versions that report it). (int, count; max when downsampled) */
+  regions_offline: number;
+  /** Regions online (onlineRegionCount, HBase versions that report it). (int, count; mean when downsampled) */
+  regions_online: number;
+  /** Requests the cluster served since the master started (clusterRequests, a counter reset by a restart). (int, count; last when downsampled) */
+  requests_total: number;
+  /** 1 when the master answered with its beans, 0 when it could not be read. (int, 1; mean when downsampled) */
+  up: number;
+};
+export const HADOOP_HBASE_MASTER: DocumentKind<HadoopHbaseMasterTag, HadoopHbaseMasterFields> = {
+  producer: 'hadoop',
+  type: 'hbase_master',
+  tags: { hbase_master: 'hbase_master' },
+  fields: {
+    average_load: 'average_load',
+    dead_region_servers: 'dead_region_servers',
+    duration_ms: 'duration_ms',
+    error: 'error',
+    ha_state: 'ha_state',
+    message: 'message',
+    region_servers_dead: 'region_servers_dead',
+    region_servers_draining: 'region_servers_draining',
+    region_servers_live: 'region_servers_live',
+    regions_in_transition: 'regions_in_transition',
+    regions_in_transition_oldest_age_ms: 'regions_in_transition_oldest_age_ms',
+    regions_in_transition_over_threshold: 'regions_in_transition_over_threshold',
+    regions_offline: 'regions_offline',
+    regions_online: 'regions_online',
+    requests_total: 'requests_total',
+    up: 'up',
+  },
+};
 
 /** hadoop/namenode: One document per configured HDFS NameNode and run, from its /jmx beans FSNamesystemState and NameNodeInfo (plus FSNamesystem and NameNodeStatus when present). When the NameNode cannot be read, only up, error, message and duration_ms are set. */
 export type HadoopNamenodeTag = 'namenode';
@@ -82,6 +253,138 @@ export const HADOOP_NAMENODE: DocumentKind<HadoopNamenodeTag, HadoopNamenodeFiel
     safe_mode_message: 'safe_mode_message',
     up: 'up',
     volume_failures: 'volume_failures',
+  },
+};
+
+/** hadoop/resourcemanager: One document per configured YARN ResourceManager and run, from its REST API (/ws/v1/cluster/info, /metrics, /appstatistics). A standby ResourceManager gives only up, ha_state and duration_ms (the active one has the figures); one that cannot be read only up, error, message and duration_ms. */
+export type HadoopResourcemanagerTag = 'resourcemanager';
+export type HadoopResourcemanagerFields = {
+  /** Applications completed since the ResourceManager started (a counter). (int, count; last when downsampled) */
+  apps_completed: number;
+  /** Applications failed since the ResourceManager started (a counter). (int, count; last when downsampled) */
+  apps_failed: number;
+  /** Applications killed since the ResourceManager started (a counter). (int, count; last when downsampled) */
+  apps_killed: number;
+  /** Applications waiting to be scheduled. (int, count; mean when downsampled) */
+  apps_pending: number;
+  /** Applications running. (int, count; mean when downsampled) */
+  apps_running: number;
+  /** Applications in state ACCEPTED, waiting for their ApplicationMaster (appstatistics). (int, count; mean when downsampled) */
+  apps_state_accepted: number;
+  /** Failed applications the ResourceManager still remembers (appstatistics). (int, count; mean when downsampled) */
+  apps_state_failed: number;
+  /** Finished applications the ResourceManager still remembers (appstatistics; bounded by yarn.resourcemanager.max-completed-applications). (int, count; mean when downsampled) */
+  apps_state_finished: number;
+  /** Killed applications the ResourceManager still remembers (appstatistics). (int, count; mean when downsampled) */
+  apps_state_killed: number;
+  /** Applications the ResourceManager holds in state NEW (appstatistics). (int, count; mean when downsampled) */
+  apps_state_new: number;
+  /** Applications in state NEW_SAVING (appstatistics). (int, count; mean when downsampled) */
+  apps_state_new_saving: number;
+  /** Applications in state RUNNING (appstatistics). (int, count; mean when downsampled) */
+  apps_state_running: number;
+  /** Applications in state SUBMITTED (appstatistics). (int, count; mean when downsampled) */
+  apps_state_submitted: number;
+  /** Applications submitted since the ResourceManager started (a counter, reset by a restart or a failover). (int, count; last when downsampled) */
+  apps_submitted: number;
+  /** Containers allocated. (int, count; mean when downsampled) */
+  containers_allocated: number;
+  /** Containers requested and not yet allocated. (int, count; mean when downsampled) */
+  containers_pending: number;
+  /** Containers reserved. (int, count; mean when downsampled) */
+  containers_reserved: number;
+  /** Time to read its answers (or to fail). (int, ms; mean when downsampled) */
+  duration_ms: number;
+  /** Why it could not be read, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, auth, status, malformed or other (only when up = 0). (string; last when downsampled) */
+  error: FailureClass | '';
+  /** HA state of this ResourceManager, lower case: active, standby, initializing or stopped (clusterInfo haState). (string; last when downsampled) */
+  ha_state: string;
+  /** Memory allocated to containers (allocatedMB). (int, bytes; mean when downsampled) */
+  memory_allocated_bytes: number;
+  /** memory_allocated_bytes as a percentage of memory_total_bytes (absent when the total is 0). (float, %; mean when downsampled) */
+  memory_allocated_percent: number;
+  /** Memory not allocated (availableMB). (int, bytes; mean when downsampled) */
+  memory_available_bytes: number;
+  /** Memory reserved (reservedMB). (int, bytes; mean when downsampled) */
+  memory_reserved_bytes: number;
+  /** Memory of the active NodeManagers (totalMB). (int, bytes; mean when downsampled) */
+  memory_total_bytes: number;
+  /** The failure's message, at most 300 characters (only when up = 0). (string; last when downsampled) */
+  message: string;
+  /** NodeManagers running and healthy. (int, count; min when downsampled) */
+  nodes_active: number;
+  /** NodeManagers decommissioned. (int, count; max when downsampled) */
+  nodes_decommissioned: number;
+  /** NodeManagers being decommissioned (absent on versions without the count). (int, count; max when downsampled) */
+  nodes_decommissioning: number;
+  /** NodeManagers whose heartbeats stopped. (int, count; max when downsampled) */
+  nodes_lost: number;
+  /** NodeManagers rebooted. (int, count; max when downsampled) */
+  nodes_rebooted: number;
+  /** NodeManagers shut down (absent on versions without the count). (int, count; max when downsampled) */
+  nodes_shutdown: number;
+  /** NodeManagers known, in any state. (int, count; mean when downsampled) */
+  nodes_total: number;
+  /** NodeManagers reporting themselves unhealthy (disk checker, health script). (int, count; max when downsampled) */
+  nodes_unhealthy: number;
+  /** 1 when the ResourceManager answered, 0 when it could not be read. (int, 1; mean when downsampled) */
+  up: number;
+  /** Virtual cores allocated to containers. (int, count; mean when downsampled) */
+  vcores_allocated: number;
+  /** vcores_allocated as a percentage of vcores_total (absent when the total is 0). (float, %; mean when downsampled) */
+  vcores_allocated_percent: number;
+  /** Virtual cores not allocated. (int, count; mean when downsampled) */
+  vcores_available: number;
+  /** Virtual cores reserved. (int, count; mean when downsampled) */
+  vcores_reserved: number;
+  /** Virtual cores of the active NodeManagers. (int, count; mean when downsampled) */
+  vcores_total: number;
+};
+export const HADOOP_RESOURCEMANAGER: DocumentKind<HadoopResourcemanagerTag, HadoopResourcemanagerFields> = {
+  producer: 'hadoop',
+  type: 'resourcemanager',
+  tags: { resourcemanager: 'resourcemanager' },
+  fields: {
+    apps_completed: 'apps_completed',
+    apps_failed: 'apps_failed',
+    apps_killed: 'apps_killed',
+    apps_pending: 'apps_pending',
+    apps_running: 'apps_running',
+    apps_state_accepted: 'apps_state_accepted',
+    apps_state_failed: 'apps_state_failed',
+    apps_state_finished: 'apps_state_finished',
+    apps_state_killed: 'apps_state_killed',
+    apps_state_new: 'apps_state_new',
+    apps_state_new_saving: 'apps_state_new_saving',
+    apps_state_running: 'apps_state_running',
+    apps_state_submitted: 'apps_state_submitted',
+    apps_submitted: 'apps_submitted',
+    containers_allocated: 'containers_allocated',
+    containers_pending: 'containers_pending',
+    containers_reserved: 'containers_reserved',
+    duration_ms: 'duration_ms',
+    error: 'error',
+    ha_state: 'ha_state',
+    memory_allocated_bytes: 'memory_allocated_bytes',
+    memory_allocated_percent: 'memory_allocated_percent',
+    memory_available_bytes: 'memory_available_bytes',
+    memory_reserved_bytes: 'memory_reserved_bytes',
+    memory_total_bytes: 'memory_total_bytes',
+    message: 'message',
+    nodes_active: 'nodes_active',
+    nodes_decommissioned: 'nodes_decommissioned',
+    nodes_decommissioning: 'nodes_decommissioning',
+    nodes_lost: 'nodes_lost',
+    nodes_rebooted: 'nodes_rebooted',
+    nodes_shutdown: 'nodes_shutdown',
+    nodes_total: 'nodes_total',
+    nodes_unhealthy: 'nodes_unhealthy',
+    up: 'up',
+    vcores_allocated: 'vcores_allocated',
+    vcores_allocated_percent: 'vcores_allocated_percent',
+    vcores_available: 'vcores_available',
+    vcores_reserved: 'vcores_reserved',
+    vcores_total: 'vcores_total',
   },
 };
 
@@ -181,7 +484,46 @@ export const HOST_SYSTEM: DocumentKind<HostSystemTag, HostSystemFields> = {
   },
 };
 
-/** logs/pattern: One document per configured pattern and run: how many new log lines matched it since the last run, and how long ago it last matched. */
+/** logs/consumer_batch: Values of the EventIndex Consumer's 'consumer batch done events=N duration_ms=N lag_s=N' lines read in one run ([logs.pattern.consumer_batch] values; the quickstart's demo writes such lines). A field is GROUP_FUNCTION; max, min, mean and last are absent when no line gave the group a value. */
+export type LogsConsumerBatchTag = 'pattern';
+export type LogsConsumerBatchFields = {
+  /** Duration of the slowest batch. (int, ms; max when downsampled) */
+  duration_ms_max: number;
+  /** Mean duration of the batches of the run (1h/1d: the mean of the runs' means; duration_ms_sum / events_count is the exact mean). (float, ms; mean when downsampled) */
+  duration_ms_mean: number;
+  /** Time spent in the batches finished in the run's lines (0 when none). (int, ms; sum when downsampled) */
+  duration_ms_sum: number;
+  /** Batches finished in the run's lines (0 when none). (int, count; sum when downsampled) */
+  events_count: number;
+  /** Events of the largest batch. (int, count; max when downsampled) */
+  events_max: number;
+  /** Events processed by the batches finished in the run's lines (0 when none). (int, count; sum when downsampled) */
+  events_sum: number;
+  /** Lag behind the newest data reported by the last batch. (int, s; last when downsampled) */
+  lag_s_last: number;
+  /** Largest lag reported by a batch. (int, s; max when downsampled) */
+  lag_s_max: number;
+  /** Smallest lag reported by a batch. (int, s; min when downsampled) */
+  lag_s_min: number;
+};
+export const LOGS_CONSUMER_BATCH: DocumentKind<LogsConsumerBatchTag, LogsConsumerBatchFields> = {
+  producer: 'logs',
+  type: 'consumer_batch',
+  tags: { pattern: 'pattern' },
+  fields: {
+    duration_ms_max: 'duration_ms_max',
+    duration_ms_mean: 'duration_ms_mean',
+    duration_ms_sum: 'duration_ms_sum',
+    events_count: 'events_count',
+    events_max: 'events_max',
+    events_sum: 'events_sum',
+    lag_s_last: 'lag_s_last',
+    lag_s_max: 'lag_s_max',
+    lag_s_min: 'lag_s_min',
+  },
+};
+
+/** logs/pattern: One document per configured pattern and run: how many new log lines matched it since the last run, and how long ago it last matched. The values of its named groups go to logs/<measurement>. */
 export type LogsPatternTag = 'pattern';
 export type LogsPatternFields = {
   /** Files the pattern's globs match now. (int, count; last when downsampled) */
@@ -192,6 +534,8 @@ export type LogsPatternFields = {
   lines: number;
   /** New complete lines matching the regex since the last run. (int, count; sum when downsampled) */
   matches: number;
+  /** Captures of named groups in the new lines that did not convert to their kind: left out of the values and reported as a run problem (only for patterns with values). (int, count; sum when downsampled) */
+  unconverted_values: number;
 };
 export const LOGS_PATTERN: DocumentKind<LogsPatternTag, LogsPatternFields> = {
   producer: 'logs',
@@ -202,6 +546,7 @@ export const LOGS_PATTERN: DocumentKind<LogsPatternTag, LogsPatternFields> = {
     last_match_age_s: 'last_match_age_s',
     lines: 'lines',
     matches: 'matches',
+    unconverted_values: 'unconverted_values',
   },
 };
 
@@ -606,7 +951,7 @@ export type SqlQueryStatusTag = 'query_name';
 export type SqlQueryStatusFields = {
   /** Wall time from connecting to the last row (or to the failure). (int, ms; mean when downsampled) */
   duration_ms: number;
-  /** Why it failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, auth, forbidden, query, mapping or other (only when up = 0). (string; last when downsampled) */
+  /** Why it failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, auth, forbidden, query, malformed, mapping or other (only when up = 0). (string; last when downsampled) */
   error: FailureClass | '';
   /** The failure's message, at most 300 characters (only when up = 0). (string; last when downsampled) */
   message: string;
@@ -635,14 +980,16 @@ export type WebProbeFields = {
   body_match: boolean;
   /** Days until the server certificate expires (negative once expired), for https URLs, also when the certificate is not trusted. (float, d; min when downsampled) */
   cert_days_left: number;
-  /** Why the probe failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, auth, status, body or other; empty when up is 1. (string; last when downsampled) */
+  /** Why the probe failed, a failure class of schemas/failures.json: timeout, aborted, dns, refused, tls, auth, status, body, malformed (a body longer than max_body_bytes, or not JSON while fields are declared) or other; empty when up is 1. (string; last when downsampled) */
   error_class: FailureClass | '';
   /** Time from the start of the request to the end of the response body; absent when no response came. (float, ms; mean when downsampled) */
   latency_ms: number;
   /** HTTP status of the final response (after redirects); absent when no response came. (int, 1; last when downsampled) */
   status: number;
-  /** 1 when the URL answered with an expected status and, if expect_text is set, the text was found; else 0. (int, 1; mean when downsampled) */
+  /** 1 when the URL answered with an expected status and, if expect_text is set, the text was found and, if fields are declared, the answer is JSON; else 0. (int, 1; mean when downsampled) */
   up: number;
+  /** Declared JSON values that could not be read from the answer (the path matches nothing or several values, the wrong type, or no JSON); absent when the probe declares no fields or no body was read (no answer, a status outside expect_status, a body over max_body_bytes). (int, count; max when downsampled) */
+  values_missing: number;
 };
 export const WEB_PROBE: DocumentKind<WebProbeTag, WebProbeFields> = {
   producer: 'web',
@@ -655,6 +1002,7 @@ export const WEB_PROBE: DocumentKind<WebProbeTag, WebProbeFields> = {
     latency_ms: 'latency_ms',
     status: 'status',
     up: 'up',
+    values_missing: 'values_missing',
   },
 };
 

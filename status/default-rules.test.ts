@@ -21,20 +21,23 @@ test('there is a default rule for every collector of the project', () => {
     : [];
   // A rule gated by one of a source's own jobs covers it (panda's rule is gated by panda-derived, which sends what it reads).
   const jobsOf = new Map(sources().map((source) => [source.name, [source.name, ...(source.definition.jobs ?? []).map((job) => job.name)]]));
-  const covered = new Set(shippedRules().map((rule) => rule.collector));
+  const covered = new Set(shippedRules().flatMap((rule) => rule.parts.map((part) => part.collector)));
   expect([...new Set([...COLLECTORS, ...onDisk])].filter((collector) => !(jobsOf.get(collector) ?? [collector]).some((job) => covered.has(job)))).toEqual([]);
 });
 
 test('every default rule reads a measurement and fields that exist in schemas/', () => {
   const problems: string[] = [];
-  for (const rule of shippedRules()) {
+  for (const { module, parts } of shippedRules()) {
+    // The shipped rules read one measurement each.
+    expect(parts).toHaveLength(1);
+    const [rule] = parts;
     const schema = schemaRegistry().get(rule.producer, rule.type);
     if (!schema) {
-      problems.push(`[status.module.${rule.module}] measurement ${rule.producer}/${rule.type}: no schemas/${rule.producer}/${rule.type}.json`);
+      problems.push(`[status.module.${module}] measurement ${rule.producer}/${rule.type}: no schemas/${rule.producer}/${rule.type}.json`);
       continue;
     }
-    for (const field of rule.fields) if (!(field in schema.fields)) problems.push(`[status.module.${rule.module}] field ${field} is not in schemas/${rule.producer}/${rule.type}.json`);
-    for (const { tag } of rule.where) if (!(tag in schema.tags)) problems.push(`[status.module.${rule.module}] tag ${tag} is not in schemas/${rule.producer}/${rule.type}.json`);
+    for (const field of rule.fields) if (!(field in schema.fields)) problems.push(`[status.module.${module}] field ${field} is not in schemas/${rule.producer}/${rule.type}.json`);
+    for (const { tag } of rule.where) if (!(tag in schema.tags)) problems.push(`[status.module.${module}] tag ${tag} is not in schemas/${rule.producer}/${rule.type}.json`);
   }
   expect(problems).toEqual([]);
   // And with the schemas, the full start-up check (types against aggregates) passes.

@@ -1,10 +1,17 @@
 import { type AggregateOperand, aggregateKey, evaluateCondition, type Value } from './condition';
-import type { LeveledCondition, ModuleRule } from './rules';
+import type { LeveledCondition, ModuleRule, PartRule } from './rules';
 import { approximateDuration } from '../lib/run/runCredentials';
 
 /** The four states of a module, best first. */
 export const MODULE_STATES = ['available', 'degraded', 'unavailable', 'na'] as const;
 export type ModuleState = (typeof MODULE_STATES)[number];
+
+/**
+ * The states from best to worst as ARGO's AND combines them (OK < WARNING < UNKNOWN < MISSING < CRITICAL,
+ * ARGOeu/argo-streaming automation/default.ops.json): the worst part decides a module with parts, and
+ * N/A (UNKNOWN or MISSING) outranks degraded but not unavailable.
+ */
+export const WORST_LAST: readonly ModuleState[] = ['available', 'degraded', 'na', 'unavailable'];
 
 /** Numeric codes as in Nagios/ARGO (OK, WARNING, CRITICAL, UNKNOWN). */
 export const STATE_CODES: Record<ModuleState, number> = { available: 0, degraded: 1, unavailable: 2, na: 3 };
@@ -33,22 +40,21 @@ export interface ReportedCredential {
 }
 
 /**
- * The credential a module's status looks at: from the fresh heartbeats of its collector and of the job
- * named like the module when that differs (panda's proxy, while panda-derived gates the panda module),
- * the one expiring within its warning, first to expire.
+ * The credential a part's status looks at: from the fresh heartbeats of its collector and, for a
+ * single-measurement module, of the job named like the module when that differs (panda's proxy, while
+ * panda-derived gates the panda module), the one expiring within its warning, first to expire.
  */
-export function moduleCredential(rule: Pick<ModuleRule, 'module' | 'collector' | 'heartbeatFreshnessMs'>, heartbeats: ReadonlyMap<string, Heartbeat>, nowMs: number): ReportedCredential | undefined {
-  if (!rule.collector) return undefined;
-  const reported = [...new Set([rule.collector, rule.module])].flatMap((job): ReportedCredential[] => {
+export function partCredential(part: Pick<PartRule, 'credentialJobs' | 'heartbeatFreshnessMs'>, heartbeats: ReadonlyMap<string, Heartbeat>, nowMs: number): ReportedCredential | undefined {
+  const reported = part.credentialJobs.flatMap((job): ReportedCredential[] => {
     const heartbeat = heartbeats.get(job);
-    if (!heartbeat?.credential?.expiring || heartbeat.timeMs <= nowMs - rule.heartbeatFreshnessMs) return [];
+    if (!heartbeat?.credential?.expiring || heartbeat.timeMs <= nowMs - part.heartbeatFreshnessMs) return [];
     return [{ ...heartbeat.credential, reportedMs: heartbeat.timeMs }];
   });
   const expiryOf = (one: ReportedCredential): number => one.reportedMs + one.expiresInSeconds * 1000;
   return reported.sort((a, b) => expiryOf(a) - expiryOf(b))[0];
 }
 
-/** One series of the module's measurement with points in the rule's window: its tags and the aggregates the rule reads. */
+/** One series of a part's measurement with points in the rule's window: its tags and the aggregates the rule reads. */
 export interface SeriesData {
   tags: Record<string, string>;
   /** Keyed by aggregateKey(), e.g. "max(used_percent)". */
@@ -66,12 +72,22 @@ export interface ModuleStatus {
   evaluatedMs: number;
 }
 
+/** The state of one part, before the module combines its parts. */
+export interface PartStatus {
+  part: PartRule;
+  state: ModuleState;
+  reason: string;
+  /** Time of the newest data point the decision saw. */
+  lastDataMs?: number;
+}
+
+/** What one part's state is decided from. */
 export interface EvaluationInput {
   nowMs: number;
   heartbeat?: Heartbeat;
   /** A credential expiring within its warning, from moduleCredential(). */
   credential?: ReportedCredential;
-  /** Time of the newest point of the measurement (with the rule's `where`); undefined when none. */
+  /** Time of the newest point of the measurement (with the part's `where`); undefined when none. */
   lastDataMs?: number;
   series: SeriesData[];
 }
@@ -132,36 +148,62 @@ function credentialReason(credential: ReportedCredential, nowMs: number): string
   return leftMs > 0 ? `${credential.name} expires in ${approximateDuration(leftMs)}` : `${credential.name} has expired since the last run (the next run fails unless it is renewed)`;
 }
 
+function partStatus(part: PartRule, state: ModuleState, reason: string, lastDataMs?: number): PartStatus {
+  return { part, state, reason, lastDataMs };
+}
+
 /**
- * Decides one module's state, in this order: no fresh heartbeat from its collector → N/A; the latest
+ * Decides one part's state, in this order: no fresh heartbeat from its collector → N/A; the latest
  * heartbeat failed → unavailable; no data within the freshness window → N/A; an unavailable condition
  * holds for any series → unavailable; a heartbeat says a credential expires within its warning →
  * degraded; a degraded condition holds → degraded; else available.
- * A rule that cannot be applied to the data makes only this module N/A, with the reason.
+ * A rule that cannot be applied to the data makes only this part N/A, with the reason.
  */
-export function evaluateModule(rule: ModuleRule, input: EvaluationInput): ModuleStatus {
+export function evaluatePart(part: PartRule, input: EvaluationInput): PartStatus {
   const { nowMs, heartbeat } = input;
-  if (rule.collector) {
-    if (!heartbeat || heartbeat.timeMs <= nowMs - rule.heartbeatFreshnessMs) {
-      return moduleStatus(rule, 'na', `no heartbeat from collector ${rule.collector} in the last ${formatDuration(rule.heartbeatFreshnessMs)}`, nowMs);
+  if (part.collector) {
+    if (!heartbeat || heartbeat.timeMs <= nowMs - part.heartbeatFreshnessMs) {
+      return partStatus(part, 'na', `no heartbeat from collector ${part.collector} in the last ${formatDuration(part.heartbeatFreshnessMs)}`);
     }
   }
-  const fresh = input.lastDataMs !== undefined && input.lastDataMs > nowMs - rule.freshnessMs && input.lastDataMs <= nowMs;
+  const fresh = input.lastDataMs !== undefined && input.lastDataMs > nowMs - part.freshnessMs && input.lastDataMs <= nowMs;
   const lastDataMs = fresh ? input.lastDataMs : undefined;
-  if (rule.collector && heartbeat && !heartbeat.ok) {
+  if (part.collector && heartbeat && !heartbeat.ok) {
     const why = heartbeat.timedOut ? 'timed out' : 'failed';
-    return moduleStatus(rule, 'unavailable', `collector ${rule.collector} ${why}${heartbeat.message ? `: ${heartbeat.message}` : ''}`, nowMs, lastDataMs);
+    return partStatus(part, 'unavailable', `collector ${part.collector} ${why}${heartbeat.message ? `: ${heartbeat.message}` : ''}`, lastDataMs);
   }
-  if (!fresh) return moduleStatus(rule, 'na', `no data in ${rule.producer}/${rule.type} in the last ${formatDuration(rule.freshnessMs)}`, nowMs);
+  if (!fresh) return partStatus(part, 'na', `no data in ${part.producer}/${part.type} in the last ${formatDuration(part.freshnessMs)}`);
   const live = [...input.series].sort((a, b) => describeSeries(a.tags).localeCompare(describeSeries(b.tags)));
   try {
-    const unavailable = firstHolding(rule.unavailable, live);
-    if (unavailable !== undefined) return moduleStatus(rule, 'unavailable', unavailable, nowMs, lastDataMs);
-    if (rule.collector && input.credential?.expiring) return moduleStatus(rule, 'degraded', credentialReason(input.credential, nowMs), nowMs, lastDataMs);
-    const degraded = firstHolding(rule.degraded, live);
-    if (degraded !== undefined) return moduleStatus(rule, 'degraded', degraded, nowMs, lastDataMs);
+    const unavailable = firstHolding(part.unavailable, live);
+    if (unavailable !== undefined) return partStatus(part, 'unavailable', unavailable, lastDataMs);
+    if (part.collector && input.credential?.expiring) return partStatus(part, 'degraded', credentialReason(input.credential, nowMs), lastDataMs);
+    const degraded = firstHolding(part.degraded, live);
+    if (degraded !== undefined) return partStatus(part, 'degraded', degraded, lastDataMs);
   } catch (error) {
-    return moduleStatus(rule, 'na', `rule failed: ${(error as Error).message}`, nowMs, lastDataMs);
+    return partStatus(part, 'na', `rule failed: ${(error as Error).message}`, lastDataMs);
   }
-  return moduleStatus(rule, 'available', 'all checks pass', nowMs, lastDataMs);
+  return partStatus(part, 'available', 'all checks pass', lastDataMs);
+}
+
+/**
+ * A module's state from its parts' (in the order of rule.parts): the worst, as ARGO's AND (WORST_LAST).
+ * A module with parts names in its reason every part in that state, with the part's reason, and its
+ * last data is the newest those parts saw; a single-measurement module is its one part.
+ */
+export function combineParts(rule: ModuleRule, parts: PartStatus[], nowMs: number): ModuleStatus {
+  if (parts.length === 0) throw new Error(`module ${rule.module} has no part`);
+  const state = parts.map((part) => part.state).reduce((worst, one) => (WORST_LAST.indexOf(one) > WORST_LAST.indexOf(worst) ? one : worst));
+  const deciding = parts.filter((part) => part.state === state);
+  const seen = deciding.flatMap((part) => (part.lastDataMs === undefined ? [] : [part.lastDataMs]));
+  const lastDataMs = seen.length ? Math.max(...seen) : undefined;
+  if (!rule.composite) return moduleStatus(rule, state, deciding[0].reason, nowMs, lastDataMs);
+  const reason = state === 'available' ? 'all checks pass' : deciding.map((part) => `${part.part.title}: ${part.reason}`).join('; ');
+  return moduleStatus(rule, state, reason, nowMs, lastDataMs);
+}
+
+/** Decides one module's state from the inputs of its parts, one per part in the order of rule.parts. */
+export function evaluateModule(rule: ModuleRule, inputs: EvaluationInput[]): ModuleStatus {
+  if (inputs.length !== rule.parts.length) throw new Error(`module ${rule.module} has ${rule.parts.length} parts, got ${inputs.length} inputs`);
+  return combineParts(rule, rule.parts.map((part, index) => evaluatePart(part, inputs[index])), inputs[0].nowMs);
 }

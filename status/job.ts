@@ -6,9 +6,10 @@ import type { Logger } from '../lib/run/log';
 import { writeFileDurably } from '../lib/state/durableFile';
 import type { MonitDocument } from '../lib/documents/types';
 import { availabilityDocuments } from './availability';
-import { evaluateModule, moduleCredential, moduleStatus, type ModuleStatus, STATE_WORDS } from './evaluate';
+import { combineParts, evaluatePart, type ModuleStatus, partCredential, type PartStatus, STATE_WORDS } from './evaluate';
 import { renderStatusJson, renderStatusPage } from './page';
-import { readHeartbeats, readModuleData } from './query';
+import { readHeartbeats, readPartData } from './query';
+import type { PartRule } from './rules';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
@@ -46,25 +47,31 @@ function isUnreachable(error: unknown): boolean {
   return error instanceof InfluxError && error.unreachable;
 }
 
-/** Decides every module's state at `nowMs` from the data in InfluxDB. */
+/**
+ * Decides every module's state at `nowMs` from the data in InfluxDB: each part (a single-measurement
+ * module is one part) is read and judged once, four at a time, and each module is the worst of its parts.
+ */
 export async function evaluateModules(influxdb: InfluxClient, settings: StatusSettings, nowMs: number): Promise<ModuleStatus[]> {
-  const oldestHeartbeatMs = nowMs - Math.max(0, ...settings.rules.map((rule) => rule.heartbeatFreshnessMs));
+  const parts = [...new Set(settings.rules.flatMap((rule) => rule.parts))];
+  const oldestHeartbeatMs = nowMs - Math.max(0, ...parts.map((part) => part.heartbeatFreshnessMs));
   const heartbeats = await readHeartbeats(influxdb, oldestHeartbeatMs, nowMs, settings.retentionPolicy);
   const limit = pLimit(4);
-  return Promise.all(
-    settings.rules.map((rule) =>
-      limit(async () => {
+  const judged = await Promise.all(
+    parts.map((part) =>
+      limit(async (): Promise<[PartRule, PartStatus]> => {
         try {
-          const data = await readModuleData(influxdb, rule, nowMs, settings.retentionPolicy);
-          const heartbeat = rule.collector ? heartbeats.get(rule.collector) : undefined;
-          return evaluateModule(rule, { nowMs, heartbeat, credential: moduleCredential(rule, heartbeats, nowMs), ...data });
+          const data = await readPartData(influxdb, part, nowMs, settings.retentionPolicy);
+          const heartbeat = part.collector ? heartbeats.get(part.collector) : undefined;
+          return [part, evaluatePart(part, { nowMs, heartbeat, credential: partCredential(part, heartbeats, nowMs), ...data })];
         } catch (error) {
           if (isUnreachable(error)) throw error;
-          return moduleStatus(rule, 'na', `rule failed: ${(error as Error).message}`, nowMs);
+          return [part, { part, state: 'na', reason: `rule failed: ${(error as Error).message}` }];
         }
       }),
     ),
   );
+  const statusOf = new Map(judged);
+  return settings.rules.map((rule) => combineParts(rule, rule.parts.map((part) => statusOf.get(part) as PartStatus), nowMs));
 }
 
 

@@ -4,7 +4,7 @@ import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influ
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
 import { type AggregateFunction, aggregateKey, type Condition, type Operand, RuleEvaluationError, type Value } from './condition';
 import type { Heartbeat, SeriesData } from './evaluate';
-import { leveledAggregates, type ModuleRule } from './rules';
+import { leveledAggregates, type PartRule } from './rules';
 
 
 /** InfluxQL's name for each aggregate; delta is last − first, computed here. */
@@ -91,19 +91,19 @@ export function prefilterClause(condition: Condition): string {
   }
 }
 
-export interface ModuleData {
-  /** Time of the newest point within the freshness window (the rule's `where` applies, its prefilter does not). */
+export interface PartData {
+  /** Time of the newest point within the freshness window (the part's `where` applies, its prefilter does not). */
   lastDataMs?: number;
   /** The series with points in the rule's window (after the prefilter), with the aggregates the conditions read. */
   series: SeriesData[];
 }
 
 /**
- * What a module's rule reads, in two statements aggregated in InfluxDB: the time of
- * the newest point (no GROUP BY, so cheap even for many series), and per series the aggregates its
- * conditions read over the window.
+ * What one part (a single-measurement module's, or one of a module's parts) reads, in two statements
+ * aggregated in InfluxDB: the time of the newest point (no GROUP BY, so cheap even for many series),
+ * and per series the aggregates its conditions read over the window.
  */
-export async function readModuleData(influxdb: InfluxClient, rule: ModuleRule, nowMs: number, retentionPolicy: string): Promise<ModuleData> {
+export async function readPartData(influxdb: InfluxClient, rule: PartRule, nowMs: number, retentionPolicy: string): Promise<PartData> {
   const from = qualifiedMeasurement(databaseFor(rule.producer), retentionPolicy, rule.type);
   const filter = rule.where.map(({ tag, value }) => ` AND ${quoteIdentifier(tag)} = ${quoteString(value)}`).join('');
   const operands = [...rule.unavailable, ...rule.degraded].flatMap(leveledAggregates);

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Config } from '../lib/config/config';
 import { PROJECT_ROOT } from '../lib/config/paths';
@@ -63,11 +63,15 @@ describe('loading rules', () => {
   test('a module section becomes a rule with its defaults', () => {
     const { rules } = load(WEB);
     expect(rules).toHaveLength(1);
-    const [rule] = rules;
+    const [module] = rules;
+    expect(module).toMatchObject({ module: 'web', title: 'web', composite: false });
+    expect(module.parts).toHaveLength(1);
+    const [rule] = module.parts;
     expect(rule).toMatchObject({
-      module: 'web',
+      name: 'web',
       title: 'web',
       collector: 'web',
+      credentialJobs: ['web'],
       producer: 'demo',
       type: 'probe',
       fields: ['up', 'latency_ms'],
@@ -105,10 +109,13 @@ collector = none
 measurement = demo/probe
 fields = up
 `);
-    const api = rules.find((rule) => rule.module === 'api');
+    const apiModule = rules.find((rule) => rule.module === 'api');
+    expect(apiModule).toMatchObject({ title: 'The API', dashboard: 'd/api' });
+    const api = apiModule?.parts[0];
     expect(api).toMatchObject({
       title: 'The API',
       collector: 'web',
+      credentialJobs: ['web', 'api'],
       heartbeatFreshnessMs: 3600e3,
       where: [
         { tag: 'url', value: 'https://a.example/x?y=1' },
@@ -116,10 +123,10 @@ fields = up
       ],
       freshnessMs: 15 * 60e3,
       windowMs: 2 * 3600e3,
-      dashboard: 'd/api',
     });
     expect(api?.degraded.map((c) => c.key)).toEqual(['degraded', 'degraded_2', 'degraded_10']);
-    const other = rules.find((rule) => rule.module === 'other');
+    const other = rules.find((rule) => rule.module === 'other')?.parts[0];
+    expect(other?.credentialJobs).toEqual([]);
     expect(other?.collector).toBeUndefined();
     expect(other?.freshnessMs).toBe(20 * 60e3);
     expect(other?.unavailable).toEqual([]);
@@ -128,7 +135,7 @@ fields = up
 
   test('a prefilter is parsed like a condition', () => {
     const { rules } = load(`[status.module.web]\nmeasurement = demo/probe\nfields = up, healthy, error\nprefilter = healthy == false or (up < 1 and error != "x")\n`);
-    expect(rules[0].prefilter?.kind).toBe('or');
+    expect(rules[0].parts[0].prefilter?.kind).toBe('or');
   });
 
   test('config overrides the default rules key by key, adds modules and drops one with enabled = false', () => {
@@ -150,7 +157,7 @@ fields = up
       defaults,
     );
     expect(rules.map((rule) => rule.module).sort()).toEqual(['extra', 'web']);
-    const web = rules.find((rule) => rule.module === 'web');
+    const web = rules.find((rule) => rule.module === 'web')?.parts[0];
     expect(web?.degraded[0].text).toBe('mean(latency_ms) > 900');
     expect(web?.degraded[0].reason).toBe('slow');
     expect(web?.unavailable[0].text).toBe('latest(up) == 0');
@@ -234,7 +241,7 @@ describe('an invalid rule fails at start-up, naming the module and the line', ()
 
   test('a measurement without schema is accepted (unknown producers are allowed by the gateway)', () => {
     const { rules } = load(`[status.module.custom]\nmeasurement = elsewhere/thing\nfields = anything\ndegraded = anything > 1\ndegraded_reason = x\n`);
-    expect(rules[0].producer).toBe('elsewhere');
+    expect(rules[0].parts[0].producer).toBe('elsewhere');
   });
 });
 
@@ -243,4 +250,132 @@ test('findKeyLine finds a key in its section only', () => {
   expect(findKeyLine(text, 'a', 'x')).toBe(2);
   expect(findKeyLine(text, 'b', 'x')).toBe(4);
   expect(findKeyLine(text, 'b', 'z')).toBeUndefined();
+});
+
+describe('a module made of parts', () => {
+  const logSchema: TypeSchema = {
+    producer: 'logs',
+    type: 'lines',
+    description: 'test schema',
+    tags: { file: { description: 'f' } },
+    fields: { matches: { type: 'int', unit: '1', description: 'm', downsample: 'sum' } },
+  };
+  const twoSchemas = new SchemaRegistry([probeSchema, logSchema]);
+  const IMPORT = `[status.module.import]
+title = EI Import Status
+dashboard = d/import
+parts = bookkeeping, log
+[status.part.bookkeeping]
+title = Bookkeeping
+measurement = demo/probe
+fields = up
+unavailable = latest(up) == 0
+unavailable_reason = bookkeeping down
+[status.part.log]
+measurement = logs/lines
+fields = matches
+collector = import-log
+freshness = 1h
+degraded = sum(matches) > 0
+degraded_reason = {value} errors
+`;
+
+  function loadWith(configText: string) {
+    const dir = tempDir();
+    const file = path.join(dir, 'config.cfg');
+    writeFileSync(file, `[status]\ndefault_rules =\n${configText}`);
+    return { file, load: () => loadRules(Config.load(file), { registry: twoSchemas }) };
+  }
+
+  /** The RuleError, and the 1-based line of `lineStart` in the written file. */
+  function errorAt(configText: string, lineStart: string): { message: string; line: number } {
+    const { file, load: loadIt } = loadWith(configText);
+    const line = `[status]\ndefault_rules =\n${configText}`.split('\n').findIndex((text) => text.startsWith(lineStart)) + 1;
+    if (line === 0) throw new Error(`no line starts with ${lineStart}`);
+    try {
+      loadIt();
+    } catch (error) {
+      if (!(error instanceof RuleError)) throw error;
+      expect(error.message.slice(0, `${file}:${line}: `.length)).toBe(`${file}:${line}: `);
+      return { message: error.message.slice(`${file}:${line}: `.length), line };
+    }
+    throw new Error('expected a RuleError');
+  }
+
+  test('parts = a, b names [status.part.*] sections; the module keeps title, dashboard and availability', () => {
+    const [module] = loadWith(IMPORT).load();
+    expect(module).toMatchObject({ module: 'import', title: 'EI Import Status', dashboard: 'd/import', composite: true });
+    expect(module.parts.map((part) => [part.name, part.title, part.producer, part.type, part.fields, part.collector, part.credentialJobs, part.freshnessMs])).toEqual([
+      // A part's collector is its measurement's producer unless it says otherwise.
+      ['bookkeeping', 'Bookkeeping', 'demo', 'probe', ['up'], 'demo', ['demo'], 30 * 60e3],
+      ['log', 'log', 'logs', 'lines', ['matches'], 'import-log', ['import-log'], 3600e3],
+    ]);
+    expect(module.parts[1].degraded.map((level) => [level.key, level.text, level.reason])).toEqual([['degraded', 'sum(matches) > 0', '{value} errors']]);
+  });
+
+  test('a part named by two modules is one rule, read once', () => {
+    const rules = loadWith(`${IMPORT}[status.module.logs-only]\nparts = log\n`).load();
+    expect(rules.map((rule) => rule.module)).toEqual(['import', 'logs-only']);
+    expect(rules[1].parts[0]).toBe(rules[0].parts[1]);
+  });
+
+  test("the parts of a disabled module are not checked, and are not reported as unused", () => {
+    const rules = loadWith(`[status.module.off]\nenabled = false\nparts = broken\n[status.part.broken]\nfields = up\n`).load();
+    expect(rules).toEqual([]);
+  });
+
+  test('a module with both measurement and parts: an error at the measurement line', () => {
+    const { message } = errorAt(`${IMPORT.replace('parts = bookkeeping, log\n', 'parts = bookkeeping, log\nmeasurement = demo/probe\n')}`, 'measurement = demo/probe');
+    expect(message).toBe('[status.module.import] measurement: a module has either measurement (one measurement) or parts (several), not both: move measurement and the keys that go with it to a [status.part.NAME] section named in parts');
+  });
+
+  test('a measurement key in a module with parts: an error at its line', () => {
+    const { message } = errorAt(IMPORT.replace('parts = bookkeeping, log\n', 'parts = bookkeeping, log\nfreshness = 2h\n'), 'freshness = 2h');
+    expect(message).toBe('[status.module.import] freshness: belongs to a part: a module with parts reads freshness from each [status.part.NAME] it names');
+    const level = errorAt(IMPORT.replace('parts = bookkeeping, log\n', 'parts = bookkeeping, log\ndegraded = up == 0\n'), 'degraded = up == 0');
+    expect(level.message).toMatch(/^\[status\.module\.import\] degraded: belongs to a part/);
+  });
+
+  test('an unknown part: an error at the parts line naming it', () => {
+    const { message } = errorAt(IMPORT.replace('parts = bookkeeping, log', 'parts = bookkeeping, log, consumer'), 'parts =');
+    expect(message).toBe("[status.module.import] parts: unknown part 'consumer': there is no [status.part.consumer] section");
+  });
+
+  test('a part named twice, or no part at all: an error at the parts line', () => {
+    expect(errorAt(IMPORT.replace('parts = bookkeeping, log', 'parts = log, bookkeeping, log'), 'parts =').message).toBe("[status.module.import] parts: names part 'log' twice");
+    expect(errorAt(IMPORT.replace('parts = bookkeeping, log', 'parts = ,'), 'parts =').message).toMatch(/^\[status\.module\.import\] parts: is empty/);
+  });
+
+  test('a part without measurement: an error at its section header', () => {
+    const { message } = errorAt(IMPORT.replace('measurement = logs/lines\n', ''), '[status.part.log]');
+    expect(message).toBe('[status.part.log] measurement: is missing: give producer/type, e.g. web/probe');
+  });
+
+  test('an error inside a part names the part section and the line', () => {
+    expect(errorAt(IMPORT.replace('sum(matches) > 0', 'sum(match) > 0'), 'degraded = sum(match)').message).toBe("[status.part.log] degraded: reads 'match', which is not listed in fields (matches)");
+    expect(errorAt(IMPORT.replace('fields = matches', 'fields = lines'), 'fields = lines').message).toMatch(/^\[status\.part\.log\] fields: 'lines' is not a field of schemas\/logs\/lines\.json/);
+  });
+
+  test('a module key in a part: an error at its line', () => {
+    expect(errorAt(IMPORT.replace('collector = import-log\n', 'collector = import-log\ndashboard = d/log\n'), 'dashboard = d/log').message).toBe(
+      '[status.part.log] dashboard: belongs to the module: a part has no dashboard, the module that names it in parts has',
+    );
+    expect(errorAt(IMPORT.replace('collector = import-log\n', 'collector = import-log\nlevel = 3\n'), 'level = 3').message).toMatch(/^\[status\.part\.log\] level: unknown key/);
+  });
+
+  test('a part no module names: an error at its section header', () => {
+    const { message } = errorAt(`${IMPORT}[status.part.orphan]\nmeasurement = demo/probe\nfields = up\n`, '[status.part.orphan]');
+    expect(message).toBe("[status.part.orphan] is named in no module's parts: add it to a [status.module.NAME] parts, or remove the section");
+  });
+});
+
+test("the README's module made of parts loads with the project's schemas", () => {
+  const readme = readFileSync(path.join(PROJECT_ROOT, 'status', 'README.md'), 'utf8');
+  const example = /### Modules made of parts[\s\S]*?```ini\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(example).toContain('parts = ');
+  const [module] = loadRules(Config.parse(`[status]\ndefault_rules =\n${example}`, 'README.md'));
+  expect(module.parts.map((part) => [part.name, part.producer, part.type, part.collector])).toEqual([
+    ['ei-import-bookkeeping', 'sql', 'query_status', 'sql'],
+    ['ei-import-log', 'logs', 'pattern', 'logs'],
+  ]);
 });

@@ -31,17 +31,24 @@ export function leveledAggregates(leveled: Pick<LeveledCondition, 'condition' | 
   return operands;
 }
 
-/** How one module's status is decided. See status/README.md for every key. */
-export interface ModuleRule {
-  module: string;
+/**
+ * What one measurement contributes to a module's state: the measurement keys of a single-measurement
+ * module, or one [status.part.NAME] of a module with parts. See status/README.md for every key.
+ */
+export interface PartRule {
+  /** The [status.part.NAME] name; the module's name for a single-measurement module. */
+  name: string;
+  /** Names the part in a module's reason (composite modules only). */
   title: string;
-  /** The job whose heartbeat (monit-collectors/run, tag job) gates the module; undefined: no heartbeat check. */
+  /** The job whose heartbeat (monit-collectors/run, tag job) gates the part; undefined: no heartbeat check. */
   collector?: string;
+  /** The jobs whose heartbeats' credentials are checked: the collector, and for a single-measurement module the job named like it. */
+  credentialJobs: string[];
   heartbeatFreshnessMs: number;
   producer: string;
   type: string;
   fields: string[];
-  /** Exact tag matches that select the series the module looks at. */
+  /** Exact tag matches that select the series the part looks at. */
   where: Array<{ tag: string; value: string }>;
   /**
    * Field comparisons done by InfluxDB before any aggregate: points that fail it are not read by the
@@ -54,6 +61,16 @@ export interface ModuleRule {
   windowMs: number;
   unavailable: LeveledCondition[];
   degraded: LeveledCondition[];
+}
+
+/** How one module's status is decided: one light from one or several parts. See status/README.md. */
+export interface ModuleRule {
+  module: string;
+  title: string;
+  /** One part for a module with `measurement`; the parts it names, in order, for a module with `parts`. */
+  parts: PartRule[];
+  /** Declared with `parts`: its reason then names the deciding parts. */
+  composite: boolean;
   /** Path of its Grafana dashboard below [status] grafana_url, e.g. d/monit-web. */
   dashboard?: string;
   /** Set when the module also sends MONIT availability documents (availability_serviceid). */
@@ -75,7 +92,11 @@ export class RuleError extends ConfigError {
 
 const LEVEL_KEY = /^(unavailable|degraded)(_\d+)?$/;
 const AVAILABILITY_KEYS = ['availability_serviceid', 'availability_desc', 'availability_contact', 'availability_webpage'];
-const KNOWN_KEYS = new Set(['title', 'collector', 'heartbeat_freshness', 'measurement', 'fields', 'where', 'prefilter', 'freshness', 'window', 'dashboard', 'enabled', ...AVAILABILITY_KEYS]);
+/** The keys of a part (besides the levels and their reasons); a single-measurement module has them too. */
+const PART_KEYS = ['title', 'collector', 'heartbeat_freshness', 'measurement', 'fields', 'where', 'prefilter', 'freshness', 'window'];
+/** The keys of a module itself: one light on the page, whether it reads one measurement or parts. */
+const MODULE_KEYS = ['title', 'dashboard', 'enabled', 'parts', ...AVAILABILITY_KEYS];
+const NAME = /^[A-Za-z0-9_.-]+$/;
 /** Reason placeholders about the match itself; any other {NAME} must be a field listed in `fields`. */
 export const PLACEHOLDERS = new Set(['value', 'series', 'matches']);
 /** Functions InfluxDB can apply to each field type. */
@@ -110,11 +131,22 @@ function prefilterProblem(condition: Condition, fields: string[], types: Record<
   return undefined;
 }
 
-/** A key's value and where it was written, so an error can point at the line. */
-interface SourcedValue {
-  value: string;
+/** Where a key or a section header was written, so an error can point at the line. */
+interface Location {
   file: string;
   line?: number;
+}
+
+/** A key's value and where it was written. */
+interface SourcedValue extends Location {
+  value: string;
+}
+
+/** One [status.module.NAME] or [status.part.NAME] section, merged over the files that write it. */
+interface RuleSection {
+  values: Map<string, SourcedValue>;
+  /** Its header in the last file that writes it: where a missing key is reported. */
+  header: Location;
 }
 
 /** The 1-based line of `key` in `[section]` of an ini text, or undefined. */
@@ -130,6 +162,12 @@ export function findKeyLine(text: string, section: string, key: string): number 
   return undefined;
 }
 
+/** The 1-based line of the `[section]` header in an ini text, or undefined. */
+function findSectionLine(text: string, section: string): number | undefined {
+  const index = text.split(/\r?\n/).findIndex((line) => /^\[(.*)\]$/.exec(line.trim())?.[1].trim() === section);
+  return index < 0 ? undefined : index + 1;
+}
+
 function readText(file: string): string | undefined {
   try {
     return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
@@ -138,18 +176,29 @@ function readText(file: string): string | undefined {
   }
 }
 
-/** The [status.module.*] sections of one ini file, with line numbers. */
-function moduleSections(config: Config, text: string | undefined): Map<string, Map<string, SourcedValue>> {
-  const modules = new Map<string, Map<string, SourcedValue>>();
-  for (const section of config.sectionsUnder('status.module')) {
-    const module = section.name.slice('status.module.'.length);
+function located(location: Location | undefined, fallback = 'config'): string {
+  return location ? `${location.file}${location.line ? `:${location.line}` : ''}` : fallback;
+}
+
+/** The [PREFIX.*] sections of one ini file (status.module or status.part), with line numbers. */
+function ruleSections(config: Config, text: string | undefined, prefix: string): Map<string, RuleSection> {
+  const sections = new Map<string, RuleSection>();
+  for (const section of config.sectionsUnder(prefix)) {
     const values = new Map<string, SourcedValue>();
     for (const [key, value] of section.entries()) {
       values.set(key, { value, file: config.file, line: text === undefined ? undefined : findKeyLine(text, section.name, key) });
     }
-    modules.set(module, values);
+    sections.set(section.name.slice(prefix.length + 1), { values, header: { file: config.file, line: text === undefined ? undefined : findSectionLine(text, section.name) } });
   }
-  return modules;
+  return sections;
+}
+
+/** Later files override earlier ones key by key. */
+function mergeSections(into: Map<string, RuleSection>, from: Map<string, RuleSection>): void {
+  for (const [name, section] of from) {
+    const earlier = into.get(name);
+    into.set(name, earlier ? { values: new Map([...earlier.values, ...section.values]), header: section.header } : section);
+  }
 }
 
 export interface RuleDefaults {
@@ -157,31 +206,49 @@ export interface RuleDefaults {
   heartbeatFreshnessMs: number;
 }
 
-/** Builds and checks one module's rule; every problem names the module, the key and its line. */
-export function buildRule(module: string, values: Map<string, SourcedValue>, defaults: RuleDefaults, registry: SchemaRegistry): ModuleRule {
-  const fail = (key: string, message: string): never => {
-    const source = values.get(key);
-    const where = source ? `${source.file}${source.line ? `:${source.line}` : ''}` : values.values().next().value?.file ?? 'config';
-    throw new RuleError(`${where}: [status.module.${module}] ${key}: ${message}`);
-  };
-  if (!/^[A-Za-z0-9_.-]+$/.test(module)) fail('measurement', `module name '${module}' may hold only letters, digits, '_', '.' and '-'`);
-  const get = (key: string): string | undefined => {
-    const value = values.get(key)?.value.trim();
+/** Reads the keys of one section; every problem names the file, line, section and key. */
+class SectionReader {
+  constructor(
+    readonly label: string,
+    private readonly section: RuleSection,
+  ) {}
+
+  get values(): Map<string, SourcedValue> {
+    return this.section.values;
+  }
+
+  /** Throws a RuleError at the key's line, or at the section's header when the key is not written (or none is given). */
+  fail(key: string | undefined, message: string): never {
+    const source = key === undefined ? undefined : this.section.values.get(key);
+    throw new RuleError(`${located(source ?? this.section.header)}: [${this.label}] ${key === undefined ? '' : `${key}: `}${message}`);
+  }
+
+  get(key: string): string | undefined {
+    const value = this.section.values.get(key)?.value.trim();
     return value === undefined || value === '' ? undefined : value;
-  };
-  const duration = (key: string, fallback: number): number => {
-    const text = get(key);
+  }
+
+  duration(key: string, fallback: number): number {
+    const text = this.get(key);
     if (text === undefined) return fallback;
     try {
       return parseDuration(text);
     } catch (error) {
-      return fail(key, (error as Error).message);
+      return this.fail(key, (error as Error).message);
     }
-  };
-  for (const key of values.keys()) {
-    const base = key.replace(/_reason$/, '');
-    if (!KNOWN_KEYS.has(key) && !LEVEL_KEY.test(base)) fail(key, `unknown key (known: ${[...KNOWN_KEYS].join(', ')}, unavailable[_N], degraded[_N] and their _reason)`);
   }
+}
+
+const unknownKeyMessage = (known: string[]): string => `unknown key (known: ${known.join(', ')}, unavailable[_N], degraded[_N] and their _reason)`;
+
+/**
+ * Builds and checks the measurement keys of one section: a single-measurement module or a part. The
+ * caller has checked which keys the section may hold.
+ */
+function buildPart(section: SectionReader, part: { name: string; title: string; defaultCollector: (producer: string) => string; credentialAlso?: string }, defaults: RuleDefaults, registry: SchemaRegistry): PartRule {
+  const fail = (key: string | undefined, message: string): never => section.fail(key, message);
+  const get = (key: string): string | undefined => section.get(key);
+  const values = section.values;
 
   const measurement = get('measurement') ?? fail('measurement', 'is missing: give producer/type, e.g. web/probe');
   const measurementMatch = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(measurement);
@@ -254,17 +321,18 @@ export function buildRule(module: string, values: Map<string, SourcedValue>, def
     if (key.endsWith('_reason') && !values.has(key.slice(0, -'_reason'.length))) fail(key, `is a reason without its condition ${key.slice(0, -'_reason'.length)}`);
   }
 
-  const collector = get('collector') ?? module;
-  const availability = moduleAvailability(get, fail);
-  const freshnessMs = duration('freshness', defaults.freshnessMs);
-  const windowMs = duration('window', freshnessMs);
+  const collectorText = get('collector') ?? part.defaultCollector(producer);
+  const collector = collectorText === 'none' ? undefined : collectorText;
+  const freshnessMs = section.duration('freshness', defaults.freshnessMs);
+  const windowMs = section.duration('window', freshnessMs);
   if (freshnessMs <= 0) fail('freshness', 'must be positive');
   if (windowMs <= 0) fail('window', 'must be positive');
   return {
-    module,
-    title: get('title') ?? module,
-    collector: collector === 'none' ? undefined : collector,
-    heartbeatFreshnessMs: duration('heartbeat_freshness', defaults.heartbeatFreshnessMs),
+    name: part.name,
+    title: part.title,
+    collector,
+    credentialJobs: collector ? [...new Set([collector, ...(part.credentialAlso ? [part.credentialAlso] : [])])] : [],
+    heartbeatFreshnessMs: section.duration('heartbeat_freshness', defaults.heartbeatFreshnessMs),
     producer,
     type,
     fields,
@@ -274,9 +342,55 @@ export function buildRule(module: string, values: Map<string, SourcedValue>, def
     windowMs,
     unavailable: levels('unavailable'),
     degraded: levels('degraded'),
-    dashboard: get('dashboard'),
-    availability,
   };
+}
+
+/** Checks the keys a section holds against those it may hold. */
+function checkKeys(section: SectionReader, known: string[], misplaced: (key: string) => string | undefined): void {
+  for (const key of section.values.keys()) {
+    const problem = misplaced(key);
+    if (problem) section.fail(key, problem);
+    if (!known.includes(key) && !LEVEL_KEY.test(key.replace(/_reason$/, ''))) section.fail(key, unknownKeyMessage(known));
+  }
+}
+
+/**
+ * Builds and checks one module's rule; every problem names the file, line, section and key. A module
+ * with `parts` takes its parts from `parts` (built once each, so a part shared by two modules is one
+ * object and is evaluated once).
+ */
+function buildRule(module: string, moduleSection: RuleSection, defaults: RuleDefaults, registry: SchemaRegistry, parts: (name: string) => PartRule | undefined = () => undefined): ModuleRule {
+  const section = new SectionReader(`status.module.${module}`, moduleSection);
+  if (!NAME.test(module)) section.fail(undefined, `module name '${module}' may hold only letters, digits, '_', '.' and '-'`);
+  const title = section.get('title') ?? module;
+  const identity = (): Omit<ModuleRule, 'parts' | 'composite'> => ({
+    module,
+    title,
+    dashboard: section.get('dashboard'),
+    availability: moduleAvailability(
+      (key) => section.get(key),
+      (key, message) => section.fail(key, message),
+    ),
+  });
+  if (!moduleSection.values.has('parts')) {
+    checkKeys(section, [...new Set([...PART_KEYS, ...MODULE_KEYS.filter((key) => key !== 'parts')])], () => undefined);
+    // The job named like the module gates it by default, and its heartbeat's credential counts too.
+    const part = buildPart(section, { name: module, title, defaultCollector: () => module, credentialAlso: module }, defaults, registry);
+    return { ...identity(), composite: false, parts: [part] };
+  }
+  if (moduleSection.values.has('measurement')) {
+    section.fail('measurement', 'a module has either measurement (one measurement) or parts (several), not both: move measurement and the keys that go with it to a [status.part.NAME] section named in parts');
+  }
+  checkKeys(section, MODULE_KEYS, (key) =>
+    key !== 'title' && (PART_KEYS.includes(key) || LEVEL_KEY.test(key.replace(/_reason$/, ''))) ? `belongs to a part: a module with parts reads ${key} from each [status.part.NAME] it names` : undefined,
+  );
+  const names = (section.get('parts') ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  if (names.length === 0) section.fail('parts', "is empty: name the [status.part.NAME] sections whose worst state is the module's");
+  const built = names.map((name, index) => {
+    if (names.indexOf(name) !== index) section.fail('parts', `names part '${name}' twice`);
+    return parts(name) ?? section.fail('parts', `unknown part '${name}': there is no [status.part.${name}] section`);
+  });
+  return { ...identity(), composite: true, parts: built };
 }
 
 /** An http(s) URL, or why not. */
@@ -338,32 +452,59 @@ export function loadRules(config: Config, options: { registry?: SchemaRegistry; 
     options.warn?.(`${config.file}: [status] default_rules = status/default-rules.cfg: the shipped rules are now each collector's status.cfg, which are used; remove the key`);
     defaultsFiles = defaultRuleFiles();
   }
-  const merged = new Map<string, Map<string, SourcedValue>>();
+  const modules = new Map<string, RuleSection>();
+  const partSections = new Map<string, RuleSection>();
   for (const file of defaultsFiles) {
     const text = readText(file);
     if (text === undefined) throw new ConfigError(`${config.file}: [status] default_rules: cannot read ${file}`);
-    for (const [module, values] of moduleSections(Config.parse(text, file), text)) merged.set(module, values);
+    const parsed = Config.parse(text, file);
+    for (const [module, section] of ruleSections(parsed, text, 'status.module')) modules.set(module, section);
+    mergeSections(partSections, ruleSections(parsed, text, 'status.part'));
   }
-  for (const [module, values] of moduleSections(config, readText(config.file))) {
-    merged.set(module, new Map([...(merged.get(module) ?? []), ...values]));
-  }
+  const configText = readText(config.file);
+  mergeSections(modules, ruleSections(config, configText, 'status.module'));
+  mergeSections(partSections, ruleSections(config, configText, 'status.part'));
+
+  // Each part is built once, when a module first names it: a shared part is one object, evaluated once.
+  const parts = new Map<string, PartRule>();
+  const partNamed = (name: string): PartRule | undefined => {
+    const section = partSections.get(name);
+    if (!section) return undefined;
+    let part = parts.get(name);
+    if (!part) {
+      const reader = new SectionReader(`status.part.${name}`, section);
+      if (!NAME.test(name)) reader.fail(undefined, `part name '${name}' may hold only letters, digits, '_', '.' and '-'`);
+      checkKeys(reader, PART_KEYS, (key) => (MODULE_KEYS.includes(key) && key !== 'title' ? `belongs to the module: a part has no ${key}, the module that names it in parts has` : undefined));
+      // A part's data comes from its measurement's producer, which is the collector's job name unless `collector` says otherwise.
+      part = buildPart(reader, { name, title: reader.get('title') ?? name, defaultCollector: (producer) => producer }, defaults, registry);
+      parts.set(name, part);
+    }
+    return part;
+  };
+
+  const named = new Set<string>();
   const rules: ModuleRule[] = [];
-  for (const [module, values] of merged) {
+  for (const [module, section] of modules) {
+    for (const name of (section.values.get('parts')?.value ?? '').split(',')) named.add(name.trim());
+    const values = section.values;
     const enabled = values.get('enabled');
     values.delete('enabled');
     const enabledText = enabled ? enabled.value.trim().toLowerCase() : 'true';
     if (!['true', 'yes', 'on', '1', 'false', 'no', 'off', '0'].includes(enabledText)) {
-      throw new RuleError(`${enabled?.file}${enabled?.line ? `:${enabled.line}` : ''}: [status.module.${module}] enabled: must be true or false, got "${enabled?.value}"`);
+      throw new RuleError(`${located(enabled)}: [status.module.${module}] enabled: must be true or false, got "${enabled?.value}"`);
     }
     if (['false', 'no', 'off', '0'].includes(enabledText)) continue;
-    const rule = buildRule(module, values, defaults, registry);
+    const rule = buildRule(module, section, defaults, registry, partNamed);
     // Two modules with one service id would overwrite each other's document in MONIT and InfluxDB.
     const twin = rule.availability && rules.find((other) => other.availability?.serviceId === rule.availability?.serviceId);
     if (twin) {
-      const source = values.get('availability_serviceid');
-      throw new RuleError(`${source?.file}${source?.line ? `:${source.line}` : ''}: [status.module.${module}] availability_serviceid: "${rule.availability?.serviceId}" is already the service id of module ${twin.module}; give each module its own`);
+      throw new RuleError(`${located(values.get('availability_serviceid'))}: [status.module.${module}] availability_serviceid: "${rule.availability?.serviceId}" is already the service id of module ${twin.module}; give each module its own`);
     }
     rules.push(rule);
+  }
+  // A part no module names would be checked by nobody: most likely a typo in parts.
+  for (const [name, section] of partSections) {
+    if (!named.has(name)) throw new RuleError(`${located(section.header)}: [status.part.${name}] is named in no module's parts: add it to a [status.module.NAME] parts, or remove the section`);
   }
   return rules;
 }

@@ -9,6 +9,7 @@ import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
 import { makeTestCa } from '../../test/support/testCa';
 import collector from './collector';
+import { fieldsOf, recordedServer } from './test/recordedServer';
 
 const TESTDATA = path.join(__dirname, 'testdata');
 type Behaviour = { fixture: string } | { status: number } | { body: string } | 'hang';
@@ -46,9 +47,6 @@ async function fakeNameNode(behaviour: Behaviour, tls?: https.ServerOptions): Pr
   };
 }
 
-function fieldsOf(document: MonitDocument): Record<string, unknown> {
-  return Object.fromEntries((document.idb_fields ?? []).filter((key) => key !== 'duration_ms').map((key) => [key, document[key]]));
-}
 
 describe.each(['healthy', 'safemode', 'deadnodes'])('the %s NameNode fixture', (name) => {
   test('maps to the expected fields', async () => {
@@ -110,12 +108,28 @@ test('an https NameNode of the grid CA: up with [tls] ca_dir; a tls failure nami
   }
 }, 600_000);
 
+test("a NameNode URL's credentials are sent but never shown in its document or the run's problems", async () => {
+  const server = await recordedServer({ routes: { '/jmx': { text: '<html>login</html>' } } });
+  try {
+    const context = collectorContext('hadoop', `[hadoop]\nnamenodes = ${server.url.replace('http://', 'http://monit:s3cret-word@')}\n`);
+    const documents = (await collector.collect(context)) as MonitDocument[];
+    expect(documents).toEqual([expect.objectContaining({ up: 0, error: 'malformed', message: expect.stringContaining(`${server.url}/jmx?qry=`) })]);
+    expect(context.problems).toHaveLength(1);
+    expect(JSON.stringify([documents, context.problems])).not.toContain('s3cret-word');
+  } finally {
+    await server.close();
+  }
+});
+
 test('config mistakes are ConfigErrors', async () => {
-  await expect(collector.collect(collectorContext('hadoop', '[hadoop]\n'))).rejects.toThrow(/\[hadoop\] namenodes is missing/);
+  await expect(collector.collect(collectorContext('hadoop', '[hadoop]\n'))).rejects.toThrow(/\[hadoop\] needs at least one of namenodes, resourcemanagers, hbase_masters or webhdfs/);
+  await expect(collector.collect(collectorContext('hadoop', '[hadoop]\nresourcemanagers = rm1:8088\n'))).rejects.toThrow(/resourcemanagers: item 1 must be an http\(s\) URL such as http:\/\/resourcemanager:8088/);
+  await expect(collector.collect(collectorContext('hadoop', '[hadoop]\nhbase_masters = http://hm1:16010, http://hm1:16010/\n'))).rejects.toThrow(/hbase_masters: hm1:16010 is listed twice/);
   await expect(collector.collect(collectorContext('hadoop', '[hadoop]\nnamenodes = nn1:9870\n'))).rejects.toThrow(/item 1 must be an http\(s\) URL/);
   await expect(collector.collect(collectorContext('hadoop', '[hadoop]\nnamenodes = http://a:1, http://a:1/x\n'))).rejects.toThrow(/a:1 is listed twice/);
 });
 
-test('the README lists every tag and field of hadoop/namenode', () => {
-  expect(readmeDisagreements(path.join(__dirname, 'README.md'), [{ producer: 'hadoop', type: 'namenode' }])).toEqual([]);
+test('the README lists every tag and field of each hadoop type', () => {
+  const types = ['namenode', 'resourcemanager', 'hbase_master', 'content_summary'].map((type) => ({ producer: 'hadoop', type }));
+  expect(readmeDisagreements(path.join(__dirname, 'README.md'), types)).toEqual([]);
 });

@@ -1,5 +1,5 @@
 import { SourceFailure } from '../../lib/documents/failures';
-import type { JmxBean } from './jmx';
+import { count, optionalCount, type JmxBean } from './jmx';
 
 export const BEANS = {
   state: 'Hadoop:service=NameNode,name=FSNamesystemState',
@@ -18,17 +18,6 @@ export interface NameNodeBeans {
 }
 
 export type NameNodeFields = Record<string, number | string | boolean | undefined>;
-
-function count(bean: JmxBean, attribute: string, beanName: string): number {
-  const value = bean[attribute];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new SourceFailure('malformed', `${beanName} ${attribute} is not a whole number: ${JSON.stringify(value)}`);
-  return value;
-}
-
-function optionalCount(bean: JmxBean | undefined, attribute: string): number | undefined {
-  const value = bean?.[attribute];
-  return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
-}
 
 /** Node names of NameNodeInfo's DeadNodes (a JSON object serialized as a string), sorted. */
 function deadNodeNames(info: JmxBean): string[] {

@@ -3,9 +3,11 @@ import path from 'node:path';
 import { globSync } from 'tinyglobby';
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
 import type { MonitDocument } from '../../lib/documents/types';
+import { schemaRegistry, type SchemaRegistry } from '../../lib/documents/schemas';
 import { patternDefinitions, type PatternDefinition } from './patterns';
 import { HEAD_BYTES, headHash, lastLineStart, readCompleteLines } from './reader';
 import { OFFSETS_FILE, OFFSETS_STATE, type FileState, type LogsState } from './state';
+import { ValuesAccumulator } from './values';
 import { LOGS_PATTERN } from '../../schemas/kinds';
 
 
@@ -80,6 +82,36 @@ async function findRotated(previous: FileState, id: string): Promise<{ path: str
   return undefined;
 }
 
+/**
+ * Files in the order they were written, so that `last` is the newest value: by modification time,
+ * and on a tie the rotated file (app.log.1, app.log-20261122: the longer path) before the current one.
+ */
+function inWritingOrder(files: Iterable<WatchedFile>): WatchedFile[] {
+  return [...files].sort((a, b) => a.mtimeMs - b.mtimeMs || b.path.length - a.path.length);
+}
+
+/** One pattern's lines, matches and values, in one file or the whole run. */
+interface Tally {
+  lines: number;
+  matches: number;
+  values: ValuesAccumulator | undefined;
+}
+
+function newTally(pattern: PatternDefinition): Tally {
+  return { lines: 0, matches: 0, values: pattern.values && new ValuesAccumulator(pattern.values) };
+}
+
+/** The values document of a pattern, if any; one that cannot be built (a sum too large for its type) is a run problem. */
+function valuesDocument(context: CollectorContext, registry: SchemaRegistry, name: string, values: ValuesAccumulator): MonitDocument[] {
+  try {
+    const document = values.document(context.documents, registry, name);
+    return document ? [document] : [];
+  } catch (error) {
+    context.problem(`logs: pattern '${name}': its values document was left out: ${(error as Error).message}`);
+    return [];
+  }
+}
+
 /** Where to start reading a file: after what was counted, or at its start when it is not the same file any more. */
 async function startOffset(context: CollectorContext, file: WatchedFile, previous: FileState | undefined, fromBeginning: boolean): Promise<number> {
   if (previous) {
@@ -99,7 +131,8 @@ async function startOffset(context: CollectorContext, file: WatchedFile, previou
 
 export default defineCollector({
   async collect(context) {
-    const patterns = patternDefinitions(context.config);
+    const registry = schemaRegistry();
+    const patterns = patternDefinitions(context.config, registry);
     const fromBeginning = context.section.bool('from_beginning', false);
     const offsets = context.state(OFFSETS_FILE, OFFSETS_STATE);
     const previous: LogsState | undefined = offsets.read();
@@ -115,33 +148,43 @@ export default defineCollector({
     }
 
     const next: LogsState = { version: 1, globs: patterns.flatMap((pattern) => pattern.globs), files: {}, lastMatchMs: {} };
-    const matches = new Map(patterns.map((pattern) => [pattern.name, 0]));
-    const lines = new Map(patterns.map((pattern) => [pattern.name, 0]));
+    const totals = new Map(patterns.map((pattern) => [pattern.name, newTally(pattern)]));
     const lastMatchMs = new Map(patterns.filter((pattern) => previous?.lastMatchMs[pattern.name] !== undefined).map((pattern) => [pattern.name, previous!.lastMatchMs[pattern.name]]));
 
-    for (const file of files.values()) {
+    for (const file of inWritingOrder(files.values())) {
       const old = previous?.files[file.id];
       const applicable = patterns.filter((pattern) => file.patterns.has(pattern.name));
+      // This file's counts and values join the run's only once it is read to its end: a file that fails gives none.
+      const here = applicable.map((pattern) => ({ pattern, tally: newTally(pattern) }));
       try {
         const start = await startOffset(context, file, old, fromBeginning);
-        const matchedHere = new Set<string>();
         const end = await readCompleteLines(
           file.path,
           start,
           file.size,
           (line) => {
-            for (const pattern of applicable) {
-              lines.set(pattern.name, lines.get(pattern.name)! + 1);
-              if (pattern.regex.test(line)) {
-                matches.set(pattern.name, matches.get(pattern.name)! + 1);
-                matchedHere.add(pattern.name);
+            for (const { pattern, tally } of here) {
+              tally.lines += 1;
+              if (!tally.values) {
+                if (pattern.regex.test(line)) tally.matches += 1;
+                continue;
               }
+              const match = pattern.regex.exec(line);
+              if (!match) continue;
+              tally.matches += 1;
+              tally.values.add(match.groups ?? {}, file.path);
             }
           },
           context.signal,
         );
-        // The match is at the latest when the file was last written.
-        for (const name of matchedHere) lastMatchMs.set(name, Math.max(lastMatchMs.get(name) ?? 0, Math.min(Math.floor(file.mtimeMs), nowMs)));
+        for (const { pattern, tally } of here) {
+          const total = totals.get(pattern.name)!;
+          total.lines += tally.lines;
+          total.matches += tally.matches;
+          if (tally.values) total.values!.merge(tally.values);
+          // The match is at the latest when the file was last written.
+          if (tally.matches) lastMatchMs.set(pattern.name, Math.max(lastMatchMs.get(pattern.name) ?? 0, Math.min(Math.floor(file.mtimeMs), nowMs)));
+        }
         const headLength = Math.min(HEAD_BYTES, file.size);
         next.files[file.id] = { path: file.path, offset: end, headHash: await headHash(file.path, headLength), headLength, patterns: [...file.patterns] };
       } catch (error) {
@@ -151,19 +194,23 @@ export default defineCollector({
       }
     }
 
-    const documents: MonitDocument[] = patterns.map((pattern) => {
+    const documents: MonitDocument[] = patterns.flatMap((pattern) => {
       const files = filesPerPattern.get(pattern.name)!;
       if (files === 0) context.problem(`logs: pattern '${pattern.name}': no file matches ${pattern.globs.join(', ')}`);
       const last = lastMatchMs.get(pattern.name);
       if (last !== undefined) next.lastMatchMs[pattern.name] = last;
-      return context.documents.build(LOGS_PATTERN, { pattern: pattern.name }, {
-        matches: matches.get(pattern.name),
-        lines: lines.get(pattern.name),
+      const { lines, matches, values } = totals.get(pattern.name)!;
+      if (values?.unconverted) context.problem(`logs: pattern '${pattern.name}': ${values.unconverted} captured value(s) did not convert and were left out, the first: ${values.firstProblem}`);
+      const counts = context.documents.build(LOGS_PATTERN, { pattern: pattern.name }, {
+        matches,
+        lines,
         files,
         last_match_age_s: last === undefined ? undefined : Math.max(0, Math.round((nowMs - last) / 1000)),
+        unconverted_values: values?.unconverted,
       });
+      return [counts, ...(values ? valuesDocument(context, registry, pattern.name, values) : [])];
     });
-    // Offsets move on only once the counts are safely in the spool: a failed run is counted again, never twice.
+    // Offsets move on only once the counts and values are safely in the spool: a failed run is read again, never twice.
     return { documents, commit: async () => offsets.write(next) };
   },
 });

@@ -1,30 +1,11 @@
-import { appendFileSync, mkdirSync, readFileSync, renameSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type CollectResult, collectedDocuments } from '../../lib/run/collector';
 import { Config } from '../../lib/config/config';
 import type { MonitDocument } from '../../lib/documents/types';
-import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
-import { testDir } from '../../test/support/services';
-import collector from './collector';
 import { patternDefinitions } from './patterns';
-
-/** A watched folder, its config, and runs that share one state folder like cron runs do. */
-function setup(patternsConfig: (logDir: string) => string, options: { fromBeginning?: boolean } = {}) {
-  const dir = testDir('logs');
-  const logDir = path.join(dir, 'log');
-  mkdirSync(logDir);
-  const stateDir = path.join(dir, 'state');
-  const config = `[logs]\nfrom_beginning = ${options.fromBeginning ?? false}\n${patternsConfig(logDir)}`;
-  const collect = async (commit = true): Promise<{ byPattern: Record<string, MonitDocument>; context: TestContext }> => {
-    const context = collectorContext('logs', config, { stateDir });
-    const result: CollectResult = await collector.collect(context);
-    if (Array.isArray(result)) throw new Error('logs must return a commit');
-    if (commit) await result.commit?.();
-    return { byPattern: Object.fromEntries(collectedDocuments(result).map((document) => [String(document.pattern), document])), context };
-  };
-  return { logDir, collect, file: (name: string) => path.join(logDir, name) };
-}
+import demo from './demo';
+import { setup } from './test/runs';
 
 const importConfig = (logDir: string): string => `
 [logs.pattern.import_finished]
@@ -168,15 +149,45 @@ test('lines across read chunks (several MiB, multi-byte text) are each counted e
   expect((await collect()).byPattern.accent).toMatchObject({ matches: 0, lines: 0 });
 });
 
-test('the README lists every tag and field of logs/pattern', () => {
-  expect(readmeDisagreements(path.join(__dirname, 'README.md'), [{ producer: 'logs', type: 'pattern' }])).toEqual([]);
+test('the README lists every tag and field of logs/pattern and logs/consumer_batch', () => {
+  expect(readmeDisagreements(path.join(__dirname, 'README.md'), [{ producer: 'logs', type: 'pattern' }, { producer: 'logs', type: 'consumer_batch' }])).toEqual([]);
 });
 
-test('sample.cfg, uncommented, is a working config', () => {
+test('sample.cfg, uncommented, is a working config, its values checked against schemas/logs/consumer_batch.json', () => {
   const sample = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8').replace(/^;(?=\[|\w+ =)/gm, '');
   const config = Config.parse(sample, 'sample.cfg');
   expect(config.section('logs').bool('from_beginning')).toBe(false);
-  expect(patternDefinitions(config).map((pattern) => [pattern.name, pattern.globs, pattern.regex.source])).toEqual([
-    ['import_finished', ['/var/log/eventindex/import.log'], 'import finished'],
+  const [pattern, ...others] = patternDefinitions(config);
+  expect(others).toEqual([]);
+  expect([pattern.name, pattern.globs, pattern.regex.source]).toEqual([
+    'consumer_batch',
+    ['/var/log/eventindex/consumer.log'],
+    'consumer batch done events=(?<events>\\d+) duration_ms=(?<duration_ms>\\d+) lag_s=(?<lag_s>\\d+)',
   ]);
+  expect(pattern.values?.measurement).toBe('consumer_batch');
+  expect(Object.fromEntries([...(pattern.values?.groups ?? [])].map(([group, values]) => [group, [values.convertAs, [...values.fields.values()]]]))).toEqual({
+    events: ['int', ['events_sum', 'events_count']],
+    duration_ms: ['int', ['duration_ms_max', 'duration_ms_mean']],
+    lag_s: ['int', ['lag_s_last']],
+  });
+});
+
+test('the demo\'s Consumer lines give the values quickstart.cfg asks for, each a field of schemas/logs/consumer_batch.json', async () => {
+  const quickstart = readFileSync(path.join(__dirname, 'quickstart.cfg'), 'utf8');
+  const consumerSection = /\[logs\.pattern\.consumer_batch\][^[]*/.exec(quickstart)?.[0];
+  const { logDir, file, collect } = setup((dir) => consumerSection!.replace('var/demo/consumer.log', `${dir}/consumer.log`), { fromBeginning: true });
+  demo.onServerStart!(Config.parse(`[demo]\nlog_file = ${logDir}/import.log\nconsumer_log_file = ${logDir}/consumer.log\n`, 'demo.cfg'));
+  const line = readFileSync(file('consumer.log'), 'utf8');
+  const [events, durationMs, lagS] = [...line.matchAll(/=(\d+)/g)].map((match) => Number(match[1]));
+  expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO consumer batch done events=\d+ duration_ms=\d+ lag_s=\d+\n$/);
+  const { valuesByPattern, context } = await collect();
+  expect(context.problems).toEqual([]);
+  expect(valuesByPattern.consumer_batch).toMatchObject({
+    type: 'consumer_batch',
+    events_sum: events, events_count: 1, events_max: events,
+    duration_ms_sum: durationMs, duration_ms_max: durationMs, duration_ms_mean: durationMs,
+    lag_s_last: lagS, lag_s_max: lagS, lag_s_min: lagS,
+  });
+  const schemaFields = Object.keys(JSON.parse(readFileSync(path.join(__dirname, '../../schemas/logs/consumer_batch.json'), 'utf8')).fields as object);
+  expect([...valuesByPattern.consumer_batch.idb_fields!].sort()).toEqual(schemaFields.sort());
 });

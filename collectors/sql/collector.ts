@@ -2,31 +2,29 @@ import { isIP } from 'node:net';
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
 import type { MonitDocument } from '../../lib/documents/types';
 import { SourceFailure, type FailureClass } from '../../lib/documents/failures';
-import { runReadOnlyQuery, type SqlTls } from './database';
+import { runReadOnlyQuery } from './database';
 import type { ClientTls } from '../../lib/tls/clientTls';
 import { mapWithConcurrency } from './limit';
 import { mapRows } from './mapping';
-import { queryDefinitions, type QueryDefinition } from './queries';
+import { queryDefinitions, type ConnectionSettings, type QueryDefinition } from './queries';
 import { readOnlyViolation } from './statement';
 import { SQL_QUERY_STATUS } from '../../schemas/kinds';
 
-/**
- * mysql2's ssl option from [tls.sql] for `host`: its CAs (Node's public ones when none is set), client
- * certificate and key, and the host name checked against the certificate (mysql2 checks it only when
- * asked). For an IP address mysql2 would check the name "localhost" instead (it sends no server name and
- * takes no check of its own), so an address gets the chain check only: see sqlTlsWarnings.
- */
-export function sqlTls(tls: ClientTls, host: string): SqlTls {
-  const pem = tls.pem;
-  return { ca: pem?.ca.length ? pem.ca : undefined, cert: pem?.cert, key: pem?.key, verifyIdentity: isIP(host) === 0 };
-}
+export { sqlTls } from './mysql';
 
-/** One warning per address that TLS queries connect to: the certificate is checked, its names are not. */
+/** One warning per address that MySQL TLS queries connect to: the certificate is checked, its names are not. */
 export function sqlTlsWarnings(queries: QueryDefinition[]): string[] {
-  const addresses = new Set(queries.filter((query) => query.connection.tls && isIP(query.connection.host) !== 0).map((query) => query.connection.host));
+  const mysqlTls = queries.filter((query) => query.connection.engine === 'mysql' && query.connection.tls && isIP(query.connection.host) !== 0);
+  const addresses = new Set(mysqlTls.map((query) => query.connection.host));
   return [...addresses].map(
     (address) => `sql over TLS to the address ${address}: the server's certificate is checked against the CAs, but not against its name (the MySQL client cannot check an address): set host to a name the certificate lists`,
   );
+}
+
+/** user@host:port/database (or /service_name, or the connect string) for messages: never the password. */
+function describeConnection(connection: ConnectionSettings): string {
+  const target = connection.connectString ?? `${connection.host}:${connection.port}${connection.database || connection.serviceName ? `/${connection.database ?? connection.serviceName}` : ''}`;
+  return `${connection.user}@${target}`;
 }
 
 /** One query: its status document (always) and its result documents (when it worked). */
@@ -37,7 +35,14 @@ async function collectQuery(context: CollectorContext, query: QueryDefinition, t
   try {
     const violation = readOnlyViolation(query.sql);
     if (violation) throw new SourceFailure('forbidden', `refused, not a read-only SELECT: ${violation}`);
-    const rows = await runReadOnlyQuery(query.connection, query.sql, query.timeoutMs, context.signal, query.connection.tls && tls ? sqlTls(tls, query.connection.host) : undefined);
+    const rows = await runReadOnlyQuery({
+      connection: query.connection,
+      sql: query.sql,
+      timeoutMs: query.timeoutMs,
+      maxRows: query.maxRows,
+      signal: context.signal,
+      tls: query.connection.tls ? tls : undefined,
+    });
     if (rows.length > query.maxRows) throw new SourceFailure('mapping', `returned ${rows.length} rows, more than max_rows = ${query.maxRows}`);
     const mapped = mapRows(query, rows, context.documents);
     for (const problem of mapped.problems) context.problem(`sql query '${query.name}': ${problem}`);
@@ -45,7 +50,7 @@ async function collectQuery(context: CollectorContext, query: QueryDefinition, t
   } catch (error) {
     let failure = error instanceof SourceFailure ? error : new SourceFailure('query', (error as Error).message);
     if (failure.failureClass === 'tls' && tls) failure = new SourceFailure('tls', `${failure.message}; TLS settings ${tls.settings.describe()}`);
-    const where = `${query.connection.user}@${query.connection.host}:${query.connection.port}${query.connection.database ? `/${query.connection.database}` : ''}`;
+    const where = describeConnection(query.connection);
     context.problem(`sql query '${query.name}' on ${where} failed (${failure.failureClass}): ${failure.message}`);
     return [status({ up: 0, error: failure.failureClass, message: failure.message.slice(0, 300) })];
   }

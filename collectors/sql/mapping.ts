@@ -17,6 +17,34 @@ export interface MappedRows {
 }
 
 /**
+ * The result column of each configured name: the column of that very name, else the one column whose
+ * name differs only in case (PostgreSQL folds unquoted names to lower case, Oracle to upper case, so
+ * `COUNT(*) AS imports` is "imports" on MariaDB and PostgreSQL, "IMPORTS" on Oracle). A name with no
+ * such column, or with several, fails the query.
+ */
+export function resultColumns(configured: string[], columns: string[]): Map<string, string> {
+  const found = new Map<string, string>();
+  const missing: string[] = [];
+  for (const name of configured) {
+    if (columns.includes(name)) {
+      found.set(name, name);
+      continue;
+    }
+    const candidates = columns.filter((column) => column.toLowerCase() === name.toLowerCase());
+    if (candidates.length > 1) throw new SourceFailure('mapping', `the result has several columns named '${name}' in other cases ('${candidates.join("', '")}'): alias them apart in the SQL`);
+    if (candidates.length === 1) found.set(name, candidates[0]);
+    else missing.push(name);
+  }
+  if (missing.length) throw new SourceFailure('mapping', `the result has no column '${missing.join("', '")}' (columns: ${columns.join(', ')})`);
+  return found;
+}
+
+/** Oracle's name of an unquoted alias (upper case) in the lower case the other engines give it; a quoted "MixedCase" alias is kept. */
+export function oracleFieldName(column: string): string {
+  return /[A-Z]/.test(column) && column === column.toUpperCase() ? column.toLowerCase() : column;
+}
+
+/**
  * Turns result rows into documents of `sql/<measurement>`: the tag columns become tags, the field
  * columns fields. With schemas/sql/<measurement>.json the schema's types apply; without it, fields
  * are numbers unless the config says `:string` or `:bool`. A missing column fails the whole query
@@ -27,17 +55,27 @@ export function mapRows(query: QueryDefinition, rows: ResultRow[], factory: Docu
   const problems: string[] = [];
   const documents: MonitDocument[] = [];
   const columns = rows.length ? Object.keys(rows[0]) : [];
-  const missing = [...query.tagColumns, ...(query.fieldColumns?.keys() ?? [])].filter((column) => rows.length && !columns.includes(column));
-  if (missing.length) throw new SourceFailure('mapping', `the result has no column '${missing.join("', '")}' (columns: ${columns.join(', ')})`);
-  const fieldColumns = query.fieldColumns ?? new Map(columns.filter((column) => !query.tagColumns.includes(column)).map((column) => [column, 'number' as DeclaredKind]));
+  const sourceOf = rows.length ? resultColumns([...query.tagColumns, ...(query.fieldColumns?.keys() ?? [])], columns) : new Map<string, string>();
+  const fieldColumns =
+    query.fieldColumns ??
+    new Map(
+      columns
+        .filter((column) => ![...sourceOf.values()].includes(column))
+        .map((column) => {
+          const name = query.connection.engine === 'oracle' ? oracleFieldName(column) : column;
+          sourceOf.set(name, column);
+          return [name, 'number' as DeclaredKind];
+        }),
+    );
   for (const column of fieldColumns.keys()) {
     if (RESERVED_KEYS.has(column)) throw new SourceFailure('mapping', `column '${column}' is a reserved MONIT key: alias it in the SQL or list the fields`);
   }
+  const cell = (row: ResultRow, name: string): unknown => row[sourceOf.get(name) ?? name];
   const seenTagSets = new Map<string, number>();
   rows.forEach((row, index) => {
     const tags: Record<string, string> = {};
     for (const column of query.tagColumns) {
-      const value = row[column];
+      const value = cell(row, column);
       if (value !== null && value !== undefined) tags[column] = value instanceof Date ? value.toISOString() : String(value);
     }
     const tagKey = JSON.stringify(tags);
@@ -49,9 +87,9 @@ export function mapRows(query: QueryDefinition, rows: ResultRow[], factory: Docu
     seenTagSets.set(tagKey, index);
     const fields: Record<string, Scalar> = {};
     for (const [column, kind] of fieldColumns) {
-      const cell = convertDeclared(row[column], schema?.fields[column]?.type ?? kind);
-      if ('problem' in cell) problems.push(`row ${index + 1} column '${column}': ${cell.problem}`);
-      else if (cell.value !== undefined) fields[column] = cell.value;
+      const converted = convertDeclared(cell(row, column), schema?.fields[column]?.type ?? kind);
+      if ('problem' in converted) problems.push(`row ${index + 1} column '${column}': ${converted.problem}`);
+      else if (converted.value !== undefined) fields[column] = converted.value;
     }
     if (Object.keys(fields).length === 0) {
       problems.push(`row ${index + 1} has no field value (all NULL): left out`);

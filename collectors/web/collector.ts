@@ -2,7 +2,12 @@ import { getMaxListeners, setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { defineCollector } from '../../lib/run/collector';
 import { type Config, ConfigError, type ConfigSection } from '../../lib/config/config';
-import { probe, type ProbeTarget } from './probe';
+import { probe, statusAccepted, type ProbeTarget } from './probe';
+import { checkSharedMeasurements, PRODUCER, readValues, readValueSettings, refuseValueKeysInDefaults, type ValueSettings } from './values';
+import { buildDeclared } from '../../lib/documents/declared';
+import { schemaRegistry, type SchemaRegistry } from '../../lib/documents/schemas';
+import type { MonitDocument } from '../../lib/documents/types';
+import type { CollectorContext } from '../../lib/run/collector';
 import { withoutCredentials } from '../../lib/http/credentials';
 import { tlsSettings, type ClientTls } from '../../lib/tls/clientTls';
 import { WEB_PROBE } from '../../schemas/kinds';
@@ -33,16 +38,25 @@ function probeSettings(section: ConfigSection, defaults: ProbeSettings): ProbeSe
     expectText: section.keys().includes('expect_text') ? section.optionalString('expect_text') : defaults.expectText,
     verifyTls: section.has('verify_tls') ? section.bool('verify_tls') : defaults.verifyTls,
     followRedirects: section.has('follow_redirects') ? section.bool('follow_redirects') : defaults.followRedirects,
+    maxBodyBytes: section.has('max_body_bytes') ? section.int('max_body_bytes', undefined, { min: 1 }) : defaults.maxBodyBytes,
   };
+}
+
+/** A probe, and the JSON values its answer gives when [web.<name>] declares fields. */
+export interface WebTarget extends ProbeTarget {
+  values?: ValueSettings;
 }
 
 export interface WebSettings {
   concurrency: number;
-  targets: ProbeTarget[];
+  targets: WebTarget[];
 }
 
-/** [web] urls (probes named by their URL) and one probe per [web.<name>] section. */
-export function readSettings(config: Config): WebSettings {
+/**
+ * [web] urls (probes named by their URL) and one probe per [web.<name>] section; value declarations
+ * are checked against `registry` (schemas/web/<measurement>.json).
+ */
+export function readSettings(config: Config, registry: SchemaRegistry = schemaRegistry()): WebSettings {
   const section = config.section(SECTION);
   const defaults: ProbeSettings = {
     timeoutMs: section.duration('timeout', '10s'),
@@ -50,8 +64,10 @@ export function readSettings(config: Config): WebSettings {
     expectText: section.optionalString('expect_text'),
     verifyTls: section.bool('verify_tls', true),
     followRedirects: section.bool('follow_redirects', true),
+    maxBodyBytes: section.int('max_body_bytes', 10 * 1024 * 1024, { min: 1 }),
   };
-  const targets: ProbeTarget[] = section.list('urls', []).map((url) => {
+  refuseValueKeysInDefaults(config, SECTION);
+  const targets: WebTarget[] = section.list('urls', []).map((url) => {
     const shownUrl = withoutCredentials(checkedUrl(section, 'urls', url));
     return { name: shownUrl, url, shownUrl, ...defaults };
   });
@@ -62,8 +78,10 @@ export function readSettings(config: Config): WebSettings {
     if (isParentOnly) continue;
     const name = probeSection.name.slice(SECTION.length + 1);
     const url = checkedUrl(probeSection, 'url', probeSection.url('url'));
-    targets.push({ name, url, shownUrl: withoutCredentials(url), ...probeSettings(probeSection, defaults) });
+    const values = readValueSettings(probeSection, name, registry);
+    targets.push({ name, url, shownUrl: withoutCredentials(url), ...probeSettings(probeSection, defaults), ...(values && { values }) });
   }
+  checkSharedMeasurements(targets.flatMap((target): Array<[string, ValueSettings]> => (target.values ? [[`${SECTION}.${target.name}`, target.values]] : [])));
   const names = targets.map((target) => target.name);
   const repeated = names.find((name, index) => names.indexOf(name) !== index);
   if (repeated) throw new ConfigError(`[${SECTION}]: the probe "${repeated}" is configured twice`);
@@ -95,34 +113,60 @@ function checkedUrl(section: ConfigSection, key: string, text: string): string {
   return text;
 }
 
+/** One probe's documents: web/probe, and web/<measurement> when values were read. */
+async function probeTarget(context: CollectorContext, registry: SchemaRegistry, target: WebTarget, tls: ClientTls): Promise<MonitDocument[]> {
+  let result = await probe(target, context.signal, tls);
+  const label = target.name === target.shownUrl ? target.shownUrl : `${target.name} (${target.shownUrl})`;
+  // Values are read from an answer with an expected status only: an error page says nothing about them.
+  const answered = result.body !== undefined && result.status !== undefined && statusAccepted(result.status, target.expectStatus);
+  const values = target.values && answered ? readValues(target.values, result.body ?? '') : undefined;
+  if (values?.notJson) {
+    if (result.up === 1) result = { ...result, up: 0, errorClass: 'malformed', detail: values.notJson };
+    else context.problem(`${label}: ${values.notJson}`);
+  }
+  if (result.up === 0) context.problem(`${label}: ${result.errorClass}: ${result.detail ?? ''}`);
+  const documents: MonitDocument[] = [];
+  let valuesMissing = values?.missing;
+  if (target.values && values) {
+    for (const problem of values.problems) context.problem(`${label}: ${problem}`);
+    const { measurement } = target.values;
+    if (Object.keys(values.fields).length) {
+      try {
+        documents.push(buildDeclared(context.documents, registry, PRODUCER, measurement, { probe: target.name, url: target.shownUrl }, values.fields));
+      } catch (error) {
+        context.problem(`${label}: ${PRODUCER}/${measurement} not sent: ${(error as Error).message}`);
+        valuesMissing = target.values.fields.size;
+      }
+    }
+  }
+  documents.unshift(context.documents.build(WEB_PROBE, { name: target.name, url: target.shownUrl }, {
+    up: result.up,
+    error_class: result.errorClass,
+    status: result.status,
+    latency_ms: result.latencyMs,
+    body_match: result.bodyMatch,
+    cert_days_left: result.certDaysLeft,
+    values_missing: valuesMissing,
+  }));
+  return documents;
+}
+
+/** Probes every target. `registry` is the project's schemas/ (a test may add its own types). */
+export async function collectWeb(context: CollectorContext, registry: SchemaRegistry = schemaRegistry()): Promise<MonitDocument[]> {
+  const { concurrency, targets } = readSettings(context.config, registry);
+  if (!targets.length) throw new ConfigError(`[${SECTION}]: nothing to probe: set urls, or add [${SECTION}.<name>] sections with a url`);
+  const limit = pLimit(concurrency);
+  // Each request in flight listens on the job's signal; more than Node's default 10 is expected here.
+  setMaxListeners(Math.max(getMaxListeners(context.signal), concurrency + 10), context.signal);
+  // [tls.web]: one trust and identity for every probe; a credential that cannot be loaded fails the run.
+  const tls = context.tls('web');
+  // Over plain http nothing protects a token: such a probe goes without one (a client certificate needs TLS
+  // anyway). One object for them all, so they share its agents (and their secure context) as https probes do.
+  const plainHttpTls: ClientTls = tls.authorization ? { ...tls, authorization: undefined } : tls;
+  const perTarget = await Promise.all(targets.map((target) => limit(() => probeTarget(context, registry, target, /^http:/i.test(target.url) ? plainHttpTls : tls))));
+  return perTarget.flat();
+}
+
 export default defineCollector({
-  async collect(context) {
-    const { concurrency, targets } = readSettings(context.config);
-    if (!targets.length) throw new ConfigError(`[${SECTION}]: nothing to probe: set urls, or add [${SECTION}.<name>] sections with a url`);
-    const limit = pLimit(concurrency);
-    // Each request in flight listens on the job's signal; more than Node's default 10 is expected here.
-    setMaxListeners(Math.max(getMaxListeners(context.signal), concurrency + 10), context.signal);
-    // [tls.web]: one trust and identity for every probe; a credential that cannot be loaded fails the run.
-    const tls = context.tls('web');
-    // Over plain http nothing protects a token: such a probe goes without one (a client certificate needs TLS
-    // anyway). One object for them all, so they share its agents (and their secure context) as https probes do.
-    const plainHttpTls: ClientTls = tls.authorization ? { ...tls, authorization: undefined } : tls;
-    return Promise.all(
-      targets.map((target) =>
-        limit(async () => {
-          const result = await probe(target, context.signal, /^http:/i.test(target.url) ? plainHttpTls : tls);
-          const label = target.name === target.shownUrl ? target.shownUrl : `${target.name} (${target.shownUrl})`;
-          if (result.up === 0) context.problem(`${label}: ${result.errorClass}: ${result.detail ?? ''}`);
-          return context.documents.build(WEB_PROBE, { name: target.name, url: target.shownUrl }, {
-            up: result.up,
-            error_class: result.errorClass,
-            status: result.status,
-            latency_ms: result.latencyMs,
-            body_match: result.bodyMatch,
-            cert_days_left: result.certDaysLeft,
-          });
-        }),
-      ),
-    );
-  },
+  collect: (context) => collectWeb(context),
 });

@@ -2,10 +2,11 @@ import http, { type ClientRequest } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import got from 'got';
+import got, { type Progress } from 'got';
 import { certificateDaysLeft, untrustedCertificateDaysLeft } from './certificate';
 import { classifyConnectionError, type FailureClass } from '../../lib/documents/failures';
-import { type ClientTls, CredentialError, withClientTls } from '../../lib/tls/clientTls';
+import { type ClientTls, CredentialError, explainRefusal, refusedAnswer, withClientTls } from '../../lib/tls/clientTls';
+import { withoutCredentials } from '../../lib/http/credentials';
 
 /** One URL to probe, with its settings resolved ([web.<name>] over [web]). */
 export interface ProbeTarget {
@@ -21,6 +22,8 @@ export interface ProbeTarget {
   expectText?: string;
   verifyTls: boolean;
   followRedirects: boolean;
+  /** A longer body (after decompression) fails the probe, as malformed: it is held in memory. */
+  maxBodyBytes: number;
 }
 
 /** What one probe found; every field but up and errorClass is optional (not measured). */
@@ -34,6 +37,8 @@ export interface ProbeResult {
   latencyMs?: number;
   bodyMatch?: boolean;
   certDaysLeft?: number;
+  /** The body of the final response, read once for expect_text and the JSON values. */
+  body?: string;
 }
 
 // Fresh connections for every probe: the latency then includes connecting and the TLS handshake, as a
@@ -52,6 +57,7 @@ export function statusAccepted(status: number, ranges: Array<[number, number]>):
  */
 export async function probe(target: ProbeTarget, signal: AbortSignal, tls?: ClientTls): Promise<ProbeResult> {
   let certDaysLeft: number | undefined;
+  let tooLarge = false;
   let started = performance.now();
   try {
     return await withClientTls(tls, target.shownUrl, async (options) => {
@@ -78,6 +84,11 @@ export async function probe(target: ProbeTarget, signal: AbortSignal, tls?: Clie
           else certDaysLeft = certificateDaysLeft(socket);
         });
       });
+      request.on('downloadProgress', (progress: Progress) => {
+        if (progress.transferred <= target.maxBodyBytes || tooLarge) return;
+        tooLarge = true;
+        request.cancel();
+      });
       const response = await request;
       const result: ProbeResult = {
         up: 1,
@@ -86,14 +97,19 @@ export async function probe(target: ProbeTarget, signal: AbortSignal, tls?: Clie
         latencyMs: performance.now() - started, // got's own timings are whole milliseconds
         bodyMatch: target.expectText === undefined ? undefined : response.body.includes(target.expectText),
         certDaysLeft,
+        body: response.body,
       };
       if (!statusAccepted(response.statusCode, target.expectStatus)) {
+        // A Kerberos token refused, or asked for by another host than the URL's: the identity's problem.
+        const refusal = tls?.kerberos && response.statusCode === 401 ? explainRefusal(tls, 401, refusedAnswer(response, withoutCredentials(response.url))) : undefined;
+        if (refusal) return { ...result, up: 0, errorClass: 'auth', detail: `HTTP 401: ${refusal}` };
         return { ...result, up: 0, errorClass: 'status', detail: `HTTP ${response.statusCode}` };
       }
       if (result.bodyMatch === false) return { ...result, up: 0, errorClass: 'body', detail: `the body does not contain "${target.expectText}"` };
       return result;
     });
   } catch (error) {
+    if (tooLarge) return { up: 0, errorClass: 'malformed', detail: `the body is longer than max_body_bytes = ${target.maxBodyBytes}`, certDaysLeft };
     // A credential refused before it was sent (a redirect to plain http) is the identity's problem.
     const errorClass = signal.aborted ? 'aborted' : error instanceof CredentialError ? 'auth' : classifyConnectionError(error);
     if (errorClass === 'tls' && certDaysLeft === undefined) {

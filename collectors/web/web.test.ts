@@ -231,8 +231,8 @@ test('config: defaults, overrides per [web.<name>], and errors naming the key', 
   expect(settings).toEqual({
     concurrency: 8,
     targets: [
-      { name: 'https://a.example/', url: 'https://a.example/', shownUrl: 'https://a.example/', timeoutMs: 5000, expectStatus: [[200, 399]], expectText: undefined, verifyTls: true, followRedirects: true },
-      { name: 'b', url: 'http://b.example/', shownUrl: 'http://b.example/', timeoutMs: 5000, expectStatus: [[200, 200], [401, 403]], expectText: undefined, verifyTls: false, followRedirects: true },
+      { name: 'https://a.example/', url: 'https://a.example/', shownUrl: 'https://a.example/', timeoutMs: 5000, expectStatus: [[200, 399]], expectText: undefined, verifyTls: true, followRedirects: true, maxBodyBytes: 10_485_760 },
+      { name: 'b', url: 'http://b.example/', shownUrl: 'http://b.example/', timeoutMs: 5000, expectStatus: [[200, 200], [401, 403]], expectText: undefined, verifyTls: false, followRedirects: true, maxBodyBytes: 10_485_760 },
     ],
   });
   const dotted = readSettings(Config.parse('[web.ei.cern]\nurl = https://ei.cern.example/\n'));
@@ -248,16 +248,23 @@ test('nothing to probe is a config error', async () => {
   await expect(collect('[web]\n')).rejects.toThrow(/nothing to probe/);
 });
 
-test('sample.cfg, uncommented, gives exactly the defaults plus its gateway probe and example probe', () => {
-  const uncommented = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8').replace(/^;(?=\[|\w+ = )/gm, '');
-  expect(uncommented).not.toMatch(/^;(\[|\w+ = )/m);
+test('sample.cfg, uncommented, gives exactly the defaults plus its gateway probe and example probes', () => {
+  const uncommented = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8').replace(/^;(?=\[|[\w.]+ = )/gm, '');
+  expect(uncommented).not.toMatch(/^;(\[|[\w.]+ = )/m);
   const settings = readSettings(Config.parse(uncommented, 'sample.cfg'));
-  const defaults = { timeoutMs: 10_000, expectStatus: [[200, 399]], expectText: undefined, verifyTls: true, followRedirects: true };
+  const defaults = { timeoutMs: 10_000, expectStatus: [[200, 399]], expectText: undefined, verifyTls: true, followRedirects: true, maxBodyBytes: 10_485_760 };
   expect(settings.concurrency).toBe(8);
   const gatewayPing = 'http://127.0.0.1:8190/ping';
   expect(settings.targets).toEqual([
     { name: gatewayPing, url: gatewayPing, shownUrl: gatewayPing, ...defaults },
     { name: 'portal', url: 'https://portal.example.org/', shownUrl: 'https://portal.example.org/', ...defaults, expectText: 'EventIndex', timeoutMs: 5000 },
+    { name: 'nightly', url: 'https://ei-builds.example.org/summary.json', shownUrl: 'https://ei-builds.example.org/summary.json', ...defaults, values: expect.anything() },
+  ]);
+  const { values } = settings.targets[2];
+  expect(values?.measurement).toBe('nightly');
+  expect([...(values?.fields ?? [])]).toEqual([['failed', 'number'], ['passed', 'number'], ['branch', 'string'], ['complete', 'bool'], ['first_failed', 'string']]);
+  expect([...(values?.paths ?? [])]).toEqual([
+    ['failed', '$.counts.failed'], ['passed', '$.counts.passed'], ['branch', '$.branch'], ['complete', '$.complete'], ['first_failed', "$.builds[?(@.status=='failed')].name"],
   ]);
 });
 

@@ -26,6 +26,7 @@ export function checkDeclaredName(section: ConfigSection, key: string, name: str
   const where = `[${section.name}] ${key}`;
   if (!DECLARED_NAME.test(name)) throw new ConfigError(`${where}: '${name}' is not a usable tag/field name (letters, digits, _): ${hint}`);
   if (RESERVED_KEYS.has(name)) throw new ConfigError(`${where}: '${name}' is a reserved MONIT key: ${hint} (e.g. ${name}_name)`);
+  if (name === 'time') throw new ConfigError(`${where}: 'time' cannot be a tag or field name: InfluxDB 1.x refuses or drops it: ${hint}`);
 }
 
 /** Reads "jobs, size, state:string, enabled:bool" (number by default); undefined when the key is absent. */
@@ -61,10 +62,10 @@ export function checkDeclaredAgainstSchema(
   const file = `schemas/${producer}/${type}.json`;
   const { section } = declared;
   for (const tag of declared.tags) {
-    if (!(tag in schema.tags)) throw new ConfigError(`[${section.name}] ${declared.tagsKey ?? 'tags'}: '${tag}' is not a tag of ${file} (tags: ${Object.keys(schema.tags).join(', ') || 'none'})`);
+    if (!Object.hasOwn(schema.tags, tag)) throw new ConfigError(`[${section.name}] ${declared.tagsKey ?? 'tags'}: '${tag}' is not a tag of ${file} (tags: ${Object.keys(schema.tags).join(', ') || 'none'})`);
   }
   for (const [field, kind] of declared.fields ?? []) {
-    const fieldSchema = schema.fields[field];
+    const fieldSchema = Object.hasOwn(schema.fields, field) ? schema.fields[field] : undefined;
     if (!fieldSchema) throw new ConfigError(`[${section.name}] ${declared.fieldsKey ?? 'fields'}: '${field}' is not a field of ${file} (fields: ${Object.keys(schema.fields).join(', ')})`);
     // A bare name declares the default kind, number: the schema's type decides then.
     if (kind !== 'number' && KIND_OF_TYPE[fieldSchema.type] !== kind) {
@@ -92,6 +93,7 @@ function toNumber(raw: unknown): Conversion {
 /** Converts a raw value (a database cell, a JSON value, a text) to a declared kind or a schema type. */
 export function convertDeclared(raw: unknown, kind: DeclaredKind | FieldType): Conversion {
   if (raw === null || raw === undefined) return { value: undefined };
+  if (raw instanceof Date && Number.isNaN(raw.getTime())) return { problem: 'an invalid date' }; // toISOString() would throw
   switch (kind) {
     case 'string':
       if (typeof raw === 'object' && !(raw instanceof Date) && !Buffer.isBuffer(raw)) return { problem: `${quoted(JSON.stringify(raw))} is not a text` };

@@ -31,6 +31,8 @@ export type JsonValue = { value: unknown } | { missing: string } | { problem: st
 
 /** Reads one value at `path`; several matches or a bad path are a problem naming the path. */
 export function readJsonValue(json: unknown, path: string): JsonValue {
+  // jsonpath-plus reads nothing from a falsy document (a body `0`, `false`, `null`, `""`); only $ can match it.
+  if (json === null || json === false || json === 0 || json === '') return path.trim() === '$' ? { value: json } : { missing: `${path} matches nothing` };
   let matches: unknown[];
   try {
     matches = JSONPath({ path, json: json as object, wrap: true, eval: 'safe' }) as unknown[];

@@ -4,7 +4,18 @@ import { classifyConnectionError, SourceFailure } from '../documents/failures';
 import { withoutCredentials } from './credentials';
 import { isJsonWhitespace } from './jsonMembers';
 import { detachedAbort } from './abort';
-import { type ClientTls, CredentialError, explainRefusal, TlsFailure, withClientTls } from '../tls/clientTls';
+import { type ClientTls, CredentialError, explainRefusal, refusedAnswer, TlsFailure, withClientTls } from '../tls/clientTls';
+
+/** An HTTP error status: its code and the start of the answer's body (RemoteException of WebHDFS, ...). */
+export class HttpStatusFailure extends SourceFailure {
+  constructor(
+    message: string,
+    readonly statusCode: number,
+    readonly bodyStart: string,
+  ) {
+    super('status', message);
+  }
+}
 
 export interface GetOptions {
   /** Names the source in messages: "PanDA", "CRIC", "NameNode". */
@@ -46,9 +57,10 @@ export async function fetchBody(url: string, options: GetOptions): Promise<Buffe
     if (error instanceof CredentialError) throw new SourceFailure('auth', `${options.source} ${error.message}`);
     if (error instanceof HTTPError) {
       const status = `${options.source} ${shown}: HTTP ${error.response.statusCode} ${error.response.statusMessage ?? ''}`.trim();
-      const refusal = options.tls?.settings.identity !== 'none' ? explainRefusal(options.tls, error.response.statusCode) : undefined;
+      const refusal = options.tls?.settings.identity !== 'none' ? explainRefusal(options.tls, error.response.statusCode, refusedAnswer(error.response, withoutCredentials(error.response.url))) : undefined;
       if (refusal) throw new SourceFailure('auth', `${status}: ${refusal}`);
-      throw new SourceFailure('status', status);
+      const body = Buffer.isBuffer(error.response.body) ? error.response.body.subarray(0, 2000).toString('utf8') : '';
+      throw new HttpStatusFailure(status, error.response.statusCode, body);
     }
     const detail = error instanceof RequestError && error.code ? `${error.code}: ${error.message}` : (error as Error).message;
     throw new SourceFailure(classifyConnectionError(error), `${options.source} ${shown}: ${detail}`);

@@ -32,6 +32,7 @@ const IDENTITY_NAMES: Record<IdentityKind, string> = {
   client_cert: 'client certificate',
   x509_proxy: 'X.509 proxy',
   bearer_token: 'bearer token',
+  kerberos: 'Kerberos ticket',
 };
 
 /**

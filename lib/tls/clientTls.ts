@@ -1,25 +1,27 @@
 /**
  * The one TLS and identity shape of every HTTP client in the project (PanDA, CRIC, web, hadoop, host,
  * sql, the sender and its routes): which CAs to trust, which CRLs to check, and which identity to
- * present (client certificate, RFC 3820 proxy, WLCG bearer token). Settings come from [tls] with
+ * present (client certificate, RFC 3820 proxy, WLCG bearer token, Kerberos by SPNEGO). Settings come from [tls] with
  * per-source overrides in [tls.<source>]; files are read again on every run, since other tools renew them.
  * See lib/tls/README.md.
  */
 import { Agent, type AgentOptions } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { withoutCredentials } from '../http/credentials';
-import type { BeforeRedirectHook } from 'got';
+import type { AfterResponseHook, BeforeRedirectHook, BeforeRequestHook } from 'got';
 import { explainTlsFailure } from './explain';
 import { CredentialError, errorCode, isTlsErrorCode, NOT_ANCHORED_CODES, TlsFailure } from './errors';
 import { loadIdentity } from './identity';
+import { explainKerberosRefusal, type KerberosIdentity, type KerberosSettings, negotiateHooks, type RefusedAnswer } from './kerberos';
 import type { Environment, TlsKey } from './settings';
 import { readCaDirectory, readCaFile } from './trust';
 
 export { CredentialError, TlsFailure } from './errors';
 export { tlsSettings, tlsConfigWarnings, TLS_KEYS } from './settings';
 export { discoverBearerToken, jwtExpiryMs } from './identity';
+export { refusedAnswer } from './kerberos';
 
-export type IdentityKind = 'none' | 'client_cert' | 'x509_proxy' | 'bearer_token';
+export type IdentityKind = 'none' | 'client_cert' | 'x509_proxy' | 'bearer_token' | 'kerberos';
 
 /** What [tls] and [tls.<source>] say, with the grid defaults resolved to paths (nothing read yet). */
 export interface TlsSettings {
@@ -42,6 +44,8 @@ export interface TlsSettings {
   bearerTokenFile?: string;
   /** A credential expiring within this is a warning, a heartbeat field and a degraded module. */
   expiryWarningMs: number;
+  /** identity = kerberos: principal, keytab, credential cache, krb5.conf (lib/tls/kerberos.ts). */
+  kerberos?: KerberosSettings;
   /** The environment the defaults and the token discovery read (the process's, unless a test passes its own). */
   environmentVariables?: Environment;
   /** Where the last place of token discovery, bt_u<uid>, is looked for: /tmp, unless a test passes its own. */
@@ -61,6 +65,8 @@ export interface ClientTls {
   publicAgentOptions?: AgentOptions;
   /** The Authorization header value for a bearer token identity (registered as a secret). */
   authorization?: string;
+  /** identity = kerberos: a fresh Negotiate token per request, through the hooks withClientTls gives. */
+  kerberos?: KerberosIdentity;
   /** When the presented credential (proxy, certificate, token) expires, UTC ms, if known. */
   credentialExpiresAtMs?: number;
   /** The credential expires within settings.expiryWarningMs (a warning, a heartbeat field, a degraded module). */
@@ -120,6 +126,7 @@ export function loadClientTls(settings: TlsSettings, nowMs: number = Date.now())
     agentOptions,
     publicAgentOptions,
     authorization: identity.authorization,
+    kerberos: identity.kerberos,
     credentialExpiresAtMs: identity.expiresAtMs,
     credentialExpiresSoon: expiresSoon,
     credentialDescription: identity.description,
@@ -130,11 +137,11 @@ export function loadClientTls(settings: TlsSettings, nowMs: number = Date.now())
   };
 }
 
-/** What a got request needs from a ClientTls: its https agent, headers and redirect check. */
+/** What a got request needs from a ClientTls: its https agent, headers, redirect check and Kerberos tokens. */
 export interface TlsRequestOptions {
   agent: { https?: Agent };
   headers: Record<string, string>;
-  hooks: { beforeRedirect: BeforeRedirectHook[] };
+  hooks: { beforeRedirect: BeforeRedirectHook[]; beforeRequest: BeforeRequestHook[]; afterResponse: AfterResponseHook[] };
 }
 
 /**
@@ -148,7 +155,8 @@ function refuseDowngrade(tls: ClientTls | undefined, endpoint: string): BeforeRe
     if (target.protocol !== 'http:' || !/^https:/i.test(endpoint)) return;
     const sendsToken = options.headers.authorization !== undefined;
     if (!sendsToken && !options.username && !options.password) return;
-    const credential = sendsToken && tls?.authorization ? `the bearer token of ${tls.settings.origin?.('identity') ?? `[tls.${tls.settings.source}] identity = bearer_token`}` : 'its credentials';
+    const identity = tls?.settings.origin?.('identity') ?? `[tls.${tls?.settings.source}] identity = ${tls?.settings.identity}`;
+    const credential = sendsToken && tls?.authorization ? `the bearer token of ${identity}` : sendsToken && tls?.kerberos ? `a Kerberos token of ${identity}` : 'its credentials';
     throw new CredentialError(`${endpoint}: redirected to plain http ${withoutCredentials(target.href)}: not followed, ${credential} would be sent unencrypted`);
   };
 }
@@ -189,7 +197,8 @@ function agentsOf(tls: ClientTls): { own?: Agent; public?: Agent } {
  * With `tls` undefined, runs `attempt` with Node's defaults.
  */
 export async function withClientTls<T>(tls: ClientTls | undefined, endpoint: string, attempt: (options: TlsRequestOptions) => Promise<T>): Promise<T> {
-  const hooks = { beforeRedirect: [refuseDowngrade(tls, endpoint)] };
+  const negotiate = tls?.kerberos ? negotiateHooks(tls.kerberos, endpoint) : { beforeRequest: [], afterResponse: [] };
+  const hooks = { beforeRedirect: [refuseDowngrade(tls, endpoint)], ...negotiate };
   if (!tls) {
     try {
       return await attempt({ agent: {}, headers: {}, hooks });
@@ -229,10 +238,15 @@ function unwrapped(error: unknown): unknown {
   return cause instanceof CredentialError ? cause : error;
 }
 
-/** The likely cause of an HTTP 401/403 when an identity was presented; undefined without one. */
-export function explainRefusal(tls: ClientTls | undefined, statusCode: number): string | undefined {
+/**
+ * The likely cause of an HTTP 401/403 when an identity was presented; undefined without one. `answer`
+ * (the final URL, its WWW-Authenticate, whether a Negotiate token went with it) tells a Kerberos refusal apart.
+ */
+export function explainRefusal(tls: ClientTls | undefined, statusCode: number, answer?: RefusedAnswer): string | undefined {
   if (!tls || (statusCode !== 401 && statusCode !== 403)) return undefined;
   switch (tls.settings.identity) {
+    case 'kerberos':
+      return `${explainKerberosRefusal(tls.kerberos as KerberosIdentity, statusCode, answer ?? { url: tls.settings.source, sentToken: true })} (${tls.settings.describe()})`;
     case 'bearer_token':
       return `the token was refused (${tls.credentialDescription}${tls.credentialExpiresAtMs === undefined ? '' : `, expires ${new Date(tls.credentialExpiresAtMs).toISOString()}`}): audience/scope? (${tls.settings.describe()})`;
     case 'x509_proxy':

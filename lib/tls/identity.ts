@@ -8,6 +8,7 @@ import path from 'node:path';
 import { registerSecret } from '../run/log';
 import type { TlsSettings } from './clientTls';
 import { CredentialError } from './errors';
+import { type KerberosIdentity, loadKerberosIdentity } from './kerberos';
 import { userId } from './settings';
 import { pemBlocks } from './trust';
 
@@ -15,6 +16,8 @@ export interface LoadedIdentity {
   cert?: string;
   key?: string;
   authorization?: string;
+  /** identity = kerberos: makes a fresh Negotiate token per request. */
+  kerberos?: KerberosIdentity;
   expiresAtMs?: number;
   description?: string;
   environment: Record<string, string>;
@@ -268,6 +271,10 @@ export function loadIdentity(settings: TlsSettings, nowMs: number): LoadedIdenti
       return clientCertificateIdentity(settings, nowMs);
     case 'bearer_token':
       return tokenIdentity(settings, nowMs);
+    case 'kerberos': {
+      const loaded = loadKerberosIdentity(settings.source, settings.kerberos as NonNullable<TlsSettings['kerberos']>, (key) => settings.origin?.(key as never), nowMs);
+      return { kerberos: loaded.identity, expiresAtMs: loaded.expiresAtMs, description: loaded.identity.description, environment: {}, warnings: [] };
+    }
     case 'none':
       return { environment: {}, warnings: [] };
   }

@@ -71,7 +71,7 @@ test('relative paths are taken from the project root, like every path setting', 
 
 test('a bad identity, crl or expiry_warning is a ConfigError naming file, section and key', () => {
   expect(() => tlsSettings(Config.parse('[tls.panda]\nidentity = proxy\n', 'site.cfg'), 'panda', {})).toThrow(
-    'site.cfg: [tls.panda] identity must be one of none, client_cert, x509_proxy, bearer_token, got "proxy"',
+    'site.cfg: [tls.panda] identity must be one of none, client_cert, x509_proxy, bearer_token, kerberos, got "proxy"',
   );
   expect(() => tlsSettings(Config.parse('[tls]\ncrl = yes\n', 'site.cfg'), 'panda', {})).toThrow('site.cfg: [tls] crl must be auto or off, got "yes"');
   expect(() => tlsSettings(Config.parse('[tls]\nexpiry_warning = soon\n', 'site.cfg'), 'panda', {})).toThrow('site.cfg: [tls] expiry_warning: expected a duration');
@@ -80,8 +80,8 @@ test('a bad identity, crl or expiry_warning is a ConfigError naming file, sectio
 test('unknown keys of [tls] and [tls.<source>] are reported as typos, and the known ones are read', () => {
   const config = Config.parse('[tls]\nca_dri = /x\ncrl = auto\n[tls.panda]\nidentity = none\nx509proxy = /p\n[tls.cric]\npublic_roots = no\n', 'site.cfg');
   expect(tlsConfigWarnings(config)).toEqual([
-    `site.cfg: [tls] ca_dri is not a TLS setting (a typo? the keys are ca_dir, ca_file, public_roots, crl, identity, client_cert, client_key, x509_proxy, bearer_token, bearer_token_file, expiry_warning)`,
-    `site.cfg: [tls.panda] x509proxy is not a TLS setting (a typo? the keys are ca_dir, ca_file, public_roots, crl, identity, client_cert, client_key, x509_proxy, bearer_token, bearer_token_file, expiry_warning)`,
+    `site.cfg: [tls] ca_dri is not a TLS setting (a typo? the keys are ca_dir, ca_file, public_roots, crl, identity, client_cert, client_key, x509_proxy, bearer_token, bearer_token_file, expiry_warning, kerberos_keytab, kerberos_principal, kerberos_ccache, kerberos_config, kerberos_preemptive)`,
+    `site.cfg: [tls.panda] x509proxy is not a TLS setting (a typo? the keys are ca_dir, ca_file, public_roots, crl, identity, client_cert, client_key, x509_proxy, bearer_token, bearer_token_file, expiry_warning, kerberos_keytab, kerberos_principal, kerberos_ccache, kerberos_config, kerberos_preemptive)`,
   ]);
   tlsSettings(config, 'panda', {});
   expect(config.section('tls').unreadKeys()).toEqual(['ca_dri']);

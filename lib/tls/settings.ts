@@ -3,9 +3,12 @@
  * defaults resolved to paths: nothing is read here but the config and the environment.
  */
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError, type Config, type ConfigSection } from '../config/config';
+import { pathsFrom } from '../config/paths';
 import { parseDuration } from '../run/slot';
 import type { IdentityKind, TlsSettings } from './clientTls';
+import { type KerberosSettings, kerberosUnsupported } from './kerberos';
 
 /** Every key of [tls] and [tls.<source>]. */
 export const TLS_KEYS = [
@@ -20,10 +23,15 @@ export const TLS_KEYS = [
   'bearer_token',
   'bearer_token_file',
   'expiry_warning',
+  'kerberos_keytab',
+  'kerberos_principal',
+  'kerberos_ccache',
+  'kerberos_config',
+  'kerberos_preemptive',
 ] as const;
 export type TlsKey = (typeof TLS_KEYS)[number];
 
-const IDENTITIES: readonly IdentityKind[] = ['none', 'client_cert', 'x509_proxy', 'bearer_token'];
+const IDENTITIES: readonly IdentityKind[] = ['none', 'client_cert', 'x509_proxy', 'bearer_token', 'kerberos'];
 /**
  * Keys that choose or hold what is presented: per source only. In [tls] they would reach every source, web
  * probes of third-party sites included, and any of them could replay the credential. Locations (x509_proxy,
@@ -120,6 +128,13 @@ export function tlsSettings(config: Config, source: string, environment: Environ
   const bearerToken = configured('bearer_token', (section) => section.secret('bearer_token').trim());
   const bearerTokenFile = configured('bearer_token_file', (section) => section.path('bearer_token_file'));
   const expiryWarningMs = configured('expiry_warning', (section) => section.duration('expiry_warning')) ?? parseDuration(DEFAULT_EXPIRY_WARNING);
+  let kerberos: KerberosSettings | undefined;
+  if (identity === 'kerberos') {
+    if (kerberosUnsupported(source)) {
+      throw new ConfigError(`${config.file}: [tls.${source}] identity = kerberos: ${source} does not speak HTTP through lib/http or the web probe, so it cannot present a Kerberos (SPNEGO) identity`);
+    }
+    kerberos = kerberosSettings(config, source, environment, configured, origins);
+  }
 
   const settings: TlsSettings = {
     source,
@@ -134,11 +149,46 @@ export function tlsSettings(config: Config, source: string, environment: Environ
     bearerToken,
     bearerTokenFile,
     expiryWarningMs,
+    kerberos,
     environmentVariables: environment,
     origin: (key) => origins.get(key),
     describe: () => describeSettings(settings, origins),
   };
   return settings;
+}
+
+/**
+ * identity = kerberos: a keytab gives tickets into this project's cache var/state/kerberos/<source>.ccache
+ * (kerberos_ccache may name another); without a keytab, tickets are read from kerberos_ccache, else
+ * KRB5CCNAME, else /tmp/krb5cc_<uid>, as kinit leaves them.
+ */
+function kerberosSettings(
+  config: Config,
+  source: string,
+  environment: Environment,
+  configured: <T>(key: TlsKey, read: (section: ConfigSection) => T) => T | undefined,
+  origins: Map<TlsKey, string>,
+): KerberosSettings {
+  const keytab = configured('kerberos_keytab', (section) => section.path('kerberos_keytab'));
+  const principal = configured('kerberos_principal', (section) => section.string('kerberos_principal').trim()) || undefined;
+  // A ccache name with a type (FILE:, DIR:, KEYRING:, KCM:) is MIT's; a bare one is a file, relative to the project.
+  const configuredCcache = configured('kerberos_ccache', (section) => (/^[A-Za-z0-9]+:/.test(section.string('kerberos_ccache').trim()) ? section.string('kerberos_ccache').trim() : `FILE:${section.path('kerberos_ccache')}`));
+  const kerberosConfig = configured('kerberos_config', (section) => section.path('kerberos_config'));
+  const preemptive = configured('kerberos_preemptive', (section) => section.bool('kerberos_preemptive')) ?? false;
+  let ccache = configuredCcache;
+  let ownCcache = false;
+  if (ccache === undefined) {
+    if (keytab !== undefined) {
+      ccache = `FILE:${path.join(pathsFrom(config).state, 'kerberos', `${source}.ccache`)}`;
+      ownCcache = true;
+      origins.set('kerberos_ccache', `this project's ${ccache} (filled from the keytab)`);
+    } else {
+      const fromEnvironment = variable(environment, 'KRB5CCNAME');
+      ccache = fromEnvironment ?? `FILE:/tmp/krb5cc_${userId()}`;
+      origins.set('kerberos_ccache', fromEnvironment ? `KRB5CCNAME=${ccache}` : `the default ${ccache} (KRB5CCNAME is not set)`);
+    }
+  }
+  return { keytab, principal, ccache, ownCcache, config: kerberosConfig, preemptive };
 }
 
 /** "[tls.panda]: ca_dir /x (X509_CERT_DIR=/x), crl auto, public CAs as fallback, identity x509_proxy /tmp/x509up_u0 (the default ...)". */
@@ -173,6 +223,13 @@ function describeSettings(settings: TlsSettings, origins: Map<TlsKey, string>): 
             : 'identity bearer_token (WLCG discovery: BEARER_TOKEN, BEARER_TOKEN_FILE, $XDG_RUNTIME_DIR/bt_u<uid>, /tmp/bt_u<uid>)',
       );
       break;
+    case 'kerberos': {
+      const kerberos = settings.kerberos as KerberosSettings;
+      const keytab = kerberos.keytab ? `, keytab ${kerberos.keytab}` : '';
+      const krb5 = kerberos.config ? `, kerberos_config ${kerberos.config}` : '';
+      parts.push(`identity kerberos ${kerberos.principal ?? '(principal of the keytab or ccache)'}${keytab}, ccache ${kerberos.ccache}${krb5}, ${kerberos.preemptive ? 'token on the first request' : 'token when the server asks (401 Negotiate)'}`);
+      break;
+    }
   }
   return `[tls.${settings.source}]: ${parts.join(', ')}`;
 }

@@ -2,13 +2,17 @@
 # Installs (Debian packages) and runs the real servers the project needs, as plain
 # processes on 127.0.0.1 with their data under a directory of the caller's choice.
 #
-#   scripts/servers/services.sh install [influxdb|mariadb|xrootd|node_exporter|chromium|grid_proxy|all]...
+#   scripts/servers/services.sh install [influxdb|mariadb|postgresql|xrootd|node_exporter|chromium|grid_proxy|kerberos|all]...
 #     (grid_proxy: openssl and grid-proxy-init, for the TLS tests' CA and RFC 3820 proxies;
-#      build: the headers npm ci compiles native packages against (kerberos: MIT's GSSAPI))
+#      build: the headers npm ci compiles native packages against (kerberos: MIT's GSSAPI);
+#      kerberos: MIT's KDC, kadmin.local and kinit/klist, for the SPNEGO tests (test/support/kerberos.ts))
 #   scripts/servers/services.sh start influxdb      --port P --dir DIR
 #   scripts/servers/services.sh start mariadb       --port P --dir DIR [--config-extra FILE]
+#   scripts/servers/services.sh start postgresql    --port P --dir DIR [--config-extra FILE]
 #   scripts/servers/services.sh start node_exporter --port P --dir DIR
 #   scripts/servers/services.sh start xrootd        --port P --dir DIR [--config-extra FILE]
+#   scripts/servers/services.sh start kerberos      --port P --dir DIR   (MIT KDC of realm MONIT.TEST,
+#     UDP and TCP on 127.0.0.1:P; DIR/krb5.conf for clients, DIR/kdc.conf for kadmin.local)
 #   scripts/servers/services.sh stop   DIR          (stops the server whose data is in DIR)
 #   scripts/servers/services.sh status DIR
 #
@@ -23,12 +27,14 @@ packages_for() {
   case "$1" in
     influxdb) echo "influxdb influxdb-client" ;;
     mariadb) echo "mariadb-server mariadb-client" ;;
+    postgresql) echo "postgresql postgresql-client" ;;
     xrootd) echo "xrootd-server xrootd-client" ;;
     node_exporter) echo "prometheus-node-exporter" ;;
     chromium) echo "chromium" ;;
     grid_proxy) echo "globus-proxy-utils openssl" ;;
     build) echo "libkrb5-dev" ;;
-    *) die "unknown component '$1' (influxdb, mariadb, xrootd, node_exporter, chromium, grid_proxy, build)" ;;
+    kerberos) echo "krb5-kdc krb5-admin-server krb5-user" ;;
+    *) die "unknown component '$1' (influxdb, mariadb, postgresql, xrootd, node_exporter, chromium, grid_proxy, build, kerberos)" ;;
   esac
 }
 
@@ -36,11 +42,13 @@ binary_for() {
   case "$1" in
     influxdb) echo influxd ;;
     mariadb) echo mariadbd ;;
+    postgresql) echo pg_ctlcluster ;; # Debian's postgresql-common; the server itself is in postgresql_bin
     xrootd) echo xrootd ;;
     node_exporter) echo prometheus-node-exporter ;;
     chromium) echo chromium ;;
     grid_proxy) echo grid-proxy-init ;;
     build) echo krb5-config ;;
+    kerberos) echo kadmin.local ;;
   esac
 }
 
@@ -161,6 +169,47 @@ start_mariadb() {
   serve_or_die "mariadbd on port $port" "$dir" "$dir/error.log" -- mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -e 'SELECT 1'
 }
 
+# Debian keeps the server's programs off PATH, in /usr/lib/postgresql/<major>/bin: the newest one.
+postgresql_bin() {
+  local bin; bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$bin" ] && [ -x "$bin/postgres" ] || die "no /usr/lib/postgresql/*/bin/postgres (package postgresql)"
+  echo "$bin"
+}
+
+# postgres refuses to run as root: as root, DIR belongs to the user postgres (made by the package) and
+# initdb and postgres run as that user through setpriv, which execs (the pid kept is the server's own).
+# The superuser is `postgres`, trusted on the Unix socket in DIR only; TCP (127.0.0.1 only) asks for a
+# password (scram-sha-256). Lines of --config-extra are added to postgresql.conf (ssl = on,
+# ssl_cert_file = '...', ...); the files they name must be readable by the user the server runs as.
+start_postgresql() {
+  local port=$1 dir=$2 extra=$3
+  [ -z "$extra" ] || [ -r "$extra" ] || die "--config-extra $extra is not a readable file"
+  local bin; bin=$(postgresql_bin)
+  local run_as=()
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || die "user postgres is missing (package postgresql creates it)"
+    chown -R postgres: "$dir"
+    setpriv --reuid=postgres --regid=postgres --init-groups -- test -x "$dir" 2>/dev/null \
+      || die "user postgres cannot reach $dir: make its parent folders searchable (chmod o+x) or use another folder"
+    run_as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    "${run_as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+      --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || die "initdb failed (see $dir/initdb.log)"
+  fi
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $port"
+    echo "unix_socket_directories = '$dir'"
+    echo "logging_collector = off"
+    [ -z "$extra" ] || cat "$extra"
+  } >"$dir/data/postgresql.auto.conf"
+  [ "$(id -u)" != 0 ] || chown postgres: "$dir/data/postgresql.auto.conf"
+  nohup "${run_as[@]}" "$bin/postgres" -D "$dir/data" >"$dir/postgres.log" 2>&1 &
+  remember_server "$dir" $!
+  serve_or_die "postgres on port $port" "$dir" "$dir/postgres.log" -- "$bin/pg_isready" -q -h "$dir" -p "$port" -U postgres
+}
+
 start_node_exporter() {
   local port=$1 dir=$2
   mkdir -p "$dir"
@@ -233,6 +282,56 @@ start_xrootd() {
   serve_or_die "xrootd on port $port" "$dir" "$dir/log/mon$port/xrootd.log" "$dir/stdout.log" -- xrootd_answers "$port"
 }
 
+# A KDC of realm MONIT.TEST on 127.0.0.1:PORT (UDP and TCP), database and logs in DIR. Clients use
+# KRB5_CONFIG=DIR/krb5.conf; kadmin.local adds KRB5_KDC_PROFILE=DIR/kdc.conf. Host names are taken as
+# written (no DNS canonicalisation, no reverse lookup), so HTTP@localhost is HTTP/localhost@MONIT.TEST.
+start_kerberos() {
+  local port=$1 dir=$2
+  mkdir -p "$dir"
+  cat >"$dir/kdc.conf" <<CONF
+[kdcdefaults]
+ kdc_listen = 127.0.0.1:$port
+ kdc_tcp_listen = 127.0.0.1:$port
+[realms]
+ MONIT.TEST = {
+  database_name = $dir/principal
+  key_stash_file = $dir/stash
+  acl_file = $dir/kadm5.acl
+  max_life = 1d
+  max_renewable_life = 0
+ }
+[logging]
+ kdc = FILE:$dir/kdc.log
+ admin_server = FILE:$dir/kadmin.log
+CONF
+  cat >"$dir/krb5.conf" <<CONF
+[libdefaults]
+ default_realm = MONIT.TEST
+ dns_lookup_kdc = false
+ dns_lookup_realm = false
+ dns_canonicalize_hostname = false
+ rdns = false
+[realms]
+ MONIT.TEST = {
+  kdc = 127.0.0.1:$port
+ }
+[domain_realm]
+ localhost = MONIT.TEST
+ 127.0.0.1 = MONIT.TEST
+CONF
+  export KRB5_CONFIG="$dir/krb5.conf" KRB5_KDC_PROFILE="$dir/kdc.conf"
+  if [ ! -f "$dir/principal" ]; then
+    kdb5_util create -s -r MONIT.TEST -P "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" -W >"$dir/create.log" 2>&1 \
+      || die "kdb5_util create failed (see $dir/create.log)"
+  fi
+  # Its log says when both sockets are bound (a port another process holds could answer the connect).
+  : >"$dir/kdc.log"
+  nohup krb5kdc -n -r MONIT.TEST >"$dir/krb5kdc.out" 2>&1 &
+  remember_server "$dir" $!
+  serve_or_die "krb5kdc on port $port" "$dir" "$dir/kdc.log" "$dir/krb5kdc.out" -- \
+    bash -c "grep -q 'commencing operation' '$dir/kdc.log' && exec 3<>/dev/tcp/127.0.0.1/$port"
+}
+
 stop_dir() {
   local dir=$1
   local pid
@@ -246,7 +345,7 @@ stop_dir() {
 command=${1:-}; shift || true
 case "$command" in
   install)
-    [ $# -eq 0 ] || [ "$1" = all ] && set -- build influxdb mariadb xrootd node_exporter chromium grid_proxy
+    [ $# -eq 0 ] || [ "$1" = all ] && set -- build influxdb mariadb postgresql xrootd node_exporter chromium grid_proxy kerberos
     install_components "$@"
     ;;
   start)

@@ -166,3 +166,36 @@ it('the XRootD server listens on 127.0.0.1 only (on an IPv4-mapped IPv6 socket),
     return;
   }
 });
+
+it('PostgreSQL runs as the user postgres (when started as root), on 127.0.0.1 only, with its socket inside DIR, and stops', async () => {
+  for (let attempt = 1; ; attempt++) {
+    const holder = await listen(0);
+    const port = (holder.address() as net.AddressInfo).port;
+    await close(holder);
+    const dir = testDir('postgresql');
+    started.push(dir);
+    try {
+      await run(SERVICES, ['start', 'postgresql', '--port', String(port), '--dir', dir]);
+    } catch (error) {
+      // In a parallel run another test's server can take the port after it was found free.
+      if (attempt < 3 && /address already in use/i.test((error as Error & { stderr?: string }).stderr ?? String(error))) continue;
+      throw error;
+    }
+    const pid = Number(readFileSync(path.join(dir, 'server.pid'), 'utf8').trim());
+    // The pid kept is the server's own (setpriv execs), so stop signals postgres itself.
+    expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('postgres');
+    const owner = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    if (process.getuid?.() === 0) expect(owner).toBe(Number((await run('id', ['-u', 'postgres'])).stdout.trim()));
+    else expect(owner).toBe(process.getuid?.());
+    expect(listeningSockets(pid)).toEqual([`127.0.0.1:${port}`]);
+    expect(existsSync(path.join(dir, `.s.PGSQL.${port}`))).toBe(true);
+    await run(SERVICES, ['stop', dir]);
+    expect(() => process.kill(pid, 0)).toThrow();
+    const status = await run(SERVICES, ['status', dir]).then(
+      () => 'running',
+      (error: Error & { stdout?: string }) => error.stdout?.trim(),
+    );
+    expect(status).toBe('stopped');
+    return;
+  }
+});

@@ -9,7 +9,7 @@ import { freePort } from './ports';
 const run = promisify(execFile);
 const SERVICES = path.join(PROJECT_ROOT, 'scripts', 'servers', 'services.sh');
 
-export type Component = 'influxdb' | 'mariadb' | 'xrootd' | 'node_exporter';
+export type Component = 'influxdb' | 'mariadb' | 'postgresql' | 'xrootd' | 'node_exporter' | 'kerberos';
 
 export interface RunningServer {
   port: number;
