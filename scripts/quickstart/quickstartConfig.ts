@@ -22,7 +22,8 @@ function concrete(text: string, portOffset: number): string {
  * gateway's must match), `demo-password` a random password. MONIT_QUICKSTART_PORT_OFFSET shifts
  * every 127.0.0.1 port, so a second setup can run beside the first. An existing file keeps every
  * line (its mode is fixed to 600: it holds secrets); the quickstart values of a source added since
- * are appended, so the new source runs too. Returns what it did, for the quickstart's output.
+ * are appended, so the new source runs too. `examples` (./run.sh quickstart --example NAME) are
+ * appended once each (addExamples). Returns what it did, for the quickstart's output.
  */
 export function generateConfig(target: string, portOffset = 0, examples: string[] = []): { created: boolean; added: string[]; examplesAdded: string[] } {
   for (const name of examples) loadExample(name); // an unknown name stops before anything is written
