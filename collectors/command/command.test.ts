@@ -268,6 +268,10 @@ test('config mistakes are ConfigErrors naming the section and key', () => {
   const many = (count: number): string => `[command]\nconcurrency = 2\ntimeout = 3m\n` + Array.from({ length: count }, (_, index) => `[command.c${index}]\ncommand = /bin/true\n`).join('');
   expect(() => parse(many(5))).toThrow(/\[command\] deadline \(480s\) leaves no time for the worst case: 5 commands, 2 at a time, each up to 180s, take up to 540s/);
   expect(() => parse(many(4))).not.toThrow();
+  // Two commands writing one measurement without a schema must give a field one type (InfluxDB refuses a change).
+  expect(() => parse('[command.a]\ncommand = /bin/true\noutput = json\nfields = state\nmeasurement = shared\n[command.b]\ncommand = /bin/true\noutput = json\nfields = state:string\nmeasurement = shared\n')).toThrow(
+    "[command.b] fields: 'state' is string here but number in [command.a], and both write command/shared",
+  );
   expect(() => parse('[command.a]\ncommand = /bin/true\noutput = xml')).toThrow(/\[command\.a\] output must be one of none, json, key_value, got "xml"/);
   expect(() => parse('[command.a]\ncommand = /bin/true\noutput = json')).toThrow(/\[command\.a\] fields is missing/);
   expect(() => parse('[command.a]\ncommand = /bin/true\nfields = x')).toThrow(/\[command\.a\] fields needs output = json or key_value/);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ConfigError, type Config, type ConfigSection } from '../../lib/config/config';
 import { PROJECT_ROOT } from '../../lib/config/paths';
-import { checkDeclaredAgainstSchema, DECLARED_NAME, parseDeclaredFields, type DeclaredFields } from '../../lib/documents/declared';
+import { checkDeclaredAgainstSchema, checkSharedMeasurements, DECLARED_NAME, type DeclaredFields, parseDeclaredFields } from '../../lib/documents/declared';
 import { declaredJsonPaths } from '../../lib/documents/jsonValues';
 import { schemaRegistry } from '../../lib/documents/schemas';
 import { registerSecret } from '../../lib/run/log';
@@ -127,6 +127,10 @@ export function commandDefinitions(config: Config): CommandDefinition[] {
     };
   });
   checkWorstCase(definitions, defaults, deadline);
+  checkSharedMeasurements(
+    COMMAND_RESULT.producer,
+    definitions.flatMap(({ name, measurement, fields }) => (fields ? [{ section: `command.${name}`, measurement, fields, schema: registry.get(COMMAND_RESULT.producer, measurement) }] : [])),
+  );
   return definitions;
 }
 
