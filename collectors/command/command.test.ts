@@ -121,7 +121,7 @@ test("the job's deadline kills a running command with its children and starts no
 concurrency = 1
 [command.hanging]
 command = ${TESTDATA}/hang.sh ${pidFile}
-timeout = 5m
+timeout = 3m
 [command.queued]
 command = /bin/true
 `,
@@ -138,7 +138,7 @@ command = /bin/true
 
 test('a command that exits leaving a child that holds its output does not hold up the run, and the child is killed', async () => {
   const pidFile = path.join(testDir('command-background'), 'child.pid');
-  const { documents } = await collect(`[command.leaves_child]\ncommand = ${TESTDATA}/background.sh ${pidFile}\ntimeout = 5m\noutput = key_value\nfields = state:string\n`);
+  const { documents } = await collect(`[command.leaves_child]\ncommand = ${TESTDATA}/background.sh ${pidFile}\ntimeout = 3m\noutput = key_value\nfields = state:string\n`);
   expect(statusOf(documents, 'leaves_child')).toMatchObject({ up: 1, exit_code: 0, values: 1 });
   expect(documents.find((document) => document.type === 'leaves_child')).toMatchObject({ state: 'left a child behind' });
   expect(await goneAfterWaiting(pidFile)).toBe(true);
@@ -264,6 +264,14 @@ test('config mistakes are ConfigErrors naming the section and key', () => {
   expect(() => parse('[command]\nenvironment = A=1\n[command.environment]\ncommand = /bin/true')).toThrow("command.cfg: [command.environment]: 'environment' is a key of [command]");
   expect(() => parse('[command.a]\nshell = true')).toThrow('command.cfg: [command.a] command is missing');
   expect(() => parse('[command.a]\ncommand = /bin/true\ntimeout = 10m')).toThrow(/\[command\.a\] timeout \(600s\) must be shorter than the job's deadline/);
+  // 5 commands, 2 at a time: 3 rounds of up to 3m each = 9m, past the 8m deadline; 4 commands (6m) fit.
+  const many = (count: number): string => `[command]\nconcurrency = 2\ntimeout = 3m\n` + Array.from({ length: count }, (_, index) => `[command.c${index}]\ncommand = /bin/true\n`).join('');
+  expect(() => parse(many(5))).toThrow(/\[command\] deadline \(480s\) leaves no time for the worst case: 5 commands, 2 at a time, each up to 180s, take up to 540s/);
+  expect(() => parse(many(4))).not.toThrow();
+  // Two commands writing one measurement without a schema must give a field one type (InfluxDB refuses a change).
+  expect(() => parse('[command.a]\ncommand = /bin/true\noutput = json\nfields = state\nmeasurement = shared\n[command.b]\ncommand = /bin/true\noutput = json\nfields = state:string\nmeasurement = shared\n')).toThrow(
+    "[command.b] fields: 'state' is string here but number in [command.a], and both write command/shared",
+  );
   expect(() => parse('[command.a]\ncommand = /bin/true\noutput = xml')).toThrow(/\[command\.a\] output must be one of none, json, key_value, got "xml"/);
   expect(() => parse('[command.a]\ncommand = /bin/true\noutput = json')).toThrow(/\[command\.a\] fields is missing/);
   expect(() => parse('[command.a]\ncommand = /bin/true\nfields = x')).toThrow(/\[command\.a\] fields needs output = json or key_value/);

@@ -1,4 +1,4 @@
-import { convertDeclared } from '../../lib/documents/declared';
+import { convertDeclared, targetType } from '../../lib/documents/declared';
 import { readJsonValue } from '../../lib/documents/jsonValues';
 import type { Scalar, TypeSchema } from '../../lib/documents/types';
 import type { CommandDefinition } from './settings';
@@ -62,7 +62,7 @@ export function readValues(command: CommandDefinition, stdout: string, schema: T
       }
       raw = read.value;
     }
-    const converted = convertDeclared(raw, schema?.fields[field]?.type ?? kind);
+    const converted = convertDeclared(raw, targetType(schema, field, kind));
     if ('problem' in converted) result.problems.push(`'${field}': ${converted.problem}`);
     else if (converted.value === undefined) result.problems.push(`'${field}': null`);
     else result.fields[field] = converted.value;

@@ -61,10 +61,12 @@ timeout = 1s
 
 test("the job's deadline ends the run: the running command is killed with its child, the run stops and says timed_out", async () => {
   const slot = Date.UTC(2026, 10, 22, 8, 10);
-  // One at a time: the first is killed at its timeout, the second is still running at the deadline.
+  // One at a time: the first is killed at its timeout, the second is still running at the deadline. The
+  // config's deadline leaves room for both (a shorter one is refused); the run is given less, as a run
+  // that started late or a machine that stalled would have.
   const { varDir, config } = installation(`
 [command]
-deadline = 5s
+deadline = 10s
 concurrency = 1
 [command.first]
 command = ${TESTDATA}/hang.sh first.pid
@@ -73,7 +75,7 @@ timeout = 3s
 command = ${TESTDATA}/hang.sh second.pid
 timeout = 4s
 `);
-  const outcome = await runPeriodicJob(job, { config, deadlineMs: config.section('command').duration('deadline'), timeMs: slot, echoLog: false });
+  const outcome = await runPeriodicJob(job, { config, deadlineMs: 5000, timeMs: slot, echoLog: false });
   expect(outcome).toMatchObject({ ok: false, timedOut: true, message: 'stopped at its deadline of 5s' });
   const stateDir = path.join(varDir, 'state', 'command');
   expect(await goneAfterWaiting(path.join(stateDir, 'first.pid'))).toBe(true);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ConfigError, type Config, type ConfigSection } from '../../lib/config/config';
 import { PROJECT_ROOT } from '../../lib/config/paths';
-import { checkDeclaredAgainstSchema, DECLARED_NAME, parseDeclaredFields, type DeclaredFields } from '../../lib/documents/declared';
+import { checkDeclaredAgainstSchema, checkSharedMeasurements, DECLARED_NAME, type DeclaredFields, parseDeclaredFields } from '../../lib/documents/declared';
 import { declaredJsonPaths } from '../../lib/documents/jsonValues';
 import { schemaRegistry } from '../../lib/documents/schemas';
 import { registerSecret } from '../../lib/run/log';
@@ -82,7 +82,7 @@ export function commandDefinitions(config: Config): CommandDefinition[] {
   const deadline = deadlineMs(defaults);
   const defaultEnvironment = environmentOf(defaults);
   const registry = schemaRegistry();
-  return sections.map((section) => {
+  const definitions = sections.map((section) => {
     const pick = (key: string): ConfigSection => (section.has(key) ? section : defaults);
     const name = section.name.slice('command.'.length);
     if (!DECLARED_NAME.test(name)) throw new ConfigError(`${config.file}: [${section.name}]: command names use letters, digits and _ only`);
@@ -126,4 +126,25 @@ export function commandDefinitions(config: Config): CommandDefinition[] {
       jsonPaths: output === 'json' && fields ? declaredJsonPaths(section, fields) : undefined,
     };
   });
+  checkWorstCase(definitions, defaults, deadline);
+  checkSharedMeasurements(
+    COMMAND_RESULT.producer,
+    definitions.flatMap(({ name, measurement, fields }) => (fields ? [{ section: `command.${name}`, measurement, fields, schema: registry.get(COMMAND_RESULT.producer, measurement) }] : [])),
+  );
+  return definitions;
+}
+
+/**
+ * Even when every command hangs to its timeout, the run must end before the job's deadline: a run the
+ * deadline stops sends nothing, so the results of the commands that did finish would be lost.
+ */
+function checkWorstCase(definitions: CommandDefinition[], defaults: ConfigSection, deadline: number): void {
+  const concurrency = defaults.int('concurrency', 4, { min: 1 });
+  const rounds = Math.ceil(definitions.length / concurrency);
+  const longest = Math.max(...definitions.map((definition) => definition.timeoutMs));
+  if (rounds * longest < deadline) return;
+  throw defaults.invalid(
+    'deadline',
+    `(${Math.round(deadline / 1000)}s) leaves no time for the worst case: ${definitions.length} commands, ${concurrency} at a time, each up to ${Math.round(longest / 1000)}s, take up to ${Math.round((rounds * longest) / 1000)}s; raise deadline or concurrency, or lower the timeouts`,
+  );
 }

@@ -1,6 +1,6 @@
 import { ConfigError, type ConfigSection } from '../../lib/config/config';
 import type { DocumentFactory } from '../../lib/documents/document';
-import { buildDeclared, checkDeclaredAgainstSchema, checkDeclaredName, convertDeclared, DECLARED_NAME, type DeclaredFields, type DeclaredKind } from '../../lib/documents/declared';
+import { buildDeclared, checkDeclaredAgainstSchema, checkDeclaredName, convertDeclared, DECLARED_NAME, KIND_OF_TYPE, type DeclaredFields, type DeclaredKind } from '../../lib/documents/declared';
 import type { SchemaRegistry } from '../../lib/documents/schemas';
 import type { FieldType, MonitDocument, Scalar } from '../../lib/documents/types';
 import { LOGS_PATTERN } from '../../schemas/kinds';
@@ -30,7 +30,6 @@ export interface ValuesDefinition {
 }
 
 const PRODUCER = LOGS_PATTERN.producer;
-const KIND_OF_TYPE: Record<FieldType, DeclaredKind> = { int: 'number', float: 'number', bool: 'bool', string: 'string' };
 
 /** The named groups of a regex: an alternative that matches the empty text lists them all. */
 export function namedGroups(regex: RegExp): string[] {

@@ -1,5 +1,5 @@
 import type { DocumentFactory } from '../../lib/documents/document';
-import { buildDeclared, convertDeclared, type DeclaredKind } from '../../lib/documents/declared';
+import { buildDeclared, convertDeclared, targetType, type DeclaredKind } from '../../lib/documents/declared';
 import { RESERVED_KEYS, schemaRegistry, type SchemaRegistry } from '../../lib/documents/schemas';
 import type { MonitDocument, Scalar, TypeSchema } from '../../lib/documents/types';
 import { SourceFailure } from '../../lib/documents/failures';
@@ -87,7 +87,7 @@ export function mapRows(query: QueryDefinition, rows: ResultRow[], factory: Docu
     seenTagSets.set(tagKey, index);
     const fields: Record<string, Scalar> = {};
     for (const [column, kind] of fieldColumns) {
-      const converted = convertDeclared(cell(row, column), schema?.fields[column]?.type ?? kind);
+      const converted = convertDeclared(cell(row, column), targetType(schema, column, kind));
       if ('problem' in converted) problems.push(`row ${index + 1} column '${column}': ${converted.problem}`);
       else if (converted.value !== undefined) fields[column] = converted.value;
     }

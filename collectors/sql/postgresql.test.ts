@@ -280,6 +280,21 @@ test('PostgreSQL: the session is read-only, and a function that writes is refuse
   expect(next).toEqual({ last_value: '1', is_called: false }); // never advanced
 });
 
+test('PostgreSQL: several statements in one query are refused, so none can end the read-only transaction', async () => {
+  // '#' is an operator in PostgreSQL, not a comment as in MySQL; the statement guard alone lets this through.
+  const { documents } = await collect(connection('postgresql') + `[sql.query.escape]\nsql = "SELECT 1 # 2 AS x; COMMIT; BEGIN READ WRITE; SELECT nextval('counter') AS next"\n`);
+  expect(statusOf(documents, 'escape')).toMatchObject({ up: 0, error: 'query' });
+  expect(String(statusOf(documents, 'escape').message)).toMatch(/cannot insert multiple commands into a prepared statement/);
+  const next = await asSuperuser(async () => {
+    const client = new pg.Client({ host: postgresql.dir, port: postgresql.port, user: 'postgres', database: 'eventindex' });
+    await client.connect();
+    const result = await client.query<{ is_called: boolean }>('SELECT is_called FROM counter');
+    await client.end();
+    return result.rows[0];
+  });
+  expect(next).toEqual({ is_called: false });
+});
+
 test('PostgreSQL: a slow query is cancelled by the server at its timeout (statement_timeout); the others still run', async () => {
   const { documents } = await collect(connection('postgresql') + `[sql.query.slow]\nsql = SELECT pg_sleep(30) AS slept\ntimeout = 1s\n[sql.query.fast]\nsql = SELECT 1 AS one\n`);
   expect(statusOf(documents, 'slow')).toMatchObject({ up: 0, error: 'timeout' });

@@ -86,7 +86,10 @@ export async function runPostgresqlQuery({ connection, sql, timeoutMs, signal, t
     await client.connect();
     connected = true;
     await client.query('BEGIN TRANSACTION READ ONLY');
-    const result = await client.query<ResultRow>(sql);
+    // The extended protocol takes one statement only: a second one could COMMIT the read-only transaction.
+    // (pg has the option; its type declarations do not list it yet.)
+    const statement: pg.QueryConfig & { queryMode: 'extended' } = { text: sql, queryMode: 'extended' };
+    const result = await client.query<ResultRow>(statement);
     await client.query('ROLLBACK');
     if (!Array.isArray(result.rows) || !result.fields) throw new SourceFailure('query', 'the statement returned no result set');
     return result.rows;

@@ -3,7 +3,8 @@ import pLimit from 'p-limit';
 import { defineCollector } from '../../lib/run/collector';
 import { type Config, ConfigError, type ConfigSection } from '../../lib/config/config';
 import { probe, statusAccepted, type ProbeTarget } from './probe';
-import { checkSharedMeasurements, PRODUCER, readValues, readValueSettings, refuseValueKeysInDefaults, type ValueSettings } from './values';
+import { checkSharedMeasurements } from '../../lib/documents/declared';
+import { PRODUCER, readValues, readValueSettings, refuseValueKeysInDefaults, type ValueSettings } from './values';
 import { buildDeclared } from '../../lib/documents/declared';
 import { schemaRegistry, type SchemaRegistry } from '../../lib/documents/schemas';
 import type { MonitDocument } from '../../lib/documents/types';
@@ -81,7 +82,7 @@ export function readSettings(config: Config, registry: SchemaRegistry = schemaRe
     const values = readValueSettings(probeSection, name, registry);
     targets.push({ name, url, shownUrl: withoutCredentials(url), ...probeSettings(probeSection, defaults), ...(values && { values }) });
   }
-  checkSharedMeasurements(targets.flatMap((target): Array<[string, ValueSettings]> => (target.values ? [[`${SECTION}.${target.name}`, target.values]] : [])));
+  checkSharedMeasurements(PRODUCER, targets.flatMap((target) => (target.values ? [{ section: `${SECTION}.${target.name}`, ...target.values }] : [])));
   const names = targets.map((target) => target.name);
   const repeated = names.find((name, index) => names.indexOf(name) !== index);
   if (repeated) throw new ConfigError(`[${SECTION}]: the probe "${repeated}" is configured twice`);

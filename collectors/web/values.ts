@@ -1,8 +1,8 @@
 import { ConfigError, type Config, type ConfigSection } from '../../lib/config/config';
-import { checkDeclaredAgainstSchema, convertDeclared, DECLARED_NAME, parseDeclaredFields, type DeclaredFields, type DeclaredKind } from '../../lib/documents/declared';
+import { checkDeclaredAgainstSchema, convertDeclared, DECLARED_NAME, parseDeclaredFields, targetType, type DeclaredFields } from '../../lib/documents/declared';
 import { declaredJsonPaths, readJsonValue } from '../../lib/documents/jsonValues';
 import type { SchemaRegistry } from '../../lib/documents/schemas';
-import type { FieldType, Scalar, TypeSchema } from '../../lib/documents/types';
+import type { Scalar, TypeSchema } from '../../lib/documents/types';
 import { WEB_PROBE } from '../../schemas/kinds';
 
 /**
@@ -56,27 +56,6 @@ export function readValueSettings(section: ConfigSection, probeName: string, reg
   return { measurement, fields, paths: declaredJsonPaths(section, fields), schema };
 }
 
-/**
- * Probes sharing a measurement without a schema must agree on each field's kind: InfluxDB refuses a
- * point whose field changes type. `probes` maps a probe's section name to its values.
- */
-export function checkSharedMeasurements(probes: Array<[string, ValueSettings]>): void {
-  const seen = new Map<string, { section: string; kind: string }>();
-  for (const [section, values] of probes) {
-    if (values.schema) continue; // the schema types every field
-    for (const [field, kind] of values.fields) {
-      const key = `${values.measurement}/${field}`;
-      const earlier = seen.get(key);
-      if (earlier && earlier.kind !== kind) {
-        throw new ConfigError(`[${section}] fields: '${field}' is ${kind} here but ${earlier.kind} in [${earlier.section}], and both write web/${values.measurement}: declare it the same way, or use another measurement`);
-      }
-      if (!earlier) seen.set(key, { section, kind });
-    }
-  }
-}
-
-const KIND_WORDS: Record<DeclaredKind | FieldType, string> = { number: 'a number', float: 'a number', int: 'an integer', string: 'a text', bool: 'a boolean' };
-
 /** What one answer gave: the fields read, and a sentence for each declared field that could not be. */
 export interface ReadValues {
   fields: Record<string, Scalar>;
@@ -105,12 +84,7 @@ export function readValues(settings: ValueSettings, body: string): ReadValues {
       problems.push(`field '${field}': ${'missing' in found ? found.missing : found.problem}`);
       continue;
     }
-    const wanted = (settings.schema && Object.hasOwn(settings.schema.fields, field) ? settings.schema.fields[field].type : undefined) ?? kind;
-    // An object or array would otherwise be read through its String() form ("[object Object]", "1,2").
-    if (found.value !== null && typeof found.value === 'object') {
-      problems.push(`field '${field}' (${path}): a JSON ${Array.isArray(found.value) ? 'array' : 'object'} is not ${KIND_WORDS[wanted]}`);
-      continue;
-    }
+    const wanted = targetType(settings.schema, field, kind);
     const converted = convertDeclared(found.value, wanted);
     if ('problem' in converted) problems.push(`field '${field}' (${path}): ${converted.problem}${wanted !== kind ? ` (${wanted} in schemas/${PRODUCER}/${settings.measurement}.json)` : ''}`);
     else if (converted.value !== undefined) fields[field] = converted.value;

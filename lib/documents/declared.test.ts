@@ -120,8 +120,12 @@ describe('convertDeclared', () => {
     expect(convertDeclared(false, 'string')).toEqual({ value: 'false' });
     expect(convertDeclared(date, 'string')).toEqual({ value: '2026-11-22T10:00:00.000Z' });
     expect(convertDeclared(Buffer.from('héllo'), 'string')).toEqual({ value: 'héllo' });
-    expect(convertDeclared({ a: 1 }, 'string')).toEqual({ problem: '"{\\"a\\":1}" is not a text' });
-    expect(convertDeclared([1, 2], 'string')).toEqual({ problem: '"[1,2]" is not a text' });
+    expect(convertDeclared({ a: 1 }, 'string')).toEqual({ problem: 'a JSON object is not a text' });
+    expect(convertDeclared([1, 2], 'string')).toEqual({ problem: 'a JSON array is not a text' });
+    // Not read through their String() form ("[object Object]", "1") for the other kinds either.
+    expect(convertDeclared({ a: 1 }, 'number')).toEqual({ problem: 'a JSON object is not a number' });
+    expect(convertDeclared([1], 'int')).toEqual({ problem: 'a JSON array is not an integer' });
+    expect(convertDeclared([true], 'bool')).toEqual({ problem: 'a JSON array is not a boolean' });
   });
 
   test('an invalid date (a driver\'s zero date) is a problem, never a throw or NaN', () => {

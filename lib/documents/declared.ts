@@ -3,7 +3,7 @@ import { documentId, type DocumentFactory } from './document';
 import { SourceFailure } from './failures';
 import { interpretDocument } from './interpret';
 import { RESERVED_KEYS, type SchemaRegistry } from './schemas';
-import type { FieldType, MonitDocument, Scalar } from './types';
+import type { FieldType, MonitDocument, Scalar, TypeSchema } from './types';
 
 /**
  * Documents whose tags and fields an operator declares in config (sql columns, command outputs,
@@ -45,7 +45,32 @@ export function parseDeclaredFields(section: ConfigSection, key = 'fields', hint
   return fields;
 }
 
-const KIND_OF_TYPE: Record<FieldType, DeclaredKind> = { int: 'number', float: 'number', bool: 'bool', string: 'string' };
+/** The declared kind a schema type corresponds to. */
+export const KIND_OF_TYPE: Record<FieldType, DeclaredKind> = { int: 'number', float: 'number', bool: 'bool', string: 'string' };
+
+/** What a value is converted to: the schema's type of the field when the schema has it, else its declared kind. */
+export function targetType(schema: TypeSchema | undefined, field: string, kind: DeclaredKind): DeclaredKind | FieldType {
+  return schema && Object.hasOwn(schema.fields, field) ? schema.fields[field].type : kind;
+}
+
+/**
+ * Declarations sharing a measurement without a schema must agree on each field's kind: InfluxDB refuses
+ * a point whose field changes type. Each item names the declaring section; throws a ConfigError naming both.
+ */
+export function checkSharedMeasurements(producer: string, declarations: ReadonlyArray<{ section: string; measurement: string; fields: DeclaredFields; schema: TypeSchema | undefined }>): void {
+  const seen = new Map<string, { section: string; kind: string }>();
+  for (const { section, measurement, fields, schema } of declarations) {
+    if (schema) continue; // the schema types every field
+    for (const [field, kind] of fields) {
+      const key = `${measurement}/${field}`;
+      const earlier = seen.get(key);
+      if (earlier && earlier.kind !== kind) {
+        throw new ConfigError(`[${section}] fields: '${field}' is ${kind} here but ${earlier.kind} in [${earlier.section}], and both write ${producer}/${measurement}: declare it the same way, or use another measurement`);
+      }
+      if (!earlier) seen.set(key, { section, kind });
+    }
+  }
+}
 
 /**
  * When `schemas/<producer>/<type>.json` exists, every declared tag and field must be in it, with a
@@ -81,6 +106,12 @@ function quoted(raw: unknown): string {
   return JSON.stringify(String(raw)).slice(0, 60);
 }
 
+/** A JSON object or array, which no kind takes (its String() form would be "[object Object]" or "1,2"). */
+function structure(raw: unknown): string | undefined {
+  if (raw === null || typeof raw !== 'object' || raw instanceof Date || Buffer.isBuffer(raw)) return undefined;
+  return Array.isArray(raw) ? 'a JSON array' : 'a JSON object';
+}
+
 function toNumber(raw: unknown): Conversion {
   if (raw === null || raw === undefined) return { value: undefined };
   if (raw instanceof Date) return { value: raw.getTime() }; // DATETIME/TIMESTAMP: UTC ms
@@ -90,13 +121,16 @@ function toNumber(raw: unknown): Conversion {
   return Number.isFinite(value) ? { value } : { problem: `${quoted(raw)} is not a number` };
 }
 
+const KIND_WORDS: Record<DeclaredKind | FieldType, string> = { number: 'a number', float: 'a number', int: 'an integer', string: 'a text', bool: 'a boolean' };
+
 /** Converts a raw value (a database cell, a JSON value, a text) to a declared kind or a schema type. */
 export function convertDeclared(raw: unknown, kind: DeclaredKind | FieldType): Conversion {
   if (raw === null || raw === undefined) return { value: undefined };
   if (raw instanceof Date && Number.isNaN(raw.getTime())) return { problem: 'an invalid date' }; // toISOString() would throw
+  const compound = structure(raw);
+  if (compound) return { problem: `${compound} is not ${KIND_WORDS[kind]}` };
   switch (kind) {
     case 'string':
-      if (typeof raw === 'object' && !(raw instanceof Date) && !Buffer.isBuffer(raw)) return { problem: `${quoted(JSON.stringify(raw))} is not a text` };
       return { value: raw instanceof Date ? raw.toISOString() : Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw) };
     case 'bool': {
       if (raw === true || raw === 1 || raw === '1' || raw === 'true') return { value: true };

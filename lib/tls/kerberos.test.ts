@@ -59,7 +59,7 @@ beforeAll(async () => {
   wrongService = await serveNegotiate({ keytab: keytabs.elsewhere, krb5Config: kdc.krb5Config, service: 'HTTP@elsewhere' });
   varDir = testDir('kerberos-var');
   ca = makeTestCa();
-  dual = await serveHttpsAndHttp(ca.server, { '/to-plain': (port) => `http://127.0.0.1:${port}/landing` });
+  dual = await serveHttpsAndHttp(ca.server, { '/to-plain': (port) => `http://127.0.0.1:${port}/landing`, '/to-plain-challenge': (port) => `http://127.0.0.1:${port}/challenge` }, ['/challenge']);
 }, 600_000);
 
 afterAll(async () => {
@@ -153,6 +153,17 @@ describe('a keytab', () => {
     expect(dual.received.slice(from).map((request) => [request.scheme, request.path, /^Negotiate \S+$/.test(request.authorization ?? '')])).toEqual([['https', '/to-plain', true]]);
     expect(error.failureClass).toBe('auth');
     expect(error.message).toBe(`NameNode ${url}: redirected to plain http http://127.0.0.1:${dual.port}/landing: not followed, a Kerberos token of [tls.hadoop] identity = kerberos would be sent unencrypted`);
+  });
+
+  test('without preemption, a Negotiate challenge on the plain-http side of a redirect is not answered with a token', async () => {
+    const tls = load(`[tls]\nca_dir = ${ca.caDir}\n${ini('hadoop', { kerberos_keytab: keytabs.monit })}`);
+    const from = dual.received.length;
+    const error = await failure(`https://127.0.0.1:${dual.port}/to-plain-challenge`, tls);
+    expect(dual.received.slice(from).map((request) => [request.scheme, request.path, request.authorization])).toEqual([
+      ['https', '/to-plain-challenge', undefined],
+      ['http', '/challenge', undefined],
+    ]);
+    expect(error.message).toContain('HTTP 401');
   });
 
   test('two sources with two keytabs in one process, requests interleaved: each is its own principal, in its own cache', async () => {

@@ -243,7 +243,8 @@ export function offersNegotiate(header: string | string[] | undefined): boolean 
 }
 
 function sameOrigin(url: URL, endpoint: URL): boolean {
-  return url.hostname === endpoint.hostname && url.port === endpoint.port;
+  // The scheme counts too: https://h/ and http://h/ have the same (empty) port.
+  return url.protocol === endpoint.protocol && url.hostname === endpoint.hostname && url.port === endpoint.port;
 }
 
 /** got's context key: this request answered the server's Negotiate challenge. */

@@ -32,7 +32,7 @@ packages_for() {
     node_exporter) echo "prometheus-node-exporter" ;;
     chromium) echo "chromium" ;;
     grid_proxy) echo "globus-proxy-utils openssl" ;;
-    build) echo "libkrb5-dev" ;;
+    build) echo "libkrb5-dev g++ make python3" ;; # node-gyp's compiler, make and python too
     kerberos) echo "krb5-kdc krb5-admin-server krb5-user" ;;
     *) die "unknown component '$1' (influxdb, mariadb, postgresql, xrootd, node_exporter, chromium, grid_proxy, build, kerberos)" ;;
   esac
@@ -47,18 +47,20 @@ binary_for() {
     node_exporter) echo prometheus-node-exporter ;;
     chromium) echo chromium ;;
     grid_proxy) echo grid-proxy-init ;;
-    build) echo krb5-config ;;
+    build) echo "krb5-config g++ make python3" ;;
     kerberos) echo kadmin.local ;;
   esac
 }
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have_all() { local binary; for binary in "$@"; do have "$binary" || return 1; done; }
 
 APT_UPDATED=0
 install_components() {
   local missing=()
   for component in "$@"; do
-    have "$(binary_for "$component")" || missing+=($(packages_for "$component"))
+    # shellcheck disable=SC2046 # binary_for gives several names for some components
+    have_all $(binary_for "$component") || missing+=($(packages_for "$component"))
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" = 0 ] || die "need root to apt-get install: ${missing[*]}"
@@ -67,6 +69,12 @@ install_components() {
   if [ "$APT_UPDATED" = 0 ]; then
     apt-get update -qq >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "apt-get update failed (log: $log)"; }
     APT_UPDATED=1
+  fi
+  # Debian's postgresql would create and start a cluster of its own on 5432 (on a machine with systemd);
+  # the project starts its own servers, so none is made when the package comes in through this script.
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && [ ! -d /etc/postgresql ]; then
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/monit-collectors.conf
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1 \
     || { tail -n 20 "$log" >&2; die "apt-get install ${missing[*]} failed (log: $log)"; }

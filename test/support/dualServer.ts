@@ -27,9 +27,10 @@ export interface DualServer {
 
 /**
  * Serves `identity` (a certificate of the test CA) on https and plain http on one port of 127.0.0.1.
- * A path of `redirects` answers 302 to the URL it gives (of this port); any other path answers {"ok":true}.
+ * A path of `redirects` answers 302 to the URL it gives (of this port); a path of `negotiate` answers 401
+ * with WWW-Authenticate: Negotiate (a Kerberos challenge); any other path answers {"ok":true}.
  */
-export async function serveHttpsAndHttp(identity: CertificateFiles, redirects: Record<string, (port: number) => string>): Promise<DualServer> {
+export async function serveHttpsAndHttp(identity: CertificateFiles, redirects: Record<string, (port: number) => string>, negotiate: readonly string[] = []): Promise<DualServer> {
   const received: DualRequest[] = [];
   let port = 0;
   const handler = (scheme: DualRequest['scheme']) => (request: IncomingMessage, response: ServerResponse) => {
@@ -38,6 +39,11 @@ export async function serveHttpsAndHttp(identity: CertificateFiles, redirects: R
     const target = redirects[path];
     if (target) {
       response.writeHead(302, { location: target(port) });
+      response.end();
+      return;
+    }
+    if (negotiate.includes(path)) {
+      response.writeHead(401, { 'www-authenticate': 'Negotiate' });
       response.end();
       return;
     }
