@@ -24,18 +24,13 @@ export function dashboardFiles(registry: SchemaRegistry): Map<string, string> {
   return new Map(generateDashboards(moduleDashboards(), registry).map((dashboard) => [dashboardFileName(dashboard), renderDashboardFile(dashboard)]));
 }
 
-/**
- * The dashboards of the examples (examples/<name>/dashboards.ts) by absolute path, in
- * examples/<name>/dashboards/: read with schemas/ and the example's own schemas/ (the measurements its
- * config declares).
- */
+/** The dashboards of the examples (examples/<name>/dashboards.ts) by absolute path, in examples/<name>/dashboards/. */
 export function exampleDashboardFiles(registry: SchemaRegistry): Map<string, string> {
   const files = new Map<string, string>();
   for (const example of exampleNames().map(loadExample)) {
     const definitions = example.definition.dashboards?.().default ?? [];
-    const withOwn = new SchemaRegistry([...registry.all(), ...SchemaRegistry.load(path.join(example.folder, 'schemas')).all()]);
     for (const definition of definitions) {
-      const dashboard = moduleDashboard({ ...definition, statusModules: definition.statusModules ?? [], kinds: definition.kinds ?? [] }, withOwn);
+      const dashboard = moduleDashboard({ ...definition, statusModules: definition.statusModules ?? [], kinds: definition.kinds ?? [] }, registry);
       files.set(path.join(example.folder, 'dashboards', dashboardFileName(dashboard)), renderDashboardFile(dashboard));
     }
   }

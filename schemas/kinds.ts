@@ -523,6 +523,27 @@ export const LOGS_CONSUMER_BATCH: DocumentKind<LogsConsumerBatchTag, LogsConsume
   },
 };
 
+/** logs/ei_consumer: EventIndex example, Consumer: values of the consumer's 'batch done' log lines read in one run ([logs.pattern.ei_consumer_batches]). */
+export type LogsEiConsumerTag = 'pattern';
+export type LogsEiConsumerFields = {
+  /** Longest batch of this run. (int, ms; max when downsampled) */
+  duration_ms_max: number;
+  /** Events the consumer stored in the batches of this run. (int, count; sum when downsampled) */
+  events_sum: number;
+  /** Largest lag behind the queue a batch reported in this run. (int, s; max when downsampled) */
+  lag_s_max: number;
+};
+export const LOGS_EI_CONSUMER: DocumentKind<LogsEiConsumerTag, LogsEiConsumerFields> = {
+  producer: 'logs',
+  type: 'ei_consumer',
+  tags: { pattern: 'pattern' },
+  fields: {
+    duration_ms_max: 'duration_ms_max',
+    events_sum: 'events_sum',
+    lag_s_max: 'lag_s_max',
+  },
+};
+
 /** logs/pattern: One document per configured pattern and run: how many new log lines matched it since the last run, and how long ago it last matched. The values of its named groups go to logs/<measurement>. */
 export type LogsPatternTag = 'pattern';
 export type LogsPatternFields = {
@@ -946,6 +967,102 @@ export const PANDA_QUEUES_DERIVED: DocumentKind<PandaQueuesDerivedTag, PandaQueu
   },
 };
 
+/** sql/ei_import: EventIndex example, EI Import Status: imports of the import bookkeeping ([sql.query.ei_import]). */
+export type SqlEiImportTag = never;
+export type SqlEiImportFields = {
+  /** Imports finished in the last hour. (int, count; mean when downsampled) */
+  done: number;
+  /** Events imported in the last hour. (int, count; mean when downsampled) */
+  events: number;
+  /** Imports failed in the last hour. (int, count; mean when downsampled) */
+  failed: number;
+  /** How long the oldest waiting import has waited (0 when none waits). (int, s; max when downsampled) */
+  oldest_pending_s: number;
+  /** Imports waiting now. (int, count; mean when downsampled) */
+  pending: number;
+};
+export const SQL_EI_IMPORT: DocumentKind<SqlEiImportTag, SqlEiImportFields> = {
+  producer: 'sql',
+  type: 'ei_import',
+  tags: {  },
+  fields: {
+    done: 'done',
+    events: 'events',
+    failed: 'failed',
+    oldest_pending_s: 'oldest_pending_s',
+    pending: 'pending',
+  },
+};
+
+/** sql/ei_production: EventIndex example, Open-Ended Production: datasets of the production bookkeeping updated in the last hour, by state ([sql.query.ei_production]). */
+export type SqlEiProductionTag = never;
+export type SqlEiProductionFields = {
+  /** Datasets processed in the last hour. (int, count; mean when downsampled) */
+  done: number;
+  /** Datasets whose processing failed in the last hour. (int, count; mean when downsampled) */
+  failed: number;
+  /** Datasets found by the production in the last hour. (int, count; mean when downsampled) */
+  found: number;
+  /** Datasets scheduled for processing in the last hour. (int, count; mean when downsampled) */
+  scheduled: number;
+  /** Datasets skipped in the last hour. (int, count; mean when downsampled) */
+  skipped: number;
+};
+export const SQL_EI_PRODUCTION: DocumentKind<SqlEiProductionTag, SqlEiProductionFields> = {
+  producer: 'sql',
+  type: 'ei_production',
+  tags: {  },
+  fields: {
+    done: 'done',
+    failed: 'failed',
+    found: 'found',
+    scheduled: 'scheduled',
+    skipped: 'skipped',
+  },
+};
+
+/** sql/ei_production_by_project: EventIndex example, Open-Ended Production: datasets updated in the last hour by project and data format ([sql.query.ei_production_by_project]). */
+export type SqlEiProductionByProjectTag = 'data_format' | 'project';
+export type SqlEiProductionByProjectFields = {
+  /** Datasets of this project and format updated in the last hour. (int, count; mean when downsampled) */
+  datasets: number;
+  /** Of those, the failed ones. (int, count; mean when downsampled) */
+  failed: number;
+};
+export const SQL_EI_PRODUCTION_BY_PROJECT: DocumentKind<SqlEiProductionByProjectTag, SqlEiProductionByProjectFields> = {
+  producer: 'sql',
+  type: 'ei_production_by_project',
+  tags: { data_format: 'data_format', project: 'project' },
+  fields: {
+    datasets: 'datasets',
+    failed: 'failed',
+  },
+};
+
+/** sql/ei_triggerdb: EventIndex example, TriggerDB: the runs loaded into the trigger database copy ([sql.query.ei_triggerdb]). */
+export type SqlEiTriggerdbTag = never;
+export type SqlEiTriggerdbFields = {
+  /** Runs loaded incompletely. (int, count; mean when downsampled) */
+  incomplete_runs: number;
+  /** Time since the newest run was loaded. (int, s; max when downsampled) */
+  last_load_age_s: number;
+  /** Number of the newest run loaded. (int, 1; last when downsampled) */
+  last_run: number;
+  /** Runs the table holds. (int, count; mean when downsampled) */
+  runs: number;
+};
+export const SQL_EI_TRIGGERDB: DocumentKind<SqlEiTriggerdbTag, SqlEiTriggerdbFields> = {
+  producer: 'sql',
+  type: 'ei_triggerdb',
+  tags: {  },
+  fields: {
+    incomplete_runs: 'incomplete_runs',
+    last_load_age_s: 'last_load_age_s',
+    last_run: 'last_run',
+    runs: 'runs',
+  },
+};
+
 /** sql/query_status: One document per configured query and run: whether it answered, how long it took and how many rows it gave. The rows themselves go to sql/<measurement>. */
 export type SqlQueryStatusTag = 'query_name';
 export type SqlQueryStatusFields = {
@@ -970,6 +1087,54 @@ export const SQL_QUERY_STATUS: DocumentKind<SqlQueryStatusTag, SqlQueryStatusFie
     message: 'message',
     rows: 'rows',
     up: 'up',
+  },
+};
+
+/** web/ei_nightly: EventIndex example, Nightly Builds: the totals of the nightly build summary (JSON) ([web.ei_nightly]). */
+export type WebEiNightlyTag = 'probe' | 'url';
+export type WebEiNightlyFields = {
+  /** Platforms whose build failed. (int, count; max when downsampled) */
+  builds_failed: number;
+  /** Platforms built. (int, count; mean when downsampled) */
+  builds_total: number;
+  /** The release the nightly built. (string; last when downsampled) */
+  release: string;
+  /** Tests failed over every platform. (int, count; max when downsampled) */
+  tests_failed: number;
+  /** Tests run over every platform. (int, count; mean when downsampled) */
+  tests_total: number;
+};
+export const WEB_EI_NIGHTLY: DocumentKind<WebEiNightlyTag, WebEiNightlyFields> = {
+  producer: 'web',
+  type: 'ei_nightly',
+  tags: { probe: 'probe', url: 'url' },
+  fields: {
+    builds_failed: 'builds_failed',
+    builds_total: 'builds_total',
+    release: 'release',
+    tests_failed: 'tests_failed',
+    tests_total: 'tests_total',
+  },
+};
+
+/** web/ei_web_status: EventIndex example, Web Interface Status: values of the web interface's own JSON status ([web.ei_web_status]). */
+export type WebEiWebStatusTag = 'probe' | 'url';
+export type WebEiWebStatusFields = {
+  /** Checks of its backends (HBase, Oracle, Hadoop, Kafka) that fail. (int, count; max when downsampled) */
+  failed_checks: number;
+  /** Requests waiting. (int, count; mean when downsampled) */
+  queue_length: number;
+  /** The state the service reports (ok when healthy). (string; last when downsampled) */
+  state: string;
+};
+export const WEB_EI_WEB_STATUS: DocumentKind<WebEiWebStatusTag, WebEiWebStatusFields> = {
+  producer: 'web',
+  type: 'ei_web_status',
+  tags: { probe: 'probe', url: 'url' },
+  fields: {
+    failed_checks: 'failed_checks',
+    queue_length: 'queue_length',
+    state: 'state',
   },
 };
 

@@ -1,7 +1,7 @@
 /**
  * One Grafana dashboard per EventIndex module, each headed by its module's status light. The
- * measurements declared in config.cfg are described by examples/eventindex/schemas/ (the generator
- * reads them beside schemas/), so a field renamed in one place stops `npm run generate`.
+ * measurements the example's config declares have their schemas in schemas/ (sql/ei_*, web/ei_*,
+ * logs/ei_consumer), so a field renamed in one place stops `npm run generate`.
  */
 import type { SchemaRegistry } from '../../lib/documents/schemas';
 import { defineDashboard, keyNumber, last, max, mean, percentOf, series, sum, table, type DashboardDefinition } from '../../dashboards/module';
