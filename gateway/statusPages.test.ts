@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Config } from '../lib/config/config';
 import { PROJECT_ROOT } from '../lib/config/paths';
+import { MemoryLogger } from '../lib/run/log';
+import { statusPagesFromConfig } from '../status/pages';
 import { freePort } from '../test/support/ports';
 import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
 
@@ -51,4 +54,31 @@ test('./run.sh gateway with a broken status rule still ingests; /status answers 
     gateway.kill('SIGTERM');
     await new Promise((resolve) => gateway.once('exit', resolve));
   }
+});
+
+test('an edit of config.cfg reaches the pages without a restart: a fixed rule ends the 503, an added module appears', async () => {
+  const dir = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'gateway-edit-'));
+  const file = path.join(dir, 'config.cfg');
+  const base = `[paths]\nvar = ${dir}\n[influxdb]\nurl = ${influx.url}\n[status]\ndefault_rules =\n`;
+  const module = (name: string, field: string): string => `[status.module.${name}]\nmeasurement = web/probe\nfields = ${field}\nunavailable = latest(${field}) == 0\nunavailable_reason = down\n`;
+  writeFileSync(file, base + module('portal', 'nonexistent_field'));
+  let clock = Date.UTC(2026, 11, 6, 8);
+  const pages = statusPagesFromConfig(Config.load(file), new MemoryLogger('gateway'), { now: () => clock });
+  const modules = async (): Promise<{ status: number; names?: string[] }> => {
+    const answer = await pages['/status.json']();
+    return answer.status === 503 ? { status: 503 } : { status: answer.status ?? 200, names: (JSON.parse(answer.body) as { modules: Array<{ module: string }> }).modules.map((entry) => entry.module) };
+  };
+  expect(await modules()).toEqual({ status: 503 });
+  // Fixed, with a second module; read once the retry interval has passed, not before.
+  writeFileSync(file, base + module('portal', 'up') + module('search', 'up'));
+  clock += 1_000;
+  expect(await modules()).toEqual({ status: 503 });
+  clock += 15_000;
+  expect(await modules()).toEqual({ status: 200, names: ['portal', 'search'] });
+  // Broken again: 503 with the new reason.
+  writeFileSync(file, base + module('portal', 'up') + '[status.module.search]\nmeasurement = web/probe\nfields = up\ndegraded = median(up) > 1\ndegraded_reason = x\n');
+  clock += 15_000;
+  const broken = await pages['/status.json']();
+  expect(broken.status).toBe(503);
+  expect(broken.body).toMatch(/unknown function 'median'/);
 });

@@ -1,5 +1,6 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../lib/config/config';
+import { Config } from '../lib/config/config';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import type { InfluxClient } from '../lib/influx/influxdb';
 import { influxClientFrom } from '../lib/influx/settings';
@@ -66,29 +67,61 @@ export function statusPages(influxdb: InfluxClient, settings: StatusSettings, op
 /** How often pages whose rules could not be read try them again. */
 const RETRY_RULES_MS = 15_000;
 
+/** What tells an edited file apart: its modification time and size. */
+function fileStamp(file: string): string {
+  try {
+    const stat = statSync(file);
+    return `${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    return 'unreadable';
+  }
+}
+
 /**
  * The status pages of this config, for the gateway. Rules that cannot be read (a bad rule, a missing
  * file) never stop the gateway: its log says why, the pages answer 503 with the reason, and the rules
- * are read again (at most every 15 s) until they load.
+ * are read again (at most every 15 s) until they load. An edit of the config file (a module added or
+ * dropped, a rule fixed) is read the same way, without a restart.
  */
-export function statusPagesFromConfig(config: Config, log: Logger): Record<'/status' | '/status.json', StatusPage> {
+export function statusPagesFromConfig(startConfig: Config, log: Logger, options: { now?: () => number } = {}): Record<'/status' | '/status.json', StatusPage> {
+  const now = options.now ?? Date.now;
+  let config = startConfig;
   let pages: Record<'/status' | '/status.json', StatusPage> | undefined;
   let problem: { message: string; atMs: number } | undefined;
+  // The rules live in config.cfg: an edit there (a module added, a rule fixed) is read at most RETRY_RULES_MS later.
+  let configStamp = fileStamp(config.file);
+  let checkedAtMs = now();
+  const reloadIfEdited = (): void => {
+    if (now() - checkedAtMs < RETRY_RULES_MS) return;
+    checkedAtMs = now();
+    const stamp = fileStamp(config.file);
+    if (stamp === configStamp) return;
+    configStamp = stamp;
+    pages = undefined;
+    problem = undefined;
+    try {
+      config = Config.load(config.file);
+    } catch (error) {
+      log.error(`status pages unavailable, ingestion goes on: ${(error as Error).message}`);
+      problem = { message: (error as Error).message, atMs: now() };
+    }
+  };
   const current = (): Record<'/status' | '/status.json', StatusPage> | undefined => {
-    if (pages || (problem && Date.now() - problem.atMs < RETRY_RULES_MS)) return pages;
+    reloadIfEdited();
+    if (pages || (problem && now() - problem.atMs < RETRY_RULES_MS)) return pages;
     try {
       pages = statusPages(influxClientFrom(config), loadStatusSettings(config, { warn: (message) => log.warn(message) }));
       if (problem) log.info('status rules read: the status pages are back');
       problem = undefined;
     } catch (error) {
       if (problem?.message !== (error as Error).message) log.error(`status pages unavailable, ingestion goes on: ${(error as Error).message}`);
-      problem = { message: (error as Error).message, atMs: Date.now() };
+      problem = { message: (error as Error).message, atMs: now() };
     }
     return pages;
   };
   current();
   // The page names files without their folders (the log has the whole path).
-  const shown = (message = ''): string => message.split(`${path.dirname(config.file)}${path.sep}`).join('').split(`${PROJECT_ROOT}${path.sep}`).join('');
+  const shown = (message = ''): string => message.split(`${path.dirname(startConfig.file)}${path.sep}`).join('').split(`${PROJECT_ROOT}${path.sep}`).join('');
   const unavailable = (json: boolean): { contentType: string; body: string; status: number } => ({
     status: 503,
     contentType: json ? 'application/json' : 'text/plain; charset=utf-8',
