@@ -46,31 +46,31 @@ export function valuesDefinition(section: ConfigSection, name: string, regex: Re
   const items = section.list('values', []);
   const measurement = section.string('measurement', name);
   if (items.length === 0) {
-    if (section.has('measurement')) throw new ConfigError(`[${section.name}] measurement: only used with values (none is set)`);
+    if (section.has('measurement')) throw new ConfigError(`${section.at()} measurement: only used with values (none is set)`);
     return undefined;
   }
-  if (!DECLARED_NAME.test(measurement)) throw new ConfigError(`[${section.name}] measurement: '${measurement}' uses letters, digits and _ only (set measurement when the pattern NAME has . or -)`);
-  if (measurement === LOGS_PATTERN.type) throw new ConfigError(`[${section.name}] measurement: '${measurement}' is reserved for the logs/${LOGS_PATTERN.type} count documents`);
+  if (!DECLARED_NAME.test(measurement)) throw new ConfigError(`${section.at()} measurement: '${measurement}' uses letters, digits and _ only (set measurement when the pattern NAME has . or -)`);
+  if (measurement === LOGS_PATTERN.type) throw new ConfigError(`${section.at()} measurement: '${measurement}' is reserved for the logs/${LOGS_PATTERN.type} count documents`);
   const available = namedGroups(regex);
   const groups = new Map<string, GroupValues>();
   const declaredKinds = new Map<string, DeclaredKind>();
   for (const item of items) {
     const [group, fn, kind, ...rest] = item.split(':').map((part) => part.trim());
-    if (!fn || rest.length) throw new ConfigError(`[${section.name}] values: '${item}' is not GROUP:FUNCTION or GROUP:last:KIND`);
+    if (!fn || rest.length) throw new ConfigError(`${section.at()} values: '${item}' is not GROUP:FUNCTION or GROUP:last:KIND`);
     if (!available.includes(group)) {
-      throw new ConfigError(`[${section.name}] values: '${group}' is not a named group of the regex (${available.length ? `groups: ${available.join(', ')}` : 'it has none: write (?<name>...)'})`);
+      throw new ConfigError(`${section.at()} values: '${group}' is not a named group of the regex (${available.length ? `groups: ${available.join(', ')}` : 'it has none: write (?<name>...)'})`);
     }
-    if (!(VALUE_FUNCTIONS as readonly string[]).includes(fn)) throw new ConfigError(`[${section.name}] values: '${item}' has an unknown function '${fn}' (${VALUE_FUNCTIONS.join(', ')})`);
+    if (!(VALUE_FUNCTIONS as readonly string[]).includes(fn)) throw new ConfigError(`${section.at()} values: '${item}' has an unknown function '${fn}' (${VALUE_FUNCTIONS.join(', ')})`);
     if (kind !== undefined) {
-      if (kind !== 'number' && kind !== 'string' && kind !== 'bool') throw new ConfigError(`[${section.name}] values: '${item}' has an unknown kind '${kind}' (number, string or bool)`);
+      if (kind !== 'number' && kind !== 'string' && kind !== 'bool') throw new ConfigError(`${section.at()} values: '${item}' has an unknown kind '${kind}' (number, string or bool)`);
       const earlier = declaredKinds.get(group);
-      if (earlier && earlier !== kind) throw new ConfigError(`[${section.name}] values: group '${group}' is declared both ${earlier} and ${kind}`);
+      if (earlier && earlier !== kind) throw new ConfigError(`${section.at()} values: group '${group}' is declared both ${earlier} and ${kind}`);
       declaredKinds.set(group, kind);
     }
     const field = `${group}_${fn}`;
     checkDeclaredName(section, 'values', field, 'rename the group');
     const values = groups.get(group) ?? { convertAs: 'number', fields: new Map<ValueFunction, string>() };
-    if (values.fields.has(fn as ValueFunction)) throw new ConfigError(`[${section.name}] values: '${group}:${fn}' is listed twice`);
+    if (values.fields.has(fn as ValueFunction)) throw new ConfigError(`${section.at()} values: '${group}:${fn}' is listed twice`);
     values.fields.set(fn as ValueFunction, field);
     groups.set(group, values);
   }
@@ -78,7 +78,7 @@ export function valuesDefinition(section: ConfigSection, name: string, regex: Re
     const kind = declaredKinds.get(group) ?? 'number';
     values.convertAs = kind;
     const numeric = [...values.fields.keys()].filter((fn) => !ANY_KIND_FUNCTIONS.has(fn));
-    if (kind !== 'number' && numeric.length) throw new ConfigError(`[${section.name}] values: group '${group}' is ${kind}: only count and last apply to it, not ${numeric.join(', ')}`);
+    if (kind !== 'number' && numeric.length) throw new ConfigError(`${section.at()} values: group '${group}' is ${kind}: only count and last apply to it, not ${numeric.join(', ')}`);
   }
 
   const declared: DeclaredFields = new Map();
@@ -93,15 +93,15 @@ export function valuesDefinition(section: ConfigSection, name: string, regex: Re
       // The captures of a group are converted once, to the type of the fields that hold them.
       const holding = [...values.fields].filter(([fn]) => fn !== 'count' && fn !== 'mean').map(([, field]) => schema.fields[field].type);
       const kinds = new Set(holding.map((type) => KIND_OF_TYPE[type]));
-      if (kinds.size > 1) throw new ConfigError(`[${section.name}] values: ${file} gives the fields of group '${group}' different kinds (${holding.join(', ')})`);
+      if (kinds.size > 1) throw new ConfigError(`${section.at()} values: ${file} gives the fields of group '${group}' different kinds (${holding.join(', ')})`);
       if (holding.length) values.convertAs = holding.includes('int') ? 'int' : holding[0];
       const count = values.fields.get('count');
-      if (count && KIND_OF_TYPE[schema.fields[count].type] !== 'number') throw new ConfigError(`[${section.name}] values: '${count}' is a count but ${file} says ${schema.fields[count].type}`);
+      if (count && KIND_OF_TYPE[schema.fields[count].type] !== 'number') throw new ConfigError(`${section.at()} values: '${count}' is a count but ${file} says ${schema.fields[count].type}`);
       const mean = values.fields.get('mean');
-      if (mean && schema.fields[mean].type !== 'float') throw new ConfigError(`[${section.name}] values: '${mean}' is a mean but ${file} says ${schema.fields[mean].type} (a mean is a float)`);
+      if (mean && schema.fields[mean].type !== 'float') throw new ConfigError(`${section.at()} values: '${mean}' is a mean but ${file} says ${schema.fields[mean].type} (a mean is a float)`);
       if (values.convertAs === 'string' || values.convertAs === 'bool') {
         const numericField = [...values.fields].find(([fn]) => !ANY_KIND_FUNCTIONS.has(fn));
-        if (numericField) throw new ConfigError(`[${section.name}] values: '${numericField[1]}' needs numbers but ${file} makes group '${group}' ${values.convertAs}`);
+        if (numericField) throw new ConfigError(`${section.at()} values: '${numericField[1]}' needs numbers but ${file} makes group '${group}' ${values.convertAs}`);
       }
     }
   }

@@ -94,15 +94,15 @@ export function queryDefinitions(config: Config): QueryDefinition[] {
   if (sections.length === 0) throw new ConfigError(`${config.file}: no [sql.query.NAME] section: configure at least one query`);
   return sections.map((section) => {
     const name = section.name.slice('sql.query.'.length);
-    if (!NAME_PATTERN.test(name)) throw new ConfigError(`[${section.name}]: query names use letters, digits and _ only`);
+    if (!NAME_PATTERN.test(name)) throw new ConfigError(`${section.at()}: query names use letters, digits and _ only`);
     const measurement = section.string('measurement', name);
-    if (!NAME_PATTERN.test(measurement)) throw new ConfigError(`[${section.name}] measurement: '${measurement}' uses letters, digits and _ only`);
-    if (measurement === STATUS_TYPE) throw new ConfigError(`[${section.name}] measurement: '${STATUS_TYPE}' is reserved for the sql/${STATUS_TYPE} status documents`);
+    if (!NAME_PATTERN.test(measurement)) throw new ConfigError(`${section.at()} measurement: '${measurement}' uses letters, digits and _ only`);
+    if (measurement === STATUS_TYPE) throw new ConfigError(`${section.at()} measurement: '${STATUS_TYPE}' is reserved for the sql/${STATUS_TYPE} status documents`);
     const tagColumns = section.list('tags', []);
     for (const column of tagColumns) checkColumnName(section, 'tags', column);
     const fieldColumns = parseDeclaredFields(section, 'fields', 'alias the column in the SQL');
     const both = tagColumns.filter((column) => fieldColumns?.has(column));
-    if (both.length) throw new ConfigError(`[${section.name}]: '${both.join("', '")}' cannot be both a tag and a field`);
+    if (both.length) throw new ConfigError(`${section.at()}: '${both.join("', '")}' cannot be both a tag and a field`);
     checkDeclaredAgainstSchema(schemaRegistry(), SQL_QUERY_STATUS.producer, measurement, { section, tags: tagColumns, fields: fieldColumns });
     return {
       name,

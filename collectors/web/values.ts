@@ -36,22 +36,22 @@ export function readValueSettings(section: ConfigSection, probeName: string, reg
   const fields = parseDeclaredFields(section, 'fields');
   if (!fields) {
     const orphan = section.keys().find((key) => key === 'measurement' || key.startsWith('json.'));
-    if (orphan) throw new ConfigError(`[${section.name}] ${orphan}: no fields are declared: add fields = a, b:string, c:bool`);
+    if (orphan) throw new ConfigError(`${section.at()} ${orphan}: no fields are declared: add fields = a, b:string, c:bool`);
     return undefined;
   }
   const measurement = section.string('measurement', probeName);
   if (!DECLARED_NAME.test(measurement)) {
     const origin = section.has('measurement') ? '' : ' (the probe name, by default)';
-    throw new ConfigError(`[${section.name}] measurement: '${measurement}'${origin} is not a usable measurement (letters, digits, _): set measurement`);
+    throw new ConfigError(`${section.at()} measurement: '${measurement}'${origin} is not a usable measurement (letters, digits, _): set measurement`);
   }
-  if (measurement === WEB_PROBE.type) throw new ConfigError(`[${section.name}] measurement: '${measurement}' is the web/${WEB_PROBE.type} documents' own: choose another`);
+  if (measurement === WEB_PROBE.type) throw new ConfigError(`${section.at()} measurement: '${measurement}' is the web/${WEB_PROBE.type} documents' own: choose another`);
   for (const tag of VALUE_TAGS) {
-    if (fields.has(tag)) throw new ConfigError(`[${section.name}] fields: '${tag}' is a tag of every value document: read it under another name`);
+    if (fields.has(tag)) throw new ConfigError(`${section.at()} fields: '${tag}' is a tag of every value document: read it under another name`);
   }
   const schema = registry.get(PRODUCER, measurement);
   const file = `schemas/${PRODUCER}/${measurement}.json`;
   const missingTags = VALUE_TAGS.filter((tag) => schema && !(tag in schema.tags));
-  if (missingTags.length) throw new ConfigError(`[${section.name}] measurement: ${file} lacks the tag${missingTags.length > 1 ? 's' : ''} ${missingTags.join(', ')} that every web value document carries`);
+  if (missingTags.length) throw new ConfigError(`${section.at()} measurement: ${file} lacks the tag${missingTags.length > 1 ? 's' : ''} ${missingTags.join(', ')} that every web value document carries`);
   checkDeclaredAgainstSchema(registry, PRODUCER, measurement, { section, tagsKey: 'measurement', tags: VALUE_TAGS, fields });
   return { measurement, fields, paths: declaredJsonPaths(section, fields), schema };
 }

@@ -25,7 +25,12 @@ export class ConfigSection {
   }
 
   private where(key: string): string {
-    return `${this.file}: [${this.name}] ${key}`;
+    return `${this.at()} ${key}`;
+  }
+
+  /** "<file>: [<section>]", the start of a message about this section. */
+  at(): string {
+    return `${this.file}: [${this.name}]`;
   }
 
   /** A ConfigError about `key`'s value, naming the file and section as the typed getters do: "<file>: [<section>] <key> <message>". */

@@ -62,7 +62,7 @@ describe('checkDeclaredAgainstSchema', () => {
 
   test('an unknown tag or field, or a kind the schema contradicts, names the key and the schema file', () => {
     expect(() => check(['cloud'], undefined)).toThrow("[q] tags: 'cloud' is not a tag of schemas/declared_test/jobs.json (tags: site)");
-    expect(() => check([], new Map([['queued', 'number']]))).toThrow("[q] fields: 'queued' is not a field of schemas/declared_test/jobs.json (fields: running, share, state, enabled)");
+    expect(() => check([], new Map([['queued', 'number']]))).toThrow("test.cfg: [q] fields: 'queued' is not a field of schemas/declared_test/jobs.json (fields: running, share, state, enabled)");
     expect(() => check([], new Map([['running', 'string']]))).toThrow("[q] fields: 'running' is declared string but schemas/declared_test/jobs.json says int");
     expect(() => check([], new Map([['state', 'bool']]))).toThrow("[q] fields: 'state' is declared bool but schemas/declared_test/jobs.json says string");
     expect(() =>

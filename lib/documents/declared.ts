@@ -36,10 +36,10 @@ export function parseDeclaredFields(section: ConfigSection, key = 'fields', hint
   for (const item of section.list(key)) {
     const [name, kind = 'number'] = item.split(':').map((part) => part.trim());
     if (kind !== 'number' && kind !== 'string' && kind !== 'bool') {
-      throw new ConfigError(`[${section.name}] ${key}: '${item}' has an unknown kind '${kind}' (number, string or bool)`);
+      throw new ConfigError(`${section.at()} ${key}: '${item}' has an unknown kind '${kind}' (number, string or bool)`);
     }
     checkDeclaredName(section, key, name, hint);
-    if (fields.has(name)) throw new ConfigError(`[${section.name}] ${key}: '${name}' is listed twice`);
+    if (fields.has(name)) throw new ConfigError(`${section.at()} ${key}: '${name}' is listed twice`);
     fields.set(name, kind);
   }
   return fields;
@@ -87,14 +87,14 @@ export function checkDeclaredAgainstSchema(
   const file = `schemas/${producer}/${type}.json`;
   const { section } = declared;
   for (const tag of declared.tags) {
-    if (!Object.hasOwn(schema.tags, tag)) throw new ConfigError(`[${section.name}] ${declared.tagsKey ?? 'tags'}: '${tag}' is not a tag of ${file} (tags: ${Object.keys(schema.tags).join(', ') || 'none'})`);
+    if (!Object.hasOwn(schema.tags, tag)) throw new ConfigError(`${section.at()} ${declared.tagsKey ?? 'tags'}: '${tag}' is not a tag of ${file} (tags: ${Object.keys(schema.tags).join(', ') || 'none'})`);
   }
   for (const [field, kind] of declared.fields ?? []) {
     const fieldSchema = Object.hasOwn(schema.fields, field) ? schema.fields[field] : undefined;
-    if (!fieldSchema) throw new ConfigError(`[${section.name}] ${declared.fieldsKey ?? 'fields'}: '${field}' is not a field of ${file} (fields: ${Object.keys(schema.fields).join(', ')})`);
+    if (!fieldSchema) throw new ConfigError(`${section.at()} ${declared.fieldsKey ?? 'fields'}: '${field}' is not a field of ${file} (fields: ${Object.keys(schema.fields).join(', ')})`);
     // A bare name declares the default kind, number: the schema's type decides then.
     if (kind !== 'number' && KIND_OF_TYPE[fieldSchema.type] !== kind) {
-      throw new ConfigError(`[${section.name}] ${declared.fieldsKey ?? 'fields'}: '${field}' is declared ${kind} but ${file} says ${fieldSchema.type}`);
+      throw new ConfigError(`${section.at()} ${declared.fieldsKey ?? 'fields'}: '${field}' is declared ${kind} but ${file} says ${fieldSchema.type}`);
     }
   }
 }

@@ -16,11 +16,11 @@ export function declaredJsonPaths(section: ConfigSection, fields: DeclaredFields
   for (const key of section.keys()) {
     if (!key.startsWith(PATH_KEY_PREFIX)) continue;
     const field = key.slice(PATH_KEY_PREFIX.length);
-    if (!fields.has(field)) throw new ConfigError(`[${section.name}] ${key}: '${field}' is not listed in ${fieldsKey} (${[...fields.keys()].join(', ')})`);
+    if (!fields.has(field)) throw new ConfigError(`${section.at()} ${key}: '${field}' is not listed in ${fieldsKey} (${[...fields.keys()].join(', ')})`);
   }
   for (const field of fields.keys()) {
     const path = section.string(`${PATH_KEY_PREFIX}${field}`, `$.${field}`);
-    if (!path.startsWith('$')) throw new ConfigError(`[${section.name}] ${PATH_KEY_PREFIX}${field}: '${path}' is not a JSONPath (it starts with $)`);
+    if (!path.startsWith('$')) throw new ConfigError(`${section.at()} ${PATH_KEY_PREFIX}${field}: '${path}' is not a JSONPath (it starts with $)`);
     paths.set(field, path);
   }
   return paths;
