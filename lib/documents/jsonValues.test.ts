@@ -16,7 +16,16 @@ describe('declaredJsonPaths', () => {
 
   test('a json. key for an undeclared field, or a path not starting with $, is a ConfigError naming section and key', () => {
     expect(() => paths('fields = a, b\njson.c = $.c\n')).toThrow("[probe] json.c: 'c' is not listed in fields (a, b)");
-    expect(() => paths('fields = a\njson.a = a.b\n')).toThrow("[probe] json.a: 'a.b' is not a JSONPath (it starts with $)");
+    expect(() => paths('fields = a\njson.a = a.b\n')).toThrow("test.cfg: [probe] json.a: 'a.b' is not a JSONPath: a JSONPath starts with $ (e.g. $.a.b)");
+  });
+
+  test('brackets, parentheses and quotes that do not pair up are ConfigErrors (jsonpath-plus would read something else)', () => {
+    expect(() => paths('fields = a\njson.a = $.counts.failed]\n')).toThrow("json.a: '$.counts.failed]' is not a JSONPath: ']' at character 16 closes nothing");
+    expect(() => paths("fields = a\njson.a = $['counts'\n")).toThrow("json.a: '$['counts'' is not a JSONPath: '[' at character 2 is not closed");
+    expect(() => paths("fields = a\njson.a = $.builds[?(@.status=='failed'\n")).toThrow("json.a: '$.builds[?(@.status=='failed'' is not a JSONPath: '(' at character 11 is not closed");
+    expect(() => paths("fields = a\njson.a = $['it''s']\n")).not.toThrow();
+    expect(() => paths("fields = a\njson.a = $.x[?(@.name == 'a]b')]\n")).not.toThrow();
+    expect(() => paths("fields = a\njson.a = $['open]\n")).toThrow("the quote at character 3 is not closed");
   });
 });
 

@@ -20,10 +20,38 @@ export function declaredJsonPaths(section: ConfigSection, fields: DeclaredFields
   }
   for (const field of fields.keys()) {
     const path = section.string(`${PATH_KEY_PREFIX}${field}`, `$.${field}`);
-    if (!path.startsWith('$')) throw new ConfigError(`${section.at()} ${PATH_KEY_PREFIX}${field}: '${path}' is not a JSONPath (it starts with $)`);
+    if (!path.startsWith('$')) throw new ConfigError(`${section.at()} ${PATH_KEY_PREFIX}${field}: '${path}' is not a JSONPath: a JSONPath starts with $ (e.g. $.${path})`);
+    const unbalanced = unbalancedAt(path);
+    if (unbalanced) throw new ConfigError(`${section.at()} ${PATH_KEY_PREFIX}${field}: '${path}' is not a JSONPath: ${unbalanced}`);
     paths.set(field, path);
   }
   return paths;
+}
+
+const CLOSING: Record<string, string> = { '[': ']', '(': ')' };
+
+/**
+ * Why brackets, parentheses or quotes of `path` do not pair up, or undefined. jsonpath-plus reads such a
+ * path without complaint (`$['a'` as `$.a`), so a typo would otherwise read another value or none.
+ */
+function unbalancedAt(path: string): string | undefined {
+  const open: Array<{ character: string; at: number }> = [];
+  let quote: { character: string; at: number } | undefined;
+  for (let index = 0; index < path.length; index++) {
+    const character = path[index];
+    if (quote) {
+      if (character === '\\') index++;
+      else if (character === quote.character) quote = undefined;
+    } else if (character === "'" || character === '"') quote = { character, at: index };
+    else if (character in CLOSING) open.push({ character, at: index });
+    else if (character === ']' || character === ')') {
+      const last = open.pop();
+      if (!last || CLOSING[last.character] !== character) return `'${character}' at character ${index + 1} closes nothing`;
+    }
+  }
+  if (quote) return `the quote at character ${quote.at + 1} is not closed`;
+  const last = open.pop();
+  return last ? `'${last.character}' at character ${last.at + 1} is not closed` : undefined;
 }
 
 /** One path's value: exactly one match, none (the path is missing), or why it cannot be used. */
