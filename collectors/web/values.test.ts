@@ -248,7 +248,7 @@ describe('config of JSON values', () => {
     expect(() => settings(`${probe}fields = a\njson.b = $.b\n`)).toThrow("[web.p] json.b: 'b' is not listed in fields (a)");
     expect(() => settings(`${probe}json.a = $.a\n`)).toThrow('[web.p] json.a: no fields are declared');
     expect(() => settings(`${probe}measurement = m\n`)).toThrow('[web.p] measurement: no fields are declared');
-    expect(() => settings(`${probe}fields = a\njson.a = counts.a\n`)).toThrow("[web.p] json.a: 'counts.a' is not a JSONPath (it starts with $)");
+    expect(() => settings(`${probe}fields = a\njson.a = counts.a\n`)).toThrow("[web.p] json.a: 'counts.a' is not a JSONPath: a JSONPath starts with $ (e.g. $.counts.a)");
     expect(() => settings(`${probe}fields = a:date\n`)).toThrow("[web.p] fields: 'a:date' has an unknown kind 'date'");
     expect(() => settings(`${probe}fields = url\n`)).toThrow("[web.p] fields: 'url' is a tag of every value document");
     expect(() => settings(`${probe}fields = host\n`)).toThrow("[web.p] fields: 'host' is a reserved MONIT key");
