@@ -61,7 +61,8 @@ function connectionSettings(query: ConfigSection, defaults: ConfigSection): Conn
   const settings: ConnectionSettings = {
     engine,
     host: pick('host').string('host', '127.0.0.1'),
-    port: pick('port').int('port', DEFAULT_PORTS[engine], { min: 1, max: 65535 }),
+    // [sql] port is the port of [sql]'s engine: a query of another engine has its own default.
+    port: (query.has('port') || engine !== defaults.string('engine', 'mysql') ? query : defaults).int('port', DEFAULT_PORTS[engine], { min: 1, max: 65535 }),
     user: pick('user').string('user'),
     password: pick('password').optionalSecret('password'),
     database: pick('database').optionalString('database'),

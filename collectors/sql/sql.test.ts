@@ -207,6 +207,14 @@ test('config mistakes are ConfigErrors naming the section and key', () => {
   expect(() => parse('[sql.query.a]\ntags = x')).toThrow(/\[sql\.query\.a\] sql is missing/);
 });
 
+test("[sql] port is the port of [sql]'s engine: a query of another engine without its own port takes that engine's default", () => {
+  const ports = (text: string): number[] => queryDefinitions(Config.parse(`[sql]\nuser = u\nport = 3316\n${text}`)).map((query) => query.connection.port);
+  expect(ports('[sql.query.a]\nsql = SELECT 1\n')).toEqual([3316]);
+  expect(ports('[sql.query.a]\nsql = SELECT 1\nengine = postgresql\n')).toEqual([5432]);
+  expect(ports('[sql.query.a]\nsql = SELECT 1\nengine = postgresql\nport = 5499\n')).toEqual([5499]);
+  expect(ports('[sql.query.a]\nsql = SELECT 1\nengine = mysql\n')).toEqual([3316]);
+});
+
 test('a measurement with a schema file gets the schema types; rows with the same tags are not sent twice', () => {
   const typed: TypeSchema = {
     producer: 'sql',
