@@ -234,7 +234,7 @@ describe('clear errors', () => {
   test('a keytab that does not exist, or is not a keytab', () => {
     const missing = path.join(varDir, 'missing.keytab');
     expect(thrownBy(() => load(ini('hadoop', { kerberos_keytab: missing, kerberos_principal: MONIT }))).message).toBe(
-      `[tls.hadoop] identity = kerberos: [tls.hadoop] kerberos_keytab = ${missing} ${missing} does not exist: the keytab of ${MONIT} (check: klist -k ${missing})`,
+      `[tls.hadoop] identity = kerberos: [tls.hadoop] kerberos_keytab = ${missing} does not exist: the keytab of ${MONIT} (check: klist -k ${missing})`,
     );
     const notKeytab = path.join(varDir, 'text.keytab');
     writeFileSync(notKeytab, 'not a keytab\n');
@@ -320,7 +320,7 @@ describe('a credential cache kept by others (kinit, k5start)', () => {
     const missing = path.join(varDir, 'absent.ccache');
     expect(existsSync(missing)).toBe(false);
     expect(thrownBy(() => load(ini('cric', { kerberos_ccache: missing, kerberos_principal: MONIT }), 'cric')).message).toContain(
-      `does not exist: get a ticket: kinit -kt KEYTAB ${MONIT} -c FILE:${missing} (or k5start), or set kerberos_keytab`,
+      `[tls.cric] kerberos_ccache = ${missing} does not exist: get a ticket: kinit -kt KEYTAB ${MONIT} -c FILE:${missing} (or k5start), or set kerberos_keytab`,
     );
     const theirs = path.join(varDir, 'theirs.ccache');
     kdc.kinit({ principal: SECOND, keytab: keytabs.second, ccache: theirs });

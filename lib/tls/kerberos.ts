@@ -86,13 +86,14 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function readFileFor(where: string, file: string, setting: string, hint: string): Buffer {
+/** `pointer` says where the file was named: "[tls.x] kerberos_keytab = FILE" (it holds the file's name). */
+function readFileFor(where: string, file: string, pointer: string, hint: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by this user' : `cannot be read (${code ?? (error as Error).message})`;
-    throw new CredentialError(`${where}: ${setting} ${file} ${why}: ${hint}`);
+    throw new CredentialError(`${where}: ${pointer} ${why}: ${hint}`);
   }
 }
 
@@ -181,11 +182,11 @@ export function loadKerberosIdentity(
   nowMs: number,
 ): { identity: KerberosIdentity; expiresAtMs?: number } {
   const where = identityWhere(source, origin('identity'));
-  if (settings.config) readFileFor(where, settings.config, origin('kerberos_config') ?? 'kerberos_config', 'the krb5.conf of this source (realms and their KDCs)');
+  if (settings.config) readFileFor(where, settings.config, origin('kerberos_config') ?? `kerberos_config ${settings.config}`, 'the krb5.conf of this source (realms and their KDCs)');
   let principal = settings.principal;
   if (settings.keytab) {
     const setting = origin('kerberos_keytab') ?? 'kerberos_keytab';
-    const bytes = readFileFor(where, settings.keytab, setting, `the keytab of ${principal ?? 'the principal'} (check: klist -k ${settings.keytab})`);
+    const bytes = readFileFor(where, settings.keytab, origin('kerberos_keytab') ?? `kerberos_keytab ${settings.keytab}`, `the keytab of ${principal ?? 'the principal'} (check: klist -k ${settings.keytab})`);
     let principals: string[];
     try {
       principals = keytabPrincipals(bytes);
