@@ -16,7 +16,8 @@ const REASON_LENGTH = 300;
 /** The end of stderr, on one line, for a reason: the last lines say why a command failed. */
 function stderrEnd(result: ProcessResult): string {
   const text = result.stderrTail.trim().replace(/\s*\n\s*/g, ' | ');
-  return text ? `; stderr: …${text.slice(-200)}` : '';
+  if (!text) return '';
+  return text.length > 200 ? `; stderr: …${text.slice(-200)}` : `; stderr: ${text}`;
 }
 
 /** Why a command that ran is down, or undefined when it ended well. */

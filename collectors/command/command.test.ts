@@ -77,17 +77,25 @@ command = /bin/true
   const status = statusOf(documents, 'failing');
   expect(status).toMatchObject({ up: 0, error_class: 'exit', exit_code: 3, output_bytes: 'partial output\n'.length });
   // The secret reached the script (it printed it) and was masked on the way out.
-  expect(status.reason).toBe('exit code 3; stderr: …connecting to the EventIndex server | authentication with token *** refused');
+  expect(status.reason).toBe('exit code 3; stderr: connecting to the EventIndex server | authentication with token *** refused');
   expect(documents.some((document) => document.type === 'failing')).toBe(false);
   expect(statusOf(documents, 'fine')).toMatchObject({ up: 1, exit_code: 0 });
   expect(context.problems).toEqual([expect.stringContaining("command 'failing'")]);
   expect(JSON.stringify([documents, context.problems, context.log.lines])).not.toContain(SECRET);
 });
 
+test('a long stderr is cut to its last 200 characters, after an ellipsis', async () => {
+  const line = 'x'.repeat(150);
+  const { documents } = await collect(`[command.noisy]\ncommand = /bin/sh -c "echo start-${line} >&2\\; echo end-${line} >&2\\; exit 1"\n`);
+  const reason = String(statusOf(documents, 'noisy').reason);
+  const text = `start-${line} | end-${line}`;
+  expect(reason).toBe(`exit code 1; stderr: …${text.slice(-200)}`);
+});
+
 test('a command killed by a signal it did not get from us is up=0 exit, without an exit code', async () => {
   const { documents } = await collect(`[command.killed]\ncommand = /bin/sh -c "echo dying >&2\\; kill -TERM $$"\n`);
   const result = statusOf(documents, 'killed');
-  expect(result).toMatchObject({ up: 0, error_class: 'exit', reason: 'killed by SIGTERM; stderr: …dying' });
+  expect(result).toMatchObject({ up: 0, error_class: 'exit', reason: 'killed by SIGTERM; stderr: dying' });
   expect(result).not.toHaveProperty('exit_code');
 });
 
@@ -105,7 +113,7 @@ command = ${TESTDATA}/key_value.sh
   const status = statusOf(documents, 'hanging');
   expect(status).toMatchObject({ up: 0, error_class: 'timeout' });
   expect(status).not.toHaveProperty('exit_code');
-  expect(status.reason).toBe('killed at its timeout of 1000 ms, with its children; stderr: …started child ' + pidIn(pidFile));
+  expect(status.reason).toBe('killed at its timeout of 1000 ms, with its children; stderr: started child ' + pidIn(pidFile));
   expect(Number(status.duration_ms)).toBeGreaterThanOrEqual(1000);
   expect(await goneAfterWaiting(pidFile)).toBe(true);
   expect(statusOf(documents, 'quick')).toMatchObject({ up: 1 });
@@ -266,7 +274,7 @@ test('config mistakes are ConfigErrors naming the section and key', () => {
   expect(() => parse('[command.a]\ncommand = /bin/true\ntimeout = 10m')).toThrow(/\[command\.a\] timeout \(600s\) must be shorter than the job's deadline/);
   // 5 commands, 2 at a time: 3 rounds of up to 3m each = 9m, past the 8m deadline; 4 commands (6m) fit.
   const many = (count: number): string => `[command]\nconcurrency = 2\ntimeout = 3m\n` + Array.from({ length: count }, (_, index) => `[command.c${index}]\ncommand = /bin/true\n`).join('');
-  expect(() => parse(many(5))).toThrow(/\[command\] deadline \(480s\) leaves no time for the worst case: 5 commands, 2 at a time, each up to 180s, take up to 540s/);
+  expect(() => parse(many(5))).toThrow(/\[command\] deadline \(480s\) leaves no time for the worst case: 5 commands, 2 at a time, the longest timeout 180s, take up to 540s/);
   expect(() => parse(many(4))).not.toThrow();
   // Two commands writing one measurement without a schema must give a field one type (InfluxDB refuses a change).
   expect(() => parse('[command.a]\ncommand = /bin/true\noutput = json\nfields = state\nmeasurement = shared\n[command.b]\ncommand = /bin/true\noutput = json\nfields = state:string\nmeasurement = shared\n')).toThrow(

@@ -145,6 +145,6 @@ function checkWorstCase(definitions: CommandDefinition[], defaults: ConfigSectio
   if (rounds * longest < deadline) return;
   throw defaults.invalid(
     'deadline',
-    `(${Math.round(deadline / 1000)}s) leaves no time for the worst case: ${definitions.length} commands, ${concurrency} at a time, each up to ${Math.round(longest / 1000)}s, take up to ${Math.round((rounds * longest) / 1000)}s; raise deadline or concurrency, or lower the timeouts`,
+    `(${Math.round(deadline / 1000)}s) leaves no time for the worst case: ${definitions.length} commands, ${concurrency} at a time, the longest timeout ${Math.round(longest / 1000)}s, take up to ${Math.round((rounds * longest) / 1000)}s; raise deadline or concurrency, or lower the timeouts`,
   );
 }
