@@ -2,13 +2,15 @@
 # Installs (Debian packages) and runs the real servers the project needs, as plain
 # processes on 127.0.0.1 with their data under a directory of the caller's choice.
 #
-#   scripts/servers/services.sh install [influxdb|mariadb|postgresql|xrootd|node_exporter|chromium|grid_proxy|kerberos|all]...
+#   scripts/servers/services.sh install [build|influxdb|mariadb|postgresql|xrootd|node_exporter|chromium|grid_proxy|kerberos|all]...
 #     (grid_proxy: openssl and grid-proxy-init, for the TLS tests' CA and RFC 3820 proxies;
 #      build: the headers npm ci compiles native packages against (kerberos: MIT's GSSAPI);
 #      kerberos: MIT's KDC, kadmin.local and kinit/klist, for the SPNEGO tests (test/support/kerberos.ts))
 #   scripts/servers/services.sh start influxdb      --port P --dir DIR
 #   scripts/servers/services.sh start mariadb       --port P --dir DIR [--config-extra FILE]
 #   scripts/servers/services.sh start postgresql    --port P --dir DIR [--config-extra FILE]
+#     (runs as the user postgres; its superuser postgres is trusted on the socket in DIR only:
+#      psql -h DIR -p P -U postgres; over TCP every role needs a password: CREATE ROLE r LOGIN PASSWORD '...')
 #   scripts/servers/services.sh start node_exporter --port P --dir DIR
 #   scripts/servers/services.sh start xrootd        --port P --dir DIR [--config-extra FILE]
 #   scripts/servers/services.sh start kerberos      --port P --dir DIR   (MIT KDC of realm MONIT.TEST,
