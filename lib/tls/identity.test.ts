@@ -11,6 +11,7 @@ import { fetchJson } from '../http/get';
 import { redact } from '../run/log';
 import { makeTestCa, opensslNotAfterMs, serveHttps, serveOpenssl, type TestCa } from '../../test/support/testCa';
 import { CredentialError, discoverBearerToken, loadClientTls, tlsSettings, type ClientTls } from './clientTls';
+import { sourceFailureOf, thrownBy } from '../../test/support/thrown';
 
 let ca: TestCa;
 const closers: Array<() => Promise<void>> = [];
@@ -28,22 +29,9 @@ function settingsOf(ini: string, environment: Record<string, string> = {}, sourc
 }
 
 async function failure(url: string, tls: ClientTls | undefined): Promise<SourceFailure> {
-  const error = await fetchJson(url, { source: 'PanDA', timeoutMs: 20_000, tls }).then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(SourceFailure);
-  return error as SourceFailure;
+  return sourceFailureOf(fetchJson(url, { source: 'PanDA', timeoutMs: 20_000, tls }));
 }
 
-function thrownBy(action: () => unknown): Error {
-  try {
-    action();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error');
-}
 
 describe('an RFC 3820 proxy made by grid-proxy-init', () => {
   test('is an RFC 3820 proxy of the test user (grid-proxy-info)', async () => {

@@ -21,6 +21,7 @@ import { makeTestCa, type TestCa } from '../../test/support/testCa';
 import { type DualServer, serveHttpsAndHttp } from '../../test/support/dualServer';
 import { type ClientTls, CredentialError, loadClientTls, tlsSettings } from './clientTls';
 import { ccacheSummary, keytabPrincipals } from './kerberosFiles';
+import { sourceFailureOf, thrownBy } from '../../test/support/thrown';
 
 let kdc: TestKdc;
 /** HTTP/localhost's server: /hop redirects to /landing on itself, /away to `other` (another host). */
@@ -85,22 +86,9 @@ async function get(url: string, tls: ClientTls): Promise<{ user: string; path: s
 }
 
 async function failure(url: string, tls: ClientTls): Promise<SourceFailure> {
-  const error = await get(url, tls).then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(SourceFailure);
-  return error as SourceFailure;
+  return sourceFailureOf(get(url, tls));
 }
 
-function thrownBy(action: () => unknown): Error {
-  try {
-    action();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('nothing was thrown');
-}
 
 describe('a keytab', () => {
   test('on challenge (the default): the first request goes without a token, the 401 Negotiate is answered once, the server knows the principal', async () => {
