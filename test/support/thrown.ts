@@ -16,6 +16,6 @@ export async function sourceFailureOf(request: Promise<unknown>): Promise<Source
     () => undefined,
     (thrown: unknown) => thrown,
   );
-  expect(error).toBeInstanceOf(SourceFailure);
-  return error as SourceFailure;
+  if (!(error instanceof SourceFailure)) throw new Error(`expected a SourceFailure, got ${error === undefined ? 'a success' : String(error)}`);
+  return error;
 }
