@@ -159,7 +159,7 @@ describe('secrets', () => {
 
   it('the generated config.cfg has mode 600 and fresh credentials', () => {
     const target = path.join(scratch('generated'), 'config.cfg');
-    expect(generateConfig(target)).toEqual({ created: true, added: [] });
+    expect(generateConfig(target)).toEqual({ created: true, added: [], examplesAdded: [] });
     expect(statSync(target).mode & 0o777).toBe(0o600);
     const config = Config.load(target);
     const token = config.section('monit').string('token');
@@ -167,7 +167,7 @@ describe('secrets', () => {
     expect(config.section('gateway').string('token')).toBe(token);
     expect(config.section('sql').string('password')).toMatch(/^[0-9a-f]{24}$/);
     const before = readFileSync(target, 'utf8');
-    expect(generateConfig(target)).toEqual({ created: false, added: [] });
+    expect(generateConfig(target)).toEqual({ created: false, added: [], examplesAdded: [] });
     expect(readFileSync(target, 'utf8')).toBe(before);
   });
 
@@ -179,11 +179,11 @@ describe('secrets', () => {
     const without = full.replace(/\n\[hadoop\]\n[^[]*/, '\n');
     writeFileSync(target, without);
     expect(Config.load(target).hasSection('hadoop')).toBe(false);
-    expect(generateConfig(target, 100)).toEqual({ created: false, added: ['hadoop'] });
+    expect(generateConfig(target, 100)).toEqual({ created: false, added: ['hadoop'], examplesAdded: [] });
     const after = readFileSync(target, 'utf8');
     expect(after.startsWith(without.replace(/\n*$/, '\n'))).toBe(true);
     expect(Config.load(target).section('hadoop').string('namenodes')).toBe('http://127.0.0.1:8291');
-    expect(generateConfig(target, 100)).toEqual({ created: false, added: [] });
+    expect(generateConfig(target, 100)).toEqual({ created: false, added: [], examplesAdded: [] });
   });
 });
 

@@ -54,9 +54,10 @@ export interface SyntheticOptions {
   sendRaw?: (documents: MonitDocument[]) => Promise<void>;
 }
 
-/** The tag sets of one measurement's series: every listed value of every tag appears. */
+/** The tag sets of one measurement's series: every listed value of every tag appears; a measurement without tags has one series. */
 export function syntheticSeries(schema: TypeSchema, tagValues: Record<string, string[]>, minSeries = 3): Array<Record<string, string>> {
   const tags = Object.keys(schema.tags);
+  if (tags.length === 0) return [{}];
   const count = Math.max(minSeries, ...tags.map((tag) => tagValues[tag]?.length ?? 0));
   return Array.from({ length: count }, (_, index) =>
     Object.fromEntries(tags.map((tag) => [tag, tagValues[tag] ? tagValues[tag][index % tagValues[tag].length] : `${tag}-${index}`])),
