@@ -66,7 +66,10 @@ async function collectCommand(context: CollectorContext, command: CommandDefinit
     // A secret the command printed is masked in the values too.
     for (const [field, value] of Object.entries(read.fields)) if (typeof value === 'string') read.fields[field] = redact(value);
     const count = Object.keys(read.fields).length;
-    if (count === 0) return down('mapping', `no declared value could be read: ${read.problems.join('; ')}`, result);
+    if (count === 0) {
+      const why = [...read.problems, ...(read.nulls.length ? [`null: ${read.nulls.join(', ')}`] : [])];
+      return down('mapping', `no declared value could be read: ${why.join('; ')}`, result);
+    }
     const values = buildDeclared(context.documents, registry, COMMAND_RESULT.producer, command.measurement, { command: command.name }, read.fields);
     return [resultDocument({ up: 1, ...ran, values: count }), values];
   } catch (error) {
