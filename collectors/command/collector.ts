@@ -9,7 +9,7 @@ import { redact } from '../../lib/run/log';
 import { COMMAND_RESULT } from '../../schemas/kinds';
 import { MalformedOutput, readValues } from './output';
 import { runProcess, type ProcessResult } from './process';
-import { commandDefinitions, type CommandDefinition } from './settings';
+import { commandDefinitions, concurrencyOf, type CommandDefinition } from './settings';
 
 const REASON_LENGTH = 300;
 
@@ -82,7 +82,7 @@ async function collectCommand(context: CollectorContext, command: CommandDefinit
 export default defineCollector({
   async collect(context) {
     const commands = commandDefinitions(context.config);
-    const limit = pLimit(context.section.int('concurrency', 4, { min: 1 }));
+    const limit = pLimit(concurrencyOf(context.section));
     const perCommand = await Promise.all(commands.map((command) => limit(() => collectCommand(context, command))));
     return perCommand.flat();
   },
