@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SchemaRegistry } from '../lib/documents/schemas';
-import { exampleNames, loadExample } from '../scripts/quickstart/examples';
+import { EXAMPLES_DIR, exampleNames, loadExample } from '../scripts/quickstart/examples';
 import { generateDashboards, moduleDashboard } from './dashboard';
 import type { Dashboard } from './grafana';
 import { moduleDashboards } from './modules';
@@ -39,7 +39,7 @@ export function exampleDashboardFiles(registry: SchemaRegistry): Map<string, str
 
 /** Folders of generated dashboard JSON files: a file there that nothing generates any more is removed. */
 export function generatedDashboardDirectories(): string[] {
-  return [DASHBOARDS_JSON_DIR, ...exampleNames().map((name) => path.join(loadExample(name).folder, 'dashboards'))];
+  return [DASHBOARDS_JSON_DIR, ...exampleNames().map((name) => path.join(EXAMPLES_DIR, name, 'dashboards'))];
 }
 
 /** Every generated file of dashboards/ by absolute path: the JSON files and the provisioning files, and the examples' dashboards. */

@@ -91,6 +91,11 @@ export function statusPagesFromConfig(startConfig: Config, log: Logger, options:
   // The rules live in config.cfg: an edit there (a module added, a rule fixed) is read at most RETRY_RULES_MS later.
   let configStamp = fileStamp(config.file);
   let checkedAtMs = now();
+  const failed = (error: unknown): void => {
+    const message = (error as Error).message;
+    if (problem?.message !== message) log.error(`status pages unavailable, ingestion goes on: ${message}`);
+    problem = { message, atMs: now() };
+  };
   const reloadIfEdited = (): void => {
     if (now() - checkedAtMs < RETRY_RULES_MS) return;
     checkedAtMs = now();
@@ -98,12 +103,12 @@ export function statusPagesFromConfig(startConfig: Config, log: Logger, options:
     if (stamp === configStamp) return;
     configStamp = stamp;
     pages = undefined;
-    problem = undefined;
     try {
       config = Config.load(config.file);
+      // Read the rules of the edited file now, not at the end of a retry interval.
+      if (problem) problem = { ...problem, atMs: -Infinity };
     } catch (error) {
-      log.error(`status pages unavailable, ingestion goes on: ${(error as Error).message}`);
-      problem = { message: (error as Error).message, atMs: now() };
+      failed(error);
     }
   };
   const current = (): Record<'/status' | '/status.json', StatusPage> | undefined => {
@@ -114,8 +119,7 @@ export function statusPagesFromConfig(startConfig: Config, log: Logger, options:
       if (problem) log.info('status rules read: the status pages are back');
       problem = undefined;
     } catch (error) {
-      if (problem?.message !== (error as Error).message) log.error(`status pages unavailable, ingestion goes on: ${(error as Error).message}`);
-      problem = { message: (error as Error).message, atMs: now() };
+      failed(error);
     }
     return pages;
   };

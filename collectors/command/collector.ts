@@ -9,7 +9,7 @@ import { redact } from '../../lib/run/log';
 import { COMMAND_RESULT } from '../../schemas/kinds';
 import { MalformedOutput, readValues } from './output';
 import { runProcess, type ProcessResult } from './process';
-import { commandDefinitions, type CommandDefinition } from './settings';
+import { commandDefinitions, concurrencyOf, type CommandDefinition } from './settings';
 
 const REASON_LENGTH = 300;
 
@@ -66,7 +66,10 @@ async function collectCommand(context: CollectorContext, command: CommandDefinit
     // A secret the command printed is masked in the values too.
     for (const [field, value] of Object.entries(read.fields)) if (typeof value === 'string') read.fields[field] = redact(value);
     const count = Object.keys(read.fields).length;
-    if (count === 0) return down('mapping', `no declared value could be read: ${read.problems.join('; ')}`, result);
+    if (count === 0) {
+      const why = [...read.problems, ...(read.nulls.length ? [`null: ${read.nulls.join(', ')}`] : [])];
+      return down('mapping', `no declared value could be read: ${why.join('; ')}`, result);
+    }
     const values = buildDeclared(context.documents, registry, COMMAND_RESULT.producer, command.measurement, { command: command.name }, read.fields);
     return [resultDocument({ up: 1, ...ran, values: count }), values];
   } catch (error) {
@@ -79,7 +82,7 @@ async function collectCommand(context: CollectorContext, command: CommandDefinit
 export default defineCollector({
   async collect(context) {
     const commands = commandDefinitions(context.config);
-    const limit = pLimit(context.section.int('concurrency', 4, { min: 1 }));
+    const limit = pLimit(concurrencyOf(context.section));
     const perCommand = await Promise.all(commands.map((command) => limit(() => collectCommand(context, command))));
     return perCommand.flat();
   },

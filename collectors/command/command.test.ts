@@ -84,6 +84,22 @@ command = /bin/true
   expect(JSON.stringify([documents, context.problems, context.log.lines])).not.toContain(SECRET);
 });
 
+test('a null value is left out without a problem, as SQL NULL and JSON null in web; all null is a mapping failure', async () => {
+  const { documents, context } = await collect(`[command.some_null]
+command = /bin/echo '{"events": null, "state": "done"}'
+output = json
+fields = events, state:string
+[command.all_null]
+command = /bin/echo '{"events": null}'
+output = json
+fields = events
+`);
+  expect(statusOf(documents, 'some_null')).toMatchObject({ up: 1, values: 1 });
+  expect(documents.find((document) => document.type === 'some_null')).toMatchObject({ state: 'done', idb_fields: ['state'] });
+  expect(statusOf(documents, 'all_null')).toMatchObject({ up: 0, error_class: 'mapping', reason: 'no declared value could be read: null: events' });
+  expect(context.problems.filter((problem) => problem.includes('some_null'))).toEqual([]);
+});
+
 test('a long stderr is cut to its last 200 characters, after an ellipsis', async () => {
   const line = 'x'.repeat(150);
   const { documents } = await collect(`[command.noisy]\ncommand = /bin/sh -c "echo start-${line} >&2\\; echo end-${line} >&2\\; exit 1"\n`);

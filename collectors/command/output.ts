@@ -6,8 +6,10 @@ import type { CommandDefinition } from './settings';
 /** The declared values of one output, and each value that could not be read. */
 export interface ReadValues {
   fields: Record<string, Scalar>;
-  /** One line per declared value left out: missing, null, or not of its kind. */
+  /** One line per declared value left out because it is missing or not of its kind. */
   problems: string[];
+  /** Declared values that are null: left out without a problem, as SQL NULL and web's JSON null are. */
+  nulls: string[];
 }
 
 /** Why the output as a whole cannot be read (then no value is sent and the command is down). */
@@ -41,7 +43,7 @@ function parseJson(stdout: string): unknown {
  * whole is not JSON or not key=value lines.
  */
 export function readValues(command: CommandDefinition, stdout: string, schema: TypeSchema | undefined): ReadValues {
-  const result: ReadValues = { fields: {}, problems: [] };
+  const result: ReadValues = { fields: {}, problems: [], nulls: [] };
   const fields = command.fields ?? new Map();
   const json = command.output === 'json' ? parseJson(stdout) : undefined;
   const lines = command.output === 'key_value' ? keyValueLines(stdout) : undefined;
@@ -64,7 +66,7 @@ export function readValues(command: CommandDefinition, stdout: string, schema: T
     }
     const converted = convertDeclared(raw, targetType(schema, field, kind));
     if ('problem' in converted) result.problems.push(`'${field}': ${converted.problem}`);
-    else if (converted.value === undefined) result.problems.push(`'${field}': null`);
+    else if (converted.value === undefined) result.nulls.push(field);
     else result.fields[field] = converted.value;
   }
   return result;

@@ -134,12 +134,17 @@ export function commandDefinitions(config: Config): CommandDefinition[] {
   return definitions;
 }
 
+/** How many commands run at the same time ([command] concurrency). */
+export function concurrencyOf(defaults: ConfigSection): number {
+  return defaults.int('concurrency', 4, { min: 1 });
+}
+
 /**
  * Even when every command hangs to its timeout, the run must end before the job's deadline: a run the
  * deadline stops sends nothing, so the results of the commands that did finish would be lost.
  */
 function checkWorstCase(definitions: CommandDefinition[], defaults: ConfigSection, deadline: number): void {
-  const concurrency = defaults.int('concurrency', 4, { min: 1 });
+  const concurrency = concurrencyOf(defaults);
   const rounds = Math.ceil(definitions.length / concurrency);
   const longest = Math.max(...definitions.map((definition) => definition.timeoutMs));
   if (rounds * longest < deadline) return;

@@ -9,6 +9,16 @@ export function shownUrl(url: string): string {
   return withoutCredentials(url);
 }
 
+/** The URL of `route` (relative, e.g. "jmx") below a daemon's configured web address, with or without its trailing /. */
+export function routeUrl(baseUrl: string, route: string): URL {
+  return new URL(route, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+}
+
+/** part / total in percent, to 3 decimals; undefined when total is not positive (nothing to be a share of). */
+export function percent(part: number, total: number): number | undefined {
+  return total > 0 ? Math.round((part / total) * 100 * 1000) / 1000 : undefined;
+}
+
 /** The tag of a daemon: host:port of its web address (bounded: one per configured URL). */
 export function endpointTag(url: string): string {
   return new URL(url).host;

@@ -3,6 +3,7 @@ import { SourceFailure } from '../../lib/documents/failures';
 import { withoutCredentials } from '../../lib/http/credentials';
 import { fetchBody } from '../../lib/http/get';
 import type { ClientTls } from '../../lib/tls/clientTls';
+import { routeUrl } from './endpoint';
 
 export type JmxBean = Record<string, unknown>;
 
@@ -16,7 +17,7 @@ export interface JmxRequest {
 
 /** The beans matching `query` (`/jmx?qry=...`: an exact object name, or a JMX pattern such as `Hadoop:service=HBase,name=Master,sub=*`). */
 export async function fetchBeans(baseUrl: string, query: string, request: JmxRequest): Promise<JmxBean[]> {
-  const url = new URL('jmx', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  const url = routeUrl(baseUrl, 'jmx');
   const body = await fetchBody(url.href, { source: request.source, timeoutMs: request.timeoutMs, signal: request.signal, tls: request.tls, searchParams: { qry: query } });
   const shown = withoutCredentials(url.href);
   let answer: unknown;

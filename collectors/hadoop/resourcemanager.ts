@@ -10,6 +10,7 @@ import { fetchJson } from '../../lib/http/get';
 import type { FieldsOf } from '../../lib/documents/kinds';
 import type { ClientTls } from '../../lib/tls/clientTls';
 import type { HADOOP_RESOURCEMANAGER } from '../../schemas/kinds';
+import { percent, routeUrl } from './endpoint';
 
 export type ResourceManagerFields = FieldsOf<typeof HADOOP_RESOURCEMANAGER>;
 
@@ -49,10 +50,6 @@ function wholeNumber(object: Record<string, unknown>, key: string, where: string
 function optionalWholeNumber(object: Record<string, unknown>, key: string): number | undefined {
   const value = object[key];
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-}
-
-function percent(part: number, total: number): number | undefined {
-  return total > 0 ? Math.round((part / total) * 100 * 1000) / 1000 : undefined;
 }
 
 /** The fields of clusterMetrics: applications, containers, memory (MB → bytes), vcores and NodeManagers by state. */
@@ -119,9 +116,8 @@ export function appStatisticsFields(statistics: Record<string, unknown>): Resour
  * ResourceManager's document has the figures, and they are not counted twice.
  */
 export async function readResourceManager(baseUrl: string, request: RestRequest): Promise<ResourceManagerFields> {
-  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
-  const get = (route: string): Promise<unknown> => fetchJson(new URL(route, base).href, { source: 'ResourceManager', ...request });
-  const shown = (route: string): string => withoutCredentials(new URL(route, base).href);
+  const get = (route: string): Promise<unknown> => fetchJson(routeUrl(baseUrl, route).href, { source: 'ResourceManager', ...request });
+  const shown = (route: string): string => withoutCredentials(routeUrl(baseUrl, route).href);
   const infoUrl = shown('ws/v1/cluster/info');
   const info = objectAt(await get('ws/v1/cluster/info'), 'clusterInfo', infoUrl);
   if (typeof info.haState !== 'string') throw new SourceFailure('malformed', `ResourceManager ${infoUrl}: clusterInfo has no haState`);

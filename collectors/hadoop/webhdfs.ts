@@ -11,7 +11,7 @@ import type { FieldsOf } from '../../lib/documents/kinds';
 import { fetchJson, HttpStatusFailure } from '../../lib/http/get';
 import type { ClientTls } from '../../lib/tls/clientTls';
 import type { HADOOP_CONTENT_SUMMARY } from '../../schemas/kinds';
-import { endpointTag } from './endpoint';
+import { endpointTag, percent, routeUrl } from './endpoint';
 import { fetchBean } from './jmx';
 import { BEANS } from './namenode';
 
@@ -60,9 +60,8 @@ export async function activeNameNode(urls: string[], request: WebHdfsRequest): P
 }
 
 function webHdfsUrl(baseUrl: string, path: string): string {
-  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   const encoded = path.split('/').map(encodeURIComponent).join('/');
-  return new URL(`webhdfs/v1${encoded}`, base).href;
+  return routeUrl(baseUrl, `webhdfs/v1${encoded}`).href;
 }
 
 /** WebHDFS's statuses as what they mean for one path (the RemoteException names the cause). */
@@ -77,10 +76,6 @@ function whole(summary: Record<string, unknown>, key: string, path: string, mini
   const value = summary[key];
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) throw new SourceFailure('malformed', `WebHDFS ContentSummary of ${path}: ${key} is not a whole number: ${JSON.stringify(value)}`);
   return value;
-}
-
-function percent(part: number, total: number): number {
-  return Math.round((part / total) * 100 * 1000) / 1000;
 }
 
 /** The fields of one ContentSummary. A quota of -1 (not set) leaves its fields out: never a -1 quota to sum or compare. */

@@ -85,8 +85,7 @@ export function valuesDefinition(section: ConfigSection, name: string, regex: Re
   for (const [group, values] of groups) {
     for (const [fn, field] of values.fields) declared.set(field, fn === 'last' ? declaredKinds.get(group) ?? 'number' : 'number');
   }
-  checkDeclaredAgainstSchema(registry, PRODUCER, measurement, { section, tagsKey: 'measurement', tags: [LOGS_PATTERN.tags.pattern], fieldsKey: 'values', fields: declared });
-  const schema = registry.get(PRODUCER, measurement);
+  const schema = checkDeclaredAgainstSchema(registry, PRODUCER, measurement, { section, tagsKey: 'measurement', tags: [LOGS_PATTERN.tags.pattern], fieldsKey: 'values', fields: declared });
   if (schema) {
     const file = `schemas/${PRODUCER}/${measurement}.json`;
     for (const [group, values] of groups) {

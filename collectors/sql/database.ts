@@ -18,5 +18,11 @@ const RUNNERS: Record<Engine, EngineRunner> = { mysql: runMysqlQuery, postgresql
  */
 export async function runReadOnlyQuery(request: QueryRequest): Promise<ResultRow[]> {
   if (request.signal.aborted) throw new SourceFailure('aborted', 'the job deadline passed before the query started');
-  return RUNNERS[request.connection.engine](request);
+  try {
+    return await RUNNERS[request.connection.engine](request);
+  } catch (error) {
+    // Whatever the driver says of a connection closed under it, the deadline is why.
+    if (request.signal.aborted) throw new SourceFailure('aborted', 'stopped at the job deadline');
+    throw error;
+  }
 }

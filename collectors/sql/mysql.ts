@@ -85,7 +85,6 @@ export async function runMysqlQuery({ connection, sql, timeoutMs, signal, tls }:
     await client.query('ROLLBACK');
     return rows as ResultRow[];
   } catch (error) {
-    if (signal.aborted) throw new SourceFailure('aborted', 'stopped at the job deadline');
     throw classify(error, 'query');
   } finally {
     signal.removeEventListener('abort', onAbort);

@@ -99,7 +99,6 @@ export async function runOracleQuery({ connection, sql, timeoutMs, maxRows, sign
       ...(walletContent ? { walletContent } : {}),
     });
   } catch (error) {
-    if (signal.aborted) throw new SourceFailure('aborted', 'stopped at the job deadline');
     throw classifyOracleError(error, 'connect');
   }
   const onAbort = (): void => void client.break().catch(() => undefined);
@@ -115,7 +114,6 @@ export async function runOracleQuery({ connection, sql, timeoutMs, maxRows, sign
     if (!result.rows) throw new SourceFailure('query', 'the statement returned no result set');
     return result.rows;
   } catch (error) {
-    if (signal.aborted) throw new SourceFailure('aborted', 'stopped at the job deadline');
     throw classifyOracleError(error, 'query');
   } finally {
     signal.removeEventListener('abort', onAbort);

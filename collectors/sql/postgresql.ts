@@ -94,7 +94,6 @@ export async function runPostgresqlQuery({ connection, sql, timeoutMs, signal, t
     if (!Array.isArray(result.rows) || !result.fields) throw new SourceFailure('query', 'the statement returned no result set');
     return result.rows;
   } catch (error) {
-    if (signal.aborted) throw new SourceFailure('aborted', 'stopped at the job deadline');
     throw classify(error, connected ? 'query' : 'connect');
   } finally {
     signal.removeEventListener('abort', onAbort);

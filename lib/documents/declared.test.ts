@@ -47,11 +47,12 @@ describe('parseDeclaredFields and checkDeclaredName', () => {
 });
 
 describe('checkDeclaredAgainstSchema', () => {
-  const check = (tags: string[], fields: DeclaredFields | undefined, type = 'jobs'): void =>
+  const check = (tags: string[], fields: DeclaredFields | undefined, type = 'jobs'): TypeSchema | undefined =>
     checkDeclaredAgainstSchema(registry, 'declared_test', type, { section: section(''), tags, fields });
 
-  test('without a schema file anything declared goes', () => {
-    expect(() => check(['anything'], new Map([['x', 'string']]), 'unknown_type')).not.toThrow();
+  test('without a schema file anything declared goes; with one that fits, the schema is returned', () => {
+    expect(check(['anything'], new Map([['x', 'string']]), 'unknown_type')).toBeUndefined();
+    expect(check([], new Map([['running', 'number']]))?.type).toBe('jobs');
   });
 
   test('declared tags and fields within the schema, with compatible kinds, pass; a bare name takes the schema type', () => {

@@ -74,16 +74,17 @@ export function checkSharedMeasurements(producer: string, declarations: Readonly
 
 /**
  * When `schemas/<producer>/<type>.json` exists, every declared tag and field must be in it, with a
- * compatible kind; throws a ConfigError naming the key and the schema file otherwise.
+ * compatible kind; throws a ConfigError naming the key and the schema file otherwise. Returns the schema,
+ * if any.
  */
 export function checkDeclaredAgainstSchema(
   registry: SchemaRegistry,
   producer: string,
   type: string,
   declared: { section: ConfigSection; tagsKey?: string; tags: readonly string[]; fieldsKey?: string; fields: DeclaredFields | undefined },
-): void {
+): TypeSchema | undefined {
   const schema = registry.get(producer, type);
-  if (!schema) return;
+  if (!schema) return undefined;
   const file = `schemas/${producer}/${type}.json`;
   const { section } = declared;
   for (const tag of declared.tags) {
@@ -97,6 +98,7 @@ export function checkDeclaredAgainstSchema(
       throw new ConfigError(`${section.at()} ${declared.fieldsKey ?? 'fields'}: '${field}' is declared ${kind} but ${file} says ${fieldSchema.type}`);
     }
   }
+  return schema;
 }
 
 /** What converting a raw value gives: a value, nothing (null), or why it could not be converted. */

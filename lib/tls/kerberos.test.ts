@@ -264,7 +264,11 @@ describe('clear errors', () => {
   test('identity = kerberos for a source that does not speak HTTP: a config error', () => {
     const error = thrownBy(() => load(ini('sql', { kerberos_keytab: keytabs.monit }), 'sql'));
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error.message).toBe('test.cfg: [tls.sql] identity = kerberos: sql does not speak HTTP through lib/http or the web probe, so it cannot present a Kerberos (SPNEGO) identity');
+    expect(error.message).toBe(
+      'test.cfg: [tls.sql] identity = kerberos: sql does not speak HTTP through lib/http or the web probe, so it cannot present a Kerberos (SPNEGO) identity (sources that can: panda, cric, placement, web, hadoop, host)',
+    );
+    // A source nobody listed (a new collector, a misspelt name) is refused too, not silently accepted.
+    expect(thrownBy(() => load(ini('command', { kerberos_keytab: keytabs.monit }), 'command'))).toBeInstanceOf(ConfigError);
   });
 });
 

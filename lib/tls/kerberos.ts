@@ -27,10 +27,8 @@ export interface KerberosSettings {
   preemptive: boolean;
 }
 
-/** Sources that do not speak HTTP through lib/http or the web probe: a Kerberos identity would be ignored there. */
-export function kerberosUnsupported(source: string): boolean {
-  return ['sql', 'xrdprobe', 'xrootd', 'monit'].includes(source) || source.startsWith('monit.route.');
-}
+/** The sources that speak HTTP through lib/http or the web probe; elsewhere a Kerberos identity would be ignored, so it is refused. */
+export const KERBEROS_SOURCES: readonly string[] = ['panda', 'cric', 'placement', 'web', 'hadoop', 'host'];
 
 type KerberosModule = typeof import('kerberos');
 let binding: KerberosModule | undefined;

@@ -8,7 +8,7 @@ import { ConfigError, type Config, type ConfigSection } from '../config/config';
 import { pathsFrom } from '../config/paths';
 import { parseDuration } from '../run/slot';
 import type { IdentityKind, TlsSettings } from './clientTls';
-import { type KerberosSettings, kerberosUnsupported } from './kerberos';
+import { KERBEROS_SOURCES, type KerberosSettings } from './kerberos';
 
 /** Every key of [tls] and [tls.<source>]. */
 export const TLS_KEYS = [
@@ -130,8 +130,8 @@ export function tlsSettings(config: Config, source: string, environment: Environ
   const expiryWarningMs = configured('expiry_warning', (section) => section.duration('expiry_warning')) ?? parseDuration(DEFAULT_EXPIRY_WARNING);
   let kerberos: KerberosSettings | undefined;
   if (identity === 'kerberos') {
-    if (kerberosUnsupported(source)) {
-      throw new ConfigError(`${config.file}: [tls.${source}] identity = kerberos: ${source} does not speak HTTP through lib/http or the web probe, so it cannot present a Kerberos (SPNEGO) identity`);
+    if (!KERBEROS_SOURCES.includes(source)) {
+      throw new ConfigError(`${config.file}: [tls.${source}] identity = kerberos: ${source} does not speak HTTP through lib/http or the web probe, so it cannot present a Kerberos (SPNEGO) identity (sources that can: ${KERBEROS_SOURCES.join(', ')})`);
     }
     kerberos = kerberosSettings(config, source, environment, configured, origins);
   }
