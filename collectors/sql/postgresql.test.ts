@@ -295,6 +295,13 @@ test('PostgreSQL: several statements in one query are refused, so none can end t
   expect(next).toEqual({ is_called: false });
 });
 
+test('PostgreSQL: at most max_rows + 1 rows are computed and fetched (a cursor), so a huge result never reaches the collector', async () => {
+  // Row 50 divides by zero: a query computed to its end fails with 22012; fetched through a cursor of 11
+  // rows, it never gets there and is refused for its row count alone.
+  const { documents } = await collect(connection('postgresql') + `[sql.query.huge]\nsql = SELECT i, 1 / (50 - i) AS inverse FROM generate_series(1, 100000) AS i;\nmax_rows = 10\n`);
+  expect(statusOf(documents, 'huge')).toMatchObject({ up: 0, error: 'mapping', message: 'returned 11 rows, more than max_rows = 10' });
+});
+
 test('PostgreSQL: a slow query is cancelled by the server at its timeout (statement_timeout); the others still run', async () => {
   const { documents } = await collect(connection('postgresql') + `[sql.query.slow]\nsql = SELECT pg_sleep(30) AS slept\ntimeout = 1s\n[sql.query.fast]\nsql = SELECT 1 AS one\n`);
   expect(statusOf(documents, 'slow')).toMatchObject({ up: 0, error: 'timeout' });

@@ -60,9 +60,9 @@ function classify(error: unknown, stage: 'connect' | 'query'): SourceFailure {
  * Runs one read-only statement on its own PostgreSQL connection and closes it. The session is
  * read-only (default_transaction_read_only, and the statement runs in a READ ONLY transaction rolled
  * back), in UTC, and the server cancels the statement after `timeoutMs` (statement_timeout); the
- * client gives up shortly after in case the server cannot.
+ * client gives up shortly after in case the server cannot. At most maxRows + 1 rows are fetched.
  */
-export async function runPostgresqlQuery({ connection, sql, timeoutMs, signal, tls }: QueryRequest): Promise<ResultRow[]> {
+export async function runPostgresqlQuery({ connection, sql, timeoutMs, maxRows, signal, tls }: QueryRequest): Promise<ResultRow[]> {
   const client = new pg.Client({
     host: connection.host,
     port: connection.port,
@@ -87,9 +87,11 @@ export async function runPostgresqlQuery({ connection, sql, timeoutMs, signal, t
     connected = true;
     await client.query('BEGIN TRANSACTION READ ONLY');
     // The extended protocol takes one statement only: a second one could COMMIT the read-only transaction.
-    // (pg has the option; its type declarations do not list it yet.)
-    const statement: pg.QueryConfig & { queryMode: 'extended' } = { text: sql, queryMode: 'extended' };
-    const result = await client.query<ResultRow>(statement);
+    // (pg has the option; its type declarations do not list it yet.) Through a cursor, the server computes
+    // and sends at most maxRows + 1 rows, so a query that matches millions cannot fill this process.
+    const declare: pg.QueryConfig & { queryMode: 'extended' } = { text: `DECLARE monit_rows NO SCROLL CURSOR FOR ${sql.trim().replace(/;\s*$/, '')}`, queryMode: 'extended' };
+    await client.query(declare);
+    const result = await client.query<ResultRow>(`FETCH FORWARD ${maxRows + 1} FROM monit_rows`);
     await client.query('ROLLBACK');
     if (!Array.isArray(result.rows) || !result.fields) throw new SourceFailure('query', 'the statement returned no result set');
     return result.rows;
