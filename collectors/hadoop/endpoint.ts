@@ -19,6 +19,19 @@ export function percent(part: number, total: number): number | undefined {
   return total > 0 ? Math.round((part / total) * 100 * 1000) / 1000 : undefined;
 }
 
+/** A whole number member of a daemon's answer, at least `minimum`; otherwise a `malformed` failure naming `where` and the key. */
+export function wholeNumber(object: Record<string, unknown>, key: string, where: string, minimum = -Infinity): number {
+  const value = object[key];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) throw new SourceFailure('malformed', `${where} ${key} is not a whole number: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** A whole number member a daemon may not report (older versions): undefined when absent or not a whole number of at least `minimum`. */
+export function optionalWholeNumber(object: Record<string, unknown> | undefined, key: string, minimum = -Infinity): number | undefined {
+  const value = object?.[key];
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= minimum ? value : undefined;
+}
+
 /** The tag of a daemon: host:port of its web address (bounded: one per configured URL). */
 export function endpointTag(url: string): string {
   return new URL(url).host;

@@ -3,7 +3,7 @@ import { SourceFailure } from '../../lib/documents/failures';
 import { withoutCredentials } from '../../lib/http/credentials';
 import { fetchBody } from '../../lib/http/get';
 import type { ClientTls } from '../../lib/tls/clientTls';
-import { routeUrl } from './endpoint';
+import { optionalWholeNumber, routeUrl, wholeNumber } from './endpoint';
 
 export type JmxBean = Record<string, unknown>;
 
@@ -38,13 +38,10 @@ export async function fetchBean(baseUrl: string, objectName: string, request: Jm
 
 /** A whole number attribute of a bean, or a `malformed` failure naming the bean and attribute. */
 export function count(bean: JmxBean, attribute: string, beanName: string): number {
-  const value = bean[attribute];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new SourceFailure('malformed', `${beanName} ${attribute} is not a whole number: ${JSON.stringify(value)}`);
-  return value;
+  return wholeNumber(bean, attribute, beanName);
 }
 
 /** A whole number attribute the daemon may not report (older versions): undefined when absent or not a whole number. */
 export function optionalCount(bean: JmxBean | undefined, attribute: string): number | undefined {
-  const value = bean?.[attribute];
-  return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+  return optionalWholeNumber(bean, attribute);
 }

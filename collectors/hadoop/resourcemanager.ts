@@ -10,7 +10,7 @@ import { fetchJson } from '../../lib/http/get';
 import type { FieldsOf } from '../../lib/documents/kinds';
 import type { ClientTls } from '../../lib/tls/clientTls';
 import type { HADOOP_RESOURCEMANAGER } from '../../schemas/kinds';
-import { percent, routeUrl } from './endpoint';
+import { optionalWholeNumber, percent, routeUrl, wholeNumber } from './endpoint';
 
 export type ResourceManagerFields = FieldsOf<typeof HADOOP_RESOURCEMANAGER>;
 
@@ -41,21 +41,19 @@ function objectAt(answer: unknown, key: string, url: string): Record<string, unk
   return value as Record<string, unknown>;
 }
 
-function wholeNumber(object: Record<string, unknown>, key: string, where: string): number {
-  const value = object[key];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new SourceFailure('malformed', `${where} ${key} is not a whole number: ${JSON.stringify(value)}`);
-  return value;
+/** The RM's counts are never negative. */
+function count(object: Record<string, unknown>, key: string, where: string): number {
+  return wholeNumber(object, key, where, 0);
 }
 
-function optionalWholeNumber(object: Record<string, unknown>, key: string): number | undefined {
-  const value = object[key];
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+function optionalCount(object: Record<string, unknown>, key: string): number | undefined {
+  return optionalWholeNumber(object, key, 0);
 }
 
 /** The fields of clusterMetrics: applications, containers, memory (MB → bytes), vcores and NodeManagers by state. */
 export function clusterMetricsFields(metrics: Record<string, unknown>): ResourceManagerFields {
   const where = 'clusterMetrics';
-  const number = (key: string): number => wholeNumber(metrics, key, where);
+  const number = (key: string): number => count(metrics, key, where);
   const memoryTotal = number('totalMB');
   const memoryAllocated = number('allocatedMB');
   const vcoresTotal = number('totalVirtualCores');
@@ -87,8 +85,8 @@ export function clusterMetricsFields(metrics: Record<string, unknown>): Resource
     nodes_decommissioned: number('decommissionedNodes'),
     nodes_rebooted: number('rebootedNodes'),
     // Added in Hadoop 2.8/3.x: absent from older ResourceManagers.
-    nodes_decommissioning: optionalWholeNumber(metrics, 'decommissioningNodes'),
-    nodes_shutdown: optionalWholeNumber(metrics, 'shutdownNodes'),
+    nodes_decommissioning: optionalCount(metrics, 'decommissioningNodes'),
+    nodes_shutdown: optionalCount(metrics, 'shutdownNodes'),
   };
 }
 
@@ -103,7 +101,7 @@ export function appStatisticsFields(statistics: Record<string, unknown>): Resour
     // The documentation's example writes states in lower case; the enum serialises in upper case.
     const name = typeof state === 'string' ? state.toUpperCase() : '';
     if (!Object.hasOwn(APP_STATE_FIELDS, name)) continue; // a state of a newer YARN: not in the schema
-    fields[APP_STATE_FIELDS[name as AppState]] = wholeNumber(item as Record<string, unknown>, 'count', `appStatInfo ${name}`);
+    fields[APP_STATE_FIELDS[name as AppState]] = count(item as Record<string, unknown>, 'count', `appStatInfo ${name}`);
   }
   const missing = (Object.keys(APP_STATE_FIELDS) as AppState[]).filter((state) => fields[APP_STATE_FIELDS[state]] === undefined);
   if (missing.length) throw new SourceFailure('malformed', `appStatInfo has no count for ${missing.join(', ')}`);

@@ -11,7 +11,7 @@ import type { FieldsOf } from '../../lib/documents/kinds';
 import { fetchJson, HttpStatusFailure } from '../../lib/http/get';
 import type { ClientTls } from '../../lib/tls/clientTls';
 import type { HADOOP_CONTENT_SUMMARY } from '../../schemas/kinds';
-import { endpointTag, percent, routeUrl } from './endpoint';
+import { endpointTag, percent, routeUrl, wholeNumber } from './endpoint';
 import { fetchBean } from './jmx';
 import { BEANS } from './namenode';
 
@@ -73,9 +73,7 @@ function pathFailure(error: unknown, path: string, nameNode: string): unknown {
 }
 
 function whole(summary: Record<string, unknown>, key: string, path: string, minimum = 0): number {
-  const value = summary[key];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) throw new SourceFailure('malformed', `WebHDFS ContentSummary of ${path}: ${key} is not a whole number: ${JSON.stringify(value)}`);
-  return value;
+  return wholeNumber(summary, key, `WebHDFS ContentSummary of ${path}:`, minimum);
 }
 
 /** The fields of one ContentSummary. A quota of -1 (not set) leaves its fields out: never a -1 quota to sum or compare. */
