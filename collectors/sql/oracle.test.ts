@@ -5,17 +5,14 @@ import tls from 'node:tls';
 import oracledb from 'oracledb';
 import { Config } from '../../lib/config/config';
 import { DocumentFactory } from '../../lib/documents/document';
-import type { MonitDocument } from '../../lib/documents/types';
-import { collectedDocuments } from '../../lib/run/collector';
 import { loadClientTls, tlsSettings } from '../../lib/tls/clientTls';
-import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
 import { makeTestCa, type CertificateFiles, type TestCa } from '../../test/support/testCa';
-import collector from './collector';
 import { mapRows } from './mapping';
 import { classifyOracleError, oracleFetchType, oracleUtc, oracleWallet } from './oracle';
 import { oracleConnectString } from './oracleConnectString';
 import { queryDefinitions } from './queries';
+import { collect, statusOf } from './test/collect';
 
 /**
  * Oracle cannot run here: everything up to the connection, with node-oracledb's Thin mode against
@@ -29,14 +26,6 @@ beforeAll(() => {
 }, 120_000);
 
 const parse = (text: string): ReturnType<typeof queryDefinitions> => queryDefinitions(Config.parse(`[sql]\nuser = reader\n${text}`, 'sql.cfg'));
-
-async function collect(config: string): Promise<{ documents: MonitDocument[]; context: TestContext }> {
-  const context = collectorContext('sql', config);
-  return { documents: collectedDocuments(await collector.collect(context)), context };
-}
-
-const statusOf = (documents: MonitDocument[], query: string): MonitDocument | undefined =>
-  documents.find((document) => document.type === 'query_status' && document.query_name === query);
 
 /** A loopback server for the duration of `work`. */
 async function serving<Result>(server: net.Server, work: (port: number) => Promise<Result>): Promise<Result> {

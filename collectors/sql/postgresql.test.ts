@@ -8,13 +8,14 @@ import pg from 'pg';
 import { Config } from '../../lib/config/config';
 import type { MonitDocument } from '../../lib/documents/types';
 import { collectedDocuments } from '../../lib/run/collector';
-import { collectorContext, type TestContext } from '../../test/support/collectorContext';
+import { collectorContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
 import { makeTestCa, type TestCa } from '../../test/support/testCa';
 import type { LocalComponent, LocalContext } from '../../scripts/quickstart/components';
 import collector from './collector';
 import demo from './demo';
+import { collect, statusOf } from './test/collect';
 
 /**
  * The same configured queries against a real PostgreSQL and a real MariaDB holding the same rows give
@@ -162,17 +163,6 @@ fields = doneCount
 function connection(engine: 'postgresql' | 'mysql', extra = ''): string {
   const server = engine === 'postgresql' ? postgresql : mariadb;
   return `[sql]\nengine = ${engine}\nhost = 127.0.0.1\nport = ${server.port}\nuser = reader\npassword = ${PASSWORD}\ndatabase = eventindex\n${extra}\n`;
-}
-
-async function collect(config: string): Promise<{ documents: MonitDocument[]; context: TestContext }> {
-  const context = collectorContext('sql', config);
-  return { documents: collectedDocuments(await collector.collect(context)), context };
-}
-
-function statusOf(documents: MonitDocument[], query: string): MonitDocument {
-  const found = documents.filter((document) => document.type === 'query_status' && document.query_name === query);
-  expect(found).toHaveLength(1);
-  return found[0];
 }
 
 /** A document without the one field that must differ between two servers: how long the query took. */

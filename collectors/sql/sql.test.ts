@@ -14,6 +14,7 @@ import collector from './collector';
 import { mapRows } from './mapping';
 import { queryDefinitions } from './queries';
 import { readOnlyViolation } from './statement';
+import { statusOf } from './test/collect';
 
 const PASSWORD = 'reader-pw-5e1';
 let server: RunningServer;
@@ -42,12 +43,6 @@ afterAll(async () => {
 
 function configText(queries: string, extra = ''): string {
   return `[sql]\nhost = 127.0.0.1\nport = ${server.port}\nuser = reader\npassword = ${PASSWORD}\ndatabase = eventindex\n${extra}\n${queries}`;
-}
-
-function statusOf(documents: MonitDocument[], query: string): MonitDocument {
-  const found = documents.filter((document) => document.type === 'query_status' && document.query_name === query);
-  expect(found).toHaveLength(1);
-  return found[0];
 }
 
 test('tag and field columns become the tags and fields of sql/<query> documents', async () => {
