@@ -7,6 +7,7 @@ import { envelopeValue, interpretDocument, type InterpretedDocument } from '../l
 import { toLineProtocol } from '../lib/influx/lineProtocol';
 import type { Logger } from '../lib/run/log';
 import type { SchemaRegistry } from '../lib/documents/schemas';
+import type { GatewayPages } from '../lib/http/pages';
 import { authenticate, type AuthSettings } from './auth';
 import { TopLevelCounter } from './body';
 import { decodeUtf8 } from '../lib/documents/utf8';
@@ -43,8 +44,8 @@ export interface GatewayOptions {
    * otherwise): for senders that re-send anything but a 200 ([gateway.partial_success]).
    */
   partialSuccess200?: ReadonlySet<string>;
-  /** Extra GET pages, e.g. /status and /status.json. */
-  pages?: Record<string, () => Promise<{ contentType: string; body: string; status?: number }>>;
+  /** Extra GET pages beside ingestion, e.g. /status and the pages below it. */
+  pages?: GatewayPages;
 }
 
 export interface Rejection {
@@ -72,8 +73,9 @@ class DatabaseSetupError extends Error {
 }
 
 function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  response.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', ...headers });
+  const raw = typeof body === 'string' || Buffer.isBuffer(body);
+  const text = raw ? body : JSON.stringify(body);
+  response.writeHead(status, { 'content-type': raw ? 'text/plain; charset=utf-8' : 'application/json', ...headers });
   response.end(text);
 }
 
@@ -424,14 +426,14 @@ export class Gateway {
         send(response, 200, await this.metrics.registry.metrics(), { 'content-type': this.metrics.registry.contentType });
         return 200;
       }
-      if (path === '/' && this.options.pages?.['/status']) {
+      if (path === '/' && this.options.pages?.(new URL('/status', url))) {
         response.writeHead(302, { location: '/status' }).end();
         return 302;
       }
-      const page = this.options.pages?.[path];
+      const page = this.options.pages?.(url);
       if (page) {
-        const { contentType, body, status = 200 } = await page();
-        send(response, status, body, { 'content-type': contentType });
+        const { contentType, body, status = 200, headers = {} } = await page.answer();
+        send(response, status, body, { ...headers, 'content-type': contentType });
         return status;
       }
       send(response, 404, { error: `no page ${path}` });
@@ -485,13 +487,14 @@ export class Gateway {
 
   /** The node:http request listener. */
   readonly listener = (request: IncomingMessage, response: ServerResponse): void => {
-    let path = '/';
+    let metricPath = 'ingest';
     try {
-      path = new URL(request.url ?? '/', 'http://gateway').pathname;
+      const url = new URL(request.url ?? '/', 'http://gateway');
+      if (['/ping', '/metrics'].includes(url.pathname)) metricPath = url.pathname;
+      else if (request.method === 'GET' || request.method === 'HEAD') metricPath = this.options.pages?.(url)?.route ?? metricPath;
     } catch {
       // handle() answers 400 for a URL that cannot be read
     }
-    const metricPath = ['/ping', '/metrics'].includes(path) || this.options.pages?.[path] ? path : 'ingest';
     this.handle(request, response)
       .then((status) => this.metrics.requests.inc({ path: metricPath, code: String(status) }))
       .catch((error: unknown) => {

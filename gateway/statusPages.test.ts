@@ -5,6 +5,7 @@ import { Config } from '../lib/config/config';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { MemoryLogger } from '../lib/run/log';
 import { statusPagesFromConfig } from '../status/pages';
+import { getPage } from '../test/support/pages';
 import { freePort } from '../test/support/ports';
 import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
 
@@ -65,7 +66,7 @@ test('an edit of config.cfg reaches the pages without a restart: a fixed rule en
   let clock = Date.UTC(2026, 11, 6, 8);
   const pages = statusPagesFromConfig(Config.load(file), new MemoryLogger('gateway'), { now: () => clock });
   const modules = async (): Promise<{ status: number; names?: string[] }> => {
-    const answer = await pages['/status.json']();
+    const answer = await getPage(pages, '/status.json');
     return answer.status === 503 ? { status: 503 } : { status: answer.status ?? 200, names: (JSON.parse(answer.body) as { modules: Array<{ module: string }> }).modules.map((entry) => entry.module) };
   };
   expect(await modules()).toEqual({ status: 503 });
@@ -78,7 +79,7 @@ test('an edit of config.cfg reaches the pages without a restart: a fixed rule en
   // Broken again: 503 with the new reason.
   writeFileSync(file, base + module('portal', 'up') + '[status.module.search]\nmeasurement = web/probe\nfields = up\ndegraded = median(up) > 1\ndegraded_reason = x\n');
   clock += 15_000;
-  const broken = await pages['/status.json']();
+  const broken = await getPage(pages, '/status.json');
   expect(broken.status).toBe(503);
   expect(broken.body).toMatch(/unknown function 'median'/);
 });

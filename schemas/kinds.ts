@@ -649,24 +649,45 @@ export const MONIT_COLLECTORS_RUN: DocumentKind<MonitCollectorsRunTag, MonitColl
 /** monit-collectors/status: One module's state as decided by the status job's rules, one document per module per run. */
 export type MonitCollectorsStatusTag = 'module';
 export type MonitCollectorsStatusFields = {
+  /** 1 when this run's state is available outside a scheduled downtime, else 0. Summed in 1h and 1d, it counts the slots of that state, for availability and the history bar. (int, count; sum when downsampled) */
+  available_slots: number;
   /** The state as a number, as in Nagios/ARGO: 0 available, 1 degraded, 2 unavailable, 3 N/A. (int, 1; last when downsampled) */
   code: number;
+  /** 1 when this run's state is degraded outside a scheduled downtime, else 0. Summed in 1h and 1d, it counts the slots of that state, for availability and the history bar. (int, count; sum when downsampled) */
+  degraded_slots: number;
+  /** True when a scheduled downtime (from config, the downtime file or the downtime feed) covers the module at this run: the page shows the downtime colour, and reliability leaves the slot out. (bool; last when downsampled) */
+  downtime: boolean;
+  /** The downtime's reason and where it was declared; absent outside a downtime. (string; last when downsampled) */
+  downtime_reason: string;
+  /** 1 when a scheduled downtime covers this run (whatever the state), else 0; exactly one of the *_slots fields is 1 per document. Summed in 1h and 1d, it counts downtime slots. (int, count; sum when downsampled) */
+  downtime_slots: number;
   /** UTC time (epoch ms) of the newest data point the decision saw; absent when none. (int, ms; last when downsampled) */
   last_data_ms: number;
+  /** 1 when this run's state is N/A (no data, ARGO's UNKNOWN) outside a scheduled downtime, else 0. Summed in 1h and 1d, it counts the slots of that state, for availability and the history bar. (int, count; sum when downsampled) */
+  na_slots: number;
   /** Why the module has this state, for a person. (string; last when downsampled) */
   reason: string;
   /** available, degraded, unavailable or na. (string; last when downsampled) */
   status: string;
+  /** 1 when this run's state is unavailable outside a scheduled downtime, else 0. Summed in 1h and 1d, it counts the slots of that state, for availability and the history bar. (int, count; sum when downsampled) */
+  unavailable_slots: number;
 };
 export const MONIT_COLLECTORS_STATUS: DocumentKind<MonitCollectorsStatusTag, MonitCollectorsStatusFields> = {
   producer: 'monit-collectors',
   type: 'status',
   tags: { module: 'module' },
   fields: {
+    available_slots: 'available_slots',
     code: 'code',
+    degraded_slots: 'degraded_slots',
+    downtime: 'downtime',
+    downtime_reason: 'downtime_reason',
+    downtime_slots: 'downtime_slots',
     last_data_ms: 'last_data_ms',
+    na_slots: 'na_slots',
     reason: 'reason',
     status: 'status',
+    unavailable_slots: 'unavailable_slots',
   },
 };
 

@@ -4,6 +4,7 @@ import { escapeHtml, formatAge, formatAvailability, renderStatusPage } from './p
 import { statusPages } from './pages';
 import type { StatusSettings } from './settings';
 import type { StatusSnapshot } from './snapshot';
+import { getPage } from '../test/support/pages';
 
 const GENERATED = Date.UTC(2026, 10, 22, 12, 5);
 
@@ -17,17 +18,24 @@ function snapshot(reason: string, title = 'Web <b>'): StatusSnapshot {
         module: 'web',
         title,
         state: 'degraded',
+        shown: 'degraded',
+        downtime: null,
         stateText: 'Degraded',
         code: 1,
         reason,
         evaluatedMs: GENERATED - 5 * 60e3,
         lastDataMs: GENERATED - 75 * 60e3,
         sinceMs: null,
-        availability: { '24h': 0.99999, '7d': 0.5, '30d': null },
+        availability: { '24h': 0.99999, '7d': 0.5, '30d': null, '90d': null },
+        reliability: { '24h': 0.99999, '7d': 0.5, '30d': null, '90d': null },
         timeline: [{ fromMs: GENERATED - 86400e3, toMs: GENERATED, state: 'degraded' }],
+        history: [],
+        incidents: [],
         dashboardUrl: 'http://grafana/d/x?a=1&b="2"',
+        detailsUrl: '/status/module/web',
       },
     ],
+    incidents: [],
   };
 }
 
@@ -74,11 +82,11 @@ test('with the status store unreachable, the pages still answer: every module N/
     webhookTimeoutMs: 1000,
   } as unknown as StatusSettings;
   const pages = statusPages(new InfluxClient(`http://127.0.0.1:${port}`, { timeoutMs: 2000 }), settings);
-  const json = JSON.parse((await pages['/status.json']()).body) as StatusSnapshot;
+  const json = JSON.parse((await getPage(pages, '/status.json')).body) as StatusSnapshot;
   expect(json.modules).toHaveLength(1);
   expect(json.modules[0]).toMatchObject({ module: 'web', state: 'na', code: 3 });
   expect(json.modules[0].reason).toMatch(/^cannot read the stored statuses: InfluxDB query: ECONNREFUSED/);
-  const page = await pages['/status']();
+  const page = await getPage(pages, '/status');
   expect(page.contentType).toBe('text/html; charset=utf-8');
   expect(page.body).toContain('data-module="web" data-state="na"');
 });

@@ -1,12 +1,12 @@
-import type { ModuleState } from './evaluate';
-import type { ModuleSnapshot, StatusSnapshot } from './snapshot';
+import type { ModuleSnapshot, ShownState, StatusSnapshot } from './snapshot';
 
-/** The colour of each light (the page also says the state in words). */
-export const LIGHT_COLOURS: Record<ModuleState, string> = {
+/** The colour of each light (the page also says the state in words); a scheduled downtime has its own. */
+export const LIGHT_COLOURS: Record<ShownState, string> = {
   available: '#1e9e3e',
   degraded: '#f2c200',
   unavailable: '#d32f2f',
   na: '#ffffff',
+  downtime: '#2f6fd1',
 };
 
 export function escapeHtml(text: string): string {
@@ -68,7 +68,7 @@ const SCRIPT = `
 `;
 
 function renderModule(module: ModuleSnapshot, generatedMs: number): string {
-  const colour = LIGHT_COLOURS[module.state];
+  const colour = LIGHT_COLOURS[module.shown];
   const age = (ms: number | null): string =>
     ms === null ? 'none recent' : `<span data-time="${ms}" title="${escapeHtml(utc(ms))}">${escapeHtml(formatAge(generatedMs - ms))}</span>`;
   const totalMs = module.timeline.reduce((sum, segment) => sum + segment.toMs - segment.fromMs, 0) || 1;
@@ -97,7 +97,7 @@ function renderModule(module: ModuleSnapshot, generatedMs: number): string {
 
 /** The whole traffic-light page: one self-contained HTML document (inline CSS and JS, no external resource). */
 export function renderStatusPage(snapshot: StatusSnapshot): string {
-  const legend = (Object.entries(LIGHT_COLOURS) as Array<[ModuleState, string]>)
+  const legend = (Object.entries(LIGHT_COLOURS) as Array<[ShownState, string]>)
     .map(([state, colour]) => `<span><i style="background:${colour}"></i>${state === 'na' ? 'N/A' : state[0].toUpperCase() + state.slice(1)}</span>`)
     .join('');
   const modules = snapshot.modules.length

@@ -3,12 +3,13 @@ import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influ
 import { qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../lib/influx/influxql';
 import { slotStart } from '../lib/run/slot';
 import { type ModuleState, type ModuleStatus, STATE_CODES, STATE_WORDS, stateOfCode } from './evaluate';
+import type { SlotCounts } from './argo';
 import type { StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 
 const DAY_MS = 86400e3;
 /** The availability windows shown on the page. */
-export const AVAILABILITY_WINDOWS = { '24h': DAY_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS } as const;
+export const AVAILABILITY_WINDOWS = { '24h': DAY_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS, '90d': 90 * DAY_MS } as const;
 export type AvailabilityWindow = keyof typeof AVAILABILITY_WINDOWS;
 const TIMELINE_SPAN_MS = DAY_MS;
 
@@ -18,16 +19,49 @@ export interface StatusPoint {
   code: number;
 }
 
+/** What a light shows: the module's state, or a scheduled downtime, which has a colour of its own. */
+export type ShownState = ModuleState | 'downtime';
+
 export interface TimelineSegment {
   fromMs: number;
   toMs: number;
-  state: ModuleState;
+  state: ShownState;
+}
+
+/** One day of the 90-day history bar (UTC days). */
+export interface DayCell {
+  /** 00:00 UTC of the day. */
+  dayStartMs: number;
+  /** The worst state of the day (downtime ranks below unavailable); null: no status document that day. */
+  worst: ShownState | null;
+  counts: SlotCounts;
+  /** ARGO's figures of that day (argo.ts). */
+  availability: number | null;
+  reliability: number | null;
+}
+
+/** A change of what a module's light shows, from the stored status documents. */
+export interface Incident {
+  module: string;
+  title: string;
+  from: ShownState;
+  to: ShownState;
+  /** The reason stored with the first document of the new state (the downtime reason for a downtime). */
+  reason: string;
+  startMs: number;
+  /** When the module left that state; null while it lasts. */
+  endMs: number | null;
+  durationMs: number;
 }
 
 export interface ModuleSnapshot {
   module: string;
   title: string;
   state: ModuleState;
+  /** What the light shows: `state`, or `downtime` while a scheduled downtime covers the module. */
+  shown: ShownState;
+  /** The scheduled downtime covering the module now (its newest status document's), if any. */
+  downtime: { reason: string } | null;
   /** The state in words: Available, Degraded, Unavailable, N/A. */
   stateText: string;
   code: number;
@@ -40,8 +74,16 @@ export interface ModuleSnapshot {
   sinceMs: number | null;
   /** Fraction of time up (available or degraded) among the time with a known state; null if all N/A. */
   availability: Record<AvailabilityWindow, number | null>;
+  /** ARGO reliability: as availability, with scheduled downtime left out; null if nothing is left. */
+  reliability: Record<AvailabilityWindow, number | null>;
   timeline: TimelineSegment[];
+  /** The last 90 UTC days, oldest first, today last. */
+  history: DayCell[];
+  /** This module's incidents of the last 30 days, newest first. */
+  incidents: Incident[];
   dashboardUrl: string | null;
+  /** Its details page, below the gateway's root: /status/module/<module>. */
+  detailsUrl: string;
 }
 
 /** What /status.json serves and the page shows. */
@@ -50,6 +92,8 @@ export interface StatusSnapshot {
   generatedMs: number;
   refreshSeconds: number;
   modules: ModuleSnapshot[];
+  /** Every module's incidents of the last 30 days, newest first. */
+  incidents: Incident[];
 }
 
 /**
@@ -156,6 +200,11 @@ export interface SnapshotOptions {
   pending?: { slotMs: number; statuses: ModuleStatus[] };
 }
 
+/** The details page of a module, below the gateway's root. */
+export function detailsPath(module: string): string {
+  return `/status/module/${encodeURIComponent(module)}`;
+}
+
 /** Joins a base URL and a path with exactly one slash. */
 export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
@@ -181,10 +230,13 @@ export async function loadStatusSnapshot(influxdb: InfluxClient, settings: Statu
       reason = `status not evaluated since ${new Date(latest.timeMs).toISOString().replace(/\.000Z$/, 'Z')}`;
     }
     const windows = Object.entries(AVAILABILITY_WINDOWS) as Array<[AvailabilityWindow, number]>;
+    const noFigures = Object.fromEntries(windows.map(([name]) => [name, null])) as Record<AvailabilityWindow, number | null>;
     return {
       module: rule.module,
       title: rule.title,
       state,
+      shown: state,
+      downtime: null,
       stateText: STATE_WORDS[state],
       code: STATE_CODES[state],
       reason,
@@ -192,9 +244,13 @@ export async function loadStatusSnapshot(influxdb: InfluxClient, settings: Statu
       lastDataMs: latest?.lastDataMs ?? null,
       sinceMs: latest && state === stateOfCode(latest.code) ? currentRunStart(points, latest.code, settings.periodMs) : null,
       availability: Object.fromEntries(windows.map(([name, windowMs]) => [name, availability(points, nowMs, windowMs)])) as Record<AvailabilityWindow, number | null>,
+      reliability: noFigures,
       timeline: timeline(points, nowMs, settings.periodMs),
+      history: [],
+      incidents: [],
       dashboardUrl: settings.grafanaUrl && rule.dashboard ? joinUrl(settings.grafanaUrl, rule.dashboard) : null,
+      detailsUrl: detailsPath(rule.module),
     };
   });
-  return { title: settings.title, generatedMs: nowMs, refreshSeconds: settings.refreshSeconds, modules };
+  return { title: settings.title, generatedMs: nowMs, refreshSeconds: settings.refreshSeconds, modules, incidents: [] };
 }

@@ -22,7 +22,8 @@ import { freePort } from '../test/support/ports';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { type ModuleState, stateOfCode } from './evaluate';
 import { formatAvailability, LIGHT_COLOURS } from './page';
-import { type StatusPage, statusPages } from './pages';
+import { statusPages } from './pages';
+import type { GatewayPages } from '../lib/http/pages';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
 import statusJob from './index';
@@ -172,7 +173,7 @@ beforeAll(async () => {
 
   // The gateway, serving /status and /status.json as the lead's gateway does (pages filled in below,
   // at the scenario's time so that a slot boundary passing during the test cannot shift the windows).
-  const pages: Record<string, StatusPage> = {};
+  const served: { pages?: GatewayPages } = {};
   gateway = await startGateway(
     {
       influxdb: influx.client,
@@ -182,7 +183,7 @@ beforeAll(async () => {
       maxBodyBytes: 20_000_000,
       registry: schemaRegistry(),
       log: new MemoryLogger('gateway'),
-      pages,
+      pages: (url) => served.pages?.(url),
     },
     '127.0.0.1',
     0,
@@ -199,7 +200,7 @@ beforeAll(async () => {
   );
   const config = Config.load(configFile);
   settings = loadStatusSettings(config);
-  Object.assign(pages, statusPages(influx.client, settings, { now: () => NOW }));
+  served.pages = statusPages(influx.client, settings, { now: () => NOW });
   beforeAnything = await loadStatusSnapshot(influx.client, settings, { nowMs: NOW });
 
   const factory = new DocumentFactory({ slotMs: SLOT, host: 'scenario' });
@@ -352,6 +353,7 @@ describe('the status job', () => {
         '24h': expectedAvailability(points, DAY),
         '7d': expectedAvailability(points, 7 * DAY),
         '30d': expectedAvailability(points, 30 * DAY),
+        '90d': expectedAvailability(points, 90 * DAY),
       });
     }
     // Worked by hand for `green`: 24h all up; 7d: the down day lies just outside (slots 1009-1152 back);
