@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Config } from '../lib/config/config';
 import { pathsFrom } from '../lib/config/paths';
 import type { SchemaRegistry } from '../lib/documents/schemas';
+import { type RetentionThresholds, retentionThresholdsFrom } from '../downsample/retentions';
 import { loadRules, type ModuleRule } from './rules';
 
 /** Everything the status job and the page need from config, read and checked once at start-up. */
@@ -22,6 +23,8 @@ export interface StatusSettings {
   /** The static page and its JSON written by each run; undefined: not written. */
   htmlFile?: string;
   jsonFile?: string;
+  /** Which RP a time range reads ([dashboards] raw_max_range, 1h_max_range), as the dashboards choose. */
+  retentionThresholds: RetentionThresholds;
   /** Defaults of the modules' MONIT availability documents ([status] availability_contact, availability_webpage). */
   availability: { contact?: string; webpage?: string };
 }
@@ -43,6 +46,7 @@ export function loadStatusSettings(config: Config, options: { registry?: SchemaR
     refreshSeconds: section.int('refresh_seconds', 60, { min: 5 }),
     htmlFile: optionalPath('html_file', path.join(pathsFrom(config).root, 'www', 'status.html')),
     jsonFile: optionalPath('json_file', path.join(pathsFrom(config).root, 'www', 'status.json')),
+    retentionThresholds: retentionThresholdsFrom(config),
     availability: {
       contact: section.optionalString('availability_contact')?.trim() || undefined,
       webpage: section.has('availability_webpage') ? section.url('availability_webpage') : undefined,
