@@ -1,98 +1,102 @@
-import { Point } from '@influxdata/influxdb-client';
-import { Config } from '../lib/config/config';
-import { InfluxClient } from '../lib/influx/influxdb';
-import { SchemaRegistry } from '../lib/documents/schemas';
-import { startInfluxDB } from '../test/support/services';
-import { evaluatePart } from '../status/evaluate';
-import { readPartData } from '../status/query';
-import { loadRules, type ModuleRule, type PartRule } from '../status/rules';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { databaseFor } from '../lib/documents/interpret';
+import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
+import { startInfluxDB, testDir } from '../test/support/services';
+import type { PartRule } from '../status/rules';
+import { benchSettings, benchTimes, PER_SERIES_MODULE } from './statusData';
+import type { ChildReport } from './statusChild';
 import { ratio } from './support';
 
 /**
- * The status rule of the module with the most series: a per-series rule over panda/jobs_derived against PanDA-scale
- * derived data (2,500 queues × 2 prod sources × 3 resources × 8 states, three slots), with and without
- * its prefilter. Baseline, in the same run: InfluxDB's own cheapest pass over the same points (a
- * count without GROUP BY), which no rule can beat.
+ * The status job at PanDA scale: every shipped module plus a per-series rule a user may write over
+ * panda/jobs_derived (2,500 queues × 2 prod sources × 3 resources × 8 states = 120k series, three slots,
+ * prefilter `suspicious == true`), heartbeats and the page's snapshot (30 days of status documents).
+ * Each task runs in a process of its own (bench/statusChild.ts), which reports its peak RSS: the writer,
+ * the old benchmark's in-memory lines, the whole job, the per-series rule alone (the old figures' workload).
+ * Baseline, in the same run: InfluxDB's own bare count (no GROUP BY) over the points each part's freshness
+ * check reads (its `where`, its freshness window; the aggregates read a subset of them), one statement per
+ * part, one after the other.
  */
 const QUEUES = Number(process.env.BENCH_QUEUES ?? 2500);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
-const MINUTE = 60_000;
+const run = promisify(execFile);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-async function timed(repeats: number, task: () => Promise<void>): Promise<number> {
-  const times: number[] = [];
-  for (let index = 0; index < repeats; index++) {
-    const started = performance.now();
-    await task();
-    times.push(performance.now() - started);
-  }
-  return median(times);
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** Runs one role of bench/statusChild.ts in a fresh process; its report is the last line it prints. */
+async function child(...args: string[]): Promise<ChildReport> {
+  const { stdout } = await run(process.execPath, [path.join(__dirname, 'statusChild.js'), ...args], { maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(stdout.trim().split('\n').pop() as string) as ChildReport;
+}
+
+/** The bare count over the points a part's freshness check reads. */
+function baselineStatement(part: PartRule, nowMs: number): string {
+  const where = part.where.map(({ tag, value }) => ` AND ${quoteIdentifier(tag)} = ${quoteString(value)}`).join('');
+  return `SELECT count(${quoteIdentifier(part.fields[0])}) FROM ${qualifiedMeasurement(databaseFor(part.producer), 'raw', part.type)} WHERE time > ${timeLiteral(nowMs - part.freshnessMs)} AND time <= ${timeLiteral(nowMs)}${where}`;
 }
 
 async function main(): Promise<void> {
   const influx = await startInfluxDB();
   try {
-    const client = new InfluxClient(influx.url, { timeoutMs: 600_000 });
-    await client.ensureDatabase('monit_production_panda', { raw: 'INF', '1h': 'INF', '1d': 'INF' });
-    const now = Date.now();
-    const slot = Math.floor(now / (10 * MINUTE)) * 10 * MINUTE;
-    const lines: string[] = [];
-    for (let queue = 0; queue < QUEUES; queue++) {
-      for (const prodSource of ['managed', 'user']) {
-        for (const resource of ['SCORE', 'MCORE', 'HIMEM']) {
-          for (const state of ['running', 'queued', 'assigned', 'activated', 'finished', 'failed', 'cancelled', 'holding']) {
-            for (const timeMs of [slot - 20 * MINUTE, slot - 10 * MINUTE, slot]) {
-              const point = new Point('jobs_derived')
-                .tag('queue', `Q${queue}`)
-                .tag('site', `SITE${queue % 300}`)
-                .tag('cloud', `C${queue % 12}`)
-                .tag('country', 'CH')
-                .tag('tier', String(queue % 3))
-                .tag('prod_source', prodSource)
-                .tag('resource', resource)
-                .tag('job_status', state)
-                .intField('current', queue % 50)
-                .booleanField('suspicious', timeMs === slot && queue % 97 === 0)
-                .timestamp(timeMs);
-              lines.push(point.toLineProtocol({ convertTime: (value) => String(value) }) as string);
-            }
-          }
-        }
-      }
-    }
-    const writeStarted = performance.now();
-    for (let index = 0; index < lines.length; index += 5000) await client.write('monit_production_panda', lines.slice(index, index + 5000).join('\n'));
-    console.log(`wrote ${lines.length} points (${lines.length / 3} series) in ${((performance.now() - writeStarted) / 1000).toFixed(1)} s`);
+    const nowMs = Date.now();
+    const { evaluateAtMs } = benchTimes(nowMs);
+    const write = await child('write', influx.url, String(QUEUES), String(nowMs));
+    console.log(`writer: ${write.detail} in ${seconds(write.timesMs[0])}; peak RSS ${write.maxRssMb.toFixed(0)} MB (largest heap ${write.maxHeapMb.toFixed(0)} MB)`);
+    const hold = await child('hold', String(QUEUES), String(nowMs));
+    console.log(`old writer's lines (made with Point, held in memory, not written): ${hold.detail}; peak RSS ${hold.maxRssMb.toFixed(0)} MB (largest heap ${hold.maxHeapMb.toFixed(0)} MB)`);
 
-    // A per-series rule over jobs_derived (about 120k series at PanDA scale): the rule with the most series a
-    // prefilter has to keep cheap.
-    const perSeriesRule = `[status]\ndefault_rules =\n[status.module.panda]\ncollector = panda-derived\nmeasurement = panda/jobs_derived\nfields = suspicious, current\nwindow = 10m\nprefilter = suspicious == true\ndegraded = latest(suspicious) == true\ndegraded_reason = {matches} suspicious queue series, e.g. {series}\n`;
-    const perSeriesPandaRule = (loadRules(Config.parse(perSeriesRule, 'bench'), { registry: new SchemaRegistry([]) }).find((rule) => rule.module === 'panda') as ModuleRule).parts[0];
-    const unfiltered: PartRule = { ...perSeriesPandaRule, prefilter: undefined };
-    const evaluateAt = slot + 8 * MINUTE;
-    const heartbeat = { timeMs: evaluateAt, ok: true, timedOut: false, message: '' };
-    let reason = '';
-    let seriesRead = 0;
-    const run = (rule: PartRule) => async (): Promise<void> => {
-      const data = await readPartData(client, rule, evaluateAt, 'raw');
-      seriesRead = data.series.length;
-      reason = evaluatePart(rule, { nowMs: evaluateAt, heartbeat, ...data }).reason;
+    const parts = [...new Set(benchSettings(testDir('bench-status'), influx.url).rules.flatMap((rule) => rule.parts))];
+    const statements = parts.map((part) => baselineStatement(part, evaluateAtMs));
+    const counts = new Map<PartRule, number>();
+    const baselineTimes: number[] = [];
+    const perSeriesTimes: number[] = [];
+    const measureBaseline = async (): Promise<void> => {
+      let total = 0;
+      for (const [index, statement] of statements.entries()) {
+        const started = performance.now();
+        const [[series] = []] = await influx.client.query(statement);
+        const took = performance.now() - started;
+        total += took;
+        if (parts[index].name === PER_SERIES_MODULE) perSeriesTimes.push(took);
+        counts.set(parts[index], Number(series?.values[0]?.[1] ?? 0));
+      }
+      baselineTimes.push(total);
     };
-    const baseline = await timed(REPEATS, async () => {
-      await client.query(`SELECT count("current") FROM "monit_production_panda"."raw"."jobs_derived" WHERE time > '${new Date(evaluateAt - 30 * MINUTE).toISOString()}'`);
-    });
-    const withPrefilter = await timed(REPEATS, run(perSeriesPandaRule));
-    console.log(`per-series rule (prefilter): ${seriesRead} series read; ${reason}`);
-    const withoutPrefilter = await timed(REPEATS, run(unfiltered));
-    console.log(`without prefilter: ${seriesRead} series read; ${reason}`);
-    console.log(`baseline (count over the points, no GROUP BY): ${(baseline / 1000).toFixed(2)} s`);
-    console.log(`per-series panda rule:                      ${(withPrefilter / 1000).toFixed(2)} s = ${ratio(withPrefilter, baseline)} the baseline`);
-    console.log(`same rule without its prefilter:            ${(withoutPrefilter / 1000).toFixed(2)} s = ${ratio(withoutPrefilter, baseline)} the baseline`);
-    console.log(`prefilter speed-up: ${ratio(withoutPrefilter, withPrefilter)}; peak RSS of this process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+    // Once unmeasured: the first read after the writes pays for InfluxDB's cache and index.
+    await measureBaseline();
+    baselineTimes.length = 0;
+    perSeriesTimes.length = 0;
+    for (let index = 0; index < REPEATS; index++) await measureBaseline();
+
+    const job = await child('job', influx.url, String(nowMs), String(REPEATS), testDir('bench-status-job'));
+    const withPrefilter = await child('rule', influx.url, String(nowMs), String(REPEATS), 'prefilter');
+    const withoutPrefilter = await child('rule', influx.url, String(nowMs), String(REPEATS), 'none');
+    // Again after the job: the machine is shared, so the baseline is the median of both rounds.
+    for (let index = 0; index < REPEATS; index++) await measureBaseline();
+
+    const points = [...counts.values()].reduce((sum, count) => sum + count, 0);
+    const baseline = median(baselineTimes);
+    const perSeriesBaseline = median(perSeriesTimes);
+    const jobTime = median(job.timesMs);
+    console.log(`job's statuses:\n  ${job.detail.split('\n').join('\n  ')}`);
+    console.log(`per-series rule (prefilter): ${withPrefilter.detail}`);
+    console.log(`without prefilter: ${withoutPrefilter.detail}`);
+    console.log(`baseline: bare counts over the ${points} points the ${parts.length} parts' freshness checks read: ${seconds(baseline)} (${baselineTimes.map(seconds).join(', ')})`);
+    console.log(`  of which jobs_derived (the old baseline, ${counts.get(parts.find((part) => part.name === PER_SERIES_MODULE) as PartRule)} points): ${seconds(perSeriesBaseline)}`);
+    console.log(`whole status job (runStatus):     ${seconds(jobTime)} = ${ratio(jobTime, baseline)} the baseline (${job.timesMs.map(seconds).join(', ')}); peak RSS ${job.maxRssMb.toFixed(0)} MB (largest heap ${job.maxHeapMb.toFixed(0)} MB)`);
+    for (const [name, report] of [['per-series rule alone (prefilter)', withPrefilter], ['same rule without its prefilter', withoutPrefilter]] as const) {
+      const time = median(report.timesMs);
+      console.log(`${name}: ${seconds(time)} = ${ratio(time, perSeriesBaseline)} the old baseline; peak RSS ${report.maxRssMb.toFixed(0)} MB (largest heap ${report.maxHeapMb.toFixed(0)} MB)`);
+    }
   } finally {
     await influx.stop();
   }
