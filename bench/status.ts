@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { databaseFor } from '../lib/documents/interpret';
@@ -7,7 +8,7 @@ import { startInfluxDB, testDir } from '../test/support/services';
 import type { PartRule } from '../status/rules';
 import { benchSettings, benchTimes, PER_SERIES_MODULE } from './statusData';
 import type { ChildReport } from './statusChild';
-import { ratio } from './support';
+import { processCpuSeconds, ratio } from './support';
 
 /**
  * The status job at PanDA scale: every shipped module plus a per-series rule a user may write over
@@ -47,6 +48,9 @@ function baselineStatement(part: PartRule, nowMs: number): string {
 async function main(): Promise<void> {
   const influx = await startInfluxDB();
   try {
+    // InfluxDB's CPU time as well as wall times: on a shared machine it varies far less with the load.
+    const influxdPid = Number(readFileSync(path.join(influx.dir, 'server.pid'), 'utf8'));
+    const influxdCpu = (): number => processCpuSeconds(influxdPid);
     const nowMs = Date.now();
     const { evaluateAtMs } = benchTimes(nowMs);
     const write = await child('write', influx.url, String(QUEUES), String(nowMs));
@@ -58,9 +62,11 @@ async function main(): Promise<void> {
     const statements = parts.map((part) => baselineStatement(part, evaluateAtMs));
     const counts = new Map<PartRule, number>();
     const baselineTimes: number[] = [];
+    const baselineCpu: number[] = [];
     const perSeriesTimes: number[] = [];
     const measureBaseline = async (): Promise<void> => {
       let total = 0;
+      const cpuBefore = influxdCpu();
       for (const [index, statement] of statements.entries()) {
         const started = performance.now();
         const [[series] = []] = await influx.client.query(statement);
@@ -70,32 +76,42 @@ async function main(): Promise<void> {
         counts.set(parts[index], Number(series?.values[0]?.[1] ?? 0));
       }
       baselineTimes.push(total);
+      baselineCpu.push(influxdCpu() - cpuBefore);
     };
     // Once unmeasured: the first read after the writes pays for InfluxDB's cache and index.
     await measureBaseline();
     baselineTimes.length = 0;
+    baselineCpu.length = 0;
     perSeriesTimes.length = 0;
     for (let index = 0; index < REPEATS; index++) await measureBaseline();
 
-    const job = await child('job', influx.url, String(nowMs), String(REPEATS), testDir('bench-status-job'));
-    const withPrefilter = await child('rule', influx.url, String(nowMs), String(REPEATS), 'prefilter');
-    const withoutPrefilter = await child('rule', influx.url, String(nowMs), String(REPEATS), 'none');
+    /** A child's report with InfluxDB's CPU seconds per repeat while it ran. */
+    const measured = async (...args: string[]): Promise<ChildReport & { influxdCpu: number }> => {
+      const cpuBefore = influxdCpu();
+      const report = await child(...args);
+      return { ...report, influxdCpu: (influxdCpu() - cpuBefore) / report.timesMs.length };
+    };
+    const job = await measured('job', influx.url, String(nowMs), String(REPEATS), testDir('bench-status-job'));
+    const withPrefilter = await measured('rule', influx.url, String(nowMs), String(REPEATS), 'prefilter');
+    const withoutPrefilter = await measured('rule', influx.url, String(nowMs), String(REPEATS), 'none');
     // Again after the job: the machine is shared, so the baseline is the median of both rounds.
     for (let index = 0; index < REPEATS; index++) await measureBaseline();
 
     const points = [...counts.values()].reduce((sum, count) => sum + count, 0);
     const baseline = median(baselineTimes);
+    const cpuBaseline = median(baselineCpu);
     const perSeriesBaseline = median(perSeriesTimes);
     const jobTime = median(job.timesMs);
     console.log(`job's statuses:\n  ${job.detail.split('\n').join('\n  ')}`);
     console.log(`per-series rule (prefilter): ${withPrefilter.detail}`);
     console.log(`without prefilter: ${withoutPrefilter.detail}`);
-    console.log(`baseline: bare counts over the ${points} points the ${parts.length} parts' freshness checks read: ${seconds(baseline)} (${baselineTimes.map(seconds).join(', ')})`);
+    console.log(`baseline: bare counts over the ${points} points the ${parts.length} parts' freshness checks read: ${seconds(baseline)} (${baselineTimes.map(seconds).join(', ')}); InfluxDB CPU ${cpuBaseline.toFixed(2)} s`);
     console.log(`  of which jobs_derived (the old baseline, ${counts.get(parts.find((part) => part.name === PER_SERIES_MODULE) as PartRule)} points): ${seconds(perSeriesBaseline)}`);
     console.log(`whole status job (runStatus):     ${seconds(jobTime)} = ${ratio(jobTime, baseline)} the baseline (${job.timesMs.map(seconds).join(', ')}); peak RSS ${job.maxRssMb.toFixed(0)} MB (largest heap ${job.maxHeapMb.toFixed(0)} MB)`);
+    console.log(`  InfluxDB CPU per job run ${job.influxdCpu.toFixed(2)} s = ${ratio(job.influxdCpu, cpuBaseline)} the baseline's`);
     for (const [name, report] of [['per-series rule alone (prefilter)', withPrefilter], ['same rule without its prefilter', withoutPrefilter]] as const) {
       const time = median(report.timesMs);
-      console.log(`${name}: ${seconds(time)} = ${ratio(time, perSeriesBaseline)} the old baseline; peak RSS ${report.maxRssMb.toFixed(0)} MB (largest heap ${report.maxHeapMb.toFixed(0)} MB)`);
+      console.log(`${name}: ${seconds(time)} = ${ratio(time, perSeriesBaseline)} the old baseline; InfluxDB CPU ${report.influxdCpu.toFixed(2)} s; peak RSS ${report.maxRssMb.toFixed(0)} MB (largest heap ${report.maxHeapMb.toFixed(0)} MB)`);
     }
   } finally {
     await influx.stop();
