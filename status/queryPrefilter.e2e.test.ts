@@ -1,0 +1,179 @@
+/**
+ * readPartData with a prefilter against a real InfluxDB: the series with a passing point are found first and
+ * the aggregate statement names them by one tag. Each result is checked against InfluxDB's plain GROUP BY *
+ * answer, queried here aggregate by aggregate with the prefilter written by hand, and against the series the
+ * test knows it made pass; the cases past the limits must take the plain statement.
+ */
+import { Config } from '../lib/config/config';
+import { SchemaRegistry } from '../lib/documents/schemas';
+import { toLineProtocol } from '../lib/influx/lineProtocol';
+import type { InterpretedDocument } from '../lib/documents/interpret';
+import { RecordingInfluxClient } from '../test/support/recordingInfluxClient';
+import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
+import { aggregateKey, type Value } from './condition';
+import { NARROWING_VALUES, PASSING_POINTS_READ, readPartData } from './query';
+import { leveledAggregates, loadRules, type PartRule } from './rules';
+
+const MINUTE = 60e3;
+const NOW = Math.floor(Date.now() / (10 * MINUTE)) * 10 * MINUTE + 8 * MINUTE;
+const DATABASE = 'monit_production_scale';
+/** 600 series tagged host (all distinct) and region, and one with no region tag. */
+const HOSTS = 600;
+const TIMES = [NOW - 25 * MINUTE, NOW - 15 * MINUTE, NOW - 5 * MINUTE, NOW - 2 * MINUTE];
+const LONELY = 'lonely';
+
+function seriesTags(index: number): Record<string, string> {
+  return index === HOSTS ? { host: LONELY } : { host: `h${index}`, region: `r${index % 3}` };
+}
+
+/** The bad points: every 37th host five minutes ago, and the series without a region two minutes ago. */
+function isBad(index: number, timeMs: number): boolean {
+  return index === HOSTS ? timeMs === NOW - 2 * MINUTE : index % 37 === 0 && timeMs === NOW - 5 * MINUTE;
+}
+
+function flagsPoint(index: number, timeMs: number): InterpretedDocument {
+  const step = TIMES.indexOf(timeMs);
+  return {
+    database: DATABASE,
+    measurement: 'flags',
+    tags: seriesTags(index),
+    fields: [
+      { name: 'bad', type: 'bool', value: isBad(index, timeMs) },
+      { name: 'level', type: 'int', value: (index * 7 + step * 50) % 13 },
+      { name: 'latency', type: 'float', value: index / 30 + step },
+      { name: 'note', type: 'string', value: `note ${index}/${step}` },
+    ],
+    timestampMs: timeMs,
+  };
+}
+
+let influx: TestInfluxDB;
+
+beforeAll(async () => {
+  influx = await startInfluxDB();
+  await influx.client.ensureDatabase(DATABASE, { raw: 'INF', '1h': 'INF', '1d': 'INF' });
+  const lines: string[] = [];
+  for (let index = 0; index <= HOSTS; index++) for (const timeMs of TIMES) lines.push(toLineProtocol(flagsPoint(index, timeMs)));
+  // dense: ten points per series in the window, every one passing `level >= 0`: more than PASSING_POINTS_READ.
+  for (let index = 0; index < HOSTS; index++) {
+    for (let minute = 0; minute < 10; minute++) {
+      lines.push(toLineProtocol({ database: DATABASE, measurement: 'dense', tags: { host: `h${index}` }, fields: [{ name: 'level', type: 'int', value: index + minute }], timestampMs: NOW - minute * MINUTE }));
+    }
+  }
+  expect(HOSTS * 10).toBeGreaterThan(PASSING_POINTS_READ);
+  expect(HOSTS).toBeGreaterThan(NARROWING_VALUES);
+  await influx.client.write(DATABASE, lines.join('\n'), { precision: 'ms' });
+}, 120_000);
+
+afterAll(async () => {
+  await influx?.stop();
+});
+
+function part(body: string): PartRule {
+  const config = Config.parse(`[status]\ndefault_rules =\n[status.module.m]\ncollector = none\nwindow = 10m\n${body}`, 'test.cfg');
+  return loadRules(config, { registry: new SchemaRegistry([]) })[0].parts[0];
+}
+
+/** Key of a series for comparisons: its tags, sorted, absent ones left out. */
+function seriesKey(tags: Record<string, string>): string {
+  return JSON.stringify(Object.entries(tags).filter(([, value]) => value !== '').sort(([a], [b]) => a.localeCompare(b)));
+}
+
+const INFLUX_NAMES: Record<string, string> = { latest: 'last', first: 'first', mean: 'mean', min: 'min', max: 'max', sum: 'sum', count: 'count' };
+
+/** The same part read InfluxDB's plain way, one aggregate per statement, the prefilter written by hand. */
+async function independently(rule: PartRule, measurement: string, prefilterText: string, where = ''): Promise<Map<string, Map<string, Value>>> {
+  const expected = new Map<string, Map<string, Value>>();
+  const aggregate = async (fn: string, field: string): Promise<Map<string, Value>> => {
+    const [series = []] = await influx.client.query(
+      `SELECT ${fn}("${field}") FROM "${DATABASE}"."raw"."${measurement}" WHERE time > ${NOW - 10 * MINUTE}ms AND time <= ${NOW}ms${where} AND (${prefilterText}) GROUP BY *`,
+    );
+    return new Map(series.map((one) => [seriesKey(one.tags ?? {}), one.values[0][1] as Value]));
+  };
+  for (const operand of [...rule.unavailable, ...rule.degraded].flatMap(leveledAggregates)) {
+    let values: Map<string, Value>;
+    if (operand.function === 'delta') {
+      const [last, first] = [await aggregate('last', operand.field), await aggregate('first', operand.field)];
+      values = new Map([...last].map(([key, value]) => [key, (value as number) - (first.get(key) as number)]));
+    } else values = await aggregate(INFLUX_NAMES[operand.function], operand.field);
+    for (const [key, value] of values) {
+      if (!expected.has(key)) expected.set(key, new Map());
+      expected.get(key)?.set(aggregateKey(operand), value);
+    }
+  }
+  return expected;
+}
+
+async function read(rule: PartRule): Promise<{ actual: Map<string, Map<string, Value>>; statements: string[]; lastDataMs?: number }> {
+  const client = new RecordingInfluxClient(influx.url);
+  const data = await readPartData(client, rule, NOW, 'raw');
+  const actual = new Map(data.series.map((one) => [seriesKey(one.tags), one.values]));
+  expect(actual.size).toBe(data.series.length);
+  return { actual, statements: client.statements, lastDataMs: data.lastDataMs };
+}
+
+const grouped = (statements: string[]): string[] => statements.filter((statement) => statement.includes('GROUP BY *'));
+
+describe('a prefilter over many series', () => {
+  test('the series with a bad point, narrowed by host: the same series and aggregates as the plain statement', async () => {
+    const rule = part(
+      'measurement = scale/flags\nfields = bad, level, latency, note\nprefilter = bad == true\n' +
+        'unavailable = delta(level) > 100\nunavailable_reason = {note}\n' +
+        'degraded = latest(bad) == true and (mean(latency) > 0 or count(level) > 0 or first(level) < 0 or min(level) < 0 or sum(level) < 0)\ndegraded_reason = {note}\n',
+    );
+    const { actual, statements, lastDataMs } = await read(rule);
+    const bad = Array.from({ length: HOSTS + 1 }, (_, index) => index).filter((index) => TIMES.some((timeMs) => isBad(index, timeMs)));
+    expect([...actual.keys()].sort()).toEqual(bad.map((index) => seriesKey(seriesTags(index))).sort());
+    expect(actual).toEqual(await independently(rule, 'flags', `"bad" = true`));
+    // The series without a region passed too: the narrowing by host found it.
+    expect(actual.has(seriesKey({ host: LONELY }))).toBe(true);
+    expect(actual.get(seriesKey({ host: LONELY }))?.get('latest(note)')).toBe(`note ${HOSTS}/3`);
+    expect(lastDataMs).toBe(NOW - 2 * MINUTE);
+    // Named by host, the tag with the most values among the passing points: exactly the bad series' hosts.
+    const [aggregateStatement] = grouped(statements);
+    const named = [...aggregateStatement.matchAll(/"host" = '([^']*)'/g)].map((match) => match[1]);
+    expect(named.sort()).toEqual(bad.map((index) => seriesTags(index).host).sort());
+  });
+
+  test('a prefilter on two numeric fields, with the part’s where: the same as the plain statement', async () => {
+    const rule = part('measurement = scale/flags\nfields = level, latency\nwhere = region=r1\nprefilter = level > 11 or latency >= 19.5\ndegraded = max(level) > 0 or mean(latency) > 0\ndegraded_reason = x\n');
+    const { actual, statements } = await read(rule);
+    const expected = await independently(rule, 'flags', `"level" > 11 OR "latency" >= 19.5`, ` AND "region" = 'r1'`);
+    expect(actual.size).toBeGreaterThan(10);
+    expect(actual).toEqual(expected);
+    for (const key of actual.keys()) expect(key).toContain('"region","r1"');
+    expect(grouped(statements)[0]).toMatch(/"host" = 'h\d+' OR/);
+  });
+
+  test('no passing point: no series, and no grouped statement at all', async () => {
+    const rule = part('measurement = scale/flags\nfields = level\nprefilter = level > 1000\ndegraded = max(level) > 0\ndegraded_reason = x\n');
+    const { actual, statements, lastDataMs } = await read(rule);
+    expect(actual.size).toBe(0);
+    expect(await independently(rule, 'flags', `"level" > 1000`)).toEqual(new Map());
+    expect(grouped(statements)).toEqual([]);
+    expect(lastDataMs).toBe(NOW - 2 * MINUTE);
+  });
+
+  test(`more than ${NARROWING_VALUES} hosts pass: the plain statement, the same answer`, async () => {
+    const rule = part('measurement = scale/flags\nfields = level\nprefilter = level >= 0\ndegraded = max(level) > 0\ndegraded_reason = x\n');
+    const { actual, statements } = await read(rule);
+    expect(actual.size).toBe(HOSTS + 1);
+    expect(actual).toEqual(await independently(rule, 'flags', `"level" >= 0`));
+    expect(grouped(statements)[0]).not.toContain(`"host" =`);
+  });
+
+  test(`more than ${PASSING_POINTS_READ} passing points: the plain statement, the same answer`, async () => {
+    const rule = part('measurement = scale/dense\nfields = level\nprefilter = level >= 0\ndegraded = max(level) > 0 or count(level) > 0\ndegraded_reason = x\n');
+    const { actual, statements } = await read(rule);
+    expect(actual.size).toBe(HOSTS);
+    expect(actual).toEqual(await independently(rule, 'dense', `"level" >= 0`));
+    expect(actual.get(seriesKey({ host: 'h5' }))?.get('count(level)')).toBe(10);
+    expect(grouped(statements)[0]).not.toContain(`"host" =`);
+  });
+
+  test('a database nobody wrote to: no data, no error', async () => {
+    const { actual, lastDataMs } = await read(part('measurement = nowhere/flags\nfields = bad\nprefilter = bad == true\ndegraded = latest(bad) == true\ndegraded_reason = x\n'));
+    expect(actual.size).toBe(0);
+    expect(lastDataMs).toBeUndefined();
+  });
+});
