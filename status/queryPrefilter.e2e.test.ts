@@ -60,6 +60,11 @@ beforeAll(async () => {
       lines.push(toLineProtocol({ database: DATABASE, measurement: 'dense', tags: { host: `h${index}` }, fields: [{ name: 'level', type: 'int', value: index + minute }], timestampMs: NOW - minute * MINUTE }));
     }
   }
+  // sparse: ten series tagged node and rack, and one with a rack but no node; nodes n0-n4 and the node-less one pass.
+  for (let index = 0; index <= 10; index++) {
+    const tags = index === 10 ? { rack: 'x' } : { node: `n${index}`, rack: 'a' };
+    lines.push(toLineProtocol({ database: DATABASE, measurement: 'sparse', tags, fields: [{ name: 'errors', type: 'int', value: index < 5 || index === 10 ? 3 : 0 }], timestampMs: NOW - MINUTE }));
+  }
   expect(HOSTS * 10).toBeGreaterThan(PASSING_POINTS_READ);
   expect(HOSTS).toBeGreaterThan(NARROWING_VALUES);
   await influx.client.write(DATABASE, lines.join('\n'), { precision: 'ms' });
@@ -143,6 +148,14 @@ describe('a prefilter over many series', () => {
     expect(actual).toEqual(expected);
     for (const key of actual.keys()) expect(key).toContain('"region","r1"');
     expect(grouped(statements)[0]).toMatch(/"host" = 'h\d+' OR/);
+  });
+
+  test('a passing series without the narrowing tag is named by the empty value, which InfluxDB matches to it', async () => {
+    const rule = part('measurement = scale/sparse\nfields = errors\nprefilter = errors > 0\ndegraded = max(errors) > 0\ndegraded_reason = x\n');
+    const { actual, statements } = await read(rule);
+    expect([...actual.keys()].sort()).toEqual([...['n0', 'n1', 'n2', 'n3', 'n4'].map((node) => seriesKey({ node, rack: 'a' })), seriesKey({ rack: 'x' })].sort());
+    expect(actual).toEqual(await independently(rule, 'sparse', `"errors" > 0`));
+    expect(grouped(statements)[0]).toContain(`("node" = '' OR "node" = 'n0' OR`);
   });
 
   test('no passing point: no series, and no grouped statement at all', async () => {
