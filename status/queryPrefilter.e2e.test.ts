@@ -62,7 +62,7 @@ beforeAll(async () => {
   }
   // sparse: ten series tagged node and rack, and one with a rack but no node; nodes n0-n4 and the node-less one pass.
   for (let index = 0; index <= 10; index++) {
-    const tags = index === 10 ? { rack: 'x' } : { node: `n${index}`, rack: 'a' };
+    const tags: Record<string, string> = index === 10 ? { rack: 'x' } : { node: `n${index}`, rack: 'a' };
     lines.push(toLineProtocol({ database: DATABASE, measurement: 'sparse', tags, fields: [{ name: 'errors', type: 'int', value: index < 5 || index === 10 ? 3 : 0 }], timestampMs: NOW - MINUTE }));
   }
   expect(HOSTS * 10).toBeGreaterThan(PASSING_POINTS_READ);
