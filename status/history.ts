@@ -77,7 +77,7 @@ export interface HistorySources {
 }
 
 /** The 90 UTC days ending today, oldest first; a day with no document has `worst` null. */
-export function dayCells(sources: HistorySources, nowMs: number): DayCell[] {
+export function dayCells(sources: HistorySources, nowMs: number, periodMs: number): DayCell[] {
   const today = dayStart(nowMs);
   const raw = new Map<number, SlotCounts>();
   for (const point of sources.points) {
@@ -90,7 +90,7 @@ export function dayCells(sources: HistorySources, nowMs: number): DayCell[] {
     const day = today - index * DAY_MS;
     const counts = addCounts(sources.hourlyByDay.get(day) ?? NO_SLOTS, raw.get(day) ?? NO_SLOTS);
     const worst = worstOf((Object.keys(counts) as ShownState[]).filter((state) => counts[state] > 0));
-    cells.push({ dayStartMs: day, worst, counts, ...argoFigures(counts) });
+    cells.push({ dayStartMs: day, worst, counts, downtimeMs: counts.downtime * periodMs, ...argoFigures(counts) });
   }
   return cells;
 }

@@ -39,6 +39,8 @@ export interface DayCell {
   /** The worst state of the day (downtime ranks below unavailable); null: no status document that day. */
   worst: ShownState | null;
   counts: SlotCounts;
+  /** Time under scheduled downtime: downtime slots × [status] period. */
+  downtimeMs: number;
   /** ARGO's figures of that day (argo.ts). */
   availability: number | null;
   reliability: number | null;
@@ -347,7 +349,7 @@ export async function loadStatusSnapshot(influxdb: InfluxClient, settings: Statu
     const downtime = latest && !stale ? latest.downtime : null;
     const shown: ShownState = downtime ? 'downtime' : state;
     const sources = { points, splitMs: stored.splitMs, hourlyByDay: stored.hourlyByDay.get(rule.module) ?? new Map<number, SlotCounts>() };
-    const history = dayCells(sources, nowMs);
+    const history = dayCells(sources, nowMs, settings.periodMs);
     const figures = windows.map(([name, windowMs]) => {
       // The 90-day window's part before the split is the sum of the 1h days (the same query's range).
       const hourly = name === '90d' ? [...sources.hourlyByDay.values()].reduce(addCounts, NO_SLOTS) : stored.hourlyByWindow.get(name)?.get(rule.module);
