@@ -268,7 +268,7 @@ export async function readStatusHistory(influxdb: InfluxClient, nowMs: number, r
 }
 
 /** How many reason statements go in one request. */
-const REASONS_PER_REQUEST = 25;
+const REASONS_PER_REQUEST = 100;
 
 /**
  * The reasons of the documents that started incidents: one statement per slot with a change (naming only
