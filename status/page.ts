@@ -1,5 +1,5 @@
 import { STATE_WORDS } from './evaluate';
-import type { DayCell, Incident, ModuleSnapshot, ShownState, StatusSnapshot } from './snapshot';
+import { type DayCell, type Incident, INCIDENTS_PER_MODULE, type ModuleSnapshot, type ShownState, type StatusSnapshot } from './snapshot';
 
 /** The colour of each light (the page also says the state in words); a scheduled downtime has its own. */
 export const LIGHT_COLOURS: Record<ShownState, string> = {
@@ -162,7 +162,7 @@ ${renderDays(module)}
 </section>`;
 }
 
-function renderIncidents(incidents: Incident[], generatedMs: number): string {
+function renderIncidents(incidents: Incident[], unlisted: number, generatedMs: number): string {
   const chip = (state: ShownState): string => `<i style="background:${LIGHT_COLOURS[state]}"></i>${escapeHtml(SHOWN_WORDS[state])}`;
   const items = incidents.slice(0, INCIDENTS_SHOWN).map((incident) => {
     const duration = incident.endMs === null ? `ongoing, for ${formatDuration(generatedMs - incident.startMs)}` : `lasted ${formatDuration(incident.durationMs)}`;
@@ -171,9 +171,11 @@ function renderIncidents(incidents: Incident[], generatedMs: number): string {
 <div class="when">from ${escapeHtml(utc(incident.startMs))}${incident.endMs === null ? '' : ` to ${escapeHtml(utc(incident.endMs))}`} · <span class="duration">${escapeHtml(duration)}</span></div></li>`;
   });
   const rest = incidents.length - items.length;
-  const more = rest > 0 ? `<p class="more">and ${rest} older (all in <a href="status.json">status.json</a>)</p>` : '';
+  const more =
+    (rest > 0 ? `<p class="more">and ${rest} older (in <a href="status.json">status.json</a>)</p>` : '') +
+    (unlisted > 0 ? `<p class="more">and ${unlisted} more changes of modules that changed more than ${INCIDENTS_PER_MODULE} times</p>` : '');
   const list = items.length ? `<ol>\n${items.join('\n')}\n</ol>` : '<p>No change in the last 30 days.</p>';
-  return `<section class="incidents" id="incidents"><h2>Incidents, last 30 days (${incidents.length})</h2>
+  return `<section class="incidents" id="incidents"><h2>Incidents, last 30 days (${incidents.length + unlisted})</h2>
 ${list}${more}</section>`;
 }
 
@@ -199,7 +201,7 @@ export function renderStatusPage(snapshot: StatusSnapshot): string {
 <main>
 ${modules}
 </main>
-${renderIncidents(snapshot.incidents, snapshot.generatedMs)}
+${renderIncidents(snapshot.incidents, snapshot.unlistedIncidents ?? 0, snapshot.generatedMs)}
 <script>${SCRIPT}</script>
 </body>
 </html>

@@ -100,6 +100,8 @@ export interface StatusSnapshot {
   modules: ModuleSnapshot[];
   /** Every module's incidents of the last 30 days, newest first. */
   incidents: Incident[];
+  /** Changes of the last 30 days not listed: those beyond each module's newest INCIDENTS_PER_MODULE. */
+  unlistedIncidents?: number;
 }
 
 /** The last 24 hours slot by slot, consecutive slots of one shown state merged; a slot without a document is N/A. */
@@ -267,6 +269,9 @@ export async function readStatusHistory(influxdb: InfluxClient, nowMs: number, r
   return { points, latest, splitMs, hourlyByDay, hourlyByWindow, queries: reader.queries, rows: reader.rows };
 }
 
+/** The incidents listed per module (the newest); the figures and the bars still count every slot. */
+export const INCIDENTS_PER_MODULE = 100;
+
 /** How many reason statements go in one request. */
 const REASONS_PER_REQUEST = 100;
 
@@ -329,6 +334,7 @@ export async function loadStatusSnapshot(influxdb: InfluxClient, settings: Statu
   const stored = await readStatusHistory(influxdb, nowMs, settings.retentionPolicy);
   const windows = Object.entries(AVAILABILITY_WINDOWS) as Array<[AvailabilityWindow, number]>;
   const drafts: IncidentDraft[] = [];
+  let unlisted = 0;
   const modules = settings.rules.map((rule) => {
     let points = stored.points.get(rule.module) ?? [];
     let latest = stored.latest.get(rule.module);
@@ -355,7 +361,10 @@ export async function loadStatusSnapshot(influxdb: InfluxClient, settings: Statu
       const hourly = name === '90d' ? [...sources.hourlyByDay.values()].reduce(addCounts, NO_SLOTS) : stored.hourlyByWindow.get(name)?.get(rule.module);
       return [name, argoFigures(windowCounts(sources, nowMs, windowMs, hourly))] as const;
     });
-    drafts.push(...incidentsOf(rule, points, { nowMs, staleAfterMs: settings.staleAfterMs, sinceMs: nowMs - INCIDENT_SPAN_MS }));
+    // A flapping module would cost a reason read per change: only its newest are listed.
+    const own = incidentsOf(rule, points, { nowMs, staleAfterMs: settings.staleAfterMs, sinceMs: nowMs - INCIDENT_SPAN_MS });
+    unlisted += Math.max(0, own.length - INCIDENTS_PER_MODULE);
+    drafts.push(...own.slice(-INCIDENTS_PER_MODULE));
     const snapshot: ModuleSnapshot = {
       module: rule.module,
       title: rule.title,
@@ -389,5 +398,5 @@ export async function loadStatusSnapshot(influxdb: InfluxClient, settings: Statu
   );
   for (const module of modules) module.incidents = incidents.filter((incident) => incident.module === module.module);
   options.cost?.({ queries: stored.queries + read.queries, rows: stored.rows + read.rows });
-  return { title: settings.title, generatedMs: nowMs, refreshSeconds: settings.refreshSeconds, modules, incidents };
+  return { title: settings.title, generatedMs: nowMs, refreshSeconds: settings.refreshSeconds, modules, incidents, unlistedIncidents: unlisted };
 }

@@ -21,11 +21,11 @@ import { startGateway, type RunningGateway } from '../gateway/server';
 import { freePort } from '../test/support/ports';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { type ModuleState, stateOfCode } from './evaluate';
-import { formatAvailability, LIGHT_COLOURS } from './page';
+import { formatAvailability, formatDuration, LIGHT_COLOURS, NO_DATA_COLOUR } from './page';
 import { statusPages } from './pages';
 import type { GatewayPages } from '../lib/http/pages';
 import { loadStatusSettings, type StatusSettings } from './settings';
-import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
+import { loadStatusSnapshot, type ShownState, type StatusSnapshot } from './snapshot';
 import statusJob from './index';
 import { runStatus, type StatusRunResult } from './job';
 
@@ -104,9 +104,16 @@ async function storeDirectly(influx: TestInfluxDB, documents: MonitDocument[]): 
   }
 }
 
-/** A deterministic history for each module: (time, code) per past slot over 30 days, with gaps. */
-function history(module: string): Array<{ timeMs: number; code: number }> {
-  const points: Array<{ timeMs: number; code: number }> = [];
+interface PastStatus {
+  timeMs: number;
+  code: number;
+  /** Under a scheduled downtime (only some of yellow's slots). */
+  downtime?: boolean;
+}
+
+/** A deterministic history for each module: (time, code) per past slot over 30 days, with gaps; yellow had a 2-hour downtime 2 days ago. */
+function history(module: string): PastStatus[] {
+  const points: PastStatus[] = [];
   let seed = [...module].reduce((sum, character) => sum * 31 + character.charCodeAt(0), 7) % 2147483647;
   const random = (): number => {
     seed = (seed * 48271) % 2147483647;
@@ -122,17 +129,30 @@ function history(module: string): Array<{ timeMs: number; code: number }> {
       continue;
     }
     if (draw < 0.08) continue; // no document: the status job did not run
-    points.push({ timeMs, code: Math.floor(random() * 4) });
+    points.push({ timeMs, code: Math.floor(random() * 4), ...(module === 'yellow' && index > 300 && index <= 312 ? { downtime: true } : {}) });
   }
   return points;
 }
 
-/** Availability computed here, independently of the code under test: up / (up + down), N/A and gaps left out. */
-function expectedAvailability(points: Array<{ timeMs: number; code: number }>, windowMs: number): number | null {
+/** Availability computed here, independently of the code under test: up / (up + down + downtime), N/A and gaps left out. */
+function expectedAvailability(points: PastStatus[], windowMs: number): number | null {
   const inWindow = points.filter((point) => point.timeMs > NOW - windowMs && point.timeMs <= NOW);
-  const up = inWindow.filter((point) => point.code === 0 || point.code === 1).length;
-  const down = inWindow.filter((point) => point.code === 2).length;
-  return up + down ? up / (up + down) : null;
+  const up = inWindow.filter((point) => !point.downtime && (point.code === 0 || point.code === 1)).length;
+  const down = inWindow.filter((point) => !point.downtime && point.code === 2).length;
+  const downtime = inWindow.filter((point) => point.downtime).length;
+  return up + down + downtime ? up / (up + down + downtime) : null;
+}
+
+/** Reliability as ARGO: the same with the downtime slots left out. */
+function expectedReliability(points: PastStatus[], windowMs: number): number | null {
+  return expectedAvailability(points.filter((point) => !point.downtime), windowMs);
+}
+
+/** The worst of a UTC day's documents: available < degraded < downtime < N/A < unavailable; null for none. */
+function expectedWorst(points: PastStatus[], dayStartMs: number): string | null {
+  const order = ['available', 'degraded', 'downtime', 'na', 'unavailable'];
+  const states = points.filter((point) => point.timeMs >= dayStartMs && point.timeMs < dayStartMs + DAY && point.timeMs <= NOW).map((point) => (point.downtime ? 'downtime' : stateOfCode(point.code)));
+  return states.length ? states.reduce((worst, state) => (order.indexOf(state) > order.indexOf(worst) ? state : worst)) : null;
 }
 
 let influx: TestInfluxDB;
@@ -208,7 +228,10 @@ beforeAll(async () => {
   const past: MonitDocument[] = [];
   for (const [module, points] of histories) {
     for (const point of points) {
-      past.push(factory.build('monit-collectors', 'status', { module }, { status: stateOfCode(point.code), code: point.code, reason: 'history' }, point.timeMs));
+      const state = point.downtime ? 'downtime' : stateOfCode(point.code);
+      const slots = Object.fromEntries(['available', 'degraded', 'unavailable', 'na', 'downtime'].map((kind) => [`${kind}_slots`, kind === state ? 1 : 0]));
+      const downtime = point.downtime ? { downtime: true, downtime_reason: 'switch replacement' } : { downtime: false };
+      past.push(factory.build('monit-collectors', 'status', { module }, { status: stateOfCode(point.code), code: point.code, reason: `history ${module}`, ...downtime, ...slots }, point.timeMs));
     }
   }
   await storeDirectly(influx, past);
@@ -345,7 +368,7 @@ describe('the status job', () => {
     writeFileSync(path.join(stateDir, 'last-states.json'), stateBefore);
   });
 
-  test('availability over 24h, 7d and 30d agrees with figures computed independently', () => {
+  test('availability and reliability over 24h, 7d, 30d and 90d agree with figures computed independently', () => {
     for (const module of MODULES) {
       const points = [...histories.get(module)!, { timeMs: SLOT, code: EXPECTED[module].code }];
       const snapshot = result.snapshot.modules.find((one) => one.module === module)!;
@@ -355,13 +378,32 @@ describe('the status job', () => {
         '30d': expectedAvailability(points, 30 * DAY),
         '90d': expectedAvailability(points, 90 * DAY),
       });
+      expect(snapshot.reliability).toEqual({
+        '24h': expectedReliability(points, DAY),
+        '7d': expectedReliability(points, 7 * DAY),
+        '30d': expectedReliability(points, 30 * DAY),
+        '90d': expectedReliability(points, 90 * DAY),
+      });
     }
+    // yellow's downtime lowers its 7-day availability but not its reliability.
+    const yellow = result.snapshot.modules.find((one) => one.module === 'yellow')!;
+    expect(yellow.availability['7d']).toBeLessThan(yellow.reliability['7d'] as number);
     // Worked by hand for `green`: 24h all up; 7d: the down day lies just outside (slots 1009-1152 back);
     // 30d: 4320 slots back, minus 72 without a document and 36 N/A, of which 144 down.
     const green = result.snapshot.modules.find((one) => one.module === 'green')!;
     expect(green.availability['24h']).toBe(1);
     expect(green.availability['7d']).toBe(1);
     expect(green.availability['30d']).toBeCloseTo((4320 - 72 - 36 - 144) / (4320 - 72 - 36), 12);
+  });
+
+  test('a module changing every few slots lists only its newest 100 changes; the rest are counted', () => {
+    const yellow = result.snapshot.modules.find((one) => one.module === 'yellow')!;
+    expect(yellow.incidents).toHaveLength(100);
+    // The newest listed is the run's own change (pending slot), the oldest listed still within 30 days.
+    expect(yellow.incidents[0].startMs).toBe(Math.max(...result.snapshot.incidents.filter((one) => one.module === 'yellow').map((one) => one.startMs)));
+    expect(yellow.incidents[99].startMs).toBeGreaterThan(NOW - 30 * DAY);
+    expect(result.snapshot.unlistedIncidents).toBeGreaterThan(0);
+    expect(result.snapshot.incidents).toHaveLength(result.snapshot.modules.reduce((sum, module) => sum + module.incidents.length, 0));
   });
 
   test('the snapshot of stored documents equals the one the job wrote (the run pending merge is exact)', async () => {
@@ -427,10 +469,27 @@ describe('the page in headless Chromium', () => {
       await expect(card.locator('.state').innerText()).resolves.toBe({ available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A' }[expected.state]);
       await expect(card.locator('.reason').innerText()).resolves.toBe(expected.reason);
       const points = [...histories.get(module)!, { timeMs: SLOT, code: expected.code }];
-      await expect(card.locator('.availability-24h b').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, DAY)));
-      await expect(card.locator('.availability-7d b').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 7 * DAY)));
-      await expect(card.locator('.availability-30d b').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 30 * DAY)));
-      await expect(card.locator('a').getAttribute('href')).resolves.toBe(`http://grafana.example:3000/d/${module}`);
+      await expect(card.locator('.availability-24h').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, DAY)));
+      await expect(card.locator('.availability-7d').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 7 * DAY)));
+      await expect(card.locator('.availability-30d').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 30 * DAY)));
+      await expect(card.locator('.availability-90d').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 90 * DAY)));
+      await expect(card.locator('.reliability-7d').innerText()).resolves.toBe(formatAvailability(expectedReliability(points, 7 * DAY)));
+      await expect(card.locator('a.dashboard').getAttribute('href')).resolves.toBe(`http://grafana.example:3000/d/${module}`);
+      await expect(card.locator('a.light-link').getAttribute('href')).resolves.toBe(`/status/module/${module}`);
+      // The 90-day bar: one cell per UTC day, today's in the colour of its worst state, the oldest without data (grey).
+      const days = card.locator('.days span');
+      await expect(days.count()).resolves.toBe(90);
+      const today = Math.floor(NOW / DAY) * DAY;
+      const worstToday = expectedWorst(points, today);
+      await expect(background(days.last())).resolves.toBe(rgb(worstToday === null ? NO_DATA_COLOUR : LIGHT_COLOURS[worstToday as ShownState]));
+      await expect(days.last().getAttribute('title')).resolves.toMatch(new RegExp(`^${new Date(today).toISOString().slice(0, 10)}: `));
+      await expect(background(days.first())).resolves.toBe(rgb(NO_DATA_COLOUR));
+      const twoDaysAgo = Math.floor((SLOT - 306 * PERIOD) / DAY) * DAY;
+      const cell = days.nth(89 - Math.round((today - twoDaysAgo) / DAY));
+      const downtimeSlots = points.filter((point) => point.downtime && point.timeMs >= twoDaysAgo && point.timeMs < twoDaysAgo + DAY).length;
+      if (module === 'yellow') expect(downtimeSlots).toBeGreaterThan(0);
+      await expect(cell.getAttribute('title')).resolves.toMatch(downtimeSlots ? new RegExp(`, ${formatDuration(downtimeSlots * PERIOD)} downtime$`) : /reliab(le|ility n\/a)$/);
+      await expect(background(cell)).resolves.toBe(rgb(LIGHT_COLOURS[expectedWorst(points, twoDaysAgo) as ShownState]));
       // The strip's last segment is the current state, in its colour.
       const lastSegment = card.locator('.strip span').last();
       await expect(background(lastSegment)).resolves.toBe(rgb(LIGHT_COLOURS[expected.state]));
@@ -438,6 +497,13 @@ describe('the page in headless Chromium', () => {
     await expect(page.locator('[data-module="white"] .meta').innerText()).resolves.toContain('no recent data');
     await expect(page.locator('[data-module="green"] .meta').innerText()).resolves.toMatch(/last data \d+ min ago/);
     await expect(page.locator('meta[http-equiv="refresh"]').getAttribute('content')).resolves.toBe('60');
+    // The incident list: newest first, at most 50 of those in /status.json.
+    const incidents = result.snapshot.incidents;
+    await expect(page.locator('#incidents h2').innerText()).resolves.toBe(`Incidents, last 30 days (${incidents.length + (result.snapshot.unlistedIncidents ?? 0)})`);
+    await expect(page.locator('#incidents li').count()).resolves.toBe(Math.min(50, incidents.length));
+    const first = page.locator('#incidents li').first();
+    await expect(first.locator('.incident-reason').innerText()).resolves.toBe(incidents[0].reason);
+    await expect(first.locator('.duration').innerText()).resolves.toMatch(incidents[0].endMs === null ? /^ongoing, for / : /^lasted /);
     expect(foreign).toEqual([]);
     expect(errors).toEqual([]);
     mkdirSync(path.join(PROJECT_ROOT, 'var'), { recursive: true });
@@ -453,6 +519,12 @@ describe('the page in headless Chromium', () => {
     const boxes = await page.locator('.module').evaluateAll((elements) => elements.map((element) => element.getBoundingClientRect().left));
     expect(boxes).toHaveLength(MODULES.length);
     expect(new Set(boxes).size).toBe(1);
+    // Every day of the bar keeps a visible width, and the incident list fits too.
+    const widths = await page.locator('[data-module="green"] .days span').evaluateAll((elements) => elements.map((element) => element.getBoundingClientRect().width));
+    expect(widths).toHaveLength(90);
+    expect(Math.min(...widths)).toBeGreaterThan(1);
+    const incidentsRight = await page.locator('#incidents').evaluate((element) => element.getBoundingClientRect().right);
+    expect(incidentsRight).toBeLessThanOrEqual(375);
     await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'status-page-phone.png'), fullPage: true });
     await page.close();
   });
