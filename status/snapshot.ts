@@ -152,7 +152,7 @@ function rowsOf(series: Series): Array<Record<string, unknown>> {
 
 /** What one reading of the stored status documents gives; `queries` and `rows` say what it cost. */
 export interface StoredHistory {
-  /** Each module's raw documents from `splitMs` on, oldest first. */
+  /** Each module's raw documents from `splitMs` (or 30 days and an hour back, if earlier) on, oldest first. */
   points: Map<string, HistoryPoint[]>;
   latest: Map<string, LatestStatus>;
   splitMs: number;
@@ -206,7 +206,7 @@ async function retentionOf(reader: CountingReader, database: string, retentionPo
 /**
  * The stored status documents (see history.ts for the split between raw and 1h):
  * 1. the status RP's duration;
- * 2. every module's `code` and `downtime` from the split on (one row per document);
+ * 2. every module's `code` and `downtime` from the split on, and for the incidents from 30 days and an hour back (one row per document);
  * 3. every module's newest document;
  * 4. the 1h sums of the slot counters before the split, per UTC day, and per window raw does not cover.
  */
@@ -225,8 +225,10 @@ export async function readStatusHistory(influxdb: InfluxClient, nowMs: number, r
     ([name, windowMs]) => name !== '90d' && Math.floor((nowMs - windowMs) / HOUR_MS) * HOUR_MS + HOUR_MS < splitMs,
   );
   const hourly = splitMs > oldestMs;
+  // Incidents look 30 days back, and an hour more for the state before the first change; only documents from the split on are counted.
+  const firstRawMs = Math.min(splitMs, nowMs - INCIDENT_SPAN_MS - HOUR_MS);
   const [[history = []], [newest = []], [days = []], ...windows] = await Promise.all([
-    reader.series(`SELECT ${[fields.code, fields.downtime].map(quoteIdentifier).join(', ')} FROM ${from} WHERE time >= ${timeLiteral(splitMs)} AND time <= ${timeLiteral(nowMs)}${byModule}`),
+    reader.series(`SELECT ${[fields.code, fields.downtime].map(quoteIdentifier).join(', ')} FROM ${from} WHERE time >= ${timeLiteral(firstRawMs)} AND time <= ${timeLiteral(nowMs)}${byModule}`),
     reader.series(
       `SELECT ${[fields.code, fields.reason, fields.last_data_ms, fields.downtime, fields.downtime_reason].map(quoteIdentifier).join(', ')} FROM ${from} ` +
         `WHERE time > ${timeLiteral(nowMs - AVAILABILITY_WINDOWS['30d'])} AND time <= ${timeLiteral(nowMs)}${byModule} ORDER BY time DESC LIMIT 1`,
