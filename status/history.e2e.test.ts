@@ -226,6 +226,16 @@ describe('a 90-day history across raw (30 days) and 1h', () => {
     expect(snapshot.incidents.map((incident) => incident.startMs)).toEqual([...snapshot.incidents.map((incident) => incident.startMs)].sort((a, b) => b - a));
   });
 
+  test("a run's pending status under downtime (not stored yet) shows as downtime, with a new incident carrying its reason", async () => {
+    const nextSlot = SLOT + PERIOD;
+    const pending = { module: 'm00', title: 'Module m00', state: 'unavailable' as const, code: 2, reason: 'still down', evaluatedMs: nextSlot, downtime: { reason: 'emergency fix' } };
+    const withPending = await loadStatusSnapshot(influx.client, settings, { nowMs: nextSlot + MINUTE, pending: { slotMs: nextSlot, statuses: [pending] } });
+    const m00 = withPending.modules.find((module) => module.module === 'm00')!;
+    expect(m00).toMatchObject({ state: 'unavailable', shown: 'downtime', downtime: { reason: 'emergency fix' }, reason: 'still down', sinceMs: nextSlot });
+    expect(m00.incidents[0]).toEqual({ module: 'm00', title: 'Module m00', from: 'unavailable', to: 'downtime', reason: 'emergency fix', startMs: nextSlot, endMs: null, durationMs: MINUTE });
+    expect(m00.history[89].counts.downtime).toBe(snapshot.modules.find((module) => module.module === 'm00')!.history[89].counts.downtime + 1);
+  });
+
   test('the cost of one snapshot of 30 modules × 90 days', () => {
     const changeSlots = new Set(snapshot.incidents.filter((incident) => !incident.reason.startsWith('status not evaluated')).map((incident) => incident.startMs)).size;
     // SHOW RETENTION POLICIES, the raw codes, the newest documents, the 1h days; then the reasons, 100 slots a request.
