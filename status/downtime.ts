@@ -60,6 +60,7 @@ function checkDeclaration(
   if (endMs <= startMs) return { key: 'end', message: `${new Date(endMs).toISOString()} is not after start ${new Date(startMs).toISOString()}` };
   const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
   if (!reason) return { key: 'reason', message: 'is missing: say why the modules are down (it is shown on the page)' };
+  if (values.modules === undefined || values.modules === '') return { key: 'modules', message: 'is missing: list module names, or * for every module' };
   const names = typeof values.modules === 'string' ? values.modules.split(',') : Array.isArray(values.modules) ? values.modules : undefined;
   if (!names || !names.every((name) => typeof name === 'string')) return { key: 'modules', message: 'must list module names, or * for every module' };
   const modules = (names as string[]).map((name) => name.trim()).filter(Boolean);
