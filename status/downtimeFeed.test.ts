@@ -12,6 +12,8 @@ import { Config } from '../lib/config/config';
 import { DocumentFactory } from '../lib/documents/document';
 import type { MonitDocument } from '../lib/documents/types';
 import { MemoryLogger } from '../lib/run/log';
+import { PROJECT_ROOT } from '../lib/config/paths';
+import { DEMO_DOWNTIME_HOSTNAME, demoDowntimeFeed } from '../scripts/quickstart/statusDemo';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { downtimesAt } from './downtime';
 import { feedRequestUrl, feedToDowntimes, isScheduledOutage, parseDowntimeFeed } from './downtimeFeed';
@@ -106,6 +108,28 @@ describe('the recorded GOCDB get_downtime answer', () => {
     expect(feedRequestUrl(URL_SHOWN, at('2025-11-20T09:30:00Z'))).toBe(`${URL_SHOWN}&windowstart=2025-11-20&windowend=2025-11-20`);
     expect(feedRequestUrl(`${URL_SHOWN}&ongoing_only=yes`, at('2025-11-20T09:30:00Z'))).toBe(`${URL_SHOWN}&ongoing_only=yes`);
     expect(feedRequestUrl('http://127.0.0.1:8080/downtimes.json', at('2025-11-20T09:30:00Z'))).toBe('http://127.0.0.1:8080/downtimes.json');
+  });
+});
+
+describe("the quickstart's demo feed", () => {
+  test('puts the demo web module under a scheduled downtime for the first half of every hour, in GOCDB\'s shape', () => {
+    const hour = at('2026-12-06T10:00:00Z');
+    const problems: string[] = [];
+    const feed = parseDowntimeFeed(demoDowntimeFeed(hour + 20 * 60_000), 'demo', (message) => problems.push(message));
+    expect(problems).toEqual([]);
+    const rules = [{ module: 'web', downtimeFeed: { hostnames: [DEMO_DOWNTIME_HOSTNAME], sites: [], serviceTypes: [] } }];
+    const downtimes = feedToDowntimes(feed, rules);
+    for (const [minute, covered] of [[0, true], [20, true], [29, true], [30, false], [50, false], [60, true], [90, false]] as const) {
+      expect([minute, downtimesAt(downtimes, ['web'], hour + minute * 60_000).has('web')]).toEqual([minute, covered]);
+    }
+    // The same answer whatever minute of the hour it is asked at.
+    expect(demoDowntimeFeed(hour + 59 * 60_000)).toBe(demoDowntimeFeed(hour));
+  });
+
+  test("config.cfg.example (the quickstart's config) points the status job at it and names the hostname in [status.module.web]", () => {
+    const config = Config.parse(readFileSync(path.join(PROJECT_ROOT, 'config.cfg.example'), 'utf8'), 'config.cfg.example');
+    expect(config.section('status').string('downtime_feed_url')).toBe('http://127.0.0.1:8191/status/gocdb-downtime?method=get_downtime');
+    expect(config.section('status.module.web').string('downtime_hostnames')).toBe(DEMO_DOWNTIME_HOSTNAME);
   });
 });
 
