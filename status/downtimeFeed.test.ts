@@ -17,7 +17,9 @@ import { DEMO_DOWNTIME_HOSTNAME, demoDowntimeFeed } from '../scripts/quickstart/
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { downtimesAt } from './downtime';
 import { feedRequestUrl, feedToDowntimes, isScheduledOutage, parseDowntimeFeed } from './downtimeFeed';
+import { runPeriodicJob } from '../lib/run/jobRunner';
 import { runStatus } from './job';
+import statusJob from './index';
 import type { ModuleRule } from './rules';
 
 const RECORDED_XML = readFileSync(path.join(__dirname, 'testdata', 'gocdb-downtime.xml'), 'utf8');
@@ -231,5 +233,30 @@ describe('the status job reading the feed over HTTP', () => {
     expect(into.log.lines).toContain('INFO transition web: N/A → Downtime (Kernel upgrade and reboot of the EventIndex web servers (feed 31001))');
     const out = await run('2025-11-20T12:00:00Z', stateDir);
     expect(out.log.lines.filter((line) => line.includes('transition'))).toEqual(['INFO transition web: Downtime → N/A (no data in scenario/probe in the last 30m)']);
+  });
+
+  test('under the real job runner (--dry-run for a past slot): the feed is read, and its failure is a problem counted, not a failed run', async () => {
+    const runDir = testDir('status-downtime-runner');
+    const file = path.join(runDir, 'config.cfg');
+    writeFileSync(
+      file,
+      `[paths]\nvar = ${runDir}/var\n[influxdb]\nurl = ${influx.url}\n[status]\ndefault_rules =\nhtml_file =\njson_file =\ndowntime_feed_url = ${feedUrl}\n` + rule('web', 'downtime_hostnames = ei-web.cern.ch\n'),
+    );
+    const run = async (): Promise<{ outcome: Awaited<ReturnType<typeof runPeriodicJob>>; printed: string }> => {
+      let printed = '';
+      const outcome = await runPeriodicJob(
+        { name: 'status', periodMs: 600_000, run: (context) => statusJob.collect(context) },
+        { config: Config.load(file), deadlineMs: 60_000, timeMs: at('2025-11-20T09:30:00Z'), dryRun: true, echoLog: false, output: (text) => (printed += text) },
+      );
+      return { outcome, printed };
+    };
+    answer = { status: 200, body: RECORDED_XML };
+    const good = await run();
+    expect(good.outcome).toMatchObject({ ok: true, problems: 0 });
+    expect(good.printed).toContain('"downtime_reason":"Kernel upgrade and reboot of the EventIndex web servers (feed 31001)"');
+    answer = { status: 500, body: 'internal error' };
+    const failed = await run();
+    expect(failed.outcome).toMatchObject({ ok: true, problems: 1 });
+    expect(failed.printed).toContain('"downtime":false');
   });
 });
