@@ -14,7 +14,9 @@ import { configDowntimes, covers, type Downtime, downtimesAt, fileDowntimes, par
 import type { ModuleStatus } from './evaluate';
 import { RuleError } from './rules';
 import { loadStatusSettings } from './settings';
-import { describeTransition, recordTransitions } from './transitions';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describeTransition, postTransition, recordTransitions } from './transitions';
 
 const HOUR = 3_600_000;
 const START = Date.parse('2026-12-06T10:00:00Z');
@@ -200,5 +202,25 @@ describe('transitions into and out of a downtime', () => {
     expect(out.transitions.map(describeTransition)).toEqual(['web: Downtime → Unavailable (web down)']);
     // Outside a downtime the file has the layout it always had.
     expect(readFileSync(path.join(stateDir, 'last-states.json'), 'utf8')).toBe(JSON.stringify({ web: { state: 'unavailable', sinceMs: START + HOUR } }));
+  });
+
+  test('the webhook gets them too, with to = downtime and the text of the log line', async () => {
+    const received: unknown[] = [];
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        received.push(JSON.parse(body));
+        response.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const transition = { module: 'web', title: 'Web', from: 'available' as const, to: 'downtime' as const, reason: 'kernel upgrade (config upgrade)', timeMs: START };
+      await postTransition(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, transition, 5000);
+      expect(received).toEqual([{ text: 'Web: Available → Downtime (kernel upgrade (config upgrade))', module: 'web', from: 'available', to: 'downtime', reason: 'kernel upgrade (config upgrade)', time: '2026-12-06T10:00:00.000Z' }]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
