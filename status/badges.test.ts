@@ -83,6 +83,7 @@ test('while the rules cannot be read the badge says so, with the file and line w
   const located = parseSvg(brokenRulesBadge("config.cfg:42: [status.module.web] degraded: unknown function 'median'", 'svg'));
   expect(located.title).toBe('status: rules broken (config.cfg:42)');
   expect(located.messageColour).toBe('#d32f2f');
+  expect(parseSvg(brokenRulesBadge('config.cfg: [status] default_rules: cannot read rules.cfg', 'svg')).title).toBe('status: rules broken (config.cfg)');
   expect(parseSvg(brokenRulesBadge('cannot read /nowhere/rules.cfg: ENOENT', 'svg')).title).toBe('status: rules broken');
   const json = JSON.parse(brokenRulesBadge('config.cfg:42: bad', 'json')) as Record<string, unknown>;
   expect(json).toEqual({ schemaVersion: 1, label: 'status', message: 'rules broken (config.cfg:42)', color: '#d32f2f', isError: true });

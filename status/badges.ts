@@ -43,10 +43,10 @@ const BROKEN = { label: 'status', message: 'rules broken', color: BADGE_COLOURS.
 
 /**
  * The badge shown while the rules cannot be read: an embedded image shows that rather than a broken
- * image. `problem` is the loader's message; its leading `file:line` (when it has one) goes on the badge.
+ * image. `problem` is the loader's message; its leading `file:line` or `file` (when it has one) goes on the badge.
  */
 export function brokenRulesBadge(problem: string, format: 'svg' | 'json'): string {
-  const place = /^([^\s:]+:\d+):/.exec(problem)?.[1];
+  const place = /^([^\s:]+(?::\d+)?):\s/.exec(problem)?.[1];
   const content = { ...BROKEN, message: place ? `${BROKEN.message} (${place})` : BROKEN.message };
   return format === 'svg' ? makeBadge(content) : JSON.stringify({ schemaVersion: 1, ...content, isError: true });
 }
