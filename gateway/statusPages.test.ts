@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { chromium } from 'playwright-core';
 import { Config } from '../lib/config/config';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import type { GatewayPages } from '../lib/http/pages';
@@ -274,6 +275,35 @@ describe('status pages of a module with stored statuses', () => {
     expect(root.status).toBe(302);
     expect(root.headers.get('location')).toBe('/status');
   });
+
+  test('embedded in a page in headless Chromium, a badge draws as an image, also while the rules are broken (503)', async () => {
+    const { file, base: brokenBase } = await writeConfig('gateway-embed-', `[status]\ndefault_rules = missing-rules.cfg\n`);
+    const config = Config.load(file);
+    const log = new MemoryLogger('gateway');
+    const broken = await startGatewayFromConfig(config, { pages: statusPagesFromConfig(config, log), log });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      const sources = { live: `${base}/status/badge/web.svg`, broken: `${brokenBase}/status/badge/web.svg`, unknown: `${base}/status/badge/nothere.svg` };
+      // As a wiki embeds it: a plain <img> in someone else's page.
+      await page.setContent(Object.entries(sources).map(([name, source]) => `<img id="${name}" src="${source}">`).join('\n'), { waitUntil: 'load' });
+      // The width the SVG declares, and the width the browser drew (0 for an image it could not draw).
+      const declared = async (source: string): Promise<number> => Number(/<svg[^>]* width="(\d+)"/.exec(await (await fetch(source)).text())?.[1]);
+      const drawn = (id: string): Promise<number> => page.locator(`#${id}`).evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth);
+      expect((await fetch(sources.broken)).status).toBe(503);
+      expect(await drawn('live')).toBe(await declared(sources.live));
+      expect(await drawn('broken')).toBe(await declared(sources.broken));
+      expect(await drawn('broken')).toBeGreaterThan(0);
+      // A 404 is text: a broken image, as the owner of a mistyped badge URL should see.
+      expect(await drawn('unknown')).toBe(0);
+    } finally {
+      await browser.close();
+      await broken.close();
+    }
+  }, 60_000);
 });
 
 test('a gateway without status pages answers / with 404, not a redirect', async () => {
