@@ -457,7 +457,7 @@ export class Gateway {
     }
     if (request.method !== 'POST') {
       request.resume();
-      send(response, 405, { error: 'use POST / or POST /<producer>' }, { allow: 'GET, HEAD, POST' });
+      send(response, 405, { error: 'use POST / or POST /<producer>' }, { allow: 'GET, POST' });
       return 405;
     }
     const segments = path.split('/').filter(Boolean);
