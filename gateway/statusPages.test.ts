@@ -91,7 +91,7 @@ test.each(BROKEN_RULES)('./run.sh gateway with $case still ingests, and every st
   let stderr = '';
   gateway.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   try {
-    for (let tries = 0; tries < 100 && !(await fetch(`${base}/ping`).then((response) => response.ok, () => false)); tries += 1) await sleep(100);
+    for (let tries = 0; tries < 300 && !(await fetch(`${base}/ping`).then((response) => response.ok, () => false)); tries += 1) await sleep(100);
     expect((await fetch(`${base}/ping`)).status).toBe(200);
     await ingestionWorks(base, 7);
     for (const page of everyPage('web')) {
@@ -340,4 +340,31 @@ test('a status page that throws answers 500 for itself only: ingestion and /ping
   } finally {
     await gateway.close();
   }
+});
+
+test('an edit of config.cfg reaches the pages without a restart: a fixed rule ends the 503, an added module appears', async () => {
+  const dir = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'gateway-edit-'));
+  const file = path.join(dir, 'config.cfg');
+  const base = `[paths]\nvar = ${dir}\n[influxdb]\nurl = ${influx.url}\n[status]\ndefault_rules =\n`;
+  const module = (name: string, field: string): string => `[status.module.${name}]\nmeasurement = web/probe\nfields = ${field}\nunavailable = latest(${field}) == 0\nunavailable_reason = down\n`;
+  writeFileSync(file, base + module('portal', 'nonexistent_field'));
+  let clock = Date.UTC(2026, 11, 6, 8);
+  const pages = statusPagesFromConfig(Config.load(file), new MemoryLogger('gateway'), { now: () => clock });
+  const modules = async (): Promise<{ status: number; names?: string[] }> => {
+    const answer = await getPage(pages, '/status.json');
+    return answer.status === 503 ? { status: 503 } : { status: answer.status ?? 200, names: (JSON.parse(answer.body) as { modules: Array<{ module: string }> }).modules.map((entry) => entry.module) };
+  };
+  expect(await modules()).toEqual({ status: 503 });
+  // Fixed, with a second module; read once the retry interval has passed, not before.
+  writeFileSync(file, base + module('portal', 'up') + module('search', 'up'));
+  clock += 1_000;
+  expect(await modules()).toEqual({ status: 503 });
+  clock += 15_000;
+  expect(await modules()).toEqual({ status: 200, names: ['portal', 'search'] });
+  // Broken again: 503 with the new reason.
+  writeFileSync(file, base + module('portal', 'up') + '[status.module.search]\nmeasurement = web/probe\nfields = up\ndegraded = median(up) > 1\ndegraded_reason = x\n');
+  clock += 15_000;
+  const broken = await getPage(pages, '/status.json');
+  expect(broken.status).toBe(503);
+  expect(broken.body).toMatch(/unknown function 'median'/);
 });
