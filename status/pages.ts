@@ -82,19 +82,22 @@ type StatusRoute =
   | { kind: 'asset'; file: string }
   | { kind: 'unknown'; why: string };
 
-/** The metrics label of each kind: never a module or file name, so the label's values stay few. */
-const ROUTE_LABELS = {
-  page: '/status',
-  json: '/status.json',
-  badge: { svg: '/status/badge/:module.svg', json: '/status/badge/:module.json' },
-  module: { html: '/status/module/:module', json: '/status/module/:module.json' },
-  asset: '/status/assets/:file',
-  unknown: '/status/*',
-} as const;
-
+/** The metrics label of a route: never a module or file name, so the label keeps few values. */
 function routeLabel(route: StatusRoute): string {
-  if (route.kind === 'badge' || route.kind === 'module') return (ROUTE_LABELS[route.kind] as Record<string, string>)[route.format];
-  return ROUTE_LABELS[route.kind];
+  switch (route.kind) {
+    case 'page':
+      return '/status';
+    case 'json':
+      return '/status.json';
+    case 'badge':
+      return `/status/badge/:module.${route.format}`;
+    case 'module':
+      return route.format === 'json' ? '/status/module/:module.json' : '/status/module/:module';
+    case 'asset':
+      return '/status/assets/:file';
+    case 'unknown':
+      return '/status/*';
+  }
 }
 
 /** Which status page a path asks for; undefined outside /status. Each part is decoded after the split, so `%2F` never splits. */
@@ -243,7 +246,7 @@ export function statusPagesFromConfig(startConfig: Config, log: Logger, options:
     if (route.kind === 'badge') {
       return { status: 503, contentType: route.format === 'svg' ? SVG : JSON_TYPE, body: brokenRulesBadge(why, route.format), headers: { ...BADGE_HEADERS, ...retryAfter } };
     }
-    const json = route.kind === 'json' || ((route.kind === 'module') && route.format === 'json');
+    const json = route.kind === 'json' || (route.kind === 'module' && route.format === 'json');
     return json
       ? { status: 503, contentType: JSON_TYPE, body: JSON.stringify({ error: `status rules cannot be read: ${why}` }), headers: retryAfter }
       : { status: 503, contentType: TEXT, body: `Status rules cannot be read: ${why}\n`, headers: retryAfter };
