@@ -77,6 +77,7 @@ async function open(url: string, viewport = { width: 1200, height: 900 }): Promi
 }
 
 beforeAll(async () => {
+  mkdirSync(path.join(PROJECT_ROOT, 'var', 'test-artifacts'), { recursive: true });
   influx = await startInfluxDB();
   const dir = testDir('status-details');
   const registry = schemaRegistry();
@@ -131,8 +132,7 @@ describe('the details pages', () => {
     const empty: string[] = [];
     for (const module of modules) {
       const data = await json(module, '6h');
-      expect({ module, plots: data.plots.length }).toEqual({ module, plots: expect.any(Number) });
-      expect(data.plots.length).toBeGreaterThan(0);
+      expect({ module, plots: data.plots.length > 0 }).toEqual({ module, plots: true });
       const { page, requests, errors } = await open(`${gateway.url}/status/module/${module}`);
       for (const [index, plot] of data.plots.entries()) {
         if (plot.error || plot.series.every((series) => series.points === 0)) {
@@ -193,7 +193,6 @@ describe('the details pages', () => {
     await expect(page.locator('section.now .reason').innerText()).resolves.toBe('stored reason');
     await expect(page.locator('header a').getAttribute('href')).resolves.toBe('../../status');
     expect(errors).toEqual([]);
-    mkdirSync(path.join(PROJECT_ROOT, 'var', 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'test-artifacts', 'details-web.png'), fullPage: true });
     await page.close();
   }, 60_000);
@@ -270,6 +269,7 @@ describe('the details pages', () => {
       const widths = await page.locator('.chart canvas').evaluateAll((canvases) => canvases.map((canvas) => canvas.getBoundingClientRect().width));
       expect(widths.length).toBeGreaterThan(0);
       for (const width of widths) expect(width).toBeLessThanOrEqual(clientWidth);
+      await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'test-artifacts', `details-${module}-phone.png`), fullPage: true });
       await page.close();
     }
   });
