@@ -28,13 +28,15 @@ a{color:#0b5cad}
 .ranges a.current{font-weight:700;color:#1d2329;text-decoration:none}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:.85rem;width:100%}
-th,td{text-align:left;padding:3px 6px;border-bottom:1px solid #e1e4e8;vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:3px 6px;border-bottom:1px solid #e1e4e8;vertical-align:top}
+td{overflow-wrap:anywhere}
 td.number{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .holds{font-weight:700;color:#b00020}
 .chart{width:100%;min-height:200px}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
 .note{font-size:.8rem;color:#57606a;margin:4px 0}
 .error{color:#b00020;overflow-wrap:anywhere}
+@media (max-width:600px){table.conditions th{display:none}table.conditions td{display:block;border:0;padding:1px 6px}table.conditions tr{display:block;border-bottom:1px solid #e1e4e8;padding:4px 0}}
 `;
 
 /** Draws each plot with uPlot from the embedded data, at the width of its box (again on resize). */

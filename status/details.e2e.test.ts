@@ -40,6 +40,7 @@ let gateway: RunningGateway;
 let settings: StatusSettings;
 let pages: GatewayPages;
 let browser: Browser;
+let configFile: string;
 
 function point(database: string, measurement: string, tags: Record<string, string>, fields: InterpretedDocument['fields'], timestampMs: number): string {
   return toLineProtocol({ database, measurement, tags, fields, timestampMs });
@@ -89,7 +90,7 @@ beforeAll(async () => {
     point('monit_production_monit_collectors', 'status', { module: 'web' }, [{ name: 'status', type: 'string', value: 'degraded' }, { name: 'code', type: 'int', value: 1 }, { name: 'reason', type: 'string', value: 'stored reason' }], slotStart(NOW, STEP)),
     { retentionPolicy: 'raw', precision: 'ms' },
   );
-  const configFile = path.join(dir, 'config.cfg');
+  configFile = path.join(dir, 'config.cfg');
   // The shipped rules, and one module declared here without a dashboard, whose condition holds now.
   writeFileSync(
     configFile,
@@ -259,6 +260,19 @@ describe('the details pages', () => {
     await expect(page.locator('section.rule').getAttribute('data-live-state')).resolves.toBe('degraded');
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  test('a module\'s details are read once per 15 s (of the pages\' clock) and range: a request within them gets the same reading', async () => {
+    let clock = NOW;
+    const fresh = loadStatusSettings(Config.load(configFile));
+    const moving = statusPages(influx.client, fresh, { now: () => clock });
+    const first = JSON.parse((await getPage(moving, '/status/module/web.json')).body) as DetailsData;
+    clock += 14_000;
+    const again = JSON.parse((await getPage(moving, '/status/module/web.json')).body) as DetailsData;
+    const otherRange = JSON.parse((await getPage(moving, '/status/module/web.json?range=7d')).body) as DetailsData;
+    clock += 1_000;
+    const later = JSON.parse((await getPage(moving, '/status/module/web.json')).body) as DetailsData;
+    expect([first.toMs, again.toMs, otherRange.toMs, later.toMs]).toEqual([NOW, NOW, NOW + 14_000, NOW + 15_000]);
   });
 
   test('reads on a phone: 375 px wide, no horizontal scrolling, the plots as wide as the screen allows', async () => {

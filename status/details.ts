@@ -66,7 +66,7 @@ export interface DetailsData {
   plots: Plot[];
 }
 
-/** Many viewers share one reading: the data changes every 10 minutes. */
+/** Many viewers share one reading: the data changes every 10 minutes. Timed by the pages' clock (tests set it). */
 const CACHE_MS = 15_000;
 const cache = new WeakMap<StatusSettings, Map<string, { readAtMs: number; data: Promise<DetailsData> }>>();
 
@@ -149,9 +149,10 @@ function cachedDetails(context: DetailsContext, rule: ModuleRule, range: Details
   if (!entries) cache.set(context.settings, (entries = new Map()));
   const key = `${rule.module}\n${range}`;
   const cached = entries.get(key);
-  if (cached && Date.now() - cached.readAtMs < CACHE_MS) return cached.data;
+  const nowMs = context.nowMs();
+  if (cached && nowMs >= cached.readAtMs && nowMs - cached.readAtMs < CACHE_MS) return cached.data;
   const data = readDetails(context, rule, range);
-  entries.set(key, { readAtMs: Date.now(), data });
+  entries.set(key, { readAtMs: nowMs, data });
   data.catch(() => entries.delete(key));
   return data;
 }
