@@ -231,7 +231,7 @@ describe('the details pages', () => {
   test('an unknown range is a 400 naming the allowed ones, an unknown module a 404, an unknown asset a 404', async () => {
     await expect(getPage(pages, '/status/module/web?range=2w')).resolves.toMatchObject({ status: 400, body: "unknown range '2w': use one of 6h, 7d, 30d, 1y\n" });
     await expect(getPage(pages, '/status/module/web.json?range=1h')).resolves.toMatchObject({ status: 400 });
-    await expect(getPage(pages, '/status/module/nosuch')).resolves.toMatchObject({ status: 404, body: 'no module nosuch\n' });
+    await expect(getPage(pages, '/status/module/nosuch')).resolves.toMatchObject({ status: 404, body: expect.stringContaining("no module 'nosuch'") });
     await expect(getPage(pages, '/status/assets/nosuch.js')).resolves.toMatchObject({ status: 404 });
     const script = await getPage(pages, '/status/assets/uPlot.iife.min.js');
     expect(script).toMatchObject({ status: 200, contentType: 'text/javascript; charset=utf-8', headers: { 'cache-control': 'public, max-age=86400' } });

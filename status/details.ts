@@ -168,7 +168,7 @@ export async function renderDetails(context: DetailsContext, module: string, ran
     return { status: 400, contentType: TEXT, body: `unknown range '${rangeText}': use one of ${Object.keys(DETAILS_RANGES).join(', ')}\n` };
   }
   const rule = context.settings.rules.find((one) => one.module === module);
-  if (!rule) return { status: 404, contentType: TEXT, body: `no module ${module}\n` };
+  if (!rule) return { status: 404, contentType: TEXT, body: `no module '${module}': /status lists the modules\n` };
   const data = await cachedDetails(context, rule, rangeText);
   if (format === 'json') return { contentType: 'application/json', body: JSON.stringify(data, null, 2) + '\n' };
   return { contentType: 'text/html; charset=utf-8', body: renderDetailsPage(data) };
