@@ -96,7 +96,11 @@ beforeAll(async () => {
     configFile,
     `[paths]\nvar = ${dir}/var\n[influxdb]\nurl = ${influx.url}\n[status]\n` +
       `[status.module.crafted]\ntitle = Crafted slow web\nmeasurement = web/probe\nfields = up, latency_ms\ncollector = none\n` +
-      `degraded = ${CRAFTED_CONDITION}\ndegraded_reason = {series} slow: mean {value} ms ({matches} slow)\n`,
+      `degraded = ${CRAFTED_CONDITION}\ndegraded_reason = {series} slow: mean {value} ms ({matches} slow)\n` +
+      // Made of parts, one of them limited by `where`: plotted from its parts' rules.
+      `[status.module.combo]\ntitle = Web and SQL\nparts = combo-web, combo-sql\n` +
+      `[status.part.combo-web]\nmeasurement = web/probe\nwhere = name=name-1\nfields = latency_ms\ncollector = none\ndegraded = mean(latency_ms) > 100000\ndegraded_reason = slow\n` +
+      `[status.part.combo-sql]\nmeasurement = sql/query_status\nfields = up, duration_ms\ncollector = none\nunavailable = latest(up) == 0\nunavailable_reason = down\n`,
   );
   settings = loadStatusSettings(Config.load(configFile));
   pages = statusPages(influx.client, settings, { now: () => NOW });
@@ -129,7 +133,7 @@ afterAll(async () => {
 describe('the details pages', () => {
   test('every module of the shipped rules draws each of its plots with data in Chromium, offline', async () => {
     const modules = settings.rules.map((rule) => rule.module);
-    expect(modules).toEqual(expect.arrayContaining(['web', 'host', 'panda', 'hadoop-yarn', 'crafted']));
+    expect(modules).toEqual(expect.arrayContaining(['web', 'host', 'panda', 'hadoop-yarn', 'crafted', 'combo']));
     const empty: string[] = [];
     for (const module of modules) {
       const data = await json(module, '6h');
@@ -273,6 +277,30 @@ describe('the details pages', () => {
     clock += 1_000;
     const later = JSON.parse((await getPage(moving, '/status/module/web.json')).body) as DetailsData;
     expect([first.toMs, again.toMs, otherRange.toMs, later.toMs]).toEqual([NOW, NOW, NOW + 14_000, NOW + 15_000]);
+  });
+
+  test('a module made of parts plots the numeric fields of each part, within its where, equal to the test\'s own query', async () => {
+    const data = await json('combo', '6h');
+    expect(data.plotSource).toEqual({ kind: 'rule', dashboards: [] });
+    expect(data.plots.map((plot) => plot.title)).toEqual(['combo-web: mean(latency_ms) of web/probe', 'combo-sql: mean(up) of sql/query_status', 'combo-sql: mean(duration_ms) of sql/query_status']);
+    expect(data.live.parts.map((part) => [part.part, part.measurement, part.state])).toEqual([
+      ['combo-web', 'web/probe', 'available'],
+      ['combo-sql', 'sql/query_status', 'available'],
+    ]);
+    const [own] = await influx.client.rows(
+      `SELECT mean("latency_ms") AS "mean", max("latency_ms") AS "max", count("latency_ms") AS "count" FROM "monit_production_web"."raw"."probe" WHERE "name" = 'name-1' AND time > ${NOW - 6 * HOUR}ms AND time <= ${NOW}ms`,
+    );
+    const [series, ...others] = data.plots[0].series;
+    expect(others).toEqual([]);
+    expect(series.name).toBe('url-1');
+    expect(series.points).toBe(own.count);
+    expect(series.mean).toBeCloseTo(Number(own.mean), 9);
+    expect(series.max).toBeCloseTo(Number(own.max), 9);
+    const { page, errors } = await open(`${gateway.url}/status/module/combo`);
+    await expect(page.locator('table.parts tr').count()).resolves.toBe(3);
+    await expect(page.locator('[data-plot="0"] .chart').getAttribute('data-drawn')).resolves.toBe(String(own.count));
+    expect(errors).toEqual([]);
+    await page.close();
   });
 
   test('reads on a phone: 375 px wide, no horizontal scrolling, the plots as wide as the screen allows', async () => {
