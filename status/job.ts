@@ -132,7 +132,9 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
     }
   }
 
-  const snapshot = await loadStatusSnapshot(options.influxdb, settings, { nowMs, pending: { slotMs, statuses } });
+  // The page shows this run's downtimes before the runner stores its documents.
+  const pending = statuses.map((status) => ({ ...status, downtime: downtimes.get(status.module) ?? null }));
+  const snapshot = await loadStatusSnapshot(options.influxdb, settings, { nowMs, pending: { slotMs, statuses: pending } });
   if (sideEffects) {
     try {
       if (settings.htmlFile) writeFileDurably(settings.htmlFile, renderStatusPage(snapshot));

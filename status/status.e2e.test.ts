@@ -46,7 +46,15 @@ const EXPECTED: Record<string, { state: ModuleState; code: number; reason: strin
   nodb: { state: 'na', code: 3, reason: 'no data in nowhere/thing in the last 30m' },
   many: { state: 'degraded', code: 1, reason: '2 suspicious queues, e.g. q1' },
   oddquery: { state: 'na', code: 3, reason: 'rule failed: InfluxDB query (statement 1): unsupported mean iterator type: *query.stringInterruptIterator' },
+  // Available by its rules, but under a scheduled downtime declared in the config: the light shows the downtime.
+  planned: { state: 'available', code: 0, reason: 'all checks pass' },
 };
+const PLANNED_REASON = 'switch <b>replacement</b>';
+/** What each light shows: the state, or the downtime. */
+const shownOf = (module: string): ShownState => (module === 'planned' ? 'downtime' : EXPECTED[module].state);
+const SHOWN_TEXT: Record<ShownState, string> = { available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A', downtime: 'Scheduled downtime' };
+/** A module's stored history plus the run's own document. */
+const withCurrent = (module: string): PastStatus[] => [...histories.get(module)!, { timeMs: SLOT, code: EXPECTED[module].code, ...(module === 'planned' ? { downtime: true } : {}) }];
 const MODULES = Object.keys(EXPECTED);
 
 function moduleSection(module: string): string {
@@ -216,7 +224,8 @@ beforeAll(async () => {
     `[paths]\nvar = ${dir}/var\n[monit]\nurl = ${gateway.url}\ntoken = ${GATEWAY_TOKEN}\n[influxdb]\nurl = ${influx.url}\n` +
       `[status]\ndefault_rules =\ntitle = Scenario status\ngrafana_url = http://grafana.example:3000/\n` +
       `webhook_url = http://127.0.0.1:${webhookPort}/hook\nhtml_file = ${dir}/www/status.html\njson_file = ${dir}/www/status.json\n` +
-      MODULES.map(moduleSection).join(''),
+      MODULES.map(moduleSection).join('') +
+      `[status.downtime.switch]\nstart = ${new Date(SLOT - 3600e3).toISOString().replace(/:00\.000Z$/, 'Z')}\nend = ${new Date(SLOT + 3600e3).toISOString().replace(/:00\.000Z$/, 'Z')}\nmodules = planned\nreason = ${PLANNED_REASON}\n`,
   );
   const config = Config.load(configFile);
   settings = loadStatusSettings(config);
@@ -238,7 +247,7 @@ beforeAll(async () => {
 
   // Now the current data through the gateway. Heartbeats: none for `white`; for `crashed`, a success then a failure.
   const current: MonitDocument[] = [];
-  for (const job of ['green', 'yellow', 'red', 'odd', 'many']) {
+  for (const job of ['green', 'yellow', 'red', 'odd', 'many', 'planned']) {
     current.push(factory.build('monit-collectors', 'run', { job }, { ok: true, duration_ms: 900, errors: 0, timed_out: false, message: '' }, SLOT - PERIOD + 2 * MINUTE));
   }
   current.push(factory.build('monit-collectors', 'run', { job: 'crashed' }, { ok: true, duration_ms: 900, errors: 0, timed_out: false, message: '' }, SLOT - 2 * PERIOD));
@@ -255,7 +264,7 @@ beforeAll(async () => {
   });
   for (const offset of [PERIOD, 2 * PERIOD]) {
     const at = SLOT - offset;
-    current.push(probe('green', 1, 120, at), probe('yellow', 1, 900, at), probe('red', 1, 100, at), probe('crashed', 1, 100, at), probe('white', 1, 100, at));
+    current.push(probe('green', 1, 120, at), probe('planned', 1, 120, at), probe('yellow', 1, 900, at), probe('red', 1, 100, at), probe('crashed', 1, 100, at), probe('white', 1, 100, at));
   }
   current.push(probe('red', 0, 100, SLOT - PERIOD + MINUTE)); // red's newest point is down
   current.push(probe('green', 0, 100, SLOT - 5 * PERIOD)); // an old down point of green, outside the window: must not count
@@ -319,11 +328,12 @@ describe('the status job', () => {
   });
 
   test('logs each transition and POSTs it to the webhook', () => {
-    const changed = MODULES.filter((module) => EXPECTED[module].state !== 'available').sort();
+    const changed = MODULES.filter((module) => shownOf(module) !== 'available').sort();
     expect(result.transitions.map((transition) => transition.module).sort()).toEqual(changed);
     expect(webhookCalls.map((call) => call.module).sort()).toEqual(changed);
     const red = webhookCalls.find((call) => call.module === 'red');
     expect(red).toMatchObject({ from: 'available', to: 'unavailable', reason: 'red down', text: 'Module red: Available → Unavailable (red down)' });
+    expect(webhookCalls.find((call) => call.module === 'planned')).toMatchObject({ from: 'available', to: 'downtime' });
     const logLines = readFileSync(path.join(dir, 'var', 'log', 'status.log'), 'utf8').split('\n');
     expect(logLines.filter((line) => line.includes('] transition '))).toHaveLength(changed.length);
     expect(logLines.some((line) => line.endsWith('INFO  [status] transition Module red: Available → Unavailable (red down)'))).toBe(true);
@@ -370,7 +380,7 @@ describe('the status job', () => {
 
   test('availability and reliability over 24h, 7d, 30d and 90d agree with figures computed independently', () => {
     for (const module of MODULES) {
-      const points = [...histories.get(module)!, { timeMs: SLOT, code: EXPECTED[module].code }];
+      const points = withCurrent(module);
       const snapshot = result.snapshot.modules.find((one) => one.module === module)!;
       expect(snapshot.availability).toEqual({
         '24h': expectedAvailability(points, DAY),
@@ -428,11 +438,15 @@ describe('/status.json', () => {
     for (const module of snapshot.modules) {
       const expected = EXPECTED[module.module];
       expect(module).toMatchObject({ state: expected.state, code: expected.code, reason: expected.reason, evaluatedMs: SLOT, dashboardUrl: `http://grafana.example:3000/d/${module.module}` });
-      const points = [...histories.get(module.module)!, { timeMs: SLOT, code: expected.code }];
+      const points = withCurrent(module.module);
       expect(module.availability['24h']).toBe(expectedAvailability(points, DAY));
       expect(module.availability['30d']).toBe(expectedAvailability(points, 30 * DAY));
       expect(module.timeline.reduce((sum, segment) => sum + segment.toMs - segment.fromMs, 0)).toBe(DAY);
-      expect(module.timeline[module.timeline.length - 1]).toMatchObject({ toMs: SLOT + PERIOD, state: expected.state });
+      expect(module.timeline[module.timeline.length - 1]).toMatchObject({ toMs: SLOT + PERIOD, state: shownOf(module.module) });
+      expect(module.shown).toBe(shownOf(module.module));
+      if (module.module === 'planned') expect(module.downtime?.reason).toMatch(new RegExp(`^${PLANNED_REASON.replace(/[/]/g, '\\/')} \\(`));
+      else expect(module.downtime).toBeNull();
+      expect(module.reliability['30d']).toBe(expectedReliability(points, 30 * DAY));
     }
   });
 });
@@ -464,11 +478,12 @@ describe('the page in headless Chromium', () => {
     await page.goto(`${pageUrl}/status`);
     for (const [module, expected] of Object.entries(EXPECTED)) {
       const card = page.locator(`[data-module="${module}"]`);
-      await expect(background(card.locator('.light'))).resolves.toBe(rgb(LIGHT_COLOURS[expected.state]));
-      await expect(card.locator('.light').getAttribute('aria-label')).resolves.toBe({ available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A' }[expected.state]);
-      await expect(card.locator('.state').innerText()).resolves.toBe({ available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A' }[expected.state]);
+      await expect(background(card.locator('.light'))).resolves.toBe(rgb(LIGHT_COLOURS[shownOf(module)]));
+      await expect(card.locator('.light').getAttribute('aria-label')).resolves.toBe(SHOWN_TEXT[shownOf(module)]);
+      await expect(card.locator('.state').innerText()).resolves.toBe(SHOWN_TEXT[shownOf(module)]);
+      await expect(card.locator('.downtime-note').count()).resolves.toBe(module === 'planned' ? 1 : 0);
       await expect(card.locator('.reason').innerText()).resolves.toBe(expected.reason);
-      const points = [...histories.get(module)!, { timeMs: SLOT, code: expected.code }];
+      const points = withCurrent(module);
       await expect(card.locator('.availability-24h').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, DAY)));
       await expect(card.locator('.availability-7d').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 7 * DAY)));
       await expect(card.locator('.availability-30d').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 30 * DAY)));
@@ -492,9 +507,14 @@ describe('the page in headless Chromium', () => {
       await expect(background(cell)).resolves.toBe(rgb(LIGHT_COLOURS[expectedWorst(points, twoDaysAgo) as ShownState]));
       // The strip's last segment is the current state, in its colour.
       const lastSegment = card.locator('.strip span').last();
-      await expect(background(lastSegment)).resolves.toBe(rgb(LIGHT_COLOURS[expected.state]));
+      await expect(background(lastSegment)).resolves.toBe(rgb(LIGHT_COLOURS[shownOf(module)]));
     }
     await expect(page.locator('[data-module="white"] .meta').innerText()).resolves.toContain('no recent data');
+    // The downtime's reason as text (escaped, not markup), and in the downtime colour.
+    const note = page.locator('[data-module="planned"] .downtime-note');
+    await expect(note.innerText()).resolves.toMatch(new RegExp(`^Scheduled downtime: ${PLANNED_REASON.replace(/[/]/g, '\\/')} \\(`));
+    await expect(note.evaluate((element) => element.ownerDocument.defaultView!.getComputedStyle(element).color)).resolves.toBe(rgb(LIGHT_COLOURS.downtime));
+    await expect(page.locator('[data-module="planned"] .downtime-note b').count()).resolves.toBe(0);
     await expect(page.locator('[data-module="green"] .meta').innerText()).resolves.toMatch(/last data \d+ min ago/);
     await expect(page.locator('meta[http-equiv="refresh"]').getAttribute('content')).resolves.toBe('60');
     // The incident list: newest first, at most 50 of those in /status.json.
