@@ -29,7 +29,7 @@ export interface HistoryPoint {
 }
 
 /**
- * Worst first is last: available < degraded < downtime < N/A < unavailable. A scheduled downtime was
+ * From best to worst: available < degraded < downtime < N/A < unavailable. A scheduled downtime was
  * announced, so it is less alarming than not knowing (N/A) and than a failure nobody planned.
  */
 export const SHOWN_RANK: Record<ShownState, number> = { available: 0, degraded: 1, downtime: 2, na: 3, unavailable: 4 };

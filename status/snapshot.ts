@@ -5,11 +5,10 @@ import { parseRetentionDuration } from '../downsample/windows';
 import { slotStart } from '../lib/run/slot';
 import { type ModuleState, type ModuleStatus, STATE_CODES, STATE_WORDS, stateOfCode } from './evaluate';
 import { addCounts, argoFigures, NO_SLOTS, type SlotCounts } from './argo';
-import { dayCells, HOUR_MS, type HistoryPoint, historySplit, INCIDENT_SPAN_MS, type IncidentDraft, incidentsOf, newestFirst, notEvaluatedSince, shownOf, windowCounts } from './history';
+import { DAY_MS, dayCells, HOUR_MS, type HistoryPoint, historySplit, INCIDENT_SPAN_MS, type IncidentDraft, incidentsOf, newestFirst, notEvaluatedSince, shownOf, windowCounts } from './history';
 import type { StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 
-const DAY_MS = 86400e3;
 /** The availability windows shown on the page. */
 export const AVAILABILITY_WINDOWS = { '24h': DAY_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS, '90d': 90 * DAY_MS } as const;
 export type AvailabilityWindow = keyof typeof AVAILABILITY_WINDOWS;
