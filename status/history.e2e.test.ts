@@ -96,12 +96,12 @@ function shownOf(document: Written): ShownState {
 const SPLIT = Math.ceil((NOW - 30 * DAY) / HOUR) * HOUR;
 
 /** Counts of the documents a window or day sees under that rule, computed here from what was written. */
-function expectedCounts(module: string, fromExclusive: number, toInclusive: number): SlotCounts {
+function expectedCounts(module: string, fromExclusive: number, toInclusive: number, split = SPLIT): SlotCounts {
   const counts = { ...NO_SLOTS };
   for (const document of WRITTEN.get(module)!) {
     if (document.timeMs > toInclusive) continue;
     // Raw from the split on: every document. Before it: whole hours starting inside the range, and only the documents with counters.
-    const inside = document.timeMs >= SPLIT ? document.timeMs > fromExclusive : Math.floor(document.timeMs / HOUR) * HOUR > fromExclusive && !document.old;
+    const inside = document.timeMs >= split ? document.timeMs > fromExclusive : Math.floor(document.timeMs / HOUR) * HOUR > fromExclusive && !document.old;
     if (inside) counts[shownOf(document)]++;
   }
   return counts;
@@ -246,5 +246,23 @@ describe('a 90-day history across raw (30 days) and 1h', () => {
     // Plus up to 12 documents a module before the split (the hour before the 30 days, for the incidents).
     expect(cost.rows).toBeLessThanOrEqual(3 + rawDocuments + MODULES.length * 12 + MODULES.length + MODULES.length * 61 + snapshot.incidents.length);
     console.log(`snapshot of ${MODULES.length} modules × 90 days: ${cost.queries} queries, ${cost.rows} rows (${rawDocuments} raw documents), ${snapshot.incidents.length} incidents at ${changeSlots} slots`);
+  });
+
+  // Last: it shortens raw further.
+  test('with raw kept 7 days, the 30-day window and the older days come from 1h too', async () => {
+    await influx.client.query(`ALTER RETENTION POLICY "raw" ON "${DATABASE}" DURATION 7d`);
+    const split = Math.ceil((NOW - 7 * DAY) / HOUR) * HOUR;
+    let shorter = { queries: 0, rows: 0 };
+    const snapshotOf7Days = await loadStatusSnapshot(influx.client, settings, { nowMs: NOW, cost: (measured) => (shorter = measured) });
+    for (const module of snapshotOf7Days.modules) {
+      for (const [window, windowMs] of [['24h', DAY], ['7d', 7 * DAY], ['30d', 30 * DAY], ['90d', 90 * DAY]] as const) {
+        const figures = argoFigures(expectedCounts(module.module, NOW - windowMs, NOW, split));
+        expect([module.module, window, module.availability[window], module.reliability[window]]).toEqual([module.module, window, figures.availability, figures.reliability]);
+      }
+      const day = module.history[70];
+      expect(day.counts).toEqual(expectedCounts(module.module, day.dayStartMs - 1, day.dayStartMs + DAY - 1, split));
+    }
+    // One more query: the 30-day window's hours before the split.
+    expect(shorter.queries).toBe(cost.queries + 1);
   });
 });
