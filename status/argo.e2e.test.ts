@@ -18,7 +18,9 @@ import { startTestGateway, TEST_TOKEN } from '../test/support/gateway';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { argoFigures, type SlotCounts } from './argo';
 import { runStatus } from './job';
+import { formatAvailability, renderStatusPage } from './page';
 import { loadStatusSettings } from './settings';
+import { loadStatusSnapshot } from './snapshot';
 
 const MINUTE = 60e3;
 const HOUR = 60 * MINUTE;
@@ -209,3 +211,19 @@ test('after downsample-1h over that day, the hourly sums give the same counts an
     expect(argoFigures(hourlyCounts)).toEqual({ availability: 5 / 18, reliability: 5 / 14 });
   }
 }, 120_000);
+
+test("the page's figures: the snapshot of that day gives 5/18 and 5/14 for 24h and for the day's history cell, shown as 27.77 % and 35.71 %", async () => {
+  const settings = loadStatusSettings(Config.parse(`[status]\ndefault_rules =\nretention_policy = raw\n${rule('argo')}${rule('gappy')}`, 'argo.cfg'));
+  const snapshot = await loadStatusSnapshot(influx.client, settings, { nowMs: DAY_START + DAY });
+  for (const module of ['argo', 'gappy']) {
+    const shown = snapshot.modules.find((one) => one.module === module)!;
+    expect({ availability: shown.availability['24h'], reliability: shown.reliability['24h'] }).toEqual({ availability: 5 / 18, reliability: 5 / 14 });
+    const day = shown.history.find((cell) => cell.dayStartMs === DAY_START)!;
+    expect({ availability: day.availability, reliability: day.reliability }).toEqual({ availability: 5 / 18, reliability: 5 / 14 });
+  }
+  const html = renderStatusPage(snapshot);
+  expect(html).toContain(formatAvailability(5 / 18));
+  expect(formatAvailability(5 / 18)).toBe('27.77%');
+  expect(formatAvailability(5 / 14)).toBe('35.71%');
+  expect(html).toContain('35.71%');
+});

@@ -81,13 +81,13 @@ describe('dayCells', () => {
 });
 
 describe('windowCounts', () => {
-  test('raw documents with now − window < time ≤ now from the split on, plus the hourly part given', () => {
+  test('raw documents with now − window ≤ time < now from the split on, plus the hourly part given', () => {
     const splitMs = NOW - 2 * HOUR;
-    const points = [point(splitMs - PERIOD, 2), point(splitMs, 1), point(NOW - HOUR, 0, true), point(NOW, 2)];
-    // A 3-hour window: the document before the split belongs to the 1h part.
+    const points = [point(splitMs - PERIOD, 2), point(splitMs, 1), point(NOW - HOUR, 0, true), point(NOW - PERIOD, 2), point(NOW, 2)];
+    // A 3-hour window: the document before the split belongs to the 1h part; the one at now is the next slot's.
     expect(windowCounts({ points, splitMs, hourlyByDay: new Map() }, NOW, 3 * HOUR, counts({ available: 6 }))).toEqual(counts({ available: 6, degraded: 1, unavailable: 1, downtime: 1 }));
-    // A 1-hour window: the edge document at now − 1 h is out.
-    expect(windowCounts({ points, splitMs, hourlyByDay: new Map() }, NOW, HOUR)).toEqual(counts({ unavailable: 1 }));
+    // A 1-hour window: the edge document at now − 1 h is in.
+    expect(windowCounts({ points, splitMs, hourlyByDay: new Map() }, NOW, HOUR)).toEqual(counts({ downtime: 1, unavailable: 1 }));
   });
 });
 

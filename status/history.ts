@@ -49,10 +49,10 @@ export function countOf(state: ShownState): SlotCounts {
   return { ...NO_SLOTS, [state]: 1 };
 }
 
-/** The slot counts of the points with fromMs < time ≤ toMs. */
+/** The slot counts of the points with fromMs ≤ time < toMs (documents are stamped with their slot's start). */
 export function countPoints(points: HistoryPoint[], fromMs: number, toMs: number): SlotCounts {
   const counts = { ...NO_SLOTS };
-  for (const point of points) if (point.timeMs > fromMs && point.timeMs <= toMs) counts[shownOf(point)]++;
+  for (const point of points) if (point.timeMs >= fromMs && point.timeMs < toMs) counts[shownOf(point)]++;
   return counts;
 }
 
@@ -95,9 +95,13 @@ export function dayCells(sources: HistorySources, nowMs: number, periodMs: numbe
   return cells;
 }
 
-/** A window's counts: raw documents with now − window < time ≤ now from the split on, plus the 1h sums given for its part before the split. */
+/**
+ * A window's counts: raw documents with now − window ≤ time < now from the split on, plus the 1h sums given
+ * for its part before the split. A document stands for the slot starting at its time, so a 24h window ending
+ * at midnight is exactly that UTC day's 144 slots.
+ */
 export function windowCounts(sources: HistorySources, nowMs: number, windowMs: number, hourly: SlotCounts = NO_SLOTS): SlotCounts {
-  return addCounts(countPoints(sources.points, Math.max(nowMs - windowMs, sources.splitMs - 1), nowMs), hourly);
+  return addCounts(countPoints(sources.points, Math.max(nowMs - windowMs, sources.splitMs), nowMs), hourly);
 }
 
 /** An incident before its reason is read: the reason is stored with the document at `reasonAtMs` (null: none, the status job did not run). */

@@ -19,14 +19,23 @@ describe('availability (WLCG/ARGO)', () => {
     expect(availability(points, NOW, 86400e3)).toBe(3 / 4);
   });
 
-  test('only documents with now − window < time ≤ now count', () => {
+  test('only documents with now − window ≤ time < now count (each stands for the slot starting at its time)', () => {
     const window = 60 * 60e3;
     const points = [
-      { timeMs: NOW - window, code: 2 }, // exactly at the edge: out
-      { timeMs: NOW - window + 1, code: 0 }, // just inside
-      { timeMs: NOW + 1, code: 2 }, // in the future: out
+      { timeMs: NOW - window - 1, code: 2 }, // just before the edge: out
+      { timeMs: NOW - window, code: 0 }, // exactly at the edge: in
+      { timeMs: NOW - 1, code: 1 }, // just inside
+      { timeMs: NOW, code: 2 }, // its slot starts at now: out
     ];
     expect(availability(points, NOW, window)).toBe(1);
+  });
+
+  test('a 24h window ending at midnight holds exactly that UTC day: 144 slots', () => {
+    const midnight = Date.UTC(2026, 10, 23);
+    const points = Array.from({ length: 146 }, (_, index) => ({ timeMs: midnight - 145 * PERIOD + index * PERIOD, code: index === 0 || index === 145 ? 2 : 0 }));
+    // The first (the day before) and the last (stamped at midnight, the next day) are unavailable and out.
+    expect(availability(points, midnight, 86400e3)).toBe(1);
+    expect(points.filter((point) => point.timeMs >= midnight - 86400e3 && point.timeMs < midnight)).toHaveLength(144);
   });
 
   test('a window with no known state gives null, not 0 or 1', () => {

@@ -221,7 +221,7 @@ export async function readStatusHistory(influxdb: InfluxClient, nowMs: number, r
   const sums = (Object.entries(SLOT_FIELDS) as Array<[keyof SlotCounts, string]>).map(([kind, field]) => `sum(${quoteIdentifier(field)}) AS ${quoteIdentifier(kind)}`).join(', ');
   // Windows with an hour starting before the split; the 90-day one is the sum of the days.
   const hourlyWindows = (Object.entries(AVAILABILITY_WINDOWS) as Array<[AvailabilityWindow, number]>).filter(
-    ([name, windowMs]) => name !== '90d' && Math.floor((nowMs - windowMs) / HOUR_MS) * HOUR_MS + HOUR_MS < splitMs,
+    ([name, windowMs]) => name !== '90d' && Math.ceil((nowMs - windowMs) / HOUR_MS) * HOUR_MS < splitMs,
   );
   const hourly = splitMs > oldestMs;
   // Incidents look 30 days back, and an hour more for the state before the first change; only documents from the split on are counted.
@@ -236,7 +236,7 @@ export async function readStatusHistory(influxdb: InfluxClient, nowMs: number, r
       ? reader.series(`SELECT ${sums} FROM ${hourlyFrom} WHERE time > ${timeLiteral(oldestMs)} AND time < ${timeLiteral(splitMs)}${byModule}, time(1d) fill(none)`)
       : Promise.resolve([]),
     ...hourlyWindows.map(([, windowMs]) =>
-      reader.series(`SELECT ${sums} FROM ${hourlyFrom} WHERE time > ${timeLiteral(nowMs - windowMs)} AND time < ${timeLiteral(splitMs)}${byModule}`),
+      reader.series(`SELECT ${sums} FROM ${hourlyFrom} WHERE time >= ${timeLiteral(nowMs - windowMs)} AND time < ${timeLiteral(splitMs)}${byModule}`),
     ),
   ]);
   const points = new Map<string, HistoryPoint[]>();
