@@ -160,7 +160,8 @@ function sourceEntries(): RegistryEntry[] {
  */
 export function tlsSourceNames(config: Config): string[] {
   const routes = config.sectionNames().filter((name) => name.startsWith('monit.route.'));
-  return [...sources().flatMap((source) => [source.name, ...(source.definition.tlsSources ?? [])]), 'monit', ...routes];
+  // status: its downtime feed ([status] downtime_feed_url).
+  return [...sources().flatMap((source) => [source.name, ...(source.definition.tlsSources ?? [])]), 'monit', 'status', ...routes];
 }
 
 let table: RegistryEntry[] | undefined;

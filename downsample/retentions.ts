@@ -15,7 +15,7 @@ import { Config, ConfigError } from '../lib/config/config';
 import type { InfluxClient, RetentionPolicy } from '../lib/influx/influxdb';
 import { toLineProtocol } from '../lib/influx/lineProtocol';
 import { quoteIdentifier } from '../lib/influx/influxql';
-import { influxClientFrom, influxSettings } from '../lib/influx/settings';
+import { influxClientFrom, retentionDurations } from '../lib/influx/settings';
 import { parseDuration, TEN_MINUTES_MS } from '../lib/run/slot';
 
 export const RETENTIONS_DATABASE = 'monit_dashboards';
@@ -74,7 +74,7 @@ export function retentionThresholdsFrom(config: Config): RetentionThresholds {
   const section = config.section('dashboards');
   const thresholds = { rawMaxRangeMs: section.duration('raw_max_range', '2d'), hourlyMaxRangeMs: section.duration('1h_max_range', '90d') };
   if (thresholds.hourlyMaxRangeMs <= thresholds.rawMaxRangeMs) throw new ConfigError(`${config.file}: [dashboards] 1h_max_range must be longer than raw_max_range`);
-  const durations = influxSettings(config).durations;
+  const durations = retentionDurations(config);
   for (const [key, rp, maxMs] of [['raw_max_range', 'raw', thresholds.rawMaxRangeMs], ['1h_max_range', '1h', thresholds.hourlyMaxRangeMs]] as const) {
     const duration = durations[rp];
     if (duration !== 'INF' && parseDuration(duration) < maxMs) throw new ConfigError(`${config.file}: [dashboards] ${key} is longer than [influxdb] ${rp}_duration (${duration})`);

@@ -7,7 +7,7 @@ import { envelopeValue, interpretDocument, type InterpretedDocument } from '../l
 import { toLineProtocol } from '../lib/influx/lineProtocol';
 import type { Logger } from '../lib/run/log';
 import type { SchemaRegistry } from '../lib/documents/schemas';
-import type { GatewayPages } from '../lib/http/pages';
+import type { GatewayPages, Page } from '../lib/http/pages';
 import { authenticate, type AuthSettings } from './auth';
 import { TopLevelCounter } from './body';
 import { decodeUtf8 } from '../lib/documents/utf8';
@@ -407,11 +407,20 @@ export class Gateway {
     return producer !== undefined && this.options.partialSuccess200?.has(producer) === true;
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<number> {
-    let url: URL;
+  /**
+   * The page of a GET or HEAD URL, found once per request (the same answer names it in the metrics).
+   * A router that throws answers that request 500; it never reaches ingestion.
+   */
+  private pageOf(url: URL): Page | undefined {
     try {
-      url = new URL(request.url ?? '/', 'http://gateway');
-    } catch {
+      return this.options.pages?.(url);
+    } catch (error) {
+      return { route: 'page error', answer: () => Promise.reject(error as Error) };
+    }
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse, url: URL | undefined, page: Page | undefined): Promise<number> {
+    if (!url) {
       request.resume();
       throw new HttpRefusal(400, 'the request URL cannot be read');
     }
@@ -426,12 +435,13 @@ export class Gateway {
         send(response, 200, await this.metrics.registry.metrics(), { 'content-type': this.metrics.registry.contentType });
         return 200;
       }
-      if (path === '/' && this.options.pages?.(new URL('/status', url))) {
+      // The root leads to the status page when this gateway serves one.
+      if (path === '/' && this.pageOf(new URL('/status', url))) {
         response.writeHead(302, { location: '/status' }).end();
         return 302;
       }
-      const page = this.options.pages?.(url);
       if (page) {
+        // Node's response sends no body to a HEAD request, with the same headers as the GET.
         const { contentType, body, status = 200, headers = {} } = await page.answer();
         send(response, status, body, { ...headers, 'content-type': contentType });
         return status;
@@ -439,7 +449,14 @@ export class Gateway {
       send(response, 404, { error: `no page ${path}` });
       return 404;
     }
+    // A page's path below the root (/status/badge/x.svg) is no producer: only /<producer> ingests.
+    if (path.split('/').filter(Boolean).length > 1 && this.pageOf(url)) {
+      request.resume();
+      send(response, 405, { error: `${path} is a page: use GET or HEAD` }, { allow: 'GET, HEAD' });
+      return 405;
+    }
     if (request.method !== 'POST') {
+      request.resume();
       send(response, 405, { error: 'use POST / or POST /<producer>' }, { allow: 'GET, POST' });
       return 405;
     }
@@ -487,15 +504,18 @@ export class Gateway {
 
   /** The node:http request listener. */
   readonly listener = (request: IncomingMessage, response: ServerResponse): void => {
-    let metricPath = 'ingest';
+    let url: URL | undefined;
     try {
-      const url = new URL(request.url ?? '/', 'http://gateway');
-      if (['/ping', '/metrics'].includes(url.pathname)) metricPath = url.pathname;
-      else if (request.method === 'GET' || request.method === 'HEAD') metricPath = this.options.pages?.(url)?.route ?? metricPath;
+      url = new URL(request.url ?? '/', 'http://gateway');
     } catch {
-      // handle() answers 400 for a URL that cannot be read
+      // handle() answers 400
     }
-    this.handle(request, response)
+    const reading = request.method === 'GET' || request.method === 'HEAD';
+    const page = url && reading ? this.pageOf(url) : undefined;
+    // The label of a page is its route (/status/badge/:module.svg), never its path: few values.
+    const known = url && (['/ping', '/metrics'].includes(url.pathname) || (reading && url.pathname === '/')) ? url.pathname : undefined;
+    const metricPath = known ?? page?.route ?? (reading ? 'unknown page' : 'ingest');
+    this.handle(request, response, url, page)
       .then((status) => this.metrics.requests.inc({ path: metricPath, code: String(status) }))
       .catch((error: unknown) => {
         const refusal = error instanceof HttpRefusal ? error : new HttpRefusal(500, `internal error: ${(error as Error).message}`);

@@ -6,6 +6,7 @@
 import type { DocumentFactory } from '../lib/documents/document';
 import type { MonitDocument } from '../lib/documents/types';
 import { MONIT_COLLECTORS_AVAILABILITY } from '../schemas/kinds';
+import type { ModuleDowntime } from './downtime';
 import type { ModuleState, ModuleStatus } from './evaluate';
 import type { ModuleRule } from './rules';
 import type { StatusSettings } from './settings';
@@ -26,24 +27,30 @@ export function availabilityWebpage(rule: ModuleRule, settings: Pick<StatusSetti
   return settings.availability.webpage;
 }
 
-/** One availability document per module that set availability_serviceid and is not N/A. */
+/**
+ * One availability document per module that set availability_serviceid and is not N/A. MONIT has no
+ * downtime value: under a scheduled downtime service_status stays as evaluated and availabilityinfo
+ * starts with the downtime, so a reader of MONIT sees why the service is down.
+ */
 export function availabilityDocuments(
   documents: DocumentFactory,
   settings: Pick<StatusSettings, 'rules' | 'grafanaUrl' | 'availability'>,
   statuses: ModuleStatus[],
+  downtimes: ReadonlyMap<string, ModuleDowntime> = new Map(),
 ): MonitDocument[] {
   const result: MonitDocument[] = [];
   for (const status of statuses) {
     const rule = settings.rules.find((one) => one.module === status.module);
     const serviceStatus = MONIT_SERVICE_STATUS[status.state];
     if (!rule?.availability || serviceStatus === undefined) continue;
+    const downtime = downtimes.get(status.module);
     result.push(
       documents.build(
         MONIT_COLLECTORS_AVAILABILITY,
         { serviceid: rule.availability.serviceId },
         {
           service_status: serviceStatus,
-          availabilityinfo: status.reason,
+          availabilityinfo: downtime ? `scheduled downtime: ${downtime.reason}; ${status.reason}` : status.reason,
           availabilitydesc: rule.availability.description,
           contact: rule.availability.contact ?? settings.availability.contact,
           webpage: availabilityWebpage(rule, settings),

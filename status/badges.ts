@@ -1,11 +1,52 @@
-import type { ModuleSnapshot } from './snapshot';
+import { makeBadge } from 'badge-maker';
+import { STATE_WORDS } from './evaluate';
+import { formatAvailability, LIGHT_COLOURS } from './page';
+import type { ModuleSnapshot, ShownState } from './snapshot';
 
-/** An SVG badge of a module: its state and 30-day availability. */
-export function badgeSvg(module: ModuleSnapshot): string {
-  throw new Error(`badges are not built yet (${module.module})`);
+/** What a badge says for each state a light shows. */
+export const BADGE_WORDS: Record<ShownState, string> = { ...STATE_WORDS, downtime: 'Downtime' };
+
+/**
+ * The badge colour of each state: the light's, except N/A, whose white light would leave white text
+ * unreadable on a white page: shields' own grey for "inactive".
+ */
+export const BADGE_COLOURS: Record<ShownState, string> = { ...LIGHT_COLOURS, na: '#9f9f9f' };
+
+/** What the badge of a module says: its title, its state in words and its 30-day availability. */
+export function badgeContent(module: ModuleSnapshot): { label: string; message: string; color: string } {
+  const availability = module.availability['30d'];
+  const word = BADGE_WORDS[module.shown];
+  return {
+    label: module.title,
+    // Without a known state in 30 days there is no figure to show ("n/a" beside "N/A" says nothing).
+    message: availability === null ? word : `${word} · ${formatAvailability(availability)} (30d)`,
+    color: BADGE_COLOURS[module.shown],
+  };
 }
 
-/** The same as JSON, for scripts and for shields.io's endpoint badge. */
+/** An SVG badge of a module: its state and 30-day availability, in shields' flat style. */
+export function badgeSvg(module: ModuleSnapshot): string {
+  return makeBadge(badgeContent(module));
+}
+
+/**
+ * The same as JSON in shields.io's endpoint schema (https://shields.io/badges/endpoint-badge), so that
+ * `https://img.shields.io/endpoint?url=...` draws it. Shields refuses keys outside its schema: the
+ * module's figures are in /status.json and its details JSON.
+ */
 export function badgeJson(module: ModuleSnapshot): string {
-  throw new Error(`badges are not built yet (${module.module})`);
+  return JSON.stringify({ schemaVersion: 1, ...badgeContent(module) });
+}
+
+/** What a badge says while the status rules cannot be read. */
+const BROKEN = { label: 'status', message: 'rules broken', color: BADGE_COLOURS.unavailable };
+
+/**
+ * The badge shown while the rules cannot be read: an embedded image shows that rather than a broken
+ * image. `problem` is the loader's message; its leading `file:line` or `file` (when it has one) goes on the badge.
+ */
+export function brokenRulesBadge(problem: string, format: 'svg' | 'json'): string {
+  const place = /^([^\s:]+(?::\d+)?):\s/.exec(problem)?.[1];
+  const content = { ...BROKEN, message: place ? `${BROKEN.message} (${place})` : BROKEN.message };
+  return format === 'svg' ? makeBadge(content) : JSON.stringify({ schemaVersion: 1, ...content, isError: true });
 }

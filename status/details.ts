@@ -1,7 +1,15 @@
 import type { PageAnswer } from '../lib/http/pages';
 import type { InfluxClient } from '../lib/influx/influxdb';
+import { retentionFor } from '../downsample/retentions';
+import { combineParts, type ConditionDetail, explainPart, type ModuleState, partCredential, type PartExplanation } from './evaluate';
+import type { Value } from './condition';
+import { MAX_SERIES, plotSource, readPlot, type Plot, type PlotSource } from './details-plots';
+import { renderDetailsPage } from './details-page';
+import { LIGHT_COLOURS } from './page';
+import { readHeartbeats, readPartData } from './query';
+import type { ModuleRule } from './rules';
 import type { StatusSettings } from './settings';
-import type { StatusSnapshot } from './snapshot';
+import type { ShownState, StatusSnapshot } from './snapshot';
 
 /** What a details page reads: InfluxDB, the rules, and the shared (cached) snapshot of every module. */
 export interface DetailsContext {
@@ -11,8 +19,157 @@ export interface DetailsContext {
   nowMs: () => number;
 }
 
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** The ranges a details page offers, as links; the first is the default. */
+export const DETAILS_RANGES = { '6h': 6 * HOUR_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS, '1y': 365 * DAY_MS } as const;
+export type DetailsRange = keyof typeof DETAILS_RANGES;
+
+/** What the page shows and `/status/module/<module>.json` serves. */
+export interface DetailsData {
+  module: string;
+  title: string;
+  range: DetailsRange;
+  ranges: DetailsRange[];
+  fromMs: number;
+  toMs: number;
+  /** The RP and bucket length the plots read, as the dashboards choose them for the range. */
+  retentionPolicy: string;
+  interval: string;
+  /** The light as the main page shows it (the stored status documents). */
+  status: {
+    state: ModuleState;
+    shown: ShownState;
+    stateText: string;
+    colour: string;
+    reason: string;
+    downtime: { reason: string } | null;
+    evaluatedMs: number | null;
+    lastDataMs: number | null;
+    dashboardUrl: string | null;
+  };
+  /** The rule evaluated now against InfluxDB, condition by condition. */
+  live: {
+    evaluatedMs: number;
+    state: ModuleState | null;
+    reason: string | null;
+    parts: Array<{ part: string; title: string; measurement: string; state: ModuleState; reason: string }>;
+    conditions: ConditionDetail[];
+    /** The series that decided the state and the condition that holds for it. */
+    worst: { part: string; key: string; condition: string; series: string; value: Value } | null;
+    /** InfluxDB could not be read. */
+    error?: string;
+  };
+  plotSource: Pick<PlotSource, 'kind' | 'dashboards'>;
+  /** Series per plot at most (highest last value first). */
+  maxSeries: number;
+  plots: Plot[];
+}
+
+/** Many viewers share one reading: the data changes every 10 minutes. Timed by the pages' clock (tests set it). */
+const CACHE_MS = 15_000;
+const cache = new WeakMap<StatusSettings, Map<string, { readAtMs: number; data: Promise<DetailsData> }>>();
+
+const TEXT = 'text/plain; charset=utf-8';
+
+async function evaluateNow(context: DetailsContext, rule: ModuleRule, nowMs: number): Promise<DetailsData['live']> {
+  const { influxdb, settings } = context;
+  try {
+    const oldest = nowMs - Math.max(...rule.parts.map((part) => part.heartbeatFreshnessMs));
+    const heartbeats = await readHeartbeats(influxdb, oldest, nowMs, settings.retentionPolicy);
+    const explained = await Promise.all(
+      rule.parts.map(async (part): Promise<PartExplanation> => {
+        try {
+          const data = await readPartData(influxdb, part, nowMs, settings.retentionPolicy);
+          const heartbeat = part.collector ? heartbeats.get(part.collector) : undefined;
+          return explainPart(part, { nowMs, heartbeat, credential: partCredential(part, heartbeats, nowMs), ...data });
+        } catch (error) {
+          return { status: { part, state: 'na', reason: `rule failed: ${(error as Error).message}` }, conditions: [] };
+        }
+      }),
+    );
+    const module = combineParts(rule, explained.map((one) => one.status), nowMs);
+    const conditions = explained.flatMap((one) => one.conditions);
+    const deciding = explained.filter((one) => one.status.state === module.state).flatMap((one) => one.conditions.filter((condition) => condition.decided && condition.worst));
+    const worst = deciding[0]?.worst ? { part: deciding[0].part, key: deciding[0].key, condition: deciding[0].text, ...deciding[0].worst } : null;
+    return {
+      evaluatedMs: nowMs,
+      state: module.state,
+      reason: module.reason,
+      parts: explained.map(({ status }) => ({ part: status.part.name, title: status.part.title, measurement: `${status.part.producer}/${status.part.type}`, state: status.state, reason: status.reason })),
+      conditions,
+      worst,
+    };
+  } catch (error) {
+    return { evaluatedMs: nowMs, state: null, reason: null, parts: [], conditions: [], worst: null, error: (error as Error).message };
+  }
+}
+
+async function readDetails(context: DetailsContext, rule: ModuleRule, range: DetailsRange): Promise<DetailsData> {
+  const toMs = context.nowMs();
+  const fromMs = toMs - DETAILS_RANGES[range];
+  const choice = retentionFor(DETAILS_RANGES[range], context.settings.retentionThresholds);
+  const source = plotSource(rule);
+  const [snapshot, live, plots] = await Promise.all([
+    context.snapshot(),
+    evaluateNow(context, rule, toMs),
+    Promise.all(source.panels.map((panel) => readPlot(context.influxdb, panel, choice, fromMs, toMs))),
+  ]);
+  const module = snapshot.modules.find((one) => one.module === rule.module);
+  return {
+    module: rule.module,
+    title: rule.title,
+    range,
+    ranges: Object.keys(DETAILS_RANGES) as DetailsRange[],
+    fromMs,
+    toMs,
+    retentionPolicy: choice.rp,
+    interval: choice.interval,
+    status: {
+      state: module?.state ?? 'na',
+      shown: module?.shown ?? 'na',
+      stateText: module?.stateText ?? 'N/A',
+      colour: LIGHT_COLOURS[module?.shown ?? 'na'],
+      reason: module?.reason ?? 'never evaluated by the status job',
+      downtime: module?.downtime ?? null,
+      evaluatedMs: module?.evaluatedMs ?? null,
+      lastDataMs: module?.lastDataMs ?? null,
+      dashboardUrl: module?.dashboardUrl ?? null,
+    },
+    live,
+    plotSource: { kind: source.kind, dashboards: source.dashboards },
+    maxSeries: MAX_SERIES,
+    plots,
+  };
+}
+
+/** A module's details, read at most every 15 s per range. */
+function cachedDetails(context: DetailsContext, rule: ModuleRule, range: DetailsRange): Promise<DetailsData> {
+  let entries = cache.get(context.settings);
+  if (!entries) cache.set(context.settings, (entries = new Map()));
+  const key = `${rule.module}\n${range}`;
+  const cached = entries.get(key);
+  const nowMs = context.nowMs();
+  if (cached && nowMs >= cached.readAtMs && nowMs - cached.readAtMs < CACHE_MS) return cached.data;
+  const data = readDetails(context, rule, range);
+  entries.set(key, { readAtMs: nowMs, data });
+  data.catch(() => entries.delete(key));
+  return data;
+}
+
+function isRange(text: string): text is DetailsRange {
+  return Object.hasOwn(DETAILS_RANGES, text);
+}
+
 /** A module's details page (HTML) or its data (JSON), over `range` (6h, 7d, 30d or 1y; default 6h). */
 export async function renderDetails(context: DetailsContext, module: string, range: string | undefined, format: 'html' | 'json'): Promise<PageAnswer> {
-  void context;
-  return { status: 501, contentType: 'text/plain; charset=utf-8', body: `details of ${module} (${range ?? '6h'}, ${format}) are not built yet\n` };
+  const rangeText = range ?? '6h';
+  if (!isRange(rangeText)) {
+    return { status: 400, contentType: TEXT, body: `unknown range '${rangeText}': use one of ${Object.keys(DETAILS_RANGES).join(', ')}\n` };
+  }
+  const rule = context.settings.rules.find((one) => one.module === module);
+  if (!rule) return { status: 404, contentType: TEXT, body: `no module '${module}': /status lists the modules\n` };
+  const data = await cachedDetails(context, rule, rangeText);
+  if (format === 'json') return { contentType: 'application/json', body: JSON.stringify(data, null, 2) + '\n' };
+  return { contentType: 'text/html; charset=utf-8', body: renderDetailsPage(data) };
 }

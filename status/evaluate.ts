@@ -1,4 +1,4 @@
-import { type AggregateOperand, aggregateKey, evaluateCondition, type Value } from './condition';
+import { type AggregateOperand, aggregateKey, conditionAggregates, evaluateCondition, type Value } from './condition';
 import type { LeveledCondition, ModuleRule, PartRule } from './rules';
 import { approximateDuration } from '../lib/run/runCredentials';
 
@@ -115,28 +115,31 @@ export function describeSeries(tags: Record<string, string>): string {
   return entries.map(([key, value]) => `${key}=${value}`).join(', ');
 }
 
+/** How one condition fares for each series, in the given order; throws RuleEvaluationError like evaluateCondition. */
+function seriesResults(leveled: LeveledCondition, series: SeriesData[]): Array<{ series: SeriesData; holds: boolean; value: Value }> {
+  return series.map((one) => {
+    const read = (operand: AggregateOperand): Value => one.values.get(aggregateKey(operand)) ?? null;
+    const result = evaluateCondition(leveled.condition, read);
+    return { series: one, holds: result.holds, value: result.witness?.value ?? null };
+  });
+}
+
 /** The first condition of a level that holds for at least one series, with its filled-in reason. */
-function firstHolding(conditions: LeveledCondition[], series: SeriesData[]): string | undefined {
+function firstHolding(conditions: LeveledCondition[], series: SeriesData[]): { reason: string; condition: LeveledCondition } | undefined {
   for (const leveled of conditions) {
-    let first: { series: SeriesData; value: Value } | undefined;
-    let matches = 0;
-    for (const one of series) {
-      const read = (operand: AggregateOperand): Value => one.values.get(aggregateKey(operand)) ?? null;
-      const result = evaluateCondition(leveled.condition, read);
-      if (!result.holds) continue;
-      matches++;
-      first ??= { series: one, value: result.witness?.value ?? null };
-    }
-    if (first) {
-      const found = first;
+    const results = seriesResults(leveled, series);
+    const matches = results.filter((result) => result.holds).length;
+    const found = results.find((result) => result.holds);
+    if (found) {
       // {FIELD}: the latest value of a field of the matched series (read by leveledAggregates()).
-      return leveled.reason.replace(/\{([^}]*)\}/g, (whole, name: string) => {
+      const reason = leveled.reason.replace(/\{([^}]*)\}/g, (whole, name: string) => {
         if (name === 'value') return formatValue(found.value);
         if (name === 'series') return describeSeries(found.series.tags);
         if (name === 'matches') return String(matches);
         if (!leveled.reasonFields.includes(name)) return whole;
         return formatValue(found.series.values.get(aggregateKey({ kind: 'aggregate', function: 'latest', field: name })) ?? null);
       });
+      return { reason, condition: leveled };
     }
   }
   return undefined;
@@ -160,30 +163,36 @@ function partStatus(part: PartRule, state: ModuleState, reason: string, lastData
  * A rule that cannot be applied to the data makes only this part N/A, with the reason.
  */
 export function evaluatePart(part: PartRule, input: EvaluationInput): PartStatus {
+  return decidePart(part, input).status;
+}
+
+/** evaluatePart, and the condition that decided (none when the heartbeat, the freshness or a credential did). */
+function decidePart(part: PartRule, input: EvaluationInput): { status: PartStatus; decidedBy?: LeveledCondition } {
+  const noCondition = (status: PartStatus): { status: PartStatus } => ({ status });
   const { nowMs, heartbeat } = input;
   if (part.collector) {
     if (!heartbeat || heartbeat.timeMs <= nowMs - part.heartbeatFreshnessMs) {
-      return partStatus(part, 'na', `no heartbeat from collector ${part.collector} in the last ${formatDuration(part.heartbeatFreshnessMs)}`);
+      return noCondition(partStatus(part, 'na', `no heartbeat from collector ${part.collector} in the last ${formatDuration(part.heartbeatFreshnessMs)}`));
     }
   }
   const fresh = input.lastDataMs !== undefined && input.lastDataMs > nowMs - part.freshnessMs && input.lastDataMs <= nowMs;
   const lastDataMs = fresh ? input.lastDataMs : undefined;
   if (part.collector && heartbeat && !heartbeat.ok) {
     const why = heartbeat.timedOut ? 'timed out' : 'failed';
-    return partStatus(part, 'unavailable', `collector ${part.collector} ${why}${heartbeat.message ? `: ${heartbeat.message}` : ''}`, lastDataMs);
+    return noCondition(partStatus(part, 'unavailable', `collector ${part.collector} ${why}${heartbeat.message ? `: ${heartbeat.message}` : ''}`, lastDataMs));
   }
-  if (!fresh) return partStatus(part, 'na', `no data in ${part.producer}/${part.type} in the last ${formatDuration(part.freshnessMs)}`);
+  if (!fresh) return noCondition(partStatus(part, 'na', `no data in ${part.producer}/${part.type} in the last ${formatDuration(part.freshnessMs)}`));
   const live = [...input.series].sort((a, b) => describeSeries(a.tags).localeCompare(describeSeries(b.tags)));
   try {
     const unavailable = firstHolding(part.unavailable, live);
-    if (unavailable !== undefined) return partStatus(part, 'unavailable', unavailable, lastDataMs);
-    if (part.collector && input.credential?.expiring) return partStatus(part, 'degraded', credentialReason(input.credential, nowMs), lastDataMs);
+    if (unavailable !== undefined) return { status: partStatus(part, 'unavailable', unavailable.reason, lastDataMs), decidedBy: unavailable.condition };
+    if (part.collector && input.credential?.expiring) return noCondition(partStatus(part, 'degraded', credentialReason(input.credential, nowMs), lastDataMs));
     const degraded = firstHolding(part.degraded, live);
-    if (degraded !== undefined) return partStatus(part, 'degraded', degraded, lastDataMs);
+    if (degraded !== undefined) return { status: partStatus(part, 'degraded', degraded.reason, lastDataMs), decidedBy: degraded.condition };
   } catch (error) {
-    return partStatus(part, 'na', `rule failed: ${(error as Error).message}`, lastDataMs);
+    return noCondition(partStatus(part, 'na', `rule failed: ${(error as Error).message}`, lastDataMs));
   }
-  return partStatus(part, 'available', 'all checks pass', lastDataMs);
+  return noCondition(partStatus(part, 'available', 'all checks pass', lastDataMs));
 }
 
 /**
@@ -206,4 +215,71 @@ export function combineParts(rule: ModuleRule, parts: PartStatus[], nowMs: numbe
 export function evaluateModule(rule: ModuleRule, inputs: EvaluationInput[]): ModuleStatus {
   if (inputs.length !== rule.parts.length) throw new Error(`module ${rule.module} has ${rule.parts.length} parts, got ${inputs.length} inputs`);
   return combineParts(rule, rule.parts.map((part, index) => evaluatePart(part, inputs[index])), inputs[0].nowMs);
+}
+
+/** Series listed per condition on a details page: the ones it holds for first. */
+const DETAILED_SERIES = 10;
+
+/** One rule condition against the current data, for a module's details page. */
+export interface ConditionDetail {
+  part: string;
+  level: 'unavailable' | 'degraded';
+  /** Its config key, e.g. degraded_2, and its text as written. */
+  key: string;
+  text: string;
+  holds: boolean;
+  /** The condition that decided the part's state (the first that holds at the deciding level). */
+  decided: boolean;
+  /** Series it holds for, among `seriesCount` with points in the window. */
+  matches: number;
+  seriesCount: number;
+  /** Where it holds: the first series in the evaluation's order (the one its reason names) and its value. */
+  worst: { series: string; value: Value } | null;
+  /** The values the condition reads, per series: those it holds for first, at most DETAILED_SERIES. */
+  values: Array<{ series: string; holds: boolean; values: Record<string, Value> }>;
+  /** The data did not fit the condition (the part is then N/A). */
+  error?: string;
+}
+
+/** A part's state as evaluatePart decides it, with every condition's details. */
+export interface PartExplanation {
+  status: PartStatus;
+  conditions: ConditionDetail[];
+}
+
+/** evaluatePart, and how each of the part's conditions fares for the series in its window. */
+export function explainPart(part: PartRule, input: EvaluationInput): PartExplanation {
+  const { status, decidedBy } = decidePart(part, input);
+  const live = [...input.series].sort((a, b) => describeSeries(a.tags).localeCompare(describeSeries(b.tags)));
+  const levels: Array<['unavailable' | 'degraded', LeveledCondition[]]> = [
+    ['unavailable', part.unavailable],
+    ['degraded', part.degraded],
+  ];
+  const conditions = levels.flatMap(([level, leveled]) =>
+    leveled.map((condition): ConditionDetail => {
+      const base = { part: part.name, level, key: condition.key, text: condition.text, seriesCount: live.length };
+      let results: ReturnType<typeof seriesResults>;
+      try {
+        results = seriesResults(condition, live);
+      } catch (error) {
+        return { ...base, holds: false, decided: false, matches: 0, worst: null, values: [], error: (error as Error).message };
+      }
+      const holding = results.filter((result) => result.holds);
+      const operands = conditionAggregates(condition.condition);
+      const listed = [...holding, ...results.filter((result) => !result.holds)].slice(0, DETAILED_SERIES);
+      return {
+        ...base,
+        holds: holding.length > 0,
+        decided: condition === decidedBy,
+        matches: holding.length,
+        worst: holding[0] ? { series: describeSeries(holding[0].series.tags), value: holding[0].value } : null,
+        values: listed.map((result) => ({
+          series: describeSeries(result.series.tags),
+          holds: result.holds,
+          values: Object.fromEntries(operands.map((operand) => [aggregateKey(operand), result.series.values.get(aggregateKey(operand)) ?? null])),
+        })),
+      };
+    }),
+  );
+  return { status, conditions };
 }

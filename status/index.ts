@@ -27,6 +27,7 @@ export default defineCollector({
       signal: context.signal,
       problem: context.problem,
       dryRun: context.dryRun,
+      tls: (source) => context.tls(source),
     });
     return result.documents;
   },

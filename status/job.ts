@@ -5,7 +5,9 @@ import { type InfluxClient, InfluxError } from '../lib/influx/influxdb';
 import type { Logger } from '../lib/run/log';
 import { writeFileDurably } from '../lib/state/durableFile';
 import type { MonitDocument } from '../lib/documents/types';
+import type { ClientTls } from '../lib/tls/clientTls';
 import { availabilityDocuments } from './availability';
+import { downtimesAt, downtimesForRun, slotCounters } from './downtime';
 import { combineParts, evaluatePart, type ModuleStatus, partCredential, type PartStatus, STATE_WORDS } from './evaluate';
 import { renderStatusJson, renderStatusPage } from './page';
 import { readHeartbeats, readPartData } from './query';
@@ -32,6 +34,8 @@ export interface StatusRunOptions {
   problem?: (message: string) => void;
   /** Only compute the documents: no transitions recorded, no webhook, no page written. */
   dryRun?: boolean;
+  /** The runner's TLS of a source: the downtime feed asks for 'status' ([tls.status]) only when it is fetched. */
+  tls?: (source: string) => ClientTls;
 }
 
 export interface StatusRunResult {
@@ -90,16 +94,33 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   const backfill = options.nowMs === undefined && slotMs + settings.periodMs <= Date.now();
   const sideEffects = !backfill && !options.dryRun;
   const statuses = await evaluateModules(options.influxdb, settings, nowMs);
-  const availability = availabilityDocuments(options.documents, settings, statuses);
+  // A backfill uses the downtimes that covered its slot; it keeps the feed's last good answer as it was.
+  const tlsOf = options.tls;
+  const known = await downtimesForRun(settings, { slotMs, stateDir: options.stateDir, tls: tlsOf && (() => tlsOf('status')), signal: options.signal, problem, remember: sideEffects });
+  const downtimes = downtimesAt(known, statuses.map((status) => status.module), slotMs);
+  const availability = availabilityDocuments(options.documents, settings, statuses, downtimes);
   const documents = [
-    ...statuses.map((status) =>
-      options.documents.build(MONIT_COLLECTORS_STATUS, { module: status.module }, { status: status.state, code: status.code, reason: status.reason, last_data_ms: status.lastDataMs }),
-    ),
+    ...statuses.map((status) => {
+      const downtime = downtimes.get(status.module);
+      return options.documents.build(
+        MONIT_COLLECTORS_STATUS,
+        { module: status.module },
+        {
+          status: status.state,
+          code: status.code,
+          reason: status.reason,
+          last_data_ms: status.lastDataMs,
+          downtime: downtime !== undefined,
+          downtime_reason: downtime?.reason,
+          ...slotCounters(status.state, downtime !== undefined),
+        },
+      );
+    }),
     ...availability,
   ];
-  for (const status of statuses) options.log.debug(`${status.module}: ${status.state} (${status.reason})`);
+  for (const status of statuses) options.log.debug(`${status.module}: ${status.state} (${status.reason})${downtimes.has(status.module) ? `, scheduled downtime: ${downtimes.get(status.module)?.reason}` : ''}`);
 
-  const { transitions, firstSeen } = sideEffects ? recordTransitions(options.stateDir, statuses, slotMs) : { transitions: [], firstSeen: [] };
+  const { transitions, firstSeen } = sideEffects ? recordTransitions(options.stateDir, statuses, slotMs, downtimes) : { transitions: [], firstSeen: [] };
   for (const status of firstSeen) options.log.info(`first state ${status.title}: ${STATE_WORDS[status.state]} (${status.reason})`);
   for (const transition of transitions) {
     options.log.info(`transition ${describeTransition(transition)}`);
@@ -111,7 +132,9 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
     }
   }
 
-  const snapshot = await loadStatusSnapshot(options.influxdb, settings, { nowMs, pending: { slotMs, statuses } });
+  // The page shows this run's downtimes before the runner stores its documents.
+  const pending = statuses.map((status) => ({ ...status, downtime: downtimes.get(status.module) ?? null }));
+  const snapshot = await loadStatusSnapshot(options.influxdb, settings, { nowMs, pending: { slotMs, statuses: pending } });
   if (sideEffects) {
     try {
       if (settings.htmlFile) writeFileDurably(settings.htmlFile, renderStatusPage(snapshot));

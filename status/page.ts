@@ -1,4 +1,5 @@
-import type { ModuleSnapshot, ShownState, StatusSnapshot } from './snapshot';
+import { STATE_WORDS } from './evaluate';
+import { type DayCell, type Incident, INCIDENTS_PER_MODULE, type ModuleSnapshot, type ShownState, type StatusSnapshot } from './snapshot';
 
 /** The colour of each light (the page also says the state in words); a scheduled downtime has its own. */
 export const LIGHT_COLOURS: Record<ShownState, string> = {
@@ -30,6 +31,32 @@ export function formatAvailability(fraction: number | null): string {
   return `${(Math.floor(fraction * 10000) / 100).toFixed(2)}%`;
 }
 
+/** "5 min", "1 h 20 min", "3 d 4 h": how long something lasted. */
+export function formatDuration(durationMs: number): string {
+  const minutes = Math.floor(durationMs / 60e3);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  return hours % 24 ? `${Math.floor(hours / 24)} d ${hours % 24} h` : `${Math.floor(hours / 24)} d`;
+}
+
+/** What the light shows, in words: the state's, or "Scheduled downtime". */
+export const SHOWN_WORDS: Record<ShownState, string> = { ...STATE_WORDS, downtime: 'Scheduled downtime' };
+
+/** Colour of a day of the history bar with no status document. */
+export const NO_DATA_COLOUR = '#c9ccd1';
+/** The incident list shows at most this many (the newest); /status.json has them all. */
+export const INCIDENTS_SHOWN = 50;
+
+/** The hover text of a day of the history bar, e.g. "2026-12-05: 99.31% available, 100% reliable, 1 h 20 min downtime". */
+export function dayTitle(cell: DayCell): string {
+  const day = new Date(cell.dayStartMs).toISOString().slice(0, 10);
+  if (cell.worst === null) return `${day}: no data`;
+  const figure = (value: number | null, adjective: string, noun: string): string => (value === null ? `${noun} n/a` : `${formatAvailability(value)} ${adjective}`);
+  const downtime = cell.downtimeMs ? `, ${formatDuration(cell.downtimeMs)} downtime` : '';
+  return `${day}: ${figure(cell.availability, 'available', 'availability')}, ${figure(cell.reliability, 'reliable', 'reliability')}${downtime}`;
+}
+
 function utc(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 }
@@ -52,6 +79,24 @@ main{max-width:1100px;margin:0 auto;padding:12px;display:grid;gap:12px;grid-temp
 .availability b{display:block;font-size:1rem}
 .strip{display:flex;height:14px;border:1px solid #c9ccd1;border-radius:3px;overflow:hidden;background:#fff}
 .strip span{display:block;height:100%}
+.light-link{flex:none;display:block;border-radius:50%}
+.name a{color:inherit;text-decoration:none}
+.name a:hover{text-decoration:underline}
+.downtime-note{margin:8px 0 0;font-weight:600;color:#2f6fd1;overflow-wrap:anywhere}
+.state-downtime .state{color:#2f6fd1}
+table.figures{border-collapse:collapse;margin:8px 0 6px;font-size:.85rem;width:100%}
+.figures th,.figures td{padding:1px 4px;text-align:right;font-variant-numeric:tabular-nums}
+.figures th:first-child{text-align:left;font-weight:400;color:#57606a}
+.figures thead th{font-weight:400;color:#57606a}
+.days{display:flex;gap:1px;height:22px;margin-top:8px}
+.days span{flex:1;min-width:0;border-radius:1px}
+.incidents{max-width:1100px;margin:0 auto;padding:0 12px 16px}
+.incidents h2{font-size:1.1rem;margin:8px 0}
+.incidents ol{list-style:none;margin:0;padding:0;background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+.incidents li{padding:8px 12px;border-top:1px solid #eaecef;overflow-wrap:anywhere}
+.incidents li:first-child{border-top:0}
+.incidents .change i{display:inline-block;width:10px;height:10px;border-radius:50%;border:1px solid rgba(0,0,0,.3);margin:0 3px 0 2px;vertical-align:0}
+.incidents .when{font-size:.85rem;color:#57606a}
 .axis{display:flex;justify-content:space-between;font-size:.75rem;color:#57606a}
 a{color:#0b5cad}
 .legend{display:flex;flex-wrap:wrap;gap:10px;font-size:.85rem;margin-top:6px}
@@ -67,38 +112,78 @@ const SCRIPT = `
 })();
 `;
 
+function renderFigures(module: ModuleSnapshot): string {
+  const windows = Object.keys(module.availability) as Array<keyof ModuleSnapshot['availability']>;
+  const row = (name: 'availability' | 'reliability', label: string, hint: string): string =>
+    `<tr title="${escapeHtml(hint)}"><th scope="row">${label}</th>${windows.map((window) => `<td class="${name}-${window}">${formatAvailability(module[name][window])}</td>`).join('')}</tr>`;
+  return `<table class="figures"><thead><tr><th></th>${windows.map((window) => `<th scope="col">${window}</th>`).join('')}</tr></thead><tbody>
+${row('availability', 'Availability', 'Time up (available or degraded) over time with a known state, scheduled downtime counted as down')}
+${row('reliability', 'Reliability', 'As availability, with scheduled downtime left out')}
+</tbody></table>`;
+}
+
+/** The colours of the 90-day bar's cells, by the day's worst state. */
+const DAY_STYLE = [...(Object.entries(LIGHT_COLOURS) as Array<[ShownState, string]>), ['none', NO_DATA_COLOUR]].map(([state, colour]) => `.day-${state}{background:${colour}}`).join('\n');
+
+function renderDays(module: ModuleSnapshot): string {
+  const cells = module.history
+    // Coloured by class (DAY_STYLE): 90 inline styles per module would weigh on a page of many modules.
+    .map((cell) => `<span class="day-${cell.worst ?? 'none'}" title="${escapeHtml(dayTitle(cell))}"></span>`)
+    .join('');
+  return `<div class="days" role="img" aria-label="Last ${module.history.length} days">${cells}</div>
+<div class="axis"><span>${module.history.length} days ago</span><span>today</span></div>`;
+}
+
 function renderModule(module: ModuleSnapshot, generatedMs: number): string {
   const colour = LIGHT_COLOURS[module.shown];
+  const shownText = SHOWN_WORDS[module.shown];
   const age = (ms: number | null): string =>
     ms === null ? 'none recent' : `<span data-time="${ms}" title="${escapeHtml(utc(ms))}">${escapeHtml(formatAge(generatedMs - ms))}</span>`;
   const totalMs = module.timeline.reduce((sum, segment) => sum + segment.toMs - segment.fromMs, 0) || 1;
   const strip = module.timeline
     .map((segment) => {
       const width = ((segment.toMs - segment.fromMs) / totalMs) * 100;
-      const label = `${utc(segment.fromMs)} – ${utc(segment.toMs)}: ${segment.state === 'na' ? 'N/A' : segment.state}`;
+      const label = `${utc(segment.fromMs)} – ${utc(segment.toMs)}: ${SHOWN_WORDS[segment.state]}`;
       return `<span class="segment segment-${segment.state}" style="width:${width.toFixed(4)}%;background:${LIGHT_COLOURS[segment.state]}" title="${escapeHtml(label)}"></span>`;
     })
     .join('');
-  const availability = (Object.entries(module.availability) as Array<[string, number | null]>)
-    .map(([window, value]) => `<div class="availability-${window}">${window}<b>${formatAvailability(value)}</b></div>`)
-    .join('');
-  const dashboard = module.dashboardUrl ? ` · <a href="${escapeHtml(module.dashboardUrl)}">Dashboard</a>` : '';
-  const since = module.sinceMs === null ? '' : `${escapeHtml(module.stateText)} since ${escapeHtml(utc(module.sinceMs))} · `;
-  return `<section class="module state-${module.state}" id="module-${escapeHtml(module.module)}" data-module="${escapeHtml(module.module)}" data-state="${module.state}">
-<div class="head"><div class="light" style="background:${colour}" role="img" aria-label="${escapeHtml(module.stateText)}"></div>
-<div class="name">${escapeHtml(module.title)}</div><div class="state">${escapeHtml(module.stateText)}</div></div>
-<p class="reason">${escapeHtml(module.reason)}</p>
-<div class="meta">${since}${module.lastDataMs === null ? 'no recent data' : `last data ${age(module.lastDataMs)}`} · checked ${age(module.evaluatedMs)}${dashboard}</div>
-<div class="availability" title="Availability: time up (available or degraded) over time with a known state">${availability}</div>
+  const details = escapeHtml(module.detailsUrl);
+  const dashboard = module.dashboardUrl ? ` · <a class="dashboard" href="${escapeHtml(module.dashboardUrl)}">Dashboard</a>` : '';
+  const since = module.sinceMs === null ? '' : `${escapeHtml(shownText)} since ${escapeHtml(utc(module.sinceMs))} · `;
+  const downtime = module.downtime ? `<p class="downtime-note">Scheduled downtime: ${escapeHtml(module.downtime.reason)}</p>` : '';
+  return `<section class="module state-${module.shown}" id="module-${escapeHtml(module.module)}" data-module="${escapeHtml(module.module)}" data-state="${module.state}" data-shown="${module.shown}">
+<div class="head"><a class="light-link" href="${details}" title="Details of ${escapeHtml(module.title)}"><div class="light" style="background:${colour}" role="img" aria-label="${escapeHtml(shownText)}"></div></a>
+<div class="name"><a href="${details}">${escapeHtml(module.title)}</a></div><div class="state">${escapeHtml(shownText)}</div></div>
+${downtime}<p class="reason">${escapeHtml(module.reason)}</p>
+<div class="meta">${since}${module.lastDataMs === null ? 'no recent data' : `last data ${age(module.lastDataMs)}`} · checked ${age(module.evaluatedMs)} · <a class="details" href="${details}">Details</a>${dashboard}</div>
+${renderFigures(module)}
 <div class="strip" role="img" aria-label="Last 24 hours">${strip}</div>
 <div class="axis"><span>24 h ago</span><span>now</span></div>
+${renderDays(module)}
 </section>`;
+}
+
+function renderIncidents(incidents: Incident[], unlisted: number, generatedMs: number): string {
+  const chip = (state: ShownState): string => `<i style="background:${LIGHT_COLOURS[state]}"></i>${escapeHtml(SHOWN_WORDS[state])}`;
+  const items = incidents.slice(0, INCIDENTS_SHOWN).map((incident) => {
+    const duration = incident.endMs === null ? `ongoing, for ${formatDuration(generatedMs - incident.startMs)}` : `lasted ${formatDuration(incident.durationMs)}`;
+    return `<li class="incident" data-module="${escapeHtml(incident.module)}" data-to="${incident.to}"><b>${escapeHtml(incident.title)}</b> <span class="change">${chip(incident.from)} → ${chip(incident.to)}</span>
+<div class="incident-reason">${escapeHtml(incident.reason)}</div>
+<div class="when">from ${escapeHtml(utc(incident.startMs))}${incident.endMs === null ? '' : ` to ${escapeHtml(utc(incident.endMs))}`} · <span class="duration">${escapeHtml(duration)}</span></div></li>`;
+  });
+  const rest = incidents.length - items.length;
+  const more =
+    (rest > 0 ? `<p class="more">and ${rest} older (in <a href="status.json">status.json</a>)</p>` : '') +
+    (unlisted > 0 ? `<p class="more">and ${unlisted} more changes of modules that changed more than ${INCIDENTS_PER_MODULE} times</p>` : '');
+  const list = items.length ? `<ol>\n${items.join('\n')}\n</ol>` : '<p>No change in the last 30 days.</p>';
+  return `<section class="incidents" id="incidents"><h2>Incidents, last 30 days (${incidents.length + unlisted})</h2>
+${list}${more}</section>`;
 }
 
 /** The whole traffic-light page: one self-contained HTML document (inline CSS and JS, no external resource). */
 export function renderStatusPage(snapshot: StatusSnapshot): string {
   const legend = (Object.entries(LIGHT_COLOURS) as Array<[ShownState, string]>)
-    .map(([state, colour]) => `<span><i style="background:${colour}"></i>${state === 'na' ? 'N/A' : state[0].toUpperCase() + state.slice(1)}</span>`)
+    .map(([state, colour]) => `<span><i style="background:${colour}"></i>${escapeHtml(SHOWN_WORDS[state])}</span>`)
     .join('');
   const modules = snapshot.modules.length
     ? snapshot.modules.map((module) => renderModule(module, snapshot.generatedMs)).join('\n')
@@ -110,13 +195,15 @@ export function renderStatusPage(snapshot: StatusSnapshot): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="${snapshot.refreshSeconds}">
 <title>${escapeHtml(snapshot.title)}</title>
-<style>${STYLE}</style>
+<style>${STYLE}${DAY_STYLE}
+</style>
 </head>
 <body>
 <header><h1>${escapeHtml(snapshot.title)}</h1><p>Updated ${escapeHtml(utc(snapshot.generatedMs))} · refreshes every ${snapshot.refreshSeconds} s</p><div class="legend">${legend}</div></header>
 <main>
 ${modules}
 </main>
+${renderIncidents(snapshot.incidents, snapshot.unlistedIncidents ?? 0, snapshot.generatedMs)}
 <script>${SCRIPT}</script>
 </body>
 </html>

@@ -8,11 +8,11 @@ import { influxClientFrom } from '../lib/influx/settings';
 import type { Logger } from '../lib/run/log';
 import { STATE_CODES, STATE_WORDS } from './evaluate';
 import { statusAsset } from './assets';
-import { badgeJson, badgeSvg } from './badges';
+import { badgeJson, badgeSvg, brokenRulesBadge } from './badges';
 import { renderDetails } from './details';
 import { renderStatusJson, renderStatusPage } from './page';
 import { loadStatusSettings, type StatusSettings } from './settings';
-import { detailsPath, loadStatusSnapshot, type ModuleSnapshot, type StatusSnapshot } from './snapshot';
+import { detailsPath, loadStatusSnapshot, type StatusSnapshot } from './snapshot';
 
 
 /** When the stored statuses cannot be read, the page still answers: every module N/A with the reason. */
@@ -51,8 +51,18 @@ const CACHE_MS = 15_000;
 const HTML = 'text/html; charset=utf-8';
 const JSON_TYPE = 'application/json';
 
+const TEXT = 'text/plain; charset=utf-8';
+const SVG = 'image/svg+xml';
+
+/**
+ * Badges are embedded in other sites' pages: GitHub's image proxy (camo) and wikis must fetch them
+ * again on each view rather than keep a stale light (GitHub's docs ask changing images to say
+ * no-cache). A view costs no InfluxDB read: the snapshot is shared for 15 s.
+ */
+const BADGE_HEADERS = { 'cache-control': 'no-cache' };
+
 function notFound(text: string): PageAnswer {
-  return { status: 404, contentType: 'text/plain; charset=utf-8', body: `${text}\n` };
+  return { status: 404, contentType: TEXT, body: `${text}\n` };
 }
 
 /** A path segment decoded, or undefined when its percent-encoding is malformed. */
@@ -64,13 +74,57 @@ function segment(text: string): string | undefined {
   }
 }
 
+/** The route of a status page: its kind, and the module or file it names (decoded). */
+type StatusRoute =
+  | { kind: 'page' | 'json' }
+  | { kind: 'badge'; module: string; format: 'svg' | 'json' }
+  | { kind: 'module'; module: string; format: 'html' | 'json' }
+  | { kind: 'asset'; file: string }
+  | { kind: 'unknown'; why: string };
+
+/** The metrics label of a route: never a module or file name, so the label keeps few values. */
+function routeLabel(route: StatusRoute): string {
+  switch (route.kind) {
+    case 'page':
+      return '/status';
+    case 'json':
+      return '/status.json';
+    case 'badge':
+      return `/status/badge/:module.${route.format}`;
+    case 'module':
+      return route.format === 'json' ? '/status/module/:module.json' : '/status/module/:module';
+    case 'asset':
+      return '/status/assets/:file';
+    case 'unknown':
+      return '/status/*';
+  }
+}
+
+/** Which status page a path asks for; undefined outside /status. Each part is decoded after the split, so `%2F` never splits. */
+export function statusRoute(path: string): StatusRoute | undefined {
+  if (path === '/status') return { kind: 'page' };
+  if (path === '/status.json') return { kind: 'json' };
+  if (!path.startsWith('/status/')) return undefined;
+  const [kind, rest, ...more] = path.slice('/status/'.length).split('/');
+  if (rest === undefined || rest === '' || more.length > 0 || !['badge', 'module', 'assets'].includes(kind)) {
+    return { kind: 'unknown', why: 'the status pages are /status, /status.json, /status/module/<module>[.json], /status/badge/<module>.svg|.json' };
+  }
+  const name = segment(rest);
+  if (name === undefined) return { kind: 'unknown', why: `'${rest}' is not valid percent-encoding` };
+  if (kind === 'assets') return { kind: 'asset', file: name };
+  if (kind === 'module') return name.endsWith('.json') ? { kind: 'module', module: name.slice(0, -5), format: 'json' } : { kind: 'module', module: name, format: 'html' };
+  if (name.endsWith('.svg')) return { kind: 'badge', module: name.slice(0, -4), format: 'svg' };
+  if (name.endsWith('.json')) return { kind: 'badge', module: name.slice(0, -5), format: 'json' };
+  return { kind: 'unknown', why: 'a badge is /status/badge/<module>.svg or /status/badge/<module>.json' };
+}
+
 /**
  * The status pages, read from the stored status documents (at most every 15 s) and InfluxDB:
  * - `/status` (HTML) and `/status.json`: every module;
  * - `/status/module/<module>` and `/status/module/<module>.json`: a module's details (`?range=6h|7d|30d|1y`);
  * - `/status/badge/<module>.svg` and `/status/badge/<module>.json`: a module's badge;
  * - `/status/assets/<file>`: the chart library, served locally.
- * `now` is for tests.
+ * Any other path below /status/, an unknown module or file: 404 with a message. `now` is for tests.
  */
 export function statusPages(influxdb: InfluxClient, settings: StatusSettings, options: { now?: () => number } = {}): GatewayPages {
   const now = options.now ?? Date.now;
@@ -88,36 +142,38 @@ export function statusPages(influxdb: InfluxClient, settings: StatusSettings, op
     if (!cached || Date.now() - cached.readAtMs >= CACHE_MS) cached = { readAtMs: Date.now(), snapshot: read() };
     return cached.snapshot;
   };
-  const moduleOf = async (name: string): Promise<ModuleSnapshot | undefined> => (await snapshot()).modules.find((module) => module.module === name);
-  const badge = (name: string, render: (module: ModuleSnapshot) => string, contentType: string) => async (): Promise<PageAnswer> => {
-    const module = await moduleOf(name);
-    // Badges are embedded in other sites' pages: they must not be cached for longer than a status run.
-    return module ? { contentType, body: render(module), headers: { 'cache-control': 'max-age=60' } } : notFound(`no module ${name}`);
+  const modules = new Set(settings.rules.map((rule) => rule.module));
+  const unknownModule = (name: string): PageAnswer => notFound(`no module '${name}': /status lists the modules`);
+  const badge = async (name: string, format: 'svg' | 'json'): Promise<PageAnswer> => {
+    const module = (await snapshot()).modules.find((entry) => entry.module === name);
+    if (!module) return unknownModule(name);
+    return format === 'svg' ? { contentType: SVG, body: badgeSvg(module), headers: BADGE_HEADERS } : { contentType: JSON_TYPE, body: badgeJson(module), headers: BADGE_HEADERS };
+  };
+  const answer = (route: StatusRoute, url: URL): (() => Promise<PageAnswer>) => {
+    switch (route.kind) {
+      case 'page':
+        return async () => ({ contentType: HTML, body: renderStatusPage(await snapshot()) });
+      case 'json':
+        return async () => ({ contentType: JSON_TYPE, body: renderStatusJson(await snapshot()) });
+      case 'asset': {
+        const asset = statusAsset(route.file);
+        return async () => asset ?? notFound(`no asset '${route.file}'`);
+      }
+      case 'unknown':
+        return async () => notFound(`no status page ${url.pathname}: ${route.why}`);
+      case 'badge':
+        if (!modules.has(route.module)) return async () => unknownModule(route.module);
+        return () => badge(route.module, route.format);
+      case 'module': {
+        if (!modules.has(route.module)) return async () => unknownModule(route.module);
+        const range = url.searchParams.get('range') ?? undefined;
+        return () => renderDetails({ influxdb, settings, snapshot, nowMs: now }, route.module, range, route.format);
+      }
+    }
   };
   return (url) => {
-    const path = url.pathname;
-    if (path === '/status') return { route: path, answer: async () => ({ contentType: HTML, body: renderStatusPage(await snapshot()) }) };
-    if (path === '/status.json') return { route: path, answer: async () => ({ contentType: JSON_TYPE, body: renderStatusJson(await snapshot()) }) };
-    const [, top, kind, rest, ...more] = path.split('/');
-    if (top !== 'status' || rest === undefined || more.length > 0) return undefined;
-    const name = segment(rest);
-    if (name === undefined) return undefined;
-    if (kind === 'assets') {
-      const asset = statusAsset(name);
-      return asset && { route: '/status/assets/:file', answer: async () => asset };
-    }
-    if (kind === 'badge' && name.endsWith('.svg')) return { route: '/status/badge/:module.svg', answer: badge(name.slice(0, -4), badgeSvg, 'image/svg+xml') };
-    if (kind === 'badge' && name.endsWith('.json')) return { route: '/status/badge/:module.json', answer: badge(name.slice(0, -5), badgeJson, JSON_TYPE) };
-    if (kind === 'module') {
-      const json = name.endsWith('.json');
-      const module = json ? name.slice(0, -5) : name;
-      const range = url.searchParams.get('range') ?? undefined;
-      return {
-        route: json ? '/status/module/:module.json' : '/status/module/:module',
-        answer: async () => renderDetails({ influxdb, settings, snapshot, nowMs: now }, module, range, json ? 'json' : 'html'),
-      };
-    }
-    return undefined;
+    const route = statusRoute(url.pathname);
+    return route && { route: routeLabel(route), answer: answer(route, url) };
   };
 }
 
@@ -183,19 +239,26 @@ export function statusPagesFromConfig(startConfig: Config, log: Logger, options:
   current();
   // The page names files without their folders (the log has the whole path).
   const shown = (message = ''): string => message.split(`${path.dirname(startConfig.file)}${path.sep}`).join('').split(`${PROJECT_ROOT}${path.sep}`).join('');
-  const unavailable = (json: boolean): PageAnswer => ({
-    status: 503,
-    contentType: json ? JSON_TYPE : 'text/plain; charset=utf-8',
-    body: json ? JSON.stringify({ error: `status rules cannot be read: ${shown(problem?.message)}` }) : `Status rules cannot be read: ${shown(problem?.message)}\n`,
-  });
+  const retryAfter = { 'retry-after': String(RETRY_RULES_MS / 1000) };
+  // Every status page says why it cannot answer (a badge as an image, so an embedded one shows it).
+  const unavailable = (route: StatusRoute): PageAnswer => {
+    const why = shown(problem?.message);
+    if (route.kind === 'badge') {
+      return { status: 503, contentType: route.format === 'svg' ? SVG : JSON_TYPE, body: brokenRulesBadge(why, route.format), headers: { ...BADGE_HEADERS, ...retryAfter } };
+    }
+    const json = route.kind === 'json' || (route.kind === 'module' && route.format === 'json');
+    return json
+      ? { status: 503, contentType: JSON_TYPE, body: JSON.stringify({ error: `status rules cannot be read: ${why}` }), headers: retryAfter }
+      : { status: 503, contentType: TEXT, body: `Status rules cannot be read: ${why}\n`, headers: retryAfter };
+  };
   return (url) => {
     const live = current();
     if (live) return live(url);
-    const path = url.pathname;
-    if (path !== '/status' && !path.startsWith('/status/') && path !== '/status.json') return undefined;
-    // Every status page says why it cannot answer; the assets need no rules.
-    const asset = path.startsWith('/status/assets/') ? statusAsset(path.slice('/status/assets/'.length)) : undefined;
-    if (asset) return { route: '/status/assets/:file', answer: async () => asset };
-    return { route: '/status (rules unreadable)', answer: async () => unavailable(path.endsWith('.json')) };
+    const route = statusRoute(url.pathname);
+    if (!route) return undefined;
+    // The assets need no rules.
+    const asset = route.kind === 'asset' ? statusAsset(route.file) : undefined;
+    if (asset) return { route: routeLabel(route), answer: async () => asset };
+    return { route: routeLabel(route), answer: async () => unavailable(route) };
   };
 }

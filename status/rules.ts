@@ -75,6 +75,15 @@ export interface ModuleRule {
   dashboard?: string;
   /** Set when the module also sends MONIT availability documents (availability_serviceid). */
   availability?: ModuleAvailability;
+  /** What the module is in the downtime feed (downtime_hostnames, downtime_sites, downtime_service_types); undefined: no feed downtime applies. */
+  downtimeFeed?: DowntimeFeedMatch;
+}
+
+/** A feed downtime applies to a module when it names one of its hostnames or sites, and one of its service types if any is given. */
+export interface DowntimeFeedMatch {
+  hostnames: string[];
+  sites: string[];
+  serviceTypes: string[];
 }
 
 /** The module's own availability_* keys; [status] defaults are applied when the document is built. */
@@ -95,7 +104,8 @@ const AVAILABILITY_KEYS = ['availability_serviceid', 'availability_desc', 'avail
 /** The keys of a part (besides the levels and their reasons); a single-measurement module has them too. */
 const PART_KEYS = ['title', 'collector', 'heartbeat_freshness', 'measurement', 'fields', 'where', 'prefilter', 'freshness', 'window'];
 /** The keys of a module itself: one light on the page, whether it reads one measurement or parts. */
-const MODULE_KEYS = ['title', 'dashboard', 'enabled', 'parts', ...AVAILABILITY_KEYS];
+const DOWNTIME_FEED_KEYS = ['downtime_hostnames', 'downtime_sites', 'downtime_service_types'];
+const MODULE_KEYS = ['title', 'dashboard', 'enabled', 'parts', ...AVAILABILITY_KEYS, ...DOWNTIME_FEED_KEYS];
 const NAME = /^[A-Za-z0-9_.-]+$/;
 /** Reason placeholders about the match itself; any other {NAME} must be a field listed in `fields`. */
 export const PLACEHOLDERS = new Set(['value', 'series', 'matches']);
@@ -371,6 +381,10 @@ function buildRule(module: string, moduleSection: RuleSection, defaults: RuleDef
       (key) => section.get(key),
       (key, message) => section.fail(key, message),
     ),
+    downtimeFeed: moduleDowntimeFeed(
+      (key) => section.get(key),
+      (key, message) => section.fail(key, message),
+    ),
   });
   if (!moduleSection.values.has('parts')) {
     checkKeys(section, [...new Set([...PART_KEYS, ...MODULE_KEYS.filter((key) => key !== 'parts')])], () => undefined);
@@ -418,6 +432,17 @@ function moduleAvailability(get: (key: string) => string | undefined, fail: (key
   const problem = webpage === undefined ? undefined : urlProblem(webpage);
   if (problem) fail('availability_webpage', problem);
   return { serviceId, description: get('availability_desc'), contact: get('availability_contact'), webpage };
+}
+
+/** The downtime_* keys of a module: undefined when it names no hostname or site. */
+function moduleDowntimeFeed(get: (key: string) => string | undefined, fail: (key: string, message: string) => never): DowntimeFeedMatch | undefined {
+  const list = (key: string): string[] => (get(key) ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  const match = { hostnames: list('downtime_hostnames'), sites: list('downtime_sites'), serviceTypes: list('downtime_service_types') };
+  if (match.hostnames.length === 0 && match.sites.length === 0) {
+    if (match.serviceTypes.length > 0) fail('downtime_service_types', 'is set, but neither downtime_hostnames nor downtime_sites is: a feed downtime is matched by hostname or site first');
+    return undefined;
+  }
+  return match;
 }
 
 /** Where the shipped rules were before each source folder held its own (still accepted, with a warning). */

@@ -3,6 +3,7 @@ import type { Config } from '../lib/config/config';
 import { pathsFrom } from '../lib/config/paths';
 import type { SchemaRegistry } from '../lib/documents/schemas';
 import { type RetentionThresholds, retentionThresholdsFrom } from '../downsample/retentions';
+import { configDowntimes, type Downtime } from './downtime';
 import { loadRules, type ModuleRule } from './rules';
 
 /** Everything the status job and the page need from config, read and checked once at start-up. */
@@ -27,6 +28,17 @@ export interface StatusSettings {
   retentionThresholds: RetentionThresholds;
   /** Defaults of the modules' MONIT availability documents ([status] availability_contact, availability_webpage). */
   availability: { contact?: string; webpage?: string };
+  /** Scheduled downtime: the [status.downtime.NAME] sections, and the file and feed read every run. */
+  downtime: DowntimeSettings;
+}
+
+export interface DowntimeSettings {
+  declared: Downtime[];
+  /** [status] downtime_file: a JSON array of {start, end, modules, reason}. */
+  file?: string;
+  /** [status] downtime_feed_url: GOCDB's get_downtime (XML) or the same entries in JSON. */
+  feedUrl?: string;
+  feedTimeoutMs: number;
 }
 
 /** Reads [status] and the module rules; throws a ConfigError/RuleError naming the key (and line). */
@@ -34,8 +46,9 @@ export function loadStatusSettings(config: Config, options: { registry?: SchemaR
   const section = config.section('status');
   const optionalPath = (key: string, fallback: string): string | undefined =>
     !section.keys().includes(key) ? section.path(key, fallback) : section.has(key) ? section.path(key) : undefined;
+  const rules = loadRules(config, options);
   return {
-    rules: loadRules(config, options),
+    rules,
     title: section.string('title', 'Service status'),
     retentionPolicy: section.string('retention_policy', 'raw'),
     periodMs: section.duration('period', '10m'),
@@ -50,6 +63,12 @@ export function loadStatusSettings(config: Config, options: { registry?: SchemaR
     availability: {
       contact: section.optionalString('availability_contact')?.trim() || undefined,
       webpage: section.has('availability_webpage') ? section.url('availability_webpage') : undefined,
+    },
+    downtime: {
+      declared: configDowntimes(config, rules.map((rule) => rule.module)),
+      file: section.has('downtime_file') ? section.path('downtime_file') : undefined,
+      feedUrl: section.has('downtime_feed_url') ? section.url('downtime_feed_url') : undefined,
+      feedTimeoutMs: section.duration('downtime_feed_timeout', '30s'),
     },
   };
 }

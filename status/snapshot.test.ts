@@ -1,8 +1,16 @@
-import { availability, timeline } from './snapshot';
+import { argoFigures } from './argo';
+import { windowCounts } from './history';
+import { timeline } from './snapshot';
 
 const PERIOD = 10 * 60e3;
 const SLOT = Date.UTC(2026, 10, 22, 12, 0);
 const NOW = SLOT + 3 * 60e3;
+
+/** Availability of raw documents only (no 1h part), as the snapshot computes a window. */
+function availability(points: Array<{ timeMs: number; code: number; downtime?: boolean }>, nowMs: number, windowMs: number): number | null {
+  const sources = { points: points.map((point) => ({ ...point, downtime: point.downtime ?? false })), splitMs: 0, hourlyByDay: new Map() };
+  return argoFigures(windowCounts(sources, nowMs, windowMs)).availability;
+}
 
 describe('availability (WLCG/ARGO)', () => {
   test('degraded counts as up, unavailable as down, N/A is left out of the denominator', () => {
@@ -11,19 +19,39 @@ describe('availability (WLCG/ARGO)', () => {
     expect(availability(points, NOW, 86400e3)).toBe(3 / 4);
   });
 
-  test('only documents with now − window < time ≤ now count', () => {
+  test('only documents with now − window ≤ time < now count (each stands for the slot starting at its time)', () => {
     const window = 60 * 60e3;
     const points = [
-      { timeMs: NOW - window, code: 2 }, // exactly at the edge: out
-      { timeMs: NOW - window + 1, code: 0 }, // just inside
-      { timeMs: NOW + 1, code: 2 }, // in the future: out
+      { timeMs: NOW - window - 1, code: 2 }, // just before the edge: out
+      { timeMs: NOW - window, code: 0 }, // exactly at the edge: in
+      { timeMs: NOW - 1, code: 1 }, // just inside
+      { timeMs: NOW, code: 2 }, // its slot starts at now: out
     ];
     expect(availability(points, NOW, window)).toBe(1);
+  });
+
+  test('a 24h window ending at midnight holds exactly that UTC day: 144 slots', () => {
+    const midnight = Date.UTC(2026, 10, 23);
+    const points = Array.from({ length: 146 }, (_, index) => ({ timeMs: midnight - 145 * PERIOD + index * PERIOD, code: index === 0 || index === 145 ? 2 : 0 }));
+    // The first (the day before) and the last (stamped at midnight, the next day) are unavailable and out.
+    expect(availability(points, midnight, 86400e3)).toBe(1);
+    expect(points.filter((point) => point.timeMs >= midnight - 86400e3 && point.timeMs < midnight)).toHaveLength(144);
   });
 
   test('a window with no known state gives null, not 0 or 1', () => {
     expect(availability([], NOW, 86400e3)).toBeNull();
     expect(availability([{ timeMs: SLOT, code: 3 }], NOW, 86400e3)).toBeNull();
+  });
+
+  test('a slot under scheduled downtime counts against availability whatever its code', () => {
+    // up 1, down 1, downtime 2 (one of them with code 0): 1 / 4.
+    const points = [
+      { timeMs: SLOT, code: 0 },
+      { timeMs: SLOT - PERIOD, code: 2 },
+      { timeMs: SLOT - 2 * PERIOD, code: 0, downtime: true },
+      { timeMs: SLOT - 3 * PERIOD, code: 2, downtime: true },
+    ];
+    expect(availability(points, NOW, 86400e3)).toBe(1 / 4);
   });
 });
 
@@ -58,5 +86,20 @@ describe('timeline', () => {
       PERIOD,
     );
     expect(segments[segments.length - 1]).toEqual({ fromMs: SLOT, toMs: SLOT + PERIOD, state: 'unavailable' });
+  });
+
+  test('a slot under scheduled downtime shows as downtime', () => {
+    const segments = timeline(
+      [
+        { timeMs: SLOT - PERIOD, code: 2, downtime: true },
+        { timeMs: SLOT, code: 0, downtime: false },
+      ],
+      NOW,
+      PERIOD,
+    );
+    expect(segments.slice(-2)).toEqual([
+      { fromMs: SLOT - PERIOD, toMs: SLOT, state: 'downtime' },
+      { fromMs: SLOT, toMs: SLOT + PERIOD, state: 'available' },
+    ]);
   });
 });

@@ -1,13 +1,14 @@
 import { databaseFor } from '../lib/documents/interpret';
 import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influxdb';
-import { qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../lib/influx/influxql';
+import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
+import { parseRetentionDuration } from '../downsample/windows';
 import { slotStart } from '../lib/run/slot';
 import { type ModuleState, type ModuleStatus, STATE_CODES, STATE_WORDS, stateOfCode } from './evaluate';
-import type { SlotCounts } from './argo';
+import { addCounts, argoFigures, NO_SLOTS, type SlotCounts } from './argo';
+import { DAY_MS, dayCells, HOUR_MS, type HistoryPoint, historySplit, INCIDENT_SPAN_MS, type IncidentDraft, incidentsOf, newestFirst, notEvaluatedSince, shownOf, windowCounts } from './history';
 import type { StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 
-const DAY_MS = 86400e3;
 /** The availability windows shown on the page. */
 export const AVAILABILITY_WINDOWS = { '24h': DAY_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS, '90d': 90 * DAY_MS } as const;
 export type AvailabilityWindow = keyof typeof AVAILABILITY_WINDOWS;
@@ -17,6 +18,8 @@ const TIMELINE_SPAN_MS = DAY_MS;
 export interface StatusPoint {
   timeMs: number;
   code: number;
+  /** A scheduled downtime covered the slot (absent in documents written before downtimes existed). */
+  downtime?: boolean;
 }
 
 /** What a light shows: the module's state, or a scheduled downtime, which has a colour of its own. */
@@ -35,6 +38,8 @@ export interface DayCell {
   /** The worst state of the day (downtime ranks below unavailable); null: no status document that day. */
   worst: ShownState | null;
   counts: SlotCounts;
+  /** Time under scheduled downtime: downtime slots × [status] period. */
+  downtimeMs: number;
   /** ARGO's figures of that day (argo.ts). */
   availability: number | null;
   reliability: number | null;
@@ -94,25 +99,11 @@ export interface StatusSnapshot {
   modules: ModuleSnapshot[];
   /** Every module's incidents of the last 30 days, newest first. */
   incidents: Incident[];
+  /** Changes of the last 30 days not listed: those beyond each module's newest INCIDENTS_PER_MODULE. */
+  unlistedIncidents?: number;
 }
 
-/**
- * Availability after WLCG/ARGO: up (available or degraded) over up plus unavailable; N/A and slots
- * without a status document are left out of the denominator. Each document stands for one period, so
- * counting documents weighs time. Documents with now − window < time ≤ now count. Null: no known state.
- */
-export function availability(points: StatusPoint[], nowMs: number, windowMs: number): number | null {
-  let up = 0;
-  let down = 0;
-  for (const point of points) {
-    if (point.timeMs <= nowMs - windowMs || point.timeMs > nowMs) continue;
-    if (point.code === STATE_CODES.available || point.code === STATE_CODES.degraded) up++;
-    else if (point.code === STATE_CODES.unavailable) down++;
-  }
-  return up + down === 0 ? null : up / (up + down);
-}
-
-/** The last 24 hours slot by slot, consecutive slots of one state merged; a slot without a document is N/A. */
+/** The last 24 hours slot by slot, consecutive slots of one shown state merged; a slot without a document is N/A. */
 export function timeline(points: StatusPoint[], nowMs: number, periodMs: number, spanMs: number = TIMELINE_SPAN_MS): TimelineSegment[] {
   const lastSlot = slotStart(nowMs, periodMs);
   const firstSlot = lastSlot - Math.ceil(spanMs / periodMs) * periodMs + periodMs;
@@ -125,7 +116,7 @@ export function timeline(points: StatusPoint[], nowMs: number, periodMs: number,
   const segments: TimelineSegment[] = [];
   for (let slot = firstSlot; slot <= lastSlot; slot += periodMs) {
     const point = bySlot.get(slot);
-    const state = point ? stateOfCode(point.code) : 'na';
+    const state: ShownState = point ? shownOf({ code: point.code, downtime: point.downtime ?? false }) : 'na';
     const previous = segments[segments.length - 1];
     if (previous && previous.state === state && previous.toMs === slot) previous.toMs = slot + periodMs;
     else segments.push({ fromMs: slot, toMs: slot + periodMs, state });
@@ -133,13 +124,14 @@ export function timeline(points: StatusPoint[], nowMs: number, periodMs: number,
   return segments;
 }
 
-/** Start of the run of identical codes that ends with the newest point, if the history shows it. */
-function currentRunStart(points: StatusPoint[], code: number, periodMs: number): number | null {
-  const sorted = [...points].sort((a, b) => b.timeMs - a.timeMs);
-  if (sorted.length === 0 || sorted[0].code !== code) return null;
-  let since = sorted[0].timeMs;
-  for (const point of sorted.slice(1)) {
-    if (point.code !== code || since - point.timeMs > periodMs) break;
+/** Start of the run of the same shown state that ends with the newest point, if the history shows it. */
+function currentRunStart(points: HistoryPoint[], periodMs: number): number | null {
+  let since: number | null = null;
+  let state: ShownState | null = null;
+  for (let index = points.length - 1; index >= 0; index--) {
+    const point = points[index];
+    if (state !== null && (shownOf(point) !== state || (since as number) - point.timeMs > periodMs)) break;
+    state = shownOf(point);
     since = point.timeMs;
   }
   return since;
@@ -150,35 +142,109 @@ interface LatestStatus {
   code: number;
   reason: string;
   lastDataMs: number | null;
+  downtime: { reason: string } | null;
 }
 
 function rowsOf(series: Series): Array<Record<string, unknown>> {
   return series.values.map((values) => Object.fromEntries(series.columns.map((column, index) => [column, values[index]])));
 }
 
-/** Stored status documents: every module's codes over the longest window, and each module's newest document. */
-export async function readStatusHistory(
-  influxdb: InfluxClient,
-  nowMs: number,
-  retentionPolicy: string,
-): Promise<{ points: Map<string, StatusPoint[]>; latest: Map<string, LatestStatus> }> {
-  const { fields, tags } = MONIT_COLLECTORS_STATUS;
-  const from = qualifiedMeasurement(databaseFor(MONIT_COLLECTORS_STATUS.producer), retentionPolicy, MONIT_COLLECTORS_STATUS.type);
-  const range = `time > ${timeLiteral(nowMs - AVAILABILITY_WINDOWS['30d'])} AND time <= ${timeLiteral(nowMs)}`;
-  let history: Series[] = [];
-  let newest: Series[] = [];
-  try {
-    // Separate requests: with several statements, InfluxDB 1.6 answers a missing database with "not executed".
-    [[history = []], [newest = []]] = await Promise.all([
-      influxdb.query(`SELECT ${quoteIdentifier(fields.code)} FROM ${from} WHERE ${range} GROUP BY ${quoteIdentifier(tags.module)}`),
-      influxdb.query(`SELECT ${[fields.code, fields.reason, fields.last_data_ms].map(quoteIdentifier).join(', ')} FROM ${from} WHERE ${range} GROUP BY ${quoteIdentifier(tags.module)} ORDER BY time DESC LIMIT 1`),
-    ]);
-  } catch (error) {
-    if (!(error instanceof InfluxError && /database not found/i.test(error.message))) throw error;
+/** What one reading of the stored status documents gives; `queries` and `rows` say what it cost. */
+export interface StoredHistory {
+  /** Each module's raw documents from `splitMs` (or 30 days and an hour back, if earlier) on, oldest first. */
+  points: Map<string, HistoryPoint[]>;
+  latest: Map<string, LatestStatus>;
+  splitMs: number;
+  /** Each module's 1h sums before the split, per UTC day. */
+  hourlyByDay: Map<string, Map<number, SlotCounts>>;
+  /** Each module's 1h sums before the split inside each window (the windows raw does not cover). */
+  hourlyByWindow: Map<AvailabilityWindow, Map<string, SlotCounts>>;
+  queries: number;
+  rows: number;
+}
+
+const SLOT_FIELDS: Record<keyof SlotCounts, keyof typeof MONIT_COLLECTORS_STATUS.fields> = {
+  available: 'available_slots',
+  degraded: 'degraded_slots',
+  unavailable: 'unavailable_slots',
+  na: 'na_slots',
+  downtime: 'downtime_slots',
+};
+
+function countsOfRow(row: Record<string, unknown>): SlotCounts {
+  const counts = { ...NO_SLOTS };
+  for (const kind of Object.keys(SLOT_FIELDS) as Array<keyof SlotCounts>) counts[kind] = Number(row[kind] ?? 0) || 0;
+  return counts;
+}
+
+/** Reads InfluxDB, counting queries and rows; a database (or RP) that does not exist yet reads as empty. */
+class CountingReader {
+  queries = 0;
+  rows = 0;
+  constructor(private readonly influxdb: InfluxClient) {}
+  async series(statement: string): Promise<Series[][]> {
+    this.queries++;
+    try {
+      const answer = await this.influxdb.query(statement);
+      for (const statementSeries of answer) for (const one of statementSeries) this.rows += one.values.length;
+      return answer;
+    } catch (error) {
+      if (error instanceof InfluxError && /database not found|retention policy not found/i.test(error.message)) return [];
+      throw error;
+    }
   }
-  const points = new Map<string, StatusPoint[]>();
+}
+
+/** How long the status documents' RP keeps them (Infinity: forever, or when it cannot be told yet). */
+async function retentionOf(reader: CountingReader, database: string, retentionPolicy: string): Promise<number> {
+  const [[policies] = []] = await reader.series(`SHOW RETENTION POLICIES ON ${quoteIdentifier(database)}`);
+  const row = policies ? rowsOf(policies).find((one) => one.name === retentionPolicy) : undefined;
+  return row ? parseRetentionDuration(String(row.duration)) : Infinity;
+}
+
+/**
+ * The stored status documents (see history.ts for the split between raw and 1h):
+ * 1. the status RP's duration;
+ * 2. every module's `code` and `downtime` from the split on, and for the incidents from 30 days and an hour back (one row per document);
+ * 3. every module's newest document;
+ * 4. the 1h sums of the slot counters before the split, per UTC day, and per window raw does not cover.
+ */
+export async function readStatusHistory(influxdb: InfluxClient, nowMs: number, retentionPolicy: string): Promise<StoredHistory> {
+  const { fields, tags } = MONIT_COLLECTORS_STATUS;
+  const reader = new CountingReader(influxdb);
+  const database = databaseFor(MONIT_COLLECTORS_STATUS.producer);
+  const from = qualifiedMeasurement(database, retentionPolicy, MONIT_COLLECTORS_STATUS.type);
+  const hourlyFrom = qualifiedMeasurement(database, '1h', MONIT_COLLECTORS_STATUS.type);
+  const byModule = ` GROUP BY ${quoteIdentifier(tags.module)}`;
+  const splitMs = historySplit(nowMs, await retentionOf(reader, database, retentionPolicy));
+  const oldestMs = nowMs - AVAILABILITY_WINDOWS['90d'];
+  const sums = (Object.entries(SLOT_FIELDS) as Array<[keyof SlotCounts, string]>).map(([kind, field]) => `sum(${quoteIdentifier(field)}) AS ${quoteIdentifier(kind)}`).join(', ');
+  // Windows with an hour starting before the split; the 90-day one is the sum of the days.
+  const hourlyWindows = (Object.entries(AVAILABILITY_WINDOWS) as Array<[AvailabilityWindow, number]>).filter(
+    ([name, windowMs]) => name !== '90d' && Math.ceil((nowMs - windowMs) / HOUR_MS) * HOUR_MS < splitMs,
+  );
+  const hourly = splitMs > oldestMs;
+  // Incidents look 30 days back, and an hour more for the state before the first change; only documents from the split on are counted.
+  const firstRawMs = Math.min(splitMs, nowMs - INCIDENT_SPAN_MS - HOUR_MS);
+  const [[history = []], [newest = []], [days = []], ...windows] = await Promise.all([
+    reader.series(`SELECT ${[fields.code, fields.downtime].map(quoteIdentifier).join(', ')} FROM ${from} WHERE time >= ${timeLiteral(firstRawMs)} AND time <= ${timeLiteral(nowMs)}${byModule}`),
+    reader.series(
+      `SELECT ${[fields.code, fields.reason, fields.last_data_ms, fields.downtime, fields.downtime_reason].map(quoteIdentifier).join(', ')} FROM ${from} ` +
+        `WHERE time > ${timeLiteral(nowMs - AVAILABILITY_WINDOWS['30d'])} AND time <= ${timeLiteral(nowMs)}${byModule} ORDER BY time DESC LIMIT 1`,
+    ),
+    hourly
+      ? reader.series(`SELECT ${sums} FROM ${hourlyFrom} WHERE time > ${timeLiteral(oldestMs)} AND time < ${timeLiteral(splitMs)}${byModule}, time(1d) fill(none)`)
+      : Promise.resolve([]),
+    ...hourlyWindows.map(([, windowMs]) =>
+      reader.series(`SELECT ${sums} FROM ${hourlyFrom} WHERE time >= ${timeLiteral(nowMs - windowMs)} AND time < ${timeLiteral(splitMs)}${byModule}`),
+    ),
+  ]);
+  const points = new Map<string, HistoryPoint[]>();
   for (const one of history) {
-    points.set(one.tags?.module ?? '', rowsOf(one).map((row) => ({ timeMs: Number(row.time), code: Number(row.code) })));
+    points.set(
+      one.tags?.module ?? '',
+      rowsOf(one).map((row) => ({ timeMs: Number(row.time), code: Number(row.code), downtime: row.downtime === true })),
+    );
   }
   const latest = new Map<string, LatestStatus>();
   for (const one of newest) {
@@ -189,15 +255,68 @@ export async function readStatusHistory(
       code: Number(row.code),
       reason: typeof row.reason === 'string' ? row.reason : '',
       lastDataMs: typeof row.last_data_ms === 'number' ? row.last_data_ms : null,
+      downtime: row.downtime === true ? { reason: typeof row.downtime_reason === 'string' ? row.downtime_reason : '' } : null,
     });
   }
-  return { points, latest };
+  const hourlyByDay = new Map<string, Map<number, SlotCounts>>();
+  for (const one of days) {
+    hourlyByDay.set(one.tags?.module ?? '', new Map(rowsOf(one).map((row) => [Number(row.time), countsOfRow(row)])));
+  }
+  const hourlyByWindow = new Map<AvailabilityWindow, Map<string, SlotCounts>>();
+  hourlyWindows.forEach(([name], index) => {
+    const [series = []] = windows[index];
+    hourlyByWindow.set(name, new Map(series.map((one) => [one.tags?.module ?? '', countsOfRow(rowsOf(one)[0] ?? {})])));
+  });
+  return { points, latest, splitMs, hourlyByDay, hourlyByWindow, queries: reader.queries, rows: reader.rows };
 }
+
+/** The incidents listed per module (the newest); the figures and the bars still count every slot. */
+export const INCIDENTS_PER_MODULE = 100;
+
+/** How many reason statements go in one request. */
+const REASONS_PER_REQUEST = 100;
+
+/**
+ * The reasons of the documents that started incidents: one statement per slot with a change (naming only
+ * the modules that changed then), several statements per request, instead of 30 days of reasons.
+ */
+async function readReasons(
+  influxdb: InfluxClient,
+  retentionPolicy: string,
+  wanted: Array<{ module: string; timeMs: number }>,
+): Promise<{ reasons: Map<string, string>; queries: number; rows: number }> {
+  const { fields, tags } = MONIT_COLLECTORS_STATUS;
+  const from = qualifiedMeasurement(databaseFor(MONIT_COLLECTORS_STATUS.producer), retentionPolicy, MONIT_COLLECTORS_STATUS.type);
+  const modulesAt = new Map<number, Set<string>>();
+  for (const { module, timeMs } of wanted) modulesAt.set(timeMs, (modulesAt.get(timeMs) ?? new Set()).add(module));
+  const statements = [...modulesAt].map(([timeMs, modules]) => {
+    const names = [...modules].map((module) => `${quoteIdentifier(tags.module)} = ${quoteString(module)}`).join(' OR ');
+    return `SELECT ${[fields.reason, fields.downtime, fields.downtime_reason].map(quoteIdentifier).join(', ')} FROM ${from} WHERE time = ${timeLiteral(timeMs)} AND (${names}) GROUP BY ${quoteIdentifier(tags.module)}`;
+  });
+  const reader = new CountingReader(influxdb);
+  const reasons = new Map<string, string>();
+  for (let index = 0; index < statements.length; index += REASONS_PER_REQUEST) {
+    for (const answer of await reader.series(statements.slice(index, index + REASONS_PER_REQUEST).join('; '))) {
+      for (const one of answer) {
+        for (const row of rowsOf(one)) {
+          const reason = row.downtime === true ? row.downtime_reason : row.reason;
+          reasons.set(`${one.tags?.module ?? ''} ${Number(row.time)}`, typeof reason === 'string' ? reason : '');
+        }
+      }
+    }
+  }
+  return { reasons, queries: reader.queries, rows: reader.rows };
+}
+
+/** A status decided by a run, with the downtime covering it if any. */
+export type PendingStatus = ModuleStatus & { downtime?: { reason: string } | null };
 
 export interface SnapshotOptions {
   nowMs?: number;
   /** Statuses decided by a run but not yet stored (the status job writes its page before the runner sends). */
-  pending?: { slotMs: number; statuses: ModuleStatus[] };
+  pending?: { slotMs: number; statuses: PendingStatus[] };
+  /** Told the InfluxDB queries and rows one snapshot cost (for the benchmark and the tests). */
+  cost?: (cost: { queries: number; rows: number }) => void;
 }
 
 /** The details page of a module, below the gateway's root. */
@@ -214,43 +333,71 @@ export function joinUrl(base: string, path: string): string {
 export async function loadStatusSnapshot(influxdb: InfluxClient, settings: StatusSettings, options: SnapshotOptions = {}): Promise<StatusSnapshot> {
   const nowMs = options.nowMs ?? Date.now();
   const stored = await readStatusHistory(influxdb, nowMs, settings.retentionPolicy);
-  const modules = settings.rules.map((rule): ModuleSnapshot => {
+  const windows = Object.entries(AVAILABILITY_WINDOWS) as Array<[AvailabilityWindow, number]>;
+  const drafts: IncidentDraft[] = [];
+  let unlisted = 0;
+  const modules = settings.rules.map((rule) => {
     let points = stored.points.get(rule.module) ?? [];
     let latest = stored.latest.get(rule.module);
     const pending = options.pending?.statuses.find((status) => status.module === rule.module);
     if (pending && options.pending) {
       const slotMs = options.pending.slotMs;
-      points = [...points.filter((point) => point.timeMs !== slotMs), { timeMs: slotMs, code: pending.code }];
-      if (!latest || latest.timeMs <= slotMs) latest = { timeMs: slotMs, code: pending.code, reason: pending.reason, lastDataMs: pending.lastDataMs ?? null };
+      const downtime = pending.downtime ?? null;
+      points = [...points.filter((point) => point.timeMs !== slotMs), { timeMs: slotMs, code: pending.code, downtime: downtime !== null }].sort((a, b) => a.timeMs - b.timeMs);
+      if (!latest || latest.timeMs <= slotMs) latest = { timeMs: slotMs, code: pending.code, reason: pending.reason, lastDataMs: pending.lastDataMs ?? null, downtime };
     }
     let state: ModuleState = latest ? stateOfCode(latest.code) : 'na';
     let reason = latest?.reason ?? 'never evaluated by the status job';
-    if (latest && latest.timeMs <= nowMs - settings.staleAfterMs) {
+    const stale = latest !== undefined && latest.timeMs <= nowMs - settings.staleAfterMs;
+    if (latest && stale) {
       state = 'na';
-      reason = `status not evaluated since ${new Date(latest.timeMs).toISOString().replace(/\.000Z$/, 'Z')}`;
+      reason = notEvaluatedSince(latest.timeMs);
     }
-    const windows = Object.entries(AVAILABILITY_WINDOWS) as Array<[AvailabilityWindow, number]>;
-    const noFigures = Object.fromEntries(windows.map(([name]) => [name, null])) as Record<AvailabilityWindow, number | null>;
-    return {
+    const downtime = latest && !stale ? latest.downtime : null;
+    const shown: ShownState = downtime ? 'downtime' : state;
+    const sources = { points, splitMs: stored.splitMs, hourlyByDay: stored.hourlyByDay.get(rule.module) ?? new Map<number, SlotCounts>() };
+    const history = dayCells(sources, nowMs, settings.periodMs);
+    const figures = windows.map(([name, windowMs]) => {
+      // The 90-day window's part before the split is the sum of the 1h days (the same query's range).
+      const hourly = name === '90d' ? [...sources.hourlyByDay.values()].reduce(addCounts, NO_SLOTS) : stored.hourlyByWindow.get(name)?.get(rule.module);
+      return [name, argoFigures(windowCounts(sources, nowMs, windowMs, hourly))] as const;
+    });
+    // A flapping module would cost a reason read per change: only its newest are listed.
+    const own = incidentsOf(rule, points, { nowMs, staleAfterMs: settings.staleAfterMs, sinceMs: nowMs - INCIDENT_SPAN_MS });
+    unlisted += Math.max(0, own.length - INCIDENTS_PER_MODULE);
+    drafts.push(...own.slice(-INCIDENTS_PER_MODULE));
+    const snapshot: ModuleSnapshot = {
       module: rule.module,
       title: rule.title,
       state,
-      shown: state,
-      downtime: null,
+      shown,
+      downtime,
       stateText: STATE_WORDS[state],
       code: STATE_CODES[state],
       reason,
       evaluatedMs: latest?.timeMs ?? null,
       lastDataMs: latest?.lastDataMs ?? null,
-      sinceMs: latest && state === stateOfCode(latest.code) ? currentRunStart(points, latest.code, settings.periodMs) : null,
-      availability: Object.fromEntries(windows.map(([name, windowMs]) => [name, availability(points, nowMs, windowMs)])) as Record<AvailabilityWindow, number | null>,
-      reliability: noFigures,
+      sinceMs: latest && !stale ? currentRunStart(points, settings.periodMs) : null,
+      availability: Object.fromEntries(figures.map(([name, figure]) => [name, figure.availability])) as Record<AvailabilityWindow, number | null>,
+      reliability: Object.fromEntries(figures.map(([name, figure]) => [name, figure.reliability])) as Record<AvailabilityWindow, number | null>,
       timeline: timeline(points, nowMs, settings.periodMs),
-      history: [],
+      history,
       incidents: [],
       dashboardUrl: settings.grafanaUrl && rule.dashboard ? joinUrl(settings.grafanaUrl, rule.dashboard) : null,
       detailsUrl: detailsPath(rule.module),
     };
+    return snapshot;
   });
-  return { title: settings.title, generatedMs: nowMs, refreshSeconds: settings.refreshSeconds, modules, incidents: [] };
+  const wanted = drafts.filter((draft) => draft.reason === undefined && draft.reasonAtMs !== null).map((draft) => ({ module: draft.module, timeMs: draft.reasonAtMs as number }));
+  const read = await readReasons(influxdb, settings.retentionPolicy, wanted);
+  const pendingReasons = new Map((options.pending?.statuses ?? []).map((status) => [`${status.module} ${options.pending?.slotMs}`, status.downtime ? status.downtime.reason : status.reason]));
+  const incidents = newestFirst(
+    drafts.map(({ reasonAtMs, reason, ...draft }): Incident => {
+      const key = `${draft.module} ${reasonAtMs}`;
+      return { ...draft, reason: reason ?? pendingReasons.get(key) ?? read.reasons.get(key) ?? '' };
+    }),
+  );
+  for (const module of modules) module.incidents = incidents.filter((incident) => incident.module === module.module);
+  options.cost?.({ queries: stored.queries + read.queries, rows: stored.rows + read.rows });
+  return { title: settings.title, generatedMs: nowMs, refreshSeconds: settings.refreshSeconds, modules, incidents, unlistedIncidents: unlisted };
 }

@@ -21,11 +21,11 @@ import { startGateway, type RunningGateway } from '../gateway/server';
 import { freePort } from '../test/support/ports';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { type ModuleState, stateOfCode } from './evaluate';
-import { formatAvailability, LIGHT_COLOURS } from './page';
+import { formatAvailability, formatDuration, LIGHT_COLOURS, NO_DATA_COLOUR } from './page';
 import { statusPages } from './pages';
 import type { GatewayPages } from '../lib/http/pages';
 import { loadStatusSettings, type StatusSettings } from './settings';
-import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
+import { loadStatusSnapshot, type ShownState, type StatusSnapshot } from './snapshot';
 import statusJob from './index';
 import { runStatus, type StatusRunResult } from './job';
 
@@ -46,7 +46,15 @@ const EXPECTED: Record<string, { state: ModuleState; code: number; reason: strin
   nodb: { state: 'na', code: 3, reason: 'no data in nowhere/thing in the last 30m' },
   many: { state: 'degraded', code: 1, reason: '2 suspicious queues, e.g. q1' },
   oddquery: { state: 'na', code: 3, reason: 'rule failed: InfluxDB query (statement 1): unsupported mean iterator type: *query.stringInterruptIterator' },
+  // Available by its rules, but under a scheduled downtime declared in the config: the light shows the downtime.
+  planned: { state: 'available', code: 0, reason: 'all checks pass' },
 };
+const PLANNED_REASON = 'switch <b>replacement</b>';
+/** What each light shows: the state, or the downtime. */
+const shownOf = (module: string): ShownState => (module === 'planned' ? 'downtime' : EXPECTED[module].state);
+const SHOWN_TEXT: Record<ShownState, string> = { available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A', downtime: 'Scheduled downtime' };
+/** A module's stored history plus the run's own document. */
+const withCurrent = (module: string): PastStatus[] => [...histories.get(module)!, { timeMs: SLOT, code: EXPECTED[module].code, ...(module === 'planned' ? { downtime: true } : {}) }];
 const MODULES = Object.keys(EXPECTED);
 
 function moduleSection(module: string): string {
@@ -104,9 +112,16 @@ async function storeDirectly(influx: TestInfluxDB, documents: MonitDocument[]): 
   }
 }
 
-/** A deterministic history for each module: (time, code) per past slot over 30 days, with gaps. */
-function history(module: string): Array<{ timeMs: number; code: number }> {
-  const points: Array<{ timeMs: number; code: number }> = [];
+interface PastStatus {
+  timeMs: number;
+  code: number;
+  /** Under a scheduled downtime (only some of yellow's slots). */
+  downtime?: boolean;
+}
+
+/** A deterministic history for each module: (time, code) per past slot over 30 days, with gaps; yellow had a 2-hour downtime 2 days ago. */
+function history(module: string): PastStatus[] {
+  const points: PastStatus[] = [];
   let seed = [...module].reduce((sum, character) => sum * 31 + character.charCodeAt(0), 7) % 2147483647;
   const random = (): number => {
     seed = (seed * 48271) % 2147483647;
@@ -122,17 +137,30 @@ function history(module: string): Array<{ timeMs: number; code: number }> {
       continue;
     }
     if (draw < 0.08) continue; // no document: the status job did not run
-    points.push({ timeMs, code: Math.floor(random() * 4) });
+    points.push({ timeMs, code: Math.floor(random() * 4), ...(module === 'yellow' && index > 300 && index <= 312 ? { downtime: true } : {}) });
   }
   return points;
 }
 
-/** Availability computed here, independently of the code under test: up / (up + down), N/A and gaps left out. */
-function expectedAvailability(points: Array<{ timeMs: number; code: number }>, windowMs: number): number | null {
+/** Availability computed here, independently of the code under test: up / (up + down + downtime), N/A and gaps left out. */
+function expectedAvailability(points: PastStatus[], windowMs: number): number | null {
   const inWindow = points.filter((point) => point.timeMs > NOW - windowMs && point.timeMs <= NOW);
-  const up = inWindow.filter((point) => point.code === 0 || point.code === 1).length;
-  const down = inWindow.filter((point) => point.code === 2).length;
-  return up + down ? up / (up + down) : null;
+  const up = inWindow.filter((point) => !point.downtime && (point.code === 0 || point.code === 1)).length;
+  const down = inWindow.filter((point) => !point.downtime && point.code === 2).length;
+  const downtime = inWindow.filter((point) => point.downtime).length;
+  return up + down + downtime ? up / (up + down + downtime) : null;
+}
+
+/** Reliability as ARGO: the same with the downtime slots left out. */
+function expectedReliability(points: PastStatus[], windowMs: number): number | null {
+  return expectedAvailability(points.filter((point) => !point.downtime), windowMs);
+}
+
+/** The worst of a UTC day's documents: available < degraded < downtime < N/A < unavailable; null for none. */
+function expectedWorst(points: PastStatus[], dayStartMs: number): string | null {
+  const order = ['available', 'degraded', 'downtime', 'na', 'unavailable'];
+  const states = points.filter((point) => point.timeMs >= dayStartMs && point.timeMs < dayStartMs + DAY && point.timeMs <= NOW).map((point) => (point.downtime ? 'downtime' : stateOfCode(point.code)));
+  return states.length ? states.reduce((worst, state) => (order.indexOf(state) > order.indexOf(worst) ? state : worst)) : null;
 }
 
 let influx: TestInfluxDB;
@@ -196,7 +224,8 @@ beforeAll(async () => {
     `[paths]\nvar = ${dir}/var\n[monit]\nurl = ${gateway.url}\ntoken = ${GATEWAY_TOKEN}\n[influxdb]\nurl = ${influx.url}\n` +
       `[status]\ndefault_rules =\ntitle = Scenario status\ngrafana_url = http://grafana.example:3000/\n` +
       `webhook_url = http://127.0.0.1:${webhookPort}/hook\nhtml_file = ${dir}/www/status.html\njson_file = ${dir}/www/status.json\n` +
-      MODULES.map(moduleSection).join(''),
+      MODULES.map(moduleSection).join('') +
+      `[status.downtime.switch]\nstart = ${new Date(SLOT - 3600e3).toISOString().replace(/:00\.000Z$/, 'Z')}\nend = ${new Date(SLOT + 3600e3).toISOString().replace(/:00\.000Z$/, 'Z')}\nmodules = planned\nreason = ${PLANNED_REASON}\n`,
   );
   const config = Config.load(configFile);
   settings = loadStatusSettings(config);
@@ -208,14 +237,17 @@ beforeAll(async () => {
   const past: MonitDocument[] = [];
   for (const [module, points] of histories) {
     for (const point of points) {
-      past.push(factory.build('monit-collectors', 'status', { module }, { status: stateOfCode(point.code), code: point.code, reason: 'history' }, point.timeMs));
+      const state = point.downtime ? 'downtime' : stateOfCode(point.code);
+      const slots = Object.fromEntries(['available', 'degraded', 'unavailable', 'na', 'downtime'].map((kind) => [`${kind}_slots`, kind === state ? 1 : 0]));
+      const downtime = point.downtime ? { downtime: true, downtime_reason: 'switch replacement' } : { downtime: false };
+      past.push(factory.build('monit-collectors', 'status', { module }, { status: stateOfCode(point.code), code: point.code, reason: `history ${module}`, ...downtime, ...slots }, point.timeMs));
     }
   }
   await storeDirectly(influx, past);
 
   // Now the current data through the gateway. Heartbeats: none for `white`; for `crashed`, a success then a failure.
   const current: MonitDocument[] = [];
-  for (const job of ['green', 'yellow', 'red', 'odd', 'many']) {
+  for (const job of ['green', 'yellow', 'red', 'odd', 'many', 'planned']) {
     current.push(factory.build('monit-collectors', 'run', { job }, { ok: true, duration_ms: 900, errors: 0, timed_out: false, message: '' }, SLOT - PERIOD + 2 * MINUTE));
   }
   current.push(factory.build('monit-collectors', 'run', { job: 'crashed' }, { ok: true, duration_ms: 900, errors: 0, timed_out: false, message: '' }, SLOT - 2 * PERIOD));
@@ -232,7 +264,7 @@ beforeAll(async () => {
   });
   for (const offset of [PERIOD, 2 * PERIOD]) {
     const at = SLOT - offset;
-    current.push(probe('green', 1, 120, at), probe('yellow', 1, 900, at), probe('red', 1, 100, at), probe('crashed', 1, 100, at), probe('white', 1, 100, at));
+    current.push(probe('green', 1, 120, at), probe('planned', 1, 120, at), probe('yellow', 1, 900, at), probe('red', 1, 100, at), probe('crashed', 1, 100, at), probe('white', 1, 100, at));
   }
   current.push(probe('red', 0, 100, SLOT - PERIOD + MINUTE)); // red's newest point is down
   current.push(probe('green', 0, 100, SLOT - 5 * PERIOD)); // an old down point of green, outside the window: must not count
@@ -296,11 +328,12 @@ describe('the status job', () => {
   });
 
   test('logs each transition and POSTs it to the webhook', () => {
-    const changed = MODULES.filter((module) => EXPECTED[module].state !== 'available').sort();
+    const changed = MODULES.filter((module) => shownOf(module) !== 'available').sort();
     expect(result.transitions.map((transition) => transition.module).sort()).toEqual(changed);
     expect(webhookCalls.map((call) => call.module).sort()).toEqual(changed);
     const red = webhookCalls.find((call) => call.module === 'red');
     expect(red).toMatchObject({ from: 'available', to: 'unavailable', reason: 'red down', text: 'Module red: Available → Unavailable (red down)' });
+    expect(webhookCalls.find((call) => call.module === 'planned')).toMatchObject({ from: 'available', to: 'downtime' });
     const logLines = readFileSync(path.join(dir, 'var', 'log', 'status.log'), 'utf8').split('\n');
     expect(logLines.filter((line) => line.includes('] transition '))).toHaveLength(changed.length);
     expect(logLines.some((line) => line.endsWith('INFO  [status] transition Module red: Available → Unavailable (red down)'))).toBe(true);
@@ -345,9 +378,9 @@ describe('the status job', () => {
     writeFileSync(path.join(stateDir, 'last-states.json'), stateBefore);
   });
 
-  test('availability over 24h, 7d and 30d agrees with figures computed independently', () => {
+  test('availability and reliability over 24h, 7d, 30d and 90d agree with figures computed independently', () => {
     for (const module of MODULES) {
-      const points = [...histories.get(module)!, { timeMs: SLOT, code: EXPECTED[module].code }];
+      const points = withCurrent(module);
       const snapshot = result.snapshot.modules.find((one) => one.module === module)!;
       expect(snapshot.availability).toEqual({
         '24h': expectedAvailability(points, DAY),
@@ -355,13 +388,32 @@ describe('the status job', () => {
         '30d': expectedAvailability(points, 30 * DAY),
         '90d': expectedAvailability(points, 90 * DAY),
       });
+      expect(snapshot.reliability).toEqual({
+        '24h': expectedReliability(points, DAY),
+        '7d': expectedReliability(points, 7 * DAY),
+        '30d': expectedReliability(points, 30 * DAY),
+        '90d': expectedReliability(points, 90 * DAY),
+      });
     }
+    // yellow's downtime lowers its 7-day availability but not its reliability.
+    const yellow = result.snapshot.modules.find((one) => one.module === 'yellow')!;
+    expect(yellow.availability['7d']).toBeLessThan(yellow.reliability['7d'] as number);
     // Worked by hand for `green`: 24h all up; 7d: the down day lies just outside (slots 1009-1152 back);
     // 30d: 4320 slots back, minus 72 without a document and 36 N/A, of which 144 down.
     const green = result.snapshot.modules.find((one) => one.module === 'green')!;
     expect(green.availability['24h']).toBe(1);
     expect(green.availability['7d']).toBe(1);
     expect(green.availability['30d']).toBeCloseTo((4320 - 72 - 36 - 144) / (4320 - 72 - 36), 12);
+  });
+
+  test('a module changing every few slots lists only its newest 100 changes; the rest are counted', () => {
+    const yellow = result.snapshot.modules.find((one) => one.module === 'yellow')!;
+    expect(yellow.incidents).toHaveLength(100);
+    // The newest listed is the run's own change (pending slot), the oldest listed still within 30 days.
+    expect(yellow.incidents[0].startMs).toBe(Math.max(...result.snapshot.incidents.filter((one) => one.module === 'yellow').map((one) => one.startMs)));
+    expect(yellow.incidents[99].startMs).toBeGreaterThan(NOW - 30 * DAY);
+    expect(result.snapshot.unlistedIncidents).toBeGreaterThan(0);
+    expect(result.snapshot.incidents).toHaveLength(result.snapshot.modules.reduce((sum, module) => sum + module.incidents.length, 0));
   });
 
   test('the snapshot of stored documents equals the one the job wrote (the run pending merge is exact)', async () => {
@@ -386,11 +438,15 @@ describe('/status.json', () => {
     for (const module of snapshot.modules) {
       const expected = EXPECTED[module.module];
       expect(module).toMatchObject({ state: expected.state, code: expected.code, reason: expected.reason, evaluatedMs: SLOT, dashboardUrl: `http://grafana.example:3000/d/${module.module}` });
-      const points = [...histories.get(module.module)!, { timeMs: SLOT, code: expected.code }];
+      const points = withCurrent(module.module);
       expect(module.availability['24h']).toBe(expectedAvailability(points, DAY));
       expect(module.availability['30d']).toBe(expectedAvailability(points, 30 * DAY));
       expect(module.timeline.reduce((sum, segment) => sum + segment.toMs - segment.fromMs, 0)).toBe(DAY);
-      expect(module.timeline[module.timeline.length - 1]).toMatchObject({ toMs: SLOT + PERIOD, state: expected.state });
+      expect(module.timeline[module.timeline.length - 1]).toMatchObject({ toMs: SLOT + PERIOD, state: shownOf(module.module) });
+      expect(module.shown).toBe(shownOf(module.module));
+      if (module.module === 'planned') expect(module.downtime?.reason).toMatch(new RegExp(`^${PLANNED_REASON.replace(/[/]/g, '\\/')} \\(`));
+      else expect(module.downtime).toBeNull();
+      expect(module.reliability['30d']).toBe(expectedReliability(points, 30 * DAY));
     }
   });
 });
@@ -422,22 +478,52 @@ describe('the page in headless Chromium', () => {
     await page.goto(`${pageUrl}/status`);
     for (const [module, expected] of Object.entries(EXPECTED)) {
       const card = page.locator(`[data-module="${module}"]`);
-      await expect(background(card.locator('.light'))).resolves.toBe(rgb(LIGHT_COLOURS[expected.state]));
-      await expect(card.locator('.light').getAttribute('aria-label')).resolves.toBe({ available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A' }[expected.state]);
-      await expect(card.locator('.state').innerText()).resolves.toBe({ available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A' }[expected.state]);
+      await expect(background(card.locator('.light'))).resolves.toBe(rgb(LIGHT_COLOURS[shownOf(module)]));
+      await expect(card.locator('.light').getAttribute('aria-label')).resolves.toBe(SHOWN_TEXT[shownOf(module)]);
+      await expect(card.locator('.state').innerText()).resolves.toBe(SHOWN_TEXT[shownOf(module)]);
+      await expect(card.locator('.downtime-note').count()).resolves.toBe(module === 'planned' ? 1 : 0);
       await expect(card.locator('.reason').innerText()).resolves.toBe(expected.reason);
-      const points = [...histories.get(module)!, { timeMs: SLOT, code: expected.code }];
-      await expect(card.locator('.availability-24h b').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, DAY)));
-      await expect(card.locator('.availability-7d b').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 7 * DAY)));
-      await expect(card.locator('.availability-30d b').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 30 * DAY)));
-      await expect(card.locator('a').getAttribute('href')).resolves.toBe(`http://grafana.example:3000/d/${module}`);
+      const points = withCurrent(module);
+      await expect(card.locator('.availability-24h').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, DAY)));
+      await expect(card.locator('.availability-7d').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 7 * DAY)));
+      await expect(card.locator('.availability-30d').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 30 * DAY)));
+      await expect(card.locator('.availability-90d').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 90 * DAY)));
+      await expect(card.locator('.reliability-7d').innerText()).resolves.toBe(formatAvailability(expectedReliability(points, 7 * DAY)));
+      await expect(card.locator('a.dashboard').getAttribute('href')).resolves.toBe(`http://grafana.example:3000/d/${module}`);
+      await expect(card.locator('a.light-link').getAttribute('href')).resolves.toBe(`/status/module/${module}`);
+      // The 90-day bar: one cell per UTC day, today's in the colour of its worst state, the oldest without data (grey).
+      const days = card.locator('.days span');
+      await expect(days.count()).resolves.toBe(90);
+      const today = Math.floor(NOW / DAY) * DAY;
+      const worstToday = expectedWorst(points, today);
+      await expect(background(days.last())).resolves.toBe(rgb(worstToday === null ? NO_DATA_COLOUR : LIGHT_COLOURS[worstToday as ShownState]));
+      await expect(days.last().getAttribute('title')).resolves.toMatch(new RegExp(`^${new Date(today).toISOString().slice(0, 10)}: `));
+      await expect(background(days.first())).resolves.toBe(rgb(NO_DATA_COLOUR));
+      const twoDaysAgo = Math.floor((SLOT - 306 * PERIOD) / DAY) * DAY;
+      const cell = days.nth(89 - Math.round((today - twoDaysAgo) / DAY));
+      const downtimeSlots = points.filter((point) => point.downtime && point.timeMs >= twoDaysAgo && point.timeMs < twoDaysAgo + DAY).length;
+      if (module === 'yellow') expect(downtimeSlots).toBeGreaterThan(0);
+      await expect(cell.getAttribute('title')).resolves.toMatch(downtimeSlots ? new RegExp(`, ${formatDuration(downtimeSlots * PERIOD)} downtime$`) : /reliab(le|ility n\/a)$/);
+      await expect(background(cell)).resolves.toBe(rgb(LIGHT_COLOURS[expectedWorst(points, twoDaysAgo) as ShownState]));
       // The strip's last segment is the current state, in its colour.
       const lastSegment = card.locator('.strip span').last();
-      await expect(background(lastSegment)).resolves.toBe(rgb(LIGHT_COLOURS[expected.state]));
+      await expect(background(lastSegment)).resolves.toBe(rgb(LIGHT_COLOURS[shownOf(module)]));
     }
     await expect(page.locator('[data-module="white"] .meta').innerText()).resolves.toContain('no recent data');
+    // The downtime's reason as text (escaped, not markup), and in the downtime colour.
+    const note = page.locator('[data-module="planned"] .downtime-note');
+    await expect(note.innerText()).resolves.toMatch(new RegExp(`^Scheduled downtime: ${PLANNED_REASON.replace(/[/]/g, '\\/')} \\(`));
+    await expect(note.evaluate((element) => element.ownerDocument.defaultView!.getComputedStyle(element).color)).resolves.toBe(rgb(LIGHT_COLOURS.downtime));
+    await expect(page.locator('[data-module="planned"] .downtime-note b').count()).resolves.toBe(0);
     await expect(page.locator('[data-module="green"] .meta').innerText()).resolves.toMatch(/last data \d+ min ago/);
     await expect(page.locator('meta[http-equiv="refresh"]').getAttribute('content')).resolves.toBe('60');
+    // The incident list: newest first, at most 50 of those in /status.json.
+    const incidents = result.snapshot.incidents;
+    await expect(page.locator('#incidents h2').innerText()).resolves.toBe(`Incidents, last 30 days (${incidents.length + (result.snapshot.unlistedIncidents ?? 0)})`);
+    await expect(page.locator('#incidents li').count()).resolves.toBe(Math.min(50, incidents.length));
+    const first = page.locator('#incidents li').first();
+    await expect(first.locator('.incident-reason').innerText()).resolves.toBe(incidents[0].reason);
+    await expect(first.locator('.duration').innerText()).resolves.toMatch(incidents[0].endMs === null ? /^ongoing, for / : /^lasted /);
     expect(foreign).toEqual([]);
     expect(errors).toEqual([]);
     mkdirSync(path.join(PROJECT_ROOT, 'var'), { recursive: true });
@@ -453,6 +539,12 @@ describe('the page in headless Chromium', () => {
     const boxes = await page.locator('.module').evaluateAll((elements) => elements.map((element) => element.getBoundingClientRect().left));
     expect(boxes).toHaveLength(MODULES.length);
     expect(new Set(boxes).size).toBe(1);
+    // Every day of the bar keeps a visible width, and the incident list fits too.
+    const widths = await page.locator('[data-module="green"] .days span').evaluateAll((elements) => elements.map((element) => element.getBoundingClientRect().width));
+    expect(widths).toHaveLength(90);
+    expect(Math.min(...widths)).toBeGreaterThan(1);
+    const incidentsRight = await page.locator('#incidents').evaluate((element) => element.getBoundingClientRect().right);
+    expect(incidentsRight).toBeLessThanOrEqual(375);
     await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'status-page-phone.png'), fullPage: true });
     await page.close();
   });

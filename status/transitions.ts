@@ -1,14 +1,16 @@
 import path from 'node:path';
 import got from 'got';
 import { StateFile } from '../lib/state/stateFile';
+import type { ModuleDowntime } from './downtime';
 import { type ModuleState, type ModuleStatus, MODULE_STATES, STATE_WORDS } from './evaluate';
+import type { ShownState } from './snapshot';
 
 /** A module whose state differs from the previous run's. */
 export interface Transition {
   module: string;
   title: string;
-  from: ModuleState;
-  to: ModuleState;
+  from: ShownState;
+  to: ShownState;
   reason: string;
   timeMs: number;
 }
@@ -16,7 +18,13 @@ export interface Transition {
 interface RememberedState {
   state: ModuleState;
   sinceMs: number;
+  /** Under a scheduled downtime at that run; absent otherwise (files written before downtimes read the same). */
+  downtime?: true;
 }
+
+const SHOWN_WORDS: Record<ShownState, string> = { ...STATE_WORDS, downtime: 'Downtime' };
+
+const shownOf = (remembered: RememberedState): ShownState => (remembered.downtime ? 'downtime' : remembered.state);
 
 /** The state of each module at the previous run, in the status job's state folder. */
 function lastStatesFile(stateDir: string): StateFile<Map<string, RememberedState>> {
@@ -29,7 +37,7 @@ function lastStatesFile(stateDir: string): StateFile<Map<string, RememberedState
         for (const [module, value] of Object.entries(parsed as Record<string, unknown>)) {
           const remembered = value as Partial<RememberedState>;
           if (MODULE_STATES.includes(remembered.state as ModuleState) && typeof remembered.sinceMs === 'number') {
-            states.set(module, { state: remembered.state as ModuleState, sinceMs: remembered.sinceMs });
+            states.set(module, { state: remembered.state as ModuleState, sinceMs: remembered.sinceMs, ...(remembered.downtime === true ? { downtime: true } : {}) });
           }
         }
       }
@@ -48,25 +56,37 @@ export function readLastStates(stateDir: string): Map<string, RememberedState> {
   }
 }
 
-/** Compares with the previous run, stores the new states (durably) and returns the changes, and the modules seen for the first time. */
-export function recordTransitions(stateDir: string, statuses: ModuleStatus[], timeMs: number): { transitions: Transition[]; firstSeen: ModuleStatus[] } {
+/**
+ * Compares with the previous run, stores the new states (durably) and returns the changes, and the
+ * modules seen for the first time. A module under a scheduled downtime shows `downtime`: entering and
+ * leaving it are transitions (with the downtime's reason on entry); state changes under it are not.
+ */
+export function recordTransitions(
+  stateDir: string,
+  statuses: ModuleStatus[],
+  timeMs: number,
+  downtimes: ReadonlyMap<string, ModuleDowntime> = new Map(),
+): { transitions: Transition[]; firstSeen: ModuleStatus[] } {
   const previous = readLastStates(stateDir);
   const transitions: Transition[] = [];
   const firstSeen = statuses.filter((status) => !previous.has(status.module));
   const next = new Map<string, RememberedState>();
   for (const status of statuses) {
     const before = previous.get(status.module);
-    if (before && before.state !== status.state) {
-      transitions.push({ module: status.module, title: status.title, from: before.state, to: status.state, reason: status.reason, timeMs });
+    const downtime = downtimes.get(status.module);
+    const now: RememberedState = { state: status.state, sinceMs: timeMs, ...(downtime ? { downtime: true } : {}) };
+    const shown = shownOf(now);
+    if (before && shownOf(before) !== shown) {
+      transitions.push({ module: status.module, title: status.title, from: shownOf(before), to: shown, reason: downtime?.reason ?? status.reason, timeMs });
     }
-    next.set(status.module, before && before.state === status.state ? before : { state: status.state, sinceMs: timeMs });
+    next.set(status.module, before && shownOf(before) === shown ? { ...before, state: status.state } : now);
   }
   lastStatesFile(stateDir).write(next);
   return { transitions, firstSeen };
 }
 
 export function describeTransition(transition: Transition): string {
-  return `${transition.title}: ${STATE_WORDS[transition.from]} → ${STATE_WORDS[transition.to]} (${transition.reason})`;
+  return `${transition.title}: ${SHOWN_WORDS[transition.from]} → ${SHOWN_WORDS[transition.to]} (${transition.reason})`;
 }
 
 /**

@@ -10,7 +10,14 @@ export interface PageAnswer {
 }
 
 /**
- * The GET pages: for a request's URL, the page that answers it (`route` names it in the metrics
- * without its variable parts, e.g. /status/module/:module), or undefined for 404.
+ * The GET (and HEAD) pages: for a request's URL, the page that answers it (`route` names it in the
+ * metrics without its variable parts, e.g. /status/module/:module: never a name from the URL, so the
+ * label keeps few values), or undefined for 404.
  */
-export type GatewayPages = (url: URL) => { route: string; answer: () => Promise<PageAnswer> } | undefined;
+export type GatewayPages = (url: URL) => Page | undefined;
+
+/** A page found for a URL: its route (the metrics label) and how to answer it. */
+export interface Page {
+  route: string;
+  answer: () => Promise<PageAnswer>;
+}

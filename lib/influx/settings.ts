@@ -12,19 +12,25 @@ export interface InfluxSettings {
 
 const INFLUX_DURATION = /^(INF|\d+[mhdw])$/;
 
-export function influxSettings(config: Config): InfluxSettings {
+/** [influxdb] raw_duration, 1h_duration, 1d_duration: readable without a url (the status pages need only these). */
+export function retentionDurations(config: Config): RetentionPolicyDurations {
   const section = config.section('influxdb');
   const duration = (key: string, fallback: string): string => {
     const value = section.string(key, fallback);
     if (!INFLUX_DURATION.test(value)) throw new ConfigError(`${config.file}: [influxdb] ${key} must be an InfluxDB duration such as 30d, 52w or INF, got "${value}"`);
     return value;
   };
+  return { raw: duration('raw_duration', '30d'), '1h': duration('1h_duration', '400d'), '1d': duration('1d_duration', 'INF') };
+}
+
+export function influxSettings(config: Config): InfluxSettings {
+  const section = config.section('influxdb');
   return {
     url: section.url('url'),
     username: section.optionalString('username'),
     password: section.optionalSecret('password'),
     timeoutMs: section.duration('timeout', '30s'),
-    durations: { raw: duration('raw_duration', '30d'), '1h': duration('1h_duration', '400d'), '1d': duration('1d_duration', 'INF') },
+    durations: retentionDurations(config),
   };
 }
 

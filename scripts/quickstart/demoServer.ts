@@ -9,6 +9,7 @@ import http from 'node:http';
 import { Config } from '../../lib/config/config';
 import type { DemoRoute, DemoSource } from './components';
 import { demosFor } from './examples';
+import statusDemo from './statusDemo';
 
 /** Every source's routes; two sources answering the same path is a mistake worth stopping for. */
 export function demoRoutes(demos: DemoSource[]): Map<string, DemoRoute> {
@@ -23,7 +24,7 @@ export function demoRoutes(demos: DemoSource[]): Map<string, DemoRoute> {
 }
 
 export function startDemoServer(config: Config): http.Server {
-  const demos = demosFor(config);
+  const demos = [...demosFor(config), statusDemo];
   const routes = demoRoutes(demos);
   const overrides = demos.flatMap((demo) => (demo.override ? [demo.override] : []));
   for (const demo of demos) demo.onServerStart?.(config);

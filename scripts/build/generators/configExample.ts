@@ -145,6 +145,9 @@ export function renderConfigExample(): string {
   out.push(...trimmed(demo), ...collectorParts.flatMap((part) => part.demo), '');
   out.push(...COLLECTORS_PREAMBLE);
   for (const part of collectorParts) out.push(...part.text);
-  for (const file of DOWNSTREAM_SAMPLES) out.push(...applyQuickstart(read(path.join(PROJECT_ROOT, file)), undefined).text);
+  for (const file of DOWNSTREAM_SAMPLES) {
+    const sample = read(path.join(PROJECT_ROOT, file));
+    out.push(...applyQuickstart(sample, coreFor(sample)).text);
+  }
   return trimmed(out).join('\n') + '\n';
 }

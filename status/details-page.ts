@@ -1,0 +1,184 @@
+/** The HTML of a module's details page: one document, inline CSS and script, uPlot from /status/assets/. */
+import type { Value } from './condition';
+import type { DetailsData } from './details';
+import type { Plot } from './details-plots';
+import { STATE_WORDS } from './evaluate';
+import { escapeHtml, formatAge, LIGHT_COLOURS } from './page';
+
+/** Colours of a plot's series, in order (distinct for the 10 series a plot shows at most). */
+export const SERIES_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+// The card, header and light rules follow status/page.ts's STYLE (copied: page.ts keeps its own).
+const STYLE = `
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d2329}
+header{padding:12px 16px;background:#1d2329;color:#fff}
+header h1{margin:0;font-size:1.25rem;overflow-wrap:anywhere}
+header a{color:#c9d1d9}
+main{max-width:1100px;margin:0 auto;padding:12px;display:grid;gap:12px;grid-template-columns:minmax(0,1fr)}
+section{background:#fff;border-radius:8px;padding:12px 14px;box-shadow:0 1px 3px rgba(0,0,0,.12);min-width:0}
+h2{margin:0 0 8px;font-size:1.05rem}
+.head{display:flex;align-items:center;gap:10px}
+.light{flex:none;width:28px;height:28px;border-radius:50%;border:2px solid rgba(0,0,0,.25)}
+.state{font-weight:700}
+.reason,.meta{overflow-wrap:anywhere}
+.meta{font-size:.85rem;color:#57606a}
+a{color:#0b5cad}
+.ranges a{margin-right:10px}
+.ranges a.current{font-weight:700;color:#1d2329;text-decoration:none}
+.scroll{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;font-size:.85rem;width:100%}
+th,td{text-align:left;padding:3px 6px;border-bottom:1px solid #e1e4e8;vertical-align:top}
+td{overflow-wrap:anywhere}
+td.number{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+.holds{font-weight:700;color:#b00020}
+.chart{width:100%;min-height:200px}
+.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
+.note{font-size:.8rem;color:#57606a;margin:4px 0}
+.error{color:#b00020;overflow-wrap:anywhere}
+@media (max-width:600px){table.conditions th{display:none}table.conditions td{display:block;border:0;padding:1px 6px}table.conditions tr{display:block;border-bottom:1px solid #e1e4e8;padding:4px 0}}
+`;
+
+/** Draws each plot with uPlot from the embedded data, at the width of its box (again on resize). */
+const SCRIPT = `
+(function(){
+  var data=JSON.parse(document.getElementById('details-data').textContent);
+  var colours=${JSON.stringify(SERIES_COLOURS)};
+  var charts=[];
+  data.plots.forEach(function(plot,index){
+    var box=document.querySelector('[data-plot="'+index+'"] .chart');
+    if(!box||!plot.times.length||typeof uPlot==='undefined')return;
+    var columns=[plot.times.map(function(t){return t/1000;})].concat(plot.series.map(function(s){return s.values;}));
+    var options={width:box.clientWidth,height:220,legend:{show:false},scales:{x:{time:true}},
+      series:[{}].concat(plot.series.map(function(s,i){return {label:s.name,stroke:colours[i%colours.length],width:1.5,spanGaps:true,points:{show:false}};})),
+      axes:[{},{size:60}],
+      hooks:{draw:[function(u){var drawn=0;for(var i=1;i<u.series.length;i++){var s=u.data[i];for(var j=0;j<s.length;j++)if(s[j]!==null)drawn++;}box.setAttribute('data-drawn',String(drawn));}]}};
+    charts.push({chart:new uPlot(options,columns,box),box:box});
+  });
+  var pending;
+  window.addEventListener('resize',function(){clearTimeout(pending);pending=setTimeout(function(){charts.forEach(function(c){c.chart.setSize({width:c.box.clientWidth,height:220});});},100);});
+})();
+`;
+
+function utc(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
+/** A number for the tables: 4 significant digits, whole numbers as they are. */
+export function formatNumber(value: number | null): string {
+  if (value === null) return '–';
+  if (Number.isInteger(value)) return String(value);
+  return String(Number(value.toPrecision(4)));
+}
+
+function formatValue(value: Value): string {
+  return typeof value === 'number' ? formatNumber(value) : value === null ? 'no value' : String(value);
+}
+
+/** JSON inside <script>: no "<" (so no "</script>"), no U+2028/2029 line breaks. */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+function renderStatus(data: DetailsData): string {
+  const { status } = data;
+  const checked = status.evaluatedMs === null ? 'never' : escapeHtml(formatAge(data.toMs - status.evaluatedMs));
+  const lastData = status.lastDataMs === null ? 'no recent data' : `last data ${escapeHtml(formatAge(data.toMs - status.lastDataMs))}`;
+  const downtime = status.downtime ? `<p class="downtime">Scheduled downtime: ${escapeHtml(status.downtime.reason)}</p>` : '';
+  const shownText = status.shown === 'downtime' ? 'Downtime' : status.stateText;
+  const dashboard = status.dashboardUrl ? ` · <a href="${escapeHtml(status.dashboardUrl)}">Grafana dashboard</a>` : '';
+  return `<section class="now" data-state="${status.state}" data-shown="${status.shown}">
+<div class="head"><div class="light" style="background:${LIGHT_COLOURS[status.shown]}" role="img" aria-label="${escapeHtml(shownText)}"></div><div class="state">${escapeHtml(shownText)}</div></div>
+<p class="reason">${escapeHtml(status.reason)}</p>${downtime}
+<div class="meta">${lastData} · checked ${checked}${dashboard}</div>
+</section>`;
+}
+
+function renderRule(data: DetailsData): string {
+  const { live } = data;
+  if (live.error) return `<section class="rule"><h2>The rule, now</h2><p class="error">Cannot evaluate the rule now: ${escapeHtml(live.error)}</p></section>`;
+  const parts =
+    live.parts.length > 1
+      ? `<div class="scroll"><table class="parts"><tr><th>Part</th><th>Measurement</th><th>State</th><th>Reason</th></tr>${live.parts
+          .map((part) => `<tr><td>${escapeHtml(part.title)}</td><td>${escapeHtml(part.measurement)}</td><td>${STATE_WORDS[part.state]}</td><td>${escapeHtml(part.reason)}</td></tr>`)
+          .join('')}</table></div>`
+      : '';
+  const rows = live.conditions
+    .map((condition) => {
+      const values = condition.error
+        ? `<span class="error">${escapeHtml(condition.error)}</span>`
+        : condition.values.length === 0
+          ? 'no series in the window'
+          : condition.values
+              .map((one) => `${one.holds ? '<b>' : ''}${escapeHtml(one.series)}: ${escapeHtml(Object.entries(one.values).map(([operand, value]) => `${operand} = ${formatValue(value)}`).join(', '))}${one.holds ? '</b>' : ''}`)
+              .join('<br>');
+      const more = condition.seriesCount > condition.values.length ? `<br><span class="note">${condition.seriesCount - condition.values.length} more series</span>` : '';
+      const holds = condition.holds ? `<span class="holds">holds</span> for ${condition.matches} of ${condition.seriesCount}` : 'does not hold';
+      return `<tr class="condition" data-key="${escapeHtml(condition.key)}" data-holds="${condition.holds}"><td>${escapeHtml(condition.level)}${live.parts.length > 1 ? ` (${escapeHtml(condition.part)})` : ''}</td><td><code>${escapeHtml(condition.text)}</code></td><td>${holds}${condition.decided ? ' · decided the state' : ''}</td><td class="values">${values}${more}</td></tr>`;
+    })
+    .join('');
+  const table = rows
+    ? `<div class="scroll"><table class="conditions"><tr><th>Level</th><th>Condition</th><th>Now</th><th>Values</th></tr>${rows}</table></div>`
+    : '<p>The rule has no conditions: only the heartbeat and the freshness of the data count.</p>';
+  const worst = live.worst
+    ? `<p class="worst">Worst series: <b>${escapeHtml(live.worst.series)}</b>, ${escapeHtml(live.worst.condition)} with ${escapeHtml(formatValue(live.worst.value))}</p>`
+    : '';
+  const state = live.state ? STATE_WORDS[live.state] : 'N/A';
+  return `<section class="rule" data-live-state="${live.state ?? ''}"><h2>The rule, now</h2>
+<p>Evaluated now: <b>${state}</b>: ${escapeHtml(live.reason ?? '')}</p>${worst}${parts}${table}</section>`;
+}
+
+function renderPlot(plot: Plot, index: number, maxSeries: number): string {
+  const capped = plot.totalSeries > plot.series.length ? `<p class="note cap">Showing ${plot.series.length} of ${plot.totalSeries} series: the ${maxSeries} with the highest last value.</p>` : '';
+  const body = plot.error
+    ? `<p class="error">Query failed: ${escapeHtml(plot.error)}</p>`
+    : plot.series.length === 0
+      ? '<p class="note">No data in this range.</p>'
+      : `<div class="chart" role="img" aria-label="${escapeHtml(plot.title)}"></div>${capped}
+<div class="scroll"><table class="numbers"><tr><th>Series</th><th>Last</th><th>Min</th><th>Max</th><th>Mean</th></tr>${plot.series
+          .map(
+            (series, position) =>
+              `<tr data-series="${escapeHtml(series.name)}"><td><i class="swatch" style="background:${SERIES_COLOURS[position % SERIES_COLOURS.length]}"></i>${escapeHtml(series.name)}</td>${(['last', 'min', 'max', 'mean'] as const)
+                .map((stat) => `<td class="number ${stat}" data-value="${series[stat] ?? ''}">${formatNumber(series[stat])}</td>`)
+                .join('')}</tr>`,
+          )
+          .join('')}</table></div>`;
+  return `<section class="plot" data-plot="${index}"><h2>${escapeHtml(plot.title)}${plot.unit ? ` <span class="note">(${escapeHtml(plot.unit)})</span>` : ''}</h2>${body}</section>`;
+}
+
+/** The whole page; links are relative, so that it works below any prefix the gateway is served at. */
+export function renderDetailsPage(data: DetailsData): string {
+  const self = encodeURIComponent(data.module);
+  const ranges = data.ranges
+    .map((range) => `<a href="${self}?range=${range}"${range === data.range ? ' class="current" aria-current="page"' : ''}>${range}</a>`)
+    .join('');
+  const source =
+    data.plotSource.kind === 'dashboard'
+      ? `The key panels of the ${data.plotSource.dashboards.map((dashboard) => escapeHtml(dashboard.title)).join(', ')} dashboard`
+      : "The mean of each numeric field the module's rule reads (no dashboard shows this module)";
+  const plots = data.plots.length ? data.plots.map((plot, index) => renderPlot(plot, index, data.maxSeries)).join('\n') : '<section><p>No plot: the rule reads no numeric field.</p></section>';
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(data.title)}: details</title>
+<link rel="stylesheet" href="../assets/uPlot.min.css">
+<style>${STYLE}</style>
+</head>
+<body>
+<header><a href="../../status">← All modules</a><h1>${escapeHtml(data.title)}</h1></header>
+<main>
+${renderStatus(data)}
+${renderRule(data)}
+<section class="range"><nav class="ranges">${ranges}</nav>
+<p class="note">${source}, from ${escapeHtml(utc(data.fromMs))} to ${escapeHtml(utc(data.toMs))}, read from the <b>${escapeHtml(data.retentionPolicy)}</b> retention policy in ${escapeHtml(data.interval)} buckets. Last, min, max and mean are over the plotted buckets. <a href="${self}.json?range=${data.range}">JSON</a></p></section>
+${plots}
+</main>
+<script src="../assets/uPlot.iife.min.js"></script>
+<script type="application/json" id="details-data">${scriptJson(data)}</script>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,221 @@
+/**
+ * A GOCDB-style downtime feed: the XML of GOCDB's `?method=get_downtime` (one DOWNTIME element per
+ * downtime and service, or nested SERVICES), or the same entries as JSON. As ARGO's GOCDB connector,
+ * only CLASSIFICATION SCHEDULED with SEVERITY OUTAGE is a scheduled downtime. The last good answer is
+ * kept in the status job's state folder, so a feed outage does not forget known downtimes.
+ */
+import path from 'node:path';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { fetchBody } from '../lib/http/get';
+import { withoutCredentials } from '../lib/http/credentials';
+import { StateFile } from '../lib/state/stateFile';
+import type { ClientTls } from '../lib/tls/clientTls';
+import type { Downtime } from './downtime';
+import type { DowntimeFeedMatch, ModuleRule } from './rules';
+
+/** One service a feed downtime affects. */
+export interface FeedService {
+  hostname: string;
+  serviceType: string;
+  /** GOCDB's HOSTED_BY: the site's short name. */
+  site: string;
+}
+
+/** One downtime of the feed, as declared. */
+export interface FeedDowntime {
+  id: string;
+  /** SCHEDULED or UNSCHEDULED. */
+  classification: string;
+  /** OUTAGE or WARNING (at risk). */
+  severity: string;
+  startMs: number;
+  endMs: number;
+  description: string;
+  services: FeedService[];
+}
+
+/** ARGO's rule (argo-connectors' GOCDB downtime parser): only a scheduled outage is a downtime; the rest counts as measured. */
+export function isScheduledOutage(downtime: Pick<FeedDowntime, 'classification' | 'severity'>): boolean {
+  return downtime.classification.toUpperCase() === 'SCHEDULED' && downtime.severity.toUpperCase() === 'OUTAGE';
+}
+
+/** A feed answer that cannot be read as downtimes. */
+export class FeedError extends Error {
+  override name = 'FeedError';
+}
+
+type Entry = Record<string, unknown>;
+
+/** The value of `key` in an entry, in any case, as text (XML attributes come as @_KEY). */
+function textOf(entry: Entry, key: string): string {
+  for (const [name, value] of Object.entries(entry)) {
+    if (name.replace(/^@_/, '').toUpperCase() === key && (typeof value === 'string' || typeof value === 'number')) return String(value).trim();
+  }
+  return '';
+}
+
+/** Epoch seconds (START_DATE) first, else GOCDB's "YYYY-MM-DD HH:MM" in UTC (FORMATED_START_DATE), else ISO 8601. */
+function timeOf(entry: Entry, key: 'START' | 'END'): number | undefined {
+  const epoch = textOf(entry, `${key}_DATE`);
+  if (/^\d+$/.test(epoch)) return Number(epoch) * 1000;
+  const formatted = textOf(entry, `FORMATED_${key}_DATE`) || epoch;
+  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(:\d{2})?)(Z|[+-]\d{2}:?\d{2})?$/.exec(formatted);
+  if (!match) return undefined;
+  const ms = Date.parse(`${match[1]}T${match[2]}${match[4] ?? 'Z'}`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function asArray(value: unknown): unknown[] {
+  return value === undefined || value === null || value === '' ? [] : Array.isArray(value) ? value : [value];
+}
+
+function serviceOf(entry: Entry): FeedService {
+  return { hostname: textOf(entry, 'HOSTNAME'), serviceType: textOf(entry, 'SERVICE_TYPE'), site: textOf(entry, 'HOSTED_BY') };
+}
+
+/** One entry as a FeedDowntime, or why not. */
+function readEntry(entry: unknown): FeedDowntime | string {
+  if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return 'is not an object';
+  const object = entry as Entry;
+  const id = textOf(object, 'ID') || textOf(object, 'PRIMARY_KEY');
+  if (!id) return 'has no ID or PRIMARY_KEY';
+  const startMs = timeOf(object, 'START');
+  const endMs = timeOf(object, 'END');
+  if (startMs === undefined) return `downtime ${id}: START_DATE is missing or not a time`;
+  if (endMs === undefined) return `downtime ${id}: END_DATE is missing or not a time`;
+  if (endMs <= startMs) return `downtime ${id}: END_DATE is not after START_DATE`;
+  // The nested form (GOCDB's nested and paged answers) lists its services; the flat form is one service per element.
+  const nested = object.SERVICES ?? object.services;
+  const services = nested && typeof nested === 'object' ? asArray((nested as Entry).SERVICE ?? (nested as Entry).service).filter((one): one is Entry => !!one && typeof one === 'object').map(serviceOf) : [serviceOf(object)];
+  if (services.every((service) => !service.hostname && !service.site)) return `downtime ${id}: names no HOSTNAME or HOSTED_BY`;
+  return {
+    id,
+    classification: textOf(object, 'CLASSIFICATION'),
+    severity: textOf(object, 'SEVERITY'),
+    startMs,
+    endMs,
+    description: textOf(object, 'DESCRIPTION'),
+    services,
+  };
+}
+
+/**
+ * Parses a feed answer: XML (<results><DOWNTIME .../></results>) or JSON (an array of entries with
+ * GOCDB's element names, or {"DOWNTIME": [...]}). A body that is neither throws a FeedError; a bad
+ * entry is skipped and reported through `problem` with its index.
+ */
+export function parseDowntimeFeed(body: string, url: string, problem: (message: string) => void): FeedDowntime[] {
+  const text = body.replace(/^\uFEFF/, '').trim();
+  let entries: unknown[];
+  if (text.startsWith('<')) {
+    const valid = XMLValidator.validate(text);
+    if (valid !== true) throw new FeedError(`downtime feed ${url}: not XML (${valid.err.msg} at line ${valid.err.line}, column ${valid.err.col})`);
+    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, isArray: (name) => name === 'DOWNTIME' || name === 'SERVICE' }).parse(text) as Entry;
+    const results = parsed.results;
+    if (results === undefined) throw new FeedError(`downtime feed ${url}: XML without a <results> element: not a GOCDB get_downtime answer`);
+    entries = results && typeof results === 'object' ? asArray((results as Entry).DOWNTIME) : [];
+  } else {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new FeedError(`downtime feed ${url}: neither XML nor JSON (${(error as Error).message}); it starts with ${JSON.stringify(text.slice(0, 60))}`);
+    }
+    const list = Array.isArray(parsed) ? parsed : parsed && typeof parsed === 'object' ? ((parsed as Entry).DOWNTIME ?? (parsed as Entry).downtime) : undefined;
+    if (!Array.isArray(list)) throw new FeedError(`downtime feed ${url}: JSON must be an array of downtimes or {"DOWNTIME": [...]}`);
+    entries = list;
+  }
+  const downtimes: FeedDowntime[] = [];
+  entries.forEach((entry, index) => {
+    const read = readEntry(entry);
+    if (typeof read === 'string') problem(`downtime feed ${url}: entry ${index} ${read}; skipped`);
+    else downtimes.push(read);
+  });
+  return downtimes;
+}
+
+/** Whether a feed service is one of the module's: its hostname or site, and its service type when the module lists any. */
+export function serviceMatches(match: DowntimeFeedMatch, service: FeedService): boolean {
+  const named = match.hostnames.some((hostname) => hostname.toLowerCase() === service.hostname.toLowerCase()) || match.sites.some((site) => site.toLowerCase() === service.site.toLowerCase());
+  return named && (match.serviceTypes.length === 0 || match.serviceTypes.some((type) => type.toLowerCase() === service.serviceType.toLowerCase()));
+}
+
+/** The feed's scheduled outages as downtimes of the modules they name; those naming no module are dropped. */
+export function feedToDowntimes(feed: readonly FeedDowntime[], rules: readonly Pick<ModuleRule, 'module' | 'downtimeFeed'>[]): Downtime[] {
+  return feed.filter(isScheduledOutage).flatMap((entry): Downtime[] => {
+    const modules = rules.filter((rule) => rule.downtimeFeed && entry.services.some((service) => serviceMatches(rule.downtimeFeed as DowntimeFeedMatch, service))).map((rule) => rule.module);
+    return modules.length === 0 ? [] : [{ startMs: entry.startMs, endMs: entry.endMs, modules, reason: entry.description || 'scheduled downtime', source: `feed ${entry.id}` }];
+  });
+}
+
+/** The last good answer of the feed, per URL. */
+interface RememberedFeed {
+  url: string;
+  fetchedMs: number;
+  downtimes: FeedDowntime[];
+}
+
+function rememberedFeedFile(stateDir: string, writable: boolean): StateFile<RememberedFeed | undefined> {
+  return new StateFile<RememberedFeed | undefined>(path.join(stateDir, 'downtime-feed.json'), {
+    initial: () => undefined,
+    parse: (value) => {
+      const remembered = value as Partial<RememberedFeed> | null;
+      if (!remembered || typeof remembered.url !== 'string' || !Array.isArray(remembered.downtimes)) throw new Error('not a remembered downtime feed');
+      return remembered as RememberedFeed;
+    },
+  }, writable);
+}
+
+/** GOCDB's query window, as ARGO's connector asks it: the UTC day of the slot (windowend is inclusive). */
+export function feedRequestUrl(url: string, slotMs: number): string {
+  const parsed = new URL(url);
+  const windowed = ['windowstart', 'windowend', 'startdate', 'enddate', 'ongoing_only', 'all_lastmonth', 'id'].some((key) => parsed.searchParams.has(key));
+  if (!windowed && parsed.searchParams.get('method') === 'get_downtime') {
+    const day = new Date(slotMs).toISOString().slice(0, 10);
+    parsed.searchParams.set('windowstart', day);
+    parsed.searchParams.set('windowend', day);
+  }
+  return parsed.toString();
+}
+
+export interface FeedOptions {
+  url: string;
+  timeoutMs: number;
+  slotMs: number;
+  stateDir: string;
+  /** [tls.status]: asked for only when about to connect. */
+  tls?: () => ClientTls;
+  signal?: AbortSignal;
+  problem: (message: string) => void;
+  /** False for a dry run or a past slot: the last good answer is not replaced. */
+  remember: boolean;
+}
+
+/**
+ * The feed's downtimes: fetched now, else (the feed down or unreadable: a problem) the last good
+ * answer of the same URL, else none.
+ */
+export async function readDowntimeFeed(options: FeedOptions): Promise<FeedDowntime[]> {
+  const shown = withoutCredentials(options.url);
+  const stored = rememberedFeedFile(options.stateDir, options.remember);
+  const lastGood = (): FeedDowntime[] => {
+    try {
+      const remembered = stored.read();
+      return remembered && remembered.url === options.url ? remembered.downtimes : [];
+    } catch (error) {
+      options.problem(`downtime feed ${shown}: the last good answer is unreadable: ${(error as Error).message}`);
+      return [];
+    }
+  };
+  let downtimes: FeedDowntime[];
+  try {
+    const body = await fetchBody(feedRequestUrl(options.url, options.slotMs), { source: 'downtime feed', timeoutMs: options.timeoutMs, signal: options.signal, tls: options.tls?.(), accept: 'application/xml, application/json;q=0.9, */*;q=0.5' });
+    downtimes = parseDowntimeFeed(body.toString('utf8'), shown, options.problem);
+  } catch (error) {
+    const kept = lastGood();
+    options.problem(`${(error as Error).message}; using the last good answer (${kept.length} downtime${kept.length === 1 ? '' : 's'})`);
+    return kept;
+  }
+  stored.write({ url: options.url, fetchedMs: Date.now(), downtimes });
+  return downtimes;
+}
