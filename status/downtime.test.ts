@@ -7,12 +7,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Config, ConfigError } from '../lib/config/config';
 import { DocumentFactory } from '../lib/documents/document';
-import { testDir } from '../test/support/services';
+import { MemoryLogger } from '../lib/run/log';
+import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { thrownBy } from '../test/support/thrown';
 import { availabilityDocuments } from './availability';
 import { configDowntimes, covers, type Downtime, downtimesAt, fileDowntimes, parseIsoTime, slotCounters } from './downtime';
 import type { ModuleStatus } from './evaluate';
 import { RuleError } from './rules';
+import { runStatus } from './job';
 import { loadStatusSettings } from './settings';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,7 +48,6 @@ describe('[status.downtime.NAME] in config', () => {
   test.each([
     ['end before start', 'start = 2026-12-06T12:00Z\nend = 2026-12-06T10:00Z\nmodules = web\nreason = r\n', /config\.cfg:\d+: \[status\.downtime\.bad\] end: 2026-12-06T10:00:00\.000Z is not after start 2026-12-06T12:00:00\.000Z/],
     ['end equal to start', 'start = 2026-12-06T12:00Z\nend = 2026-12-06T12:00Z\nmodules = web\nreason = r\n', /\[status\.downtime\.bad\] end: .* is not after start/],
-    ['an unknown module', 'start = 2026-12-06T10:00Z\nend = 2026-12-06T12:00Z\nmodules = web, wbe\nreason = r\n', /config\.cfg:\d+: \[status\.downtime\.bad\] modules: unknown module wbe \(known: web, db\)/],
     ['a missing reason', 'start = 2026-12-06T10:00Z\nend = 2026-12-06T12:00Z\nmodules = web\n', /config\.cfg: \[status\.downtime\.bad\] reason: is missing/],
     ['no modules', 'start = 2026-12-06T10:00Z\nend = 2026-12-06T12:00Z\nreason = r\n', /\[status\.downtime\.bad\] modules: is missing/],
     ['a time without its zone', 'start = 2026-12-06T10:00\nend = 2026-12-06T12:00Z\nmodules = web\nreason = r\n', /config\.cfg:\d+: \[status\.downtime\.bad\] start: must be an ISO 8601 time with its zone, e\.g\. 2026-12-06T10:00Z, got "2026-12-06T10:00"/],
@@ -72,6 +73,48 @@ describe('[status.downtime.NAME] in config', () => {
         ['db', { reason: 'second (config b)' }],
       ]),
     );
+  });
+});
+
+describe('a downtime naming a module that is not loaded', () => {
+  let influx: TestInfluxDB;
+  beforeAll(async () => {
+    influx = await startInfluxDB();
+  }, 120_000);
+  afterAll(async () => {
+    await influx?.stop();
+  });
+
+  test('a 2025 downtime of a disabled module is a warning naming the section and module: settings load and the job runs', async () => {
+    const file = path.join(testDir('status-downtime-leftover'), 'config.cfg');
+    writeFileSync(
+      file,
+      `[influxdb]\nurl = ${influx.url}\n[status]\ndefault_rules =\nhtml_file =\njson_file =\n${probeRule('web')}${probeRule('db', 'enabled = false\n')}` +
+        '[status.downtime.old-db]\nstart = 2025-03-01T08:00Z\nend = 2025-03-01T10:00Z\nmodules = db\nreason = database migration\n' +
+        '[status.downtime.both]\nstart = 2026-12-06T10:00Z\nend = 2026-12-06T12:00Z\nmodules = db, web\nreason = network work\n',
+    );
+    const config = Config.load(file);
+    const warnings: string[] = [];
+    const settings = loadStatusSettings(config, { warn: (message) => warnings.push(message) });
+    expect(settings.rules.map((rule) => rule.module)).toEqual(['web']);
+    // The downtime naming only db is ignored; the one naming db and web still applies to web.
+    expect(settings.downtime.declared).toEqual([{ startMs: START, endMs: START + 2 * HOUR, modules: ['web'], reason: 'network work', source: 'config both' }]);
+    const lineOf = (text: string, after: string): number => {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      return lines.indexOf(text, lines.indexOf(after)) + 1;
+    };
+    expect(warnings).toEqual([
+      `${file}:${lineOf('modules = db', '[status.downtime.old-db]')}: [status.downtime.old-db] modules: unknown module db (not loaded: disabled, renamed or misspelt; known: web): the downtime is ignored`,
+      `${file}:${lineOf('modules = db, web', '[status.downtime.both]')}: [status.downtime.both] modules: unknown module db (not loaded: disabled, renamed or misspelt; known: web): the downtime applies to web only`,
+    ]);
+
+    const log = new MemoryLogger('status');
+    const problems: string[] = [];
+    const result = await runStatus({ config, influxdb: influx.client, documents: new DocumentFactory({ slotMs: START, host: 'h' }), log, stateDir: testDir('status-downtime-leftover-state'), nowMs: START + 600_000, problem: (message) => problems.push(message) });
+    expect(problems).toEqual([]);
+    expect(result.statuses.map((one) => one.module)).toEqual(['web']);
+    expect(result.documents.find((document) => document.type === 'status' && document.module === 'web')).toMatchObject({ downtime: true, downtime_reason: 'network work (config both)' });
+    expect(log.lines.filter((line) => line.startsWith('WARN'))).toEqual(warnings.map((warning) => `WARN ${warning}`));
   });
 });
 
@@ -124,7 +167,7 @@ describe('[status] downtime_file', () => {
     const downtimes = fileDowntimes(file, ['web', 'db'], (message) => problems.push(message));
     expect(downtimes.map((one) => one.modules)).toEqual([['web']]);
     expect(problems).toEqual([
-      `downtime file ${file}: entry 1: modules unknown module nope (known: web, db)`,
+      `downtime file ${file}: entry 1: modules unknown module nope (not loaded: disabled, renamed or misspelt; known: web, db): the downtime is ignored`,
       `downtime file ${file}: entry 2: end 2026-12-06T09:00:00.000Z is not after start 2026-12-06T10:00:00.000Z`,
       `downtime file ${file}: entry 3: must be an object {"start", "end", "modules", "reason"}`,
       `downtime file ${file}: entry 4: reason is missing: say why the modules are down (it is shown on the page)`,

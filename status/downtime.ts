@@ -41,12 +41,21 @@ export function parseIsoTime(text: string): number | string {
   return Number.isNaN(ms) ? `must be an ISO 8601 time with its zone, e.g. 2026-12-06T10:00Z, got ${JSON.stringify(text)}` : ms;
 }
 
-/** Checks one declaration (from config or the file); returns the downtime or why it is refused, naming the key. */
+/** A well-formed declaration: its downtime (undefined when it names no loaded module) and the names not loaded. */
+interface Checked {
+  downtime: Downtime | undefined;
+  unknown: string[];
+}
+
+/**
+ * Checks one declaration (from config or the file); returns the downtime or why it is refused, naming
+ * the key. A module not loaded (disabled, renamed) is not an error: a leftover downtime must not stop status.
+ */
 function checkDeclaration(
   values: { start: unknown; end: unknown; modules: unknown; reason: unknown },
   knownModules: readonly string[],
   source: string,
-): Downtime | { key: string; message: string } {
+): Checked | { key: string; message: string } {
   const time = (key: 'start' | 'end'): number | { key: string; message: string } => {
     const value = values[key];
     if (typeof value !== 'string' || value.trim() === '') return { key, message: 'is missing: give an ISO 8601 time such as 2026-12-06T10:00Z' };
@@ -65,21 +74,31 @@ function checkDeclaration(
   if (!names || !names.every((name) => typeof name === 'string')) return { key: 'modules', message: 'must list module names, or * for every module' };
   const modules = (names as string[]).map((name) => name.trim()).filter(Boolean);
   if (modules.length === 0) return { key: 'modules', message: 'is missing: list module names, or * for every module' };
-  if (modules.length === 1 && modules[0] === '*') return { startMs, endMs, modules: '*', reason, source };
+  if (modules.length === 1 && modules[0] === '*') return { downtime: { startMs, endMs, modules: '*', reason, source }, unknown: [] };
+  const known = modules.filter((name) => knownModules.includes(name));
   const unknown = modules.filter((name) => !knownModules.includes(name));
-  if (unknown.length > 0) return { key: 'modules', message: `unknown module${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${knownModules.join(', ')})` };
-  return { startMs, endMs, modules, reason, source };
+  return { downtime: known.length > 0 ? { startMs, endMs, modules: known, reason, source } : undefined, unknown };
 }
 
-/** The [status.downtime.NAME] sections; throws a ConfigError naming the file, line, section and key. */
-export function configDowntimes(config: Config, knownModules: readonly string[]): Downtime[] {
+/** The warning about a declaration's modules that are not loaded. */
+function unknownModules(checked: Checked, knownModules: readonly string[]): string {
+  const names = `module${checked.unknown.length > 1 ? 's' : ''} ${checked.unknown.join(', ')}`;
+  const effect = checked.downtime ? `the downtime applies to ${(checked.downtime.modules as string[]).join(', ')} only` : 'the downtime is ignored';
+  return `unknown ${names} (not loaded: disabled, renamed or misspelt; known: ${knownModules.join(', ')}): ${effect}`;
+}
+
+/**
+ * The [status.downtime.NAME] sections; a malformed one throws a ConfigError naming the file, line,
+ * section and key; a module not loaded is a warning.
+ */
+export function configDowntimes(config: Config, knownModules: readonly string[], warn: (message: string) => void = () => undefined): Downtime[] {
   let text: string | undefined;
   try {
     text = readFileSync(config.file, 'utf8');
   } catch {
     text = undefined;
   }
-  return config.sectionsUnder('status.downtime').map((section) => {
+  return config.sectionsUnder('status.downtime').flatMap((section) => {
     const name = section.name.slice('status.downtime.'.length);
     const at = (key: string): string => {
       const line = text === undefined ? undefined : findKeyLine(text, section.name, key);
@@ -91,7 +110,8 @@ export function configDowntimes(config: Config, knownModules: readonly string[])
     const value = (key: string): string | undefined => section.optionalString(key);
     const checked = checkDeclaration({ start: value('start'), end: value('end'), modules: value('modules'), reason: value('reason') }, knownModules, `config ${name}`);
     if ('key' in checked) throw new ConfigError(`${at(checked.key)}: ${checked.message}`);
-    return checked;
+    if (checked.unknown.length > 0) warn(`${at('modules')}: ${unknownModules(checked, knownModules)}`);
+    return checked.downtime ? [checked.downtime] : [];
   });
 }
 
@@ -128,8 +148,12 @@ export function fileDowntimes(file: string, knownModules: readonly string[], pro
     const object = entry as Record<string, unknown>;
     const stray = Object.keys(object).find((key) => !DOWNTIME_KEYS.includes(key));
     const checked = stray ? { key: stray, message: `unknown key (known: ${DOWNTIME_KEYS.join(', ')})` } : checkDeclaration({ start: object.start, end: object.end, modules: object.modules, reason: object.reason }, knownModules, 'file');
-    if ('key' in checked) problem(`downtime file ${file}: entry ${index}: ${checked.key} ${checked.message}`);
-    else downtimes.push(checked);
+    if ('key' in checked) {
+      problem(`downtime file ${file}: entry ${index}: ${checked.key} ${checked.message}`);
+      return;
+    }
+    if (checked.unknown.length > 0) problem(`downtime file ${file}: entry ${index}: modules ${unknownModules(checked, knownModules)}`);
+    if (checked.downtime) downtimes.push(checked.downtime);
   });
   return downtimes;
 }

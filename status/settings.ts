@@ -65,7 +65,7 @@ export function loadStatusSettings(config: Config, options: { registry?: SchemaR
       webpage: section.has('availability_webpage') ? section.url('availability_webpage') : undefined,
     },
     downtime: {
-      declared: configDowntimes(config, rules.map((rule) => rule.module)),
+      declared: configDowntimes(config, rules.map((rule) => rule.module), options.warn),
       file: section.has('downtime_file') ? section.path('downtime_file') : undefined,
       feedUrl: section.has('downtime_feed_url') ? section.url('downtime_feed_url') : undefined,
       feedTimeoutMs: section.duration('downtime_feed_timeout', '30s'),
