@@ -21,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { describeTransition, postTransition, recordTransitions } from './transitions';
 
 const HOUR = 3_600_000;
+const PERIOD = 600_000;
 const START = Date.parse('2026-12-06T10:00:00Z');
 
 const probeRule = (module: string, extra = ''): string =>
@@ -67,7 +68,7 @@ describe('[status.downtime.NAME] in config', () => {
 
   test('overlapping downtimes are fine, and both reasons are shown', () => {
     const settings = loadStatusSettings(configWith('[status.downtime.a]\nstart = 2026-12-06T10:00Z\nend = 2026-12-06T12:00Z\nmodules = web\nreason = first\n[status.downtime.b]\nstart = 2026-12-06T11:00Z\nend = 2026-12-06T13:00Z\nmodules = *\nreason = second\n'));
-    expect(downtimesAt(settings.downtime.declared, ['web', 'db'], START + 1.5 * HOUR)).toEqual(
+    expect(downtimesAt(settings.downtime.declared, ['web', 'db'], START + 1.5 * HOUR, PERIOD)).toEqual(
       new Map([
         ['web', { reason: 'first (config a); second (config b)' }],
         ['db', { reason: 'second (config b)' }],
@@ -118,17 +119,28 @@ describe('a downtime naming a module that is not loaded', () => {
   });
 });
 
-describe('a slot is covered from start (included) to end (excluded)', () => {
+describe("a slot is covered when its middle is in [start, end)", () => {
   const downtime: Downtime = { startMs: START, endMs: START + HOUR, modules: ['web'], reason: 'r', source: 'config x' };
   test.each([
-    [START - 600_000, false],
+    [START - PERIOD, false],
     [START, true],
-    [START + HOUR - 600_000, true],
+    [START + HOUR - PERIOD, true],
     [START + HOUR, false],
   ])('slot %p: %p', (slotMs, expected) => {
-    expect(covers(downtime, 'web', slotMs)).toBe(expected);
-    expect(covers(downtime, 'db', slotMs)).toBe(false);
-    expect(covers({ ...downtime, modules: '*' }, 'db', slotMs)).toBe(expected);
+    expect(covers(downtime, 'web', slotMs, PERIOD)).toBe(expected);
+    expect(covers(downtime, 'db', slotMs, PERIOD)).toBe(false);
+    expect(covers({ ...downtime, modules: '*' }, 'db', slotMs, PERIOD)).toBe(expected);
+  });
+
+  test('a downtime from 10:05 to 12:05 covers exactly the 12 slots 10:00 … 11:50: two hours, as ARGO counts downtime by time', () => {
+    const offset: Downtime = { ...downtime, startMs: Date.parse('2026-12-06T10:05:00Z'), endMs: Date.parse('2026-12-06T12:05:00Z') };
+    const slots = Array.from({ length: 36 }, (_unused, index) => Date.parse('2026-12-06T09:00:00Z') + index * PERIOD);
+    const covered = slots.filter((slotMs) => covers(offset, 'web', slotMs, PERIOD)).map((slotMs) => new Date(slotMs).toISOString().slice(11, 16));
+    expect(covered).toEqual(['10:00', '10:10', '10:20', '10:30', '10:40', '10:50', '11:00', '11:10', '11:20', '11:30', '11:40', '11:50']);
+    // Independently: the downtime's length in periods.
+    expect(covered.length * PERIOD).toBe(offset.endMs - offset.startMs);
+    expect(downtimesAt([offset], ['web'], Date.parse('2026-12-06T10:00:00Z'), PERIOD).has('web')).toBe(true);
+    expect(downtimesAt([offset], ['web'], Date.parse('2026-12-06T12:00:00Z'), PERIOD).has('web')).toBe(false);
   });
 
   test('ISO 8601 times need their zone', () => {
@@ -147,9 +159,9 @@ describe('[status] downtime_file', () => {
     const problems: string[] = [];
     expect(fileDowntimes(file, ['web', 'db'], (message) => problems.push(message))).toEqual([]);
     writeFileSync(file, JSON.stringify([entry(['web'])]));
-    expect(downtimesAt(fileDowntimes(file, ['web', 'db'], (message) => problems.push(message)), ['web', 'db'], START)).toEqual(new Map([['web', { reason: 'operator intervention (file)' }]]));
+    expect(downtimesAt(fileDowntimes(file, ['web', 'db'], (message) => problems.push(message)), ['web', 'db'], START, PERIOD)).toEqual(new Map([['web', { reason: 'operator intervention (file)' }]]));
     writeFileSync(file, JSON.stringify([entry(['web']), entry('*', { reason: 'all down' })]));
-    expect(downtimesAt(fileDowntimes(file, ['web', 'db'], (message) => problems.push(message)), ['web', 'db'], START)).toEqual(
+    expect(downtimesAt(fileDowntimes(file, ['web', 'db'], (message) => problems.push(message)), ['web', 'db'], START, PERIOD)).toEqual(
       new Map([
         ['web', { reason: 'operator intervention (file); all down (file)' }],
         ['db', { reason: 'all down (file)' }],

@@ -15,7 +15,7 @@ import type { StatusSettings } from './settings';
 /** One declared downtime, its modules resolved. */
 export interface Downtime {
   startMs: number;
-  /** Exclusive: the slot starting at endMs is no longer covered. */
+  /** Exclusive: a slot whose middle is at or after endMs is not covered. */
   endMs: number;
   /** The module names it covers; '*' for every module. */
   modules: string[] | '*';
@@ -158,16 +158,21 @@ export function fileDowntimes(file: string, knownModules: readonly string[], pro
   return downtimes;
 }
 
-/** Whether `downtime` covers `module` at the slot starting at `slotMs` (start ≤ slot < end). */
-export function covers(downtime: Downtime, module: string, slotMs: number): boolean {
-  return downtime.startMs <= slotMs && slotMs < downtime.endMs && (downtime.modules === '*' || downtime.modules.includes(module));
+/**
+ * Whether `downtime` covers `module` at the slot [slotMs, slotMs + periodMs): when the slot's middle
+ * lies in [start, end), so that a downtime covers as many slots as its length in periods, as ARGO
+ * counts downtime by time, wherever it starts within a slot.
+ */
+export function covers(downtime: Downtime, module: string, slotMs: number, periodMs: number): boolean {
+  const middleMs = slotMs + periodMs / 2;
+  return downtime.startMs <= middleMs && middleMs < downtime.endMs && (downtime.modules === '*' || downtime.modules.includes(module));
 }
 
-/** The downtime of each module covered at `slotMs`; modules outside every downtime are absent. */
-export function downtimesAt(downtimes: readonly Downtime[], modules: readonly string[], slotMs: number): Map<string, ModuleDowntime> {
+/** The downtime of each module covered at the slot [slotMs, slotMs + periodMs); modules outside every downtime are absent. */
+export function downtimesAt(downtimes: readonly Downtime[], modules: readonly string[], slotMs: number, periodMs: number): Map<string, ModuleDowntime> {
   const result = new Map<string, ModuleDowntime>();
   for (const module of modules) {
-    const reasons = [...new Set(downtimes.filter((downtime) => covers(downtime, module, slotMs)).map((downtime) => `${downtime.reason} (${downtime.source})`))];
+    const reasons = [...new Set(downtimes.filter((downtime) => covers(downtime, module, slotMs, periodMs)).map((downtime) => `${downtime.reason} (${downtime.source})`))];
     if (reasons.length > 0) result.set(module, { reason: reasons.join('; ') });
   }
   return result;

@@ -79,8 +79,8 @@ describe('the recorded GOCDB get_downtime answer', () => {
     ]);
     const modules = RULES.map((rule) => rule.module);
     // During the unscheduled outage of db and the at-risk warning of web, nothing is a downtime.
-    expect(downtimesAt(downtimes, modules, at('2025-11-20T09:30:00Z'))).toEqual(new Map([['web', { reason: 'Kernel upgrade and reboot of the EventIndex web servers (feed 31001)' }]]));
-    expect(downtimesAt(downtimes, modules, at('2025-11-20T13:30:00Z'))).toEqual(new Map());
+    expect(downtimesAt(downtimes, modules, at('2025-11-20T09:30:00Z'), 600_000)).toEqual(new Map([['web', { reason: 'Kernel upgrade and reboot of the EventIndex web servers (feed 31001)' }]]));
+    expect(downtimesAt(downtimes, modules, at('2025-11-20T13:30:00Z'), 600_000)).toEqual(new Map());
   });
 
   test('the same entries as JSON, flat or with nested SERVICES and formatted dates, are read too', () => {
@@ -121,8 +121,9 @@ describe("the quickstart's demo feed", () => {
     expect(problems).toEqual([]);
     const rules = [{ module: 'web', downtimeFeed: { hostnames: [DEMO_DOWNTIME_HOSTNAME], sites: [], serviceTypes: [] } }];
     const downtimes = feedToDowntimes(feed, rules);
-    for (const [minute, covered] of [[0, true], [20, true], [29, true], [30, false], [50, false], [60, true], [90, false]] as const) {
-      expect([minute, downtimesAt(downtimes, ['web'], hour + minute * 60_000).has('web')]).toEqual([minute, covered]);
+    // The 10-minute slots starting at minutes 0, 10 and 20.
+    for (const [minute, covered] of [[0, true], [20, true], [30, false], [50, false], [60, true], [90, false]] as const) {
+      expect([minute, downtimesAt(downtimes, ['web'], hour + minute * 60_000, 600_000).has('web')]).toEqual([minute, covered]);
     }
     // The same answer whatever minute of the hour it is asked at.
     expect(demoDowntimeFeed(hour + 59 * 60_000)).toBe(demoDowntimeFeed(hour));
