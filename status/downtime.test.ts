@@ -43,7 +43,7 @@ describe('[status.downtime.NAME] in config', () => {
       { startMs: START, endMs: START + 2.5 * HOUR, modules: ['web', 'db'], reason: 'kernel upgrade', source: 'config upgrade' },
       { startMs: Date.parse('2026-12-06T23:00:00Z'), endMs: Date.parse('2026-12-07T01:00:00Z'), modules: '*', reason: 'power cut', source: 'config all' },
     ]);
-    expect(settings.downtime).toMatchObject({ file: undefined, feedUrl: undefined, feedTimeoutMs: 30_000 });
+    expect(settings.downtime).toMatchObject({ file: undefined, feedUrl: undefined, feedTimeoutMs: 30_000, feedMaxBytes: 5 * 1024 * 1024 });
   });
 
   test.each([
@@ -201,7 +201,8 @@ describe('[status] downtime_file', () => {
   });
 
   test('[status] downtime_file is a path from the project root', () => {
-    const settings = loadStatusSettings(Config.parse('[influxdb]\nurl = http://127.0.0.1:1\n[status]\ndefault_rules =\ndowntime_file = var/downtimes.json\ndowntime_feed_url = https://goc.example.org/gocdbpi/public/?method=get_downtime\ndowntime_feed_timeout = 5s\n', 'config.cfg'));
+    const settings = loadStatusSettings(Config.parse('[influxdb]\nurl = http://127.0.0.1:1\n[status]\ndefault_rules =\ndowntime_file = var/downtimes.json\ndowntime_feed_url = https://goc.example.org/gocdbpi/public/?method=get_downtime\ndowntime_feed_timeout = 5s\ndowntime_feed_max_body_bytes = 20000\n', 'config.cfg'));
+    expect(settings.downtime.feedMaxBytes).toBe(20_000);
     expect(settings.downtime.file).toMatch(/\/var\/downtimes\.json$/);
     expect(path.isAbsolute(settings.downtime.file as string)).toBe(true);
     expect(settings.downtime).toMatchObject({ feedUrl: 'https://goc.example.org/gocdbpi/public/?method=get_downtime', feedTimeoutMs: 5000 });

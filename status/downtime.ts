@@ -196,13 +196,13 @@ export function slotCounters(state: ModuleState, downtime: boolean): Record<'ava
  */
 export async function downtimesForRun(
   settings: Pick<StatusSettings, 'rules' | 'downtime'>,
-  options: Omit<FeedOptions, 'url' | 'timeoutMs'>,
+  options: Omit<FeedOptions, 'url' | 'timeoutMs' | 'maxBytes' | 'rules'>,
 ): Promise<Downtime[]> {
   const modules = settings.rules.map((rule) => rule.module);
   const downtimes = [...settings.downtime.declared];
   if (settings.downtime.file) downtimes.push(...fileDowntimes(settings.downtime.file, modules, options.problem));
   if (settings.downtime.feedUrl) {
-    const feed = await readDowntimeFeed({ ...options, url: settings.downtime.feedUrl, timeoutMs: settings.downtime.feedTimeoutMs });
+    const feed = await readDowntimeFeed({ ...options, url: settings.downtime.feedUrl, timeoutMs: settings.downtime.feedTimeoutMs, maxBytes: settings.downtime.feedMaxBytes, rules: settings.rules });
     downtimes.push(...feedToDowntimes(feed, settings.rules));
   }
   return downtimes;
