@@ -140,8 +140,12 @@ describe('the recorded GOCDB get_downtime answer', () => {
     expect(xmlProblems).toEqual([`downtime feed ${URL_SHOWN}: entry 0 downtime 31001: END_DATE ${'9'.repeat(30)} is not whole epoch seconds (9 to 11 digits); skipped`]);
   });
 
-  test("the query asks for the slot's UTC day, as ARGO's connector does, unless the URL chose its window", () => {
-    expect(feedRequestUrl(URL_SHOWN, at('2025-11-20T09:30:00Z'))).toBe(`${URL_SHOWN}&windowstart=2025-11-20&windowend=2025-11-20`);
+  test("the query asks from the slot's UTC day start to two days later (today and tomorrow), unless the URL chose its window", () => {
+    expect(feedRequestUrl(URL_SHOWN, at('2025-11-20T09:30:00Z'))).toBe(`${URL_SHOWN}&windowstart=2025-11-20&windowend=2025-11-22`);
+    // The first and last slots of a day, and across a month's and a year's end.
+    expect(feedRequestUrl(URL_SHOWN, at('2025-11-20T00:00:00Z'))).toBe(`${URL_SHOWN}&windowstart=2025-11-20&windowend=2025-11-22`);
+    expect(feedRequestUrl(URL_SHOWN, at('2025-11-30T23:50:00Z'))).toBe(`${URL_SHOWN}&windowstart=2025-11-30&windowend=2025-12-02`);
+    expect(feedRequestUrl(URL_SHOWN, at('2025-12-31T12:00:00Z'))).toBe(`${URL_SHOWN}&windowstart=2025-12-31&windowend=2026-01-02`);
     expect(feedRequestUrl(`${URL_SHOWN}&ongoing_only=yes`, at('2025-11-20T09:30:00Z'))).toBe(`${URL_SHOWN}&ongoing_only=yes`);
     expect(feedRequestUrl('http://127.0.0.1:8080/downtimes.json', at('2025-11-20T09:30:00Z'))).toBe('http://127.0.0.1:8080/downtimes.json');
   });
@@ -221,7 +225,7 @@ describe('the status job reading the feed over HTTP', () => {
     answer = { status: 200, body: RECORDED_XML };
     const { documents, problems } = await run('2025-11-20T09:30:00Z', stateDir);
     expect(problems).toEqual([]);
-    expect(requested.at(-1)).toBe('/gocdbpi/public/?method=get_downtime&windowstart=2025-11-20&windowend=2025-11-20');
+    expect(requested.at(-1)).toBe('/gocdbpi/public/?method=get_downtime&windowstart=2025-11-20&windowend=2025-11-22');
     expect(documents.get('web')).toMatchObject({ status: 'na', downtime: true, downtime_reason: 'Kernel upgrade and reboot of the EventIndex web servers (feed 31001)', downtime_slots: 1, na_slots: 0 });
     expect(documents.get('db')).toMatchObject({ status: 'na', downtime: false, downtime_slots: 0, na_slots: 1 });
     expect(documents.get('db')?.downtime_reason).toBeUndefined();
@@ -248,7 +252,7 @@ describe('the status job reading the feed over HTTP', () => {
     const { documents, problems, log } = await run('2025-11-21T01:10:00Z', stateDir);
     expect(documents.get('storage')).toMatchObject({ downtime: true, downtime_reason: 'dCache upgrade (feed 31004)' });
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^downtime feed http:\/\/127\.0\.0\.1:\d+\/gocdbpi\/public\/\?method=get_downtime&windowstart=2025-11-21&windowend=2025-11-21: HTTP 503 .*; using the last good answer \(2 downtimes\)$/);
+    expect(problems[0]).toMatch(/^downtime feed http:\/\/127\.0\.0\.1:\d+\/gocdbpi\/public\/\?method=get_downtime&windowstart=2025-11-21&windowend=2025-11-23: HTTP 503 .*; using the last good answer \(2 downtimes\)$/);
     // Still under the same downtime: no transition.
     expect(log.lines.filter((line) => line.includes('transition'))).toEqual([]);
   });

@@ -11,6 +11,7 @@ import { withoutCredentials } from '../lib/http/credentials';
 import { StateFile } from '../lib/state/stateFile';
 import type { ClientTls } from '../lib/tls/clientTls';
 import type { Downtime } from './downtime';
+import { DAY_MS } from './history';
 import type { DowntimeFeedMatch, ModuleRule } from './rules';
 
 /** One service a feed downtime affects. */
@@ -196,14 +197,17 @@ function rememberedFeedFile(stateDir: string, writable: boolean): StateFile<Reme
   }, writable);
 }
 
-/** GOCDB's query window, as ARGO's connector asks it: the UTC day of the slot (windowend is inclusive). */
+/**
+ * GOCDB's query window: from the slot's UTC day start to two days later, so that the last good answer,
+ * kept through a feed outage past midnight, still holds the next day's downtimes.
+ */
 export function feedRequestUrl(url: string, slotMs: number): string {
   const parsed = new URL(url);
   const windowed = ['windowstart', 'windowend', 'startdate', 'enddate', 'ongoing_only', 'all_lastmonth', 'id'].some((key) => parsed.searchParams.has(key));
   if (!windowed && parsed.searchParams.get('method') === 'get_downtime') {
-    const day = new Date(slotMs).toISOString().slice(0, 10);
-    parsed.searchParams.set('windowstart', day);
-    parsed.searchParams.set('windowend', day);
+    const dayStartMs = slotMs - (slotMs % DAY_MS);
+    parsed.searchParams.set('windowstart', new Date(dayStartMs).toISOString().slice(0, 10));
+    parsed.searchParams.set('windowend', new Date(dayStartMs + 2 * DAY_MS).toISOString().slice(0, 10));
   }
   return parsed.toString();
 }
