@@ -7,18 +7,21 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Config, ConfigError } from '../lib/config/config';
 import { DocumentFactory } from '../lib/documents/document';
-import { testDir } from '../test/support/services';
+import { MemoryLogger } from '../lib/run/log';
+import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { thrownBy } from '../test/support/thrown';
 import { availabilityDocuments } from './availability';
 import { configDowntimes, covers, type Downtime, downtimesAt, fileDowntimes, parseIsoTime, slotCounters } from './downtime';
 import type { ModuleStatus } from './evaluate';
 import { RuleError } from './rules';
+import { runStatus } from './job';
 import { loadStatusSettings } from './settings';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeTransition, postTransition, recordTransitions } from './transitions';
 
 const HOUR = 3_600_000;
+const PERIOD = 600_000;
 const START = Date.parse('2026-12-06T10:00:00Z');
 
 const probeRule = (module: string, extra = ''): string =>
@@ -40,13 +43,12 @@ describe('[status.downtime.NAME] in config', () => {
       { startMs: START, endMs: START + 2.5 * HOUR, modules: ['web', 'db'], reason: 'kernel upgrade', source: 'config upgrade' },
       { startMs: Date.parse('2026-12-06T23:00:00Z'), endMs: Date.parse('2026-12-07T01:00:00Z'), modules: '*', reason: 'power cut', source: 'config all' },
     ]);
-    expect(settings.downtime).toMatchObject({ file: undefined, feedUrl: undefined, feedTimeoutMs: 30_000 });
+    expect(settings.downtime).toMatchObject({ file: undefined, feedUrl: undefined, feedTimeoutMs: 30_000, feedMaxBytes: 5 * 1024 * 1024 });
   });
 
   test.each([
     ['end before start', 'start = 2026-12-06T12:00Z\nend = 2026-12-06T10:00Z\nmodules = web\nreason = r\n', /config\.cfg:\d+: \[status\.downtime\.bad\] end: 2026-12-06T10:00:00\.000Z is not after start 2026-12-06T12:00:00\.000Z/],
     ['end equal to start', 'start = 2026-12-06T12:00Z\nend = 2026-12-06T12:00Z\nmodules = web\nreason = r\n', /\[status\.downtime\.bad\] end: .* is not after start/],
-    ['an unknown module', 'start = 2026-12-06T10:00Z\nend = 2026-12-06T12:00Z\nmodules = web, wbe\nreason = r\n', /config\.cfg:\d+: \[status\.downtime\.bad\] modules: unknown module wbe \(known: web, db\)/],
     ['a missing reason', 'start = 2026-12-06T10:00Z\nend = 2026-12-06T12:00Z\nmodules = web\n', /config\.cfg: \[status\.downtime\.bad\] reason: is missing/],
     ['no modules', 'start = 2026-12-06T10:00Z\nend = 2026-12-06T12:00Z\nreason = r\n', /\[status\.downtime\.bad\] modules: is missing/],
     ['a time without its zone', 'start = 2026-12-06T10:00\nend = 2026-12-06T12:00Z\nmodules = web\nreason = r\n', /config\.cfg:\d+: \[status\.downtime\.bad\] start: must be an ISO 8601 time with its zone, e\.g\. 2026-12-06T10:00Z, got "2026-12-06T10:00"/],
@@ -66,7 +68,7 @@ describe('[status.downtime.NAME] in config', () => {
 
   test('overlapping downtimes are fine, and both reasons are shown', () => {
     const settings = loadStatusSettings(configWith('[status.downtime.a]\nstart = 2026-12-06T10:00Z\nend = 2026-12-06T12:00Z\nmodules = web\nreason = first\n[status.downtime.b]\nstart = 2026-12-06T11:00Z\nend = 2026-12-06T13:00Z\nmodules = *\nreason = second\n'));
-    expect(downtimesAt(settings.downtime.declared, ['web', 'db'], START + 1.5 * HOUR)).toEqual(
+    expect(downtimesAt(settings.downtime.declared, ['web', 'db'], START + 1.5 * HOUR, PERIOD)).toEqual(
       new Map([
         ['web', { reason: 'first (config a); second (config b)' }],
         ['db', { reason: 'second (config b)' }],
@@ -75,17 +77,70 @@ describe('[status.downtime.NAME] in config', () => {
   });
 });
 
-describe('a slot is covered from start (included) to end (excluded)', () => {
+describe('a downtime naming a module that is not loaded', () => {
+  let influx: TestInfluxDB;
+  beforeAll(async () => {
+    influx = await startInfluxDB();
+  }, 120_000);
+  afterAll(async () => {
+    await influx?.stop();
+  });
+
+  test('a 2025 downtime of a disabled module is a warning naming the section and module: settings load and the job runs', async () => {
+    const file = path.join(testDir('status-downtime-leftover'), 'config.cfg');
+    writeFileSync(
+      file,
+      `[influxdb]\nurl = ${influx.url}\n[status]\ndefault_rules =\nhtml_file =\njson_file =\n${probeRule('web')}${probeRule('db', 'enabled = false\n')}` +
+        '[status.downtime.old-db]\nstart = 2025-03-01T08:00Z\nend = 2025-03-01T10:00Z\nmodules = db\nreason = database migration\n' +
+        '[status.downtime.both]\nstart = 2026-12-06T10:00Z\nend = 2026-12-06T12:00Z\nmodules = db, web\nreason = network work\n',
+    );
+    const config = Config.load(file);
+    const warnings: string[] = [];
+    const settings = loadStatusSettings(config, { warn: (message) => warnings.push(message) });
+    expect(settings.rules.map((rule) => rule.module)).toEqual(['web']);
+    // The downtime naming only db is ignored; the one naming db and web still applies to web.
+    expect(settings.downtime.declared).toEqual([{ startMs: START, endMs: START + 2 * HOUR, modules: ['web'], reason: 'network work', source: 'config both' }]);
+    const lineOf = (text: string, after: string): number => {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      return lines.indexOf(text, lines.indexOf(after)) + 1;
+    };
+    expect(warnings).toEqual([
+      `${file}:${lineOf('modules = db', '[status.downtime.old-db]')}: [status.downtime.old-db] modules: unknown module db (not loaded: disabled, renamed or misspelt; known: web): the downtime is ignored`,
+      `${file}:${lineOf('modules = db, web', '[status.downtime.both]')}: [status.downtime.both] modules: unknown module db (not loaded: disabled, renamed or misspelt; known: web): the downtime applies to web only`,
+    ]);
+
+    const log = new MemoryLogger('status');
+    const problems: string[] = [];
+    const result = await runStatus({ config, influxdb: influx.client, documents: new DocumentFactory({ slotMs: START, host: 'h' }), log, stateDir: testDir('status-downtime-leftover-state'), nowMs: START + 600_000, problem: (message) => problems.push(message) });
+    expect(problems).toEqual([]);
+    expect(result.statuses.map((one) => one.module)).toEqual(['web']);
+    expect(result.documents.find((document) => document.type === 'status' && document.module === 'web')).toMatchObject({ downtime: true, downtime_reason: 'network work (config both)' });
+    expect(log.lines.filter((line) => line.startsWith('WARN'))).toEqual(warnings.map((warning) => `WARN ${warning}`));
+  });
+});
+
+describe("a slot is covered when its middle is in [start, end)", () => {
   const downtime: Downtime = { startMs: START, endMs: START + HOUR, modules: ['web'], reason: 'r', source: 'config x' };
   test.each([
-    [START - 600_000, false],
+    [START - PERIOD, false],
     [START, true],
-    [START + HOUR - 600_000, true],
+    [START + HOUR - PERIOD, true],
     [START + HOUR, false],
   ])('slot %p: %p', (slotMs, expected) => {
-    expect(covers(downtime, 'web', slotMs)).toBe(expected);
-    expect(covers(downtime, 'db', slotMs)).toBe(false);
-    expect(covers({ ...downtime, modules: '*' }, 'db', slotMs)).toBe(expected);
+    expect(covers(downtime, 'web', slotMs, PERIOD)).toBe(expected);
+    expect(covers(downtime, 'db', slotMs, PERIOD)).toBe(false);
+    expect(covers({ ...downtime, modules: '*' }, 'db', slotMs, PERIOD)).toBe(expected);
+  });
+
+  test('a downtime from 10:05 to 12:05 covers exactly the 12 slots 10:00 … 11:50: two hours, as ARGO counts downtime by time', () => {
+    const offset: Downtime = { ...downtime, startMs: Date.parse('2026-12-06T10:05:00Z'), endMs: Date.parse('2026-12-06T12:05:00Z') };
+    const slots = Array.from({ length: 36 }, (_unused, index) => Date.parse('2026-12-06T09:00:00Z') + index * PERIOD);
+    const covered = slots.filter((slotMs) => covers(offset, 'web', slotMs, PERIOD)).map((slotMs) => new Date(slotMs).toISOString().slice(11, 16));
+    expect(covered).toEqual(['10:00', '10:10', '10:20', '10:30', '10:40', '10:50', '11:00', '11:10', '11:20', '11:30', '11:40', '11:50']);
+    // Independently: the downtime's length in periods.
+    expect(covered.length * PERIOD).toBe(offset.endMs - offset.startMs);
+    expect(downtimesAt([offset], ['web'], Date.parse('2026-12-06T10:00:00Z'), PERIOD).has('web')).toBe(true);
+    expect(downtimesAt([offset], ['web'], Date.parse('2026-12-06T12:00:00Z'), PERIOD).has('web')).toBe(false);
   });
 
   test('ISO 8601 times need their zone', () => {
@@ -104,9 +159,9 @@ describe('[status] downtime_file', () => {
     const problems: string[] = [];
     expect(fileDowntimes(file, ['web', 'db'], (message) => problems.push(message))).toEqual([]);
     writeFileSync(file, JSON.stringify([entry(['web'])]));
-    expect(downtimesAt(fileDowntimes(file, ['web', 'db'], (message) => problems.push(message)), ['web', 'db'], START)).toEqual(new Map([['web', { reason: 'operator intervention (file)' }]]));
+    expect(downtimesAt(fileDowntimes(file, ['web', 'db'], (message) => problems.push(message)), ['web', 'db'], START, PERIOD)).toEqual(new Map([['web', { reason: 'operator intervention (file)' }]]));
     writeFileSync(file, JSON.stringify([entry(['web']), entry('*', { reason: 'all down' })]));
-    expect(downtimesAt(fileDowntimes(file, ['web', 'db'], (message) => problems.push(message)), ['web', 'db'], START)).toEqual(
+    expect(downtimesAt(fileDowntimes(file, ['web', 'db'], (message) => problems.push(message)), ['web', 'db'], START, PERIOD)).toEqual(
       new Map([
         ['web', { reason: 'operator intervention (file); all down (file)' }],
         ['db', { reason: 'all down (file)' }],
@@ -124,7 +179,7 @@ describe('[status] downtime_file', () => {
     const downtimes = fileDowntimes(file, ['web', 'db'], (message) => problems.push(message));
     expect(downtimes.map((one) => one.modules)).toEqual([['web']]);
     expect(problems).toEqual([
-      `downtime file ${file}: entry 1: modules unknown module nope (known: web, db)`,
+      `downtime file ${file}: entry 1: modules unknown module nope (not loaded: disabled, renamed or misspelt; known: web, db): the downtime is ignored`,
       `downtime file ${file}: entry 2: end 2026-12-06T09:00:00.000Z is not after start 2026-12-06T10:00:00.000Z`,
       `downtime file ${file}: entry 3: must be an object {"start", "end", "modules", "reason"}`,
       `downtime file ${file}: entry 4: reason is missing: say why the modules are down (it is shown on the page)`,
@@ -146,7 +201,8 @@ describe('[status] downtime_file', () => {
   });
 
   test('[status] downtime_file is a path from the project root', () => {
-    const settings = loadStatusSettings(Config.parse('[influxdb]\nurl = http://127.0.0.1:1\n[status]\ndefault_rules =\ndowntime_file = var/downtimes.json\ndowntime_feed_url = https://goc.example.org/gocdbpi/public/?method=get_downtime\ndowntime_feed_timeout = 5s\n', 'config.cfg'));
+    const settings = loadStatusSettings(Config.parse('[influxdb]\nurl = http://127.0.0.1:1\n[status]\ndefault_rules =\ndowntime_file = var/downtimes.json\ndowntime_feed_url = https://goc.example.org/gocdbpi/public/?method=get_downtime\ndowntime_feed_timeout = 5s\ndowntime_feed_max_body_bytes = 20000\n', 'config.cfg'));
+    expect(settings.downtime.feedMaxBytes).toBe(20_000);
     expect(settings.downtime.file).toMatch(/\/var\/downtimes\.json$/);
     expect(path.isAbsolute(settings.downtime.file as string)).toBe(true);
     expect(settings.downtime).toMatchObject({ feedUrl: 'https://goc.example.org/gocdbpi/public/?method=get_downtime', feedTimeoutMs: 5000 });

@@ -15,7 +15,7 @@ import type { StatusSettings } from './settings';
 /** One declared downtime, its modules resolved. */
 export interface Downtime {
   startMs: number;
-  /** Exclusive: the slot starting at endMs is no longer covered. */
+  /** Exclusive: a slot whose middle is at or after endMs is not covered. */
   endMs: number;
   /** The module names it covers; '*' for every module. */
   modules: string[] | '*';
@@ -41,12 +41,21 @@ export function parseIsoTime(text: string): number | string {
   return Number.isNaN(ms) ? `must be an ISO 8601 time with its zone, e.g. 2026-12-06T10:00Z, got ${JSON.stringify(text)}` : ms;
 }
 
-/** Checks one declaration (from config or the file); returns the downtime or why it is refused, naming the key. */
+/** A well-formed declaration: its downtime (undefined when it names no loaded module) and the names not loaded. */
+interface Checked {
+  downtime: Downtime | undefined;
+  unknown: string[];
+}
+
+/**
+ * Checks one declaration (from config or the file); returns the downtime or why it is refused, naming
+ * the key. A module not loaded (disabled, renamed) is not an error: a leftover downtime must not stop status.
+ */
 function checkDeclaration(
   values: { start: unknown; end: unknown; modules: unknown; reason: unknown },
   knownModules: readonly string[],
   source: string,
-): Downtime | { key: string; message: string } {
+): Checked | { key: string; message: string } {
   const time = (key: 'start' | 'end'): number | { key: string; message: string } => {
     const value = values[key];
     if (typeof value !== 'string' || value.trim() === '') return { key, message: 'is missing: give an ISO 8601 time such as 2026-12-06T10:00Z' };
@@ -65,21 +74,31 @@ function checkDeclaration(
   if (!names || !names.every((name) => typeof name === 'string')) return { key: 'modules', message: 'must list module names, or * for every module' };
   const modules = (names as string[]).map((name) => name.trim()).filter(Boolean);
   if (modules.length === 0) return { key: 'modules', message: 'is missing: list module names, or * for every module' };
-  if (modules.length === 1 && modules[0] === '*') return { startMs, endMs, modules: '*', reason, source };
+  if (modules.length === 1 && modules[0] === '*') return { downtime: { startMs, endMs, modules: '*', reason, source }, unknown: [] };
+  const known = modules.filter((name) => knownModules.includes(name));
   const unknown = modules.filter((name) => !knownModules.includes(name));
-  if (unknown.length > 0) return { key: 'modules', message: `unknown module${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${knownModules.join(', ')})` };
-  return { startMs, endMs, modules, reason, source };
+  return { downtime: known.length > 0 ? { startMs, endMs, modules: known, reason, source } : undefined, unknown };
 }
 
-/** The [status.downtime.NAME] sections; throws a ConfigError naming the file, line, section and key. */
-export function configDowntimes(config: Config, knownModules: readonly string[]): Downtime[] {
+/** The warning about a declaration's modules that are not loaded. */
+function unknownModules(checked: Checked, knownModules: readonly string[]): string {
+  const names = `module${checked.unknown.length > 1 ? 's' : ''} ${checked.unknown.join(', ')}`;
+  const effect = checked.downtime ? `the downtime applies to ${(checked.downtime.modules as string[]).join(', ')} only` : 'the downtime is ignored';
+  return `unknown ${names} (not loaded: disabled, renamed or misspelt; known: ${knownModules.join(', ')}): ${effect}`;
+}
+
+/**
+ * The [status.downtime.NAME] sections; a malformed one throws a ConfigError naming the file, line,
+ * section and key; a module not loaded is a warning.
+ */
+export function configDowntimes(config: Config, knownModules: readonly string[], warn: (message: string) => void = () => undefined): Downtime[] {
   let text: string | undefined;
   try {
     text = readFileSync(config.file, 'utf8');
   } catch {
     text = undefined;
   }
-  return config.sectionsUnder('status.downtime').map((section) => {
+  return config.sectionsUnder('status.downtime').flatMap((section) => {
     const name = section.name.slice('status.downtime.'.length);
     const at = (key: string): string => {
       const line = text === undefined ? undefined : findKeyLine(text, section.name, key);
@@ -91,7 +110,8 @@ export function configDowntimes(config: Config, knownModules: readonly string[])
     const value = (key: string): string | undefined => section.optionalString(key);
     const checked = checkDeclaration({ start: value('start'), end: value('end'), modules: value('modules'), reason: value('reason') }, knownModules, `config ${name}`);
     if ('key' in checked) throw new ConfigError(`${at(checked.key)}: ${checked.message}`);
-    return checked;
+    if (checked.unknown.length > 0) warn(`${at('modules')}: ${unknownModules(checked, knownModules)}`);
+    return checked.downtime ? [checked.downtime] : [];
   });
 }
 
@@ -128,22 +148,31 @@ export function fileDowntimes(file: string, knownModules: readonly string[], pro
     const object = entry as Record<string, unknown>;
     const stray = Object.keys(object).find((key) => !DOWNTIME_KEYS.includes(key));
     const checked = stray ? { key: stray, message: `unknown key (known: ${DOWNTIME_KEYS.join(', ')})` } : checkDeclaration({ start: object.start, end: object.end, modules: object.modules, reason: object.reason }, knownModules, 'file');
-    if ('key' in checked) problem(`downtime file ${file}: entry ${index}: ${checked.key} ${checked.message}`);
-    else downtimes.push(checked);
+    if ('key' in checked) {
+      problem(`downtime file ${file}: entry ${index}: ${checked.key} ${checked.message}`);
+      return;
+    }
+    if (checked.unknown.length > 0) problem(`downtime file ${file}: entry ${index}: modules ${unknownModules(checked, knownModules)}`);
+    if (checked.downtime) downtimes.push(checked.downtime);
   });
   return downtimes;
 }
 
-/** Whether `downtime` covers `module` at the slot starting at `slotMs` (start ≤ slot < end). */
-export function covers(downtime: Downtime, module: string, slotMs: number): boolean {
-  return downtime.startMs <= slotMs && slotMs < downtime.endMs && (downtime.modules === '*' || downtime.modules.includes(module));
+/**
+ * Whether `downtime` covers `module` at the slot [slotMs, slotMs + periodMs): when the slot's middle
+ * lies in [start, end), so that a downtime covers as many slots as its length in periods, as ARGO
+ * counts downtime by time, wherever it starts within a slot.
+ */
+export function covers(downtime: Downtime, module: string, slotMs: number, periodMs: number): boolean {
+  const middleMs = slotMs + periodMs / 2;
+  return downtime.startMs <= middleMs && middleMs < downtime.endMs && (downtime.modules === '*' || downtime.modules.includes(module));
 }
 
-/** The downtime of each module covered at `slotMs`; modules outside every downtime are absent. */
-export function downtimesAt(downtimes: readonly Downtime[], modules: readonly string[], slotMs: number): Map<string, ModuleDowntime> {
+/** The downtime of each module covered at the slot [slotMs, slotMs + periodMs); modules outside every downtime are absent. */
+export function downtimesAt(downtimes: readonly Downtime[], modules: readonly string[], slotMs: number, periodMs: number): Map<string, ModuleDowntime> {
   const result = new Map<string, ModuleDowntime>();
   for (const module of modules) {
-    const reasons = [...new Set(downtimes.filter((downtime) => covers(downtime, module, slotMs)).map((downtime) => `${downtime.reason} (${downtime.source})`))];
+    const reasons = [...new Set(downtimes.filter((downtime) => covers(downtime, module, slotMs, periodMs)).map((downtime) => `${downtime.reason} (${downtime.source})`))];
     if (reasons.length > 0) result.set(module, { reason: reasons.join('; ') });
   }
   return result;
@@ -167,13 +196,13 @@ export function slotCounters(state: ModuleState, downtime: boolean): Record<'ava
  */
 export async function downtimesForRun(
   settings: Pick<StatusSettings, 'rules' | 'downtime'>,
-  options: Omit<FeedOptions, 'url' | 'timeoutMs'>,
+  options: Omit<FeedOptions, 'url' | 'timeoutMs' | 'maxBytes' | 'rules'>,
 ): Promise<Downtime[]> {
   const modules = settings.rules.map((rule) => rule.module);
   const downtimes = [...settings.downtime.declared];
   if (settings.downtime.file) downtimes.push(...fileDowntimes(settings.downtime.file, modules, options.problem));
   if (settings.downtime.feedUrl) {
-    const feed = await readDowntimeFeed({ ...options, url: settings.downtime.feedUrl, timeoutMs: settings.downtime.feedTimeoutMs });
+    const feed = await readDowntimeFeed({ ...options, url: settings.downtime.feedUrl, timeoutMs: settings.downtime.feedTimeoutMs, maxBytes: settings.downtime.feedMaxBytes, rules: settings.rules });
     downtimes.push(...feedToDowntimes(feed, settings.rules));
   }
   return downtimes;

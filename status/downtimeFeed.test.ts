@@ -4,7 +4,7 @@
  * job reading it from a local HTTP server in front of a real InfluxDB: a module named by the feed
  * turns `downtime = true`, a feed outage falls back on the last good answer, garbage is a problem.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -79,8 +79,8 @@ describe('the recorded GOCDB get_downtime answer', () => {
     ]);
     const modules = RULES.map((rule) => rule.module);
     // During the unscheduled outage of db and the at-risk warning of web, nothing is a downtime.
-    expect(downtimesAt(downtimes, modules, at('2025-11-20T09:30:00Z'))).toEqual(new Map([['web', { reason: 'Kernel upgrade and reboot of the EventIndex web servers (feed 31001)' }]]));
-    expect(downtimesAt(downtimes, modules, at('2025-11-20T13:30:00Z'))).toEqual(new Map());
+    expect(downtimesAt(downtimes, modules, at('2025-11-20T09:30:00Z'), 600_000)).toEqual(new Map([['web', { reason: 'Kernel upgrade and reboot of the EventIndex web servers (feed 31001)' }]]));
+    expect(downtimesAt(downtimes, modules, at('2025-11-20T13:30:00Z'), 600_000)).toEqual(new Map());
   });
 
   test('the same entries as JSON, flat or with nested SERVICES and formatted dates, are read too', () => {
@@ -106,8 +106,46 @@ describe('the recorded GOCDB get_downtime answer', () => {
     expect(() => parseDowntimeFeed('Service Unavailable', URL_SHOWN, () => undefined)).toThrow(`downtime feed ${URL_SHOWN}: neither XML nor JSON`);
   });
 
-  test("the query asks for the slot's UTC day, as ARGO's connector does, unless the URL chose its window", () => {
-    expect(feedRequestUrl(URL_SHOWN, at('2025-11-20T09:30:00Z'))).toBe(`${URL_SHOWN}&windowstart=2025-11-20&windowend=2025-11-20`);
+  test('epoch times are whole seconds of 9 to 11 digits in 2000–2100: milliseconds, huge values and far years are refused naming the entry', () => {
+    const entry = (start: unknown, end: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ ID: '7', CLASSIFICATION: 'SCHEDULED', SEVERITY: 'OUTAGE', HOSTNAME: 'ei-web.cern.ch', START_DATE: start, END_DATE: end, ...extra });
+    const problems: string[] = [];
+    const feed = parseDowntimeFeed(
+      JSON.stringify([
+        entry(1763625600, 1763640000),
+        entry(1763625600000, 1763640000000),
+        entry(1763625600, '9'.repeat(400)),
+        entry(1763625600, 1.7e21),
+        entry(1763625600.5, 1763640000),
+        entry(631152000, 1763640000),
+        entry(1763625600, 99999999999),
+        entry(undefined, undefined, { FORMATED_START_DATE: '1999-12-31 23:00', FORMATED_END_DATE: '2025-11-20 12:00' }),
+      ]),
+      URL_SHOWN,
+      (message) => problems.push(message),
+    );
+    // Independently: 1763625600 s is 2025-11-20T08:00Z.
+    expect(feed.map((one) => [one.startMs, one.endMs])).toEqual([[at('2025-11-20T08:00:00Z'), at('2025-11-20T12:00:00Z')]]);
+    expect(problems).toEqual([
+      `downtime feed ${URL_SHOWN}: entry 1 downtime 7: START_DATE 1763625600000 looks like milliseconds: give epoch seconds, as GOCDB does; skipped`,
+      `downtime feed ${URL_SHOWN}: entry 2 downtime 7: END_DATE ${'9'.repeat(400)} is not whole epoch seconds (9 to 11 digits); skipped`,
+      `downtime feed ${URL_SHOWN}: entry 3 downtime 7: END_DATE 1.7e+21 is not whole epoch seconds (9 to 11 digits); skipped`,
+      `downtime feed ${URL_SHOWN}: entry 4 downtime 7: START_DATE 1763625600.5 is not whole epoch seconds (9 to 11 digits); skipped`,
+      `downtime feed ${URL_SHOWN}: entry 5 downtime 7: START_DATE is in 1990, outside 2000–2100; skipped`,
+      `downtime feed ${URL_SHOWN}: entry 6 downtime 7: END_DATE is in 5138, outside 2000–2100; skipped`,
+      `downtime feed ${URL_SHOWN}: entry 7 downtime 7: START_DATE is in 1999, outside 2000–2100; skipped`,
+    ]);
+    // The same refusal from XML, where every value is text.
+    const xmlProblems: string[] = [];
+    expect(parseDowntimeFeed(RECORDED_XML.replace('<END_DATE>1763640000</END_DATE>', `<END_DATE>${'9'.repeat(30)}</END_DATE>`), URL_SHOWN, (message) => xmlProblems.push(message))).toHaveLength(4);
+    expect(xmlProblems).toEqual([`downtime feed ${URL_SHOWN}: entry 0 downtime 31001: END_DATE ${'9'.repeat(30)} is not whole epoch seconds (9 to 11 digits); skipped`]);
+  });
+
+  test("the query asks from the slot's UTC day start to two days later (today and tomorrow), unless the URL chose its window", () => {
+    expect(feedRequestUrl(URL_SHOWN, at('2025-11-20T09:30:00Z'))).toBe(`${URL_SHOWN}&windowstart=2025-11-20&windowend=2025-11-22`);
+    // The first and last slots of a day, and across a month's and a year's end.
+    expect(feedRequestUrl(URL_SHOWN, at('2025-11-20T00:00:00Z'))).toBe(`${URL_SHOWN}&windowstart=2025-11-20&windowend=2025-11-22`);
+    expect(feedRequestUrl(URL_SHOWN, at('2025-11-30T23:50:00Z'))).toBe(`${URL_SHOWN}&windowstart=2025-11-30&windowend=2025-12-02`);
+    expect(feedRequestUrl(URL_SHOWN, at('2025-12-31T12:00:00Z'))).toBe(`${URL_SHOWN}&windowstart=2025-12-31&windowend=2026-01-02`);
     expect(feedRequestUrl(`${URL_SHOWN}&ongoing_only=yes`, at('2025-11-20T09:30:00Z'))).toBe(`${URL_SHOWN}&ongoing_only=yes`);
     expect(feedRequestUrl('http://127.0.0.1:8080/downtimes.json', at('2025-11-20T09:30:00Z'))).toBe('http://127.0.0.1:8080/downtimes.json');
   });
@@ -121,8 +159,9 @@ describe("the quickstart's demo feed", () => {
     expect(problems).toEqual([]);
     const rules = [{ module: 'web', downtimeFeed: { hostnames: [DEMO_DOWNTIME_HOSTNAME], sites: [], serviceTypes: [] } }];
     const downtimes = feedToDowntimes(feed, rules);
-    for (const [minute, covered] of [[0, true], [20, true], [29, true], [30, false], [50, false], [60, true], [90, false]] as const) {
-      expect([minute, downtimesAt(downtimes, ['web'], hour + minute * 60_000).has('web')]).toEqual([minute, covered]);
+    // The 10-minute slots starting at minutes 0, 10 and 20.
+    for (const [minute, covered] of [[0, true], [20, true], [30, false], [50, false], [60, true], [90, false]] as const) {
+      expect([minute, downtimesAt(downtimes, ['web'], hour + minute * 60_000, 600_000).has('web')]).toEqual([minute, covered]);
     }
     // The same answer whatever minute of the hour it is asked at.
     expect(demoDowntimeFeed(hour + 59 * 60_000)).toBe(demoDowntimeFeed(hour));
@@ -164,11 +203,11 @@ describe('the status job reading the feed over HTTP', () => {
   const rule = (module: string, extra: string): string =>
     `[status.module.${module}]\nmeasurement = scenario/probe\nfields = up\nwhere = service=${module}\ncollector = none\nunavailable = latest(up) == 0\nunavailable_reason = ${module} down\n${extra}`;
 
-  async function run(slotIso: string, stateDir: string): Promise<{ documents: Map<string, MonitDocument>; problems: string[]; log: MemoryLogger }> {
+  async function run(slotIso: string, stateDir: string, statusKeys = ''): Promise<{ documents: Map<string, MonitDocument>; problems: string[]; log: MemoryLogger }> {
     const file = path.join(dir, 'config.cfg');
     writeFileSync(
       file,
-      `[influxdb]\nurl = ${influx.url}\n[status]\ndefault_rules =\nhtml_file =\njson_file =\ndowntime_feed_url = ${feedUrl}\ndowntime_feed_timeout = 5s\n` +
+      `[influxdb]\nurl = ${influx.url}\n[status]\ndefault_rules =\nhtml_file =\njson_file =\ndowntime_feed_url = ${feedUrl}\ndowntime_feed_timeout = 5s\n${statusKeys}` +
         rule('web', 'downtime_hostnames = ei-web.cern.ch\n') +
         rule('db', 'downtime_hostnames = ei-db.cern.ch\n') +
         rule('storage', 'downtime_sites = BNL-ATLAS\ndowntime_service_types = SRM\n'),
@@ -186,7 +225,7 @@ describe('the status job reading the feed over HTTP', () => {
     answer = { status: 200, body: RECORDED_XML };
     const { documents, problems } = await run('2025-11-20T09:30:00Z', stateDir);
     expect(problems).toEqual([]);
-    expect(requested.at(-1)).toBe('/gocdbpi/public/?method=get_downtime&windowstart=2025-11-20&windowend=2025-11-20');
+    expect(requested.at(-1)).toBe('/gocdbpi/public/?method=get_downtime&windowstart=2025-11-20&windowend=2025-11-22');
     expect(documents.get('web')).toMatchObject({ status: 'na', downtime: true, downtime_reason: 'Kernel upgrade and reboot of the EventIndex web servers (feed 31001)', downtime_slots: 1, na_slots: 0 });
     expect(documents.get('db')).toMatchObject({ status: 'na', downtime: false, downtime_slots: 0, na_slots: 1 });
     expect(documents.get('db')?.downtime_reason).toBeUndefined();
@@ -203,17 +242,41 @@ describe('the status job reading the feed over HTTP', () => {
     const stateDir = path.join(dir, 'state-outage');
     answer = { status: 200, body: RECORDED_XML };
     expect((await run('2025-11-21T01:00:00Z', stateDir)).documents.get('storage')).toMatchObject({ downtime: true, downtime_reason: 'dCache upgrade (feed 31004)' });
-    const stored = JSON.parse(readFileSync(path.join(stateDir, 'downtime-feed.json'), 'utf8')) as { url: string; downtimes: unknown[] };
+    const stored = JSON.parse(readFileSync(path.join(stateDir, 'downtime-feed.json'), 'utf8')) as { url: string; downtimes: Array<{ id: string }> };
     expect(stored).toMatchObject({ url: feedUrl });
-    expect(stored.downtimes).toHaveLength(5);
+    // Of the recording's five, only the scheduled outages of a module: 31001 (web's hostname) and 31004
+    // (BNL-ATLAS's SRM, storage); not 31002 (unscheduled), 31003 (a warning) nor 31005 (XRootD, no module's).
+    expect(stored.downtimes.map((one) => one.id)).toEqual(['31001', '31004']);
 
     answer = { status: 503, body: 'down for maintenance' };
     const { documents, problems, log } = await run('2025-11-21T01:10:00Z', stateDir);
     expect(documents.get('storage')).toMatchObject({ downtime: true, downtime_reason: 'dCache upgrade (feed 31004)' });
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^downtime feed http:\/\/127\.0\.0\.1:\d+\/gocdbpi\/public\/\?method=get_downtime&windowstart=2025-11-21&windowend=2025-11-21: HTTP 503 .*; using the last good answer \(5 downtimes\)$/);
+    expect(problems[0]).toMatch(/^downtime feed http:\/\/127\.0\.0\.1:\d+\/gocdbpi\/public\/\?method=get_downtime&windowstart=2025-11-21&windowend=2025-11-23: HTTP 503 .*; using the last good answer \(2 downtimes\)$/);
     // Still under the same downtime: no transition.
     expect(log.lines.filter((line) => line.includes('transition'))).toEqual([]);
+  });
+
+  test('an answer longer than downtime_feed_max_body_bytes is not read: a problem naming the limit, and the last good answer is used', async () => {
+    const stateDir = path.join(dir, 'state-too-long');
+    answer = { status: 200, body: RECORDED_XML };
+    await run('2025-11-20T09:30:00Z', stateDir, 'downtime_feed_max_body_bytes = 100000\n');
+    answer = { status: 200, body: RECORDED_XML.replace('</results>', `<!-- ${'x'.repeat(200_000)} --></results>`) };
+    const { documents, problems } = await run('2025-11-20T09:40:00Z', stateDir, 'downtime_feed_max_body_bytes = 100000\n');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/: the answer is longer than the limit of 100000 bytes \(\[status\] downtime_feed_max_body_bytes\); not read further; using the last good answer \(2 downtimes\)$/);
+    expect(documents.get('web')).toMatchObject({ downtime: true, downtime_reason: 'Kernel upgrade and reboot of the EventIndex web servers (feed 31001)' });
+  });
+
+  test('a last good answer whose time is not a number (an Infinity stored as null) is a problem, not a downtime covering nothing', async () => {
+    const stateDir = path.join(dir, 'state-null-time');
+    mkdirSync(stateDir, { recursive: true });
+    const entry = { id: '31001', classification: 'SCHEDULED', severity: 'OUTAGE', startMs: at('2025-11-20T08:00:00Z'), endMs: null, description: 'd', services: [{ hostname: 'ei-web.cern.ch', serviceType: 'webdav', site: 'CERN-PROD' }] };
+    writeFileSync(path.join(stateDir, 'downtime-feed.json'), JSON.stringify({ url: feedUrl, fetchedMs: 0, downtimes: [entry] }));
+    answer = { status: 503, body: 'down' };
+    const { problems } = await run('2025-11-20T09:30:00Z', stateDir);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/: the last good answer is unreadable: .*downtime "31001" has a start or end that is not a time/);
   });
 
   test('garbage XML from the feed is a problem naming the URL; with no good answer known, no downtime', async () => {

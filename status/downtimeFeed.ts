@@ -11,6 +11,7 @@ import { withoutCredentials } from '../lib/http/credentials';
 import { StateFile } from '../lib/state/stateFile';
 import type { ClientTls } from '../lib/tls/clientTls';
 import type { Downtime } from './downtime';
+import { DAY_MS } from './history';
 import type { DowntimeFeedMatch, ModuleRule } from './rules';
 
 /** One service a feed downtime affects. */
@@ -54,15 +55,33 @@ function textOf(entry: Entry, key: string): string {
   return '';
 }
 
-/** Epoch seconds (START_DATE) first, else GOCDB's "YYYY-MM-DD HH:MM" in UTC (FORMATED_START_DATE), else ISO 8601. */
-function timeOf(entry: Entry, key: 'START' | 'END'): number | undefined {
-  const epoch = textOf(entry, `${key}_DATE`);
-  if (/^\d+$/.test(epoch)) return Number(epoch) * 1000;
-  const formatted = textOf(entry, `FORMATED_${key}_DATE`) || epoch;
-  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(:\d{2})?)(Z|[+-]\d{2}:?\d{2})?$/.exec(formatted);
-  if (!match) return undefined;
-  const ms = Date.parse(`${match[1]}T${match[2]}${match[4] ?? 'Z'}`);
-  return Number.isNaN(ms) ? undefined : ms;
+/** The years a feed time may fall in: anything else is a broken value, not a downtime. */
+const FIRST_YEAR = 2000;
+const LAST_YEAR = 2100;
+
+/**
+ * Epoch seconds (START_DATE) first, else GOCDB's "YYYY-MM-DD HH:MM" in UTC (FORMATED_START_DATE), else
+ * ISO 8601; undefined when absent, a string saying why when refused. GOCDB's START_DATE is whole
+ * seconds: 13 digits are milliseconds from another producer, refused rather than guessed.
+ */
+function timeOf(entry: Entry, key: 'START' | 'END'): number | string | undefined {
+  const name = `${key}_DATE`;
+  const epoch = textOf(entry, name);
+  let ms: number;
+  if (/^[-+]?[\d.]+(e[-+]?\d+)?$/i.test(epoch)) {
+    if (/^\d{13}$/.test(epoch)) return `${name} ${epoch} looks like milliseconds: give epoch seconds, as GOCDB does`;
+    if (!/^\d{9,11}$/.test(epoch)) return `${name} ${epoch} is not whole epoch seconds (9 to 11 digits)`;
+    ms = Number(epoch) * 1000;
+  } else {
+    const formatted = textOf(entry, `FORMATED_${name}`) || epoch;
+    const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(:\d{2})?)(Z|[+-]\d{2}:?\d{2})?$/.exec(formatted);
+    if (!match) return undefined;
+    ms = Date.parse(`${match[1]}T${match[2]}${match[4] ?? 'Z'}`);
+    if (Number.isNaN(ms)) return undefined;
+  }
+  const year = new Date(ms).getUTCFullYear();
+  if (year < FIRST_YEAR || year > LAST_YEAR) return `${name} is in ${year}, outside ${FIRST_YEAR}–${LAST_YEAR}`;
+  return ms;
 }
 
 function asArray(value: unknown): unknown[] {
@@ -82,7 +101,9 @@ function readEntry(entry: unknown): FeedDowntime | string {
   const startMs = timeOf(object, 'START');
   const endMs = timeOf(object, 'END');
   if (startMs === undefined) return `downtime ${id}: START_DATE is missing or not a time`;
+  if (typeof startMs === 'string') return `downtime ${id}: ${startMs}`;
   if (endMs === undefined) return `downtime ${id}: END_DATE is missing or not a time`;
+  if (typeof endMs === 'string') return `downtime ${id}: ${endMs}`;
   if (endMs <= startMs) return `downtime ${id}: END_DATE is not after START_DATE`;
   // The nested form (GOCDB's nested and paged answers) lists its services; the flat form is one service per element.
   const nested = object.SERVICES ?? object.services;
@@ -140,10 +161,17 @@ export function serviceMatches(match: DowntimeFeedMatch, service: FeedService): 
   return named && (match.serviceTypes.length === 0 || match.serviceTypes.some((type) => type.toLowerCase() === service.serviceType.toLowerCase()));
 }
 
+type FeedRules = readonly Pick<ModuleRule, 'module' | 'downtimeFeed'>[];
+
+/** The modules a feed downtime names. */
+function modulesOf(entry: FeedDowntime, rules: FeedRules): string[] {
+  return rules.filter((rule) => rule.downtimeFeed && entry.services.some((service) => serviceMatches(rule.downtimeFeed as DowntimeFeedMatch, service))).map((rule) => rule.module);
+}
+
 /** The feed's scheduled outages as downtimes of the modules they name; those naming no module are dropped. */
-export function feedToDowntimes(feed: readonly FeedDowntime[], rules: readonly Pick<ModuleRule, 'module' | 'downtimeFeed'>[]): Downtime[] {
+export function feedToDowntimes(feed: readonly FeedDowntime[], rules: FeedRules): Downtime[] {
   return feed.filter(isScheduledOutage).flatMap((entry): Downtime[] => {
-    const modules = rules.filter((rule) => rule.downtimeFeed && entry.services.some((service) => serviceMatches(rule.downtimeFeed as DowntimeFeedMatch, service))).map((rule) => rule.module);
+    const modules = modulesOf(entry, rules);
     return modules.length === 0 ? [] : [{ startMs: entry.startMs, endMs: entry.endMs, modules, reason: entry.description || 'scheduled downtime', source: `feed ${entry.id}` }];
   });
 }
@@ -161,19 +189,25 @@ function rememberedFeedFile(stateDir: string, writable: boolean): StateFile<Reme
     parse: (value) => {
       const remembered = value as Partial<RememberedFeed> | null;
       if (!remembered || typeof remembered.url !== 'string' || !Array.isArray(remembered.downtimes)) throw new Error('not a remembered downtime feed');
+      // A time that is not a finite number would cover nothing, silently.
+      const broken = remembered.downtimes.find((downtime: Partial<FeedDowntime> | null) => !Number.isFinite(downtime?.startMs) || !Number.isFinite(downtime?.endMs));
+      if (broken !== undefined) throw new Error(`downtime ${JSON.stringify((broken as Partial<FeedDowntime> | null)?.id)} has a start or end that is not a time`);
       return remembered as RememberedFeed;
     },
   }, writable);
 }
 
-/** GOCDB's query window, as ARGO's connector asks it: the UTC day of the slot (windowend is inclusive). */
+/**
+ * GOCDB's query window: from the slot's UTC day start to two days later, so that the last good answer,
+ * kept through a feed outage past midnight, still holds the next day's downtimes.
+ */
 export function feedRequestUrl(url: string, slotMs: number): string {
   const parsed = new URL(url);
   const windowed = ['windowstart', 'windowend', 'startdate', 'enddate', 'ongoing_only', 'all_lastmonth', 'id'].some((key) => parsed.searchParams.has(key));
   if (!windowed && parsed.searchParams.get('method') === 'get_downtime') {
-    const day = new Date(slotMs).toISOString().slice(0, 10);
-    parsed.searchParams.set('windowstart', day);
-    parsed.searchParams.set('windowend', day);
+    const dayStartMs = slotMs - (slotMs % DAY_MS);
+    parsed.searchParams.set('windowstart', new Date(dayStartMs).toISOString().slice(0, 10));
+    parsed.searchParams.set('windowend', new Date(dayStartMs + 2 * DAY_MS).toISOString().slice(0, 10));
   }
   return parsed.toString();
 }
@@ -181,6 +215,10 @@ export function feedRequestUrl(url: string, slotMs: number): string {
 export interface FeedOptions {
   url: string;
   timeoutMs: number;
+  /** [status] downtime_feed_max_body_bytes: a longer answer is not read, and the last good one is used. */
+  maxBytes: number;
+  /** The modules: only the downtimes of theirs are kept as the last good answer. */
+  rules: FeedRules;
   slotMs: number;
   stateDir: string;
   /** [tls.status]: asked for only when about to connect. */
@@ -209,8 +247,17 @@ export async function readDowntimeFeed(options: FeedOptions): Promise<FeedDownti
   };
   let downtimes: FeedDowntime[];
   try {
-    const body = await fetchBody(feedRequestUrl(options.url, options.slotMs), { source: 'downtime feed', timeoutMs: options.timeoutMs, signal: options.signal, tls: options.tls?.(), accept: 'application/xml, application/json;q=0.9, */*;q=0.5' });
-    downtimes = parseDowntimeFeed(body.toString('utf8'), shown, options.problem);
+    const body = await fetchBody(feedRequestUrl(options.url, options.slotMs), {
+      source: 'downtime feed',
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      tls: options.tls?.(),
+      accept: 'application/xml, application/json;q=0.9, */*;q=0.5',
+      maxBytes: options.maxBytes,
+      maxBytesSetting: '[status] downtime_feed_max_body_bytes',
+    });
+    // Only what can become a downtime of a module: a whole site's or region's feed stays out of the state file.
+    downtimes = parseDowntimeFeed(body.toString('utf8'), shown, options.problem).filter((downtime) => isScheduledOutage(downtime) && modulesOf(downtime, options.rules).length > 0);
   } catch (error) {
     const kept = lastGood();
     options.problem(`${(error as Error).message}; using the last good answer (${kept.length} downtime${kept.length === 1 ? '' : 's'})`);

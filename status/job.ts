@@ -97,7 +97,7 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   // A backfill uses the downtimes that covered its slot; it keeps the feed's last good answer as it was.
   const tlsOf = options.tls;
   const known = await downtimesForRun(settings, { slotMs, stateDir: options.stateDir, tls: tlsOf && (() => tlsOf('status')), signal: options.signal, problem, remember: sideEffects });
-  const downtimes = downtimesAt(known, statuses.map((status) => status.module), slotMs);
+  const downtimes = downtimesAt(known, statuses.map((status) => status.module), slotMs, settings.periodMs);
   const availability = availabilityDocuments(options.documents, settings, statuses, downtimes);
   const documents = [
     ...statuses.map((status) => {

@@ -39,6 +39,8 @@ export interface DowntimeSettings {
   /** [status] downtime_feed_url: GOCDB's get_downtime (XML) or the same entries in JSON. */
   feedUrl?: string;
   feedTimeoutMs: number;
+  /** [status] downtime_feed_max_body_bytes: the longest feed answer read. */
+  feedMaxBytes: number;
 }
 
 /** Reads [status] and the module rules; throws a ConfigError/RuleError naming the key (and line). */
@@ -65,10 +67,11 @@ export function loadStatusSettings(config: Config, options: { registry?: SchemaR
       webpage: section.has('availability_webpage') ? section.url('availability_webpage') : undefined,
     },
     downtime: {
-      declared: configDowntimes(config, rules.map((rule) => rule.module)),
+      declared: configDowntimes(config, rules.map((rule) => rule.module), options.warn),
       file: section.has('downtime_file') ? section.path('downtime_file') : undefined,
       feedUrl: section.has('downtime_feed_url') ? section.url('downtime_feed_url') : undefined,
       feedTimeoutMs: section.duration('downtime_feed_timeout', '30s'),
+      feedMaxBytes: section.int('downtime_feed_max_body_bytes', 5 * 1024 * 1024, { min: 1 }),
     },
   };
 }

@@ -1,5 +1,5 @@
 /** GETs of sources that answer JSON or text, with every failure a SourceFailure of the shared vocabulary. */
-import got, { HTTPError, RequestError, TimeoutError } from 'got';
+import got, { HTTPError, type Progress, RequestError, TimeoutError } from 'got';
 import { classifyConnectionError, SourceFailure } from '../documents/failures';
 import { withoutCredentials } from './credentials';
 import { isJsonWhitespace } from './jsonMembers';
@@ -27,6 +27,16 @@ export interface GetOptions {
   accept?: string;
   /** The source's trust and identity (lib/tls); undefined: Node's public CAs, no identity. */
   tls?: ClientTls;
+  /** The longest body read: reading stops past it, and the GET fails as 'malformed'. Default: no limit. */
+  maxBytes?: number;
+  /** The setting maxBytes comes from, named in the failure: "[status] downtime_feed_max_body_bytes". */
+  maxBytesSetting?: string;
+}
+
+/** The failure of a body longer than options.maxBytes. */
+function tooLong(options: GetOptions, shown: string): SourceFailure {
+  const setting = options.maxBytesSetting ? ` (${options.maxBytesSetting})` : '';
+  return new SourceFailure('malformed', `${options.source} ${shown}: the answer is longer than the limit of ${options.maxBytes} bytes${setting}; not read further`);
 }
 
 /** GETs a URL and returns its body, not decoded. A failed request, an HTTP error status or an empty body throws a SourceFailure. */
@@ -35,9 +45,10 @@ export async function fetchBody(url: string, options: GetOptions): Promise<Buffe
   const shown = withoutCredentials(url);
   let body: Buffer;
   const abort = detachedAbort(options.signal);
+  let tooLarge = false;
   try {
-    const response = await withClientTls(options.tls, shown, (tls) =>
-      got.get(url, {
+    const response = await withClientTls(options.tls, shown, (tls) => {
+      const request = got.get(url, {
         searchParams: options.searchParams,
         timeout: { request: options.timeoutMs },
         retry: { limit: 0 },
@@ -46,11 +57,22 @@ export async function fetchBody(url: string, options: GetOptions): Promise<Buffe
         hooks: tls.hooks,
         headers: { accept: options.accept ?? 'application/json', ...tls.headers },
         responseType: 'buffer',
-      }),
-    );
+      });
+      const limit = options.maxBytes;
+      // Stop reading as soon as the body passes the limit, rather than hold all of it in memory.
+      if (limit !== undefined) {
+        request.on('downloadProgress', (progress: Progress) => {
+          if (progress.transferred <= limit || tooLarge) return;
+          tooLarge = true;
+          request.cancel();
+        });
+      }
+      return request;
+    });
     body = response.body;
   } catch (error) {
     if (options.signal?.aborted) throw new SourceFailure('aborted', `${options.source} ${shown}: stopped at the job's deadline`);
+    if (tooLarge) throw tooLong(options, shown);
     if (error instanceof TimeoutError) throw new SourceFailure('timeout', `${options.source} ${shown}: no answer within ${options.timeoutMs} ms`);
     // Their messages already name the endpoint, the settings and the likely cause.
     if (error instanceof TlsFailure) throw new SourceFailure('tls', `${options.source} ${error.message}`);
@@ -67,6 +89,8 @@ export async function fetchBody(url: string, options: GetOptions): Promise<Buffe
   } finally {
     abort.detach();
   }
+  // The progress counts the bytes received: a compressed body is checked again once decoded.
+  if (options.maxBytes !== undefined && body.length > options.maxBytes) throw tooLong(options, shown);
   if (body.every(isJsonWhitespace)) throw new SourceFailure('malformed', `${options.source} ${shown}: empty response body`);
   return body;
 }
