@@ -143,8 +143,9 @@ describe('the page with history, downtime and incidents', () => {
 
   test('the light and the title link to the details page', () => {
     const html = renderStatusPage(richSnapshot([]));
-    expect(html).toContain('<a class="light-link" href="/status/module/web" title="Details of Web &lt;b&gt;"><div class="light"');
-    expect(html).toContain('<div class="name"><a href="/status/module/web">Web &lt;b&gt;</a></div>');
+    // Relative: from /status it is /status/module/web, from /prefix/status /prefix/status/module/web.
+    expect(html).toContain('<a class="light-link" href="status/module/web" title="Details of Web &lt;b&gt;"><div class="light"');
+    expect(html).toContain('<div class="name"><a href="status/module/web">Web &lt;b&gt;</a></div>');
   });
 
   test('incidents: newest first as given, with from → to, reason, start and duration; ongoing ones say so; at most 50 with a count of the rest', () => {

@@ -147,7 +147,8 @@ function renderModule(module: ModuleSnapshot, generatedMs: number): string {
       return `<span class="segment segment-${segment.state}" style="width:${width.toFixed(4)}%;background:${LIGHT_COLOURS[segment.state]}" title="${escapeHtml(label)}"></span>`;
     })
     .join('');
-  const details = escapeHtml(module.detailsUrl);
+  // Relative to the page at /status, so the link still works below a reverse proxy's path prefix.
+  const details = escapeHtml(module.detailsUrl.replace(/^\/+/, ''));
   const dashboard = module.dashboardUrl ? ` · <a class="dashboard" href="${escapeHtml(module.dashboardUrl)}">Dashboard</a>` : '';
   const since = module.sinceMs === null ? '' : `${escapeHtml(shownText)} since ${escapeHtml(utc(module.sinceMs))} · `;
   const downtime = module.downtime ? `<p class="downtime-note">Scheduled downtime: ${escapeHtml(module.downtime.reason)}</p>` : '';
