@@ -12,7 +12,7 @@
  * `windowSources`).
  */
 import { addCounts, argoFigures, NO_SLOTS, type SlotCounts } from './argo';
-import { stateOfCode } from './evaluate';
+import { type ModuleState, stateOfCode } from './evaluate';
 import type { DayCell, Incident, ShownState } from './snapshot';
 
 export const HOUR_MS = 3_600_000;
@@ -35,8 +35,14 @@ export interface HistoryPoint {
  */
 export const SHOWN_RANK: Record<ShownState, number> = { available: 0, degraded: 1, downtime: 2, na: 3, unavailable: 4 };
 
-export function shownOf(point: { code: number; downtime: boolean }): ShownState {
-  return point.downtime ? 'downtime' : stateOfCode(point.code);
+/** What the light shows: a scheduled downtime wins over the state. */
+export function shownOf(state: ModuleState, downtime: boolean | undefined): ShownState {
+  return downtime ? 'downtime' : state;
+}
+
+/** What the light showed for a stored document (`downtime` absent in documents written before downtimes). */
+export function documentShown(point: { code: number; downtime?: boolean }): ShownState {
+  return shownOf(stateOfCode(point.code), point.downtime);
 }
 
 export function worstOf(states: ShownState[]): ShownState | null {
@@ -53,7 +59,7 @@ export function countOf(state: ShownState): SlotCounts {
 /** The slot counts of the points with fromMs ≤ time < toMs (documents are stamped with their slot's start). */
 export function countPoints(points: HistoryPoint[], fromMs: number, toMs: number): SlotCounts {
   const counts = { ...NO_SLOTS };
-  for (const point of points) if (point.timeMs >= fromMs && point.timeMs < toMs) counts[shownOf(point)]++;
+  for (const point of points) if (point.timeMs >= fromMs && point.timeMs < toMs) counts[documentShown(point)]++;
   return counts;
 }
 
@@ -96,7 +102,7 @@ export function dayCells(sources: HistorySources, nowMs: number, periodMs: numbe
   for (const point of sources.points) {
     if (point.timeMs < sources.splitMs || point.timeMs > nowMs) continue;
     const day = dayStart(point.timeMs);
-    raw.set(day, addCounts(raw.get(day) ?? NO_SLOTS, countOf(shownOf(point))));
+    raw.set(day, addCounts(raw.get(day) ?? NO_SLOTS, countOf(documentShown(point))));
   }
   const cells: DayCell[] = [];
   for (let index = HISTORY_DAYS - 1; index >= 0; index--) {
@@ -152,7 +158,7 @@ export function incidentsOf(
   for (let index = 0; index < points.length; index++) {
     const point = points[index];
     if (point.timeMs > options.nowMs) break;
-    change(point.timeMs, shownOf(point), point.timeMs);
+    change(point.timeMs, documentShown(point), point.timeMs);
     const nextMs = index + 1 < points.length && points[index + 1].timeMs <= options.nowMs ? points[index + 1].timeMs : options.nowMs + 1;
     const staleMs = point.timeMs + options.staleAfterMs;
     // The page turns N/A at staleMs (newest document ≤ now − stale_after).

@@ -5,7 +5,7 @@ import { parseRetentionDuration } from '../downsample/windows';
 import { slotStart } from '../lib/run/slot';
 import { type ModuleState, type ModuleStatus, STATE_CODES, STATE_WORDS, stateOfCode } from './evaluate';
 import { addCounts, argoFigures, NO_SLOTS, type SlotCounts } from './argo';
-import { DAY_MS, dayCells, HOUR_MS, type HistoryPoint, historySplit, INCIDENT_SPAN_MS, type IncidentDraft, incidentsOf, newestFirst, notEvaluatedSince, shownOf, windowCounts, windowSources } from './history';
+import { DAY_MS, dayCells, HOUR_MS, type HistoryPoint, historySplit, INCIDENT_SPAN_MS, type IncidentDraft, incidentsOf, newestFirst, notEvaluatedSince, documentShown, windowCounts, windowSources } from './history';
 import type { StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 
@@ -24,6 +24,9 @@ export interface StatusPoint {
 
 /** What a light shows: the module's state, or a scheduled downtime, which has a colour of its own. */
 export type ShownState = ModuleState | 'downtime';
+
+/** What a light shows, in words (the page, the details page, the badges, the transition log). */
+export const SHOWN_WORDS: Record<ShownState, string> = { ...STATE_WORDS, downtime: 'Downtime' };
 
 export interface TimelineSegment {
   fromMs: number;
@@ -116,7 +119,7 @@ export function timeline(points: StatusPoint[], nowMs: number, periodMs: number,
   const segments: TimelineSegment[] = [];
   for (let slot = firstSlot; slot <= lastSlot; slot += periodMs) {
     const point = bySlot.get(slot);
-    const state: ShownState = point ? shownOf({ code: point.code, downtime: point.downtime ?? false }) : 'na';
+    const state: ShownState = point ? documentShown(point) : 'na';
     const previous = segments[segments.length - 1];
     if (previous && previous.state === state && previous.toMs === slot) previous.toMs = slot + periodMs;
     else segments.push({ fromMs: slot, toMs: slot + periodMs, state });
@@ -130,8 +133,8 @@ function currentRunStart(points: HistoryPoint[], periodMs: number): number | nul
   let state: ShownState | null = null;
   for (let index = points.length - 1; index >= 0; index--) {
     const point = points[index];
-    if (state !== null && (shownOf(point) !== state || (since as number) - point.timeMs > periodMs)) break;
-    state = shownOf(point);
+    if (state !== null && (documentShown(point) !== state || (since as number) - point.timeMs > periodMs)) break;
+    state = documentShown(point);
     since = point.timeMs;
   }
   return since;

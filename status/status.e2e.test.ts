@@ -52,7 +52,7 @@ const EXPECTED: Record<string, { state: ModuleState; code: number; reason: strin
 const PLANNED_REASON = 'switch <b>replacement</b>';
 /** What each light shows: the state, or the downtime. */
 const shownOf = (module: string): ShownState => (module === 'planned' ? 'downtime' : EXPECTED[module].state);
-const SHOWN_TEXT: Record<ShownState, string> = { available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A', downtime: 'Scheduled downtime' };
+const SHOWN_TEXT: Record<ShownState, string> = { available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A', downtime: 'Downtime' };
 /** A module's stored history plus the run's own document. */
 const withCurrent = (module: string): PastStatus[] => [...histories.get(module)!, { timeMs: SLOT, code: EXPECTED[module].code, ...(module === 'planned' ? { downtime: true } : {}) }];
 const MODULES = Object.keys(EXPECTED);
