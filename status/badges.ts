@@ -1,10 +1,6 @@
 import { makeBadge } from 'badge-maker';
-import { STATE_WORDS } from './evaluate';
 import { formatAvailability, LIGHT_COLOURS } from './page';
-import type { ModuleSnapshot, ShownState } from './snapshot';
-
-/** What a badge says for each state a light shows. */
-export const BADGE_WORDS: Record<ShownState, string> = { ...STATE_WORDS, downtime: 'Downtime' };
+import { type ModuleSnapshot, type ShownState, SHOWN_WORDS } from './snapshot';
 
 /**
  * The badge colour of each state: the light's, except N/A, whose white light would leave white text
@@ -15,7 +11,7 @@ export const BADGE_COLOURS: Record<ShownState, string> = { ...LIGHT_COLOURS, na:
 /** What the badge of a module says: its title, its state in words and its 30-day availability. */
 export function badgeContent(module: ModuleSnapshot): { label: string; message: string; color: string } {
   const availability = module.availability['30d'];
-  const word = BADGE_WORDS[module.shown];
+  const word = SHOWN_WORDS[module.shown];
   return {
     label: module.title,
     // Without a known state in 30 days there is no figure to show ("n/a" beside "N/A" says nothing).

@@ -3,27 +3,19 @@ import type { Value } from './condition';
 import type { DetailsData } from './details';
 import type { Plot } from './details-plots';
 import { STATE_WORDS } from './evaluate';
-import { escapeHtml, formatAge, LIGHT_COLOURS } from './page';
+import { BASE_STYLE, CARD_DECLARATIONS, escapeHtml, formatAge, LIGHT_COLOURS, utc } from './page';
+import { SHOWN_WORDS } from './snapshot';
 
 /** Colours of a plot's series, in order (distinct for the 10 series a plot shows at most). */
 export const SERIES_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
-// The card, header and light rules follow status/page.ts's STYLE (copied: page.ts keeps its own).
-const STYLE = `
-*{box-sizing:border-box}
-body{margin:0;font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d2329}
-header{padding:12px 16px;background:#1d2329;color:#fff}
-header h1{margin:0;font-size:1.25rem;overflow-wrap:anywhere}
+// The page, header, card and light rules are the status page's (page.ts).
+const STYLE = `${BASE_STYLE}
 header a{color:#c9d1d9}
 main{max-width:1100px;margin:0 auto;padding:12px;display:grid;gap:12px;grid-template-columns:minmax(0,1fr)}
-section{background:#fff;border-radius:8px;padding:12px 14px;box-shadow:0 1px 3px rgba(0,0,0,.12);min-width:0}
+section{${CARD_DECLARATIONS}}
 h2{margin:0 0 8px;font-size:1.05rem}
-.head{display:flex;align-items:center;gap:10px}
-.light{flex:none;width:28px;height:28px;border-radius:50%;border:2px solid rgba(0,0,0,.25)}
-.state{font-weight:700}
 .reason,.meta{overflow-wrap:anywhere}
-.meta{font-size:.85rem;color:#57606a}
-a{color:#0b5cad}
 .ranges a{margin-right:10px}
 .ranges a.current{font-weight:700;color:#1d2329;text-decoration:none}
 .scroll{overflow-x:auto;max-width:100%}
@@ -60,10 +52,6 @@ const SCRIPT = `
 })();
 `;
 
-function utc(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-}
-
 /** A number for the tables: 4 significant digits, whole numbers as they are. */
 export function formatNumber(value: number | null): string {
   if (value === null) return '–';
@@ -85,7 +73,7 @@ function renderStatus(data: DetailsData): string {
   const checked = status.evaluatedMs === null ? 'never' : escapeHtml(formatAge(data.toMs - status.evaluatedMs));
   const lastData = status.lastDataMs === null ? 'no recent data' : `last data ${escapeHtml(formatAge(data.toMs - status.lastDataMs))}`;
   const downtime = status.downtime ? `<p class="downtime">Scheduled downtime: ${escapeHtml(status.downtime.reason)}</p>` : '';
-  const shownText = status.shown === 'downtime' ? 'Downtime' : status.stateText;
+  const shownText = SHOWN_WORDS[status.shown];
   const dashboard = status.dashboardUrl ? ` · <a href="${escapeHtml(status.dashboardUrl)}">Grafana dashboard</a>` : '';
   return `<section class="now" data-state="${status.state}" data-shown="${status.shown}">
 <div class="head"><div class="light" style="background:${LIGHT_COLOURS[status.shown]}" role="img" aria-label="${escapeHtml(shownText)}"></div><div class="state">${escapeHtml(shownText)}</div></div>

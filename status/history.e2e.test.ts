@@ -44,7 +44,7 @@ function random(seedText: string): () => number {
 }
 
 /**
- * m00: available throughout but degraded 4318–4316 (just inside 30 days), then (slots back from now) degraded 200–191, a downtime 190–179 (code 2 under
+ * m00: available throughout but unavailable 4318–4316 (just inside 30 days, before the first whole hour), then (slots back from now) degraded 200–191, a downtime 190–179 (code 2 under
  * it), no document 178–173 (the page turned N/A 30 min after the last one), available 172–21, unavailable
  * from 20 on. m01: documents of the last 3 days written without the new fields. m02: in downtime now.
  * The others: states that hold for a while, some missed runs, a downtime on some mornings.
@@ -57,7 +57,7 @@ function documentsOf(module: string): Written[] {
     const timeMs = SLOT - back * PERIOD;
     if (module === 'm00') {
       if (back <= 178 && back >= 173) continue;
-      const crafted = (back <= 200 && back >= 191) || (back <= 4318 && back >= 4316) ? 1 : back <= 20 ? 2 : back <= 190 && back >= 179 ? 2 : 0;
+      const crafted = back <= 200 && back >= 191 ? 1 : (back <= 4318 && back >= 4316) || back <= 20 ? 2 : back <= 190 && back >= 179 ? 2 : 0;
       const downtime = back <= 190 && back >= 179;
       written.push({ timeMs, code: crafted, downtime, reason: `m00 ${back} <b>`, downtimeReason: downtime ? 'kernel upgrade (GOCDB 42)' : undefined });
       continue;
@@ -92,18 +92,25 @@ function shownOf(document: Written): ShownState {
   return document.downtime ? 'downtime' : (['available', 'degraded', 'unavailable', 'na'] as const)[document.code];
 }
 
-/** The raw RP holds 30 days: documents from the first whole hour inside them are read one by one, older hours are 1h sums. */
+/** The raw RP holds 30 days: the days read documents one by one from the first whole hour inside them, older hours as 1h sums. */
 const SPLIT = Math.ceil((NOW - 30 * DAY) / HOUR) * HOUR;
 
-/** Counts of the documents a window or day sees under that rule, computed here from what was written. */
-function expectedCounts(module: string, fromExclusive: number, toInclusive: number, split = SPLIT): SlotCounts {
+/** The documents this test wrote for a module with fromMs ≤ time < toMs, counted by what the light showed. */
+function documentsBetween(module: string, fromMs: number, toMs: number): SlotCounts {
   const counts = { ...NO_SLOTS };
-  for (const document of WRITTEN.get(module)!) {
-    if (document.timeMs > toInclusive) continue;
-    // Raw from the split on: every document. Before it: whole hours starting inside the range, and only the documents with counters.
-    const inside = document.timeMs >= split ? document.timeMs > fromExclusive : Math.floor(document.timeMs / HOUR) * HOUR > fromExclusive && !document.old;
-    if (inside) counts[shownOf(document)]++;
-  }
+  for (const document of WRITTEN.get(module)!) if (document.timeMs >= fromMs && document.timeMs < toMs) counts[shownOf(document)]++;
+  return counts;
+}
+
+/**
+ * A window's counts as the README states them: every slot with now − W ≤ time < now, less (for a window
+ * reaching past what raw keeps) the slots before the window's first whole hour.
+ */
+function expectedWindow(module: string, windowMs: number, rawDurationMs: number): SlotCounts {
+  const counts = documentsBetween(module, NOW - windowMs, NOW);
+  if (windowMs <= rawDurationMs) return counts;
+  const notCounted = documentsBetween(module, NOW - windowMs, Math.ceil((NOW - windowMs) / HOUR) * HOUR);
+  for (const state of Object.keys(counts) as ShownState[]) counts[state] -= notCounted[state];
   return counts;
 }
 
@@ -139,9 +146,10 @@ afterAll(async () => {
 describe('a 90-day history across raw (30 days) and 1h', () => {
   test('the 1h RP holds the sums of the slot counters the downsample job wrote (what the snapshot reads before the split)', async () => {
     const [row] = await influx.client.rows(
-      `SELECT sum("available_slots") AS available, sum("downtime_slots") AS downtime FROM "${DATABASE}"."1h"."status" WHERE "module" = 'm05' AND time > ${NOW - 90 * DAY}ms AND time < ${SPLIT}ms`,
+      `SELECT sum("available_slots") AS available, sum("downtime_slots") AS downtime FROM "${DATABASE}"."1h"."status" WHERE "module" = 'm05' AND time >= ${NOW - 90 * DAY}ms AND time < ${SPLIT}ms`,
     );
-    const expected = expectedCounts('m05', NOW - 90 * DAY, SPLIT - 1);
+    // The 1h RP's hours start on the hour: the first one inside 90 days is that after now − 90 days.
+    const expected = documentsBetween('m05', Math.ceil((NOW - 90 * DAY) / HOUR) * HOUR, SPLIT);
     expect([row.available, row.downtime]).toEqual([expected.available, expected.downtime]);
     expect(expected.available).toBeGreaterThan(0);
     expect(expected.downtime).toBeGreaterThan(0);
@@ -150,14 +158,24 @@ describe('a 90-day history across raw (30 days) and 1h', () => {
   test('availability and reliability over 24h, 7d, 30d and 90d equal the figures computed here', () => {
     for (const module of snapshot.modules) {
       for (const [window, windowMs] of [['24h', DAY], ['7d', 7 * DAY], ['30d', 30 * DAY], ['90d', 90 * DAY]] as const) {
-        const figures = argoFigures(expectedCounts(module.module, NOW - windowMs, NOW));
+        const figures = argoFigures(expectedWindow(module.module, windowMs, 30 * DAY));
         expect([module.module, window, module.availability[window], module.reliability[window]]).toEqual([module.module, window, figures.availability, figures.reliability]);
       }
     }
     // The 90-day figure reads 90 days: it differs from the 30-day one where the older days differ.
     const m05 = snapshot.modules.find((module) => module.module === 'm05')!;
-    expect(argoFigures(expectedCounts('m05', NOW - 90 * DAY, NOW)).availability).not.toBe(argoFigures(expectedCounts('m05', NOW - 30 * DAY, NOW)).availability);
+    expect(argoFigures(expectedWindow('m05', 90 * DAY, 30 * DAY)).availability).not.toBe(argoFigures(expectedWindow('m05', 30 * DAY, 30 * DAY)).availability);
     expect(m05.availability['90d']).not.toBe(m05.availability['30d']);
+  });
+
+  test('the 30-day window, as long as raw, counts the slots between now − 30 days and the first whole hour too', () => {
+    // NOW is 3 minutes past an hour: 30 days back lies 57 minutes before the split; m00 was unavailable in 3 of those slots.
+    const beforeSplit = documentsBetween('m00', NOW - 30 * DAY, SPLIT);
+    expect(beforeSplit).toEqual({ ...NO_SLOTS, available: 2, unavailable: 3 });
+    const m00 = snapshot.modules.find((module) => module.module === 'm00')!;
+    const all = argoFigures(documentsBetween('m00', NOW - 30 * DAY, NOW));
+    expect([m00.availability['30d'], m00.reliability['30d']]).toEqual([all.availability, all.reliability]);
+    expect(m00.availability['30d']).not.toBe(argoFigures(documentsBetween('m00', SPLIT, NOW)).availability);
   });
 
   test('90 day cells per module, oldest first, with the counts, worst state and figures of each UTC day', () => {
@@ -166,7 +184,7 @@ describe('a 90-day history across raw (30 days) and 1h', () => {
     for (const module of snapshot.modules) {
       expect(module.history.map((cell) => cell.dayStartMs)).toEqual(Array.from({ length: 90 }, (_, index) => today - (89 - index) * DAY));
       for (const cell of module.history) {
-        const counts = expectedCounts(module.module, cell.dayStartMs - 1, Math.min(cell.dayStartMs + DAY - 1, NOW));
+        const counts = documentsBetween(module.module, cell.dayStartMs, Math.min(cell.dayStartMs + DAY, NOW));
         const worst = [...rank].reverse().find((state) => counts[state] > 0) ?? null;
         expect({ module: module.module, day: cell.dayStartMs, ...cell }).toEqual({ module: module.module, day: cell.dayStartMs, dayStartMs: cell.dayStartMs, counts, worst, downtimeMs: counts.downtime * PERIOD, ...argoFigures(counts) });
       }
@@ -177,7 +195,7 @@ describe('a 90-day history across raw (30 days) and 1h', () => {
     const m01 = snapshot.modules.find((module) => module.module === 'm01')!;
     const old = WRITTEN.get('m01')!.filter((document) => document.old && document.timeMs > NOW - DAY);
     expect(old.length).toBeGreaterThan(100);
-    expect(m01.availability['24h']).toBe(argoFigures(expectedCounts('m01', NOW - DAY, NOW)).availability);
+    expect(m01.availability['24h']).toBe(argoFigures(documentsBetween('m01', NOW - DAY, NOW)).availability);
     expect(m01.history[89].counts.available + m01.history[89].counts.degraded + m01.history[89].counts.unavailable + m01.history[89].counts.na).toBeGreaterThan(0);
   });
 
@@ -200,8 +218,8 @@ describe('a 90-day history across raw (30 days) and 1h', () => {
       { module: 'm00', title: 'Module m00', from: 'degraded', to: 'downtime', reason: 'kernel upgrade (GOCDB 42)', startMs: at(190), endMs: stale, durationMs: stale - at(190) },
       { module: 'm00', title: 'Module m00', from: 'available', to: 'degraded', reason: 'm00 200 <b>', startMs: at(200), endMs: at(190), durationMs: 10 * PERIOD },
       // Within the 30 days, but before the first whole hour the counts read from raw: still listed.
-      { module: 'm00', title: 'Module m00', from: 'degraded', to: 'available', reason: 'm00 4315 <b>', startMs: at(4315), endMs: at(200), durationMs: at(200) - at(4315) },
-      { module: 'm00', title: 'Module m00', from: 'available', to: 'degraded', reason: 'm00 4318 <b>', startMs: at(4318), endMs: at(4315), durationMs: 3 * PERIOD },
+      { module: 'm00', title: 'Module m00', from: 'unavailable', to: 'available', reason: 'm00 4315 <b>', startMs: at(4315), endMs: at(200), durationMs: at(200) - at(4315) },
+      { module: 'm00', title: 'Module m00', from: 'available', to: 'unavailable', reason: 'm00 4318 <b>', startMs: at(4318), endMs: at(4315), durationMs: 3 * PERIOD },
     ]);
     expect(at(4318)).toBeGreaterThan(NOW - 30 * DAY);
     expect(at(4318)).toBeLessThan(SPLIT);
@@ -251,16 +269,15 @@ describe('a 90-day history across raw (30 days) and 1h', () => {
   // Last: it shortens raw further.
   test('with raw kept 7 days, the 30-day window and the older days come from 1h too', async () => {
     await influx.client.query(`ALTER RETENTION POLICY "raw" ON "${DATABASE}" DURATION 7d`);
-    const split = Math.ceil((NOW - 7 * DAY) / HOUR) * HOUR;
     let shorter = { queries: 0, rows: 0 };
     const snapshotOf7Days = await loadStatusSnapshot(influx.client, settings, { nowMs: NOW, cost: (measured) => (shorter = measured) });
     for (const module of snapshotOf7Days.modules) {
       for (const [window, windowMs] of [['24h', DAY], ['7d', 7 * DAY], ['30d', 30 * DAY], ['90d', 90 * DAY]] as const) {
-        const figures = argoFigures(expectedCounts(module.module, NOW - windowMs, NOW, split));
+        const figures = argoFigures(expectedWindow(module.module, windowMs, 7 * DAY));
         expect([module.module, window, module.availability[window], module.reliability[window]]).toEqual([module.module, window, figures.availability, figures.reliability]);
       }
       const day = module.history[70];
-      expect(day.counts).toEqual(expectedCounts(module.module, day.dayStartMs - 1, day.dayStartMs + DAY - 1, split));
+      expect(day.counts).toEqual(documentsBetween(module.module, day.dayStartMs, day.dayStartMs + DAY));
     }
     // One more query: the 30-day window's hours before the split.
     expect(shorter.queries).toBe(cost.queries + 1);

@@ -1,5 +1,5 @@
 import { NO_SLOTS, type SlotCounts } from './argo';
-import { dayCells, type HistoryPoint, historySplit, incidentsOf, newestFirst, SHOWN_RANK, windowCounts, worstOf } from './history';
+import { dayCells, type HistoryPoint, historySplit, incidentsOf, newestFirst, SHOWN_RANK, windowCounts, windowSources, worstOf } from './history';
 import type { Incident, ShownState } from './snapshot';
 
 const MINUTE = 60e3;
@@ -48,7 +48,7 @@ describe('dayCells', () => {
       [TODAY - 89 * DAY, counts({ degraded: 3 })],
       [TODAY - 90 * DAY, counts({ unavailable: 144 })], // 90 days ago is not on the bar
     ]);
-    const cells = dayCells({ points, splitMs, hourlyByDay }, NOW, PERIOD);
+    const cells = dayCells({ points, splitMs, rawDurationMs: 30 * DAY, hourlyByDay }, NOW, PERIOD);
     expect(cells).toHaveLength(90);
     expect(cells[0].dayStartMs).toBe(TODAY - 89 * DAY);
     expect(cells[89].dayStartMs).toBe(TODAY);
@@ -68,7 +68,7 @@ describe('dayCells', () => {
   test("ARGO's worked example: 5 h OK, 9 h CRITICAL, 6 h UNKNOWN, 4 h DOWNTIME in one day", () => {
     const codes = [...Array(30).fill([0, false]), ...Array(54).fill([2, false]), ...Array(36).fill([3, false]), ...Array(24).fill([2, true])] as Array<[number, boolean]>;
     const points = codes.map(([code, downtime], index) => point(TODAY - DAY + index * PERIOD, code, downtime));
-    const [cell] = dayCells({ points, splitMs: 0, hourlyByDay: new Map() }, NOW, PERIOD).slice(88, 89);
+    const [cell] = dayCells({ points, splitMs: 0, rawDurationMs: Infinity, hourlyByDay: new Map() }, NOW, PERIOD).slice(88, 89);
     expect(cell.counts).toEqual(counts({ available: 30, unavailable: 54, na: 36, downtime: 24 }));
     expect(cell.worst).toBe('unavailable');
     expect(cell.downtimeMs).toBe(4 * HOUR);
@@ -80,14 +80,32 @@ describe('dayCells', () => {
   });
 });
 
-describe('windowCounts', () => {
-  test('raw documents with now − window ≤ time < now from the split on, plus the hourly part given', () => {
-    const splitMs = NOW - 2 * HOUR;
-    const points = [point(splitMs - PERIOD, 2), point(splitMs, 1), point(NOW - HOUR, 0, true), point(NOW - PERIOD, 2), point(NOW, 2)];
-    // A 3-hour window: the document before the split belongs to the 1h part; the one at now is the next slot's.
-    expect(windowCounts({ points, splitMs, hourlyByDay: new Map() }, NOW, 3 * HOUR, counts({ available: 6 }))).toEqual(counts({ available: 6, degraded: 1, unavailable: 1, downtime: 1 }));
-    // A 1-hour window: the edge document at now − 1 h is in.
-    expect(windowCounts({ points, splitMs, hourlyByDay: new Map() }, NOW, HOUR)).toEqual(counts({ downtime: 1, unavailable: 1 }));
+describe('windowSources and windowCounts', () => {
+  // Raw keeps 2 hours: at 15:03 it holds from 13:03, the split is 14:00.
+  const RAW = 2 * HOUR;
+  const splitMs = historySplit(NOW, RAW);
+  const at = (hour: number, minute: number): number => TODAY + hour * HOUR + minute * MINUTE;
+  const points = [point(at(12, 0), 2), point(at(12, 10), 2), point(at(13, 0), 2), point(at(13, 10), 1), point(at(13, 50), 3), point(splitMs, 0, true), point(at(15, 0), 0), point(NOW + 7 * MINUTE, 2)];
+  const sources = { points, splitMs, rawDurationMs: RAW, hourlyByDay: new Map() };
+
+  test('a window raw holds whole reads raw from now − window; one reaching past raw reads 1h from its first whole hour, then raw from the split', () => {
+    expect(splitMs).toBe(at(14, 0));
+    expect(windowSources(NOW, RAW, RAW, splitMs)).toEqual({ rawFromMs: NOW - RAW, hourlyFromMs: null });
+    expect(windowSources(NOW, HOUR, RAW, splitMs)).toEqual({ rawFromMs: NOW - HOUR, hourlyFromMs: null });
+    expect(windowSources(NOW, 3 * HOUR, RAW, splitMs)).toEqual({ rawFromMs: splitMs, hourlyFromMs: at(13, 0) });
+    expect(windowSources(NOW, 90 * DAY, Infinity, historySplit(NOW, Infinity))).toEqual({ rawFromMs: NOW - 90 * DAY, hourlyFromMs: null });
+  });
+
+  test('a window as long as raw counts every slot from now − window, before the split too, and no 1h sum', () => {
+    // 13:10 and 13:50 are inside [13:03, 15:03) though before the split; 13:00 is not; the document after now neither.
+    expect(windowCounts(sources, NOW, RAW, counts({ available: 6 }))).toEqual(counts({ degraded: 1, na: 1, downtime: 1, available: 1 }));
+    // A 1-hour window: the document at 14:03 would be in; 14:00 is not.
+    expect(windowCounts(sources, NOW, HOUR)).toEqual(counts({ available: 1 }));
+  });
+
+  test('a window reaching past raw: the 1h sums given for its hours before the split, raw from the split, nothing twice', () => {
+    // From 12:03: the 1h part holds 13:00–14:00 (given), raw from 14:00; 12:10 (before the first whole hour) is not counted.
+    expect(windowCounts(sources, NOW, 3 * HOUR, counts({ available: 6 }))).toEqual(counts({ available: 7, downtime: 1 }));
   });
 });
 

@@ -3,15 +3,16 @@
  * window (ARGO's availability and reliability), the 90-day bar, and the incidents (changes of what the
  * light showed). Pure functions; snapshot.ts reads InfluxDB and calls them.
  *
- * Where the counts come from: the raw RP keeps only [influxdb] raw_duration. The history is split at
+ * Where the counts come from: the raw RP keeps only [influxdb] raw_duration. The days are split at
  * `splitMs`, the first whole hour raw still holds (never older than 90 days ago): documents from it on
  * are read one by one from raw (a document counts as downtime when its `downtime` is true, else by its
  * `code`, so documents written before the slot counters count too); the hours before it are the 1h RP's
- * sums of the `*_slots` counters (summed by downsample-1h), an hour counting in a window when it starts
- * inside it.
+ * sums of the `*_slots` counters (summed by downsample-1h). A window that raw holds whole counts raw only;
+ * one reaching past raw counts the 1h hours from its first whole hour up to the split, then raw (see
+ * `windowSources`).
  */
 import { addCounts, argoFigures, NO_SLOTS, type SlotCounts } from './argo';
-import { stateOfCode } from './evaluate';
+import { type ModuleState, stateOfCode } from './evaluate';
 import type { DayCell, Incident, ShownState } from './snapshot';
 
 export const HOUR_MS = 3_600_000;
@@ -34,8 +35,14 @@ export interface HistoryPoint {
  */
 export const SHOWN_RANK: Record<ShownState, number> = { available: 0, degraded: 1, downtime: 2, na: 3, unavailable: 4 };
 
-export function shownOf(point: { code: number; downtime: boolean }): ShownState {
-  return point.downtime ? 'downtime' : stateOfCode(point.code);
+/** What the light shows: a scheduled downtime wins over the state. */
+export function shownOf(state: ModuleState, downtime: boolean | undefined): ShownState {
+  return downtime ? 'downtime' : state;
+}
+
+/** What the light showed for a stored document (`downtime` absent in documents written before downtimes). */
+export function documentShown(point: { code: number; downtime?: boolean }): ShownState {
+  return shownOf(stateOfCode(point.code), point.downtime);
 }
 
 export function worstOf(states: ShownState[]): ShownState | null {
@@ -52,7 +59,7 @@ export function countOf(state: ShownState): SlotCounts {
 /** The slot counts of the points with fromMs ≤ time < toMs (documents are stamped with their slot's start). */
 export function countPoints(points: HistoryPoint[], fromMs: number, toMs: number): SlotCounts {
   const counts = { ...NO_SLOTS };
-  for (const point of points) if (point.timeMs >= fromMs && point.timeMs < toMs) counts[shownOf(point)]++;
+  for (const point of points) if (point.timeMs >= fromMs && point.timeMs < toMs) counts[documentShown(point)]++;
   return counts;
 }
 
@@ -67,11 +74,23 @@ export function dayStart(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS;
 }
 
+/**
+ * Where a window's slots are read. Within what raw holds (now − window ≥ now − raw duration): raw only, from
+ * now − window. Reaching past raw: the 1h hours from the first whole hour of the window up to the split, and raw
+ * from the split, so no slot counts twice (the slots before that first whole hour are not counted).
+ */
+export function windowSources(nowMs: number, windowMs: number, rawDurationMs: number, splitMs: number): { rawFromMs: number; hourlyFromMs: number | null } {
+  if (windowMs <= rawDurationMs) return { rawFromMs: nowMs - windowMs, hourlyFromMs: null };
+  return { rawFromMs: splitMs, hourlyFromMs: Math.ceil((nowMs - windowMs) / HOUR_MS) * HOUR_MS };
+}
+
 /** A day (or window) made of 1h sums before the split and raw documents from it on. */
 export interface HistorySources {
-  /** Raw documents, sorted by time; only those at or after `splitMs` are counted. */
+  /** Raw documents, sorted by time; the days count those at or after `splitMs`, the windows as `windowSources` says. */
   points: HistoryPoint[];
   splitMs: number;
+  /** How long raw keeps documents (Infinity: forever). */
+  rawDurationMs: number;
   /** The 1h sums before the split, per UTC day start. */
   hourlyByDay: Map<number, SlotCounts>;
 }
@@ -83,7 +102,7 @@ export function dayCells(sources: HistorySources, nowMs: number, periodMs: numbe
   for (const point of sources.points) {
     if (point.timeMs < sources.splitMs || point.timeMs > nowMs) continue;
     const day = dayStart(point.timeMs);
-    raw.set(day, addCounts(raw.get(day) ?? NO_SLOTS, countOf(shownOf(point))));
+    raw.set(day, addCounts(raw.get(day) ?? NO_SLOTS, countOf(documentShown(point))));
   }
   const cells: DayCell[] = [];
   for (let index = HISTORY_DAYS - 1; index >= 0; index--) {
@@ -96,12 +115,13 @@ export function dayCells(sources: HistorySources, nowMs: number, periodMs: numbe
 }
 
 /**
- * A window's counts: raw documents with now − window ≤ time < now from the split on, plus the 1h sums given
- * for its part before the split. A document stands for the slot starting at its time, so a 24h window ending
- * at midnight is exactly that UTC day's 144 slots.
+ * A window's counts: raw documents with now − window ≤ time < now (from the split on, and then the 1h sums given
+ * for its hours before the split, when it reaches past raw: `windowSources`). A document stands for the slot
+ * starting at its time, so a 24h window ending at midnight is exactly that UTC day's 144 slots.
  */
 export function windowCounts(sources: HistorySources, nowMs: number, windowMs: number, hourly: SlotCounts = NO_SLOTS): SlotCounts {
-  return addCounts(countPoints(sources.points, Math.max(nowMs - windowMs, sources.splitMs), nowMs), hourly);
+  const { rawFromMs, hourlyFromMs } = windowSources(nowMs, windowMs, sources.rawDurationMs, sources.splitMs);
+  return addCounts(countPoints(sources.points, rawFromMs, nowMs), hourlyFromMs === null ? NO_SLOTS : hourly);
 }
 
 /** An incident before its reason is read: the reason is stored with the document at `reasonAtMs` (null: none, the status job did not run). */
@@ -138,7 +158,7 @@ export function incidentsOf(
   for (let index = 0; index < points.length; index++) {
     const point = points[index];
     if (point.timeMs > options.nowMs) break;
-    change(point.timeMs, shownOf(point), point.timeMs);
+    change(point.timeMs, documentShown(point), point.timeMs);
     const nextMs = index + 1 < points.length && points[index + 1].timeMs <= options.nowMs ? points[index + 1].timeMs : options.nowMs + 1;
     const staleMs = point.timeMs + options.staleAfterMs;
     // The page turns N/A at staleMs (newest document ≤ now − stale_after).

@@ -4,6 +4,10 @@ import { NO_SLOTS } from './argo';
 import { dayTitle, escapeHtml, formatAge, formatAvailability, formatDuration, INCIDENTS_SHOWN, LIGHT_COLOURS, NO_DATA_COLOUR, renderStatusPage } from './page';
 import { statusPages } from './pages';
 import type { StatusSettings } from './settings';
+import { badgeContent } from './badges';
+import type { DetailsData } from './details';
+import { renderDetailsPage } from './details-page';
+import { describeTransition } from './transitions';
 import type { DayCell, Incident, ShownState, StatusSnapshot } from './snapshot';
 import { getPage } from '../test/support/pages';
 
@@ -136,15 +140,45 @@ describe('the page with history, downtime and incidents', () => {
   test('a scheduled downtime: the light and state in the downtime colour and words, its reason escaped', () => {
     const html = renderStatusPage(richSnapshot([]));
     expect(html).toContain('data-state="unavailable" data-shown="downtime"');
-    expect(html).toContain(`<div class="light" style="background:${LIGHT_COLOURS.downtime}" role="img" aria-label="Scheduled downtime">`);
-    expect(html).toContain('<div class="state">Scheduled downtime</div>');
+    expect(html).toContain(`<div class="light" style="background:${LIGHT_COLOURS.downtime}" role="img" aria-label="Downtime">`);
+    expect(html).toContain('<div class="state">Downtime</div>');
     expect(html).toContain('<p class="downtime-note">Scheduled downtime: kernel upgrade &lt;now&gt; (GOCDB 123)</p>');
+  });
+
+  test('the page, the details page, the badges and the transition log say each shown state in the same words', () => {
+    const words: Record<ShownState, string> = { available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A', downtime: 'Downtime' };
+    for (const [shown, word] of Object.entries(words) as Array<[ShownState, string]>) {
+      // Under a downtime the rules still say their state (here unavailable).
+      const state = shown === 'downtime' ? 'unavailable' : shown;
+      const module = { ...snapshot('r').modules[0], state, shown, stateText: words[state] };
+      expect(renderStatusPage({ ...snapshot('r'), modules: [module] })).toContain(`<div class="state">${word}</div>`);
+      // No 30-day figure in this snapshot: the badge says the word alone.
+      expect(badgeContent(module).message).toBe(word);
+      expect(describeTransition({ module: 'web', title: 'Web', from: 'available', to: shown, reason: 'r', timeMs: GENERATED })).toBe(`Web: Available → ${word} (r)`);
+      const details: DetailsData = {
+        module: 'web',
+        title: 'Web',
+        range: '6h',
+        ranges: ['6h'],
+        fromMs: GENERATED - 6 * 3600e3,
+        toMs: GENERATED,
+        retentionPolicy: 'raw',
+        interval: '10m',
+        status: { state, shown, stateText: words[state], colour: LIGHT_COLOURS[shown], reason: 'r', downtime: null, evaluatedMs: null, lastDataMs: null, dashboardUrl: null },
+        live: { evaluatedMs: GENERATED, state: 'degraded', reason: 'r', parts: [], conditions: [], worst: null },
+        plotSource: { kind: 'dashboard', dashboards: [] },
+        maxSeries: 10,
+        plots: [],
+      };
+      expect(renderDetailsPage(details)).toContain(`<div class="state">${word}</div>`);
+    }
   });
 
   test('the light and the title link to the details page', () => {
     const html = renderStatusPage(richSnapshot([]));
-    expect(html).toContain('<a class="light-link" href="/status/module/web" title="Details of Web &lt;b&gt;"><div class="light"');
-    expect(html).toContain('<div class="name"><a href="/status/module/web">Web &lt;b&gt;</a></div>');
+    // Relative: from /status it is /status/module/web, from /prefix/status /prefix/status/module/web.
+    expect(html).toContain('<a class="light-link" href="status/module/web" title="Details of Web &lt;b&gt;"><div class="light"');
+    expect(html).toContain('<div class="name"><a href="status/module/web">Web &lt;b&gt;</a></div>');
   });
 
   test('incidents: newest first as given, with from → to, reason, start and duration; ongoing ones say so; at most 50 with a count of the rest', () => {
@@ -158,7 +192,7 @@ describe('the page with history, downtime and incidents', () => {
     expect(items[0]).toContain('data-to="unavailable"');
     expect(items[1]).toContain('<span class="duration">lasted 1 h 20 min</span>');
     expect(items[1]).toContain('from 2026-11-22 10:05 UTC to 2026-11-22 11:25 UTC');
-    expect(items[1]).toContain(`<i style="background:${LIGHT_COLOURS.available}"></i>Available → <i style="background:${LIGHT_COLOURS.downtime}"></i>Scheduled downtime`);
+    expect(items[1]).toContain(`<i style="background:${LIGHT_COLOURS.available}"></i>Available → <i style="background:${LIGHT_COLOURS.downtime}"></i>Downtime`);
     expect(items[0]).toContain('<b>Web &lt;b&gt;</b>');
     expect(html).toContain('Incidents, last 30 days (60)');
     expect(html).toContain('and 10 older');

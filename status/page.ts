@@ -1,5 +1,4 @@
-import { STATE_WORDS } from './evaluate';
-import { type DayCell, type Incident, INCIDENTS_PER_MODULE, type ModuleSnapshot, type ShownState, type StatusSnapshot } from './snapshot';
+import { type DayCell, type Incident, INCIDENTS_PER_MODULE, type ModuleSnapshot, type ShownState, SHOWN_WORDS, type StatusSnapshot } from './snapshot';
 
 /** The colour of each light (the page also says the state in words); a scheduled downtime has its own. */
 export const LIGHT_COLOURS: Record<ShownState, string> = {
@@ -40,9 +39,6 @@ export function formatDuration(durationMs: number): string {
   return hours % 24 ? `${Math.floor(hours / 24)} d ${hours % 24} h` : `${Math.floor(hours / 24)} d`;
 }
 
-/** What the light shows, in words: the state's, or "Scheduled downtime". */
-export const SHOWN_WORDS: Record<ShownState, string> = { ...STATE_WORDS, downtime: 'Scheduled downtime' };
-
 /** Colour of a day of the history bar with no status document. */
 export const NO_DATA_COLOUR = '#c9ccd1';
 /** The incident list shows at most this many (the newest); /status.json has them all. */
@@ -57,24 +53,33 @@ export function dayTitle(cell: DayCell): string {
   return `${day}: ${figure(cell.availability, 'available', 'availability')}, ${figure(cell.reliability, 'reliable', 'reliability')}${downtime}`;
 }
 
-function utc(ms: number): string {
+/** "2026-12-05 14:20 UTC". */
+export function utc(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 }
 
-const STYLE = `
+/** The declarations of a white card (a module on the status page, a section of a details page). */
+export const CARD_DECLARATIONS = 'background:#fff;border-radius:8px;padding:12px 14px;box-shadow:0 1px 3px rgba(0,0,0,.12);min-width:0';
+
+/** The page, header and light rules the status page and the details pages share. */
+export const BASE_STYLE = `
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d2329}
 header{padding:12px 16px;background:#1d2329;color:#fff}
-header h1{margin:0;font-size:1.25rem}
-header p{margin:2px 0 0;font-size:.85rem;color:#c9d1d9}
-main{max-width:1100px;margin:0 auto;padding:12px;display:grid;gap:12px;grid-template-columns:repeat(auto-fill,minmax(300px,1fr))}
-.module{background:#fff;border-radius:8px;padding:12px 14px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+header h1{margin:0;font-size:1.25rem;overflow-wrap:anywhere}
 .head{display:flex;align-items:center;gap:10px}
 .light{flex:none;width:28px;height:28px;border-radius:50%;border:2px solid rgba(0,0,0,.25)}
-.name{font-weight:600;font-size:1.05rem;flex:1;min-width:0;overflow-wrap:anywhere}
 .state{font-weight:700}
-.reason{margin:8px 0 4px;overflow-wrap:anywhere}
 .meta{font-size:.85rem;color:#57606a}
+a{color:#0b5cad}
+`;
+
+const STYLE = `${BASE_STYLE}
+header p{margin:2px 0 0;font-size:.85rem;color:#c9d1d9}
+main{max-width:1100px;margin:0 auto;padding:12px;display:grid;gap:12px;grid-template-columns:repeat(auto-fill,minmax(300px,1fr))}
+.module{${CARD_DECLARATIONS}}
+.name{font-weight:600;font-size:1.05rem;flex:1;min-width:0;overflow-wrap:anywhere}
+.reason{margin:8px 0 4px;overflow-wrap:anywhere}
 .availability{display:flex;gap:12px;margin:8px 0 6px;font-size:.9rem}
 .availability b{display:block;font-size:1rem}
 .strip{display:flex;height:14px;border:1px solid #c9ccd1;border-radius:3px;overflow:hidden;background:#fff}
@@ -98,7 +103,6 @@ table.figures{border-collapse:collapse;margin:8px 0 6px;font-size:.85rem;width:1
 .incidents .change i{display:inline-block;width:10px;height:10px;border-radius:50%;border:1px solid rgba(0,0,0,.3);margin:0 3px 0 2px;vertical-align:0}
 .incidents .when{font-size:.85rem;color:#57606a}
 .axis{display:flex;justify-content:space-between;font-size:.75rem;color:#57606a}
-a{color:#0b5cad}
 .legend{display:flex;flex-wrap:wrap;gap:10px;font-size:.85rem;margin-top:6px}
 .legend i{display:inline-block;width:12px;height:12px;border-radius:50%;border:1px solid rgba(255,255,255,.6);vertical-align:-1px;margin-right:4px}
 `;
@@ -147,7 +151,8 @@ function renderModule(module: ModuleSnapshot, generatedMs: number): string {
       return `<span class="segment segment-${segment.state}" style="width:${width.toFixed(4)}%;background:${LIGHT_COLOURS[segment.state]}" title="${escapeHtml(label)}"></span>`;
     })
     .join('');
-  const details = escapeHtml(module.detailsUrl);
+  // Relative to the page at /status, so the link still works below a reverse proxy's path prefix.
+  const details = escapeHtml(module.detailsUrl.replace(/^\/+/, ''));
   const dashboard = module.dashboardUrl ? ` · <a class="dashboard" href="${escapeHtml(module.dashboardUrl)}">Dashboard</a>` : '';
   const since = module.sinceMs === null ? '' : `${escapeHtml(shownText)} since ${escapeHtml(utc(module.sinceMs))} · `;
   const downtime = module.downtime ? `<p class="downtime-note">Scheduled downtime: ${escapeHtml(module.downtime.reason)}</p>` : '';

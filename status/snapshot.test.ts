@@ -8,7 +8,7 @@ const NOW = SLOT + 3 * 60e3;
 
 /** Availability of raw documents only (no 1h part), as the snapshot computes a window. */
 function availability(points: Array<{ timeMs: number; code: number; downtime?: boolean }>, nowMs: number, windowMs: number): number | null {
-  const sources = { points: points.map((point) => ({ ...point, downtime: point.downtime ?? false })), splitMs: 0, hourlyByDay: new Map() };
+  const sources = { points: points.map((point) => ({ ...point, downtime: point.downtime ?? false })), splitMs: 0, rawDurationMs: Infinity, hourlyByDay: new Map() };
   return argoFigures(windowCounts(sources, nowMs, windowMs)).availability;
 }
 

@@ -5,7 +5,7 @@ import { parseRetentionDuration } from '../downsample/windows';
 import { slotStart } from '../lib/run/slot';
 import { type ModuleState, type ModuleStatus, STATE_CODES, STATE_WORDS, stateOfCode } from './evaluate';
 import { addCounts, argoFigures, NO_SLOTS, type SlotCounts } from './argo';
-import { DAY_MS, dayCells, HOUR_MS, type HistoryPoint, historySplit, INCIDENT_SPAN_MS, type IncidentDraft, incidentsOf, newestFirst, notEvaluatedSince, shownOf, windowCounts } from './history';
+import { DAY_MS, dayCells, HOUR_MS, type HistoryPoint, historySplit, INCIDENT_SPAN_MS, type IncidentDraft, incidentsOf, newestFirst, notEvaluatedSince, documentShown, windowCounts, windowSources } from './history';
 import type { StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 
@@ -24,6 +24,9 @@ export interface StatusPoint {
 
 /** What a light shows: the module's state, or a scheduled downtime, which has a colour of its own. */
 export type ShownState = ModuleState | 'downtime';
+
+/** What a light shows, in words (the page, the details page, the badges, the transition log). */
+export const SHOWN_WORDS: Record<ShownState, string> = { ...STATE_WORDS, downtime: 'Downtime' };
 
 export interface TimelineSegment {
   fromMs: number;
@@ -116,7 +119,7 @@ export function timeline(points: StatusPoint[], nowMs: number, periodMs: number,
   const segments: TimelineSegment[] = [];
   for (let slot = firstSlot; slot <= lastSlot; slot += periodMs) {
     const point = bySlot.get(slot);
-    const state: ShownState = point ? shownOf({ code: point.code, downtime: point.downtime ?? false }) : 'na';
+    const state: ShownState = point ? documentShown(point) : 'na';
     const previous = segments[segments.length - 1];
     if (previous && previous.state === state && previous.toMs === slot) previous.toMs = slot + periodMs;
     else segments.push({ fromMs: slot, toMs: slot + periodMs, state });
@@ -130,8 +133,8 @@ function currentRunStart(points: HistoryPoint[], periodMs: number): number | nul
   let state: ShownState | null = null;
   for (let index = points.length - 1; index >= 0; index--) {
     const point = points[index];
-    if (state !== null && (shownOf(point) !== state || (since as number) - point.timeMs > periodMs)) break;
-    state = shownOf(point);
+    if (state !== null && (documentShown(point) !== state || (since as number) - point.timeMs > periodMs)) break;
+    state = documentShown(point);
     since = point.timeMs;
   }
   return since;
@@ -151,10 +154,12 @@ function rowsOf(series: Series): Array<Record<string, unknown>> {
 
 /** What one reading of the stored status documents gives; `queries` and `rows` say what it cost. */
 export interface StoredHistory {
-  /** Each module's raw documents from `splitMs` (or 30 days and an hour back, if earlier) on, oldest first. */
+  /** Each module's raw documents from `splitMs` (or, if earlier, 30 days and an hour back, or the oldest window raw holds whole) on, oldest first. */
   points: Map<string, HistoryPoint[]>;
   latest: Map<string, LatestStatus>;
   splitMs: number;
+  /** How long raw keeps documents (Infinity: forever, or unknown). */
+  rawDurationMs: number;
   /** Each module's 1h sums before the split, per UTC day. */
   hourlyByDay: Map<string, Map<number, SlotCounts>>;
   /** Each module's 1h sums before the split inside each window (the windows raw does not cover). */
@@ -216,16 +221,18 @@ export async function readStatusHistory(influxdb: InfluxClient, nowMs: number, r
   const from = qualifiedMeasurement(database, retentionPolicy, MONIT_COLLECTORS_STATUS.type);
   const hourlyFrom = qualifiedMeasurement(database, '1h', MONIT_COLLECTORS_STATUS.type);
   const byModule = ` GROUP BY ${quoteIdentifier(tags.module)}`;
-  const splitMs = historySplit(nowMs, await retentionOf(reader, database, retentionPolicy));
+  const rawDurationMs = await retentionOf(reader, database, retentionPolicy);
+  const splitMs = historySplit(nowMs, rawDurationMs);
   const oldestMs = nowMs - AVAILABILITY_WINDOWS['90d'];
   const sums = (Object.entries(SLOT_FIELDS) as Array<[keyof SlotCounts, string]>).map(([kind, field]) => `sum(${quoteIdentifier(field)}) AS ${quoteIdentifier(kind)}`).join(', ');
-  // Windows with an hour starting before the split; the 90-day one is the sum of the days.
-  const hourlyWindows = (Object.entries(AVAILABILITY_WINDOWS) as Array<[AvailabilityWindow, number]>).filter(
-    ([name, windowMs]) => name !== '90d' && Math.ceil((nowMs - windowMs) / HOUR_MS) * HOUR_MS < splitMs,
+  const sourcesByWindow = (Object.entries(AVAILABILITY_WINDOWS) as Array<[AvailabilityWindow, number]>).map(
+    ([name, windowMs]) => [name, windowSources(nowMs, windowMs, rawDurationMs, splitMs)] as const,
   );
+  // Windows reaching past raw with an hour before the split; the 90-day one is the sum of the days.
+  const hourlyWindows = sourcesByWindow.flatMap(([name, { hourlyFromMs }]) => (name !== '90d' && hourlyFromMs !== null && hourlyFromMs < splitMs ? [[name, hourlyFromMs] as const] : []));
   const hourly = splitMs > oldestMs;
-  // Incidents look 30 days back, and an hour more for the state before the first change; only documents from the split on are counted.
-  const firstRawMs = Math.min(splitMs, nowMs - INCIDENT_SPAN_MS - HOUR_MS);
+  // Incidents look 30 days back, and an hour more for the state before the first change; the windows raw holds whole from their start.
+  const firstRawMs = Math.min(splitMs, nowMs - INCIDENT_SPAN_MS - HOUR_MS, ...sourcesByWindow.map(([, { rawFromMs }]) => rawFromMs));
   const [[history = []], [newest = []], [days = []], ...windows] = await Promise.all([
     reader.series(`SELECT ${[fields.code, fields.downtime].map(quoteIdentifier).join(', ')} FROM ${from} WHERE time >= ${timeLiteral(firstRawMs)} AND time <= ${timeLiteral(nowMs)}${byModule}`),
     reader.series(
@@ -233,10 +240,10 @@ export async function readStatusHistory(influxdb: InfluxClient, nowMs: number, r
         `WHERE time > ${timeLiteral(nowMs - AVAILABILITY_WINDOWS['30d'])} AND time <= ${timeLiteral(nowMs)}${byModule} ORDER BY time DESC LIMIT 1`,
     ),
     hourly
-      ? reader.series(`SELECT ${sums} FROM ${hourlyFrom} WHERE time > ${timeLiteral(oldestMs)} AND time < ${timeLiteral(splitMs)}${byModule}, time(1d) fill(none)`)
+      ? reader.series(`SELECT ${sums} FROM ${hourlyFrom} WHERE time >= ${timeLiteral(oldestMs)} AND time < ${timeLiteral(splitMs)}${byModule}, time(1d) fill(none)`)
       : Promise.resolve([]),
-    ...hourlyWindows.map(([, windowMs]) =>
-      reader.series(`SELECT ${sums} FROM ${hourlyFrom} WHERE time >= ${timeLiteral(nowMs - windowMs)} AND time < ${timeLiteral(splitMs)}${byModule}`),
+    ...hourlyWindows.map(([, hourlyFromMs]) =>
+      reader.series(`SELECT ${sums} FROM ${hourlyFrom} WHERE time >= ${timeLiteral(hourlyFromMs)} AND time < ${timeLiteral(splitMs)}${byModule}`),
     ),
   ]);
   const points = new Map<string, HistoryPoint[]>();
@@ -267,7 +274,7 @@ export async function readStatusHistory(influxdb: InfluxClient, nowMs: number, r
     const [series = []] = windows[index];
     hourlyByWindow.set(name, new Map(series.map((one) => [one.tags?.module ?? '', countsOfRow(rowsOf(one)[0] ?? {})])));
   });
-  return { points, latest, splitMs, hourlyByDay, hourlyByWindow, queries: reader.queries, rows: reader.rows };
+  return { points, latest, splitMs, rawDurationMs, hourlyByDay, hourlyByWindow, queries: reader.queries, rows: reader.rows };
 }
 
 /** The incidents listed per module (the newest); the figures and the bars still count every slot. */
@@ -355,7 +362,7 @@ export async function loadStatusSnapshot(influxdb: InfluxClient, settings: Statu
     }
     const downtime = latest && !stale ? latest.downtime : null;
     const shown: ShownState = downtime ? 'downtime' : state;
-    const sources = { points, splitMs: stored.splitMs, hourlyByDay: stored.hourlyByDay.get(rule.module) ?? new Map<number, SlotCounts>() };
+    const sources = { points, splitMs: stored.splitMs, rawDurationMs: stored.rawDurationMs, hourlyByDay: stored.hourlyByDay.get(rule.module) ?? new Map<number, SlotCounts>() };
     const history = dayCells(sources, nowMs, settings.periodMs);
     const figures = windows.map(([name, windowMs]) => {
       // The 90-day window's part before the split is the sum of the 1h days (the same query's range).

@@ -52,7 +52,7 @@ const EXPECTED: Record<string, { state: ModuleState; code: number; reason: strin
 const PLANNED_REASON = 'switch <b>replacement</b>';
 /** What each light shows: the state, or the downtime. */
 const shownOf = (module: string): ShownState => (module === 'planned' ? 'downtime' : EXPECTED[module].state);
-const SHOWN_TEXT: Record<ShownState, string> = { available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A', downtime: 'Scheduled downtime' };
+const SHOWN_TEXT: Record<ShownState, string> = { available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A', downtime: 'Downtime' };
 /** A module's stored history plus the run's own document. */
 const withCurrent = (module: string): PastStatus[] => [...histories.get(module)!, { timeMs: SLOT, code: EXPECTED[module].code, ...(module === 'planned' ? { downtime: true } : {}) }];
 const MODULES = Object.keys(EXPECTED);
@@ -490,7 +490,7 @@ describe('the page in headless Chromium', () => {
       await expect(card.locator('.availability-90d').innerText()).resolves.toBe(formatAvailability(expectedAvailability(points, 90 * DAY)));
       await expect(card.locator('.reliability-7d').innerText()).resolves.toBe(formatAvailability(expectedReliability(points, 7 * DAY)));
       await expect(card.locator('a.dashboard').getAttribute('href')).resolves.toBe(`http://grafana.example:3000/d/${module}`);
-      await expect(card.locator('a.light-link').getAttribute('href')).resolves.toBe(`/status/module/${module}`);
+      await expect(card.locator('a.light-link').getAttribute('href')).resolves.toBe(`status/module/${module}`);
       // The 90-day bar: one cell per UTC day, today's in the colour of its worst state, the oldest without data (grey).
       const days = card.locator('.days span');
       await expect(days.count()).resolves.toBe(90);
@@ -529,6 +529,36 @@ describe('the page in headless Chromium', () => {
     mkdirSync(path.join(PROJECT_ROOT, 'var'), { recursive: true });
     await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'status-page.png'), fullPage: true });
     await page.close();
+  });
+
+  test('behind a reverse proxy path prefix, the details links lead to the details pages under that prefix', async () => {
+    // A reverse proxy on loopback: /monit/<path> is the gateway's /<path>, anything else 404.
+    const proxy = http.createServer((request, response) => {
+      const url = request.url ?? '';
+      if (!url.startsWith('/monit/')) {
+        response.writeHead(404).end('not behind /monit');
+        return;
+      }
+      const upstream = http.request(`${gateway.url}${url.slice('/monit'.length)}`, { method: request.method, headers: request.headers }, (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      });
+      request.pipe(upstream);
+    });
+    const proxyUrl = `http://127.0.0.1:${await listen(proxy)}/monit`;
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${proxyUrl}/status`);
+      for (const link of ['a.light-link', '.name a', 'a.details']) {
+        await expect(page.locator(`[data-module="green"] ${link}`).evaluate((element) => (element as unknown as { href: string }).href)).resolves.toBe(`${proxyUrl}/status/module/green`);
+      }
+      const [answer] = await Promise.all([page.waitForNavigation(), page.locator('[data-module="green"] a.details').click()]);
+      expect([page.url(), answer?.status()]).toEqual([`${proxyUrl}/status/module/green`, 200]);
+      await expect(page.locator('h1').innerText()).resolves.toBe('Module green');
+      await page.close();
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   test('reads on a phone: no horizontal scrolling, cards one above the other', async () => {

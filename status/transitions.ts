@@ -2,8 +2,9 @@ import path from 'node:path';
 import got from 'got';
 import { StateFile } from '../lib/state/stateFile';
 import type { ModuleDowntime } from './downtime';
-import { type ModuleState, type ModuleStatus, MODULE_STATES, STATE_WORDS } from './evaluate';
-import type { ShownState } from './snapshot';
+import { type ModuleState, type ModuleStatus, MODULE_STATES } from './evaluate';
+import { shownOf } from './history';
+import { type ShownState, SHOWN_WORDS } from './snapshot';
 
 /** A module whose state differs from the previous run's. */
 export interface Transition {
@@ -22,9 +23,6 @@ interface RememberedState {
   downtime?: true;
 }
 
-const SHOWN_WORDS: Record<ShownState, string> = { ...STATE_WORDS, downtime: 'Downtime' };
-
-const shownOf = (remembered: RememberedState): ShownState => (remembered.downtime ? 'downtime' : remembered.state);
 
 /** The state of each module at the previous run, in the status job's state folder. */
 function lastStatesFile(stateDir: string): StateFile<Map<string, RememberedState>> {
@@ -75,11 +73,12 @@ export function recordTransitions(
     const before = previous.get(status.module);
     const downtime = downtimes.get(status.module);
     const now: RememberedState = { state: status.state, sinceMs: timeMs, ...(downtime ? { downtime: true } : {}) };
-    const shown = shownOf(now);
-    if (before && shownOf(before) !== shown) {
-      transitions.push({ module: status.module, title: status.title, from: shownOf(before), to: shown, reason: downtime?.reason ?? status.reason, timeMs });
+    const shown = shownOf(status.state, downtime !== undefined);
+    const shownBefore = before ? shownOf(before.state, before.downtime) : undefined;
+    if (shownBefore && shownBefore !== shown) {
+      transitions.push({ module: status.module, title: status.title, from: shownBefore, to: shown, reason: downtime?.reason ?? status.reason, timeMs });
     }
-    next.set(status.module, before && shownOf(before) === shown ? { ...before, state: status.state } : now);
+    next.set(status.module, before && shownBefore === shown ? { ...before, state: status.state } : now);
   }
   lastStatesFile(stateDir).write(next);
   return { transitions, firstSeen };
