@@ -2,7 +2,7 @@
 import type { Value } from './condition';
 import type { DetailsData } from './details';
 import type { Plot } from './details-plots';
-import { STATE_WORDS } from './evaluate';
+import { STATE_WORDS, type WorstRanking } from './evaluate';
 import { escapeHtml, formatAge, LIGHT_COLOURS } from './page';
 
 /** Colours of a plot's series, in order (distinct for the 10 series a plot shows at most). */
@@ -94,6 +94,11 @@ function renderStatus(data: DetailsData): string {
 </section>`;
 }
 
+/** How the worst series was chosen, in words: "largest mean(latency_ms)", or why it is the reason's first. */
+function rankingLabel(ranking: WorstRanking): string {
+  return ranking.order === 'first' ? `the first it holds for, as the reason names it: ${ranking.why}` : `${ranking.order} ${ranking.operand}`;
+}
+
 function renderRule(data: DetailsData): string {
   const { live } = data;
   if (live.error) return `<section class="rule"><h2>The rule, now</h2><p class="error">Cannot evaluate the rule now: ${escapeHtml(live.error)}</p></section>`;
@@ -121,7 +126,7 @@ function renderRule(data: DetailsData): string {
     ? `<div class="scroll"><table class="conditions"><tr><th>Level</th><th>Condition</th><th>Now</th><th>Values</th></tr>${rows}</table></div>`
     : '<p>The rule has no conditions: only the heartbeat and the freshness of the data count.</p>';
   const worst = live.worst
-    ? `<p class="worst">Worst series: <b>${escapeHtml(live.worst.series)}</b>, ${escapeHtml(live.worst.condition)} with ${escapeHtml(formatValue(live.worst.value))}</p>`
+    ? `<p class="worst">Worst series (${escapeHtml(rankingLabel(live.worst.ranking))}): <b>${escapeHtml(live.worst.series)}</b>, ${escapeHtml(live.worst.condition)} with ${escapeHtml(formatValue(live.worst.value))}</p>`
     : '';
   const state = live.state ? STATE_WORDS[live.state] : 'N/A';
   return `<section class="rule" data-live-state="${live.state ?? ''}"><h2>The rule, now</h2>

@@ -1,7 +1,7 @@
 import type { PageAnswer } from '../lib/http/pages';
 import type { InfluxClient } from '../lib/influx/influxdb';
 import { retentionFor } from '../downsample/retentions';
-import { combineParts, type ConditionDetail, explainPart, type ModuleState, partCredential, type PartExplanation } from './evaluate';
+import { combineParts, type ConditionDetail, explainPart, type ModuleState, partCredential, type PartExplanation, type WorstRanking } from './evaluate';
 import type { Value } from './condition';
 import { MAX_SERIES, plotSource, readPlot, type Plot, type PlotSource } from './details-plots';
 import { renderDetailsPage } from './details-page';
@@ -55,8 +55,8 @@ export interface DetailsData {
     reason: string | null;
     parts: Array<{ part: string; title: string; measurement: string; state: ModuleState; reason: string }>;
     conditions: ConditionDetail[];
-    /** The series that decided the state and the condition that holds for it. */
-    worst: { part: string; key: string; condition: string; series: string; value: Value } | null;
+    /** The worst series of the condition that decided the state (how it is ranked: `ranking`). */
+    worst: { part: string; key: string; condition: string; series: string; value: Value; ranking: WorstRanking } | null;
     /** InfluxDB could not be read. */
     error?: string;
   };
