@@ -21,6 +21,8 @@ const MINUTE = 60e3;
 const NOW = slotStart(Date.now(), 10 * MINUTE) + 5 * MINUTE;
 /** Parts of the module `many`: more than the job reads at once (4). */
 const PARTS = 6;
+/** Probes beyond the parts': more series than a plot's query reads (MAX_SERIES_READ, 200). */
+const CROWD = Array.from({ length: 260 }, (_, index) => `s${String(index).padStart(3, '0')}`);
 
 /** A rule part's own statements (readPartData): on the probes, no time buckets (the plots have them). */
 function isPartStatement(text: string): boolean {
@@ -55,6 +57,16 @@ class GoneClient extends InfluxClient {
   }
 }
 
+/** Records how many series each plot statement (one with time buckets) returned. */
+class SeriesCountingClient extends InfluxClient {
+  returned: Array<{ statement: string; series: number }> = [];
+  override async query(text: string, options: { database?: string; retentionPolicy?: string } = {}): Promise<Series[][]> {
+    const results = await super.query(text, options);
+    if (text.includes('time(')) this.returned.push({ statement: text, series: results[0]?.length ?? 0 });
+    return results;
+  }
+}
+
 /** A loopback port nothing listens on (taken, then released). */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -82,6 +94,8 @@ beforeAll(async () => {
   const dir = testDir('status-details-bounds');
   await influx.client.ensureDatabase('monit_production_web', { raw: 'INF', '1h': 'INF', '1d': 'INF' });
   const lines = Array.from({ length: PARTS }, (_, index) => probe(`p${index}`, 100 + index, NOW - 2 * MINUTE));
+  // The crowd's latency grows with its name: the highest are among the series a plot does not read.
+  CROWD.forEach((name, index) => lines.push(probe(name, 200 + index, NOW - 2 * MINUTE)));
   await influx.client.write('monit_production_web', lines.join('\n'), { retentionPolicy: 'raw', precision: 'ms' });
   configFile = path.join(dir, 'config.cfg');
   writeFileSync(
@@ -131,5 +145,30 @@ describe('the details pages', () => {
     expect(data.live).toMatchObject({ state: null, parts: [], error: expect.stringContaining('ECONNREFUSED') });
     const html = (await getPage(pages, '/status/module/many')).body;
     expect(html).toContain('Cannot evaluate the rule now: ');
+  });
+
+  test('a plot reads at most 200 series of a crowded measurement, shows the top 10 among them, and says so', async () => {
+    const counting = new SeriesCountingClient(influx.url);
+    const pages = statusPages(counting, freshSettings(), { now: () => NOW });
+    const data = JSON.parse((await getPage(pages, '/status/module/probes.json')).body) as DetailsData;
+    expect(data.maxSeriesRead).toBe(200);
+    // The test's own count: more series than the cap.
+    const all = await influx.client.rows(`SELECT last("latency_ms") AS "last" FROM "monit_production_web"."raw"."probe" WHERE time > ${NOW - 6 * 60 * MINUTE}ms AND time <= ${NOW}ms GROUP BY *`);
+    expect(all.length).toBe(PARTS + CROWD.length);
+    // Each plot statement returned the cap, no more.
+    expect(counting.returned.length).toBe(data.plots.length);
+    expect(counting.returned.map((one) => one.series)).toEqual(data.plots.map(() => 200));
+    const latency = data.plots.find((plot) => plot.title === 'mean(latency_ms) of web/probe');
+    expect(latency).toMatchObject({ truncated: true, totalSeries: 200 });
+    // The first 200 in InfluxDB's series key order (bytewise), then the 10 with the highest last value.
+    const key = (row: Record<string, unknown>): string => `probe,name=${String(row.name)},url=${String(row.url)}`;
+    const read = [...all].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)).slice(0, 200);
+    const top = [...read].sort((a, b) => Number(b.last) - Number(a.last)).slice(0, 10);
+    expect(latency?.series.map((series) => [series.name, series.last])).toEqual(top.map((row) => [`name=${String(row.name)}, url=${String(row.url)}`, row.last]));
+    // Not the measurement's highest: those were not read.
+    const highest = [...all].sort((a, b) => Number(b.last) - Number(a.last))[0];
+    expect(latency?.series.map((series) => series.name)).not.toContain(`name=${String(highest.name)}, url=${String(highest.url)}`);
+    const html = (await getPage(pages, '/status/module/probes')).body;
+    expect(html).toContain("Showing 10 of at least 200 series: the 10 with the highest last value among the first 200 read (in InfluxDB's series order); the others are not read.");
   });
 });

@@ -133,8 +133,12 @@ function renderRule(data: DetailsData): string {
 <p>Evaluated now: <b>${state}</b>: ${escapeHtml(live.reason ?? '')}</p>${worst}${parts}${table}</section>`;
 }
 
-function renderPlot(plot: Plot, index: number, maxSeries: number): string {
-  const capped = plot.totalSeries > plot.series.length ? `<p class="note cap">Showing ${plot.series.length} of ${plot.totalSeries} series: the ${maxSeries} with the highest last value.</p>` : '';
+function renderPlot(plot: Plot, index: number, maxSeries: number, maxSeriesRead: number): string {
+  const capped = plot.truncated
+    ? `<p class="note cap">Showing ${plot.series.length} of at least ${plot.totalSeries} series: the ${maxSeries} with the highest last value among the first ${maxSeriesRead} read (in InfluxDB's series order); the others are not read.</p>`
+    : plot.totalSeries > plot.series.length
+      ? `<p class="note cap">Showing ${plot.series.length} of ${plot.totalSeries} series: the ${maxSeries} with the highest last value.</p>`
+      : '';
   const body = plot.error
     ? `<p class="error">Query failed: ${escapeHtml(plot.error)}</p>`
     : plot.series.length === 0
@@ -161,7 +165,7 @@ export function renderDetailsPage(data: DetailsData): string {
     data.plotSource.kind === 'dashboard'
       ? `The key panels of the ${data.plotSource.dashboards.map((dashboard) => escapeHtml(dashboard.title)).join(', ')} dashboard`
       : "The mean of each numeric field the module's rule reads (no dashboard shows this module)";
-  const plots = data.plots.length ? data.plots.map((plot, index) => renderPlot(plot, index, data.maxSeries)).join('\n') : '<section><p>No plot: the rule reads no numeric field.</p></section>';
+  const plots = data.plots.length ? data.plots.map((plot, index) => renderPlot(plot, index, data.maxSeries, data.maxSeriesRead)).join('\n') : '<section><p>No plot: the rule reads no numeric field.</p></section>';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -4,7 +4,7 @@ import { retentionFor } from '../downsample/retentions';
 import { combineParts, type ConditionDetail, explainPart, type ModuleState, type PartExplanation, type WorstRanking } from './evaluate';
 import { judgeParts } from './evaluateNow';
 import type { Value } from './condition';
-import { MAX_SERIES, plotSource, readPlot, type Plot, type PlotSource } from './details-plots';
+import { MAX_SERIES, MAX_SERIES_READ, plotSource, readPlot, type Plot, type PlotSource } from './details-plots';
 import { renderDetailsPage } from './details-page';
 import { DAY_MS, HOUR_MS } from './history';
 import { LIGHT_COLOURS } from './page';
@@ -62,6 +62,8 @@ export interface DetailsData {
   plotSource: Pick<PlotSource, 'kind' | 'dashboards'>;
   /** Series per plot at most (highest last value first). */
   maxSeries: number;
+  /** Series a panel query reads at most (the first in InfluxDB's order); a plot that read as many says `truncated`. */
+  maxSeriesRead: number;
   plots: Plot[];
 }
 
@@ -128,6 +130,7 @@ async function readDetails(context: DetailsContext, rule: ModuleRule, range: Det
     live,
     plotSource: { kind: source.kind, dashboards: source.dashboards },
     maxSeries: MAX_SERIES,
+    maxSeriesRead: MAX_SERIES_READ,
     plots,
   };
 }
