@@ -45,12 +45,15 @@ describe('explainPart', () => {
       ['degraded_2', 'mean(latency_ms) > 300', true, false, 2, 3],
     ]);
     const decided = explained.conditions[1];
-    // The series the reason names (first in series order among those it holds for), and its value.
-    expect(decided.worst).toEqual({ series: 'b', value: 700 });
-    // Series it holds for first, each with every aggregate the condition reads.
+    // The worst: of the series it holds for (mean > 500, up == 1), the largest mean, computed here; the reason still names b.
+    const holding = data.series.filter((one) => Number(one.values.get('mean(latency_ms)')) > 500 && one.values.get('latest(up)') === 1);
+    const largest = holding.reduce((worst, one) => (Number(one.values.get('mean(latency_ms)')) > Number(worst.values.get('mean(latency_ms)')) ? one : worst));
+    expect([largest.tags.url, largest.values.get('mean(latency_ms)')]).toEqual(['c', 900]);
+    expect(decided.worst).toEqual({ series: largest.tags.url, value: largest.values.get('mean(latency_ms)'), ranking: { order: 'largest', operand: 'mean(latency_ms)' } });
+    // Series it holds for first (worst first), each with every aggregate the condition reads.
     expect(decided.values).toEqual([
-      { series: 'b', holds: true, values: { 'mean(latency_ms)': 700, 'latest(up)': 1 } },
       { series: 'c', holds: true, values: { 'mean(latency_ms)': 900, 'latest(up)': 1 } },
+      { series: 'b', holds: true, values: { 'mean(latency_ms)': 700, 'latest(up)': 1 } },
       { series: 'a', holds: false, values: { 'mean(latency_ms)': 100, 'latest(up)': 1 } },
     ]);
     expect(explained.conditions[0].worst).toBeNull();
@@ -76,6 +79,46 @@ describe('explainPart', () => {
     expect(explained.status).toEqual(evaluatePart(WEB, odd));
     expect(explained.status.state).toBe('na');
     expect(explained.conditions[0]).toMatchObject({ key: 'unavailable', holds: false, decided: false, error: `cannot compare "yes" with 0 in 'latest(up) == 0'` });
+  });
+
+  test('the worst of a < condition is the smallest value, not the first name; a threshold on the left flips the direction', () => {
+    const low = part(`
+fields = free_gb
+degraded = min(free_gb) < 50
+degraded_reason = {series} low: {value} GB
+unavailable = 5 >= latest(free_gb)
+unavailable_reason = {series} full
+`);
+    const disk = (url: string, free: number): SeriesData => ({ tags: { url }, values: new Map<string, Value>([['min(free_gb)', free], ['latest(free_gb)', free]]) });
+    const data = input([disk('a', 40), disk('b', 100), disk('c', 12), disk('d', 30)]);
+    const explained = explainPart(low, data);
+    // The reason names the first in name order; the worst is the smallest, computed here.
+    expect(explained.status).toMatchObject({ state: 'degraded', reason: 'a low: 40 GB' });
+    const holding = data.series.filter((one) => Number(one.values.get('min(free_gb)')) < 50);
+    const smallest = [...holding].sort((x, y) => Number(x.values.get('min(free_gb)')) - Number(y.values.get('min(free_gb)')));
+    expect(smallest.map((one) => one.tags.url)).toEqual(['c', 'd', 'a']);
+    const degraded = explained.conditions.find((condition) => condition.key === 'degraded');
+    expect(degraded?.worst).toEqual({ series: 'c', value: 12, ranking: { order: 'smallest', operand: 'min(free_gb)' } });
+    expect(degraded?.values.map((one) => one.series)).toEqual([...smallest.map((one) => one.tags.url), 'b']);
+    // 5 >= latest(free_gb) is latest(free_gb) <= 5: ranked by the smallest.
+    const full = explainPart(low, input([disk('a', 4), disk('b', 1), disk('c', 12)]));
+    expect(full.status).toMatchObject({ state: 'unavailable', reason: 'a full' });
+    expect(full.conditions[0].worst).toEqual({ series: 'b', value: 1, ranking: { order: 'smallest', operand: 'latest(free_gb)' } });
+  });
+
+  test('==, != and or keep the first series the condition holds for (the reason\'s), and say why', () => {
+    const mixed = part(`
+fields = up, latency_ms
+unavailable = latest(up) != 1
+unavailable_reason = {series} down
+degraded = mean(latency_ms) > 500 or latest(up) == 2
+degraded_reason = {series} odd
+`);
+    const data = input([series('c', 1, 900), series('a', 2, 100), series('b', 1, 700)]);
+    const [unavailable, degraded] = explainPart(mixed, data).conditions;
+    expect(unavailable.worst).toEqual({ series: 'a', value: 2, ranking: { order: 'first', why: '!= has no direction' } });
+    expect(degraded.worst).toEqual({ series: 'a', value: 2, ranking: { order: 'first', why: 'the series are not compared on one value (or)' } });
+    expect(degraded.values.map((one) => one.series)).toEqual(['a', 'b', 'c']);
   });
 
   test('at most 10 series per condition, those it holds for first', () => {

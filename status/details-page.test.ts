@@ -19,7 +19,8 @@ function data(change: Partial<DetailsData> = {}): DetailsData {
     live: { evaluatedMs: NOW, state: 'available', reason: 'all checks pass', parts: [], conditions: [], worst: null },
     plotSource: { kind: 'dashboard', dashboards: [{ uid: 'monit-web', title: 'Web' }] },
     maxSeries: 10,
-    plots: [{ title: 'Latency', unit: 'ms', queries: ['SELECT 1'], times: [NOW - 600e3, NOW], series: [{ name: '</script><b>x</b>\u2028', values: [1, 2], last: 2, min: 1, max: 2, mean: 1.5, points: 2 }], totalSeries: 1 }],
+    maxSeriesRead: 200,
+    plots: [{ title: 'Latency', unit: 'ms', queries: ['SELECT 1'], times: [NOW - 600e3, NOW], series: [{ name: '</script><b>x</b>\u2028', values: [1, 2], last: 2, min: 1, max: 2, mean: 1.5, points: 2 }], totalSeries: 1, truncated: false }],
     ...change,
   };
 }

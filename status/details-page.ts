@@ -2,7 +2,7 @@
 import type { Value } from './condition';
 import type { DetailsData } from './details';
 import type { Plot } from './details-plots';
-import { STATE_WORDS } from './evaluate';
+import { STATE_WORDS, type WorstRanking } from './evaluate';
 import { BASE_STYLE, CARD_DECLARATIONS, escapeHtml, formatAge, LIGHT_COLOURS, utc } from './page';
 import { SHOWN_WORDS } from './snapshot';
 
@@ -82,6 +82,11 @@ function renderStatus(data: DetailsData): string {
 </section>`;
 }
 
+/** How the worst series was chosen, in words: "largest mean(latency_ms)", or why it is the reason's first. */
+function rankingLabel(ranking: WorstRanking): string {
+  return ranking.order === 'first' ? `the first it holds for, as the reason names it: ${ranking.why}` : `${ranking.order} ${ranking.operand}`;
+}
+
 function renderRule(data: DetailsData): string {
   const { live } = data;
   if (live.error) return `<section class="rule"><h2>The rule, now</h2><p class="error">Cannot evaluate the rule now: ${escapeHtml(live.error)}</p></section>`;
@@ -109,15 +114,19 @@ function renderRule(data: DetailsData): string {
     ? `<div class="scroll"><table class="conditions"><tr><th>Level</th><th>Condition</th><th>Now</th><th>Values</th></tr>${rows}</table></div>`
     : '<p>The rule has no conditions: only the heartbeat and the freshness of the data count.</p>';
   const worst = live.worst
-    ? `<p class="worst">Worst series: <b>${escapeHtml(live.worst.series)}</b>, ${escapeHtml(live.worst.condition)} with ${escapeHtml(formatValue(live.worst.value))}</p>`
+    ? `<p class="worst">Worst series (${escapeHtml(rankingLabel(live.worst.ranking))}): <b>${escapeHtml(live.worst.series)}</b>, ${escapeHtml(live.worst.condition)} with ${escapeHtml(formatValue(live.worst.value))}</p>`
     : '';
   const state = live.state ? STATE_WORDS[live.state] : 'N/A';
   return `<section class="rule" data-live-state="${live.state ?? ''}"><h2>The rule, now</h2>
 <p>Evaluated now: <b>${state}</b>: ${escapeHtml(live.reason ?? '')}</p>${worst}${parts}${table}</section>`;
 }
 
-function renderPlot(plot: Plot, index: number, maxSeries: number): string {
-  const capped = plot.totalSeries > plot.series.length ? `<p class="note cap">Showing ${plot.series.length} of ${plot.totalSeries} series: the ${maxSeries} with the highest last value.</p>` : '';
+function renderPlot(plot: Plot, index: number, maxSeries: number, maxSeriesRead: number): string {
+  const capped = plot.truncated
+    ? `<p class="note cap">Showing ${plot.series.length} of at least ${plot.totalSeries} series: the ${maxSeries} with the highest last value among the first ${maxSeriesRead} read (in InfluxDB's series order); the others are not read.</p>`
+    : plot.totalSeries > plot.series.length
+      ? `<p class="note cap">Showing ${plot.series.length} of ${plot.totalSeries} series: the ${maxSeries} with the highest last value.</p>`
+      : '';
   const body = plot.error
     ? `<p class="error">Query failed: ${escapeHtml(plot.error)}</p>`
     : plot.series.length === 0
@@ -144,7 +153,7 @@ export function renderDetailsPage(data: DetailsData): string {
     data.plotSource.kind === 'dashboard'
       ? `The key panels of the ${data.plotSource.dashboards.map((dashboard) => escapeHtml(dashboard.title)).join(', ')} dashboard`
       : "The mean of each numeric field the module's rule reads (no dashboard shows this module)";
-  const plots = data.plots.length ? data.plots.map((plot, index) => renderPlot(plot, index, data.maxSeries)).join('\n') : '<section><p>No plot: the rule reads no numeric field.</p></section>';
+  const plots = data.plots.length ? data.plots.map((plot, index) => renderPlot(plot, index, data.maxSeries, data.maxSeriesRead)).join('\n') : '<section><p>No plot: the rule reads no numeric field.</p></section>';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -19,6 +19,11 @@ import type { ModuleRule, PartRule } from './rules';
 export const MAX_PLOTS = 6;
 /** Series per plot at most: those with the highest last value. */
 export const MAX_SERIES = 10;
+/**
+ * Series one panel query reads at most (InfluxQL's SLIMIT, in InfluxDB's series key order): a page
+ * view never pulls a measurement's every series (panda/jobs_derived has ~120k) into the gateway.
+ */
+export const MAX_SERIES_READ = 200;
 
 export interface PlotSeries {
   name: string;
@@ -42,6 +47,8 @@ export interface Plot {
   series: PlotSeries[];
   /** Series the queries returned; only the MAX_SERIES with the highest last value are shown. */
   totalSeries: number;
+  /** A query returned MAX_SERIES_READ series: the measurement may have more, not read. */
+  truncated: boolean;
   /** The query failed: why. */
   error?: string;
 }
@@ -158,10 +165,14 @@ function statistics(values: number[]): Pick<PlotSeries, 'last' | 'min' | 'max' |
   return { last: values[values.length - 1], min: Math.min(...values), max: Math.max(...values), mean: values.reduce((sum, value) => sum + value, 0) / values.length, points: values.length };
 }
 
-/** The panel's InfluxQL for this range: the RP and buckets of `choice`, $timeFilter as the range. */
+/** The panel's InfluxQL for this range: the RP and buckets of `choice`, $timeFilter as the range, at most MAX_SERIES_READ series. */
 export function rangeQuery(query: PanelQuery, choice: RetentionChoice, fromMs: number, toMs: number): string {
   const time: TimeContext = { rp: choice.rp, interval: choice.interval, intervalSeconds: String(choice.intervalSeconds) };
-  return query.render(time).split('$timeFilter').join(`time > ${timeLiteral(fromMs)} AND time <= ${timeLiteral(toMs)}`);
+  const ranged = query.render(time).split('$timeFilter').join(`time > ${timeLiteral(fromMs)} AND time <= ${timeLiteral(toMs)}`);
+  if (/\bSLIMIT\b/i.test(ranged)) return ranged;
+  // SLIMIT comes before a trailing tz() in InfluxQL's grammar.
+  const tz = /\s+tz\('[^']*'\)\s*$/i.exec(ranged);
+  return tz ? `${ranged.slice(0, tz.index)} SLIMIT ${MAX_SERIES_READ}${tz[0]}` : `${ranged} SLIMIT ${MAX_SERIES_READ}`;
 }
 
 /** Runs one panel's queries over the range; the series with the highest last value are kept, on one time axis. */
@@ -173,11 +184,12 @@ export async function readPlot(
   toMs: number,
 ): Promise<Plot> {
   const queries = panel.queries.map((query) => rangeQuery(query, choice, fromMs, toMs));
-  const plot: Plot = { title: panel.title, unit: panel.unit, queries, times: [], series: [], totalSeries: 0 };
+  const plot: Plot = { title: panel.title, unit: panel.unit, queries, times: [], series: [], totalSeries: 0, truncated: false };
   const found: Array<{ name: string; points: Map<number, number> }> = [];
   try {
     const answers = await Promise.all(queries.map((query) => influxdb.query(query).then((results) => results[0] ?? ([] as Series[]))));
     answers.forEach((series, index) => {
+      if (series.length >= MAX_SERIES_READ) plot.truncated = true;
       for (const one of series) {
         const columns = one.columns.filter((column) => column !== 'time');
         for (const column of columns) {

@@ -1,12 +1,13 @@
 import type { PageAnswer } from '../lib/http/pages';
 import type { InfluxClient } from '../lib/influx/influxdb';
 import { retentionFor } from '../downsample/retentions';
-import { combineParts, type ConditionDetail, explainPart, type ModuleState, partCredential, type PartExplanation } from './evaluate';
+import { combineParts, type ConditionDetail, explainPart, type ModuleState, type PartExplanation, type WorstRanking } from './evaluate';
+import { judgeParts } from './evaluateNow';
 import type { Value } from './condition';
-import { MAX_SERIES, plotSource, readPlot, type Plot, type PlotSource } from './details-plots';
+import { MAX_SERIES, MAX_SERIES_READ, plotSource, readPlot, type Plot, type PlotSource } from './details-plots';
 import { renderDetailsPage } from './details-page';
+import { DAY_MS, HOUR_MS } from './history';
 import { LIGHT_COLOURS } from './page';
-import { readHeartbeats, readPartData } from './query';
 import type { ModuleRule } from './rules';
 import type { StatusSettings } from './settings';
 import type { ShownState, StatusSnapshot } from './snapshot';
@@ -19,8 +20,6 @@ export interface DetailsContext {
   nowMs: () => number;
 }
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 /** The ranges a details page offers, as links; the first is the default. */
 export const DETAILS_RANGES = { '6h': 6 * HOUR_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS, '1y': 365 * DAY_MS } as const;
 export type DetailsRange = keyof typeof DETAILS_RANGES;
@@ -55,14 +54,16 @@ export interface DetailsData {
     reason: string | null;
     parts: Array<{ part: string; title: string; measurement: string; state: ModuleState; reason: string }>;
     conditions: ConditionDetail[];
-    /** The series that decided the state and the condition that holds for it. */
-    worst: { part: string; key: string; condition: string; series: string; value: Value } | null;
+    /** The worst series of the condition that decided the state (how it is ranked: `ranking`). */
+    worst: { part: string; key: string; condition: string; series: string; value: Value; ranking: WorstRanking } | null;
     /** InfluxDB could not be read. */
     error?: string;
   };
   plotSource: Pick<PlotSource, 'kind' | 'dashboards'>;
   /** Series per plot at most (highest last value first). */
   maxSeries: number;
+  /** Series a panel query reads at most (the first in InfluxDB's order); a plot that read as many says `truncated`. */
+  maxSeriesRead: number;
   plots: Plot[];
 }
 
@@ -72,22 +73,12 @@ const cache = new WeakMap<StatusSettings, Map<string, { readAtMs: number; data: 
 
 const TEXT = 'text/plain; charset=utf-8';
 
+/** The rule evaluated now, with the job's loop (judgeParts); InfluxDB unreachable or down is the page's error, not N/A parts. */
 async function evaluateNow(context: DetailsContext, rule: ModuleRule, nowMs: number): Promise<DetailsData['live']> {
   const { influxdb, settings } = context;
   try {
-    const oldest = nowMs - Math.max(...rule.parts.map((part) => part.heartbeatFreshnessMs));
-    const heartbeats = await readHeartbeats(influxdb, oldest, nowMs, settings.retentionPolicy);
-    const explained = await Promise.all(
-      rule.parts.map(async (part): Promise<PartExplanation> => {
-        try {
-          const data = await readPartData(influxdb, part, nowMs, settings.retentionPolicy);
-          const heartbeat = part.collector ? heartbeats.get(part.collector) : undefined;
-          return explainPart(part, { nowMs, heartbeat, credential: partCredential(part, heartbeats, nowMs), ...data });
-        } catch (error) {
-          return { status: { part, state: 'na', reason: `rule failed: ${(error as Error).message}` }, conditions: [] };
-        }
-      }),
-    );
+    const explainedOf = await judgeParts(influxdb, settings.retentionPolicy, rule.parts, nowMs, explainPart, (status): PartExplanation => ({ status, conditions: [] }));
+    const explained = rule.parts.map((part) => explainedOf.get(part) as PartExplanation);
     const module = combineParts(rule, explained.map((one) => one.status), nowMs);
     const conditions = explained.flatMap((one) => one.conditions);
     const deciding = explained.filter((one) => one.status.state === module.state).flatMap((one) => one.conditions.filter((condition) => condition.decided && condition.worst));
@@ -139,6 +130,7 @@ async function readDetails(context: DetailsContext, rule: ModuleRule, range: Det
     live,
     plotSource: { kind: source.kind, dashboards: source.dashboards },
     maxSeries: MAX_SERIES,
+    maxSeriesRead: MAX_SERIES_READ,
     plots,
   };
 }

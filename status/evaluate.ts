@@ -1,4 +1,4 @@
-import { type AggregateOperand, aggregateKey, conditionAggregates, evaluateCondition, type Value } from './condition';
+import { type AggregateOperand, aggregateKey, type Comparator, type Condition, conditionAggregates, evaluateCondition, type Value } from './condition';
 import type { LeveledCondition, ModuleRule, PartRule } from './rules';
 import { approximateDuration } from '../lib/run/runCredentials';
 
@@ -233,12 +233,57 @@ export interface ConditionDetail {
   /** Series it holds for, among `seriesCount` with points in the window. */
   matches: number;
   seriesCount: number;
-  /** Where it holds: the first series in the evaluation's order (the one its reason names) and its value. */
-  worst: { series: string; value: Value } | null;
-  /** The values the condition reads, per series: those it holds for first, at most DETAILED_SERIES. */
+  /** Where it holds: the series furthest past the threshold (see worstRanking) and its value. */
+  worst: { series: string; value: Value; ranking: WorstRanking } | null;
+  /** The values the condition reads, per series: those it holds for first (worst first), at most DETAILED_SERIES. */
   values: Array<{ series: string; holds: boolean; values: Record<string, Value> }>;
   /** The data did not fit the condition (the part is then N/A). */
   error?: string;
+}
+
+/**
+ * How the worst series is chosen: the largest or smallest value of the comparison the condition
+ * reports (`operand`), or, when the condition cannot be ranked, the first series in the reason's order.
+ */
+export type WorstRanking = { order: 'largest' | 'smallest'; operand: string } | { order: 'first'; why: string };
+
+/** The comparison whose value a condition reports for every series it holds for (see evaluateCondition's witness), if always the same. */
+function reportedComparison(condition: Condition): Extract<Condition, { kind: 'compare' }> | undefined {
+  if (condition.kind === 'compare') return condition;
+  if (condition.kind !== 'and') return undefined;
+  // An and reports its first item that reports a value; a not reports none.
+  for (const item of condition.items) {
+    if (item.kind === 'not') continue;
+    return reportedComparison(item);
+  }
+  return undefined;
+}
+
+const FLIPPED: Partial<Record<Comparator, Comparator>> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+
+/**
+ * How the worst of the series a condition holds for is ranked: a comparison of an aggregate with a
+ * number, `>`/`>=` by the largest value, `<`/`<=` by the smallest (also through an and, whose first
+ * comparison is the value reported); ==, !=, or, not and two aggregates compared keep the reason's first.
+ */
+export function worstRanking(condition: Condition): WorstRanking {
+  const compare = reportedComparison(condition);
+  if (!compare) return { order: 'first', why: `the series are not compared on one value (${condition.kind})` };
+  const aggregateLeft = compare.left.kind === 'aggregate';
+  const [aggregate, literal] = aggregateLeft ? [compare.left, compare.right] : [compare.right, compare.left];
+  if (aggregate.kind !== 'aggregate' || literal.kind !== 'literal') return { order: 'first', why: 'two aggregates compared, no fixed threshold' };
+  const comparator = aggregateLeft ? compare.comparator : FLIPPED[compare.comparator];
+  if (comparator === '>' || comparator === '>=') return { order: 'largest', operand: aggregateKey(aggregate) };
+  if (comparator === '<' || comparator === '<=') return { order: 'smallest', operand: aggregateKey(aggregate) };
+  return { order: 'first', why: `${compare.comparator} has no direction` };
+}
+
+/** The results a condition holds for, worst first (stable: ties keep the reason's order); non-numbers rank last. */
+function worstFirst<T extends { value: Value }>(holding: T[], ranking: WorstRanking): T[] {
+  if (ranking.order === 'first') return holding;
+  const sign = ranking.order === 'largest' ? -1 : 1;
+  const key = (value: Value): number => (typeof value === 'number' && !Number.isNaN(value) ? sign * value : Infinity);
+  return [...holding].sort((a, b) => key(a.value) - key(b.value));
 }
 
 /** A part's state as evaluatePart decides it, with every condition's details. */
@@ -264,7 +309,8 @@ export function explainPart(part: PartRule, input: EvaluationInput): PartExplana
       } catch (error) {
         return { ...base, holds: false, decided: false, matches: 0, worst: null, values: [], error: (error as Error).message };
       }
-      const holding = results.filter((result) => result.holds);
+      const ranking = worstRanking(condition.condition);
+      const holding = worstFirst(results.filter((result) => result.holds), ranking);
       const operands = conditionAggregates(condition.condition);
       const listed = [...holding, ...results.filter((result) => !result.holds)].slice(0, DETAILED_SERIES);
       return {
@@ -272,7 +318,7 @@ export function explainPart(part: PartRule, input: EvaluationInput): PartExplana
         holds: holding.length > 0,
         decided: condition === decidedBy,
         matches: holding.length,
-        worst: holding[0] ? { series: describeSeries(holding[0].series.tags), value: holding[0].value } : null,
+        worst: holding[0] ? { series: describeSeries(holding[0].series.tags), value: holding[0].value, ranking } : null,
         values: listed.map((result) => ({
           series: describeSeries(result.series.tags),
           holds: result.holds,

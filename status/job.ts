@@ -1,17 +1,15 @@
-import pLimit from 'p-limit';
 import type { Config } from '../lib/config/config';
 import type { DocumentFactory } from '../lib/documents/document';
-import { type InfluxClient, InfluxError } from '../lib/influx/influxdb';
+import type { InfluxClient } from '../lib/influx/influxdb';
 import type { Logger } from '../lib/run/log';
 import { writeFileDurably } from '../lib/state/durableFile';
 import type { MonitDocument } from '../lib/documents/types';
 import type { ClientTls } from '../lib/tls/clientTls';
 import { availabilityDocuments } from './availability';
 import { downtimesAt, downtimesForRun, slotCounters } from './downtime';
-import { combineParts, evaluatePart, type ModuleStatus, partCredential, type PartStatus, STATE_WORDS } from './evaluate';
+import { combineParts, evaluatePart, type ModuleStatus, type PartStatus, STATE_WORDS } from './evaluate';
+import { judgeParts } from './evaluateNow';
 import { renderStatusJson, renderStatusPage } from './page';
-import { readHeartbeats, readPartData } from './query';
-import type { PartRule } from './rules';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
@@ -46,35 +44,13 @@ export interface StatusRunResult {
   snapshot: StatusSnapshot;
 }
 
-/** InfluxDB down makes every module look N/A: that is the job failing, not the modules. */
-function isUnreachable(error: unknown): boolean {
-  return error instanceof InfluxError && error.unreachable;
-}
-
 /**
  * Decides every module's state at `nowMs` from the data in InfluxDB: each part (a single-measurement
- * module is one part) is read and judged once, four at a time, and each module is the worst of its parts.
+ * module is one part) is read and judged once (judgeParts), and each module is the worst of its parts.
  */
 export async function evaluateModules(influxdb: InfluxClient, settings: StatusSettings, nowMs: number): Promise<ModuleStatus[]> {
   const parts = [...new Set(settings.rules.flatMap((rule) => rule.parts))];
-  const oldestHeartbeatMs = nowMs - Math.max(0, ...parts.map((part) => part.heartbeatFreshnessMs));
-  const heartbeats = await readHeartbeats(influxdb, oldestHeartbeatMs, nowMs, settings.retentionPolicy);
-  const limit = pLimit(4);
-  const judged = await Promise.all(
-    parts.map((part) =>
-      limit(async (): Promise<[PartRule, PartStatus]> => {
-        try {
-          const data = await readPartData(influxdb, part, nowMs, settings.retentionPolicy);
-          const heartbeat = part.collector ? heartbeats.get(part.collector) : undefined;
-          return [part, evaluatePart(part, { nowMs, heartbeat, credential: partCredential(part, heartbeats, nowMs), ...data })];
-        } catch (error) {
-          if (isUnreachable(error)) throw error;
-          return [part, { part, state: 'na', reason: `rule failed: ${(error as Error).message}` }];
-        }
-      }),
-    ),
-  );
-  const statusOf = new Map(judged);
+  const statusOf = await judgeParts(influxdb, settings.retentionPolicy, parts, nowMs, evaluatePart, (status) => status);
   return settings.rules.map((rule) => combineParts(rule, rule.parts.map((part) => statusOf.get(part) as PartStatus), nowMs));
 }
 

@@ -139,7 +139,9 @@ export function statusPages(influxdb: InfluxClient, settings: StatusSettings, op
     }
   };
   const snapshot = (): Promise<StatusSnapshot> => {
-    if (!cached || Date.now() - cached.readAtMs >= CACHE_MS) cached = { readAtMs: Date.now(), snapshot: read() };
+    // The pages' one clock, as the details' cache: a test's injected clock times both.
+    const nowMs = now();
+    if (!cached || nowMs < cached.readAtMs || nowMs - cached.readAtMs >= CACHE_MS) cached = { readAtMs: nowMs, snapshot: read() };
     return cached.snapshot;
   };
   const modules = new Set(settings.rules.map((rule) => rule.module));
