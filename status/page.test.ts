@@ -168,6 +168,7 @@ describe('the page with history, downtime and incidents', () => {
         live: { evaluatedMs: GENERATED, state: 'degraded', reason: 'r', parts: [], conditions: [], worst: null },
         plotSource: { kind: 'dashboard', dashboards: [] },
         maxSeries: 10,
+        maxSeriesRead: 200,
         plots: [],
       };
       expect(renderDetailsPage(details)).toContain(`<div class="state">${word}</div>`);
