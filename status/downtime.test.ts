@@ -172,18 +172,18 @@ describe('[status] downtime_file', () => {
     expect(problems).toEqual([]);
   });
 
-  test('a bad entry is a problem naming the file and its index; the good entries still apply', () => {
+  test('a bad entry is a problem naming the file and its number, counted from 1; the good entries still apply', () => {
     const file = path.join(testDir('status-downtime-file'), 'downtimes.json');
     writeFileSync(file, JSON.stringify([entry(['web']), entry(['nope']), entry(['db'], { end: '2026-12-06T09:00Z' }), 'text', entry(['db'], { reason: '' }), entry(['db'], { until: 'x' })]));
     const problems: string[] = [];
     const downtimes = fileDowntimes(file, ['web', 'db'], (message) => problems.push(message));
     expect(downtimes.map((one) => one.modules)).toEqual([['web']]);
     expect(problems).toEqual([
-      `downtime file ${file}: entry 1: modules unknown module nope (not loaded: disabled, renamed or misspelt; known: web, db): the downtime is ignored`,
-      `downtime file ${file}: entry 2: end 2026-12-06T09:00:00.000Z is not after start 2026-12-06T10:00:00.000Z`,
-      `downtime file ${file}: entry 3: must be an object {"start", "end", "modules", "reason"}`,
-      `downtime file ${file}: entry 4: reason is missing: say why the modules are down (it is shown on the page)`,
-      `downtime file ${file}: entry 5: until unknown key (known: start, end, modules, reason)`,
+      `downtime file ${file}: entry 2: modules unknown module nope (not loaded: disabled, renamed or misspelt; known: web, db): the downtime is ignored`,
+      `downtime file ${file}: entry 3: end 2026-12-06T09:00:00.000Z is not after start 2026-12-06T10:00:00.000Z`,
+      `downtime file ${file}: entry 4: must be an object {"start", "end", "modules", "reason"}`,
+      `downtime file ${file}: entry 5: reason is missing: say why the modules are down (it is shown on the page)`,
+      `downtime file ${file}: entry 6: until unknown key (known: start, end, modules, reason)`,
     ]);
   });
 

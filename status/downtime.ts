@@ -117,7 +117,8 @@ export function configDowntimes(config: Config, knownModules: readonly string[],
 
 /**
  * The downtime file: a JSON array of {start, end, modules, reason}, read again every run. A missing
- * file is no downtime; every bad entry is a problem naming the file and its index, and the good ones apply.
+ * file is no downtime; every bad entry is a problem naming the file and its number (the first is 1, as
+ * an editor counts), and the good ones apply.
  */
 export function fileDowntimes(file: string, knownModules: readonly string[], problem: (message: string) => void): Downtime[] {
   let text: string;
@@ -141,18 +142,19 @@ export function fileDowntimes(file: string, knownModules: readonly string[], pro
   }
   const downtimes: Downtime[] = [];
   parsed.forEach((entry: unknown, index) => {
+    const number = index + 1;
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
-      problem(`downtime file ${file}: entry ${index}: must be an object {"start", "end", "modules", "reason"}`);
+      problem(`downtime file ${file}: entry ${number}: must be an object {"start", "end", "modules", "reason"}`);
       return;
     }
     const object = entry as Record<string, unknown>;
     const stray = Object.keys(object).find((key) => !DOWNTIME_KEYS.includes(key));
     const checked = stray ? { key: stray, message: `unknown key (known: ${DOWNTIME_KEYS.join(', ')})` } : checkDeclaration({ start: object.start, end: object.end, modules: object.modules, reason: object.reason }, knownModules, 'file');
     if ('key' in checked) {
-      problem(`downtime file ${file}: entry ${index}: ${checked.key} ${checked.message}`);
+      problem(`downtime file ${file}: entry ${number}: ${checked.key} ${checked.message}`);
       return;
     }
-    if (checked.unknown.length > 0) problem(`downtime file ${file}: entry ${index}: modules ${unknownModules(checked, knownModules)}`);
+    if (checked.unknown.length > 0) problem(`downtime file ${file}: entry ${number}: modules ${unknownModules(checked, knownModules)}`);
     if (checked.downtime) downtimes.push(checked.downtime);
   });
   return downtimes;

@@ -96,11 +96,11 @@ describe('the recorded GOCDB get_downtime answer', () => {
     expect(parseDowntimeFeed(JSON.stringify({ DOWNTIME: JSON.parse(RECORDED_JSON) }), URL_SHOWN, () => undefined)).toEqual(feed);
   });
 
-  test('a bad entry is skipped with a problem naming the URL and its index; garbage is an error naming the URL', () => {
+  test('a bad entry is skipped with a problem naming the URL and its number, counted from 1; garbage is an error naming the URL', () => {
     const problems: string[] = [];
     const broken = RECORDED_XML.replace('<START_DATE>1763629200</START_DATE>', '').replace('<FORMATED_START_DATE>2025-11-20 09:00</FORMATED_START_DATE>', '');
     expect(parseDowntimeFeed(broken, URL_SHOWN, (message) => problems.push(message))).toHaveLength(4);
-    expect(problems).toEqual([`downtime feed ${URL_SHOWN}: entry 1 downtime 31002: START_DATE is missing or not a time; skipped`]);
+    expect(problems).toEqual([`downtime feed ${URL_SHOWN}: entry 2 downtime 31002: START_DATE is missing or not a time; skipped`]);
     expect(() => parseDowntimeFeed('<results><DOWNTIME ID="1">', URL_SHOWN, () => undefined)).toThrow(new RegExp(`^downtime feed ${URL_SHOWN.replace(/[?.]/g, '\\$&')}: not XML \\(.* at line 1, column \\d+\\)$`));
     expect(() => parseDowntimeFeed('<html><body>Maintenance</body></html>', URL_SHOWN, () => undefined)).toThrow(`downtime feed ${URL_SHOWN}: XML without a <results> element: not a GOCDB get_downtime answer`);
     expect(() => parseDowntimeFeed('Service Unavailable', URL_SHOWN, () => undefined)).toThrow(`downtime feed ${URL_SHOWN}: neither XML nor JSON`);
@@ -126,18 +126,18 @@ describe('the recorded GOCDB get_downtime answer', () => {
     // Independently: 1763625600 s is 2025-11-20T08:00Z.
     expect(feed.map((one) => [one.startMs, one.endMs])).toEqual([[at('2025-11-20T08:00:00Z'), at('2025-11-20T12:00:00Z')]]);
     expect(problems).toEqual([
-      `downtime feed ${URL_SHOWN}: entry 1 downtime 7: START_DATE 1763625600000 looks like milliseconds: give epoch seconds, as GOCDB does; skipped`,
-      `downtime feed ${URL_SHOWN}: entry 2 downtime 7: END_DATE ${'9'.repeat(400)} is not whole epoch seconds (9 to 11 digits); skipped`,
-      `downtime feed ${URL_SHOWN}: entry 3 downtime 7: END_DATE 1.7e+21 is not whole epoch seconds (9 to 11 digits); skipped`,
-      `downtime feed ${URL_SHOWN}: entry 4 downtime 7: START_DATE 1763625600.5 is not whole epoch seconds (9 to 11 digits); skipped`,
-      `downtime feed ${URL_SHOWN}: entry 5 downtime 7: START_DATE is in 1990, outside 2000–2100; skipped`,
-      `downtime feed ${URL_SHOWN}: entry 6 downtime 7: END_DATE is in 5138, outside 2000–2100; skipped`,
-      `downtime feed ${URL_SHOWN}: entry 7 downtime 7: START_DATE is in 1999, outside 2000–2100; skipped`,
+      `downtime feed ${URL_SHOWN}: entry 2 downtime 7: START_DATE 1763625600000 looks like milliseconds: give epoch seconds, as GOCDB does; skipped`,
+      `downtime feed ${URL_SHOWN}: entry 3 downtime 7: END_DATE ${'9'.repeat(400)} is not whole epoch seconds (9 to 11 digits); skipped`,
+      `downtime feed ${URL_SHOWN}: entry 4 downtime 7: END_DATE 1.7e+21 is not whole epoch seconds (9 to 11 digits); skipped`,
+      `downtime feed ${URL_SHOWN}: entry 5 downtime 7: START_DATE 1763625600.5 is not whole epoch seconds (9 to 11 digits); skipped`,
+      `downtime feed ${URL_SHOWN}: entry 6 downtime 7: START_DATE is in 1990, outside 2000–2100; skipped`,
+      `downtime feed ${URL_SHOWN}: entry 7 downtime 7: END_DATE is in 5138, outside 2000–2100; skipped`,
+      `downtime feed ${URL_SHOWN}: entry 8 downtime 7: START_DATE is in 1999, outside 2000–2100; skipped`,
     ]);
     // The same refusal from XML, where every value is text.
     const xmlProblems: string[] = [];
     expect(parseDowntimeFeed(RECORDED_XML.replace('<END_DATE>1763640000</END_DATE>', `<END_DATE>${'9'.repeat(30)}</END_DATE>`), URL_SHOWN, (message) => xmlProblems.push(message))).toHaveLength(4);
-    expect(xmlProblems).toEqual([`downtime feed ${URL_SHOWN}: entry 0 downtime 31001: END_DATE ${'9'.repeat(30)} is not whole epoch seconds (9 to 11 digits); skipped`]);
+    expect(xmlProblems).toEqual([`downtime feed ${URL_SHOWN}: entry 1 downtime 31001: END_DATE ${'9'.repeat(30)} is not whole epoch seconds (9 to 11 digits); skipped`]);
   });
 
   test("the query asks from the slot's UTC day start to two days later (today and tomorrow), unless the URL chose its window", () => {

@@ -123,7 +123,7 @@ function readEntry(entry: unknown): FeedDowntime | string {
 /**
  * Parses a feed answer: XML (<results><DOWNTIME .../></results>) or JSON (an array of entries with
  * GOCDB's element names, or {"DOWNTIME": [...]}). A body that is neither throws a FeedError; a bad
- * entry is skipped and reported through `problem` with its index.
+ * entry is skipped and reported through `problem` with its number (the first is 1).
  */
 export function parseDowntimeFeed(body: string, url: string, problem: (message: string) => void): FeedDowntime[] {
   const text = body.replace(/^\uFEFF/, '').trim();
@@ -149,7 +149,8 @@ export function parseDowntimeFeed(body: string, url: string, problem: (message: 
   const downtimes: FeedDowntime[] = [];
   entries.forEach((entry, index) => {
     const read = readEntry(entry);
-    if (typeof read === 'string') problem(`downtime feed ${url}: entry ${index} ${read}; skipped`);
+    // Counted from 1, as a reader of the feed counts its entries.
+    if (typeof read === 'string') problem(`downtime feed ${url}: entry ${index + 1} ${read}; skipped`);
     else downtimes.push(read);
   });
   return downtimes;
