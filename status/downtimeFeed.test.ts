@@ -14,6 +14,7 @@ import type { MonitDocument } from '../lib/documents/types';
 import { MemoryLogger } from '../lib/run/log';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { DEMO_DOWNTIME_HOSTNAME, demoDowntimeFeed } from '../scripts/quickstart/statusDemo';
+import { freePort } from '../test/support/ports';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { downtimesAt } from './downtime';
 import { feedRequestUrl, feedToDowntimes, isScheduledOutage, parseDowntimeFeed } from './downtimeFeed';
@@ -203,11 +204,11 @@ describe('the status job reading the feed over HTTP', () => {
   const rule = (module: string, extra: string): string =>
     `[status.module.${module}]\nmeasurement = scenario/probe\nfields = up\nwhere = service=${module}\ncollector = none\nunavailable = latest(up) == 0\nunavailable_reason = ${module} down\n${extra}`;
 
-  async function run(slotIso: string, stateDir: string, statusKeys = ''): Promise<{ documents: Map<string, MonitDocument>; problems: string[]; log: MemoryLogger }> {
+  async function run(slotIso: string, stateDir: string, statusKeys = '', url = feedUrl): Promise<{ documents: Map<string, MonitDocument>; problems: string[]; log: MemoryLogger }> {
     const file = path.join(dir, 'config.cfg');
     writeFileSync(
       file,
-      `[influxdb]\nurl = ${influx.url}\n[status]\ndefault_rules =\nhtml_file =\njson_file =\ndowntime_feed_url = ${feedUrl}\ndowntime_feed_timeout = 5s\n${statusKeys}` +
+      `[influxdb]\nurl = ${influx.url}\n[status]\ndefault_rules =\nhtml_file =\njson_file =\ndowntime_feed_url = ${url}\ndowntime_feed_timeout = 5s\n${statusKeys}` +
         rule('web', 'downtime_hostnames = ei-web.cern.ch\n') +
         rule('db', 'downtime_hostnames = ei-db.cern.ch\n') +
         rule('storage', 'downtime_sites = BNL-ATLAS\ndowntime_service_types = SRM\n'),
@@ -277,6 +278,7 @@ describe('the status job reading the feed over HTTP', () => {
     const { problems } = await run('2025-11-20T09:30:00Z', stateDir);
     expect(problems).toHaveLength(2);
     expect(problems[0]).toMatch(/: the last good answer is unreadable: .*downtime "31001" has a start or end that is not a time/);
+    expect(problems[1]).toMatch(/; no usable earlier answer: no feed downtime applies$/);
   });
 
   test('garbage XML from the feed is a problem naming the URL; with no good answer known, no downtime', async () => {
@@ -285,7 +287,23 @@ describe('the status job reading the feed over HTTP', () => {
     expect(documents.get('web')).toMatchObject({ downtime: false });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(`downtime feed ${feedUrl}: not XML (`);
-    expect(problems[0]).toMatch(/; using the last good answer \(0 downtimes\)$/);
+    expect(problems[0]).toMatch(/; no earlier answer from this URL: no feed downtime applies$/);
+  });
+
+  test("the feed URL changed to a dead one: the old URL's stored answer is not used, and the problem says there is none of this URL", async () => {
+    const stateDir = path.join(dir, 'state-url-changed');
+    answer = { status: 200, body: RECORDED_XML };
+    expect((await run('2025-11-20T09:30:00Z', stateDir)).documents.get('web')).toMatchObject({ downtime: true });
+    // Nothing listens on a free port: the connection is refused.
+    const deadUrl = `http://127.0.0.1:${await freePort()}/gocdbpi/public/?method=get_downtime`;
+    const { documents, problems } = await run('2025-11-20T09:40:00Z', stateDir, '', deadUrl);
+    expect(documents.get('web')).toMatchObject({ downtime: false });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(`downtime feed ${deadUrl.split('?')[0]}`);
+    expect(problems[0]).toMatch(/; no earlier answer from this URL: no feed downtime applies$/);
+    expect(problems[0]).not.toMatch(/last good answer/);
+    // The old URL's answer stays stored, for when the setting goes back.
+    expect((JSON.parse(readFileSync(path.join(stateDir, 'downtime-feed.json'), 'utf8')) as { url: string }).url).toBe(feedUrl);
   });
 
   test('entering and leaving a feed downtime are logged as transitions', async () => {

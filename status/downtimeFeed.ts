@@ -237,13 +237,16 @@ export interface FeedOptions {
 export async function readDowntimeFeed(options: FeedOptions): Promise<FeedDowntime[]> {
   const shown = withoutCredentials(options.url);
   const stored = rememberedFeedFile(options.stateDir, options.remember);
-  const lastGood = (): FeedDowntime[] => {
+  // The stored answer of another URL (the setting was changed) says nothing of this one's downtimes.
+  const lastGood = (): { downtimes: FeedDowntime[]; said: string } => {
     try {
       const remembered = stored.read();
-      return remembered && remembered.url === options.url ? remembered.downtimes : [];
+      if (!remembered || remembered.url !== options.url) return { downtimes: [], said: 'no earlier answer from this URL: no feed downtime applies' };
+      const count = remembered.downtimes.length;
+      return { downtimes: remembered.downtimes, said: `using the last good answer (${count} downtime${count === 1 ? '' : 's'})` };
     } catch (error) {
       options.problem(`downtime feed ${shown}: the last good answer is unreadable: ${(error as Error).message}`);
-      return [];
+      return { downtimes: [], said: 'no usable earlier answer: no feed downtime applies' };
     }
   };
   let downtimes: FeedDowntime[];
@@ -261,8 +264,8 @@ export async function readDowntimeFeed(options: FeedOptions): Promise<FeedDownti
     downtimes = parseDowntimeFeed(body.toString('utf8'), shown, options.problem).filter((downtime) => isScheduledOutage(downtime) && modulesOf(downtime, options.rules).length > 0);
   } catch (error) {
     const kept = lastGood();
-    options.problem(`${(error as Error).message}; using the last good answer (${kept.length} downtime${kept.length === 1 ? '' : 's'})`);
-    return kept;
+    options.problem(`${(error as Error).message}; ${kept.said}`);
+    return kept.downtimes;
   }
   stored.write({ url: options.url, fetchedMs: Date.now(), downtimes });
   return downtimes;
