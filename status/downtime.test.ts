@@ -18,7 +18,7 @@ import { runStatus } from './job';
 import { loadStatusSettings } from './settings';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeTransition, postTransition, recordTransitions } from './transitions';
+import { describeFirstState, describeTransition, postTransition, recordTransitions } from './transitions';
 
 const HOUR = 3_600_000;
 const PERIOD = 600_000;
@@ -255,9 +255,20 @@ describe('transitions into and out of a downtime', () => {
     expect(under.transitions).toEqual([]);
 
     const out = recordTransitions(stateDir, [status('web', 'unavailable', 'web down')], START + HOUR);
+    expect(into.firstSeen).toEqual([]);
     expect(out.transitions.map(describeTransition)).toEqual(['web: Downtime → Unavailable (web down)']);
     // Outside a downtime the file has the layout it always had.
     expect(readFileSync(path.join(stateDir, 'last-states.json'), 'utf8')).toBe(JSON.stringify({ web: { state: 'unavailable', sinceMs: START + HOUR } }));
+  });
+
+  test('a module first seen under a downtime is first seen as Downtime with its reason, as its light shows', () => {
+    const stateDir = testDir('status-downtime-first');
+    const downtime = new Map([['web', { reason: 'kernel upgrade (config upgrade)' }]]);
+    const first = recordTransitions(stateDir, [status('web', 'available'), status('db', 'degraded', 'db slow')], START, downtime);
+    expect(first.firstSeen.map(describeFirstState)).toEqual(['web: Downtime (kernel upgrade (config upgrade))', 'db: Degraded (db slow)']);
+    expect(first.transitions).toEqual([]);
+    // The next run under the same downtime is no change, however the rules decide.
+    expect(recordTransitions(stateDir, [status('web', 'unavailable'), status('db', 'degraded', 'db slow')], START + PERIOD, downtime)).toEqual({ transitions: [], firstSeen: [] });
   });
 
   test('the webhook gets them too, with to = downtime and the text of the log line', async () => {

@@ -306,6 +306,16 @@ describe('the status job reading the feed over HTTP', () => {
     expect((JSON.parse(readFileSync(path.join(stateDir, 'downtime-feed.json'), 'utf8')) as { url: string }).url).toBe(feedUrl);
   });
 
+  test('a first run under a feed downtime logs the first state as the light shows it: Downtime with its reason', async () => {
+    answer = { status: 200, body: RECORDED_XML };
+    const { log } = await run('2025-11-20T09:30:00Z', path.join(dir, 'state-first-run'));
+    expect(log.lines.filter((line) => line.startsWith('INFO first state '))).toEqual([
+      'INFO first state web: Downtime (Kernel upgrade and reboot of the EventIndex web servers (feed 31001))',
+      'INFO first state db: N/A (no data in scenario/probe in the last 30m)',
+      'INFO first state storage: N/A (no data in scenario/probe in the last 30m)',
+    ]);
+  });
+
   test('entering and leaving a feed downtime are logged as transitions', async () => {
     const stateDir = path.join(dir, 'state-transitions');
     answer = { status: 200, body: RECORDED_XML };

@@ -7,13 +7,13 @@ import type { MonitDocument } from '../lib/documents/types';
 import type { ClientTls } from '../lib/tls/clientTls';
 import { availabilityDocuments } from './availability';
 import { downtimesAt, downtimesForRun, slotCounters } from './downtime';
-import { combineParts, evaluatePart, type ModuleStatus, type PartStatus, STATE_WORDS } from './evaluate';
+import { combineParts, evaluatePart, type ModuleStatus, type PartStatus } from './evaluate';
 import { judgeParts } from './evaluateNow';
 import { renderStatusJson, renderStatusPage } from './page';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
-import { describeTransition, postTransition, recordTransitions, type Transition } from './transitions';
+import { describeFirstState, describeTransition, postTransition, recordTransitions, type Transition } from './transitions';
 
 export interface StatusRunOptions {
   config: Config;
@@ -97,7 +97,7 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   for (const status of statuses) options.log.debug(`${status.module}: ${status.state} (${status.reason})${downtimes.has(status.module) ? `, scheduled downtime: ${downtimes.get(status.module)?.reason}` : ''}`);
 
   const { transitions, firstSeen } = sideEffects ? recordTransitions(options.stateDir, statuses, slotMs, downtimes) : { transitions: [], firstSeen: [] };
-  for (const status of firstSeen) options.log.info(`first state ${status.title}: ${STATE_WORDS[status.state]} (${status.reason})`);
+  for (const first of firstSeen) options.log.info(`first state ${describeFirstState(first)}`);
   for (const transition of transitions) {
     options.log.info(`transition ${describeTransition(transition)}`);
     if (!settings.webhookUrl) continue;

@@ -16,6 +16,14 @@ export interface Transition {
   timeMs: number;
 }
 
+/** A module the previous runs did not know: what its light shows, and why (a downtime's reason under one). */
+export interface FirstState {
+  module: string;
+  title: string;
+  shown: ShownState;
+  reason: string;
+}
+
 interface RememberedState {
   state: ModuleState;
   sinceMs: number;
@@ -64,10 +72,10 @@ export function recordTransitions(
   statuses: ModuleStatus[],
   timeMs: number,
   downtimes: ReadonlyMap<string, ModuleDowntime> = new Map(),
-): { transitions: Transition[]; firstSeen: ModuleStatus[] } {
+): { transitions: Transition[]; firstSeen: FirstState[] } {
   const previous = readLastStates(stateDir);
   const transitions: Transition[] = [];
-  const firstSeen = statuses.filter((status) => !previous.has(status.module));
+  const firstSeen: FirstState[] = [];
   const next = new Map<string, RememberedState>();
   for (const status of statuses) {
     const before = previous.get(status.module);
@@ -75,6 +83,7 @@ export function recordTransitions(
     const now: RememberedState = { state: status.state, sinceMs: timeMs, ...(downtime ? { downtime: true } : {}) };
     const shown = shownOf(status.state, downtime !== undefined);
     const shownBefore = before ? shownOf(before.state, before.downtime) : undefined;
+    if (!before) firstSeen.push({ module: status.module, title: status.title, shown, reason: downtime?.reason ?? status.reason });
     if (shownBefore && shownBefore !== shown) {
       transitions.push({ module: status.module, title: status.title, from: shownBefore, to: shown, reason: downtime?.reason ?? status.reason, timeMs });
     }
@@ -82,6 +91,11 @@ export function recordTransitions(
   }
   lastStatesFile(stateDir).write(next);
   return { transitions, firstSeen };
+}
+
+/** "Web: Downtime (kernel upgrade)": as the light shows it, so a later transition starts from it. */
+export function describeFirstState(first: FirstState): string {
+  return `${first.title}: ${SHOWN_WORDS[first.shown]} (${first.reason})`;
 }
 
 export function describeTransition(transition: Transition): string {
