@@ -79,8 +79,8 @@ const BROKEN_RULES = [
   {
     case: 'a default rules file that does not exist',
     rules: `[status]\ndefault_rules = missing-rules.cfg\n`,
-    text: /config\.cfg: \[status\] default_rules: cannot read missing-rules\.cfg/,
-    badge: /^status: rules broken \(config\.cfg\)$/,
+    text: /config\.cfg:\d+: \[status\] default_rules: cannot read missing-rules\.cfg: no such file/,
+    badge: /^status: rules broken \(config\.cfg:\d+\)$/,
   },
 ];
 

@@ -4,6 +4,7 @@ import { Config } from '../lib/config/config';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { SchemaRegistry } from '../lib/documents/schemas';
 import type { TypeSchema } from '../lib/documents/types';
+import { thrownBy } from '../test/support/thrown';
 import { findKeyLine, loadRules, RuleError } from './rules';
 
 const probeSchema: TypeSchema = {
@@ -168,6 +169,17 @@ fields = up
     // Only the structure matters here; default-rules.test.ts checks them against schemas/.
     const rules = loadRules(config, { registry: new SchemaRegistry([]) });
     expect(rules.map((rule) => rule.module)).toEqual(expect.arrayContaining(['host', 'web', 'sql', 'logs', 'hadoop', 'xrootd', 'xrdprobe', 'xrootd-transfers', 'panda']));
+  });
+
+  test('a default rules file that cannot be read: an error at the line of the key, with the cause', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'config.cfg');
+    const missing = path.join(dir, 'my-rules.cfg');
+    writeFileSync(file, `[influxdb]\nurl = http://127.0.0.1:1\n\n[status]\ntitle = Status\ndefault_rules = ${missing}\n`);
+    expect(() => loadRules(Config.load(file), { registry })).toThrow(`${file}:6: [status] default_rules: cannot read ${missing}: no such file`);
+    // Another cause is given as the system says it.
+    writeFileSync(file, `[status]\ndefault_rules = ${dir}\n`);
+    expect(thrownBy(() => loadRules(Config.load(file), { registry })).message).toContain(`${file}:2: [status] default_rules: cannot read ${dir}: EISDIR`);
   });
 
   test('the former shipped file (status/default-rules.cfg, now each collector status.cfg) still gives the shipped rules, with a warning', () => {

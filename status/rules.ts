@@ -479,14 +479,19 @@ export function loadRules(config: Config, options: { registry?: SchemaRegistry; 
   }
   const modules = new Map<string, RuleSection>();
   const partSections = new Map<string, RuleSection>();
+  const configText = readText(config.file);
   for (const file of defaultsFiles) {
-    const text = readText(file);
-    if (text === undefined) throw new ConfigError(`${config.file}: [status] default_rules: cannot read ${file}`);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const line = configText === undefined ? undefined : findKeyLine(configText, 'status', 'default_rules');
+      throw new ConfigError(`${config.file}${line ? `:${line}` : ''}: [status] default_rules: cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    }
     const parsed = Config.parse(text, file);
     for (const [module, section] of ruleSections(parsed, text, 'status.module')) modules.set(module, section);
     mergeSections(partSections, ruleSections(parsed, text, 'status.part'));
   }
-  const configText = readText(config.file);
   mergeSections(modules, ruleSections(config, configText, 'status.module'));
   mergeSections(partSections, ruleSections(config, configText, 'status.part'));
 
