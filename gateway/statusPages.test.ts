@@ -57,9 +57,18 @@ function svgTitle(svg: string): string {
   return String((new XMLParser().parse(svg) as { svg: { title: string } }).svg.title);
 }
 
+/** The text of the element `id` of an HTML page, its entities decoded (the page escapes every message). */
+function htmlText(html: string, id: string): string {
+  const inner = new RegExp(`<(\\w+)[^>]* id="${id}"[^>]*>([^<]*)</\\1>`).exec(html)?.[2];
+  if (inner === undefined) throw new Error(`no element #${id} in ${html}`);
+  const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
+  return inner.replace(/&(amp|lt|gt|quot|#39);/g, (_, name: string) => entities[name]);
+}
+
 /** What a page answering 503 says is wrong, whatever its format. */
 function problemOf(contentType: string, body: string): string {
   if (contentType.startsWith('image/svg+xml')) return svgTitle(body);
+  if (contentType.startsWith('text/html')) return htmlText(body, 'problem');
   if (contentType.startsWith('application/json')) {
     // A page's error, or a badge's label and message.
     const json = JSON.parse(body) as { error?: string; label?: string; message?: string };
@@ -102,6 +111,14 @@ test.each(BROKEN_RULES)('./run.sh gateway with $case still ingests, and every st
       const problem = problemOf(answer.headers.get('content-type') ?? '', body);
       if (page.startsWith('/status/badge/')) expect(problem).toMatch(badge);
       else expect(problem).toMatch(text);
+      // What a browser shows: a page saying what to do, which reloads itself until the rules are fixed.
+      if (page === '/status' || page === '/status/module/web') {
+        expect(answer.headers.get('content-type')).toBe('text/html; charset=utf-8');
+        expect(body).toContain('<meta http-equiv="refresh" content="15">');
+        expect(htmlText(body, 'todo')).toBe('Fix config.cfg: the pages come back within 15 s; the status job fails until then. Ingestion goes on.');
+        // Self-contained: nothing fetched from elsewhere.
+        expect(body).not.toMatch(/<script|<link|src=|href=/);
+      }
       // The page names files without their folders (the log has the whole path).
       expect(body).not.toContain(dir);
     }
@@ -112,6 +129,18 @@ test.each(BROKEN_RULES)('./run.sh gateway with $case still ingests, and every st
   } finally {
     gateway.kill('SIGTERM');
     await new Promise((resolve) => gateway.once('exit', resolve));
+  }
+});
+
+test('the 503 page while the rules are broken escapes the message it shows', async () => {
+  const { file } = await writeConfig('gateway-escape-', `[status]\ndefault_rules = <b>rules</b> & "more".cfg\n`);
+  const pages = statusPagesFromConfig(Config.load(file), new MemoryLogger('gateway'));
+  for (const page of ['/status', '/status/module/web']) {
+    const answer = await getPage(pages, page);
+    expect(answer.status).toBe(503);
+    expect(answer.body).not.toContain('<b>');
+    expect(answer.body).toContain('&lt;b&gt;rules&lt;/b&gt; &amp; &quot;more&quot;.cfg');
+    expect(htmlText(answer.body, 'problem')).toMatch(/default_rules: cannot read <b>rules<\/b> & "more"\.cfg/);
   }
 });
 
