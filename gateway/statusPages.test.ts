@@ -260,9 +260,11 @@ describe('status pages of a module with stored statuses', () => {
 
   test('an unknown module, asset or page answers 404 saying why; names are decoded after the path is split', async () => {
     const cases: Array<[string, RegExp]> = [
-      ['/status/badge/nothere.svg', /^no module 'nothere'/],
-      ['/status/badge/no%20such.json', /^no module 'no such'/],
-      ['/status/badge/a%2Fb.svg', /^no module 'a\/b'/],
+      // A badge is still a badge (SVG, or shields' JSON), so an embedded one shows the mistake.
+      ['/status/badge/nothere.svg', /^status: unknown module nothere$/],
+      ['/status/badge/no%20such.json', /^status: unknown module no such$/],
+      ['/status/badge/a%2Fb.svg', /^status: unknown module a\/b$/],
+      ['/status/badge/%3Cb%3E%26.svg', /^status: unknown module <b>&$/],
       ['/status/module/nothere', /^no module 'nothere'/],
       ['/status/module/web%2F..%2Fx.json', /^no module 'web\/..\/x'/],
       ['/status/assets/nothere.js', /^no asset 'nothere\.js'/],
@@ -274,7 +276,10 @@ describe('status pages of a module with stored statuses', () => {
     for (const [page, message] of cases) {
       const answer = await fetch(`${base}${page}`);
       expect({ page, status: answer.status }).toEqual({ page, status: 404 });
-      expect(await answer.text()).toMatch(message);
+      const type = answer.headers.get('content-type') ?? '';
+      const badge = /^\/status\/badge\/.*\.(svg|json)$/.exec(page)?.[1];
+      expect(type).toBe(badge === 'svg' ? 'image/svg+xml' : badge === 'json' ? 'application/json' : 'text/plain; charset=utf-8');
+      expect(problemOf(type, await answer.text())).toMatch(message);
       expect((await getPage(pages, page)).status).toBe(404);
     }
   });
@@ -326,8 +331,10 @@ describe('status pages of a module with stored statuses', () => {
       expect(await drawn('live')).toBe(await declared(sources.live));
       expect(await drawn('broken')).toBe(await declared(sources.broken));
       expect(await drawn('broken')).toBeGreaterThan(0);
-      // A 404 is text: a broken image, as the owner of a mistyped badge URL should see.
-      expect(await drawn('unknown')).toBe(0);
+      // A mistyped module draws too (a 404 badge naming it), rather than a broken image.
+      expect((await fetch(sources.unknown)).status).toBe(404);
+      expect(await drawn('unknown')).toBe(await declared(sources.unknown));
+      expect(await drawn('unknown')).toBeGreaterThan(0);
     } finally {
       await browser.close();
       await broken.close();

@@ -1,5 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { badgeJson, badgeSvg, brokenRulesBadge } from './badges';
+import { badgeJson, badgeSvg, brokenRulesBadge, unknownModuleBadge } from './badges';
 import type { ModuleSnapshot, ShownState } from './snapshot';
 
 function module(shown: ShownState, title: string, availability30d: number | null): ModuleSnapshot {
@@ -87,5 +87,16 @@ test('while the rules cannot be read the badge says so, with the file and line w
   expect(parseSvg(brokenRulesBadge('cannot read /nowhere/rules.cfg: ENOENT', 'svg')).title).toBe('status: rules broken');
   const json = JSON.parse(brokenRulesBadge('config.cfg:42: bad', 'json')) as Record<string, unknown>;
   expect(json).toEqual({ schemaVersion: 1, label: 'status', message: 'rules broken (config.cfg:42)', color: '#d32f2f', isError: true });
+  for (const key of Object.keys(json)) expect(SHIELDS_KEYS).toContain(key);
+});
+
+test('the badge of an unknown module names it, escaped in the SVG, grey as N/A', () => {
+  const svg = unknownModuleBadge('<web> & "co"', 'svg');
+  expect(svg).not.toContain('<web>');
+  const parsed = parseSvg(svg);
+  expect(parsed.title).toBe('status: unknown module <web> & "co"');
+  expect(parsed.messageColour).toBe('#9f9f9f');
+  const json = JSON.parse(unknownModuleBadge('wbe', 'json')) as Record<string, unknown>;
+  expect(json).toEqual({ schemaVersion: 1, label: 'status', message: 'unknown module wbe', color: '#9f9f9f', isError: true });
   for (const key of Object.keys(json)) expect(SHIELDS_KEYS).toContain(key);
 });

@@ -37,6 +37,16 @@ export function badgeJson(module: ModuleSnapshot): string {
 /** What a badge says while the status rules cannot be read. */
 const BROKEN = { label: 'status', message: 'rules broken', color: BADGE_COLOURS.unavailable };
 
+/** A badge that answers an error: SVG, or shields' endpoint JSON marked as an error. */
+function errorBadge(content: { label: string; message: string; color: string }, format: 'svg' | 'json'): string {
+  return format === 'svg' ? makeBadge(content) : JSON.stringify({ schemaVersion: 1, ...content, isError: true });
+}
+
+/** The badge of a module the rules do not have (a typo, a module renamed): an embedded image says so rather than showing broken. */
+export function unknownModuleBadge(module: string, format: 'svg' | 'json'): string {
+  return errorBadge({ label: 'status', message: `unknown module ${module}`, color: BADGE_COLOURS.na }, format);
+}
+
 /**
  * The badge shown while the rules cannot be read: an embedded image shows that rather than a broken
  * image. `problem` is the loader's message; its leading `file:line` or `file` (when it has one) goes on the badge.
@@ -44,5 +54,5 @@ const BROKEN = { label: 'status', message: 'rules broken', color: BADGE_COLOURS.
 export function brokenRulesBadge(problem: string, format: 'svg' | 'json'): string {
   const place = /^([^\s:]+(?::\d+)?):\s/.exec(problem)?.[1];
   const content = { ...BROKEN, message: place ? `${BROKEN.message} (${place})` : BROKEN.message };
-  return format === 'svg' ? makeBadge(content) : JSON.stringify({ schemaVersion: 1, ...content, isError: true });
+  return errorBadge(content, format);
 }

@@ -8,7 +8,7 @@ import { influxClientFrom } from '../lib/influx/settings';
 import type { Logger } from '../lib/run/log';
 import { STATE_CODES, STATE_WORDS } from './evaluate';
 import { statusAsset } from './assets';
-import { badgeJson, badgeSvg, brokenRulesBadge } from './badges';
+import { badgeJson, badgeSvg, brokenRulesBadge, unknownModuleBadge } from './badges';
 import { renderDetails } from './details';
 import { BASE_STYLE, CARD_DECLARATIONS, escapeHtml, LIGHT_COLOURS, renderStatusJson, renderStatusPage } from './page';
 import { loadStatusSettings, type StatusSettings } from './settings';
@@ -146,9 +146,11 @@ export function statusPages(influxdb: InfluxClient, settings: StatusSettings, op
   };
   const modules = new Set(settings.rules.map((rule) => rule.module));
   const unknownModule = (name: string): PageAnswer => notFound(`no module '${name}': /status lists the modules`);
+  // A badge of an unknown module is still a badge, so an embedded one shows the mistake instead of a broken image.
+  const unknownBadge = (name: string, format: 'svg' | 'json'): PageAnswer => ({ status: 404, contentType: format === 'svg' ? SVG : JSON_TYPE, body: unknownModuleBadge(name, format), headers: BADGE_HEADERS });
   const badge = async (name: string, format: 'svg' | 'json'): Promise<PageAnswer> => {
     const module = (await snapshot()).modules.find((entry) => entry.module === name);
-    if (!module) return unknownModule(name);
+    if (!module) return unknownBadge(name, format);
     return format === 'svg' ? { contentType: SVG, body: badgeSvg(module), headers: BADGE_HEADERS } : { contentType: JSON_TYPE, body: badgeJson(module), headers: BADGE_HEADERS };
   };
   const answer = (route: StatusRoute, url: URL): (() => Promise<PageAnswer>) => {
@@ -164,7 +166,7 @@ export function statusPages(influxdb: InfluxClient, settings: StatusSettings, op
       case 'unknown':
         return async () => notFound(`no status page ${url.pathname}: ${route.why}`);
       case 'badge':
-        if (!modules.has(route.module)) return async () => unknownModule(route.module);
+        if (!modules.has(route.module)) return async () => unknownBadge(route.module, route.format);
         return () => badge(route.module, route.format);
       case 'module': {
         if (!modules.has(route.module)) return async () => unknownModule(route.module);
