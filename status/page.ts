@@ -78,7 +78,10 @@ const STYLE = `${BASE_STYLE}
 header p{margin:2px 0 0;font-size:.85rem;color:#c9d1d9}
 main{max-width:1100px;margin:0 auto;padding:12px;display:grid;gap:12px;grid-template-columns:repeat(auto-fill,minmax(300px,1fr))}
 .module{${CARD_DECLARATIONS}}
-.name{font-weight:600;font-size:1.05rem;flex:1;min-width:0;overflow-wrap:anywhere}
+/* A title breaks between words, and always beside its light (28px and a 10px gap); the state goes below when both do not fit. */
+.module .head{flex-wrap:wrap}
+.name{font-weight:600;font-size:1.05rem;flex:1 1 auto;min-width:0;max-width:calc(100% - 38px);overflow-wrap:break-word}
+.module .state{margin-left:auto}
 .reason{margin:8px 0 4px;overflow-wrap:anywhere}
 .availability{display:flex;gap:12px;margin:8px 0 6px;font-size:.9rem}
 .availability b{display:block;font-size:1rem}

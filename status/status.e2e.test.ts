@@ -14,14 +14,15 @@ import { interpretDocument } from '../lib/documents/interpret';
 import { type PeriodicJob, runPeriodicJob, type RunOutcome } from '../lib/run/jobRunner';
 import { MemoryLogger } from '../lib/run/log';
 import { PROJECT_ROOT } from '../lib/config/paths';
-import { schemaRegistry } from '../lib/documents/schemas';
+import { SchemaRegistry, schemaRegistry } from '../lib/documents/schemas';
 import { slotStart } from '../lib/run/slot';
 import type { MonitDocument } from '../lib/documents/types';
 import { startGateway, type RunningGateway } from '../gateway/server';
 import { freePort } from '../test/support/ports';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { type ModuleState, stateOfCode } from './evaluate';
-import { formatAvailability, formatDuration, LIGHT_COLOURS, NO_DATA_COLOUR } from './page';
+import { formatAvailability, formatDuration, LIGHT_COLOURS, NO_DATA_COLOUR, renderStatusPage } from './page';
+import { loadRules } from './rules';
 import { statusPages } from './pages';
 import type { GatewayPages } from '../lib/http/pages';
 import { loadStatusSettings, type StatusSettings } from './settings';
@@ -558,6 +559,71 @@ describe('the page in headless Chromium', () => {
       await page.close();
     } finally {
       await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  test('a module title breaks between words only: shipped titles on one line at 1200 px, a long unbroken name wraps in its card', async () => {
+    // The scenario's modules (one in each state, a downtime included) under every shipped title, and one without spaces.
+    // 'Databases / PostgreSQLreplicas': a word wider than the room beside a state label, as the reported "Database / s|ql".
+    const titles = [...new Set(loadRules(Config.parse('[status]\n', 'shipped.cfg'), { registry: new SchemaRegistry([]) }).map((rule) => rule.title)), 'Database / sql', 'Databases / PostgreSQLreplicas'];
+    const unbroken = 'TheXRootDFederationAccountingOfEveryExperimentSiteWithoutAnySpace';
+    const modules = [...titles, unbroken].flatMap((title, index) => result.snapshot.modules.map((module) => ({ ...module, module: `${module.module}-${index}`, title })));
+    for (const width of [1200, 375]) {
+      const page = await browser.newPage({ viewport: { width, height: 900 } });
+      await page.setContent(renderStatusPage({ ...result.snapshot, modules }));
+      // Each title's words on the lines they take (a word on two lines is broken inside), its height in lines, and whether it stays in its card.
+      const shown = await page.locator('.module .name a').evaluateAll((links) =>
+        links.map((link) => {
+          const text = link.firstChild!;
+          const content = text.textContent ?? '';
+          const range = link.ownerDocument.createRange();
+          let start = 0;
+          const brokenWords: string[] = [];
+          for (const word of content.split(' ')) {
+            range.setStart(text, start);
+            range.setEnd(text, start + word.length);
+            if (new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size > 1) brokenWords.push(word);
+            start += word.length + 1;
+          }
+          const name = link.parentElement!;
+          const view = link.ownerDocument.defaultView!;
+          const card = name.closest('.module')!;
+          // The title's width on one line, against the room beside the light (the card's content box less the light and gap).
+          const probe = link.ownerDocument.createElement('span');
+          probe.style.cssText = 'position:absolute;white-space:nowrap';
+          probe.textContent = content;
+          name.appendChild(probe);
+          const oneLineWidth = probe.getBoundingClientRect().width;
+          probe.remove();
+          const light = card.querySelector('.light-link')!.getBoundingClientRect();
+          const cardStyle = view.getComputedStyle(card);
+          const room = card.getBoundingClientRect().right - parseFloat(cardStyle.paddingRight) - light.right - 10;
+          return {
+            title: content,
+            state: name.nextElementSibling!.textContent,
+            brokenWords,
+            fitsBesideLight: oneLineWidth <= room,
+            lines: name.getBoundingClientRect().height / parseFloat(view.getComputedStyle(name).lineHeight),
+            inCard: name.getBoundingClientRect().right <= card.getBoundingClientRect().right,
+            besideLight: Math.abs(name.getBoundingClientRect().top - light.top) < light.height,
+          };
+        }),
+      );
+      expect(shown).toHaveLength(modules.length);
+      // Most shipped titles fit beside the light at 1200 px: the one-line check is not vacuous.
+      if (width === 1200) expect(shown.filter((one) => one.fitsBesideLight && one.title !== unbroken).length).toBeGreaterThan(shown.length / 2);
+      for (const one of shown) {
+        const normal = one.title !== unbroken;
+        const where = { width, title: one.title, state: one.state };
+        if (normal) expect({ ...where, brokenWords: one.brokenWords }).toEqual({ ...where, brokenWords: [] });
+        expect({ ...where, inCard: one.inCard, besideLight: one.besideLight }).toEqual({ ...where, inCard: true, besideLight: true });
+        // A title that fits beside the light takes one line (the state goes below when both do not fit).
+        if (width === 1200 && normal && one.fitsBesideLight) expect({ ...where, lines: Math.round(one.lines) }).toEqual({ ...where, lines: 1 });
+        if (!normal) expect(one.lines).toBeGreaterThan(1.5);
+      }
+      const { scrollWidth, clientWidth } = await page.locator('html').evaluate((root) => ({ scrollWidth: root.scrollWidth, clientWidth: root.clientWidth }));
+      expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
+      await page.close();
     }
   });
 
