@@ -31,7 +31,11 @@ td.number{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 @media (max-width:600px){table.conditions th{display:none}table.conditions td{display:block;border:0;padding:1px 6px}table.conditions tr{display:block;border-bottom:1px solid #e1e4e8;padding:4px 0}}
 `;
 
-/** Draws each plot with uPlot from the embedded data, at the width of its box (again on resize). */
+/**
+ * Draws each plot with uPlot from the embedded data, at the width of its box (again on resize). The x
+ * axis is the page's range [fromMs, toMs], whatever the data covers. The draw hook writes what was drawn on
+ * the box (data-drawn, data-x-min/max and data-y-min/max in the axes' units) for the tests.
+ */
 const SCRIPT = `
 (function(){
   var data=JSON.parse(document.getElementById('details-data').textContent);
@@ -41,10 +45,18 @@ const SCRIPT = `
     var box=document.querySelector('[data-plot="'+index+'"] .chart');
     if(!box||!plot.times.length||typeof uPlot==='undefined')return;
     var columns=[plot.times.map(function(t){return t/1000;})].concat(plot.series.map(function(s){return s.values;}));
-    var options={width:box.clientWidth,height:220,legend:{show:false},scales:{x:{time:true}},
+    var options={width:box.clientWidth,height:220,legend:{show:false},
+      // The range is the page's: zooming by dragging would be undone at once.
+      cursor:{drag:{x:false,y:false}},
+      scales:{x:{time:true,range:[data.fromMs/1000,data.toMs/1000]}},
       series:[{}].concat(plot.series.map(function(s,i){return {label:s.name,stroke:colours[i%colours.length],width:1.5,spanGaps:true,points:{show:false}};})),
       axes:[{},{size:60}],
-      hooks:{draw:[function(u){var drawn=0;for(var i=1;i<u.series.length;i++){var s=u.data[i];for(var j=0;j<s.length;j++)if(s[j]!==null)drawn++;}box.setAttribute('data-drawn',String(drawn));}]}};
+      hooks:{draw:[function(u){
+        var drawn=0;
+        for(var i=1;i<u.series.length;i++){var s=u.data[i];for(var j=0;j<s.length;j++)if(s[j]!==null)drawn++;}
+        box.setAttribute('data-drawn',String(drawn));
+        ['x','y'].forEach(function(key){box.setAttribute('data-'+key+'-min',String(u.scales[key].min));box.setAttribute('data-'+key+'-max',String(u.scales[key].max));});
+      }]}};
     charts.push({chart:new uPlot(options,columns,box),box:box});
   });
   var pending;

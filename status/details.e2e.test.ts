@@ -58,6 +58,13 @@ function extraProbes(): string[] {
   return lines;
 }
 
+/** What the draw hook wrote on a chart's box: the axes' ranges (x in seconds). */
+async function drawnScales(page: Page, plot: number): Promise<{ xMin: number; xMax: number; yMin: number; yMax: number }> {
+  const chart = page.locator(`[data-plot="${plot}"] .chart`);
+  const number = async (name: string): Promise<number> => Number(await chart.getAttribute(name));
+  return { xMin: await number('data-x-min'), xMax: await number('data-x-max'), yMin: await number('data-y-min'), yMax: await number('data-y-max') };
+}
+
 async function json(module: string, range: string): Promise<DetailsData> {
   const answer = await getPage(pages, `/status/module/${module}.json?range=${range}`);
   expect(answer.status).toBe(200);
@@ -131,34 +138,41 @@ afterAll(async () => {
 });
 
 describe('the details pages', () => {
-  test('every module of the shipped rules draws each of its plots with data in Chromium, offline', async () => {
+  test('every module of the shipped rules draws each of its plots with data in Chromium, offline, over the range asked for, 6h and 7d', async () => {
     const modules = settings.rules.map((rule) => rule.module);
     expect(modules).toEqual(expect.arrayContaining(['web', 'host', 'panda', 'hadoop-yarn', 'crafted', 'combo']));
     const empty: string[] = [];
-    for (const module of modules) {
-      const data = await json(module, '6h');
-      expect({ module, plots: data.plots.length > 0 }).toEqual({ module, plots: true });
-      const { page, requests, errors } = await open(`${gateway.url}/status/module/${module}`);
-      for (const [index, plot] of data.plots.entries()) {
-        if (plot.error || plot.series.every((series) => series.points === 0)) {
-          empty.push(`${module}: ${plot.title} ${plot.error ?? 'no points'}`);
-          continue;
+    for (const range of ['6h', '7d']) {
+      for (const module of modules) {
+        const data = await json(module, range);
+        expect({ module, plots: data.plots.length > 0 }).toEqual({ module, plots: true });
+        const { page, requests, errors } = await open(`${gateway.url}/status/module/${module}?range=${range}`);
+        for (const [index, plot] of data.plots.entries()) {
+          const label = { module, range, plot: plot.title };
+          if (plot.error || plot.series.every((series) => series.points === 0)) {
+            empty.push(`${module} ${range}: ${plot.title} ${plot.error ?? 'no points'}`);
+            continue;
+          }
+          const chart = page.locator(`[data-plot="${index}"] .chart`);
+          await expect(chart.locator('canvas').count()).resolves.toBeGreaterThan(0);
+          // The draw hook counts the non-null values uPlot was given: the plot's points, all of them.
+          const drawn = Number(await chart.getAttribute('data-drawn'));
+          expect({ ...label, drawn }).toEqual({ ...label, drawn: plot.series.reduce((sum, series) => sum + series.points, 0) });
+          expect(drawn).toBeGreaterThan(0);
+          const scales = await drawnScales(page, index);
+          // The x axis is the page's range, whatever the data covers.
+          expect({ ...label, x: [scales.xMin, scales.xMax] }).toEqual({ ...label, x: [data.fromMs / 1000, data.toMs / 1000] });
         }
-        const chart = page.locator(`[data-plot="${index}"] .chart`);
-        await expect(chart.locator('canvas').count()).resolves.toBeGreaterThan(0);
-        // The draw hook counts the non-null values uPlot was given: the plot's points, all of them.
-        const drawn = Number(await chart.getAttribute('data-drawn'));
-        expect({ module, plot: plot.title, drawn }).toEqual({ module, plot: plot.title, drawn: plot.series.reduce((sum, series) => sum + series.points, 0) });
-        expect(drawn).toBeGreaterThan(0);
+        expect({ module, errors }).toEqual({ module, errors: [] });
+        // Offline: the page, uPlot's script and stylesheet, all from the gateway on loopback.
+        expect(requests.filter((url) => !url.startsWith(`${gateway.url}/`))).toEqual([]);
+        expect(requests.map((url) => new URL(url).pathname)).toEqual(expect.arrayContaining([`/status/module/${module}`, '/status/assets/uPlot.iife.min.js', '/status/assets/uPlot.min.css']));
+        await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'test-artifacts', `details-${module}-${range}.png`), fullPage: true });
+        await page.close();
       }
-      expect({ module, errors }).toEqual({ module, errors: [] });
-      // Offline: the page, uPlot's script and stylesheet, all from the gateway on loopback.
-      expect(requests.filter((url) => !url.startsWith(`${gateway.url}/`))).toEqual([]);
-      expect(requests.map((url) => new URL(url).pathname)).toEqual(expect.arrayContaining([`/status/module/${module}`, '/status/assets/uPlot.iife.min.js', '/status/assets/uPlot.min.css']));
-      await page.close();
     }
     expect(empty).toEqual([]);
-  }, 240_000);
+  }, 480_000);
 
   test('the web page: its light, the numbers under the latency plot equal the test\'s own InfluxQL over 6h (raw), and a screenshot', async () => {
     const data = await json('web', '6h');
@@ -169,7 +183,7 @@ describe('the details pages', () => {
     const own = await influx.client.rows(
       `SELECT last("latency_ms") AS "last", min("latency_ms") AS "min", max("latency_ms") AS "max", mean("latency_ms") AS "mean" FROM "monit_production_web"."raw"."probe" WHERE time > ${NOW - 6 * HOUR}ms AND time <= ${NOW}ms GROUP BY "name"`,
     );
-    // 3 synthetic probes, 12 extra and the evil one: only the 10 with the highest last value are shown.
+    // 3 synthetic probes, 12 extra, and the evil one: only the 10 with the highest last value are shown.
     expect(own).toHaveLength(16);
     const expected = [...own].sort((a, b) => Number(b.last) - Number(a.last)).slice(0, 10);
     expect(expected.map((row) => row.name)).toContain(EVIL);
@@ -315,6 +329,7 @@ describe('the details pages', () => {
       expect(widths.length).toBeGreaterThan(0);
       for (const width of widths) expect(width).toBeLessThanOrEqual(clientWidth);
       await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'test-artifacts', `details-${module}-phone.png`), fullPage: true });
+      await page.locator('section.plot').first().screenshot({ path: path.join(PROJECT_ROOT, 'var', 'test-artifacts', `details-${module}-phone-plot.png`) });
       await page.close();
     }
   });
