@@ -8,6 +8,8 @@ import { SHOWN_WORDS } from './snapshot';
 
 /** Colours of a plot's series, in order (distinct for the 10 series a plot shows at most). */
 export const SERIES_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+/** A series with at most this many points gets a marker on each: one point alone draws no line. */
+export const FEW_POINTS = 20;
 
 // The page, header, card and light rules are the status page's (page.ts).
 const STYLE = `${BASE_STYLE}
@@ -34,12 +36,13 @@ td.number{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 /**
  * Draws each plot with uPlot from the embedded data, at the width of its box (again on resize). The x
  * axis is the page's range [fromMs, toMs], whatever the data covers. The draw hook writes what was drawn on
- * the box (data-drawn, data-x-min/max and data-y-min/max in the axes' units) for the tests.
+ * the box (data-drawn, data-x-min/max and data-y-min/max in the axes' units, data-markers:
+ * the series drawn with point markers) for the tests.
  */
 const SCRIPT = `
 (function(){
   var data=JSON.parse(document.getElementById('details-data').textContent);
-  var colours=${JSON.stringify(SERIES_COLOURS)};
+  var colours=${JSON.stringify(SERIES_COLOURS)},few=${FEW_POINTS};
   var charts=[];
   data.plots.forEach(function(plot,index){
     var box=document.querySelector('[data-plot="'+index+'"] .chart');
@@ -49,12 +52,14 @@ const SCRIPT = `
       // The range is the page's: zooming by dragging would be undone at once.
       cursor:{drag:{x:false,y:false}},
       scales:{x:{time:true,range:[data.fromMs/1000,data.toMs/1000]}},
-      series:[{}].concat(plot.series.map(function(s,i){return {label:s.name,stroke:colours[i%colours.length],width:1.5,spanGaps:true,points:{show:false}};})),
+      series:[{}].concat(plot.series.map(function(s,i){var colour=colours[i%colours.length];
+        return {label:s.name,stroke:colour,width:1.5,spanGaps:true,points:{show:s.points<=few,size:7,width:1,fill:colour}};})),
       axes:[{},{size:60}],
       hooks:{draw:[function(u){
-        var drawn=0;
-        for(var i=1;i<u.series.length;i++){var s=u.data[i];for(var j=0;j<s.length;j++)if(s[j]!==null)drawn++;}
+        var drawn=0,markers=[];
+        for(var i=1;i<u.series.length;i++){var s=u.data[i];for(var j=0;j<s.length;j++)if(s[j]!==null)drawn++;if(u.series[i].points.show(u,i,0,s.length-1))markers.push(i-1);}
         box.setAttribute('data-drawn',String(drawn));
+        box.setAttribute('data-markers',markers.join(','));
         ['x','y'].forEach(function(key){box.setAttribute('data-'+key+'-min',String(u.scales[key].min));box.setAttribute('data-'+key+'-max',String(u.scales[key].max));});
       }]}};
     charts.push({chart:new uPlot(options,columns,box),box:box});

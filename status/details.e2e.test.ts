@@ -19,7 +19,7 @@ import { writeSyntheticData } from '../test/support/dashboards/syntheticData';
 import { getPage } from '../test/support/pages';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import type { DetailsData } from './details';
-import { formatNumber } from './details-page';
+import { formatNumber, SERIES_COLOURS } from './details-page';
 import { LIGHT_COLOURS } from './page';
 import { statusPages } from './pages';
 import { loadStatusSettings, type StatusSettings } from './settings';
@@ -55,14 +55,52 @@ function extraProbes(): string[] {
     EXTRA.forEach((name, index) => lines.push(point('monit_production_web', 'probe', { name, url: `https://${name}.example` }, [{ name: 'up', type: 'int', value: 1 }, { name: 'latency_ms', type: 'float', value: 100 + index * 7 + (step % 5) * 1.5 }], time)));
     lines.push(point('monit_production_web', 'probe', { name: EVIL, url: 'https://evil.example' }, [{ name: 'up', type: 'int', value: 1 }, { name: 'latency_ms', type: 'float', value: 900 + (step % 3) }], time));
   }
+  // One probe of `lonely`, 2 hours ago (outside the rules' 30-minute windows): a series of one point.
+  lines.push(point('monit_production_web', 'probe', { name: 'lonely', url: 'https://lonely.example' }, [{ name: 'up', type: 'int', value: 1 }, { name: 'latency_ms', type: 'float', value: 42 }], last - 2 * HOUR));
   return lines;
 }
 
-/** What the draw hook wrote on a chart's box: the axes' ranges (x in seconds). */
-async function drawnScales(page: Page, plot: number): Promise<{ xMin: number; xMax: number; yMin: number; yMax: number }> {
+/** The little of the browser's DOM the pixel count uses (the tests compile without the DOM library). */
+interface Box {
+  getBoundingClientRect(): { left: number; top: number; width: number; height: number };
+}
+interface ChartBox {
+  querySelector(selector: string): unknown;
+}
+interface Canvas extends Box {
+  width: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, width: number, height: number): { data: Uint8ClampedArray } };
+}
+
+/** Pixels of a chart's plot area (uPlot's .u-over box) within a small distance of a colour: what a reader sees of a series. */
+function colouredPixels(page: Page, plot: number, colour: string): Promise<number> {
+  return page.locator(`[data-plot="${plot}"] .chart`).evaluate((element, hex) => {
+    const box = element as unknown as ChartBox;
+    const canvas = box.querySelector('canvas') as Canvas;
+    const over = (box.querySelector('.u-over') as Box).getBoundingClientRect();
+    const whole = canvas.getBoundingClientRect();
+    const scale = canvas.width / whole.width;
+    const pixels = canvas.getContext('2d').getImageData(
+      Math.round((over.left - whole.left) * scale),
+      Math.round((over.top - whole.top) * scale),
+      Math.round(over.width * scale),
+      Math.round(over.height * scale),
+    ).data;
+    const target = [1, 3, 5].map((index) => parseInt(hex.slice(index, index + 2), 16));
+    let count = 0;
+    for (let index = 0; index < pixels.length; index += 4) {
+      const distance = Math.abs(pixels[index] - target[0]) + Math.abs(pixels[index + 1] - target[1]) + Math.abs(pixels[index + 2] - target[2]);
+      if (pixels[index + 3] > 200 && distance < 40) count++;
+    }
+    return count;
+  }, colour);
+}
+
+/** What the draw hook wrote on a chart's box: the axes' ranges (x in seconds) and the series with markers. */
+async function drawnScales(page: Page, plot: number): Promise<{ xMin: number; xMax: number; yMin: number; yMax: number; markers: string | null }> {
   const chart = page.locator(`[data-plot="${plot}"] .chart`);
   const number = async (name: string): Promise<number> => Number(await chart.getAttribute(name));
-  return { xMin: await number('data-x-min'), xMax: await number('data-x-max'), yMin: await number('data-y-min'), yMax: await number('data-y-max') };
+  return { xMin: await number('data-x-min'), xMax: await number('data-x-max'), yMin: await number('data-y-min'), yMax: await number('data-y-max'), markers: await chart.getAttribute('data-markers') };
 }
 
 async function json(module: string, range: string): Promise<DetailsData> {
@@ -104,6 +142,8 @@ beforeAll(async () => {
     `[paths]\nvar = ${dir}/var\n[influxdb]\nurl = ${influx.url}\n[status]\n` +
       `[status.module.crafted]\ntitle = Crafted slow web\nmeasurement = web/probe\nfields = up, latency_ms\ncollector = none\n` +
       `degraded = ${CRAFTED_CONDITION}\ndegraded_reason = {series} slow: mean {value} ms ({matches} slow)\n` +
+      // A plot of one series with one point.
+      `[status.module.lonely]\ntitle = One lonely probe\nmeasurement = web/probe\nwhere = name=lonely\nfields = latency_ms\ncollector = none\n` +
       // Made of parts, one of them limited by `where`: plotted from its parts' rules.
       `[status.module.combo]\ntitle = Web and SQL\nparts = combo-web, combo-sql\n` +
       `[status.part.combo-web]\nmeasurement = web/probe\nwhere = name=name-1\nfields = latency_ms\ncollector = none\ndegraded = mean(latency_ms) > 100000\ndegraded_reason = slow\n` +
@@ -162,6 +202,9 @@ describe('the details pages', () => {
           const scales = await drawnScales(page, index);
           // The x axis is the page's range, whatever the data covers.
           expect({ ...label, x: [scales.xMin, scales.xMax] }).toEqual({ ...label, x: [data.fromMs / 1000, data.toMs / 1000] });
+          // Series of few points have markers: one point alone draws no line.
+          const few = plot.series.flatMap((series, position) => (series.points <= 20 ? [position] : []));
+          expect({ ...label, markers: scales.markers }).toEqual({ ...label, markers: few.join(',') });
         }
         expect({ module, errors }).toEqual({ module, errors: [] });
         // Offline: the page, uPlot's script and stylesheet, all from the gateway on loopback.
@@ -171,8 +214,23 @@ describe('the details pages', () => {
         await page.close();
       }
     }
-    expect(empty).toEqual([]);
+    // lonely has raw data only; 7d reads the 1h RP.
+    expect(empty).toEqual(['lonely 7d: mean(latency_ms) of web/probe no points']);
   }, 480_000);
+
+  test('a series of one point is visible (its marker\'s pixels), a normal plot draws its lines', async () => {
+    const lonely = await json('lonely', '6h');
+    expect(lonely.plots[0].series.map((series) => series.points)).toEqual([1]);
+    const alone = await open(`${gateway.url}/status/module/lonely`);
+    expect(await colouredPixels(alone.page, 0, SERIES_COLOURS[0])).toBeGreaterThan(10);
+    expect(alone.errors).toEqual([]);
+    await alone.page.close();
+
+    const web = await open(`${gateway.url}/status/module/web`);
+    const latency = (await json('web', '6h')).plots.findIndex((plot) => plot.title === 'Latency');
+    for (const colour of SERIES_COLOURS) expect({ colour, pixels: (await colouredPixels(web.page, latency, colour)) > 20 }).toEqual({ colour, pixels: true });
+    await web.page.close();
+  }, 60_000);
 
   test('the web page: its light, the numbers under the latency plot equal the test\'s own InfluxQL over 6h (raw), and a screenshot', async () => {
     const data = await json('web', '6h');
@@ -183,8 +241,8 @@ describe('the details pages', () => {
     const own = await influx.client.rows(
       `SELECT last("latency_ms") AS "last", min("latency_ms") AS "min", max("latency_ms") AS "max", mean("latency_ms") AS "mean" FROM "monit_production_web"."raw"."probe" WHERE time > ${NOW - 6 * HOUR}ms AND time <= ${NOW}ms GROUP BY "name"`,
     );
-    // 3 synthetic probes, 12 extra, and the evil one: only the 10 with the highest last value are shown.
-    expect(own).toHaveLength(16);
+    // 3 synthetic probes, 12 extra, the evil one and lonely: only the 10 with the highest last value are shown.
+    expect(own).toHaveLength(17);
     const expected = [...own].sort((a, b) => Number(b.last) - Number(a.last)).slice(0, 10);
     expect(expected.map((row) => row.name)).toContain(EVIL);
 
@@ -200,7 +258,7 @@ describe('the details pages', () => {
       }
       expect(row.texts).toEqual(['last', 'min', 'max', 'mean'].map((stat) => formatNumber(Number(expected[index][stat]))));
     }
-    await expect(section.locator('.cap').innerText()).resolves.toBe('Showing 10 of 16 series: the 10 with the highest last value.');
+    await expect(section.locator('.cap').innerText()).resolves.toBe('Showing 10 of 17 series: the 10 with the highest last value.');
     // The evil name stayed data: the script ran (the plot is drawn) and nothing else did.
     await expect(section.locator('.chart').getAttribute('data-drawn')).resolves.toMatch(/^[1-9]/);
     await expect(page.evaluate('typeof window.broken')).resolves.toBe('undefined');
