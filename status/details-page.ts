@@ -35,37 +35,51 @@ td.number{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 
 /**
  * Draws each plot with uPlot from the embedded data, at the width of its box (again on resize). The x
- * axis is the page's range [fromMs, toMs], whatever the data covers. The draw hook writes what was drawn on
+ * axis is the page's range [fromMs, toMs] in UTC, whatever the data covers. The draw hook writes what was drawn on
  * the box (data-drawn, data-x-min/max and data-y-min/max in the axes' units, data-markers:
- * the series drawn with point markers) for the tests.
+ * the series drawn with point markers, data-x-ticks: the time axis' name, ticks and labels) for the tests.
  */
 const SCRIPT = `
 (function(){
   var data=JSON.parse(document.getElementById('details-data').textContent);
   var colours=${JSON.stringify(SERIES_COLOURS)},few=${FEW_POINTS};
+  var DAY=86400,MONTHS=['Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec'];
+  function two(n){return (n<10?'0':'')+n;}
+  // 24-hour UTC labels; the date under the first tick and under each midnight.
+  function timeLabels(u,splits,axis,space,increment){
+    return splits.map(function(s,i){
+      var d=new Date(s*1000),day=two(d.getUTCDate())+' '+MONTHS[d.getUTCMonth()];
+      if(increment<DAY){var hm=two(d.getUTCHours())+':'+two(d.getUTCMinutes());return i===0||hm==='00:00'?hm+'\\n'+day:hm;}
+      if(increment<28*DAY)return i===0||(d.getUTCDate()===1&&d.getUTCMonth()===0)?day+'\\n'+d.getUTCFullYear():day;
+      return MONTHS[d.getUTCMonth()]+' '+d.getUTCFullYear();
+    });
+  }
   var charts=[];
   data.plots.forEach(function(plot,index){
     var box=document.querySelector('[data-plot="'+index+'"] .chart');
     if(!box||!plot.times.length||typeof uPlot==='undefined')return;
     var columns=[plot.times.map(function(t){return t/1000;})].concat(plot.series.map(function(s){return s.values;}));
-    var options={width:box.clientWidth,height:220,legend:{show:false},
+    var options={width:box.clientWidth,height:240,legend:{show:false},
+      tzDate:function(seconds){return uPlot.tzDate(new Date(seconds*1000),'Etc/UTC');},
       // The range is the page's: zooming by dragging would be undone at once.
       cursor:{drag:{x:false,y:false}},
       scales:{x:{time:true,range:[data.fromMs/1000,data.toMs/1000]}},
       series:[{}].concat(plot.series.map(function(s,i){var colour=colours[i%colours.length];
         return {label:s.name,stroke:colour,width:1.5,spanGaps:true,points:{show:s.points<=few,size:7,width:1,fill:colour}};})),
-      axes:[{},{size:60}],
+      axes:[{values:timeLabels,size:56,label:'Time (UTC)',labelSize:18,labelFont:'12px system-ui, sans-serif'},{size:60}],
       hooks:{draw:[function(u){
         var drawn=0,markers=[];
         for(var i=1;i<u.series.length;i++){var s=u.data[i];for(var j=0;j<s.length;j++)if(s[j]!==null)drawn++;if(u.series[i].points.show(u,i,0,s.length-1))markers.push(i-1);}
         box.setAttribute('data-drawn',String(drawn));
         box.setAttribute('data-markers',markers.join(','));
         ['x','y'].forEach(function(key){box.setAttribute('data-'+key+'-min',String(u.scales[key].min));box.setAttribute('data-'+key+'-max',String(u.scales[key].max));});
+        // uPlot's own record of the time axis' ticks and their labels, as drawn.
+        box.setAttribute('data-x-ticks',JSON.stringify({name:u.axes[0].label,at:u.axes[0]._splits,labels:u.axes[0]._values}));
       }]}};
     charts.push({chart:new uPlot(options,columns,box),box:box});
   });
   var pending;
-  window.addEventListener('resize',function(){clearTimeout(pending);pending=setTimeout(function(){charts.forEach(function(c){c.chart.setSize({width:c.box.clientWidth,height:220});});},100);});
+  window.addEventListener('resize',function(){clearTimeout(pending);pending=setTimeout(function(){charts.forEach(function(c){c.chart.setSize({width:c.box.clientWidth,height:240});});},100);});
 })();
 `;
 

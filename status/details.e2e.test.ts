@@ -110,8 +110,8 @@ async function json(module: string, range: string): Promise<DetailsData> {
 }
 
 /** Opens a page with every request recorded, and anything not on loopback refused. */
-async function open(url: string, viewport = { width: 1200, height: 900 }): Promise<{ page: Page; requests: string[]; errors: string[] }> {
-  const page = await browser.newPage({ viewport });
+async function open(url: string, viewport = { width: 1200, height: 900 }, timezoneId?: string): Promise<{ page: Page; requests: string[]; errors: string[] }> {
+  const page = await browser.newPage({ viewport, timezoneId, locale: 'en-US' });
   const requests: string[] = [];
   const errors: string[] = [];
   await page.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()));
@@ -231,6 +231,27 @@ describe('the details pages', () => {
     for (const colour of SERIES_COLOURS) expect({ colour, pixels: (await colouredPixels(web.page, latency, colour)) > 20 }).toEqual({ colour, pixels: true });
     await web.page.close();
   }, 60_000);
+
+  test('the time axis is in UTC with 24-hour labels, in a browser whose time zone is not UTC', async () => {
+    const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    for (const range of ['6h', '7d', '1y']) {
+      const { page, errors } = await open(`${gateway.url}/status/module/web?range=${range}`, undefined, 'America/Los_Angeles');
+      const ticks = JSON.parse((await page.locator('[data-plot="0"] .chart').getAttribute('data-x-ticks')) ?? '{}') as { name: string; at: number[]; labels: string[] };
+      expect(ticks.name).toBe('Time (UTC)');
+      expect(ticks.at.length).toBeGreaterThan(1);
+      const increment = ticks.at[1] - ticks.at[0];
+      const expected = ticks.at.map((seconds, index) => {
+        const iso = new Date(seconds * 1000).toISOString();
+        const [year, month, day, time] = [iso.slice(0, 4), months[Number(iso.slice(5, 7)) - 1], iso.slice(8, 10), iso.slice(11, 16)];
+        if (increment < 86400) return index === 0 || time === '00:00' ? `${time}\n${day} ${month}` : time;
+        if (increment < 28 * 86400) return index === 0 || `${month} ${day}` === 'Jan 01' ? `${day} ${month}\n${year}` : `${day} ${month}`;
+        return `${month} ${year}`;
+      });
+      expect({ range, labels: ticks.labels }).toEqual({ range, labels: expected });
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+  });
 
   test('the web page: its light, the numbers under the latency plot equal the test\'s own InfluxQL over 6h (raw), and a screenshot', async () => {
     const data = await json('web', '6h');
