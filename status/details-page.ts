@@ -10,6 +10,8 @@ import { SHOWN_WORDS } from './snapshot';
 export const SERIES_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 /** A series with at most this many points gets a marker on each: one point alone draws no line. */
 export const FEW_POINTS = 20;
+/** Units whose axis always shows 0 to 100 % (Grafana's ids, and the schemas' "%"): the top of each scale. */
+export const PERCENT_UNITS: Record<string, number> = { percent: 100, '%': 100, percentunit: 1 };
 
 // The page, header, card and light rules are the status page's (page.ts).
 const STYLE = `${BASE_STYLE}
@@ -35,14 +37,15 @@ td.number{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 
 /**
  * Draws each plot with uPlot from the embedded data, at the width of its box (again on resize). The x
- * axis is the page's range [fromMs, toMs] in UTC, whatever the data covers. The draw hook writes what was drawn on
- * the box (data-drawn, data-x-min/max and data-y-min/max in the axes' units, data-markers:
+ * axis is the page's range [fromMs, toMs] in UTC, whatever the data covers; percent axes show 0-100;
+ * other axes are padded so that a constant line is never on an edge. The draw hook writes what was
+ * drawn on the box (data-drawn, data-x-min/max and data-y-min/max in the axes' units, data-markers:
  * the series drawn with point markers, data-x-ticks: the time axis' name, ticks and labels) for the tests.
  */
 const SCRIPT = `
 (function(){
   var data=JSON.parse(document.getElementById('details-data').textContent);
-  var colours=${JSON.stringify(SERIES_COLOURS)},few=${FEW_POINTS};
+  var colours=${JSON.stringify(SERIES_COLOURS)},few=${FEW_POINTS},percent=${JSON.stringify(PERCENT_UNITS)};
   var DAY=86400,MONTHS=['Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec'];
   function two(n){return (n<10?'0':'')+n;}
   // 24-hour UTC labels; the date under the first tick and under each midnight.
@@ -54,16 +57,26 @@ const SCRIPT = `
       return MONTHS[d.getUTCMonth()]+' '+d.getUTCFullYear();
     });
   }
+  function valueRange(top){
+    return function(u,min,max){
+      if(!isFinite(min)||!isFinite(max))return top?[0,top]:[0,1];
+      if(top){var low=Math.min(0,min),high=Math.max(top,max),margin=(high-low)*0.03;return [low-margin,high+margin];}
+      var pad=max>min?(max-min)*0.08:Math.abs(max)*0.1||1;
+      // Down to 0 at most for positive data (the line stays off the edge), up to 0 for negative.
+      return [min>0?Math.max(0,min-pad):min-pad,max<0?Math.min(0,max+pad):max+pad];
+    };
+  }
   var charts=[];
   data.plots.forEach(function(plot,index){
     var box=document.querySelector('[data-plot="'+index+'"] .chart');
     if(!box||!plot.times.length||typeof uPlot==='undefined')return;
     var columns=[plot.times.map(function(t){return t/1000;})].concat(plot.series.map(function(s){return s.values;}));
+    var top=plot.unit&&Object.prototype.hasOwnProperty.call(percent,plot.unit)?percent[plot.unit]:0;
     var options={width:box.clientWidth,height:240,legend:{show:false},
       tzDate:function(seconds){return uPlot.tzDate(new Date(seconds*1000),'Etc/UTC');},
       // The range is the page's: zooming by dragging would be undone at once.
       cursor:{drag:{x:false,y:false}},
-      scales:{x:{time:true,range:[data.fromMs/1000,data.toMs/1000]}},
+      scales:{x:{time:true,range:[data.fromMs/1000,data.toMs/1000]},y:{range:valueRange(top)}},
       series:[{}].concat(plot.series.map(function(s,i){var colour=colours[i%colours.length];
         return {label:s.name,stroke:colour,width:1.5,spanGaps:true,points:{show:s.points<=few,size:7,width:1,fill:colour}};})),
       axes:[{values:timeLabels,size:56,label:'Time (UTC)',labelSize:18,labelFont:'12px system-ui, sans-serif'},{size:60}],

@@ -19,7 +19,7 @@ import { writeSyntheticData } from '../test/support/dashboards/syntheticData';
 import { getPage } from '../test/support/pages';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import type { DetailsData } from './details';
-import { formatNumber, SERIES_COLOURS } from './details-page';
+import { formatNumber, PERCENT_UNITS, SERIES_COLOURS } from './details-page';
 import { LIGHT_COLOURS } from './page';
 import { statusPages } from './pages';
 import { loadStatusSettings, type StatusSettings } from './settings';
@@ -182,6 +182,7 @@ describe('the details pages', () => {
     const modules = settings.rules.map((rule) => rule.module);
     expect(modules).toEqual(expect.arrayContaining(['web', 'host', 'panda', 'hadoop-yarn', 'crafted', 'combo']));
     const empty: string[] = [];
+    let percentPlots = 0;
     for (const range of ['6h', '7d']) {
       for (const module of modules) {
         const data = await json(module, range);
@@ -202,6 +203,13 @@ describe('the details pages', () => {
           const scales = await drawnScales(page, index);
           // The x axis is the page's range, whatever the data covers.
           expect({ ...label, x: [scales.xMin, scales.xMax] }).toEqual({ ...label, x: [data.fromMs / 1000, data.toMs / 1000] });
+          // No value on an edge of the y axis; percent axes show 0 to 100 at least.
+          const values = plot.series.flatMap((series) => series.values.filter((value): value is number => value !== null));
+          const [low, high] = [Math.min(...values), Math.max(...values)];
+          const top = plot.unit !== undefined && Object.hasOwn(PERCENT_UNITS, plot.unit) ? PERCENT_UNITS[plot.unit] : undefined;
+          if (top !== undefined) percentPlots++;
+          const [bottom, ceiling] = top === undefined ? [low, high] : [Math.min(0, low), Math.max(top, high)];
+          expect({ ...label, inside: scales.yMin < bottom && scales.yMax > ceiling }).toEqual({ ...label, inside: true });
           // Series of few points have markers: one point alone draws no line.
           const few = plot.series.flatMap((series, position) => (series.points <= 20 ? [position] : []));
           expect({ ...label, markers: scales.markers }).toEqual({ ...label, markers: few.join(',') });
@@ -216,6 +224,8 @@ describe('the details pages', () => {
     }
     // lonely has raw data only; 7d reads the 1h RP.
     expect(empty).toEqual(['lonely 7d: mean(latency_ms) of web/probe no points']);
+    // The shipped modules have percent panels (host's CPU, filesystems...): the check above ran on some.
+    expect(percentPlots).toBeGreaterThan(0);
   }, 480_000);
 
   test('a series of one point is visible (its marker\'s pixels), a normal plot draws its lines', async () => {
