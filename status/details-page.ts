@@ -8,6 +8,8 @@ import { SHOWN_WORDS } from './snapshot';
 
 /** Colours of a plot's series, in order (distinct for the 10 series a plot shows at most). */
 export const SERIES_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+/** Dash patterns of the series, in order: two equal lines still show both colours. The first is solid. */
+export const SERIES_DASHES: number[][] = [[], [8, 4], [2, 3], [10, 3, 2, 3], [5, 5], [1, 4], [14, 4], [6, 2, 2, 2], [3, 7], [12, 3, 3, 3]];
 /** A series with at most this many points gets a marker on each: one point alone draws no line. */
 export const FEW_POINTS = 20;
 /** Units whose axis always shows 0 to 100 % (Grafana's ids, and the schemas' "%"): the top of each scale. */
@@ -29,7 +31,7 @@ td{overflow-wrap:anywhere}
 td.number{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .holds{font-weight:700;color:#b00020}
 .chart{width:100%;min-height:200px}
-.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
+.swatch{display:inline-block;vertical-align:middle;margin-right:4px}
 .note{font-size:.8rem;color:#57606a;margin:4px 0}
 .error{color:#b00020;overflow-wrap:anywhere}
 @media (max-width:600px){table.conditions th{display:none}table.conditions td{display:block;border:0;padding:1px 6px}table.conditions tr{display:block;border-bottom:1px solid #e1e4e8;padding:4px 0}}
@@ -45,7 +47,7 @@ td.number{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 const SCRIPT = `
 (function(){
   var data=JSON.parse(document.getElementById('details-data').textContent);
-  var colours=${JSON.stringify(SERIES_COLOURS)},few=${FEW_POINTS},percent=${JSON.stringify(PERCENT_UNITS)};
+  var colours=${JSON.stringify(SERIES_COLOURS)},dashes=${JSON.stringify(SERIES_DASHES)},few=${FEW_POINTS},percent=${JSON.stringify(PERCENT_UNITS)};
   var DAY=86400,MONTHS=['Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec'];
   function two(n){return (n<10?'0':'')+n;}
   // 24-hour UTC labels; the date under the first tick and under each midnight.
@@ -78,7 +80,7 @@ const SCRIPT = `
       cursor:{drag:{x:false,y:false}},
       scales:{x:{time:true,range:[data.fromMs/1000,data.toMs/1000]},y:{range:valueRange(top)}},
       series:[{}].concat(plot.series.map(function(s,i){var colour=colours[i%colours.length];
-        return {label:s.name,stroke:colour,width:1.5,spanGaps:true,points:{show:s.points<=few,size:7,width:1,fill:colour}};})),
+        return {label:s.name,stroke:colour,width:1.5,dash:dashes[i%dashes.length],spanGaps:true,points:{show:s.points<=few,size:7,width:1,fill:colour}};})),
       axes:[{values:timeLabels,size:56,label:'Time (UTC)',labelSize:18,labelFont:'12px system-ui, sans-serif'},{size:60}],
       hooks:{draw:[function(u){
         var drawn=0,markers=[];
@@ -165,6 +167,12 @@ function renderRule(data: DetailsData): string {
 <p>Evaluated now: <b>${state}</b>: ${escapeHtml(live.reason ?? '')}</p>${worst}${parts}${table}</section>`;
 }
 
+/** The series' line as the plot draws it (colour and dashes): the plot's legend. */
+function swatch(position: number): string {
+  const dash = SERIES_DASHES[position % SERIES_DASHES.length];
+  return `<svg class="swatch" width="28" height="10" aria-hidden="true"><line x1="0" y1="5" x2="28" y2="5" stroke="${SERIES_COLOURS[position % SERIES_COLOURS.length]}" stroke-width="2.5"${dash.length ? ` stroke-dasharray="${dash.join(' ')}"` : ''}/></svg>`;
+}
+
 function renderPlot(plot: Plot, index: number, maxSeries: number, maxSeriesRead: number): string {
   const capped = plot.truncated
     ? `<p class="note cap">Showing ${plot.series.length} of at least ${plot.totalSeries} series: the ${maxSeries} with the highest last value among the first ${maxSeriesRead} read (in InfluxDB's series order); the others are not read.</p>`
@@ -179,7 +187,7 @@ function renderPlot(plot: Plot, index: number, maxSeries: number, maxSeriesRead:
 <div class="scroll"><table class="numbers"><tr><th>Series</th><th>Last</th><th>Min</th><th>Max</th><th>Mean</th></tr>${plot.series
           .map(
             (series, position) =>
-              `<tr data-series="${escapeHtml(series.name)}"><td><i class="swatch" style="background:${SERIES_COLOURS[position % SERIES_COLOURS.length]}"></i>${escapeHtml(series.name)}</td>${(['last', 'min', 'max', 'mean'] as const)
+              `<tr data-series="${escapeHtml(series.name)}"><td>${swatch(position)}${escapeHtml(series.name)}</td>${(['last', 'min', 'max', 'mean'] as const)
                 .map((stat) => `<td class="number ${stat}" data-value="${series[stat] ?? ''}">${formatNumber(series[stat])}</td>`)
                 .join('')}</tr>`,
           )

@@ -34,6 +34,8 @@ const EVIL = '</script><script>window.broken=1</script>';
 /** More web probes than a plot shows: the page must keep the 10 with the highest last value. */
 const EXTRA = Array.from({ length: 12 }, (_, index) => `extra-${String(index).padStart(2, '0')}`);
 const CRAFTED_CONDITION = 'mean(latency_ms) > 35';
+/** The latency of the two `twins` probes: equal at every slot, below the crafted module's threshold. */
+const TWIN_LATENCY = 20;
 
 let influx: TestInfluxDB;
 let gateway: RunningGateway;
@@ -54,6 +56,9 @@ function extraProbes(): string[] {
     const step = (last - time) / STEP;
     EXTRA.forEach((name, index) => lines.push(point('monit_production_web', 'probe', { name, url: `https://${name}.example` }, [{ name: 'up', type: 'int', value: 1 }, { name: 'latency_ms', type: 'float', value: 100 + index * 7 + (step % 5) * 1.5 }], time)));
     lines.push(point('monit_production_web', 'probe', { name: EVIL, url: 'https://evil.example' }, [{ name: 'up', type: 'int', value: 1 }, { name: 'latency_ms', type: 'float', value: 900 + (step % 3) }], time));
+    for (const url of ['https://twin-a.example', 'https://twin-b.example']) {
+      lines.push(point('monit_production_web', 'probe', { name: 'twins', url }, [{ name: 'up', type: 'int', value: 1 }, { name: 'latency_ms', type: 'float', value: TWIN_LATENCY }], time));
+    }
   }
   // One probe of `lonely`, 2 hours ago (outside the rules' 30-minute windows): a series of one point.
   lines.push(point('monit_production_web', 'probe', { name: 'lonely', url: 'https://lonely.example' }, [{ name: 'up', type: 'int', value: 1 }, { name: 'latency_ms', type: 'float', value: 42 }], last - 2 * HOUR));
@@ -142,8 +147,9 @@ beforeAll(async () => {
     `[paths]\nvar = ${dir}/var\n[influxdb]\nurl = ${influx.url}\n[status]\n` +
       `[status.module.crafted]\ntitle = Crafted slow web\nmeasurement = web/probe\nfields = up, latency_ms\ncollector = none\n` +
       `degraded = ${CRAFTED_CONDITION}\ndegraded_reason = {series} slow: mean {value} ms ({matches} slow)\n` +
-      // A plot of one series with one point.
+      // Plots of one series with one point, and of two equal series.
       `[status.module.lonely]\ntitle = One lonely probe\nmeasurement = web/probe\nwhere = name=lonely\nfields = latency_ms\ncollector = none\n` +
+      `[status.module.twins]\ntitle = Twin probes\nmeasurement = web/probe\nwhere = name=twins\nfields = latency_ms\ncollector = none\n` +
       // Made of parts, one of them limited by `where`: plotted from its parts' rules.
       `[status.module.combo]\ntitle = Web and SQL\nparts = combo-web, combo-sql\n` +
       `[status.part.combo-web]\nmeasurement = web/probe\nwhere = name=name-1\nfields = latency_ms\ncollector = none\ndegraded = mean(latency_ms) > 100000\ndegraded_reason = slow\n` +
@@ -222,19 +228,32 @@ describe('the details pages', () => {
         await page.close();
       }
     }
-    // lonely has raw data only; 7d reads the 1h RP.
-    expect(empty).toEqual(['lonely 7d: mean(latency_ms) of web/probe no points']);
+    // lonely and twins have raw data only; 7d reads the 1h RP.
+    expect(empty).toEqual(['lonely 7d: mean(latency_ms) of web/probe no points', 'twins 7d: mean(latency_ms) of web/probe no points']);
     // The shipped modules have percent panels (host's CPU, filesystems...): the check above ran on some.
     expect(percentPlots).toBeGreaterThan(0);
   }, 480_000);
 
-  test('a series of one point is visible (its marker\'s pixels), a normal plot draws its lines', async () => {
+  test('a series of one point is visible (its marker\'s pixels), two equal series show both colours, a normal plot draws its lines', async () => {
     const lonely = await json('lonely', '6h');
     expect(lonely.plots[0].series.map((series) => series.points)).toEqual([1]);
     const alone = await open(`${gateway.url}/status/module/lonely`);
     expect(await colouredPixels(alone.page, 0, SERIES_COLOURS[0])).toBeGreaterThan(10);
     expect(alone.errors).toEqual([]);
     await alone.page.close();
+
+    const twins = await json('twins', '6h');
+    const [first, second] = twins.plots[0].series;
+    expect(twins.plots[0].series).toHaveLength(2);
+    expect(first.values).toEqual(second.values);
+    expect([first.min, first.max, second.min, second.max]).toEqual([TWIN_LATENCY, TWIN_LATENCY, TWIN_LATENCY, TWIN_LATENCY]);
+    const both = await open(`${gateway.url}/status/module/twins`);
+    // The second line is dashed: the first shows through its gaps.
+    expect(await colouredPixels(both.page, 0, SERIES_COLOURS[0])).toBeGreaterThan(20);
+    expect(await colouredPixels(both.page, 0, SERIES_COLOURS[1])).toBeGreaterThan(20);
+    expect(both.errors).toEqual([]);
+    await both.page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'test-artifacts', 'details-twins-plot.png'), clip: (await both.page.locator('[data-plot="0"]').boundingBox()) ?? undefined });
+    await both.page.close();
 
     const web = await open(`${gateway.url}/status/module/web`);
     const latency = (await json('web', '6h')).plots.findIndex((plot) => plot.title === 'Latency');
@@ -272,8 +291,8 @@ describe('the details pages', () => {
     const own = await influx.client.rows(
       `SELECT last("latency_ms") AS "last", min("latency_ms") AS "min", max("latency_ms") AS "max", mean("latency_ms") AS "mean" FROM "monit_production_web"."raw"."probe" WHERE time > ${NOW - 6 * HOUR}ms AND time <= ${NOW}ms GROUP BY "name"`,
     );
-    // 3 synthetic probes, 12 extra, the evil one and lonely: only the 10 with the highest last value are shown.
-    expect(own).toHaveLength(17);
+    // 3 synthetic probes, 12 extra, the evil one, lonely and twins: only the 10 with the highest last value are shown.
+    expect(own).toHaveLength(18);
     const expected = [...own].sort((a, b) => Number(b.last) - Number(a.last)).slice(0, 10);
     expect(expected.map((row) => row.name)).toContain(EVIL);
 
@@ -289,7 +308,7 @@ describe('the details pages', () => {
       }
       expect(row.texts).toEqual(['last', 'min', 'max', 'mean'].map((stat) => formatNumber(Number(expected[index][stat]))));
     }
-    await expect(section.locator('.cap').innerText()).resolves.toBe('Showing 10 of 17 series: the 10 with the highest last value.');
+    await expect(section.locator('.cap').innerText()).resolves.toBe('Showing 10 of 18 series: the 10 with the highest last value.');
     // The evil name stayed data: the script ran (the plot is drawn) and nothing else did.
     await expect(section.locator('.chart').getAttribute('data-drawn')).resolves.toMatch(/^[1-9]/);
     await expect(page.evaluate('typeof window.broken')).resolves.toBe('undefined');
