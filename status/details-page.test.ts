@@ -56,6 +56,15 @@ describe('the details page', () => {
     expect(new Set(SERIES_DASHES.map((dash) => dash.join(' '))).size).toBe(SERIES_DASHES.length);
   });
 
+  test('a plot\'s unit is in words: Grafana\'s ids translated, none for plain numbers, others as they are', () => {
+    const plot = data().plots[0];
+    const units = ['cps', 'short', 'percent', 'ms', undefined].map((unit) => {
+      const html = renderDetailsPage(data({ plots: [{ ...plot, unit }] }));
+      return /<h2>Latency(?: <span class="note">\(([^)]*)\)<\/span>)?<\/h2>/.exec(html)?.[1] ?? null;
+    });
+    expect(units).toEqual(['per second', null, '%', 'ms', null]);
+  });
+
   test('ranges link to the same page, the current one marked; assets and the way back are relative', () => {
     const html = renderDetailsPage(data({ range: '30d' }));
     expect(html).toContain('<a href="web?range=7d">7d</a>');

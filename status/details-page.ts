@@ -15,6 +15,9 @@ export const FEW_POINTS = 20;
 /** Units whose axis always shows 0 to 100 % (Grafana's ids, and the schemas' "%"): the top of each scale. */
 export const PERCENT_UNITS: Record<string, number> = { percent: 100, '%': 100, percentunit: 1 };
 
+/** A plot's unit for its reader: Grafana's unit ids (the panels') and the schemas' units in words; none for plain numbers. */
+const UNIT_WORDS: Record<string, string> = { percent: '%', percentunit: 'fraction of 1', short: '', none: '', '1': '', cps: 'per second', Bps: 'bytes per second', MBs: 'MB per second', hertz: 'Hz', d: 'days', s: 'seconds' };
+
 // The page, header, card and light rules are the status page's (page.ts).
 const STYLE = `${BASE_STYLE}
 header a{color:#c9d1d9}
@@ -192,7 +195,8 @@ function renderPlot(plot: Plot, index: number, maxSeries: number, maxSeriesRead:
                 .join('')}</tr>`,
           )
           .join('')}</table></div>`;
-  return `<section class="plot" data-plot="${index}"><h2>${escapeHtml(plot.title)}${plot.unit ? ` <span class="note">(${escapeHtml(plot.unit)})</span>` : ''}</h2>${body}</section>`;
+  const unit = plot.unit === undefined ? '' : Object.hasOwn(UNIT_WORDS, plot.unit) ? UNIT_WORDS[plot.unit] : plot.unit;
+  return `<section class="plot" data-plot="${index}"><h2>${escapeHtml(plot.title)}${unit ? ` <span class="note">(${escapeHtml(unit)})</span>` : ''}</h2>${body}</section>`;
 }
 
 /** The whole page; links are relative, so that it works below any prefix the gateway is served at. */
