@@ -1,6 +1,6 @@
 /** The details page's HTML on its own: the downtime light, and data that must stay data inside the page. */
 import type { DetailsData } from './details';
-import { renderDetailsPage, scriptJson } from './details-page';
+import { renderDetailsPage, scriptJson, SERIES_COLOURS, SERIES_DASHES } from './details-page';
 import { LIGHT_COLOURS } from './page';
 
 const NOW = Date.UTC(2026, 11, 6, 9, 0);
@@ -41,6 +41,28 @@ describe('the details page', () => {
     // Elsewhere the name is escaped HTML.
     expect(html).toContain('&lt;/script&gt;&lt;b&gt;x&lt;/b&gt;');
     expect(html.match(/<\/script>/g)).toHaveLength(3);
+  });
+
+  test('the table under a plot draws each series\' line as the plot does: its colour and its dashes', () => {
+    const plot = data().plots[0];
+    const twins = { ...plot, series: [0, 1].map((index) => ({ ...plot.series[0], name: `twin-${index}` })) };
+    const html = renderDetailsPage(data({ plots: [twins] }));
+    const swatches = [...html.matchAll(/<tr data-series="(twin-\d)"><td><svg class="swatch"[^>]*><line [^>]*stroke="([^"]+)"[^>]*?(?: stroke-dasharray="([^"]+)")?\/><\/svg>/g)].map((match) => match.slice(1));
+    expect(swatches).toEqual([
+      ['twin-0', SERIES_COLOURS[0], undefined],
+      ['twin-1', SERIES_COLOURS[1], SERIES_DASHES[1].join(' ')],
+    ]);
+    expect(SERIES_DASHES[0]).toEqual([]);
+    expect(new Set(SERIES_DASHES.map((dash) => dash.join(' '))).size).toBe(SERIES_DASHES.length);
+  });
+
+  test('a plot\'s unit is in words: Grafana\'s ids translated, none for plain numbers, others as they are', () => {
+    const plot = data().plots[0];
+    const units = ['cps', 'short', 'percent', 'ms', undefined].map((unit) => {
+      const html = renderDetailsPage(data({ plots: [{ ...plot, unit }] }));
+      return /<h2>Latency(?: <span class="note">\(([^)]*)\)<\/span>)?<\/h2>/.exec(html)?.[1] ?? null;
+    });
+    expect(units).toEqual(['per second', null, '%', 'ms', null]);
   });
 
   test('ranges link to the same page, the current one marked; assets and the way back are relative', () => {

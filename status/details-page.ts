@@ -8,6 +8,15 @@ import { SHOWN_WORDS } from './snapshot';
 
 /** Colours of a plot's series, in order (distinct for the 10 series a plot shows at most). */
 export const SERIES_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+/** Dash patterns of the series, in order: two equal lines still show both colours. The first is solid. */
+export const SERIES_DASHES: number[][] = [[], [8, 4], [2, 3], [10, 3, 2, 3], [5, 5], [1, 4], [14, 4], [6, 2, 2, 2], [3, 7], [12, 3, 3, 3]];
+/** A series with at most this many points gets a marker on each: one point alone draws no line. */
+export const FEW_POINTS = 20;
+/** Units whose axis always shows 0 to 100 % (Grafana's ids, and the schemas' "%"): the top of each scale. */
+export const PERCENT_UNITS: Record<string, number> = { percent: 100, '%': 100, percentunit: 1 };
+
+/** A plot's unit for its reader: Grafana's unit ids (the panels') and the schemas' units in words; none for plain numbers. */
+const UNIT_WORDS: Record<string, string> = { percent: '%', percentunit: 'fraction of 1', short: '', none: '', '1': '', cps: 'per second', Bps: 'bytes per second', MBs: 'MB per second', hertz: 'Hz', d: 'days', s: 'seconds' };
 
 // The page, header, card and light rules are the status page's (page.ts).
 const STYLE = `${BASE_STYLE}
@@ -25,30 +34,70 @@ td{overflow-wrap:anywhere}
 td.number{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .holds{font-weight:700;color:#b00020}
 .chart{width:100%;min-height:200px}
-.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
+.swatch{display:inline-block;vertical-align:middle;margin-right:4px}
 .note{font-size:.8rem;color:#57606a;margin:4px 0}
 .error{color:#b00020;overflow-wrap:anywhere}
 @media (max-width:600px){table.conditions th{display:none}table.conditions td{display:block;border:0;padding:1px 6px}table.conditions tr{display:block;border-bottom:1px solid #e1e4e8;padding:4px 0}}
 `;
 
-/** Draws each plot with uPlot from the embedded data, at the width of its box (again on resize). */
+/**
+ * Draws each plot with uPlot from the embedded data, at the width of its box (again on resize). The x
+ * axis is the page's range [fromMs, toMs] in UTC, whatever the data covers; percent axes show 0-100;
+ * other axes are padded so that a constant line is never on an edge. The draw hook writes what was
+ * drawn on the box (data-drawn, data-x-min/max and data-y-min/max in the axes' units, data-markers:
+ * the series drawn with point markers, data-x-ticks: the time axis' name, ticks and labels) for the tests.
+ */
 const SCRIPT = `
 (function(){
   var data=JSON.parse(document.getElementById('details-data').textContent);
-  var colours=${JSON.stringify(SERIES_COLOURS)};
+  var colours=${JSON.stringify(SERIES_COLOURS)},dashes=${JSON.stringify(SERIES_DASHES)},few=${FEW_POINTS},percent=${JSON.stringify(PERCENT_UNITS)};
+  var DAY=86400,MONTHS=['Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec'];
+  function two(n){return (n<10?'0':'')+n;}
+  // 24-hour UTC labels; the date under the first tick and under each midnight.
+  function timeLabels(u,splits,axis,space,increment){
+    return splits.map(function(s,i){
+      var d=new Date(s*1000),day=two(d.getUTCDate())+' '+MONTHS[d.getUTCMonth()];
+      if(increment<DAY){var hm=two(d.getUTCHours())+':'+two(d.getUTCMinutes());return i===0||hm==='00:00'?hm+'\\n'+day:hm;}
+      if(increment<28*DAY)return i===0||(d.getUTCDate()===1&&d.getUTCMonth()===0)?day+'\\n'+d.getUTCFullYear():day;
+      return MONTHS[d.getUTCMonth()]+' '+d.getUTCFullYear();
+    });
+  }
+  function valueRange(top){
+    return function(u,min,max){
+      if(!isFinite(min)||!isFinite(max))return top?[0,top]:[0,1];
+      if(top){var low=Math.min(0,min),high=Math.max(top,max),margin=(high-low)*0.03;return [low-margin,high+margin];}
+      var pad=max>min?(max-min)*0.08:Math.abs(max)*0.1||1;
+      // Down to 0 at most for positive data (the line stays off the edge), up to 0 for negative.
+      return [min>0?Math.max(0,min-pad):min-pad,max<0?Math.min(0,max+pad):max+pad];
+    };
+  }
   var charts=[];
   data.plots.forEach(function(plot,index){
     var box=document.querySelector('[data-plot="'+index+'"] .chart');
     if(!box||!plot.times.length||typeof uPlot==='undefined')return;
     var columns=[plot.times.map(function(t){return t/1000;})].concat(plot.series.map(function(s){return s.values;}));
-    var options={width:box.clientWidth,height:220,legend:{show:false},scales:{x:{time:true}},
-      series:[{}].concat(plot.series.map(function(s,i){return {label:s.name,stroke:colours[i%colours.length],width:1.5,spanGaps:true,points:{show:false}};})),
-      axes:[{},{size:60}],
-      hooks:{draw:[function(u){var drawn=0;for(var i=1;i<u.series.length;i++){var s=u.data[i];for(var j=0;j<s.length;j++)if(s[j]!==null)drawn++;}box.setAttribute('data-drawn',String(drawn));}]}};
+    var top=plot.unit&&Object.prototype.hasOwnProperty.call(percent,plot.unit)?percent[plot.unit]:0;
+    var options={width:box.clientWidth,height:240,legend:{show:false},
+      tzDate:function(seconds){return uPlot.tzDate(new Date(seconds*1000),'Etc/UTC');},
+      // The range is the page's: zooming by dragging would be undone at once.
+      cursor:{drag:{x:false,y:false}},
+      scales:{x:{time:true,range:[data.fromMs/1000,data.toMs/1000]},y:{range:valueRange(top)}},
+      series:[{}].concat(plot.series.map(function(s,i){var colour=colours[i%colours.length];
+        return {label:s.name,stroke:colour,width:1.5,dash:dashes[i%dashes.length],spanGaps:true,points:{show:s.points<=few,size:7,width:1,fill:colour}};})),
+      axes:[{values:timeLabels,size:56,label:'Time (UTC)',labelSize:18,labelFont:'12px system-ui, sans-serif'},{size:60}],
+      hooks:{draw:[function(u){
+        var drawn=0,markers=[];
+        for(var i=1;i<u.series.length;i++){var s=u.data[i];for(var j=0;j<s.length;j++)if(s[j]!==null)drawn++;if(u.series[i].points.show(u,i,0,s.length-1))markers.push(i-1);}
+        box.setAttribute('data-drawn',String(drawn));
+        box.setAttribute('data-markers',markers.join(','));
+        ['x','y'].forEach(function(key){box.setAttribute('data-'+key+'-min',String(u.scales[key].min));box.setAttribute('data-'+key+'-max',String(u.scales[key].max));});
+        // uPlot's own record of the time axis' ticks and their labels, as drawn.
+        box.setAttribute('data-x-ticks',JSON.stringify({name:u.axes[0].label,at:u.axes[0]._splits,labels:u.axes[0]._values}));
+      }]}};
     charts.push({chart:new uPlot(options,columns,box),box:box});
   });
   var pending;
-  window.addEventListener('resize',function(){clearTimeout(pending);pending=setTimeout(function(){charts.forEach(function(c){c.chart.setSize({width:c.box.clientWidth,height:220});});},100);});
+  window.addEventListener('resize',function(){clearTimeout(pending);pending=setTimeout(function(){charts.forEach(function(c){c.chart.setSize({width:c.box.clientWidth,height:240});});},100);});
 })();
 `;
 
@@ -121,6 +170,12 @@ function renderRule(data: DetailsData): string {
 <p>Evaluated now: <b>${state}</b>: ${escapeHtml(live.reason ?? '')}</p>${worst}${parts}${table}</section>`;
 }
 
+/** The series' line as the plot draws it (colour and dashes): the plot's legend. */
+function swatch(position: number): string {
+  const dash = SERIES_DASHES[position % SERIES_DASHES.length];
+  return `<svg class="swatch" width="28" height="10" aria-hidden="true"><line x1="0" y1="5" x2="28" y2="5" stroke="${SERIES_COLOURS[position % SERIES_COLOURS.length]}" stroke-width="2.5"${dash.length ? ` stroke-dasharray="${dash.join(' ')}"` : ''}/></svg>`;
+}
+
 function renderPlot(plot: Plot, index: number, maxSeries: number, maxSeriesRead: number): string {
   const capped = plot.truncated
     ? `<p class="note cap">Showing ${plot.series.length} of at least ${plot.totalSeries} series: the ${maxSeries} with the highest last value among the first ${maxSeriesRead} read (in InfluxDB's series order); the others are not read.</p>`
@@ -135,12 +190,13 @@ function renderPlot(plot: Plot, index: number, maxSeries: number, maxSeriesRead:
 <div class="scroll"><table class="numbers"><tr><th>Series</th><th>Last</th><th>Min</th><th>Max</th><th>Mean</th></tr>${plot.series
           .map(
             (series, position) =>
-              `<tr data-series="${escapeHtml(series.name)}"><td><i class="swatch" style="background:${SERIES_COLOURS[position % SERIES_COLOURS.length]}"></i>${escapeHtml(series.name)}</td>${(['last', 'min', 'max', 'mean'] as const)
+              `<tr data-series="${escapeHtml(series.name)}"><td>${swatch(position)}${escapeHtml(series.name)}</td>${(['last', 'min', 'max', 'mean'] as const)
                 .map((stat) => `<td class="number ${stat}" data-value="${series[stat] ?? ''}">${formatNumber(series[stat])}</td>`)
                 .join('')}</tr>`,
           )
           .join('')}</table></div>`;
-  return `<section class="plot" data-plot="${index}"><h2>${escapeHtml(plot.title)}${plot.unit ? ` <span class="note">(${escapeHtml(plot.unit)})</span>` : ''}</h2>${body}</section>`;
+  const unit = plot.unit === undefined ? '' : Object.hasOwn(UNIT_WORDS, plot.unit) ? UNIT_WORDS[plot.unit] : plot.unit;
+  return `<section class="plot" data-plot="${index}"><h2>${escapeHtml(plot.title)}${unit ? ` <span class="note">(${escapeHtml(unit)})</span>` : ''}</h2>${body}</section>`;
 }
 
 /** The whole page; links are relative, so that it works below any prefix the gateway is served at. */

@@ -19,7 +19,7 @@ import { writeSyntheticData } from '../test/support/dashboards/syntheticData';
 import { getPage } from '../test/support/pages';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import type { DetailsData } from './details';
-import { formatNumber } from './details-page';
+import { formatNumber, PERCENT_UNITS, SERIES_COLOURS } from './details-page';
 import { LIGHT_COLOURS } from './page';
 import { statusPages } from './pages';
 import { loadStatusSettings, type StatusSettings } from './settings';
@@ -34,6 +34,8 @@ const EVIL = '</script><script>window.broken=1</script>';
 /** More web probes than a plot shows: the page must keep the 10 with the highest last value. */
 const EXTRA = Array.from({ length: 12 }, (_, index) => `extra-${String(index).padStart(2, '0')}`);
 const CRAFTED_CONDITION = 'mean(latency_ms) > 35';
+/** The latency of the two `twins` probes: equal at every slot, below the crafted module's threshold. */
+const TWIN_LATENCY = 20;
 
 let influx: TestInfluxDB;
 let gateway: RunningGateway;
@@ -54,8 +56,56 @@ function extraProbes(): string[] {
     const step = (last - time) / STEP;
     EXTRA.forEach((name, index) => lines.push(point('monit_production_web', 'probe', { name, url: `https://${name}.example` }, [{ name: 'up', type: 'int', value: 1 }, { name: 'latency_ms', type: 'float', value: 100 + index * 7 + (step % 5) * 1.5 }], time)));
     lines.push(point('monit_production_web', 'probe', { name: EVIL, url: 'https://evil.example' }, [{ name: 'up', type: 'int', value: 1 }, { name: 'latency_ms', type: 'float', value: 900 + (step % 3) }], time));
+    for (const url of ['https://twin-a.example', 'https://twin-b.example']) {
+      lines.push(point('monit_production_web', 'probe', { name: 'twins', url }, [{ name: 'up', type: 'int', value: 1 }, { name: 'latency_ms', type: 'float', value: TWIN_LATENCY }], time));
+    }
   }
+  // One probe of `lonely`, 2 hours ago (outside the rules' 30-minute windows): a series of one point.
+  lines.push(point('monit_production_web', 'probe', { name: 'lonely', url: 'https://lonely.example' }, [{ name: 'up', type: 'int', value: 1 }, { name: 'latency_ms', type: 'float', value: 42 }], last - 2 * HOUR));
   return lines;
+}
+
+/** The little of the browser's DOM the pixel count uses (the tests compile without the DOM library). */
+interface Box {
+  getBoundingClientRect(): { left: number; top: number; width: number; height: number };
+}
+interface ChartBox {
+  querySelector(selector: string): unknown;
+}
+interface Canvas extends Box {
+  width: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, width: number, height: number): { data: Uint8ClampedArray } };
+}
+
+/** Pixels of a chart's plot area (uPlot's .u-over box) within a small distance of a colour: what a reader sees of a series. */
+function colouredPixels(page: Page, plot: number, colour: string): Promise<number> {
+  return page.locator(`[data-plot="${plot}"] .chart`).evaluate((element, hex) => {
+    const box = element as unknown as ChartBox;
+    const canvas = box.querySelector('canvas') as Canvas;
+    const over = (box.querySelector('.u-over') as Box).getBoundingClientRect();
+    const whole = canvas.getBoundingClientRect();
+    const scale = canvas.width / whole.width;
+    const pixels = canvas.getContext('2d').getImageData(
+      Math.round((over.left - whole.left) * scale),
+      Math.round((over.top - whole.top) * scale),
+      Math.round(over.width * scale),
+      Math.round(over.height * scale),
+    ).data;
+    const target = [1, 3, 5].map((index) => parseInt(hex.slice(index, index + 2), 16));
+    let count = 0;
+    for (let index = 0; index < pixels.length; index += 4) {
+      const distance = Math.abs(pixels[index] - target[0]) + Math.abs(pixels[index + 1] - target[1]) + Math.abs(pixels[index + 2] - target[2]);
+      if (pixels[index + 3] > 200 && distance < 40) count++;
+    }
+    return count;
+  }, colour);
+}
+
+/** What the draw hook wrote on a chart's box: the axes' ranges (x in seconds) and the series with markers. */
+async function drawnScales(page: Page, plot: number): Promise<{ xMin: number; xMax: number; yMin: number; yMax: number; markers: string | null }> {
+  const chart = page.locator(`[data-plot="${plot}"] .chart`);
+  const number = async (name: string): Promise<number> => Number(await chart.getAttribute(name));
+  return { xMin: await number('data-x-min'), xMax: await number('data-x-max'), yMin: await number('data-y-min'), yMax: await number('data-y-max'), markers: await chart.getAttribute('data-markers') };
 }
 
 async function json(module: string, range: string): Promise<DetailsData> {
@@ -65,8 +115,8 @@ async function json(module: string, range: string): Promise<DetailsData> {
 }
 
 /** Opens a page with every request recorded, and anything not on loopback refused. */
-async function open(url: string, viewport = { width: 1200, height: 900 }): Promise<{ page: Page; requests: string[]; errors: string[] }> {
-  const page = await browser.newPage({ viewport });
+async function open(url: string, viewport = { width: 1200, height: 900 }, timezoneId?: string): Promise<{ page: Page; requests: string[]; errors: string[] }> {
+  const page = await browser.newPage({ viewport, timezoneId, locale: 'en-US' });
   const requests: string[] = [];
   const errors: string[] = [];
   await page.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()));
@@ -97,6 +147,9 @@ beforeAll(async () => {
     `[paths]\nvar = ${dir}/var\n[influxdb]\nurl = ${influx.url}\n[status]\n` +
       `[status.module.crafted]\ntitle = Crafted slow web\nmeasurement = web/probe\nfields = up, latency_ms\ncollector = none\n` +
       `degraded = ${CRAFTED_CONDITION}\ndegraded_reason = {series} slow: mean {value} ms ({matches} slow)\n` +
+      // Plots of one series with one point, and of two equal series.
+      `[status.module.lonely]\ntitle = One lonely probe\nmeasurement = web/probe\nwhere = name=lonely\nfields = latency_ms\ncollector = none\n` +
+      `[status.module.twins]\ntitle = Twin probes\nmeasurement = web/probe\nwhere = name=twins\nfields = latency_ms\ncollector = none\n` +
       // Made of parts, one of them limited by `where`: plotted from its parts' rules.
       `[status.module.combo]\ntitle = Web and SQL\nparts = combo-web, combo-sql\n` +
       `[status.part.combo-web]\nmeasurement = web/probe\nwhere = name=name-1\nfields = latency_ms\ncollector = none\ndegraded = mean(latency_ms) > 100000\ndegraded_reason = slow\n` +
@@ -131,34 +184,103 @@ afterAll(async () => {
 });
 
 describe('the details pages', () => {
-  test('every module of the shipped rules draws each of its plots with data in Chromium, offline', async () => {
+  test('every module of the shipped rules draws each of its plots with data in Chromium, offline, over the range asked for, 6h and 7d', async () => {
     const modules = settings.rules.map((rule) => rule.module);
     expect(modules).toEqual(expect.arrayContaining(['web', 'host', 'panda', 'hadoop-yarn', 'crafted', 'combo']));
     const empty: string[] = [];
-    for (const module of modules) {
-      const data = await json(module, '6h');
-      expect({ module, plots: data.plots.length > 0 }).toEqual({ module, plots: true });
-      const { page, requests, errors } = await open(`${gateway.url}/status/module/${module}`);
-      for (const [index, plot] of data.plots.entries()) {
-        if (plot.error || plot.series.every((series) => series.points === 0)) {
-          empty.push(`${module}: ${plot.title} ${plot.error ?? 'no points'}`);
-          continue;
+    let percentPlots = 0;
+    for (const range of ['6h', '7d']) {
+      for (const module of modules) {
+        const data = await json(module, range);
+        expect({ module, plots: data.plots.length > 0 }).toEqual({ module, plots: true });
+        const { page, requests, errors } = await open(`${gateway.url}/status/module/${module}?range=${range}`);
+        for (const [index, plot] of data.plots.entries()) {
+          const label = { module, range, plot: plot.title };
+          if (plot.error || plot.series.every((series) => series.points === 0)) {
+            empty.push(`${module} ${range}: ${plot.title} ${plot.error ?? 'no points'}`);
+            continue;
+          }
+          const chart = page.locator(`[data-plot="${index}"] .chart`);
+          await expect(chart.locator('canvas').count()).resolves.toBeGreaterThan(0);
+          // The draw hook counts the non-null values uPlot was given: the plot's points, all of them.
+          const drawn = Number(await chart.getAttribute('data-drawn'));
+          expect({ ...label, drawn }).toEqual({ ...label, drawn: plot.series.reduce((sum, series) => sum + series.points, 0) });
+          expect(drawn).toBeGreaterThan(0);
+          const scales = await drawnScales(page, index);
+          // The x axis is the page's range, whatever the data covers.
+          expect({ ...label, x: [scales.xMin, scales.xMax] }).toEqual({ ...label, x: [data.fromMs / 1000, data.toMs / 1000] });
+          // No value on an edge of the y axis; percent axes show 0 to 100 at least.
+          const values = plot.series.flatMap((series) => series.values.filter((value): value is number => value !== null));
+          const [low, high] = [Math.min(...values), Math.max(...values)];
+          const top = plot.unit !== undefined && Object.hasOwn(PERCENT_UNITS, plot.unit) ? PERCENT_UNITS[plot.unit] : undefined;
+          if (top !== undefined) percentPlots++;
+          const [bottom, ceiling] = top === undefined ? [low, high] : [Math.min(0, low), Math.max(top, high)];
+          expect({ ...label, inside: scales.yMin < bottom && scales.yMax > ceiling }).toEqual({ ...label, inside: true });
+          // Series of few points have markers: one point alone draws no line.
+          const few = plot.series.flatMap((series, position) => (series.points <= 20 ? [position] : []));
+          expect({ ...label, markers: scales.markers }).toEqual({ ...label, markers: few.join(',') });
         }
-        const chart = page.locator(`[data-plot="${index}"] .chart`);
-        await expect(chart.locator('canvas').count()).resolves.toBeGreaterThan(0);
-        // The draw hook counts the non-null values uPlot was given: the plot's points, all of them.
-        const drawn = Number(await chart.getAttribute('data-drawn'));
-        expect({ module, plot: plot.title, drawn }).toEqual({ module, plot: plot.title, drawn: plot.series.reduce((sum, series) => sum + series.points, 0) });
-        expect(drawn).toBeGreaterThan(0);
+        expect({ module, errors }).toEqual({ module, errors: [] });
+        // Offline: the page, uPlot's script and stylesheet, all from the gateway on loopback.
+        expect(requests.filter((url) => !url.startsWith(`${gateway.url}/`))).toEqual([]);
+        expect(requests.map((url) => new URL(url).pathname)).toEqual(expect.arrayContaining([`/status/module/${module}`, '/status/assets/uPlot.iife.min.js', '/status/assets/uPlot.min.css']));
+        await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'test-artifacts', `details-${module}-${range}.png`), fullPage: true });
+        await page.close();
       }
-      expect({ module, errors }).toEqual({ module, errors: [] });
-      // Offline: the page, uPlot's script and stylesheet, all from the gateway on loopback.
-      expect(requests.filter((url) => !url.startsWith(`${gateway.url}/`))).toEqual([]);
-      expect(requests.map((url) => new URL(url).pathname)).toEqual(expect.arrayContaining([`/status/module/${module}`, '/status/assets/uPlot.iife.min.js', '/status/assets/uPlot.min.css']));
+    }
+    // lonely and twins have raw data only; 7d reads the 1h RP.
+    expect(empty).toEqual(['lonely 7d: mean(latency_ms) of web/probe no points', 'twins 7d: mean(latency_ms) of web/probe no points']);
+    // The shipped modules have percent panels (host's CPU, filesystems...): the check above ran on some.
+    expect(percentPlots).toBeGreaterThan(0);
+  }, 480_000);
+
+  test('a series of one point is visible (its marker\'s pixels), two equal series show both colours, a normal plot draws its lines', async () => {
+    const lonely = await json('lonely', '6h');
+    expect(lonely.plots[0].series.map((series) => series.points)).toEqual([1]);
+    const alone = await open(`${gateway.url}/status/module/lonely`);
+    expect(await colouredPixels(alone.page, 0, SERIES_COLOURS[0])).toBeGreaterThan(10);
+    expect(alone.errors).toEqual([]);
+    await alone.page.close();
+
+    const twins = await json('twins', '6h');
+    const [first, second] = twins.plots[0].series;
+    expect(twins.plots[0].series).toHaveLength(2);
+    expect(first.values).toEqual(second.values);
+    expect([first.min, first.max, second.min, second.max]).toEqual([TWIN_LATENCY, TWIN_LATENCY, TWIN_LATENCY, TWIN_LATENCY]);
+    const both = await open(`${gateway.url}/status/module/twins`);
+    // The second line is dashed: the first shows through its gaps.
+    expect(await colouredPixels(both.page, 0, SERIES_COLOURS[0])).toBeGreaterThan(20);
+    expect(await colouredPixels(both.page, 0, SERIES_COLOURS[1])).toBeGreaterThan(20);
+    expect(both.errors).toEqual([]);
+    await both.page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'test-artifacts', 'details-twins-plot.png'), clip: (await both.page.locator('[data-plot="0"]').boundingBox()) ?? undefined });
+    await both.page.close();
+
+    const web = await open(`${gateway.url}/status/module/web`);
+    const latency = (await json('web', '6h')).plots.findIndex((plot) => plot.title === 'Latency');
+    for (const colour of SERIES_COLOURS) expect({ colour, pixels: (await colouredPixels(web.page, latency, colour)) > 20 }).toEqual({ colour, pixels: true });
+    await web.page.close();
+  }, 60_000);
+
+  test('the time axis is in UTC with 24-hour labels, in a browser whose time zone is not UTC', async () => {
+    const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    for (const range of ['6h', '7d', '1y']) {
+      const { page, errors } = await open(`${gateway.url}/status/module/web?range=${range}`, undefined, 'America/Los_Angeles');
+      const ticks = JSON.parse((await page.locator('[data-plot="0"] .chart').getAttribute('data-x-ticks')) ?? '{}') as { name: string; at: number[]; labels: string[] };
+      expect(ticks.name).toBe('Time (UTC)');
+      expect(ticks.at.length).toBeGreaterThan(1);
+      const increment = ticks.at[1] - ticks.at[0];
+      const expected = ticks.at.map((seconds, index) => {
+        const iso = new Date(seconds * 1000).toISOString();
+        const [year, month, day, time] = [iso.slice(0, 4), months[Number(iso.slice(5, 7)) - 1], iso.slice(8, 10), iso.slice(11, 16)];
+        if (increment < 86400) return index === 0 || time === '00:00' ? `${time}\n${day} ${month}` : time;
+        if (increment < 28 * 86400) return index === 0 || `${month} ${day}` === 'Jan 01' ? `${day} ${month}\n${year}` : `${day} ${month}`;
+        return `${month} ${year}`;
+      });
+      expect({ range, labels: ticks.labels }).toEqual({ range, labels: expected });
+      expect(errors).toEqual([]);
       await page.close();
     }
-    expect(empty).toEqual([]);
-  }, 240_000);
+  });
 
   test('the web page: its light, the numbers under the latency plot equal the test\'s own InfluxQL over 6h (raw), and a screenshot', async () => {
     const data = await json('web', '6h');
@@ -169,8 +291,8 @@ describe('the details pages', () => {
     const own = await influx.client.rows(
       `SELECT last("latency_ms") AS "last", min("latency_ms") AS "min", max("latency_ms") AS "max", mean("latency_ms") AS "mean" FROM "monit_production_web"."raw"."probe" WHERE time > ${NOW - 6 * HOUR}ms AND time <= ${NOW}ms GROUP BY "name"`,
     );
-    // 3 synthetic probes, 12 extra and the evil one: only the 10 with the highest last value are shown.
-    expect(own).toHaveLength(16);
+    // 3 synthetic probes, 12 extra, the evil one, lonely and twins: only the 10 with the highest last value are shown.
+    expect(own).toHaveLength(18);
     const expected = [...own].sort((a, b) => Number(b.last) - Number(a.last)).slice(0, 10);
     expect(expected.map((row) => row.name)).toContain(EVIL);
 
@@ -186,7 +308,7 @@ describe('the details pages', () => {
       }
       expect(row.texts).toEqual(['last', 'min', 'max', 'mean'].map((stat) => formatNumber(Number(expected[index][stat]))));
     }
-    await expect(section.locator('.cap').innerText()).resolves.toBe('Showing 10 of 16 series: the 10 with the highest last value.');
+    await expect(section.locator('.cap').innerText()).resolves.toBe('Showing 10 of 18 series: the 10 with the highest last value.');
     // The evil name stayed data: the script ran (the plot is drawn) and nothing else did.
     await expect(section.locator('.chart').getAttribute('data-drawn')).resolves.toMatch(/^[1-9]/);
     await expect(page.evaluate('typeof window.broken')).resolves.toBe('undefined');
@@ -315,6 +437,7 @@ describe('the details pages', () => {
       expect(widths.length).toBeGreaterThan(0);
       for (const width of widths) expect(width).toBeLessThanOrEqual(clientWidth);
       await page.screenshot({ path: path.join(PROJECT_ROOT, 'var', 'test-artifacts', `details-${module}-phone.png`), fullPage: true });
+      await page.locator('section.plot').first().screenshot({ path: path.join(PROJECT_ROOT, 'var', 'test-artifacts', `details-${module}-phone-plot.png`) });
       await page.close();
     }
   });
