@@ -74,6 +74,11 @@ function fieldValue(name: string, field: FieldSchema, rp: RetentionPolicy, serie
       return { type: 'string', value: values[(step + seriesIndex) % values.length] };
     }
     default: {
+      // A pure number (unit "1": a ratio, or 0 or 1 such as web's `up`) stays within 0..1; 0 now and then, never in the newest point.
+      if (field.unit === '1') {
+        if (field.type === 'int' && (rp === 'raw' || field.downsample !== 'mean')) return { type: 'int', value: step > 0 && (step + seriesIndex) % 7 === 0 ? 0 : 1 };
+        return { type: 'float', value: 0.5 + 0.4 * wave };
+      }
       const scale = field.unit === '%' ? 10 : field.unit === 'bytes' ? 1e9 : field.unit === 'B/s' ? 1e6 : 10;
       const level = scale * (2 + seriesIndex + wave);
       const value = field.unit === '%' ? Math.min(level, 99) : level;
