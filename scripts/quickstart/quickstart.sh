@@ -7,6 +7,8 @@
 # ours started before the last build are restarted). `./run.sh stop` stops what it started.
 # --example NAME also adds that example's config (examples/NAME/NAME.cfg) to config.cfg, once, and
 # starts its demo sources (e.g. --example eventindex: the ten modules of the ATLAS EventIndex monitoring).
+# Before the current slot, the past slots of this hour and the last are backfilled (backfill.ts), so
+# the details pages have plots at once.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$here"
@@ -52,6 +54,8 @@ failed=()
 # The sources' jobs all run for the slot the quickstart started in: a job that reads what another sent
 # for its slot (panda-derived after panda) must not cross into the next slot between the two.
 slot="$(date -u '+%Y-%m-%d %H:%M')"
+# The past slots first, oldest first, so that state files (rates) see the slots in order.
+node dist/scripts/quickstart/backfill.js --config "$config" --slot "$slot" || failed+=(backfill)
 while read -r job same_slot; do
   options=(--config "$config")
   [ "$same_slot" = same-slot ] && options+=(--timestamp "$slot")
