@@ -60,7 +60,11 @@ interface Failure extends Run {
 
 /** `${job} ${slotMs}` of every heartbeat in [fromMs, toMs): those runs happened already. */
 async function heartbeatsIn(influxdb: InfluxClient, fromMs: number, toMs: number): Promise<Set<string>> {
-  const rows = await influxdb.rows(`SELECT "ok", "${HEARTBEAT.tags.job}" FROM "${HEARTBEAT.type}" WHERE time >= ${fromMs}ms AND time < ${toMs}ms`, { database: databaseFor(HEARTBEAT.producer) });
+  const database = databaseFor(HEARTBEAT.producer);
+  // The gateway creates a database with its first document: on a fresh setup there is none yet.
+  const [databases = []] = await influxdb.query('SHOW DATABASES');
+  if (!(databases[0]?.values ?? []).some((row) => row[0] === database)) return new Set();
+  const rows = await influxdb.rows(`SELECT "ok", "${HEARTBEAT.tags.job}" FROM "${HEARTBEAT.type}" WHERE time >= ${fromMs}ms AND time < ${toMs}ms`, { database });
   return new Set(rows.map((row) => `${String(row[HEARTBEAT.tags.job])} ${Number(row.time)}`));
 }
 
