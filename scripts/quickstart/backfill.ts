@@ -9,13 +9,15 @@
  *   (`panda-derived` reads what `panda` sent for it). Different sources run side by side.
  * - A slot that already has a job's heartbeat (a second quickstart, or cron ran it) is left alone.
  * - `downsample-1d` is not run: a day is made from a finished day's hours, and there is none yet.
+ * - The runs are made in this process, as `./run.sh <job>` makes them (a node per run costs more than
+ *   most runs); a job's log lines go to var/log/<job>.log.
  *
  *   node dist/scripts/quickstart/backfill.js --config FILE --slot "YYYY-MM-DD HH:MM"
  *
  * Prints one line; one more per failed run (job, slot, its log). Exit 1 when a run failed.
  */
-import { execFile } from 'node:child_process';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import { sources } from '../../collectors/source';
 import { configuredSchedule } from '../../cli/schedule';
 import { Config } from '../../lib/config/config';
@@ -23,9 +25,9 @@ import { pathsFrom } from '../../lib/config/paths';
 import { databaseFor } from '../../lib/documents/schemas';
 import { InfluxClient } from '../../lib/influx/influxdb';
 import { influxSettings } from '../../lib/influx/settings';
-import { HEARTBEAT } from '../../lib/run/jobRunner';
+import { HEARTBEAT, runPeriodicJob } from '../../lib/run/jobRunner';
+import { findEntry } from '../../cli/registry';
 import { parseSlotTimestamp, RESOLUTION_MS, TEN_MINUTES_MS } from '../../lib/run/slot';
-import { CLI } from './components';
 
 const HOUR_MS = RESOLUTION_MS['1h'];
 
@@ -48,11 +50,11 @@ export function sourceChains(scheduled: ReadonlySet<string>): string[][] {
     .filter((chain) => chain.length > 0);
 }
 
-/** One run to make: a job for a past slot, or with options of its own (downsample-1h's hour). */
+/** One run to make: a job for a past slot, or over [from, to] (downsample-1h's hour). */
 interface Run {
   job: string;
   slotMs?: number;
-  options?: string[];
+  options?: [string, string];
 }
 interface Failure extends Run {
   message: string;
@@ -68,16 +70,28 @@ async function heartbeatsIn(influxdb: InfluxClient, fromMs: number, toMs: number
   return new Set(rows.map((row) => `${String(row[HEARTBEAT.tags.job])} ${Number(row.time)}`));
 }
 
-/** Runs `./run.sh <job> --timestamp <slot>`; resolves to the last line of its output when it failed. */
-function runJob(configFile: string, run: Run): Promise<string | undefined> {
-  const options = run.slotMs === undefined ? (run.options ?? []) : ['--timestamp', slotText(run.slotMs)];
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, run.job, '--config', configFile, ...options], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (!error) return resolve(undefined);
-      const lines = `${stdout}\n${stderr}`.split('\n').filter((line) => line.trim() !== '');
-      resolve(lines.at(-1) ?? error.message);
-    });
-  });
+/** Sources run side by side, at most this many at once (each run listens to SIGTERM: Node warns past 10 listeners). */
+const CONCURRENT_SOURCES = 4;
+
+/**
+ * Runs one job as `./run.sh <job> --timestamp <slot>` (or with its own options) does, in this process:
+ * a node started per run would cost more than most runs. Resolves to why it failed, or undefined.
+ */
+async function runJob(config: Config, configFile: string, run: Run): Promise<string | undefined> {
+  const entry = findEntry(run.job);
+  if (entry?.kind !== 'collector' && entry?.kind !== 'job') return `${run.job} is not a periodic job`;
+  const timestamp = run.slotMs === undefined ? undefined : slotText(run.slotMs);
+  const [from, to] = run.options ?? [];
+  const section = config.section(entry.name);
+  // As cli/main.ts: a backfill over --from/--to may take longer than a periodic run.
+  const deadlineMs = from === undefined ? section.duration('deadline', entry.defaultDeadline) : section.duration('backfill_deadline', '24h');
+  try {
+    const job = await entry.load({ config: configFile, dryRun: false, debug: false, help: false, rest: [], timestamp, from, to });
+    const outcome = await runPeriodicJob(job, { config, timeMs: run.slotMs, deadlineMs, echoLog: false });
+    return outcome.ok ? undefined : (outcome.message ?? 'failed');
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 export interface BackfillResult {
@@ -100,13 +114,14 @@ export async function backfill(configFile: string, currentSlotMs: number): Promi
   let runs = 0;
   const attempt = async (run: Run): Promise<boolean> => {
     runs += 1;
-    const message = await runJob(configFile, run);
+    const message = await runJob(config, configFile, run);
     if (message !== undefined) failures.push({ ...run, message });
     return message === undefined;
   };
 
+  const limit = pLimit(CONCURRENT_SOURCES);
   await Promise.all(
-    sourceChains(scheduled).map(async (chain) => {
+    sourceChains(scheduled).map((chain) => limit(async () => {
       for (const slotMs of slots) {
         for (const job of chain) {
           if (!missing(job, slotMs)) continue;
@@ -114,7 +129,7 @@ export async function backfill(configFile: string, currentSlotMs: number): Promi
           if (!(await attempt({ job, slotMs }))) break;
         }
       }
-    }),
+    })),
   );
   // The status of each slot, once every source's documents of it are in.
   if (scheduled.has('status')) for (const slotMs of slots.filter((slot) => missing('status', slot))) await attempt({ job: 'status', slotMs });
@@ -123,7 +138,7 @@ export async function backfill(configFile: string, currentSlotMs: number): Promi
   const hourMs = Math.floor(currentSlotMs / HOUR_MS) * HOUR_MS;
   if (runs > 0 && scheduled.has('downsample-1h')) {
     downsampled = [hourMs - HOUR_MS, hourMs];
-    await attempt({ job: 'downsample-1h', options: ['--from', slotText(downsampled[0]), '--to', slotText(downsampled[1])] });
+    await attempt({ job: 'downsample-1h', options: [slotText(downsampled[0]), slotText(downsampled[1])] });
   }
   return { slots, runs, failures, downsampled };
 }
@@ -138,7 +153,7 @@ export function describeBackfill(result: BackfillResult, logDirectory: string): 
   const head = runs === 0 ? `nothing to do (every past slot of ${span} has run already)` : `${runs - failures.length} of ${runs} runs ok over the ${slots.length} past slots of ${span}${hour}`;
   const lines = [`  ${'backfill'.padEnd(28)} ${failures.length ? 'FAILED: ' : ''}${head}`];
   for (const failure of failures) {
-    const slot = failure.slotMs === undefined ? ` ${(failure.options ?? []).join(' ')}` : ` --timestamp "${slotText(failure.slotMs)}"`;
+    const slot = failure.slotMs === undefined ? ` --from "${failure.options?.[0]}" --to "${failure.options?.[1]}"` : ` --timestamp "${slotText(failure.slotMs)}"`;
     lines.push(`    ${failure.job}${slot} failed: ${failure.message} (log: ${path.join(logDirectory, `${failure.job}.log`)})`);
   }
   return lines;
@@ -154,7 +169,8 @@ async function main(argv: string[]): Promise<void> {
   if (!configFile || !slot) throw new Error('usage: backfill.js --config FILE --slot "YYYY-MM-DD HH:MM"');
   const result = await backfill(path.resolve(configFile), parseSlotTimestamp(slot));
   process.stdout.write(describeBackfill(result, pathsFrom(Config.load(configFile)).log).join('\n') + '\n');
-  if (result.failures.length > 0) process.exitCode = 1;
+  // A job's stray timer or socket must not keep the quickstart waiting (cli/main.ts does the same).
+  process.exit(result.failures.length > 0 ? 1 : 0);
 }
 
 if (require.main === module) {
