@@ -74,6 +74,10 @@ node dist/scripts/quickstart/local.js summary --config "$config"
 echo
 echo "Crontab lines (./run.sh crontab --config $config):"
 ./run.sh crontab --config "$config"
+echo
+echo "Keep data flowing: nothing runs after the quickstart by itself (the lights turn N/A within half an"
+echo "hour). Install the crontab lines above (crontab -e), or run the same schedule in the background:"
+echo "  nohup ./run.sh scheduler --config $config >/dev/null 2>&1 &    (its log: scheduler.log, beside the jobs')"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "quickstart: these jobs failed: ${failed[*]}" >&2
   exit 1
