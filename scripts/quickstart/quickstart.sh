@@ -10,6 +10,26 @@
 # Before the current slot, the past slots of this hour and the last are backfilled (backfill.ts), so
 # the details pages have plots at once.
 set -euo pipefail
+usage() {
+  cat <<'USAGE'
+usage: ./run.sh quickstart [--config FILE] [--example NAME]...
+
+From a fresh checkout to data in a local InfluxDB: installs what is missing, writes config.cfg (if
+there is none), starts a local InfluxDB, the gateway, the receivers and the demo sources, backfills
+the past slots of this hour and the last, runs every job once and prints where everything is.
+
+  --config FILE    the config to use (and to write when missing); default ./config.cfg
+  --example NAME   also add examples/NAME/NAME.cfg to the config and start its demo sources
+                   (e.g. --example eventindex); may be given more than once
+  --help           this text
+
+Environment:
+  MONIT_QUICKSTART_PORT_OFFSET=N   shift every loopback port of the generated config by N, for a
+                                   second setup beside the first (only when config.cfg is written)
+
+./run.sh stop stops what it started.
+USAGE
+}
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$here"
 config="$here/config.cfg"
@@ -19,7 +39,8 @@ while [ $# -gt 0 ]; do
     --config) config="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; shift 2 ;;
     --example) [ -n "${2:-}" ] || { echo "quickstart: --example needs a name (the folders of examples/)" >&2; exit 2; }
       examples+=(--example "$2"); shift 2 ;;
-    *) echo "quickstart: unknown option $1 (only --config FILE, --example NAME)" >&2; exit 2 ;;
+    --help|-h) usage; exit 0 ;;
+    *) echo "quickstart: unknown option $1 (only --config FILE, --example NAME; see --help)" >&2; exit 2 ;;
   esac
 done
 step() { printf '\n== %s\n' "$*"; }

@@ -28,6 +28,19 @@ function addTinySource(checkout: string): void {
   for (const file of readdirSync(folder).filter((name) => name.endsWith('.ts.txt'))) renameSync(path.join(folder, file), path.join(folder, file.replace(/\.txt$/, '')));
 }
 
+it('./run.sh quickstart --help: a usage naming its options and the port offset, exit 0; a wrong option points to it', () => {
+  const help = spawnSync(path.join(PROJECT_ROOT, 'run.sh'), ['quickstart', '--help'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 30_000 });
+  expect({ status: help.status, stderr: help.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(help.stdout).toMatch(/^usage: \.\/run\.sh quickstart /);
+  for (const name of ['--config FILE', '--example NAME', '--help']) expect(help.stdout).toContain(name);
+  // The variable quickstartConfig.ts reads, named as it reads it.
+  const variable = /process\.env\.([A-Z_]+)/.exec(readFileSync(path.join(__dirname, 'quickstartConfig.ts'), 'utf8'))?.[1];
+  expect(variable).toBe('MONIT_QUICKSTART_PORT_OFFSET');
+  expect(help.stdout).toContain(`${variable}=N`);
+  const wrong = spawnSync(path.join(PROJECT_ROOT, 'run.sh'), ['quickstart', '--bogus'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 30_000 });
+  expect({ status: wrong.status, stderr: wrong.stderr }).toEqual({ status: 2, stderr: 'quickstart: unknown option --bogus (only --config FILE, --example NAME; see --help)\n' });
+});
+
 it(
   'quickstart on a fresh clone with one more source folder: every collector, the new one included, has data; git stays clean; a second run is idempotent; stop stops it',
   async () => {
