@@ -7,6 +7,8 @@ test('the past slots run: from the start of the previous UTC hour up to the slot
     '2026-12-06 09:00', '2026-12-06 09:10', '2026-12-06 09:20', '2026-12-06 09:30', '2026-12-06 09:40', '2026-12-06 09:50',
     '2026-12-06 10:00', '2026-12-06 10:10',
   ]);
+  // Any time in the current slot (the quickstart gives the minute it started at): the slot itself is not a past one.
+  expect(pastSlots(at('2026-12-06T10:27:00Z'))).toEqual(pastSlots(at('2026-12-06T10:20:00Z')));
   // At the start of an hour: the whole previous hour, a finished one for downsample-1h.
   expect(pastSlots(at('2026-12-06T00:00:00Z')).map(slotText)).toEqual(['2026-12-05 23:00', '2026-12-05 23:10', '2026-12-05 23:20', '2026-12-05 23:30', '2026-12-05 23:40', '2026-12-05 23:50']);
 });

@@ -27,12 +27,13 @@ import { InfluxClient } from '../../lib/influx/influxdb';
 import { influxSettings } from '../../lib/influx/settings';
 import { HEARTBEAT, runPeriodicJob } from '../../lib/run/jobRunner';
 import { findEntry } from '../../cli/registry';
-import { parseSlotTimestamp, RESOLUTION_MS, TEN_MINUTES_MS } from '../../lib/run/slot';
+import { parseSlotTimestamp, RESOLUTION_MS, slotStart, TEN_MINUTES_MS } from '../../lib/run/slot';
 
 const HOUR_MS = RESOLUTION_MS['1h'];
 
-/** The slots to backfill before `currentSlotMs`: from the start of the previous UTC hour, oldest first. */
-export function pastSlots(currentSlotMs: number): number[] {
+/** The slots to backfill before the slot of `nowMs`: from the start of the previous UTC hour, oldest first. */
+export function pastSlots(nowMs: number): number[] {
+  const currentSlotMs = slotStart(nowMs);
   const slots: number[] = [];
   for (let slotMs = Math.floor(currentSlotMs / HOUR_MS) * HOUR_MS - HOUR_MS; slotMs < currentSlotMs; slotMs += TEN_MINUTES_MS) slots.push(slotMs);
   return slots;
@@ -102,7 +103,9 @@ export interface BackfillResult {
   downsampled?: [number, number];
 }
 
-export async function backfill(configFile: string, currentSlotMs: number): Promise<BackfillResult> {
+/** Backfills the past slots before the one `nowMs` (the quickstart's `--timestamp` for the current slot) is in. */
+export async function backfill(configFile: string, nowMs: number): Promise<BackfillResult> {
+  const currentSlotMs = slotStart(nowMs);
   const config = Config.load(configFile);
   const scheduled = new Set(configuredSchedule(config).map((entry) => entry.job));
   const slots = pastSlots(currentSlotMs);
