@@ -6,6 +6,8 @@ import { InfluxClient } from '../../lib/influx/influxdb';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { collectorNames, registry } from '../../cli/registry';
 import { configuredSchedule } from '../../cli/schedule';
+import { fetchBody, fetchJson } from '../../lib/http/get';
+import type { DetailsData } from '../../status/details';
 
 /**
  * The README's first command on a fresh checkout: a clone of this repository (its committed state)
@@ -80,6 +82,10 @@ it(
       expect(String(first.stderr)).toBe('');
       expect(String(first.stdout)).not.toMatch(/debconf|npm (warn|notice)|added \d+ packages|^\S+T\S+Z (INFO|WARN|ERROR) /im);
       expect(String(first.stdout)).toMatch(/^ {2}panda-derived +ok/m);
+      // The past slots ran first (one line), and the end says how to keep data flowing.
+      expect(String(first.stdout)).toMatch(/^ {2}backfill +(\d+) of \1 runs ok over the (6|7|8|9|10|11) past slots of .*, downsample-1h over/m);
+      expect(String(first.stdout)).toContain('Install the crontab lines above');
+      expect(String(first.stdout)).toMatch(/^ {2}nohup \.\/run\.sh scheduler --config \S+config\.cfg /m);
       expect(git(clone, 'status', '--porcelain')).toBe('');
       const configFile = path.join(clone, 'config.cfg');
       expect(statSync(configFile).mode & 0o777).toBe(0o600);
@@ -107,6 +113,31 @@ it(
       const status = JSON.parse(readFileSync(path.join(clone, 'var', 'www', 'status.json'), 'utf8')) as { modules: Array<{ module: string; state: string }> };
       expect(status.modules).toEqual(expect.arrayContaining([expect.objectContaining({ module: 'tiny', state: 'available' })]));
       expect(spawnSync('node', ['dist/scripts/build/generate.js', '--check'], { cwd: clone, encoding: 'utf8' }).status).toBe(0);
+
+      // The details page the summary names has plots at once: the 6h one several points, the 7d one (1h RP) at least one.
+      const [, module, detailsUrl] = /^Details of module (\S+): (\S+) /m.exec(String(first.stdout)) ?? [];
+      expect(detailsUrl).toBe(`${config.section('monit').url('url').replace(/\/$/, '')}/status/module/${module}`);
+      const pointsPerPlot = async (name: string, range: string): Promise<Record<string, number>> => {
+        const url = detailsUrl.replace(/[^/]+$/, `${name}.json`);
+        const details = (await fetchJson(url, { source: 'details page', timeoutMs: 30_000, searchParams: { range } })) as DetailsData;
+        return Object.fromEntries(details.plots.map((plot) => [plot.title, Math.max(0, ...plot.series.map((series) => series.values.filter((value) => value !== null).length))]));
+      };
+      const sixHours = await pointsPerPlot(module, '6h');
+      expect(Math.max(...Object.values(sixHours))).toBeGreaterThan(1);
+      expect(Math.max(...Object.values(await pointsPerPlot(module, '7d')))).toBeGreaterThanOrEqual(1);
+      // Independently: the 10-minute slots the module's collector sent a heartbeat for, and the hours in the 1h RP.
+      expect(shipped).toContain(module);
+      const slots = await influx.rows(`SELECT "ok" FROM "run" WHERE "job" = '${module}' AND time > now() - 6h`, { database: 'monit_production_monit_collectors' });
+      expect(slots.length).toBeGreaterThan(1);
+      expect(Math.max(...Object.values(sixHours))).toBeLessThanOrEqual(slots.length);
+      const hours = await influx.rows(`SELECT count("ok") FROM "1h"."run" WHERE "job" = '${module}' AND time > now() - 7d`, { database: 'monit_production_monit_collectors' });
+      expect(Number(hours[0]?.count ?? 0)).toBeGreaterThanOrEqual(1);
+      // xrootd's rates need two reports of the server: the backfill gives them.
+      const rates = await pointsPerPlot('xrootd', '6h');
+      expect(rates).toEqual(expect.objectContaining({ 'Throughput per server': expect.any(Number) }));
+      expect(rates['Throughput per server']).toBeGreaterThan(1);
+      const [, badgeUrl] = /^Badge of module \S+: (\S+) /m.exec(String(first.stdout)) ?? [];
+      expect((await fetchBody(badgeUrl, { source: 'badge', timeoutMs: 30_000 })).toString('utf8')).toMatch(/^<svg /);
 
       const second = run('quickstart');
       if (second.status !== 0) throw new Error(`second quickstart exited ${second.status}:\n${String(second.stdout).slice(-3000)}\n${String(second.stderr).slice(-3000)}`);
