@@ -13,8 +13,9 @@ import { DocumentFactory } from '../lib/documents/document';
 import type { MonitDocument } from '../lib/documents/types';
 import { MemoryLogger } from '../lib/run/log';
 import { PROJECT_ROOT } from '../lib/config/paths';
-import { DEMO_DOWNTIME_HOSTNAME, demoDowntimeFeed } from '../scripts/quickstart/statusDemo';
+import { DEMO_DOWNTIME_HOSTNAME, demoDowntimeFeed, requestWindow } from '../scripts/quickstart/statusDemo';
 import { freePort } from '../test/support/ports';
+import { argoFigures, NO_SLOTS } from './argo';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { downtimesAt } from './downtime';
 import { feedRequestUrl, feedToDowntimes, isScheduledOutage, parseDowntimeFeed } from './downtimeFeed';
@@ -153,19 +154,58 @@ describe('the recorded GOCDB get_downtime answer', () => {
 });
 
 describe("the quickstart's demo feed", () => {
-  test('puts the demo web module under a scheduled downtime for the first half of every hour, in GOCDB\'s shape', () => {
-    const hour = at('2026-12-06T10:00:00Z');
+  const rules = [{ module: 'web', downtimeFeed: { hostnames: [DEMO_DOWNTIME_HOSTNAME], sites: [], serviceTypes: [] } }];
+  const FEED_URL = 'http://127.0.0.1:8191/status/gocdb-downtime?method=get_downtime';
+  const parsed = (xml: string): ReturnType<typeof parseDowntimeFeed> => {
     const problems: string[] = [];
-    const feed = parseDowntimeFeed(demoDowntimeFeed(hour + 20 * 60_000), 'demo', (message) => problems.push(message));
+    const feed = parseDowntimeFeed(xml, 'demo', (message) => problems.push(message));
     expect(problems).toEqual([]);
-    const rules = [{ module: 'web', downtimeFeed: { hostnames: [DEMO_DOWNTIME_HOSTNAME], sites: [], serviceTypes: [] } }];
-    const downtimes = feedToDowntimes(feed, rules);
-    // The 10-minute slots starting at minutes 0, 10 and 20.
-    for (const [minute, covered] of [[0, true], [20, true], [30, false], [50, false], [60, true], [90, false]] as const) {
-      expect([minute, downtimesAt(downtimes, ['web'], hour + minute * 60_000, 600_000).has('web')]).toEqual([minute, covered]);
-    }
+    return feed;
+  };
+  /** Whether the 10-minute slot starting at `slotMs` is under the feed's downtime of web. */
+  const underDowntime = (xml: string, slotMs: number): boolean => downtimesAt(feedToDowntimes(parsed(xml), rules), ['web'], slotMs, 600_000).has('web');
+
+  test("puts the demo web module under a scheduled downtime for the slot at :20 of every hour, in GOCDB's shape, with an at-risk warning that does not count", () => {
+    const hour = at('2026-12-06T10:00:00Z');
+    // Without a window: this hour and the next.
+    const xml = demoDowntimeFeed(requestWindow(new URL(FEED_URL), hour + 25 * 60_000));
+    const feed = parsed(xml);
+    expect(feed.map((entry) => [entry.severity, isScheduledOutage(entry)])).toEqual([['OUTAGE', true], ['WARNING', false], ['OUTAGE', true], ['WARNING', false]]);
+    const slots = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120].map((minute) => [minute, underDowntime(xml, hour + minute * 60_000)]);
+    expect(slots).toEqual([[0, false], [10, false], [20, true], [30, false], [40, false], [50, false], [60, false], [70, false], [80, true], [90, false], [100, false], [110, false], [120, false]]);
+    // One hour of a module otherwise available: 5 slots up and 1 under downtime, as ARGO counts them.
+    const figures = argoFigures({ ...NO_SLOTS, available: 5, downtime: 1 });
+    expect(figures.availability).toBeCloseTo(5 / 6, 10);
+    expect(figures.reliability).toBe(1);
     // The same answer whatever minute of the hour it is asked at.
-    expect(demoDowntimeFeed(hour + 59 * 60_000)).toBe(demoDowntimeFeed(hour));
+    expect(demoDowntimeFeed(requestWindow(new URL(FEED_URL), hour + 59 * 60_000))).toBe(xml);
+  });
+
+  test("covers every hour of the window the status job asks for (windowstart to windowend, both days), so a backfill sees past hours' downtimes", () => {
+    const slotMs = at('2026-12-05T23:20:00Z');
+    // Asked the next morning for last night's slot, as `./run.sh status --timestamp "2026-12-05 23:20"` does.
+    const url = new URL(feedRequestUrl(FEED_URL, slotMs));
+    expect([url.searchParams.get('windowstart'), url.searchParams.get('windowend')]).toEqual(['2026-12-05', '2026-12-07']);
+    const window = requestWindow(url, at('2026-12-06T10:05:00Z'));
+    expect(window).toEqual({ fromMs: at('2026-12-05T00:00:00Z'), toMs: at('2026-12-08T00:00:00Z') });
+    const xml = demoDowntimeFeed(window);
+    expect(underDowntime(xml, slotMs)).toBe(true);
+    const downtimes = feedToDowntimes(parsed(xml), rules);
+    expect(downtimes).toHaveLength(3 * 24);
+    for (let hourMs = window.fromMs; hourMs < window.toMs; hourMs += 3_600_000) {
+      const covered = [0, 10, 20, 30, 40, 50].filter((minute) => downtimesAt(downtimes, ['web'], hourMs + minute * 60_000, 600_000).has('web'));
+      expect({ hour: new Date(hourMs).toISOString(), covered }).toEqual({ hour: new Date(hourMs).toISOString(), covered: [20] });
+    }
+    // One of the two dates alone: the missing one is today.
+    expect(requestWindow(new URL(`${FEED_URL}&windowstart=2026-12-04`), at('2026-12-06T10:05:00Z'))).toEqual({ fromMs: at('2026-12-04T00:00:00Z'), toMs: at('2026-12-07T00:00:00Z') });
+  });
+
+  test('a window it cannot read is an error naming the key and the value', () => {
+    const now = at('2026-12-06T10:05:00Z');
+    expect(() => requestWindow(new URL(`${FEED_URL}&windowstart=2026-13-01&windowend=2026-12-07`), now)).toThrow('windowstart: expected a date YYYY-MM-DD, got "2026-13-01"');
+    expect(() => requestWindow(new URL(`${FEED_URL}&windowstart=2026-12-01&windowend=07/12/2026`), now)).toThrow('windowend: expected a date YYYY-MM-DD, got "07/12/2026"');
+    expect(() => requestWindow(new URL(`${FEED_URL}&windowstart=2026-12-07&windowend=2026-12-05`), now)).toThrow('windowend (2026-12-05) is before windowstart (2026-12-07)');
+    expect(() => requestWindow(new URL(`${FEED_URL}&windowstart=2016-12-07&windowend=2026-12-05`), now)).toThrow('longer than 31 days');
   });
 
   test("config.cfg.example (the quickstart's config) points the status job at it and names the hostname in [status.module.web]", () => {

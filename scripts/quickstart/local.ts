@@ -16,6 +16,8 @@ import { InfluxClient } from '../../lib/influx/influxdb';
 import { influxSettings } from '../../lib/influx/settings';
 import { findEntry, periodicEntries } from '../../cli/registry';
 import { configuredSchedule } from '../../cli/schedule';
+import { loadStatusSettings } from '../../status/settings';
+import { detailsPath } from '../../status/snapshot';
 import { demosFor } from './examples';
 import { alivePid, answers, backgroundProcess, isLoopback, packagedServer, SERVICES_SCRIPT, sleep, stopSupervised, supervisedService, type LocalComponent, type LocalContext } from './components';
 
@@ -118,6 +120,21 @@ function jobsToRun(context: LocalContext): string[] {
     .map((name) => (fromSources.has(name) ? `${name} same-slot` : name));
 }
 
+/** A details page and a badge of one module (the first rule's): each light on the status page links to its module's. */
+function moduleLinks(context: LocalContext, monit: string): string[] {
+  let module: string | undefined;
+  try {
+    module = loadStatusSettings(context.config).rules[0]?.module;
+  } catch (error) {
+    return [`Status rules: ${(error as Error).message}`];
+  }
+  if (module === undefined) return [];
+  return [
+    `Details of module ${module}: ${new URL(detailsPath(module), monit)} (plots; every light links to its module's)`,
+    `Badge of module ${module}: ${new URL(`/status/badge/${encodeURIComponent(module)}.svg`, monit)} (and .json)`,
+  ];
+}
+
 async function main(argv: string[]): Promise<void> {
   const command = argv[0];
   const configIndex = argv.indexOf('--config');
@@ -152,6 +169,7 @@ async function main(argv: string[]): Promise<void> {
       const monit = monitSettings(context.config).url;
       process.stdout.write(`Gateway: ${monit} (health ${new URL('/ping', monit)}, metrics ${new URL('/metrics', monit)})\n`);
       process.stdout.write(`Status page: ${new URL('/status', monit)} (and /status.json)\n`);
+      for (const line of moduleLinks(context, monit)) process.stdout.write(`${line}\n`);
       process.stdout.write(`Logs: ${pathsFrom(context.config).log}/<job>.log   Spool: ${pathsFrom(context.config).spool}\n`);
       process.stdout.write(`Grafana dashboards: ${path.join(PROJECT_ROOT, 'dashboards')} (see dashboards/README.md)\n`);
       process.stdout.write(`Stop everything: ./run.sh stop\n`);

@@ -7,7 +7,29 @@
 # ours started before the last build are restarted). `./run.sh stop` stops what it started.
 # --example NAME also adds that example's config (examples/NAME/NAME.cfg) to config.cfg, once, and
 # starts its demo sources (e.g. --example eventindex: the ten modules of the ATLAS EventIndex monitoring).
+# Before the current slot, the past slots of this hour and the last are backfilled (backfill.ts), so
+# the details pages have plots at once.
 set -euo pipefail
+usage() {
+  cat <<'USAGE'
+usage: ./run.sh quickstart [--config FILE] [--example NAME]...
+
+From a fresh checkout to data in a local InfluxDB: installs what is missing, writes config.cfg (if
+there is none), starts a local InfluxDB, the gateway, the receivers and the demo sources, backfills
+the past slots of this hour and the last, runs every job once and prints where everything is.
+
+  --config FILE    the config to use (and to write when missing); default ./config.cfg
+  --example NAME   also add examples/NAME/NAME.cfg to the config and start its demo sources
+                   (e.g. --example eventindex); may be given more than once
+  --help           this text
+
+Environment:
+  MONIT_QUICKSTART_PORT_OFFSET=N   shift every loopback port of the generated config by N, for a
+                                   second setup beside the first (only when config.cfg is written)
+
+./run.sh stop stops what it started.
+USAGE
+}
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$here"
 config="$here/config.cfg"
@@ -17,7 +39,8 @@ while [ $# -gt 0 ]; do
     --config) config="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; shift 2 ;;
     --example) [ -n "${2:-}" ] || { echo "quickstart: --example needs a name (the folders of examples/)" >&2; exit 2; }
       examples+=(--example "$2"); shift 2 ;;
-    *) echo "quickstart: unknown option $1 (only --config FILE, --example NAME)" >&2; exit 2 ;;
+    --help|-h) usage; exit 0 ;;
+    *) echo "quickstart: unknown option $1 (only --config FILE, --example NAME; see --help)" >&2; exit 2 ;;
   esac
 done
 step() { printf '\n== %s\n' "$*"; }
@@ -52,6 +75,8 @@ failed=()
 # The sources' jobs all run for the slot the quickstart started in: a job that reads what another sent
 # for its slot (panda-derived after panda) must not cross into the next slot between the two.
 slot="$(date -u '+%Y-%m-%d %H:%M')"
+# The past slots first, oldest first, so that state files (rates) see the slots in order.
+node dist/scripts/quickstart/backfill.js --config "$config" --slot "$slot" || failed+=(backfill)
 while read -r job same_slot; do
   options=(--config "$config")
   [ "$same_slot" = same-slot ] && options+=(--timestamp "$slot")
@@ -70,6 +95,10 @@ node dist/scripts/quickstart/local.js summary --config "$config"
 echo
 echo "Crontab lines (./run.sh crontab --config $config):"
 ./run.sh crontab --config "$config"
+echo
+echo "Keep data flowing: nothing runs after the quickstart by itself (the lights turn N/A within half an"
+echo "hour). Install the crontab lines above (crontab -e), or run the same schedule in the background:"
+echo "  nohup ./run.sh scheduler --config $config >/dev/null 2>&1 &    (its log: scheduler.log, beside the jobs')"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "quickstart: these jobs failed: ${failed[*]}" >&2
   exit 1

@@ -6,6 +6,8 @@ import { InfluxClient } from '../../lib/influx/influxdb';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { collectorNames, registry } from '../../cli/registry';
 import { configuredSchedule } from '../../cli/schedule';
+import { fetchBody, fetchJson } from '../../lib/http/get';
+import type { DetailsData } from '../../status/details';
 
 /**
  * The README's first command on a fresh checkout: a clone of this repository (its committed state)
@@ -27,6 +29,19 @@ function addTinySource(checkout: string): void {
   const folder = path.join(checkout, 'collectors', 'tiny');
   for (const file of readdirSync(folder).filter((name) => name.endsWith('.ts.txt'))) renameSync(path.join(folder, file), path.join(folder, file.replace(/\.txt$/, '')));
 }
+
+it('./run.sh quickstart --help: a usage naming its options and the port offset, exit 0; a wrong option points to it', () => {
+  const help = spawnSync(path.join(PROJECT_ROOT, 'run.sh'), ['quickstart', '--help'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 30_000 });
+  expect({ status: help.status, stderr: help.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(help.stdout).toMatch(/^usage: \.\/run\.sh quickstart /);
+  for (const name of ['--config FILE', '--example NAME', '--help']) expect(help.stdout).toContain(name);
+  // The variable quickstartConfig.ts reads, named as it reads it.
+  const variable = /process\.env\.([A-Z_]+)/.exec(readFileSync(path.join(__dirname, 'quickstartConfig.ts'), 'utf8'))?.[1];
+  expect(variable).toBe('MONIT_QUICKSTART_PORT_OFFSET');
+  expect(help.stdout).toContain(`${variable}=N`);
+  const wrong = spawnSync(path.join(PROJECT_ROOT, 'run.sh'), ['quickstart', '--bogus'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 30_000 });
+  expect({ status: wrong.status, stderr: wrong.stderr }).toEqual({ status: 2, stderr: 'quickstart: unknown option --bogus (only --config FILE, --example NAME; see --help)\n' });
+});
 
 it(
   'quickstart on a fresh clone with one more source folder: every collector, the new one included, has data; git stays clean; a second run is idempotent; stop stops it',
@@ -67,6 +82,10 @@ it(
       expect(String(first.stderr)).toBe('');
       expect(String(first.stdout)).not.toMatch(/debconf|npm (warn|notice)|added \d+ packages|^\S+T\S+Z (INFO|WARN|ERROR) /im);
       expect(String(first.stdout)).toMatch(/^ {2}panda-derived +ok/m);
+      // The past slots ran first (one line), and the end says how to keep data flowing.
+      expect(String(first.stdout)).toMatch(/^ {2}backfill +(\d+) of \1 runs ok over the (6|7|8|9|10|11) past slots of .*, downsample-1h over/m);
+      expect(String(first.stdout)).toContain('Install the crontab lines above');
+      expect(String(first.stdout)).toMatch(/^ {2}nohup \.\/run\.sh scheduler --config \S+config\.cfg /m);
       expect(git(clone, 'status', '--porcelain')).toBe('');
       const configFile = path.join(clone, 'config.cfg');
       expect(statSync(configFile).mode & 0o777).toBe(0o600);
@@ -79,10 +98,15 @@ it(
       for (const name of shipped) {
         const heartbeats = await influx.rows(`SELECT "ok", "documents_sent" FROM "run" WHERE "job" = '${name}'`, { database: 'monit_production_monit_collectors' });
         expect({ name, heartbeats: heartbeats.map((row) => row.ok) }).toEqual({ name, heartbeats: expect.arrayContaining([true]) });
-        expect(Number(heartbeats[0].documents_sent)).toBeGreaterThan(0);
+        // Some run sent documents (a backfilled slot may have had none: xrootd-transfers reads what arrived before its slot).
+        expect({ name, sent: heartbeats.some((row) => Number(row.documents_sent) > 0) }).toEqual({ name, sent: true });
       }
       // The new source's value came from its demo route, through the gateway.
-      expect(await influx.rows('SELECT "value", "name" FROM "reading"', { database: 'monit_production_tiny' })).toEqual([expect.objectContaining({ name: 'demo', value: 42 })]);
+      // One reading per slot it ran for (the backfilled ones too), each the demo's.
+      const readings = await influx.rows('SELECT "value", "name" FROM "reading"', { database: 'monit_production_tiny' });
+      const tinyRuns = await influx.rows(`SELECT "ok" FROM "run" WHERE "job" = 'tiny'`, { database: 'monit_production_monit_collectors' });
+      expect(readings.length).toBeGreaterThan(1);
+      expect(readings).toEqual(tinyRuns.map(() => expect.objectContaining({ name: 'demo', value: 42 })));
       // The registry, the crontab, the status rules and the dashboards picked it up.
       expect(String(run('--help').stdout)).toMatch(/^ {2}tiny +A tiny example/m);
       const crontab = String(run('crontab').stdout);
@@ -94,6 +118,31 @@ it(
       const status = JSON.parse(readFileSync(path.join(clone, 'var', 'www', 'status.json'), 'utf8')) as { modules: Array<{ module: string; state: string }> };
       expect(status.modules).toEqual(expect.arrayContaining([expect.objectContaining({ module: 'tiny', state: 'available' })]));
       expect(spawnSync('node', ['dist/scripts/build/generate.js', '--check'], { cwd: clone, encoding: 'utf8' }).status).toBe(0);
+
+      // The details page the summary names has plots at once: the 6h one several points, the 7d one (1h RP) at least one.
+      const [, module, detailsUrl] = /^Details of module (\S+): (\S+) /m.exec(String(first.stdout)) ?? [];
+      expect(detailsUrl).toBe(`${config.section('monit').url('url').replace(/\/$/, '')}/status/module/${module}`);
+      const pointsPerPlot = async (name: string, range: string): Promise<Record<string, number>> => {
+        const url = detailsUrl.replace(/[^/]+$/, `${name}.json`);
+        const details = (await fetchJson(url, { source: 'details page', timeoutMs: 30_000, searchParams: { range } })) as DetailsData;
+        return Object.fromEntries(details.plots.map((plot) => [plot.title, Math.max(0, ...plot.series.map((series) => series.values.filter((value) => value !== null).length))]));
+      };
+      const sixHours = await pointsPerPlot(module, '6h');
+      expect(Math.max(...Object.values(sixHours))).toBeGreaterThan(1);
+      expect(Math.max(...Object.values(await pointsPerPlot(module, '7d')))).toBeGreaterThanOrEqual(1);
+      // Independently: the 10-minute slots the module's collector sent a heartbeat for, and the hours in the 1h RP.
+      expect(shipped).toContain(module);
+      const slots = await influx.rows(`SELECT "ok" FROM "run" WHERE "job" = '${module}' AND time > now() - 6h`, { database: 'monit_production_monit_collectors' });
+      expect(slots.length).toBeGreaterThan(1);
+      expect(Math.max(...Object.values(sixHours))).toBeLessThanOrEqual(slots.length);
+      const hours = await influx.rows(`SELECT count("ok") FROM "1h"."run" WHERE "job" = '${module}' AND time > now() - 7d`, { database: 'monit_production_monit_collectors' });
+      expect(Number(hours[0]?.count ?? 0)).toBeGreaterThanOrEqual(1);
+      // xrootd's rates need two reports of the server: the backfill gives them.
+      const rates = await pointsPerPlot('xrootd', '6h');
+      expect(rates).toEqual(expect.objectContaining({ 'Throughput per server': expect.any(Number) }));
+      expect(rates['Throughput per server']).toBeGreaterThan(1);
+      const [, badgeUrl] = /^Badge of module \S+: (\S+) /m.exec(String(first.stdout)) ?? [];
+      expect((await fetchBody(badgeUrl, { source: 'badge', timeoutMs: 30_000 })).toString('utf8')).toMatch(/^<svg /);
 
       const second = run('quickstart');
       if (second.status !== 0) throw new Error(`second quickstart exited ${second.status}:\n${String(second.stdout).slice(-3000)}\n${String(second.stderr).slice(-3000)}`);
