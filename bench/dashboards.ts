@@ -8,7 +8,7 @@ import { DASHBOARDS_JSON_DIR } from '../dashboards/provisioning';
 import { writeRetentionsMeasurement } from '../downsample/retentions';
 import { writeSyntheticData } from '../test/support/dashboards/syntheticData';
 import { allPanels, interpolate, relativeRange, resolveVariables } from '../test/support/dashboards/verify';
-import { ratio } from './support';
+import { median, ratio } from './support';
 
 /**
  * A one-year panel ("Jobs per cloud by state" of the PanDA dashboard) against a year of synthetic
@@ -20,11 +20,6 @@ const SERIES = Number(process.env.BENCH_SERIES ?? 24);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 7);
 const DAY_MS = 86_400_000;
 const DATABASE = '"monit_production_panda"';
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 async function main(): Promise<void> {
   const influx = await startInfluxDB();

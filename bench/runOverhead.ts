@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../lib/config/paths';
-import { ratio } from './support';
+import { median, ratio } from './support';
 
 /**
  * What ./run.sh adds to a job that does nothing, against a bare `node -e 0`, measured alternately in
@@ -10,11 +10,6 @@ import { ratio } from './support';
  * slot, runner and validation, but no network. Target: under 3x.
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 function timeCommand(command: string, args: string[]): number {
   const started = process.hrtime.bigint();

@@ -8,14 +8,14 @@ import { startInfluxDB, testDir } from '../test/support/services';
 import type { PartRule } from '../status/rules';
 import { benchSettings, benchTimes, PER_SERIES_MODULE } from './statusData';
 import type { ChildReport } from './statusChild';
-import { processCpuSeconds, ratio } from './support';
+import { median, processCpuSeconds, ratio } from './support';
 
 /**
  * The status job at PanDA scale: every shipped module plus a per-series rule a user may write over
  * panda/jobs_derived (2,500 queues × 2 prod sources × 3 resources × 8 states = 120k series, three slots,
  * prefilter `suspicious == true`), heartbeats and the page's snapshot (30 days of status documents).
  * Each task runs in a process of its own (bench/statusChild.ts), which reports its peak RSS: the writer,
- * the old benchmark's in-memory lines, the whole job, the per-series rule alone (the old figures' workload).
+ * the whole job, the per-series rule alone (with and without its prefilter).
  * Baseline, in the same run: InfluxDB's own bare count (no GROUP BY) over the points each part's freshness
  * check reads (its `where`, its freshness window; the aggregates read a subset of them), one statement per
  * part, one after the other.
@@ -23,11 +23,6 @@ import { processCpuSeconds, ratio } from './support';
 const QUEUES = Number(process.env.BENCH_QUEUES ?? 2500);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const run = promisify(execFile);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`;
@@ -55,8 +50,6 @@ async function main(): Promise<void> {
     const { evaluateAtMs } = benchTimes(nowMs);
     const write = await child('write', influx.url, String(QUEUES), String(nowMs));
     console.log(`writer: ${write.detail} in ${seconds(write.timesMs[0])}; peak RSS ${write.maxRssMb.toFixed(0)} MB (largest heap ${write.maxHeapMb.toFixed(0)} MB)`);
-    const hold = await child('hold', String(QUEUES), String(nowMs));
-    console.log(`old writer's lines (made with Point, held in memory, not written): ${hold.detail}; peak RSS ${hold.maxRssMb.toFixed(0)} MB (largest heap ${hold.maxHeapMb.toFixed(0)} MB)`);
 
     const parts = [...new Set(benchSettings(testDir('bench-status'), influx.url).rules.flatMap((rule) => rule.parts))];
     const statements = parts.map((part) => baselineStatement(part, evaluateAtMs));
@@ -106,12 +99,12 @@ async function main(): Promise<void> {
     console.log(`per-series rule (prefilter): ${withPrefilter.detail}`);
     console.log(`without prefilter: ${withoutPrefilter.detail}`);
     console.log(`baseline: bare counts over the ${points} points the ${parts.length} parts' freshness checks read: ${seconds(baseline)} (${baselineTimes.map(seconds).join(', ')}); InfluxDB CPU ${cpuBaseline.toFixed(2)} s`);
-    console.log(`  of which jobs_derived (the old baseline, ${counts.get(parts.find((part) => part.name === PER_SERIES_MODULE) as PartRule)} points): ${seconds(perSeriesBaseline)}`);
+    console.log(`  of which the jobs_derived bare count (${counts.get(parts.find((part) => part.name === PER_SERIES_MODULE) as PartRule)} points): ${seconds(perSeriesBaseline)}`);
     console.log(`whole status job (runStatus):     ${seconds(jobTime)} = ${ratio(jobTime, baseline)} the baseline (${job.timesMs.map(seconds).join(', ')}); peak RSS ${job.maxRssMb.toFixed(0)} MB (largest heap ${job.maxHeapMb.toFixed(0)} MB)`);
     console.log(`  InfluxDB CPU per job run ${job.influxdCpu.toFixed(2)} s = ${ratio(job.influxdCpu, cpuBaseline)} the baseline's`);
     for (const [name, report] of [['per-series rule alone (prefilter)', withPrefilter], ['same rule without its prefilter', withoutPrefilter]] as const) {
       const time = median(report.timesMs);
-      console.log(`${name}: ${seconds(time)} = ${ratio(time, perSeriesBaseline)} the old baseline; InfluxDB CPU ${report.influxdCpu.toFixed(2)} s; peak RSS ${report.maxRssMb.toFixed(0)} MB (largest heap ${report.maxHeapMb.toFixed(0)} MB)`);
+      console.log(`${name}: ${seconds(time)} = ${ratio(time, perSeriesBaseline)} the jobs_derived bare count; InfluxDB CPU ${report.influxdCpu.toFixed(2)} s; peak RSS ${report.maxRssMb.toFixed(0)} MB (largest heap ${report.maxHeapMb.toFixed(0)} MB)`);
     }
   } finally {
     await influx.stop();

@@ -1,7 +1,6 @@
 /**
  * One measured process of bench/status.ts, so that each peak RSS is that of one task alone:
  *   write URL QUEUES NOW_MS               writes the benchmark's data, one batch at a time
- *   hold QUEUES NOW_MS                    builds the jobs_derived lines in memory as the old benchmark did (nothing written)
  *   job URL NOW_MS REPEATS VAR_DIR        the whole status job (runStatus), REPEATS times
  *   rule URL NOW_MS REPEATS prefilter|none  the per-series rule alone (readPartData + evaluatePart), REPEATS times
  * Prints one JSON line: the times (ms), the process's peak RSS and the largest V8 heap seen (MB).
@@ -9,7 +8,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { getHeapStatistics } from 'node:v8';
-import { Point } from '@influxdata/influxdb-client';
 import { Config } from '../lib/config/config';
 import { DocumentFactory } from '../lib/documents/document';
 import { InfluxClient } from '../lib/influx/influxdb';
@@ -17,7 +15,7 @@ import { MemoryLogger } from '../lib/run/log';
 import { evaluatePart } from '../status/evaluate';
 import { runStatus } from '../status/job';
 import { readPartData } from '../status/query';
-import { benchSettings, benchTimes, jobsDerivedPoints, perSeriesPart, writeBenchData } from './statusData';
+import { benchSettings, benchTimes, perSeriesPart, writeBenchData } from './statusData';
 
 export interface ChildReport {
   timesMs: number[];
@@ -51,24 +49,6 @@ async function main(): Promise<void> {
     case 'write': {
       const [url, queues, nowMs] = args;
       result = await timedRuns(1, async () => `${await writeBenchData(new InfluxClient(url, { timeoutMs: 600_000 }), Number(queues), Number(nowMs))} jobs_derived points`);
-      break;
-    }
-    case 'hold': {
-      // The old benchmark: every jobs_derived line made through the client library's Point, held until written.
-      const [queues, nowMs] = args;
-      result = await timedRuns(1, async () => {
-        const lines: string[] = [];
-        for (const point of jobsDerivedPoints(Number(queues), benchTimes(Number(nowMs)).slotMs)) {
-          const made = new Point(point.measurement);
-          for (const [key, value] of Object.entries(point.tags)) made.tag(key, value);
-          for (const field of point.fields) {
-            if (field.type === 'bool') made.booleanField(field.name, field.value);
-            else made.intField(field.name, field.value);
-          }
-          lines.push(made.timestamp(point.timestampMs).toLineProtocol({ convertTime: (value) => String(value) }) as string);
-        }
-        return `${lines.length} lines held`;
-      });
       break;
     }
     case 'job': {
@@ -105,7 +85,7 @@ async function main(): Promise<void> {
       break;
     }
     default:
-      throw new Error(`unknown role '${role}' (write, hold, job, rule)`);
+      throw new Error(`unknown role '${role}' (write, job, rule)`);
   }
   clearInterval(sampler);
   maxHeap = Math.max(maxHeap, getHeapStatistics().used_heap_size);

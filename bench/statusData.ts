@@ -40,7 +40,7 @@ export const PER_SERIES_RULE =
   `[status.module.${PER_SERIES_MODULE}]\ncollector = panda-derived\nmeasurement = panda/jobs_derived\nfields = suspicious, current\nwindow = 10m\n` +
   `prefilter = suspicious == true\ndegraded = latest(suspicious) == true\ndegraded_reason = {matches} suspicious queue series, e.g. {series}\n`;
 
-/** The per-series rule alone (the old benchmark's workload), as readPartData reads it. */
+/** The per-series rule alone, as readPartData reads it. */
 export function perSeriesPart(): PartRule {
   const rules = loadRules(Config.parse(`[status]\ndefault_rules =\n${PER_SERIES_RULE}`, 'bench'), { registry: new SchemaRegistry([]) });
   return (rules.find((rule) => rule.module === PER_SERIES_MODULE) as ModuleRule).parts[0];
@@ -86,7 +86,7 @@ function jobsDerivedPoint(queue: number, prodSource: string, resource: string, s
 }
 
 /** Every jobs_derived point of the benchmark, in the order they are written. */
-export function* jobsDerivedPoints(queues: number, slotMs: number): Generator<InterpretedDocument> {
+function* jobsDerivedPoints(queues: number, slotMs: number): Generator<InterpretedDocument> {
   for (let queue = 0; queue < queues; queue++) {
     for (const prodSource of PROD_SOURCES) {
       for (const resource of RESOURCES) {

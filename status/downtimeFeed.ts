@@ -47,12 +47,17 @@ export class FeedError extends Error {
 
 type Entry = Record<string, unknown>;
 
-/** The value of `key` in an entry, in any case, as text (XML attributes come as @_KEY). */
+/** The value of `key` (upper case, as every name is once parsed) in an entry, as text; '' when absent or not a text or number. */
 function textOf(entry: Entry, key: string): string {
-  for (const [name, value] of Object.entries(entry)) {
-    if (name.replace(/^@_/, '').toUpperCase() === key && (typeof value === 'string' || typeof value === 'number')) return String(value).trim();
-  }
-  return '';
+  const value = entry[key];
+  return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+}
+
+/** JSON with every object key in upper case, as the XML parser gives its names: GOCDB's names in any case. */
+function upperCaseKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(upperCaseKeys);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key.toUpperCase(), upperCaseKeys(inner)]));
 }
 
 /** The years a feed time may fall in: anything else is a broken value, not a downtime. */
@@ -106,8 +111,8 @@ function readEntry(entry: unknown): FeedDowntime | string {
   if (typeof endMs === 'string') return `downtime ${id}: ${endMs}`;
   if (endMs <= startMs) return `downtime ${id}: END_DATE is not after START_DATE`;
   // The nested form (GOCDB's nested and paged answers) lists its services; the flat form is one service per element.
-  const nested = object.SERVICES ?? object.services;
-  const services = nested && typeof nested === 'object' ? asArray((nested as Entry).SERVICE ?? (nested as Entry).service).filter((one): one is Entry => !!one && typeof one === 'object').map(serviceOf) : [serviceOf(object)];
+  const nested = object.SERVICES;
+  const services = nested && typeof nested === 'object' ? asArray((nested as Entry).SERVICE).filter((one): one is Entry => !!one && typeof one === 'object').map(serviceOf) : [serviceOf(object)];
   if (services.every((service) => !service.hostname && !service.site)) return `downtime ${id}: names no HOSTNAME or HOSTED_BY`;
   return {
     id,
@@ -131,18 +136,26 @@ export function parseDowntimeFeed(body: string, url: string, problem: (message: 
   if (text.startsWith('<')) {
     const valid = XMLValidator.validate(text);
     if (valid !== true) throw new FeedError(`downtime feed ${url}: not XML (${valid.err.msg} at line ${valid.err.line}, column ${valid.err.col})`);
-    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, isArray: (name) => name === 'DOWNTIME' || name === 'SERVICE' }).parse(text) as Entry;
-    const results = parsed.results;
+    const upperCase = (name: string): string => name.toUpperCase();
+    const parsed = new XMLParser({
+      ignoreAttributes: false,
+      attributeNamePrefix: '',
+      transformTagName: upperCase,
+      transformAttributeName: upperCase,
+      parseTagValue: false,
+      isArray: (name) => name === 'DOWNTIME' || name === 'SERVICE',
+    }).parse(text) as Entry;
+    const results = parsed.RESULTS;
     if (results === undefined) throw new FeedError(`downtime feed ${url}: XML without a <results> element: not a GOCDB get_downtime answer`);
     entries = results && typeof results === 'object' ? asArray((results as Entry).DOWNTIME) : [];
   } else {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = upperCaseKeys(JSON.parse(text));
     } catch (error) {
       throw new FeedError(`downtime feed ${url}: neither XML nor JSON (${(error as Error).message}); it starts with ${JSON.stringify(text.slice(0, 60))}`);
     }
-    const list = Array.isArray(parsed) ? parsed : parsed && typeof parsed === 'object' ? ((parsed as Entry).DOWNTIME ?? (parsed as Entry).downtime) : undefined;
+    const list = Array.isArray(parsed) ? parsed : parsed && typeof parsed === 'object' ? (parsed as Entry).DOWNTIME : undefined;
     if (!Array.isArray(list)) throw new FeedError(`downtime feed ${url}: JSON must be an array of downtimes or {"DOWNTIME": [...]}`);
     entries = list;
   }

@@ -110,11 +110,12 @@ function anyTagValue(key: string, values: Iterable<string>): string {
 
 /**
  * How a prefiltered aggregate statement can read fewer series: InfluxDB groups every series of the window
- * (GROUP BY *) before it drops those with no passing point, so at PanDA scale (120k series, a few passing)
- * the grouping costs far more than finding the passing points. So the passing points are read first, without
- * GROUP BY, with the series' tags as columns; the aggregate statement then also names the values of the tag
- * that tells those series apart best. It keeps its prefilter, so it returns the same series as without the
- * narrowing. `undefined`: no narrowing (too many passing points or values, or no tags); `false`: no point passes.
+ * (GROUP BY *) before it drops those with no passing point, so when few of many series pass the grouping
+ * costs far more than finding the passing points (figures: bench/RESULTS.md, "Status job at PanDA scale").
+ * So the passing points are read first, without GROUP BY, with the series' tags as columns; the aggregate
+ * statement then also names the values of the tag that tells those series apart best. It keeps its
+ * prefilter, so it returns the same series as without the narrowing. `undefined`: no narrowing (too many
+ * passing points or values, or no tags); `false`: no point passes.
  */
 async function passingSeriesTerm(influxdb: InfluxClient, rule: PartRule, window: string, aggregated: string[], prefilter: string): Promise<string | false | undefined> {
   const database = databaseFor(rule.producer);
