@@ -1,7 +1,7 @@
 /** The details page's HTML on its own: the downtime light, and data that must stay data inside the page. */
 import type { DetailsData } from './details';
 import { renderDetailsPage, scriptJson, SERIES_COLOURS, SERIES_DASHES } from './details-page';
-import { LIGHT_COLOURS } from './page';
+import { LIGHT_COLOURS } from './states';
 
 const NOW = Date.UTC(2026, 11, 6, 9, 0);
 

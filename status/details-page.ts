@@ -2,9 +2,9 @@
 import type { Value } from './condition';
 import type { DetailsData } from './details';
 import type { Plot } from './details-plots';
-import { STATE_WORDS, type WorstRanking } from './evaluate';
-import { BASE_STYLE, CARD_DECLARATIONS, escapeHtml, formatAge, LIGHT_COLOURS, utc } from './page';
-import { SHOWN_WORDS } from './snapshot';
+import type { WorstRanking } from './evaluate';
+import { BASE_STYLE, CARD_DECLARATIONS, escapeHtml, formatAge, utc } from './page';
+import { LIGHT_COLOURS, SHOWN_WORDS, STATE_WORDS } from './states';
 
 /** Colours of a plot's series, in order (distinct for the 10 series a plot shows at most). */
 export const SERIES_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];

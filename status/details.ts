@@ -1,16 +1,16 @@
 import type { PageAnswer } from '../lib/http/pages';
 import type { InfluxClient } from '../lib/influx/influxdb';
 import { retentionFor } from '../downsample/retentions';
-import { combineParts, type ConditionDetail, explainPart, type ModuleState, type PartExplanation, type WorstRanking } from './evaluate';
+import { combineParts, type ConditionDetail, explainPart, type PartExplanation, type WorstRanking } from './evaluate';
 import { judgeParts } from './evaluateNow';
 import type { Value } from './condition';
 import { MAX_SERIES, MAX_SERIES_READ, plotSource, readPlot, type Plot, type PlotSource } from './details-plots';
 import { renderDetailsPage } from './details-page';
 import { DAY_MS, HOUR_MS } from './history';
-import { LIGHT_COLOURS } from './page';
 import type { ModuleRule } from './rules';
 import type { StatusSettings } from './settings';
-import type { ShownState, StatusSnapshot } from './snapshot';
+import type { StatusSnapshot } from './snapshot';
+import { LIGHT_COLOURS, type ModuleState, type ShownState } from './states';
 
 /** What a details page reads: InfluxDB, the rules, and the shared (cached) snapshot of every module. */
 export interface DetailsContext {

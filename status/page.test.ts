@@ -1,14 +1,15 @@
 import { InfluxClient } from '../lib/influx/influxdb';
 import { freePort } from '../test/support/ports';
 import { NO_SLOTS } from './argo';
-import { dayTitle, escapeHtml, formatAge, formatAvailability, formatDuration, INCIDENTS_SHOWN, LIGHT_COLOURS, NO_DATA_COLOUR, renderStatusPage } from './page';
+import { dayTitle, escapeHtml, formatAge, formatAvailability, formatDuration, INCIDENTS_SHOWN, NO_DATA_COLOUR, renderStatusPage } from './page';
 import { statusPages } from './pages';
 import type { StatusSettings } from './settings';
 import { badgeContent } from './badges';
 import type { DetailsData } from './details';
 import { renderDetailsPage } from './details-page';
 import { describeTransition } from './transitions';
-import type { DayCell, Incident, ShownState, StatusSnapshot } from './snapshot';
+import type { DayCell, Incident, StatusSnapshot } from './snapshot';
+import { LIGHT_COLOURS, type ShownState } from './states';
 import { getPage } from '../test/support/pages';
 
 const GENERATED = Date.UTC(2026, 10, 22, 12, 5);

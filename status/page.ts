@@ -1,13 +1,5 @@
-import { type DayCell, type Incident, INCIDENTS_PER_MODULE, type ModuleSnapshot, type ShownState, SHOWN_WORDS, type StatusSnapshot } from './snapshot';
-
-/** The colour of each light (the page also says the state in words); a scheduled downtime has its own. */
-export const LIGHT_COLOURS: Record<ShownState, string> = {
-  available: '#1e9e3e',
-  degraded: '#f2c200',
-  unavailable: '#d32f2f',
-  na: '#ffffff',
-  downtime: '#2f6fd1',
-};
+import { type DayCell, type Incident, INCIDENTS_PER_MODULE, type ModuleSnapshot, type StatusSnapshot } from './snapshot';
+import { LIGHT_COLOURS, type ShownState, SHOWN_WORDS } from './states';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[character] ?? character);

@@ -6,11 +6,11 @@ import type { InfluxClient } from '../lib/influx/influxdb';
 import type { GatewayPages, PageAnswer } from '../lib/http/pages';
 import { influxClientFrom } from '../lib/influx/settings';
 import type { Logger } from '../lib/run/log';
-import { STATE_CODES, STATE_WORDS } from './evaluate';
 import { statusAsset } from './assets';
 import { badgeJson, badgeSvg, brokenRulesBadge, unknownModuleBadge } from './badges';
 import { renderDetails } from './details';
-import { BASE_STYLE, CARD_DECLARATIONS, escapeHtml, LIGHT_COLOURS, renderStatusJson, renderStatusPage } from './page';
+import { BASE_STYLE, CARD_DECLARATIONS, escapeHtml, renderStatusJson, renderStatusPage } from './page';
+import { LIGHT_COLOURS, STATE_CODES, STATE_WORDS } from './states';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { detailsPath, loadStatusSnapshot, type StatusSnapshot } from './snapshot';
 

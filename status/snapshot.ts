@@ -3,9 +3,10 @@ import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influ
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
 import { parseRetentionDuration } from '../downsample/windows';
 import { slotStart } from '../lib/run/slot';
-import { type ModuleState, type ModuleStatus, STATE_CODES, STATE_WORDS, stateOfCode } from './evaluate';
+import type { ModuleStatus } from './evaluate';
+import { type ModuleState, shownOf, type ShownState, SLOT_FIELDS, STATE_CODES, STATE_WORDS, stateOfCode, documentShown } from './states';
 import { addCounts, argoFigures, NO_SLOTS, type SlotCounts } from './argo';
-import { DAY_MS, dayCells, HOUR_MS, type HistoryPoint, historySplit, INCIDENT_SPAN_MS, type IncidentDraft, incidentsOf, newestFirst, notEvaluatedSince, documentShown, windowCounts, windowSources } from './history';
+import { DAY_MS, dayCells, HOUR_MS, type HistoryPoint, historySplit, INCIDENT_SPAN_MS, type IncidentDraft, incidentsOf, newestFirst, notEvaluatedSince, windowCounts, windowSources } from './history';
 import type { StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 
@@ -13,20 +14,6 @@ import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 export const AVAILABILITY_WINDOWS = { '24h': DAY_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS, '90d': 90 * DAY_MS } as const;
 export type AvailabilityWindow = keyof typeof AVAILABILITY_WINDOWS;
 const TIMELINE_SPAN_MS = DAY_MS;
-
-/** One stored status document, reduced to what the history needs. */
-export interface StatusPoint {
-  timeMs: number;
-  code: number;
-  /** A scheduled downtime covered the slot (absent in documents written before downtimes existed). */
-  downtime?: boolean;
-}
-
-/** What a light shows: the module's state, or a scheduled downtime, which has a colour of its own. */
-export type ShownState = ModuleState | 'downtime';
-
-/** What a light shows, in words (the page, the details page, the badges, the transition log). */
-export const SHOWN_WORDS: Record<ShownState, string> = { ...STATE_WORDS, downtime: 'Downtime' };
 
 export interface TimelineSegment {
   fromMs: number;
@@ -107,10 +94,10 @@ export interface StatusSnapshot {
 }
 
 /** The last 24 hours slot by slot, consecutive slots of one shown state merged; a slot without a document is N/A. */
-export function timeline(points: StatusPoint[], nowMs: number, periodMs: number, spanMs: number = TIMELINE_SPAN_MS): TimelineSegment[] {
+export function timeline(points: HistoryPoint[], nowMs: number, periodMs: number, spanMs: number = TIMELINE_SPAN_MS): TimelineSegment[] {
   const lastSlot = slotStart(nowMs, periodMs);
   const firstSlot = lastSlot - Math.ceil(spanMs / periodMs) * periodMs + periodMs;
-  const bySlot = new Map<number, StatusPoint>();
+  const bySlot = new Map<number, HistoryPoint>();
   for (const point of points) {
     const slot = slotStart(point.timeMs, periodMs);
     const known = bySlot.get(slot);
@@ -167,14 +154,6 @@ export interface StoredHistory {
   queries: number;
   rows: number;
 }
-
-const SLOT_FIELDS: Record<keyof SlotCounts, keyof typeof MONIT_COLLECTORS_STATUS.fields> = {
-  available: 'available_slots',
-  degraded: 'degraded_slots',
-  unavailable: 'unavailable_slots',
-  na: 'na_slots',
-  downtime: 'downtime_slots',
-};
 
 function countsOfRow(row: Record<string, unknown>): SlotCounts {
   const counts = { ...NO_SLOTS };
@@ -361,7 +340,7 @@ export async function loadStatusSnapshot(influxdb: InfluxClient, settings: Statu
       reason = notEvaluatedSince(latest.timeMs);
     }
     const downtime = latest && !stale ? latest.downtime : null;
-    const shown: ShownState = downtime ? 'downtime' : state;
+    const shown = shownOf(state, downtime !== null);
     const sources = { points, splitMs: stored.splitMs, rawDurationMs: stored.rawDurationMs, hourlyByDay: stored.hourlyByDay.get(rule.module) ?? new Map<number, SlotCounts>() };
     const history = dayCells(sources, nowMs, settings.periodMs);
     const figures = windows.map(([name, windowMs]) => {
