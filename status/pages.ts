@@ -9,8 +9,8 @@ import type { Logger } from '../lib/run/log';
 import { statusAsset } from './assets';
 import { badgeJson, badgeSvg, brokenRulesBadge, unknownModuleBadge } from './badges';
 import { renderDetails } from './details';
-import { BASE_STYLE, CARD_DECLARATIONS, escapeHtml, renderStatusJson, renderStatusPage } from './page';
-import { LIGHT_COLOURS, STATE_CODES, STATE_WORDS } from './states';
+import { renderStatusJson, renderStatusPage, rulesBrokenPage } from './page';
+import { STATE_CODES, STATE_WORDS } from './states';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { detailsPath, loadStatusSnapshot, type StatusSnapshot } from './snapshot';
 
@@ -184,37 +184,6 @@ export function statusPages(influxdb: InfluxClient, settings: StatusSettings, op
 /** How often pages whose rules could not be read try them again. */
 const RETRY_RULES_MS = 15_000;
 
-/**
- * The page a browser gets while the rules cannot be read: what is wrong, what to do, and a reload
- * every retry interval, so that it turns into the status page once the rules are fixed.
- */
-function rulesBrokenPage(why: string, configName: string): string {
-  const seconds = RETRY_RULES_MS / 1000;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="${seconds}">
-<title>Status rules cannot be read</title>
-<style>${BASE_STYLE}
-main{max-width:760px;margin:16px auto;padding:0 12px}
-section{${CARD_DECLARATIONS}}
-.problem{font-family:ui-monospace,monospace;white-space:pre-wrap;overflow-wrap:anywhere}
-</style>
-</head>
-<body>
-<header><div class="head"><div class="light" style="background:${LIGHT_COLOURS.unavailable}"></div><h1>Status rules cannot be read</h1></div></header>
-<main><section>
-<p class="problem" id="problem">${escapeHtml(why)}</p>
-<p class="todo" id="todo">Fix ${escapeHtml(configName)}: the pages come back within ${seconds} s; the status job fails until then. Ingestion goes on.</p>
-<p class="meta">This page reloads every ${seconds} s.</p>
-</section></main>
-</body>
-</html>
-`;
-}
-
 /** What tells an edited file apart: its modification time and size. */
 function fileStamp(file: string): string {
   try {
@@ -284,7 +253,7 @@ export function statusPagesFromConfig(startConfig: Config, log: Logger, options:
     const json = route.kind === 'json' || (route.kind === 'module' && route.format === 'json');
     if (json) return { status: 503, contentType: JSON_TYPE, body: JSON.stringify({ error: `status rules cannot be read: ${why}` }), headers: retryAfter };
     // A person reading: a page that says what to do and reloads itself.
-    if (route.kind === 'page' || route.kind === 'module') return { status: 503, contentType: HTML, body: rulesBrokenPage(why, path.basename(startConfig.file)), headers: retryAfter };
+    if (route.kind === 'page' || route.kind === 'module') return { status: 503, contentType: HTML, body: rulesBrokenPage(why, path.basename(startConfig.file), RETRY_RULES_MS / 1000), headers: retryAfter };
     return { status: 503, contentType: TEXT, body: `Status rules cannot be read: ${why}\n`, headers: retryAfter };
   };
   return (url) => {
