@@ -9,6 +9,7 @@ import { renderDetailsPage } from './details-page';
 import { DAY_MS, HOUR_MS } from './history';
 import type { ModuleRule } from './rules';
 import type { StatusSettings } from './settings';
+import type { ExpiringCache } from './cache';
 import type { StatusSnapshot } from './snapshot';
 import { LIGHT_COLOURS, type ModuleState, type ShownState } from './states';
 
@@ -18,6 +19,8 @@ export interface DetailsContext {
   settings: StatusSettings;
   snapshot: () => Promise<StatusSnapshot>;
   nowMs: () => number;
+  /** The pages' cache of details, keyed by module and range. */
+  cache: ExpiringCache<DetailsData>;
 }
 
 /** The ranges a details page offers, as links; the first is the default. */
@@ -66,10 +69,6 @@ export interface DetailsData {
   maxSeriesRead: number;
   plots: Plot[];
 }
-
-/** Many viewers share one reading: the data changes every 10 minutes. Timed by the pages' clock (tests set it). */
-const CACHE_MS = 15_000;
-const cache = new WeakMap<StatusSettings, Map<string, { readAtMs: number; data: Promise<DetailsData> }>>();
 
 const TEXT = 'text/plain; charset=utf-8';
 
@@ -135,20 +134,6 @@ async function readDetails(context: DetailsContext, rule: ModuleRule, range: Det
   };
 }
 
-/** A module's details, read at most every 15 s per range. */
-function cachedDetails(context: DetailsContext, rule: ModuleRule, range: DetailsRange): Promise<DetailsData> {
-  let entries = cache.get(context.settings);
-  if (!entries) cache.set(context.settings, (entries = new Map()));
-  const key = `${rule.module}\n${range}`;
-  const cached = entries.get(key);
-  const nowMs = context.nowMs();
-  if (cached && nowMs >= cached.readAtMs && nowMs - cached.readAtMs < CACHE_MS) return cached.data;
-  const data = readDetails(context, rule, range);
-  entries.set(key, { readAtMs: nowMs, data });
-  data.catch(() => entries.delete(key));
-  return data;
-}
-
 function isRange(text: string): text is DetailsRange {
   return Object.hasOwn(DETAILS_RANGES, text);
 }
@@ -161,7 +146,7 @@ export async function renderDetails(context: DetailsContext, module: string, ran
   }
   const rule = context.settings.rules.find((one) => one.module === module);
   if (!rule) return { status: 404, contentType: TEXT, body: `no module '${module}': /status lists the modules\n` };
-  const data = await cachedDetails(context, rule, rangeText);
+  const data = await context.cache(`${rule.module}\n${rangeText}`, () => readDetails(context, rule, rangeText));
   if (format === 'json') return { contentType: 'application/json', body: JSON.stringify(data, null, 2) + '\n' };
   return { contentType: 'text/html; charset=utf-8', body: renderDetailsPage(data) };
 }

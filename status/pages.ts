@@ -8,7 +8,8 @@ import { influxClientFrom } from '../lib/influx/settings';
 import type { Logger } from '../lib/run/log';
 import { statusAsset } from './assets';
 import { badgeJson, badgeSvg, brokenRulesBadge, unknownModuleBadge } from './badges';
-import { renderDetails } from './details';
+import { expiringCache } from './cache';
+import { type DetailsData, renderDetails } from './details';
 import { renderStatusJson, renderStatusPage, rulesBrokenPage } from './page';
 import { STATE_CODES, STATE_WORDS } from './states';
 import { loadStatusSettings, type StatusSettings } from './settings';
@@ -128,21 +129,13 @@ export function statusRoute(path: string): StatusRoute | undefined {
  */
 export function statusPages(influxdb: InfluxClient, settings: StatusSettings, options: { now?: () => number } = {}): GatewayPages {
   const now = options.now ?? Date.now;
-  let cached: { readAtMs: number; snapshot: Promise<StatusSnapshot> } | undefined;
-  const read = async (): Promise<StatusSnapshot> => {
-    const nowMs = now();
-    try {
-      return await loadStatusSnapshot(influxdb, settings, { nowMs });
-    } catch (error) {
-      cached = undefined; // an unreadable store is retried on the next request
-      return unreadableSnapshot(settings, nowMs, error as Error);
-    }
-  };
+  // The pages' one clock times both caches (a test's injected clock too).
+  const snapshots = expiringCache<StatusSnapshot>(CACHE_MS, now);
+  const details = expiringCache<DetailsData>(CACHE_MS, now);
   const snapshot = (): Promise<StatusSnapshot> => {
-    // The pages' one clock, as the details' cache: a test's injected clock times both.
     const nowMs = now();
-    if (!cached || nowMs < cached.readAtMs || nowMs - cached.readAtMs >= CACHE_MS) cached = { readAtMs: nowMs, snapshot: read() };
-    return cached.snapshot;
+    // An unreadable store is forgotten by the cache, so the next request retries it.
+    return snapshots('', () => loadStatusSnapshot(influxdb, settings, { nowMs })).catch((error: unknown) => unreadableSnapshot(settings, nowMs, error as Error));
   };
   const modules = new Set(settings.rules.map((rule) => rule.module));
   const unknownModule = (name: string): PageAnswer => notFound(`no module '${name}': /status lists the modules`);
@@ -171,7 +164,7 @@ export function statusPages(influxdb: InfluxClient, settings: StatusSettings, op
       case 'module': {
         if (!modules.has(route.module)) return async () => unknownModule(route.module);
         const range = url.searchParams.get('range') ?? undefined;
-        return () => renderDetails({ influxdb, settings, snapshot, nowMs: now }, route.module, range, route.format);
+        return () => renderDetails({ influxdb, settings, snapshot, nowMs: now, cache: details }, route.module, range, route.format);
       }
     }
   };
