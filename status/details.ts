@@ -10,8 +10,8 @@ import { DAY_MS, HOUR_MS } from './history';
 import type { ModuleRule } from './rules';
 import type { StatusSettings } from './settings';
 import type { ExpiringCache } from './cache';
-import type { StatusSnapshot } from './snapshot';
-import { LIGHT_COLOURS, type ModuleState, type ShownState } from './states';
+import { type ModuleSnapshot, naModule, type StatusSnapshot } from './snapshot';
+import { LIGHT_COLOURS, type ModuleState } from './states';
 
 /** What a details page reads: InfluxDB, the rules, and the shared (cached) snapshot of every module. */
 export interface DetailsContext {
@@ -39,16 +39,9 @@ export interface DetailsData {
   retentionPolicy: string;
   interval: string;
   /** The light as the main page shows it (the stored status documents). */
-  status: {
-    state: ModuleState;
-    shown: ShownState;
-    stateText: string;
+  status: Pick<ModuleSnapshot, 'state' | 'shown' | 'reason' | 'downtime' | 'evaluatedMs' | 'lastDataMs' | 'dashboardUrl'> & {
+    /** The light's colour (documented in the JSON; the page takes it from `shown`). */
     colour: string;
-    reason: string;
-    downtime: { reason: string } | null;
-    evaluatedMs: number | null;
-    lastDataMs: number | null;
-    dashboardUrl: string | null;
   };
   /** The rule evaluated now against InfluxDB, condition by condition. */
   live: {
@@ -105,7 +98,7 @@ async function readDetails(context: DetailsContext, rule: ModuleRule, range: Det
     evaluateNow(context, rule, toMs),
     Promise.all(source.panels.map((panel) => readPlot(context.influxdb, panel, choice, fromMs, toMs))),
   ]);
-  const module = snapshot.modules.find((one) => one.module === rule.module);
+  const module = snapshot.modules.find((one) => one.module === rule.module) ?? naModule(rule, 'never evaluated by the status job');
   return {
     module: rule.module,
     title: rule.title,
@@ -116,15 +109,14 @@ async function readDetails(context: DetailsContext, rule: ModuleRule, range: Det
     retentionPolicy: choice.rp,
     interval: choice.interval,
     status: {
-      state: module?.state ?? 'na',
-      shown: module?.shown ?? 'na',
-      stateText: module?.stateText ?? 'N/A',
-      colour: LIGHT_COLOURS[module?.shown ?? 'na'],
-      reason: module?.reason ?? 'never evaluated by the status job',
-      downtime: module?.downtime ?? null,
-      evaluatedMs: module?.evaluatedMs ?? null,
-      lastDataMs: module?.lastDataMs ?? null,
-      dashboardUrl: module?.dashboardUrl ?? null,
+      state: module.state,
+      shown: module.shown,
+      colour: LIGHT_COLOURS[module.shown],
+      reason: module.reason,
+      downtime: module.downtime,
+      evaluatedMs: module.evaluatedMs,
+      lastDataMs: module.lastDataMs,
+      dashboardUrl: module.dashboardUrl,
     },
     live,
     plotSource: { kind: source.kind, dashboards: source.dashboards },

@@ -165,7 +165,7 @@ describe('the page with history, downtime and incidents', () => {
         toMs: GENERATED,
         retentionPolicy: 'raw',
         interval: '10m',
-        status: { state, shown, stateText: words[state], colour: LIGHT_COLOURS[shown], reason: 'r', downtime: null, evaluatedMs: null, lastDataMs: null, dashboardUrl: null },
+        status: { state, shown, colour: LIGHT_COLOURS[shown], reason: 'r', downtime: null, evaluatedMs: null, lastDataMs: null, dashboardUrl: null },
         live: { evaluatedMs: GENERATED, state: 'degraded', reason: 'r', parts: [], conditions: [], worst: null },
         plotSource: { kind: 'dashboard', dashboards: [] },
         maxSeries: 10,

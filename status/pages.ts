@@ -11,9 +11,8 @@ import { badgeJson, badgeSvg, brokenRulesBadge, unknownModuleBadge } from './bad
 import { expiringCache } from './cache';
 import { type DetailsData, renderDetails } from './details';
 import { renderStatusJson, renderStatusPage, rulesBrokenPage } from './page';
-import { STATE_CODES, STATE_WORDS } from './states';
 import { loadStatusSettings, type StatusSettings } from './settings';
-import { detailsPath, loadStatusSnapshot, type StatusSnapshot } from './snapshot';
+import { loadStatusSnapshot, naModule, type StatusSnapshot } from './snapshot';
 
 
 /** When the stored statuses cannot be read, the page still answers: every module N/A with the reason. */
@@ -22,26 +21,7 @@ function unreadableSnapshot(settings: StatusSettings, nowMs: number, error: Erro
     title: settings.title,
     generatedMs: nowMs,
     refreshSeconds: settings.refreshSeconds,
-    modules: settings.rules.map((rule) => ({
-      module: rule.module,
-      title: rule.title,
-      state: 'na',
-      shown: 'na',
-      downtime: null,
-      stateText: STATE_WORDS.na,
-      code: STATE_CODES.na,
-      reason: `cannot read the stored statuses: ${error.message}`,
-      evaluatedMs: null,
-      lastDataMs: null,
-      sinceMs: null,
-      availability: { '24h': null, '7d': null, '30d': null, '90d': null },
-      reliability: { '24h': null, '7d': null, '30d': null, '90d': null },
-      timeline: [],
-      history: [],
-      incidents: [],
-      dashboardUrl: null,
-      detailsUrl: detailsPath(rule.module),
-    })),
+    modules: settings.rules.map((rule) => naModule(rule, `cannot read the stored statuses: ${error.message}`)),
     incidents: [],
   };
 }

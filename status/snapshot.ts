@@ -315,6 +315,31 @@ export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }
 
+/** A module whose state is not known: N/A with the reason, without figures or history. */
+export function naModule(rule: { module: string; title: string }, reason: string): ModuleSnapshot {
+  const unknown = Object.fromEntries(Object.keys(AVAILABILITY_WINDOWS).map((name) => [name, null])) as Record<AvailabilityWindow, null>;
+  return {
+    module: rule.module,
+    title: rule.title,
+    state: 'na',
+    shown: 'na',
+    downtime: null,
+    stateText: STATE_WORDS.na,
+    code: STATE_CODES.na,
+    reason,
+    evaluatedMs: null,
+    lastDataMs: null,
+    sinceMs: null,
+    availability: { ...unknown },
+    reliability: { ...unknown },
+    timeline: [],
+    history: [],
+    incidents: [],
+    dashboardUrl: null,
+    detailsUrl: detailsPath(rule.module),
+  };
+}
+
 /** The snapshot of every configured module from the stored status documents: what /status and /status.json show. */
 export async function loadStatusSnapshot(influxdb: InfluxClient, settings: StatusSettings, options: SnapshotOptions = {}): Promise<StatusSnapshot> {
   const nowMs = options.nowMs ?? Date.now();
