@@ -11,7 +11,7 @@ import type { ModuleStatus } from './evaluate';
 import type { ModuleState } from './states';
 import type { ModuleRule } from './rules';
 import type { StatusSettings } from './settings';
-import { joinUrl } from './snapshot';
+import { joinUrl } from '../lib/http/urls';
 
 /** MONIT knows three values; N/A has none: MONIT shows a service 'unknown' when it hears nothing. */
 export const MONIT_SERVICE_STATUS: Record<ModuleState, 'available' | 'degraded' | 'unavailable' | undefined> = {

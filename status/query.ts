@@ -1,6 +1,6 @@
 import { databaseFor } from '../lib/documents/interpret';
 import { HEARTBEAT } from '../lib/run/jobRunner';
-import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influxdb';
+import { type InfluxClient, isMissingDatabase, rowsOf, type Series } from '../lib/influx/influxdb';
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
 import { type AggregateFunction, aggregateKey, type Condition, type Operand, RuleEvaluationError, type Value } from './condition';
 import type { Heartbeat, SeriesData } from './evaluate';
@@ -17,11 +17,6 @@ const INFLUX_FUNCTIONS: Record<Exclude<AggregateFunction, 'delta'>, string> = {
   sum: 'sum',
   count: 'count',
 };
-
-/** A missing database only means nobody wrote there yet: no data, not a failure. */
-function isMissingDatabase(error: unknown): boolean {
-  return error instanceof InfluxError && /database not found/i.test(error.message);
-}
 
 function timeRange(fromMs: number, toMs: number): string {
   return `time > ${timeLiteral(fromMs)} AND time <= ${timeLiteral(toMs)}`;
@@ -57,7 +52,7 @@ export async function readHeartbeats(influxdb: InfluxClient, sinceMs: number, no
   }
   const heartbeats = new Map<string, Heartbeat>();
   for (const one of series) {
-    const row = Object.fromEntries(one.columns.map((column, index) => [column, one.values[0]?.[index]]));
+    const row = rowsOf(one)[0] ?? {};
     heartbeats.set(one.tags?.[HEARTBEAT.tags.job] ?? '', {
       timeMs: Number(row.time),
       ok: row[fields.ok] === true,
@@ -182,7 +177,7 @@ export async function readPartData(influxdb: InfluxClient, rule: PartRule, nowMs
   }
   const newestTime = newest[0]?.values[0]?.[0];
   const series = aggregated.map((one): SeriesData => {
-    const row = Object.fromEntries(one.columns.map((column, index) => [column, one.values[0]?.[index]]));
+    const row = rowsOf(one)[0] ?? {};
     const values = new Map<string, Value>();
     for (const operand of operands) {
       const read = (fn: Exclude<AggregateFunction, 'delta'>): Value => scalar(row[`${INFLUX_FUNCTIONS[fn]}_${operand.field}`]);

@@ -1,5 +1,6 @@
 import { databaseFor } from '../lib/documents/interpret';
-import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influxdb';
+import { type InfluxClient, InfluxError, isMissingDatabase, rowsOf, type Series } from '../lib/influx/influxdb';
+import { joinUrl } from '../lib/http/urls';
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
 import { parseRetentionDuration } from '../downsample/windows';
 import { slotStart } from '../lib/run/slot';
@@ -135,10 +136,6 @@ interface LatestStatus {
   downtime: { reason: string } | null;
 }
 
-function rowsOf(series: Series): Array<Record<string, unknown>> {
-  return series.values.map((values) => Object.fromEntries(series.columns.map((column, index) => [column, values[index]])));
-}
-
 /** What one reading of the stored status documents gives; `queries` and `rows` say what it cost. */
 export interface StoredHistory {
   /** Each module's raw documents from `splitMs` (or, if earlier, 30 days and an hour back, or the oldest window raw holds whole) on, oldest first. */
@@ -173,7 +170,7 @@ class CountingReader {
       for (const statementSeries of answer) for (const one of statementSeries) this.rows += one.values.length;
       return answer;
     } catch (error) {
-      if (error instanceof InfluxError && /database not found|retention policy not found/i.test(error.message)) return [];
+      if (isMissingDatabase(error) || (error instanceof InfluxError && /retention policy not found/i.test(error.message))) return [];
       throw error;
     }
   }
@@ -308,11 +305,6 @@ export interface SnapshotOptions {
 /** The details page of a module, below the gateway's root. */
 export function detailsPath(module: string): string {
   return `/status/module/${encodeURIComponent(module)}`;
-}
-
-/** Joins a base URL and a path with exactly one slash. */
-export function joinUrl(base: string, path: string): string {
-  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }
 
 /** A module whose state is not known: N/A with the reason, without figures or history. */
