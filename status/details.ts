@@ -2,7 +2,7 @@ import type { PageAnswer } from '../lib/http/pages';
 import type { InfluxClient } from '../lib/influx/influxdb';
 import { retentionFor } from '../downsample/retentions';
 import { combineParts, type ConditionDetail, explainPart, type PartExplanation, type WorstRanking } from './evaluate';
-import { judgeParts } from './evaluateNow';
+import { judgeParts } from './judgeParts';
 import type { Value } from './condition';
 import { MAX_SERIES, MAX_SERIES_READ, plotSource, readPlot, type Plot, type PlotSource } from './details-plots';
 import { renderDetailsPage } from './details-page';

@@ -146,7 +146,7 @@ export async function readPartData(influxdb: InfluxClient, rule: PartRule, nowMs
   const columns = new Map<string, string>();
   for (const operand of operands) {
     const needed: Array<Exclude<AggregateFunction, 'delta'>> = operand.function === 'delta' ? ['latest', 'first'] : [operand.function];
-    for (const fn of needed) columns.set(`${INFLUX_FUNCTIONS[fn]}_${operand.field}`, `${INFLUX_FUNCTIONS[fn]}(${quoteIdentifier(operand.field)})`);
+    for (const aggregateFunction of needed) columns.set(`${INFLUX_FUNCTIONS[aggregateFunction]}_${operand.field}`, `${INFLUX_FUNCTIONS[aggregateFunction]}(${quoteIdentifier(operand.field)})`);
   }
   // A single selector without GROUP BY returns the time of the point it selects.
   const newestStatement = `SELECT last(${quoteIdentifier(rule.fields[0])}) FROM ${from} WHERE ${timeRange(nowMs - rule.freshnessMs, nowMs)}${filter}`;
@@ -180,7 +180,7 @@ export async function readPartData(influxdb: InfluxClient, rule: PartRule, nowMs
     const row = rowsOf(one)[0] ?? {};
     const values = new Map<string, Value>();
     for (const operand of operands) {
-      const read = (fn: Exclude<AggregateFunction, 'delta'>): Value => scalar(row[`${INFLUX_FUNCTIONS[fn]}_${operand.field}`]);
+      const read = (aggregateFunction: Exclude<AggregateFunction, 'delta'>): Value => scalar(row[`${INFLUX_FUNCTIONS[aggregateFunction]}_${operand.field}`]);
       let value: Value;
       if (operand.function === 'delta') {
         const last = read('latest');
