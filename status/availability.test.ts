@@ -9,7 +9,8 @@ import { PROJECT_ROOT } from '../lib/config/paths';
 import { DocumentFactory } from '../lib/documents/document';
 import { SchemaRegistry, schemaRegistry } from '../lib/documents/schemas';
 import { availabilityDocuments } from './availability';
-import { moduleStatus, type ModuleState } from './evaluate';
+import { moduleStatus } from './evaluate';
+import type { ModuleState } from './states';
 import { RuleError } from './rules';
 import { loadStatusSettings, type StatusSettings } from './settings';
 

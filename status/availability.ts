@@ -7,10 +7,11 @@ import type { DocumentFactory } from '../lib/documents/document';
 import type { MonitDocument } from '../lib/documents/types';
 import { MONIT_COLLECTORS_AVAILABILITY } from '../schemas/kinds';
 import type { ModuleDowntime } from './downtime';
-import type { ModuleState, ModuleStatus } from './evaluate';
+import type { ModuleStatus } from './evaluate';
+import type { ModuleState } from './states';
 import type { ModuleRule } from './rules';
 import type { StatusSettings } from './settings';
-import { joinUrl } from './snapshot';
+import { joinUrl } from '../lib/http/urls';
 
 /** MONIT knows three values; N/A has none: MONIT shows a service 'unknown' when it hears nothing. */
 export const MONIT_SERVICE_STATUS: Record<ModuleState, 'available' | 'degraded' | 'unavailable' | undefined> = {

@@ -1,6 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { badgeJson, badgeSvg, brokenRulesBadge, unknownModuleBadge } from './badges';
-import type { ModuleSnapshot, ShownState } from './snapshot';
+import type { ModuleSnapshot } from './snapshot';
+import type { ShownState } from './states';
 
 function module(shown: ShownState, title: string, availability30d: number | null): ModuleSnapshot {
   const state = shown === 'downtime' ? 'unavailable' : shown;

@@ -1,12 +1,7 @@
 import { makeBadge } from 'badge-maker';
-import { formatAvailability, LIGHT_COLOURS } from './page';
-import { type ModuleSnapshot, type ShownState, SHOWN_WORDS } from './snapshot';
-
-/**
- * The badge colour of each state: the light's, except N/A, whose white light would leave white text
- * unreadable on a white page: shields' own grey for "inactive".
- */
-export const BADGE_COLOURS: Record<ShownState, string> = { ...LIGHT_COLOURS, na: '#9f9f9f' };
+import { formatAvailability } from './page';
+import type { ModuleSnapshot } from './snapshot';
+import { BADGE_COLOURS, SHOWN_WORDS } from './states';
 
 /** What the badge of a module says: its title, its state in words and its 30-day availability. */
 export function badgeContent(module: ModuleSnapshot): { label: string; message: string; color: string } {

@@ -14,7 +14,8 @@ import { useInfluxAndGateway } from '../test/support/fixtures';
 import { TEST_TOKEN } from '../test/support/gateway';
 import { RecordingInfluxClient } from '../test/support/recordingInfluxClient';
 import { testDir } from '../test/support/services';
-import type { ModuleState, ModuleStatus } from './evaluate';
+import type { ModuleStatus } from './evaluate';
+import type { ModuleState } from './states';
 import { evaluateModules, runStatus } from './job';
 import { loadStatusSettings, type StatusSettings } from './settings';
 

@@ -1,7 +1,7 @@
 /** The details page's HTML on its own: the downtime light, and data that must stay data inside the page. */
 import type { DetailsData } from './details';
 import { renderDetailsPage, scriptJson, SERIES_COLOURS, SERIES_DASHES } from './details-page';
-import { LIGHT_COLOURS } from './page';
+import { LIGHT_COLOURS } from './states';
 
 const NOW = Date.UTC(2026, 11, 6, 9, 0);
 
@@ -15,7 +15,7 @@ function data(change: Partial<DetailsData> = {}): DetailsData {
     toMs: NOW,
     retentionPolicy: 'raw',
     interval: '10m',
-    status: { state: 'unavailable', shown: 'downtime', stateText: 'Unavailable', colour: LIGHT_COLOURS.downtime, reason: 'a down', downtime: { reason: 'network intervention' }, evaluatedMs: NOW - 60e3, lastDataMs: null, dashboardUrl: null },
+    status: { state: 'unavailable', shown: 'downtime', colour: LIGHT_COLOURS.downtime, reason: 'a down', downtime: { reason: 'network intervention' }, evaluatedMs: NOW - 60e3, lastDataMs: null, dashboardUrl: null },
     live: { evaluatedMs: NOW, state: 'available', reason: 'all checks pass', parts: [], conditions: [], worst: null },
     plotSource: { kind: 'dashboard', dashboards: [{ uid: 'monit-web', title: 'Web' }] },
     maxSeries: 10,

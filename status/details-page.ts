@@ -2,9 +2,9 @@
 import type { Value } from './condition';
 import type { DetailsData } from './details';
 import type { Plot } from './details-plots';
-import { STATE_WORDS, type WorstRanking } from './evaluate';
-import { BASE_STYLE, CARD_DECLARATIONS, escapeHtml, formatAge, LIGHT_COLOURS, utc } from './page';
-import { SHOWN_WORDS } from './snapshot';
+import type { WorstRanking } from './evaluate';
+import { BASE_STYLE, CARD_DECLARATIONS, escapeHtml, formatAge, htmlPage, utc } from './page';
+import { LIGHT_COLOURS, SHOWN_WORDS, STATE_WORDS } from './states';
 
 /** Colours of a plot's series, in order (distinct for the 10 series a plot shows at most). */
 export const SERIES_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -210,17 +210,11 @@ export function renderDetailsPage(data: DetailsData): string {
       ? `The key panels of the ${data.plotSource.dashboards.map((dashboard) => escapeHtml(dashboard.title)).join(', ')} dashboard`
       : "The mean of each numeric field the module's rule reads (no dashboard shows this module)";
   const plots = data.plots.length ? data.plots.map((plot, index) => renderPlot(plot, index, data.maxSeries, data.maxSeriesRead)).join('\n') : '<section><p>No plot: the rule reads no numeric field.</p></section>';
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(data.title)}: details</title>
-<link rel="stylesheet" href="../assets/uPlot.min.css">
-<style>${STYLE}</style>
-</head>
-<body>
-<header><a href="../../status">← All modules</a><h1>${escapeHtml(data.title)}</h1></header>
+  return htmlPage({
+    title: `${data.title}: details`,
+    head: '<link rel="stylesheet" href="../assets/uPlot.min.css">',
+    style: STYLE,
+    body: `<header><a href="../../status">← All modules</a><h1>${escapeHtml(data.title)}</h1></header>
 <main>
 ${renderStatus(data)}
 ${renderRule(data)}
@@ -229,9 +223,7 @@ ${renderRule(data)}
 ${plots}
 </main>
 <script src="../assets/uPlot.iife.min.js"></script>
-<script type="application/json" id="details-data">${scriptJson(data)}</script>
-<script>${SCRIPT}</script>
-</body>
-</html>
-`;
+<script type="application/json" id="details-data">${scriptJson(data)}</script>`,
+    script: SCRIPT,
+  });
 }

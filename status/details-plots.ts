@@ -4,7 +4,7 @@
  * for a module without a dashboard, the mean of each numeric field its rule reads.
  */
 import { databaseFor } from '../lib/documents/interpret';
-import type { InfluxClient, Series } from '../lib/influx/influxdb';
+import { type InfluxClient, isMissingDatabase, type Series } from '../lib/influx/influxdb';
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
 import { schemaRegistry } from '../lib/documents/schemas';
 import { moduleDashboards } from '../dashboards/modules';
@@ -202,7 +202,7 @@ export async function readPlot(
     });
   } catch (error) {
     // A missing database means no data yet, as for the rules.
-    if (!/database not found/i.test((error as Error).message)) plot.error = (error as Error).message;
+    if (!isMissingDatabase(error)) plot.error = (error as Error).message;
     return plot;
   }
   plot.totalSeries = found.length;

@@ -20,7 +20,7 @@ import { getPage } from '../test/support/pages';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import type { DetailsData } from './details';
 import { formatNumber, PERCENT_UNITS, SERIES_COLOURS } from './details-page';
-import { LIGHT_COLOURS } from './page';
+import { LIGHT_COLOURS } from './states';
 import { statusPages } from './pages';
 import { loadStatusSettings, type StatusSettings } from './settings';
 

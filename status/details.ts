@@ -1,16 +1,17 @@
 import type { PageAnswer } from '../lib/http/pages';
 import type { InfluxClient } from '../lib/influx/influxdb';
 import { retentionFor } from '../downsample/retentions';
-import { combineParts, type ConditionDetail, explainPart, type ModuleState, type PartExplanation, type WorstRanking } from './evaluate';
-import { judgeParts } from './evaluateNow';
+import { combineParts, type ConditionDetail, explainPart, type PartExplanation, type WorstRanking } from './evaluate';
+import { judgeParts } from './judgeParts';
 import type { Value } from './condition';
 import { MAX_SERIES, MAX_SERIES_READ, plotSource, readPlot, type Plot, type PlotSource } from './details-plots';
 import { renderDetailsPage } from './details-page';
 import { DAY_MS, HOUR_MS } from './history';
-import { LIGHT_COLOURS } from './page';
 import type { ModuleRule } from './rules';
 import type { StatusSettings } from './settings';
-import type { ShownState, StatusSnapshot } from './snapshot';
+import type { ExpiringCache } from './cache';
+import { type ModuleSnapshot, naModule, type StatusSnapshot } from './snapshot';
+import { LIGHT_COLOURS, type ModuleState } from './states';
 
 /** What a details page reads: InfluxDB, the rules, and the shared (cached) snapshot of every module. */
 export interface DetailsContext {
@@ -18,6 +19,8 @@ export interface DetailsContext {
   settings: StatusSettings;
   snapshot: () => Promise<StatusSnapshot>;
   nowMs: () => number;
+  /** The pages' cache of details, keyed by module and range. */
+  cache: ExpiringCache<DetailsData>;
 }
 
 /** The ranges a details page offers, as links; the first is the default. */
@@ -36,16 +39,9 @@ export interface DetailsData {
   retentionPolicy: string;
   interval: string;
   /** The light as the main page shows it (the stored status documents). */
-  status: {
-    state: ModuleState;
-    shown: ShownState;
-    stateText: string;
+  status: Pick<ModuleSnapshot, 'state' | 'shown' | 'reason' | 'downtime' | 'evaluatedMs' | 'lastDataMs' | 'dashboardUrl'> & {
+    /** The light's colour (documented in the JSON; the page takes it from `shown`). */
     colour: string;
-    reason: string;
-    downtime: { reason: string } | null;
-    evaluatedMs: number | null;
-    lastDataMs: number | null;
-    dashboardUrl: string | null;
   };
   /** The rule evaluated now against InfluxDB, condition by condition. */
   live: {
@@ -66,10 +62,6 @@ export interface DetailsData {
   maxSeriesRead: number;
   plots: Plot[];
 }
-
-/** Many viewers share one reading: the data changes every 10 minutes. Timed by the pages' clock (tests set it). */
-const CACHE_MS = 15_000;
-const cache = new WeakMap<StatusSettings, Map<string, { readAtMs: number; data: Promise<DetailsData> }>>();
 
 const TEXT = 'text/plain; charset=utf-8';
 
@@ -106,7 +98,7 @@ async function readDetails(context: DetailsContext, rule: ModuleRule, range: Det
     evaluateNow(context, rule, toMs),
     Promise.all(source.panels.map((panel) => readPlot(context.influxdb, panel, choice, fromMs, toMs))),
   ]);
-  const module = snapshot.modules.find((one) => one.module === rule.module);
+  const module = snapshot.modules.find((one) => one.module === rule.module) ?? naModule(rule, 'never evaluated by the status job');
   return {
     module: rule.module,
     title: rule.title,
@@ -117,15 +109,14 @@ async function readDetails(context: DetailsContext, rule: ModuleRule, range: Det
     retentionPolicy: choice.rp,
     interval: choice.interval,
     status: {
-      state: module?.state ?? 'na',
-      shown: module?.shown ?? 'na',
-      stateText: module?.stateText ?? 'N/A',
-      colour: LIGHT_COLOURS[module?.shown ?? 'na'],
-      reason: module?.reason ?? 'never evaluated by the status job',
-      downtime: module?.downtime ?? null,
-      evaluatedMs: module?.evaluatedMs ?? null,
-      lastDataMs: module?.lastDataMs ?? null,
-      dashboardUrl: module?.dashboardUrl ?? null,
+      state: module.state,
+      shown: module.shown,
+      colour: LIGHT_COLOURS[module.shown],
+      reason: module.reason,
+      downtime: module.downtime,
+      evaluatedMs: module.evaluatedMs,
+      lastDataMs: module.lastDataMs,
+      dashboardUrl: module.dashboardUrl,
     },
     live,
     plotSource: { kind: source.kind, dashboards: source.dashboards },
@@ -133,20 +124,6 @@ async function readDetails(context: DetailsContext, rule: ModuleRule, range: Det
     maxSeriesRead: MAX_SERIES_READ,
     plots,
   };
-}
-
-/** A module's details, read at most every 15 s per range. */
-function cachedDetails(context: DetailsContext, rule: ModuleRule, range: DetailsRange): Promise<DetailsData> {
-  let entries = cache.get(context.settings);
-  if (!entries) cache.set(context.settings, (entries = new Map()));
-  const key = `${rule.module}\n${range}`;
-  const cached = entries.get(key);
-  const nowMs = context.nowMs();
-  if (cached && nowMs >= cached.readAtMs && nowMs - cached.readAtMs < CACHE_MS) return cached.data;
-  const data = readDetails(context, rule, range);
-  entries.set(key, { readAtMs: nowMs, data });
-  data.catch(() => entries.delete(key));
-  return data;
 }
 
 function isRange(text: string): text is DetailsRange {
@@ -161,7 +138,7 @@ export async function renderDetails(context: DetailsContext, module: string, ran
   }
   const rule = context.settings.rules.find((one) => one.module === module);
   if (!rule) return { status: 404, contentType: TEXT, body: `no module '${module}': /status lists the modules\n` };
-  const data = await cachedDetails(context, rule, rangeText);
+  const data = await context.cache(`${rule.module}\n${rangeText}`, () => readDetails(context, rule, rangeText));
   if (format === 'json') return { contentType: 'application/json', body: JSON.stringify(data, null, 2) + '\n' };
   return { contentType: 'text/html; charset=utf-8', body: renderDetailsPage(data) };
 }

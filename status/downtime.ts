@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { type Config, ConfigError } from '../lib/config/config';
 import { feedToDowntimes, type FeedOptions, readDowntimeFeed } from './downtimeFeed';
-import type { ModuleState } from './evaluate';
+import { countOf, type ModuleState, shownOf, type ShownState, SLOT_FIELDS, type SlotField } from './states';
 import { findKeyLine } from './rules';
 import type { StatusSettings } from './settings';
 
@@ -181,15 +181,9 @@ export function downtimesAt(downtimes: readonly Downtime[], modules: readonly st
 }
 
 /** The *_slots counters of a status document: exactly one is 1, and a slot under downtime is only downtime_slots. */
-export function slotCounters(state: ModuleState, downtime: boolean): Record<'available_slots' | 'degraded_slots' | 'unavailable_slots' | 'na_slots' | 'downtime_slots', number> {
-  const kind = downtime ? 'downtime' : state;
-  return {
-    available_slots: kind === 'available' ? 1 : 0,
-    degraded_slots: kind === 'degraded' ? 1 : 0,
-    unavailable_slots: kind === 'unavailable' ? 1 : 0,
-    na_slots: kind === 'na' ? 1 : 0,
-    downtime_slots: kind === 'downtime' ? 1 : 0,
-  };
+export function slotCounters(state: ModuleState, downtime: boolean): Record<SlotField, number> {
+  const counts = countOf(shownOf(state, downtime));
+  return Object.fromEntries(Object.entries(SLOT_FIELDS).map(([kind, field]) => [field, counts[kind as ShownState]])) as Record<SlotField, number>;
 }
 
 /**

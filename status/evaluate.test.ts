@@ -1,7 +1,8 @@
 import { Config } from '../lib/config/config';
 import { SchemaRegistry } from '../lib/documents/schemas';
 import { aggregateKey, type Value } from './condition';
-import { combineParts, type EvaluationInput, evaluateModule, type Heartbeat, type ModuleState, partCredential, type PartStatus, type SeriesData } from './evaluate';
+import { combineParts, type EvaluationInput, evaluateModule, type Heartbeat, partCredential, type PartStatus, type SeriesData } from './evaluate';
+import type { ModuleState } from './states';
 import { leveledAggregates, loadRules, type ModuleRule, type PartRule } from './rules';
 
 const NOW = Date.UTC(2026, 10, 22, 12, 5);

@@ -1,10 +1,7 @@
 import { type AggregateOperand, aggregateKey, type Comparator, type Condition, conditionAggregates, evaluateCondition, type Value } from './condition';
 import type { LeveledCondition, ModuleRule, PartRule } from './rules';
 import { approximateDuration } from '../lib/run/runCredentials';
-
-/** The four states of a module, best first. */
-export const MODULE_STATES = ['available', 'degraded', 'unavailable', 'na'] as const;
-export type ModuleState = (typeof MODULE_STATES)[number];
+import { type ModuleState, STATE_CODES } from './states';
 
 /**
  * The states from best to worst as ARGO's AND combines them (OK < WARNING < UNKNOWN < MISSING < CRITICAL,
@@ -12,14 +9,6 @@ export type ModuleState = (typeof MODULE_STATES)[number];
  * N/A (UNKNOWN or MISSING) outranks degraded but not unavailable.
  */
 export const WORST_LAST: readonly ModuleState[] = ['available', 'degraded', 'na', 'unavailable'];
-
-/** Numeric codes as in Nagios/ARGO (OK, WARNING, CRITICAL, UNKNOWN). */
-export const STATE_CODES: Record<ModuleState, number> = { available: 0, degraded: 1, unavailable: 2, na: 3 };
-export const STATE_WORDS: Record<ModuleState, string> = { available: 'Available', degraded: 'Degraded', unavailable: 'Unavailable', na: 'N/A' };
-
-export function stateOfCode(code: number): ModuleState {
-  return MODULE_STATES.find((state) => STATE_CODES[state] === code) ?? 'na';
-}
 
 /** The latest heartbeat of a collector (monit-collectors/run). */
 export interface Heartbeat {

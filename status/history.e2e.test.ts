@@ -12,7 +12,8 @@ import { slotStart } from '../lib/run/slot';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
 import { argoFigures, NO_SLOTS, type SlotCounts } from './argo';
 import type { StatusSettings } from './settings';
-import { loadStatusSnapshot, type ShownState, type StatusSnapshot } from './snapshot';
+import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
+import type { ShownState } from './states';
 
 const MINUTE = 60e3;
 const HOUR = 60 * MINUTE;
@@ -77,7 +78,7 @@ const WRITTEN = new Map(MODULES.map((module) => [module, documentsOf(module)]));
 
 function lineOf(module: string, document: Written): string {
   const text = (value: string): string => `"${value.replace(/["\\]/g, '\\$&')}"`;
-  const shown: ShownState = document.downtime ? 'downtime' : (['available', 'degraded', 'unavailable', 'na'] as const)[document.code];
+  const shown = expectedShown(document);
   const fields = [`code=${document.code}i`, `status=${text(['available', 'degraded', 'unavailable', 'na'][document.code])}`, `reason=${text(document.reason)}`];
   if (!document.old) {
     fields.push(`downtime=${document.downtime}`);
@@ -87,8 +88,8 @@ function lineOf(module: string, document: Written): string {
   return `status,module=${module} ${fields.join(',')} ${document.timeMs}`;
 }
 
-/** What the light showed for a document, as this test reads the schema: downtime wins, else the code. */
-function shownOf(document: Written): ShownState {
+/** What the light showed for a document, as this test reads the schema: downtime wins, else the code (on purpose not states.ts's shownOf, an independent computation). */
+function expectedShown(document: Written): ShownState {
   return document.downtime ? 'downtime' : (['available', 'degraded', 'unavailable', 'na'] as const)[document.code];
 }
 
@@ -98,7 +99,7 @@ const SPLIT = Math.ceil((NOW - 30 * DAY) / HOUR) * HOUR;
 /** The documents this test wrote for a module with fromMs ≤ time < toMs, counted by what the light showed. */
 function documentsBetween(module: string, fromMs: number, toMs: number): SlotCounts {
   const counts = { ...NO_SLOTS };
-  for (const document of WRITTEN.get(module)!) if (document.timeMs >= fromMs && document.timeMs < toMs) counts[shownOf(document)]++;
+  for (const document of WRITTEN.get(module)!) if (document.timeMs >= fromMs && document.timeMs < toMs) counts[expectedShown(document)]++;
   return counts;
 }
 
@@ -233,8 +234,8 @@ describe('a 90-day history across raw (30 days) and 1h', () => {
       for (let index = 1; index < documents.length; index++) {
         const [before, document] = [documents[index - 1], documents[index]];
         longestGapMs = Math.max(longestGapMs, document.timeMs - before.timeMs);
-        if (shownOf(document) === shownOf(before) || document.timeMs <= NOW - 30 * DAY) continue;
-        expected.unshift([document.timeMs, shownOf(document), document.downtime ? (document.downtimeReason as string) : document.reason]);
+        if (expectedShown(document) === expectedShown(before) || document.timeMs <= NOW - 30 * DAY) continue;
+        expected.unshift([document.timeMs, expectedShown(document), document.downtime ? (document.downtimeReason as string) : document.reason]);
       }
       expect(module.incidents.map((incident) => [incident.startMs, incident.to, incident.reason])).toEqual(expected);
       // Gaps here are one missed run at most (20 min < 30 min stale_after): no N/A of their own.

@@ -1,6 +1,7 @@
 import { NO_SLOTS, type SlotCounts } from './argo';
-import { dayCells, type HistoryPoint, historySplit, incidentsOf, newestFirst, SHOWN_RANK, windowCounts, windowSources, worstOf } from './history';
-import type { Incident, ShownState } from './snapshot';
+import { dayCells, type HistoryPoint, historySplit, incidentsOf, newestFirst, windowCounts, windowSources, worstOf } from './history';
+import type { Incident } from './snapshot';
+import { SHOWN_RANK, type ShownState } from './states';
 
 const MINUTE = 60e3;
 const HOUR = 60 * MINUTE;

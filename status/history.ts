@@ -12,8 +12,8 @@
  * `windowSources`).
  */
 import { addCounts, argoFigures, NO_SLOTS, type SlotCounts } from './argo';
-import { type ModuleState, stateOfCode } from './evaluate';
-import type { DayCell, Incident, ShownState } from './snapshot';
+import type { DayCell, Incident } from './snapshot';
+import { countOf, documentShown, SHOWN_RANK, type ShownState } from './states';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -22,38 +22,17 @@ export const HISTORY_DAYS = 90;
 /** How far back the incident list goes. */
 export const INCIDENT_SPAN_MS = 30 * DAY_MS;
 
-/** One raw status document: its slot, code, and whether a scheduled downtime covered it. */
+/** One raw status document: its slot, code, and whether a scheduled downtime covered it (absent in documents written before downtimes existed). */
 export interface HistoryPoint {
   timeMs: number;
   code: number;
-  downtime: boolean;
-}
-
-/**
- * From best to worst: available < degraded < downtime < N/A < unavailable. A scheduled downtime was
- * announced, so it is less alarming than not knowing (N/A) and than a failure nobody planned.
- */
-export const SHOWN_RANK: Record<ShownState, number> = { available: 0, degraded: 1, downtime: 2, na: 3, unavailable: 4 };
-
-/** What the light shows: a scheduled downtime wins over the state. */
-export function shownOf(state: ModuleState, downtime: boolean | undefined): ShownState {
-  return downtime ? 'downtime' : state;
-}
-
-/** What the light showed for a stored document (`downtime` absent in documents written before downtimes). */
-export function documentShown(point: { code: number; downtime?: boolean }): ShownState {
-  return shownOf(stateOfCode(point.code), point.downtime);
+  downtime?: boolean;
 }
 
 export function worstOf(states: ShownState[]): ShownState | null {
   let worst: ShownState | null = null;
   for (const state of states) if (worst === null || SHOWN_RANK[state] > SHOWN_RANK[worst]) worst = state;
   return worst;
-}
-
-/** One slot of this shown state, as the `*_slots` counters of its document say. */
-export function countOf(state: ShownState): SlotCounts {
-  return { ...NO_SLOTS, [state]: 1 };
 }
 
 /** The slot counts of the points with fromMs ≤ time < toMs (documents are stamped with their slot's start). */

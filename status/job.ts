@@ -8,7 +8,7 @@ import type { ClientTls } from '../lib/tls/clientTls';
 import { availabilityDocuments } from './availability';
 import { downtimesAt, downtimesForRun, slotCounters } from './downtime';
 import { combineParts, evaluatePart, type ModuleStatus, type PartStatus } from './evaluate';
-import { judgeParts } from './evaluateNow';
+import { judgeParts } from './judgeParts';
 import { renderStatusJson, renderStatusPage } from './page';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
@@ -71,8 +71,8 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   const sideEffects = !backfill && !options.dryRun;
   const statuses = await evaluateModules(options.influxdb, settings, nowMs);
   // A backfill uses the downtimes that covered its slot; it keeps the feed's last good answer as it was.
-  const tlsOf = options.tls;
-  const known = await downtimesForRun(settings, { slotMs, stateDir: options.stateDir, tls: tlsOf && (() => tlsOf('status')), signal: options.signal, problem, remember: sideEffects });
+  const sourceTls = options.tls;
+  const known = await downtimesForRun(settings, { slotMs, stateDir: options.stateDir, tls: sourceTls && (() => sourceTls('status')), signal: options.signal, problem, remember: sideEffects });
   const downtimes = downtimesAt(known, statuses.map((status) => status.module), slotMs, settings.periodMs);
   const availability = availabilityDocuments(options.documents, settings, statuses, downtimes);
   const documents = [

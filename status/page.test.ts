@@ -1,14 +1,15 @@
 import { InfluxClient } from '../lib/influx/influxdb';
 import { freePort } from '../test/support/ports';
 import { NO_SLOTS } from './argo';
-import { dayTitle, escapeHtml, formatAge, formatAvailability, formatDuration, INCIDENTS_SHOWN, LIGHT_COLOURS, NO_DATA_COLOUR, renderStatusPage } from './page';
+import { dayTitle, escapeHtml, formatAge, formatAvailability, formatDuration, INCIDENTS_SHOWN, NO_DATA_COLOUR, renderStatusPage } from './page';
 import { statusPages } from './pages';
 import type { StatusSettings } from './settings';
 import { badgeContent } from './badges';
 import type { DetailsData } from './details';
 import { renderDetailsPage } from './details-page';
 import { describeTransition } from './transitions';
-import type { DayCell, Incident, ShownState, StatusSnapshot } from './snapshot';
+import type { DayCell, Incident, StatusSnapshot } from './snapshot';
+import { LIGHT_COLOURS, type ShownState } from './states';
 import { getPage } from '../test/support/pages';
 
 const GENERATED = Date.UTC(2026, 10, 22, 12, 5);
@@ -164,7 +165,7 @@ describe('the page with history, downtime and incidents', () => {
         toMs: GENERATED,
         retentionPolicy: 'raw',
         interval: '10m',
-        status: { state, shown, stateText: words[state], colour: LIGHT_COLOURS[shown], reason: 'r', downtime: null, evaluatedMs: null, lastDataMs: null, dashboardUrl: null },
+        status: { state, shown, colour: LIGHT_COLOURS[shown], reason: 'r', downtime: null, evaluatedMs: null, lastDataMs: null, dashboardUrl: null },
         live: { evaluatedMs: GENERATED, state: 'degraded', reason: 'r', parts: [], conditions: [], worst: null },
         plotSource: { kind: 'dashboard', dashboards: [] },
         maxSeries: 10,

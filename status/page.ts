@@ -1,13 +1,5 @@
-import { type DayCell, type Incident, INCIDENTS_PER_MODULE, type ModuleSnapshot, type ShownState, SHOWN_WORDS, type StatusSnapshot } from './snapshot';
-
-/** The colour of each light (the page also says the state in words); a scheduled downtime has its own. */
-export const LIGHT_COLOURS: Record<ShownState, string> = {
-  available: '#1e9e3e',
-  degraded: '#f2c200',
-  unavailable: '#d32f2f',
-  na: '#ffffff',
-  downtime: '#2f6fd1',
-};
+import { type DayCell, type Incident, INCIDENTS_PER_MODULE, type ModuleSnapshot, type StatusSnapshot } from './snapshot';
+import { LIGHT_COLOURS, type ShownState, SHOWN_WORDS } from './states';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[character] ?? character);
@@ -110,11 +102,11 @@ table.figures{border-collapse:collapse;margin:8px 0 6px;font-size:.85rem;width:1
 .legend i{display:inline-block;width:12px;height:12px;border-radius:50%;border:1px solid rgba(255,255,255,.6);vertical-align:-1px;margin-right:4px}
 `;
 
-/** Keeps "x min ago" true between refreshes: the page may be a static file served for minutes. */
+/** Keeps "x min ago" true between refreshes: the page may be a static file served for minutes. formatAge's own source (the build emits plain ES2022). */
 const SCRIPT = `
 (function(){
-  function age(ms){var m=Math.floor(ms/60000);if(m<1)return 'just now';if(m<60)return m+' min ago';var h=Math.floor(m/60);if(h<48)return h+' h '+(m%60)+' min ago';return Math.floor(h/24)+' d ago';}
-  function update(){var list=document.querySelectorAll('[data-time]');for(var i=0;i<list.length;i++){list[i].textContent=age(Date.now()-Number(list[i].getAttribute('data-time')));}}
+  ${formatAge.toString()}
+  function update(){var list=document.querySelectorAll('[data-time]');for(var i=0;i<list.length;i++){list[i].textContent=formatAge(Date.now()-Number(list[i].getAttribute('data-time')));}}
   update();setInterval(update,30000);
 })();
 `;
@@ -196,26 +188,56 @@ export function renderStatusPage(snapshot: StatusSnapshot): string {
   const modules = snapshot.modules.length
     ? snapshot.modules.map((module) => renderModule(module, snapshot.generatedMs)).join('\n')
     : '<p>No module is configured: see [status.module.*] in the config.</p>';
+  return htmlPage({
+    title: snapshot.title,
+    refreshSeconds: snapshot.refreshSeconds,
+    style: `${STYLE}${DAY_STYLE}\n`,
+    body: `<header><h1>${escapeHtml(snapshot.title)}</h1><p>Updated ${escapeHtml(utc(snapshot.generatedMs))} · refreshes every ${snapshot.refreshSeconds} s</p><div class="legend">${legend}</div></header>
+<main>
+${modules}
+</main>
+${renderIncidents(snapshot.incidents, snapshot.unlistedIncidents ?? 0, snapshot.generatedMs)}`,
+    script: SCRIPT,
+  });
+}
+
+/** The skeleton of every status page: `title` is escaped here; `head` goes before the style, `script` last in the body. */
+export function htmlPage(page: { title: string; refreshSeconds?: number; head?: string; style: string; body: string; script?: string }): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="${snapshot.refreshSeconds}">
-<title>${escapeHtml(snapshot.title)}</title>
-<style>${STYLE}${DAY_STYLE}
-</style>
+${page.refreshSeconds === undefined ? '' : `<meta http-equiv="refresh" content="${page.refreshSeconds}">\n`}<title>${escapeHtml(page.title)}</title>
+${page.head === undefined ? '' : `${page.head}\n`}<style>${page.style}</style>
 </head>
 <body>
-<header><h1>${escapeHtml(snapshot.title)}</h1><p>Updated ${escapeHtml(utc(snapshot.generatedMs))} · refreshes every ${snapshot.refreshSeconds} s</p><div class="legend">${legend}</div></header>
-<main>
-${modules}
-</main>
-${renderIncidents(snapshot.incidents, snapshot.unlistedIncidents ?? 0, snapshot.generatedMs)}
-<script>${SCRIPT}</script>
-</body>
+${page.body}
+${page.script === undefined ? '' : `<script>${page.script}</script>\n`}</body>
 </html>
 `;
+}
+
+/**
+ * The page a browser gets while the rules cannot be read: what is wrong, what to do, and a reload
+ * every retry interval, so that it turns into the status page once the rules are fixed.
+ */
+export function rulesBrokenPage(why: string, configName: string, seconds: number): string {
+  return htmlPage({
+    title: 'Status rules cannot be read',
+    refreshSeconds: seconds,
+    style: `${BASE_STYLE}
+main{max-width:760px;margin:16px auto;padding:0 12px}
+section{${CARD_DECLARATIONS}}
+.problem{font-family:ui-monospace,monospace;white-space:pre-wrap;overflow-wrap:anywhere}
+`,
+    body: `<header><div class="head"><div class="light" style="background:${LIGHT_COLOURS.unavailable}"></div><h1>Status rules cannot be read</h1></div></header>
+<main><section>
+<p class="problem" id="problem">${escapeHtml(why)}</p>
+<p class="todo" id="todo">Fix ${escapeHtml(configName)}: the pages come back within ${seconds} s; the status job fails until then. Ingestion goes on.</p>
+<p class="meta">This page reloads every ${seconds} s.</p>
+</section></main>`,
+  });
 }
 
 /** The body of /status.json. */

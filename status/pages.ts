@@ -6,13 +6,13 @@ import type { InfluxClient } from '../lib/influx/influxdb';
 import type { GatewayPages, PageAnswer } from '../lib/http/pages';
 import { influxClientFrom } from '../lib/influx/settings';
 import type { Logger } from '../lib/run/log';
-import { STATE_CODES, STATE_WORDS } from './evaluate';
 import { statusAsset } from './assets';
 import { badgeJson, badgeSvg, brokenRulesBadge, unknownModuleBadge } from './badges';
-import { renderDetails } from './details';
-import { BASE_STYLE, CARD_DECLARATIONS, escapeHtml, LIGHT_COLOURS, renderStatusJson, renderStatusPage } from './page';
+import { expiringCache } from './cache';
+import { type DetailsData, renderDetails } from './details';
+import { renderStatusJson, renderStatusPage, rulesBrokenPage } from './page';
 import { loadStatusSettings, type StatusSettings } from './settings';
-import { detailsPath, loadStatusSnapshot, type StatusSnapshot } from './snapshot';
+import { loadStatusSnapshot, naModule, type StatusSnapshot } from './snapshot';
 
 
 /** When the stored statuses cannot be read, the page still answers: every module N/A with the reason. */
@@ -21,26 +21,7 @@ function unreadableSnapshot(settings: StatusSettings, nowMs: number, error: Erro
     title: settings.title,
     generatedMs: nowMs,
     refreshSeconds: settings.refreshSeconds,
-    modules: settings.rules.map((rule) => ({
-      module: rule.module,
-      title: rule.title,
-      state: 'na',
-      shown: 'na',
-      downtime: null,
-      stateText: STATE_WORDS.na,
-      code: STATE_CODES.na,
-      reason: `cannot read the stored statuses: ${error.message}`,
-      evaluatedMs: null,
-      lastDataMs: null,
-      sinceMs: null,
-      availability: { '24h': null, '7d': null, '30d': null, '90d': null },
-      reliability: { '24h': null, '7d': null, '30d': null, '90d': null },
-      timeline: [],
-      history: [],
-      incidents: [],
-      dashboardUrl: null,
-      detailsUrl: detailsPath(rule.module),
-    })),
+    modules: settings.rules.map((rule) => naModule(rule, `cannot read the stored statuses: ${error.message}`)),
     incidents: [],
   };
 }
@@ -128,21 +109,13 @@ export function statusRoute(path: string): StatusRoute | undefined {
  */
 export function statusPages(influxdb: InfluxClient, settings: StatusSettings, options: { now?: () => number } = {}): GatewayPages {
   const now = options.now ?? Date.now;
-  let cached: { readAtMs: number; snapshot: Promise<StatusSnapshot> } | undefined;
-  const read = async (): Promise<StatusSnapshot> => {
-    const nowMs = now();
-    try {
-      return await loadStatusSnapshot(influxdb, settings, { nowMs });
-    } catch (error) {
-      cached = undefined; // an unreadable store is retried on the next request
-      return unreadableSnapshot(settings, nowMs, error as Error);
-    }
-  };
+  // The pages' one clock times both caches (a test's injected clock too).
+  const snapshots = expiringCache<StatusSnapshot>(CACHE_MS, now);
+  const details = expiringCache<DetailsData>(CACHE_MS, now);
   const snapshot = (): Promise<StatusSnapshot> => {
-    // The pages' one clock, as the details' cache: a test's injected clock times both.
     const nowMs = now();
-    if (!cached || nowMs < cached.readAtMs || nowMs - cached.readAtMs >= CACHE_MS) cached = { readAtMs: nowMs, snapshot: read() };
-    return cached.snapshot;
+    // An unreadable store is forgotten by the cache, so the next request retries it.
+    return snapshots('', () => loadStatusSnapshot(influxdb, settings, { nowMs })).catch((error: unknown) => unreadableSnapshot(settings, nowMs, error as Error));
   };
   const modules = new Set(settings.rules.map((rule) => rule.module));
   const unknownModule = (name: string): PageAnswer => notFound(`no module '${name}': /status lists the modules`);
@@ -171,7 +144,7 @@ export function statusPages(influxdb: InfluxClient, settings: StatusSettings, op
       case 'module': {
         if (!modules.has(route.module)) return async () => unknownModule(route.module);
         const range = url.searchParams.get('range') ?? undefined;
-        return () => renderDetails({ influxdb, settings, snapshot, nowMs: now }, route.module, range, route.format);
+        return () => renderDetails({ influxdb, settings, snapshot, nowMs: now, cache: details }, route.module, range, route.format);
       }
     }
   };
@@ -183,37 +156,6 @@ export function statusPages(influxdb: InfluxClient, settings: StatusSettings, op
 
 /** How often pages whose rules could not be read try them again. */
 const RETRY_RULES_MS = 15_000;
-
-/**
- * The page a browser gets while the rules cannot be read: what is wrong, what to do, and a reload
- * every retry interval, so that it turns into the status page once the rules are fixed.
- */
-function rulesBrokenPage(why: string, configName: string): string {
-  const seconds = RETRY_RULES_MS / 1000;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="${seconds}">
-<title>Status rules cannot be read</title>
-<style>${BASE_STYLE}
-main{max-width:760px;margin:16px auto;padding:0 12px}
-section{${CARD_DECLARATIONS}}
-.problem{font-family:ui-monospace,monospace;white-space:pre-wrap;overflow-wrap:anywhere}
-</style>
-</head>
-<body>
-<header><div class="head"><div class="light" style="background:${LIGHT_COLOURS.unavailable}"></div><h1>Status rules cannot be read</h1></div></header>
-<main><section>
-<p class="problem" id="problem">${escapeHtml(why)}</p>
-<p class="todo" id="todo">Fix ${escapeHtml(configName)}: the pages come back within ${seconds} s; the status job fails until then. Ingestion goes on.</p>
-<p class="meta">This page reloads every ${seconds} s.</p>
-</section></main>
-</body>
-</html>
-`;
-}
 
 /** What tells an edited file apart: its modification time and size. */
 function fileStamp(file: string): string {
@@ -284,7 +226,7 @@ export function statusPagesFromConfig(startConfig: Config, log: Logger, options:
     const json = route.kind === 'json' || (route.kind === 'module' && route.format === 'json');
     if (json) return { status: 503, contentType: JSON_TYPE, body: JSON.stringify({ error: `status rules cannot be read: ${why}` }), headers: retryAfter };
     // A person reading: a page that says what to do and reloads itself.
-    if (route.kind === 'page' || route.kind === 'module') return { status: 503, contentType: HTML, body: rulesBrokenPage(why, path.basename(startConfig.file)), headers: retryAfter };
+    if (route.kind === 'page' || route.kind === 'module') return { status: 503, contentType: HTML, body: rulesBrokenPage(why, path.basename(startConfig.file), RETRY_RULES_MS / 1000), headers: retryAfter };
     return { status: 503, contentType: TEXT, body: `Status rules cannot be read: ${why}\n`, headers: retryAfter };
   };
   return (url) => {

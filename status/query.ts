@@ -1,6 +1,6 @@
 import { databaseFor } from '../lib/documents/interpret';
 import { HEARTBEAT } from '../lib/run/jobRunner';
-import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influxdb';
+import { type InfluxClient, isMissingDatabase, rowsOf, type Series } from '../lib/influx/influxdb';
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
 import { type AggregateFunction, aggregateKey, type Condition, type Operand, RuleEvaluationError, type Value } from './condition';
 import type { Heartbeat, SeriesData } from './evaluate';
@@ -17,11 +17,6 @@ const INFLUX_FUNCTIONS: Record<Exclude<AggregateFunction, 'delta'>, string> = {
   sum: 'sum',
   count: 'count',
 };
-
-/** A missing database only means nobody wrote there yet: no data, not a failure. */
-function isMissingDatabase(error: unknown): boolean {
-  return error instanceof InfluxError && /database not found/i.test(error.message);
-}
 
 function timeRange(fromMs: number, toMs: number): string {
   return `time > ${timeLiteral(fromMs)} AND time <= ${timeLiteral(toMs)}`;
@@ -57,7 +52,7 @@ export async function readHeartbeats(influxdb: InfluxClient, sinceMs: number, no
   }
   const heartbeats = new Map<string, Heartbeat>();
   for (const one of series) {
-    const row = Object.fromEntries(one.columns.map((column, index) => [column, one.values[0]?.[index]]));
+    const row = rowsOf(one)[0] ?? {};
     heartbeats.set(one.tags?.[HEARTBEAT.tags.job] ?? '', {
       timeMs: Number(row.time),
       ok: row[fields.ok] === true,
@@ -152,7 +147,7 @@ export async function readPartData(influxdb: InfluxClient, rule: PartRule, nowMs
   const columns = new Map<string, string>();
   for (const operand of operands) {
     const needed: Array<Exclude<AggregateFunction, 'delta'>> = operand.function === 'delta' ? ['latest', 'first'] : [operand.function];
-    for (const fn of needed) columns.set(`${INFLUX_FUNCTIONS[fn]}_${operand.field}`, `${INFLUX_FUNCTIONS[fn]}(${quoteIdentifier(operand.field)})`);
+    for (const aggregateFunction of needed) columns.set(`${INFLUX_FUNCTIONS[aggregateFunction]}_${operand.field}`, `${INFLUX_FUNCTIONS[aggregateFunction]}(${quoteIdentifier(operand.field)})`);
   }
   // A single selector without GROUP BY returns the time of the point it selects.
   const newestStatement = `SELECT last(${quoteIdentifier(rule.fields[0])}) FROM ${from} WHERE ${timeRange(nowMs - rule.freshnessMs, nowMs)}${filter}`;
@@ -183,10 +178,10 @@ export async function readPartData(influxdb: InfluxClient, rule: PartRule, nowMs
   }
   const newestTime = newest[0]?.values[0]?.[0];
   const series = aggregated.map((one): SeriesData => {
-    const row = Object.fromEntries(one.columns.map((column, index) => [column, one.values[0]?.[index]]));
+    const row = rowsOf(one)[0] ?? {};
     const values = new Map<string, Value>();
     for (const operand of operands) {
-      const read = (fn: Exclude<AggregateFunction, 'delta'>): Value => scalar(row[`${INFLUX_FUNCTIONS[fn]}_${operand.field}`]);
+      const read = (aggregateFunction: Exclude<AggregateFunction, 'delta'>): Value => scalar(row[`${INFLUX_FUNCTIONS[aggregateFunction]}_${operand.field}`]);
       let value: Value;
       if (operand.function === 'delta') {
         const last = read('latest');

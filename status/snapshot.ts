@@ -1,11 +1,13 @@
 import { databaseFor } from '../lib/documents/interpret';
-import { type InfluxClient, InfluxError, type Series } from '../lib/influx/influxdb';
+import { type InfluxClient, InfluxError, isMissingDatabase, rowsOf, type Series } from '../lib/influx/influxdb';
+import { joinUrl } from '../lib/http/urls';
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
 import { parseRetentionDuration } from '../downsample/windows';
 import { slotStart } from '../lib/run/slot';
-import { type ModuleState, type ModuleStatus, STATE_CODES, STATE_WORDS, stateOfCode } from './evaluate';
+import type { ModuleStatus } from './evaluate';
+import { type ModuleState, shownOf, type ShownState, SLOT_FIELDS, STATE_CODES, STATE_WORDS, stateOfCode, documentShown } from './states';
 import { addCounts, argoFigures, NO_SLOTS, type SlotCounts } from './argo';
-import { DAY_MS, dayCells, HOUR_MS, type HistoryPoint, historySplit, INCIDENT_SPAN_MS, type IncidentDraft, incidentsOf, newestFirst, notEvaluatedSince, documentShown, windowCounts, windowSources } from './history';
+import { DAY_MS, dayCells, HOUR_MS, type HistoryPoint, historySplit, INCIDENT_SPAN_MS, type IncidentDraft, incidentsOf, newestFirst, notEvaluatedSince, windowCounts, windowSources } from './history';
 import type { StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 
@@ -13,20 +15,6 @@ import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
 export const AVAILABILITY_WINDOWS = { '24h': DAY_MS, '7d': 7 * DAY_MS, '30d': 30 * DAY_MS, '90d': 90 * DAY_MS } as const;
 export type AvailabilityWindow = keyof typeof AVAILABILITY_WINDOWS;
 const TIMELINE_SPAN_MS = DAY_MS;
-
-/** One stored status document, reduced to what the history needs. */
-export interface StatusPoint {
-  timeMs: number;
-  code: number;
-  /** A scheduled downtime covered the slot (absent in documents written before downtimes existed). */
-  downtime?: boolean;
-}
-
-/** What a light shows: the module's state, or a scheduled downtime, which has a colour of its own. */
-export type ShownState = ModuleState | 'downtime';
-
-/** What a light shows, in words (the page, the details page, the badges, the transition log). */
-export const SHOWN_WORDS: Record<ShownState, string> = { ...STATE_WORDS, downtime: 'Downtime' };
 
 export interface TimelineSegment {
   fromMs: number;
@@ -107,10 +95,10 @@ export interface StatusSnapshot {
 }
 
 /** The last 24 hours slot by slot, consecutive slots of one shown state merged; a slot without a document is N/A. */
-export function timeline(points: StatusPoint[], nowMs: number, periodMs: number, spanMs: number = TIMELINE_SPAN_MS): TimelineSegment[] {
+export function timeline(points: HistoryPoint[], nowMs: number, periodMs: number, spanMs: number = TIMELINE_SPAN_MS): TimelineSegment[] {
   const lastSlot = slotStart(nowMs, periodMs);
   const firstSlot = lastSlot - Math.ceil(spanMs / periodMs) * periodMs + periodMs;
-  const bySlot = new Map<number, StatusPoint>();
+  const bySlot = new Map<number, HistoryPoint>();
   for (const point of points) {
     const slot = slotStart(point.timeMs, periodMs);
     const known = bySlot.get(slot);
@@ -148,10 +136,6 @@ interface LatestStatus {
   downtime: { reason: string } | null;
 }
 
-function rowsOf(series: Series): Array<Record<string, unknown>> {
-  return series.values.map((values) => Object.fromEntries(series.columns.map((column, index) => [column, values[index]])));
-}
-
 /** What one reading of the stored status documents gives; `queries` and `rows` say what it cost. */
 export interface StoredHistory {
   /** Each module's raw documents from `splitMs` (or, if earlier, 30 days and an hour back, or the oldest window raw holds whole) on, oldest first. */
@@ -167,14 +151,6 @@ export interface StoredHistory {
   queries: number;
   rows: number;
 }
-
-const SLOT_FIELDS: Record<keyof SlotCounts, keyof typeof MONIT_COLLECTORS_STATUS.fields> = {
-  available: 'available_slots',
-  degraded: 'degraded_slots',
-  unavailable: 'unavailable_slots',
-  na: 'na_slots',
-  downtime: 'downtime_slots',
-};
 
 function countsOfRow(row: Record<string, unknown>): SlotCounts {
   const counts = { ...NO_SLOTS };
@@ -194,7 +170,7 @@ class CountingReader {
       for (const statementSeries of answer) for (const one of statementSeries) this.rows += one.values.length;
       return answer;
     } catch (error) {
-      if (error instanceof InfluxError && /database not found|retention policy not found/i.test(error.message)) return [];
+      if (isMissingDatabase(error) || (error instanceof InfluxError && /retention policy not found/i.test(error.message))) return [];
       throw error;
     }
   }
@@ -331,9 +307,29 @@ export function detailsPath(module: string): string {
   return `/status/module/${encodeURIComponent(module)}`;
 }
 
-/** Joins a base URL and a path with exactly one slash. */
-export function joinUrl(base: string, path: string): string {
-  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+/** A module whose state is not known: N/A with the reason, without figures or history. */
+export function naModule(rule: { module: string; title: string }, reason: string): ModuleSnapshot {
+  const unknown = Object.fromEntries(Object.keys(AVAILABILITY_WINDOWS).map((name) => [name, null])) as Record<AvailabilityWindow, null>;
+  return {
+    module: rule.module,
+    title: rule.title,
+    state: 'na',
+    shown: 'na',
+    downtime: null,
+    stateText: STATE_WORDS.na,
+    code: STATE_CODES.na,
+    reason,
+    evaluatedMs: null,
+    lastDataMs: null,
+    sinceMs: null,
+    availability: { ...unknown },
+    reliability: { ...unknown },
+    timeline: [],
+    history: [],
+    incidents: [],
+    dashboardUrl: null,
+    detailsUrl: detailsPath(rule.module),
+  };
 }
 
 /** The snapshot of every configured module from the stored status documents: what /status and /status.json show. */
@@ -361,7 +357,7 @@ export async function loadStatusSnapshot(influxdb: InfluxClient, settings: Statu
       reason = notEvaluatedSince(latest.timeMs);
     }
     const downtime = latest && !stale ? latest.downtime : null;
-    const shown: ShownState = downtime ? 'downtime' : state;
+    const shown = shownOf(state, downtime !== null);
     const sources = { points, splitMs: stored.splitMs, rawDurationMs: stored.rawDurationMs, hourlyByDay: stored.hourlyByDay.get(rule.module) ?? new Map<number, SlotCounts>() };
     const history = dayCells(sources, nowMs, settings.periodMs);
     const figures = windows.map(([name, windowMs]) => {

@@ -20,13 +20,13 @@ import type { MonitDocument } from '../lib/documents/types';
 import { startGateway, type RunningGateway } from '../gateway/server';
 import { freePort } from '../test/support/ports';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
-import { type ModuleState, stateOfCode } from './evaluate';
-import { formatAvailability, formatDuration, LIGHT_COLOURS, NO_DATA_COLOUR, renderStatusPage } from './page';
+import { formatAvailability, formatDuration, NO_DATA_COLOUR, renderStatusPage } from './page';
 import { loadRules } from './rules';
 import { statusPages } from './pages';
 import type { GatewayPages } from '../lib/http/pages';
 import { loadStatusSettings, type StatusSettings } from './settings';
-import { loadStatusSnapshot, type ShownState, type StatusSnapshot } from './snapshot';
+import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
+import { LIGHT_COLOURS, type ModuleState, type ShownState, stateOfCode } from './states';
 import statusJob from './index';
 import { runStatus, type StatusRunResult } from './job';
 

@@ -2,9 +2,8 @@ import path from 'node:path';
 import got from 'got';
 import { StateFile } from '../lib/state/stateFile';
 import type { ModuleDowntime } from './downtime';
-import { type ModuleState, type ModuleStatus, MODULE_STATES } from './evaluate';
-import { shownOf } from './history';
-import { type ShownState, SHOWN_WORDS } from './snapshot';
+import type { ModuleStatus } from './evaluate';
+import { type ModuleState, MODULE_STATES, shownOf, type ShownState, SHOWN_WORDS } from './states';
 
 /** A module whose state differs from the previous run's. */
 export interface Transition {

@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import type { DocumentFactory } from '../../lib/documents/document';
 import type { FieldsOf } from '../../lib/documents/kinds';
 import type { MonitDocument } from '../../lib/documents/types';
-import { InfluxError, type InfluxClient, type RetentionPolicy, type Series } from '../../lib/influx/influxdb';
+import { type InfluxClient, isMissingDatabase, type RetentionPolicy, type Series } from '../../lib/influx/influxdb';
 import { anyOfRegex, qualifiedMeasurement, quoteIdentifier, timeLiteral } from '../../lib/influx/influxql';
 import type { Logger } from '../../lib/run/log';
 import { RESOLUTION_MS, TEN_MINUTES_MS, type Resolution } from '../../lib/run/slot';
@@ -137,7 +137,7 @@ async function retentionPoliciesOf(client: InfluxClient, database: string): Prom
     const [series = []] = await client.query(`SHOW RETENTION POLICIES ON ${quoteIdentifier(database)}`);
     return new Set((series[0]?.values ?? []).map((row) => String(row[0])));
   } catch (error) {
-    if (error instanceof InfluxError && /database not found/i.test(error.message)) return undefined;
+    if (isMissingDatabase(error)) return undefined;
     throw error;
   }
 }

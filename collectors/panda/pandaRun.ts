@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { databaseFor } from '../../lib/documents/interpret';
 import { waitingBatches } from '../../lib/delivery/spool';
-import { type InfluxClient, InfluxError } from '../../lib/influx/influxdb';
+import { type InfluxClient, isMissingDatabase, rowsOf } from '../../lib/influx/influxdb';
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../../lib/influx/influxql';
 import type { Logger } from '../../lib/run/log';
 import { MONIT_COLLECTORS_RUN } from '../../schemas/kinds';
@@ -29,9 +29,9 @@ export async function pandaRunOf(client: InfluxClient, slotMs: number): Promise<
   try {
     const [series = []] = await client.query(statement);
     const first = series[0];
-    row = first && first.values[0] ? Object.fromEntries(first.columns.map((column, index) => [column, first.values[0][index]])) : undefined;
+    row = first ? rowsOf(first)[0] : undefined;
   } catch (error) {
-    if (error instanceof InfluxError && /database not found/i.test(error.message)) return undefined; // no heartbeat was ever stored
+    if (isMissingDatabase(error)) return undefined; // no heartbeat was ever stored
     throw error;
   }
   if (!row) return undefined;

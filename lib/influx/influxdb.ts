@@ -59,6 +59,16 @@ export class InfluxError extends Error {
   }
 }
 
+/** InfluxDB's answer for a database nobody wrote to yet: no data, not a failure. */
+export function isMissingDatabase(error: unknown): boolean {
+  return error instanceof InfluxError && /database not found/i.test(error.message);
+}
+
+/** A series' rows as objects keyed by column. */
+export function rowsOf(series: Series): Array<Record<string, unknown>> {
+  return series.values.map((values) => Object.fromEntries(series.columns.map((column, index) => [column, values[index]])));
+}
+
 export interface InfluxOptions {
   username?: string;
   password?: string;
@@ -238,9 +248,7 @@ export class InfluxClient {
   /** Rows of the first statement as objects keyed by column, with the series' tags merged in. */
   async rows(text: string, options: { database?: string } = {}): Promise<Array<Record<string, unknown>>> {
     const [series = []] = await this.query(text, options);
-    return series.flatMap((one) =>
-      one.values.map((row) => ({ ...(one.tags ?? {}), ...Object.fromEntries(one.columns.map((column, i) => [column, row[i]])) })),
-    );
+    return series.flatMap((one) => rowsOf(one).map((row) => ({ ...(one.tags ?? {}), ...row })));
   }
 
   /** Writes line protocol; throws InfluxError with InfluxDB's own message on any refusal. */
