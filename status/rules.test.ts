@@ -193,6 +193,24 @@ fields = up
   });
 });
 
+describe('a section that only dresses a module no rules file defines', () => {
+  const real = '[status.module.portal]\nmeasurement = web/probe\nfields = up\nunavailable = latest(up) == 0\nunavailable_reason = down\n';
+
+  test('is ignored with a warning naming it (e.g. the quickstart\'s downtime names after default_rules =)', () => {
+    const warnings: string[] = [];
+    const rules = loadRules(Config.parse(`[status]\ndefault_rules =\n${real}[status.module.web]\ndowntime_hostnames = demo-portal.quickstart\ntitle = Web\n`, 'dressed.cfg'), { registry: new SchemaRegistry([]), warn: (message) => warnings.push(message) });
+    expect(rules.map((rule) => rule.module)).toEqual(['portal']);
+    expect(warnings).toEqual(['dressed.cfg: [status.module.web] sets only downtime_hostnames, title, and no rules file defines the module (default_rules): ignored']);
+  });
+
+  test('still dresses a shipped module, and a section that reads data without a measurement is still an error', () => {
+    const shipped = loadRules(Config.parse('[status]\n[status.module.web]\ndowntime_hostnames = demo-portal.quickstart\n', 'shipped.cfg'), { registry: new SchemaRegistry([]) });
+    const web = shipped.find((rule) => rule.module === 'web')?.parts[0];
+    expect(`${web?.producer}/${web?.type}`).toBe('web/probe');
+    expect(thrownBy(() => loadRules(Config.parse(`[status]\ndefault_rules =\n[status.module.web]\ndowntime_hostnames = x\ndegraded = latest(up) == 0\ndegraded_reason = x\n`, 'typo.cfg'), { registry: new SchemaRegistry([]) })).message).toMatch(/measurement: is missing/);
+  });
+});
+
 describe('an invalid rule fails at start-up, naming the module and the line', () => {
   test.each([
     [`degraded = mean(latency_ms) >\ndegraded_reason = x`, 'degraded', 'expected a field'],

@@ -107,6 +107,8 @@ const PART_KEYS = ['title', 'collector', 'heartbeat_freshness', 'measurement', '
 const DOWNTIME_FEED_KEYS = ['downtime_hostnames', 'downtime_sites', 'downtime_service_types'];
 const MODULE_KEYS = ['title', 'dashboard', 'enabled', 'parts', ...AVAILABILITY_KEYS, ...DOWNTIME_FEED_KEYS];
 const NAME = /^[A-Za-z0-9_.-]+$/;
+/** Module keys that say how a module is shown or matched, not what it reads. */
+const DRESSING_KEYS = ['title', 'dashboard', ...AVAILABILITY_KEYS, ...DOWNTIME_FEED_KEYS];
 /** Reason placeholders about the match itself; any other {NAME} must be a field listed in `fields`. */
 export const PLACEHOLDERS = new Set(['value', 'series', 'matches']);
 /** Functions InfluxDB can apply to each field type. */
@@ -480,6 +482,7 @@ export function loadRules(config: Config, options: { registry?: SchemaRegistry; 
   const modules = new Map<string, RuleSection>();
   const partSections = new Map<string, RuleSection>();
   const configText = readText(config.file);
+  const shipped = new Set<string>();
   for (const file of defaultsFiles) {
     let text: string;
     try {
@@ -489,7 +492,10 @@ export function loadRules(config: Config, options: { registry?: SchemaRegistry; 
       throw new ConfigError(`${config.file}${line ? `:${line}` : ''}: [status] default_rules: cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
     }
     const parsed = Config.parse(text, file);
-    for (const [module, section] of ruleSections(parsed, text, 'status.module')) modules.set(module, section);
+    for (const [module, section] of ruleSections(parsed, text, 'status.module')) {
+      modules.set(module, section);
+      shipped.add(module);
+    }
     mergeSections(partSections, ruleSections(parsed, text, 'status.part'));
   }
   mergeSections(modules, ruleSections(config, configText, 'status.module'));
@@ -524,6 +530,13 @@ export function loadRules(config: Config, options: { registry?: SchemaRegistry; 
       throw new RuleError(`${located(enabled)}: [status.module.${module}] enabled: must be true or false, got "${enabled?.value}"`);
     }
     if (['false', 'no', 'off', '0'].includes(enabledText)) continue;
+    // Keys that only dress a module (its title, downtime names...) for one no rules file defines, e.g. after
+    // default_rules = (empty): a leftover, not a new module without data; warned about, not fatal.
+    const keys = [...values.keys()];
+    if (!shipped.has(module) && keys.length > 0 && keys.every((key) => DRESSING_KEYS.includes(key))) {
+      options.warn?.(`${located(values.get(keys[0]))}: [status.module.${module}] sets only ${keys.join(', ')}, and no rules file defines the module (default_rules): ignored`);
+      continue;
+    }
     const rule = buildRule(module, section, defaults, registry, partNamed);
     // Two modules with one service id would overwrite each other's document in MONIT and InfluxDB.
     const twin = rule.availability && rules.find((other) => other.availability?.serviceId === rule.availability?.serviceId);

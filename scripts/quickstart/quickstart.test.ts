@@ -137,10 +137,11 @@ it(
       expect(Math.max(...Object.values(sixHours))).toBeLessThanOrEqual(slots.length);
       const hours = await influx.rows(`SELECT count("ok") FROM "1h"."run" WHERE "job" = '${module}' AND time > now() - 7d`, { database: 'monit_production_monit_collectors' });
       expect(Number(hours[0]?.count ?? 0)).toBeGreaterThanOrEqual(1);
-      // xrootd's rates need two reports of the server: the backfill gives them.
+      // xrootd's rates need two reports of the server: without the backfill there were none. Backfilled runs
+      // pull the server within a second or so, and an unchanged report gives no new rate: at least one, not one per slot.
       const rates = await pointsPerPlot('xrootd', '6h');
       expect(rates).toEqual(expect.objectContaining({ 'Throughput per server': expect.any(Number) }));
-      expect(rates['Throughput per server']).toBeGreaterThan(1);
+      expect(rates['Throughput per server']).toBeGreaterThanOrEqual(1);
       const [, badgeUrl] = /^Badge of module \S+: (\S+) /m.exec(String(first.stdout)) ?? [];
       expect((await fetchBody(badgeUrl, { source: 'badge', timeoutMs: 30_000 })).toString('utf8')).toMatch(/^<svg /);
 
