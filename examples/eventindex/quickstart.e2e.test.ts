@@ -36,7 +36,7 @@ interface Card {
 
 async function cards(page: Page, url: string): Promise<Card[]> {
   await page.goto(url);
-  return page.locator('[data-module]').evaluateAll((elements) =>
+  return page.locator('section.module[data-module]').evaluateAll((elements) =>
     elements.map((element) => ({
       module: element.getAttribute('data-module') ?? '',
       title: element.querySelector('.name')?.textContent ?? '',
