@@ -12,7 +12,7 @@ import { judgeParts } from './judgeParts';
 import { renderStatusJson, renderStatusPage } from './page';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
-import { loadStatusSnapshot, type StatusSnapshot } from './snapshot';
+import { loadStatusSnapshot, readStatusHistory, type StatusSnapshot } from './snapshot';
 import { describeFirstState, describeTransition, postTransition, recordTransitions, type Transition } from './transitions';
 
 export interface StatusRunOptions {
@@ -69,6 +69,9 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   // A past slot (./run.sh status --timestamp): only its documents; transitions and the page are about now.
   const backfill = options.nowMs === undefined && slotMs + settings.periodMs <= Date.now();
   const sideEffects = !backfill && !options.dryRun;
+  // The page's history does not depend on this run's statuses: read it while the rules are evaluated.
+  const storedHistory = readStatusHistory(options.influxdb, nowMs, settings.retentionPolicy);
+  storedHistory.catch(() => undefined); // awaited below; a failure of the rules first must not leave it unhandled
   const statuses = await evaluateModules(options.influxdb, settings, nowMs);
   // A backfill uses the downtimes that covered its slot; it keeps the feed's last good answer as it was.
   const sourceTls = options.tls;
@@ -110,7 +113,7 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
 
   // The page shows this run's downtimes before the runner stores its documents.
   const pending = statuses.map((status) => ({ ...status, downtime: downtimes.get(status.module) ?? null }));
-  const snapshot = await loadStatusSnapshot(options.influxdb, settings, { nowMs, pending: { slotMs, statuses: pending } });
+  const snapshot = await loadStatusSnapshot(options.influxdb, settings, { nowMs, pending: { slotMs, statuses: pending }, stored: storedHistory });
   if (sideEffects) {
     try {
       if (settings.htmlFile) writeFileDurably(settings.htmlFile, renderStatusPage(snapshot));

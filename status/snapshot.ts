@@ -300,6 +300,8 @@ export interface SnapshotOptions {
   pending?: { slotMs: number; statuses: PendingStatus[] };
   /** Told the InfluxDB queries and rows one snapshot cost (for the benchmark and the tests). */
   cost?: (cost: { queries: number; rows: number }) => void;
+  /** The stored history for `nowMs`, already being read (the status job reads it while it evaluates the rules). */
+  stored?: Promise<StoredHistory>;
 }
 
 /** The details page of a module, below the gateway's root. */
@@ -335,7 +337,7 @@ export function naModule(rule: { module: string; title: string }, reason: string
 /** The snapshot of every configured module from the stored status documents: what /status and /status.json show. */
 export async function loadStatusSnapshot(influxdb: InfluxClient, settings: StatusSettings, options: SnapshotOptions = {}): Promise<StatusSnapshot> {
   const nowMs = options.nowMs ?? Date.now();
-  const stored = await readStatusHistory(influxdb, nowMs, settings.retentionPolicy);
+  const stored = await (options.stored ?? readStatusHistory(influxdb, nowMs, settings.retentionPolicy));
   const windows = Object.entries(AVAILABILITY_WINDOWS) as Array<[AvailabilityWindow, number]>;
   const drafts: IncidentDraft[] = [];
   let unlisted = 0;
