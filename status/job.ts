@@ -8,7 +8,8 @@ import type { ClientTls } from '../lib/tls/clientTls';
 import { availabilityDocuments } from './availability';
 import { downtimesAt, downtimesForRun, slotCounters } from './downtime';
 import { combineParts, evaluatePart, type ModuleStatus, type PartStatus } from './evaluate';
-import { judgeParts } from './judgeParts';
+import { judgeParts, newestSeriesFile } from './judgeParts';
+import type { SeriesTags } from './query';
 import { renderStatusJson, renderStatusPage } from './page';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
@@ -48,9 +49,9 @@ export interface StatusRunResult {
  * Decides every module's state at `nowMs` from the data in InfluxDB: each part (a single-measurement
  * module is one part) is read and judged once (judgeParts), and each module is the worst of its parts.
  */
-export async function evaluateModules(influxdb: InfluxClient, settings: StatusSettings, nowMs: number): Promise<ModuleStatus[]> {
+export async function evaluateModules(influxdb: InfluxClient, settings: StatusSettings, nowMs: number, newestSeries?: Map<string, SeriesTags>): Promise<ModuleStatus[]> {
   const parts = [...new Set(settings.rules.flatMap((rule) => rule.parts))];
-  const statusOf = await judgeParts(influxdb, settings.retentionPolicy, parts, nowMs, evaluatePart, (status) => status);
+  const statusOf = await judgeParts(influxdb, settings.retentionPolicy, parts, nowMs, evaluatePart, (status) => status, newestSeries);
   return settings.rules.map((rule) => combineParts(rule, rule.parts.map((part) => statusOf.get(part) as PartStatus), nowMs));
 }
 
@@ -72,7 +73,21 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   // The page's history does not depend on this run's statuses: read it while the rules are evaluated.
   const storedHistory = readStatusHistory(options.influxdb, nowMs, settings.retentionPolicy);
   storedHistory.catch(() => undefined); // awaited below; a failure of the rules first must not leave it unhandled
-  const statuses = await evaluateModules(options.influxdb, settings, nowMs);
+  // Where each prefiltered part's newest point was last time (see newestOfManySeries): a hint, so a bad file only costs a full read.
+  const newestSeriesState = newestSeriesFile(options.stateDir, sideEffects);
+  let newestSeries = new Map<string, SeriesTags>();
+  try {
+    newestSeries = newestSeriesState.read();
+  } catch (error) {
+    options.log.warn(`${(error as Error).message}; it is written afresh`);
+  }
+  const rememberedBefore = JSON.stringify([...newestSeries]);
+  const statuses = await evaluateModules(options.influxdb, settings, nowMs, newestSeries);
+  try {
+    if (JSON.stringify([...newestSeries]) !== rememberedBefore) newestSeriesState.write(newestSeries);
+  } catch (error) {
+    problem(`cannot store ${newestSeriesState.file}: ${(error as Error).message}`);
+  }
   // A backfill uses the downtimes that covered its slot; it keeps the feed's last good answer as it was.
   const sourceTls = options.tls;
   const known = await downtimesForRun(settings, { slotMs, stateDir: options.stateDir, tls: sourceTls && (() => sourceTls('status')), signal: options.signal, problem, remember: sideEffects });

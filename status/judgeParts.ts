@@ -1,8 +1,10 @@
 /** The one loop that reads and judges rule parts now: the status job's, and a details page's. */
+import path from 'node:path';
 import pLimit from 'p-limit';
+import { StateFile } from '../lib/state/stateFile';
 import { type InfluxClient, InfluxError } from '../lib/influx/influxdb';
 import { type EvaluationInput, partCredential, type PartStatus } from './evaluate';
-import { readHeartbeats, readPartData } from './query';
+import { readHeartbeats, readPartData, type SeriesTags } from './query';
 import type { PartRule } from './rules';
 
 /** Parts read at once: each is two statements, and InfluxDB serves the gateway too. */
@@ -11,6 +13,34 @@ const PARTS_AT_ONCE = 4;
 /** InfluxDB down makes every module look N/A: that is the evaluation failing, not the modules. */
 export function isUnreachable(error: unknown): boolean {
   return error instanceof InfluxError && error.unreachable;
+}
+
+/** What identifies a part's series set for remembering its newest series: the measurement and the `where`. */
+export function seriesSetKey(part: Pick<PartRule, 'producer' | 'type' | 'where'>): string {
+  return [`${part.producer}/${part.type}`, ...part.where.map(({ tag, value }) => `${tag}=${value}`)].join(' ');
+}
+
+/**
+ * The prefiltered parts' newest series, kept between status runs (var/state/status/newest-series.json).
+ * Only a hint: an entry that is not a series' tags is dropped, and an unreadable file reads as empty.
+ */
+export function newestSeriesFile(stateDir: string, writable: boolean): StateFile<Map<string, SeriesTags>> {
+  return new StateFile(
+    path.join(stateDir, 'newest-series.json'),
+    {
+      initial: () => new Map(),
+      parse: (parsed) => {
+        const remembered = new Map<string, SeriesTags>();
+        if (!parsed || typeof parsed !== 'object') return remembered;
+        for (const [key, tags] of Object.entries(parsed as Record<string, unknown>)) {
+          if (tags && typeof tags === 'object' && Object.values(tags).every((value) => typeof value === 'string')) remembered.set(key, tags as SeriesTags);
+        }
+        return remembered;
+      },
+      serialize: (remembered) => Object.fromEntries(remembered),
+    },
+    writable,
+  );
 }
 
 /**
@@ -25,6 +55,8 @@ export async function judgeParts<Judged>(
   nowMs: number,
   judge: (part: PartRule, input: EvaluationInput) => Judged,
   failed: (status: PartStatus) => Judged,
+  /** Prefiltered parts' newest series by seriesSetKey, from the previous run: read, and updated with this run's. */
+  newestSeries?: Map<string, SeriesTags>,
 ): Promise<Map<PartRule, Judged>> {
   const oldestHeartbeatMs = nowMs - Math.max(0, ...parts.map((part) => part.heartbeatFreshnessMs));
   const heartbeats = await readHeartbeats(influxdb, oldestHeartbeatMs, nowMs, retentionPolicy);
@@ -33,7 +65,8 @@ export async function judgeParts<Judged>(
     parts.map((part) =>
       limit(async (): Promise<[PartRule, Judged]> => {
         try {
-          const data = await readPartData(influxdb, part, nowMs, retentionPolicy);
+          const data = await readPartData(influxdb, part, nowMs, retentionPolicy, { newestSeries: newestSeries?.get(seriesSetKey(part)) });
+          if (data.newestSeries) newestSeries?.set(seriesSetKey(part), data.newestSeries);
           const heartbeat = part.collector ? heartbeats.get(part.collector) : undefined;
           return [part, judge(part, { nowMs, heartbeat, credential: partCredential(part, heartbeats, nowMs), ...data })];
         } catch (error) {
