@@ -10,7 +10,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { freePort } from './ports';
 import { testDir } from './services';
-import { eventually } from './xrootdServer';
+import { eventually, sleep } from './xrootdServer';
 
 const run = promisify(execFile);
 const SERVICES = path.join(PROJECT_ROOT, 'scripts', 'servers', 'services.sh');
@@ -93,6 +93,19 @@ async function fetchJsz(node: NatsNode): Promise<Jsz> {
   return (await response.json()) as Jsz;
 }
 
+/** How often (every 100 ms) a starting cluster is asked before it counts as failed: far longer than an election takes. */
+const POLLS = 600;
+
+/** Polls until `probe` returns a value; after POLLS polls, fails saying what was awaited. */
+async function poll<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let attempt = 1; attempt <= POLLS; attempt++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(100);
+  }
+  throw new Error(`${what}: still not after ${POLLS} polls`);
+}
+
 /** The meta leader `node` knows of, undefined while it knows none (or does not answer). */
 async function metaLeader(node: NatsNode): Promise<string | undefined> {
   const jsz = await fetchJsz(node).catch(() => undefined);
@@ -148,32 +161,37 @@ async function startNatsClusterOnce(count: 1 | 3): Promise<NatsCluster | Error> 
     },
     restart: async (node) => {
       await start(node);
-      if (count > 1) await eventually(() => metaLeader(node));
+      if (count > 1) await poll(`${node.name} knowing the meta leader again (log: ${node.dir}/nats-server.log)`, () => metaLeader(node));
     },
     stop: async () => {
       await Promise.all(nodes.map(stopNode));
     },
   };
 
-  if (count > 1) {
-    // Every node names the same leader: the meta group has formed, not only a node that believes it leads.
-    await eventually(async () => {
-      const leaders = await Promise.all(nodes.map(metaLeader));
-      return leaders[0] !== undefined && leaders.every((leader) => leader === leaders[0]) ? true : undefined;
-    });
-  }
-  // And a client gets an answer from the JetStream API.
-  const connection = await cluster.connect();
   try {
-    await eventually(async () => {
-      try {
-        return await (await connection.jetstreamManager()).getAccountInfo();
-      } catch {
-        return undefined; // no JetStream answer yet
-      }
-    });
-  } finally {
-    await connection.close();
+    if (count > 1) {
+      // Every node names the same leader: the meta group has formed, not only a node that believes it leads.
+      await poll(`a JetStream meta leader every node of ${base} names`, async () => {
+        const leaders = await Promise.all(nodes.map(metaLeader));
+        return leaders[0] !== undefined && leaders.every((leader) => leader === leaders[0]) ? true : undefined;
+      });
+    }
+    // And a client gets an answer from the JetStream API.
+    const connection = await cluster.connect();
+    try {
+      await poll(`an answer of JetStream's API from ${base}`, async () => {
+        try {
+          return await (await connection.jetstreamManager()).getAccountInfo();
+        } catch {
+          return undefined; // no JetStream answer yet
+        }
+      });
+    } finally {
+      await connection.close();
+    }
+  } catch (error) {
+    await cluster.stop(); // the folders and logs stay, for a look
+    throw error;
   }
   return cluster;
 }
