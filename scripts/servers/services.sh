@@ -401,7 +401,7 @@ stop_dir() {
   local pid
   if pid=$(live_pid "$dir"); then
     kill "$pid" 2>/dev/null || true
-    wait_for 20 gone "$pid" || kill -9 "$pid" 2>/dev/null || true
+    wait_for 20 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
   fi
   forget_server "$dir"
 }
