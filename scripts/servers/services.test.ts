@@ -211,7 +211,10 @@ it('nats-server listens on 127.0.0.1 only (client, cluster and monitoring ports)
     const [port, monitorPort, clusterPort] = ports;
     const dir = testDir('nats');
     started.push(dir);
-    const args = ['start', 'nats', '--port', String(port), '--monitor-port', String(monitorPort), '--dir', dir];
+    // A key of --config-extra overrides the default (1 MB).
+    const extra = path.join(dir, 'extra.conf');
+    writeFileSync(extra, 'max_payload: 65536\n');
+    const args = ['start', 'nats', '--port', String(port), '--monitor-port', String(monitorPort), '--dir', dir, '--config-extra', extra];
     args.push('--cluster-port', String(clusterPort), '--routes', `nats-route://127.0.0.1:${clusterPort}`, '--name', 'alone');
     try {
       await run(SERVICES, args);
@@ -224,6 +227,8 @@ it('nats-server listens on 127.0.0.1 only (client, cluster and monitoring ports)
     expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('nats-server');
     expect(listeningSockets(pid).sort()).toEqual(ports.map((listening) => `127.0.0.1:${listening}`).sort());
     expect(JSON.parse(readFileSync(path.join(dir, 'nats.ports'), 'utf8'))).toMatchObject({ monitoring: [`http://127.0.0.1:${monitorPort}`] });
+    const varz = (await (await fetch(`http://127.0.0.1:${monitorPort}/varz`)).json()) as { server_name: string; max_payload: number; cluster: { name: string } };
+    expect(varz).toMatchObject({ server_name: `nats-${port}`, max_payload: 65536, cluster: { name: 'alone' } });
     const status = (): Promise<string | undefined> =>
       run(SERVICES, ['status', dir]).then(
         ({ stdout }) => stdout.trim(),
