@@ -370,7 +370,7 @@ start_nats() {
   local port=$1 dir=$2 extra=$3
   [ -z "$extra" ] || [ -r "$extra" ] || die "--config-extra $extra is not a readable file"
   [ -n "$cluster_port" ] || [ -z "$routes$cluster_name" ] || die "--routes and --name need --cluster-port"
-  # nats-server would exit at start: JetStream in a cluster needs routes (a node's own is ignored).
+  # Else nats-server exits at start: JetStream in a cluster needs routes (a node's own URL may be among them).
   [ -z "$cluster_port" ] || [ -n "$routes" ] || die "--cluster-port needs --routes (nats-route://127.0.0.1:C of each node)"
   mkdir -p "$dir/store"
   {
