@@ -114,16 +114,20 @@ async function metaLeader(node: NatsNode): Promise<string | undefined> {
 
 async function startNatsClusterOnce(count: 1 | 3): Promise<NatsCluster | Error> {
   const base = testDir('nats');
+  // Each free a moment ago, and no two the same (a port just closed can come back at once).
+  const ports = new Set<number>();
+  while (ports.size < count * 3) ports.add(await freePort());
+  const free = [...ports];
   const nodes: NatsNode[] = [];
-  for (let index = 1; index <= count; index++) {
-    const port = await freePort();
+  for (let index = 0; index < count; index++) {
+    const [port, monitorPort, clusterPort] = free.slice(index * 3, index * 3 + 3);
     nodes.push({
       name: `nats-${port}`,
       url: `nats://127.0.0.1:${port}`,
       port,
-      monitorPort: await freePort(),
-      clusterPort: count > 1 ? await freePort() : undefined,
-      dir: path.join(base, `node${index}`),
+      monitorPort,
+      clusterPort: count > 1 ? clusterPort : undefined,
+      dir: path.join(base, `node${index + 1}`),
       pid: 0,
     });
   }
