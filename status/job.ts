@@ -1,6 +1,6 @@
 import type { Config } from '../lib/config/config';
 import type { DocumentFactory } from '../lib/documents/document';
-import type { InfluxClient } from '../lib/influx/influxdb';
+import type { InfluxSource } from '../lib/influx/instances';
 import type { Logger } from '../lib/run/log';
 import { writeFileDurably } from '../lib/state/durableFile';
 import type { MonitDocument } from '../lib/documents/types';
@@ -18,7 +18,8 @@ import { describeFirstState, describeTransition, postTransition, recordTransitio
 
 export interface StatusRunOptions {
   config: Config;
-  influxdb: InfluxClient;
+  /** One InfluxDB, or the instances of config (each producer's data read where it lives). */
+  influxdb: InfluxSource;
   /** Stamps the status documents with the run's slot. */
   documents: DocumentFactory;
   log: Logger;
@@ -49,7 +50,7 @@ export interface StatusRunResult {
  * Decides every module's state at `nowMs` from the data in InfluxDB: each part (a single-measurement
  * module is one part) is read and judged once (judgeParts), and each module is the worst of its parts.
  */
-export async function evaluateModules(influxdb: InfluxClient, settings: StatusSettings, nowMs: number, newestSeries?: Map<string, SeriesTags>): Promise<ModuleStatus[]> {
+export async function evaluateModules(influxdb: InfluxSource, settings: StatusSettings, nowMs: number, newestSeries?: Map<string, SeriesTags>): Promise<ModuleStatus[]> {
   const parts = [...new Set(settings.rules.flatMap((rule) => rule.parts))];
   const statusOf = await judgeParts(influxdb, settings.retentionPolicy, parts, nowMs, evaluatePart, (status) => status, newestSeries);
   return settings.rules.map((rule) => combineParts(rule, rule.parts.map((part) => statusOf.get(part) as PartStatus), nowMs));

@@ -2,7 +2,9 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { StateFile } from '../lib/state/stateFile';
-import { type InfluxClient, InfluxError } from '../lib/influx/influxdb';
+import { InfluxError } from '../lib/influx/influxdb';
+import { clientOfProducer, type InfluxSource } from '../lib/influx/instances';
+import { MONIT_COLLECTORS_RUN } from '../schemas/kinds';
 import { type EvaluationInput, partCredential, type PartStatus } from './evaluate';
 import { readHeartbeats, readPartData, type SeriesTags } from './query';
 import type { PartRule } from './rules';
@@ -49,7 +51,8 @@ export function newestSeriesFile(stateDir: string, writable: boolean): StateFile
  * the reason); an unreachable InfluxDB is thrown, so that it is never taken for N/A modules.
  */
 export async function judgeParts<Judged>(
-  influxdb: InfluxClient,
+  /** Each part is read on its producer's instance, the heartbeats on monit-collectors'. */
+  influxdb: InfluxSource,
   retentionPolicy: string,
   parts: readonly PartRule[],
   nowMs: number,
@@ -59,13 +62,13 @@ export async function judgeParts<Judged>(
   newestSeries?: Map<string, SeriesTags>,
 ): Promise<Map<PartRule, Judged>> {
   const oldestHeartbeatMs = nowMs - Math.max(0, ...parts.map((part) => part.heartbeatFreshnessMs));
-  const heartbeats = await readHeartbeats(influxdb, oldestHeartbeatMs, nowMs, retentionPolicy);
+  const heartbeats = await readHeartbeats(clientOfProducer(influxdb, MONIT_COLLECTORS_RUN.producer), oldestHeartbeatMs, nowMs, retentionPolicy);
   const limit = pLimit(PARTS_AT_ONCE);
   const judged = await Promise.all(
     parts.map((part) =>
       limit(async (): Promise<[PartRule, Judged]> => {
         try {
-          const data = await readPartData(influxdb, part, nowMs, retentionPolicy, { newestSeries: newestSeries?.get(seriesSetKey(part)) });
+          const data = await readPartData(clientOfProducer(influxdb, part.producer), part, nowMs, retentionPolicy, { newestSeries: newestSeries?.get(seriesSetKey(part)) });
           if (data.newestSeries) newestSeries?.set(seriesSetKey(part), data.newestSeries);
           const heartbeat = part.collector ? heartbeats.get(part.collector) : undefined;
           return [part, judge(part, { nowMs, heartbeat, credential: partCredential(part, heartbeats, nowMs), ...data })];
