@@ -8,7 +8,7 @@ import type { ClientTls } from '../lib/tls/clientTls';
 import { availabilityDocuments } from './availability';
 import { downtimesAt, downtimesForRun, slotCounters } from './downtime';
 import { combineParts, evaluatePart, type ModuleStatus, type PartStatus } from './evaluate';
-import { judgeParts, newestSeriesFile } from './judgeParts';
+import { judgeParts, newestSeriesFile, seriesSetKey } from './judgeParts';
 import type { SeriesTags } from './query';
 import { renderStatusJson, renderStatusPage } from './page';
 import { loadStatusSettings, type StatusSettings } from './settings';
@@ -83,6 +83,9 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   }
   const rememberedBefore = JSON.stringify([...newestSeries]);
   const statuses = await evaluateModules(options.influxdb, settings, nowMs, newestSeries);
+  // Series sets no prefiltered part reads any more are forgotten.
+  const read = new Set(settings.rules.flatMap((rule) => rule.parts.filter((part) => part.prefilter).map(seriesSetKey)));
+  for (const key of newestSeries.keys()) if (!read.has(key)) newestSeries.delete(key);
   try {
     if (JSON.stringify([...newestSeries]) !== rememberedBefore) newestSeriesState.write(newestSeries);
   } catch (error) {

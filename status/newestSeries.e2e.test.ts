@@ -88,6 +88,13 @@ test('the first run reads every series and remembers the one with the newest poi
   expect(second.result.documents).toEqual(first.result.documents);
 });
 
+test('series sets no prefiltered part reads any more are forgotten', async () => {
+  writeFileSync(stateFile, JSON.stringify({ 'scale/nodes': { node: 'n0', rack: 'r0' }, 'scale/retired where site=x': { node: 'n1' } }));
+  const { statements } = await run();
+  expect(freshness(statements)).toEqual([expect.stringContaining(`"node" = 'n0'`)]);
+  expect(JSON.parse(readFileSync(stateFile, 'utf8'))).toEqual({ 'scale/nodes': { node: 'n0', rack: 'r0' } });
+});
+
 test('a remembered series that went stale: every series is read again and the newest one is remembered', async () => {
   writeFileSync(stateFile, JSON.stringify({ 'scale/nodes': { node: 'gone', rack: 'r9' } }));
   const { result, statements } = await run();
