@@ -161,6 +161,20 @@ test('downsample-1h reads and writes each database on its own instance, with its
   for (const influx of [main, tenant]) expect(await influx.client.rows(`SELECT "rp" FROM "${RETENTIONS_DATABASE}"."forever"."retentions"`)).toHaveLength(3);
 });
 
+test('downsample-1h with one instance down: the others are still downsampled, and the run fails naming the one down', async () => {
+  // A late point in an hour the next run recomputes (late_windows_1h = 3), on the instance that stays up.
+  await tenant.client.write(TWO, `load,node=n1 value=42 ${HOUR_START - 3 * HOUR + 5 * MINUTE}`);
+  const context = collectorContext('downsample-1h', configText, { stateDir: path.join(dir, 'state', 'downsample-1h') });
+  // [influxdb], the first instance, is down: the tenant instance after it is still done.
+  await main.stop();
+  try {
+    await expect(downsampleJob('1h').run(context)).rejects.toThrow(`not downsampled on [influxdb] ${main.url}: InfluxDB query: ECONNREFUSED`);
+  } finally {
+    await main.start();
+  }
+  expect(await tenant.client.rows(`SELECT "value" FROM "${TWO}"."1h"."load" WHERE time = ${(HOUR_START - 3 * HOUR) * 1e6}`)).toEqual([{ time: HOUR_START - 3 * HOUR, value: 42 }]);
+});
+
 test('the status job judges each module on its producer\'s instance, heartbeats and status documents on monit-collectors\'', async () => {
   const context = collectorContext('status', configText, { slotMs: SLOT, stateDir: path.join(dir, 'state', 'status') });
   const documents = (await statusJob.collect(context)) as MonitDocument[];
