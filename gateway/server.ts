@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { InfluxError, type InfluxClient, type RetentionPolicyDurations } from '../lib/influx/influxdb';
-import type { InfluxInstances } from '../lib/influx/instances';
+import { DEFAULT_INSTANCE, type InfluxInstances } from '../lib/influx/instances';
 import { envelopeValue, interpretDocument, type InterpretedDocument } from '../lib/documents/interpret';
 import { toLineProtocol } from '../lib/influx/lineProtocol';
 import type { Logger } from '../lib/run/log';
@@ -435,7 +435,7 @@ export class Gateway {
     const path = url.pathname;
     if (request.method === 'GET' || request.method === 'HEAD') {
       if (path === '/ping') {
-        const instances = this.options.instances?.all ?? [{ name: 'default', client: this.options.influxdb }];
+        const instances = this.options.instances?.all ?? [{ name: DEFAULT_INSTANCE, client: this.options.influxdb }];
         const down = (await Promise.all(instances.map(async ({ name, client }) => ((await client.ping()) ? [] : [name])))).flat();
         // One instance down leaves the others writable: a load balancer keeps the gateway while any is up.
         const status = down.length === instances.length ? 503 : 200;
