@@ -15,7 +15,9 @@ import { median, processCpuSeconds, ratio } from './support';
  * panda/jobs_derived (2,500 queues × 2 prod sources × 3 resources × 8 states = 120k series, three slots,
  * prefilter `suspicious == true`), heartbeats and the page's snapshot (30 days of status documents).
  * Each task runs in a process of its own (bench/statusChild.ts), which reports its peak RSS: the writer,
- * the whole job, the per-series rule alone (with and without its prefilter).
+ * the whole job, the per-series rule alone (with its prefilter; quiet, no point passing; with its
+ * remembered newest series stale, the fallback; without its prefilter). Each reports its first run
+ * (nothing remembered) apart from the repeats, and InfluxDB's CPU time per run.
  * Baseline, in the same run: InfluxDB's own bare count (no GROUP BY) over the points each part's freshness
  * check reads (its `where`, its freshness window; the aggregates read a subset of them), one statement per
  * part, one after the other.
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
     const job = await child('job', influx.url, String(influxdPid), String(nowMs), String(REPEATS), testDir('bench-status-job'));
     const withPrefilter = await child('rule', influx.url, String(influxdPid), String(nowMs), String(REPEATS), 'prefilter');
     const quiet = await child('rule', influx.url, String(influxdPid), String(nowMs), String(REPEATS), 'quiet');
+    const stale = await child('rule', influx.url, String(influxdPid), String(nowMs), String(REPEATS), 'stale');
     const withoutPrefilter = await child('rule', influx.url, String(influxdPid), String(nowMs), String(REPEATS), 'none');
     // Again after the job: the machine is shared, so the baseline is the median of both rounds.
     for (let index = 0; index < REPEATS; index++) await measureBaseline();
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
     console.log(`job's statuses:\n  ${job.detail.split('\n').join('\n  ')}`);
     console.log(`per-series rule (prefilter): ${withPrefilter.detail}`);
     console.log(`same, quiet (no point passes): ${quiet.detail}`);
+    console.log(`same, remembered series stale: ${stale.detail}`);
     console.log(`without prefilter: ${withoutPrefilter.detail}`);
     console.log(`baseline: bare counts over the ${points} points the ${parts.length} parts' freshness checks read: ${seconds(baseline)} (${baselineTimes.map(seconds).join(', ')}); InfluxDB CPU ${cpuBaseline.toFixed(2)} s`);
     console.log(`  of which the jobs_derived bare count (${counts.get(parts.find((part) => part.name === PER_SERIES_MODULE) as PartRule)} points): ${seconds(perSeriesBaseline)}; InfluxDB CPU ${perSeriesCpuBaseline.toFixed(2)} s`);
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
     const rules = [
       ['per-series rule alone (prefilter)', withPrefilter],
       ['same rule, quiet (no point passes)', quiet],
+      ['same rule, its remembered series stale (the fallback, every run)', stale],
       ['same rule without its prefilter', withoutPrefilter],
     ] as const;
     for (const [name, report] of rules) {

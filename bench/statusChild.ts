@@ -2,8 +2,9 @@
  * One measured process of bench/status.ts, so that each peak RSS is that of one task alone:
  *   write URL QUEUES NOW_MS                        writes the benchmark's data, one batch at a time
  *   job URL INFLUXD_PID NOW_MS REPEATS VAR_DIR       the whole status job (runStatus): a first run with no state, then REPEATS
- *   rule URL INFLUXD_PID NOW_MS REPEATS prefilter|quiet|none  the per-series rule alone (readPartData + evaluatePart): a first
- *                                                  read with nothing remembered, then REPEATS given the newest series it found
+ *   rule URL INFLUXD_PID NOW_MS REPEATS prefilter|quiet|stale|none  the per-series rule alone (readPartData + evaluatePart):
+ *     a first read with nothing remembered, then REPEATS given the newest series it found (stale: a series
+ *     never fresh, so each run reads it and then every series)
  * Prints one JSON line: the times (ms) and InfluxDB's CPU seconds of each run, the first one's apart, the
  * process's peak RSS and the largest V8 heap seen (MB).
  */
@@ -17,7 +18,7 @@ import { MemoryLogger } from '../lib/run/log';
 import { evaluatePart } from '../status/evaluate';
 import { runStatus } from '../status/job';
 import { readPartData, type SeriesTags } from '../status/query';
-import { benchSettings, benchTimes, perSeriesPart, QUIET_PREFILTER, writeBenchData } from './statusData';
+import { benchSettings, benchTimes, perSeriesPart, QUIET_PREFILTER, STATUS_PERIOD_MS, writeBenchData } from './statusData';
 import { processCpuSeconds } from './support';
 
 export interface ChildReport {
@@ -95,10 +96,12 @@ async function main(): Promise<void> {
       const part = perSeriesPart();
       const rule = { ...part, prefilter: filter === 'none' ? undefined : filter === 'quiet' ? QUIET_PREFILTER : part.prefilter };
       const heartbeat = { timeMs: evaluateAtMs, ok: true, timedOut: false, message: '' };
-      let newestSeries: SeriesTags | undefined;
+      // 'stale': the remembered series is never fresh (it stopped being written), so every run takes the fallback.
+      const gone: SeriesTags = { queue: 'gone' };
+      let newestSeries: SeriesTags | undefined = filter === 'stale' ? gone : undefined;
       result = await timedRuns(Number(repeats), Number(influxdPid), async () => {
-        const data = await readPartData(influxdb, rule, evaluateAtMs, 'raw', { newestSeries });
-        newestSeries = data.newestSeries;
+        const data = await readPartData(influxdb, rule, evaluateAtMs, 'raw', { newestSeries, rememberedWithinMs: STATUS_PERIOD_MS });
+        newestSeries = filter === 'stale' ? gone : data.newestSeries;
         return `${data.series.length} series read; ${evaluatePart(rule, { nowMs: evaluateAtMs, heartbeat, ...data }).reason}`;
       });
       break;

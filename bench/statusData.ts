@@ -17,6 +17,8 @@ import { TEST_DURATIONS, writeSyntheticData } from '../test/support/dashboards/s
 
 const MINUTE = 60_000;
 const SLOT_MS = 10 * MINUTE;
+/** The status job's period ([status] period), within which a remembered newest series must have a point. */
+export const STATUS_PERIOD_MS = SLOT_MS;
 const BATCH_LINES = 5000;
 export const PROD_SOURCES = ['managed', 'user'];
 export const RESOURCES = ['SCORE', 'MCORE', 'HIMEM'];

@@ -2,7 +2,9 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { StateFile } from '../lib/state/stateFile';
-import { type InfluxClient, InfluxError } from '../lib/influx/influxdb';
+import { InfluxError } from '../lib/influx/influxdb';
+import { clientOfProducer, type InfluxSource } from '../lib/influx/instances';
+import { MONIT_COLLECTORS_RUN } from '../schemas/kinds';
 import { type EvaluationInput, partCredential, type PartStatus } from './evaluate';
 import { readHeartbeats, readPartData, type SeriesTags } from './query';
 import type { PartRule } from './rules';
@@ -15,14 +17,14 @@ export function isUnreachable(error: unknown): boolean {
   return error instanceof InfluxError && error.unreachable;
 }
 
-/** What identifies a part's series set for remembering its newest series: the measurement and the `where`. */
-export function seriesSetKey(part: Pick<PartRule, 'producer' | 'type' | 'where'>): string {
-  return [`${part.producer}/${part.type}`, ...part.where.map(({ tag, value }) => `${tag}=${value}`)].join(' ');
+/** What a part's remembered newest series is kept under: its measurement, the field its freshness reads, its `where`. */
+export function seriesSetKey(part: Pick<PartRule, 'producer' | 'type' | 'fields' | 'where'>): string {
+  return JSON.stringify([`${part.producer}/${part.type}`, part.fields[0], ...part.where.map(({ tag, value }) => `${tag}=${value}`)]);
 }
 
 /**
  * The prefiltered parts' newest series, kept between status runs (var/state/status/newest-series.json).
- * Only a hint: an entry that is not a series' tags is dropped, and an unreadable file reads as empty.
+ * Only a hint: an entry that is not a series' tags is dropped (anything else than an object reads as empty).
  */
 export function newestSeriesFile(stateDir: string, writable: boolean): StateFile<Map<string, SeriesTags>> {
   return new StateFile(
@@ -33,7 +35,7 @@ export function newestSeriesFile(stateDir: string, writable: boolean): StateFile
         const remembered = new Map<string, SeriesTags>();
         if (!parsed || typeof parsed !== 'object') return remembered;
         for (const [key, tags] of Object.entries(parsed as Record<string, unknown>)) {
-          if (tags && typeof tags === 'object' && Object.values(tags).every((value) => typeof value === 'string')) remembered.set(key, tags as SeriesTags);
+          if (tags && typeof tags === 'object' && !Array.isArray(tags) && Object.values(tags).every((value) => typeof value === 'string')) remembered.set(key, tags as SeriesTags);
         }
         return remembered;
       },
@@ -49,24 +51,29 @@ export function newestSeriesFile(stateDir: string, writable: boolean): StateFile
  * the reason); an unreachable InfluxDB is thrown, so that it is never taken for N/A modules.
  */
 export async function judgeParts<Judged>(
-  influxdb: InfluxClient,
+  /** Each part is read on its producer's instance, the heartbeats on monit-collectors'. */
+  influxdb: InfluxSource,
   retentionPolicy: string,
   parts: readonly PartRule[],
   nowMs: number,
   judge: (part: PartRule, input: EvaluationInput) => Judged,
   failed: (status: PartStatus) => Judged,
-  /** Prefiltered parts' newest series by seriesSetKey, from the previous run: read, and updated with this run's. */
-  newestSeries?: Map<string, SeriesTags>,
+  /**
+   * Prefiltered parts' newest series by seriesSetKey, from the previous run: read, and updated with this
+   * run's; a remembered series stands for the part's newest only with a point within `withinMs`.
+   */
+  remembered?: { newestSeries: Map<string, SeriesTags>; withinMs: number },
 ): Promise<Map<PartRule, Judged>> {
   const oldestHeartbeatMs = nowMs - Math.max(0, ...parts.map((part) => part.heartbeatFreshnessMs));
-  const heartbeats = await readHeartbeats(influxdb, oldestHeartbeatMs, nowMs, retentionPolicy);
+  const heartbeats = await readHeartbeats(clientOfProducer(influxdb, MONIT_COLLECTORS_RUN.producer), oldestHeartbeatMs, nowMs, retentionPolicy);
   const limit = pLimit(PARTS_AT_ONCE);
   const judged = await Promise.all(
     parts.map((part) =>
       limit(async (): Promise<[PartRule, Judged]> => {
         try {
-          const data = await readPartData(influxdb, part, nowMs, retentionPolicy, { newestSeries: newestSeries?.get(seriesSetKey(part)) });
-          if (data.newestSeries) newestSeries?.set(seriesSetKey(part), data.newestSeries);
+          const key = seriesSetKey(part);
+          const data = await readPartData(clientOfProducer(influxdb, part.producer), part, nowMs, retentionPolicy, { newestSeries: remembered?.newestSeries.get(key), rememberedWithinMs: remembered?.withinMs });
+          if (data.newestSeries) remembered?.newestSeries.set(key, data.newestSeries);
           const heartbeat = part.collector ? heartbeats.get(part.collector) : undefined;
           return [part, judge(part, { nowMs, heartbeat, credential: partCredential(part, heartbeats, nowMs), ...data })];
         } catch (error) {

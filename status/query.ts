@@ -86,13 +86,14 @@ export function prefilterClause(condition: Condition): string {
   }
 }
 
-/** A series named by all its tags ('' for a tag key it lacks). */
+/** A series named by the tags it has. */
 export type SeriesTags = Record<string, string>;
 
 export interface PartData {
   /**
    * Time of the newest point within the freshness window (the part's `where` applies, its prefilter does not).
-   * For a prefiltered part whose remembered series (see ReadPartOptions) is fresh: that series' newest point.
+   * For a prefiltered part whose remembered series had a point within ReadPartOptions.rememberedWithinMs:
+   * that series' newest point, so at most that much older than the newest of all.
    */
   lastDataMs?: number;
   /** A prefiltered part's series that held lastDataMs, to be checked first at the next run. */
@@ -126,26 +127,41 @@ function tagColumns(tagKeys: string[]): string[] {
 /**
  * The newest point of a prefiltered part (one over very many series), and the series holding it. InfluxDB
  * 1.6's cost is per series, so checking every series costs about as much as a bare count over them: the
- * series that held the newest point at the previous run is checked alone first, and when it has a point in
- * the freshness window, the part is fresh. Only otherwise is every series read, the selector bringing the
- * tags of the point it selects.
+ * series that held the newest point at the previous run is checked alone first (`remembered`, over a
+ * window of its own), and when it has a point there, the part is fresh. Only otherwise is every series
+ * read, the selector bringing the tags of the point it selects. A series is named by the tags it has:
+ * a statement naming only those may match more series, whose points are as good a proof of freshness.
  */
-async function newestOfManySeries(influxdb: InfluxClient, fromWhere: string, field: string, tagKeys: string[], remembered: SeriesTags | undefined): Promise<{ timeMs?: number; series?: SeriesTags }> {
+async function newestOfManySeries(
+  influxdb: InfluxClient,
+  fromWhere: string,
+  field: string,
+  tagKeys: string[],
+  remembered: { series: SeriesTags; fromWhere: string } | undefined,
+): Promise<{ timeMs?: number; series?: SeriesTags }> {
   const newest = `SELECT last(${quoteIdentifier(field)})`;
-  if (remembered && tagKeys.length > 0) {
-    const sameSeries = tagKeys.map((key) => ` AND ${quoteIdentifier(key)} = ${quoteString(remembered[key] ?? '')}`).join('');
-    const [[one] = []] = await influxdb.query(`${newest} FROM ${fromWhere}${sameSeries}`);
-    const timeMs = one?.values[0]?.[0];
-    if (typeof timeMs === 'number') return { timeMs, series: remembered };
+  const sameSeries = Object.entries(remembered?.series ?? {}).map(([key, value]) => ` AND ${quoteIdentifier(key)} = ${quoteString(value)}`);
+  if (remembered && sameSeries.length > 0) {
+    const timeMs = await newestTime(influxdb, `${newest} FROM ${remembered.fromWhere}${sameSeries.join('')}`);
+    if (timeMs !== undefined) return { timeMs, series: remembered.series };
   }
   const [[all] = []] = await influxdb.query(`${[newest, ...tagColumns(tagKeys)].join(', ')} FROM ${fromWhere}`);
   const row = all?.values[0];
   if (!all || !row || typeof row[0] !== 'number') return {};
-  const series = Object.fromEntries(tagKeys.map((key, index) => {
-    const value = row[all.columns.indexOf(`tag_${index}`)];
-    return [key, typeof value === 'string' ? value : ''];
-  }));
-  return { timeMs: row[0], series };
+  const series = Object.fromEntries(
+    tagKeys.flatMap((key, index) => {
+      const value = row[all.columns.indexOf(`tag_${index}`)];
+      return typeof value === 'string' && value !== '' ? [[key, value]] : [];
+    }),
+  );
+  return { timeMs: row[0], series: Object.keys(series).length > 0 ? series : undefined };
+}
+
+/** The time of the point a single selector without GROUP BY selects (InfluxDB returns it as the row's time). */
+async function newestTime(influxdb: InfluxClient, statement: string): Promise<number | undefined> {
+  const [[one] = []] = await influxdb.query(statement);
+  const timeMs = one?.values[0]?.[0];
+  return typeof timeMs === 'number' ? timeMs : undefined;
 }
 
 /**
@@ -175,16 +191,22 @@ async function passingSeriesTerm(influxdb: InfluxClient, tagKeys: string[], wind
   return anyTagValue(best.key, best.values);
 }
 
-/**
- * What one part (a single-measurement module's, or one of a module's parts) reads, in statements
- * aggregated in InfluxDB: the time of the newest point (no GROUP BY, so cheap even for many series),
- * and per series the aggregates its conditions read over the window (with a prefilter, only over the
- * series with a passing point: see passingSeriesTerm).
- */
 export interface ReadPartOptions {
   /** For a prefiltered part: the series that held its newest point at the previous run (PartData.newestSeries). */
   newestSeries?: SeriesTags;
+  /**
+   * How recent the remembered series' point must be to stand for the part's newest (default: the freshness
+   * window); the status job gives its period, so a series that stopped being written is soon dropped.
+   */
+  rememberedWithinMs?: number;
 }
+
+/**
+ * What one part (a single-measurement module's, or one of a module's parts) reads, in statements
+ * aggregated in InfluxDB: the time of the newest point (one selector without GROUP BY; for a prefiltered
+ * part the remembered series first, see newestOfManySeries), and per series the aggregates its conditions
+ * read over the window (with a prefilter, only over the series with a passing point: see passingSeriesTerm).
+ */
 
 export async function readPartData(influxdb: InfluxClient, rule: PartRule, nowMs: number, retentionPolicy: string, options: ReadPartOptions = {}): Promise<PartData> {
   const from = qualifiedMeasurement(databaseFor(rule.producer), retentionPolicy, rule.type);
@@ -201,12 +223,11 @@ export async function readPartData(influxdb: InfluxClient, rule: PartRule, nowMs
   // A prefiltered part's tag keys serve both statements; asked once, and only for such a part.
   const tagKeys = prefilter ? tagKeysOf(influxdb, rule) : undefined;
   tagKeys?.catch(() => undefined); // awaited by both statements below
+  const rememberedFromMs = nowMs - Math.min(rule.freshnessMs, options.rememberedWithinMs ?? rule.freshnessMs);
+  const remembered = options.newestSeries && { series: options.newestSeries, fromWhere: `${from} WHERE ${timeRange(rememberedFromMs, nowMs)}${filter}` };
   const newest = async (): Promise<{ timeMs?: number; series?: SeriesTags }> => {
-    if (tagKeys) return newestOfManySeries(influxdb, fromFreshness, rule.fields[0], await tagKeys, options.newestSeries);
-    // A single selector without GROUP BY returns the time of the point it selects.
-    const [[one] = []] = await influxdb.query(`SELECT last(${quoteIdentifier(rule.fields[0])}) FROM ${fromFreshness}`);
-    const timeMs = one?.values[0]?.[0];
-    return { timeMs: typeof timeMs === 'number' ? timeMs : undefined };
+    if (tagKeys) return newestOfManySeries(influxdb, fromFreshness, rule.fields[0], await tagKeys, remembered);
+    return { timeMs: await newestTime(influxdb, `SELECT last(${quoteIdentifier(rule.fields[0])}) FROM ${fromFreshness}`) };
   };
   const aggregate = async (): Promise<Series[]> => {
     if (!columns.size) return [];

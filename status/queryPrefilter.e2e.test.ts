@@ -10,6 +10,7 @@ import { SchemaRegistry } from '../lib/documents/schemas';
 import { toLineProtocol } from '../lib/influx/lineProtocol';
 import type { InterpretedDocument } from '../lib/documents/interpret';
 import type { TypeSchema } from '../lib/documents/types';
+import { freshnessStatements } from '../test/support/freshnessStatements';
 import { RecordingInfluxClient } from '../test/support/recordingInfluxClient';
 import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
 import { aggregateKey, type Value } from './condition';
@@ -24,6 +25,8 @@ const HOSTS = 600;
 const TIMES = [NOW - 25 * MINUTE, NOW - 15 * MINUTE, NOW - 5 * MINUTE, NOW - 2 * MINUTE];
 const LONELY = 'lonely';
 const STAGGERED = 100;
+/** A staggered series whose tag value needs quoting in InfluxQL. */
+const ODD_HOST = String.raw`it's \ odd`;
 
 function seriesTags(index: number): Record<string, string> {
   return index === HOSTS ? { host: LONELY } : { host: `h${index}`, region: `r${index % 3}` };
@@ -73,6 +76,7 @@ beforeAll(async () => {
     lines.push(toLineProtocol({ database: DATABASE, measurement: 'staggered', tags: { host: `s${index}` }, fields: [{ name: 'errors', type: 'int', value: 0 }], timestampMs: NOW - (index + 1) * 10_000 }));
   }
   lines.push(toLineProtocol({ database: DATABASE, measurement: 'staggered', tags: { host: 'old' }, fields: [{ name: 'errors', type: 'int', value: 0 }], timestampMs: NOW - 50 * MINUTE }));
+  lines.push(toLineProtocol({ database: DATABASE, measurement: 'staggered', tags: { host: ODD_HOST }, fields: [{ name: 'errors', type: 'int', value: 0 }], timestampMs: NOW - 15_000 }));
   expect(HOSTS * 10).toBeGreaterThan(PASSING_POINTS_READ);
   expect(HOSTS).toBeGreaterThan(NARROWING_VALUES);
   await influx.client.write(DATABASE, lines.join('\n'), { precision: 'ms' });
@@ -117,9 +121,9 @@ async function independently(rule: PartRule, measurement: string, prefilterText:
   return expected;
 }
 
-async function read(rule: PartRule, newestSeries?: SeriesTags): Promise<{ actual: Map<string, Map<string, Value>>; statements: string[]; lastDataMs?: number; newest?: SeriesTags }> {
+async function read(rule: PartRule, newestSeries?: SeriesTags, rememberedWithinMs?: number): Promise<{ actual: Map<string, Map<string, Value>>; statements: string[]; lastDataMs?: number; newest?: SeriesTags }> {
   const client = new RecordingInfluxClient(influx.url);
-  const data = await readPartData(client, rule, NOW, 'raw', { newestSeries });
+  const data = await readPartData(client, rule, NOW, 'raw', { newestSeries, rememberedWithinMs });
   const actual = new Map(data.series.map((one) => [seriesKey(one.tags), one.values]));
   expect(actual.size).toBe(data.series.length);
   return { actual, statements: client.statements, lastDataMs: data.lastDataMs, newest: data.newestSeries };
@@ -205,9 +209,7 @@ async function newestPerSeries(measurement: string): Promise<Map<string, number>
   return new Map(series.map((one) => [one.tags?.host ?? '', one.values[0][0] as number]));
 }
 
-/** The freshness statements: last() of the first field, without GROUP BY (the aggregate statement has one). */
-const freshnessStatements = (statements: string[], field = 'errors'): string[] =>
-  statements.filter((statement) => statement.startsWith(`SELECT last("${field}")`) && !statement.includes('GROUP BY'));
+const freshness = (statements: string[]): string[] => freshnessStatements(statements, 'errors');
 
 describe('the freshness check of a prefiltered part', () => {
   const quiet = 'measurement = scale/staggered\nfields = errors\nprefilter = errors > 0\ndegraded = max(errors) > 0\ndegraded_reason = x\n';
@@ -220,8 +222,8 @@ describe('the freshness check of a prefiltered part', () => {
     const { lastDataMs, newest: remembered, statements } = await read(part(quiet));
     expect(lastDataMs).toBe(newestTime);
     expect(remembered).toEqual({ host: 's0' });
-    expect(freshnessStatements(statements)).toHaveLength(1);
-    expect(freshnessStatements(statements)[0]).not.toContain(`"host" = `);
+    expect(freshness(statements)).toHaveLength(1);
+    expect(freshness(statements)[0]).not.toContain(`"host" = `);
   });
 
   test('a remembered series with a fresh point: only it is read, and its newest point is the last data', async () => {
@@ -230,7 +232,7 @@ describe('the freshness check of a prefiltered part', () => {
     expect(lastDataMs).toBe(newest.get('s5'));
     expect(lastDataMs).toBe(NOW - 60_000);
     expect(remembered).toEqual({ host: 's5' });
-    expect(freshnessStatements(statements)).toEqual([expect.stringContaining(`AND "host" = 's5'`)]);
+    expect(freshness(statements)).toEqual([expect.stringContaining(`AND "host" = 's5'`)]);
   });
 
   test('a remembered series with no point in the freshness window (stale, or gone): every series is read', async () => {
@@ -238,20 +240,58 @@ describe('the freshness check of a prefiltered part', () => {
       const { lastDataMs, newest: remembered, statements } = await read(part(quiet), { host });
       expect(lastDataMs).toBe(NOW - 10_000);
       expect(remembered).toEqual({ host: 's0' });
-      const checks = freshnessStatements(statements);
+      const checks = freshness(statements);
       expect(checks).toHaveLength(2);
       expect(checks[0]).toContain(`AND "host" = '${host}'`);
       expect(checks[1]).not.toContain(`"host" = `);
     }
   });
 
-  test('a remembered series without one of the tag keys is named with the empty value, which matches it', async () => {
+  test('a remembered series is named by the tags it has (a series without a region has none in the statement)', async () => {
     const rule = part('measurement = scale/flags\nfields = bad\nprefilter = bad == true\ndegraded = latest(bad) == true\ndegraded_reason = x\n');
+    const first = await read(rule);
+    expect(first.lastDataMs).toBe(NOW - 2 * MINUTE);
+    expect(Object.keys(first.newest ?? {}).length).toBeGreaterThan(0);
     const { lastDataMs, newest: remembered, statements } = await read(rule, { host: LONELY });
     expect(lastDataMs).toBe(NOW - 2 * MINUTE);
     expect(remembered).toEqual({ host: LONELY });
-    const checks = freshnessStatements(statements, 'bad');
-    expect(checks).toEqual([expect.stringMatching(/AND "host" = 'lonely' AND "region" = ''$/)]);
+    expect(freshnessStatements(statements, 'bad')).toEqual([expect.stringMatching(/ AND "host" = 'lonely'$/)]);
+  });
+
+  test('a remembered tag value with a quote and a backslash names exactly its series', async () => {
+    const { lastDataMs, newest: remembered, statements } = await read(part(quiet), { host: ODD_HOST });
+    expect(lastDataMs).toBe(NOW - 15_000);
+    expect(remembered).toEqual({ host: ODD_HOST });
+    expect(freshness(statements)).toHaveLength(1);
+  });
+
+  test('a remembered series older than rememberedWithinMs is not taken: every series is read', async () => {
+    const newest = await newestPerSeries('staggered');
+    expect(newest.get('s30')).toBe(NOW - 310_000);
+    const within = await read(part(quiet), { host: 's30' }, 6 * MINUTE);
+    expect(within.lastDataMs).toBe(NOW - 310_000);
+    expect(freshness(within.statements)).toHaveLength(1);
+    const tooOld = await read(part(quiet), { host: 's30' }, 5 * MINUTE);
+    expect(tooOld.lastDataMs).toBe(NOW - 10_000);
+    expect(tooOld.newest).toEqual({ host: 's0' });
+    expect(freshness(tooOld.statements)).toEqual([expect.stringContaining(`"host" = 's30'`), expect.not.stringContaining('"host" =')]);
+  });
+
+  test('a remembered series outside the part’s where is not taken: the newest within the where is', async () => {
+    const rule = part('measurement = scale/flags\nfields = latency\nwhere = region=r1\nprefilter = latency > 1000\ndegraded = max(latency) > 0\ndegraded_reason = x\n');
+    const { lastDataMs, newest: remembered, statements } = await read(rule, { host: 'h0', region: 'r0' });
+    expect(lastDataMs).toBe(NOW - 2 * MINUTE);
+    expect(remembered?.region).toBe('r1');
+    expect(freshnessStatements(statements, 'latency')).toHaveLength(2);
+  });
+
+  test('a database nobody wrote to, with tag keys from a schema and a remembered series: no data, no error', async () => {
+    const schema: TypeSchema = { producer: 'nowhere', type: 'flags', description: 'test', tags: { host: { description: 'h' } }, fields: { bad: { type: 'bool', unit: '', description: 'b', downsample: 'last' } } };
+    const rule = part('measurement = nowhere/flags\nfields = bad\nprefilter = bad == true\ndegraded = latest(bad) == true\ndegraded_reason = x\n', new SchemaRegistry([schema]));
+    const { actual, lastDataMs, newest: remembered } = await read(rule, { host: 'h1' });
+    expect(actual.size).toBe(0);
+    expect(lastDataMs).toBeUndefined();
+    expect(remembered).toBeUndefined();
   });
 
   test('a part without a prefilter ignores a remembered series: every series is read, nothing is remembered', async () => {
@@ -259,7 +299,7 @@ describe('the freshness check of a prefiltered part', () => {
     const { lastDataMs, newest: remembered, statements } = await read(rule, { host: 's5' });
     expect(lastDataMs).toBe(NOW - 10_000);
     expect(remembered).toBeUndefined();
-    expect(freshnessStatements(statements)).toEqual([expect.not.stringContaining('"host"')]);
+    expect(freshness(statements)).toEqual([expect.not.stringContaining('"host"')]);
   });
 });
 
