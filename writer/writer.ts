@@ -117,7 +117,7 @@ export class Writer {
     while (!signal.aborted) {
       let messages: JsMsg[];
       try {
-        messages = await this.fetch();
+        messages = await this.fetch(signal);
         if (fetchFailed) this.options.log.info(`fetching from stream ${this.options.stream.name} works again`);
         fetchFailed = false;
       } catch (error) {
@@ -130,11 +130,19 @@ export class Writer {
     }
   }
 
-  private async fetch(): Promise<JsMsg[]> {
+  /** One batch: full, or what came within batch_wait, or what came before `signal` aborted. */
+  private async fetch(signal: AbortSignal): Promise<JsMsg[]> {
     const consumer = this.consumer as Consumer;
     const messages: JsMsg[] = [];
     const batch = await consumer.fetch({ max_messages: this.options.settings.batchSize, expires: this.options.settings.batchWaitMs });
-    for await (const message of batch) messages.push(message);
+    // Stopping ends the loop with what came so far; whatever JetStream still sends is delivered again after ack_wait.
+    const stop = (): void => batch.stop();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const message of batch) messages.push(message);
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
     return messages;
   }
 
