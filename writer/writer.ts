@@ -279,7 +279,7 @@ export class Writer {
     headers.set(ORIGIN_SEQUENCE_HEADER, String(message.seq));
     const subject = `${deadLetterPrefix(stream.subjectPrefix)}${message.subject.slice(stream.subjectPrefix.length)}`;
     try {
-      await this.jetstream.publish(subject, message.data, { msgID: id, headers, timeout: stream.publishTimeoutMs, expect: { streamName: deadLetterStreamName(stream) } });
+      await this.jetstream.publish(subject, message.data, { headers, timeout: stream.publishTimeoutMs, expect: { streamName: deadLetterStreamName(stream) } });
     } catch (error) {
       this.options.log.warn(`cannot move message ${message.seq} (${message.subject}) to stream ${deadLetterStreamName(stream)}, it comes again later: ${(error as Error).message}`);
       this.retryLater(message);

@@ -61,7 +61,6 @@ export async function publishPoints(
     let ack: PubAck;
     try {
       ack = await jetstream.publish(message.subject, message.payload, {
-        msgID: message.id,
         headers: message.headers,
         timeout: settings.publishTimeoutMs,
         expect: { streamName: settings.name },
