@@ -1,9 +1,10 @@
 /**
  * The writer against a real nats-server (JetStream) and two real InfluxDB 1.6 instances: exactly once,
- * routing, an InfluxDB outage, a poison message, a writer process killed holding a batch, SIGTERM.
+ * routing, an InfluxDB outage, a poison message, a writer process killed before it acknowledged, SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import type { JetStreamManager, NatsConnection } from 'nats';
 import { PROJECT_ROOT } from '../lib/config/paths';
@@ -56,11 +57,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>): Prom
 }
 
 /** A config with its own stream (so tests do not share messages): route-two lives on the second instance. */
-function configText(stream: string, writer: Record<string, string> = {}): string {
+function configText(stream: string, writer: Record<string, string> = {}, influxdb = `url = ${one.url}`): string {
   const writerKeys = { consumer: 'writers', ack_wait: '3s', batch_size: '500', batch_wait: '1s', retry_delay: '100ms', max_retry_delay: '1s', ...writer };
   return [
     `[paths]\nvar = ${varDir}`,
-    `[influxdb]\nurl = ${one.url}`,
+    `[influxdb]\n${influxdb}`,
     `[influxdb.tenant]\nurl = ${two.url}\nproducers = route-two`,
     `[stream]\nservers = ${cluster.servers.join(', ')}\nname = ${stream}\nsubject_prefix = ${stream.toLowerCase()}`,
     `[writer]\n${Object.entries(writerKeys).map(([key, value]) => `${key} = ${value}`).join('\n')}`,
@@ -224,10 +225,10 @@ interface WriterProcess {
 }
 
 /** `node dist/cli/main.js writer --config FILE`, serving /metrics on a port of its own; returns once /metrics answers. */
-async function spawnWriter(stream: string, name: string, writer: Record<string, string>): Promise<WriterProcess> {
+async function spawnWriter(stream: string, name: string, writer: Record<string, string>, influxdb?: string): Promise<WriterProcess> {
   const port = await freePort();
   const file = path.join(varDir, `${name}.cfg`);
-  writeFileSync(file, configText(stream, { ...writer, listen: `127.0.0.1:${port}` }));
+  writeFileSync(file, configText(stream, { ...writer, listen: `127.0.0.1:${port}` }, influxdb));
   const child = spawn(process.execPath, [MAIN, 'writer', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -253,28 +254,60 @@ async function scrape(writer: WriterProcess): Promise<Map<string, number>> {
   return values;
 }
 
-test('a writer process killed (kill -9) holding a batch: the other writer gets its messages again, every point stored once, nothing pending', async () => {
+/**
+ * A proxy to `target` that passes every request but never passes back the answer of a /write: the
+ * writer behind it has its points stored and waits for an answer that never comes.
+ */
+async function answerlessWrites(target: number): Promise<{ url: string; close(): void }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connectTcp(target, '127.0.0.1');
+    let writing = false;
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk: Buffer) => {
+      // Requests on a keep-alive connection come one after another: the answers before the first /write pass.
+      if (chunk.toString('latin1').startsWith('POST /write')) writing = true;
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!writing) client.write(chunk);
+    });
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+test('a writer process killed (kill -9) after InfluxDB stored its batch, before it acknowledged: the other writer writes it again, every point once, nothing pending', async () => {
   const stream = 'KILLED';
   await publish(configFor(stream), points('killed', 'killed', 2500));
-  // A takes batches of 1000 and waits up to 30 s to fill one: it writes two, then holds the last 500.
-  const holder = await spawnWriter(stream, 'holder', { batch_size: '1000', batch_wait: '30s', ack_wait: '10s' });
+  const proxy = await answerlessWrites(one.port);
+  // The holder takes the whole backlog in one batch, writes it through the proxy and waits for InfluxDB's answer.
+  const holder = await spawnWriter(stream, 'holder', { batch_size: '5000', ack_wait: '10s' }, `url = ${proxy.url}\ntimeout = 10m`);
   let taker: WriterProcess | undefined;
   try {
-    await until('the holder wrote 2000 points and holds 500', async () => {
+    await until('the holder\'s batch stored in InfluxDB and not acknowledged', async () => {
       const info = await manager.consumers.info(stream, 'writers');
-      return (await stored(one, 'monit_production_killed', 'killed')).size === 2000 && info.num_ack_pending === 500 && info.num_pending === 0 ? true : undefined;
+      return (await stored(one, 'monit_production_killed', 'killed')).size === 2500 && info.num_ack_pending === 2500 ? true : undefined;
     });
-    taker = await spawnWriter(stream, 'taker', { batch_size: '1000', batch_wait: '1s', ack_wait: '10s' });
+    taker = await spawnWriter(stream, 'taker', { batch_size: '5000', ack_wait: '10s' });
     holder.child.kill('SIGKILL');
     expect(await holder.exited).toEqual({ code: null, signal: 'SIGKILL' });
-    // The dead writer's 500 are still out: no one acknowledged them.
-    expect((await manager.consumers.info(stream, 'writers')).num_ack_pending).toBe(500);
 
     await until('the backlog drained', async () => ((await lag(stream)) === 0 ? true : undefined));
     expect(await stored(one, 'monit_production_killed', 'killed')).toEqual(expected(2500));
+    expect(await one.client.rows('SELECT count("v") AS "points" FROM "killed"', { database: 'monit_production_killed' })).toEqual([{ time: 0, points: 2500 }]);
     const metrics = await scrape(taker);
-    expect(metrics.get('writer_redeliveries_total')).toBe(500);
-    expect(metrics.get('writer_points_written_total')).toBe(500);
+    // Every message of the dead writer came again to the other, which wrote the same points again.
+    expect(metrics.get('writer_redeliveries_total')).toBe(2500);
+    expect(metrics.get('writer_points_written_total')).toBe(2500);
     expect(metrics.get('writer_stream_lag_messages')).toBe(0);
     expect((await manager.streams.info(stream)).state.messages).toBe(0);
 
@@ -284,6 +317,7 @@ test('a writer process killed (kill -9) holding a batch: the other writer gets i
   } finally {
     holder.child.kill('SIGKILL');
     taker?.child.kill('SIGKILL');
+    proxy.close();
   }
 });
 
