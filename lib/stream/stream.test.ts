@@ -1,5 +1,7 @@
 /** [stream]'s streams and publishPoints against a real nats-server with JetStream. */
 import type { JetStreamManager, NatsConnection } from 'nats';
+import { Config } from '../config/config';
+import { connectStream } from './client';
 import { startNatsCluster, type NatsCluster } from '../../test/support/nats';
 import { MESSAGE_ID_HEADER, PRODUCER_HEADER, producerOfToken, type StreamPoint } from './messages';
 import { publishPoints, StreamPublishError } from './publish';
@@ -100,4 +102,25 @@ test('a full stream (max_bytes) refuses: a StreamPublishError "refused" with Jet
   const stored = (await manager.streams.info('FULL')).state;
   expect(stored.messages).toBeGreaterThan(0);
   expect(stored.messages).toBeLessThan(100);
+});
+
+test('a message over the server\'s max_payload: a StreamPublishError "too_large" naming the point, a refusal of that document', async () => {
+  const settings = settingsFor('LARGE');
+  await ensureStreams(manager, settings);
+  const large = { producer: 'cms', line: `m text="${'x'.repeat(connection.info?.max_payload ?? 0)}" 1701790000000` };
+  const error = await publishPoints(connection.jetstream(), settings, [{ producer: 'cms', line: 'm v=1i 1' }, large]).catch((thrown: unknown) => thrown);
+  expect(error).toBeInstanceOf(StreamPublishError);
+  expect([(error as StreamPublishError).reason, (error as StreamPublishError).index]).toEqual(['too_large', 1]);
+});
+
+test('connectStream: from [stream], connected with its streams made, publishing through publishPoints', async () => {
+  const config = Config.parse(`[stream]\nservers = ${cluster.servers.join(', ')}\nname = CLIENT\nsubject_prefix = client\n`, 'client.cfg');
+  const client = await connectStream(config, 'test gateway');
+  try {
+    expect(await client.publish([{ producer: 'cms', line: 'm v=1i 1', id: 'one' }])).toEqual({ stored: 1, duplicates: 0 });
+    expect((await manager.streams.info('CLIENT')).state.messages).toBe(1);
+    expect((await manager.streams.info('CLIENT_DEAD')).config.subjects).toEqual(['client_dead.>']);
+  } finally {
+    await client.close();
+  }
 });
