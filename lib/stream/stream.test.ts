@@ -124,3 +124,38 @@ test('connectStream: from [stream], connected with its streams made, publishing 
     await client.close();
   }
 });
+
+describe('a stream of three replicas on three servers', () => {
+  let three: NatsCluster;
+  let client: NatsConnection;
+
+  beforeAll(async () => {
+    three = await startNatsCluster({ nodes: 3 });
+    client = await three.connect();
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await three?.stop();
+  });
+
+  test('one follower killed: every point is still stored (a majority); two: publishPoints rejects with a StreamPublishError, the 503 case', async () => {
+    const settings = { ...settingsFor('REPLICATED', { replicas: 3, publishTimeoutMs: 2000 }), servers: three.servers };
+    const threeManager = await client.jetstreamManager();
+    await ensureStreams(threeManager, settings);
+    const batch = (first: number): StreamPoint[] => Array.from({ length: 100 }, (_, offset) => ({ producer: 'cms', line: `m v=${first + offset}i ${1701790000000 + first + offset}` }));
+    expect(await publishPoints(client.jetstream(), settings, batch(0))).toEqual({ stored: 100, duplicates: 0 });
+
+    const leader = (await threeManager.streams.info('REPLICATED')).cluster?.leader;
+    const followers = three.nodes.filter((node) => node.name !== leader);
+    expect(followers).toHaveLength(2);
+    await three.kill(followers[0]);
+    expect(await publishPoints(client.jetstream(), settings, batch(100))).toEqual({ stored: 100, duplicates: 0 });
+    expect((await threeManager.streams.info('REPLICATED')).state.messages).toBe(200);
+
+    await three.kill(followers[1]);
+    const error = await publishPoints(client.jetstream(), settings, batch(200)).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(StreamPublishError);
+    expect(['timeout', 'no_responders']).toContain((error as StreamPublishError).reason);
+  });
+});
