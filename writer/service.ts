@@ -6,7 +6,7 @@ import type { Logger } from '../lib/run/log';
 import type { RunArguments } from '../lib/run/registry';
 import { runService } from '../lib/run/service';
 import { connectionOptions, streamSettings } from '../lib/stream/settings';
-import { writerSettings } from './settings';
+import { ackWaitWarning, writerSettings } from './settings';
 import { Writer } from './writer';
 
 /** Serves /metrics (the consumer's lag read at each scrape) until `signal` aborts. */
@@ -36,6 +36,8 @@ export function serve(config: Config, args: RunArguments): Promise<number> {
     const settings = writerSettings(config);
     const stream = streamSettings(config);
     const instances = influxInstances(config);
+    const warning = ackWaitWarning(settings, Math.max(...instances.all.map((instance) => instance.settings.timeoutMs)));
+    if (warning) log.warn(warning);
     const connection = await connect(connectionOptions(config, stream, `monit-writer ${process.pid}`));
     let server: http.Server | undefined;
     try {

@@ -45,3 +45,13 @@ export function writerSettings(config: Config): WriterSettings {
     listen: section.has('listen') ? section.hostPort('listen') : undefined,
   };
 }
+
+/**
+ * A warning when ack_wait is not above `influxTimeoutMs` (the longest timeout of the InfluxDB
+ * instances): a batch still being written would be delivered to a second writer too. Not an error:
+ * that costs a second write of the same points, never a loss.
+ */
+export function ackWaitWarning(settings: WriterSettings, influxTimeoutMs: number): string | undefined {
+  if (settings.ackWaitMs > influxTimeoutMs) return undefined;
+  return `[writer] ack_wait (${settings.ackWaitMs} ms) is not longer than the InfluxDB timeout (${influxTimeoutMs} ms): a slow batch will be delivered to another writer as well and written twice`;
+}
