@@ -12,8 +12,9 @@ import { Config } from '../lib/config/config';
 import { influxInstances } from '../lib/influx/instances';
 import { MemoryLogger } from '../lib/run/log';
 import { PRODUCER_HEADER, REASON_HEADER, type StreamPoint } from '../lib/stream/messages';
-import { publishPoints } from '../lib/stream/publish';
+import { publishPoints, StreamPublishError } from '../lib/stream/publish';
 import { streamSettings } from '../lib/stream/settings';
+import { ensureStreams } from '../lib/stream/streams';
 import { startNatsCluster, type NatsCluster } from '../test/support/nats';
 import { freePort } from '../test/support/ports';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
@@ -75,11 +76,12 @@ function configFor(stream: string, writer: Record<string, string> = {}): Config 
 interface RunningWriter {
   writer: Writer;
   log: MemoryLogger;
+  connection: NatsConnection;
   stop(): Promise<void>;
 }
 
-async function startWriter(config: Config): Promise<RunningWriter> {
-  const writerConnection = await cluster.connect();
+async function startWriter(config: Config, servers: NatsCluster = cluster): Promise<RunningWriter> {
+  const writerConnection = await servers.connect();
   const log = new MemoryLogger('writer');
   const writer = new Writer({ connection: writerConnection, stream: streamSettings(config), settings: writerSettings(config), instances: influxInstances(config), log });
   await writer.prepare();
@@ -88,6 +90,7 @@ async function startWriter(config: Config): Promise<RunningWriter> {
   return {
     writer,
     log,
+    connection: writerConnection,
     stop: async () => {
       abort.abort();
       await running;
@@ -99,7 +102,7 @@ async function startWriter(config: Config): Promise<RunningWriter> {
 async function publish(config: Config, points: StreamPoint[]): Promise<void> {
   const settings = streamSettings(config);
   // The streams exist before the first writer: the gateway makes them too.
-  await (await import('../lib/stream/streams')).ensureStreams(manager, settings);
+  await ensureStreams(manager, settings);
   await publishPoints(connection.jetstream(), settings, points);
 }
 
@@ -335,5 +338,52 @@ test('SIGTERM to a writer holding a batch: it stops fetching, writes and acknowl
     expect(await stored(one, 'monit_production_term', 'term')).toEqual(expected(300));
   } finally {
     writer.child.kill('SIGKILL');
+  }
+});
+
+test('an R3 stream on three servers: the node the writer talks to killed, it goes on through another, every point once', async () => {
+  const three = await startNatsCluster({ nodes: 3 });
+  const publisher = await three.connect();
+  const config = Config.parse(configText('REPLICA').replace(`servers = ${cluster.servers.join(', ')}`, `servers = ${three.servers.join(', ')}\nreplicas = 3`), 'REPLICA.cfg');
+  const settings = streamSettings(config);
+  const threeManager = await publisher.jetstreamManager();
+  /** Sends again after a StreamPublishError, as a sender does after a 503: the ids keep each point once. */
+  const publishUntilStored = async (batch: StreamPoint[]): Promise<void> => {
+    for (let attempt = 1; attempt <= 50; attempt++) {
+      const failed = await publishPoints(publisher.jetstream(), settings, batch).then(
+        () => false,
+        (error: unknown) => {
+          if (!(error instanceof StreamPublishError)) throw error;
+          return true;
+        },
+      );
+      if (!failed) return;
+      await sleep(100);
+    }
+    throw new Error('the stream never stored the batch');
+  };
+  let running: RunningWriter | undefined;
+  try {
+    await ensureStreams(threeManager, settings);
+    running = await startWriter(config, three);
+    await publishUntilStored(points('replica', 'replica', 500));
+    const drained = async (): Promise<true | undefined> => {
+      const info = await threeManager.consumers.info('REPLICA', 'writers').catch(() => undefined);
+      return info && info.num_pending + info.num_ack_pending === 0 ? true : undefined;
+    };
+    await until('the first half drained', drained);
+
+    const writerNode = three.nodes.find((node) => node.name === running?.connection.info?.server_name);
+    expect(writerNode).toBeDefined();
+    await three.kill(writerNode as (typeof three.nodes)[number]);
+    await publishUntilStored(points('replica', 'replica', 500, 500));
+    await until('the second half drained', drained);
+    expect(await stored(one, 'monit_production_replica', 'replica')).toEqual(expected(1000));
+    expect(running.connection.info?.server_name).not.toBe(writerNode?.name);
+    expect((await threeManager.streams.info('REPLICA')).state.messages).toBe(0);
+  } finally {
+    await running?.stop();
+    await publisher.close();
+    await three.stop();
   }
 });
