@@ -381,6 +381,9 @@ export class Gateway {
     let soleProducerPossible = true;
     for (let index = 0; index < documents.length; index += 1) {
       const document = documents[index];
+      // Let go of each document once read: nothing below needs it after this pass, and a body's
+      // documents then do not all live until its end (less for the garbage collector to copy).
+      documents[index] = undefined;
       const producer = envelopeValue(document, 'producer');
       if (soleProducerPossible) {
         if (typeof producer !== 'string' || (plan.soleProducer !== undefined && producer !== plan.soleProducer)) {
