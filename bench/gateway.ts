@@ -5,7 +5,7 @@ import { Point } from '@influxdata/influxdb-client';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { startInfluxDB } from '../test/support/services';
 import { freePort } from '../test/support/ports';
-import { inParallel, processCpuSeconds, processCpuTimes, ratio } from './support';
+import { inParallel, processCpuSeconds, processCpuTimes, processMemoryMb, ratio } from './support';
 
 /**
  * Gateway throughput and CPU: typical documents (5 tags, 5 fields) in batches of 5,000 from 4 concurrent
@@ -15,10 +15,12 @@ import { inParallel, processCpuSeconds, processCpuTimes, ratio } from './support
  * BENCH_ROUNDS sends that many sets of documents through the one gateway, each reported on its own (the
  * first round also warms the gateway's JIT). BENCH_CPU_PROF=DIR starts the gateway with
  * `node --cpu-prof` writing its profile into DIR when it stops (read it with bench/gatewayProfile.ts).
+ * BENCH_GATEWAY_NODE_FLAGS gives the gateway's node more flags, e.g. `--max-semi-space-size=64`.
  */
 const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const GATEWAY_NODE_FLAGS = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 /** Issue 22's target for the gateway's CPU per document on the direct route. */
 const TARGET_CPU_MICROSECONDS = 10;
 const BATCH = 5000;
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
     const configFile = path.join(varDir, 'config.cfg');
     writeFileSync(configFile, `[paths]\nvar = ${varDir}\n[gateway]\nlisten = 127.0.0.1:${port}\ntoken = ${TOKEN}\n[influxdb]\nurl = ${influx.url}\n[monit]\nurl = http://127.0.0.1:${port}/\n`);
     const profiling = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : [];
-    const gateway = spawn(process.execPath, [...profiling, path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'gateway', '--config', configFile], { stdio: 'ignore' });
+    const gateway = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, ...profiling, path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'gateway', '--config', configFile], { stdio: 'ignore' });
     const exited = new Promise((resolve) => gateway.once('exit', resolve));
     try {
       for (let tries = 0; ; tries += 1) {
@@ -126,6 +128,8 @@ async function main(): Promise<void> {
           `  gateway CPU:           ${microseconds.toFixed(1)} µs per document (user ${perDocument(user)}, system ${perDocument(system)}) = ${ratio(microseconds, TARGET_CPU_MICROSECONDS)} the target of <= ${TARGET_CPU_MICROSECONDS} µs`,
         );
       }
+      const memory = processMemoryMb(gateway.pid as number);
+      console.log(`gateway node flags: ${GATEWAY_NODE_FLAGS.join(' ') || 'none'}; its peak RSS ${memory.peak.toFixed(0)} MB`);
     } finally {
       gateway.kill('SIGTERM');
       // The profile is written as the process exits.
