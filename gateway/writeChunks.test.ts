@@ -1,7 +1,5 @@
-import { startTestGateway, TEST_TOKEN } from '../test/support/gateway';
-import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
-import type { RunningGateway } from './server';
-import type { MemoryLogger } from '../lib/run/log';
+import { TEST_TOKEN } from '../test/support/gateway';
+import { useInfluxAndGateway } from '../test/support/fixtures';
 
 /*
  * The gateway joins each database's lines into chunks of 1,000 before it writes any, and splits a chunk
@@ -12,24 +10,15 @@ import type { MemoryLogger } from '../lib/run/log';
 
 const slot = Math.floor(Date.now() / 600_000) * 600_000 - 3_600_000;
 
-let influx: TestInfluxDB;
-let gateway: RunningGateway & { log: MemoryLogger };
-beforeAll(async () => {
-  influx = await startInfluxDB();
-  gateway = await startTestGateway(influx.url);
-});
-afterAll(async () => {
-  await gateway?.close();
-  await influx?.stop();
-});
+const servers = useInfluxAndGateway();
 
 async function post(documents: unknown[]): Promise<{ status: number; json: { accepted: number; rejected: Array<{ index: number; reason: string }> } }> {
-  const response = await fetch(`${gateway.url}/`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_TOKEN}` }, body: JSON.stringify(documents) });
+  const response = await fetch(`${servers.gateway.url}/`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_TOKEN}` }, body: JSON.stringify(documents) });
   return { status: response.status, json: (await response.json()) as { accepted: number; rejected: Array<{ index: number; reason: string }> } };
 }
 
 async function acceptedMetric(producer: string): Promise<number> {
-  const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+  const metrics = await (await fetch(`${servers.gateway.url}/metrics`)).text();
   return Number(new RegExp(`^gateway_documents_accepted_total\\{producer="${producer}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
 }
 
@@ -66,7 +55,7 @@ it('refused points at the edges of 1,000-line chunks, in two interleaved databas
   expect((await acceptedMetric('chunks-a')) - acceptedBefore.a).toBe(PER_DATABASE - poisonedA.size);
   expect((await acceptedMetric('chunks-b')) - acceptedBefore.b).toBe(PER_DATABASE - poisonedB.size + 1);
   for (const [database, poisoned] of [['monit_production_chunks_a', poisonedA], ['monit_production_chunks_b', poisonedB]] as const) {
-    const stored = await influx.client.rows(`SELECT "x", "n" FROM "m" WHERE time >= ${slot}ms`, { database });
+    const stored = await servers.influx.client.rows(`SELECT "x", "n" FROM "m" WHERE time >= ${slot}ms`, { database });
     const expected = Array.from({ length: PER_DATABASE }, (_, ordinal) => ordinal)
       .filter((ordinal) => !poisoned.has(ordinal))
       .map((ordinal) => ({ time: slot + ordinal, n: `n ${ordinal},=`, x: ordinal + 0.25 }));
