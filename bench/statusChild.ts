@@ -1,9 +1,12 @@
 /**
  * One measured process of bench/status.ts, so that each peak RSS is that of one task alone:
- *   write URL QUEUES NOW_MS               writes the benchmark's data, one batch at a time
- *   job URL NOW_MS REPEATS VAR_DIR        the whole status job (runStatus), REPEATS times
- *   rule URL NOW_MS REPEATS prefilter|none  the per-series rule alone (readPartData + evaluatePart), REPEATS times
- * Prints one JSON line: the times (ms), the process's peak RSS and the largest V8 heap seen (MB).
+ *   write URL QUEUES NOW_MS                        writes the benchmark's data, one batch at a time
+ *   job URL INFLUXD_PID NOW_MS REPEATS VAR_DIR       the whole status job (runStatus): a first run with no state, then REPEATS
+ *   rule URL INFLUXD_PID NOW_MS REPEATS prefilter|quiet|stale|none  the per-series rule alone (readPartData + evaluatePart):
+ *     a first read with nothing remembered, then REPEATS given the newest series it found (stale: a series
+ *     never fresh, so each run reads it and then every series)
+ * Prints one JSON line: the times (ms) and InfluxDB's CPU seconds of each run, the first one's apart, the
+ * process's peak RSS and the largest V8 heap seen (MB).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,11 +17,16 @@ import { InfluxClient } from '../lib/influx/influxdb';
 import { MemoryLogger } from '../lib/run/log';
 import { evaluatePart } from '../status/evaluate';
 import { runStatus } from '../status/job';
-import { readPartData } from '../status/query';
-import { benchSettings, benchTimes, perSeriesPart, writeBenchData } from './statusData';
+import { readPartData, type SeriesTags } from '../status/query';
+import { benchSettings, benchTimes, perSeriesPart, QUIET_PREFILTER, STATUS_PERIOD_MS, writeBenchData } from './statusData';
+import { processCpuSeconds } from './support';
 
 export interface ChildReport {
+  /** The repeated runs: wall times (ms) and InfluxDB's CPU seconds during each. */
   timesMs: number[];
+  influxdCpu: number[];
+  /** The first run, with nothing remembered from an earlier one (absent for the writer). */
+  first?: { timeMs: number; influxdCpu: number };
   maxRssMb: number;
   maxHeapMb: number;
   detail: string;
@@ -26,15 +34,25 @@ export interface ChildReport {
 
 const MB = 1024 * 1024;
 
-async function timedRuns(repeats: number, task: () => Promise<string>): Promise<{ timesMs: number[]; detail: string }> {
+/** Runs `task` once unrepeated ("first") then `repeats` times, timing each and InfluxDB's CPU during it. */
+async function timedRuns(repeats: number, influxdPid: number | undefined, task: () => Promise<string>, withFirst = true): Promise<Omit<ChildReport, 'maxRssMb' | 'maxHeapMb'>> {
   const timesMs: number[] = [];
+  const influxdCpu: number[] = [];
+  let first: ChildReport['first'];
   let detail = '';
-  for (let index = 0; index < repeats; index++) {
+  for (let index = withFirst ? -1 : 0; index < repeats; index++) {
+    const cpuBefore = influxdPid ? processCpuSeconds(influxdPid) : 0;
     const started = performance.now();
     detail = await task();
-    timesMs.push(performance.now() - started);
+    const timeMs = performance.now() - started;
+    const cpu = influxdPid ? processCpuSeconds(influxdPid) - cpuBefore : 0;
+    if (index < 0) first = { timeMs, influxdCpu: cpu };
+    else {
+      timesMs.push(timeMs);
+      influxdCpu.push(cpu);
+    }
   }
-  return { timesMs, detail };
+  return { timesMs, influxdCpu, first, detail };
 }
 
 async function main(): Promise<void> {
@@ -44,20 +62,20 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => {
     maxHeap = Math.max(maxHeap, getHeapStatistics().used_heap_size);
   }, 20);
-  let result: { timesMs: number[]; detail: string };
+  let result: Omit<ChildReport, 'maxRssMb' | 'maxHeapMb'>;
   switch (role) {
     case 'write': {
       const [url, queues, nowMs] = args;
-      result = await timedRuns(1, async () => `${await writeBenchData(new InfluxClient(url, { timeoutMs: 600_000 }), Number(queues), Number(nowMs))} jobs_derived points`);
+      result = await timedRuns(1, undefined, async () => `${await writeBenchData(new InfluxClient(url, { timeoutMs: 600_000 }), Number(queues), Number(nowMs))} jobs_derived points`, false);
       break;
     }
     case 'job': {
-      const [url, nowMs, repeats, varDir] = args;
+      const [url, influxdPid, nowMs, repeats, varDir] = args;
       const influxdb = new InfluxClient(url, { timeoutMs: 600_000 });
       const settings = benchSettings(varDir, url);
       const { slotMs, evaluateAtMs } = benchTimes(Number(nowMs));
       mkdirSync(path.join(varDir, 'state'), { recursive: true });
-      result = await timedRuns(Number(repeats), async () => {
+      result = await timedRuns(Number(repeats), Number(influxdPid), async () => {
         const run = await runStatus({
           config: Config.parse('[status]\n', 'bench.cfg'),
           settings,
@@ -72,14 +90,18 @@ async function main(): Promise<void> {
       break;
     }
     case 'rule': {
-      const [url, nowMs, repeats, filter] = args;
+      const [url, influxdPid, nowMs, repeats, filter] = args;
       const influxdb = new InfluxClient(url, { timeoutMs: 600_000 });
       const { evaluateAtMs } = benchTimes(Number(nowMs));
       const part = perSeriesPart();
-      const rule = filter === 'prefilter' ? part : { ...part, prefilter: undefined };
+      const rule = { ...part, prefilter: filter === 'none' ? undefined : filter === 'quiet' ? QUIET_PREFILTER : part.prefilter };
       const heartbeat = { timeMs: evaluateAtMs, ok: true, timedOut: false, message: '' };
-      result = await timedRuns(Number(repeats), async () => {
-        const data = await readPartData(influxdb, rule, evaluateAtMs, 'raw');
+      // 'stale': the remembered series is never fresh (it stopped being written), so every run takes the fallback.
+      const gone: SeriesTags = { queue: 'gone' };
+      let newestSeries: SeriesTags | undefined = filter === 'stale' ? gone : undefined;
+      result = await timedRuns(Number(repeats), Number(influxdPid), async () => {
+        const data = await readPartData(influxdb, rule, evaluateAtMs, 'raw', { newestSeries, rememberedWithinMs: STATUS_PERIOD_MS });
+        newestSeries = filter === 'stale' ? gone : data.newestSeries;
         return `${data.series.length} series read; ${evaluatePart(rule, { nowMs: evaluateAtMs, heartbeat, ...data }).reason}`;
       });
       break;

@@ -10,12 +10,15 @@ import { SchemaRegistry, schemaRegistry } from '../lib/documents/schemas';
 import type { InfluxClient } from '../lib/influx/influxdb';
 import { toLineProtocol } from '../lib/influx/lineProtocol';
 import { MONIT_COLLECTORS_RUN, MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
+import { parseCondition } from '../status/condition';
 import { loadRules, type ModuleRule, type PartRule } from '../status/rules';
 import { loadStatusSettings, type StatusSettings } from '../status/settings';
 import { TEST_DURATIONS, writeSyntheticData } from '../test/support/dashboards/syntheticData';
 
 const MINUTE = 60_000;
 const SLOT_MS = 10 * MINUTE;
+/** The status job's period ([status] period), within which a remembered newest series must have a point. */
+export const STATUS_PERIOD_MS = SLOT_MS;
 const BATCH_LINES = 5000;
 export const PROD_SOURCES = ['managed', 'user'];
 export const RESOURCES = ['SCORE', 'MCORE', 'HIMEM'];
@@ -40,9 +43,12 @@ export const PER_SERIES_RULE =
   `[status.module.${PER_SERIES_MODULE}]\ncollector = panda-derived\nmeasurement = panda/jobs_derived\nfields = suspicious, current\nwindow = 10m\n` +
   `prefilter = suspicious == true\ndegraded = latest(suspicious) == true\ndegraded_reason = {matches} suspicious queue series, e.g. {series}\n`;
 
+/** A prefilter no point passes (current is never negative): the per-series rule when all is well. */
+export const QUIET_PREFILTER = parseCondition('current < 0');
+
 /** The per-series rule alone, as readPartData reads it. */
 export function perSeriesPart(): PartRule {
-  const rules = loadRules(Config.parse(`[status]\ndefault_rules =\n${PER_SERIES_RULE}`, 'bench'), { registry: new SchemaRegistry([]) });
+  const rules = loadRules(Config.parse(`[status]\ndefault_rules =\n${PER_SERIES_RULE}`, 'bench'));
   return (rules.find((rule) => rule.module === PER_SERIES_MODULE) as ModuleRule).parts[0];
 }
 

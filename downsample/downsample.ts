@@ -53,6 +53,11 @@ export interface DownsampleOptions {
   concurrency?: number;
   /** Databases to downsample; default every database named monit_production_*. */
   databases?: string[];
+  /**
+   * Whether this InfluxDB holds `database` (its producer's instance, lib/influx/instances.ts): the
+   * others are left alone, even when an old copy of them is there. Default: every database.
+   */
+  holds?: (database: string) => boolean;
   /** Schemas giving each field's function; default the project's schemas/. */
   schemas?: SchemaRegistry;
   /**
@@ -101,15 +106,16 @@ interface RetentionPolicyInfo {
   durationMs: number;
 }
 
-async function listDatabases(influxdb: InfluxClient, explicit: string[] | undefined, log: Logger): Promise<string[]> {
+async function listDatabases(influxdb: InfluxClient, explicit: string[] | undefined, log: Logger, holds: (database: string) => boolean): Promise<string[]> {
   const [series = []] = await influxdb.query('SHOW DATABASES');
   const existing = (series[0]?.values ?? []).map((row) => String(row[0]));
   if (explicit?.length) {
-    const missing = explicit.filter((name) => !existing.includes(name));
+    const mine = explicit.filter(holds);
+    const missing = mine.filter((name) => !existing.includes(name));
     if (missing.length) log.warn(`databases not found in InfluxDB, skipped: ${missing.join(', ')}`);
-    return explicit.filter((name) => existing.includes(name));
+    return mine.filter((name) => existing.includes(name));
   }
-  return existing.filter((name) => name.startsWith(DATABASE_PREFIX)).sort();
+  return existing.filter((name) => name.startsWith(DATABASE_PREFIX) && holds(name)).sort();
 }
 
 async function retentionPolicies(influxdb: InfluxClient, database: string): Promise<Map<string, RetentionPolicyInfo>> {
@@ -166,7 +172,7 @@ export async function runDownsample(options: DownsampleOptions): Promise<Downsam
   const watermarks = WatermarkStore.load(options.stateDir);
   const upstream = resolution === '1d' && options.sourceStateDir ? WatermarkStore.load(options.sourceStateDir) : undefined;
   const schemas = schemasByDatabase(options.schemas ?? schemaRegistry());
-  const databases = await listDatabases(influxdb, options.databases, log);
+  const databases = await listDatabases(influxdb, options.databases, log, options.holds ?? (() => true));
   const startedMs = Date.now();
 
   const work: MeasurementWork[] = [];

@@ -15,7 +15,8 @@ import { Config, ConfigError } from '../lib/config/config';
 import type { InfluxClient, RetentionPolicy } from '../lib/influx/influxdb';
 import { toLineProtocol } from '../lib/influx/lineProtocol';
 import { quoteIdentifier } from '../lib/influx/influxql';
-import { influxClientFrom, retentionDurations } from '../lib/influx/settings';
+import { retentionDurations } from '../lib/influx/settings';
+import { influxInstances } from '../lib/influx/instances';
 import { parseDuration, TEN_MINUTES_MS } from '../lib/run/slot';
 
 export const RETENTIONS_DATABASE = 'monit_dashboards';
@@ -119,12 +120,13 @@ export async function writeRetentionsMeasurement(influxdb: InfluxClient, thresho
   await influxdb.write(RETENTIONS_DATABASE, lines.join('\n'), { retentionPolicy: RETENTIONS_RP, precision: 'ms' });
 }
 
-/** `node dist/downsample/retentions.js [--config config.cfg]`: writes the rows into the configured InfluxDB. */
+/** `node dist/downsample/retentions.js [--config config.cfg]`: writes the rows into every configured InfluxDB instance. */
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' } } });
   const config = Config.loadDefault(values.config);
   const thresholds = retentionThresholdsFrom(config);
-  await writeRetentionsMeasurement(influxClientFrom(config), thresholds);
+  // Every instance is a Grafana datasource whose dashboards read these rows.
+  for (const instance of influxInstances(config).all) await writeRetentionsMeasurement(instance.client, thresholds);
   for (const choice of retentionChoices(thresholds)) {
     console.log(`${choice.rp}: ranges up to ${choice.maxRangeMs >= NO_LIMIT_MS ? 'any length' : `${choice.maxRangeMs / DAY_MS}d`}, buckets of ${choice.interval}`);
   }

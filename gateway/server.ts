@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { InfluxError, type InfluxClient, type RetentionPolicyDurations } from '../lib/influx/influxdb';
+import { DEFAULT_INSTANCE, type InfluxInstances } from '../lib/influx/instances';
 import { envelopeValue, interpretDocument } from '../lib/documents/interpret';
 import { toLineProtocol } from '../lib/influx/lineProtocol';
 import type { Logger } from '../lib/run/log';
@@ -29,6 +30,8 @@ const BUSY_RETRY_AFTER_SECONDS = '1';
 
 export interface GatewayOptions {
   influxdb: InfluxClient;
+  /** [influxdb.NAME] instances: each database is written to its producer's; without, all to `influxdb`. */
+  instances?: InfluxInstances;
   durations: RetentionPolicyDurations;
   auth: AuthSettings;
   maxDocuments: number;
@@ -267,7 +270,7 @@ export class Gateway {
     if (this.knownDatabases.has(database)) return;
     let pending = this.ensuring.get(database);
     if (!pending) {
-      pending = this.options.influxdb.ensureDatabase(database, this.options.durations).then(() => {
+      pending = this.influxdbOf(database).ensureDatabase(database, this.options.durations).then(() => {
         this.knownDatabases.add(database);
       });
       this.ensuring.set(database, pending);
@@ -276,17 +279,22 @@ export class Gateway {
     await pending;
   }
 
+  /** The InfluxDB holding `database`: a database's writes, retries and creation all go there. */
+  private influxdbOf(database: string): InfluxClient {
+    return this.options.instances?.forDatabase(database).client ?? this.options.influxdb;
+  }
+
   private async writeBody(database: string, body: string): Promise<void> {
     const stop = this.metrics.writeSeconds.startTimer();
     try {
       await this.ensureDatabase(database);
       try {
-        await this.options.influxdb.write(database, body);
+        await this.influxdbOf(database).write(database, body);
       } catch (error) {
         if (error instanceof InfluxError && error.status === 404 && /database not found/.test(error.body)) {
           this.knownDatabases.delete(database); // dropped behind our back: create it again
           await this.ensureDatabase(database);
-          await this.options.influxdb.write(database, body);
+          await this.influxdbOf(database).write(database, body);
         } else throw error;
       }
     } catch (error) {
@@ -502,9 +510,12 @@ export class Gateway {
     const path = url.pathname;
     if (request.method === 'GET' || request.method === 'HEAD') {
       if (path === '/ping') {
-        const influxOk = await this.options.influxdb.ping();
-        send(response, influxOk ? 200 : 503, { gateway: 'ok', influxdb: influxOk ? 'ok' : 'unreachable' });
-        return influxOk ? 200 : 503;
+        const instances = this.options.instances?.all ?? [{ name: DEFAULT_INSTANCE, client: this.options.influxdb }];
+        const down = (await Promise.all(instances.map(async ({ name, client }) => ((await client.ping()) ? [] : [name])))).flat();
+        // One instance down leaves the others writable: a load balancer keeps the gateway while any is up.
+        const status = down.length === instances.length ? 503 : 200;
+        send(response, status, { gateway: 'ok', influxdb: down.length ? 'unreachable' : 'ok', ...(instances.length > 1 && down.length ? { unreachable: down } : {}) });
+        return status;
       }
       if (path === '/metrics') {
         send(response, 200, await this.metrics.registry.metrics(), { 'content-type': this.metrics.registry.contentType });

@@ -661,7 +661,7 @@ export type MonitCollectorsStatusFields = {
   downtime_reason: string;
   /** 1 when a scheduled downtime covers this run (whatever the state), else 0; exactly one of the *_slots fields is 1 per document. Summed in 1h and 1d, it counts downtime slots. (int, count; sum when downsampled) */
   downtime_slots: number;
-  /** UTC time (epoch ms) of the newest data point the decision saw; absent when none. (int, ms; last when downsampled) */
+  /** UTC time (epoch ms) of the newest data point the decision saw (for a part with a prefilter, of the series it checked: at most one status period older than the newest of all); absent when none. (int, ms; last when downsampled) */
   last_data_ms: number;
   /** 1 when this run's state is N/A (no data, ARGO's UNKNOWN) outside a scheduled downtime, else 0. Summed in 1h and 1d, it counts the slots of that state, for availability and the history bar. (int, count; sum when downsampled) */
   na_slots: number;

@@ -4,7 +4,8 @@
  * for a module without a dashboard, the mean of each numeric field its rule reads.
  */
 import { databaseFor } from '../lib/documents/interpret';
-import { type InfluxClient, isMissingDatabase, type Series } from '../lib/influx/influxdb';
+import { isMissingDatabase, type Series } from '../lib/influx/influxdb';
+import { clientOfDatabase, type InfluxSource } from '../lib/influx/instances';
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
 import { schemaRegistry } from '../lib/documents/schemas';
 import { moduleDashboards } from '../dashboards/modules';
@@ -56,6 +57,8 @@ export interface Plot {
 /** One query of a panel: its InfluxQL for an RP and bucket length, and its Grafana legend alias. */
 export interface PanelQuery {
   render: (time: TimeContext) => string;
+  /** The database it reads, so it runs on the instance holding it. */
+  database: string;
   alias?: string;
 }
 
@@ -105,7 +108,7 @@ function dashboardPanels(rule: ModuleRule, from: ModuleDashboard[]): PlotSource 
   return {
     kind: 'dashboard',
     dashboards: used.map((dashboard) => ({ uid: dashboard.uid, title: dashboard.title })),
-    panels: chosen.map(({ panel }) => ({ title: panel.title, unit: panel.unit, queries: panel.queries.map((query) => ({ render: (time: TimeContext) => renderQuery(query, [], time), alias: query.alias })) })),
+    panels: chosen.map(({ panel }) => ({ title: panel.title, unit: panel.unit, queries: panel.queries.map((query) => ({ render: (time: TimeContext) => renderQuery(query, [], time), database: query.measurement.database, alias: query.alias })) })),
   };
 }
 
@@ -130,12 +133,12 @@ function rulePanels(rule: ModuleRule): PlotSource {
           where: part.where.map(({ tag, value }) => ({ key: tag, value })),
           groupBy: measurement.tags.filter((tag) => !whereTags.has(tag)),
         };
-        return { title, unit: schema.fields[field]?.unit, queries: [{ render: (time: TimeContext) => renderQuery(spec, [], time) }] };
+        return { title, unit: schema.fields[field]?.unit, queries: [{ render: (time: TimeContext) => renderQuery(spec, [], time), database: measurement.database }] };
       }
       const filter = part.where.map(({ tag, value }) => ` AND ${quoteIdentifier(tag)} = ${quoteString(value)}`).join('');
       const query = (time: TimeContext): string =>
         `SELECT mean(${quoteIdentifier(field)}) AS ${quoteIdentifier(field)} FROM ${qualifiedMeasurement(databaseFor(part.producer), time.rp, part.type)} WHERE $timeFilter${filter} GROUP BY time(${time.interval}), * fill(none)`;
-      return { title, queries: [{ render: query }] };
+      return { title, queries: [{ render: query, database: databaseFor(part.producer) }] };
     });
   });
   return { kind: 'rule', dashboards: [], panels: panels.slice(0, MAX_PLOTS) };
@@ -177,7 +180,7 @@ export function rangeQuery(query: PanelQuery, choice: RetentionChoice, fromMs: n
 
 /** Runs one panel's queries over the range; the series with the highest last value are kept, on one time axis. */
 export async function readPlot(
-  influxdb: InfluxClient,
+  influxdb: InfluxSource,
   panel: PlotSource['panels'][number],
   choice: RetentionChoice,
   fromMs: number,
@@ -187,7 +190,7 @@ export async function readPlot(
   const plot: Plot = { title: panel.title, unit: panel.unit, queries, times: [], series: [], totalSeries: 0, truncated: false };
   const found: Array<{ name: string; points: Map<number, number> }> = [];
   try {
-    const answers = await Promise.all(queries.map((query) => influxdb.query(query).then((results) => results[0] ?? ([] as Series[]))));
+    const answers = await Promise.all(queries.map((query, index) => clientOfDatabase(influxdb, panel.queries[index].database).query(query).then((results) => results[0] ?? ([] as Series[]))));
     answers.forEach((series, index) => {
       if (series.length >= MAX_SERIES_READ) plot.truncated = true;
       for (const one of series) {

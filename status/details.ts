@@ -1,5 +1,5 @@
 import type { PageAnswer } from '../lib/http/pages';
-import type { InfluxClient } from '../lib/influx/influxdb';
+import type { InfluxSource } from '../lib/influx/instances';
 import { retentionFor } from '../downsample/retentions';
 import { combineParts, type ConditionDetail, explainPart, type PartExplanation, type WorstRanking } from './evaluate';
 import { judgeParts } from './judgeParts';
@@ -15,7 +15,8 @@ import { LIGHT_COLOURS, type ModuleState } from './states';
 
 /** What a details page reads: InfluxDB, the rules, and the shared (cached) snapshot of every module. */
 export interface DetailsContext {
-  influxdb: InfluxClient;
+  /** Each part and each plot query is read on its producer's instance. */
+  influxdb: InfluxSource;
   settings: StatusSettings;
   snapshot: () => Promise<StatusSnapshot>;
   nowMs: () => number;

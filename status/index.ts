@@ -7,6 +7,7 @@
  */
 import { defineCollector } from '../lib/run/collector';
 import { runStatus } from './job';
+import { influxInstances } from '../lib/influx/instances';
 
 export { runStatus, evaluateModules, type StatusRunOptions, type StatusRunResult } from './job';
 export { loadStatusSettings, type StatusSettings } from './settings';
@@ -20,7 +21,8 @@ export default defineCollector({
   async collect(context) {
     const result = await runStatus({
       config: context.config,
-      influxdb: context.influxdb(),
+      // Each producer's data where [influxdb] / [influxdb.NAME] put it.
+      influxdb: influxInstances(context.config),
       documents: context.documents,
       log: context.log,
       stateDir: context.stateDir,

@@ -1,6 +1,6 @@
 import type { Config } from '../lib/config/config';
 import type { DocumentFactory } from '../lib/documents/document';
-import type { InfluxClient } from '../lib/influx/influxdb';
+import type { InfluxSource } from '../lib/influx/instances';
 import type { Logger } from '../lib/run/log';
 import { writeFileDurably } from '../lib/state/durableFile';
 import type { MonitDocument } from '../lib/documents/types';
@@ -8,7 +8,8 @@ import type { ClientTls } from '../lib/tls/clientTls';
 import { availabilityDocuments } from './availability';
 import { downtimesAt, downtimesForRun, slotCounters } from './downtime';
 import { combineParts, evaluatePart, type ModuleStatus, type PartStatus } from './evaluate';
-import { judgeParts } from './judgeParts';
+import { judgeParts, newestSeriesFile, seriesSetKey } from './judgeParts';
+import type { SeriesTags } from './query';
 import { renderStatusJson, renderStatusPage } from './page';
 import { loadStatusSettings, type StatusSettings } from './settings';
 import { MONIT_COLLECTORS_STATUS } from '../schemas/kinds';
@@ -17,7 +18,8 @@ import { describeFirstState, describeTransition, postTransition, recordTransitio
 
 export interface StatusRunOptions {
   config: Config;
-  influxdb: InfluxClient;
+  /** One InfluxDB, or the instances of config (each producer's data read where it lives). */
+  influxdb: InfluxSource;
   /** Stamps the status documents with the run's slot. */
   documents: DocumentFactory;
   log: Logger;
@@ -48,9 +50,10 @@ export interface StatusRunResult {
  * Decides every module's state at `nowMs` from the data in InfluxDB: each part (a single-measurement
  * module is one part) is read and judged once (judgeParts), and each module is the worst of its parts.
  */
-export async function evaluateModules(influxdb: InfluxClient, settings: StatusSettings, nowMs: number): Promise<ModuleStatus[]> {
+export async function evaluateModules(influxdb: InfluxSource, settings: StatusSettings, nowMs: number, newestSeries?: Map<string, SeriesTags>): Promise<ModuleStatus[]> {
   const parts = [...new Set(settings.rules.flatMap((rule) => rule.parts))];
-  const statusOf = await judgeParts(influxdb, settings.retentionPolicy, parts, nowMs, evaluatePart, (status) => status);
+  const remembered = newestSeries && { newestSeries, withinMs: settings.periodMs };
+  const statusOf = await judgeParts(influxdb, settings.retentionPolicy, parts, nowMs, evaluatePart, (status) => status, remembered);
   return settings.rules.map((rule) => combineParts(rule, rule.parts.map((part) => statusOf.get(part) as PartStatus), nowMs));
 }
 
@@ -72,7 +75,27 @@ export async function runStatus(options: StatusRunOptions): Promise<StatusRunRes
   // The page's history does not depend on this run's statuses: read it while the rules are evaluated.
   const storedHistory = readStatusHistory(options.influxdb, nowMs, settings.retentionPolicy);
   storedHistory.catch(() => undefined); // awaited below; a failure of the rules first must not leave it unhandled
-  const statuses = await evaluateModules(options.influxdb, settings, nowMs);
+  // Where each prefiltered part's newest point was last time (see newestOfManySeries): a hint, so a damaged file only costs a full read.
+  const newestSeriesState = newestSeriesFile(options.stateDir, sideEffects);
+  let newestSeries = new Map<string, SeriesTags>();
+  let damaged = false;
+  try {
+    newestSeries = newestSeriesState.read();
+  } catch (error) {
+    damaged = true;
+    const why = (error as Error).message.replace(/; delete it to start afresh$/, '');
+    options.log.warn(`${why}; ignored${sideEffects ? ', and replaced after this run' : ' (a dry run or a past slot leaves it as it is)'}`);
+  }
+  const rememberedBefore = JSON.stringify([...newestSeries]);
+  const statuses = await evaluateModules(options.influxdb, settings, nowMs, newestSeries);
+  // The file would otherwise keep every rule ever configured.
+  const prefilteredSetKeys = new Set(settings.rules.flatMap((rule) => rule.parts.filter((part) => part.prefilter).map(seriesSetKey)));
+  for (const key of newestSeries.keys()) if (!prefilteredSetKeys.has(key)) newestSeries.delete(key);
+  try {
+    if (damaged || JSON.stringify([...newestSeries]) !== rememberedBefore) newestSeriesState.write(newestSeries);
+  } catch (error) {
+    problem(`cannot store ${newestSeriesState.file}: ${(error as Error).message}`);
+  }
   // A backfill uses the downtimes that covered its slot; it keeps the feed's last good answer as it was.
   const sourceTls = options.tls;
   const known = await downtimesForRun(settings, { slotMs, stateDir: options.stateDir, tls: sourceTls && (() => sourceTls('status')), signal: options.signal, problem, remember: sideEffects });

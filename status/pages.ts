@@ -2,9 +2,8 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { Config } from '../lib/config/config';
 import { PROJECT_ROOT } from '../lib/config/paths';
-import type { InfluxClient } from '../lib/influx/influxdb';
 import type { GatewayPages, PageAnswer } from '../lib/http/pages';
-import { influxClientFrom } from '../lib/influx/settings';
+import { influxInstances, type InfluxSource } from '../lib/influx/instances';
 import type { Logger } from '../lib/run/log';
 import { statusAsset } from './assets';
 import { badgeJson, badgeSvg, brokenRulesBadge, unknownModuleBadge } from './badges';
@@ -107,7 +106,7 @@ export function statusRoute(path: string): StatusRoute | undefined {
  * - `/status/assets/<file>`: the chart library, served locally.
  * Any other path below /status/, an unknown module or file: 404 with a message. `now` is for tests.
  */
-export function statusPages(influxdb: InfluxClient, settings: StatusSettings, options: { now?: () => number } = {}): GatewayPages {
+export function statusPages(influxdb: InfluxSource, settings: StatusSettings, options: { now?: () => number } = {}): GatewayPages {
   const now = options.now ?? Date.now;
   // The pages' one clock times both caches (a test's injected clock too).
   const snapshots = expiringCache<StatusSnapshot>(CACHE_MS, now);
@@ -205,7 +204,7 @@ export function statusPagesFromConfig(startConfig: Config, log: Logger, options:
     reloadIfEdited();
     if (pages || (problem && now() - problem.atMs < RETRY_RULES_MS)) return pages;
     try {
-      pages = statusPages(influxClientFrom(config), loadStatusSettings(config, { warn: (message) => log.warn(message) }));
+      pages = statusPages(influxInstances(config), loadStatusSettings(config, { warn: (message) => log.warn(message) }));
       if (problem) log.info('status rules read: the status pages are back');
       problem = undefined;
     } catch (error) {

@@ -2,16 +2,19 @@
  * readPartData with a prefilter against a real InfluxDB: the series with a passing point are found first and
  * the aggregate statement names them by one tag. Each result is checked against InfluxDB's plain GROUP BY *
  * answer, queried here aggregate by aggregate with the prefilter written by hand, and against the series the
- * test knows it made pass; the cases past the limits must take the plain statement.
+ * test knows it made pass; the cases past the limits must take the plain statement. The freshness check of
+ * a prefiltered part reads a remembered series alone first, and every series when that one is not fresh.
  */
 import { Config } from '../lib/config/config';
 import { SchemaRegistry } from '../lib/documents/schemas';
 import { toLineProtocol } from '../lib/influx/lineProtocol';
 import type { InterpretedDocument } from '../lib/documents/interpret';
+import type { TypeSchema } from '../lib/documents/types';
+import { freshnessStatements } from '../test/support/freshnessStatements';
 import { RecordingInfluxClient } from '../test/support/recordingInfluxClient';
 import { startInfluxDB, type TestInfluxDB } from '../test/support/services';
 import { aggregateKey, type Value } from './condition';
-import { NARROWING_VALUES, PASSING_POINTS_READ, readPartData } from './query';
+import { NARROWING_VALUES, PASSING_POINTS_READ, readPartData, type SeriesTags } from './query';
 import { leveledAggregates, loadRules, type PartRule } from './rules';
 
 const MINUTE = 60e3;
@@ -21,6 +24,9 @@ const DATABASE = 'monit_production_scale';
 const HOSTS = 600;
 const TIMES = [NOW - 25 * MINUTE, NOW - 15 * MINUTE, NOW - 5 * MINUTE, NOW - 2 * MINUTE];
 const LONELY = 'lonely';
+const STAGGERED = 100;
+/** A staggered series whose tag value needs quoting in InfluxQL. */
+const ODD_HOST = String.raw`it's \ odd`;
 
 function seriesTags(index: number): Record<string, string> {
   return index === HOSTS ? { host: LONELY } : { host: `h${index}`, region: `r${index % 3}` };
@@ -65,6 +71,12 @@ beforeAll(async () => {
     const tags: Record<string, string> = index === 10 ? { rack: 'x' } : { node: `n${index}`, rack: 'a' };
     lines.push(toLineProtocol({ database: DATABASE, measurement: 'sparse', tags, fields: [{ name: 'errors', type: 'int', value: index < 5 || index === 10 ? 3 : 0 }], timestampMs: NOW - MINUTE }));
   }
+  // staggered: series s0..s99 with their one point (s0 + 1) × 10 s before NOW, so s0 holds the newest; 'old' only 50 minutes back.
+  for (let index = 0; index < STAGGERED; index++) {
+    lines.push(toLineProtocol({ database: DATABASE, measurement: 'staggered', tags: { host: `s${index}` }, fields: [{ name: 'errors', type: 'int', value: 0 }], timestampMs: NOW - (index + 1) * 10_000 }));
+  }
+  lines.push(toLineProtocol({ database: DATABASE, measurement: 'staggered', tags: { host: 'old' }, fields: [{ name: 'errors', type: 'int', value: 0 }], timestampMs: NOW - 50 * MINUTE }));
+  lines.push(toLineProtocol({ database: DATABASE, measurement: 'staggered', tags: { host: ODD_HOST }, fields: [{ name: 'errors', type: 'int', value: 0 }], timestampMs: NOW - 15_000 }));
   expect(HOSTS * 10).toBeGreaterThan(PASSING_POINTS_READ);
   expect(HOSTS).toBeGreaterThan(NARROWING_VALUES);
   await influx.client.write(DATABASE, lines.join('\n'), { precision: 'ms' });
@@ -74,9 +86,9 @@ afterAll(async () => {
   await influx?.stop();
 });
 
-function part(body: string): PartRule {
+function part(body: string, registry = new SchemaRegistry([])): PartRule {
   const config = Config.parse(`[status]\ndefault_rules =\n[status.module.m]\ncollector = none\nwindow = 10m\n${body}`, 'test.cfg');
-  return loadRules(config, { registry: new SchemaRegistry([]) })[0].parts[0];
+  return loadRules(config, { registry })[0].parts[0];
 }
 
 /** Key of a series for comparisons: its tags, sorted, absent ones left out. */
@@ -109,12 +121,12 @@ async function independently(rule: PartRule, measurement: string, prefilterText:
   return expected;
 }
 
-async function read(rule: PartRule): Promise<{ actual: Map<string, Map<string, Value>>; statements: string[]; lastDataMs?: number }> {
+async function read(rule: PartRule, newestSeries?: SeriesTags, rememberedWithinMs?: number): Promise<{ actual: Map<string, Map<string, Value>>; statements: string[]; lastDataMs?: number; newest?: SeriesTags }> {
   const client = new RecordingInfluxClient(influx.url);
-  const data = await readPartData(client, rule, NOW, 'raw');
+  const data = await readPartData(client, rule, NOW, 'raw', { newestSeries, rememberedWithinMs });
   const actual = new Map(data.series.map((one) => [seriesKey(one.tags), one.values]));
   expect(actual.size).toBe(data.series.length);
-  return { actual, statements: client.statements, lastDataMs: data.lastDataMs };
+  return { actual, statements: client.statements, lastDataMs: data.lastDataMs, newest: data.newestSeries };
 }
 
 const grouped = (statements: string[]): string[] => statements.filter((statement) => statement.includes('GROUP BY *'));
@@ -188,5 +200,130 @@ describe('a prefilter over many series', () => {
     const { actual, lastDataMs } = await read(part('measurement = nowhere/flags\nfields = bad\nprefilter = bad == true\ndegraded = latest(bad) == true\ndegraded_reason = x\n'));
     expect(actual.size).toBe(0);
     expect(lastDataMs).toBeUndefined();
+  });
+});
+
+/** Every series' newest point in the freshness window (30 minutes), read the plain way. */
+async function newestPerSeries(measurement: string): Promise<Map<string, number>> {
+  const [series = []] = await influx.client.query(`SELECT last("errors") FROM "${DATABASE}"."raw"."${measurement}" WHERE time > ${NOW - 30 * MINUTE}ms AND time <= ${NOW}ms GROUP BY *`);
+  return new Map(series.map((one) => [one.tags?.host ?? '', one.values[0][0] as number]));
+}
+
+const freshness = (statements: string[]): string[] => freshnessStatements(statements, 'errors');
+
+describe('the freshness check of a prefiltered part', () => {
+  const quiet = 'measurement = scale/staggered\nfields = errors\nprefilter = errors > 0\ndegraded = max(errors) > 0\ndegraded_reason = x\n';
+
+  test('nothing remembered: every series is read, and the series holding the newest point is returned', async () => {
+    const newest = await newestPerSeries('staggered');
+    const newestTime = Math.max(...newest.values());
+    const holders = [...newest].filter(([, timeMs]) => timeMs === newestTime).map(([host]) => host);
+    expect(holders).toEqual(['s0']);
+    const { lastDataMs, newest: remembered, statements } = await read(part(quiet));
+    expect(lastDataMs).toBe(newestTime);
+    expect(remembered).toEqual({ host: 's0' });
+    expect(freshness(statements)).toHaveLength(1);
+    expect(freshness(statements)[0]).not.toContain(`"host" = `);
+  });
+
+  test('a remembered series with a fresh point: only it is read, and its newest point is the last data', async () => {
+    const newest = await newestPerSeries('staggered');
+    const { lastDataMs, newest: remembered, statements } = await read(part(quiet), { host: 's5' });
+    expect(lastDataMs).toBe(newest.get('s5'));
+    expect(lastDataMs).toBe(NOW - 60_000);
+    expect(remembered).toEqual({ host: 's5' });
+    expect(freshness(statements)).toEqual([expect.stringContaining(`AND "host" = 's5'`)]);
+  });
+
+  test('a remembered series with no point in the freshness window (stale, or gone): every series is read', async () => {
+    for (const host of ['old', 'never-written']) {
+      const { lastDataMs, newest: remembered, statements } = await read(part(quiet), { host });
+      expect(lastDataMs).toBe(NOW - 10_000);
+      expect(remembered).toEqual({ host: 's0' });
+      const checks = freshness(statements);
+      expect(checks).toHaveLength(2);
+      expect(checks[0]).toContain(`AND "host" = '${host}'`);
+      expect(checks[1]).not.toContain(`"host" = `);
+    }
+  });
+
+  test('a remembered series is named by the tags it has (a series without a region has none in the statement)', async () => {
+    const rule = part('measurement = scale/flags\nfields = bad\nprefilter = bad == true\ndegraded = latest(bad) == true\ndegraded_reason = x\n');
+    const first = await read(rule);
+    expect(first.lastDataMs).toBe(NOW - 2 * MINUTE);
+    expect(Object.keys(first.newest ?? {}).length).toBeGreaterThan(0);
+    const { lastDataMs, newest: remembered, statements } = await read(rule, { host: LONELY });
+    expect(lastDataMs).toBe(NOW - 2 * MINUTE);
+    expect(remembered).toEqual({ host: LONELY });
+    expect(freshnessStatements(statements, 'bad')).toEqual([expect.stringMatching(/ AND "host" = 'lonely'$/)]);
+  });
+
+  test('a remembered tag value with a quote and a backslash names exactly its series', async () => {
+    const { lastDataMs, newest: remembered, statements } = await read(part(quiet), { host: ODD_HOST });
+    expect(lastDataMs).toBe(NOW - 15_000);
+    expect(remembered).toEqual({ host: ODD_HOST });
+    expect(freshness(statements)).toHaveLength(1);
+  });
+
+  test('a remembered series older than rememberedWithinMs is not taken: every series is read', async () => {
+    const newest = await newestPerSeries('staggered');
+    expect(newest.get('s30')).toBe(NOW - 310_000);
+    const within = await read(part(quiet), { host: 's30' }, 6 * MINUTE);
+    expect(within.lastDataMs).toBe(NOW - 310_000);
+    expect(freshness(within.statements)).toHaveLength(1);
+    const tooOld = await read(part(quiet), { host: 's30' }, 5 * MINUTE);
+    expect(tooOld.lastDataMs).toBe(NOW - 10_000);
+    expect(tooOld.newest).toEqual({ host: 's0' });
+    expect(freshness(tooOld.statements)).toEqual([expect.stringContaining(`"host" = 's30'`), expect.not.stringContaining('"host" =')]);
+  });
+
+  test('a remembered series outside the part’s where is not taken: the newest within the where is', async () => {
+    const rule = part('measurement = scale/flags\nfields = latency\nwhere = region=r1\nprefilter = latency > 1000\ndegraded = max(latency) > 0\ndegraded_reason = x\n');
+    const { lastDataMs, newest: remembered, statements } = await read(rule, { host: 'h0', region: 'r0' });
+    expect(lastDataMs).toBe(NOW - 2 * MINUTE);
+    expect(remembered?.region).toBe('r1');
+    expect(freshnessStatements(statements, 'latency')).toHaveLength(2);
+  });
+
+  test('a database nobody wrote to, with tag keys from a schema and a remembered series: no data, no error', async () => {
+    const schema: TypeSchema = { producer: 'nowhere', type: 'flags', description: 'test', tags: { host: { description: 'h' } }, fields: { bad: { type: 'bool', unit: '', description: 'b', downsample: 'last' } } };
+    const rule = part('measurement = nowhere/flags\nfields = bad\nprefilter = bad == true\ndegraded = latest(bad) == true\ndegraded_reason = x\n', new SchemaRegistry([schema]));
+    const { actual, lastDataMs, newest: remembered } = await read(rule, { host: 'h1' });
+    expect(actual.size).toBe(0);
+    expect(lastDataMs).toBeUndefined();
+    expect(remembered).toBeUndefined();
+  });
+
+  test('a part without a prefilter ignores a remembered series: every series is read, nothing is remembered', async () => {
+    const rule = part('measurement = scale/staggered\nfields = errors\ndegraded = max(errors) > 0\ndegraded_reason = x\n');
+    const { lastDataMs, newest: remembered, statements } = await read(rule, { host: 's5' });
+    expect(lastDataMs).toBe(NOW - 10_000);
+    expect(remembered).toBeUndefined();
+    expect(freshness(statements)).toEqual([expect.not.stringContaining('"host"')]);
+  });
+});
+
+describe('a measurement with a schema', () => {
+  const flagsSchema: TypeSchema = {
+    producer: 'scale',
+    type: 'flags',
+    description: 'test',
+    tags: { host: { description: 'h' }, region: { description: 'r' } },
+    fields: {
+      bad: { type: 'bool', unit: '', description: 'b', downsample: 'last' },
+      level: { type: 'int', unit: '1', description: 'l', downsample: 'mean' },
+    },
+  };
+
+  test('its tag keys come from the schema, not from SHOW TAG KEYS, with the same answer', async () => {
+    const body = 'measurement = scale/flags\nfields = bad, level\nprefilter = bad == true\ndegraded = latest(bad) == true and max(level) >= 0\ndegraded_reason = x\n';
+    const withSchema = await read(part(body, new SchemaRegistry([flagsSchema])));
+    const asked = await read(part(body));
+    expect(withSchema.statements.some((statement) => statement.startsWith('SHOW TAG KEYS'))).toBe(false);
+    expect(asked.statements.some((statement) => statement.startsWith('SHOW TAG KEYS'))).toBe(true);
+    expect(withSchema.actual.size).toBeGreaterThan(10);
+    expect(withSchema.actual).toEqual(asked.actual);
+    expect(withSchema.actual).toEqual(await independently(part(body), 'flags', `"bad" = true`));
+    expect(withSchema.lastDataMs).toBe(NOW - 2 * MINUTE);
   });
 });

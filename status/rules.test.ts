@@ -77,6 +77,8 @@ describe('loading rules', () => {
       type: 'probe',
       fields: ['up', 'latency_ms'],
       where: [],
+      // The schema's tag keys: the narrowing and the newest series read them from here, not from InfluxDB.
+      tagKeys: ['url'],
       freshnessMs: 30 * 60e3,
       windowMs: 30 * 60e3,
       heartbeatFreshnessMs: 30 * 60e3,
@@ -408,4 +410,10 @@ test("the README's module made of parts loads with the project's schemas", () =>
     ['ei-import-bookkeeping', 'sql', 'query_status', 'sql'],
     ['ei-import-log', 'logs', 'pattern', 'logs'],
   ]);
+});
+
+test('a measurement with no schema has no tag keys given: they are asked of InfluxDB when needed', () => {
+  const { rules } = load('[status.module.free]\nmeasurement = other/thing\nfields = value\ndegraded = latest(value) > 1\ndegraded_reason = x\n');
+  expect(rules[0].parts[0].producer).toBe('other');
+  expect(rules[0].parts[0].tagKeys).toBeUndefined();
 });

@@ -50,6 +50,8 @@ export interface PartRule {
   fields: string[];
   /** Exact tag matches that select the series the part looks at. */
   where: Array<{ tag: string; value: string }>;
+  /** The measurement's tag keys, from its schema (the gateway stores no other); undefined: no schema, InfluxDB is asked. */
+  tagKeys?: string[];
   /**
    * Field comparisons done by InfluxDB before any aggregate: points that fail it are not read by the
    * conditions (freshness still sees every point). For measurements with very many series.
@@ -349,6 +351,7 @@ function buildPart(section: SectionReader, part: { name: string; title: string; 
     type,
     fields,
     where,
+    tagKeys: schema ? Object.keys(schema.tags) : undefined,
     prefilter,
     freshnessMs,
     windowMs,

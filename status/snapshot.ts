@@ -1,5 +1,6 @@
 import { databaseFor } from '../lib/documents/interpret';
 import { type InfluxClient, InfluxError, isMissingDatabase, rowsOf, type Series } from '../lib/influx/influxdb';
+import { clientOfProducer, type InfluxSource } from '../lib/influx/instances';
 import { joinUrl } from '../lib/http/urls';
 import { qualifiedMeasurement, quoteIdentifier, quoteString, timeLiteral } from '../lib/influx/influxql';
 import { parseRetentionDuration } from '../downsample/windows';
@@ -190,9 +191,9 @@ async function retentionOf(reader: CountingReader, database: string, retentionPo
  * 3. every module's newest document;
  * 4. the 1h sums of the slot counters before the split, per UTC day, and per window raw does not cover.
  */
-export async function readStatusHistory(influxdb: InfluxClient, nowMs: number, retentionPolicy: string): Promise<StoredHistory> {
+export async function readStatusHistory(influxdb: InfluxSource, nowMs: number, retentionPolicy: string): Promise<StoredHistory> {
   const { fields, tags } = MONIT_COLLECTORS_STATUS;
-  const reader = new CountingReader(influxdb);
+  const reader = new CountingReader(clientOfProducer(influxdb, MONIT_COLLECTORS_STATUS.producer));
   const database = databaseFor(MONIT_COLLECTORS_STATUS.producer);
   const from = qualifiedMeasurement(database, retentionPolicy, MONIT_COLLECTORS_STATUS.type);
   const hourlyFrom = qualifiedMeasurement(database, '1h', MONIT_COLLECTORS_STATUS.type);
@@ -335,7 +336,7 @@ export function naModule(rule: { module: string; title: string }, reason: string
 }
 
 /** The snapshot of every configured module from the stored status documents: what /status and /status.json show. */
-export async function loadStatusSnapshot(influxdb: InfluxClient, settings: StatusSettings, options: SnapshotOptions = {}): Promise<StatusSnapshot> {
+export async function loadStatusSnapshot(influxdb: InfluxSource, settings: StatusSettings, options: SnapshotOptions = {}): Promise<StatusSnapshot> {
   const nowMs = options.nowMs ?? Date.now();
   const stored = await (options.stored ?? readStatusHistory(influxdb, nowMs, settings.retentionPolicy));
   const windows = Object.entries(AVAILABILITY_WINDOWS) as Array<[AvailabilityWindow, number]>;
@@ -394,7 +395,7 @@ export async function loadStatusSnapshot(influxdb: InfluxClient, settings: Statu
     return snapshot;
   });
   const wanted = drafts.filter((draft) => draft.reason === undefined && draft.reasonAtMs !== null).map((draft) => ({ module: draft.module, timeMs: draft.reasonAtMs as number }));
-  const read = await readReasons(influxdb, settings.retentionPolicy, wanted);
+  const read = await readReasons(clientOfProducer(influxdb, MONIT_COLLECTORS_STATUS.producer), settings.retentionPolicy, wanted);
   const pendingReasons = new Map((options.pending?.statuses ?? []).map((status) => [`${status.module} ${options.pending?.slotMs}`, status.downtime ? status.downtime.reason : status.reason]));
   const incidents = newestFirst(
     drafts.map(({ reasonAtMs, reason, ...draft }): Incident => {

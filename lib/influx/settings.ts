@@ -1,7 +1,7 @@
 import { ConfigError, type Config } from '../config/config';
 import { InfluxClient, type RetentionPolicyDurations } from './influxdb';
 
-/** The [influxdb] section: the InfluxDB 1.x the gateway writes to and the jobs read from. */
+/** The [influxdb] section: the InfluxDB 1.x of every producer no [influxdb.NAME] lists (instances.ts). */
 export interface InfluxSettings {
   url: string;
   username?: string;

@@ -2,7 +2,7 @@
 # Installs (Debian packages) and runs the real servers the project needs, as plain
 # processes on 127.0.0.1 with their data under a directory of the caller's choice.
 #
-#   scripts/servers/services.sh install [build|influxdb|mariadb|postgresql|xrootd|node_exporter|chromium|grid_proxy|kerberos|all]...
+#   scripts/servers/services.sh install [build|influxdb|mariadb|postgresql|xrootd|node_exporter|chromium|grid_proxy|kerberos|nats|all]...
 #     (grid_proxy: openssl and grid-proxy-init, for the TLS tests' CA and RFC 3820 proxies;
 #      build: the headers npm ci compiles native packages against (kerberos: MIT's GSSAPI);
 #      kerberos: MIT's KDC, kadmin.local and kinit/klist, for the SPNEGO tests (test/support/kerberos.ts))
@@ -15,6 +15,10 @@
 #   scripts/servers/services.sh start xrootd        --port P --dir DIR [--config-extra FILE]
 #   scripts/servers/services.sh start kerberos      --port P --dir DIR   (MIT KDC of realm MONIT.TEST,
 #     UDP and TCP on 127.0.0.1:P; DIR/krb5.conf for clients, DIR/kdc.conf for kadmin.local)
+#   scripts/servers/services.sh start nats          --port P --dir DIR [--monitor-port M] [--cluster-port C
+#     --routes URL,URL --name NAME] [--config-extra FILE]   (nats-server with JetStream, store in DIR/store;
+#     server_name nats-P; monitoring on 127.0.0.1:M, else a port the kernel picks: DIR/nats.ports lists them;
+#     with --cluster-port a node of cluster NAME, routes e.g. nats-route://127.0.0.1:C2,nats-route://127.0.0.1:C3)
 #   scripts/servers/services.sh stop   DIR          (stops the server whose data is in DIR)
 #   scripts/servers/services.sh status DIR
 #
@@ -36,7 +40,8 @@ packages_for() {
     grid_proxy) echo "globus-proxy-utils openssl" ;;
     build) echo "libkrb5-dev g++ make python3" ;; # node-gyp's compiler, make and python too
     kerberos) echo "krb5-kdc krb5-admin-server krb5-user" ;;
-    *) die "unknown component '$1' (influxdb, mariadb, postgresql, xrootd, node_exporter, chromium, grid_proxy, build, kerberos)" ;;
+    nats) echo "nats-server" ;;
+    *) die "unknown component '$1' (influxdb, mariadb, postgresql, xrootd, node_exporter, chromium, grid_proxy, build, kerberos, nats)" ;;
   esac
 }
 
@@ -51,6 +56,7 @@ binary_for() {
     grid_proxy) echo grid-proxy-init ;;
     build) echo "krb5-config g++ make python3" ;;
     kerberos) echo kadmin.local ;;
+    nats) echo nats-server ;;
   esac
 }
 
@@ -102,7 +108,7 @@ serve_or_die() {
   local pid; pid=$(cat "$dir/server.pid")
   local deadline=$((SECONDS + START_TIMEOUT))
   until "$@" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if gone "$pid"; then
       forget_server "$dir"
       die "$name exited at start: $(tail -q -n 5 "${logs[@]}" 2>/dev/null | tr '\n' ' ')(see ${logs[0]})"
     fi
@@ -117,6 +123,9 @@ serve_or_die() {
 # A pid alone may name another process once the server is gone (pids are reused), so DIR/server.started
 # keeps the server's start time (clock ticks after boot, field 22 of /proc/PID/stat) beside it.
 start_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+# gone PID: the process has exited, reaped or not. A server whose parent exited belongs to init, which
+# may take a while to reap it (here a second or two): meanwhile it is a zombie (state Z) that kill -0 finds.
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" = Z ]; }
 remember_server() { # remember_server DIR PID
   echo "$2" >"$1/server.pid"
   start_ticks "$2" >"$1/server.started"
@@ -127,7 +136,7 @@ forget_server() { rm -f "$1/server.pid" "$1/server.started"; }
 live_pid() {
   [ -f "$1/server.pid" ] || return 1
   local pid; pid=$(cat "$1/server.pid")
-  kill -0 "$pid" 2>/dev/null || return 1
+  ! gone "$pid" || return 1
   [ ! -f "$1/server.started" ] || [ "$(start_ticks "$pid")" = "$(cat "$1/server.started")" ] || return 1
   echo "$pid"
 }
@@ -342,6 +351,53 @@ CONF
     bash -c "grep -q 'commencing operation' '$dir/kdc.log' && exec 3<>/dev/tcp/127.0.0.1/$port"
 }
 
+# nats_answers DIR: true once the server last started in DIR has JetStream running. nats-server writes
+# the ports it listens on to DIR/nats-server_<pid>.ports when it is ready (its monitoring port may be one
+# the kernel picked); that file is copied to DIR/nats.ports, which outlives a kill -9.
+nats_answers() {
+  local dir=$1 pid; pid=$(cat "$dir/server.pid")
+  local monitor; monitor=$(grep -o '"monitoring":\["[^"]*' "$dir/nats-server_$pid.ports" | cut -d'"' -f4) || return 1
+  # js-enabled-only: a node of a cluster answers before the others are up (no meta leader needed).
+  curl -sf --max-time 5 "$monitor/healthz?js-enabled-only=true" || return 1
+  cp "$dir/nats-server_$pid.ports" "$dir/nats.ports"
+}
+
+# One nats-server with JetStream, its store in DIR/store. Its server_name, nats-PORT, is unique on the
+# machine and the same at every start (JetStream's RAFT groups know a node by it). With --cluster-port
+# it is a node of cluster NAME (monit unless told), routed to the URLs of --routes. Lines of
+# --config-extra come last (a key given again overrides the default; a block replaces the whole block).
+start_nats() {
+  local port=$1 dir=$2 extra=$3
+  [ -z "$extra" ] || [ -r "$extra" ] || die "--config-extra $extra is not a readable file"
+  [ -n "$cluster_port" ] || [ -z "$routes$cluster_name" ] || die "--routes and --name need --cluster-port"
+  # Else nats-server exits at start: JetStream in a cluster needs routes (a node's own URL may be among them).
+  [ -z "$cluster_port" ] || [ -n "$routes" ] || die "--cluster-port needs --routes (nats-route://127.0.0.1:C of each node)"
+  mkdir -p "$dir/store"
+  {
+    echo "server_name: \"nats-$port\""
+    echo "listen: \"127.0.0.1:$port\""
+    # The default monitoring port, 8222, would be shared by every node on the machine.
+    echo "http: \"127.0.0.1:${monitor_port:--1}\""
+    echo "ports_file_dir: \"$dir\""
+    echo "jetstream { store_dir: \"$dir/store\" }"
+    if [ -n "$cluster_port" ]; then
+      echo "cluster {"
+      echo "  name: \"${cluster_name:-monit}\""
+      echo "  listen: \"127.0.0.1:$cluster_port\""
+      local route
+      echo "  routes: ["
+      for route in ${routes//,/ }; do echo "    \"$route\""; done
+      echo "  ]"
+      echo "}"
+    fi
+    [ -z "$extra" ] || cat "$extra"
+  } >"$dir/nats-server.conf"
+  rm -f "$dir/nats.ports" "$dir"/nats-server_*.ports
+  nohup nats-server -c "$dir/nats-server.conf" >>"$dir/nats-server.log" 2>&1 &
+  remember_server "$dir" $!
+  serve_or_die "nats-server on port $port" "$dir" "$dir/nats-server.log" -- nats_answers "$dir"
+}
+
 stop_dir() {
   local dir=$1
   local pid
@@ -355,17 +411,26 @@ stop_dir() {
 command=${1:-}; shift || true
 case "$command" in
   install)
-    [ $# -eq 0 ] || [ "$1" = all ] && set -- build influxdb mariadb postgresql xrootd node_exporter chromium grid_proxy kerberos
+    [ $# -eq 0 ] || [ "$1" = all ] && set -- build influxdb mariadb postgresql xrootd node_exporter chromium grid_proxy kerberos nats
     install_components "$@"
     ;;
   start)
     component=${1:-}; shift || die "start needs a component"
-    port='' dir='' extra=''
+    port='' dir='' extra='' cluster_port='' routes='' cluster_name='' monitor_port=''
     while [ $# -gt 0 ]; do
       case "$1" in
         --port) port=$2; shift 2 ;;
         --dir) dir=$2; shift 2 ;;
         --config-extra) extra=$2; shift 2 ;;
+        --cluster-port | --routes | --name | --monitor-port)
+          [ "$component" = nats ] || die "$1 is an option of nats only"
+          case "$1" in
+            --cluster-port) cluster_port=$2 ;;
+            --routes) routes=$2 ;;
+            --name) cluster_name=$2 ;;
+            --monitor-port) monitor_port=$2 ;;
+          esac
+          shift 2 ;;
         *) die "unknown option $1" ;;
       esac
     done
@@ -379,5 +444,5 @@ case "$command" in
   status)
     if pid_alive "${1:?status needs DIR}"; then echo "running (pid $(cat "$1/server.pid"))"; else echo "stopped"; exit 3; fi
     ;;
-  *) sed -n '2,15p' "$0"; [ "$command" = --help ] || exit 2 ;;
+  *) sed -n '/^set -euo/q; 2,$p' "$0"; [ "$command" = --help ] || exit 2 ;;
 esac

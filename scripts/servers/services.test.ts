@@ -199,3 +199,63 @@ it('PostgreSQL runs as the user postgres (when started as root), on 127.0.0.1 on
     return;
   }
 });
+
+it('nats-server listens on 127.0.0.1 only (client, cluster and monitoring ports); right after kill -9 it is stopped, and start starts it again', async () => {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    for (let index = 0; index < 3; index++) {
+      const holder = await listen(0);
+      ports.push((holder.address() as net.AddressInfo).port);
+      await close(holder);
+    }
+    const [port, monitorPort, clusterPort] = ports;
+    const dir = testDir('nats');
+    started.push(dir);
+    // A key of --config-extra overrides the default (1 MB).
+    const extra = path.join(dir, 'extra.conf');
+    writeFileSync(extra, 'max_payload: 65536\n');
+    const args = ['start', 'nats', '--port', String(port), '--monitor-port', String(monitorPort), '--dir', dir, '--config-extra', extra];
+    args.push('--cluster-port', String(clusterPort), '--routes', `nats-route://127.0.0.1:${clusterPort}`, '--name', 'alone');
+    try {
+      await run(SERVICES, args);
+    } catch (error) {
+      // In a parallel run another test's server can take a port after it was found free.
+      if (attempt < 3 && /address already in use/i.test((error as Error & { stderr?: string }).stderr ?? String(error))) continue;
+      throw error;
+    }
+    const pid = Number(readFileSync(path.join(dir, 'server.pid'), 'utf8').trim());
+    expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('nats-server');
+    expect(listeningSockets(pid).sort()).toEqual(ports.map((listening) => `127.0.0.1:${listening}`).sort());
+    expect(JSON.parse(readFileSync(path.join(dir, 'nats.ports'), 'utf8'))).toMatchObject({ monitoring: [`http://127.0.0.1:${monitorPort}`] });
+    const varz = (await (await fetch(`http://127.0.0.1:${monitorPort}/varz`)).json()) as { server_name: string; max_payload: number; cluster: { name: string } };
+    expect(varz).toMatchObject({ server_name: `nats-${port}`, max_payload: 65536, cluster: { name: 'alone' } });
+    const status = (): Promise<string | undefined> =>
+      run(SERVICES, ['status', dir]).then(
+        ({ stdout }) => stdout.trim(),
+        (error: Error & { stdout?: string }) => error.stdout?.trim(),
+      );
+
+    // Its parent (services.sh) is gone, so init reaps it, maybe a while later: until then it is a zombie.
+    process.kill(pid, 'SIGKILL');
+    expect(await status()).toBe('stopped');
+    await run(SERVICES, args);
+    const restarted = Number(readFileSync(path.join(dir, 'server.pid'), 'utf8').trim());
+    expect(restarted).not.toBe(pid);
+    expect(await status()).toBe(`running (pid ${restarted})`);
+    expect(listeningSockets(restarted).sort()).toEqual(ports.map((listening) => `127.0.0.1:${listening}`).sort());
+
+    await run(SERVICES, ['stop', dir]);
+    expect(await status()).toBe('stopped');
+    return;
+  }
+});
+
+it('the options of nats only are refused for another component, before anything starts', async () => {
+  const dir = testDir('influxdb');
+  const failure = await run(SERVICES, ['start', 'influxdb', '--port', '1', '--dir', dir, '--cluster-port', '2']).then(
+    () => undefined,
+    (error: Error & { stderr?: string }) => error.stderr,
+  );
+  expect(failure).toMatch(/--cluster-port is an option of nats only/);
+  expect(existsSync(path.join(dir, 'server.pid'))).toBe(false);
+});
