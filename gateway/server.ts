@@ -4,7 +4,7 @@ import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { InfluxError, type InfluxClient, type RetentionPolicyDurations } from '../lib/influx/influxdb';
 import { DEFAULT_INSTANCE, type InfluxInstances } from '../lib/influx/instances';
-import { envelopeValue, interpretDocument, type InterpretedDocument } from '../lib/documents/interpret';
+import { envelopeValue, interpretDocument } from '../lib/documents/interpret';
 import { toLineProtocol } from '../lib/influx/lineProtocol';
 import type { Logger } from '../lib/run/log';
 import type { SchemaRegistry } from '../lib/documents/schemas';
@@ -183,15 +183,60 @@ async function readBody(request: IncomingMessage, maxBytes: number, maxDocuments
   }
 }
 
-/** The one producer every document of a request names, if they name one (a request of several producers has none). */
-function soleProducer(documents: unknown[]): string | undefined {
-  let sole: string | undefined;
-  for (const document of documents) {
-    const producer = envelopeValue(document, 'producer');
-    if (typeof producer !== 'string' || (sole !== undefined && producer !== sole)) return undefined;
-    sole = producer;
+/** Lines of one database joined for one /write; line `i` is document `indexes[i]`'s and starts at `starts[i]`. */
+interface WriteChunk {
+  body: string;
+  indexes: number[];
+  starts: number[];
+}
+
+/** Lines `from` to `to` (excluded) of a chunk, as one /write body. */
+function chunkLines(chunk: WriteChunk, from: number, to: number): string {
+  if (from === 0 && to === chunk.indexes.length) return chunk.body;
+  return chunk.body.slice(chunk.starts[from], to < chunk.starts.length ? chunk.starts[to] - 1 : chunk.body.length);
+}
+
+/** Collects one database's lines into chunks of WRITE_CHUNK_LINES, each joined as soon as it is full. */
+class ChunkBuilder {
+  readonly chunks: WriteChunk[] = [];
+  private lines: string[] = [];
+  private indexes: number[] = [];
+
+  add(index: number, line: string): void {
+    this.lines.push(line);
+    this.indexes.push(index);
+    if (this.lines.length === WRITE_CHUNK_LINES) this.finish();
   }
-  return sole;
+
+  /** Joins the lines collected so far into a chunk. */
+  finish(): void {
+    if (this.lines.length === 0) return;
+    const starts: number[] = [];
+    let at = 0;
+    for (const line of this.lines) {
+      starts.push(at);
+      at += line.length + 1;
+    }
+    this.chunks.push({ body: this.lines.join('\n'), indexes: this.indexes, starts });
+    this.lines = [];
+    this.indexes = [];
+  }
+}
+
+interface PlannedDatabase {
+  producer: string;
+  chunks: WriteChunk[];
+}
+
+/** What a body's documents came to before anything is written. */
+interface IngestPlan {
+  count: number;
+  rejections: Rejection[];
+  databases: Map<string, PlannedDatabase>;
+  /** Exact repeats of an earlier document: stored once, acknowledged as that one is. */
+  repeats: Array<{ index: number; of: number; database: string }>;
+  /** The one producer every document names, if they name one (a request of several producers has none). */
+  soleProducer: string | undefined;
 }
 
 /** The MONIT-compatible ingestion endpoint: documents in, InfluxDB points out, acknowledged only once stored. */
@@ -239,17 +284,17 @@ export class Gateway {
     return this.options.instances?.forDatabase(database).client ?? this.options.influxdb;
   }
 
-  private async writeLines(database: string, lines: string[]): Promise<void> {
+  private async writeBody(database: string, body: string): Promise<void> {
     const stop = this.metrics.writeSeconds.startTimer();
     try {
       await this.ensureDatabase(database);
       try {
-        await this.influxdbOf(database).write(database, lines.join('\n'));
+        await this.influxdbOf(database).write(database, body);
       } catch (error) {
         if (error instanceof InfluxError && error.status === 404 && /database not found/.test(error.body)) {
           this.knownDatabases.delete(database); // dropped behind our back: create it again
           await this.ensureDatabase(database);
-          await this.influxdbOf(database).write(database, lines.join('\n'));
+          await this.influxdbOf(database).write(database, body);
         } else throw error;
       }
     } catch (error) {
@@ -261,49 +306,41 @@ export class Gateway {
   }
 
   /**
-   * Writes one chunk and returns the points stored. InfluxDB refusing it for its content (400: parse
-   * error, type conflict, partial write; 413: too large) is tied to some of its documents: the chunk is
-   * split in halves until each refused document stands alone, so one poison among thousands costs a few
-   * dozen requests. InfluxDB stores the good lines of a partial write without naming the bad ones;
-   * writing them again is idempotent. Any other failure means InfluxDB is unavailable: it is thrown.
+   * Writes lines `from` to `to` (excluded) of one chunk and returns the points stored. InfluxDB refusing
+   * them for their content (400: parse error, type conflict, partial write; 413: too large) is tied to
+   * some of their documents: the lines are split in halves until each refused document stands alone, so
+   * one poison among thousands costs a few dozen requests. InfluxDB stores the good lines of a partial
+   * write without naming the bad ones; writing them again is idempotent. Any other failure means
+   * InfluxDB is unavailable: it is thrown.
    */
-  private async writeChunk(database: string, chunk: Array<{ index: number; line: string }>, rejections: Rejection[]): Promise<number> {
+  private async writeChunk(database: string, chunk: WriteChunk, from: number, to: number, rejections: Rejection[]): Promise<number> {
     try {
-      await this.writeLines(database, chunk.map((item) => item.line));
-      return chunk.length;
+      await this.writeBody(database, chunkLines(chunk, from, to));
+      return to - from;
     } catch (error) {
       if (!(error instanceof InfluxError) || (error.status !== 400 && error.status !== 413)) throw error;
-      if (chunk.length === 1) {
-        rejections.push({ index: chunk[0].index, reason: `InfluxDB refused the point: ${error.body.trim() || error.message}` });
+      if (to - from === 1) {
+        rejections.push({ index: chunk.indexes[from], reason: `InfluxDB refused the point: ${error.body.trim() || error.message}` });
         return 0;
       }
-      const middle = Math.ceil(chunk.length / 2);
-      const first = await this.writeChunk(database, chunk.slice(0, middle), rejections);
-      return first + (await this.writeChunk(database, chunk.slice(middle), rejections));
+      const middle = from + Math.ceil((to - from) / 2);
+      const first = await this.writeChunk(database, chunk, from, middle, rejections);
+      return first + (await this.writeChunk(database, chunk, middle, to, rejections));
     }
   }
 
   /**
-   * Writes the points of one database in chunks. Each chunk's line protocol is built just before it
-   * is sent, and its write goes out while the next chunk is built, so InfluxDB and the gateway work
-   * at the same time. Any chunk failing for an unavailable InfluxDB fails the whole request; no
+   * Writes the chunks of one database. Each write goes out while the next is started, so InfluxDB
+   * stores several at once. Any chunk failing for an unavailable InfluxDB fails the whole request; no
    * further chunk is sent then.
    */
-  private async writeDatabase(database: string, items: Array<{ index: number; point: InterpretedDocument }>, rejections: Rejection[]): Promise<number> {
+  private async writeDatabase(database: string, chunks: WriteChunk[], rejections: Rejection[]): Promise<number> {
     const writes: Array<Promise<number>> = [];
     let failed = false;
-    for (let start = 0; start < items.length && !failed; start += WRITE_CHUNK_LINES) {
-      const chunk: Array<{ index: number; line: string }> = [];
-      for (const item of items.slice(start, start + WRITE_CHUNK_LINES)) {
-        try {
-          chunk.push({ index: item.index, line: toLineProtocol(item.point) });
-        } catch (error) {
-          rejections.push({ index: item.index, reason: `cannot be written as line protocol: ${(error as Error).message}` });
-        }
-      }
-      if (chunk.length === 0) continue;
-      const write = this.writeChunk(database, chunk, rejections);
-      // Observed at once: a chunk failing while the next one is built must never be an unhandled rejection.
+    for (const chunk of chunks) {
+      if (failed) break;
+      const write = this.writeChunk(database, chunk, 0, chunk.indexes.length, rejections);
+      // Observed at once: a chunk failing while the next one is sent must never be an unhandled rejection.
       write.catch(() => {
         failed = true;
       });
@@ -325,8 +362,13 @@ export class Gateway {
     }
   }
 
-  /** Handles one POST body: returns the HTTP status and the answer for the sender. */
-  async ingest(body: string, identity: { kind: 'any' } | { kind: 'producer'; producer: string }, pathProducer?: string): Promise<{ status: number; answer: object }> {
+  /**
+   * Checks every document of a body and turns the valid ones into line protocol, in one synchronous
+   * pass: the parsed documents and their points are garbage once it returns, before any write is
+   * awaited, so they die young (the gateway's garbage collection was a third of its CPU while they
+   * lived until the request was answered). What the writes need is kept: each database's chunks.
+   */
+  private prepare(body: string, allowedProducer: string | undefined): IngestPlan {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
@@ -338,77 +380,110 @@ export class Gateway {
     if (documents.length > this.options.maxDocuments) {
       throw new HttpRefusal(413, `at most ${this.options.maxDocuments} documents per request, got ${documents.length}`);
     }
-    const rejections: Rejection[] = [];
-    const byDatabase = new Map<string, Array<{ index: number; point: InterpretedDocument }>>();
+    const plan: IngestPlan = { count: documents.length, rejections: [], databases: new Map(), repeats: [], soleProducer: undefined };
+    const builders = new Map<string, ChunkBuilder>();
     /** The first document of each (database, measurement, tags, time) in this request. */
     const collisions = new SeriesCollisions();
-    /** Exact repeats of an earlier document: stored once, acknowledged as that one is. */
-    const repeats: Array<{ index: number; of: number }> = [];
     const nowMs = Date.now();
-    const allowedProducer = identity.kind === 'producer' ? identity.producer : pathProducer;
-    documents.forEach((document, index) => {
+    // The one producer every document names, until one names another or none.
+    let soleProducerPossible = true;
+    for (let index = 0; index < documents.length; index += 1) {
+      const document = documents[index];
+      // Let go of each document once read: nothing below needs it after this pass, and a body's
+      // documents then do not all live until its end (less for the garbage collector to copy).
+      documents[index] = undefined;
       const producer = envelopeValue(document, 'producer');
+      if (soleProducerPossible) {
+        if (typeof producer !== 'string' || (plan.soleProducer !== undefined && producer !== plan.soleProducer)) {
+          soleProducerPossible = false;
+          plan.soleProducer = undefined;
+        } else plan.soleProducer = producer;
+      }
       if (allowedProducer !== undefined && producer !== allowedProducer) {
-        rejections.push({ index, reason: `producer '${String(producer)}' does not match '${allowedProducer}' (from the URL path or the credentials)` });
-        return;
+        plan.rejections.push({ index, reason: `producer '${String(producer)}' does not match '${allowedProducer}' (from the URL path or the credentials)` });
+        continue;
       }
       const result = interpretDocument(document, this.options.registry, nowMs);
       if (!result.ok) {
-        rejections.push({ index, reason: result.reason });
-        return;
+        plan.rejections.push({ index, reason: result.reason });
+        continue;
       }
       const { point } = result;
       const owner = this.spellings.ownerOf(point.database);
       if (owner !== undefined && owner !== producer) {
-        rejections.push({ index, reason: `producer '${String(producer)}' writes database ${point.database}, which producer '${owner}' writes ('-' becomes '_'): use '${owner}'` });
-        return;
+        plan.rejections.push({ index, reason: `producer '${String(producer)}' writes database ${point.database}, which producer '${owner}' writes ('-' becomes '_'): use '${owner}'` });
+        continue;
       }
       const verdict = collisions.check(index, point);
       if (verdict.kind === 'repeat') {
-        repeats.push({ index, of: verdict.of });
-        return;
+        plan.repeats.push({ index, of: verdict.of, database: point.database });
+        continue;
       }
       if (verdict.kind === 'collision') {
-        rejections.push({ index, reason: verdict.reason });
-        return;
+        plan.rejections.push({ index, reason: verdict.reason });
+        continue;
       }
       // Claimed by the first valid document sent to it (before InfluxDB answers: a spelling sent again after a 503 keeps it).
       if (owner === undefined) this.claimDatabase(point.database, producer as string);
-      const list = byDatabase.get(point.database) ?? [];
-      list.push({ index, point });
-      byDatabase.set(point.database, list);
-    });
-    for (const [database, items] of byDatabase) {
+      let line: string;
       try {
-        await this.writeDatabase(database, items, rejections);
+        line = toLineProtocol(point);
+      } catch (error) {
+        plan.rejections.push({ index, reason: `cannot be written as line protocol: ${(error as Error).message}` });
+        continue;
+      }
+      let builder = builders.get(point.database);
+      if (!builder) {
+        builder = new ChunkBuilder();
+        builders.set(point.database, builder);
+        // One producer per database in a request: ownerOf refused any other spelling above.
+        plan.databases.set(point.database, { producer: producer as string, chunks: builder.chunks });
+      }
+      builder.add(index, line);
+    }
+    for (const builder of builders.values()) builder.finish();
+    return plan;
+  }
+
+  /** Handles one POST body: returns the HTTP status and the answer for the sender. */
+  async ingest(body: string, identity: { kind: 'any' } | { kind: 'producer'; producer: string }, pathProducer?: string): Promise<{ status: number; answer: object }> {
+    const allowedProducer = identity.kind === 'producer' ? identity.producer : pathProducer;
+    const plan = this.prepare(body, allowedProducer);
+    const { rejections } = plan;
+    for (const [database, { chunks }] of plan.databases) {
+      try {
+        await this.writeDatabase(database, chunks, rejections);
       } catch (error) {
         if (!(error instanceof InfluxError) && !(error instanceof DatabaseSetupError)) throw error;
         throw new HttpRefusal(503, `InfluxDB is unavailable, nothing acknowledged: ${error.message}`, { 'retry-after': RETRY_AFTER_SECONDS });
       }
     }
     const refused = new Map(rejections.map((rejection) => [rejection.index, rejection.reason]));
-    const accepted: number[] = [];
-    for (const items of byDatabase.values()) for (const item of items) if (!refused.has(item.index)) accepted.push(item.index);
-    for (const repeat of repeats) {
+    const acceptedByDatabase = new Map<string, number>();
+    let accepted = 0;
+    for (const [database, { chunks }] of plan.databases) {
+      let count = 0;
+      for (const chunk of chunks) for (const index of chunk.indexes) if (!refused.has(index)) count += 1;
+      acceptedByDatabase.set(database, count);
+      accepted += count;
+    }
+    for (const repeat of plan.repeats) {
       const reason = refused.get(repeat.of);
-      if (reason === undefined) accepted.push(repeat.index);
-      else rejections.push({ index: repeat.index, reason: `a repeat of document #${repeat.of}, which was refused: ${reason}` });
+      if (reason === undefined) {
+        acceptedByDatabase.set(repeat.database, (acceptedByDatabase.get(repeat.database) ?? 0) + 1);
+        accepted += 1;
+      } else rejections.push({ index: repeat.index, reason: `a repeat of document #${repeat.of}, which was refused: ${reason}` });
     }
-    const acceptedByProducer = new Map<string, number>();
-    for (const index of accepted) {
-      const producer = envelopeValue(documents[index], 'producer') as string;
-      acceptedByProducer.set(producer, (acceptedByProducer.get(producer) ?? 0) + 1);
-    }
-    for (const [producer, count] of acceptedByProducer) this.metrics.accepted.inc({ producer }, count);
+    for (const [database, count] of acceptedByDatabase) if (count > 0) this.metrics.accepted.inc({ producer: (plan.databases.get(database) as PlannedDatabase).producer }, count);
     for (const rejection of rejections) this.metrics.rejected.inc({ reason: reasonClass(rejection.reason) });
     rejections.sort((a, b) => a.index - b.index);
-    const okAnyway = rejections.length > 0 && this.answers200(allowedProducer ?? soleProducer(documents));
+    const okAnyway = rejections.length > 0 && this.answers200(allowedProducer ?? plan.soleProducer);
     if (rejections.length) {
       const answered = okAnyway ? ' (answered 200: [gateway.partial_success])' : '';
-      this.options.log.warn(`refused ${rejections.length} of ${documents.length} documents${answered}; first: #${rejections[0].index}: ${rejections[0].reason}`);
+      this.options.log.warn(`refused ${rejections.length} of ${plan.count} documents${answered}; first: #${rejections[0].index}: ${rejections[0].reason}`);
     }
-    const status = rejections.length === 0 || okAnyway ? 200 : accepted.length > 0 ? 207 : 400;
-    return { status, answer: { accepted: accepted.length, rejected: rejections } };
+    const status = rejections.length === 0 || okAnyway ? 200 : accepted > 0 ? 207 : 400;
+    return { status, answer: { accepted, rejected: rejections } };
   }
 
   private answers200(producer: string | undefined): boolean {

@@ -43,6 +43,7 @@ const METADATA_FALLBACK_KEYS = ['producer', 'type', 'timestamp'] as const;
 
 /** The document with producer, type and timestamp taken from `metadata` where the top level has none (the same object when nothing is taken). */
 function withMetadataFallbacks(document: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.hasOwn(document, 'metadata')) return document; // nothing to take: the common case, without allocating
   const missing = METADATA_FALLBACK_KEYS.filter((key) => !Object.hasOwn(document, key) && envelopeValue(document, key) !== undefined);
   if (!missing.length) return document;
   return { ...document, ...Object.fromEntries(missing.map((key) => [key, envelopeValue(document, key)])) };
@@ -138,8 +139,9 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
   const doc = resolved as MonitDocument;
   const schema = registry.get(doc.producer, doc.type);
   const tagKeys = doc.idb_tags ?? [];
-  const both = tagKeys.filter((key) => doc.idb_fields?.includes(key));
-  if (both.length) return { ok: false, reason: `'${both.join("', '")}' is listed in both idb_tags and idb_fields` };
+  let both: string[] | undefined;
+  if (doc.idb_fields) for (const key of tagKeys) if (doc.idb_fields.includes(key)) (both ??= []).push(key);
+  if (both) return { ok: false, reason: `'${both.join("', '")}' is listed in both idb_tags and idb_fields` };
 
   const measurementProblem = lineProtocolProblem('measurement', doc.type);
   if (measurementProblem) return { ok: false, reason: `type ${displayName(doc.type)} (the measurement): ${measurementProblem}` };
@@ -225,5 +227,19 @@ export function interpretDocument(document: unknown, registry: SchemaRegistry, n
   const timestampMs = doc.timestamp === undefined ? nowMs : timestampToMs(doc.timestamp);
   const timeProblem = timestampProblem(doc.timestamp ?? timestampMs, timestampMs);
   if (timeProblem) return { ok: false, reason: timeProblem };
-  return { ok: true, point: { database: databaseFor(doc.producer), measurement: doc.type, tags, fields, timestampMs } };
+  return { ok: true, point: { database: databaseOf(doc.producer), measurement: doc.type, tags, fields, timestampMs } };
+}
+
+/** databaseFor's answers for the producers seen lately: one string per database, whose hash V8 then keeps. */
+const databases = new Map<string, string>();
+const MAX_REMEMBERED_DATABASES = 1000;
+
+function databaseOf(producer: string): string {
+  let database = databases.get(producer);
+  if (database === undefined) {
+    if (databases.size >= MAX_REMEMBERED_DATABASES) databases.clear(); // a sender inventing producers cannot grow it
+    database = databaseFor(producer);
+    databases.set(producer, database);
+  }
+  return database;
 }
