@@ -39,6 +39,9 @@ interface Item {
   point: Required<StreamPoint>;
 }
 
+/** How many batches' worth of stored and acknowledged messages a writer remembers by stream sequence (Writer.handle). */
+const REMEMBERED_BATCHES = 4;
+
 interface Group {
   instance: InfluxInstance;
   database: string;
@@ -71,6 +74,8 @@ export class Writer {
   private readonly databases = new Map<string, Promise<void>>();
   /** Instances whose last write failed: their recovery is logged once. */
   private readonly failing = new Set<string>();
+  /** Stream sequence → producer and line of the messages this writer stored and acknowledged lately (oldest first). */
+  private readonly stored = new Map<number, string>();
 
   constructor(private readonly options: WriterOptions) {
     this.jetstream = options.connection.jetstream();
@@ -146,19 +151,45 @@ export class Writer {
     return messages;
   }
 
-  /** Writes one fetched batch, acknowledges what is stored or dead-lettered, and hands the rest back with a delay. */
+  /**
+   * Writes one fetched batch, acknowledges what is stored or dead-lettered, and hands the rest back with a delay.
+   *
+   * A message is one stream sequence, handled once however many times it came. nats-server before 2.11
+   * (nats-io/nats-server#5305) can deliver one message twice in a row when a pull request expires while
+   * it sends redeliveries: once from its redelivery queue (delivery count 2 or more), once more as if new
+   * (delivery count 1, the consumer's position stepped back over it). Both copies can land in one batch,
+   * or the second in the next one: the copies of a batch are written and counted once, acknowledged
+   * together, and a message whose point this writer stored and acknowledged lately is acknowledged
+   * again without a second write.
+   */
   async handle(messages: JsMsg[]): Promise<BatchOutcome> {
     const stop = this.metrics.writeSeconds.startTimer();
     const outcome: BatchOutcome = { written: 0, deadLetters: 0, retried: 0 };
     const groups = new Map<string, Group>();
     const refused: Array<{ message: JsMsg; producer?: string; reason: string }> = [];
+    // Stream sequence → the deliveries of that message in this batch, the first one handled for all.
+    const deliveries = new Map<number, JsMsg[]>();
     for (const message of messages) {
-      if (message.info.redeliveryCount > 1) this.metrics.redeliveries.inc();
+      const copies = deliveries.get(message.seq);
+      if (copies) copies.push(message);
+      else deliveries.set(message.seq, [message]);
+    }
+    const acknowledge = (message: JsMsg): void => {
+      for (const copy of deliveries.get(message.seq) ?? [message]) copy.ack();
+    };
+    for (const [sequence, copies] of deliveries) {
+      const message = copies[0];
+      if (copies.some((copy) => copy.info.redeliveryCount > 1)) this.metrics.redeliveries.inc();
       let point: Required<StreamPoint>;
       try {
         point = decodeMessage(this.options.stream.subjectPrefix, message);
       } catch (error) {
         refused.push({ message, reason: `not a message of the stream's format: ${(error as Error).message}` });
+        continue;
+      }
+      if (this.stored.get(sequence) === `${point.producer}\u0000${point.line}`) {
+        // Stored and acknowledged by this writer already: that acknowledgement was lost, or came after this copy left.
+        acknowledge(message);
         continue;
       }
       const instance = this.options.instances.forProducer(point.producer);
@@ -183,7 +214,8 @@ export class Writer {
         const refusedMessages = new Set(refusedItems.map(({ item }) => item.message));
         for (const item of group.items) {
           if (refusedMessages.has(item.message)) continue;
-          item.message.ack();
+          acknowledge(item.message);
+          this.remember(item);
           this.metrics.pointsWritten.inc({ producer: item.point.producer });
           outcome.written++;
         }
@@ -191,13 +223,24 @@ export class Writer {
       }),
     );
     for (const letter of refused) {
-      if (await this.deadLetter(letter.message, letter.producer, letter.reason)) outcome.deadLetters++;
+      if (await this.deadLetter(letter.message, letter.producer, letter.reason, acknowledge)) outcome.deadLetters++;
       else outcome.retried++;
     }
     // The acknowledgements leave before the next fetch (and before an exit after SIGTERM).
     await this.options.connection.flush();
     stop();
     return outcome;
+  }
+
+  /** Remembers a stored and acknowledged message, forgetting the oldest beyond REMEMBERED_BATCHES batches. */
+  private remember(item: Item): void {
+    this.stored.delete(item.message.seq);
+    this.stored.set(item.message.seq, `${item.point.producer}\u0000${item.point.line}`);
+    const limit = REMEMBERED_BATCHES * this.options.settings.batchSize;
+    for (const sequence of this.stored.keys()) {
+      if (this.stored.size <= limit) break;
+      this.stored.delete(sequence);
+    }
   }
 
   private unavailable(instance: InfluxInstance, error: unknown): void {
@@ -268,7 +311,7 @@ export class Writer {
    * Moves a message to the dead-letter stream, on `<prefix>_dead.<producer token>` with its reason, then
    * acknowledges it. False when the dead-letter stream did not store it: the message comes again later.
    */
-  private async deadLetter(message: JsMsg, producer: string | undefined, reason: string): Promise<boolean> {
+  private async deadLetter(message: JsMsg, producer: string | undefined, reason: string, acknowledge: (message: JsMsg) => void): Promise<boolean> {
     const { stream } = this.options;
     const headers = natsHeaders();
     const id = message.headers?.get(MESSAGE_ID_HEADER) || `${stream.name}-${message.seq}`;
@@ -287,7 +330,7 @@ export class Writer {
     }
     this.options.log.warn(`message ${message.seq} (${message.subject}) moved to stream ${deadLetterStreamName(stream)}: ${oneLine(reason)}`);
     this.metrics.deadLetters.inc({ producer: producer ?? '' });
-    message.ack();
+    acknowledge(message);
     return true;
   }
 }
