@@ -76,6 +76,15 @@ const BUILT_IN: RegistryEntry[] = [
     ready: async (config) => (require('../gateway/service') as typeof import('../gateway/service')).answers(config),
   },
   {
+    name: 'writer',
+    kind: 'service',
+    description: 'the stream route: writes the documents of the JetStream stream to InfluxDB (several share the work)',
+    schedule: '@reboot',
+    needsSection: 'writer',
+    sections: ['stream'],
+    serve: async (config, args) => (require('../writer/service') as typeof import('../writer/service')).serve(config, args),
+  },
+  {
     name: 'scheduler',
     kind: 'service',
     description: 'runs the schedule in-process (for hosts without cron)',
@@ -160,8 +169,8 @@ function sourceEntries(): RegistryEntry[] {
  */
 export function tlsSourceNames(config: Config): string[] {
   const routes = config.sectionNames().filter((name) => name.startsWith('monit.route.'));
-  // status: its downtime feed ([status] downtime_feed_url).
-  return [...sources().flatMap((source) => [source.name, ...(source.definition.tlsSources ?? [])]), 'monit', 'status', ...routes];
+  // status: its downtime feed ([status] downtime_feed_url); stream: [stream]'s tls:// servers.
+  return [...sources().flatMap((source) => [source.name, ...(source.definition.tlsSources ?? [])]), 'monit', 'status', 'stream', ...routes];
 }
 
 let table: RegistryEntry[] | undefined;

@@ -70,7 +70,7 @@ export function readSample(file: string): IniText {
 }
 
 /** The samples of the parts that are not sources, in the order config.cfg.example shows them. */
-export const CORE_SAMPLES = ['lib/config/sample.cfg', 'lib/tls/sample.cfg', 'lib/delivery/sample.cfg', 'gateway/sample.cfg', 'lib/influx/sample.cfg', 'cli/sample.cfg'];
+export const CORE_SAMPLES = ['lib/config/sample.cfg', 'lib/tls/sample.cfg', 'lib/delivery/sample.cfg', 'gateway/sample.cfg', 'lib/influx/sample.cfg', 'lib/stream/sample.cfg', 'writer/sample.cfg', 'cli/sample.cfg'];
 export const DOWNSTREAM_SAMPLES = ['downsample/sample.cfg', 'dashboards/sample.cfg', 'status/sample.cfg'];
 /** The quickstart's own sample ([demo]) and values (quickstart.cfg). */
 export const QUICKSTART_DIR = path.join(PROJECT_ROOT, 'scripts', 'quickstart');
