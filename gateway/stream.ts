@@ -51,11 +51,6 @@ export class GatewayStream implements StreamPublisher {
     this.loop ??= this.connectLoop();
   }
 
-  /** Resolves once connected (for tests and start-up logs); never rejects. */
-  async connected(): Promise<void> {
-    while (!this.client && !this.closing) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-
   private async connectLoop(): Promise<void> {
     let wait = FIRST_RETRY_MS;
     let failures = 0;
