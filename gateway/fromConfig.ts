@@ -7,6 +7,8 @@ import { influxInstances } from '../lib/influx/instances';
 import { gatewaySettings } from './settings';
 import { ProducerSpellings } from './producerSpellings';
 import { startGateway, type GatewayOptions, type RunningGateway } from './server';
+import { GatewayStream } from './stream';
+import { streamSettings } from '../lib/stream/settings';
 
 /** Which producer spelling owns each database, kept across restarts. */
 export function producerSpellingsFile(config: Config): string {
@@ -20,6 +22,9 @@ export async function startGatewayFromConfig(config: Config, options: { debug?: 
   // Echoed on a terminal or with --debug only, as every service (lib/run/service.ts): under cron or a
   // supervisor stderr is appended to the same log file, and each line would be there twice.
   const log = options.log ?? Logger.forJob('gateway', pathsFrom(config).log, { debug: options.debug, echo: options.debug === true || process.stderr.isTTY === true });
+  // Read now, so that a bad [stream] key is a config error at start rather than a retried connection.
+  const streamTarget = settings.route === 'stream' ? streamSettings(config) : undefined;
+  const stream = streamTarget ? new GatewayStream(config, log) : undefined;
   const running = await startGateway(
     {
       influxdb: instances.default.client,
@@ -34,10 +39,22 @@ export async function startGatewayFromConfig(config: Config, options: { debug?: 
       producerSpellings: new ProducerSpellings(producerSpellingsFile(config)),
       log,
       pages: options.pages,
+      stream,
     },
     settings.listen.host,
     settings.listen.port,
   );
+  if (stream && streamTarget) {
+    stream.start();
+    log.info(`listening on ${running.url}, publishing to stream ${streamTarget.name} on ${streamTarget.servers.join(', ')}`);
+    return {
+      ...running,
+      close: async () => {
+        await running.close();
+        await stream.close();
+      },
+    };
+  }
   const targets = instances.all.map((instance) => (instance.producers.length ? `${instance.settings.url} (${instance.producers.join(', ')})` : instance.settings.url));
   log.info(`listening on ${running.url}, writing to ${targets.join(', ')}`);
   return running;

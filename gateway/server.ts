@@ -16,6 +16,9 @@ import { SeriesCollisions } from '../lib/documents/collisions';
 import { GatewayMetrics, reasonClass } from './metrics';
 import { InflightBudget, type BodyReservation } from './inflight';
 import { ProducerSpellings } from './producerSpellings';
+import { StreamPublishError } from '../lib/stream/publish';
+import type { StreamPoint } from '../lib/stream/messages';
+import { StreamUnavailableError, type StreamPublisher } from './stream';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -49,6 +52,11 @@ export interface GatewayOptions {
   partialSuccess200?: ReadonlySet<string>;
   /** Extra GET pages beside ingestion, e.g. /status and the pages below it. */
   pages?: GatewayPages;
+  /**
+   * The stream route ([gateway] route = stream): accepted documents are published there instead of
+   * written to InfluxDB, which the gateway then neither writes nor creates databases on.
+   */
+  stream?: StreamPublisher;
 }
 
 export interface Rejection {
@@ -237,6 +245,8 @@ interface IngestPlan {
   repeats: Array<{ index: number; of: number; database: string }>;
   /** The one producer every document names, if they name one (a request of several producers has none). */
   soleProducer: string | undefined;
+  /** On the stream route: each document's `_id` by index, its message id. */
+  ids?: unknown[];
 }
 
 /** The MONIT-compatible ingestion endpoint: documents in, InfluxDB points out, acknowledged only once stored. */
@@ -381,6 +391,8 @@ export class Gateway {
       throw new HttpRefusal(413, `at most ${this.options.maxDocuments} documents per request, got ${documents.length}`);
     }
     const plan: IngestPlan = { count: documents.length, rejections: [], databases: new Map(), repeats: [], soleProducer: undefined };
+    const ids: unknown[] | undefined = this.options.stream ? [] : undefined;
+    plan.ids = ids;
     const builders = new Map<string, ChunkBuilder>();
     /** The first document of each (database, measurement, tags, time) in this request. */
     const collisions = new SeriesCollisions();
@@ -392,6 +404,7 @@ export class Gateway {
       // Let go of each document once read: nothing below needs it after this pass, and a body's
       // documents then do not all live until its end (less for the garbage collector to copy).
       documents[index] = undefined;
+      if (ids && typeof document === 'object' && document !== null) ids[index] = (document as Record<string, unknown>)._id;
       const producer = envelopeValue(document, 'producer');
       if (soleProducerPossible) {
         if (typeof producer !== 'string' || (plan.soleProducer !== undefined && producer !== plan.soleProducer)) {
@@ -450,12 +463,15 @@ export class Gateway {
     const allowedProducer = identity.kind === 'producer' ? identity.producer : pathProducer;
     const plan = this.prepare(body, allowedProducer);
     const { rejections } = plan;
-    for (const [database, { chunks }] of plan.databases) {
-      try {
-        await this.writeDatabase(database, chunks, rejections);
-      } catch (error) {
-        if (!(error instanceof InfluxError) && !(error instanceof DatabaseSetupError)) throw error;
-        throw new HttpRefusal(503, `InfluxDB is unavailable, nothing acknowledged: ${error.message}`, { 'retry-after': RETRY_AFTER_SECONDS });
+    if (this.options.stream) await this.publishPlan(this.options.stream, plan);
+    else {
+      for (const [database, { chunks }] of plan.databases) {
+        try {
+          await this.writeDatabase(database, chunks, rejections);
+        } catch (error) {
+          if (!(error instanceof InfluxError) && !(error instanceof DatabaseSetupError)) throw error;
+          throw new HttpRefusal(503, `InfluxDB is unavailable, nothing acknowledged: ${error.message}`, { 'retry-after': RETRY_AFTER_SECONDS });
+        }
       }
     }
     const refused = new Map(rejections.map((rejection) => [rejection.index, rejection.reason]));
@@ -486,6 +502,52 @@ export class Gateway {
     return { status, answer: { accepted, rejected: rejections } };
   }
 
+  /**
+   * The stream route: publishes every planned document (its line, with its `_id` as message id) and
+   * returns once JetStream acknowledged each. A document over the server's max_payload never fits: it
+   * is refused like any refused document and the others are published again (what was stored already
+   * is acknowledged as a duplicate). Any other failure answers 503: the sender keeps the batch.
+   */
+  private async publishPlan(stream: StreamPublisher, plan: IngestPlan): Promise<void> {
+    let points: StreamPoint[] = [];
+    let indexes: number[] = [];
+    for (const { producer, chunks } of plan.databases.values()) {
+      for (const chunk of chunks) {
+        for (let line = 0; line < chunk.indexes.length; line++) {
+          const index = chunk.indexes[line];
+          const id = plan.ids?.[index];
+          // As streamPointOf (lib/stream/messages.ts) makes it, from the line already made for the request.
+          points.push({ producer, line: chunkLines(chunk, line, line + 1), id: typeof id === 'string' && id !== '' ? id : undefined });
+          indexes.push(index);
+        }
+      }
+    }
+    while (points.length) {
+      const stop = this.metrics.streamPublishSeconds.startTimer();
+      try {
+        const { stored, duplicates } = await stream.publish(points);
+        this.metrics.streamPublished.inc({ result: 'stored' }, stored - duplicates);
+        this.metrics.streamPublished.inc({ result: 'duplicate' }, duplicates);
+        return;
+      } catch (error) {
+        if (error instanceof StreamUnavailableError) {
+          this.metrics.streamFailures.inc({ reason: 'not_connected' });
+          throw new HttpRefusal(503, `the stream is unavailable, nothing acknowledged: ${error.message}`, { 'retry-after': RETRY_AFTER_SECONDS });
+        }
+        if (!(error instanceof StreamPublishError)) throw error;
+        this.metrics.streamFailures.inc({ reason: error.reason });
+        if (error.reason !== 'too_large') {
+          throw new HttpRefusal(503, `the stream could not store the documents, nothing acknowledged: ${error.message}`, { 'retry-after': RETRY_AFTER_SECONDS });
+        }
+        plan.rejections.push({ index: indexes[error.index], reason: `too large for the stream: ${error.message}` });
+        points = points.filter((_, position) => position !== error.index);
+        indexes = indexes.filter((_, position) => position !== error.index);
+      } finally {
+        stop();
+      }
+    }
+  }
+
   private answers200(producer: string | undefined): boolean {
     return producer !== undefined && this.options.partialSuccess200?.has(producer) === true;
   }
@@ -509,6 +571,12 @@ export class Gateway {
     }
     const path = url.pathname;
     if (request.method === 'GET' || request.method === 'HEAD') {
+      if (path === '/ping' && this.options.stream) {
+        // On the stream route InfluxDB is the writers' business: the gateway stores while the stream does.
+        const problem = await this.options.stream.problem();
+        send(response, problem ? 503 : 200, { gateway: 'ok', stream: problem ? 'unreachable' : 'ok', ...(problem ? { reason: problem } : {}) });
+        return problem ? 503 : 200;
+      }
       if (path === '/ping') {
         const instances = this.options.instances?.all ?? [{ name: DEFAULT_INSTANCE, client: this.options.influxdb }];
         const down = (await Promise.all(instances.map(async ({ name, client }) => ((await client.ping()) ? [] : [name])))).flat();

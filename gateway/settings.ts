@@ -4,8 +4,12 @@ import { spellingConflict } from '../lib/documents/schemas';
 /** Where the quickstart's gateway listens; the dashboards' default gateway link. */
 export const DEFAULT_GATEWAY_LISTEN = '127.0.0.1:8190';
 
+/** Where accepted documents go: InfluxDB itself, or the JetStream stream of [stream] (lib/stream). */
+export type GatewayRoute = 'direct' | 'stream';
+
 export interface GatewaySettings {
   listen: { host: string; port: number };
+  route: GatewayRoute;
   token?: string;
   producerPasswords: Map<string, string>;
   maxDocuments: number;
@@ -50,8 +54,14 @@ export function gatewaySettings(config: Config): GatewaySettings {
     // A body at the limit would never fit: its sender would be told to retry forever.
     throw new ConfigError(`${config.file}: [gateway] max_inflight_bytes (${maxInflightBytes}) must be at least max_body_bytes (${maxBodyBytes})`);
   }
+  const route = section.string('route', 'direct');
+  if (route !== 'direct' && route !== 'stream') throw section.invalid('route', `must be direct (InfluxDB) or stream (the JetStream stream of [stream]), got "${route}"`);
+  if (route === 'stream' && !config.hasSection('stream')) {
+    throw new ConfigError(`${config.file}: [gateway] route = stream needs a [stream] section naming the JetStream servers (see lib/stream/sample.cfg)`);
+  }
   return {
     listen: section.hostPort('listen'),
+    route,
     token,
     producerPasswords,
     maxDocuments: section.int('max_documents', 10_000, { min: 1, max: 10_000 }),

@@ -1,0 +1,116 @@
+/**
+ * The gateway's side of the stream route: one connection to [stream] (lib/stream), made at start-up
+ * in the background and made again whenever it is lost for good, so that a gateway that cannot reach
+ * the stream still starts and answers 503 until it can.
+ */
+import type { JetStreamManager } from 'nats';
+import type { Config } from '../lib/config/config';
+import type { Logger } from '../lib/run/log';
+import { connectStream, type StreamClient } from '../lib/stream/client';
+import type { StreamPoint } from '../lib/stream/messages';
+import type { PublishResult } from '../lib/stream/publish';
+
+/** The first wait between two connection attempts, doubled after each failure up to MAX_RETRY_MS. */
+const FIRST_RETRY_MS = 500;
+/** Bounded: a JetStream API call can time out for seconds while a node is down, and the gateway must come back soon after. */
+const MAX_RETRY_MS = 10_000;
+/** How long /ping waits for JetStream's answer about the stream. */
+const PING_TIMEOUT_MS = 2000;
+
+/** What the gateway needs of the stream: publish a request's documents, tell /ping its state, close. */
+export interface StreamPublisher {
+  /** Resolves once JetStream stored every point; a StreamPublishError, or StreamUnavailableError while not connected. */
+  publish(points: readonly StreamPoint[]): Promise<PublishResult>;
+  /** Undefined when the stream answers, else why not (for /ping). */
+  problem(): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+/** Not connected to [stream] (yet): the request is answered 503, nothing acknowledged. */
+export class StreamUnavailableError extends Error {
+  override name = 'StreamUnavailableError';
+}
+
+/** A StreamPublisher on [stream] of `config`, connecting as `gateway <pid>`. */
+export class GatewayStream implements StreamPublisher {
+  private client: StreamClient | undefined;
+  private manager: JetStreamManager | undefined;
+  private lastError = 'not connected yet';
+  private closing = false;
+  private wakeUp: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly connect: (config: Config, name: string) => Promise<StreamClient> = connectStream,
+  ) {}
+
+  /** Starts connecting in the background; returns at once. */
+  start(): void {
+    this.loop ??= this.connectLoop();
+  }
+
+  private async connectLoop(): Promise<void> {
+    let wait = FIRST_RETRY_MS;
+    let failures = 0;
+    while (!this.closing) {
+      try {
+        const client = await this.connect(this.config, `gateway ${process.pid}`);
+        if (this.closing) {
+          await client.close();
+          return;
+        }
+        this.manager = await client.connection.jetstreamManager({ timeout: PING_TIMEOUT_MS, checkAPI: false });
+        this.client = client;
+        this.log.info(`connected to stream ${client.settings.name} on ${client.settings.servers.join(', ')}${failures ? ` after ${failures} failed attempts` : ''}`);
+        failures = 0;
+        wait = FIRST_RETRY_MS;
+        // The client reconnects by itself for as long as it lives; it closes for good only on errors
+        // such as refused credentials. Then the gateway connects afresh, as at start-up.
+        const closed = await client.connection.closed();
+        this.client = undefined;
+        this.manager = undefined;
+        if (this.closing) return;
+        this.lastError = `the connection closed: ${closed instanceof Error ? closed.message : 'without an error'}`;
+        this.log.warn(`stream connection lost for good, connecting again: ${this.lastError}`);
+      } catch (error) {
+        failures++;
+        this.lastError = (error as Error).message;
+        // One warning per outage; the following attempts only at debug level.
+        if (failures === 1) this.log.warn(`cannot connect to the stream (answering 503 until it can; trying again every ${MAX_RETRY_MS / 1000} s at most): ${this.lastError}`);
+        else this.log.debug(`stream connection attempt ${failures} failed: ${this.lastError}`);
+      }
+      if (this.closing) return;
+      await new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+        setTimeout(resolve, wait).unref();
+      });
+      wait = Math.min(wait * 2, MAX_RETRY_MS);
+    }
+  }
+
+  publish(points: readonly StreamPoint[]): Promise<PublishResult> {
+    if (!this.client) return Promise.reject(new StreamUnavailableError(`not connected to the stream: ${this.lastError}`));
+    return this.client.publish(points);
+  }
+
+  async problem(): Promise<string | undefined> {
+    if (!this.client || !this.manager) return `not connected: ${this.lastError}`;
+    try {
+      await this.manager.streams.info(this.client.settings.name);
+      return undefined;
+    } catch (error) {
+      return `stream ${this.client.settings.name} does not answer: ${(error as Error).message}`;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.wakeUp?.();
+    const client = this.client;
+    this.client = undefined;
+    await client?.close().catch((error: Error) => this.log.warn(`closing the stream connection: ${error.message}`));
+    await this.loop;
+  }
+}
