@@ -17,7 +17,7 @@ import { GatewayMetrics, reasonClass } from './metrics';
 import { InflightBudget, type BodyReservation } from './inflight';
 import { ProducerSpellings } from './producerSpellings';
 import { StreamPublishError } from '../lib/stream/publish';
-import type { StreamPoint } from '../lib/stream/messages';
+import { streamPointOfLine, type StreamPoint } from '../lib/stream/messages';
 import { StreamUnavailableError, type StreamPublisher } from './stream';
 
 const gunzipAsync = promisify(gunzip);
@@ -515,9 +515,7 @@ export class Gateway {
       for (const chunk of chunks) {
         for (let line = 0; line < chunk.indexes.length; line++) {
           const index = chunk.indexes[line];
-          const id = plan.ids?.[index];
-          // As streamPointOf (lib/stream/messages.ts) makes it, from the line already made for the request.
-          points.push({ producer, line: chunkLines(chunk, line, line + 1), id: typeof id === 'string' && id !== '' ? id : undefined });
+          points.push(streamPointOfLine(producer, chunkLines(chunk, line, line + 1), plan.ids?.[index]));
           indexes.push(index);
         }
       }

@@ -70,7 +70,12 @@ export function messageId(point: StreamPoint): string {
 
 /** The stream point of a document the gateway accepted: `point` as interpretDocument made it, `id` its `_id` if it has one. */
 export function streamPointOf(producer: string, point: InterpretedDocument, id?: unknown): StreamPoint {
-  return { producer, line: toLineProtocol(point), id: typeof id === 'string' && id !== '' ? id : undefined };
+  return streamPointOfLine(producer, toLineProtocol(point), id);
+}
+
+/** The same, from a line already made (the gateway's); `id` is the document's `_id`, kept only when it is a non-empty string. */
+export function streamPointOfLine(producer: string, line: string, id?: unknown): StreamPoint {
+  return { producer, line, id: typeof id === 'string' && id !== '' ? id : undefined };
 }
 
 export interface EncodedMessage {
