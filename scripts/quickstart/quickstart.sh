@@ -34,9 +34,10 @@ the past slots of this hour and the last, runs every job once and prints where e
 
 Environment:
   MONIT_QUICKSTART_PORT_OFFSET=N   shift every loopback port of the generated config by N, for a
-                                   second setup beside the first (only when config.cfg is written)
+                                   second setup beside the first (only when config.cfg is written,
+                                   and in what --example and --stream add to it)
 
-./run.sh stop stops what it started.
+./run.sh stop stops what it started (with the stream route: its nats-server nodes and writers too).
 USAGE
 }
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

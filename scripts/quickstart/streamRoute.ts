@@ -5,7 +5,7 @@
  * keeps them running with or without --stream, and `./run.sh stop` stops them.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'nats';
@@ -128,7 +128,7 @@ export async function writerAnswers(config: Config): Promise<boolean> {
 }
 
 /**
- * The second writer's context: a config made from config.cfg at each start, with var/writer-2 (its
+ * The second writer's context: a config made from config.cfg, with var/writer-2 (its
  * own supervisor lock, pid files and log) and /metrics on the port after [writer] listen's.
  */
 function secondWriterContext(context: LocalContext): LocalContext {
@@ -137,8 +137,9 @@ function secondWriterContext(context: LocalContext): LocalContext {
   const own = new URL(metricsUrl(context.config, 1) as string);
   mkdirSync(varRoot, { recursive: true });
   const text = readFileSync(context.configFile, 'utf8').replace(/\n*$/, '\n');
-  const overrides = `\n; Written by ./run.sh quickstart at each start, from ${context.configFile}: its second writer.\n[paths]\nvar = ${varRoot}\n[writer]\nlisten = ${own.host}\n`;
-  writeFileDurably(configFile, text + overrides, 0o600);
+  const overrides = `\n; Written by ./run.sh quickstart from ${context.configFile}, for its second writer.\n[paths]\nvar = ${varRoot}\n[writer]\nlisten = ${own.host}\n`;
+  // Rewritten only when config.cfg changed: a newer file restarts the writer (supervisedService).
+  if (!existsSync(configFile) || readFileSync(configFile, 'utf8') !== text + overrides) writeFileDurably(configFile, text + overrides, 0o600);
   return { config: Config.load(configFile), configFile, varRoot, runDir: path.join(varRoot, 'run') };
 }
 
