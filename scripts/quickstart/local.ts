@@ -83,7 +83,8 @@ function contextFor(configFile: string): LocalContext {
 
 /** Without a config (deleted after a quickstart), stop whatever var/ records as running. */
 async function stopWithoutConfig(varRoot: string): Promise<void> {
-  for (const runDir of [path.join(varRoot, SECOND_WRITER, 'run'), path.join(varRoot, 'run')]) await stopRecorded(runDir);
+  await stopRecorded(path.join(varRoot, SECOND_WRITER, 'run'), () => SECOND_WRITER);
+  await stopRecorded(path.join(varRoot, 'run'));
   for (const name of existsSync(varRoot) ? readdirSync(varRoot) : []) {
     if (existsSync(path.join(varRoot, name, 'server.pid'))) {
       execFileSync(SERVICES_SCRIPT, ['stop', path.join(varRoot, name)], { stdio: 'inherit' });
@@ -92,24 +93,24 @@ async function stopWithoutConfig(varRoot: string): Promise<void> {
   }
 }
 
-/** The processes a var/run folder records: supervised services, then the others. */
-async function stopRecorded(runDir: string): Promise<void> {
+/** The processes a var/run folder records: supervised services, then the others; `label` names each in the output. */
+async function stopRecorded(runDir: string, label = (name: string): string => name): Promise<void> {
   const files = existsSync(runDir) ? readdirSync(runDir) : [];
   // Supervised services through their current supervisor (which may not be the one var/run/<name>.pid names).
   const supervised = files.flatMap((file) => /^supervise-(.+)\.pid$/.exec(file)?.[1] ?? []);
   for (const name of supervised) {
     try {
       await stopSupervised(runDir, name);
-      process.stdout.write(`  ${name.padEnd(28)} stopped\n`);
+      process.stdout.write(`  ${label(name).padEnd(28)} stopped\n`);
     } catch (error) {
-      process.stdout.write(`  ${name.padEnd(28)} ${(error as Error).message}\n`);
+      process.stdout.write(`  ${label(name).padEnd(28)} ${(error as Error).message}\n`);
     }
   }
   for (const file of files.filter((name) => name.endsWith('.pid') && !name.startsWith('supervise-') && !supervised.includes(name.replace(/\.pid$/, '')))) {
     const pid = alivePid(path.join(runDir, file));
     if (pid) process.kill(pid, 'SIGTERM');
     rmSync(path.join(runDir, file), { force: true });
-    process.stdout.write(`  ${file.replace(/\.pid$/, '').padEnd(28)} stopped\n`);
+    process.stdout.write(`  ${label(file.replace(/\.pid$/, '')).padEnd(28)} stopped\n`);
   }
 }
 
