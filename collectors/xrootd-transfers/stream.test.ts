@@ -207,6 +207,10 @@ test('the stream down at the receivers: the datagrams wait in their queues, noth
     expect(site.forwarder.counters.publishErrors).toBeGreaterThan(0);
     expect(readdirSync(site.dir).filter((file) => file.endsWith('.seg')).length).toBeGreaterThan(0);
   }
+  // The accounting job, meanwhile, fails saying why (its state and the messages stay as they were).
+  await expect(collector.collect(collectorContext('xrootd-transfers', streamConfig, { slotMs: slot(7), stateDir: streamState }))).rejects.toThrow(
+    /^cannot read the XRootD packet stream: no \[stream\] server answered \(nats:\/\/127\.0\.0\.1:\d+\)/,
+  );
   await cluster.restart(node);
   await publishedAll();
   expect(siteReceivers.some((site) => site.forwarder.failing())).toBe(false);

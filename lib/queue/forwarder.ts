@@ -194,6 +194,8 @@ export function startForwarder(options: ForwarderOptions): RunningForwarder {
         await client.publish(options.subject, chunk.data, options.headers(options.receiver, { segment: chunk.segment, offset: chunk.offset }));
       } catch (error) {
         counters.publishErrors += 1;
+        // A connection closed for good (not one that reconnects by itself) is made again at the next attempt.
+        if (client?.connection.isClosed()) client = undefined;
         if (!failing) log.warn(`cannot publish to the stream, packets stay in ${queueDir} and are published when it stores again (retrying): ${(error as NatsError).message}`);
         failing = true;
         if (stopping) return; // they stay queued for the next start

@@ -220,7 +220,12 @@ function placeOf(headers: MsgHdrs | undefined): QueuePlace | undefined {
  */
 export async function readPacketStream(config: Config, kind: PacketKind, options: PacketReadOptions): Promise<PacketRead> {
   const settings = streamSettings(config);
-  const connection = await connect(connectionOptions(config, settings, options.name));
+  let connection: NatsConnection;
+  try {
+    connection = await connect(connectionOptions(config, settings, options.name));
+  } catch (error) {
+    throw new Error(`cannot read the XRootD packet stream: no [stream] server answered (${settings.servers.join(', ')}): ${(error as Error).message}`);
+  }
   const fetched: Fetched[] = [];
   try {
     const manager = await connection.jetstreamManager();
