@@ -29,7 +29,8 @@ const MINUTE = 60_000;
 const SLOT = 10 * MINUTE;
 const SLOT_A = Date.UTC(2026, 10, 22, 10, 0);
 const slot = (index: number): number => SLOT_A + index * SLOT;
-const ACK_WAIT_MS = 2000;
+/** Long enough that a run started at once after a failed one comes well within it. */
+const ACK_WAIT_MS = 8000;
 
 const recorded = JSON.parse(readFileSync(path.join(__dirname, 'testdata', 'xrootd-5.5.3-packets.json'), 'utf8')) as { packets: Array<{ hex: string }> };
 const packets = recorded.packets.map((packet) => Buffer.from(packet.hex, 'hex'));
@@ -172,6 +173,10 @@ test('a run that fails before its commit leaves the messages for the next run: n
   const failed = await collect(streamConfig, streamState, slot(4), { commit: false });
   expect(sum(failed, 'transfers', 'bytes_written')).toBe(2 * WRITTEN);
   expect(await streamMessages()).toBe(stored);
+  // A run at once (within ack_wait) would read the receivers' later messages before these: it reads nothing.
+  await expect(collector.collect(collectorContext('xrootd-transfers', streamConfig, { slotMs: slot(4), stateDir: streamState }))).rejects.toThrow(
+    new RegExp(`^${stored} messages of consumer xrootd-detailed were given to an earlier run that did not commit`),
+  );
   // Delivered to the failed run, not acknowledged: delivered again once ack_wait is over.
   await sleep(ACK_WAIT_MS + 500);
   const { fromLocal, fromStream } = await bothRoutes(slot(4));

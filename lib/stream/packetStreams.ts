@@ -132,6 +132,11 @@ export function packetHeaders(receiver: string, place: QueuePlace): MsgHdrs {
   return headers;
 }
 
+/** A run that started while messages given to an earlier, uncommitted run still wait for ack_wait: it must read nothing. */
+export class EarlierRunPending extends Error {
+  override name = 'EarlierRunPending';
+}
+
 export interface PacketReadOptions {
   /**
    * Leave a receiver's messages from the first one holding a packet received at or after this time
@@ -242,6 +247,16 @@ export async function readPacketStream(config: Config, kind: PacketKind, options
         packets += [...decodeRecords(bufferOf(message.data))].length;
       }
       if (count === 0 || (options.maxPackets !== undefined && packets >= options.maxPackets)) break;
+    }
+    // Messages given to an earlier run that did not commit are not given again before ack_wait: reading
+    // later messages of the same receivers now would break their order, and skip those as read.
+    const waiting = (await manager.consumers.info(packetStreamName(settings), packetConsumerName(kind))).num_ack_pending - new Set(fetched.map((message) => message.seq)).size;
+    if (waiting > 0) {
+      for (const message of fetched) connection.publish(message.reply, '-NAK');
+      await connection.flush();
+      throw new EarlierRunPending(
+        `${waiting} messages of consumer ${packetConsumerName(kind)} were given to an earlier run that did not commit; they are given again ${options.ackWaitMs / 1000} s (stream_ack_wait) after it: this run reads nothing, the next one reads them in order`,
+      );
     }
   } finally {
     await connection.close();
