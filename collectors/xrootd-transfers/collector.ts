@@ -53,6 +53,7 @@ async function collect(context: CollectorContext) {
       reached: state.stream ?? {},
       ackWaitMs: streamAckWaitMs,
       name: `${context.job} collector`,
+      signal: context.signal,
     });
     // A dry run commits nothing: the next run gets the messages at once, not after ack_wait.
     if (context.dryRun) await streamRead.release();

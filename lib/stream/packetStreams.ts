@@ -26,6 +26,8 @@ export const OFFSET_HEADER = 'Xrootd-Offset';
 const STREAM_NOT_FOUND = 10059;
 const CONSUMER_NOT_FOUND = 10014;
 
+/** Bytes of messages one run reads at most, by default. */
+const DEFAULT_MAX_READ_BYTES = 256 * 1024 * 1024;
 /** Deliveries a consumer may have unacknowledged at once: one run takes a whole backlog, held messages included. */
 const MAX_ACK_PENDING = 20_000;
 
@@ -145,6 +147,10 @@ export interface PacketReadOptions {
   before?: number;
   /** Stop fetching once this many packets were read (the rest waits for the next run). */
   maxPackets?: number;
+  /** Stop fetching once messages of this many bytes were read (default 256 MiB): a run's memory stays bounded after a long outage. */
+  maxBytes?: number;
+  /** The job's deadline: fetching stops and the run fails. */
+  signal?: AbortSignal;
   /** Per subject, the place read up to by earlier runs (from the consumer's state): messages at or before it are duplicates. */
   reached: Record<string, QueuePlace>;
   /** How long a delivered message waits for its acknowledgement before it is delivered again (a run that failed). */
@@ -238,15 +244,20 @@ export async function readPacketStream(config: Config, kind: PacketKind, options
     await ensureConsumer(manager, settings, kind, options.ackWaitMs);
     const consumer = await connection.jetstream().consumers.get(packetStreamName(settings), packetConsumerName(kind));
     let packets = 0;
+    let bytes = 0;
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_READ_BYTES;
     for (;;) {
+      if (options.signal?.aborted) throw new Error('deadline reached while reading the packet stream');
       const batch = await consumer.fetch({ max_messages: 256, expires: 1000 });
       let count = 0;
       for await (const message of batch) {
         count += 1;
         fetched.push({ seq: message.seq, subject: message.subject, reply: replyOf(message), place: placeOf(message.headers), data: message.data });
         packets += [...decodeRecords(bufferOf(message.data))].length;
+        bytes += message.data.byteLength;
       }
-      if (count === 0 || (options.maxPackets !== undefined && packets >= options.maxPackets)) break;
+      // The messages not fetched come after these in every receiver's order: the next run reads them.
+      if (count === 0 || bytes >= maxBytes || (options.maxPackets !== undefined && packets >= options.maxPackets)) break;
     }
     // Messages given to an earlier run that did not commit are not given again before ack_wait: reading
     // later messages of the same receivers now would break their order, and skip those as read.
