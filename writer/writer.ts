@@ -19,9 +19,10 @@ import {
   type StreamPoint,
 } from '../lib/stream/messages';
 import { deadLetterStreamName, type StreamSettings } from '../lib/stream/settings';
-import { ensureStreams } from '../lib/stream/streams';
+import { describeDifferences, ensureStreams } from '../lib/stream/streams';
 import { WriterMetrics } from './metrics';
 import type { WriterSettings } from './settings';
+import { retryUntilReady, sleep } from './startup';
 
 /** JetStream's error code for "consumer not found". */
 const CONSUMER_NOT_FOUND = 10014;
@@ -56,12 +57,6 @@ export interface BatchOutcome {
   retried: number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
-
 /** A header value on one line: NATS headers end at a line break. */
 const oneLine = (text: string): string => text.replace(/[\r\n]+/g, ' ').trim();
 
@@ -81,11 +76,26 @@ export class Writer {
     this.jetstream = options.connection.jetstream();
   }
 
-  /** Creates or updates the streams and the durable consumer of [writer]. */
-  async prepare(): Promise<void> {
+  /** Whether the stream settings kept (not [stream]'s) were logged: once per writer. */
+  private keptLogged = false;
+
+  /**
+   * Creates the streams when missing and creates or updates the durable consumer of [writer]. While
+   * JetStream does not answer (no leader yet, a timeout, a server down) it tries again with a capped
+   * backoff (writer/startup.ts); a StreamSetupError no retry fixes is thrown. False when `signal`
+   * aborted first.
+   */
+  async prepare(signal: AbortSignal = new AbortController().signal): Promise<boolean> {
+    const ready = await retryUntilReady(`preparing stream ${this.options.stream.name} and consumer ${this.options.settings.consumer}`, () => this.prepareOnce(), { signal, log: this.options.log });
+    return ready === true;
+  }
+
+  private async prepareOnce(): Promise<true> {
     const { stream, settings } = this.options;
     this.manager = await this.options.connection.jetstreamManager();
-    await ensureStreams(this.manager, stream);
+    const { differences } = await ensureStreams(this.manager, stream);
+    if (differences.length && !this.keptLogged) this.options.log.warn(describeDifferences(differences));
+    this.keptLogged = true;
     const wanted = { ack_wait: nanos(settings.ackWaitMs), max_ack_pending: settings.maxAckPending };
     try {
       const existing = await this.manager.consumers.info(stream.name, settings.consumer);
@@ -104,6 +114,7 @@ export class Writer {
       });
     }
     this.consumer = await this.jetstream.consumers.get(stream.name, settings.consumer);
+    return true;
   }
 
   /** The consumer's backlog: messages not delivered yet plus those delivered and not acknowledged. */
@@ -117,7 +128,7 @@ export class Writer {
 
   /** Fetches and writes batches until `signal` aborts; the batch in hand is finished and acknowledged first. */
   async run(signal: AbortSignal): Promise<void> {
-    if (!this.consumer) await this.prepare();
+    if (!this.consumer && !(await this.prepare(signal))) return;
     let fetchFailed = false;
     while (!signal.aborted) {
       let messages: JsMsg[];
