@@ -7,6 +7,7 @@ import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type Consumer,
 import { databaseFor } from '../lib/documents/interpret';
 import { InfluxError } from '../lib/influx/influxdb';
 import type { InfluxInstance, InfluxInstances } from '../lib/influx/instances';
+import { writeIsolatingRefused } from '../lib/influx/refusedLines';
 import type { Logger } from '../lib/run/log';
 import {
   decodeMessage,
@@ -297,25 +298,14 @@ export class Writer {
     }
   }
 
-  /**
-   * Writes `items`; a refusal for their content (400: a type conflict, a bad line; 413: too large) is
-   * split in halves until each refused line stands alone. InfluxDB 1.x stores the other lines of a
-   * partial write without naming the refused ones; writing them again is idempotent. Any other
-   * failure means InfluxDB cannot store now: it is thrown.
-   */
+  /** Writes `items`; those InfluxDB refused for their content go to `refused` (writeIsolatingRefused), any other failure is thrown. */
   private async writeChunk(group: Group, items: Item[], refused: Array<{ item: Item; reason: string }>): Promise<void> {
-    try {
-      await this.writeLines(group, items.map((item) => item.point.line).join('\n'));
-    } catch (error) {
-      if (!(error instanceof InfluxError) || (error.status !== 400 && error.status !== 413)) throw error;
-      if (items.length === 1) {
-        refused.push({ item: items[0], reason: error.body.trim() || error.message });
-        return;
-      }
-      const middle = Math.ceil(items.length / 2);
-      await this.writeChunk(group, items.slice(0, middle), refused);
-      await this.writeChunk(group, items.slice(middle), refused);
-    }
+    const lines = await writeIsolatingRefused(
+      items.length,
+      (from, to) => items.slice(from, to).map((item) => item.point.line).join('\n'),
+      (body) => this.writeLines(group, body),
+    );
+    for (const { index, reason } of lines) refused.push({ item: items[index], reason });
   }
 
   /**
