@@ -67,12 +67,12 @@ test('the server down, then up with a stream the gateway cannot use: two warning
     gateway.start();
     const attempts = (): number => log.lines.filter((line) => /^(WARN cannot connect|DEBUG stream connection attempt)/.test(line)).length;
     await until(() => `three failed attempts (log: ${log.lines.join(' | ')})`, () => attempts() >= 3);
+    // Refused each time: one warning, the repeats debug lines.
+    expect(warnings(log)).toEqual(['WARN cannot connect to the stream (answering 503 until it can; trying again every 10 s at most): CONNECTION_REFUSED']);
     await cluster.restart(node);
+    // A reason of its own (a connection reset while the server starts may come between): a warning too.
     await until(() => `the stream refused (log: ${log.lines.join(' | ')})`, () => log.lines.some((line) => line.includes('stream GWWRONG exists with limits retention')));
-    expect(warnings(log).map((line) => line.replace(/: .*?(CONNECTION_REFUSED|stream GWWRONG exists with limits retention).*$/, ': $1'))).toEqual([
-      'WARN cannot connect to the stream (answering 503 until it can; trying again every 10 s at most): CONNECTION_REFUSED',
-      'WARN cannot connect to the stream (answering 503 until it can; trying again every 10 s at most): stream GWWRONG exists with limits retention',
-    ]);
+    expect(warnings(log).filter((line) => line.includes('at most): stream GWWRONG exists with limits retention'))).toHaveLength(1);
     expect(await gateway.problem()).toMatch(/^not connected: stream GWWRONG exists with limits retention/);
   } finally {
     await gateway.close();
