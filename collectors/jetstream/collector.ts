@@ -60,7 +60,7 @@ export default defineCollector({
         },
       ),
     ];
-    if (replicas.offline) context.problem(`stream ${settings.name}: ${replicas.offline} of its ${stream.config.num_replicas} replicas offline`);
+    if (replicas.offline) context.problem(`stream ${settings.name}: ${replicas.offline} of its ${stream.config.num_replicas} replicas offline (${replicas.offlineNames.join(', ')})`);
     if (consumer) {
       documents.push(
         context.documents.build(

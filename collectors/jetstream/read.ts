@@ -33,14 +33,16 @@ export interface ReplicaCounts {
   current: number;
   lagging: number;
   offline: number;
+  /** The offline followers' server names. */
+  offlineNames: string[];
 }
 
 /** The stream's replicas by state, from its cluster info (the leader counts as current; no cluster: one current copy). */
 export function replicaCounts(cluster: ClusterInfo | undefined): ReplicaCounts {
   const followers = cluster?.replicas ?? [];
-  const offline = followers.filter((peer) => peer.offline || (!peer.current && millis(peer.active) >= OFFLINE_AFTER_MS)).length;
+  const offline = followers.filter((peer) => peer.offline || (!peer.current && millis(peer.active) >= OFFLINE_AFTER_MS)).map((peer) => peer.name);
   const currentFollowers = followers.filter((peer) => peer.current && !peer.offline).length;
-  return { current: 1 + currentFollowers, lagging: followers.length - currentFollowers - offline, offline };
+  return { current: 1 + currentFollowers, lagging: followers.length - currentFollowers - offline.length, offline: offline.length, offlineNames: offline };
 }
 
 const errorCode = (error: unknown): number | undefined => (error as NatsError).api_error?.err_code;
