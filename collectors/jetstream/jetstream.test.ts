@@ -250,6 +250,23 @@ test('replicas by state: the leader current; a follower behind but heard from la
   expect(replicaCounts({ leader: 'a', replicas: [peer('b', false, OFFLINE_AFTER_MS), peer('c', true, 100, true), peer('d', true, 100), peer('e', false, 50)] })).toEqual({ current: 2, lagging: 1, offline: 2, offlineNames: ['b', 'c'] });
 });
 
+test('without a [stream] section (the direct route, a quickstart without --stream) a run reads nothing and says so', async () => {
+  const context = collectorContext('jetstream', readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8'), { stateDir: testDir('jetstream-no-stream') });
+  expect(await collector.collect(context)).toEqual([]);
+  expect(context.problems).toEqual([]);
+  expect(context.log.lines).toContainEqual(expect.stringContaining('no [stream] section: the stream route is not used, nothing to read'));
+  // With [stream] but no servers, the run fails naming the key.
+  await expect(collector.collect(collectorContext('jetstream', '[stream]\n[jetstream]\n', { stateDir: testDir('jetstream-no-servers') }))).rejects.toThrow(/\[stream\] servers.*is missing/);
+});
+
+test('sample.cfg, uncommented, is its default; the README shows it as it is', () => {
+  const sample = readFileSync(path.join(__dirname, 'sample.cfg'), 'utf8');
+  const uncommented = sample.replace(/^;(?=\w+ = )/gm, '');
+  expect(uncommented).not.toBe(sample);
+  expect(Config.parse(uncommented, 'sample.cfg').section('jetstream').duration('timeout')).toBe(10_000);
+  expect(readFileSync(path.join(__dirname, 'README.md'), 'utf8')).toContain(sample);
+});
+
 test('the README lists every tag and field of the schemas', () => {
   expect(readmeDisagreements(path.join(__dirname, 'README.md'), [JETSTREAM_STREAM, JETSTREAM_CONSUMER])).toEqual([]);
 });
