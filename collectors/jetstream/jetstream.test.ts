@@ -21,7 +21,7 @@ import { startNatsCluster, type NatsCluster } from '../../test/support/nats';
 import { freePort } from '../../test/support/ports';
 import { readmeDisagreements } from '../../test/support/readme';
 import { testDir } from '../../test/support/services';
-import { sleep } from '../../test/support/xrootdServer';
+import { eventually, sleep } from '../../test/support/xrootdServer';
 import { writerSettings } from '../../writer/settings';
 import { Writer } from '../../writer/writer';
 import { JETSTREAM_CONSUMER, JETSTREAM_STREAM } from '../../schemas/kinds';
@@ -29,9 +29,6 @@ import collector from './collector';
 import { OFFLINE_AFTER_MS, replicaCounts } from './read';
 
 jest.setTimeout(300_000);
-
-/** Polls of 100 ms before a condition counts as never met: far longer than any step here takes. */
-const POLLS = 600;
 
 let cluster: NatsCluster;
 let connection: NatsConnection;
@@ -45,15 +42,6 @@ afterAll(async () => {
   await connection?.close();
   await cluster?.stop();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let poll = 1; poll <= POLLS; poll++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(100);
-  }
-  throw new Error(`${what}: still not after ${POLLS} polls`);
-}
 
 /** A config of its own stream; [writer] sets no consumer, so the writers' default name is used. [influxdb] is never reached. */
 function configText(stream: string, servers: string[] = cluster.servers, extra = ''): string {
@@ -160,7 +148,7 @@ test('the stream, its dead letters and the writers\' consumer: each figure as th
     return count;
   })();
   try {
-    await until('the pull request waiting', async () => ((await manager.consumers.info(stream, 'monit-writer')).num_waiting === 1 ? true : undefined));
+    await eventually(async () => ((await manager.consumers.info(stream, 'monit-writer')).num_waiting === 1 ? true : undefined));
     const third = await collect(text, stateDir);
     expect(ofType(third, 'stream')).toMatchObject({ messages: 0, first_seq: 251, last_seq: 250, bytes: 0, dead_letters: 3, dead_letters_new: 0 });
     expect(ofType(third, 'consumer')).toMatchObject({ pending: 0, ack_pending: 0, lag: 0, redelivered: 0, waiting: 1, delivered_seq: 250, ack_floor_seq: 250 });
@@ -217,7 +205,7 @@ test('three servers, an R3 stream: all current; one follower killed counts as of
     const text = configText('REPLICATED', three.servers, 'replicas = 3\n');
     await ensureStreams(await client.jetstreamManager(), streamSettings(Config.parse(text, 'replicated.cfg')));
     const stateDir = testDir('jetstream-replicated');
-    const healthy = await until('every replica current', async () => {
+    const healthy = await eventually(async () => {
       const document = ofType(await collect(text, stateDir), 'stream');
       return document?.replicas_current === 3 ? document : undefined;
     });
@@ -229,7 +217,7 @@ test('three servers, an R3 stream: all current; one follower killed counts as of
     const metaLeader = (await three.jsz(three.nodes[0])).meta_cluster?.leader;
     const victim = three.nodes.find((node) => node.name !== leader && node.name !== metaLeader) as (typeof three.nodes)[number];
     await three.kill(victim);
-    const degraded = await until('the killed follower offline', async () => {
+    const degraded = await eventually(async () => {
       const run = await collect(text, stateDir);
       return ofType(run, 'stream')?.replicas_offline === 1 ? run : undefined;
     });
