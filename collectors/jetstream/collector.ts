@@ -19,11 +19,6 @@ const DEAD_LETTER_STATE = {
 
 export default defineCollector({
   async collect(context) {
-    // config.cfg.example, hence every quickstart, has [jetstream]: a host without the stream route has nothing to read.
-    if (!context.config.hasSection('stream')) {
-      context.log.info('no [stream] section: the stream route is not used, nothing to read');
-      return [];
-    }
     const timeoutMs = context.section.duration('timeout', '10s');
     // The writers' consumer, named where the writers read it.
     const consumerName = writerSettings(context.config).consumer;
