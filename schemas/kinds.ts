@@ -484,6 +484,90 @@ export const HOST_SYSTEM: DocumentKind<HostSystemTag, HostSystemFields> = {
   },
 };
 
+/** jetstream/consumer: The writers' durable pull consumer of the stream ([writer] consumer) per document: what it has not delivered, not had acknowledged, and delivered again. */
+export type JetstreamConsumerTag = 'consumer' | 'stream';
+export type JetstreamConsumerFields = {
+  /** Stream sequence up to which every message is acknowledged. (int, count; last when downsampled) */
+  ack_floor_seq: number;
+  /** Messages delivered to a writer and not acknowledged yet (num_ack_pending): being written, or waiting for their redelivery. (int, count; mean when downsampled) */
+  ack_pending: number;
+  /** Stream sequence of the last message delivered. (int, count; last when downsampled) */
+  delivered_seq: number;
+  /** pending plus ack_pending: the messages no writer has stored yet, as the writers' writer_stream_lag_messages metric counts them. (int, count; mean when downsampled) */
+  lag: number;
+  /** Messages of the stream not delivered to any writer yet (num_pending). (int, count; mean when downsampled) */
+  pending: number;
+  /** Messages unacknowledged that were delivered more than once (num_redelivered): a writer failed, timed out or died with them. (int, count; mean when downsampled) */
+  redelivered: number;
+  /** Pull requests of writers waiting for messages (num_waiting): about one per idle writer. (int, count; mean when downsampled) */
+  waiting: number;
+};
+export const JETSTREAM_CONSUMER: DocumentKind<JetstreamConsumerTag, JetstreamConsumerFields> = {
+  producer: 'jetstream',
+  type: 'consumer',
+  tags: { consumer: 'consumer', stream: 'stream' },
+  fields: {
+    ack_floor_seq: 'ack_floor_seq',
+    ack_pending: 'ack_pending',
+    delivered_seq: 'delivered_seq',
+    lag: 'lag',
+    pending: 'pending',
+    redelivered: 'redelivered',
+    waiting: 'waiting',
+  },
+};
+
+/** jetstream/stream: One NATS JetStream stream of the stream route ([stream] name) per document: what it holds, its replicas and its dead letters, as the stream's leader reports them when the collector runs. */
+export type JetstreamStreamTag = 'stream';
+export type JetstreamStreamFields = {
+  /** Bytes the stream holds on each replica. (int, bytes; mean when downsampled) */
+  bytes: number;
+  /** Consumers of the stream. (int, count; last when downsampled) */
+  consumers: number;
+  /** Bytes held in the dead-letter stream; absent when it does not exist. (int, bytes; mean when downsampled) */
+  dead_letter_bytes: number;
+  /** Messages held in the dead-letter stream <stream>_DEAD (refused by InfluxDB for good); absent when it does not exist. (int, count; mean when downsampled) */
+  dead_letters: number;
+  /** Dead letters stored since the collector's previous run, from the dead-letter stream's last sequence; absent on the first run. (int, count; sum when downsampled) */
+  dead_letters_new: number;
+  /** Sequence of the oldest message held (last_seq + 1 when the stream is empty). (int, count; last when downsampled) */
+  first_seq: number;
+  /** Sequence of the newest message ever stored: the messages stored since the stream was made. (int, count; last when downsampled) */
+  last_seq: number;
+  /** server_name of the node leading the stream; absent on a server without a cluster. (string; last when downsampled) */
+  leader: string;
+  /** Messages the stream holds. It is a work queue (a message leaves once a writer acknowledged it), so this is the writers' backlog: their consumer's pending plus ack_pending. (int, count; mean when downsampled) */
+  messages: number;
+  /** Copies of each message the stream is configured to keep ([stream] replicas). (int, count; last when downsampled) */
+  replicas: number;
+  /** Replicas up to date, the leader included. (int, count; min when downsampled) */
+  replicas_current: number;
+  /** Followers the leader hears from that are behind it (catching up). (int, count; max when downsampled) */
+  replicas_lagging: number;
+  /** Followers the leader reports offline or has not heard from for 10 s or more (nats-server's own lost-quorum interval). (int, count; max when downsampled) */
+  replicas_offline: number;
+};
+export const JETSTREAM_STREAM: DocumentKind<JetstreamStreamTag, JetstreamStreamFields> = {
+  producer: 'jetstream',
+  type: 'stream',
+  tags: { stream: 'stream' },
+  fields: {
+    bytes: 'bytes',
+    consumers: 'consumers',
+    dead_letter_bytes: 'dead_letter_bytes',
+    dead_letters: 'dead_letters',
+    dead_letters_new: 'dead_letters_new',
+    first_seq: 'first_seq',
+    last_seq: 'last_seq',
+    leader: 'leader',
+    messages: 'messages',
+    replicas: 'replicas',
+    replicas_current: 'replicas_current',
+    replicas_lagging: 'replicas_lagging',
+    replicas_offline: 'replicas_offline',
+  },
+};
+
 /** logs/consumer_batch: Values of the EventIndex Consumer's 'consumer batch done events=N duration_ms=N lag_s=N' lines read in one run ([logs.pattern.consumer_batch] values; the quickstart's demo writes such lines). A field is GROUP_FUNCTION; max, min, mean and last are absent when no line gave the group a value. */
 export type LogsConsumerBatchTag = 'pattern';
 export type LogsConsumerBatchFields = {
