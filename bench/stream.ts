@@ -146,6 +146,16 @@ async function startRoute(name: string, influx: TestInfluxDB, influxPid: number)
   components.push({ name: 'influxd', pid: influxPid });
   // 200 once it can store: InfluxDB answers (direct), or the stream does.
   await waitFor(`the ${name} gateway's /ping`, async () => (await fetch(`${gatewayUrl}/ping`)).status === 200);
+  if (cluster && cluster.nodes.length > 1) {
+    // The stream's leader works more than its followers: name it.
+    const stream = `BENCH${kind.toUpperCase()}`;
+    const jsz = await cluster.jsz(cluster.nodes[0]);
+    const leader = jsz.account_details?.flatMap((account) => account.stream_detail ?? []).find((detail) => detail.name === stream)?.cluster?.leader;
+    cluster.nodes.forEach((node, index) => {
+      const component = components.find((candidate) => candidate.pid === node.pid);
+      if (component && node.name === leader) component.name = `nats-server ${index + 1} (stream leader)`;
+    });
+  }
   return {
     name,
     kind,
