@@ -110,12 +110,12 @@ async function startRoute(name: string, influx: TestInfluxDB, influxPid: number)
   const kind = kindText as RouteName;
   const main = path.resolve(PROJECT_ROOT, build, 'cli', 'main.js');
   const dir = testDir(`bench-stream-${kind}`);
+  const stream = `BENCH${kind.toUpperCase()}`;
   const port = await freePort();
   let cluster: NatsCluster | undefined;
   let streamSection = '';
   if (kind !== 'direct') {
     cluster = await startNatsCluster({ nodes: kind === 'r3' ? 3 : 1 });
-    const stream = `BENCH${kind.toUpperCase()}`;
     streamSection = `[stream]\nservers = ${cluster.servers.join(', ')}\nname = ${stream}\nsubject_prefix = ${stream.toLowerCase()}\nreplicas = ${cluster.nodes.length}\n`;
   }
   const gatewayConfig = path.join(dir, 'gateway.cfg');
@@ -124,49 +124,54 @@ async function startRoute(name: string, influx: TestInfluxDB, influxPid: number)
     `[paths]\nvar = ${path.join(dir, 'gateway')}\n[gateway]\nlisten = 127.0.0.1:${port}\ntoken = ${TOKEN}\n${cluster ? 'route = stream\n' : ''}[influxdb]\nurl = ${influx.url}\n${streamSection}`,
   );
   const gateway = spawnService(main, GATEWAY_NODE_FLAGS, 'gateway', gatewayConfig);
-  const gatewayUrl = `http://127.0.0.1:${port}`;
-  const components: Component[] = [{ name: 'gateway', pid: gateway.child.pid as number }];
   let writer: ReturnType<typeof spawnService> | undefined;
-  let writerMetrics: string | undefined;
-  if (cluster) {
-    const metricsPort = await freePort();
-    const writerConfig = path.join(dir, 'writer.cfg');
-    // The writer's defaults (sample.cfg), with /metrics on for the end of the run.
-    writeFileSync(
-      writerConfig,
-      `[paths]\nvar = ${path.join(dir, 'writer')}\n[influxdb]\nurl = ${influx.url}\n${streamSection}[writer]\nconsumer = bench-writers\nlisten = 127.0.0.1:${metricsPort}\n`,
-    );
-    writer = spawnService(main, WRITER_NODE_FLAGS, 'writer', writerConfig);
-    writerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
-    components.push({ name: 'writer', pid: writer.child.pid as number });
-    cluster.nodes.forEach((node, index) => components.push({ name: cluster.nodes.length > 1 ? `nats-server ${index + 1}` : 'nats-server', pid: node.pid }));
-    const metricsUrl = writerMetrics;
-    await waitFor(`the ${name} writer's /metrics`, async () => (await fetch(metricsUrl)).ok);
-  }
-  components.push({ name: 'influxd', pid: influxPid });
-  // 200 once it can store: InfluxDB answers (direct), or the stream does.
-  await waitFor(`the ${name} gateway's /ping`, async () => (await fetch(`${gatewayUrl}/ping`)).status === 200);
-  if (cluster && cluster.nodes.length > 1) {
-    // The stream's leader works more than its followers: name it.
-    const stream = `BENCH${kind.toUpperCase()}`;
-    const jsz = await cluster.jsz(cluster.nodes[0]);
-    const leader = jsz.account_details?.flatMap((account) => account.stream_detail ?? []).find((detail) => detail.name === stream)?.cluster?.leader;
-    cluster.nodes.forEach((node, index) => {
-      const component = components.find((candidate) => candidate.pid === node.pid);
-      if (component && node.name === leader) component.name = `nats-server ${index + 1} (stream leader)`;
-    });
-  }
-  return {
-    name,
-    kind,
-    gatewayUrl,
-    components,
-    writerMetrics,
-    stop: async () => {
-      await Promise.all([gateway.stop(), writer?.stop()]);
-      await cluster?.stop();
-    },
+  const stop = async (): Promise<void> => {
+    await Promise.all([gateway.stop(), writer?.stop()]);
+    await cluster?.stop();
   };
+  try {
+    const gatewayUrl = `http://127.0.0.1:${port}`;
+    const components: Component[] = [{ name: 'gateway', pid: gateway.child.pid as number }];
+    let writerMetrics: string | undefined;
+    if (cluster) {
+      const metricsPort = await freePort();
+      const writerConfig = path.join(dir, 'writer.cfg');
+      // The writer's defaults (sample.cfg), with /metrics on for the end of the run.
+      writeFileSync(
+        writerConfig,
+        `[paths]\nvar = ${path.join(dir, 'writer')}\n[influxdb]\nurl = ${influx.url}\n${streamSection}[writer]\nconsumer = bench-writers\nlisten = 127.0.0.1:${metricsPort}\n`,
+      );
+      writer = spawnService(main, WRITER_NODE_FLAGS, 'writer', writerConfig);
+      writerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
+      components.push({ name: 'writer', pid: writer.child.pid as number });
+      cluster.nodes.forEach((node, index) => components.push({ name: cluster.nodes.length > 1 ? `nats-server ${index + 1}` : 'nats-server', pid: node.pid }));
+      const metricsUrl = writerMetrics;
+      await waitFor(`the ${name} writer's /metrics`, async () => (await fetch(metricsUrl)).ok);
+    }
+    components.push({ name: 'influxd', pid: influxPid });
+    // 200 once it can store: InfluxDB answers (direct), or the stream does.
+    await waitFor(`the ${name} gateway's /ping`, async () => (await fetch(`${gatewayUrl}/ping`)).status === 200);
+    if (cluster && cluster.nodes.length > 1) {
+      // Named in the figures: a leader's work differs from a follower's.
+      const jsz = await cluster.jsz(cluster.nodes[0]);
+      const leader = jsz.account_details?.flatMap((account) => account.stream_detail ?? []).find((detail) => detail.name === stream)?.cluster?.leader;
+      cluster.nodes.forEach((node, index) => {
+        const component = components.find((candidate) => candidate.pid === node.pid);
+        if (component && node.name === leader) component.name = `nats-server ${index + 1} (stream leader)`;
+      });
+    }
+    return {
+      name,
+      kind,
+      gatewayUrl,
+      components,
+      writerMetrics,
+      stop,
+    };
+  } catch (error) {
+    await stop(); // what started so far: the caller's cleanup knows only the routes that started
+    throw error;
+  }
 }
 
 async function runOnce(route: Route, pass: number, runBase: number, influx: TestInfluxDB): Promise<RunFigures> {
