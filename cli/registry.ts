@@ -85,6 +85,13 @@ const BUILT_IN: RegistryEntry[] = [
     serve: async (config, args) => (require('../writer/service') as typeof import('../writer/service')).serve(config, args),
   },
   {
+    name: 'stream-setup',
+    kind: 'command',
+    description: "create the [stream] streams, or apply this host's [stream] settings (replicas, limits, subjects) to the existing ones",
+    sections: ['stream'],
+    run: async (args) => (require('./streamSetup') as typeof import('./streamSetup')).streamSetup(Config.loadDefault(args.config)),
+  },
+  {
     name: 'scheduler',
     kind: 'service',
     description: 'runs the schedule in-process (for hosts without cron)',

@@ -6,6 +6,7 @@ import { InfluxError, type InfluxClient, type RetentionPolicyDurations } from '.
 import { DEFAULT_INSTANCE, type InfluxInstances } from '../lib/influx/instances';
 import { envelopeValue, interpretDocument } from '../lib/documents/interpret';
 import { toLineProtocol } from '../lib/influx/lineProtocol';
+import { writeIsolatingRefused } from '../lib/influx/refusedLines';
 import type { Logger } from '../lib/run/log';
 import type { SchemaRegistry } from '../lib/documents/schemas';
 import type { GatewayPages, Page } from '../lib/http/pages';
@@ -315,28 +316,11 @@ export class Gateway {
     }
   }
 
-  /**
-   * Writes lines `from` to `to` (excluded) of one chunk and returns the points stored. InfluxDB refusing
-   * them for their content (400: parse error, type conflict, partial write; 413: too large) is tied to
-   * some of their documents: the lines are split in halves until each refused document stands alone, so
-   * one poison among thousands costs a few dozen requests. InfluxDB stores the good lines of a partial
-   * write without naming the bad ones; writing them again is idempotent. Any other failure means
-   * InfluxDB is unavailable: it is thrown.
-   */
-  private async writeChunk(database: string, chunk: WriteChunk, from: number, to: number, rejections: Rejection[]): Promise<number> {
-    try {
-      await this.writeBody(database, chunkLines(chunk, from, to));
-      return to - from;
-    } catch (error) {
-      if (!(error instanceof InfluxError) || (error.status !== 400 && error.status !== 413)) throw error;
-      if (to - from === 1) {
-        rejections.push({ index: chunk.indexes[from], reason: `InfluxDB refused the point: ${error.body.trim() || error.message}` });
-        return 0;
-      }
-      const middle = from + Math.ceil((to - from) / 2);
-      const first = await this.writeChunk(database, chunk, from, middle, rejections);
-      return first + (await this.writeChunk(database, chunk, middle, to, rejections));
-    }
+  /** Writes one chunk and returns the points stored; the points InfluxDB refused go to `rejections` (writeIsolatingRefused). */
+  private async writeChunk(database: string, chunk: WriteChunk, rejections: Rejection[]): Promise<number> {
+    const refused = await writeIsolatingRefused(chunk.indexes.length, (from, to) => chunkLines(chunk, from, to), (lines) => this.writeBody(database, lines));
+    for (const { index, reason } of refused) rejections.push({ index: chunk.indexes[index], reason: `InfluxDB refused the point: ${reason}` });
+    return chunk.indexes.length - refused.length;
   }
 
   /**
@@ -349,7 +333,7 @@ export class Gateway {
     let failed = false;
     for (const chunk of chunks) {
       if (failed) break;
-      const write = this.writeChunk(database, chunk, 0, chunk.indexes.length, rejections);
+      const write = this.writeChunk(database, chunk, rejections);
       // Observed at once: a chunk failing while the next one is sent must never be an unhandled rejection.
       write.catch(() => {
         failed = true;

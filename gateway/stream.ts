@@ -7,6 +7,7 @@ import type { JetStreamManager } from 'nats';
 import type { Config } from '../lib/config/config';
 import type { Logger } from '../lib/run/log';
 import { connectStream, type StreamClient } from '../lib/stream/client';
+import { describeDifferences } from '../lib/stream/streams';
 import type { StreamPoint } from '../lib/stream/messages';
 import type { PublishResult } from '../lib/stream/publish';
 
@@ -54,6 +55,8 @@ export class GatewayStream implements StreamPublisher {
   private async connectLoop(): Promise<void> {
     let wait = FIRST_RETRY_MS;
     let failures = 0;
+    /** The reason last warned about: each distinct one is a warning, its repeats only debug lines. */
+    let warned: string | undefined;
     while (!this.closing) {
       try {
         const client = await this.connect(this.config, `gateway ${process.pid}`);
@@ -64,7 +67,9 @@ export class GatewayStream implements StreamPublisher {
         this.manager = await client.connection.jetstreamManager({ timeout: PING_TIMEOUT_MS, checkAPI: false });
         this.client = client;
         this.log.info(`connected to stream ${client.settings.name} on ${client.settings.servers.join(', ')}${failures ? ` after ${failures} failed attempts` : ''}`);
+        if (client.kept.length) this.log.warn(describeDifferences(client.kept));
         failures = 0;
+        warned = undefined;
         wait = FIRST_RETRY_MS;
         // The client reconnects by itself for as long as it lives; it closes for good only on errors
         // such as refused credentials. Then the gateway connects afresh, as at start-up.
@@ -77,9 +82,10 @@ export class GatewayStream implements StreamPublisher {
       } catch (error) {
         failures++;
         this.lastError = (error as Error).message;
-        // One warning per outage; the following attempts only at debug level.
-        if (failures === 1) this.log.warn(`cannot connect to the stream (answering 503 until it can; trying again every ${MAX_RETRY_MS / 1000} s at most): ${this.lastError}`);
-        else this.log.debug(`stream connection attempt ${failures} failed: ${this.lastError}`);
+        if (this.lastError !== warned) {
+          warned = this.lastError;
+          this.log.warn(`cannot connect to the stream (answering 503 until it can; trying again every ${MAX_RETRY_MS / 1000} s at most): ${this.lastError}`);
+        } else this.log.debug(`stream connection attempt ${failures} failed: ${this.lastError}`);
       }
       if (this.closing) return;
       await new Promise<void>((resolve) => {

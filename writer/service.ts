@@ -7,6 +7,7 @@ import type { RunArguments } from '../lib/run/registry';
 import { runService } from '../lib/run/service';
 import { connectionOptions, streamSettings } from '../lib/stream/settings';
 import { ackWaitWarning, writerSettings } from './settings';
+import { retryUntilReady } from './startup';
 import { Writer } from './writer';
 
 /** Serves /metrics (the consumer's lag read at each scrape) until `signal` aborts. */
@@ -38,11 +39,13 @@ export function serve(config: Config, args: RunArguments): Promise<number> {
     const instances = influxInstances(config);
     const warning = ackWaitWarning(settings, Math.max(...instances.all.map((instance) => instance.settings.timeoutMs)));
     if (warning) log.warn(warning);
-    const connection = await connect(connectionOptions(config, stream, `monit-writer ${process.pid}`));
+    // NATS may not listen yet (a host booting, a cluster starting): tried again until it does or SIGTERM.
+    const connection = await retryUntilReady(`connecting to ${stream.servers.join(', ')}`, () => connect(connectionOptions(config, stream, `monit-writer ${process.pid}`)), { signal, log });
+    if (!connection) return;
     let server: http.Server | undefined;
     try {
       const writer = new Writer({ connection, stream, settings, instances, log });
-      await writer.prepare();
+      if (!(await writer.prepare(signal))) return;
       if (settings.listen) server = await serveMetrics(writer, settings.listen, log);
       log.info(`consuming stream ${stream.name} as ${settings.consumer} from ${stream.servers.join(', ')}${settings.listen ? `, metrics on ${settings.listen.host}:${settings.listen.port}` : ''}`);
       await writer.run(signal);

@@ -7,6 +7,7 @@ import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type Consumer,
 import { databaseFor } from '../lib/documents/interpret';
 import { InfluxError } from '../lib/influx/influxdb';
 import type { InfluxInstance, InfluxInstances } from '../lib/influx/instances';
+import { writeIsolatingRefused } from '../lib/influx/refusedLines';
 import type { Logger } from '../lib/run/log';
 import {
   decodeMessage,
@@ -19,9 +20,10 @@ import {
   type StreamPoint,
 } from '../lib/stream/messages';
 import { deadLetterStreamName, type StreamSettings } from '../lib/stream/settings';
-import { ensureStreams } from '../lib/stream/streams';
+import { describeDifferences, ensureStreams } from '../lib/stream/streams';
 import { WriterMetrics } from './metrics';
 import type { WriterSettings } from './settings';
+import { retryUntilReady, sleep } from './startup';
 
 /** JetStream's error code for "consumer not found". */
 const CONSUMER_NOT_FOUND = 10014;
@@ -56,12 +58,6 @@ export interface BatchOutcome {
   retried: number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
-
 /** A header value on one line: NATS headers end at a line break. */
 const oneLine = (text: string): string => text.replace(/[\r\n]+/g, ' ').trim();
 
@@ -81,11 +77,26 @@ export class Writer {
     this.jetstream = options.connection.jetstream();
   }
 
-  /** Creates or updates the streams and the durable consumer of [writer]. */
-  async prepare(): Promise<void> {
+  /** Whether the stream settings kept (not [stream]'s) were logged: once per writer. */
+  private keptLogged = false;
+
+  /**
+   * Creates the streams when missing and creates or updates the durable consumer of [writer]. While
+   * JetStream does not answer (no leader yet, a timeout, a server down) it tries again with a capped
+   * backoff (writer/startup.ts); a StreamSetupError no retry fixes is thrown. False when `signal`
+   * aborted first.
+   */
+  async prepare(signal: AbortSignal = new AbortController().signal): Promise<boolean> {
+    const ready = await retryUntilReady(`preparing stream ${this.options.stream.name} and consumer ${this.options.settings.consumer}`, () => this.prepareOnce(), { signal, log: this.options.log });
+    return ready === true;
+  }
+
+  private async prepareOnce(): Promise<true> {
     const { stream, settings } = this.options;
     this.manager = await this.options.connection.jetstreamManager();
-    await ensureStreams(this.manager, stream);
+    const { differences } = await ensureStreams(this.manager, stream);
+    if (differences.length && !this.keptLogged) this.options.log.warn(describeDifferences(differences));
+    this.keptLogged = true;
     const wanted = { ack_wait: nanos(settings.ackWaitMs), max_ack_pending: settings.maxAckPending };
     try {
       const existing = await this.manager.consumers.info(stream.name, settings.consumer);
@@ -104,6 +115,7 @@ export class Writer {
       });
     }
     this.consumer = await this.jetstream.consumers.get(stream.name, settings.consumer);
+    return true;
   }
 
   /** The consumer's backlog: messages not delivered yet plus those delivered and not acknowledged. */
@@ -117,7 +129,7 @@ export class Writer {
 
   /** Fetches and writes batches until `signal` aborts; the batch in hand is finished and acknowledged first. */
   async run(signal: AbortSignal): Promise<void> {
-    if (!this.consumer) await this.prepare();
+    if (!this.consumer && !(await this.prepare(signal))) return;
     let fetchFailed = false;
     while (!signal.aborted) {
       let messages: JsMsg[];
@@ -286,25 +298,14 @@ export class Writer {
     }
   }
 
-  /**
-   * Writes `items`; a refusal for their content (400: a type conflict, a bad line; 413: too large) is
-   * split in halves until each refused line stands alone. InfluxDB 1.x stores the other lines of a
-   * partial write without naming the refused ones; writing them again is idempotent. Any other
-   * failure means InfluxDB cannot store now: it is thrown.
-   */
+  /** Writes `items`; those InfluxDB refused for their content go to `refused` (writeIsolatingRefused), any other failure is thrown. */
   private async writeChunk(group: Group, items: Item[], refused: Array<{ item: Item; reason: string }>): Promise<void> {
-    try {
-      await this.writeLines(group, items.map((item) => item.point.line).join('\n'));
-    } catch (error) {
-      if (!(error instanceof InfluxError) || (error.status !== 400 && error.status !== 413)) throw error;
-      if (items.length === 1) {
-        refused.push({ item: items[0], reason: error.body.trim() || error.message });
-        return;
-      }
-      const middle = Math.ceil(items.length / 2);
-      await this.writeChunk(group, items.slice(0, middle), refused);
-      await this.writeChunk(group, items.slice(middle), refused);
-    }
+    const lines = await writeIsolatingRefused(
+      items.length,
+      (from, to) => items.slice(from, to).map((item) => item.point.line).join('\n'),
+      (body) => this.writeLines(group, body),
+    );
+    for (const { index, reason } of lines) refused.push({ item: items[index], reason });
   }
 
   /**

@@ -15,6 +15,11 @@ import { parseDuration, slotStart, TEN_MINUTES_MS } from '../../lib/run/slot';
 import { MONIT_COLLECTORS_RUN, PANDA_JOBS, PANDA_JOBS_DERIVED, PANDA_JOBS_TERMINAL } from '../../schemas/kinds';
 import { collectorContext } from '../../test/support/collectorContext';
 import { useInfluxAndGateway } from '../../test/support/fixtures';
+import { startGatewayFromConfig } from '../../gateway/fromConfig';
+import type { RunningGateway } from '../../gateway/server';
+import { MemoryLogger } from '../../lib/run/log';
+import { TEST_TOKEN } from '../../test/support/gateway';
+import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
 import { freePort } from '../../test/support/ports';
 import { randomGenerator } from '../../test/support/random';
 import { RecordingInfluxClient } from '../../test/support/recordingInfluxClient';
@@ -282,6 +287,50 @@ describe('panda-derived waits for panda', () => {
     expect(outcome).toMatchObject({ ok: true, documents: SMALL_AVERAGED + 4 });
     const points = await derivedPointsAt(slot);
     expect(points.find((point) => point.queue === 'AGLT2_HOSPITAL' && point.prod_source === 'managed' && point.resource === 'SCORE' && point.job_status === 'running')).toMatchObject({ current: 120, avg_1h: 120 });
+  });
+});
+
+describe('two InfluxDB instances', () => {
+  let pandaInflux: TestInfluxDB;
+  let routing: RunningGateway;
+  /** panda on [influxdb.panda], every other producer (monit-collectors' heartbeats included) on [influxdb]. */
+  const instances = (): string => `[influxdb.panda]\nurl = ${pandaInflux.url}\nproducers = ${PANDA_JOBS.producer}\n`;
+
+  beforeAll(async () => {
+    pandaInflux = await startInfluxDB();
+    const text = `[paths]\nvar = ${testDir('panda-routing')}\n[gateway]\nlisten = 127.0.0.1:${await freePort()}\ntoken = ${TEST_TOKEN}\n[influxdb]\nurl = ${servers.influx.url}\n${instances()}`;
+    routing = await startGatewayFromConfig(Config.parse(text, 'routing.cfg'), { log: new MemoryLogger('gateway') });
+  }, 600_000);
+
+  afterAll(async () => {
+    await routing?.close();
+    await pandaInflux?.stop();
+  });
+
+  const countAt = async (influx: InfluxClient, measurement: string, slotMs: number): Promise<number> => {
+    const rows = await influx.rows(`SELECT count("jobs") AS "points" FROM "${measurement}" WHERE time = ${slotMs}ms`, { database: DATABASE }).catch(() => []);
+    return Number(rows[0]?.points ?? 0);
+  };
+
+  test("panda-derived reads panda's points on the instance holding panda and panda's heartbeat on the one holding monit-collectors", async () => {
+    // Between two tests' slots (they are 3 days apart): no other test's points at this time.
+    const slot = slotOfTest(7.5);
+    const setup = new PandaInstallation({ gatewayUrl: routing.url.replace(/\/$/, ''), influxUrl: servers.influx.url }, pandaSection() + instances());
+    const panda = collectedDocuments(await collector.collect(setup.context(PANDA_JOB, { slotMs: slot })));
+    expect((await setup.deliverAsPanda(panda, slot)).ok).toBe(true);
+    // Routed: panda's job counts only on its instance, its heartbeat only on [influxdb].
+    const jobCounts = panda.filter((document) => document.type === 'jobs').length;
+    expect(jobCounts).toBeGreaterThan(0);
+    expect(await countAt(pandaInflux.client, 'jobs', slot)).toBe(jobCounts);
+    expect(await countAt(servers.influx.client, 'jobs', slot)).toBe(0);
+    expect(await heartbeatOf(PANDA_JOB, slot)).toMatchObject({ ok: true });
+
+    const config = Config.parse(setup.config, 'panda-routing.cfg');
+    const outcome = await runPeriodicJob({ name: DERIVED_JOB, periodMs: TEN_MINUTES_MS, run: derivedJob.collect }, { config, deadlineMs: 60_000, timeMs: slot + 5 * MINUTE, echoLog: false });
+    // 7 jobs_derived (the averaged statuses), 2 queues_derived, 1 clouds_derived, 1 datadisks_derived.
+    expect({ ...outcome, message: outcome.message ?? '' }).toMatchObject({ ok: true, documents: SMALL_AVERAGED + 4, message: '' });
+    const derived = await pandaInflux.client.rows(`SELECT "current" FROM "jobs_derived" WHERE time = ${slot}ms`, { database: DATABASE });
+    expect(derived).toHaveLength(SMALL_AVERAGED);
   });
 });
 

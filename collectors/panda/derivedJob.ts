@@ -8,7 +8,7 @@ import type { MonitDocument } from '../../lib/documents/types';
 import type { Logger } from '../../lib/run/log';
 import { syncDirectory } from '../../lib/state/durableFile';
 import { StateFile } from '../../lib/state/stateFile';
-import { PANDA_JOBS } from '../../schemas/kinds';
+import { MONIT_COLLECTORS_RUN, PANDA_JOBS } from '../../schemas/kinds';
 import { aggregateDocuments } from './aggregates';
 import { AVERAGE_CACHE_FILE, AVERAGE_CACHE_STATE } from './averageCache';
 import { CRIC_CACHE_FILE, CRIC_CACHE_STATE, cachedQueueDirectory } from './cric';
@@ -69,9 +69,10 @@ export default defineCollector({
     const database = databaseFor(PANDA_JOBS.producer);
     try {
       if (!context.dryRun && existsSync(pandaStateDir)) adoptPandaState(pandaStateDir, context.stateDir, context.log);
-      const client = context.influxdb();
+      // panda's points on the instance holding panda, its run's heartbeat on the one holding monit-collectors.
+      const client = context.influxdb({ producer: PANDA_JOBS.producer });
       const run = await awaitPandaRun({
-        client,
+        client: context.influxdb({ producer: MONIT_COLLECTORS_RUN.producer }),
         slotMs: context.slotMs,
         waitMs: settings.waitForPandaMs,
         spoolDir: path.join(pathsFrom(context.config).spool, PANDA_JOB),
@@ -87,7 +88,7 @@ export default defineCollector({
       // Described as panda described them: the CRIC copy panda keeps (read only; panda-derived never asks CRIC).
       const directory = cachedQueueDirectory(new StateFile(path.join(pandaStateDir, CRIC_CACHE_FILE), CRIC_CACHE_STATE, false), context.log);
       const histories = await readHistory(current, {
-        client: context.influxdb({ timeoutMs: settings.historyTimeoutMs }),
+        client: context.influxdb({ timeoutMs: settings.historyTimeoutMs, producer: PANDA_JOBS.producer }),
         database,
         slotMs: context.slotMs,
         terminalStates: settings.terminalStates,

@@ -8,6 +8,7 @@
 import { slotStart } from '../../lib/run/slot';
 import { parsePacket, PacketError, sequenceStream, type ClientLogin, type FileRecord, type MonitoringPacket, type TransferTotals } from './protocol';
 import type { QueuePosition } from '../../lib/queue/segments';
+import type { QueuePlace } from '../../lib/stream/packetStreams';
 import { UNKNOWN } from './sites';
 
 export interface UserSession {
@@ -50,6 +51,8 @@ export interface ServerState {
 export interface AccountingState {
   version: 1;
   queue?: QueuePosition;
+  /** queue = stream: per receiver subject, the place in its queue read up to (later messages only are read). */
+  stream?: Record<string, QueuePlace>;
   servers: Record<string, ServerState>;
 }
 

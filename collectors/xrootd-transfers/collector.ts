@@ -1,4 +1,5 @@
-import { commitRead, readQueue } from '../../lib/queue/segments';
+import { commitRead, readQueue, type QueueRead } from '../../lib/queue/segments';
+import { readPacketStream, type PacketRead } from '../../lib/stream/packetStreams';
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
 import type { StateFileOptions } from '../../lib/state/stateFile';
 import { Accounting, emptyState, type AccountingState } from './accounting';
@@ -27,7 +28,7 @@ async function collect(context: CollectorContext) {
   const section = context.section;
   // The receiver's settings share this section: reading them here checks them on every run too, and
   // the queue folder is the receiver's by definition.
-  const { queueDir } = receiverOptions(context.config);
+  const { queueDir, route, streamAckWaitMs } = receiverOptions(context.config);
   const stateFile = context.state(ACCOUNTING_FILE, accountingState);
   const state = stateFile.read();
   const accounting = new Accounting(state, {
@@ -43,14 +44,29 @@ async function collect(context: CollectorContext) {
     servers: section.list('dns_servers', []),
   });
 
-  const queue = readQueue(queueDir, state.queue, { before: context.slotMs });
+  // The local queue, or (queue = stream) the packet stream of every receiver: up to the current slot, each server's packets in order.
+  let streamRead: PacketRead | undefined;
+  let localRead: QueueRead | undefined;
+  if (route === 'stream') {
+    streamRead = await readPacketStream(context.config, 'detailed', {
+      before: context.slotMs,
+      reached: state.stream ?? {},
+      ackWaitMs: streamAckWaitMs,
+      name: `${context.job} collector`,
+      signal: context.signal,
+    });
+    // A dry run commits nothing: the next run gets the messages at once, not after ack_wait.
+    if (context.dryRun) await streamRead.release();
+  } else {
+    localRead = readQueue(queueDir, state.queue, { before: context.slotMs });
+  }
   let packets = 0;
-  for (const queued of queue.packets) {
+  for (const queued of streamRead?.packets ?? localRead?.packets ?? []) {
     if (context.signal.aborted) throw new Error('deadline reached while reading the queue');
     accounting.add(queued.receivedMs, queued.sender, queued.packet);
     packets += 1;
   }
-  const position = queue.position();
+  const position = localRead?.position();
   const expired = accounting.expire(context.slotMs);
 
   const now = Date.now();
@@ -58,7 +74,10 @@ async function collect(context: CollectorContext) {
   await mapper.settle();
   const report = buildReport(accounting, mapper, context.documents);
 
-  context.log.info(`${packets} packets, ${position?.consumed?.length ?? 0} queue segments read to their end, ${report.documents.length} documents`);
+  const segmentsRead = streamRead
+    ? `${streamRead.messages} stream messages (${streamRead.held} left for the next run, ${streamRead.duplicates} published again and skipped)`
+    : `${position?.consumed?.length ?? 0} queue segments read to their end`;
+  context.log.info(`${packets} packets, ${segmentsRead}, ${report.documents.length} documents`);
   if (accounting.rejected > 0) {
     context.problem(`${accounting.rejected} malformed packets rejected, e.g. ${accounting.rejectReasons.slice(0, 3).join('; ')}`);
   }
@@ -69,10 +88,17 @@ async function collect(context: CollectorContext) {
   return {
     documents: report.documents,
     commit: async () => {
-      commitRead(queueDir, position, (reached) => {
-        if (reached) state.queue = reached;
+      if (streamRead) {
+        // The state first: a message acknowledged after a crash here comes again and is skipped by its place.
+        state.stream = streamRead.reached;
         stateFile.write(state);
-      });
+        await streamRead.acknowledge();
+      } else {
+        commitRead(queueDir, position, (reached) => {
+          if (reached) state.queue = reached;
+          stateFile.write(state);
+        });
+      }
       mapper.save(Date.now());
     },
   };

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import type { Config } from '../../lib/config/config';
 import { runReceiver, type ReceiverOptions } from '../../lib/queue/receiver';
+import { queueRoute, receiverName, type QueueRoute } from '../../lib/queue/route';
 import type { Logger } from '../../lib/run/log';
+import { packetForwarding } from '../../lib/stream/packetStreams';
 
 export const RECEIVER_JOB = 'xrootd-detailed-receiver';
 export const SECTION = 'xrootd-transfers';
@@ -9,11 +11,14 @@ export const SECTION = 'xrootd-transfers';
 /** What the shared receiver (lib/queue/receiver.ts) needs to know of the detailed stream: every datagram is queued unparsed. */
 export const DETAILED_STREAM = { what: 'detailed monitoring packets' };
 
-/** The receiver's settings from [xrootd-transfers] (the collector reads its queue_dir too). */
-export function receiverOptions(config: Config): Omit<ReceiverOptions, 'log'> & { segmentMs: number } {
+/** The receiver's settings from [xrootd-transfers] (the collector reads its queue_dir and queue route too). */
+export function receiverOptions(config: Config): Omit<ReceiverOptions, 'log'> & { segmentMs: number; route: QueueRoute; receiverName: string; streamAckWaitMs: number } {
   const section = config.section(SECTION);
   const listen = section.hostPort('receiver_listen', '127.0.0.1:9930');
   return {
+    route: queueRoute(section),
+    receiverName: receiverName(section, listen.port),
+    streamAckWaitMs: section.duration('stream_ack_wait', '5m'),
     ...DETAILED_STREAM,
     host: listen.host,
     port: listen.port,
@@ -25,7 +30,12 @@ export function receiverOptions(config: Config): Omit<ReceiverOptions, 'log'> & 
   };
 }
 
-/** `./run.sh xrootd-detailed-receiver`: the shared receiver until `signal` aborts. */
+/**
+ * `./run.sh xrootd-detailed-receiver`: the shared receiver until `signal` aborts; with `queue = stream`,
+ * its queue is published to the packet stream as `receiver_name`.
+ */
 export function runDetailedReceiver(config: Config, log: Logger, signal: AbortSignal): Promise<void> {
-  return runReceiver({ ...receiverOptions(config), log }, signal);
+  const options = receiverOptions(config);
+  const forward = options.route === 'stream' ? packetForwarding(config, 'detailed', options.receiverName) : undefined;
+  return runReceiver({ ...options, log, forward }, signal);
 }

@@ -2,8 +2,9 @@ import pLimit from 'p-limit';
 import type { FieldsOf } from '../../lib/documents/kinds';
 import type { MonitDocument } from '../../lib/documents/types';
 import type { QueuedPacket } from '../../lib/queue/records';
-import { commitRead, readQueue } from '../../lib/queue/segments';
+import { commitRead, readQueue, type QueueRead } from '../../lib/queue/segments';
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
+import { readPacketStream, type PacketRead } from '../../lib/stream/packetStreams';
 import { XROOTD_OSS_SPACE, XROOTD_SUMMARY, type XrootdSummaryFields } from '../../schemas/kinds';
 import { aggregateServer, type Sample, type ServerWindow } from './aggregate';
 import { importPacketFiles, readPacketFiles } from './legacyQueue';
@@ -116,20 +117,29 @@ export default defineCollector({
     const settings = xrootdSettings(context.config);
     const stateFile = context.state(STATE_FILE, collectorState);
     const state = stateFile.read();
-    // Packets an older version queued one file each join the queue once; a dry run only reads them.
-    const counted = new Set(state.consumedPacketFiles ?? []);
     let packetFiles: QueuedPacket[] = [];
-    if (context.dryRun) packetFiles = readPacketFiles(settings.queueDir, counted, MAX_PACKETS_PER_RUN);
-    else {
-      const imported = importPacketFiles(settings.queueDir, counted);
-      if (imported > 0) context.log.info(`${imported} packets an older version queued as .pkt files joined the queue`);
+    let read: QueueRead | undefined;
+    let streamRead: PacketRead | undefined;
+    if (settings.route === 'stream') {
+      // Every receiver's reports, from the packet stream; rates need no cut at the slot.
+      streamRead = await readPacketStream(context.config, 'summary', { maxPackets: MAX_PACKETS_PER_RUN, reached: state.stream ?? {}, ackWaitMs: settings.streamAckWaitMs, name: `${context.job} collector`, signal: context.signal });
+      // A dry run commits nothing: the next run gets the messages at once, not after ack_wait.
+      if (context.dryRun) await streamRead.release();
+    } else {
+      // Packets an older version queued one file each join the queue once; a dry run only reads them.
+      const counted = new Set(state.consumedPacketFiles ?? []);
+      if (context.dryRun) packetFiles = readPacketFiles(settings.queueDir, counted, MAX_PACKETS_PER_RUN);
+      else {
+        const imported = importPacketFiles(settings.queueDir, counted);
+        if (imported > 0) context.log.info(`${imported} packets an older version queued as .pkt files joined the queue`);
+      }
+      read = readQueue(settings.queueDir, state.queue, { maxPackets: MAX_PACKETS_PER_RUN });
     }
-    const read = readQueue(settings.queueDir, state.queue, { maxPackets: MAX_PACKETS_PER_RUN });
-    const queued = parseQueued([...packetFiles, ...read.packets], context);
+    const queued = parseQueued([...packetFiles, ...(streamRead?.packets ?? read?.packets ?? [])], context);
     const { reports } = queued;
     const pulled = await pullAll(settings.pullServers, settings.pullTimeoutMs, context);
     if (settings.pullServers.length > 0 && pulled.length === 0 && reports.length === 0) {
-      throw new Error(`no summary report: none of pull_servers answered and the queue ${settings.queueDir} is empty`);
+      throw new Error(`no summary report: none of pull_servers answered and ${streamRead ? 'the packet stream' : `the queue ${settings.queueDir}`} is empty`);
     }
 
     const byServer = new Map<string, SummaryReport[]>();
@@ -160,13 +170,20 @@ export default defineCollector({
         );
       }
     }
-    context.log.info(`${queued.count} queued packets, ${pulled.length} pulled reports, ${byServer.size} servers`);
+    const fromStream = streamRead ? ` (${streamRead.messages} stream messages, ${streamRead.duplicates} published again and skipped)` : '';
+    context.log.info(`${queued.count} queued packets${fromStream}, ${pulled.length} pulled reports, ${byServer.size} servers`);
 
     return {
       documents,
       // Only once the documents are safe: the samples and the queue position together, then the segments read.
       commit: async () => {
-        commitRead(settings.queueDir, read.position(), (position) => stateFile.write({ servers: recentSamples(nextSamples), queue: position }));
+        if (streamRead) {
+          // The state first: a message acknowledged after a crash here comes again and is skipped by its place.
+          stateFile.write({ servers: recentSamples(nextSamples), queue: state.queue, stream: streamRead.reached });
+          await streamRead.acknowledge();
+        } else {
+          commitRead(settings.queueDir, read?.position(), (position) => stateFile.write({ servers: recentSamples(nextSamples), queue: position, stream: state.stream }));
+        }
       },
     };
   },

@@ -1,6 +1,7 @@
 import type { Config } from '../../lib/config/config';
 import { runReceiver } from '../../lib/queue/receiver';
 import type { Logger } from '../../lib/run/log';
+import { packetForwarding } from '../../lib/stream/packetStreams';
 import { xrootdSettings } from './settings';
 
 const REPORT_START = Buffer.from('<statistics');
@@ -16,7 +17,8 @@ export const SUMMARY_STREAM = { what: 'xrd.report packets', accept: isSummaryRep
 /**
  * `./run.sh xrootd-receiver` (the push side of the xrootd collector): the shared receiver with
  * [xrootd-receiver] listen and queue_max_bytes, and [xrootd] queue_dir (one key, so the receiver and
- * the collector always share the queue), until `signal` aborts.
+ * the collector always share the queue), until `signal` aborts. With [xrootd] queue = stream, the queue
+ * is published to the packet stream as receiver_name.
  */
 export function runReceiverFromConfig(config: Config, log: Logger, signal: AbortSignal): Promise<void> {
   const settings = xrootdSettings(config);
@@ -29,6 +31,7 @@ export function runReceiverFromConfig(config: Config, log: Logger, signal: Abort
       queueDir: settings.queueDir,
       maxQueueBytes: settings.queueMaxBytes,
       log,
+      forward: settings.route === 'stream' ? packetForwarding(config, 'summary', settings.receiverName) : undefined,
     },
     signal,
   );

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ConfigError, type Config } from '../../lib/config/config';
 import { varPaths } from '../../lib/config/paths';
+import { queueRoute, receiverName, type QueueRoute } from '../../lib/queue/route';
 
 /**
  * The [xrootd] section (the collector; its queue_dir is the receiver's too, so they always agree) and
@@ -17,6 +18,12 @@ export interface XrootdSettings {
   queueDir: string;
   /** The receiver drops packets while the queue holds this many bytes (the collector is not consuming). */
   queueMaxBytes: number;
+  /** [xrootd] queue: `stream` publishes the receivers' queues to the packet stream, which the collector reads. */
+  route: QueueRoute;
+  /** [xrootd-receiver] receiver_name: names this receiver's subject on the stream route. */
+  receiverName: string;
+  /** How long a message delivered to a run that failed waits before it is delivered again. */
+  streamAckWaitMs: number;
   /** What the receiver warns about at its start (an older key still in use). */
   warnings: string[];
 }
@@ -37,11 +44,15 @@ export function xrootdSettings(config: Config): XrootdSettings {
     if (!/^[^\s:/]+:\d+$/.test(server)) throw new ConfigError(`${config.file}: [${SECTION}] pull_servers items must be host:port, got "${server}"`);
   }
   const receiver = config.section(RECEIVER_SECTION);
+  const receiverListen = receiver.hostPort('listen', '0.0.0.0:9931');
   return {
     pullServers,
     pullTimeoutMs: section.duration('pull_timeout', '30s'),
     sites: section.pairs('sites', 'name=SITE'),
-    receiverListen: receiver.hostPort('listen', '0.0.0.0:9931'),
+    receiverListen,
+    route: queueRoute(section),
+    receiverName: receiverName(receiver, receiverListen.port),
+    streamAckWaitMs: section.duration('stream_ack_wait', '5m'),
     queueDir: section.path('queue_dir', path.join(varRoot, 'queue', 'xrootd')),
     ...queueBound(config),
   };

@@ -1,5 +1,6 @@
 import type { QueuePosition } from '../../lib/queue/segments';
 import type { StateFileOptions } from '../../lib/state/stateFile';
+import type { QueuePlace } from '../../lib/stream/packetStreams';
 import type { Sample } from './aggregate';
 
 /**
@@ -10,6 +11,8 @@ import type { Sample } from './aggregate';
 export interface CollectorState {
   servers: Record<string, Sample>;
   queue?: QueuePosition;
+  /** [xrootd] queue = stream: per receiver subject, the place in its queue read up to (later messages only are read). */
+  stream?: Record<string, QueuePlace>;
   /**
    * From the state of an older version, which queued one file per packet: the `.pkt` files whose
    * documents were committed but which may not have been removed (they are removed, never read).
@@ -35,6 +38,10 @@ export const collectorState: StateFileOptions<CollectorState> = {
       const queue = value.queue;
       if (!isObject(queue) || typeof queue.segment !== 'string' || typeof queue.offset !== 'number') throw new Error('its queue position is not { segment, offset }');
       state.queue = queue as unknown as QueuePosition;
+    }
+    if (value.stream !== undefined) {
+      if (!isObject(value.stream)) throw new Error('its stream places are not an object');
+      state.stream = value.stream as Record<string, QueuePlace>;
     }
     // An older version named the packet files it had consumed in `consumed`.
     if (Array.isArray(value.consumed)) state.consumedPacketFiles = value.consumed.filter((name): name is string => typeof name === 'string');

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/paths';
 import type { Logger } from '../run/log';
+import { formatForwarderCounters, startForwarder, type ForwarderOptions, type RunningForwarder } from './forwarder';
 import { RecordBatch, senderBytes } from './records';
 import { QueueSize, QueueWriter } from './segments';
 
@@ -216,21 +217,30 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
   };
 }
 
+/** The stream route: what the forwarder of the queue needs (its queue and log are the receiver's). */
+export type ForwardOptions = Omit<ForwarderOptions, 'queueDir' | 'log'>;
+
 /**
  * Runs a receiver until `signal` aborts, logging its counters every minute and at the stop. Rejects
- * when the socket fails, so the supervisor restarts it.
+ * when the socket fails, so the supervisor restarts it. With `forward`, the queue's closed segments
+ * are published to the packet stream (lib/queue/forwarder.ts) and removed once stored.
  */
-export async function runReceiver(options: ReceiverOptions, signal: AbortSignal, reportEveryMs = 60_000): Promise<void> {
+export async function runReceiver(options: ReceiverOptions & { forward?: ForwardOptions }, signal: AbortSignal, reportEveryMs = 60_000): Promise<void> {
   if (signal.aborted) return;
   const receiver = await startReceiver(options);
   const queue = path.relative(PROJECT_ROOT, options.queueDir) || options.queueDir;
-  options.log.info(`listening for ${options.what} on udp ${options.host}:${receiver.port}, queue in ${queue}`);
-  const report = (): void => options.log.info(`${options.what}: ${formatCounters(receiver.counters)}`);
+  let forwarder: RunningForwarder | undefined;
+  if (options.forward) forwarder = startForwarder({ ...options.forward, queueDir: options.queueDir, log: options.log });
+  const route = options.forward ? `, published from there to the stream as ${options.forward.subject}` : '';
+  options.log.info(`listening for ${options.what} on udp ${options.host}:${receiver.port}, queue in ${queue}${route}`);
+  const report = (): void => options.log.info(`${options.what}: ${formatCounters(receiver.counters)}${forwarder ? ` ${formatForwarderCounters(forwarder.counters)}` : ''}`);
   const reporter = setInterval(report, reportEveryMs);
   const aborted = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
   const error = await Promise.race([aborted, receiver.failed()]);
   clearInterval(reporter);
   await receiver.stop();
+  // After the receiver closed its segment, so that what it queued last is published too (if the stream stores).
+  await forwarder?.stop();
   report();
   if (error) throw error;
 }

@@ -29,8 +29,12 @@ export interface CollectorContext {
   signal: AbortSignal;
   /** --dry-run: the documents are printed, not sent; a job must leave no other trace (state, webhooks, files). */
   dryRun: boolean;
-  /** The InfluxDB of [influxdb] url, for collectors that read history (derived quantities); `timeoutMs` replaces [influxdb] timeout. */
-  influxdb(options?: { timeoutMs?: number }): InfluxClient;
+  /**
+   * The InfluxDB holding `producer`'s data ([influxdb], or the [influxdb.NAME] listing it; without
+   * `producer`, [influxdb]), for collectors that read history (derived quantities); `timeoutMs`
+   * replaces its timeout.
+   */
+  influxdb(options?: { timeoutMs?: number; producer?: string }): InfluxClient;
   /** Records a problem that did not stop the run (counted in the heartbeat's errors). */
   problem(message: string): void;
   /**

@@ -12,6 +12,7 @@ import type { SendReport } from '../delivery/sender';
 import { pathsFrom } from '../config/paths';
 import { routingSettings } from '../delivery/settings';
 import { RoutedSender, type RoutedSendReport } from '../delivery/routes';
+import { influxInstances } from '../influx/instances';
 import { influxClientFrom } from '../influx/settings';
 import { slotStart } from './slot';
 import { StateFile } from '../state/stateFile';
@@ -184,7 +185,7 @@ async function runHoldingLock(job: PeriodicJob, options: RunOptions, log: Logger
       state: (name, stateOptions) => new StateFile(path.join(stateDir, name), stateOptions, !options.dryRun),
       signal: controller.signal,
       dryRun: options.dryRun ?? false,
-      influxdb: (overrides) => influxClientFrom(config, overrides),
+      influxdb: ({ producer, ...overrides } = {}) => (producer === undefined ? influxClientFrom(config, overrides) : influxInstances(config, overrides).forProducer(producer).client),
       problem: (message: string) => {
         errors += 1;
         outcome.problems += 1;

@@ -37,21 +37,33 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-test('ensureStreams creates the stream (a work queue on <prefix>.>) and <name>_DEAD on <prefix>_dead.>, and updates their limits', async () => {
+test('ensureStreams creates the stream (a work queue on <prefix>.>) and <name>_DEAD on <prefix>_dead.>; other limits are kept unless applied', async () => {
   const settings = settingsFor('CREATE');
-  await ensureStreams(manager, settings);
+  expect(await ensureStreams(manager, settings)).toEqual({ created: ['CREATE', 'CREATE_DEAD'], differences: [], updated: [] });
   const stream = (await manager.streams.info('CREATE')).config;
   const dead = (await manager.streams.info('CREATE_DEAD')).config;
   expect([stream.subjects, stream.retention, stream.discard, stream.duplicate_window]).toEqual([['create.>'], 'workqueue', 'new', 120_000 * 1e6]);
   expect([dead.subjects, dead.retention]).toEqual([['create_dead.>'], 'limits']);
 
-  await ensureStreams(manager, { ...settings, maxBytes: 1_000_000, duplicateWindowMs: 60_000 });
+  // A start with other limits keeps the stream's and says what differs.
+  const other = { ...settings, maxBytes: 1_000_000, duplicateWindowMs: 60_000 };
+  const kept = await ensureStreams(manager, other);
+  expect(kept.differences.filter((difference) => difference.stream === 'CREATE')).toEqual([
+    { stream: 'CREATE', setting: 'duplicate_window', existing: '120000 ms', configured: '60000 ms' },
+    { stream: 'CREATE', setting: 'max_bytes', existing: 'unlimited', configured: '1000000' },
+  ]);
+  expect(kept.updated).toEqual([]);
+  expect((await manager.streams.info('CREATE')).config.max_bytes).toBe(-1);
+
+  expect((await ensureStreams(manager, other, { apply: true })).updated).toEqual(['CREATE', 'CREATE_DEAD']);
   const updated = (await manager.streams.info('CREATE')).config;
   expect([updated.max_bytes, updated.duplicate_window]).toEqual([1_000_000, 60_000 * 1e6]);
 });
 
 test('more replicas than servers: a StreamSetupError naming the stream and [stream] replicas', async () => {
   await expect(ensureStreams(manager, settingsFor('TOOMANY', { replicas: 3 }))).rejects.toThrow(StreamSetupError);
+  // No retry helps: a writer exits at once.
+  await expect(ensureStreams(manager, settingsFor('TOOMANY', { replicas: 3 }))).rejects.toHaveProperty('transient', false);
   await expect(ensureStreams(manager, settingsFor('TOOMANY', { replicas: 3 }))).rejects.toThrow(/cannot create stream TOOMANY \(\[stream\] replicas = 3\): ./);
 });
 

@@ -4,10 +4,27 @@ import { deadLetterStreamName, type StreamSettings } from './settings';
 
 /** JetStream's error code for "stream not found". */
 const STREAM_NOT_FOUND = 10059;
+/**
+ * JetStream refusals that pass by themselves: "JetStream system temporarily unavailable" (no meta
+ * leader yet, right after a cluster start) and "no suitable peers for placement" (fewer servers up
+ * than the replicas; a server still starting, or down).
+ */
+const NO_SUITABLE_PEERS = 10005;
+const TRANSIENT_CODES: ReadonlySet<number> = new Set([10008, NO_SUITABLE_PEERS]);
 
-/** A stream [stream] describes could not be made as described (replicas above the cluster's size, a retention that cannot change...). */
+/**
+ * A stream [stream] describes could not be made as described (replicas above the cluster's size, a
+ * retention that cannot change...). `transient`: JetStream could not do it now (no leader, a server
+ * down), trying again later may work; otherwise no retry can (a config to fix, or a stream to delete).
+ */
 export class StreamSetupError extends Error {
   override name = 'StreamSetupError';
+  constructor(
+    message: string,
+    readonly transient = false,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -36,12 +53,62 @@ function isStreamNotFound(error: unknown): boolean {
   return (error as NatsError).api_error?.err_code === STREAM_NOT_FOUND;
 }
 
+/** One setting of an existing stream that is not [stream]'s. */
+export interface StreamDifference {
+  stream: string;
+  /** As [stream] names it: replicas, duplicate_window, max_age, max_bytes, subjects, discard. */
+  setting: string;
+  existing: string;
+  configured: string;
+}
+
+/** What ensureStreams found and did. */
+export interface StreamsOutcome {
+  created: string[];
+  /** Settings of existing streams that differ from [stream]'s: kept as they are, unless `apply`. */
+  differences: StreamDifference[];
+  /** Streams updated to [stream]'s settings (only with `apply`). */
+  updated: string[];
+}
+
+const durationText = (nanoseconds: number): string => (nanoseconds ? `${nanoseconds / 1e6} ms` : 'none');
+const bytesText = (bytes: number): string => (bytes < 0 ? 'unlimited' : `${bytes}`);
+
+function differencesOf(existing: StreamConfig, wanted: StreamConfig): StreamDifference[] {
+  const compared: Array<[setting: string, existing: string, configured: string]> = [
+    ['replicas', `${existing.num_replicas}`, `${wanted.num_replicas}`],
+    ['duplicate_window', durationText(existing.duplicate_window), durationText(wanted.duplicate_window)],
+    ['max_age', durationText(existing.max_age), durationText(wanted.max_age)],
+    ['max_bytes', bytesText(existing.max_bytes), bytesText(wanted.max_bytes)],
+    ['subjects', existing.subjects.join(' '), wanted.subjects.join(' ')],
+    ['discard', `${existing.discard}`, `${wanted.discard}`],
+  ];
+  return compared.filter(([, was, configured]) => was !== configured).map(([setting, was, configured]) => ({ stream: wanted.name, setting, existing: was, configured }));
+}
+
+/** One line for a log: what differs, and how to apply [stream]'s settings. */
+export function describeDifferences(differences: readonly StreamDifference[]): string {
+  const parts = differences.map((difference) => `${difference.stream} ${difference.setting} is ${difference.existing}, [stream] says ${difference.configured}`);
+  return `existing stream settings kept (set by another host or an earlier config; \`./run.sh stream-setup\` applies [stream]'s): ${parts.join('; ')}`;
+}
+
+/** A StreamSetupError for JetStream's refusal `error`, transient when JetStream could not answer now. */
+function setupError(action: string, stream: string, settings: StreamSettings, error: unknown): StreamSetupError {
+  const code = (error as NatsError).api_error?.err_code;
+  // JetStream says the same while a server is down as when the replicas exceed the cluster's size.
+  const hint = code === NO_SUITABLE_PEERS ? ` (fewer JetStream servers up than ${settings.replicas}: one is down or starting, or the cluster has fewer)` : '';
+  return new StreamSetupError(`cannot ${action} stream ${stream} ([stream] replicas = ${settings.replicas}): ${(error as Error).message}${hint}`, code === undefined || TRANSIENT_CODES.has(code));
+}
+
 /**
- * Creates the stream and its dead-letter stream, or updates them to [stream]'s subjects, replicas and
- * limits. A setting JetStream cannot change in place (the retention, the storage) or cannot satisfy
- * (more replicas than servers) throws StreamSetupError naming the stream and JetStream's reason.
+ * Creates the stream and its dead-letter stream when missing. An existing one is kept as it is, its
+ * differences from [stream] returned (each host starts with its own config: a start never lowers the
+ * replicas nor undoes another host's settings); `apply` (`./run.sh stream-setup`) updates them to
+ * [stream]'s. A retention or storage JetStream cannot change in place, or a setting it cannot satisfy
+ * (more replicas than servers), throws a StreamSetupError naming the stream and JetStream's reason.
  */
-export async function ensureStreams(manager: JetStreamManager, settings: StreamSettings): Promise<void> {
+export async function ensureStreams(manager: JetStreamManager, settings: StreamSettings, options: { apply?: boolean } = {}): Promise<StreamsOutcome> {
+  const outcome: StreamsOutcome = { created: [], differences: [], updated: [] };
   for (const wanted of streamConfigs(settings)) {
     let existing: StreamConfig | undefined;
     try {
@@ -49,27 +116,29 @@ export async function ensureStreams(manager: JetStreamManager, settings: StreamS
     } catch (error) {
       if (!isStreamNotFound(error)) throw error;
     }
-    try {
-      if (!existing) {
+    if (!existing) {
+      try {
         await manager.streams.add(wanted);
-        continue;
+      } catch (error) {
+        throw setupError('create', wanted.name, settings, error);
       }
-      if (existing.retention !== wanted.retention || existing.storage !== wanted.storage) {
-        throw new StreamSetupError(
-          `stream ${wanted.name} exists with ${existing.retention} retention and ${existing.storage} storage, not ${wanted.retention} and ${wanted.storage}: JetStream cannot change them in place (delete or rename the stream)`,
-        );
-      }
-      const changed =
-        existing.num_replicas !== wanted.num_replicas ||
-        existing.duplicate_window !== wanted.duplicate_window ||
-        existing.max_age !== wanted.max_age ||
-        existing.max_bytes !== wanted.max_bytes ||
-        existing.discard !== wanted.discard ||
-        existing.subjects.join(' ') !== wanted.subjects.join(' ');
-      if (changed) await manager.streams.update(wanted.name, { ...existing, ...wanted });
-    } catch (error) {
-      if (error instanceof StreamSetupError) throw error;
-      throw new StreamSetupError(`cannot ${existing ? 'update' : 'create'} stream ${wanted.name} ([stream] replicas = ${settings.replicas}): ${(error as Error).message}`);
+      outcome.created.push(wanted.name);
+      continue;
     }
+    if (existing.retention !== wanted.retention || existing.storage !== wanted.storage) {
+      throw new StreamSetupError(
+        `stream ${wanted.name} exists with ${existing.retention} retention and ${existing.storage} storage, not ${wanted.retention} and ${wanted.storage}: JetStream cannot change them in place (delete or rename the stream)`,
+      );
+    }
+    const differences = differencesOf(existing, wanted);
+    outcome.differences.push(...differences);
+    if (!options.apply || !differences.length) continue;
+    try {
+      await manager.streams.update(wanted.name, { ...existing, ...wanted });
+    } catch (error) {
+      throw setupError('update', wanted.name, settings, error);
+    }
+    outcome.updated.push(wanted.name);
   }
+  return outcome;
 }

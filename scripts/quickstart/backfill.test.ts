@@ -1,4 +1,9 @@
-import { describeBackfill, pastSlots, slotText, sourceChains } from './backfill';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { databaseFor } from '../../lib/documents/interpret';
+import { HEARTBEAT } from '../../lib/run/jobRunner';
+import { startInfluxDB, testDir, type TestInfluxDB } from '../../test/support/services';
+import { backfill, describeBackfill, pastSlots, slotText, sourceChains } from './backfill';
 
 const at = (text: string): number => Date.parse(text);
 
@@ -31,4 +36,31 @@ test('one line for the backfill, and one per failed run naming the job, its slot
     '  backfill                     FAILED: 2 of 3 runs ok over the 8 past slots of 09:00–10:20 UTC',
     '    host --timestamp "2026-12-06 09:10" failed: host: failed, refused (log: /x/var/log/host.log)',
   ]);
+});
+
+describe('heartbeats on an [influxdb.NAME] instance', () => {
+  let main: TestInfluxDB;
+  let operations: TestInfluxDB;
+
+  beforeAll(async () => {
+    [main, operations] = await Promise.all([startInfluxDB(), startInfluxDB()]);
+  }, 600_000);
+
+  afterAll(async () => {
+    await Promise.all([main?.stop(), operations?.stop()]);
+  });
+
+  test('the runs already made are read from the instance holding monit-collectors: every past slot there, nothing to do', async () => {
+    const nowMs = Date.now();
+    const slots = pastSlots(nowMs);
+    const database = databaseFor(HEARTBEAT.producer);
+    // status is the one job this config schedules (no source has a section); it ran for every past slot.
+    await operations.client.ensureDatabase(database, { raw: 'INF', '1h': 'INF', '1d': 'INF' });
+    await operations.client.write(database, slots.map((slotMs) => `${HEARTBEAT.type},${HEARTBEAT.tags.job}=status ok=true ${slotMs}`).join('\n'), { precision: 'ms' });
+    const dir = testDir('backfill-instances');
+    const file = path.join(dir, 'backfill.cfg');
+    writeFileSync(file, `[paths]\nvar = ${dir}\n[influxdb]\nurl = ${main.url}\n[influxdb.operations]\nurl = ${operations.url}\nproducers = ${HEARTBEAT.producer}\n`);
+    const result = await backfill(file, nowMs);
+    expect(result).toEqual({ slots, runs: 0, failures: [], downsampled: undefined });
+  });
 });

@@ -23,8 +23,8 @@ import { configuredSchedule } from '../../cli/schedule';
 import { Config } from '../../lib/config/config';
 import { pathsFrom } from '../../lib/config/paths';
 import { databaseFor } from '../../lib/documents/schemas';
-import { InfluxClient } from '../../lib/influx/influxdb';
-import { influxSettings } from '../../lib/influx/settings';
+import type { InfluxClient } from '../../lib/influx/influxdb';
+import { influxInstances } from '../../lib/influx/instances';
 import { HEARTBEAT, runPeriodicJob } from '../../lib/run/jobRunner';
 import { findEntry } from '../../cli/registry';
 import { parseSlotTimestamp, RESOLUTION_MS, slotStart, TEN_MINUTES_MS } from '../../lib/run/slot';
@@ -109,9 +109,8 @@ export async function backfill(configFile: string, nowMs: number): Promise<Backf
   const config = Config.load(configFile);
   const scheduled = new Set(configuredSchedule(config).map((entry) => entry.job));
   const slots = pastSlots(currentSlotMs);
-  const settings = influxSettings(config);
-  const influxdb = new InfluxClient(settings.url, { username: settings.username, password: settings.password });
-  const done = await heartbeatsIn(influxdb, slots[0], currentSlotMs);
+  // The heartbeats live on the instance holding monit-collectors ([influxdb] or an [influxdb.NAME]).
+  const done = await heartbeatsIn(influxInstances(config).forProducer(HEARTBEAT.producer).client, slots[0], currentSlotMs);
   const missing = (job: string, slotMs: number): boolean => !done.has(`${job} ${slotMs}`);
   const failures: Failure[] = [];
   let runs = 0;

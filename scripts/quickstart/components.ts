@@ -197,9 +197,11 @@ export function supervisedService(name: string, ready: (context: LocalContext) =
     wanted: () => true,
     start: async (context) => {
       let supervisor = runningIn(files(context).supervisor);
-      // One started before the last build runs old code: it is started again.
+      // One started before the last build runs old code, one started before the config last changed an
+      // old config (quickstart --stream turns the gateway's route): it is started again.
       // (statSync with throwIfNoEntry: the supervisor may just have stopped and removed its file.)
-      if (supervisor && (statSync(files(context).supervisor, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < statSync(CLI).mtimeMs) {
+      const startedMs = statSync(files(context).supervisor, { throwIfNoEntry: false })?.mtimeMs ?? Infinity;
+      if (supervisor && startedMs < Math.max(statSync(CLI).mtimeMs, statSync(context.configFile).mtimeMs)) {
         await stopSupervised(context.runDir, name);
         supervisor = undefined;
       }

@@ -3,7 +3,7 @@
  * the schedule starts at boot (the gateway, the receivers), the demo HTTP server and the demo
  * components of every source and of the examples config.cfg holds ([demo] examples). `start` is idempotent (what runs already is left alone), `stop` undoes it.
  *
- *   node dist/scripts/quickstart/local.js start|stop|jobs|summary [--config FILE]
+ *   node dist/scripts/quickstart/local.js start|stop|jobs|drain|summary [--config FILE]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
@@ -15,10 +15,11 @@ import { monitSettings } from '../../lib/delivery/settings';
 import { InfluxClient } from '../../lib/influx/influxdb';
 import { influxSettings } from '../../lib/influx/settings';
 import { findEntry, periodicEntries } from '../../cli/registry';
-import { configuredSchedule } from '../../cli/schedule';
+import { configuredSchedule, enabled } from '../../cli/schedule';
 import { loadStatusSettings } from '../../status/settings';
 import { detailsPath } from '../../status/snapshot';
 import { demosFor } from './examples';
+import { drainStream, localNodes, natsCluster, SECOND_WRITER, secondWriter, writerAnswers } from './streamRoute';
 import { alivePid, answers, backgroundProcess, isLoopback, packagedServer, SERVICES_SCRIPT, sleep, stopSupervised, supervisedService, type LocalComponent, type LocalContext } from './components';
 
 const influxdb: LocalComponent = {
@@ -45,7 +46,8 @@ function bootServices(context: LocalContext): LocalComponent[] {
     .filter((entry) => entry.cron === '@reboot')
     .map((entry) => {
       const service = findEntry(entry.job);
-      const ready = service?.kind === 'service' && service.ready ? service.ready : async () => (await sleep(500), true);
+      const fallback = entry.job === 'writer' ? writerAnswers : async () => (await sleep(500), true);
+      const ready = service?.kind === 'service' && service.ready ? service.ready : fallback;
       return supervisedService(entry.job, (local) => ready(local.config));
     });
 }
@@ -63,10 +65,13 @@ const demoServer = backgroundProcess(
   (context) => [path.join(__dirname, 'demoServer.js'), '--config', context.configFile],
 );
 
-/** Everything this config wants, in start order: InfluxDB, the boot services, the demo server, then the sources' servers and data. */
+/**
+ * Everything this config wants, in start order: InfluxDB, the local JetStream cluster (stream route),
+ * the boot services, the second writer, the demo server, then the sources' servers and data.
+ */
 export function components(context: LocalContext): LocalComponent[] {
   const fromSources = demosFor(context.config).flatMap((demo) => demo.components ?? []);
-  const all = [influxdb, ...bootServices(context), demoServer, ...fromSources.filter((one) => one.phase !== 'data'), ...fromSources.filter((one) => one.phase === 'data')];
+  const all = [influxdb, natsCluster, ...bootServices(context), secondWriter, demoServer, ...fromSources.filter((one) => one.phase !== 'data'), ...fromSources.filter((one) => one.phase === 'data')];
   return all.filter((component) => component.wanted(context));
 }
 
@@ -78,29 +83,34 @@ function contextFor(configFile: string): LocalContext {
 
 /** Without a config (deleted after a quickstart), stop whatever var/ records as running. */
 async function stopWithoutConfig(varRoot: string): Promise<void> {
-  const runDir = path.join(varRoot, 'run');
+  await stopRecorded(path.join(varRoot, SECOND_WRITER, 'run'), () => SECOND_WRITER);
+  await stopRecorded(path.join(varRoot, 'run'));
+  for (const name of existsSync(varRoot) ? readdirSync(varRoot) : []) {
+    if (existsSync(path.join(varRoot, name, 'server.pid'))) {
+      execFileSync(SERVICES_SCRIPT, ['stop', path.join(varRoot, name)], { stdio: 'inherit' });
+      process.stdout.write(`  ${name.padEnd(28)} stopped\n`);
+    }
+  }
+}
+
+/** The processes a var/run folder records: supervised services, then the others; `label` names each in the output. */
+async function stopRecorded(runDir: string, label = (name: string): string => name): Promise<void> {
   const files = existsSync(runDir) ? readdirSync(runDir) : [];
   // Supervised services through their current supervisor (which may not be the one var/run/<name>.pid names).
   const supervised = files.flatMap((file) => /^supervise-(.+)\.pid$/.exec(file)?.[1] ?? []);
   for (const name of supervised) {
     try {
       await stopSupervised(runDir, name);
-      process.stdout.write(`  ${name.padEnd(28)} stopped\n`);
+      process.stdout.write(`  ${label(name).padEnd(28)} stopped\n`);
     } catch (error) {
-      process.stdout.write(`  ${name.padEnd(28)} ${(error as Error).message}\n`);
+      process.stdout.write(`  ${label(name).padEnd(28)} ${(error as Error).message}\n`);
     }
   }
   for (const file of files.filter((name) => name.endsWith('.pid') && !name.startsWith('supervise-') && !supervised.includes(name.replace(/\.pid$/, '')))) {
     const pid = alivePid(path.join(runDir, file));
     if (pid) process.kill(pid, 'SIGTERM');
     rmSync(path.join(runDir, file), { force: true });
-    process.stdout.write(`  ${file.replace(/\.pid$/, '').padEnd(28)} stopped\n`);
-  }
-  for (const name of existsSync(varRoot) ? readdirSync(varRoot) : []) {
-    if (existsSync(path.join(varRoot, name, 'server.pid'))) {
-      execFileSync(SERVICES_SCRIPT, ['stop', path.join(varRoot, name)], { stdio: 'inherit' });
-      process.stdout.write(`  ${name.padEnd(28)} stopped\n`);
-    }
+    process.stdout.write(`  ${label(file.replace(/\.pid$/, '')).padEnd(28)} stopped\n`);
   }
 }
 
@@ -161,13 +171,18 @@ async function main(argv: string[]): Promise<void> {
         }
       }
       return;
+    case 'drain':
+      // Only the quickstart's own stream route: a stream elsewhere is not its to wait for.
+      if (localNodes(context).length && enabled(context.config, 'writer')) process.stdout.write(`  ${'writers'.padEnd(28)} ${await drainStream(context.config)}\n`);
+      return;
     case 'jobs':
       process.stdout.write(jobsToRun(context).join('\n') + '\n');
       return;
     case 'summary': {
       for (const component of components(context)) for (const line of (await component.describe?.(context)) ?? []) process.stdout.write(`${line}\n`);
       const monit = monitSettings(context.config).url;
-      process.stdout.write(`Gateway: ${monit} (health ${new URL('/ping', monit)}, metrics ${new URL('/metrics', monit)})\n`);
+      const route = context.config.section('gateway').string('route', 'direct') === 'stream' ? 'route stream: JetStream, then the writers, then InfluxDB; ' : '';
+      process.stdout.write(`Gateway: ${monit} (${route}health ${new URL('/ping', monit)}, metrics ${new URL('/metrics', monit)})\n`);
       process.stdout.write(`Status page: ${new URL('/status', monit)} (and /status.json)\n`);
       for (const line of moduleLinks(context, monit)) process.stdout.write(`${line}\n`);
       process.stdout.write(`Logs: ${pathsFrom(context.config).log}/<job>.log   Spool: ${pathsFrom(context.config).spool}\n`);
@@ -176,7 +191,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new Error('usage: local.js start|stop|jobs|summary [--config FILE]');
+      throw new Error('usage: local.js start|stop|jobs|drain|summary [--config FILE]');
   }
 }
 

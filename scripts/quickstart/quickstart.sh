@@ -9,10 +9,12 @@
 # starts its demo sources (e.g. --example eventindex: the ten modules of the ATLAS EventIndex monitoring).
 # Before the current slot, the past slots of this hour and the last are backfilled (backfill.ts), so
 # the details pages have plots at once.
+# --stream adds the stream route (stream.cfg) to config.cfg, once; local.ts starts its three
+# nats-server nodes and two writers whenever config.cfg has it (streamRoute.ts).
 set -euo pipefail
 usage() {
   cat <<'USAGE'
-usage: ./run.sh quickstart [--config FILE] [--example NAME]...
+usage: ./run.sh quickstart [--config FILE] [--example NAME]... [--stream]
 
 From a fresh checkout to data in a local InfluxDB: installs what is missing, writes config.cfg (if
 there is none), starts a local InfluxDB, the gateway, the receivers and the demo sources, backfills
@@ -21,26 +23,36 @@ the past slots of this hour and the last, runs every job once and prints where e
   --config FILE    the config to use (and to write when missing); default ./config.cfg
   --example NAME   also add examples/NAME/NAME.cfg to the config and start its demo sources
                    (e.g. --example eventindex); may be given more than once
+  --stream         the stream route: add [stream] (three local nats-server nodes, replicas = 3),
+                   [gateway] route = stream and [writer] to the config (once: a [stream] it has is
+                   kept), and start a JetStream cluster of three nats-server processes on loopback
+                   (stores in var/nats-1..3) and two writers, so that every document goes gateway ->
+                   JetStream -> writers -> InfluxDB. Later runs with or without --stream keep them
+                   running while the config has that [stream]; to go back to the direct route,
+                   ./run.sh stop, then remove those sections from the config
   --help           this text
 
 Environment:
   MONIT_QUICKSTART_PORT_OFFSET=N   shift every loopback port of the generated config by N, for a
-                                   second setup beside the first (only when config.cfg is written)
+                                   second setup beside the first (only when config.cfg is written,
+                                   and in what --example and --stream add to it)
 
-./run.sh stop stops what it started.
+./run.sh stop stops what it started (with the stream route: its nats-server nodes and writers too).
 USAGE
 }
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$here"
 config="$here/config.cfg"
 examples=()
+stream=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) config="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; shift 2 ;;
     --example) [ -n "${2:-}" ] || { echo "quickstart: --example needs a name (the folders of examples/)" >&2; exit 2; }
       examples+=(--example "$2"); shift 2 ;;
+    --stream) stream=(--stream); shift ;;
     --help|-h) usage; exit 0 ;;
-    *) echo "quickstart: unknown option $1 (only --config FILE, --example NAME; see --help)" >&2; exit 2 ;;
+    *) echo "quickstart: unknown option $1 (only --config FILE, --example NAME, --stream; see --help)" >&2; exit 2 ;;
   esac
 done
 step() { printf '\n== %s\n' "$*"; }
@@ -65,7 +77,7 @@ if [ ! -f dist/cli/main.js ] || [ -n "$(find lib cli gateway collectors downsamp
 fi
 
 step "config"
-node dist/scripts/quickstart/quickstartConfig.js "$config" "${examples[@]}"
+node dist/scripts/quickstart/quickstartConfig.js "$config" "${examples[@]}" "${stream[@]}"
 
 step "local servers and demo sources"
 node dist/scripts/quickstart/local.js start --config "$config"
@@ -77,7 +89,14 @@ failed=()
 slot="$(date -u '+%Y-%m-%d %H:%M')"
 # The past slots first, oldest first, so that state files (rates) see the slots in order.
 node dist/scripts/quickstart/backfill.js --config "$config" --slot "$slot" || failed+=(backfill)
+drained=no
 while read -r job same_slot; do
+  # On the stream route the writers store what the sources sent a moment later: downsampling and
+  # status read InfluxDB, so they wait for it (nothing is printed on the direct route).
+  if [ "$same_slot" != same-slot ] && [ $drained = no ]; then
+    node dist/scripts/quickstart/local.js drain --config "$config" </dev/null || failed+=(drain)
+    drained=yes
+  fi
   options=(--config "$config")
   [ "$same_slot" = same-slot ] && options+=(--timestamp "$slot")
   # A job's own lines are in var/log/<job>.log; here only its one-line outcome.

@@ -34,13 +34,15 @@ it('./run.sh quickstart --help: a usage naming its options and the port offset, 
   const help = spawnSync(path.join(PROJECT_ROOT, 'run.sh'), ['quickstart', '--help'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 30_000 });
   expect({ status: help.status, stderr: help.stderr }).toEqual({ status: 0, stderr: '' });
   expect(help.stdout).toMatch(/^usage: \.\/run\.sh quickstart /);
-  for (const name of ['--config FILE', '--example NAME', '--help']) expect(help.stdout).toContain(name);
+  for (const name of ['--config FILE', '--example NAME', '--stream', '--help']) expect(help.stdout).toContain(name);
+  // --stream says what it starts and what the later runs keep.
+  expect(help.stdout).toMatch(/--stream +the stream route: add \[stream\] \(three local nats-server nodes, replicas = 3\),\n +\[gateway\] route = stream and \[writer\]/);
   // The variable quickstartConfig.ts reads, named as it reads it.
   const variable = /process\.env\.([A-Z_]+)/.exec(readFileSync(path.join(__dirname, 'quickstartConfig.ts'), 'utf8'))?.[1];
   expect(variable).toBe('MONIT_QUICKSTART_PORT_OFFSET');
   expect(help.stdout).toContain(`${variable}=N`);
   const wrong = spawnSync(path.join(PROJECT_ROOT, 'run.sh'), ['quickstart', '--bogus'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 30_000 });
-  expect({ status: wrong.status, stderr: wrong.stderr }).toEqual({ status: 2, stderr: 'quickstart: unknown option --bogus (only --config FILE, --example NAME; see --help)\n' });
+  expect({ status: wrong.status, stderr: wrong.stderr }).toEqual({ status: 2, stderr: 'quickstart: unknown option --bogus (only --config FILE, --example NAME, --stream; see --help)\n' });
 });
 
 it(

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { writeFileDurably } from '../../lib/state/durableFile';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { Config } from '../../lib/config/config';
+import { QUICKSTART_DIR } from '../../lib/config/sample';
+import { sources } from '../../collectors/source';
 import { missingSourceSections, renderConfigExample } from '../build/generators/configExample';
 import { configuredExampleNames, exampleConfigFile, loadExample } from './examples';
 
@@ -61,17 +63,50 @@ function addExamples(target: string, examples: string[], portOffset: number): st
   return added;
 }
 
+export const STREAM_CONFIG_FILE = path.join(QUICKSTART_DIR, 'stream.cfg');
+
+/**
+ * ./run.sh quickstart --stream: appends the stream route (stream.cfg: [stream] of three local nodes,
+ * replicas = 3, [gateway] route = stream, [writer]) made concrete like the rest, when config.cfg has
+ * no [stream] yet; one it has, the quickstart's or the operator's, is kept as it is. The collector of
+ * the stream's own state, when this tree has it, gets its [jetstream] section (its keys default to
+ * [stream]'s). Returns the sections added.
+ */
+export function addStreamRoute(target: string, portOffset = 0): string[] {
+  const config = Config.load(target);
+  const added: string[] = [];
+  let text = '';
+  if (!config.hasSection('stream')) {
+    text += `\n; Added by ./run.sh quickstart --stream: scripts/quickstart/stream.cfg.\n${concrete(readFileSync(STREAM_CONFIG_FILE, 'utf8'), portOffset)}`;
+    added.push('stream', 'gateway', 'writer');
+  }
+  if (!config.hasSection('jetstream') && sources().some((source) => source.name === 'jetstream')) {
+    text += `\n; Added by ./run.sh quickstart --stream: the jetstream collector reads the stream of [stream].\n[jetstream]\n`;
+    added.push('jetstream');
+  }
+  if (text) writeFileDurably(target, readFileSync(target, 'utf8').replace(/\n*$/, '\n') + text, 0o600);
+  return added;
+}
+
 if (require.main === module) {
   const argv = process.argv.slice(2);
   const examples: string[] = [];
+  const stream = argv.includes('--stream');
+  if (stream) argv.splice(argv.indexOf('--stream'), 1);
   for (let at = argv.indexOf('--example'); at >= 0; at = argv.indexOf('--example')) examples.push(...argv.splice(at, 2).slice(1));
   const target = path.resolve(argv[0] ?? path.join(PROJECT_ROOT, 'config.cfg'));
-  const offset = Number(process.env.MONIT_QUICKSTART_PORT_OFFSET ?? 0);
+  const variable = Number(process.env.MONIT_QUICKSTART_PORT_OFFSET ?? 0);
+  const offset = Number.isInteger(variable) ? variable : 0;
   try {
-    const { created, added, examplesAdded } = generateConfig(target, Number.isInteger(offset) ? offset : 0, examples);
+    const { created, added, examplesAdded } = generateConfig(target, offset, examples);
     process.stdout.write(created ? `  wrote ${target} (mode 600, fresh credentials)\n` : `  kept existing ${target}\n`);
     for (const source of added) process.stdout.write(`  added [${source}] to it (collectors/${source} is new)\n`);
     for (const name of examplesAdded) process.stdout.write(`  added the ${name} example to it (examples/${name}/${name}.cfg)\n`);
+    if (stream) {
+      const sections = addStreamRoute(target, offset);
+      if (!sections.includes('stream')) process.stdout.write(`  kept its [stream] section (the gateway's route: ${Config.load(target).section('gateway').string('route', 'direct')})\n`);
+      if (sections.length) process.stdout.write(`  added the stream route's ${sections.map((name) => `[${name}]`).join(', ')} to it\n`);
+    }
   } catch (error) {
     process.stderr.write(`quickstart: ${(error as Error).message}\n`);
     process.exitCode = 1;
