@@ -41,6 +41,12 @@ interface Item {
   point: Required<StreamPoint>;
 }
 
+/** A message this writer stored and acknowledged: what a second delivery of its sequence is compared with. */
+interface StoredPoint {
+  producer: string;
+  line: string;
+}
+
 /** How many batches' worth of stored and acknowledged messages a writer remembers by stream sequence (Writer.handle). */
 const REMEMBERED_BATCHES = 4;
 
@@ -71,7 +77,7 @@ export class Writer {
   /** Instances whose last write failed: their recovery is logged once. */
   private readonly failing = new Set<string>();
   /** Stream sequence → producer and line of the messages this writer stored and acknowledged lately (oldest first). */
-  private readonly stored = new Map<number, string>();
+  private readonly stored = new Map<number, StoredPoint>();
 
   constructor(private readonly options: WriterOptions) {
     this.jetstream = options.connection.jetstream();
@@ -199,7 +205,8 @@ export class Writer {
         refused.push({ message, reason: `not a message of the stream's format: ${(error as Error).message}` });
         continue;
       }
-      if (this.stored.get(sequence) === `${point.producer}\u0000${point.line}`) {
+      const stored = this.stored.get(sequence);
+      if (stored !== undefined && stored.producer === point.producer && stored.line === point.line) {
         // Stored and acknowledged by this writer already: that acknowledgement was lost, or came after this copy left.
         acknowledge(message);
         continue;
@@ -247,8 +254,11 @@ export class Writer {
   /** Remembers a stored and acknowledged message, forgetting the oldest beyond REMEMBERED_BATCHES batches. */
   private remember(item: Item): void {
     this.stored.delete(item.message.seq);
-    this.stored.set(item.message.seq, `${item.point.producer}\u0000${item.point.line}`);
+    // The point's own strings: no copy per message.
+    this.stored.set(item.message.seq, { producer: item.point.producer, line: item.point.line });
+    // Trimmed a batch at a time rather than at each message.
     const limit = REMEMBERED_BATCHES * this.options.settings.batchSize;
+    if (this.stored.size <= limit + this.options.settings.batchSize) return;
     for (const sequence of this.stored.keys()) {
       if (this.stored.size <= limit) break;
       this.stored.delete(sequence);
