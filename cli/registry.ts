@@ -87,7 +87,7 @@ const BUILT_IN: RegistryEntry[] = [
   {
     name: 'stream-setup',
     kind: 'command',
-    description: "create the [stream] streams, or apply this host's [stream] settings (replicas, limits, subjects) to the existing ones",
+    description: "create the [stream] streams and durable consumers, or apply this host's settings ([stream], [writer], stream_ack_wait) to the existing ones",
     sections: ['stream'],
     run: async (args) => (require('./streamSetup') as typeof import('./streamSetup')).streamSetup(Config.loadDefault(args.config)),
   },

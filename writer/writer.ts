@@ -3,7 +3,7 @@
  * producer's lines to the InfluxDB instance that holds it, and acknowledges a message only once InfluxDB
  * stored its point (or, refused for good, once it is in the dead-letter stream). See writer/README.md.
  */
-import { AckPolicy, DeliverPolicy, headers as natsHeaders, nanos, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection, type NatsError } from 'nats';
+import { headers as natsHeaders, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import { databaseFor } from '../lib/documents/interpret';
 import { InfluxError } from '../lib/influx/influxdb';
 import type { InfluxInstance, InfluxInstances } from '../lib/influx/instances';
@@ -20,13 +20,21 @@ import {
   type StreamPoint,
 } from '../lib/stream/messages';
 import { deadLetterStreamName, type StreamSettings } from '../lib/stream/settings';
-import { describeDifferences, ensureStreams } from '../lib/stream/streams';
+import { describeConsumerDifferences, describeDifferences, ensureConsumers, ensureStreams, type WantedConsumer } from '../lib/stream/streams';
 import { WriterMetrics } from './metrics';
 import type { WriterSettings } from './settings';
 import { retryUntilReady, sleep } from './startup';
 
-/** JetStream's error code for "consumer not found". */
-const CONSUMER_NOT_FOUND = 10014;
+/** The durable consumer all writers share, as [writer] describes it (on the whole stream). */
+export function writerConsumer(stream: StreamSettings, settings: WriterSettings): WantedConsumer {
+  return {
+    stream: stream.name,
+    name: settings.consumer,
+    ackWaitMs: settings.ackWaitMs,
+    maxAckPending: settings.maxAckPending,
+    keys: { ack_wait: '[writer] ack_wait', max_ack_pending: '[writer] max_ack_pending', filter_subject: 'the writer (the whole stream)' },
+  };
+}
 
 export interface WriterOptions {
   connection: NatsConnection;
@@ -83,14 +91,14 @@ export class Writer {
     this.jetstream = options.connection.jetstream();
   }
 
-  /** Whether the stream settings kept (not [stream]'s) were logged: once per writer. */
+  /** Whether the stream and consumer settings kept (not this host's) were logged: once per writer. */
   private keptLogged = false;
 
   /**
-   * Creates the streams when missing and creates or updates the durable consumer of [writer]. While
-   * JetStream does not answer (no leader yet, a timeout, a server down) it tries again with a capped
-   * backoff (writer/startup.ts); a StreamSetupError no retry fixes is thrown. False when `signal`
-   * aborted first.
+   * Creates the streams and the durable consumer of [writer] when missing; existing ones are kept as
+   * they are, their differences warned once (`./run.sh stream-setup` applies them). While JetStream
+   * does not answer (no leader yet, a timeout, a server down) it tries again with a capped backoff
+   * (writer/startup.ts); a StreamSetupError no retry fixes is thrown. False when `signal` aborted first.
    */
   async prepare(signal: AbortSignal = new AbortController().signal): Promise<boolean> {
     const ready = await retryUntilReady(`preparing stream ${this.options.stream.name} and consumer ${this.options.settings.consumer}`, () => this.prepareOnce(), { signal, log: this.options.log });
@@ -100,26 +108,13 @@ export class Writer {
   private async prepareOnce(): Promise<true> {
     const { stream, settings } = this.options;
     this.manager = await this.options.connection.jetstreamManager();
-    const { differences } = await ensureStreams(this.manager, stream);
-    if (differences.length && !this.keptLogged) this.options.log.warn(describeDifferences(differences));
-    this.keptLogged = true;
-    const wanted = { ack_wait: nanos(settings.ackWaitMs), max_ack_pending: settings.maxAckPending };
-    try {
-      const existing = await this.manager.consumers.info(stream.name, settings.consumer);
-      if (existing.config.ack_wait !== wanted.ack_wait || existing.config.max_ack_pending !== wanted.max_ack_pending) {
-        await this.manager.consumers.update(stream.name, settings.consumer, wanted);
-      }
-    } catch (error) {
-      if ((error as NatsError).api_error?.err_code !== CONSUMER_NOT_FOUND) throw error;
-      await this.manager.consumers.add(stream.name, {
-        ...wanted,
-        durable_name: settings.consumer,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        // Never given up on: a refused point goes to the dead letters, an unavailable InfluxDB is waited for.
-        max_deliver: -1,
-      });
+    const streams = await ensureStreams(this.manager, stream);
+    const consumers = await ensureConsumers(this.manager, stream, [writerConsumer(stream, settings)]);
+    if (!this.keptLogged) {
+      if (streams.differences.length) this.options.log.warn(describeDifferences(streams.differences));
+      if (consumers.differences.length) this.options.log.warn(describeConsumerDifferences(consumers.differences));
     }
+    this.keptLogged = true;
     this.consumer = await this.jetstream.consumers.get(stream.name, settings.consumer);
     return true;
   }

@@ -54,6 +54,7 @@ async function collect(context: CollectorContext) {
       ackWaitMs: streamAckWaitMs,
       name: `${context.job} collector`,
       signal: context.signal,
+      log: context.log,
     });
     // A dry run commits nothing: the next run gets the messages at once, not after ack_wait.
     if (context.dryRun) await streamRead.release();

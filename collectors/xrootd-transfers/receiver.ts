@@ -36,6 +36,6 @@ export function receiverOptions(config: Config): Omit<ReceiverOptions, 'log'> & 
  */
 export function runDetailedReceiver(config: Config, log: Logger, signal: AbortSignal): Promise<void> {
   const options = receiverOptions(config);
-  const forward = options.route === 'stream' ? packetForwarding(config, 'detailed', options.receiverName) : undefined;
+  const forward = options.route === 'stream' ? packetForwarding(config, 'detailed', options.receiverName, log) : undefined;
   return runReceiver({ ...options, log, forward }, signal);
 }

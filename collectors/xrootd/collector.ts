@@ -122,7 +122,7 @@ export default defineCollector({
     let streamRead: PacketRead | undefined;
     if (settings.route === 'stream') {
       // Every receiver's reports, from the packet stream; rates need no cut at the slot.
-      streamRead = await readPacketStream(context.config, 'summary', { maxPackets: MAX_PACKETS_PER_RUN, reached: state.stream ?? {}, ackWaitMs: settings.streamAckWaitMs, name: `${context.job} collector`, signal: context.signal });
+      streamRead = await readPacketStream(context.config, 'summary', { maxPackets: MAX_PACKETS_PER_RUN, reached: state.stream ?? {}, ackWaitMs: settings.streamAckWaitMs, name: `${context.job} collector`, signal: context.signal, log: context.log });
       // A dry run commits nothing: the next run gets the messages at once, not after ack_wait.
       if (context.dryRun) await streamRead.release();
     } else {

@@ -31,7 +31,7 @@ export function runReceiverFromConfig(config: Config, log: Logger, signal: Abort
       queueDir: settings.queueDir,
       maxQueueBytes: settings.queueMaxBytes,
       log,
-      forward: settings.route === 'stream' ? packetForwarding(config, 'summary', settings.receiverName) : undefined,
+      forward: settings.route === 'stream' ? packetForwarding(config, 'summary', settings.receiverName, log) : undefined,
     },
     signal,
   );

@@ -7,12 +7,13 @@
  * (lib/queue/records.ts), never spanning a segment or a 10-minute slot: its content is fixed by its
  * place in the receiver's queue, which names it (the message id), so a publish sent again is stored once.
  */
-import { AckPolicy, DeliverPolicy, DiscardPolicy, nanos, RetentionPolicy, StorageType, connect, headers as natsHeaders, type JetStreamManager, type JsMsg, type MsgHdrs, type NatsConnection, type NatsError, type StreamConfig } from 'nats';
+import { DiscardPolicy, nanos, RetentionPolicy, StorageType, connect, headers as natsHeaders, type JetStreamManager, type JsMsg, type MsgHdrs, type NatsConnection, type StreamConfig } from 'nats';
 import type { Config } from '../config/config';
 import { decodeRecords, type QueuedPacket } from '../queue/records';
 import { MESSAGE_ID_HEADER, producerToken } from './messages';
+import type { Logger } from '../run/log';
 import { connectionOptions, streamSettings, type StreamSettings } from './settings';
-import { StreamSetupError } from './streams';
+import { describeConsumerDifferences, describeDifferences, ensureConsumers, ensureStreams, type WantedConsumer } from './streams';
 
 /** The two XRootD monitoring streams: summary reports (`xrootd`) and detailed packets (`xrootd-transfers`). */
 export type PacketKind = 'summary' | 'detailed';
@@ -21,10 +22,6 @@ export type PacketKind = 'summary' | 'detailed';
 export const RECEIVER_HEADER = 'Xrootd-Receiver';
 export const SEGMENT_HEADER = 'Xrootd-Segment';
 export const OFFSET_HEADER = 'Xrootd-Offset';
-
-/** JetStream's error codes for "stream not found" and "consumer not found". */
-const STREAM_NOT_FOUND = 10059;
-const CONSUMER_NOT_FOUND = 10014;
 
 /** Bytes of messages one run reads at most, by default. */
 const DEFAULT_MAX_READ_BYTES = 256 * 1024 * 1024;
@@ -69,42 +66,42 @@ export function packetStreamConfig(settings: StreamSettings): StreamConfig {
   } as StreamConfig;
 }
 
-/** Creates the packet stream, or updates its replicas and limits; a stream of the same name made otherwise is a StreamSetupError. */
-export async function ensurePacketStream(manager: JetStreamManager, settings: StreamSettings): Promise<void> {
-  const wanted = packetStreamConfig(settings);
-  let existing: StreamConfig | undefined;
-  try {
-    existing = (await manager.streams.info(wanted.name)).config;
-  } catch (error) {
-    if ((error as NatsError).api_error?.err_code !== STREAM_NOT_FOUND) throw error;
-  }
-  try {
-    if (!existing) {
-      await manager.streams.add(wanted);
-      return;
-    }
-    if (existing.retention !== wanted.retention || existing.storage !== wanted.storage) {
-      throw new StreamSetupError(`stream ${wanted.name} exists with ${existing.retention} retention and ${existing.storage} storage, not ${wanted.retention} and ${wanted.storage}: delete or rename it`);
-    }
-    const changed =
-      existing.num_replicas !== wanted.num_replicas ||
-      existing.duplicate_window !== wanted.duplicate_window ||
-      existing.max_age !== wanted.max_age ||
-      existing.max_bytes !== wanted.max_bytes ||
-      existing.subjects.join(' ') !== wanted.subjects.join(' ');
-    if (changed) await manager.streams.update(wanted.name, { ...existing, ...wanted });
-  } catch (error) {
-    if (error instanceof StreamSetupError) throw error;
-    throw new StreamSetupError(`cannot ${existing ? 'update' : 'create'} stream ${wanted.name} ([stream] replicas = ${settings.replicas}): ${(error as Error).message}`);
-  }
+/** The config section whose `queue = stream` and `stream_ack_wait` a kind's receivers and accounting job read. */
+export const PACKET_SECTIONS: Readonly<Record<PacketKind, string>> = { summary: 'xrootd', detailed: 'xrootd-transfers' };
+
+/** The durable consumer of `kind` (on its subjects only), as `[<section>] stream_ack_wait` = `ackWaitMs` describes it. */
+export function packetConsumer(settings: StreamSettings, kind: PacketKind, ackWaitMs: number): WantedConsumer {
+  return {
+    stream: packetStreamName(settings),
+    name: packetConsumerName(kind),
+    ackWaitMs,
+    maxAckPending: MAX_ACK_PENDING,
+    filterSubject: `${packetSubjectPrefix(settings)}.${kind}.>`,
+    keys: { ack_wait: `[${PACKET_SECTIONS[kind]}] stream_ack_wait`, max_ack_pending: 'the packet reader', filter_subject: '[stream] subject_prefix' },
+  };
 }
 
-/** A connection to [stream]'s servers for the packet stream (connectStream's sibling: it makes only this stream). */
-export async function connectPacketStream(config: Config, name: string): Promise<{ settings: StreamSettings; connection: NatsConnection }> {
+/**
+ * Creates the packet stream when missing, and with `consumer` that consumer; an existing one is kept
+ * (ensureStreams, ensureConsumers), its differences warned on `log`.
+ */
+async function preparePacketStream(manager: JetStreamManager, settings: StreamSettings, log: Logger | undefined, consumer?: WantedConsumer): Promise<void> {
+  const streams = await ensureStreams(manager, settings, { streams: [packetStreamConfig(settings)] });
+  if (streams.differences.length) log?.warn(describeDifferences(streams.differences));
+  if (!consumer) return;
+  const consumers = await ensureConsumers(manager, settings, [consumer]);
+  if (consumers.differences.length) log?.warn(describeConsumerDifferences(consumers.differences));
+}
+
+/**
+ * A connection to [stream]'s servers for the packet stream (connectStream's sibling: it makes only this
+ * stream when missing; an existing one's differences from [stream] are warned on `log`).
+ */
+export async function connectPacketStream(config: Config, name: string, log?: Logger): Promise<{ settings: StreamSettings; connection: NatsConnection }> {
   const settings = streamSettings(config);
   const connection = await connect(connectionOptions(config, settings, name));
   try {
-    await ensurePacketStream(await connection.jetstreamManager(), settings);
+    await preparePacketStream(await connection.jetstreamManager(), settings, log);
   } catch (error) {
     await connection.close();
     throw error;
@@ -153,10 +150,15 @@ export interface PacketReadOptions {
   signal?: AbortSignal;
   /** Per subject, the place read up to by earlier runs (from the consumer's state): messages at or before it are duplicates. */
   reached: Record<string, QueuePlace>;
-  /** How long a delivered message waits for its acknowledgement before it is delivered again (a run that failed). */
+  /**
+   * How long a delivered message waits for its acknowledgement before it is delivered again (a run that
+   * failed): the consumer's ack_wait when this creates it; an existing consumer keeps its own (stream-setup applies it).
+   */
   ackWaitMs: number;
   /** The connection's name, as the server lists it. */
   name: string;
+  /** Where the packet stream's and the consumer's kept settings (not this host's) are warned. */
+  log?: Logger;
 }
 
 export interface PacketRead {
@@ -181,27 +183,6 @@ interface Fetched {
   reply: string;
   place: QueuePlace | undefined;
   data: Uint8Array;
-}
-
-/** Creates the durable consumer of `kind` (on its subjects only) or updates its ack_wait. */
-async function ensureConsumer(manager: JetStreamManager, settings: StreamSettings, kind: PacketKind, ackWaitMs: number): Promise<void> {
-  const stream = packetStreamName(settings);
-  const name = packetConsumerName(kind);
-  try {
-    const existing = await manager.consumers.info(stream, name);
-    if (existing.config.ack_wait !== nanos(ackWaitMs)) await manager.consumers.update(stream, name, { ack_wait: nanos(ackWaitMs) });
-  } catch (error) {
-    if ((error as NatsError).api_error?.err_code !== CONSUMER_NOT_FOUND) throw error;
-    await manager.consumers.add(stream, {
-      durable_name: name,
-      filter_subject: `${packetSubjectPrefix(settings)}.${kind}.>`,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(ackWaitMs),
-      max_ack_pending: MAX_ACK_PENDING,
-      max_deliver: -1,
-    });
-  }
 }
 
 /** A payload as a Buffer over the same bytes. */
@@ -240,8 +221,7 @@ export async function readPacketStream(config: Config, kind: PacketKind, options
   const fetched: Fetched[] = [];
   try {
     const manager = await connection.jetstreamManager();
-    await ensurePacketStream(manager, settings);
-    await ensureConsumer(manager, settings, kind, options.ackWaitMs);
+    await preparePacketStream(manager, settings, options.log, packetConsumer(settings, kind, options.ackWaitMs));
     const consumer = await connection.jetstream().consumers.get(packetStreamName(settings), packetConsumerName(kind));
     let packets = 0;
     let bytes = 0;
@@ -261,12 +241,13 @@ export async function readPacketStream(config: Config, kind: PacketKind, options
     }
     // Messages given to an earlier run that did not commit are not given again before ack_wait: reading
     // later messages of the same receivers now would break their order, and skip those as read.
-    const waiting = (await manager.consumers.info(packetStreamName(settings), packetConsumerName(kind))).num_ack_pending - new Set(fetched.map((message) => message.seq)).size;
+    const info = await manager.consumers.info(packetStreamName(settings), packetConsumerName(kind));
+    const waiting = info.num_ack_pending - new Set(fetched.map((message) => message.seq)).size;
     if (waiting > 0) {
       for (const message of fetched) connection.publish(message.reply, '-NAK');
       await connection.flush();
       throw new EarlierRunPending(
-        `${waiting} messages of consumer ${packetConsumerName(kind)} were given to an earlier run that did not commit; they are given again ${options.ackWaitMs / 1000} s (stream_ack_wait) after it: this run reads nothing, the next one reads them in order`,
+        `${waiting} messages of consumer ${packetConsumerName(kind)} were given to an earlier run that did not commit; they are given again ${(info.config.ack_wait ?? nanos(options.ackWaitMs)) / 1e9} s (the consumer's ack_wait) after it: this run reads nothing, the next one reads them in order`,
       );
     }
   } finally {
@@ -341,14 +322,17 @@ async function answer(config: Config, settings: StreamSettings, name: string, ac
  * its subject, and a connection to [stream] that makes the packet stream and publishes one message,
  * resolving once JetStream stored it (a duplicate counts as stored).
  */
-export function packetForwarding(config: Config, kind: PacketKind, receiver: string) {
+export function packetForwarding(config: Config, kind: PacketKind, receiver: string, log?: Logger) {
   const settings = streamSettings(config);
+  let warned = false;
   return {
     subject: packetSubject(settings, kind, receiver),
     receiver,
     headers: packetHeaders,
     connect: async () => {
-      const { connection } = await connectPacketStream(config, `xrootd-${kind}-receiver ${receiver}`);
+      // A connection made again after a failure warns no more: once per receiver.
+      const { connection } = await connectPacketStream(config, `xrootd-${kind}-receiver ${receiver}`, warned ? undefined : log);
+      warned = true;
       const jetstream = connection.jetstream();
       return {
         connection,
