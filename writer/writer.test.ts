@@ -246,6 +246,27 @@ test('one message delivered twice, in one batch or in the next (nats-server befo
   expect(await stored(one, 'monit_production_twice', 'twice')).toEqual(expected(4));
 });
 
+test('a writer remembers the last batches it stored, a bounded number: a copy of a recent one is acknowledged, of a forgotten one written again', async () => {
+  // batch_size 2: it remembers at least 4 batches (8 messages), and never more than one batch beyond that.
+  const config = configFor('REMEMBERED', { batch_size: '2', max_ack_pending: '2' });
+  const settings = streamSettings(config);
+  const writer = new Writer({ connection, stream: settings, settings: writerSettings(config), instances: influxInstances(config), log: new MemoryLogger('writer') });
+  const delivery = (seq: number, point: StreamPoint): JsMsg => {
+    const { subject, headers, payload } = encodeMessage(settings.subjectPrefix, point);
+    return { seq, subject, headers, data: payload, info: { redeliveryCount: 1 }, ack: () => undefined, nak: () => undefined } as unknown as JsMsg;
+  };
+  const all = points('remembered', 'remembered', 20);
+  for (let first = 0; first < all.length; first += 2) {
+    expect(await writer.handle(all.slice(first, first + 2).map((point, offset) => delivery(first + offset + 1, point)))).toEqual({ written: 2, deadLetters: 0, retried: 0 });
+  }
+  // The last 8 sequences (13..20) are remembered: their copies are not written again.
+  expect(await writer.handle([13, 16, 20].map((seq) => delivery(seq, all[seq - 1])))).toEqual({ written: 0, deadLetters: 0, retried: 0 });
+  // Sequences 1 and 2 were forgotten (more than 8 + 2 since): written again, as the same points.
+  expect(await writer.handle([1, 2].map((seq) => delivery(seq, all[seq - 1])))).toEqual({ written: 2, deadLetters: 0, retried: 0 });
+  expect(await metric(writer, 'writer_points_written_total')).toBe(22);
+  expect(await stored(one, 'monit_production_remembered', 'remembered')).toEqual(expected(20));
+});
+
 /** Built by `npx tsc -p tsconfig.build.json` before this test. */
 const MAIN = path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js');
 
