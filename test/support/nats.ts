@@ -50,6 +50,8 @@ export interface NatsCluster {
   connect(options?: Partial<ConnectionOptions>): Promise<NatsConnection>;
   /** The node's `/jsz?streams=true`. */
   jsz(node: NatsNode): Promise<Jsz>;
+  /** The names of the clients connected to the node now (its `/connz`), as they gave them at connect. */
+  clientNames(node: NatsNode): Promise<string[]>;
   /** kill -9, then waits until the process is gone. */
   kill(node: NatsNode): Promise<void>;
   /** Starts it again on the same ports and store and waits until it knows the meta leader again. */
@@ -159,6 +161,12 @@ async function startNatsClusterOnce(count: 1 | 3): Promise<NatsCluster | Error> 
     connect: (options = {}) =>
       connect({ servers: nodes.map((node) => node.url), maxReconnectAttempts: -1, reconnectTimeWait: 100, ...options }),
     jsz: fetchJsz,
+    clientNames: async (node) => {
+      const response = await fetch(`http://127.0.0.1:${node.monitorPort}/connz?limit=1000`);
+      if (!response.ok) throw new Error(`${node.name}: /connz answered ${response.status}: ${await response.text()}`);
+      const { connections = [] } = (await response.json()) as { connections?: { name?: string }[] };
+      return connections.map((connection) => connection.name ?? '');
+    },
     kill: async (node) => {
       process.kill(node.pid, 'SIGKILL');
       await eventually(async () => (gone(node.pid) ? true : undefined), 20);
