@@ -240,8 +240,10 @@ export class Writer {
       if (await this.deadLetter(letter.message, letter.producer, letter.reason, acknowledge)) outcome.deadLetters++;
       else outcome.retried++;
     }
-    // The acknowledgements leave before the next fetch (and before an exit after SIGTERM).
-    await this.options.connection.flush();
+    // The acknowledgements leave before the next fetch (and before an exit after SIGTERM). A connection
+    // lost meanwhile (its server killed) rejects the flush: the acknowledgements not sent yet are lost,
+    // their messages come again after ack_wait and are written again as the same points.
+    await this.options.connection.flush().catch((error: Error) => this.options.log.warn(`the acknowledgements of a batch may not have reached the stream, its messages may come again: ${error.message}`));
     stop();
     return outcome;
   }
