@@ -1,10 +1,12 @@
 /**
  * The stream route's own processes for end-to-end tests: `./run.sh gateway` with `route = stream` and
  * `./run.sh writer` (dist/cli/main.js: build first with `npx tsc -p tsconfig.build.json`), their
- * /metrics, and the writers' consumer lag.
+ * /metrics, the writers' consumer lag, and a proxy that holds InfluxDB's answers to a writer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { ConsumerInfo, JetStreamManager } from 'nats';
 import { PROJECT_ROOT } from '../../lib/config/paths';
@@ -134,4 +136,49 @@ export async function spawnStreamWriter(influxUrl: string, stream: string, write
     writer.restartsAtStart++;
     output += `\n--- exited with ${started.exitCode} before serving /metrics: started again ---\n`;
   }
+}
+
+export interface HeldWritesProxy {
+  /** http://127.0.0.1:<port>, for a writer's [influxdb] url. */
+  url: string;
+  /** /write requests InfluxDB answered whose answer is held now. */
+  held(): number;
+  /** Passes the held answers on, and every later one at once. */
+  release(): void;
+  close(): void;
+}
+
+/**
+ * An HTTP proxy to the InfluxDB on `target`: it passes every request on, and the answers too, except
+ * those of /write, which it holds until release(). A writer behind it has its batch stored in InfluxDB
+ * and waits for the answer for as long as the test wants.
+ */
+export async function heldWritesProxy(target: number): Promise<HeldWritesProxy> {
+  let holding = true;
+  const waiting: Array<() => void> = [];
+  const server = http.createServer((request, response) => {
+    const upstream = http.request({ host: '127.0.0.1', port: target, method: request.method, path: request.url, headers: request.headers }, (answer) => {
+      const pass = (): void => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      };
+      if (holding && request.url?.startsWith('/write')) waiting.push(pass);
+      else pass();
+    });
+    upstream.on('error', () => response.destroy());
+    request.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    held: () => waiting.length,
+    release: () => {
+      holding = false;
+      for (const pass of waiting.splice(0)) pass();
+    },
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }
