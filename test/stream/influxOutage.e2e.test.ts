@@ -8,7 +8,6 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { JetStreamManager, NatsConnection } from 'nats';
 import collector from '../../collectors/command/collector';
 import { Config } from '../../lib/config/config';
 import { databaseFor } from '../../lib/documents/interpret';
@@ -16,8 +15,8 @@ import { HEARTBEAT, runPeriodicJob } from '../../lib/run/jobRunner';
 import { TEN_MINUTES_MS } from '../../lib/run/slot';
 import { subjectFor } from '../../lib/stream/messages';
 import { TEST_TOKEN, type GatewayProcess } from '../support/gateway';
-import { startNatsCluster, type NatsCluster } from '../support/nats';
-import { startInfluxDB, testDir, type TestInfluxDB } from '../support/services';
+import { useStreamServers } from '../support/fixtures';
+import { testDir } from '../support/services';
 import { consumerLag, metricTotal, scrapeMetrics, spawnStreamGateway, spawnStreamWriter, streamSection, until, type WriterProcess } from '../support/streamRoute';
 
 jest.setTimeout(600_000);
@@ -32,21 +31,7 @@ const RUNS = 4;
 const FIRST_SLOT = Math.floor(Date.now() / TEN_MINUTES_MS) * TEN_MINUTES_MS - 12 * TEN_MINUTES_MS;
 const job = { name: 'command', periodMs: TEN_MINUTES_MS, run: collector.collect };
 
-let cluster: NatsCluster;
-let influx: TestInfluxDB;
-let connection: NatsConnection;
-let manager: JetStreamManager;
-
-beforeAll(async () => {
-  [cluster, influx] = await Promise.all([startNatsCluster({ nodes: 1 }), startInfluxDB()]);
-  connection = await cluster.connect();
-  manager = await connection.jetstreamManager();
-});
-
-afterAll(async () => {
-  await connection?.close();
-  await Promise.all([cluster?.stop(), influx?.stop()]);
-});
+const servers = useStreamServers(1);
 
 /** Every file under `dir`, at any depth (folders themselves are not listed). */
 function filesUnder(dir: string): string[] {
@@ -63,6 +48,7 @@ function heartbeatFields(line: string): Record<string, string> {
 }
 
 test('InfluxDB stopped for four runs of a collector: each run sends everything (2xx, empty spool), the stream lag grows; once InfluxDB is back it drains, every document once', async () => {
+  const { cluster, influx, manager } = servers;
   const stream = streamSection(STREAM, cluster.servers);
   const gateway: GatewayProcess = await spawnStreamGateway(influx.url, stream);
   const writers: WriterProcess[] = [];

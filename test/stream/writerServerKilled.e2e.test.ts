@@ -12,8 +12,7 @@ import type { StreamPoint } from '../../lib/stream/messages';
 import { publishPoints } from '../../lib/stream/publish';
 import { streamSettings } from '../../lib/stream/settings';
 import { ensureStreams } from '../../lib/stream/streams';
-import { startNatsCluster, type NatsCluster } from '../support/nats';
-import { startInfluxDB, type TestInfluxDB } from '../support/services';
+import { useStreamServers } from '../support/fixtures';
 import { consumerLag, heldWritesProxy, metricTotal, spawnStreamWriter, streamSection, until, type HeldWritesProxy, type WriterProcess } from '../support/streamRoute';
 
 jest.setTimeout(300_000);
@@ -23,18 +22,10 @@ const PRODUCER = 'held';
 const COUNT = 300;
 const BASE_MS = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
 
-let cluster: NatsCluster;
-let influx: TestInfluxDB;
-
-beforeAll(async () => {
-  [cluster, influx] = await Promise.all([startNatsCluster({ nodes: 1 }), startInfluxDB()]);
-});
-
-afterAll(async () => {
-  await Promise.all([cluster?.stop(), influx?.stop()]);
-});
+const servers = useStreamServers(1);
 
 test('the nats-server of a writer killed while the writer writes a batch: the writer goes on, and once the server is back every point is stored once, nothing pending', async () => {
+  const { cluster, influx, manager } = servers;
   const stream = streamSection(STREAM, cluster.servers);
   const points: StreamPoint[] = Array.from({ length: COUNT }, (_, n) => ({ producer: PRODUCER, line: `held,k=${n} v=${n}i ${BASE_MS + n}`, id: `${PRODUCER}-${n}` }));
   const publisher: NatsConnection = await cluster.connect();
@@ -68,13 +59,7 @@ test('the nats-server of a writer killed while the writer writes a batch: the wr
     expect(writer.process().exitCode).toBeNull();
 
     await cluster.restart(node);
-    const observer = await cluster.connect();
-    try {
-      const manager = await observer.jetstreamManager();
-      await until(() => `the backlog drained (writer: ${started.output()})`, async () => ((await consumerLag(manager, STREAM).catch(() => -1)) === 0 ? true : undefined));
-    } finally {
-      await observer.close();
-    }
+    await until(() => `the backlog drained (writer: ${started.output()})`, async () => ((await consumerLag(manager, STREAM).catch(() => -1)) === 0 ? true : undefined));
     expect(writer.process().exitCode).toBeNull();
     const rows = await influx.client.rows(`SELECT "v", "k" FROM "held"`, { database: `monit_production_${PRODUCER}` });
     expect(rows.map((row) => `${row.time} ${row.k} ${row.v}`).sort()).toEqual(points.map((_, n) => `${BASE_MS + n} ${n} ${n}`).sort());

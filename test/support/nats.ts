@@ -23,7 +23,7 @@ export interface Jsz {
   meta_cluster?: { name: string; leader?: string; cluster_size: number };
   account_details?: {
     name: string;
-    stream_detail?: { name: string; state: { messages: number; first_seq: number; last_seq: number }; cluster?: { leader?: string } }[];
+    stream_detail?: { name: string; state: { messages: number; first_seq: number; last_seq: number; last_ts: string }; cluster?: { leader?: string } }[];
   }[];
 }
 
