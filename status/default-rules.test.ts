@@ -4,10 +4,11 @@ import { sources } from '../collectors/source';
 import { Config } from '../lib/config/config';
 import { COLLECTORS_DIR, PROJECT_ROOT } from '../lib/config/paths';
 import { SchemaRegistry, schemaRegistry } from '../lib/documents/schemas';
+import { everyCollectorSection } from '../test/support/collectorSections';
 import { loadRules, type ModuleRule } from './rules';
 
 /** A config running every collector: a shipped module is only loaded while its collector is configured. */
-const EVERY_COLLECTOR = Config.parse(`[status]\n${sources().map((source) => `[${source.name}]\n`).join('')}`, 'default');
+const EVERY_COLLECTOR = Config.parse(`[status]\n${everyCollectorSection()}`, 'default');
 
 /** The shipped rules, read without schema checks so that every mismatch is listed below at once. */
 function shippedRules(): ModuleRule[] {

@@ -1,10 +1,10 @@
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { sources } from '../collectors/source';
 import { Config } from '../lib/config/config';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { SchemaRegistry } from '../lib/documents/schemas';
 import type { TypeSchema } from '../lib/documents/types';
+import { everyCollectorSection } from '../test/support/collectorSections';
 import { thrownBy } from '../test/support/thrown';
 import { findKeyLine, loadRules, RuleError } from './rules';
 
@@ -21,8 +21,7 @@ const probeSchema: TypeSchema = {
   },
 };
 const registry = new SchemaRegistry([probeSchema]);
-/** A section for every collector: each shipped module is shown only while its collector is configured. */
-const EVERY_COLLECTOR = sources().map((source) => `[${source.name}]\n`).join('');
+const EVERY_COLLECTOR = everyCollectorSection();
 
 function tempDir(): string {
   const base = path.join(PROJECT_ROOT, 'var', 'test');
