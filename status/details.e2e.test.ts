@@ -15,6 +15,7 @@ import type { GatewayPages } from '../lib/http/pages';
 import { MemoryLogger } from '../lib/run/log';
 import { slotStart } from '../lib/run/slot';
 import { startGateway, type RunningGateway } from '../gateway/server';
+import { everyCollectorSection } from '../test/support/collectorSections';
 import { writeSyntheticData } from '../test/support/dashboards/syntheticData';
 import { getPage } from '../test/support/pages';
 import { startInfluxDB, testDir, type TestInfluxDB } from '../test/support/services';
@@ -141,10 +142,10 @@ beforeAll(async () => {
     { retentionPolicy: 'raw', precision: 'ms' },
   );
   configFile = path.join(dir, 'config.cfg');
-  // The shipped rules, and one module declared here without a dashboard, whose condition holds now.
+  // The shipped rules (every collector configured), and one module declared here without a dashboard, whose condition holds now.
   writeFileSync(
     configFile,
-    `[paths]\nvar = ${dir}/var\n[influxdb]\nurl = ${influx.url}\n[status]\n` +
+    `[paths]\nvar = ${dir}/var\n[influxdb]\nurl = ${influx.url}\n[status]\n${everyCollectorSection()}` +
       `[status.module.crafted]\ntitle = Crafted slow web\nmeasurement = web/probe\nfields = up, latency_ms\ncollector = none\n` +
       `degraded = ${CRAFTED_CONDITION}\ndegraded_reason = {series} slow: mean {value} ms ({matches} slow)\n` +
       // Plots of one series with one point, and of two equal series.

@@ -4,6 +4,7 @@ import { Config } from '../lib/config/config';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { SchemaRegistry } from '../lib/documents/schemas';
 import type { TypeSchema } from '../lib/documents/types';
+import { everyCollectorSection } from '../test/support/collectorSections';
 import { thrownBy } from '../test/support/thrown';
 import { findKeyLine, loadRules, RuleError } from './rules';
 
@@ -20,6 +21,7 @@ const probeSchema: TypeSchema = {
   },
 };
 const registry = new SchemaRegistry([probeSchema]);
+const EVERY_COLLECTOR = everyCollectorSection();
 
 function tempDir(): string {
   const base = path.join(PROJECT_ROOT, 'var', 'test');
@@ -167,7 +169,7 @@ fields = up
   });
 
   test('the shipped default rules file is used when [status] default_rules is absent', () => {
-    const config = Config.parse('[status]\n', 'inline.cfg');
+    const config = Config.parse(`[status]\n${EVERY_COLLECTOR}`, 'inline.cfg');
     // Only the structure matters here; default-rules.test.ts checks them against schemas/.
     const rules = loadRules(config, { registry: new SchemaRegistry([]) });
     expect(rules.map((rule) => rule.module)).toEqual(expect.arrayContaining(['host', 'web', 'sql', 'logs', 'hadoop', 'xrootd', 'xrdprobe', 'xrootd-transfers', 'panda']));
@@ -186,12 +188,40 @@ fields = up
 
   test('the former shipped file (status/default-rules.cfg, now each collector status.cfg) still gives the shipped rules, with a warning', () => {
     const warnings: string[] = [];
-    const former = loadRules(Config.parse('[status]\ndefault_rules = status/default-rules.cfg\n', 'old.cfg'), { registry: new SchemaRegistry([]), warn: (message) => warnings.push(message) });
-    const shipped = loadRules(Config.parse('[status]\n', 'new.cfg'), { registry: new SchemaRegistry([]) });
+    const former = loadRules(Config.parse(`[status]\ndefault_rules = status/default-rules.cfg\n${EVERY_COLLECTOR}`, 'old.cfg'), { registry: new SchemaRegistry([]), warn: (message) => warnings.push(message) });
+    const shipped = loadRules(Config.parse(`[status]\n${EVERY_COLLECTOR}`, 'new.cfg'), { registry: new SchemaRegistry([]) });
+    expect(shipped.map((rule) => rule.module)).toContain('jetstream');
     expect(former).toEqual(shipped);
     expect(warnings).toEqual([expect.stringMatching(/old\.cfg: \[status\] default_rules = status\/default-rules\.cfg: .*remove the key/)]);
-    expect(loadRules(Config.parse('[status]\n', 'new.cfg'), { registry: new SchemaRegistry([]), warn: (message) => warnings.push(message) })).toHaveLength(shipped.length);
+    expect(loadRules(Config.parse(`[status]\n${EVERY_COLLECTOR}`, 'new.cfg'), { registry: new SchemaRegistry([]), warn: (message) => warnings.push(message) })).toHaveLength(shipped.length);
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe("a shipped module is shown only while the config runs one of its parts' jobs", () => {
+  const modules = (text: string): string[] => loadRules(Config.parse(`[status]\n${text}`, 'optin.cfg')).map((rule) => rule.module);
+
+  test('the opt-in jetstream collector: no module without its section, or with enabled = false; one with it', () => {
+    expect(modules('[web]\nurls = http://127.0.0.1:1/\n')).toEqual(['web']);
+    expect(modules('[web]\n[jetstream]\n')).toEqual(['jetstream', 'web']);
+    expect(modules('[web]\n[jetstream]\nenabled = false\n')).toEqual(['web']);
+  });
+
+  test("a part's job is its collector key: panda is gated by panda-derived, which runs with [panda] and is off by itself", () => {
+    expect(modules('[panda]\n')).toEqual(['panda', 'panda-daod']);
+    expect(modules('[panda]\n[panda-derived]\nenabled = false\n')).toEqual(['panda-daod']);
+    // hadoop-yarn and the others name collector = hadoop.
+    expect(modules('[hadoop]\n')).toEqual(['hadoop', 'hadoop-yarn', 'hadoop-hbase', 'hadoop-volumes']);
+  });
+
+  test('a module the config declares or overrides is kept, unless it says enabled = false', () => {
+    expect(modules('[status.module.jetstream]\ntitle = Stream\n')).toEqual(['jetstream']);
+    expect(modules('[status.module.host]\nfreshness = 1h\n[status.module.jetstream]\nenabled = false\n[jetstream]\n')).toEqual(['host']);
+    expect(modules(`[status.module.mine]\nmeasurement = web/probe\nfields = up\nunavailable = latest(up) == 0\nunavailable_reason = down\n`)).toEqual(['mine']);
+  });
+
+  test('a rules file the config names in default_rules is taken whole', () => {
+    expect(modules(`default_rules = ${path.join(PROJECT_ROOT, 'collectors', 'jetstream', 'status.cfg')}\n`)).toEqual(['jetstream']);
   });
 });
 

@@ -4,6 +4,7 @@ import { Config, ConfigError } from '../lib/config/config';
 import { COLLECTORS_DIR, PROJECT_ROOT } from '../lib/config/paths';
 import { type SchemaRegistry, schemaRegistry } from '../lib/documents/schemas';
 import { parseDuration } from '../lib/run/slot';
+import { enabled as jobRuns } from '../cli/schedule';
 import type { FieldType } from '../lib/documents/types';
 import { type AggregateFunction, type AggregateOperand, type Condition, conditionAggregates, ConditionSyntaxError, parseCondition } from './condition';
 
@@ -467,7 +468,8 @@ export function defaultRuleFiles(): string[] {
  * The rules of every module: the default rules (each collectors/<name>/status.cfg, or the file
  * `[status] default_rules` names; empty for none), then the [status.module.NAME] sections of the
  * config, which override a default module key by key or add modules. `enabled = false` drops a
- * module. Throws RuleError naming module and line.
+ * module, and so does running none of its parts' jobs (cli/schedule.ts `enabled`) for a module of a
+ * collector's status.cfg that the config does not name. Throws RuleError naming module and line.
  */
 export function loadRules(config: Config, options: { registry?: SchemaRegistry; warn?: (message: string) => void } = {}): ModuleRule[] {
   const status = config.section('status');
@@ -478,9 +480,12 @@ export function loadRules(config: Config, options: { registry?: SchemaRegistry; 
   };
   // Absent: the shipped files; present but empty: no default rules.
   let defaultsFiles = !status.keys().includes('default_rules') ? defaultRuleFiles() : status.has('default_rules') ? [status.path('default_rules')] : [];
+  // The collectors' own status.cfg, not a file the config names: only those are shown per configured collector.
+  let collectorFiles = !status.keys().includes('default_rules');
   if (defaultsFiles.length === 1 && defaultsFiles[0] === FORMER_DEFAULT_RULES_FILE && !existsSync(FORMER_DEFAULT_RULES_FILE)) {
     options.warn?.(`${config.file}: [status] default_rules = status/default-rules.cfg: the shipped rules are now each collector's status.cfg, which are used; remove the key`);
     defaultsFiles = defaultRuleFiles();
+    collectorFiles = true;
   }
   const modules = new Map<string, RuleSection>();
   const partSections = new Map<string, RuleSection>();
@@ -501,7 +506,8 @@ export function loadRules(config: Config, options: { registry?: SchemaRegistry; 
     }
     mergeSections(partSections, ruleSections(parsed, text, 'status.part'));
   }
-  mergeSections(modules, ruleSections(config, configText, 'status.module'));
+  const configModules = ruleSections(config, configText, 'status.module');
+  mergeSections(modules, configModules);
   mergeSections(partSections, ruleSections(config, configText, 'status.part'));
 
   // Each part is built once, when a module first names it: a shared part is one object, evaluated once.
@@ -541,6 +547,8 @@ export function loadRules(config: Config, options: { registry?: SchemaRegistry; 
       continue;
     }
     const rule = buildRule(module, section, defaults, registry, partNamed);
+    // A shipped module whose jobs this config does not run (an opt-in collector such as jetstream) would only ever be N/A.
+    if (collectorFiles && !configModules.has(module) && !rule.parts.some((part) => part.collector === undefined || jobRuns(config, part.collector))) continue;
     // Two modules with one service id would overwrite each other's document in MONIT and InfluxDB.
     const twin = rule.availability && rules.find((other) => other.availability?.serviceId === rule.availability?.serviceId);
     if (twin) {

@@ -14,6 +14,7 @@ import { interpretDocument } from '../lib/documents/interpret';
 import { type PeriodicJob, runPeriodicJob, type RunOutcome } from '../lib/run/jobRunner';
 import { MemoryLogger } from '../lib/run/log';
 import { PROJECT_ROOT } from '../lib/config/paths';
+import { everyCollectorSection } from '../test/support/collectorSections';
 import { SchemaRegistry, schemaRegistry } from '../lib/documents/schemas';
 import { slotStart } from '../lib/run/slot';
 import type { MonitDocument } from '../lib/documents/types';
@@ -565,7 +566,7 @@ describe('the page in headless Chromium', () => {
   test('a module title breaks between words only: shipped titles on one line at 1200 px, a long unbroken name wraps in its card', async () => {
     // The scenario's modules (one in each state, a downtime included) under every shipped title, and one without spaces.
     // 'Databases / PostgreSQLreplicas': a word wider than the room beside a state label, as the reported "Database / s|ql".
-    const titles = [...new Set(loadRules(Config.parse('[status]\n', 'shipped.cfg'), { registry: new SchemaRegistry([]) }).map((rule) => rule.title)), 'Database / sql', 'Databases / PostgreSQLreplicas'];
+    const titles = [...new Set(loadRules(Config.parse(`[status]\n${everyCollectorSection()}`, 'shipped.cfg'), { registry: new SchemaRegistry([]) }).map((rule) => rule.title)), 'Database / sql', 'Databases / PostgreSQLreplicas'];
     const unbroken = 'TheXRootDFederationAccountingOfEveryExperimentSiteWithoutAnySpace';
     const modules = [...titles, unbroken].flatMap((title, index) => result.snapshot.modules.map((module) => ({ ...module, module: `${module.module}-${index}`, title })));
     for (const width of [1200, 375]) {
