@@ -292,6 +292,30 @@ describe('three nats-servers, a stream of three replicas', () => {
     await three?.stop();
   });
 
+  test('two nodes of three killed: /ping answers 503 as long as the stream has no majority, 200 once it has one again', async () => {
+    const gateway = await spawnStreamGateway('MAJORITY', three.servers, 'replicas = 3\n');
+    const killed: NatsNode[] = [];
+    try {
+      await until('the gateway connected to the stream', async () => ((await ping(gateway.url)).status === 200 ? true : undefined));
+      for (const node of three.nodes.slice(0, 2)) {
+        await three.kill(node);
+        killed.push(node);
+      }
+      await until('/ping answering 503', async () => ((await ping(gateway.url)).status === 503 ? true : undefined));
+      // Not only at first (the info request timing out): every later /ping too, while no majority is back.
+      for (let check = 0; check < 6; check++) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const pinged = await ping(gateway.url);
+        expect([pinged.status, pinged.json.stream]).toEqual([503, 'unreachable']);
+      }
+      for (const node of killed.splice(0)) await three.restart(node);
+      await until('/ping answering 200 again', async () => ((await ping(gateway.url)).status === 200 ? true : undefined));
+    } finally {
+      await gateway.stop();
+      for (const node of killed) await three.restart(node);
+    }
+  });
+
   test('kill -9 of the stream leader while a sender posts through the gateway: every acknowledged document is in InfluxDB exactly once', async () => {
     const total = 3000;
     const gateway = await spawnStreamGateway('KILL', three.servers, 'replicas = 3\n');

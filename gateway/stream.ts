@@ -104,7 +104,9 @@ export class GatewayStream implements StreamPublisher {
   async problem(): Promise<string | undefined> {
     if (!this.client || !this.manager) return `not connected: ${this.lastError}`;
     try {
-      await this.manager.streams.info(this.client.settings.name);
+      const info = await this.manager.streams.info(this.client.settings.name);
+      // A replicated stream without a leader answers info (from a surviving node) but stores nothing.
+      if (info.cluster && !info.cluster.leader) return `stream ${this.client.settings.name} has no leader (no majority of its ${info.config.num_replicas} replicas): it cannot store`;
       return undefined;
     } catch (error) {
       return `stream ${this.client.settings.name} does not answer: ${(error as Error).message}`;
