@@ -4,7 +4,8 @@
  * exists as it is (each host starts with its own config); this applies this host's settings, replicas
  * lowered included, and says what it changed.
  */
-import { connect } from 'nats';
+import { connect, type NatsConnection } from 'nats';
+import { natsFailureClass } from '../collectors/jetstream/read';
 import { receiverOptions } from '../collectors/xrootd-transfers/receiver';
 import { xrootdSettings } from '../collectors/xrootd/settings';
 import type { Config } from '../lib/config/config';
@@ -26,8 +27,9 @@ function packetConsumers(config: Config, settings: StreamSettings): WantedConsum
 const routedAckWait = (section: { route: string; streamAckWaitMs: number }): number | undefined => (section.route === 'stream' ? section.streamAckWaitMs : undefined);
 
 /**
- * Exit 0 once the streams and consumers have this host's settings; a refusal of JetStream is thrown
- * (run.sh prints it, exit 1). The packet stream `<name>_XROOTD` is created only where [xrootd] or
+ * Exit 0 once the streams and consumers have this host's settings; servers that cannot be reached
+ * (named, with the failure class of collectors/jetstream) or a refusal of JetStream are thrown (run.sh
+ * prints it, exit 1). The packet stream `<name>_XROOTD` is created only where [xrootd] or
  * [xrootd-transfers] has `queue = stream`, and updated wherever it exists; the writers' consumer only
  * where [writer] is, the packet consumers only where their section has `queue = stream`.
  */
@@ -36,7 +38,12 @@ export async function streamSetup(config: Config, print: (line: string) => void 
   const consumers = packetConsumers(config, settings);
   if (config.hasSection('writer')) consumers.unshift(writerConsumer(settings, writerSettings(config)));
   // Run by hand: a server that does not answer is said at once, not waited for.
-  const connection = await connect({ ...connectionOptions(config, settings, `stream-setup ${process.pid}`), maxReconnectAttempts: 0 });
+  let connection: NatsConnection;
+  try {
+    connection = await connect({ ...connectionOptions(config, settings, `stream-setup ${process.pid}`), maxReconnectAttempts: 0 });
+  } catch (error) {
+    throw new Error(`stream-setup: cannot connect to [stream] servers = ${settings.servers.join(', ')} (${natsFailureClass(error)}): ${(error as Error).message}`);
+  }
   try {
     const manager = await connection.jetstreamManager();
     const streams = streamConfigs(settings);

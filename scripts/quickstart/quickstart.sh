@@ -9,8 +9,9 @@
 # starts its demo sources (e.g. --example eventindex: the ten modules of the ATLAS EventIndex monitoring).
 # Before the current slot, the past slots of this hour and the last are backfilled (backfill.ts), so
 # the details pages have plots at once.
-# --stream adds the stream route (stream.cfg) to config.cfg, once; local.ts starts its three
-# nats-server nodes and two writers whenever config.cfg has it (streamRoute.ts).
+# --stream adds the stream route (stream.cfg) to config.cfg, once (keys of a section it has go
+# inside it); local.ts starts its three nats-server nodes and two writers whenever config.cfg has it
+# (streamRoute.ts).
 set -euo pipefail
 usage() {
   cat <<'USAGE'
@@ -24,12 +25,14 @@ the past slots of this hour and the last, runs every job once and prints where e
   --example NAME   also add examples/NAME/NAME.cfg to the config and start its demo sources
                    (e.g. --example eventindex); may be given more than once
   --stream         the stream route: add [stream] (three local nats-server nodes, replicas = 3),
-                   [gateway] route = stream and [writer] to the config (once: a [stream] it has is
-                   kept), and start a JetStream cluster of three nats-server processes on loopback
-                   (stores in var/nats-1..3) and two writers, so that every document goes gateway ->
-                   JetStream -> writers -> InfluxDB. Later runs with or without --stream keep them
-                   running while the config has that [stream]; to go back to the direct route,
-                   ./run.sh stop, then remove those sections from the config
+                   [gateway] route = stream, [writer] and the [jetstream] collector (the stream's
+                   lag, dead letters and replicas) to the config, once: a [stream] it has is kept,
+                   the keys of a section it has go inside that section. Starts a JetStream cluster
+                   of three nats-server processes on loopback (stores in var/nats-1..3) and two
+                   writers, so that every document goes gateway -> JetStream -> writers ->
+                   InfluxDB. Later runs with or without --stream keep them running while the
+                   config has that [stream]; to go back to the direct route, ./run.sh stop, then
+                   set [gateway] route = direct and remove [stream], [writer] and [jetstream]
   --help           this text
 
 Environment:

@@ -38,7 +38,7 @@ it('./run.sh quickstart --help: a usage naming its options and the port offset, 
   expect(help.stdout).toMatch(/^usage: \.\/run\.sh quickstart /);
   for (const name of ['--config FILE', '--example NAME', '--stream', '--help']) expect(help.stdout).toContain(name);
   // --stream says what it starts and what the later runs keep.
-  expect(help.stdout).toMatch(/--stream +the stream route: add \[stream\] \(three local nats-server nodes, replicas = 3\),\n +\[gateway\] route = stream and \[writer\]/);
+  expect(help.stdout).toMatch(/--stream +the stream route: add \[stream\] \(three local nats-server nodes, replicas = 3\),\n +\[gateway\] route = stream, \[writer\] and the \[jetstream\] collector/);
   // The variable quickstartConfig.ts reads, named as it reads it.
   const variable = /process\.env\.([A-Z_]+)/.exec(readFileSync(path.join(__dirname, 'quickstartConfig.ts'), 'utf8'))?.[1];
   expect(variable).toBe('MONIT_QUICKSTART_PORT_OFFSET');

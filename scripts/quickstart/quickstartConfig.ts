@@ -4,7 +4,7 @@ import path from 'node:path';
 import { writeFileDurably } from '../../lib/state/durableFile';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { Config } from '../../lib/config/config';
-import { QUICKSTART_DIR } from '../../lib/config/sample';
+import { parseSample, QUICKSTART_DIR } from '../../lib/config/sample';
 import { sources } from '../../collectors/source';
 import { missingSourceSections, renderConfigExample } from '../build/generators/configExample';
 import { configuredExampleNames, exampleConfigFile, loadExample } from './examples';
@@ -65,26 +65,64 @@ function addExamples(target: string, examples: string[], portOffset: number): st
 
 export const STREAM_CONFIG_FILE = path.join(QUICKSTART_DIR, 'stream.cfg');
 
+/** A section header, `[name]`, or an example of one, `;[name]`: either ends the section before it. */
+const ANY_HEADER = /^\s*[;#]?\s*\[([^\]]+)\]\s*$/;
+
 /**
- * ./run.sh quickstart --stream: appends the stream route (stream.cfg: [stream] of three local nodes,
+ * Sets `key = value` in the last `[section]` of `lines` (the one that wins), under a comment naming
+ * `origin`: on its `key = ...` lines, else on its first `;key = ...` line (where the key is
+ * documented), else as a new line at its end. `lines` must hold that section.
+ */
+function setKey(lines: string[], section: string, key: string, value: string, origin: string): void {
+  const header = lines.map((line) => /^\s*\[([^\]]+)\]\s*$/.exec(line)?.[1].trim()).lastIndexOf(section);
+  const next = lines.findIndex((line, index) => index > header && ANY_HEADER.test(line));
+  const end = next < 0 ? lines.length : next;
+  const keyLine = (commented: boolean): RegExp => new RegExp(`^\\s*${commented ? ';\\s*' : ''}${key.replace(/[.*]/g, '\\$&')}\\s*=`);
+  const body = lines.slice(header + 1, end);
+  const set = body.flatMap((line, index) => (keyLine(false).test(line) ? [header + 1 + index] : []));
+  const documented = body.findIndex((line) => keyLine(true).test(line));
+  let at = set.length ? set : documented >= 0 ? [header + 1 + documented] : [];
+  if (!at.length) {
+    at = [end];
+    while (at[0] > header + 1 && lines[at[0] - 1].trim() === '') at[0] -= 1;
+    lines.splice(at[0], 0, '');
+  }
+  for (const index of at) lines[index] = `${key} = ${value}`;
+  lines.splice(at[0], 0, `; Set by ${origin}.`);
+}
+
+/**
+ * ./run.sh quickstart --stream: adds the stream route (stream.cfg: [stream] of three local nodes,
  * replicas = 3, [gateway] route = stream, [writer]) made concrete like the rest, when config.cfg has
- * no [stream] yet; one it has, the quickstart's or the operator's, is kept as it is. The collector of
- * the stream's own state, when this tree has it, gets its [jetstream] section (its keys default to
- * [stream]'s). Returns the sections added.
+ * no [stream] yet; one it has, the quickstart's or the operator's, is kept as it is. A section
+ * config.cfg has already gets the keys inside it (one [gateway], its `;route = direct` line now
+ * `route = stream`), the others are appended. The collector of the stream's own state, when this
+ * tree has it, gets its [jetstream] section (its keys default to [stream]'s). Returns the sections
+ * added or changed.
  */
 export function addStreamRoute(target: string, portOffset = 0): string[] {
   const config = Config.load(target);
   const added: string[] = [];
-  let text = '';
+  const lines = readFileSync(target, 'utf8').replace(/\n*$/, '').split('\n');
+  let appended = '';
   if (!config.hasSection('stream')) {
-    text += `\n; Added by ./run.sh quickstart --stream: scripts/quickstart/stream.cfg.\n${concrete(readFileSync(STREAM_CONFIG_FILE, 'utf8'), portOffset)}`;
-    added.push('stream', 'gateway', 'writer');
+    const fragment = parseSample(concrete(readFileSync(STREAM_CONFIG_FILE, 'utf8'), portOffset), path.relative(PROJECT_ROOT, STREAM_CONFIG_FILE));
+    const kept = fragment.sections.filter((section) => {
+      added.push(section.name);
+      if (!config.hasSection(section.name)) return true;
+      for (const line of section.lines) if (line.kind === 'key' && !line.commented) setKey(lines, section.name, line.key, line.value, './run.sh quickstart --stream (scripts/quickstart/stream.cfg)');
+      return false;
+    });
+    if (kept.length) {
+      const sectionText = kept.map((section) => [...section.lead, `[${section.name}]`, ...section.lines.map((line) => (line.kind === 'comment' ? line.text : `${line.commented ? ';' : ''}${line.key} = ${line.value}`))].join('\n'));
+      appended += `\n; Added by ./run.sh quickstart --stream: scripts/quickstart/stream.cfg.\n${[...fragment.preamble, ...sectionText].join('\n').replace(/\n*$/, '\n')}`;
+    }
   }
   if (!config.hasSection('jetstream') && sources().some((source) => source.name === 'jetstream')) {
-    text += `\n; Added by ./run.sh quickstart --stream: the jetstream collector reads the stream of [stream].\n[jetstream]\n`;
+    appended += `\n; Added by ./run.sh quickstart --stream: the jetstream collector reads the stream of [stream].\n[jetstream]\n`;
     added.push('jetstream');
   }
-  if (text) writeFileDurably(target, readFileSync(target, 'utf8').replace(/\n*$/, '\n') + text, 0o600);
+  if (added.length) writeFileDurably(target, `${lines.join('\n')}\n${appended}`, 0o600);
   return added;
 }
 

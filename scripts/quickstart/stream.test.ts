@@ -36,7 +36,10 @@ describe('./run.sh quickstart --stream: the config', () => {
     const config = Config.load(file);
     expect(streamSettings(config)).toEqual(expect.objectContaining({ servers: CLIENT_PORTS.map((port) => `nats://127.0.0.1:${port + offset}`), replicas: 3 }));
     expect(config.section('gateway').string('route')).toBe('stream');
-    // The rest of [gateway] is kept: the later section wins key by key.
+    // One [gateway]: route = stream stands where `;route = direct` was documented, the rest is kept.
+    const text = readFileSync(file, 'utf8');
+    expect(text.match(/^\[gateway\]$/gm)).toHaveLength(1);
+    expect(text.match(/^;?route = .*$/gm)).toEqual(['route = stream']);
     expect(config.section('gateway').string('listen')).toBe(direct.section('gateway').string('listen'));
     expect(writerSettings(config).listen).toEqual({ host: '127.0.0.1', port: WRITER_PORT + offset });
     expect(config.hasSection('jetstream')).toBe(hasJetstreamCollector);
@@ -50,6 +53,21 @@ describe('./run.sh quickstart --stream: the config', () => {
     expect(addStreamRoute(file, offset)).toEqual([]);
     expect(generateConfig(file, offset)).toEqual({ created: false, added: [], examplesAdded: [] });
     expect(readFileSync(file, 'utf8')).toBe(written);
+  });
+
+  it('sets its keys inside the [gateway] and [writer] the config has (route = direct replaced, a key it lacks added at the section\'s end), once', () => {
+    const dir = testDir('quickstart-stream-merged');
+    const file = path.join(dir, 'config.cfg');
+    writeFileSync(file, `[gateway]\nlisten = 127.0.0.1:8190\nroute = direct\ntoken = ${TEST_TOKEN}\n\n[writer]\nbatch_size = 100\n\n;[influxdb.other]\n;listen = 127.0.0.1:1\n`);
+    expect(addStreamRoute(file).slice(0, 3)).toEqual(['stream', 'gateway', 'writer']);
+    const text = readFileSync(file, 'utf8');
+    expect([text.match(/^\[gateway\]$/gm), text.match(/^\[writer\]$/gm)]).toEqual([['[gateway]'], ['[writer]']]);
+    // The writer's listen goes after batch_size, before the blank line and the example section.
+    expect(text.startsWith(`[gateway]\nlisten = 127.0.0.1:8190\n; Set by ./run.sh quickstart --stream (scripts/quickstart/stream.cfg).\nroute = stream\ntoken = ${TEST_TOKEN}\n\n[writer]\nbatch_size = 100\n; Set by ./run.sh quickstart --stream (scripts/quickstart/stream.cfg).\nlisten = 127.0.0.1:${WRITER_PORT}\n\n;[influxdb.other]\n;listen = 127.0.0.1:1\n`)).toBe(true);
+    const config = Config.load(file);
+    expect([config.section('gateway').string('route'), writerSettings(config).listen, writerSettings(config).batchSize]).toEqual(['stream', { host: '127.0.0.1', port: WRITER_PORT }, 100]);
+    expect(addStreamRoute(file)).toEqual([]);
+    expect(readFileSync(file, 'utf8')).toBe(text);
   });
 
   it('keeps a [stream] the config has already (a real cluster elsewhere): nothing added, no local node', () => {
