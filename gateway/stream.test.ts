@@ -4,6 +4,7 @@
  * processes (dist/cli/main.js): build first (npx tsc -p tsconfig.build.json).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { JetStreamManager, NatsConnection } from 'nats';
@@ -156,14 +157,15 @@ describe('a gateway on the stream route, one nats-server', () => {
     await gateway?.stop();
   });
 
-  test('documents POSTed are in the stream, each a message with its _id, and not in InfluxDB; the same batch again is stored once', async () => {
+  test('documents POSTed are in the stream, each a message with its _id, and not in InfluxDB; the same batch again is stored once, a rerun with other values is stored', async () => {
     const documents = batch('first', 50);
     expect(await post(gateway.url, documents)).toMatchObject({ status: 200, json: { accepted: 50, rejected: [] } });
     expect(await messagesIn('ROUTE')).toBe(50);
     const first = await manager.streams.getMessage('ROUTE', { seq: 1 });
     expect(first.subject).toBe(`route.${PRODUCER}`);
-    expect([first.header.get(MESSAGE_ID_HEADER), first.header.get(PRODUCER_HEADER)]).toEqual([`${PRODUCER}-first-0`, PRODUCER]);
-    expect(first.string()).toBe(`load,batch=first,n=0 value=0 ${slot}`);
+    const firstLine = `load,batch=first,n=0 value=0 ${slot}`;
+    expect([first.header.get(MESSAGE_ID_HEADER), first.header.get(PRODUCER_HEADER)]).toEqual([`${PRODUCER}-first-0:${createHash('sha256').update(firstLine).digest('hex').slice(0, 16)}`, PRODUCER]);
+    expect(first.string()).toBe(firstLine);
     // The gateway neither wrote nor created anything on InfluxDB.
     const [series = []] = await influx.client.query('SHOW DATABASES');
     const databases = series.flatMap((one) => (one.values ?? []).map((row) => row[0]));
@@ -175,6 +177,12 @@ describe('a gateway on the stream route, one nats-server', () => {
     expect(await metric(gateway.url, 'gateway_stream_documents_published_total{result="stored"}')).toBe(50);
     expect(await metric(gateway.url, 'gateway_stream_documents_published_total{result="duplicate"}')).toBe(50);
     expect(await metric(gateway.url, `gateway_documents_accepted_total{producer="${PRODUCER}"}`)).toBe(100);
+
+    // A rerun of the slot with other values (the same _ids): stored, not dropped as duplicates.
+    expect(await post(gateway.url, documents.map((document) => ({ ...document, value: Number(document.value) + 1000 })))).toMatchObject({ status: 200, json: { accepted: 50 } });
+    expect(await messagesIn('ROUTE')).toBe(100);
+    expect(await metric(gateway.url, 'gateway_stream_documents_published_total{result="stored"}')).toBe(100);
+    expect(await metric(gateway.url, 'gateway_stream_documents_published_total{result="duplicate"}')).toBe(50);
   });
 
   test('refused documents are refused as on the direct route; one over the server\'s max_payload is refused by index (207), the others stored', async () => {
@@ -225,8 +233,8 @@ describe('a gateway on the stream route, one nats-server', () => {
     // The sender sends again until the gateway takes the batch.
     await until('the batch accepted again', async () => ((await post(gateway.url, documents)).status === 200 ? true : undefined));
     expect(await messagesIn('ROUTE')).toBe(before + 30);
-    // Accepted so far in this describe: 50 twice, 2 of the large batch, 20, 30; the 503s counted nothing.
-    expect(await metric(gateway.url, `gateway_documents_accepted_total{producer="${PRODUCER}"}`)).toBe(100 + 2 + 20 + 30);
+    // Accepted so far in this describe: 50 three times (twice the same, then a rerun), 2 of the large batch, 20, 30; the 503s counted nothing.
+    expect(await metric(gateway.url, `gateway_documents_accepted_total{producer="${PRODUCER}"}`)).toBe(150 + 2 + 20 + 30);
     expect(await ping(gateway.url)).toEqual({ status: 200, json: { gateway: 'ok', stream: 'ok' } });
   });
 });
@@ -255,7 +263,7 @@ test('a gateway that cannot reach the stream at start-up starts, answers 503, an
   }
 });
 
-test('with a writer, documents POSTed reach InfluxDB exactly once, a batch sent twice included', async () => {
+test('with a writer, documents POSTed reach InfluxDB exactly once, a batch sent twice included; a rerun with other values replaces them', async () => {
   const gateway = await spawnStreamGateway('WRITTEN');
   let writer: WriterProcess | undefined;
   try {
@@ -273,6 +281,12 @@ test('with a writer, documents POSTed reach InfluxDB exactly once, a batch sent 
     expect(await stored('written')).toEqual(expected(400));
     const [count] = await influx.client.rows(`SELECT count("value") AS points FROM "load" WHERE "batch" = 'written'`, { database: DATABASE });
     expect(Number(count.points)).toBe(400);
+    // A rerun of the slot within the duplicate window, with other values: they replace the points, as on the direct route.
+    expect((await post(gateway.url, documents.slice(0, 10).map((document) => ({ ...document, value: Number(document.value) + 1000 })))).status).toBe(200);
+    const rerun = new Map([...expected(400)].map(([n, value]) => [n, Number(n) < 10 ? value + 1000 : value]));
+    await until('the rerun values in InfluxDB', async () => ((await stored('written')).get('0') === 1000 ? true : undefined));
+    await until('the stream drained after the rerun', async () => ((await messagesIn('WRITTEN')) === 0 ? true : undefined));
+    expect(await stored('written')).toEqual(rerun);
   } finally {
     await Promise.all([gateway.stop(), writer?.stop()]);
   }

@@ -31,13 +31,21 @@ describe('a producer as a subject token', () => {
 describe('a message', () => {
   const line = 'jobs,site=CERN running=4i 1701790000000';
 
-  test('carries the line as payload, the _id as Nats-Msg-Id and the producer as Monit-Producer', () => {
+  test('carries the line as payload, the _id and a hash of the line as Nats-Msg-Id and the producer as Monit-Producer', () => {
     const message = encodeMessage('monit', { producer: 'cms.t0', line, id: 'abc123' });
+    const expectedId = `abc123:${createHash('sha256').update(line).digest('hex').slice(0, 16)}`;
     expect(message.subject).toBe('monit.cms%2Et0');
     expect(Buffer.from(message.payload).toString('utf8')).toBe(line);
-    expect(message.headers.get(MESSAGE_ID_HEADER)).toBe('abc123');
+    expect(message.headers.get(MESSAGE_ID_HEADER)).toBe(expectedId);
     expect(message.headers.get(PRODUCER_HEADER)).toBe('cms.t0');
-    expect(decodeMessage('monit', { subject: message.subject, headers: message.headers, data: message.payload })).toEqual({ producer: 'cms.t0', line, id: 'abc123' });
+    expect(decodeMessage('monit', { subject: message.subject, headers: message.headers, data: message.payload })).toEqual({ producer: 'cms.t0', line, id: expectedId });
+  });
+
+  test('the same _id with other values (a rerun of the slot) is another message; the same document again is the same one', () => {
+    const id = messageId({ producer: 'cms', line, id: 'abc123' });
+    expect(messageId({ producer: 'cms', line, id: 'abc123' })).toBe(id);
+    expect(messageId({ producer: 'cms', line: line.replace('4i', '5i'), id: 'abc123' })).not.toBe(id);
+    expect(id.startsWith('abc123:')).toBe(true);
   });
 
   test('without an _id, its id is the first 32 hex digits of sha256(producer NUL line): the same document, the same id', () => {

@@ -1,7 +1,7 @@
 /**
  * The stream's message format, written once for the gateway (publisher) and the writers (consumers):
  * one accepted document is one message on `<prefix>.<producer>`, its payload the document's InfluxDB
- * line (millisecond precision), its `Nats-Msg-Id` the document's `_id`. See lib/stream/README.md.
+ * line (millisecond precision), its `Nats-Msg-Id` the document's `_id` and a hash of that line. See lib/stream/README.md.
  */
 import { createHash } from 'node:crypto';
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
@@ -62,9 +62,14 @@ export function deadLetterPrefix(prefix: string): string {
   return `${prefix}_dead`;
 }
 
-/** A document's message id: its `_id`, else a hash of its producer and line (the same document, the same id). */
+/**
+ * A document's message id: its `_id` and a hash of its line, `<_id>:<16 hex digits>`; without an `_id`, a
+ * hash of its producer and line. The same document sent again has the same id (JetStream stores it
+ * once); a rerun of a slot with other values has another one, so it is stored and overwrites the
+ * point, as on the direct route (`_id` alone names the point, not its values).
+ */
 export function messageId(point: StreamPoint): string {
-  if (point.id !== undefined && point.id !== '') return point.id;
+  if (point.id !== undefined && point.id !== '') return `${point.id}:${createHash('sha256').update(point.line).digest('hex').slice(0, 16)}`;
   return createHash('sha256').update(`${point.producer}\u0000${point.line}`).digest('hex').slice(0, 32);
 }
 
