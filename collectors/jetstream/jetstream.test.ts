@@ -15,7 +15,8 @@ import { MemoryLogger } from '../../lib/run/log';
 import { deadLetterPrefix, type StreamPoint } from '../../lib/stream/messages';
 import { publishPoints } from '../../lib/stream/publish';
 import { streamSettings } from '../../lib/stream/settings';
-import { ensureStreams } from '../../lib/stream/streams';
+import { connectPacketStream, packetConsumer, packetConsumerName, packetStreamName, packetSubject } from '../../lib/stream/packetStreams';
+import { ensureConsumers, ensureStreams } from '../../lib/stream/streams';
 import { collectorContext } from '../../test/support/collectorContext';
 import { startNatsCluster, type NatsCluster } from '../../test/support/nats';
 import { freePort } from '../../test/support/ports';
@@ -158,6 +159,56 @@ test('the stream, its dead letters and the writers\' consumer: each figure as th
   expect(await drained).toBe(0);
 });
 
+test('the XRootD packet stream and its accounting consumers: a document each, with their own stream tag', async () => {
+  const stream = 'PACKETS';
+  const text = configText(stream);
+  const config = Config.parse(text, 'packets.cfg');
+  const settings = streamSettings(config);
+  await ensureStreams(await connection.jetstreamManager(), settings);
+  // Made as a receiver with `queue = stream` makes it; the summary accounting job's consumer only.
+  const packets = await connectPacketStream(config, 'jetstream test receiver');
+  try {
+    const manager = await packets.connection.jetstreamManager();
+    await ensureConsumers(manager, settings, [packetConsumer(settings, 'summary', 60_000)]);
+    const publish = (kind: 'summary' | 'detailed', count: number): Promise<unknown[]> =>
+      Promise.all(Array.from({ length: count }, (_, index) => packets.connection.jetstream().publish(packetSubject(settings, kind, 'receiver-1'), new Uint8Array(index + 1))));
+    await publish('summary', 5);
+    await publish('detailed', 3);
+    // Two summary messages read and acknowledged, as an accounting run does: the work queue drops them.
+    const summary = await fetchMessages(packetStreamName(settings), packetConsumerName('summary'), 2);
+    expect(summary.map((message) => message.seq)).toEqual([1, 2]);
+    await Promise.all(summary.map((message) => message.ackAck()));
+
+    const first = await collect(text, testDir('jetstream-packets'));
+    const named = (type: string, tags: Record<string, string>): MonitDocument | undefined =>
+      first.documents.find((document) => document.type === type && Object.entries(tags).every(([tag, value]) => document[tag] === value));
+    expect(first.documents.map((document) => [document.type, document.stream, document.consumer])).toEqual([
+      [JETSTREAM_STREAM.type, stream, undefined],
+      [JETSTREAM_STREAM.type, `${stream}_XROOTD`, undefined],
+      [JETSTREAM_CONSUMER.type, `${stream}_XROOTD`, 'xrootd-summary'],
+    ]);
+    const packetStream = named(JETSTREAM_STREAM.type, { stream: `${stream}_XROOTD` });
+    // 8 published, 2 acknowledged; the detailed kind has no consumer yet.
+    expect(packetStream).toMatchObject({ messages: 6, first_seq: 3, last_seq: 8, consumers: 1, replicas: 1, replicas_current: 1, replicas_offline: 0, bytes: await monitoredBytes(`${stream}_XROOTD`) });
+    // Dead letters belong to the document stream only.
+    expect(packetStream).not.toHaveProperty('dead_letters');
+    expect(named(JETSTREAM_STREAM.type, { stream })).toMatchObject({ messages: 0, dead_letters: 0 });
+    // The consumer filters its kind's subjects: 3 summary messages left, none of the detailed.
+    expect(named(JETSTREAM_CONSUMER.type, { consumer: 'xrootd-summary' })).toMatchObject({ pending: 3, ack_pending: 0, lag: 3, redelivered: 0, delivered_seq: 2, ack_floor_seq: 2 });
+    // The writers' consumer is missing, as before; a missing accounting consumer is not a problem of this run.
+    expect(first.problems).toEqual([expect.stringContaining(`stream ${stream} has no consumer monit-writer`)]);
+
+    await ensureConsumers(manager, settings, [packetConsumer(settings, 'detailed', 60_000)]);
+    const second = await collect(text, testDir('jetstream-packets'));
+    expect(second.documents.filter((document) => document.type === JETSTREAM_CONSUMER.type).map((document) => [document.consumer, document.pending])).toEqual([
+      ['xrootd-summary', 3],
+      ['xrootd-detailed', 3],
+    ]);
+  } finally {
+    await packets.connection.close();
+  }
+});
+
 test('the new dead letters count from the last run whose documents were spooled; a dry run keeps nothing', async () => {
   const stream = 'DEADLY';
   const text = configText(stream);
@@ -230,6 +281,12 @@ test('three servers, an R3 stream: all current; one follower killed counts as of
     expect(ofType(degraded, 'stream')).toMatchObject({ replicas: 3, replicas_current: 2, replicas_lagging: 0, replicas_offline: 1, leader });
     // No writer ever ran on these servers: its consumer is missing too.
     expect(degraded.problems).toEqual([expect.stringContaining('stream REPLICATED has no consumer monit-writer'), `stream REPLICATED: 1 of its 3 replicas offline (${victim.name})`]);
+
+    // Two of three down: no leader, JetStream's API answers 503 (no responders) or nothing; either is the README's timeout.
+    await three.kill(three.nodes.find((node) => node !== victim && node.name !== leader) as (typeof three.nodes)[number]);
+    const leaderless = await collect(text, stateDir).catch((error: unknown) => error);
+    expect(leaderless).toBeInstanceOf(SourceFailure);
+    expect(leaderless).toMatchObject({ failureClass: 'timeout', message: expect.stringMatching(/^JetStream at .*: .* failed \(timeout\): /) });
   } finally {
     await client.close();
     await three.stop();
