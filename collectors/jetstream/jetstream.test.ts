@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { nanos, type JsMsg, type NatsConnection, type PeerInfo } from 'nats';
+import { ErrorCode, nanos, type JsMsg, type NatsConnection, type PeerInfo } from 'nats';
 import { Config } from '../../lib/config/config';
 import { SourceFailure } from '../../lib/documents/failures';
 import type { MonitDocument } from '../../lib/documents/types';
@@ -27,7 +27,7 @@ import { writerSettings } from '../../writer/settings';
 import { Writer } from '../../writer/writer';
 import { JETSTREAM_CONSUMER, JETSTREAM_STREAM } from '../../schemas/kinds';
 import collector from './collector';
-import { OFFLINE_AFTER_MS, replicaCounts } from './read';
+import { natsFailureClass, OFFLINE_AFTER_MS, replicaCounts } from './read';
 
 jest.setTimeout(300_000);
 
@@ -299,6 +299,13 @@ test('replicas by state: the leader current; a follower behind but heard from la
   expect(replicaCounts({ leader: 'a', replicas: [peer('b', true, 200), peer('c', true, 900)] })).toEqual({ current: 3, lagging: 0, offline: 0, offlineNames: [] });
   expect(replicaCounts({ leader: 'a', replicas: [peer('b', false, 300), peer('c', false, OFFLINE_AFTER_MS - 1)] })).toEqual({ current: 1, lagging: 2, offline: 0, offlineNames: [] });
   expect(replicaCounts({ leader: 'a', replicas: [peer('b', false, OFFLINE_AFTER_MS), peer('c', true, 100, true), peer('d', true, 100), peer('e', false, 50)] })).toEqual({ current: 2, lagging: 1, offline: 2, offlineNames: ['b', 'c'] });
+});
+
+test('a request nothing answers (503, no responders, as JetStream without a leader answers) is classed timeout', async () => {
+  const noResponders = await connection.request('jetstream.test.nobody.listens', undefined, { timeout: 5000 }).catch((error: unknown) => error);
+  // A real server's answer: 503 at once, not the client's timeout.
+  expect(noResponders).toMatchObject({ code: ErrorCode.NoResponders });
+  expect(natsFailureClass(noResponders)).toBe('timeout');
 });
 
 test('[jetstream] without [stream], or [stream] without servers: the run fails naming the key', async () => {
