@@ -484,7 +484,7 @@ export const HOST_SYSTEM: DocumentKind<HostSystemTag, HostSystemFields> = {
   },
 };
 
-/** jetstream/consumer: The writers' durable pull consumer of the stream ([writer] consumer) per document: what it has not delivered, not had acknowledged, and delivered again. */
+/** jetstream/consumer: A durable pull consumer per document: the writers' ([writer] consumer), and the XRootD accounting jobs' (xrootd-summary, xrootd-detailed) of the packet stream: what it has not delivered, not had acknowledged, and delivered again. */
 export type JetstreamConsumerTag = 'consumer' | 'stream';
 export type JetstreamConsumerFields = {
   /** Stream sequence up to which every message is acknowledged. (int, count; last when downsampled) */
@@ -517,7 +517,7 @@ export const JETSTREAM_CONSUMER: DocumentKind<JetstreamConsumerTag, JetstreamCon
   },
 };
 
-/** jetstream/stream: One NATS JetStream stream of the stream route ([stream] name) per document: what it holds, its replicas and its dead letters, as the stream's leader reports them when the collector runs. */
+/** jetstream/stream: One NATS JetStream stream of the stream route per document ([stream] name, and the XRootD packet stream <name>_XROOTD when it exists): what it holds, its replicas and its dead letters, as the stream's leader reports them when the collector runs. */
 export type JetstreamStreamTag = 'stream';
 export type JetstreamStreamFields = {
   /** Bytes the stream holds on each replica. (int, bytes; mean when downsampled) */
@@ -536,7 +536,7 @@ export type JetstreamStreamFields = {
   last_seq: number;
   /** server_name of the node leading the stream; absent on a server without a cluster. (string; last when downsampled) */
   leader: string;
-  /** Messages the stream holds. It is a work queue (a message leaves once a writer acknowledged it), so this is the writers' backlog: their consumer's pending plus ack_pending. (int, count; mean when downsampled) */
+  /** Messages the stream holds. It is a work queue (a message leaves once a writer acknowledged it), so this is its consumers' backlog: on [stream] name the writers' pending plus ack_pending. (int, count; mean when downsampled) */
   messages: number;
   /** Copies of each message the stream is configured to keep ([stream] replicas). (int, count; last when downsampled) */
   replicas: number;

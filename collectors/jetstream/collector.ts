@@ -1,7 +1,9 @@
 import { defineCollector } from '../../lib/run/collector';
 import type { MonitDocument } from '../../lib/documents/types';
+import type { ConsumerInfo, StreamInfo } from 'nats';
+import type { DocumentFactory } from '../../lib/documents/document';
 import { writerSettings } from '../../writer/settings';
-import { readJetStream, replicaCounts } from './read';
+import { readJetStream, replicaCounts, type ReplicaCounts } from './read';
 import { JETSTREAM_CONSUMER, JETSTREAM_STREAM } from '../../schemas/kinds';
 
 /** The dead-letter stream's last sequence at the previous run, by dead-letter stream name. */
@@ -40,45 +42,64 @@ export default defineCollector({
 
     const replicas = replicaCounts(stream.cluster);
     const documents: MonitDocument[] = [
-      context.documents.build(
-        JETSTREAM_STREAM,
-        { stream: settings.name },
-        {
-          messages: stream.state.messages,
-          bytes: stream.state.bytes,
-          first_seq: stream.state.first_seq,
-          last_seq: stream.state.last_seq,
-          consumers: stream.state.consumer_count,
-          replicas: stream.config.num_replicas,
-          replicas_current: replicas.current,
-          replicas_lagging: replicas.lagging,
-          replicas_offline: replicas.offline,
-          leader: stream.cluster?.leader,
-          dead_letters: deadLetters?.state.messages,
-          dead_letter_bytes: deadLetters?.state.bytes,
-          dead_letters_new: deadLettersNew,
-        },
-      ),
+      streamDocument(context.documents, stream, replicas, {
+        dead_letters: deadLetters?.state.messages,
+        dead_letter_bytes: deadLetters?.state.bytes,
+        dead_letters_new: deadLettersNew,
+      }),
     ];
-    if (replicas.offline) context.problem(`stream ${settings.name}: ${replicas.offline} of its ${stream.config.num_replicas} replicas offline (${replicas.offlineNames.join(', ')})`);
-    if (consumer) {
-      documents.push(
-        context.documents.build(
-          JETSTREAM_CONSUMER,
-          { stream: settings.name, consumer: consumerName },
-          {
-            pending: consumer.num_pending,
-            ack_pending: consumer.num_ack_pending,
-            lag: consumer.num_pending + consumer.num_ack_pending,
-            redelivered: consumer.num_redelivered,
-            waiting: consumer.num_waiting,
-            delivered_seq: consumer.delivered.stream_seq,
-            ack_floor_seq: consumer.ack_floor.stream_seq,
-          },
-        ),
-      );
+    if (replicas.offline) context.problem(offlineProblem(stream, replicas));
+    if (consumer) documents.push(consumerDocument(context.documents, settings.name, consumer));
+    if (reading.packetStream) {
+      // The XRootD packet stream: its own stream tag, no dead letters (a packet is never refused).
+      const packetReplicas = replicaCounts(reading.packetStream.cluster);
+      documents.push(streamDocument(context.documents, reading.packetStream, packetReplicas, {}));
+      if (packetReplicas.offline) context.problem(offlineProblem(reading.packetStream, packetReplicas));
+      for (const packetConsumer of reading.packetConsumers) documents.push(consumerDocument(context.documents, reading.packetStream.config.name, packetConsumer));
     }
     // The new dead letters count from this run only once its documents are in the spool.
     return { documents, commit: async () => deadLetterState.write(next) };
   },
 });
+
+function offlineProblem(stream: StreamInfo, replicas: ReplicaCounts): string {
+  return `stream ${stream.config.name}: ${replicas.offline} of its ${stream.config.num_replicas} replicas offline (${replicas.offlineNames.join(', ')})`;
+}
+
+/** A jetstream/stream document of `stream`, with `extra` fields (the dead letters of the document stream). */
+function streamDocument(factory: DocumentFactory, stream: StreamInfo, replicas: ReplicaCounts, extra: Record<string, number | undefined>): MonitDocument {
+  return factory.build(
+    JETSTREAM_STREAM,
+    { stream: stream.config.name },
+    {
+      messages: stream.state.messages,
+      bytes: stream.state.bytes,
+      first_seq: stream.state.first_seq,
+      last_seq: stream.state.last_seq,
+      consumers: stream.state.consumer_count,
+      replicas: stream.config.num_replicas,
+      replicas_current: replicas.current,
+      replicas_lagging: replicas.lagging,
+      replicas_offline: replicas.offline,
+      leader: stream.cluster?.leader,
+      ...extra,
+    },
+  );
+}
+
+/** A jetstream/consumer document of the durable consumer `consumer` of stream `streamName`. */
+function consumerDocument(factory: DocumentFactory, streamName: string, consumer: ConsumerInfo): MonitDocument {
+  return factory.build(
+    JETSTREAM_CONSUMER,
+    { stream: streamName, consumer: consumer.name },
+    {
+      pending: consumer.num_pending,
+      ack_pending: consumer.num_ack_pending,
+      lag: consumer.num_pending + consumer.num_ack_pending,
+      redelivered: consumer.num_redelivered,
+      waiting: consumer.num_waiting,
+      delivered_seq: consumer.delivered.stream_seq,
+      ack_floor_seq: consumer.ack_floor.stream_seq,
+    },
+  );
+}

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { nanos, type JsMsg, type NatsConnection, type PeerInfo } from 'nats';
+import { ErrorCode, nanos, type JsMsg, type NatsConnection, type PeerInfo } from 'nats';
 import { Config } from '../../lib/config/config';
 import { SourceFailure } from '../../lib/documents/failures';
 import type { MonitDocument } from '../../lib/documents/types';
@@ -15,7 +15,8 @@ import { MemoryLogger } from '../../lib/run/log';
 import { deadLetterPrefix, type StreamPoint } from '../../lib/stream/messages';
 import { publishPoints } from '../../lib/stream/publish';
 import { streamSettings } from '../../lib/stream/settings';
-import { ensureStreams } from '../../lib/stream/streams';
+import { connectPacketStream, packetConsumer, packetConsumerName, packetStreamName, packetSubject } from '../../lib/stream/packetStreams';
+import { ensureConsumers, ensureStreams } from '../../lib/stream/streams';
 import { collectorContext } from '../../test/support/collectorContext';
 import { startNatsCluster, type NatsCluster } from '../../test/support/nats';
 import { freePort } from '../../test/support/ports';
@@ -26,7 +27,7 @@ import { writerSettings } from '../../writer/settings';
 import { Writer } from '../../writer/writer';
 import { JETSTREAM_CONSUMER, JETSTREAM_STREAM } from '../../schemas/kinds';
 import collector from './collector';
-import { OFFLINE_AFTER_MS, replicaCounts } from './read';
+import { natsFailureClass, OFFLINE_AFTER_MS, replicaCounts } from './read';
 
 jest.setTimeout(300_000);
 
@@ -158,6 +159,56 @@ test('the stream, its dead letters and the writers\' consumer: each figure as th
   expect(await drained).toBe(0);
 });
 
+test('the XRootD packet stream and its accounting consumers: a document each, with their own stream tag', async () => {
+  const stream = 'PACKETS';
+  const text = configText(stream);
+  const config = Config.parse(text, 'packets.cfg');
+  const settings = streamSettings(config);
+  await ensureStreams(await connection.jetstreamManager(), settings);
+  // Made as a receiver with `queue = stream` makes it; the summary accounting job's consumer only.
+  const packets = await connectPacketStream(config, 'jetstream test receiver');
+  try {
+    const manager = await packets.connection.jetstreamManager();
+    await ensureConsumers(manager, settings, [packetConsumer(settings, 'summary', 60_000)]);
+    const publish = (kind: 'summary' | 'detailed', count: number): Promise<unknown[]> =>
+      Promise.all(Array.from({ length: count }, (_, index) => packets.connection.jetstream().publish(packetSubject(settings, kind, 'receiver-1'), new Uint8Array(index + 1))));
+    await publish('summary', 5);
+    await publish('detailed', 3);
+    // Two summary messages read and acknowledged, as an accounting run does: the work queue drops them.
+    const summary = await fetchMessages(packetStreamName(settings), packetConsumerName('summary'), 2);
+    expect(summary.map((message) => message.seq)).toEqual([1, 2]);
+    await Promise.all(summary.map((message) => message.ackAck()));
+
+    const first = await collect(text, testDir('jetstream-packets'));
+    const named = (type: string, tags: Record<string, string>): MonitDocument | undefined =>
+      first.documents.find((document) => document.type === type && Object.entries(tags).every(([tag, value]) => document[tag] === value));
+    expect(first.documents.map((document) => [document.type, document.stream, document.consumer])).toEqual([
+      [JETSTREAM_STREAM.type, stream, undefined],
+      [JETSTREAM_STREAM.type, `${stream}_XROOTD`, undefined],
+      [JETSTREAM_CONSUMER.type, `${stream}_XROOTD`, 'xrootd-summary'],
+    ]);
+    const packetStream = named(JETSTREAM_STREAM.type, { stream: `${stream}_XROOTD` });
+    // 8 published, 2 acknowledged; the detailed kind has no consumer yet.
+    expect(packetStream).toMatchObject({ messages: 6, first_seq: 3, last_seq: 8, consumers: 1, replicas: 1, replicas_current: 1, replicas_offline: 0, bytes: await monitoredBytes(`${stream}_XROOTD`) });
+    // Dead letters belong to the document stream only.
+    expect(packetStream).not.toHaveProperty('dead_letters');
+    expect(named(JETSTREAM_STREAM.type, { stream })).toMatchObject({ messages: 0, dead_letters: 0 });
+    // The consumer filters its kind's subjects: 3 summary messages left, none of the detailed.
+    expect(named(JETSTREAM_CONSUMER.type, { consumer: 'xrootd-summary' })).toMatchObject({ pending: 3, ack_pending: 0, lag: 3, redelivered: 0, delivered_seq: 2, ack_floor_seq: 2 });
+    // The writers' consumer is missing, as before; a missing accounting consumer is not a problem of this run.
+    expect(first.problems).toEqual([expect.stringContaining(`stream ${stream} has no consumer monit-writer`)]);
+
+    await ensureConsumers(manager, settings, [packetConsumer(settings, 'detailed', 60_000)]);
+    const second = await collect(text, testDir('jetstream-packets'));
+    expect(second.documents.filter((document) => document.type === JETSTREAM_CONSUMER.type).map((document) => [document.consumer, document.pending])).toEqual([
+      ['xrootd-summary', 3],
+      ['xrootd-detailed', 3],
+    ]);
+  } finally {
+    await packets.connection.close();
+  }
+});
+
 test('the new dead letters count from the last run whose documents were spooled; a dry run keeps nothing', async () => {
   const stream = 'DEADLY';
   const text = configText(stream);
@@ -230,6 +281,12 @@ test('three servers, an R3 stream: all current; one follower killed counts as of
     expect(ofType(degraded, 'stream')).toMatchObject({ replicas: 3, replicas_current: 2, replicas_lagging: 0, replicas_offline: 1, leader });
     // No writer ever ran on these servers: its consumer is missing too.
     expect(degraded.problems).toEqual([expect.stringContaining('stream REPLICATED has no consumer monit-writer'), `stream REPLICATED: 1 of its 3 replicas offline (${victim.name})`]);
+
+    // Two of three down: no leader, JetStream's API answers 503 (no responders) or nothing; either is the README's timeout.
+    await three.kill(three.nodes.find((node) => node !== victim && node.name !== leader) as (typeof three.nodes)[number]);
+    const leaderless = await collect(text, stateDir).catch((error: unknown) => error);
+    expect(leaderless).toBeInstanceOf(SourceFailure);
+    expect(leaderless).toMatchObject({ failureClass: 'timeout', message: expect.stringMatching(/^JetStream at .*: .* failed \(timeout\): /) });
   } finally {
     await client.close();
     await three.stop();
@@ -242,6 +299,13 @@ test('replicas by state: the leader current; a follower behind but heard from la
   expect(replicaCounts({ leader: 'a', replicas: [peer('b', true, 200), peer('c', true, 900)] })).toEqual({ current: 3, lagging: 0, offline: 0, offlineNames: [] });
   expect(replicaCounts({ leader: 'a', replicas: [peer('b', false, 300), peer('c', false, OFFLINE_AFTER_MS - 1)] })).toEqual({ current: 1, lagging: 2, offline: 0, offlineNames: [] });
   expect(replicaCounts({ leader: 'a', replicas: [peer('b', false, OFFLINE_AFTER_MS), peer('c', true, 100, true), peer('d', true, 100), peer('e', false, 50)] })).toEqual({ current: 2, lagging: 1, offline: 2, offlineNames: ['b', 'c'] });
+});
+
+test('a request nothing answers (503, no responders, as JetStream without a leader answers) is classed timeout', async () => {
+  const noResponders = await connection.request('jetstream.test.nobody.listens', undefined, { timeout: 5000 }).catch((error: unknown) => error);
+  // A real server's answer: 503 at once, not the client's timeout.
+  expect(noResponders).toMatchObject({ code: ErrorCode.NoResponders });
+  expect(natsFailureClass(noResponders)).toBe('timeout');
 });
 
 test('[jetstream] without [stream], or [stream] without servers: the run fails naming the key', async () => {

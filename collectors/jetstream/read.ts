@@ -1,11 +1,13 @@
 /**
  * Reads the stream route's JetStream state through the nats client's JetStreamManager: the stream of
- * [stream], its dead-letter stream and the writers' consumer. It only reads: a stream or consumer that
- * does not exist is reported, never made.
+ * [stream], its dead-letter stream and the writers' consumer, and the XRootD packet stream with its
+ * accounting consumers when it exists. It only reads: a stream or consumer that does not exist is
+ * reported, never made.
  */
 import { connect, ErrorCode, millis, type ClusterInfo, type ConsumerInfo, type NatsConnection, type NatsError, type StreamInfo } from 'nats';
 import type { Config } from '../../lib/config/config';
 import { classifyConnectionError, SourceFailure, type FailureClass } from '../../lib/documents/failures';
+import { PACKET_SECTIONS, packetConsumerName, packetStreamName, type PacketKind } from '../../lib/stream/packetStreams';
 import { connectionOptions, deadLetterStreamName, streamSettings, type StreamSettings } from '../../lib/stream/settings';
 
 /** JetStream's error codes for "stream not found" and "consumer not found". */
@@ -25,6 +27,10 @@ export interface JetStreamReading {
   deadLetters?: StreamInfo;
   /** Undefined when the consumer does not exist (no writer has run yet). */
   consumer?: ConsumerInfo;
+  /** The XRootD packet stream; undefined when it does not exist (no receiver has `queue = stream`). */
+  packetStream?: StreamInfo;
+  /** The packet stream's accounting consumers that exist, in PACKET_SECTIONS order. */
+  packetConsumers: ConsumerInfo[];
   /** What could not be read without spoiling the rest. */
   problems: string[];
 }
@@ -55,6 +61,8 @@ export function natsFailureClass(error: unknown): FailureClass {
     case ErrorCode.ConnectionTimeout:
     case ErrorCode.Timeout:
     case ErrorCode.JetStream408RequestTimeout:
+    // 503, "no responders": nothing answers the JetStream API (no leader: a majority of the servers down).
+    case ErrorCode.NoResponders:
       return 'timeout';
     case ErrorCode.AuthorizationViolation:
     case ErrorCode.AuthenticationExpired:
@@ -116,7 +124,23 @@ export async function readJetStream(config: Config, options: { name: string; con
         problems.push(`${where}: stream ${settings.name} has no consumer ${options.consumer}: no writer ([writer] consumer) has started yet`);
         return undefined;
       });
-      return { settings, stream, deadLetters, consumer, problems };
+      const packetName = packetStreamName(settings);
+      doing = `reading stream ${packetName}`;
+      const packetStream = await manager.streams.info(packetName).catch((error: unknown) => {
+        if (errorCode(error) !== STREAM_NOT_FOUND) throw error;
+        return undefined;
+      });
+      const packetConsumers: ConsumerInfo[] = [];
+      for (const kind of packetStream ? (Object.keys(PACKET_SECTIONS) as PacketKind[]) : []) {
+        const name = packetConsumerName(kind);
+        doing = `reading consumer ${name} of stream ${packetName}`;
+        const info = await manager.consumers.info(packetName, name).catch((error: unknown) => {
+          if (errorCode(error) !== CONSUMER_NOT_FOUND) throw error;
+          return undefined;
+        });
+        if (info) packetConsumers.push(info);
+      }
+      return { settings, stream, deadLetters, consumer, packetStream, packetConsumers, problems };
     } catch (error) {
       if (error instanceof SourceFailure) throw error;
       throw failure(error, doing);

@@ -7,6 +7,7 @@ import { Config } from '../../lib/config/config';
 import { databaseFor } from '../../lib/documents/interpret';
 import { DocumentFactory } from '../../lib/documents/document';
 import { deadLetterPrefix, type StreamPoint } from '../../lib/stream/messages';
+import { packetStreamName } from '../../lib/stream/packetStreams';
 import { publishPoints } from '../../lib/stream/publish';
 import { streamSettings } from '../../lib/stream/settings';
 import { ensureStreams } from '../../lib/stream/streams';
@@ -112,6 +113,20 @@ test('an offline replica turns the module degraded', async () => {
   const document = (factory: DocumentFactory) =>
     factory.build(JETSTREAM_STREAM, { stream: 'REPLICAS' }, { messages: 10, bytes: 1000, first_seq: 1, last_seq: 10, consumers: 1, replicas: 3, replicas_current: 2, replicas_lagging: 0, replicas_offline: 1, leader: 'nats-1' });
   expect(await runAndJudge(text, async (context) => [document(context.documents)])).toEqual({ ok: true, state: 'degraded', reason: '1 of 3 replicas of stream REPLICAS offline' });
+});
+
+test('the XRootD packet stream\'s backlog is not the writers\' lag: above the threshold it leaves the module available', async () => {
+  await freshDatabases();
+  const text = configText('PACKETS');
+  const settings = streamSettings(Config.parse(text, 'packets.cfg'));
+  const stream = (factory: DocumentFactory, name: string, messages: number, deadLetters?: number) =>
+    factory.build(JETSTREAM_STREAM, { stream: name }, { messages, bytes: 1000, first_seq: 1, last_seq: messages, consumers: 1, replicas: 1, replicas_current: 1, replicas_lagging: 0, replicas_offline: 0, dead_letters: deadLetters });
+  // As the collector reports them: the document stream with its dead letters, the packet stream without.
+  const packetBacklog = (factory: DocumentFactory) => [stream(factory, settings.name, 10, 0), stream(factory, packetStreamName(settings), LAG_THRESHOLD + 1)];
+  expect(await runAndJudge(text, async (context) => packetBacklog(context.documents))).toMatchObject({ ok: true, state: 'available' });
+  // The same backlog on the document stream is the writers' lag.
+  const documentBacklog = (factory: DocumentFactory) => [stream(factory, settings.name, LAG_THRESHOLD + 1, 0), stream(factory, packetStreamName(settings), 10)];
+  expect(await runAndJudge(text, async (context) => documentBacklog(context.documents))).toEqual({ ok: true, state: 'degraded', reason: `writers' lag: ${LAG_THRESHOLD + 1} messages of stream PACKETS not written yet` });
 });
 
 test('no NATS server listening: the run fails, and the module is unavailable with the collector\'s message', async () => {
