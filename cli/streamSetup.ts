@@ -5,7 +5,7 @@
  * lowered included, and says what it changed.
  */
 import { connect, type NatsConnection } from 'nats';
-import { natsFailureClass } from '../collectors/jetstream/read';
+import { natsFailureClass } from '../lib/stream/failures';
 import { receiverOptions } from '../collectors/xrootd-transfers/receiver';
 import { xrootdSettings } from '../collectors/xrootd/settings';
 import type { Config } from '../lib/config/config';

@@ -7,6 +7,7 @@ import type { JetStreamManager } from 'nats';
 import type { Config } from '../lib/config/config';
 import type { Logger } from '../lib/run/log';
 import { connectStream, type StreamClient } from '../lib/stream/client';
+import { hasMajority } from '../lib/stream/replicas';
 import { describeDifferences } from '../lib/stream/streams';
 import type { StreamPoint } from '../lib/stream/messages';
 import type { PublishResult } from '../lib/stream/publish';
@@ -105,8 +106,8 @@ export class GatewayStream implements StreamPublisher {
     if (!this.client || !this.manager) return `not connected: ${this.lastError}`;
     try {
       const info = await this.manager.streams.info(this.client.settings.name);
-      // A replicated stream without a leader answers info (from a surviving node) but stores nothing.
-      if (info.cluster && !info.cluster.leader) return `stream ${this.client.settings.name} has no leader (no majority of its ${info.config.num_replicas} replicas): it cannot store`;
+      // A node that lost the majority still answers stream info (naming itself leader for a while) but stores nothing.
+      if (!hasMajority(info.cluster)) return `stream ${this.client.settings.name} has no majority of its ${info.config.num_replicas} replicas (leader ${info.cluster?.leader || 'none'}): it cannot store`;
       return undefined;
     } catch (error) {
       return `stream ${this.client.settings.name} does not answer: ${(error as Error).message}`;

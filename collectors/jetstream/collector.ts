@@ -3,7 +3,8 @@ import type { MonitDocument } from '../../lib/documents/types';
 import type { ConsumerInfo, StreamInfo } from 'nats';
 import type { DocumentFactory } from '../../lib/documents/document';
 import { writerSettings } from '../../writer/settings';
-import { readJetStream, replicaCounts, type ReplicaCounts } from './read';
+import { replicaCounts, type ReplicaCounts } from '../../lib/stream/replicas';
+import { readJetStream } from './read';
 import { JETSTREAM_CONSUMER, JETSTREAM_STREAM } from '../../schemas/kinds';
 
 /** The dead-letter stream's last sequence at the previous run, by dead-letter stream name. */

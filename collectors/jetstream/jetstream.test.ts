@@ -27,7 +27,8 @@ import { writerSettings } from '../../writer/settings';
 import { Writer } from '../../writer/writer';
 import { JETSTREAM_CONSUMER, JETSTREAM_STREAM } from '../../schemas/kinds';
 import collector from './collector';
-import { natsFailureClass, OFFLINE_AFTER_MS, replicaCounts } from './read';
+import { natsFailureClass } from '../../lib/stream/failures';
+import { OFFLINE_AFTER_MS, replicaCounts } from '../../lib/stream/replicas';
 
 jest.setTimeout(300_000);
 

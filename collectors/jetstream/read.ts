@@ -4,21 +4,16 @@
  * accounting consumers when it exists. It only reads: a stream or consumer that does not exist is
  * reported, never made.
  */
-import { connect, ErrorCode, millis, type ClusterInfo, type ConsumerInfo, type NatsConnection, type NatsError, type StreamInfo } from 'nats';
+import { connect, type ConsumerInfo, type NatsConnection, type NatsError, type StreamInfo } from 'nats';
 import type { Config } from '../../lib/config/config';
-import { classifyConnectionError, SourceFailure, type FailureClass } from '../../lib/documents/failures';
+import { SourceFailure } from '../../lib/documents/failures';
+import { natsFailureClass } from '../../lib/stream/failures';
 import { PACKET_SECTIONS, packetConsumerName, packetStreamName, type PacketKind } from '../../lib/stream/packetStreams';
 import { connectionOptions, deadLetterStreamName, streamSettings, type StreamSettings } from '../../lib/stream/settings';
 
 /** JetStream's error codes for "stream not found" and "consumer not found". */
 const STREAM_NOT_FOUND = 10059;
 const CONSUMER_NOT_FOUND = 10014;
-
-/**
- * nats-server's lost-quorum interval: a follower the leader has not heard from for this long is no longer
- * current. nats-server 2.9 sets a peer's `offline` only much later, so silence this long counts as offline.
- */
-export const OFFLINE_AFTER_MS = 10_000;
 
 export interface JetStreamReading {
   settings: StreamSettings;
@@ -35,48 +30,7 @@ export interface JetStreamReading {
   problems: string[];
 }
 
-export interface ReplicaCounts {
-  current: number;
-  lagging: number;
-  offline: number;
-  /** The offline followers' server names. */
-  offlineNames: string[];
-}
-
-/** The stream's replicas by state, from its cluster info (the leader counts as current; no cluster: one current copy). */
-export function replicaCounts(cluster: ClusterInfo | undefined): ReplicaCounts {
-  const followers = cluster?.replicas ?? [];
-  const offline = followers.filter((peer) => peer.offline || (!peer.current && millis(peer.active) >= OFFLINE_AFTER_MS)).map((peer) => peer.name);
-  const currentFollowers = followers.filter((peer) => peer.current && !peer.offline).length;
-  return { current: 1 + currentFollowers, lagging: followers.length - currentFollowers - offline.length, offline: offline.length, offlineNames: offline };
-}
-
 const errorCode = (error: unknown): number | undefined => (error as NatsError).api_error?.err_code;
-
-/** The failure class of an error of the nats client (its codes first, then Node's). */
-export function natsFailureClass(error: unknown): FailureClass {
-  switch ((error as NatsError).code) {
-    case ErrorCode.ConnectionRefused:
-      return 'refused';
-    case ErrorCode.ConnectionTimeout:
-    case ErrorCode.Timeout:
-    case ErrorCode.JetStream408RequestTimeout:
-    // 503, "no responders": nothing answers the JetStream API (no leader: a majority of the servers down).
-    case ErrorCode.NoResponders:
-      return 'timeout';
-    case ErrorCode.AuthorizationViolation:
-    case ErrorCode.AuthenticationExpired:
-    case ErrorCode.AuthenticationTimeout:
-    case ErrorCode.BadAuthentication:
-    case ErrorCode.BadCreds:
-    case ErrorCode.PermissionsViolation:
-      return 'auth';
-    case ErrorCode.Tls:
-      return 'tls';
-    default:
-      return classifyConnectionError(error);
-  }
-}
 
 /**
  * Connects to [stream]'s servers as `name` and reads the stream, its dead letters and `consumer`. A
