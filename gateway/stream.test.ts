@@ -316,9 +316,11 @@ describe('three nats-servers, a stream of three replicas', () => {
         killed.push(node);
       }
       await until('/ping answering 503', async () => ((await ping(gateway.url)).status === 503 ? true : undefined));
-      // Not only at first (the info request timing out): every later /ping too, while no majority is back.
+      // Not only at first (the info request timing out): while no majority is back, every POST is refused
+      // and every /ping says so, even when the surviving node answers stream info naming itself leader.
       for (let check = 0; check < 6; check++) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
+        expect((await post(gateway.url, batch('majority', 1, check))).status).toBe(503);
         const pinged = await ping(gateway.url);
         expect([pinged.status, pinged.json.stream]).toEqual([503, 'unreachable']);
       }

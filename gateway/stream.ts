@@ -10,7 +10,7 @@ import { connectStream, type StreamClient } from '../lib/stream/client';
 import { hasMajority } from '../lib/stream/replicas';
 import { describeDifferences } from '../lib/stream/streams';
 import type { StreamPoint } from '../lib/stream/messages';
-import type { PublishResult } from '../lib/stream/publish';
+import { StreamPublishError, type PublishResult } from '../lib/stream/publish';
 
 /** The first wait between two connection attempts, doubled after each failure up to MAX_RETRY_MS. */
 const FIRST_RETRY_MS = 500;
@@ -34,6 +34,9 @@ export class StreamUnavailableError extends Error {
 }
 
 /** A StreamPublisher on [stream] of `config`, connecting as `gateway <pid>`. */
+/** How long /ping reports a publish that failed for want of the stream, unless one succeeds before. */
+const FAILED_PUBLISH_MEMORY_MS = 10_000;
+
 export class GatewayStream implements StreamPublisher {
   private client: StreamClient | undefined;
   private manager: JetStreamManager | undefined;
@@ -41,6 +44,8 @@ export class GatewayStream implements StreamPublisher {
   private closing = false;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  /** Why the last publish could not be stored, and when; forgotten once one is, or FAILED_PUBLISH_MEMORY_MS later. */
+  private failedPublish: { reason: string; atMs: number } | undefined;
 
   constructor(
     private readonly config: Config,
@@ -97,13 +102,24 @@ export class GatewayStream implements StreamPublisher {
     }
   }
 
-  publish(points: readonly StreamPoint[]): Promise<PublishResult> {
-    if (!this.client) return Promise.reject(new StreamUnavailableError(`not connected to the stream: ${this.lastError}`));
-    return this.client.publish(points);
+  async publish(points: readonly StreamPoint[]): Promise<PublishResult> {
+    if (!this.client) throw new StreamUnavailableError(`not connected to the stream: ${this.lastError}`);
+    try {
+      const result = await this.client.publish(points);
+      this.failedPublish = undefined;
+      return result;
+    } catch (error) {
+      // too_large refuses one document; every other reason means the stream cannot store now.
+      if (error instanceof StreamPublishError && error.reason !== 'too_large') this.failedPublish = { reason: error.message, atMs: Date.now() };
+      throw error;
+    }
   }
 
   async problem(): Promise<string | undefined> {
     if (!this.client || !this.manager) return `not connected: ${this.lastError}`;
+    // What POSTs meet is what /ping says, for a while: a node that lost the majority may still answer stream info
+    // as if it could store. Only for a while, or a load balancer that stopped sending would never see it recover.
+    if (this.failedPublish && Date.now() - this.failedPublish.atMs < FAILED_PUBLISH_MEMORY_MS) return `the last publish failed: ${this.failedPublish.reason}`;
     try {
       const info = await this.manager.streams.info(this.client.settings.name);
       // A node that lost the majority still answers stream info (naming itself leader for a while) but stores nothing.
