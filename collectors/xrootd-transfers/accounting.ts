@@ -10,6 +10,8 @@ import { parsePacket, PacketError, sequenceStream, type ClientLogin, type FileRe
 import type { QueuePosition } from '../../lib/queue/segments';
 import type { QueuePlace } from '../../lib/stream/packetStreams';
 import { UNKNOWN } from './sites';
+import { RedirectionAccounting } from './redirections';
+import { GStreamAccounting } from './gstream';
 
 export interface UserSession {
   user: string;
@@ -132,6 +134,8 @@ export class Accounting {
   readonly hostsSeen = new Set<string>();
   rejected = 0;
   readonly rejectReasons: string[] = [];
+  readonly redirections = new RedirectionAccounting();
+  readonly gstream = new GStreamAccounting();
 
   constructor(
     readonly state: AccountingState,
@@ -211,6 +215,12 @@ export class Accounting {
       case 'files':
         slot.fileRecords += packet.records.length;
         for (const record of packet.records) this.applyFileRecord(server, record, slotMs, receivedMs);
+        break;
+      case 'redirects':
+        this.redirections.add(server, packet, slotMs);
+        break;
+      case 'gstream':
+        this.gstream.add(server, packet, slotMs);
         break;
       case 'other':
         break;

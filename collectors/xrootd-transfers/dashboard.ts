@@ -42,6 +42,9 @@ export default defineDashboard({
           groupBy: [XROOTD_TRANSFERS_USERS.tags.user],
         }),
         series('Bytes read per user', 'Bps', [{ measurement: users, select: [perSecond(XROOTD_TRANSFERS_USERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_USERS.tags.user], alias: '$tag_user' }]),
+        // Rankings panels.
+        // Redirections panels.
+        // Third-party copy and cache panels.
         series('Monitoring stream: packets per second', 'cps', [
           { measurement: servers, select: [perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets, 'received'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_lost, 'lost'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_rejected, 'rejected')], groupBy: [XROOTD_TRANSFERS_SERVERS.tags.server], alias: '$tag_server $col' },
         ]),

@@ -3,6 +3,9 @@
  * Pure functions: a packet that does not follow the layout throws a PacketError, never a crash.
  */
 
+import { parseGStreamPacket, type GStreamEvents } from './gstream';
+import { parseRedirectPacket, type RedirectRecords } from './redirections';
+
 export class PacketError extends Error {
   override name = 'PacketError';
 }
@@ -59,6 +62,8 @@ export type MonitoringPacket =
   | { kind: 'user'; header: PacketHeader; dictId: number; login: ClientLogin }
   | { kind: 'path'; header: PacketHeader; dictId: number; login: ClientLogin; path: string }
   | { kind: 'files'; header: PacketHeader; begin: number; end: number; serverId: number; records: FileRecord[] }
+  | ({ kind: 'redirects'; header: PacketHeader } & RedirectRecords)
+  | ({ kind: 'gstream'; header: PacketHeader } & GStreamEvents)
   | { kind: 'other'; header: PacketHeader };
 
 /** f-stream record types (XrdXrootdMonFileHdr::recTval). */
@@ -211,6 +216,10 @@ export function parsePacket(packet: Buffer): MonitoringPacket {
     }
     case 'f':
       return parseFileStream(packet, header);
+    case 'r':
+      return { kind: 'redirects', header, ...parseRedirectPacket(packet) };
+    case 'g':
+      return { kind: 'gstream', header, ...parseGStreamPacket(packet) };
     default:
       if (!/^[a-z=]$/.test(header.code)) throw new PacketError(`unknown packet code 0x${packet[0].toString(16)}`);
       return { kind: 'other', header };

@@ -4,6 +4,8 @@ import type { MonitDocument } from '../../lib/documents/types';
 import { XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
 import { emptyFigures, FIGURE_KEYS, type Accounting, type Cell, type Figures } from './accounting';
 import { UNKNOWN, type ClientPlace } from './sites';
+import { redirectionDocuments } from './redirections';
+import { gstreamDocuments } from './gstream';
 
 export interface Places {
   place(host: string): ClientPlace;
@@ -122,5 +124,7 @@ export function buildReport(accounting: Accounting, places: Places, documents: D
       }, entry.slotMs),
     );
   }
+  output.push(...redirectionDocuments(accounting.redirections, places, documents));
+  output.push(...gstreamDocuments(accounting.gstream, places, documents));
   return { documents: output, unmappedClients: [...unmapped].sort() };
 }
