@@ -1,13 +1,14 @@
 /**
  * How many detailed-monitoring packets per second the receiver queues without loss, against a
  * baseline: a bare UDP socket that only counts what it receives (the loopback and Node ceiling).
- * A child process sends 280-byte f-stream packets (recorded from a real xrootd) at rising rates.
+ * A child process sends 280-byte f-stream packets (recorded from a real xrootd) at rising rates;
+ * bench/xrootd-accounting.ts measures the same with its packet mix through lossFreeRates().
  *
  *   npm run build && node dist/bench/xrootd-detailed-receiver.js [seconds-per-step]
  */
 import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../lib/config/paths';
 import { startReceiver } from '../lib/queue/receiver';
@@ -18,6 +19,8 @@ interface SendOrder {
   port: number;
   rate: number;
   seconds: number;
+  /** Packets to send in turn, each as a 4-byte length and its bytes; without it, the recorded f packet. */
+  packetFile?: string;
 }
 
 const RATES = [5_000, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000, 100_000, 120_000, 160_000];
@@ -28,10 +31,28 @@ function recordedPacket(): Buffer {
   return packets.find((packet) => packet[0] === 0x66) as Buffer;
 }
 
+/** Writes `packets` as a packet file for SendOrder.packetFile. */
+export function writePacketFile(file: string, packets: Buffer[]): void {
+  const lengthOf = (packet: Buffer): Buffer => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(packet.length);
+    return length;
+  };
+  writeFileSync(file, Buffer.concat(packets.flatMap((packet) => [lengthOf(packet), packet])));
+}
+
+function readPacketFile(file: string): Buffer[] {
+  const bytes = readFileSync(file);
+  const packets: Buffer[] = [];
+  for (let offset = 0; offset < bytes.length; offset += 4 + bytes.readUInt32LE(offset)) packets.push(bytes.subarray(offset + 4, offset + 4 + bytes.readUInt32LE(offset)));
+  return packets;
+}
+
 /** The child: sends `rate` packets/s for `seconds`, in 5 ms ticks, and reports how many it sent. */
 async function sender(order: SendOrder): Promise<number> {
   const socket = dgram.createSocket({ type: 'udp4', sendBufferSize: 8 << 20 });
-  const packet = recordedPacket();
+  const packets = order.packetFile ? readPacketFile(order.packetFile) : undefined;
+  const recorded = recordedPacket();
   const perTick = order.rate / 200;
   const total = Math.round(order.rate * order.seconds);
   const start = Date.now();
@@ -40,7 +61,8 @@ async function sender(order: SendOrder): Promise<number> {
   while (sent < total) {
     const due = Math.min(total, Math.round(((Date.now() - start) / 5 + 1) * perTick));
     while (sent < due) {
-      packet[1] = sent & 0xff;
+      const packet = packets ? packets[sent % packets.length] : recorded;
+      if (!packets) packet[1] = sent & 0xff;
       inFlight += 1;
       socket.send(packet, order.port, '127.0.0.1', () => (inFlight -= 1));
       sent += 1;
@@ -89,14 +111,20 @@ async function highestLossFree(name: string, seconds: number, measure: (rate: nu
   return best;
 }
 
-async function main(): Promise<void> {
-  const seconds = Number(process.argv[2] ?? 3);
+export interface LossFreeRates {
+  /** A socket that only counts. */
+  baseline: number;
+  receivers: Array<{ flushIntervalMs: number; best: number; perBatch: number }>;
+}
+
+/** The highest loss-free rates of a counting socket and of the receiver at each flush interval. */
+export async function lossFreeRates(seconds: number, flushIntervals: number[] = [0, 25, 100], packetFile?: string): Promise<LossFreeRates> {
   const base = path.join(PROJECT_ROOT, 'var', 'bench');
   mkdirSync(base, { recursive: true });
 
   const baseline = await highestLossFree('baseline', seconds, async (rate) => {
     const counter = await countingSocket();
-    const sent = await sendFromChild({ port: counter.port, rate, seconds });
+    const sent = await sendFromChild({ port: counter.port, rate, seconds, packetFile });
     await settle();
     counter.close();
     return { sent, kept: counter.received() };
@@ -104,7 +132,7 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(path.join(base, 'receiver-'));
   const results: Array<{ flushIntervalMs: number; best: number; perBatch: number }> = [];
-  for (const flushIntervalMs of [0, 25, 100]) {
+  for (const flushIntervalMs of flushIntervals) {
     let perBatch = 0;
     const best = await highestLossFree(`receiver/${flushIntervalMs}ms`, seconds, async (rate) => {
       const queueDir = path.join(dir, `${flushIntervalMs}-${rate}`);
@@ -119,7 +147,7 @@ async function main(): Promise<void> {
         maxQueueBytes: 2 ** 34,
         log: new MemoryLogger(),
       });
-      const sent = await sendFromChild({ port: receiver.port, rate, seconds });
+      const sent = await sendFromChild({ port: receiver.port, rate, seconds, packetFile });
       await settle();
       await receiver.stop();
       perBatch = receiver.counters.queued / Math.max(1, receiver.counters.batches);
@@ -129,8 +157,13 @@ async function main(): Promise<void> {
     results.push({ flushIntervalMs, best, perBatch });
   }
   rmSync(dir, { recursive: true, force: true });
+  return { baseline, receivers: results };
+}
+
+async function main(): Promise<void> {
+  const { baseline, receivers } = await lossFreeRates(Number(process.argv[2] ?? 3));
   console.log(`\nbaseline (socket that only counts): ${baseline} packets/s without loss`);
-  for (const { flushIntervalMs, best, perBatch } of results) {
+  for (const { flushIntervalMs, best, perBatch } of receivers) {
     console.log(
       `receiver, write + fdatasync per batch, flush interval ${flushIntervalMs} ms: ${best} packets/s without loss, ` +
         `ratio to baseline ${(best / Math.max(1, baseline)).toFixed(2)} (last step ${perBatch.toFixed(0)} packets per batch)`,
@@ -142,6 +175,6 @@ if (process.argv.includes('--send')) {
   process.once('message', (order) => {
     void sender(order as SendOrder).then((sent) => process.send?.(sent));
   });
-} else {
+} else if (require.main === module) {
   void main();
 }

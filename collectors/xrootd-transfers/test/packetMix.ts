@@ -87,7 +87,7 @@ const FLUSH_SECONDS = 30;
 const WINDOW_SECONDS = 5;
 const IDENT_SECONDS = 600;
 
-const SITES = [
+const SITES: ReadonlyArray<{ site: string; domain: string; prefix?: string }> = [
   { site: 'CERN-PROD', domain: 'cern.ch' },
   { site: 'BNL-ATLAS', domain: 'bnl.gov' },
   { site: 'IN2P3-CC', domain: 'in2p3.fr', prefix: 'cc' },
@@ -96,7 +96,13 @@ const SITES = [
   { site: 'INFN-T1', domain: 'cnaf.infn.it' },
 ];
 const CLIENT_PROGRAMS = ['xrdcp', 'xrdcp', 'python3', 'root.exe', 'athena.py', 'gfal-copy', 'fts_url_copy'];
-const COPY_PROGRAMS = new Set(['xrdcp', 'gfal-copy', 'fts_url_copy']);
+/** The client programs of the mix that copy whole files (the collector's transfer_programs). */
+export const COPY_PROGRAMS: ReadonlySet<string> = new Set(['xrdcp', 'gfal-copy', 'fts_url_copy']);
+
+/** The [xrootd-transfers.sites] entries that map the mix's server and client domains (example.org stays unknown). */
+export function mixSiteTable(): Array<[string, string]> {
+  return SITES.map(({ site, domain, prefix }) => [domain, prefix ? `${prefix}*:${site}` : site]);
+}
 const VOS = ['atlas', 'cms', 'lhcb', 'dteam'];
 
 interface Session {

@@ -1,0 +1,186 @@
+/**
+ * Throughput of the detailed stream's decode and accounting (issue 21): Accounting.add for every
+ * packet, then buildReport once per 10-minute slot, as the xrootd-transfers collector does, on one
+ * core and a realistic mix of packets (collectors/xrootd-transfers/test/packetMix.ts: 10 busy data
+ * servers and a redirector, thousands of open files and sessions). In the same run:
+ *   - decode alone (parsePacket of every packet), the baseline accounting is measured against;
+ *   - the receiver's loss-free rate on the same packets (bench/xrootd-detailed-receiver.ts).
+ * Prints packets/s in wall time and per CPU second, and CPU µs per packet (process.cpuUsage).
+ *
+ *   npm run build && node dist/bench/xrootd-accounting.js [--rounds N] [--receiver-seconds S | --no-receiver]
+ * Profile: node --cpu-prof --cpu-prof-dir=var/bench/profile dist/bench/xrootd-accounting.js --no-receiver
+ *          node dist/bench/gatewayProfile.js var/bench/profile
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../lib/config/paths';
+import { DocumentFactory } from '../lib/documents/document';
+import { slotStart, TEN_MINUTES_MS } from '../lib/run/slot';
+import { StateFile } from '../lib/state/stateFile';
+import { Accounting, emptyState, type AccountingState } from '../collectors/xrootd-transfers/accounting';
+import { parsePacket, PacketError } from '../collectors/xrootd-transfers/protocol';
+import { buildReport } from '../collectors/xrootd-transfers/report';
+import { dnsCacheState, parseSiteTable, SiteMapper } from '../collectors/xrootd-transfers/sites';
+import { COPY_PROGRAMS, DEFAULT_MIX, generatePacketMix, mixSiteTable, type MixPacket } from '../collectors/xrootd-transfers/test/packetMix';
+import { lossFreeRates, writePacketFile } from './xrootd-detailed-receiver';
+import { median } from './support';
+
+const TARGET_PACKETS_PER_CPU_SECOND = 100_000;
+
+interface Measure {
+  packets: number;
+  wallSeconds: number;
+  cpuSeconds: number;
+}
+
+function measure(run: () => number): Measure {
+  const cpu = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  const packets = run();
+  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const used = process.cpuUsage(cpu);
+  return { packets, wallSeconds, cpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+/** The packets of each slot, oldest first. */
+function bySlot(packets: MixPacket[]): MixPacket[][] {
+  const slots = new Map<number, MixPacket[]>();
+  for (const packet of packets) {
+    const slot = slotStart(packet.receivedMs);
+    const list = slots.get(slot);
+    if (list) list.push(packet);
+    else slots.set(slot, [packet]);
+  }
+  return [...slots.entries()].sort(([a], [b]) => a - b).map(([, list]) => list);
+}
+
+async function main(): Promise<void> {
+  mkdirSync(path.join(PROJECT_ROOT, 'var', 'bench'), { recursive: true });
+  const dir = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'bench', 'xrootd-accounting-'));
+  try {
+    await run(option('--rounds', 3), dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function run(rounds: number, dir: string): Promise<void> {
+  const generationStarted = process.hrtime.bigint();
+  const mix = generatePacketMix();
+  const generationSeconds = Number(process.hrtime.bigint() - generationStarted) / 1e9;
+  const [warmUp, ...measured] = bySlot(mix.packets);
+  const packets = measured.flat();
+  const records = mix.ledger.records;
+  const bytesOf: Record<string, number> = {};
+  const countOf: Record<string, number> = {};
+  for (const { packet } of packets) {
+    const code = String.fromCharCode(packet[0]);
+    bytesOf[code] = (bytesOf[code] ?? 0) + packet.length;
+    countOf[code] = (countOf[code] ?? 0) + 1;
+  }
+  const totalBytes = Object.values(bytesOf).reduce((sum, bytes) => sum + bytes, 0);
+  console.log(`date: ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+  console.log(
+    `mix: ${DEFAULT_MIX.dataServers} data servers + 1 redirector, ${DEFAULT_MIX.opensPerSecond} opens/s each, ${DEFAULT_MIX.seconds / 60} simulated minutes ` +
+      `(generated in ${generationSeconds.toFixed(1)} s); up to ${mix.ledger.peakOpenFiles} files and ${mix.ledger.peakSessions} sessions open at once`,
+  );
+  console.log(`warm-up slot: ${warmUp.length} packets (not timed); measured: ${measured.length} slots, ${packets.length} packets, ${(totalBytes / 1e6).toFixed(1)} MB`);
+  console.log(
+    `  by code (share of packets / of bytes): ${Object.keys(countOf)
+      .sort((a, b) => countOf[b] - countOf[a])
+      .map((code) => `${code} ${((100 * countOf[code]) / packets.length).toFixed(1)}%/${((100 * bytesOf[code]) / totalBytes).toFixed(1)}%`)
+      .join(', ')}`,
+  );
+  console.log(
+    `  f records of the whole mix: ${records.open} open, ${records.transfer} xfr, ${records.close} close, ${records.disconnect} disconnect in ${records.time} f packets ` +
+      `(${((records.open + records.transfer + records.close + records.disconnect) / records.time).toFixed(0)} per packet)`,
+  );
+
+  const mapper = new SiteMapper({
+    table: parseSiteTable(mixSiteTable()),
+    cache: new StateFile(path.join(dir, 'dns-cache.json'), dnsCacheState),
+    timeoutMs: 2000,
+    budgetMs: 20_000,
+    cacheTtlMs: 86_400_000,
+    servers: [],
+  });
+  const options = { transferPrograms: new Set(COPY_PROGRAMS), idleTimeoutMs: 86_400_000 };
+  let documents = 0;
+  /** One collector run over a slot's packets, as collector.ts does it (without the queue and DNS). */
+  const collect = (state: AccountingState, slotPackets: MixPacket[]): number => {
+    const accounting = new Accounting(state, options);
+    for (const packet of slotPackets) accounting.add(packet.receivedMs, packet.sender, packet.packet);
+    const runSlotMs = slotStart(slotPackets[slotPackets.length - 1].receivedMs) + TEN_MINUTES_MS;
+    accounting.expire(runSlotMs);
+    for (const host of accounting.hostsSeen) mapper.request(host, runSlotMs);
+    documents = buildReport(accounting, mapper, new DocumentFactory({ slotMs: runSlotMs, host: 'bench' })).documents.length;
+    return slotPackets.length;
+  };
+  const warmState = emptyState();
+  collect(warmState, warmUp);
+
+  const decodes: Measure[] = [];
+  const accountings: Measure[] = [];
+  let refused = 0;
+  for (let round = 1; round <= rounds; round += 1) {
+    refused = 0;
+    decodes.push(
+      measure(() => {
+        for (const { packet } of packets) {
+          try {
+            parsePacket(packet);
+          } catch (error) {
+            if (!(error instanceof PacketError)) throw error;
+            refused += 1;
+          }
+        }
+        return packets.length;
+      }),
+    );
+    const state = structuredClone(warmState);
+    accountings.push(measure(() => measured.reduce((sum, slotPackets) => sum + collect(state, slotPackets), 0)));
+    const [decode, account] = [decodes[round - 1], accountings[round - 1]];
+    console.log(
+      `round ${round}: decode ${rate(decode)}; decode + accounting + report ${rate(account)}, ` +
+        `${(account.cpuSeconds / decode.cpuSeconds).toFixed(2)}x the CPU of decode alone`,
+    );
+  }
+  console.log(`  ${refused} packets refused by the decoder per round; ${documents} documents in the last slot's report`);
+
+  const perCpuSecond = median(accountings.map((result) => result.packets / result.cpuSeconds));
+  const perWallSecond = median(accountings.map((result) => result.packets / result.wallSeconds));
+  const decodePerCpuSecond = median(decodes.map((result) => result.packets / result.cpuSeconds));
+  const fileRecordsPerPacket = (records.open + records.transfer + records.close + records.disconnect) / mix.packets.length;
+  console.log(
+    `median of ${rounds}: decode + accounting ${Math.round(perCpuSecond)} packets per CPU second (${Math.round(perWallSecond)}/s wall), ` +
+      `${(1e6 / perCpuSecond).toFixed(2)} µs CPU per packet, ${(1e6 / (perCpuSecond * fileRecordsPerPacket)).toFixed(2)} µs per f record; ` +
+      `${(perCpuSecond / decodePerCpuSecond).toFixed(2)}x decode alone (${Math.round(decodePerCpuSecond)}/CPU s); ` +
+      `target >= ${TARGET_PACKETS_PER_CPU_SECOND}: ${perCpuSecond >= TARGET_PACKETS_PER_CPU_SECOND ? 'met' : 'NOT met'}`,
+  );
+
+  if (process.argv.includes('--no-receiver')) return;
+  const packetFile = path.join(dir, 'mix.packets');
+  writePacketFile(packetFile, packets.map((packet) => packet.packet));
+  const { baseline, receivers } = await lossFreeRates(option('--receiver-seconds', 3), [0], packetFile);
+  const receiver = receivers[0].best;
+  console.log(`receiver (flush interval 0 ms, the default) on the same mix: ${receiver} packets/s without loss; a socket that only counts: ${baseline}`);
+  console.log(
+    `decode + accounting against the receiver's loss-free rate: ${(perWallSecond / Math.max(1, receiver)).toFixed(2)}x in wall time, ` +
+      `${(perCpuSecond / Math.max(1, receiver)).toFixed(2)}x per CPU second (> 1: the collector keeps up with what the receiver can queue)`,
+  );
+}
+
+function rate(result: Measure): string {
+  return `${Math.round(result.packets / result.cpuSeconds)} packets/CPU s (${Math.round(result.packets / result.wallSeconds)}/s wall, ${((1e6 * result.cpuSeconds) / result.packets).toFixed(2)} µs CPU each)`;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
