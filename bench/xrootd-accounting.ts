@@ -8,10 +8,10 @@
  * Prints packets/s in wall time and per CPU second, and CPU µs per packet (process.cpuUsage).
  *
  *   npm run build && node dist/bench/xrootd-accounting.js [--rounds N] [--receiver-seconds S | --no-receiver]
- * Profile: node --cpu-prof --cpu-prof-dir=var/bench/profile dist/bench/xrootd-accounting.js --no-receiver
- *          node dist/bench/gatewayProfile.js var/bench/profile
+ *     [--profile DIR]   a V8 CPU profile of the timed accounting rounds only, for dist/bench/gatewayProfile.js DIR
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../lib/config/paths';
@@ -43,9 +43,34 @@ function measure(run: () => number): Measure {
   return { packets, wallSeconds, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
-function option(name: string, fallback: number): number {
+function argument(name: string): string | undefined {
   const index = process.argv.indexOf(name);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+function option(name: string, fallback: number): number {
+  const value = argument(name);
+  return value === undefined ? fallback : Number(value);
+}
+
+/** Profiles what runs between start() and stop() into DIR/xrootd-accounting.cpuprofile (no-op without a DIR). */
+function profiler(dir: string | undefined): { start: () => Promise<void>; stop: () => Promise<void> } {
+  const session = new Session();
+  return {
+    start: async () => {
+      if (!dir) return;
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    },
+    stop: async () => {
+      if (!dir) return;
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'xrootd-accounting.cpuprofile'), JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 /** The packets of each slot, oldest first. */
@@ -125,6 +150,7 @@ async function run(rounds: number, dir: string): Promise<void> {
   const warmState = emptyState();
   collect(warmState, warmUp);
 
+  const profile = profiler(argument('--profile'));
   const decodes: Measure[] = [];
   const accountings: Measure[] = [];
   let refused = 0;
@@ -144,7 +170,9 @@ async function run(rounds: number, dir: string): Promise<void> {
       }),
     );
     const state = structuredClone(warmState);
+    await profile.start();
     accountings.push(measure(() => measured.reduce((sum, slotPackets) => sum + collect(state, slotPackets), 0)));
+    await profile.stop();
     const [decode, account] = [decodes[round - 1], accountings[round - 1]];
     console.log(
       `round ${round}: decode ${rate(decode)}; decode + accounting + report ${rate(account)}, ` +

@@ -471,6 +471,13 @@ class Server {
   }
 }
 
+/** A fixed number per account, as in a CERN DN's second CN. */
+function personNumber(user: string): number {
+  let number = 0;
+  for (const char of user) number = (number * 31 + char.charCodeAt(0)) % 900_000;
+  return 100_000 + number;
+}
+
 function isoTime(seconds: number): string {
   return new Date(seconds * 1000).toISOString();
 }
@@ -616,11 +623,12 @@ export function generatePacketMix(overrides: Partial<PacketMixOptions> = {}): Pa
     const host = clientHost();
     const program = pick(CLIENT_PROGRAMS);
     const vo = pick(VOS);
-    const user = `${vo}${String(Math.floor(random() * 3000)).padStart(4, '0')}`;
+    // Most sessions are a VO's production and pilot accounts; the rest are analysis users.
+    const user = random() < 0.7 ? `${vo}prd${Math.floor(random() * 5)}` : `${vo}${String(Math.floor(random() * 500)).padStart(3, '0')}`;
     const pid = 1000 + Math.floor(random() * 60_000);
     const identity = `xroot/${user}.${pid}:${sessionCounter}@${host}`;
     const token = random() < 0.2;
-    const name = token ? `${user}` : `/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=${user}/CN=${Math.floor(random() * 900_000)}/CN=${user} ${vo}`;
+    const name = token ? `${user}` : `/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=${user}/CN=${personNumber(user)}/CN=${user} ${vo}`;
     const info = `&p=${token ? 'ztn' : 'gsi'}&n=${name}&h=${host}&o=${vo}&r=&g=/${vo}&m=&R=v5.5.3&x=${program}&y=&I=4`;
     // The redirector sees the login first; the client is then redirected to the data server.
     redirector.map('u', redirector.dictId(), `${identity}\n${info}`);
