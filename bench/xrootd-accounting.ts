@@ -53,7 +53,7 @@ function option(name: string, fallback: number): number {
   return value === undefined ? fallback : Number(value);
 }
 
-/** Profiles what runs between start() and stop() into DIR/xrootd-accounting.cpuprofile (no-op without a DIR). */
+/** Profiles what runs between start() and stop() into DIR/xrootd-accounting.cpuprofile (no-op without a DIR); once. */
 function profiler(dir: string | undefined): { start: () => Promise<void>; stop: () => Promise<void> } {
   const session = new Session();
   return {
@@ -170,9 +170,10 @@ async function run(rounds: number, dir: string): Promise<void> {
       }),
     );
     const state = structuredClone(warmState);
-    await profile.start();
+    // The profile is of the last round, when the code is warm.
+    if (round === rounds) await profile.start();
     accountings.push(measure(() => measured.reduce((sum, slotPackets) => sum + collect(state, slotPackets), 0)));
-    await profile.stop();
+    if (round === rounds) await profile.stop();
     const [decode, account] = [decodes[round - 1], accountings[round - 1]];
     console.log(
       `round ${round}: decode ${rate(decode)}; decode + accounting + report ${rate(account)}, ` +
