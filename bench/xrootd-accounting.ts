@@ -137,14 +137,32 @@ async function run(rounds: number, dir: string): Promise<void> {
   });
   const options = { transferPrograms: new Set(COPY_PROGRAMS), idleTimeoutMs: 86_400_000 };
   let documents = 0;
+  /** Wall ms by packet code and for the reports, filled by a run with `breakdown`. */
+  const spent = new Map<string, { ms: number; count: number }>();
+  const account = (name: string, ms: number): void => {
+    const entry = spent.get(name) ?? { ms: 0, count: 0 };
+    entry.ms += ms;
+    entry.count += 1;
+    spent.set(name, entry);
+  };
   /** One collector run over a slot's packets, as collector.ts does it (without the queue and DNS). */
-  const collect = (state: AccountingState, slotPackets: MixPacket[]): number => {
+  const collect = (state: AccountingState, slotPackets: MixPacket[], breakdown = false): number => {
     const accounting = new Accounting(state, options);
-    for (const packet of slotPackets) accounting.add(packet.receivedMs, packet.sender, packet.packet);
+    for (const packet of slotPackets) {
+      if (!breakdown) {
+        accounting.add(packet.receivedMs, packet.sender, packet.packet);
+        continue;
+      }
+      const started = performance.now();
+      accounting.add(packet.receivedMs, packet.sender, packet.packet);
+      account(String.fromCharCode(packet.packet[0]), performance.now() - started);
+    }
+    const started = performance.now();
     const runSlotMs = slotStart(slotPackets[slotPackets.length - 1].receivedMs) + TEN_MINUTES_MS;
     accounting.expire(runSlotMs);
     for (const host of accounting.hostsSeen) mapper.request(host, runSlotMs);
     documents = buildReport(accounting, mapper, new DocumentFactory({ slotMs: runSlotMs, host: 'bench' })).documents.length;
+    if (breakdown) account('report', performance.now() - started);
     return slotPackets.length;
   };
   const warmState = emptyState();
@@ -191,6 +209,17 @@ async function run(rounds: number, dir: string): Promise<void> {
       `${(1e6 / perCpuSecond).toFixed(2)} µs CPU per packet, ${(1e6 / (perCpuSecond * fileRecordsPerPacket)).toFixed(2)} µs per f record; ` +
       `${(perCpuSecond / decodePerCpuSecond).toFixed(2)}x decode alone (${Math.round(decodePerCpuSecond)}/CPU s); ` +
       `target >= ${TARGET_PACKETS_PER_CPU_SECOND}: ${perCpuSecond >= TARGET_PACKETS_PER_CPU_SECOND ? 'met' : 'NOT met'}`,
+  );
+
+  // Where the time goes, timed around each call (adds a little to each): one more untimed-for-the-median run.
+  const breakdownState = structuredClone(warmState);
+  for (const slotPackets of measured) collect(breakdownState, slotPackets, true);
+  const wallTotal = [...spent.values()].reduce((sum, entry) => sum + entry.ms, 0);
+  console.log(
+    `where the wall time goes (one more run, each call timed): ${[...spent.entries()]
+      .sort(([, a], [, b]) => b.ms - a.ms)
+      .map(([name, { ms, count }]) => `${name} ${((100 * ms) / wallTotal).toFixed(1)}% (${name === 'report' ? `${(ms / count).toFixed(0)} ms per slot` : `${((1000 * ms) / count).toFixed(1)} µs each`})`)
+      .join(', ')}`,
   );
 
   if (process.argv.includes('--no-receiver')) return;
