@@ -213,6 +213,16 @@ class Server {
     this.emit(this, code, bytes.packet());
   }
 
+  /** Writes the header over the first 8 bytes of a filled buffer, sends it and empties the buffer. */
+  private sendBuffer(code: string, bytes: Bytes, sequence: number): void {
+    const end = bytes.length;
+    bytes.length = 0;
+    header(bytes, code, sequence, this.serverStart);
+    bytes.length = end;
+    this.send(code, bytes);
+    bytes.length = 0;
+  }
+
   /** A map packet ('=', 'u', 'd', 'U', 'T', 'i'): dictid, then "identity[\ninfo]". */
   map(code: string, dictId: number, text: string): void {
     const bytes = new Bytes(HEADER_BYTES + 4 + text.length);
@@ -240,8 +250,7 @@ class Server {
   flushFiles(nowS: number): void {
     if (this.fileRecords === 0) return;
     const end = this.files.length;
-    this.files.length = 0;
-    header(this.files, 'f', this.fileSequence++, this.serverStart);
+    this.files.length = HEADER_BYTES;
     this.files.u8(2);
     this.files.u8(0x01);
     this.files.u16(FILE_TIME_BYTES);
@@ -251,7 +260,7 @@ class Server {
     this.files.u32(nowS);
     this.files.u64(this.serverId);
     this.files.length = end;
-    this.send('f', this.files);
+    this.sendBuffer('f', this.files, this.fileSequence++);
     this.fileRecords = 0;
     this.transferRecords = 0;
   }
@@ -346,12 +355,7 @@ class Server {
       return;
     }
     this.windowMark(this.traceWindow + WINDOW_SECONDS, nowS);
-    const end = this.trace.length;
-    this.trace.length = 0;
-    header(this.trace, 't', this.mainSequence++, this.serverStart);
-    this.trace.length = end;
-    this.send('t', this.trace);
-    this.trace.length = 0;
+    this.sendBuffer('t', this.trace, this.mainSequence++);
   }
 
   traceOpen(file: OpenFile, nowS: number): void {
@@ -421,12 +425,7 @@ class Server {
   flushRedirects(nowS: number): void {
     if (this.redirects.length === 0) return;
     this.redirectMark(nowS);
-    const end = this.redirects.length;
-    this.redirects.length = 0;
-    header(this.redirects, 'r', this.mainSequence++, this.serverStart);
-    this.redirects.length = end;
-    this.send('r', this.redirects);
-    this.redirects.length = 0;
+    this.sendBuffer('r', this.redirects, this.mainSequence++);
   }
 
   // g stream (XrdXrootdGSReal, binary header): one buffer and one sequence per provider.
@@ -451,16 +450,14 @@ class Server {
     const bytes = stream.bytes;
     bytes.buffer[bytes.length - 1] = 0; // the last newline becomes the closing NUL
     const end = bytes.length;
-    bytes.length = 0;
-    const sequence = this.gSequence.get(provider) ?? 0;
-    this.gSequence.set(provider, sequence + 1);
-    header(bytes, 'g', sequence, this.serverStart);
+    bytes.length = HEADER_BYTES;
     bytes.u32(stream.begin);
     bytes.u32(stream.end);
     bytes.u64((BigInt(provider.charCodeAt(0)) << 56n) | this.serverId);
     bytes.length = end;
-    this.send('g', bytes);
-    bytes.length = 0;
+    const sequence = this.gSequence.get(provider) ?? 0;
+    this.gSequence.set(provider, sequence + 1);
+    this.sendBuffer('g', bytes, sequence);
   }
 
   flushAll(nowS: number): void {
