@@ -6,6 +6,7 @@ import { Accounting, emptyState, type AccountingState } from './accounting';
 import { receiverOptions, SECTION } from './receiver';
 import { buildReport } from './report';
 import { DNS_CACHE_FILE, dnsCacheState, parseSiteTable, SiteMapper } from './sites';
+import { parseVoRules } from './vo';
 
 const DEFAULT_TRANSFER_PROGRAMS = ['xrdcp', 'xrdcopy', 'gfal-copy', 'gfal2', 'fts_url_copy', 'xrootd'];
 
@@ -34,6 +35,8 @@ async function collect(context: CollectorContext) {
   const accounting = new Accounting(state, {
     transferPrograms: new Set(section.list('transfer_programs', DEFAULT_TRANSFER_PROGRAMS)),
     idleTimeoutMs: section.duration('idle_timeout', '24h'),
+    voRules: parseVoRules(context.config.section(`${SECTION}.vo`)),
+    fileRecords: section.bool('file_records', false),
   });
   const mapper = new SiteMapper({
     table: parseSiteTable(context.config.section(`${SECTION}.sites`).entries()),
