@@ -4,7 +4,7 @@
  * than a DN, a DN than what the client says of itself, and a path last); within a kind, the VOs in
  * the order of the file. The first match wins; nothing matching gives 'unknown'.
  */
-import { ConfigError, type ConfigSection } from '../../lib/config/config';
+import type { ConfigSection } from '../../lib/config/config';
 import { UNKNOWN } from './sites';
 
 /** The rule kinds, in the order they are tried. */
@@ -69,9 +69,9 @@ export class VoRules {
 /** Parses [xrootd-transfers.vo]; a malformed rule is a ConfigError naming the key and the rule. */
 export function parseVoRules(section: ConfigSection): VoRules {
   const rules: Rule[] = [];
-  for (const [vo, value] of section.entries()) {
-    if (!VO_NAME.test(vo) || vo === UNKNOWN) throw section.invalid(vo, `: "${vo}" is not a VO name (letters, digits, _ . -, not "${UNKNOWN}")`);
-    const items = section.list(vo);
+  for (const vo of section.keys()) {
+    if (!VO_NAME.test(vo) || vo === UNKNOWN) throw section.invalid(vo, `is not a VO name: letters, digits, _ . - (and not "${UNKNOWN}")`);
+    const items = section.list(vo, []);
     if (!items.length) throw section.invalid(vo, `lists no rules: give kind:pattern items (kinds: ${RULE_KINDS.join(', ')})`);
     for (const item of items) {
       const colon = item.indexOf(':');
@@ -88,5 +88,3 @@ export function parseVoRules(section: ConfigSection): VoRules {
   }
   return new VoRules(rules);
 }
-
-export { ConfigError };
