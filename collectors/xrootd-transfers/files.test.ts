@@ -219,11 +219,13 @@ describe('per-file records (file_records = on)', () => {
 
   test("stamped with the close's packet time, one millisecond apart when closes share it", () => {
     const closeSecond0 = Math.floor((SLOT_0 + 60_000) / 1000) + 1;
-    const inSlot0 = closes.filter((document) => document.timestamp < SLOT_1).map((document) => document.timestamp).sort();
+    const times = closes.map((document) => document.timestamp as number);
+    const inSlot0 = times.filter((time) => time < SLOT_1).sort();
     expect(inSlot0).toEqual([0, 1, 2, 3, 4].map((index) => closeSecond0 * 1000 + index));
     const carol = closes.find((document) => document.user === 'carol') as MonitDocument;
     expect(carol.timestamp).toBe(Math.floor((SLOT_1 + 60_000) / 1000) * 1000);
-    expect(carol).toMatchObject({ close_time: carol.timestamp, open_time: Math.floor((SLOT_0 + 60_000) / 1000) * 1000, duration: carol.timestamp - Math.floor((SLOT_0 + 60_000) / 1000) * 1000 });
+    const opened = Math.floor((SLOT_0 + 60_000) / 1000) * 1000;
+    expect(carol).toMatchObject({ close_time: carol.timestamp, open_time: opened, duration: (carol.timestamp as number) - opened });
     expect(new Set(closes.map((document) => document._id)).size).toBe(closes.length);
   });
 });
