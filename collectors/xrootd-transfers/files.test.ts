@@ -22,7 +22,7 @@ atlas = issuer:https://atlas-auth.example/, dn:/DC=org/DC=example/CN=atlas*, pat
 cms = group:/cms*, appinfo:cmsRun*, path:/store/
 `;
 
-const NO_OPS: Ops = { read: 0, readv: 0, write: 0, readvSegments: 0, readMin: 0x7fffffff, readMax: 0, readvMin: 0x7fffffff, readvMax: 0, segmentsMin: 0x7fff, segmentsMax: 0, writeMin: 0x7fffffff, writeMax: 0 };
+const NO_OPS: Ops = { read: 0, readv: 0, write: 0, readvSegments: 0, readMin: 0x7fffffff, readMax: 0, readvMin: 0x7fffffff, readvMax: 0, readvSegmentsMin: 0x7fff, readvSegmentsMax: 0, writeMin: 0x7fffffff, writeMax: 0 };
 
 /** What one file did, and how it must be classified (decided by hand from RULES and the access-mode rule). */
 interface Scenario {
@@ -46,7 +46,7 @@ const SCENARIOS: Scenario[] = [
   // DN rules come before path rules: /store/ alone would say cms.
   { fileId: 10, user: 'alice', userId: 1, path: '/store/data/a.root', size: 1000, close: { read: 1000, readv: 0, write: 0 }, closeSlot: 0, ops: { ...NO_OPS, read: 2, readMin: 400, readMax: 600 }, vo: 'atlas', provisional: 'copy', final: 'copy' },
   // appinfo before path; a partial vector read.
-  { fileId: 11, user: 'bob', userId: 2, path: '/atlas/b.root', size: 5000, close: { read: 0, readv: 3000, write: 0 }, closeSlot: 0, ops: { ...NO_OPS, readv: 3, readvSegments: 12, readvMin: 500, readvMax: 1500, segmentsMin: 2, segmentsMax: 6 }, vo: 'cms', provisional: 'remote_io', final: 'remote_io' },
+  { fileId: 11, user: 'bob', userId: 2, path: '/atlas/b.root', size: 5000, close: { read: 0, readv: 3000, write: 0 }, closeSlot: 0, ops: { ...NO_OPS, readv: 3, readvSegments: 12, readvMin: 500, readvMax: 1500, readvSegmentsMin: 2, readvSegmentsMax: 6 }, vo: 'cms', provisional: 'remote_io', final: 'remote_io' },
   // A copy program reading part of a file across two slots: xfr bytes provisional copy, the rest remote_io.
   { fileId: 12, user: 'carol', userId: 3, path: '/atlas/c.root', size: 2000, xfr: { read: 300, readv: 0, write: 0 }, close: { read: 500, readv: 0, write: 0 }, closeSlot: 1, ops: { ...NO_OPS, read: 5, readMin: 100, readMax: 100 }, vo: 'atlas', provisional: 'copy', final: 'remote_io' },
   // A new file written whole.

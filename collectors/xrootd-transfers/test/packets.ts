@@ -1,28 +1,12 @@
 /**
  * Crafted detailed-monitoring packets, laid out as XrdXrootdMonData.hh says (network byte order),
- * for golden tests. Independent of protocol.ts: written from the header file, not from the decoder.
+ * for golden tests. The encoding is written from the header file, not from the decoder (only the types are shared).
  */
 
-export interface Totals {
-  read: number;
-  readv: number;
-  write: number;
-}
+import type { OperationCounts, TransferTotals } from '../protocol';
 
-export interface Ops {
-  read: number;
-  readv: number;
-  write: number;
-  readvSegments: number;
-  readMin: number;
-  readMax: number;
-  readvMin: number;
-  readvMax: number;
-  segmentsMin: number;
-  segmentsMax: number;
-  writeMin: number;
-  writeMax: number;
-}
+export type Totals = TransferTotals;
+export type Ops = OperationCounts;
 
 /** XrdXrootdMonHeader (8 bytes) before `body`. */
 export function packet(code: string, sequence: number, serverStart: number, body: Buffer): Buffer {
@@ -76,8 +60,8 @@ export function closeRecord(fileId: number, values: Totals, ops?: Ops, forced = 
     body.writeInt32BE(ops.read, 0);
     body.writeInt32BE(ops.readv, 4);
     body.writeInt32BE(ops.write, 8);
-    body.writeInt16BE(ops.segmentsMin, 12);
-    body.writeInt16BE(ops.segmentsMax, 14);
+    body.writeInt16BE(ops.readvSegmentsMin, 12);
+    body.writeInt16BE(ops.readvSegmentsMax, 14);
     body.writeBigInt64BE(BigInt(ops.readvSegments), 16);
     body.writeInt32BE(ops.readMin, 24);
     body.writeInt32BE(ops.readMax, 28);
