@@ -7,6 +7,7 @@ import path from 'node:path';
 import { collectedDocuments } from '../../lib/run/collector';
 import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
+import { readmeDisagreements } from '../../test/support/readme';
 import { queuePackets } from '../../test/support/packetQueue';
 import { testDir } from '../../test/support/services';
 import collector from './collector';
@@ -228,4 +229,8 @@ describe('per-file records (file_records = on)', () => {
     expect(carol).toMatchObject({ close_time: carol.timestamp, open_time: opened, duration: (carol.timestamp as number) - opened });
     expect(new Set(closes.map((document) => document._id)).size).toBe(closes.length);
   });
+});
+
+test('README lists every tag and field of the per-file records', () => {
+  expect(readmeDisagreements(path.join(__dirname, 'README.md'), [{ producer: 'xrootd-files', type: 'closes' }])).toEqual([]);
 });
