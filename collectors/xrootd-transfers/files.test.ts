@@ -212,6 +212,7 @@ describe('per-file records (file_records = on)', () => {
   });
 
   test('file names, users and DNs are never tags', () => {
+    expect(closes.length).toBe(SCENARIOS.length);
     for (const document of closes) {
       expect(document.idb_tags).toEqual(expect.not.arrayContaining(['file_name', 'user', 'user_dn', 'client_host', 'appinfo']));
       expect(Object.values(document.idb_tags as string[]).join(' ')).not.toMatch(/root|alice/);
