@@ -30,8 +30,8 @@ export interface UserSession {
   appinfo?: string;
   /** The authentication protocol (login `p=`), else the connection's ("xroot"). */
   protocol?: string;
-  /** From a WLCG token (decoded by the session code when the server reports it). */
-  token?: { subject?: string; issuer?: string; groups: string[] };
+  /** From a `T` packet (XRootD 5.6 and later): the token the session authenticated with. */
+  token?: { subject: string; issuer: string; groups: string[] };
 }
 
 /** The DN, appinfo and protocol a login packet reports, for the VO rules and per-file records. */
@@ -391,11 +391,11 @@ export class Accounting {
    * adds under the final one (finalAccessMode): each byte counts once, under the mode known when it
    * was reported.
    */
-  private applyFileRecord(server: ServerState, record: FileRecord, slotMs: number, receivedMs: number, packetMs: number): void {
+  private applyFileRecord(server: ServerState, record: FileRecord, slotMs: number, receivedMs: number, timeMs: number): void {
     switch (record.type) {
       case 'open': {
         const client = this.clientOf(server, record.userId, record.fileId);
-        const file = this.newFile(client, { size: record.fileSize, readWrite: record.readWrite, path: record.path, openedMs: packetMs, lastSeenMs: receivedMs });
+        const file = this.newFile(client, { size: record.fileSize, readWrite: record.readWrite, path: record.path, openedMs: timeMs, lastSeenMs: receivedMs });
         server.files[record.fileId] = file;
         this.cell(slotMs, server, file, file.provisionalMode ?? UNKNOWN).filesOpened += 1;
         break;
@@ -424,7 +424,7 @@ export class Accounting {
           cell.fractionSum += (record.totals.read + record.totals.readv) / file.size;
           cell.fractionCount += 1;
         }
-        const closedMs = Math.max(packetMs, (server.lastFileRecordMs ?? 0) + 1);
+        const closedMs = Math.max(timeMs, (server.lastFileRecordMs ?? 0) + 1);
         server.lastFileRecordMs = closedMs;
         if (this.options.fileRecords) this.closedFiles.push(this.closedFile(server, file, record, closedMs, accessMode));
         delete server.files[record.fileId];
