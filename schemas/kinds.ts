@@ -1279,13 +1279,19 @@ export const WEB_PROBE: DocumentKind<WebProbeTag, WebProbeFields> = {
 /** xrootd-transfers/servers: The detailed monitoring stream of one XRootD server in one 10-minute slot: packets received, lost and rejected, and files open. */
 export type XrootdTransfersServersTag = 'server' | 'server_site';
 export type XrootdTransfersServersFields = {
+  /** Session ends the server reported (f-stream disconnect records). (int, count; sum when downsampled) */
+  disconnects: number;
   /** f-stream records (open, close, xfr, disconnect, time) decoded in the slot. (int, count; sum when downsampled) */
   file_records: number;
   /** Files open at the server at the last packet of the slot. (int, count; mean when downsampled) */
   files_open: number;
-  /** Packets received from the server in the slot. (int, count; sum when downsampled) */
+  /** User logins the server reported (u packets; needs `xrootd.monitor ... user`). (int, count; sum when downsampled) */
+  logins: number;
+  /** Packets received from the server in the slot (duplicates not included). (int, count; sum when downsampled) */
   packets: number;
-  /** Packets missing from the server's sequence numbers (pseq gaps, per sequence stream). (int, count; sum when downsampled) */
+  /** Packets received again (same server, sequence stream, pseq and content as one of the stream's last 256 packets): dropped, counted only here. (int, count; sum when downsampled) */
+  packets_duplicate: number;
+  /** Packets missing from the server's sequence numbers (pseq gaps, per sequence stream: main, f, each g-stream provider). (int, count; sum when downsampled) */
   packets_lost: number;
   /** Packets that did not follow the monitoring layout (truncated or garbage) and were ignored. (int, count; sum when downsampled) */
   packets_rejected: number;
@@ -1297,9 +1303,12 @@ export const XROOTD_TRANSFERS_SERVERS: DocumentKind<XrootdTransfersServersTag, X
   type: 'servers',
   tags: { server: 'server', server_site: 'server_site' },
   fields: {
+    disconnects: 'disconnects',
     file_records: 'file_records',
     files_open: 'files_open',
+    logins: 'logins',
     packets: 'packets',
+    packets_duplicate: 'packets_duplicate',
     packets_lost: 'packets_lost',
     packets_rejected: 'packets_rejected',
     restarted: 'restarted',
