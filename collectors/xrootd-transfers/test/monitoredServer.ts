@@ -39,7 +39,7 @@ export interface MonitoredServer {
   stop(): Promise<void>;
 }
 
-export async function startMonitoredServer(dir: string, options: { site: string; now: () => number }): Promise<MonitoredServer> {
+export async function startMonitoredServer(dir: string, options: { site: string; now: () => number; route?: (packet: Buffer) => Buffer[] }): Promise<MonitoredServer> {
   const receiver = await startReceiver({
     ...DETAILED_STREAM,
     host: '127.0.0.1',
@@ -60,7 +60,7 @@ export async function startMonitoredServer(dir: string, options: { site: string;
   const monitored: MonitoredServer = {
     xrootd: undefined as unknown as RunningServer,
     receiver,
-    route: (packet) => [packet],
+    route: options.route ?? ((packet) => [packet]),
     fromServer: [],
     sent: [],
     send: async (datagram) => {
