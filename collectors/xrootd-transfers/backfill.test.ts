@@ -6,14 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { collectedDocuments } from '../../lib/run/collector';
 import type { MonitDocument } from '../../lib/documents/types';
 import { slotStart } from '../../lib/run/slot';
-import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { testDir } from '../../test/support/services';
-import collector from './collector';
 import { parsePacket } from './protocol';
-import { settle, startMonitoredServer, xrdcp, type MonitoredServer } from './test/monitoredServer';
+import { collectFor as collectForSlot, settle, startMonitoredServer, xrdcp, type MonitoredServer } from './test/monitoredServer';
 
 const DAY = 86_400_000;
 const SLOT = 600_000;
@@ -35,13 +32,7 @@ function records(packets: Buffer[]) {
   });
 }
 
-async function collectFor(slotMs: number): Promise<{ documents: MonitDocument[]; context: TestContext }> {
-  const context = collectorContext('xrootd-transfers', configText, { slotMs, stateDir });
-  const result = await collector.collect(context);
-  if (Array.isArray(result)) throw new Error('expected { documents, commit }');
-  await result.commit?.();
-  return { documents: collectedDocuments(result), context };
-}
+const collectFor = (slotMs: number): ReturnType<typeof collectForSlot> => collectForSlot(configText, stateDir, slotMs);
 
 const sum = (documents: MonitDocument[], type: string, field: string): number =>
   documents.filter((document) => document.type === type).reduce((total, document) => total + ((document[field] as number | undefined) ?? 0), 0);

@@ -6,14 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { collectedDocuments } from '../../lib/run/collector';
 import type { MonitDocument } from '../../lib/documents/types';
-import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { testDir } from '../../test/support/services';
 import { Accounting, emptyState } from './accounting';
-import collector from './collector';
 import { parsePacket, sequenceStream } from './protocol';
-import { settle, startMonitoredServer, xrdcp, type MonitoredServer } from './test/monitoredServer';
+import { collectFor as collectForSlot, settle, startMonitoredServer, xrdcp, type MonitoredServer } from './test/monitoredServer';
 
 const MINUTE = 60_000;
 const SLOT = 10 * MINUTE;
@@ -85,13 +82,7 @@ function closesOf(packet: Buffer, file: string, paths: Map<number, string>): num
   return closes;
 }
 
-async function collectUpTo(cutoffMs: number): Promise<{ documents: MonitDocument[]; context: TestContext }> {
-  const context = collectorContext('xrootd-transfers', configText, { slotMs: cutoffMs, stateDir });
-  const result = await collector.collect(context);
-  if (Array.isArray(result)) throw new Error('expected { documents, commit }');
-  await result.commit?.();
-  return { documents: collectedDocuments(result), context };
-}
+const collectUpTo = (slotMs: number): ReturnType<typeof collectForSlot> => collectForSlot(configText, stateDir, slotMs);
 
 const ofType = (documents: MonitDocument[], type: string, slotMs: number): MonitDocument[] =>
   documents.filter((document) => document.type === type && document.timestamp === slotMs);

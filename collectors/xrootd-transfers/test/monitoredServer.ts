@@ -9,6 +9,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startReceiver, type RunningReceiver } from '../../../lib/queue/receiver';
+import { collectedDocuments } from '../../../lib/run/collector';
+import type { MonitDocument } from '../../../lib/documents/types';
+import { collectorContext, type TestContext } from '../../../test/support/collectorContext';
+import collector from '../collector';
 import { MemoryLogger } from '../../../lib/run/log';
 import { startServer, type RunningServer } from '../../../test/support/services';
 import { DETAILED_STREAM } from '../receiver';
@@ -101,4 +105,13 @@ export async function settle(server: MonitoredServer, what: string, check: () =>
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** One committed run of the collector for `slotMs`, with the given config and state folder. */
+export async function collectFor(configText: string, stateDir: string, slotMs: number): Promise<{ documents: MonitDocument[]; context: TestContext }> {
+  const context = collectorContext('xrootd-transfers', configText, { slotMs, stateDir });
+  const result = await collector.collect(context);
+  if (Array.isArray(result)) throw new Error('expected { documents, commit }');
+  await result.commit?.();
+  return { documents: collectedDocuments(result), context };
 }
