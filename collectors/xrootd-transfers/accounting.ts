@@ -270,13 +270,14 @@ export class Accounting {
       this.flushPending(sender, server);
     }
     const timeMs = packetTime(own !== undefined ? own * 1000 : server.clockOffsetMs !== undefined ? receivedMs + server.clockOffsetMs : undefined, receivedMs, serverStartMs);
-    if (this.isDuplicate(server, datagram, packet.header.sequence)) {
+    const stream = sequenceStream(datagram);
+    if (this.isDuplicate(server, stream, datagram, packet.header.sequence)) {
       tally.packets = 0;
       tally.duplicate = 1;
       this.count(sender, server, tally, own === undefined && server.clockOffsetMs === undefined ? undefined : timeMs);
       return;
     }
-    tally.lost = this.checkSequence(server, datagram, packet.header.sequence);
+    tally.lost = this.checkSequence(server, stream, packet.header.sequence);
     server.lastSeenMs = receivedMs;
     const slotMs = slotStart(timeMs);
     switch (packet.kind) {
@@ -407,8 +408,7 @@ export class Accounting {
   }
 
   /** Whether the last packet of this stream with this pseq had the same content; remembers this one otherwise. */
-  private isDuplicate(server: ServerState, datagram: Buffer, sequence: number): boolean {
-    const stream = sequenceStream(datagram);
+  private isDuplicate(server: ServerState, stream: string, datagram: Buffer, sequence: number): boolean {
     const recent = ((server.recent ??= {})[stream] ??= new Array<string | null>(256).fill(null));
     const seen = digest(datagram);
     if (recent[sequence] === seen) return true;
@@ -421,8 +421,7 @@ export class Accounting {
    * last one is a packet that arrived late (UDP reorders): no loss, and the loss counted for it is
    * not taken back (it may be in a slot already reported).
    */
-  private checkSequence(server: ServerState, datagram: Buffer, sequence: number): number {
-    const stream = sequenceStream(datagram);
+  private checkSequence(server: ServerState, stream: string, sequence: number): number {
     const last = server.lastSequence[stream];
     if (last === undefined) {
       server.lastSequence[stream] = sequence;
