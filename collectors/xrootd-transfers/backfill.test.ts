@@ -3,9 +3,12 @@
  * receiver's clock, one day ahead) land in their own slot only when the collector runs with
  * --timestamp for it; the regular runs neither count them nor replace the slot.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../../lib/config/paths';
 import type { MonitDocument } from '../../lib/documents/types';
 import { slotStart } from '../../lib/run/slot';
 import { testDir } from '../../test/support/services';
@@ -39,10 +42,12 @@ const sum = (documents: MonitDocument[], type: string, field: string): number =>
 
 beforeAll(async () => {
   work = testDir('xrootd-backfill');
-  stateDir = testDir('xrootd-backfill-state');
+  // Where ./run.sh finds it too, with [paths] var.
+  stateDir = path.join(work, 'var', 'state', 'xrootd-transfers');
+  mkdirSync(stateDir, { recursive: true });
   // Recorded only, from the server's start on: nothing reaches the receiver until the replay.
   server = await startMonitoredServer(work, { site: SITE, now: () => clockMs, route: () => [] });
-  configText = `[xrootd-transfers]\nqueue_dir = ${path.join(work, 'queue')}\ndns_servers = 127.0.0.1:9\ndns_timeout = 100ms\ndns_budget = 1s\n`;
+  configText = `[paths]\nvar = ${path.join(work, 'var')}\n\n[xrootd-transfers]\nqueue_dir = ${path.join(work, 'queue')}\ndns_servers = 127.0.0.1:9\ndns_timeout = 100ms\ndns_budget = 1s\n`;
 }, 120_000);
 
 afterAll(async () => {
@@ -95,6 +100,17 @@ test('a transfer recorded yesterday and replayed today lands in its own slot wit
   // A backfill moves nothing: the regular runs' state is as it was, and a second backfill gives the same.
   expect(readFileSync(path.join(stateDir, 'accounting.json'), 'utf8')).toBe(stateBefore);
   expect((await collectFor(slots[0])).documents).toEqual(backfilled.filter((document) => document.timestamp === slots[0]));
+  // The same through ./run.sh (the built main.js), as an operator runs it: --timestamp, here with --dry-run.
+  const configFile = path.join(work, 'backfill.cfg');
+  writeFileSync(configFile, configText);
+  const printed: MonitDocument[] = [];
+  for (const name of slotNames) {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'cli', 'main.js'), 'xrootd-transfers', '--config', configFile, '--dry-run', '--timestamp', name]);
+    printed.push(...stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as MonitDocument));
+  }
+  expect(sum(printed, 'transfers', 'bytes_read')).toBe(size);
+  expect(sum(printed, 'transfers', 'bytes_written')).toBe(size);
+  expect(readFileSync(path.join(stateDir, 'accounting.json'), 'utf8')).toBe(stateBefore);
 
   // The next regular run does not count the transfer again.
   clockMs += SLOT;

@@ -207,6 +207,18 @@ describe('crafted sequences', () => {
     expect(slotOf(late)).toMatchObject({ packets: 4, packetsLost: 1 });
   });
 
+  test('a duplicate is recognised in the next run too (the window is in the state), and only there', () => {
+    const first = new Accounting(emptyState(), { transferPrograms: new Set(), idleTimeoutMs: 3_600_000 });
+    first.add(receivedMs, '10.0.0.1:1094', main(3, 1));
+    const stored = JSON.parse(JSON.stringify(first.state)) as ReturnType<typeof emptyState>;
+    const second = new Accounting(stored, { transferPrograms: new Set(), idleTimeoutMs: 3_600_000 });
+    second.add(receivedMs + 1, '10.0.0.1:1094', main(3, 1));
+    // Same pseq, other content: a packet of the next lap of the counter, not a duplicate.
+    second.add(receivedMs + 2, '10.0.0.1:1094', main(3, 2));
+    second.finish();
+    expect([...second.serverSlots.values()]).toEqual([expect.objectContaining({ packets: 1, packetsDuplicate: 1, logins: 1 })]);
+  });
+
   test('U and T packets attach the experiment, activity and token to the session', () => {
     const accounting = accountingOf([
       main(0, 7),
