@@ -81,6 +81,7 @@ async function collect(context: CollectorContext) {
   let localRead: QueueRead | undefined;
   let backfillRead: Iterable<QueuedPacket> | undefined;
   if (backfill) {
+    if (keepMs === 0) context.log.warn('backfill_keep = 0: consumed segments are not kept, only what is still in the queue is read');
     backfillRead = readArchiveAndQueue(archiveDir, queueDir);
   } else if (route === 'stream') {
     streamRead = await readPacketStream(context.config, 'detailed', {
