@@ -208,6 +208,8 @@ export class Accounting {
   readonly rejections = new Map<RejectionKind, Rejections>();
   /** Packets whose slot was before options.reportedBefore, per slot. */
   readonly lateSlots = new Map<number, number>();
+  /** The senders of those packets (at most 20), with their clock offset then (a server whose clock is slow shows here). */
+  readonly lateSenders = new Map<string, number | undefined>();
   /** Counters of packets without a time of their own from servers whose clock offset is not known yet. */
   private readonly pending = new Map<string, Tally[]>();
   readonly redirections = new RedirectionAccounting();
@@ -358,7 +360,10 @@ export class Accounting {
     slot.packetsDuplicate += tally.duplicate;
     slot.logins += tally.logins;
     slot.restarted ||= tally.restarted;
-    if (this.options.reportedBefore !== undefined && slotMs < this.options.reportedBefore) this.lateSlots.set(slotMs, (this.lateSlots.get(slotMs) ?? 0) + tally.packets);
+    if (this.options.reportedBefore !== undefined && slotMs < this.options.reportedBefore) {
+      this.lateSlots.set(slotMs, (this.lateSlots.get(slotMs) ?? 0) + tally.packets);
+      if (this.lateSenders.size < 20 || this.lateSenders.has(sender)) this.lateSenders.set(sender, server.clockOffsetMs);
+    }
   }
 
   private flushPending(sender: string, server: ServerState): void {

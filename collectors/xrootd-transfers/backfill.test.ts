@@ -79,7 +79,10 @@ test('a transfer recorded yesterday and replayed today lands in its own slot wit
   expect(regular.documents.filter((document) => document.type === 'transfers')).toEqual([]);
   expect(regular.documents.filter((document) => (document.timestamp as number) < today)).toEqual([]);
   const slotNames = slots.map((slotMs) => new Date(slotMs).toISOString().slice(0, 16).replace('T', ' '));
-  expect(regular.context.log.lines).toEqual(expect.arrayContaining([expect.stringContaining(`${recorded.length} packets belong to slots already reported (${slotNames.join(', ')})`)]));
+  expect(regular.context.log.lines).toEqual(expect.arrayContaining([expect.stringContaining(`${recorded.length} packets belong to slots already reported (${slotNames.join(', ')}), from 127.0.0.1:`)]));
+  // The sender is named with its clock offset: a day behind the receiver, give or take the replay's seconds.
+  const offset = Number(/\(clock (-?\d+) s off\)/.exec(regular.context.log.lines.find((line) => line.includes('already reported')) ?? '')?.[1]);
+  expect(Math.abs(offset + DAY / 1000)).toBeLessThan(60);
   const stateBefore = readFileSync(path.join(stateDir, 'accounting.json'), 'utf8');
 
   // --timestamp for yesterday's slots: the transfer, with the bytes of the files copied.

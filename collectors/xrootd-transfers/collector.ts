@@ -130,8 +130,9 @@ async function collect(context: CollectorContext) {
     const slots = [...accounting.lateSlots.keys()].sort((a, b) => a - b);
     const late = [...accounting.lateSlots.values()].reduce((sum, count) => sum + count, 0);
     const shown = slots.slice(0, 20).map(slotText).join(', ');
+    const senders = [...accounting.lateSenders].map(([sender, offsetMs]) => `${sender}${offsetMs === undefined ? '' : ` (clock ${Math.round(offsetMs / 1000)} s off)`}`).join(', ');
     context.log.warn(
-      `${late} packets belong to slots already reported (${shown}${slots.length > 20 ? `, ... ${slots.length} slots` : ''}): not counted now; ` +
+      `${late} packets belong to slots already reported (${shown}${slots.length > 20 ? `, ... ${slots.length} slots` : ''}), from ${senders}: not counted now; ` +
         `./run.sh ${context.job} --timestamp "SLOT" reports such a slot again with them${keepMs > 0 ? ` (for ${Math.round(keepMs / 3_600_000)} h after they arrived)` : ', once backfill_keep is set'}`,
     );
   }
