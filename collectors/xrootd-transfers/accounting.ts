@@ -174,6 +174,8 @@ interface Tally {
   receivedMs: number;
   packets: number;
   lost: number;
+  /** The slot the counters went to, once known. */
+  slot?: ServerSlot;
   duplicate: number;
   logins: number;
   restarted: boolean;
@@ -210,6 +212,8 @@ export class Accounting {
   readonly lateSlots = new Map<number, number>();
   /** The senders of those packets (at most 20), with their clock offset then (a server whose clock is slow shows here). */
   readonly lateSenders = new Map<string, number | undefined>();
+  /** Per sender and stream, the pseqs a gap skipped in this run, with the packet that counted them lost. */
+  private readonly missing = new Map<string, Map<number, Tally>>();
   /** Counters of packets without a time of their own from servers whose clock offset is not known yet. */
   private readonly pending = new Map<string, Tally[]>();
   readonly redirections = new RedirectionAccounting();
@@ -279,7 +283,7 @@ export class Accounting {
       this.count(sender, server, tally, own === undefined && server.clockOffsetMs === undefined ? undefined : timeMs);
       return;
     }
-    tally.lost = this.checkSequence(server, stream, packet.header.sequence);
+    tally.lost = this.checkSequence(server, stream, packet.header.sequence, `${sender}\u0000${stream}`, tally);
     server.lastSeenMs = receivedMs;
     const slotMs = slotStart(timeMs);
     switch (packet.kind) {
@@ -355,6 +359,7 @@ export class Accounting {
     }
     const slotMs = slotStart(timeMs);
     const slot = this.serverSlot(slotMs, sender, server);
+    tally.slot = slot;
     slot.packets += tally.packets;
     slot.packetsLost += tally.lost;
     slot.packetsDuplicate += tally.duplicate;
@@ -423,18 +428,32 @@ export class Accounting {
 
   /**
    * Packets missing before this one in its sequence stream. A pseq up to LATE_SEQUENCES behind the
-   * last one is a packet that arrived late (UDP reorders): no loss, and the loss counted for it is
-   * not taken back (it may be in a slot already reported).
+   * last one is a packet that arrived late (UDP reorders): no loss, and when a gap of this run had
+   * counted it lost, that count is taken back (a gap counted by an earlier run stays).
    */
-  private checkSequence(server: ServerState, stream: string, sequence: number): number {
+  private checkSequence(server: ServerState, stream: string, sequence: number, key: string, tally: Tally): number {
     const last = server.lastSequence[stream];
     if (last === undefined) {
       server.lastSequence[stream] = sequence;
       return 0;
     }
     const ahead = (sequence - last + 256) & 0xff;
-    if (ahead === 0 || ahead > 256 - LATE_SEQUENCES) return 0;
+    if (ahead === 0 || ahead > 256 - LATE_SEQUENCES) {
+      const counted = this.missing.get(key)?.get(sequence);
+      if (counted) {
+        this.missing.get(key)?.delete(sequence);
+        if (counted.slot) counted.slot.packetsLost -= 1;
+        else counted.lost -= 1;
+      }
+      return 0;
+    }
     server.lastSequence[stream] = sequence;
+    if (ahead > 1) {
+      let skipped = this.missing.get(key);
+      if (!skipped) this.missing.set(key, (skipped = new Map()));
+      // The pseqs skipped now replace those of a gap a lap of the counter earlier.
+      for (let step = 1; step < ahead && step <= LATE_SEQUENCES; step += 1) skipped.set((last + step) & 0xff, tally);
+    }
     return ahead - 1;
   }
 
