@@ -1421,7 +1421,7 @@ export const XROOTD_OSS_SPACE: DocumentKind<XrootdOssSpaceTag, XrootdOssSpaceFie
 };
 
 /** xrootd/probe: One end-to-end transfer test against an XRootD endpoint: xrdcp of a known file down, or of a generated file up. */
-export type XrootdProbeTag = 'direction' | 'endpoint' | 'site';
+export type XrootdProbeTag = 'direction' | 'endpoint' | 'site' | 'source_site';
 export type XrootdProbeFields = {
   /** Wall time of the xrdcp run, connection and login included (the timeout when it was stopped). (int, ms; mean when downsampled) */
   duration_ms: number;
@@ -1439,7 +1439,7 @@ export type XrootdProbeFields = {
 export const XROOTD_PROBE: DocumentKind<XrootdProbeTag, XrootdProbeFields> = {
   producer: 'xrootd',
   type: 'probe',
-  tags: { direction: 'direction', endpoint: 'endpoint', site: 'site' },
+  tags: { direction: 'direction', endpoint: 'endpoint', site: 'site', source_site: 'source_site' },
   fields: {
     duration_ms: 'duration_ms',
     error_class: 'error_class',
