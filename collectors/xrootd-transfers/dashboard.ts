@@ -11,6 +11,9 @@ export default defineDashboard({
     const users = Measurement.of(registry, XROOTD_TRANSFERS_USERS);
     const servers = Measurement.of(registry, XROOTD_TRANSFERS_SERVERS);
     const byAccess = (field: string): QuerySpec => ({ measurement: transfers, select: [perSecond(field)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.access], alias: '$tag_access' });
+    // Rankings: the largest sums first, as the viewer sees them (top() alone keeps InfluxDB's order).
+    const rankServerSites = (field: string, title: string) =>
+      table(title, { measurement: transfers, select: [sum(field)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.server_site], top: { by: XROOTD_TRANSFERS_TRANSFERS.tags.server_site, limit: 10 } }, { unit: 'bytes', width: 12, sortBy: { column: field, descending: true } });
     return {
       filters: [
         { tag: XROOTD_TRANSFERS_TRANSFERS.tags.server_site, from: transfers },
@@ -43,6 +46,9 @@ export default defineDashboard({
         }),
         series('Bytes read per user', 'Bps', [{ measurement: users, select: [perSecond(XROOTD_TRANSFERS_USERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_USERS.tags.user], alias: '$tag_user' }]),
         // Rankings panels.
+        series('Bytes served per server site', 'Bps', [{ measurement: transfers, select: [perSecond(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.server_site], alias: '$tag_server_site' }]),
+        rankServerSites(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read, 'Top 10 server sites by bytes served (read by clients)'),
+        rankServerSites(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_written, 'Top 10 server sites by bytes written to them'),
         // Redirections panels.
         // Third-party copy and cache panels.
         series('Monitoring stream: packets per second', 'cps', [
