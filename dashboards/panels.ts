@@ -115,7 +115,9 @@ export function renderPanel(spec: PanelSpec, filters: string[], id: number, grid
   };
   if (spec.timeFrom) panel.timeFrom = spec.timeFrom;
   if (spec.links) panel.links = spec.links;
-  if (spec.kind === 'table') panel.transformations = [{ id: 'merge', options: {} }, ...(spec.matrix ? [matrixTransformation(spec, spec.matrix)] : [])];
+  // Checked whatever the kind: a matrix asked of another panel is an error, not ignored.
+  const matrix = spec.matrix ? [matrixTransformation(spec, spec.matrix)] : [];
+  if (spec.kind === 'table') panel.transformations = [{ id: 'merge', options: {} }, ...matrix];
   return panel;
 }
 
