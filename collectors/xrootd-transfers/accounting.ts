@@ -211,6 +211,7 @@ export class Accounting {
         break;
       case 'path':
         server.paths[packet.dictId] = { loginKey: loginKey(packet.login), lastSeenMs: receivedMs };
+        this.redirections.observeOpen(server, packet.login, packet.path, receivedMs);
         break;
       case 'files':
         slot.fileRecords += packet.records.length;
