@@ -208,6 +208,7 @@ export class Accounting {
           lastSeenMs: receivedMs,
         };
         this.hostsSeen.add(packet.login.host);
+        this.redirections.observeLogin(server, packet.dictId, packet.login);
         break;
       case 'path':
         server.paths[packet.dictId] = { loginKey: loginKey(packet.login), lastSeenMs: receivedMs };

@@ -13,8 +13,8 @@ import { normaliseHost, UNKNOWN } from './sites';
 import { redirectionScope, type Topology } from './topology';
 
 const ENTRY_BYTES = 8;
-/** The header, then the server id whose top byte is XROOTD_MON_REDSID. */
-const BODY_OFFSET = HEADER_BYTES + 8;
+/** After the header: the server id, whose top byte is XROOTD_MON_REDSID. */
+const SERVER_ID_BYTES = 8;
 const SERVER_ID_MARK = 0xf0;
 const TIME_MARK = 0x00;
 const REDIRECT = 0x80;
@@ -57,13 +57,15 @@ function splitTarget(text: string): { host: string; path: string } {
 
 /** Decodes the body of an 'r' packet; throws PacketError when it does not follow the layout. */
 export function parseRedirectPacket(packet: Buffer): RedirectRecords {
-  if (packet.length < BODY_OFFSET + ENTRY_BYTES) throw new PacketError(`redirect packet of ${packet.length} bytes holds no entry`);
+  // Computed here, not at load: protocol.ts and this module import each other.
+  const bodyOffset = HEADER_BYTES + SERVER_ID_BYTES;
+  if (packet.length < bodyOffset + ENTRY_BYTES) throw new PacketError(`redirect packet of ${packet.length} bytes holds no entry`);
   if (packet[HEADER_BYTES] !== SERVER_ID_MARK) throw new PacketError(`redirect packet's server id starts with 0x${packet[HEADER_BYTES].toString(16)}, not 0xf0`);
-  if ((packet.length - BODY_OFFSET) % ENTRY_BYTES !== 0) throw new PacketError(`redirect packet of ${packet.length} bytes is not whole 8-byte entries`);
+  if ((packet.length - bodyOffset) % ENTRY_BYTES !== 0) throw new PacketError(`redirect packet of ${packet.length} bytes is not whole 8-byte entries`);
   const redirects: RedirectRecord[] = [];
   let begin: number | undefined;
   let time: number | undefined;
-  let offset = BODY_OFFSET;
+  let offset = bodyOffset;
   while (offset < packet.length) {
     const type = packet[offset];
     if (type === TIME_MARK) {
@@ -127,6 +129,8 @@ const OPEN_MATCH_MS = 10 * 60_000;
 /** Per-slot redirection counts of one run: events are kept and resolved when the run ends. */
 export class RedirectionAccounting {
   private readonly events: RedirectEvent[] = [];
+  /** Logins of this run by server and user dictid: a disconnect may be decoded before the redirect records of its session. */
+  private readonly logins = new WeakMap<ServerState, Map<number, { host: string; pid: number }>>();
   private readonly opens: ObservedOpen[] = [];
   private readonly servers = new Set<ServerState>();
   private topology: Topology = new Map();
@@ -146,18 +150,29 @@ export class RedirectionAccounting {
     for (const redirect of packet.redirects) {
       const session = server.users[redirect.userId];
       const pid = session ? /\.(\d+):[^@]*@/.exec(session.loginKey) : null;
+      const client = this.logins.get(server)?.get(redirect.userId) ?? (session ? { host: session.host, pid: pid ? Number(pid[1]) : undefined } : undefined);
       this.events.push({
         slotMs,
         redirector: server,
         redirectorPort: server.name.slice(server.name.lastIndexOf(':') + 1),
         operation: redirect.operation,
-        clientHost: session?.host,
-        clientPid: pid ? Number(pid[1]) : undefined,
+        clientHost: client?.host,
+        clientPid: client?.pid,
         targetHost: normaliseHost(redirect.host),
         targetPort: redirect.port,
         path: redirect.path,
       });
     }
+  }
+
+  /** A user login ('u' packet): who the redirect records' user dictid names. */
+  observeLogin(server: ServerState, dictId: number, login: ClientLogin): void {
+    let logins = this.logins.get(server);
+    if (!logins) {
+      logins = new Map();
+      this.logins.set(server, logins);
+    }
+    logins.set(dictId, { host: login.host, pid: login.pid });
   }
 
   /** A path map packet: which client opened which file at which server (the open a redirect led to). */
