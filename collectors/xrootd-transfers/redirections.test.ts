@@ -25,7 +25,7 @@ const CLIENT_SITE = 'SITE-A';
 /** Which data server (by its site) holds which file. */
 const FILES: Record<string, string> = { '/alpha-1.bin': 'SITE-A', '/alpha-2.bin': 'SITE-A', '/alpha-3.bin': 'SITE-A', '/beta-1.bin': 'SITE-B', '/beta-2.bin': 'SITE-B' };
 
-let clockMs = SLOT + MINUTE;
+const CLOCK_MS = SLOT + MINUTE;
 let receiver: RunningReceiver;
 let redirector: RunningServer;
 const dataServers: Record<string, RunningServer> = {};
@@ -85,7 +85,7 @@ beforeAll(async () => {
     socketBufferBytes: 4 << 20,
     maxQueueBytes: 1 << 30,
     log: new MemoryLogger(),
-    now: () => clockMs,
+    now: () => CLOCK_MS,
   });
   const managerPort = await freePort();
   redirector = await startServer('xrootd', { configExtra: monitorConfig('redirector', REDIRECTOR_SITE), cluster: { role: 'manager', managerPort } });
