@@ -116,7 +116,7 @@ const federationsCache = cachedAnswerState<Record<string, string>>(CACHE_FORMAT,
 });
 
 /** A CRIC answer from a URL (cached, refreshed at most once per refresh) or a local file (read each run). */
-async function readSource<T>(context: CollectorContext, key: string, source: string, cacheFile: string, parse: (body: Buffer) => T, cache: StateFileOptions<CachedAnswer<T> | undefined>): Promise<T | undefined> {
+async function readSource<T>(context: CollectorContext, fetching: { refreshMs: number; timeoutMs: number }, key: string, source: string, cacheFile: string, parse: (body: Buffer) => T, cache: StateFileOptions<CachedAnswer<T> | undefined>): Promise<T | undefined> {
   const section = context.section;
   const location = section.optionalString(key);
   if (!location) return undefined;
@@ -138,8 +138,7 @@ async function readSource<T>(context: CollectorContext, key: string, source: str
     {
       source,
       url: location,
-      refreshMs: section.duration('topology_refresh', '1d'),
-      timeoutMs: section.duration('topology_timeout', '30s'),
+      ...fetching,
       file: context.state(cacheFile, cache),
       format: CACHE_FORMAT,
       parse,
@@ -154,7 +153,9 @@ async function readSource<T>(context: CollectorContext, key: string, source: str
 /** The run's topology: CRIC's (when configured) completed by the [<section>.topology] table. */
 export async function loadTopology(context: CollectorContext, tableSection: ConfigSection): Promise<Topology> {
   const table = parseTopologyTable(tableSection);
-  const sites = (await readSource(context, 'topology_cric_sites', 'CRIC sites', 'cric-sites.json', parseCricSites, sitesCache)) ?? {};
-  const federations = (await readSource(context, 'topology_cric_federations', 'WLCG CRIC federations', 'cric-federations.json', parseCricFederations, federationsCache)) ?? {};
+  // Read even without CRIC URLs, so that the config check knows them.
+  const fetching = { refreshMs: context.section.duration('topology_refresh', '1d'), timeoutMs: context.section.duration('topology_timeout', '30s') };
+  const sites = (await readSource(context, fetching, 'topology_cric_sites', 'CRIC sites', 'cric-sites.json', parseCricSites, sitesCache)) ?? {};
+  const federations = (await readSource(context, fetching, 'topology_cric_federations', 'WLCG CRIC federations', 'cric-federations.json', parseCricFederations, federationsCache)) ?? {};
   return mergeTopology(sites, federations, table);
 }
