@@ -6,10 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConfigSection } from '../../lib/config/config';
-import { isJsonObject, jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
+import { isJsonObject } from '../../lib/http/jsonMembers';
 import type { CollectorContext } from '../../lib/run/collector';
 import type { StateFileOptions } from '../../lib/state/stateFile';
 import { cachedAnswerState, loadCached, malformed, type CachedAnswer } from '../panda/cachedSource';
+import { entriesOf } from '../panda/cricResources';
 import { UNKNOWN } from './sites';
 
 export interface SitePlace {
@@ -38,15 +39,6 @@ export function parseTopologyTable(section: ConfigSection): Topology {
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
-
-function* entriesOf(body: Uint8Array, source: string, what: string): Generator<[string, Record<string, unknown>]> {
-  try {
-    for (const [name, entry] of jsonObjectMembers(body)) if (isJsonObject(entry)) yield [name, entry];
-  } catch (error) {
-    if (error instanceof NotAnObjectError) throw malformed(source, `expected an object of ${what} keyed by name (CRIC's ?json answer)`);
-    throw error;
-  }
-}
 
 /**
  * ATLAS CRIC api/atlas/site/query/?json: name → {name, cloud, country, rc_site, ...}. A site is known by
