@@ -134,7 +134,7 @@ export class Accounting {
   readonly hostsSeen = new Set<string>();
   rejected = 0;
   readonly rejectReasons: string[] = [];
-  readonly redirections = new RedirectionAccounting();
+  readonly redirections = new RedirectionAccounting(() => Object.values(this.state.servers));
   readonly gstream = new GStreamAccounting();
 
   constructor(

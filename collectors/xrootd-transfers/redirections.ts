@@ -132,7 +132,9 @@ export class RedirectionAccounting {
   /** Logins of this run by server and user dictid: a disconnect may be decoded before the redirect records of its session. */
   private readonly logins = new WeakMap<ServerState, Map<number, { host: string; pid: number }>>();
   private readonly opens: ObservedOpen[] = [];
-  private readonly servers = new Set<ServerState>();
+  /** @param knownServers every server of the accounting state, read when the run ends. */
+  constructor(private readonly knownServers: () => ServerState[] = () => []) {}
+
   private topology: Topology = new Map();
 
   /** The site → cloud, country, federation table the scopes are computed with. */
@@ -146,7 +148,6 @@ export class RedirectionAccounting {
   }
 
   add(server: ServerState, packet: RedirectRecords & { header: PacketHeader }, slotMs: number): void {
-    this.servers.add(server);
     for (const redirect of packet.redirects) {
       const session = server.users[redirect.userId];
       const pid = session ? /\.(\d+):[^@]*@/.exec(session.loginKey) : null;
@@ -177,7 +178,6 @@ export class RedirectionAccounting {
 
   /** A path map packet: which client opened which file at which server (the open a redirect led to). */
   observeOpen(server: ServerState, login: ClientLogin, path: string, receivedMs: number): void {
-    this.servers.add(server);
     this.opens.push({ server, clientHost: normaliseHost(login.host), clientPid: login.pid, path, slotMs: slotStart(receivedMs), claimed: false });
   }
 
@@ -199,7 +199,7 @@ export class RedirectionAccounting {
         return siteOf(open.server);
       }
     }
-    const others = [...this.servers].filter((server) => server !== event.redirector);
+    const others = this.knownServers().filter((server) => server.name !== event.redirector.name);
     // 5.5 writes the redirector's own port on synchronous redirects: then only the host says anything.
     const portKnown = String(event.targetPort) !== event.redirectorPort;
     const exact = portKnown ? others.filter((server) => normaliseHost(server.name) === `${event.targetHost}:${event.targetPort}`) : [];
