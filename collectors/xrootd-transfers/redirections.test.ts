@@ -1,6 +1,8 @@
 import { Resolver } from 'node:dns/promises';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { startReceiver, type RunningReceiver } from '../../lib/queue/receiver';
 import { readQueue } from '../../lib/queue/segments';
 import { collectedDocuments } from '../../lib/run/collector';
@@ -18,6 +20,7 @@ import { startTestDns, type TestDns } from './test/dnsServer';
 
 // A redirector (xrootd + cmsd, all.role manager) and two data servers (all.role server) in two sites,
 // all on loopback, all monitoring to the test receiver; the client reads files through the redirector.
+const run = promisify(execFile);
 const MINUTE = 60_000;
 const SLOT = Date.UTC(2026, 10, 22, 10, 0);
 const REDIRECTOR_SITE = 'REDIRECTOR-SITE';
@@ -33,6 +36,7 @@ let dns: TestDns;
 let work: string;
 let queueDir: string;
 let clientName: string;
+let managerPort: number;
 
 function monitorConfig(name: string, site: string): string {
   const file = path.join(work, `${name}.cfg`);
@@ -87,7 +91,7 @@ beforeAll(async () => {
     log: new MemoryLogger(),
     now: () => CLOCK_MS,
   });
-  const managerPort = await freePort();
+  managerPort = await freePort();
   redirector = await startServer('xrootd', { configExtra: monitorConfig('redirector', REDIRECTOR_SITE), cluster: { role: 'manager', managerPort } });
   for (const site of ['SITE-A', 'SITE-B']) {
     dataServers[site] = await startServer('xrootd', { configExtra: monitorConfig(site, site), cluster: { role: 'server', managerPort } });
@@ -141,6 +145,19 @@ test('reads through a redirector are counted by scope as the topology says', asy
   expect(await scopes(otherCloud)).toEqual(expectedScopes(otherCloud));
   expect(await scopes(siteBUnplaced)).toEqual(expectedScopes(siteBUnplaced));
   expect(expectedScopes(otherCloud)).toEqual({ local: 3, other_cloud: 2 });
+});
+
+test("the redirector's cmsd listens on loopback only; stopping a clustered xrootd stops its cmsd too", async () => {
+  const listening = async (pid: number): Promise<string[]> =>
+    (await run('ss', ['-ltnpH'])).stdout.split('\n').filter((line) => line.includes(`pid=${pid},`)).map((line) => line.trim().split(/\s+/)[3]);
+  const managerCmsd = Number(readFileSync(path.join(redirector.dir, 'cmsd.pid'), 'utf8'));
+  expect(await listening(managerCmsd)).toEqual([`[::ffff:127.0.0.1]:${managerPort}`]);
+  const server = dataServers['SITE-B'];
+  const cmsd = Number(readFileSync(path.join(server.dir, 'cmsd.pid'), 'utf8'));
+  expect(() => process.kill(cmsd, 0)).not.toThrow();
+  await server.stop();
+  expect(() => process.kill(cmsd, 0)).toThrow();
+  expect(existsSync(path.join(server.dir, 'cmsd.pid'))).toBe(false);
 });
 
 test('README lists every tag and field of the redirections schema', () => {
