@@ -1276,6 +1276,24 @@ export const WEB_PROBE: DocumentKind<WebProbeTag, WebProbeFields> = {
   },
 };
 
+/** xrootd-transfers/redirections: Redirections of one XRootD redirector in one 10-minute slot, counted by scope: where the client was sent against where the client is (from the detailed stream's redirect records, 'xrootd.monitor ... redir'). */
+export type XrootdTransfersRedirectionsTag = 'scope' | 'server' | 'server_site';
+export type XrootdTransfersRedirectionsFields = {
+  /** File opens (read, write, create) redirected in the slot: the accesses of the scope. (int, count; sum when downsampled) */
+  open_redirects: number;
+  /** Requests redirected in the slot (opens, stat, locate, ... every operation). (int, count; sum when downsampled) */
+  redirects: number;
+};
+export const XROOTD_TRANSFERS_REDIRECTIONS: DocumentKind<XrootdTransfersRedirectionsTag, XrootdTransfersRedirectionsFields> = {
+  producer: 'xrootd-transfers',
+  type: 'redirections',
+  tags: { scope: 'scope', server: 'server', server_site: 'server_site' },
+  fields: {
+    open_redirects: 'open_redirects',
+    redirects: 'redirects',
+  },
+};
+
 /** xrootd-transfers/servers: The detailed monitoring stream of one XRootD server in one 10-minute slot: packets received, lost and rejected, and files open. */
 export type XrootdTransfersServersTag = 'server' | 'server_site';
 export type XrootdTransfersServersFields = {

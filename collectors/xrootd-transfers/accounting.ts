@@ -134,7 +134,7 @@ export class Accounting {
   readonly hostsSeen = new Set<string>();
   rejected = 0;
   readonly rejectReasons: string[] = [];
-  readonly redirections = new RedirectionAccounting();
+  readonly redirections = new RedirectionAccounting(() => Object.values(this.state.servers));
   readonly gstream = new GStreamAccounting();
 
   constructor(
@@ -208,9 +208,11 @@ export class Accounting {
           lastSeenMs: receivedMs,
         };
         this.hostsSeen.add(packet.login.host);
+        this.redirections.observeLogin(server, packet.dictId, packet.login);
         break;
       case 'path':
         server.paths[packet.dictId] = { loginKey: loginKey(packet.login), lastSeenMs: receivedMs };
+        this.redirections.observeOpen(server, packet.login, packet.path, receivedMs);
         break;
       case 'files':
         slot.fileRecords += packet.records.length;

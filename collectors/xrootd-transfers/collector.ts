@@ -6,6 +6,7 @@ import { Accounting, emptyState, type AccountingState } from './accounting';
 import { receiverOptions, SECTION } from './receiver';
 import { buildReport } from './report';
 import { DNS_CACHE_FILE, dnsCacheState, parseSiteTable, SiteMapper } from './sites';
+import { loadTopology } from './topology';
 
 const DEFAULT_TRANSFER_PROGRAMS = ['xrdcp', 'xrdcopy', 'gfal-copy', 'gfal2', 'fts_url_copy', 'xrootd'];
 
@@ -70,8 +71,9 @@ async function collect(context: CollectorContext) {
   const position = localRead?.position();
   const expired = accounting.expire(context.slotMs);
 
+  accounting.redirections.useTopology(await loadTopology(context, context.config.section(`${SECTION}.topology`)));
   const now = Date.now();
-  for (const host of accounting.hostsSeen) mapper.request(host, now);
+  for (const host of [...accounting.hostsSeen, ...accounting.redirections.targetHosts()]) mapper.request(host, now);
   await mapper.settle();
   const report = buildReport(accounting, mapper, context.documents);
 

@@ -1,6 +1,6 @@
 import { defineDashboard, series, table, keyNumber, mean, sum, perSecond } from '../../dashboards/module';
 import { Measurement, type QuerySpec } from '../../dashboards/query';
-import { XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
+import { XROOTD_TRANSFERS_REDIRECTIONS, XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
 
 export default defineDashboard({
   uid: 'monit-xrootd-transfers',
@@ -10,6 +10,7 @@ export default defineDashboard({
     const transfers = Measurement.of(registry, XROOTD_TRANSFERS_TRANSFERS);
     const users = Measurement.of(registry, XROOTD_TRANSFERS_USERS);
     const servers = Measurement.of(registry, XROOTD_TRANSFERS_SERVERS);
+    const redirections = Measurement.of(registry, XROOTD_TRANSFERS_REDIRECTIONS);
     const byAccess = (field: string): QuerySpec => ({ measurement: transfers, select: [perSecond(field)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.access], alias: '$tag_access' });
     // Rankings: the largest sums first, as the viewer sees them (top() alone keeps InfluxDB's order).
     const rankServerSites = (field: string, title: string) =>
@@ -50,6 +51,14 @@ export default defineDashboard({
         rankServerSites(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read, 'Top 10 server sites by bytes served (read by clients)'),
         rankServerSites(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_written, 'Top 10 server sites by bytes written to them'),
         // Redirections panels.
+        series('Redirected opens by scope: local, same cloud, other cloud', 'cps', [
+          { measurement: redirections, select: [perSecond(XROOTD_TRANSFERS_REDIRECTIONS.fields.open_redirects)], groupBy: [XROOTD_TRANSFERS_REDIRECTIONS.tags.scope], alias: '$tag_scope' },
+        ]),
+        table('Redirections per redirector and scope', {
+          measurement: redirections,
+          select: [sum(XROOTD_TRANSFERS_REDIRECTIONS.fields.open_redirects), sum(XROOTD_TRANSFERS_REDIRECTIONS.fields.redirects)],
+          groupBy: [XROOTD_TRANSFERS_REDIRECTIONS.tags.server, XROOTD_TRANSFERS_REDIRECTIONS.tags.scope],
+        }),
         // Third-party copy and cache panels.
         series('Monitoring stream: packets per second', 'cps', [
           { measurement: servers, select: [perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets, 'received'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_lost, 'lost'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_rejected, 'rejected')], groupBy: [XROOTD_TRANSFERS_SERVERS.tags.server], alias: '$tag_server $col' },
