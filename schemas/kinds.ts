@@ -1276,6 +1276,24 @@ export const WEB_PROBE: DocumentKind<WebProbeTag, WebProbeFields> = {
   },
 };
 
+/** xrootd-transfers/redirections: Redirections of one XRootD redirector in one 10-minute slot, counted by scope: where the client was sent against where the client is (from the detailed stream's redirect records, 'xrootd.monitor ... redir'). */
+export type XrootdTransfersRedirectionsTag = 'scope' | 'server' | 'server_site';
+export type XrootdTransfersRedirectionsFields = {
+  /** File opens (read, write, create) redirected in the slot: the accesses of the scope. (int, count; sum when downsampled) */
+  open_redirects: number;
+  /** Requests redirected in the slot (opens, stat, locate, ... every operation). (int, count; sum when downsampled) */
+  redirects: number;
+};
+export const XROOTD_TRANSFERS_REDIRECTIONS: DocumentKind<XrootdTransfersRedirectionsTag, XrootdTransfersRedirectionsFields> = {
+  producer: 'xrootd-transfers',
+  type: 'redirections',
+  tags: { scope: 'scope', server: 'server', server_site: 'server_site' },
+  fields: {
+    open_redirects: 'open_redirects',
+    redirects: 'redirects',
+  },
+};
+
 /** xrootd-transfers/servers: The detailed monitoring stream of one XRootD server in one 10-minute slot: packets received, lost and rejected, and files open. */
 export type XrootdTransfersServersTag = 'server' | 'server_site';
 export type XrootdTransfersServersFields = {
@@ -1430,7 +1448,7 @@ export const XROOTD_OSS_SPACE: DocumentKind<XrootdOssSpaceTag, XrootdOssSpaceFie
 };
 
 /** xrootd/probe: One end-to-end transfer test against an XRootD endpoint: xrdcp of a known file down, or of a generated file up. */
-export type XrootdProbeTag = 'direction' | 'endpoint' | 'site';
+export type XrootdProbeTag = 'direction' | 'endpoint' | 'site' | 'source_site';
 export type XrootdProbeFields = {
   /** Wall time of the xrdcp run, connection and login included (the timeout when it was stopped). (int, ms; mean when downsampled) */
   duration_ms: number;
@@ -1448,7 +1466,7 @@ export type XrootdProbeFields = {
 export const XROOTD_PROBE: DocumentKind<XrootdProbeTag, XrootdProbeFields> = {
   producer: 'xrootd',
   type: 'probe',
-  tags: { direction: 'direction', endpoint: 'endpoint', site: 'site' },
+  tags: { direction: 'direction', endpoint: 'endpoint', site: 'site', source_site: 'source_site' },
   fields: {
     duration_ms: 'duration_ms',
     error_class: 'error_class',

@@ -216,7 +216,7 @@ export class Accounting {
   private readonly missing = new Map<string, Map<number, Tally>>();
   /** Counters of packets without a time of their own from servers whose clock offset is not known yet. */
   private readonly pending = new Map<string, Tally[]>();
-  readonly redirections = new RedirectionAccounting();
+  readonly redirections = new RedirectionAccounting(() => Object.values(this.state.servers));
   readonly gstream = new GStreamAccounting();
 
   constructor(
@@ -296,6 +296,7 @@ export class Accounting {
       case 'user':
         server.users[packet.dictId] = this.session(packet.login, receivedMs);
         tally.logins = 1;
+        this.redirections.observeLogin(server, packet.dictId, packet.login);
         break;
       case 'activity': {
         const session = (server.users[packet.userId] ??= this.session(packet.login, receivedMs));
@@ -310,6 +311,7 @@ export class Accounting {
       }
       case 'path':
         server.paths[packet.dictId] = { loginKey: loginKey(packet.login), lastSeenMs: receivedMs };
+        this.redirections.observeOpen(server, packet.login, packet.path, receivedMs);
         break;
       case 'files': {
         const slot = this.serverSlot(slotMs, sender, server);

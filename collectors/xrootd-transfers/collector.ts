@@ -8,6 +8,7 @@ import { REJECTION_KINDS } from './protocol';
 import { receiverOptions, SECTION } from './receiver';
 import { buildReport } from './report';
 import { DNS_CACHE_FILE, dnsCacheState, parseSiteTable, SiteMapper } from './sites';
+import { loadTopology } from './topology';
 
 const DEFAULT_TRANSFER_PROGRAMS = ['xrdcp', 'xrdcopy', 'gfal-copy', 'gfal2', 'fts_url_copy', 'xrootd'];
 
@@ -107,8 +108,9 @@ async function collect(context: CollectorContext) {
   const position = localRead?.position();
   const expired = backfill ? 0 : accounting.expire(context.slotMs);
 
+  accounting.redirections.useTopology(await loadTopology(context, context.config.section(`${SECTION}.topology`)));
   const now = Date.now();
-  for (const host of accounting.hostsSeen) mapper.request(host, now);
+  for (const host of [...accounting.hostsSeen, ...accounting.redirections.targetHosts()]) mapper.request(host, now);
   await mapper.settle();
   const report = buildReport(accounting, mapper, context.documents);
   // A backfill gives its slot only; a regular run never replaces a slot an earlier run reported.
