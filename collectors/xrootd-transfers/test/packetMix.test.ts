@@ -42,22 +42,29 @@ describe('the benchmark packet mix (collectors/xrootd-transfers/test/packetMix.t
     expect(fileSizes.filter((size) => size > 7000).length / fileSizes.length).toBeGreaterThan(0.5);
   });
 
-  test('every packet the decoder knows decodes; U and T are at worst refused as an unknown code', () => {
+  test('every packet decodes, U and T to the session they name', () => {
     const refused: string[] = [];
+    const kinds = new Map<string, Set<string>>();
+    const sessions = new Set<string>();
+    let namedSessions = 0;
     for (const packet of mix.packets) {
       try {
-        parsePacket(packet.packet);
+        const decoded = parsePacket(packet.packet);
+        kinds.set(code(packet), (kinds.get(code(packet)) ?? new Set()).add(decoded.kind));
+        if (decoded.kind === 'user') sessions.add(`${packet.sender} ${decoded.dictId}`);
+        if (decoded.kind === 'activity' || decoded.kind === 'token') namedSessions += sessions.has(`${packet.sender} ${decoded.userId}`) ? 1 : 0;
       } catch (error) {
         if (!(error instanceof PacketError)) throw error;
         refused.push(`${code(packet)}: ${error.message}`);
       }
     }
-    const unexpected = refused.filter((reason) => !/^[UT]: unknown packet code/.test(reason));
-    expect(unexpected.slice(0, 5)).toEqual([]);
-    // U and T carry a login identity and key=value info, as 'u' does.
-    const userInfo = mix.packets.filter((packet) => ['U', 'T'].includes(code(packet))).map((packet) => mapText(packet.packet));
-    expect(userInfo.length).toBeGreaterThan(0);
-    for (const { identity, info } of userInfo) {
+    expect(refused.slice(0, 5)).toEqual([]);
+    expect(Object.fromEntries([...kinds].map(([key, value]) => [key, [...value]]))).toEqual({
+      '=': ['server'], u: ['user'], d: ['path'], U: ['activity'], T: ['token'], i: ['other'], t: ['other'], f: ['files'], r: ['redirects'], g: ['gstream'],
+    });
+    // &Uc= of every U and T is the dictid of a login of the same server.
+    expect(namedSessions).toBe(mix.ledger.packets.U + mix.ledger.packets.T);
+    for (const { identity, info } of mix.packets.filter((packet) => ['U', 'T'].includes(code(packet))).map((packet) => mapText(packet.packet))) {
       expect(identity).toMatch(/^xroot\/\w+\.\d+:\d+@[\w.-]+$/);
       expect(info).toMatch(/^&Uc=\d+&/);
     }
@@ -113,6 +120,24 @@ describe('the benchmark packet mix (collectors/xrootd-transfers/test/packetMix.t
       }
     }
     expect(redirects).toBe(mix.ledger.redirects);
+    // The decoder finds the same redirects, each to a data server of the mix.
+    const decoded = mix.packets.flatMap(({ packet }) => {
+      const result = packet[0] === 0x72 ? parsePacket(packet) : undefined;
+      return result?.kind === 'redirects' ? result.redirects : [];
+    });
+    expect(decoded).toHaveLength(mix.ledger.redirects);
+    const dataServers = new Set(decoded.map((redirect) => redirect.host));
+    expect([...dataServers].every((host) => /^xrd\d\d\./.test(host))).toBe(true);
+    expect(dataServers.size).toBe(OPTIONS.dataServers);
+    // Each names a session that logged in at the redirector before.
+    const logins = new Set<string>();
+    let unnamed = 0;
+    for (const { sender, packet } of mix.packets) {
+      const result = packet[0] === 0x75 || packet[0] === 0x72 ? parsePacket(packet) : undefined;
+      if (result?.kind === 'user') logins.add(`${sender} ${result.dictId}`);
+      if (result?.kind === 'redirects') unnamed += result.redirects.filter((redirect) => !logins.has(`${sender} ${redirect.userId}`)).length;
+    }
+    expect(unnamed).toBe(0);
     expect(Object.fromEntries(providers)).toEqual({ P: mix.ledger.tpcTransfers, C: mix.ledger.cacheCloses });
   });
 

@@ -108,6 +108,8 @@ const VOS = ['atlas', 'cms', 'lhcb', 'dteam'];
 interface Session {
   /** The data server's dictid of this user. */
   userId: number;
+  /** The redirector's dictid of this user, which its redirect records carry. */
+  redirectorUserId: number;
   identity: string;
   host: string;
   program: string;
@@ -555,7 +557,7 @@ export function generatePacketMix(overrides: Partial<PacketMixOptions> = {}): Pa
       durationS: copy ? 5 + Math.floor(random() * 120) : 60 + Math.floor(random() * 900),
       tpc: session.program === 'fts_url_copy' && random() < 0.5,
     };
-    redirector.redirect(session.userId, server.host, file.path, readWrite, nowS);
+    redirector.redirect(session.redirectorUserId, server.host, file.path, readWrite, nowS);
     ledger.redirects += 1;
     server.map('d', file.fileId, `${session.identity}\n${file.path}`);
     server.traceOpen(file, nowS);
@@ -628,8 +630,9 @@ export function generatePacketMix(overrides: Partial<PacketMixOptions> = {}): Pa
     const name = token ? `${user}` : `/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=${user}/CN=${personNumber(user)}/CN=${user} ${vo}`;
     const info = `&p=${token ? 'ztn' : 'gsi'}&n=${name}&h=${host}&o=${vo}&r=&g=/${vo}&m=&R=v5.5.3&x=${program}&y=&I=4`;
     // The redirector sees the login first; the client is then redirected to the data server.
-    redirector.map('u', redirector.dictId(), `${identity}\n${info}`);
-    const session: Session = { userId: server.dictId(), identity, host, program, filesLeft: 1 + Math.floor(random() * 7), openFiles: 0 };
+    const redirectorUserId = redirector.dictId();
+    redirector.map('u', redirectorUserId, `${identity}\n${info}`);
+    const session: Session = { userId: server.dictId(), redirectorUserId, identity, host, program, filesLeft: 1 + Math.floor(random() * 7), openFiles: 0 };
     server.map('u', session.userId, `${identity}\n${info}`);
     server.sessions.set(session.userId, session);
     if (random() < 0.1) server.map('U', server.dictId(), `${identity}\n&Uc=${session.userId}&Ec=${1 + Math.floor(random() * 4)}&Ac=${Math.floor(random() * 16)}`);
