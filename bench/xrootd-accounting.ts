@@ -7,7 +7,7 @@
  *   - the receiver's loss-free rate on the same packets (bench/xrootd-detailed-receiver.ts).
  * Prints packets/s in wall time and per CPU second, and CPU µs per packet (process.cpuUsage).
  *
- *   npm run build && node dist/bench/xrootd-accounting.js [--rounds N] [--receiver-seconds S | --no-receiver]
+ *   npm run build && node dist/bench/xrootd-accounting.js [--rounds N] [--receiver-seconds S | --no-receiver] [--file-records]
  *     [--profile DIR]   a V8 CPU profile of the timed accounting rounds only, for dist/bench/gatewayProfile.js DIR
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,10 @@ import { Accounting, emptyState, type AccountingState } from '../collectors/xroo
 import { parsePacket, PacketError } from '../collectors/xrootd-transfers/protocol';
 import { buildReport } from '../collectors/xrootd-transfers/report';
 import { dnsCacheState, parseSiteTable, SiteMapper } from '../collectors/xrootd-transfers/sites';
-import { COPY_PROGRAMS, DEFAULT_MIX, generatePacketMix, mixSiteTable, type MixPacket } from '../collectors/xrootd-transfers/test/packetMix';
+import { parseTopologyTable } from '../collectors/xrootd-transfers/topology';
+import { parseVoRules } from '../collectors/xrootd-transfers/vo';
+import { Config } from '../lib/config/config';
+import { COPY_PROGRAMS, DEFAULT_MIX, generatePacketMix, mixConfigText, type MixPacket } from '../collectors/xrootd-transfers/test/packetMix';
 import { lossFreeRates, writePacketFile } from './xrootd-detailed-receiver';
 import { median } from './support';
 
@@ -127,15 +130,22 @@ async function run(rounds: number, dir: string): Promise<void> {
       `(${((records.open + records.transfer + records.close + records.disconnect) / records.time).toFixed(0)} per packet)`,
   );
 
+  const config = Config.parse(mixConfigText(), 'xrootd-accounting bench');
+  const topology = parseTopologyTable(config.section('xrootd-transfers.topology'));
   const mapper = new SiteMapper({
-    table: parseSiteTable(mixSiteTable()),
+    table: parseSiteTable(config.section('xrootd-transfers.sites').entries()),
     cache: new StateFile(path.join(dir, 'dns-cache.json'), dnsCacheState),
     timeoutMs: 2000,
     budgetMs: 20_000,
     cacheTtlMs: 86_400_000,
     servers: [],
   });
-  const options = { transferPrograms: new Set(COPY_PROGRAMS), idleTimeoutMs: 86_400_000 };
+  const options = {
+    transferPrograms: new Set(COPY_PROGRAMS),
+    idleTimeoutMs: 86_400_000,
+    voRules: parseVoRules(config.section('xrootd-transfers.vo')),
+    fileRecords: process.argv.includes('--file-records'),
+  };
   let documents = 0;
   /** Wall ms by packet code and for the reports, filled by a run with `breakdown`. */
   const spent = new Map<string, { ms: number; count: number }>();
@@ -147,7 +157,7 @@ async function run(rounds: number, dir: string): Promise<void> {
   };
   /** One collector run over a slot's packets, as collector.ts does it (without the queue and DNS). */
   const collect = (state: AccountingState, slotPackets: MixPacket[], breakdown = false): number => {
-    const accounting = new Accounting(state, options);
+    const accounting = new Accounting(state, { ...options, reportedBefore: state.reportedBefore });
     for (const packet of slotPackets) {
       if (!breakdown) {
         accounting.add(packet.receivedMs, packet.sender, packet.packet);
@@ -158,10 +168,13 @@ async function run(rounds: number, dir: string): Promise<void> {
       account(String.fromCharCode(packet.packet[0]), performance.now() - started);
     }
     const started = performance.now();
+    accounting.finish();
     const runSlotMs = slotStart(slotPackets[slotPackets.length - 1].receivedMs) + TEN_MINUTES_MS;
     accounting.expire(runSlotMs);
-    for (const host of accounting.hostsSeen) mapper.request(host, runSlotMs);
+    accounting.redirections.useTopology(topology);
+    for (const host of [...accounting.hostsSeen, ...accounting.redirections.targetHosts()]) mapper.request(host, runSlotMs);
     documents = buildReport(accounting, mapper, new DocumentFactory({ slotMs: runSlotMs, host: 'bench' })).documents.length;
+    state.reportedBefore = runSlotMs;
     if (breakdown) account('report', performance.now() - started);
     return slotPackets.length;
   };

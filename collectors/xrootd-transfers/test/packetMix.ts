@@ -99,9 +99,15 @@ const CLIENT_PROGRAMS = ['xrdcp', 'xrdcp', 'python3', 'root.exe', 'athena.py', '
 /** The client programs of the mix that copy whole files (the collector's transfer_programs). */
 export const COPY_PROGRAMS: ReadonlySet<string> = new Set(['xrdcp', 'gfal-copy', 'fts_url_copy']);
 
-/** The [xrootd-transfers.sites] entries that map the mix's server and client domains (example.org stays unknown). */
-export function mixSiteTable(): Array<[string, string]> {
-  return SITES.map(({ site, domain, prefix }) => [domain, prefix ? `${prefix}*:${site}` : site]);
+/**
+ * The config sections a deployment would give this mix: [xrootd-transfers.sites] for its domains
+ * (example.org stays unknown), [xrootd-transfers.vo] rules of each kind, [xrootd-transfers.topology].
+ */
+export function mixConfigText(): string {
+  const sites = SITES.map(({ site, domain, prefix }) => `${domain} = ${prefix ? `${prefix}*:${site}` : site}`);
+  const vos = VOS.map((vo) => `${vo} = issuer:https://${vo}-auth.cern.ch/, group:/${vo}*, dn:*/CN=${vo}*, path:/${vo}/`);
+  const topology = SITES.map(({ site, domain }) => `${site} = cloud=${domain.split('.').pop()?.toUpperCase()}, country=${domain.split('.').pop()}`);
+  return ['[xrootd-transfers.sites]', ...sites, '[xrootd-transfers.vo]', ...vos, '[xrootd-transfers.topology]', ...topology, ''].join('\n');
 }
 const VOS = ['atlas', 'cms', 'lhcb', 'dteam'];
 
