@@ -300,6 +300,8 @@ export class Accounting {
   private readonly pending = new Map<string, Tally[]>();
   readonly redirections = new RedirectionAccounting(() => Object.values(this.state.servers));
   readonly gstream = new GStreamAccounting();
+  /** Open files per server, kept as files come and go: counting the keys of `files` on every packet costs too much. */
+  private readonly openFiles = new WeakMap<ServerState, number>();
 
   constructor(
     readonly state: AccountingState,
@@ -318,9 +320,33 @@ export class Accounting {
       entry.server = server.name;
       entry.serverSite = server.site;
       entry.serverHost = server.host;
-      entry.filesOpen = Object.keys(server.files).length;
+      entry.filesOpen = this.openFileCount(server);
     }
     return entry;
+  }
+
+  private openFileCount(server: ServerState): number {
+    let count = this.openFiles.get(server);
+    if (count === undefined) {
+      count = Object.keys(server.files).length;
+      this.openFiles.set(server, count);
+    }
+    return count;
+  }
+
+  /** Puts a file into `server.files`, keeping the open-file count. */
+  private keepFile(server: ServerState, fileId: number | string, file: OpenFile): void {
+    const count = this.openFileCount(server);
+    if (server.files[fileId] === undefined) this.openFiles.set(server, count + 1);
+    server.files[fileId] = file;
+  }
+
+  /** Removes a file from `server.files`, keeping the open-file count. */
+  private dropFile(server: ServerState, fileId: number | string): void {
+    const count = this.openFileCount(server);
+    if (server.files[fileId] === undefined) return;
+    this.openFiles.set(server, count - 1);
+    delete server.files[fileId];
   }
 
   private cell(slotMs: number, server: ServerState, file: OpenFile, accessMode: AccessMode): Cell {
@@ -596,7 +622,7 @@ export class Accounting {
       case 'open': {
         const client = this.clientOf(server, record.userId, record.fileId);
         const file = this.newFile(client, { size: record.fileSize, readWrite: record.readWrite, path: record.path, openedMs: timeMs, lastSeenMs: receivedMs });
-        server.files[record.fileId] = file;
+        this.keepFile(server, record.fileId, file);
         this.cell(slotMs, server, file, file.provisionalMode ?? UNKNOWN).filesOpened += 1;
         break;
       }
@@ -627,7 +653,7 @@ export class Accounting {
         const closedMs = Math.max(timeMs, (server.lastFileRecordMs ?? 0) + 1);
         server.lastFileRecordMs = closedMs;
         if (this.options.fileRecords) this.closedFiles.push(this.closedFile(server, file, record, closedMs, accessMode));
-        delete server.files[record.fileId];
+        this.dropFile(server, record.fileId);
         delete server.paths[record.fileId];
         break;
       }
@@ -667,7 +693,7 @@ export class Accounting {
   /** An xfr or close for a file whose open was lost or came before this collector started. */
   private adoptUnseenFile(server: ServerState, fileId: number, receivedMs: number): OpenFile {
     const file = this.newFile(this.clientOf(server, undefined, fileId), { size: -1, readWrite: false, lastSeenMs: receivedMs });
-    server.files[fileId] = file;
+    this.keepFile(server, fileId, file);
     return file;
   }
 
@@ -682,7 +708,7 @@ export class Accounting {
       }
       for (const [id, file] of Object.entries(server.files)) {
         if (file.lastSeenMs < limit) {
-          delete server.files[id];
+          this.dropFile(server, id);
           files += 1;
         }
       }
