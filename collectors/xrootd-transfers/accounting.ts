@@ -130,7 +130,11 @@ export type Figures = Record<(typeof FIGURE_KEYS)[number], number>;
 
 /** All figures at zero. */
 export function emptyFigures(): Figures {
-  return Object.fromEntries(FIGURE_KEYS.map((key) => [key, 0])) as Figures;
+  // A literal (the type checks it has every key): built from FIGURE_KEYS it cost ~1 µs per cell.
+  return {
+    bytesReadSingle: 0, bytesReadVector: 0, bytesWritten: 0, filesOpened: 0, filesClosed: 0, filesClosedForced: 0, readCalls: 0,
+    readvCalls: 0, fractionSum: 0, fractionCount: 0, transfers: 0, remoteIo: 0, writeCalls: 0,
+  };
 }
 
 /** The figures of one (slot, server, client host, user) cell, rolled up into documents later. */
@@ -302,6 +306,8 @@ export class Accounting {
   readonly gstream = new GStreamAccounting();
   /** Open files per server, kept as files come and go: counting the keys of `files` on every packet costs too much. */
   private readonly openFiles = new WeakMap<ServerState, number>();
+  /** The cell each open file's last record went to. */
+  private readonly lastCells = new WeakMap<OpenFile, Cell>();
 
   constructor(
     readonly state: AccountingState,
@@ -350,10 +356,13 @@ export class Accounting {
   }
 
   private cell(slotMs: number, server: ServerState, file: OpenFile, accessMode: AccessMode): Cell {
+    // A file's records mostly fall in the cell of its previous record: skip building the key then.
+    const last = this.lastCells.get(file);
+    const vo = file.vo ?? UNKNOWN;
+    if (last && last.slotMs === slotMs && last.accessMode === accessMode && last.server === server.name && last.clientHost === file.host && last.user === file.user && last.vo === vo) return last;
     const clientHost = file.host;
     const user = file.user;
-    const vo = file.vo ?? UNKNOWN;
-    const key = [slotMs, server.name, clientHost, user, accessMode, vo].join('\u0000');
+    const key = `${slotMs}\u0000${server.name}\u0000${clientHost}\u0000${user}\u0000${accessMode}\u0000${vo}`;
     let cell = this.cells.get(key);
     if (!cell) {
       cell = {
@@ -363,6 +372,7 @@ export class Accounting {
       this.cells.set(key, cell);
       this.hostsSeen.add(clientHost);
     }
+    this.lastCells.set(file, cell);
     return cell;
   }
 
