@@ -135,7 +135,7 @@ export class Accounting {
   rejected = 0;
   readonly rejectReasons: string[] = [];
   readonly redirections = new RedirectionAccounting();
-  readonly gstream = new GStreamAccounting();
+  readonly gstream = new GStreamAccounting(this.hostsSeen);
 
   constructor(
     readonly state: AccountingState,
