@@ -1,0 +1,280 @@
+import { execFile } from 'node:child_process';
+import { Resolver } from 'node:dns/promises';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startReceiver, type RunningReceiver } from '../../lib/queue/receiver';
+import { readQueue } from '../../lib/queue/segments';
+import { collectedDocuments } from '../../lib/run/collector';
+import { MemoryLogger } from '../../lib/run/log';
+import type { MonitDocument } from '../../lib/documents/types';
+import { collectorContext } from '../../test/support/collectorContext';
+import { readmeDisagreements } from '../../test/support/readme';
+import { startServer, testDir, type RunningServer } from '../../test/support/services';
+import collector from './collector';
+import { fileSize, parseGStreamPacket, tpcTime, urlHost, type GStreamEvents } from './gstream';
+import { parsePacket, PacketError } from './protocol';
+import { DETAILED_STREAM } from './receiver';
+import { startTestDns, type TestDns } from './test/dnsServer';
+
+const run = promisify(execFile);
+const MINUTE = 60_000;
+const SLOT = 10 * MINUTE;
+const SLOT_A = Date.UTC(2026, 10, 23, 10, 0);
+const slot = (index: number): number => SLOT_A + index * SLOT;
+const CLIENT_SITE = 'T2_CLIENTS';
+const CLIENT_ENV = { ...process.env, XRD_CONNECTIONRETRY: '1', XRD_REQUESTTIMEOUT: '5' };
+const FILE_BYTES = 1_234_567;
+
+const recorded = JSON.parse(readFileSync(path.join(__dirname, 'testdata', 'xrootd-5.5.3-gstream-packets.json'), 'utf8')) as { packets: Array<{ hex: string }> };
+const recordedPackets = recorded.packets.map((packet) => Buffer.from(packet.hex, 'hex'));
+
+/** The JSON text of a recorded packet's records, read without the decoder under test. */
+function recordedLines(packet: Buffer): string[] {
+  return packet.subarray(24).toString('utf8').split(/[\n\0]/).filter(Boolean);
+}
+
+/** Independent reading of "…T16:09:57.769546Z": whole seconds by Date.parse, the digits after the point as microseconds. */
+function micro(text: string): number {
+  return Date.parse(text.replace(/\.\d+Z$/, 'Z')) + Number(/\.(\d+)Z$/.exec(text)?.[1]) / 1000;
+}
+
+function rawTpc(packet: Buffer): Array<{ Xeq: { Beg: string; End: string; RC: number }; Size: number }> {
+  return recordedLines(packet).map((line) => JSON.parse(line) as { Xeq: { Beg: string; End: string; RC: number }; Size: number });
+}
+
+describe('g-stream packets of a real 5.5.3 server', () => {
+  test('TPC records decode to their protocol, result, times, hosts and size', () => {
+    const [success, failure] = recordedPackets.slice(0, 2).map((packet) => parsePacket(packet));
+    if (success.kind !== 'gstream' || failure.kind !== 'gstream') throw new Error('expected g-stream packets');
+    const raw = rawTpc(recordedPackets[0])[0];
+    expect(success).toMatchObject({ provider: 'tpc', cache: [], otherRecords: 0 });
+    expect(success.begin).toBeLessThanOrEqual(success.end);
+    expect(success.tpc).toEqual([
+      { protocol: 'xroot', beginMs: micro(raw.Xeq.Beg), endMs: micro(raw.Xeq.End), returnCode: 0, streams: 1, direction: 'pull', sourceHost: '[::ffff:127.0.0.1]', destinationHost: 'vm', size: 1_000_000 },
+    ]);
+    expect(failure.tpc).toEqual([expect.objectContaining({ returnCode: 32, size: 0, direction: 'pull' })]);
+  });
+
+  test('XCache file_close records decode to hit, miss and bypass bytes', () => {
+    const [first, second] = recordedPackets.slice(2, 4).map((packet) => parseGStreamPacket(packet));
+    expect(first).toMatchObject({ provider: 'pfc', tpc: [], cache: [{ bytesHit: 0, bytesMiss: 1_000_000, bytesBypass: 0, checksumErrors: 0 }] });
+    expect(second.cache).toEqual([{ bytesHit: 1_000_000, bytesMiss: 0, bytesBypass: 0, checksumErrors: 0 }]);
+  });
+
+  test('a file name that breaks the JSON of a pfc record (XrdPfc does not escape it) still gives its bytes', () => {
+    const packet = recordedPackets[2];
+    const text = packet.subarray(24).toString('latin1').replace('"lfn":"/f"', '"lfn":"/a \\"quoted\\\\ name\\q"');
+    const changed = Buffer.concat([packet.subarray(0, 24), Buffer.from(text, 'latin1')]);
+    changed.writeUInt16BE(changed.length, 2);
+    expect(() => JSON.parse(recordedLines(changed)[0])).toThrow();
+    expect(parseGStreamPacket(changed).cache).toEqual([{ bytesHit: 0, bytesMiss: 1_000_000, bytesBypass: 0, checksumErrors: 0 }]);
+  });
+
+  test('malformed g-stream packets are PacketErrors that say what and where', () => {
+    const packet = recordedPackets[0];
+    const withBody = (body: string): Buffer => {
+      const changed = Buffer.concat([packet.subarray(0, 24), Buffer.from(`${body}\0`)]);
+      changed.writeUInt16BE(changed.length, 2);
+      return changed;
+    };
+    expect(() => parseGStreamPacket(packet.subarray(0, 20))).toThrow(new PacketError('g-stream packet of 20 bytes is shorter than its 24-byte header'));
+    expect(() => parseGStreamPacket(packet.subarray(0, packet.length - 1))).toThrow(/does not end with a NUL/);
+    expect(() => parseGStreamPacket(withBody('{"TPC":"xroot"'))).toThrow(/g-stream tpc record at byte 24 is not JSON/);
+    expect(() => parseGStreamPacket(withBody(`${recordedLines(packet)[0]}\n{"TPC":"xroot","Xeq":{"Type":"sideways"}}`))).toThrow(/record at byte \d+: "Type" is "sideways"/);
+    expect(() => parseGStreamPacket(withBody(recordedLines(packet)[0].replace('"RC":0', '"RC":"zero"')))).toThrow(/"RC" is "zero", not a number/);
+    expect(() => parseGStreamPacket(withBody(recordedLines(packet)[0].replace(/"Beg":"[^"]*"/, '"Beg":"yesterday"')))).toThrow(/time "yesterday"/);
+  });
+
+  test('the quirks of XrdXrootdTpcMon: microseconds after the point, sizes modulo 2^32, hosts of URLs', () => {
+    expect(tpcTime('2026-12-06T16:00:00.5000Z', 'test')).toBe(Date.UTC(2026, 11, 6, 16) + 5); // 5000 µs
+    expect(tpcTime('2026-12-06T16:00:00.050Z', 'test')).toBe(Date.UTC(2026, 11, 6, 16) + 0.05);
+    expect(fileSize(-1)).toBe(4_294_967_295); // a 4 GiB - 1 byte file printed with %d
+    expect(fileSize(1_000_000)).toBe(1_000_000);
+    expect(urlHost('xroot://[::ffff:127.0.0.1]:23411//f')).toBe('[::ffff:127.0.0.1]');
+    expect(urlHost('https://user@se.example.org:443/store/f?x=1')).toBe('se.example.org');
+    expect(urlHost('/only/a/path')).toBe('');
+  });
+});
+
+describe('third-party copies and an XCache proxy of real servers', () => {
+  let clockMs = slot(0) + MINUTE;
+  let receiver: RunningReceiver;
+  let origin: RunningServer;
+  let destination: RunningServer;
+  let proxy: RunningServer;
+  let dns: TestDns;
+  let work: string;
+  let queueDir: string;
+  let stateDir: string;
+  let configText: string;
+
+  /** The decoded g-stream packets in the queue, with their sender. */
+  function queuedGStream(): Array<GStreamEvents & { sender: string }> {
+    const found: Array<GStreamEvents & { sender: string }> = [];
+    for (const queued of readQueue(queueDir, undefined).packets) {
+      if (queued.packet[0] !== 0x67) continue;
+      const packet = parsePacket(queued.packet);
+      if (packet.kind === 'gstream') found.push({ ...packet, sender: queued.sender });
+    }
+    return found;
+  }
+
+  async function waitFor(what: string, check: () => boolean): Promise<void> {
+    for (let attempt = 0; attempt < 300; attempt += 1) {
+      await receiver.flushed();
+      if (check()) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  }
+
+  const tpcRecords = (): number => queuedGStream().reduce((count, packet) => count + packet.tpc.length, 0);
+  const cacheRecords = (): number => queuedGStream().reduce((count, packet) => count + packet.cache.length, 0);
+
+  async function collectUpTo(cutoffMs: number): Promise<MonitDocument[]> {
+    const context = collectorContext('xrootd-transfers', configText, { slotMs: cutoffMs, stateDir });
+    const result = await collector.collect(context);
+    if (Array.isArray(result)) throw new Error('expected { documents, commit }');
+    await result.commit?.();
+    expect(context.problems).toEqual([]);
+    return collectedDocuments(result);
+  }
+
+  const ofType = (documents: MonitDocument[], type: string, slotMs: number): MonitDocument[] =>
+    documents.filter((document) => document.type === type && document.timestamp === slotMs);
+
+  async function startXrootd(name: string, lines: string[]): Promise<RunningServer> {
+    const extra = path.join(work, `${name}.cfg`);
+    // tpc and pfc in the dest list make the g-stream of both providers go to the receiver, in binary form.
+    const monitor = `xrootd.monitor all flush 1s window 1s fstat 1s lfn ops xfr 1 ident 1h dest fstat files info user io redir tpc pfc 127.0.0.1:${receiver.port}`;
+    writeFileSync(extra, [...lines, monitor, ''].join('\n'));
+    return startServer('xrootd', { configExtra: extra });
+  }
+
+  beforeAll(async () => {
+    work = testDir('xrootd-gstream');
+    queueDir = path.join(work, 'queue');
+    stateDir = testDir('xrootd-gstream-state');
+    receiver = await startReceiver({
+      ...DETAILED_STREAM,
+      host: '127.0.0.1',
+      port: 0,
+      queueDir,
+      segmentMs: 10_000,
+      flushIntervalMs: 20,
+      socketBufferBytes: 4 << 20,
+      maxQueueBytes: 1 << 30,
+      log: new MemoryLogger(),
+      now: () => clockMs,
+    });
+    // ofs.tpc runs `xrdcp --server` for each copy it pulls (pgm needs the full path). The origin asks for an
+    // adler32 checksum when it is the destination, which the other server does not serve: its pulls fail.
+    origin = await startXrootd('origin', ['all.sitename T1_ORIGIN', 'ofs.tpc autorm cksum adler32 pgm /usr/bin/xrdcp --server']);
+    // XRootD 5.5.3's ofs.tpc reports the copy's size by stat()ing the physical path through the oss,
+    // which prefixes oss.localroot once more: only a server without a localroot reports the bytes.
+    destination = await startXrootd('destination', ['all.sitename T2_DESTINATION', 'oss.localroot /', 'ofs.tpc autorm pgm /usr/bin/xrdcp --server']);
+    proxy = await startXrootd('proxy', [
+      'all.sitename T2_CACHE',
+      'ofs.osslib libXrdPss.so',
+      'pss.cachelib libXrdPfc.so',
+      `pss.origin 127.0.0.1:${origin.port}`,
+      // Without prefetching, a block is a miss only for the read that fetched it, so a first whole read is all miss.
+      'pfc.prefetch 0',
+    ]);
+    dns = await startTestDns({});
+    const resolver = new Resolver({ timeout: 500, tries: 1 });
+    resolver.setServers([dns.server]);
+    const clientName = (await resolver.reverse('127.0.0.1'))[0];
+    const [firstLabel, ...domain] = clientName.split('.');
+    const siteEntry = domain.length > 0 ? `${domain.join('.')} = ${firstLabel.slice(0, 2)}*:${CLIENT_SITE}, OTHER-SITE` : `${clientName} = ${CLIENT_SITE}`;
+    configText = `[xrootd-transfers]\nqueue_dir = ${queueDir}\ndns_servers = ${dns.server}\ndns_timeout = 500ms\ndns_budget = 5s\n\n[xrootd-transfers.sites]\n${siteEntry}\n`;
+    writeFileSync(path.join(work, 'source.bin'), randomBytes(FILE_BYTES));
+    await run('timeout', ['30', 'xrdcp', '-f', '-s', path.join(work, 'source.bin'), `root://127.0.0.1:${origin.port}//source.bin`], { env: CLIENT_ENV });
+  }, 180_000);
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await destination?.stop();
+    await origin?.stop();
+    await receiver?.stop();
+    await dns?.close();
+  });
+
+  test('a copy pulled by one server from another is one transfer with the file bytes, from the source site', async () => {
+    clockMs = slot(0) + MINUTE;
+    const copy = path.join(destination.dir, 'data', 'copy.bin');
+    await run('timeout', ['60', 'xrdcp', '-f', '-s', '--tpc', 'only', `root://127.0.0.1:${origin.port}//source.bin`, `root://127.0.0.1:${destination.port}/${copy}`], { env: CLIENT_ENV });
+    expect(statSync(copy).size).toBe(FILE_BYTES);
+    await waitFor('the TPC record of the copy', () => tpcRecords() === 1);
+    const raw = [...readQueue(queueDir, undefined).packets].filter((queued) => queued.packet[0] === 0x67).flatMap((queued) => rawTpc(queued.packet));
+    expect(raw).toHaveLength(1);
+    expect(raw[0]).toMatchObject({ Xeq: { RC: 0 }, Size: FILE_BYTES });
+    clockMs = slot(1) + MINUTE;
+
+    const documents = await collectUpTo(slot(1));
+    expect(ofType(documents, 'tpc', slot(0))).toEqual([
+      expect.objectContaining({
+        server: expect.stringMatching(new RegExp(`:${destination.port}$`)),
+        server_site: 'T2_DESTINATION',
+        protocol: 'xroot',
+        direction: 'pull',
+        // The source is 127.0.0.1, mapped like a client.
+        remote_site: CLIENT_SITE,
+        transfers: 1,
+        transfers_failed: 0,
+        bytes: FILE_BYTES,
+        transfer_seconds: (micro(raw[0].Xeq.End) - micro(raw[0].Xeq.Beg)) / 1000,
+      }),
+    ]);
+    expect(micro(raw[0].Xeq.End)).toBeGreaterThan(micro(raw[0].Xeq.Beg));
+  });
+
+  test('a copy the puller could not complete is a failure, with no bytes', async () => {
+    clockMs = slot(2) + MINUTE;
+    const copy = path.join(destination.dir, 'data', 'copy.bin');
+    const failed = run('timeout', ['60', 'xrdcp', '-f', '-s', '--tpc', 'only', `root://127.0.0.1:${destination.port}/${copy}`, `root://127.0.0.1:${origin.port}//back.bin`], { env: CLIENT_ENV });
+    await expect(failed).rejects.toMatchObject({ stderr: expect.stringContaining('query chksum is not supported') });
+    await waitFor('the TPC record of the failed copy', () => tpcRecords() === 2);
+    clockMs = slot(3) + MINUTE;
+
+    const documents = await collectUpTo(slot(3));
+    expect(ofType(documents, 'tpc', slot(2))).toEqual([
+      expect.objectContaining({
+        server: expect.stringMatching(new RegExp(`:${origin.port}$`)),
+        server_site: 'T1_ORIGIN',
+        protocol: 'xroot',
+        direction: 'pull',
+        remote_site: CLIENT_SITE,
+        transfers: 1,
+        transfers_failed: 1,
+        bytes: 0,
+        transfer_seconds: 0,
+      }),
+    ]);
+  });
+
+  test('a file read twice through the XCache proxy: all miss, then all hit', async () => {
+    const cat = async (): Promise<Buffer> => (await run('timeout', ['30', 'xrdfs', `127.0.0.1:${proxy.port}`, 'cat', '/source.bin'], { env: CLIENT_ENV, encoding: 'buffer', maxBuffer: 4 << 20 })).stdout;
+    const original = readFileSync(path.join(work, 'source.bin'));
+    clockMs = slot(4) + MINUTE;
+    expect((await cat()).equals(original)).toBe(true);
+    await waitFor('the cache record of the first read', () => cacheRecords() === 1);
+    clockMs = slot(5) + MINUTE;
+    expect((await cat()).equals(original)).toBe(true);
+    await waitFor('the cache record of the second read', () => cacheRecords() === 2);
+    clockMs = slot(6) + MINUTE;
+
+    const documents = await collectUpTo(slot(6));
+    const cache = { server: expect.stringMatching(new RegExp(`:${proxy.port}$`)), server_site: 'T2_CACHE', bytes_bypass: 0, files_closed: 1, checksum_errors: 0 };
+    expect(ofType(documents, 'cache', slot(4))).toEqual([expect.objectContaining({ ...cache, bytes_hit: 0, bytes_miss: original.length })]);
+    expect(ofType(documents, 'cache', slot(5))).toEqual([expect.objectContaining({ ...cache, bytes_hit: original.length, bytes_miss: 0 })]);
+    expect(ofType(documents, 'tpc', slot(4))).toEqual([]);
+  });
+
+  test('README lists every tag and field of the tpc and cache schemas', () => {
+    const types = ['tpc', 'cache'].map((type) => ({ producer: 'xrootd-transfers', type }));
+    expect(readmeDisagreements(path.join(__dirname, 'README.md'), types)).toEqual([]);
+  });
+});
