@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,8 @@ const slot = (index: number): number => SLOT_A + index * SLOT;
 const CLIENT_SITE = 'T2_CLIENTS';
 const CLIENT_ENV = { ...process.env, XRD_CONNECTIONRETRY: '1', XRD_REQUESTTIMEOUT: '5' };
 const FILE_BYTES = 1_234_567;
+/** A source address no server or client uses (TEST-NET-1), named by the test DNS server. */
+const REMOTE_ADDRESS = '192.0.2.7';
 
 const recorded = JSON.parse(readFileSync(path.join(__dirname, 'testdata', 'xrootd-5.5.3-gstream-packets.json'), 'utf8')) as { packets: Array<{ hex: string }> };
 const recordedPackets = recorded.packets.map((packet) => Buffer.from(packet.hex, 'hex'));
@@ -183,13 +186,13 @@ describe('third-party copies and an XCache proxy of real servers', () => {
       // Without prefetching, a block is a miss only for the read that fetched it, so a first whole read is all miss.
       'pfc.prefetch 0',
     ]);
-    dns = await startTestDns({});
+    dns = await startTestDns({ [REMOTE_ADDRESS]: 'se01.remote-site.example' });
     const resolver = new Resolver({ timeout: 500, tries: 1 });
     resolver.setServers([dns.server]);
     const clientName = (await resolver.reverse('127.0.0.1'))[0];
     const [firstLabel, ...domain] = clientName.split('.');
     const siteEntry = domain.length > 0 ? `${domain.join('.')} = ${firstLabel.slice(0, 2)}*:${CLIENT_SITE}, OTHER-SITE` : `${clientName} = ${CLIENT_SITE}`;
-    configText = `[xrootd-transfers]\nqueue_dir = ${queueDir}\ndns_servers = ${dns.server}\ndns_timeout = 500ms\ndns_budget = 5s\n\n[xrootd-transfers.sites]\n${siteEntry}\n`;
+    configText = `[xrootd-transfers]\nqueue_dir = ${queueDir}\ndns_servers = ${dns.server}\ndns_timeout = 500ms\ndns_budget = 5s\n\n[xrootd-transfers.sites]\n${siteEntry}\nremote-site.example = T1_REMOTE\n`;
     writeFileSync(path.join(work, 'source.bin'), randomBytes(FILE_BYTES));
     await run('timeout', ['30', 'xrdcp', '-f', '-s', path.join(work, 'source.bin'), `root://127.0.0.1:${origin.port}//source.bin`], { env: CLIENT_ENV });
   }, 180_000);
@@ -271,6 +274,25 @@ describe('third-party copies and an XCache proxy of real servers', () => {
     expect(ofType(documents, 'cache', slot(4))).toEqual([expect.objectContaining({ ...cache, bytes_hit: 0, bytes_miss: original.length })]);
     expect(ofType(documents, 'cache', slot(5))).toEqual([expect.objectContaining({ ...cache, bytes_hit: original.length, bytes_miss: 0 })]);
     expect(ofType(documents, 'tpc', slot(4))).toEqual([]);
+  });
+
+  test('the source of a copy, a host that sent nothing else, is mapped to its site', async () => {
+    clockMs = slot(7) + MINUTE;
+    const recordedCopy = recordedPackets[0];
+    const text = recordedCopy.subarray(24).toString('latin1').replace('[::ffff:127.0.0.1]:23411', `[::ffff:${REMOTE_ADDRESS}]:1094`);
+    const copy = Buffer.concat([recordedCopy.subarray(0, 24), Buffer.from(text, 'latin1')]);
+    copy.writeUInt16BE(copy.length, 2);
+    const sender = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => sender.bind(0, '127.0.0.1', resolve));
+    const from = `127.0.0.1:${sender.address().port}`;
+    await new Promise<void>((resolve, reject) => sender.send(copy, receiver.port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
+    await waitFor('the datagram queued', () => [...readQueue(queueDir, undefined).packets].some((queued) => queued.sender === from));
+    sender.close();
+    clockMs = slot(8) + MINUTE;
+
+    const documents = await collectUpTo(slot(8));
+    expect(ofType(documents, 'tpc', slot(7))).toEqual([expect.objectContaining({ remote_site: 'T1_REMOTE', transfers: 1, bytes: 1_000_000 })]);
+    expect(dns.queries).toContain('7.2.0.192.in-addr.arpa');
   });
 
   test('README lists every tag and field of the tpc and cache schemas', () => {
