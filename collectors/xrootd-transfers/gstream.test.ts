@@ -14,8 +14,10 @@ import { collectorContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
 import collector from './collector';
-import { fileSize, parseGStreamPacket, tpcTime, urlHost, type GStreamEvents } from './gstream';
-import { parsePacket, PacketError } from './protocol';
+import { DocumentFactory } from '../../lib/documents/document';
+import type { ServerState } from './accounting';
+import { fileSize, GStreamAccounting, gstreamDocuments, parseGStreamPacket, tpcTime, urlHost, type GStreamEvents } from './gstream';
+import { parsePacket, PacketError, parseHeader } from './protocol';
 import { DETAILED_STREAM } from './receiver';
 import { startTestDns, type TestDns } from './test/dnsServer';
 
@@ -88,6 +90,41 @@ describe('g-stream packets of a real 5.5.3 server', () => {
     expect(() => parseGStreamPacket(withBody(`${recordedLines(packet)[0]}\n{"TPC":"xroot","Xeq":{"Type":"sideways"}}`))).toThrow(/record at byte \d+: "Type" is "sideways"/);
     expect(() => parseGStreamPacket(withBody(recordedLines(packet)[0].replace('"RC":0', '"RC":"zero"')))).toThrow(/"RC" is "zero", not a number/);
     expect(() => parseGStreamPacket(withBody(recordedLines(packet)[0].replace(/"Beg":"[^"]*"/, '"Beg":"yesterday"')))).toThrow(/time "yesterday"/);
+  });
+
+  test('records of one packet are summed by remote site, failures apart; other providers are only counted', () => {
+    const [line] = recordedLines(recordedPackets[0]);
+    const withLines = (letter: string, lines: string[]): Buffer => {
+      const packet = Buffer.concat([recordedPackets[0].subarray(0, 24), Buffer.from(`${lines.join('\n')}\0`)]);
+      packet.writeUInt16BE(packet.length, 2);
+      packet[16] = letter.charCodeAt(0);
+      return packet;
+    };
+    const copies = [
+      line,
+      line.replace('xroot://[::ffff:127.0.0.1]', 'xroot://se1.far.example').replace('"Size":1000000', '"Size":-2147483648'),
+      line.replace('xroot://[::ffff:127.0.0.1]', 'xroot://se2.far.example').replace('"Size":1000000', '"Size":5'),
+      line.replace('xroot://[::ffff:127.0.0.1]', 'xroot://se2.far.example').replace('"RC":0', '"RC":3'),
+    ];
+    const packet = parsePacket(withLines('P', copies));
+    if (packet.kind !== 'gstream') throw new Error('expected a g-stream packet');
+    expect(packet.tpc.map((record) => record.sourceHost)).toEqual(['[::ffff:127.0.0.1]', 'se1.far.example', 'se2.far.example', 'se2.far.example']);
+    expect(parseGStreamPacket(withLines('T', ['{"tcp":1}', 'anything at all']))).toMatchObject({ provider: 'tcpmon', tpc: [], cache: [], otherRecords: 2 });
+    expect(parseGStreamPacket(withLines('C', ['{"event":"something_new"}']))).toMatchObject({ provider: 'pfc', cache: [], otherRecords: 1 });
+
+    const accounting = new GStreamAccounting();
+    // Only what the g-stream accounting reads of a server's state.
+    const server = { name: 'dest:1094', site: 'T2_DEST', host: 'dest' } as ServerState;
+    accounting.add(server, { ...packet, header: parseHeader(recordedPackets[0]) }, slot(0));
+    const places = { place: (host: string) => ({ hostName: host, domain: 'example', site: host.endsWith('far.example') ? 'T1_FAR' : 'T2_NEAR' }) };
+    const documents = gstreamDocuments(accounting, places, new DocumentFactory({ slotMs: slot(0), host: 'h' }));
+    const expectedSeconds = (micro(rawTpc(recordedPackets[0])[0].Xeq.End) - micro(rawTpc(recordedPackets[0])[0].Xeq.Beg)) / 1000;
+    expect(documents).toEqual([
+      expect.objectContaining({ type: 'tpc', remote_site: 'T2_NEAR', server: 'dest:1094', server_site: 'T2_DEST', transfers: 1, transfers_failed: 0, bytes: 1_000_000 }),
+      // 2^31 printed with %d arrives as -2^31; the failed copy adds a transfer, no bytes and no time.
+      expect.objectContaining({ type: 'tpc', remote_site: 'T1_FAR', transfers: 3, transfers_failed: 1, bytes: 2 ** 31 + 5 }),
+    ]);
+    expect(documents[1].transfer_seconds).toBeCloseTo(2 * expectedSeconds, 9);
   });
 
   test('the quirks of XrdXrootdTpcMon: microseconds after the point, sizes modulo 2^32, hosts of URLs', () => {
