@@ -79,8 +79,8 @@ describe('g-stream packets of a real 5.5.3 server', () => {
 
   test('malformed g-stream packets are PacketErrors that say what and where', () => {
     const packet = recordedPackets[0];
-    const withBody = (body: string): Buffer => {
-      const changed = Buffer.concat([packet.subarray(0, 24), Buffer.from(`${body}\0`)]);
+    const withBody = (body: string, header = packet): Buffer => {
+      const changed = Buffer.concat([header.subarray(0, 24), Buffer.from(`${body}\0`)]);
       changed.writeUInt16BE(changed.length, 2);
       return changed;
     };
@@ -88,8 +88,42 @@ describe('g-stream packets of a real 5.5.3 server', () => {
     expect(() => parseGStreamPacket(packet.subarray(0, packet.length - 1))).toThrow(/does not end with a NUL/);
     expect(() => parseGStreamPacket(withBody('{"TPC":"xroot"'))).toThrow(/g-stream tpc record at byte 24 is not JSON/);
     expect(() => parseGStreamPacket(withBody(`${recordedLines(packet)[0]}\n{"TPC":"xroot","Xeq":{"Type":"sideways"}}`))).toThrow(/record at byte \d+: "Type" is "sideways"/);
-    expect(() => parseGStreamPacket(withBody(recordedLines(packet)[0].replace('"RC":0', '"RC":"zero"')))).toThrow(/"RC" is "zero", not a number/);
+    expect(() => parseGStreamPacket(withBody(recordedLines(packet)[0].replace('"RC":0', '"RC":"zero"')))).toThrow(/"RC" is "zero", not an integer/);
     expect(() => parseGStreamPacket(withBody(recordedLines(packet)[0].replace(/"Beg":"[^"]*"/, '"Beg":"yesterday"')))).toThrow(/time "yesterday"/);
+    // Numbers a document could not carry exactly stop at the decoder, not at the document's schema check.
+    expect(() => parseGStreamPacket(withBody(recordedLines(packet)[0].replace('"Size":1000000', '"Size":1e300')))).toThrow(/"Size" is 1e\+300, not an integer/);
+    expect(() => parseGStreamPacket(withBody(recordedLines(packet)[0].replace('"Size":1000000', '"Size":4294967296')))).toThrow(/"Size" 4294967296 is not a 32-bit number/);
+    expect(() => parseGStreamPacket(withBody(recordedLines(recordedPackets[2])[0].replace('"b_hit":0', '"b_hit":1.5'), recordedPackets[2]))).toThrow(/g-stream pfc record at byte 24: "b_hit" is 1.5, not an integer/);
+  });
+
+  test('corrupted or cut g-stream packets are decoded or rejected as PacketErrors, never another error', () => {
+    let seed = 11;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const outcomes = { decoded: 0, rejected: 0 };
+    const attempt = (packet: Buffer): void => {
+      try {
+        parsePacket(packet);
+        outcomes.decoded += 1;
+      } catch (error) {
+        expect(error).toBeInstanceOf(PacketError);
+        outcomes.rejected += 1;
+      }
+    };
+    for (let round = 0; round < 2000; round += 1) {
+      // Code and length kept, so the g-stream decoder itself meets the damage.
+      const copy = Buffer.from(recordedPackets[round % recordedPackets.length]);
+      for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips -= 1) copy[8 + Math.floor(random() * (copy.length - 8))] = Math.floor(random() * 256);
+      attempt(copy);
+    }
+    for (const packet of recordedPackets) {
+      for (let length = 8; length < packet.length; length += 1) {
+        const cut = Buffer.from(packet.subarray(0, length));
+        cut.writeUInt16BE(length, 2);
+        attempt(cut);
+      }
+    }
+    expect(outcomes.rejected).toBeGreaterThan(0);
+    expect(outcomes.decoded).toBeGreaterThan(0);
   });
 
   test('records of one packet are summed by remote site, failures apart; other providers are only counted', () => {

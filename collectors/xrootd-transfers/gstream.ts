@@ -103,9 +103,10 @@ function parseJson(line: string, where: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function numberOf(record: Record<string, unknown>, key: string, where: string): number {
+/** An integer field; sums of them must stay exact, so nothing beyond 2^53 is taken. */
+function integerOf(record: Record<string, unknown>, key: string, where: string): number {
   const value = record[key];
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new PacketError(`${where}: "${key}" is ${JSON.stringify(value)}, not a number`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new PacketError(`${where}: "${key}" is ${JSON.stringify(value)}, not an integer`);
   return value;
 }
 
@@ -127,7 +128,8 @@ export function tpcTime(text: string, where: string): number {
 }
 
 /** XrdXrootdTpcMon prints the size_t file size with "%d": what arrives is the size modulo 2^32, signed. */
-export function fileSize(reported: number): number {
+export function fileSize(reported: number, where = 'TPC record'): number {
+  if (reported < -(2 ** 31) || reported >= 2 ** 32) throw new PacketError(`${where}: "Size" ${reported} is not a 32-bit number`);
   return reported < 0 ? reported + 2 ** 32 : reported;
 }
 
@@ -148,12 +150,12 @@ function parseTpcRecord(line: string, where: string): TpcRecord {
     protocol: textOf(record, 'TPC', where),
     beginMs: tpcTime(textOf(xeq, 'Beg', where), where),
     endMs: tpcTime(textOf(xeq, 'End', where), where),
-    returnCode: numberOf(xeq, 'RC', where),
-    streams: numberOf(xeq, 'Strm', where),
+    returnCode: integerOf(xeq, 'RC', where),
+    streams: integerOf(xeq, 'Strm', where),
     direction,
     sourceHost: urlHost(textOf(record, 'Src', where)),
     destinationHost: urlHost(textOf(record, 'Dst', where)),
-    size: fileSize(numberOf(record, 'Size', where)),
+    size: fileSize(integerOf(record, 'Size', where), where),
   };
 }
 
@@ -179,7 +181,7 @@ function parseCacheRecord(line: string, where: string): CacheRecord | undefined 
   }
   if (record.event !== 'file_close') return undefined;
   const bytes = (key: string): number => {
-    const value = numberOf(record, key, where);
+    const value = integerOf(record, key, where);
     if (value < 0) throw new PacketError(`${where}: "${key}" is negative (${value})`);
     return value;
   };
