@@ -70,6 +70,11 @@ export function table(title: string, query: Omit<QuerySpec, 'format'>, extra: Pa
   return { kind: 'table', title, queries: [{ ...query, format: 'table' }], width: 24, ...extra };
 }
 
+/** A table of the query's first selection with one row per value of the `rows` tag and one column per value of `columns`. */
+export function matrix(title: string, query: Omit<QuerySpec, 'format'>, rows: string, columns: string, extra: Partial<PanelSpec> = {}): PanelSpec {
+  return table(title, { ...query, groupBy: [rows, columns] }, { matrix: { rows, columns }, ...extra });
+}
+
 /** A current value for the overview: the newest 10-minute bucket of the last hour, unless reduced otherwise. */
 export function keyNumber(title: string, unit: string, query: QuerySpec, extra: Partial<PanelSpec> = {}): PanelSpec {
   return { kind: 'stat', title, unit, queries: [query], timeFrom: CURRENT, width: 4, height: 4, ...extra };

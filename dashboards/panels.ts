@@ -22,6 +22,8 @@ export interface PanelSpec {
   links?: Link[];
   /** Tables: the column (a selection's alias or field, or a tag) rows are sorted by; the viewer can re-sort. */
   sortBy?: { column: string; descending?: boolean };
+  /** Tables: a matrix (Grafana's groupingToMatrix) of the first selection, rows and columns from two tags the query groups by. */
+  matrix?: { rows: string; columns: string };
   /** Units of single columns (tables) or series (by their display name), where they differ from `unit`. */
   columnUnits?: Record<string, string>;
   /** Time series: stacked lines; 'percent' shows each series' share of their total at each time. */
@@ -63,6 +65,19 @@ function panelOptions(spec: PanelSpec): Record<string, unknown> {
   return PANEL_OPTIONS[spec.kind];
 }
 
+/** Turns the rows of a one-query table into a matrix: one row per value of `rows`, one column per value of `columns`. */
+function matrixTransformation(spec: PanelSpec, matrix: NonNullable<PanelSpec['matrix']>): { id: string; options: Record<string, unknown> } {
+  const [query, ...others] = spec.queries;
+  const groups = query?.groupBy ?? [];
+  if (spec.kind !== 'table' || others.length > 0 || query.format !== 'table') throw new Error(`dashboards: panel "${spec.title}": only a table of one table query is a matrix`);
+  for (const tag of [matrix.rows, matrix.columns]) {
+    if (!groups.includes(tag)) throw new Error(`dashboards: panel "${spec.title}": matrix tag '${tag}' is not one its query groups by (${groups.join(', ')})`);
+  }
+  const value = query.select[0].alias ?? query.select[0].field;
+  // Empty cells stay empty (null), never 0: no probe is not a zero rate.
+  return { id: 'groupingToMatrix', options: { rowField: matrix.rows, columnField: matrix.columns, valueField: value, emptyValue: 'null' } };
+}
+
 export function renderPanel(spec: PanelSpec, filters: string[], id: number, gridPos: GridPos): Panel {
   const time = panelTime(spec);
   const targets: Target[] = spec.queries.map((query, index) => ({
@@ -100,7 +115,9 @@ export function renderPanel(spec: PanelSpec, filters: string[], id: number, grid
   };
   if (spec.timeFrom) panel.timeFrom = spec.timeFrom;
   if (spec.links) panel.links = spec.links;
-  if (spec.kind === 'table') panel.transformations = [{ id: 'merge', options: {} }];
+  // Checked whatever the kind: a matrix asked of another panel is an error, not ignored.
+  const matrix = spec.matrix ? [matrixTransformation(spec, spec.matrix)] : [];
+  if (spec.kind === 'table') panel.transformations = [{ id: 'merge', options: {} }, ...matrix];
   return panel;
 }
 

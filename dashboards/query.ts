@@ -153,13 +153,14 @@ function renderCondition(measurement: Measurement, condition: Condition): string
 
 /**
  * The InfluxQL of one panel query. `filters` are the dashboard's tag variables; those the measurement has apply,
- * except on a tag the query fixes itself (a "running jobs" panel stays so whatever job_status is chosen).
+ * except on a tag the query fixes itself with = or oneOf (a "running jobs" panel stays so whatever job_status is chosen).
  */
 export function renderQuery(spec: QuerySpec, filters: string[], time: TimeContext): string {
   const { measurement } = spec;
   const conditions = ['$timeFilter'];
   for (const condition of spec.where ?? []) conditions.push(renderCondition(measurement, condition));
-  const fixed = new Set((spec.where ?? []).map((condition) => condition.key));
+  // Only = and oneOf fix a tag; a tag merely excluded (!=) still follows its variable.
+  const fixed = new Set((spec.where ?? []).filter((condition) => condition.oneOf !== undefined || (condition.op ?? '=') === '=').map((condition) => condition.key));
   for (const tag of filters) {
     if (measurement.hasTag(tag) && !fixed.has(tag)) conditions.push(`${quoteIdentifier(tag)} =~ /^$${tag}$/`);
   }

@@ -5,7 +5,7 @@ import { MONIT_COLLECTORS_RUN, PANDA_DATADISKS, PANDA_FEDERATIONS, PANDA_JOBS, P
 import { generateDashboards, OVERVIEW_UID } from './dashboard';
 import { checkedInDashboardFiles } from './generate';
 import type { Dashboard, Panel } from './grafana';
-import { defineDashboard, series, table, type DashboardDefinition } from './module';
+import { defineDashboard, matrix, series, table, type DashboardDefinition } from './module';
 import { moduleDashboards } from './modules';
 import { renderPanel, type PanelSpec } from './panels';
 import { Measurement, renderQuery, VARIABLE_TIME } from './query';
@@ -187,5 +187,25 @@ describe('panel options', () => {
     const derived = Measurement.of(registry, PANDA_JOBS_DERIVED);
     expect(() => renderQuery({ measurement: derived, select: [{ fn: 'last', field: 'current', divideBy: { fn: 'last', field: 'reason' } }] }, [], VARIABLE_TIME)).toThrow("panda/jobs_derived field 'reason' is string, not a number");
     expect(() => renderQuery({ measurement: jobs, select: [{ fn: 'sum', field: 'jobs', perSecond: true, divideBy: { fn: 'sum', field: 'cores' } }] }, [], VARIABLE_TIME)).toThrow('either per second or a ratio');
+  });
+
+  test('a matrix is a table turned by groupingToMatrix on two tags it groups by; another tag or another kind is an error', () => {
+    const spec = matrix('Cores per cloud and state', { measurement: jobs, select: [{ fn: 'sum', field: 'cores', alias: 'all_cores' }] }, 'cloud', 'job_status');
+    const panel = render(spec);
+    expect(panel.targets?.[0].query).toContain('GROUP BY "cloud", "job_status"');
+    expect(panel.transformations).toEqual([
+      { id: 'merge', options: {} },
+      { id: 'groupingToMatrix', options: { rowField: 'cloud', columnField: 'job_status', valueField: 'all_cores', emptyValue: 'null' } },
+    ]);
+    expect(() => render({ ...spec, matrix: { rows: 'cloud', columns: 'site' } })).toThrow("matrix tag 'site' is not one its query groups by (cloud, job_status)");
+    expect(() => render({ ...spec, kind: 'stat' })).toThrow('only a table of one table query is a matrix');
+    expect(render(table('Plain', { measurement: jobs, select: [{ fn: 'sum', field: 'cores' }] })).transformations).toEqual([{ id: 'merge', options: {} }]);
+  });
+
+  test("a tag a query only excludes (!=) is still filtered by the dashboard's variable", () => {
+    const query = renderQuery({ measurement: jobs, select: [{ fn: 'sum', field: 'cores' }], where: [{ key: 'cloud', op: '!=', value: '' }, { key: 'job_status', oneOf: ['running'] }] }, ['cloud', 'job_status'], VARIABLE_TIME);
+    expect(query).toContain(`"cloud" != ''`);
+    expect(query).toContain('"cloud" =~ /^$cloud$/');
+    expect(query).not.toContain('$job_status');
   });
 });

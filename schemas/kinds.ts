@@ -1303,16 +1303,40 @@ export const XROOTD_TRANSFERS_CACHE: DocumentKind<XrootdTransfersCacheTag, Xroot
   },
 };
 
+/** xrootd-transfers/redirections: Redirections of one XRootD redirector in one 10-minute slot, counted by scope: where the client was sent against where the client is (from the detailed stream's redirect records, 'xrootd.monitor ... redir'). */
+export type XrootdTransfersRedirectionsTag = 'scope' | 'server' | 'server_site';
+export type XrootdTransfersRedirectionsFields = {
+  /** File opens (read, write, create) redirected in the slot: the accesses of the scope. (int, count; sum when downsampled) */
+  open_redirects: number;
+  /** Requests redirected in the slot (opens, stat, locate, ... every operation). (int, count; sum when downsampled) */
+  redirects: number;
+};
+export const XROOTD_TRANSFERS_REDIRECTIONS: DocumentKind<XrootdTransfersRedirectionsTag, XrootdTransfersRedirectionsFields> = {
+  producer: 'xrootd-transfers',
+  type: 'redirections',
+  tags: { scope: 'scope', server: 'server', server_site: 'server_site' },
+  fields: {
+    open_redirects: 'open_redirects',
+    redirects: 'redirects',
+  },
+};
+
 /** xrootd-transfers/servers: The detailed monitoring stream of one XRootD server in one 10-minute slot: packets received, lost and rejected, and files open. */
 export type XrootdTransfersServersTag = 'server' | 'server_site';
 export type XrootdTransfersServersFields = {
+  /** Session ends the server reported (f-stream disconnect records). (int, count; sum when downsampled) */
+  disconnects: number;
   /** f-stream records (open, close, xfr, disconnect, time) decoded in the slot. (int, count; sum when downsampled) */
   file_records: number;
   /** Files open at the server at the last packet of the slot. (int, count; mean when downsampled) */
   files_open: number;
-  /** Packets received from the server in the slot. (int, count; sum when downsampled) */
+  /** User logins the server reported (u packets; needs `xrootd.monitor ... user`). (int, count; sum when downsampled) */
+  logins: number;
+  /** Packets received from the server in the slot (duplicates not included). (int, count; sum when downsampled) */
   packets: number;
-  /** Packets missing from the server's sequence numbers (pseq gaps, per sequence stream). (int, count; sum when downsampled) */
+  /** Packets received again (same server, sequence stream, pseq and content as one of the stream's last 256 packets): dropped, counted only here. (int, count; sum when downsampled) */
+  packets_duplicate: number;
+  /** Packets missing from the server's sequence numbers (pseq gaps, per sequence stream: main, f, each g-stream provider). (int, count; sum when downsampled) */
   packets_lost: number;
   /** Packets that did not follow the monitoring layout (truncated or garbage) and were ignored. (int, count; sum when downsampled) */
   packets_rejected: number;
@@ -1324,9 +1348,12 @@ export const XROOTD_TRANSFERS_SERVERS: DocumentKind<XrootdTransfersServersTag, X
   type: 'servers',
   tags: { server: 'server', server_site: 'server_site' },
   fields: {
+    disconnects: 'disconnects',
     file_records: 'file_records',
     files_open: 'files_open',
+    logins: 'logins',
     packets: 'packets',
+    packets_duplicate: 'packets_duplicate',
     packets_lost: 'packets_lost',
     packets_rejected: 'packets_rejected',
     restarted: 'restarted',
@@ -1472,7 +1499,7 @@ export const XROOTD_OSS_SPACE: DocumentKind<XrootdOssSpaceTag, XrootdOssSpaceFie
 };
 
 /** xrootd/probe: One end-to-end transfer test against an XRootD endpoint: xrdcp of a known file down, or of a generated file up. */
-export type XrootdProbeTag = 'direction' | 'endpoint' | 'site';
+export type XrootdProbeTag = 'direction' | 'endpoint' | 'site' | 'source_site';
 export type XrootdProbeFields = {
   /** Wall time of the xrdcp run, connection and login included (the timeout when it was stopped). (int, ms; mean when downsampled) */
   duration_ms: number;
@@ -1490,7 +1517,7 @@ export type XrootdProbeFields = {
 export const XROOTD_PROBE: DocumentKind<XrootdProbeTag, XrootdProbeFields> = {
   producer: 'xrootd',
   type: 'probe',
-  tags: { direction: 'direction', endpoint: 'endpoint', site: 'site' },
+  tags: { direction: 'direction', endpoint: 'endpoint', site: 'site', source_site: 'source_site' },
   fields: {
     duration_ms: 'duration_ms',
     error_class: 'error_class',

@@ -10,7 +10,7 @@ import { cachedAnswerState, malformed } from './cachedSource';
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
 
 /** The members of a CRIC `?json` answer, one at a time; anything but an object of entries throws a SourceFailure. */
-function* entriesOf(body: Uint8Array, source: string, what: string): Generator<[string, Record<string, unknown>]> {
+export function* entriesOf(body: Uint8Array, source: string, what: string): Generator<[string, Record<string, unknown>]> {
   try {
     for (const [name, entry] of jsonObjectMembers(body)) if (isJsonObject(entry)) yield [name, entry];
   } catch (error) {

@@ -14,6 +14,7 @@ const CONCURRENCY = 4;
 export default defineCollector({
   async collect(context) {
     const settings = probeSettings(context.config, os.hostname());
+    if (settings.sourceSite === undefined) context.log.info(`no source site: ${settings.sourceSiteOrigin}; these probes stay out of the site-to-site matrix`);
     const workDir = path.join(context.stateDir, 'transfers');
     mkdirSync(workDir, { recursive: true });
     const sourceFile = settings.upload ? uploadSource(path.join(context.stateDir, 'upload.bin'), settings.uploadBytes) : '';
@@ -24,7 +25,7 @@ export default defineCollector({
       if (!outcome.success) context.problem(`${direction} ${target.endpoint}: ${outcome.errorClass}: ${outcome.errorMessage}`);
       return context.documents.build(
         XROOTD_PROBE,
-        { endpoint: target.endpoint, site: settings.sites.get(target.endpoint), direction },
+        { source_site: settings.sourceSite, endpoint: target.endpoint, site: settings.sites.get(target.endpoint), direction },
         {
           success: outcome.success,
           duration_ms: outcome.durationMs,

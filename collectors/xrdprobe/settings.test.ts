@@ -28,4 +28,18 @@ describe('[xrdprobe] settings', () => {
     expect(() => probeSettings(Config.parse('[xrdprobe]\nendpoints = root://a:1094/\n', 'x.cfg'), 'h')).toThrow(/x.cfg: \[xrdprobe\] endpoints: "root:\/\/a:1094\/" is not an XRootD file URL/);
     expect(() => probeSettings(Config.parse('[xrdprobe]\nupload_dir = relative\n', 'x.cfg'), 'h')).toThrow(/upload_dir must be an absolute path/);
   });
+
+  it('takes source_site from its own key, else from this host in [xrootd-transfers.sites], else none', () => {
+    const table = '[xrootd-transfers.sites]\ncern.ch = CERN-PROD\nin2p3.fr = cc*:IN2P3-CC, IN2P3-OTHER\n';
+    const of = (text: string, hostname: string) => probeSettings(Config.parse(text, 'x.cfg'), hostname);
+    expect(of(`[xrdprobe]\nsource_site = MY-SITE\n${table}`, 'monitor01.cern.ch')).toMatchObject({ sourceSite: 'MY-SITE', sourceSiteOrigin: '[xrdprobe] source_site' });
+    expect(of(table, 'monitor01.cern.ch')).toMatchObject({ sourceSite: 'CERN-PROD', sourceSiteOrigin: 'monitor01.cern.ch in [xrootd-transfers.sites]' });
+    expect(of(table, 'ccprobe.in2p3.fr').sourceSite).toBe('IN2P3-CC');
+    expect(of(table, 'lyoprobe.in2p3.fr').sourceSite).toBe('IN2P3-OTHER');
+    // A short host name, or a domain the table does not hold: no source site, and the reason.
+    expect(of(table, 'monitor01')).toMatchObject({ sourceSite: undefined, sourceSiteOrigin: 'neither [xrdprobe] source_site nor [xrootd-transfers.sites] names the site of monitor01' });
+    expect(of('', 'probe.example.org').sourceSite).toBeUndefined();
+    expect(() => of('[xrdprobe]\nsource_site = MY SITE\n', 'h')).toThrow('x.cfg: [xrdprobe] source_site must be one site name without spaces, got "MY SITE"');
+    expect(() => of('[xrootd-transfers.sites]\ncern.ch = a b\n', 'h.cern.ch')).toThrow(/x.cfg: \[xrootd-transfers.sites\]: site table entry "cern.ch = a b"/);
+  });
 });

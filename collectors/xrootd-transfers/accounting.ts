@@ -3,10 +3,11 @@
  * user sessions and sequence numbers live in AccountingState, which the collector keeps in a file
  * between runs. Bytes are attributed to the slot in which an xfr or close record reported them, as
  * the difference to what earlier records of the same file already reported: a file open across
- * slots counts in each, never twice.
+ * slots counts in each, never twice. A packet's slot comes from its own time (packetTime below).
  */
+import { createHash } from 'node:crypto';
 import { slotStart } from '../../lib/run/slot';
-import { parsePacket, PacketError, sequenceStream, type ClientLogin, type FileRecord, type MonitoringPacket, type TransferTotals } from './protocol';
+import { ownTime, parsePacket, PacketError, sequenceStream, type ClientLogin, type FileRecord, type MonitoringPacket, type RejectionKind, type TransferTotals } from './protocol';
 import type { QueuePosition } from '../../lib/queue/segments';
 import type { QueuePlace } from '../../lib/stream/packetStreams';
 import { UNKNOWN } from './sites';
@@ -20,6 +21,11 @@ export interface UserSession {
   /** "user.pid:sid@host", how path-map packets name the session. */
   loginKey: string;
   lastSeenMs: number;
+  /** From a `T` packet (XRootD 5.6 and later): the token the session authenticated with. */
+  token?: { subject: string; issuer: string; groups: string[] };
+  /** From a `U` packet: the experiment and activity codes the client declared (scitags). */
+  experiment?: number;
+  activity?: number;
 }
 
 export interface OpenFile {
@@ -36,8 +42,15 @@ export interface OpenFile {
 
 export interface ServerState {
   serverStart: number;
-  /** Last pseq per sequence stream. */
-  lastSequence: Partial<Record<'f' | 'other', number>>;
+  /** Last pseq per sequence stream (protocol.ts sequenceStream: main, f, g<provider>). */
+  lastSequence: Record<string, number>;
+  /**
+   * Per sequence stream, a digest of the last packet seen with each pseq (index 0-255): the last 256
+   * packets of the stream, against which duplicates are recognised.
+   */
+  recent?: Record<string, Array<string | null>>;
+  /** Own time minus receive time of the server's last packet with a plausible time of its own (ms). */
+  clockOffsetMs?: number;
   /** host:port from the '=' packet; the sender address until one arrives. */
   name: string;
   site?: string;
@@ -56,6 +69,8 @@ export interface AccountingState {
   /** queue = stream: per receiver subject, the place in its queue read up to (later messages only are read). */
   stream?: Record<string, QueuePlace>;
   servers: Record<string, ServerState>;
+  /** Slots before this one were reported by an earlier regular run (see collector.ts). */
+  reportedBefore?: number;
 }
 
 export function emptyState(): AccountingState {
@@ -103,6 +118,9 @@ export interface ServerSlot {
   packets: number;
   packetsLost: number;
   packetsRejected: number;
+  packetsDuplicate: number;
+  logins: number;
+  disconnects: number;
   fileRecords: number;
   filesOpen: number;
   restarted: boolean;
@@ -113,7 +131,62 @@ export interface AccountingOptions {
   transferPrograms: Set<string>;
   /** Files and sessions without news for this long are forgotten. */
   idleTimeoutMs: number;
+  /** Slots before this were reported by earlier runs: packets for them are counted in lateSlots. */
+  reportedBefore?: number;
 }
+
+/** A packet's own time further ahead of its receive time than this is not believed. */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/**
+ * A packet received at most this long after its own time counts in its receive slot: it was sent just
+ * before a slot boundary, or its server's clock is a little off. Only packets older than this on
+ * arrival (held up, or replayed) go to the slot of their own time.
+ */
+export const LATE_TOLERANCE_MS = 5 * 60_000;
+
+/**
+ * The time whose slot a packet counts in: its own time (f-stream tEnd, g or r window end; for a
+ * packet without one, the receive time shifted by the server's last clock offset) when that is
+ * plausible (not before the server started, at most FUTURE_TOLERANCE_MS ahead) and more than
+ * LATE_TOLERANCE_MS before the receive time; otherwise the receive time.
+ */
+export function packetTime(ownMs: number | undefined, receivedMs: number, serverStartMs: number): number {
+  if (ownMs === undefined || !plausible(ownMs, receivedMs, serverStartMs)) return receivedMs;
+  return receivedMs - ownMs <= LATE_TOLERANCE_MS ? receivedMs : ownMs;
+}
+
+/** Whether a packet's own time can be believed: not before its server started, not far ahead of its arrival. */
+function plausible(ownMs: number, receivedMs: number, serverStartMs: number): boolean {
+  return ownMs <= receivedMs + FUTURE_TOLERANCE_MS && ownMs >= serverStartMs - FUTURE_TOLERANCE_MS;
+}
+
+/** How many packets each rejection kind took, and from which senders (at most MAX_EXAMPLE_SENDERS). */
+export interface Rejections {
+  count: number;
+  /** Sender → packets. */
+  senders: Map<string, number>;
+  example: string;
+}
+const MAX_EXAMPLE_SENDERS = 20;
+
+/** Counters of one packet, added to its server's slot once the slot is known. */
+interface Tally {
+  receivedMs: number;
+  packets: number;
+  lost: number;
+  /** The slot the counters went to, once known. */
+  slot?: ServerSlot;
+  duplicate: number;
+  logins: number;
+  restarted: boolean;
+}
+
+function digest(datagram: Buffer): string {
+  return createHash('sha1').update(datagram).digest('base64').slice(0, 12);
+}
+
+/** How far behind the last pseq a packet may be to count as late rather than as the start of a gap. */
+const LATE_SEQUENCES = 64;
 
 const NO_TOTALS: TransferTotals = { read: 0, readv: 0, write: 0 };
 
@@ -133,8 +206,17 @@ export class Accounting {
   /** Client and server hosts met, for the site mapper. */
   readonly hostsSeen = new Set<string>();
   rejected = 0;
-  readonly rejectReasons: string[] = [];
-  readonly redirections = new RedirectionAccounting();
+  /** Per rejection kind: count, senders and the first message. */
+  readonly rejections = new Map<RejectionKind, Rejections>();
+  /** Packets whose slot was before options.reportedBefore, per slot. */
+  readonly lateSlots = new Map<number, number>();
+  /** The senders of those packets (at most 20), with their clock offset then (a server whose clock is slow shows here). */
+  readonly lateSenders = new Map<string, number | undefined>();
+  /** Per sender and stream, the pseqs a gap skipped in this run, with the packet that counted them lost. */
+  private readonly missing = new Map<string, Map<number, Tally>>();
+  /** Counters of packets without a time of their own from servers whose clock offset is not known yet. */
+  private readonly pending = new Map<string, Tally[]>();
+  readonly redirections = new RedirectionAccounting(() => Object.values(this.state.servers));
   readonly gstream = new GStreamAccounting(this.hostsSeen);
 
   constructor(
@@ -147,7 +229,7 @@ export class Accounting {
     const key = `${slotMs}\u0000${sender}`;
     let entry = this.serverSlots.get(key);
     if (!entry) {
-      entry = { slotMs, server: name, serverSite: server?.site, serverHost: server?.host ?? sender, packets: 0, packetsLost: 0, packetsRejected: 0, fileRecords: 0, filesOpen: 0, restarted: false };
+      entry = { slotMs, server: name, serverSite: server?.site, serverHost: server?.host ?? sender, packets: 0, packetsLost: 0, packetsRejected: 0, packetsDuplicate: 0, logins: 0, disconnects: 0, fileRecords: 0, filesOpen: 0, restarted: false };
       this.serverSlots.set(key, entry);
     }
     if (server) {
@@ -173,25 +255,37 @@ export class Accounting {
     return cell;
   }
 
-  /** Decodes and applies one queued datagram; a malformed one is counted and skipped. */
+  /** Decodes and applies one queued datagram; a malformed one is counted and skipped, a duplicate only counted. */
   add(receivedMs: number, sender: string, datagram: Buffer): void {
-    const slotMs = slotStart(receivedMs);
     let packet: MonitoringPacket;
     try {
       packet = parsePacket(datagram);
     } catch (error) {
       if (!(error instanceof PacketError)) throw error;
-      this.rejected += 1;
-      if (this.rejectReasons.length < 10) this.rejectReasons.push(`${sender}: ${error.message}`);
-      this.serverSlot(slotMs, sender, this.state.servers[sender]).packetsRejected += 1;
+      this.reject(error, sender);
+      this.serverSlot(slotStart(receivedMs), sender, this.state.servers[sender]).packetsRejected += 1;
       return;
     }
-    const server = this.serverFor(sender, packet, slotMs);
+    const { server, restarted } = this.serverFor(sender, packet);
     this.hostsSeen.add(server.host);
-    const slot = this.serverSlot(slotMs, sender, server);
-    slot.packets += 1;
-    this.checkSequence(server, packet, slot);
+    const tally: Tally = { receivedMs, packets: 1, lost: 0, duplicate: 0, logins: 0, restarted };
+    const own = ownTime(packet);
+    const serverStartMs = packet.header.serverStart * 1000;
+    if (own !== undefined && plausible(own * 1000, receivedMs, serverStartMs)) {
+      server.clockOffsetMs = own * 1000 - receivedMs;
+      this.flushPending(sender, server);
+    }
+    const timeMs = packetTime(own !== undefined ? own * 1000 : server.clockOffsetMs !== undefined ? receivedMs + server.clockOffsetMs : undefined, receivedMs, serverStartMs);
+    const stream = sequenceStream(datagram);
+    if (this.isDuplicate(server, stream, datagram, packet.header.sequence)) {
+      tally.packets = 0;
+      tally.duplicate = 1;
+      this.count(sender, server, tally, own === undefined && server.clockOffsetMs === undefined ? undefined : timeMs);
+      return;
+    }
+    tally.lost = this.checkSequence(server, stream, packet.header.sequence, `${sender}\u0000${stream}`, tally);
     server.lastSeenMs = receivedMs;
+    const slotMs = slotStart(timeMs);
     switch (packet.kind) {
       case 'server':
         server.name = `${packet.login.host}:${packet.login.info.port ?? ''}`.replace(/:$/, '');
@@ -200,22 +294,34 @@ export class Accounting {
         this.hostsSeen.add(server.host);
         break;
       case 'user':
-        server.users[packet.dictId] = {
-          user: userName(packet.login),
-          host: packet.login.host,
-          program: packet.login.info.x ?? '',
-          loginKey: loginKey(packet.login),
-          lastSeenMs: receivedMs,
-        };
-        this.hostsSeen.add(packet.login.host);
+        server.users[packet.dictId] = this.session(packet.login, receivedMs);
+        tally.logins = 1;
+        this.redirections.observeLogin(server, packet.dictId, packet.login);
         break;
+      case 'activity': {
+        const session = (server.users[packet.userId] ??= this.session(packet.login, receivedMs));
+        session.experiment = packet.experiment;
+        session.activity = packet.activity;
+        break;
+      }
+      case 'token': {
+        const session = (server.users[packet.userId] ??= this.session(packet.login, receivedMs));
+        session.token = { subject: packet.token.subject, issuer: packet.token.issuer, groups: packet.token.groups };
+        break;
+      }
       case 'path':
         server.paths[packet.dictId] = { loginKey: loginKey(packet.login), lastSeenMs: receivedMs };
+        this.redirections.observeOpen(server, packet.login, packet.path, receivedMs);
         break;
-      case 'files':
+      case 'files': {
+        const slot = this.serverSlot(slotMs, sender, server);
         slot.fileRecords += packet.records.length;
-        for (const record of packet.records) this.applyFileRecord(server, record, slotMs, receivedMs);
+        for (const record of packet.records) {
+          if (record.type === 'disconnect') slot.disconnects += 1;
+          this.applyFileRecord(server, record, slotMs, receivedMs, timeMs);
+        }
         break;
+      }
       case 'redirects':
         this.redirections.add(server, packet, slotMs);
         break;
@@ -225,13 +331,78 @@ export class Accounting {
       case 'other':
         break;
     }
-    this.serverSlot(slotMs, sender, server);
+    this.count(sender, server, tally, own === undefined && server.clockOffsetMs === undefined ? undefined : timeMs);
+  }
+
+  private session(login: ClientLogin, receivedMs: number): UserSession {
+    this.hostsSeen.add(login.host);
+    return { user: userName(login), host: login.host, program: login.info.x ?? '', loginKey: loginKey(login), lastSeenMs: receivedMs };
+  }
+
+  private reject(error: PacketError, sender: string): void {
+    this.rejected += 1;
+    let entry = this.rejections.get(error.kind);
+    if (!entry) {
+      entry = { count: 0, senders: new Map(), example: `${sender}: ${error.message}` };
+      this.rejections.set(error.kind, entry);
+    }
+    entry.count += 1;
+    const known = entry.senders.get(sender);
+    if (known !== undefined || entry.senders.size < MAX_EXAMPLE_SENDERS) entry.senders.set(sender, (known ?? 0) + 1);
+  }
+
+  /** Adds a packet's counters to its server's slot; without a time (undefined), once the server's clock offset is known. */
+  private count(sender: string, server: ServerState, tally: Tally, timeMs: number | undefined): void {
+    if (timeMs === undefined) {
+      const list = this.pending.get(sender) ?? [];
+      list.push(tally);
+      this.pending.set(sender, list);
+      return;
+    }
+    const slotMs = slotStart(timeMs);
+    const slot = this.serverSlot(slotMs, sender, server);
+    tally.slot = slot;
+    slot.packets += tally.packets;
+    slot.packetsLost += tally.lost;
+    slot.packetsDuplicate += tally.duplicate;
+    slot.logins += tally.logins;
+    slot.restarted ||= tally.restarted;
+    if (this.options.reportedBefore !== undefined && slotMs < this.options.reportedBefore) {
+      this.lateSlots.set(slotMs, (this.lateSlots.get(slotMs) ?? 0) + tally.packets);
+      if (this.lateSenders.size < 20 || this.lateSenders.has(sender)) this.lateSenders.set(sender, server.clockOffsetMs);
+    }
+  }
+
+  private flushPending(sender: string, server: ServerState): void {
+    const list = this.pending.get(sender);
+    if (!list) return;
+    this.pending.delete(sender);
+    for (const tally of list) {
+      const timeMs = packetTime(server.clockOffsetMs === undefined ? undefined : tally.receivedMs + server.clockOffsetMs, tally.receivedMs, server.serverStart * 1000);
+      this.count(sender, server, tally, timeMs);
+    }
+  }
+
+  /** Counts what waits for a clock offset that never came, at its receive time. Call once all packets are added. */
+  finish(): void {
+    for (const [sender, list] of this.pending) {
+      this.pending.delete(sender);
+      const server = this.state.servers[sender];
+      for (const tally of list) this.count(sender, server, tally, tally.receivedMs);
+    }
   }
 
   /** The state of the sending server; a new server start time resets it. */
-  private serverFor(sender: string, packet: MonitoringPacket, slotMs: number): ServerState {
+  private serverFor(sender: string, packet: MonitoringPacket): { server: ServerState; restarted: boolean } {
     const existing = this.state.servers[sender];
-    if (existing && existing.serverStart === packet.header.serverStart) return existing;
+    if (existing && existing.serverStart === packet.header.serverStart) {
+      // State of the version that numbered all non-f packets as one 'other' stream.
+      if ('other' in existing.lastSequence) {
+        existing.lastSequence.main = existing.lastSequence.other;
+        delete existing.lastSequence.other;
+      }
+      return { server: existing, restarted: false };
+    }
     const fresh: ServerState = {
       serverStart: packet.header.serverStart,
       lastSequence: {},
@@ -243,17 +414,49 @@ export class Accounting {
       paths: {},
       files: {},
     };
-    if (existing) this.serverSlot(slotMs, sender, existing).restarted = true;
     this.state.servers[sender] = fresh;
     this.hostsSeen.add(fresh.host);
-    return fresh;
+    return { server: fresh, restarted: existing !== undefined };
   }
 
-  private checkSequence(server: ServerState, packet: MonitoringPacket, slot: ServerSlot): void {
-    const stream = sequenceStream(packet.header.code);
+  /** Whether the last packet of this stream with this pseq had the same content; remembers this one otherwise. */
+  private isDuplicate(server: ServerState, stream: string, datagram: Buffer, sequence: number): boolean {
+    const recent = ((server.recent ??= {})[stream] ??= new Array<string | null>(256).fill(null));
+    const seen = digest(datagram);
+    if (recent[sequence] === seen) return true;
+    recent[sequence] = seen;
+    return false;
+  }
+
+  /**
+   * Packets missing before this one in its sequence stream. A pseq up to LATE_SEQUENCES behind the
+   * last one is a packet that arrived late (UDP reorders): no loss, and when a gap of this run had
+   * counted it lost, that count is taken back (a gap counted by an earlier run stays).
+   */
+  private checkSequence(server: ServerState, stream: string, sequence: number, key: string, tally: Tally): number {
     const last = server.lastSequence[stream];
-    if (last !== undefined) slot.packetsLost += (packet.header.sequence - last - 1 + 256) & 0xff;
-    server.lastSequence[stream] = packet.header.sequence;
+    if (last === undefined) {
+      server.lastSequence[stream] = sequence;
+      return 0;
+    }
+    const ahead = (sequence - last + 256) & 0xff;
+    if (ahead === 0 || ahead > 256 - LATE_SEQUENCES) {
+      const counted = this.missing.get(key)?.get(sequence);
+      if (counted) {
+        this.missing.get(key)?.delete(sequence);
+        if (counted.slot) counted.slot.packetsLost -= 1;
+        else counted.lost -= 1;
+      }
+      return 0;
+    }
+    server.lastSequence[stream] = sequence;
+    if (ahead > 1) {
+      let skipped = this.missing.get(key);
+      if (!skipped) this.missing.set(key, (skipped = new Map()));
+      // The pseqs skipped now replace those of a gap a lap of the counter earlier.
+      for (let step = 1; step < ahead && step <= LATE_SEQUENCES; step += 1) skipped.set((last + step) & 0xff, tally);
+    }
+    return ahead - 1;
   }
 
   /** Who opened a file: the open record's user dictid, else the path map's session, else unknown. */
@@ -287,7 +490,8 @@ export class Accounting {
     };
   }
 
-  private applyFileRecord(server: ServerState, record: FileRecord, slotMs: number, receivedMs: number): void {
+  /** `timeMs`: the packet's time (packetTime), e.g. the time of a close. */
+  private applyFileRecord(server: ServerState, record: FileRecord, slotMs: number, receivedMs: number, _timeMs: number): void {
     switch (record.type) {
       case 'open': {
         const client = this.clientOf(server, record.userId, record.fileId);
@@ -324,6 +528,7 @@ export class Accounting {
         break;
       }
       case 'disconnect':
+        // Counted in add() (disconnects).
         delete server.users[record.userId];
         break;
       case 'time':

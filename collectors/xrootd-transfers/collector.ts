@@ -1,11 +1,14 @@
-import { commitRead, readQueue, type QueueRead } from '../../lib/queue/segments';
+import path from 'node:path';
+import { commitRead, pruneArchive, readArchiveAndQueue, readQueue, type QueuedPacket, type QueueRead } from '../../lib/queue/segments';
 import { readPacketStream, type PacketRead } from '../../lib/stream/packetStreams';
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
 import type { StateFileOptions } from '../../lib/state/stateFile';
 import { Accounting, emptyState, type AccountingState } from './accounting';
+import { REJECTION_KINDS } from './protocol';
 import { receiverOptions, SECTION } from './receiver';
 import { buildReport } from './report';
 import { DNS_CACHE_FILE, dnsCacheState, parseSiteTable, SiteMapper } from './sites';
+import { loadTopology } from './topology';
 
 const DEFAULT_TRANSFER_PROGRAMS = ['xrdcp', 'xrdcopy', 'gfal-copy', 'gfal2', 'fts_url_copy', 'xrootd'];
 
@@ -20,20 +23,50 @@ const accountingState: StateFileOptions<AccountingState> = {
   },
 };
 
+/** Consumed segments wait here for a backfill (`backfill_keep`). */
+const ARCHIVE_FOLDER = 'archive';
+
+function slotText(slotMs: number): string {
+  return new Date(slotMs).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** One line per rejection kind: its count, an example, and the senders with their counts. */
+function rejectionSummary(accounting: Accounting): string {
+  const lines: string[] = [];
+  for (const kind of REJECTION_KINDS) {
+    const entry = accounting.rejections.get(kind);
+    if (!entry) continue;
+    const senders = [...entry.senders].sort((a, b) => b[1] - a[1]).map(([sender, count]) => `${sender || 'unknown sender'} (${count})`);
+    lines.push(`${kind} ${entry.count} from ${senders.join(', ')}${entry.senders.size >= 20 ? ' and maybe more' : ''}, e.g. ${entry.example}`);
+  }
+  return lines.join('; ');
+}
+
 /**
  * Consumes the packets the receiver queued before the current slot, and returns per-slot
  * transfer, user and server documents. The queue and the state move on only in commit().
+ *
+ * A run for a slot already reported (`--timestamp`, before `reportedBefore`) is a backfill: it reads
+ * the archived segments and the queue from their start with a fresh accounting state, returns the
+ * documents of that slot only, and moves nothing.
  */
 async function collect(context: CollectorContext) {
   const section = context.section;
   // The receiver's settings share this section: reading them here checks them on every run too, and
   // the queue folder is the receiver's by definition.
   const { queueDir, route, streamAckWaitMs } = receiverOptions(context.config);
+  const archiveDir = path.join(queueDir, ARCHIVE_FOLDER);
+  const keepMs = section.duration('backfill_keep', '1d');
   const stateFile = context.state(ACCOUNTING_FILE, accountingState);
-  const state = stateFile.read();
+  const stored = stateFile.read();
+  const backfill = stored.reportedBefore !== undefined && context.slotMs < stored.reportedBefore;
+  if (backfill && route === 'stream') throw new Error(`--timestamp ${slotText(context.slotMs)}: the slot was reported already, and a backfill reads the local queue only (queue = stream)`);
+  const state = backfill ? emptyState() : stored;
+  const reportedBefore = backfill ? undefined : state.reportedBefore;
   const accounting = new Accounting(state, {
     transferPrograms: new Set(section.list('transfer_programs', DEFAULT_TRANSFER_PROGRAMS)),
     idleTimeoutMs: section.duration('idle_timeout', '24h'),
+    reportedBefore,
   });
   const mapper = new SiteMapper({
     table: parseSiteTable(context.config.section(`${SECTION}.sites`).entries()),
@@ -47,7 +80,11 @@ async function collect(context: CollectorContext) {
   // The local queue, or (queue = stream) the packet stream of every receiver: up to the current slot, each server's packets in order.
   let streamRead: PacketRead | undefined;
   let localRead: QueueRead | undefined;
-  if (route === 'stream') {
+  let backfillRead: Iterable<QueuedPacket> | undefined;
+  if (backfill) {
+    if (keepMs === 0) context.log.warn('backfill_keep = 0: consumed segments are not kept, only what is still in the queue is read');
+    backfillRead = readArchiveAndQueue(archiveDir, queueDir);
+  } else if (route === 'stream') {
     streamRead = await readPacketStream(context.config, 'detailed', {
       before: context.slotMs,
       reached: state.stream ?? {},
@@ -62,43 +99,72 @@ async function collect(context: CollectorContext) {
     localRead = readQueue(queueDir, state.queue, { before: context.slotMs });
   }
   let packets = 0;
-  for (const queued of streamRead?.packets ?? localRead?.packets ?? []) {
+  for (const queued of backfillRead ?? streamRead?.packets ?? localRead?.packets ?? []) {
     if (context.signal.aborted) throw new Error('deadline reached while reading the queue');
     accounting.add(queued.receivedMs, queued.sender, queued.packet);
     packets += 1;
   }
+  accounting.finish();
   const position = localRead?.position();
-  const expired = accounting.expire(context.slotMs);
+  const expired = backfill ? 0 : accounting.expire(context.slotMs);
 
+  accounting.redirections.useTopology(await loadTopology(context, context.config.section(`${SECTION}.topology`)));
   const now = Date.now();
-  for (const host of accounting.hostsSeen) mapper.request(host, now);
+  for (const host of [...accounting.hostsSeen, ...accounting.redirections.targetHosts()]) mapper.request(host, now);
   await mapper.settle();
   const report = buildReport(accounting, mapper, context.documents);
+  // A backfill gives its slot only; a regular run never replaces a slot an earlier run reported.
+  const documents = report.documents.filter((document) => {
+    const stamp = document.timestamp ?? context.slotMs;
+    return backfill ? stamp === context.slotMs : reportedBefore === undefined || stamp >= reportedBefore;
+  });
 
-  const segmentsRead = streamRead
-    ? `${streamRead.messages} stream messages (${streamRead.held} left for the next run, ${streamRead.duplicates} published again and skipped)`
-    : `${position?.consumed?.length ?? 0} queue segments read to their end`;
-  context.log.info(`${packets} packets, ${segmentsRead}, ${report.documents.length} documents`);
+  const segmentsRead = backfill
+    ? `backfill of slot ${slotText(context.slotMs)} from the archive and the queue`
+    : streamRead
+      ? `${streamRead.messages} stream messages (${streamRead.held} left for the next run, ${streamRead.duplicates} published again and skipped)`
+      : `${position?.consumed?.length ?? 0} queue segments read to their end`;
+  context.log.info(`${packets} packets, ${segmentsRead}, ${documents.length} documents`);
   if (accounting.rejected > 0) {
-    context.problem(`${accounting.rejected} malformed packets rejected, e.g. ${accounting.rejectReasons.slice(0, 3).join('; ')}`);
+    context.problem(`${accounting.rejected} malformed packets rejected: ${rejectionSummary(accounting)}`);
+  }
+  if (accounting.lateSlots.size > 0) {
+    const slots = [...accounting.lateSlots.keys()].sort((a, b) => a - b);
+    const late = [...accounting.lateSlots.values()].reduce((sum, count) => sum + count, 0);
+    const shown = slots.slice(0, 20).map(slotText).join(', ');
+    const senders = [...accounting.lateSenders].map(([sender, offsetMs]) => `${sender}${offsetMs === undefined ? '' : ` (clock ${Math.round(offsetMs / 1000)} s off)`}`).join(', ');
+    context.log.warn(
+      `${late} packets belong to slots already reported (${shown}${slots.length > 20 ? `, ... ${slots.length} slots` : ''}), from ${senders}: not counted now; ` +
+        `./run.sh ${context.job} --timestamp "SLOT" reports such a slot again with them${keepMs > 0 ? ` (for ${Math.round(keepMs / 3_600_000)} h after they arrived)` : ', once backfill_keep is set'}`,
+    );
   }
   if (expired > 0) context.log.warn(`${expired} open files without news for the idle timeout were forgotten`);
   if (report.unmappedClients.length > 0) {
     context.log.warn(`clients with no site (counted as unknown): ${report.unmappedClients.slice(0, 50).join(', ')}${report.unmappedClients.length > 50 ? ', ...' : ''}`);
   }
   return {
-    documents: report.documents,
+    documents,
     commit: async () => {
-      if (streamRead) {
+      if (backfill) {
+        // Nothing moves: the state and the queue stay the regular runs'.
+      } else if (streamRead) {
         // The state first: a message acknowledged after a crash here comes again and is skipped by its place.
         state.stream = streamRead.reached;
+        state.reportedBefore = Math.max(state.reportedBefore ?? context.slotMs, context.slotMs);
         stateFile.write(state);
         await streamRead.acknowledge();
       } else {
-        commitRead(queueDir, position, (reached) => {
-          if (reached) state.queue = reached;
-          stateFile.write(state);
-        });
+        commitRead(
+          queueDir,
+          position,
+          (reached) => {
+            if (reached) state.queue = reached;
+            state.reportedBefore = Math.max(state.reportedBefore ?? context.slotMs, context.slotMs);
+            stateFile.write(state);
+          },
+          keepMs > 0 ? archiveDir : undefined,
+        );
+        if (keepMs > 0) pruneArchive(archiveDir, context.slotMs - keepMs);
       }
       mapper.save(Date.now());
     },

@@ -1,6 +1,6 @@
 import { defineDashboard, series, table, keyNumber, mean, sum, perSecond } from '../../dashboards/module';
 import { Measurement, type QuerySpec } from '../../dashboards/query';
-import { XROOTD_TRANSFERS_CACHE, XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TPC, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
+import { XROOTD_TRANSFERS_CACHE, XROOTD_TRANSFERS_REDIRECTIONS, XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TPC, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
 
 export default defineDashboard({
   uid: 'monit-xrootd-transfers',
@@ -10,9 +10,13 @@ export default defineDashboard({
     const transfers = Measurement.of(registry, XROOTD_TRANSFERS_TRANSFERS);
     const users = Measurement.of(registry, XROOTD_TRANSFERS_USERS);
     const servers = Measurement.of(registry, XROOTD_TRANSFERS_SERVERS);
+    const redirections = Measurement.of(registry, XROOTD_TRANSFERS_REDIRECTIONS);
     const tpc = Measurement.of(registry, XROOTD_TRANSFERS_TPC);
     const cache = Measurement.of(registry, XROOTD_TRANSFERS_CACHE);
     const byAccess = (field: string): QuerySpec => ({ measurement: transfers, select: [perSecond(field)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.access], alias: '$tag_access' });
+    // Rankings: the largest sums first, as the viewer sees them (top() alone keeps InfluxDB's order).
+    const rankServerSites = (field: string, title: string) =>
+      table(title, { measurement: transfers, select: [sum(field)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.server_site], top: { by: XROOTD_TRANSFERS_TRANSFERS.tags.server_site, limit: 10 } }, { unit: 'bytes', width: 12, sortBy: { column: field, descending: true } });
     return {
       filters: [
         { tag: XROOTD_TRANSFERS_TRANSFERS.tags.server_site, from: transfers },
@@ -45,7 +49,18 @@ export default defineDashboard({
         }),
         series('Bytes read per user', 'Bps', [{ measurement: users, select: [perSecond(XROOTD_TRANSFERS_USERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_USERS.tags.user], alias: '$tag_user' }]),
         // Rankings panels.
+        series('Bytes served per server site', 'Bps', [{ measurement: transfers, select: [perSecond(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.server_site], alias: '$tag_server_site' }]),
+        rankServerSites(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read, 'Top 10 server sites by bytes served (read by clients)'),
+        rankServerSites(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_written, 'Top 10 server sites by bytes written to them'),
         // Redirections panels.
+        series('Redirected opens by scope: local, same cloud, other cloud', 'cps', [
+          { measurement: redirections, select: [perSecond(XROOTD_TRANSFERS_REDIRECTIONS.fields.open_redirects)], groupBy: [XROOTD_TRANSFERS_REDIRECTIONS.tags.scope], alias: '$tag_scope' },
+        ]),
+        table('Redirections per redirector and scope', {
+          measurement: redirections,
+          select: [sum(XROOTD_TRANSFERS_REDIRECTIONS.fields.open_redirects), sum(XROOTD_TRANSFERS_REDIRECTIONS.fields.redirects)],
+          groupBy: [XROOTD_TRANSFERS_REDIRECTIONS.tags.server, XROOTD_TRANSFERS_REDIRECTIONS.tags.scope],
+        }),
         // Third-party copy and cache panels.
         series('Third-party copies: bytes per remote site', 'Bps', [{ measurement: tpc, select: [perSecond(XROOTD_TRANSFERS_TPC.fields.bytes)], groupBy: [XROOTD_TRANSFERS_TPC.tags.remote_site], alias: '$tag_remote_site' }]),
         series('Third-party copies and failures per protocol', 'cps', [

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Config } from '../../lib/config/config';
-import { parsePacket, PacketError, type FileRecord } from './protocol';
+import { packetTime } from './accounting';
+import { parsePacket, PacketError, sequenceStream, type FileRecord } from './protocol';
 import { receiverOptions } from './receiver';
 import { StateFile } from '../../lib/state/stateFile';
 import { dnsCacheState, parseSiteTable, siteOfHostName, SiteMapper } from './sites';
@@ -64,6 +65,80 @@ describe('decoding packets a real xrootd 5.5.3 sent', () => {
       }
     }
     expect(rejected).toBeGreaterThan(0);
+  });
+});
+
+describe('every packet code of XRootD 5.x', () => {
+  /** A packet of `code` with a map body (dictid and text), as the codes without a binary layout of their own. */
+  function craft(code: string, text: string, sequence = 0): Buffer {
+    const body = Buffer.from(`${text}\0`, 'latin1');
+    const packet = Buffer.alloc(12 + body.length);
+    packet.write(code, 0, 'latin1');
+    packet[1] = sequence;
+    packet.writeUInt16BE(packet.length, 2);
+    packet.writeInt32BE(1_700_000_000, 4);
+    packet.writeUInt32BE(42, 8);
+    body.copy(packet, 12);
+    return packet;
+  }
+
+  test('recorded codes decode; t, i, p, x are skipped without a rejection; U and T decode their map text', () => {
+    expect(packets.map((packet) => parsePacket(packet).kind)).toEqual(expect.arrayContaining(['server', 'user', 'path', 'files', 'other']));
+    for (const code of ['t', 'i', 'p', 'x']) expect(parsePacket(craft(code, 'whatever')).kind).toBe('other');
+    expect(parsePacket(craft('U', 'xroot/alice.12:34@client.example\n&Uc=7&Ec=2&Ac=5'))).toMatchObject({ kind: 'activity', dictId: 42, userId: 7, experiment: 2, activity: 5, login: { user: 'alice', host: 'client.example' } });
+    expect(parsePacket(craft('T', 'https/alice.12:34@client.example\n&Uc=7&s=abc-123&n=alice&o=https://wlcg.example/&r=prod&g=/cms,/cms/production'))).toMatchObject({
+      kind: 'token',
+      userId: 7,
+      token: { subject: 'abc-123', userName: 'alice', issuer: 'https://wlcg.example/', role: 'prod', groups: ['/cms', '/cms/production'] },
+    });
+  });
+
+  test('bad packets are rejected by kind', () => {
+    const kindOf = (packet: Buffer): string => {
+      try {
+        parsePacket(packet);
+        return 'decoded';
+      } catch (error) {
+        return (error as PacketError).kind;
+      }
+    };
+    const fileStream = packets.find((packet) => packet[0] === 'f'.charCodeAt(0)) as Buffer;
+    expect(kindOf(craft('Q', 'x'))).toBe('unknown_code');
+    expect(kindOf(Buffer.alloc(5))).toBe('truncated');
+    expect(kindOf(fileStream.subarray(0, 40))).toBe('truncated');
+    expect(kindOf(Buffer.concat([fileStream, Buffer.alloc(3)]))).toBe('length_mismatch');
+    expect(kindOf(craft('U', 'xroot/alice.12:34@client.example\n&Ec=2&Ac=5'))).toBe('bad_map');
+    expect(kindOf(craft('u', 'no identity here'))).toBe('bad_map');
+    const zeroSize = Buffer.from(fileStream);
+    zeroSize.writeUInt16BE(0, 32 + 2);
+    expect(kindOf(zeroSize)).toBe('bad_record');
+  });
+
+  test('sequence streams: main for every map and trace packet, f, and one per g-stream provider', () => {
+    expect(['=', 'u', 'd', 'U', 'T', 't', 'r', 'i', 'p', 'x'].map((code) => sequenceStream(craft(code, 'x')))).toEqual(Array(10).fill('main'));
+    expect(sequenceStream(packets.find((packet) => packet[0] === 0x66) as Buffer)).toBe('f');
+    const g = Buffer.alloc(24);
+    g.write('g', 0, 'latin1');
+    g[16] = 'C'.charCodeAt(0);
+    expect(sequenceStream(g)).toBe('g67');
+    g[16] = 'P'.charCodeAt(0);
+    expect(sequenceStream(g)).toBe('g80');
+  });
+});
+
+describe('the time a packet counts at', () => {
+  const received = Date.UTC(2026, 10, 22, 10, 0);
+  const started = received - 86_400_000 * 3;
+  const MINUTE = 60_000;
+
+  test('its own time when plausible and older than 5 minutes on arrival; its receive time otherwise', () => {
+    expect(packetTime(received - 86_400_000, received, started)).toBe(received - 86_400_000); // replayed a day later
+    expect(packetTime(received - 6 * MINUTE, received, started)).toBe(received - 6 * MINUTE); // held up
+    expect(packetTime(received - 4 * MINUTE, received, started)).toBe(received); // live, sent before a slot boundary
+    expect(packetTime(received + 4 * MINUTE, received, started)).toBe(received); // a server clock a little ahead
+    expect(packetTime(received + 6 * MINUTE, received, started)).toBe(received); // far in the future: not believed
+    expect(packetTime(started - 6 * MINUTE, received, started)).toBe(received); // before its server started: not believed
+    expect(packetTime(undefined, received, started)).toBe(received);
   });
 });
 

@@ -85,6 +85,17 @@ describe('g-stream packets of a real 5.5.3 server', () => {
       return changed;
     };
     expect(() => parseGStreamPacket(packet.subarray(0, 20))).toThrow(new PacketError('g-stream packet of 20 bytes is shorter than its 24-byte header'));
+    const kindOf = (make: () => unknown): string | undefined => {
+      try {
+        make();
+      } catch (error) {
+        return (error as PacketError).kind;
+      }
+      return undefined;
+    };
+    expect(kindOf(() => parseGStreamPacket(packet.subarray(0, packet.length - 1)))).toBe('truncated');
+    expect(kindOf(() => parseGStreamPacket(withBody('{"TPC":"xroot"')))).toBe('bad_record');
+    expect(kindOf(() => parseGStreamPacket(withBody(recordedLines(packet)[0].replace('"Size":1000000', '"Size":1e300'))))).toBe('bad_value');
     expect(() => parseGStreamPacket(packet.subarray(0, packet.length - 1))).toThrow(/does not end with a NUL/);
     expect(() => parseGStreamPacket(withBody('{"TPC":"xroot"'))).toThrow(/g-stream tpc record at byte 24 is not JSON/);
     expect(() => parseGStreamPacket(withBody(`${recordedLines(packet)[0]}\n{"TPC":"xroot","Xeq":{"Type":"sideways"}}`))).toThrow(/record at byte \d+: "Type" is "sideways"/);

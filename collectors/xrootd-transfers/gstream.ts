@@ -64,7 +64,7 @@ export interface GStreamEvents {
 
 /** Decodes the body of a 'g' packet; throws PacketError when it does not follow the layout. */
 export function parseGStreamPacket(packet: Buffer): GStreamEvents {
-  if (packet.length < GSTREAM_HEADER_BYTES) throw new PacketError(`g-stream packet of ${packet.length} bytes is shorter than its ${GSTREAM_HEADER_BYTES}-byte header`);
+  if (packet.length < GSTREAM_HEADER_BYTES) throw new PacketError(`g-stream packet of ${packet.length} bytes is shorter than its ${GSTREAM_HEADER_BYTES}-byte header`, 'truncated');
   const letter = String.fromCharCode(packet[COMMON_HEADER_BYTES + 8]);
   const events: GStreamEvents = {
     begin: packet.readInt32BE(COMMON_HEADER_BYTES),
@@ -76,7 +76,7 @@ export function parseGStreamPacket(packet: Buffer): GStreamEvents {
     otherRecords: 0,
   };
   const body = packet.subarray(GSTREAM_HEADER_BYTES);
-  if (body.length > 0 && body[body.length - 1] !== 0) throw new PacketError(`g-stream ${events.provider} packet does not end with a NUL (cut short?)`);
+  if (body.length > 0 && body[body.length - 1] !== 0) throw new PacketError(`g-stream ${events.provider} packet does not end with a NUL (cut short?)`, 'truncated');
   let offset = GSTREAM_HEADER_BYTES;
   for (const line of body.toString('utf8').split(/[\n\0]/)) {
     const where = `g-stream ${events.provider} record at byte ${offset}`;
@@ -106,7 +106,7 @@ function parseJson(line: string, where: string): Record<string, unknown> {
 /** An integer field; sums of them must stay exact, so nothing beyond 2^53 is taken. */
 function integerOf(record: Record<string, unknown>, key: string, where: string): number {
   const value = record[key];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new PacketError(`${where}: "${key}" is ${JSON.stringify(value)}, not an integer`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new PacketError(`${where}: "${key}" is ${JSON.stringify(value)}, not an integer`, 'bad_value');
   return value;
 }
 
@@ -129,7 +129,7 @@ export function tpcTime(text: string, where: string): number {
 
 /** XrdXrootdTpcMon prints the size_t file size with "%d": what arrives is the size modulo 2^32, signed. */
 export function fileSize(reported: number, where = 'TPC record'): number {
-  if (reported < -(2 ** 31) || reported >= 2 ** 32) throw new PacketError(`${where}: "Size" ${reported} is not a 32-bit number`);
+  if (reported < -(2 ** 31) || reported >= 2 ** 32) throw new PacketError(`${where}: "Size" ${reported} is not a 32-bit number`, 'bad_value');
   return reported < 0 ? reported + 2 ** 32 : reported;
 }
 
@@ -182,7 +182,7 @@ function parseCacheRecord(line: string, where: string): CacheRecord | undefined 
   if (record.event !== 'file_close') return undefined;
   const bytes = (key: string): number => {
     const value = integerOf(record, key, where);
-    if (value < 0) throw new PacketError(`${where}: "${key}" is negative (${value})`);
+    if (value < 0) throw new PacketError(`${where}: "${key}" is negative (${value})`, 'bad_value');
     return value;
   };
   return { bytesHit: bytes('b_hit'), bytesMiss: bytes('b_miss'), bytesBypass: bytes('b_bypass'), checksumErrors: bytes('n_cks_errs') };

@@ -6,8 +6,19 @@
 import { parseGStreamPacket, type GStreamEvents } from './gstream';
 import { parseRedirectPacket, type RedirectRecords } from './redirections';
 
+/** Why a datagram was rejected: a bounded set, counted per kind in the log. */
+export const REJECTION_KINDS = ['truncated', 'length_mismatch', 'unknown_code', 'bad_record', 'bad_map', 'bad_value'] as const;
+export type RejectionKind = (typeof REJECTION_KINDS)[number];
+
 export class PacketError extends Error {
   override name = 'PacketError';
+
+  constructor(
+    message: string,
+    readonly kind: RejectionKind = 'bad_record',
+  ) {
+    super(message);
+  }
 }
 
 export const HEADER_BYTES = 8;
@@ -57,13 +68,29 @@ export type FileRecord =
   | { type: 'disconnect'; userId: number }
   | { type: 'time'; begin: number; end: number };
 
+/** What a `T` packet (XROOTD_MON_MAPTOKN, 5.6 and later) says of a session's token. */
+export interface TokenInfo {
+  subject: string;
+  /** The user name the token mapped to (`n=`). */
+  userName: string;
+  /** `o=`: the token's issuer, as the SciTokens plugin reports it (the entity's organisation). */
+  issuer: string;
+  role: string;
+  groups: string[];
+}
+
 export type MonitoringPacket =
   | { kind: 'server'; header: PacketHeader; login: ClientLogin }
   | { kind: 'user'; header: PacketHeader; dictId: number; login: ClientLogin }
+  /** `U`: the experiment and activity codes a client declared (scitags), for the session `userId`. */
+  | { kind: 'activity'; header: PacketHeader; dictId: number; login: ClientLogin; userId: number; experiment: number; activity: number }
+  /** `T`: the token a session authenticated with. */
+  | { kind: 'token'; header: PacketHeader; dictId: number; login: ClientLogin; userId: number; token: TokenInfo }
   | { kind: 'path'; header: PacketHeader; dictId: number; login: ClientLogin; path: string }
   | { kind: 'files'; header: PacketHeader; begin: number; end: number; serverId: number; records: FileRecord[] }
   | ({ kind: 'redirects'; header: PacketHeader } & RedirectRecords)
   | ({ kind: 'gstream'; header: PacketHeader } & GStreamEvents)
+  /** Codes decoded no further: `t` (I/O trace), `i` (info), `p` (purge), `x` (transfer), and the internal `m`, `s`. */
   | { kind: 'other'; header: PacketHeader };
 
 /** f-stream record types (XrdXrootdMonFileHdr::recTval). */
@@ -78,14 +105,14 @@ const FLAG_HAS_LFN = 0x01;
 const FLAG_READ_WRITE = 0x02;
 
 export function parseHeader(packet: Buffer): PacketHeader {
-  if (packet.length < HEADER_BYTES) throw new PacketError(`packet of ${packet.length} bytes is shorter than the 8-byte header`);
+  if (packet.length < HEADER_BYTES) throw new PacketError(`packet of ${packet.length} bytes is shorter than the 8-byte header`, 'truncated');
   const header = {
     code: String.fromCharCode(packet[0]),
     sequence: packet[1],
     length: packet.readUInt16BE(2),
     serverStart: packet.readInt32BE(4),
   };
-  if (header.length !== packet.length) throw new PacketError(`header says ${header.length} bytes, packet has ${packet.length}`);
+  if (header.length !== packet.length) throw new PacketError(`header says ${header.length} bytes, packet has ${packet.length}`, header.length > packet.length ? 'truncated' : 'length_mismatch');
   return header;
 }
 
@@ -94,7 +121,7 @@ export function parseLogin(text: string): ClientLogin {
   const newline = text.indexOf('\n');
   const identity = newline < 0 ? text : text.slice(0, newline);
   const match = /^(?:([^/]*)\/)?(.*)\.(\d+):([^@]*)@(.+)$/s.exec(identity);
-  if (!match) throw new PacketError(`malformed client identity "${identity.slice(0, 80)}"`);
+  if (!match) throw new PacketError(`malformed client identity "${identity.slice(0, 80)}"`, 'bad_map');
   const info: Record<string, string> = {};
   if (newline >= 0) {
     for (const pair of text.slice(newline + 1).split('&')) {
@@ -107,7 +134,7 @@ export function parseLogin(text: string): ClientLogin {
 
 /** The text of a map packet after its dictid, without trailing NULs. */
 function mapText(packet: Buffer): string {
-  if (packet.length < HEADER_BYTES + 4) throw new PacketError('map packet without a dictionary id');
+  if (packet.length < HEADER_BYTES + 4) throw new PacketError('map packet without a dictionary id', 'truncated');
   const text = packet.toString('latin1', HEADER_BYTES + 4);
   const nul = text.indexOf('\0');
   return nul < 0 ? text : text.slice(0, nul);
@@ -115,7 +142,7 @@ function mapText(packet: Buffer): string {
 
 function readCount(packet: Buffer, offset: number): number {
   const value = packet.readBigInt64BE(offset);
-  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw new PacketError(`byte count ${value} out of range`);
+  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw new PacketError(`byte count ${value} out of range`, 'bad_value');
   return Number(value);
 }
 
@@ -172,7 +199,7 @@ function parseFileRecord(packet: Buffer, offset: number, type: number, flags: nu
 
 /** The f-stream: a time record, then variable-length records found by their recSize. */
 function parseFileStream(packet: Buffer, header: PacketHeader): MonitoringPacket {
-  if (packet.length < HEADER_BYTES + TIME_RECORD_BYTES) throw new PacketError('f-stream packet shorter than its time record');
+  if (packet.length < HEADER_BYTES + TIME_RECORD_BYTES) throw new PacketError('f-stream packet shorter than its time record', 'truncated');
   if (packet[HEADER_BYTES] !== RECORD_TIME) throw new PacketError(`f-stream packet starts with record type ${packet[HEADER_BYTES]}, not a time record`);
   const declaredRecords = packet.readInt16BE(HEADER_BYTES + 6);
   const begin = packet.readInt32BE(HEADER_BYTES + 8);
@@ -182,12 +209,12 @@ function parseFileStream(packet: Buffer, header: PacketHeader): MonitoringPacket
   let offset = HEADER_BYTES + TIME_RECORD_BYTES;
   let recordCount = 0;
   while (offset < packet.length) {
-    if (offset + FILE_RECORD_HEADER_BYTES > packet.length) throw new PacketError(`truncated record header at byte ${offset}`);
+    if (offset + FILE_RECORD_HEADER_BYTES > packet.length) throw new PacketError(`truncated record header at byte ${offset}`, 'truncated');
     const type = packet[offset];
     const flags = packet[offset + 1];
     const size = packet.readUInt16BE(offset + 2);
     if (size < FILE_RECORD_HEADER_BYTES) throw new PacketError(`record at byte ${offset} declares ${size} bytes`);
-    if (offset + size > packet.length) throw new PacketError(`record at byte ${offset} runs past the packet end`);
+    if (offset + size > packet.length) throw new PacketError(`record at byte ${offset} runs past the packet end`, 'truncated');
     const record = parseFileRecord(packet, offset, type, flags, size);
     if (record) records.push(record);
     recordCount += 1;
@@ -195,10 +222,27 @@ function parseFileStream(packet: Buffer, header: PacketHeader): MonitoringPacket
   }
   // Fewer records than announced means a cut packet; more can be mid-stream time marks.
   if (recordCount < declaredRecords) {
-    throw new PacketError(`time record announces ${declaredRecords} records, packet holds ${recordCount}`);
+    throw new PacketError(`time record announces ${declaredRecords} records, packet holds ${recordCount}`, 'truncated');
   }
   return { kind: 'files', header, begin, end, serverId, records };
 }
+
+/** The key/values after the identity of a `U` or `T` packet, e.g. "&Uc=3&Ec=2&Ac=1". */
+function mapPairs(text: string): { login: ClientLogin; userId: number } {
+  const login = parseLogin(text);
+  const userId = Number(login.info.Uc);
+  if (!Number.isInteger(userId) || userId < 0) throw new PacketError(`map packet without a user dictid (Uc=${String(login.info.Uc).slice(0, 20)})`, 'bad_map');
+  return { login, userId };
+}
+
+function integerValue(info: Record<string, string>, key: string): number {
+  const value = Number(info[key]);
+  if (info[key] === undefined || !Number.isInteger(value)) throw new PacketError(`map packet with ${key}=${String(info[key]).slice(0, 20)}, not an integer`, 'bad_map');
+  return value;
+}
+
+/** Codes a 5.x server sends (XrdXrootdMonData.hh) that are counted but not decoded further. */
+const OTHER_CODES = new Set(['t', 'i', 'p', 'x', 'm', 's']);
 
 /** Decodes one datagram; throws PacketError when it does not follow the layout. */
 export function parsePacket(packet: Buffer): MonitoringPacket {
@@ -208,10 +252,20 @@ export function parsePacket(packet: Buffer): MonitoringPacket {
       return { kind: 'server', header, login: parseLogin(mapText(packet)) };
     case 'u':
       return { kind: 'user', header, dictId: packet.readUInt32BE(HEADER_BYTES), login: parseLogin(mapText(packet)) };
+    case 'U': {
+      const { login, userId } = mapPairs(mapText(packet));
+      return { kind: 'activity', header, dictId: packet.readUInt32BE(HEADER_BYTES), login, userId, experiment: integerValue(login.info, 'Ec'), activity: integerValue(login.info, 'Ac') };
+    }
+    case 'T': {
+      const { login, userId } = mapPairs(mapText(packet));
+      const info = login.info;
+      const token: TokenInfo = { subject: info.s ?? '', userName: info.n ?? '', issuer: info.o ?? '', role: info.r ?? '', groups: (info.g ?? '').split(/[ ,]+/).filter(Boolean) };
+      return { kind: 'token', header, dictId: packet.readUInt32BE(HEADER_BYTES), login, userId, token };
+    }
     case 'd': {
       const text = mapText(packet);
       const newline = text.indexOf('\n');
-      if (newline < 0) throw new PacketError('path map packet without a path');
+      if (newline < 0) throw new PacketError('path map packet without a path', 'bad_map');
       return { kind: 'path', header, dictId: packet.readUInt32BE(HEADER_BYTES), login: parseLogin(text.slice(0, newline)), path: text.slice(newline + 1) };
     }
     case 'f':
@@ -221,12 +275,36 @@ export function parsePacket(packet: Buffer): MonitoringPacket {
     case 'g':
       return { kind: 'gstream', header, ...parseGStreamPacket(packet) };
     default:
-      if (!/^[a-z=]$/.test(header.code)) throw new PacketError(`unknown packet code 0x${packet[0].toString(16)}`);
+      if (!OTHER_CODES.has(header.code)) throw new PacketError(`unknown packet code 0x${packet[0].toString(16)}`, 'unknown_code');
       return { kind: 'other', header };
   }
 }
 
-/** Which sequence counter a packet belongs to: a real 5.5 server numbers the f-stream apart from the rest. */
-export function sequenceStream(code: string): 'f' | 'other' {
-  return code === 'f' ? 'f' : 'other';
+/** Offset of the g-stream header's sID, whose top byte names the provider (XrdXrootdMonGS). */
+const GSTREAM_SID_OFFSET = HEADER_BYTES + 8;
+
+/**
+ * Which pseq counter a packet belongs to, as a 5.x server numbers them: `XrdXrootdMonitor::Send`
+ * numbers every packet it sends to one destination with one counter (`=`, `u`, `d`, `U`, `T`, `t`,
+ * `r`, `i`, `p`, `x`); the f-stream (`XrdXrootdMonFile::Flush`) has a counter of its own; each
+ * g-stream provider (`XrdXrootdGSReal`: pfc `C`, tpc `P`, tcp `T`...) has its own, its id in the top
+ * byte of the packet's sID.
+ */
+export function sequenceStream(datagram: Buffer): string {
+  const code = datagram[0];
+  if (code === 0x66) return 'f';
+  if (code === 0x67) return datagram.length > GSTREAM_SID_OFFSET ? `g${datagram[GSTREAM_SID_OFFSET]}` : 'g';
+  return 'main';
+}
+
+/** Unix s of a packet's own time: the f-stream's tEnd (when it was sent), a g or r window's end; undefined for packets without one. */
+export function ownTime(packet: MonitoringPacket): number | undefined {
+  switch (packet.kind) {
+    case 'files':
+    case 'redirects':
+    case 'gstream':
+      return packet.end > 0 ? packet.end : undefined;
+    default:
+      return undefined;
+  }
 }

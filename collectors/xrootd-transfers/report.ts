@@ -99,14 +99,17 @@ export function buildReport(accounting: Accounting, places: Places, documents: D
     );
   }
   // Several senders can share a name (a restarted server on a new port is a new sender): sum them.
-  const serverGroups = new Map<string, { tags: { server: string; server_site: string }; slotMs: number; packets: number; lost: number; rejected: number; records: number; open: number; restarted: boolean }>();
+  const serverGroups = new Map<string, { tags: { server: string; server_site: string }; slotMs: number; packets: number; lost: number; rejected: number; duplicate: number; logins: number; disconnects: number; records: number; open: number; restarted: boolean }>();
   for (const slot of accounting.serverSlots.values()) {
     const tags = { server: slot.server, server_site: serverSiteOf(slot.serverSite, slot.serverHost) };
     const key = `${slot.slotMs}\u0000${JSON.stringify(tags)}`;
-    const entry = serverGroups.get(key) ?? { tags, slotMs: slot.slotMs, packets: 0, lost: 0, rejected: 0, records: 0, open: 0, restarted: false };
+    const entry = serverGroups.get(key) ?? { tags, slotMs: slot.slotMs, packets: 0, lost: 0, rejected: 0, duplicate: 0, logins: 0, disconnects: 0, records: 0, open: 0, restarted: false };
     entry.packets += slot.packets;
     entry.lost += slot.packetsLost;
     entry.rejected += slot.packetsRejected;
+    entry.duplicate += slot.packetsDuplicate;
+    entry.logins += slot.logins;
+    entry.disconnects += slot.disconnects;
     entry.records += slot.fileRecords;
     entry.open += slot.filesOpen;
     entry.restarted ||= slot.restarted;
@@ -118,6 +121,9 @@ export function buildReport(accounting: Accounting, places: Places, documents: D
         packets: entry.packets,
         packets_lost: entry.lost,
         packets_rejected: entry.rejected,
+        packets_duplicate: entry.duplicate,
+        logins: entry.logins,
+        disconnects: entry.disconnects,
         file_records: entry.records,
         files_open: entry.open,
         restarted: entry.restarted,

@@ -58,10 +58,25 @@ export interface RunningReceiver {
   counters: ReceiverCounters;
   /** Resolves once everything received so far is durably in the queue (or dropped). */
   flushed(): Promise<void>;
+  /** The senders seen since the last call, with their datagram counts, most first (at most MAX_SENDERS_COUNTED of them). */
+  takeSenders(): { senders: Array<[string, number]>; uncounted: number };
   /** Resolves with the socket's error if it fails after listening (it never resolves otherwise). */
   failed(): Promise<Error>;
   /** Stops receiving, writes what is pending and closes the segment. */
   stop(): Promise<void>;
+}
+
+/** Distinct senders counted between two reports; datagrams of further ones are only summed. */
+const MAX_SENDERS_COUNTED = 10_000;
+/** Senders named in a report line. */
+const SENDERS_LOGGED = 10;
+
+/** The senders as one log line: `senders: 10.0.0.1:1094 (120), 10.0.0.2:1094 (7)` (the busiest, then how many more). */
+export function formatSenders({ senders, uncounted }: { senders: Array<[string, number]>; uncounted: number }): string {
+  if (senders.length === 0 && uncounted === 0) return 'senders: none';
+  const named = senders.slice(0, SENDERS_LOGGED).map(([sender, count]) => `${sender} (${count})`);
+  const more = senders.length - named.length;
+  return `senders: ${named.join(', ')}${more > 0 ? `, and ${more} more (${senders.slice(SENDERS_LOGGED).reduce((sum, [, count]) => sum + count, 0)} datagrams)` : ''}${uncounted > 0 ? `, and ${uncounted} datagrams of senders past ${MAX_SENDERS_COUNTED}` : ''}`;
 }
 
 /** The counters as one log line: `received=1 queued=1 dropped=0 rejected=0 batches=1 write_errors=0`. */
@@ -143,9 +158,21 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
     return sender;
   };
 
+  // Datagrams per sender since the last report, keyed by the cached sender buffer (no string per datagram).
+  let senderCounts = new Map<Buffer, number>();
+  let uncountedSenders = 0;
+  const countSender = (sender: Buffer): void => {
+    const count = senderCounts.get(sender);
+    if (count !== undefined) senderCounts.set(sender, count + 1);
+    else if (senderCounts.size < MAX_SENDERS_COUNTED) senderCounts.set(sender, 1);
+    else uncountedSenders += 1;
+  };
+
   const socket = dgram.createSocket({ type: options.host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: options.socketBufferBytes ?? 32 * 1024 * 1024 });
   socket.on('message', (datagram, remote) => {
     counters.received += 1;
+    const sender = senderOf(remote.address, remote.port);
+    countSender(sender);
     if (options.accept && !options.accept(datagram)) {
       counters.rejected += 1;
       return;
@@ -154,7 +181,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
       drop(1, `${pending.bytes} bytes of datagrams wait for the disk`);
       return;
     }
-    pending.add(now(), senderOf(remote.address, remote.port), datagram);
+    pending.add(now(), sender, datagram);
     kick();
   });
   socket.bind(options.port, options.host);
@@ -198,6 +225,18 @@ export async function startReceiver(options: ReceiverOptions): Promise<RunningRe
     port: socket.address().port,
     counters,
     flushed,
+    takeSenders: () => {
+      // Several buffers can name one sender after the cache was cleared: summed by name.
+      const byName = new Map<string, number>();
+      for (const [sender, count] of senderCounts) {
+        const name = sender.toString('latin1');
+        byName.set(name, (byName.get(name) ?? 0) + count);
+      }
+      const taken = { senders: [...byName].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)), uncounted: uncountedSenders };
+      senderCounts = new Map();
+      uncountedSenders = 0;
+      return taken;
+    },
     failed: () => (failure ? Promise.resolve(failure) : new Promise<Error>((resolve) => failureListeners.push(resolve))),
     stop: () => {
       stopped ??= (async () => {
@@ -233,7 +272,10 @@ export async function runReceiver(options: ReceiverOptions & { forward?: Forward
   if (options.forward) forwarder = startForwarder({ ...options.forward, queueDir: options.queueDir, log: options.log });
   const route = options.forward ? `, published from there to the stream as ${options.forward.subject}` : '';
   options.log.info(`listening for ${options.what} on udp ${options.host}:${receiver.port}, queue in ${queue}${route}`);
-  const report = (): void => options.log.info(`${options.what}: ${formatCounters(receiver.counters)}${forwarder ? ` ${formatForwarderCounters(forwarder.counters)}` : ''}`);
+  const report = (): void => {
+    options.log.info(`${options.what} ${formatSenders(receiver.takeSenders())}`);
+    options.log.info(`${options.what}: ${formatCounters(receiver.counters)}${forwarder ? ` ${formatForwarderCounters(forwarder.counters)}` : ''}`);
+  };
   const reporter = setInterval(report, reportEveryMs);
   const aborted = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
   const error = await Promise.race([aborted, receiver.failed()]);

@@ -239,28 +239,47 @@ export function readQueue(dir: string, from: QueuePosition | undefined, options:
   return { packets: packets(), position: () => reached && { ...reached, consumed: [...consumed] } };
 }
 
-/** Removes the segments a stored position names as read to their end (the end of a commit). */
-export function removeConsumed(dir: string, position: QueuePosition | undefined): void {
+/**
+ * Removes the segments a stored position names as read to their end (the end of a commit); with
+ * `archiveDir`, moves them there instead (same file system), where a backfill can read them again.
+ */
+export function removeConsumed(dir: string, position: QueuePosition | undefined, archiveDir?: string): void {
   let removed = false;
+  if (archiveDir && (position?.consumed?.length ?? 0) > 0) mkdirSync(archiveDir, { recursive: true });
   for (const name of position?.consumed ?? []) {
     try {
-      unlinkSync(path.join(dir, name + CLOSED_SUFFIX));
+      if (archiveDir) renameSync(path.join(dir, name + CLOSED_SUFFIX), path.join(archiveDir, name + CLOSED_SUFFIX));
+      else unlinkSync(path.join(dir, name + CLOSED_SUFFIX));
       removed = true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
+  if (removed && archiveDir) syncDirectory(archiveDir);
   if (removed) syncDirectory(dir);
 }
 
 /**
  * A consumer's commit, once its documents are durably spooled: `store` writes the position durably
- * with the consumer's own state, then the segments read to their end are removed. A crash between
- * the two leaves segments that the next read skips (and removes at its commit).
+ * with the consumer's own state, then the segments read to their end are removed (or archived). A
+ * crash between the two leaves segments that the next read skips (and removes at its commit).
  */
-export function commitRead(dir: string, position: QueuePosition | undefined, store: (position: QueuePosition | undefined) => void): void {
+export function commitRead(dir: string, position: QueuePosition | undefined, store: (position: QueuePosition | undefined) => void, archiveDir?: string): void {
   store(position);
-  removeConsumed(dir, position);
+  removeConsumed(dir, position, archiveDir);
+}
+
+/** Removes the archived segments received before `beforeMs` (by their names); returns how many. */
+export function pruneArchive(archiveDir: string, beforeMs: number): number {
+  const old = listSegments(archiveDir).filter((segment) => !segment.open && Number(segment.name.slice(0, 15)) < beforeMs);
+  removeFiles(old.map((segment) => segment.file));
+  return old.length;
+}
+
+/** Every packet of the archive and then of the queue, each from its start, in receive order (a backfill's read). */
+export function* readArchiveAndQueue(archiveDir: string, dir: string): Generator<QueuedPacket> {
+  yield* readQueue(archiveDir, undefined).packets;
+  yield* readQueue(dir, undefined).packets;
 }
 
 /** Removes files and makes their removal durable; those already gone are fine. */

@@ -13,6 +13,8 @@
 #      psql -h DIR -p P -U postgres; over TCP every role needs a password: CREATE ROLE r LOGIN PASSWORD '...')
 #   scripts/servers/services.sh start node_exporter --port P --dir DIR
 #   scripts/servers/services.sh start xrootd        --port P --dir DIR [--config-extra FILE]
+#     [--cluster manager|server --manager-port M]   (with a cmsd beside it: a redirector (manager; its cmsd
+#     listens on 127.0.0.1:M) or a data server subscribing to the manager cmsd at 127.0.0.1:M)
 #   scripts/servers/services.sh start kerberos      --port P --dir DIR   (MIT KDC of realm MONIT.TEST,
 #     UDP and TCP on 127.0.0.1:P; DIR/krb5.conf for clients, DIR/kdc.conf for kadmin.local)
 #   scripts/servers/services.sh start nats          --port P --dir DIR [--monitor-port M] [--cluster-port C
@@ -278,7 +280,15 @@ start_xrootd() {
   [ -z "$extra" ] || [ -r "$extra" ] || die "--config-extra $extra is not a readable file"
   mkdir -p "$dir"/{data,admin,run,log}
   {
-    echo "xrd.port $port"
+    if [ -n "$CLUSTER_ROLE" ]; then
+      # The cmsd reads the same file: the xroot port is the xrootd's only.
+      echo "all.role $CLUSTER_ROLE"
+      echo "all.manager 127.0.0.1:$MANAGER_PORT"
+      echo "cms.delay startup 1"
+      printf 'if exec xrootd\nxrd.port %s\nfi\n' "$port"
+    else
+      echo "xrd.port $port"
+    fi
     echo "all.export / nolock"
     echo "oss.localroot $dir/data"
     echo "all.adminpath $dir/admin"
@@ -299,6 +309,24 @@ start_xrootd() {
     xrootd "${run_as[@]}" -c "$dir/xrootd.cfg" -l "$dir/log/xrootd.log" -n "mon$port" >"$dir/stdout.log" 2>&1) &
   remember_server "$dir" $!
   serve_or_die "xrootd on port $port" "$dir" "$dir/log/mon$port/xrootd.log" "$dir/stdout.log" -- xrootd_answers "$port"
+  [ -z "$CLUSTER_ROLE" ] || start_cmsd "$port" "$dir" "${run_as[@]}"
+}
+
+# The cmsd of a clustered xrootd: same config, instance name and admin path (how the two find each other).
+# A manager's cmsd listens on 127.0.0.1:MANAGER_PORT (the loopback listener); a server's cmsd connects to
+# it (5.5 still opens a port of its own, picked by the kernel). Its pid is DIR/cmsd.pid; `stop DIR` stops both.
+start_cmsd() {
+  local port=$1 dir=$2; shift 2
+  local listener=()
+  [ "$CLUSTER_ROLE" != manager ] || listener=(perl -e "$LOOPBACK_LISTENER" "$MANAGER_PORT")
+  (cd "$dir" && exec nohup "${listener[@]}" cmsd "$@" -c "$dir/xrootd.cfg" -l "$dir/log/cmsd.log" -n "mon$port" >"$dir/cmsd-stdout.log" 2>&1) &
+  echo $! >"$dir/cmsd.pid"
+  start_ticks $! >"$dir/cmsd.started"
+  local log="$dir/log/mon$port/cmsd.log"
+  if ! wait_for "$START_TIMEOUT" grep -q 'initialization completed' "$log"; then
+    stop_dir "$dir"
+    die "cmsd of xrootd on port $port did not start: $(tail -q -n 5 "$log" "$dir/cmsd-stdout.log" 2>/dev/null | tr '\n' ' ')(see $log)"
+  fi
 }
 
 # A KDC of realm MONIT.TEST on 127.0.0.1:PORT (UDP and TCP), database and logs in DIR. Clients use
@@ -401,6 +429,15 @@ start_nats() {
 stop_dir() {
   local dir=$1
   local pid
+  # A clustered xrootd's cmsd (start_cmsd), if it is still that very process.
+  if [ -f "$dir/cmsd.pid" ]; then
+    pid=$(cat "$dir/cmsd.pid")
+    if ! gone "$pid" && [ "$(start_ticks "$pid")" = "$(cat "$dir/cmsd.started" 2>/dev/null)" ]; then
+      kill "$pid" 2>/dev/null || true
+      wait_for 20 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/cmsd.pid" "$dir/cmsd.started"
+  fi
   if pid=$(live_pid "$dir"); then
     kill "$pid" 2>/dev/null || true
     wait_for 20 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
@@ -417,11 +454,16 @@ case "$command" in
   start)
     component=${1:-}; shift || die "start needs a component"
     port='' dir='' extra='' cluster_port='' routes='' cluster_name='' monitor_port=''
+    CLUSTER_ROLE='' MANAGER_PORT=''
     while [ $# -gt 0 ]; do
       case "$1" in
         --port) port=$2; shift 2 ;;
         --dir) dir=$2; shift 2 ;;
         --config-extra) extra=$2; shift 2 ;;
+        --cluster | --manager-port)
+          [ "$component" = xrootd ] || die "$1 is an option of xrootd only"
+          if [ "$1" = --cluster ]; then CLUSTER_ROLE=$2; else MANAGER_PORT=$2; fi
+          shift 2 ;;
         --cluster-port | --routes | --name | --monitor-port)
           [ "$component" = nats ] || die "$1 is an option of nats only"
           case "$1" in
@@ -435,6 +477,11 @@ case "$command" in
       esac
     done
     [ -n "$port" ] && [ -n "$dir" ] || die "start $component needs --port and --dir"
+    case "$CLUSTER_ROLE" in
+      '') [ -z "$MANAGER_PORT" ] || die "--manager-port goes with --cluster" ;;
+      manager | server) [ -n "$MANAGER_PORT" ] || die "--cluster $CLUSTER_ROLE needs --manager-port" ;;
+      *) die "--cluster takes manager or server, not '$CLUSTER_ROLE'" ;;
+    esac
     install_components "$component"
     if pid_alive "$dir"; then exit 0; fi
     mkdir -p "$dir"; dir=$(cd "$dir" && pwd)

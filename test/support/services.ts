@@ -29,11 +29,17 @@ export function testDir(prefix: string): string {
 /** How often a server is started again on another free port when it could not start on the one chosen. */
 const PORT_ATTEMPTS = 3;
 
+/** xrootd only: a cmsd beside it, as a redirector (manager, its cmsd on managerPort) or a data server of one. */
+export interface ClusterRole {
+  role: 'manager' | 'server';
+  managerPort: number;
+}
+
 /** Starts a private real server through scripts/servers/services.sh (installing its package if needed). */
-export async function startServer(component: Component, options: { port?: number; configExtra?: string } = {}): Promise<RunningServer> {
+export async function startServer(component: Component, options: { port?: number; configExtra?: string; cluster?: ClusterRole } = {}): Promise<RunningServer> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startServerOnce(component, options.port ?? (await freePort()), options.configExtra);
+      return await startServerOnce(component, options.port ?? (await freePort()), options.configExtra, options.cluster);
     } catch (error) {
       // A port free a moment ago can be taken by a parallel test file before the server binds it. Once in a
       // full parallel run, xrootd also exited at once with empty logs (cause not found); a fresh try started.
@@ -45,10 +51,11 @@ export async function startServer(component: Component, options: { port?: number
   }
 }
 
-async function startServerOnce(component: Component, port: number, configExtra: string | undefined): Promise<RunningServer> {
+async function startServerOnce(component: Component, port: number, configExtra: string | undefined, cluster: ClusterRole | undefined): Promise<RunningServer> {
   const dir = testDir(component);
   const args = ['start', component, '--port', String(port), '--dir', dir];
   if (configExtra) args.push('--config-extra', configExtra);
+  if (cluster) args.push('--cluster', cluster.role, '--manager-port', String(cluster.managerPort));
   const start = async (): Promise<void> => {
     await run(SERVICES, args, { timeout: 600_000 });
   };

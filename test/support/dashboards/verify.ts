@@ -233,3 +233,33 @@ export function checkFailures(check: QueryCheck): string[] {
   if (!check.error && check.series === 0) failures.push(`${where}: no data: ${check.query}`);
   return failures;
 }
+
+/** A query's answer as the rows of Grafana's table: each row with its group's tags and its columns by name. */
+export function tableRows(series: Series[]): Array<Record<string, unknown>> {
+  return series.flatMap((one) => one.values.map((values) => ({ ...one.tags, ...Object.fromEntries(one.columns.map((column, index) => [column, values[index]])) })));
+}
+
+/** The panel titled `title` (inside rows too), run as Grafana would with every variable at "All" unless `chosen`: one answer per target. */
+export async function runPanel(
+  dashboard: Dashboard,
+  title: string,
+  client: InfluxClient,
+  range: TimeRange,
+  datasourceUids: string[],
+  chosen: Record<string, string[]> = {},
+): Promise<{ panel: Panel; results: Series[][] }> {
+  const panel = allPanels(dashboard.panels).find((one) => one.title === title);
+  if (!panel?.targets) throw new Error(`${dashboard.uid} has no panel "${title}" with queries`);
+  const { values } = await resolveVariables(dashboard, client, range, datasourceUids);
+  for (const [name, picked] of Object.entries(chosen)) {
+    const entry = values.get(name);
+    if (!entry) throw new Error(`${dashboard.uid} has no variable ${name}`);
+    values.set(name, { variable: entry.variable, value: { kind: 'chosen', values: picked } });
+  }
+  const results: Series[][] = [];
+  for (const target of panel.targets) {
+    const [series = []] = await client.query(interpolate(target.query, values, panelRange(panel, range)));
+    results.push(series);
+  }
+  return { panel, results };
+}
