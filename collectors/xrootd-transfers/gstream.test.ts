@@ -66,6 +66,10 @@ describe('g-stream packets of a real 5.5.3 server', () => {
     const [first, second] = recordedPackets.slice(2, 4).map((packet) => parseGStreamPacket(packet));
     expect(first).toMatchObject({ provider: 'pfc', tpc: [], cache: [{ bytesHit: 0, bytesMiss: 1_000_000, bytesBypass: 0, checksumErrors: 0 }] });
     expect(second.cache).toEqual([{ bytesHit: 1_000_000, bytesMiss: 0, bytesBypass: 0, checksumErrors: 0 }]);
+    // A 5.0-5.3 record, without n_cks_errs.
+    const older = Buffer.from(recordedPackets[3].toString('latin1').replace(',"n_cks_errs":0', ''), 'latin1');
+    older.writeUInt16BE(older.length, 2);
+    expect(parseGStreamPacket(older).cache).toEqual([{ bytesHit: 1_000_000, bytesMiss: 0, bytesBypass: 0, checksumErrors: 0 }]);
   });
 
   test('a file name that breaks the JSON of a pfc record (XrdPfc does not escape it) still gives its bytes', () => {

@@ -185,7 +185,8 @@ function parseCacheRecord(line: string, where: string): CacheRecord | undefined 
     if (value < 0) throw new PacketError(`${where}: "${key}" is negative (${value})`, 'bad_value');
     return value;
   };
-  return { bytesHit: bytes('b_hit'), bytesMiss: bytes('b_miss'), bytesBypass: bytes('b_bypass'), checksumErrors: bytes('n_cks_errs') };
+  // n_cks_errs came with 5.4; a 5.0-5.3 record has none.
+  return { bytesHit: bytes('b_hit'), bytesMiss: bytes('b_miss'), bytesBypass: bytes('b_bypass'), checksumErrors: record.n_cks_errs === undefined ? 0 : bytes('n_cks_errs') };
 }
 
 interface ServerCell {
