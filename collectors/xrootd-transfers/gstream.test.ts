@@ -5,21 +5,17 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startReceiver, type RunningReceiver } from '../../lib/queue/receiver';
+import type { RunningReceiver } from '../../lib/queue/receiver';
 import { readQueue } from '../../lib/queue/segments';
-import { collectedDocuments } from '../../lib/run/collector';
-import { MemoryLogger } from '../../lib/run/log';
 import type { MonitDocument } from '../../lib/documents/types';
-import { collectorContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
-import collector from './collector';
 import { DocumentFactory } from '../../lib/documents/document';
 import type { ServerState } from './accounting';
 import { fileSize, GStreamAccounting, gstreamDocuments, parseGStreamPacket, tpcTime, urlHost, type GStreamEvents } from './gstream';
 import { parsePacket, PacketError, parseHeader } from './protocol';
-import { DETAILED_STREAM } from './receiver';
 import { startTestDns, type TestDns } from './test/dnsServer';
+import { CLIENT_ENV, collectFor, startTestReceiver } from './test/monitoredServer';
 
 const run = promisify(execFile);
 const MINUTE = 60_000;
@@ -27,7 +23,6 @@ const SLOT = 10 * MINUTE;
 const SLOT_A = Date.UTC(2026, 10, 23, 10, 0);
 const slot = (index: number): number => SLOT_A + index * SLOT;
 const CLIENT_SITE = 'T2_CLIENTS';
-const CLIENT_ENV = { ...process.env, XRD_CONNECTIONRETRY: '1', XRD_REQUESTTIMEOUT: '5' };
 const FILE_BYTES = 1_234_567;
 /** A source address no server or client uses (TEST-NET-1), named by the test DNS server. */
 const REMOTE_ADDRESS = '192.0.2.7';
@@ -223,12 +218,9 @@ describe('third-party copies and an XCache proxy of real servers', () => {
   const cacheRecords = (): number => queuedGStream().reduce((count, packet) => count + packet.cache.length, 0);
 
   async function collectUpTo(cutoffMs: number): Promise<MonitDocument[]> {
-    const context = collectorContext('xrootd-transfers', configText, { slotMs: cutoffMs, stateDir });
-    const result = await collector.collect(context);
-    if (Array.isArray(result)) throw new Error('expected { documents, commit }');
-    await result.commit?.();
+    const { documents, context } = await collectFor(configText, stateDir, cutoffMs);
     expect(context.problems).toEqual([]);
-    return collectedDocuments(result);
+    return documents;
   }
 
   const ofType = (documents: MonitDocument[], type: string, slotMs: number): MonitDocument[] =>
@@ -246,18 +238,7 @@ describe('third-party copies and an XCache proxy of real servers', () => {
     work = testDir('xrootd-gstream');
     queueDir = path.join(work, 'queue');
     stateDir = testDir('xrootd-gstream-state');
-    receiver = await startReceiver({
-      ...DETAILED_STREAM,
-      host: '127.0.0.1',
-      port: 0,
-      queueDir,
-      segmentMs: 10_000,
-      flushIntervalMs: 20,
-      socketBufferBytes: 4 << 20,
-      maxQueueBytes: 1 << 30,
-      log: new MemoryLogger(),
-      now: () => clockMs,
-    });
+    receiver = await startTestReceiver(queueDir, () => clockMs);
     // ofs.tpc runs `xrdcp --server` for each copy it pulls (pgm needs the full path). The origin asks for an
     // adler32 checksum when it is the destination, which the other server does not serve: its pulls fail.
     origin = await startXrootd('origin', ['all.sitename T1_ORIGIN', 'ofs.tpc autorm cksum adler32 pgm /usr/bin/xrdcp --server']);
