@@ -35,9 +35,9 @@ function recordedLines(packet: Buffer): string[] {
   return packet.subarray(24).toString('utf8').split(/[\n\0]/).filter(Boolean);
 }
 
-/** Independent reading of "…T16:09:57.769546Z": whole seconds by Date.parse, the digits after the point as microseconds. */
+/** Independent reading of "…T16:09:57.769546Z" in µs: whole seconds by Date.parse, the digits after the point as microseconds. */
 function micro(text: string): number {
-  return Date.parse(text.replace(/\.\d+Z$/, 'Z')) + Number(/\.(\d+)Z$/.exec(text)?.[1]) / 1000;
+  return Date.parse(text.replace(/\.\d+Z$/, 'Z')) * 1000 + Number(/\.(\d+)Z$/.exec(text)?.[1]);
 }
 
 function rawTpc(packet: Buffer): Array<{ Xeq: { Beg: string; End: string; RC: number }; Size: number }> {
@@ -52,7 +52,7 @@ describe('g-stream packets of a real 5.5.3 server', () => {
     expect(success).toMatchObject({ provider: 'tpc', cache: [], otherRecords: 0 });
     expect(success.begin).toBeLessThanOrEqual(success.end);
     expect(success.tpc).toEqual([
-      { protocol: 'xroot', beginMs: micro(raw.Xeq.Beg), endMs: micro(raw.Xeq.End), returnCode: 0, streams: 1, direction: 'pull', sourceHost: '[::ffff:127.0.0.1]', destinationHost: 'vm', size: 1_000_000 },
+      { protocol: 'xroot', beginUs: micro(raw.Xeq.Beg), endUs: micro(raw.Xeq.End), returnCode: 0, streams: 1, direction: 'pull', sourceHost: '[::ffff:127.0.0.1]', destinationHost: 'vm', size: 1_000_000 },
     ]);
     expect(failure.tpc).toEqual([expect.objectContaining({ returnCode: 32, size: 0, direction: 'pull' })]);
   });
@@ -162,7 +162,7 @@ describe('g-stream packets of a real 5.5.3 server', () => {
     accounting.add(server, { ...packet, header: parseHeader(recordedPackets[0]) }, slot(0));
     const places = { place: (host: string) => ({ hostName: host, domain: 'example', site: host.endsWith('far.example') ? 'T1_FAR' : 'T2_NEAR' }) };
     const documents = gstreamDocuments(accounting, places, new DocumentFactory({ slotMs: slot(0), host: 'h' }));
-    const expectedSeconds = (micro(rawTpc(recordedPackets[0])[0].Xeq.End) - micro(rawTpc(recordedPackets[0])[0].Xeq.Beg)) / 1000;
+    const expectedSeconds = (micro(rawTpc(recordedPackets[0])[0].Xeq.End) - micro(rawTpc(recordedPackets[0])[0].Xeq.Beg)) / 1e6;
     expect(documents).toEqual([
       expect.objectContaining({ type: 'tpc', remote_site: 'T2_NEAR', server: 'dest:1094', server_site: 'T2_DEST', transfers: 1, transfers_failed: 0, bytes: 1_000_000 }),
       // 2^31 printed with %d arrives as -2^31; the failed copy adds a transfer, no bytes and no time.
@@ -172,8 +172,8 @@ describe('g-stream packets of a real 5.5.3 server', () => {
   });
 
   test('the quirks of XrdXrootdTpcMon: microseconds after the point, sizes modulo 2^32, hosts of URLs', () => {
-    expect(tpcTime('2026-12-06T16:00:00.5000Z', 'test')).toBe(Date.UTC(2026, 11, 6, 16) + 5); // 5000 µs
-    expect(tpcTime('2026-12-06T16:00:00.050Z', 'test')).toBe(Date.UTC(2026, 11, 6, 16) + 0.05);
+    expect(tpcTime('2026-12-06T16:00:00.5000Z', 'test')).toBe(Date.UTC(2026, 11, 6, 16) * 1000 + 5000); // 5 ms
+    expect(tpcTime('2026-12-06T16:00:00.050Z', 'test')).toBe(Date.UTC(2026, 11, 6, 16) * 1000 + 50);
     expect(fileSize(-1)).toBe(4_294_967_295); // a 4 GiB - 1 byte file printed with %d
     expect(fileSize(1_000_000)).toBe(1_000_000);
     expect(urlHost('xroot://[::ffff:127.0.0.1]:23411//f')).toBe('[::ffff:127.0.0.1]');
@@ -295,7 +295,7 @@ describe('third-party copies and an XCache proxy of real servers', () => {
         transfers: 1,
         transfers_failed: 0,
         bytes: FILE_BYTES,
-        transfer_seconds: (micro(raw[0].Xeq.End) - micro(raw[0].Xeq.Beg)) / 1000,
+        transfer_seconds: (micro(raw[0].Xeq.End) - micro(raw[0].Xeq.Beg)) / 1e6,
       }),
     ]);
     expect(micro(raw[0].Xeq.End)).toBeGreaterThan(micro(raw[0].Xeq.Beg));

@@ -25,9 +25,9 @@ const PROVIDERS: Record<string, string> = { P: 'tpc', C: 'pfc', M: 'ccm', T: 'tc
 export interface TpcRecord {
   /** 'xroot' (ofs.tpc) or 'http' (XrdHttpTPC). */
   protocol: string;
-  /** Unix ms. */
-  beginMs: number;
-  endMs: number;
+  /** Unix µs (integers: exact, unlike fractional ms). */
+  beginUs: number;
+  endUs: number;
   /** 0 when the copy succeeded. */
   returnCode: number;
   streams: number;
@@ -118,13 +118,13 @@ function textOf(record: Record<string, unknown>, key: string, where: string): st
 
 /**
  * XrdXrootdTpcMon writes the times as "%FT%T" then "." and tv_usec with "%03u": the digits after the
- * point are a count of microseconds, not a decimal fraction (".5000Z" is 5 ms).
+ * point are a count of microseconds, not a decimal fraction (".5000Z" is 5 ms). Returns Unix µs.
  */
 export function tpcTime(text: string, where: string): number {
   const match = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{1,6})Z$/.exec(text);
   if (!match) throw new PacketError(`${where}: time "${text.slice(0, 40)}" is not YYYY-MM-DDTHH:MM:SS.uuuZ`);
   const [year, month, day, hour, minute, second, micro] = match.slice(1).map(Number);
-  return Date.UTC(year, month - 1, day, hour, minute, second) + micro / 1000;
+  return Date.UTC(year, month - 1, day, hour, minute, second) * 1000 + micro;
 }
 
 /** XrdXrootdTpcMon prints the size_t file size with "%d": what arrives is the size modulo 2^32, signed. */
@@ -148,8 +148,8 @@ function parseTpcRecord(line: string, where: string): TpcRecord {
   if (direction !== 'pull' && direction !== 'push') throw new PacketError(`${where}: "Type" is "${direction}", not pull or push`);
   return {
     protocol: textOf(record, 'TPC', where),
-    beginMs: tpcTime(textOf(xeq, 'Beg', where), where),
-    endMs: tpcTime(textOf(xeq, 'End', where), where),
+    beginUs: tpcTime(textOf(xeq, 'Beg', where), where),
+    endUs: tpcTime(textOf(xeq, 'End', where), where),
     returnCode: integerOf(xeq, 'RC', where),
     streams: integerOf(xeq, 'Strm', where),
     direction,
@@ -239,7 +239,7 @@ export class GStreamAccounting {
         continue;
       }
       cell.bytes += record.size;
-      cell.seconds += Math.max(0, record.endMs - record.beginMs) / 1000;
+      cell.seconds += Math.max(0, record.endUs - record.beginUs) / 1e6;
     }
     if (packet.cache.length === 0) return;
     const key = `${slotMs}\u0000${server.name}`;
