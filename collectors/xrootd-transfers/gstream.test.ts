@@ -27,7 +27,7 @@ const FILE_BYTES = 1_234_567;
 /** A source address no server or client uses (TEST-NET-1), named by the test DNS server. */
 const REMOTE_ADDRESS = '192.0.2.7';
 
-const recorded = JSON.parse(readFileSync(path.join(__dirname, 'testdata', 'xrootd-5.5.3-gstream-packets.json'), 'utf8')) as { packets: Array<{ hex: string }> };
+const recorded = JSON.parse(readFileSync(path.join(__dirname, 'testdata', 'xrootd-5.5.3-gstream-packets.json'), 'utf8')) as { packets: Array<{ hex: string }>; textPackets: Array<{ hex: string }> };
 const recordedPackets = recorded.packets.map((packet) => Buffer.from(packet.hex, 'hex'));
 
 /** The JSON text of a recorded packet's records, read without the decoder under test. */
@@ -104,6 +104,16 @@ describe('g-stream packets of a real 5.5.3 server', () => {
     expect(() => parseGStreamPacket(withBody(recordedLines(packet)[0].replace('"Size":1000000', '"Size":1e300')))).toThrow(/"Size" is 1e\+300, not an integer/);
     expect(() => parseGStreamPacket(withBody(recordedLines(packet)[0].replace('"Size":1000000', '"Size":4294967296')))).toThrow(/"Size" 4294967296 is not a 32-bit number/);
     expect(() => parseGStreamPacket(withBody(recordedLines(recordedPackets[2])[0].replace('"b_hit":0', '"b_hit":1.5'), recordedPackets[2]))).toThrow(/g-stream pfc record at byte 24: "b_hit" is 1.5, not an integer/);
+  });
+
+  test('text g-stream packets (mongstream ... send json or cgi) are rejected, saying how to send them in binary', () => {
+    const text = recorded.textPackets.map((packet) => Buffer.from(packet.hex, 'hex'));
+    expect(text.map((packet) => packet.toString('latin1', 0, 11))).toEqual(['{"code":"="', 'code==&pseq', '{"code":"g"', 'code=g&pseq']);
+    for (const packet of text) {
+      expect(() => parsePacket(packet)).toThrow(new PacketError(`text g-stream packet (xrootd.mongstream ... send json/cgi/nohdr) "${packet.toString('latin1', 0, 16)}...": not decoded; send the g-stream in binary with "tpc pfc" in an xrootd.monitor dest`));
+    }
+    // nohdr: the records alone.
+    expect(() => parsePacket(Buffer.from(recordedLines(recordedPackets[0])[0]))).toThrow(/^text g-stream packet/);
   });
 
   test('corrupted or cut g-stream packets are decoded or rejected as PacketErrors, never another error', () => {

@@ -62,6 +62,20 @@ export interface GStreamEvents {
   otherRecords: number;
 }
 
+/**
+ * `xrootd.mongstream ... use send {json|cgi|nohdr} HOST:PORT` makes text packets, from another socket than
+ * the monitoring's and with an identification of their own: they are not decoded, and say so plainly
+ * rather than failing the binary header's length check.
+ */
+export function rejectTextGStream(packet: Buffer): void {
+  const start = packet.toString('latin1', 0, 16);
+  if (!/^(\{"code":"|code=)/.test(start) && !/^\{"(TPC|event)":"/.test(start)) return;
+  throw new PacketError(
+    `text g-stream packet (xrootd.mongstream ... send json/cgi/nohdr) "${start}...": not decoded; send the g-stream in binary with "tpc pfc" in an xrootd.monitor dest`,
+    'unknown_code',
+  );
+}
+
 /** Decodes the body of a 'g' packet; throws PacketError when it does not follow the layout. */
 export function parseGStreamPacket(packet: Buffer): GStreamEvents {
   if (packet.length < GSTREAM_HEADER_BYTES) throw new PacketError(`g-stream packet of ${packet.length} bytes is shorter than its ${GSTREAM_HEADER_BYTES}-byte header`, 'truncated');
