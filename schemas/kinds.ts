@@ -1276,6 +1276,108 @@ export const WEB_PROBE: DocumentKind<WebProbeTag, WebProbeFields> = {
   },
 };
 
+/** xrootd-files/closes: One document per file close seen in the XRootD detailed monitoring stream (OSG's per-file record, for popularity studies), at the close's packet time; made only with [xrootd-transfers] file_records = on. */
+export type XrootdFilesClosesTag = 'access' | 'access_mode' | 'client_domain' | 'client_site' | 'operation' | 'server' | 'server_site' | 'vo';
+export type XrootdFilesClosesFields = {
+  /** The client program (login x=, XRD_APPNAME). (string; last when downsampled) */
+  app_name: string;
+  /** What the client said of itself at login (y=, XRD_MONINFO); absent when empty. (string; last when downsampled) */
+  appinfo: string;
+  /** The client's address as the server reports it. (string; last when downsampled) */
+  client_host: string;
+  /** The close's packet time (Unix ms): the document's time, made 1 ms later than the server's previous record when they fall on the same millisecond. (int, ms; max when downsampled) */
+  close_time: number;
+  /** close_time - open_time; absent when the open was not seen. (int, ms; mean when downsampled) */
+  duration: number;
+  /** The logical file name from the open record (monitor option 'lfn'); absent when the open was not seen. (string; last when downsampled) */
+  file_name: string;
+  /** The file's size at open; absent when the open was not seen. (int, bytes; max when downsampled) */
+  file_size: number;
+  /** True when the close came from the client's disconnect. (bool; last when downsampled) */
+  forced: boolean;
+  /** (read + readv bytes) / size at open; absent without a size. (float, 1; mean when downsampled) */
+  fraction_read: number;
+  /** The open's packet time (Unix ms); absent when the open was not seen. (int, ms; min when downsampled) */
+  open_time: number;
+  /** The authentication protocol of the login (p=), else the connection's (xroot). (string; last when downsampled) */
+  protocol: string;
+  /** Bytes read, single and vector. (int, bytes; sum when downsampled) */
+  read_bytes: number;
+  /** Bytes read with read requests. (int, bytes; sum when downsampled) */
+  read_single_bytes: number;
+  /** Largest read request; absent without reads. (int, bytes; max when downsampled) */
+  read_single_max: number;
+  /** Smallest read request; absent without reads. (int, bytes; min when downsampled) */
+  read_single_min: number;
+  /** Read requests (needs 'ops'). (int, count; sum when downsampled) */
+  read_single_operations: number;
+  /** Bytes read with readv requests. (int, bytes; sum when downsampled) */
+  read_vector_bytes: number;
+  /** Most segments of one readv request; absent without readv. (int, count; max when downsampled) */
+  read_vector_count_max: number;
+  /** Fewest segments of one readv request; absent without readv. (int, count; min when downsampled) */
+  read_vector_count_min: number;
+  /** Largest readv request; absent without readv. (int, bytes; max when downsampled) */
+  read_vector_max: number;
+  /** Smallest readv request; absent without readv. (int, bytes; min when downsampled) */
+  read_vector_min: number;
+  /** Readv requests (needs 'ops'). (int, count; sum when downsampled) */
+  read_vector_operations: number;
+  /** Segments of all readv requests (needs 'ops'). (int, count; sum when downsampled) */
+  read_vector_segments: number;
+  /** True when the file was opened for writing. (bool; last when downsampled) */
+  read_write: boolean;
+  /** The authenticated name the server reports at login, else the client's user name. (string; last when downsampled) */
+  user: string;
+  /** The client's certificate DN (login m=, else an n= that is a DN); absent without one. (string; last when downsampled) */
+  user_dn: string;
+  /** Bytes written, as the server counts them. (int, bytes; sum when downsampled) */
+  write_bytes: number;
+  /** Largest write request; absent without writes. (int, bytes; max when downsampled) */
+  write_max: number;
+  /** Smallest write request; absent without writes. (int, bytes; min when downsampled) */
+  write_min: number;
+  /** Write requests (needs 'ops'). (int, count; sum when downsampled) */
+  write_operations: number;
+};
+export const XROOTD_FILES_CLOSES: DocumentKind<XrootdFilesClosesTag, XrootdFilesClosesFields> = {
+  producer: 'xrootd-files',
+  type: 'closes',
+  tags: { access: 'access', access_mode: 'access_mode', client_domain: 'client_domain', client_site: 'client_site', operation: 'operation', server: 'server', server_site: 'server_site', vo: 'vo' },
+  fields: {
+    app_name: 'app_name',
+    appinfo: 'appinfo',
+    client_host: 'client_host',
+    close_time: 'close_time',
+    duration: 'duration',
+    file_name: 'file_name',
+    file_size: 'file_size',
+    forced: 'forced',
+    fraction_read: 'fraction_read',
+    open_time: 'open_time',
+    protocol: 'protocol',
+    read_bytes: 'read_bytes',
+    read_single_bytes: 'read_single_bytes',
+    read_single_max: 'read_single_max',
+    read_single_min: 'read_single_min',
+    read_single_operations: 'read_single_operations',
+    read_vector_bytes: 'read_vector_bytes',
+    read_vector_count_max: 'read_vector_count_max',
+    read_vector_count_min: 'read_vector_count_min',
+    read_vector_max: 'read_vector_max',
+    read_vector_min: 'read_vector_min',
+    read_vector_operations: 'read_vector_operations',
+    read_vector_segments: 'read_vector_segments',
+    read_write: 'read_write',
+    user: 'user',
+    user_dn: 'user_dn',
+    write_bytes: 'write_bytes',
+    write_max: 'write_max',
+    write_min: 'write_min',
+    write_operations: 'write_operations',
+  },
+};
+
 /** xrootd-transfers/cache: What an XCache (proxy file cache, pfc) served in one 10-minute slot, from its g-stream (mongstream pfc, one record per file closed in the cache): bytes from the cache, fetched on a miss, and passed through. */
 export type XrootdTransfersCacheTag = 'server' | 'server_site';
 export type XrootdTransfersCacheFields = {
@@ -1385,7 +1487,7 @@ export const XROOTD_TRANSFERS_TPC: DocumentKind<XrootdTransfersTpcTag, XrootdTra
 };
 
 /** xrootd-transfers/transfers: File accesses seen in one 10-minute slot of the XRootD detailed monitoring stream, per server and client site; bytes of files open across slots count in the slot they moved in. */
-export type XrootdTransfersTransfersTag = 'access' | 'client_domain' | 'client_site' | 'server' | 'server_site';
+export type XrootdTransfersTransfersTag = 'access' | 'access_mode' | 'client_domain' | 'client_site' | 'server' | 'server_site' | 'vo';
 export type XrootdTransfersTransfersFields = {
   /** Bytes read in the slot, single and vector reads together. (int, bytes; sum when downsampled) */
   bytes_read: number;
@@ -1407,11 +1509,13 @@ export type XrootdTransfersTransfersFields = {
   read_calls: number;
   /** Vector read requests of the files closed in the slot (needs the 'ops' monitor option). (int, count; sum when downsampled) */
   readv_calls: number;
+  /** Write requests of the files closed in the slot (needs the 'ops' monitor option). (int, count; sum when downsampled) */
+  write_calls: number;
 };
 export const XROOTD_TRANSFERS_TRANSFERS: DocumentKind<XrootdTransfersTransfersTag, XrootdTransfersTransfersFields> = {
   producer: 'xrootd-transfers',
   type: 'transfers',
-  tags: { access: 'access', client_domain: 'client_domain', client_site: 'client_site', server: 'server', server_site: 'server_site' },
+  tags: { access: 'access', access_mode: 'access_mode', client_domain: 'client_domain', client_site: 'client_site', server: 'server', server_site: 'server_site', vo: 'vo' },
   fields: {
     bytes_read: 'bytes_read',
     bytes_read_single: 'bytes_read_single',
@@ -1423,11 +1527,12 @@ export const XROOTD_TRANSFERS_TRANSFERS: DocumentKind<XrootdTransfersTransfersTa
     fraction_read_mean: 'fraction_read_mean',
     read_calls: 'read_calls',
     readv_calls: 'readv_calls',
+    write_calls: 'write_calls',
   },
 };
 
 /** xrootd-transfers/users: Per-user access statistics of one 10-minute slot of the XRootD detailed monitoring stream (the federation dashboard's user-access plots). */
-export type XrootdTransfersUsersTag = 'user';
+export type XrootdTransfersUsersTag = 'user' | 'vo';
 export type XrootdTransfersUsersFields = {
   /** Files the user opened at a server of the client's own site. (int, count; sum when downsampled) */
   accesses_local: number;
@@ -1447,19 +1552,21 @@ export type XrootdTransfersUsersFields = {
   fraction_read_mean: number;
   /** accesses_local / (accesses_local + accesses_remote); absent when both are 0. (float, 1; mean when downsampled) */
   local_access_ratio: number;
-  /** Files the user opened with any other program (direct remote I/O). (int, count; sum when downsampled) */
+  /** Files the user closed in the slot whose access mode is 'remote_io' (read or written in parts). (int, count; sum when downsampled) */
   remote_io: number;
-  /** remote_io / (transfers + remote_io); absent when both are 0. (float, 1; mean when downsampled) */
+  /** remote_io / (transfers + remote_io): files closed whose access mode is known; absent when both are 0. (float, 1; mean when downsampled) */
   remote_io_ratio: number;
-  /** Files the user opened with a copy program (transfer_programs: xrdcp, ...). (int, count; sum when downsampled) */
+  /** Files the user closed in the slot whose access mode is 'copy' (read or written whole), the files_closed of the transfers documents with access_mode 'copy'. (int, count; sum when downsampled) */
   transfers: number;
   /** Vector-read bytes / (single + vector read bytes); absent when nothing was read. (float, 1; mean when downsampled) */
   vector_read_ratio: number;
+  /** Write requests of the user's files closed in the slot (needs the 'ops' monitor option). (int, count; sum when downsampled) */
+  write_calls: number;
 };
 export const XROOTD_TRANSFERS_USERS: DocumentKind<XrootdTransfersUsersTag, XrootdTransfersUsersFields> = {
   producer: 'xrootd-transfers',
   type: 'users',
-  tags: { user: 'user' },
+  tags: { user: 'user', vo: 'vo' },
   fields: {
     accesses_local: 'accesses_local',
     accesses_remote: 'accesses_remote',
@@ -1474,6 +1581,7 @@ export const XROOTD_TRANSFERS_USERS: DocumentKind<XrootdTransfersUsersTag, Xroot
     remote_io_ratio: 'remote_io_ratio',
     transfers: 'transfers',
     vector_read_ratio: 'vector_read_ratio',
+    write_calls: 'write_calls',
   },
 };
 

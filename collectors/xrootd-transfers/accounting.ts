@@ -7,12 +7,16 @@
  */
 import { createHash } from 'node:crypto';
 import { slotStart } from '../../lib/run/slot';
-import { ownTime, parsePacket, PacketError, sequenceStream, type ClientLogin, type FileRecord, type MonitoringPacket, type RejectionKind, type TransferTotals } from './protocol';
+import { ownTime, parsePacket, PacketError, sequenceStream, type ClientLogin, type FileRecord, type MonitoringPacket, type OperationCounts, type RejectionKind, type TransferTotals } from './protocol';
 import type { QueuePosition } from '../../lib/queue/segments';
 import type { QueuePlace } from '../../lib/stream/packetStreams';
 import { UNKNOWN } from './sites';
 import { RedirectionAccounting } from './redirections';
 import { GStreamAccounting } from './gstream';
+import type { VoRules } from './vo';
+
+/** How a file's bytes were accessed: read or written whole in one open (a copy), or in parts. */
+export type AccessMode = 'copy' | 'remote_io' | typeof UNKNOWN;
 
 export interface UserSession {
   user: string;
@@ -21,11 +25,25 @@ export interface UserSession {
   /** "user.pid:sid@host", how path-map packets name the session. */
   loginKey: string;
   lastSeenMs: number;
+  /** The certificate DN (login `m=`, else an `n=` that is a DN). */
+  dn?: string;
+  /** What the client said of itself (XRD_MONINFO, login `y=`). */
+  appinfo?: string;
+  /** The authentication protocol (login `p=`), else the connection's ("xroot"). */
+  protocol?: string;
   /** From a `T` packet (XRootD 5.6 and later): the token the session authenticated with. */
   token?: { subject: string; issuer: string; groups: string[] };
   /** From a `U` packet: the experiment and activity codes the client declared (scitags). */
   experiment?: number;
   activity?: number;
+}
+
+/** The DN, appinfo and protocol a login packet reports, for the VO rules and per-file records. */
+export function loginDetails(login: ClientLogin): Pick<UserSession, 'dn' | 'appinfo' | 'protocol'> {
+  // gsi puts the DN in m= (followed by "::" extras with some authorization plug-ins).
+  const candidates = [login.info.m?.split('::')[0], login.info.n];
+  const dn = candidates.find((value) => value !== undefined && value.startsWith('/') && value.includes('='));
+  return { dn, appinfo: login.info.y || undefined, protocol: login.info.p || login.protocol || undefined };
 }
 
 export interface OpenFile {
@@ -38,6 +56,18 @@ export interface OpenFile {
   lastSeenMs: number;
   /** What earlier records of this file already put into some slot. */
   accounted: TransferTotals;
+  /** The VO, decided at open. */
+  vo?: string;
+  /** The access mode of what is counted before the close (the open, xfr bytes): by client program. */
+  provisionalMode?: AccessMode;
+  /** The logical file name, from the open record (monitor option `lfn`). */
+  path?: string;
+  /** The open's packet time (Unix ms); absent when the open was not seen. */
+  openedMs?: number;
+  /** Login details kept for the per-file record: the session may be gone at the close. */
+  dn?: string;
+  appinfo?: string;
+  protocol?: string;
 }
 
 export interface ServerState {
@@ -61,6 +91,8 @@ export interface ServerState {
   /** File dictid → login key, from 'd' packets. */
   paths: Record<string, { loginKey: string; lastSeenMs: number }>;
   files: Record<string, OpenFile>;
+  /** Time of the last per-file record (Unix ms): each next one is later, so none overwrites another. */
+  lastFileRecordMs?: number;
 }
 
 export interface AccountingState {
@@ -91,6 +123,7 @@ export const FIGURE_KEYS = [
   'fractionCount',
   'transfers',
   'remoteIo',
+  'writeCalls',
 ] as const;
 
 export type Figures = Record<(typeof FIGURE_KEYS)[number], number>;
@@ -108,6 +141,33 @@ export interface Cell extends Figures {
   serverHost: string;
   clientHost: string;
   user: string;
+  accessMode: AccessMode;
+  vo: string;
+}
+
+/** One closed file, for the per-file records (fileCloses.ts). */
+export interface ClosedFile {
+  /** The close's packet time, made later than the server's previous record when equal (Unix ms). */
+  closedMs: number;
+  openedMs?: number;
+  server: string;
+  serverSite: string | undefined;
+  serverHost: string;
+  clientHost: string;
+  user: string;
+  program: string;
+  dn?: string;
+  appinfo?: string;
+  protocol?: string;
+  path?: string;
+  /** Size at open; -1 when the open was not seen. */
+  size: number;
+  readWrite: boolean;
+  forced: boolean;
+  totals: TransferTotals;
+  operations?: OperationCounts;
+  accessMode: AccessMode;
+  vo: string;
 }
 
 export interface ServerSlot {
@@ -131,6 +191,10 @@ export interface AccountingOptions {
   transferPrograms: Set<string>;
   /** Files and sessions without news for this long are forgotten. */
   idleTimeoutMs: number;
+  /** [xrootd-transfers.vo]; without, every access is of VO 'unknown'. */
+  voRules?: VoRules;
+  /** Keep one ClosedFile per close in `closedFiles` (file_records = on). */
+  fileRecords?: boolean;
   /** Slots before this were reported by earlier runs: packets for them are counted in lateSlots. */
   reportedBefore?: number;
 }
@@ -190,8 +254,24 @@ const LATE_SEQUENCES = 64;
 
 const NO_TOTALS: TransferTotals = { read: 0, readv: 0, write: 0 };
 
+/** Who opened a file, as far as the stream says. */
+type Client = Pick<UserSession, 'user' | 'host' | 'program' | 'dn' | 'appinfo' | 'protocol' | 'token'>;
+
 function loginKey(login: ClientLogin): string {
   return `${login.user}.${login.pid}:${login.sessionId}@${login.host}`;
+}
+
+/**
+ * The final access mode, at the close: a copy when the file was read whole (read + readv bytes at
+ * least its size at open) or, opened for writing with size 0 at open, written without reading (a
+ * new file written whole); remote I/O otherwise; unknown without a size at open.
+ */
+export function finalAccessMode(file: Pick<OpenFile, 'size' | 'readWrite'>, totals: TransferTotals): AccessMode {
+  if (file.size < 0) return UNKNOWN;
+  const read = totals.read + totals.readv;
+  if (file.readWrite && file.size === 0) return read === 0 ? 'copy' : 'remote_io';
+  if (file.readWrite && totals.write > 0) return 'remote_io';
+  return read >= file.size ? 'copy' : 'remote_io';
 }
 
 function userName(login: ClientLogin): string {
@@ -205,6 +285,8 @@ export class Accounting {
   readonly serverSlots = new Map<string, ServerSlot>();
   /** Client and server hosts met, for the site mapper. */
   readonly hostsSeen = new Set<string>();
+  /** One per close when `fileRecords` is on, in the order of the stream. */
+  readonly closedFiles: ClosedFile[] = [];
   rejected = 0;
   /** Per rejection kind: count, senders and the first message. */
   readonly rejections = new Map<RejectionKind, Rejections>();
@@ -241,12 +323,15 @@ export class Accounting {
     return entry;
   }
 
-  private cell(slotMs: number, server: ServerState, clientHost: string, user: string): Cell {
-    const key = [slotMs, server.name, clientHost, user].join('\u0000');
+  private cell(slotMs: number, server: ServerState, file: OpenFile, accessMode: AccessMode): Cell {
+    const clientHost = file.host;
+    const user = file.user;
+    const vo = file.vo ?? UNKNOWN;
+    const key = [slotMs, server.name, clientHost, user, accessMode, vo].join('\u0000');
     let cell = this.cells.get(key);
     if (!cell) {
       cell = {
-        slotMs, server: server.name, serverSite: server.site, serverHost: server.host, clientHost, user,
+        slotMs, server: server.name, serverSite: server.site, serverHost: server.host, clientHost, user, accessMode, vo,
         ...emptyFigures(),
       };
       this.cells.set(key, cell);
@@ -336,7 +421,7 @@ export class Accounting {
 
   private session(login: ClientLogin, receivedMs: number): UserSession {
     this.hostsSeen.add(login.host);
-    return { user: userName(login), host: login.host, program: login.info.x ?? '', loginKey: loginKey(login), lastSeenMs: receivedMs };
+    return { user: userName(login), host: login.host, program: login.info.x ?? '', loginKey: loginKey(login), lastSeenMs: receivedMs, ...loginDetails(login) };
   }
 
   private reject(error: PacketError, sender: string): void {
@@ -460,7 +545,7 @@ export class Accounting {
   }
 
   /** Who opened a file: the open record's user dictid, else the path map's session, else unknown. */
-  private clientOf(server: ServerState, userId: number | undefined, fileId: number): { user: string; host: string; program: string } {
+  private clientOf(server: ServerState, userId: number | undefined, fileId: number): Client {
     const session = userId ? server.users[userId] : undefined;
     if (session) {
       session.lastSeenMs = Math.max(session.lastSeenMs, server.lastSeenMs);
@@ -474,6 +559,17 @@ export class Accounting {
       if (match) return { user: match[1] || UNKNOWN, host: match[2], program: '' };
     }
     return { user: UNKNOWN, host: UNKNOWN, program: '' };
+  }
+
+  /** A file as its client and this collector's rules see it at open (or at its first record, when the open was missed). */
+  private newFile(client: Client, details: { size: number; readWrite: boolean; path?: string; openedMs?: number; lastSeenMs: number }): OpenFile {
+    const provisionalMode: AccessMode = client.program ? (this.options.transferPrograms.has(client.program) ? 'copy' : 'remote_io') : UNKNOWN;
+    const vo = this.options.voRules?.voOf({ token: client.token, dn: client.dn, appinfo: client.appinfo, path: details.path }) ?? UNKNOWN;
+    const file: OpenFile = { user: client.user, host: client.host, program: client.program, ...details, accounted: { ...NO_TOTALS }, vo, provisionalMode };
+    if (client.dn) file.dn = client.dn;
+    if (client.appinfo) file.appinfo = client.appinfo;
+    if (client.protocol) file.protocol = client.protocol;
+    return file;
   }
 
   private addBytes(cell: Cell, file: OpenFile, totals: TransferTotals): void {
@@ -490,39 +586,47 @@ export class Accounting {
     };
   }
 
-  /** `timeMs`: the packet's time (packetTime), e.g. the time of a close. */
-  private applyFileRecord(server: ServerState, record: FileRecord, slotMs: number, receivedMs: number, _timeMs: number): void {
+  /**
+   * Opens and xfr bytes count under the file's provisional access mode, the close and the bytes it
+   * adds under the final one (finalAccessMode): each byte counts once, under the mode known when it
+   * was reported.
+   */
+  private applyFileRecord(server: ServerState, record: FileRecord, slotMs: number, receivedMs: number, timeMs: number): void {
     switch (record.type) {
       case 'open': {
         const client = this.clientOf(server, record.userId, record.fileId);
-        const file: OpenFile = { user: client.user, host: client.host, program: client.program, size: record.fileSize, readWrite: record.readWrite, lastSeenMs: receivedMs, accounted: { ...NO_TOTALS } };
+        const file = this.newFile(client, { size: record.fileSize, readWrite: record.readWrite, path: record.path, openedMs: timeMs, lastSeenMs: receivedMs });
         server.files[record.fileId] = file;
-        const cell = this.cell(slotMs, server, file.host, file.user);
-        cell.filesOpened += 1;
-        if (this.options.transferPrograms.has(file.program)) cell.transfers += 1;
-        else cell.remoteIo += 1;
+        this.cell(slotMs, server, file, file.provisionalMode ?? UNKNOWN).filesOpened += 1;
         break;
       }
       case 'transfer': {
         const file = server.files[record.fileId] ?? this.adoptUnseenFile(server, record.fileId, receivedMs);
         file.lastSeenMs = receivedMs;
-        this.addBytes(this.cell(slotMs, server, file.host, file.user), file, record.totals);
+        this.addBytes(this.cell(slotMs, server, file, file.provisionalMode ?? UNKNOWN), file, record.totals);
         break;
       }
       case 'close': {
         const file = server.files[record.fileId] ?? this.adoptUnseenFile(server, record.fileId, receivedMs);
-        const cell = this.cell(slotMs, server, file.host, file.user);
+        const accessMode = finalAccessMode(file, record.totals);
+        const cell = this.cell(slotMs, server, file, accessMode);
         this.addBytes(cell, file, record.totals);
         cell.filesClosed += 1;
         if (record.forced) cell.filesClosedForced += 1;
+        if (accessMode === 'copy') cell.transfers += 1;
+        if (accessMode === 'remote_io') cell.remoteIo += 1;
         if (record.operations) {
           cell.readCalls += record.operations.read;
           cell.readvCalls += record.operations.readv;
+          cell.writeCalls += record.operations.write;
         }
         if (file.size > 0) {
           cell.fractionSum += (record.totals.read + record.totals.readv) / file.size;
           cell.fractionCount += 1;
         }
+        const closedMs = Math.max(timeMs, (server.lastFileRecordMs ?? 0) + 1);
+        server.lastFileRecordMs = closedMs;
+        if (this.options.fileRecords) this.closedFiles.push(this.closedFile(server, file, record, closedMs, accessMode));
         delete server.files[record.fileId];
         delete server.paths[record.fileId];
         break;
@@ -536,10 +640,33 @@ export class Accounting {
     }
   }
 
+  private closedFile(server: ServerState, file: OpenFile, record: Extract<FileRecord, { type: 'close' }>, closedMs: number, accessMode: AccessMode): ClosedFile {
+    return {
+      closedMs,
+      openedMs: file.openedMs,
+      server: server.name,
+      serverSite: server.site,
+      serverHost: server.host,
+      clientHost: file.host,
+      user: file.user,
+      program: file.program,
+      dn: file.dn,
+      appinfo: file.appinfo,
+      protocol: file.protocol,
+      path: file.path,
+      size: file.size,
+      readWrite: file.readWrite,
+      forced: record.forced,
+      totals: record.totals,
+      operations: record.operations,
+      accessMode,
+      vo: file.vo ?? UNKNOWN,
+    };
+  }
+
   /** An xfr or close for a file whose open was lost or came before this collector started. */
   private adoptUnseenFile(server: ServerState, fileId: number, receivedMs: number): OpenFile {
-    const client = this.clientOf(server, undefined, fileId);
-    const file: OpenFile = { user: client.user, host: client.host, program: client.program, size: -1, readWrite: false, lastSeenMs: receivedMs, accounted: { ...NO_TOTALS } };
+    const file = this.newFile(this.clientOf(server, undefined, fileId), { size: -1, readWrite: false, lastSeenMs: receivedMs });
     server.files[fileId] = file;
     return file;
   }

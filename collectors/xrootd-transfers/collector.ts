@@ -8,6 +8,7 @@ import { REJECTION_KINDS } from './protocol';
 import { receiverOptions, SECTION } from './receiver';
 import { buildReport } from './report';
 import { DNS_CACHE_FILE, dnsCacheState, parseSiteTable, SiteMapper } from './sites';
+import { parseVoRules } from './vo';
 import { loadTopology } from './topology';
 
 const DEFAULT_TRANSFER_PROGRAMS = ['xrdcp', 'xrdcopy', 'gfal-copy', 'gfal2', 'fts_url_copy', 'xrootd'];
@@ -66,6 +67,8 @@ async function collect(context: CollectorContext) {
   const accounting = new Accounting(state, {
     transferPrograms: new Set(section.list('transfer_programs', DEFAULT_TRANSFER_PROGRAMS)),
     idleTimeoutMs: section.duration('idle_timeout', '24h'),
+    voRules: parseVoRules(context.config.section(`${SECTION}.vo`)),
+    fileRecords: section.bool('file_records', false),
     reportedBefore,
   });
   const mapper = new SiteMapper({

@@ -59,6 +59,15 @@ export interface OperationCounts {
   readv: number;
   write: number;
   readvSegments: number;
+  /** Smallest and largest request sizes (readv segment counts for readvSegments*); meaningless while their count is 0. */
+  readMin: number;
+  readMax: number;
+  readvMin: number;
+  readvMax: number;
+  readvSegmentsMin: number;
+  readvSegmentsMax: number;
+  writeMin: number;
+  writeMax: number;
 }
 
 export type FileRecord =
@@ -180,6 +189,14 @@ function parseFileRecord(packet: Buffer, offset: number, type: number, flags: nu
           readv: packet.readInt32BE(ops + 4),
           write: packet.readInt32BE(ops + 8),
           readvSegments: readCount(packet, ops + 16),
+          readvSegmentsMin: packet.readInt16BE(ops + 12),
+          readvSegmentsMax: packet.readInt16BE(ops + 14),
+          readMin: packet.readInt32BE(ops + 24),
+          readMax: packet.readInt32BE(ops + 28),
+          readvMin: packet.readInt32BE(ops + 32),
+          readvMax: packet.readInt32BE(ops + 36),
+          writeMin: packet.readInt32BE(ops + 40),
+          writeMax: packet.readInt32BE(ops + 44),
         };
       }
       return record;

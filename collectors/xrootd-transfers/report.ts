@@ -6,6 +6,7 @@ import { emptyFigures, FIGURE_KEYS, type Accounting, type Cell, type Figures } f
 import { UNKNOWN, type ClientPlace } from './sites';
 import { redirectionDocuments } from './redirections';
 import { gstreamDocuments } from './gstream';
+import { fileCloseDocuments } from './fileCloses';
 
 export interface Places {
   place(host: string): ClientPlace;
@@ -49,17 +50,17 @@ export interface Report {
 export function buildReport(accounting: Accounting, places: Places, documents: DocumentFactory): Report {
   const unmapped = new Set<string>();
   const serverSiteOf = (site: string | undefined, host: string): string => site ?? places.place(host).site;
-  type TransferTags = { server: string; server_site: string; client_domain: string; client_site: string; access: string };
+  type TransferTags = { server: string; server_site: string; client_domain: string; client_site: string; access: string; access_mode: string; vo: string };
   const transferGroups = new Map<string, { tags: TransferTags; totals: Totals; slotMs: number }>();
-  const userGroups = new Map<string, { tags: { user: string }; totals: Totals; slotMs: number }>();
+  const userGroups = new Map<string, { tags: { user: string; vo: string }; totals: Totals; slotMs: number }>();
   for (const cell of accounting.cells.values()) {
     const client = places.place(cell.clientHost);
     if (client.site === UNKNOWN) unmapped.add(client.hostName);
     const serverSite = serverSiteOf(cell.serverSite, cell.serverHost);
     const access = client.site === UNKNOWN || serverSite === UNKNOWN ? UNKNOWN : client.site === serverSite ? 'local' : 'remote';
-    const tags = { server: cell.server, server_site: serverSite, client_domain: client.domain, client_site: client.site, access };
+    const tags = { server: cell.server, server_site: serverSite, client_domain: client.domain, client_site: client.site, access, access_mode: cell.accessMode, vo: cell.vo };
     addCell(group(transferGroups, cell.slotMs, tags), cell, access);
-    addCell(group(userGroups, cell.slotMs, { user: cell.user }), cell, access);
+    addCell(group(userGroups, cell.slotMs, { user: cell.user, vo: cell.vo }), cell, access);
   }
   const output: MonitDocument[] = [];
   for (const { tags, totals, slotMs } of transferGroups.values()) {
@@ -74,6 +75,7 @@ export function buildReport(accounting: Accounting, places: Places, documents: D
         files_closed_forced: totals.filesClosedForced,
         read_calls: totals.readCalls,
         readv_calls: totals.readvCalls,
+        write_calls: totals.writeCalls,
         fraction_read_mean: ratio(totals.fractionSum, totals.fractionCount),
       }, slotMs),
     );
@@ -86,6 +88,7 @@ export function buildReport(accounting: Accounting, places: Places, documents: D
         bytes_read_single: totals.bytesReadSingle,
         bytes_read_vector: totals.bytesReadVector,
         bytes_written: totals.bytesWritten,
+        write_calls: totals.writeCalls,
         fraction_read_mean: ratio(totals.fractionSum, totals.fractionCount),
         vector_read_ratio: ratio(totals.bytesReadVector, bytesRead),
         accesses_local: totals.accessesLocal,
@@ -132,5 +135,6 @@ export function buildReport(accounting: Accounting, places: Places, documents: D
   }
   output.push(...redirectionDocuments(accounting.redirections, places, documents));
   output.push(...gstreamDocuments(accounting.gstream, places, documents));
+  output.push(...fileCloseDocuments(accounting.closedFiles, places, documents));
   return { documents: output, unmappedClients: [...unmapped].sort() };
 }

@@ -31,6 +31,8 @@ export interface RetentionPolicyDurations {
   raw: string;
   '1h': string;
   '1d': string;
+  /** The raw duration of some databases ([influxdb] producer_raw_duration), instead of `raw`. */
+  rawByDatabase?: Readonly<Record<string, string>>;
 }
 
 /** The three retention policies every database gets; `raw` is the default. */
@@ -271,9 +273,10 @@ export class InfluxClient {
     for (const rp of RETENTION_POLICIES) {
       if (names.has(rp)) continue;
       const isDefault = rp === 'raw' ? ' DEFAULT' : '';
+      const duration = rp === 'raw' ? (durations.rawByDatabase?.[database] ?? durations.raw) : durations[rp];
       // Year-long shards for daily points: a one-year panel then reads one or two shards, not 52.
-      const yearShards = rp === '1d' && (durations[rp] === 'INF' || durationWeeks(durations[rp]) >= 52) ? ' SHARD DURATION 52w' : '';
-      await this.query(`CREATE RETENTION POLICY ${quoteIdentifier(rp)} ON ${db} DURATION ${durations[rp]} REPLICATION 1${yearShards}${isDefault}`);
+      const yearShards = rp === '1d' && (duration === 'INF' || durationWeeks(duration) >= 52) ? ' SHARD DURATION 52w' : '';
+      await this.query(`CREATE RETENTION POLICY ${quoteIdentifier(rp)} ON ${db} DURATION ${duration} REPLICATION 1${yearShards}${isDefault}`);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { ConfigError, type Config } from '../config/config';
+import { databaseFor } from '../documents/interpret';
 import { InfluxClient, type RetentionPolicyDurations } from './influxdb';
 
 /** The [influxdb] section: the InfluxDB 1.x of every producer no [influxdb.NAME] lists (instances.ts). */
@@ -20,7 +21,12 @@ export function retentionDurations(config: Config): RetentionPolicyDurations {
     if (!INFLUX_DURATION.test(value)) throw new ConfigError(`${config.file}: [influxdb] ${key} must be an InfluxDB duration such as 30d, 52w or INF, got "${value}"`);
     return value;
   };
-  return { raw: duration('raw_duration', '30d'), '1h': duration('1h_duration', '400d'), '1d': duration('1d_duration', 'INF') };
+  const rawByDatabase: Record<string, string> = {};
+  for (const [producer, value] of section.pairs('producer_raw_duration', 'producer=DURATION')) {
+    if (!INFLUX_DURATION.test(value)) throw new ConfigError(`${config.file}: [influxdb] producer_raw_duration: ${producer} must have an InfluxDB duration such as 7d, got "${value}"`);
+    rawByDatabase[databaseFor(producer)] = value;
+  }
+  return { raw: duration('raw_duration', '30d'), '1h': duration('1h_duration', '400d'), '1d': duration('1d_duration', 'INF'), rawByDatabase };
 }
 
 export function influxSettings(config: Config): InfluxSettings {
