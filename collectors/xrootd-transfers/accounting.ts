@@ -303,7 +303,7 @@ export class Accounting {
   /** Counters of packets without a time of their own from servers whose clock offset is not known yet. */
   private readonly pending = new Map<string, Tally[]>();
   readonly redirections = new RedirectionAccounting(() => Object.values(this.state.servers));
-  readonly gstream = new GStreamAccounting();
+  readonly gstream = new GStreamAccounting(this.hostsSeen);
   /** Open files per server, kept as files come and go: counting the keys of `files` on every packet costs too much. */
   private readonly openFiles = new WeakMap<ServerState, number>();
   /** The cell each open file's last record went to. */
