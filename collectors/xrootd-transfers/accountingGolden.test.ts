@@ -5,7 +5,7 @@ import { DocumentFactory } from '../../lib/documents/document';
 import type { MonitDocument } from '../../lib/documents/types';
 import { slotStart, TEN_MINUTES_MS } from '../../lib/run/slot';
 import { Accounting, emptyState, type AccountingState, type ServerState } from './accounting';
-import type { ClientLogin } from './protocol';
+import { PacketError, parsePacket, type ClientLogin } from './protocol';
 import { RedirectionAccounting } from './redirections';
 import { buildReport } from './report';
 import { parseSiteTable, siteOfHostName, UNKNOWN, type ClientPlace } from './sites';
@@ -147,4 +147,37 @@ test('a redirect resolves to the first unclaimed open of its client and path, in
   expect(scopes([...decoys, [siteC, client(4242), '/store/f', at], [siteA, client(4242), '/store/f', at]], 1)).toEqual({ other_cloud: 1 });
   // Each open is claimed once: the second redirect takes the second open, the third finds none (the target host: unknown).
   expect(scopes([[siteB, client(4242), '/store/f', at], ...decoys, [siteC, client(4242), '/store/f', at]], 3)).toEqual({ same_cloud: 1, other_cloud: 1, unknown: 1 });
+});
+
+test('byte counts decode as the signed 64-bit values they are, up to the largest safe integer', () => {
+  /** An f packet: a time record, then one xfr record whose read total is `read`. */
+  const transfer = (read: bigint): Buffer => {
+    const packet = Buffer.alloc(8 + 24 + 32);
+    packet.write('f', 0, 'latin1');
+    packet.writeUInt16BE(packet.length, 2);
+    packet.writeInt32BE(1_795_000_000, 4);
+    packet.writeUInt8(2, 8);
+    packet.writeUInt16BE(24, 10);
+    packet.writeInt16BE(1, 14);
+    packet.writeUInt8(3, 32);
+    packet.writeUInt16BE(32, 34);
+    packet.writeUInt32BE(7, 36);
+    packet.writeBigInt64BE(read, 40);
+    return packet;
+  };
+  const readOf = (read: bigint): number | string => {
+    try {
+      const packet = parsePacket(transfer(read));
+      const record = packet.kind === 'files' ? packet.records.find((candidate) => candidate.type === 'transfer') : undefined;
+      return record?.type === 'transfer' ? record.totals.read : 'no transfer record';
+    } catch (error) {
+      return error instanceof PacketError ? `${error.kind}: ${error.message}` : String(error);
+    }
+  };
+  for (const value of [0n, 1n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x1_0000_0000n, 0x1_8000_0001n, 0x1f_ffff_0000_0000n, BigInt(Number.MAX_SAFE_INTEGER)]) {
+    expect(readOf(value)).toBe(Number(value));
+  }
+  expect(readOf(BigInt(Number.MAX_SAFE_INTEGER) + 1n)).toBe('bad_value: byte count 9007199254740992 out of range');
+  expect(readOf(-1n)).toBe('bad_value: byte count -1 out of range');
+  expect(readOf(-(2n ** 63n))).toBe('bad_value: byte count -9223372036854775808 out of range');
 });
