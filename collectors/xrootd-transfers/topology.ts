@@ -11,7 +11,7 @@ import type { CollectorContext } from '../../lib/run/collector';
 import type { StateFileOptions } from '../../lib/state/stateFile';
 import { cachedAnswerState, loadCached, malformed, type CachedAnswer } from '../panda/cachedSource';
 import { entriesOf } from '../panda/cricResources';
-import { UNKNOWN } from './sites';
+import { UNKNOWN } from '../../lib/sites/siteTable';
 
 export interface SitePlace {
   cloud?: string;
