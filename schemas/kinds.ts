@@ -1378,6 +1378,33 @@ export const XROOTD_FILES_CLOSES: DocumentKind<XrootdFilesClosesTag, XrootdFiles
   },
 };
 
+/** xrootd-transfers/cache: What an XCache (proxy file cache, pfc) served in one 10-minute slot, from its g-stream (mongstream pfc, one record per file closed in the cache): bytes from the cache, fetched on a miss, and passed through. */
+export type XrootdTransfersCacheTag = 'server' | 'server_site';
+export type XrootdTransfersCacheFields = {
+  /** Bytes read from the origin and not kept (no room in the cache's memory). (int, bytes; sum when downsampled) */
+  bytes_bypass: number;
+  /** Bytes served from the cache (blocks already on disk or in memory, or being fetched for another request). (int, bytes; sum when downsampled) */
+  bytes_hit: number;
+  /** Bytes fetched from the origin for the request and kept in the cache. (int, bytes; sum when downsampled) */
+  bytes_miss: number;
+  /** Checksum errors the cache found in the blocks of those files. (int, count; sum when downsampled) */
+  checksum_errors: number;
+  /** Cached files whose last user closed them in the slot (one g-stream record each). (int, count; sum when downsampled) */
+  files_closed: number;
+};
+export const XROOTD_TRANSFERS_CACHE: DocumentKind<XrootdTransfersCacheTag, XrootdTransfersCacheFields> = {
+  producer: 'xrootd-transfers',
+  type: 'cache',
+  tags: { server: 'server', server_site: 'server_site' },
+  fields: {
+    bytes_bypass: 'bytes_bypass',
+    bytes_hit: 'bytes_hit',
+    bytes_miss: 'bytes_miss',
+    checksum_errors: 'checksum_errors',
+    files_closed: 'files_closed',
+  },
+};
+
 /** xrootd-transfers/redirections: Redirections of one XRootD redirector in one 10-minute slot, counted by scope: where the client was sent against where the client is (from the detailed stream's redirect records, 'xrootd.monitor ... redir'). */
 export type XrootdTransfersRedirectionsTag = 'scope' | 'server' | 'server_site';
 export type XrootdTransfersRedirectionsFields = {
@@ -1432,6 +1459,30 @@ export const XROOTD_TRANSFERS_SERVERS: DocumentKind<XrootdTransfersServersTag, X
     packets_lost: 'packets_lost',
     packets_rejected: 'packets_rejected',
     restarted: 'restarted',
+  },
+};
+
+/** xrootd-transfers/tpc: Third-party copies an XRootD server ran in one 10-minute slot, from its g-stream (mongstream tpc, one record per finished copy): copies, failures and bytes by protocol and remote site. */
+export type XrootdTransfersTpcTag = 'direction' | 'protocol' | 'remote_site' | 'server' | 'server_site';
+export type XrootdTransfersTpcFields = {
+  /** Size of the destination file of each successful copy (XRootD 5.5.3 reports it modulo 4 GiB, and 0 when oss.localroot is set: see the README). (int, bytes; sum when downsampled) */
+  bytes: number;
+  /** Time the successful copies took, begin to end, summed (bytes / transfer_seconds is their mean rate). (float, s; sum when downsampled) */
+  transfer_seconds: number;
+  /** Copies that ended in the slot, failed ones included. (int, count; sum when downsampled) */
+  transfers: number;
+  /** Copies that ended in the slot with a non-zero return code. (int, count; sum when downsampled) */
+  transfers_failed: number;
+};
+export const XROOTD_TRANSFERS_TPC: DocumentKind<XrootdTransfersTpcTag, XrootdTransfersTpcFields> = {
+  producer: 'xrootd-transfers',
+  type: 'tpc',
+  tags: { direction: 'direction', protocol: 'protocol', remote_site: 'remote_site', server: 'server', server_site: 'server_site' },
+  fields: {
+    bytes: 'bytes',
+    transfer_seconds: 'transfer_seconds',
+    transfers: 'transfers',
+    transfers_failed: 'transfers_failed',
   },
 };
 

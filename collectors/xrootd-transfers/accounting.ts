@@ -299,7 +299,7 @@ export class Accounting {
   /** Counters of packets without a time of their own from servers whose clock offset is not known yet. */
   private readonly pending = new Map<string, Tally[]>();
   readonly redirections = new RedirectionAccounting(() => Object.values(this.state.servers));
-  readonly gstream = new GStreamAccounting();
+  readonly gstream = new GStreamAccounting(this.hostsSeen);
 
   constructor(
     readonly state: AccountingState,

@@ -1,6 +1,6 @@
 import { defineDashboard, series, table, keyNumber, mean, sum, perSecond } from '../../dashboards/module';
 import { Measurement, type QuerySpec } from '../../dashboards/query';
-import { XROOTD_TRANSFERS_REDIRECTIONS, XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
+import { XROOTD_TRANSFERS_CACHE, XROOTD_TRANSFERS_REDIRECTIONS, XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TPC, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
 
 export default defineDashboard({
   uid: 'monit-xrootd-transfers',
@@ -11,6 +11,8 @@ export default defineDashboard({
     const users = Measurement.of(registry, XROOTD_TRANSFERS_USERS);
     const servers = Measurement.of(registry, XROOTD_TRANSFERS_SERVERS);
     const redirections = Measurement.of(registry, XROOTD_TRANSFERS_REDIRECTIONS);
+    const tpc = Measurement.of(registry, XROOTD_TRANSFERS_TPC);
+    const cache = Measurement.of(registry, XROOTD_TRANSFERS_CACHE);
     const byAccess = (field: string): QuerySpec => ({ measurement: transfers, select: [perSecond(field)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.access], alias: '$tag_access' });
     // Rankings: the largest sums first, as the viewer sees them (top() alone keeps InfluxDB's order).
     const rankServerSites = (field: string, title: string) =>
@@ -60,6 +62,18 @@ export default defineDashboard({
           groupBy: [XROOTD_TRANSFERS_REDIRECTIONS.tags.server, XROOTD_TRANSFERS_REDIRECTIONS.tags.scope],
         }),
         // Third-party copy and cache panels.
+        series('Third-party copies: bytes per remote site', 'Bps', [{ measurement: tpc, select: [perSecond(XROOTD_TRANSFERS_TPC.fields.bytes)], groupBy: [XROOTD_TRANSFERS_TPC.tags.remote_site], alias: '$tag_remote_site' }]),
+        series('Third-party copies and failures per protocol', 'cps', [
+          { measurement: tpc, select: [perSecond(XROOTD_TRANSFERS_TPC.fields.transfers, 'copies'), perSecond(XROOTD_TRANSFERS_TPC.fields.transfers_failed, 'failed')], groupBy: [XROOTD_TRANSFERS_TPC.tags.protocol], alias: '$tag_protocol $col' },
+        ]),
+        table('Third-party copies by server and remote site', {
+          measurement: tpc,
+          select: [sum(XROOTD_TRANSFERS_TPC.fields.transfers), sum(XROOTD_TRANSFERS_TPC.fields.transfers_failed), sum(XROOTD_TRANSFERS_TPC.fields.bytes), sum(XROOTD_TRANSFERS_TPC.fields.transfer_seconds)],
+          groupBy: [XROOTD_TRANSFERS_TPC.tags.server_site, XROOTD_TRANSFERS_TPC.tags.remote_site, XROOTD_TRANSFERS_TPC.tags.protocol],
+        }),
+        series('XCache: hit, miss and bypass bytes per cache', 'Bps', [
+          { measurement: cache, select: [perSecond(XROOTD_TRANSFERS_CACHE.fields.bytes_hit, 'hit'), perSecond(XROOTD_TRANSFERS_CACHE.fields.bytes_miss, 'miss'), perSecond(XROOTD_TRANSFERS_CACHE.fields.bytes_bypass, 'bypass')], groupBy: [XROOTD_TRANSFERS_CACHE.tags.server], alias: '$tag_server $col' },
+        ]),
         series('Monitoring stream: packets per second', 'cps', [
           { measurement: servers, select: [perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets, 'received'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_lost, 'lost'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_rejected, 'rejected')], groupBy: [XROOTD_TRANSFERS_SERVERS.tags.server], alias: '$tag_server $col' },
         ]),

@@ -1,9 +1,9 @@
 import { defineSource } from '../source';
-import { XROOTD_FILES_CLOSES, XROOTD_TRANSFERS_REDIRECTIONS, XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
+import { XROOTD_FILES_CLOSES, XROOTD_TRANSFERS_CACHE, XROOTD_TRANSFERS_REDIRECTIONS, XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TPC, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
 
 export default defineSource({
   description: 'XRootD federation transfer accounting from the detailed monitoring stream (queued by xrootd-detailed-receiver)',
-  produces: [XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS, XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_REDIRECTIONS, XROOTD_FILES_CLOSES],
+  produces: [XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS, XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_REDIRECTIONS, XROOTD_TRANSFERS_TPC, XROOTD_TRANSFERS_CACHE, XROOTD_FILES_CLOSES],
   // The redirections' topology may come from CRIC ([tls.cric], shared with panda).
   tlsSources: ['cric'],
   collector: () => require('./collector') as typeof import('./collector'),

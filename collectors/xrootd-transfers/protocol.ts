@@ -3,7 +3,7 @@
  * Pure functions: a packet that does not follow the layout throws a PacketError, never a crash.
  */
 
-import { parseGStreamPacket, type GStreamEvents } from './gstream';
+import { parseGStreamPacket, rejectTextGStream, type GStreamEvents } from './gstream';
 import { parseRedirectPacket, type RedirectRecords } from './redirections';
 
 /** Why a datagram was rejected: a bounded set, counted per kind in the log. */
@@ -263,6 +263,7 @@ const OTHER_CODES = new Set(['t', 'i', 'p', 'x', 'm', 's']);
 
 /** Decodes one datagram; throws PacketError when it does not follow the layout. */
 export function parsePacket(packet: Buffer): MonitoringPacket {
+  rejectTextGStream(packet);
   const header = parseHeader(packet);
   switch (header.code) {
     case '=':

@@ -41,9 +41,13 @@ function mapPacket(packetCode: string, sequence: number, serverStart: number, di
   return packet;
 }
 
-/** A g-stream packet (XrdXrootdMonGS) of `provider` with one pfc-like JSON record. */
+/** A g-stream packet (XrdXrootdMonGS) of `provider` (C pfc, P tpc) with one JSON record of its kind. */
 function gstreamPacket(provider: string, sequence: number, serverStart: number, timeS: number): Buffer {
-  const record = Buffer.from(`{"event":"file_close","lfn":"/cached.bin","size":1,"b_hit":1,"b_miss":0,"b_bypass":0}\0`, 'latin1');
+  const json =
+    provider === 'P'
+      ? '{"TPC":"xroot","Client":"c.1:2@h","Xeq":{"Beg":"2026-11-22T10:00:00.000001Z","End":"2026-11-22T10:00:01.000001Z","RC":0,"Strm":1,"Type":"pull","IPv":4},"Src":"xroot://h:1094//f","Dst":"xroot://d:1094//f","Size":1}'
+      : '{"event":"file_close","lfn":"/cached.bin","size":1,"b_hit":1,"b_miss":0,"b_bypass":0}';
+  const record = Buffer.from(`${json}\0`, 'latin1');
   const packet = Buffer.alloc(24 + record.length);
   packet.write('g', 0, 'latin1');
   packet[1] = sequence & 0xff;

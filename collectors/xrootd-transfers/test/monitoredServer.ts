@@ -43,19 +43,24 @@ export interface MonitoredServer {
   stop(): Promise<void>;
 }
 
-export async function startMonitoredServer(dir: string, options: { site: string; now: () => number; route?: (packet: Buffer) => Buffer[] }): Promise<MonitoredServer> {
-  const receiver = await startReceiver({
+/** The detailed-stream receiver on a free loopback port, queueing into `queueDir` with the test's clock. */
+export function startTestReceiver(queueDir: string, now: () => number): Promise<RunningReceiver> {
+  return startReceiver({
     ...DETAILED_STREAM,
     host: '127.0.0.1',
     port: 0,
-    queueDir: path.join(dir, 'queue'),
+    queueDir,
     segmentMs: 10_000,
     flushIntervalMs: 20,
     socketBufferBytes: 4 << 20,
     maxQueueBytes: 1 << 30,
     log: new MemoryLogger(),
-    now: options.now,
+    now,
   });
+}
+
+export async function startMonitoredServer(dir: string, options: { site: string; now: () => number; route?: (packet: Buffer) => Buffer[] }): Promise<MonitoredServer> {
+  const receiver = await startTestReceiver(path.join(dir, 'queue'), options.now);
   const relay = dgram.createSocket('udp4');
   const send = (datagram: Buffer): Promise<void> =>
     new Promise((resolve, reject) => relay.send(datagram, receiver.port, '127.0.0.1', (error) => (error ? reject(error) : resolve())));
