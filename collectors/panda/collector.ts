@@ -1,5 +1,5 @@
 import { defineCollector } from '../../lib/run/collector';
-import { type CachedSource, loadCached, type LoadContext } from './cachedSource';
+import { type CachedSource, loadCached, type LoadContext } from '../../lib/http/cachedSource';
 import { CRIC_CACHE_FILE, CRIC_CACHE_STATE, joinedDirectory, loadQueueDescriptions } from './cric';
 import {
   CRIC_DDM_CACHE_FILE,

@@ -3,7 +3,7 @@ import type { Logger } from '../../lib/run/log';
 import { StateFile } from '../../lib/state/stateFile';
 import { isJsonObject, jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
 import { SourceFailure } from '../../lib/documents/failures';
-import { type CachedAnswer, cachedAnswerState, type CacheUse, loadCached, type LoadContext, readCachedAnswer } from './cachedSource';
+import { type CachedAnswer, cachedAnswerState, type CacheUse, loadCached, type LoadContext, readCachedAnswer } from '../../lib/http/cachedSource';
 import { CRIC_DDM_CACHE_FILE, CRIC_DDM_CACHE_STATE, CRIC_SITE_CACHE_FILE, CRIC_SITE_CACHE_STATE, type DatadiskLocation, type DdmDescription, type SiteDescription } from './cricResources';
 
 /** The value of every metadata tag of a queue CRIC does not describe. */

@@ -1,5 +1,6 @@
-import { isJsonObject, jsonObjectMembers, NotAnObjectError } from '../../lib/http/jsonMembers';
-import { cachedAnswerState, malformed } from './cachedSource';
+import { cachedAnswerState, malformed } from '../../lib/http/cachedSource';
+import { entriesOf } from '../../lib/http/cricEntries';
+import { isJsonObject } from '../../lib/http/jsonMembers';
 
 // The other sources panda joins with PanDA's counts, each reduced to what the documents need before it is
 // cached. Their shapes are CRIC's `?json` answers (an object of entries keyed by name) as QMonit's scrapers
@@ -8,16 +9,6 @@ import { cachedAnswerState, malformed } from './cachedSource';
 
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
-
-/** The members of a CRIC `?json` answer, one at a time; anything but an object of entries throws a SourceFailure. */
-export function* entriesOf(body: Uint8Array, source: string, what: string): Generator<[string, Record<string, unknown>]> {
-  try {
-    for (const [name, entry] of jsonObjectMembers(body)) if (isJsonObject(entry)) yield [name, entry];
-  } catch (error) {
-    if (error instanceof NotAnObjectError) throw malformed(source, `expected an object of ${what} keyed by name (CRIC's ?json answer)`);
-    throw error;
-  }
-}
 
 /** CRIC's site description, reduced: the sites whose datapolicies list Nucleus. */
 export interface SiteDescription {

@@ -1,4 +1,4 @@
-import { cachedAnswerState, malformed } from './cachedSource';
+import { cachedAnswerState, malformed } from '../../lib/http/cachedSource';
 import { isJsonObject } from '../../lib/http/jsonMembers';
 
 /** Data placed on one RSE. */

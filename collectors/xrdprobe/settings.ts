@@ -1,5 +1,5 @@
 import { ConfigError, type Config } from '../../lib/config/config';
-import { parseSiteTable, siteOfHostName, UNKNOWN } from '../xrootd-transfers/sites';
+import { parseSiteTable, siteOfHostName, UNKNOWN } from '../../lib/sites/siteTable';
 import { parseTarget, type ProbeTarget } from './probe';
 
 export const SECTION = 'xrdprobe';

@@ -10,7 +10,7 @@ import { slotStart } from '../../lib/run/slot';
 import { ownTime, parsePacket, PacketError, sequenceStream, type ClientLogin, type FileRecord, type MonitoringPacket, type OperationCounts, type RejectionKind, type TransferTotals } from './protocol';
 import type { QueuePosition } from '../../lib/queue/segments';
 import type { QueuePlace } from '../../lib/stream/packetStreams';
-import { UNKNOWN } from './sites';
+import { UNKNOWN } from '../../lib/sites/siteTable';
 import { RedirectionAccounting } from './redirections';
 import { GStreamAccounting } from './gstream';
 import type { VoRules } from './vo';

@@ -7,7 +7,8 @@ import { Accounting, emptyState, type AccountingState } from './accounting';
 import { REJECTION_KINDS } from './protocol';
 import { receiverOptions, SECTION } from './receiver';
 import { buildReport } from './report';
-import { DNS_CACHE_FILE, dnsCacheState, parseSiteTable, SiteMapper } from './sites';
+import { parseSiteTable } from '../../lib/sites/siteTable';
+import { DNS_CACHE_FILE, dnsCacheState, SiteMapper } from './sites';
 import { parseVoRules } from './vo';
 import { loadTopology } from './topology';
 

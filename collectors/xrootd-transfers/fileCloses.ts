@@ -8,7 +8,7 @@ import type { DocumentFactory } from '../../lib/documents/document';
 import type { MonitDocument } from '../../lib/documents/types';
 import { XROOTD_FILES_CLOSES } from '../../schemas/kinds';
 import type { ClosedFile } from './accounting';
-import { UNKNOWN, type ClientPlace } from './sites';
+import { UNKNOWN, type ClientPlace } from '../../lib/sites/siteTable';
 
 export interface FilePlaces {
   place(host: string): ClientPlace;

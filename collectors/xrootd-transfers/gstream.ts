@@ -11,7 +11,7 @@ import { XROOTD_TRANSFERS_CACHE, XROOTD_TRANSFERS_TPC } from '../../schemas/kind
 import type { ServerState } from './accounting';
 import { PacketError, type PacketHeader } from './protocol';
 import type { Places } from './report';
-import { UNKNOWN } from './sites';
+import { UNKNOWN } from '../../lib/sites/siteTable';
 
 // protocol.ts imports this module: its constants are not defined yet while this one loads.
 const COMMON_HEADER_BYTES = 8;

@@ -1,7 +1,7 @@
 import { DocumentFactory } from '../../lib/documents/document';
 import { Accounting, emptyState } from './accounting';
 import { redirectionDocuments } from './redirections';
-import { UNKNOWN, type ClientPlace } from './sites';
+import { UNKNOWN, type ClientPlace } from '../../lib/sites/siteTable';
 
 // Crafted packets in 5.5.3's layout, fed to the accounting in chosen orders: which target a redirect
 // resolves to, and what scope it gets, must not depend on the order the streams interleave.

@@ -9,7 +9,7 @@ import { XROOTD_TRANSFERS_REDIRECTIONS } from '../../schemas/kinds';
 import type { ServerState } from './accounting';
 import { HEADER_BYTES, PacketError, type ClientLogin, type PacketHeader } from './protocol';
 import type { Places } from './report';
-import { normaliseHost, UNKNOWN } from './sites';
+import { normaliseHost, UNKNOWN } from '../../lib/sites/siteTable';
 import { redirectionScope, type Topology } from './topology';
 
 const ENTRY_BYTES = 8;

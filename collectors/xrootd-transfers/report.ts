@@ -3,7 +3,7 @@ import type { DocumentFactory } from '../../lib/documents/document';
 import type { MonitDocument } from '../../lib/documents/types';
 import { XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
 import { emptyFigures, FIGURE_KEYS, type Accounting, type Cell, type Figures } from './accounting';
-import { UNKNOWN, type ClientPlace } from './sites';
+import { UNKNOWN, type ClientPlace } from '../../lib/sites/siteTable';
 import { redirectionDocuments } from './redirections';
 import { gstreamDocuments } from './gstream';
 import { fileCloseDocuments } from './fileCloses';

@@ -9,9 +9,9 @@ import type { ConfigSection } from '../../lib/config/config';
 import { isJsonObject } from '../../lib/http/jsonMembers';
 import type { CollectorContext } from '../../lib/run/collector';
 import type { StateFileOptions } from '../../lib/state/stateFile';
-import { cachedAnswerState, loadCached, malformed, type CachedAnswer } from '../panda/cachedSource';
-import { entriesOf } from '../panda/cricResources';
-import { UNKNOWN } from './sites';
+import { cachedAnswerState, loadCached, malformed, type CachedAnswer } from '../../lib/http/cachedSource';
+import { entriesOf } from '../../lib/http/cricEntries';
+import { UNKNOWN } from '../../lib/sites/siteTable';
 
 export interface SitePlace {
   cloud?: string;

@@ -5,7 +5,7 @@
  * the order of the file. The first match wins; nothing matching gives 'unknown'.
  */
 import type { ConfigSection } from '../../lib/config/config';
-import { UNKNOWN } from './sites';
+import { UNKNOWN } from '../../lib/sites/siteTable';
 
 /** The rule kinds, in the order they are tried. */
 export const RULE_KINDS = ['issuer', 'group', 'dn', 'appinfo', 'path'] as const;

@@ -1,11 +1,15 @@
-import type { Logger } from '../../lib/run/log';
-import { type StateFile, StateFileError, type StateFileOptions } from '../../lib/state/stateFile';
-import { SourceFailure } from '../../lib/documents/failures';
-import { withoutCredentials } from '../../lib/http/credentials';
-import { fetchBody, notJson } from '../../lib/http/get';
-import type { ClientTls } from '../../lib/tls/clientTls';
+/**
+ * A remote source's answer (CRIC's descriptions, ...), fetched at most once per refresh interval and kept
+ * in the job's state folder: while the source is down, the kept copy is served and a problem says so.
+ */
+import type { Logger } from '../run/log';
+import { type StateFile, StateFileError, type StateFileOptions } from '../state/stateFile';
+import { SourceFailure } from '../documents/failures';
+import { withoutCredentials } from './credentials';
+import { fetchBody, notJson } from './get';
+import type { ClientTls } from '../tls/clientTls';
 
-/** One source's answer as panda keeps it in its state folder (only what the documents need of it). */
+/** One source's answer as a job keeps it in its state folder (only what the documents need of it). */
 export interface CachedAnswer<T> {
   /** When the cached copy was fetched, UTC ms. */
   fetchedAtMs: number;
