@@ -8,7 +8,7 @@ import { Accounting, emptyState, type AccountingState, type ServerState } from '
 import { PacketError, parsePacket, type ClientLogin } from './protocol';
 import { RedirectionAccounting } from './redirections';
 import { buildReport } from './report';
-import { parseSiteTable, siteOfHostName, UNKNOWN, type ClientPlace } from './sites';
+import { parseSiteTable, siteOfHostName, UNKNOWN, type ClientPlace } from '../../lib/sites/siteTable';
 import { parseTopologyTable } from './topology';
 import { parseVoRules } from './vo';
 import { COPY_PROGRAMS, generatePacketMix, mixConfigText, type MixPacket } from './test/packetMix';
