@@ -283,9 +283,25 @@ function userName(login: ClientLogin): string {
   return name && name !== 'nobody' ? name : login.user || UNKNOWN;
 }
 
+/** The inner map under a key, made when missing. */
+function branch<K, V>(map: Map<K, Map<string, V>>, key: K): Map<string, V> {
+  let inner = map.get(key);
+  if (!inner) {
+    inner = new Map();
+    map.set(key, inner);
+  }
+  return inner;
+}
+
 /** Accumulates one run's packets; `cells`, `servers` and `hostsSeen` are read when the run ends. */
 export class Accounting {
-  readonly cells = new Map<string, Cell>();
+  /** In the order first met. */
+  readonly cells: Cell[] = [];
+  /**
+   * Cells by slot, server, client host and user, then a short list (access mode, VO): nested maps of
+   * strings the records already hold cost less than building and hashing a new key string.
+   */
+  private readonly cellIndex = new Map<number, Map<string, Map<string, Map<string, Cell[]>>>>();
   readonly serverSlots = new Map<string, ServerSlot>();
   /** Client and server hosts met, for the site mapper. */
   readonly hostsSeen = new Set<string>();
@@ -306,8 +322,8 @@ export class Accounting {
   readonly gstream = new GStreamAccounting(this.hostsSeen);
   /** Open files per server, kept as files come and go: counting the keys of `files` on every packet costs too much. */
   private readonly openFiles = new WeakMap<ServerState, number>();
-  /** The cell each open file's last record went to. */
-  private readonly lastCells = new WeakMap<OpenFile, Cell>();
+  /** The cell each open file's (and each session's) last record went to. */
+  private readonly lastCells = new WeakMap<OpenFile | Client, Cell>();
 
   constructor(
     readonly state: AccountingState,
@@ -355,24 +371,34 @@ export class Accounting {
     delete server.files[fileId];
   }
 
-  private cell(slotMs: number, server: ServerState, file: OpenFile, accessMode: AccessMode): Cell {
-    // A file's records mostly fall in the cell of its previous record: skip building the key then.
-    const last = this.lastCells.get(file);
+  private cell(slotMs: number, server: ServerState, file: OpenFile, accessMode: AccessMode, client?: Client): Cell {
+    // A file's records mostly fall in the cell of its previous record, a new file's in that of its
+    // session's previous open: skip building the key then.
     const vo = file.vo ?? UNKNOWN;
+    const last = this.lastCells.get(file);
     if (last && last.slotMs === slotMs && last.accessMode === accessMode && last.server === server.name && last.clientHost === file.host && last.user === file.user && last.vo === vo) return last;
+    const sessionLast = client && this.lastCells.get(client);
+    if (sessionLast && sessionLast.slotMs === slotMs && sessionLast.accessMode === accessMode && sessionLast.server === server.name && sessionLast.clientHost === file.host && sessionLast.user === file.user && sessionLast.vo === vo) {
+      this.lastCells.set(file, sessionLast);
+      return sessionLast;
+    }
     const clientHost = file.host;
     const user = file.user;
-    const key = `${slotMs}\u0000${server.name}\u0000${clientHost}\u0000${user}\u0000${accessMode}\u0000${vo}`;
-    let cell = this.cells.get(key);
+    const users = branch(branch(branch(this.cellIndex, slotMs), server.name), clientHost);
+    const list = users.get(user);
+    let cell = list?.find((candidate) => candidate.accessMode === accessMode && candidate.vo === vo);
     if (!cell) {
       cell = {
         slotMs, server: server.name, serverSite: server.site, serverHost: server.host, clientHost, user, accessMode, vo,
         ...emptyFigures(),
       };
-      this.cells.set(key, cell);
+      if (list) list.push(cell);
+      else users.set(user, [cell]);
+      this.cells.push(cell);
       this.hostsSeen.add(clientHost);
     }
     this.lastCells.set(file, cell);
+    if (client) this.lastCells.set(client, cell);
     return cell;
   }
 
@@ -615,11 +641,11 @@ export class Accounting {
     cell.bytesReadSingle += read;
     cell.bytesReadVector += readv;
     cell.bytesWritten += write;
-    file.accounted = {
-      read: Math.max(totals.read, file.accounted.read),
-      readv: Math.max(totals.readv, file.accounted.readv),
-      write: Math.max(totals.write, file.accounted.write),
-    };
+    // In place: a new object per record was a large part of the garbage collector's work.
+    const accounted = file.accounted;
+    accounted.read += read;
+    accounted.readv += readv;
+    accounted.write += write;
   }
 
   /**
@@ -633,7 +659,7 @@ export class Accounting {
         const client = this.clientOf(server, record.userId, record.fileId);
         const file = this.newFile(client, { size: record.fileSize, readWrite: record.readWrite, path: record.path, openedMs: timeMs, lastSeenMs: receivedMs });
         this.keepFile(server, record.fileId, file);
-        this.cell(slotMs, server, file, file.provisionalMode ?? UNKNOWN).filesOpened += 1;
+        this.cell(slotMs, server, file, file.provisionalMode ?? UNKNOWN, client).filesOpened += 1;
         break;
       }
       case 'transfer': {

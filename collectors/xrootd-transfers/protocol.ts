@@ -129,8 +129,8 @@ export function parseHeader(packet: Buffer): PacketHeader {
 export function parseLogin(text: string): ClientLogin {
   const newline = text.indexOf('\n');
   const identity = newline < 0 ? text : text.slice(0, newline);
-  const match = /^(?:([^/]*)\/)?(.*)\.(\d+):([^@]*)@(.+)$/s.exec(identity);
-  if (!match) throw new PacketError(`malformed client identity "${identity.slice(0, 80)}"`, 'bad_map');
+  const fields = splitIdentity(identity);
+  if (!fields) throw new PacketError(`malformed client identity "${identity.slice(0, 80)}"`, 'bad_map');
   const info: Record<string, string> = {};
   if (newline >= 0) {
     for (const pair of text.slice(newline + 1).split('&')) {
@@ -138,7 +138,43 @@ export function parseLogin(text: string): ClientLogin {
       if (equals > 0) info[pair.slice(0, equals)] = pair.slice(equals + 1);
     }
   }
-  return { protocol: match[1] ?? '', user: match[2], pid: Number(match[3]), sessionId: match[4], host: match[5], info };
+  return { ...fields, info };
+}
+
+const IDENTITY = /^(?:([^/]*)\/)?(.*)\.(\d+):([^@]*)@(.+)$/s;
+
+/**
+ * "[protocol/]user.pid:sid@host" as IDENTITY reads it. The usual shape (one '@') is split by hand,
+ * cheaper than the regular expression; any other goes through it.
+ */
+function splitIdentity(identity: string): Omit<ClientLogin, 'info'> | undefined {
+  const at = identity.indexOf('@');
+  if (at > 0 && at < identity.length - 1 && identity.indexOf('@', at + 1) < 0) {
+    // The last ".digits:" before the '@' (IDENTITY's user is greedy).
+    for (let colon = identity.lastIndexOf(':', at); colon > 0; colon = identity.lastIndexOf(':', colon - 1)) {
+      let dot = colon - 1;
+      while (dot >= 0 && isDigit(identity.charCodeAt(dot))) dot -= 1;
+      if (dot < 0 || dot === colon - 1 || identity.charCodeAt(dot) !== DOT) continue;
+      const slash = identity.indexOf('/');
+      // A protocol prefix when the user part lies after the first '/'.
+      const prefixed = slash >= 0 && slash < dot;
+      return {
+        protocol: prefixed ? identity.slice(0, slash) : '',
+        user: identity.slice(prefixed ? slash + 1 : 0, dot),
+        pid: Number(identity.slice(dot + 1, colon)),
+        sessionId: identity.slice(colon + 1, at),
+        host: identity.slice(at + 1),
+      };
+    }
+  }
+  const match = IDENTITY.exec(identity);
+  return match ? { protocol: match[1] ?? '', user: match[2], pid: Number(match[3]), sessionId: match[4], host: match[5] } : undefined;
+}
+
+const DOT = 0x2e;
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
 }
 
 /** The text of a map packet after its dictid, without trailing NULs. */

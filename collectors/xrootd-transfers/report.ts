@@ -68,7 +68,7 @@ export function buildReport(accounting: Accounting, anyPlaces: Places, documents
   type TransferTags = { server: string; server_site: string; client_domain: string; client_site: string; access: string; access_mode: string; vo: string };
   const transferGroups = new Map<string, { tags: TransferTags; totals: Totals; slotMs: number }>();
   const userGroups = new Map<string, { tags: { user: string; vo: string }; totals: Totals; slotMs: number }>();
-  for (const cell of accounting.cells.values()) {
+  for (const cell of accounting.cells) {
     const client = places.place(cell.clientHost);
     if (client.site === UNKNOWN) unmapped.add(client.hostName);
     const serverSite = serverSiteOf(cell.serverSite, cell.serverHost);
