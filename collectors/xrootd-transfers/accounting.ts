@@ -5,7 +5,7 @@
  * the difference to what earlier records of the same file already reported: a file open across
  * slots counts in each, never twice. A packet's slot comes from its own time (packetTime below).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { slotStart } from '../../lib/run/slot';
 import { ownTime, parsePacket, PacketError, sequenceStream, type ClientLogin, type FileRecord, type MonitoringPacket, type OperationCounts, type RejectionKind, type TransferTotals } from './protocol';
 import type { QueuePosition } from '../../lib/queue/segments';
@@ -250,7 +250,8 @@ interface Tally {
 }
 
 function digest(datagram: Buffer): string {
-  return createHash('sha1').update(datagram).digest('base64').slice(0, 12);
+  // The one-shot hash: the same digest as a Hash object's, without building one per packet.
+  return hash('sha1', datagram, 'base64').slice(0, 12);
 }
 
 /** How far behind the last pseq a packet may be to count as late rather than as the start of a gap. */
@@ -430,7 +431,7 @@ export class Accounting {
       this.count(sender, server, tally, own === undefined && server.clockOffsetMs === undefined ? undefined : timeMs);
       return;
     }
-    tally.lost = this.checkSequence(server, stream, packet.header.sequence, `${sender}\u0000${stream}`, tally);
+    tally.lost = this.checkSequence(server, stream, packet.header.sequence, sender, tally);
     server.lastSeenMs = receivedMs;
     const slotMs = slotStart(timeMs);
     switch (packet.kind) {
@@ -580,7 +581,7 @@ export class Accounting {
    * last one is a packet that arrived late (UDP reorders): no loss, and when a gap of this run had
    * counted it lost, that count is taken back (a gap counted by an earlier run stays).
    */
-  private checkSequence(server: ServerState, stream: string, sequence: number, key: string, tally: Tally): number {
+  private checkSequence(server: ServerState, stream: string, sequence: number, sender: string, tally: Tally): number {
     const last = server.lastSequence[stream];
     if (last === undefined) {
       server.lastSequence[stream] = sequence;
@@ -588,6 +589,8 @@ export class Accounting {
     }
     const ahead = (sequence - last + 256) & 0xff;
     if (ahead === 0 || ahead > 256 - LATE_SEQUENCES) {
+      // The key is built only here and for a gap: a packet in order (the usual case) needs none.
+      const key = `${sender}\u0000${stream}`;
       const counted = this.missing.get(key)?.get(sequence);
       if (counted) {
         this.missing.get(key)?.delete(sequence);
@@ -598,6 +601,7 @@ export class Accounting {
     }
     server.lastSequence[stream] = sequence;
     if (ahead > 1) {
+      const key = `${sender}\u0000${stream}`;
       let skipped = this.missing.get(key);
       if (!skipped) this.missing.set(key, (skipped = new Map()));
       // The pseqs skipped now replace those of a gap a lap of the counter earlier.

@@ -138,7 +138,7 @@ export function parseLogin(text: string): ClientLogin {
       if (equals > 0) info[pair.slice(0, equals)] = pair.slice(equals + 1);
     }
   }
-  return { ...fields, info };
+  return { protocol: fields.protocol, user: fields.user, pid: fields.pid, sessionId: fields.sessionId, host: fields.host, info };
 }
 
 const IDENTITY = /^(?:([^/]*)\/)?(.*)\.(\d+):([^@]*)@(.+)$/s;

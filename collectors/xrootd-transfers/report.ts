@@ -2,7 +2,7 @@
 import type { DocumentFactory } from '../../lib/documents/document';
 import type { MonitDocument } from '../../lib/documents/types';
 import { XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
-import { emptyFigures, FIGURE_KEYS, type Accounting, type Cell, type Figures } from './accounting';
+import { emptyFigures, type Accounting, type Cell, type Figures } from './accounting';
 import { UNKNOWN, type ClientPlace } from '../../lib/sites/siteTable';
 import { redirectionDocuments } from './redirections';
 import { gstreamDocuments } from './gstream';
@@ -26,7 +26,20 @@ function emptyTotals(): Totals {
 }
 
 function addCell(totals: Totals, cell: Cell, access: string): void {
-  for (const key of FIGURE_KEYS) totals[key] += cell[key];
+  // Written out (keep in step with FIGURE_KEYS): a loop reads the properties by name, several times slower.
+  totals.bytesReadSingle += cell.bytesReadSingle;
+  totals.bytesReadVector += cell.bytesReadVector;
+  totals.bytesWritten += cell.bytesWritten;
+  totals.filesOpened += cell.filesOpened;
+  totals.filesClosed += cell.filesClosed;
+  totals.filesClosedForced += cell.filesClosedForced;
+  totals.readCalls += cell.readCalls;
+  totals.readvCalls += cell.readvCalls;
+  totals.fractionSum += cell.fractionSum;
+  totals.fractionCount += cell.fractionCount;
+  totals.transfers += cell.transfers;
+  totals.remoteIo += cell.remoteIo;
+  totals.writeCalls += cell.writeCalls;
   if (access === 'local') totals.accessesLocal += cell.filesOpened;
   if (access === 'remote') totals.accessesRemote += cell.filesOpened;
 }
