@@ -149,6 +149,8 @@ export interface Cell extends Figures {
 export interface ClosedFile {
   /** The close's packet time, made later than the server's previous record when equal (Unix ms). */
   closedMs: number;
+  /** The close's packet time as it came (Unix ms), for the duration. */
+  closePacketMs: number;
   openedMs?: number;
   server: string;
   serverSite: string | undefined;
@@ -626,7 +628,7 @@ export class Accounting {
         }
         const closedMs = Math.max(timeMs, (server.lastFileRecordMs ?? 0) + 1);
         server.lastFileRecordMs = closedMs;
-        if (this.options.fileRecords) this.closedFiles.push(this.closedFile(server, file, record, closedMs, accessMode));
+        if (this.options.fileRecords) this.closedFiles.push(this.closedFile(server, file, record, { closedMs, closePacketMs: timeMs }, accessMode));
         delete server.files[record.fileId];
         delete server.paths[record.fileId];
         break;
@@ -640,9 +642,9 @@ export class Accounting {
     }
   }
 
-  private closedFile(server: ServerState, file: OpenFile, record: Extract<FileRecord, { type: 'close' }>, closedMs: number, accessMode: AccessMode): ClosedFile {
+  private closedFile(server: ServerState, file: OpenFile, record: Extract<FileRecord, { type: 'close' }>, times: Pick<ClosedFile, 'closedMs' | 'closePacketMs'>, accessMode: AccessMode): ClosedFile {
     return {
-      closedMs,
+      ...times,
       openedMs: file.openedMs,
       server: server.name,
       serverSite: server.site,
