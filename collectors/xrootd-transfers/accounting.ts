@@ -234,6 +234,11 @@ export interface Rejections {
   example: string;
 }
 const MAX_EXAMPLE_SENDERS = 20;
+/**
+ * The servers document of the rejected packets of senders that never sent a valid one: a port scan
+ * or stray source ports make no series of their own (the problem line names the senders).
+ */
+export const UNIDENTIFIED_SERVER = 'unidentified';
 
 /** Counters of one packet, added to its server's slot once the slot is known. */
 interface Tally {
@@ -308,12 +313,12 @@ export class Accounting {
     private readonly options: AccountingOptions,
   ) {}
 
+  /** A sender without state (it never sent a valid packet) counts as UNIDENTIFIED_SERVER until it does. */
   private serverSlot(slotMs: number, sender: string, server: ServerState | undefined): ServerSlot {
-    const name = server?.name ?? sender;
     const key = `${slotMs}\u0000${sender}`;
     let entry = this.serverSlots.get(key);
     if (!entry) {
-      entry = { slotMs, server: name, serverSite: server?.site, serverHost: server?.host ?? sender, packets: 0, packetsLost: 0, packetsRejected: 0, packetsDuplicate: 0, logins: 0, disconnects: 0, fileRecords: 0, filesOpen: 0, restarted: false };
+      entry = { slotMs, server: server?.name ?? UNIDENTIFIED_SERVER, serverSite: server ? server.site : UNKNOWN, serverHost: server?.host ?? sender, packets: 0, packetsLost: 0, packetsRejected: 0, packetsDuplicate: 0, logins: 0, disconnects: 0, fileRecords: 0, filesOpen: 0, restarted: false };
       this.serverSlots.set(key, entry);
     }
     if (server) {
