@@ -130,7 +130,11 @@ export type Figures = Record<(typeof FIGURE_KEYS)[number], number>;
 
 /** All figures at zero. */
 export function emptyFigures(): Figures {
-  return Object.fromEntries(FIGURE_KEYS.map((key) => [key, 0])) as Figures;
+  // A literal (the type checks it has every key): built from FIGURE_KEYS it cost ~1 µs per cell.
+  return {
+    bytesReadSingle: 0, bytesReadVector: 0, bytesWritten: 0, filesOpened: 0, filesClosed: 0, filesClosedForced: 0, readCalls: 0,
+    readvCalls: 0, fractionSum: 0, fractionCount: 0, transfers: 0, remoteIo: 0, writeCalls: 0,
+  };
 }
 
 /** The figures of one (slot, server, client host, user) cell, rolled up into documents later. */
@@ -307,6 +311,10 @@ export class Accounting {
   private readonly pending = new Map<string, Tally[]>();
   readonly redirections = new RedirectionAccounting(() => Object.values(this.state.servers));
   readonly gstream = new GStreamAccounting(this.hostsSeen);
+  /** Open files per server, kept as files come and go: counting the keys of `files` on every packet costs too much. */
+  private readonly openFiles = new WeakMap<ServerState, number>();
+  /** The cell each open file's last record went to. */
+  private readonly lastCells = new WeakMap<OpenFile, Cell>();
 
   constructor(
     readonly state: AccountingState,
@@ -325,16 +333,43 @@ export class Accounting {
       entry.server = server.name;
       entry.serverSite = server.site;
       entry.serverHost = server.host;
-      entry.filesOpen = Object.keys(server.files).length;
+      entry.filesOpen = this.openFileCount(server);
     }
     return entry;
   }
 
+  private openFileCount(server: ServerState): number {
+    let count = this.openFiles.get(server);
+    if (count === undefined) {
+      count = Object.keys(server.files).length;
+      this.openFiles.set(server, count);
+    }
+    return count;
+  }
+
+  /** Puts a file into `server.files`, keeping the open-file count. */
+  private keepFile(server: ServerState, fileId: number | string, file: OpenFile): void {
+    const count = this.openFileCount(server);
+    if (server.files[fileId] === undefined) this.openFiles.set(server, count + 1);
+    server.files[fileId] = file;
+  }
+
+  /** Removes a file from `server.files`, keeping the open-file count. */
+  private dropFile(server: ServerState, fileId: number | string): void {
+    const count = this.openFileCount(server);
+    if (server.files[fileId] === undefined) return;
+    this.openFiles.set(server, count - 1);
+    delete server.files[fileId];
+  }
+
   private cell(slotMs: number, server: ServerState, file: OpenFile, accessMode: AccessMode): Cell {
+    // A file's records mostly fall in the cell of its previous record: skip building the key then.
+    const last = this.lastCells.get(file);
+    const vo = file.vo ?? UNKNOWN;
+    if (last && last.slotMs === slotMs && last.accessMode === accessMode && last.server === server.name && last.clientHost === file.host && last.user === file.user && last.vo === vo) return last;
     const clientHost = file.host;
     const user = file.user;
-    const vo = file.vo ?? UNKNOWN;
-    const key = [slotMs, server.name, clientHost, user, accessMode, vo].join('\u0000');
+    const key = `${slotMs}\u0000${server.name}\u0000${clientHost}\u0000${user}\u0000${accessMode}\u0000${vo}`;
     let cell = this.cells.get(key);
     if (!cell) {
       cell = {
@@ -344,6 +379,7 @@ export class Accounting {
       this.cells.set(key, cell);
       this.hostsSeen.add(clientHost);
     }
+    this.lastCells.set(file, cell);
     return cell;
   }
 
@@ -603,7 +639,7 @@ export class Accounting {
       case 'open': {
         const client = this.clientOf(server, record.userId, record.fileId);
         const file = this.newFile(client, { size: record.fileSize, readWrite: record.readWrite, path: record.path, openedMs: timeMs, lastSeenMs: receivedMs });
-        server.files[record.fileId] = file;
+        this.keepFile(server, record.fileId, file);
         this.cell(slotMs, server, file, file.provisionalMode ?? UNKNOWN).filesOpened += 1;
         break;
       }
@@ -634,7 +670,7 @@ export class Accounting {
         const closedMs = Math.max(timeMs, (server.lastFileRecordMs ?? 0) + 1);
         server.lastFileRecordMs = closedMs;
         if (this.options.fileRecords) this.closedFiles.push(this.closedFile(server, file, record, { closedMs, closePacketMs: timeMs }, accessMode));
-        delete server.files[record.fileId];
+        this.dropFile(server, record.fileId);
         delete server.paths[record.fileId];
         break;
       }
@@ -674,7 +710,7 @@ export class Accounting {
   /** An xfr or close for a file whose open was lost or came before this collector started. */
   private adoptUnseenFile(server: ServerState, fileId: number, receivedMs: number): OpenFile {
     const file = this.newFile(this.clientOf(server, undefined, fileId), { size: -1, readWrite: false, lastSeenMs: receivedMs });
-    server.files[fileId] = file;
+    this.keepFile(server, fileId, file);
     return file;
   }
 
@@ -689,7 +725,7 @@ export class Accounting {
       }
       for (const [id, file] of Object.entries(server.files)) {
         if (file.lastSeenMs < limit) {
-          delete server.files[id];
+          this.dropFile(server, id);
           files += 1;
         }
       }

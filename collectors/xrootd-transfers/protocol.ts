@@ -149,10 +149,15 @@ function mapText(packet: Buffer): string {
   return nul < 0 ? text : text.slice(0, nul);
 }
 
+/** The high word of the largest safe integer (2^53 - 1): 0x1fffff. */
+const MAX_SAFE_HIGH_WORD = 0x1fffff;
+
+/** A signed 64-bit count as two 32-bit reads: a BigInt per count cost half of an f packet's decoding. */
 function readCount(packet: Buffer, offset: number): number {
-  const value = packet.readBigInt64BE(offset);
-  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw new PacketError(`byte count ${value} out of range`, 'bad_value');
-  return Number(value);
+  const high = packet.readUInt32BE(offset);
+  // Negative (top bit set) or past Number.MAX_SAFE_INTEGER.
+  if (high > MAX_SAFE_HIGH_WORD) throw new PacketError(`byte count ${packet.readBigInt64BE(offset)} out of range`, 'bad_value');
+  return high * 0x1_0000_0000 + packet.readUInt32BE(offset + 4);
 }
 
 function readTotals(packet: Buffer, offset: number): TransferTotals {

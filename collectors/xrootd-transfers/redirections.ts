@@ -123,6 +123,10 @@ interface ObservedOpen {
   claimed: boolean;
 }
 
+function openKey(path: string, clientPid: number, clientHost: string): string {
+  return `${clientPid}\u0000${clientHost}\u0000${path}`;
+}
+
 /** The open a redirect caused comes in the same slot or the next (or the one before: redirect records are flushed later). */
 const OPEN_MATCH_MS = 10 * 60_000;
 
@@ -131,7 +135,8 @@ export class RedirectionAccounting {
   private readonly events: RedirectEvent[] = [];
   /** Logins of this run by server and user dictid: a disconnect may be decoded before the redirect records of its session. */
   private readonly logins = new WeakMap<ServerState, Map<number, { host: string; pid: number }>>();
-  private readonly opens: ObservedOpen[] = [];
+  /** Opens by path, client pid and client host, each list in the order observed (targetSite takes the first that fits). */
+  private readonly opens = new Map<string, ObservedOpen[]>();
   /** @param knownServers every server of the accounting state, read when the run ends. */
   constructor(private readonly knownServers: () => ServerState[] = () => []) {}
 
@@ -178,7 +183,12 @@ export class RedirectionAccounting {
 
   /** A path map packet: which client opened which file at which server (the open a redirect led to). */
   observeOpen(server: ServerState, login: ClientLogin, path: string, receivedMs: number): void {
-    this.opens.push({ server, clientHost: normaliseHost(login.host), clientPid: login.pid, path, slotMs: slotStart(receivedMs), claimed: false });
+    const clientHost = normaliseHost(login.host);
+    const key = openKey(path, login.pid, clientHost);
+    const open: ObservedOpen = { server, clientHost, clientPid: login.pid, path, slotMs: slotStart(receivedMs), claimed: false };
+    const list = this.opens.get(key);
+    if (list) list.push(open);
+    else this.opens.set(key, [open]);
   }
 
   /**
@@ -189,10 +199,8 @@ export class RedirectionAccounting {
     const siteOf = (server: ServerState): string => server.site ?? places.place(server.host).site;
     if (event.clientHost !== undefined && event.clientPid !== undefined && OPENS.has(event.operation)) {
       const clientHost = normaliseHost(event.clientHost);
-      const open = this.opens.find(
-        (candidate) =>
-          !candidate.claimed && candidate.server !== event.redirector && candidate.path === event.path && candidate.clientPid === event.clientPid
-          && candidate.clientHost === clientHost && Math.abs(candidate.slotMs - event.slotMs) <= OPEN_MATCH_MS,
+      const open = this.opens.get(openKey(event.path, event.clientPid, clientHost))?.find(
+        (candidate) => !candidate.claimed && candidate.server !== event.redirector && Math.abs(candidate.slotMs - event.slotMs) <= OPEN_MATCH_MS,
       );
       if (open) {
         open.claimed = true;

@@ -31,11 +31,10 @@ function addCell(totals: Totals, cell: Cell, access: string): void {
   if (access === 'remote') totals.accessesRemote += cell.filesOpened;
 }
 
-function group<T>(map: Map<string, { tags: T; totals: Totals; slotMs: number }>, slotMs: number, tags: T): Totals {
-  const key = `${slotMs}\u0000${JSON.stringify(tags)}`;
+function group<T>(map: Map<string, { tags: T; totals: Totals; slotMs: number }>, key: string, slotMs: number, tags: () => T): Totals {
   let entry = map.get(key);
   if (!entry) {
-    entry = { tags, totals: emptyTotals(), slotMs };
+    entry = { tags: tags(), totals: emptyTotals(), slotMs };
     map.set(key, entry);
   }
   return entry.totals;
@@ -47,7 +46,23 @@ export interface Report {
   unmappedClients: string[];
 }
 
-export function buildReport(accounting: Accounting, places: Places, documents: DocumentFactory): Report {
+/** Places asked once per host: a report asks for the same few hosts for every cell. */
+function memoized(places: Places): Places {
+  const known = new Map<string, ClientPlace>();
+  return {
+    place(host: string): ClientPlace {
+      let place = known.get(host);
+      if (!place) {
+        place = places.place(host);
+        known.set(host, place);
+      }
+      return place;
+    },
+  };
+}
+
+export function buildReport(accounting: Accounting, anyPlaces: Places, documents: DocumentFactory): Report {
+  const places = memoized(anyPlaces);
   const unmapped = new Set<string>();
   const serverSiteOf = (site: string | undefined, host: string): string => site ?? places.place(host).site;
   type TransferTags = { server: string; server_site: string; client_domain: string; client_site: string; access: string; access_mode: string; vo: string };
@@ -58,9 +73,11 @@ export function buildReport(accounting: Accounting, places: Places, documents: D
     if (client.site === UNKNOWN) unmapped.add(client.hostName);
     const serverSite = serverSiteOf(cell.serverSite, cell.serverHost);
     const access = client.site === UNKNOWN || serverSite === UNKNOWN ? UNKNOWN : client.site === serverSite ? 'local' : 'remote';
-    const tags = { server: cell.server, server_site: serverSite, client_domain: client.domain, client_site: client.site, access, access_mode: cell.accessMode, vo: cell.vo };
-    addCell(group(transferGroups, cell.slotMs, tags), cell, access);
-    addCell(group(userGroups, cell.slotMs, { user: cell.user, vo: cell.vo }), cell, access);
+    // Keys joined with NUL, as the cells' own keys are.
+    const transferKey = `${cell.slotMs}\u0000${cell.server}\u0000${serverSite}\u0000${client.domain}\u0000${client.site}\u0000${access}\u0000${cell.accessMode}\u0000${cell.vo}`;
+    const transferTags = (): TransferTags => ({ server: cell.server, server_site: serverSite, client_domain: client.domain, client_site: client.site, access, access_mode: cell.accessMode, vo: cell.vo });
+    addCell(group(transferGroups, transferKey, cell.slotMs, transferTags), cell, access);
+    addCell(group(userGroups, `${cell.slotMs}\u0000${cell.user}\u0000${cell.vo}`, cell.slotMs, () => ({ user: cell.user, vo: cell.vo })), cell, access);
   }
   const output: MonitDocument[] = [];
   for (const { tags, totals, slotMs } of transferGroups.values()) {
@@ -105,7 +122,7 @@ export function buildReport(accounting: Accounting, places: Places, documents: D
   const serverGroups = new Map<string, { tags: { server: string; server_site: string }; slotMs: number; packets: number; lost: number; rejected: number; duplicate: number; logins: number; disconnects: number; records: number; open: number; restarted: boolean }>();
   for (const slot of accounting.serverSlots.values()) {
     const tags = { server: slot.server, server_site: serverSiteOf(slot.serverSite, slot.serverHost) };
-    const key = `${slot.slotMs}\u0000${JSON.stringify(tags)}`;
+    const key = `${slot.slotMs}\u0000${tags.server}\u0000${tags.server_site}`;
     const entry = serverGroups.get(key) ?? { tags, slotMs: slot.slotMs, packets: 0, lost: 0, rejected: 0, duplicate: 0, logins: 0, disconnects: 0, records: 0, open: 0, restarted: false };
     entry.packets += slot.packets;
     entry.lost += slot.packetsLost;
