@@ -108,7 +108,8 @@ export function moduleDashboard(module: ModuleDashboard, registry: SchemaRegistr
     const measurement = Measurement.of(registry, kind);
     const schema = measurement.schema;
     const groupBy = content.genericGroupBy?.[schema.type];
-    layout.row(`Every field of ${measurement.name}`, { collapsed: true, specs: genericPanels(measurement, groupBy), filters });
+    const exclude = content.genericExclude?.[schema.type];
+    layout.row(`Every field of ${measurement.name}`, { collapsed: true, specs: genericPanels(measurement, groupBy, exclude), filters });
   }
   const links = [dashboardLink('Overview', `/d/${OVERVIEW_UID}`), ...siblings.map((sibling) => dashboardLink(sibling.title, `/d/${sibling.uid}`)), allDashboardsLink()];
   // Tagged with the producers it reads; one without regular panels by its source.

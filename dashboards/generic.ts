@@ -7,14 +7,15 @@ import { isAdditive, panelUnit } from './units';
  * One time series panel per int/float field, one line per combination of `groupBy` tags (default:
  * every tag of the schema). Fields counted per slot (downsample `sum`) are shown per second, so a
  * panel reads the same on every RP. When tags are left out of the grouping, additive units are summed
- * across the series they merge and the others are averaged.
+ * across the series they merge and the others are averaged. Fields in `exclude` get no panel.
  */
-export function genericPanels(measurement: Measurement, groupBy: string[] = measurement.tags): PanelSpec[] {
+export function genericPanels(measurement: Measurement, groupBy: string[] = measurement.tags, exclude: string[] = []): PanelSpec[] {
   for (const tag of groupBy) measurement.tag(tag);
+  for (const name of exclude) measurement.field(name);
   const merged = groupBy.length < measurement.tags.length;
   const specs: PanelSpec[] = [];
   for (const [name, field] of Object.entries(measurement.schema.fields)) {
-    if (field.type !== 'int' && field.type !== 'float') continue;
+    if ((field.type !== 'int' && field.type !== 'float') || exclude.includes(name)) continue;
     const perSecond = field.downsample === 'sum';
     let fn: Aggregate;
     if (perSecond) fn = 'sum';

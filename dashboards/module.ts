@@ -30,6 +30,8 @@ export interface ModuleContent {
   keyNumbers: PanelSpec[];
   /** Tags the regular panels of a type group by, where every tag would give too many lines. */
   genericGroupBy?: Record<string, string[]>;
+  /** Fields of a type left out of its regular panels: timestamps and identities, which mean nothing as a series. */
+  genericExclude?: Record<string, string[]>;
 }
 
 /** What a source's dashboard.ts says (it default-exports one, or a list whose first is the source's main dashboard). */

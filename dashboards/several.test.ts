@@ -8,6 +8,7 @@ import type { Dashboard, Panel } from './grafana';
 import { defineDashboard, matrix, series, table, type DashboardDefinition } from './module';
 import { moduleDashboards } from './modules';
 import { renderPanel, type PanelSpec } from './panels';
+import { genericPanels } from './generic';
 import { Measurement, renderQuery, VARIABLE_TIME } from './query';
 import { allPanels } from '../test/support/dashboards/verify';
 
@@ -207,5 +208,17 @@ describe('panel options', () => {
     expect(query).toContain(`"cloud" != ''`);
     expect(query).toContain('"cloud" =~ /^$cloud$/');
     expect(query).not.toContain('$job_status');
+  });
+});
+
+describe('the regular panels', () => {
+  const jobs = Measurement.of(schemaRegistry(), PANDA_JOBS);
+
+  test('a field in the exclusion list gets no panel, the others keep theirs; an unknown field stops the generator', () => {
+    const fields = (exclude?: string[]) => genericPanels(jobs, undefined, exclude).map((spec) => spec.queries[0].select[0].field);
+    const all = fields();
+    expect(all).toContain('cores');
+    expect(fields(['cores'])).toEqual(all.filter((field) => field !== 'cores'));
+    expect(() => fields(['no_such_field'])).toThrow("has no field 'no_such_field'");
   });
 });

@@ -4,6 +4,7 @@ import { Logger } from '../lib/run/log';
 import { schemaRegistry } from '../lib/documents/schemas';
 import { pathsFrom } from '../lib/config/paths';
 import { influxInstances } from '../lib/influx/instances';
+import { rawDurationWarnings } from '../lib/influx/settings';
 import { gatewaySettings } from './settings';
 import { ProducerSpellings } from './producerSpellings';
 import { startGateway, type GatewayOptions, type RunningGateway } from './server';
@@ -15,8 +16,15 @@ export function producerSpellingsFile(config: Config): string {
   return path.join(pathsFrom(config).state, 'gateway', 'producer-databases.json');
 }
 
-/** Starts the gateway as [gateway], [influxdb] and [influxdb.NAME] describe it. */
-export async function startGatewayFromConfig(config: Config, options: { debug?: boolean; pages?: GatewayOptions['pages']; log?: Logger } = {}): Promise<RunningGateway> {
+/**
+ * Starts the gateway as [gateway], [influxdb] and [influxdb.NAME] describe it. `statusPages` makes the
+ * pages once the settings are read: a config error then stops the start before the pages, which
+ * would log that ingestion goes on, are made.
+ */
+export async function startGatewayFromConfig(
+  config: Config,
+  options: { debug?: boolean; pages?: GatewayOptions['pages']; statusPages?: (log: Logger) => GatewayOptions['pages']; log?: Logger } = {},
+): Promise<RunningGateway> {
   const settings = gatewaySettings(config);
   const instances = influxInstances(config);
   // Echoed on a terminal or with --debug only, as every service (lib/run/service.ts): under cron or a
@@ -24,6 +32,9 @@ export async function startGatewayFromConfig(config: Config, options: { debug?: 
   const log = options.log ?? Logger.forJob('gateway', pathsFrom(config).log, { debug: options.debug, echo: options.debug === true || process.stderr.isTTY === true });
   // Read now, so that a bad [stream] key is a config error at start rather than a retried connection.
   const streamTarget = settings.route === 'stream' ? streamSettings(config) : undefined;
+  const registry = schemaRegistry();
+  for (const warning of rawDurationWarnings(config, registry)) log.warn(warning);
+  const pages = options.pages ?? options.statusPages?.(log);
   const stream = streamTarget ? new GatewayStream(config, log) : undefined;
   const running = await startGateway(
     {
@@ -35,10 +46,10 @@ export async function startGatewayFromConfig(config: Config, options: { debug?: 
       maxBodyBytes: settings.maxBodyBytes,
       maxInflightBytes: settings.maxInflightBytes,
       partialSuccess200: settings.partialSuccess200,
-      registry: schemaRegistry(),
+      registry,
       producerSpellings: new ProducerSpellings(producerSpellingsFile(config)),
       log,
-      pages: options.pages,
+      pages,
       stream,
     },
     settings.listen.host,

@@ -1,6 +1,7 @@
 import { Config, ConfigError } from '../lib/config/config';
 import { DocumentFactory } from '../lib/documents/document';
-import { retentionDurations } from '../lib/influx/settings';
+import { schemaRegistry } from '../lib/documents/schemas';
+import { rawDurationWarnings, retentionDurations } from '../lib/influx/settings';
 import { XROOTD_FILES_CLOSES, XROOTD_TRANSFERS_SERVERS } from '../schemas/kinds';
 import { spawnGatewayProcess, TEST_TOKEN, type GatewayProcess } from '../test/support/gateway';
 import { useInfluxDB } from '../test/support/fixtures';
@@ -10,7 +11,8 @@ const servers = useInfluxDB();
 let gateway: GatewayProcess | undefined;
 
 beforeAll(async () => {
-  gateway = await spawnGatewayProcess(servers.influx.url, '[influxdb]\nproducer_raw_duration = xrootd-files=7d\n');
+  // xrootd-file: a typo of xrootd-files, which the gateway's log must point out.
+  gateway = await spawnGatewayProcess(servers.influx.url, '[influxdb]\nproducer_raw_duration = xrootd-files=7d, xrootd-file=14d\n');
 }, 120_000);
 
 afterAll(async () => {
@@ -47,4 +49,28 @@ test('a bad producer_raw_duration is a config error naming the key', () => {
   expect(durations('xrootd-files=7d, my-app=2w').rawByDatabase).toEqual({ monit_production_xrootd_files: '7d', monit_production_my_app: '2w' });
   expect(() => durations('xrootd-files=a week')).toThrow(new ConfigError('r.cfg: [influxdb] producer_raw_duration: xrootd-files must have an InfluxDB duration such as 7d, got "a week"'));
   expect(() => durations('xrootd-files')).toThrow(/\[influxdb\] producer_raw_duration items must be producer=DURATION/);
+});
+
+test('a producer_raw_duration producer without a schema is a warning naming it and the producers with schemas', () => {
+  const warnings = (value: string) => rawDurationWarnings(Config.parse(`[influxdb]\nproducer_raw_duration = ${value}\n`, 'r.cfg'), schemaRegistry());
+  // Another spelling of a producer with a schema writes to its database: no warning.
+  expect(warnings('xrootd-files=7d, xrootd_files=7d')).toEqual([]);
+  const [typo, other, ...rest] = warnings('xrootd-file=7d, my-app=2w');
+  expect(rest).toEqual([]);
+  expect(typo).toMatch(/^r\.cfg: \[influxdb\] producer_raw_duration: no schema has producer 'xrootd-file' \(a typo\? producers with schemas: .*\bxrootd-files\b/);
+  expect(other).toContain("no schema has producer 'my-app'");
+  // Every producer with a schema is listed.
+  const producers = [...new Set(schemaRegistry().all().map((schema) => schema.producer))];
+  expect(producers.length).toBeGreaterThan(3);
+  for (const producer of producers) expect(typo).toContain(producer);
+});
+
+test('the gateway logs the misspelt producer at start, and still starts', () => {
+  expect(gateway?.stderr()).toContain("[influxdb] producer_raw_duration: no schema has producer 'xrootd-file'");
+});
+
+test('a gateway stopped by a config error says so, and not that the status pages are unavailable while ingestion goes on', async () => {
+  const started = spawnGatewayProcess(servers.influx.url, '[influxdb]\nproducer_raw_duration = xrootd-files=a week\n');
+  await expect(started).rejects.toThrow(/the gateway exited at start \(1\):[^]*producer_raw_duration: xrootd-files must have an InfluxDB duration/);
+  await expect(started).rejects.not.toThrow(/status pages unavailable/);
 });

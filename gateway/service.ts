@@ -27,7 +27,7 @@ export function exitOnUnexpectedError(log: Logger): void {
 export function serve(config: Config, args: RunArguments, pages?: (log: Logger) => GatewayOptions['pages']): Promise<number> {
   return runService('gateway', config, args, async (log, signal) => {
     exitOnUnexpectedError(log);
-    const running = await startGatewayFromConfig(config, { debug: args.debug, pages: pages?.(log), log });
+    const running = await startGatewayFromConfig(config, { debug: args.debug, statusPages: pages, log });
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     await running.close();
   });

@@ -1287,7 +1287,7 @@ export type XrootdFilesClosesFields = {
   client_host: string;
   /** The close's packet time (Unix ms): the document's time, made 1 ms later than the server's previous record when they fall on the same millisecond. (int, ms; max when downsampled) */
   close_time: number;
-  /** close_time - open_time; absent when the open was not seen. (int, ms; mean when downsampled) */
+  /** The close's packet time minus the open's (before close_time's 1 ms offsets): its resolution is the f-stream flush interval (xrootd.monitor fstat), so an open and close in one packet give 0; absent when the open was not seen. (int, ms; mean when downsampled) */
   duration: number;
   /** The logical file name from the open record (monitor option 'lfn'); absent when the open was not seen. (string; last when downsampled) */
   file_name: string;
@@ -1297,7 +1297,7 @@ export type XrootdFilesClosesFields = {
   forced: boolean;
   /** (read + readv bytes) / size at open; absent without a size. (float, 1; mean when downsampled) */
   fraction_read: number;
-  /** The open's packet time (Unix ms); absent when the open was not seen. (int, ms; min when downsampled) */
+  /** The open's packet time (Unix ms), which all records of one f-stream packet share; absent when the open was not seen. (int, ms; min when downsampled) */
   open_time: number;
   /** The authentication protocol of the login (p=), else the connection's (xroot). (string; last when downsampled) */
   protocol: string;
@@ -1305,11 +1305,11 @@ export type XrootdFilesClosesFields = {
   read_bytes: number;
   /** Bytes read with read requests. (int, bytes; sum when downsampled) */
   read_single_bytes: number;
-  /** Largest read request; absent without reads. (int, bytes; max when downsampled) */
+  /** Largest plain read request; absent without them (page reads are not in it). (int, bytes; max when downsampled) */
   read_single_max: number;
-  /** Smallest read request; absent without reads. (int, bytes; min when downsampled) */
+  /** Smallest plain read request; absent without them (XRootD 5.5 leaves page reads, xrdcp's default, out of min and max). (int, bytes; min when downsampled) */
   read_single_min: number;
-  /** Read requests (needs 'ops'). (int, count; sum when downsampled) */
+  /** Read requests, plain and page reads (needs 'ops'). (int, count; sum when downsampled) */
   read_single_operations: number;
   /** Bytes read with readv requests. (int, bytes; sum when downsampled) */
   read_vector_bytes: number;
@@ -1333,11 +1333,11 @@ export type XrootdFilesClosesFields = {
   user_dn: string;
   /** Bytes written, as the server counts them. (int, bytes; sum when downsampled) */
   write_bytes: number;
-  /** Largest write request; absent without writes. (int, bytes; max when downsampled) */
+  /** Largest plain write request; absent without them (page writes are not in it). (int, bytes; max when downsampled) */
   write_max: number;
-  /** Smallest write request; absent without writes. (int, bytes; min when downsampled) */
+  /** Smallest plain write request; absent without them (XRootD 5.5 leaves page writes, xrdcp's default, out of min and max). (int, bytes; min when downsampled) */
   write_min: number;
-  /** Write requests (needs 'ops'). (int, count; sum when downsampled) */
+  /** Write requests, plain and page writes (needs 'ops'). (int, count; sum when downsampled) */
   write_operations: number;
 };
 export const XROOTD_FILES_CLOSES: DocumentKind<XrootdFilesClosesTag, XrootdFilesClosesFields> = {

@@ -1,6 +1,7 @@
 /**
  * Access mode, VO and per-file records from a real xrootd: a whole-file copy in and out with xrdcp,
- * and a partial read (xrdfs tail), through the receiver and the collector.
+ * a partial read (xrdfs tail) of a large and of a small file, and page reads, through the receiver
+ * and the collector.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +30,8 @@ const TAIL = 1000;
  * size - TAIL. XRootD counts the requested length, even past the end (XrdXrootdXeq.cc do_ReadAll).
  */
 const TAIL_REQUEST = 1 << 20;
+/** A file smaller than xrdfs tail's request: its tail counts as a whole read, a copy. */
+const SMALL_SIZE = 1_000_000;
 const CLIENT_ENV = { ...process.env, XRD_CONNECTIONRETRY: '1', XRD_REQUESTTIMEOUT: '5', XRD_CPUSEPGWRTRD: '0' };
 
 let receiver: RunningReceiver;
@@ -36,6 +39,23 @@ let xrootd: RunningServer;
 let dns: TestDns;
 let work: string;
 let queueDir: string;
+
+/** The per-file records of a run over the whole queue so far (a fresh state each time). */
+async function fileRecords(stateName: string): Promise<MonitDocument[]> {
+  const config = `[xrootd-transfers]\nqueue_dir = ${queueDir}\ndns_servers = ${dns.server}\ndns_timeout = 500ms\ndns_budget = 5s\nfile_records = on`;
+  const context = collectorContext('xrootd-transfers', config, { slotMs: SLOT_1, stateDir: path.join(work, stateName) });
+  const documents = collectedDocuments(await collector.collect(context));
+  expect(context.problems).toEqual([]);
+  return documents.filter((document) => document.producer === 'xrootd-files');
+}
+
+async function waitForCloses(count: number): Promise<void> {
+  for (let attempt = 0; attempt < 300 && closesQueued() < count; attempt += 1) {
+    await receiver.flushed();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(closesQueued()).toBe(count);
+}
 
 function closesQueued(): number {
   let closes = 0;
@@ -81,11 +101,7 @@ test('a whole-file copy is copy, a partial read remote_io; VO by appinfo before 
   await run('timeout', ['30', 'xrdcp', '-f', '-s', url, path.join(work, 'one.back')], { env: { ...CLIENT_ENV, XRD_MONINFO: 'atlas-analysis' } });
   const { stdout } = await run('timeout', ['30', 'xrdfs', `127.0.0.1:${xrootd.port}`, 'tail', '-c', String(TAIL), '/cms-one.bin'], { env: CLIENT_ENV, encoding: 'buffer' });
   expect(stdout.length).toBe(TAIL);
-  for (let attempt = 0; attempt < 300 && closesQueued() < 3; attempt += 1) {
-    await receiver.flushed();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  expect(closesQueued()).toBe(3);
+  await waitForCloses(3);
 
   const config = [
     `[xrootd-transfers]\nqueue_dir = ${queueDir}\ndns_servers = ${dns.server}\ndns_timeout = 500ms\ndns_budget = 5s\nfile_records = on`,
@@ -122,4 +138,34 @@ test('a whole-file copy is copy, a partial read remote_io; VO by appinfo before 
     expect(record.close_time).toBe(record.timestamp);
     expect(record.duration as number).toBeGreaterThanOrEqual(0);
   }
+}, 120_000);
+
+test("xrdfs tail of a file smaller than its 1 MiB request is a copy; page reads leave the request sizes out", async () => {
+  const closesBefore = closesQueued();
+  const small = `root://127.0.0.1:${xrootd.port}//small.bin`;
+  writeFileSync(path.join(work, 'small.bin'), randomBytes(SMALL_SIZE));
+  await run('timeout', ['30', 'xrdcp', '-f', '-s', path.join(work, 'small.bin'), small], { env: CLIENT_ENV });
+  const { stdout } = await run('timeout', ['30', 'xrdfs', `127.0.0.1:${xrootd.port}`, 'tail', '-c', String(TAIL), '/small.bin'], { env: CLIENT_ENV, encoding: 'buffer' });
+  expect(stdout.length).toBe(TAIL);
+  // xrdcp's default: page reads (XRD_CPUSEPGWRTRD=1).
+  const defaultEnv = { ...CLIENT_ENV, XRD_CPUSEPGWRTRD: '1', XRD_MONINFO: 'page-reads' };
+  await run('timeout', ['30', 'xrdcp', '-f', '-s', `root://127.0.0.1:${xrootd.port}//cms-one.bin`, path.join(work, 'one.pages')], { env: defaultEnv });
+  await waitForCloses(closesBefore + 3);
+
+  const records = await fileRecords('state-small');
+  const tail = records.filter((document) => document.file_name === '/small.bin' && document.app_name === 'xrdfs');
+  // The server counts the requested 1 MiB, more than the file: read whole, so a copy.
+  expect(tail).toEqual([expect.objectContaining({ access_mode: 'copy', read_bytes: TAIL_REQUEST, file_size: SMALL_SIZE, fraction_read: TAIL_REQUEST / SMALL_SIZE, read_single_operations: 1, read_single_min: TAIL_REQUEST, read_single_max: TAIL_REQUEST })]);
+
+  const pages = records.filter((document) => document.appinfo === 'page-reads');
+  expect(pages).toEqual([expect.objectContaining({ access_mode: 'copy', read_bytes: SIZE, file_size: SIZE })]);
+  expect(pages[0].read_single_operations as number).toBeGreaterThanOrEqual(1);
+  expect(pages[0]).not.toHaveProperty('read_single_min');
+  expect(pages[0]).not.toHaveProperty('read_single_max');
+  // Plain reads (XRD_CPUSEPGWRTRD=0, the first test's download) do fill them.
+  const plain = records.filter((document) => document.appinfo === 'atlas-analysis');
+  expect(plain).toHaveLength(1);
+  expect(plain[0].read_single_min as number).toBeGreaterThan(0);
+  expect(plain[0].read_single_min as number).toBeLessThanOrEqual(plain[0].read_single_max as number);
+  expect(plain[0].read_single_max as number).toBeLessThanOrEqual(SIZE);
 }, 120_000);

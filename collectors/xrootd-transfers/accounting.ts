@@ -153,6 +153,8 @@ export interface Cell extends Figures {
 export interface ClosedFile {
   /** The close's packet time, made later than the server's previous record when equal (Unix ms). */
   closedMs: number;
+  /** The close's packet time as it came (Unix ms), for the duration. */
+  closePacketMs: number;
   openedMs?: number;
   server: string;
   serverSite: string | undefined;
@@ -236,6 +238,11 @@ export interface Rejections {
   example: string;
 }
 const MAX_EXAMPLE_SENDERS = 20;
+/**
+ * The servers document of the rejected packets of senders that never sent a valid one: a port scan
+ * or stray source ports make no series of their own (the problem line names the senders).
+ */
+export const UNIDENTIFIED_SERVER = 'unidentified';
 
 /** Counters of one packet, added to its server's slot once the slot is known. */
 interface Tally {
@@ -331,12 +338,12 @@ export class Accounting {
     private readonly options: AccountingOptions,
   ) {}
 
+  /** A sender without state (it never sent a valid packet) counts as UNIDENTIFIED_SERVER until it does. */
   private serverSlot(slotMs: number, sender: string, server: ServerState | undefined): ServerSlot {
-    const name = server?.name ?? sender;
     const key = `${slotMs}\u0000${sender}`;
     let entry = this.serverSlots.get(key);
     if (!entry) {
-      entry = { slotMs, server: name, serverSite: server?.site, serverHost: server?.host ?? sender, packets: 0, packetsLost: 0, packetsRejected: 0, packetsDuplicate: 0, logins: 0, disconnects: 0, fileRecords: 0, filesOpen: 0, restarted: false };
+      entry = { slotMs, server: server?.name ?? UNIDENTIFIED_SERVER, serverSite: server ? server.site : UNKNOWN, serverHost: server?.host ?? sender, packets: 0, packetsLost: 0, packetsRejected: 0, packetsDuplicate: 0, logins: 0, disconnects: 0, fileRecords: 0, filesOpen: 0, restarted: false };
       this.serverSlots.set(key, entry);
     }
     if (server) {
@@ -692,7 +699,7 @@ export class Accounting {
         }
         const closedMs = Math.max(timeMs, (server.lastFileRecordMs ?? 0) + 1);
         server.lastFileRecordMs = closedMs;
-        if (this.options.fileRecords) this.closedFiles.push(this.closedFile(server, file, record, closedMs, accessMode));
+        if (this.options.fileRecords) this.closedFiles.push(this.closedFile(server, file, record, { closedMs, closePacketMs: timeMs }, accessMode));
         this.dropFile(server, record.fileId);
         delete server.paths[record.fileId];
         break;
@@ -706,9 +713,9 @@ export class Accounting {
     }
   }
 
-  private closedFile(server: ServerState, file: OpenFile, record: Extract<FileRecord, { type: 'close' }>, closedMs: number, accessMode: AccessMode): ClosedFile {
+  private closedFile(server: ServerState, file: OpenFile, record: Extract<FileRecord, { type: 'close' }>, times: Pick<ClosedFile, 'closedMs' | 'closePacketMs'>, accessMode: AccessMode): ClosedFile {
     return {
-      closedMs,
+      ...times,
       openedMs: file.openedMs,
       server: server.name,
       serverSite: server.site,

@@ -1,6 +1,6 @@
 import { defineDashboard, series, table, keyNumber, mean, sum, perSecond } from '../../dashboards/module';
 import { Measurement, type QuerySpec } from '../../dashboards/query';
-import { XROOTD_TRANSFERS_CACHE, XROOTD_TRANSFERS_REDIRECTIONS, XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TPC, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
+import { XROOTD_FILES_CLOSES, XROOTD_TRANSFERS_CACHE, XROOTD_TRANSFERS_REDIRECTIONS, XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TPC, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
 
 export default defineDashboard({
   uid: 'monit-xrootd-transfers',
@@ -15,13 +15,16 @@ export default defineDashboard({
     const cache = Measurement.of(registry, XROOTD_TRANSFERS_CACHE);
     const byAccess = (field: string): QuerySpec => ({ measurement: transfers, select: [perSecond(field)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.access], alias: '$tag_access' });
     // Rankings: the largest sums first, as the viewer sees them (top() alone keeps InfluxDB's order).
-    const rankServerSites = (field: string, title: string) =>
-      table(title, { measurement: transfers, select: [sum(field)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.server_site], top: { by: XROOTD_TRANSFERS_TRANSFERS.tags.server_site, limit: 10 } }, { unit: 'bytes', width: 12, sortBy: { column: field, descending: true } });
+    const rank = (title: string, measurement: Measurement, tag: string, field: string) =>
+      table(title, { measurement, select: [sum(field)], groupBy: [tag], top: { by: tag, limit: 10 } }, { unit: 'bytes', width: 12, sortBy: { column: field, descending: true } });
+    const rankServerSites = (field: string, title: string) => rank(title, transfers, XROOTD_TRANSFERS_TRANSFERS.tags.server_site, field);
     return {
       filters: [
         { tag: XROOTD_TRANSFERS_TRANSFERS.tags.server_site, from: transfers },
         { tag: XROOTD_TRANSFERS_TRANSFERS.tags.client_site, from: transfers },
         { tag: XROOTD_TRANSFERS_TRANSFERS.tags.access, from: transfers },
+        { tag: XROOTD_TRANSFERS_TRANSFERS.tags.access_mode, from: transfers },
+        { tag: XROOTD_TRANSFERS_TRANSFERS.tags.vo, from: transfers },
         { tag: XROOTD_TRANSFERS_USERS.tags.user, from: users },
       ],
       panels: [
@@ -29,8 +32,10 @@ export default defineDashboard({
         series('Bytes written: local vs remote', 'Bps', [byAccess(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_written)]),
         series('Files opened: local vs remote', 'cps', [byAccess(XROOTD_TRANSFERS_TRANSFERS.fields.files_opened)]),
         series('Bytes read per client site', 'Bps', [{ measurement: transfers, select: [perSecond(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.client_site], alias: '$tag_client_site' }]),
-        table('Top 10 client sites by bytes read', { measurement: transfers, select: [sum(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.client_site], top: { by: XROOTD_TRANSFERS_TRANSFERS.tags.client_site, limit: 10 } }, { unit: 'bytes', width: 12 }),
-        table('Top 10 users by bytes read', { measurement: users, select: [sum(XROOTD_TRANSFERS_USERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_USERS.tags.user], top: { by: XROOTD_TRANSFERS_USERS.tags.user, limit: 10 } }, { unit: 'bytes', width: 12 }),
+        series('Bytes read: copy vs remote I/O', 'Bps', [{ measurement: transfers, select: [perSecond(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.access_mode], alias: '$tag_access_mode' }]),
+        series('Bytes read by VO', 'Bps', [{ measurement: transfers, select: [perSecond(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read)], groupBy: [XROOTD_TRANSFERS_TRANSFERS.tags.vo], alias: '$tag_vo' }]),
+        rank('Top 10 client sites by bytes read', transfers, XROOTD_TRANSFERS_TRANSFERS.tags.client_site, XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read),
+        rank('Top 10 users by bytes read', users, XROOTD_TRANSFERS_USERS.tags.user, XROOTD_TRANSFERS_USERS.fields.bytes_read),
         table('User statistics', {
           measurement: users,
           select: [
@@ -75,12 +80,16 @@ export default defineDashboard({
           { measurement: cache, select: [perSecond(XROOTD_TRANSFERS_CACHE.fields.bytes_hit, 'hit'), perSecond(XROOTD_TRANSFERS_CACHE.fields.bytes_miss, 'miss'), perSecond(XROOTD_TRANSFERS_CACHE.fields.bytes_bypass, 'bypass')], groupBy: [XROOTD_TRANSFERS_CACHE.tags.server], alias: '$tag_server $col' },
         ]),
         series('Monitoring stream: packets per second', 'cps', [
-          { measurement: servers, select: [perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets, 'received'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_lost, 'lost'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_rejected, 'rejected')], groupBy: [XROOTD_TRANSFERS_SERVERS.tags.server], alias: '$tag_server $col' },
+          { measurement: servers, select: [perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets, 'received'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_lost, 'lost'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_rejected, 'rejected'), perSecond(XROOTD_TRANSFERS_SERVERS.fields.packets_duplicate, 'duplicate')], groupBy: [XROOTD_TRANSFERS_SERVERS.tags.server], alias: '$tag_server $col' },
         ]),
       ],
       keyNumbers: [keyNumber('Transfers: bytes read', 'Bps', { measurement: transfers, select: [perSecond(XROOTD_TRANSFERS_TRANSFERS.fields.bytes_read)] })],
       genericGroupBy: {
         [XROOTD_TRANSFERS_TRANSFERS.type]: [XROOTD_TRANSFERS_TRANSFERS.tags.server_site, XROOTD_TRANSFERS_TRANSFERS.tags.client_site, XROOTD_TRANSFERS_TRANSFERS.tags.access],
+      },
+      // Per-file records are one point per close, not a series: their times and sizes plot nothing meaningful.
+      genericExclude: {
+        [XROOTD_FILES_CLOSES.type]: [XROOTD_FILES_CLOSES.fields.open_time, XROOTD_FILES_CLOSES.fields.close_time],
       },
     };
   },

@@ -14,9 +14,14 @@ export interface FilePlaces {
   place(host: string): ClientPlace;
 }
 
-/** A min/max pair of the close's ops, present only when its requests were counted. */
+/**
+ * A min/max pair of the close's ops, present only when the server filled it. XRootD 5.5 starts min
+ * at 0x7fffffff and max at 0 (XrdXrootdFileStats::Init) and moves them only for plain read, readv
+ * and write requests; page reads and writes (pgread/pgwrite, xrdcp's default) are added to the
+ * counts at the close (XrdXrootdFile.cc), so a count above 0 can come with min > max.
+ */
 function extremes(count: number | undefined, min: number | undefined, max: number | undefined): [number | undefined, number | undefined] {
-  return count ? [min, max] : [undefined, undefined];
+  return count && min !== undefined && max !== undefined && min <= max ? [min, max] : [undefined, undefined];
 }
 
 function operation(closed: ClosedFile): string {
@@ -77,7 +82,8 @@ export function fileCloseDocument(closed: ClosedFile, places: FilePlaces, docume
       forced: closed.forced,
       open_time: closed.openedMs,
       close_time: closed.closedMs,
-      duration: closed.openedMs !== undefined ? closed.closedMs - closed.openedMs : undefined,
+      // From the close's own packet time: closedMs may be a few ms later, to keep record times apart.
+      duration: closed.openedMs !== undefined ? closed.closePacketMs - closed.openedMs : undefined,
     },
     closed.closedMs,
   );

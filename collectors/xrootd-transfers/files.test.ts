@@ -52,10 +52,10 @@ const SCENARIOS: Scenario[] = [
   { fileId: 12, user: 'carol', userId: 3, path: '/atlas/c.root', size: 2000, xfr: { read: 300, readv: 0, write: 0 }, close: { read: 500, readv: 0, write: 0 }, closeSlot: 1, ops: { ...NO_OPS, read: 5, readMin: 100, readMax: 100 }, vo: 'atlas', provisional: 'copy', final: 'remote_io' },
   // A new file written whole.
   { fileId: 13, user: 'dave', userId: 4, path: '/other/d.root', size: 0, readWrite: true, close: { read: 0, readv: 0, write: 4096 }, closeSlot: 0, ops: { ...NO_OPS, write: 2, writeMin: 2048, writeMax: 2048 }, vo: 'unknown', provisional: 'remote_io', final: 'copy' },
-  // An existing file updated.
-  { fileId: 14, user: 'dave', userId: 4, path: '/other/e.root', size: 100, readWrite: true, close: { read: 0, readv: 0, write: 50 }, closeSlot: 0, ops: { ...NO_OPS, write: 1, writeMin: 50, writeMax: 50 }, vo: 'unknown', provisional: 'remote_io', final: 'remote_io' },
-  // A close whose open was never seen.
-  { fileId: 99, user: 'unknown', close: { read: 700, readv: 0, write: 0 }, closeSlot: 0, ops: { ...NO_OPS, read: 1, readMin: 700, readMax: 700 }, vo: 'unknown', provisional: 'unknown', final: 'unknown' },
+  // An existing file updated with a page write: XRootD counts it at the close, min and max stay unset.
+  { fileId: 14, user: 'dave', userId: 4, path: '/other/e.root', size: 100, readWrite: true, close: { read: 0, readv: 0, write: 50 }, closeSlot: 0, ops: { ...NO_OPS, write: 1 }, vo: 'unknown', provisional: 'remote_io', final: 'remote_io' },
+  // A close whose open was never seen; a page read (xrdcp's default): counted, min and max unset.
+  { fileId: 99, user: 'unknown', close: { read: 700, readv: 0, write: 0 }, closeSlot: 0, ops: { ...NO_OPS, read: 1 }, vo: 'unknown', provisional: 'unknown', final: 'unknown' },
 ];
 
 const LOGINS = [
@@ -211,6 +211,25 @@ describe('per-file records (file_records = on)', () => {
     expect(adopted).not.toHaveProperty('open_time');
   });
 
+  test("XRootD's unset min and max (0x7fffffff and 0) are left out, the counts kept", () => {
+    const pageWrite = closes.find((document) => document.file_name === '/other/e.root');
+    expect(pageWrite).toMatchObject({ write_operations: 1, write_bytes: 50 });
+    expect(pageWrite).not.toHaveProperty('write_min');
+    expect(pageWrite).not.toHaveProperty('write_max');
+    const pageRead = closes.find((document) => document.file_name === undefined);
+    expect(pageRead).toMatchObject({ read_single_operations: 1, read_single_bytes: 700 });
+    expect(pageRead).not.toHaveProperty('read_single_min');
+    expect(pageRead).not.toHaveProperty('read_single_max');
+    // No placeholder anywhere: every pair present is a real min <= max.
+    const pairs = [['read_single_min', 'read_single_max'], ['read_vector_min', 'read_vector_max'], ['read_vector_count_min', 'read_vector_count_max'], ['write_min', 'write_max']];
+    for (const document of closes) {
+      for (const [min, max] of pairs) {
+        expect([min in document, max in document]).toEqual([max in document, min in document]);
+        if (min in document) expect(document[min] as number).toBeLessThanOrEqual(document[max] as number);
+      }
+    }
+  });
+
   test('file names, users and DNs are never tags', () => {
     expect(closes.length).toBe(SCENARIOS.length);
     for (const document of closes) {
@@ -228,6 +247,11 @@ describe('per-file records (file_records = on)', () => {
     expect(carol.timestamp).toBe(Math.floor((SLOT_1 + 60_000) / 1000) * 1000);
     const opened = Math.floor((SLOT_0 + 60_000) / 1000) * 1000;
     expect(carol).toMatchObject({ close_time: carol.timestamp, open_time: opened, duration: (carol.timestamp as number) - opened });
+    // The others opened in one packet and closed in the next, received 1 s later: the same duration
+    // for each, whatever offset keeps their close times apart.
+    const closesPacketMs = (SLOT_0 + 60_000) + 1000;
+    const durations = closes.filter((document) => document.timestamp !== carol.timestamp && document.open_time !== undefined).map((document) => document.duration);
+    expect(durations).toEqual([closesPacketMs - opened, closesPacketMs - opened, closesPacketMs - opened, closesPacketMs - opened]);
     expect(new Set(closes.map((document) => document._id)).size).toBe(closes.length);
   });
 });

@@ -72,7 +72,8 @@ export function rejectTextGStream(packet: Buffer): void {
   if (!/^(\{"code":"|code=)/.test(start) && !/^\{"(TPC|event)":"/.test(start)) return;
   throw new PacketError(
     `text g-stream packet (xrootd.mongstream ... send json/cgi/nohdr) "${start}...": not decoded; send the g-stream in binary with "tpc pfc" in an xrootd.monitor dest`,
-    'unknown_code',
+    // A kind of its own, so that the run's problem line shows this hint as its example.
+    'text_gstream',
   );
 }
 

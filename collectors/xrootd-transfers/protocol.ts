@@ -7,7 +7,7 @@ import { parseGStreamPacket, rejectTextGStream, type GStreamEvents } from './gst
 import { parseRedirectPacket, type RedirectRecords } from './redirections';
 
 /** Why a datagram was rejected: a bounded set, counted per kind in the log. */
-export const REJECTION_KINDS = ['truncated', 'length_mismatch', 'unknown_code', 'bad_record', 'bad_map', 'bad_value'] as const;
+export const REJECTION_KINDS = ['truncated', 'length_mismatch', 'unknown_code', 'text_gstream', 'bad_record', 'bad_map', 'bad_value'] as const;
 export type RejectionKind = (typeof REJECTION_KINDS)[number];
 
 export class PacketError extends Error {

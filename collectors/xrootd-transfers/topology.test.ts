@@ -3,6 +3,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Config } from '../../lib/config/config';
+import { readSample } from '../../lib/config/sample';
+import { receiverName } from '../../lib/queue/route';
 import { collectorContext } from '../../test/support/collectorContext';
 import { testDir } from '../../test/support/services';
 import { parsePacket, PacketError } from './protocol';
@@ -106,6 +108,10 @@ describe('topology', () => {
     expect(topology.get('T2_NEW')).toEqual({ cloud: 'IT', country: 'Italy', federation: 'IT-INFN' });
     const bad = Config.parse('[t]\nSITE = cloud=DE, region=EU\n', 'test.cfg').section('t');
     expect(() => parseTopologyTable(bad)).toThrow(/SITE.*"region" is not one of cloud, country, federation/);
+    const table = (text: string) => parseTopologyTable(Config.parse(`[t]\n${text}\n`, 'test.cfg').section('t'));
+    expect(() => table('OK = cloud=CH\nLOCAL-SITE =')).toThrow("test.cfg: [t] LOCAL-SITE is empty: give the site's cloud=..., country=..., federation=... (at least one), or remove the line");
+    expect(() => table('CERN-PROD = cloud=CH, country=Switzerland, cloud=FR')).toThrow('test.cfg: [t] CERN-PROD gives "cloud" twice');
+    expect(() => table('CERN-PROD = cloud=CH, cloud = CH')).toThrow('[t] CERN-PROD gives "cloud" twice');
     expect(() => parseCricSites(Buffer.from('[1, 2]'))).toThrow(/CRIC sites: expected an object of sites/);
   });
 
@@ -164,5 +170,20 @@ describe('topology', () => {
     expect(topology.get('AGLT2')).toEqual({ cloud: 'US', country: 'USA', federation: undefined });
     const missing = collectorContext('xrootd-transfers', `[xrootd-transfers]\ntopology_cric_sites = ${testdata('no-such.json')}\n`);
     await expect(loadTopology(missing, missing.config.section('xrootd-transfers.topology'))).rejects.toThrow(/topology_cric_sites.*cannot read .*no-such\.json/);
+  });
+});
+
+describe('sample.cfg', () => {
+  test('its CRIC and receiver_name keys, commented out, are at their defaults: uncommented they change nothing', () => {
+    const [section] = readSample(path.join(__dirname, 'sample.cfg')).sections.filter((one) => one.name === 'xrootd-transfers');
+    const keys = ['topology_cric_sites', 'topology_cric_federations', 'receiver_name'];
+    const lines = section.lines.filter((line) => line.kind === 'key' && keys.includes(line.key));
+    // Each has a key line, commented out.
+    expect(lines.map((line) => line.kind === 'key' && [line.key, line.commented]).sort()).toEqual(keys.map((key) => [key, true]).sort());
+    const uncommented = Config.parse(`[xrootd-transfers]\n${lines.map((line) => line.kind === 'key' && `${line.key} = ${line.value}`).join('\n')}\n`, 'sample.cfg').section('xrootd-transfers');
+    const absent = Config.parse('[xrootd-transfers]\n', 'empty.cfg').section('xrootd-transfers');
+    // No CRIC source unless one is given (loadTopology reads these with optionalString).
+    for (const key of ['topology_cric_sites', 'topology_cric_federations']) expect({ key, value: uncommented.optionalString(key) }).toEqual({ key, value: absent.optionalString(key) });
+    expect(receiverName(uncommented, 9930)).toBe(receiverName(absent, 9930));
   });
 });

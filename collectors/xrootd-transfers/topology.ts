@@ -24,12 +24,21 @@ export type Topology = Map<string, SitePlace>;
 
 const PLACE_KEYS = ['cloud', 'country', 'federation'] as const;
 
-/** Parses `SITE = cloud=..., country=..., federation=...` entries (any of the three may be left out). */
+const PLACE_SHAPE = 'cloud=..., country=..., federation=...';
+
+/**
+ * Parses `SITE = cloud=..., country=..., federation=...` entries (any of the three may be left out, not
+ * all). An empty entry or a field given twice is an error: either would be a half-edited line read silently.
+ */
 export function parseTopologyTable(section: ConfigSection): Topology {
   const topology: Topology = new Map();
   for (const site of section.keys()) {
+    if (!section.has(site)) throw section.invalid(site, `is empty: give the site's ${PLACE_SHAPE} (at least one), or remove the line`);
+    const fields = section.list(site).map((item) => item.slice(0, item.lastIndexOf('=')).trim());
+    const repeated = fields.find((field, index) => fields.indexOf(field) !== index);
+    if (repeated) throw section.invalid(site, `gives "${repeated}" twice`);
     const place: SitePlace = {};
-    for (const [key, value] of section.pairs(site, 'cloud=..., country=..., federation=...')) {
+    for (const [key, value] of section.pairs(site, PLACE_SHAPE)) {
       if (!(PLACE_KEYS as readonly string[]).includes(key)) throw section.invalid(site, `"${key}" is not one of ${PLACE_KEYS.join(', ')}`);
       place[key as (typeof PLACE_KEYS)[number]] = value;
     }

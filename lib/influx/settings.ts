@@ -1,5 +1,6 @@
 import { ConfigError, type Config } from '../config/config';
 import { databaseFor } from '../documents/interpret';
+import type { SchemaRegistry } from '../documents/schemas';
 import { InfluxClient, type RetentionPolicyDurations } from './influxdb';
 
 /** The [influxdb] section: the InfluxDB 1.x of every producer no [influxdb.NAME] lists (instances.ts). */
@@ -27,6 +28,20 @@ export function retentionDurations(config: Config): RetentionPolicyDurations {
     rawByDatabase[databaseFor(producer)] = value;
   }
   return { raw: duration('raw_duration', '30d'), '1h': duration('1h_duration', '400d'), '1d': duration('1d_duration', 'INF'), rawByDatabase };
+}
+
+/**
+ * The producers of [influxdb] producer_raw_duration that no schema describes, as warnings naming the
+ * known ones: likely typos (the producer meant keeps raw_duration). Not errors: the gateway also takes
+ * documents of producers without schemas (any POST /<producer>), whose databases may want a duration.
+ */
+export function rawDurationWarnings(config: Config, registry: SchemaRegistry): string[] {
+  const known = [...new Set(registry.all().map((schema) => schema.producer))].sort();
+  // Compared by database: other spellings of a producer (xrootd_files) write to the same one.
+  const databases = new Set(known.map(databaseFor));
+  return [...config.section('influxdb').pairs('producer_raw_duration', 'producer=DURATION').keys()]
+    .filter((producer) => !databases.has(databaseFor(producer)))
+    .map((producer) => `${config.file}: [influxdb] producer_raw_duration: no schema has producer '${producer}' (a typo? producers with schemas: ${known.join(', ')}); its database gets this duration if such documents come`);
 }
 
 export function influxSettings(config: Config): InfluxSettings {
