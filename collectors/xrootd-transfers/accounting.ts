@@ -400,9 +400,11 @@ export class Accounting {
     const list = users.get(user);
     let cell = list?.find((candidate) => candidate.accessMode === accessMode && candidate.vo === vo);
     if (!cell) {
+      // Figures written out, not spread from emptyFigures(): every cell gets one fast shape.
       cell = {
         slotMs, server: server.name, serverSite: server.site, serverHost: server.host, clientHost, user, accessMode, vo,
-        ...emptyFigures(),
+        bytesReadSingle: 0, bytesReadVector: 0, bytesWritten: 0, filesOpened: 0, filesClosed: 0, filesClosedForced: 0, readCalls: 0,
+        readvCalls: 0, fractionSum: 0, fractionCount: 0, transfers: 0, remoteIo: 0, writeCalls: 0,
       };
       if (list) list.push(cell);
       else users.set(user, [cell]);

@@ -2,7 +2,7 @@
 import type { DocumentFactory } from '../../lib/documents/document';
 import type { MonitDocument } from '../../lib/documents/types';
 import { XROOTD_TRANSFERS_SERVERS, XROOTD_TRANSFERS_TRANSFERS, XROOTD_TRANSFERS_USERS } from '../../schemas/kinds';
-import { emptyFigures, type Accounting, type Cell, type Figures } from './accounting';
+import { type Accounting, type Cell, type Figures } from './accounting';
 import { UNKNOWN, type ClientPlace } from '../../lib/sites/siteTable';
 import { redirectionDocuments } from './redirections';
 import { gstreamDocuments } from './gstream';
@@ -22,7 +22,11 @@ interface Totals extends Figures {
 }
 
 function emptyTotals(): Totals {
-  return { ...emptyFigures(), accessesLocal: 0, accessesRemote: 0 };
+  // Written out, as the cells are (accounting.ts): one fast shape.
+  return {
+    bytesReadSingle: 0, bytesReadVector: 0, bytesWritten: 0, filesOpened: 0, filesClosed: 0, filesClosedForced: 0, readCalls: 0,
+    readvCalls: 0, fractionSum: 0, fractionCount: 0, transfers: 0, remoteIo: 0, writeCalls: 0, accessesLocal: 0, accessesRemote: 0,
+  };
 }
 
 function addCell(totals: Totals, cell: Cell, access: string): void {
