@@ -2,6 +2,7 @@ import path from 'node:path';
 import { commitRead, pruneArchive, readArchiveAndQueue, readQueue, type QueuedPacket, type QueueRead } from '../../lib/queue/segments';
 import { readPacketStream, type PacketRead } from '../../lib/stream/packetStreams';
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
+import { TEN_MINUTES_MS } from '../../lib/run/slot';
 import type { StateFileOptions } from '../../lib/state/stateFile';
 import { Accounting, emptyState, type AccountingState } from './accounting';
 import { REJECTION_KINDS } from './protocol';
@@ -117,10 +118,11 @@ async function collect(context: CollectorContext) {
   for (const host of [...accounting.hostsSeen, ...accounting.redirections.targetHosts()]) mapper.request(host, now);
   await mapper.settle();
   const report = buildReport(accounting, mapper, context.documents);
-  // A backfill gives its slot only; a regular run never replaces a slot an earlier run reported.
+  // A backfill gives its slot only (per-file records are stamped with their close time within it); a
+  // regular run never replaces a slot an earlier run reported.
   const documents = report.documents.filter((document) => {
     const stamp = document.timestamp ?? context.slotMs;
-    return backfill ? stamp === context.slotMs : reportedBefore === undefined || stamp >= reportedBefore;
+    return backfill ? stamp >= context.slotMs && stamp < context.slotMs + TEN_MINUTES_MS : reportedBefore === undefined || stamp >= reportedBefore;
   });
 
   const segmentsRead = backfill

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { Config } from '../../lib/config/config';
 import { PROJECT_ROOT } from '../../lib/config/paths';
 import { slotStart } from '../../lib/run/slot';
-import demo from './demo';
+import demo, { RECORDED_PACKETS_FILE, replayedAt, type RecordedPackets } from './demo';
+import { encodeRecord } from '../../lib/queue/records';
+import { QueueWriter } from '../../lib/queue/segments';
 import { parsePacket, type FileRecord } from './protocol';
 import { collectFor } from './test/monitoredServer';
 
@@ -44,4 +46,32 @@ test('the demo capture counts in the previous slot, with the bytes the recorded 
   expect(new Set(transfers.map((document) => document.timestamp))).toEqual(new Set([currentSlot - SLOT]));
   const total = (field: string): number => transfers.reduce((sum, document) => sum + ((document[field] as number | undefined) ?? 0), 0);
   expect([total('bytes_read'), total('bytes_written')]).toEqual([read, written]);
+}, 60_000);
+
+test('a backfill returns the per-file records of its slot, stamped with their close times', async () => {
+  const work = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'xrootd-demo-'));
+  const stateDir = path.join(work, 'var', 'state', 'xrootd-transfers');
+  mkdirSync(stateDir, { recursive: true });
+  const queueDir = path.join(work, 'queue');
+  const configText = `[paths]\nvar = ${path.join(work, 'var')}\n\n[xrootd-transfers]\nqueue_dir = ${queueDir}\nfile_records = on\ndns_servers = 127.0.0.1:9\ndns_timeout = 100ms\ndns_budget = 1s\n`;
+  const currentSlot = slotStart(Date.now());
+  const pastSlot = currentSlot - 3 * SLOT;
+  const recorded = JSON.parse(readFileSync(RECORDED_PACKETS_FILE, 'utf8')) as RecordedPackets;
+  const writer = new QueueWriter(queueDir, 10_000);
+  await writer.append(
+    replayedAt(recorded, pastSlot + 60_000).map(({ receivedMs, packet }) => encodeRecord(receivedMs, '127.0.0.1:1094', packet)),
+    pastSlot + 60_000,
+  );
+  await writer.closeCurrent();
+
+  const regular = await collectFor(configText, stateDir, currentSlot);
+  const regularCloses = regular.documents.filter((document) => document.producer === 'xrootd-files');
+  // The recording holds three closes, at least one some seconds after the slot start.
+  expect(regularCloses).toHaveLength(3);
+  expect(regularCloses.some((document) => (document.timestamp as number) > pastSlot)).toBe(true);
+
+  const backfill = await collectFor(configText, stateDir, pastSlot);
+  expect(backfill.documents.every((document) => (document.timestamp as number) >= pastSlot && (document.timestamp as number) < pastSlot + SLOT)).toBe(true);
+  expect(backfill.documents.filter((document) => document.producer === 'xrootd-files')).toEqual(regularCloses);
+  expect(backfill.documents.filter((document) => document.type === 'transfers')).toEqual(regular.documents.filter((document) => document.type === 'transfers'));
 }, 60_000);
