@@ -75,3 +75,43 @@ test('a backfill returns the per-file records of its slot, stamped with their cl
   expect(backfill.documents.filter((document) => document.producer === 'xrootd-files')).toEqual(regularCloses);
   expect(backfill.documents.filter((document) => document.type === 'transfers')).toEqual(regular.documents.filter((document) => document.type === 'transfers'));
 }, 60_000);
+
+test('backfill messages: what the archive covers, the slot\'s own rejections only, and no backfill with queue = stream', async () => {
+  const work = mkdtempSync(path.join(PROJECT_ROOT, 'var', 'test', 'xrootd-demo-'));
+  const stateDir = path.join(work, 'var', 'state', 'xrootd-transfers');
+  mkdirSync(stateDir, { recursive: true });
+  const queueDir = path.join(work, 'queue');
+  const configText = `[paths]\nvar = ${path.join(work, 'var')}\n\n[xrootd-transfers]\nqueue_dir = ${queueDir}\ndns_servers = 127.0.0.1:9\ndns_timeout = 100ms\ndns_budget = 1s\n`;
+  const currentSlot = slotStart(Date.now());
+  const pastSlot = currentSlot - 3 * SLOT;
+  const recorded = JSON.parse(readFileSync(RECORDED_PACKETS_FILE, 'utf8')) as RecordedPackets;
+  const writer = new QueueWriter(queueDir, 10_000);
+  const records = replayedAt(recorded, pastSlot + 60_000).map(({ receivedMs, packet }) => encodeRecord(receivedMs, '127.0.0.1:1094', packet));
+  // A packet of an unknown code, received a slot later: that slot's problem, not the backfill's.
+  const malformedMs = pastSlot + SLOT + 30_000;
+  records.push(encodeRecord(malformedMs, '127.0.0.1:1094', Buffer.from([0x5a, 0, 0, 8, 0, 0, 0, 1])));
+  await writer.append(records, pastSlot + 60_000);
+  await writer.closeCurrent();
+
+  const regular = await collectFor(configText, stateDir, currentSlot);
+  expect(regular.context.problems).toEqual([expect.stringMatching(/^1 malformed packets rejected: unknown_code 1/)]);
+
+  const backfill = await collectFor(configText, stateDir, pastSlot);
+  expect(backfill.documents.filter((document) => document.type === 'transfers').length).toBeGreaterThan(0);
+  expect(backfill.context.problems).toEqual([]);
+  expect(backfill.context.log.lines).toEqual(expect.arrayContaining([expect.stringContaining('1 malformed packets received outside slot')]));
+
+  // Before the first archived packet: no documents, and the log says why.
+  const tooOld = pastSlot - 6 * SLOT;
+  const old = await collectFor(configText, stateDir, tooOld);
+  expect(old.documents).toEqual([]);
+  const first = new Date(recorded.packets[0].receivedMs + Math.round((pastSlot + 60_000 - recorded.packets[0].receivedMs) / 1000) * 1000).toISOString();
+  expect(old.context.log.lines).toEqual(
+    expect.arrayContaining([expect.stringContaining(`the archive and the queue hold packets received from ${first} on: slot ${new Date(tooOld).toISOString().slice(0, 16).replace('T', ' ')} is before that`)]),
+  );
+
+  // queue = stream keeps no copy here: a config matter (exit 2), said plainly.
+  await expect(collectFor(`${configText}queue = stream\n`, stateDir, pastSlot)).rejects.toThrow(
+    expect.objectContaining({ name: 'ConfigError', message: expect.stringMatching(/backfill is not available with queue = stream: the packets come from the stream/) }) as Error,
+  );
+}, 60_000);
