@@ -8,7 +8,7 @@ import { Config, ConfigError } from '../lib/config/config';
 import { pathsFrom } from '../lib/config/paths';
 import { redact } from '../lib/run/log';
 import type { PeriodicEntry, RunArguments } from '../lib/run/registry';
-import { parseSlotTimestamp } from '../lib/run/slot';
+import { futureSlotProblem, parseSlotTimestamp } from '../lib/run/slot';
 import { parseArguments } from './arguments';
 import { configWarnings } from './configCheck';
 import { usage } from './help';
@@ -34,6 +34,8 @@ async function runPeriodic(entry: PeriodicEntry, args: RunArguments): Promise<nu
   const deadlineMs = args.from || args.to ? section.duration('backfill_deadline', '24h') : section.duration('deadline', entry.defaultDeadline);
   const { runPeriodicJob } = require('../lib/run/jobRunner') as typeof import('../lib/run/jobRunner');
   const job = await entry.load(args);
+  const future = timeMs === undefined ? undefined : futureSlotProblem(timeMs, job.periodMs, Date.now());
+  if (future) throw new UsageError(future);
   // Log lines go to var/log/<job>.log; they are echoed on a terminal only (cron appends stderr to that log).
   const outcome = await runPeriodicJob(job, { config, dryRun: args.dryRun, debug: args.debug, timeMs, deadlineMs, echoLog: args.debug || process.stderr.isTTY === true });
   for (const warning of configWarnings(config, entry.name, outcome.ok && !outcome.skipped)) process.stderr.write(`warning: ${warning}\n`);

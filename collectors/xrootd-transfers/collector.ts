@@ -1,7 +1,9 @@
 import path from 'node:path';
+import { ConfigError } from '../../lib/config/config';
 import { commitRead, pruneArchive, readArchiveAndQueue, readQueue, type QueuedPacket, type QueueRead } from '../../lib/queue/segments';
 import { readPacketStream, type PacketRead } from '../../lib/stream/packetStreams';
 import { defineCollector, type CollectorContext } from '../../lib/run/collector';
+import { TEN_MINUTES_MS } from '../../lib/run/slot';
 import type { StateFileOptions } from '../../lib/state/stateFile';
 import { Accounting, emptyState, type AccountingState } from './accounting';
 import { REJECTION_KINDS } from './protocol';
@@ -62,7 +64,12 @@ async function collect(context: CollectorContext) {
   const stateFile = context.state(ACCOUNTING_FILE, accountingState);
   const stored = stateFile.read();
   const backfill = stored.reportedBefore !== undefined && context.slotMs < stored.reportedBefore;
-  if (backfill && route === 'stream') throw new Error(`--timestamp ${slotText(context.slotMs)}: the slot was reported already, and a backfill reads the local queue only (queue = stream)`);
+  if (backfill && route === 'stream') {
+    throw new ConfigError(
+      `--timestamp ${slotText(context.slotMs)}: the slot was reported already, and backfill is not available with queue = stream: ` +
+        `the packets come from the stream, which the regular runs acknowledge, and no copy is kept on this host (queue_dir/archive is the local queue's)`,
+    );
+  }
   const state = backfill ? emptyState() : stored;
   const reportedBefore = backfill ? undefined : state.reportedBefore;
   const accounting = new Accounting(state, {
@@ -103,9 +110,15 @@ async function collect(context: CollectorContext) {
     localRead = readQueue(queueDir, state.queue, { before: context.slotMs });
   }
   let packets = 0;
+  // A backfill: the first receive time read (what the archive covers), and the rejections of packets received in the slot.
+  let earliestMs: number | undefined;
+  let rejectedInSlot = 0;
   for (const queued of backfillRead ?? streamRead?.packets ?? localRead?.packets ?? []) {
     if (context.signal.aborted) throw new Error('deadline reached while reading the queue');
+    const rejectedBefore = accounting.rejected;
     accounting.add(queued.receivedMs, queued.sender, queued.packet);
+    if (accounting.rejected > rejectedBefore && queued.receivedMs >= context.slotMs && queued.receivedMs < context.slotMs + TEN_MINUTES_MS) rejectedInSlot += 1;
+    earliestMs = Math.min(earliestMs ?? queued.receivedMs, queued.receivedMs);
     packets += 1;
   }
   accounting.finish();
@@ -117,10 +130,11 @@ async function collect(context: CollectorContext) {
   for (const host of [...accounting.hostsSeen, ...accounting.redirections.targetHosts()]) mapper.request(host, now);
   await mapper.settle();
   const report = buildReport(accounting, mapper, context.documents);
-  // A backfill gives its slot only; a regular run never replaces a slot an earlier run reported.
+  // A backfill gives its slot only (per-file records are stamped with their close time within it); a
+  // regular run never replaces a slot an earlier run reported.
   const documents = report.documents.filter((document) => {
     const stamp = document.timestamp ?? context.slotMs;
-    return backfill ? stamp === context.slotMs : reportedBefore === undefined || stamp >= reportedBefore;
+    return backfill ? stamp >= context.slotMs && stamp < context.slotMs + TEN_MINUTES_MS : reportedBefore === undefined || stamp >= reportedBefore;
   });
 
   const segmentsRead = backfill
@@ -129,8 +143,19 @@ async function collect(context: CollectorContext) {
       ? `${streamRead.messages} stream messages (${streamRead.held} left for the next run, ${streamRead.duplicates} published again and skipped)`
       : `${position?.consumed?.length ?? 0} queue segments read to their end`;
   context.log.info(`${packets} packets, ${segmentsRead}, ${documents.length} documents`);
-  if (accounting.rejected > 0) {
-    context.problem(`${accounting.rejected} malformed packets rejected: ${rejectionSummary(accounting)}`);
+  if (backfill) {
+    const covered = earliestMs === undefined ? 'the archive and the queue hold no packets' : `the archive and the queue hold packets received from ${new Date(earliestMs).toISOString()} on`;
+    const before = earliestMs === undefined || context.slotMs + TEN_MINUTES_MS <= earliestMs;
+    const hint = before ? `: slot ${slotText(context.slotMs)} is before that${keepMs > 0 ? ` (backfill_keep = ${Math.round(keepMs / 3_600_000)} h of receive time)` : ' (backfill_keep = 0)'}` : '';
+    (before ? context.log.warn : context.log.info).call(context.log, `${covered}${hint}`);
+  }
+  // A backfill answers for its slot only: packets received at other times were rejected by their own runs already.
+  const rejectedHere = backfill ? rejectedInSlot : accounting.rejected;
+  if (rejectedHere > 0) {
+    context.problem(`${rejectedHere} malformed packets rejected${backfill ? ` (received in slot ${slotText(context.slotMs)})` : ''}: ${rejectionSummary(accounting)}`);
+  }
+  if (backfill && accounting.rejected > rejectedHere) {
+    context.log.info(`${accounting.rejected - rejectedHere} malformed packets received outside slot ${slotText(context.slotMs)} rejected again (their own runs reported them)`);
   }
   if (accounting.lateSlots.size > 0) {
     const slots = [...accounting.lateSlots.keys()].sort((a, b) => a - b);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../../lib/config/config';
+import { pathsFrom } from '../../lib/config/paths';
 import { runReceiver, type ReceiverOptions } from '../../lib/queue/receiver';
 import { queueRoute, receiverName, type QueueRoute } from '../../lib/queue/route';
 import type { Logger } from '../../lib/run/log';
@@ -22,7 +23,8 @@ export function receiverOptions(config: Config): Omit<ReceiverOptions, 'log'> & 
     ...DETAILED_STREAM,
     host: listen.host,
     port: listen.port,
-    queueDir: section.path('queue_dir', path.join('var', 'queue', SECTION)),
+    // Under [paths] var, as state and spool are: a second config with its own var has its own queue.
+    queueDir: section.path('queue_dir', path.join(pathsFrom(config).root, 'queue', SECTION)),
     segmentMs: section.duration('receiver_segment', '10s'),
     flushIntervalMs: section.duration('receiver_flush_interval', '0ms'),
     socketBufferBytes: section.int('receiver_socket_buffer', 32 * 1024 * 1024, { min: 65536 }),

@@ -28,6 +28,8 @@ export default defineDemo({
         if (context.config.hasSection('xrootd-receiver')) lines.push(`xrd.report ${context.config.section('xrootd-receiver').string('listen')} every 60s all`);
         if (context.config.hasSection('xrootd-transfers')) {
           const detailed = context.config.section('xrootd-transfers').hostPort('receiver_listen', '127.0.0.1:9930');
+          // Its site, as [xrootd] sites names it: the detailed stream's server documents carry it.
+          lines.push('all.sitename DEMO-SITE');
           lines.push(`xrootd.monitor all auth flush 30s window 5s fstat 60s lfn ops xfr 5 ident 5m dest fstat files info user io redir ${detailed.host}:${detailed.port}`);
         }
         writeFileSync(monitoring, lines.join('\n') + '\n');

@@ -35,3 +35,15 @@ export function parseDuration(text: string): number {
   const unitMs: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
   return Math.round(parseFloat(match[1]) * unitMs[match[2]]);
 }
+
+/**
+ * Refuses a `--timestamp` whose slot (of `periodMs`) starts after the current one: no job reports a
+ * slot that has not begun, and a run for it would move the state's positions (e.g. xrootd-transfers'
+ * reportedBefore) ahead, so that live data would later count as already reported.
+ */
+export function futureSlotProblem(timeMs: number, periodMs: number, nowMs: number): string | undefined {
+  const current = slotStart(nowMs, periodMs);
+  if (slotStart(timeMs, periodMs) <= current) return undefined;
+  const text = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+  return `--timestamp ${text(timeMs)} is in a slot that has not begun (the current one starts ${text(current)} UTC): give the current slot or an earlier one`;
+}
