@@ -3,7 +3,7 @@
  * free loopback ports, started through scripts/servers/services.sh, each with its own store.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
@@ -75,7 +75,11 @@ export async function startNatsCluster(options: { nodes: 1 | 3 }): Promise<NatsC
 
 const readPid = (dir: string): number => Number(readFileSync(path.join(dir, 'server.pid'), 'utf8').trim());
 
-/** The process has exited (a zombie its new parent has not reaped yet included). */
+/**
+ * The process has exited (a zombie its new parent has not reaped yet included). A multi-threaded
+ * leader is a zombie before its other threads have exited and its sockets are closed: each thread of
+ * /proc/PID/task must be gone or a zombie too, else a client connecting then is accepted and reset.
+ */
 function gone(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -83,7 +87,13 @@ function gone(pid: number): boolean {
     return true;
   }
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z');
+    return readdirSync(`/proc/${pid}/task`).every((thread) => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${thread}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z');
+      } catch {
+        return true;
+      }
+    });
   } catch {
     return true;
   }
