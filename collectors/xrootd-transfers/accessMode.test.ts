@@ -8,16 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startReceiver, type RunningReceiver } from '../../lib/queue/receiver';
+import type { RunningReceiver } from '../../lib/queue/receiver';
+import { startTestReceiver } from './test/monitoredServer';
 import { readQueue } from '../../lib/queue/segments';
 import { collectedDocuments } from '../../lib/run/collector';
-import { MemoryLogger } from '../../lib/run/log';
 import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
 import collector from './collector';
 import { parsePacket } from './protocol';
-import { DETAILED_STREAM } from './receiver';
 import { startTestDns, type TestDns } from './test/dnsServer';
 
 const run = promisify(execFile);
@@ -70,18 +69,7 @@ function closesQueued(): number {
 beforeAll(async () => {
   work = testDir('xrootd-access-mode');
   queueDir = path.join(work, 'queue');
-  receiver = await startReceiver({
-    ...DETAILED_STREAM,
-    host: '127.0.0.1',
-    port: 0,
-    queueDir,
-    segmentMs: 10_000,
-    flushIntervalMs: 20,
-    socketBufferBytes: 4 << 20,
-    maxQueueBytes: 1 << 30,
-    log: new MemoryLogger(),
-    now: () => SLOT_0 + 60_000,
-  });
+  receiver = await startTestReceiver(queueDir, () => SLOT_0 + 60_000);
   const extra = path.join(work, 'monitor.cfg');
   writeFileSync(extra, `all.sitename T2_TEST\nxrootd.monitor all auth flush 1s window 1s fstat 1s lfn ops xfr 1 ident 1h dest fstat files info user io redir 127.0.0.1:${receiver.port}\n`);
   xrootd = await startServer('xrootd', { configExtra: extra });

@@ -3,10 +3,10 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startReceiver, type RunningReceiver } from '../../lib/queue/receiver';
+import type { RunningReceiver } from '../../lib/queue/receiver';
+import { startTestReceiver } from './test/monitoredServer';
 import { readQueue } from '../../lib/queue/segments';
 import { collectedDocuments } from '../../lib/run/collector';
-import { MemoryLogger } from '../../lib/run/log';
 import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext } from '../../test/support/collectorContext';
 import { freePort } from '../../test/support/ports';
@@ -15,7 +15,6 @@ import { startServer, testDir, type RunningServer } from '../../test/support/ser
 import { eventually, randomFile, xrdcp } from '../../test/support/xrootdServer';
 import collector from './collector';
 import { parsePacket } from './protocol';
-import { DETAILED_STREAM } from './receiver';
 import { startTestDns, type TestDns } from './test/dnsServer';
 
 // A redirector (xrootd + cmsd, all.role manager) and two data servers (all.role server) in two sites,
@@ -79,18 +78,7 @@ async function redirectionsWith(clouds: Record<string, string>): Promise<MonitDo
 beforeAll(async () => {
   work = testDir('redirections');
   queueDir = path.join(work, 'queue');
-  receiver = await startReceiver({
-    ...DETAILED_STREAM,
-    host: '127.0.0.1',
-    port: 0,
-    queueDir,
-    segmentMs: 10_000,
-    flushIntervalMs: 20,
-    socketBufferBytes: 4 << 20,
-    maxQueueBytes: 1 << 30,
-    log: new MemoryLogger(),
-    now: () => CLOCK_MS,
-  });
+  receiver = await startTestReceiver(queueDir, () => CLOCK_MS);
   managerPort = await freePort();
   redirector = await startServer('xrootd', { configExtra: monitorConfig('redirector', REDIRECTOR_SITE), cluster: { role: 'manager', managerPort } });
   for (const site of ['SITE-A', 'SITE-B']) {

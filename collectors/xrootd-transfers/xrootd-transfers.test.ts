@@ -5,17 +5,16 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startReceiver, type RunningReceiver } from '../../lib/queue/receiver';
+import type { RunningReceiver } from '../../lib/queue/receiver';
+import { startTestReceiver } from './test/monitoredServer';
 import { readQueue } from '../../lib/queue/segments';
 import { collectedDocuments } from '../../lib/run/collector';
-import { MemoryLogger } from '../../lib/run/log';
 import type { MonitDocument } from '../../lib/documents/types';
 import { collectorContext, type TestContext } from '../../test/support/collectorContext';
 import { readmeDisagreements } from '../../test/support/readme';
 import { startServer, testDir, type RunningServer } from '../../test/support/services';
 import collector from './collector';
 import { parsePacket, type FileRecord } from './protocol';
-import { DETAILED_STREAM } from './receiver';
 import { startTestDns, type TestDns } from './test/dnsServer';
 
 const run = promisify(execFile);
@@ -91,18 +90,7 @@ beforeAll(async () => {
   work = testDir('xrootd-transfers');
   queueDir = path.join(work, 'queue');
   stateDir = testDir('xrootd-transfers-state');
-  receiver = await startReceiver({
-    ...DETAILED_STREAM,
-    host: '127.0.0.1',
-    port: 0,
-    queueDir,
-    segmentMs: 10_000,
-    flushIntervalMs: 20,
-    socketBufferBytes: 4 << 20,
-    maxQueueBytes: 1 << 30,
-    log: new MemoryLogger(),
-    now: () => clockMs,
-  });
+  receiver = await startTestReceiver(queueDir, () => clockMs);
   // xrootd → relay → receiver: the relay can drop a packet, as a network would.
   relay = dgram.createSocket('udp4');
   relay.on('message', (message) => {
