@@ -5,6 +5,7 @@ import { slotStart } from '../../lib/run/slot';
 import { defineDemo } from '../../scripts/quickstart/components';
 import { encodeRecord } from '../../lib/queue/records';
 import { QueueWriter } from '../../lib/queue/segments';
+import { HEADER_BYTES } from './protocol';
 import { receiverOptions } from './receiver';
 
 /** The recorded capture: each packet's receive time (Unix ms) and bytes. */
@@ -16,7 +17,6 @@ export const RECORDED_PACKETS_FILE = path.join(COLLECTORS_DIR, 'xrootd-transfers
 
 // Layouts from XrdXrootdMonData.hh (5.5): every packet starts with code, pseq, plen, stod.
 const STOD_OFFSET = 4;
-const HEADER_BYTES = 8;
 const TRACE_ENTRY_BYTES = 16;
 const TRACE_WINDOW = 0xe0;
 const REDIRECT_BODY_OFFSET = HEADER_BYTES + 8;

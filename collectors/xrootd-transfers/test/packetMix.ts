@@ -12,6 +12,7 @@
  * in 'f'), and some copies are HTTP third-party copies or go through an XCache ('g' JSON records).
  */
 import { randomGenerator } from '../../../test/support/random';
+import { HEADER_BYTES } from '../protocol';
 
 export interface PacketMixOptions {
   seed: number;
@@ -72,7 +73,6 @@ export interface PacketMix {
 }
 
 // Field sizes of XrdXrootdMonData.hh.
-const HEADER_BYTES = 8;
 const FILE_TIME_BYTES = 24;
 const FILE_CLOSE_BYTES = 8 + 24 + 48;
 const FILE_TRANSFER_BYTES = 8 + 24;
